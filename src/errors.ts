@@ -1,0 +1,98 @@
+/**
+ * Typed errors. Every error the library throws on purpose is a {@link ModelgateError} with a
+ * stable {@link ErrorCode}; anything else reaching a caller is a bug.
+ * @module
+ */
+
+/**
+ * Stable error codes.
+ *
+ * - `TRUNCATED`: the input ended before a structure it declares.
+ * - `MALFORMED`: the input violates its format.
+ * - `BUDGET_EXCEEDED`: a configured budget (bytes, depth, entries, opcodes, ...) was exceeded.
+ * - `UNSUPPORTED`: the input is recognised but cannot be analysed (e.g. 7z, encrypted zip).
+ * - `IO`: reading the input failed.
+ * - `ABORTED`: the caller's AbortSignal fired.
+ * - `TIMEOUT`: the per-file time budget ran out.
+ * - `INVALID_ARGUMENT`: the caller passed a bad option or target.
+ * - `SIGNATURE`: a signature could not be parsed or verified.
+ * - `NETWORK`: a remote source failed.
+ * - `POLICY`: a policy file or override is invalid.
+ * - `INTERNAL`: an invariant of the library itself was broken.
+ */
+export type ErrorCode =
+  | "TRUNCATED"
+  | "MALFORMED"
+  | "BUDGET_EXCEEDED"
+  | "UNSUPPORTED"
+  | "IO"
+  | "ABORTED"
+  | "TIMEOUT"
+  | "INVALID_ARGUMENT"
+  | "SIGNATURE"
+  | "NETWORK"
+  | "POLICY"
+  | "INTERNAL";
+
+/** Details attached to a {@link ModelgateError}. */
+export interface ModelgateErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+  /** Byte offset in the input where the problem was found, when known. */
+  offset?: number;
+  /** Name of the budget that was exceeded (for `BUDGET_EXCEEDED`). */
+  budget?: string;
+}
+
+/** The one error class the library throws on purpose. */
+export class ModelgateError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Byte offset in the input where the problem was found, when known. */
+  readonly offset: number | undefined;
+  /** Name of the budget that was exceeded (for `BUDGET_EXCEEDED`). */
+  readonly budget: string | undefined;
+
+  /**
+   * @param code - stable error code
+   * @param message - human-readable description
+   * @param options - cause, offset and budget name
+   */
+  constructor(code: ErrorCode, message: string, options: ModelgateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ModelgateError";
+    this.code = code;
+    this.offset = options.offset;
+    this.budget = options.budget;
+  }
+}
+
+/**
+ * Whether a value is a {@link ModelgateError}, optionally with the given code.
+ * @param value - anything caught
+ * @param code - the code to match, if any
+ */
+export function isModelgateError(value: unknown, code?: ErrorCode): value is ModelgateError {
+  return value instanceof ModelgateError && (code === undefined || value.code === code);
+}
+
+/**
+ * Wraps any thrown value into a {@link ModelgateError}; typed errors pass through unchanged and
+ * AbortSignal reasons become `ABORTED`/`TIMEOUT`.
+ * @param value - the caught value
+ */
+export function toModelgateError(value: unknown): ModelgateError {
+  if (value instanceof ModelgateError) return value;
+  if (value instanceof Error && value.name === "TimeoutError") {
+    return new ModelgateError("TIMEOUT", "time budget exceeded", { cause: value });
+  }
+  if (value instanceof Error && value.name === "AbortError") {
+    return new ModelgateError("ABORTED", "scan aborted", { cause: value });
+  }
+  const message = value instanceof Error ? value.message : String(value);
+  const errno = (value as { code?: unknown } | null)?.code;
+  if (typeof errno === "string" && /^E[A-Z]+$/.test(errno)) {
+    return new ModelgateError("IO", message, { cause: value });
+  }
+  return new ModelgateError("INTERNAL", message, { cause: value });
+}

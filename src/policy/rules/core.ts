@@ -1,0 +1,148 @@
+/**
+ * Rules of the scan engine itself: reading, budgets, format recognition, containers.
+ * @module
+ */
+import type { RuleDef } from "./types.js";
+
+/** Engine, sniffing and generic container rules. */
+export const coreRules = [
+  {
+    id: "scan/read-error",
+    title: "File could not be read",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "Reading the file failed (permission denied, I/O error, vanished while scanning). A file that was not read is never reported clean.",
+  },
+  {
+    id: "scan/timeout",
+    title: "Per-file time budget exceeded",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "Analysis of the file did not finish within the per-file time budget. Whatever was found before the deadline is still reported; the file is `invalid` because the rest was not seen.",
+  },
+  {
+    id: "scan/aborted",
+    title: "Scan aborted",
+    severity: "medium",
+    invalidates: true,
+    description: "The caller aborted the scan before this file was fully analysed.",
+  },
+  {
+    id: "scan/budget-exceeded",
+    title: "Analysis budget exceeded",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "A configured budget (bytes read, decompressed bytes, entries, opcodes, depth, ...) was exceeded. Hostile files are built to exhaust scanners; the rest of the file was not analysed, so it cannot be called clean.",
+  },
+  {
+    id: "scan/internal-error",
+    title: "Internal analyzer error",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "An analyzer failed unexpectedly on this input. This is a modelgate bug; the file is reported `invalid`, never clean. Please report the file.",
+  },
+  {
+    id: "format/unknown",
+    title: "Content not recognised",
+    severity: "info",
+    description:
+      "The file's content matches no format modelgate analyses. It is listed so that nothing is silently skipped; an unknown file inside a model is worth a look.",
+  },
+  {
+    id: "format/empty",
+    title: "Empty file",
+    severity: "info",
+    description: "The file has no bytes.",
+  },
+  {
+    id: "format/extension-mismatch",
+    title: "Extension disagrees with content",
+    severity: "medium",
+    description:
+      "The file's extension names one format but its content is another (for example a pickle named `.safetensors` or `.txt`). Loaders dispatch on content or on caller intent, so a misleading name is a known way to slip a pickle past extension-based scanners.",
+  },
+  {
+    id: "format/polyglot",
+    title: "Content is valid as more than one format",
+    severity: "medium",
+    description:
+      "The bytes parse as two formats at once (for example a pickle followed by a zip). Different loaders will see different content; each interpretation is analysed.",
+  },
+  {
+    id: "format/unsupported",
+    title: "Recognised but unsupported format",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The content is a format modelgate recognises but cannot analyse (7z, RAR, an unsupported compression). Its contents were not inspected, so it is `invalid`, never clean.",
+  },
+  {
+    id: "format/executable",
+    title: "Native executable",
+    severity: "high",
+    description: "An ELF, PE or Mach-O binary. Model artifacts have no reason to carry native programs or libraries.",
+  },
+  {
+    id: "file/symlink",
+    title: "Symbolic link in scanned tree",
+    severity: "medium",
+    description:
+      "A symbolic link. modelgate never follows links; a link inside a model can point loaders at files outside it (for example `/etc/passwd` as ONNX external data).",
+  },
+  {
+    id: "file/special",
+    title: "Special file in scanned tree",
+    severity: "medium",
+    invalidates: true,
+    description: "A device, FIFO or socket where a model file was expected. It was not read.",
+  },
+  {
+    id: "container/depth-exceeded",
+    title: "Container nesting too deep",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "Containers nested deeper than the depth budget (an archive in a compressed stream in an archive ...). The innermost content was not analysed.",
+  },
+  {
+    id: "container/too-many-entries",
+    title: "Too many container entries",
+    severity: "medium",
+    invalidates: true,
+    description: "The container declares more entries than the entry budget allows; the rest were not analysed.",
+  },
+  {
+    id: "container/decompression-bomb",
+    title: "Decompression bomb",
+    severity: "high",
+    invalidates: true,
+    description:
+      "A compressed member or stream expands beyond the decompressed-size budget or the maximum compression ratio. Such inputs exist to exhaust memory or disk of whatever opens them.",
+  },
+  {
+    id: "container/malformed-stream",
+    title: "Corrupt compressed stream",
+    severity: "medium",
+    invalidates: true,
+    description: "A gzip, bzip2, xz, zlib or zstd stream failed to decompress; its content was not fully analysed.",
+  },
+  {
+    id: "container/path-traversal",
+    title: "Member name escapes the extraction directory",
+    severity: "high",
+    description:
+      "A container member name is absolute, has a drive letter, or contains `..` components, so extracting it writes outside the target directory (zip-slip / tar-slip).",
+    references: ["https://security.snyk.io/research/zip-slip-vulnerability"],
+  },
+  {
+    id: "container/link-member",
+    title: "Link member in container",
+    severity: "medium",
+    description:
+      "A symbolic or hard link inside an archive. Extracting it can redirect later writes or reads outside the extraction directory.",
+  },
+] as const satisfies readonly RuleDef[];

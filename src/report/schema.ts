@@ -1,0 +1,219 @@
+/**
+ * The scan report schema. These zod schemas are the single source of the report's TypeScript
+ * types and of the published JSON Schema (`schema/report-v1.schema.json`, generated at build).
+ * @module
+ */
+import { z } from "zod";
+
+/** Version of the report format. Additive changes bump the minor version. */
+export const REPORT_SCHEMA_VERSION = "1.0.0";
+
+/** Severities, least to most severe. */
+export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
+/** Verdicts, best to worst. */
+export const VERDICTS = ["clean", "suspicious", "invalid", "malicious"] as const;
+
+/**
+ * Formats the scanner recognises by content. `unknown` is content that matches nothing the
+ * scanner knows; `empty` is a zero-byte file.
+ */
+export const FORMATS = [
+  "pickle",
+  "pytorch-zip",
+  "pytorch-legacy",
+  "torchscript",
+  "numpy",
+  "npz",
+  "joblib",
+  "zip",
+  "tar",
+  "gzip",
+  "bz2",
+  "xz",
+  "lzma",
+  "zlib",
+  "zstd",
+  "lz4",
+  "7z",
+  "rar",
+  "safetensors",
+  "onnx",
+  "gguf",
+  "hdf5",
+  "keras",
+  "tf-savedmodel",
+  "protobuf",
+  "json",
+  "jinja",
+  "python",
+  "notebook",
+  "shell",
+  "executable",
+  "oms-signature",
+  "text",
+  "empty",
+  "unknown",
+] as const;
+
+/** How bad a single finding is. */
+export const SeveritySchema = z.enum(SEVERITIES).describe("How bad a finding is.");
+/** The outcome for a file, a member or a whole scan. */
+export const VerdictSchema = z
+  .enum(VERDICTS)
+  .describe(
+    "clean < suspicious < invalid < malicious. invalid: the scanner could not parse the input safely; never reported as clean.",
+  );
+/** A recognised format. */
+export const FormatSchema = z.enum(FORMATS).describe("Format recognised by content (the extension is only a hint).");
+
+/** Scalar values shown as evidence. */
+export const EvidenceValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** Structured evidence of a finding: opcode, callee, argument preview, offsets, names... */
+export const EvidenceSchema = z
+  .record(z.string(), EvidenceValueSchema)
+  .describe("Structured evidence: opcode, resolved callee, argument preview, names, offsets.");
+
+/** One thing the scanner found. */
+export const FindingSchema = z
+  .object({
+    ruleId: z.string().min(1).describe("Stable rule identifier (see docs/rules.md)."),
+    severity: SeveritySchema,
+    message: z.string(),
+    path: z.string().describe("File or container member the finding is about (outer.pt!archive/data.pkl)."),
+    offset: z.int().nonnegative().optional().describe("Byte offset within `path`, when meaningful."),
+    evidence: EvidenceSchema.optional(),
+    cve: z.array(z.string()).optional().describe("CVE or advisory identifiers."),
+  })
+  .describe("A finding.");
+
+/** A member of a container file (zip/tar member, decompressed stream, embedded payload). */
+export const MemberReportSchema = z.object({
+  path: z.string(),
+  size: z.int().nonnegative(),
+  format: FormatSchema,
+  verdict: VerdictSchema,
+});
+
+/** Extra digests computed for a file. */
+export const HashesSchema = z
+  .object({
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    blake2b: z
+      .string()
+      .regex(/^[0-9a-f]{128}$/)
+      .optional(),
+    blake3: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+  })
+  .describe("Digests computed for the file (lowercase hex).");
+
+/** Per-file result. */
+export const FileReportSchema = z.object({
+  path: z.string().describe("POSIX path relative to the scanned directory (the file's name for a single file)."),
+  size: z.int().nonnegative(),
+  format: FormatSchema.describe("Primary format."),
+  formats: z.array(FormatSchema).describe("Every format detected (more than one for polyglots)."),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  hashes: HashesSchema.optional(),
+  verdict: VerdictSchema,
+  findings: z.array(FindingSchema),
+  members: z.array(MemberReportSchema).optional().describe("Container members that were analysed."),
+  facts: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("What the file reveals about the model (architecture, tensor counts, dtypes...)."),
+});
+
+/** A problem that kept the scanner from finishing part of its work. */
+export const ScanErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  path: z.string().optional(),
+});
+
+/** What was scanned. */
+export const TargetSchema = z.object({
+  kind: z.enum(["file", "directory", "bytes", "source", "hub"]),
+  name: z.string(),
+  hub: z
+    .object({
+      repo: z.string(),
+      revision: z.string(),
+      commit: z.string().regex(/^[0-9a-f]{40}$/),
+    })
+    .optional(),
+});
+
+const countsOf = <T extends readonly [string, ...string[]]>(keys: T) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, z.int().nonnegative()])) as Record<T[number], z.ZodInt>);
+
+/** Counts over the whole report. */
+export const SummarySchema = z.object({
+  files: z.int().nonnegative(),
+  findings: z.int().nonnegative(),
+  byVerdict: countsOf(VERDICTS),
+  bySeverity: countsOf(SEVERITIES),
+  bytesRead: z.int().nonnegative().describe("Bytes the analyzers read (hashing excluded)."),
+});
+
+/** The whole scan report. */
+export const ScanReportSchema = z
+  .object({
+    schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+    tool: z.object({ name: z.literal("modelgate"), version: z.string() }),
+    target: TargetSchema,
+    startedAt: z.iso.datetime(),
+    durationMs: z.number().nonnegative(),
+    verdict: VerdictSchema,
+    complete: z.boolean().describe("False when the scan was aborted or some file could not be scanned."),
+    files: z.array(FileReportSchema),
+    errors: z.array(ScanErrorSchema),
+    summary: SummarySchema,
+  })
+  .describe("modelgate scan report");
+
+/** Severity of a finding. */
+export type Severity = z.infer<typeof SeveritySchema>;
+/** Verdict of a file, member or scan. */
+export type Verdict = z.infer<typeof VerdictSchema>;
+/** A recognised format. */
+export type Format = z.infer<typeof FormatSchema>;
+/** Structured evidence. */
+export type Evidence = z.infer<typeof EvidenceSchema>;
+/** One finding. */
+export type Finding = z.infer<typeof FindingSchema>;
+/** A container member's result. */
+export type MemberReport = z.infer<typeof MemberReportSchema>;
+/** Digests of a file. */
+export type Hashes = z.infer<typeof HashesSchema>;
+/** Per-file result. */
+export type FileReport = z.infer<typeof FileReportSchema>;
+/** A scan-level error. */
+export type ScanError = z.infer<typeof ScanErrorSchema>;
+/** What was scanned. */
+export type Target = z.infer<typeof TargetSchema>;
+/** Counts over the report. */
+export type Summary = z.infer<typeof SummarySchema>;
+/** The whole scan report. */
+export type ScanReport = z.infer<typeof ScanReportSchema>;
+
+/**
+ * The report's JSON Schema (2020-12), generated from the zod schemas.
+ */
+export function reportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ScanReportSchema, { target: "draft-2020-12", io: "output" }) as Record<string, unknown>;
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://github.com/modelgate/modelgate/schema/report-v1.schema.json",
+    title: "modelgate scan report",
+    ...schema,
+  };
+}

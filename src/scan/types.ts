@@ -1,0 +1,230 @@
+/**
+ * Contracts between the scan engine, the sources it reads and the analyzers it runs.
+ * @module
+ */
+import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
+import type { RuleId } from "../policy/rules/index.js";
+import type { Evidence, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
+import type { ByteSource } from "../sources/byte-source.js";
+
+/** Budgets every analyzer honours. A budget that is hit is reported, never silently ignored. */
+export interface Limits {
+  /** Maximum bytes the analyzers may read from one top-level file (hashing not counted). */
+  maxReadBytes: number;
+  /** Maximum container nesting (a member of a member of ... a file). Top-level files are depth 0. */
+  maxDepth: number;
+  /** Maximum entries read from one container's directory. */
+  maxEntries: number;
+  /** Maximum total bytes decompressed while analysing one top-level file. */
+  maxDecompressedBytes: number;
+  /**
+   * Maximum expansion ratio of one compressed member or stream. Checked once its output passes
+   * 16 MiB, so small highly compressible members (zero-filled tensors) are not flagged.
+   */
+  maxCompressionRatio: number;
+  /** Wall-clock budget for analysing one top-level file, in milliseconds. */
+  fileTimeoutMs: number;
+}
+
+/** Default budgets. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxReadBytes: 64 * 1024 ** 3,
+  maxDepth: 8,
+  maxEntries: 200_000,
+  maxDecompressedBytes: 8 * 1024 ** 3,
+  maxCompressionRatio: 1_000,
+  fileTimeoutMs: 5 * 60_000,
+});
+
+/** A format recognised in some bytes, and where it starts. */
+export interface Detection {
+  /** The format. */
+  readonly format: Format;
+  /** Byte offset where that format's data begins (non-zero for prepended data). */
+  readonly offset: number;
+  /** Short explanation of what matched (for evidence). */
+  readonly reason: string;
+}
+
+/** A finding as an analyzer reports it; the engine fills in severity, verdict and path. */
+export interface FindingInput {
+  /** Registered rule id. */
+  ruleId: RuleId;
+  /** Human-readable message, specific to this occurrence. */
+  message: string;
+  /** Byte offset within the analysed file or member. */
+  offset?: number;
+  /** Structured evidence (opcode, callee, argument preview, names, ...). */
+  evidence?: Evidence;
+  /**
+   * Severity for this occurrence when the rule's default does not fit (e.g. a pickle global that is
+   * known-dangerous vs merely unknown share a rule family). Policy overrides still win.
+   */
+  severity?: Severity;
+  /** CVE/GHSA ids beyond those of the rule. */
+  cve?: string[];
+  /** Member path when the finding concerns a named part of this file not scanned as a member. */
+  path?: string;
+}
+
+/** Options for {@link AnalysisContext.scanMember}. */
+export interface MemberOptions {
+  /** Byte offset of the member's data within the parent, for evidence. */
+  offset?: number;
+  /**
+   * The member is expected to be opaque data (a tensor storage): no `format/unknown` finding when
+   * its content is not recognised. Its head is still sniffed, so a pickle hidden there is analysed.
+   */
+  opaqueData?: boolean;
+  /** Format the parent says the member has; content still decides. */
+  formatHint?: Format;
+}
+
+/** What an analyzer sees of the file (or member) it analyses. */
+export interface AnalysisContext {
+  /** Display path: `dir/file.pt`, or `outer.pt!archive/data.pkl` for a member. */
+  readonly path: string;
+  /** Last path component (an extension hint only). */
+  readonly name: string;
+  /** The bytes, guarded by the read budget and abort signal. */
+  readonly source: ByteSource;
+  /** The first bytes of `source` (up to 64 KiB), already read by the sniffer. */
+  readonly head: Uint8Array;
+  /** Every format the sniffer recognised, primary first. */
+  readonly detections: readonly Detection[];
+  /** The detection this analyzer was chosen for. */
+  readonly detection: Detection;
+  /** 0 for a top-level file, +1 per enclosing container. */
+  readonly depth: number;
+  /** Formats of the enclosing containers, outermost first. */
+  readonly lineage: readonly Format[];
+  /** Budgets. */
+  readonly limits: Readonly<Limits>;
+  /** Rule severities and allow/deny lists in force. */
+  readonly policy: ResolvedPolicy;
+  /** Fires on caller abort or when the file's time budget runs out. */
+  readonly signal: AbortSignal;
+  /** Where the file came from (siblings can be listed and opened through it). */
+  readonly root: ScanRoot;
+  /** Records a finding against this file or member. */
+  report(finding: FindingInput): void;
+  /** Replaces the primary format once the analyzer knows better (zip → pytorch-zip). */
+  refineFormat(format: Format): void;
+  /** Records a fact about the model (architecture, tensor count, dtypes ...) for reports and BOMs. */
+  fact(key: string, value: unknown): void;
+  /**
+   * Sniffs and analyses a nested byte stream (container member, decompressed stream, embedded
+   * payload) at depth + 1, reported as `path!name`. Enforces the depth budget.
+   * @returns the member's verdict
+   */
+  scanMember(name: string, source: ByteSource, options?: MemberOptions): Promise<Verdict>;
+  /** Throws `ABORTED`/`TIMEOUT` when the scan must stop. Call it in long CPU-bound loops. */
+  checkpoint(): void;
+  /** Counts decompressed bytes against the file's budget; throws `BUDGET_EXCEEDED` past it. */
+  chargeDecompressed(bytes: number): void;
+}
+
+/** Analyses one format. */
+export interface Analyzer {
+  /** Name, for errors and diagnostics. */
+  readonly name: string;
+  /** Formats this analyzer handles. */
+  readonly formats: readonly Format[];
+  /**
+   * Analyses the file or member. Reports findings through the context. May throw a
+   * `ModelgateError`: the engine turns it into a finding and marks the file `invalid`.
+   */
+  analyze(ctx: AnalysisContext): Promise<void>;
+}
+
+/** One entry of a scan root's listing. */
+export interface RootEntry {
+  /** POSIX path relative to the root. */
+  readonly path: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Regular file, symbolic link (never followed) or anything else. */
+  readonly kind: "file" | "symlink" | "special";
+  /** Link target, for symlinks. */
+  readonly linkTarget?: string;
+}
+
+/** Where the files of a scan come from: a directory, one file, a buffer, a remote repository. */
+export interface ScanRoot {
+  /** What kind of target this is. */
+  readonly target: Target;
+  /** The local directory on disk, when the root is one (for symlink resolution and signatures). */
+  readonly localDir?: string;
+  /** Lists the files, in a stable order. */
+  list(signal: AbortSignal): AsyncIterable<RootEntry>;
+  /**
+   * Opens a listed file.
+   * @param path - a path from {@link ScanRoot.list}
+   */
+  open(path: string): Promise<ByteSource>;
+}
+
+/** Context of analyzers that look at the scanned tree as a whole (signatures, repo configs). */
+export interface RepoContext {
+  /** The root scanned. */
+  readonly root: ScanRoot;
+  /** Every entry listed. */
+  readonly entries: readonly RootEntry[];
+  /** The per-file reports produced so far (read-only view). */
+  readonly files: readonly FileReport[];
+  /** Budgets. */
+  readonly limits: Readonly<Limits>;
+  /** Policy in force. */
+  readonly policy: ResolvedPolicy;
+  /** Caller abort. */
+  readonly signal: AbortSignal;
+  /** The scan's options, as the caller passed them. */
+  readonly options: Readonly<ScanOptions>;
+  /**
+   * Records a finding against a listed file (`path` from {@link RepoContext.entries}).
+   * @param path - the file
+   * @param finding - what was found
+   */
+  report(path: string, finding: FindingInput): void;
+  /** Records a fact about a listed file. */
+  fact(path: string, key: string, value: unknown): void;
+}
+
+/** Analyses the scanned tree as a whole, after every file has been analysed. */
+export interface RepoAnalyzer {
+  /** Name, for errors. */
+  readonly name: string;
+  /** Runs once per scan. */
+  analyze(ctx: RepoContext): Promise<void>;
+}
+
+/** Phase of a progress event. */
+export type ProgressPhase = "list" | "analyze" | "hash" | "verify" | "done";
+
+/** A progress event. */
+export interface ProgressEvent {
+  /** What is happening. */
+  readonly phase: ProgressPhase;
+  /** The file concerned (empty for scan-wide events). */
+  readonly path: string;
+  /** Bytes processed so far for this file (or files done, for `list`/`done`). */
+  readonly bytesDone: number;
+  /** Total bytes of this file (or files in the scan). */
+  readonly bytesTotal: number;
+}
+
+/** Options of `scan`. */
+export interface ScanOptions {
+  /** Budgets; unspecified ones take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+  /** Aborts the scan; files not finished are reported `invalid`. */
+  signal?: AbortSignal;
+  /** Receives typed progress events. Must not throw. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** How many files are analysed at once (default: available cores, at least 2). */
+  concurrency?: number;
+  /** Rule severity overrides, disabled rules, allow/deny lists. */
+  policy?: PolicyOptions;
+  /** Compute `files[].sha256` (default true). */
+  hash?: boolean;
+}

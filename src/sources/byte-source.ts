@@ -1,0 +1,203 @@
+/**
+ * Random-access byte sources: the one way analyzers see bytes, whether they come from a local
+ * file, an in-memory buffer, a container member or an HTTP range reader.
+ * @module
+ */
+import { ModelgateError } from "../errors.js";
+
+/**
+ * A random-access, read-only sequence of bytes of known size.
+ *
+ * Implementations must be safe for concurrent `read` calls. Callers must not mutate the returned
+ * arrays: an implementation may hand out views into memory it keeps.
+ */
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * Reads up to `length` bytes starting at `offset`. Returns fewer bytes only when the end of the
+   * source is reached (an empty array at or past the end). Rejects with a `ModelgateError` on
+   * I/O failure.
+   * @param offset - byte offset, `0 <= offset`
+   * @param length - number of bytes wanted, `0 <= length`
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases resources held by the source (file handles, sockets). Idempotent. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Reads exactly `length` bytes at `offset`, or throws `TRUNCATED`.
+ * @param source - where to read
+ * @param offset - byte offset
+ * @param length - exact number of bytes required
+ */
+export async function readExact(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  if (offset < 0 || length < 0 || !Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
+    throw new ModelgateError("MALFORMED", `invalid read range ${offset}+${length}`, { offset });
+  }
+  if (offset + length > source.size) {
+    throw new ModelgateError(
+      "TRUNCATED",
+      `need ${length} bytes at offset ${offset}, but the input has ${source.size} bytes`,
+      { offset },
+    );
+  }
+  const bytes = await source.read(offset, length);
+  if (bytes.length !== length) {
+    throw new ModelgateError("TRUNCATED", `short read at offset ${offset}: ${bytes.length} of ${length} bytes`, {
+      offset,
+    });
+  }
+  return bytes;
+}
+
+/**
+ * Reads up to `length` bytes at `offset`, clamped to the source's end.
+ * @param source - where to read
+ * @param offset - byte offset
+ * @param length - maximum number of bytes
+ */
+export function readClamped(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  const start = Math.min(Math.max(0, offset), source.size);
+  const n = Math.max(0, Math.min(length, source.size - start));
+  return n === 0 ? Promise.resolve(new Uint8Array(0)) : source.read(start, n);
+}
+
+/** A {@link ByteSource} over bytes already in memory (zero-copy). */
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  readonly #bytes: Uint8Array;
+
+  /** @param bytes - the bytes; they are not copied and must not change while in use */
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.size = bytes.length;
+  }
+
+  /** @inheritdoc */
+  read(offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.min(Math.max(0, offset), this.size);
+    return Promise.resolve(this.#bytes.subarray(start, Math.min(this.size, start + Math.max(0, length))));
+  }
+
+  /** The whole underlying array (zero-copy). */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+}
+
+/** A window `[offset, offset + size)` of another source, addressed from 0. */
+export class SliceSource implements ByteSource {
+  readonly size: number;
+  readonly #inner: ByteSource;
+  readonly #offset: number;
+
+  /**
+   * @param inner - the source to view
+   * @param offset - start of the window in `inner`
+   * @param size - length of the window; clamped to what `inner` holds
+   */
+  constructor(inner: ByteSource, offset: number, size: number) {
+    this.#inner = inner;
+    this.#offset = Math.min(Math.max(0, offset), inner.size);
+    this.size = Math.max(0, Math.min(size, inner.size - this.#offset));
+  }
+
+  /** @inheritdoc */
+  read(offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.min(Math.max(0, offset), this.size);
+    const n = Math.max(0, Math.min(length, this.size - start));
+    return n === 0 ? Promise.resolve(new Uint8Array(0)) : this.#inner.read(this.#offset + start, n);
+  }
+}
+
+/** Options of {@link readChunks}. */
+export interface ChunkOptions {
+  /** First byte (default 0). */
+  start?: number;
+  /** End, exclusive (default the source's size). */
+  end?: number;
+  /** Chunk size in bytes (default 1 MiB). */
+  chunkSize?: number;
+}
+
+/**
+ * Iterates over `[start, end)` in consecutive chunks.
+ * @param source - where to read
+ * @param options - range and chunk size
+ */
+export async function* readChunks(source: ByteSource, options: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
+  const end = Math.min(options.end ?? source.size, source.size);
+  const chunkSize = Math.max(1, options.chunkSize ?? 1 << 20);
+  let pos = Math.max(0, options.start ?? 0);
+  while (pos < end) {
+    const chunk = await source.read(pos, Math.min(chunkSize, end - pos));
+    if (chunk.length === 0) {
+      throw new ModelgateError("TRUNCATED", `source ended at ${pos}, before its declared size ${end}`, {
+        offset: pos,
+      });
+    }
+    pos += chunk.length;
+    yield chunk;
+  }
+}
+
+/** Options of {@link GuardedSource}. */
+export interface GuardOptions {
+  /** Maximum total bytes that may be read through this guard. */
+  maxReadBytes?: number;
+  /** Aborts reads once it fires. */
+  signal?: AbortSignal;
+  /** Called after every read with the number of bytes returned. */
+  onRead?: (bytes: number) => void;
+}
+
+/**
+ * Wraps a source with a read budget, an abort signal and a byte counter. The counter is how a scan
+ * reports the bytes it read (and how a remote source proves it fetched only headers).
+ */
+export class GuardedSource implements ByteSource {
+  readonly size: number;
+  readonly #inner: ByteSource;
+  readonly #options: GuardOptions;
+  #bytesRead = 0;
+
+  /**
+   * @param inner - the source to guard
+   * @param options - budget, signal and callback
+   */
+  constructor(inner: ByteSource, options: GuardOptions) {
+    this.#inner = inner;
+    this.#options = options;
+    this.size = inner.size;
+  }
+
+  /** Bytes read through this guard so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** @inheritdoc */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const { signal, maxReadBytes, onRead } = this.#options;
+    signal?.throwIfAborted();
+    const want = Math.max(0, Math.min(length, this.size - offset));
+    if (maxReadBytes !== undefined && this.#bytesRead + want > maxReadBytes) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `read budget of ${maxReadBytes} bytes exceeded`, {
+        offset,
+        budget: "maxReadBytes",
+      });
+    }
+    const bytes = await this.#inner.read(offset, length);
+    signal?.throwIfAborted();
+    this.#bytesRead += bytes.length;
+    onRead?.(bytes.length);
+    return bytes;
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.#inner.close?.();
+  }
+}
