@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerates every sample. Python generators need Debian's python3-torch, python3-numpy,
+# python3-onnx, python3-sklearn, python3-h5py and python3-joblib (apt-get install ...).
+# Outputs are committed, so tests never need Python.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../.."
+py=/usr/bin/python3
+for f in "$here"/*.py; do [ -e "$f" ] || continue; echo "== $f" >&2; "$py" "$f"; done
+for f in "$here"/*.mjs; do [ -e "$f" ] || continue; echo "== $f" >&2; node "$f"; done
