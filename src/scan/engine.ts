@@ -227,7 +227,7 @@ async function scanFile(
   const hashing =
     options.hash === false
       ? Promise.resolve(undefined)
-      : sha256OfSource(raw, signal, (done) =>
+      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
           progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
         ).catch((error: unknown) => {
           const e = toModelgateError(error);
