@@ -3,9 +3,10 @@
  * @module
  */
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
+import { onnxAnalyzer } from "./onnx/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
-export const ANALYZERS: readonly Analyzer[] = [];
+export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
 export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [];

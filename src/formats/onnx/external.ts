@@ -29,7 +29,10 @@ export interface ExternalDataEnv {
 /** What is wrong with a location string on its own, if anything. */
 export function lexicalProblem(location: string): string | undefined {
   if (location.length === 0) return "empty location";
-  if (/[\u0000-\u001f\u007f]/.test(location)) return "control character in location";
+  for (let i = 0; i < location.length; i++) {
+    const c = location.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return "control character in location";
+  }
   if (location.startsWith("/") || location.startsWith("\\")) return "absolute path";
   if (/^[A-Za-z]:/.test(location)) return "drive-letter path";
   if (location.split(/[\\/]+/).includes("..")) return "parent-directory component";
