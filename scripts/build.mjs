@@ -43,6 +43,7 @@ step("protobuf", () => {
         "-w",
         "es6",
         "--force-number",
+        "--keep-case",
         "--no-create",
         "--no-verify",
         "--no-convert",
