@@ -3,7 +3,9 @@
  * @module
  */
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
+import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
 import { onnxAnalyzer } from "./onnx/analyzer.js";
+import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
 export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer];
