@@ -44,6 +44,8 @@ step("protobuf", () => {
         "es6",
         "--force-number",
         "--keep-case",
+        "--root",
+        `modelgate_${out}`,
         "--no-create",
         "--no-verify",
         "--no-convert",

@@ -266,11 +266,399 @@ def onnx_samples():
     save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "nested_40_deep.onnx")
     expect("onnx", "nested_40_deep.onnx", "invalid", rules=["scan/budget-exceeded"])
 
+# --------------------------------------------------------------------------------------------
+# Keras
+# --------------------------------------------------------------------------------------------
+
+
+def func_dump(fn):
+    """What keras.src.utils.python_utils.func_dump stores: base64 (76-column lines) of marshal."""
+    return codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
+
+
+def k3(module, cls, config, registered=None, **extra):
+    obj = {"module": module, "class_name": cls, "config": config, "registered_name": registered}
+    obj.update(extra)
+    return obj
+
+
+DTYPE = k3("keras", "DTypePolicy", {"name": "float32"})
+
+
+def k3_dense(name, units, activation="relu"):
+    return k3("keras.layers", "Dense", {
+        "name": name, "trainable": True, "dtype": DTYPE, "units": units, "activation": activation,
+        "use_bias": True,
+        "kernel_initializer": k3("keras.initializers", "GlorotUniform", {"seed": None}),
+        "bias_initializer": k3("keras.initializers", "Zeros", {}),
+        "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
+    }, build_config={"input_shape": [None, 4]})
+
+
+def k3_model(layers):
+    return k3("keras", "Sequential", {
+        "name": "sequential", "trainable": True, "dtype": DTYPE,
+        "layers": [k3("keras.layers", "InputLayer",
+                      {"batch_shape": [None, 4], "dtype": "float32", "sparse": False, "name": "input_layer"})] + layers,
+        "build_input_shape": [None, 4]},
+        build_config={"input_shape": [None, 4]},
+        compile_config={"optimizer": k3("keras.optimizers", "Adam", {"name": "adam", "learning_rate": 0.001}),
+                        "loss": "mean_squared_error", "metrics": None, "loss_weights": None})
+
+
+def weights_h5():
+    import h5py
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for name, shape in [("dense", (4, 8)), ("dense_1", (8, 2))]:
+            g = f.create_group(f"layers/{name}/vars")
+            g.create_dataset("0", data=np.random.default_rng(0).standard_normal(shape).astype("float32"))
+            g.create_dataset("1", data=np.zeros(shape[1], dtype="float32"))
+        f.create_group("optimizer/vars")
+    return buf.getvalue()
+
+
+def write_keras(rel, config, extra_members=()):
+    """A Keras v3 archive: metadata.json, config.json, model.weights.h5 (+ hostile extras)."""
+    path = out("keras", rel)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2024-10-03@12:00:00"}))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", weights_h5())
+        for name, data in extra_members:
+            z.writestr(name, data)
+
+
+def k2_dense(name, units):
+    return {"class_name": "Dense", "config": {
+        "name": name, "trainable": True, "dtype": "float32", "units": units, "activation": "relu", "use_bias": True,
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
+        "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}}
+
+
+def k2_model(layers):
+    return {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False,
+                                                "ragged": False, "name": "dense_input"}}] + layers}}
+
+
+def k2_lambda(fn, name="lambda"):
+    return {"class_name": "Lambda", "config": {
+        "name": name, "trainable": True, "dtype": "float32", "function": [func_dump(fn), None, None],
+        "function_type": "lambda", "module": "__main__", "output_shape": None, "output_shape_type": "raw",
+        "output_shape_module": None, "arguments": {}}}
+
+
+def write_h5(rel, model_config, training_config=None, as_bytes=True, libver="earliest"):
+    """A legacy tf.keras HDF5 model, as keras.src.legacy.saving.legacy_h5_format writes it."""
+    import h5py
+    with h5py.File(out("keras", rel), "w", libver=libver) as f:
+        text = json.dumps(model_config)
+        f.attrs["model_config"] = text.encode("utf8") if as_bytes else text
+        f.attrs["keras_version"] = b"2.13.1"
+        f.attrs["backend"] = b"tensorflow"
+        if training_config is not None:
+            f.attrs["training_config"] = json.dumps(training_config).encode("utf8")
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([b"dense", b"dense_1"])
+        for name, shape in [("dense", (4, 8)), ("dense_1", (8, 2))]:
+            lg = g.create_group(f"{name}/{name}")
+            lg.create_dataset("kernel:0", data=np.zeros(shape, dtype="float32"))
+            lg.create_dataset("bias:0", data=np.zeros(shape[1], dtype="float32"))
+
+
+PENDING_ZIP = {}
+
+
+def expect_keras_zip(rel, verdict, rules=(), evidence=None):
+    """.keras archives need the zip container analyzer: their expectations wait in expected-zip.json."""
+    entry = {"verdict": verdict, "rules": list(rules)}
+    if evidence:
+        entry["evidence"] = evidence
+    PENDING_ZIP[f"keras/{rel}"] = entry
+
+
+def keras_samples():
+    import torch
+    reset("keras")
+
+    # -- clean ---------------------------------------------------------------------------------
+    write_keras("clean/sequential.keras", k3_model([k3_dense("dense", 8), k3_dense("dense_1", 2, "linear")]))
+    expect_keras_zip("clean/sequential.keras", "clean")
+    write_h5("clean/sequential_legacy.h5", k2_model([k2_dense("dense", 8), k2_dense("dense_1", 2)]),
+             {"loss": "mse", "metrics": None, "optimizer_config": {"class_name": "Adam",
+                                                                   "config": {"name": "Adam", "learning_rate": 0.001}}})
+    expect("keras", "clean/sequential_legacy.h5", "clean", absent=["keras/custom-object", "keras/malformed"])
+    write_h5("clean/sequential_legacy_vlen_v3.h5", k2_model([k2_dense("dense", 8)]), as_bytes=False, libver="latest")
+    expect("keras", "clean/sequential_legacy_vlen_v3.h5", "clean")
+    with open(out("keras", "clean/model.weights.h5"), "wb") as f:
+        f.write(weights_h5())
+    expect("keras", "clean/model.weights.h5", "clean")
+
+    # -- Lambda layers with real Python 3.11 bytecode ------------------------------------------
+    evil = lambda x: __import__("os").system("id") or x  # noqa: E731
+    double = lambda x: x * 2  # noqa: E731
+    write_h5("lambda_os_system.h5", k2_model([k2_dense("dense", 8), k2_lambda(evil)]))
+    expect("keras", "lambda_os_system.h5", "malicious", rules=["keras/lambda-layer"],
+           evidence={"dangerous": "__import__,os,system", "pythonVersion": "3.11/3.12"})
+    write_h5("lambda_benign.h5", k2_model([k2_lambda(double)]))
+    expect("keras", "lambda_benign.h5", "malicious", rules=["keras/lambda-layer"], evidence={"dangerous": ""})
+    lam3 = k3("keras.layers", "Lambda", {"name": "lambda", "trainable": True, "dtype": DTYPE, "arguments": {},
+                                         "function": {"class_name": "__lambda__", "config": {
+                                             "code": func_dump(evil), "defaults": None, "closure": None}}})
+    write_keras("lambda_os_system.keras", k3_model([k3_dense("dense", 8), lam3]))
+    expect_keras_zip("lambda_os_system.keras", "malicious", ["keras/lambda-layer"])
+
+    # -- deserialization gadgets in config.json (Keras 3) -----------------------------------------
+    exec_act = k3_dense("dense", 8)
+    exec_act["config"]["activation"] = k3("builtins", "function", "exec", "exec")
+    write_keras("foreign_module_exec.keras", k3_model([exec_act]))
+    expect_keras_zip("foreign_module_exec.keras", "malicious", ["keras/foreign-module"])
+    gf = k3_dense("dense", 8)
+    gf["config"]["kernel_initializer"] = k3("keras.utils", "function", "get_file", "get_file")
+    write_keras("get_file.keras", k3_model([gf]))
+    expect_keras_zip("get_file.keras", "malicious", ["keras/get-file"])
+    unsafe = k3_dense("dense", 8)
+    unsafe["config"]["bias_initializer"] = k3("keras.config", "function", "enable_unsafe_deserialization",
+                                              "enable_unsafe_deserialization")
+    write_keras("safe_mode_bypass.keras", k3_model([unsafe, lam3]))
+    expect_keras_zip("safe_mode_bypass.keras", "malicious", ["keras/safe-mode-bypass", "keras/lambda-layer"])
+    vocab = k3("keras.layers", "StringLookup", {"name": "lookup", "vocabulary": "/etc/passwd", "num_oov_indices": 1,
+                                                 "mask_token": None, "oov_token": "[UNK]"})
+    write_keras("vocabulary_file.keras", k3_model([vocab]))
+    expect_keras_zip("vocabulary_file.keras", "malicious", ["keras/vocabulary-file"])
+    buf = io.BytesIO()
+    torch.save(torch.nn.Linear(2, 2), buf)
+    tmw = k3("keras.layers", "TorchModuleWrapper", {"name": "torch_module_wrapper", "trainable": True,
+                                                     "module": base64.b64encode(buf.getvalue()).decode("ascii")})
+    write_keras("torch_module_wrapper.keras", k3_model([tmw]))
+    expect_keras_zip("torch_module_wrapper.keras", "malicious", ["keras/torch-module-wrapper"])
+    write_keras("python_member.keras", k3_model([k3_dense("dense", 8)]),
+                extra_members=[("assets/run_me.py", "import os\nos.system('echo pwned')\n")])
+    expect_keras_zip("python_member.keras", "malicious", ["keras/unexpected-member"])
+
+    # -- legacy h5 gadgets -----------------------------------------------------------------------
+    tfop = {"class_name": "TFOpLambda", "config": {"name": "tf.io.write_file", "trainable": True, "dtype": "float32",
+                                                    "function": "io.write_file"}}
+    write_h5("tfoplambda_write_file.h5", k2_model([k2_dense("dense", 8), tfop]))
+    expect("keras", "tfoplambda_write_file.h5", "malicious", rules=["keras/tfoplambda"],
+           evidence={"function": "io.write_file"})
+    tfop_ok = {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "trainable": True, "dtype": "float32",
+                                                       "function": "math.add"}}
+    write_h5("tfoplambda_math.h5", k2_model([k2_dense("dense", 8), tfop_ok]))
+    expect("keras", "tfoplambda_math.h5", "suspicious", rules=["keras/tfoplambda"])
+    custom = {"class_name": "MyAttentionBlock", "config": {"name": "block", "units": 4}}
+    write_h5("custom_layer.h5", k2_model([custom]))
+    expect("keras", "custom_layer.h5", "suspicious", rules=["keras/custom-object"])
+    write_h5("training_config_module.h5", k2_model([k2_dense("dense", 8)]),
+             {"loss": {"module": "os", "class_name": "function", "config": "system", "registered_name": "system"}})
+    expect("keras", "training_config_module.h5", "malicious", rules=["keras/foreign-module"])
+    import h5py
+    with h5py.File(out("keras", "model_config_not_json.h5"), "w") as f:
+        f.attrs["model_config"] = b'{"class_name": "Sequential", "config": {'
+    expect("keras", "model_config_not_json.h5", "invalid", rules=["keras/malformed"])
+    data = open(out("keras", "clean/sequential_legacy.h5"), "rb").read()
+    with open(out("keras", "truncated.h5"), "wb") as f:
+        f.write(data[:600])
+    expect("keras", "truncated.h5", "invalid", rules=["keras/malformed"])
+    with h5py.File(out("keras", "dense_attributes.h5"), "w", libver="latest") as f:
+        for i in range(12):
+            f.attrs[f"attr_{i}"] = np.arange(3)
+        f.attrs["model_config"] = json.dumps(k2_model([k2_lambda(evil)]))
+    expect("keras", "dense_attributes.h5", "invalid", rules=["format/unsupported"])
+
+    with open(os.path.join(ROOT, "keras", "expected-zip.json"), "w") as f:
+        json.dump(PENDING_ZIP, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# TensorFlow SavedModel (protobuf written by hand to TensorFlow's field numbers)
+# --------------------------------------------------------------------------------------------
+
+
+def pb_varint(n):
+    n &= (1 << 64) - 1
+    b = bytearray()
+    while True:
+        c = n & 0x7F
+        n >>= 7
+        if n:
+            b.append(c | 0x80)
+        else:
+            b.append(c)
+            return bytes(b)
+
+
+def pb_key(field, wire):
+    return pb_varint((field << 3) | wire)
+
+
+def pb_len(field, payload):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return pb_key(field, 2) + pb_varint(len(payload)) + payload
+
+
+def pb_int(field, value):
+    return pb_key(field, 0) + pb_varint(value)
+
+
+def tf_attr(key, value):
+    """A map<string, AttrValue> entry; value is the encoded AttrValue."""
+    return pb_len(1, key) + pb_len(2, value)
+
+
+def attr_s(s):
+    return pb_len(2, s)
+
+
+def attr_type(t):
+    return pb_int(6, t)
+
+
+def attr_func(name):
+    return pb_len(10, pb_len(1, name))
+
+
+def attr_tensor(dtype, content):
+    # TensorProto: dtype=1, tensor_shape=2 (dim=2 {size=1}), tensor_content=4
+    shape = pb_len(2, pb_int(1, len(content) // 4))
+    return pb_len(8, pb_int(1, dtype) + pb_len(2, shape) + pb_len(4, content))
+
+
+def node(name, op, inputs=(), attrs=()):
+    body = pb_len(1, name) + pb_len(2, op)
+    for i in inputs:
+        body += pb_len(3, i)
+    for k, v in attrs:
+        body += pb_len(5, tf_attr(k, v))
+    return body
+
+
+def function(name, nodes):
+    body = pb_len(1, pb_len(1, name))  # signature: OpDef.name
+    for n in nodes:
+        body += pb_len(3, n)
+    return body
+
+
+def saved_model(nodes, functions=(), assets=(), saver=True, tags=("serve",)):
+    graph = b"".join(pb_len(1, n) for n in nodes)
+    if functions:
+        graph += pb_len(2, b"".join(pb_len(1, f) for f in functions))
+    graph += pb_len(4, pb_int(1, 1087) + pb_int(2, 0))  # versions
+    meta_info = pb_len(1, "") + b"".join(pb_len(4, t) for t in tags) + pb_len(5, "2.15.0") + pb_len(6, "v2.15.0")
+    meta = pb_len(1, meta_info) + pb_len(2, graph)
+    if saver:
+        meta += pb_len(3, pb_len(1, "save/Const:0") + pb_len(2, "save/Identity:0") + pb_len(3, "save/restore_all"))
+    for fname in assets:
+        meta += pb_len(6, pb_len(1, pb_len(1, "asset_path_initializer:0")) + pb_len(2, fname))
+    return pb_int(1, 1) + pb_len(2, meta)
+
+
+DT_FLOAT, DT_STRING = 1, 7
+
+
+def clean_graph_nodes():
+    return [
+        node("x", "Placeholder", attrs=[("dtype", attr_type(DT_FLOAT))]),
+        node("w", "Const", attrs=[("dtype", attr_type(DT_FLOAT)),
+                                  ("value", attr_tensor(DT_FLOAT, np.ones(64, dtype="<f4").tobytes()))]),
+        node("mm", "MatMul", ["x", "w"], [("T", attr_type(DT_FLOAT))]),
+        node("b", "VarHandleOp", attrs=[("dtype", attr_type(DT_FLOAT)), ("shared_name", attr_s("b"))]),
+        node("b/read", "ReadVariableOp", ["b"], [("dtype", attr_type(DT_FLOAT))]),
+        node("y", "AddV2", ["mm", "b/read"], [("T", attr_type(DT_FLOAT))]),
+        node("call", "StatefulPartitionedCall", ["y"], [("f", attr_func("__inference_call_42"))]),
+        node("save/Const", "Const", attrs=[("dtype", attr_type(DT_STRING))]),
+        node("save/SaveV2", "SaveV2", ["save/Const"]),
+        node("save/RestoreV2", "RestoreV2", ["save/Const"]),
+        node("save/restore_all", "NoOp"),
+    ]
+
+
+def clean_functions():
+    return [
+        function("__inference_call_42", [node("relu", "Relu", ["x"]), node("out", "Identity", ["relu"])]),
+        function("__inference__traced_save_77", [node("sharded", "ShardedFilename"),
+                                                 node("save", "SaveV2", ["sharded"]),
+                                                 node("merge", "MergeV2Checkpoints", ["sharded"])]),
+        function("__inference__traced_restore_88", [node("restore", "RestoreV2")]),
+    ]
+
+
+def keras_metadata(objects):
+    body = b""
+    for node_id, path, ident, meta in objects:
+        body += pb_len(1, pb_int(2, node_id) + pb_len(3, path) + pb_len(4, ident) + pb_len(5, json.dumps(meta))
+                       + pb_len(6, pb_int(1, 2) + pb_int(2, 1)))
+    return body
+
+
+def savedmodel_samples():
+    reset("savedmodel")
+
+    def write(rel, data):
+        with open(out("savedmodel", rel), "wb") as f:
+            f.write(data)
+
+    write("clean/saved_model.pb", saved_model(clean_graph_nodes(), clean_functions(), assets=["vocab.txt"]))
+    dense_meta = {"name": "dense", "trainable": True, "expects_training_arg": False, "dtype": "float32",
+                  "batch_input_shape": None, "stateful": False, "must_restore_from_config": False,
+                  "class_name": "Dense", "config": k2_dense("dense", 8)["config"]}
+    seq_meta = {"name": "sequential", "class_name": "Sequential", "config": k2_model([k2_dense("dense", 8)])["config"]}
+    write("clean/keras_metadata.pb", keras_metadata([(0, "root", "_tf_keras_sequential", seq_meta),
+                                                     (1, "root.layer_with_weights-0", "_tf_keras_layer", dense_meta)]))
+    os.makedirs(out("savedmodel", "clean/assets/x"), exist_ok=True)
+    os.rmdir(out("savedmodel", "clean/assets/x"))
+    write("clean/assets/vocab.txt", b"the\nof\nand\n")
+    expect("savedmodel", "clean", "clean", absent=["savedmodel/unknown-op", "savedmodel/checkpoint-op"])
+
+    write("py_func/saved_model.pb", saved_model(clean_graph_nodes() + [
+        node("py", "PyFunc", ["x"], [("token", attr_s("pyfunc_0")), ("Tin", attr_type(DT_FLOAT))])]))
+    expect("savedmodel", "py_func/saved_model.pb", "malicious", rules=["savedmodel/py-func"],
+           evidence={"op": "PyFunc"})
+    write("eager_py_func_in_function/saved_model.pb", saved_model(
+        clean_graph_nodes(), clean_functions() + [function("__inference_evil_7", [
+            node("p", "EagerPyFunc", attrs=[("token", attr_s("pyfunc_1"))])])]))
+    expect("savedmodel", "eager_py_func_in_function/saved_model.pb", "malicious", rules=["savedmodel/py-func"],
+           evidence={"function": "__inference_evil_7"})
+    write("read_write_file/saved_model.pb", saved_model(clean_graph_nodes(), clean_functions() + [
+        function("__inference_serve_9", [node("path", "Const"), node("secret", "ReadFile", ["path"]),
+                                          node("drop", "WriteFile", ["path", "secret"])])]))
+    expect("savedmodel", "read_write_file/saved_model.pb", "malicious", rules=["savedmodel/file-io-op"],
+           evidence={"op": "ReadFile"})
+    write("print_to_file/saved_model.pb", saved_model(clean_graph_nodes() + [
+        node("log", "PrintV2", ["x"], [("output_stream", attr_s("file:///tmp/modelgate-sample.log"))])]))
+    expect("savedmodel", "print_to_file/saved_model.pb", "malicious", rules=["savedmodel/file-io-op"])
+    write("restore_outside_saver/saved_model.pb", saved_model(clean_graph_nodes() + [
+        node("grab/RestoreV2", "RestoreV2", ["x"])]))
+    expect("savedmodel", "restore_outside_saver/saved_model.pb", "suspicious", rules=["savedmodel/checkpoint-op"])
+    write("custom_op/saved_model.pb", saved_model(clean_graph_nodes() + [node("k", "ZeroOutCustomKernel", ["x"])]))
+    expect("savedmodel", "custom_op/saved_model.pb", "suspicious", rules=["savedmodel/unknown-op"],
+           evidence={"op": "ZeroOutCustomKernel"})
+    write("asset_traversal/saved_model.pb", saved_model(clean_graph_nodes(), assets=["../../../../etc/passwd"]))
+    expect("savedmodel", "asset_traversal/saved_model.pb", "malicious", rules=["savedmodel/asset-path-traversal"])
+    evil = lambda x: __import__("os").system("id") or x  # noqa: E731
+    lam_meta = {"name": "lambda", "trainable": True, "expects_training_arg": False, "dtype": "float32",
+                "class_name": "Lambda", "config": k2_lambda(evil)["config"]}
+    write("keras_lambda/keras_metadata.pb", keras_metadata([(0, "root", "_tf_keras_sequential", seq_meta),
+                                                            (1, "root.layer-1", "_tf_keras_layer", lam_meta)]))
+    expect("savedmodel", "keras_lambda/keras_metadata.pb", "malicious", rules=["keras/lambda-layer"])
+    data = saved_model(clean_graph_nodes(), clean_functions())
+    write("truncated/saved_model.pb", data[: len(data) - 40])
+    expect("savedmodel", "truncated/saved_model.pb", "invalid", rules=["savedmodel/malformed"])
+
 
 def main():
-    areas = sys.argv[1:] or ["onnx"]
+    areas = sys.argv[1:] or ["onnx", "keras", "savedmodel"]
     if "onnx" in areas:
         onnx_samples()
+    if "keras" in areas:
+        keras_samples()
+    if "savedmodel" in areas:
+        savedmodel_samples()
     for area, entries in EXPECTED.items():
         with open(os.path.join(ROOT, area, "expected.json"), "w") as f:
             json.dump(entries, f, indent=2, sort_keys=True)

@@ -8,7 +8,13 @@ import { onnxAnalyzer } from "./onnx/analyzer.js";
 import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
-export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [
+  onnxAnalyzer,
+  kerasConfigAnalyzer,
+  kerasHdf5Analyzer,
+  kerasMemberAnalyzer,
+  savedModelAnalyzer,
+];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
 export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [];

@@ -150,7 +150,7 @@ class ConfigWalker {
     if (cls !== undefined && /\.layers\[\d+\]$/.test(path)) {
       this.layerTypes.set(cls, (this.layerTypes.get(cls) ?? 0) + 1);
     }
-    if (module !== undefined) {
+    if (module !== undefined && cls !== undefined) {
       const root = module.split(".")[0] ?? "";
       if (!KERAS_MODULE_ROOTS.has(root)) {
         const dangerous = DANGEROUS_MODULE_ROOTS.has(root);

@@ -74,7 +74,7 @@ describe("parseMarshal", () => {
   it("decodes plain values", () => {
     const r = parseMarshal(b64(PY311.values));
     expect(r.value).toMatchObject({ kind: "tuple" });
-    const items = (r.value as { items: unknown[] }).items;
+    const items = (r.value as unknown as { items: unknown[] }).items;
     expect(items.slice(0, 3)).toEqual([1, 2n ** 70n, -3.5]);
     expect(items[3]).toEqual({ kind: "complex", re: 0, im: 1 });
     expect(items[5]).toBe("sé");
