@@ -3,6 +3,46 @@
  * @packageDocumentation
  */
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
+export {
+  analyzeKerasConfig,
+  type EmbeddedPayload,
+  type KerasConfigBudgets,
+  type KerasConfigResult,
+} from "./formats/keras/config.js";
+export {
+  type Hdf5Attribute,
+  type Hdf5Budgets,
+  type Hdf5RootInfo,
+  readHdf5RootAttributes,
+} from "./formats/keras/hdf5.js";
+export {
+  type CodeLayout,
+  type CodeObject,
+  DANGEROUS_CODE_NAMES,
+  DEFAULT_MARSHAL_BUDGETS,
+  dangerousNames,
+  type MarshalBudgets,
+  type MarshalResult,
+  type MarshalValue,
+  parseMarshal,
+} from "./formats/marshal/marshal.js";
+export {
+  DEFAULT_ONNX_BUDGETS,
+  type OnnxBudgets,
+  type OnnxExternalRef,
+  type OnnxFunction,
+  type OnnxOpUse,
+  type OnnxReadResult,
+  type OnnxSummary,
+  readOnnx,
+  readOnnxPartial,
+} from "./formats/onnx/reader.js";
+export {
+  readSavedModel,
+  type SavedModelReadResult,
+  type SavedModelSummary,
+  type TfNode,
+} from "./formats/savedmodel/reader.js";
 export { type SniffInput, sniff } from "./formats/sniff.js";
 export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
