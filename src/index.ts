@@ -11,6 +11,7 @@ export {
   canonicalJson,
   type FindingDecision,
   formatIssues,
+  MAX_SUPPRESSIBLE_PATH,
   type PolicyOptions,
   PolicyOptionsSchema,
   publicKeyFingerprint,

@@ -6,6 +6,7 @@
  * @module
  */
 import semver from "semver";
+import { canonicalFacts } from "../report/facts.js";
 import type { Evidence } from "../report/schema.js";
 import type { RepoAnalyzer, RepoContext, RootEntry } from "../scan/types.js";
 import { readExact } from "../sources/byte-source.js";
@@ -99,8 +100,8 @@ async function readConfig(ctx: RepoContext, entry: RootEntry): Promise<unknown> 
 
 function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion): void {
   const { tool, version, key } = recorded;
-  const parsed = pythonVersionToSemver(version);
-  const evidence: Evidence = { tool, version, key };
+  const parsed = version.length <= 64 ? pythonVersionToSemver(version) : undefined;
+  const evidence: Evidence = { tool, version: version.slice(0, 64), key };
   if (parsed !== undefined) {
     const hits = TOOL_ADVISORIES.filter(
       (a) => a.tool === tool && semver.satisfies(parsed, a.range, { includePrerelease: true }),
@@ -124,7 +125,7 @@ function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion)
       ruleId: "policy/tool-version-below-minimum",
       message:
         parsed === undefined
-          ? `records ${tool} version "${version}", which cannot be compared with the policy minimum ${minimum}`
+          ? `records ${tool} version "${version.slice(0, 64)}", which cannot be compared with the policy minimum ${minimum}`
           : `records ${tool} ${version}, below the policy minimum ${minimum}`,
       evidence: { ...evidence, minimum },
     });
@@ -162,7 +163,7 @@ export const configAnalyzer: RepoAnalyzer = {
       }
     }
     for (const file of ctx.files) {
-      const facts = file.facts?.toolVersions;
+      const facts = canonicalFacts(file.facts).toolVersions;
       if (facts === null || typeof facts !== "object" || Array.isArray(facts)) continue;
       for (const [tool, version] of Object.entries(facts as Record<string, unknown>)) {
         if (!(TOOLS as readonly string[]).includes(tool) || typeof version !== "string") continue;

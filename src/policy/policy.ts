@@ -136,6 +136,9 @@ const LIMIT_KEYS = [
   "fileTimeoutMs",
 ] as const satisfies readonly (keyof Limits)[];
 
+/** Longest finding path a suppression glob is matched against (longer ones are never suppressed). */
+export const MAX_SUPPRESSIBLE_PATH = 4096;
+
 const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));
 const GLOBAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
@@ -320,6 +323,8 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
       if (disabled.has(ruleId)) return { action: "drop" };
       const severity = severityOf(ruleId, requested);
       if (getRule(ruleId)?.invalidates === true) return { action: "keep", severity };
+      // Globs never see overlong (hostile) member paths: such findings are kept, never suppressed.
+      if (path.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
       const file = path.split("!")[0] ?? path;
       const candidates = prefix === undefined ? [path, file] : [path, file, `${prefix}/${path}`, `${prefix}/${file}`];
       let active: Suppression | undefined;

@@ -128,7 +128,10 @@ describe("config analyzer and analyzer facts", () => {
     const root = new SourceRoot(new BufferSource(new Uint8Array(0)), "m.keras", "bytes");
     const ctx: RepoContext = {
       root,
-      entries: [{ path: "m.keras", size: 0, kind: "file" }],
+      entries: [
+        { path: "m.keras", size: 0, kind: "file" },
+        { path: "old.h5", size: 0, kind: "file" },
+      ],
       files: [
         {
           path: "m.keras",
@@ -138,6 +141,15 @@ describe("config analyzer and analyzer facts", () => {
           verdict: "clean",
           findings: [],
           facts: { toolVersions: { keras: "3.8.0", notatool: "1.0" } },
+        },
+        {
+          path: "old.h5",
+          size: 0,
+          format: "hdf5",
+          formats: ["hdf5"],
+          verdict: "clean",
+          findings: [],
+          facts: { "keras.version": "2.12.0" },
         },
       ],
       limits: DEFAULT_LIMITS,
@@ -151,7 +163,10 @@ describe("config analyzer and analyzer facts", () => {
     expect(reported.map(([p, f]) => [p, f.ruleId])).toEqual([
       ["m.keras", "policy/vulnerable-tool-version"],
       ["m.keras", "policy/tool-version-below-minimum"],
+      ["old.h5", "policy/vulnerable-tool-version"],
+      ["old.h5", "policy/tool-version-below-minimum"],
     ]);
+    expect(reported[2]![1].cve).toEqual(["CVE-2024-3660"]);
     expect(reported[0]![1].cve).toEqual(
       expect.arrayContaining(["CVE-2025-1550", "CVE-2025-8747", "CVE-2025-9906", "CVE-2025-9905"]),
     );

@@ -154,6 +154,13 @@ describe("finding decisions", () => {
     expect(later.decide("format/polyglot", "legacy/a.pt").action).toBe("keep");
   });
 
+  it("never matches globs against overlong (hostile) paths: such findings are kept", () => {
+    const p = resolvePolicy({ suppressions: [{ rule: "format/polyglot", path: "**a**b**c**d", reason: "r" }] });
+    const long = `x.pt!${"a/".repeat(30_000)}`;
+    expect(p.decide("format/polyglot", long).action).toBe("keep");
+    expect(p.decide("format/polyglot", "xa/b/c/d").action).toBe("suppress");
+  });
+
   it("globs also match relative to the policy file's directory", () => {
     const p = resolvePolicy(
       { suppressions: [{ rule: "format/executable", path: "models/*.so", reason: "r" }] },

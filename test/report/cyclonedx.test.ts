@@ -150,6 +150,35 @@ describe("CycloneDX 1.6 ML-BOM", () => {
     expect(card.modelParameters?.outputs).toEqual([{ format: "tensor float32[1,4,16] (logits)" }]);
   });
 
+  it("reads the namespaced fact keys analyzers record (onnx.parameters, onnx.opsets, keras.modelClass)", () => {
+    const onnx: FileReport = {
+      path: "model.onnx",
+      size: 1,
+      format: "onnx",
+      formats: ["onnx"],
+      verdict: "clean",
+      findings: [],
+      facts: { "onnx.parameters": 320, "onnx.initializers": 3, "onnx.opsets": { "": 13, "com.microsoft": 1 } },
+    };
+    const keras: FileReport = {
+      ...onnx,
+      path: "m.keras",
+      format: "keras",
+      formats: ["keras"],
+      facts: { "keras.modelClass": "Functional", "keras.version": "3.3.3" },
+    };
+    const bom = renderCycloneDx({ ...report, files: [onnx, keras] });
+    expectValid(bom);
+    const card = bom.components[0]!.modelCard!;
+    expect(card.modelParameters?.modelArchitecture).toBe("Functional");
+    expect(propsOf(card)).toMatchObject({
+      "modelgate:parameterCount": "320",
+      "modelgate:tensorCount": "3",
+      "modelgate:opset": "ai.onnx=13,com.microsoft=1",
+      "modelgate:toolVersions": "keras=3.3.3",
+    });
+  });
+
   it("reports a missing signature result as unknown, never as verified", () => {
     expect(propsOf(renderCycloneDx(report).components[0]!)["modelgate:signature:status"]).toBe("unknown");
   });

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { getRule } from "../../policy/rules/index.js";
+import { canonicalFacts } from "../facts.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
 /** A CycloneDX `property`: a name/value pair; modelgate's names start with `modelgate:`. */
@@ -214,7 +215,8 @@ function tensorsAsIO(value: unknown): CdxInputOutput[] | undefined {
  * architecture; numbers are summed per format (shards) and the largest format total is kept (a
  * repository often carries the same weights in several formats).
  */
-function modelCardOf(files: readonly FileReport[]): CdxModelCard | undefined {
+function modelCardOf(reports: readonly FileReport[]): CdxModelCard | undefined {
+  const files = reports.map((f) => ({ ...f, facts: canonicalFacts(f.facts) }));
   const first = (key: string): string | undefined => {
     const ordered = [...files].sort(
       (a, b) => Number(b.path.endsWith("config.json")) - Number(a.path.endsWith("config.json")),
@@ -281,7 +283,7 @@ function modelCardOf(files: readonly FileReport[]): CdxModelCard | undefined {
     ...prop("modelgate:tensorCount", tensorCount === undefined ? undefined : String(tensorCount)),
     ...prop("modelgate:dtypes", union("dtypes").join(",")),
     ...prop("modelgate:quantization", union("quantization").join(",")),
-    ...prop("modelgate:opset", scalars("opset").join(",")),
+    ...prop("modelgate:opset", opsets(files).join(",")),
     ...prop("modelgate:contextLength", scalars("contextLength").join(",")),
     ...prop("modelgate:toolVersions", [...toolVersions].sort().join(",")),
   ];
@@ -289,6 +291,21 @@ function modelCardOf(files: readonly FileReport[]): CdxModelCard | undefined {
   if (Object.keys(params).length > 0) card.modelParameters = params;
   if (properties.length > 0) card.properties = properties;
   return Object.keys(card).length > 0 ? card : undefined;
+}
+
+/** Opsets as `domain=version` (`ai.onnx=13`), or the number when a file gives one. */
+function opsets(files: readonly { facts: Record<string, unknown> }[]): string[] {
+  const set = new Set<string>();
+  for (const f of files) {
+    const v = f.facts.opset;
+    if (typeof v === "number" || typeof v === "string") set.add(String(v));
+    else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [domain, version] of Object.entries(v)) {
+        if (typeof version === "number" || typeof version === "string") set.add(`${domain || "ai.onnx"}=${version}`);
+      }
+    }
+  }
+  return [...set].sort();
 }
 
 const ADVISORY_SOURCE = (id: string): CdxSource =>
