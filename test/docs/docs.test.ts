@@ -115,9 +115,10 @@ describe("docs code samples", () => {
   it("every fenced block says how it is exercised", () => {
     expect(BLOCKS.length).toBeGreaterThan(10);
     for (const block of BLOCKS) {
-      expect(block.marker, `${where(block)}: add <!-- file: ... -->, <!-- shell --> or <!-- policy -->`).toMatch(
-        /^(file: \S+|shell|policy)$/,
-      );
+      expect(
+        block.marker,
+        `${where(block)}: add <!-- file: ... -->, <!-- shell -->, <!-- policy --> or <!-- json -->`,
+      ).toMatch(/^(file: \S+|shell|policy|json)$/);
     }
   });
 
@@ -142,6 +143,12 @@ describe("docs code samples", () => {
           `${name} is not run by any doc`,
         ).toBe(true);
       }
+    }
+  });
+
+  it("JSON format examples parse", () => {
+    for (const block of BLOCKS.filter((b) => b.marker === "json")) {
+      expect(() => JSON.parse(block.body), where(block)).not.toThrow();
     }
   });
 
