@@ -18,10 +18,9 @@ import { rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { FileRecorder } from "./file-recorder.js";
+import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
 
 export { summarize } from "../report/summary.js";
-
-import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
 
 /**
  * Validates caller limits and fills in defaults.
@@ -201,7 +200,7 @@ function policyPrefix(source: string | undefined, localDir: string | undefined):
   const rel = relative(dirname(resolve(source)), localDir)
     .split(sep)
     .join("/");
-  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? {} : { pathPrefix: rel };
+  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? {} : { pathPrefix: rel };
 }
 
 interface FileScanParams {
