@@ -44,8 +44,37 @@ export {
   type TfNode,
 } from "./formats/savedmodel/reader.js";
 export { type SniffInput, sniff } from "./formats/sniff.js";
-export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
+export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
+export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
+export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
+export {
+  canonicalJson,
+  type FindingDecision,
+  formatIssues,
+  MAX_SUPPRESSIBLE_PATH,
+  type PolicyOptions,
+  PolicyOptionsSchema,
+  publicKeyFingerprint,
+  type ResolvedPolicy,
+  type ResolveOptions,
+  resolvePolicy,
+  SIGNATURE_METHODS,
+  type SignatureRequirement,
+  type Suppression,
+  type SuppressionUse,
+  validatePolicy,
+} from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
+export {
+  applySignaturePolicy,
+  type SignatureResult,
+  SignatureResultSchema,
+  type SignatureViolation,
+  signatureViolation,
+} from "./policy/signature.js";
+export * from "./report/render/cyclonedx.js";
+export { renderSarif, type SarifOptions } from "./report/render/sarif.js";
+export { renderText, type Stylize, type TextOptions } from "./report/render/text.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
 export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";

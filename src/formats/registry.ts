@@ -2,6 +2,7 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { configAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
 import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
 import { onnxAnalyzer } from "./onnx/analyzer.js";
@@ -17,4 +18,4 @@ export const ANALYZERS: readonly Analyzer[] = [
 ];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
-export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [];
+export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [configAnalyzer];
