@@ -8,7 +8,9 @@ export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
+export * from "./scan/cache.js";
 export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
+export { failureReport, type ScanManyOptions, type ScanManyResult, scanMany } from "./scan/many.js";
 export * from "./scan/types.js";
 export {
   BufferSource,
@@ -22,5 +24,6 @@ export {
   SliceSource,
 } from "./sources/byte-source.js";
 export { FileSource } from "./sources/file.js";
-export { DirectoryRoot, FileRoot, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
+export * from "./sources/hub/index.js";
+export { DirectoryRoot, FileRoot, type RootOptions, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";
