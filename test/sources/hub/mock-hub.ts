@@ -59,6 +59,8 @@ export interface Fault {
   body?: string;
   /** Answer normally but cut the body after this many bytes (connection reset). */
   truncateAfter?: number;
+  /** Never answer (until the client gives up or the server closes). */
+  hang?: boolean;
 }
 
 /** Options of the mock. */
@@ -94,6 +96,9 @@ interface Prepared {
 /** The mock Hub (and its CDN on a second origin). */
 export class MockHub {
   readonly log: LogEntry[] = [];
+  /** Most requests in progress at once, on both servers. */
+  maxConcurrent = 0;
+  #concurrent = 0;
   url = "";
   cdnUrl = "";
   readonly #repos = new Map<string, MockRepo>();
@@ -160,6 +165,9 @@ export class MockHub {
     if (typeof req.headers.range === "string") entry.range = req.headers.range;
     if (typeof req.headers.authorization === "string") entry.auth = req.headers.authorization;
     this.log.push(entry);
+    this.#concurrent++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.#concurrent);
+    res.once("close", () => this.#concurrent--);
     const body = await readRequestBody(req);
     const send = async (status: number, headers: Record<string, string>, payload?: Uint8Array | string) => {
       entry.status = status;
@@ -179,6 +187,7 @@ export class MockHub {
         path: url.pathname,
         ...(entry.range === undefined ? {} : { range: entry.range }),
       });
+      if (fault?.hang === true) return;
       if (fault !== undefined && fault.truncateAfter === undefined) {
         await send(
           fault.status,
