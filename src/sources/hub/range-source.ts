@@ -233,23 +233,24 @@ export class HubFileSource implements ByteSource {
   async #hashRest(signal?: AbortSignal): Promise<void> {
     const chunk = this.#maxWindow;
     const depth = 3;
-    const pending: Array<Promise<Uint8Array>> = [];
+    const pending: Array<{ from: number; bytes: Promise<Uint8Array> }> = [];
     let next = this.#hashedUpTo;
     const ctxSignal = signal === undefined ? this.#ctx.signal : AbortSignal.any([this.#ctx.signal, signal]);
     const launch = () => {
+      // Skip what cached segments already continue.
+      if (next < this.#hashedUpTo) next = this.#hashedUpTo;
       if (next >= this.size) return;
       const from = next;
       const to = Math.min(this.size, from + chunk);
       next = to;
-      const p = this.#fetchRange(from, to, ctxSignal);
-      p.catch(() => undefined);
-      pending.push(p);
+      const bytes = this.#fetchRange(from, to, ctxSignal);
+      bytes.catch(() => undefined);
+      pending.push({ from, bytes });
     };
     for (let i = 0; i < depth; i++) launch();
     while (pending.length > 0) {
-      const from = this.#hashedUpTo;
-      const bytes = await pending.shift()!;
-      this.#feed(from, bytes);
+      const { from, bytes } = pending.shift()!;
+      this.#feed(from, await bytes);
       launch();
     }
   }

@@ -205,6 +205,7 @@ export class HubRoot implements ScanRoot {
   async *list(signal: AbortSignal): AsyncIterable<RootEntry> {
     this.#ctx.signal = AbortSignal.any([this.#ctx.signal, signal]);
     const entries: RootEntry[] = [];
+    const seen = new Set<string>();
     const maxFiles = this.#options.maxFiles ?? 100_000;
     const fail = (path: string, error: string) => entries.push({ path, size: 0, kind: "unreadable", error });
     const common = {
@@ -227,7 +228,8 @@ export class HubRoot implements ScanRoot {
         fail(item.path, `invalid path in the listing (${bad}); not read`);
         return;
       }
-      if (this.#files.has(item.path) || entries.some((e) => e.path === item.path)) return;
+      if (seen.has(item.path)) return;
+      seen.add(item.path);
       if (item.type !== "file") {
         fail(item.path, `listed as "${item.type}", not a file; not read`);
         return;
@@ -303,7 +305,11 @@ export class HubRoot implements ScanRoot {
       pinned: meta.pinned,
       ctx: this.#ctx,
     };
-    if (this.#options.read !== undefined) params.options = this.#options.read;
+    const read: RangeReadOptions = { ...this.#options.read };
+    // Every byte will be fetched anyway: start with a large window so that a small file costs one
+    // request and the sniffer's head read already feeds the digest.
+    if (this.#options.verify === "full") read.minFetch ??= read.maxWindow ?? 8 << 20;
+    params.options = read;
     return Promise.resolve(new HubFileSource(params));
   }
 
