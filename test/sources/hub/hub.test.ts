@@ -222,6 +222,25 @@ describe("Hub source: integrity", () => {
   });
 });
 
+describe("Hub source: resolve headers", () => {
+  it("an X-Repo-Commit or X-Linked-Etag naming other content is an integrity finding", async () => {
+    const content = text("w".repeat(1000));
+    for (const [headers, check] of [
+      [{ "x-repo-commit": B }, "commit"],
+      [{ "x-linked-etag": `"${"e".repeat(64)}"` }, "etag"],
+      [{ "x-linked-size": "5" }, "linked-size"],
+    ] as const) {
+      const h = await start([repo([{ path: "w.bin", content, lfs: true }])], { resolveHeaders: headers });
+      const report = await hubScan(h);
+      const f = file(report, "w.bin");
+      expect(f.findings.find((x) => x.ruleId === "hub/integrity-mismatch")?.evidence?.check).toBe(check);
+      expect(f.integrity?.status).toBe("mismatch");
+      await h.close();
+      hub = undefined;
+    }
+  });
+});
+
 describe("Hub source: misbehaving servers", () => {
   it("a server that ignores Range: small files are taken whole, a large one fails and is never clean", async () => {
     const st = safetensorsLike(4, 48 << 20);
@@ -330,13 +349,33 @@ describe("Hub source: misbehaving servers", () => {
       content: text(`w${i}`.repeat(50)),
       lfs: true,
     }));
-    const h = await start([repo(files)]);
+    const h = await start([repo(files)], { latencyMs: 20 });
     const report = await scan(
       { hub: { repo: "acme/tiny", hubUrl: h.url, env: {}, transport: { ...FAST, maxConnections: 2 } } },
       { concurrency: 8 },
     );
     expect(report.files).toHaveLength(12);
-    expect(h.maxConcurrent).toBeLessThanOrEqual(2);
+    expect(h.maxConcurrent).toBe(2);
+  });
+});
+
+describe("Hub source: bytes in flight", () => {
+  it("range requests wait for the bytes-in-flight budget", async () => {
+    const files = Array.from({ length: 6 }, (_, i) => ({ path: `f${i}.bin`, content: new Uint8Array(200_000).fill(i), lfs: true }));
+    for (const [budget, most] of [
+      [65536, 1],
+      [4 * 65536, 4],
+    ] as const) {
+      const h = await start([repo(files)], { latencyMs: 20 });
+      const report = await scan(
+        { hub: { repo: "acme/tiny", hubUrl: h.url, env: {}, transport: { ...FAST, maxConnections: 8, maxBytesInFlight: budget } } },
+        { concurrency: 6 },
+      );
+      expect(report.complete).toBe(true);
+      expect(h.maxConcurrent).toBe(most);
+      await h.close();
+      hub = undefined;
+    }
   });
 });
 

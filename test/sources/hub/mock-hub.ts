@@ -71,6 +71,10 @@ export interface MockHubOptions {
   ignoreRange?: boolean;
   /** Token that grants access to private repositories. */
   token?: string;
+  /** Delay before every answer, in ms (so that concurrent requests overlap). */
+  latencyMs?: number;
+  /** Headers added to (or replacing those of) every resolve answer: a lying Hub. */
+  resolveHeaders?: Record<string, string>;
   /** Called for every request; a returned fault replaces the answer. */
   fault?: (req: { server: "hub" | "cdn"; method: string; path: string; range?: string }) => Fault | undefined;
 }
@@ -169,6 +173,7 @@ export class MockHub {
     this.maxConcurrent = Math.max(this.maxConcurrent, this.#concurrent);
     res.once("close", () => this.#concurrent--);
     const body = await readRequestBody(req);
+    if (this.#options.latencyMs !== undefined) await new Promise((r) => setTimeout(r, this.#options.latencyMs));
     const send = async (status: number, headers: Record<string, string>, payload?: Uint8Array | string) => {
       entry.status = status;
       const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
@@ -319,7 +324,7 @@ export class MockHub {
       const f = files.find((x) => x.path === rest);
       if (f === undefined) return json(404, { error: "Entry not found" }, { "x-error-code": "EntryNotFound" });
       const p = prep(f);
-      const common = { "x-repo-commit": commit, etag: `"${p.gitOid}"` };
+      const common = { "x-repo-commit": commit, etag: `"${p.gitOid}"`, ...this.#options.resolveHeaders };
       if (p.sha256 !== undefined) {
         entry.status = 302;
         res.writeHead(302, {
@@ -328,6 +333,7 @@ export class MockHub {
           "x-linked-etag": `"${p.sha256}"`,
           "x-linked-size": String(p.size),
           "content-length": "0",
+          ...this.#options.resolveHeaders,
         });
         res.end();
         return;
