@@ -361,14 +361,25 @@ describe("Hub source: misbehaving servers", () => {
 
 describe("Hub source: bytes in flight", () => {
   it("range requests wait for the bytes-in-flight budget", async () => {
-    const files = Array.from({ length: 6 }, (_, i) => ({ path: `f${i}.bin`, content: new Uint8Array(200_000).fill(i), lfs: true }));
+    const files = Array.from({ length: 6 }, (_, i) => ({
+      path: `f${i}.bin`,
+      content: new Uint8Array(200_000).fill(i),
+      lfs: true,
+    }));
     for (const [budget, most] of [
       [65536, 1],
       [4 * 65536, 4],
     ] as const) {
       const h = await start([repo(files)], { latencyMs: 20 });
       const report = await scan(
-        { hub: { repo: "acme/tiny", hubUrl: h.url, env: {}, transport: { ...FAST, maxConnections: 8, maxBytesInFlight: budget } } },
+        {
+          hub: {
+            repo: "acme/tiny",
+            hubUrl: h.url,
+            env: {},
+            transport: { ...FAST, maxConnections: 8, maxBytesInFlight: budget },
+          },
+        },
         { concurrency: 6 },
       );
       expect(report.complete).toBe(true);
