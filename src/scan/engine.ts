@@ -137,16 +137,16 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       errors.push({ code: e.code, message: e.message, path: entry.path });
       return;
     }
-    let verification: FileVerification | undefined;
+    let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      const done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
       bytesRead += done.bytesRead;
-      verification = done.verification;
     } finally {
       await source.close?.().catch(() => undefined);
     }
-    if (options.cache !== undefined && verification?.cacheable !== false) {
-      const report = recorder.toReport();
+    if (options.cache !== undefined && done.verification?.cacheable !== false) {
+      // What the content says, without what the root said about this copy of it.
+      const report = done.contentReport;
       const key = cacheKeyFor(report.sha256 ?? entry.sha256, policy.hash);
       if (key !== undefined && !report.findings.some((f) => f.ruleId.startsWith("scan/"))) {
         await options.cache.set(key, report).catch(() => undefined);
@@ -228,7 +228,8 @@ function cacheKeyFor(sha256: string | undefined, policyHash: string): VerdictCac
 
 /**
  * Analyses one file and hashes it alongside (or lets the root verify it); returns the bytes the
- * analyzers read and the root's verification.
+ * analyzers read, the root's verification, and the report before the root's findings (what the
+ * verdict cache keeps).
  */
 async function scanFile(
   recorder: FileRecorder,
@@ -236,7 +237,7 @@ async function scanFile(
   entry: RootEntry,
   root: ScanRoot,
   params: FileScanParams,
-): Promise<{ bytesRead: number; verification: FileVerification | undefined }> {
+): Promise<{ bytesRead: number; verification: FileVerification | undefined; contentReport: FileReport }> {
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
@@ -291,16 +292,17 @@ async function scanFile(
       verification = await root.verifyFile(entry.path, raw, fileSignal);
       recorder.sha256 = verification.sha256;
       recorder.integrity = verification.integrity;
-      for (const finding of verification.findings ?? []) recorder.add(recorder.root, finding);
     } catch (error) {
       reportError(state, recorder.root, error);
     }
   }
+  const contentReport = recorder.toReport();
+  for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
   for (const finding of recorder.toReport().findings) {
     const code = OPERATIONAL_RULES.get(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
-  return { bytesRead: guarded.bytesRead, verification };
+  return { bytesRead: guarded.bytesRead, verification, contentReport };
 }
 
 /** Findings that also mean the scan itself did not complete. */

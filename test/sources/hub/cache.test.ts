@@ -117,6 +117,24 @@ describe("verdict cache", () => {
     expect(cache.size).toBe(0);
   });
 
+  it("what the Hub says about one copy (its own scan status) is not cached with the content", async () => {
+    const flagged = { status: "unsafe", avScan: { virusFound: true, virusNames: ["Eicar"] } };
+    hub = await MockHub.start([
+      {
+        name: "acme/f",
+        refs: { main: A },
+        commits: { [A]: [{ path: "x.bin", content: ELF, lfs: true, security: flagged }] },
+      },
+      { name: "acme/g", refs: { main: A }, commits: { [A]: [{ path: "y.bin", content: ELF, lfs: true }] } },
+    ]);
+    const cache = new MemoryVerdictCache();
+    const first = await scan({ hub: { repo: "acme/f", hubUrl: hub.url, env: {}, securityStatus: true } }, { cache });
+    expect(first.files[0]?.findings.map((f) => f.ruleId)).toContain("hub/upstream-flagged");
+    const second = await scan({ hub: { repo: "acme/g", hubUrl: hub.url, env: {} } }, { cache });
+    expect(second.files[0]).toMatchObject({ cached: true, verdict: "malicious" });
+    expect(second.files[0]?.findings.map((f) => f.ruleId)).toEqual(["format/executable"]);
+  });
+
   it("incomplete results are not cached", async () => {
     hub = await MockHub.start(REPOS, { fault: (r) => (r.server === "cdn" ? { status: 503 } : undefined) });
     const h = hub;

@@ -21,6 +21,7 @@ beforeAll(async () => {
         [A]: [
           { path: "f.bin", content, lfs: true },
           { path: "g.txt", content },
+          { path: "short.bin", content, lfs: true, served: content.subarray(0, 1000) },
         ],
       },
     },
@@ -81,6 +82,14 @@ describe("HubFileSource", () => {
     expect(good).toMatchObject({ complete: true, gitSha1, problems: [] });
     const bad = await source("g.txt", { minFetch: SIZE }, { gitSha1: "0".repeat(40) } as never).integrity(true);
     expect(bad.problems).toEqual([{ check: "git-sha1", expected: "0".repeat(40), actual: gitSha1 }]);
+  });
+
+  it("a 416 for a range inside the pinned size means the served file is shorter: a size problem", async () => {
+    const src = source("short.bin", {});
+    await expect(src.read(SIZE - 10, 10)).rejects.toThrow(/not satisfiable/);
+    const state = await src.integrity(false);
+    expect(state.problems).toEqual([{ check: "size", expected: String(SIZE), actual: "1000" }]);
+    expect(hub.log.at(-1)).toMatchObject({ server: "cdn", status: 416 });
   });
 
   it("reads after close fail; Retry-After accepts seconds and dates", async () => {
