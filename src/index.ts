@@ -77,7 +77,9 @@ export { renderSarif, type SarifOptions } from "./report/render/sarif.js";
 export { renderText, type Stylize, type TextOptions } from "./report/render/text.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
+export * from "./scan/cache.js";
 export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
+export { failureReport, type ScanManyOptions, type ScanManyResult, scanMany } from "./scan/many.js";
 export * from "./scan/types.js";
 export {
   BufferSource,
@@ -91,5 +93,6 @@ export {
   SliceSource,
 } from "./sources/byte-source.js";
 export { FileSource } from "./sources/file.js";
-export { DirectoryRoot, FileRoot, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
+export * from "./sources/hub/index.js";
+export { DirectoryRoot, FileRoot, type RootOptions, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";

@@ -2,7 +2,7 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
-import { configAnalyzer } from "../policy/configs.js";
+import { configAnalyzer, configFactsAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
 import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
 import { onnxAnalyzer } from "./onnx/analyzer.js";
@@ -15,6 +15,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   kerasHdf5Analyzer,
   kerasMemberAnalyzer,
   savedModelAnalyzer,
+  configFactsAnalyzer,
 ];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
