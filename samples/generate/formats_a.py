@@ -68,6 +68,10 @@ def evil_pickle(protocol=4):
     return pickle.dumps(EchoPayload(), protocol=protocol)
 
 
+# An ELF header stub (x86-64 executable, no code): what a dropper appends to an innocent file.
+ELF_STUB = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + struct.pack("<HHI", 2, 0x3E, 1) + b"\x00" * 44
+
+
 # ---------------------------------------------------------------- templates
 
 BENIGN_TEMPLATE = (
@@ -251,7 +255,7 @@ def make_safetensors():
     # The reference keeps the last duplicate: loaders see I32, a first-wins parser sees F32.
     dup = ('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
            '"w":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}}')
-    put("duplicate-key.safetensors", st_file(one, header_text=dup), "invalid", ["safetensors/duplicate-key"],
+    put("duplicate-key.safetensors", st_file(one, header_text=dup), "malicious", ["safetensors/duplicate-key"],
         accepted=True)
     put("unknown-dtype.safetensors",
         st_file(one, header_text='{"w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,8]}}'), "invalid",
@@ -272,9 +276,11 @@ def make_safetensors():
                '"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}')
     put("overlap.safetensors", st_file([], header_text=overlap, data=b"\0" * 12), "invalid",
         ["safetensors/offsets-not-contiguous"], accepted=False)
-    # A valid file with a pickle appended: the reference rejects it, lenient loaders do not.
-    put("trailing-pickle.safetensors", st_file(base, {"format": "pt"}, extra=evil_pickle()), "malicious",
-        ["safetensors/data-length-mismatch"], accepted=False)
+    # A valid file with a payload appended: the reference rejects it, lenient loaders do not. The
+    # trailing bytes are scanned as a member (an executable here, so the verdict does not depend on
+    # which other analyzers are installed; the unit tests check a trailing pickle reaches the member scan).
+    put("trailing-executable.safetensors", st_file(base, {"format": "pt"}, extra=ELF_STUB), "malicious",
+        ["safetensors/data-length-mismatch", "format/executable"], accepted=False)
     put("truncated-data.safetensors",
         st_file([], header_text='{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', data=b"\0" * 8), "invalid",
         ["safetensors/data-length-mismatch"], accepted=False)
@@ -474,7 +480,8 @@ def make_gguf():
     w = base_spec()
     w.tensor("blk.0.ffn_up.weight", [8, 8], 0, b"", write_data=False)  # declared, never written
     put("tensor-out-of-bounds.gguf", w.build(), "invalid", ["gguf/tensor-out-of-bounds"], readable=False)
-    put("trailing-pickle.gguf", base_spec().build(trailing=evil_pickle()), "malicious", ["gguf/trailing-data"])
+    put("trailing-executable.gguf", base_spec().build(trailing=ELF_STUB), "malicious",
+        ["gguf/trailing-data", "format/executable"])
     w = base_spec()
     w.kv("tokenizer.ggml.scores", GT["arr"], (GT["u8"], [0] * 16))
     put("key-type-mismatch.gguf", w.build(), "suspicious", ["gguf/key-type-mismatch"])
@@ -575,8 +582,7 @@ def make_hf():
     transformers.GenerationConfig(bos_token_id=1, eos_token_id=2, max_new_tokens=16).save_pretrained(d)
     tiny_tokenizer(BENIGN_TEMPLATE).save_pretrained(d)
     save_weights(d)
-    for f in sorted(p.name for p in d.iterdir()):
-        expected[f"hf-repo/clean-model/{f}"] = {"verdict": "clean", "rules": []}
+    expected["hf-repo/clean-model"] = {"verdict": "clean", "rules": []}
 
     # Remote code: auto_map -> configuration_tiny.py, modeling_tiny.py -> helpers_tiny.py (risky);
     # a hostile chat template in tokenizer_config.json; a pickle beside the safetensors weights.
@@ -591,26 +597,26 @@ def make_hf():
     (d / "modeling_tiny.py").write_text(MODELING)
     (d / "helpers_tiny.py").write_text(HELPERS)
     save_weights(d, bin_too=True)
-    expected["hf-repo/remote-code-model/config.json"] = {"verdict": "suspicious", "rules": ["repo/remote-code"]}
-    expected["hf-repo/remote-code-model/configuration_tiny.py"] = {
-        "verdict": "suspicious", "rules": ["repo/remote-code", "repo/python-file"]}
-    expected["hf-repo/remote-code-model/modeling_tiny.py"] = {
-        "verdict": "suspicious", "rules": ["repo/remote-code", "repo/python-file"]}
+    # The directory as one unit: remote code resolved across files, the pickle beside safetensors.
+    expected["hf-repo/remote-code-model"] = {"verdict": "malicious", "rules": [
+        "repo/remote-code", "repo/python-file", "repo/risky-code", "template/dunder-access",
+        "repo/pickle-beside-safetensors"]}
+    # Single files: what each reveals on its own.
+    expected["hf-repo/remote-code-model/config.json"] = {
+        "verdict": "suspicious", "rules": ["repo/remote-code", "repo/remote-code-missing"]}
+    expected["hf-repo/remote-code-model/modeling_tiny.py"] = {"verdict": "suspicious", "rules": ["repo/python-file"]}
     expected["hf-repo/remote-code-model/helpers_tiny.py"] = {
-        "verdict": "malicious", "rules": ["repo/remote-code", "repo/python-file", "repo/risky-code"]}
+        "verdict": "malicious", "rules": ["repo/python-file", "repo/risky-code"]}
     expected["hf-repo/remote-code-model/tokenizer_config.json"] = {
         "verdict": "malicious", "rules": ["template/dunder-access", "template/code-execution-name"]}
-    expected["hf-repo/remote-code-model/pytorch_model.bin"] = {
-        "verdict": "suspicious", "rules": ["repo/pickle-beside-safetensors"]}
     expected["hf-repo/remote-code-model/model.safetensors"] = {"verdict": "clean", "rules": []}
-    expected["hf-repo/remote-code-model/tokenizer.json"] = {"verdict": "clean", "rules": []}
 
     # Code from elsewhere: another repo's module, and a module that is not here.
     d = HF / "external-code"
     d.mkdir()
     llama_config(auto_map={"AutoModel": "someone-else/other-repo--modeling_other.OtherModel",
                            "AutoConfig": "configuration_missing.MissingConfig"}).save_pretrained(d)
-    expected["hf-repo/external-code/config.json"] = {
+    expected["hf-repo/external-code"] = {
         "verdict": "malicious", "rules": ["repo/remote-code-external", "repo/remote-code-missing"]}
 
     # Templates outside tokenizer_config.json, scripts and notebooks, and a hostile sharded index.
@@ -640,6 +646,9 @@ def make_hf():
     expected["hf-repo/loose-files/model.safetensors.index.json"] = {
         "verdict": "malicious", "rules": ["repo/index-path-escape", "repo/index-missing-shard"]}
     expected["hf-repo/loose-files/config.json"] = {"verdict": "suspicious", "rules": ["repo/json-duplicate-key"]}
+    expected["hf-repo/loose-files"] = {"verdict": "malicious", "rules": [
+        "template/obfuscated-name", "template/external-template", "repo/notebook", "repo/shell-script",
+        "repo/risky-code", "repo/index-path-escape", "repo/index-missing-shard", "repo/json-duplicate-key"]}
     write_expected(HF, expected)
 
 

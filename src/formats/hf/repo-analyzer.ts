@@ -128,7 +128,7 @@ function weightMix(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): voi
       slot.safetensors.push(entry.path);
     } else if (
       formats.some((f) => PICKLE_FORMATS.has(f)) ||
-      (formats.length === 0 && PICKLE_EXTENSIONS.test(entry.path))
+      ((formats.length === 0 || formats.includes("zip")) && PICKLE_EXTENSIONS.test(entry.path))
     ) {
       slot.pickles.push(entry.path);
     }

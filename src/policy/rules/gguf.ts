@@ -30,7 +30,7 @@ export const ggufRules = [
   {
     id: "gguf/count-out-of-bounds",
     title: "GGUF tensor or key/value count impossible for the file size",
-    severity: "high",
+    severity: "medium",
     invalidates: true,
     description:
       "The header declares more tensors or key/value pairs than the file could hold (each needs a minimum number of bytes). Loaders that pre-allocate from these counts have been driven into integer overflows and heap corruption.",
@@ -74,10 +74,10 @@ export const ggufRules = [
   {
     id: "gguf/tensor-out-of-bounds",
     title: "Tensor data lies outside the file",
-    severity: "high",
+    severity: "medium",
     invalidates: true,
     description:
-      "A tensor's data range ends past the end of the file. Loaders that map or copy it read beyond their buffer: Ollama's GGUF loader leaked heap memory this way.",
+      "A tensor's data range ends past the end of the file (a truncated download, or a crafted file). Loaders that map or copy it read beyond their buffer: Ollama's GGUF loader leaked heap memory this way.",
     cve: ["CVE-2026-7482"],
     references: [SPEC, "https://github.com/advisories/GHSA-x8qc-fggm-mpqg"],
   },
