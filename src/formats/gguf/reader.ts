@@ -201,7 +201,8 @@ class Cursor {
     const a = this.#view.getUint32(at, this.le);
     const b = this.#view.getUint32(at + 4, this.le);
     this.pos += 8;
-    const [lo, hi] = this.le ? [a, b] : [b, a];
+    const lo = this.le ? a : b;
+    const hi = this.le ? b : a;
     return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 0x1_0000_0000 + lo;
   }
 

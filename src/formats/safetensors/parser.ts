@@ -359,13 +359,13 @@ function validateLayout(
   let i = 0;
   for (const t of sorted) {
     if ((++i & 0x3fff) === 0) checkpoint?.();
-    const ev = { tensor: preview(t.name), begin: t.begin.toString(), end: t.end.toString() };
+    const ev = (): Evidence => ({ tensor: preview(t.name), begin: t.begin.toString(), end: t.end.toString() });
     if (t.end < t.begin) {
       issues.add({
         ruleId: "safetensors/offsets-not-contiguous",
         message: `tensor "${preview(t.name)}" ends (${t.end}) before it begins (${t.begin})`,
         offset: dataStart,
-        evidence: ev,
+        evidence: ev(),
       });
       continue;
     }
@@ -374,7 +374,7 @@ function validateLayout(
         ruleId: "safetensors/offsets-not-contiguous",
         message: `gap of ${t.begin - cursor} bytes before tensor "${preview(t.name)}" (expected it at ${cursor})`,
         offset: dataStart,
-        evidence: { ...ev, expected: cursor.toString() },
+        evidence: { ...ev(), expected: cursor.toString() },
       });
       if (t.begin <= BigInt(dataLength)) {
         unclaimed.push({ offset: dataStart + Number(cursor), length: Number(t.begin - cursor), kind: "gap" });
@@ -384,7 +384,7 @@ function validateLayout(
         ruleId: "safetensors/offsets-not-contiguous",
         message: `tensor "${preview(t.name)}" overlaps the previous tensor (starts at ${t.begin}, expected ${cursor})`,
         offset: dataStart,
-        evidence: { ...ev, expected: cursor.toString() },
+        evidence: { ...ev(), expected: cursor.toString() },
       });
     }
     checkSize(t, issues, dataStart);
@@ -414,14 +414,14 @@ function checkSize(t: SafetensorsTensor, issues: Issues, dataStart: number): voi
   if (!Object.hasOwn(SAFETENSORS_DTYPE_BITS, t.dtype)) return; // reported as unknown-dtype
   const bits = BigInt(SAFETENSORS_DTYPE_BITS[t.dtype] ?? 0);
   const count = elementCount(t.shape);
-  const ev = { tensor: preview(t.name), dtype: t.dtype, shape: `[${t.shape.join(",")}]` };
+  const ev = (): Evidence => ({ tensor: preview(t.name), dtype: t.dtype, shape: `[${t.shape.join(",")}]` });
   const bitCount = count === undefined ? undefined : count * bits;
   if (bitCount === undefined || bitCount > U64_MAX) {
     issues.add({
       ruleId: "safetensors/tensor-size-mismatch",
       message: `tensor "${preview(t.name)}": element count × dtype size overflows 64 bits`,
       offset: dataStart,
-      evidence: ev,
+      evidence: ev(),
     });
     return;
   }
@@ -430,7 +430,7 @@ function checkSize(t: SafetensorsTensor, issues: Issues, dataStart: number): voi
       ruleId: "safetensors/tensor-size-mismatch",
       message: `tensor "${preview(t.name)}": ${count} ${t.dtype} elements do not fill whole bytes`,
       offset: dataStart,
-      evidence: ev,
+      evidence: ev(),
     });
     return;
   }
@@ -440,7 +440,7 @@ function checkSize(t: SafetensorsTensor, issues: Issues, dataStart: number): voi
       ruleId: "safetensors/tensor-size-mismatch",
       message: `tensor "${preview(t.name)}" spans ${t.end - t.begin} bytes but its shape and dtype need ${expected}`,
       offset: dataStart,
-      evidence: { ...ev, declared: (t.end - t.begin).toString(), expected: expected.toString() },
+      evidence: { ...ev(), declared: (t.end - t.begin).toString(), expected: expected.toString() },
     });
   }
 }
