@@ -11,11 +11,15 @@ import { preview } from "../safetensors/parser.js";
 import { pythonImports, pythonRisks, type RiskyHit, shellRisks } from "./code-patterns.js";
 import { parseConfigJson, readText } from "./text.js";
 
+/** Kinds that are worth a look but common in honest code: reported at medium severity. */
+const MEDIUM_KINDS: ReadonlySet<string> = new Set(["network", "install-from-url"]);
+
 function reportRisks(ctx: AnalysisContext, hits: readonly RiskyHit[], what: string): void {
   if (hits.length === 0) return;
   const kinds = [...new Set(hits.map((h) => h.kind))];
   ctx.report({
     ruleId: "repo/risky-code",
+    ...(kinds.every((k) => MEDIUM_KINDS.has(k)) ? { severity: "medium" as const } : {}),
     message: `${what} ${kinds.join(", ")}: ${hits
       .slice(0, 4)
       .map((h) => `line ${h.line} \`${preview(h.match, 60)}\``)

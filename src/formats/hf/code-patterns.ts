@@ -63,9 +63,15 @@ function collect(text: string, patterns: readonly Pattern[], max = 20): RiskyHit
   return hits;
 }
 
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = s.indexOf("\n", from); i >= 0 && i < to; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 /**
- * Blanks Python comments (keeps strings and line structure), so commented-out code and prose do
- * not count.
+ * Blanks Python comments and docstrings (keeps other strings and the line structure), so
+ * commented-out code and documentation examples do not count.
  * @param src - Python source
  */
 export function blankPythonComments(src: string): string {
@@ -93,7 +99,11 @@ export function blankPythonComments(src: string): string {
         j++;
       }
       const end = Math.min(n, j + q.length);
-      out += src.slice(i, end);
+      // A triple-quoted string opening its line is a docstring (or commented-out block): its
+      // examples never run. Other strings are kept: they are arguments (`os.system("…")`).
+      const lineStart = src.lastIndexOf("\n", i - 1) + 1;
+      const docstring = triple && /^\s*[rRuUbBfF]{0,2}$/.test(src.slice(lineStart, i));
+      out += docstring ? `${q}${q}${"\n".repeat(countNewlines(src, i, end))}` : src.slice(i, end);
       i = end;
       continue;
     }

