@@ -59,8 +59,13 @@ export interface TemplateAnalysis {
 
 /** Budgets of {@link analyzeTemplate}. */
 export interface TemplateOptions {
-  /** Longest template analysed structurally, in characters (default 4 Mi). */
+  /** Longest template analysed structurally, in characters (default 1 Mi). */
   maxLength?: number;
+  /**
+   * Most characters inside `{{ }}`/`{% %}` analysed structurally (default 256 Ki). The parser
+   * costs a few seconds per MiB of dense code; beyond this the token-level scan runs alone.
+   */
+  maxCodeLength?: number;
   /** Maximum syntax-tree nodes visited (default 1,000,000). */
   maxNodes?: number;
   /** Maximum nesting of brackets and block statements before parsing (default 200). */
@@ -129,7 +134,8 @@ class Findings {
  * @param options - budgets
  */
 export function analyzeTemplate(text: string, options: TemplateOptions = {}): TemplateAnalysis {
-  const maxLength = options.maxLength ?? 4 * 1024 * 1024;
+  const maxLength = options.maxLength ?? 1024 * 1024;
+  const maxCode = options.maxCodeLength ?? 256 * 1024;
   const findings = new Findings();
   const source = text.length > maxLength ? text.slice(0, maxLength) : text;
   const lexical = scanTemplateCode(source);
@@ -154,12 +160,14 @@ export function analyzeTemplate(text: string, options: TemplateOptions = {}): Te
   );
 
   let parsed = false;
-  if (text.length > maxLength) {
+  if (text.length > maxLength || lexical.code.length > maxCode) {
     findings.add(
       "template/unparseable",
       "size",
       "budget",
-      `template of ${text.length} characters exceeds the ${maxLength}-character analysis budget`,
+      text.length > maxLength
+        ? `template of ${text.length} characters exceeds the ${maxLength}-character analysis budget`
+        : `template holds ${lexical.code.length} characters of code, over the ${maxCode}-character analysis budget`,
     );
   } else {
     const outcome = parseTemplate(rewriteForParser(source), options.maxNesting ?? 200);
@@ -199,10 +207,10 @@ function sortFindings(list: readonly TemplateFinding[]): TemplateFinding[] {
 
 /** Consecutive literals that together spell an escape dunder none of them holds alone. */
 function fragmentWindows(values: readonly string[], findings: Findings): void {
-  const frags = values.slice(0, 20_000).filter((v) => v.length > 0 && v.length <= 64);
+  const frags = values.slice(0, 5_000).filter((v) => v.length > 0 && v.length <= 64);
   for (let i = 0; i < frags.length; i++) {
     let joined = "";
-    for (let k = i; k < Math.min(frags.length, i + 8); k++) {
+    for (let k = i; k < Math.min(frags.length, i + 32) && joined.length < 160; k++) {
       joined += frags[k];
       if (k === i || !joined.includes("__")) continue;
       for (const candidate of [joined, [...joined].reverse().join("")]) {
@@ -221,16 +229,55 @@ function fragmentWindows(values: readonly string[], findings: Findings): void {
  * keyword arguments, block/autoescape markers and loader statements carry no code we need.
  */
 function rewriteForParser(text: string): string {
-  return text
-    .replace(/\{%([-+]?)\s*raw\s*[-+]?%\}[\s\S]*?\{%[-+]?\s*endraw\s*([-+]?)%\}/g, "")
-    .replace(/\{%([-+]?)\s*do\s+([\s\S]*?)([-+]?)%\}/g, "{{$1 $2 $3}}")
-    .replace(/\{%([-+]?)\s*with\s+([\s\S]*?)([-+]?)%\}/g, "{{$1 mg_with($2) $3}}")
-    .replace(/\{%([-+]?)\s*with\s*([-+]?)%\}/g, "")
-    .replace(/\{%[-+]?\s*(?:endwith|endautoescape|endblock|endtrans)\b[^%]*%\}/g, "")
-    .replace(/\{%[-+]?\s*(?:autoescape|block)\b[^%]*%\}/g, "")
-    .replace(/\{%[-+]?\s*(?:include|import|extends|from)\b[\s\S]*?%\}/g, "")
-    .replace(/(\{%[-+]?\s*for\b[\s\S]*?)\brecursive\s*([-+]?%\})/g, "$1$2")
-    .replace(/\(\s*\)/g, (m, offset: number, whole: string) => (isEmptyTuple(whole, offset) ? "[]" : m));
+  // One linear pass over `{% … %}` statements (regular expressions spanning statements would be
+  // quadratic on hostile input).
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf("{%", i);
+    const close = open < 0 ? -1 : text.indexOf("%}", open + 2);
+    if (open < 0 || close < 0) {
+      out += text.slice(i);
+      break;
+    }
+    out += text.slice(i, open);
+    let next = close + 2;
+    const m = /^([-+]?)\s*([A-Za-z_]\w*)([\s\S]*?)([-+]?)$/.exec(text.slice(open + 2, close));
+    const [, ltrim = "", kw = "", rest = "", rtrim = ""] = m ?? [];
+    switch (kw) {
+      case "raw": {
+        // Raw blocks are inert text: drop them with their content.
+        const end = /\{%[-+]?\s*endraw\s*[-+]?%\}/g;
+        end.lastIndex = next;
+        const e = end.exec(text);
+        next = e === null ? text.length : e.index + e[0].length;
+        break;
+      }
+      case "do":
+        out += `{{${ltrim} ${rest} ${rtrim}}}`;
+        break;
+      case "with":
+        if (rest.trim() !== "") out += `{{${ltrim} mg_with(${rest}) ${rtrim}}}`;
+        break;
+      case "endwith":
+      case "autoescape":
+      case "endautoescape":
+      case "block":
+      case "endblock":
+      case "include":
+      case "import":
+      case "extends":
+      case "from":
+        break; // markers and loader statements (reported from the token scan)
+      case "for":
+        out += `{%${ltrim} for${rest.replace(/\brecursive\s*$/, "")} ${rtrim}%}`;
+        break;
+      default:
+        out += text.slice(open, next);
+    }
+    i = next;
+  }
+  return out.replace(/\(\s*\)/g, (m, offset: number, whole: string) => (isEmptyTuple(whole, offset) ? "[]" : m));
 }
 
 const KEYWORDS_BEFORE_VALUE = new Set(["in", "not", "and", "or", "if", "else", "is", "set", "for"]);

@@ -176,3 +176,26 @@ describe("lexical helpers", () => {
     expect(scan.statements).toEqual(["raw", "set"]);
   });
 });
+
+describe("analyzeTemplate: cost on hostile input", () => {
+  it("does not hang on unterminated statements, raw blocks and huge inputs (regression guard)", () => {
+    const M = 1 << 20;
+    for (const t of [
+      "{% do x ".repeat(M / 8),
+      "{% raw %}".repeat(M / 9),
+      "{% for x in y %}".repeat(M / 16),
+      "{{ '".repeat(M / 4),
+      "x".repeat(4 * M),
+    ]) {
+      const t0 = performance.now();
+      analyzeTemplate(t);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+    }
+  });
+
+  it("finds a dunder assembled one character at a time beyond the folding depth", () => {
+    const chars = [..."__subclasses__"].map((c) => `'${c}'`);
+    const t = `{% set n = ${Array.from({ length: 4 }, () => chars.join(" ~ ")).join(" ~ ")} %}{{ x[n] }}`;
+    expect(names(t, "template/obfuscated-name")).toContain("__subclasses__");
+  });
+});
