@@ -3,6 +3,12 @@
  * 1–3 in either byte order, with bounds checks against the file and explicit budgets. It reads the
  * header region through a sliding window and never touches tensor data, so its cost depends on the
  * size of the metadata, not of the model.
+ *
+ * Why not `@huggingface/gguf`: it reads through `fetch` or a local path in fixed 2 MB chunks (not
+ * through a {@link ByteSource}, so no read budget, abort signal or container member), materialises
+ * every array (a 256k-token vocabulary becomes JS arrays), throws plain `Error`s, does not check
+ * tensor offsets (alignment, overlap, bounds), duplicate keys or nested arrays, and pulls in
+ * `@huggingface/tasks`. The format is small; its type tables are facts we keep in `types.ts`.
  * @module
  */
 import { ModelgateError } from "../../errors.js";
