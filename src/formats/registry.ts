@@ -2,16 +2,25 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { configAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
 import { ggufAnalyzer } from "./gguf/analyzer.js";
 import { notebookAnalyzer, pythonAnalyzer, shellAnalyzer } from "./hf/code-analyzers.js";
 import { hfJsonAnalyzer } from "./hf/json-analyzer.js";
 import { hfRepoAnalyzer } from "./hf/repo-analyzer.js";
+import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
+import { onnxAnalyzer } from "./onnx/analyzer.js";
 import { safetensorsAnalyzer } from "./safetensors/analyzer.js";
+import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 import { jinjaAnalyzer } from "./template/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
 export const ANALYZERS: readonly Analyzer[] = [
+  onnxAnalyzer,
+  kerasConfigAnalyzer,
+  kerasHdf5Analyzer,
+  kerasMemberAnalyzer,
+  savedModelAnalyzer,
   safetensorsAnalyzer,
   ggufAnalyzer,
   jinjaAnalyzer,
@@ -22,4 +31,4 @@ export const ANALYZERS: readonly Analyzer[] = [
 ];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
-export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [hfRepoAnalyzer];
+export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [configAnalyzer, hfRepoAnalyzer];

@@ -4,19 +4,14 @@
  * @module
  */
 import { availableParallelism } from "node:os";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
 import { sha256OfSource } from "../integrity/sha256.js";
 import { resolvePolicy } from "../policy/policy.js";
-import {
-  type FileReport,
-  REPORT_SCHEMA_VERSION,
-  type ScanError,
-  type ScanReport,
-  SEVERITIES,
-  type Summary,
-  VERDICTS,
-} from "../report/schema.js";
+import { applySignaturePolicy } from "../policy/signature.js";
+import { REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
+import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
 import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
 import { rootFor, type ScanTarget } from "../sources/roots.js";
@@ -24,6 +19,8 @@ import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { FileRecorder } from "./file-recorder.js";
 import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
+
+export { summarize } from "../report/summary.js";
 
 /**
  * Validates caller limits and fills in defaults.
@@ -64,8 +61,11 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
 export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promise<ScanReport> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const limits = resolveLimits(options.limits);
-  const policy = resolvePolicy(options.policy);
+  const policy = resolvePolicy(options.policy, {
+    now: startedAt,
+    ...policyPrefix(options.policy?.source, root.localDir),
+  });
+  const limits = resolveLimits({ ...policy.options.limits, ...options.limits });
   const signal = options.signal ?? new AbortController().signal;
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
@@ -169,18 +169,38 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
 
   const files = ordered().map((r) => r.toReport());
   const verdict = worstVerdict(...files.map((f) => f.verdict));
-  return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    target: root.target,
-    startedAt: startedAt.toISOString(),
-    durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
-    verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
-    complete: errors.length === 0 && !signal.aborted,
-    files,
-    errors,
-    summary: summarize(files, bytesRead),
+  const report: ScanReport = applySignaturePolicy(
+    {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      target: root.target,
+      startedAt: startedAt.toISOString(),
+      durationMs: 0,
+      verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
+      complete: errors.length === 0 && !signal.aborted,
+      files,
+      errors,
+      summary: summarize(files, bytesRead),
+    },
+    policy,
+  );
+  const uses = policy.suppressionUses();
+  report.policy = {
+    hash: policy.hash,
+    ...(policy.options.source === undefined ? {} : { source: policy.options.source }),
+    ...(uses.length === 0 ? {} : { suppressions: uses }),
   };
+  report.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  return report;
+}
+
+/** The scanned directory relative to the policy file's directory, when inside it. */
+function policyPrefix(source: string | undefined, localDir: string | undefined): { pathPrefix?: string } {
+  if (source === undefined || localDir === undefined) return {};
+  const rel = relative(dirname(resolve(source)), localDir)
+    .split(sep)
+    .join("/");
+  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? {} : { pathPrefix: rel };
 }
 
 interface FileScanParams {
@@ -261,22 +281,3 @@ const OPERATIONAL_RULES: ReadonlyMap<string, string> = new Map([
   ["scan/read-error", "IO"],
   ["scan/internal-error", "INTERNAL"],
 ]);
-
-/**
- * Counts verdicts and severities over file reports.
- * @param files - the per-file reports
- * @param bytesRead - bytes the analyzers read
- */
-export function summarize(files: readonly FileReport[], bytesRead: number): Summary {
-  const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Summary["byVerdict"];
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Summary["bySeverity"];
-  let findings = 0;
-  for (const file of files) {
-    byVerdict[file.verdict]++;
-    for (const f of file.findings) {
-      bySeverity[f.severity]++;
-      findings++;
-    }
-  }
-  return { files: files.length, findings, byVerdict, bySeverity, bytesRead };
-}

@@ -5,7 +5,15 @@
  */
 import type { ResolvedPolicy } from "../policy/policy.js";
 import { getRule } from "../policy/rules/index.js";
-import type { FileReport, Finding, Format, Hashes, MemberReport, Verdict } from "../report/schema.js";
+import type {
+  FileReport,
+  Finding,
+  Format,
+  Hashes,
+  MemberReport,
+  SuppressedFinding,
+  Verdict,
+} from "../report/schema.js";
 import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
 import type { FindingInput } from "./types.js";
 
@@ -33,6 +41,7 @@ export class FileRecorder {
   readonly facts: Record<string, unknown> = {};
   readonly #findings: Finding[] = [];
   readonly #members: MemberReport[] = [];
+  readonly #suppressed: SuppressedFinding[] = [];
   readonly #perRule = new Map<string, number>();
   readonly #policy: ResolvedPolicy;
   sha256: string | undefined;
@@ -54,29 +63,30 @@ export class FileRecorder {
    * @param input - the finding
    */
   add(node: NodeRecord, input: FindingInput): void {
-    if (this.#policy.isDisabled(input.ruleId)) return;
+    const path = input.path === undefined ? node.path : `${node.path}!${input.path}`;
+    const decision = this.#policy.decide(input.ruleId, path, input.severity);
+    if (decision.action === "drop") return;
     const rule = getRule(input.ruleId);
-    const severity = this.#policy.severityOf(input.ruleId, input.severity);
-    const verdict = verdictOfFinding(severity, rule?.invalidates === true);
-    for (let n: NodeRecord | undefined = node; n !== undefined; n = n.parent) {
-      n.verdict = worstVerdict(n.verdict, verdict);
+    const severity = decision.severity;
+    const key = decision.action === "suppress" ? `suppressed:${input.ruleId}` : input.ruleId;
+    const count = (this.#perRule.get(key) ?? 0) + 1;
+    this.#perRule.set(key, count);
+    if (decision.action === "keep") {
+      const verdict = verdictOfFinding(severity, rule?.invalidates === true);
+      for (let n: NodeRecord | undefined = node; n !== undefined; n = n.parent) {
+        n.verdict = worstVerdict(n.verdict, verdict);
+      }
     }
-    const count = (this.#perRule.get(input.ruleId) ?? 0) + 1;
-    this.#perRule.set(input.ruleId, count);
     if (count > MAX_FINDINGS_PER_RULE) return;
-    const finding: Finding = {
-      ruleId: input.ruleId,
-      severity,
-      message: input.message,
-      path: input.path === undefined ? node.path : `${node.path}!${input.path}`,
-    };
+    const finding: Finding = { ruleId: input.ruleId, severity, message: input.message, path };
     if (input.offset !== undefined && Number.isSafeInteger(input.offset) && input.offset >= 0) {
       finding.offset = input.offset;
     }
     if (input.evidence !== undefined) finding.evidence = input.evidence;
     const cve = [...(rule?.cve ?? []), ...(input.cve ?? [])];
     if (cve.length > 0) finding.cve = [...new Set(cve)];
-    this.#findings.push(finding);
+    if (decision.action === "suppress") this.#suppressed.push({ ...finding, suppression: { ...decision.suppression } });
+    else this.#findings.push(finding);
   }
 
   /**
@@ -91,7 +101,7 @@ export class FileRecorder {
   toReport(): FileReport {
     const findings = [...this.#findings];
     for (const [ruleId, count] of this.#perRule) {
-      if (count > MAX_FINDINGS_PER_RULE) {
+      if (count > MAX_FINDINGS_PER_RULE && !ruleId.startsWith("suppressed:")) {
         const first = findings.find((f) => f.ruleId === ruleId);
         findings.push({
           ruleId,
@@ -111,6 +121,7 @@ export class FileRecorder {
       ...(this.hashes === undefined ? {} : { hashes: this.hashes }),
       verdict: this.root.verdict,
       findings,
+      ...(this.#suppressed.length === 0 ? {} : { suppressed: [...this.#suppressed] }),
       ...(this.#members.length === 0 ? {} : { members: [...this.#members] }),
       ...(Object.keys(this.facts).length === 0 ? {} : { facts: { ...this.facts } }),
     };

@@ -46,9 +46,10 @@ describe("safetensors analyzer", () => {
     expect(file.facts).toMatchObject({
       tensorCount: 6,
       parameterCount: 1120,
-      dtypes: { BF16: 1, F16: 1, F32: 3, I64: 1 },
-      framework: "pt",
+      "safetensors.dtypeCounts": { BF16: 1, F16: 1, F32: 3, I64: 1 },
+      "safetensors.format": "pt",
     });
+    expect([...((file.facts?.dtypes ?? []) as string[])].sort()).toEqual(["BF16", "F16", "F32", "I64"]);
   });
 
   it("hands trailing bytes to the member scan (a hidden pickle is sniffed there)", async () => {
@@ -103,15 +104,19 @@ describe("GGUF analyzer", () => {
   it("records facts", async () => {
     const file = await scanOne(base().build(), "m.gguf");
     expect(file.verdict).toBe("clean");
-    expect(file.facts).toMatchObject({
-      ggufVersion: 3,
+    const file2 = await scanOne(base().kv("general.file_type", T.u32, 15).build(), "m.gguf");
+    expect(file2.facts).toMatchObject({
       architecture: "llama",
-      name: "tiny",
+      modelType: "llama",
+      quantization: "Q4_K_M",
       contextLength: 2048,
-      vocabularySize: 4,
       tensorCount: 2,
       parameterCount: 160,
-      dtypes: { Q8_0: 1, F32: 1 },
+      dtypes: ["Q8_0", "F32"],
+      "gguf.version": 3,
+      "gguf.name": "tiny",
+      "gguf.vocabularySize": 4,
+      "gguf.tensorTypes": { Q8_0: 1, F32: 1 },
     });
   });
 

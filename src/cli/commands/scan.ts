@@ -4,6 +4,9 @@
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
+import type { PolicyOptions } from "../../policy/policy.js";
+import { renderCycloneDx } from "../../report/render/cyclonedx.js";
 import { renderSarif } from "../../report/render/sarif.js";
 import { renderText } from "../../report/render/text.js";
 import { type ScanReport, SEVERITIES, type Severity } from "../../report/schema.js";
@@ -12,7 +15,7 @@ import { scan } from "../../scan/engine.js";
 import type { ProgressEvent, ScanOptions } from "../../scan/types.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
 
-const FORMATS = ["text", "json", "sarif"] as const;
+const FORMATS = ["text", "json", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan <target...> [options]
@@ -20,8 +23,11 @@ const USAGE = `Usage: modelgate scan <target...> [options]
 Scans model files and directories without loading or executing them.
 
 Options:
-  --format text|json|sarif   output format (default text)
+  --format FORMAT            text|json|sarif|cyclonedx (CycloneDX 1.6 ML-BOM); default text
   --output FILE              write the report to FILE (a text summary still goes to stdout)
+  --policy FILE              policy file (default: the nearest .modelgate.json in the target's
+                             directory or its ancestors)
+  --no-policy                ignore .modelgate.json files
   --fail-on LEVEL            exit 1 when a finding is at or above LEVEL:
                              info|low|medium|high|critical (default medium)
   --quiet                    text: show only files that are not clean
@@ -30,7 +36,7 @@ Options:
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
-incomplete scan or usage error.`;
+incomplete scan, invalid policy or usage error. Findings a policy suppresses do not count.`;
 
 /**
  * The exit code a set of reports calls for.
@@ -56,6 +62,8 @@ function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO,
   switch (format) {
     case "json":
       return `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`;
+    case "cyclonedx":
+      return `${JSON.stringify(renderCycloneDx(reports), null, 2)}\n`;
     case "sarif": {
       const logs = reports.map((r) => renderSarif(r));
       const merged = { ...logs[0]!, runs: logs.flatMap((l) => l.runs) };
@@ -96,6 +104,8 @@ export const scanCommand: Command = {
         quiet: { type: "boolean", default: false },
         concurrency: { type: "string" },
         "no-hash": { type: "boolean", default: false },
+        policy: { type: "string" },
+        "no-policy": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -117,8 +127,15 @@ export const scanCommand: Command = {
     const onProgress = progressPrinter(io);
     if (onProgress !== undefined) options.onProgress = onProgress;
 
+    if (values.policy !== undefined && values["no-policy"]) throw new UsageError("--policy and --no-policy conflict");
+    const explicit = values.policy === undefined ? undefined : await loadPolicyFile(values.policy);
+
     const reports: ScanReport[] = [];
-    for (const target of positionals) reports.push(await scan(target, options));
+    for (const target of positionals) {
+      const policy: PolicyOptions | undefined =
+        explicit ?? (values["no-policy"] ? undefined : await discoverPolicy(target));
+      reports.push(await scan(target, policy === undefined ? options : { ...options, policy }));
+    }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
 
     if (values.output !== undefined) {

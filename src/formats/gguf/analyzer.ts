@@ -10,7 +10,7 @@ import { factNumber } from "../safetensors/analyzer.js";
 import { preview } from "../safetensors/parser.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { type GgufHeader, type GgufKeyValue, readGgufHeader } from "./reader.js";
-import { GGUF_TYPE, GGUF_TYPE_NAMES, ggmlTypeName } from "./types.js";
+import { GGUF_FILE_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, ggmlTypeName } from "./types.js";
 
 /** Expected types of keys llama.cpp reads without checking (array element type for arrays). */
 const KEY_TYPES: ReadonlyMap<string, { type: number; arrayType?: number }> = new Map([
@@ -162,8 +162,6 @@ async function scanTrailing(
 
 function recordFacts(ctx: AnalysisContext, header: GgufHeader): void {
   if (header.version === undefined) return;
-  ctx.fact("ggufVersion", header.version);
-  ctx.fact("byteOrder", header.littleEndian ? "little-endian" : "big-endian");
   const get = (key: string): GgufKeyValue | undefined => header.keyValues.find((kv) => kv.key === key);
   const str = (key: string): string | undefined => {
     const v = get(key)?.value;
@@ -174,20 +172,23 @@ function recordFacts(ctx: AnalysisContext, header: GgufHeader): void {
     return typeof v === "number" ? v : typeof v === "bigint" ? factNumber(v) : undefined;
   };
   const arch = str("general.architecture");
+  const fileType = num("general.file_type");
+  // Canonical keys (docs/architecture.md, "Facts"), then GGUF details under `gguf.`.
   const facts: Record<string, unknown> = {
     architecture: arch,
-    name: str("general.name"),
-    license: str("general.license"),
-    fileType: num("general.file_type"),
-    quantizationVersion: num("general.quantization_version"),
+    modelType: arch,
+    quantization: typeof fileType === "number" ? (GGUF_FILE_TYPES.get(fileType) ?? `file_type ${fileType}`) : undefined,
     contextLength: arch === undefined ? undefined : num(`${arch}.context_length`),
-    embeddingLength: arch === undefined ? undefined : num(`${arch}.embedding_length`),
-    blockCount: arch === undefined ? undefined : num(`${arch}.block_count`),
-    vocabularySize: get("tokenizer.ggml.tokens")?.length,
-    chatTemplates: header.keyValues.filter((kv) => isTemplateKey(kv.key) && typeof kv.value === "string").length,
+    "gguf.version": header.version,
+    "gguf.byteOrder": header.littleEndian ? "little-endian" : "big-endian",
+    "gguf.name": str("general.name"),
+    "gguf.license": str("general.license"),
+    "gguf.embeddingLength": arch === undefined ? undefined : num(`${arch}.embedding_length`),
+    "gguf.blockCount": arch === undefined ? undefined : num(`${arch}.block_count`),
+    "gguf.vocabularySize": get("tokenizer.ggml.tokens")?.length,
+    "gguf.chatTemplates": header.keyValues.filter((kv) => isTemplateKey(kv.key) && typeof kv.value === "string").length,
   };
   for (const [k, v] of Object.entries(facts)) if (v !== undefined) ctx.fact(k, v);
-  ctx.fact("tensorCount", header.tensors.length);
   let params = 0n;
   const types: Record<string, number> = {};
   for (const t of header.tensors) {
@@ -197,6 +198,8 @@ function recordFacts(ctx: AnalysisContext, header: GgufHeader): void {
     const name = ggmlTypeName(t.type);
     types[name] = (types[name] ?? 0) + 1;
   }
+  ctx.fact("tensorCount", header.tensors.length);
   ctx.fact("parameterCount", factNumber(params));
-  ctx.fact("dtypes", types);
+  ctx.fact("dtypes", Object.keys(types));
+  ctx.fact("gguf.tensorTypes", types);
 }

@@ -6,7 +6,7 @@
  */
 import { isModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { JsonNumber, JsonObject, type JsonValue } from "../safetensors/json.js";
+import { JsonObject, type JsonValue } from "../safetensors/json.js";
 import { preview } from "../safetensors/parser.js";
 import { reportTemplate } from "../template/report.js";
 import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
@@ -32,13 +32,6 @@ export function pathEscape(path: string): string | undefined {
   if (/^[A-Za-z]:/.test(path)) return "drive letter";
   if (/^[a-z][\w+.-]*:\/\//i.test(path)) return "URL";
   if (path.split(/[/\\]/).includes("..")) return "`..` component";
-  return undefined;
-}
-
-function scalarFact(v: JsonValue | undefined): string | number | boolean | undefined {
-  if (typeof v === "string") return preview(v, 120);
-  if (typeof v === "boolean") return v;
-  if (v instanceof JsonNumber) return Number.isSafeInteger(v.value) || !v.isInteger ? v.value : v.raw;
   return undefined;
 }
 
@@ -76,7 +69,6 @@ export const hfJsonAnalyzer: Analyzer = {
     if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, root);
     if (TEMPLATE_FILES.has(name)) reportTemplates(ctx, root);
     if (name.endsWith(".index.json")) checkIndex(ctx, root);
-    if (name === "config.json") configFacts(ctx, root);
   },
 };
 
@@ -97,7 +89,7 @@ function reportCodeReferences(ctx: AnalysisContext, root: JsonObject): void {
       },
     });
     ctx.fact(
-      "remoteCodeModules",
+      "hf.remoteCodeModules",
       files.slice(0, 50).map((f) => preview(f, 120)),
     );
   }
@@ -154,33 +146,5 @@ function checkIndex(ctx: AnalysisContext, root: JsonObject): void {
       evidence: { shard: preview(shard, 200), reason: why },
     });
   }
-  ctx.fact("shardCount", shards.size);
-}
-
-function configFacts(ctx: AnalysisContext, root: JsonObject): void {
-  const archs = root.get("architectures");
-  if (Array.isArray(archs)) {
-    const names = archs.filter((a): a is string => typeof a === "string").map((a) => preview(a, 80));
-    if (names.length > 0) ctx.fact("architectures", names.slice(0, 10));
-  }
-  const keys = [
-    "model_type",
-    "torch_dtype",
-    "dtype",
-    "vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "max_position_embeddings",
-    "transformers_version",
-  ];
-  for (const key of keys) {
-    const v = scalarFact(root.get(key));
-    if (v !== undefined) ctx.fact(key, v);
-  }
-  const quant = root.get("quantization_config");
-  if (quant instanceof JsonObject) {
-    const method = scalarFact(quant.get("quant_method"));
-    if (method !== undefined) ctx.fact("quantization", method);
-  }
+  ctx.fact("hf.shardCount", shards.size);
 }

@@ -109,7 +109,7 @@ async function remoteCode(ctx: RepoContext, files: ReadonlyMap<string, RootEntry
         evidence: { module: preview(module, 200) },
       });
     }
-    ctx.fact(entry.path, "remoteCodeFiles", present.slice(0, 100));
+    ctx.fact(entry.path, "hf.remoteCodeFiles", present.slice(0, 100));
   }
 }
 

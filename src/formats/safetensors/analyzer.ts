@@ -117,14 +117,16 @@ export const safetensorsAnalyzer: Analyzer = {
     }
 
     if (header.headerLength !== undefined) {
+      // Canonical keys (docs/architecture.md, "Facts"), then details under `safetensors.`.
       ctx.fact("tensorCount", header.tensors.length);
       ctx.fact("parameterCount", factNumber(header.parameterCount));
-      ctx.fact("dtypes", header.dtypeCounts);
+      ctx.fact("dtypes", Object.keys(header.dtypeCounts));
+      ctx.fact("safetensors.dtypeCounts", header.dtypeCounts);
       const format = header.metadata?.get("format");
-      if (format !== undefined) ctx.fact("framework", preview(format, 40));
+      if (format !== undefined) ctx.fact("safetensors.format", preview(format, 40));
       if (header.metadata !== undefined && header.metadata.size > 0) {
         ctx.fact(
-          "metadataKeys",
+          "safetensors.metadataKeys",
           [...header.metadata.keys()].slice(0, 50).map((k) => preview(k, 80)),
         );
       }

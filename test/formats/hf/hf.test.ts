@@ -118,7 +118,11 @@ describe("analyzers through the engine", () => {
     );
     expect(ruleIds(file)).toEqual(["repo/remote-code", "repo/remote-code-external", "repo/remote-code-missing"]);
     expect(file.verdict).toBe("malicious");
-    expect(file.facts).toMatchObject({ architectures: ["XForCausalLM"], model_type: "x", vocab_size: 32000 });
+    expect(file.facts).toMatchObject({
+      architecture: "XForCausalLM",
+      modelType: "x",
+      "hf.remoteCodeModules": ["modeling_x.py"],
+    });
   });
 
   it("config.json without remote code is clean; big integers and NaN are accepted as Python does", async () => {
@@ -206,7 +210,7 @@ describe("the repository as one unit", () => {
     expect(
       config?.findings.filter((f) => f.ruleId === "repo/remote-code-missing").map((f) => f.evidence?.module),
     ).toEqual(["configuration_gone.py"]);
-    expect(config?.facts?.remoteCodeFiles).toEqual(["modeling_m.py", "sub/layers.py", "util.py"]);
+    expect(config?.facts?.["hf.remoteCodeFiles"]).toEqual(["modeling_m.py", "sub/layers.py", "util.py"]);
     expect(ruleIds(byPath.get("model.safetensors.index.json")!)).toEqual(["repo/index-missing-shard"]);
   });
 });
