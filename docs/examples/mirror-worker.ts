@@ -11,9 +11,17 @@ if (requests === undefined || cacheDir === undefined) {
   process.exit(2);
 }
 
+const counts = { publish: 0, quarantine: 0, retry: 0, reject: 0 };
+
+// Stop cleanly on SIGTERM: scans in flight end as aborted (incomplete, so "retry") and no new
+// request is taken (scanMany would otherwise go on reading the input, reporting each as aborted).
+const stop = new AbortController();
+process.once("SIGTERM", () => stop.abort());
+
 /** Requests as they arrive: here a file of hf:// URIs; in production, a queue consumer. */
 async function* incoming(): AsyncGenerator<ScanTarget> {
   for await (const raw of createInterface({ input: createReadStream(requests!) })) {
+    if (stop.signal.aborted) return; // what was not taken stays in the queue
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     try {
@@ -27,16 +35,12 @@ async function* incoming(): AsyncGenerator<ScanTarget> {
       };
     } catch (error) {
       if (!isModelgateError(error)) throw error;
+      counts.reject++;
       console.log(`reject     ${line}: ${error.message}`);
     }
   }
 }
 
-// Stop cleanly on SIGTERM: scans in flight end as aborted (incomplete, so "retry"), none is lost.
-const stop = new AbortController();
-process.once("SIGTERM", () => stop.abort());
-
-const counts = { publish: 0, quarantine: 0, retry: 0, reject: 0 };
 for await (const { report } of scanMany(incoming(), {
   signal: stop.signal,
   targetConcurrency: 4, // repositories at once

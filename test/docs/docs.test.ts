@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/run.js";
 import { loadPolicyFile } from "../../src/policy/load.js";
@@ -27,6 +27,8 @@ const DOCS = join(REPO_ROOT, "docs");
 const EXAMPLES = join(DOCS, "examples");
 const FIXTURE = join(EXAMPLES, "fixtures", "repo");
 const BUILT = join(REPO_ROOT, "dist", "index.js");
+/** README.md's first block: the set-up commands, which must stay first. */
+const README_SETUP = "npm install && npx modelgate scan samples/\nnpm test";
 
 interface Block {
   readonly doc: string;
@@ -56,7 +58,7 @@ const markdown = (dir: string): string[] =>
   readdirSync(join(DOCS, dir))
     .filter((n) => n.endsWith(".md"))
     .map((n) => join("docs", dir, n));
-const DOC_FILES = [...markdown(""), ...markdown("guides")];
+const DOC_FILES = ["README.md", ...markdown(""), ...markdown("guides")];
 const ALL_BLOCKS = DOC_FILES.flatMap(blocksOf);
 const README_BLOCKS = ALL_BLOCKS.filter((b) => b.doc === "README.md");
 /** Every block but README's set-up block, which is checked on its own. */
@@ -234,6 +236,12 @@ afterAll(async () => {
 });
 
 describe("docs code samples", () => {
+  it("README.md starts with the set-up commands", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    expect(README_BLOCKS[0]?.body).toBe(README_SETUP);
+    expect(readme.indexOf("```")).toBe(readme.indexOf(`\`\`\`sh\n${README_SETUP}\n\`\`\``));
+  });
+
   it("every fenced block says how it is exercised", () => {
     expect(BLOCKS.length).toBeGreaterThan(10);
     for (const block of BLOCKS) {
@@ -275,6 +283,36 @@ describe("docs code samples", () => {
         expect(exercised, `${name} is not run by any doc (nor imported by an example that is)`).toBe(true);
       }
     }
+  });
+
+  it("relative links point to files and headings that exist", () => {
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+    const slug = (h: string) =>
+      h
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+        .replace(/\s/g, "-");
+    const anchors = (doc: string) =>
+      new Set(
+        readFileSync(join(REPO_ROOT, doc), "utf8")
+          .replace(/^(`{3,})[\s\S]*?^\1\s*$/gm, "")
+          .split("\n")
+          .flatMap((l) => (/^#{1,6}\s/.test(l) ? [slug(l.replace(/^#+\s*/, ""))] : [])),
+      );
+    let checked = 0;
+    for (const doc of DOC_FILES) {
+      const text = readFileSync(join(REPO_ROOT, doc), "utf8").replace(/^(`{3,})[\s\S]*?^\1\s*$/gm, "");
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        const [file, hash] = target!.split("#");
+        const path = file === "" ? doc : join(dirname(doc), file!);
+        expect(existsSync(join(REPO_ROOT, path)), `${doc}: ${target}`).toBe(true);
+        if (hash !== undefined && path.endsWith(".md")) expect(anchors(path).has(hash), `${doc}: ${target}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it("JSON format examples parse", () => {
