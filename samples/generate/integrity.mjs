@@ -222,6 +222,30 @@ await certSigned("cert-leaf-only.sig", "leaf", "sha256", ["leaf"]);
 await certSigned("cert-expired.sig", "leaf-expired", "sha256", ["leaf-expired", "intermediate-ca"]);
 await certSigned("cert-no-usage.sig", "leaf-no-usage", "sha256", ["leaf-no-usage", "intermediate-ca"]);
 
+// ---- signed model directories, for scans: intact, tampered, with an unsigned addition -------
+{
+  const { cpSync } = await import("node:fs");
+  for (const name of ["signed-model", "tampered-model", "extra-file-model"]) {
+    cpSync(modelDir, join(root, name), { recursive: true });
+    writeFileSync(join(root, name, "model.sig"), readFileSync(join(root, "signatures", "key-p256.sig")));
+  }
+  writeFileSync(join(root, "tampered-model", "weights.bin"), bytes(200_000, 2));
+  writeFileSync(join(root, "extra-file-model", "sub", "modeling_evil.py"), "import os\nos.system('id')\n");
+  write(
+    "expected.json",
+    `${JSON.stringify(
+      {
+        "integrity/model": { verdict: "clean", absentRules: ["integrity/signature-invalid"] },
+        "integrity/signed-model": { verdict: "clean", rules: ["integrity/signature-unverified"] },
+        "integrity/tampered-model": { verdict: "malicious", rules: ["integrity/signed-file-mismatch"] },
+        "integrity/extra-file-model": { verdict: "malicious", rules: ["integrity/unsigned-file"] },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
 // ---- keyless: @sigstore/mock Fulcio + CT log + Rekor, and the matching TrustedRoot ----------
 const IDENTITY = "https://github.com/modelgate/example/.github/workflows/sign.yml@refs/heads/main";
 const ISSUER = "https://token.actions.githubusercontent.com";

@@ -6,7 +6,8 @@
 import { availableParallelism } from "node:os";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
-import { sha256OfSource } from "../integrity/sha256.js";
+import { startScanHash } from "../integrity/hash/scan-hash.js";
+import type { SignatureVerification } from "../integrity/oms/result.js";
 import { resolvePolicy } from "../policy/policy.js";
 import {
   type FileReport,
@@ -136,6 +137,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
 
+  let signature: SignatureVerification | undefined;
   const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered().map((r) => r.toReport());
@@ -154,6 +156,9 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
+          },
+          setSignature: (result) => {
+            signature = result;
           },
           fact: (path, key, value) => {
             const recorder = recorders.get(path);
@@ -179,6 +184,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
     complete: errors.length === 0 && !signal.aborted,
     files,
     errors,
+    ...(signature === undefined ? {} : { signature }),
     summary: summarize(files, bytesRead),
   };
 }
@@ -202,8 +208,16 @@ async function scanFile(
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
+  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads.
+  const hashing =
+    options.hash === false
+      ? undefined
+      : startScanHash(raw, {
+          signal: fileSignal,
+          onBytes: (done) => progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+        });
   let lastEmit = 0;
-  const guarded = new GuardedSource(raw, {
+  const guarded = new GuardedSource(hashing?.source ?? raw, {
     maxReadBytes: limits.maxReadBytes,
     signal: fileSignal,
     onRead: () => {
@@ -224,16 +238,6 @@ async function scanFile(
     decompressed: 0,
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
-  const hashing =
-    options.hash === false
-      ? Promise.resolve(undefined)
-      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
-          progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
-        ).catch((error: unknown) => {
-          const e = toModelgateError(error);
-          errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
-          return undefined;
-        });
   try {
     await analyzeNode(state, {
       node: recorder.root,
@@ -246,7 +250,11 @@ async function scanFile(
   } catch (error) {
     reportError(state, recorder.root, error);
   }
-  recorder.sha256 = await hashing;
+  recorder.sha256 = await hashing?.finish().catch((error: unknown) => {
+    const e = toModelgateError(error);
+    errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
+    return undefined;
+  });
   for (const finding of recorder.toReport().findings) {
     const code = OPERATIONAL_RULES.get(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "e7f3bbe905d915cf573e8c4293d070fffd1df31b3415bb2c8a4da901471112c0"
+      "hint": "93966099225a65bd16fadcf0115a4dc95a905e700460b258a688f99405335f1d"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MEQCID/8vSn5UI3+05mrMVlkq7E2rLKPukRJaS1p1VtB9zPFAiBLL1gPBBaaEaWc4CqWS8TXurOHlrZI8UeoNafsELaUng==",
+        "sig": "MEUCIQD5tIn1j6Nd/efoJqayPEGeUxJk7sbfEjv7pqZ5LwQmtgIgVYnwx2VNulX8zaDOnRz+ckFTwaQB6bfRWGDSzRCmTy4=",
         "keyid": ""
       }
     ]

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "ffe3444e7825dd3be972a33e002517ca06fd5f7e44d2ddec533cb963a9f0491c"
+      "hint": "57116f26ba0aae34c7fbb102ed8192bad07ae54e6650cb35aec511d39afbbf13"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MGQCMDoGyQx4zOybcyEaxr5NAweMWIM6XWXPSnn//yosYTKXqvZwA803ubKqxmQjWH6wwAIwQ9zjWFbmTROo8NMmpTQ+YH2dmjC6r+dyrz2z4ECEEcs91jTkxfRJFIZg/02gsh8P",
+        "sig": "MGYCMQCnZgib9QC/bbLzATiKfZuSy9CMWyuvf42MQDOz2Ln7+rGFJeQoLpFc0uoXMNGbyqECMQCvxzqDbgvsah3lcvqmh4XKjfH54u6Ywku6iWnVtl/jNx7tGGtYGARpGDDWcrlLJtQ=",
         "keyid": ""
       }
     ]

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "rawBytes": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUhZd0VBWUhLb1pJemowQ0FRWUZLNEVFQUNJRFlnQUVhOGhIelE1cHZlcnRLOVVlS2xrclZBWWVZcDZFYmZpTgpPQnJmUDA1aUZqQVJEdU9uU0F2MEpGeFd0UnhLclZ1R0hJOTlhcnFqelo2dDB3dEhPNDVMT0FZbm5nYzczRUQwCmpQbW13d1R5dXhERFpyR2FxZ1pGVmRyYng3bDBrc3g1Ci0tLS0tRU5EIFBVQkxJQyBLRVktLS0tLQo=",
+      "rawBytes": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUhZd0VBWUhLb1pJemowQ0FRWUZLNEVFQUNJRFlnQUVKSjFJY1VRZkc3dkpHOEx1YlZ6RGtEZnhBQUNCYjVHOQovaHdqVlpJbXo5azhNVFZ2VWxRUWVBSVhieENZQlZrSTVFNzBGS0VFSzVSam9nRXNHaktSS0RDWkdlU0xKcHhQCloxVmVTVFNuMzN0dUdXRFBRNHlTeXVNM3F2bFRwZTFyCi0tLS0tRU5EIFBVQkxJQyBLRVktLS0tLQo=",
       "keyDetails": "PKIX_ECDSA_P384_SHA_384"
     }
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MGUCMArc4spCkkHM+b25rkRmeVB3kzbqUsal3aHPAKJ+FeREcUK7aIUHg+e1vERQT9dS6QIxAPTg2qjjr1438Z0tXw93MYwCNCyBzQCUmqIZb1a7vhUeWrWfzGnKSnGyaAmoVWKVJA==",
+        "sig": "MGUCMQC1Z1h0RoxDrXrg1p1suFaDtWxjV7ONkXdsk6JZFbvRgKzU5kuLZkEMgBz08a1EUIkCMEHhn3ue1LUP8hcCyvvoKGsYBcgM7Y0kg8bjpgcZ7ZIXWLukGe+2wTlqIc7XeAg9wg==",
         "keyid": null
       }
     ]

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "ffe3444e7825dd3be972a33e002517ca06fd5f7e44d2ddec533cb963a9f0491c"
+      "hint": "57116f26ba0aae34c7fbb102ed8192bad07ae54e6650cb35aec511d39afbbf13"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MGUCMQDDIig8HYwvFP08uLcJrud29XXNPJ8/JzRcYDh0wH6pFAdKZCfnRQR90XKgJylVmgkCMG8EfepiP+alPiBtu2cnWyFFmUkZuT5HJ9eLWO8d1E6q+RmwZT+A3nyqnQdLOsRaTQ==",
+        "sig": "MGUCMBGx11kzCIeNVWS0RlieHm3ocosk5ydYQYHTWA4VGNmm1NCGYNNvve/c7vwAxkNbTAIxALWPxTS1i+PEDynjMtgIfoSsT0LL4ocf3TQwcrlzDHDJ6zPmxqzW5Kcxr/F9/vIXSw==",
         "keyid": ""
       }
     ]

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "ffe3444e7825dd3be972a33e002517ca06fd5f7e44d2ddec533cb963a9f0491c"
+      "hint": "57116f26ba0aae34c7fbb102ed8192bad07ae54e6650cb35aec511d39afbbf13"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MGYCMQCtQDybSfPMN0kktRm36+MVVxUj29UtdoHkDBSoZJMnGmaJ4Vr0gES1lpEnotwE+vsCMQD5LM+KvvocOe+N4hzG2G4+t3FJGmwfHoV9VRayKfFRB1Ei/NiBub3wcmNhf8pStN4=",
+        "sig": "MGUCMH38pqAc6jXwptsTIYpxfyuuKHrHp5yNevIocBAdE7TJWK//RW59xMFq5/F/pedEQwIxAJNHgJQmQuf1A7af69i5AuLd7omxxC1tvrvp05qffAnw32wNGz+umUIdTq3wxEJQdg==",
         "keyid": ""
       }
     ]

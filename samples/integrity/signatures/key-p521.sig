@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "f6f1ecd1f74ed21cac36b29ef22053279a22bf9fc6b724a81c880613cfaf69f5"
+      "hint": "1a734ee016a4c00bb99b7c2ea67726c05064a50454bab1a8e14abd8617f8af22"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MIGIAkIB7Ox3t3PTHX1gf8mfvTpn/6Vl+ENhCHBuI8W34lB4aV9xJSOnIG+HJadmm80ouVIpcVqAjunCLxJaKGq+A3oelIICQgGUchWhznMvNTA+TEbd+BcDWX8/mRJXzSaY0box5eeoCOaaz4JKf4Ym2jVHiN1+JP+fTnB4cyV1OHGLHnqpiRqLWQ==",
+        "sig": "MIGHAkE/UgxFl3UQqdP3pThVUEJXvUB2zGwJhvOERLJc6ps8uPsr5+SzPABkiy47WvAaUX/wwNoqdtk0z+kbg+qNwr0j4wJCAaEYfUkRH3GpTf2O2Oay1gVh0nPcc6HGuSPvhUg+XinFsSTBlYRV2328XMFlk7mEO5z133j0hgLXEiEO8iP0J6ba",
         "keyid": ""
       }
     ]

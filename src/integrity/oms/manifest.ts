@@ -176,6 +176,12 @@ export interface CheckManifestOptions extends ListModelOptions {
   ignoreUnsignedFiles?: boolean;
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;
+  /**
+   * SHA-256 digests already computed (by a scan) for regular files, by path relative to the model
+   * root: used instead of hashing again when the signature uses sha256 over whole files and the
+   * size still matches.
+   */
+  knownSha256?: ReadonlyMap<string, { readonly sha256: string; readonly size: number }>;
 }
 
 /**
@@ -219,6 +225,19 @@ export async function checkManifest(
     }
     if (manifest.method === "files") {
       if (resources.length !== 1) throw new OmsError("statement", `file ${path} is listed more than once`);
+      const known =
+        entry.kind === "file" && manifest.hashType === "sha256" ? options.knownSha256?.get(path) : undefined;
+      if (known !== undefined && known.size === entry.size) {
+        const ok = known.sha256 === first.digest;
+        results.set(path, {
+          path,
+          status: ok ? "ok" : "mismatch",
+          algorithm: first.algorithm,
+          expected: first.digest,
+          actual: known.sha256,
+        });
+        continue;
+      }
       tasks.push({ path, task: { entry }, resources });
       continue;
     }

@@ -55,6 +55,8 @@ export interface VerifyOptions {
   requireTrust?: boolean;
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;
+  /** SHA-256 digests a scan already computed, by path relative to the model root (not hashed again). */
+  knownSha256?: ReadonlyMap<string, { readonly sha256: string; readonly size: number }>;
   /** Stops the work. */
   signal?: AbortSignal;
 }
@@ -223,6 +225,7 @@ export async function verifyModel(modelPath: string, options: VerifyOptions = {}
       ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),
       ...(options.ignoreUnsignedFiles === undefined ? {} : { ignoreUnsignedFiles: options.ignoreUnsignedFiles }),
       ...(options.pool === undefined ? {} : { pool: options.pool }),
+      ...(options.knownSha256 === undefined ? {} : { knownSha256: options.knownSha256 }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     result.status = outcome.checked ? "verified" : "unverified";

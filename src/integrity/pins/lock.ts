@@ -147,13 +147,11 @@ export async function createLockFile(dir: string, options: CreateLockOptions = {
   };
   const entries = await listTree(dir, options.signal === undefined ? { ignore } : { ignore, signal: options.signal });
   const pool = options.pool ?? defaultHashPool();
-  const files: Record<string, LockEntry> = {};
   const regular = entries.filter((e) => e.kind === "file");
   for (const entry of entries) {
     if (entry.kind === "special") {
       throw new ModelgateError("UNSUPPORTED", `${entry.path} is not a regular file (FIFO, socket or device)`);
     }
-    if (entry.kind === "symlink") files[entry.path] = { symlink: entry.linkTarget ?? "" };
   }
   const digests = await mapLimit(regular, Math.max(2, pool.size * 2), (entry) =>
     pool.hash({
@@ -162,10 +160,15 @@ export async function createLockFile(dir: string, options: CreateLockOptions = {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     }),
   );
-  regular.forEach((entry, i) => {
-    const result = digests[i];
-    files[entry.path] = { sha256: result?.digests[0]?.sha256 ?? "", size: result?.size ?? entry.size };
-  });
+  const byPath = new Map(regular.map((entry, i) => [entry.path, digests[i]]));
+  const files: Record<string, LockEntry> = {};
+  for (const entry of entries) {
+    const result = byPath.get(entry.path);
+    files[entry.path] =
+      entry.kind === "symlink"
+        ? { symlink: entry.linkTarget ?? "" }
+        : { sha256: result?.digests[0]?.sha256 ?? "", size: result?.size ?? entry.size };
+  }
   return { lockfileVersion: 1, generator: `${TOOL_NAME} ${TOOL_VERSION}`, files };
 }
 
