@@ -2,14 +2,15 @@
  * `modelgate scan <target...>`.
  * @module
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { toModelgateError } from "../../errors.js";
 import { renderSarif } from "../../report/render/sarif.js";
 import { renderText } from "../../report/render/text.js";
 import { type ScanReport, SEVERITIES, type Severity } from "../../report/schema.js";
 import { severityRank } from "../../report/verdict.js";
 import { scan } from "../../scan/engine.js";
-import type { ProgressEvent, ScanOptions } from "../../scan/types.js";
+import type { ProgressEvent, ScanOptions, ScanSignatureOptions } from "../../scan/types.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
 
 const FORMATS = ["text", "json", "sarif"] as const;
@@ -27,6 +28,14 @@ Options:
   --quiet                    text: show only files that are not clean
   --concurrency N            files analysed at once (default: cores)
   --no-hash                  do not compute SHA-256 of each file
+  --lock FILE                check the tree against a lock file ('modelgate lock'); a mismatched,
+                             missing or unexpected file is a high finding
+  --allow-unpinned           with --lock: files not in the lock are fine
+  --public-key PEM           verify an OMS signature found in the tree with this key
+  --certificate-chain PEM    ... or with these trust anchors (repeatable)
+  --identity ID --issuer URL ... or as a Sigstore signature by this signer
+  --trusted-root FILE        Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
+  --require-signature        a directory without an OMS signature is a high finding
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
@@ -80,6 +89,44 @@ function progressPrinter(io: CliIO): ((event: ProgressEvent) => void) | undefine
   };
 }
 
+/** OMS signature options from the scan flags. */
+async function signatureOptions(values: {
+  "public-key"?: string | undefined;
+  "certificate-chain"?: string[] | undefined;
+  identity?: string | undefined;
+  issuer?: string | undefined;
+  "trusted-root"?: string | undefined;
+  "require-signature"?: boolean | undefined;
+}): Promise<ScanSignatureOptions> {
+  if ((values.identity === undefined) !== (values.issuer === undefined)) {
+    throw new UsageError("--identity and --issuer go together");
+  }
+  const read = async (path: string) => {
+    try {
+      return await readFile(path, "utf8");
+    } catch (error) {
+      throw toModelgateError(error);
+    }
+  };
+  const out: ScanSignatureOptions = { require: values["require-signature"] === true };
+  if (values["public-key"] !== undefined) out.publicKey = await read(values["public-key"]);
+  if (values["certificate-chain"] !== undefined)
+    out.certificateChain = await Promise.all(values["certificate-chain"].map(read));
+  if (values.identity !== undefined && values.issuer !== undefined) {
+    out.identity = values.identity;
+    out.issuer = values.issuer;
+  }
+  if (values["trusted-root"] !== undefined) {
+    try {
+      out.trustedRoot = JSON.parse(await read(values["trusted-root"])) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new UsageError(`--trusted-root: ${error.message}`);
+      throw error;
+    }
+  }
+  return out;
+}
+
 /** `modelgate scan`. */
 export const scanCommand: Command = {
   summary: "scan model files and directories",
@@ -96,6 +143,14 @@ export const scanCommand: Command = {
         quiet: { type: "boolean", default: false },
         concurrency: { type: "string" },
         "no-hash": { type: "boolean", default: false },
+        lock: { type: "string" },
+        "allow-unpinned": { type: "boolean", default: false },
+        "public-key": { type: "string" },
+        "certificate-chain": { type: "string", multiple: true },
+        identity: { type: "string" },
+        issuer: { type: "string" },
+        "trusted-root": { type: "string" },
+        "require-signature": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -114,6 +169,11 @@ export const scanCommand: Command = {
       if (!Number.isInteger(n) || n < 1) throw new UsageError("--concurrency must be a positive integer");
       options.concurrency = n;
     }
+    if (values.lock !== undefined) {
+      options.lockFile = values.lock;
+      options.allowUnpinned = values["allow-unpinned"];
+    }
+    options.signature = await signatureOptions(values);
     const onProgress = progressPrinter(io);
     if (onProgress !== undefined) options.onProgress = onProgress;
 
