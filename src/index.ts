@@ -4,6 +4,7 @@
  */
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
 export { type SniffInput, sniff } from "./formats/sniff.js";
+export * from "./integrity/index.js";
 export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
 export * from "./report/schema.js";
