@@ -1,7 +1,7 @@
 // Hostile signature files and trust inputs: verification always ends in a typed result or a
 // typed error, never a crash; the TUF refresh is explicit and reports network failure.
 
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,16 +97,18 @@ describe("hostile signatures", () => {
     const server = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
+    const cache = mkdtempSync(join(tmpdir(), "mg-tuf-"));
     try {
       await expect(
         refreshTrustedRoot({
           mirrorURL: `http://127.0.0.1:${port}`,
-          cachePath: mkdtempSync(join(tmpdir(), "mg-tuf-")),
+          cachePath: cache,
           timeout: 2000,
         }),
       ).rejects.toMatchObject({ code: "NETWORK" });
     } finally {
       server.close();
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 });
