@@ -9,7 +9,7 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashPool, signModel, verifyModel } from "../dist/index.js";
+import { HashPool, scan, signModel, verifyModel } from "../dist/index.js";
 
 const scale = Number(process.env.MODELGATE_BENCH_SCALE ?? 1);
 const MiB = 1024 * 1024;
@@ -134,6 +134,20 @@ try {
   console.log(`  one hash pass over the files  ${onePass.toFixed(2)} s  ${rate(bytes, onePass)}`);
   console.log(
     `  verifyModel (key method)      ${verify.toFixed(2)} s  ${rate(bytes, verify)}  -> ${(verify / onePass).toFixed(2)}x one pass (${status})`,
+  );
+
+  // ---- 4. the same model in a scan: verification reuses the scan's SHA-256 ----------------------
+  let scanned = "";
+  const [plain, signed] = await race(2, [
+    () => scan(model, { signature: false }),
+    async () => {
+      scanned = (await scan(model, { signature: { publicKey } })).signature?.status ?? "none";
+    },
+  ]);
+  console.log("\n4. scan of that model (hashing every file), without and with signature verification");
+  console.log(`  scan, signatures off           ${plain.toFixed(2)} s`);
+  console.log(
+    `  scan + OMS verification        ${signed.toFixed(2)} s  -> ${(signed / plain).toFixed(2)}x (${scanned})`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
