@@ -5,7 +5,8 @@
 //     curve's hash (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512);
 //   - sigstore (keyless): @sigstore/mock's Fulcio CA + CT log + Rekor log, and a matching test
 //     TrustedRoot (no network).
-// Needs openssl (3.x) on PATH and the devDependency @sigstore/mock. Run: node samples/generate/integrity.mjs
+// Needs openssl (3.x) on PATH, Node >= 22 and the devDependency @sigstore/mock.
+// Run: npx node samples/generate/integrity.mjs (keys are new on every run; commit the outputs together).
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
