@@ -32,7 +32,7 @@ export {
   VERIFICATION_STAGES,
   type VerificationStage,
 } from "./oms/result.js";
-export { type SignOptions, type SignResult, signModel } from "./oms/sign.js";
+export { type SignOptions, type SignResult, signModel, signModel as sign } from "./oms/sign.js";
 export {
   emptyTrustedRoot,
   PUBLIC_GOOD_TRUSTED_ROOT_INFO,
