@@ -4,10 +4,21 @@
  */
 import { omsRepoAnalyzer } from "../integrity/oms/analyzer.js";
 import { pinsRepoAnalyzer } from "../integrity/pins/analyzer.js";
+import { configAnalyzer, configFactsAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
+import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
+import { onnxAnalyzer } from "./onnx/analyzer.js";
+import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
-export const ANALYZERS: readonly Analyzer[] = [];
+export const ANALYZERS: readonly Analyzer[] = [
+  onnxAnalyzer,
+  kerasConfigAnalyzer,
+  kerasHdf5Analyzer,
+  kerasMemberAnalyzer,
+  savedModelAnalyzer,
+  configFactsAnalyzer,
+];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
-export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [pinsRepoAnalyzer, omsRepoAnalyzer];
+export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [configAnalyzer, pinsRepoAnalyzer, omsRepoAnalyzer];

@@ -19,13 +19,13 @@ export { OmsError, type ParsedBundle, parseBundle } from "./oms/bundle.js";
 export type { CertificatePolicy } from "./oms/certificate.js";
 export {
   FILE_STATUSES,
-  type FileVerification,
-  FileVerificationSchema,
   type SerializationInfo,
   SerializationSchema,
   SIGNING_METHODS,
   type SignatureVerification,
   SignatureVerificationSchema,
+  type SignedFileResult,
+  SignedFileResultSchema,
   type SignerInfo,
   SignerSchema,
   type SigningMethod,

@@ -44,6 +44,13 @@ async function discover(ctx: RepoContext, reports: ReadonlyMap<string, FileRepor
     });
 }
 
+/** The model root a signature covers, relative to the scanned directory (`""` for the directory itself). */
+export function modelRootOf(signaturePath: string): string {
+  const parts = signaturePath.split("/").slice(0, -1);
+  if (parts.length > 0 && (parts[parts.length - 1] as string).startsWith(".")) parts.pop();
+  return parts.join("/");
+}
+
 function hasTrust(options: ScanSignatureOptions): boolean {
   return (
     options.publicKey !== undefined ||
@@ -52,7 +59,13 @@ function hasTrust(options: ScanSignatureOptions): boolean {
   );
 }
 
-function report(ctx: RepoContext, signaturePath: string, result: SignatureVerification, listed: Set<string>): void {
+function report(
+  ctx: RepoContext,
+  signaturePath: string,
+  prefix: string,
+  result: SignatureVerification,
+  listed: Set<string>,
+): void {
   const evidence = { signature: signaturePath, method: result.method ?? null };
   switch (result.status) {
     case "verified":
@@ -84,15 +97,16 @@ function report(ctx: RepoContext, signaturePath: string, result: SignatureVerifi
   }
   let reported = false;
   for (const file of result.files) {
-    if (file.status === "mismatch" && listed.has(file.path)) {
-      ctx.report(file.path, {
+    const path = prefix + file.path;
+    if (file.status === "mismatch" && listed.has(path)) {
+      ctx.report(path, {
         ruleId: "integrity/signed-file-mismatch",
         message: file.reason ?? `differs from the digest signed in ${signaturePath}`,
         evidence: { ...evidence, expected: file.expected ?? null, actual: file.actual ?? null },
       });
       reported = true;
-    } else if (file.status === "extra" && listed.has(file.path)) {
-      ctx.report(file.path, {
+    } else if (file.status === "extra" && listed.has(path)) {
+      ctx.report(path, {
         ruleId: "integrity/unsigned-file",
         message: `not covered by the OMS signature ${signaturePath}${file.reason ? ` (${file.reason})` : ""}`,
         evidence,
@@ -101,8 +115,8 @@ function report(ctx: RepoContext, signaturePath: string, result: SignatureVerifi
     } else if (file.status === "missing" || file.status === "mismatch" || file.status === "extra") {
       ctx.report(signaturePath, {
         ruleId: file.status === "missing" ? "integrity/signed-file-missing" : "integrity/signed-file-mismatch",
-        message: `${file.path}: ${file.status === "missing" ? "signed but missing" : (file.reason ?? file.status)}`,
-        evidence: { ...evidence, file: file.path },
+        message: `${path}: ${file.status === "missing" ? "signed but missing" : (file.reason ?? file.status)}`,
+        evidence: { ...evidence, file: path },
       });
       reported = true;
     }
@@ -136,7 +150,20 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
   async analyze(ctx) {
     const options = ctx.options.signature;
     if (options === false) return;
-    const config: ScanSignatureOptions = options ?? {};
+    const config: ScanSignatureOptions = { ...(options ?? {}) };
+    // A policy file's signature requirement supplies trust material the caller did not.
+    const requirement = ctx.policy.options.signature;
+    if (requirement !== undefined && requirement.required !== false && !hasTrust(config)) {
+      if (requirement.key !== undefined && (requirement.method ?? "key") === "key") config.publicKey = requirement.key;
+      else if (
+        requirement.identity !== undefined &&
+        requirement.issuer !== undefined &&
+        (requirement.method ?? "sigstore") === "sigstore"
+      ) {
+        config.identity = requirement.identity;
+        config.issuer = requirement.issuer;
+      }
+    }
     const dir = ctx.root.localDir;
     if (dir === undefined || ctx.root.target.kind !== "directory") return;
     const reports = new Map(ctx.files.map((f) => [f.path, f]));
@@ -149,7 +176,7 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       signatures = await discover(ctx, reports);
     }
     if (signatures.length === 0) {
-      ctx.setSignature({ status: "unsigned", errors: [], warnings: [], files: [] });
+      ctx.setSignature?.({ status: "unsigned", errors: [], warnings: [], files: [] });
       if (config.require === true) {
         const first = ctx.entries.find((e) => e.kind === "file");
         if (first !== undefined) {
@@ -161,12 +188,28 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       }
       return;
     }
-    const knownSha256 = new Map<string, { sha256: string; size: number }>();
-    for (const f of ctx.files) if (f.sha256 !== undefined) knownSha256.set(f.path, { sha256: f.sha256, size: f.size });
     const trusted = hasTrust(config);
     let primary: SignatureVerification | undefined;
+    const rank = (r: SignatureVerification) => (r.status === "verified" ? 0 : 1) + (r.model === "." ? 0 : 2);
     for (const signaturePath of signatures) {
-      const others = signatures.filter((s) => s !== signaturePath);
+      // A signature verifies the directory it sits in (its parent for a hidden folder such as
+      // `.kaggle/`): signatures of sub-models do not claim the rest of the tree.
+      const root = modelRootOf(signaturePath);
+      const prefix = root === "" ? "" : `${root}/`;
+      const inRoot = (p: string) => prefix === "" || p.startsWith(prefix);
+      const knownSha256 = new Map<string, { sha256: string; size: number }>();
+      for (const f of ctx.files) {
+        if (f.sha256 !== undefined && inRoot(f.path))
+          knownSha256.set(f.path.slice(prefix.length), { sha256: f.sha256, size: f.size });
+      }
+      const others = signatures.filter((s) => s !== signaturePath && inRoot(s)).map((s) => s.slice(prefix.length));
+      // The scan's own configuration files (the lock file, the policy file) are not model content.
+      const modelDir = root === "" ? dir : join(dir, root);
+      for (const config of [ctx.options.lockFile, ctx.policy.options.source]) {
+        if (typeof config !== "string") continue;
+        const rel = relative(resolve(modelDir), resolve(config));
+        if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) others.push(rel.split(sep).join("/"));
+      }
       const verifyOptions: VerifyOptions = {
         ...config,
         signaturePath: join(dir, signaturePath),
@@ -177,16 +220,17 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       };
       let result: SignatureVerification;
       try {
-        result = await verifyModel(dir, verifyOptions);
+        result = await verifyModel(modelDir, verifyOptions);
       } catch (error) {
         const e = toModelgateError(error);
         if (e.code === "ABORTED") throw e;
         result = { status: "failed", failedStage: "parse", errors: [e.message], warnings: [], files: [] };
       }
       result.signaturePath = signaturePath;
-      if (listed.has(signaturePath)) report(ctx, signaturePath, result, listed);
-      if (primary === undefined || (primary.status !== "verified" && result.status === "verified")) primary = result;
+      result.model = root === "" ? "." : root;
+      if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed);
+      if (primary === undefined || rank(result) < rank(primary)) primary = result;
     }
-    if (primary !== undefined) ctx.setSignature(primary);
+    if (primary !== undefined) ctx.setSignature?.(primary);
   },
 };

@@ -194,6 +194,7 @@ export function verifyCertificateBundle(
   return {
     signer: {
       certificateSubject: subject,
+      certificateIssuer: leaf.issuer.replace(/\n/g, ", "),
       certificateFingerprint: fingerprint,
       ...(sans.length > 0 ? { subjectAlternativeNames: sans } : {}),
       anchor: anchor.subject.replace(/\n/g, ", "),

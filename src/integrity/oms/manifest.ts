@@ -12,7 +12,7 @@ import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { isSafeRelativePath } from "../pins/lock.js";
 import { compareCodePoints, type ListedEntry, listTree, mapLimit } from "../walk.js";
 import { OmsError } from "./bundle.js";
-import type { FileVerification } from "./result.js";
+import type { SignedFileResult } from "./result.js";
 import type { Manifest, ManifestResource } from "./statement.js";
 
 /** Paths OMS excludes by default, as top-level components of the model root only. */
@@ -196,7 +196,7 @@ export async function checkManifest(
   modelPath: string,
   manifest: Manifest,
   options: CheckManifestOptions = {},
-): Promise<FileVerification[]> {
+): Promise<SignedFileResult[]> {
   const model = await listModelFiles(modelPath, {
     ...options,
     ignorePaths: [...manifest.ignorePaths, ...(options.ignorePaths ?? [])],
@@ -209,7 +209,7 @@ export async function checkManifest(
     if (list === undefined) signedByPath.set(path, [r]);
     else list.push(r);
   }
-  const results = new Map<string, FileVerification>();
+  const results = new Map<string, SignedFileResult>();
   const tasks: { path: string; task: HashTask; resources: ManifestResource[] }[] = [];
   for (const [path, resources] of signedByPath) {
     const first = resources[0] as ManifestResource;
@@ -308,7 +308,7 @@ export async function checkManifest(
   const files = [...results.values()].sort((a, b) => compareCodePoints(a.path, b.path));
   const failing = files.filter((f) => f.status !== "ok" && f.status !== "unsigned");
   if (failing.length > 0) {
-    const by = (status: FileVerification["status"]) => failing.filter((f) => f.status === status).map((f) => f.path);
+    const by = (status: SignedFileResult["status"]) => failing.filter((f) => f.status === status).map((f) => f.path);
     const parts = [
       ["mismatched", by("mismatch")],
       ["missing", by("missing")],
@@ -327,7 +327,7 @@ export async function checkManifest(
 }
 
 /** The file list of a manifest check that failed, when the error carries it. */
-export function filesOfError(error: unknown): FileVerification[] | undefined {
+export function filesOfError(error: unknown): SignedFileResult[] | undefined {
   const files = (error as { files?: unknown } | null)?.files;
-  return Array.isArray(files) ? (files as FileVerification[]) : undefined;
+  return Array.isArray(files) ? (files as SignedFileResult[]) : undefined;
 }

@@ -15,7 +15,7 @@ export const SIGNING_METHODS = ["key", "certificate", "sigstore"] as const;
 export const FILE_STATUSES = ["ok", "mismatch", "missing", "extra", "unsigned"] as const;
 
 /** One file of the model, compared with the signed manifest. */
-export const FileVerificationSchema = z
+export const SignedFileResultSchema = z
   .object({
     path: z.string().describe("POSIX path relative to the model root (the resource name, without shard ranges)."),
     status: z
@@ -42,6 +42,7 @@ export const SignerSchema = z
       .describe("SHA-256 (hex) of the verifying public key's DER SubjectPublicKeyInfo."),
     keyHint: z.string().optional().describe("The bundle's publicKey.hint (SHA-256 of the key's PEM text)."),
     certificateSubject: z.string().optional().describe("Subject of the leaf certificate (certificate method)."),
+    certificateIssuer: z.string().optional().describe("Issuer of the leaf certificate (certificate method)."),
     certificateFingerprint: z.string().optional().describe("SHA-256 (hex) of the leaf certificate's DER."),
     subjectAlternativeNames: z.array(z.string()).optional().describe("SAN entries of the leaf certificate."),
     anchor: z.string().optional().describe("Subject of the trust anchor the chain ended at (certificate method)."),
@@ -70,6 +71,12 @@ export const SignatureVerificationSchema = z
       .string()
       .optional()
       .describe("The signature file (relative to the scanned directory in scan reports)."),
+    model: z
+      .string()
+      .optional()
+      .describe(
+        "In scan reports: the model root the signature covers, relative to the scanned directory ('.' for itself).",
+      ),
     method: z.enum(SIGNING_METHODS).optional(),
     failedStage: z.enum(VERIFICATION_STAGES).optional().describe("The first stage that rejected."),
     errors: z.array(z.string()).describe("Why verification failed (empty otherwise)."),
@@ -83,7 +90,7 @@ export const SignatureVerificationSchema = z
       .optional()
       .describe("SHA-256 root digest of the manifest."),
     serialization: SerializationSchema.optional(),
-    files: z.array(FileVerificationSchema).describe("Per-file comparison (empty when a stage before manifest failed)."),
+    files: z.array(SignedFileResultSchema).describe("Per-file comparison (empty when a stage before manifest failed)."),
   })
   .describe("OpenSSF Model Signing verification result.");
 
@@ -92,7 +99,7 @@ export type VerificationStage = (typeof VERIFICATION_STAGES)[number];
 /** A signing method. */
 export type SigningMethod = (typeof SIGNING_METHODS)[number];
 /** One file compared with the signed manifest. */
-export type FileVerification = z.infer<typeof FileVerificationSchema>;
+export type SignedFileResult = z.infer<typeof SignedFileResultSchema>;
 /** The signer. */
 export type SignerInfo = z.infer<typeof SignerSchema>;
 /** Serialization parameters of a signature. */
