@@ -196,3 +196,17 @@ describe("OMS signatures in a scan", () => {
     expect(r.signature?.status).toBe("verified");
   });
 });
+
+describe("signatures of sub-models", () => {
+  it("verify their own directory and leave the rest of the tree alone", async () => {
+    const r = await scan(S, { signature: { publicKey: text("keys/p256.pub.pem") } });
+    const byPath = new Map(r.files.map((f) => [f.path, f.findings.map((x) => x.ruleId)]));
+    expect(byPath.get("signed-model/model.sig")).toContain("integrity/signature-verified");
+    expect(byPath.get("tampered-model/weights.bin")).toContain("integrity/signed-file-mismatch");
+    expect(byPath.get("extra-file-model/sub/modeling_evil.py")).toContain("integrity/unsigned-file");
+    // files of unsigned folders are not claimed by any signature
+    expect(byPath.get("model/weights.bin")?.some((id) => id.startsWith("integrity/"))).toBe(false);
+    expect(r.signature?.model).toBe("signed-model");
+    expect(r.signature?.status).toBe("verified");
+  });
+});
