@@ -100,6 +100,12 @@ describe("modelgate verify", () => {
     ];
     expect(await runCli(base, io())).toBe(1);
     expect(await runCli([...base, "--ignore-paths", "notes.txt"], io())).toBe(0);
+    writeFileSync(join(extra, "more.txt"), "y");
+    expect(await runCli([...base, "--ignore-paths", "notes.txt"], io())).toBe(1);
+    expect(await runCli([...base, "--ignore-paths", "notes.txt", "more.txt"], io())).toBe(0); // several values
+    const leafOnly = ["verify", at("model"), "--signature", at("signatures/cert-leaf-only.sig"), "--certificate-chain"];
+    expect(await runCli([...leafOnly, at("pki/root-ca.pem")], io())).toBe(1);
+    expect(await runCli([...leafOnly, at("pki/root-ca.pem"), at("pki/intermediate-ca.pem")], io())).toBe(0);
     expect(await runCli([...base, "--ignore-unsigned-files"], io())).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { toModelgateError } from "../../errors.js";
 import type { HashAlgorithm } from "../../integrity/hash/core.js";
 import { type SignOptions, signModel } from "../../integrity/oms/sign.js";
 import { type Command, EXIT, UsageError } from "../io.js";
+import { type ArgToken, splitVariadic } from "../variadic.js";
 
 const USAGE = `Usage: modelgate sign <model> --private-key PEM [options]
 
@@ -16,9 +17,9 @@ Signs a model directory (or single file) in the OpenSSF Model Signing v1.0 forma
 Options:
   --private-key PEM            EC private key (P-256, P-384 or P-521)
   --signing-certificate PEM    certificate of that key: sign with the certificate method
-  --certificate-chain PEM...   intermediate certificates to include (repeatable)
+  --certificate-chain PEM...   intermediate certificates to include (several, or repeated)
   --output FILE                signature file (default <model>/model.sig)
-  --ignore-paths PATH...       paths (relative to the model) to leave out (repeatable)
+  --ignore-paths PATH...       paths (relative to the model) to leave out (several, or repeated)
   --hash sha256|blake2b|blake3 digest algorithm (default sha256)
   --shard-size N               sign shards of N bytes instead of whole files
   --allow-symlinks             follow symbolic links to files (default: refuse them)
@@ -33,10 +34,11 @@ export const signCommand: Command = {
   summary: "sign a model with OpenSSF Model Signing (key or certificate)",
   usage: USAGE,
   async run(args, io) {
-    const { values, positionals } = parseArgs({
+    const parsed = parseArgs({
       args,
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         "private-key": { type: "string" },
         "signing-certificate": { type: "string" },
@@ -49,6 +51,12 @@ export const signCommand: Command = {
         help: { type: "boolean", short: "h", default: false },
       },
     });
+    const { extra, positionals } = splitVariadic(parsed.tokens as ArgToken[], ["certificate-chain", "ignore-paths"]);
+    const values = {
+      ...parsed.values,
+      "certificate-chain": [...(parsed.values["certificate-chain"] ?? []), ...(extra["certificate-chain"] ?? [])],
+      "ignore-paths": [...(parsed.values["ignore-paths"] ?? []), ...(extra["ignore-paths"] ?? [])],
+    };
     if (values.help) {
       io.stdout(`${USAGE}\n`);
       return EXIT.ok;

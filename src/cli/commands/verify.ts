@@ -9,6 +9,7 @@ import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { refreshTrustedRoot } from "../../integrity/oms/trusted-root.js";
 import { type VerifyOptions, verifyModel } from "../../integrity/oms/verify.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
+import { type ArgToken, splitVariadic } from "../variadic.js";
 
 const USAGE = `Usage: modelgate verify <model> [options]
 
@@ -23,7 +24,7 @@ offline. The signing method is read from the signature; supply the matching trus
 Options:
   --signature FILE             signature file (default <model>/model.sig)
   --public-key PEM             public key file (P-256, P-384 or P-521)
-  --certificate-chain PEM...   CA certificate files to trust (repeatable; a file may hold several)
+  --certificate-chain PEM...   CA certificate files to trust (several, or repeated; a file may hold several)
   --certificate-subject S      require this leaf subject (certificate method)
   --certificate-san V          require this subject alternative name (certificate method)
   --certificate-fingerprint H  require this SHA-256 leaf fingerprint (certificate method)
@@ -32,7 +33,7 @@ Options:
   --trusted-root FILE          Sigstore TrustedRoot or ClientTrustConfig JSON
   --refresh-trusted-root FILE  fetch the current public-good root over TUF (network), save it to
                                FILE and use it
-  --ignore-paths PATH...       paths (relative to the model) to leave out (repeatable)
+  --ignore-paths PATH...       paths (relative to the model) to leave out (several, or repeated)
   --ignore-unsigned-files      files not in the signature do not fail verification
   --no-legacy                  reject model_signing 0.2 signatures
   --format text|json           output format (default text)
@@ -82,10 +83,11 @@ export const verifyCommand: Command = {
   summary: "verify a model's OpenSSF Model Signing signature",
   usage: USAGE,
   async run(args, io) {
-    const { values, positionals } = parseArgs({
+    const parsed = parseArgs({
       args,
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         signature: { type: "string" },
         "public-key": { type: "string" },
@@ -104,6 +106,12 @@ export const verifyCommand: Command = {
         help: { type: "boolean", short: "h", default: false },
       },
     });
+    const { extra, positionals } = splitVariadic(parsed.tokens as ArgToken[], ["certificate-chain", "ignore-paths"]);
+    const values = {
+      ...parsed.values,
+      "certificate-chain": [...(parsed.values["certificate-chain"] ?? []), ...(extra["certificate-chain"] ?? [])],
+      "ignore-paths": [...(parsed.values["ignore-paths"] ?? []), ...(extra["ignore-paths"] ?? [])],
+    };
     if (values.help) {
       io.stdout(`${USAGE}\n`);
       return EXIT.ok;
