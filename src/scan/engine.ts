@@ -14,7 +14,7 @@ import { applySignaturePolicy } from "../policy/signature.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
-import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
+import { BufferSource, type ByteSource, GuardedSource } from "../sources/byte-source.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
@@ -81,6 +81,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
   const errors: ScanError[] = [];
+  const retained = { bytes: 0 };
   let bytesRead = 0;
 
   const entries: RootEntry[] = [];
@@ -140,7 +141,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
     }
     let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors, retained });
       bytesRead += done.bytesRead;
     } finally {
       await source.close?.().catch(() => undefined);
@@ -167,6 +168,10 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
 
   let signature: SignatureVerification | undefined;
   const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  const openFile = (path: string): Promise<ByteSource> => {
+    const content = recorders.get(path)?.content;
+    return content === undefined ? root.open(path) : Promise.resolve(new BufferSource(content));
+  };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered().map((r) => r.toReport());
     for (const analyzer of REPO_ANALYZERS) {
@@ -174,6 +179,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
         await analyzer.analyze({
           root,
           entries,
+          openFile,
           files: snapshot,
           limits,
           policy,
@@ -243,6 +249,7 @@ interface FileScanParams {
   signal: AbortSignal;
   options: ScanOptions;
   errors: ScanError[];
+  retained: { bytes: number };
 }
 
 /** The cache key for a digest, or undefined when there is none (or it is not SHA-256 hex). */
@@ -295,6 +302,7 @@ async function scanFile(
     deadline: Date.now() + limits.fileTimeoutMs,
     root,
     decompressed: 0,
+    retained: params.retained,
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
   try {

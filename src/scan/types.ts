@@ -209,6 +209,12 @@ export interface RepoContext {
   readonly root: ScanRoot;
   /** Every entry listed. */
   readonly entries: readonly RootEntry[];
+  /**
+   * Opens a listed file. Small text files the engine already read whole are served from memory,
+   * so a repo analyzer does not fetch them twice (it matters for remote roots). Close it after use.
+   * @param path - a path from {@link RepoContext.entries}
+   */
+  openFile(path: string): Promise<ByteSource>;
   /** The per-file reports produced so far (read-only view). */
   readonly files: readonly FileReport[];
   /** Budgets. */
