@@ -36,8 +36,11 @@ export function splitVariadic(
       current = undefined;
       continue;
     }
-    if (current === undefined) positionals.push(token.value);
-    else (extra[current] ??= []).push(token.value);
+    if (current === undefined) {
+      positionals.push(token.value);
+    } else {
+      extra[current] = [...(extra[current] ?? []), token.value];
+    }
   }
   return { extra, positionals };
 }
