@@ -78,6 +78,7 @@ export {
   type TemplateOptions,
   type TemplateRuleId,
 } from "./formats/template/analyze.js";
+export * from "./integrity/index.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
 export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
 export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";

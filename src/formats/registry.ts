@@ -2,6 +2,8 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { omsRepoAnalyzer } from "../integrity/oms/analyzer.js";
+import { pinsRepoAnalyzer } from "../integrity/pins/analyzer.js";
 import { configAnalyzer, configFactsAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
 import { ggufAnalyzer } from "./gguf/analyzer.js";
@@ -32,4 +34,9 @@ export const ANALYZERS: readonly Analyzer[] = [
 ];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
-export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [configAnalyzer, hfRepoAnalyzer];
+export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [
+  configAnalyzer,
+  hfRepoAnalyzer,
+  pinsRepoAnalyzer,
+  omsRepoAnalyzer,
+];

@@ -7,7 +7,8 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
-import { sha256OfSource } from "../integrity/sha256.js";
+import { startScanHash } from "../integrity/hash/scan-hash.js";
+import type { SignatureVerification } from "../integrity/oms/result.js";
 import { resolvePolicy } from "../policy/policy.js";
 import { applySignaturePolicy } from "../policy/signature.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
@@ -165,6 +166,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
 
+  let signature: SignatureVerification | undefined;
   const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
   const openFile = (path: string): Promise<ByteSource> => {
     const content = recorders.get(path)?.content;
@@ -188,6 +190,9 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
+          },
+          setSignature: (result) => {
+            signature = result;
           },
           fact: (path, key, value) => {
             const recorder = recorders.get(path);
@@ -214,6 +219,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       complete: errors.length === 0 && !signal.aborted,
       files,
       errors,
+      ...(signature === undefined ? {} : { signature }),
       summary: summarize(files, bytesRead),
     },
     policy,
@@ -268,8 +274,16 @@ async function scanFile(
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
+  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads.
+  const hashing =
+    options.hash === false || root.verifyFile !== undefined
+      ? undefined
+      : startScanHash(raw, {
+          signal: fileSignal,
+          onBytes: (done) => progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+        });
   let lastEmit = 0;
-  const guarded = new GuardedSource(raw, {
+  const guarded = new GuardedSource(hashing?.source ?? raw, {
     maxReadBytes: limits.maxReadBytes,
     signal: fileSignal,
     onRead: () => {
@@ -291,16 +305,6 @@ async function scanFile(
     retained: params.retained,
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
-  const hashing =
-    options.hash === false || root.verifyFile !== undefined
-      ? Promise.resolve(undefined)
-      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
-          progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
-        ).catch((error: unknown) => {
-          const e = toModelgateError(error);
-          errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
-          return undefined;
-        });
   try {
     await analyzeNode(state, {
       node: recorder.root,
@@ -313,7 +317,11 @@ async function scanFile(
   } catch (error) {
     reportError(state, recorder.root, error);
   }
-  recorder.sha256 = await hashing;
+  recorder.sha256 = await hashing?.finish().catch((error: unknown) => {
+    const e = toModelgateError(error);
+    errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
+    return undefined;
+  });
   let verification: FileVerification | undefined;
   if (root.verifyFile !== undefined) {
     try {
