@@ -64,9 +64,10 @@ describe.skipIf(!present)(`OMS interop fixtures (${fixtures})`, () => {
   }
 });
 
-describe.skipIf(present)("OMS interop fixtures", () => {
-  it.skip(`skipped: no fixtures at ${fixtures} (set MODELGATE_OMS_FIXTURES to run them)`, () => {});
-});
+if (!present)
+  describe("OMS interop fixtures", () => {
+    it.skip(`skipped: no fixtures at ${fixtures} (set MODELGATE_OMS_FIXTURES to run them)`, () => {});
+  });
 
 // Bundles modelgate writes validate against the OMS v1.0 JSON schemas shipped with the fixtures.
 const schemaDir = join(fixtures, "real", "model-signing-spec", "schemas", "v1.0");
