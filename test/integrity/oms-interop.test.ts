@@ -71,7 +71,7 @@ if (!present)
 
 // Bundles modelgate writes validate against the OMS v1.0 JSON schemas shipped with the fixtures.
 const schemaDir = join(fixtures, "real", "model-signing-spec", "schemas", "v1.0");
-describe.skipIf(!existsSync(schemaDir))("bundles we write match the OMS JSON schemas", async () => {
+if (existsSync(schemaDir)) describe("bundles we write match the OMS JSON schemas", async () => {
   const { Ajv2020 } = await import("ajv/dist/2020.js");
   const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
