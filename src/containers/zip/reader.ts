@@ -1,0 +1,919 @@
+/**
+ * A tolerant zip reader over a {@link ByteSource}.
+ *
+ * It reads what PyTorch's reader (miniz, via `caffe2/serialize/inline_container.cc`) reads: the
+ * central directory decides the members, their names, sizes and methods; the local header is only
+ * used to find where a member's data starts. Where Python's `zipfile` or miniz would disagree or
+ * refuse (shifted directories, mismatched names, flipped flag bits, bad CRCs, duplicate names,
+ * extra entries beyond the declared count ...), the reader carries on and records a finding, so
+ * scanners cannot be blinded by the very tricks that let a payload reach `torch.load`.
+ *
+ * Listing ({@link readZipDirectory}) is one read of the tail plus one read of the central
+ * directory, walked in a tight loop; local headers are checked separately
+ * ({@link checkLocalHeaders}) with batched reads.
+ * @module
+ */
+import { ModelgateError } from "../../errors.js";
+import type { FindingInput } from "../../scan/types.js";
+import { type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
+import { FindingList } from "../findings.js";
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_EOCD64 = 0x06064b50;
+const SIG_LOCATOR64 = 0x07064b50;
+const EOCD_SIZE = 22;
+const EOCD64_SIZE = 56;
+const LOCATOR64_SIZE = 20;
+const CENTRAL_SIZE = 46;
+const LOCAL_SIZE = 30;
+const MAX_COMMENT = 0xffff;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+
+/** Flag bit 0: traditional PKWARE encryption. */
+export const FLAG_ENCRYPTED = 0x0001;
+/** Flag bit 3: sizes and CRC follow the data in a data descriptor. */
+export const FLAG_DATA_DESCRIPTOR = 0x0008;
+/** Flag bit 6: strong encryption. */
+export const FLAG_STRONG_ENCRYPTION = 0x0040;
+/** Flag bit 11: name and comment are UTF-8. */
+export const FLAG_UTF8 = 0x0800;
+/** Flag bits ordinary writers set: encryption (reported separately), deflate options, descriptor, UTF-8. */
+const USUAL_FLAGS = FLAG_ENCRYPTED | 0x0002 | 0x0004 | FLAG_DATA_DESCRIPTOR | FLAG_UTF8;
+
+/** Compression method 0. */
+export const METHOD_STORED = 0;
+/** Compression method 8. */
+export const METHOD_DEFLATE = 8;
+
+/** One central directory record. */
+export interface ZipEntry {
+  /** Position in the central directory. */
+  readonly index: number;
+  /** Name, decoded (UTF-8 when valid, else Latin-1 so distinct bytes stay distinct). */
+  readonly name: string;
+  /** Raw name bytes (a view into the central directory buffer). */
+  readonly nameBytes: Uint8Array;
+  /** General-purpose flag bits. */
+  readonly flags: number;
+  /** Compression method (0 stored, 8 deflate). */
+  readonly method: number;
+  /** Declared CRC-32 of the uncompressed data. */
+  readonly crc32: number;
+  /** Declared compressed size. */
+  readonly compressedSize: number;
+  /** Declared uncompressed size. */
+  readonly uncompressedSize: number;
+  /** Offset of the local file header in the source (including any detected prefix shift). */
+  readonly localHeaderOffset: number;
+  /** "Version made by" (high byte: host system, 3 = Unix). */
+  readonly versionMadeBy: number;
+  /** External attributes (Unix mode in the high 16 bits for Unix hosts). */
+  readonly externalAttributes: number;
+  /** Offset of this record in the source. */
+  readonly centralOffset: number;
+  /** The name ends with `/` (or the DOS directory bit is set). */
+  readonly isDirectory: boolean;
+  /** A Unix symbolic link (its data is the link target). */
+  readonly isSymlink: boolean;
+  /** Encrypted (flag bit 0 or 6): the data cannot be inspected. */
+  readonly encrypted: boolean;
+}
+
+/** Budgets of {@link readZipDirectory}. */
+export interface ZipReadOptions {
+  /** Maximum entries read (default 200,000); the rest are reported, not read. */
+  maxEntries?: number;
+  /** Maximum central directory bytes read into memory (default 512 MiB). */
+  maxCentralDirectoryBytes?: number;
+  /** Findings kept per rule (default 20); further occurrences are counted. */
+  maxFindingsPerRule?: number;
+  /** Aborts the walk. */
+  signal?: AbortSignal;
+}
+
+/** The result of reading a zip's end records and central directory. */
+export interface ZipDirectory {
+  /** Entries in central directory order. */
+  readonly entries: ZipEntry[];
+  /** Offset of the end-of-central-directory record used. */
+  readonly eocdOffset: number;
+  /** Offsets of every plausible end record found (the one used is the last). */
+  readonly eocdCandidates: readonly number[];
+  /** Whether zip64 end records were used. */
+  readonly zip64: boolean;
+  /** Where the central directory starts and how long it is (as read). */
+  readonly centralDirectory: { readonly offset: number; readonly size: number };
+  /** Entry count the end record declares. */
+  readonly declaredEntries: number;
+  /** Bytes before the archive proper that all offsets were shifted by (Python-style recovery). */
+  readonly prefixShift: number;
+  /** The archive comment's location, when there is one. */
+  readonly comment?: { readonly offset: number; readonly length: number };
+  /** True when not every entry could be read (budget or corruption). */
+  readonly incomplete: boolean;
+  /** Anomalies found while reading. */
+  readonly findings: FindingInput[];
+}
+
+function u16(b: Uint8Array, p: number): number {
+  return (b[p] ?? 0) | ((b[p + 1] ?? 0) << 8);
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return ((b[p] ?? 0) | ((b[p + 1] ?? 0) << 8) | ((b[p + 2] ?? 0) << 16) | ((b[p + 3] ?? 0) << 24)) >>> 0;
+}
+
+/** Little-endian u64 as a number; values past 2^53 lose precision but stay larger than any file. */
+function u64(b: Uint8Array, p: number): number {
+  return u32(b, p + 4) * 0x100000000 + u32(b, p);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const latin1 = new TextDecoder("latin1");
+
+/** Name bytes → string, plus the name checks done in the same pass. */
+function decodeName(bytes: Uint8Array): { name: string; odd: boolean } {
+  let ascii = true;
+  let odd = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number;
+    if (c >= 0x80) ascii = false;
+    else if (c < 0x20 || c === 0x7f || c === 0x5c) odd = true;
+  }
+  if (ascii) return { name: String.fromCharCode.apply(null, bytes as unknown as number[]), odd };
+  try {
+    return { name: utf8.decode(bytes), odd };
+  } catch {
+    return { name: latin1.decode(bytes), odd };
+  }
+}
+
+/**
+ * Whether a member name escapes the extraction directory: absolute, a drive letter, a UNC path or
+ * a `..` component (with either separator).
+ * @param name - the member name
+ */
+export function isTraversalName(name: string): boolean {
+  if (name.startsWith("/") || name.startsWith("\\") || /^[A-Za-z]:/.test(name)) return true;
+  if (!name.includes("..")) return false;
+  return name.split(/[/\\]/).some((part) => part === "..");
+}
+
+interface EocdRecord {
+  offset: number;
+  disk: number;
+  cdDisk: number;
+  entriesOnDisk: number;
+  entries: number;
+  cdSize: number;
+  cdOffset: number;
+  commentLength: number;
+}
+
+function parseEocd(b: Uint8Array, p: number, offset: number): EocdRecord {
+  return {
+    offset,
+    disk: u16(b, p + 4),
+    cdDisk: u16(b, p + 6),
+    entriesOnDisk: u16(b, p + 8),
+    entries: u16(b, p + 10),
+    cdSize: u32(b, p + 12),
+    cdOffset: u32(b, p + 16),
+    commentLength: u16(b, p + 20),
+  };
+}
+
+/**
+ * Reads the end records and walks the central directory. Throws `MALFORMED` when no central
+ * directory can be found at all, `BUDGET_EXCEEDED` when it is larger than the byte budget;
+ * everything else is a finding.
+ * @param source - the archive
+ * @param options - budgets
+ */
+export async function readZipDirectory(source: ByteSource, options: ZipReadOptions = {}): Promise<ZipDirectory> {
+  const maxEntries = options.maxEntries ?? 200_000;
+  const maxCdBytes = options.maxCentralDirectoryBytes ?? 512 * 1024 * 1024;
+  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const size = source.size;
+  if (size < EOCD_SIZE) {
+    throw new ModelgateError("MALFORMED", `${size} bytes is too small for a zip archive`, { offset: 0 });
+  }
+
+  // 1. End record: search the tail backwards, as miniz and Python do, keeping every candidate.
+  const tailLength = Math.min(size, MAX_COMMENT + EOCD_SIZE + LOCATOR64_SIZE);
+  const tailStart = size - tailLength;
+  const tail = await readExact(source, tailStart, tailLength);
+  const plausible: EocdRecord[] = [];
+  let lastRaw: EocdRecord | undefined;
+  for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
+    if (tail[i] !== 0x50 || u32(tail, i) !== SIG_EOCD) continue;
+    const record = parseEocd(tail, i, tailStart + i);
+    lastRaw ??= record;
+    const commentFits = i + EOCD_SIZE + record.commentLength <= tailLength;
+    const dirFits =
+      record.cdOffset === U32_MAX ||
+      record.cdSize === U32_MAX ||
+      (record.cdSize <= record.offset && record.cdOffset <= record.offset);
+    if (commentFits && dirFits) plausible.push(record);
+  }
+  const eocd = plausible[0] ?? lastRaw;
+  if (eocd === undefined) {
+    throw new ModelgateError("MALFORMED", "no end-of-central-directory record in the last 64 KiB", {
+      offset: tailStart,
+    });
+  }
+  const eocdCandidates = plausible.map((r) => r.offset).reverse();
+  if (plausible.length > 1) {
+    findings.add({
+      ruleId: "zip/multiple-eocd",
+      message: `${plausible.length} end-of-central-directory records (at ${eocdCandidates.join(", ")}); the last is used, as miniz and Python do`,
+      offset: eocd.offset,
+      evidence: { count: plausible.length, offsets: eocdCandidates.join(",") },
+    });
+  }
+  if (plausible.length === 0) {
+    findings.add({
+      ruleId: "zip/malformed",
+      message: "the end-of-central-directory record is inconsistent (comment or directory out of bounds)",
+      offset: eocd.offset,
+    });
+  }
+
+  // 2. Comment and bytes after the end record.
+  const commentOffset = eocd.offset + EOCD_SIZE;
+  const commentLength = Math.min(eocd.commentLength, size - commentOffset);
+  if (eocd.commentLength > 0) {
+    findings.add({
+      ruleId: "zip/comment",
+      message: `archive comment of ${commentLength} bytes`,
+      offset: commentOffset,
+      evidence: { length: commentLength },
+    });
+  }
+  const recordEnd = commentOffset + eocd.commentLength;
+  if (recordEnd < size) {
+    findings.add({
+      ruleId: "zip/trailing-data",
+      message: `${size - recordEnd} bytes follow the end-of-central-directory record`,
+      offset: recordEnd,
+      evidence: { bytes: size - recordEnd },
+    });
+  } else if (recordEnd > size) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the archive comment is declared as ${eocd.commentLength} bytes but only ${commentLength} remain`,
+      offset: commentOffset,
+    });
+  }
+
+  // 3. zip64 end records.
+  let entriesOnDisk = eocd.entriesOnDisk;
+  let declaredEntries = eocd.entries;
+  let cdSize = eocd.cdSize;
+  let cdOffset = eocd.cdOffset;
+  let disk = eocd.disk;
+  let cdDisk = eocd.cdDisk;
+  let zip64 = false;
+  let endOfDirectoryArea = eocd.offset; // where the central directory should end
+  const locatorOffset = eocd.offset - LOCATOR64_SIZE;
+  const locator = locatorOffset >= 0 ? await readExact(source, locatorOffset, LOCATOR64_SIZE) : undefined;
+  const sentinels =
+    eocd.entries === U16_MAX || eocd.entriesOnDisk === U16_MAX || eocd.cdSize === U32_MAX || eocd.cdOffset === U32_MAX;
+  if (locator !== undefined && u32(locator, 0) === SIG_LOCATOR64) {
+    const recordOffset = u64(locator, 8);
+    const adjacent = locatorOffset - EOCD64_SIZE;
+    let record: Uint8Array | undefined;
+    let at = recordOffset;
+    if (recordOffset + EOCD64_SIZE <= size) {
+      const b = await readExact(source, recordOffset, EOCD64_SIZE);
+      if (u32(b, 0) === SIG_EOCD64) record = b;
+    }
+    if (record === undefined && adjacent >= 0) {
+      const b = await readExact(source, adjacent, EOCD64_SIZE);
+      if (u32(b, 0) === SIG_EOCD64) {
+        record = b;
+        at = adjacent;
+        findings.add({
+          ruleId: "zip/zip64-inconsistent",
+          message: `the zip64 locator points at ${recordOffset}, but the zip64 end record sits at ${adjacent}`,
+          offset: locatorOffset,
+          evidence: { declared: recordOffset, found: adjacent },
+        });
+      }
+    }
+    if (record === undefined) {
+      findings.add({
+        ruleId: "zip/zip64-inconsistent",
+        message: `zip64 locator present but no zip64 end record at ${recordOffset}`,
+        offset: locatorOffset,
+      });
+    } else {
+      zip64 = true;
+      const recordSize = u64(record, 4);
+      if (at + 12 + recordSize !== locatorOffset) {
+        findings.add({
+          ruleId: "zip/zip64-inconsistent",
+          message: `the zip64 end record at ${at} (${recordSize + 12} bytes) does not end at its locator (${locatorOffset})`,
+          offset: at,
+        });
+      }
+      const z = {
+        disk: u32(record, 16),
+        cdDisk: u32(record, 20),
+        entriesOnDisk: u64(record, 24),
+        entries: u64(record, 32),
+        cdSize: u64(record, 40),
+        cdOffset: u64(record, 48),
+      };
+      const clash: string[] = [];
+      if (eocd.entries !== U16_MAX && eocd.entries !== z.entries) clash.push(`entries ${eocd.entries}≠${z.entries}`);
+      if (eocd.cdSize !== U32_MAX && eocd.cdSize !== z.cdSize) clash.push(`size ${eocd.cdSize}≠${z.cdSize}`);
+      if (eocd.cdOffset !== U32_MAX && eocd.cdOffset !== z.cdOffset) {
+        clash.push(`offset ${eocd.cdOffset}≠${z.cdOffset}`);
+      }
+      if (clash.length > 0) {
+        findings.add({
+          ruleId: "zip/zip64-inconsistent",
+          message: `end record and zip64 end record disagree: ${clash.join(", ")}`,
+          offset: at,
+          evidence: { fields: clash.join("; ") },
+        });
+      }
+      ({ disk, cdDisk, entriesOnDisk, cdSize, cdOffset } = z);
+      declaredEntries = z.entries;
+      endOfDirectoryArea = at;
+    }
+  } else if (eocd.cdOffset === U32_MAX || eocd.cdSize === U32_MAX) {
+    findings.add({
+      ruleId: "zip/zip64-inconsistent",
+      message: "the end record defers to zip64 values, but there is no zip64 locator",
+      offset: eocd.offset,
+    });
+  } else if (sentinels && eocd.entries === U16_MAX) {
+    // 65,535 entries without zip64 is legitimate; the walk below checks the count.
+  }
+  if (disk !== 0 || cdDisk !== 0 || (locator !== undefined && zip64 && u32(locator, 16) > 1)) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the end record names disk ${disk} (directory on disk ${cdDisk}): multi-disk archives are not supported by PyTorch`,
+      offset: eocd.offset,
+      evidence: { disk, cdDisk },
+    });
+  }
+  if (entriesOnDisk !== declaredEntries) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the end record declares ${entriesOnDisk} entries on this disk but ${declaredEntries} in total`,
+      offset: eocd.offset,
+    });
+  }
+
+  // 4. Locate the central directory: miniz's offset first, then Python's prefix-shifted one.
+  let prefixShift = 0;
+  let cdStart = cdOffset;
+  const shift = endOfDirectoryArea - cdSize - cdOffset;
+  const sigAt = async (offset: number): Promise<boolean> => {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + 4 > size) return false;
+    return u32(await readExact(source, offset, 4), 0) === SIG_CENTRAL;
+  };
+  const emptyDirectory = declaredEntries === 0 && cdSize === 0;
+  if (!emptyDirectory && !(await sigAt(cdOffset))) {
+    if (shift > 0 && (await sigAt(cdOffset + shift))) {
+      prefixShift = shift;
+      cdStart = cdOffset + shift;
+      findings.add({
+        ruleId: "zip/prepended-data",
+        message: `${shift} bytes precede the archive: every offset is shifted (Python's zipfile compensates, PyTorch's reader does not)`,
+        offset: 0,
+        evidence: { bytes: shift },
+      });
+    } else {
+      throw new ModelgateError("MALFORMED", `no central directory at offset ${cdOffset} (declared by the end record)`, {
+        offset: cdOffset,
+      });
+    }
+  } else if (shift !== 0 && !emptyDirectory) {
+    findings.add({
+      ruleId: shift > 0 ? "zip/trailing-data" : "zip/inconsistent-directory",
+      message:
+        shift > 0
+          ? `${shift} bytes sit between the central directory and its end record (Python would look for the directory elsewhere)`
+          : `the central directory (${cdSize} bytes at ${cdOffset}) overlaps its end record at ${endOfDirectoryArea}`,
+      offset: cdOffset + cdSize,
+      evidence: { bytes: Math.abs(shift) },
+    });
+  }
+
+  // 5. Read the central directory in one piece.
+  const available = Math.max(0, Math.min(cdSize, size - cdStart));
+  if (available > maxCdBytes) {
+    throw new ModelgateError(
+      "BUDGET_EXCEEDED",
+      `central directory of ${cdSize} bytes exceeds the budget of ${maxCdBytes} bytes`,
+      { offset: cdStart, budget: "maxCentralDirectoryBytes" },
+    );
+  }
+  let incomplete = false;
+  if (available < cdSize) {
+    incomplete = true;
+    findings.add({
+      ruleId: "zip/malformed",
+      message: `central directory truncated: ${cdSize} bytes declared at ${cdStart}, ${available} present`,
+      offset: cdStart,
+    });
+  }
+  const cd = available > 0 ? await readClamped(source, cdStart, available) : new Uint8Array(0);
+  if (declaredEntries > maxEntries) {
+    findings.add({
+      ruleId: "container/too-many-entries",
+      message: `the archive declares ${declaredEntries} entries; only the first ${maxEntries} are read`,
+      offset: eocd.offset,
+      evidence: { declared: declaredEntries, budget: maxEntries },
+    });
+  }
+
+  // 6. The walk.
+  const entries: ZipEntry[] = [];
+  const seen = new Map<string, number>();
+  let p = 0;
+  while (p + 4 <= cd.length) {
+    if (u32(cd, p) !== SIG_CENTRAL) {
+      if (entries.length < declaredEntries) {
+        incomplete = true;
+        findings.add({
+          ruleId: "zip/malformed",
+          message: `bad central directory record signature at ${cdStart + p} after ${entries.length} of ${declaredEntries} entries`,
+          offset: cdStart + p,
+        });
+      } else {
+        findings.add({
+          ruleId: "zip/inconsistent-directory",
+          message: `${cd.length - p} unparseable bytes follow the ${entries.length} declared entries inside the central directory`,
+          offset: cdStart + p,
+        });
+      }
+      break;
+    }
+    if (p + CENTRAL_SIZE > cd.length) {
+      incomplete = true;
+      findings.add({ ruleId: "zip/malformed", message: "truncated central directory record", offset: cdStart + p });
+      break;
+    }
+    const nameLength = u16(cd, p + 28);
+    const extraLength = u16(cd, p + 30);
+    const commentLen = u16(cd, p + 32);
+    const recordLength = CENTRAL_SIZE + nameLength + extraLength + commentLen;
+    if (p + recordLength > cd.length) {
+      incomplete = true;
+      findings.add({
+        ruleId: "zip/malformed",
+        message: `central directory record at ${cdStart + p} runs past the directory's end`,
+        offset: cdStart + p,
+      });
+      break;
+    }
+    if (entries.length >= maxEntries) {
+      incomplete = true;
+      if (declaredEntries <= maxEntries) {
+        findings.add({
+          ruleId: "container/too-many-entries",
+          message: `the central directory holds more than ${maxEntries} entries; the rest were not read`,
+          offset: cdStart + p,
+          evidence: { budget: maxEntries },
+        });
+      }
+      break;
+    }
+    if ((entries.length & 0xfff) === 0xfff) options.signal?.throwIfAborted();
+
+    const versionMadeBy = u16(cd, p + 4);
+    const flags = u16(cd, p + 8);
+    const method = u16(cd, p + 10);
+    const crc32 = u32(cd, p + 16);
+    let compressedSize = u32(cd, p + 20);
+    let uncompressedSize = u32(cd, p + 24);
+    const diskStart = u16(cd, p + 34);
+    const externalAttributes = u32(cd, p + 38);
+    let localHeaderOffset = u32(cd, p + 42);
+    const nameBytes = cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLength);
+    const index = entries.length;
+    const centralOffset = cdStart + p;
+
+    if (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX) {
+      // zip64 extra field (id 1): the 0xFFFFFFFF fields, in this order.
+      let q = p + CENTRAL_SIZE + nameLength;
+      const extraEnd = q + extraLength;
+      let found = false;
+      while (q + 4 <= extraEnd) {
+        const id = u16(cd, q);
+        const len = u16(cd, q + 2);
+        const body = q + 4;
+        if (body + len > extraEnd) break;
+        if (id === 1) {
+          found = true;
+          let r = body;
+          const take = (): number | undefined => {
+            if (r + 8 > body + len) return undefined;
+            const v = u64(cd, r);
+            r += 8;
+            return v;
+          };
+          let missing = false;
+          if (uncompressedSize === U32_MAX) {
+            const v = take();
+            if (v === undefined) missing = true;
+            else uncompressedSize = v;
+          }
+          if (compressedSize === U32_MAX) {
+            const v = take();
+            if (v === undefined) missing = true;
+            else compressedSize = v;
+          }
+          if (localHeaderOffset === U32_MAX) {
+            const v = take();
+            if (v === undefined) missing = true;
+            else localHeaderOffset = v;
+          }
+          if (missing) {
+            findings.add({
+              ruleId: "zip/zip64-inconsistent",
+              message: `entry ${index}: zip64 extra field too short for the fields it must replace`,
+              offset: centralOffset,
+            });
+          }
+          break;
+        }
+        q = body + len;
+      }
+      if (!found) {
+        findings.add({
+          ruleId: "zip/zip64-inconsistent",
+          message: `entry ${index}: 0xFFFFFFFF size or offset without a zip64 extra field`,
+          offset: centralOffset,
+        });
+      }
+    }
+    localHeaderOffset += prefixShift;
+
+    const { name, odd } = decodeName(nameBytes);
+    const isDirectory = name.endsWith("/") || (externalAttributes & 0x10) !== 0;
+    const isSymlink = versionMadeBy >>> 8 === 3 && ((externalAttributes >>> 16) & 0xf000) === 0xa000;
+    const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
+    entries.push({
+      index,
+      name,
+      nameBytes,
+      flags,
+      method,
+      crc32,
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset,
+      versionMadeBy,
+      externalAttributes,
+      centralOffset,
+      isDirectory,
+      isSymlink,
+      encrypted,
+    });
+
+    // Per-entry anomalies.
+    const evidence = { member: name };
+    if (encrypted) {
+      findings.add({
+        ruleId: "zip/encrypted-entry",
+        message: `member ${JSON.stringify(name)} is encrypted (flags 0x${flags.toString(16)}); its content cannot be inspected`,
+        offset: centralOffset,
+        evidence: { ...evidence, flags },
+      });
+    }
+    if ((flags & ~USUAL_FLAGS & ~FLAG_STRONG_ENCRYPTION) !== 0 || (flags & FLAG_STRONG_ENCRYPTION) !== 0) {
+      findings.add({
+        ruleId: "zip/unusual-flags",
+        message: `member ${JSON.stringify(name)} sets unusual general-purpose flag bits 0x${(flags & ~USUAL_FLAGS).toString(16)}`,
+        offset: centralOffset,
+        evidence: { ...evidence, flags },
+      });
+    }
+    if (method !== METHOD_STORED && method !== METHOD_DEFLATE) {
+      findings.add({
+        ruleId: "format/unsupported",
+        message: `member ${JSON.stringify(name)} uses compression method ${method}, which modelgate (and PyTorch) cannot read`,
+        offset: centralOffset,
+        evidence: { ...evidence, method },
+      });
+    } else if (method === METHOD_STORED && compressedSize !== uncompressedSize && !encrypted) {
+      findings.add({
+        ruleId: "zip/size-mismatch",
+        message: `stored member ${JSON.stringify(name)} declares ${compressedSize} compressed but ${uncompressedSize} uncompressed bytes`,
+        offset: centralOffset,
+        evidence: { ...evidence, compressedSize, uncompressedSize },
+      });
+    }
+    if (diskStart !== 0 && diskStart !== U16_MAX) {
+      findings.add({
+        ruleId: "zip/inconsistent-directory",
+        message: `member ${JSON.stringify(name)} claims to start on disk ${diskStart}`,
+        offset: centralOffset,
+        evidence,
+      });
+    }
+    if (isSymlink) {
+      findings.add({
+        ruleId: "container/link-member",
+        message: `member ${JSON.stringify(name)} is a symbolic link`,
+        offset: centralOffset,
+        evidence,
+      });
+    }
+    if (isTraversalName(name)) {
+      findings.add({
+        ruleId: "container/path-traversal",
+        message: `member name ${JSON.stringify(name)} escapes the extraction directory`,
+        offset: centralOffset,
+        evidence,
+      });
+    }
+    if (odd) {
+      findings.add({
+        ruleId: "zip/suspicious-name",
+        message: `member name ${JSON.stringify(name)} contains control characters or backslashes`,
+        offset: centralOffset,
+        evidence,
+      });
+    }
+    const previous = seen.get(name);
+    if (previous === undefined) seen.set(name, index);
+    else {
+      findings.add({
+        ruleId: "zip/duplicate-name",
+        message: `member name ${JSON.stringify(name)} appears more than once (entries ${previous} and ${index})`,
+        offset: centralOffset,
+        evidence: { ...evidence, first: previous, second: index },
+      });
+    }
+    if (localHeaderOffset + LOCAL_SIZE + compressedSize > size) {
+      findings.add({
+        ruleId: "zip/bad-local-header",
+        message: `member ${JSON.stringify(name)}: local header at ${localHeaderOffset} plus ${compressedSize} data bytes runs past the end of the file`,
+        offset: centralOffset,
+        evidence,
+      });
+    }
+    p += recordLength;
+  }
+
+  if (!incomplete && entries.length !== declaredEntries) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the end record declares ${declaredEntries} entries but the central directory holds ${entries.length} (miniz reads the declared count, Python the declared size)`,
+      offset: eocd.offset,
+      evidence: { declared: declaredEntries, found: entries.length },
+    });
+  }
+  if (!incomplete && p !== cd.length && p + 4 > cd.length) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the central directory is declared as ${cdSize} bytes but its records take ${p}`,
+      offset: cdStart,
+    });
+  }
+
+  const result: ZipDirectory = {
+    entries,
+    eocdOffset: eocd.offset,
+    eocdCandidates,
+    zip64,
+    centralDirectory: { offset: cdStart, size: cd.length },
+    declaredEntries,
+    prefixShift,
+    incomplete,
+    findings: findings.list(),
+  };
+  return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
+}
+
+/** Where a member's data is, as PyTorch computes it. */
+export interface LocatedEntry {
+  /** The entry. */
+  readonly entry: ZipEntry;
+  /** First data byte (after the local header's name and extra field), or -1 when unreadable. */
+  readonly dataOffset: number;
+}
+
+/** Result of {@link checkLocalHeaders}. */
+export interface LocalHeaderCheck {
+  /** Data offsets, by entry index (-1 when the local header is unusable). */
+  readonly dataOffsets: Float64Array;
+  /** Anomalies found. */
+  readonly findings: FindingInput[];
+}
+
+/** Serves small reads from larger sequential windows (local headers of dense archives share reads). */
+class WindowReader {
+  readonly #source: ByteSource;
+  readonly #windowSize: number;
+  #start = 0;
+  #bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(source: ByteSource, windowSize: number) {
+    this.#source = source;
+    this.#windowSize = windowSize;
+  }
+
+  /** Up to `length` bytes at `offset` (fewer at the end of the source). */
+  async get(offset: number, length: number): Promise<Uint8Array> {
+    if (offset >= this.#start && offset + length <= this.#start + this.#bytes.length) {
+      return this.#bytes.subarray(offset - this.#start, offset - this.#start + length);
+    }
+    this.#start = offset;
+    this.#bytes = await readClamped(this.#source, offset, Math.max(length, this.#windowSize));
+    return this.#bytes.subarray(0, Math.min(length, this.#bytes.length));
+  }
+}
+
+/**
+ * Reads every entry's local header (batched), finds its data, and reports name and header
+ * mismatches, overlapping entries, and bytes no entry accounts for.
+ * @param source - the archive
+ * @param directory - from {@link readZipDirectory}
+ * @param options - findings cap and abort signal
+ */
+export async function checkLocalHeaders(
+  source: ByteSource,
+  directory: ZipDirectory,
+  options: Pick<ZipReadOptions, "maxFindingsPerRule" | "signal"> = {},
+): Promise<LocalHeaderCheck> {
+  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const { entries } = directory;
+  const dataOffsets = new Float64Array(entries.length).fill(-1);
+  const order = entries
+    .map((e) => e.index)
+    .sort((a, b) => {
+      const ea = entries[a] as ZipEntry;
+      const eb = entries[b] as ZipEntry;
+      return ea.localHeaderOffset - eb.localHeaderOffset || a - b;
+    });
+  const reader = new WindowReader(source, 256 * 1024);
+  const size = source.size;
+  // End of the data seen so far, and which entry owns it.
+  let coveredEnd = 0;
+  let coveredBy: ZipEntry | undefined;
+  let first = true;
+  let n = 0;
+  for (const i of order) {
+    const entry = entries[i] as ZipEntry;
+    if ((++n & 0xfff) === 0) options.signal?.throwIfAborted();
+    const at = entry.localHeaderOffset;
+    const member = { member: entry.name };
+    if (!Number.isSafeInteger(at) || at + LOCAL_SIZE > size) continue; // reported by the directory walk
+    const header = await reader.get(at, LOCAL_SIZE);
+    if (header.length < LOCAL_SIZE || u32(header, 0) !== SIG_LOCAL) {
+      findings.add({
+        ruleId: "zip/bad-local-header",
+        message: `member ${JSON.stringify(entry.name)}: no local file header at ${at}`,
+        offset: at,
+        evidence: member,
+      });
+      continue;
+    }
+    const flags = u16(header, 6);
+    const method = u16(header, 8);
+    const crc = u32(header, 14);
+    const csize = u32(header, 18);
+    const usize = u32(header, 22);
+    const nameLength = u16(header, 26);
+    const extraLength = u16(header, 28);
+    const localName = await reader.get(at + LOCAL_SIZE, nameLength);
+    if (!bytesEqual(localName, entry.nameBytes)) {
+      findings.add({
+        ruleId: "zip/name-mismatch",
+        message: `member ${JSON.stringify(entry.name)}: local header names it ${JSON.stringify(decodeName(localName).name)}`,
+        offset: at,
+        evidence: { member: entry.name, localName: decodeName(localName).name },
+      });
+    }
+    const clash: string[] = [];
+    if (method !== entry.method) clash.push(`method ${method}≠${entry.method}`);
+    if (flags !== entry.flags) clash.push(`flags 0x${flags.toString(16)}≠0x${entry.flags.toString(16)}`);
+    const deferred = (flags & FLAG_DATA_DESCRIPTOR) !== 0;
+    if (!(deferred && crc === 0) && crc !== entry.crc32) clash.push("crc");
+    if (!(deferred && csize === 0) && csize !== U32_MAX && csize !== entry.compressedSize) {
+      clash.push(`compressed size ${csize}≠${entry.compressedSize}`);
+    }
+    if (!(deferred && usize === 0) && usize !== U32_MAX && usize !== entry.uncompressedSize) {
+      clash.push(`uncompressed size ${usize}≠${entry.uncompressedSize}`);
+    }
+    if (clash.length > 0) {
+      findings.add({
+        ruleId: "zip/header-mismatch",
+        message: `member ${JSON.stringify(entry.name)}: local header disagrees with the central directory (${clash.join(", ")})`,
+        offset: at,
+        evidence: { ...member, fields: clash.join("; ") },
+      });
+    }
+    const dataOffset = at + LOCAL_SIZE + nameLength + extraLength;
+    const dataEnd = dataOffset + entry.compressedSize;
+    if (dataEnd > size) {
+      findings.add({
+        ruleId: "zip/bad-local-header",
+        message: `member ${JSON.stringify(entry.name)}: data (${entry.compressedSize} bytes at ${dataOffset}) runs past the end of the file`,
+        offset: dataOffset,
+        evidence: member,
+      });
+      continue;
+    }
+    dataOffsets[entry.index] = dataOffset;
+
+    if (first) {
+      first = false;
+      if (at > directory.prefixShift) {
+        const gap = at - directory.prefixShift;
+        findings.add({
+          ruleId: directory.prefixShift === 0 ? "zip/prepended-data" : "zip/unreferenced-data",
+          message: `${gap} bytes precede the first member`,
+          offset: directory.prefixShift,
+          evidence: { bytes: gap },
+        });
+      }
+    } else if (at < coveredEnd && coveredBy !== undefined) {
+      findings.add({
+        ruleId: "zip/overlapping-entries",
+        message: `member ${JSON.stringify(entry.name)} (at ${at}) overlaps ${JSON.stringify(coveredBy.name)} (ending at ${coveredEnd})`,
+        offset: at,
+        evidence: { member: entry.name, other: coveredBy.name },
+      });
+    } else if (at > coveredEnd + descriptorAllowance(coveredBy)) {
+      findings.add({
+        ruleId: "zip/unreferenced-data",
+        message: `${at - coveredEnd} bytes between members are not part of any entry`,
+        offset: coveredEnd,
+        evidence: { bytes: at - coveredEnd },
+      });
+    }
+    if (dataEnd > coveredEnd) {
+      coveredEnd = dataEnd;
+      coveredBy = entry;
+    }
+  }
+  const cdStart = directory.centralDirectory.offset;
+  if (coveredBy !== undefined && cdStart > coveredEnd + descriptorAllowance(coveredBy)) {
+    findings.add({
+      ruleId: "zip/unreferenced-data",
+      message: `${cdStart - coveredEnd} bytes between the last member and the central directory are not part of any entry`,
+      offset: coveredEnd,
+      evidence: { bytes: cdStart - coveredEnd },
+    });
+  } else if (coveredBy !== undefined && cdStart < coveredEnd) {
+    findings.add({
+      ruleId: "zip/overlapping-entries",
+      message: `member ${JSON.stringify(coveredBy.name)} overlaps the central directory`,
+      offset: cdStart,
+      evidence: { member: coveredBy.name },
+    });
+  } else if (coveredBy === undefined && entries.length === 0 && cdStart > directory.prefixShift) {
+    findings.add({
+      ruleId: "zip/prepended-data",
+      message: `${cdStart} bytes precede an empty central directory`,
+      offset: 0,
+      evidence: { bytes: cdStart },
+    });
+  }
+  return { dataOffsets, findings: findings.list() };
+}
+
+/** Bytes a data descriptor may take after an entry's data (signature + CRC + two 8-byte sizes). */
+function descriptorAllowance(entry: ZipEntry | undefined): number {
+  return entry !== undefined && (entry.flags & FLAG_DATA_DESCRIPTOR) !== 0 ? 24 : 0;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Finds a member's data offset by reading its local header, as PyTorch does (local name and
+ * extra lengths only). Throws `MALFORMED`/`TRUNCATED` when there is no usable header.
+ * @param source - the archive
+ * @param entry - the member
+ */
+export async function locateEntryData(source: ByteSource, entry: ZipEntry): Promise<number> {
+  const header = await readExact(source, entry.localHeaderOffset, LOCAL_SIZE);
+  if (u32(header, 0) !== SIG_LOCAL) {
+    throw new ModelgateError("MALFORMED", `no local file header for ${JSON.stringify(entry.name)}`, {
+      offset: entry.localHeaderOffset,
+    });
+  }
+  const dataOffset = entry.localHeaderOffset + LOCAL_SIZE + u16(header, 26) + u16(header, 28);
+  if (dataOffset + entry.compressedSize > source.size) {
+    throw new ModelgateError("TRUNCATED", `data of ${JSON.stringify(entry.name)} runs past the end of the file`, {
+      offset: dataOffset,
+    });
+  }
+  return dataOffset;
+}
