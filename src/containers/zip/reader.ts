@@ -54,8 +54,10 @@ export interface ZipEntry {
   readonly index: number;
   /** Name, decoded (UTF-8 when valid, else Latin-1 so distinct bytes stay distinct). */
   readonly name: string;
-  /** Raw name bytes (a view into the central directory buffer). */
-  readonly nameBytes: Uint8Array;
+  /** Offset of the raw name bytes within {@link ZipDirectory.centralDirectoryBytes}. */
+  readonly nameOffset: number;
+  /** Length of the raw name in bytes. */
+  readonly nameLength: number;
   /** General-purpose flag bits. */
   readonly flags: number;
   /** Compression method (0 stored, 8 deflate). */
@@ -114,16 +116,21 @@ export interface ZipDirectory {
   readonly comment?: { readonly offset: number; readonly length: number };
   /** True when not every entry could be read (budget or corruption). */
   readonly incomplete: boolean;
+  /** The central directory as read (entries' raw names point into it). */
+  readonly centralDirectoryBytes: Uint8Array;
   /** Anomalies found while reading. */
   readonly findings: FindingInput[];
 }
 
+// Out-of-range indexes read `undefined`, which bitwise operators treat as 0: no bounds branches.
 function u16(b: Uint8Array, p: number): number {
-  return (b[p] ?? 0) | ((b[p + 1] ?? 0) << 8);
+  return (b[p] as number) | ((b[p + 1] as number) << 8);
 }
 
 function u32(b: Uint8Array, p: number): number {
-  return ((b[p] ?? 0) | ((b[p + 1] ?? 0) << 8) | ((b[p + 2] ?? 0) << 16) | ((b[p + 3] ?? 0) << 24)) >>> 0;
+  return (
+    ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>> 0
+  );
 }
 
 /** Little-endian u64 as a number; values past 2^53 lose precision but stay larger than any file. */
@@ -132,23 +139,46 @@ function u64(b: Uint8Array, p: number): number {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const latin1 = new TextDecoder("latin1");
 
-/** Name bytes → string, plus the name checks done in the same pass. */
-function decodeName(bytes: Uint8Array): { name: string; odd: boolean } {
+/** Set by {@link decodeNameAt}: the last name had control characters or backslashes. */
+let lastNameOdd = false;
+/** Set by {@link decodeNameAt}: the last name may escape the extraction directory (cheap pre-check). */
+let lastNameMaybeEscapes = false;
+/** Set by {@link decodeNameAt}: FNV-1a hash of the last name's bytes (duplicate detection). */
+let lastNameHash = 0;
+
+/**
+ * Name bytes `[start, end)` of `buf` → string (UTF-8 when valid, else Latin-1 so distinct bytes stay
+ * distinct). Sets {@link lastNameOdd}. Allocation-free for ASCII names besides the string itself.
+ */
+function decodeNameAt(buf: Buffer, start: number, end: number, asLatin1?: string): string {
   let ascii = true;
   let odd = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i] as number;
+  let dots = false;
+  let prev = 0;
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    hash = Math.imul(hash ^ c, 0x01000193);
     if (c >= 0x80) ascii = false;
     else if (c < 0x20 || c === 0x7f || c === 0x5c) odd = true;
+    else if (c === 0x2e && prev === 0x2e) dots = true;
+    prev = c;
   }
-  if (ascii) return { name: String.fromCharCode.apply(null, bytes as unknown as number[]), odd };
+  lastNameOdd = odd;
+  lastNameHash = hash >>> 0;
+  const c0 = buf[start];
+  lastNameMaybeEscapes = dots || odd || c0 === 0x2f || buf[start + 1] === 0x3a;
+  if (ascii) return asLatin1 !== undefined ? asLatin1.substring(start, end) : buf.toString("latin1", start, end);
   try {
-    return { name: utf8.decode(bytes), odd };
+    return utf8.decode(buf.subarray(start, end));
   } catch {
-    return { name: latin1.decode(bytes), odd };
+    return buf.toString("latin1", start, end);
   }
+}
+
+function decodeName(bytes: Uint8Array): string {
+  return decodeNameAt(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
 }
 
 /**
@@ -157,7 +187,9 @@ function decodeName(bytes: Uint8Array): { name: string; odd: boolean } {
  * @param name - the member name
  */
 export function isTraversalName(name: string): boolean {
-  if (name.startsWith("/") || name.startsWith("\\") || /^[A-Za-z]:/.test(name)) return true;
+  const c0 = name.charCodeAt(0);
+  if (c0 === 0x2f || c0 === 0x5c) return true;
+  if (name.charCodeAt(1) === 0x3a && (c0 | 0x20) >= 0x61 && (c0 | 0x20) <= 0x7a) return true;
   if (!name.includes("..")) return false;
   return name.split(/[/\\]/).some((part) => part === "..");
 }
@@ -436,8 +468,79 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   }
 
   // 6. The walk.
+  const walk = walkCentralDirectory(
+    cd,
+    cdStart,
+    declaredEntries,
+    maxEntries,
+    prefixShift,
+    size,
+    findings,
+    options.signal,
+  );
+  const { entries } = walk;
+  const p = walk.consumed;
+  incomplete ||= walk.incomplete;
+
+  if (!incomplete && entries.length !== declaredEntries) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the end record declares ${declaredEntries} entries but the central directory holds ${entries.length} (miniz reads the declared count, Python the declared size)`,
+      offset: eocd.offset,
+      evidence: { declared: declaredEntries, found: entries.length },
+    });
+  }
+  if (!incomplete && p !== cd.length && p + 4 > cd.length) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `the central directory is declared as ${cdSize} bytes but its records take ${p}`,
+      offset: cdStart,
+    });
+  }
+
+  const result: ZipDirectory = {
+    entries,
+    eocdOffset: eocd.offset,
+    eocdCandidates,
+    zip64,
+    centralDirectory: { offset: cdStart, size: cd.length },
+    centralDirectoryBytes: cd,
+    declaredEntries,
+    prefixShift,
+    incomplete,
+    findings: findings.list(),
+  };
+  return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
+}
+
+/** State the central directory walk hands back. */
+interface WalkResult {
+  entries: ZipEntry[];
+  /** Bytes of the directory consumed by whole records. */
+  consumed: number;
+  incomplete: boolean;
+}
+
+/**
+ * The central directory walk: one pass over the directory bytes, allocating one object and one
+ * string per entry; anything unusual is handed to {@link reportEntry}.
+ */
+function walkCentralDirectory(
+  cd: Uint8Array,
+  cdStart: number,
+  declaredEntries: number,
+  maxEntries: number,
+  prefixShift: number,
+  size: number,
+  findings: FindingList,
+  signal: AbortSignal | undefined,
+): WalkResult {
+  const cdBuf = Buffer.from(cd.buffer, cd.byteOffset, cd.byteLength);
+  // One Latin-1 string of the whole directory: ASCII names become cheap substrings of it.
+  const cdLatin1 = cdBuf.toString("latin1");
+  let incomplete = false;
   const entries: ZipEntry[] = [];
-  const seen = new Map<string, number>();
+  const hashes: number[] = [];
   let p = 0;
   while (p + 4 <= cd.length) {
     if (u32(cd, p) !== SIG_CENTRAL) {
@@ -487,7 +590,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
       }
       break;
     }
-    if ((entries.length & 0xfff) === 0xfff) options.signal?.throwIfAborted();
+    if ((entries.length & 0xfff) === 0xfff) signal?.throwIfAborted();
 
     const versionMadeBy = u16(cd, p + 4);
     const flags = u16(cd, p + 8);
@@ -498,7 +601,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     const diskStart = u16(cd, p + 34);
     const externalAttributes = u32(cd, p + 38);
     let localHeaderOffset = u32(cd, p + 42);
-    const nameBytes = cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLength);
+    const nameOffset = p + CENTRAL_SIZE;
     const index = entries.length;
     const centralOffset = cdStart + p;
 
@@ -558,14 +661,17 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     }
     localHeaderOffset += prefixShift;
 
-    const { name, odd } = decodeName(nameBytes);
+    const name = decodeNameAt(cdBuf, nameOffset, nameOffset + nameLength, cdLatin1);
+    const odd = lastNameOdd;
+    const maybeEscapes = lastNameMaybeEscapes;
     const isDirectory = name.endsWith("/") || (externalAttributes & 0x10) !== 0;
     const isSymlink = versionMadeBy >>> 8 === 3 && ((externalAttributes >>> 16) & 0xf000) === 0xa000;
     const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
     entries.push({
       index,
       name,
-      nameBytes,
+      nameOffset,
+      nameLength,
       flags,
       method,
       crc32,
@@ -580,120 +686,158 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
       encrypted,
     });
 
-    // Per-entry anomalies.
-    const evidence = { member: name };
-    if (encrypted) {
-      findings.add({
-        ruleId: "zip/encrypted-entry",
-        message: `member ${JSON.stringify(name)} is encrypted (flags 0x${flags.toString(16)}); its content cannot be inspected`,
-        offset: centralOffset,
-        evidence: { ...evidence, flags },
-      });
+    if (
+      encrypted ||
+      odd ||
+      isSymlink ||
+      (flags & ~USUAL_FLAGS) !== 0 ||
+      (method !== METHOD_DEFLATE && (method !== METHOD_STORED || compressedSize !== uncompressedSize)) ||
+      (diskStart !== 0 && diskStart !== U16_MAX) ||
+      localHeaderOffset + LOCAL_SIZE + compressedSize > size ||
+      (maybeEscapes && isTraversalName(name))
+    ) {
+      reportEntry(entries[index] as ZipEntry, diskStart, odd, size, findings);
     }
-    if ((flags & ~USUAL_FLAGS & ~FLAG_STRONG_ENCRYPTION) !== 0 || (flags & FLAG_STRONG_ENCRYPTION) !== 0) {
-      findings.add({
-        ruleId: "zip/unusual-flags",
-        message: `member ${JSON.stringify(name)} sets unusual general-purpose flag bits 0x${(flags & ~USUAL_FLAGS).toString(16)}`,
-        offset: centralOffset,
-        evidence: { ...evidence, flags },
-      });
-    }
-    if (method !== METHOD_STORED && method !== METHOD_DEFLATE) {
-      findings.add({
-        ruleId: "format/unsupported",
-        message: `member ${JSON.stringify(name)} uses compression method ${method}, which modelgate (and PyTorch) cannot read`,
-        offset: centralOffset,
-        evidence: { ...evidence, method },
-      });
-    } else if (method === METHOD_STORED && compressedSize !== uncompressedSize && !encrypted) {
-      findings.add({
-        ruleId: "zip/size-mismatch",
-        message: `stored member ${JSON.stringify(name)} declares ${compressedSize} compressed but ${uncompressedSize} uncompressed bytes`,
-        offset: centralOffset,
-        evidence: { ...evidence, compressedSize, uncompressedSize },
-      });
-    }
-    if (diskStart !== 0 && diskStart !== U16_MAX) {
-      findings.add({
-        ruleId: "zip/inconsistent-directory",
-        message: `member ${JSON.stringify(name)} claims to start on disk ${diskStart}`,
-        offset: centralOffset,
-        evidence,
-      });
-    }
-    if (isSymlink) {
-      findings.add({
-        ruleId: "container/link-member",
-        message: `member ${JSON.stringify(name)} is a symbolic link`,
-        offset: centralOffset,
-        evidence,
-      });
-    }
-    if (isTraversalName(name)) {
-      findings.add({
-        ruleId: "container/path-traversal",
-        message: `member name ${JSON.stringify(name)} escapes the extraction directory`,
-        offset: centralOffset,
-        evidence,
-      });
-    }
-    if (odd) {
-      findings.add({
-        ruleId: "zip/suspicious-name",
-        message: `member name ${JSON.stringify(name)} contains control characters or backslashes`,
-        offset: centralOffset,
-        evidence,
-      });
-    }
-    const previous = seen.get(name);
-    if (previous === undefined) seen.set(name, index);
-    else {
-      findings.add({
-        ruleId: "zip/duplicate-name",
-        message: `member name ${JSON.stringify(name)} appears more than once (entries ${previous} and ${index})`,
-        offset: centralOffset,
-        evidence: { ...evidence, first: previous, second: index },
-      });
-    }
-    if (localHeaderOffset + LOCAL_SIZE + compressedSize > size) {
-      findings.add({
-        ruleId: "zip/bad-local-header",
-        message: `member ${JSON.stringify(name)}: local header at ${localHeaderOffset} plus ${compressedSize} data bytes runs past the end of the file`,
-        offset: centralOffset,
-        evidence,
-      });
-    }
+    hashes.push(lastNameHash);
     p += recordLength;
   }
 
-  if (!incomplete && entries.length !== declaredEntries) {
-    findings.add({
-      ruleId: "zip/inconsistent-directory",
-      message: `the end record declares ${declaredEntries} entries but the central directory holds ${entries.length} (miniz reads the declared count, Python the declared size)`,
-      offset: eocd.offset,
-      evidence: { declared: declaredEntries, found: entries.length },
-    });
-  }
-  if (!incomplete && p !== cd.length && p + 4 > cd.length) {
-    findings.add({
-      ruleId: "zip/inconsistent-directory",
-      message: `the central directory is declared as ${cdSize} bytes but its records take ${p}`,
-      offset: cdStart,
-    });
-  }
+  reportDuplicates(entries, hashes, findings);
+  return { entries, consumed: p, incomplete };
+}
 
-  const result: ZipDirectory = {
-    entries,
-    eocdOffset: eocd.offset,
-    eocdCandidates,
-    zip64,
-    centralDirectory: { offset: cdStart, size: cd.length },
-    declaredEntries,
-    prefixShift,
-    incomplete,
-    findings: findings.list(),
-  };
-  return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
+/**
+ * Finds duplicate names without a hash map of strings: sorts (name hash, index) keys packed into
+ * doubles and compares the names of equal hashes only.
+ */
+function reportDuplicates(entries: readonly ZipEntry[], hashes: readonly number[], findings: FindingList): void {
+  const n = entries.length;
+  if (n < 2) return;
+  if (n >= 1 << 21) {
+    const seen = new Map<string, number>();
+    for (const e of entries) {
+      const first = seen.get(e.name);
+      if (first === undefined) seen.set(e.name, e.index);
+      else reportDuplicate(findings, e, first);
+    }
+    return;
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (hashes[i] as number) * 0x200000 + i;
+  keys.sort();
+  let groupStart = 0;
+  for (let i = 1; i <= n; i++) {
+    const sameHash =
+      i < n && Math.floor((keys[i] as number) / 0x200000) === Math.floor((keys[groupStart] as number) / 0x200000);
+    if (sameHash) continue;
+    if (i - groupStart > 1) {
+      // Equal hashes: compare names (indexes ascend within the group, so the first is the earliest).
+      const group: ZipEntry[] = [];
+      for (let j = groupStart; j < i; j++) group.push(entries[(keys[j] as number) % 0x200000] as ZipEntry);
+      const firstByName = new Map<string, number>();
+      for (const e of group) {
+        const first = firstByName.get(e.name);
+        if (first === undefined) firstByName.set(e.name, e.index);
+        else reportDuplicate(findings, e, first);
+      }
+    }
+    groupStart = i;
+  }
+}
+
+function reportDuplicate(findings: FindingList, entry: ZipEntry, first: number): void {
+  findings.add({
+    ruleId: "zip/duplicate-name",
+    message: `member name ${JSON.stringify(entry.name)} appears more than once (entries ${first} and ${entry.index})`,
+    offset: entry.centralOffset,
+    evidence: { member: entry.name, first, second: entry.index },
+  });
+}
+
+/** Reports the anomalies of one central directory record (called only when one is likely). */
+function reportEntry(entry: ZipEntry, diskStart: number, odd: boolean, size: number, findings: FindingList): void {
+  const {
+    name,
+    flags,
+    method,
+    compressedSize,
+    uncompressedSize,
+    centralOffset,
+    encrypted,
+    localHeaderOffset,
+    isSymlink,
+  } = entry;
+  if (encrypted) {
+    findings.add({
+      ruleId: "zip/encrypted-entry",
+      message: `member ${JSON.stringify(name)} is encrypted (flags 0x${flags.toString(16)}); its content cannot be inspected`,
+      offset: centralOffset,
+      evidence: { member: name, flags },
+    });
+  }
+  if ((flags & ~USUAL_FLAGS & ~FLAG_STRONG_ENCRYPTION) !== 0 || (flags & FLAG_STRONG_ENCRYPTION) !== 0) {
+    findings.add({
+      ruleId: "zip/unusual-flags",
+      message: `member ${JSON.stringify(name)} sets unusual general-purpose flag bits 0x${(flags & ~USUAL_FLAGS).toString(16)}`,
+      offset: centralOffset,
+      evidence: { member: name, flags },
+    });
+  }
+  if (method !== METHOD_STORED && method !== METHOD_DEFLATE) {
+    findings.add({
+      ruleId: "format/unsupported",
+      message: `member ${JSON.stringify(name)} uses compression method ${method}, which modelgate (and PyTorch) cannot read`,
+      offset: centralOffset,
+      evidence: { member: name, method },
+    });
+  } else if (method === METHOD_STORED && compressedSize !== uncompressedSize && !encrypted) {
+    findings.add({
+      ruleId: "zip/size-mismatch",
+      message: `stored member ${JSON.stringify(name)} declares ${compressedSize} compressed but ${uncompressedSize} uncompressed bytes`,
+      offset: centralOffset,
+      evidence: { member: name, compressedSize, uncompressedSize },
+    });
+  }
+  if (diskStart !== 0 && diskStart !== U16_MAX) {
+    findings.add({
+      ruleId: "zip/inconsistent-directory",
+      message: `member ${JSON.stringify(name)} claims to start on disk ${diskStart}`,
+      offset: centralOffset,
+      evidence: { member: name },
+    });
+  }
+  if (isSymlink) {
+    findings.add({
+      ruleId: "container/link-member",
+      message: `member ${JSON.stringify(name)} is a symbolic link`,
+      offset: centralOffset,
+      evidence: { member: name },
+    });
+  }
+  if (isTraversalName(name)) {
+    findings.add({
+      ruleId: "container/path-traversal",
+      message: `member name ${JSON.stringify(name)} escapes the extraction directory`,
+      offset: centralOffset,
+      evidence: { member: name },
+    });
+  }
+  if (odd) {
+    findings.add({
+      ruleId: "zip/suspicious-name",
+      message: `member name ${JSON.stringify(name)} contains control characters or backslashes`,
+      offset: centralOffset,
+      evidence: { member: name },
+    });
+  }
+  if (localHeaderOffset + LOCAL_SIZE + compressedSize > size) {
+    findings.add({
+      ruleId: "zip/bad-local-header",
+      message: `member ${JSON.stringify(name)}: local header at ${localHeaderOffset} plus ${compressedSize} data bytes runs past the end of the file`,
+      offset: centralOffset,
+      evidence: { member: name },
+    });
+  }
 }
 
 /** Where a member's data is, as PyTorch computes it. */
@@ -788,12 +932,13 @@ export async function checkLocalHeaders(
     const nameLength = u16(header, 26);
     const extraLength = u16(header, 28);
     const localName = await reader.get(at + LOCAL_SIZE, nameLength);
-    if (!bytesEqual(localName, entry.nameBytes)) {
+    const centralName = directory.centralDirectoryBytes.subarray(entry.nameOffset, entry.nameOffset + entry.nameLength);
+    if (!bytesEqual(localName, centralName)) {
       findings.add({
         ruleId: "zip/name-mismatch",
-        message: `member ${JSON.stringify(entry.name)}: local header names it ${JSON.stringify(decodeName(localName).name)}`,
+        message: `member ${JSON.stringify(entry.name)}: local header names it ${JSON.stringify(decodeName(localName))}`,
         offset: at,
-        evidence: { member: entry.name, localName: decodeName(localName).name },
+        evidence: { member: entry.name, localName: decodeName(localName) },
       });
     }
     const clash: string[] = [];
