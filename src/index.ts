@@ -3,10 +3,12 @@
  * @packageDocumentation
  */
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
+export { type SniffInput, sniff } from "./formats/sniff.js";
 export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
+export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
 export * from "./scan/types.js";
 export {
   BufferSource,
@@ -20,4 +22,5 @@ export {
   SliceSource,
 } from "./sources/byte-source.js";
 export { FileSource } from "./sources/file.js";
+export { DirectoryRoot, FileRoot, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";
