@@ -2,10 +2,13 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { compressedAnalyzer } from "../containers/compressed/analyzer.js";
+import { tarAnalyzer } from "../containers/tar/analyzer.js";
+import { zipAnalyzer } from "../containers/zip/analyzer.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
-export const ANALYZERS: readonly Analyzer[] = [];
+export const ANALYZERS: readonly Analyzer[] = [zipAnalyzer, tarAnalyzer, compressedAnalyzer];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
 export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [];

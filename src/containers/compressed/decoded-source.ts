@@ -328,6 +328,67 @@ export interface DecodedStream {
 }
 
 /**
+ * Collects decoded output: in memory while small, then in a private temporary file. The result
+ * is a random-access source of exact size.
+ */
+export class SpillSink {
+  readonly #memoryBytes: number;
+  readonly #tmpDir: string;
+  readonly #chunks: Uint8Array[] = [];
+  #size = 0;
+  #spill: { dir: string; path: string; handle: Awaited<ReturnType<typeof open>> } | undefined;
+
+  /** @param options - memory threshold and temp directory */
+  constructor(options: Pick<DecodeStreamOptions, "memoryBytes" | "tmpDir"> = {}) {
+    this.#memoryBytes = options.memoryBytes ?? 32 * 1024 * 1024;
+    this.#tmpDir = options.tmpDir ?? tmpdir();
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends a chunk (copied). */
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#size += chunk.length;
+    if (this.#spill === undefined) {
+      this.#chunks.push(chunk.slice());
+      if (this.#size > this.#memoryBytes) {
+        const dir = await mkdtemp(join(this.#tmpDir, "modelgate-"));
+        const path = join(dir, `stream-${randomBytes(6).toString("hex")}`);
+        this.#spill = { dir, path, handle: await open(path, "wx", 0o600) };
+        for (const c of this.#chunks) await this.#spill.handle.write(c);
+        this.#chunks.length = 0;
+      }
+    } else {
+      await this.#spill.handle.write(chunk);
+    }
+  }
+
+  /** The collected bytes as a source (call its `close()` to delete any temporary file). */
+  async finish(): Promise<ByteSource> {
+    const spill = this.#spill;
+    if (spill === undefined) return new BufferSource(concat(this.#chunks, this.#size));
+    this.#spill = undefined;
+    await spill.handle.close();
+    const file = await FileSource.open(spill.path);
+    return new TempFileSource(file, spill.dir);
+  }
+
+  /** Drops everything (deletes any temporary file). */
+  async abort(): Promise<void> {
+    this.#chunks.length = 0;
+    const spill = this.#spill;
+    this.#spill = undefined;
+    if (spill !== undefined) {
+      await spill.handle.close().catch(() => undefined);
+      await rm(spill.dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/**
  * Decodes a whole stream once, into memory or, past `memoryBytes`, a temporary file.
  * @param input - the compressed bytes
  * @param factory - creates the decoder
@@ -340,13 +401,36 @@ export async function decodeStream(
   budget: DecompressionBudget,
   options: DecodeStreamOptions = {},
 ): Promise<DecodedStream> {
-  const label = options.label ?? "compressed stream";
-  const memoryBytes = options.memoryBytes ?? 32 * 1024 * 1024;
+  const sink = new SpillSink(options);
+  try {
+    const totals = await decodeInto(input, factory, budget, options.label ?? "compressed stream", sink);
+    return { source: await sink.finish(), consumed: totals.consumed };
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+/**
+ * Decodes one stream into a sink (several calls may share a sink: multi-member gzip).
+ * @param input - the compressed bytes
+ * @param factory - creates the decoder
+ * @param budget - decompressed-bytes and ratio budget
+ * @param label - what to call the stream in errors
+ * @param sink - where output goes
+ * @param onChunk - also sees every output chunk (CRC computation)
+ */
+export async function decodeInto(
+  input: ByteSource,
+  factory: DecoderFactory,
+  budget: DecompressionBudget,
+  label: string,
+  sink: SpillSink,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<DecodeTotals> {
   const meter = new OutputMeter(budget, label);
   const decoder = new PullDecoder(input, factory);
-  const chunks: Uint8Array[] = [];
   let produced = 0;
-  let spill: { dir: string; path: string; handle: Awaited<ReturnType<typeof open>> } | undefined;
   try {
     for (;;) {
       budget.signal?.throwIfAborted();
@@ -359,30 +443,10 @@ export async function decodeStream(
       if (chunk === null) break;
       produced += chunk.length;
       meter.update(produced, decoder.consumed);
-      if (spill === undefined) {
-        chunks.push(chunk.slice());
-        if (produced > memoryBytes) {
-          const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), "modelgate-"));
-          const path = join(dir, `stream-${randomBytes(6).toString("hex")}`);
-          spill = { dir, path, handle: await open(path, "wx", 0o600) };
-          for (const c of chunks) await spill.handle.write(c);
-          chunks.length = 0;
-        }
-      } else {
-        await spill.handle.write(chunk);
-      }
+      onChunk?.(chunk);
+      await sink.write(chunk);
     }
-    const consumed = decoder.consumed;
-    if (spill === undefined) return { source: new BufferSource(concat(chunks, produced)), consumed };
-    await spill.handle.close();
-    const file = await FileSource.open(spill.path);
-    return { source: new TempFileSource(file, spill.dir), consumed };
-  } catch (error) {
-    if (spill !== undefined) {
-      await spill.handle.close().catch(() => undefined);
-      await rm(spill.dir, { recursive: true, force: true }).catch(() => undefined);
-    }
-    throw error;
+    return { produced, consumed: decoder.consumed };
   } finally {
     decoder.destroy();
   }

@@ -1,0 +1,141 @@
+/**
+ * The zip analyzer: reads the archive tolerantly, reports every structural anomaly, refines the
+ * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine.
+ * @module
+ */
+import { isModelgateError } from "../../errors.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { budgetOf } from "../budget.js";
+import { isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
+import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
+import { openZipEntry, verifyZipEntry } from "./member.js";
+import { checkLocalHeaders, METHOD_DEFLATE, METHOD_STORED, readZipDirectory, type ZipEntry } from "./reader.js";
+
+/** Members up to this size have their CRC-32 and size verified (the whole member is read once). */
+export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
+
+const CAP = 20;
+
+async function analyzeZip(ctx: AnalysisContext): Promise<void> {
+  const source = ctx.source;
+  const directory = await readZipDirectory(source, { maxEntries: ctx.limits.maxEntries, signal: ctx.signal });
+  for (const finding of directory.findings) ctx.report(finding);
+  const local = await checkLocalHeaders(source, directory, { signal: ctx.signal });
+  for (const finding of local.findings) ctx.report(finding);
+
+  const { entries } = directory;
+  const flavor = classifyZip(entries.map((e) => e.name));
+  if (flavor.format !== "zip") ctx.refineFormat(flavor.format);
+  ctx.fact("zip.entries", entries.length);
+  ctx.fact("zip.flavor", flavor.format);
+  if (directory.zip64) ctx.fact("zip.zip64", true);
+
+  const budget = budgetOf(ctx);
+  const counts = new Map<string, number>();
+  const report = (key: string, finding: Parameters<AnalysisContext["report"]>[0]): void => {
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    if (n <= CAP) ctx.report(finding);
+  };
+  const names = new Map<string, number>();
+  let unverified = 0;
+  for (const entry of entries) {
+    ctx.checkpoint();
+    const dataOffset = local.dataOffsets[entry.index] ?? -1;
+    if (dataOffset < 0 || entry.encrypted) continue; // reported already
+    if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) continue; // reported already
+    if (entry.isDirectory && entry.compressedSize === 0) continue;
+    const member = { member: entry.name };
+
+    // A declared expansion past the ratio budget: a bomb by declaration.
+    if (
+      entry.method === METHOD_DEFLATE &&
+      entry.uncompressedSize > RATIO_CHECK_THRESHOLD &&
+      entry.uncompressedSize / Math.max(1, entry.compressedSize) > ctx.limits.maxCompressionRatio
+    ) {
+      report("bomb", {
+        ruleId: "container/decompression-bomb",
+        message: `member ${JSON.stringify(entry.name)} declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed`,
+        offset: dataOffset,
+        evidence: { ...member, compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize },
+      });
+      continue;
+    }
+
+    if (entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
+      const ok = await verify(ctx, entry, dataOffset, report);
+      if (!ok) continue;
+    } else {
+      unverified++;
+    }
+
+    const seen = names.get(entry.name) ?? 0;
+    names.set(entry.name, seen + 1);
+    const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
+    const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
+    const content = await openZipEntry(source, entry, budget, dataOffset);
+    try {
+      await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
+    } finally {
+      await content.close?.();
+    }
+  }
+  if (unverified > 0) ctx.fact("zip.crcUnverifiedMembers", unverified);
+}
+
+/** Checks a member's CRC and size; false when it cannot be decoded at all (already reported). */
+async function verify(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  dataOffset: number,
+  report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
+): Promise<boolean> {
+  const member = { member: entry.name };
+  try {
+    const actual = await verifyZipEntry(ctx.source, entry, dataOffset, budgetOf(ctx));
+    if (entry.method === METHOD_DEFLATE && actual.size !== entry.uncompressedSize) {
+      report("size", {
+        ruleId: "zip/size-mismatch",
+        message: `member ${JSON.stringify(entry.name)} inflates to ${actual.size} bytes, ${entry.uncompressedSize} declared`,
+        offset: dataOffset,
+        evidence: { ...member, declared: entry.uncompressedSize, actual: actual.size },
+      });
+    }
+    if (actual.crc32 !== entry.crc32) {
+      report("crc", {
+        ruleId: "zip/crc-mismatch",
+        message: `member ${JSON.stringify(entry.name)} has CRC-32 0x${actual.crc32.toString(16)}, 0x${entry.crc32.toString(16)} declared`,
+        offset: dataOffset,
+        evidence: { ...member, declared: entry.crc32, actual: actual.crc32 },
+      });
+    }
+    return true;
+  } catch (error) {
+    if (isBombError(error)) {
+      report("bomb", {
+        ruleId: "container/decompression-bomb",
+        message: `member ${JSON.stringify(entry.name)}: ${error.message}`,
+        offset: dataOffset,
+        evidence: member,
+      });
+      return false;
+    }
+    if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+      report("stream", {
+        ruleId: "container/malformed-stream",
+        message: `member ${JSON.stringify(entry.name)}: ${error.message}`,
+        offset: dataOffset,
+        evidence: member,
+      });
+      return true; // still analyse what decodes
+    }
+    throw error;
+  }
+}
+
+/** Analyzer of zip archives (and the zip-based PyTorch, TorchScript, .npz and .keras formats). */
+export const zipAnalyzer: Analyzer = {
+  name: "zip",
+  formats: ["zip"],
+  analyze: analyzeZip,
+};
