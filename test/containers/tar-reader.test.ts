@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseTarNumber, readTar } from "../../src/containers/tar/reader.js";
 import { isModelgateError } from "../../src/errors.js";
-import { BufferSource } from "../../src/sources/byte-source.js";
+import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
 import { buildTar, paxRecord, type TarMember } from "./tar-builder.js";
 
 async function list(members: TarMember[], trailer?: Uint8Array) {
@@ -124,5 +124,20 @@ describe("tar reader", () => {
   it("refuses huge metadata records", async () => {
     const bytes = buildTar([{ name: "p", type: "x", data: "", headerSize: 2 ** 40 }], new Uint8Array(0));
     await expect(readTar(new BufferSource(bytes))).rejects.toSatisfy((e) => isModelgateError(e, "BUDGET_EXCEEDED"));
+  });
+});
+
+describe("tar reader: skips member data", () => {
+  it("lists a tar of large members reading a few KiB", async () => {
+    const big = new Uint8Array(2 * 1024 * 1024);
+    const bytes = buildTar([
+      { name: "a", data: big },
+      { name: "b", data: big },
+      { name: "c", data: big },
+    ]);
+    const guarded = new GuardedSource(new BufferSource(bytes), {});
+    const listing = await readTar(guarded);
+    expect(listing.entries).toHaveLength(3);
+    expect(guarded.bytesRead).toBeLessThan(16 * 1024);
   });
 });

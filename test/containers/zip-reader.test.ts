@@ -4,7 +4,7 @@ import type { DecompressionBudget } from "../../src/containers/compressed/decode
 import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, isTraversalName, readZipDirectory } from "../../src/containers/zip/reader.js";
 import { isModelgateError } from "../../src/errors.js";
-import { BufferSource } from "../../src/sources/byte-source.js";
+import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
 import { type BuildEntry, type BuildOptions, buildZip } from "./zip-builder.js";
 
 const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {
@@ -237,5 +237,21 @@ describe("zip reader: budgets and bad input", () => {
     if (!entry) throw new Error("missing");
     const member = await openZipEntry(source, entry, budget());
     await expect(member.read(0, 10)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
+  });
+});
+
+describe("zip reader: reads headers, not payloads", () => {
+  it("lists and checks an archive of large members reading a few KiB", async () => {
+    const big = new Uint8Array(2 * 1024 * 1024);
+    const bytes = buildZip([
+      { name: "archive/data/0", data: big },
+      { name: "archive/data/1", data: big },
+      { name: "archive/data/2", data: big },
+    ]);
+    const guarded = new GuardedSource(new BufferSource(bytes), {});
+    const dir = await readZipDirectory(guarded);
+    await checkLocalHeaders(guarded, dir);
+    expect(dir.entries).toHaveLength(3);
+    expect(guarded.bytesRead).toBeLessThan(80 * 1024);
   });
 });

@@ -158,12 +158,13 @@ class Blocks {
     this.#source = source;
   }
 
-  async get(offset: number, length: number): Promise<Uint8Array> {
+  /** `length` bytes at `offset`; a miss reads `prefetch` bytes so small members' headers share reads. */
+  async get(offset: number, length: number, prefetch = length): Promise<Uint8Array> {
     if (offset >= this.#start && offset + length <= this.#start + this.#bytes.length) {
       return this.#bytes.subarray(offset - this.#start, offset - this.#start + length);
     }
     this.#start = offset;
-    this.#bytes = await readClamped(this.#source, offset, Math.max(length, 64 * 1024));
+    this.#bytes = await readClamped(this.#source, offset, Math.max(length, prefetch));
     return this.#bytes.subarray(0, Math.min(length, this.#bytes.length));
   }
 }
@@ -194,6 +195,7 @@ export async function readTar(source: ByteSource, options: TarReadOptions = {}):
   let pax = new Map<string, string>();
   const globalPax = new Map<string, string>();
   let headers = 0;
+  let lastDataBytes = Number.POSITIVE_INFINITY; // first header: no read-ahead yet
 
   const malformed = (message: string, offset: number): void => {
     incomplete = true;
@@ -206,7 +208,8 @@ export async function readTar(source: ByteSource, options: TarReadOptions = {}):
       malformed(`${size - pos} bytes at the end do not form a whole header block`, pos);
       break;
     }
-    const h = await blocks.get(pos, BLOCK);
+    // After a small member the next headers are likely close: read ahead; after a large one, don't.
+    const h = await blocks.get(pos, BLOCK, lastDataBytes < 32 * 1024 ? 64 * 1024 : 2 * BLOCK);
     if (h.every((c) => c === 0)) {
       const next = pos + BLOCK + BLOCK <= size ? await blocks.get(pos + BLOCK, BLOCK) : undefined;
       if (next === undefined || next.every((c) => c === 0)) {
@@ -427,6 +430,7 @@ export async function readTar(source: ByteSource, options: TarReadOptions = {}):
       isFile,
     });
     pos = dataStart + dataBlocks;
+    lastDataBytes = dataBlocks;
   }
 
   if (!ended && !incomplete) {

@@ -31,6 +31,8 @@ const LOCAL_SIZE = 30;
 const MAX_COMMENT = 0xffff;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
+/** Largest read serving several local headers at once. */
+const LOCAL_WINDOW = 256 * 1024;
 
 /** Flag bit 0: traditional PKWARE encryption. */
 export const FLAG_ENCRYPTED = 0x0001;
@@ -868,13 +870,16 @@ class WindowReader {
     this.#windowSize = windowSize;
   }
 
-  /** Up to `length` bytes at `offset` (fewer at the end of the source). */
-  async get(offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * Up to `length` bytes at `offset` (fewer at the end of the source). On a miss, reads
+   * `prefetch` bytes (at most the window size) so that nearby headers come in the same read.
+   */
+  async get(offset: number, length: number, prefetch = length): Promise<Uint8Array> {
     if (offset >= this.#start && offset + length <= this.#start + this.#bytes.length) {
       return this.#bytes.subarray(offset - this.#start, offset - this.#start + length);
     }
     this.#start = offset;
-    this.#bytes = await readClamped(this.#source, offset, Math.max(length, this.#windowSize));
+    this.#bytes = await readClamped(this.#source, offset, Math.max(length, Math.min(prefetch, this.#windowSize)));
     return this.#bytes.subarray(0, Math.min(length, this.#bytes.length));
   }
 }
@@ -901,20 +906,29 @@ export async function checkLocalHeaders(
       const eb = entries[b] as ZipEntry;
       return ea.localHeaderOffset - eb.localHeaderOffset || a - b;
     });
-  const reader = new WindowReader(source, 256 * 1024);
+  const reader = new WindowReader(source, LOCAL_WINDOW);
   const size = source.size;
   // End of the data seen so far, and which entry owns it.
   let coveredEnd = 0;
   let coveredBy: ZipEntry | undefined;
   let first = true;
   let n = 0;
-  for (const i of order) {
-    const entry = entries[i] as ZipEntry;
+  for (let k = 0; k < order.length; k++) {
+    const entry = entries[order[k] as number] as ZipEntry;
     if ((++n & 0xfff) === 0) options.signal?.throwIfAborted();
     const at = entry.localHeaderOffset;
     const member = { member: entry.name };
     if (!Number.isSafeInteger(at) || at + LOCAL_SIZE > size) continue; // reported by the directory walk
-    const header = await reader.get(at, LOCAL_SIZE);
+    // Prefetch only as far as the following headers that fit in one window: archives of small
+    // members need few reads, archives of large tensors read headers only.
+    let prefetch = LOCAL_SIZE + entry.nameLength + 1024;
+    for (let j = k + 1; j < order.length && j < k + 4096; j++) {
+      const next = entries[order[j] as number] as ZipEntry;
+      const end = next.localHeaderOffset - at + LOCAL_SIZE + next.nameLength + 1024;
+      if (end > LOCAL_WINDOW) break;
+      prefetch = Math.max(prefetch, end);
+    }
+    const header = await reader.get(at, LOCAL_SIZE, prefetch);
     if (header.length < LOCAL_SIZE || u32(header, 0) !== SIG_LOCAL) {
       findings.add({
         ruleId: "zip/bad-local-header",
@@ -931,7 +945,7 @@ export async function checkLocalHeaders(
     const usize = u32(header, 22);
     const nameLength = u16(header, 26);
     const extraLength = u16(header, 28);
-    const localName = await reader.get(at + LOCAL_SIZE, nameLength);
+    const localName = await reader.get(at + LOCAL_SIZE, nameLength, nameLength + 1024);
     const centralName = directory.centralDirectoryBytes.subarray(entry.nameOffset, entry.nameOffset + entry.nameLength);
     if (!bytesEqual(localName, centralName)) {
       findings.add({
