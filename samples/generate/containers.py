@@ -280,7 +280,12 @@ def compressed():
           ["container/decompression-bomb"])
     write("compressed/text.txt.zlib", zlib.compress(text), "clean")
     write("compressed/text.txt.bz2", bz2.compress(text), "invalid", ["format/unsupported"])
-    write("compressed/text.txt.xz", lzma.compress(text), "invalid", ["format/unsupported"])
+    write("compressed/text.txt.xz", lzma.compress(text), "clean")
+    write("compressed/multi-stream.txt.xz", lzma.compress(text) + lzma.compress(text), "clean")
+    bad = bytearray(lzma.compress(text))
+    bad[40:60] = b"\xff" * 20
+    write("compressed/corrupt.txt.xz", bad, "invalid", ["container/malformed-stream"])
+    write("compressed/bomb.bin.xz", lzma.compress(bytes(128 << 20)), "malicious", ["container/decompression-bomb"])
     write("compressed/text.txt.lzma", lzma.compress(text, format=lzma.FORMAT_ALONE), "invalid",
           ["format/unsupported"])
     if shutil.which("zstd"):

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { decompressedName } from "../../src/containers/compressed/analyzer.js";
@@ -92,5 +93,29 @@ describe("compressed streams", () => {
     expect(decompressedName("weights.tgz")).toBe("weights.tar");
     expect(decompressedName("a.tar.zst")).toBe("a.tar");
     expect(decompressedName("blob")).toBe("blob");
+  });
+});
+
+describe("xz (xz-decompress, WebAssembly)", () => {
+  const sample = (name: string) =>
+    new BufferSource(readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url)));
+
+  it("decodes single and concatenated streams", async () => {
+    const one = await decompress("xz", sample("text.txt.xz"), budget());
+    const two = await decompress("xz", sample("multi-stream.txt.xz"), budget());
+    expect(two.source.size).toBe(2 * one.source.size);
+    expect(text(await one.source.read(0, 11))).toBe("plain text ");
+  });
+
+  it("reports corrupt data as MALFORMED", async () => {
+    await expect(decompress("xz", sample("corrupt.txt.xz"), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("stops an xz bomb at the ratio budget", async () => {
+    await expect(decompress("xz", sample("bomb.bin.xz"), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
   });
 });

@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pipeline, Readable, type Transform } from "node:stream";
+import { type Duplex, pipeline, Readable } from "node:stream";
 import { ModelgateError } from "../../errors.js";
 import { BufferSource, type ByteSource, readChunks } from "../../sources/byte-source.js";
 import { FileSource } from "../../sources/file.js";
@@ -41,8 +41,8 @@ export interface DecompressionBudget {
   readonly signal?: AbortSignal;
 }
 
-/** Creates a fresh decoder (a node:zlib or compatible Transform stream). */
-export type DecoderFactory = () => Transform;
+/** Creates a fresh decoder: a node:zlib stream or any Duplex that takes compressed bytes in. */
+export type DecoderFactory = () => Duplex;
 
 /** Whether an error is the ratio or size budget of a decompressed stream (a decompression bomb). */
 export function isBombError(error: unknown): error is ModelgateError {
@@ -99,7 +99,7 @@ function decodeError(label: string, error: unknown): ModelgateError {
 /** A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead). */
 class PullDecoder {
   readonly #source: Readable;
-  readonly #decoder: Transform;
+  readonly #decoder: Duplex;
   readonly #iterator: AsyncIterator<Uint8Array>;
   #fed = 0;
   #failure: unknown;

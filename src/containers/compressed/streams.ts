@@ -1,13 +1,16 @@
 /**
  * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
- * zstd through node:zlib, into a {@link ByteSource} of exact size (memory, or a temporary file
- * past a threshold), with every byte charged to the budget.
+ * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
+ * pull-based web stream, no dependencies), into a {@link ByteSource} of exact size (memory, or a
+ * temporary file past a threshold), with every byte charged to the budget.
  *
- * bzip2, xz and LZMA-alone are recognised by the sniffer but not decoded: no npm decoder met the
- * bar (streaming with an output cap, maintained, small). See {@link isDecodable}.
+ * bzip2 and LZMA-alone are recognised by the sniffer but not decoded: no npm decoder met the bar
+ * (pull-based so an output cap can stop it, maintained, small). See {@link isDecodable}.
  * @module
  */
+import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
+import xzDecompress from "xz-decompress";
 import { ModelgateError } from "../../errors.js";
 import type { Format } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
@@ -27,7 +30,7 @@ export function zstdAvailable(): boolean {
 
 /** Stream formats modelgate can decode on this runtime. */
 export function isDecodable(format: Format): boolean {
-  return format === "gzip" || format === "zlib" || (format === "zstd" && zstdAvailable());
+  return format === "gzip" || format === "zlib" || format === "xz" || (format === "zstd" && zstdAvailable());
 }
 
 /** What decompression produced. */
@@ -57,13 +60,26 @@ function factoryFor(format: Format): DecoderFactory {
       if (create === undefined) throw new ModelgateError("UNSUPPORTED", "zstd is not available in this Node.js");
       return () => create({ chunkSize: CHUNK });
     }
+    case "xz":
+      return xzDecoder;
     default:
       throw new ModelgateError("UNSUPPORTED", `${format} streams are not decoded by modelgate`);
   }
 }
 
 /**
- * Decompresses a whole gzip, zlib or zstd stream.
+ * An xz decoder as a node Duplex: compressed bytes are written into a web TransformStream whose
+ * readable side feeds `XzReadableStream`; its output is the Duplex's readable side. The web
+ * streams are pull-based, so decoding stops when the consumer stops reading.
+ */
+function xzDecoder(): Duplex {
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new xzDecompress.XzReadableStream(pipe.readable);
+  return Duplex.fromWeb({ readable: output, writable: pipe.writable }, { objectMode: false });
+}
+
+/**
+ * Decompresses a whole gzip, zlib, zstd or xz stream.
  * @param format - the stream's format
  * @param input - the compressed bytes
  * @param budget - decompressed-bytes and ratio budget
