@@ -255,3 +255,102 @@ describe("zip reader: reads headers, not payloads", () => {
     expect(guarded.bytesRead).toBeLessThan(80 * 1024);
   });
 });
+
+/** A stored-entry zip64 archive with `count` one-byte members, written directly (fast). */
+function manyEntryZip(count: number): Uint8Array {
+  const local: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const name = Buffer.from(`d/${i}`);
+    const l = Buffer.alloc(30 + name.length + 1);
+    l.writeUInt32LE(0x04034b50, 0);
+    l.writeUInt32LE(crc32("x"), 14);
+    l.writeUInt32LE(1, 18);
+    l.writeUInt32LE(1, 22);
+    l.writeUInt16LE(name.length, 26);
+    name.copy(l, 30);
+    l[30 + name.length] = 0x78;
+    local.push(l);
+    const c = Buffer.alloc(46 + name.length);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt32LE(crc32("x"), 16);
+    c.writeUInt32LE(1, 20);
+    c.writeUInt32LE(1, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt32LE(offset, 42);
+    name.copy(c, 46);
+    central.push(c);
+    offset += l.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(56 + 20 + 22);
+  end.writeUInt32LE(0x06064b50, 0);
+  end.writeBigUInt64LE(44n, 4);
+  end.writeBigUInt64LE(BigInt(count), 24);
+  end.writeBigUInt64LE(BigInt(count), 32);
+  end.writeBigUInt64LE(BigInt(cd.length), 40);
+  end.writeBigUInt64LE(BigInt(offset), 48);
+  end.writeUInt32LE(0x07064b50, 56);
+  end.writeBigUInt64LE(BigInt(offset + cd.length), 64);
+  end.writeUInt32LE(1, 72);
+  end.writeUInt32LE(0x06054b50, 76);
+  end.fill(0xff, 84, 96);
+  return Buffer.concat([...local, cd, end]);
+}
+
+describe("zip reader: hostile sizes and counts", () => {
+  const big = manyEntryZip(100_000);
+
+  it("lists a 100k-entry zip64 quickly and checks its local headers", async () => {
+    const source = new BufferSource(big);
+    const t0 = performance.now();
+    const dir = await readZipDirectory(source);
+    const local = await checkLocalHeaders(source, dir);
+    expect(dir.zip64).toBe(true);
+    expect(dir.entries).toHaveLength(100_000);
+    expect([...dir.findings, ...local.findings]).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  it("stops a 100k-entry zip at a small entry budget", async () => {
+    const dir = await readZipDirectory(new BufferSource(big), { maxEntries: 1000 });
+    expect(dir.entries).toHaveLength(1000);
+    expect(dir.findings.map((f) => f.ruleId)).toEqual(["container/too-many-entries"]);
+  });
+
+  it("refuses a central directory over the byte budget", async () => {
+    await expect(readZipDirectory(new BufferSource(big), { maxCentralDirectoryBytes: 1 << 20 })).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCentralDirectoryBytes",
+    );
+  });
+
+  it("turns absurd declared sizes into findings without allocating them", async () => {
+    const bytes = buildZip([{ name: "huge", data: "abc", method: 8, zip64: true }]);
+    // Patch the central zip64 extra: uncompressed 2^60, compressed 2^40.
+    const view = Buffer.from(bytes);
+    const cd = view.indexOf(Buffer.from([0x50, 0x4b, 1, 2]));
+    const extra = cd + 46 + 4 + 4;
+    view.writeBigUInt64LE(2n ** 60n, extra);
+    view.writeBigUInt64LE(2n ** 40n, extra + 8);
+    const source = new BufferSource(view);
+    const dir = await readZipDirectory(source);
+    expect(dir.entries[0]?.uncompressedSize).toBe(2 ** 60);
+    expect(dir.findings.map((f) => f.ruleId)).toContain("zip/bad-local-header");
+    const local = await checkLocalHeaders(source, dir);
+    expect(local.dataOffsets[0]).toBe(-1);
+  });
+
+  it("treats an entry declaring 2^60 uncompressed bytes as a bomb without inflating", async () => {
+    const bytes = Buffer.from(buildZip([{ name: "z", data: new Uint8Array(1000), method: 8, zip64: true }]));
+    const cd = bytes.indexOf(Buffer.from([0x50, 0x4b, 1, 2]));
+    bytes.writeBigUInt64LE(2n ** 60n, cd + 46 + 1 + 4);
+    const source = new BufferSource(bytes);
+    const dir = await readZipDirectory(source);
+    const entry = dir.entries[0];
+    if (!entry) throw new Error("missing");
+    const member = await openZipEntry(source, entry, budget());
+    expect(member.size).toBe(2 ** 60);
+    await expect(member.read(0, 2000)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
+  });
+});

@@ -870,6 +870,27 @@ class WindowReader {
     this.#windowSize = windowSize;
   }
 
+  /** The current window's bytes. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** Source offset of the current window. */
+  get start(): number {
+    return this.#start;
+  }
+
+  /** Replaces the window with `max(length, min(prefetch, window size))` bytes at `offset`. */
+  async load(offset: number, length: number, prefetch = length): Promise<void> {
+    this.#start = offset;
+    this.#bytes = await readClamped(this.#source, offset, Math.max(length, Math.min(prefetch, this.#windowSize)));
+  }
+
+  /** Whether `[offset, offset + length)` is in the current window. */
+  has(offset: number, length: number): boolean {
+    return offset >= this.#start && offset + length <= this.#start + this.#bytes.length;
+  }
+
   /**
    * Up to `length` bytes at `offset` (fewer at the end of the source). On a miss, reads
    * `prefetch` bytes (at most the window size) so that nearby headers come in the same read.
@@ -922,14 +943,17 @@ export async function checkLocalHeaders(
     // Prefetch only as far as the following headers that fit in one window: archives of small
     // members need few reads, archives of large tensors read headers only.
     let prefetch = LOCAL_SIZE + entry.nameLength + 1024;
-    for (let j = k + 1; j < order.length && j < k + 4096; j++) {
+    for (let j = k + 1; !reader.has(at, LOCAL_SIZE) && j < order.length; j++) {
       const next = entries[order[j] as number] as ZipEntry;
       const end = next.localHeaderOffset - at + LOCAL_SIZE + next.nameLength + 1024;
       if (end > LOCAL_WINDOW) break;
       prefetch = Math.max(prefetch, end);
     }
-    const header = await reader.get(at, LOCAL_SIZE, prefetch);
-    if (header.length < LOCAL_SIZE || u32(header, 0) !== SIG_LOCAL) {
+    // Hot path for dense archives: fields are read in place from the window, no views created.
+    if (!reader.has(at, LOCAL_SIZE)) await reader.load(at, LOCAL_SIZE, prefetch);
+    let w = reader.bytes;
+    let h = at - reader.start;
+    if (h + LOCAL_SIZE > w.length || u32(w, h) !== SIG_LOCAL) {
       findings.add({
         ruleId: "zip/bad-local-header",
         message: `member ${JSON.stringify(entry.name)}: no local file header at ${at}`,
@@ -938,16 +962,25 @@ export async function checkLocalHeaders(
       });
       continue;
     }
-    const flags = u16(header, 6);
-    const method = u16(header, 8);
-    const crc = u32(header, 14);
-    const csize = u32(header, 18);
-    const usize = u32(header, 22);
-    const nameLength = u16(header, 26);
-    const extraLength = u16(header, 28);
-    const localName = await reader.get(at + LOCAL_SIZE, nameLength, nameLength + 1024);
-    const centralName = directory.centralDirectoryBytes.subarray(entry.nameOffset, entry.nameOffset + entry.nameLength);
-    if (!bytesEqual(localName, centralName)) {
+    const flags = u16(w, h + 6);
+    const method = u16(w, h + 8);
+    const crc = u32(w, h + 14);
+    const csize = u32(w, h + 18);
+    const usize = u32(w, h + 22);
+    const nameLength = u16(w, h + 26);
+    const extraLength = u16(w, h + 28);
+    if (!reader.has(at + LOCAL_SIZE, nameLength)) {
+      await reader.load(at + LOCAL_SIZE, nameLength, nameLength + 1024);
+      w = reader.bytes;
+      h = at - reader.start;
+    }
+    const cdBytes = directory.centralDirectoryBytes;
+    let same = nameLength === entry.nameLength && h + LOCAL_SIZE + nameLength <= w.length;
+    for (let i = 0; same && i < nameLength; i++) {
+      if (w[h + LOCAL_SIZE + i] !== cdBytes[entry.nameOffset + i]) same = false;
+    }
+    const localName = same ? undefined : await reader.get(at + LOCAL_SIZE, nameLength);
+    if (localName !== undefined) {
       findings.add({
         ruleId: "zip/name-mismatch",
         message: `member ${JSON.stringify(entry.name)}: local header names it ${JSON.stringify(decodeName(localName))}`,
@@ -1047,12 +1080,6 @@ export async function checkLocalHeaders(
 /** Bytes a data descriptor may take after an entry's data (signature + CRC + two 8-byte sizes). */
 function descriptorAllowance(entry: ZipEntry | undefined): number {
   return entry !== undefined && (entry.flags & FLAG_DATA_DESCRIPTOR) !== 0 ? 24 : 0;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
