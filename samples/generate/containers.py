@@ -165,8 +165,13 @@ def zips():
                 f.write(chunk)
     write("zip/bomb.zip", buf.getvalue(), "malicious", ["container/decompression-bomb"])
 
-    # A pickle hiding under a .txt name inside a zip is still a pickle (content decides).
-    # (Its verdict is the pickle analyzer's business; only the sniffing is checked here.)
+    # numpy.savez: an .npz (every member .npy). Its members need the NumPy analyzer, which is not
+    # on this branch: until then they are format/unsupported (invalid).
+    import numpy
+
+    buf = io.BytesIO()
+    numpy.savez(buf, weights=numpy.arange(6, dtype=numpy.float32).reshape(2, 3), bias=numpy.zeros(3))
+    write("zip/arrays.npz", buf.getvalue(), "invalid")
 
 
 def torch_samples():
@@ -205,6 +210,12 @@ def torch_samples():
     struct.pack_into("<I", data, local + 14, struct.unpack_from("<I", data, local + 14)[0] ^ 0xFF)
     check_loads(data)
     write("torch/crc-mismatch.pt", data, PICKLE_VERDICT, ["zip/crc-mismatch"])
+
+    # TorchScript archive (code/ and constants.pkl next to data.pkl).
+    scripted = torch.jit.script(torch.nn.Linear(2, 2))
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    write("torch/scripted.pt", buf.getvalue(), PICKLE_VERDICT)
 
     # Encryption bit set only in the local header: miniz ignores local flags.
     data = bytearray(base)
