@@ -75,6 +75,25 @@ def zips():
             f.write(b"zip64 member\n" * 10)
     write("zip/zip64-extra.zip", buf.getvalue(), "clean")
 
+    # Written to an unseekable stream: data descriptors (flag bit 3, zeros in the local headers).
+    class Unseekable(io.RawIOBase):
+        def __init__(self):
+            self.buf = io.BytesIO()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            return self.buf.write(b)
+
+    raw = Unseekable()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in TEXT:
+            z.writestr(name, data)
+    streamed = raw.buf.getvalue()
+    assert struct.unpack_from("<H", streamed, 6)[0] & 8, "expected a data descriptor"
+    write("zip/streamed.zip", streamed, "clean", absent=["zip/header-mismatch", "zip/unreferenced-data"])
+
     # Local header name differs from the central one (GHSA-7q5r-7gvp-wc82 technique).
     data = make_zip(TEXT)
     i = data.find(b"notes/readme.txt")  # first occurrence: the local header

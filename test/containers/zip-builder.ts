@@ -23,6 +23,8 @@ export interface BuildEntry {
   zip64?: boolean;
   /** Point this central record at the local header of an earlier entry (by index). */
   shareLocalWith?: number;
+  /** Bytes written after this entry's data (belonging to no entry). */
+  paddingAfter?: Uint8Array;
 }
 
 export interface BuildOptions {
@@ -118,6 +120,7 @@ export function buildZip(entries: BuildEntry[], options: BuildOptions = {}): Uin
       w.u64(payload.length);
     }
     w.push(payload);
+    if (e.paddingAfter) w.push(e.paddingAfter);
     records.push({ e, offset, crc, csize: payload.length, usize: e.declaredSize ?? data.length, nameBytes });
   }
   const cdStart = w.length - base;

@@ -354,3 +354,48 @@ describe("zip reader: hostile sizes and counts", () => {
     await expect(member.read(0, 2000)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
   });
 });
+
+describe("zip reader: gaps and zip64 consistency", () => {
+  it("reports bytes between members", async () => {
+    const { rules } = await inspect([
+      { name: "a", data: "1", paddingAfter: new Uint8Array(40) },
+      { name: "b", data: "2" },
+    ]);
+    expect(rules).toContain("zip/unreferenced-data");
+  });
+
+  it("reports bytes between the last member and the directory", async () => {
+    const { rules } = await inspect([{ name: "a", data: "1", paddingAfter: new Uint8Array(40) }]);
+    expect(rules).toContain("zip/unreferenced-data");
+  });
+
+  it("reports an end record that disagrees with the zip64 end record", async () => {
+    const bytes = Buffer.from(buildZip([{ name: "a", data: "1" }], { zip64End: true }));
+    const eocd = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 5, 6]));
+    bytes.writeUInt16LE(7, eocd + 10); // total entries: 7 instead of the 0xFFFF sentinel
+    const dir = await readZipDirectory(new BufferSource(bytes));
+    expect(dir.findings.map((f) => f.ruleId)).toContain("zip/zip64-inconsistent");
+  });
+
+  it("reports a zip64 locator that points nowhere", async () => {
+    const bytes = Buffer.from(buildZip([{ name: "a", data: "1" }], { zip64End: true }));
+    const locator = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 6, 7]));
+    bytes.writeBigUInt64LE(3n, locator + 8);
+    const dir = await readZipDirectory(new BufferSource(bytes));
+    expect(dir.findings.map((f) => f.ruleId)).toContain("zip/zip64-inconsistent");
+    expect(dir.entries).toHaveLength(1); // found through the adjacent record, as Python does
+  });
+
+  it("reports 0xFFFFFFFF sizes without a zip64 extra field", async () => {
+    const bytes = Buffer.from(buildZip([{ name: "a", data: "1" }]));
+    const cd = bytes.indexOf(Buffer.from([0x50, 0x4b, 1, 2]));
+    bytes.writeUInt32LE(0xffffffff, cd + 24);
+    const dir = await readZipDirectory(new BufferSource(bytes));
+    expect(dir.findings.map((f) => f.ruleId)).toContain("zip/zip64-inconsistent");
+  });
+
+  it("accepts data descriptors without false positives", async () => {
+    const { rules } = await inspect([{ name: "d", data: "abc", flags: 8 }]);
+    expect(rules).toEqual([]);
+  });
+});
