@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classifyZip, isTorchOpaqueMember } from "../../src/containers/zip/flavor.js";
-import { ruleIds, scanOne } from "../helpers/scan.js";
+import { ruleIds, scanBytes, scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";
 import { buildZip } from "./zip-builder.js";
 
@@ -97,5 +97,18 @@ describe("container analyzers through the engine", () => {
     const file = await scanOne(buildZip(entries), "many.zip", { limits: { maxEntries: 100 } });
     expect(ruleIds(file)).toContain("container/too-many-entries");
     expect(file.verdict).toBe("invalid");
+  });
+});
+
+describe("zip analyzer reads headers and pickles, not tensor payloads", () => {
+  it("scans a PyTorch-shaped zip with an 8 MiB storage reading well under 1 MiB", async () => {
+    const zip = buildZip([
+      { name: "archive/data.pkl", data: "small text standing in for the pickle\n" },
+      { name: "archive/data/0", data: new Uint8Array(8 * 1024 * 1024).fill(7) },
+      { name: "archive/version", data: "3\n" },
+    ]);
+    const report = await scanBytes(zip, "model.pt", { hash: false });
+    expect(report.files[0]?.format).toBe("pytorch-zip");
+    expect(report.summary.bytesRead).toBeLessThan(1024 * 1024);
   });
 });

@@ -11,7 +11,10 @@ import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
 import { openZipEntry, verifyZipEntry } from "./member.js";
 import { checkLocalHeaders, METHOD_DEFLATE, METHOD_STORED, readZipDirectory, type ZipEntry } from "./reader.js";
 
-/** Members up to this size have their CRC-32 and size verified (the whole member is read once). */
+/**
+ * Members up to this size that are not tensor storages have their CRC-32 and size verified (the
+ * whole member is read once more).
+ */
 export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
 
 const CAP = 20;
@@ -62,7 +65,10 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       continue;
     }
 
-    if (entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
+    // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
+    // storages are not read for it (their payload is never read, only sniffed).
+    const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
+    if (!opaqueData && entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
       const ok = await verify(ctx, entry, dataOffset, report);
       if (!ok) continue;
     } else {
@@ -72,7 +78,6 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     const seen = names.get(entry.name) ?? 0;
     names.set(entry.name, seen + 1);
     const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
-    const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
     const content = await openZipEntry(source, entry, budget, dataOffset);
     try {
       await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
