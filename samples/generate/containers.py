@@ -293,6 +293,16 @@ def tars():
     second = 512 + ((len(TEXT[0][1]) + 511) // 512) * 512
     data[second] ^= 0x20  # change the second member's name, keep its checksum
     write("tar/checksum-mismatch.tar", data, "suspicious", ["tar/checksum-mismatch"])
+    # pax size record disagreeing with the ustar size: readers that honour pax and readers that
+    # do not see different member data.
+    def pax_size(t):
+        info = tarfile.TarInfo("notes/readme.txt")
+        info.size = 64
+        info.mtime = 1_700_000_000
+        info.pax_headers = {"size": "8"}
+        t.addfile(info, io.BytesIO(b"8 bytes!" + b"y" * 56))
+
+    write("tar/pax-size-mismatch.tar", tar_bytes(pax_size), "suspicious", ["tar/header-anomaly"])
     write("tar/trailing.tar", tar_bytes(benign) + b"hidden bytes after the end of the archive\n", "suspicious",
           ["tar/trailing-data"])
 
