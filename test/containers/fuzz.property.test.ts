@@ -2,6 +2,7 @@
  * Property tests: mutated and random zips, tars and gzip streams always end in a result or a
  * typed ModelgateError, quickly, never a crash, hang or unbounded allocation.
  */
+import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -144,6 +145,28 @@ describe("container readers never crash on hostile input", () => {
           if (!isModelgateError(error)) throw error;
         }
       }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it("mutated xz and zstd streams", async () => {
+    const xz = readFileSync(new URL("../../samples/containers/compressed/multi-stream.txt.xz", import.meta.url));
+    const zst = readFileSync(new URL("../../samples/containers/compressed/text.txt.zst", import.meta.url));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          mutated(xz).map((b) => ["xz", b] as const),
+          mutated(zst).map((b) => ["zstd", b] as const),
+        ),
+        async ([format, bytes]) => {
+          try {
+            const r = await decompress(format, new BufferSource(bytes), budget());
+            await r.source.close?.();
+          } catch (error) {
+            if (!isModelgateError(error)) throw error;
+          }
+        },
+      ),
       { seed: SEED, numRuns: 200 },
     );
   });
