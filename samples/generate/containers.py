@@ -319,7 +319,12 @@ def compressed():
     write("compressed/bomb.bin.gz", gzip.compress(bytes(64 << 20), compresslevel=9, mtime=0), "malicious",
           ["container/decompression-bomb"])
     write("compressed/text.txt.zlib", zlib.compress(text), "clean")
-    write("compressed/text.txt.bz2", bz2.compress(text), "invalid", ["format/unsupported"])
+    write("compressed/text.txt.bz2", bz2.compress(text), "clean")
+    write("compressed/multi-stream.txt.bz2", bz2.compress(text) + bz2.compress(text), "clean")
+    bad = bytearray(bz2.compress(text))
+    bad[-12] ^= 0x55  # inside the last block: its CRC no longer matches
+    write("compressed/corrupt.txt.bz2", bad, "invalid", ["container/malformed-stream"])
+    write("compressed/bomb.bin.bz2", bz2.compress(bytes(64 << 20)), "malicious", ["container/decompression-bomb"])
     write("compressed/text.txt.xz", lzma.compress(text), "clean")
     write("compressed/multi-stream.txt.xz", lzma.compress(text) + lzma.compress(text), "clean")
     bad = bytearray(lzma.compress(text))

@@ -119,3 +119,44 @@ describe("xz (xz-decompress, WebAssembly)", () => {
     );
   });
 });
+
+describe("bzip2 (in-house decoder)", () => {
+  const sample = (name: string) =>
+    new BufferSource(readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url)));
+
+  it("decodes Python-made single and concatenated streams", async () => {
+    const one = await decompress("bz2", sample("text.txt.bz2"), budget());
+    const two = await decompress("bz2", sample("multi-stream.txt.bz2"), budget());
+    expect(one.source.size).toBe(1900);
+    expect(two.source.size).toBe(3800);
+    expect(text(await one.source.read(0, 11))).toBe("plain text ");
+    expect(text(await two.source.read(1900, 11))).toBe("plain text ");
+  });
+
+  it("matches the gzip copy of the same content byte for byte", async () => {
+    const bz = await decompress("bz2", sample("text.txt.bz2"), budget());
+    const gz = await decompress("gzip", sample("text.txt.gz"), budget());
+    expect(Buffer.from(await bz.source.read(0, 4000)).equals(Buffer.from(await gz.source.read(0, 4000)))).toBe(true);
+  });
+
+  it("rejects a block whose CRC does not match", async () => {
+    await expect(decompress("bz2", sample("corrupt.txt.bz2"), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("rejects truncated streams and reports trailing bytes", async () => {
+    const bytes = readFileSync(new URL("../../samples/containers/compressed/text.txt.bz2", import.meta.url));
+    await expect(decompress("bz2", new BufferSource(bytes.subarray(0, 60)), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+    const r = await decompress("bz2", new BufferSource(Buffer.concat([bytes, Buffer.from("junk")])), budget());
+    expect(r.trailing).toEqual({ offset: bytes.length, length: 4 });
+  });
+
+  it("stops a bzip2 bomb at the ratio budget", async () => {
+    await expect(decompress("bz2", sample("bomb.bin.bz2"), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+  });
+});

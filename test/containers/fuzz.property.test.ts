@@ -149,13 +149,15 @@ describe("container readers never crash on hostile input", () => {
     );
   });
 
-  it("mutated xz and zstd streams", async () => {
+  it("mutated xz, bzip2 and zstd streams", async () => {
     const xz = readFileSync(new URL("../../samples/containers/compressed/multi-stream.txt.xz", import.meta.url));
+    const bz = readFileSync(new URL("../../samples/containers/compressed/multi-stream.txt.bz2", import.meta.url));
     const zst = readFileSync(new URL("../../samples/containers/compressed/text.txt.zst", import.meta.url));
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
           mutated(xz).map((b) => ["xz", b] as const),
+          mutated(bz).map((b) => ["bz2", b] as const),
           mutated(zst).map((b) => ["zstd", b] as const),
         ),
         async ([format, bytes]) => {
@@ -167,7 +169,22 @@ describe("container readers never crash on hostile input", () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 200 },
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it("random bytes after a bzip2 header", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 400 }), async (tail) => {
+        const bytes = Buffer.concat([Buffer.from("BZh9"), Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]), tail]);
+        try {
+          const r = await decompress("bz2", new BufferSource(bytes), budget());
+          await r.source.close?.();
+        } catch (error) {
+          if (!isModelgateError(error)) throw error;
+        }
+      }),
+      { seed: SEED, numRuns: 500 },
     );
   });
 

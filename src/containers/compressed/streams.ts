@@ -1,11 +1,12 @@
 /**
  * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
  * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
- * pull-based web stream, no dependencies), into a {@link ByteSource} of exact size (memory, or a
- * temporary file past a threshold), with every byte charged to the budget.
+ * pull-based web stream, no dependencies) and bzip2 through modelgate's own decoder
+ * ({@link Bunzip2}), into a {@link ByteSource} of exact size (memory, or a temporary file past a
+ * threshold), with every byte charged to the budget.
  *
- * bzip2 and LZMA-alone are recognised by the sniffer but not decoded: no npm decoder met the bar
- * (pull-based so an output cap can stop it, maintained, small). See {@link isDecodable}.
+ * LZMA-alone is recognised by the sniffer but not decoded: no npm decoder met the bar (streaming,
+ * stoppable by an output cap, maintained). See {@link isDecodable}.
  * @module
  */
 import { Duplex } from "node:stream";
@@ -15,6 +16,7 @@ import { ModelgateError } from "../../errors.js";
 import type { Format } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
 import { type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
+import { Bunzip2 } from "./bzip2.js";
 import {
   type DecoderFactory,
   type DecodeStreamOptions,
@@ -30,7 +32,13 @@ export function zstdAvailable(): boolean {
 
 /** Stream formats modelgate can decode on this runtime. */
 export function isDecodable(format: Format): boolean {
-  return format === "gzip" || format === "zlib" || format === "xz" || (format === "zstd" && zstdAvailable());
+  return (
+    format === "gzip" ||
+    format === "zlib" ||
+    format === "xz" ||
+    format === "bz2" ||
+    (format === "zstd" && zstdAvailable())
+  );
 }
 
 /** What decompression produced. */
@@ -62,6 +70,8 @@ function factoryFor(format: Format): DecoderFactory {
     }
     case "xz":
       return xzDecoder;
+    case "bz2":
+      return () => new Bunzip2();
     default:
       throw new ModelgateError("UNSUPPORTED", `${format} streams are not decoded by modelgate`);
   }
@@ -79,7 +89,7 @@ function xzDecoder(): Duplex {
 }
 
 /**
- * Decompresses a whole gzip, zlib, zstd or xz stream.
+ * Decompresses a whole gzip, zlib, zstd, xz or bzip2 stream.
  * @param format - the stream's format
  * @param input - the compressed bytes
  * @param budget - decompressed-bytes and ratio budget
