@@ -3,7 +3,7 @@
  * @module
  */
 export { compressedAnalyzer, decompressedName } from "./compressed/analyzer.js";
-export { Bunzip2 } from "./compressed/bzip2.js";
+export { createBunzip2 } from "./compressed/bzip2.js";
 export {
   type DecodedStream,
   DecodedWindowSource,

@@ -11,7 +11,7 @@
  * counted in `bytesWritten` so callers can report them.
  * @module
  */
-import { Transform, type TransformCallback } from "node:stream";
+import { type Duplex, Transform, type TransformCallback } from "node:stream";
 import { ModelgateError } from "../../errors.js";
 
 const BLOCK_MAGIC_HI = 0x314159;
@@ -255,6 +255,7 @@ function decodeBlock(bits: Bits, blockSizeMax: number): { crc: number; data: Uin
 /**
  * A streaming bzip2 decoder (node Transform). `bytesWritten` is the number of input bytes that
  * belonged to bzip2 streams once the stream has ended.
+ * @internal
  */
 export class Bunzip2 extends Transform {
   /** Input bytes consumed by bzip2 streams (set when the input ends). */
@@ -409,4 +410,12 @@ export class Bunzip2 extends Transform {
     if (o > 0) this.push(out.subarray(0, o));
     return (crc ^ 0xffffffff) >>> 0;
   }
+}
+
+/**
+ * Creates a streaming bzip2 decoder: write compressed bytes, read decompressed ones. Its
+ * `bytesWritten` property holds the input bytes that belonged to bzip2 streams once it has ended.
+ */
+export function createBunzip2(): Duplex {
+  return new Bunzip2();
 }
