@@ -331,8 +331,12 @@ def compressed():
     bad[40:60] = b"\xff" * 20
     write("compressed/corrupt.txt.xz", bad, "invalid", ["container/malformed-stream"])
     write("compressed/bomb.bin.xz", lzma.compress(bytes(128 << 20)), "malicious", ["container/decompression-bomb"])
-    write("compressed/text.txt.lzma", lzma.compress(text, format=lzma.FORMAT_ALONE), "invalid",
-          ["format/unsupported"])
+    write("compressed/text.txt.lzma", lzma.compress(text, format=lzma.FORMAT_ALONE), "clean")
+    bad = bytearray(lzma.compress(text, format=lzma.FORMAT_ALONE))
+    bad[-20:-10] = bytes(10)
+    write("compressed/corrupt.txt.lzma", bad, "invalid", ["container/malformed-stream"])
+    write("compressed/bomb.bin.lzma", lzma.compress(bytes(64 << 20), format=lzma.FORMAT_ALONE), "malicious",
+          ["container/decompression-bomb"])
     if shutil.which("zstd"):
         zst = subprocess.run(["zstd", "-q", "-c"], input=text, stdout=subprocess.PIPE, check=True).stdout
         write("compressed/text.txt.zst", zst, "clean")

@@ -17,6 +17,7 @@ export {
   RATIO_CHECK_THRESHOLD,
   type WindowOptions,
 } from "./compressed/decoded-source.js";
+export { createUnLzma, MAX_LZMA_DICTIONARY } from "./compressed/lzma.js";
 export { type Decompressed, decompress, isDecodable, zstdAvailable } from "./compressed/streams.js";
 export { FindingList } from "./findings.js";
 export { tarAnalyzer } from "./tar/analyzer.js";

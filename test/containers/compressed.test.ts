@@ -160,3 +160,46 @@ describe("bzip2 (in-house decoder)", () => {
     );
   });
 });
+
+describe("LZMA-alone (in-house decoder)", () => {
+  const bytesOf = (name: string) =>
+    readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url));
+
+  it("decodes a Python-made stream (unknown size, end marker) to the same bytes as gzip", async () => {
+    const lz = await decompress("lzma", new BufferSource(bytesOf("text.txt.lzma")), budget());
+    const gz = await decompress("gzip", new BufferSource(bytesOf("text.txt.gz")), budget());
+    expect(lz.source.size).toBe(gz.source.size);
+    expect(Buffer.from(await lz.source.read(0, 4000)).equals(Buffer.from(await gz.source.read(0, 4000)))).toBe(true);
+  });
+
+  it("decodes a stream with a declared size", async () => {
+    const bytes = Buffer.from(bytesOf("text.txt.lzma"));
+    bytes.writeBigUInt64LE(1900n, 5);
+    const r = await decompress("lzma", new BufferSource(bytes), budget());
+    expect(r.source.size).toBe(1900);
+  });
+
+  it("rejects corrupt and truncated streams", async () => {
+    await expect(decompress("lzma", new BufferSource(bytesOf("corrupt.txt.lzma")), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+    const cut = bytesOf("text.txt.lzma").subarray(0, 40);
+    await expect(decompress("lzma", new BufferSource(cut), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("refuses a dictionary over the limit with an unknown size", async () => {
+    const bytes = Buffer.from(bytesOf("text.txt.lzma"));
+    bytes.writeUInt32LE(0xffffffff, 1);
+    await expect(decompress("lzma", new BufferSource(bytes), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "BUDGET_EXCEEDED"),
+    );
+  });
+
+  it("stops an lzma bomb at the ratio budget", async () => {
+    await expect(decompress("lzma", new BufferSource(bytesOf("bomb.bin.lzma")), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+  });
+});

@@ -149,7 +149,8 @@ describe("container readers never crash on hostile input", () => {
     );
   });
 
-  it("mutated xz, bzip2 and zstd streams", async () => {
+  it("mutated xz, bzip2, LZMA-alone and zstd streams", async () => {
+    const lz = readFileSync(new URL("../../samples/containers/compressed/text.txt.lzma", import.meta.url));
     const xz = readFileSync(new URL("../../samples/containers/compressed/multi-stream.txt.xz", import.meta.url));
     const bz = readFileSync(new URL("../../samples/containers/compressed/multi-stream.txt.bz2", import.meta.url));
     const zst = readFileSync(new URL("../../samples/containers/compressed/text.txt.zst", import.meta.url));
@@ -158,6 +159,7 @@ describe("container readers never crash on hostile input", () => {
         fc.oneof(
           mutated(xz).map((b) => ["xz", b] as const),
           mutated(bz).map((b) => ["bz2", b] as const),
+          mutated(lz).map((b) => ["lzma", b] as const),
           mutated(zst).map((b) => ["zstd", b] as const),
         ),
         async ([format, bytes]) => {
@@ -169,7 +171,32 @@ describe("container readers never crash on hostile input", () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: 400 },
+    );
+  });
+
+  it("random bytes after an LZMA-alone header", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 224 }),
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        async (props, body) => {
+          const header = Buffer.alloc(13, 0xff);
+          header[0] = props;
+          header.writeUInt32LE(1 << 16, 1);
+          try {
+            const r = await decompress(
+              "lzma",
+              new BufferSource(Buffer.concat([header, Buffer.from([0]), body])),
+              budget(),
+            );
+            await r.source.close?.();
+          } catch (error) {
+            if (!isModelgateError(error)) throw error;
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
     );
   });
 

@@ -1,5 +1,5 @@
 /**
- * The compressed-stream analyzer: decompresses gzip/zlib/zstd/xz/bzip2 and hands the content to the engine
+ * The compressed-stream analyzer: decompresses gzip/zlib/zstd/xz/bzip2/LZMA-alone and hands the content to the engine
  * as one member named like the file without its compression extension.
  * @module
  */
@@ -82,7 +82,7 @@ async function analyzeStream(ctx: AnalysisContext): Promise<void> {
   }
 }
 
-/** Analyzer of gzip, zlib, zstd, xz and bzip2 streams (LZMA-alone is reported as unsupported). */
+/** Analyzer of gzip, zlib, zstd, xz, bzip2 and LZMA-alone streams. */
 export const compressedAnalyzer: Analyzer = {
   name: "compressed",
   formats: ["gzip", "zlib", "zstd", "bz2", "xz", "lzma"],

@@ -1,12 +1,10 @@
 /**
  * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
  * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
- * pull-based web stream, no dependencies) and bzip2 through modelgate's own decoder
- * ({@link Bunzip2}), into a {@link ByteSource} of exact size (memory, or a temporary file past a
- * threshold), with every byte charged to the budget.
- *
- * LZMA-alone is recognised by the sniffer but not decoded: no npm decoder met the bar (streaming,
- * stoppable by an output cap, maintained). See {@link isDecodable}.
+ * pull-based web stream, no dependencies), and bzip2 and LZMA-alone through modelgate's own
+ * streaming decoders (no npm decoder for them could be stopped by an output cap), into a
+ * {@link ByteSource} of exact size (memory, or a temporary file past a threshold), with every byte
+ * charged to the budget.
  * @module
  */
 import { Duplex } from "node:stream";
@@ -16,7 +14,7 @@ import { ModelgateError } from "../../errors.js";
 import type { Format } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
 import { type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
-import { Bunzip2 } from "./bzip2.js";
+import { createBunzip2 } from "./bzip2.js";
 import {
   type DecoderFactory,
   type DecodeStreamOptions,
@@ -24,6 +22,7 @@ import {
   decodeInto,
   SpillSink,
 } from "./decoded-source.js";
+import { createUnLzma } from "./lzma.js";
 
 /** Whether this Node has zstd in node:zlib (22.15+, 23.8+). */
 export function zstdAvailable(): boolean {
@@ -37,6 +36,7 @@ export function isDecodable(format: Format): boolean {
     format === "zlib" ||
     format === "xz" ||
     format === "bz2" ||
+    format === "lzma" ||
     (format === "zstd" && zstdAvailable())
   );
 }
@@ -71,7 +71,9 @@ function factoryFor(format: Format): DecoderFactory {
     case "xz":
       return xzDecoder;
     case "bz2":
-      return () => new Bunzip2();
+      return createBunzip2;
+    case "lzma":
+      return createUnLzma;
     default:
       throw new ModelgateError("UNSUPPORTED", `${format} streams are not decoded by modelgate`);
   }
@@ -89,7 +91,7 @@ function xzDecoder(): Duplex {
 }
 
 /**
- * Decompresses a whole gzip, zlib, zstd, xz or bzip2 stream.
+ * Decompresses a whole gzip, zlib, zstd, xz, bzip2 or LZMA-alone stream.
  * @param format - the stream's format
  * @param input - the compressed bytes
  * @param budget - decompressed-bytes and ratio budget
