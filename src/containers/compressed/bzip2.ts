@@ -383,24 +383,34 @@ export class Bunzip2 extends Transform {
     let o = 0;
     let last = -1;
     let same = 0;
-    const put = (byte: number): void => {
-      crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] as number)) >>> 0;
+    for (let i = 0; i < data.length; i++) {
+      const byte = data[i] as number;
+      if (same === 4) {
+        // `byte` is a repeat count of `last`.
+        let count = byte;
+        while (count > 0) {
+          const n = Math.min(count, OUTPUT_CHUNK - o);
+          out.fill(last, o, o + n);
+          for (let k = 0; k < n; k++) crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ last) & 0xff] as number)) >>> 0;
+          o += n;
+          count -= n;
+          if (o === OUTPUT_CHUNK) {
+            this.push(out);
+            out = new Uint8Array(OUTPUT_CHUNK);
+            o = 0;
+          }
+        }
+        same = 0;
+        last = -1;
+        continue;
+      }
       out[o++] = byte;
+      crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] as number)) >>> 0;
       if (o === OUTPUT_CHUNK) {
         this.push(out);
         out = new Uint8Array(OUTPUT_CHUNK);
         o = 0;
       }
-    };
-    for (let i = 0; i < data.length; i++) {
-      const byte = data[i] as number;
-      if (same === 4) {
-        for (let k = 0; k < byte; k++) put(last);
-        same = 0;
-        last = -1;
-        continue;
-      }
-      put(byte);
       if (byte === last) same++;
       else {
         last = byte;

@@ -193,6 +193,29 @@ class LzmaState {
     this.totalPos++;
   }
 
+  /** Copies `len` bytes from `dist` back (the hot loop of match decoding). */
+  copyMatch(dist: number, len: number): void {
+    while (this.pos + len > this.win.length && this.win.length < this.winCap) {
+      const grown = new Uint8Array(Math.min(this.winCap, this.win.length * 2));
+      grown.set(this.win);
+      this.win = grown;
+    }
+    if (this.pos + len > this.win.length) {
+      for (let i = 0; i < len; i++) this.putByte(this.getByte(dist));
+      return;
+    }
+    const win = this.win;
+    let src = this.pos - dist;
+    if (src < 0) src += win.length;
+    let dst = this.pos;
+    for (let i = 0; i < len; i++) {
+      win[dst++] = win[src++] as number;
+      if (src === win.length) src = 0;
+    }
+    this.pos = dst;
+    this.totalPos += len;
+  }
+
   getByte(dist: number): number {
     const i = this.pos - dist;
     return this.win[i < 0 ? i + this.win.length : i] as number;
@@ -289,7 +312,7 @@ class LzmaState {
       }
       len += 2;
       if (this.remaining >= 0 && this.remaining < len) throw malformed("match runs past the declared size");
-      for (let i = 0; i < len; i++) this.putByte(this.getByte(this.rep0 + 1));
+      this.copyMatch(this.rep0 + 1, len);
       if (this.remaining > 0) this.remaining -= len;
       if (this.pos - this.flushFrom >= OUTPUT_CHUNK) this.flush();
     }
