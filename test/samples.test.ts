@@ -62,13 +62,14 @@ describe.each(areas)("samples/%s", (area) => {
       ).toBe(true);
     }
     if (want.evidence !== undefined) {
-      const match = findings.some((f) =>
-        Object.entries(want.evidence ?? {}).every(([k, v]) => f.evidence?.[k] === v),
-      );
+      const match = findings.some((f) => Object.entries(want.evidence ?? {}).every(([k, v]) => f.evidence?.[k] === v));
       expect(match, `evidence ${JSON.stringify(want.evidence)} not found in ${context}`).toBe(true);
     }
     if (want.verdict === "clean") {
-      expect(findings.filter((f) => f.severity !== "info"), context).toEqual([]);
+      expect(
+        findings.filter((f) => f.severity !== "info"),
+        context,
+      ).toEqual([]);
     }
   });
 });

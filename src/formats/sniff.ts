@@ -6,6 +6,7 @@
 import type { Format } from "../report/schema.js";
 import type { Detection } from "../scan/types.js";
 import { looksLikePickle } from "./pickle-sniff.js";
+import { detectSavedModelByName } from "./savedmodel/detect.js";
 
 /** What the sniffer looks at. */
 export interface SniffInput {
@@ -223,7 +224,7 @@ const detectProtobuf: Detector = ({ head, size, name }) => {
   const fields = protobufFields(head, size);
   if (fields === undefined) {
     if (ext === "onnx") return { format: "onnx", offset: 0, reason: "named .onnx (not valid protobuf)" };
-    return undefined;
+    return detectSavedModelByName(name);
   }
   const [first] = fields;
   if (base === "saved_model.pb" || base === "keras_metadata.pb") {

@@ -4,26 +4,31 @@
  * @module
  */
 import { availableParallelism } from "node:os";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
 import { sha256OfSource } from "../integrity/sha256.js";
 import { resolvePolicy } from "../policy/policy.js";
-import {
-  type FileReport,
-  REPORT_SCHEMA_VERSION,
-  type ScanError,
-  type ScanReport,
-  SEVERITIES,
-  type Summary,
-  VERDICTS,
-} from "../report/schema.js";
+import { applySignaturePolicy } from "../policy/signature.js";
+import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
+import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
 import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
-import { rootFor, type ScanTarget } from "../sources/roots.js";
+import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
+import { restoreReport, type VerdictCacheKey } from "./cache.js";
 import { FileRecorder } from "./file-recorder.js";
-import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
+import {
+  DEFAULT_LIMITS,
+  type FileVerification,
+  type Limits,
+  type RootEntry,
+  type ScanOptions,
+  type ScanRoot,
+} from "./types.js";
+
+export { summarize } from "../report/summary.js";
 
 /**
  * Validates caller limits and fills in defaults.
@@ -52,7 +57,9 @@ export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
  * @param options - budgets, policy, concurrency, progress, abort signal
  */
 export async function scan(target: ScanTarget, options: ScanOptions = {}): Promise<ScanReport> {
-  const root = await rootFor(target);
+  const rootOptions: RootOptions = {};
+  if (options.signal !== undefined) rootOptions.signal = options.signal;
+  const root = await rootFor(target, rootOptions);
   return scanRoot(root, options);
 }
 
@@ -64,8 +71,11 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
 export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promise<ScanReport> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const limits = resolveLimits(options.limits);
-  const policy = resolvePolicy(options.policy);
+  const policy = resolvePolicy(options.policy, {
+    now: startedAt,
+    ...policyPrefix(options.policy?.source, root.localDir),
+  });
+  const limits = resolveLimits({ ...policy.options.limits, ...options.limits });
   const signal = options.signal ?? new AbortController().signal;
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
@@ -110,6 +120,14 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       case "file":
         break;
     }
+    const known = cacheKeyFor(entry.sha256, policy.hash);
+    if (known !== undefined && options.cache !== undefined) {
+      const hit = await options.cache.get(known).catch(() => undefined);
+      if (hit !== undefined) {
+        recorder.restore(restoreReport(hit, entry.path, entry.size));
+        return;
+      }
+    }
     let source: ByteSource;
     try {
       source = await root.open(entry.path);
@@ -119,10 +137,20 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       errors.push({ code: e.code, message: e.message, path: entry.path });
       return;
     }
+    let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      bytesRead += await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      bytesRead += done.bytesRead;
     } finally {
       await source.close?.().catch(() => undefined);
+    }
+    if (options.cache !== undefined && done.verification?.cacheable !== false) {
+      // What the content says, without what the root said about this copy of it.
+      const report = done.contentReport;
+      const key = cacheKeyFor(report.sha256 ?? entry.sha256, policy.hash);
+      if (key !== undefined && !report.findings.some((f) => f.ruleId.startsWith("scan/"))) {
+        await options.cache.set(key, report).catch(() => undefined);
+      }
     }
   };
 
@@ -169,18 +197,38 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
 
   const files = ordered().map((r) => r.toReport());
   const verdict = worstVerdict(...files.map((f) => f.verdict));
-  return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    target: root.target,
-    startedAt: startedAt.toISOString(),
-    durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
-    verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
-    complete: errors.length === 0 && !signal.aborted,
-    files,
-    errors,
-    summary: summarize(files, bytesRead),
+  const report: ScanReport = applySignaturePolicy(
+    {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      target: root.target,
+      startedAt: startedAt.toISOString(),
+      durationMs: 0,
+      verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
+      complete: errors.length === 0 && !signal.aborted,
+      files,
+      errors,
+      summary: summarize(files, bytesRead),
+    },
+    policy,
+  );
+  const uses = policy.suppressionUses();
+  report.policy = {
+    hash: policy.hash,
+    ...(policy.options.source === undefined ? {} : { source: policy.options.source }),
+    ...(uses.length === 0 ? {} : { suppressions: uses }),
   };
+  report.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  return report;
+}
+
+/** The scanned directory relative to the policy file's directory, when inside it. */
+function policyPrefix(source: string | undefined, localDir: string | undefined): { pathPrefix?: string } {
+  if (source === undefined || localDir === undefined) return {};
+  const rel = relative(dirname(resolve(source)), localDir)
+    .split(sep)
+    .join("/");
+  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? {} : { pathPrefix: rel };
 }
 
 interface FileScanParams {
@@ -191,14 +239,25 @@ interface FileScanParams {
   errors: ScanError[];
 }
 
-/** Analyses one file (and hashes it alongside); returns the bytes the analyzers read. */
+/** The cache key for a digest, or undefined when there is none (or it is not SHA-256 hex). */
+function cacheKeyFor(sha256: string | undefined, policyHash: string): VerdictCacheKey | undefined {
+  return sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256)
+    ? { sha256, toolVersion: TOOL_VERSION, policyHash }
+    : undefined;
+}
+
+/**
+ * Analyses one file and hashes it alongside (or lets the root verify it); returns the bytes the
+ * analyzers read, the root's verification, and the report before the root's findings (what the
+ * verdict cache keeps).
+ */
 async function scanFile(
   recorder: FileRecorder,
   raw: ByteSource,
   entry: RootEntry,
   root: ScanRoot,
   params: FileScanParams,
-): Promise<number> {
+): Promise<{ bytesRead: number; verification: FileVerification | undefined; contentReport: FileReport }> {
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
@@ -225,7 +284,7 @@ async function scanFile(
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
   const hashing =
-    options.hash === false
+    options.hash === false || root.verifyFile !== undefined
       ? Promise.resolve(undefined)
       : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
           progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
@@ -247,11 +306,23 @@ async function scanFile(
     reportError(state, recorder.root, error);
   }
   recorder.sha256 = await hashing;
+  let verification: FileVerification | undefined;
+  if (root.verifyFile !== undefined) {
+    try {
+      verification = await root.verifyFile(entry.path, raw, fileSignal);
+      recorder.sha256 = verification.sha256;
+      recorder.integrity = verification.integrity;
+    } catch (error) {
+      reportError(state, recorder.root, error);
+    }
+  }
+  const contentReport = recorder.toReport();
+  for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
   for (const finding of recorder.toReport().findings) {
     const code = OPERATIONAL_RULES.get(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
-  return guarded.bytesRead;
+  return { bytesRead: guarded.bytesRead, verification, contentReport };
 }
 
 /** Findings that also mean the scan itself did not complete. */
@@ -261,22 +332,3 @@ const OPERATIONAL_RULES: ReadonlyMap<string, string> = new Map([
   ["scan/read-error", "IO"],
   ["scan/internal-error", "INTERNAL"],
 ]);
-
-/**
- * Counts verdicts and severities over file reports.
- * @param files - the per-file reports
- * @param bytesRead - bytes the analyzers read
- */
-export function summarize(files: readonly FileReport[], bytesRead: number): Summary {
-  const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Summary["byVerdict"];
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Summary["bySeverity"];
-  let findings = 0;
-  for (const file of files) {
-    byVerdict[file.verdict]++;
-    for (const f of file.findings) {
-      bySeverity[f.severity]++;
-      findings++;
-    }
-  }
-  return { files: files.length, findings, byVerdict, bySeverity, bytesRead };
-}

@@ -5,7 +5,16 @@
  */
 import type { ResolvedPolicy } from "../policy/policy.js";
 import { getRule } from "../policy/rules/index.js";
-import type { FileReport, Finding, Format, Hashes, MemberReport, Verdict } from "../report/schema.js";
+import type {
+  FileIntegrity,
+  FileReport,
+  Finding,
+  Format,
+  Hashes,
+  MemberReport,
+  SuppressedFinding,
+  Verdict,
+} from "../report/schema.js";
 import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
 import type { FindingInput } from "./types.js";
 
@@ -33,10 +42,13 @@ export class FileRecorder {
   readonly facts: Record<string, unknown> = {};
   readonly #findings: Finding[] = [];
   readonly #members: MemberReport[] = [];
+  readonly #suppressed: SuppressedFinding[] = [];
   readonly #perRule = new Map<string, number>();
   readonly #policy: ResolvedPolicy;
   sha256: string | undefined;
   hashes: Hashes | undefined;
+  integrity: FileIntegrity | undefined;
+  #restored: FileReport | undefined;
 
   /**
    * @param path - the file's display path
@@ -54,29 +66,30 @@ export class FileRecorder {
    * @param input - the finding
    */
   add(node: NodeRecord, input: FindingInput): void {
-    if (this.#policy.isDisabled(input.ruleId)) return;
+    const path = input.path === undefined ? node.path : `${node.path}!${input.path}`;
+    const decision = this.#policy.decide(input.ruleId, path, input.severity);
+    if (decision.action === "drop") return;
     const rule = getRule(input.ruleId);
-    const severity = this.#policy.severityOf(input.ruleId, input.severity);
-    const verdict = verdictOfFinding(severity, rule?.invalidates === true);
-    for (let n: NodeRecord | undefined = node; n !== undefined; n = n.parent) {
-      n.verdict = worstVerdict(n.verdict, verdict);
+    const severity = decision.severity;
+    const key = decision.action === "suppress" ? `suppressed:${input.ruleId}` : input.ruleId;
+    const count = (this.#perRule.get(key) ?? 0) + 1;
+    this.#perRule.set(key, count);
+    if (decision.action === "keep") {
+      const verdict = verdictOfFinding(severity, rule?.invalidates === true);
+      for (let n: NodeRecord | undefined = node; n !== undefined; n = n.parent) {
+        n.verdict = worstVerdict(n.verdict, verdict);
+      }
     }
-    const count = (this.#perRule.get(input.ruleId) ?? 0) + 1;
-    this.#perRule.set(input.ruleId, count);
     if (count > MAX_FINDINGS_PER_RULE) return;
-    const finding: Finding = {
-      ruleId: input.ruleId,
-      severity,
-      message: input.message,
-      path: input.path === undefined ? node.path : `${node.path}!${input.path}`,
-    };
+    const finding: Finding = { ruleId: input.ruleId, severity, message: input.message, path };
     if (input.offset !== undefined && Number.isSafeInteger(input.offset) && input.offset >= 0) {
       finding.offset = input.offset;
     }
     if (input.evidence !== undefined) finding.evidence = input.evidence;
     const cve = [...(rule?.cve ?? []), ...(input.cve ?? [])];
     if (cve.length > 0) finding.cve = [...new Set(cve)];
-    this.#findings.push(finding);
+    if (decision.action === "suppress") this.#suppressed.push({ ...finding, suppression: { ...decision.suppression } });
+    else this.#findings.push(finding);
   }
 
   /**
@@ -87,11 +100,28 @@ export class FileRecorder {
     this.#members.push({ path: node.path, size: node.size, format: node.format, verdict: node.verdict });
   }
 
+  /**
+   * Takes over a result computed earlier (a verdict cache hit): its findings, members, formats and
+   * facts become this file's, and findings added later (repository analyzers) still count.
+   * @param report - the earlier result, already re-pathed for this file
+   */
+  restore(report: FileReport): void {
+    this.#restored = report;
+    this.root.format = report.format;
+    this.root.verdict = worstVerdict(this.root.verdict, report.verdict);
+    for (const f of report.formats) this.formats.add(f);
+    Object.assign(this.facts, report.facts ?? {});
+    this.sha256 = report.sha256;
+    this.hashes = report.hashes;
+    this.#findings.unshift(...report.findings);
+    this.#members.unshift(...(report.members ?? []));
+  }
+
   /** Builds the file's report. */
   toReport(): FileReport {
     const findings = [...this.#findings];
     for (const [ruleId, count] of this.#perRule) {
-      if (count > MAX_FINDINGS_PER_RULE) {
+      if (count > MAX_FINDINGS_PER_RULE && !ruleId.startsWith("suppressed:")) {
         const first = findings.find((f) => f.ruleId === ruleId);
         findings.push({
           ruleId,
@@ -111,8 +141,11 @@ export class FileRecorder {
       ...(this.hashes === undefined ? {} : { hashes: this.hashes }),
       verdict: this.root.verdict,
       findings,
+      ...(this.#suppressed.length === 0 ? {} : { suppressed: [...this.#suppressed] }),
       ...(this.#members.length === 0 ? {} : { members: [...this.#members] }),
       ...(Object.keys(this.facts).length === 0 ? {} : { facts: { ...this.facts } }),
+      ...(this.integrity === undefined ? {} : { integrity: this.integrity }),
+      ...(this.#restored === undefined ? {} : { cached: true }),
     };
     return report;
   }

@@ -4,8 +4,9 @@
  */
 import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
-import type { Evidence, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
+import type { Evidence, FileIntegrity, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
 import type { ByteSource } from "../sources/byte-source.js";
+import type { VerdictCache } from "./cache.js";
 
 /** Budgets every analyzer honours. A budget that is hit is reported, never silently ignored. */
 export interface Limits {
@@ -152,6 +153,26 @@ export interface RootEntry {
   readonly error?: string;
   /** Link target, for symlinks. */
   readonly linkTarget?: string;
+  /**
+   * SHA-256 of the content as the root's metadata declares it before anything is read (a Hub LFS
+   * oid). It lets a verdict cache answer without reading the file; it is not a verified digest.
+   */
+  readonly sha256?: string;
+}
+
+/** What a root that checks its own files' integrity says about one file after its analysis. */
+export interface FileVerification {
+  /** SHA-256 of the bytes served, when they were all read and hashed. */
+  sha256?: string;
+  /** Findings about the file's integrity or provenance. */
+  findings?: FindingInput[];
+  /** Integrity record for the file's report. */
+  integrity?: FileIntegrity;
+  /**
+   * False when the bytes analysed are known not to be the content the entry's digest names (a
+   * mismatch): the verdict is then not cached under that digest.
+   */
+  cacheable?: boolean;
 }
 
 /** Where the files of a scan come from: a directory, one file, a buffer, a remote repository. */
@@ -167,6 +188,15 @@ export interface ScanRoot {
    * @param path - a path from {@link ScanRoot.list}
    */
   open(path: string): Promise<ByteSource>;
+  /**
+   * Optional: checks a file's integrity after its analysis and supplies its digest. When present,
+   * the engine calls it instead of hashing the file itself (a remote root hashes what it fetched,
+   * and reads the rest only when asked to verify fully).
+   * @param path - the file, as listed
+   * @param source - the source {@link ScanRoot.open} returned for it (still open)
+   * @param signal - the file's abort signal (caller abort and time budget)
+   */
+  verifyFile?(path: string, source: ByteSource, signal: AbortSignal): Promise<FileVerification>;
 }
 
 /** Context of analyzers that look at the scanned tree as a whole (signatures, repo configs). */
@@ -232,4 +262,10 @@ export interface ScanOptions {
   policy?: PolicyOptions;
   /** Compute `files[].sha256` (default true). */
   hash?: boolean;
+  /**
+   * Verdict cache: a file whose content digest is known before reading (see
+   * {@link RootEntry.sha256}) and was scanned before with the same modelgate version and policy is
+   * not read again; complete results with a digest are stored.
+   */
+  cache?: VerdictCache;
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type * as Sarif from "sarif";
 import { getRule } from "../../policy/rules/index.js";
-import type { Finding, ScanReport, Severity } from "../schema.js";
+import type { Finding, ScanReport, Severity, SuppressedFinding } from "../schema.js";
 
 /** SARIF level per severity. */
 const LEVEL: Record<Severity, Sarif.Result.level> = {
@@ -57,7 +57,9 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
     const joined = prefix === "" ? file : posix.join(prefix, file);
     return joined.replace(/^\.\//, "");
   };
-  const usedRules = [...new Set(report.files.flatMap((f) => f.findings.map((x) => x.ruleId)))].sort();
+  const usedRules = [
+    ...new Set(report.files.flatMap((f) => [...f.findings, ...(f.suppressed ?? [])].map((x) => x.ruleId))),
+  ].sort();
   const ruleIndex = new Map(usedRules.map((id, i) => [id, i]));
   const rules: Sarif.ReportingDescriptor[] = usedRules.map((id) => {
     const rule = getRule(id);
@@ -85,7 +87,7 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
     return descriptor;
   });
   const results: Sarif.Result[] = report.files.flatMap((file) =>
-    file.findings.map((f) => {
+    [...file.findings, ...(file.suppressed ?? [])].map((f: Finding | SuppressedFinding) => {
       const result: Sarif.Result = {
         ruleId: f.ruleId,
         ruleIndex: ruleIndex.get(f.ruleId) ?? 0,
@@ -100,6 +102,17 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
           },
         ],
         partialFingerprints: { "modelgate/v1": fingerprint(f) },
+        ...("suppression" in f
+          ? {
+              suppressions: [
+                {
+                  kind: "external" as const,
+                  status: "accepted" as const,
+                  justification: `${f.suppression.reason}${f.suppression.expires === undefined ? "" : ` (until ${f.suppression.expires})`}`,
+                },
+              ],
+            }
+          : {}),
         properties: {
           severity: f.severity,
           "security-severity": SECURITY_SEVERITY[f.severity],
@@ -132,13 +145,23 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
           {
             executionSuccessful: report.complete,
             startTimeUtc: report.startedAt,
-            toolExecutionNotifications: report.errors.map((e) => ({
-              level: "error" as const,
-              message: { text: `${e.code}: ${e.message}` },
-              ...(e.path === undefined
-                ? {}
-                : { locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.path) } } }] }),
-            })),
+            toolExecutionNotifications: [
+              ...report.errors.map((e) => ({
+                level: "error" as const,
+                message: { text: `${e.code}: ${e.message}` },
+                ...(e.path === undefined
+                  ? {}
+                  : { locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.path) } } }] }),
+              })),
+              ...(report.policy?.suppressions ?? [])
+                .filter((x) => x.status === "expired")
+                .map((x) => ({
+                  level: "warning" as const,
+                  message: {
+                    text: `policy suppression of ${x.rule} for ${x.path} expired on ${x.expires ?? "?"}; ${x.matched} finding(s) count again`,
+                  },
+                })),
+            ],
           },
         ],
         artifacts: report.files.map((file) => ({

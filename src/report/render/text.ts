@@ -63,6 +63,11 @@ function renderFile(file: FileReport, options: Required<TextOptions>): string[] 
     const evidence = evidenceLine(f);
     if (evidence !== undefined) lines.push(`           ${s("dim", evidence)}`);
   }
+  if (!options.quiet) {
+    for (const f of file.suppressed ?? []) {
+      lines.push(s("dim", `  suppressed ${f.ruleId}  ${f.message}  (${f.suppression.reason})`));
+    }
+  }
   return lines;
 }
 
@@ -80,6 +85,9 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
     s("bold", `modelgate ${report.tool.version}`) +
       `  scanned ${report.target.name} (${report.summary.files} files, ${seconds} s)`,
   );
+  if (report.policy?.source !== undefined) {
+    out.push(s("dim", `policy ${report.policy.source} (sha256 ${report.policy.hash.slice(0, 12)})`));
+  }
   out.push("");
   for (const file of report.files) {
     if (opts.quiet && file.verdict === "clean") continue;
@@ -98,9 +106,20 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
     .reverse()
     .map((v) => `${report.summary.bySeverity[v]} ${v}`)
     .join(", ");
+  const expired = (report.policy?.suppressions ?? []).filter((x) => x.status === "expired");
+  if (expired.length > 0) {
+    out.push("");
+    out.push(s("yellow", "Expired suppressions (no longer applied):"));
+    for (const x of expired) {
+      out.push(`  ${x.rule}  ${x.path}  expired ${x.expires ?? "?"}, ${x.matched} finding(s) now count  (${x.reason})`);
+    }
+  }
+  const suppressed = report.files.reduce((n, f) => n + (f.suppressed?.length ?? 0), 0);
   out.push("");
   out.push(`Files: ${report.summary.files} (${verdicts})`);
-  out.push(`Findings: ${report.summary.findings} (${severities})`);
+  out.push(
+    `Findings: ${report.summary.findings} (${severities})${suppressed > 0 ? `; ${suppressed} suppressed by policy` : ""}`,
+  );
   out.push(
     `Verdict: ${s(VERDICT_STYLE[report.verdict], report.verdict.toUpperCase())}${report.complete ? "" : " (scan incomplete)"}`,
   );
