@@ -160,6 +160,20 @@ def zips():
     struct.pack_into("<I", data, e + 12, struct.unpack_from("<I", data, e + 12)[0] + 1000)
     write("zip/truncated-directory.zip", data, "invalid", ["zip/malformed"])
 
+    # A local entry the central directory does not list (its record removed): PyTorch and zipfile
+    # never see it, streaming extractors (Java ZipInputStream) extract it first.
+    data = make_zip([("hidden/../../payload.txt", b"streaming readers see me\n")] + TEXT)
+    recs = central_records(data)
+    first_len = recs[1] - recs[0]
+    e = data.rfind(b"PK\x05\x06")
+    count, cd_size, cd_off = struct.unpack_from("<HII", data, e + 10)
+    del data[recs[0] : recs[1]]
+    e -= first_len
+    struct.pack_into("<HHII", data, e + 8, count - 1, count - 1, cd_size - first_len, cd_off)
+    assert zipfile.ZipFile(io.BytesIO(bytes(data))).namelist() == [n for n, _ in TEXT]
+    write("zip/local-only-entry.zip", data, "malicious", ["zip/local-only-entry", "zip/prepended-data",
+                                                          "container/path-traversal"])
+
     # Member names that escape the extraction directory.
     write("zip/traversal.zip", make_zip([("../../evil.txt", b"x\n")]), "malicious", ["container/path-traversal"])
     write("zip/absolute.zip", make_zip([(zipfile.ZipInfo("/etc/cron.d/job"), b"x\n")]), "malicious",

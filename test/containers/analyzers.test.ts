@@ -112,3 +112,29 @@ describe("zip analyzer reads headers and pickles, not tensor payloads", () => {
     expect(report.summary.bytesRead).toBeLessThan(1024 * 1024);
   });
 });
+
+describe("zip analyzer: bytes no entry accounts for", () => {
+  it("extracts a local entry hidden between members and analyses it", async () => {
+    const hidden = buildZip([{ name: "../hidden.txt", data: "payload" }]);
+    // The hidden archive's local header (without its central directory) sits between two members.
+    const localOnly = hidden.subarray(0, 30 + "../hidden.txt".length + "payload".length);
+    const nested = buildZip([{ name: "inner/../../x", data: "y" }]);
+    const zip = buildZip([
+      { name: "a.txt", data: "first", paddingAfter: localOnly },
+      { name: "b.zip", data: nested },
+    ]);
+    const report = await scanBytes(zip, "x.zip");
+    const file = report.files[0];
+    if (!file) throw new Error("no report");
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/local-only-entry", "zip/unreferenced-data"]));
+    expect((file.members ?? []).map((m) => m.path)).toContain("x.zip!<local-only>/../hidden.txt");
+  });
+
+  it("sniffs unreferenced bytes and trailing data as opaque members", async () => {
+    const appended = gzipSync(buildTar([{ name: "../evil", data: "x" }]));
+    const zip = Buffer.concat([buildZip([{ name: "a.txt", data: "1" }]), appended]);
+    const file = await scanOne(zip, "t.zip");
+    // The appended stream is found by sniffing the trailing bytes, and its traversal reported.
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/trailing-data", "container/path-traversal"]));
+  });
+});

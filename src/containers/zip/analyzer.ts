@@ -3,13 +3,24 @@
  * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine.
  * @module
  */
+import { createInflateRaw } from "node:zlib";
 import { isModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { type ByteSource, SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
-import { isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
+import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
 import { openZipEntry, verifyZipEntry } from "./member.js";
-import { checkLocalHeaders, METHOD_DEFLATE, METHOD_STORED, readZipDirectory, type ZipEntry } from "./reader.js";
+import {
+  type ByteRange,
+  checkLocalHeaders,
+  isTraversalName,
+  METHOD_DEFLATE,
+  METHOD_STORED,
+  readLocalOnlyEntry,
+  readZipDirectory,
+  type ZipEntry,
+} from "./reader.js";
 
 /**
  * Members up to this size that are not tensor storages have their CRC-32 and size verified (the
@@ -86,6 +97,91 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     }
   }
   if (unverified > 0) ctx.fact("zip.crcUnverifiedMembers", unverified);
+
+  // Bytes no entry accounts for: hidden local entries are extracted like streaming readers would,
+  // anything else is sniffed as opaque data (a pickle hidden there is still found).
+  for (const range of [...local.unreferenced, ...directory.unreferenced]) {
+    // Other end records (reported as zip/multiple-eocd) are structure, not content.
+    const head = await ctx.source.read(range.offset, 4);
+    const endRecord = head[0] === 0x50 && head[1] === 0x4b && (head[2] === 5 || head[2] === 6) && head[3] === 6;
+    if (!endRecord) await scanUnreferenced(ctx, range, report);
+  }
+}
+
+const MAX_HIDDEN_PER_RANGE = 64;
+
+async function scanUnreferenced(
+  ctx: AnalysisContext,
+  range: ByteRange,
+  report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
+): Promise<void> {
+  const end = range.offset + range.length;
+  let at = range.offset;
+  for (let n = 0; n < MAX_HIDDEN_PER_RANGE && at < end; n++) {
+    ctx.checkpoint();
+    const hidden = await readLocalOnlyEntry(ctx.source, { offset: at, length: end - at });
+    if (hidden === undefined) break;
+    report("local-only", {
+      ruleId: "zip/local-only-entry",
+      message: `local file header for ${JSON.stringify(hidden.name)} at ${hidden.offset} is not in the central directory`,
+      offset: hidden.offset,
+      evidence: { member: hidden.name, method: hidden.method },
+    });
+    if (isTraversalName(hidden.name)) {
+      ctx.report({
+        ruleId: "container/path-traversal",
+        message: `hidden member name ${JSON.stringify(hidden.name)} escapes the extraction directory`,
+        offset: hidden.offset,
+        evidence: { member: hidden.name },
+      });
+    }
+    const raw = new SliceSource(ctx.source, hidden.dataOffset, hidden.compressedSize);
+    let content: ByteSource | undefined;
+    if (hidden.method === METHOD_STORED) content = raw;
+    else if (hidden.method === METHOD_DEFLATE) {
+      try {
+        content = (await decodeStream(raw, () => createInflateRaw(), budgetOf(ctx), { label: hidden.name })).source;
+      } catch (error) {
+        if (!isBombError(error) && !isModelgateError(error, "MALFORMED") && !isModelgateError(error, "TRUNCATED")) {
+          throw error;
+        }
+        report("stream", {
+          ruleId: isBombError(error) ? "container/decompression-bomb" : "container/malformed-stream",
+          message: `hidden member ${JSON.stringify(hidden.name)}: ${error.message}`,
+          offset: hidden.dataOffset,
+          evidence: { member: hidden.name },
+        });
+      }
+    } else {
+      ctx.report({
+        ruleId: "format/unsupported",
+        message: `hidden member ${JSON.stringify(hidden.name)} uses compression method ${hidden.method}`,
+        offset: hidden.offset,
+        evidence: { member: hidden.name, method: hidden.method },
+      });
+    }
+    if (content !== undefined) {
+      try {
+        await ctx.scanMember(`<local-only>/${hidden.name}`, content, { offset: hidden.dataOffset });
+      } finally {
+        await content.close?.();
+      }
+    }
+    at = hidden.dataOffset + hidden.compressedSize;
+    at += (hidden.flags & 8) !== 0 ? descriptorLength(await ctx.source.read(at, 4)) : 0;
+  }
+  // Bytes before the archive proper belong to the sniffer (polyglot detection analyses them).
+  if (at < end && !(range.offset === 0 && at === 0)) {
+    await ctx.scanMember(`<unreferenced@${at}>`, new SliceSource(ctx.source, at, end - at), {
+      offset: at,
+      opaqueData: true,
+    });
+  }
+}
+
+/** Length of a data descriptor (with or without its optional signature; 32-bit sizes). */
+function descriptorLength(head: Uint8Array): number {
+  return head[0] === 0x50 && head[1] === 0x4b && head[2] === 7 && head[3] === 8 ? 16 : 12;
 }
 
 /** Checks a member's CRC and size; false when it cannot be decoded at all (already reported). */

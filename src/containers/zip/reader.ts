@@ -86,6 +86,17 @@ export interface ZipEntry {
   readonly encrypted: boolean;
 }
 
+/** A byte range of the archive. */
+export interface ByteRange {
+  /** First byte. */
+  readonly offset: number;
+  /** Length in bytes. */
+  readonly length: number;
+}
+
+/** Unreferenced ranges kept for analysis (the rest are only counted in findings). */
+const MAX_RANGES = 64;
+
 /** Budgets of {@link readZipDirectory}. */
 export interface ZipReadOptions {
   /** Maximum entries read (default 200,000); the rest are reported, not read. */
@@ -118,6 +129,8 @@ export interface ZipDirectory {
   readonly comment?: { readonly offset: number; readonly length: number };
   /** True when not every entry could be read (budget or corruption). */
   readonly incomplete: boolean;
+  /** Bytes after the central directory that belong to nothing (before the end record, after its comment). */
+  readonly unreferenced: readonly ByteRange[];
   /** The central directory as read (entries' raw names point into it). */
   readonly centralDirectoryBytes: Uint8Array;
   /** Anomalies found while reading. */
@@ -288,7 +301,9 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     });
   }
   const recordEnd = commentOffset + eocd.commentLength;
+  const unreferenced: ByteRange[] = [];
   if (recordEnd < size) {
+    unreferenced.push({ offset: recordEnd, length: size - recordEnd });
     findings.add({
       ruleId: "zip/trailing-data",
       message: `${size - recordEnd} bytes follow the end-of-central-directory record`,
@@ -430,6 +445,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
       });
     }
   } else if (shift !== 0 && !emptyDirectory) {
+    if (shift > 0) unreferenced.push({ offset: cdOffset + cdSize, length: shift });
     findings.add({
       ruleId: shift > 0 ? "zip/trailing-data" : "zip/inconsistent-directory",
       message:
@@ -510,6 +526,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     declaredEntries,
     prefixShift,
     incomplete,
+    unreferenced,
     findings: findings.list(),
   };
   return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
@@ -854,6 +871,8 @@ export interface LocatedEntry {
 export interface LocalHeaderCheck {
   /** Data offsets, by entry index (-1 when the local header is unusable). */
   readonly dataOffsets: Float64Array;
+  /** Bytes before the first member, gaps between members and before the central directory (at most 64 kept). */
+  readonly unreferenced: readonly ByteRange[];
   /** Anomalies found. */
   readonly findings: FindingInput[];
 }
@@ -918,6 +937,10 @@ export async function checkLocalHeaders(
   options: Pick<ZipReadOptions, "maxFindingsPerRule" | "signal"> = {},
 ): Promise<LocalHeaderCheck> {
   const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const unreferenced: ByteRange[] = [];
+  const gap = (offset: number, length: number): void => {
+    if (unreferenced.length < MAX_RANGES) unreferenced.push({ offset, length });
+  };
   const { entries } = directory;
   const dataOffsets = new Float64Array(entries.length).fill(-1);
   const order = entries
@@ -1024,6 +1047,8 @@ export async function checkLocalHeaders(
       first = false;
       if (at > directory.prefixShift) {
         const gap = at - directory.prefixShift;
+        // Kept for the analyzer: a local entry hidden there is what a streaming reader sees first.
+        if (directory.prefixShift === 0) unreferenced.push({ offset: 0, length: gap });
         findings.add({
           ruleId: directory.prefixShift === 0 ? "zip/prepended-data" : "zip/unreferenced-data",
           message: `${gap} bytes precede the first member`,
@@ -1039,6 +1064,7 @@ export async function checkLocalHeaders(
         evidence: { member: entry.name, other: coveredBy.name },
       });
     } else if (at > coveredEnd + descriptorAllowance(coveredBy)) {
+      gap(coveredEnd, at - coveredEnd);
       findings.add({
         ruleId: "zip/unreferenced-data",
         message: `${at - coveredEnd} bytes between members are not part of any entry`,
@@ -1053,6 +1079,7 @@ export async function checkLocalHeaders(
   }
   const cdStart = directory.centralDirectory.offset;
   if (coveredBy !== undefined && cdStart > coveredEnd + descriptorAllowance(coveredBy)) {
+    gap(coveredEnd, cdStart - coveredEnd);
     findings.add({
       ruleId: "zip/unreferenced-data",
       message: `${cdStart - coveredEnd} bytes between the last member and the central directory are not part of any entry`,
@@ -1074,7 +1101,7 @@ export async function checkLocalHeaders(
       evidence: { bytes: cdStart },
     });
   }
-  return { dataOffsets, findings: findings.list() };
+  return { dataOffsets, unreferenced, findings: findings.list() };
 }
 
 /** Bytes a data descriptor may take after an entry's data (signature + CRC + two 8-byte sizes). */
@@ -1102,4 +1129,52 @@ export async function locateEntryData(source: ByteSource, entry: ZipEntry): Prom
     });
   }
   return dataOffset;
+}
+
+/** A local file header found where the central directory lists nothing. */
+export interface LocalOnlyEntry {
+  /** Offset of the local header. */
+  readonly offset: number;
+  /** Name from the local header. */
+  readonly name: string;
+  /** Flags from the local header. */
+  readonly flags: number;
+  /** Compression method. */
+  readonly method: number;
+  /** First data byte. */
+  readonly dataOffset: number;
+  /** Compressed size: the declared one, or up to the end of the range when it is deferred. */
+  readonly compressedSize: number;
+  /** Declared uncompressed size (0 when deferred to a data descriptor). */
+  readonly uncompressedSize: number;
+}
+
+/**
+ * Parses a local file header at the start of an unreferenced range: an entry that streaming
+ * extractors (which walk local headers, like Java's `ZipInputStream`) see and the central
+ * directory hides. Returns `undefined` when the range does not start with one.
+ * @param source - the archive
+ * @param range - an unreferenced range
+ */
+export async function readLocalOnlyEntry(source: ByteSource, range: ByteRange): Promise<LocalOnlyEntry | undefined> {
+  if (range.length < LOCAL_SIZE) return undefined;
+  const h = await readClamped(source, range.offset, LOCAL_SIZE);
+  if (h.length < LOCAL_SIZE || u32(h, 0) !== SIG_LOCAL) return undefined;
+  const nameLength = u16(h, 26);
+  const dataOffset = range.offset + LOCAL_SIZE + nameLength + u16(h, 28);
+  const end = range.offset + range.length;
+  if (dataOffset > end) return undefined;
+  const flags = u16(h, 6);
+  const declared = u32(h, 18);
+  const deferred = (flags & FLAG_DATA_DESCRIPTOR) !== 0 && declared === 0;
+  const compressedSize = deferred || declared === U32_MAX ? end - dataOffset : Math.min(declared, end - dataOffset);
+  return {
+    offset: range.offset,
+    name: decodeName(await readClamped(source, range.offset + LOCAL_SIZE, nameLength)),
+    flags,
+    method: u16(h, 8),
+    dataOffset,
+    compressedSize,
+    uncompressedSize: u32(h, 22),
+  };
 }

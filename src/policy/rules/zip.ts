@@ -139,6 +139,14 @@ export const zipRules = [
       "Bytes follow the end-of-central-directory record (beyond its comment) or sit between the central directory and its end record. They belong to no member and may be read by a loader that parses the file differently.",
   },
   {
+    id: "zip/local-only-entry",
+    title: "Local entry missing from the central directory",
+    severity: "medium",
+    description:
+      "A local file header sits in bytes no central directory record accounts for. Readers that use the central directory (PyTorch, Python's `zipfile`) never see it; streaming extractors that walk local headers (Java's `ZipInputStream`, stream-unzip tools) extract it. modelgate extracts and analyses it as `<local-only>/name`.",
+    references: [APPNOTE],
+  },
+  {
     id: "zip/suspicious-name",
     title: "Member name with control characters or backslashes",
     severity: "medium",
