@@ -6,7 +6,7 @@
 import { createInflateRaw } from "node:zlib";
 import { isModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { type ByteSource, SliceSource } from "../../sources/byte-source.js";
+import { BufferSource, type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
@@ -29,6 +29,52 @@ import {
 export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
 
 const CAP = 20;
+/** Members up to this compressed size are read together with their neighbours. */
+const SMALL_MEMBER = 64 * 1024;
+/** Largest shared read of small members. */
+const CLUSTER_BYTES = 1024 * 1024;
+
+/**
+ * For each small member, where the run of small members starting at it ends (at most
+ * {@link CLUSTER_BYTES} later): the extent of one shared read. Large members get 0.
+ */
+function smallMemberClusters(entries: readonly ZipEntry[], dataOffsets: Float64Array): Float64Array {
+  const ends = new Float64Array(entries.length);
+  const order = entries
+    .filter((e) => (dataOffsets[e.index] ?? -1) >= 0 && e.compressedSize <= SMALL_MEMBER)
+    .sort((a, b) => (dataOffsets[a.index] as number) - (dataOffsets[b.index] as number));
+  let runEnd = 0;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const e = order[i] as ZipEntry;
+    const start = dataOffsets[e.index] as number;
+    const end = start + e.compressedSize;
+    const next = order[i + 1];
+    const contiguous = next !== undefined && (dataOffsets[next.index] as number) - end <= 4096;
+    runEnd = contiguous ? Math.max(runEnd, end) : end;
+    ends[e.index] = Math.min(runEnd, start + CLUSTER_BYTES);
+  }
+  return ends;
+}
+
+/** One cached window of the archive, refilled with a member's cluster on a miss. */
+class ClusterReader {
+  readonly #source: ByteSource;
+  #start = 0;
+  #bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(source: ByteSource) {
+    this.#source = source;
+  }
+
+  /** `length` bytes at `offset`, reading through `until` on a miss. */
+  async bytes(offset: number, length: number, until: number): Promise<Uint8Array> {
+    if (offset < this.#start || offset + length > this.#start + this.#bytes.length) {
+      this.#start = offset;
+      this.#bytes = await readClamped(this.#source, offset, Math.max(length, until - offset));
+    }
+    return this.#bytes.subarray(offset - this.#start, offset - this.#start + length);
+  }
+}
 
 async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const source = ctx.source;
@@ -53,6 +99,8 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   };
   const names = new Map<string, number>();
   let unverified = 0;
+  const clusterEnds = smallMemberClusters(entries, local.dataOffsets);
+  const cluster = new ClusterReader(source);
   for (const entry of entries) {
     ctx.checkpoint();
     const dataOffset = local.dataOffsets[entry.index] ?? -1;
@@ -76,11 +124,18 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       continue;
     }
 
+    // Small members come from a shared read of their neighbourhood: one read serves thousands.
+    const small = entry.compressedSize <= SMALL_MEMBER;
+    const data: ByteSource = small
+      ? new BufferSource(await cluster.bytes(dataOffset, entry.compressedSize, clusterEnds[entry.index] ?? 0))
+      : source;
+    const dataStart = small ? 0 : dataOffset;
+
     // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
     // storages are not read for it (their payload is never read, only sniffed).
     const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
     if (!opaqueData && entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
-      const ok = await verify(ctx, entry, dataOffset, report);
+      const ok = await verify(ctx, entry, data, dataStart, dataOffset, report);
       if (!ok) continue;
     } else {
       unverified++;
@@ -89,7 +144,7 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     const seen = names.get(entry.name) ?? 0;
     names.set(entry.name, seen + 1);
     const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
-    const content = await openZipEntry(source, entry, budget, dataOffset);
+    const content = await openZipEntry(data, entry, budget, dataStart);
     try {
       await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
     } finally {
@@ -188,12 +243,14 @@ function descriptorLength(head: Uint8Array): number {
 async function verify(
   ctx: AnalysisContext,
   entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
   dataOffset: number,
   report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
 ): Promise<boolean> {
   const member = { member: entry.name };
   try {
-    const actual = await verifyZipEntry(ctx.source, entry, dataOffset, budgetOf(ctx));
+    const actual = await verifyZipEntry(data, entry, dataStart, budgetOf(ctx));
     if (entry.method === METHOD_DEFLATE && actual.size !== entry.uncompressedSize) {
       report("size", {
         ruleId: "zip/size-mismatch",
