@@ -1,6 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classifyZip, isTorchOpaqueMember } from "../../src/containers/zip/flavor.js";
+import { scan } from "../../src/scan/engine.js";
+import { BufferSource, type ByteSource } from "../../src/sources/byte-source.js";
 import { ruleIds, scanBytes, scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";
 import { buildZip } from "./zip-builder.js";
@@ -136,5 +138,23 @@ describe("zip analyzer: bytes no entry accounts for", () => {
     const file = await scanOne(zip, "t.zip");
     // The appended stream is found by sniffing the trailing bytes, and its traversal reported.
     expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/trailing-data", "container/path-traversal"]));
+  });
+});
+
+describe("zip analyzer: many small members", () => {
+  it("reads thousands of small members with a handful of reads", async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ name: `m/${i}.txt`, data: `member ${i}\n` }));
+    const inner = new BufferSource(buildZip(entries));
+    let reads = 0;
+    const counting: ByteSource = {
+      size: inner.size,
+      read: (offset, length) => {
+        reads++;
+        return inner.read(offset, length);
+      },
+    };
+    const report = await scan(counting, { hash: false });
+    expect(report.files[0]?.members).toHaveLength(3000);
+    expect(reads).toBeLessThan(100);
   });
 });
