@@ -158,3 +158,21 @@ describe("zip analyzer: many small members", () => {
     expect(reads).toBeLessThan(100);
   });
 });
+
+describe("tar analyzer: many small members", () => {
+  it("reads thousands of small members with a handful of reads", async () => {
+    const members = Array.from({ length: 2000 }, (_, i) => ({ name: `m/${i}.txt`, data: `member ${i}\n` }));
+    const inner = new BufferSource(buildTar(members));
+    let reads = 0;
+    const counting: ByteSource = {
+      size: inner.size,
+      read: (offset, length) => {
+        reads++;
+        return inner.read(offset, length);
+      },
+    };
+    const report = await scan(counting, { hash: false });
+    expect(report.files[0]?.members).toHaveLength(2000);
+    expect(reads).toBeLessThan(200);
+  });
+});

@@ -6,8 +6,9 @@
 import { createInflateRaw } from "node:zlib";
 import { isModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { BufferSource, type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
+import { BufferSource, type ByteSource, SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
+import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
 import { openZipEntry, verifyZipEntry } from "./member.js";
@@ -29,52 +30,6 @@ import {
 export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
 
 const CAP = 20;
-/** Members up to this compressed size are read together with their neighbours. */
-const SMALL_MEMBER = 64 * 1024;
-/** Largest shared read of small members. */
-const CLUSTER_BYTES = 1024 * 1024;
-
-/**
- * For each small member, where the run of small members starting at it ends (at most
- * {@link CLUSTER_BYTES} later): the extent of one shared read. Large members get 0.
- */
-function smallMemberClusters(entries: readonly ZipEntry[], dataOffsets: Float64Array): Float64Array {
-  const ends = new Float64Array(entries.length);
-  const order = entries
-    .filter((e) => (dataOffsets[e.index] ?? -1) >= 0 && e.compressedSize <= SMALL_MEMBER)
-    .sort((a, b) => (dataOffsets[a.index] as number) - (dataOffsets[b.index] as number));
-  let runEnd = 0;
-  for (let i = order.length - 1; i >= 0; i--) {
-    const e = order[i] as ZipEntry;
-    const start = dataOffsets[e.index] as number;
-    const end = start + e.compressedSize;
-    const next = order[i + 1];
-    const contiguous = next !== undefined && (dataOffsets[next.index] as number) - end <= 4096;
-    runEnd = contiguous ? Math.max(runEnd, end) : end;
-    ends[e.index] = Math.min(runEnd, start + CLUSTER_BYTES);
-  }
-  return ends;
-}
-
-/** One cached window of the archive, refilled with a member's cluster on a miss. */
-class ClusterReader {
-  readonly #source: ByteSource;
-  #start = 0;
-  #bytes: Uint8Array = new Uint8Array(0);
-
-  constructor(source: ByteSource) {
-    this.#source = source;
-  }
-
-  /** `length` bytes at `offset`, reading through `until` on a miss. */
-  async bytes(offset: number, length: number, until: number): Promise<Uint8Array> {
-    if (offset < this.#start || offset + length > this.#start + this.#bytes.length) {
-      this.#start = offset;
-      this.#bytes = await readClamped(this.#source, offset, Math.max(length, until - offset));
-    }
-    return this.#bytes.subarray(offset - this.#start, offset - this.#start + length);
-  }
-}
 
 async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const source = ctx.source;
@@ -99,7 +54,9 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   };
   const names = new Map<string, number>();
   let unverified = 0;
-  const clusterEnds = smallMemberClusters(entries, local.dataOffsets);
+  const clusterEnds = smallMemberClusters(
+    entries.map((e) => ({ start: local.dataOffsets[e.index] ?? -1, size: e.compressedSize })),
+  );
   const cluster = new ClusterReader(source);
   for (const entry of entries) {
     ctx.checkpoint();
