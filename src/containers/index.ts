@@ -2,6 +2,8 @@
  * Containers: zip, tar and compressed streams (readers and analyzers).
  * @module
  */
+
+export { CLUSTER_BYTES, ClusterReader, type MemberSpan, SMALL_MEMBER, smallMemberClusters } from "./cluster.js";
 export { compressedAnalyzer, decompressedName } from "./compressed/analyzer.js";
 export { createBunzip2 } from "./compressed/bzip2.js";
 export {
@@ -26,11 +28,14 @@ export { CRC_CHECK_LIMIT, zipAnalyzer } from "./zip/analyzer.js";
 export { classifyZip, isTorchOpaqueMember, type ZipClassification, type ZipFlavor } from "./zip/flavor.js";
 export { type EntryIntegrity, openZipEntry, verifyZipEntry } from "./zip/member.js";
 export {
+  type ByteRange,
   checkLocalHeaders,
   isTraversalName,
   type LocalHeaderCheck,
+  type LocalOnlyEntry,
   type LocatedEntry,
   locateEntryData,
+  readLocalOnlyEntry,
   readZipDirectory,
   type ZipDirectory,
   type ZipEntry,
