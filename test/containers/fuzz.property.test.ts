@@ -16,7 +16,13 @@ import { scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";
 import { buildZip } from "./zip-builder.js";
 
-const SEED = 20261122;
+const SEED = Number(process.env.MODELGATE_FUZZ_SEED ?? 20261122);
+/**
+ * Longer runs (not in `npm test`): `MODELGATE_FUZZ_SCALE=30 MODELGATE_FUZZ_SEED=7 npx vitest run
+ * test/containers/fuzz --testTimeout=0` runs 30× more cases from another seed.
+ */
+const SCALE = Math.max(1, Number(process.env.MODELGATE_FUZZ_SCALE ?? 1));
+const runs = (n: number) => n * SCALE;
 const budget = () => {
   let used = 0;
   return {
@@ -95,7 +101,7 @@ describe("container readers never crash on hostile input", () => {
   it("mutated zips", async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(mutated(ZIP), mutated(ZIP64_END)), exerciseZip), {
       seed: SEED,
-      numRuns: 300,
+      numRuns: runs(300),
     });
     // The mutations exercise both paths: archives still listed and archives rejected.
     expect(outcomes.listed).toBeGreaterThan(20);
@@ -116,7 +122,7 @@ describe("container readers never crash on hostile input", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(chunk, { maxLength: 30 }), (parts) => exerciseZip(Buffer.concat(parts))),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: runs(300) },
     );
   });
 
@@ -130,7 +136,7 @@ describe("container readers never crash on hostile input", () => {
           if (!isModelgateError(error)) throw error;
         }
       }),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: runs(300) },
     );
   });
 
@@ -145,7 +151,7 @@ describe("container readers never crash on hostile input", () => {
           if (!isModelgateError(error)) throw error;
         }
       }),
-      { seed: SEED, numRuns: 200 },
+      { seed: SEED, numRuns: runs(200) },
     );
   });
 
@@ -171,7 +177,7 @@ describe("container readers never crash on hostile input", () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 400 },
+      { seed: SEED, numRuns: runs(400) },
     );
   });
 
@@ -196,7 +202,7 @@ describe("container readers never crash on hostile input", () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 500 },
+      { seed: SEED, numRuns: runs(500) },
     );
   });
 
@@ -211,7 +217,7 @@ describe("container readers never crash on hostile input", () => {
           if (!isModelgateError(error)) throw error;
         }
       }),
-      { seed: SEED, numRuns: 500 },
+      { seed: SEED, numRuns: runs(500) },
     );
   });
 
@@ -223,7 +229,7 @@ describe("container readers never crash on hostile input", () => {
         const internal = file.findings.filter((f) => f.ruleId === "scan/internal-error");
         expect(internal.map((f) => f.message)).toEqual([]);
       }),
-      { seed: SEED, numRuns: 150 },
+      { seed: SEED, numRuns: runs(150) },
     );
   });
 });
