@@ -532,6 +532,91 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
 }
 
+/** Central directory fields in columns: entries are thin views, so 100k entries stay cheap. */
+class EntryColumns {
+  readonly nameOffset: Uint32Array;
+  readonly nameLength: Uint16Array;
+  readonly flags: Uint16Array;
+  readonly method: Uint16Array;
+  readonly crc32: Uint32Array;
+  readonly compressedSize: Float64Array;
+  readonly uncompressedSize: Float64Array;
+  readonly localHeaderOffset: Float64Array;
+  readonly versionMadeBy: Uint16Array;
+  readonly externalAttributes: Uint32Array;
+  readonly centralOffset: Float64Array;
+
+  constructor(capacity: number) {
+    this.nameOffset = new Uint32Array(capacity);
+    this.nameLength = new Uint16Array(capacity);
+    this.flags = new Uint16Array(capacity);
+    this.method = new Uint16Array(capacity);
+    this.crc32 = new Uint32Array(capacity);
+    this.compressedSize = new Float64Array(capacity);
+    this.uncompressedSize = new Float64Array(capacity);
+    this.localHeaderOffset = new Float64Array(capacity);
+    this.versionMadeBy = new Uint16Array(capacity);
+    this.externalAttributes = new Uint32Array(capacity);
+    this.centralOffset = new Float64Array(capacity);
+  }
+}
+
+/** A {@link ZipEntry} backed by {@link EntryColumns}. */
+class CentralEntry implements ZipEntry {
+  readonly name: string;
+  readonly index: number;
+  readonly #c: EntryColumns;
+
+  constructor(name: string, index: number, columns: EntryColumns) {
+    this.name = name;
+    this.index = index;
+    this.#c = columns;
+  }
+
+  get nameOffset(): number {
+    return this.#c.nameOffset[this.index] as number;
+  }
+  get nameLength(): number {
+    return this.#c.nameLength[this.index] as number;
+  }
+  get flags(): number {
+    return this.#c.flags[this.index] as number;
+  }
+  get method(): number {
+    return this.#c.method[this.index] as number;
+  }
+  get crc32(): number {
+    return this.#c.crc32[this.index] as number;
+  }
+  get compressedSize(): number {
+    return this.#c.compressedSize[this.index] as number;
+  }
+  get uncompressedSize(): number {
+    return this.#c.uncompressedSize[this.index] as number;
+  }
+  get localHeaderOffset(): number {
+    return this.#c.localHeaderOffset[this.index] as number;
+  }
+  get versionMadeBy(): number {
+    return this.#c.versionMadeBy[this.index] as number;
+  }
+  get externalAttributes(): number {
+    return this.#c.externalAttributes[this.index] as number;
+  }
+  get centralOffset(): number {
+    return this.#c.centralOffset[this.index] as number;
+  }
+  get isDirectory(): boolean {
+    return this.name.endsWith("/") || (this.externalAttributes & 0x10) !== 0;
+  }
+  get isSymlink(): boolean {
+    return this.versionMadeBy >>> 8 === 3 && ((this.externalAttributes >>> 16) & 0xf000) === 0xa000;
+  }
+  get encrypted(): boolean {
+    return (this.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
+  }
+}
+
 /** State the central directory walk hands back. */
 interface WalkResult {
   entries: ZipEntry[];
@@ -559,7 +644,8 @@ function walkCentralDirectory(
   const cdLatin1 = cdBuf.toString("latin1");
   let incomplete = false;
   const entries: ZipEntry[] = [];
-  const hashes: number[] = [];
+  const columns = new EntryColumns(Math.min(maxEntries, Math.floor(cd.length / CENTRAL_SIZE)));
+  const hashes = new Uint32Array(columns.flags.length);
   let p = 0;
   while (p + 4 <= cd.length) {
     if (u32(cd, p) !== SIG_CENTRAL) {
@@ -686,24 +772,18 @@ function walkCentralDirectory(
     const isDirectory = name.endsWith("/") || (externalAttributes & 0x10) !== 0;
     const isSymlink = versionMadeBy >>> 8 === 3 && ((externalAttributes >>> 16) & 0xf000) === 0xa000;
     const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
-    entries.push({
-      index,
-      name,
-      nameOffset,
-      nameLength,
-      flags,
-      method,
-      crc32,
-      compressedSize,
-      uncompressedSize,
-      localHeaderOffset,
-      versionMadeBy,
-      externalAttributes,
-      centralOffset,
-      isDirectory,
-      isSymlink,
-      encrypted,
-    });
+    columns.nameOffset[index] = nameOffset;
+    columns.nameLength[index] = nameLength;
+    columns.flags[index] = flags;
+    columns.method[index] = method;
+    columns.crc32[index] = crc32;
+    columns.compressedSize[index] = compressedSize;
+    columns.uncompressedSize[index] = uncompressedSize;
+    columns.localHeaderOffset[index] = localHeaderOffset;
+    columns.versionMadeBy[index] = versionMadeBy;
+    columns.externalAttributes[index] = externalAttributes;
+    columns.centralOffset[index] = centralOffset;
+    entries.push(new CentralEntry(name, index, columns));
 
     if (
       encrypted ||
@@ -717,7 +797,7 @@ function walkCentralDirectory(
     ) {
       reportEntry(entries[index] as ZipEntry, diskStart, odd, size, findings);
     }
-    hashes.push(lastNameHash);
+    hashes[index] = lastNameHash;
     p += recordLength;
   }
 
@@ -729,7 +809,7 @@ function walkCentralDirectory(
  * Finds duplicate names without a hash map of strings: sorts (name hash, index) keys packed into
  * doubles and compares the names of equal hashes only.
  */
-function reportDuplicates(entries: readonly ZipEntry[], hashes: readonly number[], findings: FindingList): void {
+function reportDuplicates(entries: readonly ZipEntry[], hashes: Uint32Array, findings: FindingList): void {
   const n = entries.length;
   if (n < 2) return;
   if (n >= 1 << 21) {
