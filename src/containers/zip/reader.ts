@@ -769,7 +769,6 @@ function walkCentralDirectory(
     const name = decodeNameAt(cdBuf, nameOffset, nameOffset + nameLength, cdLatin1);
     const odd = lastNameOdd;
     const maybeEscapes = lastNameMaybeEscapes;
-    const isDirectory = name.endsWith("/") || (externalAttributes & 0x10) !== 0;
     const isSymlink = versionMadeBy >>> 8 === 3 && ((externalAttributes >>> 16) & 0xf000) === 0xa000;
     const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
     columns.nameOffset[index] = nameOffset;
