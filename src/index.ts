@@ -6,6 +6,16 @@
 export * from "./containers/index.js";
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
 export {
+  type GgufHeader,
+  type GgufIssue,
+  type GgufKeyValue,
+  type GgufReadOptions,
+  type GgufScalar,
+  type GgufTensorInfo,
+  readGgufHeader,
+} from "./formats/gguf/reader.js";
+export { GGML_TYPES, GGUF_TYPE, type GgmlType } from "./formats/gguf/types.js";
+export {
   analyzeKerasConfig,
   type EmbeddedPayload,
   type KerasConfigBudgets,
@@ -40,12 +50,37 @@ export {
   readOnnxPartial,
 } from "./formats/onnx/reader.js";
 export {
+  type DuplicateKey,
+  JsonNumber,
+  JsonObject,
+  type JsonParseOptions,
+  type JsonParseResult,
+  type JsonValue,
+  parseStrictJson,
+} from "./formats/safetensors/json.js";
+export {
+  readSafetensorsHeader,
+  type SafetensorsHeader,
+  type SafetensorsIssue,
+  type SafetensorsReadOptions,
+  type SafetensorsTensor,
+  type UnclaimedRange,
+} from "./formats/safetensors/parser.js";
+export {
   readSavedModel,
   type SavedModelReadResult,
   type SavedModelSummary,
   type TfNode,
 } from "./formats/savedmodel/reader.js";
 export { type SniffInput, sniff } from "./formats/sniff.js";
+export {
+  analyzeTemplate,
+  type TemplateAnalysis,
+  type TemplateFinding,
+  type TemplateOptions,
+  type TemplateRuleId,
+} from "./formats/template/analyze.js";
+export * from "./integrity/index.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
 export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
 export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";

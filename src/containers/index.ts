@@ -28,7 +28,6 @@ export { CRC_CHECK_LIMIT, zipAnalyzer } from "./zip/analyzer.js";
 export { classifyZip, isTorchOpaqueMember, type ZipClassification, type ZipFlavor } from "./zip/flavor.js";
 export { type EntryIntegrity, openZipEntry, verifyZipEntry } from "./zip/member.js";
 export {
-  type ByteRange,
   checkLocalHeaders,
   isTraversalName,
   type LocalHeaderCheck,
@@ -39,5 +38,6 @@ export {
   readZipDirectory,
   type ZipDirectory,
   type ZipEntry,
+  type ZipRange,
   type ZipReadOptions,
 } from "./zip/reader.js";

@@ -7,6 +7,7 @@ import type { Format } from "../report/schema.js";
 import type { Detection } from "../scan/types.js";
 import { looksLikePickle } from "./pickle-sniff.js";
 import { detectSavedModelByName } from "./savedmodel/detect.js";
+import { startsLikeJinja } from "./template/detect.js";
 
 /** What the sniffer looks at. */
 export interface SniffInput {
@@ -267,6 +268,7 @@ const detectText: Detector = ({ head, size, name }) => {
   if (text === undefined) return undefined;
   const ext = extension(name);
   const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
       return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { SignatureVerificationSchema } from "../integrity/oms/result.js";
 
 /** Version of the report format. Additive changes bump the minor version. */
 export const REPORT_SCHEMA_VERSION = "1.1.0";
@@ -239,6 +240,9 @@ export const ScanReportSchema = z
     complete: z.boolean().describe("False when the scan was aborted or some file could not be scanned."),
     files: z.array(FileReportSchema),
     errors: z.array(ScanErrorSchema),
+    signature: SignatureVerificationSchema.optional().describe(
+      "OpenSSF Model Signing verification of the scanned directory (absent when signatures were not looked for).",
+    ),
     summary: SummarySchema,
     policy: PolicyReportSchema.optional(),
   })

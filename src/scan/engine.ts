@@ -7,13 +7,14 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
-import { sha256OfSource } from "../integrity/sha256.js";
+import { startScanHash } from "../integrity/hash/scan-hash.js";
+import type { SignatureVerification } from "../integrity/oms/result.js";
 import { resolvePolicy } from "../policy/policy.js";
 import { applySignaturePolicy } from "../policy/signature.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
-import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
+import { BufferSource, type ByteSource, GuardedSource } from "../sources/byte-source.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
@@ -80,6 +81,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
   const errors: ScanError[] = [];
+  const retained = { bytes: 0 };
   let bytesRead = 0;
 
   const entries: RootEntry[] = [];
@@ -139,7 +141,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
     }
     let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors, retained });
       bytesRead += done.bytesRead;
     } finally {
       await source.close?.().catch(() => undefined);
@@ -164,7 +166,12 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
 
+  let signature: SignatureVerification | undefined;
   const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  const openFile = (path: string): Promise<ByteSource> => {
+    const content = recorders.get(path)?.content;
+    return content === undefined ? root.open(path) : Promise.resolve(new BufferSource(content));
+  };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered().map((r) => r.toReport());
     for (const analyzer of REPO_ANALYZERS) {
@@ -172,6 +179,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
         await analyzer.analyze({
           root,
           entries,
+          openFile,
           files: snapshot,
           limits,
           policy,
@@ -182,6 +190,9 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
+          },
+          setSignature: (result) => {
+            signature = result;
           },
           fact: (path, key, value) => {
             const recorder = recorders.get(path);
@@ -208,6 +219,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       complete: errors.length === 0 && !signal.aborted,
       files,
       errors,
+      ...(signature === undefined ? {} : { signature }),
       summary: summarize(files, bytesRead),
     },
     policy,
@@ -237,6 +249,7 @@ interface FileScanParams {
   signal: AbortSignal;
   options: ScanOptions;
   errors: ScanError[];
+  retained: { bytes: number };
 }
 
 /** The cache key for a digest, or undefined when there is none (or it is not SHA-256 hex). */
@@ -261,8 +274,16 @@ async function scanFile(
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
+  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads.
+  const hashing =
+    options.hash === false || root.verifyFile !== undefined
+      ? undefined
+      : startScanHash(raw, {
+          signal: fileSignal,
+          onBytes: (done) => progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+        });
   let lastEmit = 0;
-  const guarded = new GuardedSource(raw, {
+  const guarded = new GuardedSource(hashing?.source ?? raw, {
     maxReadBytes: limits.maxReadBytes,
     signal: fileSignal,
     onRead: () => {
@@ -281,18 +302,9 @@ async function scanFile(
     deadline: Date.now() + limits.fileTimeoutMs,
     root,
     decompressed: 0,
+    retained: params.retained,
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
-  const hashing =
-    options.hash === false || root.verifyFile !== undefined
-      ? Promise.resolve(undefined)
-      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
-          progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
-        ).catch((error: unknown) => {
-          const e = toModelgateError(error);
-          errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
-          return undefined;
-        });
   try {
     await analyzeNode(state, {
       node: recorder.root,
@@ -305,7 +317,11 @@ async function scanFile(
   } catch (error) {
     reportError(state, recorder.root, error);
   }
-  recorder.sha256 = await hashing;
+  recorder.sha256 = await hashing?.finish().catch((error: unknown) => {
+    const e = toModelgateError(error);
+    errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
+    return undefined;
+  });
   let verification: FileVerification | undefined;
   if (root.verifyFile !== undefined) {
     try {

@@ -45,6 +45,8 @@ export class FileRecorder {
   readonly #suppressed: SuppressedFinding[] = [];
   readonly #perRule = new Map<string, number>();
   readonly #policy: ResolvedPolicy;
+  /** The whole content of a small text file, kept for repo analyzers (see RepoContext.openFile). */
+  content: Uint8Array | undefined;
   sha256: string | undefined;
   hashes: Hashes | undefined;
   integrity: FileIntegrity | undefined;

@@ -117,7 +117,8 @@ export async function* scanMany(
   let next = 0;
   let exhausted = false;
   const refill = async (): Promise<void> => {
-    while (!exhausted && running.size < limit) {
+    // Once aborted, take no more input: an endless queue must drain, not yield aborted reports forever.
+    while (!exhausted && running.size < limit && !signal.aborted) {
       const step = await iterator.next();
       if (step.done === true) {
         exhausted = true;

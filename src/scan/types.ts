@@ -2,6 +2,10 @@
  * Contracts between the scan engine, the sources it reads and the analyzers it runs.
  * @module
  */
+
+import type { SignatureVerification } from "../integrity/oms/result.js";
+import type { VerifyOptions } from "../integrity/oms/verify.js";
+import type { LockFile } from "../integrity/pins/lock.js";
 import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
 import type { Evidence, FileIntegrity, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
@@ -205,6 +209,12 @@ export interface RepoContext {
   readonly root: ScanRoot;
   /** Every entry listed. */
   readonly entries: readonly RootEntry[];
+  /**
+   * Opens a listed file. Small text files the engine already read whole are served from memory,
+   * so a repo analyzer does not fetch them twice (it matters for remote roots). Close it after use.
+   * @param path - a path from {@link RepoContext.entries}
+   */
+  openFile(path: string): Promise<ByteSource>;
   /** The per-file reports produced so far (read-only view). */
   readonly files: readonly FileReport[];
   /** Budgets. */
@@ -223,6 +233,8 @@ export interface RepoContext {
   report(path: string, finding: FindingInput): void;
   /** Records a fact about a listed file. */
   fact(path: string, key: string, value: unknown): void;
+  /** Records the verification of the tree's OMS signature (the report's `signature`). */
+  setSignature?(result: SignatureVerification): void;
 }
 
 /** Analyses the scanned tree as a whole, after every file has been analysed. */
@@ -268,4 +280,37 @@ export interface ScanOptions {
    * not read again; complete results with a digest are stored.
    */
   cache?: VerdictCache;
+  /** Expected SHA-256 digests by POSIX path relative to the scanned directory; differences are `high`. */
+  pins?: Readonly<Record<string, string>>;
+  /** A lock file (path or parsed, see `modelgate lock`) the tree must match; differences are `high`. */
+  lockFile?: string | LockFile;
+  /** Files present but not in `pins`/`lockFile` are fine (default false: `integrity/pin-unexpected`). */
+  allowUnpinned?: boolean;
+  /**
+   * OMS signature verification of a scanned directory. Signatures are discovered by content; with no
+   * trust material a signature's manifest is still checked and the signer is reported unverified.
+   * `false` skips signatures entirely.
+   */
+  signature?: ScanSignatureOptions | false;
+}
+
+/** Signature options of {@link ScanOptions}: those of `verifyModel`, plus discovery and policy. */
+export interface ScanSignatureOptions
+  extends Pick<
+    VerifyOptions,
+    | "publicKey"
+    | "certificateChain"
+    | "certificatePolicy"
+    | "time"
+    | "identity"
+    | "issuer"
+    | "trustedRoot"
+    | "ignorePaths"
+    | "ignoreUnsignedFiles"
+    | "allowLegacy"
+  > {
+  /** The signature file (default: discovered by content in the scanned directory). */
+  signaturePath?: string;
+  /** A directory without a signature is a `high` finding (`integrity/signature-missing`). */
+  require?: boolean;
 }

@@ -80,6 +80,23 @@ describe("scanMany", () => {
     expect(pulled).toBeLessThanOrEqual(4 + 3);
   });
 
+  it("takes no more input once the caller's signal aborts, so an endless queue drains", async () => {
+    let pulled = 0;
+    async function* endless() {
+      for (;;) {
+        pulled++;
+        yield join(dir, "a.json");
+      }
+    }
+    const controller = new AbortController();
+    let results = 0;
+    for await (const _ of scanMany(endless(), { targetConcurrency: 2, signal: controller.signal })) {
+      if (++results === 3) controller.abort();
+      expect(results).toBeLessThan(50);
+    }
+    expect(pulled).toBeLessThanOrEqual(3 + 2);
+  });
+
   it("Hub targets share one transport, so the connection budget holds across repositories", async () => {
     const A = "a".repeat(40);
     const repos = Array.from({ length: 4 }, (_, i) => ({

@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { isModelgateError } from "../../errors.js";
+import { isModelgateError, toModelgateError } from "../../errors.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
 import { canonicalJson, type PolicyOptions } from "../../policy/policy.js";
 import { renderCycloneDx } from "../../report/render/cyclonedx.js";
@@ -14,7 +14,7 @@ import { type ScanReport, SEVERITIES, type Severity } from "../../report/schema.
 import { severityRank } from "../../report/verdict.js";
 import { FileVerdictCache } from "../../scan/cache.js";
 import { type ScanManyOptions, scanMany } from "../../scan/many.js";
-import type { ProgressEvent } from "../../scan/types.js";
+import type { ProgressEvent, ScanSignatureOptions } from "../../scan/types.js";
 import { parseHubUri } from "../../sources/hub/config.js";
 import type { HubTarget } from "../../sources/hub/root.js";
 import type { ScanTarget } from "../../sources/roots.js";
@@ -49,6 +49,14 @@ Options:
   --verify read|full         Hub: verify files read whole (default), or read and verify every file
   --hub-url URL              Hub endpoint (default HF_ENDPOINT or https://huggingface.co)
   --hub-status               Hub: include the Hub's own scan status (information only)
+  --lock FILE                check the tree against a lock file ('modelgate lock'); a mismatched,
+                             missing or unexpected file is a high finding
+  --allow-unpinned           with --lock: files not in the lock are fine
+  --public-key PEM           verify an OMS signature found in the tree with this key
+  --certificate-chain PEM    ... or with these trust anchors (repeatable)
+  --identity ID --issuer URL ... or as a Sigstore signature by this signer
+  --trusted-root FILE        Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
+  --require-signature        a directory without an OMS signature is a high finding
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
@@ -134,6 +142,44 @@ function progressPrinter(io: CliIO): ((event: ProgressEvent) => void) | undefine
   };
 }
 
+/** OMS signature options from the scan flags. */
+async function signatureOptions(values: {
+  "public-key"?: string | undefined;
+  "certificate-chain"?: string[] | undefined;
+  identity?: string | undefined;
+  issuer?: string | undefined;
+  "trusted-root"?: string | undefined;
+  "require-signature"?: boolean | undefined;
+}): Promise<ScanSignatureOptions> {
+  if ((values.identity === undefined) !== (values.issuer === undefined)) {
+    throw new UsageError("--identity and --issuer go together");
+  }
+  const read = async (path: string) => {
+    try {
+      return await readFile(path, "utf8");
+    } catch (error) {
+      throw toModelgateError(error);
+    }
+  };
+  const out: ScanSignatureOptions = { require: values["require-signature"] === true };
+  if (values["public-key"] !== undefined) out.publicKey = await read(values["public-key"]);
+  if (values["certificate-chain"] !== undefined)
+    out.certificateChain = await Promise.all(values["certificate-chain"].map(read));
+  if (values.identity !== undefined && values.issuer !== undefined) {
+    out.identity = values.identity;
+    out.issuer = values.issuer;
+  }
+  if (values["trusted-root"] !== undefined) {
+    try {
+      out.trustedRoot = JSON.parse(await read(values["trusted-root"])) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new UsageError(`--trusted-root: ${error.message}`);
+      throw error;
+    }
+  }
+  return out;
+}
+
 /** `modelgate scan`. */
 export const scanCommand: Command = {
   summary: "scan model files and directories",
@@ -158,6 +204,14 @@ export const scanCommand: Command = {
         verify: { type: "string", default: "read" },
         "hub-url": { type: "string" },
         "hub-status": { type: "boolean", default: false },
+        lock: { type: "string" },
+        "allow-unpinned": { type: "boolean", default: false },
+        "public-key": { type: "string" },
+        "certificate-chain": { type: "string", multiple: true },
+        identity: { type: "string" },
+        issuer: { type: "string" },
+        "trusted-root": { type: "string" },
+        "require-signature": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -194,6 +248,11 @@ export const scanCommand: Command = {
     if (concurrency !== undefined) options.concurrency = concurrency;
     options.targetConcurrency = positiveInt("jobs", values.jobs) ?? 4;
     if (values["cache-dir"] !== undefined) options.cache = new FileVerdictCache(values["cache-dir"]);
+    if (values.lock !== undefined) {
+      options.lockFile = values.lock;
+      options.allowUnpinned = values["allow-unpinned"];
+    }
+    options.signature = await signatureOptions(values);
     const onProgress = progressPrinter(io);
     if (onProgress !== undefined) options.onProgress = onProgress;
     const hub: Omit<HubTarget, "repo"> = { verify: values.verify, securityStatus: values["hub-status"], env: io.env };

@@ -13,7 +13,6 @@ import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/
 import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
 import { openZipEntry, verifyZipEntry } from "./member.js";
 import {
-  type ByteRange,
   checkLocalHeaders,
   isTraversalName,
   METHOD_DEFLATE,
@@ -21,6 +20,7 @@ import {
   readLocalOnlyEntry,
   readZipDirectory,
   type ZipEntry,
+  type ZipRange,
 } from "./reader.js";
 
 /**
@@ -124,7 +124,7 @@ const MAX_HIDDEN_PER_RANGE = 64;
 
 async function scanUnreferenced(
   ctx: AnalysisContext,
-  range: ByteRange,
+  range: ZipRange,
   report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
 ): Promise<void> {
   const end = range.offset + range.length;

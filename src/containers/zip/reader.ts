@@ -87,7 +87,7 @@ export interface ZipEntry {
 }
 
 /** A byte range of the archive. */
-export interface ByteRange {
+export interface ZipRange {
   /** First byte. */
   readonly offset: number;
   /** Length in bytes. */
@@ -130,7 +130,7 @@ export interface ZipDirectory {
   /** True when not every entry could be read (budget or corruption). */
   readonly incomplete: boolean;
   /** Bytes after the central directory that belong to nothing (before the end record, after its comment). */
-  readonly unreferenced: readonly ByteRange[];
+  readonly unreferenced: readonly ZipRange[];
   /** The central directory as read (entries' raw names point into it). */
   readonly centralDirectoryBytes: Uint8Array;
   /** Anomalies found while reading. */
@@ -301,7 +301,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     });
   }
   const recordEnd = commentOffset + eocd.commentLength;
-  const unreferenced: ByteRange[] = [];
+  const unreferenced: ZipRange[] = [];
   if (recordEnd < size) {
     unreferenced.push({ offset: recordEnd, length: size - recordEnd });
     findings.add({
@@ -951,7 +951,7 @@ export interface LocalHeaderCheck {
   /** Data offsets, by entry index (-1 when the local header is unusable). */
   readonly dataOffsets: Float64Array;
   /** Bytes before the first member, gaps between members and before the central directory (at most 64 kept). */
-  readonly unreferenced: readonly ByteRange[];
+  readonly unreferenced: readonly ZipRange[];
   /** Anomalies found. */
   readonly findings: FindingInput[];
 }
@@ -1016,7 +1016,7 @@ export async function checkLocalHeaders(
   options: Pick<ZipReadOptions, "maxFindingsPerRule" | "signal"> = {},
 ): Promise<LocalHeaderCheck> {
   const findings = new FindingList(options.maxFindingsPerRule ?? 20);
-  const unreferenced: ByteRange[] = [];
+  const unreferenced: ZipRange[] = [];
   const gap = (offset: number, length: number): void => {
     if (unreferenced.length < MAX_RANGES) unreferenced.push({ offset, length });
   };
@@ -1235,7 +1235,7 @@ export interface LocalOnlyEntry {
  * @param source - the archive
  * @param range - an unreferenced range
  */
-export async function readLocalOnlyEntry(source: ByteSource, range: ByteRange): Promise<LocalOnlyEntry | undefined> {
+export async function readLocalOnlyEntry(source: ByteSource, range: ZipRange): Promise<LocalOnlyEntry | undefined> {
   if (range.length < LOCAL_SIZE) return undefined;
   const h = await readClamped(source, range.offset, LOCAL_SIZE);
   if (h.length < LOCAL_SIZE || u32(h, 0) !== SIG_LOCAL) return undefined;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resolvePolicy } from "../../../src/policy/policy.js";
+import { type PolicyOptions, resolvePolicy } from "../../../src/policy/policy.js";
 import type { FileReport } from "../../../src/report/schema.js";
 import { FileVerdictCache, MemoryVerdictCache, restoreReport, type VerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
@@ -52,7 +52,7 @@ const REPOS: MockRepo[] = [
   },
 ];
 
-const hubScan = (h: MockHub, repo: string, cache: VerdictCache, extra: { policy?: { disable?: string[] } } = {}) =>
+const hubScan = (h: MockHub, repo: string, cache: VerdictCache, extra: { policy?: PolicyOptions } = {}) =>
   scan({ hub: { repo, hubUrl: h.url, env: {}, transport: FAST } }, { cache, ...extra });
 
 describe("verdict cache", () => {
