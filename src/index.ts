@@ -2,6 +2,8 @@
  * modelgate: decide whether a pre-trained model artifact is safe to load, before anyone loads it.
  * @packageDocumentation
  */
+
+export * from "./containers/index.js";
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
 export {
   type GgufHeader,

@@ -2,6 +2,9 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { compressedAnalyzer } from "../containers/compressed/analyzer.js";
+import { tarAnalyzer } from "../containers/tar/analyzer.js";
+import { zipAnalyzer } from "../containers/zip/analyzer.js";
 import { omsRepoAnalyzer } from "../integrity/oms/analyzer.js";
 import { pinsRepoAnalyzer } from "../integrity/pins/analyzer.js";
 import { configAnalyzer, configFactsAnalyzer } from "../policy/configs.js";
@@ -18,6 +21,9 @@ import { jinjaAnalyzer } from "./template/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
 export const ANALYZERS: readonly Analyzer[] = [
+  zipAnalyzer,
+  tarAnalyzer,
+  compressedAnalyzer,
   onnxAnalyzer,
   kerasConfigAnalyzer,
   kerasHdf5Analyzer,
