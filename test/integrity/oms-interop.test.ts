@@ -71,52 +71,53 @@ if (!present)
 
 // Bundles modelgate writes validate against the OMS v1.0 JSON schemas shipped with the fixtures.
 const schemaDir = join(fixtures, "real", "model-signing-spec", "schemas", "v1.0");
-if (existsSync(schemaDir)) describe("bundles we write match the OMS JSON schemas", async () => {
-  const { Ajv2020 } = await import("ajv/dist/2020.js");
-  const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { signModel } = await import("../../src/integrity/oms/sign.js");
-  const samples = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
-  for (const name of ["envelope", "predicate", "statement", "bundle"]) {
-    ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8")));
-  }
-  const bundleSchema = ajv.getSchema("https://model_signing/bundle/v1.0/schema");
-  const statementSchema = ajv.getSchema("https://model_signing/statement/v1.0/schema");
-  const configs = [
-    { name: "key, files, sha256", options: { privateKey: readFileSync(join(samples, "keys/p384.key.pem"), "utf8") } },
-    {
-      name: "key, shards, blake3",
-      options: {
-        privateKey: readFileSync(join(samples, "keys/p521.key.pem"), "utf8"),
-        shardSize: 65536,
-        hash: "blake3" as const,
+if (existsSync(schemaDir))
+  describe("bundles we write match the OMS JSON schemas", async () => {
+    const { Ajv2020 } = await import("ajv/dist/2020.js");
+    const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { signModel } = await import("../../src/integrity/oms/sign.js");
+    const samples = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    for (const name of ["envelope", "predicate", "statement", "bundle"]) {
+      ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8")));
+    }
+    const bundleSchema = ajv.getSchema("https://model_signing/bundle/v1.0/schema");
+    const statementSchema = ajv.getSchema("https://model_signing/statement/v1.0/schema");
+    const configs = [
+      { name: "key, files, sha256", options: { privateKey: readFileSync(join(samples, "keys/p384.key.pem"), "utf8") } },
+      {
+        name: "key, shards, blake3",
+        options: {
+          privateKey: readFileSync(join(samples, "keys/p521.key.pem"), "utf8"),
+          shardSize: 65536,
+          hash: "blake3" as const,
+        },
       },
-    },
-    {
-      name: "certificate, files, blake2b",
-      options: {
-        privateKey: readFileSync(join(samples, "pki/leaf.key.pem"), "utf8"),
-        signingCertificate: readFileSync(join(samples, "pki/leaf.pem"), "utf8"),
-        certificateChain: [readFileSync(join(samples, "pki/intermediate-ca.pem"), "utf8")],
-        hash: "blake2b" as const,
+      {
+        name: "certificate, files, blake2b",
+        options: {
+          privateKey: readFileSync(join(samples, "pki/leaf.key.pem"), "utf8"),
+          signingCertificate: readFileSync(join(samples, "pki/leaf.pem"), "utf8"),
+          certificateChain: [readFileSync(join(samples, "pki/intermediate-ca.pem"), "utf8")],
+          hash: "blake2b" as const,
+        },
       },
-    },
-  ];
-  for (const config of configs) {
-    it(config.name, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "mg-schema-"));
-      try {
-        cpSync(join(samples, "model"), dir, { recursive: true });
-        const { bundle } = await signModel(dir, { ...config.options, write: false });
-        const statement = JSON.parse(
-          Buffer.from((bundle.dsseEnvelope as { payload: string }).payload, "base64").toString(),
-        );
-        expect(bundleSchema?.(bundle), JSON.stringify(bundleSchema?.errors)).toBe(true);
-        expect(statementSchema?.(statement), JSON.stringify(statementSchema?.errors)).toBe(true);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  }
-});
+    ];
+    for (const config of configs) {
+      it(config.name, async () => {
+        const dir = mkdtempSync(join(tmpdir(), "mg-schema-"));
+        try {
+          cpSync(join(samples, "model"), dir, { recursive: true });
+          const { bundle } = await signModel(dir, { ...config.options, write: false });
+          const statement = JSON.parse(
+            Buffer.from((bundle.dsseEnvelope as { payload: string }).payload, "base64").toString(),
+          );
+          expect(bundleSchema?.(bundle), JSON.stringify(bundleSchema?.errors)).toBe(true);
+          expect(statementSchema?.(statement), JSON.stringify(statementSchema?.errors)).toBe(true);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  });
