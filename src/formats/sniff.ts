@@ -124,7 +124,10 @@ const detectTar: Detector = ({ head }) => {
   if (checksumOk && head[0] !== 0) {
     return { format: "tar", offset: 0, reason: ustar ? "ustar header" : "tar header checksum" };
   }
-  return undefined;
+  // GNU tar still extracts an archive whose first checksum is wrong: the magic alone is enough
+  // to walk it (the tar analyzer reports the bad checksum).
+  const magic = startsWith(head, [...ascii("ustar"), 0, 0x30, 0x30], 257) || startsWith(head, ascii("ustar  \0"), 257);
+  return magic ? { format: "tar", offset: 0, reason: "ustar magic (header checksum wrong)" } : undefined;
 };
 
 const detectBz2: Detector = ({ head }) =>
@@ -312,8 +315,8 @@ const DETECTORS: readonly Detector[] = [
   detectBz2,
   detectExecutable,
   detectSafetensors,
-  detectPickle,
   detectTar,
+  detectPickle,
   detectZlib,
   detectLzma,
   detectProtobuf,
