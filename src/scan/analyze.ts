@@ -96,7 +96,12 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   try {
     checkpoint(state);
     head = await readClamped(source, 0, HEAD_BYTES);
-    const tail = source.size > head.length ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES) : head;
+    // The tail finds zips behind other content. Opaque tensor storages are not read there: for a
+    // deflated member that would inflate it whole, and no loader opens a storage as an archive.
+    const tail =
+      source.size > head.length && !input.opaqueData
+        ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES)
+        : head;
     detections = sniff({ head, tail, size: source.size, name: input.name });
   } catch (error) {
     reportError(state, node, error);
