@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `npm run fuzz`: compiles the library and the fuzz harness (test/fuzz/) to
-// node_modules/.cache/modelgate-fuzz, then runs every target (or those named) for a fixed time, a
+// `npm run fuzz`: compiles the library and the fuzz harness (scripts/fuzz-build.mjs), then runs every target (or those named) for a fixed time, a
 // few at a time, each under its own supervisor process. Options (or environment variables):
 //   --time=SECONDS     per target (MODELGATE_FUZZ_TIME, default 600)
 //   --targets=a,b      subset (default: all)
@@ -11,42 +10,18 @@
 // MODELGATE_FUZZ_REGRESSIONS=dir saves failures elsewhere than test/fuzz/regressions.
 // Summaries go to reports/fuzz/<target>/summary.json and reports/fuzz/summary.json; confirmed
 // failures become regression samples in test/fuzz/regressions/<target>/ (replayed by npm test).
-import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, freemem, totalmem } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { buildHarness, ROOT as root } from "./fuzz-build.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "node_modules", ".cache", "modelgate-fuzz");
 const arg = (name, fallback) => {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
   return hit === undefined ? fallback : hit.slice(name.length + 3);
 };
 
-function build() {
-  const t0 = performance.now();
-  rmSync(out, { recursive: true, force: true });
-  execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(root, "test", "fuzz", "tsconfig.json")], {
-    stdio: "inherit",
-  });
-  // Non-TypeScript files the library loads at run time (generated protobuf code, data files).
-  const copy = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) copy(p);
-      else if (!e.name.endsWith(".ts") && !e.name.endsWith(".proto")) {
-        const to = join(out, relative(root, p));
-        mkdirSync(dirname(to), { recursive: true });
-        cpSync(p, to);
-      }
-    }
-  };
-  copy(join(root, "src"));
-  process.stderr.write(`fuzz: built harness in ${Math.round(performance.now() - t0)} ms\n`);
-}
-
-build();
+const out = buildHarness(`run-${Date.now()}`, { force: true });
 const { TARGETS } = await import(join(out, "test", "fuzz", "targets.js"));
 if (process.argv.includes("--list")) {
   for (const t of TARGETS.values()) process.stdout.write(`${t.name.padEnd(12)} ${t.description}\n`);

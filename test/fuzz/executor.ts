@@ -193,7 +193,7 @@ async function fuzz(config: ExecutorConfig, target: FuzzTarget): Promise<void> {
   mkdirSync(config.corpusDir, { recursive: true });
   const saved = readCorpusDir(config.corpusDir);
   const fuzzer = new Fuzzer(target, config.seed, [...target.seeds(), ...saved]);
-  const coverage = new Coverage((url) => url.includes("/modelgate-fuzz/src/"));
+  const coverage = new Coverage((url) => url.includes("/modelgate-fuzz/") && url.includes("/src/"));
   let execs = 0;
   let slowest = { ms: 0, name: "" };
   let coverageMs = 0;
