@@ -15,10 +15,29 @@ export interface PolicyOptions {
   disable?: string[];
   /** Extra pickle globals (`module.qualname`) treated as safe / as dangerous. */
   pickle?: {
-    /** Globals to allow in addition to the built-in profiles. */
+    /** Globals to allow in addition to the built-in profiles (`a.b.C`, or `a.b.*` for a prefix). */
     allow?: string[];
-    /** Globals to deny (critical) even when a profile allows them. */
+    /** Globals to deny (critical) even when a profile allows them (`a.b` also covers `a.b.*`). */
     deny?: string[];
+    /**
+     * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
+     * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
+     * `numpy`, `sklearn`, `joblib`, `torchscript`) or `customProfiles` names.
+     */
+    profiles?: Partial<Record<"pickle" | "pytorch" | "torchscript" | "numpy" | "joblib", string[]>>;
+    /** Profiles enabled in every context in addition to the defaults. */
+    extraProfiles?: string[];
+    /** Caller-defined profiles (see docs/pickle-policy.md). */
+    customProfiles?: {
+      /** Profile name, referenced from `profiles` / `extraProfiles`. */
+      name: string;
+      /** Names that may be called. */
+      call?: string[];
+      /** Names that may only be referenced or instantiated with NEWOBJ. */
+      new?: string[];
+      /** Dotted prefixes (ending in `.`) under which anything may be called. */
+      prefixes?: string[];
+    }[];
   };
 }
 
