@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Build: compile TypeScript to dist/, then write the report JSON Schema from the zod schemas.
-// Each step is a small function so format code generators (protobuf) can be added in order.
+// Build: generate protobuf code, compile TypeScript to dist/, then write the report JSON Schema
+// from the zod schemas. Each step is a small function so format code generators run in order.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,7 +15,61 @@ function step(title, fn) {
   process.stderr.write(`build: ${title} (${Math.round(performance.now() - t0)} ms)\n`);
 }
 
+// Static protobufjs code (no runtime reflection or eval) for the formats that are protobufs. The
+// output is not committed: it is regenerated here whenever its .proto is newer, so a fresh clone
+// builds it on `npm install` (prepare). tsc does not copy .js inputs, so they are copied to dist/
+// after compilation.
+const PROTOS = [
+  { dir: "src/formats/onnx", proto: "onnx.proto", out: "onnx" },
+  { dir: "src/formats/savedmodel", proto: "savedmodel.proto", out: "savedmodel" },
+];
+const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : -1);
+
+step("protobuf", () => {
+  for (const { dir, proto, out } of PROTOS) {
+    const src = join(root, dir, proto);
+    const gen = join(root, dir, "generated");
+    const js = join(gen, `${out}.js`);
+    const dts = join(gen, `${out}.d.ts`);
+    const newest = Math.max(mtime(src), mtime(import.meta.filename));
+    if (mtime(js) > newest && mtime(dts) > newest) continue;
+    mkdirSync(gen, { recursive: true });
+    // prettier-ignore
+    execFileSync(
+      bin("pbjs"),
+      [
+        "-t",
+        "static-module",
+        "-w",
+        "es6",
+        "--force-number",
+        "--keep-case",
+        "--root",
+        `modelgate_${out}`,
+        "--no-create",
+        "--no-verify",
+        "--no-convert",
+        "--no-delimited",
+        "--no-typeurl",
+        "-o",
+        js,
+        src,
+      ],
+      { stdio: "inherit" },
+    );
+    execFileSync(bin("pbts"), ["-o", dts, js], { stdio: "inherit" });
+  }
+});
+
 step("tsc", () => execFileSync(bin("tsc"), ["-p", join(root, "tsconfig.json")], { stdio: "inherit" }));
+
+step("copy generated", () => {
+  for (const { dir, out } of PROTOS) {
+    const to = join(root, "dist", dir.replace(/^src\//, ""), "generated");
+    mkdirSync(to, { recursive: true });
+    for (const ext of [".js", ".d.ts"]) copyFileSync(join(root, dir, "generated", out + ext), join(to, out + ext));
+  }
+});
 
 await (async () => {
   const t0 = performance.now();

@@ -3,10 +3,81 @@
  * @packageDocumentation
  */
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
-export type { PolicyOptions, ResolvedPolicy } from "./policy/policy.js";
+export {
+  analyzeKerasConfig,
+  type EmbeddedPayload,
+  type KerasConfigBudgets,
+  type KerasConfigResult,
+} from "./formats/keras/config.js";
+export {
+  type Hdf5Attribute,
+  type Hdf5Budgets,
+  type Hdf5RootInfo,
+  readHdf5RootAttributes,
+} from "./formats/keras/hdf5.js";
+export {
+  type CodeLayout,
+  type CodeObject,
+  DANGEROUS_CODE_NAMES,
+  DEFAULT_MARSHAL_BUDGETS,
+  dangerousNames,
+  type MarshalBudgets,
+  type MarshalResult,
+  type MarshalValue,
+  parseMarshal,
+} from "./formats/marshal/marshal.js";
+export {
+  DEFAULT_ONNX_BUDGETS,
+  type OnnxBudgets,
+  type OnnxExternalRef,
+  type OnnxFunction,
+  type OnnxOpUse,
+  type OnnxReadResult,
+  type OnnxSummary,
+  readOnnx,
+  readOnnxPartial,
+} from "./formats/onnx/reader.js";
+export {
+  readSavedModel,
+  type SavedModelReadResult,
+  type SavedModelSummary,
+  type TfNode,
+} from "./formats/savedmodel/reader.js";
+export { type SniffInput, sniff } from "./formats/sniff.js";
+export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
+export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
+export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
+export {
+  canonicalJson,
+  type FindingDecision,
+  formatIssues,
+  MAX_SUPPRESSIBLE_PATH,
+  type PolicyOptions,
+  PolicyOptionsSchema,
+  publicKeyFingerprint,
+  type ResolvedPolicy,
+  type ResolveOptions,
+  resolvePolicy,
+  SIGNATURE_METHODS,
+  type SignatureRequirement,
+  type Suppression,
+  type SuppressionUse,
+  validatePolicy,
+} from "./policy/policy.js";
 export { getRule, isRuleId, RULES, type RuleDef, type RuleId } from "./policy/rules/index.js";
+export {
+  applySignaturePolicy,
+  type SignatureResult,
+  SignatureResultSchema,
+  type SignatureViolation,
+  signatureViolation,
+} from "./policy/signature.js";
+export * from "./report/render/cyclonedx.js";
+export { renderSarif, type SarifOptions } from "./report/render/sarif.js";
+export { renderText, type Stylize, type TextOptions } from "./report/render/text.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
+export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
 export * from "./scan/types.js";
 export {
   BufferSource,
@@ -20,4 +91,5 @@ export {
   SliceSource,
 } from "./sources/byte-source.js";
 export { FileSource } from "./sources/file.js";
+export { DirectoryRoot, FileRoot, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";

@@ -2,10 +2,20 @@
  * The analyzers the engine runs. Add one line per analyzer.
  * @module
  */
+import { configAnalyzer } from "../policy/configs.js";
 import type { Analyzer, RepoAnalyzer } from "../scan/types.js";
+import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
+import { onnxAnalyzer } from "./onnx/analyzer.js";
+import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 
 /** Per-format analyzers, consulted in order for each detection. */
-export const ANALYZERS: readonly Analyzer[] = [];
+export const ANALYZERS: readonly Analyzer[] = [
+  onnxAnalyzer,
+  kerasConfigAnalyzer,
+  kerasHdf5Analyzer,
+  kerasMemberAnalyzer,
+  savedModelAnalyzer,
+];
 
 /** Analyzers of the scanned tree as a whole, run after every file. */
-export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [];
+export const REPO_ANALYZERS: readonly RepoAnalyzer[] = [configAnalyzer];

@@ -1,18 +1,60 @@
 /**
- * Policy: how rule severities, disabled rules and allow/deny lists combine for one scan.
+ * Policy: how rule severities, disabled rules, suppressions, allow/deny lists, signature and
+ * version requirements and budgets combine for one scan. A policy file (`.modelgate.json`) holds
+ * exactly these options as JSON.
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
+import semver from "semver";
+import { z } from "zod";
 import { ModelgateError } from "../errors.js";
-import type { Severity } from "../report/schema.js";
-import { getRule } from "./rules/index.js";
+import { type Severity, SeveritySchema } from "../report/schema.js";
+import type { Limits } from "../scan/types.js";
+import { TOOLS, type Tool } from "./advisories.js";
+import { compileGlob } from "./glob.js";
+import { getRule, RULES } from "./rules/index.js";
 
-/** Caller-supplied policy overrides. */
+/** A finding the team has reviewed and accepts, for a rule and a set of paths. */
+export interface Suppression {
+  /** Rule id (`pickle/unsafe-global`), or every rule of an area (`pickle/*`). */
+  rule: string;
+  /**
+   * Path glob the finding's path must match (see {@link compileGlob}), relative to the scanned
+   * directory or to the policy file's directory when that contains the scanned files. The
+   * finding's top-level file also counts, so `model.pt` covers findings in `model.pt!archive/data.pkl`.
+   */
+  path: string;
+  /** Why the finding is accepted (mandatory; shown in reports). */
+  reason: string;
+  /** Last day (UTC, `YYYY-MM-DD`) the suppression applies; after it, the finding counts again. */
+  expires?: string;
+}
+
+/** Signature methods of OpenSSF Model Signing. */
+export const SIGNATURE_METHODS = ["sigstore", "key", "certificate"] as const;
+
+/** What a signature must satisfy for the model to pass. */
+export interface SignatureRequirement {
+  /** Whether a verified signature is required (default true when the section is present). */
+  required?: boolean;
+  /** Required signing method. */
+  method?: (typeof SIGNATURE_METHODS)[number];
+  /** Required signer identity (Sigstore certificate SAN: e-mail or URI; certificate subject). */
+  identity?: string;
+  /** Required issuer (Sigstore OIDC issuer, or certificate issuer). */
+  issuer?: string;
+  /** Required public key (PEM); compared by SPKI SHA-256 fingerprint. */
+  key?: string;
+}
+
+/** Caller-supplied policy overrides. The JSON of a policy file has exactly this shape. */
 export interface PolicyOptions {
   /** Severity per rule id, replacing the rule's default. */
   severity?: Record<string, Severity>;
-  /** Rule ids whose findings are dropped. */
+  /** Rule ids whose findings are dropped (rules meaning "could not be analysed" cannot be). */
   disable?: string[];
+  /** Reviewed findings that no longer count (they stay visible in `files[].suppressed`). */
+  suppressions?: Suppression[];
   /** Extra pickle globals (`module.qualname`) treated as safe / as dangerous. */
   pickle?: {
     /** Globals to allow in addition to the built-in profiles (`a.b.C`, or `a.b.*` for a prefix). */
@@ -39,13 +81,38 @@ export interface PolicyOptions {
       prefixes?: string[];
     }[];
   };
+  /** Signature requirement: an unsigned or unverified model fails (`policy/signature-required`). */
+  signature?: SignatureRequirement;
+  /**
+   * Minimum version per library recorded in the model's configs (`transformers_version` ...);
+   * below it is `policy/tool-version-below-minimum`.
+   */
+  minimumVersions?: Partial<Record<Tool, string>>;
+  /** Budgets; explicit `ScanOptions.limits` win over these. */
+  limits?: Partial<Limits>;
+  /** Where the policy came from (a file path); recorded in reports, not part of the hash. */
+  source?: string;
+}
+
+/** What happens to one finding under a policy. */
+export type FindingDecision =
+  | { readonly action: "drop" }
+  | { readonly action: "keep"; readonly severity: Severity }
+  | { readonly action: "suppress"; readonly severity: Severity; readonly suppression: Readonly<Suppression> };
+
+/** A suppression and what it did during one scan. */
+export interface SuppressionUse extends Suppression {
+  /** `expired` suppressions no longer apply. */
+  status: "active" | "expired";
+  /** Findings it matched (for expired ones: findings it would have suppressed). */
+  matched: number;
 }
 
 /** A validated policy, ready for analyzers. */
 export interface ResolvedPolicy {
   /** The options it was built from. */
   readonly options: Readonly<PolicyOptions>;
-  /** SHA-256 of the canonical JSON of the options (recorded in reports, keys caches). */
+  /** SHA-256 of the canonical JSON of the options, `source` excluded (recorded in reports, keys caches). */
   readonly hash: string;
   /**
    * Severity in force for a rule.
@@ -55,6 +122,176 @@ export interface ResolvedPolicy {
   severityOf(ruleId: string, requested?: Severity): Severity;
   /** Whether findings of this rule are dropped. */
   isDisabled(ruleId: string): boolean;
+  /**
+   * Decides what happens to a finding (dropped, kept at a severity, or suppressed) and counts
+   * suppression matches.
+   * @param ruleId - the finding's rule
+   * @param path - the finding's path (`dir/model.pt!archive/data.pkl`)
+   * @param requested - severity the analyzer asked for
+   */
+  decide(ruleId: string, path: string, requested?: Severity): FindingDecision;
+  /** Every suppression with its status and match count so far. */
+  suppressionUses(): SuppressionUse[];
+}
+
+/** Options of {@link resolvePolicy}. */
+export interface ResolveOptions {
+  /** The clock for suppression expiry (default: now). */
+  now?: Date;
+  /**
+   * Path of the scanned directory relative to the policy file's directory (POSIX, e.g. `models`),
+   * when the policy file's directory contains it: suppression globs then also match
+   * `models/<path>`, so globs can be written relative to the policy file.
+   */
+  pathPrefix?: string;
+}
+
+const LIMIT_KEYS = [
+  "maxReadBytes",
+  "maxDepth",
+  "maxEntries",
+  "maxDecompressedBytes",
+  "maxCompressionRatio",
+  "fileTimeoutMs",
+] as const satisfies readonly (keyof Limits)[];
+
+/** Longest finding path a suppression glob is matched against (longer ones are never suppressed). */
+export const MAX_SUPPRESSIBLE_PATH = 4096;
+
+const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));
+const GLOBAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+const unknownRule = (id: string): string => `unknown rule "${id}" (see docs/rules.md)`;
+const notAnalysable = (id: string): string =>
+  `"${id}" means a file could not be analysed; it cannot be disabled or suppressed (a file that was not read is never clean)`;
+
+/** Zod schema of {@link PolicyOptions}: the policy file format. */
+export const PolicyOptionsSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    severity: z.record(z.string(), SeveritySchema).superRefine((record, ctx) => {
+      for (const id of Object.keys(record)) {
+        if (getRule(id) === undefined) ctx.addIssue({ code: "custom", path: [id], message: unknownRule(id) });
+      }
+    }),
+    disable: z.array(
+      z.string().superRefine((id, ctx) => {
+        const rule = getRule(id);
+        if (rule === undefined) ctx.addIssue({ code: "custom", message: unknownRule(id) });
+        else if (rule.invalidates === true) ctx.addIssue({ code: "custom", message: notAnalysable(id) });
+      }),
+    ),
+    suppressions: z.array(
+      z.strictObject({
+        rule: z.string({ error: "required: the rule id (or area/*) to suppress" }).superRefine((id, ctx) => {
+          const area = id.endsWith("/*") ? id.slice(0, -2) : undefined;
+          if (area !== undefined) {
+            if (!AREAS.has(area)) ctx.addIssue({ code: "custom", message: `unknown rule area "${area}"` });
+            return;
+          }
+          const rule = getRule(id);
+          if (rule === undefined) ctx.addIssue({ code: "custom", message: unknownRule(id) });
+          else if (rule.invalidates === true) ctx.addIssue({ code: "custom", message: notAnalysable(id) });
+        }),
+        path: z.string({ error: "required: a path glob such as models/**" }).superRefine((glob, ctx) => {
+          try {
+            compileGlob(glob);
+          } catch (error) {
+            ctx.addIssue({ code: "custom", message: (error as Error).message });
+          }
+        }),
+        reason: z
+          .string({ error: "required: say why this finding is accepted" })
+          .trim()
+          .min(1, "required: say why this finding is accepted"),
+        expires: z.iso.date({ error: "must be a date, YYYY-MM-DD" }).optional(),
+      }),
+    ),
+    pickle: z.strictObject({
+      allow: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. collections.OrderedDict")).optional(),
+      deny: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. builtins.eval")).optional(),
+    }),
+    signature: z
+      .strictObject({
+        required: z.boolean().optional(),
+        method: z.enum(SIGNATURE_METHODS).optional(),
+        identity: z.string().min(1).optional(),
+        issuer: z.string().min(1).optional(),
+        key: z
+          .string()
+          .superRefine((pem, ctx) => {
+            try {
+              createPublicKey(pem);
+            } catch {
+              ctx.addIssue({ code: "custom", message: "not a PEM public key" });
+            }
+          })
+          .optional(),
+      })
+      .superRefine((sig, ctx) => {
+        if (sig.key !== undefined && sig.method !== undefined && sig.method !== "key") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["key"],
+            message: `a key applies to method "key", not "${sig.method}"`,
+          });
+        }
+        if (sig.method === "key" && (sig.identity !== undefined || sig.issuer !== undefined)) {
+          ctx.addIssue({ code: "custom", path: ["method"], message: 'method "key" has no identity or issuer' });
+        }
+      }),
+    minimumVersions: z.record(z.string(), z.string()).superRefine((record, ctx) => {
+      for (const [tool, version] of Object.entries(record)) {
+        if (!(TOOLS as readonly string[]).includes(tool)) {
+          ctx.addIssue({ code: "custom", path: [tool], message: `unknown tool (one of ${TOOLS.join(", ")})` });
+        } else if (semver.valid(version) === null) {
+          ctx.addIssue({ code: "custom", path: [tool], message: `"${version}" is not a version like 4.48.0` });
+        }
+      }
+    }),
+    limits: z.strictObject(
+      Object.fromEntries(LIMIT_KEYS.map((k) => [k, z.number().positive().optional()])) as Record<
+        (typeof LIMIT_KEYS)[number],
+        z.ZodOptional<z.ZodNumber>
+      >,
+    ),
+    source: z.string().optional(),
+  })
+  .partial();
+
+/**
+ * Formats zod issues as `field.path: message` lines.
+ * @param issues - zod issues
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      let path = "";
+      for (const key of issue.path) {
+        if (typeof key === "number") path += `[${key}]`;
+        else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) path += path === "" ? key : `.${key}`;
+        else path += `[${JSON.stringify(String(key))}]`;
+      }
+      const message =
+        issue.code === "unrecognized_keys"
+          ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`
+          : issue.message;
+      return path === "" ? message : `${path}: ${message}`;
+    })
+    .join("; ");
+}
+
+/**
+ * Validates policy options (the content of a policy file).
+ * @param input - parsed JSON or caller options
+ * @param where - name of the policy for messages (a file path)
+ * @throws ModelgateError `POLICY` naming every bad field
+ */
+export function validatePolicy(input: unknown, where = "policy"): PolicyOptions {
+  const parsed = PolicyOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new ModelgateError("POLICY", `${where}: ${formatIssues(parsed.error.issues)}`);
+  const { $schema: _schema, ...options } = parsed.data;
+  return options as PolicyOptions;
 }
 
 /**
@@ -72,25 +309,70 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** End of the expiry day, UTC. */
+const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
+
 /**
  * Validates policy options and builds the {@link ResolvedPolicy}.
  * @param options - caller overrides
- * @throws ModelgateError `POLICY` when an override names an unknown rule
+ * @param resolve - the clock for suppression expiry
+ * @throws ModelgateError `POLICY` naming the bad field
  */
-export function resolvePolicy(options: PolicyOptions = {}): ResolvedPolicy {
-  for (const id of [...Object.keys(options.severity ?? {}), ...(options.disable ?? [])]) {
-    if (getRule(id) === undefined) throw new ModelgateError("POLICY", `policy names unknown rule "${id}"`);
-  }
-  const overrides = new Map(Object.entries(options.severity ?? {}));
-  const disabled = new Set(options.disable ?? []);
+export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptions = {}): ResolvedPolicy {
+  const valid = validatePolicy(options);
+  const now = (resolve.now ?? new Date()).getTime();
+  const prefix = resolve.pathPrefix?.replace(/\/+$/, "") || undefined;
+  const overrides = new Map(Object.entries(valid.severity ?? {}));
+  const disabled = new Set(valid.disable ?? []);
+  const { source: _source, ...hashed } = valid;
+  const suppressions = (valid.suppressions ?? []).map((s) => ({
+    suppression: s,
+    regex: compileGlob(s.path),
+    expired: s.expires !== undefined && now > expiryEnd(s.expires),
+    matched: 0,
+  }));
+  const severityOf = (ruleId: string, requested?: Severity): Severity =>
+    overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
   return {
-    options,
-    hash: createHash("sha256").update(canonicalJson(options)).digest("hex"),
-    severityOf(ruleId, requested) {
-      return overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
+    options: valid,
+    hash: createHash("sha256").update(canonicalJson(hashed)).digest("hex"),
+    severityOf,
+    isDisabled: (ruleId) => disabled.has(ruleId),
+    decide(ruleId, path, requested) {
+      if (disabled.has(ruleId)) return { action: "drop" };
+      const severity = severityOf(ruleId, requested);
+      if (getRule(ruleId)?.invalidates === true) return { action: "keep", severity };
+      // Globs never see overlong (hostile) member paths: such findings are kept, never suppressed.
+      if (path.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
+      const file = path.split("!")[0] ?? path;
+      const candidates = prefix === undefined ? [path, file] : [path, file, `${prefix}/${path}`, `${prefix}/${file}`];
+      let active: Suppression | undefined;
+      for (const entry of suppressions) {
+        const s = entry.suppression;
+        const ruleMatches = s.rule === ruleId || (s.rule.endsWith("/*") && ruleId.startsWith(s.rule.slice(0, -1)));
+        if (!ruleMatches || !candidates.some((c) => entry.regex.test(c))) continue;
+        entry.matched++;
+        if (!entry.expired) active ??= s;
+      }
+      return active === undefined
+        ? { action: "keep", severity }
+        : { action: "suppress", severity, suppression: active };
     },
-    isDisabled(ruleId) {
-      return disabled.has(ruleId);
-    },
+    suppressionUses: () =>
+      suppressions.map((e) => ({ ...e.suppression, status: e.expired ? "expired" : "active", matched: e.matched })),
   };
+}
+
+/**
+ * SHA-256 fingerprint (lowercase hex) of a public key's DER SubjectPublicKeyInfo.
+ * @param pem - PEM public key (or certificate)
+ * @throws ModelgateError `POLICY` when it is not a public key
+ */
+export function publicKeyFingerprint(pem: string): string {
+  try {
+    const der = createPublicKey(pem).export({ type: "spki", format: "der" });
+    return createHash("sha256").update(der).digest("hex");
+  } catch (error) {
+    throw new ModelgateError("POLICY", "signature.key: not a PEM public key", { cause: error });
+  }
 }

@@ -6,7 +6,7 @@
 import { z } from "zod";
 
 /** Version of the report format. Additive changes bump the minor version. */
-export const REPORT_SCHEMA_VERSION = "1.0.0";
+export const REPORT_SCHEMA_VERSION = "1.1.0";
 
 /** Severities, least to most severe. */
 export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
@@ -86,6 +86,19 @@ export const FindingSchema = z
   })
   .describe("A finding.");
 
+/** A policy suppression (see the policy guide). */
+export const SuppressionSchema = z.object({
+  rule: z.string().describe("Rule id, or `area/*`."),
+  path: z.string().describe("Path glob."),
+  reason: z.string().describe("Why the finding is accepted."),
+  expires: z.iso.date().optional().describe("Last day (UTC) the suppression applies."),
+});
+
+/** A finding a policy suppression matched: it does not count toward verdicts or exit codes. */
+export const SuppressedFindingSchema = FindingSchema.extend({
+  suppression: SuppressionSchema.describe("The suppression that matched."),
+}).describe("A suppressed finding.");
+
 /** A member of a container file (zip/tar member, decompressed stream, embedded payload). */
 export const MemberReportSchema = z.object({
   path: z.string(),
@@ -125,6 +138,10 @@ export const FileReportSchema = z.object({
   hashes: HashesSchema.optional(),
   verdict: VerdictSchema,
   findings: z.array(FindingSchema),
+  suppressed: z
+    .array(SuppressedFindingSchema)
+    .optional()
+    .describe("Findings a policy suppression matched; not counted in the verdict, summary or exit code."),
   members: z.array(MemberReportSchema).optional().describe("Container members that were analysed."),
   facts: z
     .record(z.string(), z.unknown())
@@ -155,6 +172,25 @@ export const TargetSchema = z.object({
 const countsOf = <T extends readonly [string, ...string[]]>(keys: T) =>
   z.object(Object.fromEntries(keys.map((k) => [k, z.int().nonnegative()])) as Record<T[number], z.ZodInt>);
 
+/** The policy a scan ran under. */
+export const PolicyReportSchema = z
+  .object({
+    hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .describe("SHA-256 of the policy's canonical JSON (its source excluded)."),
+    source: z.string().optional().describe("Where the policy came from (a policy file path)."),
+    suppressions: z
+      .array(
+        SuppressionSchema.extend({
+          status: z.enum(["active", "expired"]).describe("Expired suppressions no longer apply."),
+          matched: z.int().nonnegative().describe("Findings matched (for expired ones: that it would have matched)."),
+        }),
+      )
+      .optional(),
+  })
+  .describe("The policy in force.");
+
 /** Counts over the whole report. */
 export const SummarySchema = z.object({
   files: z.int().nonnegative(),
@@ -177,6 +213,7 @@ export const ScanReportSchema = z
     files: z.array(FileReportSchema),
     errors: z.array(ScanErrorSchema),
     summary: SummarySchema,
+    policy: PolicyReportSchema.optional(),
   })
   .describe("modelgate scan report");
 
@@ -194,6 +231,12 @@ export type Finding = z.infer<typeof FindingSchema>;
 export type MemberReport = z.infer<typeof MemberReportSchema>;
 /** Digests of a file. */
 export type Hashes = z.infer<typeof HashesSchema>;
+/** A policy suppression. */
+export type SuppressionRecord = z.infer<typeof SuppressionSchema>;
+/** A suppressed finding. */
+export type SuppressedFinding = z.infer<typeof SuppressedFindingSchema>;
+/** The policy a scan ran under. */
+export type PolicyReport = z.infer<typeof PolicyReportSchema>;
 /** Per-file result. */
 export type FileReport = z.infer<typeof FileReportSchema>;
 /** A scan-level error. */

@@ -143,8 +143,13 @@ export interface RootEntry {
   readonly path: string;
   /** Size in bytes. */
   readonly size: number;
-  /** Regular file, symbolic link (never followed) or anything else. */
-  readonly kind: "file" | "symlink" | "special";
+  /**
+   * Regular file, symbolic link (never followed), something else (device, FIFO, socket), or an
+   * entry that could not be listed (`error` says why).
+   */
+  readonly kind: "file" | "symlink" | "special" | "unreadable";
+  /** Why the entry could not be listed, for `unreadable`. */
+  readonly error?: string;
   /** Link target, for symlinks. */
   readonly linkTarget?: string;
 }

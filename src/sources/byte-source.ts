@@ -143,6 +143,30 @@ export async function* readChunks(source: ByteSource, options: ChunkOptions = {}
   }
 }
 
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it fires (a hung read
+ * must not outlive its time budget).
+ * @param promise - the pending operation
+ * @param signal - the abort signal
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Options of {@link GuardedSource}. */
 export interface GuardOptions {
   /** Maximum total bytes that may be read through this guard. */
@@ -189,8 +213,8 @@ export class GuardedSource implements ByteSource {
         budget: "maxReadBytes",
       });
     }
-    const bytes = await this.#inner.read(offset, length);
-    signal?.throwIfAborted();
+    const pending = this.#inner.read(offset, length);
+    const bytes = signal === undefined ? await pending : await raceAbort(pending, signal);
     this.#bytesRead += bytes.length;
     onRead?.(bytes.length);
     return bytes;

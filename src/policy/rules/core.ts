@@ -73,6 +73,14 @@ export const coreRules = [
       "The bytes parse as two formats at once (for example a pickle followed by a zip). Different loaders will see different content; each interpretation is analysed.",
   },
   {
+    id: "format/malformed",
+    title: "Malformed file",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The content is recognised but violates its format (truncated, inconsistent lengths, bad structure). What was parsed before the error is still reported; the rest was not seen, so the file is `invalid`.",
+  },
+  {
     id: "format/unsupported",
     title: "Recognised but unsupported format",
     severity: "medium",

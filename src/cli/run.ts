@@ -1,0 +1,51 @@
+/**
+ * Argument dispatch and error handling shared by the executable and the tests.
+ * @module
+ */
+import { isModelgateError } from "../errors.js";
+import { TOOL_VERSION } from "../version.js";
+import { COMMANDS } from "./commands/index.js";
+import { type CliIO, EXIT, UsageError } from "./io.js";
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: modelgate <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'modelgate <command> --help' for a command's options.\n`;
+}
+
+/**
+ * Runs the CLI with arguments (without the node and script paths).
+ * @param argv - the arguments
+ * @param io - the process view
+ * @returns the exit code
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(help());
+    return name === undefined ? EXIT.error : EXIT.ok;
+  }
+  if (name === "--version" || name === "-V") {
+    io.stdout(`${TOOL_VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr(`modelgate: unknown command "${name}" (try 'modelgate --help')\n`);
+    return EXIT.error;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {
+      io.stderr(`modelgate ${name}: ${(error as Error).message}\n`);
+      return EXIT.error;
+    }
+    if (isModelgateError(error)) {
+      io.stderr(`modelgate ${name}: ${error.code}: ${error.message}\n`);
+      return EXIT.error;
+    }
+    io.stderr(`modelgate ${name}: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT.error;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Keras analyzers: the `config.json` of a `.keras` archive (the zip container hands members over
+ * with `keras` in their lineage), stand-alone Keras model JSON, legacy HDF5 `.h5` models, and code
+ * members that have no business in a Keras archive.
+ * @module
+ */
+import { ModelgateError } from "../../errors.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { BufferSource, readExact } from "../../sources/byte-source.js";
+import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";
+import { readHdf5RootAttributes } from "./hdf5.js";
+
+/** Largest configuration text read (Keras configs of huge models are a few MB). */
+const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reports a config analysis: findings, facts under `keras.`, embedded payloads as members.
+ * @param ctx - the analysis context
+ * @param result - what {@link analyzeKerasConfig} found
+ * @param where - label of the config, for messages
+ */
+export async function reportKerasConfig(ctx: AnalysisContext, result: KerasConfigResult, where: string): Promise<void> {
+  for (const finding of result.findings) {
+    ctx.report({ ...finding, evidence: { ...finding.evidence, source: where } });
+  }
+  for (const [key, value] of Object.entries(result.facts)) ctx.fact(`keras.${key}`, value);
+  for (const payload of result.payloads) {
+    await ctx.scanMember(payload.name, new BufferSource(payload.bytes));
+  }
+}
+
+async function readText(ctx: AnalysisContext): Promise<string> {
+  if (ctx.source.size > MAX_CONFIG_BYTES) {
+    throw new ModelgateError("BUDGET_EXCEEDED", `Keras config of ${ctx.source.size} bytes`, {
+      budget: "keras.maxConfigBytes",
+    });
+  }
+  return new TextDecoder("utf-8", { fatal: false }).decode(await readExact(ctx.source, 0, ctx.source.size));
+}
+
+/**
+ * Parses JSON text or reports `keras/malformed`.
+ * @returns the value, or undefined when it was not JSON
+ */
+function parseOrReport(ctx: AnalysisContext, text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    ctx.report({
+      ruleId: "keras/malformed",
+      message: `${where} is not valid JSON: ${(error as Error).message}`,
+      evidence: { source: where },
+    });
+    return undefined;
+  }
+}
+
+/** Analyses Keras model JSON: `config.json` inside a `.keras` archive or a stand-alone model config. */
+export const kerasConfigAnalyzer: Analyzer = {
+  name: "keras-config",
+  formats: ["json"],
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const inKeras = ctx.lineage.includes("keras");
+    if (inKeras && ctx.name === "metadata.json") {
+      const meta = parseOrReport(ctx, await readText(ctx), "metadata.json") as Record<string, unknown> | undefined;
+      if (meta && typeof meta.keras_version === "string") ctx.fact("keras.version", meta.keras_version);
+      return;
+    }
+    if (inKeras && ctx.name !== "config.json") return;
+    if (!inKeras && ctx.source.size > MAX_CONFIG_BYTES) return; // not ours to budget
+    // A stand-alone JSON file is only ours when it is a Keras model config.
+    if (!inKeras && !/"class_name"/.test(new TextDecoder().decode(ctx.head))) return;
+    const text = await readText(ctx);
+    const value = parseOrReport(ctx, text, ctx.name);
+    if (value === undefined) return;
+    if (!inKeras && !looksLikeKerasModelConfig(value)) return;
+    await reportKerasConfig(ctx, analyzeKerasConfig(value, ctx.name), ctx.name);
+  },
+};
+
+/** Flags code inside a `.keras` archive. */
+export const kerasMemberAnalyzer: Analyzer = {
+  name: "keras-member",
+  formats: ["python", "shell", "notebook"],
+  analyze(ctx: AnalysisContext): Promise<void> {
+    if (ctx.lineage.includes("keras")) {
+      ctx.report({
+        ruleId: "keras/unexpected-member",
+        message: `the Keras archive contains ${ctx.detection.format} code (${ctx.name})`,
+        evidence: { member: ctx.name, format: ctx.detection.format },
+      });
+    }
+    return Promise.resolve();
+  },
+};
+
+const CONFIG_ATTRIBUTES = ["model_config", "training_config"] as const;
+
+/** Analyses HDF5 files: the Keras `model_config`/`training_config` root attributes. */
+export const kerasHdf5Analyzer: Analyzer = {
+  name: "keras-hdf5",
+  formats: ["hdf5"],
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    let info: Awaited<ReturnType<typeof readHdf5RootAttributes>>;
+    try {
+      info = await readHdf5RootAttributes(ctx.source, ctx.detection.offset);
+    } catch (error) {
+      if (error instanceof ModelgateError && (error.code === "MALFORMED" || error.code === "TRUNCATED")) {
+        ctx.report({
+          ruleId: "keras/malformed",
+          message: `the HDF5 root group could not be read: ${error.message}`,
+          ...(error.offset === undefined ? {} : { offset: error.offset }),
+          evidence: { code: error.code },
+        });
+        return;
+      }
+      throw error;
+    }
+    ctx.fact("hdf5.superblockVersion", info.superblockVersion);
+    for (const key of ["keras_version", "backend"]) {
+      const value = info.attributes.get(key)?.strings?.[0];
+      if (value !== undefined) ctx.fact(key === "backend" ? "keras.backend" : "keras.version", value);
+    }
+    let found = false;
+    for (const name of CONFIG_ATTRIBUTES) {
+      const attribute = info.attributes.get(name);
+      if (attribute === undefined) continue;
+      found = true;
+      const text = attribute.strings?.join("");
+      if (text === undefined) {
+        ctx.report({
+          ruleId: "keras/malformed",
+          message: `the ${name} attribute could not be decoded (${attribute.skipped ?? "not a string"})`,
+          evidence: { source: name },
+        });
+        continue;
+      }
+      const value = parseOrReport(ctx, text, name);
+      if (value !== undefined) await reportKerasConfig(ctx, analyzeKerasConfig(value, name), name);
+    }
+    if (info.denseAttributes && !found) {
+      ctx.report({
+        ruleId: "format/unsupported",
+        message: "root attributes in HDF5 dense storage were not read; a model_config there was not analysed",
+        evidence: { format: "hdf5", reason: "dense attribute storage" },
+      });
+    }
+    if (found) ctx.fact("keras.format", "h5");
+  },
+};

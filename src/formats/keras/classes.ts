@@ -1,0 +1,59 @@
+/**
+ * Names Keras serializes: built-in class names, the namespaces its `module` fields may name, and
+ * the TensorFlow functions a `TFOpLambda` may call that touch files or Python. Data only.
+ * @module
+ */
+
+const words = (text: string): ReadonlySet<string> => new Set(text.split(/\s+/).filter(Boolean));
+
+/** Built-in Keras classes (Keras 2 and 3): models, layers, initializers, regularizers, optimizers, losses, metrics. */
+export const KERAS_CLASSES: ReadonlySet<string> = words(`
+Sequential Functional Model InputLayer Input KerasTensor
+Dense EinsumDense Activation Dropout Flatten Reshape Permute RepeatVector Identity Masking Embedding Lambda
+Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose Convolution1D Convolution2D Convolution3D
+SeparableConv1D SeparableConv2D DepthwiseConv1D DepthwiseConv2D
+MaxPooling1D MaxPooling2D MaxPooling3D AveragePooling1D AveragePooling2D AveragePooling3D MaxPool1D MaxPool2D MaxPool3D
+AvgPool1D AvgPool2D AvgPool3D GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GlobalAveragePooling1D
+GlobalAveragePooling2D GlobalAveragePooling3D GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalAvgPool1D
+GlobalAvgPool2D GlobalAvgPool3D
+SpatialDropout1D SpatialDropout2D SpatialDropout3D GaussianNoise GaussianDropout AlphaDropout ActivityRegularization
+ReLU LeakyReLU PReLU ELU Softmax ThresholdedReLU
+BatchNormalization LayerNormalization GroupNormalization UnitNormalization SpectralNormalization RMSNormalization
+LSTM GRU SimpleRNN LSTMCell GRUCell SimpleRNNCell RNN Bidirectional TimeDistributed StackedRNNCells
+ConvLSTM1D ConvLSTM2D ConvLSTM3D CuDNNLSTM CuDNNGRU
+Attention AdditiveAttention MultiHeadAttention GroupedQueryAttention
+Add Subtract Multiply Average Maximum Minimum Concatenate Dot
+ZeroPadding1D ZeroPadding2D ZeroPadding3D Cropping1D Cropping2D Cropping3D UpSampling1D UpSampling2D UpSampling3D
+Rescaling Normalization Resizing CenterCrop RandomFlip RandomRotation RandomZoom RandomContrast RandomTranslation
+RandomCrop RandomBrightness RandomHeight RandomWidth CategoryEncoding Hashing HashedCrossing Discretization
+StringLookup IntegerLookup TextVectorization AutoContrast Solarization RandomGrayscale MelSpectrogram STFTSpectrogram
+TFOpLambda SlicingOpLambda InstanceNormalization
+GlorotUniform GlorotNormal HeNormal HeUniform LecunNormal LecunUniform Zeros Ones Constant RandomNormal RandomUniform
+TruncatedNormal VarianceScaling Orthogonal IdentityInitializer
+L1 L2 L1L2 OrthogonalRegularizer MaxNorm MinMaxNorm NonNeg UnitNorm RadialConstraint
+Adam AdamW SGD RMSprop Adagrad Adadelta Adamax Nadam Ftrl Lion Adafactor LossScaleOptimizer
+ExponentialDecay PiecewiseConstantDecay PolynomialDecay InverseTimeDecay CosineDecay CosineDecayRestarts
+MeanSquaredError MeanAbsoluteError MeanAbsolutePercentageError MeanSquaredLogarithmicError BinaryCrossentropy
+BinaryFocalCrossentropy CategoricalCrossentropy CategoricalFocalCrossentropy SparseCategoricalCrossentropy Hinge
+SquaredHinge CategoricalHinge Huber LogCosh KLDivergence Poisson CosineSimilarity Dice Tversky CTC
+Accuracy BinaryAccuracy CategoricalAccuracy SparseCategoricalAccuracy TopKCategoricalAccuracy
+SparseTopKCategoricalAccuracy AUC Precision Recall TruePositives TrueNegatives FalsePositives FalseNegatives Mean Sum
+MeanMetricWrapper RootMeanSquaredError MeanIoU IoU OneHotIoU F1Score FBetaScore R2Score
+DTypePolicy FloatDTypePolicy QuantizedDTypePolicy QuantizedFloat8DTypePolicy Policy
+__tensor__ __numpy__ __bytes__ __typespec__ __ellipsis__ __keras_tensor__ __lambda__ function TensorShape
+`);
+
+/** Top-level packages whose objects Keras may import while loading. */
+export const KERAS_MODULE_ROOTS: ReadonlySet<string> = words(
+  "keras tf_keras tensorflow keras_hub keras_nlp keras_cv keras_rs tensorflow_text tensorflow_hub",
+);
+
+/** Modules that run commands or code: a config naming them is an exploit, not a custom layer. */
+export const DANGEROUS_MODULE_ROOTS: ReadonlySet<string> = words(`
+builtins __builtin__ os posix nt subprocess sys importlib runpy shutil socket pickle marshal code codeop pty ctypes
+io codecs webbrowser requests urllib http asyncio multiprocessing __main__ pdb timeit commands platform
+`);
+
+/** TFOpLambda function names that touch files, Python or native libraries. */
+export const DANGEROUS_TF_FUNCTION =
+  /(^|\.)(io|gfile|summary|debugging)\.|py_function|numpy_function|py_func|load_op_library|load_library|read_file|write_file|matching_files|(^|\.)print$|raw_ops\.(ReadFile|WriteFile|MatchingFiles|PyFunc|EagerPyFunc|PrintV2|ImmutableConst)/;

@@ -1,0 +1,149 @@
+/**
+ * Cheap test of whether bytes start a pickle stream, for the sniffer. It walks opcodes over the
+ * head with argument validation, so random binary data and ordinary text do not pass.
+ * @module
+ */
+
+/** How an opcode's argument is laid out. */
+type Arg =
+  | "none"
+  | "u1"
+  | "u2"
+  | "i4"
+  | "f8"
+  | "u8"
+  | "len1"
+  | "len4"
+  | "len8"
+  | "int-line"
+  | "long-line"
+  | "float-line"
+  | "string-line"
+  | "any-line"
+  | "digits-line"
+  | "two-lines";
+
+const ARGS = new Map<number, Arg>();
+const set = (codes: string, arg: Arg) => {
+  for (const c of codes) ARGS.set(c.charCodeAt(0), arg);
+};
+set("(.0123NQRabdelostu}])\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", "none");
+set("Khq\x80\x82", "u1");
+set("M\x83", "u2");
+set("Jjr\x84", "i4");
+set("G", "f8");
+set("\x95", "u8");
+set("UC\x8a\x8c", "len1");
+set("TXB\x8b", "len4");
+set("\x8d\x8e\x96", "len8");
+set("I", "int-line");
+set("L", "long-line");
+set("F", "float-line");
+set("S", "string-line");
+set("VP", "any-line");
+set("gp", "digits-line");
+set("ci", "two-lines");
+
+const LINE_PATTERNS: Partial<Record<Arg, RegExp>> = {
+  "int-line": /^(?:[-+]?\d+|0[01])$/,
+  "long-line": /^[-+]?\d+L?$/,
+  "float-line": /^(?:[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)|[-+]?infinity)$/i,
+  "string-line": /^(?:'.*'|".*")$/s,
+  "digits-line": /^\d+$/,
+};
+
+const IDENT_LINE = /^[A-Za-z_][\w.]*$/;
+const STOP = 0x2e;
+const NEWLINE = 0x0a;
+const BINARY_FROM_PROTOCOL_1 = new Set([..."JKMGTUXhqjr}])(".split("").map((c) => c.charCodeAt(0))]);
+
+const latin1 = new TextDecoder("latin1");
+
+/**
+ * Whether `head` plausibly starts a pickle.
+ * @param head - the first bytes of the input
+ * @param size - the input's total size (tells whether `head` is complete)
+ * @returns the protocol the stream appears to use, or undefined when it is not a pickle
+ */
+export function looksLikePickle(head: Uint8Array, size: number): number | undefined {
+  const complete = head.length >= size;
+  const limit = Math.min(head.length, 16_384);
+  let protocol = 0;
+  let ops = 0;
+  let pos = 0;
+  if (head[0] === 0x80) {
+    if (head.length < 3 || head[1]! > 5) return undefined;
+    protocol = head[1]!;
+  }
+  const readLine = (): string | undefined => {
+    const end = head.indexOf(NEWLINE, pos);
+    if (end < 0 || end - pos > 4096) return undefined;
+    const line = latin1.decode(head.subarray(pos, end));
+    pos = end + 1;
+    return line;
+  };
+  while (pos < limit) {
+    const op = head[pos]!;
+    const arg = ARGS.get(op);
+    if (arg === undefined) return undefined;
+    if (protocol === 0 && BINARY_FROM_PROTOCOL_1.has(op) && op !== 0x28 && op !== 0x29) protocol = 1;
+    pos++;
+    ops++;
+    let need = 0;
+    switch (arg) {
+      case "none":
+        break;
+      case "u1":
+        need = 1;
+        break;
+      case "u2":
+        need = 2;
+        break;
+      case "i4":
+        need = 4;
+        break;
+      case "f8":
+      case "u8":
+        need = 8;
+        break;
+      case "len1":
+        need = pos < head.length ? 1 + head[pos]! : 1;
+        break;
+      case "len4": {
+        if (pos + 4 > head.length) return complete ? undefined : ops >= 4 ? protocol : undefined;
+        const n = (head[pos]! | (head[pos + 1]! << 8) | (head[pos + 2]! << 16) | (head[pos + 3]! << 24)) >>> 0;
+        if (n > size) return undefined;
+        need = 4 + n;
+        break;
+      }
+      case "len8": {
+        if (pos + 8 > head.length) return complete ? undefined : ops >= 4 ? protocol : undefined;
+        const view = new DataView(head.buffer, head.byteOffset + pos, 8);
+        const n = view.getBigUint64(0, true);
+        if (n > BigInt(size)) return undefined;
+        need = 8 + Number(n);
+        break;
+      }
+      case "two-lines": {
+        const module = readLine();
+        const name = module === undefined ? undefined : readLine();
+        if (module === undefined || name === undefined) return undefined;
+        if (!IDENT_LINE.test(module) || !IDENT_LINE.test(name)) return undefined;
+        break;
+      }
+      default: {
+        const line = readLine();
+        if (line === undefined) return undefined;
+        const pattern = LINE_PATTERNS[arg];
+        if (pattern !== undefined && !pattern.test(line)) return undefined;
+      }
+    }
+    if (pos + need > head.length) {
+      // The argument runs past what we have: fine for a large stream, fatal for a complete one.
+      return complete || ops < 4 ? undefined : protocol;
+    }
+    pos += need;
+    if (op === STOP) return ops >= 2 ? protocol : undefined;
+  }
+  return ops >= 16 ? protocol : undefined;
+}

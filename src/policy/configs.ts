@@ -1,0 +1,175 @@
+/**
+ * Reads the small JSON configs that sit next to model weights (`config.json`, `model_index.json`,
+ * `config_sentence_transformers.json`, Keras `metadata.json` ...) for what they say about the model
+ * (architecture, model type) and the library versions that wrote it, and checks those versions
+ * against known advisories and the policy's minimums.
+ * @module
+ */
+import semver from "semver";
+import { canonicalFacts } from "../report/facts.js";
+import type { Evidence } from "../report/schema.js";
+import type { RepoAnalyzer, RepoContext, RootEntry } from "../scan/types.js";
+import { readExact } from "../sources/byte-source.js";
+import { TOOL_ADVISORIES, TOOLS, type Tool } from "./advisories.js";
+
+/** Largest config file read (configs are a few KiB; tokenizer vocabularies are not configs). */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Most config files read per scan. */
+export const MAX_CONFIG_FILES = 10_000;
+
+const CONFIG_NAME = /(?:config[^/]*|^model_index|^metadata)\.json$/i;
+
+/** A library version a file records, and where. */
+export interface RecordedVersion {
+  /** The library. */
+  readonly tool: Tool;
+  /** The version string as recorded. */
+  readonly version: string;
+  /** The JSON key (or fact) it came from. */
+  readonly key: string;
+}
+
+/**
+ * Converts a Python (PEP 440) version to semver: `4.48.0.dev0` → `4.48.0-dev.0` (before 4.48.0),
+ * `2.1.0+cu121` → `2.1.0`, `3.0` → `3.0.0`, `1.2.3.post1` → `1.2.3`.
+ * @param version - the version string
+ * @returns the semver string, or undefined when it is not a version
+ */
+export function pythonVersionToSemver(version: string): string | undefined {
+  const m =
+    /^\s*v?(?:\d+!)?(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?((?:\.\d{1,9})*)[-_.]?([A-Za-z]+)?[-_.]?(\d{1,9})?(\+[A-Za-z0-9.]*)?\s*$/.exec(
+      version,
+    );
+  if (m === null) return undefined;
+  const core = `${Number(m[1])}.${Number(m[2] ?? 0)}.${Number(m[3] ?? 0)}`;
+  const tag = m[5]?.toLowerCase();
+  if (tag === undefined || tag === "post" || tag === "r" || tag === "rev") {
+    return tag === undefined && m[6] !== undefined ? undefined : core;
+  }
+  const known: Record<string, string> = { dev: "dev", a: "alpha", alpha: "alpha", b: "beta", beta: "beta" };
+  const pre = known[tag] ?? (tag === "rc" || tag === "c" || tag === "pre" || tag === "preview" ? "rc" : undefined);
+  if (pre === undefined) return undefined;
+  return `${core}-${pre}.${Number(m[6] ?? 0)}`;
+}
+
+/**
+ * The library versions a parsed config records.
+ * @param json - the parsed config
+ */
+export function recordedVersions(json: unknown): RecordedVersion[] {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return [];
+  const obj = json as Record<string, unknown>;
+  const out: RecordedVersion[] = [];
+  const add = (tool: Tool, value: unknown, key: string) => {
+    if (typeof value === "string" && value.length > 0 && value.length <= 64) out.push({ tool, version: value, key });
+  };
+  add("transformers", obj.transformers_version, "transformers_version");
+  add("keras", obj.keras_version, "keras_version");
+  add("diffusers", obj._diffusers_version, "_diffusers_version");
+  const nested = obj.__version__;
+  if (nested !== null && typeof nested === "object" && !Array.isArray(nested)) {
+    const v = nested as Record<string, unknown>;
+    add("sentence-transformers", v.sentence_transformers, "__version__.sentence_transformers");
+    add("transformers", v.transformers, "__version__.transformers");
+    add("torch", v.pytorch, "__version__.pytorch");
+  }
+  return out;
+}
+
+/** What a config says about the model, as facts (see docs/architecture.md). */
+function modelFacts(json: unknown): Record<string, unknown> {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return {};
+  const obj = json as Record<string, unknown>;
+  const facts: Record<string, unknown> = {};
+  const archs = obj.architectures;
+  if (Array.isArray(archs) && typeof archs[0] === "string" && archs[0].length <= 200) facts.architecture = archs[0];
+  else if (typeof obj._class_name === "string" && obj._class_name.length <= 200) facts.architecture = obj._class_name;
+  if (typeof obj.model_type === "string" && obj.model_type.length <= 200) facts.modelType = obj.model_type;
+  return facts;
+}
+
+async function readConfig(ctx: RepoContext, entry: RootEntry): Promise<unknown> {
+  const source = await ctx.root.open(entry.path);
+  try {
+    const bytes = await readExact(source, 0, entry.size);
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+  } finally {
+    await source.close?.().catch(() => undefined);
+  }
+}
+
+function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion): void {
+  const { tool, version, key } = recorded;
+  const parsed = version.length <= 64 ? pythonVersionToSemver(version) : undefined;
+  const evidence: Evidence = { tool, version: version.slice(0, 64), key };
+  if (parsed !== undefined) {
+    const hits = TOOL_ADVISORIES.filter(
+      (a) => a.tool === tool && semver.satisfies(parsed, a.range, { includePrerelease: true }),
+    );
+    if (hits.length > 0) {
+      const fixed = hits
+        .map((a) => a.fixed)
+        .sort(semver.compare)
+        .at(-1)!;
+      ctx.report(path, {
+        ruleId: "policy/vulnerable-tool-version",
+        message: `records ${tool} ${version}, affected by ${hits.map((a) => a.ids[0]).join(", ")} (${hits.map((a) => a.summary).join("; ")}); load it only with ${tool} >= ${fixed}`,
+        evidence: { ...evidence, fixed },
+        cve: [...new Set(hits.flatMap((a) => a.ids))],
+      });
+    }
+  }
+  const minimum = ctx.policy.options.minimumVersions?.[tool];
+  if (minimum !== undefined && (parsed === undefined || semver.lt(parsed, minimum))) {
+    ctx.report(path, {
+      ruleId: "policy/tool-version-below-minimum",
+      message:
+        parsed === undefined
+          ? `records ${tool} version "${version.slice(0, 64)}", which cannot be compared with the policy minimum ${minimum}`
+          : `records ${tool} ${version}, below the policy minimum ${minimum}`,
+      evidence: { ...evidence, minimum },
+    });
+  }
+}
+
+/**
+ * The repository analyzer for configs: facts (`architecture`, `modelType`, `toolVersions`) and
+ * `policy/vulnerable-tool-version` / `policy/tool-version-below-minimum` findings. Also checks
+ * `toolVersions` facts that format analyzers recorded (Keras archives, HDF5 attributes).
+ */
+export const configAnalyzer: RepoAnalyzer = {
+  name: "configs",
+  async analyze(ctx) {
+    const checked = new Set<string>();
+    let read = 0;
+    for (const entry of ctx.entries) {
+      if (ctx.signal.aborted) return;
+      const name = entry.path.slice(entry.path.lastIndexOf("/") + 1);
+      if (entry.kind !== "file" || !CONFIG_NAME.test(name) || entry.size > MAX_CONFIG_BYTES || entry.size < 2) continue;
+      if (++read > MAX_CONFIG_FILES) break;
+      let json: unknown;
+      try {
+        json = await readConfig(ctx, entry);
+      } catch {
+        continue; // Not JSON or unreadable: the file's own analysis reports it.
+      }
+      for (const [key, value] of Object.entries(modelFacts(json))) ctx.fact(entry.path, key, value);
+      const versions = recordedVersions(json);
+      if (versions.length === 0) continue;
+      ctx.fact(entry.path, "toolVersions", Object.fromEntries(versions.map((v) => [v.tool, v.version])));
+      for (const v of versions) {
+        checked.add(`${entry.path}\0${v.tool}`);
+        checkVersion(ctx, entry.path, v);
+      }
+    }
+    for (const file of ctx.files) {
+      const facts = canonicalFacts(file.facts).toolVersions;
+      if (facts === null || typeof facts !== "object" || Array.isArray(facts)) continue;
+      for (const [tool, version] of Object.entries(facts as Record<string, unknown>)) {
+        if (!(TOOLS as readonly string[]).includes(tool) || typeof version !== "string") continue;
+        if (checked.has(`${file.path}\0${tool}`)) continue;
+        checkVersion(ctx, file.path, { tool: tool as Tool, version, key: "toolVersions" });
+      }
+    }
+  },
+};

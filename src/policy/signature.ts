@@ -1,0 +1,138 @@
+/**
+ * The policy's signature requirement, checked against the report's signature result.
+ *
+ * The signature result is produced by the OMS verifier (integrity) and recorded on the report as
+ * `signature`. Until a report carries it, it is read defensively here: anything that is not a
+ * recognisable result counts as "not verified", so a required signature fails closed.
+ * @module
+ */
+import { z } from "zod";
+import type { Evidence, FileReport, ScanReport, Severity } from "../report/schema.js";
+import { summarize } from "../report/summary.js";
+import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
+import { publicKeyFingerprint, type ResolvedPolicy, type SignatureRequirement } from "./policy.js";
+
+/**
+ * The fields of the report's `signature` result this check relies on. Extra fields are allowed.
+ * `keyFingerprint` is the SHA-256 (hex) of the verifying key's DER SubjectPublicKeyInfo.
+ */
+export const SignatureResultSchema = z.looseObject({
+  status: z.enum(["verified", "failed", "unsigned"]),
+  method: z.string().optional(),
+  identity: z.string().optional(),
+  issuer: z.string().optional(),
+  keyFingerprint: z.string().optional(),
+  path: z.string().optional(),
+  message: z.string().optional(),
+});
+
+/** What the check reads of a signature result. */
+export type SignatureResult = z.infer<typeof SignatureResultSchema>;
+
+/** Why a signature result does not satisfy a requirement. */
+export interface SignatureViolation {
+  /** Human-readable reason. */
+  readonly message: string;
+  /** Severity for the finding (`high` when verification failed, the rule default otherwise). */
+  readonly severity?: Severity;
+  /** Evidence for the finding. */
+  readonly evidence: Evidence;
+}
+
+/**
+ * Checks a signature result against a requirement.
+ * @param signature - the report's `signature` field (any value; unrecognised means not verified)
+ * @param requirement - the policy's `signature` section
+ * @returns the violation, or undefined when the requirement is met or not required
+ */
+export function signatureViolation(
+  signature: unknown,
+  requirement: SignatureRequirement | undefined,
+): SignatureViolation | undefined {
+  if (requirement === undefined || requirement.required === false) return undefined;
+  const parsed = SignatureResultSchema.safeParse(signature);
+  if (!parsed.success) {
+    return {
+      message:
+        signature === undefined
+          ? "the policy requires a signature and no signature verification result is available"
+          : "the policy requires a signature and the signature result is not recognised",
+      evidence: { status: "unknown" },
+    };
+  }
+  const result = parsed.data;
+  const evidence: Evidence = { status: result.status };
+  for (const key of ["method", "identity", "issuer", "keyFingerprint", "path"] as const) {
+    const value = result[key];
+    if (value !== undefined) evidence[key] = value;
+  }
+  if (result.status === "unsigned") {
+    return { message: "the policy requires a signature and the model is unsigned", evidence };
+  }
+  if (result.status === "failed") {
+    return {
+      message: `signature verification failed${result.message === undefined ? "" : `: ${result.message}`}`,
+      severity: "high",
+      evidence,
+    };
+  }
+  const mismatches: string[] = [];
+  if (requirement.method !== undefined && result.method !== requirement.method) {
+    mismatches.push(`method is ${result.method ?? "unknown"}, policy requires ${requirement.method}`);
+  }
+  if (requirement.identity !== undefined && result.identity !== requirement.identity) {
+    mismatches.push(`signer is ${result.identity ?? "unknown"}, policy requires ${requirement.identity}`);
+  }
+  if (requirement.issuer !== undefined && result.issuer !== requirement.issuer) {
+    mismatches.push(`issuer is ${result.issuer ?? "unknown"}, policy requires ${requirement.issuer}`);
+  }
+  if (requirement.key !== undefined) {
+    const expected = publicKeyFingerprint(requirement.key);
+    if (result.keyFingerprint?.toLowerCase() !== expected) {
+      mismatches.push(`signed with key ${result.keyFingerprint ?? "unknown"}, policy requires ${expected}`);
+      evidence.expectedKeyFingerprint = expected;
+    }
+  }
+  if (mismatches.length === 0) return undefined;
+  return { message: `signature verified but not accepted by the policy: ${mismatches.join("; ")}`, evidence };
+}
+
+/**
+ * Applies the policy's signature requirement to a finished report: when it is not met, every file
+ * except OMS signature files gets a `policy/signature-required` finding (subject to the policy's
+ * suppressions and overrides), and verdicts and the summary are updated. Reads `report.signature`.
+ * @param report - the report (not modified)
+ * @param policy - the policy in force
+ * @returns the report, or a new report with the findings added
+ */
+export function applySignaturePolicy(report: ScanReport, policy: ResolvedPolicy): ScanReport {
+  const violation = signatureViolation((report as { signature?: unknown }).signature, policy.options.signature);
+  if (violation === undefined) return report;
+  const ruleId = "policy/signature-required";
+  const files = report.files.map((file): FileReport => {
+    if (file.format === "oms-signature") return file;
+    const decision = policy.decide(ruleId, file.path, violation.severity);
+    if (decision.action === "drop") return file;
+    const finding = {
+      ruleId,
+      severity: decision.severity,
+      message: violation.message,
+      path: file.path,
+      evidence: violation.evidence,
+    };
+    if (decision.action === "suppress") {
+      return { ...file, suppressed: [...(file.suppressed ?? []), { ...finding, suppression: decision.suppression }] };
+    }
+    return {
+      ...file,
+      verdict: worstVerdict(file.verdict, verdictOfFinding(decision.severity, false)),
+      findings: [...file.findings, finding],
+    };
+  });
+  return {
+    ...report,
+    files,
+    verdict: worstVerdict(report.verdict, ...files.map((f) => f.verdict)),
+    summary: summarize(files, report.summary.bytesRead),
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * SARIF 2.1.0 rendering for code-scanning platforms (GitHub code scanning and others).
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import type * as Sarif from "sarif";
+import { getRule } from "../../policy/rules/index.js";
+import type { Finding, ScanReport, Severity, SuppressedFinding } from "../schema.js";
+
+/** SARIF level per severity. */
+const LEVEL: Record<Severity, Sarif.Result.level> = {
+  critical: "error",
+  high: "error",
+  medium: "warning",
+  low: "note",
+  info: "note",
+};
+
+/**
+ * GitHub's `security-severity` scale: > 9.0 critical, 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low.
+ */
+const SECURITY_SEVERITY: Record<Severity, string> = {
+  critical: "9.5",
+  high: "8.0",
+  medium: "5.5",
+  low: "3.0",
+  info: "0.0",
+};
+
+/** Options of {@link renderSarif}. */
+export interface SarifOptions {
+  /**
+   * Prefix joined to report paths to make artifact URIs relative to the repository root (for a
+   * scan of `models/`, pass `models`). Default: the scanned directory's name as given.
+   */
+  uriPrefix?: string;
+  /** `runAutomationDetails.id` (the category). Default `modelgate/`. */
+  category?: string;
+}
+
+const fingerprint = (f: Finding): string =>
+  createHash("sha256")
+    .update(`${f.ruleId}|${f.path}|${f.offset ?? ""}|${f.message}`)
+    .digest("hex");
+
+/**
+ * Renders a report as a SARIF 2.1.0 log with one run, rule metadata and `security-severity`.
+ * @param report - the scan report
+ * @param options - URI prefix and category
+ */
+export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sarif.Log {
+  const prefix =
+    options.uriPrefix ?? (report.target.kind === "directory" ? report.target.name.replace(/\\/g, "/") : "");
+  const uriOf = (path: string): string => {
+    const file = path.split("!")[0] ?? path;
+    const joined = prefix === "" ? file : posix.join(prefix, file);
+    return joined.replace(/^\.\//, "");
+  };
+  const usedRules = [
+    ...new Set(report.files.flatMap((f) => [...f.findings, ...(f.suppressed ?? [])].map((x) => x.ruleId))),
+  ].sort();
+  const ruleIndex = new Map(usedRules.map((id, i) => [id, i]));
+  const rules: Sarif.ReportingDescriptor[] = usedRules.map((id) => {
+    const rule = getRule(id);
+    const severity = rule?.severity ?? "medium";
+    const descriptor: Sarif.ReportingDescriptor = {
+      id,
+      name: id.replace(/[/-](\w)/g, (_m, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toUpperCase()),
+      shortDescription: { text: rule?.title ?? id },
+      fullDescription: { text: rule?.description ?? id },
+      help: {
+        text: rule?.description ?? id,
+        markdown: `**${rule?.title ?? id}**\n\n${rule?.description ?? ""}${
+          (rule?.references ?? []).length > 0
+            ? `\n\nReferences:\n${rule!.references!.map((r) => `- ${r}`).join("\n")}`
+            : ""
+        }`,
+      },
+      defaultConfiguration: { level: LEVEL[severity] },
+      properties: {
+        tags: ["security", "supply-chain", "ml-model", ...(rule?.cve ?? [])],
+        "security-severity": SECURITY_SEVERITY[severity],
+        precision: "high",
+      },
+    };
+    return descriptor;
+  });
+  const results: Sarif.Result[] = report.files.flatMap((file) =>
+    [...file.findings, ...(file.suppressed ?? [])].map((f: Finding | SuppressedFinding) => {
+      const result: Sarif.Result = {
+        ruleId: f.ruleId,
+        ruleIndex: ruleIndex.get(f.ruleId) ?? 0,
+        level: LEVEL[f.severity],
+        message: { text: f.path === file.path ? f.message : `${f.message} (in ${f.path})` },
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: uriOf(file.path) },
+              region: { startLine: 1 },
+            },
+          },
+        ],
+        partialFingerprints: { "modelgate/v1": fingerprint(f) },
+        ...("suppression" in f
+          ? {
+              suppressions: [
+                {
+                  kind: "external" as const,
+                  status: "accepted" as const,
+                  justification: `${f.suppression.reason}${f.suppression.expires === undefined ? "" : ` (until ${f.suppression.expires})`}`,
+                },
+              ],
+            }
+          : {}),
+        properties: {
+          severity: f.severity,
+          "security-severity": SECURITY_SEVERITY[f.severity],
+          verdict: file.verdict,
+          path: f.path,
+          ...(f.offset === undefined ? {} : { offset: f.offset }),
+          ...(f.evidence === undefined ? {} : { evidence: f.evidence }),
+          ...(f.cve === undefined ? {} : { cve: f.cve }),
+        },
+      };
+      return result;
+    }),
+  );
+  return {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: report.tool.name,
+            semanticVersion: report.tool.version,
+            version: report.tool.version,
+            informationUri: "https://github.com/modelgate/modelgate",
+            rules,
+          },
+        },
+        automationDetails: { id: options.category ?? "modelgate/" },
+        invocations: [
+          {
+            executionSuccessful: report.complete,
+            startTimeUtc: report.startedAt,
+            toolExecutionNotifications: [
+              ...report.errors.map((e) => ({
+                level: "error" as const,
+                message: { text: `${e.code}: ${e.message}` },
+                ...(e.path === undefined
+                  ? {}
+                  : { locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.path) } } }] }),
+              })),
+              ...(report.policy?.suppressions ?? [])
+                .filter((x) => x.status === "expired")
+                .map((x) => ({
+                  level: "warning" as const,
+                  message: {
+                    text: `policy suppression of ${x.rule} for ${x.path} expired on ${x.expires ?? "?"}; ${x.matched} finding(s) count again`,
+                  },
+                })),
+            ],
+          },
+        ],
+        artifacts: report.files.map((file) => ({
+          location: { uri: uriOf(file.path) },
+          length: file.size,
+          ...(file.sha256 === undefined ? {} : { hashes: { "sha-256": file.sha256 } }),
+        })),
+        results,
+      },
+    ],
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Human-readable rendering of a scan report.
+ * @module
+ */
+import type { FileReport, Finding, ScanReport, Severity, Verdict } from "../schema.js";
+import { SEVERITIES, VERDICTS } from "../schema.js";
+import { severityRank } from "../verdict.js";
+
+/** A style applied to a span of text (colour, bold...). Identity when colour is off. */
+export type Stylize = (style: "red" | "yellow" | "green" | "magenta" | "cyan" | "dim" | "bold", text: string) => string;
+
+/** Options of {@link renderText}. */
+export interface TextOptions {
+  /** Show only files whose verdict is not clean, and no info findings. */
+  quiet?: boolean;
+  /** Colouring function (default: none). */
+  stylize?: Stylize;
+}
+
+const VERDICT_STYLE: Record<Verdict, Parameters<Stylize>[0]> = {
+  clean: "green",
+  suspicious: "yellow",
+  invalid: "magenta",
+  malicious: "red",
+};
+
+const SEVERITY_STYLE: Record<Severity, Parameters<Stylize>[0]> = {
+  info: "dim",
+  low: "cyan",
+  medium: "yellow",
+  high: "red",
+  critical: "red",
+};
+
+const plain: Stylize = (_style, text) => text;
+
+function evidenceLine(finding: Finding): string | undefined {
+  if (finding.evidence === undefined) return undefined;
+  const parts = Object.entries(finding.evidence).map(
+    ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+  );
+  if (parts.length === 0) return undefined;
+  const line = parts.join("  ");
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+function renderFile(file: FileReport, options: Required<TextOptions>): string[] {
+  const s = options.stylize;
+  const lines: string[] = [];
+  const label = s(VERDICT_STYLE[file.verdict], file.verdict.toUpperCase().padEnd(10));
+  const formats = file.formats.length > 1 ? file.formats.join("+") : file.format;
+  lines.push(`${label} ${s("bold", file.path)}  ${s("dim", `(${formats}, ${file.size} bytes)`)}`);
+  const findings = [...file.findings]
+    .filter((f) => !options.quiet || f.severity !== "info")
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  for (const f of findings) {
+    const where = [f.path === file.path ? "" : f.path, f.offset === undefined ? "" : `@${f.offset}`]
+      .filter(Boolean)
+      .join(" ");
+    lines.push(
+      `  ${s(SEVERITY_STYLE[f.severity], f.severity.padEnd(8))} ${f.ruleId}  ${f.message}${where ? s("dim", `  [${where}]`) : ""}`,
+    );
+    const evidence = evidenceLine(f);
+    if (evidence !== undefined) lines.push(`           ${s("dim", evidence)}`);
+  }
+  if (!options.quiet) {
+    for (const f of file.suppressed ?? []) {
+      lines.push(s("dim", `  suppressed ${f.ruleId}  ${f.message}  (${f.suppression.reason})`));
+    }
+  }
+  return lines;
+}
+
+/**
+ * Renders a report as text for a terminal or a log.
+ * @param report - the scan report
+ * @param options - quiet mode and colouring
+ */
+export function renderText(report: ScanReport, options: TextOptions = {}): string {
+  const opts: Required<TextOptions> = { quiet: options.quiet ?? false, stylize: options.stylize ?? plain };
+  const s = opts.stylize;
+  const out: string[] = [];
+  const seconds = (report.durationMs / 1000).toFixed(2);
+  out.push(
+    s("bold", `modelgate ${report.tool.version}`) +
+      `  scanned ${report.target.name} (${report.summary.files} files, ${seconds} s)`,
+  );
+  if (report.policy?.source !== undefined) {
+    out.push(s("dim", `policy ${report.policy.source} (sha256 ${report.policy.hash.slice(0, 12)})`));
+  }
+  out.push("");
+  for (const file of report.files) {
+    if (opts.quiet && file.verdict === "clean") continue;
+    out.push(...renderFile(file, opts));
+  }
+  if (report.errors.length > 0) {
+    out.push("");
+    out.push(s("magenta", "Errors:"));
+    for (const e of report.errors) out.push(`  ${e.code}  ${e.path ?? ""}  ${e.message}`);
+  }
+  const verdicts = [...VERDICTS]
+    .reverse()
+    .map((v) => `${report.summary.byVerdict[v]} ${v}`)
+    .join(", ");
+  const severities = [...SEVERITIES]
+    .reverse()
+    .map((v) => `${report.summary.bySeverity[v]} ${v}`)
+    .join(", ");
+  const expired = (report.policy?.suppressions ?? []).filter((x) => x.status === "expired");
+  if (expired.length > 0) {
+    out.push("");
+    out.push(s("yellow", "Expired suppressions (no longer applied):"));
+    for (const x of expired) {
+      out.push(`  ${x.rule}  ${x.path}  expired ${x.expires ?? "?"}, ${x.matched} finding(s) now count  (${x.reason})`);
+    }
+  }
+  const suppressed = report.files.reduce((n, f) => n + (f.suppressed?.length ?? 0), 0);
+  out.push("");
+  out.push(`Files: ${report.summary.files} (${verdicts})`);
+  out.push(
+    `Findings: ${report.summary.findings} (${severities})${suppressed > 0 ? `; ${suppressed} suppressed by policy` : ""}`,
+  );
+  out.push(
+    `Verdict: ${s(VERDICT_STYLE[report.verdict], report.verdict.toUpperCase())}${report.complete ? "" : " (scan incomplete)"}`,
+  );
+  return `${out.join("\n")}\n`;
+}

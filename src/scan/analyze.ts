@@ -1,0 +1,262 @@
+/**
+ * Analysis of one byte stream (a file or a member): sniff, dispatch to analyzers, map errors to
+ * findings, recurse into members.
+ * @module
+ */
+import { isModelgateError, ModelgateError as MgError, type ModelgateError, toModelgateError } from "../errors.js";
+import { ANALYZERS } from "../formats/registry.js";
+import { expectedFormatsForName, sniff } from "../formats/sniff.js";
+import type { ResolvedPolicy } from "../policy/policy.js";
+import type { RuleId } from "../policy/rules/index.js";
+import type { Format, Verdict } from "../report/schema.js";
+import { type ByteSource, readClamped } from "../sources/byte-source.js";
+import type { FileRecorder, NodeRecord } from "./file-recorder.js";
+import type { AnalysisContext, Analyzer, Detection, Limits, MemberOptions, ScanRoot } from "./types.js";
+
+/** Bytes the sniffer reads from the start. */
+export const HEAD_BYTES = 64 * 1024;
+/** Bytes the sniffer reads from the end (a zip EOCD with the longest comment fits). */
+export const TAIL_BYTES = 64 * 1024 + 22;
+
+/** Formats that need no analyzer: recognised content with nothing executable in it. */
+const INERT: ReadonlySet<Format> = new Set(["text", "json", "empty", "unknown", "protobuf", "oms-signature"]);
+
+/** Shared state of one top-level file's analysis. */
+export interface FileScanState {
+  readonly recorder: FileRecorder;
+  readonly limits: Readonly<Limits>;
+  readonly policy: ResolvedPolicy;
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  readonly root: ScanRoot;
+  decompressed: number;
+}
+
+/** A stream to analyse. */
+export interface NodeInput {
+  readonly node: NodeRecord;
+  readonly name: string;
+  readonly source: ByteSource;
+  readonly depth: number;
+  readonly lineage: readonly Format[];
+  readonly opaqueData: boolean;
+}
+
+/** The rule a thrown error becomes. */
+export function ruleForError(error: ModelgateError): RuleId {
+  switch (error.code) {
+    case "BUDGET_EXCEEDED":
+      return "scan/budget-exceeded";
+    case "TIMEOUT":
+      return "scan/timeout";
+    case "ABORTED":
+      return "scan/aborted";
+    case "UNSUPPORTED":
+      return "format/unsupported";
+    case "TRUNCATED":
+    case "MALFORMED":
+      return "format/malformed";
+    case "IO":
+    case "NETWORK":
+      return "scan/read-error";
+    default:
+      return "scan/internal-error";
+  }
+}
+
+/**
+ * Throws when the file's analysis must stop (caller abort or deadline).
+ * @param state - the file's state
+ */
+export function checkpoint(state: FileScanState): void {
+  if (state.signal.aborted) {
+    throw toModelgateError(state.signal.reason ?? new MgError("ABORTED", "scan aborted"));
+  }
+  if (Date.now() > state.deadline) {
+    throw new MgError("TIMEOUT", `analysis exceeded ${state.limits.fileTimeoutMs} ms`);
+  }
+}
+
+/**
+ * Sniffs and analyses one stream, recursing into members through `scanMember`.
+ * @param state - the file's state
+ * @param input - the stream
+ * @returns the node's verdict
+ */
+export async function analyzeNode(state: FileScanState, input: NodeInput): Promise<Verdict> {
+  const { node, source } = input;
+  const { recorder } = state;
+  let head: Uint8Array;
+  let detections: Detection[];
+  try {
+    checkpoint(state);
+    head = await readClamped(source, 0, HEAD_BYTES);
+    const tail = source.size > head.length ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES) : head;
+    detections = sniff({ head, tail, size: source.size, name: input.name });
+  } catch (error) {
+    reportError(state, node, error);
+    return node.verdict;
+  }
+  const primary = detections[0];
+  node.format = primary?.format ?? "unknown";
+  for (const d of detections) if (node === recorder.root) recorder.formats.add(d.format);
+
+  if (primary === undefined) {
+    if (!input.opaqueData) {
+      recorder.add(node, { ruleId: "format/unknown", message: "content matches no format modelgate analyses" });
+    }
+  } else if (primary.format === "empty") {
+    if (!input.opaqueData) recorder.add(node, { ruleId: "format/empty", message: "file is empty" });
+  }
+  if (detections.length > 1) {
+    recorder.add(node, {
+      ruleId: "format/polyglot",
+      message: `content is valid as ${detections.map((d) => d.format).join(" and ")}`,
+      evidence: Object.fromEntries(detections.map((d) => [d.format, `${d.reason} at ${d.offset}`])),
+    });
+  }
+
+  for (const detection of detections) {
+    const analyzers = ANALYZERS.filter((a) => a.formats.includes(detection.format));
+    if (analyzers.length === 0) {
+      reportUnanalysed(state, node, detection);
+      continue;
+    }
+    for (const analyzer of analyzers) {
+      const ctx = makeContext(state, input, head, detections, detection);
+      try {
+        await analyzer.analyze(ctx);
+      } catch (error) {
+        reportError(state, node, error, analyzer);
+        if (isModelgateError(error, "TIMEOUT") || isModelgateError(error, "ABORTED")) return node.verdict;
+      }
+    }
+  }
+
+  const expected = expectedFormatsForName(input.name);
+  if (expected !== undefined && primary !== undefined && !expected.includes(node.format) && node.format !== "empty") {
+    recorder.add(node, {
+      ruleId: "format/extension-mismatch",
+      message: `named like ${expected.join("/")} but the content is ${node.format}`,
+      evidence: { name: input.name, content: node.format },
+    });
+  }
+  return node.verdict;
+}
+
+function reportUnanalysed(state: FileScanState, node: NodeRecord, detection: Detection): void {
+  if (INERT.has(detection.format)) return;
+  if (detection.format === "executable") {
+    state.recorder.add(node, {
+      ruleId: "format/executable",
+      message: detection.reason,
+      evidence: { kind: detection.reason },
+    });
+    return;
+  }
+  // Allowlist-first: recognised content nobody analysed is never passed as clean.
+  state.recorder.add(node, {
+    ruleId: "format/unsupported",
+    message: `${detection.format} content is recognised but not analysed by this version`,
+    evidence: { format: detection.format, reason: detection.reason },
+  });
+}
+
+/**
+ * Records a thrown error as a finding (and as a scan error for operational failures).
+ * @param state - the file's state
+ * @param node - where it happened
+ * @param error - what was thrown
+ * @param analyzer - the analyzer that threw, if any
+ */
+export function reportError(state: FileScanState, node: NodeRecord, error: unknown, analyzer?: Analyzer): void {
+  const e = toModelgateError(error);
+  const where = analyzer === undefined ? "" : ` (${analyzer.name})`;
+  const finding: Parameters<FileRecorder["add"]>[1] = {
+    ruleId: ruleForError(e),
+    message: `${e.message}${where}`,
+    evidence: { code: e.code, ...(e.budget === undefined ? {} : { budget: e.budget }) },
+  };
+  if (e.offset !== undefined) finding.offset = e.offset;
+  state.recorder.add(node, finding);
+}
+
+function makeContext(
+  state: FileScanState,
+  input: NodeInput,
+  head: Uint8Array,
+  detections: readonly Detection[],
+  detection: Detection,
+): AnalysisContext {
+  const { node, depth, lineage } = input;
+  const { recorder, limits } = state;
+  return {
+    path: node.path,
+    name: input.name,
+    source: input.source,
+    head,
+    detections,
+    detection,
+    depth,
+    lineage,
+    limits,
+    policy: state.policy,
+    signal: state.signal,
+    root: state.root,
+    report: (finding) => recorder.add(node, finding),
+    refineFormat: (format) => {
+      node.format = format;
+      if (node === recorder.root) recorder.formats.add(format);
+    },
+    fact: (key, value) => {
+      recorder.facts[key] = value;
+    },
+    checkpoint: () => checkpoint(state),
+    chargeDecompressed: (bytes) => {
+      state.decompressed += bytes;
+      if (state.decompressed > limits.maxDecompressedBytes) {
+        throw new MgError("BUDGET_EXCEEDED", `decompressed more than ${limits.maxDecompressedBytes} bytes`, {
+          budget: "maxDecompressedBytes",
+        });
+      }
+    },
+    scanMember: (name, source, options: MemberOptions = {}) => scanMember(state, input, name, source, options),
+  };
+}
+
+async function scanMember(
+  state: FileScanState,
+  parent: NodeInput,
+  name: string,
+  source: ByteSource,
+  options: MemberOptions,
+): Promise<Verdict> {
+  checkpoint(state);
+  const node: NodeRecord = {
+    path: `${parent.node.path}!${name}`,
+    parent: parent.node,
+    size: source.size,
+    format: options.formatHint ?? "unknown",
+    verdict: "clean",
+  };
+  if (parent.depth + 1 > state.limits.maxDepth) {
+    const finding: Parameters<FileRecorder["add"]>[1] = {
+      ruleId: "container/depth-exceeded",
+      message: `member nested deeper than ${state.limits.maxDepth} containers was not analysed`,
+    };
+    if (options.offset !== undefined) finding.offset = options.offset;
+    state.recorder.add(node, finding);
+    state.recorder.addMember(node);
+    return node.verdict;
+  }
+  const verdict = await analyzeNode(state, {
+    node,
+    name: name.slice(name.lastIndexOf("/") + 1),
+    source,
+    depth: parent.depth + 1,
+    lineage: [...parent.lineage, parent.node.format],
+    opaqueData: options.opaqueData === true,
+  });
+  state.recorder.addMember(node);
+  return verdict;
+}

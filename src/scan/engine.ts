@@ -1,0 +1,283 @@
+/**
+ * The scan engine: lists a root's files, analyses each with bounded concurrency and budgets, runs
+ * the repository-level analyzers and assembles the report.
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { ModelgateError, toModelgateError } from "../errors.js";
+import { REPO_ANALYZERS } from "../formats/registry.js";
+import { sha256OfSource } from "../integrity/sha256.js";
+import { resolvePolicy } from "../policy/policy.js";
+import { applySignaturePolicy } from "../policy/signature.js";
+import { REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
+import { summarize } from "../report/summary.js";
+import { worstVerdict } from "../report/verdict.js";
+import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
+import { rootFor, type ScanTarget } from "../sources/roots.js";
+import { TOOL_NAME, TOOL_VERSION } from "../version.js";
+import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
+import { FileRecorder } from "./file-recorder.js";
+import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
+
+export { summarize } from "../report/summary.js";
+
+/**
+ * Validates caller limits and fills in defaults.
+ * @param limits - partial limits
+ * @throws ModelgateError `INVALID_ARGUMENT` for a non-positive or non-numeric limit
+ */
+export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
+  const resolved: Limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(limits) as Array<[keyof Limits, unknown]>) {
+    if (!(key in DEFAULT_LIMITS)) throw new ModelgateError("INVALID_ARGUMENT", `unknown limit "${key}"`);
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !(value > 0) || Number.isNaN(value)) {
+      throw new ModelgateError("INVALID_ARGUMENT", `limit "${key}" must be a positive number`);
+    }
+    resolved[key] = value;
+  }
+  return Object.freeze(resolved);
+}
+
+/**
+ * Scans a file, a directory, in-memory bytes or a ByteSource and reports what it finds. Never
+ * executes or deserialises anything. Resolves with a report even when files fail or the scan is
+ * aborted (`complete: false`, unfinished files `invalid`); rejects only for a bad target or bad
+ * options.
+ * @param target - a path, `{ bytes, name }`, `{ source, name }` or a ByteSource
+ * @param options - budgets, policy, concurrency, progress, abort signal
+ */
+export async function scan(target: ScanTarget, options: ScanOptions = {}): Promise<ScanReport> {
+  const root = await rootFor(target);
+  return scanRoot(root, options);
+}
+
+/**
+ * Scans a {@link ScanRoot} (how remote sources plug in).
+ * @param root - where the files come from
+ * @param options - as for {@link scan}
+ */
+export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promise<ScanReport> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const policy = resolvePolicy(options.policy, {
+    now: startedAt,
+    ...policyPrefix(options.policy?.source, root.localDir),
+  });
+  const limits = resolveLimits({ ...policy.options.limits, ...options.limits });
+  const signal = options.signal ?? new AbortController().signal;
+  const progress = options.onProgress;
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
+  const errors: ScanError[] = [];
+  let bytesRead = 0;
+
+  const entries: RootEntry[] = [];
+  try {
+    for await (const entry of root.list(signal)) {
+      entries.push(entry);
+      progress?.({ phase: "list", path: entry.path, bytesDone: entries.length, bytesTotal: 0 });
+    }
+  } catch (error) {
+    const e = toModelgateError(error);
+    if (e.code !== "ABORTED") throw e;
+    errors.push({ code: e.code, message: `listing aborted: ${e.message}` });
+  }
+
+  const recorders = new Map<string, FileRecorder>();
+  const scanEntry = async (entry: RootEntry): Promise<void> => {
+    const recorder = new FileRecorder(entry.path, entry.size, policy);
+    recorders.set(entry.path, recorder);
+    if (signal.aborted) {
+      recorder.add(recorder.root, { ruleId: "scan/aborted", message: "scan aborted before this file was analysed" });
+      return;
+    }
+    switch (entry.kind) {
+      case "symlink":
+        recorder.add(recorder.root, {
+          ruleId: "file/symlink",
+          message: `symbolic link to ${entry.linkTarget ?? "?"} (not followed)`,
+          evidence: { target: entry.linkTarget ?? null },
+        });
+        return;
+      case "special":
+        recorder.add(recorder.root, { ruleId: "file/special", message: "not a regular file; not read" });
+        return;
+      case "unreadable":
+        recorder.add(recorder.root, { ruleId: "scan/read-error", message: entry.error ?? "could not be listed" });
+        errors.push({ code: "IO", message: entry.error ?? "could not be listed", path: entry.path });
+        return;
+      case "file":
+        break;
+    }
+    let source: ByteSource;
+    try {
+      source = await root.open(entry.path);
+    } catch (error) {
+      const e = toModelgateError(error);
+      recorder.add(recorder.root, { ruleId: "scan/read-error", message: e.message, evidence: { code: e.code } });
+      errors.push({ code: e.code, message: e.message, path: entry.path });
+      return;
+    }
+    try {
+      bytesRead += await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+    } finally {
+      await source.close?.().catch(() => undefined);
+    }
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const entry = entries[next++]!;
+      await scanEntry(entry);
+      progress?.({ phase: "done", path: entry.path, bytesDone: recorders.size, bytesTotal: entries.length });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
+
+  const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
+    const snapshot = ordered().map((r) => r.toReport());
+    for (const analyzer of REPO_ANALYZERS) {
+      try {
+        await analyzer.analyze({
+          root,
+          entries,
+          files: snapshot,
+          limits,
+          policy,
+          signal,
+          options,
+          report: (path, finding) => {
+            const recorder = recorders.get(path);
+            if (recorder === undefined)
+              throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
+            recorder.add(recorder.root, finding);
+          },
+          fact: (path, key, value) => {
+            const recorder = recorders.get(path);
+            if (recorder !== undefined) recorder.facts[key] = value;
+          },
+        });
+      } catch (error) {
+        const e = toModelgateError(error);
+        errors.push({ code: e.code, message: `${analyzer.name}: ${e.message}` });
+      }
+    }
+  }
+
+  const files = ordered().map((r) => r.toReport());
+  const verdict = worstVerdict(...files.map((f) => f.verdict));
+  const report: ScanReport = applySignaturePolicy(
+    {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      target: root.target,
+      startedAt: startedAt.toISOString(),
+      durationMs: 0,
+      verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
+      complete: errors.length === 0 && !signal.aborted,
+      files,
+      errors,
+      summary: summarize(files, bytesRead),
+    },
+    policy,
+  );
+  const uses = policy.suppressionUses();
+  report.policy = {
+    hash: policy.hash,
+    ...(policy.options.source === undefined ? {} : { source: policy.options.source }),
+    ...(uses.length === 0 ? {} : { suppressions: uses }),
+  };
+  report.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  return report;
+}
+
+/** The scanned directory relative to the policy file's directory, when inside it. */
+function policyPrefix(source: string | undefined, localDir: string | undefined): { pathPrefix?: string } {
+  if (source === undefined || localDir === undefined) return {};
+  const rel = relative(dirname(resolve(source)), localDir)
+    .split(sep)
+    .join("/");
+  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? {} : { pathPrefix: rel };
+}
+
+interface FileScanParams {
+  limits: Readonly<Limits>;
+  policy: ReturnType<typeof resolvePolicy>;
+  signal: AbortSignal;
+  options: ScanOptions;
+  errors: ScanError[];
+}
+
+/** Analyses one file (and hashes it alongside); returns the bytes the analyzers read. */
+async function scanFile(
+  recorder: FileRecorder,
+  raw: ByteSource,
+  entry: RootEntry,
+  root: ScanRoot,
+  params: FileScanParams,
+): Promise<number> {
+  const { limits, policy, signal, options, errors } = params;
+  const progress = options.onProgress;
+  const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
+  let lastEmit = 0;
+  const guarded = new GuardedSource(raw, {
+    maxReadBytes: limits.maxReadBytes,
+    signal: fileSignal,
+    onRead: () => {
+      const now = Date.now();
+      if (progress !== undefined && now - lastEmit > 100) {
+        lastEmit = now;
+        progress({ phase: "analyze", path: entry.path, bytesDone: guarded.bytesRead, bytesTotal: raw.size });
+      }
+    },
+  });
+  const state: FileScanState = {
+    recorder,
+    limits,
+    policy,
+    signal: fileSignal,
+    deadline: Date.now() + limits.fileTimeoutMs,
+    root,
+    decompressed: 0,
+  };
+  progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
+  const hashing =
+    options.hash === false
+      ? Promise.resolve(undefined)
+      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
+          progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+        ).catch((error: unknown) => {
+          const e = toModelgateError(error);
+          errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
+          return undefined;
+        });
+  try {
+    await analyzeNode(state, {
+      node: recorder.root,
+      name: entry.path,
+      source: guarded,
+      depth: 0,
+      lineage: [],
+      opaqueData: false,
+    });
+  } catch (error) {
+    reportError(state, recorder.root, error);
+  }
+  recorder.sha256 = await hashing;
+  for (const finding of recorder.toReport().findings) {
+    const code = OPERATIONAL_RULES.get(finding.ruleId);
+    if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
+  }
+  return guarded.bytesRead;
+}
+
+/** Findings that also mean the scan itself did not complete. */
+const OPERATIONAL_RULES: ReadonlyMap<string, string> = new Map([
+  ["scan/timeout", "TIMEOUT"],
+  ["scan/aborted", "ABORTED"],
+  ["scan/read-error", "IO"],
+  ["scan/internal-error", "INTERNAL"],
+]);

@@ -1,0 +1,130 @@
+/**
+ * Collects what the analyzers say about one top-level file and its members, and turns it into a
+ * {@link FileReport}.
+ * @module
+ */
+import type { ResolvedPolicy } from "../policy/policy.js";
+import { getRule } from "../policy/rules/index.js";
+import type {
+  FileReport,
+  Finding,
+  Format,
+  Hashes,
+  MemberReport,
+  SuppressedFinding,
+  Verdict,
+} from "../report/schema.js";
+import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
+import type { FindingInput } from "./types.js";
+
+/** Findings kept per rule and file; later ones are counted in a closing finding. */
+export const MAX_FINDINGS_PER_RULE = 200;
+
+/** A node of the file's tree: the file itself or a member. */
+export interface NodeRecord {
+  /** Display path. */
+  readonly path: string;
+  /** Parent node (undefined for the top-level file). */
+  readonly parent: NodeRecord | undefined;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Primary format, possibly refined by an analyzer. */
+  format: Format;
+  /** Worst verdict of this node's findings and members. */
+  verdict: Verdict;
+}
+
+/** Accumulates one top-level file's findings, members, formats and facts. */
+export class FileRecorder {
+  readonly root: NodeRecord;
+  readonly formats = new Set<Format>();
+  readonly facts: Record<string, unknown> = {};
+  readonly #findings: Finding[] = [];
+  readonly #members: MemberReport[] = [];
+  readonly #suppressed: SuppressedFinding[] = [];
+  readonly #perRule = new Map<string, number>();
+  readonly #policy: ResolvedPolicy;
+  sha256: string | undefined;
+  hashes: Hashes | undefined;
+
+  /**
+   * @param path - the file's display path
+   * @param size - its size
+   * @param policy - severities and disabled rules in force
+   */
+  constructor(path: string, size: number, policy: ResolvedPolicy) {
+    this.root = { path, parent: undefined, size, format: "unknown", verdict: "clean" };
+    this.#policy = policy;
+  }
+
+  /**
+   * Records a finding against a node (and raises the verdicts of the node and its ancestors).
+   * @param node - the node the finding is about
+   * @param input - the finding
+   */
+  add(node: NodeRecord, input: FindingInput): void {
+    const path = input.path === undefined ? node.path : `${node.path}!${input.path}`;
+    const decision = this.#policy.decide(input.ruleId, path, input.severity);
+    if (decision.action === "drop") return;
+    const rule = getRule(input.ruleId);
+    const severity = decision.severity;
+    const key = decision.action === "suppress" ? `suppressed:${input.ruleId}` : input.ruleId;
+    const count = (this.#perRule.get(key) ?? 0) + 1;
+    this.#perRule.set(key, count);
+    if (decision.action === "keep") {
+      const verdict = verdictOfFinding(severity, rule?.invalidates === true);
+      for (let n: NodeRecord | undefined = node; n !== undefined; n = n.parent) {
+        n.verdict = worstVerdict(n.verdict, verdict);
+      }
+    }
+    if (count > MAX_FINDINGS_PER_RULE) return;
+    const finding: Finding = { ruleId: input.ruleId, severity, message: input.message, path };
+    if (input.offset !== undefined && Number.isSafeInteger(input.offset) && input.offset >= 0) {
+      finding.offset = input.offset;
+    }
+    if (input.evidence !== undefined) finding.evidence = input.evidence;
+    const cve = [...(rule?.cve ?? []), ...(input.cve ?? [])];
+    if (cve.length > 0) finding.cve = [...new Set(cve)];
+    if (decision.action === "suppress") this.#suppressed.push({ ...finding, suppression: { ...decision.suppression } });
+    else this.#findings.push(finding);
+  }
+
+  /**
+   * Records a finished member.
+   * @param node - the member's node
+   */
+  addMember(node: NodeRecord): void {
+    this.#members.push({ path: node.path, size: node.size, format: node.format, verdict: node.verdict });
+  }
+
+  /** Builds the file's report. */
+  toReport(): FileReport {
+    const findings = [...this.#findings];
+    for (const [ruleId, count] of this.#perRule) {
+      if (count > MAX_FINDINGS_PER_RULE && !ruleId.startsWith("suppressed:")) {
+        const first = findings.find((f) => f.ruleId === ruleId);
+        findings.push({
+          ruleId,
+          severity: first?.severity ?? "info",
+          message: `${count - MAX_FINDINGS_PER_RULE} more findings of this rule omitted`,
+          path: this.root.path,
+          evidence: { omitted: count - MAX_FINDINGS_PER_RULE },
+        });
+      }
+    }
+    const report: FileReport = {
+      path: this.root.path,
+      size: this.root.size,
+      format: this.root.format,
+      formats: [this.root.format, ...[...this.formats].filter((f) => f !== this.root.format)],
+      ...(this.sha256 === undefined ? {} : { sha256: this.sha256 }),
+      ...(this.hashes === undefined ? {} : { hashes: this.hashes }),
+      verdict: this.root.verdict,
+      findings,
+      ...(this.#suppressed.length === 0 ? {} : { suppressed: [...this.#suppressed] }),
+      ...(this.#members.length === 0 ? {} : { members: [...this.#members] }),
+      ...(Object.keys(this.facts).length === 0 ? {} : { facts: { ...this.facts } }),
+    };
+    return report;
+  }
+}
