@@ -180,5 +180,18 @@ for mod in walk(sklearn, skip):
             s_call.append(f"{mod.__name__}.{name}")
 for name, cls in all_estimators():
     s_call.append(qual(cls))
+# scikit-learn models hold SciPy sparse matrices (TfidfVectorizer, OneHotEncoder ...)
+import scipy
+import scipy.sparse
+
+for name in ["csr_matrix", "csc_matrix", "coo_matrix", "bsr_matrix", "dia_matrix", "dok_matrix", "lil_matrix",
+             "csr_array", "csc_array", "coo_array", "bsr_array", "dia_array", "dok_array", "lil_array"]:
+    cls = getattr(scipy.sparse, name, None)
+    if cls is None:
+        continue
+    s_new.append(qual(cls))
+    short = name.split("_")[0]
+    for mod in [f"scipy.sparse.{short}", f"scipy.sparse._{short}"]:
+        s_new.append(f"{mod}.{name}")
 write("sklearn", "scikit-learn estimators and the helper classes their pickles reference (Cython types, losses, trees).",
-      s_call, s_new, {"scikit-learn": sklearn.__version__})
+      s_call, s_new, {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__})

@@ -160,6 +160,7 @@ export const MAX_SUPPRESSIBLE_PATH = 4096;
 
 const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));
 const GLOBAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const GLOBAL_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\.\*|(?:\.[A-Za-z_][A-Za-z0-9_]*))$/;
 
 const unknownRule = (id: string): string => `unknown rule "${id}" (see docs/rules.md)`;
 const notAnalysable = (id: string): string =>
@@ -208,8 +209,30 @@ export const PolicyOptionsSchema = z
       }),
     ),
     pickle: z.strictObject({
-      allow: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. collections.OrderedDict")).optional(),
-      deny: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. builtins.eval")).optional(),
+      allow: z
+        .array(
+          z.string().regex(GLOBAL_OR_PREFIX, "must be module.qualname or a prefix.*, e.g. collections.OrderedDict"),
+        )
+        .optional(),
+      deny: z
+        .array(z.string().regex(GLOBAL_OR_PREFIX, "must be module.qualname or a prefix.*, e.g. builtins.eval"))
+        .optional(),
+      profiles: z
+        .partialRecord(z.enum(["pickle", "pytorch", "torchscript", "numpy", "joblib"]), z.array(z.string().min(1)))
+        .optional(),
+      extraProfiles: z.array(z.string().min(1)).optional(),
+      customProfiles: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            call: z.array(z.string().regex(GLOBAL, "must be module.qualname")).optional(),
+            new: z.array(z.string().regex(GLOBAL, "must be module.qualname")).optional(),
+            prefixes: z
+              .array(z.string().regex(/^[A-Za-z_][\w.]*\.$/, "must be a dotted prefix ending in '.'"))
+              .optional(),
+          }),
+        )
+        .optional(),
     }),
     signature: z
       .strictObject({

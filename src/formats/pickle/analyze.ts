@@ -15,6 +15,7 @@ import {
 import type { Severity } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
 import { BufferSource, type ByteSource, readExact } from "../../sources/byte-source.js";
+import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
 import {
@@ -88,6 +89,8 @@ export interface PickleRun {
   readonly error: PickleError | undefined;
   /** Offset where it started. */
   readonly start: number;
+  /** The context it was analysed in. */
+  readonly context: PickleContext;
 }
 
 /** Result of {@link analyzePickleStream}. */
@@ -134,12 +137,45 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
   });
   try {
     const result = await decodePickle(input, machine, { ...options.decoder, checkpoint: options.checkpoint });
-    return withInline({ machine, result, error: undefined, start }, nestedRuns);
+    return withInline({ machine, result, error: undefined, start, context: options.context }, nestedRuns);
   } catch (e) {
-    if (e instanceof PickleError) return withInline({ machine, result: undefined, error: e, start }, nestedRuns);
+    if (e instanceof PickleError) {
+      return withInline({ machine, result: undefined, error: e, start, context: options.context }, nestedRuns);
+    }
+    if (isModelgateError(e, "BUDGET_EXCEEDED")) {
+      return withInline(
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(e.message, e.offset ?? input.offset, "budget", e.budget),
+          start,
+          context: options.context,
+        },
+        nestedRuns,
+      );
+    }
+    const zlibCode = e instanceof Error && "code" in e && typeof e.code === "string" && e.code.startsWith("Z_");
+    if (zlibCode) {
+      return withInline(
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(`compressed stream is corrupt: ${(e as Error).message}`, input.offset, "truncated"),
+          start,
+          context: options.context,
+        },
+        nestedRuns,
+      );
+    }
     if (isModelgateError(e, "TRUNCATED")) {
       return withInline(
-        { machine, result: undefined, error: new PickleError(e.message, e.offset ?? input.offset, "truncated"), start },
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(e.message, e.offset ?? input.offset, "truncated"),
+          start,
+          context: options.context,
+        },
         nestedRuns,
       );
     }
@@ -184,16 +220,23 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
       break;
     }
   }
-  return assemble(runs, input, opts, trailingOffset);
+  return reportRuns(runs, input, opts, trailingOffset);
 }
 
-async function assemble(
+/**
+ * Findings, facts and embedded payloads of runs already made (each under its own context's
+ * policy), plus a trailing-data finding when `trailingOffset` is given.
+ * @param runs - the runs, in stream order
+ * @param input - the input they were read from (for nested payload slices)
+ * @param opts - analysis settings
+ * @param trailingOffset - offset of data after the last pickle, if any
+ */
+export async function reportRuns(
   runs: PickleRun[],
   input: PickleInput,
   opts: PickleAnalysisOptions,
   trailingOffset: number | undefined,
 ): Promise<PickleAnalysis> {
-  const policy = picklePolicy(opts.context, opts.policy);
   const findings: FindingInput[] = [];
   const embedded: EmbeddedPayload[] = [];
   let invalid = false;
@@ -202,8 +245,12 @@ async function assemble(
     all.push(run);
     for (const inner of INLINE.get(run) ?? []) all.push(inner);
   }
+  const reported = new Set<PickleError>();
   for (const run of all) {
-    findings.push(...runFindings(run, policy, opts));
+    const dup = run.error !== undefined && reported.has(run.error);
+    if (run.error !== undefined) reported.add(run.error);
+    const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
+    findings.push(...(dup ? own.slice(0, -1) : own));
     if (run.error !== undefined) invalid = true;
     for (const p of run.machine.nested) {
       const out = await nestedFindings(p, input, opts, embedded);
@@ -305,6 +352,14 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
 }
 
 function errorFinding(err: PickleError): FindingInput {
+  if (err.kind === "budget" && err.budget === "maxCompressionRatio") {
+    return {
+      ruleId: "container/decompression-bomb",
+      message: err.message,
+      offset: err.offset,
+      evidence: { budget: err.budget },
+    };
+  }
   if (err.kind === "budget") {
     return {
       ruleId: "scan/budget-exceeded",
@@ -492,16 +547,44 @@ async function nestedFindings(
     return { findings: codeFindings(text, p, opts), invalid: false };
   }
   if (p.kind === "marshal") {
-    return {
-      findings: [
-        info(
-          `marshal payload handed to ${p.via}: Python bytecode runs when the code object is called; decoding it is not supported yet, the call itself is reported`,
-          "medium",
-          { preview: preview(p.value instanceof PyBytes ? p.value : null, 80) },
-        ),
-      ],
-      invalid: false,
-    };
+    const data = await payloadBytes(p.value, input);
+    if (data === undefined) {
+      return {
+        findings: [info(`marshal payload handed to ${p.via} is computed at run time and was not analysed`, "medium")],
+        invalid: false,
+      };
+    }
+    try {
+      const m = parseMarshal(data);
+      const names = [...new Set(m.codeObjects.flatMap((c) => c.names))];
+      const danger = dangerousNames(m.codeObjects);
+      return {
+        findings: [
+          info(
+            `marshal payload handed to ${p.via}: ${m.codeObjects.length} code object(s) (Python ${m.pythonVersion})${danger.length > 0 ? ` using ${danger.join(", ")}` : ""}`,
+            danger.length > 0 ? "high" : "info",
+            {
+              codeObjects: m.codeObjects.length,
+              pythonVersion: m.pythonVersion,
+              names: names.slice(0, 60).join(", "),
+              dangerous: danger.join(", "),
+              functions: m.codeObjects
+                .map((c) => c.qualname)
+                .slice(0, 20)
+                .join(", "),
+            },
+          ),
+        ],
+        invalid: false,
+      };
+    } catch (error) {
+      return {
+        findings: [
+          info(`marshal payload handed to ${p.via} could not be decoded: ${(error as Error).message}`, "medium"),
+        ],
+        invalid: false,
+      };
+    }
   }
   const depth = (opts.depth ?? 0) + 1;
   if (depth > (opts.maxNesting ?? 4)) {
@@ -631,6 +714,8 @@ function codeFindings(text: string, p: NestedPayload, opts: PickleAnalysisOption
 function collectFacts(runs: PickleRun[]): Record<string, unknown> {
   let opcodes = 0;
   let tensors = 0;
+  let elements = 0;
+  const dtypes = new Set<string>();
   let arrays = 0;
   let storages = 0;
   const protocols = new Set<number>();
@@ -641,15 +726,15 @@ function collectFacts(runs: PickleRun[]): Record<string, unknown> {
     protocols.add(r.machine.maxProto);
     for (const site of r.machine.refs.values()) {
       if (globals.size < 200) globals.add(site.name);
-      if (site.name.startsWith("torch._utils._rebuild_tensor") || site.name === "torch._utils._rebuild_parameter") {
-        tensors += site.callCount;
-      }
       if (site.name.endsWith("multiarray._reconstruct") || site.name.endsWith("numeric._frombuffer"))
         arrays += site.callCount;
       if (site.name.startsWith("sklearn.") && site.callCount > 0 && /\.[A-Z]/.test(site.name))
         estimators.add(site.name);
     }
     for (const p of r.machine.persistentIds) if (strOf(seqItems(p.pid)?.[0]) === "storage") storages++;
+    elements += r.machine.tensors.elements;
+    tensors += r.machine.tensors.count;
+    for (const d of r.machine.tensors.dtypes) dtypes.add(d);
     for (const e of r.machine.events) if (e.kind === "joblib-array") arrays++;
   }
   const facts: Record<string, unknown> = {
@@ -658,7 +743,11 @@ function collectFacts(runs: PickleRun[]): Record<string, unknown> {
     "pickle.globals": [...globals],
   };
   if (opcodes > 0) facts["pickle.opcodes"] = opcodes;
-  if (tensors > 0) facts["pytorch.tensors"] = tensors;
+  if (tensors > 0) {
+    facts.tensorCount = tensors;
+    facts.parameterCount = elements;
+    if (dtypes.size > 0) facts.dtypes = [...dtypes].sort();
+  }
   if (storages > 0) facts["pytorch.storages"] = storages;
   if (arrays > 0) facts["numpy.arrays"] = arrays;
   if (estimators.size > 0) facts["sklearn.estimators"] = [...estimators].slice(0, 50);

@@ -296,6 +296,31 @@ const CODE_EVALUATORS = new Set([
 ]);
 
 const BYTESIO = new Set(["io.BytesIO", "_io.BytesIO"]);
+
+/** Element type and byte size of each legacy PyTorch storage class. */
+export const TORCH_STORAGES: Readonly<Record<string, readonly [string, number]>> = Object.freeze({
+  DoubleStorage: ["float64", 8],
+  FloatStorage: ["float32", 4],
+  HalfStorage: ["float16", 2],
+  BFloat16Storage: ["bfloat16", 2],
+  LongStorage: ["int64", 8],
+  IntStorage: ["int32", 4],
+  ShortStorage: ["int16", 2],
+  CharStorage: ["int8", 1],
+  ByteStorage: ["uint8", 1],
+  BoolStorage: ["bool", 1],
+  ComplexFloatStorage: ["complex64", 8],
+  ComplexDoubleStorage: ["complex128", 16],
+  QInt8Storage: ["qint8", 1],
+  QUInt8Storage: ["quint8", 1],
+  QInt32Storage: ["qint32", 4],
+  QUInt4x2Storage: ["quint4x2", 1],
+  QUInt2x4Storage: ["quint2x4", 1],
+  UntypedStorage: ["uint8", 1],
+});
+const TORCH_STORAGE_DTYPES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TORCH_STORAGES).map(([k, [d]]) => [k, d]),
+);
 /** Instance attributes the unpickler looks up on the object itself (BUILD, APPENDS, ADDITEMS). */
 const INSTANCE_HOOKS = new Set(["__setstate__", "extend", "append", "add"]);
 const MAX_DECODED = 64 << 20;
@@ -322,8 +347,8 @@ export class PickleMachine implements OpSink {
   persistentCount = 0;
   /** The value STOP returned. */
   result: Value | undefined;
-  /** Opcode counts by name (for facts). */
-  readonly opcodeCounts = new Map<number, number>();
+  /** Tensors rebuilt by `torch._utils._rebuild_tensor*` calls: count, elements, dtypes. */
+  readonly tensors = { count: 0, elements: 0, dtypes: new Set<string>() };
 
   readonly #o: MachineOptions;
   readonly #maxStack: number;
@@ -560,6 +585,7 @@ export class PickleMachine implements OpSink {
         ...(via !== undefined ? { via } : {}),
       };
       if (site.calls.length < 4) site.calls.push(rec);
+      if (callee.name.startsWith("torch._utils._rebuild_tensor")) this.#tensorStats(args);
       const result = use === "call" ? this.#semantics(callee, args, opcode, offset) : undefined;
       if (result === undefined) {
         this.#escape(args);
@@ -646,6 +672,22 @@ export class PickleMachine implements OpSink {
     });
     this.#escape(args);
     return new PyCall(callee, undefined, args, opcode, offset, kwargs);
+  }
+
+  #tensorStats(args: Value): void {
+    const a = seqItems(args) ?? [];
+    const t = this.tensors;
+    t.count++;
+    const size = seqItems(a[2]);
+    if (size !== undefined) {
+      let n = 1;
+      for (const d of size) n *= intOf(d) ?? 0;
+      if (Number.isSafeInteger(t.elements + n)) t.elements += n;
+    }
+    const storage = a[0];
+    const st = storage instanceof PyPersistent ? seqItems(storage.pid)?.[1] : undefined;
+    const dtype = st instanceof PyRef ? TORCH_STORAGE_DTYPES[st.name.slice(st.name.lastIndexOf(".") + 1)] : undefined;
+    if (dtype !== undefined && t.dtypes.size < 32) t.dtypes.add(dtype);
   }
 
   #dynamicResolution(opcode: string, offset: number, message: string): void {
@@ -945,6 +987,23 @@ export class PickleMachine implements OpSink {
         if (enc === "utf8" || enc === "ascii") return new PyBytes(new Uint8Array(Buffer.from(text, "utf8")));
         return undefined;
       }
+      case "builtins.str.join": {
+        const sep = strOf(a[0]);
+        const parts =
+          a[1] instanceof PySeq && a[1].count === a[1].items.length ? a[1].items.map((x) => strOf(x)) : undefined;
+        if (sep === undefined || parts === undefined || parts.some((x) => x === undefined)) return undefined;
+        const out = parts.join(sep);
+        return out.length <= MAX_DECODED ? out : undefined;
+      }
+      case "builtins.str.__add__":
+      case "operator.add":
+      case "_operator.add":
+      case "operator.concat":
+      case "_operator.concat": {
+        const l = strOf(a[0]);
+        const r = strOf(a[1]);
+        return l !== undefined && r !== undefined && l.length + r.length <= MAX_DECODED ? l + r : undefined;
+      }
       case "builtins.bytes":
       case "builtins.bytearray": {
         const text = strOf(input);
@@ -991,7 +1050,7 @@ export class PickleMachine implements OpSink {
       });
       return;
     }
-    const dunders = attrs.filter(([k]) => k.startsWith("__") && k.endsWith("__"));
+    const dunders = attrs.filter(([k]) => (k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k));
     if (target instanceof PyCall) {
       for (const [k, v] of attrs) {
         if (!INSTANCE_HOOKS.has(k)) continue;
@@ -1005,7 +1064,7 @@ export class PickleMachine implements OpSink {
         kind: "monkeypatch",
         offset,
         opcode,
-        message: `${how} sets special attribute(s) ${dunders.map(([k]) => k).join(", ")} on an object`,
+        message: `${how} sets special attribute(s) ${dunders.map(([k]) => k).join(", ")} on an object (the unpickler or Python looks them up on the instance)`,
         evidence: {
           target: preview(target, 80),
           attributes: dunders.map(([k]) => k).join(", "),
@@ -1397,8 +1456,8 @@ export class PickleMachine implements OpSink {
     const m = strOf(module);
     const n = strOf(name);
     if (m !== undefined && n !== undefined) return this.#findClass(m, n, "STACK_GLOBAL", offset);
-    if (isLiteralValue(module) || isLiteralValue(name)) {
-      if (!isStr(module) || !isStr(name)) throw new PickleError("STACK_GLOBAL requires str", offset);
+    if ((isLiteralValue(module) && !isStr(module)) || (isLiteralValue(name) && !isStr(name))) {
+      throw new PickleError("STACK_GLOBAL requires str", offset);
     }
     const shown = `${m ?? preview(module, 60)}.${n ?? preview(name, 60)}`;
     this.#event({
@@ -1426,6 +1485,12 @@ export class PickleMachine implements OpSink {
 
   #persistent(pid: Value, offset: number, opname: string): Value {
     this.persistentCount++;
+    const items = seqItems(pid);
+    if (this.#o.persistentLoad && strOf(items?.[0]) === "module" && items?.[1] !== undefined) {
+      // torch's legacy persistent_load returns the class object of ('module', cls, file, source)
+      if (this.persistentIds.length < 1_000_000) this.persistentIds.push(new PyPersistent(pid, offset));
+      return items[1] as Value;
+    }
     const p = new PyPersistent(pid, offset);
     if (this.persistentIds.length < 1_000_000) this.persistentIds.push(p);
     this.#escape(pid);
@@ -1565,7 +1630,7 @@ export class PickleMachine implements OpSink {
         at,
       );
     }
-    if (layout.alignment) {
+    if (layout.alignment && !layout.object) {
       if (!(await input.fill(1))) throw new PickleError("joblib array padding truncated", at, "truncated");
       const pad = input.buf[input.pos] as number;
       input.pos += 1;
