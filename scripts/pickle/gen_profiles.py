@@ -21,8 +21,9 @@ def qual(obj):
 
 
 def write(name, description, call, new, versions):
-    call = sorted(set(call))
-    new = sorted(set(new) - set(call))
+    # names under <locals> cannot be unpickled (CPython refuses them)
+    call = sorted({n for n in call if "<locals>" not in n})
+    new = sorted({n for n in new if "<locals>" not in n} - set(call))
     doc = {
         "name": name,
         "description": description,

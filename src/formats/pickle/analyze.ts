@@ -59,6 +59,8 @@ export interface PickleAnalysisOptions {
   maxPickles?: number;
   /** Analyse pickles that follow the first one (default true). */
   concatenated?: boolean;
+  /** Data after the last pickle is expected (legacy PyTorch storages): no trailing-data finding. */
+  ignoreTrailing?: boolean;
   /** Called regularly; throws to abort. */
   checkpoint?: (() => void) | undefined;
   /** Registries shared with other pickles of the same file. */
@@ -207,15 +209,15 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
     if (run.error !== undefined) break;
     if (options.concatenated === false) break;
     if (await input.atEnd()) break;
+    if (runs.length >= maxPickles) {
+      if (options.ignoreTrailing !== true) trailingOffset = input.offset;
+      break;
+    }
     const head = await input.peek(2);
     const b0 = head[0] ?? 0;
     const firstWasOld = run.machine.maxProto < 2;
     const another = (b0 === 0x80 && (head[1] ?? 9) <= 5) || (firstWasOld && PROTO0_STARTS.has(b0));
     if (!another) {
-      trailingOffset = input.offset;
-      break;
-    }
-    if (runs.length >= maxPickles) {
       trailingOffset = input.offset;
       break;
     }
@@ -252,7 +254,9 @@ export async function reportRuns(
     const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
     findings.push(...(dup ? own.slice(0, -1) : own));
     if (run.error !== undefined) invalid = true;
+    const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
     for (const p of run.machine.nested) {
+      if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
       const out = await nestedFindings(p, input, opts, embedded);
       findings.push(...out.findings);
       if (out.invalid) invalid = true;
@@ -478,6 +482,12 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy): Findin
 // ---------------------------------------------------------------- nested payloads
 
 const MAX_NESTED_BYTES = 64 << 20;
+/** LONG1 of the legacy PyTorch magic number 0x1950a86a20f9469cfc6c. */
+const LEGACY_MAGIC_PICKLE = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+function startsWith(b: Uint8Array, prefix: readonly number[], at: number): boolean {
+  return prefix.every((x, i) => b[at + i] === x);
+}
 
 async function payloadBytes(v: NestedPayload["value"], input: PickleInput): Promise<Uint8Array | undefined> {
   if (v instanceof PyBytes) {
@@ -634,12 +644,15 @@ async function nestedFindings(
       invalid: false,
     };
   }
+  // torch.load of a legacy file: five pickles, then raw storages (not trailing garbage)
+  const legacyTorch = p.kind === "torch" && startsWith(bytes, LEGACY_MAGIC_PICKLE, bytes[0] === 0x80 ? 2 : 0);
   const nested = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
     ...opts,
     context: nestedContext(p.kind),
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,
     depth,
+    ...(legacyTorch ? { maxPickles: 5, ignoreTrailing: true } : {}),
   });
   for (const e of nested.embedded) embedded.push(e);
   const findings = nested.findings;
@@ -735,7 +748,8 @@ function collectFacts(runs: PickleRun[]): Record<string, unknown> {
     elements += r.machine.tensors.elements;
     tensors += r.machine.tensors.count;
     for (const d of r.machine.tensors.dtypes) dtypes.add(d);
-    for (const e of r.machine.events) if (e.kind === "joblib-array") arrays++;
+    // object arrays are counted by the inline pickle that rebuilds them
+    for (const e of r.machine.events) if (e.kind === "joblib-array" && e.evidence.object !== true) arrays++;
   }
   const facts: Record<string, unknown> = {
     "pickle.protocol": Math.max(0, ...protocols),
