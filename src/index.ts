@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
+export { type JoblibCompression, joblibCompression } from "./formats/joblib/analyzer.js";
 export {
   analyzeKerasConfig,
   type EmbeddedPayload,
@@ -27,6 +28,15 @@ export {
   parseMarshal,
 } from "./formats/marshal/marshal.js";
 export {
+  MAX_NPY_HEADER,
+  NPY_MAGIC,
+  type NpyDtype,
+  type NpyHeader,
+  type PyLiteral,
+  parsePyLiteral,
+  readNpyHeader,
+} from "./formats/numpy/npy.js";
+export {
   DEFAULT_ONNX_BUDGETS,
   type OnnxBudgets,
   type OnnxExternalRef,
@@ -38,6 +48,77 @@ export {
   readOnnxPartial,
 } from "./formats/onnx/reader.js";
 export {
+  analyzePickleStream,
+  type PickleAnalysis,
+  type PickleAnalysisOptions,
+  type PickleEmbeddedPayload,
+  type PickleRun,
+  reportRuns,
+  runPickle,
+} from "./formats/pickle/analyze.js";
+export { pickleContextFor } from "./formats/pickle/analyzer.js";
+export {
+  DEFAULT_DECODER_OPTIONS,
+  type DecodeResult,
+  type DecoderOptions,
+  type DecoderState,
+  decodePickle,
+  type FrameDivergence,
+  OpArg,
+  type OpSink,
+  PickleError,
+  SinkAction,
+} from "./formats/pickle/decoder.js";
+export { DEFAULT_CHUNK, PickleInput, SourceInput, StreamInput } from "./formats/pickle/input.js";
+export {
+  defaultMachineOptions,
+  dtypeInfo,
+  isResolver,
+  joblibArrayLayout,
+  type MachineEvent,
+  type MachineEventKind,
+  type MachineOptions,
+  type NestedKind,
+  type NestedPayload,
+  PickleMachine,
+  type SharedState,
+  TORCH_STORAGES,
+} from "./formats/pickle/machine.js";
+export {
+  type ArgKind,
+  HIGHEST_PROTOCOL,
+  OP,
+  OPCODES,
+  type OpcodeInfo,
+  opcodeInfo,
+  opcodeName,
+} from "./formats/pickle/opcodes.js";
+export { type SourceName, type SourceScan, scanPythonSource } from "./formats/pickle/pysource.js";
+export {
+  type BlobRef,
+  type CallRecord,
+  CONTAINER_CAP,
+  PyBuffer,
+  PyBytes,
+  PyCall,
+  PyCode,
+  PyDict,
+  PyFloat,
+  PyLargeStr,
+  PyNamespace,
+  PyOperator,
+  PyPartial,
+  PyPersistent,
+  PyRef,
+  PySeq,
+  PyStr,
+  PyUnknown,
+  preview,
+  type RefOrigin,
+  type RefSite,
+  type Value,
+} from "./formats/pickle/values.js";
+export {
   readSavedModel,
   type SavedModelReadResult,
   type SavedModelSummary,
@@ -47,6 +128,17 @@ export { type SniffInput, sniff } from "./formats/sniff.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
 export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
 export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
+export {
+  BUILTIN_PROFILES,
+  type Classification,
+  DEFAULT_CONTEXT_PROFILES,
+  type PickleContext,
+  PicklePolicy,
+  type PicklePolicyOptions,
+  type PickleProfile,
+  type PickleUse,
+  picklePolicy,
+} from "./policy/pickle/index.js";
 export {
   canonicalJson,
   type FindingDecision,

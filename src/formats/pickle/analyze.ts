@@ -72,7 +72,7 @@ export interface PickleAnalysisOptions {
 }
 
 /** A payload to hand to the engine as a member (zip, npy ... inside a pickle). */
-export interface EmbeddedPayload {
+export interface PickleEmbeddedPayload {
   /** Member name (`@offset:via`). */
   readonly name: string;
   /** Offset of the opcode that carries it. */
@@ -108,7 +108,7 @@ export interface PickleAnalysis {
   /** Offset of data after the last pickle that is not another pickle, if any. */
   readonly trailingOffset: number | undefined;
   /** Payloads for the engine to scan as members. */
-  readonly embedded: EmbeddedPayload[];
+  readonly embedded: PickleEmbeddedPayload[];
   /** The stream could not be analysed to its end. */
   readonly invalid: boolean;
 }
@@ -240,7 +240,7 @@ export async function reportRuns(
   trailingOffset: number | undefined,
 ): Promise<PickleAnalysis> {
   const findings: FindingInput[] = [];
-  const embedded: EmbeddedPayload[] = [];
+  const embedded: PickleEmbeddedPayload[] = [];
   let invalid = false;
   const all: PickleRun[] = [];
   for (const run of runs) {
@@ -528,7 +528,7 @@ async function nestedFindings(
   p: NestedPayload,
   input: PickleInput,
   opts: PickleAnalysisOptions,
-  embedded: EmbeddedPayload[],
+  embedded: PickleEmbeddedPayload[],
 ): Promise<{ findings: FindingInput[]; invalid: boolean }> {
   const label = `${opts.nestedPath !== undefined ? `${opts.nestedPath} > ` : ""}${p.via}@${p.offset}`;
   const info = (

@@ -85,7 +85,7 @@ export interface OpSink {
    */
   op(code: number, offset: number, arg: OpArg): SinkAction;
   /**
-   * Reads raw bytes that follow the current opcode (requested with {@link SinkAction.Special}).
+   * Reads raw bytes that follow the current opcode (requested with the `Special` action).
    * @param input - the input, positioned after the opcode
    * @param decoder - the decoder state (for frame checks)
    */
@@ -221,10 +221,15 @@ class Decoder {
     const base = input.base;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let pos = input.pos;
+    let frameEnd = st.frameEnd;
+    let opcodes = st.opcodes;
+    a.buf = buf; // payload offsets below are into this buffer
     for (;;) {
       const avail = end - pos;
       if (avail < 1) {
         input.pos = pos;
+        st.frameEnd = frameEnd;
+        st.opcodes = opcodes;
         return 1;
       }
       const code = buf[pos] as number;
@@ -237,6 +242,8 @@ class Decoder {
         case 1: // U1
           if (avail < 2) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 2;
           }
           a.num = buf[pos + 1] as number;
@@ -245,6 +252,8 @@ class Decoder {
         case 2: // U2
           if (avail < 3) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 3;
           }
           a.num = (buf[pos + 1] as number) | ((buf[pos + 2] as number) << 8);
@@ -255,6 +264,8 @@ class Decoder {
           // I4
           if (avail < 5) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 5;
           }
           const v =
@@ -269,6 +280,8 @@ class Decoder {
         case 4: // U8
           if (avail < 9) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 9;
           }
           a.num = u64(buf, pos + 1);
@@ -277,6 +290,8 @@ class Decoder {
         case 6: // F8
           if (avail < 9) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 9;
           }
           a.float = view.getFloat64(pos + 1, false);
@@ -288,9 +303,10 @@ class Decoder {
           const nl = indexOfNewline(buf, pos + 1, end);
           if (nl < 0) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return avail + Math.max(avail, 65_536);
           }
-          a.buf = buf;
           a.start = pos + 1;
           a.end = nl;
           width = nl + 1 - pos;
@@ -298,6 +314,8 @@ class Decoder {
             const nl2 = indexOfNewline(buf, nl + 1, end);
             if (nl2 < 0) {
               input.pos = pos;
+              st.frameEnd = frameEnd;
+              st.opcodes = opcodes;
               return avail + Math.max(avail, 65_536);
             }
             a.start2 = nl + 1;
@@ -320,15 +338,18 @@ class Decoder {
           // L1
           if (avail < 2) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 2;
           }
           const len = buf[pos + 1] as number;
           if (avail < 2 + len) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 2 + len;
           }
           a.num = len;
-          a.buf = buf;
           a.start = pos + 2;
           a.end = pos + 2 + len;
           split = 2;
@@ -342,6 +363,8 @@ class Decoder {
           const lw = kind === K_C8 ? 8 : 4;
           if (avail < 1 + lw) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 1 + lw;
           }
           let len: number;
@@ -367,13 +390,16 @@ class Decoder {
           a.num = len;
           if (len > o.inlineMax) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return R_LARGE;
           }
           if (avail < 1 + lw + len) {
             input.pos = pos;
+            st.frameEnd = frameEnd;
+            st.opcodes = opcodes;
             return 1 + lw + len;
           }
-          a.buf = buf;
           a.start = pos + 1 + lw;
           a.end = pos + 1 + lw + len;
           split = 1 + lw;
@@ -382,39 +408,49 @@ class Decoder {
         }
         default:
           input.pos = pos;
+          st.frameEnd = frameEnd;
+          st.opcodes = opcodes;
           throw new PickleError(invalidKey(code), base + pos);
       }
       const offset = base + pos;
-      if (st.frameEnd >= 0 && offset + width > st.frameEnd) {
+      if (frameEnd >= 0 && offset + width > frameEnd) {
         // Only opcodes that reach the frame end need the detailed check.
         const parts = [offset, offset + 1];
         if (split > 0) parts.push(offset + split);
         if (width > 1 && offset + width !== parts[parts.length - 1]) parts.push(offset + width);
+        st.frameEnd = frameEnd;
         this.frameParts(code, parts);
+        frameEnd = st.frameEnd;
       }
       pos += width;
       if (code === FRAME) {
-        if (st.frameEnd >= 0 && offset < st.frameEnd) {
+        if (frameEnd >= 0 && offset < frameEnd) {
           this.diverge(
             offset,
             "FRAME starts before the current frame ends: the Python unpickler raises, the C unpickler reads on",
           );
         }
-        st.frameEnd = offset + width + a.num;
-        if (input.size !== undefined && st.frameEnd > input.size) {
+        frameEnd = offset + width + a.num;
+        if (input.size !== undefined && frameEnd > input.size) {
           this.diverge(offset, `FRAME announces ${a.num} bytes but the input ends first: the C unpickler fails here`);
         }
       } else if (code === PROTO && a.num > HIGHEST_PROTOCOL) {
         input.pos = pos;
+        st.frameEnd = frameEnd;
         throw new PickleError(`unsupported pickle protocol: ${a.num}`, offset);
       }
       const act = sink.op(code, offset, a);
-      if (++st.opcodes >= this.nextCheck) {
+      if (++opcodes >= this.nextCheck) {
         input.pos = pos;
+        st.frameEnd = frameEnd;
+        st.opcodes = opcodes;
+        st.opcodes = opcodes;
         this.budget(offset);
       }
       if (act !== 0) {
         input.pos = pos;
+        st.frameEnd = frameEnd;
+        st.opcodes = opcodes;
         return act === SinkAction.Stop ? R_STOP : R_SPECIAL;
       }
     }

@@ -542,7 +542,8 @@ export class PickleMachine implements OpSink {
     if (v instanceof PyNamespace) return v.modules ? "sys.modules" : `vars(${v.of})`;
     if (v instanceof PyCall) return `${v.calleeName ?? "<dynamic>"}()`;
     if (typeof v === "string" || v instanceof PyStr) return "builtins.str()";
-    if (typeof v === "number" || typeof v === "bigint") return "builtins.int()";
+    if (typeof v === "number") return Number.isInteger(v) ? "builtins.int()" : "builtins.float()";
+    if (typeof v === "bigint") return "builtins.int()";
     if (v instanceof PyBytes) return v.mutable ? "builtins.bytearray()" : "builtins.bytes()";
     if (v instanceof PyDict) return "builtins.dict()";
     if (v instanceof PySeq) return `builtins.${v.kind}()`;
@@ -1083,7 +1084,8 @@ export class PickleMachine implements OpSink {
     switch (code) {
       case 0x47: // BINFLOAT
         if (s.length >= this.#maxStack) break;
-        s.push(new PyFloat(a.float));
+        // non-integral floats stay JS numbers (ints are always integral): no allocation
+        s.push(Number.isInteger(a.float) ? new PyFloat(a.float) : a.float);
         return 0;
       case 0x4a: // BININT
       case 0x4b: // BININT1
@@ -1140,9 +1142,12 @@ export class PickleMachine implements OpSink {
         if (s.length <= this.#fence()) this.#underflow(offset);
         this.#push(s[s.length - 1] as Value, offset);
         break;
-      case 0x46: // FLOAT
-        this.#push(new PyFloat(parseFloatLine(a, offset)), offset);
+      case 0x46: {
+        // FLOAT
+        const f = parseFloatLine(a, offset);
+        this.#push(Number.isInteger(f) ? new PyFloat(f) : f, offset);
         break;
+      }
       case 0x49: // INT
         this.#push(parseIntLine(a, offset), offset);
         break;
@@ -1171,7 +1176,7 @@ export class PickleMachine implements OpSink {
         this.#push(false, offset);
         break;
       case 0x47: // BINFLOAT
-        this.#push(new PyFloat(a.float), offset);
+        this.#push(Number.isInteger(a.float) ? new PyFloat(a.float) : a.float, offset);
         break;
       case 0x53: // STRING
         this.#push(this.#literalStr(parseQuotedString(a, offset), offset), offset);
@@ -1611,7 +1616,12 @@ export class PickleMachine implements OpSink {
     return SinkAction.Continue;
   }
 
-  /** Reads joblib's inline array data after a `NumpyArrayWrapper` BUILD. @inheritdoc */
+  /**
+   * Reads joblib's inline array data after a `NumpyArrayWrapper` BUILD (padding and raw bytes
+   * skipped; an object array's inline pickle analysed).
+   * @param input - positioned after the BUILD opcode
+   * @param dec - decoder state (the current frame)
+   */
   async special(input: PickleInput, dec: DecoderState): Promise<SinkAction> {
     const wrapper = this.#pendingArray;
     this.#pendingArray = undefined;
@@ -1708,14 +1718,16 @@ export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number
 }
 
 function isAscii(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return false;
-  return true;
+  let bits = 0;
+  for (let i = start; i < end; i++) bits |= buf[i] as number;
+  return bits < 0x80;
 }
 
 function pyType(v: Value): string {
   if (v === null) return "NoneType";
   if (typeof v === "boolean") return "bool";
-  if (typeof v === "number" || typeof v === "bigint") return "int";
+  if (typeof v === "number") return Number.isInteger(v) ? "int" : "float";
+  if (typeof v === "bigint") return "int";
   if (typeof v === "string" || v instanceof PyStr || v instanceof PyLargeStr) return "str";
   if (v instanceof PyFloat) return "float";
   if (v instanceof PyBytes) return v.mutable ? "bytearray" : "bytes";

@@ -9,7 +9,10 @@
 /** How many items a container keeps (the count is always exact). */
 export const CONTAINER_CAP = 64;
 
-/** A Python float (kept apart from int so previews read like Python). */
+/**
+ * A Python float with an integral value (kept apart from int so previews read like Python).
+ * Non-integral floats, NaN and infinities are plain JS numbers: an int is always integral.
+ */
 export class PyFloat {
   /** @param value - the double */
   constructor(readonly value: number) {}
@@ -450,7 +453,10 @@ export class PyUnknown {
   constructor(readonly why: string) {}
 }
 
-/** Any symbolic value. `null` is None, `number` an int that fits a double, `bigint` a larger int. */
+/**
+ * Any symbolic value. `null` is None; `number` an int that fits a double when integral, else a
+ * float; `bigint` a larger int.
+ */
 export type Value =
   | null
   | boolean
@@ -507,7 +513,7 @@ export function isStr(v: Value | undefined): boolean {
  * @param v - any value
  */
 export function intOf(v: Value | undefined): number | undefined {
-  if (typeof v === "number") return v;
+  if (typeof v === "number") return Number.isInteger(v) ? v : undefined;
   if (typeof v === "boolean") return v ? 1 : 0;
   if (typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)) {
     return Number(v);
@@ -594,6 +600,8 @@ function render(v: Value | undefined, out: { s: string }, depth: number, max: nu
       out.s += v ? "True" : "False";
       return;
     case "number":
+      out.s += Number.isFinite(v) ? String(v) : Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+      return;
     case "bigint":
       out.s += String(v);
       return;
