@@ -69,6 +69,7 @@ export {
   PickleError,
   SinkAction,
 } from "./formats/pickle/decoder.js";
+export { type DisassembledOp, type Disassembly, disassemble } from "./formats/pickle/disassemble.js";
 export { DEFAULT_CHUNK, PickleInput, SourceInput, StreamInput } from "./formats/pickle/input.js";
 export {
   defaultMachineOptions,

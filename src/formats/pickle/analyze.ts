@@ -610,6 +610,19 @@ async function nestedFindings(
       invalid: true,
     };
   }
+  if (typeof p.value === "string" && p.kind !== "literal") {
+    // torch.load('x.pt'), joblib.load('x.joblib'), numpy.load(...): a path, read at load time
+    return {
+      findings: [
+        info(
+          `${p.via} loads ${JSON.stringify(p.value.slice(0, 200))} at load time; that file was not analysed`,
+          "medium",
+          { file: p.value.slice(0, 200) },
+        ),
+      ],
+      invalid: false,
+    };
+  }
   let bytes = await payloadBytes(p.value, input);
   if (bytes === undefined) {
     if (p.kind === "literal") return { findings: [], invalid: false };

@@ -169,3 +169,24 @@ describe("decodePickle", () => {
     expect(fine.r.divergence).toBeUndefined();
   });
 });
+
+describe("disassemble", () => {
+  it("lists opcodes with offsets and arguments, and where the stream breaks", async () => {
+    const { disassemble } = await import("../../../src/formats/pickle/disassemble.js");
+    const d = await disassemble(
+      new SourceInput(
+        new BufferSource(bytes(op.proto(2), op.global("os", "system"), op.bu("echo"), op.call1, op.stop)),
+      ),
+    );
+    expect(d.ops.map((o) => `${o.offset} ${o.name} ${o.arg}`.trim())).toEqual([
+      "0 PROTO 2",
+      "2 GLOBAL os system",
+      '13 BINUNICODE "echo"',
+      "22 TUPLE1",
+      "23 REDUCE",
+      "24 STOP",
+    ]);
+    const broken = await disassemble(new SourceInput(new BufferSource(bytes("N", [0xff]))));
+    expect(broken.error).toEqual({ offset: 1, message: "invalid load key, '\\xff'" });
+  });
+});
