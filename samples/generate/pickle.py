@@ -10,6 +10,7 @@ holding torch zips, compressed joblib; checked by test/formats/pickle/zip-sample
 the zip and decompression containers are merged, then they can join expected.json).
 
 Run from the repository root with /usr/bin/python3 (Debian python3-torch, -numpy, -sklearn, -joblib).
+Legacy PyTorch files name storages by memory address, so they differ from run to run.
 """
 import os
 import sys
@@ -320,6 +321,15 @@ mal("malicious/object_getattribute.pkl",
     P4 + sglob("builtins", "object.__getattribute__") + sglob("builtins", "__import__") + s4("os") + CALL1 + s4("system") + b"\x86R" + bu(PAYLOAD)
     + CALL1 + STOP, "malicious", [DG], "os.system")
 
+# protectai/modelscan#89: dict.get on numpy's __builtins__, and BUILD planting sys.modules on a
+# numpy function so that numpy.prod.os.system is os.system
+mal("malicious/builtins_dict_get.pkl",
+    P4 + sglob("builtins", "dict.get") + sglob("numpy", "__builtins__") + s4("exec") + b"\x86R" + bu(f"__import__('os').system('{PAYLOAD}')")
+    + CALL1 + STOP, "malicious", [DG], "builtins.exec")
+mal("malicious/build_sys_modules.pkl",
+    P4 + sglob("numpy", "prod") + b"N" + sglob("numpy", "core._internal.sys.modules") + b"\x86b0" + sglob("numpy", "prod.os.system")
+    + bu(PAYLOAD) + CALL1 + STOP, "malicious", ["pickle/monkeypatch", DG], "numpy.prod.os.system")
+
 # BUILD tricks: monkey-patch a class, then read the planted strings back through dotted names
 mal("malicious/build_monkeypatch.pkl",
     P4 + sglob("argparse", "Namespace") + b"N}(" + s4("a") + s4("os") + s4("b") + s4("system") + b"u\x86b0"
@@ -397,7 +407,7 @@ proves("malicious/frame_straddle.pkl", "python-unpickler", runs=False)
 # a pickle followed by a zip (polyglot)
 zbuf = io.BytesIO()
 with zipfile.ZipFile(zbuf, "w") as z:
-    z.writestr("readme.txt", "benign")
+    z.writestr(zipfile.ZipInfo("readme.txt", date_time=(2024, 1, 1, 0, 0, 0)), "benign")
 mal("malicious/polyglot_zip.pkl", pickle.dumps(Evil(), protocol=2) + zbuf.getvalue(), "malicious", [DG, "format/polyglot"], "posix.system")
 
 # plain-pickle oddities that are suspicious rather than malicious

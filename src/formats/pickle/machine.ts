@@ -705,6 +705,12 @@ export class PickleMachine implements OpSink {
       }
       return this.#refTo(k, via, offset, true);
     }
+    if (target instanceof PyRef && k !== undefined && /(^|\.)__(builtins|dict)__$/.test(target.name)) {
+      // X.__builtins__ is the builtins namespace; X.__dict__ is X's own
+      target.site.consumed = true;
+      const base = target.name.endsWith("__builtins__") ? "builtins" : target.name.slice(0, -".__dict__".length);
+      return this.#refTo(`${base}.${k}`, via, offset);
+    }
     if (target instanceof PyNamespace) {
       if (k === undefined) {
         this.#dynamicResolution(opcode, offset, `${via} on a namespace with a computed key`);
