@@ -181,6 +181,11 @@ for mod in walk(sklearn, skip):
             s_call.append(f"{mod.__name__}.{name}")
 for name, cls in all_estimators():
     s_call.append(qual(cls))
+# functions model-selection objects and scorers reference (reference only: never called at load)
+for mod in walk(importlib.import_module("sklearn.metrics"), skip):
+    for name, obj in vars(mod).items():
+        if inspect.isfunction(obj) and obj.__module__ == mod.__name__ and not name.startswith("__"):
+            s_new.append(qual(obj))
 # scikit-learn models hold SciPy sparse matrices (TfidfVectorizer, OneHotEncoder ...)
 import scipy
 import scipy.sparse

@@ -87,9 +87,9 @@ describe("torchscriptCodeAnalyzer", () => {
     ]);
   });
 
-  it("ignores Python files outside TorchScript archives", async () => {
+  it("leaves Python files outside TorchScript archives unsupported (never clean)", async () => {
     const r = code("import os\nos.system('x')", ["pytorch-zip"]);
     await torchscriptCodeAnalyzer.analyze(r.ctx);
-    expect(r.findings).toEqual([]);
+    expect(r.findings.map((f) => f.ruleId)).toEqual(["format/unsupported"]);
   });
 });
