@@ -2,7 +2,19 @@
  * modelgate: decide whether a pre-trained model artifact is safe to load, before anyone loads it.
  * @packageDocumentation
  */
+
+export * from "./containers/index.js";
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
+export {
+  type GgufHeader,
+  type GgufIssue,
+  type GgufKeyValue,
+  type GgufReadOptions,
+  type GgufScalar,
+  type GgufTensorInfo,
+  readGgufHeader,
+} from "./formats/gguf/reader.js";
+export { GGML_TYPES, GGUF_TYPE, type GgmlType } from "./formats/gguf/types.js";
 export { type JoblibCompression, joblibCompression } from "./formats/joblib/analyzer.js";
 export {
   analyzeKerasConfig,
@@ -120,12 +132,37 @@ export {
   type Value,
 } from "./formats/pickle/values.js";
 export {
+  type DuplicateKey,
+  JsonNumber,
+  JsonObject,
+  type JsonParseOptions,
+  type JsonParseResult,
+  type JsonValue,
+  parseStrictJson,
+} from "./formats/safetensors/json.js";
+export {
+  readSafetensorsHeader,
+  type SafetensorsHeader,
+  type SafetensorsIssue,
+  type SafetensorsReadOptions,
+  type SafetensorsTensor,
+  type UnclaimedRange,
+} from "./formats/safetensors/parser.js";
+export {
   readSavedModel,
   type SavedModelReadResult,
   type SavedModelSummary,
   type TfNode,
 } from "./formats/savedmodel/reader.js";
 export { type SniffInput, sniff } from "./formats/sniff.js";
+export {
+  analyzeTemplate,
+  type TemplateAnalysis,
+  type TemplateFinding,
+  type TemplateOptions,
+  type TemplateRuleId,
+} from "./formats/template/analyze.js";
+export * from "./integrity/index.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
 export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
 export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
@@ -170,7 +207,9 @@ export { renderSarif, type SarifOptions } from "./report/render/sarif.js";
 export { renderText, type Stylize, type TextOptions } from "./report/render/text.js";
 export * from "./report/schema.js";
 export { severityRank, verdictOfSeverity, verdictRank, worstVerdict } from "./report/verdict.js";
+export * from "./scan/cache.js";
 export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
+export { failureReport, type ScanManyOptions, type ScanManyResult, scanMany } from "./scan/many.js";
 export * from "./scan/types.js";
 export {
   BufferSource,
@@ -184,5 +223,6 @@ export {
   SliceSource,
 } from "./sources/byte-source.js";
 export { FileSource } from "./sources/file.js";
-export { DirectoryRoot, FileRoot, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
+export * from "./sources/hub/index.js";
+export { DirectoryRoot, FileRoot, type RootOptions, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";

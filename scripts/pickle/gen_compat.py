@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes src/formats/pickle/data/compat.json: the Python 2 -> 3 module/name renames CPython's
 unpickler applies for protocols < 3 (the data of Lib/_compat_pickle.py, as facts).
-Run with /usr/bin/python3 from the repository root."""
+Run with /usr/bin/python3 from the repository root, then `npx biome check --write src/formats/pickle/data`."""
 import json
 import _compat_pickle as c
 
@@ -12,5 +12,5 @@ out = {
     "nameMapping": [[a.replace("\u0000", " "), b.replace("\u0000", " ")] for a, b in names],
 }
 with open("src/formats/pickle/data/compat.json", "w") as f:
-    json.dump(out, f, indent=1, ensure_ascii=True)
+    json.dump(out, f, indent=2, ensure_ascii=True)
     f.write("\n")

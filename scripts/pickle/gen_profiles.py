@@ -3,7 +3,7 @@
 (src/policy/pickle/profiles/{torch,numpy,sklearn}.json) from the installed torch, numpy and
 scikit-learn (Debian python3-torch, python3-numpy, python3-sklearn), merged with hand-curated
 names that other versions of those libraries write. Run from the repository root:
-    /usr/bin/python3 scripts/pickle/gen_profiles.py
+    /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/policy/pickle
 Every entry is `module.qualname` exactly as a pickle names it. `call` entries may be called
 (REDUCE/INST/OBJ); `new` entries may only be referenced or instantiated with NEWOBJ
 (cls.__new__, no __init__), which is how pickle rebuilds ordinary class instances."""
@@ -32,7 +32,7 @@ def write(name, description, call, new, versions):
         "new": new,
     }
     with open(f"src/policy/pickle/profiles/{name}.json", "w") as f:
-        json.dump(doc, f, indent=1)
+        json.dump(doc, f, indent=2)
         f.write("\n")
     print(name, len(call), "call,", len(new), "new")
 

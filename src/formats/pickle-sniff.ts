@@ -53,6 +53,27 @@ const LINE_PATTERNS: Partial<Record<Arg, RegExp>> = {
 };
 
 const IDENT_LINE = /^[A-Za-z_][\w.]*$/;
+/**
+ * Opcodes a real stream can begin with (after PROTO/FRAME): they push onto an empty stack. APPEND,
+ * SETITEM, BUILD, REDUCE, STOP and friends need something there first, so text such as a tar
+ * member named `a.txt` ("a" APPEND, "." STOP) is not a pickle.
+ */
+const STARTERS = new Set([
+  ..."(}])NIJKLMFGSTUVXBCcighjP".split("").map((c) => c.charCodeAt(0)),
+  0x82,
+  0x83,
+  0x84,
+  0x88,
+  0x89,
+  0x8a,
+  0x8b,
+  0x8c,
+  0x8d,
+  0x8e,
+  0x8f,
+  0x96,
+  0x97,
+]);
 const STOP = 0x2e;
 const NEWLINE = 0x0a;
 const BINARY_FROM_PROTOCOL_1 = new Set([..."JKMGTUXhqjr}])(".split("").map((c) => c.charCodeAt(0))]);
@@ -87,10 +108,15 @@ export function looksLikePickle(head: Uint8Array, size: number): number | undefi
     pos = end + 1;
     return line;
   };
+  let started = false;
   while (pos < limit) {
     const op = head[pos]!;
     const arg = ARGS.get(op);
     if (arg === undefined) return broken();
+    if (!started && op !== 0x80 && op !== 0x95) {
+      if (!STARTERS.has(op)) return undefined;
+      started = true;
+    }
     if (protocol === 0 && BINARY_FROM_PROTOCOL_1.has(op) && op !== 0x28 && op !== 0x29) protocol = 1;
     pos++;
     ops++;

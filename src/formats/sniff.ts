@@ -7,6 +7,7 @@ import type { Format } from "../report/schema.js";
 import type { Detection } from "../scan/types.js";
 import { looksLikePickle } from "./pickle-sniff.js";
 import { detectSavedModelByName } from "./savedmodel/detect.js";
+import { startsLikeJinja } from "./template/detect.js";
 
 /** What the sniffer looks at. */
 export interface SniffInput {
@@ -89,6 +90,7 @@ const detectHdf5: Detector = ({ head }) => {
 };
 
 const EOCD = [0x50, 0x4b, 0x05, 0x06];
+const EOCD_BYTES = Buffer.from(EOCD);
 const detectZip: Detector = ({ head, tail, size }) => {
   if (
     startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ||
@@ -98,12 +100,12 @@ const detectZip: Detector = ({ head, tail, size }) => {
     return { format: "zip", offset: 0, reason: "zip local header at 0" };
   }
   // End of central directory near the end: a zip with data prepended (polyglot) or an odd layout.
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (startsWith(tail, EOCD, i)) {
-      const commentLength = tail[i + 20]! | (tail[i + 21]! << 8);
-      if (i + 22 + commentLength === tail.length) {
-        return { format: "zip", offset: size - tail.length + i, reason: "zip end-of-central-directory record" };
-      }
+  const view = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
+  for (let i = view.lastIndexOf(EOCD_BYTES); i >= 0; i = i === 0 ? -1 : view.lastIndexOf(EOCD_BYTES, i - 1)) {
+    if (i + 22 > tail.length) continue;
+    const commentLength = tail[i + 20]! | (tail[i + 21]! << 8);
+    if (i + 22 + commentLength === tail.length) {
+      return { format: "zip", offset: size - tail.length + i, reason: "zip end-of-central-directory record" };
     }
   }
   return undefined;
@@ -123,7 +125,10 @@ const detectTar: Detector = ({ head }) => {
   if (checksumOk && head[0] !== 0) {
     return { format: "tar", offset: 0, reason: ustar ? "ustar header" : "tar header checksum" };
   }
-  return undefined;
+  // GNU tar still extracts an archive whose first checksum is wrong: the magic alone is enough
+  // to walk it (the tar analyzer reports the bad checksum).
+  const magic = startsWith(head, [...ascii("ustar"), 0, 0x30, 0x30], 257) || startsWith(head, ascii("ustar  \0"), 257);
+  return magic ? { format: "tar", offset: 0, reason: "ustar magic (header checksum wrong)" } : undefined;
 };
 
 const detectBz2: Detector = ({ head }) =>
@@ -267,6 +272,7 @@ const detectText: Detector = ({ head, size, name }) => {
   if (text === undefined) return undefined;
   const ext = extension(name);
   const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
       return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };
@@ -310,8 +316,8 @@ const DETECTORS: readonly Detector[] = [
   detectBz2,
   detectExecutable,
   detectSafetensors,
-  detectPickle,
   detectTar,
+  detectPickle,
   detectZlib,
   detectLzma,
   detectProtobuf,

@@ -8,14 +8,12 @@
 import semver from "semver";
 import { canonicalFacts } from "../report/facts.js";
 import type { Evidence } from "../report/schema.js";
-import type { RepoAnalyzer, RepoContext, RootEntry } from "../scan/types.js";
+import type { Analyzer, RepoAnalyzer, RepoContext } from "../scan/types.js";
 import { readExact } from "../sources/byte-source.js";
 import { TOOL_ADVISORIES, TOOLS, type Tool } from "./advisories.js";
 
 /** Largest config file read (configs are a few KiB; tokenizer vocabularies are not configs). */
 export const MAX_CONFIG_BYTES = 1 << 20;
-/** Most config files read per scan. */
-export const MAX_CONFIG_FILES = 10_000;
 
 const CONFIG_NAME = /(?:config[^/]*|^model_index|^metadata)\.json$/i;
 
@@ -88,16 +86,6 @@ function modelFacts(json: unknown): Record<string, unknown> {
   return facts;
 }
 
-async function readConfig(ctx: RepoContext, entry: RootEntry): Promise<unknown> {
-  const source = await ctx.root.open(entry.path);
-  try {
-    const bytes = await readExact(source, 0, entry.size);
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
-  } finally {
-    await source.close?.().catch(() => undefined);
-  }
-}
-
 function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion): void {
   const { tool, version, key } = recorded;
   const parsed = version.length <= 64 ? pythonVersionToSemver(version) : undefined;
@@ -133,41 +121,43 @@ function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion)
 }
 
 /**
- * The repository analyzer for configs: facts (`architecture`, `modelType`, `toolVersions`) and
- * `policy/vulnerable-tool-version` / `policy/tool-version-below-minimum` findings. Also checks
- * `toolVersions` facts that format analyzers recorded (Keras archives, HDF5 attributes).
+ * Reads configs (`config.json`, `*_config.json`, `model_index.json`, `metadata.json`) as the engine
+ * analyses them, from bytes it has already read: records `architecture`, `modelType` and
+ * `toolVersions` facts. The checks run once per scan in {@link configAnalyzer}.
+ */
+export const configFactsAnalyzer: Analyzer = {
+  name: "config-facts",
+  formats: ["json"],
+  async analyze(ctx) {
+    const size = ctx.source.size;
+    if (!CONFIG_NAME.test(ctx.name) || size > MAX_CONFIG_BYTES || size < 2) return;
+    const bytes = ctx.head.length >= size ? ctx.head : await readExact(ctx.source, 0, size);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+    } catch {
+      return; // Not JSON: the file's own analysis reports it.
+    }
+    for (const [key, value] of Object.entries(modelFacts(json))) ctx.fact(key, value);
+    const versions = recordedVersions(json);
+    if (versions.length > 0) ctx.fact("toolVersions", Object.fromEntries(versions.map((v) => [v.tool, v.version])));
+  },
+};
+
+/**
+ * The repository analyzer for tool versions: `policy/vulnerable-tool-version` /
+ * `policy/tool-version-below-minimum` findings for every `toolVersions` fact (recorded from configs
+ * by {@link configFactsAnalyzer}, and by format analyzers from Keras archives and HDF5 attributes).
  */
 export const configAnalyzer: RepoAnalyzer = {
-  name: "configs",
+  name: "tool-versions",
   async analyze(ctx) {
-    const checked = new Set<string>();
-    let read = 0;
-    for (const entry of ctx.entries) {
-      if (ctx.signal.aborted) return;
-      const name = entry.path.slice(entry.path.lastIndexOf("/") + 1);
-      if (entry.kind !== "file" || !CONFIG_NAME.test(name) || entry.size > MAX_CONFIG_BYTES || entry.size < 2) continue;
-      if (++read > MAX_CONFIG_FILES) break;
-      let json: unknown;
-      try {
-        json = await readConfig(ctx, entry);
-      } catch {
-        continue; // Not JSON or unreadable: the file's own analysis reports it.
-      }
-      for (const [key, value] of Object.entries(modelFacts(json))) ctx.fact(entry.path, key, value);
-      const versions = recordedVersions(json);
-      if (versions.length === 0) continue;
-      ctx.fact(entry.path, "toolVersions", Object.fromEntries(versions.map((v) => [v.tool, v.version])));
-      for (const v of versions) {
-        checked.add(`${entry.path}\0${v.tool}`);
-        checkVersion(ctx, entry.path, v);
-      }
-    }
     for (const file of ctx.files) {
+      if (ctx.signal.aborted) return;
       const facts = canonicalFacts(file.facts).toolVersions;
       if (facts === null || typeof facts !== "object" || Array.isArray(facts)) continue;
       for (const [tool, version] of Object.entries(facts as Record<string, unknown>)) {
         if (!(TOOLS as readonly string[]).includes(tool) || typeof version !== "string") continue;
-        if (checked.has(`${file.path}\0${tool}`)) continue;
         checkVersion(ctx, file.path, { tool: tool as Tool, version, key: "toolVersions" });
       }
     }

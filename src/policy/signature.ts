@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import type { SignatureVerification } from "../integrity/oms/result.js";
 import type { Evidence, FileReport, ScanReport, Severity } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
@@ -17,7 +18,7 @@ import { publicKeyFingerprint, type ResolvedPolicy, type SignatureRequirement } 
  * `keyFingerprint` is the SHA-256 (hex) of the verifying key's DER SubjectPublicKeyInfo.
  */
 export const SignatureResultSchema = z.looseObject({
-  status: z.enum(["verified", "failed", "unsigned"]),
+  status: z.enum(["verified", "failed", "unsigned", "unverified"]),
   method: z.string().optional(),
   identity: z.string().optional(),
   issuer: z.string().optional(),
@@ -28,6 +29,27 @@ export const SignatureResultSchema = z.looseObject({
 
 /** What the check reads of a signature result. */
 export type SignatureResult = z.infer<typeof SignatureResultSchema>;
+
+/**
+ * Reads the OMS verifier's `SignatureVerification` (signer fields nested under `signer`) as the
+ * flat fields checked here; other values pass through unchanged.
+ */
+function flattenVerification(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || !("errors" in value && "files" in value)) return value;
+  const v = value as SignatureVerification;
+  const signer = v.signer ?? {};
+  const identity = signer.identity ?? signer.certificateSubject;
+  const issuer = signer.issuer ?? signer.certificateIssuer;
+  return {
+    status: v.status,
+    ...(v.method === undefined ? {} : { method: v.method }),
+    ...(identity === undefined ? {} : { identity }),
+    ...(issuer === undefined ? {} : { issuer }),
+    ...(signer.keyFingerprint === undefined ? {} : { keyFingerprint: signer.keyFingerprint }),
+    ...(v.signaturePath === undefined ? {} : { path: v.signaturePath }),
+    ...(v.errors[0] === undefined ? {} : { message: v.errors[0] }),
+  };
+}
 
 /** Why a signature result does not satisfy a requirement. */
 export interface SignatureViolation {
@@ -50,7 +72,7 @@ export function signatureViolation(
   requirement: SignatureRequirement | undefined,
 ): SignatureViolation | undefined {
   if (requirement === undefined || requirement.required === false) return undefined;
-  const parsed = SignatureResultSchema.safeParse(signature);
+  const parsed = SignatureResultSchema.safeParse(flattenVerification(signature));
   if (!parsed.success) {
     return {
       message:
@@ -68,6 +90,12 @@ export function signatureViolation(
   }
   if (result.status === "unsigned") {
     return { message: "the policy requires a signature and the model is unsigned", evidence };
+  }
+  if (result.status === "unverified") {
+    return {
+      message: `the policy requires a signature and its signer was not verified (no trust material for the ${result.method ?? "?"} method)`,
+      evidence,
+    };
   }
   if (result.status === "failed") {
     return {

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { SignatureVerificationSchema } from "../integrity/oms/result.js";
 
 /** Version of the report format. Additive changes bump the minor version. */
 export const REPORT_SCHEMA_VERSION = "1.1.0";
@@ -125,6 +126,21 @@ export const HashesSchema = z
   })
   .describe("Digests computed for the file (lowercase hex).");
 
+/** How far a remote file's bytes were checked against the digest its source pins. */
+export const FileIntegritySchema = z
+  .object({
+    status: z
+      .enum(["verified", "partial", "mismatch"])
+      .describe(
+        "verified: the whole file was read and matched the pinned digest; partial: only the bytes the analyzers needed were read, so the digest was not checked; mismatch: the served bytes contradict the pinned digest, size or headers.",
+      ),
+    algorithm: z.enum(["sha256", "git-blob-sha1"]).describe("How the pinned digest is computed."),
+    expected: z.string().describe("The pinned digest (lowercase hex)."),
+    actual: z.string().optional().describe("The digest of the bytes served, when they were all read."),
+    bytesFetched: z.int().nonnegative().describe("Bytes of this file transferred over the network."),
+  })
+  .describe("Integrity of a file read from a remote source (Hugging Face Hub).");
+
 /** Per-file result. */
 export const FileReportSchema = z.object({
   path: z.string().describe("POSIX path relative to the scanned directory (the file's name for a single file)."),
@@ -147,6 +163,11 @@ export const FileReportSchema = z.object({
     .record(z.string(), z.unknown())
     .optional()
     .describe("What the file reveals about the model (architecture, tensor counts, dtypes...)."),
+  integrity: FileIntegritySchema.optional(),
+  cached: z
+    .boolean()
+    .optional()
+    .describe("True when this result came from the verdict cache (the file was not read in this scan)."),
 });
 
 /** A problem that kept the scanner from finishing part of its work. */
@@ -165,6 +186,13 @@ export const TargetSchema = z.object({
       repo: z.string(),
       revision: z.string(),
       commit: z.string().regex(/^[0-9a-f]{40}$/),
+      paths: z.array(z.string()).optional().describe("Paths the scan was restricted to."),
+      requests: z.int().nonnegative().optional().describe("HTTP requests sent (retries included)."),
+      bytesTransferred: z.int().nonnegative().optional().describe("Response body bytes received, listings included."),
+      securityStatus: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe("The Hub's own scan status for the repository, for information only: it never clears a file."),
     })
     .optional(),
 });
@@ -212,6 +240,9 @@ export const ScanReportSchema = z
     complete: z.boolean().describe("False when the scan was aborted or some file could not be scanned."),
     files: z.array(FileReportSchema),
     errors: z.array(ScanErrorSchema),
+    signature: SignatureVerificationSchema.optional().describe(
+      "OpenSSF Model Signing verification of the scanned directory (absent when signatures were not looked for).",
+    ),
     summary: SummarySchema,
     policy: PolicyReportSchema.optional(),
   })
@@ -237,6 +268,8 @@ export type SuppressionRecord = z.infer<typeof SuppressionSchema>;
 export type SuppressedFinding = z.infer<typeof SuppressedFindingSchema>;
 /** The policy a scan ran under. */
 export type PolicyReport = z.infer<typeof PolicyReportSchema>;
+/** Integrity of a remote file. */
+export type FileIntegrity = z.infer<typeof FileIntegritySchema>;
 /** Per-file result. */
 export type FileReport = z.infer<typeof FileReportSchema>;
 /** A scan-level error. */

@@ -5,7 +5,7 @@
  */
 import { isModelgateError, ModelgateError as MgError, type ModelgateError, toModelgateError } from "../errors.js";
 import { ANALYZERS } from "../formats/registry.js";
-import { expectedFormatsForName, sniff } from "../formats/sniff.js";
+import { expectedFormatsForName, sniff, TEXTUAL } from "../formats/sniff.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
 import type { Format, Verdict } from "../report/schema.js";
@@ -21,6 +21,9 @@ export const TAIL_BYTES = 64 * 1024 + 22;
 /** Formats that need no analyzer: recognised content with nothing executable in it. */
 const INERT: ReadonlySet<Format> = new Set(["text", "json", "empty", "unknown", "protobuf", "oms-signature"]);
 
+/** Most bytes of small text files kept in memory per scan for repo analyzers. */
+export const RETAINED_TEXT_BYTES = 32 * 1024 * 1024;
+
 /** Shared state of one top-level file's analysis. */
 export interface FileScanState {
   readonly recorder: FileRecorder;
@@ -30,6 +33,8 @@ export interface FileScanState {
   readonly deadline: number;
   readonly root: ScanRoot;
   decompressed: number;
+  /** Scan-wide count of small-file bytes kept for repo analyzers. */
+  readonly retained: { bytes: number };
 }
 
 /** A stream to analyse. */
@@ -91,7 +96,12 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   try {
     checkpoint(state);
     head = await readClamped(source, 0, HEAD_BYTES);
-    const tail = source.size > head.length ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES) : head;
+    // The tail finds zips behind other content. Opaque tensor storages are not read there: for a
+    // deflated member that would inflate it whole, and no loader opens a storage as an archive.
+    const tail =
+      source.size > head.length && !input.opaqueData
+        ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES)
+        : head;
     detections = sniff({ head, tail, size: source.size, name: input.name });
   } catch (error) {
     reportError(state, node, error);
@@ -99,6 +109,13 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   }
   const primary = detections[0];
   node.format = primary?.format ?? "unknown";
+  if (node === recorder.root && primary !== undefined && TEXTUAL.has(primary.format) && head.length === source.size) {
+    const retained = state.retained;
+    if (retained.bytes + head.length <= RETAINED_TEXT_BYTES) {
+      retained.bytes += head.length;
+      recorder.content = head;
+    }
+  }
   for (const d of detections) if (node === recorder.root) recorder.formats.add(d.format);
 
   if (primary === undefined) {

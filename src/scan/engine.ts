@@ -7,18 +7,27 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
-import { sha256OfSource } from "../integrity/sha256.js";
+import { startScanHash } from "../integrity/hash/scan-hash.js";
+import type { SignatureVerification } from "../integrity/oms/result.js";
 import { resolvePolicy } from "../policy/policy.js";
 import { applySignaturePolicy } from "../policy/signature.js";
-import { REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
+import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
-import { type ByteSource, GuardedSource } from "../sources/byte-source.js";
-import { rootFor, type ScanTarget } from "../sources/roots.js";
+import { BufferSource, type ByteSource, GuardedSource } from "../sources/byte-source.js";
+import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
+import { restoreReport, type VerdictCacheKey } from "./cache.js";
 import { FileRecorder } from "./file-recorder.js";
-import { DEFAULT_LIMITS, type Limits, type RootEntry, type ScanOptions, type ScanRoot } from "./types.js";
+import {
+  DEFAULT_LIMITS,
+  type FileVerification,
+  type Limits,
+  type RootEntry,
+  type ScanOptions,
+  type ScanRoot,
+} from "./types.js";
 
 export { summarize } from "../report/summary.js";
 
@@ -49,7 +58,9 @@ export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
  * @param options - budgets, policy, concurrency, progress, abort signal
  */
 export async function scan(target: ScanTarget, options: ScanOptions = {}): Promise<ScanReport> {
-  const root = await rootFor(target);
+  const rootOptions: RootOptions = {};
+  if (options.signal !== undefined) rootOptions.signal = options.signal;
+  const root = await rootFor(target, rootOptions);
   return scanRoot(root, options);
 }
 
@@ -70,6 +81,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
   const errors: ScanError[] = [];
+  const retained = { bytes: 0 };
   let bytesRead = 0;
 
   const entries: RootEntry[] = [];
@@ -110,6 +122,14 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       case "file":
         break;
     }
+    const known = cacheKeyFor(entry.sha256, policy.hash);
+    if (known !== undefined && options.cache !== undefined) {
+      const hit = await options.cache.get(known).catch(() => undefined);
+      if (hit !== undefined) {
+        recorder.restore(restoreReport(hit, entry.path, entry.size));
+        return;
+      }
+    }
     let source: ByteSource;
     try {
       source = await root.open(entry.path);
@@ -119,10 +139,20 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       errors.push({ code: e.code, message: e.message, path: entry.path });
       return;
     }
+    let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      bytesRead += await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors });
+      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors, retained });
+      bytesRead += done.bytesRead;
     } finally {
       await source.close?.().catch(() => undefined);
+    }
+    if (options.cache !== undefined && done.verification?.cacheable !== false) {
+      // What the content says, without what the root said about this copy of it.
+      const report = done.contentReport;
+      const key = cacheKeyFor(report.sha256 ?? entry.sha256, policy.hash);
+      if (key !== undefined && !report.findings.some((f) => f.ruleId.startsWith("scan/"))) {
+        await options.cache.set(key, report).catch(() => undefined);
+      }
     }
   };
 
@@ -136,7 +166,12 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
 
+  let signature: SignatureVerification | undefined;
   const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  const openFile = (path: string): Promise<ByteSource> => {
+    const content = recorders.get(path)?.content;
+    return content === undefined ? root.open(path) : Promise.resolve(new BufferSource(content));
+  };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered().map((r) => r.toReport());
     for (const analyzer of REPO_ANALYZERS) {
@@ -144,6 +179,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
         await analyzer.analyze({
           root,
           entries,
+          openFile,
           files: snapshot,
           limits,
           policy,
@@ -154,6 +190,9 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
+          },
+          setSignature: (result) => {
+            signature = result;
           },
           fact: (path, key, value) => {
             const recorder = recorders.get(path);
@@ -180,6 +219,7 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       complete: errors.length === 0 && !signal.aborted,
       files,
       errors,
+      ...(signature === undefined ? {} : { signature }),
       summary: summarize(files, bytesRead),
     },
     policy,
@@ -209,21 +249,41 @@ interface FileScanParams {
   signal: AbortSignal;
   options: ScanOptions;
   errors: ScanError[];
+  retained: { bytes: number };
 }
 
-/** Analyses one file (and hashes it alongside); returns the bytes the analyzers read. */
+/** The cache key for a digest, or undefined when there is none (or it is not SHA-256 hex). */
+function cacheKeyFor(sha256: string | undefined, policyHash: string): VerdictCacheKey | undefined {
+  return sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256)
+    ? { sha256, toolVersion: TOOL_VERSION, policyHash }
+    : undefined;
+}
+
+/**
+ * Analyses one file and hashes it alongside (or lets the root verify it); returns the bytes the
+ * analyzers read, the root's verification, and the report before the root's findings (what the
+ * verdict cache keeps).
+ */
 async function scanFile(
   recorder: FileRecorder,
   raw: ByteSource,
   entry: RootEntry,
   root: ScanRoot,
   params: FileScanParams,
-): Promise<number> {
+): Promise<{ bytesRead: number; verification: FileVerification | undefined; contentReport: FileReport }> {
   const { limits, policy, signal, options, errors } = params;
   const progress = options.onProgress;
   const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
+  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads.
+  const hashing =
+    options.hash === false || root.verifyFile !== undefined
+      ? undefined
+      : startScanHash(raw, {
+          signal: fileSignal,
+          onBytes: (done) => progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+        });
   let lastEmit = 0;
-  const guarded = new GuardedSource(raw, {
+  const guarded = new GuardedSource(hashing?.source ?? raw, {
     maxReadBytes: limits.maxReadBytes,
     signal: fileSignal,
     onRead: () => {
@@ -242,18 +302,9 @@ async function scanFile(
     deadline: Date.now() + limits.fileTimeoutMs,
     root,
     decompressed: 0,
+    retained: params.retained,
   };
   progress?.({ phase: "analyze", path: entry.path, bytesDone: 0, bytesTotal: raw.size });
-  const hashing =
-    options.hash === false
-      ? Promise.resolve(undefined)
-      : sha256OfSource(new GuardedSource(raw, { signal: fileSignal }), fileSignal, (done) =>
-          progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
-        ).catch((error: unknown) => {
-          const e = toModelgateError(error);
-          errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
-          return undefined;
-        });
   try {
     await analyzeNode(state, {
       node: recorder.root,
@@ -266,12 +317,28 @@ async function scanFile(
   } catch (error) {
     reportError(state, recorder.root, error);
   }
-  recorder.sha256 = await hashing;
+  recorder.sha256 = await hashing?.finish().catch((error: unknown) => {
+    const e = toModelgateError(error);
+    errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
+    return undefined;
+  });
+  let verification: FileVerification | undefined;
+  if (root.verifyFile !== undefined) {
+    try {
+      verification = await root.verifyFile(entry.path, raw, fileSignal);
+      recorder.sha256 = verification.sha256;
+      recorder.integrity = verification.integrity;
+    } catch (error) {
+      reportError(state, recorder.root, error);
+    }
+  }
+  const contentReport = recorder.toReport();
+  for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
   for (const finding of recorder.toReport().findings) {
     const code = OPERATIONAL_RULES.get(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
-  return guarded.bytesRead;
+  return { bytesRead: guarded.bytesRead, verification, contentReport };
 }
 
 /** Findings that also mean the scan itself did not complete. */

@@ -6,6 +6,7 @@
 import type { ResolvedPolicy } from "../policy/policy.js";
 import { getRule } from "../policy/rules/index.js";
 import type {
+  FileIntegrity,
   FileReport,
   Finding,
   Format,
@@ -44,8 +45,12 @@ export class FileRecorder {
   readonly #suppressed: SuppressedFinding[] = [];
   readonly #perRule = new Map<string, number>();
   readonly #policy: ResolvedPolicy;
+  /** The whole content of a small text file, kept for repo analyzers (see RepoContext.openFile). */
+  content: Uint8Array | undefined;
   sha256: string | undefined;
   hashes: Hashes | undefined;
+  integrity: FileIntegrity | undefined;
+  #restored: FileReport | undefined;
 
   /**
    * @param path - the file's display path
@@ -97,6 +102,23 @@ export class FileRecorder {
     this.#members.push({ path: node.path, size: node.size, format: node.format, verdict: node.verdict });
   }
 
+  /**
+   * Takes over a result computed earlier (a verdict cache hit): its findings, members, formats and
+   * facts become this file's, and findings added later (repository analyzers) still count.
+   * @param report - the earlier result, already re-pathed for this file
+   */
+  restore(report: FileReport): void {
+    this.#restored = report;
+    this.root.format = report.format;
+    this.root.verdict = worstVerdict(this.root.verdict, report.verdict);
+    for (const f of report.formats) this.formats.add(f);
+    Object.assign(this.facts, report.facts ?? {});
+    this.sha256 = report.sha256;
+    this.hashes = report.hashes;
+    this.#findings.unshift(...report.findings);
+    this.#members.unshift(...(report.members ?? []));
+  }
+
   /** Builds the file's report. */
   toReport(): FileReport {
     const findings = [...this.#findings];
@@ -124,6 +146,8 @@ export class FileRecorder {
       ...(this.#suppressed.length === 0 ? {} : { suppressed: [...this.#suppressed] }),
       ...(this.#members.length === 0 ? {} : { members: [...this.#members] }),
       ...(Object.keys(this.facts).length === 0 ? {} : { facts: { ...this.facts } }),
+      ...(this.integrity === undefined ? {} : { integrity: this.integrity }),
+      ...(this.#restored === undefined ? {} : { cached: true }),
     };
     return report;
   }

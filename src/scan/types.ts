@@ -2,10 +2,15 @@
  * Contracts between the scan engine, the sources it reads and the analyzers it runs.
  * @module
  */
+
+import type { SignatureVerification } from "../integrity/oms/result.js";
+import type { VerifyOptions } from "../integrity/oms/verify.js";
+import type { LockFile } from "../integrity/pins/lock.js";
 import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
-import type { Evidence, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
+import type { Evidence, FileIntegrity, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
 import type { ByteSource } from "../sources/byte-source.js";
+import type { VerdictCache } from "./cache.js";
 
 /** Budgets every analyzer honours. A budget that is hit is reported, never silently ignored. */
 export interface Limits {
@@ -152,6 +157,26 @@ export interface RootEntry {
   readonly error?: string;
   /** Link target, for symlinks. */
   readonly linkTarget?: string;
+  /**
+   * SHA-256 of the content as the root's metadata declares it before anything is read (a Hub LFS
+   * oid). It lets a verdict cache answer without reading the file; it is not a verified digest.
+   */
+  readonly sha256?: string;
+}
+
+/** What a root that checks its own files' integrity says about one file after its analysis. */
+export interface FileVerification {
+  /** SHA-256 of the bytes served, when they were all read and hashed. */
+  sha256?: string;
+  /** Findings about the file's integrity or provenance. */
+  findings?: FindingInput[];
+  /** Integrity record for the file's report. */
+  integrity?: FileIntegrity;
+  /**
+   * False when the bytes analysed are known not to be the content the entry's digest names (a
+   * mismatch): the verdict is then not cached under that digest.
+   */
+  cacheable?: boolean;
 }
 
 /** Where the files of a scan come from: a directory, one file, a buffer, a remote repository. */
@@ -167,6 +192,15 @@ export interface ScanRoot {
    * @param path - a path from {@link ScanRoot.list}
    */
   open(path: string): Promise<ByteSource>;
+  /**
+   * Optional: checks a file's integrity after its analysis and supplies its digest. When present,
+   * the engine calls it instead of hashing the file itself (a remote root hashes what it fetched,
+   * and reads the rest only when asked to verify fully).
+   * @param path - the file, as listed
+   * @param source - the source {@link ScanRoot.open} returned for it (still open)
+   * @param signal - the file's abort signal (caller abort and time budget)
+   */
+  verifyFile?(path: string, source: ByteSource, signal: AbortSignal): Promise<FileVerification>;
 }
 
 /** Context of analyzers that look at the scanned tree as a whole (signatures, repo configs). */
@@ -175,6 +209,12 @@ export interface RepoContext {
   readonly root: ScanRoot;
   /** Every entry listed. */
   readonly entries: readonly RootEntry[];
+  /**
+   * Opens a listed file. Small text files the engine already read whole are served from memory,
+   * so a repo analyzer does not fetch them twice (it matters for remote roots). Close it after use.
+   * @param path - a path from {@link RepoContext.entries}
+   */
+  openFile(path: string): Promise<ByteSource>;
   /** The per-file reports produced so far (read-only view). */
   readonly files: readonly FileReport[];
   /** Budgets. */
@@ -193,6 +233,8 @@ export interface RepoContext {
   report(path: string, finding: FindingInput): void;
   /** Records a fact about a listed file. */
   fact(path: string, key: string, value: unknown): void;
+  /** Records the verification of the tree's OMS signature (the report's `signature`). */
+  setSignature?(result: SignatureVerification): void;
 }
 
 /** Analyses the scanned tree as a whole, after every file has been analysed. */
@@ -232,4 +274,43 @@ export interface ScanOptions {
   policy?: PolicyOptions;
   /** Compute `files[].sha256` (default true). */
   hash?: boolean;
+  /**
+   * Verdict cache: a file whose content digest is known before reading (see
+   * {@link RootEntry.sha256}) and was scanned before with the same modelgate version and policy is
+   * not read again; complete results with a digest are stored.
+   */
+  cache?: VerdictCache;
+  /** Expected SHA-256 digests by POSIX path relative to the scanned directory; differences are `high`. */
+  pins?: Readonly<Record<string, string>>;
+  /** A lock file (path or parsed, see `modelgate lock`) the tree must match; differences are `high`. */
+  lockFile?: string | LockFile;
+  /** Files present but not in `pins`/`lockFile` are fine (default false: `integrity/pin-unexpected`). */
+  allowUnpinned?: boolean;
+  /**
+   * OMS signature verification of a scanned directory. Signatures are discovered by content; with no
+   * trust material a signature's manifest is still checked and the signer is reported unverified.
+   * `false` skips signatures entirely.
+   */
+  signature?: ScanSignatureOptions | false;
+}
+
+/** Signature options of {@link ScanOptions}: those of `verifyModel`, plus discovery and policy. */
+export interface ScanSignatureOptions
+  extends Pick<
+    VerifyOptions,
+    | "publicKey"
+    | "certificateChain"
+    | "certificatePolicy"
+    | "time"
+    | "identity"
+    | "issuer"
+    | "trustedRoot"
+    | "ignorePaths"
+    | "ignoreUnsignedFiles"
+    | "allowLegacy"
+  > {
+  /** The signature file (default: discovered by content in the scanned directory). */
+  signaturePath?: string;
+  /** A directory without a signature is a `high` finding (`integrity/signature-missing`). */
+  require?: boolean;
 }

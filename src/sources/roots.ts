@@ -8,6 +8,7 @@ import { ModelgateError, toModelgateError } from "../errors.js";
 import type { RootEntry, ScanRoot } from "../scan/types.js";
 import { BufferSource, type ByteSource } from "./byte-source.js";
 import { FileSource } from "./file.js";
+import { HubRoot, type HubTarget } from "./hub/root.js";
 
 /** Directory names never descended into: version-control internals are not model content. */
 export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set([".git", ".hg", ".svn"]);
@@ -133,15 +134,23 @@ export class SourceRoot implements ScanRoot {
 /** What `scan` accepts as a target. */
 export type ScanTarget =
   | string
+  | { readonly hub: HubTarget }
   | { readonly bytes: Uint8Array; readonly name: string }
   | { readonly source: ByteSource; readonly name: string }
   | (ByteSource & { readonly name?: string });
 
+/** Options of {@link rootFor}. */
+export interface RootOptions {
+  /** Aborts what building the root needs (resolving a Hub revision). */
+  signal?: AbortSignal;
+}
+
 /**
  * Builds the scan root for a target.
- * @param target - a path, bytes with a name, or a ByteSource
+ * @param target - a path, a Hub repository, bytes with a name, or a ByteSource
+ * @param options - abort signal
  */
-export async function rootFor(target: ScanTarget): Promise<ScanRoot> {
+export async function rootFor(target: ScanTarget, options: RootOptions = {}): Promise<ScanRoot> {
   if (typeof target === "string") {
     if (target === "") throw new ModelgateError("INVALID_ARGUMENT", "empty path");
     let isDir: boolean;
@@ -156,6 +165,9 @@ export async function rootFor(target: ScanTarget): Promise<ScanRoot> {
     }
     return isDir ? new DirectoryRoot(target) : new FileRoot(target);
   }
+  if ("hub" in target && typeof target.hub === "object" && target.hub !== null) {
+    return HubRoot.open(target.hub, options.signal);
+  }
   if ("bytes" in target && target.bytes instanceof Uint8Array) {
     return new SourceRoot(new BufferSource(target.bytes), target.name, "bytes");
   }
@@ -165,5 +177,5 @@ export async function rootFor(target: ScanTarget): Promise<ScanRoot> {
   if ("read" in target && typeof target.read === "function" && typeof target.size === "number") {
     return new SourceRoot(target, target.name ?? "input", "source");
   }
-  throw new ModelgateError("INVALID_ARGUMENT", "scan target must be a path, { bytes, name }, or a ByteSource");
+  throw new ModelgateError("INVALID_ARGUMENT", "scan target must be a path, { hub }, { bytes, name }, or a ByteSource");
 }

@@ -90,3 +90,25 @@ describe("sniff", () => {
     );
   });
 });
+
+describe("sniff: tar", () => {
+  const tarHeader = (name: string, breakChecksum = false): Uint8Array => {
+    const h = new Uint8Array(1024);
+    h.set(bytes(name), 0);
+    h.set(bytes("0000644\0"), 100);
+    h.set(bytes("00000000001\0"), 124);
+    h.set(bytes("ustar\x0000"), 257);
+    h[156] = 0x30;
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    h.set(bytes(`${(breakChecksum ? sum + 1 : sum).toString(8).padStart(6, "0")}\0 `), 148);
+    return h;
+  };
+  it("a tar whose first member is named like a tiny pickle is a tar", () => {
+    expect(detect(tarHeader("a.txt"))).toEqual(["tar"]);
+    expect(looksLikePickle(bytes("a."), 2)).toBeUndefined();
+  });
+  it("a tar with a wrong first checksum is still a tar (GNU tar extracts it)", () => {
+    expect(detect(tarHeader("model.pkl", true))).toEqual(["tar"]);
+  });
+});

@@ -128,6 +128,7 @@ describe("config analyzer and analyzer facts", () => {
     const root = new SourceRoot(new BufferSource(new Uint8Array(0)), "m.keras", "bytes");
     const ctx: RepoContext = {
       root,
+      openFile: () => root.open(),
       entries: [
         { path: "m.keras", size: 0, kind: "file" },
         { path: "old.h5", size: 0, kind: "file" },

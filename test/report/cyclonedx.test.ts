@@ -116,10 +116,12 @@ describe("CycloneDX 1.6 ML-BOM", () => {
         shard("model-00002-of-00002.safetensors", 180),
       ],
       signature: {
-        status: "verified",
-        method: "sigstore",
-        identity: "ci@acme.example",
-        issuer: "https://issuer.example",
+        status: "verified" as const,
+        method: "sigstore" as const,
+        signer: { identity: "ci@acme.example", issuer: "https://issuer.example" },
+        errors: [],
+        warnings: [],
+        files: [],
       },
     };
     const bom = renderCycloneDx(hub);
@@ -180,7 +182,9 @@ describe("CycloneDX 1.6 ML-BOM", () => {
   });
 
   it("reports a missing signature result as unknown, never as verified", () => {
-    expect(propsOf(renderCycloneDx(report).components[0]!)["modelgate:signature:status"]).toBe("unknown");
+    const { signature: _signature, ...bare } = report;
+    expect(propsOf(renderCycloneDx(bare).components[0]!)["modelgate:signature:status"]).toBe("unknown");
+    expect(propsOf(renderCycloneDx(report).components[0]!)["modelgate:signature:status"]).toBe("unsigned");
   });
 
   it("suppressed findings become vulnerabilities with a not_affected analysis carrying the reason", async () => {

@@ -2,28 +2,37 @@
  * `modelgate scan <target...>`.
  * @module
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { isModelgateError, toModelgateError } from "../../errors.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
-import type { PolicyOptions } from "../../policy/policy.js";
+import { canonicalJson, type PolicyOptions } from "../../policy/policy.js";
 import { renderCycloneDx } from "../../report/render/cyclonedx.js";
 import { renderSarif } from "../../report/render/sarif.js";
 import { renderText } from "../../report/render/text.js";
 import { type ScanReport, SEVERITIES, type Severity } from "../../report/schema.js";
 import { severityRank } from "../../report/verdict.js";
-import { scan } from "../../scan/engine.js";
-import type { ProgressEvent, ScanOptions } from "../../scan/types.js";
+import { FileVerdictCache } from "../../scan/cache.js";
+import { type ScanManyOptions, scanMany } from "../../scan/many.js";
+import type { ProgressEvent, ScanSignatureOptions } from "../../scan/types.js";
+import { parseHubUri } from "../../sources/hub/config.js";
+import type { HubTarget } from "../../sources/hub/root.js";
+import type { ScanTarget } from "../../sources/roots.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
 
-const FORMATS = ["text", "json", "sarif", "cyclonedx"] as const;
+const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan <target...> [options]
 
-Scans model files and directories without loading or executing them.
+Scans model files, directories and Hugging Face Hub repositories without loading or executing
+them. A target is a path or hf://owner/name[@revision][/path] (HF_TOKEN and HF_ENDPOINT are
+honoured as huggingface_hub does).
 
 Options:
-  --format FORMAT            text|json|sarif|cyclonedx (CycloneDX 1.6 ML-BOM); default text
+  --format FORMAT            text|json|jsonl|sarif|cyclonedx (default text); jsonl prints one
+                             report per line as each target finishes (for mirrors scanning many
+                             repositories); cyclonedx is a CycloneDX 1.6 ML-BOM
   --output FILE              write the report to FILE (a text summary still goes to stdout)
   --policy FILE              policy file (default: the nearest .modelgate.json in the target's
                              directory or its ancestors)
@@ -33,6 +42,21 @@ Options:
   --quiet                    text: show only files that are not clean
   --concurrency N            files analysed at once (default: cores)
   --no-hash                  do not compute SHA-256 of each file
+  --jobs N                   targets scanned at once (default 4)
+  --targets-file FILE        read more targets from FILE, one per line
+  --cache-dir DIR            verdict cache: skip files (by SHA-256 / LFS oid) already scanned
+                             with this version and policy
+  --verify read|full         Hub: verify files read whole (default), or read and verify every file
+  --hub-url URL              Hub endpoint (default HF_ENDPOINT or https://huggingface.co)
+  --hub-status               Hub: include the Hub's own scan status (information only)
+  --lock FILE                check the tree against a lock file ('modelgate lock'); a mismatched,
+                             missing or unexpected file is a high finding
+  --allow-unpinned           with --lock: files not in the lock are fine
+  --public-key PEM           verify an OMS signature found in the tree with this key
+  --certificate-chain PEM    ... or with these trust anchors (repeatable)
+  --identity ID --issuer URL ... or as a Sigstore signature by this signer
+  --trusted-root FILE        Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
+  --require-signature        a directory without an OMS signature is a high finding
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
@@ -64,13 +88,43 @@ function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO,
       return `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`;
     case "cyclonedx":
       return `${JSON.stringify(renderCycloneDx(reports), null, 2)}\n`;
+    case "jsonl":
+      return reports.map((r) => `${JSON.stringify(r)}\n`).join("");
     case "sarif": {
       const logs = reports.map((r) => renderSarif(r));
       const merged = { ...logs[0]!, runs: logs.flatMap((l) => l.runs) };
       return `${JSON.stringify(merged, null, 2)}\n`;
     }
     case "text":
-      return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) })).join("\n");
+      return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) }) + hubLine(r)).join("\n");
+  }
+}
+
+/** A summary line for Hub targets: commit, verification and transfer. */
+function hubLine(report: ScanReport): string {
+  const hub = report.target.hub;
+  if (hub === undefined) return "";
+  const count = (status: string) => report.files.filter((f) => f.integrity?.status === status).length;
+  const cached = report.files.filter((f) => f.cached === true).length;
+  const mb = ((hub.bytesTransferred ?? 0) / 1e6).toFixed(2);
+  return `Hub: ${hub.repo}@${hub.revision} = commit ${hub.commit}; ${count("verified")} verified, ${count("partial")} partially read, ${count("mismatch")} mismatched, ${cached} from cache; ${hub.requests ?? 0} requests, ${mb} MB transferred\n`;
+}
+
+/**
+ * Turns a command-line target into a scan target.
+ * @param arg - a path or an hf:// URI
+ * @param hub - Hub settings from the options
+ */
+function targetOf(arg: string, hub: Omit<HubTarget, "repo">): ScanTarget {
+  if (!arg.startsWith("hf://")) return arg;
+  try {
+    const uri = parseHubUri(arg);
+    const target: HubTarget = { ...hub, repo: uri.repo };
+    if (uri.revision !== undefined) target.revision = uri.revision;
+    if (uri.path !== undefined) target.paths = [uri.path];
+    return { hub: target };
+  } catch (error) {
+    throw new UsageError(isModelgateError(error) ? error.message : String(error));
   }
 }
 
@@ -86,6 +140,44 @@ function progressPrinter(io: CliIO): ((event: ProgressEvent) => void) | undefine
       event.phase === "done" ? `${event.bytesDone}/${event.bytesTotal} files` : `${event.phase}${pct} ${event.path}`;
     io.stderr(`\r\x1b[2K${line.slice(0, 100)}`);
   };
+}
+
+/** OMS signature options from the scan flags. */
+async function signatureOptions(values: {
+  "public-key"?: string | undefined;
+  "certificate-chain"?: string[] | undefined;
+  identity?: string | undefined;
+  issuer?: string | undefined;
+  "trusted-root"?: string | undefined;
+  "require-signature"?: boolean | undefined;
+}): Promise<ScanSignatureOptions> {
+  if ((values.identity === undefined) !== (values.issuer === undefined)) {
+    throw new UsageError("--identity and --issuer go together");
+  }
+  const read = async (path: string) => {
+    try {
+      return await readFile(path, "utf8");
+    } catch (error) {
+      throw toModelgateError(error);
+    }
+  };
+  const out: ScanSignatureOptions = { require: values["require-signature"] === true };
+  if (values["public-key"] !== undefined) out.publicKey = await read(values["public-key"]);
+  if (values["certificate-chain"] !== undefined)
+    out.certificateChain = await Promise.all(values["certificate-chain"].map(read));
+  if (values.identity !== undefined && values.issuer !== undefined) {
+    out.identity = values.identity;
+    out.issuer = values.issuer;
+  }
+  if (values["trusted-root"] !== undefined) {
+    try {
+      out.trustedRoot = JSON.parse(await read(values["trusted-root"])) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new UsageError(`--trusted-root: ${error.message}`);
+      throw error;
+    }
+  }
+  return out;
 }
 
 /** `modelgate scan`. */
@@ -106,6 +198,20 @@ export const scanCommand: Command = {
         "no-hash": { type: "boolean", default: false },
         policy: { type: "string" },
         "no-policy": { type: "boolean", default: false },
+        jobs: { type: "string" },
+        "targets-file": { type: "string" },
+        "cache-dir": { type: "string" },
+        verify: { type: "string", default: "read" },
+        "hub-url": { type: "string" },
+        "hub-status": { type: "boolean", default: false },
+        lock: { type: "string" },
+        "allow-unpinned": { type: "boolean", default: false },
+        "public-key": { type: "string" },
+        "certificate-chain": { type: "string", multiple: true },
+        identity: { type: "string" },
+        issuer: { type: "string" },
+        "trusted-root": { type: "string" },
+        "require-signature": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -117,26 +223,73 @@ export const scanCommand: Command = {
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
     const failOn = values["fail-on"] as Severity;
     if (!SEVERITIES.includes(failOn)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(", ")}`);
-    if (positionals.length === 0) throw new UsageError("scan needs at least one target (file or directory)");
-    const options: ScanOptions = { signal: io.signal, hash: !values["no-hash"] };
-    if (values.concurrency !== undefined) {
-      const n = Number(values.concurrency);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError("--concurrency must be a positive integer");
-      options.concurrency = n;
+    const names = [...positionals];
+    if (values["targets-file"] !== undefined) {
+      const text = await readFile(values["targets-file"], "utf8").catch((e: unknown) => {
+        throw new UsageError(`cannot read --targets-file: ${(e as Error).message}`);
+      });
+      names.push(
+        ...text
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l !== "" && !l.startsWith("#")),
+      );
     }
+    if (names.length === 0) throw new UsageError("scan needs at least one target (file, directory or hf:// URI)");
+    const positiveInt = (name: string, v: string | undefined): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+      return n;
+    };
+    if (values.verify !== "read" && values.verify !== "full") throw new UsageError("--verify must be read or full");
+    const options: ScanManyOptions = { signal: io.signal, hash: !values["no-hash"] };
+    const concurrency = positiveInt("concurrency", values.concurrency);
+    if (concurrency !== undefined) options.concurrency = concurrency;
+    options.targetConcurrency = positiveInt("jobs", values.jobs) ?? 4;
+    if (values["cache-dir"] !== undefined) options.cache = new FileVerdictCache(values["cache-dir"]);
+    if (values.lock !== undefined) {
+      options.lockFile = values.lock;
+      options.allowUnpinned = values["allow-unpinned"];
+    }
+    options.signature = await signatureOptions(values);
     const onProgress = progressPrinter(io);
     if (onProgress !== undefined) options.onProgress = onProgress;
+    const hub: Omit<HubTarget, "repo"> = { verify: values.verify, securityStatus: values["hub-status"], env: io.env };
+    if (values["hub-url"] !== undefined) hub.hubUrl = values["hub-url"];
+    const targets = names.map((a) => targetOf(a, hub));
 
     if (values.policy !== undefined && values["no-policy"]) throw new UsageError("--policy and --no-policy conflict");
     const explicit = values.policy === undefined ? undefined : await loadPolicyFile(values.policy);
+    // Each local target runs under the policy found for it; targets sharing a policy share a pool.
+    const groups = new Map<string, { policy: PolicyOptions | undefined; indices: number[] }>();
+    for (const [index, name] of names.entries()) {
+      const policy =
+        explicit ?? (values["no-policy"] || name.startsWith("hf://") ? undefined : await discoverPolicy(name));
+      const key = policy === undefined ? "" : canonicalJson(policy);
+      const group = groups.get(key) ?? { policy, indices: [] };
+      group.indices.push(index);
+      groups.set(key, group);
+    }
 
-    const reports: ScanReport[] = [];
-    for (const target of positionals) {
-      const policy: PolicyOptions | undefined =
-        explicit ?? (values["no-policy"] ? undefined : await discoverPolicy(target));
-      reports.push(await scan(target, policy === undefined ? options : { ...options, policy }));
+    const reports: ScanReport[] = new Array(targets.length);
+    for (const group of groups.values()) {
+      const groupOptions = group.policy === undefined ? options : { ...options, policy: group.policy };
+      for await (const result of scanMany(
+        group.indices.map((i) => targets[i]!),
+        groupOptions,
+      )) {
+        const index = group.indices[result.index]!;
+        reports[index] = result.report;
+        if (result.error !== undefined) {
+          io.stderr(`modelgate scan: ${names[index]}: ${result.error.code}: ${result.error.message}\n`);
+        }
+        if (format === "jsonl" && values.output === undefined)
+          io.stdout(render([result.report], "jsonl", io, false, false));
+      }
     }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
+    if (format === "jsonl" && values.output === undefined) return exitCodeFor(reports, failOn);
 
     if (values.output !== undefined) {
       await writeFile(values.output, render(reports, format, io, values.quiet, false));

@@ -1,14 +1,19 @@
 /**
  * joblib files: a pickle written by joblib's `NumpyPickler`, with NumPy array data stored inline
  * after each `NumpyArrayWrapper` (the pickle machine skips it, so later opcodes are still seen),
- * plain or compressed with zlib, gzip, bz2, lzma/xz or lz4 (detected by magic, as
- * `joblib.numpy_pickle_utils._detect_compressor` does), or in the pre-0.10 `ZF` zlib format.
+ * plain or compressed with zlib, gzip, bz2, lzma/xz (detected by magic, as
+ * `joblib.numpy_pickle_utils._detect_compressor` does; lz4 is recognised but not decoded), or in
+ * the pre-0.10 `ZF` zlib format. zlib/gzip are streamed (what precedes a corrupt part is still
+ * analysed); bz2/xz/lzma use the containers' decoders.
  * @module
  */
 import { createGunzip, createInflate } from "node:zlib";
-import { ModelgateError } from "../../errors.js";
+import { budgetOf } from "../../containers/budget.js";
+import { isBombError } from "../../containers/compressed/decoded-source.js";
+import { decompress } from "../../containers/compressed/streams.js";
+import { isModelgateError, ModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { readChunks, readClamped } from "../../sources/byte-source.js";
+import { type ByteSource, readChunks, readClamped, SliceSource } from "../../sources/byte-source.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { type PickleInput, SourceInput, StreamInput } from "../pickle/input.js";
@@ -66,6 +71,15 @@ async function* inflate(ctx: AnalysisContext, start: number, kind: "zlib" | "gzi
   }
 }
 
+async function analyze(ctx: AnalysisContext, input: PickleInput): Promise<void> {
+  const analysis = await analyzePickleStream(input, {
+    context: "joblib",
+    policy: ctx.policy.options.pickle,
+    ...pickleBudgets(ctx),
+  });
+  await reportPickleAnalysis(ctx, analysis);
+}
+
 /** Analyses joblib content. */
 export const joblibAnalyzer: Analyzer = {
   name: "joblib",
@@ -82,20 +96,47 @@ export const joblibAnalyzer: Analyzer = {
       input = new StreamInput(inflate(ctx, start, compression));
     } else if (compression === "zfile") {
       input = new StreamInput(inflate(ctx, start + ZFILE_HEADER, "zlib"));
+    } else if (compression === "bz2" || compression === "xz" || compression === "lzma") {
+      // the containers' decoders (decompressed to memory or a temp file, random-access after)
+      let decoded: ByteSource;
+      try {
+        decoded = (
+          await decompress(compression, new SliceSource(ctx.source, start, ctx.source.size - start), budgetOf(ctx))
+        ).source;
+      } catch (error) {
+        if (isBombError(error)) {
+          ctx.report({
+            ruleId: "container/decompression-bomb",
+            message: `joblib ${compression} stream: ${error.message}`,
+            offset: start,
+          });
+          return;
+        }
+        if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+          ctx.report({
+            ruleId: "container/malformed-stream",
+            message: `joblib ${compression} stream: ${error.message}`,
+            offset: start,
+          });
+          return;
+        }
+        throw error;
+      }
+      try {
+        await analyze(ctx, new SourceInput(decoded));
+      } finally {
+        await decoded.close?.();
+      }
+      return;
     } else {
       ctx.report({
         ruleId: "format/unsupported",
-        message: `${compression}-compressed joblib file: the decompressor is not available yet, its pickle was not analysed`,
+        message: `${compression}-compressed joblib file: no ${compression} decoder, its pickle was not analysed`,
         offset: start,
         evidence: { compression },
       });
       return;
     }
-    const analysis = await analyzePickleStream(input, {
-      context: "joblib",
-      policy: ctx.policy.options.pickle,
-      ...pickleBudgets(ctx),
-    });
-    await reportPickleAnalysis(ctx, analysis);
+    await analyze(ctx, input);
   },
 };

@@ -106,15 +106,7 @@ export const torchscriptCodeAnalyzer: Analyzer = {
   name: "torchscript-code",
   formats: ["python"],
   async analyze(ctx) {
-    if (!ctx.lineage.includes("torchscript")) {
-      // Other Python source is not analysed here: keep the engine's fail-closed answer for it.
-      ctx.report({
-        ruleId: "format/unsupported",
-        message: `python content is recognised but not analysed by this version`,
-        evidence: { format: "python", reason: ctx.detection.reason },
-      });
-      return;
-    }
+    if (!ctx.lineage.includes("torchscript")) return; // other Python: the repository-files analyzer
     const max = 4 << 20;
     const bytes = await ctx.source.read(0, Math.min(ctx.source.size, max));
     const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);

@@ -1,8 +1,88 @@
 /**
- * Rules of the integrity area.
+ * Rules of the integrity area: pinned digests / lock files and OpenSSF Model Signing signatures.
  * @module
  */
 import type { RuleDef } from "./types.js";
 
+const OMS_SPEC = "https://github.com/ossf/model-signing-spec";
+
 /** integrity rules. */
-export const integrityRules = [] as const satisfies readonly RuleDef[];
+export const integrityRules = [
+  {
+    id: "integrity/pin-mismatch",
+    title: "File differs from its pinned digest",
+    severity: "high",
+    description:
+      "The file's SHA-256 differs from the digest pinned for it (`scan` expected digests or a `modelgate lock` file). The bytes are not the ones that were reviewed: the file was replaced, tampered with or updated without re-locking.",
+  },
+  {
+    id: "integrity/pin-missing",
+    title: "Pinned file is missing",
+    severity: "high",
+    description:
+      "A file listed in the pins or lock file is absent from the scanned tree. A model missing a reviewed file may load different code or weights (a fallback path, a remote download). Reported against the lock file when it is in the tree, else against the first file listed; the evidence names the missing path.",
+  },
+  {
+    id: "integrity/pin-unexpected",
+    title: "File not covered by the pins",
+    severity: "high",
+    description:
+      "The scanned tree holds a file the pins or lock file do not list. Added files (a new `.py` module, an extra pickle) are how a reviewed model gets a payload; allow them explicitly with `allowUnpinned`.",
+  },
+  {
+    id: "integrity/signature-verified",
+    title: "OMS signature verified",
+    severity: "info",
+    description:
+      "An OpenSSF Model Signing signature was found, its signer matched the trust material supplied (public key, certificate anchors, or Sigstore identity and issuer) and every signed file matched its digest.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/signature-unverified",
+    title: "OMS signature present, signer not checked",
+    severity: "info",
+    description:
+      "An OpenSSF Model Signing signature was found and the files match its manifest, but no trust material (public key, certificate chain, or identity and issuer) was supplied, so who signed is unknown. Pass trust material to verify the signer.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/signature-invalid",
+    title: "OMS signature does not verify",
+    severity: "high",
+    description:
+      "An OpenSSF Model Signing signature was found but failed verification: it could not be parsed, its cryptographic signature or certificate chain does not verify, the signer does not match the expected identity, or its statement is malformed. The evidence names the stage that failed.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/signed-file-mismatch",
+    title: "File differs from its signed digest",
+    severity: "high",
+    description:
+      "The file is listed in the model's OpenSSF Model Signing manifest with a different digest (or, for shards, a different size). The model was modified after signing.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/signed-file-missing",
+    title: "Signed file is missing",
+    severity: "high",
+    description:
+      "A file listed in the model's OpenSSF Model Signing manifest is absent. Reported against the signature file; the evidence names the missing path.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/unsigned-file",
+    title: "File not covered by the signature",
+    severity: "high",
+    description:
+      "The file is in the model directory but not in its OpenSSF Model Signing manifest (nor ignored by it). Unsigned additions are how a signed model gets a payload; the spec requires verification to fail unless the caller opts into ignoring unsigned files.",
+    references: [OMS_SPEC],
+  },
+  {
+    id: "integrity/signature-missing",
+    title: "Required signature is missing",
+    severity: "high",
+    description:
+      "The scan was told to require an OpenSSF Model Signing signature and none was found in the scanned directory.",
+    references: [OMS_SPEC],
+  },
+] as const satisfies readonly RuleDef[];

@@ -175,12 +175,15 @@ const prop = (name: string, value: string | undefined): CdxProperty[] =>
 function signatureProperties(signature: unknown): CdxProperty[] {
   if (signature === null || typeof signature !== "object") return prop("modelgate:signature:status", "unknown");
   const s = signature as Record<string, unknown>;
-  const text = (k: string) => (typeof s[k] === "string" ? (s[k] as string) : undefined);
+  // The OMS verifier's result nests who signed under `signer`.
+  const signer = typeof s.signer === "object" && s.signer !== null ? (s.signer as Record<string, unknown>) : {};
+  const text = (k: string) =>
+    typeof s[k] === "string" ? (s[k] as string) : typeof signer[k] === "string" ? (signer[k] as string) : undefined;
   return [
     ...prop("modelgate:signature:status", text("status") ?? "unknown"),
     ...prop("modelgate:signature:method", text("method")),
-    ...prop("modelgate:signature:identity", text("identity")),
-    ...prop("modelgate:signature:issuer", text("issuer")),
+    ...prop("modelgate:signature:identity", text("identity") ?? text("certificateSubject")),
+    ...prop("modelgate:signature:issuer", text("issuer") ?? text("certificateIssuer")),
     ...prop("modelgate:signature:key-fingerprint", text("keyFingerprint")),
   ];
 }

@@ -75,7 +75,7 @@ describe("inline arrays", () => {
 });
 
 describe("joblibAnalyzer", () => {
-  it("reads plain, zlib, gzip and ZF files; reports codecs it cannot read", async () => {
+  it("reads plain, zlib, gzip, bz2, xz, lzma and ZF files; reports lz4 as unsupported", async () => {
     const plain = fakeContext(sample("joblib/forest.joblib"), "joblib");
     await joblibAnalyzer.analyze(plain.ctx);
     expect(plain.findings).toEqual([]);
@@ -90,9 +90,17 @@ describe("joblibAnalyzer", () => {
     const zf = fakeContext(bytes("ZF", "0x1f".padEnd(19, " "), deflateSync(inner)), "joblib");
     await joblibAnalyzer.analyze(zf.ctx);
     expect(zf.findings.map((f) => f.evidence?.callee)).toEqual(["os.system"]);
-    const bz2 = fakeContext(sample("joblib/forest_bz2.joblib"), "joblib");
-    await joblibAnalyzer.analyze(bz2.ctx);
-    expect(bz2.findings.map((f) => f.ruleId)).toEqual(["format/unsupported"]);
+    for (const codec of ["bz2", "xz", "lzma"]) {
+      const r = fakeContext(sample(`joblib/forest_${codec}.joblib`), "joblib");
+      await joblibAnalyzer.analyze(r.ctx);
+      expect(r.findings, codec).toEqual([]);
+      expect(r.facts["sklearn.estimators"], codec).toEqual(
+        expect.arrayContaining(["sklearn.ensemble._forest.RandomForestClassifier"]),
+      );
+    }
+    const lz4 = fakeContext(bytes([0x04, 0x22, 0x4d, 0x18], "x"), "joblib");
+    await joblibAnalyzer.analyze(lz4.ctx);
+    expect(lz4.findings.map((f) => f.ruleId)).toEqual(["format/unsupported"]);
   });
 
   it("keeps what it found before a corrupt compressed stream", async () => {

@@ -1,8 +1,7 @@
 /**
- * Test helpers for the pickle engine: opcode builders, a minimal zip member reader (for the
- * zip-based samples until the zip container is merged) and one-call analysis.
+ * Test helpers for the pickle engine: opcode builders, one-call analysis, a recording analysis
+ * context.
  */
-import { inflateRawSync } from "node:zlib";
 import {
   analyzePickleStream,
   type PickleAnalysis,
@@ -56,37 +55,6 @@ export function rules(a: PickleAnalysis): string[] {
 /** Resolved callees named by an analysis's findings. */
 export function callees(a: PickleAnalysis): string[] {
   return [...new Set(a.findings.map((f) => f.evidence?.callee).filter((c): c is string => typeof c === "string"))];
-}
-
-/** Members of a zip archive (stored or deflated), read from the central directory. */
-export function zipMembers(zip: Uint8Array): Map<string, Uint8Array> {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 65_557); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error("no end of central directory");
-  const count = view.getUint16(eocd + 10, true);
-  let p = view.getUint32(eocd + 16, true);
-  const out = new Map<string, Uint8Array>();
-  for (let k = 0; k < count; k++) {
-    const method = view.getUint16(p + 10, true);
-    const csize = view.getUint32(p + 20, true);
-    const nlen = view.getUint16(p + 28, true);
-    const xlen = view.getUint16(p + 30, true);
-    const clen = view.getUint16(p + 32, true);
-    const local = view.getUint32(p + 42, true);
-    const name = Buffer.from(zip.subarray(p + 46, p + 46 + nlen)).toString("utf8");
-    const lnlen = view.getUint16(local + 26, true);
-    const lxlen = view.getUint16(local + 28, true);
-    const data = zip.subarray(local + 30 + lnlen + lxlen, local + 30 + lnlen + lxlen + csize);
-    out.set(name, method === 0 ? data : new Uint8Array(inflateRawSync(data)));
-    p += 46 + nlen + xlen + clen;
-  }
-  return out;
 }
 
 /** A fake analysis context that records what an analyzer reports (no engine). */

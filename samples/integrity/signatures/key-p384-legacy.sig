@@ -1,0 +1,19 @@
+{
+  "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+  "verificationMaterial": {
+    "publicKey": {
+      "rawBytes": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUhZd0VBWUhLb1pJemowQ0FRWUZLNEVFQUNJRFlnQUVKSjFJY1VRZkc3dkpHOEx1YlZ6RGtEZnhBQUNCYjVHOQovaHdqVlpJbXo5azhNVFZ2VWxRUWVBSVhieENZQlZrSTVFNzBGS0VFSzVSam9nRXNHaktSS0RDWkdlU0xKcHhQCloxVmVTVFNuMzN0dUdXRFBRNHlTeXVNM3F2bFRwZTFyCi0tLS0tRU5EIFBVQkxJQyBLRVktLS0tLQo=",
+      "keyDetails": "PKIX_ECDSA_P384_SHA_384"
+    }
+  },
+  "dsseEnvelope": {
+    "payload": "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEiLCJzdWJqZWN0IjpbeyJuYW1lIjoibW9kZWwiLCJkaWdlc3QiOnsic2hhMjU2IjoiMDFlZGE4NjgxZDUzZjU4OGJhMDkzNzUwNWQyYzM1NGMwYzU4MDkzNjUzMTE3ZDY3NmE5YmUzZTI3YmIzNzA0NiJ9fV0sInByZWRpY2F0ZVR5cGUiOiJodHRwczovL21vZGVsX3NpZ25pbmcvc2lnbmF0dXJlL3YxLjAiLCJwcmVkaWNhdGUiOnsic2VyaWFsaXphdGlvbiI6eyJtZXRob2QiOiJmaWxlcyIsImhhc2hfdHlwZSI6InNoYTI1NiIsImFsbG93X3N5bWxpbmtzIjpmYWxzZX0sInJlc291cmNlcyI6W3sibmFtZSI6ImNvbmZpZy5qc29uIiwiZGlnZXN0IjoiNmFlNjJmY2FlZGNiYjdkOWY0ZGI0NDQ4OWJlMzA4YWZkMmM0ZDQ4YTljYzg1NTAwZjg2NTlhMGVjOGM0ZDEyMSIsImFsZ29yaXRobSI6InNoYTI1NiJ9LHsibmFtZSI6InN1Yi9fX2luaXRfXy5weSIsImRpZ2VzdCI6ImUzYjBjNDQyOThmYzFjMTQ5YWZiZjRjODk5NmZiOTI0MjdhZTQxZTQ2NDliOTM0Y2E0OTU5OTFiNzg1MmI4NTUiLCJhbGdvcml0aG0iOiJzaGEyNTYifSx7Im5hbWUiOiJzdWIvdG9rZW5pemVyLmpzb24iLCJkaWdlc3QiOiIyZmExNGI1OTlkNTVkZWNiNmU4YTEwZDVlYTg2NTRkNGI4MDRmY2NlY2YxYjZhZmM0ZjBlNDA5YTAyNjIwMWIxIiwiYWxnb3JpdGhtIjoic2hhMjU2In0seyJuYW1lIjoid2VpZ2h0cy5iaW4iLCJkaWdlc3QiOiJmOTFhZTZmYWE0MWE2YzhlMzBkN2VhYzJiOWMwOGU5OGEyNzhlYjA3YjJiZmEyNWY1Y2UyZjNkNDk1N2YxNGNjIiwiYWxnb3JpdGhtIjoic2hhMjU2In1dfX0=",
+    "payloadType": "application/vnd.in-toto+json",
+    "signatures": [
+      {
+        "sig": "MGUCMQC1Z1h0RoxDrXrg1p1suFaDtWxjV7ONkXdsk6JZFbvRgKzU5kuLZkEMgBz08a1EUIkCMEHhn3ue1LUP8hcCyvvoKGsYBcgM7Y0kg8bjpgcZ7ZIXWLukGe+2wTlqIc7XeAg9wg==",
+        "keyid": null
+      }
+    ]
+  }
+}

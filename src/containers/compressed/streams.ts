@@ -1,0 +1,243 @@
+/**
+ * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
+ * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
+ * pull-based web stream, no dependencies), and bzip2 and LZMA-alone through modelgate's own
+ * streaming decoders (no npm decoder for them could be stopped by an output cap), into a
+ * {@link ByteSource} of exact size (memory, or a temporary file past a threshold), with every byte
+ * charged to the budget.
+ * @module
+ */
+import { Duplex } from "node:stream";
+import * as zlib from "node:zlib";
+import xzDecompress from "xz-decompress";
+import { ModelgateError } from "../../errors.js";
+import type { Format } from "../../report/schema.js";
+import type { FindingInput } from "../../scan/types.js";
+import { type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
+import { createBunzip2 } from "./bzip2.js";
+import {
+  type DecoderFactory,
+  type DecodeStreamOptions,
+  type DecompressionBudget,
+  decodeInto,
+  SpillSink,
+} from "./decoded-source.js";
+import { createUnLzma } from "./lzma.js";
+
+/** Whether this Node has zstd in node:zlib (22.15+, 23.8+). */
+export function zstdAvailable(): boolean {
+  return typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === "function";
+}
+
+/** Stream formats modelgate can decode on this runtime. */
+export function isDecodable(format: Format): boolean {
+  return (
+    format === "gzip" ||
+    format === "zlib" ||
+    format === "xz" ||
+    format === "bz2" ||
+    format === "lzma" ||
+    (format === "zstd" && zstdAvailable())
+  );
+}
+
+/** What decompression produced. */
+export interface Decompressed {
+  /** The decompressed bytes; close it when done. */
+  readonly source: ByteSource;
+  /** Anomalies (bad CRC, reserved flags, ...). */
+  readonly findings: FindingInput[];
+  /** Bytes after the last stream/member that belong to none. */
+  readonly trailing?: { readonly offset: number; readonly length: number };
+  /** gzip: number of members; others: 1. */
+  readonly members: number;
+  /** gzip: the original file name stored in the first member's header. */
+  readonly originalName?: string;
+}
+
+const CHUNK = 64 * 1024;
+
+function factoryFor(format: Format): DecoderFactory {
+  switch (format) {
+    case "zlib":
+      return () => zlib.createInflate({ chunkSize: CHUNK });
+    case "zstd": {
+      const create = (
+        zlib as unknown as { createZstdDecompress?: (o: object) => ReturnType<typeof zlib.createInflate> }
+      ).createZstdDecompress;
+      if (create === undefined) throw new ModelgateError("UNSUPPORTED", "zstd is not available in this Node.js");
+      return () => create({ chunkSize: CHUNK });
+    }
+    case "xz":
+      return xzDecoder;
+    case "bz2":
+      return createBunzip2;
+    case "lzma":
+      return createUnLzma;
+    default:
+      throw new ModelgateError("UNSUPPORTED", `${format} streams are not decoded by modelgate`);
+  }
+}
+
+/**
+ * An xz decoder as a node Duplex: compressed bytes are written into a web TransformStream whose
+ * readable side feeds `XzReadableStream`; its output is the Duplex's readable side. The web
+ * streams are pull-based, so decoding stops when the consumer stops reading.
+ */
+function xzDecoder(): Duplex {
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new xzDecompress.XzReadableStream(pipe.readable);
+  return Duplex.fromWeb({ readable: output, writable: pipe.writable }, { objectMode: false });
+}
+
+/**
+ * Decompresses a whole gzip, zlib, zstd, xz, bzip2 or LZMA-alone stream.
+ * @param format - the stream's format
+ * @param input - the compressed bytes
+ * @param budget - decompressed-bytes and ratio budget
+ * @param options - memory threshold and temp directory
+ */
+export async function decompress(
+  format: Format,
+  input: ByteSource,
+  budget: DecompressionBudget,
+  options: DecodeStreamOptions = {},
+): Promise<Decompressed> {
+  if (format === "gzip") return decompressGzip(input, budget, options);
+  const factory = factoryFor(format);
+  const sink = new SpillSink(options);
+  try {
+    const totals = await decodeInto(input, factory, budget, `${format} stream`, sink);
+    const source = await sink.finish();
+    const trailingLength = input.size - totals.consumed;
+    const base = { source, findings: [], members: 1 };
+    return trailingLength > 0 ? { ...base, trailing: { offset: totals.consumed, length: trailingLength } } : base;
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+const FTEXT = 1;
+const FHCRC = 2;
+const FEXTRA = 4;
+const FNAME = 8;
+const FCOMMENT = 16;
+const MAX_GZIP_HEADER = 1024 * 1024;
+
+interface GzipHeader {
+  bodyStart: number;
+  flags: number;
+  name?: string;
+}
+
+async function readGzipHeader(input: ByteSource, at: number): Promise<GzipHeader | undefined> {
+  const head = await readClamped(input, at, Math.min(MAX_GZIP_HEADER, input.size - at));
+  if (head.length < 10 || head[0] !== 0x1f || head[1] !== 0x8b) return undefined;
+  if (head[2] !== 8) {
+    throw new ModelgateError("MALFORMED", `gzip member at ${at} uses unknown compression method ${head[2]}`, {
+      offset: at,
+    });
+  }
+  const flags = head[3] as number;
+  let p = 10;
+  const need = (n: number): void => {
+    if (p + n > head.length) throw new ModelgateError("TRUNCATED", `gzip header at ${at} is truncated`, { offset: at });
+  };
+  if (flags & FEXTRA) {
+    need(2);
+    p += 2 + ((head[p] as number) | ((head[p + 1] as number) << 8));
+    need(0);
+  }
+  let name: string | undefined;
+  const zeroTerminated = (): string => {
+    const end = head.indexOf(0, p);
+    if (end < 0) throw new ModelgateError("MALFORMED", `unterminated gzip header field at ${at}`, { offset: at });
+    const value = new TextDecoder("latin1").decode(head.subarray(p, end));
+    p = end + 1;
+    return value;
+  };
+  if (flags & FNAME) name = zeroTerminated();
+  if (flags & FCOMMENT) zeroTerminated();
+  if (flags & FHCRC) {
+    need(2);
+    p += 2;
+  }
+  return name === undefined ? { bodyStart: at + p, flags } : { bodyStart: at + p, flags, name };
+}
+
+async function decompressGzip(
+  input: ByteSource,
+  budget: DecompressionBudget,
+  options: DecodeStreamOptions,
+): Promise<Decompressed> {
+  const sink = new SpillSink(options);
+  const findings: FindingInput[] = [];
+  const inflateRaw: DecoderFactory = () => zlib.createInflateRaw({ chunkSize: CHUNK });
+  let pos = 0;
+  let members = 0;
+  let originalName: string | undefined;
+  let trailing: { offset: number; length: number } | undefined;
+  try {
+    while (pos < input.size) {
+      budget.signal?.throwIfAborted();
+      const header = await readGzipHeader(input, pos);
+      if (header === undefined) {
+        if (members === 0) throw new ModelgateError("MALFORMED", "not a gzip stream", { offset: 0 });
+        trailing = { offset: pos, length: input.size - pos };
+        break;
+      }
+      if (members === 0) originalName = header.name;
+      if ((header.flags & ~(FTEXT | FHCRC | FEXTRA | FNAME | FCOMMENT)) !== 0) {
+        findings.push({
+          ruleId: "container/malformed-stream",
+          message: `gzip member at ${pos} sets reserved flag bits 0x${header.flags.toString(16)} (gzip refuses it)`,
+          offset: pos,
+          evidence: { flags: header.flags },
+        });
+      }
+      const body = new SliceSource(input, header.bodyStart, input.size - header.bodyStart);
+      let crc = 0;
+      const before = sink.size;
+      const totals = await decodeInto(body, inflateRaw, budget, `gzip member at ${pos}`, sink, (c) => {
+        crc = zlib.crc32(c, crc);
+      });
+      const trailerAt = header.bodyStart + totals.consumed;
+      const trailer = await readClamped(input, trailerAt, 8);
+      if (trailer.length < 8) {
+        throw new ModelgateError("TRUNCATED", `gzip member at ${pos} has no trailer`, { offset: trailerAt });
+      }
+      const view = new DataView(trailer.buffer, trailer.byteOffset, 8);
+      const produced = sink.size - before;
+      if (view.getUint32(0, true) !== crc >>> 0 || view.getUint32(4, true) !== produced % 2 ** 32) {
+        findings.push({
+          ruleId: "container/malformed-stream",
+          message: `gzip member at ${pos}: CRC or length in the trailer does not match the data`,
+          offset: trailerAt,
+        });
+      }
+      members++;
+      pos = trailerAt + 8;
+    }
+    if (trailing !== undefined) {
+      const zeros = await allZero(input, trailing.offset, trailing.length);
+      if (zeros) trailing = undefined; // zero padding (tape blocks) is what gzip itself ignores
+    }
+    const source = await sink.finish();
+    const result: Decompressed = { source, findings, members };
+    return {
+      ...result,
+      ...(trailing === undefined ? {} : { trailing }),
+      ...(originalName === undefined ? {} : { originalName }),
+    };
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+async function allZero(input: ByteSource, offset: number, length: number): Promise<boolean> {
+  if (length > 1024 * 1024) return false;
+  const bytes = await readClamped(input, offset, length);
+  return bytes.every((b) => b === 0);
+}

@@ -1,0 +1,256 @@
+/**
+ * The zip analyzer: reads the archive tolerantly, reports every structural anomaly, refines the
+ * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine.
+ * @module
+ */
+import { createInflateRaw } from "node:zlib";
+import { isModelgateError } from "../../errors.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { BufferSource, type ByteSource, SliceSource } from "../../sources/byte-source.js";
+import { budgetOf } from "../budget.js";
+import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
+import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
+import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
+import { openZipEntry, verifyZipEntry } from "./member.js";
+import {
+  checkLocalHeaders,
+  isTraversalName,
+  METHOD_DEFLATE,
+  METHOD_STORED,
+  readLocalOnlyEntry,
+  readZipDirectory,
+  type ZipEntry,
+  type ZipRange,
+} from "./reader.js";
+
+/**
+ * Members up to this size that are not tensor storages have their CRC-32 and size verified (the
+ * whole member is read once more).
+ */
+export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
+
+const CAP = 20;
+
+async function analyzeZip(ctx: AnalysisContext): Promise<void> {
+  const source = ctx.source;
+  const directory = await readZipDirectory(source, { maxEntries: ctx.limits.maxEntries, signal: ctx.signal });
+  for (const finding of directory.findings) ctx.report(finding);
+  const local = await checkLocalHeaders(source, directory, { signal: ctx.signal });
+  for (const finding of local.findings) ctx.report(finding);
+
+  const { entries } = directory;
+  const flavor = classifyZip(entries.map((e) => e.name));
+  if (flavor.format !== "zip") ctx.refineFormat(flavor.format);
+  ctx.fact("zip.entries", entries.length);
+  ctx.fact("zip.flavor", flavor.format);
+  if (directory.zip64) ctx.fact("zip.zip64", true);
+
+  const budget = budgetOf(ctx);
+  const counts = new Map<string, number>();
+  const report = (key: string, finding: Parameters<AnalysisContext["report"]>[0]): void => {
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    if (n <= CAP) ctx.report(finding);
+  };
+  const names = new Map<string, number>();
+  let unverified = 0;
+  const clusterEnds = smallMemberClusters(
+    entries.map((e) => ({ start: local.dataOffsets[e.index] ?? -1, size: e.compressedSize })),
+  );
+  const cluster = new ClusterReader(source);
+  for (const entry of entries) {
+    ctx.checkpoint();
+    const dataOffset = local.dataOffsets[entry.index] ?? -1;
+    if (dataOffset < 0 || entry.encrypted) continue; // reported already
+    if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) continue; // reported already
+    if (entry.isDirectory && entry.compressedSize === 0) continue;
+    const member = { member: entry.name };
+
+    // A declared expansion past the ratio budget: a bomb by declaration.
+    if (
+      entry.method === METHOD_DEFLATE &&
+      entry.uncompressedSize > RATIO_CHECK_THRESHOLD &&
+      entry.uncompressedSize / Math.max(1, entry.compressedSize) > ctx.limits.maxCompressionRatio
+    ) {
+      report("bomb", {
+        ruleId: "container/decompression-bomb",
+        message: `member ${JSON.stringify(entry.name)} declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed`,
+        offset: dataOffset,
+        evidence: { ...member, compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize },
+      });
+      continue;
+    }
+
+    // Small members come from a shared read of their neighbourhood: one read serves thousands.
+    const small = entry.compressedSize <= SMALL_MEMBER;
+    const data: ByteSource = small
+      ? new BufferSource(await cluster.bytes(dataOffset, entry.compressedSize, clusterEnds[entry.index] ?? 0))
+      : source;
+    const dataStart = small ? 0 : dataOffset;
+
+    // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
+    // storages are not read for it (their payload is never read, only sniffed).
+    const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
+    if (!opaqueData && entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
+      const ok = await verify(ctx, entry, data, dataStart, dataOffset, report);
+      if (!ok) continue;
+    } else {
+      unverified++;
+    }
+
+    const seen = names.get(entry.name) ?? 0;
+    names.set(entry.name, seen + 1);
+    const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
+    const content = await openZipEntry(data, entry, budget, dataStart);
+    try {
+      await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
+    } finally {
+      await content.close?.();
+    }
+  }
+  if (unverified > 0) ctx.fact("zip.crcUnverifiedMembers", unverified);
+
+  // Bytes no entry accounts for: hidden local entries are extracted like streaming readers would,
+  // anything else is sniffed as opaque data (a pickle hidden there is still found).
+  for (const range of [...local.unreferenced, ...directory.unreferenced]) {
+    // Other end records (reported as zip/multiple-eocd) are structure, not content.
+    const head = await ctx.source.read(range.offset, 4);
+    const endRecord = head[0] === 0x50 && head[1] === 0x4b && (head[2] === 5 || head[2] === 6) && head[3] === 6;
+    if (!endRecord) await scanUnreferenced(ctx, range, report);
+  }
+}
+
+const MAX_HIDDEN_PER_RANGE = 64;
+
+async function scanUnreferenced(
+  ctx: AnalysisContext,
+  range: ZipRange,
+  report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
+): Promise<void> {
+  const end = range.offset + range.length;
+  let at = range.offset;
+  for (let n = 0; n < MAX_HIDDEN_PER_RANGE && at < end; n++) {
+    ctx.checkpoint();
+    const hidden = await readLocalOnlyEntry(ctx.source, { offset: at, length: end - at });
+    if (hidden === undefined) break;
+    report("local-only", {
+      ruleId: "zip/local-only-entry",
+      message: `local file header for ${JSON.stringify(hidden.name)} at ${hidden.offset} is not in the central directory`,
+      offset: hidden.offset,
+      evidence: { member: hidden.name, method: hidden.method },
+    });
+    if (isTraversalName(hidden.name)) {
+      ctx.report({
+        ruleId: "container/path-traversal",
+        message: `hidden member name ${JSON.stringify(hidden.name)} escapes the extraction directory`,
+        offset: hidden.offset,
+        evidence: { member: hidden.name },
+      });
+    }
+    const raw = new SliceSource(ctx.source, hidden.dataOffset, hidden.compressedSize);
+    let content: ByteSource | undefined;
+    if (hidden.method === METHOD_STORED) content = raw;
+    else if (hidden.method === METHOD_DEFLATE) {
+      try {
+        content = (await decodeStream(raw, () => createInflateRaw(), budgetOf(ctx), { label: hidden.name })).source;
+      } catch (error) {
+        if (!isBombError(error) && !isModelgateError(error, "MALFORMED") && !isModelgateError(error, "TRUNCATED")) {
+          throw error;
+        }
+        report("stream", {
+          ruleId: isBombError(error) ? "container/decompression-bomb" : "container/malformed-stream",
+          message: `hidden member ${JSON.stringify(hidden.name)}: ${error.message}`,
+          offset: hidden.dataOffset,
+          evidence: { member: hidden.name },
+        });
+      }
+    } else {
+      ctx.report({
+        ruleId: "format/unsupported",
+        message: `hidden member ${JSON.stringify(hidden.name)} uses compression method ${hidden.method}`,
+        offset: hidden.offset,
+        evidence: { member: hidden.name, method: hidden.method },
+      });
+    }
+    if (content !== undefined) {
+      try {
+        await ctx.scanMember(`<local-only>/${hidden.name}`, content, { offset: hidden.dataOffset });
+      } finally {
+        await content.close?.();
+      }
+    }
+    at = hidden.dataOffset + hidden.compressedSize;
+    at += (hidden.flags & 8) !== 0 ? descriptorLength(await ctx.source.read(at, 4)) : 0;
+  }
+  // Bytes before the archive proper belong to the sniffer (polyglot detection analyses them).
+  if (at < end && !(range.offset === 0 && at === 0)) {
+    await ctx.scanMember(`<unreferenced@${at}>`, new SliceSource(ctx.source, at, end - at), {
+      offset: at,
+      opaqueData: true,
+    });
+  }
+}
+
+/** Length of a data descriptor (with or without its optional signature; 32-bit sizes). */
+function descriptorLength(head: Uint8Array): number {
+  return head[0] === 0x50 && head[1] === 0x4b && head[2] === 7 && head[3] === 8 ? 16 : 12;
+}
+
+/** Checks a member's CRC and size; false when it cannot be decoded at all (already reported). */
+async function verify(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
+  dataOffset: number,
+  report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
+): Promise<boolean> {
+  const member = { member: entry.name };
+  try {
+    const actual = await verifyZipEntry(data, entry, dataStart, budgetOf(ctx));
+    if (entry.method === METHOD_DEFLATE && actual.size !== entry.uncompressedSize) {
+      report("size", {
+        ruleId: "zip/size-mismatch",
+        message: `member ${JSON.stringify(entry.name)} inflates to ${actual.size} bytes, ${entry.uncompressedSize} declared`,
+        offset: dataOffset,
+        evidence: { ...member, declared: entry.uncompressedSize, actual: actual.size },
+      });
+    }
+    if (actual.crc32 !== entry.crc32) {
+      report("crc", {
+        ruleId: "zip/crc-mismatch",
+        message: `member ${JSON.stringify(entry.name)} has CRC-32 0x${actual.crc32.toString(16)}, 0x${entry.crc32.toString(16)} declared`,
+        offset: dataOffset,
+        evidence: { ...member, declared: entry.crc32, actual: actual.crc32 },
+      });
+    }
+    return true;
+  } catch (error) {
+    if (isBombError(error)) {
+      report("bomb", {
+        ruleId: "container/decompression-bomb",
+        message: `member ${JSON.stringify(entry.name)}: ${error.message}`,
+        offset: dataOffset,
+        evidence: member,
+      });
+      return false;
+    }
+    if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+      report("stream", {
+        ruleId: "container/malformed-stream",
+        message: `member ${JSON.stringify(entry.name)}: ${error.message}`,
+        offset: dataOffset,
+        evidence: member,
+      });
+      return true; // still analyse what decodes
+    }
+    throw error;
+  }
+}
+
+/** Analyzer of zip archives (and the zip-based PyTorch, TorchScript, .npz and .keras formats). */
+export const zipAnalyzer: Analyzer = {
+  name: "zip",
+  formats: ["zip"],
+  analyze: analyzeZip,
+};

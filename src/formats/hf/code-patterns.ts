@@ -1,0 +1,152 @@
+/**
+ * Patterns for scripts that ship with models: Python modules, notebook cells and shell scripts.
+ * Regular expressions over source text (comments blanked for Python), not execution.
+ * @module
+ */
+import { lineOf } from "./text.js";
+
+/** One risky construct found in a script. */
+export interface RiskyHit {
+  /** Category: `process`, `dynamic-code`, `deserialize`, `network`, `native-code`, `obfuscation`, `download-exec` ... */
+  readonly kind: string;
+  /** The matched text (shortened). */
+  readonly match: string;
+  /** 1-based line. */
+  readonly line: number;
+}
+
+type Pattern = readonly [kind: string, re: RegExp];
+
+const PYTHON: readonly Pattern[] = [
+  ["process", /\bos\s*\.\s*(?:system|popen|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?)\s*\(/],
+  ["process", /\bsubprocess\s*\.\s*(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)\b/],
+  ["process", /^\s*from\s+subprocess\s+import\b/m],
+  ["process", /\bpty\s*\.\s*spawn\s*\(|\bcommands\s*\.\s*getoutput\s*\(/],
+  ["dynamic-code", /(?<![\w.])(?:exec|eval)\s*\(/],
+  ["dynamic-code", /(?<![\w.])__import__\s*\(/],
+  ["dynamic-code", /(?<![\w.])compile\s*\([^)]*['"]exec['"]/],
+  ["deserialize", /\b(?:pickle|cPickle|_pickle|dill|marshal|shelve|cloudpickle)\s*\.\s*loads?\s*\(/],
+  ["deserialize", /\bjoblib\s*\.\s*load\s*\(/],
+  ["deserialize", /\btorch\s*\.\s*load\s*\((?![^)]*weights_only\s*=\s*True)/],
+  ["deserialize", /\bnp\s*\.\s*load\s*\([^)]*allow_pickle\s*=\s*True/],
+  ["deserialize", /\byaml\s*\.\s*(?:unsafe_load|load)\s*\((?![^)]*Loader\s*=\s*(?:yaml\.)?(?:C?SafeLoader))/],
+  ["network", /\burllib(?:\.request)?\s*\.\s*(?:urlopen|urlretrieve)\s*\(|(?<![\w.])urlopen\s*\(/],
+  ["network", /\brequests\s*\.\s*(?:get|post|put|request)\s*\(|\bhttpx\s*\.\s*(?:get|post|stream)\s*\(/],
+  ["network", /\bsocket\s*\.\s*(?:socket|create_connection)\s*\(|\bparamiko\b|\bftplib\b/],
+  ["native-code", /\bctypes\s*\.\s*(?:CDLL|cdll|windll|WinDLL|PyDLL|LibraryLoader)\b|\bffi\s*\.\s*dlopen\s*\(/],
+];
+
+const PYTHON_DECODE =
+  /\b(?:base64\s*\.\s*(?:b64decode|b32decode|b16decode|a85decode|b85decode)|zlib\s*\.\s*decompress|codecs\s*\.\s*decode|bytes\s*\.\s*fromhex)\s*\(/;
+
+const SHELL: readonly Pattern[] = [
+  ["download-exec", /\b(?:curl|wget)\b[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b/],
+  ["download-exec", /\b(?:ba)?sh\s+-c\s+["']?\$\(\s*(?:curl|wget)\b/],
+  ["download-exec", /\beval\s+["']?\$\(\s*(?:curl|wget)\b/],
+  ["download-exec", /\b(?:curl|wget)\b[^\n]{0,300}(?:\n[^\n]{0,300}){0,3}\bchmod\s+\+x\b/],
+  ["reverse-shell", /\/dev\/(?:tcp|udp)\/|\bnc(?:at)?\s+(?:-\w+\s+)*-e\b|\bmkfifo\b[^\n]*\bnc\b|\bsocat\b[^\n]*exec:/],
+  ["obfuscation", /\bbase64\s+(?:-d|--decode)\b[^\n]*\|\s*(?:ba)?sh\b|\becho\s+[A-Za-z0-9+/=]{40,}\s*\|\s*base64/],
+  ["destructive", /\brm\s+-(?:rf|fr)\s+(?:--no-preserve-root\s+)?[/~](?:\s|$)/],
+  ["persistence", /\bcrontab\b|\.ssh\/authorized_keys|\/etc\/(?:sudoers|shadow|passwd)\b|\bsystemctl\s+enable\b/],
+  ["install-from-url", /\bpip3?\s+install\b[^\n]*(?:git\+|https?:\/\/|--index-url|--extra-index-url)/],
+  ["python-inline", /\bpython[23]?\s+-c\s+["'][^"'\n]*(?:exec|eval|__import__|base64)/],
+];
+
+function collect(text: string, patterns: readonly Pattern[], max = 20): RiskyHit[] {
+  const hits: RiskyHit[] = [];
+  for (const [kind, re] of patterns) {
+    const m = re.exec(text);
+    if (m === null) continue;
+    hits.push({ kind, match: m[0].slice(0, 120), line: lineOf(text, m.index) });
+    if (hits.length >= max) break;
+  }
+  return hits;
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = s.indexOf("\n", from); i >= 0 && i < to; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/**
+ * Blanks Python comments and docstrings (keeps other strings and the line structure), so
+ * commented-out code and documentation examples do not count.
+ * @param src - Python source
+ */
+export function blankPythonComments(src: string): string {
+  let out = "";
+  let i = 0;
+  const n = src.length;
+  while (i < n) {
+    const c = src[i];
+    if (c === "#") {
+      const nl = src.indexOf("\n", i);
+      i = nl < 0 ? n : nl;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const triple = src.startsWith(c.repeat(3), i);
+      const q = triple ? c.repeat(3) : c;
+      let j = i + q.length;
+      while (j < n) {
+        if (src[j] === "\\") {
+          j += 2;
+          continue;
+        }
+        if (src.startsWith(q, j)) break;
+        if (!triple && src[j] === "\n") break;
+        j++;
+      }
+      const end = Math.min(n, j + q.length);
+      // A triple-quoted string opening its line is a docstring (or commented-out block): its
+      // examples never run. Other strings are kept: they are arguments (`os.system("…")`).
+      const lineStart = src.lastIndexOf("\n", i - 1) + 1;
+      const docstring = triple && /^\s*[rRuUbBfF]{0,2}$/.test(src.slice(lineStart, i));
+      out += docstring ? `${q}${q}${"\n".repeat(countNewlines(src, i, end))}` : src.slice(i, end);
+      i = end;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+/**
+ * Risky constructs in Python source.
+ * @param src - Python source
+ */
+export function pythonRisks(src: string): RiskyHit[] {
+  const code = blankPythonComments(src.length > 16_000_000 ? src.slice(0, 16_000_000) : src);
+  const hits = collect(code, PYTHON);
+  const decode = PYTHON_DECODE.exec(code);
+  if (decode !== null && hits.some((h) => h.kind === "dynamic-code" || h.kind === "process")) {
+    hits.push({ kind: "obfuscation", match: decode[0], line: lineOf(code, decode.index) });
+  }
+  return hits;
+}
+
+/**
+ * Risky constructs in shell text.
+ * @param src - shell script (or notebook shell lines)
+ */
+export function shellRisks(src: string): RiskyHit[] {
+  return collect(src.length > 16_000_000 ? src.slice(0, 16_000_000) : src, SHELL);
+}
+
+/**
+ * Top-level modules a Python source imports (first 30, in order).
+ * @param src - Python source
+ */
+export function pythonImports(src: string): string[] {
+  const out = new Set<string>();
+  for (const m of blankPythonComments(src).matchAll(
+    /^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*))/gm,
+  )) {
+    const names = m[1] !== undefined ? [m[1]] : (m[2] ?? "").split(",").map((s) => s.trim());
+    for (const name of names) if (name !== "") out.add(name);
+    if (out.size >= 30) break;
+  }
+  return [...out];
+}

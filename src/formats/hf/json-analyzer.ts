@@ -1,0 +1,150 @@
+/**
+ * JSON files of Hugging Face model repositories: `config.json` (architecture facts, `auto_map`),
+ * `tokenizer_config.json` / `chat_template.json` / processor configs (chat templates, `auto_map`),
+ * sharded-checkpoint indexes (`*.index.json`), and any other JSON (validity, duplicate keys).
+ * @module
+ */
+import { isModelgateError } from "../../errors.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { JsonObject, type JsonValue } from "../safetensors/json.js";
+import { preview } from "../safetensors/parser.js";
+import { reportTemplate } from "../template/report.js";
+import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
+import { parseConfigJson, readText } from "./text.js";
+
+/** Files whose `chat_template` value is a template (string, or a list of `{name, template}`). */
+const TEMPLATE_FILES: ReadonlySet<string> = new Set([
+  "tokenizer_config.json",
+  "chat_template.json",
+  "processor_config.json",
+  "preprocessor_config.json",
+]);
+
+const MAX_DUPLICATE_FINDINGS = 10;
+
+/**
+ * Why a shard path from an index escapes the model directory, or `undefined`.
+ * @param path - shard path as written
+ */
+export function pathEscape(path: string): string | undefined {
+  if (path.includes("\0")) return "NUL character";
+  if (/^[/\\]/.test(path)) return "absolute path";
+  if (/^[A-Za-z]:/.test(path)) return "drive letter";
+  if (/^[a-z][\w+.-]*:\/\//i.test(path)) return "URL";
+  if (path.split(/[/\\]/).includes("..")) return "`..` component";
+  return undefined;
+}
+
+/** Analyses JSON files in model repositories. */
+export const hfJsonAnalyzer: Analyzer = {
+  name: "hf-json",
+  formats: ["json"],
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const text = await readText(ctx.source, undefined, ctx.head);
+    let root: JsonValue;
+    try {
+      const parsed = parseConfigJson(text, () => ctx.checkpoint());
+      root = parsed.value;
+      parsed.duplicates.slice(0, MAX_DUPLICATE_FINDINGS).forEach((d) => {
+        ctx.report({
+          ruleId: "repo/json-duplicate-key",
+          message: `key "${preview(d.key)}" appears more than once${d.path === "" ? "" : ` in "${preview(d.path)}"`}; Python keeps the last value`,
+          evidence: { key: preview(d.key), in: preview(d.path), char: d.offset },
+        });
+      });
+    } catch (error) {
+      if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "BUDGET_EXCEEDED")) {
+        ctx.report({
+          ruleId: "repo/invalid-json",
+          message: `${ctx.name} is not valid JSON: ${error.message}`,
+          ...(error.offset === undefined ? {} : { evidence: { char: error.offset } }),
+        });
+        return;
+      }
+      throw error;
+    }
+    if (!(root instanceof JsonObject)) return;
+    const name = ctx.name.toLowerCase();
+
+    if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, root);
+    if (TEMPLATE_FILES.has(name)) reportTemplates(ctx, root);
+    if (name.endsWith(".index.json")) checkIndex(ctx, root);
+  },
+};
+
+function reportCodeReferences(ctx: AnalysisContext, root: JsonObject): void {
+  const refs = codeReferences(root);
+  const local = refs.filter((r) => r.repo === undefined);
+  if (local.length > 0) {
+    const files = [...new Set(local.map((r) => r.moduleFile))];
+    ctx.report({
+      ruleId: "repo/remote-code",
+      message: `loading with trust_remote_code=True imports ${files.join(", ")} (${local
+        .slice(0, 6)
+        .map((r) => `${r.declaredAt} → ${r.className}`)
+        .join("; ")})`,
+      evidence: {
+        modules: preview(files.join(","), 300),
+        classes: preview(local.map((r) => `${r.declaredAt}=${r.reference}`).join(","), 400),
+      },
+    });
+    ctx.fact(
+      "hf.remoteCodeModules",
+      files.slice(0, 50).map((f) => preview(f, 120)),
+    );
+  }
+  for (const r of refs.filter((x) => x.repo !== undefined)) {
+    ctx.report({
+      ruleId: "repo/remote-code-external",
+      message: `${r.declaredAt} loads ${r.moduleFile} from another repository, ${preview(r.repo ?? "", 100)}`,
+      evidence: {
+        declaredAt: preview(r.declaredAt, 100),
+        repo: preview(r.repo ?? "", 100),
+        reference: preview(r.reference, 200),
+      },
+    });
+  }
+}
+
+function reportTemplates(ctx: AnalysisContext, root: JsonObject): void {
+  const value = root.get("chat_template");
+  const check = (where: string, t: JsonValue | undefined): void => {
+    if (typeof t === "string")
+      reportTemplate(
+        (f) => ctx.report(f),
+        t,
+        { where },
+        () => ctx.checkpoint(),
+      );
+  };
+  if (typeof value === "string") check("chat_template", value);
+  else if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (item instanceof JsonObject) {
+        const label = item.get("name");
+        check(`chat_template[${typeof label === "string" ? preview(label, 60) : i}]`, item.get("template"));
+      }
+    });
+  } else if (value instanceof JsonObject) {
+    for (const [k, v] of value.entries) check(`chat_template[${preview(k, 60)}]`, v);
+  }
+}
+
+function checkIndex(ctx: AnalysisContext, root: JsonObject): void {
+  const map = root.get("weight_map");
+  if (!(map instanceof JsonObject)) return;
+  const shards = new Set<string>();
+  for (const v of map.entries.values()) if (typeof v === "string") shards.add(v);
+  let reported = 0;
+  for (const shard of shards) {
+    const why = pathEscape(shard);
+    if (why === undefined) continue;
+    if (++reported > 20) break;
+    ctx.report({
+      ruleId: "repo/index-path-escape",
+      message: `weight_map names shard "${preview(shard)}" (${why})`,
+      evidence: { shard: preview(shard, 200), reason: why },
+    });
+  }
+  ctx.fact("hf.shardCount", shards.size);
+}

@@ -1,0 +1,182 @@
+/**
+ * The Hugging Face repository analyzer: looks at a scanned directory as one model. It resolves
+ * which `.py` files `trust_remote_code=True` would import (auto_map targets and their relative
+ * imports), reports modules that are missing, pickle weights sitting beside safetensors weights,
+ * and shards a checkpoint index names but the directory lacks.
+ * @module
+ */
+import { posix } from "node:path";
+import { isModelgateError } from "../../errors.js";
+import type { Format } from "../../report/schema.js";
+import type { RepoAnalyzer, RepoContext, RootEntry } from "../../scan/types.js";
+import { JsonObject, type JsonValue } from "../safetensors/json.js";
+import { preview } from "../safetensors/parser.js";
+import { AUTO_MAP_FILES, type CodeReference, codeReferences, relativeImports } from "./auto-map.js";
+import { pathEscape } from "./json-analyzer.js";
+import { parseConfigJson, readText } from "./text.js";
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const MAX_MODULE_BYTES = 16 * 1024 * 1024;
+const MAX_MODULES = 500;
+
+/** Formats whose loading runs a pickle (as opposed to safetensors). */
+const PICKLE_FORMATS: ReadonlySet<Format> = new Set([
+  "pickle",
+  "pytorch-zip",
+  "pytorch-legacy",
+  "torchscript",
+  "joblib",
+]);
+const PICKLE_EXTENSIONS = /\.(?:bin|pt|pth|ckpt|pkl|pickle|joblib)$/i;
+
+async function readJson(ctx: RepoContext, path: string): Promise<JsonValue | undefined> {
+  const source = await ctx.openFile(path);
+  try {
+    const text = await readText(source, MAX_CONFIG_BYTES);
+    return parseConfigJson(text).value;
+  } catch (error) {
+    if (isModelgateError(error)) return undefined; // the per-file analyzer reports it
+    throw error;
+  } finally {
+    await source.close?.();
+  }
+}
+
+/** Resolves `rel` against directory `dir`; undefined when it leaves the scanned root. */
+function join(dir: string, rel: string): string | undefined {
+  const p = posix.normalize(posix.join(dir, rel));
+  return p.startsWith("../") || p === ".." || p.startsWith("/") ? undefined : p.replace(/^\.\//, "");
+}
+
+async function remoteCode(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): Promise<void> {
+  for (const entry of files.values()) {
+    const name = posix.basename(entry.path);
+    if (!AUTO_MAP_FILES.has(name) || entry.size > MAX_CONFIG_BYTES) continue;
+    ctx.signal.throwIfAborted();
+    const root = await readJson(ctx, entry.path);
+    if (root === undefined) continue;
+    const refs = codeReferences(root).filter((r) => r.repo === undefined);
+    if (refs.length === 0) continue;
+    const dir = posix.dirname(entry.path);
+    // Breadth-first over auto_map targets and their relative imports.
+    const via = new Map<string, string>();
+    const queue: [string, string][] = [];
+    const missing = new Map<string, string>();
+    const enqueue = (path: string | undefined, reason: string, ref: string): void => {
+      if (path === undefined) {
+        missing.set(ref, reason);
+        return;
+      }
+      if (via.has(path) || via.size >= MAX_MODULES) return;
+      via.set(path, reason);
+      queue.push([path, reason]);
+    };
+    for (const r of refs) enqueue(join(dir, r.moduleFile), describe(name, r), r.moduleFile);
+    const present: string[] = [];
+    while (queue.length > 0) {
+      const item = queue.shift();
+      if (item === undefined) break;
+      const [path, reason] = item;
+      const file = files.get(path);
+      if (file === undefined) {
+        missing.set(path, reason);
+        continue;
+      }
+      present.push(path);
+      if (file.size > MAX_MODULE_BYTES) continue;
+      const source = await ctx.openFile(path);
+      let src = "";
+      try {
+        src = await readText(source, MAX_MODULE_BYTES);
+      } finally {
+        await source.close?.();
+      }
+      for (const rel of relativeImports(src)) {
+        enqueue(join(posix.dirname(path), rel), `imported by ${posix.basename(path)} (${reason})`, rel);
+      }
+    }
+    for (const path of present) {
+      ctx.report(path, {
+        ruleId: "repo/remote-code",
+        message: `runs when the model is loaded with trust_remote_code=True: ${via.get(path) ?? ""}`,
+        evidence: { config: entry.path, reason: preview(via.get(path) ?? "", 200) },
+      });
+    }
+    for (const [module, reason] of missing) {
+      ctx.report(entry.path, {
+        ruleId: "repo/remote-code-missing",
+        message: `${preview(module)} (${preview(reason, 160)}) is not in the scanned tree; loaders would fetch it unscanned`,
+        evidence: { module: preview(module, 200) },
+      });
+    }
+    ctx.fact(entry.path, "hf.remoteCodeFiles", present.slice(0, 100));
+  }
+}
+
+function describe(configName: string, r: CodeReference): string {
+  return `${configName} ${r.declaredAt} → ${r.className}`;
+}
+
+function weightMix(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): void {
+  const formatOf = new Map(ctx.files.map((f) => [f.path, f.formats]));
+  const byDir = new Map<string, { safetensors: string[]; pickles: string[] }>();
+  for (const entry of files.values()) {
+    const formats = formatOf.get(entry.path) ?? [];
+    const dir = posix.dirname(entry.path);
+    const slot = byDir.get(dir) ?? { safetensors: [], pickles: [] };
+    if (formats.includes("safetensors") || (formats.length === 0 && entry.path.endsWith(".safetensors"))) {
+      slot.safetensors.push(entry.path);
+    } else if (
+      formats.some((f) => PICKLE_FORMATS.has(f)) ||
+      ((formats.length === 0 || formats.includes("zip")) && PICKLE_EXTENSIONS.test(entry.path))
+    ) {
+      slot.pickles.push(entry.path);
+    }
+    byDir.set(dir, slot);
+  }
+  for (const { safetensors, pickles } of byDir.values()) {
+    if (safetensors.length === 0) continue;
+    for (const p of pickles) {
+      ctx.report(p, {
+        ruleId: "repo/pickle-beside-safetensors",
+        message: `pickle-based weights next to ${posix.basename(safetensors[0] ?? "")}: loaders that fall back to (or prefer) them run the pickle`,
+        evidence: { safetensors: preview(safetensors.slice(0, 3).join(","), 300) },
+      });
+    }
+  }
+}
+
+async function indexShards(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): Promise<void> {
+  for (const entry of files.values()) {
+    if (!entry.path.endsWith(".index.json") || entry.size > MAX_CONFIG_BYTES) continue;
+    const root = await readJson(ctx, entry.path);
+    const map = root instanceof JsonObject ? root.get("weight_map") : undefined;
+    if (!(map instanceof JsonObject)) continue;
+    const dir = posix.dirname(entry.path);
+    const shards = new Set<string>();
+    for (const v of map.entries.values()) if (typeof v === "string") shards.add(v);
+    let reported = 0;
+    for (const shard of shards) {
+      if (pathEscape(shard) !== undefined) continue; // reported by the JSON analyzer
+      const path = join(dir, shard);
+      if (path === undefined || files.has(path)) continue;
+      if (++reported > 20) break;
+      ctx.report(entry.path, {
+        ruleId: "repo/index-missing-shard",
+        message: `weight_map names ${preview(shard)}, which is not in the scanned tree`,
+        evidence: { shard: preview(shard, 200) },
+      });
+    }
+  }
+}
+
+/** Looks at a Hugging Face model directory as a whole. */
+export const hfRepoAnalyzer: RepoAnalyzer = {
+  name: "hf-repo",
+  async analyze(ctx: RepoContext): Promise<void> {
+    const files = new Map(ctx.entries.filter((e) => e.kind === "file").map((e) => [e.path, e]));
+    await remoteCode(ctx, files);
+    weightMix(ctx, files);
+    await indexShards(ctx, files);
+  },
+};

@@ -1,0 +1,1076 @@
+/**
+ * Static analysis of Jinja chat templates: parses with `@huggingface/jinja`'s parser (never
+ * renders), folds constant strings (concatenation, `~`, `%`/`format`, `join`, `replace`, slicing,
+ * case changes, `{% set %}` variables), and reports the sandbox-escape gadget classes of the
+ * CVE-2024-34359 family. A token-level scan runs as well, so a template the parser rejects is still
+ * checked (and reported as unparseable).
+ * @module
+ */
+import { parse, tokenize } from "@huggingface/jinja";
+import type { Evidence, Severity } from "../../report/schema.js";
+import { preview } from "../safetensors/parser.js";
+import { scanTemplateCode } from "./lexical.js";
+import {
+  ATTRIBUTE_FILTERS,
+  DUNDER,
+  ESCAPE_DUNDERS,
+  EXEC_CALLS,
+  EXEC_MODULES,
+  escapeDunderIn,
+  execNameOf,
+  FRAME_ATTRIBUTES,
+  GADGETS,
+  GADGETS_ATTR_ONLY,
+  GADGETS_LOW,
+  WEAK_EXEC_CALLS,
+} from "./names.js";
+
+/** Rule ids the template analysis reports. */
+export type TemplateRuleId =
+  | "template/dunder-access"
+  | "template/obfuscated-name"
+  | "template/dunder-string"
+  | "template/private-attribute"
+  | "template/dynamic-attribute"
+  | "template/gadget-reference"
+  | "template/code-execution-name"
+  | "template/external-template"
+  | "template/unparseable";
+
+/** One finding of the template analysis. */
+export interface TemplateFinding {
+  /** Rule. */
+  readonly ruleId: TemplateRuleId;
+  /** What was found. */
+  readonly message: string;
+  /** Name and construct. */
+  readonly evidence: Evidence;
+  /** Severity when it differs from the rule default. */
+  readonly severity?: Severity;
+}
+
+/** Result of {@link analyzeTemplate}. */
+export interface TemplateAnalysis {
+  /** Findings, deduplicated, most severe rules first in order of discovery. */
+  readonly findings: readonly TemplateFinding[];
+  /** Whether the parser built a syntax tree (structural checks ran). */
+  readonly parsed: boolean;
+}
+
+/** Budgets of {@link analyzeTemplate}. */
+export interface TemplateOptions {
+  /** Longest template analysed structurally, in characters (default 1 Mi). */
+  maxLength?: number;
+  /**
+   * Most characters inside `{{ }}`/`{% %}` analysed structurally (default 256 Ki). The parser
+   * costs a few seconds per MiB of dense code; beyond this the token-level scan runs alone.
+   */
+  maxCodeLength?: number;
+  /** Maximum syntax-tree nodes visited (default 1,000,000). */
+  maxNodes?: number;
+  /** Maximum nesting of brackets and block statements before parsing (default 200). */
+  maxNesting?: number;
+  /** Called periodically; may throw to stop. */
+  checkpoint?: (() => void) | undefined;
+}
+
+const MAX_FINDINGS = 60;
+const MAX_VALUES = 16;
+const MAX_VALUE_LENGTH = 10_000;
+const MAX_EVAL_DEPTH = 48;
+
+/** A JSON-ish constant the folding understands. */
+type Const = string | number | boolean | null | readonly Const[];
+/** A possible value and whether it was built by an operation rather than written as is. */
+interface Val {
+  readonly v: Const;
+  readonly built: boolean;
+}
+
+/** Minimal view of the `@huggingface/jinja` syntax tree (its classes are not exported as types we can narrow). */
+interface Node {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+function isNode(x: unknown): x is Node {
+  return typeof x === "object" && x !== null && typeof (x as { type?: unknown }).type === "string";
+}
+
+function prop(n: Node, key: string): Node | undefined {
+  const v = n[key];
+  return isNode(v) ? v : undefined;
+}
+
+function nodes(n: Node, key: string): Node[] {
+  const v = n[key];
+  return Array.isArray(v) ? v.filter(isNode) : [];
+}
+
+function identName(n: Node | undefined): string | undefined {
+  return n?.type === "Identifier" && typeof n.value === "string" ? n.value : undefined;
+}
+
+class Findings {
+  readonly list: TemplateFinding[] = [];
+  readonly #seen = new Set<string>();
+
+  add(ruleId: TemplateRuleId, name: string, via: string, message: string, severity?: Severity): void {
+    const key = `${ruleId}\0${name}`;
+    if (this.#seen.has(key) || this.list.length >= MAX_FINDINGS) return;
+    this.#seen.add(key);
+    const evidence: Evidence = { name: preview(name, 80), via };
+    this.list.push(severity === undefined ? { ruleId, message, evidence } : { ruleId, message, evidence, severity });
+  }
+
+  has(ruleId: TemplateRuleId, name: string): boolean {
+    return this.list.some((f) => f.ruleId === ruleId && f.evidence.name === preview(name, 80));
+  }
+}
+
+/**
+ * Analyses a Jinja template without rendering it.
+ * @param text - the template source
+ * @param options - budgets
+ */
+export function analyzeTemplate(text: string, options: TemplateOptions = {}): TemplateAnalysis {
+  const maxLength = options.maxLength ?? 1024 * 1024;
+  const maxCode = options.maxCodeLength ?? 256 * 1024;
+  const findings = new Findings();
+  const source = text.length > maxLength ? text.slice(0, maxLength) : text;
+  const lexical = scanTemplateCode(source);
+  options.checkpoint?.();
+
+  // Escapes and external templates, from the raw text (Python decodes escapes our parser may not).
+  for (const lit of lexical.literals) {
+    if (!lit.needlessEscape) continue;
+    const name = escapeDunderIn(lit.value) ?? execNameOf(lit.value);
+    if (name !== undefined) {
+      findings.add("template/obfuscated-name", name, "string escapes", `string escapes spell "${name}"`);
+    }
+  }
+  for (const kw of lexical.statements) {
+    if (kw === "include" || kw === "import" || kw === "extends" || kw === "from") {
+      findings.add("template/external-template", kw, "statement", `{% ${kw} %} loads another template`);
+    }
+  }
+  fragmentWindows(
+    lexical.literals.map((l) => l.value),
+    findings,
+  );
+
+  let parsed = false;
+  if (text.length > maxLength || lexical.code.length > maxCode) {
+    findings.add(
+      "template/unparseable",
+      "size",
+      "budget",
+      text.length > maxLength
+        ? `template of ${text.length} characters exceeds the ${maxLength}-character analysis budget`
+        : `template holds ${lexical.code.length} characters of code, over the ${maxCode}-character analysis budget`,
+    );
+  } else {
+    const outcome = parseTemplate(rewriteForParser(source), options.maxNesting ?? 200);
+    if (outcome.program === undefined) {
+      findings.add("template/unparseable", "parser", outcome.reason, `template could not be parsed: ${outcome.error}`);
+    } else {
+      parsed = new TreeAnalysis(findings, options).run(outcome.program);
+    }
+  }
+  if (!parsed) lexicalFallback(lexical.code, findings);
+
+  // Dunder names held in strings that no access explained.
+  for (const lit of lexical.literals) {
+    const name = escapeDunderIn(lit.value);
+    if (name === undefined) continue;
+    if (findings.has("template/dunder-access", name) || findings.has("template/obfuscated-name", name)) continue;
+    findings.add("template/dunder-string", name, "string literal", `string literal holds "${name}"`);
+  }
+  return { findings: sortFindings(findings.list), parsed };
+}
+
+const RULE_ORDER: readonly TemplateRuleId[] = [
+  "template/dunder-access",
+  "template/obfuscated-name",
+  "template/code-execution-name",
+  "template/dunder-string",
+  "template/private-attribute",
+  "template/gadget-reference",
+  "template/dynamic-attribute",
+  "template/external-template",
+  "template/unparseable",
+];
+
+function sortFindings(list: readonly TemplateFinding[]): TemplateFinding[] {
+  return [...list].sort((a, b) => RULE_ORDER.indexOf(a.ruleId) - RULE_ORDER.indexOf(b.ruleId));
+}
+
+/** Consecutive literals that together spell an escape dunder none of them holds alone. */
+function fragmentWindows(values: readonly string[], findings: Findings): void {
+  const frags = values.slice(0, 5_000).filter((v) => v.length > 0 && v.length <= 64);
+  for (let i = 0; i < frags.length; i++) {
+    let joined = "";
+    for (let k = i; k < Math.min(frags.length, i + 32) && joined.length < 160; k++) {
+      joined += frags[k];
+      if (k === i || !joined.includes("__")) continue;
+      for (const candidate of [joined, [...joined].reverse().join("")]) {
+        const name = escapeDunderIn(candidate);
+        if (name !== undefined && !frags.slice(i, k + 1).some((f) => f.includes(name))) {
+          findings.add("template/obfuscated-name", name, "string fragments", `string fragments combine into "${name}"`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Rewrites constructs `@huggingface/jinja` does not parse into equivalent ones it does, for
+ * analysis only: raw blocks are inert text, `do` is an expression, `with` assignments are
+ * keyword arguments, block/autoescape markers and loader statements carry no code we need.
+ */
+function rewriteForParser(text: string): string {
+  // One linear pass over `{% … %}` statements (regular expressions spanning statements would be
+  // quadratic on hostile input).
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf("{%", i);
+    const close = open < 0 ? -1 : text.indexOf("%}", open + 2);
+    if (open < 0 || close < 0) {
+      out += text.slice(i);
+      break;
+    }
+    out += text.slice(i, open);
+    let next = close + 2;
+    const m = /^([-+]?)\s*([A-Za-z_]\w*)([\s\S]*?)([-+]?)$/.exec(text.slice(open + 2, close));
+    const [, ltrim = "", kw = "", rest = "", rtrim = ""] = m ?? [];
+    switch (kw) {
+      case "raw": {
+        // Raw blocks are inert text: drop them with their content.
+        const end = /\{%[-+]?\s*endraw\s*[-+]?%\}/g;
+        end.lastIndex = next;
+        const e = end.exec(text);
+        next = e === null ? text.length : e.index + e[0].length;
+        break;
+      }
+      case "do":
+        out += `{{${ltrim} ${rest} ${rtrim}}}`;
+        break;
+      case "with":
+        if (rest.trim() !== "") out += `{{${ltrim} mg_with(${rest}) ${rtrim}}}`;
+        break;
+      case "endwith":
+      case "autoescape":
+      case "endautoescape":
+      case "block":
+      case "endblock":
+      case "include":
+      case "import":
+      case "extends":
+      case "from":
+        break; // markers and loader statements (reported from the token scan)
+      case "for":
+        out += `{%${ltrim} for${rest.replace(/\brecursive\s*$/, "")} ${rtrim}%}`;
+        break;
+      default:
+        out += text.slice(open, next);
+    }
+    i = next;
+  }
+  return out.replace(/\(\s*\)/g, (m, offset: number, whole: string) => (isEmptyTuple(whole, offset) ? "[]" : m));
+}
+
+const KEYWORDS_BEFORE_VALUE = new Set(["in", "not", "and", "or", "if", "else", "is", "set", "for"]);
+
+/** Whether the `()` at `offset` is an empty tuple rather than a call (the parser lacks empty tuples). */
+function isEmptyTuple(text: string, offset: number): boolean {
+  let i = offset - 1;
+  while (i >= 0 && /\s/.test(text[i] ?? "")) i--;
+  const prev = text[i] ?? "";
+  if (prev === ")" || prev === "]" || prev === '"' || prev === "'") return false;
+  if (!/\w/.test(prev)) return true;
+  let j = i;
+  while (j >= 0 && /\w/.test(text[j] ?? "")) j--;
+  return KEYWORDS_BEFORE_VALUE.has(text.slice(j + 1, i + 1));
+}
+
+interface ParseOutcome {
+  program?: Node;
+  error?: string;
+  reason: string;
+}
+
+function parseTemplate(text: string, maxNesting: number): ParseOutcome {
+  try {
+    const tokens = tokenize(text);
+    let depth = 0;
+    let maxDepth = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      if (t === undefined) continue;
+      if (t.type === "OpenParen" || t.type === "OpenSquareBracket" || t.type === "OpenCurlyBracket") depth++;
+      else if (t.type === "CloseParen" || t.type === "CloseSquareBracket" || t.type === "CloseCurlyBracket") depth--;
+      else if (t.type === "UnaryOperator") depth++;
+      else if (t.type === "OpenStatement") {
+        const kw = tokens[i + 1]?.value ?? "";
+        if (/^(?:if|for|macro|call|filter)$/.test(kw)) depth++;
+        else if (/^end(?:if|for|macro|call|filter)$/.test(kw)) depth--;
+      } else if (t.type === "CloseExpression" || t.type === "CloseStatement") {
+        // unary operators do not span blocks
+      }
+      if (depth > maxDepth) maxDepth = depth;
+      if (maxDepth > maxNesting) {
+        return { error: `nesting deeper than ${maxNesting}`, reason: "budget" };
+      }
+    }
+    return { program: parse(tokens) as unknown as Node, reason: "ok" };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: preview(message, 160), reason: error instanceof RangeError ? "budget" : "syntax" };
+  }
+}
+
+/** Identifier-level checks over code with literals blanked out, for templates that did not parse. */
+function lexicalFallback(code: string, findings: Findings): void {
+  for (const m of code.matchAll(/(\.\s*)?\b(__\w+__)/g)) {
+    const name = m[2] ?? "";
+    findings.add(
+      "template/dunder-access",
+      name,
+      m[1] === undefined ? "name (token scan)" : "attribute (token scan)",
+      `template refers to "${name}"`,
+    );
+  }
+  for (const m of code.matchAll(/\.\s*(_(?!_\w+__\b)\w*)/g)) {
+    const name = m[1] ?? "";
+    findings.add(
+      "template/private-attribute",
+      name,
+      "attribute (token scan)",
+      `template reads private attribute "${name}"`,
+    );
+  }
+  for (const m of code.matchAll(
+    /(?<![.\w])(lipsum|cycler|joiner|self|request|config|url_for|get_flashed_messages)\b/g,
+  )) {
+    const name = m[1] ?? "";
+    findings.add(
+      "template/gadget-reference",
+      name,
+      "global (token scan)",
+      `template uses "${name}"`,
+      GADGETS_LOW.has(name) ? "low" : undefined,
+    );
+  }
+  for (const m of code.matchAll(/\.\s*([A-Za-z_]\w*)\s*(\()?/g)) {
+    const name = m[1] ?? "";
+    const called = m[2] !== undefined;
+    if (
+      EXEC_MODULES.has(name) ||
+      FRAME_ATTRIBUTES.has(name) ||
+      (called && EXEC_CALLS.has(name) && !WEAK_EXEC_CALLS.has(name))
+    ) {
+      findings.add("template/code-execution-name", name, "attribute (token scan)", `template uses "${name}"`);
+    }
+  }
+  for (const m of code.matchAll(/(?<![.\w])(eval|exec|__import__|getattr|compile|globals|locals|vars|setattr)\s*\(/g)) {
+    const name = m[1] ?? "";
+    findings.add("template/code-execution-name", name, "call (token scan)", `template calls "${name}"`);
+  }
+  if (/\battr\s*\(|\battribute\s*=/.test(code)) {
+    findings.add(
+      "template/dynamic-attribute",
+      "attr",
+      "filter (token scan)",
+      "attribute filter whose argument was not resolved",
+    );
+  }
+}
+
+class TreeAnalysis {
+  readonly #findings: Findings;
+  readonly #maxNodes: number;
+  readonly #checkpoint: (() => void) | undefined;
+  readonly #env = new Map<string, Node[]>();
+  readonly #local = new Set<string>();
+  readonly #cache = new Map<Node, Val[] | undefined>();
+  readonly #inProgress = new Set<Node | string>();
+  #visited = 0;
+
+  constructor(findings: Findings, options: TemplateOptions) {
+    this.#findings = findings;
+    this.#maxNodes = options.maxNodes ?? 1_000_000;
+    this.#checkpoint = options.checkpoint;
+  }
+
+  /** Returns false when the node budget stopped the walk. */
+  run(program: Node): boolean {
+    if (!this.#walk(program, (n) => this.#collectBindings(n))) return this.#overBudget();
+    this.#visited = 0;
+    if (!this.#walk(program, (n, role) => this.#inspect(n, role))) return this.#overBudget();
+    return true;
+  }
+
+  #overBudget(): boolean {
+    this.#findings.add("template/unparseable", "nodes", "budget", `template has more than ${this.#maxNodes} nodes`);
+    return false;
+  }
+
+  /** Iterative walk over every node; `role` says how the parent uses the child. */
+  #walk(root: Node, visit: (n: Node, role: string) => void): boolean {
+    const stack: [Node, string][] = [[root, "stmt"]];
+    while (stack.length > 0) {
+      const item = stack.pop();
+      if (item === undefined) break;
+      const [n, role] = item;
+      if (++this.#visited > this.#maxNodes) return false;
+      if ((this.#visited & 0x3fff) === 0) this.#checkpoint?.();
+      visit(n, role);
+      for (const [key, value] of Object.entries(n)) {
+        const childRole = roleOf(n, key, role);
+        if (Array.isArray(value)) {
+          for (const v of value) if (isNode(v)) stack.push([v, childRole]);
+        } else if (value instanceof Map) {
+          for (const [k, v] of value) {
+            if (isNode(k)) stack.push([k, "ref"]);
+            if (isNode(v)) stack.push([v, "ref"]);
+          }
+        } else if (isNode(value)) {
+          stack.push([value, childRole]);
+        }
+      }
+    }
+    return true;
+  }
+
+  #bind(name: string, value?: Node): void {
+    this.#local.add(name);
+    if (value === undefined) return;
+    const list = this.#env.get(name) ?? [];
+    if (list.length < MAX_VALUES) list.push(value);
+    this.#env.set(name, list);
+  }
+
+  #collectBindings(n: Node): void {
+    switch (n.type) {
+      case "Set": {
+        const assignee = prop(n, "assignee");
+        const value = prop(n, "value");
+        const name = identName(assignee);
+        if (name !== undefined) this.#bind(name, value ?? undefined);
+        else if (assignee?.type === "TupleLiteral") for (const el of nodes(assignee, "value")) this.#bindName(el);
+        break;
+      }
+      case "For": {
+        const loopvar = prop(n, "loopvar");
+        const iterable = prop(n, "iterable");
+        const name = identName(loopvar);
+        if (name !== undefined) {
+          const elements =
+            iterable?.type === "ArrayLiteral" || iterable?.type === "TupleLiteral" ? nodes(iterable, "value") : [];
+          this.#bind(name);
+          for (const el of elements) this.#bind(name, el);
+        } else if (loopvar?.type === "TupleLiteral") {
+          for (const el of nodes(loopvar, "value")) this.#bindName(el);
+        }
+        break;
+      }
+      case "Macro": {
+        this.#bindName(prop(n, "name"));
+        for (const a of nodes(n, "args")) this.#bindName(a.type === "KeywordArgumentExpression" ? prop(a, "key") : a);
+        break;
+      }
+      case "CallStatement":
+        for (const a of nodes(n, "callerArgs"))
+          this.#bindName(a.type === "KeywordArgumentExpression" ? prop(a, "key") : a);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #bindName(n: Node | undefined): void {
+    const name = identName(n);
+    if (name !== undefined) this.#bind(name);
+  }
+
+  #inspect(n: Node, role: string): void {
+    switch (n.type) {
+      case "Identifier":
+        this.#identifier(n, role);
+        break;
+      case "MemberExpression":
+        this.#member(n);
+        this.#checkBuilt(n);
+        break;
+      case "CallExpression":
+        this.#call(n);
+        this.#checkBuilt(n);
+        break;
+      case "FilterExpression":
+        this.#filter(n);
+        this.#checkBuilt(n);
+        break;
+      case "FilterStatement":
+        this.#filter(n);
+        break;
+      case "KeywordArgumentExpression": {
+        const key = identName(prop(n, "key"));
+        if (key !== undefined && DUNDER.test(key)) {
+          this.#findings.add(
+            "template/obfuscated-name",
+            key,
+            "keyword name",
+            `keyword argument named "${key}" (dict(${key}=…)|list spells the name)`,
+          );
+        }
+        break;
+      }
+      case "StringLiteral":
+        if (role !== "text") this.#checkBuilt(n);
+        break;
+      case "BinaryExpression":
+        this.#checkBuilt(n);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #identifier(n: Node, role: string): void {
+    const name = identName(n);
+    if (name === undefined) return;
+    if (role === "property" || role === "kwkey" || role === "binding" || role === "test") return;
+    if (role === "filterslot" || role === "filtername") return;
+    if (DUNDER.test(name)) {
+      this.#findings.add("template/dunder-access", name, "global name", `template refers to "${name}"`);
+      return;
+    }
+    if (this.#local.has(name)) return;
+    const asObject = role === "object";
+    if (GADGETS.has(name)) {
+      if (GADGETS_ATTR_ONLY.has(name) && !asObject) return;
+      const low = GADGETS_LOW.has(name) && !asObject;
+      this.#findings.add(
+        "template/gadget-reference",
+        name,
+        asObject ? "attribute of global" : "global",
+        asObject ? `template takes an attribute of the global "${name}"` : `template uses the global "${name}"`,
+        low ? "low" : undefined,
+      );
+    } else if (asObject && EXEC_MODULES.has(name)) {
+      this.#findings.add("template/code-execution-name", name, "module name", `template uses "${name}" as an object`);
+    }
+  }
+
+  #member(n: Node): void {
+    const property = prop(n, "property");
+    if (property === undefined) return;
+    if (n.computed === true) {
+      if (property.type === "SliceExpression") return;
+      const vals = this.#eval(property);
+      if (vals === undefined) return;
+      for (const v of vals) if (typeof v.v === "string") this.#checkName(v.v, "subscript", v.built);
+      return;
+    }
+    const name = identName(property);
+    if (name !== undefined) this.#checkName(name, "attribute", false);
+  }
+
+  #call(n: Node): void {
+    const callee = prop(n, "callee");
+    const bare = identName(callee);
+    if (bare !== undefined) {
+      if (EXEC_CALLS.has(bare) && !WEAK_EXEC_CALLS.has(bare) && !this.#local.has(bare)) {
+        this.#findings.add("template/code-execution-name", bare, "call", `template calls "${bare}"`);
+      }
+      return;
+    }
+    if (callee?.type !== "MemberExpression" || callee.computed === true) return;
+    const method = identName(prop(callee, "property"));
+    if (method === undefined) return;
+    if (EXEC_CALLS.has(method) && !WEAK_EXEC_CALLS.has(method)) {
+      this.#findings.add("template/code-execution-name", method, "method call", `template calls ".${method}(…)"`);
+    }
+    if (method === "format" || method === "format_map") {
+      const fmt = prop(callee, "object");
+      const vals = fmt === undefined ? undefined : this.#eval(fmt);
+      for (const v of vals ?? []) {
+        if (typeof v.v !== "string") continue;
+        for (const m of v.v.matchAll(/\{[^{}!:]*?[.[]([^{}.[\]!:]+)/g)) {
+          this.#checkName(m[1] ?? "", "str.format field", v.built);
+        }
+      }
+    }
+  }
+
+  #filter(n: Node): void {
+    const filter = prop(n, "filter");
+    if (filter === undefined) return;
+    const name = identName(filter) ?? identName(prop(filter, "callee"));
+    if (name === undefined || filter.type !== "CallExpression") return;
+    const args = nodes(filter, "args");
+    const positional = args.filter((a) => a.type !== "KeywordArgumentExpression");
+    const keyword = (key: string): Node | undefined => {
+      const kw = args.find((a) => a.type === "KeywordArgumentExpression" && identName(prop(a, "key")) === key);
+      return kw === undefined ? undefined : prop(kw, "value");
+    };
+    if (name === "attr") {
+      this.#attributeArgument(positional[0], "attr() filter");
+      return;
+    }
+    if (name === "map" || name === "select" || name === "reject") {
+      const first = positional[0] === undefined ? undefined : this.#eval(positional[0]);
+      if (first?.some((v) => v.v === "attr")) this.#attributeArgument(positional[1], `${name}("attr", …)`);
+    }
+    if (name === "selectattr" || name === "rejectattr" || name === "groupby") {
+      this.#attributeArgument(positional[0], `${name}() attribute`, true);
+    }
+    if (ATTRIBUTE_FILTERS.has(name)) {
+      const attr = keyword("attribute");
+      if (attr !== undefined) this.#attributeArgument(attr, `${name}(attribute=)`, true);
+    }
+  }
+
+  #attributeArgument(arg: Node | undefined, via: string, dotted = false): void {
+    if (arg === undefined) return;
+    const vals = this.#eval(arg);
+    if (vals === undefined || vals.some((v) => typeof v.v !== "string" && typeof v.v !== "number")) {
+      this.#findings.add("template/dynamic-attribute", via, via, `${via} takes a name computed at render time`);
+      return;
+    }
+    for (const v of vals) {
+      const s = String(v.v);
+      for (const part of dotted ? s.split(".") : [s]) this.#checkName(part, via, v.built);
+    }
+  }
+
+  #checkName(name: string, via: string, built: boolean): void {
+    if (name === "") return;
+    const f = this.#findings;
+    if (DUNDER.test(name)) {
+      f.add("template/dunder-access", name, via, `template accesses "${name}" (${via})`);
+      if (built) f.add("template/obfuscated-name", name, `assembled ${via}`, `"${name}" is assembled from pieces`);
+      return;
+    }
+    if (EXEC_MODULES.has(name) || FRAME_ATTRIBUTES.has(name)) {
+      f.add("template/code-execution-name", name, via, `template accesses "${name}" (${via})`);
+    } else if (name.startsWith("_")) {
+      f.add("template/private-attribute", name, via, `template accesses private attribute "${name}" (${via})`);
+    }
+    if (built && execNameOf(name) !== undefined) {
+      f.add("template/obfuscated-name", name, `assembled ${via}`, `"${name}" is assembled from pieces`);
+    }
+  }
+
+  /** Any string built by an operation that spells a sensitive name. */
+  #checkBuilt(n: Node): void {
+    const vals = this.#eval(n);
+    for (const v of vals ?? []) {
+      if (!v.built || typeof v.v !== "string") continue;
+      const name = escapeDunderIn(v.v) ?? execNameOf(v.v);
+      if (name !== undefined) {
+        this.#findings.add(
+          "template/obfuscated-name",
+          name,
+          "assembled string",
+          `a string is assembled into "${name}"`,
+        );
+      }
+    }
+  }
+
+  #eval(n: Node, depth = 0): Val[] | undefined {
+    if (this.#cache.has(n)) return this.#cache.get(n);
+    if (depth > MAX_EVAL_DEPTH || this.#inProgress.has(n)) return undefined;
+    this.#inProgress.add(n);
+    let result: Val[] | undefined;
+    try {
+      result = this.#evalUncached(n, depth + 1);
+    } catch {
+      result = undefined;
+    }
+    this.#inProgress.delete(n);
+    const capped = result === undefined ? undefined : capVals(result);
+    this.#cache.set(n, capped);
+    return capped;
+  }
+
+  #evalUncached(n: Node, depth: number): Val[] | undefined {
+    switch (n.type) {
+      case "StringLiteral":
+        return typeof n.value === "string" ? [{ v: n.value, built: false }] : undefined;
+      case "IntegerLiteral":
+      case "FloatLiteral":
+        return typeof n.value === "number" ? [{ v: n.value, built: false }] : undefined;
+      case "Identifier": {
+        const name = identName(n) ?? "";
+        if (name === "true" || name === "True") return [{ v: true, built: false }];
+        if (name === "false" || name === "False") return [{ v: false, built: false }];
+        if (name === "none" || name === "None") return [{ v: null, built: false }];
+        const bound = this.#env.get(name);
+        if (bound === undefined || this.#inProgress.has(name)) return undefined;
+        this.#inProgress.add(name);
+        try {
+          const out: Val[] = [];
+          for (const b of bound) {
+            const vals = this.#eval(b, depth);
+            if (vals === undefined) return undefined;
+            out.push(...vals);
+          }
+          return out;
+        } finally {
+          this.#inProgress.delete(name);
+        }
+      }
+      case "ArrayLiteral":
+      case "TupleLiteral": {
+        const items: Const[] = [];
+        let built = false;
+        for (const el of nodes(n, "value")) {
+          const vals = this.#eval(el, depth);
+          const first = vals?.[0];
+          if (first === undefined) return undefined;
+          items.push(first.v);
+          built ||= first.built;
+        }
+        return [{ v: items, built }];
+      }
+      case "Ternary": {
+        const a = this.#eval(prop(n, "trueExpr") ?? n, depth);
+        const b = this.#eval(prop(n, "falseExpr") ?? n, depth);
+        return a === undefined || b === undefined ? undefined : [...a, ...b];
+      }
+      case "SelectExpression": {
+        const lhs = prop(n, "lhs");
+        return lhs === undefined ? undefined : this.#eval(lhs, depth);
+      }
+      case "BinaryExpression":
+        return this.#binary(n, depth);
+      case "FilterExpression":
+        return this.#evalFilter(n, depth);
+      case "MemberExpression":
+        return this.#evalMember(n, depth);
+      case "CallExpression":
+        return this.#evalCall(n, depth);
+      default:
+        return undefined;
+    }
+  }
+
+  #binary(n: Node, depth: number): Val[] | undefined {
+    const op = (n.operator as { value?: unknown } | undefined)?.value;
+    const left = prop(n, "left");
+    const right = prop(n, "right");
+    if (left === undefined || right === undefined || typeof op !== "string") return undefined;
+    const a = this.#eval(left, depth);
+    const b = this.#eval(right, depth);
+    if (a === undefined || b === undefined) return undefined;
+    return product(a, b, (x, y) => {
+      if (op === "~") return pyStr(x) + pyStr(y);
+      if (op === "+") {
+        if (typeof x === "string" && typeof y === "string") return x + y;
+        if (typeof x === "number" && typeof y === "number") return x + y;
+        if (Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
+        return undefined;
+      }
+      if (op === "*") {
+        if (typeof x === "string" && typeof y === "number" && y >= 0 && x.length * y <= MAX_VALUE_LENGTH) {
+          return x.repeat(Math.floor(y));
+        }
+        if (typeof x === "number" && typeof y === "number") return x * y;
+        return undefined;
+      }
+      if (op === "%") return typeof x === "string" ? pyPercent(x, Array.isArray(y) ? y : [y]) : undefined;
+      return undefined;
+    });
+  }
+
+  #evalFilter(n: Node, depth: number): Val[] | undefined {
+    const operand = prop(n, "operand");
+    const filter = prop(n, "filter");
+    if (operand === undefined || filter === undefined) return undefined;
+    const name = identName(filter) ?? identName(prop(filter, "callee"));
+    if (name === undefined) return undefined;
+    const argNodes = filter.type === "CallExpression" ? nodes(filter, "args") : [];
+    const vals = this.#eval(operand, depth);
+    if (vals === undefined) return undefined;
+    const args: Const[] = [];
+    for (const a of argNodes) {
+      if (a.type === "KeywordArgumentExpression") continue;
+      const v = this.#eval(a, depth)?.[0];
+      if (v === undefined) return undefined;
+      args.push(v.v);
+    }
+    const out: Val[] = [];
+    for (const v of vals) {
+      const r = applyStringOp(name, v.v, args, "%");
+      if (r === undefined) return undefined;
+      out.push({ v: r, built: true });
+    }
+    return out;
+  }
+
+  #evalMember(n: Node, depth: number): Val[] | undefined {
+    if (n.computed !== true) return undefined;
+    const object = prop(n, "object");
+    const property = prop(n, "property");
+    if (object === undefined || property === undefined) return undefined;
+    const base = this.#eval(object, depth);
+    if (base === undefined) return undefined;
+    if (property.type === "SliceExpression") {
+      const num = (key: string): number | undefined | null => {
+        const p = prop(property, key);
+        if (p === undefined) return null;
+        const v = this.#eval(p, depth)?.[0]?.v;
+        return typeof v === "number" ? v : undefined;
+      };
+      const start = num("start");
+      const stop = num("stop");
+      const step = num("step");
+      if (start === undefined || stop === undefined || step === undefined) return undefined;
+      const out: Val[] = [];
+      for (const b of base) {
+        const r = pySlice(b.v, start, stop, step);
+        if (r === undefined) return undefined;
+        out.push({ v: r, built: true });
+      }
+      return out;
+    }
+    const index = this.#eval(property, depth)?.[0]?.v;
+    if (typeof index !== "number") return undefined;
+    const out: Val[] = [];
+    for (const b of base) {
+      if (typeof b.v !== "string" && !Array.isArray(b.v)) return undefined;
+      const seq = b.v as string | readonly Const[];
+      const i = index < 0 ? seq.length + index : index;
+      const el = seq[i];
+      if (el === undefined) return undefined;
+      out.push({ v: el, built: true });
+    }
+    return out;
+  }
+
+  #evalCall(n: Node, depth: number): Val[] | undefined {
+    const callee = prop(n, "callee");
+    if (callee?.type !== "MemberExpression" || callee.computed === true) return undefined;
+    const method = identName(prop(callee, "property"));
+    const object = prop(callee, "object");
+    if (method === undefined || object === undefined) return undefined;
+    const base = this.#eval(object, depth);
+    if (base === undefined) return undefined;
+    const args: Const[] = [];
+    for (const a of nodes(n, "args")) {
+      if (a.type === "KeywordArgumentExpression") return undefined;
+      const v = this.#eval(a, depth)?.[0];
+      if (v === undefined) return undefined;
+      args.push(v.v);
+    }
+    const out: Val[] = [];
+    for (const b of base) {
+      const r =
+        method === "join" ? applyStringOp("join", args[0] ?? [], [b.v], "%") : applyStringOp(method, b.v, args, "{}");
+      if (r === undefined) return undefined;
+      out.push({ v: r, built: true });
+    }
+    return out;
+  }
+}
+
+/** Role of the child stored under `key` of node `n` (itself in role `role`). */
+function roleOf(n: Node, key: string, role: string): string {
+  switch (n.type) {
+    case "MemberExpression":
+      if (key === "property") return n.computed === true ? "ref" : "property";
+      return key === "object" ? "object" : "ref";
+    case "KeywordArgumentExpression":
+      return key === "key" ? "kwkey" : "ref";
+    case "Set":
+      return key === "assignee" ? "binding" : key === "body" ? "text" : "ref";
+    case "For":
+      return key === "loopvar" ? "binding" : key === "body" || key === "defaultBlock" ? "text" : "ref";
+    case "Macro":
+      return key === "name" || key === "args" ? "binding" : key === "body" ? "text" : "ref";
+    case "CallStatement":
+      return key === "callerArgs" ? "binding" : key === "body" ? "text" : "ref";
+    case "FilterExpression":
+    case "FilterStatement":
+      return key === "filter" ? "filterslot" : key === "body" ? "text" : "ref";
+    case "CallExpression":
+      if (key === "callee") return role === "filterslot" ? "filtername" : "callee";
+      return "ref";
+    case "TestExpression":
+      return key === "test" ? "test" : "ref";
+    case "Program":
+      return "text";
+    case "If":
+      return key === "test" ? "ref" : "text";
+    default:
+      return "ref";
+  }
+}
+
+function capVals(vals: Val[]): Val[] | undefined {
+  const out: Val[] = [];
+  for (const v of vals) {
+    if (typeof v.v === "string" && v.v.length > MAX_VALUE_LENGTH) return undefined;
+    out.push(v);
+    if (out.length >= MAX_VALUES) break;
+  }
+  return out;
+}
+
+function product(a: Val[], b: Val[], f: (x: Const, y: Const) => Const | undefined): Val[] | undefined {
+  const out: Val[] = [];
+  for (const x of a) {
+    for (const y of b) {
+      const r = f(x.v, y.v);
+      if (r === undefined) return undefined;
+      out.push({ v: r, built: true });
+      if (out.length >= MAX_VALUES) return out;
+    }
+  }
+  return out;
+}
+
+/** Python's `str()` of a constant (enough for folding). */
+function pyStr(x: Const): string {
+  if (typeof x === "string") return x;
+  if (x === null) return "None";
+  if (typeof x === "boolean") return x ? "True" : "False";
+  if (typeof x === "number") return String(x);
+  return `[${x.map((e) => (typeof e === "string" ? `'${e}'` : pyStr(e))).join(", ")}]`;
+}
+
+/** Python `%` formatting for the conversions that can spell names (`s r a c d i x o`). */
+function pyPercent(fmt: string, args: readonly Const[]): string | undefined {
+  let i = 0;
+  let failed = false;
+  const out = fmt.replace(
+    /%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[hlL]?([diouxXeEfFgGcrsa%])/g,
+    (_m, conv: string) => {
+      if (conv === "%") return "%";
+      const a = args[i++];
+      const r = a === undefined ? undefined : percentConversion(conv, a);
+      if (r === undefined) failed = true;
+      return r ?? "";
+    },
+  );
+  return failed ? undefined : out;
+}
+
+function percentConversion(conv: string, a: Const): string | undefined {
+  switch (conv) {
+    case "s":
+      return pyStr(a);
+    case "r":
+    case "a":
+      return typeof a === "string" ? `'${a}'` : pyStr(a);
+    case "c":
+      if (typeof a === "number" && a >= 0 && a <= 0x10ffff) return String.fromCodePoint(Math.floor(a));
+      return typeof a === "string" && a.length === 1 ? a : undefined;
+    case "d":
+    case "i":
+      return typeof a === "number" ? String(Math.trunc(a)) : undefined;
+    case "x":
+      return typeof a === "number" ? Math.trunc(a).toString(16) : undefined;
+    case "o":
+      return typeof a === "number" ? Math.trunc(a).toString(8) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Python `str.format` with `{}`, `{0}` fields (attribute fields are checked separately). */
+function pyFormat(fmt: string, args: readonly Const[]): string | undefined {
+  let auto = 0;
+  let failed = false;
+  const out = fmt.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, field: string | undefined) => {
+    if (m === "{{") return "{";
+    if (m === "}}") return "}";
+    const head = (field ?? "").split(/[!:]/)[0] ?? "";
+    const index = head === "" ? auto++ : /^\d+$/.test(head) ? Number(head) : -1;
+    const a = index >= 0 ? args[index] : undefined;
+    if (a === undefined) {
+      failed = true;
+      return "";
+    }
+    return pyStr(a);
+  });
+  return failed ? undefined : out;
+}
+
+function pySlice(v: Const, start: number | null, stop: number | null, step: number | null): Const | undefined {
+  if (typeof v !== "string" && !Array.isArray(v)) return undefined;
+  const seq: readonly Const[] = typeof v === "string" ? [...v] : (v as readonly Const[]);
+  const len = seq.length;
+  const st = step ?? 1;
+  if (st === 0 || !Number.isInteger(st)) return undefined;
+  const norm = (x: number | null, dflt: number, lo: number, hi: number): number => {
+    if (x === null) return dflt;
+    const y = x < 0 ? x + len : x;
+    return Math.min(Math.max(y, lo), hi);
+  };
+  const out: Const[] = [];
+  if (st > 0) {
+    const a = norm(start, 0, 0, len);
+    const b = norm(stop, len, 0, len);
+    for (let i = a; i < b; i += st) out.push(seq[i] ?? "");
+  } else {
+    const a = norm(start, len - 1, -1, len - 1);
+    const b = norm(stop, -1, -1, len - 1);
+    for (let i = a; i > b; i += st) out.push(seq[i] ?? "");
+  }
+  return typeof v === "string" ? out.join("") : out;
+}
+
+/** String filters and methods the folding understands. */
+function applyStringOp(name: string, v: Const, args: readonly Const[], formatStyle: "%" | "{}"): Const | undefined {
+  const s = typeof v === "string" ? v : undefined;
+  switch (name) {
+    case "join": {
+      const sep = typeof args[0] === "string" ? args[0] : "";
+      const items = typeof v === "string" ? [...v] : Array.isArray(v) ? (v as readonly Const[]) : undefined;
+      return items?.map(pyStr).join(sep);
+    }
+    case "format":
+      if (s === undefined) return undefined;
+      return formatStyle === "%" ? pyPercent(s, args) : pyFormat(s, args);
+    case "replace": {
+      const [a, b] = args;
+      if (s === undefined || typeof a !== "string" || typeof b !== "string") return undefined;
+      return a === "" ? undefined : s.split(a).join(b);
+    }
+    case "lower":
+      return s?.toLowerCase();
+    case "upper":
+      return s?.toUpperCase();
+    case "capitalize":
+      return s === undefined ? undefined : s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+    case "title":
+      return s?.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
+    case "trim":
+    case "strip":
+      return s?.trim();
+    case "lstrip":
+      return s?.trimStart();
+    case "rstrip":
+      return s?.trimEnd();
+    case "string":
+    case "safe":
+      return pyStr(v);
+    case "reverse":
+      return s !== undefined ? [...s].reverse().join("") : Array.isArray(v) ? [...(v as Const[])].reverse() : undefined;
+    case "list":
+      return s !== undefined ? [...s] : Array.isArray(v) ? v : undefined;
+    case "first":
+      return s !== undefined ? s.charAt(0) : Array.isArray(v) ? (v as readonly Const[])[0] : undefined;
+    case "last":
+      return s !== undefined ? s.slice(-1) : Array.isArray(v) ? (v as readonly Const[]).at(-1) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Escape dunders as a list (for documentation and tests). */
+export const TEMPLATE_ESCAPE_DUNDERS: readonly string[] = [...ESCAPE_DUNDERS];

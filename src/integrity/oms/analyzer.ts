@@ -1,0 +1,236 @@
+/**
+ * The repository analyzer that finds OMS signatures in a scanned directory by content, verifies
+ * them (reusing the scan's SHA-256 digests) and reports the result.
+ * @module
+ */
+import { join, relative, resolve, sep } from "node:path";
+import { toModelgateError } from "../../errors.js";
+import type { FileReport } from "../../report/schema.js";
+import type { RepoAnalyzer, RepoContext, RootEntry, ScanSignatureOptions } from "../../scan/types.js";
+import { readClamped } from "../../sources/byte-source.js";
+import { compareCodePoints } from "../walk.js";
+import { BUNDLE_MEDIA_TYPE_PREFIX, classifySignatureFile, MAX_SIGNATURE_BYTES } from "./bundle.js";
+import type { SignatureVerification } from "./result.js";
+import { DEFAULT_SIGNATURE_NAME, type VerifyOptions, verifyModel } from "./verify.js";
+
+const CANDIDATE_FORMATS = new Set(["oms-signature", "json", "text", "unknown"]);
+
+/** Finds the OMS signatures among the listed files, by content; `model.sig` first, then code-point order. */
+async function discover(ctx: RepoContext, reports: ReadonlyMap<string, FileReport>): Promise<string[]> {
+  const found: { path: string; kind: "oms" | "dsse-bundle" }[] = [];
+  for (const entry of ctx.entries) {
+    ctx.signal.throwIfAborted();
+    if (entry.kind !== "file" || entry.size === 0 || entry.size > MAX_SIGNATURE_BYTES) continue;
+    const format = reports.get(entry.path)?.format;
+    if (format !== undefined && !CANDIDATE_FORMATS.has(format)) continue;
+    const source = await ctx.root.open(entry.path);
+    try {
+      const head = await readClamped(source, 0, 64 * 1024);
+      if (!Buffer.from(head.buffer, head.byteOffset, head.byteLength).includes(BUNDLE_MEDIA_TYPE_PREFIX)) continue;
+      const bytes = head.length === source.size ? head : await readClamped(source, 0, source.size);
+      const kind = classifySignatureFile(bytes);
+      if (kind === "oms" || (kind === "dsse-bundle" && entry.path.endsWith(".sig")))
+        found.push({ path: entry.path, kind });
+    } finally {
+      await source.close?.().catch(() => undefined);
+    }
+  }
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+  return found
+    .map((f) => f.path)
+    .sort((a, b) => {
+      const rank = (p: string) => (p === DEFAULT_SIGNATURE_NAME ? 0 : base(p) === DEFAULT_SIGNATURE_NAME ? 1 : 2);
+      return rank(a) - rank(b) || compareCodePoints(a, b);
+    });
+}
+
+/** The model root a signature covers, relative to the scanned directory (`""` for the directory itself). */
+export function modelRootOf(signaturePath: string): string {
+  const parts = signaturePath.split("/").slice(0, -1);
+  if (parts.length > 0 && (parts[parts.length - 1] as string).startsWith(".")) parts.pop();
+  return parts.join("/");
+}
+
+function hasTrust(options: ScanSignatureOptions): boolean {
+  return (
+    options.publicKey !== undefined ||
+    (options.certificateChain !== undefined && options.certificateChain.length > 0) ||
+    (options.identity !== undefined && options.issuer !== undefined)
+  );
+}
+
+function report(
+  ctx: RepoContext,
+  signaturePath: string,
+  prefix: string,
+  result: SignatureVerification,
+  listed: Set<string>,
+): void {
+  const evidence = { signature: signaturePath, method: result.method ?? null };
+  switch (result.status) {
+    case "verified":
+      ctx.report(signaturePath, {
+        ruleId: "integrity/signature-verified",
+        message: `OMS signature verified (${result.method}${signerText(result)}); ${result.files.length} files match`,
+        evidence: { ...evidence, ...signerEvidence(result) },
+      });
+      return;
+    case "unverified":
+      ctx.report(signaturePath, {
+        ruleId: "integrity/signature-unverified",
+        message: `OMS signature (${result.method}) found and the files match it; signer not checked: no trust material supplied`,
+        evidence,
+      });
+      return;
+    case "unsigned":
+      return;
+    case "failed":
+      break;
+  }
+  if (result.failedStage !== "manifest") {
+    ctx.report(signaturePath, {
+      ruleId: "integrity/signature-invalid",
+      message: `OMS signature rejected at the ${result.failedStage} stage: ${result.errors[0] ?? "invalid"}`,
+      evidence: { ...evidence, stage: result.failedStage ?? null },
+    });
+    return;
+  }
+  let reported = false;
+  for (const file of result.files) {
+    const path = prefix + file.path;
+    if (file.status === "mismatch" && listed.has(path)) {
+      ctx.report(path, {
+        ruleId: "integrity/signed-file-mismatch",
+        message: file.reason ?? `differs from the digest signed in ${signaturePath}`,
+        evidence: { ...evidence, expected: file.expected ?? null, actual: file.actual ?? null },
+      });
+      reported = true;
+    } else if (file.status === "extra" && listed.has(path)) {
+      ctx.report(path, {
+        ruleId: "integrity/unsigned-file",
+        message: `not covered by the OMS signature ${signaturePath}${file.reason ? ` (${file.reason})` : ""}`,
+        evidence,
+      });
+      reported = true;
+    } else if (file.status === "missing" || file.status === "mismatch" || file.status === "extra") {
+      ctx.report(signaturePath, {
+        ruleId: file.status === "missing" ? "integrity/signed-file-missing" : "integrity/signed-file-mismatch",
+        message: `${path}: ${file.status === "missing" ? "signed but missing" : (file.reason ?? file.status)}`,
+        evidence: { ...evidence, file: path },
+      });
+      reported = true;
+    }
+  }
+  if (!reported) {
+    ctx.report(signaturePath, {
+      ruleId: "integrity/signature-invalid",
+      message: `model does not match its OMS signature: ${result.errors[0] ?? "manifest check failed"}`,
+      evidence: { ...evidence, stage: "manifest" },
+    });
+  }
+}
+
+function signerText(result: SignatureVerification): string {
+  const s = result.signer;
+  if (s === undefined) return "";
+  if (s.identity !== undefined) return `, ${s.identity} via ${s.issuer ?? "?"}`;
+  if (s.certificateSubject !== undefined) return `, ${s.certificateSubject}`;
+  return s.keyFingerprint === undefined ? "" : `, key ${s.keyFingerprint.slice(0, 16)}…`;
+}
+
+function signerEvidence(result: SignatureVerification): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(result.signer ?? {})) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+/** Finds, verifies and reports OMS signatures of a scanned local directory. */
+export const omsRepoAnalyzer: RepoAnalyzer = {
+  name: "oms-signature",
+  async analyze(ctx) {
+    const options = ctx.options.signature;
+    if (options === false) return;
+    const config: ScanSignatureOptions = { ...(options ?? {}) };
+    // A policy file's signature requirement supplies trust material the caller did not.
+    const requirement = ctx.policy.options.signature;
+    if (requirement !== undefined && requirement.required !== false && !hasTrust(config)) {
+      if (requirement.key !== undefined && (requirement.method ?? "key") === "key") config.publicKey = requirement.key;
+      else if (
+        requirement.identity !== undefined &&
+        requirement.issuer !== undefined &&
+        (requirement.method ?? "sigstore") === "sigstore"
+      ) {
+        config.identity = requirement.identity;
+        config.issuer = requirement.issuer;
+      }
+    }
+    const dir = ctx.root.localDir;
+    if (dir === undefined || ctx.root.target.kind !== "directory") return;
+    const reports = new Map(ctx.files.map((f) => [f.path, f]));
+    const listed = new Set(ctx.entries.filter((e: RootEntry) => e.kind !== "unreadable").map((e) => e.path));
+    let signatures: string[];
+    if (config.signaturePath !== undefined) {
+      const rel = relative(resolve(dir), resolve(config.signaturePath)).split(sep).join("/");
+      signatures = [rel];
+    } else {
+      signatures = await discover(ctx, reports);
+    }
+    if (signatures.length === 0) {
+      ctx.setSignature?.({ status: "unsigned", errors: [], warnings: [], files: [] });
+      if (config.require === true) {
+        const first = ctx.entries.find((e) => e.kind === "file");
+        if (first !== undefined) {
+          ctx.report(first.path, {
+            ruleId: "integrity/signature-missing",
+            message: "the scan requires an OMS signature and the directory has none",
+          });
+        }
+      }
+      return;
+    }
+    const trusted = hasTrust(config);
+    let primary: SignatureVerification | undefined;
+    const rank = (r: SignatureVerification) => (r.status === "verified" ? 0 : 1) + (r.model === "." ? 0 : 2);
+    for (const signaturePath of signatures) {
+      // A signature verifies the directory it sits in (its parent for a hidden folder such as
+      // `.kaggle/`): signatures of sub-models do not claim the rest of the tree.
+      const root = modelRootOf(signaturePath);
+      const prefix = root === "" ? "" : `${root}/`;
+      const inRoot = (p: string) => prefix === "" || p.startsWith(prefix);
+      const knownSha256 = new Map<string, { sha256: string; size: number }>();
+      for (const f of ctx.files) {
+        if (f.sha256 !== undefined && inRoot(f.path))
+          knownSha256.set(f.path.slice(prefix.length), { sha256: f.sha256, size: f.size });
+      }
+      const others = signatures.filter((s) => s !== signaturePath && inRoot(s)).map((s) => s.slice(prefix.length));
+      // The scan's own configuration files (the lock file, the policy file) are not model content.
+      const modelDir = root === "" ? dir : join(dir, root);
+      for (const config of [ctx.options.lockFile, ctx.policy.options.source]) {
+        if (typeof config !== "string") continue;
+        const rel = relative(resolve(modelDir), resolve(config));
+        if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) others.push(rel.split(sep).join("/"));
+      }
+      const verifyOptions: VerifyOptions = {
+        ...config,
+        signaturePath: join(dir, signaturePath),
+        ignorePaths: [...(config.ignorePaths ?? []), ...others],
+        requireTrust: trusted,
+        knownSha256,
+        signal: ctx.signal,
+      };
+      let result: SignatureVerification;
+      try {
+        result = await verifyModel(modelDir, verifyOptions);
+      } catch (error) {
+        const e = toModelgateError(error);
+        if (e.code === "ABORTED") throw e;
+        result = { status: "failed", failedStage: "parse", errors: [e.message], warnings: [], files: [] };
+      }
+      result.signaturePath = signaturePath;
+      result.model = root === "" ? "." : root;
+      if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed);
+      if (primary === undefined || rank(result) < rank(primary)) primary = result;
+    }
+    if (primary !== undefined) ctx.setSignature?.(primary);
+  },
+};

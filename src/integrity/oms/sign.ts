@@ -1,0 +1,228 @@
+/**
+ * Signing a model in the OMS v1.0 format with a private key (key method) or a private key and its
+ * certificate chain (certificate method): a spec-exact Sigstore bundle v0.3 with a DSSE envelope.
+ * @module
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, sign as signBytes } from "node:crypto";
+import { stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { ModelgateError, toModelgateError } from "../../errors.js";
+import type { HashAlgorithm } from "../hash/core.js";
+import { defaultHashPool, type HashPool } from "../hash/pool.js";
+import { compareCodePoints, type ListedEntry, mapLimit } from "../walk.js";
+import { BUNDLE_MEDIA_TYPE_V03, IN_TOTO_PAYLOAD_TYPE } from "./bundle.js";
+import { parseCertificates } from "./certificate.js";
+import { curveHash, preAuthEncoding, publicKeyHint } from "./crypto.js";
+import { listModelFiles, shardRanges } from "./manifest.js";
+import { PREDICATE_TYPE_V1, rootDigestOf, STATEMENT_TYPE } from "./statement.js";
+import { DEFAULT_SIGNATURE_NAME } from "./verify.js";
+
+/** Options of {@link signModel}. */
+export interface SignOptions {
+  /** EC private key (P-256, P-384 or P-521), PEM/DER PKCS#8 or SEC1, or a KeyObject. */
+  privateKey: string | Uint8Array | KeyObject;
+  /** Passphrase of an encrypted PEM key. */
+  passphrase?: string;
+  /** Certificate method: the signing (leaf) certificate for `privateKey`, PEM or DER. */
+  signingCertificate?: string | Uint8Array;
+  /** Certificate method: the rest of the chain (intermediates, optionally the root), PEM texts. */
+  certificateChain?: readonly (string | Uint8Array)[];
+  /** Where to write the signature (default `model.sig` in the model directory, or beside a single file). */
+  output?: string;
+  /** Paths (relative to the model root) left out of the signature and recorded as ignored. */
+  ignorePaths?: readonly string[];
+  /** Digest algorithm (default `sha256`). */
+  hash?: HashAlgorithm;
+  /** Sign in shards of this many bytes (the `shards` method) instead of whole files. */
+  shardSize?: number;
+  /** Follow symbolic links to files and hash their targets (default false: a symlink is an error). */
+  allowSymlinks?: boolean;
+  /** Write the file (default true); false only builds the bundle. */
+  write?: boolean;
+  /** Hash pool (default: the process-wide pool). */
+  pool?: HashPool;
+  /** Stops the work. */
+  signal?: AbortSignal;
+}
+
+/** What {@link signModel} produced. */
+export interface SignResult {
+  /** The bundle (JSON object). */
+  bundle: Record<string, unknown>;
+  /** The signature file path. */
+  path: string;
+  /** Root digest of the manifest. */
+  rootDigest: string;
+  /** Number of resources signed (files or shards). */
+  resources: number;
+  /** The method used. */
+  method: "key" | "certificate";
+}
+
+function loadPrivateKey(key: SignOptions["privateKey"], passphrase: string | undefined): KeyObject {
+  if (typeof key === "object" && "type" in key && "export" in key) {
+    const object = key as KeyObject;
+    if (object.type !== "private") throw new ModelgateError("INVALID_ARGUMENT", "signing needs a private key");
+    return object;
+  }
+  try {
+    return createPrivateKey({
+      key: typeof key === "string" ? key : Buffer.from(key),
+      ...(passphrase === undefined ? {} : { passphrase }),
+    });
+  } catch (error) {
+    throw new ModelgateError("INVALID_ARGUMENT", `not a private key: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Signs a model directory (or single file) and writes an OMS signature.
+ * @param modelPath - model directory or single file
+ * @param options - key, certificate chain, ignores, hash, shards
+ * @returns the bundle and where it was written
+ * @throws ModelgateError `INVALID_ARGUMENT` (bad key, unsupported curve, certificate not matching the key, symlinks not allowed, special files), `IO`
+ */
+export async function signModel(modelPath: string, options: SignOptions): Promise<SignResult> {
+  const key = loadPrivateKey(options.privateKey, options.passphrase);
+  const publicKey = createPublicKey(key);
+  let hash: ReturnType<typeof curveHash>;
+  try {
+    hash = curveHash(publicKey);
+  } catch (error) {
+    throw new ModelgateError("INVALID_ARGUMENT", (error as Error).message);
+  }
+  const hashType = options.hash ?? "sha256";
+  if (hashType !== "sha256" && hashType !== "blake2b" && hashType !== "blake3") {
+    throw new ModelgateError("INVALID_ARGUMENT", `unknown hash ${String(hashType)}`);
+  }
+  const shardSize = options.shardSize;
+  if (shardSize !== undefined && (!Number.isSafeInteger(shardSize) || shardSize <= 0)) {
+    throw new ModelgateError("INVALID_ARGUMENT", "shard size must be a positive integer");
+  }
+  let certificates: Buffer[] | undefined;
+  if (options.signingCertificate !== undefined) {
+    const [leaf] = parseCertificates([options.signingCertificate]);
+    if (leaf === undefined) throw new ModelgateError("INVALID_ARGUMENT", "no signing certificate");
+    const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+    if (!spki(leaf.publicKey).equals(spki(publicKey))) {
+      throw new ModelgateError(
+        "INVALID_ARGUMENT",
+        "the signing certificate does not hold the private key's public key",
+      );
+    }
+    certificates = [leaf, ...parseCertificates(options.certificateChain ?? [])].map((c) => Buffer.from(c.raw));
+  } else if (options.certificateChain !== undefined && options.certificateChain.length > 0) {
+    throw new ModelgateError("INVALID_ARGUMENT", "a certificate chain needs a signing certificate");
+  }
+
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(modelPath)).isDirectory();
+  } catch (error) {
+    throw toModelgateError(error);
+  }
+  const output = options.output ?? join(isDirectory ? modelPath : dirname(modelPath), DEFAULT_SIGNATURE_NAME);
+  const model = await listModelFiles(modelPath, {
+    signaturePaths: [output],
+    ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  // Recorded ignore paths: the defaults, the caller's and the signature file (relative, sorted).
+  const ignored = model.singleFile ? [] : [...model.ignored];
+  const entries: ListedEntry[] = [];
+  for (const entry of model.entries.values()) {
+    if (entry.kind === "special") throw new ModelgateError("INVALID_ARGUMENT", `${entry.path} is not a regular file`);
+    if (entry.kind === "symlink") {
+      if (!options.allowSymlinks) {
+        throw new ModelgateError(
+          "INVALID_ARGUMENT",
+          `${entry.path} is a symbolic link (pass allowSymlinks to follow it)`,
+        );
+      }
+      if (entry.targetKind !== "file") {
+        throw new ModelgateError(
+          "INVALID_ARGUMENT",
+          `${entry.path} is a symbolic link to a ${entry.targetKind ?? "non-file"}`,
+        );
+      }
+    }
+    entries.push(entry);
+  }
+  const pool = options.pool ?? defaultHashPool();
+  const jobs = entries.map((entry) => ({
+    entry,
+    ranges: shardSize === undefined ? undefined : shardRanges(entry.size, shardSize),
+  }));
+  const hashed = await mapLimit(jobs, Math.max(2, pool.size * 2), async ({ entry, ranges }) => {
+    if (ranges !== undefined && ranges.length === 0) return [];
+    const result = await pool.hash({
+      path: entry.fsPath,
+      algorithms: [hashType],
+      expectedSize: entry.size,
+      ...(ranges === undefined ? {} : { ranges }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    return result.digests.map((d) => d[hashType] ?? "");
+  });
+  const resources: { name: string; digest: string; algorithm: string }[] = [];
+  jobs.forEach(({ entry, ranges }, i) => {
+    const digests = hashed[i] ?? [];
+    if (ranges === undefined) resources.push({ name: entry.path, digest: digests[0] ?? "", algorithm: hashType });
+    else {
+      ranges.forEach((r, j) => {
+        resources.push({ name: `${entry.path}:${r.start}:${r.end}`, digest: digests[j] ?? "", algorithm: hashType });
+      });
+    }
+  });
+  if (resources.length === 0)
+    throw new ModelgateError("INVALID_ARGUMENT", "nothing to sign: the model has no (non-empty) file");
+  resources.sort((a, b) => compareCodePoints(a.name, b.name));
+  const rootDigest = rootDigestOf(resources.map((r) => r.digest));
+  const statement = {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: basename(modelPath), digest: { sha256: rootDigest } }],
+    predicateType: PREDICATE_TYPE_V1,
+    predicate: {
+      serialization: {
+        method: shardSize === undefined ? "files" : "shards",
+        hash_type: hashType,
+        allow_symlinks: options.allowSymlinks ?? false,
+        ...(shardSize === undefined ? {} : { shard_size: shardSize }),
+        ignore_paths: ignored,
+      },
+      resources,
+    },
+  };
+  const payload = Buffer.from(JSON.stringify(statement), "utf8");
+  const signature = signBytes(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), { key, dsaEncoding: "der" });
+  const verificationMaterial =
+    certificates === undefined
+      ? { publicKey: { hint: publicKeyHint(publicKey) }, tlogEntries: [] }
+      : {
+          x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.toString("base64") })) },
+          tlogEntries: [],
+        };
+  const bundle = {
+    mediaType: BUNDLE_MEDIA_TYPE_V03,
+    verificationMaterial,
+    dsseEnvelope: {
+      payload: payload.toString("base64"),
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
+      signatures: [{ sig: signature.toString("base64"), keyid: "" }],
+    },
+  };
+  if (options.write ?? true) {
+    try {
+      await writeFile(output, `${JSON.stringify(bundle, null, 2)}\n`);
+    } catch (error) {
+      throw toModelgateError(error);
+    }
+  }
+  return {
+    bundle,
+    path: output,
+    rootDigest,
+    resources: resources.length,
+    method: certificates === undefined ? "key" : "certificate",
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * Pinned digests and lock files: `{ path: sha256 }` maps, and the `modelgate.lock.json` file that
+ * `modelgate lock <dir>` writes and `modelgate scan --lock FILE` checks.
+ * @module
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { relative, resolve, sep } from "node:path";
+import { z } from "zod";
+import { ModelgateError, toModelgateError } from "../../errors.js";
+import { TOOL_NAME, TOOL_VERSION } from "../../version.js";
+import { defaultHashPool, type HashPool } from "../hash/pool.js";
+import { compareCodePoints, listTree, mapLimit } from "../walk.js";
+
+/** Conventional file name of a lock file. */
+export const LOCK_FILE_NAME = "modelgate.lock.json";
+
+/** Largest lock file read (64 MiB: about 400,000 entries). */
+export const MAX_LOCK_FILE_BYTES = 64 * 1024 * 1024;
+
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256");
+
+/**
+ * A relative POSIX path as pins and lock files hold them: not empty, not absolute, no `.`/`..`
+ * segment, no backslash, no empty segment.
+ */
+export const PinPathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => isSafeRelativePath(p), "a relative POSIX path without '.', '..' or empty segments");
+
+/** One locked file. */
+export const LockEntrySchema = z.union([
+  z.strictObject({ sha256: SHA256, size: z.int().nonnegative() }),
+  z.strictObject({ symlink: z.string().min(1) }),
+]);
+
+/** The lock file. */
+export const LockFileSchema = z.strictObject({
+  lockfileVersion: z.literal(1),
+  generator: z.string().optional(),
+  files: z.record(PinPathSchema, LockEntrySchema),
+});
+
+/** One locked file: a regular file's digest and size, or a symbolic link's target. */
+export type LockEntry = z.infer<typeof LockEntrySchema>;
+/** A parsed lock file. */
+export type LockFile = z.infer<typeof LockFileSchema>;
+
+/**
+ * Whether a path is a safe relative POSIX path (no traversal, not absolute).
+ * @param path - candidate
+ */
+export function isSafeRelativePath(path: string): boolean {
+  if (path === "" || path.startsWith("/") || path.includes("\\") || path.includes("\0")) return false;
+  if (/^[A-Za-z]:/.test(path)) return false;
+  return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+/**
+ * Validates a `{ path: sha256 }` map of expected digests.
+ * @param pins - the map
+ * @throws ModelgateError `INVALID_ARGUMENT` naming the first bad entry
+ */
+export function validatePins(pins: Readonly<Record<string, string>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, digest] of Object.entries(pins)) {
+    if (!isSafeRelativePath(path)) throw new ModelgateError("INVALID_ARGUMENT", `pinned path ${path} is not safe`);
+    const hex = typeof digest === "string" ? digest.toLowerCase() : "";
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+      throw new ModelgateError("INVALID_ARGUMENT", `pinned digest of ${path} is not a SHA-256 hex string`);
+    }
+    out.set(path, hex);
+  }
+  return out;
+}
+
+/**
+ * Parses lock file text.
+ * @param text - the JSON text
+ * @throws ModelgateError `INVALID_ARGUMENT` when it is not a valid lock file
+ */
+export function parseLockFile(text: string): LockFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ModelgateError("INVALID_ARGUMENT", `lock file is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = LockFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      `invalid lock file at ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads and validates a lock file.
+ * @param path - lock file path
+ */
+export async function readLockFile(path: string): Promise<LockFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw toModelgateError(error);
+  }
+  if (bytes.length > MAX_LOCK_FILE_BYTES) {
+    throw new ModelgateError("BUDGET_EXCEEDED", `lock file larger than ${MAX_LOCK_FILE_BYTES} bytes`, {
+      budget: "maxLockFileBytes",
+    });
+  }
+  return parseLockFile(bytes.toString("utf8"));
+}
+
+/** Serialises a lock file: sorted paths, two-space indent, trailing newline (stable diffs). */
+export function formatLockFile(lock: LockFile): string {
+  const files: Record<string, LockEntry> = {};
+  for (const path of Object.keys(lock.files).sort(compareCodePoints)) files[path] = lock.files[path] as LockEntry;
+  return `${JSON.stringify({ ...lock, files }, null, 2)}\n`;
+}
+
+/** Options of {@link createLockFile}. */
+export interface CreateLockOptions {
+  /** Paths (relative to the directory, subtree included) left out; `.git` is always left out. */
+  ignorePaths?: readonly string[];
+  /** Hash pool (default: the process-wide pool). */
+  pool?: HashPool;
+  /** Stops the work. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Hashes every file under a directory into a lock file. Symbolic links are recorded by target,
+ * never followed; special files (FIFOs, devices) are refused.
+ * @param dir - the model directory
+ * @param options - ignores, pool, signal
+ */
+export async function createLockFile(dir: string, options: CreateLockOptions = {}): Promise<LockFile> {
+  const ignored = new Set([".git", LOCK_FILE_NAME, ...(options.ignorePaths ?? [])]);
+  const ignore = (path: string) => {
+    for (const p of ignored) if (path === p || path.startsWith(`${p}/`)) return true;
+    return false;
+  };
+  const entries = await listTree(dir, options.signal === undefined ? { ignore } : { ignore, signal: options.signal });
+  const pool = options.pool ?? defaultHashPool();
+  const regular = entries.filter((e) => e.kind === "file");
+  for (const entry of entries) {
+    if (entry.kind === "special") {
+      throw new ModelgateError("UNSUPPORTED", `${entry.path} is not a regular file (FIFO, socket or device)`);
+    }
+  }
+  const digests = await mapLimit(regular, Math.max(2, pool.size * 2), (entry) =>
+    pool.hash({
+      path: entry.fsPath,
+      expectedSize: entry.size,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }),
+  );
+  const byPath = new Map(regular.map((entry, i) => [entry.path, digests[i]]));
+  const files: Record<string, LockEntry> = {};
+  for (const entry of entries) {
+    const result = byPath.get(entry.path);
+    files[entry.path] =
+      entry.kind === "symlink"
+        ? { symlink: entry.linkTarget ?? "" }
+        : { sha256: result?.digests[0]?.sha256 ?? "", size: result?.size ?? entry.size };
+  }
+  return { lockfileVersion: 1, generator: `${TOOL_NAME} ${TOOL_VERSION}`, files };
+}
+
+/**
+ * Writes a lock file for a directory.
+ * @param dir - the model directory
+ * @param output - where to write (default `<dir>/modelgate.lock.json`, which is left out of the lock)
+ * @param options - ignores, pool, signal
+ * @returns the lock written and its path
+ */
+export async function writeLockFile(
+  dir: string,
+  output?: string,
+  options: CreateLockOptions = {},
+): Promise<{ lock: LockFile; path: string }> {
+  const path = output ?? resolve(dir, LOCK_FILE_NAME);
+  const inside = relative(resolve(dir), resolve(path));
+  const ignorePaths = [...(options.ignorePaths ?? [])];
+  if (inside !== "" && !inside.startsWith("..") && !inside.startsWith(sep))
+    ignorePaths.push(inside.split(sep).join("/"));
+  const lock = await createLockFile(dir, { ...options, ignorePaths });
+  try {
+    await writeFile(path, formatLockFile(lock));
+  } catch (error) {
+    throw toModelgateError(error);
+  }
+  return { lock, path };
+}
+
+/** How a file departs from its pin. */
+export interface PinViolation {
+  /** `mismatch`: other bytes; `missing`: pinned but absent; `unexpected`: present but not pinned. */
+  readonly kind: "mismatch" | "missing" | "unexpected";
+  /** The file. */
+  readonly path: string;
+  /** The pinned value (digest, or `symlink:<target>`). */
+  readonly expected?: string;
+  /** The value found. */
+  readonly actual?: string;
+}
+
+/** What a scanned file looks like, for {@link comparePins}. */
+export interface ObservedFile {
+  /** SHA-256 of a regular file; absent when it could not be hashed. */
+  readonly sha256?: string;
+  /** Target of a symbolic link. */
+  readonly symlink?: string;
+}
+
+/**
+ * Compares what was found with what was pinned.
+ * @param expected - pinned digests (`{ path: sha256 }` maps become `{sha256}` entries with unknown size)
+ * @param observed - the files found, by relative path
+ * @param options - `allowUnexpected`: files present but not pinned are fine
+ * @returns violations, sorted by path
+ */
+export function comparePins(
+  expected: ReadonlyMap<string, { sha256: string } | { symlink: string }>,
+  observed: ReadonlyMap<string, ObservedFile>,
+  options: { allowUnexpected?: boolean } = {},
+): PinViolation[] {
+  const out: PinViolation[] = [];
+  const show = (v: ObservedFile | { sha256: string } | { symlink: string }) =>
+    "symlink" in v && v.symlink !== undefined ? `symlink:${v.symlink}` : (v as ObservedFile).sha256;
+  for (const [path, pin] of expected) {
+    const found = observed.get(path);
+    const want = show(pin) ?? "";
+    if (found === undefined) {
+      out.push({ kind: "missing", path, expected: want });
+      continue;
+    }
+    const got = show(found);
+    if (got !== want)
+      out.push({ kind: "mismatch", path, expected: want, ...(got === undefined ? {} : { actual: got }) });
+  }
+  if (!options.allowUnexpected) {
+    for (const [path, found] of observed) {
+      if (expected.has(path)) continue;
+      const got = show(found);
+      out.push({ kind: "unexpected", path, ...(got === undefined ? {} : { actual: got }) });
+    }
+  }
+  return out.sort((a, b) => compareCodePoints(a.path, b.path));
+}
+
+/**
+ * Turns a lock file into the map {@link comparePins} takes.
+ * @param lock - the lock
+ */
+export function lockToPins(lock: LockFile): Map<string, { sha256: string } | { symlink: string }> {
+  return new Map(
+    Object.entries(lock.files).map(([path, e]) => [
+      path,
+      "symlink" in e ? { symlink: e.symlink } : { sha256: e.sha256 },
+    ]),
+  );
+}
+
+/** Options of {@link checkDirectory}. */
+export interface CheckDirectoryOptions {
+  /** Files present but not pinned are fine. */
+  allowUnexpected?: boolean;
+  /** Paths left out of the comparison (subtree included); `.git` always is. */
+  ignorePaths?: readonly string[];
+  /** Hash pool (default: the process-wide pool). */
+  pool?: HashPool;
+  /** Stops the work. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Checks a directory against a lock file or a pin map, hashing every file.
+ * @param dir - the model directory
+ * @param pins - a lock file, or `{ path: sha256 }`
+ * @param options - unexpected-file policy, ignores, pool, signal
+ */
+export async function checkDirectory(
+  dir: string,
+  pins: LockFile | Readonly<Record<string, string>>,
+  options: CheckDirectoryOptions = {},
+): Promise<PinViolation[]> {
+  const expected =
+    "lockfileVersion" in pins && typeof pins.files === "object"
+      ? lockToPins(pins as LockFile)
+      : new Map([...validatePins(pins as Record<string, string>)].map(([p, d]) => [p, { sha256: d }]));
+  const lock = await createLockFile(dir, {
+    ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  return comparePins(expected, lockToPins(lock), { allowUnexpected: options.allowUnexpected ?? false });
+}

@@ -1,0 +1,147 @@
+/**
+ * Listing the files of a model directory for lock files and signatures: POSIX relative paths,
+ * symbolic links never followed while walking, special files never opened, budgets enforced.
+ * @module
+ */
+import type { Dirent } from "node:fs";
+import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { ModelgateError, toModelgateError } from "../errors.js";
+
+/** A listed path. */
+export interface ListedEntry {
+  /** POSIX path relative to the root (the basename for a single-file root). */
+  readonly path: string;
+  /** Absolute (or root-joined) path on disk. */
+  readonly fsPath: string;
+  /** What the path is; directories are never listed. */
+  readonly kind: "file" | "symlink" | "special";
+  /** Size in bytes (of the link target for a symlink to a regular file, else 0). */
+  readonly size: number;
+  /** For a symlink: its target as stored. */
+  readonly linkTarget?: string;
+  /** For a symlink: what the target is (`missing` when dangling). */
+  readonly targetKind?: "file" | "directory" | "special" | "missing";
+}
+
+/** Options of {@link listTree}. */
+export interface ListTreeOptions {
+  /** Whether a relative POSIX path (file or directory) is excluded, subtree included. */
+  ignore?: (path: string) => boolean;
+  /** Maximum entries listed (default 1,000,000). */
+  maxEntries?: number;
+  /** Maximum directory depth (default 64). */
+  maxDepth?: number;
+  /** Stops the walk. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Compares two strings by Unicode code point (the order OMS and lock files use), unlike the
+ * default UTF-16 order of `Array.prototype.sort`.
+ * @param a - first string
+ * @param b - second string
+ */
+export function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+async function describeLink(fsPath: string): Promise<Pick<ListedEntry, "size" | "targetKind">> {
+  try {
+    const target = await stat(fsPath);
+    if (target.isFile()) return { size: target.size, targetKind: "file" };
+    if (target.isDirectory()) return { size: 0, targetKind: "directory" };
+    return { size: 0, targetKind: "special" };
+  } catch {
+    return { size: 0, targetKind: "missing" };
+  }
+}
+
+/**
+ * Lists a directory tree (or a single file) in code-point order of the relative paths.
+ * @param root - a directory or a regular file
+ * @param options - ignore predicate, budgets, signal
+ * @throws ModelgateError `IO` when the root cannot be read, `BUDGET_EXCEEDED` past a budget
+ */
+export async function listTree(root: string, options: ListTreeOptions = {}): Promise<ListedEntry[]> {
+  const maxEntries = options.maxEntries ?? 1_000_000;
+  const maxDepth = options.maxDepth ?? 64;
+  let rootStat: Awaited<ReturnType<typeof lstat>>;
+  try {
+    rootStat = await lstat(root);
+  } catch (error) {
+    throw toModelgateError(error);
+  }
+  if (!rootStat.isDirectory()) {
+    const name = basename(root);
+    if (rootStat.isFile()) return [{ path: name, fsPath: root, kind: "file", size: rootStat.size }];
+    if (rootStat.isSymbolicLink()) {
+      const linkTarget = await readlink(root);
+      return [{ path: name, fsPath: root, kind: "symlink", linkTarget, ...(await describeLink(root)) }];
+    }
+    return [{ path: name, fsPath: root, kind: "special", size: 0 }];
+  }
+  const out: ListedEntry[] = [];
+  const walk = async (dir: string, prefix: string, depth: number): Promise<void> => {
+    options.signal?.throwIfAborted();
+    if (depth > maxDepth) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `directory nesting deeper than ${maxDepth} at ${prefix}`, {
+        budget: "maxDepth",
+      });
+    }
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      throw toModelgateError(error);
+    }
+    for (const dirent of dirents) {
+      const rel = prefix === "" ? dirent.name : `${prefix}/${dirent.name}`;
+      if (options.ignore?.(rel)) continue;
+      const fsPath = join(dir, dirent.name);
+      if (dirent.isDirectory()) {
+        await walk(fsPath, rel, depth + 1);
+        continue;
+      }
+      if (out.length >= maxEntries) {
+        throw new ModelgateError("BUDGET_EXCEEDED", `more than ${maxEntries} files under ${root}`, {
+          budget: "maxEntries",
+        });
+      }
+      if (dirent.isFile()) {
+        const s = await lstat(fsPath).catch((error: unknown) => {
+          throw toModelgateError(error);
+        });
+        out.push({ path: rel, fsPath, kind: "file", size: s.size });
+      } else if (dirent.isSymbolicLink()) {
+        const linkTarget = await readlink(fsPath).catch((error: unknown) => {
+          throw toModelgateError(error);
+        });
+        out.push({ path: rel, fsPath, kind: "symlink", linkTarget, ...(await describeLink(fsPath)) });
+      } else {
+        out.push({ path: rel, fsPath, kind: "special", size: 0 });
+      }
+    }
+  };
+  await walk(root, "", 0);
+  return out.sort((a, b) => compareCodePoints(a.path, b.path));
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight, keeping the order of results.
+ * @param items - inputs
+ * @param limit - maximum concurrency (at least 1)
+ * @param fn - the work
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const run = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));
+  return results;
+}

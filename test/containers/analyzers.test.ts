@@ -1,0 +1,178 @@
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { classifyZip, isTorchOpaqueMember } from "../../src/containers/zip/flavor.js";
+import { scan } from "../../src/scan/engine.js";
+import { BufferSource, type ByteSource } from "../../src/sources/byte-source.js";
+import { ruleIds, scanBytes, scanOne } from "../helpers/scan.js";
+import { buildTar } from "./tar-builder.js";
+import { buildZip } from "./zip-builder.js";
+
+describe("zip flavor", () => {
+  it("classifies by member names", () => {
+    expect(classifyZip(["archive/data.pkl", "archive/data/0", "archive/version"])).toEqual({
+      format: "pytorch-zip",
+      archiveRoot: "archive",
+    });
+    expect(classifyZip(["m/data.pkl", "m/constants.pkl", "m/code/__torch__/x.py"]).format).toBe("torchscript");
+    expect(classifyZip(["m/data.pkl", "m/code/__torch__.py"]).format).toBe("torchscript");
+    expect(classifyZip(["a.npy", "b.npy"]).format).toBe("npz");
+    expect(classifyZip(["a.npy", "b.txt"]).format).toBe("zip");
+    expect(classifyZip(["config.json", "metadata.json", "model.weights.h5"]).format).toBe("keras");
+    expect(classifyZip(["config.json", "model.weights.h5"]).format).toBe("keras");
+    expect(classifyZip(["config.json"]).format).toBe("zip");
+    expect(classifyZip(["data.pkl"]).format).toBe("zip");
+    expect(classifyZip([]).format).toBe("zip");
+  });
+
+  it("marks tensor storages and torch metadata as opaque", () => {
+    expect(isTorchOpaqueMember("archive/data/0", "archive")).toBe(true);
+    expect(isTorchOpaqueMember("archive/version", "archive")).toBe(true);
+    expect(isTorchOpaqueMember("archive/data.pkl", "archive")).toBe(false);
+    expect(isTorchOpaqueMember("archive/data/x/y", "archive")).toBe(false);
+    expect(isTorchOpaqueMember("other/data/0", "archive")).toBe(false);
+  });
+});
+
+describe("container analyzers through the engine", () => {
+  it("refines a PyTorch-shaped zip and scans members as members", async () => {
+    const zip = buildZip([
+      { name: "archive/data.pkl", data: "not really a pickle, just text\n" },
+      { name: "archive/data/0", data: new Uint8Array(64) },
+      { name: "archive/version", data: "3\n" },
+    ]);
+    const file = await scanOne(zip, "model.pt");
+    expect(file.format).toBe("pytorch-zip");
+    expect(ruleIds(file)).not.toContain("format/unknown");
+  });
+
+  it("reports zip anomalies and still analyses the members", async () => {
+    const inner = buildZip([{ name: "../evil", data: "x" }]);
+    const zip = buildZip([
+      { name: "a/data.pkl", localName: "a/datap.kl", data: "text\n" },
+      { name: "nested.zip", data: inner },
+    ]);
+    const file = await scanOne(zip, "x.zip");
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/name-mismatch", "container/path-traversal"]));
+    expect(file.verdict).toBe("malicious");
+  });
+
+  it("reports a CRC mismatch found by reading the member", async () => {
+    const file = await scanOne(buildZip([{ name: "a.txt", data: "abc", crc: 7 }]), "a.zip");
+    expect(ruleIds(file)).toContain("zip/crc-mismatch");
+    expect(file.verdict).toBe("suspicious");
+  });
+
+  it("reports a declared deflate bomb without inflating it", async () => {
+    const zip = buildZip([{ name: "z", data: new Uint8Array(32 * 1024 * 1024), method: 8 }]);
+    const t0 = performance.now();
+    const file = await scanOne(zip, "bomb.zip");
+    expect(ruleIds(file)).toContain("container/decompression-bomb");
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  it("walks a tar and hands members on", async () => {
+    const tar = buildTar([
+      { name: "ok.txt", data: "hello" },
+      { name: "../../x", data: "y" },
+    ]);
+    const file = await scanOne(tar, "a.tar");
+    expect(file.format).toBe("tar");
+    expect(ruleIds(file)).toContain("container/path-traversal");
+  });
+
+  it("decompresses gzip and analyses the content as a member", async () => {
+    const tar = buildTar([{ name: "../up", data: "z" }]);
+    const file = await scanOne(gzipSync(tar), "a.tar.gz");
+    expect(ruleIds(file)).toContain("container/path-traversal");
+    expect(file.verdict).toBe("malicious");
+  });
+
+  it("never calls an unreadable stream clean", async () => {
+    const g = Buffer.from(gzipSync(Buffer.alloc(10_000, 3)));
+    g.fill(0xff, 12, 40);
+    const file = await scanOne(g, "x.gz");
+    expect(file.verdict).toBe("invalid");
+  });
+
+  it("stops a zip with too many entries at the budget", async () => {
+    const entries = Array.from({ length: 300 }, (_, i) => ({ name: `e${i}.txt`, data: "x" }));
+    const file = await scanOne(buildZip(entries), "many.zip", { limits: { maxEntries: 100 } });
+    expect(ruleIds(file)).toContain("container/too-many-entries");
+    expect(file.verdict).toBe("invalid");
+  });
+});
+
+describe("zip analyzer reads headers and pickles, not tensor payloads", () => {
+  it("scans a PyTorch-shaped zip with an 8 MiB storage reading well under 1 MiB", async () => {
+    const zip = buildZip([
+      { name: "archive/data.pkl", data: "small text standing in for the pickle\n" },
+      { name: "archive/data/0", data: new Uint8Array(8 * 1024 * 1024).fill(7) },
+      { name: "archive/version", data: "3\n" },
+    ]);
+    const report = await scanBytes(zip, "model.pt", { hash: false });
+    expect(report.files[0]?.format).toBe("pytorch-zip");
+    expect(report.summary.bytesRead).toBeLessThan(1024 * 1024);
+  });
+});
+
+describe("zip analyzer: bytes no entry accounts for", () => {
+  it("extracts a local entry hidden between members and analyses it", async () => {
+    const hidden = buildZip([{ name: "../hidden.txt", data: "payload" }]);
+    // The hidden archive's local header (without its central directory) sits between two members.
+    const localOnly = hidden.subarray(0, 30 + "../hidden.txt".length + "payload".length);
+    const nested = buildZip([{ name: "inner/../../x", data: "y" }]);
+    const zip = buildZip([
+      { name: "a.txt", data: "first", paddingAfter: localOnly },
+      { name: "b.zip", data: nested },
+    ]);
+    const report = await scanBytes(zip, "x.zip");
+    const file = report.files[0];
+    if (!file) throw new Error("no report");
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/local-only-entry", "zip/unreferenced-data"]));
+    expect((file.members ?? []).map((m) => m.path)).toContain("x.zip!<local-only>/../hidden.txt");
+  });
+
+  it("sniffs unreferenced bytes and trailing data as opaque members", async () => {
+    const appended = gzipSync(buildTar([{ name: "../evil", data: "x" }]));
+    const zip = Buffer.concat([buildZip([{ name: "a.txt", data: "1" }]), appended]);
+    const file = await scanOne(zip, "t.zip");
+    // The appended stream is found by sniffing the trailing bytes, and its traversal reported.
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/trailing-data", "container/path-traversal"]));
+  });
+});
+
+describe("zip analyzer: many small members", () => {
+  it("reads thousands of small members with a handful of reads", async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ name: `m/${i}.txt`, data: `member ${i}\n` }));
+    const inner = new BufferSource(buildZip(entries));
+    let reads = 0;
+    const counting: ByteSource = {
+      size: inner.size,
+      read: (offset, length) => {
+        reads++;
+        return inner.read(offset, length);
+      },
+    };
+    const report = await scan(counting, { hash: false });
+    expect(report.files[0]?.members).toHaveLength(3000);
+    expect(reads).toBeLessThan(100);
+  });
+});
+
+describe("tar analyzer: many small members", () => {
+  it("reads thousands of small members with a handful of reads", async () => {
+    const members = Array.from({ length: 2000 }, (_, i) => ({ name: `m/${i}.txt`, data: `member ${i}\n` }));
+    const inner = new BufferSource(buildTar(members));
+    let reads = 0;
+    const counting: ByteSource = {
+      size: inner.size,
+      read: (offset, length) => {
+        reads++;
+        return inner.read(offset, length);
+      },
+    };
+    const report = await scan(counting, { hash: false });
+    expect(report.files[0]?.members).toHaveLength(2000);
+    expect(reads).toBeLessThan(200);
+  });
+});

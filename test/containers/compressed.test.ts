@@ -1,0 +1,205 @@
+import { readFileSync } from "node:fs";
+import { deflateSync, gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { decompressedName } from "../../src/containers/compressed/analyzer.js";
+import { type DecompressionBudget, decodeStream } from "../../src/containers/compressed/decoded-source.js";
+import { decompress, zstdAvailable } from "../../src/containers/compressed/streams.js";
+import { isModelgateError } from "../../src/errors.js";
+import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
+
+const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {
+  const b = {
+    used: 0,
+    maxRatio,
+    charge(n: number) {
+      b.used += n;
+      if (b.used > max) throw new Error("over");
+    },
+  };
+  return b;
+};
+const text = (b: Uint8Array) => Buffer.from(b).toString();
+
+describe("compressed streams", () => {
+  it("decodes every gzip member and keeps the original name", async () => {
+    const a = gzipSync("hello ");
+    const b = gzipSync("world");
+    const r = await decompress("gzip", new BufferSource(Buffer.concat([a, b])), budget());
+    expect(r.members).toBe(2);
+    expect(text(await r.source.read(0, 100))).toBe("hello world");
+    expect(r.trailing).toBeUndefined();
+  });
+
+  it("reports trailing bytes after gzip, but not zero padding", async () => {
+    const g = gzipSync("x");
+    const r = await decompress("gzip", new BufferSource(Buffer.concat([g, Buffer.from("junk")])), budget());
+    expect(r.trailing).toEqual({ offset: g.length, length: 4 });
+    const z = await decompress("gzip", new BufferSource(Buffer.concat([g, Buffer.alloc(100)])), budget());
+    expect(z.trailing).toBeUndefined();
+  });
+
+  it("reports a bad gzip trailer CRC", async () => {
+    const g = Buffer.from(gzipSync("payload"));
+    g[g.length - 8] = (g[g.length - 8] as number) ^ 0xff;
+    const r = await decompress("gzip", new BufferSource(g), budget());
+    expect(r.findings.map((f) => f.ruleId)).toContain("container/malformed-stream");
+  });
+
+  it("throws MALFORMED on a truncated gzip stream", async () => {
+    const g = gzipSync(Buffer.alloc(100_000, 1));
+    await expect(decompress("gzip", new BufferSource(g.subarray(0, g.length - 20)), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "MALFORMED") || isModelgateError(e, "TRUNCATED"),
+    );
+  });
+
+  it("decodes zlib and reports trailing data", async () => {
+    const z = deflateSync("zlib data");
+    const r = await decompress("zlib", new BufferSource(Buffer.concat([z, Buffer.from("!!")])), budget());
+    expect(text(await r.source.read(0, 100))).toBe("zlib data");
+    expect(r.trailing?.length).toBe(2);
+  });
+
+  it.runIf(zstdAvailable())("decodes zstd", async () => {
+    const zlib = (await import("node:zlib")) as unknown as { zstdCompressSync: (b: Buffer) => Buffer };
+    const r = await decompress("zstd", new BufferSource(zlib.zstdCompressSync(Buffer.from("zstd!"))), budget());
+    expect(text(await r.source.read(0, 10))).toBe("zstd!");
+  });
+
+  it("stops a gzip bomb at the ratio budget and at the byte budget", async () => {
+    const bomb = gzipSync(Buffer.alloc(40 * 1024 * 1024), { level: 9 });
+    await expect(decompress("gzip", new BufferSource(bomb), budget(1 << 30, 100))).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+    await expect(decompress("gzip", new BufferSource(bomb), budget(1 << 20))).rejects.toThrow("over");
+  });
+
+  it("spills large output to a temporary file and deletes it on close", async () => {
+    const data = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    const zlib = await import("node:zlib");
+    const { source } = await decodeStream(new BufferSource(gzipSync(data)), () => zlib.createGunzip(), budget(), {
+      memoryBytes: 1024 * 1024,
+    });
+    expect(source.size).toBe(data.length);
+    expect(Buffer.from(await readClamped(source, 2_000_000, 16)).equals(data.subarray(2_000_000, 2_000_016))).toBe(
+      true,
+    );
+    await source.close?.();
+    await expect(source.read(0, 1)).rejects.toBeDefined();
+  });
+
+  it("names the decompressed member after the file", () => {
+    expect(decompressedName("model.pkl.gz")).toBe("model.pkl");
+    expect(decompressedName("weights.tgz")).toBe("weights.tar");
+    expect(decompressedName("a.tar.zst")).toBe("a.tar");
+    expect(decompressedName("blob")).toBe("blob");
+  });
+});
+
+describe("xz (xz-decompress, WebAssembly)", () => {
+  const sample = (name: string) =>
+    new BufferSource(readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url)));
+
+  it("decodes single and concatenated streams", async () => {
+    const one = await decompress("xz", sample("text.txt.xz"), budget());
+    const two = await decompress("xz", sample("multi-stream.txt.xz"), budget());
+    expect(two.source.size).toBe(2 * one.source.size);
+    expect(text(await one.source.read(0, 11))).toBe("plain text ");
+  });
+
+  it("reports corrupt data as MALFORMED", async () => {
+    await expect(decompress("xz", sample("corrupt.txt.xz"), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("stops an xz bomb at the ratio budget", async () => {
+    await expect(decompress("xz", sample("bomb.bin.xz"), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+  });
+});
+
+describe("bzip2 (in-house decoder)", () => {
+  const sample = (name: string) =>
+    new BufferSource(readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url)));
+
+  it("decodes Python-made single and concatenated streams", async () => {
+    const one = await decompress("bz2", sample("text.txt.bz2"), budget());
+    const two = await decompress("bz2", sample("multi-stream.txt.bz2"), budget());
+    expect(one.source.size).toBe(1900);
+    expect(two.source.size).toBe(3800);
+    expect(text(await one.source.read(0, 11))).toBe("plain text ");
+    expect(text(await two.source.read(1900, 11))).toBe("plain text ");
+  });
+
+  it("matches the gzip copy of the same content byte for byte", async () => {
+    const bz = await decompress("bz2", sample("text.txt.bz2"), budget());
+    const gz = await decompress("gzip", sample("text.txt.gz"), budget());
+    expect(Buffer.from(await bz.source.read(0, 4000)).equals(Buffer.from(await gz.source.read(0, 4000)))).toBe(true);
+  });
+
+  it("rejects a block whose CRC does not match", async () => {
+    await expect(decompress("bz2", sample("corrupt.txt.bz2"), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("rejects truncated streams and reports trailing bytes", async () => {
+    const bytes = readFileSync(new URL("../../samples/containers/compressed/text.txt.bz2", import.meta.url));
+    await expect(decompress("bz2", new BufferSource(bytes.subarray(0, 60)), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+    const r = await decompress("bz2", new BufferSource(Buffer.concat([bytes, Buffer.from("junk")])), budget());
+    expect(r.trailing).toEqual({ offset: bytes.length, length: 4 });
+  });
+
+  it("stops a bzip2 bomb at the ratio budget", async () => {
+    await expect(decompress("bz2", sample("bomb.bin.bz2"), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+  });
+});
+
+describe("LZMA-alone (in-house decoder)", () => {
+  const bytesOf = (name: string) =>
+    readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url));
+
+  it("decodes a Python-made stream (unknown size, end marker) to the same bytes as gzip", async () => {
+    const lz = await decompress("lzma", new BufferSource(bytesOf("text.txt.lzma")), budget());
+    const gz = await decompress("gzip", new BufferSource(bytesOf("text.txt.gz")), budget());
+    expect(lz.source.size).toBe(gz.source.size);
+    expect(Buffer.from(await lz.source.read(0, 4000)).equals(Buffer.from(await gz.source.read(0, 4000)))).toBe(true);
+  });
+
+  it("decodes a stream with a declared size", async () => {
+    const bytes = Buffer.from(bytesOf("text.txt.lzma"));
+    bytes.writeBigUInt64LE(1900n, 5);
+    const r = await decompress("lzma", new BufferSource(bytes), budget());
+    expect(r.source.size).toBe(1900);
+  });
+
+  it("rejects corrupt and truncated streams", async () => {
+    await expect(decompress("lzma", new BufferSource(bytesOf("corrupt.txt.lzma")), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+    const cut = bytesOf("text.txt.lzma").subarray(0, 40);
+    await expect(decompress("lzma", new BufferSource(cut), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "MALFORMED"),
+    );
+  });
+
+  it("refuses a dictionary over the limit with an unknown size", async () => {
+    const bytes = Buffer.from(bytesOf("text.txt.lzma"));
+    bytes.writeUInt32LE(0xffffffff, 1);
+    await expect(decompress("lzma", new BufferSource(bytes), budget())).rejects.toSatisfy((e) =>
+      isModelgateError(e, "BUDGET_EXCEEDED"),
+    );
+  });
+
+  it("stops an lzma bomb at the ratio budget", async () => {
+    await expect(decompress("lzma", new BufferSource(bytesOf("bomb.bin.lzma")), budget())).rejects.toSatisfy(
+      (e) => isModelgateError(e, "BUDGET_EXCEEDED") && e.budget === "maxCompressionRatio",
+    );
+  });
+});
