@@ -11,12 +11,6 @@ Run from the repository root with /usr/bin/python3 (Debian python3-torch, -numpy
 Legacy PyTorch files name storages by memory address, so they differ from run to run.
 """
 import os
-import sys
-
-# This script is named pickle.py: keep its own folder off the import path so `import pickle`
-# gets the standard library.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
 
 import base64
 import io
