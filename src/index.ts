@@ -15,6 +15,7 @@ export {
   readGgufHeader,
 } from "./formats/gguf/reader.js";
 export { GGML_TYPES, GGUF_TYPE, type GgmlType } from "./formats/gguf/types.js";
+export { type JoblibCompression, joblibCompression } from "./formats/joblib/analyzer.js";
 export {
   analyzeKerasConfig,
   type EmbeddedPayload,
@@ -39,6 +40,15 @@ export {
   parseMarshal,
 } from "./formats/marshal/marshal.js";
 export {
+  MAX_NPY_HEADER,
+  NPY_MAGIC,
+  type NpyDtype,
+  type NpyHeader,
+  type PyLiteral,
+  parsePyLiteral,
+  readNpyHeader,
+} from "./formats/numpy/npy.js";
+export {
   DEFAULT_ONNX_BUDGETS,
   type OnnxBudgets,
   type OnnxExternalRef,
@@ -49,6 +59,78 @@ export {
   readOnnx,
   readOnnxPartial,
 } from "./formats/onnx/reader.js";
+export {
+  analyzePickleStream,
+  type PickleAnalysis,
+  type PickleAnalysisOptions,
+  type PickleEmbeddedPayload,
+  type PickleRun,
+  reportRuns,
+  runPickle,
+} from "./formats/pickle/analyze.js";
+export { pickleContextFor } from "./formats/pickle/analyzer.js";
+export {
+  DEFAULT_DECODER_OPTIONS,
+  type DecodeResult,
+  type DecoderOptions,
+  type DecoderState,
+  decodePickle,
+  type FrameDivergence,
+  OpArg,
+  type OpSink,
+  PickleError,
+  SinkAction,
+} from "./formats/pickle/decoder.js";
+export { type DisassembledOp, type Disassembly, disassemble } from "./formats/pickle/disassemble.js";
+export { DEFAULT_CHUNK, PickleInput, SourceInput, StreamInput } from "./formats/pickle/input.js";
+export {
+  defaultMachineOptions,
+  dtypeInfo,
+  isResolver,
+  joblibArrayLayout,
+  type MachineEvent,
+  type MachineEventKind,
+  type MachineOptions,
+  type NestedKind,
+  type NestedPayload,
+  PickleMachine,
+  type SharedState,
+  TORCH_STORAGES,
+} from "./formats/pickle/machine.js";
+export {
+  type ArgKind,
+  HIGHEST_PROTOCOL,
+  OP,
+  OPCODES,
+  type OpcodeInfo,
+  opcodeInfo,
+  opcodeName,
+} from "./formats/pickle/opcodes.js";
+export { type SourceName, type SourceScan, scanPythonSource } from "./formats/pickle/pysource.js";
+export {
+  type BlobRef,
+  type CallRecord,
+  CONTAINER_CAP,
+  PyBuffer,
+  PyBytes,
+  PyCall,
+  PyCode,
+  PyDict,
+  PyFloat,
+  PyLargeStr,
+  PyNamespace,
+  PyOperator,
+  PyPartial,
+  PyPersistent,
+  PyRef,
+  PySeq,
+  PyStr,
+  PyUnknown,
+  preview,
+  type RefOrigin,
+  type RefSite,
+  type Value,
+} from "./formats/pickle/values.js";
 export {
   type DuplicateKey,
   JsonNumber,
@@ -84,6 +166,17 @@ export * from "./integrity/index.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
 export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
 export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
+export {
+  BUILTIN_PROFILES,
+  type Classification,
+  DEFAULT_CONTEXT_PROFILES,
+  type PickleContext,
+  PicklePolicy,
+  type PicklePolicyOptions,
+  type PickleProfile,
+  type PickleUse,
+  picklePolicy,
+} from "./policy/pickle/index.js";
 export {
   canonicalJson,
   type FindingDecision,

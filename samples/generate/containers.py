@@ -21,9 +21,10 @@ import zlib
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "containers")
 EXPECTED = {}
-# Verdict of the torch samples: their data.pkl needs the pickle analyzer (issue: pickle), which is
-# not on this branch; without it the engine reports the pickle as format/unsupported (invalid).
-PICKLE_VERDICT = "invalid"
+# Verdicts of the torch samples now that the pickle analyzer is registered: the benign archives are
+# clean, the tampered ones suspicious (their zip findings are medium).
+PICKLE_VERDICT = "clean"
+TAMPERED_VERDICT = "suspicious"
 
 
 def write(rel, data, verdict, rules=(), absent=()):
@@ -204,7 +205,7 @@ def zips():
 
     buf = io.BytesIO()
     numpy.savez(buf, weights=numpy.arange(6, dtype=numpy.float32).reshape(2, 3), bias=numpy.zeros(3))
-    write("zip/arrays.npz", buf.getvalue(), "invalid")
+    write("zip/arrays.npz", buf.getvalue(), "clean")
 
 
 def torch_samples():
@@ -219,8 +220,7 @@ def torch_samples():
         loaded = torch.load(io.BytesIO(bytes(data)))
         assert torch.equal(loaded["weight"], state["weight"]), "torch no longer loads the tampered file"
 
-    # data.pkl is a pickle: until the pickle analyzer is registered the engine reports it
-    # format/unsupported, so these verdicts are `invalid`; with it they become clean/suspicious.
+    # data.pkl is analysed by the pickle analyzer: clean here, suspicious where the zip is tampered.
     write("torch/state-dict.pt", base, PICKLE_VERDICT, absent=["zip/name-mismatch", "zip/crc-mismatch"])
 
     # Rename data.pkl in the local header only: zipfile refuses, torch loads.
@@ -233,7 +233,7 @@ def torch_samples():
         raise AssertionError("zipfile was expected to refuse the mismatched name")
     except zipfile.BadZipFile:
         pass
-    write("torch/local-name-mismatch.pt", data, PICKLE_VERDICT, ["zip/name-mismatch"])
+    write("torch/local-name-mismatch.pt", data, TAMPERED_VERDICT, ["zip/name-mismatch"])
 
     # Wrong CRC on data.pkl: zipfile raises on read, torch (CRC checks compiled out) loads.
     data = bytearray(base)
@@ -242,7 +242,7 @@ def torch_samples():
     struct.pack_into("<I", data, rec + 16, struct.unpack_from("<I", data, rec + 16)[0] ^ 0xFF)
     struct.pack_into("<I", data, local + 14, struct.unpack_from("<I", data, local + 14)[0] ^ 0xFF)
     check_loads(data)
-    write("torch/crc-mismatch.pt", data, PICKLE_VERDICT, ["zip/crc-mismatch"])
+    write("torch/crc-mismatch.pt", data, TAMPERED_VERDICT, ["zip/crc-mismatch"])
 
     # TorchScript archive (code/ and constants.pkl next to data.pkl).
     scripted = torch.jit.script(torch.nn.Linear(2, 2))
@@ -254,7 +254,7 @@ def torch_samples():
     data = bytearray(base)
     struct.pack_into("<H", data, 6, struct.unpack_from("<H", data, 6)[0] | 1)
     check_loads(data)
-    write("torch/local-flags.pt", data, PICKLE_VERDICT, ["zip/header-mismatch"])
+    write("torch/local-flags.pt", data, TAMPERED_VERDICT, ["zip/header-mismatch"])
 
 
 def tar_bytes(add, fmt=tarfile.PAX_FORMAT):

@@ -92,6 +92,11 @@ export function looksLikePickle(head: Uint8Array, size: number): number | undefi
   let protocol = 0;
   let ops = 0;
   let pos = 0;
+  let sawGlobal = false;
+  // A stream that starts like a pickle and breaks later (truncated, garbage, raw array data) is
+  // still a pickle: CPython runs everything before the break.
+  const broken = (): number | undefined =>
+    (head[0] === 0x80 && ops >= 3) || (sawGlobal && ops >= 3) ? protocol : undefined;
   if (head[0] === 0x80) {
     if (head.length < 3 || head[1]! > 5) return undefined;
     protocol = head[1]!;
@@ -107,7 +112,7 @@ export function looksLikePickle(head: Uint8Array, size: number): number | undefi
   while (pos < limit) {
     const op = head[pos]!;
     const arg = ARGS.get(op);
-    if (arg === undefined) return undefined;
+    if (arg === undefined) return broken();
     if (!started && op !== 0x80 && op !== 0x95) {
       if (!STARTERS.has(op)) return undefined;
       started = true;
@@ -136,39 +141,42 @@ export function looksLikePickle(head: Uint8Array, size: number): number | undefi
         need = pos < head.length ? 1 + head[pos]! : 1;
         break;
       case "len4": {
-        if (pos + 4 > head.length) return complete ? undefined : ops >= 4 ? protocol : undefined;
+        if (pos + 4 > head.length) return complete ? broken() : ops >= 4 ? protocol : broken();
         const n = (head[pos]! | (head[pos + 1]! << 8) | (head[pos + 2]! << 16) | (head[pos + 3]! << 24)) >>> 0;
-        if (n > size) return undefined;
+        if (n > size) return broken();
         need = 4 + n;
         break;
       }
       case "len8": {
-        if (pos + 8 > head.length) return complete ? undefined : ops >= 4 ? protocol : undefined;
+        if (pos + 8 > head.length) return complete ? broken() : ops >= 4 ? protocol : broken();
         const view = new DataView(head.buffer, head.byteOffset + pos, 8);
         const n = view.getBigUint64(0, true);
-        if (n > BigInt(size)) return undefined;
+        if (n > BigInt(size)) return broken();
         need = 8 + Number(n);
         break;
       }
       case "two-lines": {
         const module = readLine();
         const name = module === undefined ? undefined : readLine();
-        if (module === undefined || name === undefined) return undefined;
-        if (!IDENT_LINE.test(module) || !IDENT_LINE.test(name)) return undefined;
+        if (module === undefined || name === undefined) return broken();
+        if (!IDENT_LINE.test(module) || !IDENT_LINE.test(name)) return broken();
+        sawGlobal = true;
         break;
       }
       default: {
         const line = readLine();
-        if (line === undefined) return undefined;
+        if (line === undefined) return broken();
         const pattern = LINE_PATTERNS[arg];
-        if (pattern !== undefined && !pattern.test(line)) return undefined;
+        if (pattern !== undefined && !pattern.test(line)) return broken();
       }
     }
     if (pos + need > head.length) {
-      // The argument runs past what we have: fine for a large stream, fatal for a complete one.
-      return complete || ops < 4 ? undefined : protocol;
+      // The argument runs past what we have: fine for a large stream, fatal for a complete one
+      // unless the stream started like a pickle (then it is a truncated one).
+      return complete || ops < 4 ? broken() : protocol;
     }
     pos += need;
+    if (op === 0x93) sawGlobal = true;
     if (op === STOP) return ops >= 2 ? protocol : undefined;
   }
   return ops >= 16 ? protocol : undefined;

@@ -13,11 +13,24 @@ import { ggufAnalyzer } from "./gguf/analyzer.js";
 import { notebookAnalyzer, pythonAnalyzer, shellAnalyzer } from "./hf/code-analyzers.js";
 import { hfJsonAnalyzer } from "./hf/json-analyzer.js";
 import { hfRepoAnalyzer } from "./hf/repo-analyzer.js";
+import { joblibAnalyzer } from "./joblib/analyzer.js";
 import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./keras/analyzer.js";
+import { numpyAnalyzer } from "./numpy/analyzer.js";
 import { onnxAnalyzer } from "./onnx/analyzer.js";
+import { pickleAnalyzer, torchscriptCodeAnalyzer } from "./pickle/analyzer.js";
+import { pytorchLegacyAnalyzer } from "./pytorch-legacy/analyzer.js";
 import { safetensorsAnalyzer } from "./safetensors/analyzer.js";
 import { savedModelAnalyzer } from "./savedmodel/analyzer.js";
 import { jinjaAnalyzer } from "./template/analyzer.js";
+
+/**
+ * TorchScript `code/` members are TorchScript, not Python shipped to be run: the pickle area's
+ * {@link torchscriptCodeAnalyzer} reports them, the repository Python analyzer skips them.
+ */
+const pythonOutsideTorchScript: Analyzer = {
+  ...pythonAnalyzer,
+  analyze: (ctx) => (ctx.lineage.includes("torchscript") ? Promise.resolve() : pythonAnalyzer.analyze(ctx)),
+};
 
 /** Per-format analyzers, consulted in order for each detection. */
 export const ANALYZERS: readonly Analyzer[] = [
@@ -29,12 +42,17 @@ export const ANALYZERS: readonly Analyzer[] = [
   kerasHdf5Analyzer,
   kerasMemberAnalyzer,
   savedModelAnalyzer,
+  pickleAnalyzer,
+  pytorchLegacyAnalyzer,
+  numpyAnalyzer,
+  joblibAnalyzer,
+  torchscriptCodeAnalyzer,
   configFactsAnalyzer,
   safetensorsAnalyzer,
   ggufAnalyzer,
   jinjaAnalyzer,
   hfJsonAnalyzer,
-  pythonAnalyzer,
+  pythonOutsideTorchScript,
   notebookAnalyzer,
   shellAnalyzer,
 ];

@@ -90,6 +90,7 @@ const detectHdf5: Detector = ({ head }) => {
 };
 
 const EOCD = [0x50, 0x4b, 0x05, 0x06];
+const EOCD_BYTES = Buffer.from(EOCD);
 const detectZip: Detector = ({ head, tail, size }) => {
   if (
     startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ||
@@ -99,12 +100,12 @@ const detectZip: Detector = ({ head, tail, size }) => {
     return { format: "zip", offset: 0, reason: "zip local header at 0" };
   }
   // End of central directory near the end: a zip with data prepended (polyglot) or an odd layout.
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (startsWith(tail, EOCD, i)) {
-      const commentLength = tail[i + 20]! | (tail[i + 21]! << 8);
-      if (i + 22 + commentLength === tail.length) {
-        return { format: "zip", offset: size - tail.length + i, reason: "zip end-of-central-directory record" };
-      }
+  const view = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
+  for (let i = view.lastIndexOf(EOCD_BYTES); i >= 0; i = i === 0 ? -1 : view.lastIndexOf(EOCD_BYTES, i - 1)) {
+    if (i + 22 > tail.length) continue;
+    const commentLength = tail[i + 20]! | (tail[i + 21]! << 8);
+    if (i + 22 + commentLength === tail.length) {
+      return { format: "zip", offset: size - tail.length + i, reason: "zip end-of-central-directory record" };
     }
   }
   return undefined;

@@ -57,10 +57,29 @@ export interface PolicyOptions {
   suppressions?: Suppression[];
   /** Extra pickle globals (`module.qualname`) treated as safe / as dangerous. */
   pickle?: {
-    /** Globals to allow in addition to the built-in profiles. */
+    /** Globals to allow in addition to the built-in profiles (`a.b.C`, or `a.b.*` for a prefix). */
     allow?: string[];
-    /** Globals to deny (critical) even when a profile allows them. */
+    /** Globals to deny (critical) even when a profile allows them (`a.b` also covers `a.b.*`). */
     deny?: string[];
+    /**
+     * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
+     * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
+     * `numpy`, `sklearn`, `joblib`, `torchscript`) or `customProfiles` names.
+     */
+    profiles?: Partial<Record<"pickle" | "pytorch" | "torchscript" | "numpy" | "joblib", string[]>>;
+    /** Profiles enabled in every context in addition to the defaults. */
+    extraProfiles?: string[];
+    /** Caller-defined profiles (see docs/pickle-policy.md). */
+    customProfiles?: {
+      /** Profile name, referenced from `profiles` / `extraProfiles`. */
+      name: string;
+      /** Names that may be called. */
+      call?: string[];
+      /** Names that may only be referenced or instantiated with NEWOBJ. */
+      new?: string[];
+      /** Dotted prefixes (ending in `.`) under which anything may be called. */
+      prefixes?: string[];
+    }[];
   };
   /** Signature requirement: an unsigned or unverified model fails (`policy/signature-required`). */
   signature?: SignatureRequirement;
@@ -141,6 +160,7 @@ export const MAX_SUPPRESSIBLE_PATH = 4096;
 
 const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));
 const GLOBAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const GLOBAL_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\.\*|(?:\.[A-Za-z_][A-Za-z0-9_]*))$/;
 
 const unknownRule = (id: string): string => `unknown rule "${id}" (see docs/rules.md)`;
 const notAnalysable = (id: string): string =>
@@ -189,8 +209,30 @@ export const PolicyOptionsSchema = z
       }),
     ),
     pickle: z.strictObject({
-      allow: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. collections.OrderedDict")).optional(),
-      deny: z.array(z.string().regex(GLOBAL, "must be module.qualname, e.g. builtins.eval")).optional(),
+      allow: z
+        .array(
+          z.string().regex(GLOBAL_OR_PREFIX, "must be module.qualname or a prefix.*, e.g. collections.OrderedDict"),
+        )
+        .optional(),
+      deny: z
+        .array(z.string().regex(GLOBAL_OR_PREFIX, "must be module.qualname or a prefix.*, e.g. builtins.eval"))
+        .optional(),
+      profiles: z
+        .partialRecord(z.enum(["pickle", "pytorch", "torchscript", "numpy", "joblib"]), z.array(z.string().min(1)))
+        .optional(),
+      extraProfiles: z.array(z.string().min(1)).optional(),
+      customProfiles: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            call: z.array(z.string().regex(GLOBAL, "must be module.qualname")).optional(),
+            new: z.array(z.string().regex(GLOBAL, "must be module.qualname")).optional(),
+            prefixes: z
+              .array(z.string().regex(/^[A-Za-z_][\w.]*\.$/, "must be a dotted prefix ending in '.'"))
+              .optional(),
+          }),
+        )
+        .optional(),
     }),
     signature: z
       .strictObject({

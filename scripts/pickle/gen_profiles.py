@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Regenerates the library-derived parts of the pickle allowlist profiles
+(src/policy/pickle/profiles/{torch,numpy,sklearn}.json) from the installed torch, numpy and
+scikit-learn (Debian python3-torch, python3-numpy, python3-sklearn), merged with hand-curated
+names that other versions of those libraries write. Run from the repository root:
+    /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/policy/pickle
+Every entry is `module.qualname` exactly as a pickle names it. `call` entries may be called
+(REDUCE/INST/OBJ); `new` entries may only be referenced or instantiated with NEWOBJ
+(cls.__new__, no __init__), which is how pickle rebuilds ordinary class instances."""
+import importlib
+import inspect
+import json
+import pkgutil
+import warnings
+
+warnings.filterwarnings("ignore")
+
+
+def qual(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def write(name, description, call, new, versions):
+    # names under <locals> cannot be unpickled (CPython refuses them)
+    call = sorted({n for n in call if "<locals>" not in n})
+    new = sorted({n for n in new if "<locals>" not in n} - set(call))
+    doc = {
+        "name": name,
+        "description": description,
+        "generatedFrom": versions,
+        "call": call,
+        "new": new,
+    }
+    with open(f"src/policy/pickle/profiles/{name}.json", "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    print(name, len(call), "call,", len(new), "new")
+
+
+def walk(package, skip):
+    mods = [package]
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if any(part in skip for part in info.name.split(".")):
+            continue
+        try:
+            mods.append(importlib.import_module(info.name))
+        except Exception:
+            pass
+    return mods
+
+
+# ---------------------------------------------------------------- torch
+import torch
+import torch.nn
+import torch.optim
+
+t_call = [
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_sparse_csr_tensor",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_wrapper_subclass",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_nested_tensor",
+    "torch._utils._rebuild_xla_tensor",
+    "torch._utils._rebuild_mlc_tensor",
+    "torch._tensor._rebuild_from_type",
+    "torch._tensor._rebuild_from_type_v2",
+    "torch.serialization._get_layout",
+    "torch.storage._load_from_bytes",
+    "torch.Size",
+    "torch.device",
+    "torch.Generator",
+    "torch.nn.parameter.Parameter",
+    "torch.nn.parameter.Buffer",
+    "torch.nn.parameter.UninitializedParameter",
+    "torch.nn.parameter.UninitializedBuffer",
+]
+t_new = ["torch.Tensor", "torch._tensor.Tensor", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
+         "torch.storage._LegacyStorage", "torch.UntypedStorage", "torch.TypedStorage"]
+for n in ["float32", "float", "float64", "double", "float16", "half", "bfloat16", "complex32", "chalf", "complex64",
+          "cfloat", "complex128", "cdouble", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "short", "int32",
+          "int", "int64", "long", "bool", "quint8", "qint8", "qint32", "quint4x2", "quint2x4", "float8_e4m3fn",
+          "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2"]:
+    t_new.append(f"torch.{n}")
+for n in ["strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "jagged",
+          "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric", "per_channel_symmetric",
+          "per_channel_affine_float_qparams", "contiguous_format", "channels_last", "channels_last_3d",
+          "preserve_format"]:
+    t_new.append(f"torch.{n}")
+for prefix in ["torch", "torch.cuda"]:
+    for s in ["Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool", "ComplexFloat",
+              "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4"]:
+        t_new.append(f"{prefix}.{s}Storage")
+for t in torch._tensor_classes:
+    t_new.append(qual(t))
+for name in dir(torch.return_types):
+    obj = getattr(torch.return_types, name)
+    if inspect.isclass(obj) and obj.__module__ == "torch.return_types":
+        t_call.append(qual(obj))
+for mod in walk(torch.nn.modules, {"tests"}):
+    for _, obj in inspect.getmembers(mod, inspect.isclass):
+        if issubclass(obj, torch.nn.Module) and obj.__module__.startswith("torch.nn."):
+            t_new.append(qual(obj))
+for name, obj in inspect.getmembers(torch.nn.functional, inspect.isfunction):
+    if not name.startswith("_") and obj.__module__ == "torch.nn.functional":
+        t_new.append(qual(obj))
+for name in ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "gelu", "silu", "erf", "exp"]:
+    t_new.append(f"torch.{name}")
+for mod in [torch.optim] + walk(torch.optim, {"tests", "_multi_tensor"}):
+    for _, obj in inspect.getmembers(mod, inspect.isclass):
+        if obj.__module__.startswith("torch.optim") and (
+            issubclass(obj, torch.optim.Optimizer) or obj.__module__.startswith("torch.optim.lr_scheduler")
+        ):
+            t_new.append(qual(obj))
+t_new.append("torch.optim.optimizer._RequiredParameter")
+write("torch", "PyTorch tensors, storages, dtypes, layouts, built-in nn modules and optimizers, as torch.save writes them.",
+      t_call, t_new, {"torch": torch.__version__})
+
+# ---------------------------------------------------------------- numpy
+import numpy
+import numpy.random
+
+n_call = []
+for core in ["numpy.core", "numpy._core"]:
+    n_call += [f"{core}.multiarray._reconstruct", f"{core}.multiarray.scalar", f"{core}.numeric._frombuffer"]
+n_call += [
+    "numpy.dtype",
+    "numpy.ma.core._mareconstruct",
+    "numpy.random._pickle.__randomstate_ctor",
+    "numpy.random._pickle.__bit_generator_ctor",
+    "numpy.random._pickle.__generator_ctor",
+]
+n_new = ["numpy.ndarray", "numpy.ma.core.MaskedArray", "numpy.matrix", "numpy.recarray", "numpy.record",
+         "numpy.matrixlib.defmatrix.matrix", "numpy.core.records.recarray", "numpy.core.records.record",
+         "numpy.random.mtrand.RandomState", "numpy.random._generator.Generator"]
+for name in ["MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"]:
+    obj = getattr(numpy.random, name, None)
+    if obj is not None:
+        n_new.append(qual(obj))
+for t in set(numpy.sctypeDict.values()):
+    # numpy scalar types pickle under the numpy module name (numpy.float64 ...)
+    n_call.append(f"numpy.{t.__name__}")
+for n in ["float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8",
+          "bool_", "complex64", "complex128", "object_", "str_", "bytes_", "void", "datetime64", "timedelta64",
+          "longlong", "ulonglong", "intc", "uintc", "longdouble", "clongdouble", "float_", "int_", "uint"]:
+    n_call.append(f"numpy.{n}")
+for n in ["Float64DType", "Float32DType", "Float16DType", "Int64DType", "Int32DType", "Int16DType", "Int8DType",
+          "UInt64DType", "UInt32DType", "UInt16DType", "UInt8DType", "BoolDType", "Complex64DType", "Complex128DType",
+          "ObjectDType", "StrDType", "BytesDType", "VoidDType", "DateTime64DType", "TimeDelta64DType",
+          "LongDType", "ULongDType", "LongLongDType", "ULongLongDType", "LongDoubleDType", "CLongDoubleDType",
+          "StringDType"]:
+    n_new.append(f"numpy.dtypes.{n}")
+write("numpy", "NumPy arrays, dtypes, scalars, masked arrays and random generator states.", n_call, n_new,
+      {"numpy": numpy.__version__})
+
+# ---------------------------------------------------------------- sklearn
+import sklearn
+from sklearn.utils import all_estimators
+
+s_call = []
+s_new = []
+skip = {"tests", "_testing", "datasets", "externals", "_build_utils", "__check_build", "experimental", "conftest",
+        "_show_versions", "setup", "fixes", "_pprint", "_joblib", "parallel", "_config"}
+for mod in walk(sklearn, skip):
+    for name, obj in vars(mod).items():
+        modname = getattr(obj, "__module__", "") or ""
+        if not modname.startswith("sklearn.") or modname != mod.__name__:
+            continue
+        if inspect.isclass(obj):
+            if issubclass(obj, BaseException):
+                continue
+            s_call.append(qual(obj))
+        elif callable(obj) and (name.startswith("__pyx_unpickle_") or name == "newObj"):
+            s_call.append(f"{mod.__name__}.{name}")
+for name, cls in all_estimators():
+    s_call.append(qual(cls))
+# functions model-selection objects and scorers reference (reference only: never called at load)
+for mod in walk(importlib.import_module("sklearn.metrics"), skip):
+    for name, obj in vars(mod).items():
+        if inspect.isfunction(obj) and obj.__module__ == mod.__name__ and not name.startswith("__"):
+            s_new.append(qual(obj))
+# scikit-learn models hold SciPy sparse matrices (TfidfVectorizer, OneHotEncoder ...)
+import scipy
+import scipy.sparse
+
+for name in ["csr_matrix", "csc_matrix", "coo_matrix", "bsr_matrix", "dia_matrix", "dok_matrix", "lil_matrix",
+             "csr_array", "csc_array", "coo_array", "bsr_array", "dia_array", "dok_array", "lil_array"]:
+    cls = getattr(scipy.sparse, name, None)
+    if cls is None:
+        continue
+    s_new.append(qual(cls))
+    short = name.split("_")[0]
+    for mod in [f"scipy.sparse.{short}", f"scipy.sparse._{short}"]:
+        s_new.append(f"{mod}.{name}")
+write("sklearn", "scikit-learn estimators and the helper classes their pickles reference (Cython types, losses, trees).",
+      s_call, s_new, {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__})

@@ -1,0 +1,142 @@
+/**
+ * joblib files: a pickle written by joblib's `NumpyPickler`, with NumPy array data stored inline
+ * after each `NumpyArrayWrapper` (the pickle machine skips it, so later opcodes are still seen),
+ * plain or compressed with zlib, gzip, bz2, lzma/xz (detected by magic, as
+ * `joblib.numpy_pickle_utils._detect_compressor` does; lz4 is recognised but not decoded), or in
+ * the pre-0.10 `ZF` zlib format. zlib/gzip are streamed (what precedes a corrupt part is still
+ * analysed); bz2/xz/lzma use the containers' decoders.
+ * @module
+ */
+import { createGunzip, createInflate } from "node:zlib";
+import { budgetOf } from "../../containers/budget.js";
+import { isBombError } from "../../containers/compressed/decoded-source.js";
+import { decompress } from "../../containers/compressed/streams.js";
+import { isModelgateError, ModelgateError } from "../../errors.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { type ByteSource, readChunks, readClamped, SliceSource } from "../../sources/byte-source.js";
+import { analyzePickleStream } from "../pickle/analyze.js";
+import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
+import { type PickleInput, SourceInput, StreamInput } from "../pickle/input.js";
+
+/** Compression of a joblib file, by its leading bytes. */
+export type JoblibCompression = "none" | "zlib" | "gzip" | "bz2" | "xz" | "lzma" | "lz4" | "zfile";
+
+/**
+ * The compressor joblib would detect for these leading bytes.
+ * @param head - first bytes of the file
+ */
+export function joblibCompression(head: Uint8Array): JoblibCompression {
+  const b = (i: number): number => head[i] ?? -1;
+  if (b(0) === 0x5a && b(1) === 0x46) return "zfile"; // "ZF": joblib < 0.10
+  if (b(0) === 0x1f && b(1) === 0x8b) return "gzip";
+  if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return "bz2";
+  if (b(0) === 0xfd && b(1) === 0x37 && b(2) === 0x7a && b(3) === 0x58 && b(4) === 0x5a) return "xz";
+  if (b(0) === 0x5d && b(1) === 0x00 && b(2) === 0x00) return "lzma";
+  if (b(0) === 0x04 && b(1) === 0x22 && b(2) === 0x4d && b(3) === 0x18) return "lz4";
+  if (b(0) === 0x78 && (b(1) === 0x01 || b(1) === 0x5e || b(1) === 0x9c || b(1) === 0xda)) return "zlib";
+  return "none";
+}
+
+/** Length of the `ZF` header: "ZF" then the hex length padded to len(hex(2**64)). */
+const ZFILE_HEADER = 2 + 19;
+
+async function* inflate(ctx: AnalysisContext, start: number, kind: "zlib" | "gzip"): AsyncGenerator<Uint8Array> {
+  const stream = kind === "gzip" ? createGunzip() : createInflate();
+  const feed = (async () => {
+    try {
+      for await (const chunk of readChunks(ctx.source, { start })) {
+        if (!stream.write(chunk)) await new Promise((r) => stream.once("drain", r));
+      }
+      stream.end();
+    } catch (error) {
+      stream.destroy(error as Error);
+    }
+  })();
+  let out = 0;
+  const compressed = ctx.source.size - start;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      out += chunk.length;
+      ctx.chargeDecompressed(chunk.length);
+      if (out > 16 << 20 && out / Math.max(1, compressed) > ctx.limits.maxCompressionRatio) {
+        throw new ModelgateError("BUDGET_EXCEEDED", "joblib stream expands beyond the compression ratio budget", {
+          budget: "maxCompressionRatio",
+        });
+      }
+      yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    }
+  } finally {
+    stream.destroy();
+    await feed;
+  }
+}
+
+async function analyze(ctx: AnalysisContext, input: PickleInput): Promise<void> {
+  const analysis = await analyzePickleStream(input, {
+    context: "joblib",
+    policy: ctx.policy.options.pickle,
+    ...pickleBudgets(ctx),
+  });
+  await reportPickleAnalysis(ctx, analysis);
+}
+
+/** Analyses joblib content. */
+export const joblibAnalyzer: Analyzer = {
+  name: "joblib",
+  formats: ["joblib"],
+  async analyze(ctx) {
+    const start = ctx.detection.offset;
+    const head = await readClamped(ctx.source, start, 32);
+    const compression = joblibCompression(head);
+    ctx.fact("joblib.compression", compression);
+    let input: PickleInput;
+    if (compression === "none") {
+      input = new SourceInput(ctx.source, start);
+    } else if (compression === "zlib" || compression === "gzip") {
+      input = new StreamInput(inflate(ctx, start, compression));
+    } else if (compression === "zfile") {
+      input = new StreamInput(inflate(ctx, start + ZFILE_HEADER, "zlib"));
+    } else if (compression === "bz2" || compression === "xz" || compression === "lzma") {
+      // the containers' decoders (decompressed to memory or a temp file, random-access after)
+      let decoded: ByteSource;
+      try {
+        decoded = (
+          await decompress(compression, new SliceSource(ctx.source, start, ctx.source.size - start), budgetOf(ctx))
+        ).source;
+      } catch (error) {
+        if (isBombError(error)) {
+          ctx.report({
+            ruleId: "container/decompression-bomb",
+            message: `joblib ${compression} stream: ${error.message}`,
+            offset: start,
+          });
+          return;
+        }
+        if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+          ctx.report({
+            ruleId: "container/malformed-stream",
+            message: `joblib ${compression} stream: ${error.message}`,
+            offset: start,
+          });
+          return;
+        }
+        throw error;
+      }
+      try {
+        await analyze(ctx, new SourceInput(decoded));
+      } finally {
+        await decoded.close?.();
+      }
+      return;
+    } else {
+      ctx.report({
+        ruleId: "format/unsupported",
+        message: `${compression}-compressed joblib file: no ${compression} decoder, its pickle was not analysed`,
+        offset: start,
+        evidence: { compression },
+      });
+      return;
+    }
+    await analyze(ctx, input);
+  },
+};

@@ -1,0 +1,792 @@
+/**
+ * Pickle analysis: runs the symbolic machine over one or more concatenated pickles, turns what
+ * it saw into findings under the policy, and analyses nested payloads recursively.
+ * @module
+ */
+import { inflateSync } from "node:zlib";
+import { isModelgateError } from "../../errors.js";
+import {
+  type Classification,
+  type PickleContext,
+  PicklePolicy,
+  type PicklePolicyOptions,
+  picklePolicy,
+} from "../../policy/pickle/index.js";
+import type { Severity } from "../../report/schema.js";
+import type { FindingInput } from "../../scan/types.js";
+import { BufferSource, type ByteSource, readExact } from "../../sources/byte-source.js";
+import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
+import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
+import { type PickleInput, SourceInput } from "./input.js";
+import {
+  applyTransform,
+  defaultMachineOptions,
+  isResolver,
+  type MachineOptions,
+  type NestedPayload,
+  PickleMachine,
+  type SharedState,
+} from "./machine.js";
+import { scanPythonSource } from "./pysource.js";
+import {
+  intOf,
+  PyBytes,
+  PyCall,
+  PyLargeStr,
+  type PyPersistent,
+  PyRef,
+  PySeq,
+  preview,
+  type RefSite,
+  seqItems,
+  strOf,
+  type Value,
+} from "./values.js";
+
+/** Settings of a pickle analysis. */
+export interface PickleAnalysisOptions {
+  /** Artifact kind (selects allowlist profiles and loader behaviour). */
+  context: PickleContext;
+  /** Caller policy settings (`PolicyOptions.pickle`). */
+  policy?: PicklePolicyOptions | undefined;
+  /** Decoder budgets. */
+  decoder?: Partial<DecoderOptions>;
+  /** Machine budgets. */
+  machine?: Partial<MachineOptions>;
+  /** Nested payload depth budget (default 4). */
+  maxNesting?: number;
+  /** Most concatenated pickles analysed (default 1,000). */
+  maxPickles?: number;
+  /** Analyse pickles that follow the first one (default true). */
+  concatenated?: boolean;
+  /** Data after the last pickle is expected (legacy PyTorch storages): no trailing-data finding. */
+  ignoreTrailing?: boolean;
+  /** Called regularly; throws to abort. */
+  checkpoint?: (() => void) | undefined;
+  /** Registries shared with other pickles of the same file. */
+  shared?: SharedState;
+  /** Evidence prefix for findings of nested payloads (internal). */
+  nestedPath?: string;
+  /** Current nesting depth (internal). */
+  depth?: number;
+}
+
+/** A payload to hand to the engine as a member (zip, npy ... inside a pickle). */
+export interface PickleEmbeddedPayload {
+  /** Member name (`@offset:via`). */
+  readonly name: string;
+  /** Offset of the opcode that carries it. */
+  readonly offset: number;
+  /** The bytes. */
+  readonly source: ByteSource;
+}
+
+/** One analysed pickle. */
+export interface PickleRun {
+  /** The machine after the run (stack, memo, references, events). */
+  readonly machine: PickleMachine;
+  /** Decoder result when the pickle ended with STOP. */
+  readonly result: DecodeResult | undefined;
+  /** The error that ended it, otherwise. */
+  readonly error: PickleError | undefined;
+  /** Offset where it started. */
+  readonly start: number;
+  /** The context it was analysed in. */
+  readonly context: PickleContext;
+}
+
+/** Result of {@link analyzePickleStream}. */
+export interface PickleAnalysis {
+  /** Findings, ready for `ctx.report`. */
+  readonly findings: FindingInput[];
+  /** Facts about the model. */
+  readonly facts: Record<string, unknown>;
+  /** The pickles analysed, in order. */
+  readonly runs: PickleRun[];
+  /** Offset just after the last byte consumed. */
+  readonly end: number;
+  /** Offset of data after the last pickle that is not another pickle, if any. */
+  readonly trailingOffset: number | undefined;
+  /** Payloads for the engine to scan as members. */
+  readonly embedded: PickleEmbeddedPayload[];
+  /** The stream could not be analysed to its end. */
+  readonly invalid: boolean;
+}
+
+const TORCH_CONTEXTS = new Set<PickleContext>(["pytorch", "torchscript"]);
+const PROTO0_STARTS = new Set([..."(]})NIFSVLcKJMXUTGg"].map((c) => c.charCodeAt(0)));
+
+/**
+ * Runs one pickle from the input's current position through the machine.
+ * @param input - positioned at the pickle's first opcode
+ * @param options - analysis settings
+ */
+export async function runPickle(input: PickleInput, options: PickleAnalysisOptions): Promise<PickleRun> {
+  const start = input.offset;
+  const shared = options.shared ?? { ext: new Map(), patches: new Map() };
+  const nestedRuns: PickleRun[] = [];
+  const machine = new PickleMachine({
+    ...defaultMachineOptions(),
+    persistentLoad: TORCH_CONTEXTS.has(options.context),
+    ...options.machine,
+    shared,
+    inlinePickle: async (inp) => {
+      // joblib object arrays: a complete pickle inline, read by the C unpickler
+      const run = await runPickle(inp, { ...options, shared });
+      nestedRuns.push(run);
+      if (run.error !== undefined) throw run.error;
+    },
+  });
+  try {
+    const result = await decodePickle(input, machine, { ...options.decoder, checkpoint: options.checkpoint });
+    return withInline({ machine, result, error: undefined, start, context: options.context }, nestedRuns);
+  } catch (e) {
+    if (e instanceof PickleError) {
+      return withInline({ machine, result: undefined, error: e, start, context: options.context }, nestedRuns);
+    }
+    if (isModelgateError(e, "BUDGET_EXCEEDED")) {
+      return withInline(
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(e.message, e.offset ?? input.offset, "budget", e.budget),
+          start,
+          context: options.context,
+        },
+        nestedRuns,
+      );
+    }
+    const zlibCode = e instanceof Error && "code" in e && typeof e.code === "string" && e.code.startsWith("Z_");
+    if (zlibCode) {
+      return withInline(
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(`compressed stream is corrupt: ${(e as Error).message}`, input.offset, "truncated"),
+          start,
+          context: options.context,
+        },
+        nestedRuns,
+      );
+    }
+    if (isModelgateError(e, "TRUNCATED")) {
+      return withInline(
+        {
+          machine,
+          result: undefined,
+          error: new PickleError(e.message, e.offset ?? input.offset, "truncated"),
+          start,
+          context: options.context,
+        },
+        nestedRuns,
+      );
+    }
+    throw e;
+  }
+}
+
+const INLINE = new WeakMap<PickleRun, PickleRun[]>();
+function withInline(run: PickleRun, inline: PickleRun[]): PickleRun {
+  if (inline.length > 0) INLINE.set(run, inline);
+  return run;
+}
+
+/**
+ * Analyses the pickle(s) in `input`: every concatenated pickle, each one's references under the
+ * policy, events, framing divergences, errors and nested payloads.
+ * @param input - positioned at the first pickle
+ * @param options - analysis settings
+ */
+export async function analyzePickleStream(input: PickleInput, options: PickleAnalysisOptions): Promise<PickleAnalysis> {
+  const shared = options.shared ?? { ext: new Map(), patches: new Map() };
+  const opts: PickleAnalysisOptions = { ...options, shared };
+  const runs: PickleRun[] = [];
+  const maxPickles = options.maxPickles ?? 1000;
+  let trailingOffset: number | undefined;
+  for (;;) {
+    const run = await runPickle(input, opts);
+    runs.push(run);
+    if (run.error !== undefined) break;
+    if (options.concatenated === false) break;
+    if (await input.atEnd()) break;
+    if (runs.length >= maxPickles) {
+      if (options.ignoreTrailing !== true) trailingOffset = input.offset;
+      break;
+    }
+    const head = await input.peek(2);
+    const b0 = head[0] ?? 0;
+    const firstWasOld = run.machine.maxProto < 2;
+    const another = (b0 === 0x80 && (head[1] ?? 9) <= 5) || (firstWasOld && PROTO0_STARTS.has(b0));
+    if (!another) {
+      trailingOffset = input.offset;
+      break;
+    }
+  }
+  return reportRuns(runs, input, opts, trailingOffset);
+}
+
+/**
+ * Findings, facts and embedded payloads of runs already made (each under its own context's
+ * policy), plus a trailing-data finding when `trailingOffset` is given.
+ * @param runs - the runs, in stream order
+ * @param input - the input they were read from (for nested payload slices)
+ * @param opts - analysis settings
+ * @param trailingOffset - offset of data after the last pickle, if any
+ */
+export async function reportRuns(
+  runs: PickleRun[],
+  input: PickleInput,
+  opts: PickleAnalysisOptions,
+  trailingOffset: number | undefined,
+): Promise<PickleAnalysis> {
+  const findings: FindingInput[] = [];
+  const embedded: PickleEmbeddedPayload[] = [];
+  let invalid = false;
+  const all: PickleRun[] = [];
+  for (const run of runs) {
+    all.push(run);
+    for (const inner of INLINE.get(run) ?? []) all.push(inner);
+  }
+  const reported = new Set<PickleError>();
+  for (const run of all) {
+    const dup = run.error !== undefined && reported.has(run.error);
+    if (run.error !== undefined) reported.add(run.error);
+    const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
+    findings.push(...(dup ? own.slice(0, -1) : own));
+    if (run.error !== undefined) invalid = true;
+    const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
+    for (const p of run.machine.nested) {
+      if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
+      const out = await nestedFindings(p, input, opts, embedded);
+      findings.push(...out.findings);
+      if (out.invalid) invalid = true;
+    }
+  }
+  if (trailingOffset !== undefined) {
+    findings.push({
+      ruleId: "pickle/trailing-data",
+      message: `${(input.size ?? trailingOffset) - trailingOffset > 0 ? `${(input.size ?? 0) - trailingOffset} bytes` : "data"} after the last pickle (STOP) that do not start another pickle`,
+      offset: trailingOffset,
+      evidence: withNested({ offset: trailingOffset }, opts),
+    });
+  }
+  return {
+    findings: tagNested(findings, opts),
+    facts: collectFacts(all),
+    runs,
+    end: input.offset,
+    trailingOffset,
+    embedded,
+    invalid,
+  };
+}
+
+function withNested(
+  e: Record<string, string | number | boolean>,
+  opts: PickleAnalysisOptions,
+): Record<string, string | number | boolean> {
+  return opts.nestedPath === undefined ? e : { ...e, nested: opts.nestedPath };
+}
+
+function tagNested(findings: FindingInput[], opts: PickleAnalysisOptions): FindingInput[] {
+  if (opts.nestedPath === undefined) return findings;
+  return findings.map((f) =>
+    f.evidence?.nested !== undefined ? f : { ...f, evidence: { ...f.evidence, nested: opts.nestedPath ?? "" } },
+  );
+}
+
+function useOf(site: RefSite): "ref" | "new" | "call" {
+  let use: "ref" | "new" | "call" = "ref";
+  for (const c of site.calls) {
+    if (c.use === "call") return "call";
+    use = "new";
+  }
+  return site.callCount > 0 && use === "ref" ? "call" : use;
+}
+
+/** Turns one run's references, events and error into findings. */
+export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAnalysisOptions): FindingInput[] {
+  const out: FindingInput[] = [];
+  const m = run.machine;
+  for (const site of m.refs.values()) {
+    const f = refFinding(site, policy);
+    if (f !== undefined) out.push(f);
+  }
+  for (const e of m.events) {
+    const count = m.eventCount(e);
+    const evidence = { opcode: e.opcode, ...e.evidence, ...(count > 1 ? { occurrences: count } : {}) };
+    switch (e.kind) {
+      case "monkeypatch":
+        out.push({ ruleId: "pickle/monkeypatch", message: e.message, offset: e.offset, evidence });
+        break;
+      case "dynamic-import":
+        out.push({ ruleId: "pickle/dynamic-import", message: e.message, offset: e.offset, evidence });
+        break;
+      case "dynamic-call":
+        out.push({
+          ruleId: "pickle/dynamic-call",
+          message: e.message,
+          offset: e.offset,
+          evidence,
+          ...(e.severity !== undefined ? { severity: e.severity } : {}),
+        });
+        break;
+      case "ext-unregistered":
+        out.push({ ruleId: "pickle/ext-unregistered", message: e.message, offset: e.offset, evidence });
+        break;
+      case "persistent-id":
+        out.push({ ruleId: "pickle/persistent-id", message: e.message, offset: e.offset, evidence });
+        break;
+      case "joblib-array":
+        break;
+    }
+  }
+  if (TORCH_CONTEXTS.has(opts.context)) out.push(...torchPersistentFindings(m, policy));
+  const div = run.result?.divergence ?? undefined;
+  if (div !== undefined) {
+    out.push({
+      ruleId: "pickle/frame-mismatch",
+      message: div.message,
+      offset: div.offset,
+      evidence: { offset: div.offset },
+    });
+  }
+  if (run.error !== undefined) out.push(errorFinding(run.error));
+  return out;
+}
+
+function errorFinding(err: PickleError): FindingInput {
+  if (err.kind === "budget" && err.budget === "maxCompressionRatio") {
+    return {
+      ruleId: "container/decompression-bomb",
+      message: err.message,
+      offset: err.offset,
+      evidence: { budget: err.budget },
+    };
+  }
+  if (err.kind === "budget") {
+    return {
+      ruleId: "scan/budget-exceeded",
+      message: `pickle analysis stopped: ${err.message}`,
+      offset: err.offset,
+      evidence: { budget: err.budget ?? "pickle", offset: err.offset },
+    };
+  }
+  if (err.message.startsWith("joblib")) {
+    return {
+      ruleId: "joblib/array-layout",
+      message: err.message,
+      offset: err.offset,
+      evidence: { offset: err.offset },
+    };
+  }
+  return {
+    ruleId: "pickle/malformed",
+    message: `${err.kind === "truncated" ? "truncated pickle" : "malformed pickle"}: ${err.message} (everything before offset ${err.offset} was analysed)`,
+    offset: err.offset,
+    evidence: { error: err.message, kind: err.kind, offset: err.offset },
+  };
+}
+
+/** The finding about one referenced name, if the policy calls for one. */
+function refFinding(site: RefSite, policy: PicklePolicy): FindingInput | undefined {
+  const moduleParts = site.origin === "resolver" ? 1 : site.module.split(".").length;
+  const cls = policy.classify(site.name, moduleParts);
+  const use = useOf(site);
+  if (cls.status === "allowed") {
+    if (PicklePolicy.permits(cls, use)) return undefined;
+  } else if (isResolver(site.name) && site.callCount > 0 && site.unresolvedCalls === 0 && !site.escaped) {
+    // getattr/__import__/... whose every call resolved to allowed names: transparent
+    if (site.resolvedTo.every((n) => PicklePolicy.permits(policy.classify(n), "call") || n.startsWith("vars("))) {
+      if (site.resolvedTo.length > 0) return undefined;
+    }
+  }
+  if (cls.status !== "denied" && site.consumed && site.callCount === 0 && !site.escaped && !site.mutated) {
+    return undefined; // only used as the base of a resolved attribute; that attribute is reported
+  }
+  const first = site.calls[0];
+  const evidence: Record<string, string | number | boolean> = {
+    callee: site.name,
+    opcode: first?.opcode ?? site.origin,
+    use,
+    importedBy: site.origin,
+    importOffset: site.offset,
+    protocol: site.proto,
+  };
+  if (first !== undefined) evidence.args = first.args;
+  if (site.callCount > 1) evidence.calls = site.callCount;
+  if (site.refCount > 1) evidence.references = site.refCount;
+  if (site.rawName !== undefined) evidence.rawName = site.rawName;
+  const via = first?.via ?? site.via;
+  if (via !== undefined) evidence.via = via;
+  if (cls.category !== undefined) evidence.category = cls.category;
+  if (cls.matched !== undefined) evidence.matched = cls.matched;
+  if (site.qualname.includes(".") && site.proto < 4 && site.origin !== "resolver") {
+    evidence.note = "dotted name below protocol 4: CPython <= 3.13 imports the module, then raises AttributeError";
+  }
+  const verb = use === "call" ? "calls" : use === "new" ? "instantiates" : "imports";
+  const argText = first !== undefined && use !== "ref" ? `(${first.args})` : "";
+  if (cls.status === "denied") {
+    return {
+      ruleId: "pickle/dangerous-global",
+      severity: cls.severity,
+      message: `pickle ${verb} ${site.name}${argText}: ${cls.reason}${via !== undefined ? ` (via ${via})` : ""}`,
+      offset: first?.offset ?? site.offset,
+      evidence,
+    };
+  }
+  const why =
+    cls.status === "allowed"
+      ? `${cls.profile ?? "the policy"} allows ${site.name} only to be instantiated, but the pickle calls it`
+      : cls.reason;
+  return {
+    ruleId: "pickle/unknown-global",
+    message: `pickle ${verb} ${site.name}${argText}, which is not allowlisted: ${why}`,
+    offset: first?.offset ?? site.offset,
+    evidence,
+  };
+}
+
+/** PyTorch's persistent_load accepts ('storage', storage_type, key, location, numel[, view]). */
+function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy): FindingInput[] {
+  const out: FindingInput[] = [];
+  let bad = 0;
+  for (const p of m.persistentIds) {
+    const items = seqItems(p.pid);
+    const typename = strOf(items?.[0]);
+    let ok = false;
+    if (typename === "storage" && items !== undefined && items.length >= 5) {
+      const st = items[1];
+      const stOk =
+        (st instanceof PyRef && PicklePolicy.permits(policy.classify(st.name), "ref")) ||
+        (st instanceof PyCall && st.calleeName !== undefined);
+      ok = stOk && strOf(items[2]) !== undefined && strOf(items[3]) !== undefined && intOf(items[4]) !== undefined;
+    } else if (typename === "module") {
+      ok = items !== undefined && items[1] instanceof PyRef;
+    }
+    if (!ok) {
+      bad++;
+      if (bad <= 3) {
+        out.push({
+          ruleId: "pickle/persistent-id",
+          message: "persistent id is not a PyTorch storage reference",
+          offset: p.offset,
+          evidence: { pid: preview(p.pid, 160) },
+        });
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- nested payloads
+
+const MAX_NESTED_BYTES = 64 << 20;
+/** LONG1 of the legacy PyTorch magic number 0x1950a86a20f9469cfc6c. */
+const LEGACY_MAGIC_PICKLE = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+function startsWith(b: Uint8Array, prefix: readonly number[], at: number): boolean {
+  return prefix.every((x, i) => b[at + i] === x);
+}
+
+async function payloadBytes(v: NestedPayload["value"], input: PickleInput): Promise<Uint8Array | undefined> {
+  if (v instanceof PyBytes) {
+    let data = v.data;
+    if (data === undefined && v.blob !== undefined) {
+      if (v.blob.length > MAX_NESTED_BYTES) return undefined;
+      const src = input.slice(v.blob.offset, v.blob.length);
+      if (src === undefined) return undefined;
+      data = await readExact(src, 0, v.blob.length);
+    }
+    if (data === undefined) return undefined;
+    for (const t of v.transforms) {
+      const next = applyTransform(t, data);
+      if (next === undefined) return undefined;
+      data = next;
+    }
+    return data;
+  }
+  if (v instanceof PyLargeStr) return undefined;
+  if (typeof v === "string") return Buffer.from(v, "latin1");
+  return undefined;
+}
+
+function nestedContext(kind: NestedPayload["kind"]): PickleContext {
+  switch (kind) {
+    case "torch":
+      return "pytorch";
+    case "numpy":
+      return "numpy";
+    case "joblib":
+      return "joblib";
+    default:
+      return "pickle";
+  }
+}
+
+async function nestedFindings(
+  p: NestedPayload,
+  input: PickleInput,
+  opts: PickleAnalysisOptions,
+  embedded: PickleEmbeddedPayload[],
+): Promise<{ findings: FindingInput[]; invalid: boolean }> {
+  const label = `${opts.nestedPath !== undefined ? `${opts.nestedPath} > ` : ""}${p.via}@${p.offset}`;
+  const info = (
+    message: string,
+    severity: Severity,
+    extra: Record<string, string | number | boolean> = {},
+  ): FindingInput => ({
+    ruleId: "pickle/nested-payload",
+    message,
+    offset: p.offset,
+    severity,
+    evidence: { via: p.via, kind: p.kind, ...extra },
+  });
+  if (p.kind === "code") {
+    const text =
+      typeof p.value === "string"
+        ? p.value
+        : p.value instanceof PyBytes && p.value.data !== undefined
+          ? Buffer.from(p.value.data).toString("utf8")
+          : undefined;
+    if (text === undefined)
+      return {
+        findings: [info(`code handed to ${p.via} is computed at run time and was not analysed`, "medium")],
+        invalid: false,
+      };
+    return { findings: codeFindings(text, p, opts), invalid: false };
+  }
+  if (p.kind === "marshal") {
+    const data = await payloadBytes(p.value, input);
+    if (data === undefined) {
+      return {
+        findings: [info(`marshal payload handed to ${p.via} is computed at run time and was not analysed`, "medium")],
+        invalid: false,
+      };
+    }
+    try {
+      const m = parseMarshal(data);
+      const names = [...new Set(m.codeObjects.flatMap((c) => c.names))];
+      const danger = dangerousNames(m.codeObjects);
+      return {
+        findings: [
+          info(
+            `marshal payload handed to ${p.via}: ${m.codeObjects.length} code object(s) (Python ${m.pythonVersion})${danger.length > 0 ? ` using ${danger.join(", ")}` : ""}`,
+            danger.length > 0 ? "high" : "info",
+            {
+              codeObjects: m.codeObjects.length,
+              pythonVersion: m.pythonVersion,
+              names: names.slice(0, 60).join(", "),
+              dangerous: danger.join(", "),
+              functions: m.codeObjects
+                .map((c) => c.qualname)
+                .slice(0, 20)
+                .join(", "),
+            },
+          ),
+        ],
+        invalid: false,
+      };
+    } catch (error) {
+      return {
+        findings: [
+          info(`marshal payload handed to ${p.via} could not be decoded: ${(error as Error).message}`, "medium"),
+        ],
+        invalid: false,
+      };
+    }
+  }
+  const depth = (opts.depth ?? 0) + 1;
+  if (depth > (opts.maxNesting ?? 4)) {
+    return {
+      findings: [
+        {
+          ruleId: "scan/budget-exceeded",
+          message: `nested payload at offset ${p.offset} (${p.via}) is deeper than the nesting budget and was not analysed`,
+          offset: p.offset,
+          evidence: { budget: "maxNesting", via: p.via },
+        },
+      ],
+      invalid: true,
+    };
+  }
+  if (typeof p.value === "string" && p.kind !== "literal") {
+    // torch.load('x.pt'), joblib.load('x.joblib'), numpy.load(...): a path, read at load time
+    return {
+      findings: [
+        info(
+          `${p.via} loads ${JSON.stringify(p.value.slice(0, 200))} at load time; that file was not analysed`,
+          "medium",
+          { file: p.value.slice(0, 200) },
+        ),
+      ],
+      invalid: false,
+    };
+  }
+  let bytes = await payloadBytes(p.value, input);
+  if (bytes === undefined) {
+    if (p.kind === "literal") return { findings: [], invalid: false };
+    return {
+      findings: [
+        info(`payload handed to ${p.via} is computed at run time or too large, and was not analysed`, "medium"),
+      ],
+      invalid: false,
+    };
+  }
+  if (p.kind === "literal") {
+    // base64 / hex text of a pickle
+    const text = Buffer.from(bytes.subarray(0, 4)).toString("latin1");
+    if (/^gA[JNSU]/.test(text)) bytes = applyTransform("base64", bytes) ?? bytes;
+    else if (/^800[2-5]/.test(text)) bytes = applyTransform("hex", bytes) ?? bytes;
+  }
+  if (bytes[0] === 0x78 && p.kind === "joblib") {
+    try {
+      bytes = new Uint8Array(inflateSync(bytes, { maxOutputLength: MAX_NESTED_BYTES }));
+    } catch {
+      /* not zlib after all */
+    }
+  }
+  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b;
+  const isNpy = bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55;
+  if (isZip || isNpy) {
+    embedded.push({ name: `${p.via}@${p.offset}`, offset: p.offset, source: new BufferSource(bytes) });
+    return {
+      findings: [
+        info(`${isZip ? "zip archive" : "NumPy array"} handed to ${p.via}; analysed as an embedded member`, "info"),
+      ],
+      invalid: false,
+    };
+  }
+  // torch.load of a legacy file: five pickles, then raw storages (not trailing garbage)
+  const legacyTorch = p.kind === "torch" && startsWith(bytes, LEGACY_MAGIC_PICKLE, bytes[0] === 0x80 ? 2 : 0);
+  const nested = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
+    ...opts,
+    context: nestedContext(p.kind),
+    shared: { ext: new Map(), patches: new Map() },
+    nestedPath: label,
+    depth,
+    ...(legacyTorch ? { maxPickles: 5, ignoreTrailing: true } : {}),
+  });
+  for (const e of nested.embedded) embedded.push(e);
+  const findings = nested.findings;
+  if (p.kind === "literal") {
+    // data that merely looks like a pickle: keep only findings about what it would import/call
+    const kept = findings.filter((f) => f.ruleId !== "pickle/malformed" && f.ruleId !== "pickle/trailing-data");
+    if (nested.runs[0]?.error !== undefined && nested.runs[0].machine.refs.size === 0)
+      return { findings: [], invalid: false };
+    if (kept.length === 0) return { findings: [], invalid: false };
+    return {
+      findings: [info(`literal at offset ${p.offset} holds an embedded pickle; analysed`, "info"), ...kept],
+      invalid: false,
+    };
+  }
+  return {
+    findings: [
+      info(`pickle handed to ${p.via} at offset ${p.offset}; analysed (${bytes.length} bytes)`, "info"),
+      ...findings,
+    ],
+    invalid: nested.invalid,
+  };
+}
+
+/** Findings for code text handed to an evaluator: what it imports and calls. */
+function codeFindings(text: string, p: NestedPayload, opts: PickleAnalysisOptions): FindingInput[] {
+  const scan = scanPythonSource(text);
+  const policy = picklePolicy("pickle", opts.policy);
+  const out: FindingInput[] = [
+    {
+      ruleId: "pickle/nested-payload",
+      message: `code handed to ${p.via}: ${preview(text, 120)}`,
+      offset: p.offset,
+      evidence: {
+        via: p.via,
+        kind: "code",
+        code: preview(text, 200),
+        imports: scan.names
+          .filter((n) => n.kind === "import")
+          .map((n) => n.name)
+          .join(", "),
+        calls: scan.names
+          .filter((n) => n.kind === "call")
+          .map((n) => n.name)
+          .join(", "),
+      },
+    },
+  ];
+  for (const n of scan.names) {
+    if (n.kind === "import") continue;
+    const c: Classification = policy.classify(n.name);
+    if (c.status !== "denied") continue;
+    out.push({
+      ruleId: "pickle/dangerous-global",
+      severity: c.severity,
+      message: `code handed to ${p.via} ${n.kind === "call" ? "calls" : "references"} ${n.name}: ${c.reason}`,
+      offset: p.offset,
+      evidence: {
+        callee: n.name,
+        opcode: "REDUCE",
+        via: `${p.via} source`,
+        use: n.kind === "call" ? "call" : "ref",
+        category: c.category ?? "",
+        code: preview(text, 160),
+      },
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- facts
+
+function collectFacts(runs: PickleRun[]): Record<string, unknown> {
+  let opcodes = 0;
+  let tensors = 0;
+  let elements = 0;
+  const dtypes = new Set<string>();
+  let arrays = 0;
+  let storages = 0;
+  const protocols = new Set<number>();
+  const globals = new Set<string>();
+  const estimators = new Set<string>();
+  for (const r of runs) {
+    opcodes += r.result?.opcodes ?? 0;
+    protocols.add(r.machine.maxProto);
+    for (const site of r.machine.refs.values()) {
+      if (globals.size < 200) globals.add(site.name);
+      if (site.name.endsWith("multiarray._reconstruct") || site.name.endsWith("numeric._frombuffer"))
+        arrays += site.callCount;
+      if (site.name.startsWith("sklearn.") && site.callCount > 0 && /\.[A-Z]/.test(site.name))
+        estimators.add(site.name);
+    }
+    for (const p of r.machine.persistentIds) if (strOf(seqItems(p.pid)?.[0]) === "storage") storages++;
+    elements += r.machine.tensors.elements;
+    tensors += r.machine.tensors.count;
+    for (const d of r.machine.tensors.dtypes) dtypes.add(d);
+    // object arrays are counted by the inline pickle that rebuilds them
+    for (const e of r.machine.events) if (e.kind === "joblib-array" && e.evidence.object !== true) arrays++;
+  }
+  const facts: Record<string, unknown> = {
+    "pickle.protocol": Math.max(0, ...protocols),
+    "pickle.count": runs.length,
+    "pickle.globals": [...globals],
+  };
+  if (opcodes > 0) facts["pickle.opcodes"] = opcodes;
+  if (tensors > 0) {
+    facts.tensorCount = tensors;
+    facts.parameterCount = elements;
+    if (dtypes.size > 0) facts.dtypes = [...dtypes].sort();
+  }
+  if (storages > 0) facts["pytorch.storages"] = storages;
+  if (arrays > 0) facts["numpy.arrays"] = arrays;
+  if (estimators.size > 0) facts["sklearn.estimators"] = [...estimators].slice(0, 50);
+  return facts;
+}
+
+/** Items of the list a pickle returned (STOP value), when kept in full. */
+export function resultList(v: Value | undefined): Value[] | undefined {
+  return v instanceof PySeq && v.count === v.items.length ? [...v.items] : undefined;
+}
+
+/** The persistent ids one run saw. */
+export function persistentIds(run: PickleRun): readonly PyPersistent[] {
+  return run.machine.persistentIds;
+}

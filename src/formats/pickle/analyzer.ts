@@ -1,0 +1,157 @@
+/**
+ * Engine analyzers for raw pickles (whatever their name: `.pkl`, `.bin`, `archive/data.pkl` in a
+ * PyTorch zip, a joblib file) and for the `code/` members of TorchScript archives.
+ * @module
+ */
+
+import type { PickleContext } from "../../policy/pickle/index.js";
+import type { Format } from "../../report/schema.js";
+import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
+import { SliceSource } from "../../sources/byte-source.js";
+import { analyzePickleStream, type PickleAnalysis } from "./analyze.js";
+import { SourceInput } from "./input.js";
+import { scanPythonSource } from "./pysource.js";
+
+/**
+ * The pickle context (allowlist profiles, loader behaviour) for a member with these enclosing
+ * formats.
+ * @param lineage - formats of the enclosing containers, outermost first
+ */
+export function pickleContextFor(lineage: readonly Format[]): PickleContext {
+  if (lineage.includes("torchscript")) return "torchscript";
+  if (lineage.includes("pytorch-zip") || lineage.includes("pytorch-legacy")) return "pytorch";
+  if (lineage.includes("joblib")) return "joblib";
+  if (lineage.includes("numpy") || lineage.includes("npz")) return "numpy";
+  return "pickle";
+}
+
+/**
+ * Reports a pickle analysis through the context: findings, facts, embedded payloads (scanned as
+ * members) and trailing data not claimed by another detection.
+ * @param ctx - analysis context
+ * @param analysis - what {@link analyzePickleStream} returned
+ */
+export async function reportPickleAnalysis(ctx: AnalysisContext, analysis: PickleAnalysis): Promise<void> {
+  for (const f of analysis.findings) ctx.report(f);
+  for (const [k, v] of Object.entries(analysis.facts)) ctx.fact(k, v);
+  for (const e of analysis.embedded) await ctx.scanMember(e.name, e.source, { offset: e.offset });
+}
+
+/** Budgets of the pickle decoder and machine derived from the scan limits. */
+export function pickleBudgets(ctx: AnalysisContext): { checkpoint: () => void; maxNesting: number } {
+  return { checkpoint: () => ctx.checkpoint(), maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth) };
+}
+
+/** Analyses pickles: every concatenated pickle, nested payloads, trailing data. */
+export const pickleAnalyzer: Analyzer = {
+  name: "pickle",
+  formats: ["pickle"],
+  async analyze(ctx) {
+    const context = pickleContextFor(ctx.lineage);
+    const start = ctx.detection.offset;
+    const input = new SourceInput(ctx.source, start);
+    const analysis = await analyzePickleStream(input, {
+      context,
+      policy: ctx.policy.options.pickle,
+      ...pickleBudgets(ctx),
+    });
+    if (context === "pickle" && analysis.facts["numpy.arrays"] !== undefined) {
+      const globals = analysis.facts["pickle.globals"];
+      if (Array.isArray(globals) && globals.includes("joblib.numpy_pickle.NumpyArrayWrapper"))
+        ctx.refineFormat("joblib");
+    }
+    await reportPickleAnalysis(ctx, analysis);
+    const tail = analysis.trailingOffset;
+    if (tail !== undefined && !ctx.detections.some((d) => d.offset > start && d.offset <= tail + 16)) {
+      // Whatever hides after the pickle is sniffed and analysed on its own.
+      await ctx.scanMember(`@${tail}`, new SliceSource(ctx.source, tail, ctx.source.size - tail), {
+        offset: tail,
+        opaqueData: true,
+      });
+    }
+  },
+};
+
+/** TorchScript operators that read or write files, or load code. */
+const RISKY_TORCHSCRIPT = new Set([
+  "torch.save",
+  "torch.load",
+  "torch.from_file",
+  "ops.aten.save",
+  "ops.aten.load",
+  "ops.aten.from_file",
+  "torch.ops.aten.save",
+  "torch.ops.aten.from_file",
+  "torch.classes.load_library",
+  "torch.ops.load_library",
+  "ops.prim.RaiseException",
+]);
+/** Operator namespaces that ship with PyTorch. */
+const STANDARD_NAMESPACES = new Set([
+  "aten",
+  "prim",
+  "quantized",
+  "_quantized",
+  "profiler",
+  "cuda",
+  "_caffe2",
+  "onednn",
+  "mkldnn",
+  "prepacked",
+  "_test",
+]);
+
+/** Reports what TorchScript `code/` members call (only inside a TorchScript archive). */
+export const torchscriptCodeAnalyzer: Analyzer = {
+  name: "torchscript-code",
+  formats: ["python"],
+  async analyze(ctx) {
+    if (!ctx.lineage.includes("torchscript")) return; // other Python: the repository-files analyzer
+    const max = 4 << 20;
+    const bytes = await ctx.source.read(0, Math.min(ctx.source.size, max));
+    const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+    const scan = scanPythonSource(text);
+    const ops = new Set<string>();
+    const findings: FindingInput[] = [];
+    for (const n of scan.names) {
+      const name = n.name;
+      const ns = /^(?:torch\.)?ops\.([A-Za-z_]\w*)\./.exec(name)?.[1];
+      if (name.startsWith("torch.") || name.startsWith("ops.") || name.startsWith("__torch__.")) {
+        if (ops.size < 500) ops.add(name);
+      }
+      if (RISKY_TORCHSCRIPT.has(name)) {
+        findings.push({
+          ruleId: "pickle/torchscript-op",
+          message: `TorchScript code calls ${name}, which touches the file system or loads code`,
+          evidence: { callee: name, member: ctx.name },
+        });
+      } else if (ns !== undefined && !STANDARD_NAMESPACES.has(ns)) {
+        findings.push({
+          ruleId: "pickle/torchscript-op",
+          severity: "medium",
+          message: `TorchScript code calls ${name} from the non-standard operator namespace "${ns}" (needs a native library)`,
+          evidence: { callee: name, namespace: ns, member: ctx.name },
+        });
+      }
+    }
+    if (scan.defs.includes("__setstate__")) {
+      findings.push({
+        ruleId: "pickle/torchscript-op",
+        severity: "medium",
+        message: "TorchScript class defines __setstate__, which runs while torch.jit.load reads the archive",
+        evidence: { callee: "__setstate__", member: ctx.name },
+      });
+    }
+    ctx.report({
+      ruleId: "pickle/torchscript-code",
+      message: `TorchScript code uses ${ops.size} operator/call name(s)`,
+      evidence: {
+        member: ctx.name,
+        calls: [...ops].slice(0, 60).join(", "),
+        functions: scan.defs.slice(0, 40).join(", "),
+        ...(scan.truncated || ctx.source.size > max ? { truncated: true } : {}),
+      },
+    });
+    for (const f of findings) ctx.report(f);
+  },
+};
