@@ -63,11 +63,13 @@ function runTarget(name, index) {
       env: { ...process.env, MODELGATE_FUZZ_SUPERVISOR: JSON.stringify(config) },
       stdio: ["ignore", "pipe", "inherit"],
     });
+    children.add(child);
     let text = "";
     child.stdout.on("data", (d) => {
       text += d;
     });
     child.on("exit", (code) => {
+      children.delete(child);
       const line = text.trim().split("\n").pop() ?? "";
       const summary = line.startsWith("{") ? JSON.parse(line) : { target: name, error: `supervisor exited ${code}` };
       process.stderr.write(
@@ -78,6 +80,13 @@ function runTarget(name, index) {
   });
 }
 
+const children = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const c of children) c.kill("SIGTERM");
+    process.exit(130);
+  });
+}
 const started = new Date().toISOString();
 const queue = names.map((n, i) => [n, i]);
 const results = [];

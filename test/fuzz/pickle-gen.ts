@@ -331,7 +331,7 @@ function value(w: Writer, depth: number): void {
       w.int(randomInt(rng));
       break;
     case 3: {
-      const f = rng.pick([0, 1.5, -2.25, 1e300, 3.141592653589793]);
+      const f = rng.pick([0, 1.5, -2.25, 1e300, Math.PI]);
       if (w.proto === 0) w.line(OP.FLOAT, String(f));
       else {
         const b = Buffer.alloc(8);
@@ -559,7 +559,10 @@ function inst(w: Writer, depth: number): void {
 }
 
 function obj(w: Writer, depth: number): void {
-  if (w.proto < 1) return inst(w, depth);
+  if (w.proto < 1) {
+    inst(w, depth);
+    return;
+  }
   w.op(OP.MARK);
   callable(w);
   items(w, depth, 2);
@@ -567,7 +570,10 @@ function obj(w: Writer, depth: number): void {
 }
 
 function newobj(w: Writer, depth: number): void {
-  if (w.proto < 2) return reduce(w, depth);
+  if (w.proto < 2) {
+    reduce(w, depth);
+    return;
+  }
   callable(w);
   if (w.proto >= 4 && w.rng.chance(0.4)) {
     argsTuple(w, depth, 2);
@@ -585,7 +591,10 @@ function newobj(w: Writer, depth: number): void {
 }
 
 function memoRef(w: Writer, depth: number): void {
-  if (w.memo.size === 0) return value(w, depth + 1);
+  if (w.memo.size === 0) {
+    value(w, depth + 1);
+    return;
+  }
   w.get(w.rng.pick([...w.memo.keys()]));
   if (w.rng.chance(0.2)) {
     // DUP then drop the copy

@@ -191,10 +191,14 @@ class Supervisor {
     });
   }
 
+  /** The executor running now (killed with the supervisor). */
+  current: ChildProcess | undefined;
+
   /** One executor lifetime; resolves when it exits. */
   #runOnce(deadline: number): Promise<void> {
     const config = this.#executorConfig({ deadline });
     const child = this.#spawn(config, "inherit");
+    this.current = child;
     let lastStats: StatsMessage | undefined;
     let hung = false;
     let lastSeq = -1;
@@ -257,7 +261,7 @@ class Supervisor {
   async run(): Promise<TargetSummary> {
     const t0 = Date.now();
     const deadline = t0 + this.#c.seconds * 1000;
-    while (Date.now() < deadline - 1000) await this.#runOnce(deadline);
+    while (Date.now() < deadline - 1000 && this.summary.restarts < 200) await this.#runOnce(deadline);
     await this.#confirming;
     this.summary.seconds = Math.round((Date.now() - t0) / 1000);
     writeFileSync(join(this.#c.workDir, "summary.json"), `${JSON.stringify(this.summary, null, 2)}\n`);
@@ -267,6 +271,13 @@ class Supervisor {
 
 const config = JSON.parse(process.env.MODELGATE_FUZZ_SUPERVISOR ?? "null") as SupervisorConfig | null;
 if (config !== null) {
-  const summary = await new Supervisor(config).run();
+  const supervisor = new Supervisor(config);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      supervisor.current?.kill("SIGKILL");
+      process.exit(130);
+    });
+  }
+  const summary = await supervisor.run();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

@@ -21,6 +21,8 @@ import { analyzeKerasConfigText } from "../../src/formats/keras/config.js";
 import { readHdf5RootAttributes } from "../../src/formats/keras/hdf5.js";
 import { parseMarshal } from "../../src/formats/marshal/marshal.js";
 import { readOnnx } from "../../src/formats/onnx/reader.js";
+import { analyzePickleStream } from "../../src/formats/pickle/analyze.js";
+import { SourceInput } from "../../src/formats/pickle/input.js";
 import { readSafetensorsHeader } from "../../src/formats/safetensors/parser.js";
 import { readSavedModel } from "../../src/formats/savedmodel/reader.js";
 import { sniff } from "../../src/formats/sniff.js";
@@ -33,6 +35,7 @@ import { buildZip } from "../containers/zip-builder.js";
 import { GgufBuilder, T } from "../formats/gguf/build.js";
 import { checkScan, typedOnly } from "./check.js";
 import { tokens } from "./mutate.js";
+import { generatePickles } from "./pickle-gen.js";
 import type { Rng } from "./rng.js";
 import { mutateBundle, mutateJsonText, mutateProtobuf, mutateSafetensorsHeader } from "./structured.js";
 
@@ -673,6 +676,56 @@ const hfTarget: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// pickle
+
+const pickleTarget: FuzzTarget = {
+  name: "pickle",
+  description:
+    "pickle engine: decoder, symbolic machine, policy (plain, PyTorch, NumPy, joblib streams), nested payloads",
+  seeds: () => [
+    ...samples("pickle", ext(".pkl", ".joblib", ".npy")),
+    ...generatePickles(20261122, 60).map((g, i) => ({ name: `gen-${i}-p${g.protocol}.pkl`, bytes: g.bytes })),
+  ],
+  dictionary: tokens(
+    "\x80\x02",
+    "\x80\x04\x95",
+    "cos\nsystem\n",
+    "c__builtin__\neval\n",
+    "\x8c\x08builtins\x94\x8c\x07getattr\x94\x93",
+    "ccopyreg\nadd_extension\n",
+    "\x82\x01",
+    "(",
+    "t",
+    "R",
+    "b",
+    "\x81",
+    "\x92",
+    "\x93",
+    "\x94",
+    "h\x00",
+    "q\x00",
+    "0",
+    "1",
+    "2",
+    ")",
+    "}",
+    "]",
+    "Q",
+    "P0\n",
+    ".",
+  ),
+  maxSize: 128 * 1024,
+  async run({ name, bytes }) {
+    for (const context of ["pickle", "pytorch"] as const) {
+      await typedOnly(`analyzePickleStream(${context})`, () =>
+        analyzePickleStream(new SourceInput(new BufferSource(bytes), 0), { context }),
+      );
+    }
+    await checkScan(bytes, name);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // marshal (code objects inside pickles)
 
 const marshalTarget: FuzzTarget = {
@@ -806,9 +859,10 @@ const selftestTarget: FuzzTarget = {
   },
 };
 
-/** Every target, by name. Pickle joins when the pickle engine is on main. */
+/** Every target, by name. */
 export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
   [
+    pickleTarget,
     zipTarget,
     tarTarget,
     compressedTarget,

@@ -14,7 +14,7 @@ import {
 } from "../../policy/pickle/index.js";
 import type { Severity } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
-import { BufferSource, type ByteSource, readExact } from "../../sources/byte-source.js";
+import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
@@ -28,6 +28,7 @@ import {
   type SharedState,
 } from "./machine.js";
 import { scanPythonSource } from "./pysource.js";
+import { unpeekableReading } from "./unpeekable.js";
 import {
   intOf,
   PyBytes,
@@ -69,6 +70,11 @@ export interface PickleAnalysisOptions {
   nestedPath?: string;
   /** Current nesting depth (internal). */
   depth?: number;
+  /**
+   * Also analyse the stream as read from a file object without `peek` when it reads differently
+   * there (default true; see `unpeekable.ts`).
+   */
+  unpeekableReading?: boolean;
 }
 
 /** A payload to hand to the engine as a member (zip, npy ... inside a pickle). */
@@ -111,6 +117,12 @@ export interface PickleAnalysis {
   readonly embedded: PickleEmbeddedPayload[];
   /** The stream could not be analysed to its end. */
   readonly invalid: boolean;
+  /**
+   * The analysis of the bytes the C unpickler consumes from a file object without `peek`
+   * (`io.BytesIO`), when an opcode crossed a frame end so that they differ; its findings that the
+   * main reading lacks are included in {@link PickleAnalysis.findings}.
+   */
+  readonly unpeekable?: PickleAnalysis;
 }
 
 const TORCH_CONTEXTS = new Set<PickleContext>(["pytorch", "torchscript"]);
@@ -222,7 +234,46 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
       break;
     }
   }
-  return reportRuns(runs, input, opts, trailingOffset);
+  const analysis = await reportRuns(runs, input, opts, trailingOffset);
+  return options.unpeekableReading === false ? analysis : withUnpeekableReading(analysis, input, opts);
+}
+
+/** Largest stream re-read the way a file object without `peek` feeds the unpickler. */
+const UNPEEKABLE_MAX = 64 * 1024 * 1024;
+/** Findings of the second reading that only restate that it is not the first one. */
+const UNPEEKABLE_SKIP = new Set(["pickle/malformed", "pickle/trailing-data", "pickle/frame-mismatch"]);
+
+/**
+ * When an opcode crossed a frame end, the C unpickler reading from `io.BytesIO` (no `peek`)
+ * consumes other bytes than `pickle.loads` does: analyses that reading too and adds what it finds.
+ */
+async function withUnpeekableReading(
+  analysis: PickleAnalysis,
+  input: PickleInput,
+  opts: PickleAnalysisOptions,
+): Promise<PickleAnalysis> {
+  if (!analysis.runs.some((r) => r.result?.rereads === true || r.error?.rereads === true)) return analysis;
+  const start = analysis.runs[0]?.start ?? 0;
+  const source = input.slice(start, Math.max(0, (input.size ?? analysis.end) - start));
+  if (source === undefined) return analysis;
+  const reread = unpeekableReading(await readClamped(source, 0, Math.min(source.size, UNPEEKABLE_MAX)));
+  const { shared: _, ...rest } = opts;
+  const alt = await analyzePickleStream(new SourceInput(new BufferSource(reread.bytes), 0), {
+    ...rest,
+    unpeekableReading: false,
+  });
+  const seen = new Set(analysis.findings.map((f) => `${f.ruleId}\0${f.message}`));
+  const extra: FindingInput[] = [];
+  for (const f of alt.findings) {
+    if (UNPEEKABLE_SKIP.has(f.ruleId) || seen.has(`${f.ruleId}\0${f.message}`)) continue;
+    extra.push({
+      ...f,
+      message: `read from a file object without peek (io.BytesIO, as pickle.load(BytesIO) does): ${f.message}`,
+      ...(f.offset === undefined ? {} : { offset: start + reread.sourceOffset(f.offset) }),
+      evidence: { ...f.evidence, reading: "io.BytesIO" },
+    });
+  }
+  return { ...analysis, findings: [...analysis.findings, ...extra], unpeekable: alt };
 }
 
 /**

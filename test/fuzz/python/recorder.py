@@ -17,7 +17,8 @@ resolve the way they would in the victim's process.
 
 Protocol (for ``npm run fuzz:diff`` and the slice generator): stdin carries records
 ``<u32 length LE><bytes>``; for each, one JSON line on stdout:
-``{"events": [...], "error": "..."|null, "loads": n}``. Pickles concatenated in one stream are
+``{"events": [...], "error": "..."|null, "loads": n}``; each event carries ``pos``, the bytes the
+unpickler had read when it happened (the end of the opcode, or of the FRAME holding it). Pickles concatenated in one stream are
 loaded one after the other, each by a fresh unpickler, until the end or the first error (what
 legacy ``torch.load`` does). Run with any CPython >= 3.8; nothing is imported but the stdlib.
 """
@@ -26,6 +27,7 @@ import copyreg
 import io
 import json
 import pickle
+import re
 import struct
 import sys
 
@@ -44,10 +46,36 @@ MAX_EVENTS = 10_000
 class Recorder:
     def __init__(self):
         self.events = []
+        self.stream = None
+        self.load = 0
+        # module name -> FakeModule, for the whole stream (a patch made by BUILD stays visible)
+        self.modules = {}
 
     def add(self, event):
         if len(self.events) < MAX_EVENTS:
+            # bytes the unpickler had consumed: the end of the opcode (or of its FRAME) that did it
+            if self.stream is not None:
+                event["pos"] = self.stream.consumed
+            event["load"] = self.load
             self.events.append(event)
+
+
+class CountingStream:
+    """A file with read/readline only (no peek), so the C unpickler reads exactly what it uses."""
+
+    def __init__(self, data):
+        self._io = io.BytesIO(data)
+        self.consumed = 0
+
+    def read(self, n=-1):
+        b = self._io.read(n)
+        self.consumed += len(b)
+        return b
+
+    def readline(self, n=-1):
+        b = self._io.readline(n)
+        self.consumed += len(b)
+        return b
 
 
 def preview(value, depth=0):
@@ -98,7 +126,15 @@ class StubMeta(type):
         if name == "__getinitargs__":
             # a stub has none, so OBJ/INST without arguments take the __new__ path
             raise AttributeError(name)
-        return make_stub(type.__getattribute__(cls, "_mg_recorder"), type.__getattribute__(cls, "_mg_name") + "." + name)
+        own = type.__getattribute__(cls, "__dict__")
+        if name in own:
+            # set by BUILD (slot state) or cached: what CPython would find there
+            return own[name]
+        child = make_stub(type.__getattribute__(cls, "_mg_recorder"), type.__getattribute__(cls, "_mg_name") + "." + name)
+        if not (name.startswith("__") and name.endswith("__")):
+            # the same attribute is the same object (setting a dunder would change the class's slots)
+            type.__setattr__(cls, name, child)
+        return child
 
     def __setitem__(cls, key, value):
         cls._mg_recorder.add({"op": "call", "callee": cls._mg_name + ".__setitem__",
@@ -123,15 +159,9 @@ def make_stub(recorder, name):
     return StubMeta("Stub", (StubBase,), {"_mg_name": name, "_mg_recorder": recorder})
 
 
-def _add_extension(module, name, code):
-    # what copyreg.add_extension does, minus its consistency errors being fatal to the recording
-    try:
-        copyreg.add_extension(module, name, code)
-    except Exception:
-        pass
-
-
-EFFECTS = {"copyreg.add_extension": _add_extension}
+# Calls performed for real: registering an extension code only fills copyreg's registry (reset
+# after each stream); its errors (a code or name already taken) end the unpickling as in CPython.
+EFFECTS = {"copyreg.add_extension": copyreg.add_extension}
 
 
 class FakeModule:
@@ -140,6 +170,7 @@ class FakeModule:
     def __init__(self, name, recorder):
         self._mg_module = name
         self._mg_recorder = recorder
+        self._mg_attrs = {}
 
     def __getattribute__(self, attr):
         if attr.startswith("_mg_") or attr in ("__class__", "__dict__"):
@@ -147,7 +178,17 @@ class FakeModule:
         if "." in attr:
             # a real module has no dotted attribute: protocols < 4 fail on dotted names
             raise AttributeError(attr)
-        return make_stub(object.__getattribute__(self, "_mg_recorder"), object.__getattribute__(self, "_mg_module") + "." + attr)
+        attrs = object.__getattribute__(self, "_mg_attrs")
+        if attr not in attrs:
+            attrs[attr] = make_stub(object.__getattribute__(self, "_mg_recorder"),
+                                    object.__getattribute__(self, "_mg_module") + "." + attr)
+        return attrs[attr]
+
+    def __setattr__(self, attr, value):
+        if attr.startswith("_mg_"):
+            object.__setattr__(self, attr, value)
+        else:
+            object.__getattribute__(self, "_mg_attrs")[attr] = value
 
 
 class RecordingUnpickler(pickle.Unpickler):
@@ -165,7 +206,9 @@ class RecordingUnpickler(pickle.Unpickler):
                 raise ValueError("Empty module name")
             if mod not in patched:
                 patched[mod] = sys.modules.get(mod, _MISSING)
-            sys.modules[mod] = FakeModule(mod, self._recorder)
+            if mod not in self._recorder.modules:
+                self._recorder.modules[mod] = FakeModule(mod, self._recorder)
+            sys.modules[mod] = self._recorder.modules[mod]
             return sys.modules[mod]
 
         saved_import = builtins.__import__
@@ -179,9 +222,12 @@ class RecordingUnpickler(pickle.Unpickler):
                     sys.modules.pop(mod, None)
                 else:
                     sys.modules[mod] = old
-        qualified = stub._mg_name
         mod = next(iter(patched), module)
-        self._recorder.add({"op": "import", "module": mod, "name": qualified[len(mod) + 1:]})
+        if isinstance(stub, StubMeta):
+            self._recorder.add({"op": "import", "module": mod, "name": stub._mg_name[len(mod) + 1:]})
+        else:
+            # a name an earlier BUILD/setattr planted something at: CPython gets that object
+            self._recorder.add({"op": "import", "module": mod, "name": name, "patched": preview(stub)})
         return stub
 
     def persistent_load(self, pid):
@@ -189,22 +235,23 @@ class RecordingUnpickler(pickle.Unpickler):
         return make_stub(self._recorder, "persistent_load()")
 
 
-def record(data):
-    recorder = Recorder()
+def _record_reading(data, stream, recorder, position):
+    """Loads pickle after pickle from ``stream`` (a new unpickler each) until the end or an error."""
     registry = (dict(copyreg._extension_registry), dict(copyreg._inverted_registry), dict(copyreg._extension_cache))
-    stream = io.BytesIO(data)
     loads = 0
     error = None
     try:
-        while stream.tell() < len(data):
+        while position() < len(data):
             RecordingUnpickler(stream, recorder).load()
             loads += 1
+            recorder.load = loads
     except RecursionError:
         error = "RecursionError"
     except MemoryError:
         error = "MemoryError"
     except Exception as e:  # every unpickling error, like CPython's caller would see it
-        error = type(e).__name__ + ": " + str(e)[:200]
+        # object addresses make records differ between runs
+        error = type(e).__name__ + ": " + re.sub(r" at 0x[0-9a-fA-F]+", "", str(e))[:200]
     finally:
         copyreg._extension_registry.clear()
         copyreg._extension_registry.update(registry[0])
@@ -212,7 +259,34 @@ def record(data):
         copyreg._inverted_registry.update(registry[1])
         copyreg._extension_cache.clear()
         copyreg._extension_cache.update(registry[2])
-    return {"events": recorder.events, "error": error, "loads": loads}
+    return loads, error
+
+
+def _key(event):
+    return (event["op"], event.get("module"), event.get("name"), event.get("callee"), event.get("target"))
+
+
+def record(data):
+    """Both readings of the C unpickler: from a file without ``peek`` (io.BytesIO), which drops the
+    rest of a FRAME when a read does not fit in it, and from one with ``peek`` (a real file, or
+    ``pickle.loads``), which reads on. Events of the second that the first lacks are appended with
+    ``pos`` -1 (unknown) and ``reading`` "peek"."""
+    recorder = Recorder()
+    counting = CountingStream(data)
+    recorder.stream = counting
+    loads, error = _record_reading(data, counting, recorder, lambda: counting.consumed)
+    events = recorder.events
+    peeking = Recorder()
+    buffered = io.BufferedReader(io.BytesIO(data))
+    _record_reading(data, buffered, peeking, buffered.tell)
+    seen = {_key(e) for e in events}
+    for e in peeking.events:
+        if _key(e) not in seen and len(events) < MAX_EVENTS:
+            e["pos"] = -1
+            e["reading"] = "peek"
+            events.append(e)
+            seen.add(_key(e))
+    return {"events": events, "error": error, "loads": loads}
 
 
 def main():
