@@ -9,6 +9,7 @@
 //   --time=SECONDS   run length (MODELGATE_FUZZ_TIME, default 600)
 //   --seed=N         PRNG seed (default: time-based, printed)
 //   --write-slice    (re)write test/fuzz/diff/slice.json, the fixed-seed slice `npm test` replays
+//   --add-regression=FILE --why=TEXT   record FILE with CPython and keep it as a regression sample
 // Needs python3 (MODELGATE_PYTHON, /usr/bin/python3 or python3 on PATH); without it, says so and
 // exits 0.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -103,6 +104,32 @@ function streamAt(rng, i) {
 }
 
 let recorder = new CpythonRecorder(python);
+
+const addRegression = arg("add-regression", undefined);
+if (addRegression !== undefined) {
+  const bytes = new Uint8Array(readFileSync(addRegression));
+  const cp = await recorder.record(bytes);
+  recorder.close();
+  const c = compare(cp, await modelgateView(bytes));
+  const dir = join(ROOT, "test", "fuzz", "regressions", "pickle-diff");
+  mkdirSync(dir, { recursive: true });
+  const indexFile = join(dir, "index.json");
+  const idx = existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, "utf8")) : {};
+  const file = `${digest(bytes)}-stream.pkl`;
+  writeFileSync(join(dir, file), bytes);
+  const why = arg("why", "added by hand");
+  idx[file] = {
+    kind: "diff",
+    signature: why,
+    message: why,
+    found: new Date().toISOString().slice(0, 10),
+    source: "hand",
+    cpython: cp,
+  };
+  writeFileSync(indexFile, `${JSON.stringify(idx, null, 2)}\n`);
+  process.stdout.write(`fuzz:diff: saved ${file}; modelgate now misses: ${c.missing.join("; ") || "nothing"}\n`);
+  process.exit(0);
+}
 
 if (process.argv.includes("--write-slice")) {
   const seed = 20261122;

@@ -7,6 +7,7 @@ import { ModelgateError } from "../../src/errors.js";
 import { guardAllocations } from "./alloc-guard.js";
 import { checkScan, FuzzFailure, failureSignature, typedOnly } from "./check.js";
 import { Coverage } from "./coverage.js";
+import { type CpythonRecord, compare, modelgateView } from "./diff.js";
 import { execute, Fuzzer } from "./engine.js";
 import { decodeCurrent, encodeCurrent, inputFileName } from "./executor.js";
 import { mutate, tokens } from "./mutate.js";
@@ -144,5 +145,41 @@ describe("executor plumbing", () => {
     new Float64Array(200_000);
     Buffer.allocUnsafe(2 * 1024 * 1024);
     expect(seen).toEqual([1_600_000, 2 * 1024 * 1024]);
+  });
+});
+
+describe("differential comparison", () => {
+  const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const record: CpythonRecord = {
+    events: [
+      { op: "import", module: "os", name: "system", pos: 11, load: 0 },
+      { op: "call", callee: "os.system", args: ["'id'"], kwargs: [], pos: 21, load: 0 },
+      { op: "call", callee: "os.system().append", args: ["1"], kwargs: [], pos: 24, load: 0 },
+    ],
+    error: null,
+    loads: 1,
+  };
+
+  it("accepts a report with every import and call, methods of results included", async () => {
+    const mg = await modelgateView(latin1("cos\nsystem\n(S'id'\ntR."));
+    expect(compare(record, mg)).toMatchObject({ missing: [], afterStop: 0 });
+  });
+
+  it("fails a report that lacks them", async () => {
+    const mg = await modelgateView(latin1("N."));
+    expect(compare(record, mg).missing).toEqual([
+      "import os.system",
+      "call os.system",
+      "call os.system().append (call of os.system not reported)",
+    ]);
+  });
+
+  it("counts events after modelgate's error apart", async () => {
+    // modelgate stops at the REDUCE (offset 20): the call there and after is not compared
+    const mg = await modelgateView(latin1("cos\nsystem\n(S'id'\ntK"));
+    expect(mg.stoppedAt).toBeDefined();
+    const c = compare(record, mg);
+    expect(c.missing).toEqual([]);
+    expect(c.afterStop).toBeGreaterThan(0);
   });
 });

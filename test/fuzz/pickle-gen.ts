@@ -249,7 +249,7 @@ class Writer {
     const r = rng.below(10);
     if (ascii && r === 0) {
       const b = latin1(s);
-      if (b.length < 256) this.op(OP.SHORT_BINSTRING, b.length, b);
+      if (b.length < 256 && rng.chance(0.5)) this.op(OP.SHORT_BINSTRING, b.length, b);
       else this.op(OP.BINSTRING, le(BigInt(b.length), 4), b);
     } else if (this.proto >= 4 && utf8.length < 256 && r < 6) this.op(OP.SHORT_BINUNICODE, utf8.length, utf8);
     else if (this.proto >= 4 && r === 6) this.op(OP.BINUNICODE8, le(BigInt(utf8.length), 8), utf8);
@@ -395,7 +395,9 @@ function value(w: Writer, depth: number): void {
       else global(w);
       break;
     case 23:
-      persid(w, depth);
+      if (w.proto >= 5 && rng.chance(0.1))
+        w.op(OP.NEXT_BUFFER); // CPython: no buffers were given
+      else persid(w, depth);
       break;
     case 24:
       // calls on an object: appends / setitems on the result of a call

@@ -302,10 +302,74 @@ function gzipBytes(n: number): FuzzInput {
   return { name: "data.txt.gz", bytes: new Uint8Array(gzipSync(data, { level: 1 })) };
 }
 
+// --- pickle -------------------------------------------------------------------------------------
+
+const pickleBytes = (...parts: (number[] | Uint8Array)[]) => cat(...parts.map((p) => Uint8Array.from(p)));
+/** A list built by one APPENDS of `n - 1` ints: `n` items on the stack at once, about 2n opcodes. */
+function pickleStack(n: number): FuzzInput {
+  const items = n - 1;
+  return {
+    name: "stack.pkl",
+    bytes: pickleBytes([0x80, 0x04, 0x5d, 0x28], repeat(Uint8Array.of(0x4b, 0x07), items), [0x65, 0x2e]),
+  };
+}
+/** `n` nested MARKs (each closed by a TUPLE). */
+function pickleMarks(n: number): FuzzInput {
+  return {
+    name: "marks.pkl",
+    bytes: pickleBytes([0x80, 0x02], repeat(Uint8Array.of(0x28), n), repeat(Uint8Array.of(0x74), n), [0x2e]),
+  };
+}
+/** `n` distinct globals (`collections.OrderedDict` attributes through dotted STACK_GLOBAL names), popped. */
+function pickleRefs(n: number): FuzzInput {
+  const parts: Uint8Array[] = [Uint8Array.of(0x80, 0x04)];
+  const module = Uint8Array.of(0x8c, 11, ...enc.encode("collections"));
+  for (let i = 0; i < n; i++) {
+    const name = enc.encode(`OrderedDict.a${i}`);
+    parts.push(module, Uint8Array.of(0x8c, name.length), name, Uint8Array.of(0x93, 0x30));
+  }
+  parts.push(Uint8Array.of(0x4e, 0x2e));
+  return { name: "refs.pkl", bytes: cat(...parts) };
+}
+/** One million opcodes: `n` (BININT1, POP) pairs. */
+function pickleOpcodes(n: number): FuzzInput {
+  return {
+    name: "opcodes.pkl",
+    bytes: pickleBytes([0x80, 0x04], repeat(Uint8Array.of(0x4b, 0x07, 0x30), Math.floor(n / 2)), [0x4e, 0x2e]),
+  };
+}
+
 const sized = (limit: number) => ({ maxEntries: limit });
 
 /** Every worst case. */
 export const WORST_CASES: readonly WorstCase[] = [
+  {
+    id: "pickle.stack",
+    budget: "pickle maxStack (4 000 000 items; with its ~8 M opcodes)",
+    limit: 4_000_000,
+    limits: () => ({}),
+    build: pickleStack,
+    testLargest: 100_000,
+    pastRules: ["scan/budget-exceeded"],
+  },
+  {
+    id: "pickle.marks",
+    budget: "pickle maxMarks (100 000 nested MARKs)",
+    limit: 100_000,
+    limits: () => ({}),
+    build: pickleMarks,
+    pastRules: ["scan/budget-exceeded"],
+  },
+  {
+    id: "pickle.refs",
+    budget: "pickle maxRefs (1 000 000 distinct globals)",
+    limit: 1_000_000,
+    limits: () => ({}),
+    build: pickleRefs,
+    pastInBenchOnly: true,
+    testLargest: 10_000,
+    pastRules: ["scan/budget-exceeded"],
+  },
   {
     id: "zip.entries",
     budget: "Limits.maxEntries (200 000 entries)",
@@ -445,5 +509,14 @@ export const WORST_CASES: readonly WorstCase[] = [
     limits: () => ({}),
     build: hdf5Blocks,
     pastRules: ["scan/budget-exceeded"],
+  },
+];
+
+/** Sizes without a budget step that the bench also times (the issue's "1M pickle opcodes"). */
+export const LARGE_VALID: ReadonlyArray<{ readonly id: string; readonly build: () => FuzzInput }> = [
+  { id: "pickle.opcodes (1 000 000)", build: () => pickleOpcodes(1_000_000) },
+  {
+    id: "zip.entries (100 000)",
+    build: () => WORST_CASES.find((c) => c.id === "zip.entries")?.build(100_000) as FuzzInput,
   },
 ];
