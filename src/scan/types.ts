@@ -78,7 +78,8 @@ export interface MemberOptions {
   offset?: number;
   /**
    * The member is expected to be opaque data (a tensor storage): no `format/unknown` finding when
-   * its content is not recognised. Its head is still sniffed, so a pickle hidden there is analysed.
+   * its content is not recognised. Its first `OPAQUE_SNIFF_BYTES` (4 KiB) are still sniffed, so a
+   * pickle hidden there is analysed.
    */
   opaqueData?: boolean;
   /** Format the parent says the member has; content still decides. */
