@@ -4,9 +4,12 @@
 //  1. A repo with a 2 GiB sparse safetensors file and a 500 MiB torch-like zip checkpoint, served
 //     from temp files: bytes transferred by a scan without full verification, as a fraction of
 //     the repo (baseline: downloading it), then a warm-cache rescan (listings only).
+//  1b. The real files of samples/hub/ (safetensors, GGUF, torch.save zip, pickle): bytes and
+//     requests per file, against downloading it.
 //  2. A 200-file synthetic repo: files/s and MB/s for a scan, and for a fully verified scan,
 //     against a plain download of every file measured in the same run.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +17,7 @@ import { crc32 } from "node:zlib";
 import { FileVerdictCache, HubTransport, scan } from "../dist/index.js";
 import { MockHub } from "../test/sources/hub/mock-hub.ts";
 
+const SAMPLES_HUB = new URL("../samples/hub/", import.meta.url).pathname;
 const MiB = 1 << 20;
 const GiB = 1 << 30;
 const COMMIT = "c".repeat(40);
@@ -223,6 +227,30 @@ try {
   );
   await hub.close();
   hub = undefined;
+
+  // ---- 1b. real files (samples/hub: safetensors, gguf-py, torch.save, pickle) ---------------
+  {
+    const names = ["model.safetensors", "model.gguf", "pytorch_model.bin", "forest.pkl"];
+    const real = names.map((path) => ({
+      path,
+      content: new Uint8Array(readFileSync(join(SAMPLES_HUB, path))),
+      lfs: true,
+    }));
+    hub = await MockHub.start([{ name: "bench/real", refs: { main: COMMIT }, commits: { [COMMIT]: real } }]);
+    console.log("\nreal files (samples/hub), one scan each (baseline: downloading the file = 100%):");
+    for (const f of real) {
+      const start = hub.log.length;
+      const r = await scan({ hub: { repo: "bench/real", hubUrl: hub.url, env: {}, paths: [f.path] } });
+      const rep = r.files[0];
+      const cdn = hub.log.slice(start).filter((e) => e.server === "cdn");
+      const bytes = cdn.reduce((n, e) => n + e.bodyBytes, 0);
+      console.log(
+        `  ${f.path.padEnd(18)} ${String(f.content.length).padStart(8)} B: ${bytes} B in ${cdn.length} range requests = ${fmt((100 * bytes) / f.content.length)}% of the file, integrity ${rep.integrity.status}, verdict ${rep.verdict}`,
+      );
+    }
+    await hub.close();
+    hub = undefined;
+  }
 
   // ---- 2. 200-file synthetic repo -----------------------------------------------------------
   const files = [];

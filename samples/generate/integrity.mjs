@@ -223,12 +223,18 @@ await certSigned("cert-leaf-only.sig", "leaf", "sha256", ["leaf"]);
 await certSigned("cert-expired.sig", "leaf-expired", "sha256", ["leaf-expired", "intermediate-ca"]);
 await certSigned("cert-no-usage.sig", "leaf-no-usage", "sha256", ["leaf-no-usage", "intermediate-ca"]);
 
-// ---- signed model directories, for scans: intact, tampered, with an unsigned addition -------
+// ---- signed model directories, for scans: intact, tampered, with an unsigned addition, and
+// signed with BLAKE2b (P-384 key) so that a scan reports the BLAKE2b digests it verified ------
 {
   const { cpSync } = await import("node:fs");
-  for (const name of ["signed-model", "tampered-model", "extra-file-model"]) {
+  for (const [name, sig] of [
+    ["signed-model", "key-p256.sig"],
+    ["tampered-model", "key-p256.sig"],
+    ["extra-file-model", "key-p256.sig"],
+    ["blake2b-model", "key-p384-blake2b.sig"],
+  ]) {
     cpSync(modelDir, join(root, name), { recursive: true });
-    writeFileSync(join(root, name, "model.sig"), readFileSync(join(root, "signatures", "key-p256.sig")));
+    writeFileSync(join(root, name, "model.sig"), readFileSync(join(root, "signatures", sig)));
   }
   writeFileSync(join(root, "tampered-model", "weights.bin"), bytes(200_000, 2));
   writeFileSync(join(root, "extra-file-model", "sub", "modeling_evil.py"), "import os\nos.system('id')\n");
@@ -240,6 +246,7 @@ await certSigned("cert-no-usage.sig", "leaf-no-usage", "sha256", ["leaf-no-usage
         "integrity/signed-model": { verdict: "clean", rules: ["integrity/signature-unverified"] },
         "integrity/tampered-model": { verdict: "malicious", rules: ["integrity/signed-file-mismatch"] },
         "integrity/extra-file-model": { verdict: "malicious", rules: ["integrity/unsigned-file"] },
+        "integrity/blake2b-model": { verdict: "clean", rules: ["integrity/signature-unverified"] },
       },
       null,
       2,

@@ -353,6 +353,14 @@ export function sniff(input: SniffInput): Detection[] {
   return detections;
 }
 
+/**
+ * Bytes of opaque data (tensor storages, bytes no structure accounts for) the engine sniffs: every
+ * magic this module checks lies within them (tar's header, HDF5 user blocks up to 2 KiB, a PE
+ * header's usual offset), while a remote scan of a checkpoint with hundreds of storages reads no
+ * more of each than the local-header read before it already brought in.
+ */
+export const OPAQUE_SNIFF_BYTES = 4096;
+
 /** Textual formats (no binary container can start inside them). */
 export const TEXTUAL: ReadonlySet<Format> = new Set([
   "json",

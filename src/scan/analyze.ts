@@ -5,7 +5,7 @@
  */
 import { isModelgateError, ModelgateError as MgError, type ModelgateError, toModelgateError } from "../errors.js";
 import { ANALYZERS } from "../formats/registry.js";
-import { expectedFormatsForName, sniff, TEXTUAL } from "../formats/sniff.js";
+import { expectedFormatsForName, OPAQUE_SNIFF_BYTES, sniff, TEXTUAL } from "../formats/sniff.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
 import type { Format, Verdict } from "../report/schema.js";
@@ -15,8 +15,11 @@ import type { AnalysisContext, Analyzer, Detection, Limits, MemberOptions, ScanR
 
 /** Bytes the sniffer reads from the start. */
 export const HEAD_BYTES = 64 * 1024;
-/** Bytes the sniffer reads from the end (a zip EOCD with the longest comment fits). */
-export const TAIL_BYTES = 64 * 1024 + 22;
+/**
+ * Bytes the sniffer reads from the end: a zip end record with the longest comment, and the zip64
+ * locator before it, fit, so the zip reader's own search of the tail reads nothing more.
+ */
+export const TAIL_BYTES = 0xffff + 22 + 20;
 
 /** Formats that need no analyzer: recognised content with nothing executable in it. */
 const INERT: ReadonlySet<Format> = new Set(["text", "json", "empty", "unknown", "protobuf", "oms-signature"]);
@@ -95,7 +98,9 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   let detections: Detection[];
   try {
     checkpoint(state);
-    head = await readClamped(source, 0, HEAD_BYTES);
+    // Opaque data (tensor storages, unaccounted bytes) only has its first bytes sniffed: enough for
+    // every magic, and no more than the read that found its header already brought in.
+    head = await readClamped(source, 0, input.opaqueData ? OPAQUE_SNIFF_BYTES : HEAD_BYTES);
     // The tail finds zips behind other content. Opaque tensor storages are not read there: for a
     // deflated member that would inflate it whole, and no loader opens a storage as an archive.
     const tail =

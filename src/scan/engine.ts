@@ -194,6 +194,10 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
           setSignature: (result) => {
             signature = result;
           },
+          addHashes: (path, hashes) => {
+            const recorder = recorders.get(path);
+            if (recorder !== undefined) recorder.hashes = { ...hashes, ...recorder.hashes };
+          },
           fact: (path, key, value) => {
             const recorder = recorders.get(path);
             if (recorder !== undefined) recorder.facts[key] = value;

@@ -8,7 +8,16 @@ import type { VerifyOptions } from "../integrity/oms/verify.js";
 import type { LockFile } from "../integrity/pins/lock.js";
 import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
 import type { RuleId } from "../policy/rules/index.js";
-import type { Evidence, FileIntegrity, FileReport, Format, Severity, Target, Verdict } from "../report/schema.js";
+import type {
+  Evidence,
+  FileIntegrity,
+  FileReport,
+  Format,
+  Hashes,
+  Severity,
+  Target,
+  Verdict,
+} from "../report/schema.js";
 import type { ByteSource } from "../sources/byte-source.js";
 import type { VerdictCache } from "./cache.js";
 
@@ -78,7 +87,8 @@ export interface MemberOptions {
   offset?: number;
   /**
    * The member is expected to be opaque data (a tensor storage): no `format/unknown` finding when
-   * its content is not recognised. Its head is still sniffed, so a pickle hidden there is analysed.
+   * its content is not recognised. Its first `OPAQUE_SNIFF_BYTES` (4 KiB) are still sniffed, so a
+   * pickle hidden there is analysed.
    */
   opaqueData?: boolean;
   /** Format the parent says the member has; content still decides. */
@@ -235,6 +245,13 @@ export interface RepoContext {
   fact(path: string, key: string, value: unknown): void;
   /** Records the verification of the tree's OMS signature (the report's `signature`). */
   setSignature?(result: SignatureVerification): void;
+  /**
+   * Adds digests computed for a listed file (the report's `files[].hashes`), for example the
+   * BLAKE2b or BLAKE3 digests an OMS verification computed; existing ones are kept.
+   * @param path - a path from {@link RepoContext.entries}
+   * @param hashes - lowercase hex digests by algorithm
+   */
+  addHashes?(path: string, hashes: Hashes): void;
 }
 
 /** Analyses the scanned tree as a whole, after every file has been analysed. */

@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classifyZip, isTorchOpaqueMember } from "../../src/containers/zip/flavor.js";
 import { scan } from "../../src/scan/engine.js";
 import { BufferSource, type ByteSource } from "../../src/sources/byte-source.js";
-import { ruleIds, scanBytes, scanOne } from "../helpers/scan.js";
+import { ruleIds, SAMPLES, scanBytes, scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";
 import { buildZip } from "./zip-builder.js";
 
@@ -112,6 +114,22 @@ describe("zip analyzer reads headers and pickles, not tensor payloads", () => {
     const report = await scanBytes(zip, "model.pt", { hash: false });
     expect(report.files[0]?.format).toBe("pytorch-zip");
     expect(report.summary.bytesRead).toBeLessThan(1024 * 1024);
+  });
+});
+
+describe("zip analyzer: tensor storages are sniffed, not read", () => {
+  it("a pickle planted at the start of a large storage is still found from its first bytes", async () => {
+    const payload = new Uint8Array(readFileSync(join(SAMPLES, "pickle", "malicious", "reduce_p2.pkl")));
+    const storage = new Uint8Array(256 * 1024);
+    storage.set(payload);
+    const zip = buildZip([
+      { name: "archive/data.pkl", data: "small text standing in for the pickle\n" },
+      { name: "archive/data/0", data: storage },
+      { name: "archive/version", data: "3\n" },
+    ]);
+    const file = await scanOne(zip, "model.pt");
+    expect(file.verdict).toBe("malicious");
+    expect(file.members?.find((m) => m.path === "model.pt!archive/data/0")?.format).toBe("pickle");
   });
 });
 

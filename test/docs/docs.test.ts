@@ -315,6 +315,22 @@ describe("docs code samples", () => {
     expect(checked).toBeGreaterThan(10);
   });
 
+  it("README.md and the docs index link every page", () => {
+    const linked = (doc: string) =>
+      new Set(
+        [...readFileSync(join(REPO_ROOT, doc), "utf8").matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) =>
+          join(dirname(doc), m[1]!),
+        ),
+      );
+    const pages = DOC_FILES.filter((d) => d.startsWith("docs/"));
+    expect(pages).toEqual(expect.arrayContaining(["docs/README.md", "docs/signing.md", "docs/guides/mirror.md"]));
+    for (const index of ["README.md", "docs/README.md"]) {
+      const links = linked(index);
+      for (const page of pages)
+        if (page !== index) expect(links.has(page), `${index} does not link ${page}`).toBe(true);
+    }
+  });
+
   it("JSON format examples parse", () => {
     for (const block of BLOCKS.filter((b) => b.marker === "json")) {
       expect(() => JSON.parse(block.body), where(block)).not.toThrow();

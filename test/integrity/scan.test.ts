@@ -210,3 +210,50 @@ describe("signatures of sub-models", () => {
     expect(r.signature?.status).toBe("verified");
   });
 });
+
+describe("digests computed by signature verification", () => {
+  const blake2b = (b: Uint8Array) => createHash("blake2b512").update(b).digest("hex");
+
+  it("a BLAKE2b signature fills files[].hashes.blake2b for every signed file, verified or not", async () => {
+    const dir = join(S, "blake2b-model");
+    const signed = ["config.json", "sub/__init__.py", "sub/tokenizer.json", "weights.bin"];
+    for (const signature of [{ publicKey: text("keys/p384.pub.pem") }, {}]) {
+      const r = await scan(dir, { signature });
+      expect(validate(r).valid).toBe(true);
+      expect(r.signature).toMatchObject({ serialization: { method: "files", hashType: "blake2b" } });
+      expect(r.signature?.status).toBe(signature.publicKey === undefined ? "unverified" : "verified");
+      for (const f of r.files) {
+        const expected = signed.includes(f.path) ? { blake2b: blake2b(readFileSync(join(dir, f.path))) } : undefined;
+        expect(f.hashes, f.path).toEqual(expected);
+        expect(f.sha256, f.path).toBe(sha(readFileSync(join(dir, f.path))));
+      }
+    }
+  });
+
+  it("a tampered file gets the digest of its bytes, not the signed one", async () => {
+    const dir = copy("blake2b-model");
+    writeFileSync(join(dir, "config.json"), '{"architectures":["Other"]}\n');
+    const r = await scan(dir, { signature: { publicKey: text("keys/p384.pub.pem") } });
+    expect(rules(r)).toContain("config.json integrity/signed-file-mismatch");
+    const config = r.files.find((f) => f.path === "config.json");
+    expect(config?.hashes?.blake2b).toBe(blake2b(readFileSync(join(dir, "config.json"))));
+  });
+
+  it("SHA-256 signatures add nothing the scan has; shard digests are not file digests", async () => {
+    const sha256Signed = await scan(join(S, "signed-model"));
+    expect(sha256Signed.files.every((f) => f.hashes === undefined)).toBe(true);
+    // Without the scan's own hashing, the verification's SHA-256 is reported.
+    const unhashed = await scan(join(S, "signed-model"), { hash: false });
+    const weights = unhashed.files.find((f) => f.path === "weights.bin");
+    expect(weights?.sha256).toBeUndefined();
+    expect(weights?.hashes).toEqual({ sha256: sha(readFileSync(join(S, "signed-model", "weights.bin"))) });
+    const dir = copy("model");
+    cpSync(join(S, "signatures", "key-p256-blake3-shards.sig"), join(dir, "model.sig"));
+    const shards = await scan(dir, { signature: { publicKey: text("keys/p256.pub.pem") } });
+    expect(shards.signature).toMatchObject({
+      status: "verified",
+      serialization: { method: "shards", hashType: "blake3" },
+    });
+    expect(shards.files.every((f) => f.hashes === undefined)).toBe(true);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { createInflateRaw } from "node:zlib";
 import { isModelgateError } from "../../errors.js";
+import { OPAQUE_SNIFF_BYTES } from "../../formats/sniff.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
@@ -54,8 +55,14 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   };
   const names = new Map<string, number>();
   let unverified = 0;
+  // Tensor storages are only sniffed (their first bytes): one larger than that stays out of the
+  // shared reads, which would otherwise bring in whole runs of weights.
+  const isOpaque = (e: ZipEntry) => flavor.archiveRoot !== undefined && isTorchOpaqueMember(e.name, flavor.archiveRoot);
   const clusterEnds = smallMemberClusters(
-    entries.map((e) => ({ start: local.dataOffsets[e.index] ?? -1, size: e.compressedSize })),
+    entries.map((e) => ({
+      start: isOpaque(e) && e.compressedSize > OPAQUE_SNIFF_BYTES ? -1 : (local.dataOffsets[e.index] ?? -1),
+      size: e.compressedSize,
+    })),
   );
   const cluster = new ClusterReader(source);
   for (const entry of entries) {
@@ -82,7 +89,8 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     }
 
     // Small members come from a shared read of their neighbourhood: one read serves thousands.
-    const small = entry.compressedSize <= SMALL_MEMBER;
+    const opaqueData = isOpaque(entry);
+    const small = entry.compressedSize <= (opaqueData ? OPAQUE_SNIFF_BYTES : SMALL_MEMBER);
     const data: ByteSource = small
       ? new BufferSource(await cluster.bytes(dataOffset, entry.compressedSize, clusterEnds[entry.index] ?? 0))
       : source;
@@ -90,7 +98,6 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
 
     // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
     // storages are not read for it (their payload is never read, only sniffed).
-    const opaqueData = flavor.archiveRoot !== undefined && isTorchOpaqueMember(entry.name, flavor.archiveRoot);
     if (!opaqueData && entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
       const ok = await verify(ctx, entry, data, dataStart, dataOffset, report);
       if (!ok) continue;

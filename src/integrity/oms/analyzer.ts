@@ -5,7 +5,7 @@
  */
 import { join, relative, resolve, sep } from "node:path";
 import { toModelgateError } from "../../errors.js";
-import type { FileReport } from "../../report/schema.js";
+import type { FileReport, Hashes } from "../../report/schema.js";
 import type { RepoAnalyzer, RepoContext, RootEntry, ScanSignatureOptions } from "../../scan/types.js";
 import { readClamped } from "../../sources/byte-source.js";
 import { compareCodePoints } from "../walk.js";
@@ -130,6 +130,38 @@ function report(
   }
 }
 
+/** Whole-file digests (lowercase hex) the report can hold, with their length. */
+const REPORTED_DIGESTS: Readonly<Record<string, { key: keyof Hashes; hexLength: number }>> = {
+  sha256: { key: "sha256", hexLength: 64 },
+  blake2b: { key: "blake2b", hexLength: 128 },
+  blake3: { key: "blake3", hexLength: 64 },
+};
+
+/**
+ * Records the whole-file digests the verification computed (a `files` signature: one digest per
+ * file) as the files' `hashes`: BLAKE2b and BLAKE3 the scan does not compute itself, SHA-256 only
+ * for files the scan did not hash. Shard digests are not whole-file digests and are left out.
+ */
+function recordDigests(
+  ctx: RepoContext,
+  prefix: string,
+  result: SignatureVerification,
+  listed: Set<string>,
+  reports: ReadonlyMap<string, FileReport>,
+): void {
+  if (ctx.addHashes === undefined || result.serialization?.method !== "files") return;
+  for (const file of result.files) {
+    const digest = REPORTED_DIGESTS[file.algorithm ?? ""];
+    const path = prefix + file.path;
+    if (digest === undefined || file.actual === undefined || !listed.has(path)) continue;
+    if (file.actual.length !== digest.hexLength || !/^[0-9a-f]+$/.test(file.actual)) continue;
+    const report = reports.get(path);
+    if (report === undefined || (digest.key === "sha256" && report.sha256 !== undefined)) continue;
+    if (file.status !== "ok" && file.status !== "mismatch") continue;
+    ctx.addHashes(path, { [digest.key]: file.actual });
+  }
+}
+
 function signerText(result: SignatureVerification): string {
   const s = result.signer;
   if (s === undefined) return "";
@@ -228,6 +260,7 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       }
       result.signaturePath = signaturePath;
       result.model = root === "" ? "." : root;
+      recordDigests(ctx, prefix, result, listed, reports);
       if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed);
       if (primary === undefined || rank(result) < rank(primary)) primary = result;
     }

@@ -185,6 +185,8 @@ function signatureProperties(signature: unknown): CdxProperty[] {
     ...prop("modelgate:signature:identity", text("identity") ?? text("certificateSubject")),
     ...prop("modelgate:signature:issuer", text("issuer") ?? text("certificateIssuer")),
     ...prop("modelgate:signature:key-fingerprint", text("keyFingerprint")),
+    ...prop("modelgate:signature:failed-stage", text("failedStage")),
+    ...prop("modelgate:signature:path", text("signaturePath")),
   ];
 }
 

@@ -5,8 +5,9 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type * as Sarif from "sarif";
+import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { getRule } from "../../policy/rules/index.js";
-import type { Finding, ScanReport, Severity, SuppressedFinding } from "../schema.js";
+import type { FileReport, Finding, ScanReport, Severity, SuppressedFinding } from "../schema.js";
 
 /** SARIF level per severity. */
 const LEVEL: Record<Severity, Sarif.Result.level> = {
@@ -43,6 +44,34 @@ const fingerprint = (f: Finding): string =>
   createHash("sha256")
     .update(`${f.ruleId}|${f.path}|${f.offset ?? ""}|${f.message}`)
     .digest("hex");
+
+/** A file's digests under the hash function names of the IANA Named Information registry (BLAKE3 has none). */
+function hashesOf(file: FileReport): Record<string, string> {
+  const out: Record<string, string> = {};
+  const sha256 = file.sha256 ?? file.hashes?.sha256;
+  if (sha256 !== undefined) out["sha-256"] = sha256;
+  if (file.hashes?.blake2b !== undefined) out["blake2b-512"] = file.hashes.blake2b;
+  if (file.hashes?.blake3 !== undefined) out.blake3 = file.hashes.blake3;
+  return out;
+}
+
+/** The run's signature result: what the text report's `Signature:` line and CycloneDX's properties say. */
+function signatureOf(sig: SignatureVerification): Record<string, unknown> {
+  return {
+    status: sig.status,
+    ...(sig.method === undefined ? {} : { method: sig.method }),
+    ...(sig.signaturePath === undefined ? {} : { signaturePath: sig.signaturePath }),
+    ...(sig.model === undefined ? {} : { model: sig.model }),
+    ...(sig.failedStage === undefined ? {} : { failedStage: sig.failedStage }),
+    ...(sig.errors.length === 0 ? {} : { errors: sig.errors.slice(0, 5) }),
+    ...(sig.signer === undefined ? {} : { signer: sig.signer }),
+    ...(sig.rootDigest === undefined ? {} : { rootDigest: sig.rootDigest }),
+    ...(sig.serialization === undefined
+      ? {}
+      : { serialization: { method: sig.serialization.method, hashType: sig.serialization.hashType } }),
+    filesCompared: sig.files.length,
+  };
+}
 
 /**
  * Renders a report as a SARIF 2.1.0 log with one run, rule metadata and `security-severity`.
@@ -164,12 +193,16 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
             ],
           },
         ],
-        artifacts: report.files.map((file) => ({
-          location: { uri: uriOf(file.path) },
-          length: file.size,
-          ...(file.sha256 === undefined ? {} : { hashes: { "sha-256": file.sha256 } }),
-        })),
+        artifacts: report.files.map((file) => {
+          const hashes = hashesOf(file);
+          return {
+            location: { uri: uriOf(file.path) },
+            length: file.size,
+            ...(Object.keys(hashes).length === 0 ? {} : { hashes }),
+          };
+        }),
         results,
+        ...(report.signature === undefined ? {} : { properties: { signature: signatureOf(report.signature) } }),
       },
     ],
   };

@@ -2,6 +2,7 @@
  * Human-readable rendering of a scan report.
  * @module
  */
+import type { SignatureVerification, SignerInfo } from "../../integrity/oms/result.js";
 import type { FileReport, Finding, ScanReport, Severity, Verdict } from "../schema.js";
 import { SEVERITIES, VERDICTS } from "../schema.js";
 import { severityRank } from "../verdict.js";
@@ -71,6 +72,48 @@ function renderFile(file: FileReport, options: Required<TextOptions>): string[] 
   return lines;
 }
 
+const SIGNATURE_STYLE: Record<SignatureVerification["status"], Parameters<Stylize>[0]> = {
+  verified: "green",
+  unverified: "yellow",
+  unsigned: "yellow",
+  failed: "red",
+};
+
+/**
+ * Who signed, as far as the method says: the Sigstore identity and issuer, the certificate
+ * subject, or the key's SHA-256 fingerprint (in full: it is what identifies the key).
+ * @param signer - the verification's signer
+ */
+function signerSummary(signer: SignerInfo | undefined): string | undefined {
+  if (signer === undefined) return undefined;
+  if (signer.identity !== undefined) return `${signer.identity} via ${signer.issuer ?? "?"}`;
+  if (signer.certificateSubject !== undefined) {
+    const fingerprint = signer.certificateFingerprint === undefined ? "" : `, sha256:${signer.certificateFingerprint}`;
+    return `${signer.certificateSubject}${fingerprint}`;
+  }
+  return signer.keyFingerprint === undefined ? undefined : `key sha256:${signer.keyFingerprint}`;
+}
+
+/** One line for the scan's signature result: status, method, signer, and what failed. */
+function signatureLine(sig: SignatureVerification, s: Stylize): string {
+  const status = s(SIGNATURE_STYLE[sig.status], sig.status.toUpperCase());
+  if (sig.status === "unsigned") return `Signature: ${status} (no OpenSSF Model Signing signature found)`;
+  const where = [sig.signaturePath, sig.model !== undefined && sig.model !== "." ? `for ${sig.model}/` : undefined]
+    .filter((x) => x !== undefined)
+    .join(" ");
+  const method = sig.method ?? "method unknown";
+  const parts: string[] = [];
+  const signer = signerSummary(sig.signer);
+  if (sig.status === "verified") parts.push(signer ?? "signer checked", `${sig.files.length} files match`);
+  else if (sig.status === "unverified") parts.push("files match; signer not checked (no trust material given)");
+  else {
+    parts.push(`${sig.failedStage ?? "unknown"} stage: ${sig.errors[0] ?? "rejected"}`);
+    if (signer !== undefined) parts.push(signer);
+  }
+  const line = `Signature: ${status} (${method}${where === "" ? "" : `, ${where}`}) ${parts.join("; ")}`;
+  return line.length > 400 ? `${line.slice(0, 397)}...` : line;
+}
+
 /**
  * Renders a report as text for a terminal or a log.
  * @param report - the scan report
@@ -120,6 +163,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   out.push(
     `Findings: ${report.summary.findings} (${severities})${suppressed > 0 ? `; ${suppressed} suppressed by policy` : ""}`,
   );
+  if (report.signature !== undefined) out.push(signatureLine(report.signature, s));
   out.push(
     `Verdict: ${s(VERDICT_STYLE[report.verdict], report.verdict.toUpperCase())}${report.complete ? "" : " (scan incomplete)"}`,
   );

@@ -168,20 +168,42 @@ export class HubFileSource implements ByteSource {
       this.#advance(start, end);
       return hit;
     }
-    // Bytes already cached at the start of the range need not be fetched again.
-    const prefix = this.#cachedPrefix(start, end);
-    const from = start + prefix.length;
-    const sequential = start === this.#lastEnd || from === this.#lastEnd;
-    this.#window = sequential ? Math.min(this.#maxWindow, this.#window * 2) : this.#minFetch;
-    const fetchEnd = Math.min(this.size, Math.max(end, from + this.#window));
-    const fetched = await this.#fetchRange(from, fetchEnd);
-    this.#store(from, fetched);
+    // Only the gaps between cached segments are fetched, and read-ahead stops where cached bytes
+    // begin: a stream reaching the sniffer's tail read, or a read straddling two cached windows,
+    // never transfers a byte twice.
+    const parts: Uint8Array[] = [];
+    let windowSet = false;
+    for (let at = start; at < end; ) {
+      const cached = this.#cachedPrefix(at, end);
+      if (cached.length > 0) {
+        parts.push(cached);
+        at += cached.length;
+        continue;
+      }
+      const next = this.#nextCachedStart(at);
+      if (!windowSet) {
+        windowSet = true;
+        const sequential = start === this.#lastEnd || at === this.#lastEnd;
+        this.#window = sequential ? Math.min(this.#maxWindow, this.#window * 2) : this.#minFetch;
+      }
+      const need = Math.min(end, next);
+      const fetchEnd = Math.min(this.size, next, Math.max(need, at + this.#window));
+      const fetched = await this.#fetchRange(at, fetchEnd);
+      this.#store(at, fetched);
+      // A server that ignored Range answered with the rest of the file from `at`.
+      const got = fetched.subarray(0, Math.min(fetched.length, end - at));
+      if (got.length === 0) break;
+      parts.push(got);
+      at += got.length;
+    }
     this.#advance(start, end);
-    const tail = fetched.subarray(0, end - from);
-    if (prefix.length === 0) return tail;
-    const out = new Uint8Array(end - start);
-    out.set(prefix, 0);
-    out.set(tail, prefix.length);
+    if (parts.length === 1) return parts[0] as Uint8Array;
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let filled = 0;
+    for (const p of parts) {
+      out.set(p, filled);
+      filled += p.length;
+    }
     return out;
   }
 
@@ -274,6 +296,13 @@ export class HubFileSource implements ByteSource {
       }
     }
     return best;
+  }
+
+  /** Start of the first cached segment beginning after `at` (the file's size when none does). */
+  #nextCachedStart(at: number): number {
+    let next = this.size;
+    for (const s of this.#segments) if (s.start > at && s.start < next) next = s.start;
+    return next;
   }
 
   #advance(_start: number, end: number): void {

@@ -76,6 +76,27 @@ describe("HubFileSource", () => {
     expect(state.bytesFetched).toBe(SIZE);
   });
 
+  it("fetches only the gaps between cached bytes, and read-ahead stops where cached bytes begin", async () => {
+    const src = source("f.bin", { minFetch: 65536 });
+    const cdnRanges = (from: number) =>
+      hub.log
+        .slice(from)
+        .filter((e) => e.server === "cdn")
+        .map((e) => e.range);
+    let mark = hub.log.length;
+    await src.read(0, 10); // read-ahead: [0, 65536)
+    await src.read(SIZE - 10, 10); // the tail: [SIZE - 10, SIZE)
+    await src.read(100_000, 10); // read-ahead: [100000, 165536)
+    expect(cdnRanges(mark)).toEqual([`bytes=0-65535`, `bytes=${SIZE - 10}-${SIZE - 1}`, "bytes=100000-165535"]);
+    mark = hub.log.length;
+    // Straddles three cached segments: two gaps are fetched, the second only up to the tail.
+    const got = await src.read(60_000, SIZE - 60_000);
+    expect(Buffer.from(got).equals(Buffer.from(content.subarray(60_000)))).toBe(true);
+    expect(cdnRanges(mark)).toEqual(["bytes=65536-99999", `bytes=165536-${SIZE - 11}`]);
+    const state = await src.integrity(false);
+    expect(state).toMatchObject({ complete: true, sha256, bytesFetched: SIZE });
+  });
+
   it("the git blob SHA-1 of a git file is checked when read whole", async () => {
     const gitSha1 = createHash("sha1").update(`blob ${SIZE}\0`).update(content).digest("hex");
     const good = await source("g.txt", { minFetch: SIZE }, { gitSha1 } as never).integrity(true);
