@@ -252,7 +252,15 @@ for (let i = 0; Date.now() - t0 < seconds * 1000; i++) {
     stats.modelgateCrashes++;
     missing = [`modelgate threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`];
   }
-  if (orderDiffers) stats.orderDiffers++;
+  if (orderDiffers) {
+    stats.orderDiffers++;
+    if (stats.orderDiffers <= 5) {
+      const dir = join(ROOT, "reports", "fuzz", "diff-order");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${digest(bytes)}.pkl`), bytes);
+      writeFileSync(join(dir, `${digest(bytes)}.json`), JSON.stringify(cp, null, 1));
+    }
+  }
   if (missing.length === 0) continue;
   stats.failures++;
   const signature = missing
@@ -282,6 +290,7 @@ const summary = {
   seconds: Math.round((Date.now() - t0) / 1000),
   seed,
   python: pyVersion,
+  machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 1024 ** 3), node: process.version },
   ...stats,
   bySource,
   // why modelgate stopped on streams the recording unpickler read to the end

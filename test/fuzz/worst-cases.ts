@@ -288,7 +288,7 @@ function zipNesting(depth: number): FuzzInput {
   let inner: Uint8Array = enc.encode("hello\n");
   let name = "leaf.txt";
   for (let d = 0; d < depth; d++) {
-    inner = buildZip([{ name, data: inner }]);
+    inner = buildZip([{ name, data: inner, method: 8 }]);
     name = `level${depth - d}.zip`;
   }
   return { name: "nested.zip", bytes: inner };
@@ -378,7 +378,11 @@ export const WORST_CASES: readonly WorstCase[] = [
     limits: sized,
     build: (n) => ({
       name: "entries.zip",
-      bytes: buildZip(Array.from({ length: n }, (_, i) => ({ name: `f/${i}.txt`, data: "" }))),
+      // zip64 end records once the count no longer fits the classic 16-bit field
+      bytes: buildZip(
+        Array.from({ length: n }, (_, i) => ({ name: `f/${i}.txt`, data: "a\n" })),
+        { zip64End: n > 0xffff },
+      ),
     }),
     pastRules: ["container/too-many-entries"],
   },
@@ -390,7 +394,7 @@ export const WORST_CASES: readonly WorstCase[] = [
     limits: sized,
     build: (n) => ({
       name: "entries.tar",
-      bytes: buildTar(Array.from({ length: n }, (_, i) => ({ name: `f/${i}.txt`, data: "" }))),
+      bytes: buildTar(Array.from({ length: n }, (_, i) => ({ name: `f/${i}.txt`, data: "a\n" }))),
     }),
     pastRules: ["container/too-many-entries"],
   },
