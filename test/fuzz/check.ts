@@ -2,7 +2,8 @@
  * The fuzz oracle: what counts as a failure when one input goes through a reader or `scan()`.
  */
 import { isModelgateError } from "../../src/errors.js";
-import { ScanReportSchema } from "../../src/report/schema.js";
+import { getRule } from "../../src/policy/rules/index.js";
+import { type Format, ScanReportSchema } from "../../src/report/schema.js";
 import { scan } from "../../src/scan/engine.js";
 import type { Limits } from "../../src/scan/types.js";
 
@@ -19,7 +20,9 @@ export type FailureKind =
   /** Peak memory grew past the allocation limit, or one allocation asked for more. */
   | "memory"
   /** The process running the input died (V8 out of memory, abort). */
-  | "exit";
+  | "exit"
+  /** The format's reader could not read the input, yet the scan called the file clean. */
+  | "clean";
 
 /** A failure found for one input. */
 export class FuzzFailure extends Error {
@@ -67,14 +70,15 @@ export const FUZZ_LIMITS: Partial<Limits> = Object.freeze({
  * Runs a direct reader call: a `ModelgateError` is a correct rejection, anything else (or an
  * `INTERNAL` one, which wraps an unexpected exception) is a crash.
  * @param what - label for the failure message
- * @param fn - the call
+ * @param fn - the call; it may return true to say the input was unreadable without throwing
+ * @returns whether the reader rejected the input
  */
-export async function typedOnly(what: string, fn: () => unknown): Promise<void> {
+export async function typedOnly(what: string, fn: () => unknown): Promise<boolean> {
   try {
-    await fn();
+    return (await fn()) === true;
   } catch (error) {
     // INTERNAL is what the library wraps an unexpected exception in: a bug, like the exception
-    if (isModelgateError(error) && error.code !== "INTERNAL") return;
+    if (isModelgateError(error) && error.code !== "INTERNAL") return true;
     if (error instanceof FuzzFailure) throw error;
     const cause = isModelgateError(error) && error.cause instanceof Error ? error.cause : error;
     const e = cause instanceof Error ? cause : new Error(String(cause));
@@ -94,14 +98,21 @@ function* findingsOf(value: unknown): Generator<{ ruleId: string; message: strin
   }
 }
 
+/** Whether any of these rule ids makes a file at least `invalid`. */
+export function anyInvalidating(ruleIds: Iterable<string>): boolean {
+  for (const id of ruleIds) if (getRule(id)?.invalidates === true) return true;
+  return false;
+}
+
 /**
  * Scans the bytes as one file named `name` under {@link FUZZ_LIMITS} and checks the report: no
- * `scan/internal-error` or `scan/timeout` anywhere (file, members), JSON-serialisable, and valid
- * for the report schema.
+ * `scan/internal-error` or `scan/timeout` anywhere (file, members), JSON-serialisable, valid for
+ * the report schema, and not `clean` when the file's format is one whose reader could not read it.
  * @param bytes - the input
  * @param name - the file name the scan sees (the extension is a hint to the sniffer)
+ * @param unreadableAs - formats whose reader rejected these bytes (or found them unusable)
  */
-export async function checkScan(bytes: Uint8Array, name: string): Promise<void> {
+export async function checkScan(bytes: Uint8Array, name: string, unreadableAs: readonly Format[] = []): Promise<void> {
   let report: unknown;
   try {
     report = await scan({ bytes, name }, { hash: false, limits: FUZZ_LIMITS, concurrency: 1, signature: false });
@@ -122,5 +133,9 @@ export async function checkScan(bytes: Uint8Array, name: string): Promise<void> 
   const parsed = ScanReportSchema.safeParse(JSON.parse(json));
   if (!parsed.success) {
     throw new FuzzFailure("report", `report does not match its schema: ${parsed.error.issues[0]?.message ?? ""}`);
+  }
+  const file = parsed.data.files[0];
+  if (file !== undefined && file.verdict === "clean" && unreadableAs.includes(file.format)) {
+    throw new FuzzFailure("clean", `the ${file.format} reader rejected the input, yet the scan calls it clean`);
   }
 }

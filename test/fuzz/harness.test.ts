@@ -25,7 +25,8 @@ const fake = (run: FuzzTarget["run"]): FuzzTarget => ({
 
 describe("oracle", () => {
   it("a typed error is a rejection, any other exception (or INTERNAL) is a crash", async () => {
-    await expect(typedOnly("x", () => Promise.reject(new ModelgateError("MALFORMED", "bad")))).resolves.toBeUndefined();
+    await expect(typedOnly("x", () => Promise.reject(new ModelgateError("MALFORMED", "bad")))).resolves.toBe(true);
+    await expect(typedOnly("x", () => 1)).resolves.toBe(false);
     await expect(
       typedOnly("x", () => {
         throw new TypeError("cannot read properties of undefined");
@@ -68,7 +69,18 @@ describe("oracle", () => {
     expect(zip).toBeDefined();
     await expect(checkScan(zip?.bytes ?? new Uint8Array(), zip?.name ?? "")).resolves.toBeUndefined();
     // a truncated GGUF is `invalid`, not a failure of the oracle
-    await expect(checkScan(Uint8Array.of(0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0, 1), "x.gguf")).resolves.toBeUndefined();
+    await expect(
+      checkScan(Uint8Array.of(0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0, 1), "x.gguf", ["gguf"]),
+    ).resolves.toBeUndefined();
+  });
+
+  it("checkScan fails a clean verdict on bytes the format's reader rejected", async () => {
+    const gguf = TARGETS.get("gguf")?.seeds().find((s) => s.name === "clean-llama.gguf");
+    expect(gguf).toBeDefined();
+    const bytes = gguf?.bytes ?? new Uint8Array();
+    await expect(checkScan(bytes, "clean-llama.gguf")).resolves.toBeUndefined();
+    await expect(checkScan(bytes, "clean-llama.gguf", ["gguf"])).rejects.toMatchObject({ kind: "clean" });
+    await expect(checkScan(bytes, "clean-llama.gguf", ["onnx"])).resolves.toBeUndefined();
   });
 });
 

@@ -29,11 +29,12 @@ import { sniff } from "../../src/formats/sniff.js";
 import { analyzeTemplate } from "../../src/formats/template/analyze.js";
 import { classifySignatureFile, parseBundle } from "../../src/integrity/oms/bundle.js";
 import { verifyModel } from "../../src/integrity/oms/verify.js";
+import type { Format } from "../../src/report/schema.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
 import { buildTar, paxRecord } from "../containers/tar-builder.js";
 import { buildZip } from "../containers/zip-builder.js";
 import { GgufBuilder, T } from "../formats/gguf/build.js";
-import { checkScan, typedOnly } from "./check.js";
+import { anyInvalidating, checkScan, typedOnly } from "./check.js";
 import { tokens } from "./mutate.js";
 import { generatePickles } from "./pickle-gen.js";
 import type { Rng } from "./rng.js";
@@ -118,14 +119,14 @@ const zipBudget = () => {
 // ---------------------------------------------------------------------------------------------
 // zip
 
-async function zipDirect(bytes: Uint8Array): Promise<void> {
+/** Reads the directory and every member; returns whether the directory could not be read. */
+async function zipDirect(bytes: Uint8Array): Promise<boolean> {
   const source = new BufferSource(bytes);
   let dir: Awaited<ReturnType<typeof readZipDirectory>>;
   try {
     dir = await readZipDirectory(source, { maxEntries: 10_000 });
   } catch (error) {
-    await typedOnly("readZipDirectory", () => Promise.reject(error));
-    return;
+    return typedOnly("readZipDirectory", () => Promise.reject(error));
   }
   let offsets: ArrayLike<number> = [];
   await typedOnly("checkLocalHeaders", async () => {
@@ -147,6 +148,7 @@ async function zipDirect(bytes: Uint8Array): Promise<void> {
       }
     });
   }
+  return false;
 }
 
 const zipTarget: FuzzTarget = {
@@ -191,8 +193,8 @@ const zipTarget: FuzzTarget = {
   ),
   maxSize: 256 * 1024,
   async run({ name, bytes }) {
-    await zipDirect(bytes);
-    await checkScan(bytes, name);
+    const unreadable = await zipDirect(bytes);
+    await checkScan(bytes, name, unreadable ? ["zip", "pytorch-zip", "npz", "keras", "torchscript"] : []);
   },
 };
 
@@ -245,7 +247,7 @@ const tarTarget: FuzzTarget = {
   maxSize: 256 * 1024,
   fixup: (bytes) => fixTarChecksums(bytes),
   async run({ name, bytes }) {
-    await typedOnly("readTar", async () => {
+    const unreadable = await typedOnly("readTar", async () => {
       const listing = await readTar(new BufferSource(bytes), { maxEntries: 10_000 });
       for (const e of listing.entries) {
         if (e.dataOffset + e.size > bytes.length) {
@@ -253,7 +255,7 @@ const tarTarget: FuzzTarget = {
         }
       }
     });
-    await checkScan(bytes, name);
+    await checkScan(bytes, name, unreadable ? ["tar"] : []);
   },
 };
 
@@ -284,9 +286,10 @@ const compressedTarget: FuzzTarget = {
     const formats = sniff({ head: bytes.subarray(0, 65536), tail: bytes, size: bytes.length, name }).map(
       (d) => d.format,
     );
+    const unreadable: Format[] = [];
     for (const format of formats) {
       if (!["gzip", "zlib", "zstd", "bz2", "xz", "lzma"].includes(format)) continue;
-      await typedOnly(`decompress ${format}`, async () => {
+      const rejected = await typedOnly(`decompress ${format}`, async () => {
         try {
           const r = await decompress(format, new BufferSource(bytes), zipBudget());
           await readClamped(r.source, 0, 4096);
@@ -296,8 +299,9 @@ const compressedTarget: FuzzTarget = {
           throw error;
         }
       });
+      if (rejected) unreadable.push(format);
     }
-    await checkScan(bytes, name);
+    await checkScan(bytes, name, unreadable);
   },
 };
 
@@ -345,8 +349,11 @@ const safetensorsTarget: FuzzTarget = {
   fixup: (bytes) => fixSafetensorsLength(bytes),
   structured: mutateSafetensorsHeader,
   async run({ name, bytes }) {
-    await typedOnly("readSafetensorsHeader", () => readSafetensorsHeader(new BufferSource(bytes)));
-    await checkScan(bytes, name);
+    const unreadable = await typedOnly("readSafetensorsHeader", async () => {
+      const header = await readSafetensorsHeader(new BufferSource(bytes));
+      return anyInvalidating(header.issues.map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["safetensors"] : []);
   },
 };
 
@@ -393,8 +400,11 @@ const ggufTarget: FuzzTarget = {
   ),
   maxSize: 256 * 1024,
   async run({ name, bytes }) {
-    await typedOnly("readGgufHeader", () => readGgufHeader(new BufferSource(bytes), { maxTensors: 100_000 }));
-    await checkScan(bytes, name);
+    const unreadable = await typedOnly("readGgufHeader", async () => {
+      const header = await readGgufHeader(new BufferSource(bytes), { maxTensors: 100_000 });
+      return !header.complete || anyInvalidating(header.issues.map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["gguf"] : []);
   },
 };
 
@@ -430,8 +440,8 @@ const onnxTarget: FuzzTarget = {
   maxSize: 256 * 1024,
   structured: mutateProtobuf,
   async run({ name, bytes }) {
-    await typedOnly("readOnnx", () => readOnnx(new BufferSource(bytes)));
-    await checkScan(bytes, name);
+    const unreadable = await typedOnly("readOnnx", () => readOnnx(new BufferSource(bytes)));
+    await checkScan(bytes, name, unreadable ? ["onnx"] : []);
   },
 };
 
@@ -458,8 +468,10 @@ const hdf5Target: FuzzTarget = {
   ),
   maxSize: 256 * 1024,
   async run({ name, bytes }) {
-    await typedOnly("readHdf5RootAttributes", () => readHdf5RootAttributes(new BufferSource(bytes), 0));
-    await checkScan(bytes, name);
+    const unreadable = await typedOnly("readHdf5RootAttributes", () =>
+      readHdf5RootAttributes(new BufferSource(bytes), 0),
+    );
+    await checkScan(bytes, name, unreadable ? ["hdf5"] : []);
   },
 };
 
@@ -549,8 +561,11 @@ const savedModelTarget: FuzzTarget = {
   structured: mutateProtobuf,
   async run({ name, bytes }) {
     const kind = name === "keras_metadata.pb" ? "keras_metadata" : "saved_model";
-    await typedOnly("readSavedModel", () => readSavedModel(new BufferSource(bytes), kind));
-    await checkScan(bytes, name);
+    const unreadable = await typedOnly(
+      "readSavedModel",
+      async () => (await readSavedModel(new BufferSource(bytes), kind)).error !== undefined,
+    );
+    await checkScan(bytes, name, unreadable ? ["tf-savedmodel"] : []);
   },
 };
 
@@ -716,12 +731,15 @@ const pickleTarget: FuzzTarget = {
   ),
   maxSize: 128 * 1024,
   async run({ name, bytes }) {
+    let unreadable = false;
     for (const context of ["pickle", "pytorch"] as const) {
-      await typedOnly(`analyzePickleStream(${context})`, () =>
-        analyzePickleStream(new SourceInput(new BufferSource(bytes), 0), { context }),
+      const rejected = await typedOnly(
+        `analyzePickleStream(${context})`,
+        async () => (await analyzePickleStream(new SourceInput(new BufferSource(bytes), 0), { context })).invalid,
       );
+      if (context === "pickle") unreadable = rejected;
     }
-    await checkScan(bytes, name);
+    await checkScan(bytes, name, unreadable ? ["pickle"] : []);
   },
 };
 
