@@ -7,8 +7,9 @@
  * @module
  */
 import { gunzipSync, inflateSync } from "node:zlib";
+import { ModelgateError } from "../../errors.js";
 import { fixImports } from "./compat.js";
-import { type DecoderState, type OpArg, type OpSink, PickleError, SinkAction } from "./decoder.js";
+import { type DecoderState, type FastSink, type OpArg, PickleError, SinkAction } from "./decoder.js";
 import type { PickleInput } from "./input.js";
 import { opcodeName } from "./opcodes.js";
 import {
@@ -160,6 +161,9 @@ class Memo {
   readonly #dense: (Value | undefined)[] = [];
   readonly #far = new Map<number, Value>();
   #farMax = -1;
+  /** Every index below it is present (MEMOIZE fills the memo in order: no bit needed). */
+  #contig = 0;
+  /** Presence of indexes from `#contig` up to 2**28 (others in `#sparse`). */
   #bits = new Uint8Array(1024);
   readonly #sparse = new Set<number>();
   size = 0;
@@ -170,12 +174,18 @@ class Memo {
   ) {}
 
   #has(i: number): boolean {
+    if (i < this.#contig) return true;
     if (i < this.#bits.length * 8) return ((this.#bits[i >>> 3] as number) & (1 << (i & 7))) !== 0;
-    return this.#sparse.has(i);
+    return i >= 1 << 28 && this.#sparse.has(i);
   }
 
   #mark(i: number): void {
-    if (i < 1 << 28) {
+    if (i === this.#contig) {
+      let c = i + 1;
+      const bits = this.#bits;
+      while (c < bits.length * 8 && ((bits[c >>> 3] as number) & (1 << (c & 7))) !== 0) c++;
+      this.#contig = c;
+    } else if (i < 1 << 28) {
       if (i >= this.#bits.length * 8) {
         let n = this.#bits.length * 2;
         while (n * 8 <= i) n *= 2;
@@ -210,6 +220,28 @@ class Memo {
       }
     }
     if (!fresh && i <= this.#farMax) far.delete(i);
+  }
+
+  /**
+   * Does what `put(i, literal, _)` does when that keeps no value (entry `i` is only marked
+   * present) and cannot exceed the budget; otherwise does nothing.
+   * @returns whether it applied the put
+   */
+  putPresence(i: number): boolean {
+    if (i < this.detailCap) return false;
+    const far = this.#far;
+    if (far.size < this.detailCap || (i <= this.#farMax && far.has(i))) return false;
+    if (!this.#has(i)) {
+      if (this.size >= this.max) return false;
+      this.size++;
+      this.#mark(i);
+    }
+    return true;
+  }
+
+  /** Whether a put of a fresh entry would exceed the budget. */
+  get full(): boolean {
+    return this.size >= this.max;
   }
 
   get(i: number): Value | undefined {
@@ -325,8 +357,104 @@ const TORCH_STORAGE_DTYPES: Readonly<Record<string, string>> = Object.fromEntrie
 const INSTANCE_HOOKS = new Set(["__setstate__", "extend", "append", "add"]);
 const MAX_DECODED = 64 << 20;
 
+// ---------------------------------------------------------------- fast path
+//
+// PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles (literal pushes,
+// MARK, memo puts, and the APPENDS/SETITEMS that end a batch) straight from the decoder's
+// buffer. When a MARK is set over a list, set or dict that already holds `containerCap` items,
+// the literals of the batch that follows are not even built: they can only be counted by the
+// container. The machine then keeps just where the batch starts in the buffer and how many
+// items it holds (a "deferred run"). A batch that ends in APPENDS/ADDITEMS/SETITEMS on that
+// container adds the count; anything else first re-reads the run from the buffer and pushes
+// the exact values (the machine is then in the same state as without the fast path). Memo puts
+// inside a run store the exact value of the top item, read back from its bytes, whenever the
+// memo keeps it.
+
+/** Opcodes {@link PickleMachine.fastRun} may execute. */
+const FAST_CODES = new Uint8Array(256);
+for (const c of [0x28, 0x47, 0x4a, 0x4b, 0x4d, 0x4e, 0x88, 0x89, 0x8c, 0x58, 0x94, 0x71, 0x72, 0x65, 0x90, 0x75]) {
+  FAST_CODES[c] = 1;
+}
+/** Width of the literal opcodes of fixed width the fast path executes (0: not one). */
+const LITERAL_WIDTH = new Uint8Array(256);
+LITERAL_WIDTH[0x47] = 9; // BINFLOAT
+LITERAL_WIDTH[0x4a] = 5; // BININT
+LITERAL_WIDTH[0x4b] = 2; // BININT1
+LITERAL_WIDTH[0x4d] = 3; // BININT2
+LITERAL_WIDTH[0x4e] = 1; // NONE
+LITERAL_WIDTH[0x88] = 1; // NEWTRUE
+LITERAL_WIDTH[0x89] = 1; // NEWFALSE
+
+/** Memo index of MEMOIZE (`size`), BINPUT or LONG_BINPUT at `p`. */
+function memoIndex(buf: Uint8Array, p: number, size: number): number {
+  const code = buf[p] as number;
+  if (code === 0x94) return size;
+  if (code === 0x71) return buf[p + 1] as number;
+  return (
+    ((buf[p + 1] as number) |
+      ((buf[p + 2] as number) << 8) |
+      ((buf[p + 3] as number) << 16) |
+      ((buf[p + 4] as number) << 24)) >>>
+    0
+  );
+}
+
+/** Whether a key (every other item of `s` from `from`) is a str starting with `__`. */
+function hasDunderKey(s: readonly Value[], from: number): boolean {
+  for (let i = from; i < s.length; i += 2) {
+    const k = s[i];
+    if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) return true;
+  }
+  return false;
+}
+
+/** A list, set or dict that keeps no more items: further items are only counted. */
+function isSaturated(v: Value | undefined, cap: number): boolean {
+  return (
+    (v instanceof PySeq && (v.kind === "list" || v.kind === "set") && v.items.length >= cap) ||
+    (v instanceof PyDict && v.keys.length >= cap)
+  );
+}
+
+/** Strings at least this long go through {@link PickleMachine.op} (literal sniffing). */
+const FAST_STR_MAX = 16;
+const EMPTY_BUF = new Uint8Array(0);
+
+/** Text of ASCII bytes, as one flat string. */
+function asciiText(buf: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+}
+
+/** Byte width of an opcode that can appear inside a deferred run. */
+function runOpWidth(buf: Uint8Array, p: number): number {
+  switch (buf[p]) {
+    case 0x47: // BINFLOAT
+    case 0x95: // FRAME
+      return 9;
+    case 0x4a: // BININT
+    case 0x72: // LONG_BINPUT
+      return 5;
+    case 0x4b: // BININT1
+    case 0x71: // BINPUT
+      return 2;
+    case 0x4d: // BININT2
+      return 3;
+    case 0x4e: // NONE
+    case 0x88: // NEWTRUE
+    case 0x89: // NEWFALSE
+    case 0x94: // MEMOIZE
+      return 1;
+    case 0x8c: // SHORT_BINUNICODE
+      return 2 + (buf[p + 1] as number);
+    case 0x58: // BINUNICODE (short: the length fits one byte)
+      return 5 + (buf[p + 1] as number);
+    default:
+      throw new ModelgateError("INTERNAL", `opcode 0x${(buf[p] ?? 0).toString(16)} inside a deferred run`);
+  }
+}
+
 /** The symbolic unpickler for one pickle. */
-export class PickleMachine implements OpSink {
+export class PickleMachine implements FastSink {
   /** Value stack. */
   readonly stack: Value[] = [];
   /** Mark stack (stack lengths). */
@@ -353,8 +481,8 @@ export class PickleMachine implements OpSink {
   readonly #o: MachineOptions;
   readonly #maxStack: number;
   readonly #memo: Memo;
-  #lazyBuf: Uint8Array | undefined;
-  #lowWater = 0;
+  /** Lazy strs made since the last {@link PickleMachine.release} (they refer to the input's buffer). */
+  #lazy: PyStr[] = [];
   #pendingArray: PyCall | undefined;
   #eventCounts = new Map<string, number>();
 
@@ -384,9 +512,7 @@ export class PickleMachine implements OpSink {
   #pop(offset: number): Value {
     const s = this.stack;
     if (s.length <= this.#fence()) this.#underflow(offset);
-    const v = s.pop() as Value;
-    if (s.length < this.#lowWater) this.#lowWater = s.length;
-    return v;
+    return s.pop() as Value;
   }
 
   #push(v: Value, offset: number): void {
@@ -399,7 +525,6 @@ export class PickleMachine implements OpSink {
 
   #truncate(n: number): void {
     this.stack.length = n;
-    if (n < this.#lowWater) this.#lowWater = n;
   }
 
   #marker(offset: number): number {
@@ -417,16 +542,11 @@ export class PickleMachine implements OpSink {
     return t;
   }
 
-  /** Materialises lazy strings pushed since the last input chunk change. */
-  #flushLazy(buf: Uint8Array): void {
-    if (buf === this.#lazyBuf) return;
-    const s = this.stack;
-    for (let i = Math.min(this.#lowWater, s.length); i < s.length; i++) {
-      const v = s[i];
-      if (v instanceof PyStr) materialize(v);
-    }
-    this.#lowWater = s.length;
-    this.#lazyBuf = buf;
+  /** A str decoded only when looked at; it refers to `buf` until the next release. */
+  #lazyStr(buf: Uint8Array, start: number, end: number): PyStr {
+    const v = new PyStr(buf, start, end);
+    this.#lazy.push(v);
+    return v;
   }
 
   // ---------------------------------------------------------------- events & references
@@ -1085,6 +1205,8 @@ export class PickleMachine implements OpSink {
 
   /** @inheritdoc */
   op(code: number, offset: number, a: OpArg): SinkAction {
+    // A deferred run is pushed for real before anything but FRAME (which cannot touch it).
+    if (this.#defer && code !== 0x95) this.#undefer();
     // The most frequent opcodes, kept small so the decoder's loop can inline this method.
     const s = this.stack;
     switch (code) {
@@ -1101,8 +1223,7 @@ export class PickleMachine implements OpSink {
         return 0;
       case 0x8c: // SHORT_BINUNICODE
         if (s.length >= this.#maxStack || a.end - a.start >= 16 || !isAscii(a.buf, a.start, a.end)) break;
-        if (a.buf !== this.#lazyBuf) this.#flushLazy(a.buf);
-        s.push(new PyStr(a.buf, a.start, a.end));
+        s.push(this.#lazyStr(a.buf, a.start, a.end));
         return 0;
       case 0x94: // MEMOIZE
         if (s.length <= this.#fence()) break;
@@ -1120,6 +1241,342 @@ export class PickleMachine implements OpSink {
         return 0;
     }
     return this.#cold(code, offset, a);
+  }
+
+  // ---------------------------------------------------------------- fast path
+
+  /** Opcode bytes {@link PickleMachine.fastRun} may execute. */
+  readonly fastCodes: Uint8Array = FAST_CODES;
+  /** Opcodes executed by the last {@link PickleMachine.fastRun}. */
+  fastOps = 0;
+  /** Buffer position of the last opcode executed by the last {@link PickleMachine.fastRun}. */
+  fastLast = 0;
+  /** Items above the top mark are counted, not pushed (see the fast path notes above). */
+  #defer = false;
+  /** Buffer holding the deferred run. */
+  #runBuf: Uint8Array = EMPTY_BUF;
+  /** Position of its first item. */
+  #runStart = 0;
+  /** Position of its last item. */
+  #runTop = 0;
+  /** Items deferred. */
+  #runCount = 0;
+  /** Real items between the top mark and the deferred ones (a run resumed after a release). */
+  #runBase = 0;
+  /** Earlier parts of the run, copied out of buffers the input has moved on from. */
+  #segs: { buf: Uint8Array; start: number; count: number }[] = [];
+  /** Items in {@link PickleMachine.#segs}. */
+  #segCount = 0;
+  #view: DataView = new DataView(EMPTY_BUF.buffer);
+
+  #viewOf(buf: Uint8Array): DataView {
+    let v = this.#view;
+    if (v.buffer !== buf.buffer || v.byteOffset !== buf.byteOffset || v.byteLength !== buf.byteLength) {
+      v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#view = v;
+    }
+    return v;
+  }
+
+  /** The value the literal opcode at `p` pushes (a lazy str refers to `buf`). */
+  #literalAt(buf: Uint8Array, p: number): Value {
+    switch (buf[p]) {
+      case 0x47: {
+        // BINFLOAT
+        const f = this.#viewOf(buf).getFloat64(p + 1, false);
+        return Number.isInteger(f) ? new PyFloat(f) : f;
+      }
+      case 0x4a: // BININT
+        return (
+          (buf[p + 1] as number) |
+          ((buf[p + 2] as number) << 8) |
+          ((buf[p + 3] as number) << 16) |
+          ((buf[p + 4] as number) << 24)
+        );
+      case 0x4b: // BININT1
+        return buf[p + 1] as number;
+      case 0x4d: // BININT2
+        return (buf[p + 1] as number) | ((buf[p + 2] as number) << 8);
+      case 0x4e: // NONE
+        return null;
+      case 0x88: // NEWTRUE
+        return true;
+      case 0x89: // NEWFALSE
+        return false;
+      case 0x8c: // SHORT_BINUNICODE
+        return this.#lazyStr(buf, p + 2, p + 2 + (buf[p + 1] as number));
+      case 0x58: // BINUNICODE
+        return this.#lazyStr(buf, p + 5, p + 5 + (buf[p + 1] as number));
+      default:
+        throw new ModelgateError("INTERNAL", `opcode 0x${(buf[p] ?? 0).toString(16)} is not a fast literal`);
+    }
+  }
+
+  /** The value of the literal at `p` for the memo, which keeps strs decoded (no lazy str). */
+  #memoValue(buf: Uint8Array, p: number): Value {
+    const code = buf[p] as number;
+    if (code === 0x8c) return asciiText(buf, p + 2, p + 2 + (buf[p + 1] as number));
+    if (code === 0x58) return asciiText(buf, p + 5, p + 5 + (buf[p + 1] as number));
+    return this.#literalAt(buf, p);
+  }
+
+  /** Ends a deferred run: pushes its items for real. */
+  #undefer(): void {
+    const n = this.#runCount;
+    const buf = this.#runBuf;
+    this.#defer = false;
+    this.#runCount = 0;
+    this.#runBuf = EMPTY_BUF;
+    if (this.#segCount > 0) {
+      for (const seg of this.#segs) this.#pushRun(seg.buf, seg.start, seg.count);
+      this.#segs = [];
+      this.#segCount = 0;
+    }
+    if (n > 0) this.#pushRun(buf, this.#runStart, n);
+  }
+
+  /** Pushes the `n` literal items of a run from `buf[p]` on (memo puts and FRAMEs are skipped). */
+  #pushRun(buf: Uint8Array, p: number, n: number): void {
+    const s = this.stack;
+    for (let k = 0; k < n; ) {
+      const code = buf[p] as number;
+      if (code !== 0x94 && code !== 0x71 && code !== 0x72 && code !== 0x95) {
+        s.push(this.#literalAt(buf, p));
+        k++;
+      }
+      p += runOpWidth(buf, p);
+    }
+  }
+
+  /**
+   * The input's buffer is about to change or be reused: pushes a deferred run for real and
+   * decodes every lazy str still referring to the buffer, so that nothing keeps or misreads it.
+   */
+  release(): void {
+    if (this.#runCount > 0) {
+      // keep the run deferred: copy its bytes out of the buffer
+      const buf = this.#runBuf;
+      const start = this.#runStart;
+      const end = this.#runTop + runOpWidth(buf, this.#runTop);
+      this.#segs.push({ buf: buf.slice(start, end), start: 0, count: this.#runCount });
+      this.#segCount += this.#runCount;
+      this.#runCount = 0;
+    }
+    this.#runBuf = EMPTY_BUF;
+    const lazy = this.#lazy;
+    if (lazy.length === 0) return;
+    for (let i = 0; i < lazy.length; i++) materialize(lazy[i] as PyStr);
+    this.#lazy = [];
+  }
+
+  /**
+   * The fast path (see {@link FastSink}): executes literal pushes, MARK, memo puts and the
+   * APPENDS/ADDITEMS/SETITEMS ending a deferred run, exactly as {@link PickleMachine.op} would;
+   * returns at the first opcode it cannot (errors, budgets and everything else stay with `op`).
+   * @param buf - decoder buffer
+   * @param pos - first opcode
+   * @param stop - opcodes must end at or before this position
+   * @param maxOps - most opcodes to execute
+   * @param base - absolute offset of `buf[0]`
+   */
+  fastRun(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+    if (!this.#defer) this.#tryDefer(buf);
+    else if (buf !== this.#runBuf) {
+      if (this.#runCount > 0)
+        this.#undefer(); // not released: cannot happen with the decoder
+      else this.#runBuf = buf;
+    }
+    let p = pos;
+    let n = 0;
+    let last = pos;
+    for (;;) {
+      const deferring = this.#defer;
+      const q = deferring
+        ? this.#fastDeferred(buf, p, stop, maxOps - n, base)
+        : this.#fastPlain(buf, p, stop, maxOps - n, base);
+      if (q !== p) {
+        n += this.#ops;
+        last = this.#last;
+        p = q;
+      }
+      // go on only when a MARK started a deferred run or an APPENDS/SETITEMS ended one
+      if (this.#defer === deferring || n >= maxOps || p >= stop) break;
+    }
+    this.fastOps = n;
+    this.fastLast = last;
+    return p;
+  }
+
+  /** Opcodes executed by the last fast loop. */
+  #ops = 0;
+  /** Position of the last opcode it executed. */
+  #last = 0;
+
+  /**
+   * Starts a deferred run when the items above the top mark can only be counted by a full list,
+   * set or dict below it (and the mark is not the bottom of another one).
+   */
+  #tryDefer(buf: Uint8Array): boolean {
+    const marks = this.marks;
+    const m = marks.length;
+    if (m === 0) return false;
+    const x = marks[m - 1] as number;
+    const s = this.stack;
+    if (x > s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return false;
+    if (!isSaturated(s[x - 1], this.#o.containerCap)) return false;
+    this.#defer = true;
+    this.#runBuf = buf;
+    this.#runCount = 0;
+    this.#runBase = s.length - x;
+    this.#segs = [];
+    this.#segCount = 0;
+    return true;
+  }
+
+  /** Fast loop outside deferred runs: pushes real values. Returns after a MARK that starts one. */
+  #fastPlain(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+    const s = this.stack;
+    const marks = this.marks;
+    const memo = this.#memo;
+    const maxStack = this.#maxStack;
+    let p = pos;
+    let last = pos;
+    let n = 0;
+    while (n < maxOps && p < stop) {
+      const code = buf[p] as number;
+      let w = LITERAL_WIDTH[code] as number;
+      if (w !== 0) {
+        if (p + w > stop || s.length >= maxStack) break;
+        s.push(this.#literalAt(buf, p));
+      } else if (code === 0x8c || code === 0x58) {
+        // SHORT_BINUNICODE, BINUNICODE: short ASCII only
+        const h = code === 0x8c ? 2 : 5;
+        if (p + h > stop) break;
+        const len = buf[p + 1] as number;
+        const e = p + h + len;
+        if (len >= FAST_STR_MAX || e > stop || s.length >= maxStack) break;
+        if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
+        let bits = 0;
+        for (let i = p + h; i < e; i++) bits |= buf[i] as number;
+        if (bits >= 0x80) break;
+        s.push(this.#lazyStr(buf, p + h, e));
+        w = e - p;
+      } else if (code === 0x94 || code === 0x71 || code === 0x72) {
+        // MEMOIZE, BINPUT, LONG_BINPUT
+        w = code === 0x94 ? 1 : code === 0x71 ? 2 : 5;
+        const m = marks.length;
+        if (p + w > stop || s.length <= (m === 0 ? 0 : (marks[m - 1] as number)) || memo.full) break;
+        memo.put(memoIndex(buf, p, memo.size), s[s.length - 1] as Value, base + p);
+      } else if (code === 0x28) {
+        // MARK
+        if (marks.length >= this.#o.maxMarks) break;
+        marks.push(s.length);
+        last = p;
+        p += 1;
+        n++;
+        if (this.#tryDefer(buf)) break;
+        continue;
+      } else break;
+      last = p;
+      p += w;
+      n++;
+    }
+    this.#ops = n;
+    this.#last = last;
+    return p;
+  }
+
+  /** Fast loop inside a deferred run: counts items. Returns after the APPENDS/SETITEMS ending it. */
+  #fastDeferred(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+    const memo = this.#memo;
+    // items already in the run: real ones above the mark and copied segments
+    const runBase = this.#runBase + this.#segCount;
+    const limit = this.#maxStack - this.stack.length - this.#segCount;
+    let count = this.#runCount;
+    let runStart = this.#runStart;
+    let runTop = this.#runTop;
+    let p = pos;
+    let last = pos;
+    let n = 0;
+    while (n < maxOps && p < stop) {
+      const code = buf[p] as number;
+      let w = LITERAL_WIDTH[code] as number;
+      if (w !== 0) {
+        if (p + w > stop || count >= limit) break;
+        if (count === 0) runStart = p;
+        runTop = p;
+        count++;
+      } else if (code === 0x8c || code === 0x58) {
+        // SHORT_BINUNICODE, BINUNICODE: short ASCII only
+        const h = code === 0x8c ? 2 : 5;
+        if (p + h > stop) break;
+        const len = buf[p + 1] as number;
+        const e = p + h + len;
+        if (len >= FAST_STR_MAX || e > stop || count >= limit) break;
+        if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
+        let bits = 0;
+        for (let i = p + h; i < e; i++) bits |= buf[i] as number;
+        if (bits >= 0x80) break;
+        // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
+        if (((runBase + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
+        if (count === 0) runStart = p;
+        runTop = p;
+        count++;
+        w = e - p;
+      } else if (code === 0x94 || code === 0x71 || code === 0x72) {
+        // MEMOIZE, BINPUT, LONG_BINPUT of the top item
+        w = code === 0x94 ? 1 : code === 0x71 ? 2 : 5;
+        if (p + w > stop || count === 0) break;
+        const i = memoIndex(buf, p, memo.size);
+        if (!memo.putPresence(i)) {
+          if (memo.full) break;
+          memo.put(i, this.#memoValue(buf, runTop), base + p);
+        }
+      } else if (code === 0x65 || code === 0x90 || code === 0x75) {
+        // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
+        const total = runBase + count;
+        if (total === 0 || (code === 0x75 && (total & 1) !== 0)) break;
+        const marks = this.marks;
+        const m = marks.length;
+        if (m === 0) break;
+        const x = marks[m - 1] as number;
+        const s = this.stack;
+        const real = this.#runBase;
+        if (x !== s.length - real || x <= (m === 1 ? 0 : (marks[m - 2] as number))) break;
+        const t = s[x - 1];
+        const cap = this.#o.containerCap;
+        if (code === 0x75) {
+          if (!(t instanceof PyDict && t.keys.length >= cap)) break;
+          if (real > 0 && hasDunderKey(s, x)) break; // the dict keeps those: let op() add them
+          t.count += total / 2;
+        } else {
+          if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) break;
+          t.count += total;
+        }
+        if (real > 0) this.#truncate(x);
+        if (this.#segCount > 0) {
+          this.#segs = [];
+          this.#segCount = 0;
+        }
+        marks.pop();
+        count = 0;
+        this.#defer = false;
+        this.#runBuf = EMPTY_BUF;
+        last = p;
+        p += 1;
+        n++;
+        break;
+      } else break;
+      last = p;
+      p += w;
+      n++;
+    }
+    this.#runCount = count;
+    this.#runStart = runStart;
+    this.#runTop = runTop;
+    this.#ops = n;
+    this.#last = last;
+    return p;
   }
 
   #cold(code: number, offset: number, a: OpArg): SinkAction {
@@ -1215,8 +1672,7 @@ export class PickleMachine implements OpSink {
         }
         let v: Value;
         if (ascii) {
-          this.#flushLazy(buf);
-          v = new PyStr(buf, a.start, a.end);
+          v = this.#lazyStr(buf, a.start, a.end);
         } else {
           const d = decodeUtf8(buf, a.start, a.end);
           if (!d.ok) throw new PickleError(`${opcodeName(code)}: 'utf-8' codec can't decode the string`, offset);
@@ -1629,6 +2085,7 @@ export class PickleMachine implements OpSink {
    * @param dec - decoder state (the current frame)
    */
   async special(input: PickleInput, dec: DecoderState): Promise<SinkAction> {
+    this.release(); // reads below move the input on
     const wrapper = this.#pendingArray;
     this.#pendingArray = undefined;
     if (wrapper === undefined) return SinkAction.Continue;

@@ -114,6 +114,10 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): { text:
  * @param end - end, exclusive
  */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 16) {
+    // short strings (most dict keys and names): cheaper than a Buffer view per string
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
   return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
 }
 
