@@ -200,6 +200,11 @@ class Memo {
   }
 
   put(i: number, v: Value, offset: number): void {
+    this.store(i, materialize(v), offset);
+  }
+
+  /** {@link Memo.put} of a value that refers to no input buffer (no lazy str inside). */
+  store(i: number, v: Value, offset: number): void {
     const fresh = !this.#has(i);
     if (fresh) {
       this.size++;
@@ -208,13 +213,13 @@ class Memo {
       this.#mark(i);
     }
     if (i < this.detailCap) {
-      this.#dense[i] = materialize(v);
+      this.#dense[i] = v;
       return;
     }
     const far = this.#far;
     if (far.size < this.detailCap || isReference(v) || (i <= this.#farMax && far.has(i))) {
       if (far.size < this.detailCap * 4 || far.has(i)) {
-        far.set(i, materialize(v));
+        far.set(i, v);
         if (i > this.#farMax) this.#farMax = i;
         return;
       }
@@ -236,6 +241,18 @@ class Memo {
       this.size++;
       this.#mark(i);
     }
+    return true;
+  }
+
+  /**
+   * {@link Memo.putPresence} for the next index of a memo filled in order, the common case of
+   * large pickles (MEMOIZE): a few comparisons.
+   */
+  appendPresence(i: number): boolean {
+    if (i !== this.#contig || i < this.#bits.length * 8 || i >= 1 << 28 || i <= this.#farMax) return false;
+    if (i < this.detailCap || this.#far.size < this.detailCap || this.size >= this.max) return false;
+    this.size++;
+    this.#contig = i + 1;
     return true;
   }
 
@@ -419,11 +436,6 @@ function isSaturated(v: Value | undefined, cap: number): boolean {
 /** Strings at least this long go through {@link PickleMachine.op} (literal sniffing). */
 const FAST_STR_MAX = 16;
 const EMPTY_BUF = new Uint8Array(0);
-
-/** Text of ASCII bytes, as one flat string. */
-function asciiText(buf: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-}
 
 /** Byte width of an opcode that can appear inside a deferred run. */
 function runOpWidth(buf: Uint8Array, p: number): number {
@@ -1315,8 +1327,8 @@ export class PickleMachine implements FastSink {
   /** The value of the literal at `p` for the memo, which keeps strs decoded (no lazy str). */
   #memoValue(buf: Uint8Array, p: number): Value {
     const code = buf[p] as number;
-    if (code === 0x8c) return asciiText(buf, p + 2, p + 2 + (buf[p + 1] as number));
-    if (code === 0x58) return asciiText(buf, p + 5, p + 5 + (buf[p + 1] as number));
+    if (code === 0x8c) return latin1(buf, p + 2, p + 2 + (buf[p + 1] as number));
+    if (code === 0x58) return latin1(buf, p + 5, p + 5 + (buf[p + 1] as number));
     return this.#literalAt(buf, p);
   }
 
@@ -1389,18 +1401,38 @@ export class PickleMachine implements FastSink {
     let p = pos;
     let n = 0;
     let last = pos;
-    for (;;) {
-      const deferring = this.#defer;
-      const q = deferring
-        ? this.#fastDeferred(buf, p, stop, maxOps - n, base)
-        : this.#fastPlain(buf, p, stop, maxOps - n, base);
-      if (q !== p) {
+    while (n < maxOps && p < stop) {
+      if (this.#defer) {
+        const q = this.#countRun(buf, p, stop, maxOps - n);
+        if (q !== p) {
+          n += this.#ops;
+          last = this.#last;
+          p = q;
+          if (n >= maxOps || p >= stop) break;
+        }
+        // what the counting loop leaves: a memo put that keeps a value, the end of the run
+        const w = this.#runStep(buf, p, stop, base);
+        if (w === 0) break;
+        last = p;
+        p += w;
+        n++;
+      } else if (buf[p] === 0x28) {
+        // MARK, typically starting the next batch
+        const marks = this.marks;
+        if (marks.length >= this.#o.maxMarks) break;
+        marks.push(this.stack.length);
+        this.#tryDefer(buf);
+        last = p;
+        p++;
+        n++;
+      } else {
+        const q = this.#fastPlain(buf, p, stop, maxOps - n, base);
+        if (q === p) break;
         n += this.#ops;
         last = this.#last;
         p = q;
+        if (!this.#defer) break; // it stopped at an opcode it cannot execute
       }
-      // go on only when a MARK started a deferred run or an APPENDS/SETITEMS ended one
-      if (this.#defer === deferring || n >= maxOps || p >= stop) break;
     }
     this.fastOps = n;
     this.fastLast = last;
@@ -1486,11 +1518,15 @@ export class PickleMachine implements FastSink {
     return p;
   }
 
-  /** Fast loop inside a deferred run: counts items. Returns after the APPENDS/SETITEMS ending it. */
-  #fastDeferred(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+  /**
+   * Fast loop inside a deferred run: counts literal items and applies memo puts that keep no
+   * value. Kept small (it is the hottest code of the engine); everything else is left to
+   * {@link PickleMachine.#runStep} and {@link PickleMachine.op}.
+   */
+  #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
     const memo = this.#memo;
     // items already in the run: real ones above the mark and copied segments
-    const runBase = this.#runBase + this.#segCount;
+    const before = this.#runBase + this.#segCount;
     const limit = this.#maxStack - this.stack.length - this.#segCount;
     let count = this.#runCount;
     let runStart = this.#runStart;
@@ -1501,72 +1537,36 @@ export class PickleMachine implements FastSink {
     while (n < maxOps && p < stop) {
       const code = buf[p] as number;
       let w = LITERAL_WIDTH[code] as number;
-      if (w !== 0) {
-        if (p + w > stop || count >= limit) break;
-        if (count === 0) runStart = p;
-        runTop = p;
-        count++;
-      } else if (code === 0x8c || code === 0x58) {
-        // SHORT_BINUNICODE, BINUNICODE: short ASCII only
-        const h = code === 0x8c ? 2 : 5;
-        if (p + h > stop) break;
-        const len = buf[p + 1] as number;
-        const e = p + h + len;
-        if (len >= FAST_STR_MAX || e > stop || count >= limit) break;
-        if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
-        let bits = 0;
-        for (let i = p + h; i < e; i++) bits |= buf[i] as number;
-        if (bits >= 0x80) break;
-        // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
-        if (((runBase + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
-        if (count === 0) runStart = p;
-        runTop = p;
-        count++;
-        w = e - p;
-      } else if (code === 0x94 || code === 0x71 || code === 0x72) {
-        // MEMOIZE, BINPUT, LONG_BINPUT of the top item
-        w = code === 0x94 ? 1 : code === 0x71 ? 2 : 5;
-        if (p + w > stop || count === 0) break;
-        const i = memoIndex(buf, p, memo.size);
-        if (!memo.putPresence(i)) {
-          if (memo.full) break;
-          memo.put(i, this.#memoValue(buf, runTop), base + p);
-        }
-      } else if (code === 0x65 || code === 0x90 || code === 0x75) {
-        // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
-        const total = runBase + count;
-        if (total === 0 || (code === 0x75 && (total & 1) !== 0)) break;
-        const marks = this.marks;
-        const m = marks.length;
-        if (m === 0) break;
-        const x = marks[m - 1] as number;
-        const s = this.stack;
-        const real = this.#runBase;
-        if (x !== s.length - real || x <= (m === 1 ? 0 : (marks[m - 2] as number))) break;
-        const t = s[x - 1];
-        const cap = this.#o.containerCap;
-        if (code === 0x75) {
-          if (!(t instanceof PyDict && t.keys.length >= cap)) break;
-          if (real > 0 && hasDunderKey(s, x)) break; // the dict keeps those: let op() add them
-          t.count += total / 2;
-        } else {
-          if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) break;
-          t.count += total;
-        }
-        if (real > 0) this.#truncate(x);
-        if (this.#segCount > 0) {
-          this.#segs = [];
-          this.#segCount = 0;
-        }
-        marks.pop();
-        count = 0;
-        this.#defer = false;
-        this.#runBuf = EMPTY_BUF;
-        last = p;
-        p += 1;
-        n++;
-        break;
-      } else break;
+      if (w === 0) {
+        if (code === 0x8c || code === 0x58) {
+          // SHORT_BINUNICODE, BINUNICODE: short ASCII only
+          const h = code === 0x8c ? 2 : 5;
+          if (p + h > stop) break;
+          const len = buf[p + 1] as number;
+          const e = p + h + len;
+          if (len >= FAST_STR_MAX || e > stop) break;
+          if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
+          let bits = 0;
+          for (let i = p + h; i < e; i++) bits |= buf[i] as number;
+          if (bits >= 0x80) break;
+          // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
+          if (((before + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
+          w = e - p;
+        } else if (code === 0x94 || code === 0x72 || code === 0x71) {
+          // MEMOIZE, LONG_BINPUT, BINPUT of the top item, when the memo only marks it present
+          w = code === 0x94 ? 1 : code === 0x72 ? 5 : 2;
+          if (count === 0 || p + w > stop || !memo.appendPresence(memoIndex(buf, p, memo.size))) break;
+          last = p;
+          p += w;
+          n++;
+          continue;
+        } else break;
+      } else if (p + w > stop) break;
+      // a literal item
+      if (count >= limit) break;
+      if (count === 0) runStart = p;
+      runTop = p;
+      count++;
       last = p;
       p += w;
       n++;
@@ -1577,6 +1577,58 @@ export class PickleMachine implements FastSink {
     this.#ops = n;
     this.#last = last;
     return p;
+  }
+
+  /**
+   * One opcode inside a deferred run that {@link PickleMachine.#countRun} leaves: a memo put
+   * that keeps a value, or the APPENDS/ADDITEMS/SETITEMS giving the run to its container.
+   * @returns its width, or 0 when {@link PickleMachine.op} must execute it
+   */
+  #runStep(buf: Uint8Array, p: number, stop: number, base: number): number {
+    const code = buf[p] as number;
+    const count = this.#runCount;
+    if (code === 0x94 || code === 0x72 || code === 0x71) {
+      const w = code === 0x94 ? 1 : code === 0x72 ? 5 : 2;
+      if (count === 0 || p + w > stop) return 0;
+      const memo = this.#memo;
+      const i = memoIndex(buf, p, memo.size);
+      if (!memo.putPresence(i)) {
+        if (memo.full) return 0;
+        memo.store(i, this.#memoValue(buf, this.#runTop), base + p);
+      }
+      return w;
+    }
+    if (code !== 0x65 && code !== 0x90 && code !== 0x75) return 0;
+    // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
+    const real = this.#runBase;
+    const total = real + this.#segCount + count;
+    if (total === 0 || (code === 0x75 && (total & 1) !== 0)) return 0;
+    const marks = this.marks;
+    const m = marks.length;
+    if (m === 0) return 0;
+    const x = marks[m - 1] as number;
+    const s = this.stack;
+    if (x !== s.length - real || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return 0;
+    const t = s[x - 1];
+    const cap = this.#o.containerCap;
+    if (code === 0x75) {
+      if (!(t instanceof PyDict && t.keys.length >= cap)) return 0;
+      if (real > 0 && hasDunderKey(s, x)) return 0; // the dict keeps those: let op() add them
+      t.count += total / 2;
+    } else {
+      if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
+      t.count += total;
+    }
+    if (real > 0) this.#truncate(x);
+    marks.pop();
+    this.#defer = false;
+    this.#runCount = 0;
+    this.#runBuf = EMPTY_BUF;
+    if (this.#segCount > 0) {
+      this.#segs = [];
+      this.#segCount = 0;
+    }
+    return 1;
   }
 
   #cold(code: number, offset: number, a: OpArg): SinkAction {
