@@ -249,7 +249,8 @@ class Memo {
    * large pickles (MEMOIZE): a few comparisons.
    */
   appendPresence(i: number): boolean {
-    if (i !== this.#contig || i < this.#bits.length * 8 || i >= 1 << 28 || i <= this.#farMax) return false;
+    // #mark keeps #contig past every marked index: entry #contig is never present
+    if (i !== this.#contig || i >= 1 << 28 || i <= this.#farMax) return false;
     if (i < this.detailCap || this.#far.size < this.detailCap || this.size >= this.max) return false;
     this.size++;
     this.#contig = i + 1;
@@ -1525,6 +1526,7 @@ export class PickleMachine implements FastSink {
    */
   #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
     const memo = this.#memo;
+    const view = this.#viewOf(buf);
     // items already in the run: real ones above the mark and copied segments
     const before = this.#runBase + this.#segCount;
     const limit = this.#maxStack - this.stack.length - this.#segCount;
@@ -1547,8 +1549,10 @@ export class PickleMachine implements FastSink {
           if (len >= FAST_STR_MAX || e > stop) break;
           if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
           let bits = 0;
-          for (let i = p + h; i < e; i++) bits |= buf[i] as number;
-          if (bits >= 0x80) break;
+          let i = p + h;
+          for (; i + 4 <= e; i += 4) bits |= view.getUint32(i);
+          for (; i < e; i++) bits |= buf[i] as number;
+          if ((bits & 0x80808080) !== 0) break;
           // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
           if (((before + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
           w = e - p;
@@ -1561,8 +1565,25 @@ export class PickleMachine implements FastSink {
           n++;
           continue;
         } else break;
-      } else if (p + w > stop) break;
-      // a literal item
+      } else {
+        // fixed-width literals: a run of the same opcode (floats, ints) in a tight loop
+        const fit = Math.min(maxOps - n, limit - count, Math.floor((stop - p) / w));
+        if (fit <= 0) break;
+        if (count === 0) runStart = p;
+        let q = p + w;
+        let j = 1;
+        while (j < fit && buf[q] === code) {
+          q += w;
+          j++;
+        }
+        count += j;
+        n += j;
+        p = q;
+        runTop = q - w;
+        last = runTop;
+        continue;
+      }
+      // a str item
       if (count >= limit) break;
       if (count === 0) runStart = p;
       runTop = p;
