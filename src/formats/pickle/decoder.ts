@@ -91,10 +91,11 @@ export interface OpSink {
    */
   special(input: PickleInput, decoder: DecoderState): Promise<SinkAction>;
   /**
-   * Called before the decoder's buffer changes (refill, skip) and when decoding ends: the sink
-   * must not keep referring to the bytes of {@link OpArg.buf} after it (inputs reuse buffers).
+   * Called before the decoder's buffer changes (refill, skip) and when decoding ends.
+   * @returns true when the sink still refers to bytes of {@link OpArg.buf}: the input must then
+   * not reuse them (see {@link PickleInput.retain})
    */
-  release?(): void;
+  release?(): boolean;
 }
 
 /**
@@ -534,8 +535,13 @@ class Decoder {
     try {
       return await this.loop();
     } finally {
-      this.sink.release?.(); // the input moves on without this sink
+      this.release(); // the input moves on without this sink
     }
+  }
+
+  /** Lets the sink drop what refers to the buffer, and the input reuse it if the sink did. */
+  release(): void {
+    if (this.sink.release?.() === true) this.input.retain();
   }
 
   async loop(): Promise<DecodeResult> {
@@ -548,7 +554,7 @@ class Decoder {
         continue;
       }
       if (need === R_LARGE) {
-        this.sink.release?.();
+        this.release();
         await this.large();
         continue;
       }
@@ -557,7 +563,7 @@ class Decoder {
       if (before > this.o.maxLineBytes) {
         throw new PickleError("text line longer than the line budget", input.offset, "budget", "maxLineBytes");
       }
-      this.sink.release?.();
+      this.release();
       await input.fill(need);
       if (input.end - input.pos > before) continue; // more bytes arrived: retry the fast loop
       if (input.pos >= input.end) {

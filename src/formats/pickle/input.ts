@@ -16,9 +16,9 @@ export const DEFAULT_CHUNK = 1 << 20;
 
 /**
  * A window over the input: `buf[pos..end)` are the next unread bytes, `base` is the absolute
- * offset of `buf[0]`. Consumers read `buf` directly between awaits and advance `pos`; they must
- * not keep `buf` (or views of it) across {@link PickleInput.fill} or {@link PickleInput.skip},
- * which may reuse its memory.
+ * offset of `buf[0]`. Consumers read `buf` directly between awaits and advance `pos`. An input may
+ * reuse the memory of `buf` after {@link PickleInput.fill} or {@link PickleInput.skip}, unless
+ * the consumer calls {@link PickleInput.retain} first because it keeps views of it.
  */
 export abstract class PickleInput {
   /** Current buffer. */
@@ -58,6 +58,9 @@ export abstract class PickleInput {
    * @param length - bytes
    */
   abstract slice(offset: number, length: number): ByteSource | undefined;
+
+  /** The consumer keeps referring to the bytes of the current `buf`: they must not be reused. */
+  retain(): void {}
 
   /** Whether no unread byte remains. */
   async atEnd(): Promise<boolean> {
@@ -123,6 +126,11 @@ export class SourceInput extends PickleInput {
     const data = source.readInto(at, into.subarray(0, n)).then((k) => into.subarray(0, k));
     this.#spareBusy = data;
     return data;
+  }
+
+  /** @inheritdoc */
+  override retain(): void {
+    this.#cur = undefined; // no longer ours: the next reads go to a new buffer
   }
 
   /** The buffer just read becomes `buf`'s; the previous one is free for the next read. */

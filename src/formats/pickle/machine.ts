@@ -417,15 +417,6 @@ function memoIndex(buf: Uint8Array, p: number, size: number): number {
   );
 }
 
-/** Whether a key (every other item of `s` from `from`) is a str starting with `__`. */
-function hasDunderKey(s: readonly Value[], from: number): boolean {
-  for (let i = from; i < s.length; i += 2) {
-    const k = s[i];
-    if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) return true;
-  }
-  return false;
-}
-
 /** A list, set or dict that keeps no more items: further items are only counted. */
 function isSaturated(v: Value | undefined, cap: number): boolean {
   return (
@@ -494,8 +485,11 @@ export class PickleMachine implements FastSink {
   readonly #o: MachineOptions;
   readonly #maxStack: number;
   readonly #memo: Memo;
-  /** Lazy strs made since the last {@link PickleMachine.release} (they refer to the input's buffer). */
-  #lazy: PyStr[] = [];
+  /** Buffer the lazy strs above {@link PickleMachine.#lowWater} on the stack refer to. */
+  #lazyBuf: Uint8Array | undefined;
+  #lowWater = 0;
+  /** A lazy str was made since the last {@link PickleMachine.release}. */
+  #pinned = false;
   #pendingArray: PyCall | undefined;
   #eventCounts = new Map<string, number>();
 
@@ -525,7 +519,9 @@ export class PickleMachine implements FastSink {
   #pop(offset: number): Value {
     const s = this.stack;
     if (s.length <= this.#fence()) this.#underflow(offset);
-    return s.pop() as Value;
+    const v = s.pop() as Value;
+    if (s.length < this.#lowWater) this.#lowWater = s.length;
+    return v;
   }
 
   #push(v: Value, offset: number): void {
@@ -538,6 +534,7 @@ export class PickleMachine implements FastSink {
 
   #truncate(n: number): void {
     this.stack.length = n;
+    if (n < this.#lowWater) this.#lowWater = n;
   }
 
   #marker(offset: number): number {
@@ -555,11 +552,26 @@ export class PickleMachine implements FastSink {
     return t;
   }
 
-  /** A str decoded only when looked at; it refers to `buf` until the next release. */
+  /** Materialises lazy strings pushed since the last input chunk change. */
+  #flushLazy(buf: Uint8Array): void {
+    if (buf === this.#lazyBuf) return;
+    const s = this.stack;
+    for (let i = Math.min(this.#lowWater, s.length); i < s.length; i++) {
+      const v = s[i];
+      if (v instanceof PyStr) materialize(v);
+    }
+    this.#lowWater = s.length;
+    this.#lazyBuf = buf;
+  }
+
+  /**
+   * A str decoded only when looked at (opcode-dense pickles carry millions of strs nobody looks
+   * at). It refers to `buf`, which the input must then not reuse (see {@link PickleMachine.release}).
+   */
   #lazyStr(buf: Uint8Array, start: number, end: number): PyStr {
-    const v = new PyStr(buf, start, end);
-    this.#lazy.push(v);
-    return v;
+    if (buf !== this.#lazyBuf) this.#flushLazy(buf);
+    this.#pinned = true;
+    return new PyStr(buf, start, end);
   }
 
   // ---------------------------------------------------------------- events & references
@@ -1274,8 +1286,6 @@ export class PickleMachine implements FastSink {
   #runTop = 0;
   /** Items deferred. */
   #runCount = 0;
-  /** Real items between the top mark and the deferred ones (a run resumed after a release). */
-  #runBase = 0;
   /** Earlier parts of the run, copied out of buffers the input has moved on from. */
   #segs: { buf: Uint8Array; start: number; count: number }[] = [];
   /** Items in {@link PickleMachine.#segs}. */
@@ -1362,10 +1372,10 @@ export class PickleMachine implements FastSink {
   }
 
   /**
-   * The input's buffer is about to change or be reused: pushes a deferred run for real and
-   * decodes every lazy str still referring to the buffer, so that nothing keeps or misreads it.
+   * The input's buffer is about to change: a deferred run is copied out of it.
+   * @returns whether lazy strs may still refer to the buffer (the input must not reuse it)
    */
-  release(): void {
+  release(): boolean {
     if (this.#runCount > 0) {
       // keep the run deferred: copy its bytes out of the buffer
       const buf = this.#runBuf;
@@ -1376,10 +1386,9 @@ export class PickleMachine implements FastSink {
       this.#runCount = 0;
     }
     this.#runBuf = EMPTY_BUF;
-    const lazy = this.#lazy;
-    if (lazy.length === 0) return;
-    for (let i = 0; i < lazy.length; i++) materialize(lazy[i] as PyStr);
-    this.#lazy = [];
+    const pinned = this.#pinned;
+    this.#pinned = false;
+    return pinned;
   }
 
   /**
@@ -1393,8 +1402,7 @@ export class PickleMachine implements FastSink {
    * @param base - absolute offset of `buf[0]`
    */
   fastRun(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
-    if (!this.#defer) this.#tryDefer(buf);
-    else if (buf !== this.#runBuf) {
+    if (this.#defer && buf !== this.#runBuf) {
       if (this.#runCount > 0)
         this.#undefer(); // not released: cannot happen with the decoder
       else this.#runBuf = buf;
@@ -1446,21 +1454,19 @@ export class PickleMachine implements FastSink {
   #last = 0;
 
   /**
-   * Starts a deferred run when the items above the top mark can only be counted by a full list,
-   * set or dict below it (and the mark is not the bottom of another one).
+   * After a MARK: starts a deferred run when the items of the batch can only be counted by a
+   * full list, set or dict below the mark (and the mark is not the bottom of another one).
    */
   #tryDefer(buf: Uint8Array): boolean {
     const marks = this.marks;
     const m = marks.length;
-    if (m === 0) return false;
     const x = marks[m - 1] as number;
     const s = this.stack;
-    if (x > s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return false;
+    if (m === 0 || x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return false;
     if (!isSaturated(s[x - 1], this.#o.containerCap)) return false;
     this.#defer = true;
     this.#runBuf = buf;
     this.#runCount = 0;
-    this.#runBase = s.length - x;
     this.#segs = [];
     this.#segCount = 0;
     return true;
@@ -1527,8 +1533,8 @@ export class PickleMachine implements FastSink {
   #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
     const memo = this.#memo;
     const view = this.#viewOf(buf);
-    // items already in the run: real ones above the mark and copied segments
-    const before = this.#runBase + this.#segCount;
+    // items already in the run, in copied segments
+    const before = this.#segCount;
     const limit = this.#maxStack - this.stack.length - this.#segCount;
     let count = this.#runCount;
     let runStart = this.#runStart;
@@ -1621,26 +1627,23 @@ export class PickleMachine implements FastSink {
     }
     if (code !== 0x65 && code !== 0x90 && code !== 0x75) return 0;
     // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
-    const real = this.#runBase;
-    const total = real + this.#segCount + count;
+    const total = this.#segCount + count;
     if (total === 0 || (code === 0x75 && (total & 1) !== 0)) return 0;
     const marks = this.marks;
     const m = marks.length;
     if (m === 0) return 0;
     const x = marks[m - 1] as number;
     const s = this.stack;
-    if (x !== s.length - real || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return 0;
+    if (x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return 0;
     const t = s[x - 1];
     const cap = this.#o.containerCap;
     if (code === 0x75) {
       if (!(t instanceof PyDict && t.keys.length >= cap)) return 0;
-      if (real > 0 && hasDunderKey(s, x)) return 0; // the dict keeps those: let op() add them
       t.count += total / 2;
     } else {
       if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
       t.count += total;
     }
-    if (real > 0) this.#truncate(x);
     marks.pop();
     this.#defer = false;
     this.#runCount = 0;
@@ -2158,7 +2161,7 @@ export class PickleMachine implements FastSink {
    * @param dec - decoder state (the current frame)
    */
   async special(input: PickleInput, dec: DecoderState): Promise<SinkAction> {
-    this.release(); // reads below move the input on
+    if (this.release()) input.retain(); // reads below move the input on
     const wrapper = this.#pendingArray;
     this.#pendingArray = undefined;
     if (wrapper === undefined) return SinkAction.Continue;

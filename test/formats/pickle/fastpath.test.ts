@@ -243,7 +243,7 @@ describe("fast path: same analysis with and without it", () => {
     }
   });
 
-  it("reuses two buffers when the source reads into them", async () => {
+  it("reuses two buffers when the source reads into them, unless lazy strs refer to one", async () => {
     const parts: (number[] | Uint8Array)[] = [op.proto(4), [0x5d, 0x94]];
     for (let b = 0; b < 50; b++) {
       parts.push([0x28]);
@@ -256,7 +256,8 @@ describe("fast path: same analysis with and without it", () => {
     const a = await analyzePickleStream(new SourceInput(source, 0, data.length, 4096), { context: "pickle" });
     expect(a.invalid).toBe(false);
     expect(source.reads).toBeGreaterThan(data.length / 4096);
-    expect(source.targets.size).toBe(2);
+    // the first batch goes into an empty list: its strs are made lazily and keep their buffer
+    expect(source.targets.size).toBe(3);
     const list = a.runs[0]?.machine.result;
     expect(list instanceof PySeq && list.count).toBe(10_000);
   });
