@@ -279,7 +279,9 @@ class Decoder {
       }
       const code = buf[pos] as number;
       if (fastCodes !== undefined && fastCodes[code] === 1) {
-        // Opcodes that end before the frame end need no framing check.
+        // An opcode at or after the frame end ends the frame (as frameParts would); opcodes that
+        // end before the frame end need no framing check.
+        if (frameEnd >= 0 && base + pos >= frameEnd) frameEnd = -1;
         const stop = frameEnd >= 0 && frameEnd - base < end ? frameEnd - base : end;
         const maxOps = this.nextCheck - opcodes;
         if (stop > pos && maxOps > 0) {

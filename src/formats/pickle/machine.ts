@@ -428,6 +428,8 @@ function isSaturated(v: Value | undefined, cap: number): boolean {
 /** Strings at least this long go through {@link PickleMachine.op} (literal sniffing). */
 const FAST_STR_MAX = 16;
 const EMPTY_BUF = new Uint8Array(0);
+/** Most bytes per item a deferred run may keep when copied out of a buffer (see release). */
+const SEG_BYTES_PER_ITEM = 32;
 
 /** Byte width of an opcode that can appear inside a deferred run. */
 function runOpWidth(buf: Uint8Array, p: number): number {
@@ -1376,14 +1378,20 @@ export class PickleMachine implements FastSink {
    * @returns whether lazy strs may still refer to the buffer (the input must not reuse it)
    */
   release(): boolean {
-    if (this.#runCount > 0) {
-      // keep the run deferred: copy its bytes out of the buffer
+    const count = this.#runCount;
+    if (count > 0) {
       const buf = this.#runBuf;
       const start = this.#runStart;
       const end = this.#runTop + runOpWidth(buf, this.#runTop);
-      this.#segs.push({ buf: buf.slice(start, end), start: 0, count: this.#runCount });
-      this.#segCount += this.#runCount;
-      this.#runCount = 0;
+      if (end - start > SEG_BYTES_PER_ITEM * count + 1024) {
+        // memo puts or FRAMEs between the items: copying would cost more than the items
+        this.#undefer();
+      } else {
+        // keep the run deferred: copy its bytes out of the buffer
+        this.#segs.push({ buf: buf.slice(start, end), start: 0, count });
+        this.#segCount += count;
+        this.#runCount = 0;
+      }
     }
     this.#runBuf = EMPTY_BUF;
     const pinned = this.#pinned;

@@ -243,6 +243,27 @@ describe("fast path: same analysis with and without it", () => {
     }
   });
 
+  it("pushes a run padded with memo puts and FRAMEs at a buffer change instead of copying it", async () => {
+    const pad = bytes(...Array(600).fill([0x71, 3]), ...Array(100).fill(op.frame(0)));
+    const data = bytes(
+      op.proto(4),
+      [0x5d, 0x28],
+      f64(1),
+      f64(2),
+      [0x65],
+      [0x28],
+      f64(3),
+      pad,
+      f64(4),
+      pad,
+      [0x65, 0x2e],
+    );
+    for (const chunk of [1 << 20, 4096, 1000]) {
+      const o = { machine: { containerCap: 2 } };
+      expect(summary(await fast(data, chunk, o))).toEqual(summary(await slow(data, o, chunk)));
+    }
+  });
+
   it("reuses two buffers when the source reads into them, unless lazy strs refer to one", async () => {
     const parts: (number[] | Uint8Array)[] = [op.proto(4), [0x5d, 0x94]];
     for (let b = 0; b < 50; b++) {
