@@ -75,6 +75,7 @@ export {
   type DecoderOptions,
   type DecoderState,
   decodePickle,
+  type FastSink,
   type FrameDivergence,
   OpArg,
   type OpSink,

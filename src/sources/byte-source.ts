@@ -22,6 +22,15 @@ export interface ByteSource {
    * @param length - number of bytes wanted, `0 <= length`
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: like {@link ByteSource.read} for `target.length` bytes, but into the caller's
+   * buffer, so that streaming readers can reuse their buffers instead of allocating one per read.
+   * Returns the number of bytes written at the start of `target` (fewer only at the end of the
+   * source). Wrappers provide it only when what they wrap does.
+   * @param offset - byte offset, `0 <= offset`
+   * @param target - where the bytes go
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<number>;
   /** Releases resources held by the source (file handles, sockets). Idempotent. */
   close?(): Promise<void>;
 }
@@ -102,7 +111,18 @@ export class SliceSource implements ByteSource {
     this.#inner = inner;
     this.#offset = Math.min(Math.max(0, offset), inner.size);
     this.size = Math.max(0, Math.min(size, inner.size - this.#offset));
+    const into = inner.readInto;
+    if (into !== undefined) {
+      this.readInto = (at, target) => {
+        const start = Math.min(Math.max(0, at), this.size);
+        const n = Math.max(0, Math.min(target.length, this.size - start));
+        return n === 0 ? Promise.resolve(0) : into.call(inner, this.#offset + start, target.subarray(0, n));
+      };
+    }
   }
+
+  /** Present when the wrapped source has it (see {@link ByteSource.readInto}). */
+  readonly readInto?: (offset: number, target: Uint8Array) => Promise<number>;
 
   /** @inheritdoc */
   read(offset: number, length: number): Promise<Uint8Array> {
@@ -195,6 +215,34 @@ export class GuardedSource implements ByteSource {
     this.#inner = inner;
     this.#options = options;
     this.size = inner.size;
+    const into = inner.readInto;
+    if (into !== undefined) {
+      this.readInto = async (offset, target) => {
+        this.#admit(offset, target.length);
+        const { signal, onRead } = this.#options;
+        const pending = into.call(inner, offset, target);
+        const n = signal === undefined ? await pending : await raceAbort(pending, signal);
+        this.#bytesRead += n;
+        onRead?.(n);
+        return n;
+      };
+    }
+  }
+
+  /** Present when the guarded source has it (see {@link ByteSource.readInto}). */
+  readonly readInto?: (offset: number, target: Uint8Array) => Promise<number>;
+
+  /** Checks the signal and the read budget before a read. */
+  #admit(offset: number, length: number): void {
+    const { signal, maxReadBytes } = this.#options;
+    signal?.throwIfAborted();
+    const want = Math.max(0, Math.min(length, this.size - offset));
+    if (maxReadBytes !== undefined && this.#bytesRead + want > maxReadBytes) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `read budget of ${maxReadBytes} bytes exceeded`, {
+        offset,
+        budget: "maxReadBytes",
+      });
+    }
   }
 
   /** Bytes read through this guard so far. */
@@ -204,15 +252,8 @@ export class GuardedSource implements ByteSource {
 
   /** @inheritdoc */
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const { signal, maxReadBytes, onRead } = this.#options;
-    signal?.throwIfAborted();
-    const want = Math.max(0, Math.min(length, this.size - offset));
-    if (maxReadBytes !== undefined && this.#bytesRead + want > maxReadBytes) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `read budget of ${maxReadBytes} bytes exceeded`, {
-        offset,
-        budget: "maxReadBytes",
-      });
-    }
+    this.#admit(offset, length);
+    const { signal, onRead } = this.#options;
     const pending = this.#inner.read(offset, length);
     const bytes = signal === undefined ? await pending : await raceAbort(pending, signal);
     this.#bytesRead += bytes.length;

@@ -36,23 +36,31 @@ export class FileSource implements ByteSource {
 
   /** @inheritdoc */
   async read(offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.min(Math.max(0, offset), this.size);
+    const n = Math.max(0, Math.min(length, this.size - start));
+    if (n === 0 && this.#handle !== undefined) return new Uint8Array(0);
+    const buffer = new Uint8Array(n);
+    const filled = await this.readInto(start, buffer);
+    return filled === n ? buffer : buffer.subarray(0, filled);
+  }
+
+  /** @inheritdoc */
+  async readInto(offset: number, target: Uint8Array): Promise<number> {
     const handle = this.#handle;
     if (handle === undefined) throw toModelgateError(new Error(`file ${this.path} is closed`));
     const start = Math.min(Math.max(0, offset), this.size);
-    const n = Math.max(0, Math.min(length, this.size - start));
-    if (n === 0) return new Uint8Array(0);
-    const buffer = new Uint8Array(n);
+    const n = Math.max(0, Math.min(target.length, this.size - start));
     let filled = 0;
     try {
       while (filled < n) {
-        const { bytesRead } = await handle.read(buffer, filled, n - filled, start + filled);
+        const { bytesRead } = await handle.read(target, filled, n - filled, start + filled);
         if (bytesRead === 0) break; // the file shrank under us: return what we have
         filled += bytesRead;
       }
     } catch (error) {
       throw toModelgateError(error);
     }
-    return filled === n ? buffer : buffer.subarray(0, filled);
+    return filled;
   }
 
   /** @inheritdoc */

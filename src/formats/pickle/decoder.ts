@@ -91,6 +91,43 @@ export interface OpSink {
    * @param decoder - the decoder state (for frame checks)
    */
   special(input: PickleInput, decoder: DecoderState): Promise<SinkAction>;
+  /**
+   * Called before the decoder's buffer changes (refill, skip) and when decoding ends.
+   * @returns true when the sink still refers to bytes of {@link OpArg.buf}: the input must then
+   * not reuse them (see {@link PickleInput.retain})
+   */
+  release?(): boolean;
+}
+
+/**
+ * A sink with a fast path: it executes a stretch of simple opcodes straight from the decoder's
+ * buffer, without the per-opcode {@link OpArg} hand-over. The decoder calls
+ * {@link FastSink.fastRun} at opcodes flagged in {@link FastSink.fastCodes} and only over bytes
+ * where no framing check is needed; the sink executes what it can do exactly as
+ * {@link OpSink.op} would and leaves everything else (errors included) to `op`.
+ */
+export interface FastSink extends OpSink {
+  /** 1 at each opcode byte the fast path may execute. */
+  readonly fastCodes: Uint8Array;
+  /** Opcodes executed by the last {@link FastSink.fastRun}. */
+  fastOps: number;
+  /** Position in the buffer of the last opcode executed by the last {@link FastSink.fastRun}. */
+  fastLast: number;
+  /**
+   * Executes opcodes from `buf[pos]` on, each lying entirely before `stop`, at most `maxOps` of
+   * them. Never throws for bad input: it stops before any opcode it cannot execute exactly.
+   * @param buf - the decoder's buffer
+   * @param pos - position of the first opcode
+   * @param stop - no opcode may extend past this position (buffer or frame end)
+   * @param maxOps - most opcodes to execute
+   * @param base - absolute offset of `buf[0]`
+   * @returns the position after the last opcode executed (`pos` when none was)
+   */
+  fastRun(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number;
+}
+
+function isFastSink(sink: OpSink): sink is FastSink {
+  return typeof (sink as Partial<FastSink>).fastRun === "function";
 }
 
 /** A structural error CPython would raise, at an offset. */
@@ -135,6 +172,8 @@ export interface DecoderOptions {
   maxOpcodes: number;
   /** Called every 65,536 opcodes; throws to abort (timeouts). */
   checkpoint: (() => void) | undefined;
+  /** Use the sink's fast path when it has one (default true; off only to cross-check it). */
+  fastPath: boolean;
 }
 
 /** Default decoder settings. */
@@ -144,6 +183,7 @@ export const DEFAULT_DECODER_OPTIONS: Readonly<DecoderOptions> = Object.freeze({
   maxLineBytes: 16 << 20,
   maxOpcodes: 1_000_000_000,
   checkpoint: undefined,
+  fastPath: true,
 });
 
 /** Framing state shared with the sink. */
@@ -185,13 +225,16 @@ const R_SPECIAL = -3;
 class Decoder {
   readonly a = new OpArg();
   readonly st: DecoderState = { frameEnd: -1, opcodes: 0, divergence: undefined, rereads: false };
+  readonly fast: FastSink | undefined;
   nextCheck = 65_536;
 
   constructor(
     readonly input: PickleInput,
     readonly sink: OpSink,
     readonly o: DecoderOptions,
-  ) {}
+  ) {
+    this.fast = o.fastPath && isFastSink(sink) ? sink : undefined;
+  }
 
   diverge(offset: number, message: string): void {
     this.st.divergence ??= { offset, message };
@@ -236,6 +279,8 @@ class Decoder {
     let pos = input.pos;
     let frameEnd = st.frameEnd;
     let opcodes = st.opcodes;
+    const fast = this.fast;
+    const fastCodes = fast?.fastCodes;
     a.buf = buf; // payload offsets below are into this buffer
     for (;;) {
       const avail = end - pos;
@@ -246,6 +291,27 @@ class Decoder {
         return 1;
       }
       const code = buf[pos] as number;
+      if (fastCodes !== undefined && fastCodes[code] === 1) {
+        // An opcode at or after the frame end ends the frame (as frameParts would); opcodes that
+        // end before the frame end need no framing check.
+        if (frameEnd >= 0 && base + pos >= frameEnd) frameEnd = -1;
+        const stop = frameEnd >= 0 && frameEnd - base < end ? frameEnd - base : end;
+        const maxOps = this.nextCheck - opcodes;
+        if (stop > pos && maxOps > 0) {
+          const next = (fast as FastSink).fastRun(buf, pos, stop, maxOps, base);
+          if (next !== pos) {
+            pos = next;
+            opcodes += (fast as FastSink).fastOps;
+            if (opcodes >= this.nextCheck) {
+              input.pos = pos;
+              st.frameEnd = frameEnd;
+              st.opcodes = opcodes;
+              this.budget(base + (fast as FastSink).fastLast);
+            }
+            continue;
+          }
+        }
+      }
       const kind = KIND_OF[code] as number;
       let width = 1;
       let split = 0; // end of the first read part when the opcode reads in two parts
@@ -461,7 +527,6 @@ class Decoder {
         input.pos = pos;
         st.frameEnd = frameEnd;
         st.opcodes = opcodes;
-        st.opcodes = opcodes;
         this.budget(offset);
       }
       if (act !== 0) {
@@ -492,6 +557,19 @@ class Decoder {
   }
 
   async drive(): Promise<DecodeResult> {
+    try {
+      return await this.loop();
+    } finally {
+      this.release(); // the input moves on without this sink
+    }
+  }
+
+  /** Lets the sink drop what refers to the buffer, and the input reuse it if the sink did. */
+  release(): void {
+    if (this.sink.release?.() === true) this.input.retain();
+  }
+
+  async loop(): Promise<DecodeResult> {
     const input = this.input;
     for (;;) {
       const need = this.run();
@@ -501,6 +579,7 @@ class Decoder {
         continue;
       }
       if (need === R_LARGE) {
+        this.release();
         await this.large();
         continue;
       }
@@ -509,6 +588,7 @@ class Decoder {
       if (before > this.o.maxLineBytes) {
         throw new PickleError("text line longer than the line budget", input.offset, "budget", "maxLineBytes");
       }
+      this.release();
       await input.fill(need);
       if (input.end - input.pos > before) continue; // more bytes arrived: retry the fast loop
       if (input.pos >= input.end) {

@@ -16,7 +16,9 @@ export const DEFAULT_CHUNK = 1 << 20;
 
 /**
  * A window over the input: `buf[pos..end)` are the next unread bytes, `base` is the absolute
- * offset of `buf[0]`. Consumers read `buf` directly between awaits and advance `pos`.
+ * offset of `buf[0]`. Consumers read `buf` directly between awaits and advance `pos`. An input may
+ * reuse the memory of `buf` after {@link PickleInput.fill} or {@link PickleInput.skip}, unless
+ * the consumer calls {@link PickleInput.retain} first because it keeps views of it.
  */
 export abstract class PickleInput {
   /** Current buffer. */
@@ -57,6 +59,9 @@ export abstract class PickleInput {
    */
   abstract slice(offset: number, length: number): ByteSource | undefined;
 
+  /** The consumer keeps referring to the bytes of the current `buf`: they must not be reused. */
+  retain(): void {}
+
   /** Whether no unread byte remains. */
   async atEnd(): Promise<boolean> {
     return this.pos >= this.end && !(await this.fill(1));
@@ -72,12 +77,24 @@ export abstract class PickleInput {
   }
 }
 
-/** {@link PickleInput} over a range of a {@link ByteSource}, reading the next chunk ahead. */
+/**
+ * {@link PickleInput} over a range of a {@link ByteSource}, reading the next chunk ahead. When the
+ * source can read into a caller's buffer ({@link ByteSource.readInto}) it alternates between two
+ * buffers instead of allocating one per chunk: `buf` is then only valid until the next
+ * {@link PickleInput.fill} or {@link PickleInput.skip}.
+ */
 export class SourceInput extends PickleInput {
   readonly size: number;
   readonly #source: ByteSource;
   readonly #limit: number;
   readonly #chunk: number;
+  readonly #reuse: boolean;
+  /** Buffer behind `buf` (when reusing). */
+  #cur: Uint8Array | undefined;
+  /** The other buffer, target of the next read (when reusing). */
+  #spare: Uint8Array | undefined;
+  /** A read into {@link SourceInput.#spare} that may still be running. */
+  #spareBusy: Promise<unknown> | undefined;
   #ahead: { offset: number; data: Promise<Uint8Array> } | undefined;
 
   /**
@@ -91,8 +108,38 @@ export class SourceInput extends PickleInput {
     this.#source = source;
     this.#limit = Math.min(end, source.size);
     this.#chunk = chunk;
+    this.#reuse = typeof source.readInto === "function";
     this.base = Math.min(start, this.#limit);
     this.size = this.#limit;
+  }
+
+  /** Starts reading `n` bytes at `at` (into the spare buffer when reusing). */
+  #read(at: number, n: number): Promise<Uint8Array> {
+    const source = this.#source;
+    if (!this.#reuse || source.readInto === undefined) return source.read(at, n);
+    let target = this.#spare;
+    if (target === undefined || target.length < n) {
+      target = new Uint8Array(Math.max(n, this.#chunk));
+      this.#spare = target;
+    }
+    const into = target;
+    const data = source.readInto(at, into.subarray(0, n)).then((k) => into.subarray(0, k));
+    this.#spareBusy = data;
+    return data;
+  }
+
+  /** @inheritdoc */
+  override retain(): void {
+    this.#cur = undefined; // no longer ours: the next reads go to a new buffer
+  }
+
+  /** The buffer just read becomes `buf`'s; the previous one is free for the next read. */
+  #adopt(): void {
+    if (!this.#reuse) return;
+    const cur = this.#cur;
+    this.#cur = this.#spare;
+    this.#spare = cur;
+    this.#spareBusy = undefined;
   }
 
   #readAhead(): void {
@@ -104,7 +151,7 @@ export class SourceInput extends PickleInput {
       this.#ahead = undefined;
       return;
     }
-    const data = this.#source.read(at, n);
+    const data = this.#read(at, n);
     data.catch(() => undefined); // awaited later; never an unhandled rejection
     this.#ahead = { offset: at, data };
   }
@@ -118,6 +165,7 @@ export class SourceInput extends PickleInput {
       this.#ahead = undefined;
       if (ahead !== undefined && ahead.offset <= at && ahead.offset + this.#chunk >= at + min) {
         const data = await ahead.data;
+        this.#adopt();
         this.buf = data;
         this.base = ahead.offset;
         this.pos = at - ahead.offset;
@@ -129,8 +177,12 @@ export class SourceInput extends PickleInput {
         if (this.end - this.pos < min && this.base + this.end >= this.#limit) return false;
         continue;
       } else {
+        // a read ahead that is of no use may still be writing into the spare buffer
+        await this.#spareBusy?.catch(() => undefined);
         const want = Math.min(Math.max(min, this.#chunk), this.#limit - at);
-        this.buf = await this.#source.read(at, want);
+        const data = await this.#read(at, want);
+        this.#adopt();
+        this.buf = data;
       }
       this.base = at;
       this.pos = 0;

@@ -7,8 +7,9 @@
  * @module
  */
 import { gunzipSync, inflateSync } from "node:zlib";
+import { ModelgateError } from "../../errors.js";
 import { fixImports } from "./compat.js";
-import { type DecoderState, type OpArg, type OpSink, PickleError, SinkAction } from "./decoder.js";
+import { type DecoderState, type FastSink, type OpArg, PickleError, SinkAction } from "./decoder.js";
 import type { PickleInput } from "./input.js";
 import { opcodeName } from "./opcodes.js";
 import {
@@ -160,6 +161,9 @@ class Memo {
   readonly #dense: (Value | undefined)[] = [];
   readonly #far = new Map<number, Value>();
   #farMax = -1;
+  /** Every index below it is present (MEMOIZE fills the memo in order: no bit needed). */
+  #contig = 0;
+  /** Presence of indexes from `#contig` up to 2**28 (others in `#sparse`). */
   #bits = new Uint8Array(1024);
   readonly #sparse = new Set<number>();
   size = 0;
@@ -170,12 +174,18 @@ class Memo {
   ) {}
 
   #has(i: number): boolean {
+    if (i < this.#contig) return true;
     if (i < this.#bits.length * 8) return ((this.#bits[i >>> 3] as number) & (1 << (i & 7))) !== 0;
-    return this.#sparse.has(i);
+    return i >= 1 << 28 && this.#sparse.has(i);
   }
 
   #mark(i: number): void {
-    if (i < 1 << 28) {
+    if (i === this.#contig) {
+      let c = i + 1;
+      const bits = this.#bits;
+      while (c < bits.length * 8 && ((bits[c >>> 3] as number) & (1 << (c & 7))) !== 0) c++;
+      this.#contig = c;
+    } else if (i < 1 << 28) {
       if (i >= this.#bits.length * 8) {
         let n = this.#bits.length * 2;
         while (n * 8 <= i) n *= 2;
@@ -190,6 +200,11 @@ class Memo {
   }
 
   put(i: number, v: Value, offset: number): void {
+    this.store(i, materialize(v), offset);
+  }
+
+  /** {@link Memo.put} of a value that refers to no input buffer (no lazy str inside). */
+  store(i: number, v: Value, offset: number): void {
     const fresh = !this.#has(i);
     if (fresh) {
       this.size++;
@@ -198,18 +213,53 @@ class Memo {
       this.#mark(i);
     }
     if (i < this.detailCap) {
-      this.#dense[i] = materialize(v);
+      this.#dense[i] = v;
       return;
     }
     const far = this.#far;
     if (far.size < this.detailCap || isReference(v) || (i <= this.#farMax && far.has(i))) {
       if (far.size < this.detailCap * 4 || far.has(i)) {
-        far.set(i, materialize(v));
+        far.set(i, v);
         if (i > this.#farMax) this.#farMax = i;
         return;
       }
     }
     if (!fresh && i <= this.#farMax) far.delete(i);
+  }
+
+  /**
+   * Does what `put(i, literal, _)` does when that keeps no value (entry `i` is only marked
+   * present) and cannot exceed the budget; otherwise does nothing.
+   * @returns whether it applied the put
+   */
+  putPresence(i: number): boolean {
+    if (i < this.detailCap) return false;
+    const far = this.#far;
+    if (far.size < this.detailCap || (i <= this.#farMax && far.has(i))) return false;
+    if (!this.#has(i)) {
+      if (this.size >= this.max) return false;
+      this.size++;
+      this.#mark(i);
+    }
+    return true;
+  }
+
+  /**
+   * {@link Memo.putPresence} for the next index of a memo filled in order, the common case of
+   * large pickles (MEMOIZE): a few comparisons.
+   */
+  appendPresence(i: number): boolean {
+    // #mark keeps #contig past every marked index: entry #contig is never present
+    if (i !== this.#contig || i >= 1 << 28 || i <= this.#farMax) return false;
+    if (i < this.detailCap || this.#far.size < this.detailCap || this.size >= this.max) return false;
+    this.size++;
+    this.#contig = i + 1;
+    return true;
+  }
+
+  /** Whether a put of a fresh entry would exceed the budget. */
+  get full(): boolean {
+    return this.size >= this.max;
   }
 
   get(i: number): Value | undefined {
@@ -325,8 +375,92 @@ const TORCH_STORAGE_DTYPES: Readonly<Record<string, string>> = Object.fromEntrie
 const INSTANCE_HOOKS = new Set(["__setstate__", "extend", "append", "add"]);
 const MAX_DECODED = 64 << 20;
 
+// ---------------------------------------------------------------- fast path
+//
+// PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles (literal pushes,
+// MARK, memo puts, and the APPENDS/SETITEMS that end a batch) straight from the decoder's
+// buffer. When a MARK is set over a list, set or dict that already holds `containerCap` items,
+// the literals of the batch that follows are not even built: they can only be counted by the
+// container. The machine then keeps just where the batch starts in the buffer and how many
+// items it holds (a "deferred run"). A batch that ends in APPENDS/ADDITEMS/SETITEMS on that
+// container adds the count; anything else first re-reads the run from the buffer and pushes
+// the exact values (the machine is then in the same state as without the fast path). Memo puts
+// inside a run store the exact value of the top item, read back from its bytes, whenever the
+// memo keeps it.
+
+/** Opcodes {@link PickleMachine.fastRun} may execute. */
+const FAST_CODES = new Uint8Array(256);
+for (const c of [0x28, 0x47, 0x4a, 0x4b, 0x4d, 0x4e, 0x88, 0x89, 0x8c, 0x58, 0x94, 0x71, 0x72, 0x65, 0x90, 0x75]) {
+  FAST_CODES[c] = 1;
+}
+/** Width of the literal opcodes of fixed width the fast path executes (0: not one). */
+const LITERAL_WIDTH = new Uint8Array(256);
+LITERAL_WIDTH[0x47] = 9; // BINFLOAT
+LITERAL_WIDTH[0x4a] = 5; // BININT
+LITERAL_WIDTH[0x4b] = 2; // BININT1
+LITERAL_WIDTH[0x4d] = 3; // BININT2
+LITERAL_WIDTH[0x4e] = 1; // NONE
+LITERAL_WIDTH[0x88] = 1; // NEWTRUE
+LITERAL_WIDTH[0x89] = 1; // NEWFALSE
+
+/** Memo index of MEMOIZE (`size`), BINPUT or LONG_BINPUT at `p`. */
+function memoIndex(buf: Uint8Array, p: number, size: number): number {
+  const code = buf[p] as number;
+  if (code === 0x94) return size;
+  if (code === 0x71) return buf[p + 1] as number;
+  return (
+    ((buf[p + 1] as number) |
+      ((buf[p + 2] as number) << 8) |
+      ((buf[p + 3] as number) << 16) |
+      ((buf[p + 4] as number) << 24)) >>>
+    0
+  );
+}
+
+/** A list, set or dict that keeps no more items: further items are only counted. */
+function isSaturated(v: Value | undefined, cap: number): boolean {
+  return (
+    (v instanceof PySeq && (v.kind === "list" || v.kind === "set") && v.items.length >= cap) ||
+    (v instanceof PyDict && v.keys.length >= cap)
+  );
+}
+
+/** Strings at least this long go through {@link PickleMachine.op} (literal sniffing). */
+const FAST_STR_MAX = 16;
+const EMPTY_BUF = new Uint8Array(0);
+/** Most bytes per item a deferred run may keep when copied out of a buffer (see release). */
+const SEG_BYTES_PER_ITEM = 32;
+
+/** Byte width of an opcode that can appear inside a deferred run. */
+function runOpWidth(buf: Uint8Array, p: number): number {
+  switch (buf[p]) {
+    case 0x47: // BINFLOAT
+    case 0x95: // FRAME
+      return 9;
+    case 0x4a: // BININT
+    case 0x72: // LONG_BINPUT
+      return 5;
+    case 0x4b: // BININT1
+    case 0x71: // BINPUT
+      return 2;
+    case 0x4d: // BININT2
+      return 3;
+    case 0x4e: // NONE
+    case 0x88: // NEWTRUE
+    case 0x89: // NEWFALSE
+    case 0x94: // MEMOIZE
+      return 1;
+    case 0x8c: // SHORT_BINUNICODE
+      return 2 + (buf[p + 1] as number);
+    case 0x58: // BINUNICODE (short: the length fits one byte)
+      return 5 + (buf[p + 1] as number);
+    default:
+      throw new ModelgateError("INTERNAL", `opcode 0x${(buf[p] ?? 0).toString(16)} inside a deferred run`);
+  }
+}
+
 /** The symbolic unpickler for one pickle. */
-export class PickleMachine implements OpSink {
+export class PickleMachine implements FastSink {
   /** Value stack. */
   readonly stack: Value[] = [];
   /** Mark stack (stack lengths). */
@@ -353,8 +487,11 @@ export class PickleMachine implements OpSink {
   readonly #o: MachineOptions;
   readonly #maxStack: number;
   readonly #memo: Memo;
+  /** Buffer the lazy strs above {@link PickleMachine.#lowWater} on the stack refer to. */
   #lazyBuf: Uint8Array | undefined;
   #lowWater = 0;
+  /** A lazy str was made since the last {@link PickleMachine.release}. */
+  #pinned = false;
   #pendingArray: PyCall | undefined;
   #eventCounts = new Map<string, number>();
 
@@ -427,6 +564,16 @@ export class PickleMachine implements OpSink {
     }
     this.#lowWater = s.length;
     this.#lazyBuf = buf;
+  }
+
+  /**
+   * A str decoded only when looked at (opcode-dense pickles carry millions of strs nobody looks
+   * at). It refers to `buf`, which the input must then not reuse (see {@link PickleMachine.release}).
+   */
+  #lazyStr(buf: Uint8Array, start: number, end: number): PyStr {
+    if (buf !== this.#lazyBuf) this.#flushLazy(buf);
+    this.#pinned = true;
+    return new PyStr(buf, start, end);
   }
 
   // ---------------------------------------------------------------- events & references
@@ -1085,6 +1232,8 @@ export class PickleMachine implements OpSink {
 
   /** @inheritdoc */
   op(code: number, offset: number, a: OpArg): SinkAction {
+    // A deferred run is pushed for real before anything but FRAME (which cannot touch it).
+    if (this.#defer && code !== 0x95) this.#undefer();
     // The most frequent opcodes, kept small so the decoder's loop can inline this method.
     const s = this.stack;
     switch (code) {
@@ -1101,8 +1250,7 @@ export class PickleMachine implements OpSink {
         return 0;
       case 0x8c: // SHORT_BINUNICODE
         if (s.length >= this.#maxStack || a.end - a.start >= 16 || !isAscii(a.buf, a.start, a.end)) break;
-        if (a.buf !== this.#lazyBuf) this.#flushLazy(a.buf);
-        s.push(new PyStr(a.buf, a.start, a.end));
+        s.push(this.#lazyStr(a.buf, a.start, a.end));
         return 0;
       case 0x94: // MEMOIZE
         if (s.length <= this.#fence()) break;
@@ -1120,6 +1268,399 @@ export class PickleMachine implements OpSink {
         return 0;
     }
     return this.#cold(code, offset, a);
+  }
+
+  // ---------------------------------------------------------------- fast path
+
+  /** Opcode bytes {@link PickleMachine.fastRun} may execute. */
+  readonly fastCodes: Uint8Array = FAST_CODES;
+  /** Opcodes executed by the last {@link PickleMachine.fastRun}. */
+  fastOps = 0;
+  /** Buffer position of the last opcode executed by the last {@link PickleMachine.fastRun}. */
+  fastLast = 0;
+  /** Items above the top mark are counted, not pushed (see the fast path notes above). */
+  #defer = false;
+  /** Buffer holding the deferred run. */
+  #runBuf: Uint8Array = EMPTY_BUF;
+  /** Position of its first item. */
+  #runStart = 0;
+  /** Position of its last item. */
+  #runTop = 0;
+  /** Items deferred. */
+  #runCount = 0;
+  /** Earlier parts of the run, copied out of buffers the input has moved on from. */
+  #segs: { buf: Uint8Array; start: number; count: number }[] = [];
+  /** Items in {@link PickleMachine.#segs}. */
+  #segCount = 0;
+  #view: DataView = new DataView(EMPTY_BUF.buffer);
+
+  #viewOf(buf: Uint8Array): DataView {
+    let v = this.#view;
+    if (v.buffer !== buf.buffer || v.byteOffset !== buf.byteOffset || v.byteLength !== buf.byteLength) {
+      v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#view = v;
+    }
+    return v;
+  }
+
+  /** The value the literal opcode at `p` pushes (a lazy str refers to `buf`). */
+  #literalAt(buf: Uint8Array, p: number): Value {
+    switch (buf[p]) {
+      case 0x47: {
+        // BINFLOAT
+        const f = this.#viewOf(buf).getFloat64(p + 1, false);
+        return Number.isInteger(f) ? new PyFloat(f) : f;
+      }
+      case 0x4a: // BININT
+        return (
+          (buf[p + 1] as number) |
+          ((buf[p + 2] as number) << 8) |
+          ((buf[p + 3] as number) << 16) |
+          ((buf[p + 4] as number) << 24)
+        );
+      case 0x4b: // BININT1
+        return buf[p + 1] as number;
+      case 0x4d: // BININT2
+        return (buf[p + 1] as number) | ((buf[p + 2] as number) << 8);
+      case 0x4e: // NONE
+        return null;
+      case 0x88: // NEWTRUE
+        return true;
+      case 0x89: // NEWFALSE
+        return false;
+      case 0x8c: // SHORT_BINUNICODE
+        return this.#lazyStr(buf, p + 2, p + 2 + (buf[p + 1] as number));
+      case 0x58: // BINUNICODE
+        return this.#lazyStr(buf, p + 5, p + 5 + (buf[p + 1] as number));
+      default:
+        throw new ModelgateError("INTERNAL", `opcode 0x${(buf[p] ?? 0).toString(16)} is not a fast literal`);
+    }
+  }
+
+  /** The value of the literal at `p` for the memo, which keeps strs decoded (no lazy str). */
+  #memoValue(buf: Uint8Array, p: number): Value {
+    const code = buf[p] as number;
+    if (code === 0x8c) return latin1(buf, p + 2, p + 2 + (buf[p + 1] as number));
+    if (code === 0x58) return latin1(buf, p + 5, p + 5 + (buf[p + 1] as number));
+    return this.#literalAt(buf, p);
+  }
+
+  /** Ends a deferred run: pushes its items for real. */
+  #undefer(): void {
+    const n = this.#runCount;
+    const buf = this.#runBuf;
+    this.#defer = false;
+    this.#runCount = 0;
+    this.#runBuf = EMPTY_BUF;
+    if (this.#segCount > 0) {
+      for (const seg of this.#segs) this.#pushRun(seg.buf, seg.start, seg.count);
+      this.#segs = [];
+      this.#segCount = 0;
+    }
+    if (n > 0) this.#pushRun(buf, this.#runStart, n);
+  }
+
+  /** Pushes the `n` literal items of a run from `buf[p]` on (memo puts and FRAMEs are skipped). */
+  #pushRun(buf: Uint8Array, p: number, n: number): void {
+    const s = this.stack;
+    for (let k = 0; k < n; ) {
+      const code = buf[p] as number;
+      if (code !== 0x94 && code !== 0x71 && code !== 0x72 && code !== 0x95) {
+        s.push(this.#literalAt(buf, p));
+        k++;
+      }
+      p += runOpWidth(buf, p);
+    }
+  }
+
+  /**
+   * The input's buffer is about to change: a deferred run is copied out of it.
+   * @returns whether lazy strs may still refer to the buffer (the input must not reuse it)
+   */
+  release(): boolean {
+    const count = this.#runCount;
+    if (count > 0) {
+      const buf = this.#runBuf;
+      const start = this.#runStart;
+      const end = this.#runTop + runOpWidth(buf, this.#runTop);
+      if (end - start > SEG_BYTES_PER_ITEM * count + 1024) {
+        // memo puts or FRAMEs between the items: copying would cost more than the items
+        this.#undefer();
+      } else {
+        // keep the run deferred: copy its bytes out of the buffer
+        this.#segs.push({ buf: buf.slice(start, end), start: 0, count });
+        this.#segCount += count;
+        this.#runCount = 0;
+      }
+    }
+    this.#runBuf = EMPTY_BUF;
+    const pinned = this.#pinned;
+    this.#pinned = false;
+    return pinned;
+  }
+
+  /**
+   * The fast path (see {@link FastSink}): executes literal pushes, MARK, memo puts and the
+   * APPENDS/ADDITEMS/SETITEMS ending a deferred run, exactly as {@link PickleMachine.op} would;
+   * returns at the first opcode it cannot (errors, budgets and everything else stay with `op`).
+   * @param buf - decoder buffer
+   * @param pos - first opcode
+   * @param stop - opcodes must end at or before this position
+   * @param maxOps - most opcodes to execute
+   * @param base - absolute offset of `buf[0]`
+   */
+  fastRun(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+    if (this.#defer && buf !== this.#runBuf) {
+      if (this.#runCount > 0)
+        this.#undefer(); // not released: cannot happen with the decoder
+      else this.#runBuf = buf;
+    }
+    let p = pos;
+    let n = 0;
+    let last = pos;
+    while (n < maxOps && p < stop) {
+      if (this.#defer) {
+        const q = this.#countRun(buf, p, stop, maxOps - n);
+        if (q !== p) {
+          n += this.#ops;
+          last = this.#last;
+          p = q;
+          if (n >= maxOps || p >= stop) break;
+        }
+        // what the counting loop leaves: a memo put that keeps a value, the end of the run
+        const w = this.#runStep(buf, p, stop, base);
+        if (w === 0) break;
+        last = p;
+        p += w;
+        n++;
+      } else if (buf[p] === 0x28) {
+        // MARK, typically starting the next batch
+        const marks = this.marks;
+        if (marks.length >= this.#o.maxMarks) break;
+        marks.push(this.stack.length);
+        this.#tryDefer(buf);
+        last = p;
+        p++;
+        n++;
+      } else {
+        const q = this.#fastPlain(buf, p, stop, maxOps - n, base);
+        if (q === p) break;
+        n += this.#ops;
+        last = this.#last;
+        p = q;
+        if (!this.#defer) break; // it stopped at an opcode it cannot execute
+      }
+    }
+    this.fastOps = n;
+    this.fastLast = last;
+    return p;
+  }
+
+  /** Opcodes executed by the last fast loop. */
+  #ops = 0;
+  /** Position of the last opcode it executed. */
+  #last = 0;
+
+  /**
+   * After a MARK: starts a deferred run when the items of the batch can only be counted by a
+   * full list, set or dict below the mark (and the mark is not the bottom of another one).
+   */
+  #tryDefer(buf: Uint8Array): boolean {
+    const marks = this.marks;
+    const m = marks.length;
+    const x = marks[m - 1] as number;
+    const s = this.stack;
+    if (m === 0 || x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return false;
+    if (!isSaturated(s[x - 1], this.#o.containerCap)) return false;
+    this.#defer = true;
+    this.#runBuf = buf;
+    this.#runCount = 0;
+    this.#segs = [];
+    this.#segCount = 0;
+    return true;
+  }
+
+  /** Fast loop outside deferred runs: pushes real values. Returns after a MARK that starts one. */
+  #fastPlain(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
+    const s = this.stack;
+    const marks = this.marks;
+    const memo = this.#memo;
+    const maxStack = this.#maxStack;
+    let p = pos;
+    let last = pos;
+    let n = 0;
+    while (n < maxOps && p < stop) {
+      const code = buf[p] as number;
+      let w = LITERAL_WIDTH[code] as number;
+      if (w !== 0) {
+        if (p + w > stop || s.length >= maxStack) break;
+        s.push(this.#literalAt(buf, p));
+      } else if (code === 0x8c || code === 0x58) {
+        // SHORT_BINUNICODE, BINUNICODE: short ASCII only
+        const h = code === 0x8c ? 2 : 5;
+        if (p + h > stop) break;
+        const len = buf[p + 1] as number;
+        const e = p + h + len;
+        if (len >= FAST_STR_MAX || e > stop || s.length >= maxStack) break;
+        if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
+        let bits = 0;
+        for (let i = p + h; i < e; i++) bits |= buf[i] as number;
+        if (bits >= 0x80) break;
+        s.push(this.#lazyStr(buf, p + h, e));
+        w = e - p;
+      } else if (code === 0x94 || code === 0x71 || code === 0x72) {
+        // MEMOIZE, BINPUT, LONG_BINPUT
+        w = code === 0x94 ? 1 : code === 0x71 ? 2 : 5;
+        const m = marks.length;
+        if (p + w > stop || s.length <= (m === 0 ? 0 : (marks[m - 1] as number)) || memo.full) break;
+        memo.put(memoIndex(buf, p, memo.size), s[s.length - 1] as Value, base + p);
+      } else if (code === 0x28) {
+        // MARK
+        if (marks.length >= this.#o.maxMarks) break;
+        marks.push(s.length);
+        last = p;
+        p += 1;
+        n++;
+        if (this.#tryDefer(buf)) break;
+        continue;
+      } else break;
+      last = p;
+      p += w;
+      n++;
+    }
+    this.#ops = n;
+    this.#last = last;
+    return p;
+  }
+
+  /**
+   * Fast loop inside a deferred run: counts literal items and applies memo puts that keep no
+   * value. Kept small (it is the hottest code of the engine); everything else is left to
+   * {@link PickleMachine.#runStep} and {@link PickleMachine.op}.
+   */
+  #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
+    const memo = this.#memo;
+    const view = this.#viewOf(buf);
+    // items already in the run, in copied segments
+    const before = this.#segCount;
+    const limit = this.#maxStack - this.stack.length - this.#segCount;
+    let count = this.#runCount;
+    let runStart = this.#runStart;
+    let runTop = this.#runTop;
+    let p = pos;
+    let last = pos;
+    let n = 0;
+    while (n < maxOps && p < stop) {
+      const code = buf[p] as number;
+      let w = LITERAL_WIDTH[code] as number;
+      if (w === 0) {
+        if (code === 0x8c || code === 0x58) {
+          // SHORT_BINUNICODE, BINUNICODE: short ASCII only
+          const h = code === 0x8c ? 2 : 5;
+          if (p + h > stop) break;
+          const len = buf[p + 1] as number;
+          const e = p + h + len;
+          if (len >= FAST_STR_MAX || e > stop) break;
+          if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
+          let bits = 0;
+          let i = p + h;
+          for (; i + 4 <= e; i += 4) bits |= view.getUint32(i);
+          for (; i < e; i++) bits |= buf[i] as number;
+          if ((bits & 0x80808080) !== 0) break;
+          // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
+          if (((before + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
+          w = e - p;
+        } else if (code === 0x94 || code === 0x72 || code === 0x71) {
+          // MEMOIZE, LONG_BINPUT, BINPUT of the top item, when the memo only marks it present
+          w = code === 0x94 ? 1 : code === 0x72 ? 5 : 2;
+          if (count === 0 || p + w > stop || !memo.appendPresence(memoIndex(buf, p, memo.size))) break;
+          last = p;
+          p += w;
+          n++;
+          continue;
+        } else break;
+      } else {
+        // fixed-width literals: a run of the same opcode (floats, ints) in a tight loop
+        const fit = Math.min(maxOps - n, limit - count, Math.floor((stop - p) / w));
+        if (fit <= 0) break;
+        if (count === 0) runStart = p;
+        let q = p + w;
+        let j = 1;
+        while (j < fit && buf[q] === code) {
+          q += w;
+          j++;
+        }
+        count += j;
+        n += j;
+        p = q;
+        runTop = q - w;
+        last = runTop;
+        continue;
+      }
+      // a str item
+      if (count >= limit) break;
+      if (count === 0) runStart = p;
+      runTop = p;
+      count++;
+      last = p;
+      p += w;
+      n++;
+    }
+    this.#runCount = count;
+    this.#runStart = runStart;
+    this.#runTop = runTop;
+    this.#ops = n;
+    this.#last = last;
+    return p;
+  }
+
+  /**
+   * One opcode inside a deferred run that {@link PickleMachine.#countRun} leaves: a memo put
+   * that keeps a value, or the APPENDS/ADDITEMS/SETITEMS giving the run to its container.
+   * @returns its width, or 0 when {@link PickleMachine.op} must execute it
+   */
+  #runStep(buf: Uint8Array, p: number, stop: number, base: number): number {
+    const code = buf[p] as number;
+    const count = this.#runCount;
+    if (code === 0x94 || code === 0x72 || code === 0x71) {
+      const w = code === 0x94 ? 1 : code === 0x72 ? 5 : 2;
+      if (count === 0 || p + w > stop) return 0;
+      const memo = this.#memo;
+      const i = memoIndex(buf, p, memo.size);
+      if (!memo.putPresence(i)) {
+        if (memo.full) return 0;
+        memo.store(i, this.#memoValue(buf, this.#runTop), base + p);
+      }
+      return w;
+    }
+    if (code !== 0x65 && code !== 0x90 && code !== 0x75) return 0;
+    // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
+    const total = this.#segCount + count;
+    if (total === 0 || (code === 0x75 && (total & 1) !== 0)) return 0;
+    const marks = this.marks;
+    const m = marks.length;
+    if (m === 0) return 0;
+    const x = marks[m - 1] as number;
+    const s = this.stack;
+    if (x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return 0;
+    const t = s[x - 1];
+    const cap = this.#o.containerCap;
+    if (code === 0x75) {
+      if (!(t instanceof PyDict && t.keys.length >= cap)) return 0;
+      t.count += total / 2;
+    } else {
+      if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
+      t.count += total;
+    }
+    marks.pop();
+    this.#defer = false;
+    this.#runCount = 0;
+    this.#runBuf = EMPTY_BUF;
+    if (this.#segCount > 0) {
+      this.#segs = [];
+      this.#segCount = 0;
+    }
+    return 1;
   }
 
   #cold(code: number, offset: number, a: OpArg): SinkAction {
@@ -1215,8 +1756,7 @@ export class PickleMachine implements OpSink {
         }
         let v: Value;
         if (ascii) {
-          this.#flushLazy(buf);
-          v = new PyStr(buf, a.start, a.end);
+          v = this.#lazyStr(buf, a.start, a.end);
         } else {
           const d = decodeUtf8(buf, a.start, a.end);
           if (!d.ok) throw new PickleError(`${opcodeName(code)}: 'utf-8' codec can't decode the string`, offset);
@@ -1629,6 +2169,7 @@ export class PickleMachine implements OpSink {
    * @param dec - decoder state (the current frame)
    */
   async special(input: PickleInput, dec: DecoderState): Promise<SinkAction> {
+    if (this.release()) input.retain(); // reads below move the input on
     const wrapper = this.#pendingArray;
     this.#pendingArray = undefined;
     if (wrapper === undefined) return SinkAction.Continue;

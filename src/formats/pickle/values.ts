@@ -114,7 +114,168 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): { text:
  * @param end - end, exclusive
  */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
+  return end - start < 16
+    ? latin1Short(buf, start, end)
+    : Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
+}
+
+/** {@link latin1} for fewer than 16 bytes (names, dict keys): one flat string, no temporaries. */
+function latin1Short(b: Uint8Array, s: number, end: number): string {
+  switch (end - s) {
+    case 1:
+      return String.fromCharCode(b[s] as number);
+    case 2:
+      return String.fromCharCode(b[s] as number, b[s + 1] as number);
+    case 3:
+      return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number);
+    case 4:
+      return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
+    case 5:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+      );
+    case 6:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+      );
+    case 7:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+      );
+    case 8:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+      );
+    case 9:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+      );
+    case 10:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+      );
+    case 11:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+      );
+    case 12:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+      );
+    case 13:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+      );
+    case 14:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+        b[s + 13] as number,
+      );
+    case 15:
+      return String.fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+        b[s + 13] as number,
+        b[s + 14] as number,
+      );
+    default:
+      return "";
+  }
 }
 
 function decodeSurrogatePass(buf: Uint8Array, start: number, end: number): { text: string; ok: boolean } {
