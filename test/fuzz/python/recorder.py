@@ -30,6 +30,7 @@ import pickle
 import re
 import struct
 import sys
+import warnings
 
 MAX_PREVIEW = 200
 _MISSING = object()
@@ -304,4 +305,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # Hostile streams make CPython warn (invalid escapes in protocol-0 STRINGs) and report
+    # unraisable errors (a bytearray freed while a PickleBuffer still exports it); neither is an
+    # event, and both would flood the fuzz run's stderr.
+    warnings.simplefilter("ignore")
+    sys.unraisablehook = lambda _unraisable: None
     main()
