@@ -75,7 +75,9 @@ describe("oracle", () => {
   });
 
   it("checkScan fails a clean verdict on bytes the format's reader rejected", async () => {
-    const gguf = TARGETS.get("gguf")?.seeds().find((s) => s.name === "clean-llama.gguf");
+    const gguf = TARGETS.get("gguf")
+      ?.seeds()
+      .find((s) => s.name === "clean-llama.gguf");
     expect(gguf).toBeDefined();
     const bytes = gguf?.bytes ?? new Uint8Array();
     await expect(checkScan(bytes, "clean-llama.gguf")).resolves.toBeUndefined();
