@@ -239,7 +239,7 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
 }
 
 /** Largest stream re-read the way a file object without `peek` feeds the unpickler. */
-const UNPEEKABLE_MAX = 64 * 1024 * 1024;
+export const UNPEEKABLE_MAX = 64 * 1024 * 1024;
 /** Findings of the second reading that only restate that it is not the first one. */
 const UNPEEKABLE_SKIP = new Set(["pickle/malformed", "pickle/trailing-data", "pickle/frame-mismatch"]);
 
@@ -271,6 +271,14 @@ async function withUnpeekableReading(
       message: `read from a file object without peek (io.BytesIO, as pickle.load(BytesIO) does): ${f.message}`,
       ...(f.offset === undefined ? {} : { offset: start + reread.sourceOffset(f.offset) }),
       evidence: { ...f.evidence, reading: "io.BytesIO" },
+    });
+  }
+  if (source.size > UNPEEKABLE_MAX) {
+    extra.push({
+      ruleId: "scan/budget-exceeded",
+      message: `pickle analysis stopped: the reading from a file object without peek (io.BytesIO) was analysed for its first ${UNPEEKABLE_MAX} bytes only`,
+      offset: start + UNPEEKABLE_MAX,
+      evidence: { budget: "unpeekableReading", limit: UNPEEKABLE_MAX, reading: "io.BytesIO" },
     });
   }
   return { ...analysis, findings: [...analysis.findings, ...extra], unpeekable: alt };

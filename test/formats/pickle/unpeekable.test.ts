@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzePickleStream } from "../../../src/formats/pickle/analyze.js";
+import { analyzePickleStream, UNPEEKABLE_MAX } from "../../../src/formats/pickle/analyze.js";
 import { SourceInput } from "../../../src/formats/pickle/input.js";
 import { unpeekableReading } from "../../../src/formats/pickle/unpeekable.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
@@ -46,6 +46,22 @@ describe("unpeekableReading", () => {
     expect(finding?.message).toContain("posix.system");
     // the offset points into the original stream: the REDUCE that calls it
     expect(finding?.offset).toBe(42);
+  });
+
+  it("a stream longer than the re-read budget is not left unread silently", async () => {
+    // a cut GLOBAL, then a BINBYTES8 payload that takes the stream past the budget
+    const head = stream("\x80\x04", frame("cos\nharm"), "system\n\x8e");
+    const len = UNPEEKABLE_MAX;
+    const data = new Uint8Array(head.length + 8 + len + 2);
+    data.set(head);
+    new DataView(data.buffer).setBigUint64(head.length, BigInt(len), true);
+    data.set(latin1("0."), head.length + 8 + len);
+    const a = await analyse(data);
+    const budget = a.findings.find((f) => f.ruleId === "scan/budget-exceeded");
+    expect(budget?.evidence).toMatchObject({ budget: "unpeekableReading", reading: "io.BytesIO" });
+    expect(budget?.offset).toBe(UNPEEKABLE_MAX);
+    // what the budget did cover is still analysed
+    expect(a.unpeekable?.runs.flatMap((r) => [...r.machine.refs.keys()])).toEqual(["os.system"]);
   });
 
   it("a name line cut by the frame end (os.system, not os.harmsystem)", async () => {
