@@ -239,7 +239,7 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
 }
 
 /** Largest stream re-read the way a file object without `peek` feeds the unpickler. */
-export const UNPEEKABLE_MAX = 64 * 1024 * 1024;
+export const UNPEEKABLE_MAX = 16 * 1024 * 1024;
 /** Findings of the second reading that only restate that it is not the first one. */
 const UNPEEKABLE_SKIP = new Set(["pickle/malformed", "pickle/trailing-data", "pickle/frame-mismatch"]);
 

@@ -39,17 +39,31 @@ const NEWLINE = 0x0a;
  * @param maxOutput - stop once this many bytes were consumed (a budget, default: the input size)
  */
 export function unpeekableReading(data: Uint8Array, maxOutput = data.length): Rereading {
-  // segments of the input consumed, in order: [start, end) pairs
-  const segments: number[] = [];
+  // Every input byte is consumed at most once, so the output fits in the input's size. Segments
+  // are (output start, input start) pairs in a typed array: a hostile stream can make one per
+  // opcode, and a JS array of numbers would cost several times the input.
+  const out = new Uint8Array(data.length);
+  let segments = new Uint32Array(1024);
+  let count = 0; // segments
+  let lastEnd = -1; // input offset after the last segment
   let total = 0;
   let filePos = 0; // physical position after the last read from the file
   let bufEnd = 0; // end of what the last read from the file returned
   let idx = 0; // next byte to use in that buffer
   const take = (start: number, end: number) => {
-    const last = segments.length;
-    if (last > 0 && segments[last - 1] === start) segments[last - 1] = end;
-    else segments.push(start, end);
+    if (start !== lastEnd) {
+      if (2 * count + 2 > segments.length) {
+        const grown = new Uint32Array(segments.length * 2);
+        grown.set(segments);
+        segments = grown;
+      }
+      segments[2 * count] = total;
+      segments[2 * count + 1] = start;
+      count++;
+    }
+    out.set(data.subarray(start, end), total);
     total += end - start;
+    lastEnd = end;
   };
   /** `_Unpickler_Read`: from the buffer when it fits, else `n` fresh bytes from the file. */
   const read = (n: number, emit: boolean): number | undefined => {
@@ -147,27 +161,17 @@ export function unpeekableReading(data: Uint8Array, maxOutput = data.length): Re
     }
   }
 
-  const bytes = new Uint8Array(total);
-  const outStarts: number[] = [];
-  let o = 0;
-  for (let i = 0; i < segments.length; i += 2) {
-    const s = segments[i] as number;
-    const e = segments[i + 1] as number;
-    outStarts.push(o);
-    bytes.set(data.subarray(s, e), o);
-    o += e - s;
-  }
   return {
-    bytes,
+    bytes: out.subarray(0, total),
     sourceOffset(offset: number): number {
       let lo = 0;
-      let hi = outStarts.length - 1;
+      let hi = count - 1;
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
-        if ((outStarts[mid] as number) <= offset) lo = mid;
+        if ((segments[2 * mid] as number) <= offset) lo = mid;
         else hi = mid - 1;
       }
-      return (segments[2 * lo] ?? 0) + offset - (outStarts[lo] ?? 0);
+      return count === 0 ? offset : (segments[2 * lo + 1] as number) + offset - (segments[2 * lo] as number);
     },
   };
 }
