@@ -8,6 +8,7 @@
  * 100 MB header or ten million protobuf nodes is built in well under a second.
  */
 import { gzipSync } from "node:zlib";
+import { UNPEEKABLE_MAX } from "../../src/formats/pickle/analyze.js";
 import { SAFETENSORS_MAX_HEADER } from "../../src/formats/safetensors/parser.js";
 import type { Limits } from "../../src/scan/types.js";
 import { buildTar } from "../containers/tar-builder.js";
@@ -339,6 +340,23 @@ function pickleOpcodes(n: number): FuzzInput {
   };
 }
 
+/**
+ * A stream of exactly `n` bytes that the C unpickler reads differently from `io.BytesIO` (a GLOBAL
+ * line cut by its FRAME's end), so the engine re-reads it that way too: then a FRAME around every
+ * `None, POP` (the most segments the re-read can have), and a BINBYTES8 padding to the size.
+ */
+function pickleUnpeekable(n: number): FuzzInput {
+  const head = Uint8Array.of(0x80, 0x04, 0x95, 9, 0, 0, 0, 0, 0, 0, 0, ...enc.encode("cos\nharmsystem\n0"));
+  const unit = Uint8Array.of(0x95, 2, 0, 0, 0, 0, 0, 0, 0, 0x4e, 0x30);
+  const units = Math.max(0, Math.floor((n - head.length - 10) / unit.length));
+  const pad = n - head.length - units * unit.length - 10;
+  const tail = new Uint8Array(10 + pad);
+  tail[0] = 0x8e; // BINBYTES8 pad, STOP
+  new DataView(tail.buffer).setBigUint64(1, BigInt(pad), true);
+  tail[9 + pad] = 0x2e;
+  return { name: "unpeekable.pkl", bytes: cat(head, repeat(unit, units), tail) };
+}
+
 const sized = (limit: number) => ({ maxEntries: limit });
 
 /** Every worst case. */
@@ -368,6 +386,14 @@ export const WORST_CASES: readonly WorstCase[] = [
     build: pickleRefs,
     pastInBenchOnly: true,
     testLargest: 10_000,
+    pastRules: ["scan/budget-exceeded"],
+  },
+  {
+    id: "pickle.unpeekable",
+    budget: "pickle UNPEEKABLE_MAX (16 MiB re-read as io.BytesIO would read it)",
+    limit: UNPEEKABLE_MAX,
+    limits: () => ({}),
+    build: pickleUnpeekable,
     pastRules: ["scan/budget-exceeded"],
   },
   {
