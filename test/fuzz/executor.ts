@@ -197,6 +197,15 @@ async function fuzz(config: ExecutorConfig, target: FuzzTarget): Promise<void> {
   let execs = 0;
   let slowest = { ms: 0, name: "" };
   let coverageMs = 0;
+  const stats = (): StatsMessage => ({
+    type: "stats",
+    execs,
+    corpus: fuzzer.corpus.length,
+    features: coverage.seen.size,
+    slowestMs: Math.round(slowest.ms),
+    slowestName: slowest.name,
+    coverageMs: Math.round(coverageMs),
+  });
   const exec = async (input: FuzzInput): Promise<boolean> => {
     const outcome = await executor.run(input);
     execs++;
@@ -254,26 +263,10 @@ async function fuzz(config: ExecutorConfig, target: FuzzTarget): Promise<void> {
     batch = Math.max(1, Math.min(64, Math.ceil((5 * takeMs) / Math.max(perExec, 0.05))));
     if (Date.now() - lastStats > 5000) {
       lastStats = Date.now();
-      await send({
-        type: "stats",
-        execs,
-        corpus: fuzzer.corpus.length,
-        features: coverage.seen.size,
-        slowestMs: Math.round(slowest.ms),
-        slowestName: slowest.name,
-        coverageMs: Math.round(coverageMs),
-      } satisfies StatsMessage);
+      await send(stats());
     }
   }
-  await send({
-    type: "stats",
-    execs,
-    corpus: fuzzer.corpus.length,
-    features: coverage.seen.size,
-    slowestMs: Math.round(slowest.ms),
-    slowestName: slowest.name,
-    coverageMs: Math.round(coverageMs),
-  } satisfies StatsMessage);
+  await send(stats());
   coverage.close();
   executor.close();
 }
