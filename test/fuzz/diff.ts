@@ -74,7 +74,16 @@ export class CpythonRecorder {
 
   /** @param python - interpreter path */
   constructor(python: string) {
-    this.#child = spawn(python, [`${REPO_ROOT}/test/fuzz/python/recorder.py`], { stdio: ["pipe", "pipe", "inherit"] });
+    this.#child = spawn(python, [`${REPO_ROOT}/test/fuzz/python/recorder.py`], { stdio: ["pipe", "pipe", "pipe"] });
+    // CPython prints this itself (bytearray_dealloc calls PyErr_Print) when a stream frees a
+    // bytearray a PickleBuffer still exports; it is not an event and would flood the run's output.
+    this.#child.stderr?.setEncoding("utf8");
+    this.#child.stderr?.on("data", (d: string) => {
+      const kept = d
+        .split("\n")
+        .filter((l) => l !== "" && l !== "SystemError: deallocated bytearray object has exported buffers");
+      if (kept.length > 0) process.stderr.write(`${kept.join("\n")}\n`);
+    });
     this.#child.stdout?.setEncoding("utf8");
     this.#child.stdout?.on("data", (d: string) => {
       this.#buffer += d;

@@ -306,8 +306,7 @@ def main():
 
 if __name__ == "__main__":
     # Hostile streams make CPython warn (invalid escapes in protocol-0 STRINGs) and report
-    # unraisable errors (a bytearray freed while a PickleBuffer still exports it); neither is an
-    # event, and both would flood the fuzz run's stderr.
+    # unraisable errors; neither is an event, and both would flood the fuzz run's stderr.
     warnings.simplefilter("ignore")
     sys.unraisablehook = lambda _unraisable: None
     main()
