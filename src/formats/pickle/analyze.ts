@@ -4,6 +4,7 @@
  * @module
  */
 import { inflateSync } from "node:zlib";
+import { FindingList } from "../../containers/findings.js";
 import { isModelgateError } from "../../errors.js";
 import {
   type Classification,
@@ -238,6 +239,9 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
   return options.unpeekableReading === false ? analysis : withUnpeekableReading(analysis, input, opts);
 }
 
+/** Findings kept per rule and severity in one pickle analysis; the rest are counted in a summary finding. */
+const PICKLE_FINDINGS_PER_RULE = 100;
+
 /** Largest stream re-read the way a file object without `peek` feeds the unpickler. */
 export const UNPEEKABLE_MAX = 16 * 1024 * 1024;
 /** Findings of the second reading that only restate that it is not the first one. */
@@ -298,7 +302,8 @@ export async function reportRuns(
   opts: PickleAnalysisOptions,
   trailingOffset: number | undefined,
 ): Promise<PickleAnalysis> {
-  const findings: FindingInput[] = [];
+  // a million distinct unknown globals must not become a million findings
+  const findings = new FindingList(PICKLE_FINDINGS_PER_RULE);
   const embedded: PickleEmbeddedPayload[] = [];
   let invalid = false;
   const all: PickleRun[] = [];
@@ -311,18 +316,18 @@ export async function reportRuns(
     const dup = run.error !== undefined && reported.has(run.error);
     if (run.error !== undefined) reported.add(run.error);
     const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
-    findings.push(...(dup ? own.slice(0, -1) : own));
+    for (const f of dup ? own.slice(0, -1) : own) findings.add(f);
     if (run.error !== undefined) invalid = true;
     const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
     for (const p of run.machine.nested) {
       if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
       const out = await nestedFindings(p, input, opts, embedded);
-      findings.push(...out.findings);
+      for (const f of out.findings) findings.add(f);
       if (out.invalid) invalid = true;
     }
   }
   if (trailingOffset !== undefined) {
-    findings.push({
+    findings.add({
       ruleId: "pickle/trailing-data",
       message: `${(input.size ?? trailingOffset) - trailingOffset > 0 ? `${(input.size ?? 0) - trailingOffset} bytes` : "data"} after the last pickle (STOP) that do not start another pickle`,
       offset: trailingOffset,
@@ -330,7 +335,7 @@ export async function reportRuns(
     });
   }
   return {
-    findings: tagNested(findings, opts),
+    findings: tagNested(findings.list(), opts),
     facts: collectFacts(all),
     runs,
     end: input.offset,
@@ -400,7 +405,7 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
         break;
     }
   }
-  if (TORCH_CONTEXTS.has(opts.context)) out.push(...torchPersistentFindings(m, policy));
+  if (TORCH_CONTEXTS.has(opts.context)) for (const f of torchPersistentFindings(m, policy)) out.push(f);
   const div = run.result?.divergence ?? undefined;
   if (div !== undefined) {
     out.push({
