@@ -18,6 +18,20 @@ import { buildHarness } from "../scripts/fuzz-build.mjs";
 
 const self = fileURLToPath(import.meta.url);
 
+/**
+ * This process's peak resident memory. On Linux, getrusage's maxRSS survives exec and so starts at
+ * the parent's (the bench holds the inputs it builds); VmHWM belongs to the new address space.
+ */
+function peakRss() {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kb !== undefined) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 if (process.argv[2] === "--scan-one") {
   // child: scan one file, print one JSON line
   const [file, limits] = [process.argv[3], JSON.parse(process.argv[4] ?? "{}")];
@@ -27,7 +41,7 @@ if (process.argv[2] === "--scan-one") {
   const ms = performance.now() - t0;
   const f = report.files[0];
   process.stdout.write(
-    `${JSON.stringify({ ms, verdict: f.verdict, rules: [...new Set(f.findings.map((x) => x.ruleId))], peak: process.resourceUsage().maxRSS * 1024 })}\n`,
+    `${JSON.stringify({ ms, verdict: f.verdict, rules: [...new Set(f.findings.map((x) => x.ruleId))], peak: peakRss() })}\n`,
   );
   process.exit(0);
 }
