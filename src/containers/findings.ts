@@ -17,11 +17,17 @@ export class FindingList {
     this.#cap = Math.max(1, cap);
   }
 
+  /** Occurrences per rule and severity: the cap applies to each, so a cut never lowers a verdict. */
+  readonly #kept = new Map<string, { readonly first: FindingInput; n: number }>();
+
   /** Adds a finding (or counts it, past the cap). */
   add(finding: FindingInput): void {
-    const n = (this.#counts.get(finding.ruleId) ?? 0) + 1;
-    this.#counts.set(finding.ruleId, n);
-    if (n <= this.#cap) this.#items.push(finding);
+    this.#counts.set(finding.ruleId, (this.#counts.get(finding.ruleId) ?? 0) + 1);
+    const key = `${finding.ruleId}\0${finding.severity ?? ""}`;
+    const kept = this.#kept.get(key);
+    if (kept === undefined) this.#kept.set(key, { first: finding, n: 1 });
+    else kept.n++;
+    if ((kept?.n ?? 1) <= this.#cap) this.#items.push(finding);
   }
 
   /** Whether a rule has been reported at least once. */
@@ -37,12 +43,13 @@ export class FindingList {
   /** The kept findings, followed by one summary finding per rule that went over the cap. */
   list(): FindingInput[] {
     const out = [...this.#items];
-    for (const [ruleId, n] of this.#counts) {
+    for (const { first, n } of this.#kept.values()) {
       if (n > this.#cap) {
         out.push({
-          ruleId,
-          message: `${n - this.#cap} more occurrences of ${ruleId} not listed (${n} in total)`,
+          ruleId: first.ruleId,
+          message: `${n - this.#cap} more occurrences of ${first.ruleId} not listed (${n} in total)`,
           evidence: { occurrences: n },
+          ...(first.severity === undefined ? {} : { severity: first.severity }),
         });
       }
     }

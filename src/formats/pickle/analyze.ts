@@ -4,6 +4,7 @@
  * @module
  */
 import { inflateSync } from "node:zlib";
+import { FindingList } from "../../containers/findings.js";
 import { isModelgateError } from "../../errors.js";
 import {
   type Classification,
@@ -14,7 +15,7 @@ import {
 } from "../../policy/pickle/index.js";
 import type { Severity } from "../../report/schema.js";
 import type { FindingInput } from "../../scan/types.js";
-import { BufferSource, type ByteSource, readExact } from "../../sources/byte-source.js";
+import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
@@ -28,6 +29,7 @@ import {
   type SharedState,
 } from "./machine.js";
 import { scanPythonSource } from "./pysource.js";
+import { unpeekableReading } from "./unpeekable.js";
 import {
   intOf,
   PyBytes,
@@ -69,6 +71,11 @@ export interface PickleAnalysisOptions {
   nestedPath?: string;
   /** Current nesting depth (internal). */
   depth?: number;
+  /**
+   * Also analyse the stream as read from a file object without `peek` when it reads differently
+   * there (default true; see `unpeekable.ts`).
+   */
+  unpeekableReading?: boolean;
 }
 
 /** A payload to hand to the engine as a member (zip, npy ... inside a pickle). */
@@ -111,6 +118,12 @@ export interface PickleAnalysis {
   readonly embedded: PickleEmbeddedPayload[];
   /** The stream could not be analysed to its end. */
   readonly invalid: boolean;
+  /**
+   * The analysis of the bytes the C unpickler consumes from a file object without `peek`
+   * (`io.BytesIO`), when an opcode crossed a frame end so that they differ; its findings that the
+   * main reading lacks are included in {@link PickleAnalysis.findings}.
+   */
+  readonly unpeekable?: PickleAnalysis;
 }
 
 const TORCH_CONTEXTS = new Set<PickleContext>(["pytorch", "torchscript"]);
@@ -222,7 +235,57 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
       break;
     }
   }
-  return reportRuns(runs, input, opts, trailingOffset);
+  const analysis = await reportRuns(runs, input, opts, trailingOffset);
+  return options.unpeekableReading === false ? analysis : withUnpeekableReading(analysis, input, opts);
+}
+
+/** Findings kept per rule and severity in one pickle analysis; the rest are counted in a summary finding. */
+const PICKLE_FINDINGS_PER_RULE = 100;
+
+/** Largest stream re-read the way a file object without `peek` feeds the unpickler. */
+export const UNPEEKABLE_MAX = 16 * 1024 * 1024;
+/** Findings of the second reading that only restate that it is not the first one. */
+const UNPEEKABLE_SKIP = new Set(["pickle/malformed", "pickle/trailing-data", "pickle/frame-mismatch"]);
+
+/**
+ * When an opcode crossed a frame end, the C unpickler reading from `io.BytesIO` (no `peek`)
+ * consumes other bytes than `pickle.loads` does: analyses that reading too and adds what it finds.
+ */
+async function withUnpeekableReading(
+  analysis: PickleAnalysis,
+  input: PickleInput,
+  opts: PickleAnalysisOptions,
+): Promise<PickleAnalysis> {
+  if (!analysis.runs.some((r) => r.result?.rereads === true || r.error?.rereads === true)) return analysis;
+  const start = analysis.runs[0]?.start ?? 0;
+  const source = input.slice(start, Math.max(0, (input.size ?? analysis.end) - start));
+  if (source === undefined) return analysis;
+  const reread = unpeekableReading(await readClamped(source, 0, Math.min(source.size, UNPEEKABLE_MAX)));
+  const { shared: _, ...rest } = opts;
+  const alt = await analyzePickleStream(new SourceInput(new BufferSource(reread.bytes), 0), {
+    ...rest,
+    unpeekableReading: false,
+  });
+  const seen = new Set(analysis.findings.map((f) => `${f.ruleId}\0${f.message}`));
+  const extra: FindingInput[] = [];
+  for (const f of alt.findings) {
+    if (UNPEEKABLE_SKIP.has(f.ruleId) || seen.has(`${f.ruleId}\0${f.message}`)) continue;
+    extra.push({
+      ...f,
+      message: `read from a file object without peek (io.BytesIO, as pickle.load(BytesIO) does): ${f.message}`,
+      ...(f.offset === undefined ? {} : { offset: start + reread.sourceOffset(f.offset) }),
+      evidence: { ...f.evidence, reading: "io.BytesIO" },
+    });
+  }
+  if (source.size > UNPEEKABLE_MAX) {
+    extra.push({
+      ruleId: "scan/budget-exceeded",
+      message: `pickle analysis stopped: the reading from a file object without peek (io.BytesIO) was analysed for its first ${UNPEEKABLE_MAX} bytes only`,
+      offset: start + UNPEEKABLE_MAX,
+      evidence: { budget: "unpeekableReading", limit: UNPEEKABLE_MAX, reading: "io.BytesIO" },
+    });
+  }
+  return { ...analysis, findings: [...analysis.findings, ...extra], unpeekable: alt };
 }
 
 /**
@@ -239,7 +302,8 @@ export async function reportRuns(
   opts: PickleAnalysisOptions,
   trailingOffset: number | undefined,
 ): Promise<PickleAnalysis> {
-  const findings: FindingInput[] = [];
+  // a million distinct unknown globals must not become a million findings
+  const findings = new FindingList(PICKLE_FINDINGS_PER_RULE);
   const embedded: PickleEmbeddedPayload[] = [];
   let invalid = false;
   const all: PickleRun[] = [];
@@ -252,18 +316,18 @@ export async function reportRuns(
     const dup = run.error !== undefined && reported.has(run.error);
     if (run.error !== undefined) reported.add(run.error);
     const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
-    findings.push(...(dup ? own.slice(0, -1) : own));
+    for (const f of dup ? own.slice(0, -1) : own) findings.add(f);
     if (run.error !== undefined) invalid = true;
     const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
     for (const p of run.machine.nested) {
       if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
       const out = await nestedFindings(p, input, opts, embedded);
-      findings.push(...out.findings);
+      for (const f of out.findings) findings.add(f);
       if (out.invalid) invalid = true;
     }
   }
   if (trailingOffset !== undefined) {
-    findings.push({
+    findings.add({
       ruleId: "pickle/trailing-data",
       message: `${(input.size ?? trailingOffset) - trailingOffset > 0 ? `${(input.size ?? 0) - trailingOffset} bytes` : "data"} after the last pickle (STOP) that do not start another pickle`,
       offset: trailingOffset,
@@ -271,7 +335,7 @@ export async function reportRuns(
     });
   }
   return {
-    findings: tagNested(findings, opts),
+    findings: tagNested(findings.list(), opts),
     facts: collectFacts(all),
     runs,
     end: input.offset,
@@ -341,7 +405,7 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
         break;
     }
   }
-  if (TORCH_CONTEXTS.has(opts.context)) out.push(...torchPersistentFindings(m, policy));
+  if (TORCH_CONTEXTS.has(opts.context)) for (const f of torchPersistentFindings(m, policy)) out.push(f);
   const div = run.result?.divergence ?? undefined;
   if (div !== undefined) {
     out.push({

@@ -45,6 +45,7 @@ const K_L4 = 13;
 const FRAME = 0x95;
 const PROTO = 0x80;
 const BINSTRING = 0x54;
+const STOP = 0x2e;
 
 /** The decoded inline argument of the current opcode (one object, reused for every opcode). */
 export class OpArg {
@@ -146,6 +147,9 @@ export class PickleError extends Error {
     super(message);
     this.name = "PickleError";
   }
+
+  /** The stream reads differently from a file object without `peek` (see `DecodeResult.rereads`). */
+  rereads = false;
 }
 
 /** A place where the C and the pure-Python unpicklers read the stream differently. */
@@ -190,6 +194,8 @@ export interface DecoderState {
   opcodes: number;
   /** The first framing divergence seen. */
   divergence: FrameDivergence | undefined;
+  /** An opcode crossed a frame end, or a FRAME started inside another (see `DecodeResult.rereads`). */
+  rereads: boolean;
 }
 
 /** How a pickle ended. */
@@ -202,6 +208,12 @@ export interface DecodeResult {
   readonly stopped: boolean;
   /** First framing divergence between the C and Python unpicklers, if any. */
   readonly divergence: FrameDivergence | undefined;
+  /**
+   * An opcode crossed a frame end or a FRAME started inside another: the C unpickler reading a file
+   * object without `peek` (`io.BytesIO`) consumes other bytes than `pickle.loads` does (see
+   * `unpeekable.ts`).
+   */
+  readonly rereads: boolean;
 }
 
 /** Result codes of the synchronous fast loop. */
@@ -212,7 +224,7 @@ const R_SPECIAL = -3;
 /** Decoder for one pickle: a synchronous fast loop over the buffered bytes, an async driver. */
 class Decoder {
   readonly a = new OpArg();
-  readonly st: DecoderState = { frameEnd: -1, opcodes: 0, divergence: undefined };
+  readonly st: DecoderState = { frameEnd: -1, opcodes: 0, divergence: undefined, rereads: false };
   readonly fast: FastSink | undefined;
   nextCheck = 65_536;
 
@@ -240,6 +252,7 @@ class Decoder {
       const e = bounds[i + 1] as number;
       if (s >= st.frameEnd) st.frameEnd = -1;
       else if (e > st.frameEnd) {
+        st.rereads = true;
         this.diverge(
           s,
           `${opcodeName(code)} reads across the end of its FRAME at ${st.frameEnd}: the Python unpickler raises "pickle exhausted before end of frame", the C unpickler reads on`,
@@ -491,6 +504,7 @@ class Decoder {
       pos += width;
       if (code === FRAME) {
         if (frameEnd >= 0 && offset < frameEnd) {
+          st.rereads = true;
           this.diverge(
             offset,
             "FRAME starts before the current frame ends: the Python unpickler raises, the C unpickler reads on",
@@ -505,6 +519,9 @@ class Decoder {
         st.frameEnd = frameEnd;
         throw new PickleError(`unsupported pickle protocol: ${a.num}`, offset);
       }
+      // a STOP with frame bytes left: a new unpickler on a file without peek (io.BytesIO) or the
+      // pure-Python one starts after the frame; one on a file with peek right after the STOP
+      if (code === STOP && frameEnd > offset + 1) st.rereads = true;
       const act = sink.op(code, offset, a);
       if (++opcodes >= this.nextCheck) {
         input.pos = pos;
@@ -530,7 +547,13 @@ class Decoder {
   }
 
   result(stopped: boolean): DecodeResult {
-    return { end: this.input.offset, opcodes: this.st.opcodes, stopped, divergence: this.st.divergence };
+    return {
+      end: this.input.offset,
+      opcodes: this.st.opcodes,
+      stopped,
+      divergence: this.st.divergence,
+      rereads: this.st.rereads,
+    };
   }
 
   async drive(): Promise<DecodeResult> {
@@ -624,7 +647,11 @@ export function decodePickle(
   sink: OpSink,
   options: Partial<DecoderOptions> = {},
 ): Promise<DecodeResult> {
-  return new Decoder(input, sink, { ...DEFAULT_DECODER_OPTIONS, ...options }).drive();
+  const decoder = new Decoder(input, sink, { ...DEFAULT_DECODER_OPTIONS, ...options });
+  return decoder.drive().catch((error: unknown) => {
+    if (error instanceof PickleError && decoder.st.rereads) error.rereads = true;
+    throw error;
+  });
 }
 
 function indexOfNewline(buf: Uint8Array, from: number, end: number): number {

@@ -127,7 +127,7 @@ export function defaultMachineOptions(): MachineOptions {
     maxStack: 4_000_000,
     maxMarks: 100_000,
     maxMemo: 100_000_000,
-    maxRefs: 1_000_000,
+    maxRefs: 100_000,
     persistentLoad: false,
     shared: { ext: new Map(), patches: new Map() },
     inlineArrays: true,

@@ -156,7 +156,10 @@ export const savedModelAnalyzer: Analyzer = {
   name: "tf-savedmodel",
   formats: ["tf-savedmodel"],
   async analyze(ctx: AnalysisContext): Promise<void> {
-    const kind = ctx.name === "keras_metadata.pb" || ctx.head[0] === 0x0a ? "keras_metadata" : "saved_model";
+    // The name decides, as it does for TensorFlow, which parses `saved_model.pb` as a SavedModel
+    // whatever its first bytes (a field of the wrong wire type is an unknown field to protobuf).
+    const base = ctx.name.slice(ctx.name.lastIndexOf("/") + 1).toLowerCase();
+    const kind = base === "keras_metadata.pb" ? "keras_metadata" : "saved_model";
     const { summary, error } = await readSavedModel(ctx.source, kind, { checkpoint: () => ctx.checkpoint() });
     if (kind === "saved_model") {
       ctx.fact("savedmodel.metaGraphs", summary.metaGraphs);

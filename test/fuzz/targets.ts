@@ -1,0 +1,899 @@
+/**
+ * Fuzz targets: one per reader. Each target names its seeds (committed samples plus inputs made by
+ * the test builders), a mutation dictionary, and `run`, which puts one input through the reader's
+ * own entry points (with its budgets) and through `scan()` under the fuzz limits. `run` resolves
+ * when the input was handled (accepted or rejected with a typed error) and throws a
+ * {@link FuzzFailure} otherwise.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { deflateSync, gzipSync, inflateRawSync as inflateRaw } from "node:zlib";
+import { decompress } from "../../src/containers/compressed/streams.js";
+import { readTar } from "../../src/containers/tar/reader.js";
+import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
+import { checkLocalHeaders, readZipDirectory } from "../../src/containers/zip/reader.js";
+import { readGgufHeader } from "../../src/formats/gguf/reader.js";
+import { codeReferences } from "../../src/formats/hf/auto-map.js";
+import { pythonImports, pythonRisks, shellRisks } from "../../src/formats/hf/code-patterns.js";
+import { parseConfigJson } from "../../src/formats/hf/text.js";
+import { analyzeKerasConfigText } from "../../src/formats/keras/config.js";
+import { readHdf5RootAttributes } from "../../src/formats/keras/hdf5.js";
+import { parseMarshal } from "../../src/formats/marshal/marshal.js";
+import { readOnnx } from "../../src/formats/onnx/reader.js";
+import { analyzePickleStream } from "../../src/formats/pickle/analyze.js";
+import { SourceInput } from "../../src/formats/pickle/input.js";
+import { readSafetensorsHeader } from "../../src/formats/safetensors/parser.js";
+import { readSavedModel } from "../../src/formats/savedmodel/reader.js";
+import { sniff } from "../../src/formats/sniff.js";
+import { analyzeTemplate } from "../../src/formats/template/analyze.js";
+import { classifySignatureFile, parseBundle } from "../../src/integrity/oms/bundle.js";
+import { verifyModel } from "../../src/integrity/oms/verify.js";
+import type { Format } from "../../src/report/schema.js";
+import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
+import { buildTar, paxRecord } from "../containers/tar-builder.js";
+import { buildZip } from "../containers/zip-builder.js";
+import { GgufBuilder, T } from "../formats/gguf/build.js";
+import { anyInvalidating, checkScan, typedOnly } from "./check.js";
+import { tokens } from "./mutate.js";
+import { generatePickles } from "./pickle-gen.js";
+import type { Rng } from "./rng.js";
+import { mutateBundle, mutateJsonText, mutateProtobuf, mutateSafetensorsHeader } from "./structured.js";
+
+/** The repository root (found from this module, compiled or not). */
+export const REPO_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && existsSync(join(dir, "samples")) && existsSync(join(dir, "src"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("repository root not found");
+    dir = up;
+  }
+})();
+
+/** An input with the file name `scan()` sees. */
+export interface FuzzInput {
+  /** File name (its extension is a hint for the sniffer). */
+  readonly name: string;
+  /** The bytes. */
+  readonly bytes: Uint8Array;
+}
+
+/** A fuzz target. */
+export interface FuzzTarget {
+  /** Short id (`zip`, `gguf` ...). */
+  readonly name: string;
+  /** What it exercises. */
+  readonly description: string;
+  /** Starting inputs. */
+  seeds(): FuzzInput[];
+  /** Mutation dictionary. */
+  readonly dictionary: readonly Uint8Array[];
+  /** Mutants are cut to this size (seeds may be larger). */
+  readonly maxSize: number;
+  /** Optional structure-aware mutation (protobuf, JSON trees); undefined when it does not apply. */
+  structured?(bytes: Uint8Array, rng: Rng): Uint8Array | undefined;
+  /** Optional repair after mutation (checksums, length prefixes), applied to some mutants. */
+  fixup?(bytes: Uint8Array, rng: Rng): Uint8Array;
+  /** Puts one input through the reader and `scan()`; throws a `FuzzFailure` on failure. */
+  run(input: FuzzInput): Promise<void>;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: false });
+
+/** Files under `samples/<dir>` (recursively) that pass `keep`, smaller than `maxBytes`. */
+function samples(dir: string, keep: (path: string) => boolean, maxBytes = 4 * 1024 * 1024): FuzzInput[] {
+  const root = join(REPO_ROOT, "samples", dir);
+  const out: FuzzInput[] = [];
+  if (!existsSync(root)) return out;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && keep(p) && statSync(p).size <= maxBytes) {
+        out.push({ name: e.name, bytes: new Uint8Array(readFileSync(p)) });
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+const ext =
+  (...exts: string[]) =>
+  (p: string) =>
+    exts.some((e) => p.endsWith(e));
+
+const zipBudget = () => {
+  let used = 0;
+  return {
+    maxRatio: 1000,
+    charge(n: number) {
+      used += n;
+      if (used > 64 * 1024 * 1024) throw new Error("fuzz budget: decoded more than 64 MiB");
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// zip
+
+/** Reads the directory and every member; returns whether the directory could not be read. */
+async function zipDirect(bytes: Uint8Array): Promise<boolean> {
+  const source = new BufferSource(bytes);
+  let dir: Awaited<ReturnType<typeof readZipDirectory>>;
+  try {
+    dir = await readZipDirectory(source, { maxEntries: 10_000 });
+  } catch (error) {
+    return typedOnly("readZipDirectory", () => Promise.reject(error));
+  }
+  let offsets: ArrayLike<number> = [];
+  await typedOnly("checkLocalHeaders", async () => {
+    offsets = (await checkLocalHeaders(source, dir)).dataOffsets;
+  });
+  for (const entry of dir.entries.slice(0, 32)) {
+    const offset = offsets[entry.index] ?? -1;
+    await typedOnly("verifyZipEntry/openZipEntry", async () => {
+      try {
+        if (offset >= 0) await verifyZipEntry(source, entry, offset, zipBudget());
+        const member = await openZipEntry(source, entry, zipBudget(), offset >= 0 ? offset : undefined);
+        await readClamped(member, 0, 4096);
+        await readClamped(member, Math.max(0, member.size - 16), 16);
+        await member.close?.();
+      } catch (error) {
+        // the test's own decompression budget is not a reader failure
+        if (error instanceof Error && error.message.startsWith("fuzz budget")) return;
+        throw error;
+      }
+    });
+  }
+  return false;
+}
+
+const zipTarget: FuzzTarget = {
+  name: "zip",
+  description: "zip directory, local headers, members (stored/deflate, zip64), PyTorch/Keras/npz archives",
+  seeds: () => [
+    ...samples("containers", ext(".zip", ".pt", ".npz")),
+    ...samples("keras", ext(".keras")),
+    {
+      name: "built.zip",
+      bytes: buildZip(
+        [
+          { name: "archive/data.pkl", data: "abc".repeat(50), method: 8 },
+          { name: "archive/data/0", data: new Uint8Array(300) },
+          { name: "z64", data: "zip64", zip64: true },
+        ],
+        { comment: "c" },
+      ),
+    },
+    { name: "z64end.zip", bytes: buildZip([{ name: "a", data: "x", method: 8 }], { zip64End: true }) },
+  ],
+  dictionary: tokens(
+    "PK\x03\x04",
+    "PK\x01\x02",
+    "PK\x05\x06",
+    "PK\x06\x06",
+    "PK\x06\x07",
+    "PK\x07\x08",
+    "\x01\x00\x10\x00",
+    "\x01\x00\x1c\x00",
+    "UT\x05\x00",
+    "archive/data.pkl",
+    "archive/version",
+    "../",
+    "/etc/",
+    "\\",
+    "\x00",
+    "config.json",
+    "metadata.json",
+    "model.weights.h5",
+    ".keras",
+  ),
+  maxSize: 256 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await zipDirect(bytes);
+    await checkScan(bytes, name, unreadable ? ["zip", "pytorch-zip", "npz", "keras", "torchscript"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// tar
+
+/** Recomputes the checksum of every 512-byte block that looks like a ustar/GNU header. */
+function fixTarChecksums(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let at = 0; at + 512 <= out.length; at += 512) {
+    if (!(out[at + 257] === 0x75 && out[at + 258] === 0x73 && out[at + 259] === 0x74)) continue; // "ust"
+    out.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += out[at + i] as number;
+    out.set(enc.encode(`${sum.toString(8).padStart(6, "0")}\0 `), at + 148);
+  }
+  return out;
+}
+
+const tarTarget: FuzzTarget = {
+  name: "tar",
+  description: "ustar/GNU/pax headers, long names, links, sparse and base-256 sizes",
+  seeds: () => [
+    ...samples("containers", ext(".tar")),
+    {
+      name: "built.tar",
+      bytes: buildTar([
+        { name: "a.txt", data: "hello" },
+        { name: "l", type: "2", linkName: "x" },
+        { name: "b.bin", data: new Uint8Array(700) },
+        { name: "pax", type: "x", data: paxRecord({ path: "long/".repeat(40), size: "3" }) },
+        { name: "c", data: "abc" },
+        { name: "big", data: "x", base256: true },
+      ]),
+    },
+  ],
+  dictionary: tokens(
+    "ustar\x0000",
+    "ustar  \x00",
+    "path=",
+    "linkpath=",
+    "size=",
+    "GNU.sparse.",
+    "././@LongLink",
+    "../",
+    "\x80\x00\x00\x00",
+    "\xff\xff\xff\xff",
+    "77777777777",
+  ),
+  maxSize: 256 * 1024,
+  fixup: (bytes) => fixTarChecksums(bytes),
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readTar", async () => {
+      const listing = await readTar(new BufferSource(bytes), { maxEntries: 10_000 });
+      for (const e of listing.entries) {
+        if (e.dataOffset + e.size > bytes.length) {
+          throw new Error(`entry ${e.name} ends at ${e.dataOffset + e.size} past the archive's ${bytes.length} bytes`);
+        }
+      }
+    });
+    await checkScan(bytes, name, unreadable ? ["tar"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// compressed streams
+
+const compressedTarget: FuzzTarget = {
+  name: "compressed",
+  description: "gzip (multi-member), zlib, bzip2, xz, lzma, zstd streams and their trailers",
+  seeds: () => [
+    // the bombs are left out: every mutant of one decodes to the budget, which slows the run ~50×
+    // without reaching new code (they are covered by the container tests and the worst cases)
+    ...samples("containers/compressed", (p) => !p.includes("bomb")),
+    { name: "built.gz", bytes: gzipSync(enc.encode("some text ".repeat(100))) },
+    { name: "built.zlib", bytes: deflateSync(enc.encode("\x80\x02}q\x00.")) },
+  ],
+  dictionary: tokens(
+    "\x1f\x8b\x08",
+    "BZh9",
+    "1AY&SY",
+    "\xfd7zXZ\x00",
+    "\x28\xb5\x2f\xfd",
+    "\x5d\x00\x00\x80\x00",
+    "\x78\x9c",
+  ),
+  maxSize: 128 * 1024,
+  async run({ name, bytes }) {
+    const formats = sniff({ head: bytes.subarray(0, 65536), tail: bytes, size: bytes.length, name }).map(
+      (d) => d.format,
+    );
+    const unreadable: Format[] = [];
+    for (const format of formats) {
+      if (!["gzip", "zlib", "zstd", "bz2", "xz", "lzma"].includes(format)) continue;
+      const rejected = await typedOnly(`decompress ${format}`, async () => {
+        try {
+          const r = await decompress(format, new BufferSource(bytes), zipBudget());
+          await readClamped(r.source, 0, 4096);
+          await r.source.close?.();
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith("fuzz budget")) return;
+          throw error;
+        }
+      });
+      if (rejected) unreadable.push(format);
+    }
+    await checkScan(bytes, name, unreadable);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// safetensors
+
+/** Makes the 8-byte header length match the header's last `}` (so header mutations get parsed). */
+function fixSafetensorsLength(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 10) return bytes;
+  let end = -1;
+  const limit = Math.min(bytes.length, 1 << 20);
+  for (let i = 8; i < limit; i++) if (bytes[i] === 0x7d) end = i;
+  if (end < 0) return bytes;
+  const out = new Uint8Array(bytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(end - 7), true);
+  return out;
+}
+
+const safetensorsTarget: FuzzTarget = {
+  name: "safetensors",
+  description: "8-byte length, strict JSON header, dtypes, shapes, offsets, metadata",
+  seeds: () => [...samples("safetensors", ext(".safetensors")), ...samples("hf-repo", ext(".safetensors"))],
+  dictionary: tokens(
+    '"__metadata__"',
+    '"dtype"',
+    '"shape"',
+    '"data_offsets"',
+    '"F32"',
+    '"BF16"',
+    '"F8_E4M3"',
+    '"I64"',
+    '"BOOL"',
+    "[0,0]",
+    "[]",
+    "{}",
+    '"\\u0000"',
+    '"\\ud800"',
+    "1e400",
+    "-0",
+    "18446744073709551616",
+    ",",
+    ":",
+  ),
+  maxSize: 256 * 1024,
+  fixup: (bytes) => fixSafetensorsLength(bytes),
+  structured: mutateSafetensorsHeader,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readSafetensorsHeader", async () => {
+      const header = await readSafetensorsHeader(new BufferSource(bytes));
+      return anyInvalidating(header.issues.map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["safetensors"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// GGUF
+
+function ggufSeeds(): FuzzInput[] {
+  const out: FuzzInput[] = [];
+  for (const [version, le] of [
+    [3, true],
+    [2, false],
+    [1, true],
+  ] as const) {
+    const b = new GgufBuilder({ version, le });
+    b.kv("general.architecture", T.str, "llama");
+    b.kv("llama.context_length", T.u32, 4096);
+    b.kv("general.file_type", T.u32, 15);
+    b.kv("tokenizer.chat_template", T.str, "{% for m in messages %}{{ m.content }}{% endfor %}");
+    b.kv("tokenizer.ggml.tokens", T.arr, { arrayType: T.str, items: ["a", "b", "<s>"] });
+    b.kv("x.f", T.f32, 1.5);
+    b.kv("x.i64", T.i64, -5n);
+    b.tensor("tok_embd.weight", [32, 4], 0);
+    b.tensor("output.weight", [64], 1);
+    out.push({ name: `built-v${version}.gguf`, bytes: b.build() });
+  }
+  return out;
+}
+
+const ggufTarget: FuzzTarget = {
+  name: "gguf",
+  description: "GGUF v1–v3 both byte orders: key/values, arrays, tensor infos, alignment, chat templates",
+  seeds: () => [...samples("gguf", ext(".gguf")), ...ggufSeeds()],
+  dictionary: tokens(
+    "GGUF",
+    "\x03\x00\x00\x00",
+    "\x00\x00\x00\x03",
+    "general.alignment",
+    "general.architecture",
+    "tokenizer.chat_template",
+    "tokenizer.chat_template.",
+    "\x09\x00\x00\x00",
+    "\x08\x00\x00\x00",
+    "\x20\x00\x00\x00",
+  ),
+  maxSize: 256 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readGgufHeader", async () => {
+      const header = await readGgufHeader(new BufferSource(bytes), { maxTensors: 100_000 });
+      return !header.complete || anyInvalidating(header.issues.map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["gguf"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// ONNX
+
+const onnxTarget: FuzzTarget = {
+  name: "onnx",
+  description: "ONNX protobuf: graphs, nested subgraphs, functions, attributes, external data",
+  seeds: () => samples("onnx", ext(".onnx")),
+  dictionary: tokens(
+    "\x08\x07",
+    "\x3a",
+    "\x42\x04\x0a\x00\x10\x0d",
+    "\x0a",
+    "\x12",
+    "\x1a",
+    "\x22",
+    "\x2a",
+    "\x32",
+    "\x52",
+    "\x9a\x01",
+    "\xff\xff\xff\xff\x0f",
+    "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+    "location",
+    "ai.onnx.ml",
+    "com.microsoft",
+    "../",
+    "PyOp",
+    "Loop",
+    "If",
+  ),
+  maxSize: 256 * 1024,
+  structured: mutateProtobuf,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readOnnx", () => readOnnx(new BufferSource(bytes)));
+    await checkScan(bytes, name, unreadable ? ["onnx"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Keras: HDF5 and .keras/config JSON
+
+const hdf5Target: FuzzTarget = {
+  name: "keras-hdf5",
+  description: "HDF5 superblocks v0–v3, object headers, attributes (model_config, keras_version), Lambda layers",
+  seeds: () => samples("keras", ext(".h5")),
+  dictionary: tokens(
+    "\x89HDF\r\n\x1a\n",
+    "OHDR",
+    "OCHK",
+    "TREE",
+    "HEAP",
+    "SNOD",
+    "model_config",
+    "keras_version",
+    "training_config",
+    '"class_name"',
+    '"Lambda"',
+    "\xff\xff\xff\xff\xff\xff\xff\xff",
+  ),
+  maxSize: 256 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readHdf5RootAttributes", () =>
+      readHdf5RootAttributes(new BufferSource(bytes), 0),
+    );
+    await checkScan(bytes, name, unreadable ? ["hdf5"] : []);
+  },
+};
+
+const kerasTarget: FuzzTarget = {
+  name: "keras",
+  description: "Keras v3 config.json / metadata.json: layers, Lambda and custom objects, module references",
+  seeds: () => [
+    ...samples("keras", ext(".json")),
+    ...samples("keras", ext(".keras")).flatMap((k) => zipJsonMembers(k.bytes)),
+  ],
+  dictionary: tokens(
+    '"class_name"',
+    '"module"',
+    '"registered_name"',
+    '"config"',
+    '"layers"',
+    '"Lambda"',
+    '"function"',
+    '"__lambda__"',
+    '"TFOpLambda"',
+    '"builtins"',
+    '"os"',
+    '"keras.layers"',
+    "[",
+    "]",
+    "{",
+    "}",
+    "null",
+  ),
+  maxSize: 256 * 1024,
+  structured: mutateJsonText,
+  async run({ name, bytes }) {
+    const text = dec.decode(bytes);
+    await typedOnly("analyzeKerasConfigText", () => analyzeKerasConfigText(text, name));
+    await checkScan(bytes, name);
+  },
+};
+
+/** The JSON members of a stored/deflated zip (config.json, metadata.json of .keras archives). */
+function zipJsonMembers(zip: Uint8Array): FuzzInput[] {
+  const out: FuzzInput[] = [];
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  for (let at = 0; at + 30 <= zip.length; at++) {
+    if (view.getUint32(at, true) !== 0x04034b50) continue;
+    const method = view.getUint16(at + 8, true);
+    const csize = view.getUint32(at + 18, true);
+    const nlen = view.getUint16(at + 26, true);
+    const xlen = view.getUint16(at + 28, true);
+    const name = dec.decode(zip.subarray(at + 30, at + 30 + nlen));
+    const data = zip.subarray(at + 30 + nlen + xlen, at + 30 + nlen + xlen + csize);
+    if (!name.endsWith(".json")) continue;
+    try {
+      const bytes = method === 0 ? new Uint8Array(data) : method === 8 ? new Uint8Array(inflateRaw(data)) : undefined;
+      if (bytes !== undefined) out.push({ name: name.slice(name.lastIndexOf("/") + 1), bytes });
+    } catch {
+      // not a seed
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SavedModel
+
+const savedModelTarget: FuzzTarget = {
+  name: "savedmodel",
+  description: "TF SavedModel protobuf (saved_model.pb, keras_metadata.pb): graphs, function library, ops",
+  seeds: () => samples("savedmodel", ext(".pb")),
+  dictionary: tokens(
+    "\x0a",
+    "\x12",
+    "\x1a",
+    "\x22",
+    "\x2a",
+    "\x32",
+    "PyFunc",
+    "EagerPyFunc",
+    "ReadFile",
+    "WriteFile",
+    "PrintV2",
+    "RestoreV2",
+    "MergeV2Checkpoints",
+    "serve",
+    "\xff\xff\xff\xff\x0f",
+  ),
+  maxSize: 256 * 1024,
+  structured: mutateProtobuf,
+  async run({ name, bytes }) {
+    const kind = name === "keras_metadata.pb" ? "keras_metadata" : "saved_model";
+    const unreadable = await typedOnly(
+      "readSavedModel",
+      async () => (await readSavedModel(new BufferSource(bytes), kind)).error !== undefined,
+    );
+    await checkScan(bytes, name, unreadable ? ["tf-savedmodel"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// chat templates
+
+const templateTarget: FuzzTarget = {
+  name: "template",
+  description:
+    "Jinja chat templates (.jinja, tokenizer_config.json, chat_template.json): lexer, parser, sandbox-escape analysis",
+  seeds: () => [
+    ...samples("hf-repo", (p) => /chat_template|tool_template|tokenizer_config/.test(p)),
+    ...samples("gguf", (p) => p.includes("template")).map((s) => ({ name: s.name, bytes: s.bytes })),
+    {
+      name: "chat_template.jinja",
+      bytes: enc.encode(
+        "{%- set ns = namespace(x=1) -%}{% macro m(a, b=2) %}{{ a ~ b }}{% endmacro %}" +
+          "{% for message in messages if message.role != 'system' %}{{ '<|' + message['role'] + '|>' }}" +
+          "{% filter upper %}{{ message.content | trim }}{% endfilter %}{% if loop.last %}{{ m(1) }}{% endif %}" +
+          "{% endfor %}{{ cycler.__init__.__globals__ }}{{ ''.__class__.__mro__[1].__subclasses__() }}",
+      ),
+    },
+  ],
+  dictionary: tokens(
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{%-",
+    "-%}",
+    "{#",
+    "#}",
+    " for x in ",
+    " endfor ",
+    " if ",
+    " endif ",
+    " set ",
+    " macro ",
+    " endmacro ",
+    " call ",
+    " filter ",
+    " raw ",
+    " endraw ",
+    "namespace(",
+    "__class__",
+    "__globals__",
+    "__subclasses__",
+    "__builtins__",
+    "|attr(",
+    "|map(",
+    "cycler",
+    "joiner",
+    "lipsum",
+    "self",
+    "range(",
+    "~",
+    "[",
+    "]",
+    ".",
+    "(",
+    ")",
+    "'",
+    '"',
+    "\\u005f",
+    "\\x5f",
+  ),
+  maxSize: 128 * 1024,
+  structured: mutateJsonText,
+  async run({ name, bytes }) {
+    await typedOnly("analyzeTemplate", () => analyzeTemplate(dec.decode(bytes)));
+    await checkScan(bytes, name);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// HF repository files
+
+const hfTarget: FuzzTarget = {
+  name: "hf",
+  description: "HF repo files: config.json (auto_map, remote code), *.index.json, Python, shell, notebooks",
+  seeds: () =>
+    samples("hf-repo", ext(".json", ".py", ".sh", ".ipynb")).filter(
+      (s) => !/chat_template|tokenizer_config/.test(s.name) && s.bytes.length < 256 * 1024,
+    ),
+  dictionary: tokens(
+    '"auto_map"',
+    '"AutoModel"',
+    '"trust_remote_code"',
+    '"weight_map"',
+    '"cells"',
+    '"source"',
+    "../",
+    "--",
+    "import os\n",
+    "os.system(",
+    "subprocess",
+    "exec(",
+    "eval(",
+    "__import__(",
+    "from . import ",
+    "curl ",
+    "| sh",
+    "#",
+    '"""',
+    "\\",
+  ),
+  maxSize: 128 * 1024,
+  structured: mutateJsonText,
+  async run({ name, bytes }) {
+    const text = dec.decode(bytes);
+    if (name.endsWith(".json")) {
+      await typedOnly("parseConfigJson", () => {
+        codeReferences(parseConfigJson(text).value);
+      });
+    }
+    if (name.endsWith(".py")) {
+      await typedOnly("pythonRisks", () => pythonRisks(text));
+      await typedOnly("pythonImports", () => pythonImports(text));
+    }
+    if (name.endsWith(".sh")) await typedOnly("shellRisks", () => shellRisks(text));
+    await checkScan(bytes, name);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// pickle
+
+const pickleTarget: FuzzTarget = {
+  name: "pickle",
+  description:
+    "pickle engine: decoder, symbolic machine, policy (plain, PyTorch, NumPy, joblib streams), nested payloads",
+  seeds: () => [
+    ...samples("pickle", ext(".pkl", ".joblib", ".npy")),
+    ...generatePickles(20261122, 60).map((g, i) => ({ name: `gen-${i}-p${g.protocol}.pkl`, bytes: g.bytes })),
+  ],
+  dictionary: tokens(
+    "\x80\x02",
+    "\x80\x04\x95",
+    "cos\nsystem\n",
+    "c__builtin__\neval\n",
+    "\x8c\x08builtins\x94\x8c\x07getattr\x94\x93",
+    "ccopyreg\nadd_extension\n",
+    "\x82\x01",
+    "(",
+    "t",
+    "R",
+    "b",
+    "\x81",
+    "\x92",
+    "\x93",
+    "\x94",
+    "h\x00",
+    "q\x00",
+    "0",
+    "1",
+    "2",
+    ")",
+    "}",
+    "]",
+    "Q",
+    "P0\n",
+    ".",
+  ),
+  maxSize: 128 * 1024,
+  async run({ name, bytes }) {
+    let unreadable = false;
+    for (const context of ["pickle", "pytorch"] as const) {
+      const rejected = await typedOnly(
+        `analyzePickleStream(${context})`,
+        async () => (await analyzePickleStream(new SourceInput(new BufferSource(bytes), 0), { context })).invalid,
+      );
+      if (context === "pickle") unreadable = rejected;
+    }
+    await checkScan(bytes, name, unreadable ? ["pickle"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// marshal (code objects inside pickles)
+
+const marshalTarget: FuzzTarget = {
+  name: "marshal",
+  description: "CPython marshal (3.8–3.13 code objects, refs, all type codes), as found in pickled payloads",
+  seeds: () => {
+    const dir = join(REPO_ROOT, "test", "fuzz", "seeds", "marshal");
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .sort()
+          .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(dir, f))) }))
+      : [];
+  },
+  dictionary: tokens(
+    "\xe3",
+    "\x63",
+    "\x72",
+    "\xf2",
+    "\x29",
+    "\x28",
+    "\x5b",
+    "\x7b",
+    "\x30",
+    "\x4e",
+    "\x54",
+    "\x46",
+    "\x7a",
+    "\xda",
+  ),
+  maxSize: 64 * 1024,
+  async run({ bytes }) {
+    await typedOnly("parseMarshal", () => parseMarshal(bytes));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// OMS signature bundles
+
+const omsTrust = (() => {
+  let cached: Array<Parameters<typeof verifyModel>[1]> | undefined;
+  return () => {
+    if (cached !== undefined) return cached;
+    const read = (p: string) => readFileSync(join(REPO_ROOT, "samples", "integrity", p), "utf8");
+    const identity = JSON.parse(read("keyless/identity.json")) as { identity: string; issuer: string };
+    cached = [
+      {},
+      { publicKey: read("keys/p256.pub.pem") },
+      { publicKey: read("keys/p384.pub.pem"), allowLegacy: true },
+      { certificateChain: [read("pki/root-ca.pem")] },
+      {
+        trustedRoot: JSON.parse(read("keyless/trusted_root.json")) as Record<string, unknown>,
+        identity: identity.identity,
+        issuer: identity.issuer,
+      },
+    ];
+    return cached;
+  };
+})();
+
+const omsTarget: FuzzTarget = {
+  name: "oms",
+  description: "OpenSSF Model Signing bundles: sigstore bundle JSON, DSSE, in-toto statement, manifest, certificates",
+  seeds: () => samples("integrity", ext(".sig")),
+  dictionary: tokens(
+    '"mediaType"',
+    '"dsseEnvelope"',
+    '"payload"',
+    '"payloadType"',
+    '"signatures"',
+    '"verificationMaterial"',
+    '"publicKey"',
+    '"x509CertificateChain"',
+    '"certificate"',
+    '"tlogEntries"',
+    '"rawBytes"',
+    '"sig"',
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+    "application/vnd.in-toto+json",
+    "eyJ",
+    "==",
+    "null",
+    "[]",
+  ),
+  maxSize: 128 * 1024,
+  structured: mutateBundle,
+  async run({ name, bytes }) {
+    await typedOnly("classifySignatureFile", () => classifySignatureFile(bytes));
+    await typedOnly("parseBundle", () => parseBundle(bytes));
+    // The trust material rotates with the input, so every verification method sees mutants.
+    const trust = omsTrust();
+    const options = trust[bytes.length % trust.length] ?? {};
+    await typedOnly("verifyModel", async () => {
+      const result = await verifyModel(join(REPO_ROOT, "samples", "integrity", "model"), {
+        ...options,
+        signature: bytes,
+        time: new Date("2026-06-01T00:00:00Z"),
+      });
+      if (result.status === "verified") {
+        // a signature that verifies must cover exactly the files present
+        if (result.files.some((f) => f.status !== "ok")) {
+          throw new Error("verified with a file that is not ok");
+        }
+      }
+    });
+    await checkScan(bytes, name);
+  },
+};
+
+/**
+ * A target with planted bugs, to check the harness end to end (`MODELGATE_FUZZ_SELFTEST=1 npm run
+ * fuzz -- --targets=selftest --time=60` must save a crash, a hang, a memory and an exit failure).
+ * Inputs starting with `C` crash, `H` hang, `M` allocate 512 MiB and touch it, `A` ask for 1 GiB,
+ * `X` exhaust the V8 heap.
+ */
+const selftestTarget: FuzzTarget = {
+  name: "selftest",
+  description: "planted bugs, to check the harness (only with MODELGATE_FUZZ_SELFTEST=1)",
+  seeds: () => [{ name: "a.bin", bytes: enc.encode("ok") }],
+  dictionary: tokens("C", "H", "M", "A", "X"),
+  maxSize: 64,
+  async run({ bytes }) {
+    const c = bytes[0];
+    if (c === 0x43) await typedOnly("selftest", () => (null as unknown as { x: number }).x);
+    if (c === 0x48) for (;;);
+    if (c === 0x4d) new Uint8Array(512 * 1024 * 1024).fill(1, 0, 512 * 1024 * 1024);
+    if (c === 0x41) new ArrayBuffer(1024 * 1024 * 1024);
+    if (c === 0x58) {
+      const keep: unknown[] = [];
+      for (;;) keep.push({ a: keep.length, b: [keep.length] });
+    }
+  },
+};
+
+/** Every target, by name. */
+export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
+  [
+    pickleTarget,
+    zipTarget,
+    tarTarget,
+    compressedTarget,
+    safetensorsTarget,
+    ggufTarget,
+    onnxTarget,
+    hdf5Target,
+    kerasTarget,
+    savedModelTarget,
+    templateTarget,
+    hfTarget,
+    marshalTarget,
+    omsTarget,
+    ...(process.env.MODELGATE_FUZZ_SELFTEST === "1" ? [selftestTarget] : []),
+  ].map((t) => [t.name, t]),
+);
