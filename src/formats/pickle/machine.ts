@@ -1177,6 +1177,15 @@ export class PickleMachine implements FastSink {
   }
 
   /** `cls.__new__(cls, *args)` through a helper (the class is instantiated, not called). */
+  /** The items above the top MARK as a new list or frozenset (LIST, FROZENSET). */
+  #markedSeq(kind: "list" | "frozenset", offset: number): PySeq {
+    const t = this.#tuple(this.#marker(offset));
+    const seq = new PySeq(kind);
+    seq.items.push(...t.items); // at most the container cap
+    seq.count = t.count;
+    return seq;
+  }
+
   #instantiate(cls: Value, args: PySeq, opcode: string, offset: number, via: string): Value {
     const result = this.#call(cls, args, undefined, opcode, offset, "new", via);
     return result;
@@ -1813,15 +1822,9 @@ export class PickleMachine implements FastSink {
       case 0x5d: // EMPTY_LIST
         this.#push(new PySeq("list"), offset);
         break;
-      case 0x6c: {
-        // LIST
-        const t = this.#tuple(this.#marker(offset));
-        const l = new PySeq("list");
-        l.items.push(...t.items);
-        l.count = t.count;
-        this.#push(l, offset);
+      case 0x6c: // LIST
+        this.#push(this.#markedSeq("list", offset), offset);
         break;
-      }
       case 0x7d: // EMPTY_DICT
         this.#push(new PyDict(), offset);
         break;
@@ -1839,15 +1842,9 @@ export class PickleMachine implements FastSink {
       case 0x8f: // EMPTY_SET
         this.#push(new PySeq("set"), offset);
         break;
-      case 0x91: {
-        // FROZENSET
-        const t = this.#tuple(this.#marker(offset));
-        const f = new PySeq("frozenset");
-        f.items.push(...t.items);
-        f.count = t.count;
-        this.#push(f, offset);
+      case 0x91: // FROZENSET
+        this.#push(this.#markedSeq("frozenset", offset), offset);
         break;
-      }
       case 0x61: // APPEND
         if (s.length - 1 <= this.#fence()) this.#underflow(offset);
         this.#extend(s.length - 1, offset, "APPEND");
