@@ -428,6 +428,20 @@ export async function decodeInto(
   sink: SpillSink,
   onChunk?: (chunk: Uint8Array) => void,
 ): Promise<DecodeTotals> {
+  return pump(input, factory, budget, label, async (chunk) => {
+    onChunk?.(chunk);
+    await sink.write(chunk);
+  });
+}
+
+/** The decoding loop: pulls output chunks under the budget and hands each to `each`. */
+async function pump(
+  input: ByteSource,
+  factory: DecoderFactory,
+  budget: DecompressionBudget,
+  label: string,
+  each: (chunk: Uint8Array) => void | Promise<void>,
+): Promise<DecodeTotals> {
   const meter = new OutputMeter(budget, label);
   const decoder = new PullDecoder(input, factory);
   let produced = 0;
@@ -443,8 +457,7 @@ export async function decodeInto(
       if (chunk === null) break;
       produced += chunk.length;
       meter.update(produced, decoder.consumed);
-      onChunk?.(chunk);
-      await sink.write(chunk);
+      await each(chunk);
     }
     return { produced, consumed: decoder.consumed };
   } finally {
@@ -509,25 +522,5 @@ export async function forEachDecodedChunk(
   label: string,
   onChunk: (chunk: Uint8Array) => void,
 ): Promise<DecodeTotals> {
-  const meter = new OutputMeter(budget, label);
-  const decoder = new PullDecoder(input, factory);
-  let produced = 0;
-  try {
-    for (;;) {
-      budget.signal?.throwIfAborted();
-      let chunk: Uint8Array | null;
-      try {
-        chunk = await decoder.next();
-      } catch (error) {
-        throw decodeError(label, error);
-      }
-      if (chunk === null) break;
-      produced += chunk.length;
-      meter.update(produced, decoder.consumed);
-      onChunk(chunk);
-    }
-    return { produced, consumed: decoder.consumed };
-  } finally {
-    decoder.destroy();
-  }
+  return pump(input, factory, budget, label, onChunk);
 }
