@@ -372,37 +372,22 @@ export const TEXTUAL: ReadonlySet<Format> = new Set([
   "oms-signature",
 ]);
 
-/** Extensions whose expected formats are unambiguous enough to flag a mismatch. */
+/**
+ * Text extensions whose content is checked only as a hint (`format/extension-mismatch`). Model and
+ * container extensions make strong claims instead (`src/formats/claims.ts`).
+ */
 const EXPECTED_BY_EXTENSION: Readonly<Record<string, readonly Format[]>> = {
-  safetensors: ["safetensors"],
-  gguf: ["gguf"],
-  onnx: ["onnx"],
-  npy: ["numpy"],
-  npz: ["npz", "zip"],
-  h5: ["hdf5"],
-  hdf5: ["hdf5"],
-  keras: ["keras", "zip", "hdf5"],
   json: ["json", "notebook", "oms-signature"],
   txt: ["text", "json", "jinja", "python", "shell", "empty"],
   md: ["text", "jinja", "python", "json", "shell", "empty"],
   jinja: ["jinja", "text"],
   py: ["python", "text", "empty"],
   ipynb: ["notebook", "json"],
-  tar: ["tar"],
-  gz: ["gzip"],
-  tgz: ["gzip"],
-  zip: ["zip", "pytorch-zip", "torchscript", "npz", "keras"],
-  pt: ["pytorch-zip", "pytorch-legacy", "torchscript", "pickle", "zip"],
-  pth: ["pytorch-zip", "pytorch-legacy", "torchscript", "pickle", "zip"],
-  ckpt: ["pytorch-zip", "pytorch-legacy", "torchscript", "pickle", "zip"],
-  pkl: ["pickle", "joblib", "gzip", "zlib", "bz2", "xz", "lzma", "pytorch-legacy", "pytorch-zip", "zip"],
-  pickle: ["pickle", "joblib", "gzip", "zlib", "bz2", "xz", "lzma", "pytorch-legacy", "pytorch-zip", "zip"],
-  joblib: ["joblib", "pickle", "gzip", "zlib", "bz2", "xz", "lzma"],
 };
 
 /**
- * The formats an extension promises, or undefined when the extension promises nothing specific
- * (`.bin`, `.pt`, `.pkl` and friends hold many formats legitimately).
+ * The formats a text extension suggests, or undefined when it suggests nothing (model and container
+ * extensions are claims: see `claimForName`).
  * @param name - file or member name
  */
 export function expectedFormatsForName(name: string): readonly Format[] | undefined {

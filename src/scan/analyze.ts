@@ -4,6 +4,7 @@
  * @module
  */
 import { isModelgateError, ModelgateError as MgError, type ModelgateError, toModelgateError } from "../errors.js";
+import { planClaims } from "../formats/claims.js";
 import { ANALYZERS } from "../formats/registry.js";
 import { expectedFormatsForName, OPAQUE_SNIFF_BYTES, sniff, TEXTUAL } from "../formats/sniff.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
@@ -113,7 +114,8 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     return node.verdict;
   }
   const primary = detections[0];
-  node.format = primary?.format ?? "unknown";
+  const plan = planClaims({ name: input.name, head, detections, opaque: input.opaqueData, textual: TEXTUAL });
+  node.format = plan.format;
   if (node === recorder.root && primary !== undefined && TEXTUAL.has(primary.format) && head.length === source.size) {
     const retained = state.retained;
     if (retained.bytes + head.length <= RETAINED_TEXT_BYTES) {
@@ -123,12 +125,8 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   }
   for (const d of detections) if (node === recorder.root) recorder.formats.add(d.format);
 
-  if (primary === undefined) {
-    if (!input.opaqueData) {
-      recorder.add(node, { ruleId: "format/unknown", message: "content matches no format modelgate analyses" });
-    }
-  } else if (primary.format === "empty") {
-    if (!input.opaqueData) recorder.add(node, { ruleId: "format/empty", message: "file is empty" });
+  if (primary?.format === "empty" && !input.opaqueData) {
+    recorder.add(node, { ruleId: "format/empty", message: "file is empty" });
   }
   if (detections.length > 1) {
     recorder.add(node, {
@@ -138,7 +136,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     });
   }
 
-  for (const detection of detections) {
+  for (const detection of plan.runs) {
     const analyzers = ANALYZERS.filter((a) => a.formats.includes(detection.format));
     if (analyzers.length === 0) {
       reportUnanalysed(state, node, detection);
@@ -149,19 +147,39 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
       try {
         await analyzer.analyze(ctx);
       } catch (error) {
+        if (
+          detection.claim === "weak" &&
+          (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED"))
+        ) {
+          continue; // a speculative reading that broke: the stream stays what the sniffer saw
+        }
         reportError(state, node, error, analyzer);
         if (isModelgateError(error, "TIMEOUT") || isModelgateError(error, "ABORTED")) return node.verdict;
       }
     }
   }
 
-  const expected = expectedFormatsForName(input.name);
-  if (expected !== undefined && primary !== undefined && !expected.includes(node.format) && node.format !== "empty") {
-    recorder.add(node, {
-      ruleId: "format/extension-mismatch",
-      message: `named like ${expected.join("/")} but the content is ${node.format}`,
-      evidence: { name: input.name, content: node.format },
-    });
+  if (node.format === "unknown" && !input.opaqueData) {
+    recorder.add(node, { ruleId: "format/unknown", message: "content matches no format modelgate analyses" });
+  }
+  const claim = plan.claim;
+  if (claim !== undefined) {
+    if (!claim.accepts.includes(node.format)) {
+      recorder.add(node, {
+        ruleId: "format/claim-unmet",
+        message: `${claim.by} claims ${claim.pickle ? "a pickle (a loader would unpickle it)" : claim.accepts.join("/")} but the content ${node.format === "empty" ? "is empty" : `is ${node.format}`}${plan.pickle === undefined ? "" : " and does not parse as a pickle"}`,
+        evidence: { name: input.name, claimedBy: claim.by, claimed: claim.accepts.join("/"), content: node.format },
+      });
+    }
+  } else {
+    const expected = expectedFormatsForName(input.name);
+    if (expected !== undefined && primary !== undefined && !expected.includes(node.format) && node.format !== "empty") {
+      recorder.add(node, {
+        ruleId: "format/extension-mismatch",
+        message: `named like ${expected.join("/")} but the content is ${node.format}`,
+        evidence: { name: input.name, content: node.format },
+      });
+    }
   }
   return node.verdict;
 }

@@ -58,6 +58,12 @@ export interface Detection {
   readonly offset: number;
   /** Short explanation of what matched (for evidence). */
   readonly reason: string;
+  /**
+   * Set on a pickle reading asked for by a claim rather than found by the sniffer alone
+   * (`src/formats/claims.ts`): `strong` readings that fail make the stream `invalid`; `weak` ones
+   * are speculative (only their dangerous findings count when the stream turns out not to parse).
+   */
+  readonly claim?: "strong" | "weak";
 }
 
 /** A finding as an analyzer reports it; the engine fills in severity, verdict and path. */

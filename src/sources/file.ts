@@ -3,7 +3,7 @@
  * @module
  */
 import { type FileHandle, open } from "node:fs/promises";
-import { toModelgateError } from "../errors.js";
+import { ModelgateError, toModelgateError } from "../errors.js";
 import type { ByteSource } from "./byte-source.js";
 
 /** A {@link ByteSource} over a local file, read with positional reads (no whole-file loads). */
@@ -27,6 +27,16 @@ export class FileSource implements ByteSource {
     try {
       handle = await open(path, "r");
       const stat = await handle.stat();
+      if (stat.size === 0) {
+        // procfs and sysfs files say 0 bytes and still read data: what was never read is not empty.
+        const probe = await handle.read(new Uint8Array(1), 0, 1, 0);
+        if (probe.bytesRead > 0) {
+          throw new ModelgateError(
+            "IO",
+            `${path} reports a size of 0 bytes but has content (a procfs/sysfs or growing file): it was not read`,
+          );
+        }
+      }
       return new FileSource(path, handle, stat.size);
     } catch (error) {
       await handle?.close().catch(() => undefined);

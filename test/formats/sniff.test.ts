@@ -73,7 +73,8 @@ describe("sniff", () => {
   });
 
   it("extension expectations", () => {
-    expect(expectedFormatsForName("a/b.safetensors")).toEqual(["safetensors"]);
+    expect(expectedFormatsForName("a/b.json")).toEqual(["json", "notebook", "oms-signature"]);
+    expect(expectedFormatsForName("a/b.safetensors")).toBeUndefined(); // a claim: src/formats/claims.ts
     expect(expectedFormatsForName("pytorch_model.bin")).toBeUndefined();
   });
 

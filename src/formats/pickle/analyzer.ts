@@ -5,6 +5,7 @@
  */
 
 import type { PickleContext } from "../../policy/pickle/index.js";
+import { getRule } from "../../policy/rules/index.js";
 import type { Format } from "../../report/schema.js";
 import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
 import { SliceSource } from "../../sources/byte-source.js";
@@ -42,6 +43,21 @@ export function pickleBudgets(ctx: AnalysisContext): { checkpoint: () => void; m
   return { checkpoint: () => ctx.checkpoint(), maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth) };
 }
 
+const CALLABLE_NAME = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$/;
+
+/**
+ * Whether a finding of a speculative reading that broke still counts: a dangerous name (high or
+ * critical), or a call of a well-formed name (a loader imports and calls it before it reaches the
+ * break). Names that are not identifiers (text read as GLOBAL lines) cannot be imported.
+ */
+function countsBeforeBreak(f: FindingInput): boolean {
+  if (f.ruleId === "pickle/malformed" || f.ruleId === "pickle/trailing-data") return false;
+  const severity = f.severity ?? getRule(f.ruleId)?.severity;
+  if (severity === "critical" || severity === "high") return true;
+  const callee = f.evidence?.callee;
+  return f.evidence?.use === "call" && typeof callee === "string" && CALLABLE_NAME.test(callee);
+}
+
 /** Analyses pickles: every concatenated pickle, nested payloads, trailing data. */
 export const pickleAnalyzer: Analyzer = {
   name: "pickle",
@@ -55,6 +71,15 @@ export const pickleAnalyzer: Analyzer = {
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
     });
+    const claim = ctx.detection.claim;
+    if (claim === "weak" && analysis.invalid) {
+      // A speculative reading (the sniffer's guess, or unknown/text content that opens with an
+      // opcode) that broke: the stream is not a pickle a loader would finish, but whatever it would
+      // run before the break still runs, so dangerous findings count.
+      for (const f of analysis.findings) if (countsBeforeBreak(f)) ctx.report(f);
+      return;
+    }
+    if (claim !== undefined && !analysis.invalid) ctx.refineFormat("pickle");
     if (context === "pickle" && analysis.facts["numpy.arrays"] !== undefined) {
       const globals = analysis.facts["pickle.globals"];
       if (Array.isArray(globals) && globals.includes("joblib.numpy_pickle.NumpyArrayWrapper"))

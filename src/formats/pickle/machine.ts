@@ -2390,6 +2390,22 @@ function parseLongLine(a: OpArg, offset: number): Value {
   return normInt(p);
 }
 
+/**
+ * Whether CPython's `load_int`/`load_long`/`load_float` accept a protocol 0 line (without its
+ * newline): the sniffer uses the same grammar as the engine.
+ * @param op - the opcode's letter
+ * @param line - the argument line
+ */
+export function acceptsLine(op: "I" | "L" | "F", line: string): boolean {
+  if (line.length === 0) return false;
+  if (op === "I") return cStrtol(line) !== undefined || pyIntLiteral(line) !== undefined;
+  if (op === "L") return pyIntLiteral(line.endsWith("L") ? line.slice(0, -1) : line) !== undefined;
+  return FLOAT_SPECIAL.test(line.toLowerCase()) || FLOAT_LINE.test(line);
+}
+
+const FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/;
+const FLOAT_LINE = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)$/;
+
 function parseDecimal(a: OpArg, offset: number, op: string): number {
   const raw = lineText(a).trim().replace(/_/g, "");
   if (!/^[+-]?\d+$/.test(raw)) throw new PickleError(`${op}: invalid memo index`, offset);
@@ -2403,7 +2419,7 @@ function parseFloatLine(a: OpArg, offset: number): number {
   const t = raw.toLowerCase();
   if (/^[+-]?(inf|infinity)$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
   if (/^[+-]?nan$/.test(t)) return Number.NaN;
-  if (!/^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)$/.test(raw)) {
+  if (!FLOAT_LINE.test(raw)) {
     throw new PickleError("could not convert string to float", offset);
   }
   return Number(raw);

@@ -66,6 +66,14 @@ export const coreRules = [
       "The file's extension names one format but its content is another (for example a pickle named `.safetensors` or `.txt`). Loaders dispatch on content or on caller intent, so a misleading name is a known way to slip a pickle past extension-based scanners.",
   },
   {
+    id: "format/claim-unmet",
+    title: "File is not the format its name claims",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The file's name (`.pkl`, `.pt`, `.safetensors`, `.gguf`, `.onnx`, `.keras`, `pytorch_model.bin`, a `data.pkl` member ...) makes a loader read it as one format, but the content does not parse as that format: it is empty, unknown, another format, or a pickle the engine could not read to the end. What the loader would do with it cannot be shown to be safe, so the file is `invalid`, never clean. Evidence names the claim and what the content is. See docs/claims.md.",
+  },
+  {
     id: "format/polyglot",
     title: "Content is valid as more than one format",
     severity: "medium",
