@@ -115,8 +115,12 @@ export function startsLikePickle(head: Uint8Array): boolean {
   return FIRST_OPCODES.has(b0);
 }
 
-/** How firmly the pickle engine is asked to read a stream. */
-export type PickleClaim = "strong" | "weak";
+/**
+ * How firmly the pickle engine is asked to read a stream: `strong` (a failure is `invalid`), `weak`
+ * (speculative: a failure leaves the stream as sniffed) or `beside` (speculative, beside another
+ * format positively recognised there, which stays the stream's format whatever the reading finds).
+ */
+export type PickleClaim = "strong" | "weak" | "beside";
 
 /** What {@link planClaims} decides for one stream. */
 export interface ClaimPlan {
@@ -146,9 +150,12 @@ export interface ClaimInput {
  * - strong pickle claim (a pickle name such as `.pkl`/`.pt`/`data.pkl`, or PROTO 2–5 at byte 0)
  *   while no other format is positively recognised at byte 0: the engine reads it, and a failure
  *   is `invalid`;
- * - weak claim (the sniffer's pickle guess, a pickle name on content that is positively something
- *   else, or unknown/text content whose first byte is an opcode a loader accepts): the engine reads
- *   it speculatively; its dangerous findings count, a failure leaves the stream as sniffed.
+ * - weak claim (the sniffer's pickle guess, or unknown/text content whose first byte is an opcode a
+ *   loader accepts): the engine reads it speculatively; its dangerous findings count, a failure
+ *   leaves the stream as sniffed;
+ * - beside (another format is positively there, and the first byte is an opcode a loader accepts:
+ *   a tar, GGUF or safetensors header can open a pickle polyglot): read speculatively too, and only
+ *   its dangerous findings count.
  * @param input - the stream's name, head and detections
  */
 export function planClaims(input: ClaimInput): ClaimPlan {
@@ -160,12 +167,18 @@ export function planClaims(input: ClaimInput): ClaimPlan {
   const format = sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown");
   if (input.opaque) return { runs: detections, format: detections[0]?.format ?? "unknown", claim, pickle: undefined };
   const proto = head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0xff) <= 5;
+  if (positive !== undefined) {
+    // Another format is positively there. A loader told to unpickle the bytes (pickle.load,
+    // torch.load on a non-zip) still runs whatever pickle opens them, so a polyglot is read beside.
+    // A zip opens with PK (PERSID): pickle.load raises there, and torch.load reads a zip as a zip.
+    if (!startsLikePickle(head) || positive.format === "zip")
+      return { runs: detections, format, claim, pickle: undefined };
+    const beside: Detection = { format: "pickle", offset: 0, reason: "first byte is a pickle opcode", claim: "beside" };
+    return { runs: [...detections, beside], format, claim, pickle: "beside" };
+  }
   let strength: PickleClaim | undefined;
-  if (positive === undefined && (claim?.pickle === true || proto)) strength = "strong";
-  else if (sniffed !== undefined) strength = "weak";
-  else if (claim?.pickle === true && positive !== undefined && !claim.accepts.includes(positive.format)) {
-    strength = "weak";
-  } else if (positive === undefined && startsLikePickle(head)) strength = "weak";
+  if (claim?.pickle === true || proto) strength = "strong";
+  else if (sniffed !== undefined || startsLikePickle(head)) strength = "weak";
   if (strength === undefined) return { runs: detections, format, claim, pickle: undefined };
   const reason =
     strength === "strong"

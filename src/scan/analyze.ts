@@ -148,7 +148,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
         await analyzer.analyze(ctx);
       } catch (error) {
         if (
-          detection.claim === "weak" &&
+          (detection.claim === "weak" || detection.claim === "beside") &&
           (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED"))
         ) {
           continue; // a speculative reading that broke: the stream stays what the sniffer saw

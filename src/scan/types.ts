@@ -61,9 +61,11 @@ export interface Detection {
   /**
    * Set on a pickle reading asked for by a claim rather than found by the sniffer alone
    * (`src/formats/claims.ts`): `strong` readings that fail make the stream `invalid`; `weak` ones
-   * are speculative (only their dangerous findings count when the stream turns out not to parse).
+   * are speculative (only their dangerous findings count when the stream turns out not to parse);
+   * `beside` readings run beside another format positively recognised at the same bytes (only
+   * their dangerous findings count, and the stream keeps that format).
    */
-  readonly claim?: "strong" | "weak";
+  readonly claim?: "strong" | "weak" | "beside";
 }
 
 /** A finding as an analyzer reports it; the engine fills in severity, verdict and path. */

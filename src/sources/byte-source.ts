@@ -96,6 +96,35 @@ export class BufferSource implements ByteSource {
   }
 }
 
+/**
+ * A source whose first bytes are already in memory (the sniffer's head): reads inside them cost no
+ * I/O, reads past them go to the source. Speculative readings use it so that content that is not
+ * what they hoped costs nothing beyond the head.
+ */
+export class HeadFirstSource implements ByteSource {
+  readonly size: number;
+  readonly #source: ByteSource;
+  readonly #head: Uint8Array;
+
+  /**
+   * @param source - the whole stream
+   * @param head - its first bytes, as read before
+   */
+  constructor(source: ByteSource, head: Uint8Array) {
+    this.#source = source;
+    this.#head = head;
+    this.size = source.size;
+  }
+
+  /** @inheritdoc */
+  read(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(offset + length, this.size);
+    if (offset >= 0 && end <= this.#head.length)
+      return Promise.resolve(this.#head.subarray(offset, Math.max(offset, end)));
+    return this.#source.read(offset, length);
+  }
+}
+
 /** A window `[offset, offset + size)` of another source, addressed from 0. */
 export class SliceSource implements ByteSource {
   readonly size: number;

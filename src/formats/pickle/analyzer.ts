@@ -8,7 +8,7 @@ import type { PickleContext } from "../../policy/pickle/index.js";
 import { getRule } from "../../policy/rules/index.js";
 import type { Format } from "../../report/schema.js";
 import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
-import { SliceSource } from "../../sources/byte-source.js";
+import { HeadFirstSource, SliceSource } from "../../sources/byte-source.js";
 import { analyzePickleStream, type PickleAnalysis } from "./analyze.js";
 import { SourceInput } from "./input.js";
 import { scanPythonSource } from "./pysource.js";
@@ -43,6 +43,9 @@ export function pickleBudgets(ctx: AnalysisContext): { checkpoint: () => void; m
   return { checkpoint: () => ctx.checkpoint(), maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth) };
 }
 
+/** Read size of speculative readings (the sniffer's head is 64 KiB). */
+const SPECULATIVE_CHUNK = 64 * 1024;
+
 const CALLABLE_NAME = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$/;
 
 /**
@@ -65,14 +68,18 @@ export const pickleAnalyzer: Analyzer = {
   async analyze(ctx) {
     const context = pickleContextFor(ctx.lineage);
     const start = ctx.detection.offset;
-    const input = new SourceInput(ctx.source, start);
+    const claim = ctx.detection.claim;
+    const speculative = claim === "weak" || claim === "beside";
+    // A speculative reading starts from the sniffer's head and reads no further ahead than it needs.
+    const input = speculative
+      ? new SourceInput(new HeadFirstSource(ctx.source, ctx.head), start, undefined, SPECULATIVE_CHUNK, false)
+      : new SourceInput(ctx.source, start);
     const analysis = await analyzePickleStream(input, {
       context,
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
     });
-    const claim = ctx.detection.claim;
-    if (claim === "weak" && analysis.invalid) {
+    if ((claim === "weak" && analysis.invalid) || claim === "beside") {
       // A speculative reading (the sniffer's guess, or unknown/text content that opens with an
       // opcode) that broke: the stream is not a pickle a loader would finish, but whatever it would
       // run before the break still runs, so dangerous findings count.

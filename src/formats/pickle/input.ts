@@ -88,6 +88,7 @@ export class SourceInput extends PickleInput {
   readonly #source: ByteSource;
   readonly #limit: number;
   readonly #chunk: number;
+  readonly #readAheadOn: boolean;
   readonly #reuse: boolean;
   /** Buffer behind `buf` (when reusing). */
   #cur: Uint8Array | undefined;
@@ -102,9 +103,12 @@ export class SourceInput extends PickleInput {
    * @param start - first byte of the range
    * @param end - end of the range, exclusive (default: the source's end)
    * @param chunk - read size
+   * @param readAhead - read the next chunk while the current one is decoded (off for speculative
+   *   readings, which usually stop within the first bytes)
    */
-  constructor(source: ByteSource, start = 0, end = source.size, chunk = DEFAULT_CHUNK) {
+  constructor(source: ByteSource, start = 0, end = source.size, chunk = DEFAULT_CHUNK, readAhead = true) {
     super();
+    this.#readAheadOn = readAhead;
     this.#source = source;
     this.#limit = Math.min(end, source.size);
     this.#chunk = chunk;
@@ -143,6 +147,10 @@ export class SourceInput extends PickleInput {
   }
 
   #readAhead(): void {
+    if (!this.#readAheadOn) {
+      this.#ahead = undefined;
+      return;
+    }
     // Start a little before the end of the current buffer, so the next buffer usually holds the
     // unread tail too and can be used without copying.
     const at = Math.max(this.base + this.pos, this.base + this.end - OVERLAP);
