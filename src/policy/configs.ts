@@ -130,7 +130,8 @@ export const configFactsAnalyzer: Analyzer = {
   formats: ["json"],
   async analyze(ctx) {
     const size = ctx.source.size;
-    if (!CONFIG_NAME.test(ctx.name) || size > MAX_CONFIG_BYTES || size < 2) return;
+    // By base name at any depth (a top-level file's name can be its path relative to the scan root).
+    if (!CONFIG_NAME.test(ctx.name.slice(ctx.name.lastIndexOf("/") + 1)) || size > MAX_CONFIG_BYTES || size < 2) return;
     const bytes = ctx.head.length >= size ? ctx.head : await readExact(ctx.source, 0, size);
     let json: unknown;
     try {

@@ -7,7 +7,7 @@ import { scan } from "../../src/scan/engine.js";
 import { BufferSource, type ByteSource } from "../../src/sources/byte-source.js";
 import { ruleIds, SAMPLES, scanBytes, scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";
-import { buildZip } from "./zip-builder.js";
+import { type BuildEntry, buildZip } from "./zip-builder.js";
 
 describe("zip flavor", () => {
   it("classifies by member names", () => {
@@ -192,5 +192,66 @@ describe("tar analyzer: many small members", () => {
     const report = await scan(counting, { hash: false });
     expect(report.files[0]?.members).toHaveLength(2000);
     expect(reads).toBeLessThan(200);
+  });
+});
+
+describe("zip analyzer: members flagged encrypted (GHSA-w8jq-xcqf-f792)", () => {
+  // os.system("id") at protocol 2: what a flag-only "encrypted" data.pkl hides from scanners that honour the flag.
+  const pickle = Buffer.concat([
+    Buffer.from([0x80, 0x02]),
+    Buffer.from("cos\nsystem\nX\x02\x00\x00\x00id\x85R.", "latin1"),
+  ]);
+  const torchZip = (entry: Partial<BuildEntry>) =>
+    buildZip([
+      { name: "archive/data.pkl", data: pickle, ...entry },
+      { name: "archive/data/0", data: new Uint8Array(64) },
+      { name: "archive/version", data: "3\n" },
+    ]);
+
+  for (const [label, entry] of [
+    ["stored, bit 0", { flags: 1 }],
+    ["deflated, bit 0", { flags: 1, method: 8 }],
+    ["stored, strong-encryption bit 6", { flags: 0x41 }],
+    ["central directory only (local header plain)", { flags: 1, localFlags: 0 }],
+  ] as const) {
+    it(`analyses plain content behind the flag (${label})`, async () => {
+      const file = await scanOne(torchZip(entry), "model.pt");
+      const rules = ruleIds(file);
+      expect(rules).toContain("zip/encryption-flag-plain");
+      expect(rules).not.toContain("zip/encrypted-entry");
+      expect(file.findings.find((f) => f.ruleId === "zip/encryption-flag-plain")?.severity).toBe("medium");
+      expect(file.findings.some((f) => f.evidence?.callee === "os.system")).toBe(true);
+      expect(file.members?.find((m) => m.path === "model.pt!archive/data.pkl")?.format).toBe("pickle");
+      expect(file.verdict).toBe("malicious");
+    });
+  }
+
+  it("reports a flag-only member with harmless content as suspicious (the content decides malicious)", async () => {
+    const emptyDict = Buffer.from("\x80\x02}q\x00.", "latin1");
+    const file = await scanOne(torchZip({ flags: 1, data: emptyDict }), "model.pt");
+    expect(ruleIds(file)).toContain("zip/encryption-flag-plain");
+    expect(file.verdict).toBe("suspicious");
+  });
+
+  it("keeps really encrypted members invalid and uninspected", async () => {
+    const cipher = Uint8Array.from({ length: pickle.length + 12 }, (_, i) => (i * 197 + 89) & 0xff);
+    for (const entry of [
+      { flags: 1, payload: cipher }, // stored: 12-byte encryption header
+      { flags: 1, payload: cipher.subarray(12) }, // stored, same size, other bytes (CRC differs)
+      { flags: 1, method: 8, payload: cipher }, // deflate that does not inflate
+    ]) {
+      const file = await scanOne(torchZip(entry), "model.pt");
+      expect(ruleIds(file)).toContain("zip/encrypted-entry");
+      expect(ruleIds(file)).not.toContain("zip/encryption-flag-plain");
+      expect(file.members?.some((m) => m.path === "model.pt!archive/data.pkl")).toBe(false);
+      expect(file.verdict).toBe("invalid");
+    }
+  });
+
+  it("does not inflate a flagged bomb", async () => {
+    const zip = buildZip([{ name: "z", data: new Uint8Array(32 * 1024 * 1024), method: 8, flags: 1 }]);
+    const file = await scanOne(zip, "bomb.zip");
+    expect(ruleIds(file)).toContain("container/decompression-bomb");
+    expect(file.verdict).not.toBe("clean");
   });
 });

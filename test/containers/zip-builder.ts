@@ -23,6 +23,12 @@ export interface BuildEntry {
   zip64?: boolean;
   /** Point this central record at the local header of an earlier entry (by index). */
   shareLocalWith?: number;
+  /**
+   * Bytes written as the member's data instead of `data` (deflated for method 8): an encrypted
+   * member's ciphertext, say. Sizes are this payload's length (compressed) and `data`'s (uncompressed);
+   * the CRC is `data`'s.
+   */
+  payload?: Uint8Array;
   /** Bytes written after this entry's data (belonging to no entry). */
   paddingAfter?: Uint8Array;
 }
@@ -90,7 +96,7 @@ export function buildZip(entries: BuildEntry[], options: BuildOptions = {}): Uin
   for (const e of entries) {
     const data = bytes(e.data);
     const method = e.method ?? 0;
-    const payload = method === 8 ? deflateRawSync(data) : data;
+    const payload = e.payload ?? (method === 8 ? deflateRawSync(data) : data);
     const crc = e.crc ?? crc32(data);
     const nameBytes = enc.encode(e.name);
     if (e.shareLocalWith !== undefined) {

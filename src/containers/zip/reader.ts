@@ -82,7 +82,10 @@ export interface ZipEntry {
   readonly isDirectory: boolean;
   /** A Unix symbolic link (its data is the link target). */
   readonly isSymlink: boolean;
-  /** Encrypted (flag bit 0 or 6): the data cannot be inspected. */
+  /**
+   * Flagged encrypted (bit 0 or 6). The flag alone does not make the data unreadable: PyTorch
+   * builds that ignore it load plain bytes so flagged; the zip analyzer tries the data as plain.
+   */
   readonly encrypted: boolean;
 }
 
@@ -770,7 +773,6 @@ function walkCentralDirectory(
     const odd = lastNameOdd;
     const maybeEscapes = lastNameMaybeEscapes;
     const isSymlink = versionMadeBy >>> 8 === 3 && ((externalAttributes >>> 16) & 0xf000) === 0xa000;
-    const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
     columns.nameOffset[index] = nameOffset;
     columns.nameLength[index] = nameLength;
     columns.flags[index] = flags;
@@ -785,7 +787,6 @@ function walkCentralDirectory(
     entries.push(new CentralEntry(name, index, columns));
 
     if (
-      encrypted ||
       odd ||
       isSymlink ||
       (flags & ~USUAL_FLAGS) !== 0 ||
@@ -865,14 +866,9 @@ function reportEntry(entry: ZipEntry, diskStart: number, odd: boolean, size: num
     localHeaderOffset,
     isSymlink,
   } = entry;
-  if (encrypted) {
-    findings.add({
-      ruleId: "zip/encrypted-entry",
-      message: `member ${JSON.stringify(name)} is encrypted (flags 0x${flags.toString(16)}); its content cannot be inspected`,
-      offset: centralOffset,
-      evidence: { member: name, flags },
-    });
-  }
+  // An encryption flag is not reported here: whether the member is really encrypted or only
+  // flagged (plain bytes PyTorch loads) takes its data; the analyzer decides (zip/encrypted-entry or
+  // zip/encryption-flag-plain).
   if ((flags & ~USUAL_FLAGS & ~FLAG_STRONG_ENCRYPTION) !== 0 || (flags & FLAG_STRONG_ENCRYPTION) !== 0) {
     findings.add({
       ruleId: "zip/unusual-flags",

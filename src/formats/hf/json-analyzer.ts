@@ -35,6 +35,14 @@ export function pathEscape(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The last component of a file or member name (`a/b/tokenizer_config.json` → `tokenizer_config.json`).
+ * @param name - name or path, `/`-separated
+ */
+export function baseName(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}
+
 /** Analyses JSON files in model repositories. */
 export const hfJsonAnalyzer: Analyzer = {
   name: "hf-json",
@@ -64,7 +72,9 @@ export const hfJsonAnalyzer: Analyzer = {
       throw error;
     }
     if (!(root instanceof JsonObject)) return;
-    const name = ctx.name.toLowerCase();
+    // By base name at any depth: `tokenizer/tokenizer_config.json` (diffusers) is a tokenizer config
+    // like the root one (a top-level file's name can be its path relative to the scan root).
+    const name = baseName(ctx.name).toLowerCase();
 
     if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, root);
     if (TEMPLATE_FILES.has(name)) reportTemplates(ctx, root);

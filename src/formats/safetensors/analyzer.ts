@@ -4,15 +4,20 @@
  * @module
  */
 
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { getRule } from "../../policy/rules/index.js";
+import type { Severity } from "../../report/schema.js";
+import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
 import { BufferSource, SliceSource } from "../../sources/byte-source.js";
+import { analyzePickleStream } from "../pickle/analyze.js";
+import { pickleBudgets } from "../pickle/analyzer.js";
+import { SourceInput } from "../pickle/input.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { preview, readSafetensorsHeader } from "./parser.js";
 import { findCode, findEncodedBlobs, findUrls, suspiciousTensorName } from "./text-inspect.js";
 
 /** Unclaimed ranges scanned as members, at most. */
 const MAX_UNCLAIMED_MEMBERS = 8;
-/** Encoded metadata blobs scanned as members, at most. */
+/** Encoded metadata blobs analysed (pickles) or scanned as members (anything else), at most. */
 const MAX_BLOB_MEMBERS = 16;
 /** Suspicious tensor names reported, at most. */
 const MAX_NAME_FINDINGS = 20;
@@ -23,6 +28,44 @@ const MAX_NAME_FINDINGS = 20;
  */
 export function factNumber(n: bigint): number | string {
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+
+/** A finding about inert metadata: its severity capped at medium. */
+function capSeverity(f: FindingInput): FindingInput {
+  const severity = f.severity ?? getRule(f.ruleId)?.severity ?? "medium";
+  return SEVERITY_RANK[severity] > SEVERITY_RANK.medium ? { ...f, severity: "medium" } : f;
+}
+
+/** What an inert pickle would do if someone unpickled it. */
+interface InertPickle {
+  /** Dotted names it would import or call at high or critical severity (at most 5). */
+  readonly callees: string[];
+  /** The worst severity of its findings, when any is above info. */
+  readonly severity: Severity | undefined;
+  /** Rule ids of its findings above info (at most 5). */
+  readonly rules: string[];
+}
+
+async function inertPickle(ctx: AnalysisContext, bytes: Uint8Array): Promise<InertPickle> {
+  const analysis = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
+    context: "pickle",
+    policy: ctx.policy.options.pickle,
+    ...pickleBudgets(ctx),
+  });
+  const callees = new Set<string>();
+  const rules = new Set<string>();
+  let worst: Severity | undefined;
+  for (const f of analysis.findings) {
+    const severity = f.severity ?? getRule(f.ruleId)?.severity ?? "medium";
+    if (severity === "info") continue;
+    rules.add(f.ruleId);
+    if (worst === undefined || SEVERITY_RANK[severity] > SEVERITY_RANK[worst]) worst = severity;
+    const callee = f.evidence?.callee;
+    if (SEVERITY_RANK[severity] >= SEVERITY_RANK.high && typeof callee === "string") callees.add(preview(callee, 80));
+  }
+  return { callees: [...callees].slice(0, 5), severity: worst, rules: [...rules].slice(0, 5) };
 }
 
 /** Analyses safetensors files. */
@@ -56,11 +99,14 @@ export const safetensorsAnalyzer: Analyzer = {
       });
     }
 
+    // Metadata is inert: no safetensors loader executes, evaluates, renders or unpickles it. Code,
+    // pickles and templates found there are reported, at most at medium severity (suspicious).
+    const reportInert = (f: FindingInput): void => ctx.report(capSeverity(f));
     let blobs = 0;
     for (const [key, value] of header.metadata ?? []) {
       ctx.checkpoint();
       for (const hit of findCode(value)) {
-        ctx.report({
+        reportInert({
           ruleId: "safetensors/metadata-code",
           message: `__metadata__["${preview(key, 60)}"] contains code (${hit.kind}): ${preview(hit.match, 80)}`,
           offset: start + 8,
@@ -78,14 +124,32 @@ export const safetensorsAnalyzer: Analyzer = {
       }
       for (const blob of findEncodedBlobs(value)) {
         if (blob.pickle) {
-          ctx.report({
+          // Analysed here rather than as a member, whose findings would rate the stream as if a
+          // loader unpickled it: what it would import or call is evidence of this finding.
+          let payload: InertPickle = { callees: [], severity: undefined, rules: [] };
+          if (blobs < MAX_BLOB_MEMBERS) {
+            blobs++;
+            ctx.chargeDecompressed(blob.bytes.length);
+            payload = await inertPickle(ctx, blob.bytes);
+          }
+          const what = payload.callees.length > 0 ? `; unpickled, it would run ${payload.callees.join(", ")}` : "";
+          reportInert({
             ruleId: "safetensors/metadata-pickle",
-            message: `__metadata__["${preview(key, 60)}"] is a ${blob.encoding}-encoded pickle (${blob.bytes.length} bytes)`,
+            message: `__metadata__["${preview(key, 60)}"] is a ${blob.encoding}-encoded pickle (${blob.bytes.length} bytes)${what}; safetensors loaders never unpickle metadata`,
             offset: start + 8,
-            evidence: { key: preview(key, 60), encoding: blob.encoding, bytes: blob.bytes.length },
+            evidence: {
+              key: preview(key, 60),
+              encoding: blob.encoding,
+              bytes: blob.bytes.length,
+              ...(payload.callees[0] === undefined ? {} : { callee: payload.callees[0] }),
+              ...(payload.callees.length > 1 ? { callees: payload.callees.join(",") } : {}),
+              ...(payload.severity === undefined ? {} : { payloadSeverity: payload.severity }),
+              ...(payload.rules.length > 0 ? { payloadRules: payload.rules.join(",") } : {}),
+            },
           });
+          continue;
         }
-        if ((blob.pickle || blob.bytes.length >= 64) && blobs < MAX_BLOB_MEMBERS) {
+        if (blob.bytes.length >= 64 && blobs < MAX_BLOB_MEMBERS) {
           blobs++;
           ctx.chargeDecompressed(blob.bytes.length);
           await ctx.scanMember(`__metadata__/${preview(key, 60)}`, new BufferSource(blob.bytes), {
@@ -95,12 +159,7 @@ export const safetensorsAnalyzer: Analyzer = {
         }
       }
       if (looksLikeTemplate(value)) {
-        reportTemplate(
-          (f) => ctx.report(f),
-          value,
-          { where: `__metadata__.${key}`, offset: start + 8 },
-          () => ctx.checkpoint(),
-        );
+        reportTemplate(reportInert, value, { where: `__metadata__.${key}`, offset: start + 8 }, () => ctx.checkpoint());
       }
     }
 

@@ -13,7 +13,7 @@ export const pickleRules = [
     title: "Pickle imports or calls a dangerous callable",
     severity: "critical",
     description:
-      "The pickle imports (GLOBAL, STACK_GLOBAL, INST, EXT) or reaches through a resolver (`getattr`, `__import__`, `operator.attrgetter`, dotted names, monkey-patched attributes ...) a name on the denylist: code execution, process spawning, nested deserializers, name resolvers, debuggers and profilers (critical), file or network access and interpreter internals (high). Unpickling runs it. Evidence names the resolved callee, the opcode and byte offset, and the literal arguments.",
+      "The pickle imports (GLOBAL, STACK_GLOBAL, INST, EXT) or reaches through a resolver (`getattr`, `__import__`, `operator.attrgetter`, dotted names, monkey-patched attributes ...) a name on the denylist: code execution, process spawning (also through third-party shell runners such as IPython's `system`, `sh`, `plumbum`, `pexpect`), tampering with security tools (fickling's hooks, Keras safe mode), nested deserializers, name resolvers, debuggers and profilers (critical), file or network access and interpreter internals (high). Unpickling runs it. Evidence names the resolved callee, the opcode and byte offset, and the literal arguments.",
     references: [PICKLE_DOCS, "https://github.com/mmaitre314/picklescan/security/advisories"],
   },
   {

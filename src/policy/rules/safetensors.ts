@@ -91,16 +91,16 @@ export const safetensorsRules = [
   {
     id: "safetensors/metadata-code",
     title: "Metadata value contains code",
-    severity: "high",
+    severity: "medium",
     description:
-      "A `__metadata__` value looks like executable code (Python imports or calls such as `os.system`, `exec`, `eval`, `__import__`, `subprocess`; shell pipelines such as `curl … | sh`; `<script>`). Metadata is free text that tools display or feed to other programs; code in it is a staged payload.",
+      "A `__metadata__` value looks like executable code (Python imports or calls such as `os.system`, `exec`, `eval`, `__import__`, `subprocess`; shell pipelines such as `curl … | sh`; `<script>`). No safetensors loader executes, evaluates or renders metadata, so the text is inert and the file `suspicious`, not `malicious`; but metadata is free text that tools display or feed to other programs, and code in it may be a staged payload or a lure. Jinja templates found there are analysed too, their findings capped at medium for the same reason.",
   },
   {
     id: "safetensors/metadata-pickle",
     title: "Metadata value is an encoded pickle",
-    severity: "high",
+    severity: "medium",
     description:
-      "A `__metadata__` value decodes (base64 or hex) to a Python pickle stream. Some tools unpickle metadata they find; the decoded stream is also analysed as a member so its imports are reported.",
+      "A `__metadata__` value is, or decodes (base64 or hex) to, a Python pickle stream. safetensors loaders never unpickle metadata, so the file is `suspicious`, not `malicious`; a tool that did would run it. The stream is analysed with the pickle policy and what it would import or call is named in the message and evidence (`callee`, `payloadSeverity`, `payloadRules`).",
   },
   {
     id: "safetensors/metadata-url",

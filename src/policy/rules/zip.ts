@@ -75,8 +75,17 @@ export const zipRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "A member is marked encrypted (traditional PKWARE or strong encryption). Its content cannot be inspected, so the archive is `invalid`, never clean. Model archives have no reason to be encrypted.",
+      "A member is marked encrypted (traditional PKWARE or strong encryption) and its bytes really are not plain: read as stored or deflated data they do not decode, or do not match the declared CRC-32 (or a stored member is longer than its declared size, as an encryption header makes it). Its content cannot be inspected, so the archive is `invalid`, never clean. Model archives have no reason to be encrypted. A member whose flag lies is `zip/encryption-flag-plain`.",
     references: [APPNOTE],
+  },
+  {
+    id: "zip/encryption-flag-plain",
+    title: "Encryption flag on unencrypted content",
+    severity: "medium",
+    description:
+      "A member's general-purpose flags say it is encrypted (bit 0, or bit 6 strong encryption), but its bytes are plain: stored with equal sizes or deflated, they decode and match the declared CRC-32. PyTorch builds that ignore the flag load such a member, while scanners that honour it (Python's `zipfile` asks for a password) skip it, so the flag exists only to hide the member from scanners. No writer sets the flag on plain data: it is evidence of tampering, reported like the other reader-disagreement tricks (`zip/name-mismatch`, `zip/unusual-flags`). modelgate analyses the content as plain, so what the member would do when loaded decides whether the archive is `malicious`.",
+    cve: ["CVE-2025-1945", "GHSA-w8jq-xcqf-f792"],
+    references: ["https://github.com/advisories/GHSA-w8jq-xcqf-f792", APPNOTE],
   },
   {
     id: "zip/crc-mismatch",

@@ -214,3 +214,85 @@ describe("the repository as one unit", () => {
     expect(ruleIds(byPath.get("model.safetensors.index.json")!)).toEqual(["repo/index-missing-shard"]);
   });
 });
+
+describe("repository files are recognised by base name at any depth", () => {
+  // CVE-2024-34359-style server-side template injection in a chat template.
+  const SSTI = "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ cycler.__init__.__globals__.os.popen('id').read() }}";
+  const tokenizerConfig = JSON.stringify({ chat_template: SSTI, model_max_length: 512 });
+  const modelConfig = JSON.stringify({
+    architectures: ["SForCausalLM"],
+    model_type: "s",
+    transformers_version: "4.40.0",
+    auto_map: { AutoModel: "modeling_s.S", AutoConfig: "configuration_gone.C" },
+  });
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "modelgate-hf-depth-"));
+    const put = async (path: string, text: string) => {
+      await mkdir(join(dir, path, ".."), { recursive: true });
+      await writeFile(join(dir, path), text);
+    };
+    await put("root/tokenizer_config.json", tokenizerConfig);
+    await put("root/config.json", modelConfig);
+    await put("root/modeling_s.py", "class S: pass\n");
+    await put("tree/a/b/tokenizer/tokenizer_config.json", tokenizerConfig);
+    await put("tree/a/b/tokenizer/chat_template.json", JSON.stringify({ chat_template: SSTI }));
+    await put("tree/sub/config.json", modelConfig);
+    await put("tree/sub/modeling_s.py", "from .layers import L\nclass S: pass\n");
+    await put("tree/sub/layers.py", "class L: pass\n");
+    // A decoy at the scan root: auto_map in sub/config.json means sub/modeling_s.py, not this one.
+    await put("tree/modeling_s.py", "class Decoy: pass\n");
+    await put("tree/pipe/model_index.json", JSON.stringify({ _class_name: "P", _diffusers_version: "0.27.0" }));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const ids = (f: { findings: { ruleId: string }[] } | undefined) =>
+    [...new Set(f?.findings.map((x) => x.ruleId))].sort();
+
+  it("analyses a chat template in a/b/tokenizer/tokenizer_config.json as it does at the root", async () => {
+    const root = await scan(join(dir, "root"));
+    const tree = await scan(join(dir, "tree"));
+    const rootFile = root.files.find((f) => f.path === "tokenizer_config.json");
+    const deep = tree.files.find((f) => f.path === "a/b/tokenizer/tokenizer_config.json");
+    expect(ids(rootFile)).toContain("template/dunder-access");
+    expect(rootFile?.verdict).toBe("malicious");
+    expect(ids(deep)).toEqual(ids(rootFile));
+    expect(deep?.verdict).toBe("malicious");
+    const chat = tree.files.find((f) => f.path === "a/b/tokenizer/chat_template.json");
+    expect(ids(chat)).toContain("template/dunder-access");
+    expect(chat?.verdict).toBe("malicious");
+  });
+
+  it("reads auto_map in sub/config.json like the root one, resolving modules in sub/", async () => {
+    const root = await scan(join(dir, "root"));
+    const tree = await scan(join(dir, "tree"));
+    const byPath = new Map(tree.files.map((f) => [f.path, f]));
+    const rootConfig = root.files.find((f) => f.path === "config.json");
+    const sub = byPath.get("sub/config.json");
+    expect(ids(sub)).toEqual(ids(rootConfig));
+    expect(ids(sub)).toEqual(expect.arrayContaining(["repo/remote-code", "repo/remote-code-missing"]));
+    expect(sub?.verdict).toBe(rootConfig?.verdict);
+    expect(sub?.facts).toMatchObject({
+      architecture: "SForCausalLM",
+      "hf.remoteCodeModules": ["modeling_s.py", "configuration_gone.py"],
+      "hf.remoteCodeFiles": ["sub/modeling_s.py", "sub/layers.py"],
+      toolVersions: { transformers: "4.40.0" },
+    });
+    expect(sub?.findings.filter((f) => f.ruleId === "repo/remote-code-missing").map((f) => f.evidence?.module)).toEqual(
+      ["sub/configuration_gone.py"],
+    );
+    const remote = (p: string) => byPath.get(p)?.findings.some((f) => f.ruleId === "repo/remote-code");
+    expect(remote("sub/modeling_s.py")).toBe(true);
+    expect(remote("sub/layers.py")).toBe(true);
+    expect(remote("modeling_s.py")).toBe(false);
+  });
+
+  it("records facts of model_index.json below the root", async () => {
+    const tree = await scan(join(dir, "tree"));
+    expect(tree.files.find((f) => f.path === "pipe/model_index.json")?.facts).toMatchObject({
+      toolVersions: { diffusers: "0.27.0" },
+    });
+  });
+});

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isModelgateError } from "../../../src/errors.js";
 import { BUILTIN_PROFILES, PicklePolicy, picklePolicy } from "../../../src/policy/pickle/index.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
+import { ruleIds, scanOne } from "../../helpers/scan.js";
 
 describe("PicklePolicy", () => {
   const p = picklePolicy("pickle");
@@ -113,5 +114,71 @@ describe("PicklePolicy", () => {
         }
       }
     }
+  });
+});
+
+describe("builtins profile: len, collections.abc and __future__ (calibration on real files)", () => {
+  const p = picklePolicy("pytorch");
+
+  it("allows calling builtins.len", () => {
+    expect(p.classify("builtins.len")).toMatchObject({ status: "allowed", allowedUse: "call", profile: "builtins" });
+    expect(p.classify("__builtin__.len").status).toBe("allowed");
+  });
+
+  it("allows the collections.abc ABCs and __future__ features by exact name, reference and instantiation only", () => {
+    for (const name of ["collections.abc.Mapping", "collections.abc.KeysView", "collections.abc.Callable"]) {
+      const c = p.classify(name);
+      expect(c).toMatchObject({ status: "allowed", profile: "builtins" });
+      expect(PicklePolicy.permits(c, "new")).toBe(true);
+      // calling an ABC is never what a writer does (the abstract ones raise)
+      expect(PicklePolicy.permits(c, "call")).toBe(false);
+    }
+    expect(p.classify("__future__._Feature").allowedUse).toBe("new");
+    expect(p.classify("__future__.annotations").allowedUse).toBe("new");
+    // what Callable[[int], str] pickles to: a call of the alias class
+    expect(p.classify("collections.abc._CallableGenericAlias").allowedUse).toBe("call");
+  });
+
+  it("allows nothing else under collections.abc or __future__", () => {
+    // ABCMeta.register changes isinstance() for the whole process; unbound methods reach items
+    expect(p.classify("collections.abc.Mapping.register").status).toBe("unknown");
+    expect(p.classify("collections.abc.Mapping.get").status).toBe("unknown");
+    expect(p.classify("collections.abc.sys").status).toBe("denied");
+    expect(p.classify("_collections_abc.sys.modules").status).toBe("denied");
+    expect(p.classify("collections.abc.Mapping.__subclasses__").status).toBe("denied");
+    expect(p.classify("collections.abc.Callable.__call__").status).toBe("denied");
+    expect(p.classify("__future__._Feature.__init__").status).toBe("denied");
+    expect(p.classify("__future__.all_feature_names").status).toBe("unknown");
+  });
+
+  // What CPython 3.11 writes for [Mapping, Sequence, __future__.annotations, len, <an object
+  // reducing to len([1, 2, 3])>, KeysView({"a": 1})], at protocols 2 and 4, and for
+  // collections.abc.Callable[[int], str].
+  const REAL = {
+    proto2:
+      "80025d710028635f6162636f6c6c0a4d617070696e670a7101635f6162636f6c6c0a53657175656e63650a7102635f5f6675747572655f5f0a5f466561747572650a7103298171047d71052858080000006f7074696f6e616c7106284b034b074b0058040000006265746171074b0174710858090000006d616e6461746f727971094e580d000000636f6d70696c65725f666c6167710a4a000000017562635f5f6275696c74696e5f5f0a6c656e0a710b680b5d710c284b014b024b036585710d52710e635f6162636f6c6c0a4b657973566965770a710f298171104e7d711158080000005f6d617070696e6771127d711358010000006171144b01737386711562652e",
+    proto4:
+      "800495e3000000000000005d94288c0f636f6c6c656374696f6e732e616263948c074d617070696e6794939468018c0853657175656e63659493948c0a5f5f6675747572655f5f948c085f466561747572659493942981947d94288c086f7074696f6e616c94284b034b074b008c0462657461944b0174948c096d616e6461746f7279944e8c0d636f6d70696c65725f666c6167944a0000000175628c086275696c74696e73948c036c656e94939468125d94284b014b024b03658594529468018c084b657973566965779493942981944e7d948c085f6d617070696e67947d948c0161944b017373869462652e",
+    callable:
+      "80049562000000000000008c0f636f6c6c656374696f6e732e616263948c155f43616c6c61626c6547656e65726963416c69617394939468008c0843616c6c61626c659493945d948c086275696c74696e73948c03696e749493946168068c037374729493948694869452942e",
+  };
+  for (const [label, hex] of Object.entries(REAL)) {
+    it(`scans CPython's own pickle of them clean (${label})`, async () => {
+      const file = await scanOne(Buffer.from(hex, "hex"), "objects.pkl", { hash: false });
+      expect(file.findings.filter((f) => f.severity !== "info")).toEqual([]);
+      expect(file.verdict).toBe("clean");
+    });
+  }
+
+  it("still reports calling an ABC or registering a virtual subclass", async () => {
+    const call = Buffer.from("\x80\x02ccollections.abc\nMapping\n)R.", "latin1");
+    expect(ruleIds(await scanOne(call, "a.pkl", { hash: false }))).toContain("pickle/unknown-global");
+    const register = Buffer.from(
+      "\x80\x04\x8c\x0fcollections.abc\x8c\x10Mapping.register\x93\x8c\x08builtins\x8c\x03str\x93\x85R.",
+      "latin1",
+    );
+    const file = await scanOne(register, "b.pkl", { hash: false });
+    expect(ruleIds(file)).toContain("pickle/unknown-global");
+    expect(file.verdict).not.toBe("clean");
   });
 });
