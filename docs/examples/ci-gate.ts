@@ -7,7 +7,7 @@ import { discoverPolicy, renderCycloneDx, renderSarif, scan, severityRank } from
 
 const [target = "models", outDir = "reports"] = process.argv.slice(2);
 
-const policy = await discoverPolicy(target); // the nearest .modelgate.json, validated
+const policy = await discoverPolicy(); // the repository's .modelgate.json (from the working directory), validated
 const report = await scan(target, policy === undefined ? {} : { policy });
 
 await mkdir(outDir, { recursive: true });

@@ -3,9 +3,9 @@
 import { discoverPolicy, scan } from "modelgate";
 
 const target = process.argv[2] ?? ".";
-const policy = await discoverPolicy(target);
+const policy = await discoverPolicy(); // from the working directory upward, never from the target
 if (policy === undefined) {
-  console.log("no .modelgate.json applies to", target);
+  console.log("no .modelgate.json in", process.cwd(), "or its parents");
   process.exit(0);
 }
 const report = await scan(target, { policy });

@@ -18,10 +18,14 @@ export { defaultHashPool, type HashJob, HashPool, type HashPoolOptions, hashFile
 export { OmsError, type ParsedBundle, parseBundle } from "./oms/bundle.js";
 export type { CertificatePolicy } from "./oms/certificate.js";
 export {
+  type CoveringSignature,
+  CoveringSignatureSchema,
   FILE_STATUSES,
   type SerializationInfo,
   SerializationSchema,
   SIGNING_METHODS,
+  type SignatureCoverage,
+  SignatureCoverageSchema,
   type SignatureVerification,
   SignatureVerificationSchema,
   type SignedFileResult,

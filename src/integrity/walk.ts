@@ -1,11 +1,12 @@
 /**
  * Listing the files of a model directory for lock files and signatures: POSIX relative paths,
- * symbolic links never followed while walking, special files never opened, budgets enforced.
+ * symbolic links never followed while walking (and a link whose target leaves the root is never
+ * described as usable, whatever a signature allows), special files never opened, budgets enforced.
  * @module
  */
 import type { Dirent } from "node:fs";
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { lstat, readdir, readlink, realpath } from "node:fs/promises";
+import { basename, isAbsolute, join, relative, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 
 /** A listed path. */
@@ -16,12 +17,20 @@ export interface ListedEntry {
   readonly fsPath: string;
   /** What the path is; directories are never listed. */
   readonly kind: "file" | "symlink" | "special";
-  /** Size in bytes (of the link target for a symlink to a regular file, else 0). */
+  /** Size in bytes (of the link target for a symlink to a regular file inside the root, else 0). */
   readonly size: number;
   /** For a symlink: its target as stored. */
   readonly linkTarget?: string;
-  /** For a symlink: what the target is (`missing` when dangling). */
-  readonly targetKind?: "file" | "directory" | "special" | "missing";
+  /**
+   * For a symlink: what the target is (`missing` when dangling, `outside` when it resolves outside
+   * the listed root: such a target is never examined further, and never hashed or read).
+   */
+  readonly targetKind?: "file" | "directory" | "special" | "missing" | "outside";
+  /**
+   * For a symlink to a regular file inside the root: the target's resolved path (no link left in
+   * it), the path to open instead of the link.
+   */
+  readonly targetPath?: string;
 }
 
 /** Options of {@link listTree}. */
@@ -46,10 +55,36 @@ export function compareCodePoints(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-async function describeLink(fsPath: string): Promise<Pick<ListedEntry, "size" | "targetKind">> {
+/**
+ * Whether `path` is `root` or below it (both absolute and resolved).
+ * @param root - the containing directory
+ * @param path - the candidate
+ */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Describes a symbolic link's target without opening it. The link is resolved (`realpath`) and a
+ * target outside `rootReal` is `outside`, examined no further.
+ * @param fsPath - the link
+ * @param rootReal - the resolved root the target must stay in
+ */
+async function describeLink(
+  fsPath: string,
+  rootReal: string,
+): Promise<Pick<ListedEntry, "size" | "targetKind" | "targetPath">> {
+  let real: string;
   try {
-    const target = await stat(fsPath);
-    if (target.isFile()) return { size: target.size, targetKind: "file" };
+    real = await realpath(fsPath);
+  } catch {
+    return { size: 0, targetKind: "missing" };
+  }
+  if (!isWithin(rootReal, real)) return { size: 0, targetKind: "outside" };
+  try {
+    const target = await lstat(real);
+    if (target.isFile()) return { size: target.size, targetKind: "file", targetPath: real };
     if (target.isDirectory()) return { size: 0, targetKind: "directory" };
     return { size: 0, targetKind: "special" };
   } catch {
@@ -76,10 +111,26 @@ export async function listTree(root: string, options: ListTreeOptions = {}): Pro
     const name = basename(root);
     if (rootStat.isFile()) return [{ path: name, fsPath: root, kind: "file", size: rootStat.size }];
     if (rootStat.isSymbolicLink()) {
+      // A single-file root named by the caller: its target may live anywhere (the caller chose it).
       const linkTarget = await readlink(root);
-      return [{ path: name, fsPath: root, kind: "symlink", linkTarget, ...(await describeLink(root)) }];
+      let real: string | undefined;
+      try {
+        real = await realpath(root);
+      } catch {
+        real = undefined;
+      }
+      const described = real === undefined ? undefined : await describeLink(root, real);
+      return [
+        { path: name, fsPath: root, kind: "symlink", linkTarget, ...(described ?? { size: 0, targetKind: "missing" }) },
+      ];
     }
     return [{ path: name, fsPath: root, kind: "special", size: 0 }];
+  }
+  let rootReal: string;
+  try {
+    rootReal = await realpath(root);
+  } catch (error) {
+    throw toModelgateError(error);
   }
   const out: ListedEntry[] = [];
   const walk = async (dir: string, prefix: string, depth: number): Promise<void> => {
@@ -117,7 +168,7 @@ export async function listTree(root: string, options: ListTreeOptions = {}): Pro
         const linkTarget = await readlink(fsPath).catch((error: unknown) => {
           throw toModelgateError(error);
         });
-        out.push({ path: rel, fsPath, kind: "symlink", linkTarget, ...(await describeLink(fsPath)) });
+        out.push({ path: rel, fsPath, kind: "symlink", linkTarget, ...(await describeLink(fsPath, rootReal)) });
       } else {
         out.push({ path: rel, fsPath, kind: "special", size: 0 });
       }

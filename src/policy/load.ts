@@ -1,82 +1,138 @@
 /**
- * Policy files: `.modelgate.json` found in the scanned directory or its ancestors, or a file named
- * by the caller.
+ * Policy files. A policy is configuration, never input: it is named by the caller
+ * ({@link loadPolicyFile}) or found from the working directory upward ({@link discoverPolicy}, as
+ * linters find their configuration), never in the scanned target or its ancestors. Policy and key
+ * files are read with {@link readTrustedFile}: regular files only (no link, FIFO or device), not
+ * writable by group or others, owned by the current user or root, size-capped.
  * @module
  */
-import { readFile, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { lstat, realpath, stat } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
 import { ModelgateError } from "../errors.js";
+import { readTrustedFile } from "../sources/safe-read.js";
 import { type PolicyOptions, validatePolicy } from "./policy.js";
 
-/** Name of the policy file looked up in the scanned directory and its ancestors. */
+/** Name of the policy file looked up in the working directory and its ancestors. */
 export const POLICY_FILE_NAME = ".modelgate.json";
 /** Largest policy file read. */
 export const MAX_POLICY_BYTES = 1 << 20;
+/** Largest key file (`signature.keyFile`) read. */
+export const MAX_KEY_BYTES = 64 << 10;
+
+const decoder = new TextDecoder("utf-8");
 
 /**
- * Reads and validates a policy file. `signature.keyFile` (a PEM file, relative to the policy file)
- * is read into `signature.key`, so the policy hash covers the key itself. The result records the
- * file in `source`.
- * @param path - the policy file
- * @throws ModelgateError `POLICY` for unreadable, non-JSON or invalid policies, naming the field
+ * Reads and validates a policy file. `signature.keyFile` (a PEM file inside the policy file's
+ * folder, relative to it) is read into `signature.key`, so the policy hash covers the key itself.
+ * The result records the file in `source`.
+ * @param path - the policy file (relative paths resolve against the working directory)
+ * @throws ModelgateError `POLICY` for unreadable, untrusted (a link, FIFO or device; writable by
+ *   group or others; owned by another user; too large), non-JSON or invalid policies, naming the field
  */
 export async function loadPolicyFile(path: string): Promise<PolicyOptions> {
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error("not a regular file");
-    if (info.size > MAX_POLICY_BYTES) throw new Error(`larger than ${MAX_POLICY_BYTES} bytes`);
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ModelgateError("POLICY", `${path}: cannot read policy: ${(error as Error).message}`, { cause: error });
-  }
+  const file = await readTrustedFile(path, { maxBytes: MAX_POLICY_BYTES, what: "policy", code: "POLICY" });
+  const source = file.path;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(decoder.decode(file.bytes));
   } catch (error) {
-    throw new ModelgateError("POLICY", `${path}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new ModelgateError("POLICY", `${source}: not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (json !== null && typeof json === "object" && !Array.isArray(json)) {
     const signature = (json as Record<string, unknown>).signature;
     if (signature !== null && typeof signature === "object" && "keyFile" in signature) {
       const { keyFile, ...rest } = signature as Record<string, unknown>;
       if (typeof keyFile !== "string" || keyFile === "") {
-        throw new ModelgateError("POLICY", `${path}: signature.keyFile: must be a path to a PEM public key`);
+        throw new ModelgateError("POLICY", `${source}: signature.keyFile: must be a path to a PEM public key`);
       }
-      if ("key" in rest) throw new ModelgateError("POLICY", `${path}: signature: give key or keyFile, not both`);
-      const keyPath = isAbsolute(keyFile) ? keyFile : join(dirname(path), keyFile);
+      if ("key" in rest) throw new ModelgateError("POLICY", `${source}: signature: give key or keyFile, not both`);
       try {
-        rest.key = await readFile(keyPath, "utf8");
+        const key = await readTrustedFile(keyFile, {
+          maxBytes: MAX_KEY_BYTES,
+          within: dirname(source),
+          what: "key file",
+          code: "POLICY",
+        });
+        rest.key = decoder.decode(key.bytes);
       } catch (error) {
-        throw new ModelgateError("POLICY", `${path}: signature.keyFile: cannot read ${keyPath}`, { cause: error });
+        throw new ModelgateError("POLICY", `${source}: signature.keyFile: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       json = { ...(json as Record<string, unknown>), signature: rest };
     }
   }
-  const options = validatePolicy(json, path);
-  return { ...options, source: path };
+  const options = validatePolicy(json, source);
+  return { ...options, source };
+}
+
+/** Options of {@link findPolicyFile} and {@link discoverPolicy}. */
+export interface DiscoverPolicyOptions {
+  /** Where the search starts (default: the process's working directory). Never the scan target. */
+  cwd?: string;
+  /**
+   * Called when the search stops at a folder that others can write to (the system temp folder)
+   * and that folder holds a `.modelgate.json`, which is ignored.
+   */
+  onIgnored?: (file: string, reason: string) => void;
+  /**
+   * Folders whose content is input (the scanned targets): a `.modelgate.json` inside one of them is
+   * ignored (`onIgnored`) and the search goes on above it, so `cd model && modelgate scan .` never
+   * takes its policy from the model.
+   */
+  exclude?: readonly string[];
 }
 
 /**
- * Finds the policy file that applies to a path: `.modelgate.json` in the path itself (when it is a
- * directory), else in its parent, then in each ancestor up to the filesystem root.
- * @param target - a file or directory (relative paths resolve against the working directory)
+ * Finds the policy file that applies to a run: `.modelgate.json` in the working directory, else
+ * in its parent, then each ancestor up to the filesystem root. The search stops at a folder that
+ * others can write to (mode `o+w`, such as `/tmp`): a file there may have been put there by
+ * anyone, so neither it nor anything above is used.
+ * @param options - the starting folder
  * @returns the policy file's path, or undefined when there is none
  */
-export async function findPolicyFile(target: string): Promise<string | undefined> {
-  let dir = resolve(target);
-  try {
-    if (!(await stat(dir)).isDirectory()) dir = dirname(dir);
-  } catch {
-    dir = process.cwd();
+export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promise<string | undefined> {
+  if (typeof options !== "object" || options === null) {
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      "findPolicyFile/discoverPolicy take { cwd }: a policy is found from the working directory, never from the scanned target (use loadPolicyFile(path) for a named policy)",
+    );
   }
+  let dir: string;
+  try {
+    dir = resolve(options.cwd ?? process.cwd());
+  } catch {
+    return undefined; // the working directory is gone
+  }
+  const excluded = await Promise.all(
+    (options.exclude ?? []).map((t) => realpath(resolve(t)).catch(() => resolve(t))),
+  );
   for (;;) {
     const candidate = join(dir, POLICY_FILE_NAME);
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
-      if ((await stat(candidate)).isFile()) return candidate;
+      info = await stat(dir);
     } catch {
-      // not here
+      return undefined;
     }
+    let present = true;
+    try {
+      await lstat(candidate);
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      present = !(errno === "ENOENT" || errno === "ENOTDIR");
+    }
+    if ((info.mode & 0o002) !== 0 && process.platform !== "win32") {
+      if (present) options.onIgnored?.(candidate, `${dir} is writable by others`);
+      return undefined;
+    }
+    const real = await realpath(dir).catch(() => dir);
+    if (present && excluded.some((t) => real === t || real.startsWith(t.endsWith(sep) ? t : `${t}${sep}`))) {
+      options.onIgnored?.(candidate, `${dir} is inside a scanned target (input, not configuration)`);
+      present = false;
+    }
+    // Whatever is there (a link, a FIFO...) is returned: loadPolicyFile refuses it loudly.
+    if (present) return candidate;
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
@@ -84,11 +140,13 @@ export async function findPolicyFile(target: string): Promise<string | undefined
 }
 
 /**
- * The policy for a scan target: the nearest `.modelgate.json`, loaded and validated.
- * @param target - a file or directory
+ * The policy of a run: the nearest `.modelgate.json` from the working directory upward (see
+ * {@link findPolicyFile}), loaded and validated. The scanned target plays no part.
+ * @param options - the starting folder
  * @returns the policy, or undefined when no policy file applies
+ * @throws ModelgateError `POLICY` when the file found is untrusted or invalid
  */
-export async function discoverPolicy(target: string): Promise<PolicyOptions | undefined> {
-  const file = await findPolicyFile(target);
+export async function discoverPolicy(options: DiscoverPolicyOptions = {}): Promise<PolicyOptions | undefined> {
+  const file = await findPolicyFile(options);
   return file === undefined ? undefined : loadPolicyFile(file);
 }

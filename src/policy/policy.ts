@@ -350,7 +350,7 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
   const { source: _source, ...hashed } = valid;
   const suppressions = (valid.suppressions ?? []).map((s) => ({
     suppression: s,
-    regex: compileGlob(s.path),
+    glob: compileGlob(s.path),
     expired: s.expires !== undefined && now > expiryEnd(s.expires),
     matched: 0,
   }));
@@ -373,7 +373,7 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
       for (const entry of suppressions) {
         const s = entry.suppression;
         const ruleMatches = s.rule === ruleId || (s.rule.endsWith("/*") && ruleId.startsWith(s.rule.slice(0, -1)));
-        if (!ruleMatches || !candidates.some((c) => entry.regex.test(c))) continue;
+        if (!ruleMatches || !candidates.some((c) => entry.glob.test(c))) continue;
         entry.matched++;
         if (!entry.expired) active ??= s;
       }
@@ -384,6 +384,23 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
     suppressionUses: () =>
       suppressions.map((e) => ({ ...e.suppression, status: e.expired ? "expired" : "active", matched: e.matched })),
   };
+}
+
+/** SHA-256 of the canonical JSON of an empty policy: the hash of a scan under built-in defaults. */
+export const DEFAULT_POLICY_HASH = createHash("sha256").update(canonicalJson({})).digest("hex");
+
+/**
+ * One line naming the policy a report ran under, for text output: `Policy: <file> (sha256 …)`,
+ * `Policy: built-in defaults`, or `Policy: caller-supplied (sha256 …)` for options passed in memory.
+ * @param policy - the report's `policy` section
+ */
+export function describePolicy(
+  policy: { readonly hash: string; readonly source?: string | undefined } | undefined,
+): string {
+  const hash = policy === undefined ? "" : ` (sha256 ${policy.hash.slice(0, 12)})`;
+  if (policy?.source !== undefined) return `Policy: ${policy.source}${hash}`;
+  if (policy === undefined || policy.hash === DEFAULT_POLICY_HASH) return "Policy: built-in defaults";
+  return `Policy: caller-supplied${hash}`;
 }
 
 /**

@@ -25,6 +25,16 @@ export const SignatureResultSchema = z.looseObject({
   keyFingerprint: z.string().optional(),
   path: z.string().optional(),
   message: z.string().optional(),
+  /** The model root the result is for, relative to the scanned directory (`.` or absent: the directory itself). */
+  model: z.string().optional(),
+  /** How much of the scanned directory verified signatures cover (set by scans). */
+  coverage: z
+    .looseObject({
+      complete: z.boolean(),
+      uncoveredCount: z.number().optional(),
+      uncovered: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 
 /** What the check reads of a signature result. */
@@ -48,6 +58,8 @@ function flattenVerification(value: unknown): unknown {
     ...(signer.keyFingerprint === undefined ? {} : { keyFingerprint: signer.keyFingerprint }),
     ...(v.signaturePath === undefined ? {} : { path: v.signaturePath }),
     ...(v.errors[0] === undefined ? {} : { message: v.errors[0] }),
+    ...(v.model === undefined ? {} : { model: v.model }),
+    ...(v.coverage === undefined ? {} : { coverage: v.coverage }),
   };
 }
 
@@ -62,12 +74,61 @@ export interface SignatureViolation {
 }
 
 /**
- * Checks a signature result against a requirement.
+ * Checks a signature result against a requirement: verified, by the required signer, and covering
+ * the whole scanned directory. A result for a sub-folder (`model` other than `.`) never satisfies
+ * it unless its `coverage` says every scanned file is covered; a result with `coverage` satisfies it
+ * only when `coverage.complete` is true.
  * @param signature - the report's `signature` field (any value; unrecognised means not verified)
  * @param requirement - the policy's `signature` section
  * @returns the violation, or undefined when the requirement is met or not required
  */
 export function signatureViolation(
+  signature: unknown,
+  requirement: SignatureRequirement | undefined,
+): SignatureViolation | undefined {
+  const signer = signerViolation(signature, requirement);
+  if (signer !== undefined || requirement === undefined || requirement.required === false) return signer;
+  const result = SignatureResultSchema.parse(flattenVerification(signature));
+  const evidence = evidenceOf(result);
+  const coverage = result.coverage;
+  if (coverage !== undefined) {
+    if (coverage.complete) return undefined;
+    const count = coverage.uncoveredCount ?? coverage.uncovered?.length ?? 0;
+    const listed = coverage.uncovered ?? [];
+    const names = `${listed.slice(0, 5).join(", ")}${count > Math.min(5, listed.length) ? ` and ${count - Math.min(5, listed.length)} more` : ""}`;
+    evidence.uncovered = count;
+    return {
+      message: `the policy requires a signature covering the whole directory and ${count} file${count === 1 ? " is" : "s are"} not covered by a verified signature${names === "" ? "" : `: ${names}`}`,
+      evidence,
+    };
+  }
+  if (result.model !== undefined && result.model !== ".") {
+    return {
+      message: `the policy requires a signature of the scanned directory and the signature found covers only ${result.model}/`,
+      evidence,
+    };
+  }
+  return undefined;
+}
+
+function evidenceOf(result: SignatureResult): Evidence {
+  const evidence: Evidence = { status: result.status };
+  for (const key of ["method", "identity", "issuer", "keyFingerprint", "path", "model"] as const) {
+    const value = result[key];
+    if (value !== undefined) evidence[key] = value;
+  }
+  return evidence;
+}
+
+/**
+ * Checks only who signed: the result is verified, with the required method, identity, issuer or
+ * key. Coverage is not looked at (the OMS analyzer uses this to decide which signatures count
+ * towards covering a scanned directory).
+ * @param signature - a signature result (any value; unrecognised means not verified)
+ * @param requirement - the policy's `signature` section
+ * @returns the violation, or undefined when the signer is accepted or nothing is required
+ */
+export function signerViolation(
   signature: unknown,
   requirement: SignatureRequirement | undefined,
 ): SignatureViolation | undefined {
@@ -83,11 +144,7 @@ export function signatureViolation(
     };
   }
   const result = parsed.data;
-  const evidence: Evidence = { status: result.status };
-  for (const key of ["method", "identity", "issuer", "keyFingerprint", "path"] as const) {
-    const value = result[key];
-    if (value !== undefined) evidence[key] = value;
-  }
+  const evidence = evidenceOf(result);
   if (result.status === "unsigned") {
     return { message: "the policy requires a signature and the model is unsigned", evidence };
   }
@@ -126,9 +183,11 @@ export function signatureViolation(
 }
 
 /**
- * Applies the policy's signature requirement to a finished report: when it is not met, every file
- * except OMS signature files gets a `policy/signature-required` finding (subject to the policy's
- * suppressions and overrides), and verdicts and the summary are updated. Reads `report.signature`.
+ * Applies the policy's signature requirement to a finished report: when it is not met (no verified
+ * signature by the required signer, or one that does not cover the whole scanned directory), every
+ * file except OMS signature files gets a `policy/signature-required` finding (subject to the
+ * policy's suppressions and overrides), and verdicts and the summary are updated. Reads
+ * `report.signature`.
  * @param report - the report (not modified)
  * @param policy - the policy in force
  * @returns the report, or a new report with the findings added

@@ -7,8 +7,9 @@ import { runCli } from "../../src/cli/run.js";
 import type { ScanReport } from "../../src/report/schema.js";
 import { reportValidator } from "../helpers/schema.js";
 
-function fakeIO(): CliIO & { out: string; err: string } {
+function fakeIO(cwd?: string): CliIO & { out: string; err: string } {
   const io = {
+    ...(cwd === undefined ? {} : { cwd }),
     out: "",
     err: "",
     stdout(t: string) {
@@ -35,7 +36,14 @@ const suppressKernel = {
 };
 
 async function run(...args: string[]): Promise<{ code: number; report: ScanReport; io: ReturnType<typeof fakeIO> }> {
-  const io = fakeIO();
+  return runIn(undefined, ...args);
+}
+
+async function runIn(
+  cwd: string | undefined,
+  ...args: string[]
+): Promise<{ code: number; report: ScanReport; io: ReturnType<typeof fakeIO> }> {
+  const io = fakeIO(cwd);
   const code = await runCli(["scan", model, "--format", "json", ...args], io);
   return { code, report: io.out === "" ? (undefined as unknown as ScanReport) : JSON.parse(io.out), io };
 }
@@ -63,9 +71,11 @@ describe("policies change verdicts and exit codes", () => {
     expect(report.policy?.source).toBeUndefined();
   });
 
-  it("a discovered .modelgate.json suppression accepts it (exit 0), keeps it visible and records the policy", async () => {
+  it("a .modelgate.json found from the working directory accepts it (exit 0), keeps it visible and records the policy", async () => {
     await writeFile(join(repo, ".modelgate.json"), JSON.stringify({ suppressions: [suppressKernel] }));
-    const { code, report } = await run();
+    // Configuration comes from where modelgate runs, not from what it scans.
+    expect((await run()).report.policy?.source).toBeUndefined();
+    const { code, report } = await runIn(repo);
     expect(code).toBe(0);
     expect(reportValidator()(report).valid).toBe(true);
     const kernel = report.files.find((f) => f.path === "kernels/libattn.so")!;

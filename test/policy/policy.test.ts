@@ -180,17 +180,19 @@ describe("policy files", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it("finds the nearest .modelgate.json in the target or its ancestors", async () => {
+  it("finds the nearest .modelgate.json from the working directory upward, never from a target", async () => {
     await mkdir(join(dir, "org", "team", "model"), { recursive: true });
     await writeFile(join(dir, "org", ".modelgate.json"), '{"disable": ["format/unknown"]}');
     await writeFile(join(dir, "org", "team", "model", "w.bin"), "x");
-    expect(await findPolicyFile(join(dir, "org", "team", "model"))).toBe(join(dir, "org", ".modelgate.json"));
-    expect(await findPolicyFile(join(dir, "org", "team", "model", "w.bin"))).toBe(join(dir, "org", ".modelgate.json"));
+    expect(await findPolicyFile({ cwd: join(dir, "org", "team", "model") })).toBe(join(dir, "org", ".modelgate.json"));
     await writeFile(join(dir, "org", "team", ".modelgate.json"), "{}");
-    expect(await findPolicyFile(join(dir, "org", "team", "model"))).toBe(join(dir, "org", "team", ".modelgate.json"));
-    const policy = await discoverPolicy(join(dir, "org", "team", "model"));
+    expect(await findPolicyFile({ cwd: join(dir, "org", "team", "model") })).toBe(
+      join(dir, "org", "team", ".modelgate.json"),
+    );
+    const policy = await discoverPolicy({ cwd: join(dir, "org", "team", "model") });
     expect(policy).toEqual({ source: join(dir, "org", "team", ".modelgate.json") });
-    expect(await findPolicyFile(dir)).toBeUndefined();
+    // The temp folder itself (o+w) ends the search.
+    expect(await findPolicyFile({ cwd: dir })).toBeUndefined();
   });
 
   it("reads signature.keyFile relative to the policy file into the hashed policy", async () => {

@@ -9,7 +9,9 @@ import { type Command, EXIT, UsageError } from "../io.js";
 const USAGE = `Usage: modelgate lock <dir> [options]
 
 Hashes every file under <dir> (SHA-256, in parallel) and writes a lock file. Symbolic links are
-recorded by target, never followed. Check a tree against it with 'modelgate scan <dir> --lock FILE'.
+recorded by target, never followed. The lock file is written atomically; an output that is a
+symbolic link, FIFO, device or directory is refused. Check a tree against it with
+'modelgate scan <dir> --lock FILE'.
 
 Options:
   --output FILE              lock file (default <dir>/modelgate.lock.json, left out of the lock)

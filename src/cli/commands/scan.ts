@@ -2,7 +2,8 @@
  * `modelgate scan <target...>`.
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isModelgateError, toModelgateError } from "../../errors.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
@@ -18,7 +19,8 @@ import type { ProgressEvent, ScanSignatureOptions } from "../../scan/types.js";
 import { parseHubUri } from "../../sources/hub/config.js";
 import type { HubTarget } from "../../sources/hub/root.js";
 import type { ScanTarget } from "../../sources/roots.js";
-import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
+import { writeFileSafely } from "../../sources/safe-write.js";
+import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, stylizeFor, UsageError } from "../io.js";
 
 const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
@@ -33,9 +35,10 @@ Options:
   --format FORMAT            text|json|jsonl|sarif|cyclonedx (default text); jsonl prints one
                              report per line as each target finishes (for mirrors scanning many
                              repositories); cyclonedx is a CycloneDX 1.6 ML-BOM
-  --output FILE              write the report to FILE (a text summary still goes to stdout)
-  --policy FILE              policy file (default: the nearest .modelgate.json in the target's
-                             directory or its ancestors)
+  --output FILE              write the report to FILE (a text summary still goes to stdout);
+                             checked before scanning, written atomically, never through a link
+  --policy FILE              policy file (default: the nearest .modelgate.json in the working
+                             directory or its parents; never one inside the scanned target)
   --no-policy                ignore .modelgate.json files
   --fail-on LEVEL            exit 1 when a finding is at or above LEVEL:
                              info|low|medium|high|critical (default medium)
@@ -243,6 +246,21 @@ export const scanCommand: Command = {
       return n;
     };
     if (values.verify !== "read" && values.verify !== "full") throw new UsageError("--verify must be read or full");
+    if (values.policy !== undefined && values["no-policy"]) throw new UsageError("--policy and --no-policy conflict");
+    // Configuration first, before any scan work: where output goes, then the policy.
+    const cwd = cwdOf(io);
+    const output = values.output === undefined ? undefined : await checkOutputPath("--output", values.output, cwd);
+    let policy: PolicyOptions | undefined;
+    if (values.policy !== undefined) {
+      policy = await loadPolicyFile(resolve(cwd ?? ".", values.policy));
+    } else if (!values["no-policy"] && cwd !== undefined) {
+      policy = await discoverPolicy({
+        cwd,
+        // What is scanned is input: a policy inside a local target never applies to it.
+        exclude: names.filter((n) => !n.startsWith("hf://")).map((n) => resolve(cwd, n)),
+        onIgnored: (file, reason) => io.stderr(`modelgate scan: ignoring ${file}: ${reason}\n`),
+      });
+    }
     const options: ScanManyOptions = { signal: io.signal, hash: !values["no-hash"] };
     const concurrency = positiveInt("concurrency", values.concurrency);
     if (concurrency !== undefined) options.concurrency = concurrency;
@@ -259,15 +277,13 @@ export const scanCommand: Command = {
     if (values["hub-url"] !== undefined) hub.hubUrl = values["hub-url"];
     const targets = names.map((a) => targetOf(a, hub));
 
-    if (values.policy !== undefined && values["no-policy"]) throw new UsageError("--policy and --no-policy conflict");
-    const explicit = values.policy === undefined ? undefined : await loadPolicyFile(values.policy);
-    // Each local target runs under the policy found for it; targets sharing a policy share a pool.
+    // A named policy applies to every target; a discovered one (the repository's, from the working
+    // directory) to local targets, not to Hub repositories. Targets sharing a policy share a pool.
     const groups = new Map<string, { policy: PolicyOptions | undefined; indices: number[] }>();
     for (const [index, name] of names.entries()) {
-      const policy =
-        explicit ?? (values["no-policy"] || name.startsWith("hf://") ? undefined : await discoverPolicy(name));
-      const key = policy === undefined ? "" : canonicalJson(policy);
-      const group = groups.get(key) ?? { policy, indices: [] };
+      const applied = values.policy === undefined && name.startsWith("hf://") ? undefined : policy;
+      const key = applied === undefined ? "" : canonicalJson(applied);
+      const group = groups.get(key) ?? { policy: applied, indices: [] };
       group.indices.push(index);
       groups.set(key, group);
     }
@@ -284,15 +300,14 @@ export const scanCommand: Command = {
         if (result.error !== undefined) {
           io.stderr(`modelgate scan: ${names[index]}: ${result.error.code}: ${result.error.message}\n`);
         }
-        if (format === "jsonl" && values.output === undefined)
-          io.stdout(render([result.report], "jsonl", io, false, false));
+        if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", io, false, false));
       }
     }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
-    if (format === "jsonl" && values.output === undefined) return exitCodeFor(reports, failOn);
+    if (format === "jsonl" && output === undefined) return exitCodeFor(reports, failOn);
 
-    if (values.output !== undefined) {
-      await writeFile(values.output, render(reports, format, io, values.quiet, false));
+    if (output !== undefined) {
+      await writeFileSafely(output, render(reports, format, io, values.quiet, false), { what: "--output file" });
       if (!values.quiet || format === "text") io.stdout(render(reports, "text", io, true, io.stdoutIsTTY));
     } else {
       io.stdout(render(reports, format, io, values.quiet, io.stdoutIsTTY));

@@ -2,17 +2,17 @@
  * `modelgate sign <model>`: writes an OpenSSF Model Signing signature (key or certificate method).
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { toModelgateError } from "../../errors.js";
 import type { HashAlgorithm } from "../../integrity/hash/core.js";
 import { type SignOptions, signModel } from "../../integrity/oms/sign.js";
+import { readNamedFile } from "../../sources/safe-write.js";
 import { type Command, EXIT, UsageError } from "../io.js";
 import { type ArgToken, splitVariadic } from "../variadic.js";
 
 const USAGE = `Usage: modelgate sign <model> --private-key PEM [options]
 
-Signs a model directory (or single file) in the OpenSSF Model Signing v1.0 format.
+Signs a model directory (or single file) in the OpenSSF Model Signing v1.0 format. The signature
+is written atomically; an output that is a symbolic link, FIFO, device or directory is refused.
 
 Options:
   --private-key PEM            EC private key (P-256, P-384 or P-521)
@@ -22,7 +22,8 @@ Options:
   --ignore-paths PATH...       paths (relative to the model) to leave out (several, or repeated)
   --hash sha256|blake2b|blake3 digest algorithm (default sha256)
   --shard-size N               sign shards of N bytes instead of whole files
-  --allow-symlinks             follow symbolic links to files (default: refuse them)
+  --allow-symlinks             follow symbolic links to files inside the model (default: refuse
+                               them; a link leaving the model is always refused)
   -h, --help                   show this help
 
 Exit codes: 0 signed; 2 error or usage error.`;
@@ -69,22 +70,16 @@ export const signCommand: Command = {
     if (chain.length > 0 && values["signing-certificate"] === undefined) {
       throw new UsageError("--certificate-chain needs --signing-certificate");
     }
-    const read = async (path: string) => {
-      try {
-        return await readFile(path, "utf8");
-      } catch (error) {
-        throw toModelgateError(error);
-      }
-    };
+    const read = (path: string, what = "certificate") => readNamedFile(path, what);
     const options: SignOptions = {
-      privateKey: await read(values["private-key"]),
+      privateKey: await read(values["private-key"], "private key"),
       hash,
       allowSymlinks: values["allow-symlinks"],
       signal: io.signal,
     };
     if (values["signing-certificate"] !== undefined) {
-      options.signingCertificate = await read(values["signing-certificate"]);
-      options.certificateChain = await Promise.all(chain.map(read));
+      options.signingCertificate = await read(values["signing-certificate"], "signing certificate");
+      options.certificateChain = await Promise.all(chain.map((path) => read(path)));
     }
     if (values.output !== undefined) options.output = values.output;
     if (values["ignore-paths"] !== undefined) options.ignorePaths = values["ignore-paths"];

@@ -2,12 +2,11 @@
  * `modelgate verify <model>`: verifies an OpenSSF Model Signing signature.
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { toModelgateError } from "../../errors.js";
 import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { refreshTrustedRoot } from "../../integrity/oms/trusted-root.js";
 import { type VerifyOptions, verifyModel } from "../../integrity/oms/verify.js";
+import { describeJsonError, readNamedFile, writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
 import { type ArgToken, splitVariadic } from "../variadic.js";
 
@@ -124,18 +123,12 @@ export const verifyCommand: Command = {
     if (values["trusted-root"] !== undefined && values["refresh-trusted-root"] !== undefined) {
       throw new UsageError("--trusted-root and --refresh-trusted-root are exclusive");
     }
-    const read = async (path: string) => {
-      try {
-        return await readFile(path, "utf8");
-      } catch (error) {
-        throw toModelgateError(error);
-      }
-    };
+    const read = (path: string, what: string) => readNamedFile(path, what);
     const options: VerifyOptions = { signal: io.signal, ignoreUnsignedFiles: values["ignore-unsigned-files"] };
     if (values.signature !== undefined) options.signaturePath = values.signature;
-    if (values["public-key"] !== undefined) options.publicKey = await read(values["public-key"]);
+    if (values["public-key"] !== undefined) options.publicKey = await read(values["public-key"], "public key");
     const chain = collect(values["certificate-chain"]);
-    if (chain.length > 0) options.certificateChain = await Promise.all(chain.map(read));
+    if (chain.length > 0) options.certificateChain = await Promise.all(chain.map((path) => read(path, "certificate")));
     const policy = {
       ...(values["certificate-subject"] === undefined ? {} : { subject: values["certificate-subject"] }),
       ...(values["certificate-san"] === undefined ? {} : { subjectAlternativeName: values["certificate-san"] }),
@@ -147,16 +140,20 @@ export const verifyCommand: Command = {
       options.issuer = values.issuer;
     }
     if (values["trusted-root"] !== undefined) {
+      const text = await read(values["trusted-root"], "trusted root");
       try {
-        options.trustedRoot = JSON.parse(await read(values["trusted-root"])) as Record<string, unknown>;
+        options.trustedRoot = JSON.parse(text) as Record<string, unknown>;
       } catch (error) {
-        if (error instanceof SyntaxError) throw new UsageError(`--trusted-root: ${error.message}`);
+        if (error instanceof SyntaxError)
+          throw new UsageError(`--trusted-root: not JSON (${describeJsonError(error, Buffer.byteLength(text))})`);
         throw error;
       }
     }
     if (values["refresh-trusted-root"] !== undefined) {
       const root = await refreshTrustedRoot();
-      await writeFile(values["refresh-trusted-root"], `${JSON.stringify(root, null, 2)}\n`);
+      await writeFileSafely(values["refresh-trusted-root"], `${JSON.stringify(root, null, 2)}\n`, {
+        what: "trusted root",
+      });
       options.trustedRoot = root;
     }
     const ignore = collect(values["ignore-paths"]);

@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { createBLAKE3 } from "hash-wasm";
@@ -119,12 +120,16 @@ export interface HashFileRangesOptions {
   expectedSize?: number;
   /** Called with the bytes hashed after each chunk. */
   onBytes?: (bytes: number) => void;
+  /** Refuse a symbolic link at the path's last component (`O_NOFOLLOW`) instead of following it. */
+  noFollow?: boolean;
 }
 
 /**
  * Hashes ranges of a file with every requested algorithm, streaming with two buffers so the next
  * read runs on libuv's thread pool while the current chunk is hashed.
- * @param path - file to hash (symbolic links are followed: callers decide the link policy)
+ * The file is opened without blocking (a FIFO or device put in its place fails the `fstat` check
+ * instead of hanging), and without following a final symbolic link when `noFollow` is set.
+ * @param path - file to hash (symbolic links are followed unless `noFollow`: callers decide the link policy)
  * @param algorithms - algorithms to compute (at least one)
  * @param ranges - ranges to hash separately; omitted: the whole file
  * @param options - chunk size, stop flag, expected size
@@ -140,8 +145,12 @@ export async function hashFileRanges(
   let handle: FileHandle | undefined;
   try {
     try {
-      handle = await open(path, "r");
+      const noFollow = options.noFollow === true ? (constants.O_NOFOLLOW ?? 0) : 0;
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | noFollow);
     } catch (error) {
+      if ((error as { code?: unknown }).code === "ELOOP" && options.noFollow === true) {
+        throw failure("IO", `cannot open ${path}: it is a symbolic link`);
+      }
       throw failure("IO", `cannot open ${path}: ${(error as Error).message}`);
     }
     const stat = await handle.stat();
@@ -243,6 +252,8 @@ export interface WorkerRequest {
   readonly chunkSize?: number;
   /** Size the caller listed. */
   readonly expectedSize?: number;
+  /** Refuse a final symbolic link. */
+  readonly noFollow?: boolean;
 }
 
 /** A worker's answer. */
@@ -276,6 +287,7 @@ function serveRequests(): void {
         const options: HashFileRangesOptions = { stop };
         if (request.chunkSize !== undefined) options.chunkSize = request.chunkSize;
         if (request.expectedSize !== undefined) options.expectedSize = request.expectedSize;
+        if (request.noFollow === true) options.noFollow = true;
         const result = await hashFileRanges(request.path ?? "", request.algorithms ?? [], request.ranges, options);
         response = { id: request.id, result };
       } catch (error) {

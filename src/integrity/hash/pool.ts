@@ -32,8 +32,10 @@ export interface HashPoolOptions {
 
 /** One hashing job. */
 export interface HashJob {
-  /** File to hash. Symbolic links are followed: decide the link policy before calling. */
+  /** File to hash. Symbolic links are followed unless `noFollow`: decide the link policy before calling. */
   path: string;
+  /** Refuse a symbolic link at the path's last component instead of following it (`O_NOFOLLOW`). */
+  noFollow?: boolean;
   /** Algorithms (default `["sha256"]`). */
   algorithms?: readonly HashAlgorithm[];
   /** Ranges to hash separately (shards); omitted: the whole file. */
@@ -123,6 +125,7 @@ export class HashPool {
       if (this.#chunkSize !== undefined) options.chunkSize = this.#chunkSize;
       if (job.expectedSize !== undefined) options.expectedSize = job.expectedSize;
       if (job.signal !== undefined) options.stop = job.signal;
+      if (job.noFollow === true) options.noFollow = true;
       try {
         return await hashFileRanges(job.path, algorithms, job.ranges, options);
       } catch (error) {
@@ -139,6 +142,7 @@ export class HashPool {
         ...(job.ranges === undefined ? {} : { ranges: job.ranges }),
         ...(this.#chunkSize === undefined ? {} : { chunkSize: this.#chunkSize }),
         ...(job.expectedSize === undefined ? {} : { expectedSize: job.expectedSize }),
+        ...(job.noFollow === true ? { noFollow: true } : {}),
       };
       const queued: Queued = {
         id,

@@ -3,15 +3,21 @@
  * them (reusing the scan's SHA-256 digests) and reports the result.
  * @module
  */
-import { join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { toModelgateError } from "../../errors.js";
-import type { FileReport, Hashes } from "../../report/schema.js";
+import type { SignatureRequirement } from "../../policy/policy.js";
+import { signerViolation } from "../../policy/signature.js";
+import type { Evidence, FileReport, Hashes } from "../../report/schema.js";
 import type { RepoAnalyzer, RepoContext, RootEntry, ScanSignatureOptions } from "../../scan/types.js";
 import { readClamped } from "../../sources/byte-source.js";
 import { compareCodePoints } from "../walk.js";
 import { BUNDLE_MEDIA_TYPE_PREFIX, classifySignatureFile, MAX_SIGNATURE_BYTES } from "./bundle.js";
-import type { SignatureVerification } from "./result.js";
+import { DEFAULT_IGNORED_TOP_LEVEL, ignorePredicate, normaliseIgnorePath } from "./manifest.js";
+import type { CoveringSignature, SignatureCoverage, SignatureVerification } from "./result.js";
 import { DEFAULT_SIGNATURE_NAME, type VerifyOptions, verifyModel } from "./verify.js";
+
+/** Uncovered paths listed in a report's `signature.coverage` (the count is always exact). */
+const MAX_UNCOVERED_LISTED = 100;
 
 const CANDIDATE_FORMATS = new Set(["oms-signature", "json", "text", "unknown"]);
 
@@ -59,26 +65,33 @@ function hasTrust(options: ScanSignatureOptions): boolean {
   );
 }
 
+/**
+ * Reports a signature's result against the signature file and the files it names; the paths it
+ * reported a mismatch or an unsigned file on are added to `marked`.
+ */
 function report(
   ctx: RepoContext,
   signaturePath: string,
   prefix: string,
   result: SignatureVerification,
   listed: Set<string>,
+  marked: Set<string>,
 ): void {
-  const evidence = { signature: signaturePath, method: result.method ?? null };
+  const model = result.model ?? ".";
+  const evidence = { signature: signaturePath, model, method: result.method ?? null };
+  const scope = model === "." ? "" : ` for ${model}/`;
   switch (result.status) {
     case "verified":
       ctx.report(signaturePath, {
         ruleId: "integrity/signature-verified",
-        message: `OMS signature verified (${result.method}${signerText(result)}); ${result.files.length} files match`,
+        message: `OMS signature verified${scope} (${result.method}${signerText(result)}); ${result.files.length} files match`,
         evidence: { ...evidence, ...signerEvidence(result) },
       });
       return;
     case "unverified":
       ctx.report(signaturePath, {
         ruleId: "integrity/signature-unverified",
-        message: `OMS signature (${result.method}) found and the files match it; signer not checked: no trust material supplied`,
+        message: `OMS signature${scope} (${result.method}) found and the files match it; signer not checked: no trust material supplied`,
         evidence,
       });
       return;
@@ -90,7 +103,7 @@ function report(
   if (result.failedStage !== "manifest") {
     ctx.report(signaturePath, {
       ruleId: "integrity/signature-invalid",
-      message: `OMS signature rejected at the ${result.failedStage} stage: ${result.errors[0] ?? "invalid"}`,
+      message: `OMS signature${scope} rejected at the ${result.failedStage} stage: ${result.errors[0] ?? "invalid"}`,
       evidence: { ...evidence, stage: result.failedStage ?? null },
     });
     return;
@@ -105,6 +118,7 @@ function report(
         evidence: { ...evidence, expected: file.expected ?? null, actual: file.actual ?? null },
       });
       reported = true;
+      marked.add(path);
     } else if (file.status === "extra" && listed.has(path)) {
       ctx.report(path, {
         ruleId: "integrity/unsigned-file",
@@ -112,6 +126,7 @@ function report(
         evidence,
       });
       reported = true;
+      marked.add(path);
     } else if (file.status === "missing" || file.status === "mismatch" || file.status === "extra") {
       ctx.report(signaturePath, {
         ruleId: file.status === "missing" ? "integrity/signed-file-missing" : "integrity/signed-file-mismatch",
@@ -176,6 +191,111 @@ function signerEvidence(result: SignatureVerification): Record<string, string> {
   return out;
 }
 
+/** A signature's verification in a scan, with the model root it covers. */
+interface Checked {
+  readonly signaturePath: string;
+  /** The model root relative to the scanned directory (`""` for the directory itself). */
+  readonly root: string;
+  readonly result: SignatureVerification;
+  /** Whether it counts towards covering the directory: verified, and a signer the policy accepts. */
+  readonly accepted: boolean;
+}
+
+/**
+ * Which scanned files the accepted signatures cover, and which none does. A file is covered when a
+ * verified signature (by a signer the policy accepts) whose model root contains it lists it with a
+ * matching digest; a sub-model's signature never covers anything outside its own root. Exempt:
+ * the signature files, the scan's own lock and policy files, OMS's default ignores at the scanned
+ * directory or at an accepted signature's root, the caller's ignore paths, and (for a `shards`
+ * signature, as the spec omits them) empty files under its root.
+ */
+function computeCoverage(
+  ctx: RepoContext,
+  dir: string,
+  checked: readonly Checked[],
+  exempt: ReadonlySet<string>,
+  callerIgnores: readonly string[],
+): { coverage: SignatureCoverage; uncovered: RootEntry[] } {
+  const covered = new Map<string, number>();
+  const counts: CoveringSignature[] = [];
+  const ignoredUnder = (root: string) =>
+    ignorePredicate([
+      ...DEFAULT_IGNORED_TOP_LEVEL,
+      ...callerIgnores.flatMap((p) => normaliseIgnorePath(root === "" ? dir : join(dir, root), p) ?? []),
+    ]);
+  const scopes = [{ prefix: "", ignored: ignoredUnder("") }];
+  checked.forEach((v, index) => {
+    let count = 0;
+    const prefix = v.root === "" ? "" : `${v.root}/`;
+    if (v.accepted) {
+      scopes.push({ prefix, ignored: ignoredUnder(v.root) });
+      for (const file of v.result.files) {
+        if (file.status !== "ok") continue;
+        covered.set(prefix + file.path, index);
+        count++;
+      }
+      if (v.result.serialization?.method === "shards") {
+        for (const entry of ctx.entries) {
+          if (entry.kind === "file" && entry.size === 0 && entry.path.startsWith(prefix) && !covered.has(entry.path)) {
+            covered.set(entry.path, index);
+            count++;
+          }
+        }
+      }
+    }
+    counts.push({
+      signaturePath: v.signaturePath,
+      model: v.root === "" ? "." : v.root,
+      status: v.result.status,
+      covered: count,
+    });
+  });
+  const uncovered: RootEntry[] = [];
+  for (const entry of ctx.entries) {
+    if (covered.has(entry.path) || exempt.has(entry.path)) continue;
+    if (scopes.some((s) => entry.path.startsWith(s.prefix) && s.ignored(entry.path.slice(s.prefix.length)))) continue;
+    uncovered.push(entry);
+  }
+  return {
+    coverage: {
+      complete: uncovered.length === 0,
+      uncoveredCount: uncovered.length,
+      uncovered: uncovered.slice(0, MAX_UNCOVERED_LISTED).map((e) => e.path),
+      signatures: counts,
+    },
+    uncovered,
+  };
+}
+
+/** Why a file is not covered, in words, and the signature nearest to it. */
+function uncoveredReason(path: string, checked: readonly Checked[]): { message: string; evidence: Evidence } {
+  let nearest: Checked | undefined;
+  for (const v of checked) {
+    if (v.root !== "" && !path.startsWith(`${v.root}/`)) continue;
+    if (nearest === undefined || v.root.length > nearest.root.length) nearest = v;
+  }
+  if (nearest === undefined) {
+    const roots = checked.map((v) => `${v.root}/`).join(", ");
+    return {
+      message: `not covered by a verified OMS signature: the signature${checked.length === 1 ? "" : "s"} found cover${checked.length === 1 ? "s" : ""} only ${roots}, and a signed sub-model does not sign the directory around it`,
+      evidence: { signature: null, model: null },
+    };
+  }
+  const { result } = nearest;
+  const why =
+    result.status !== "verified"
+      ? `${nearest.signaturePath} is ${result.status}`
+      : !nearest.accepted
+        ? `the signer of ${nearest.signaturePath} is not the one the policy requires`
+        : result.files.some((f) => nearest.root + (nearest.root === "" ? "" : "/") + f.path === path)
+          ? `${nearest.signaturePath} does not sign it`
+          : `${nearest.signaturePath} leaves it out (ignore paths)`;
+  return {
+    message: `not covered by a verified OMS signature (${why})`,
+    evidence: { signature: nearest.signaturePath, model: nearest.root === "" ? "." : nearest.root },
+  };
+}
+
 /** Finds, verifies and reports OMS signatures of a scanned local directory. */
 export const omsRepoAnalyzer: RepoAnalyzer = {
   name: "oms-signature",
@@ -184,8 +304,10 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
     if (options === false) return;
     const config: ScanSignatureOptions = { ...(options ?? {}) };
     // A policy file's signature requirement supplies trust material the caller did not.
-    const requirement = ctx.policy.options.signature;
-    if (requirement !== undefined && requirement.required !== false && !hasTrust(config)) {
+    const policyRequirement = ctx.policy.options.signature;
+    const requirement: SignatureRequirement | undefined =
+      policyRequirement !== undefined && policyRequirement.required !== false ? policyRequirement : undefined;
+    if (requirement !== undefined && !hasTrust(config)) {
       if (requirement.key !== undefined && (requirement.method ?? "key") === "key") config.publicKey = requirement.key;
       else if (
         requirement.identity !== undefined &&
@@ -196,16 +318,26 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
         config.issuer = requirement.issuer;
       }
     }
+    // Either kind of requirement holds only when verified signatures cover the whole directory.
+    const required = config.require === true || requirement !== undefined;
     const dir = ctx.root.localDir;
     if (dir === undefined || ctx.root.target.kind !== "directory") return;
     const reports = new Map(ctx.files.map((f) => [f.path, f]));
     const listed = new Set(ctx.entries.filter((e: RootEntry) => e.kind !== "unreadable").map((e) => e.path));
-    let signatures: string[];
+    const inside = (path: string): string | undefined => {
+      const rel = relative(resolve(dir), resolve(path));
+      return rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)
+        ? undefined
+        : rel.split(sep).join("/");
+    };
+    let signatures: { path: string; root: string }[];
     if (config.signaturePath !== undefined) {
-      const rel = relative(resolve(dir), resolve(config.signaturePath)).split(sep).join("/");
-      signatures = [rel];
+      // A signature named by the caller verifies the scanned directory, wherever it lies (as
+      // `verify --signature` does); it never moves the model root outside the directory.
+      const rel = inside(config.signaturePath) ?? relative(resolve(dir), resolve(config.signaturePath));
+      signatures = [{ path: rel.split(sep).join("/"), root: "" }];
     } else {
-      signatures = await discover(ctx, reports);
+      signatures = (await discover(ctx, reports)).map((path) => ({ path, root: modelRootOf(path) }));
     }
     if (signatures.length === 0) {
       ctx.setSignature?.({ status: "unsigned", errors: [], warnings: [], files: [] });
@@ -220,13 +352,21 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       }
       return;
     }
+    // The scan's own configuration files (the lock file, the policy file) are not model content.
+    const configFiles: string[] = [];
+    for (const file of [ctx.options.lockFile, ctx.policy.options.source]) {
+      if (typeof file !== "string") continue;
+      const rel = inside(file);
+      if (rel !== undefined) configFiles.push(rel);
+    }
     const trusted = hasTrust(config);
+    const checked: Checked[] = [];
+    const marked = new Set<string>();
     let primary: SignatureVerification | undefined;
     const rank = (r: SignatureVerification) => (r.status === "verified" ? 0 : 1) + (r.model === "." ? 0 : 2);
-    for (const signaturePath of signatures) {
+    for (const { path: signaturePath, root } of signatures) {
       // A signature verifies the directory it sits in (its parent for a hidden folder such as
       // `.kaggle/`): signatures of sub-models do not claim the rest of the tree.
-      const root = modelRootOf(signaturePath);
       const prefix = root === "" ? "" : `${root}/`;
       const inRoot = (p: string) => prefix === "" || p.startsWith(prefix);
       const knownSha256 = new Map<string, { sha256: string; size: number }>();
@@ -234,20 +374,18 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
         if (f.sha256 !== undefined && inRoot(f.path))
           knownSha256.set(f.path.slice(prefix.length), { sha256: f.sha256, size: f.size });
       }
-      const others = signatures.filter((s) => s !== signaturePath && inRoot(s)).map((s) => s.slice(prefix.length));
-      // The scan's own configuration files (the lock file, the policy file) are not model content.
+      // Other signatures and the scan's own files are compared when this signature lists them,
+      // and left out when it does not.
+      const optionalPaths = [...signatures.map((s) => s.path), ...configFiles]
+        .filter((p) => p !== signaturePath && inRoot(p))
+        .map((p) => p.slice(prefix.length));
       const modelDir = root === "" ? dir : join(dir, root);
-      for (const config of [ctx.options.lockFile, ctx.policy.options.source]) {
-        if (typeof config !== "string") continue;
-        const rel = relative(resolve(modelDir), resolve(config));
-        if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) others.push(rel.split(sep).join("/"));
-      }
       const verifyOptions: VerifyOptions = {
         ...config,
         signaturePath: join(dir, signaturePath),
-        ignorePaths: [...(config.ignorePaths ?? []), ...others],
         requireTrust: trusted,
         knownSha256,
+        optionalPaths,
         signal: ctx.signal,
       };
       let result: SignatureVerification;
@@ -261,9 +399,20 @@ export const omsRepoAnalyzer: RepoAnalyzer = {
       result.signaturePath = signaturePath;
       result.model = root === "" ? "." : root;
       recordDigests(ctx, prefix, result, listed, reports);
-      if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed);
+      if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed, marked);
+      const accepted = result.status === "verified" && signerViolation(result, requirement) === undefined;
+      checked.push({ signaturePath, root, result, accepted });
       if (primary === undefined || rank(result) < rank(primary)) primary = result;
     }
-    if (primary !== undefined) ctx.setSignature?.(primary);
+    const exempt = new Set([...signatures.map((s) => s.path), ...configFiles]);
+    const { coverage, uncovered } = computeCoverage(ctx, dir, checked, exempt, config.ignorePaths ?? []);
+    if (required) {
+      for (const entry of uncovered) {
+        if (!listed.has(entry.path) || marked.has(entry.path)) continue;
+        const { message, evidence } = uncoveredReason(entry.path, checked);
+        ctx.report(entry.path, { ruleId: "integrity/unsigned-file", message, evidence });
+      }
+    }
+    if (primary !== undefined) ctx.setSignature?.({ ...primary, coverage });
   },
 };

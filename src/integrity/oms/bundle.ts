@@ -4,6 +4,7 @@
  * @module
  */
 import { ModelgateError } from "../../errors.js";
+import { describeJsonError } from "../../sources/safe-write.js";
 import type { SigningMethod, VerificationStage } from "./result.js";
 
 /** A verification failure at a given stage. */
@@ -94,7 +95,11 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new OmsError("parse", `signature is not JSON: ${(error as Error).message}`, error);
+      // Never the parser's message: it quotes the input, which may be any file's bytes.
+      throw new OmsError(
+        "parse",
+        `signature is not JSON (${describeJsonError(error, typeof input === "string" ? Buffer.byteLength(input) : input.length)})`,
+      );
     }
   }
   if (!isObject(json)) throw new OmsError("parse", "signature is not a JSON object");

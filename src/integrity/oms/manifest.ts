@@ -118,15 +118,29 @@ export function shardRanges(size: number, shardSize: number): ByteRange[] {
   return out;
 }
 
-/** Why a listed entry cannot be hashed under a symlink policy, or undefined when it can. */
+/**
+ * Why a listed entry cannot be hashed under a symlink policy, or undefined when it can. A link whose
+ * target leaves the model root is never followed, whatever the signature allows.
+ */
 function unusable(entry: ListedEntry, allowSymlinks: boolean): string | undefined {
   if (entry.kind === "special") return "not a regular file (FIFO, socket or device)";
   if (entry.kind === "symlink") {
     if (!allowSymlinks) return "symbolic link, and the signature does not allow symlinks";
+    if (entry.targetKind === "outside") return "symbolic link leaving the model root (never followed)";
     if (entry.targetKind === "missing") return "dangling symbolic link";
-    if (entry.targetKind !== "file") return `symbolic link to a ${entry.targetKind ?? "non-file"}`;
+    if (entry.targetKind !== "file" || entry.targetPath === undefined)
+      return `symbolic link to a ${entry.targetKind ?? "non-file"}`;
   }
   return undefined;
+}
+
+/**
+ * The path to open for a usable entry: a regular file itself, or a link's resolved target inside
+ * the root; either way opened with `O_NOFOLLOW`, so a link swapped in later is refused.
+ * @param entry - a listed entry {@link unusable} accepted
+ */
+export function openPathOf(entry: ListedEntry): string {
+  return entry.kind === "symlink" && entry.targetPath !== undefined ? entry.targetPath : entry.fsPath;
 }
 
 interface HashTask {
@@ -142,7 +156,8 @@ async function hashTasks(
 ): Promise<string[][]> {
   return mapLimit(tasks, Math.max(2, pool.size * 2), async (task) => {
     const result = await pool.hash({
-      path: task.entry.fsPath,
+      path: openPathOf(task.entry),
+      noFollow: true,
       algorithms: [algorithm],
       expectedSize: task.entry.size,
       ...(task.ranges === undefined ? {} : { ranges: task.ranges }),
@@ -182,6 +197,11 @@ export interface CheckManifestOptions extends ListModelOptions {
    * size still matches.
    */
   knownSha256?: ReadonlyMap<string, { readonly sha256: string; readonly size: number }>;
+  /**
+   * Paths (relative to the model root) compared when the manifest lists them and left out when it
+   * does not: other signature files and the scan's own lock and policy files in the tree.
+   */
+  optionalPaths?: readonly string[];
 }
 
 /**
@@ -294,8 +314,9 @@ export async function checkManifest(
       );
     }
   });
+  const optional = new Set(options.optionalPaths ?? []);
   for (const [path, entry] of model.entries) {
-    if (signedByPath.has(path)) continue;
+    if (signedByPath.has(path) || optional.has(path)) continue;
     // Zero-byte files are not signed in shard mode (the spec omits them).
     if (manifest.method === "shards" && entry.kind === "file" && entry.size === 0) continue;
     const reason = unusable(entry, manifest.allowSymlinks);

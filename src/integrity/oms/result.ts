@@ -59,6 +59,35 @@ export const SerializationSchema = z.object({
   ignorePaths: z.array(z.string()).describe("Ignore paths recorded in the signature."),
 });
 
+/** One signature found in a scanned directory, and the model root it covers. */
+export const CoveringSignatureSchema = z
+  .object({
+    signaturePath: z.string().describe("The signature file, relative to the scanned directory."),
+    model: z.string().describe("The model root it verifies, relative to the scanned directory ('.' for itself)."),
+    status: z.enum(["verified", "failed", "unsigned", "unverified"]).describe("Its verification status."),
+    covered: z
+      .int()
+      .nonnegative()
+      .describe(
+        "Files of the scan it covers: listed in its manifest with a matching digest, counted only when it verified (and its signer satisfies the policy).",
+      ),
+  })
+  .describe("A signature found in the scanned directory.");
+
+/** How much of a scanned directory the verified signatures cover (scan reports only). */
+export const SignatureCoverageSchema = z
+  .object({
+    complete: z
+      .boolean()
+      .describe(
+        "Every scanned file is covered by a verified signature whose model root contains it and whose manifest lists it with a matching digest (signature files, the scan's own lock and policy files, OMS's default ignores .git, .gitattributes, .github, .gitignore at a model root, and the caller's ignore paths excepted). A signature requirement holds only when this is true.",
+      ),
+    uncoveredCount: z.int().nonnegative().describe("Scanned files no verified signature covers."),
+    uncovered: z.array(z.string()).describe("The first of them (at most 100), relative to the scanned directory."),
+    signatures: z.array(CoveringSignatureSchema).describe("Every signature verified, with the model root it covers."),
+  })
+  .describe("Coverage of the scanned directory by verified signatures.");
+
 /** The outcome of verifying a model's OMS signature. */
 export const SignatureVerificationSchema = z
   .object({
@@ -91,6 +120,9 @@ export const SignatureVerificationSchema = z
       .describe("SHA-256 root digest of the manifest."),
     serialization: SerializationSchema.optional(),
     files: z.array(SignedFileResultSchema).describe("Per-file comparison (empty when a stage before manifest failed)."),
+    coverage: SignatureCoverageSchema.optional().describe(
+      "In scan reports: how much of the scanned directory verified signatures cover, and which root each signature covers. A signature of a sub-folder never covers the rest of the tree.",
+    ),
   })
   .describe("OpenSSF Model Signing verification result.");
 
@@ -106,3 +138,7 @@ export type SignerInfo = z.infer<typeof SignerSchema>;
 export type SerializationInfo = z.infer<typeof SerializationSchema>;
 /** The outcome of verifying a model's OMS signature. */
 export type SignatureVerification = z.infer<typeof SignatureVerificationSchema>;
+/** Coverage of a scanned directory by verified signatures. */
+export type SignatureCoverage = z.infer<typeof SignatureCoverageSchema>;
+/** A signature found in a scanned directory. */
+export type CoveringSignature = z.infer<typeof CoveringSignatureSchema>;

@@ -4,16 +4,17 @@
  * @module
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign as signBytes } from "node:crypto";
-import { stat, writeFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ModelgateError, toModelgateError } from "../../errors.js";
+import { assertWritableTarget, writeFileSafely } from "../../sources/safe-write.js";
 import type { HashAlgorithm } from "../hash/core.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { compareCodePoints, type ListedEntry, mapLimit } from "../walk.js";
 import { BUNDLE_MEDIA_TYPE_V03, IN_TOTO_PAYLOAD_TYPE } from "./bundle.js";
 import { parseCertificates } from "./certificate.js";
 import { curveHash, preAuthEncoding, publicKeyHint } from "./crypto.js";
-import { listModelFiles, shardRanges } from "./manifest.js";
+import { listModelFiles, openPathOf, shardRanges } from "./manifest.js";
 import { PREDICATE_TYPE_V1, rootDigestOf, STATEMENT_TYPE } from "./statement.js";
 import { DEFAULT_SIGNATURE_NAME } from "./verify.js";
 
@@ -35,7 +36,10 @@ export interface SignOptions {
   hash?: HashAlgorithm;
   /** Sign in shards of this many bytes (the `shards` method) instead of whole files. */
   shardSize?: number;
-  /** Follow symbolic links to files and hash their targets (default false: a symlink is an error). */
+  /**
+   * Follow symbolic links to files inside the model and hash their targets (default false: a
+   * symlink is an error). A link leaving the model root is always an error.
+   */
   allowSymlinks?: boolean;
   /** Write the file (default true); false only builds the bundle. */
   write?: boolean;
@@ -122,6 +126,8 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
     throw toModelgateError(error);
   }
   const output = options.output ?? join(isDirectory ? modelPath : dirname(modelPath), DEFAULT_SIGNATURE_NAME);
+  // Fail before hashing when the output is a link or a special file (writing checks again).
+  if (options.write ?? true) await assertWritableTarget(output, "signature");
   const model = await listModelFiles(modelPath, {
     signaturePaths: [output],
     ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),
@@ -139,7 +145,13 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
           `${entry.path} is a symbolic link (pass allowSymlinks to follow it)`,
         );
       }
-      if (entry.targetKind !== "file") {
+      if (entry.targetKind === "outside") {
+        throw new ModelgateError(
+          "INVALID_ARGUMENT",
+          `${entry.path} is a symbolic link leaving the model directory (never followed)`,
+        );
+      }
+      if (entry.targetKind !== "file" || entry.targetPath === undefined) {
         throw new ModelgateError(
           "INVALID_ARGUMENT",
           `${entry.path} is a symbolic link to a ${entry.targetKind ?? "non-file"}`,
@@ -156,7 +168,8 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
   const hashed = await mapLimit(jobs, Math.max(2, pool.size * 2), async ({ entry, ranges }) => {
     if (ranges !== undefined && ranges.length === 0) return [];
     const result = await pool.hash({
-      path: entry.fsPath,
+      path: openPathOf(entry),
+      noFollow: true,
       algorithms: [hashType],
       expectedSize: entry.size,
       ...(ranges === undefined ? {} : { ranges }),
@@ -212,11 +225,7 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
     },
   };
   if (options.write ?? true) {
-    try {
-      await writeFile(output, `${JSON.stringify(bundle, null, 2)}\n`);
-    } catch (error) {
-      throw toModelgateError(error);
-    }
+    await writeFileSafely(output, `${JSON.stringify(bundle, null, 2)}\n`, { what: "signature" });
   }
   return {
     bundle,

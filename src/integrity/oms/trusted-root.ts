@@ -4,9 +4,9 @@
  * nothing here touches the network unless {@link refreshTrustedRoot} is called.
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
-import { ModelgateError, toModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../errors.js";
+import { describeJsonError, readNamedFile } from "../../sources/safe-write.js";
 
 /** Provenance of the shipped public-good trusted root snapshot. */
 export const PUBLIC_GOOD_TRUSTED_ROOT_INFO = Object.freeze({
@@ -52,17 +52,15 @@ export function trustedRootFromJSON(json: unknown): TrustedRoot {
  * @param path - the file
  */
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw toModelgateError(error);
-  }
+  const text = await readNamedFile(path, "trusted root");
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ModelgateError("INVALID_ARGUMENT", `${path} is not JSON: ${(error as Error).message}`);
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      `${path} is not JSON (${describeJsonError(error, Buffer.byteLength(text))})`,
+    );
   }
   return trustedRootFromJSON(json);
 }

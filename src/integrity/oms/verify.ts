@@ -4,10 +4,11 @@
  * @module
  */
 import type { KeyObject, X509Certificate } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
-import { ModelgateError, toModelgateError } from "../../errors.js";
+import { toModelgateError } from "../../errors.js";
+import { readFileSafely, UnsafePathError } from "../../sources/safe-write.js";
 import type { HashPool } from "../hash/pool.js";
 import { MAX_SIGNATURE_BYTES, OmsError, type ParsedBundle, parseBundle } from "./bundle.js";
 import { type CertificatePolicy, parseCertificates, verifyCertificateBundle } from "./certificate.js";
@@ -57,6 +58,11 @@ export interface VerifyOptions {
   pool?: HashPool;
   /** SHA-256 digests a scan already computed, by path relative to the model root (not hashed again). */
   knownSha256?: ReadonlyMap<string, { readonly sha256: string; readonly size: number }>;
+  /**
+   * Paths (relative to the model root) compared when the signature lists them and left out when it
+   * does not (a scan passes other signature files and its own lock and policy files).
+   */
+  optionalPaths?: readonly string[];
   /** Stops the work. */
   signal?: AbortSignal;
 }
@@ -83,18 +89,24 @@ async function defaultSignaturePath(modelPath: string): Promise<string> {
 }
 
 /**
- * Reads a signature file under the size budget.
+ * Reads a signature file under the size budget, link-safely: a symbolic link (at the last
+ * component), a FIFO, socket, device or directory is refused without being opened or followed,
+ * and at most {@link MAX_SIGNATURE_BYTES} + 1 bytes are read.
  * @param path - the file
  * @returns its bytes, or undefined when it does not exist
+ * @throws OmsError at stage `parse` for a link, a special file or an oversized file
  */
 export async function readSignatureFile(path: string): Promise<Uint8Array | undefined> {
   try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new ModelgateError("INVALID_ARGUMENT", `${path} is not a regular file`);
-    if (s.size > MAX_SIGNATURE_BYTES) throw new OmsError("parse", `signature larger than ${MAX_SIGNATURE_BYTES} bytes`);
-    return await readFile(path);
+    return await readFileSafely(path, { maxBytes: MAX_SIGNATURE_BYTES, what: "signature" });
   } catch (error) {
-    if ((error as { code?: unknown }).code === "ENOENT") return undefined;
+    if (error instanceof UnsafePathError) {
+      const why =
+        error.reason === "too-large"
+          ? `signature larger than ${MAX_SIGNATURE_BYTES} bytes`
+          : `${error.message} (signature files are never read through links or from special files)`;
+      throw new OmsError("parse", why);
+    }
     throw toModelgateError(error);
   }
 }
@@ -226,6 +238,7 @@ export async function verifyModel(modelPath: string, options: VerifyOptions = {}
       ...(options.ignoreUnsignedFiles === undefined ? {} : { ignoreUnsignedFiles: options.ignoreUnsignedFiles }),
       ...(options.pool === undefined ? {} : { pool: options.pool }),
       ...(options.knownSha256 === undefined ? {} : { knownSha256: options.knownSha256 }),
+      ...(options.optionalPaths === undefined ? {} : { optionalPaths: options.optionalPaths }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     result.status = outcome.checked ? "verified" : "unverified";

@@ -45,7 +45,12 @@ export const pinsRepoAnalyzer: RepoAnalyzer = {
       if (sha256 === undefined && ctx.root.localDir !== undefined && ctx.options.hash === false) {
         // The scan was told not to hash; pins need digests, so hash here.
         const path = resolve(ctx.root.localDir, entry.path);
-        const result = await defaultHashPool().hash({ path, expectedSize: entry.size, signal: ctx.signal });
+        const result = await defaultHashPool().hash({
+          path,
+          noFollow: true,
+          expectedSize: entry.size,
+          signal: ctx.signal,
+        });
         sha256 = result.digests[0]?.sha256;
       }
       if (sha256 === undefined) {

@@ -3,10 +3,16 @@
  * `modelgate lock <dir>` writes and `modelgate scan --lock FILE` checks.
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { relative, resolve, sep } from "node:path";
 import { z } from "zod";
-import { ModelgateError, toModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../errors.js";
+import {
+  assertWritableTarget,
+  describeJsonError,
+  readFileSafely,
+  UnsafePathError,
+  writeFileSafely,
+} from "../../sources/safe-write.js";
 import { TOOL_NAME, TOOL_VERSION } from "../../version.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { compareCodePoints, listTree, mapLimit } from "../walk.js";
@@ -84,7 +90,11 @@ export function parseLockFile(text: string): LockFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ModelgateError("INVALID_ARGUMENT", `lock file is not JSON: ${(error as Error).message}`);
+    // Never the parser's message: it quotes the input.
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      `lock file is not JSON (${describeJsonError(error, Buffer.byteLength(text))})`,
+    );
   }
   const parsed = LockFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -98,21 +108,25 @@ export function parseLockFile(text: string): LockFile {
 }
 
 /**
- * Reads and validates a lock file.
+ * Reads and validates a lock file, link-safely: a symbolic link (at the last component), a FIFO,
+ * socket, device or directory is refused without being opened or followed, and at most
+ * {@link MAX_LOCK_FILE_BYTES} + 1 bytes are read.
  * @param path - lock file path
+ * @throws ModelgateError `IO` (missing or unreadable), `INVALID_ARGUMENT` (a link, a special file, not a lock file), `BUDGET_EXCEEDED`
  */
 export async function readLockFile(path: string): Promise<LockFile> {
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
-    bytes = await readFile(path);
+    bytes = await readFileSafely(path, { maxBytes: MAX_LOCK_FILE_BYTES, what: "lock file" });
   } catch (error) {
-    throw toModelgateError(error);
+    if (error instanceof UnsafePathError && error.reason === "too-large") {
+      throw new ModelgateError("BUDGET_EXCEEDED", `lock file larger than ${MAX_LOCK_FILE_BYTES} bytes`, {
+        budget: "maxLockFileBytes",
+      });
+    }
+    throw error;
   }
-  if (bytes.length > MAX_LOCK_FILE_BYTES) {
-    throw new ModelgateError("BUDGET_EXCEEDED", `lock file larger than ${MAX_LOCK_FILE_BYTES} bytes`, {
-      budget: "maxLockFileBytes",
-    });
-  }
+  if (bytes === undefined) throw new ModelgateError("IO", `lock file ${path} does not exist`);
   return parseLockFile(bytes.toString("utf8"));
 }
 
@@ -156,6 +170,7 @@ export async function createLockFile(dir: string, options: CreateLockOptions = {
   const digests = await mapLimit(regular, Math.max(2, pool.size * 2), (entry) =>
     pool.hash({
       path: entry.fsPath,
+      noFollow: true,
       expectedSize: entry.size,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     }),
@@ -173,7 +188,8 @@ export async function createLockFile(dir: string, options: CreateLockOptions = {
 }
 
 /**
- * Writes a lock file for a directory.
+ * Writes a lock file for a directory, atomically and never through a link: an output that is a
+ * symbolic link, FIFO, socket, device or directory is refused (see `writeFileSafely`).
  * @param dir - the model directory
  * @param output - where to write (default `<dir>/modelgate.lock.json`, which is left out of the lock)
  * @param options - ignores, pool, signal
@@ -189,12 +205,10 @@ export async function writeLockFile(
   const ignorePaths = [...(options.ignorePaths ?? [])];
   if (inside !== "" && !inside.startsWith("..") && !inside.startsWith(sep))
     ignorePaths.push(inside.split(sep).join("/"));
+  // Fail before hashing when the output is a link or a special file (writing checks again).
+  await assertWritableTarget(path, "lock file");
   const lock = await createLockFile(dir, { ...options, ignorePaths });
-  try {
-    await writeFile(path, formatLockFile(lock));
-  } catch (error) {
-    throw toModelgateError(error);
-  }
+  await writeFileSafely(path, formatLockFile(lock), { what: "lock file" });
   return { lock, path };
 }
 

@@ -74,7 +74,7 @@ export const integrityRules = [
     title: "File not covered by the signature",
     severity: "high",
     description:
-      "The file is in the model directory but not in its OpenSSF Model Signing manifest (nor ignored by it). Unsigned additions are how a signed model gets a payload; the spec requires verification to fail unless the caller opts into ignoring unsigned files.",
+      "The file is in the model directory but not in its OpenSSF Model Signing manifest (nor ignored by it). Unsigned additions are how a signed model gets a payload; the spec requires verification to fail unless the caller opts into ignoring unsigned files. When a signature is required (`--require-signature` or a policy `signature` section), every scanned file that no verified signature covers gets this finding too: a signature covers only its own model root, so a signed sub-folder never signs the files around it, and a signature whose signer is unknown or not the required one covers nothing.",
     references: [OMS_SPEC],
   },
   {
@@ -82,7 +82,7 @@ export const integrityRules = [
     title: "Required signature is missing",
     severity: "high",
     description:
-      "The scan was told to require an OpenSSF Model Signing signature and none was found in the scanned directory.",
+      "The scan was told to require an OpenSSF Model Signing signature and none was found in the scanned directory. When signatures are found but do not cover every file, the files left over are `integrity/unsigned-file` instead.",
     references: [OMS_SPEC],
   },
 ] as const satisfies readonly RuleDef[];

@@ -3,6 +3,7 @@
  * @module
  */
 import type { SignatureVerification, SignerInfo } from "../../integrity/oms/result.js";
+import { describePolicy } from "../../policy/policy.js";
 import type { FileReport, Finding, ScanReport, Severity, Verdict } from "../schema.js";
 import { SEVERITIES, VERDICTS } from "../schema.js";
 import { severityRank } from "../verdict.js";
@@ -128,9 +129,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
     s("bold", `modelgate ${report.tool.version}`) +
       `  scanned ${report.target.name} (${report.summary.files} files, ${seconds} s)`,
   );
-  if (report.policy?.source !== undefined) {
-    out.push(s("dim", `policy ${report.policy.source} (sha256 ${report.policy.hash.slice(0, 12)})`));
-  }
+  out.push(s("dim", describePolicy(report.policy)));
   out.push("");
   for (const file of report.files) {
     if (opts.quiet && file.verdict === "clean") continue;
