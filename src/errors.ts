@@ -10,7 +10,7 @@
  * - `TRUNCATED`: the input ended before a structure it declares.
  * - `MALFORMED`: the input violates its format.
  * - `BUDGET_EXCEEDED`: a configured budget (bytes, depth, entries, opcodes, ...) was exceeded.
- * - `UNSUPPORTED`: the input is recognised but cannot be analysed (e.g. 7z, encrypted zip).
+ * - `UNSUPPORTED`: the input is recognised but cannot be analysed (e.g. RAR, a truly encrypted zip or 7z).
  * - `IO`: reading the input failed.
  * - `ABORTED`: the caller's AbortSignal fired.
  * - `TIMEOUT`: the per-file time budget ran out.

@@ -44,7 +44,12 @@ const [database = "verdicts.db", ...uris] = process.argv.slice(2);
 const targets: ScanTarget[] = uris.map((uri) => {
   const { repo, revision, path } = parseHubUri(uri);
   return {
-    hub: { repo, ...(revision === undefined ? {} : { revision }), ...(path === undefined ? {} : { paths: [path] }) },
+    hub: {
+      repo,
+      ...(revision === undefined ? {} : { revision }),
+      ...(path === undefined ? {} : { paths: [path] }),
+      verify: "full", // files read whole get a computed SHA-256: only those results are cached
+    },
   };
 });
 

@@ -3,6 +3,7 @@
  * @module
  */
 import { compressedAnalyzer } from "../containers/compressed/analyzer.js";
+import { sevenZipAnalyzer } from "../containers/sevenzip/analyzer.js";
 import { tarAnalyzer } from "../containers/tar/analyzer.js";
 import { zipAnalyzer } from "../containers/zip/analyzer.js";
 import { omsRepoAnalyzer } from "../integrity/oms/analyzer.js";
@@ -37,6 +38,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   zipAnalyzer,
   tarAnalyzer,
   compressedAnalyzer,
+  sevenZipAnalyzer,
   onnxAnalyzer,
   kerasConfigAnalyzer,
   kerasHdf5Analyzer,

@@ -153,6 +153,8 @@ const LIMIT_KEYS = [
   "maxDecompressedBytes",
   "maxCompressionRatio",
   "fileTimeoutMs",
+  "scanTimeoutMs",
+  "maxDirectoryDepth",
 ] as const satisfies readonly (keyof Limits)[];
 
 /** Longest finding path a suppression glob is matched against (longer ones are never suppressed). */

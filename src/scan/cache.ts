@@ -9,9 +9,15 @@ import { join } from "node:path";
 import { ModelgateError } from "../errors.js";
 import { type FileReport, FileReportSchema } from "../report/schema.js";
 
-/** What a cached verdict is keyed by. */
+/**
+ * What a cached verdict is keyed by. The engine stores results only under a SHA-256 it computed
+ * over every byte of the file; a digest a listing merely claims (a Hub LFS oid) is only looked up,
+ * and a hit under it is used once the file's bytes, read whole, match it. The one exception, for
+ * callers who trust the Hub's content addressing (`hub.trustListedDigests`), is keyed by a SHA-256
+ * derived from the oid and the origin kind, which no computed digest can equal.
+ */
 export interface VerdictCacheKey {
-  /** SHA-256 of the file's content (lowercase hex); for Hub LFS files, the LFS oid. */
+  /** SHA-256 of the file's content (lowercase hex), or the derived key described above. */
   readonly sha256: string;
   /** The modelgate version that produced the result. */
   readonly toolVersion: string;

@@ -3,26 +3,31 @@
  * the repository-level analyzers and assembles the report.
  * @module
  */
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
+import type { RangeDigests } from "../integrity/hash/core.js";
+import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.js";
 import { startScanHash } from "../integrity/hash/scan-hash.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
-import { resolvePolicy } from "../policy/policy.js";
+import { resolvePolicy, validatePolicy } from "../policy/policy.js";
 import { applySignaturePolicy } from "../policy/signature.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
-import { BufferSource, type ByteSource, GuardedSource } from "../sources/byte-source.js";
+import { BufferSource, type ByteSource, GuardedSource, raceAbort, readChunks } from "../sources/byte-source.js";
+import { FileSource, isFileChangedError } from "../sources/file.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
-import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
+import { analyzeNode, type FileScanState, reportError, ruleForError } from "./analyze.js";
 import { restoreReport, type VerdictCacheKey } from "./cache.js";
 import { FileRecorder } from "./file-recorder.js";
 import {
   DEFAULT_LIMITS,
   type FileVerification,
+  type FindingInput,
   type Limits,
   type RootEntry,
   type ScanOptions,
@@ -52,16 +57,27 @@ export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
 /**
  * Scans a file, a directory, in-memory bytes or a ByteSource and reports what it finds. Never
  * executes or deserialises anything. Resolves with a report even when files fail or the scan is
- * aborted (`complete: false`, unfinished files `invalid`); rejects only for a bad target or bad
- * options.
+ * aborted or runs out of time (`complete: false`, unfinished files `invalid`); rejects only for a
+ * bad target or bad options (or a target that cannot even be resolved within `scanTimeoutMs`).
  * @param target - a path, `{ bytes, name }`, `{ source, name }` or a ByteSource
  * @param options - budgets, policy, concurrency, progress, abort signal
  */
 export async function scan(target: ScanTarget, options: ScanOptions = {}): Promise<ScanReport> {
-  const rootOptions: RootOptions = {};
-  if (options.signal !== undefined) rootOptions.signal = options.signal;
-  const root = await rootFor(target, rootOptions);
-  return scanRoot(root, options);
+  const startedAt = new Date();
+  const limits = resolveLimits({ ...validatePolicy(options.policy ?? {}).limits, ...options.limits });
+  const deadline = startDeadline(limits.scanTimeoutMs, options.signal);
+  try {
+    const rootOptions: RootOptions = { signal: deadline.signal, maxDirectoryDepth: limits.maxDirectoryDepth };
+    let root: ScanRoot;
+    try {
+      root = await rootFor(target, rootOptions);
+    } catch (error) {
+      throw deadline.expired() ? deadline.reason() : error;
+    }
+    return await runScan(root, options, deadline, startedAt);
+  } finally {
+    deadline.dispose();
+  }
 }
 
 /**
@@ -71,37 +87,121 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
  */
 export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promise<ScanReport> {
   const startedAt = new Date();
+  const limits = resolveLimits({ ...validatePolicy(options.policy ?? {}).limits, ...options.limits });
+  const deadline = startDeadline(limits.scanTimeoutMs, options.signal);
+  try {
+    return await runScan(root, options, deadline, startedAt);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** The scan's overall deadline, combined with the caller's signal. */
+interface Deadline {
+  /** Fires on caller abort or when the scan's time budget runs out. */
+  readonly signal: AbortSignal;
+  /** Whether the time budget (not the caller) stopped the scan. */
+  expired(): boolean;
+  /** The `TIMEOUT` error the budget fires with. */
+  reason(): ModelgateError;
+  /** Stops the timer. */
+  dispose(): void;
+}
+
+/** Longest delay one timer can take (longer ones are chained). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function startDeadline(ms: number, outer: AbortSignal | undefined): Deadline {
+  const controller = new AbortController();
+  const error = new ModelgateError("TIMEOUT", `the scan did not finish within its ${ms} ms budget (scanTimeoutMs)`, {
+    budget: "scanTimeoutMs",
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (Number.isFinite(ms)) {
+    const at = Date.now() + ms;
+    const arm = (): void => {
+      const left = at - Date.now();
+      if (left <= 0) controller.abort(error);
+      else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
+  }
+  return {
+    signal: outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]),
+    expired: () => controller.signal.aborted,
+    reason: () => error,
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+/** How long a listing may go on once the scan is stopped, to name the files it did not scan. */
+const LISTING_GRACE_MS = 1_000;
+
+/** Settles with `step`, or rejects with the signal's reason {@link LISTING_GRACE_MS} after it fires. */
+function raceListing<T>(step: Promise<T>, signal: AbortSignal): Promise<T> {
+  const grace = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = () => {
+    timer = setTimeout(() => grace.abort(signal.reason), LISTING_GRACE_MS);
+  };
+  if (signal.aborted) start();
+  else signal.addEventListener("abort", start, { once: true });
+  return raceAbort(step, grace.signal).finally(() => {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", start);
+  });
+}
+
+/** A signal that fires after `ms` (never, for budgets beyond what one timer can wait). */
+function timeoutSignal(ms: number): AbortSignal {
+  return ms <= MAX_TIMER_MS ? AbortSignal.timeout(ms) : new AbortController().signal;
+}
+
+async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline, startedAt: Date): Promise<ScanReport> {
   const t0 = performance.now();
   const policy = resolvePolicy(options.policy, {
     now: startedAt,
     ...policyPrefix(options.policy?.source, root.localDir),
   });
   const limits = resolveLimits({ ...policy.options.limits, ...options.limits });
-  const signal = options.signal ?? new AbortController().signal;
+  const signal = deadline.signal;
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
   const errors: ScanError[] = [];
   const retained = { bytes: 0 };
   let bytesRead = 0;
+  /** Why files were not (fully) analysed, once the scan has stopped. */
+  const stopped = (): FindingInput =>
+    deadline.expired()
+      ? { ruleId: "scan/timeout", message: `${deadline.reason().message}; this file was not analysed` }
+      : { ruleId: "scan/aborted", message: "scan aborted before this file was analysed" };
 
   const entries: RootEntry[] = [];
+  const listing = root.list(signal)[Symbol.asyncIterator]();
   try {
-    for await (const entry of root.list(signal)) {
+    // Raced against the signal (after a grace period, so that a listing that is quick to finish
+    // still names the files left unscanned): a listing stuck in a request of its own still ends.
+    for (let step = await raceListing(listing.next(), signal); step.done !== true; ) {
+      const entry = step.value;
       entries.push(entry);
       progress?.({ phase: "list", path: entry.path, bytesDone: entries.length, bytesTotal: 0 });
+      step = await raceListing(listing.next(), signal);
     }
   } catch (error) {
-    const e = toModelgateError(error);
-    if (e.code !== "ABORTED") throw e;
-    errors.push({ code: e.code, message: `listing aborted: ${e.message}` });
+    const e = toModelgateError(deadline.expired() ? deadline.reason() : error);
+    if (!signal.aborted) throw e;
+    errors.push({ code: e.code, message: `listing stopped: ${e.message}` });
+    listing.return?.()?.catch(() => undefined);
   }
 
   const recorders = new Map<string, FileRecorder>();
+  /** Files whose analysis finished without a `scan/*` finding: the only ones repo analyzers may open. */
+  const readable = new Set<string>();
   const scanEntry = async (entry: RootEntry): Promise<void> => {
     const recorder = new FileRecorder(entry.path, entry.size, policy);
     recorders.set(entry.path, recorder);
     if (signal.aborted) {
-      recorder.add(recorder.root, { ruleId: "scan/aborted", message: "scan aborted before this file was analysed" });
+      recorder.add(recorder.root, stopped());
       return;
     }
     switch (entry.kind) {
@@ -115,45 +215,110 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
       case "special":
         recorder.add(recorder.root, { ruleId: "file/special", message: "not a regular file; not read" });
         return;
-      case "unreadable":
-        recorder.add(recorder.root, { ruleId: "scan/read-error", message: entry.error ?? "could not be listed" });
-        errors.push({ code: "IO", message: entry.error ?? "could not be listed", path: entry.path });
+      case "unreadable": {
+        const code = entry.errorCode ?? "IO";
+        recorder.add(recorder.root, {
+          ruleId: code === "BUDGET_EXCEEDED" ? "scan/budget-exceeded" : "scan/read-error",
+          message: entry.error ?? "could not be listed",
+          evidence: { code },
+        });
+        errors.push({ code, message: entry.error ?? "could not be listed", path: entry.path });
+        return;
+      }
+      case "skipped":
+        if (entry.skipped === "vcs") {
+          const count = `${entry.skippedEntries ?? 0}${entry.skippedMore === true ? "+" : ""}`;
+          recorder.add(recorder.root, {
+            ruleId: "scan/skipped-directory",
+            message: `version-control folder of the scanned directory, not scanned (${count} entries): no loader reads it`,
+            evidence: { entries: entry.skippedEntries ?? 0, more: entry.skippedMore === true },
+          });
+        } else {
+          const message = `folder nested deeper than ${limits.maxDirectoryDepth} levels: its content was not listed or scanned`;
+          recorder.add(recorder.root, {
+            ruleId: "scan/depth-exceeded",
+            message,
+            evidence: { maxDirectoryDepth: limits.maxDirectoryDepth },
+          });
+          errors.push({ code: "BUDGET_EXCEEDED", message, path: entry.path });
+        }
         return;
       case "file":
         break;
     }
-    const known = cacheKeyFor(entry.sha256, policy.hash);
-    if (known !== undefined && options.cache !== undefined) {
-      const hit = await options.cache.get(known).catch(() => undefined);
-      if (hit !== undefined) {
-        recorder.restore(restoreReport(hit, entry.path, entry.size));
-        return;
+    const fileSignal = AbortSignal.any([signal, timeoutSignal(limits.fileTimeoutMs)]);
+    const fileDeadline = Date.now() + limits.fileTimeoutMs;
+    const params: FileScanParams = {
+      limits,
+      policy,
+      signal: fileSignal,
+      deadline: fileDeadline,
+      options,
+      errors,
+      retained,
+    };
+    // A hit under a digest the root only claims stands for the bytes served once they are read
+    // whole and match it (unless the root vouches for its digests).
+    let pending: FileReport | undefined;
+    const claimed = validDigest(entry.sha256);
+    if (claimed !== undefined && options.cache !== undefined) {
+      const cache = options.cache;
+      const lookup = (key: VerdictCacheKey) => cache.get(key).catch(() => undefined);
+      if (entry.sha256Trusted === true) {
+        const hit =
+          (await lookup(cacheKey(claimed, policy.hash))) ?? (await lookup(claimedCacheKey(claimed, policy.hash)));
+        if (hit !== undefined) {
+          recorder.restore(restoreReport(hit, entry.path, entry.size));
+          readable.add(entry.path);
+          return;
+        }
+      } else {
+        pending = await lookup(cacheKey(claimed, policy.hash));
       }
     }
     let source: ByteSource;
+    const opening = root.open(entry.path, { signal: fileSignal, entry });
     try {
-      source = await root.open(entry.path);
+      source = await raceAbort(opening, fileSignal);
     } catch (error) {
-      const e = toModelgateError(error);
-      recorder.add(recorder.root, { ruleId: "scan/read-error", message: e.message, evidence: { code: e.code } });
+      opening.then((s) => s.close?.()).catch(() => undefined);
+      const e = toModelgateError(fileSignal.aborted ? (fileSignal.reason ?? error) : error);
+      const ruleId = isFileChangedError(error) ? "scan/file-changed" : ruleForError(e);
+      recorder.add(recorder.root, { ruleId, message: e.message, evidence: { code: e.code } });
       errors.push({ code: e.code, message: e.message, path: entry.path });
       return;
     }
     let done: Awaited<ReturnType<typeof scanFile>> | undefined;
     try {
-      done = await scanFile(recorder, source, entry, root, { limits, policy, signal, options, errors, retained });
+      if (pending !== undefined && (await confirmHit(recorder, source, entry, root, fileSignal, pending))) {
+        readable.add(entry.path);
+        return;
+      }
+      done = await scanFile(recorder, source, entry, root, params);
       bytesRead += done.bytesRead;
     } finally {
       await source.close?.().catch(() => undefined);
     }
-    if (options.cache !== undefined && done.verification?.cacheable !== false) {
-      // What the content says, without what the root said about this copy of it.
-      const report = done.contentReport;
-      const key = cacheKeyFor(report.sha256 ?? entry.sha256, policy.hash);
-      if (key !== undefined && !report.findings.some((f) => f.ruleId.startsWith("scan/"))) {
-        await options.cache.set(key, report).catch(() => undefined);
-      }
+    // What the content says, without what the root said about this copy of it.
+    const report = done.contentReport;
+    const failed = report.findings.some((f) => f.ruleId.startsWith("scan/"));
+    if (!failed) readable.add(entry.path);
+    if (options.cache === undefined || failed) return;
+    // Only a digest computed over every byte the scan saw, equal to what the root pinned, keys a
+    // result that any scan may look up; a partial read is cached only where the root vouches for
+    // its listed digest, under a key nothing else looks up.
+    let key: VerdictCacheKey | undefined;
+    if (done.digest !== undefined && (claimed === undefined || done.digest === claimed)) {
+      key = cacheKey(done.digest, policy.hash);
+    } else if (
+      entry.sha256Trusted === true &&
+      claimed !== undefined &&
+      done.digest === undefined &&
+      done.verification?.cacheable !== false
+    ) {
+      key = claimedCacheKey(claimed, policy.hash);
     }
+    if (key !== undefined) await options.cache.set(key, report).catch(() => undefined);
   };
 
   let next = 0;
@@ -167,18 +332,37 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, entries.length)) }, worker));
 
   let signature: SignatureVerification | undefined;
-  const ordered = () => entries.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
-  const openFile = (path: string): Promise<ByteSource> => {
-    const content = recorders.get(path)?.content;
-    return content === undefined ? root.open(path) : Promise.resolve(new BufferSource(content));
+  const listed = entries.filter((e) => e.kind !== "skipped");
+  const listedByPath = new Map(listed.map((e) => [e.path, e]));
+  const ordered = (all: readonly RootEntry[]) => all.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  const openFile = async (path: string): Promise<ByteSource> => {
+    const recorder = recorders.get(path);
+    if (recorder === undefined || !readable.has(path)) {
+      throw new ModelgateError("IO", `${path} was not read successfully in the file pass; not opened again`);
+    }
+    const content = recorder.content;
+    if (content !== undefined) return new BufferSource(content);
+    // Every read a repository analyzer makes has a deadline, like the file pass.
+    const readSignal = AbortSignal.any([signal, timeoutSignal(limits.fileTimeoutMs)]);
+    const entry = listedByPath.get(path);
+    const opening = root.open(path, { signal: readSignal, ...(entry === undefined ? {} : { entry }) });
+    let source: ByteSource;
+    try {
+      source = await raceAbort(opening, readSignal);
+    } catch (error) {
+      opening.then((s) => s.close?.()).catch(() => undefined);
+      throw toModelgateError(readSignal.aborted ? (readSignal.reason ?? error) : error);
+    }
+    return new GuardedSource(source, { signal: readSignal, maxReadBytes: limits.maxReadBytes });
   };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
-    const snapshot = ordered().map((r) => r.toReport());
+    const snapshot = ordered(listed).map((r) => r.toReport());
     for (const analyzer of REPO_ANALYZERS) {
+      if (signal.aborted) break;
       try {
         await analyzer.analyze({
           root,
-          entries,
+          entries: listed,
           openFile,
           files: snapshot,
           limits,
@@ -190,6 +374,8 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
+            const code = OPERATIONAL_RULES.get(finding.ruleId);
+            if (code !== undefined) errors.push({ code, message: `${analyzer.name}: ${finding.message}`, path });
           },
           setSignature: (result) => {
             signature = result;
@@ -204,13 +390,17 @@ export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promi
           },
         });
       } catch (error) {
-        const e = toModelgateError(error);
+        const e = toModelgateError(deadline.expired() ? deadline.reason() : error);
         errors.push({ code: e.code, message: `${analyzer.name}: ${e.message}` });
       }
     }
   }
+  if (signal.aborted && !errors.some((e) => e.code === "TIMEOUT" || e.code === "ABORTED")) {
+    const e = deadline.expired() ? deadline.reason() : new ModelgateError("ABORTED", "scan aborted");
+    errors.push({ code: e.code, message: e.message });
+  }
 
-  const files = ordered().map((r) => r.toReport());
+  const files = ordered(entries).map((r) => r.toReport());
   const verdict = worstVerdict(...files.map((f) => f.verdict));
   const report: ScanReport = applySignaturePolicy(
     {
@@ -250,23 +440,103 @@ function policyPrefix(source: string | undefined, localDir: string | undefined):
 interface FileScanParams {
   limits: Readonly<Limits>;
   policy: ReturnType<typeof resolvePolicy>;
+  /** The file's signal: caller abort, the scan's deadline and the file's own. */
   signal: AbortSignal;
+  /** When the file's own time budget runs out (epoch ms). */
+  deadline: number;
   options: ScanOptions;
   errors: ScanError[];
   retained: { bytes: number };
 }
 
-/** The cache key for a digest, or undefined when there is none (or it is not SHA-256 hex). */
-function cacheKeyFor(sha256: string | undefined, policyHash: string): VerdictCacheKey | undefined {
-  return sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256)
-    ? { sha256, toolVersion: TOOL_VERSION, policyHash }
-    : undefined;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The digest when it is SHA-256 hex, else undefined. */
+function validDigest(sha256: string | undefined): string | undefined {
+  return sha256 !== undefined && HEX64.test(sha256) ? sha256 : undefined;
+}
+
+/** The cache key of content whose SHA-256 modelgate computed over every byte. */
+function cacheKey(sha256: string, policyHash: string): VerdictCacheKey {
+  return { sha256, toolVersion: TOOL_VERSION, policyHash };
+}
+
+/**
+ * The cache key of a partial read of a Hub file whose listed digest the caller trusts: derived
+ * from the digest (and the origin kind), so it never answers a lookup by a computed digest.
+ */
+function claimedCacheKey(sha256: string, policyHash: string): VerdictCacheKey {
+  const derived = createHash("sha256").update(`modelgate:hub-listed-oid\0${sha256}`).digest("hex");
+  return { sha256: derived, toolVersion: TOOL_VERSION, policyHash };
+}
+
+/**
+ * Hands the hash pool the path of the open descriptor (`/proc/self/fd/N`) instead of the file's
+ * name: the digest is then computed from the very file the analyzers read, whatever happens to
+ * the name meanwhile.
+ */
+class DescriptorHashPool extends HashPool {
+  readonly #path: string;
+
+  constructor(path: string) {
+    super({ workers: 0 });
+    this.#path = path;
+  }
+
+  override hash(job: HashJob): Promise<RangeDigests> {
+    return defaultHashPool().hash({ ...job, path: this.#path });
+  }
+}
+
+/** How a file's SHA-256 is computed so that it covers the bytes of the descriptor analysed. */
+function hashPlacement(raw: ByteSource): { pool?: HashPool; poolThreshold?: number } {
+  if (!(raw instanceof FileSource)) return {};
+  const path = raw.descriptorPath;
+  // Without a descriptor path, hash in this thread from the same descriptor rather than by name.
+  return path === undefined ? { poolThreshold: Number.POSITIVE_INFINITY } : { pool: new DescriptorHashPool(path) };
+}
+
+/**
+ * Checks a verdict cache hit found under a digest the root claims: the file is read whole (the
+ * root's verification, or a hash here) and the hit is taken only when the bytes match the digest
+ * (and, for local files, did not change meanwhile). Returns whether the hit was taken.
+ */
+async function confirmHit(
+  recorder: FileRecorder,
+  raw: ByteSource,
+  entry: RootEntry,
+  root: ScanRoot,
+  signal: AbortSignal,
+  hit: FileReport,
+): Promise<boolean> {
+  let verification: FileVerification | undefined;
+  let digest: string | undefined;
+  try {
+    if (root.verifyFile !== undefined) {
+      verification = await root.verifyFile(entry.path, raw, signal, { full: true });
+      digest = verification.cacheable === false ? undefined : verification.sha256;
+    } else {
+      const hash = createHash("sha256");
+      const guarded = new GuardedSource(raw, { signal });
+      for await (const chunk of readChunks(guarded, { chunkSize: 4 << 20 })) hash.update(chunk);
+      digest = hash.digest("hex");
+      if (raw instanceof FileSource && (await raw.changes()) !== undefined) digest = undefined;
+    }
+  } catch {
+    return false; // the file is analysed instead, which reports what went wrong
+  }
+  if (digest === undefined || digest !== entry.sha256) return false;
+  recorder.restore(restoreReport(hit, entry.path, entry.size));
+  if (verification?.integrity !== undefined) recorder.integrity = verification.integrity;
+  for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
+  return true;
 }
 
 /**
  * Analyses one file and hashes it alongside (or lets the root verify it); returns the bytes the
- * analyzers read, the root's verification, and the report before the root's findings (what the
- * verdict cache keeps).
+ * analyzers read, the root's verification, the report before the root's findings (what the
+ * verdict cache keeps), and the SHA-256 computed over every byte of the file when there is one
+ * (the only digest a result may be cached under).
  */
 async function scanFile(
   recorder: FileRecorder,
@@ -274,17 +544,23 @@ async function scanFile(
   entry: RootEntry,
   root: ScanRoot,
   params: FileScanParams,
-): Promise<{ bytesRead: number; verification: FileVerification | undefined; contentReport: FileReport }> {
-  const { limits, policy, signal, options, errors } = params;
+): Promise<{
+  bytesRead: number;
+  verification: FileVerification | undefined;
+  contentReport: FileReport;
+  digest: string | undefined;
+}> {
+  const { limits, policy, signal: fileSignal, options, errors } = params;
   const progress = options.onProgress;
-  const fileSignal = AbortSignal.any([signal, AbortSignal.timeout(limits.fileTimeoutMs)]);
-  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads.
+  // SHA-256 of the file: on the worker pool for large local files, else from the analyzers' reads;
+  // either way from the descriptor the analyzers read.
   const hashing =
     options.hash === false || root.verifyFile !== undefined
       ? undefined
       : startScanHash(raw, {
           signal: fileSignal,
           onBytes: (done) => progress?.({ phase: "hash", path: entry.path, bytesDone: done, bytesTotal: raw.size }),
+          ...hashPlacement(raw),
         });
   let lastEmit = 0;
   const guarded = new GuardedSource(hashing?.source ?? raw, {
@@ -303,7 +579,7 @@ async function scanFile(
     limits,
     policy,
     signal: fileSignal,
-    deadline: Date.now() + limits.fileTimeoutMs,
+    deadline: params.deadline,
     root,
     decompressed: 0,
     retained: params.retained,
@@ -326,15 +602,28 @@ async function scanFile(
     errors.push({ code: e.code, message: `hashing failed: ${e.message}`, path: entry.path });
     return undefined;
   });
+  let digest = recorder.sha256;
   let verification: FileVerification | undefined;
   if (root.verifyFile !== undefined) {
     try {
       verification = await root.verifyFile(entry.path, raw, fileSignal);
       recorder.sha256 = verification.sha256;
       recorder.integrity = verification.integrity;
+      digest = verification.cacheable === false ? undefined : verification.sha256;
     } catch (error) {
+      digest = undefined;
       reportError(state, recorder.root, error);
     }
+  }
+  // A local file must be the same file, with the same content, after its analysis as before it.
+  const changed = raw instanceof FileSource ? await raw.changes() : undefined;
+  if (changed !== undefined) {
+    recorder.sha256 = undefined;
+    digest = undefined;
+    recorder.add(recorder.root, {
+      ruleId: "scan/file-changed",
+      message: `changed during the scan: ${changed}; its verdict and digest do not describe the file now on disk`,
+    });
   }
   const contentReport = recorder.toReport();
   for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
@@ -342,7 +631,7 @@ async function scanFile(
     const code = OPERATIONAL_RULES.get(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
-  return { bytesRead: guarded.bytesRead, verification, contentReport };
+  return { bytesRead: guarded.bytesRead, verification, contentReport, digest: validDigest(digest) };
 }
 
 /** Findings that also mean the scan itself did not complete. */
@@ -351,4 +640,6 @@ const OPERATIONAL_RULES: ReadonlyMap<string, string> = new Map([
   ["scan/aborted", "ABORTED"],
   ["scan/read-error", "IO"],
   ["scan/internal-error", "INTERNAL"],
+  ["scan/file-changed", "IO"],
+  ["scan/depth-exceeded", "BUDGET_EXCEEDED"],
 ]);

@@ -3,6 +3,7 @@
  * @module
  */
 
+import type { ErrorCode } from "../errors.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
 import type { VerifyOptions } from "../integrity/oms/verify.js";
 import type { LockFile } from "../integrity/pins/lock.js";
@@ -36,8 +37,22 @@ export interface Limits {
    * 16 MiB, so small highly compressible members (zero-filled tensors) are not flagged.
    */
   maxCompressionRatio: number;
-  /** Wall-clock budget for analysing one top-level file, in milliseconds. */
+  /**
+   * Wall-clock budget for one top-level file, in milliseconds: opening it, analysing it, hashing
+   * or verifying it, and each read a repository analyzer makes of it later.
+   */
   fileTimeoutMs: number;
+  /**
+   * Wall-clock budget for the whole scan, in milliseconds: resolving and listing the target, every
+   * file and the repository analyzers. Files not finished when it runs out are `invalid`
+   * (`scan/timeout`) and the report is incomplete.
+   */
+  scanTimeoutMs: number;
+  /**
+   * Deepest folder a directory walk descends into (the scanned directory is depth 0). A folder
+   * below it is not listed: it is reported (`scan/depth-exceeded`) and the scan is incomplete.
+   */
+  maxDirectoryDepth: number;
 }
 
 /** Default budgets. */
@@ -48,6 +63,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDecompressedBytes: 8 * 1024 ** 3,
   maxCompressionRatio: 1_000,
   fileTimeoutMs: 5 * 60_000,
+  scanTimeoutMs: 60 * 60_000,
+  maxDirectoryDepth: 256,
 });
 
 /** A format recognised in some bytes, and where it starts. */
@@ -167,19 +184,54 @@ export interface RootEntry {
   /** Size in bytes. */
   readonly size: number;
   /**
-   * Regular file, symbolic link (never followed), something else (device, FIFO, socket), or an
-   * entry that could not be listed (`error` says why).
+   * Regular file, symbolic link (never followed), something else (device, FIFO, socket), an
+   * entry that could not be listed (`error` says why), or a folder the walk did not descend into
+   * (`skipped` says why).
    */
-  readonly kind: "file" | "symlink" | "special" | "unreadable";
+  readonly kind: "file" | "symlink" | "special" | "unreadable" | "skipped";
   /** Why the entry could not be listed, for `unreadable`. */
   readonly error?: string;
+  /** Error code for `unreadable` (default `IO`; `BUDGET_EXCEEDED` for a listing budget). */
+  readonly errorCode?: ErrorCode;
   /** Link target, for symlinks. */
   readonly linkTarget?: string;
   /**
-   * SHA-256 of the content as the root's metadata declares it before anything is read (a Hub LFS
-   * oid). It lets a verdict cache answer without reading the file; it is not a verified digest.
+   * For `skipped` folders: `vcs` (the scanned directory's own `.git`, `.hg` or `.svn`, which no
+   * loader reads) or `depth` (deeper than `limits.maxDirectoryDepth`: its content was not seen).
+   */
+  readonly skipped?: "vcs" | "depth";
+  /** For `skipped` `vcs` folders: entries found below it (capped, see `skippedMore`). */
+  readonly skippedEntries?: number;
+  /** For `skipped` `vcs` folders: true when there were more entries than `skippedEntries`. */
+  readonly skippedMore?: boolean;
+  /**
+   * SHA-256 of the content as the root's metadata claims it before anything is read (a Hub LFS
+   * oid). It is not a verified digest: a verdict cache hit under it is only used once the bytes
+   * served are read whole and match it, unless `sha256Trusted` is set.
    */
   readonly sha256?: string;
+  /**
+   * The root vouches that reading this entry yields exactly the content `sha256` names (the caller
+   * trusts the Hub's content addressing, `hub.trustListedDigests`): cache hits under `sha256`
+   * answer without reading, and results of partial reads are cached under a key derived from it
+   * (never the plain digest key that other roots and local scans look up).
+   */
+  readonly sha256Trusted?: boolean;
+  /** Device of the file as the listing saw it (`lstat`); a file opened later must match it. */
+  readonly dev?: bigint;
+  /** Inode of the file as the listing saw it (`lstat`); a file opened later must match it. */
+  readonly ino?: bigint;
+}
+
+/** Options of {@link ScanRoot.open}. */
+export interface OpenOptions {
+  /** The file's deadline (and caller abort): an open that has not finished by then fails. */
+  signal?: AbortSignal;
+  /**
+   * The entry as listed: the opened file must still be it (same device, inode and size for local
+   * files), or the open fails with a "changed during the scan" error.
+   */
+  entry?: RootEntry;
 }
 
 /** What a root that checks its own files' integrity says about one file after its analysis. */
@@ -208,8 +260,9 @@ export interface ScanRoot {
   /**
    * Opens a listed file.
    * @param path - a path from {@link ScanRoot.list}
+   * @param options - deadline, and the entry as listed (to check the file is still that one)
    */
-  open(path: string): Promise<ByteSource>;
+  open(path: string, options?: OpenOptions): Promise<ByteSource>;
   /**
    * Optional: checks a file's integrity after its analysis and supplies its digest. When present,
    * the engine calls it instead of hashing the file itself (a remote root hashes what it fetched,
@@ -217,8 +270,15 @@ export interface ScanRoot {
    * @param path - the file, as listed
    * @param source - the source {@link ScanRoot.open} returned for it (still open)
    * @param signal - the file's abort signal (caller abort and time budget)
+   * @param options - `full`: read whatever was not read yet so the digest is complete (the engine
+   *   asks for it to confirm a verdict cache hit under a claimed digest)
    */
-  verifyFile?(path: string, source: ByteSource, signal: AbortSignal): Promise<FileVerification>;
+  verifyFile?(
+    path: string,
+    source: ByteSource,
+    signal: AbortSignal,
+    options?: { full?: boolean },
+  ): Promise<FileVerification>;
 }
 
 /** Context of analyzers that look at the scanned tree as a whole (signatures, repo configs). */
@@ -230,6 +290,8 @@ export interface RepoContext {
   /**
    * Opens a listed file. Small text files the engine already read whole are served from memory,
    * so a repo analyzer does not fetch them twice (it matters for remote roots). Close it after use.
+   * Files that failed, timed out or were not reached in the file pass are refused (`IO`), and the
+   * open and every read of what it returns obey a deadline of `limits.fileTimeoutMs` (`TIMEOUT`).
    * @param path - a path from {@link RepoContext.entries}
    */
   openFile(path: string): Promise<ByteSource>;
@@ -239,7 +301,7 @@ export interface RepoContext {
   readonly limits: Readonly<Limits>;
   /** Policy in force. */
   readonly policy: ResolvedPolicy;
-  /** Caller abort. */
+  /** Caller abort and the scan's deadline (`limits.scanTimeoutMs`). */
   readonly signal: AbortSignal;
   /** The scan's options, as the caller passed them. */
   readonly options: Readonly<ScanOptions>;
@@ -300,9 +362,13 @@ export interface ScanOptions {
   /** Compute `files[].sha256` (default true). */
   hash?: boolean;
   /**
-   * Verdict cache: a file whose content digest is known before reading (see
-   * {@link RootEntry.sha256}) and was scanned before with the same modelgate version and policy is
-   * not read again; complete results with a digest are stored.
+   * Verdict cache. Results are stored only under a SHA-256 modelgate computed over every byte of
+   * the file (never under a digest a listing merely claims), and only when complete, unchanged
+   * during the scan and matching the digest the root pinned. A file whose digest the root claims
+   * before reading (see {@link RootEntry.sha256}) and that was scanned before with the same
+   * modelgate version and policy is not analysed again: it is read whole to check the claim, and
+   * answered from the cache when it holds (without reading at all when the root vouches for its
+   * digests, {@link RootEntry.sha256Trusted}).
    */
   cache?: VerdictCache;
   /** Expected SHA-256 digests by POSIX path relative to the scanned directory; differences are `high`. */

@@ -2,73 +2,165 @@
  * Scan roots: a directory, a single file, an in-memory buffer or a caller's ByteSource.
  * @module
  */
-import { lstat, opendir, readlink, stat } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { lstat, opendir, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ModelgateError, toModelgateError } from "../errors.js";
-import type { RootEntry, ScanRoot } from "../scan/types.js";
+import { DEFAULT_LIMITS, type OpenOptions, type RootEntry, type ScanRoot } from "../scan/types.js";
 import { BufferSource, type ByteSource } from "./byte-source.js";
-import { FileSource } from "./file.js";
+import { FileSource, type OpenFileOptions } from "./file.js";
 import { HubRoot, type HubTarget } from "./hub/root.js";
 
-/** Directory names never descended into: version-control internals are not model content. */
+/**
+ * Folder names skipped at the top of a scanned directory: a model repository's own version-control
+ * internals, which no loader reads. They are reported (an info finding with the number of entries
+ * skipped); below the top, folders of these names are scanned like any other.
+ */
 export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set([".git", ".hg", ".svn"]);
+
+/** Entries counted under a skipped folder before the count stops (`skippedMore`). */
+export const MAX_SKIPPED_COUNT = 100_000;
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A local directory, walked without following symbolic links. */
+/** Options of {@link DirectoryRoot}. */
+export interface DirectoryRootOptions {
+  /** Deepest folder descended into (default {@link DEFAULT_LIMITS}.maxDirectoryDepth). */
+  maxDirectoryDepth?: number;
+}
+
+interface Frame {
+  readonly rel: string;
+  readonly depth: number;
+  readonly names: ReadonlyArray<{ readonly name: string; readonly dir: boolean }>;
+  next: number;
+}
+
+/**
+ * A local directory, walked without following symbolic links, iteratively (an explicit stack, so
+ * nesting depth costs memory, not call stack) and no deeper than `maxDirectoryDepth`.
+ */
 export class DirectoryRoot implements ScanRoot {
   readonly target;
   readonly localDir: string;
+  readonly #maxDepth: number;
 
-  /** @param dir - the directory to scan */
-  constructor(dir: string) {
+  /**
+   * @param dir - the directory to scan
+   * @param options - depth budget
+   */
+  constructor(dir: string, options: DirectoryRootOptions = {}) {
     this.localDir = resolve(dir);
     this.target = { kind: "directory" as const, name: dir };
+    this.#maxDepth = options.maxDirectoryDepth ?? DEFAULT_LIMITS.maxDirectoryDepth;
   }
 
   /** @inheritdoc */
   async *list(signal: AbortSignal): AsyncIterable<RootEntry> {
-    yield* this.#walk("", signal);
-  }
-
-  async *#walk(rel: string, signal: AbortSignal): AsyncGenerator<RootEntry> {
     signal.throwIfAborted();
-    const names: Array<{ name: string; dir: boolean; link: boolean; file: boolean }> = [];
-    let handle: Awaited<ReturnType<typeof opendir>>;
-    try {
-      handle = await opendir(join(this.localDir, rel));
-    } catch (error) {
-      yield { path: rel === "" ? "." : rel, size: 0, kind: "unreadable", error: toModelgateError(error).message };
+    const top = await this.#frame("", 0);
+    if (typeof top === "string") {
+      yield { path: ".", size: 0, kind: "unreadable", error: top };
       return;
     }
-    for await (const dirent of handle) {
-      names.push({
-        name: dirent.name,
-        dir: dirent.isDirectory(),
-        link: dirent.isSymbolicLink(),
-        file: dirent.isFile(),
-      });
-    }
-    names.sort((a, b) => byCodePoint(a.name, b.name));
-    for (const entry of names) {
-      const path = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    const stack: Frame[] = [top];
+    while (stack.length > 0) {
+      signal.throwIfAborted();
+      const frame = stack[stack.length - 1]!;
+      const item = frame.names[frame.next++];
+      if (item === undefined) {
+        stack.pop();
+        continue;
+      }
+      const path = frame.rel === "" ? item.name : `${frame.rel}/${item.name}`;
       const full = join(this.localDir, path);
-      if (entry.dir) {
-        if (!SKIPPED_DIRECTORIES.has(entry.name)) yield* this.#walk(path, signal);
-      } else if (entry.link) {
+      let dir = item.dir;
+      let stat: BigIntStats | undefined;
+      if (!dir) {
+        try {
+          stat = await lstat(full, { bigint: true });
+        } catch (error) {
+          yield { path, size: 0, kind: "unreadable", error: toModelgateError(error).message };
+          continue;
+        }
+        dir = stat.isDirectory();
+      }
+      if (dir) {
+        if (frame.depth === 0 && SKIPPED_DIRECTORIES.has(item.name)) {
+          const { count, more } = await countEntries(full, signal);
+          yield { path, size: 0, kind: "skipped", skipped: "vcs", skippedEntries: count, skippedMore: more };
+          continue;
+        }
+        if (frame.depth + 1 > this.#maxDepth) {
+          yield { path, size: 0, kind: "skipped", skipped: "depth" };
+          continue;
+        }
+        const child = await this.#frame(path, frame.depth + 1);
+        if (typeof child === "string") yield { path, size: 0, kind: "unreadable", error: child };
+        else stack.push(child);
+        continue;
+      }
+      if (stat === undefined) continue;
+      if (stat.isSymbolicLink()) {
         const linkTarget = await readlink(full).catch(() => "");
         yield { path, size: 0, kind: "symlink", linkTarget };
       } else {
-        const stat = await lstat(full);
-        yield { path, size: stat.size, kind: entry.file ? "file" : "special" };
+        yield {
+          path,
+          size: Number(stat.size),
+          kind: stat.isFile() ? "file" : "special",
+          dev: stat.dev,
+          ino: stat.ino,
+        };
       }
     }
   }
 
-  /** @inheritdoc */
-  open(path: string): Promise<ByteSource> {
-    return FileSource.open(join(this.localDir, path));
+  /** Reads and sorts one folder's names; a string is why it could not be read. */
+  async #frame(rel: string, depth: number): Promise<Frame | string> {
+    const names: Array<{ name: string; dir: boolean }> = [];
+    try {
+      const handle = await opendir(join(this.localDir, rel));
+      for await (const dirent of handle) names.push({ name: dirent.name, dir: dirent.isDirectory() });
+    } catch (error) {
+      return toModelgateError(error).message;
+    }
+    names.sort((a, b) => byCodePoint(a.name, b.name));
+    return { rel, depth, names, next: 0 };
   }
+
+  /** @inheritdoc */
+  open(path: string, options: OpenOptions = {}): Promise<ByteSource> {
+    return FileSource.open(join(this.localDir, path), openFileOptions(options));
+  }
+}
+
+/** {@link FileSource.open} options for a listed entry. */
+function openFileOptions(options: OpenOptions): OpenFileOptions {
+  const out: OpenFileOptions = {};
+  if (options.signal !== undefined) out.signal = options.signal;
+  const entry = options.entry;
+  if (entry !== undefined) out.expect = { dev: entry.dev, ino: entry.ino, size: entry.size };
+  return out;
+}
+
+/** Counts the entries below a folder (links not followed), up to {@link MAX_SKIPPED_COUNT}. */
+async function countEntries(dir: string, signal: AbortSignal): Promise<{ count: number; more: boolean }> {
+  const pending = [dir];
+  let count = 0;
+  while (pending.length > 0) {
+    signal.throwIfAborted();
+    const next = pending.pop()!;
+    try {
+      for await (const dirent of await opendir(next)) {
+        if (++count >= MAX_SKIPPED_COUNT) return { count, more: true };
+        if (dirent.isDirectory()) pending.push(join(next, dirent.name));
+      }
+    } catch {
+      // unreadable parts are simply not counted
+    }
+  }
+  return { count, more: false };
 }
 
 /** One local file, reported under its base name. */
@@ -76,6 +168,7 @@ export class FileRoot implements ScanRoot {
   readonly target;
   readonly localDir: string;
   readonly #path: string;
+  #real: string | undefined;
 
   /** @param path - the file to scan */
   constructor(path: string) {
@@ -86,15 +179,26 @@ export class FileRoot implements ScanRoot {
 
   /** @inheritdoc */
   async *list(): AsyncIterable<RootEntry> {
-    const stat = await lstat(this.#path).catch((error: unknown) => {
+    let stat: BigIntStats;
+    try {
+      // The file the caller names is followed if it is a link (as `rootFor` does); what it points
+      // to is then opened without following anything.
+      this.#real = await realpath(this.#path);
+      stat = await lstat(this.#real, { bigint: true });
+    } catch (error) {
       throw toModelgateError(error);
-    });
-    yield { path: basename(this.#path), size: stat.size, kind: stat.isFile() ? "file" : "special" };
+    }
+    const path = basename(this.#path);
+    if (!stat.isFile()) {
+      yield { path, size: Number(stat.size), kind: "special" };
+      return;
+    }
+    yield { path, size: Number(stat.size), kind: "file", dev: stat.dev, ino: stat.ino };
   }
 
   /** @inheritdoc */
-  open(): Promise<ByteSource> {
-    return FileSource.open(this.#path);
+  open(_path: string, options: OpenOptions = {}): Promise<ByteSource> {
+    return FileSource.open(this.#real ?? this.#path, openFileOptions(options));
   }
 }
 
@@ -143,6 +247,8 @@ export type ScanTarget =
 export interface RootOptions {
   /** Aborts what building the root needs (resolving a Hub revision). */
   signal?: AbortSignal;
+  /** Deepest folder a directory walk descends into (see `Limits.maxDirectoryDepth`). */
+  maxDirectoryDepth?: number;
 }
 
 /**
@@ -163,7 +269,11 @@ export async function rootFor(target: ScanTarget, options: RootOptions = {}): Pr
         cause: error,
       });
     }
-    return isDir ? new DirectoryRoot(target) : new FileRoot(target);
+    if (!isDir) return new FileRoot(target);
+    return new DirectoryRoot(
+      target,
+      options.maxDirectoryDepth === undefined ? {} : { maxDirectoryDepth: options.maxDirectoryDepth },
+    );
   }
   if ("hub" in target && typeof target.hub === "object" && target.hub !== null) {
     return HubRoot.open(target.hub, options.signal);

@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync, gzipSync, inflateRawSync as inflateRaw } from "node:zlib";
 import { decompress } from "../../src/containers/compressed/streams.js";
+import { openFolderStream } from "../../src/containers/sevenzip/coders.js";
+import { readSevenZip } from "../../src/containers/sevenzip/reader.js";
 import { readTar } from "../../src/containers/tar/reader.js";
 import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, readZipDirectory } from "../../src/containers/zip/reader.js";
@@ -31,6 +33,7 @@ import { classifySignatureFile, parseBundle } from "../../src/integrity/oms/bund
 import { verifyModel } from "../../src/integrity/oms/verify.js";
 import type { Format } from "../../src/report/schema.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
+import { buildSevenZip, fixSevenZipCrcs } from "../containers/sevenzip-builder.js";
 import { buildTar, paxRecord } from "../containers/tar-builder.js";
 import { buildZip } from "../containers/zip-builder.js";
 import { GgufBuilder, T } from "../formats/gguf/build.js";
@@ -302,6 +305,59 @@ const compressedTarget: FuzzTarget = {
       if (rejected) unreadable.push(format);
     }
     await checkScan(bytes, name, unreadable);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// 7z
+
+const sevenZipTarget: FuzzTarget = {
+  name: "7z",
+  description:
+    "7z signature/start header, plain and packed headers, folders, coders (LZMA, LZMA2, BCJ, Delta ...), substreams",
+  seeds: () => [
+    // the bomb is left out for the same reason as in `compressed`
+    ...samples("sevenzip", (p) => !p.includes("bomb") && !p.endsWith(".json")),
+    {
+      name: "built.7z",
+      bytes: buildSevenZip([{ name: "a.pkl", data: "\x80\x02}q\x00." }, { name: "dir" }, { name: "e", data: "" }], {
+        solid: true,
+      }),
+    },
+  ],
+  dictionary: tokens(
+    "7z\xbc\xaf\x27\x1c",
+    "\x00\x04",
+    "\x01\x04\x06",
+    "\x17\x06",
+    "\x0b\x01\x00",
+    "\x21",
+    "\x03\x01\x01",
+    "\xff\xff\xff\xff",
+    "../",
+  ),
+  maxSize: 128 * 1024,
+  fixup: (bytes) => fixSevenZipCrcs(bytes),
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readSevenZip/openFolderStream", async () => {
+      const source = new BufferSource(bytes);
+      const archive = await readSevenZip(source, { maxEntries: 10_000 });
+      for (const folder of archive.folders.slice(0, 16)) {
+        if (folder.encrypted || folder.unsupported !== undefined || archive.streams === undefined) continue;
+        await typedOnly("openFolderStream", async () => {
+          const stream = openFolderStream(source, archive.streams!, folder.index, archive.packBase);
+          try {
+            let n = 0;
+            for (let c = await stream.next(); c !== null && n < 64 * 1024 * 1024; c = await stream.next())
+              n += c.length;
+          } finally {
+            stream.close();
+          }
+        });
+      }
+      return archive.headerEncrypted;
+    });
+    await checkScan(bytes, name, unreadable ? ["7z"] : []);
   },
 };
 
@@ -884,6 +940,7 @@ export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
     zipTarget,
     tarTarget,
     compressedTarget,
+    sevenZipTarget,
     safetensorsTarget,
     ggufTarget,
     onnxTarget,

@@ -30,9 +30,10 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("scan a directory", () => {
-  it("lists every file once, POSIX-relative, sorted, links not followed, .git skipped", async () => {
+  it("lists every file once, POSIX-relative, sorted, links not followed, the root's .git skipped and reported", async () => {
     const report = await scan(dir);
     expect(report.files.map((f) => f.path)).toEqual([
+      ".git",
       "config.json",
       "empty.txt",
       "passwd-link",
@@ -42,6 +43,11 @@ describe("scan a directory", () => {
     const link = report.files.find((f) => f.path === "passwd-link")!;
     expect(ruleIds(link)).toEqual(["file/symlink"]);
     expect(link.verdict).toBe("suspicious");
+    const git = report.files.find((f) => f.path === ".git")!;
+    expect(git.findings).toMatchObject([
+      { ruleId: "scan/skipped-directory", severity: "info", evidence: { entries: 1, more: false } },
+    ]);
+    expect(git.verdict).toBe("clean");
     expect(report.target).toEqual({ kind: "directory", name: dir });
     expect(report.complete).toBe(true);
   });
@@ -146,8 +152,8 @@ describe("budgets and failures never yield clean", () => {
   });
 
   it("a recognised format with no analyzer is invalid, not clean (allowlist-first)", async () => {
-    const sevenZip = new Uint8Array([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]);
-    const file = await scanOne(sevenZip, "weights.7z");
+    const rar = new Uint8Array([0x52, 0x61, 0x72, 0x21, 0x1a, 0x07, 0x00, 0, 0, 0]);
+    const file = await scanOne(rar, "weights.rar");
     expect(file.verdict).toBe("invalid");
     expect(ruleIds(file)).toContain("format/unsupported");
   });

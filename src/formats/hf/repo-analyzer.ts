@@ -29,17 +29,51 @@ const PICKLE_FORMATS: ReadonlySet<Format> = new Set([
 ]);
 const PICKLE_EXTENSIONS = /\.(?:bin|pt|pth|ckpt|pkl|pickle|joblib)$/i;
 
-async function readJson(ctx: RepoContext, path: string): Promise<JsonValue | undefined> {
-  const source = await ctx.openFile(path);
+/** Errors that say something about the content, which the per-file analyzers already report. */
+const CONTENT_ERRORS = new Set(["MALFORMED", "TRUNCATED", "BUDGET_EXCEEDED", "UNSUPPORTED"]);
+
+/**
+ * Reads a listed file whole as text, or undefined when it cannot be: content problems are the
+ * per-file analyzers' to report; a failed or timed-out read is reported on the file (the scan is
+ * then incomplete). The caller's abort and the scan's deadline stop the analyzer.
+ */
+async function readListed(ctx: RepoContext, path: string, maxBytes: number): Promise<string | undefined> {
+  let source: Awaited<ReturnType<RepoContext["openFile"]>> | undefined;
   try {
-    const text = await readText(source, MAX_CONFIG_BYTES);
+    source = await ctx.openFile(path);
+    return await readText(source, maxBytes);
+  } catch (error) {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+    if (!isModelgateError(error)) throw error;
+    if (CONTENT_ERRORS.has(error.code)) return undefined;
+    ctx.report(path, {
+      ruleId: error.code === "TIMEOUT" ? "scan/timeout" : "scan/read-error",
+      message: `the repository analysis could not read it: ${error.message}`,
+      evidence: { code: error.code },
+    });
+    return undefined;
+  } finally {
+    await source?.close?.()?.catch(() => undefined);
+  }
+}
+
+async function readJson(ctx: RepoContext, path: string): Promise<JsonValue | undefined> {
+  const text = await readListed(ctx, path, MAX_CONFIG_BYTES);
+  if (text === undefined) return undefined;
+  try {
     return parseConfigJson(text).value;
   } catch (error) {
     if (isModelgateError(error)) return undefined; // the per-file analyzer reports it
     throw error;
-  } finally {
-    await source.close?.();
   }
+}
+
+/**
+ * The files the file pass read to the end (no `scan/*` finding): the only ones opened again. A
+ * file that failed or timed out there is not fetched a second time.
+ */
+function completedFiles(ctx: RepoContext): Set<string> {
+  return new Set(ctx.files.filter((f) => !f.findings.some((x) => x.ruleId.startsWith("scan/"))).map((f) => f.path));
 }
 
 /** Resolves `rel` against directory `dir`; undefined when it leaves the scanned root. */
@@ -48,10 +82,14 @@ function join(dir: string, rel: string): string | undefined {
   return p.startsWith("../") || p === ".." || p.startsWith("/") ? undefined : p.replace(/^\.\//, "");
 }
 
-async function remoteCode(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): Promise<void> {
+async function remoteCode(
+  ctx: RepoContext,
+  files: ReadonlyMap<string, RootEntry>,
+  completed: ReadonlySet<string>,
+): Promise<void> {
   for (const entry of files.values()) {
     const name = posix.basename(entry.path);
-    if (!AUTO_MAP_FILES.has(name) || entry.size > MAX_CONFIG_BYTES) continue;
+    if (!AUTO_MAP_FILES.has(name) || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path)) continue;
     ctx.signal.throwIfAborted();
     const root = await readJson(ctx, entry.path);
     if (root === undefined) continue;
@@ -83,14 +121,10 @@ async function remoteCode(ctx: RepoContext, files: ReadonlyMap<string, RootEntry
         continue;
       }
       present.push(path);
-      if (file.size > MAX_MODULE_BYTES) continue;
-      const source = await ctx.openFile(path);
-      let src = "";
-      try {
-        src = await readText(source, MAX_MODULE_BYTES);
-      } finally {
-        await source.close?.();
-      }
+      if (file.size > MAX_MODULE_BYTES || !completed.has(path)) continue;
+      ctx.signal.throwIfAborted();
+      const src = await readListed(ctx, path, MAX_MODULE_BYTES);
+      if (src === undefined) continue;
       for (const rel of relativeImports(src)) {
         enqueue(join(posix.dirname(path), rel), `imported by ${posix.basename(path)} (${reason})`, rel);
       }
@@ -146,9 +180,14 @@ function weightMix(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): voi
   }
 }
 
-async function indexShards(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): Promise<void> {
+async function indexShards(
+  ctx: RepoContext,
+  files: ReadonlyMap<string, RootEntry>,
+  completed: ReadonlySet<string>,
+): Promise<void> {
   for (const entry of files.values()) {
-    if (!entry.path.endsWith(".index.json") || entry.size > MAX_CONFIG_BYTES) continue;
+    if (!entry.path.endsWith(".index.json") || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path)) continue;
+    ctx.signal.throwIfAborted();
     const root = await readJson(ctx, entry.path);
     const map = root instanceof JsonObject ? root.get("weight_map") : undefined;
     if (!(map instanceof JsonObject)) continue;
@@ -175,8 +214,9 @@ export const hfRepoAnalyzer: RepoAnalyzer = {
   name: "hf-repo",
   async analyze(ctx: RepoContext): Promise<void> {
     const files = new Map(ctx.entries.filter((e) => e.kind === "file").map((e) => [e.path, e]));
-    await remoteCode(ctx, files);
+    const completed = completedFiles(ctx);
+    await remoteCode(ctx, files, completed);
     weightMix(ctx, files);
-    await indexShards(ctx, files);
+    await indexShards(ctx, files, completed);
   },
 };

@@ -29,7 +29,14 @@ async function discover(ctx: RepoContext, reports: ReadonlyMap<string, FileRepor
     if (entry.kind !== "file" || entry.size === 0 || entry.size > MAX_SIGNATURE_BYTES) continue;
     const format = reports.get(entry.path)?.format;
     if (format !== undefined && !CANDIDATE_FORMATS.has(format)) continue;
-    const source = await ctx.root.open(entry.path);
+    // Through the engine: the listed file (no link swapped in since), under a read deadline; a file
+    // that failed in the file pass is not opened again (it is invalid there already).
+    let source: Awaited<ReturnType<RepoContext["openFile"]>>;
+    try {
+      source = await ctx.openFile(entry.path);
+    } catch {
+      continue;
+    }
     try {
       const head = await readClamped(source, 0, 64 * 1024);
       if (!Buffer.from(head.buffer, head.byteOffset, head.byteLength).includes(BUNDLE_MEDIA_TYPE_PREFIX)) continue;

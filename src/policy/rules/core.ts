@@ -94,7 +94,7 @@ export const coreRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The content is a format modelgate recognises but cannot analyse (7z, RAR, an unsupported compression). Its contents were not inspected, so it is `invalid`, never clean.",
+      "The content is a format modelgate recognises but cannot analyse (RAR, a 7z coder or filter modelgate does not decode, an unsupported compression). Its contents were not inspected, so it is `invalid`, never clean.",
   },
   {
     id: "format/executable",
@@ -160,5 +160,28 @@ export const coreRules = [
     severity: "medium",
     description:
       "A symbolic or hard link inside an archive. Extracting it can redirect later writes or reads outside the extraction directory.",
+  },
+  {
+    id: "scan/file-changed",
+    title: "File changed during the scan",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The file is not the one the listing saw, or changed while it was read: another file was renamed over it, it was replaced by a link, FIFO or device, resized, or modified in place. What was analysed (and hashed) may not be what is on disk now, so the file is `invalid` and its result is never cached. Scan it again once nothing writes to it.",
+  },
+  {
+    id: "scan/depth-exceeded",
+    title: "Folder nested too deep",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "A folder is nested deeper than the directory-depth budget (`limits.maxDirectoryDepth`); nothing below it was listed or scanned. Deep nesting is a way to hide a file from scanners that give up silently; the report names the folder and is incomplete.",
+  },
+  {
+    id: "scan/skipped-directory",
+    title: "Version-control folder skipped",
+    severity: "info",
+    description:
+      "The scanned directory's own `.git`, `.hg` or `.svn` folder was not scanned: version-control internals are not model content and no loader reads them. The finding counts the entries skipped. Folders of these names below the scanned directory are scanned like any other.",
   },
 ] as const satisfies readonly RuleDef[];

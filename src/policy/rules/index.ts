@@ -13,6 +13,7 @@ import { policyRules } from "./policy.js";
 import { repoRules } from "./repo.js";
 import { safetensorsRules } from "./safetensors.js";
 import { savedmodelRules } from "./savedmodel.js";
+import { sevenZipRules } from "./sevenzip.js";
 import { tarRules } from "./tar.js";
 import { templateRules } from "./template.js";
 import type { RuleDef } from "./types.js";
@@ -25,6 +26,7 @@ export const RULES = [
   ...coreRules,
   ...zipRules,
   ...tarRules,
+  ...sevenZipRules,
   ...pickleRules,
   ...safetensorsRules,
   ...onnxRules,

@@ -3,11 +3,12 @@
  * and every listing and read names that commit.
  * @module
  */
-import { listFiles, modelInfo, pathsInfo } from "@huggingface/hub";
+import { createHash } from "node:crypto";
+import { modelInfo, pathsInfo } from "@huggingface/hub";
 import { z } from "zod";
 import { ModelgateError, toModelgateError } from "../../errors.js";
 import type { Evidence, Target } from "../../report/schema.js";
-import type { FileVerification, FindingInput, RootEntry, ScanRoot } from "../../scan/types.js";
+import type { FileVerification, FindingInput, OpenOptions, RootEntry, ScanRoot } from "../../scan/types.js";
 import type { ByteSource } from "../byte-source.js";
 import { badRepoPath, checkRepoId, checkRevision, type Env, formatHubUri, resolveHubSettings } from "./config.js";
 import { HubFileSource, type PinnedDigest, type RangeReadOptions } from "./range-source.js";
@@ -44,16 +45,130 @@ export interface HubTarget {
   read?: RangeReadOptions;
   /** Most files listed before the listing is declared incomplete (default 100 000). */
   maxFiles?: number;
+  /** Budgets of the tree listing (a hostile Hub can paginate forever). */
+  listing?: HubListingLimits;
+  /**
+   * Trust the Hub's content addressing: an LFS oid in the listing names the bytes the Hub serves
+   * for that file. Verdict cache hits under listed oids then answer without reading the file, and
+   * results of partial reads are cached (under a key only such scans look up). Default false: a
+   * hit under a listed oid is used only once the file's bytes are read whole and match it, and
+   * only results whose SHA-256 was computed over every byte are cached. Set it only for an
+   * endpoint that verifies LFS uploads against their oid and that you trust to serve them.
+   */
+  trustListedDigests?: boolean;
   /** Environment to read `HF_*` variables from (default `process.env`). */
   env?: Env;
 }
 
+/** Budgets of a Hub tree listing; past any of them the listing stops and the scan is incomplete. */
+export interface HubListingLimits {
+  /** Pages fetched, across every folder listed (default 10 000). */
+  maxPages?: number;
+  /** Items received, directories and rejected entries included (default 1 000 000). */
+  maxItems?: number;
+  /** Wall-clock budget of the whole listing, in milliseconds (default 600 000). */
+  timeoutMs?: number;
+  /** Largest page body accepted, in bytes (default 16 MiB). */
+  maxPageBytes?: number;
+}
+
+const DEFAULT_LISTING: Required<HubListingLimits> = {
+  maxPages: 10_000,
+  maxItems: 1_000_000,
+  timeoutMs: 600_000,
+  maxPageBytes: 16 << 20,
+};
+
+/** Listing problems kept as entries of their own; more are counted in one. */
+const MAX_LISTING_PROBLEMS = 100;
+/** Longest path kept for a rejected listing entry. */
+const MAX_PROBLEM_PATH = 300;
+
 type MutableContext = { -readonly [K in keyof RequestContext]: RequestContext[K] };
 
+/** What is kept per listed file: small, whatever the listing carried. */
 interface FileMeta {
-  size: number;
-  pinned: PinnedDigest;
-  security?: unknown;
+  readonly size: number;
+  readonly sha256?: string;
+  readonly gitSha1?: string;
+  /** The Hub's own flag on the file (an info finding), computed from the listing. */
+  readonly upstream?: FindingInput;
+}
+
+interface ListingProblem {
+  error: string;
+  code: "IO" | "NETWORK" | "BUDGET_EXCEEDED" | "TIMEOUT" | "INVALID_ARGUMENT" | "MALFORMED";
+  count: number;
+}
+
+/** Counts pages and items of a listing against its budgets. */
+class ListingBudget {
+  readonly limits: Required<HubListingLimits>;
+  readonly ctx: RequestContext;
+  readonly #visited = new Set<string>();
+  readonly #started = Date.now();
+  pages = 0;
+  items = 0;
+
+  constructor(limits: Required<HubListingLimits>, ctx: RequestContext) {
+    this.limits = limits;
+    this.ctx = ctx;
+  }
+
+  /** Admits one more page request (or throws why not). */
+  page(url: string): void {
+    const key = createHash("sha256").update(url).digest("base64");
+    if (this.#visited.has(key)) {
+      throw new ModelgateError("MALFORMED", `the tree listing's next page repeats an earlier page (${preview(url)})`);
+    }
+    this.#visited.add(key);
+    if (++this.pages > this.limits.maxPages) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `the tree listing has more than ${this.limits.maxPages} pages`, {
+        budget: "listing.maxPages",
+      });
+    }
+    if (Date.now() - this.#started > this.limits.timeoutMs) throw this.timeout();
+  }
+
+  /** Counts items received. */
+  received(n: number): void {
+    this.items += n;
+    if (this.items > this.limits.maxItems) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `the tree listing has more than ${this.limits.maxItems} items`, {
+        budget: "listing.maxItems",
+      });
+    }
+  }
+
+  timeout(): ModelgateError {
+    return new ModelgateError(
+      "BUDGET_EXCEEDED",
+      `the tree listing did not finish within ${this.limits.timeoutMs} ms (${this.pages} pages, ${this.items} items)`,
+      { budget: "listing.timeoutMs" },
+    );
+  }
+}
+
+const preview = (s: string, max = MAX_PROBLEM_PATH): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+
+/** The `rel="next"` target of a `Link` header, resolved against the page's URL. */
+function nextLink(header: string | null, base: string): string | undefined {
+  if (header === null) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m === null || !/;\s*rel\s*=\s*"?(?:[^";]*\s)?next(?:\s[^";]*)?"?/i.test(m[2] ?? "")) continue;
+    let url: URL;
+    try {
+      url = new URL(m[1] ?? "", base);
+    } catch {
+      throw new ModelgateError("NETWORK", `the tree listing's next page is not a URL (${preview(m[1] ?? "")})`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new ModelgateError("NETWORK", "the tree listing's next page is not an HTTP URL");
+    }
+    return url.href;
+  }
+  return undefined;
 }
 
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -73,22 +188,25 @@ const TreeItemSchema = z
 
 const encodePath = (path: string): string => path.split("/").map(encodeURIComponent).join("/");
 
+/** A typed error for an HTTP error status of a metadata call. */
+function statusError(status: number, what: string, cause?: unknown): ModelgateError {
+  const options = cause === undefined ? {} : { cause };
+  if (status === 401 || status === 403) {
+    return new ModelgateError(
+      "NETWORK",
+      `${what}: HTTP ${status}, the repository is private, gated or missing (set HF_TOKEN or pass a token)`,
+      options,
+    );
+  }
+  if (status === 404) return new ModelgateError("INVALID_ARGUMENT", `${what}: not found (HTTP 404)`, options);
+  return new ModelgateError("NETWORK", `${what}: HTTP ${status}`, options);
+}
+
 /** Maps a failed metadata call to a typed error with an actionable message. */
 function hubError(error: unknown, what: string): ModelgateError {
   if (error instanceof ModelgateError) return error;
   const status = (error as { statusCode?: unknown })?.statusCode;
-  if (typeof status === "number") {
-    if (status === 401 || status === 403) {
-      return new ModelgateError(
-        "NETWORK",
-        `${what}: HTTP ${status}, the repository is private, gated or missing (set HF_TOKEN or pass a token)`,
-        { cause: error },
-      );
-    }
-    if (status === 404)
-      return new ModelgateError("INVALID_ARGUMENT", `${what}: not found (HTTP 404)`, { cause: error });
-    return new ModelgateError("NETWORK", `${what}: HTTP ${status}`, { cause: error });
-  }
+  if (typeof status === "number") return statusError(status, what, error);
   const e = toModelgateError(error);
   if (e.code === "INTERNAL") {
     // The library threw on a response it could not use (not JSON, not the expected shape).
@@ -204,17 +322,36 @@ export class HubRoot implements ScanRoot {
   /** @inheritdoc */
   async *list(signal: AbortSignal): AsyncIterable<RootEntry> {
     this.#ctx.signal = AbortSignal.any([this.#ctx.signal, signal]);
-    const entries: RootEntry[] = [];
-    const seen = new Set<string>();
+    const limits = { ...DEFAULT_LISTING, ...definedOnly(this.#options.listing ?? {}) };
+    for (const [name, value] of Object.entries(limits)) {
+      if (!(typeof value === "number" && value > 0)) {
+        throw new ModelgateError("INVALID_ARGUMENT", `listing.${name} must be a positive number`);
+      }
+    }
+    // The wall-clock budget bounds every listing request too (a page that never ends).
+    const clock = new AbortController();
+    const budget = new ListingBudget(limits, {
+      ...this.#ctx,
+      signal: AbortSignal.any([this.#ctx.signal, clock.signal]),
+    });
+    const timer = setTimeout(() => clock.abort(budget.timeout()), Math.min(limits.timeoutMs, 2 ** 31 - 1));
+    const problems = new Map<string, ListingProblem>();
+    let dropped = 0;
     const maxFiles = this.#options.maxFiles ?? 100_000;
-    const fail = (path: string, error: string) => entries.push({ path, size: 0, kind: "unreadable", error });
-    const common = {
-      repo: { type: "model" as const, name: this.repo },
-      revision: this.commit,
-      hubUrl: this.hubUrl,
-      fetch: this.#transport.apiFetch(this.#ctx),
-      expand: this.#options.securityStatus === true,
+    // Problems of the listing as a whole ("." entries) are always kept; those of single entries up
+    // to a number, the rest counted.
+    const fail = (path: string, error: string, code: ListingProblem["code"] = "IO") => {
+      const key = preview(path);
+      const known = problems.get(key);
+      if (known !== undefined && key === "." && !known.error.includes(error) && known.error.length < 2_000) {
+        known.error = `${known.error}; ${preview(error)}`;
+        if (code !== "IO") known.code = code;
+      }
+      if (known !== undefined) known.count++;
+      else if (key === "." || problems.size < MAX_LISTING_PROBLEMS) problems.set(key, { error, code, count: 1 });
+      else dropped++;
     };
+    const trusted = this.#options.trustListedDigests === true;
     const add = (raw: unknown): void => {
       const parsed = TreeItemSchema.safeParse(raw);
       if (!parsed.success) {
@@ -228,51 +365,56 @@ export class HubRoot implements ScanRoot {
         fail(item.path, `invalid path in the listing (${bad}); not read`);
         return;
       }
-      if (seen.has(item.path)) return;
-      seen.add(item.path);
+      if (this.#files.has(item.path) || problems.has(item.path)) return;
       if (item.type !== "file") {
-        fail(item.path, `listed as "${item.type}", not a file; not read`);
+        fail(item.path, `listed as "${preview(item.type, 40)}", not a file; not read`);
         return;
       }
-      const pinned: PinnedDigest = {};
       const lfsOid = item.lfs?.oid.toLowerCase();
-      if (lfsOid !== undefined && HEX64.test(lfsOid)) pinned.sha256 = lfsOid;
-      else if (item.lfs === undefined && item.oid !== undefined && HEX40.test(item.oid)) pinned.gitSha1 = item.oid;
+      const sha256 = lfsOid !== undefined && HEX64.test(lfsOid) ? lfsOid : undefined;
+      const gitSha1 = item.lfs === undefined && item.oid !== undefined && HEX40.test(item.oid) ? item.oid : undefined;
       const size = item.lfs?.size ?? item.size;
-      if (size === undefined || (item.lfs !== undefined && pinned.sha256 === undefined)) {
+      if (size === undefined || (item.lfs !== undefined && sha256 === undefined)) {
         fail(item.path, "listing entry without size or usable LFS oid; not read");
         return;
       }
-      const meta: FileMeta = { size, pinned };
-      if (item.securityFileStatus !== undefined) meta.security = item.securityFileStatus;
-      this.#files.set(item.path, meta);
-      entries.push({
-        path: item.path,
+      const upstream = upstreamFinding(item.securityFileStatus);
+      this.#files.set(item.path, {
         size,
-        kind: "file",
-        ...(pinned.sha256 === undefined ? {} : { sha256: pinned.sha256 }),
+        ...(sha256 === undefined ? {} : { sha256 }),
+        ...(gitSha1 === undefined ? {} : { gitSha1 }),
+        ...(upstream === undefined ? {} : { upstream }),
       });
     };
-    const full = () => entries.length >= maxFiles;
+    const full = () => this.#files.size >= maxFiles;
     try {
       if (this.#options.paths === undefined) {
-        for await (const item of listFiles({ ...common, recursive: true })) {
+        for await (const item of this.#tree(undefined, budget)) {
           add(item);
           if (full()) break;
         }
       } else {
+        const common = {
+          repo: { type: "model" as const, name: this.repo },
+          revision: this.commit,
+          hubUrl: this.hubUrl,
+          fetch: this.#transport.apiFetch(budget.ctx, limits.maxPageBytes),
+          expand: this.#options.securityStatus === true,
+        };
         const wanted = [...new Set(this.#options.paths.map((p) => p.replace(/\/+$/, "")))];
         for (let i = 0; i < wanted.length && !full(); i += PATHS_INFO_BATCH) {
           const batch = wanted.slice(i, i + PATHS_INFO_BATCH);
+          budget.page(`paths-info ${i}`);
           const infos: unknown = await pathsInfo({ ...common, paths: batch });
           if (!Array.isArray(infos))
             throw new ModelgateError("NETWORK", "paths-info answered with something else than a list");
+          budget.received(infos.length);
           const found = new Set<string>();
           for (const info of infos) {
             const parsed = TreeItemSchema.safeParse(info);
             if (parsed.success) found.add(parsed.data.path);
-            if (parsed.success && parsed.data.type === "directory") {
-              for await (const item of listFiles({ ...common, recursive: true, path: parsed.data.path })) {
+            if (parsed.success && parsed.data.type === "directory" && batch.includes(parsed.data.path)) {
+              for await (const item of this.#tree(parsed.data.path, budget)) {
                 add(item);
                 if (full()) break;
               }
@@ -283,26 +425,80 @@ export class HubRoot implements ScanRoot {
           for (const p of batch) if (!found.has(p)) fail(p, `not found at commit ${this.commit}`);
         }
       }
-      if (full()) fail(".", `the listing has more than ${maxFiles} files; the rest was not scanned`);
+      if (full()) fail(".", `the listing has more than ${maxFiles} files; the rest was not scanned`, "BUDGET_EXCEEDED");
     } catch (error) {
-      const e = hubError(error, `listing ${this.repo}@${this.commit}`);
-      if (e.code === "ABORTED" || e.code === "TIMEOUT") throw e;
-      fail(".", e.message);
+      // The caller's abort or the scan's deadline end the scan; anything else ends the listing.
+      if (signal.aborted) throw toModelgateError(signal.reason ?? error);
+      const e = clock.signal.aborted ? budget.timeout() : hubError(error, `listing ${this.repo}@${this.commit}`);
+      fail(".", e.message, e.code === "BUDGET_EXCEEDED" || e.code === "MALFORMED" ? e.code : "NETWORK");
+    } finally {
+      clearTimeout(timer);
+    }
+    if (dropped > 0) fail(".", `${dropped} more entries of the listing were rejected`);
+    const entries: RootEntry[] = [];
+    for (const [path, meta] of this.#files) {
+      entries.push({
+        path,
+        size: meta.size,
+        kind: "file",
+        ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256, ...(trusted ? { sha256Trusted: true } : {}) }),
+      });
+    }
+    for (const [path, p] of problems) {
+      const error = p.count > 1 ? `${p.error} (${p.count} times)` : p.error;
+      entries.push({ path, size: 0, kind: "unreadable", error, errorCode: p.code });
     }
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     yield* entries;
   }
 
+  /** The items of a recursive tree listing, page by page, within the listing's budgets. */
+  async *#tree(dir: string | undefined, budget: ListingBudget): AsyncGenerator<unknown> {
+    const expand = this.#options.securityStatus === true;
+    const where = dir === undefined ? "" : `/${encodePath(dir)}`;
+    let url: string | undefined =
+      `${this.hubUrl}/api/models/${this.repo}/tree/${this.commit}${where}?recursive=true&expand=${expand}`;
+    while (url !== undefined) {
+      budget.page(url);
+      const pageUrl: string = url;
+      const page: { items: unknown[]; next: string | undefined } = await this.#transport.send(
+        { url: pageUrl, headers: { accept: "application/json" } },
+        budget.ctx,
+        async ({ response }) => {
+          if (!response.ok) {
+            await response.body?.cancel().catch(() => undefined);
+            throw statusError(response.status, `listing ${this.repo}@${this.commit}`);
+          }
+          const body = await readBody(response, budget.limits.maxPageBytes, budget.ctx.stats);
+          let items: unknown;
+          try {
+            items = JSON.parse(new TextDecoder().decode(body));
+          } catch {
+            throw new ModelgateError("NETWORK", "a tree listing page is not JSON");
+          }
+          if (!Array.isArray(items)) throw new ModelgateError("NETWORK", "a tree listing page is not a list");
+          return { items, next: nextLink(response.headers.get("link"), pageUrl) };
+        },
+      );
+      budget.received(page.items.length);
+      yield* page.items;
+      url = page.next;
+    }
+  }
+
   /** @inheritdoc */
-  open(path: string): Promise<ByteSource> {
+  open(path: string, _options?: OpenOptions): Promise<ByteSource> {
     const meta = this.#files.get(path);
     if (meta === undefined) return Promise.reject(new ModelgateError("INVALID_ARGUMENT", `${path} is not listed`));
+    const pinned: PinnedDigest = {};
+    if (meta.sha256 !== undefined) pinned.sha256 = meta.sha256;
+    if (meta.gitSha1 !== undefined) pinned.gitSha1 = meta.gitSha1;
     const params: ConstructorParameters<typeof HubFileSource>[0] = {
       transport: this.#transport,
       url: `${this.hubUrl}/${this.repo}/resolve/${this.commit}/${encodePath(path)}`,
       size: meta.size,
       commit: this.commit,
-      pinned: meta.pinned,
+      pinned,
       ctx: this.#ctx,
     };
     const read: RangeReadOptions = { ...this.#options.read };
@@ -314,21 +510,25 @@ export class HubRoot implements ScanRoot {
   }
 
   /** @inheritdoc */
-  async verifyFile(path: string, source: ByteSource, signal: AbortSignal): Promise<FileVerification> {
+  async verifyFile(
+    path: string,
+    source: ByteSource,
+    signal: AbortSignal,
+    options: { full?: boolean } = {},
+  ): Promise<FileVerification> {
     const meta = this.#files.get(path);
     if (meta === undefined || !(source instanceof HubFileSource)) return {};
-    const state = await source.integrity(this.#options.verify === "full", signal);
+    const state = await source.integrity(options.full ?? this.#options.verify === "full", signal);
     const findings: FindingInput[] = state.problems.map((p) => ({
       ruleId: "hub/integrity-mismatch",
       message: `served bytes disagree with commit ${this.commit.slice(0, 12)} (${p.check}: expected ${p.expected}, got ${p.actual})`,
       evidence: { check: p.check, expected: p.expected, actual: p.actual, commit: this.commit },
     }));
-    const upstream = upstreamFinding(meta.security);
-    if (upstream !== undefined) findings.push(upstream);
+    if (meta.upstream !== undefined) findings.push(meta.upstream);
     const verification: FileVerification = { findings, cacheable: state.problems.length === 0 };
     if (state.complete && state.sha256 !== undefined) verification.sha256 = state.sha256;
-    const algorithm = meta.pinned.sha256 !== undefined ? "sha256" : "git-blob-sha1";
-    const expected = meta.pinned.sha256 ?? meta.pinned.gitSha1;
+    const algorithm = meta.sha256 !== undefined ? "sha256" : "git-blob-sha1";
+    const expected = meta.sha256 ?? meta.gitSha1;
     if (expected !== undefined) {
       const actual = algorithm === "sha256" ? state.sha256 : state.gitSha1;
       verification.integrity = {
@@ -341,6 +541,11 @@ export class HubRoot implements ScanRoot {
     }
     return verification;
   }
+}
+
+/** The defined properties of an object. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Fetches the Hub's repository-level scan status (`?securityStatus=true`); undefined when unavailable. */

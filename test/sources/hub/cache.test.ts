@@ -56,7 +56,7 @@ const hubScan = (h: MockHub, repo: string, cache: VerdictCache, extra: { policy?
   scan({ hub: { repo, hubUrl: h.url, env: {}, transport: FAST } }, { cache, ...extra });
 
 describe("verdict cache", () => {
-  it("a warm rescan reads no LFS file again: only the revision and the listing are transferred", async () => {
+  it("a warm rescan answers what was read whole from the cache, once its bytes are read again and match the oid", async () => {
     hub = await MockHub.start(REPOS);
     const h = hub;
     const cache = new FileVerdictCache(dir);
@@ -64,6 +64,32 @@ describe("verdict cache", () => {
     expect(cold.files.every((f) => f.cached === undefined)).toBe(true);
     const coldLog = h.log.length;
     const warm = await hubScan(h, "acme/one", cache);
+    const requests = h.log.slice(coldLog);
+    // bin/tool was read whole (its digest computed): it is read whole again to check the oid, and
+    // not analysed. model.safetensors was read partially: its result was not cached at all.
+    const tool = warm.files.find((f) => f.path === "bin/tool")!;
+    expect(tool).toMatchObject({ cached: true, verdict: "malicious", integrity: { status: "verified" } });
+    expect(warm.files.find((f) => f.path === "model.safetensors")?.cached).toBeUndefined();
+    expect(requests.filter((e) => e.server === "cdn").length).toBeGreaterThan(0);
+    const strip = (f: FileReport) => ({ ...f, integrity: undefined, cached: undefined });
+    expect(warm.files.map(strip)).toEqual(cold.files.map(strip));
+    expect(warm.verdict).toBe(cold.verdict);
+    expect(reportValidator()(warm).valid).toBe(true);
+  });
+
+  it("trusting the Hub's oids: a warm rescan reads no LFS file again, only the revision and the listing", async () => {
+    hub = await MockHub.start(REPOS);
+    const h = hub;
+    const cache = new FileVerdictCache(dir);
+    const trusted = (c: VerdictCache) =>
+      scan(
+        { hub: { repo: "acme/one", hubUrl: h.url, env: {}, transport: FAST, trustListedDigests: true } },
+        { cache: c },
+      );
+    const cold = await trusted(cache);
+    expect(cold.files.every((f) => f.cached === undefined)).toBe(true);
+    const coldLog = h.log.length;
+    const warm = await trusted(cache);
     const requests = h.log.slice(coldLog);
     // config.json is a git file (no SHA-256 before reading): it is read again, it is tiny.
     expect(requests.filter((e) => e.server === "cdn")).toEqual([]);
@@ -75,8 +101,9 @@ describe("verdict cache", () => {
     const strip = (f: FileReport) => ({ ...f, integrity: undefined, cached: undefined });
     expect(warm.files.map(strip)).toEqual(cold.files.map(strip));
     expect(warm.files.filter((f) => f.cached === true).map((f) => f.path)).toEqual(["bin/tool", "model.safetensors"]);
-    expect(warm.verdict).toBe(cold.verdict);
-    expect(reportValidator()(warm).valid).toBe(true);
+    // A scan that does not trust the listing never sees what a partial read under trust stored.
+    const untrusted = await hubScan(h, "acme/one", cache);
+    expect(untrusted.files.find((f) => f.path === "model.safetensors")?.cached).toBeUndefined();
   });
 
   it("the same content in another repository is answered from the cache, re-pathed", async () => {
@@ -86,10 +113,11 @@ describe("verdict cache", () => {
     await hubScan(h, "acme/one", cache);
     const before = h.log.length;
     const two = await hubScan(h, "acme/two", cache);
-    expect(h.log.slice(before).some((e) => e.server === "cdn" || e.path.includes("/resolve/"))).toBe(false);
+    // The ELF is read whole to check the oid, and not analysed again.
     const helper = two.files.find((f) => f.path === "helper.so")!;
     expect(helper).toMatchObject({ cached: true, verdict: "malicious", format: "executable" });
     expect(helper.findings.map((f) => f.path)).toEqual(["helper.so"]);
+    expect(h.log.slice(before).filter((e) => e.server === "cdn" && e.bodyBytes === ELF.length)).toHaveLength(1);
   });
 
   it("a different policy or version is a miss", async () => {

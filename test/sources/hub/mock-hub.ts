@@ -61,6 +61,8 @@ export interface Fault {
   truncateAfter?: number;
   /** Never answer (until the client gives up or the server closes). */
   hang?: boolean;
+  /** Answer normally but send the body one byte every this many milliseconds (a drip-feeding server). */
+  dripMs?: number;
 }
 
 /** Options of the mock. */
@@ -77,6 +79,11 @@ export interface MockHubOptions {
   resolveHeaders?: Record<string, string>;
   /** Called for every request; a returned fault replaces the answer. */
   fault?: (req: { server: "hub" | "cdn"; method: string; path: string; range?: string }) => Fault | undefined;
+  /**
+   * Replaces the tree listing (a hostile Hub): given the folder and the page's cursor (null for
+   * the first page), the page's items and the next cursor, if any (sent as `Link: rel="next"`).
+   */
+  tree?: (page: { path: string; cursor: string | null }) => { items: unknown[]; next?: string };
 }
 
 const bytesOf = async (c: Uint8Array | VirtualContent, start: number, end: number): Promise<Uint8Array> =>
@@ -193,7 +200,7 @@ export class MockHub {
         ...(entry.range === undefined ? {} : { range: entry.range }),
       });
       if (fault?.hang === true) return;
-      if (fault !== undefined && fault.truncateAfter === undefined) {
+      if (fault !== undefined && fault.truncateAfter === undefined && fault.dripMs === undefined) {
         await send(
           fault.status,
           { "content-type": "application/json", ...fault.headers },
@@ -205,10 +212,10 @@ export class MockHub {
         const m = /^\/cdn\/([0-9a-f]+)$/.exec(url.pathname);
         const p = m === null ? undefined : this.#cdn.get(m[1]!);
         if (p === undefined) return await json(404, { error: "no such object" });
-        await this.#serveContent(req, res, entry, p, {}, fault?.truncateAfter);
+        await this.#serveContent(req, res, entry, p, {}, fault?.truncateAfter, fault?.dripMs);
         return;
       }
-      await this.#hubRoute(req, res, url, body, entry, json, fault?.truncateAfter);
+      await this.#hubRoute(req, res, url, body, entry, json, fault?.truncateAfter, fault?.dripMs);
     } catch (error) {
       if (!res.headersSent) await json(500, { error: String(error) });
       else res.destroy();
@@ -233,6 +240,7 @@ export class MockHub {
     entry: LogEntry,
     json: (status: number, value: unknown, headers?: Record<string, string>) => Promise<void>,
     truncateAfter: number | undefined,
+    dripMs?: number,
   ): Promise<void> {
     const parts = url.pathname.split("/").slice(1);
     const api = parts[0] === "api" && parts[1] === "models";
@@ -290,6 +298,16 @@ export class MockHub {
         info.securityRepoStatus = repo.securityRepoStatus ?? { scansDone: true, filesWithIssues: [] };
       return json(200, info);
     }
+    if (api && action === "tree" && req.method === "GET" && this.#options.tree !== undefined) {
+      const page = this.#options.tree({ path: rest, cursor: url.searchParams.get("cursor") });
+      const headers: Record<string, string> = {};
+      if (page.next !== undefined) {
+        const next = new URL(url.href.replace("http://x", this.url));
+        next.searchParams.set("cursor", page.next);
+        headers.link = `<${next.href}>; rel="next"`;
+      }
+      return json(200, page.items, headers);
+    }
     if (api && action === "tree" && req.method === "GET") {
       const recursive = url.searchParams.get("recursive") === "true";
       const prefix = rest === "" ? "" : `${rest}/`;
@@ -338,7 +356,7 @@ export class MockHub {
         res.end();
         return;
       }
-      return this.#serveContent(req, res, entry, p, common, truncateAfter);
+      return this.#serveContent(req, res, entry, p, common, truncateAfter, dripMs);
     }
     return json(404, { error: "no such endpoint" });
   }
@@ -350,6 +368,7 @@ export class MockHub {
     p: Prepared,
     headers: Record<string, string>,
     truncateAfter: number | undefined,
+    dripMs?: number,
   ): Promise<void> {
     const content = p.file.served ?? p.file.content;
     const size = content instanceof Uint8Array ? content.length : content.size;
@@ -386,7 +405,9 @@ export class MockHub {
     if (req.method === "HEAD") return void res.end();
     const limit = truncateAfter === undefined ? end : Math.min(end, start + truncateAfter);
     for (let at = start; at < limit; ) {
-      const n = Math.min(1 << 20, limit - at);
+      if (dripMs !== undefined) await new Promise((r) => setTimeout(r, dripMs));
+      if (res.destroyed) return;
+      const n = Math.min(dripMs === undefined ? 1 << 20 : 1, limit - at);
       const chunk = await bytesOf(content, at, at + n);
       entry.bodyBytes += chunk.length;
       at += n;
