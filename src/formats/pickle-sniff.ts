@@ -52,7 +52,7 @@ const LINE_TESTS: Partial<Record<Arg, (line: string) => boolean>> = {
   "long-line": (line) => acceptsLine("L", line),
   "float-line": (line) => acceptsLine("F", line),
   "string-line": (line) => /^(?:'.*'|".*")$/s.test(line),
-  "digits-line": (line) => /^\s*[-+]?\d+\s*$/.test(line),
+  "digits-line": (line) => /^\s*[-+]?\d+\s*$/.test(line.split("\0")[0] ?? ""),
 };
 
 const IDENT_LINE = /^[A-Za-z_][\w.]*$/;

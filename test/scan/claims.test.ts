@@ -46,7 +46,22 @@ describe("long first arguments", () => {
 });
 
 describe("protocol 0 argument forms CPython accepts", () => {
-  const prefixes = ["I0x1\n0", "I 1\n0", "I1_0\n0", "L0x1L\n0", "I-0o17\n0", "I010\n0", `S'${"a".repeat(5000)}'\n0`];
+  const prefixes = [
+    "I0x1\n0",
+    "I 1\n0",
+    "I1_0\n0",
+    "L0x1L\n0",
+    "I-0o17\n0",
+    "I010\n0",
+    `S'${"a".repeat(5000)}'\n0`,
+    // CPython parses number lines as C strings: a NUL ends them, whatever follows
+    "I1\0junk\n0",
+    "I\0\xff\n0",
+    "L1\0junk\n0",
+    "F1.5\0junk\n0",
+    "Np1\0x\n0",
+    "Np1\n0g1\0x\n0",
+  ];
   for (const name of ["model.bin", "payload.pkl", "model.pt", "README"]) {
     it.each(prefixes.map((p) => [JSON.stringify(p.slice(0, 12)), p]))(`%s as ${name}`, async (_, prefix) => {
       const file = await scanOne(cat(latin1(prefix), PAYLOAD0), name);

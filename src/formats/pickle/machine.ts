@@ -2367,27 +2367,51 @@ function asciiLine(buf: Uint8Array, start: number, end: number, offset: number, 
   return latin1(buf, start, end);
 }
 
-/** C `strtol(s, &end, 0)` then Python `int(s, 0)` fallback, as `load_int` does. */
+/** The line up to its first NUL: CPython parses number lines as C strings. */
+function cString(raw: string): string {
+  const nul = raw.indexOf("\0");
+  return nul < 0 ? raw : raw.slice(0, nul);
+}
+
+/**
+ * What `load_int` reads from a line (without its newline): C `strtol(s, &end, 0)` ending at the
+ * newline or a NUL, else Python `int(s, 0)` on the C string; `len == 3` lines of 0/1 are bools.
+ * Undefined when CPython raises.
+ */
+function intLineValue(raw: string): bigint | boolean | undefined {
+  if (raw.length < 1) return undefined;
+  const s = cString(raw);
+  // strtol("") converts nothing and leaves its end pointer on the NUL: CPython accepts 0.
+  const c = s === "" ? 0n : cStrtol(s);
+  if (c !== undefined) return raw.length === 2 && (c === 0n || c === 1n) ? c === 1n : c;
+  return pyIntLiteral(s);
+}
+
+/** What `load_long` reads: a trailing `L` (just before the newline) dropped, then `int(s, 0)` on the C string. */
+function longLineValue(raw: string): bigint | undefined {
+  if (raw.length < 1) return undefined;
+  return pyIntLiteral(cString(raw.endsWith("L") ? raw.slice(0, -1) : raw));
+}
+
+/** What `load_float` reads: `PyOS_string_to_double` ending at the newline or a NUL. */
+function floatLineValue(raw: string): number | undefined {
+  const s = cString(raw);
+  const t = s.toLowerCase();
+  if (/^[+-]?(inf|infinity)$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
+  if (/^[+-]?nan$/.test(t)) return Number.NaN;
+  return FLOAT_LINE.test(s) ? Number(s) : undefined;
+}
+
 function parseIntLine(a: OpArg, offset: number): Value {
-  const raw = lineText(a);
-  if (raw.length < 1) throw new PickleError("INT: empty line", offset);
-  const c = cStrtol(raw);
-  if (c !== undefined) {
-    if (raw.length === 2 && (c === 0n || c === 1n)) return c === 1n;
-    return normInt(c);
-  }
-  const p = pyIntLiteral(raw);
-  if (p === undefined) throw new PickleError("could not convert string to int", offset);
-  return normInt(p);
+  const v = intLineValue(lineText(a));
+  if (v === undefined) throw new PickleError("could not convert string to int", offset);
+  return typeof v === "boolean" ? v : normInt(v);
 }
 
 function parseLongLine(a: OpArg, offset: number): Value {
-  let raw = lineText(a);
-  if (raw.length < 1) throw new PickleError("LONG: empty line", offset);
-  if (raw.endsWith("L")) raw = raw.slice(0, -1);
-  const p = pyIntLiteral(raw);
-  if (p === undefined) throw new PickleError("invalid literal for LONG", offset);
-  return normInt(p);
+  const v = longLineValue(lineText(a));
+  if (v === undefined) throw new PickleError("invalid literal for LONG", offset);
+  return normInt(v);
 }
 
 /**
@@ -2397,17 +2421,16 @@ function parseLongLine(a: OpArg, offset: number): Value {
  * @param line - the argument line
  */
 export function acceptsLine(op: "I" | "L" | "F", line: string): boolean {
-  if (line.length === 0) return false;
-  if (op === "I") return cStrtol(line) !== undefined || pyIntLiteral(line) !== undefined;
-  if (op === "L") return pyIntLiteral(line.endsWith("L") ? line.slice(0, -1) : line) !== undefined;
-  return FLOAT_SPECIAL.test(line.toLowerCase()) || FLOAT_LINE.test(line);
+  if (op === "I") return intLineValue(line) !== undefined;
+  if (op === "L") return longLineValue(line) !== undefined;
+  return floatLineValue(line) !== undefined;
 }
 
-const FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/;
 const FLOAT_LINE = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)$/;
 
 function parseDecimal(a: OpArg, offset: number, op: string): number {
-  const raw = lineText(a).trim().replace(/_/g, "");
+  // PyLong_FromString(s, NULL, 10) on the C string (up to a NUL).
+  const raw = cString(lineText(a)).trim().replace(/_/g, "");
   if (!/^[+-]?\d+$/.test(raw)) throw new PickleError(`${op}: invalid memo index`, offset);
   const n = Number(raw);
   if (!Number.isSafeInteger(n)) throw new PickleError(`${op}: memo index out of range`, offset);
@@ -2415,14 +2438,9 @@ function parseDecimal(a: OpArg, offset: number, op: string): number {
 }
 
 function parseFloatLine(a: OpArg, offset: number): number {
-  const raw = lineText(a);
-  const t = raw.toLowerCase();
-  if (/^[+-]?(inf|infinity)$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
-  if (/^[+-]?nan$/.test(t)) return Number.NaN;
-  if (!FLOAT_LINE.test(raw)) {
-    throw new PickleError("could not convert string to float", offset);
-  }
-  return Number(raw);
+  const v = floatLineValue(lineText(a));
+  if (v === undefined) throw new PickleError("could not convert string to float", offset);
+  return v;
 }
 
 function normInt(v: bigint): number | bigint {
