@@ -23,6 +23,11 @@ export interface NameClaim {
   readonly pickle: boolean;
   /** What claimed it, for messages (`extension .pkl`, `file name pytorch_model.bin`). */
   readonly by: string;
+  /**
+   * The sniffer cannot recognise every valid stream of this format (LZMA-alone has no magic): when
+   * nothing else is recognised, the format's analyzer reads the stream as claimed.
+   */
+  readonly probe?: Format;
 }
 
 const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
@@ -58,6 +63,12 @@ const BY_EXTENSION: Readonly<Record<string, (by: string) => NameClaim>> = {
   bz2: (by) => formatClaim(by, "bz2"),
   xz: (by) => formatClaim(by, "xz"),
   zst: (by) => formatClaim(by, "zstd"),
+  lzma: (by) => ({ ...formatClaim(by, "lzma"), probe: "lzma" }),
+  // PaddlePaddle's paddle.save pickles parameters and optimizer state.
+  pdparams: (by) => pickleClaim(by, false),
+  pdopt: (by) => pickleClaim(by, false),
+  // NVIDIA NeMo checkpoints are tar archives (optionally gzipped).
+  nemo: (by) => formatClaim(by, "tar", "gzip"),
   "7z": (by) => formatClaim(by, "7z"),
 };
 
@@ -65,13 +76,23 @@ const BY_EXTENSION: Readonly<Record<string, (by: string) => NameClaim>> = {
 const TORCH_LOADED_NAMES =
   /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$/;
 
+/** Members of PyTorch's legacy tar checkpoints that `torch.load` unpickles. */
+const TORCH_TAR_MEMBERS = new Set(["pickle", "storages", "tensors", "sys_info"]);
+
+/** TensorFlow files known by name. */
+const TF_NAMES = new Set(["saved_model.pb", "keras_metadata.pb"]);
+
 /**
- * The claim a file or member name makes, if any. Only the base name counts.
+ * The claim a file or member name makes, if any. Only the base name counts, plus the enclosing
+ * container for names that mean something inside one.
  * @param name - file path or member name
+ * @param parent - format of the enclosing container, for a member
  */
-export function claimForName(name: string): NameClaim | undefined {
+export function claimForName(name: string, parent?: Format): NameClaim | undefined {
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
   if (TORCH_LOADED_NAMES.test(base)) return pickleClaim(`file name ${base}`, false);
+  if (parent === "tar" && TORCH_TAR_MEMBERS.has(base)) return pickleClaim(`legacy PyTorch tar member ${base}`, false);
+  if (TF_NAMES.has(base)) return formatClaim(`file name ${base}`, "tf-savedmodel");
   // torch.save(state, "checkpoint.pth.tar"), as PyTorch's ImageNet example does, writes a zip.
   const torchTar = /\.(pt|pth|ckpt)\.tar$/.exec(base);
   if (torchTar !== undefined && torchTar !== null) {
@@ -139,6 +160,8 @@ export interface ClaimInput {
   readonly name: string;
   readonly head: Uint8Array;
   readonly detections: readonly Detection[];
+  /** Format of the enclosing container, for a member. */
+  readonly parent?: Format;
   /** Opaque data (a tensor storage): no loader unpickles it, so no claim is made. */
   readonly opaque: boolean;
   /** Formats that are text (a protocol 0 pickle is text, so text never rules a pickle out). */
@@ -160,13 +183,17 @@ export interface ClaimInput {
  */
 export function planClaims(input: ClaimInput): ClaimPlan {
   const { head, detections, textual } = input;
-  const claim = input.opaque ? undefined : claimForName(input.name);
+  const claim = input.opaque ? undefined : claimForName(input.name, input.parent);
   const sniffed = detections.find((d) => d.format === "pickle" && d.offset === 0);
   const others = detections.filter((d) => d !== sniffed);
   const positive = others.find((d) => d.offset === 0 && !textual.has(d.format) && d.format !== "empty");
   const format = sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown");
   if (input.opaque) return { runs: detections, format: detections[0]?.format ?? "unknown", claim, pickle: undefined };
   const proto = head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0xff) <= 5;
+  if (positive === undefined && sniffed === undefined && claim?.probe !== undefined) {
+    const probe: Detection = { format: claim.probe, offset: 0, reason: `claimed by ${claim.by}` };
+    return { runs: [probe, ...detections], format, claim, pickle: undefined };
+  }
   if (positive !== undefined) {
     // Another format is positively there. A loader told to unpickle the bytes (pickle.load,
     // torch.load on a non-zip) still runs whatever pickle opens them, so a polyglot is read beside.

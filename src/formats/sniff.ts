@@ -3,6 +3,7 @@
  * formats and nothing else.
  * @module
  */
+import { tarChecksumMatches } from "../containers/tar/reader.js";
 import type { Format } from "../report/schema.js";
 import type { Detection } from "../scan/types.js";
 import { looksLikePickle } from "./pickle-sniff.js";
@@ -114,15 +115,8 @@ const detectZip: Detector = ({ head, tail, size }) => {
 const detectTar: Detector = ({ head }) => {
   if (head.length < 512) return undefined;
   const ustar = startsWith(head, ascii("ustar"), 257);
-  // Header checksum: sum of the 512 header bytes with the checksum field read as spaces.
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
-  const field = new TextDecoder("latin1")
-    .decode(head.subarray(148, 156))
-    .replace(/[\0 ]+$/, "")
-    .trim();
-  const checksumOk = /^[0-7]+$/.test(field) && Number.parseInt(field, 8) === sum;
-  if (checksumOk && head[0] !== 0) {
+  // Checksum as GNU tar or Python's tarfile (which torch.load uses for legacy checkpoints) reads it.
+  if (tarChecksumMatches(head.subarray(0, 512)) && head[0] !== 0) {
     return { format: "tar", offset: 0, reason: ustar ? "ustar header" : "tar header checksum" };
   }
   // GNU tar still extracts an archive whose first checksum is wrong: the magic alone is enough
@@ -150,11 +144,13 @@ const detectLzma: Detector = ({ head }) => {
   // LZMA "alone": properties byte (lc/lp/pb, usually 0x5d), dictionary size, 64-bit size.
   if (head.length < 13 || head[0]! >= 225) return undefined;
   const dict = (head[1]! | (head[2]! << 8) | (head[3]! << 16) | (head[4]! << 24)) >>> 0;
-  const powerOfTwoish = dict >= 1 << 12 && (dict & (dict - 1)) === 0;
+  // What liblzma's .lzma auto-detection accepts (Python's lzma.open, joblib): a dictionary of 2^n
+  // or 2^n + 2^(n-1) bytes (or UINT32_MAX), and an unknown size or one below 2^38.
+  const low = (dict & -dict) >>> 0;
+  const dictOk = dict === 0xffffffff || (dict !== 0 && (dict === low || dict === low * 3));
   const sizeUnknown = head.subarray(5, 13).every((b) => b === 0xff);
-  return head[0] === 0x5d && (powerOfTwoish || sizeUnknown)
-    ? { format: "lzma", offset: 0, reason: "LZMA-alone header" }
-    : undefined;
+  const sizeOk = sizeUnknown || (head[9]! < 0x40 && head[10] === 0 && head[11] === 0 && head[12] === 0);
+  return head[0] === 0x5d && dictOk && sizeOk ? { format: "lzma", offset: 0, reason: "LZMA-alone header" } : undefined;
 };
 
 const detectExecutable: Detector = ({ head }) => {
@@ -331,14 +327,17 @@ const TRAILER_DETECTORS: readonly Detector[] = [detectZip];
  * Recognises every format present in the input, primary first. The result is empty when nothing
  * matches (the engine reports such content as `unknown`).
  * @param input - head, tail, size and name of the bytes
+ * @param options - `pickle: false` ranks the other candidates (what the bytes are when a
+ *   speculative pickle reading fails)
  */
-export function sniff(input: SniffInput): Detection[] {
+export function sniff(input: SniffInput, options: { pickle?: boolean } = {}): Detection[] {
   if (input.size === 0) return [{ format: "empty", offset: 0, reason: "no bytes" }];
   const detections: Detection[] = [];
   const zip = detectZip(input);
   if (zip !== undefined && zip.offset === 0) detections.push(zip);
   for (const detect of DETECTORS) {
     if (detections.length > 0) break;
+    if (detect === detectPickle && options.pickle === false) continue;
     const found = detect(input);
     if (found !== undefined) detections.push(found);
   }

@@ -96,6 +96,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
   const { node, source } = input;
   const { recorder } = state;
   let head: Uint8Array;
+  let tail: Uint8Array;
   let detections: Detection[];
   try {
     checkpoint(state);
@@ -104,7 +105,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     head = await readClamped(source, 0, input.opaqueData ? OPAQUE_SNIFF_BYTES : HEAD_BYTES);
     // The tail finds zips behind other content. Opaque tensor storages are not read there: for a
     // deflated member that would inflate it whole, and no loader opens a storage as an archive.
-    const tail =
+    tail =
       source.size > head.length && !input.opaqueData
         ? await readClamped(source, source.size - TAIL_BYTES, TAIL_BYTES)
         : head;
@@ -114,7 +115,14 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     return node.verdict;
   }
   const primary = detections[0];
-  const plan = planClaims({ name: input.name, head, detections, opaque: input.opaqueData, textual: TEXTUAL });
+  const plan = planClaims({
+    name: input.name,
+    head,
+    detections,
+    opaque: input.opaqueData,
+    textual: TEXTUAL,
+    ...(input.depth > 0 && node.parent !== undefined ? { parent: node.parent.format } : {}),
+  });
   node.format = plan.format;
   if (node === recorder.root && primary !== undefined && TEXTUAL.has(primary.format) && head.length === source.size) {
     const retained = state.retained;
@@ -136,7 +144,17 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     });
   }
 
-  for (const detection of plan.runs) {
+  // When a weak pickle reading (the sniffer's guess) fails, the stream is what the other
+  // candidates say: a vocabulary file opening "cat\ndog\n" is text, not unknown bytes.
+  const runs = [...plan.runs];
+  const fallback =
+    plan.pickle === "weak" && detections[0]?.format === "pickle"
+      ? sniff({ head, tail, size: source.size, name: input.name }, { pickle: false }).filter(
+          (d) => !detections.some((x) => x.format === d.format && x.offset === d.offset),
+        )
+      : [];
+  for (let i = 0; i < runs.length; i++) {
+    const detection = runs[i]!;
     const analyzers = ANALYZERS.filter((a) => a.formats.includes(detection.format));
     if (analyzers.length === 0) {
       reportUnanalysed(state, node, detection);
@@ -156,6 +174,11 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
         reportError(state, node, error, analyzer);
         if (isModelgateError(error, "TIMEOUT") || isModelgateError(error, "ABORTED")) return node.verdict;
       }
+    }
+    if (detection.claim === "weak" && fallback.length > 0 && node.format !== "pickle") {
+      node.format = fallback[0]!.format;
+      if (node === recorder.root) for (const d of fallback) recorder.formats.add(d.format);
+      runs.splice(i + 1, 0, ...fallback);
     }
   }
 

@@ -288,3 +288,53 @@ describe("polyglots: a pickle opening another format's bytes is read beside it",
     expect(file.verdict).toBe("clean");
   });
 });
+
+describe("weak readings that fail fall back to the other candidates", () => {
+  it.each([
+    ["vocab.txt", "cat\ndog\nbird\n"],
+    ["labels.txt", "cow\nsheep\n(goat)\nt\n"],
+    ["README.md", "N.B. this model is fine\n"],
+    ["notes.txt", "N. B. more text\nand more\n"],
+  ])("%s stays text and clean", async (name, text) => {
+    const file = await scanOne(enc(text), name);
+    expect(file.verdict, ruleIds(file).join(",")).toBe("clean");
+    expect(file.format).toBe("text");
+  });
+});
+
+describe("claims of containers and legacy checkpoints", () => {
+  it("a .lzma stream the sniffer cannot recognise (properties byte 0) is read as claimed", async () => {
+    // LZMA-alone header (lc=lp=pb=0, 64 KiB dictionary, unknown size) over a raw LZMA stream of
+    // "cposix\nsystem\n(S'echo x'\ntR." made by Python's lzma module (FORMAT_RAW, LZMA1); Python's
+    // lzma.open (FORMAT_AUTO) accepts the whole stream.
+    const raw = Buffer.from("00319db2e87a24da665c751cd43cf20e870b719b640917aec128b48ec7510ef27fffebfb0000", "hex");
+    const file = await scanOne(cat(Uint8Array.of(0, 0, 0, 1, 0), new Uint8Array(8).fill(0xff), raw), "x.pkl.lzma");
+    expect(file.verdict).toBe("malicious");
+    expect(callee(file)).toContain("posix.system");
+  });
+  it.each(["storages", "pickle", "tensors"])("a legacy torch tar member %s is a pickle claim", async (member) => {
+    const { claimForName } = await import("../../src/formats/claims.js");
+    expect(claimForName(member, "tar")?.pickle).toBe(true);
+    expect(claimForName(member)).toBeUndefined();
+  });
+  it("a tar header with a checksum only Python's tarfile reads (0o prefix) is still a tar", async () => {
+    const header = new Uint8Array(512);
+    header.set(latin1("storages"), 0);
+    header.set(latin1("0000644\0"), 100);
+    header.set(latin1("0000000\0"), 108);
+    header.set(latin1("0000000\0"), 116);
+    const body = latin1("cposix\nsystem\n(S'echo x'\ntR.");
+    header.set(latin1(`${body.length.toString(8).padStart(11, "0")}\0`), 124);
+    header.set(latin1("00000000000\0"), 136);
+    header[156] = 0x30;
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.set(latin1(`0o${sum.toString(8)}\0`.padEnd(8, "\0")), 148);
+    const data = new Uint8Array(512);
+    data.set(body);
+    const file = await scanOne(cat(header, data, new Uint8Array(1024)), "model.bin");
+    expect(file.format).toBe("tar");
+    expect(file.verdict).toBe("malicious");
+  });
+});

@@ -111,6 +111,40 @@ export function parseTarNumber(b: Uint8Array, start: number, length: number): nu
   return digits === 0 ? Number.NaN : value;
 }
 
+/**
+ * A numeric field as Python's `tarfile` reads it (`nti`): GNU base-256 after 0x80/0xff, else the
+ * text up to the first NUL, stripped, as `int(s, 8)` (sign, `0o` prefix and `_` between digits
+ * accepted, anything after the NUL ignored). `torch.load` opens legacy checkpoints with `tarfile`,
+ * so a header it accepts must be read here too. NaN where `tarfile` raises.
+ */
+export function parseTarNumberAsPython(b: Uint8Array, start: number, length: number): number {
+  const first = b[start] as number;
+  if (first === 0x80 || first === 0xff) return parseTarNumber(b, start, length);
+  let end = start;
+  while (end < start + length && b[end] !== 0) end++;
+  const bytes = b.subarray(start, end);
+  if (!bytes.every((c) => c < 0x80)) return Number.NaN;
+  const text = latin1.decode(bytes).replace(/^[\t\n\v\f\r\x1c-\x1f ]+|[\t\n\v\f\r\x1c-\x1f ]+$/g, "");
+  if (text === "") return 0;
+  const m = /^([+-]?)(?:0[oO]_?)?([0-7](?:_?[0-7])*)$/.exec(text);
+  if (m === null) return Number.NaN;
+  const value = Number.parseInt((m[2] ?? "").replace(/_/g, ""), 8);
+  return m[1] === "-" ? -value : value;
+}
+
+/**
+ * Whether a 512-byte header's checksum field matches its bytes, as GNU tar or Python's `tarfile`
+ * reads the field (unsigned or signed sum).
+ * @param h - the header block
+ */
+export function tarChecksumMatches(h: Uint8Array): boolean {
+  const sums = headerChecksums(h);
+  for (const stored of [parseTarNumber(h, 148, 8), parseTarNumberAsPython(h, 148, 8)]) {
+    if (stored === sums.unsigned || stored === sums.signed) return true;
+  }
+  return false;
+}
+
 function headerChecksums(h: Uint8Array): { unsigned: number; signed: number } {
   let unsigned = 0;
   let signed = 0;
@@ -230,7 +264,7 @@ export async function readTar(source: ByteSource, options: TarReadOptions = {}):
     const magic = latin1.decode(h.subarray(257, 263));
     const ustar = magic === "ustar\0";
     const gnu = magic === "ustar " && h[263] === 0x20;
-    if (stored !== sums.unsigned && stored !== sums.signed) {
+    if (!tarChecksumMatches(h)) {
       if (entries.length === 0 && !ustar && !gnu) {
         throw new ModelgateError("MALFORMED", "not a tar archive: bad header checksum", { offset: pos });
       }

@@ -79,6 +79,13 @@ export const pickleAnalyzer: Analyzer = {
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
     });
+    // A weak reading that stops at once and leaves the rest unread ("N." opening a README) found
+    // no pickle: nothing was imported or called, and the bytes are what the other candidates say.
+    const trivial =
+      claim === "weak" &&
+      analysis.trailingOffset !== undefined &&
+      analysis.findings.every((f) => f.ruleId === "pickle/trailing-data");
+    if (trivial) return;
     if ((claim === "weak" && analysis.invalid) || claim === "beside") {
       // A speculative reading (the sniffer's guess, or unknown/text content that opens with an
       // opcode) that broke: the stream is not a pickle a loader would finish, but whatever it would
