@@ -165,8 +165,15 @@ export {
 } from "./formats/template/analyze.js";
 export * from "./integrity/index.js";
 export { TOOL_ADVISORIES, TOOLS, type Tool, type ToolAdvisory } from "./policy/advisories.js";
-export { compileGlob, MAX_GLOB_LENGTH } from "./policy/glob.js";
-export { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES, POLICY_FILE_NAME } from "./policy/load.js";
+export { compileGlob, type Glob, MAX_GLOB_LENGTH } from "./policy/glob.js";
+export {
+  type DiscoverPolicyOptions,
+  discoverPolicy,
+  findPolicyFile,
+  loadPolicyFile,
+  MAX_POLICY_BYTES,
+  POLICY_FILE_NAME,
+} from "./policy/load.js";
 export {
   BUILTIN_PROFILES,
   type Classification,
@@ -223,7 +230,21 @@ export {
   readExact,
   SliceSource,
 } from "./sources/byte-source.js";
-export { FileSource } from "./sources/file.js";
+export {
+  type ExpectedFile,
+  FileChangedError,
+  type FileIdentity,
+  FileSource,
+  type OpenFileOptions,
+} from "./sources/file.js";
 export * from "./sources/hub/index.js";
-export { DirectoryRoot, FileRoot, type RootOptions, rootFor, type ScanTarget, SourceRoot } from "./sources/roots.js";
+export {
+  DirectoryRoot,
+  type DirectoryRootOptions,
+  FileRoot,
+  type RootOptions,
+  rootFor,
+  type ScanTarget,
+  SourceRoot,
+} from "./sources/roots.js";
 export { TOOL_NAME, TOOL_VERSION } from "./version.js";

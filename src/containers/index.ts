@@ -26,7 +26,14 @@ export { tarAnalyzer } from "./tar/analyzer.js";
 export { parseTarNumber, readTar, type TarEntry, type TarListing, type TarReadOptions } from "./tar/reader.js";
 export { CRC_CHECK_LIMIT, zipAnalyzer } from "./zip/analyzer.js";
 export { classifyZip, isTorchOpaqueMember, type ZipClassification, type ZipFlavor } from "./zip/flavor.js";
-export { type EntryIntegrity, openZipEntry, verifyZipEntry } from "./zip/member.js";
+export {
+  checkEncryptionFlag,
+  type EncryptionCheck,
+  type EntryIntegrity,
+  type OpenZipEntryOptions,
+  openZipEntry,
+  verifyZipEntry,
+} from "./zip/member.js";
 export {
   checkLocalHeaders,
   isTraversalName,

@@ -59,6 +59,7 @@ export {
   LockEntrySchema,
   type LockFile,
   LockFileSchema,
+  MAX_LOCK_FILE_BYTES,
   type ObservedFile,
   PinPathSchema,
   type PinViolation,
