@@ -15,23 +15,36 @@ runs or rejects:
   set in the local and central headers, bytes stored in plain with the plain CRC).
 - denylist/: calls to fickling's own hook switches and IPython's shell helper.
 - calibration/: benign pickles and a real `checkpoint.pth.tar` that must stay `clean`.
+- nul-lines/: protocol-0 number lines (INT, LONG, FLOAT, PUT, GET) that CPython's C unpickler ends
+  at a NUL (`I1\0junk`), then posix.system, as model.bin, an extensionless `weights`,
+  adapter_model.bin and x.pkl.
+- legacy-tar/: torch's old tar format (torch.load -> tarfile -> pickle.load of member `storages`)
+  with a first header only Python's tarfile takes (checksum spelled `0o...`, `+...`, `1_2`, with
+  junk after the NUL, or the signed sum), and a plain ustar tar whose `storages` is a NUL-line pickle.
+- lzma/: LZMA-alone streams liblzma and joblib read but a strict sniffer does not (a 12 MiB =
+  2^23 + 2^22 dictionary with the size given; properties byte 0x00).
+- benign/: text and raw tensors that look like a pickle's first bytes (vocab.txt `cat`, a README
+  starting `N.B.`, a float32 `weights.bin` whose first byte is `c`), which must stay `clean`.
 
 Payloads are harmless (`echo modelgate-bypass-sample`). No payload is executed here: each stream
-is checked with CPython's C unpickler (and torch.load for the zips) through a find_class that
-returns a recording stub, which proves the stream really reaches the REDUCE of the named callee.
+is checked with CPython's C unpickler (and torch.load for the zips and tars, joblib.load for the LZMA
+streams) through a find_class that returns a recording stub, which proves the stream really reaches
+the REDUCE of the named callee; an audit hook refuses os.system and process creation besides.
 
 Deterministic: torch.save writes fixed timestamps, zipfile entries get fixed dates, random bytes
 come from a seeded generator. Run from the repository root with /usr/bin/python3 (Debian
-python3-torch, python3-numpy).
+python3-torch, python3-numpy, python3-joblib).
 """
 import io
 import json
+import lzma
 import os
 import pickle
 import random
 import shutil
 import struct
 import sys
+import tarfile
 import types
 import warnings
 import zipfile
@@ -112,11 +125,27 @@ CALLS = []
 REAL = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2")}
 
 
+def _callers():
+    f, names = sys._getframe(2), []
+    while f is not None:
+        names.append(f.f_code.co_name)
+        f = f.f_back
+    return tuple(names)
+
+
 def _stub(module, name):
     def stub(*args, **kwargs):
-        CALLS.append((f"{module}.{name}", args))
+        CALLS.append((f"{module}.{name}", args, _callers()))  # callers: which loader path ran it
         return 0
     return stub
+
+
+def _refuse(event, args):  # a second net under the stubs: nothing here may start a process
+    if event in ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen"):
+        raise RuntimeError(f"refused {event}{args!r}")
+
+
+sys.addaudithook(_refuse)
 
 
 class StubUnpickler(pickle.Unpickler):  # the C unpickler (_pickle.Unpickler)
@@ -142,11 +171,12 @@ STUB_PICKLE.load = lambda f, **kw: StubUnpickler(f, **kw).load()
 
 
 def torch_load_stubbed(data):
+    """torch.load of the bytes, or of the file at a path (its legacy tar branch needs a real file)."""
     import torch.serialization as ts
     real = ts.pickle
     ts.pickle = STUB_PICKLE
     try:
-        return torch.load(io.BytesIO(data))
+        return torch.load(data if isinstance(data, str) else io.BytesIO(data))
     finally:
         ts.pickle = real
 
@@ -535,6 +565,215 @@ torch.save({"epoch": 1, "arch": "mlp", "state_dict": net.state_dict(), "best_acc
             "optimizer": opt.state_dict()}, path(f"{CA}/checkpoint.pth.tar"))
 torch.load(path(f"{CA}/checkpoint.pth.tar"))
 expect(f"{CA}/checkpoint.pth.tar", "clean")
+
+# ================================================================= 8. protocol-0 lines ending at a NUL
+# The C unpickler reads an INT/LONG/FLOAT/PUT/GET line up to the newline but parses it as a C string
+# (strtol, PyOS_string_to_double, PyLong_FromString), so the value ends at the first NUL and
+# whatever follows up to the newline is ignored: `I1\0junk\n` is 1, `I\0\xff\n` False. The pure
+# Python unpickler rejects all of these (checked below); a sniffer that parses the whole line like it
+# stops at the first opcode and never sees the call.
+
+NL = "nul-lines"
+NUL_PREFIXES = {
+    "int_nul_junk": b"I1\x00junk\n0",
+    "int_empty_nul_ff": b"I\x00\xff\n0",
+    "long_nul_junk": b"L1\x00junk\n0",
+    "float_nul_junk": b"F1.5\x00junk\n0",
+    "put_nul": b"Np1\x00x\n0",
+    "get_nul": b"Np1\n0g1\x00x\n0",  # PUT 1 (plain), then GET of memo 1 spelled 1\0x
+}
+for name, prefix in NUL_PREFIXES.items():
+    pickle.loads(prefix + b"N.")  # the C unpickler takes the line
+    try:
+        pickle._loads(prefix + b"N.")
+        raise SystemExit(f"pure-Python pickle now takes {prefix!r}")
+    except ValueError:
+        pass
+    data = prefix + P0_CALL
+    reaches(data, "posix.system", (PAYLOAD,))
+    for rel in ("model.bin", "weights", "adapter_model.bin", "x.pkl"):
+        write(f"{NL}/{name}/{rel}", data)
+        expect(f"{NL}/{name}/{rel}", "malicious", [DG], "posix.system")
+
+# ================================================================= 9. torch's legacy tar format
+# torch.load on a file that is not a zip tries tarfile.open first (the pre-1.6 "tar" layout: members
+# sys_info, pickle, storages, tensors) and unpickles member `storages` before anything else. Python's
+# tarfile reads the header checksum with int(field, 8) up to the first NUL and accepts the unsigned
+# or the signed byte sum, so `0o1234`, `+01234`, `012_34`, `01234\0X` and a signed sum all pass, and
+# no ustar magic is needed. A single `storages` member in a hand-built v7 header (as a tar sniffer
+# that wants six octal digits and the unsigned sum rejects) is enough to reach the pickle.
+
+LT = "legacy-tar"
+
+
+def v7_header(name, size, checksum, high=b""):
+    """A pre-POSIX tar header for a regular file; `checksum(unsigned, signed)` spells field 148..155."""
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[len(name) + 1:len(name) + 1 + len(high)] = high  # bytes after the name's NUL: still in the sum
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"  # mtime 0
+    h[156] = ord("0")
+    h[148:156] = b" " * 8
+    uns = sum(h)
+    sgn = sum(b - 256 if b > 127 else b for b in h)
+    field = checksum(uns, sgn)
+    assert len(field) == 8, field
+    h[148:156] = field
+    return bytes(h)
+
+
+def v7_tar(member, data, checksum, high=b""):
+    pad = b"\0" * (-len(data) % 512)
+    return v7_header(member, len(data), checksum, high) + data + pad + b"\0" * 1024
+
+
+def octal_only(field):  # what a strict reader takes: octal digits, then NUL/space to the end
+    digits = field.rstrip(b"\0 ")
+    return digits.isdigit() and b"8" not in digits and b"9" not in digits
+
+
+def legacy_loads(data, callee="posix.system", args=(PAYLOAD,)):
+    """torch.load of a file holding `data` over the stub pickle module: the callee must be reached
+    from torch's legacy_load (the tar branch of _legacy_load, taken only for a real file at offset
+    0), i.e. while unpickling member `storages`."""
+    import tempfile
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as t:
+        assert "storages" in t.getnames()
+    CALLS.clear()
+    with tempfile.TemporaryDirectory() as tmp:
+        p = os.path.join(tmp, "model.bin")
+        with open(p, "wb") as f:
+            f.write(data)
+        try:
+            torch_load_stubbed(p)
+        except Exception:  # after the payload: the stub's 0 is no storage count torch can go on with
+            pass
+    called = [c for c in CALLS if c[0] == callee and c[1] == args]
+    if not called or "legacy_load" not in called[0][2]:
+        raise SystemExit(f"torch.load does not reach {callee} through legacy_load: {CALLS!r}")
+
+
+CHECKSUMS = {
+    "checksum_0o_prefix": lambda u, s: b"0o%05o\0" % u,
+    "checksum_plus": lambda u, s: b"+%06o\0" % u,
+    "checksum_underscore": lambda u, s: (b"%06o" % u)[:3] + b"_" + (b"%06o" % u)[3:] + b"\0",
+    "checksum_nul_garbage": lambda u, s: b"%06o\0X" % u,
+}
+for name, checksum in CHECKSUMS.items():
+    data = v7_tar(b"storages", P0_CALL, checksum)
+    assert not octal_only(data[148:156]), data[148:156]
+    legacy_loads(data)
+    write(f"{LT}/{name}/model.bin", data)
+    expect(f"{LT}/{name}/model.bin", "malicious", [DG], "posix.system")
+# the signed sum: two 0xff bytes after the name make it 512 less than the unsigned one
+data = v7_tar(b"storages", P0_CALL, lambda u, s: b"%06o\0 " % s, high=b"\xff\xff")
+assert int(data[148:154], 8) != 256 + sum(data[:148]) + sum(data[156:512])
+legacy_loads(data)
+write(f"{LT}/checksum_signed/model.bin", data)
+expect(f"{LT}/checksum_signed/model.bin", "malicious", [DG], "posix.system")
+
+# a plain ustar tar (Python's tarfile writer, fixed mtime/owner) whose `storages` is a NUL-line pickle
+tbuf = io.BytesIO()
+member = NUL_PREFIXES["int_nul_junk"] + P0_CALL
+with tarfile.open(fileobj=tbuf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    ti = tarfile.TarInfo("storages")
+    ti.size, ti.mtime = len(member), 0
+    t.addfile(ti, io.BytesIO(member))
+ustar = tbuf.getvalue()
+assert ustar[257:263] == b"ustar\0"
+legacy_loads(ustar)
+for rel in ("ustar_storages_nul_line/checkpoint.pth.tar", "ustar_storages_nul_line/model.tar",
+            "ustar_storages_nul_line/model.bin"):
+    write(f"{LT}/{rel}", ustar)
+    expect(f"{LT}/{rel}", "malicious", [DG], "posix.system")
+
+# ================================================================= 10. LZMA-alone a strict sniffer misses
+# joblib.load picks LZMA-alone by the prefix b"]\x00" (properties 0x5d, then the dictionary size's
+# low byte) and liblzma takes any dictionary size 2^n or 2^n + 2^(n-1) with the uncompressed size
+# either unknown (all 0xff) or given. lzma.open / lzma.decompress (FORMAT_AUTO) also take any
+# properties byte below 225, e.g. 0x00 (lc=0, lp=0, pb=0), which joblib does not recognise but a
+# `pickle.load(lzma.open(path))` loader reads.
+
+LZ = "lzma"
+RAW = pickle.dumps(Evil(), protocol=4)  # what joblib.dump writes for the object: posix.system(...)
+reaches(RAW, "posix.system", (PAYLOAD,))
+
+
+def joblib_reaches(data, callee="posix.system", args=(PAYLOAD,)):
+    """joblib.load(data) with joblib's NumpyUnpickler resolving every global to a stub."""
+    import joblib
+    import joblib.numpy_pickle as jnp
+    CALLS.clear()
+    jnp.NumpyUnpickler.find_class = lambda self, module, name: _stub(module, name)
+    try:
+        joblib.load(io.BytesIO(data))
+    finally:
+        del jnp.NumpyUnpickler.find_class
+    if not [c for c in CALLS if c[0] == callee and c[1] == args]:
+        raise SystemExit(f"joblib.load does not reach {callee}: {CALLS!r}")
+
+
+# 12 MiB dictionary, uncompressed size in the header (the encoder writes 0xff..; liblzma also takes
+# the end marker after a given size)
+d12 = bytearray(lzma.compress(RAW, format=lzma.FORMAT_ALONE,
+                              filters=[{"id": lzma.FILTER_LZMA1, "dict_size": 12 << 20}]))
+assert d12[0] == 0x5D and struct.unpack_from("<I", d12, 1)[0] == 0x00C00000
+d12[5:13] = struct.pack("<Q", len(RAW))
+d12 = bytes(d12)
+assert lzma.decompress(d12, format=lzma.FORMAT_ALONE) == RAW and lzma.decompress(d12) == RAW
+joblib_reaches(d12)
+for rel in ("dict_12mib_known_size/x.pkl.lzma", "dict_12mib_known_size/model.bin",
+            "dict_12mib_known_size/model.joblib"):
+    write(f"{LZ}/{rel}", d12)
+    expect(f"{LZ}/{rel}", "malicious", [DG], "posix.system")
+
+# properties byte 0x00, 64 KiB dictionary, size unknown (end marker)
+p0 = lzma.compress(RAW, format=lzma.FORMAT_ALONE,
+                   filters=[{"id": lzma.FILTER_LZMA1, "lc": 0, "lp": 0, "pb": 0, "dict_size": 1 << 16}])
+assert p0[:13] == b"\x00" + struct.pack("<I", 1 << 16) + b"\xff" * 8
+with lzma.open(io.BytesIO(p0)) as f:  # FORMAT_AUTO, as lzma.open(path) reads it
+    assert f.read() == RAW
+write(f"{LZ}/props_00/x.pkl.lzma", p0)
+expect(f"{LZ}/props_00/x.pkl.lzma", "malicious", [DG], "posix.system")
+
+# ================================================================= 11. benign look-alikes: must stay clean
+# Text whose first bytes are pickle opcodes (`c` GLOBAL, `(` MARK, `N.` is even a whole pickle of
+# None, `S'` a STRING, `I,` an INT) and raw tensors whose first byte is one: no call in any of them.
+
+BN = "benign"
+texts = {
+    "vocab.txt": "cat\ndog\nbird\n",
+    "labels.txt": "cow\nsheep\n(goat)\nt\n",
+    "README.md": "N.B. these weights are for tests only.\n\n# tiny-mlp\n\nA two-layer MLP, float32.\n",
+    "notes.txt": "S'il vous plait\nmerci\n",
+    "data.csv": "I,am,a,csv\n1,2,3,4\n",
+}
+for rel, text in texts.items():
+    write(f"{BN}/{rel}", text.encode())
+    expect(f"{BN}/{rel}", "clean")
+
+# raw little-endian float32 tensors (1024 values, N(0, 0.02)); the first value is nudged in its last
+# mantissa bits so that its first byte is the opcode
+rng = random.Random(21)
+values = [rng.gauss(0.0, 0.02) for _ in range(1024)]
+for tag, op in (("c", b"c"), ("X", b"X"), ("paren", b"("), ("I", b"I")):
+    (first,) = struct.unpack("<f", op + struct.pack("<f", values[0])[1:])
+    data = struct.pack("<1024f", first, *values[1:])
+    assert data[:1] == op and abs(first - values[0]) < 1e-6
+    write(f"{BN}/raw_f32_first_{tag}/weights.bin", data)
+    expect(f"{BN}/raw_f32_first_{tag}/weights.bin", "clean")
+
+import numpy  # noqa: E402
+
+nbuf = io.BytesIO()
+numpy.save(nbuf, numpy.array(values[:256], dtype=numpy.float32))
+assert numpy.load(io.BytesIO(nbuf.getvalue()), allow_pickle=False).shape == (256,)
+write(f"{BN}/floats.npy", nbuf.getvalue())
+expect(f"{BN}/floats.npy", "clean")
 
 # ================================================================= expectations
 
