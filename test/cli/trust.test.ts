@@ -236,3 +236,21 @@ describe("--output is checked before the scan", () => {
     expect((await readdir(out)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 });
+
+describe("--timeout sets the whole-scan deadline", () => {
+  it("rejects a non-positive value before scanning", async () => {
+    const { code, io } = await scan(elsewhere, elsewhere, "--timeout", "0");
+    expect(code).toBe(2);
+    expect(io.err).toContain("--timeout");
+  });
+  it("accepts a deadline in seconds (the deadline itself is tested on the library: test/scan/trust.test.ts)", async () => {
+    const deep = join(base, "timeout-tree");
+    let dir = deep;
+    for (let i = 0; i < 200; i++) dir = join(dir, `d${i}`);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await writeFile(join(dir, "x.pkl"), "cposix\nsystem\n(S'id'\ntR.", { mode: 0o644 });
+    const ok = await scanJson(elsewhere, deep, "--timeout", "60");
+    expect(ok.report.complete).toBe(true);
+    expect(ok.report.verdict).toBe("malicious");
+  });
+});
