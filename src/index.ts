@@ -139,6 +139,7 @@ export {
   type JsonParseOptions,
   type JsonParseResult,
   type JsonValue,
+  parsePlainJson,
   parseStrictJson,
 } from "./formats/safetensors/json.js";
 export {
@@ -211,6 +212,7 @@ export {
   signatureViolation,
 } from "./policy/signature.js";
 export * from "./report/render/cyclonedx.js";
+export { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "./report/render/escape.js";
 export { renderSarif, type SarifOptions } from "./report/render/sarif.js";
 export { renderText, type Stylize, type TextOptions } from "./report/render/text.js";
 export * from "./report/schema.js";

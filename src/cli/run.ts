@@ -3,6 +3,7 @@
  * @module
  */
 import { isModelgateError } from "../errors.js";
+import { escapeForTerminal } from "../report/render/escape.js";
 import { TOOL_VERSION } from "../version.js";
 import { COMMANDS } from "./commands/index.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
@@ -31,21 +32,23 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    io.stderr(`modelgate: unknown command "${name}" (try 'modelgate --help')\n`);
+    io.stderr(`modelgate: unknown command "${escapeForTerminal(name)}" (try 'modelgate --help')\n`);
     return EXIT.error;
   }
   try {
     return await command.run(args, io);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {
-      io.stderr(`modelgate ${name}: ${(error as Error).message}\n`);
+      io.stderr(`modelgate ${name}: ${escapeForTerminal((error as Error).message)}\n`);
       return EXIT.error;
     }
     if (isModelgateError(error)) {
-      io.stderr(`modelgate ${name}: ${error.code}: ${error.message}\n`);
+      io.stderr(`modelgate ${name}: ${error.code}: ${escapeForTerminal(error.message)}\n`);
       return EXIT.error;
     }
-    io.stderr(`modelgate ${name}: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    // A stack keeps its lines; anything else in it (the message may quote input) is escaped.
+    const stack = ((error as Error)?.stack ?? String(error)).split("\n").map(escapeForTerminal).join("\n");
+    io.stderr(`modelgate ${name}: internal error: ${stack}\n`);
     return EXIT.error;
   }
 }

@@ -104,9 +104,7 @@ export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promi
   } catch {
     return undefined; // the working directory is gone
   }
-  const excluded = await Promise.all(
-    (options.exclude ?? []).map((t) => realpath(resolve(t)).catch(() => resolve(t))),
-  );
+  const excluded = await Promise.all((options.exclude ?? []).map((t) => realpath(resolve(t)).catch(() => resolve(t))));
   for (;;) {
     const candidate = join(dir, POLICY_FILE_NAME);
     let info: Awaited<ReturnType<typeof stat>>;

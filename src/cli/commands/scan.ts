@@ -9,6 +9,7 @@ import { isModelgateError, toModelgateError } from "../../errors.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
 import { canonicalJson, type PolicyOptions } from "../../policy/policy.js";
 import { renderCycloneDx } from "../../report/render/cyclonedx.js";
+import { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "../../report/render/escape.js";
 import { renderSarif } from "../../report/render/sarif.js";
 import { renderText } from "../../report/render/text.js";
 import { type ScanReport, SEVERITIES, type Severity } from "../../report/schema.js";
@@ -59,7 +60,10 @@ Options:
   --certificate-chain PEM    ... or with these trust anchors (repeatable)
   --identity ID --issuer URL ... or as a Sigstore signature by this signer
   --trusted-root FILE        Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
-  --require-signature        a directory without an OMS signature is a high finding
+  --require-signature        every file must be covered by a verified OMS signature (of the
+                             scanned directory, or of sub-models that together cover it); an
+                             uncovered file is a high finding (integrity/unsigned-file)
+  --timeout SECONDS          whole-scan deadline (default 3600): files not reached are invalid
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
@@ -87,16 +91,18 @@ export function exitCodeFor(reports: readonly ScanReport[], failOn: Severity): n
  */
 function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO, quiet: boolean, tty: boolean): string {
   switch (format) {
+    // JSON formats: the same values, with the C1, bidi and other format characters that
+    // JSON.stringify leaves raw written as \u escapes, so printing the JSON is safe too.
     case "json":
-      return `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`;
+      return `${escapeJsonForTerminal(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2))}\n`;
     case "cyclonedx":
-      return `${JSON.stringify(renderCycloneDx(reports), null, 2)}\n`;
+      return `${escapeJsonForTerminal(JSON.stringify(renderCycloneDx(reports), null, 2))}\n`;
     case "jsonl":
-      return reports.map((r) => `${JSON.stringify(r)}\n`).join("");
+      return reports.map((r) => `${escapeJsonForTerminal(JSON.stringify(r))}\n`).join("");
     case "sarif": {
       const logs = reports.map((r) => renderSarif(r));
       const merged = { ...logs[0]!, runs: logs.flatMap((l) => l.runs) };
-      return `${JSON.stringify(merged, null, 2)}\n`;
+      return `${escapeJsonForTerminal(JSON.stringify(merged, null, 2))}\n`;
     }
     case "text":
       return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) }) + hubLine(r)).join("\n");
@@ -110,7 +116,7 @@ function hubLine(report: ScanReport): string {
   const count = (status: string) => report.files.filter((f) => f.integrity?.status === status).length;
   const cached = report.files.filter((f) => f.cached === true).length;
   const mb = ((hub.bytesTransferred ?? 0) / 1e6).toFixed(2);
-  return `Hub: ${hub.repo}@${hub.revision} = commit ${hub.commit}; ${count("verified")} verified, ${count("partial")} partially read, ${count("mismatch")} mismatched, ${cached} from cache; ${hub.requests ?? 0} requests, ${mb} MB transferred\n`;
+  return `Hub: ${escapeForTerminal(`${hub.repo}@${hub.revision} = commit ${hub.commit}`)}; ${count("verified")} verified, ${count("partial")} partially read, ${count("mismatch")} mismatched, ${cached} from cache; ${hub.requests ?? 0} requests, ${mb} MB transferred\n`;
 }
 
 /**
@@ -141,7 +147,8 @@ function progressPrinter(io: CliIO): ((event: ProgressEvent) => void) | undefine
     const pct = event.bytesTotal > 0 ? ` ${Math.floor((100 * event.bytesDone) / event.bytesTotal)}%` : "";
     const line =
       event.phase === "done" ? `${event.bytesDone}/${event.bytesTotal} files` : `${event.phase}${pct} ${event.path}`;
-    io.stderr(`\r\x1b[2K${line.slice(0, 100)}`);
+    // The path is the scanned input's: escaped, so it cannot move the cursor, clear or forge lines.
+    io.stderr(`\r\x1b[2K${truncateLine(escapeForTerminal(line), 100)}`);
   };
 }
 
@@ -199,6 +206,7 @@ export const scanCommand: Command = {
         quiet: { type: "boolean", default: false },
         concurrency: { type: "string" },
         "no-hash": { type: "boolean", default: false },
+        timeout: { type: "string" },
         policy: { type: "string" },
         "no-policy": { type: "boolean", default: false },
         jobs: { type: "string" },
@@ -258,10 +266,12 @@ export const scanCommand: Command = {
         cwd,
         // What is scanned is input: a policy inside a local target never applies to it.
         exclude: names.filter((n) => !n.startsWith("hf://")).map((n) => resolve(cwd, n)),
-        onIgnored: (file, reason) => io.stderr(`modelgate scan: ignoring ${file}: ${reason}\n`),
+        onIgnored: (file, reason) => io.stderr(`modelgate scan: ignoring ${escapeForTerminal(`${file}: ${reason}`)}\n`),
       });
     }
     const options: ScanManyOptions = { signal: io.signal, hash: !values["no-hash"] };
+    const timeout = positiveInt("timeout", values.timeout);
+    if (timeout !== undefined) options.limits = { scanTimeoutMs: timeout * 1000 };
     const concurrency = positiveInt("concurrency", values.concurrency);
     if (concurrency !== undefined) options.concurrency = concurrency;
     options.targetConcurrency = positiveInt("jobs", values.jobs) ?? 4;
@@ -298,7 +308,8 @@ export const scanCommand: Command = {
         const index = group.indices[result.index]!;
         reports[index] = result.report;
         if (result.error !== undefined) {
-          io.stderr(`modelgate scan: ${names[index]}: ${result.error.code}: ${result.error.message}\n`);
+          const { code, message } = result.error;
+          io.stderr(`${escapeForTerminal(`modelgate scan: ${names[index]}: ${code}: ${message}`)}\n`);
         }
         if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", io, false, false));
       }

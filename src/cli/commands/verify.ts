@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { refreshTrustedRoot } from "../../integrity/oms/trusted-root.js";
 import { type VerifyOptions, verifyModel } from "../../integrity/oms/verify.js";
+import { escapeForTerminal as e, escapeJsonForTerminal } from "../../report/render/escape.js";
 import { describeJsonError, readNamedFile, writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, EXIT, stylizeFor, UsageError } from "../io.js";
 import { type ArgToken, splitVariadic } from "../variadic.js";
@@ -53,7 +54,7 @@ function renderText(result: SignatureVerification, io: CliIO): string {
       : result.status === "unsigned"
         ? style("yellow", "UNSIGNED")
         : style("red", "FAILED");
-  lines.push(`Signature: ${head}${result.method ? ` (${result.method})` : ""}`);
+  lines.push(`Signature: ${head}${result.method ? ` (${e(result.method)})` : ""}`);
   if (result.signaturePath) lines.push(`File: ${result.signaturePath}`);
   if (result.failedStage) lines.push(`Failed at: ${result.failedStage}`);
   for (const e of result.errors) lines.push(`Error: ${e}`);
@@ -74,7 +75,9 @@ function renderText(result: SignatureVerification, io: CliIO): string {
     if (f.status === "ok") continue;
     lines.push(`  ${f.status.padEnd(8)} ${f.path}${f.reason ? ` (${f.reason})` : ""}`);
   }
-  return `${lines.join("\n")}\n`;
+  // Paths, identities, errors and warnings come from the signature and the model: every line after
+  // the (styled) first is escaped whole, so none can add lines or control the terminal.
+  return `${lines.map((line, i) => (i === 0 ? line : e(line))).join("\n")}\n`;
 }
 
 /** `modelgate verify`. */
@@ -160,7 +163,9 @@ export const verifyCommand: Command = {
     if (ignore.length > 0) options.ignorePaths = ignore;
     if (values["no-legacy"]) options.allowLegacy = false;
     const result = await verifyModel(positionals[0] as string, options);
-    io.stdout(values.format === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderText(result, io));
+    io.stdout(
+      values.format === "json" ? `${escapeJsonForTerminal(JSON.stringify(result, null, 2))}\n` : renderText(result, io),
+    );
     return result.status === "verified" ? EXIT.ok : EXIT.findings;
   },
 };

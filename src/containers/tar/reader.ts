@@ -124,7 +124,13 @@ export function parseTarNumberAsPython(b: Uint8Array, start: number, length: num
   while (end < start + length && b[end] !== 0) end++;
   const bytes = b.subarray(start, end);
   if (!bytes.every((c) => c < 0x80)) return Number.NaN;
-  const text = latin1.decode(bytes).replace(/^[\t\n\v\f\r\x1c-\x1f ]+|[\t\n\v\f\r\x1c-\x1f ]+$/g, "");
+  // str.strip(): ASCII whitespace, which for Python includes the separators 0x1c-0x1f
+  const space = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  let a = 0;
+  let z = bytes.length;
+  while (a < z && space(bytes[a] as number)) a++;
+  while (z > a && space(bytes[z - 1] as number)) z--;
+  const text = latin1.decode(bytes.subarray(a, z));
   if (text === "") return 0;
   const m = /^([+-]?)(?:0[oO]_?)?([0-7](?:_?[0-7])*)$/.exec(text);
   if (m === null) return Number.NaN;

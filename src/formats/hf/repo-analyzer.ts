@@ -61,7 +61,7 @@ async function readJson(ctx: RepoContext, path: string): Promise<JsonValue | und
   const text = await readListed(ctx, path, MAX_CONFIG_BYTES);
   if (text === undefined) return undefined;
   try {
-    return parseConfigJson(text).value;
+    return parseConfigJson(text, undefined, { maxTreeBytes: 32 << 20 }).value;
   } catch (error) {
     if (isModelgateError(error)) return undefined; // the per-file analyzer reports it
     throw error;

@@ -4,7 +4,7 @@
  */
 import { ModelgateError } from "../../errors.js";
 import { type ByteSource, readExact } from "../../sources/byte-source.js";
-import { type JsonParseResult, parseStrictJson } from "../safetensors/json.js";
+import { type JsonParseOptions, type JsonParseResult, parsePlainJson, parseStrictJson } from "../safetensors/json.js";
 
 /** Largest configuration or script read whole (64 MiB: big `tokenizer.json` files fit). */
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024;
@@ -35,19 +35,78 @@ export async function readText(source: ByteSource, maxBytes = MAX_TEXT_BYTES, he
 }
 
 /**
- * Parses configuration JSON the way Python's `json` accepts it (lone surrogates, NaN/Infinity),
- * with our budgets and duplicate-key reporting.
- * @param text - JSON text
- * @param checkpoint - abort/timeout check
+ * Budgets of {@link parseConfigJson}. Configs, tokenizers, notebooks and other JSON in model
+ * repositories are read whole (up to {@link MAX_TEXT_BYTES}); these bound what parsing them can
+ * hold, whatever their shape, so that scanning any such file peaks well under 512 MiB. The largest
+ * real tokenizers (Gemma 3's `tokenizer.json`, 33 MB, about 1.8 M values) take about 100 MiB here;
+ * a file of millions of `{}` is refused, not parsed into gigabytes.
  */
-export function parseConfigJson(text: string, checkpoint?: () => void): JsonParseResult {
-  return parseStrictJson(text, {
-    maxDepth: 512,
-    maxValues: 20_000_000,
+export const CONFIG_JSON_BUDGETS = {
+  /** Nesting (Python's own parser stops near 1,000). */
+  maxDepth: 512,
+  /** Values, all levels together. */
+  maxValues: 5_000_000,
+  /** Estimated memory of the parsed tree (see `JsonParseOptions.maxTreeBytes`). */
+  maxTreeBytes: 160 * 1024 * 1024,
+  /**
+   * The text and its tree together: the tree gets what the text leaves, the text counting twice
+   * (the bytes read and the string decoded from them). A 60 MB text leaves its tree 104 MiB.
+   */
+  maxTotalBytes: 224 * 1024 * 1024,
+  /** One string, in UTF-16 code units. */
+  maxStringLength: 16 * 1024 * 1024,
+} as const;
+
+/** Budgets a caller of {@link parseConfigJson} may tighten (or, knowingly, loosen). */
+export type ConfigJsonBudgets = {
+  -readonly [K in keyof typeof CONFIG_JSON_BUDGETS]?: number;
+};
+
+/** Parser options for a text under {@link CONFIG_JSON_BUDGETS} and the caller's overrides. */
+function configOptions(
+  text: string,
+  checkpoint: (() => void) | undefined,
+  budgets: ConfigJsonBudgets,
+): JsonParseOptions {
+  const { maxTotalBytes, maxTreeBytes, ...rest } = { ...CONFIG_JSON_BUDGETS, ...budgets };
+  return {
+    ...rest,
+    maxTreeBytes: Math.max(0, Math.min(maxTreeBytes, maxTotalBytes - 2 * text.length)),
     allowLoneSurrogates: true,
     allowNonFinite: true,
     checkpoint,
-  });
+  };
+}
+
+/**
+ * Parses configuration JSON the way Python's `json` accepts it (lone surrogates, NaN/Infinity),
+ * with our budgets ({@link CONFIG_JSON_BUDGETS}) and duplicate-key reporting.
+ * @param text - JSON text
+ * @param checkpoint - abort/timeout check
+ * @param budgets - budgets replacing the defaults (a second reading of a file already analysed
+ * can afford less than the first)
+ * @throws ModelgateError `MALFORMED` when it is not JSON, `BUDGET_EXCEEDED` (budget `jsonDepth`,
+ * `jsonValues`, `jsonTreeBytes` or `jsonStringLength`) past a budget
+ */
+export function parseConfigJson(
+  text: string,
+  checkpoint?: () => void,
+  budgets: ConfigJsonBudgets = {},
+): JsonParseResult {
+  return parseStrictJson(text, configOptions(text, checkpoint, budgets));
+}
+
+/**
+ * Parses configuration JSON like {@link parseConfigJson}, with the same budgets, into plain
+ * JavaScript values (as `JSON.parse` returns them, NaN and Infinity included): for code that
+ * walks plain objects and would otherwise call `JSON.parse` on untrusted text without a bound.
+ * @param text - JSON text
+ * @param checkpoint - abort/timeout check
+ * @param budgets - budgets replacing the defaults
+ * @throws ModelgateError `MALFORMED` or `BUDGET_EXCEEDED`, as {@link parseConfigJson}
+ */
+export function parseConfigJsonPlain(text: string, checkpoint?: () => void, budgets: ConfigJsonBudgets = {}): unknown {
+  return parsePlainJson(text, configOptions(text, checkpoint, budgets)).value;
 }
 
 /**

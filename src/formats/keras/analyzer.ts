@@ -7,6 +7,7 @@
 import { ModelgateError } from "../../errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { BufferSource, readExact } from "../../sources/byte-source.js";
+import { parseConfigJsonPlain } from "../hf/text.js";
 import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";
 import { readHdf5RootAttributes } from "./hdf5.js";
 
@@ -44,7 +45,7 @@ async function readText(ctx: AnalysisContext): Promise<string> {
  */
 function parseOrReport(ctx: AnalysisContext, text: string, where: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseConfigJsonPlain(text, () => ctx.checkpoint(), { maxTreeBytes: 32 << 20 });
   } catch (error) {
     ctx.report({
       ruleId: "keras/malformed",

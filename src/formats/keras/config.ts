@@ -7,6 +7,7 @@
  */
 import { ModelgateError } from "../../errors.js";
 import type { FindingInput } from "../../scan/types.js";
+import { parseConfigJsonPlain } from "../hf/text.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { DANGEROUS_MODULE_ROOTS, DANGEROUS_TF_FUNCTION, KERAS_CLASSES, KERAS_MODULE_ROOTS } from "./classes.js";
 
@@ -340,7 +341,7 @@ export function analyzeKerasConfig(
 export function analyzeKerasConfigText(text: string, where: string): KerasConfigResult {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseConfigJsonPlain(text, undefined, { maxTreeBytes: 32 << 20 });
   } catch (error) {
     throw new ModelgateError("MALFORMED", `${where} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }

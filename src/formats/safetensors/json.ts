@@ -41,16 +41,58 @@ export class JsonNumber {
   }
 }
 
+/**
+ * Objects of at most this many keys keep them in one exact-sized array (`[k0, v0, k1, v1 ...]`),
+ * looked up linearly; larger ones in a `Map`. A `Map` costs about 200 bytes even empty, which made
+ * a config of millions of `{}` cost gigabytes.
+ */
+const SMALL_OBJECT_KEYS = 8;
+
 /** A JSON object: keys in first-appearance order, the last value for each key. */
 export class JsonObject {
-  /** Values by key (the last occurrence wins, as in Python and serde). */
-  readonly entries = new Map<string, JsonValue>();
   /** Character offset of the opening brace. */
   readonly offset: number;
+  /** `undefined` (empty), `[k0, v0, k1, v1 ...]` (small, keys distinct) or a `Map`. */
+  #data: (string | JsonValue)[] | Map<string, JsonValue> | undefined;
 
-  /** @param offset - character offset of `{` */
-  constructor(offset: number) {
+  /**
+   * @param offset - character offset of `{`
+   * @param pairs - @internal keys and values alternating, keys distinct (the parser's compact form)
+   */
+  constructor(offset: number, pairs?: (string | JsonValue)[] | Map<string, JsonValue>) {
     this.offset = offset;
+    this.#data = pairs !== undefined && (pairs instanceof Map ? pairs.size : pairs.length) > 0 ? pairs : undefined;
+  }
+
+  /**
+   * Values by key (the last occurrence wins, as in Python and serde), in first-appearance order.
+   * Built on first use for small objects, then kept (and may be modified).
+   */
+  get entries(): Map<string, JsonValue> {
+    const data = this.#data;
+    if (data instanceof Map) return data;
+    const map = new Map<string, JsonValue>();
+    if (data !== undefined)
+      for (let i = 0; i < data.length; i += 2) map.set(data[i] as string, data[i + 1] as JsonValue);
+    this.#data = map;
+    return map;
+  }
+
+  /** Keys and values in first-appearance order, without building {@link entries}. */
+  *items(): IterableIterator<[string, JsonValue]> {
+    const data = this.#data;
+    if (data === undefined) return;
+    if (data instanceof Map) {
+      yield* data;
+      return;
+    }
+    for (let i = 0; i < data.length; i += 2) yield [data[i] as string, data[i + 1] as JsonValue];
+  }
+
+  /** Number of distinct keys. */
+  get size(): number {
+    const data = this.#data;
+    return data === undefined ? 0 : data instanceof Map ? data.size : data.length >> 1;
   }
 
   /**
@@ -58,7 +100,11 @@ export class JsonObject {
    * @param key - the key
    */
   get(key: string): JsonValue | undefined {
-    return this.entries.get(key);
+    const data = this.#data;
+    if (data === undefined) return undefined;
+    if (data instanceof Map) return data.get(key);
+    for (let i = 0; i < data.length; i += 2) if (data[i] === key) return data[i + 1] as JsonValue;
+    return undefined;
   }
 }
 
@@ -83,6 +129,13 @@ export interface JsonParseOptions {
   maxValues?: number;
   /** Maximum length of one string, in UTF-16 code units (default 64 Mi). */
   maxStringLength?: number;
+  /**
+   * Maximum memory the parsed tree may hold, in bytes, as estimated while it is built (V8 object
+   * sizes on 64-bit: an empty object ~40 bytes, a number ~40 plus its text, a string ~24 plus its
+   * length, 8 per array element ...). Bounds memory whatever the shape: a file of `{}` costs
+   * about 15 times its size, of long strings about its size. Default: no limit.
+   */
+  maxTreeBytes?: number;
   /** Accept `\ud800` escapes without their pair (Python does, serde does not). Default false. */
   allowLoneSurrogates?: boolean;
   /** Accept `NaN`, `Infinity` and `-Infinity`, as Python's `json` does. Default false. */
@@ -136,26 +189,76 @@ export function isJsonWhitespace(code: number): boolean {
  * @throws ModelgateError `MALFORMED` for a syntax error, `BUDGET_EXCEEDED` for a budget
  */
 export function parseStrictJson(text: string, options: JsonParseOptions = {}): JsonParseResult {
-  return new Parser(text, options).parseDocument();
+  return new Parser(text, options, false).parseDocument();
 }
+
+/**
+ * Parses one JSON text like {@link parseStrictJson}, with the same grammar and budgets, into plain
+ * JavaScript values as `JSON.parse` returns them (numbers as doubles, objects as records whose
+ * `__proto__` key is an own property, the last value of a repeated key): a bounded replacement
+ * for `JSON.parse` on untrusted text, without an intermediate tree.
+ * @param text - the JSON text
+ * @param options - budgets
+ * @throws ModelgateError `MALFORMED` for a syntax error, `BUDGET_EXCEEDED` for a budget
+ */
+export function parsePlainJson(
+  text: string,
+  options: JsonParseOptions = {},
+): { readonly value: unknown; readonly duplicates: readonly DuplicateKey[] } {
+  return new Parser(text, options, true).parseDocument();
+}
+
+/** Keys of at most this many characters are interned (one string per distinct key, not per use). */
+const MAX_INTERNED_KEY_LENGTH = 32;
+/** Distinct keys interned per parse. */
+const MAX_INTERNED_KEYS = 4096;
+
+// Estimated sizes for `maxTreeBytes` (V8, 64-bit, no pointer compression; rounded up).
+/** A `JsonObject` or `JsonNumber` instance. */
+const COST_INSTANCE = 40;
+/** A JS array (header and elements store). */
+const COST_ARRAY = 48;
+/** One array element or reference. */
+const COST_SLOT = 8;
+/** A `Map`, and one of its entries. */
+const COST_MAP = 96;
+const COST_MAP_ENTRY = 48;
+/** A string: header (strings of 0 or 1 character are shared, free). */
+const COST_STRING = 24;
+/** A string with escapes is built from pieces, joined every this many (no long cons-string chains). */
+const STRING_PIECES = 4096;
 
 class Parser {
   readonly #s: string;
   readonly #maxDepth: number;
   readonly #maxValues: number;
   readonly #maxString: number;
+  readonly #maxTree: number;
   readonly #lone: boolean;
   readonly #nonFinite: boolean;
   readonly #checkpoint: (() => void) | undefined;
   #pos = 0;
   #values = 0;
+  #tree = 0;
   readonly #duplicates: DuplicateKey[] = [];
+  /**
+   * Values (and keys) of the arrays and objects being parsed, innermost last: each container is
+   * copied out exactly sized when it closes, so no container keeps growth slack.
+   */
+  readonly #scratch: (string | JsonValue)[] = [];
+  /** Keys and indices from the root to the value being parsed (paths are built only for duplicates). */
+  readonly #segments: (string | number)[] = [];
+  readonly #keys = new Map<string, string>();
+  /** Build plain values (`parsePlainJson`): JSON numbers and objects are then `number`s and records. */
+  readonly #plain: boolean;
 
-  constructor(text: string, options: JsonParseOptions) {
+  constructor(text: string, options: JsonParseOptions, plain: boolean) {
     this.#s = text;
+    this.#plain = plain;
     this.#maxDepth = options.maxDepth ?? 64;
     this.#maxValues = options.maxValues ?? 10_000_000;
     this.#maxString = options.maxStringLength ?? 64 * 1024 * 1024;
+    this.#maxTree = options.maxTreeBytes ?? Number.POSITIVE_INFINITY;
     this.#lone = options.allowLoneSurrogates ?? false;
     this.#nonFinite = options.allowNonFinite ?? false;
     this.#checkpoint = options.checkpoint;
@@ -163,7 +266,7 @@ class Parser {
 
   parseDocument(): JsonParseResult {
     this.#skipWs();
-    const value = this.#value(0, "");
+    const value = this.#value(0);
     this.#skipWs();
     if (this.#pos !== this.#s.length) this.#fail("unexpected data after the JSON value");
     return { value, duplicates: this.#duplicates };
@@ -191,18 +294,47 @@ class Parser {
     if ((this.#values & 0xffff) === 0) this.#checkpoint?.();
   }
 
-  #value(depth: number, path: string): JsonValue {
+  /** Charges `bytes` of estimated tree memory. */
+  #charge(bytes: number): void {
+    this.#tree += bytes;
+    if (this.#tree > this.#maxTree) {
+      throw new ModelgateError(
+        "BUDGET_EXCEEDED",
+        `JSON would take more than ${Math.round(this.#maxTree / 1048576)} MiB of memory (${this.#values} values so far)`,
+        { offset: this.#pos, budget: "jsonTreeBytes" },
+      );
+    }
+  }
+
+  /** Charges a string value or new key. */
+  #chargeString(value: string): void {
+    if (value.length > 1) this.#charge(COST_STRING + value.length);
+  }
+
+  /** Path of the container being parsed, as in {@link DuplicateKey.path}. */
+  #path(): string {
+    let path = "";
+    for (const seg of this.#segments)
+      path = typeof seg === "number" ? `${path}/${seg}` : path === "" ? seg : `${path}/${seg}`;
+    return path;
+  }
+
+  #value(depth: number): JsonValue {
     this.#count();
     const s = this.#s;
     if (this.#pos >= s.length) this.#fail("unexpected end of input");
     const c = s.charCodeAt(this.#pos);
     switch (c) {
       case 0x7b: // {
-        return this.#object(depth + 1, path);
+        return this.#object(depth + 1);
       case 0x5b: // [
-        return this.#array(depth + 1, path);
-      case 0x22: // "
-        return this.#string();
+        return this.#array(depth + 1);
+      case 0x22: {
+        // "
+        const value = this.#string();
+        this.#chargeString(value);
+        return value;
+      }
       case 0x74: // t
         return this.#literal("true", true);
       case 0x66: // f
@@ -215,7 +347,8 @@ class Parser {
             if (s.startsWith(word, this.#pos)) {
               const at = this.#pos;
               this.#pos += word.length;
-              return new JsonNumber(word, at);
+              this.#charge(COST_INSTANCE);
+              return this.#plain ? (Number(word) as unknown as JsonValue) : new JsonNumber(word, at);
             }
           }
         }
@@ -239,69 +372,131 @@ class Parser {
     }
   }
 
-  #object(depth: number, path: string): JsonObject {
+  /** One string per distinct short key. */
+  #intern(key: string): string {
+    if (key.length <= MAX_INTERNED_KEY_LENGTH) {
+      const known = this.#keys.get(key);
+      if (known !== undefined) return known;
+      if (this.#keys.size < MAX_INTERNED_KEYS) this.#keys.set(key, key);
+    }
+    this.#chargeString(key);
+    return key;
+  }
+
+  #duplicate(key: string, offset: number): void {
+    if (this.#duplicates.length < MAX_DUPLICATES_KEPT) this.#duplicates.push({ key, offset, path: this.#path() });
+  }
+
+  #object(depth: number): JsonObject {
     this.#enter(depth);
     const s = this.#s;
-    const obj = new JsonObject(this.#pos);
+    const offset = this.#pos;
     this.#pos++; // {
     this.#skipWs();
+    this.#charge(COST_INSTANCE);
     if (s.charCodeAt(this.#pos) === 0x7d) {
       this.#pos++;
-      return obj;
+      return this.#plain ? ({} as unknown as JsonObject) : new JsonObject(offset);
     }
-    for (;;) {
-      this.#skipWs();
-      if (s.charCodeAt(this.#pos) !== 0x22) this.#fail("expected a string key");
-      const keyOffset = this.#pos;
-      const key = this.#string();
-      this.#skipWs();
-      if (s.charCodeAt(this.#pos) !== 0x3a) this.#fail("expected ':'");
-      this.#pos++;
-      this.#skipWs();
-      const value = this.#value(depth, path === "" ? key : `${path}/${key}`);
-      if (obj.entries.has(key)) {
-        // Map.set keeps the first position and takes the last value, like a Python dict.
-        if (this.#duplicates.length < MAX_DUPLICATES_KEPT) this.#duplicates.push({ key, offset: keyOffset, path });
-      }
-      obj.entries.set(key, value);
-      this.#skipWs();
-      const c = s.charCodeAt(this.#pos);
-      if (c === 0x2c) {
+    const scratch = this.#scratch;
+    const segments = this.#segments;
+    const start = scratch.length;
+    // Small objects collect [k, v ...] on the scratch stack; past SMALL_OBJECT_KEYS, a Map.
+    let map: Map<string, JsonValue> | undefined;
+    try {
+      for (;;) {
+        this.#skipWs();
+        if (s.charCodeAt(this.#pos) !== 0x22) this.#fail("expected a string key");
+        const keyOffset = this.#pos;
+        const key = this.#intern(this.#string());
+        this.#skipWs();
+        if (s.charCodeAt(this.#pos) !== 0x3a) this.#fail("expected ':'");
         this.#pos++;
-        continue;
+        this.#skipWs();
+        segments.push(key);
+        const value = this.#value(depth);
+        segments.pop();
+        if (map !== undefined) {
+          // Map.set keeps the first position and takes the last value, like a Python dict.
+          if (map.has(key)) this.#duplicate(key, keyOffset);
+          else this.#charge(COST_MAP_ENTRY);
+          map.set(key, value);
+        } else {
+          let at = -1;
+          for (let i = start; i < scratch.length; i += 2) {
+            if (scratch[i] === key) {
+              at = i;
+              break;
+            }
+          }
+          if (at >= 0) {
+            this.#duplicate(key, keyOffset);
+            scratch[at + 1] = value;
+          } else if (scratch.length - start < 2 * SMALL_OBJECT_KEYS) {
+            this.#charge(scratch.length === start ? COST_ARRAY + 2 * COST_SLOT : 2 * COST_SLOT);
+            scratch.push(key, value);
+          } else {
+            this.#charge(COST_MAP + (SMALL_OBJECT_KEYS + 1) * COST_MAP_ENTRY);
+            map = new Map();
+            for (let i = start; i < scratch.length; i += 2) map.set(scratch[i] as string, scratch[i + 1] as JsonValue);
+            scratch.length = start;
+            map.set(key, value);
+          }
+        }
+        this.#skipWs();
+        const c = s.charCodeAt(this.#pos);
+        if (c === 0x2c) {
+          this.#pos++;
+          continue;
+        }
+        if (c === 0x7d) {
+          this.#pos++;
+          if (this.#plain) return plainObject(map ?? scratch.slice(start)) as unknown as JsonObject;
+          return new JsonObject(offset, map ?? scratch.slice(start));
+        }
+        this.#fail("expected ',' or '}'");
       }
-      if (c === 0x7d) {
-        this.#pos++;
-        return obj;
-      }
-      this.#fail("expected ',' or '}'");
+    } finally {
+      scratch.length = start;
     }
   }
 
-  #array(depth: number, path: string): JsonValue[] {
+  #array(depth: number): JsonValue[] {
     this.#enter(depth);
     const s = this.#s;
-    const out: JsonValue[] = [];
     this.#pos++; // [
     this.#skipWs();
+    this.#charge(COST_ARRAY);
     if (s.charCodeAt(this.#pos) === 0x5d) {
       this.#pos++;
-      return out;
+      return [];
     }
-    for (;;) {
-      this.#skipWs();
-      out.push(this.#value(depth, `${path}/${out.length}`));
-      this.#skipWs();
-      const c = s.charCodeAt(this.#pos);
-      if (c === 0x2c) {
-        this.#pos++;
-        continue;
+    const scratch = this.#scratch;
+    const segments = this.#segments;
+    const start = scratch.length;
+    segments.push(0);
+    const seg = segments.length - 1;
+    try {
+      for (let index = 0; ; index++) {
+        this.#skipWs();
+        segments[seg] = index;
+        this.#charge(COST_SLOT);
+        scratch.push(this.#value(depth));
+        this.#skipWs();
+        const c = s.charCodeAt(this.#pos);
+        if (c === 0x2c) {
+          this.#pos++;
+          continue;
+        }
+        if (c === 0x5d) {
+          this.#pos++;
+          return scratch.slice(start) as JsonValue[];
+        }
+        this.#fail("expected ',' or ']'");
       }
-      if (c === 0x5d) {
-        this.#pos++;
-        return out;
-      }
-      this.#fail("expected ',' or ']'");
+    } finally {
+      scratch.length = start;
+      segments.length = seg;
     }
   }
 
@@ -333,36 +528,59 @@ class Parser {
     }
     if (p - start > 4096) this.#fail("number literal too long", start);
     this.#pos = p;
-    return new JsonNumber(s.slice(start, p), start);
+    this.#charge(p - start > 1 ? COST_INSTANCE + COST_STRING + p - start : COST_INSTANCE);
+    const raw = s.slice(start, p);
+    return this.#plain ? (Number(raw) as unknown as JsonNumber) : new JsonNumber(raw, start);
   }
 
   #string(): string {
     const s = this.#s;
     const start = this.#pos;
     let p = start + 1;
-    let chunkStart = p;
-    let out = "";
+    // Fast path: no escape.
     for (;;) {
       if (p >= s.length) this.#fail("unterminated string", start);
       const c = s.charCodeAt(p);
       if (c === 0x22) {
-        out += s.slice(chunkStart, p);
+        if (p - start - 1 > this.#maxString) this.#tooLong(start);
         this.#pos = p + 1;
-        if (out.length > this.#maxString) this.#tooLong(start);
-        return out;
+        return s.slice(start + 1, p);
+      }
+      if (c < 0x20) this.#fail("control character in string", p);
+      if (c === 0x5c) break;
+      p++;
+    }
+    // Escapes: pieces joined now and then, so the result never is a long chain of cons strings.
+    const chunks: string[] = [];
+    let pieces: string[] = [];
+    let length = 0;
+    let chunkStart = start + 1;
+    const add = (piece: string): void => {
+      length += piece.length;
+      if (length > this.#maxString) this.#tooLong(start);
+      pieces.push(piece);
+      if (pieces.length >= STRING_PIECES) {
+        chunks.push(pieces.join(""));
+        pieces = [];
+      }
+    };
+    for (;;) {
+      if (p >= s.length) this.#fail("unterminated string", start);
+      const c = s.charCodeAt(p);
+      if (c === 0x22) {
+        add(s.slice(chunkStart, p));
+        this.#pos = p + 1;
+        chunks.push(pieces.join(""));
+        return chunks.length === 1 ? (chunks[0] as string) : chunks.join("");
       }
       if (c < 0x20) this.#fail("control character in string", p);
       if (c === 0x5c) {
-        out += s.slice(chunkStart, p);
-        if (out.length > this.#maxString) this.#tooLong(start);
-        p = this.#escape(p, (piece) => {
-          out += piece;
-        });
+        if (p > chunkStart) add(s.slice(chunkStart, p));
+        p = this.#escape(p, add);
         chunkStart = p;
         continue;
       }
       p++;
-      if (p - chunkStart > this.#maxString) this.#tooLong(start);
     }
   }
 
@@ -441,6 +659,19 @@ class Parser {
   }
 }
 
+/** A record from keys and values (every key an own property, `__proto__` too, as `JSON.parse` does). */
+function plainObject(data: (string | JsonValue)[] | Map<string, JsonValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const put = (k: string, v: unknown): void => {
+    if (k === "__proto__")
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  };
+  if (data instanceof Map) for (const [k, v] of data) put(k, v);
+  else for (let i = 0; i < data.length; i += 2) put(data[i] as string, data[i + 1]);
+  return out;
+}
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -454,7 +685,7 @@ export function toPlain(value: JsonValue): unknown {
   if (value instanceof JsonNumber) return value.value;
   if (value instanceof JsonObject) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of value.entries) {
+    for (const [k, v] of value.items()) {
       Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
     }
     return out;

@@ -7,6 +7,7 @@ import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.j
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";
+import { parsePlainJson } from "../safetensors/json.js";
 import { readSavedModel, type SavedModelSummary, type TfNode } from "./reader.js";
 import { TF_OPS } from "./tf-ops.js";
 
@@ -175,7 +176,7 @@ export const savedModelAnalyzer: Analyzer = {
     for (const meta of summary.kerasMetadata) {
       let value: unknown;
       try {
-        value = JSON.parse(meta.json);
+        value = parsePlainJson(meta.json, { maxDepth: 512, maxTreeBytes: 32 << 20 }).value;
       } catch {
         ctx.report({
           ruleId: "keras/malformed",

@@ -4,8 +4,12 @@
  * @module
  */
 import { ModelgateError } from "../../errors.js";
+import { parsePlainJson } from "../../formats/safetensors/json.js";
 import { describeJsonError } from "../../sources/safe-write.js";
 import type { SigningMethod, VerificationStage } from "./result.js";
+
+/** Budgets of signature JSON: a hostile 64 MiB "bundle" must not cost gigabytes. */
+const BUNDLE_JSON = { maxDepth: 64, maxTreeBytes: 32 << 20 } as const;
 
 /** A verification failure at a given stage. */
 export class OmsError extends ModelgateError {
@@ -93,7 +97,7 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
     }
     const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
     try {
-      json = JSON.parse(text);
+      json = parsePlainJson(text, BUNDLE_JSON).value;
     } catch (error) {
       // Never the parser's message: it quotes the input, which may be any file's bytes.
       throw new OmsError(
@@ -209,7 +213,7 @@ export function classifySignatureFile(bytes: Uint8Array): "oms" | "dsse-bundle" 
   if (!text.includes(BUNDLE_MEDIA_TYPE_PREFIX) || !text.includes("dsseEnvelope")) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePlainJson(text, BUNDLE_JSON).value;
   } catch {
     return undefined;
   }
@@ -219,7 +223,10 @@ export function classifySignatureFile(bytes: Uint8Array): "oms" | "dsse-bundle" 
   const envelope = json.dsseEnvelope;
   if (!isObject(envelope) || typeof envelope.payload !== "string") return undefined;
   try {
-    const statement: unknown = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8"));
+    const statement: unknown = parsePlainJson(
+      Buffer.from(envelope.payload, "base64").toString("utf8"),
+      BUNDLE_JSON,
+    ).value;
     if (
       isObject(statement) &&
       typeof statement.predicateType === "string" &&

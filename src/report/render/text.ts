@@ -1,5 +1,11 @@
 /**
  * Human-readable rendering of a scan report.
+ *
+ * Every string that comes from the scanned bytes, a server or a policy file (paths, member names,
+ * messages, evidence, errors, signer identities, the policy source) goes through
+ * {@link escapeForTerminal} here, at the output boundary: one report line is one output line, no
+ * control or bidi character reaches the terminal, and the report data is left as it is. Styles are
+ * applied to spans within one line, so each line ends with every style closed.
  * @module
  */
 import type { SignatureVerification, SignerInfo } from "../../integrity/oms/result.js";
@@ -7,6 +13,7 @@ import { describePolicy } from "../../policy/policy.js";
 import type { FileReport, Finding, ScanReport, Severity, Verdict } from "../schema.js";
 import { SEVERITIES, VERDICTS } from "../schema.js";
 import { severityRank } from "../verdict.js";
+import { escapeForTerminal as e, truncateLine } from "./escape.js";
 
 /** A style applied to a span of text (colour, bold...). Identity when colour is off. */
 export type Stylize = (style: "red" | "yellow" | "green" | "magenta" | "cyan" | "dim" | "bold", text: string) => string;
@@ -39,35 +46,34 @@ const plain: Stylize = (_style, text) => text;
 function evidenceLine(finding: Finding): string | undefined {
   if (finding.evidence === undefined) return undefined;
   const parts = Object.entries(finding.evidence).map(
-    ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+    ([k, v]) => `${e(k)}=${e(typeof v === "string" ? v : JSON.stringify(v))}`,
   );
   if (parts.length === 0) return undefined;
-  const line = parts.join("  ");
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  return truncateLine(parts.join("  "), 300);
 }
 
 function renderFile(file: FileReport, options: Required<TextOptions>): string[] {
   const s = options.stylize;
   const lines: string[] = [];
   const label = s(VERDICT_STYLE[file.verdict], file.verdict.toUpperCase().padEnd(10));
-  const formats = file.formats.length > 1 ? file.formats.join("+") : file.format;
-  lines.push(`${label} ${s("bold", file.path)}  ${s("dim", `(${formats}, ${file.size} bytes)`)}`);
+  const formats = e(file.formats.length > 1 ? file.formats.join("+") : file.format);
+  lines.push(`${label} ${s("bold", e(file.path))}  ${s("dim", `(${formats}, ${file.size} bytes)`)}`);
   const findings = [...file.findings]
     .filter((f) => !options.quiet || f.severity !== "info")
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
   for (const f of findings) {
-    const where = [f.path === file.path ? "" : f.path, f.offset === undefined ? "" : `@${f.offset}`]
+    const where = [f.path === file.path ? "" : e(f.path), f.offset === undefined ? "" : `@${f.offset}`]
       .filter(Boolean)
       .join(" ");
     lines.push(
-      `  ${s(SEVERITY_STYLE[f.severity], f.severity.padEnd(8))} ${f.ruleId}  ${f.message}${where ? s("dim", `  [${where}]`) : ""}`,
+      `  ${s(SEVERITY_STYLE[f.severity], f.severity.padEnd(8))} ${e(f.ruleId)}  ${e(f.message)}${where ? s("dim", `  [${where}]`) : ""}`,
     );
     const evidence = evidenceLine(f);
     if (evidence !== undefined) lines.push(`           ${s("dim", evidence)}`);
   }
   if (!options.quiet) {
     for (const f of file.suppressed ?? []) {
-      lines.push(s("dim", `  suppressed ${f.ruleId}  ${f.message}  (${f.suppression.reason})`));
+      lines.push(s("dim", `  suppressed ${e(f.ruleId)}  ${e(f.message)}  (${e(f.suppression.reason)})`));
     }
   }
   return lines;
@@ -87,12 +93,30 @@ const SIGNATURE_STYLE: Record<SignatureVerification["status"], Parameters<Styliz
  */
 function signerSummary(signer: SignerInfo | undefined): string | undefined {
   if (signer === undefined) return undefined;
-  if (signer.identity !== undefined) return `${signer.identity} via ${signer.issuer ?? "?"}`;
+  if (signer.identity !== undefined) return `${e(signer.identity)} via ${e(signer.issuer ?? "?")}`;
   if (signer.certificateSubject !== undefined) {
-    const fingerprint = signer.certificateFingerprint === undefined ? "" : `, sha256:${signer.certificateFingerprint}`;
-    return `${signer.certificateSubject}${fingerprint}`;
+    const fingerprint =
+      signer.certificateFingerprint === undefined ? "" : `, sha256:${e(signer.certificateFingerprint)}`;
+    return `${e(signer.certificateSubject)}${fingerprint}`;
   }
-  return signer.keyFingerprint === undefined ? undefined : `key sha256:${signer.keyFingerprint}`;
+  return signer.keyFingerprint === undefined ? undefined : `key sha256:${e(signer.keyFingerprint)}`;
+}
+
+/**
+ * What the verified signatures cover, when that is not simply the whole scan: a signed sub-folder
+ * never signs the rest of the tree, so a VERIFIED line must not read as "this directory is signed".
+ */
+function coverageLine(sig: SignatureVerification, s: Stylize): string | undefined {
+  const c = sig.coverage;
+  if (c === undefined || (c.complete && c.signatures.length <= 1)) return undefined;
+  const roots = c.signatures.map(
+    (x) => `${e(x.model === "." ? "./" : `${x.model}/`)} ${x.status} (${x.covered} files)`,
+  );
+  const head = c.complete
+    ? s("green", "COMPLETE")
+    : s("red", `INCOMPLETE: ${c.uncoveredCount} file(s) covered by no verified signature`);
+  const first = c.complete || c.uncovered[0] === undefined ? "" : `, e.g. ${e(c.uncovered[0])}`;
+  return `Signature coverage: ${head}${truncateLine(`${first}; ${roots.join("; ")}`, 300)}`;
 }
 
 /** One line for the scan's signature result: status, method, signer, and what failed. */
@@ -101,18 +125,19 @@ function signatureLine(sig: SignatureVerification, s: Stylize): string {
   if (sig.status === "unsigned") return `Signature: ${status} (no OpenSSF Model Signing signature found)`;
   const where = [sig.signaturePath, sig.model !== undefined && sig.model !== "." ? `for ${sig.model}/` : undefined]
     .filter((x) => x !== undefined)
+    .map(e)
     .join(" ");
-  const method = sig.method ?? "method unknown";
+  const method = e(sig.method ?? "method unknown");
   const parts: string[] = [];
   const signer = signerSummary(sig.signer);
   if (sig.status === "verified") parts.push(signer ?? "signer checked", `${sig.files.length} files match`);
   else if (sig.status === "unverified") parts.push("files match; signer not checked (no trust material given)");
   else {
-    parts.push(`${sig.failedStage ?? "unknown"} stage: ${sig.errors[0] ?? "rejected"}`);
+    parts.push(`${e(sig.failedStage ?? "unknown")} stage: ${e(sig.errors[0] ?? "rejected")}`);
     if (signer !== undefined) parts.push(signer);
   }
-  const line = `Signature: ${status} (${method}${where === "" ? "" : `, ${where}`}) ${parts.join("; ")}`;
-  return line.length > 400 ? `${line.slice(0, 397)}...` : line;
+  // Only the plain part is truncated: cutting a styled span could drop its closing sequence.
+  return `Signature: ${status}${truncateLine(` (${method}${where === "" ? "" : `, ${where}`}) ${parts.join("; ")}`, 400 - 11 - sig.status.length)}`;
 }
 
 /**
@@ -127,9 +152,9 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   const seconds = (report.durationMs / 1000).toFixed(2);
   out.push(
     s("bold", `modelgate ${report.tool.version}`) +
-      `  scanned ${report.target.name} (${report.summary.files} files, ${seconds} s)`,
+      `  scanned ${e(report.target.name)} (${report.summary.files} files, ${seconds} s)`,
   );
-  out.push(s("dim", describePolicy(report.policy)));
+  out.push(s("dim", e(describePolicy(report.policy))));
   out.push("");
   for (const file of report.files) {
     if (opts.quiet && file.verdict === "clean") continue;
@@ -138,7 +163,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   if (report.errors.length > 0) {
     out.push("");
     out.push(s("magenta", "Errors:"));
-    for (const e of report.errors) out.push(`  ${e.code}  ${e.path ?? ""}  ${e.message}`);
+    for (const x of report.errors) out.push(`  ${e(x.code)}  ${e(x.path ?? "")}  ${e(x.message)}`);
   }
   const verdicts = [...VERDICTS]
     .reverse()
@@ -153,7 +178,9 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
     out.push("");
     out.push(s("yellow", "Expired suppressions (no longer applied):"));
     for (const x of expired) {
-      out.push(`  ${x.rule}  ${x.path}  expired ${x.expires ?? "?"}, ${x.matched} finding(s) now count  (${x.reason})`);
+      out.push(
+        `  ${e(x.rule)}  ${e(x.path)}  expired ${e(x.expires ?? "?")}, ${x.matched} finding(s) now count  (${e(x.reason)})`,
+      );
     }
   }
   const suppressed = report.files.reduce((n, f) => n + (f.suppressed?.length ?? 0), 0);
@@ -162,7 +189,11 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   out.push(
     `Findings: ${report.summary.findings} (${severities})${suppressed > 0 ? `; ${suppressed} suppressed by policy` : ""}`,
   );
-  if (report.signature !== undefined) out.push(signatureLine(report.signature, s));
+  if (report.signature !== undefined) {
+    out.push(signatureLine(report.signature, s));
+    const coverage = coverageLine(report.signature, s);
+    if (coverage !== undefined) out.push(coverage);
+  }
   out.push(
     `Verdict: ${s(VERDICT_STYLE[report.verdict], report.verdict.toUpperCase())}${report.complete ? "" : " (scan incomplete)"}`,
   );
