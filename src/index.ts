@@ -4,7 +4,27 @@
  */
 
 export * from "./containers/index.js";
-export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./errors.js";
+export {
+  BufferSource,
+  type ByteSource,
+  type ChunkOptions,
+  readChunks,
+  readClamped,
+  readExact,
+  SliceSource,
+} from "./core/byte-source.js";
+export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./core/errors.js";
+export {
+  type DuplicateKey,
+  JsonNumber,
+  JsonObject,
+  type JsonParseOptions,
+  type JsonParseResult,
+  type JsonValue,
+  parsePlainJson,
+  parseStrictJson,
+} from "./core/json.js";
+export { TOOL_NAME, TOOL_VERSION } from "./core/version.js";
 export {
   type GgufHeader,
   type GgufIssue,
@@ -133,16 +153,6 @@ export {
   type Value,
 } from "./formats/pickle/values.js";
 export {
-  type DuplicateKey,
-  JsonNumber,
-  JsonObject,
-  type JsonParseOptions,
-  type JsonParseResult,
-  type JsonValue,
-  parsePlainJson,
-  parseStrictJson,
-} from "./formats/safetensors/json.js";
-export {
   readSafetensorsHeader,
   type SafetensorsHeader,
   type SafetensorsIssue,
@@ -221,17 +231,7 @@ export * from "./scan/cache.js";
 export { resolveLimits, scan, scanRoot, summarize } from "./scan/engine.js";
 export { failureReport, type ScanManyOptions, type ScanManyResult, scanMany } from "./scan/many.js";
 export * from "./scan/types.js";
-export {
-  BufferSource,
-  type ByteSource,
-  type ChunkOptions,
-  GuardedSource,
-  type GuardOptions,
-  readChunks,
-  readClamped,
-  readExact,
-  SliceSource,
-} from "./sources/byte-source.js";
+export { GuardedSource, type GuardOptions } from "./sources/byte-source.js";
 export {
   type ExpectedFile,
   FileChangedError,
@@ -249,4 +249,3 @@ export {
   type ScanTarget,
   SourceRoot,
 } from "./sources/roots.js";
-export { TOOL_NAME, TOOL_VERSION } from "./version.js";

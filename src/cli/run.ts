@@ -2,9 +2,9 @@
  * Argument dispatch and error handling shared by the executable and the tests.
  * @module
  */
-import { isModelgateError } from "../errors.js";
+import { isModelgateError } from "../core/errors.js";
+import { TOOL_VERSION } from "../core/version.js";
 import { escapeForTerminal } from "../report/render/escape.js";
-import { TOOL_VERSION } from "../version.js";
 import { COMMANDS } from "./commands/index.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
 

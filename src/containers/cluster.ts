@@ -3,7 +3,7 @@
  * the next members too, so an archive of 100k small files costs tens of reads, not 100k.
  * @module
  */
-import { type ByteSource, readClamped } from "../sources/byte-source.js";
+import { type ByteSource, readClamped } from "../core/byte-source.js";
 
 /** Members up to this stored size are read together with their neighbours. */
 export const SMALL_MEMBER = 64 * 1024;

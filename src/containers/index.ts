@@ -3,6 +3,7 @@
  * @module
  */
 
+export { FindingList } from "../core/findings.js";
 export { CLUSTER_BYTES, ClusterReader, type MemberSpan, SMALL_MEMBER, smallMemberClusters } from "./cluster.js";
 export { compressedAnalyzer, decompressedName } from "./compressed/analyzer.js";
 export { createBunzip2 } from "./compressed/bzip2.js";
@@ -21,7 +22,6 @@ export {
 } from "./compressed/decoded-source.js";
 export { createUnLzma, MAX_LZMA_DICTIONARY } from "./compressed/lzma.js";
 export { type Decompressed, decompress, isDecodable, zstdAvailable } from "./compressed/streams.js";
-export { FindingList } from "./findings.js";
 export { tarAnalyzer } from "./tar/analyzer.js";
 export { parseTarNumber, readTar, type TarEntry, type TarListing, type TarReadOptions } from "./tar/reader.js";
 export { CRC_CHECK_LIMIT, zipAnalyzer } from "./zip/analyzer.js";

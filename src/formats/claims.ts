@@ -7,8 +7,8 @@
  * `docs/claims.md`.
  * @module
  */
-import type { Format } from "../report/schema.js";
-import type { Detection } from "../scan/types.js";
+import type { Detection, Format } from "../core/formats.js";
+import { hasJoblibArrayWrapper } from "./joblib/layout.js";
 
 /** Formats in which a loader unpickles the bytes (or a member of them). */
 const PICKLE_FAMILY: readonly Format[] = ["pickle", "joblib", "pytorch-legacy", "pytorch-zip", "torchscript", "zip"];
@@ -28,6 +28,8 @@ export interface NameClaim {
    * nothing else is recognised, the format's analyzer reads the stream as claimed.
    */
   readonly probe?: Format;
+  /** The format a claimed pickle reading has (joblib files are read in joblib's context). */
+  readonly reading?: Format;
 }
 
 const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
@@ -42,7 +44,7 @@ const formatClaim = (by: string, ...accepts: Format[]): NameClaim => ({ accepts,
 const BY_EXTENSION: Readonly<Record<string, (by: string) => NameClaim>> = {
   pkl: (by) => pickleClaim(by, true),
   pickle: (by) => pickleClaim(by, true),
-  joblib: (by) => pickleClaim(by, true),
+  joblib: (by) => ({ ...pickleClaim(by, true), reading: "joblib" }),
   dill: (by) => pickleClaim(by, true),
   sav: (by) => pickleClaim(by, true),
   pt: (by) => pickleClaim(by, false),
@@ -213,7 +215,10 @@ export function planClaims(input: ClaimInput): ClaimPlan {
         ? `claimed by ${claim.by}`
         : `PROTO ${head[1]} at byte 0`
       : (sniffed?.reason ?? "first byte is a pickle opcode");
-  const reading: Detection = { format: "pickle", offset: 0, reason, claim: strength };
+  // joblib's NumpyPickler writes arrays inline after a NumpyArrayWrapper: such streams (and .joblib
+  // files) are read by the joblib analyzer, in joblib's context.
+  const joblib = strength === "strong" && (claim?.reading === "joblib" || hasJoblibArrayWrapper(head));
+  const reading: Detection = { format: joblib ? "joblib" : "pickle", offset: 0, reason, claim: strength };
   return {
     runs: [reading, ...others],
     format: strength === "strong" && sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown"),

@@ -4,8 +4,7 @@
  * @module
  */
 import { tarChecksumMatches } from "../containers/tar/reader.js";
-import type { Format } from "../report/schema.js";
-import type { Detection } from "../scan/types.js";
+import type { Detection, Format } from "../core/formats.js";
 import { looksLikePickle } from "./pickle-sniff.js";
 import { detectSavedModelByName } from "./savedmodel/detect.js";
 import { startsLikeJinja } from "./template/detect.js";

@@ -7,7 +7,7 @@
 import type { Dirent } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
-import { ModelgateError, toModelgateError } from "../errors.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
 
 /** A listed path. */
 export interface ListedEntry {

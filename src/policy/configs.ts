@@ -6,10 +6,10 @@
  * @module
  */
 import semver from "semver";
+import { readExact } from "../core/byte-source.js";
+import type { Evidence } from "../core/findings.js";
 import { canonicalFacts } from "../report/facts.js";
-import type { Evidence } from "../report/schema.js";
 import type { Analyzer, RepoAnalyzer, RepoContext } from "../scan/types.js";
-import { readExact } from "../sources/byte-source.js";
 import { TOOL_ADVISORIES, TOOLS, type Tool } from "./advisories.js";
 
 /** Largest config file read (configs are a few KiB; tokenizer vocabularies are not configs). */

@@ -4,7 +4,7 @@
  * whatever the pattern.
  * @module
  */
-import { ModelgateError } from "../errors.js";
+import { ModelgateError } from "../core/errors.js";
 
 /** Longest glob accepted (policies are written by people; longer is a mistake or an attack). */
 export const MAX_GLOB_LENGTH = 1024;

@@ -8,7 +8,7 @@
  */
 import { lstat, realpath, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { ModelgateError } from "../errors.js";
+import { ModelgateError } from "../core/errors.js";
 import { readTrustedFile } from "../sources/safe-read.js";
 import { type PolicyOptions, validatePolicy } from "./policy.js";
 

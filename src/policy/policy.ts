@@ -7,9 +7,10 @@
 import { createHash, createPublicKey } from "node:crypto";
 import semver from "semver";
 import { z } from "zod";
-import { ModelgateError } from "../errors.js";
-import { type Severity, SeveritySchema } from "../report/schema.js";
-import type { Limits } from "../scan/types.js";
+import { ModelgateError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import type { Severity } from "../core/severity.js";
+import { SeveritySchema } from "../report/schema.js";
 import { TOOLS, type Tool } from "./advisories.js";
 import { compileGlob } from "./glob.js";
 import { getRule, RULES } from "./rules/index.js";
@@ -386,23 +387,6 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
     suppressionUses: () =>
       suppressions.map((e) => ({ ...e.suppression, status: e.expired ? "expired" : "active", matched: e.matched })),
   };
-}
-
-/** SHA-256 of the canonical JSON of an empty policy: the hash of a scan under built-in defaults. */
-export const DEFAULT_POLICY_HASH = createHash("sha256").update(canonicalJson({})).digest("hex");
-
-/**
- * One line naming the policy a report ran under, for text output: `Policy: <file> (sha256 …)`,
- * `Policy: built-in defaults`, or `Policy: caller-supplied (sha256 …)` for options passed in memory.
- * @param policy - the report's `policy` section
- */
-export function describePolicy(
-  policy: { readonly hash: string; readonly source?: string | undefined } | undefined,
-): string {
-  const hash = policy === undefined ? "" : ` (sha256 ${policy.hash.slice(0, 12)})`;
-  if (policy?.source !== undefined) return `Policy: ${policy.source}${hash}`;
-  if (policy === undefined || policy.hash === DEFAULT_POLICY_HASH) return "Policy: built-in defaults";
-  return `Policy: caller-supplied${hash}`;
 }
 
 /**

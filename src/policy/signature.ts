@@ -7,8 +7,10 @@
  * @module
  */
 import { z } from "zod";
+import type { Evidence } from "../core/findings.js";
+import type { Severity } from "../core/severity.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
-import type { Evidence, FileReport, ScanReport, Severity } from "../report/schema.js";
+import type { FileReport, ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
 import { publicKeyFingerprint, type ResolvedPolicy, type SignatureRequirement } from "./policy.js";

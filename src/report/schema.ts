@@ -4,57 +4,16 @@
  * @module
  */
 import { z } from "zod";
+import { FORMATS } from "../core/formats.js";
+import { SEVERITIES, VERDICTS } from "../core/severity.js";
 import { SignatureVerificationSchema } from "../integrity/oms/result.js";
 
 /** Version of the report format. Additive changes bump the minor version. */
 export const REPORT_SCHEMA_VERSION = "1.1.0";
 
-/** Severities, least to most severe. */
-export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
-/** Verdicts, best to worst. */
-export const VERDICTS = ["clean", "suspicious", "invalid", "malicious"] as const;
-
-/**
- * Formats the scanner recognises by content. `unknown` is content that matches nothing the
- * scanner knows; `empty` is a zero-byte file.
- */
-export const FORMATS = [
-  "pickle",
-  "pytorch-zip",
-  "pytorch-legacy",
-  "torchscript",
-  "numpy",
-  "npz",
-  "joblib",
-  "zip",
-  "tar",
-  "gzip",
-  "bz2",
-  "xz",
-  "lzma",
-  "zlib",
-  "zstd",
-  "lz4",
-  "7z",
-  "rar",
-  "safetensors",
-  "onnx",
-  "gguf",
-  "hdf5",
-  "keras",
-  "tf-savedmodel",
-  "protobuf",
-  "json",
-  "jinja",
-  "python",
-  "notebook",
-  "shell",
-  "executable",
-  "oms-signature",
-  "text",
-  "empty",
-  "unknown",
-] as const;
+export type { Evidence } from "../core/findings.js";
+export { FORMATS, type Format } from "../core/formats.js";
+export { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../core/severity.js";
 
 /** How bad a single finding is. */
 export const SeveritySchema = z.enum(SEVERITIES).describe("How bad a finding is.");
@@ -248,14 +207,6 @@ export const ScanReportSchema = z
   })
   .describe("modelgate scan report");
 
-/** Severity of a finding. */
-export type Severity = z.infer<typeof SeveritySchema>;
-/** Verdict of a file, member or scan. */
-export type Verdict = z.infer<typeof VerdictSchema>;
-/** A recognised format. */
-export type Format = z.infer<typeof FormatSchema>;
-/** Structured evidence. */
-export type Evidence = z.infer<typeof EvidenceSchema>;
 /** One finding. */
 export type Finding = z.infer<typeof FindingSchema>;
 /** A container member's result. */

@@ -2,7 +2,9 @@
  * Counts over file reports.
  * @module
  */
-import { type FileReport, SEVERITIES, type Summary, VERDICTS } from "./schema.js";
+
+import { SEVERITIES, VERDICTS } from "../core/severity.js";
+import type { FileReport, Summary } from "./schema.js";
 
 /**
  * Counts verdicts and severities over file reports (suppressed findings are not counted).

@@ -2,7 +2,7 @@
  * Ordering and combination of severities and verdicts.
  * @module
  */
-import { SEVERITIES, type Severity, VERDICTS, type Verdict } from "./schema.js";
+import { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../core/severity.js";
 
 /**
  * Rank of a severity: info 0 ... critical 4.

@@ -3,16 +3,19 @@
  * findings, recurse into members.
  * @module
  */
-import { isModelgateError, ModelgateError as MgError, type ModelgateError, toModelgateError } from "../errors.js";
+
+import { type ByteSource, readClamped } from "../core/byte-source.js";
+import { isModelgateError, ModelgateError as MgError, ruleForError, toModelgateError } from "../core/errors.js";
+import type { Detection, Format } from "../core/formats.js";
+import type { Limits } from "../core/limits.js";
+import type { Verdict } from "../core/severity.js";
 import { planClaims } from "../formats/claims.js";
 import { ANALYZERS } from "../formats/registry.js";
 import { expectedFormatsForName, OPAQUE_SNIFF_BYTES, sniff, TEXTUAL } from "../formats/sniff.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
-import type { RuleId } from "../policy/rules/index.js";
-import type { Format, Verdict } from "../report/schema.js";
-import { type ByteSource, readClamped } from "../sources/byte-source.js";
+import type { ScanRoot } from "../sources/types.js";
 import type { FileRecorder, NodeRecord } from "./file-recorder.js";
-import type { AnalysisContext, Analyzer, Detection, Limits, MemberOptions, ScanRoot } from "./types.js";
+import type { AnalysisContext, Analyzer, MemberOptions } from "./types.js";
 
 /** Bytes the sniffer reads from the start. */
 export const HEAD_BYTES = 64 * 1024;
@@ -49,28 +52,6 @@ export interface NodeInput {
   readonly depth: number;
   readonly lineage: readonly Format[];
   readonly opaqueData: boolean;
-}
-
-/** The rule a thrown error becomes. */
-export function ruleForError(error: ModelgateError): RuleId {
-  switch (error.code) {
-    case "BUDGET_EXCEEDED":
-      return "scan/budget-exceeded";
-    case "TIMEOUT":
-      return "scan/timeout";
-    case "ABORTED":
-      return "scan/aborted";
-    case "UNSUPPORTED":
-      return "format/unsupported";
-    case "TRUNCATED":
-    case "MALFORMED":
-      return "format/malformed";
-    case "IO":
-    case "NETWORK":
-      return "scan/read-error";
-    default:
-      return "scan/internal-error";
-  }
 }
 
 /**
@@ -271,9 +252,7 @@ function makeContext(
       node.format = format;
       if (node === recorder.root) recorder.formats.add(format);
     },
-    fact: (key, value) => {
-      recorder.facts[key] = value;
-    },
+    fact: (key, value) => recorder.fact(node, key, value),
     checkpoint: () => checkpoint(state),
     chargeDecompressed: (bytes) => {
       state.decompressed += bytes;

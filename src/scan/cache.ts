@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ModelgateError } from "../errors.js";
+import { ModelgateError } from "../core/errors.js";
 import { type FileReport, FileReportSchema } from "../report/schema.js";
 
 /**

@@ -6,7 +6,11 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { ModelgateError, toModelgateError } from "../errors.js";
+import { BufferSource, type ByteSource, readChunks } from "../core/byte-source.js";
+import { ModelgateError, operationalCode, ruleForError, toModelgateError } from "../core/errors.js";
+import type { FindingInput } from "../core/findings.js";
+import { DEFAULT_LIMITS, type Limits } from "../core/limits.js";
+import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
 import { REPO_ANALYZERS } from "../formats/registry.js";
 import type { RangeDigests } from "../integrity/hash/core.js";
 import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.js";
@@ -17,22 +21,14 @@ import { applySignaturePolicy } from "../policy/signature.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
-import { BufferSource, type ByteSource, GuardedSource, raceAbort, readChunks } from "../sources/byte-source.js";
+import { GuardedSource, raceAbort } from "../sources/byte-source.js";
 import { FileSource, isFileChangedError } from "../sources/file.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
-import { TOOL_NAME, TOOL_VERSION } from "../version.js";
-import { analyzeNode, type FileScanState, reportError, ruleForError } from "./analyze.js";
+import type { FileVerification, RootEntry, ScanRoot } from "../sources/types.js";
+import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { restoreReport, type VerdictCacheKey } from "./cache.js";
 import { FileRecorder } from "./file-recorder.js";
-import {
-  DEFAULT_LIMITS,
-  type FileVerification,
-  type FindingInput,
-  type Limits,
-  type RootEntry,
-  type ScanOptions,
-  type ScanRoot,
-} from "./types.js";
+import type { ScanOptions } from "./types.js";
 
 export { summarize } from "../report/summary.js";
 
@@ -374,7 +370,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
             recorder.add(recorder.root, finding);
-            const code = OPERATIONAL_RULES.get(finding.ruleId);
+            const code = operationalCode(finding.ruleId);
             if (code !== undefined) errors.push({ code, message: `${analyzer.name}: ${finding.message}`, path });
           },
           setSignature: (result) => {
@@ -628,18 +624,8 @@ async function scanFile(
   const contentReport = recorder.toReport();
   for (const finding of verification?.findings ?? []) recorder.add(recorder.root, finding);
   for (const finding of recorder.toReport().findings) {
-    const code = OPERATIONAL_RULES.get(finding.ruleId);
+    const code = operationalCode(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
   return { bytesRead: guarded.bytesRead, verification, contentReport, digest: validDigest(digest) };
 }
-
-/** Findings that also mean the scan itself did not complete. */
-const OPERATIONAL_RULES: ReadonlyMap<string, string> = new Map([
-  ["scan/timeout", "TIMEOUT"],
-  ["scan/aborted", "ABORTED"],
-  ["scan/read-error", "IO"],
-  ["scan/internal-error", "INTERNAL"],
-  ["scan/file-changed", "IO"],
-  ["scan/depth-exceeded", "BUDGET_EXCEEDED"],
-]);

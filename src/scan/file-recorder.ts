@@ -5,6 +5,7 @@
  */
 import type { ResolvedPolicy } from "../policy/policy.js";
 import { getRule } from "../policy/rules/index.js";
+import { aggregateFacts } from "../report/facts.js";
 import type {
   FileIntegrity,
   FileReport,
@@ -35,11 +36,20 @@ export interface NodeRecord {
   verdict: Verdict;
 }
 
-/** Accumulates one top-level file's findings, members, formats and facts. */
+/**
+ * Accumulates one top-level file's findings, members, formats and facts. Facts are kept per node
+ * (the file, each member) and aggregated into the file's `facts` once, by `toReport`.
+ */
 export class FileRecorder {
   readonly root: NodeRecord;
   readonly formats = new Set<Format>();
+  /**
+   * The top-level file's own facts (what its analyzers, repository analyzers and a cached result
+   * say); members' facts are recorded with {@link FileRecorder.fact}.
+   */
   readonly facts: Record<string, unknown> = {};
+  /** Facts per node, in the order nodes first recorded one (the root first). */
+  readonly #nodeFacts = new Map<NodeRecord, Record<string, unknown>>();
   readonly #findings: Finding[] = [];
   readonly #members: MemberReport[] = [];
   readonly #suppressed: SuppressedFinding[] = [];
@@ -60,6 +70,35 @@ export class FileRecorder {
   constructor(path: string, size: number, policy: ResolvedPolicy) {
     this.root = { path, parent: undefined, size, format: "unknown", verdict: "clean" };
     this.#policy = policy;
+    this.#nodeFacts.set(this.root, this.facts);
+  }
+
+  /**
+   * Records a fact about a node (the last value recorded for a key on a node wins).
+   * @param node - the file or member the fact is about
+   * @param key - fact key (docs/architecture.md, "Facts")
+   * @param value - JSON value
+   */
+  fact(node: NodeRecord, key: string, value: unknown): void {
+    let own = this.#nodeFacts.get(node);
+    if (own === undefined) {
+      own = {};
+      this.#nodeFacts.set(node, own);
+    }
+    own[key] = value;
+  }
+
+  /** The file's facts: every node's, aggregated under the rules of `report/facts.ts`. */
+  aggregatedFacts(): Record<string, unknown> {
+    const depth = (node: NodeRecord): number => {
+      let d = 0;
+      for (let n = node.parent; n !== undefined; n = n.parent) d++;
+      return d;
+    };
+    // the file's own facts first, then members from the shallowest (stable: in recording order)
+    const nodes = [...this.#nodeFacts].map(([node, facts], i) => ({ depth: depth(node), i, facts }));
+    nodes.sort((a, b) => a.depth - b.depth || a.i - b.i);
+    return aggregateFacts(nodes.map((n) => n.facts));
   }
 
   /**
@@ -104,7 +143,8 @@ export class FileRecorder {
 
   /**
    * Takes over a result computed earlier (a verdict cache hit): its findings, members, formats and
-   * facts become this file's, and findings added later (repository analyzers) still count.
+   * facts (already aggregated: they become the file's own) become this file's, and findings and
+   * facts added later (repository analyzers) still count.
    * @param report - the earlier result, already re-pathed for this file
    */
   restore(report: FileReport): void {
@@ -134,6 +174,7 @@ export class FileRecorder {
         });
       }
     }
+    const facts = this.aggregatedFacts();
     const report: FileReport = {
       path: this.root.path,
       size: this.root.size,
@@ -145,7 +186,7 @@ export class FileRecorder {
       findings,
       ...(this.#suppressed.length === 0 ? {} : { suppressed: [...this.#suppressed] }),
       ...(this.#members.length === 0 ? {} : { members: [...this.#members] }),
-      ...(Object.keys(this.facts).length === 0 ? {} : { facts: { ...this.facts } }),
+      ...(Object.keys(facts).length === 0 ? {} : { facts }),
       ...(this.integrity === undefined ? {} : { integrity: this.integrity }),
       ...(this.#restored === undefined ? {} : { cached: true }),
     };

@@ -2,12 +2,12 @@
  * Mirror mode: many targets through a bounded pool, results streamed as they finish.
  * @module
  */
-import { ModelgateError, toModelgateError } from "../errors.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
+import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
 import { REPORT_SCHEMA_VERSION, type ScanReport, type Target } from "../report/schema.js";
 import { formatHubUri } from "../sources/hub/config.js";
 import { HubTransport } from "../sources/hub/transport.js";
 import type { ScanTarget } from "../sources/roots.js";
-import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 import { scan, summarize } from "./engine.js";
 import type { ScanOptions } from "./types.js";
 

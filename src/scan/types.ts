@@ -1,110 +1,28 @@
 /**
- * Contracts between the scan engine, the sources it reads and the analyzers it runs.
+ * Contracts between the scan engine, the sources it reads and the analyzers it runs. The shared
+ * vocabulary (budgets, detections, findings, byte sources) is in `src/core/`, what a scan root is
+ * in `src/sources/types.ts`; both are re-exported here.
  * @module
  */
 
-import type { ErrorCode } from "../errors.js";
+import type { ByteSource } from "../core/byte-source.js";
+import type { FindingInput } from "../core/findings.js";
+import type { Detection, Format } from "../core/formats.js";
+import type { Limits } from "../core/limits.js";
+import type { Verdict } from "../core/severity.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
-import type { VerifyOptions } from "../integrity/oms/verify.js";
+import type { ScanSignatureOptions } from "../integrity/oms/verify.js";
 import type { LockFile } from "../integrity/pins/lock.js";
 import type { PolicyOptions, ResolvedPolicy } from "../policy/policy.js";
-import type { RuleId } from "../policy/rules/index.js";
-import type {
-  Evidence,
-  FileIntegrity,
-  FileReport,
-  Format,
-  Hashes,
-  Severity,
-  Target,
-  Verdict,
-} from "../report/schema.js";
-import type { ByteSource } from "../sources/byte-source.js";
+import type { FileReport, Hashes } from "../report/schema.js";
+import type { RootEntry, ScanRoot } from "../sources/types.js";
 import type { VerdictCache } from "./cache.js";
 
-/** Budgets every analyzer honours. A budget that is hit is reported, never silently ignored. */
-export interface Limits {
-  /** Maximum bytes the analyzers may read from one top-level file (hashing not counted). */
-  maxReadBytes: number;
-  /** Maximum container nesting (a member of a member of ... a file). Top-level files are depth 0. */
-  maxDepth: number;
-  /** Maximum entries read from one container's directory. */
-  maxEntries: number;
-  /** Maximum total bytes decompressed while analysing one top-level file. */
-  maxDecompressedBytes: number;
-  /**
-   * Maximum expansion ratio of one compressed member or stream. Checked once its output passes
-   * 16 MiB, so small highly compressible members (zero-filled tensors) are not flagged.
-   */
-  maxCompressionRatio: number;
-  /**
-   * Wall-clock budget for one top-level file, in milliseconds: opening it, analysing it, hashing
-   * or verifying it, and each read a repository analyzer makes of it later.
-   */
-  fileTimeoutMs: number;
-  /**
-   * Wall-clock budget for the whole scan, in milliseconds: resolving and listing the target, every
-   * file and the repository analyzers. Files not finished when it runs out are `invalid`
-   * (`scan/timeout`) and the report is incomplete.
-   */
-  scanTimeoutMs: number;
-  /**
-   * Deepest folder a directory walk descends into (the scanned directory is depth 0). A folder
-   * below it is not listed: it is reported (`scan/depth-exceeded`) and the scan is incomplete.
-   */
-  maxDirectoryDepth: number;
-}
-
-/** Default budgets. */
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxReadBytes: 64 * 1024 ** 3,
-  maxDepth: 8,
-  maxEntries: 200_000,
-  maxDecompressedBytes: 8 * 1024 ** 3,
-  maxCompressionRatio: 1_000,
-  fileTimeoutMs: 5 * 60_000,
-  scanTimeoutMs: 60 * 60_000,
-  maxDirectoryDepth: 256,
-});
-
-/** A format recognised in some bytes, and where it starts. */
-export interface Detection {
-  /** The format. */
-  readonly format: Format;
-  /** Byte offset where that format's data begins (non-zero for prepended data). */
-  readonly offset: number;
-  /** Short explanation of what matched (for evidence). */
-  readonly reason: string;
-  /**
-   * Set on a pickle reading asked for by a claim rather than found by the sniffer alone
-   * (`src/formats/claims.ts`): `strong` readings that fail make the stream `invalid`; `weak` ones
-   * are speculative (only their dangerous findings count when the stream turns out not to parse);
-   * `beside` readings run beside another format positively recognised at the same bytes (only
-   * their dangerous findings count, and the stream keeps that format).
-   */
-  readonly claim?: "strong" | "weak" | "beside";
-}
-
-/** A finding as an analyzer reports it; the engine fills in severity, verdict and path. */
-export interface FindingInput {
-  /** Registered rule id. */
-  ruleId: RuleId;
-  /** Human-readable message, specific to this occurrence. */
-  message: string;
-  /** Byte offset within the analysed file or member. */
-  offset?: number;
-  /** Structured evidence (opcode, callee, argument preview, names, ...). */
-  evidence?: Evidence;
-  /**
-   * Severity for this occurrence when the rule's default does not fit (e.g. a pickle global that is
-   * known-dangerous vs merely unknown share a rule family). Policy overrides still win.
-   */
-  severity?: Severity;
-  /** CVE/GHSA ids beyond those of the rule. */
-  cve?: string[];
-  /** Member path when the finding concerns a named part of this file not scanned as a member. */
-  path?: string;
-}
+export type { FindingInput } from "../core/findings.js";
+export type { Detection } from "../core/formats.js";
+export { DEFAULT_LIMITS, type Limits } from "../core/limits.js";
+export type { ScanSignatureOptions } from "../integrity/oms/verify.js";
+export type { FileVerification, OpenOptions, RootEntry, ScanRoot } from "../sources/types.js";
 
 /** Options for {@link AnalysisContext.scanMember}. */
 export interface MemberOptions {
@@ -175,110 +93,6 @@ export interface Analyzer {
    * `ModelgateError`: the engine turns it into a finding and marks the file `invalid`.
    */
   analyze(ctx: AnalysisContext): Promise<void>;
-}
-
-/** One entry of a scan root's listing. */
-export interface RootEntry {
-  /** POSIX path relative to the root. */
-  readonly path: string;
-  /** Size in bytes. */
-  readonly size: number;
-  /**
-   * Regular file, symbolic link (never followed), something else (device, FIFO, socket), an
-   * entry that could not be listed (`error` says why), or a folder the walk did not descend into
-   * (`skipped` says why).
-   */
-  readonly kind: "file" | "symlink" | "special" | "unreadable" | "skipped";
-  /** Why the entry could not be listed, for `unreadable`. */
-  readonly error?: string;
-  /** Error code for `unreadable` (default `IO`; `BUDGET_EXCEEDED` for a listing budget). */
-  readonly errorCode?: ErrorCode;
-  /** Link target, for symlinks. */
-  readonly linkTarget?: string;
-  /**
-   * For `skipped` folders: `vcs` (the scanned directory's own `.git`, `.hg` or `.svn`, which no
-   * loader reads) or `depth` (deeper than `limits.maxDirectoryDepth`: its content was not seen).
-   */
-  readonly skipped?: "vcs" | "depth";
-  /** For `skipped` `vcs` folders: entries found below it (capped, see `skippedMore`). */
-  readonly skippedEntries?: number;
-  /** For `skipped` `vcs` folders: true when there were more entries than `skippedEntries`. */
-  readonly skippedMore?: boolean;
-  /**
-   * SHA-256 of the content as the root's metadata claims it before anything is read (a Hub LFS
-   * oid). It is not a verified digest: a verdict cache hit under it is only used once the bytes
-   * served are read whole and match it, unless `sha256Trusted` is set.
-   */
-  readonly sha256?: string;
-  /**
-   * The root vouches that reading this entry yields exactly the content `sha256` names (the caller
-   * trusts the Hub's content addressing, `hub.trustListedDigests`): cache hits under `sha256`
-   * answer without reading, and results of partial reads are cached under a key derived from it
-   * (never the plain digest key that other roots and local scans look up).
-   */
-  readonly sha256Trusted?: boolean;
-  /** Device of the file as the listing saw it (`lstat`); a file opened later must match it. */
-  readonly dev?: bigint;
-  /** Inode of the file as the listing saw it (`lstat`); a file opened later must match it. */
-  readonly ino?: bigint;
-}
-
-/** Options of {@link ScanRoot.open}. */
-export interface OpenOptions {
-  /** The file's deadline (and caller abort): an open that has not finished by then fails. */
-  signal?: AbortSignal;
-  /**
-   * The entry as listed: the opened file must still be it (same device, inode and size for local
-   * files), or the open fails with a "changed during the scan" error.
-   */
-  entry?: RootEntry;
-}
-
-/** What a root that checks its own files' integrity says about one file after its analysis. */
-export interface FileVerification {
-  /** SHA-256 of the bytes served, when they were all read and hashed. */
-  sha256?: string;
-  /** Findings about the file's integrity or provenance. */
-  findings?: FindingInput[];
-  /** Integrity record for the file's report. */
-  integrity?: FileIntegrity;
-  /**
-   * False when the bytes analysed are known not to be the content the entry's digest names (a
-   * mismatch): the verdict is then not cached under that digest.
-   */
-  cacheable?: boolean;
-}
-
-/** Where the files of a scan come from: a directory, one file, a buffer, a remote repository. */
-export interface ScanRoot {
-  /** What kind of target this is. */
-  readonly target: Target;
-  /** The local directory on disk, when the root is one (for symlink resolution and signatures). */
-  readonly localDir?: string;
-  /** Lists the files, in a stable order. */
-  list(signal: AbortSignal): AsyncIterable<RootEntry>;
-  /**
-   * Opens a listed file.
-   * @param path - a path from {@link ScanRoot.list}
-   * @param options - deadline, and the entry as listed (to check the file is still that one)
-   */
-  open(path: string, options?: OpenOptions): Promise<ByteSource>;
-  /**
-   * Optional: checks a file's integrity after its analysis and supplies its digest. When present,
-   * the engine calls it instead of hashing the file itself (a remote root hashes what it fetched,
-   * and reads the rest only when asked to verify fully).
-   * @param path - the file, as listed
-   * @param source - the source {@link ScanRoot.open} returned for it (still open)
-   * @param signal - the file's abort signal (caller abort and time budget)
-   * @param options - `full`: read whatever was not read yet so the digest is complete (the engine
-   *   asks for it to confirm a verdict cache hit under a claimed digest)
-   */
-  verifyFile?(
-    path: string,
-    source: ByteSource,
-    signal: AbortSignal,
-    options?: { full?: boolean },
-  ): Promise<FileVerification>;
 }
 
 /** Context of analyzers that look at the scanned tree as a whole (signatures, repo configs). */
@@ -383,25 +197,4 @@ export interface ScanOptions {
    * `false` skips signatures entirely.
    */
   signature?: ScanSignatureOptions | false;
-}
-
-/** Signature options of {@link ScanOptions}: those of `verifyModel`, plus discovery and policy. */
-export interface ScanSignatureOptions
-  extends Pick<
-    VerifyOptions,
-    | "publicKey"
-    | "certificateChain"
-    | "certificatePolicy"
-    | "time"
-    | "identity"
-    | "issuer"
-    | "trustedRoot"
-    | "ignorePaths"
-    | "ignoreUnsignedFiles"
-    | "allowLegacy"
-  > {
-  /** The signature file (default: discovered by content in the scanned directory). */
-  signaturePath?: string;
-  /** A directory without a signature is a `high` finding (`integrity/signature-missing`). */
-  require?: boolean;
 }

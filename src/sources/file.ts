@@ -6,8 +6,9 @@
 import { constants, existsSync } from "node:fs";
 import { type FileHandle, lstat, open } from "node:fs/promises";
 import { platform } from "node:os";
-import { ModelgateError, toModelgateError } from "../errors.js";
-import { type ByteSource, raceAbort } from "./byte-source.js";
+import type { ByteSource } from "../core/byte-source.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
+import { raceAbort } from "./byte-source.js";
 
 /** What identifies one file on disk, and the times that change when its content does. */
 export interface FileIdentity {

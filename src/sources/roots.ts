@@ -5,11 +5,12 @@
 import type { BigIntStats } from "node:fs";
 import { lstat, opendir, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { ModelgateError, toModelgateError } from "../errors.js";
-import { DEFAULT_LIMITS, type OpenOptions, type RootEntry, type ScanRoot } from "../scan/types.js";
-import { BufferSource, type ByteSource } from "./byte-source.js";
+import { BufferSource, type ByteSource } from "../core/byte-source.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
+import { DEFAULT_LIMITS } from "../core/limits.js";
 import { FileSource, type OpenFileOptions } from "./file.js";
 import { HubRoot, type HubTarget } from "./hub/root.js";
+import type { OpenOptions, RootEntry, ScanRoot } from "./types.js";
 
 /**
  * Folder names skipped at the top of a scanned directory: a model repository's own version-control

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { type ErrorCode, ModelgateError } from "../errors.js";
+import { type ErrorCode, ModelgateError } from "../core/errors.js";
 
 /** Why a file was not read. */
 export type UntrustedReason =

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ModelgateError, toModelgateError } from "../errors.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
 
 /** Why a path was refused. */
 export type UnsafePathReason = "symlink" | "not-regular" | "too-large" | "changed";

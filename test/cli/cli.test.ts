@@ -2,27 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import type { ScanReport } from "../../src/report/schema.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 import { reportValidator } from "../helpers/schema.js";
 
-function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: tty,
-    env,
-    signal: new AbortController().signal,
-  };
-  return io;
+function fakeIO(env: Record<string, string> = {}, tty = false): RecordingIO {
+  return recordingIO({ env, stdoutIsTTY: tty });
 }
 
 let dir: string;

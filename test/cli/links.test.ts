@@ -22,6 +22,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import { signModel } from "../../src/integrity/oms/sign.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 
 const S = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
 const at = (p: string) => join(S, p);
@@ -56,22 +57,8 @@ function mkfifo(path: string): void {
 }
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
-function io(): CliIO & { out: string; err: string } {
-  const o = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      o.out += t;
-    },
-    stderr(t: string) {
-      o.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: false,
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return o;
+function io(): RecordingIO {
+  return recordingIO();
 }
 
 /** Runs the CLI, failing the test (instead of hanging) when it has not returned within `ms`. */

@@ -2,28 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import type { ScanReport } from "../../src/report/schema.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 import { reportValidator } from "../helpers/schema.js";
 
-function fakeIO(cwd?: string): CliIO & { out: string; err: string } {
-  const io = {
-    ...(cwd === undefined ? {} : { cwd }),
-    out: "",
-    err: "",
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: false,
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return io;
+function fakeIO(cwd?: string): RecordingIO {
+  return recordingIO(cwd === undefined ? {} : { cwd });
 }
 
 let repo: string;

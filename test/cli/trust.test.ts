@@ -6,29 +6,14 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import type { ScanReport } from "../../src/report/schema.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 
 const POSIX = process.platform !== "win32";
 
-function fakeIO(cwd: string): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: false,
-    env: {},
-    signal: new AbortController().signal,
-    cwd,
-  };
-  return io;
+function fakeIO(cwd: string): RecordingIO {
+  return recordingIO({ cwd });
 }
 
 async function scan(cwd: string, ...args: string[]) {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 
 const S = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
 const at = (p: string) => join(S, p);
@@ -18,22 +18,8 @@ const copyModel = () => {
   return dir;
 };
 
-function io(): CliIO & { out: string; err: string } {
-  const o = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      o.out += t;
-    },
-    stderr(t: string) {
-      o.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: false,
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return o;
+function io(): RecordingIO {
+  return recordingIO();
 }
 
 describe("modelgate verify", () => {

@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import { signModel } from "../../src/integrity/oms/sign.js";
 import { verifyModel } from "../../src/integrity/oms/verify.js";
 import type { ScanReport } from "../../src/report/schema.js";
 import { scan } from "../../src/scan/engine.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 import { reportValidator } from "../helpers/schema.js";
 
 const S = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
@@ -28,22 +28,8 @@ const trustRules = (r: ScanReport) =>
 const findingsOf = (r: ScanReport, path: string) =>
   r.files.find((f) => f.path === path)?.findings.map((f) => f.ruleId) ?? [];
 
-function io(): CliIO & { out: string; err: string } {
-  const o = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      o.out += t;
-    },
-    stderr(t: string) {
-      o.err += t;
-    },
-    stderrIsTTY: false,
-    stdoutIsTTY: false,
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return o;
+function io(): RecordingIO {
+  return recordingIO();
 }
 
 /** An unsigned file at the root, and a sub-folder holding a model signed with the p256 key. */

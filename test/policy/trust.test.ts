@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isModelgateError } from "../../src/errors.js";
 import { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES } from "../../src/policy/load.js";
-import { DEFAULT_POLICY_HASH, describePolicy, resolvePolicy } from "../../src/policy/policy.js";
+import { resolvePolicy } from "../../src/policy/policy.js";
+import { DEFAULT_POLICY_HASH, describePolicy } from "../../src/report/render/text.js";
 import { readTrustedFile, UntrustedFileError } from "../../src/sources/safe-read.js";
 
 const POSIX = process.platform !== "win32";

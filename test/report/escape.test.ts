@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "../../src/report/render/escape.js";
 import { renderText, type Stylize } from "../../src/report/render/text.js";
 import type { ScanReport } from "../../src/report/schema.js";
 import { scan } from "../../src/scan/engine.js";
+import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
 
 const POSIX = process.platform !== "win32";
 
@@ -57,23 +57,8 @@ function stackGlobalPickle(module: string, name: string, arg?: string): Uint8Arr
   return Uint8Array.from(out);
 }
 
-function fakeIO(cwd: string, tty: boolean): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    stderrIsTTY: tty,
-    stdoutIsTTY: tty,
-    env: { TERM: "xterm-256color" },
-    signal: new AbortController().signal,
-    cwd,
-  };
-  return io;
+function fakeIO(cwd: string, tty: boolean): RecordingIO {
+  return recordingIO({ cwd, env: { TERM: "xterm-256color" }, stdoutIsTTY: tty, stderrIsTTY: tty });
 }
 
 /** Lines starting with `Verdict:` once the renderer's own colours are removed. */

@@ -245,45 +245,43 @@ describe("files stat calls empty", () => {
   });
 });
 
+/**
+ * One tar member: a header (ustar magic unless `legacy`) and its data padded to a block. The
+ * checksum field is written by `checksum` (plain octal by default).
+ */
+function tarMember(
+  name: Uint8Array,
+  body: Uint8Array,
+  options: { legacy?: boolean; checksum?: (sum: number) => string } = {},
+): Uint8Array {
+  const header = new Uint8Array(512);
+  header.set(name, 0);
+  header.set(latin1("0000644\0"), 100);
+  header.set(latin1("0000000\0"), 108);
+  header.set(latin1("0000000\0"), 116);
+  header.set(latin1(`${body.length.toString(8).padStart(11, "0")}\0`), 124);
+  header.set(latin1("00000000000\0"), 136);
+  header[156] = 0x30;
+  if (options.legacy !== true) header.set(latin1("ustar\x0000"), 257);
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.set(latin1((options.checksum ?? ((n) => `${n.toString(8).padStart(6, "0")}\0 `))(sum)), 148);
+  const data = new Uint8Array(Math.ceil(body.length / 512) * 512);
+  data.set(body);
+  return cat(header, data, new Uint8Array(1024));
+}
+
 describe("polyglots: a pickle opening another format's bytes is read beside it", () => {
   it("a tar whose first member name opens a pickle", async () => {
-    // ustar header whose name field is a pickle: SHORT_BINSTRING over the rest of the header
-    // would need a checksum; build a real header and put the pickle in the name.
-    const header = new Uint8Array(512);
-    const name = latin1("cposix\nsystem\n(S'echo x'\ntR.");
-    header.set(name, 0);
-    header.set(latin1("0000644\0"), 100);
-    header.set(latin1("0000000\0"), 108);
-    header.set(latin1("0000000\0"), 116);
-    header.set(latin1("00000000000\0"), 124);
-    header.set(latin1("00000000000\0"), 136);
-    header[156] = 0x30;
-    header.set(latin1("ustar\x0000"), 257);
-    header.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.set(latin1(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
-    const tar = cat(header, new Uint8Array(1024));
+    const tar = tarMember(latin1("cposix\nsystem\n(S'echo x'\ntR."), new Uint8Array(0));
     const file = await scanOne(tar, "weights.bin");
     expect(file.format).toBe("tar");
     expect(callee(file)).toContain("posix.system");
     expect(file.verdict).toBe("malicious");
   });
   it("a tar whose first member is named N.txt (a valid tiny pickle) stays a clean tar", async () => {
-    const header = new Uint8Array(512);
-    header.set(latin1("N.txt"), 0);
-    header.set(latin1("0000644\0"), 100);
-    header.set(latin1("0000000\0"), 108);
-    header.set(latin1("0000000\0"), 116);
-    header.set(latin1("00000000000\0"), 124);
-    header.set(latin1("00000000000\0"), 136);
-    header[156] = 0x30;
-    header.set(latin1("ustar\x0000"), 257);
-    header.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.set(latin1(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
-    const file = await scanOne(cat(header, new Uint8Array(1024)), "archive.tar");
+    const file = await scanOne(tarMember(latin1("N.txt"), new Uint8Array(0)), "archive.tar");
     expect(file.format).toBe("tar");
     expect(file.verdict).toBe("clean");
   });
@@ -318,22 +316,12 @@ describe("claims of containers and legacy checkpoints", () => {
     expect(claimForName(member)).toBeUndefined();
   });
   it("a tar header with a checksum only Python's tarfile reads (0o prefix) is still a tar", async () => {
-    const header = new Uint8Array(512);
-    header.set(latin1("storages"), 0);
-    header.set(latin1("0000644\0"), 100);
-    header.set(latin1("0000000\0"), 108);
-    header.set(latin1("0000000\0"), 116);
     const body = latin1("cposix\nsystem\n(S'echo x'\ntR.");
-    header.set(latin1(`${body.length.toString(8).padStart(11, "0")}\0`), 124);
-    header.set(latin1("00000000000\0"), 136);
-    header[156] = 0x30;
-    header.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.set(latin1(`0o${sum.toString(8)}\0`.padEnd(8, "\0")), 148);
-    const data = new Uint8Array(512);
-    data.set(body);
-    const file = await scanOne(cat(header, data, new Uint8Array(1024)), "model.bin");
+    const tar = tarMember(latin1("storages"), body, {
+      legacy: true,
+      checksum: (n) => `0o${n.toString(8)}\0`.padEnd(8, "\0"),
+    });
+    const file = await scanOne(tar, "model.bin");
     expect(file.format).toBe("tar");
     expect(file.verdict).toBe("malicious");
   });

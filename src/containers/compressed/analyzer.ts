@@ -3,9 +3,10 @@
  * as one member named like the file without its compression extension.
  * @module
  */
-import { isModelgateError } from "../../errors.js";
+
+import { SliceSource } from "../../core/byte-source.js";
+import { isModelgateError } from "../../core/errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
 import { isBombError } from "./decoded-source.js";
 import { decompress, isDecodable } from "./streams.js";

@@ -12,7 +12,7 @@
  * @module
  */
 import { type Duplex, Transform, type TransformCallback } from "node:stream";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;

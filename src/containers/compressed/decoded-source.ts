@@ -24,8 +24,8 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Duplex, pipeline, Readable } from "node:stream";
-import { ModelgateError } from "../../errors.js";
-import { BufferSource, type ByteSource, readChunks } from "../../sources/byte-source.js";
+import { BufferSource, type ByteSource, readChunks } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 import { FileSource } from "../../sources/file.js";
 
 /** Output size after which the compression ratio is enforced (small zero-filled tensors are fine). */

@@ -24,7 +24,7 @@
  * @module
  */
 import { type Duplex, Transform, type TransformCallback } from "node:stream";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** Bytes of buffered input that cover any single symbol. */
 const INPUT_MARGIN = 64;

@@ -10,10 +10,10 @@
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 import xzDecompress from "xz-decompress";
-import { ModelgateError } from "../../errors.js";
-import type { Format } from "../../report/schema.js";
-import type { FindingInput } from "../../scan/types.js";
-import { type ByteSource, readClamped, SliceSource } from "../../sources/byte-source.js";
+import { type ByteSource, readClamped, SliceSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import type { FindingInput } from "../../core/findings.js";
+import type { Format } from "../../core/formats.js";
 import { createBunzip2 } from "./bzip2.js";
 import {
   type DecoderFactory,

@@ -12,9 +12,10 @@
  * @module
  */
 import { crc32 } from "node:zlib";
-import { isModelgateError, ModelgateError } from "../../errors.js";
-import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
-import { type ByteSource, SliceSource } from "../../sources/byte-source.js";
+import { type ByteSource, SliceSource } from "../../core/byte-source.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { budgetOf } from "../budget.js";
 import {
   type DecompressionBudget,
@@ -22,7 +23,6 @@ import {
   RATIO_CHECK_THRESHOLD,
   SpillSink,
 } from "../compressed/decoded-source.js";
-import { FindingList } from "../findings.js";
 import { type FolderStream, openFolderStream } from "./coders.js";
 import { readSevenZip, type SevenZipArchive, type SevenZipFolder, type SevenZipPart } from "./reader.js";
 

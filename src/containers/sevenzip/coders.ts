@@ -10,8 +10,8 @@
  */
 import { type Duplex, pipeline, Readable } from "node:stream";
 import { createInflateRaw } from "node:zlib";
-import { ModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 import { createBunzip2 } from "../compressed/bzip2.js";
 import {
   type BlockDecoder,

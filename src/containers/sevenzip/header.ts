@@ -9,7 +9,7 @@
  * `RangeError` or an allocation of gigabytes.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** Property ids of the header database. */
 export const NID = {

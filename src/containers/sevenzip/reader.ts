@@ -22,10 +22,9 @@
  * @module
  */
 import { crc32 } from "node:zlib";
-import { ModelgateError } from "../../errors.js";
-import type { FindingInput } from "../../scan/types.js";
-import { type ByteSource, readExact } from "../../sources/byte-source.js";
-import { FindingList } from "../findings.js";
+import { type ByteSource, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
 import { isTraversalName } from "../zip/reader.js";
 import { folderSupport, openFolderStream } from "./coders.js";
 import {
@@ -195,7 +194,7 @@ export async function readSevenZip(source: ByteSource, options: SevenZipReadOpti
   const maxEntries = Math.max(0, options.maxEntries ?? 200_000);
   const maxHeaderBytes = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const checkpoint = options.checkpoint ?? (() => undefined);
-  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const findings = new FindingList(options.maxFindingsPerRule);
 
   if (source.size < SIGNATURE_HEADER_SIZE) {
     throw new ModelgateError("TRUNCATED", `7z: ${source.size} bytes, shorter than the 32-byte signature header`);

@@ -3,8 +3,9 @@
  * zero-copy slice of the archive) to the engine.
  * @module
  */
+
+import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { BufferSource, type ByteSource, SliceSource } from "../../sources/byte-source.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { readTar } from "./reader.js";
 

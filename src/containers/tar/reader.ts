@@ -13,10 +13,10 @@
  * bytes handed on as they are.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { FindingInput } from "../../scan/types.js";
-import { type ByteSource, readClamped } from "../../sources/byte-source.js";
-import { FindingList } from "../findings.js";
+
+import { type ByteSource, readClamped } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
 import { isTraversalName } from "../zip/reader.js";
 
 const BLOCK = 512;
@@ -221,7 +221,7 @@ const KNOWN_TYPES = new Set(["0", "\0", "1", "2", "3", "4", "5", "6", "7", "x", 
 export async function readTar(source: ByteSource, options: TarReadOptions = {}): Promise<TarListing> {
   const maxEntries = options.maxEntries ?? 200_000;
   const maxMeta = options.maxMetaBytes ?? 1024 * 1024;
-  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const findings = new FindingList(options.maxFindingsPerRule);
   const blocks = new Blocks(source);
   const entries: TarEntry[] = [];
   const seen = new Map<string, number>();

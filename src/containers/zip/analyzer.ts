@@ -4,10 +4,10 @@
  * @module
  */
 import { createInflateRaw } from "node:zlib";
-import { isModelgateError } from "../../errors.js";
+import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
+import { isModelgateError } from "../../core/errors.js";
 import { OPAQUE_SNIFF_BYTES } from "../../formats/sniff.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { BufferSource, type ByteSource, SliceSource } from "../../sources/byte-source.js";
 import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";

@@ -4,8 +4,8 @@
  * @module
  */
 import { crc32, createInflateRaw } from "node:zlib";
-import { isModelgateError, ModelgateError } from "../../errors.js";
-import { type ByteSource, readChunks, SliceSource } from "../../sources/byte-source.js";
+import { type ByteSource, readChunks, SliceSource } from "../../core/byte-source.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import {
   DecodedWindowSource,
   type DecompressionBudget,

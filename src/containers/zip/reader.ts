@@ -13,10 +13,10 @@
  * ({@link checkLocalHeaders}) with batched reads.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { FindingInput } from "../../scan/types.js";
-import { type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
-import { FindingList } from "../findings.js";
+
+import { type ByteSource, readClamped, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -246,7 +246,7 @@ function parseEocd(b: Uint8Array, p: number, offset: number): EocdRecord {
 export async function readZipDirectory(source: ByteSource, options: ZipReadOptions = {}): Promise<ZipDirectory> {
   const maxEntries = options.maxEntries ?? 200_000;
   const maxCdBytes = options.maxCentralDirectoryBytes ?? 512 * 1024 * 1024;
-  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const findings = new FindingList(options.maxFindingsPerRule);
   const size = source.size;
   if (size < EOCD_SIZE) {
     throw new ModelgateError("MALFORMED", `${size} bytes is too small for a zip archive`, { offset: 0 });
@@ -1011,7 +1011,7 @@ export async function checkLocalHeaders(
   directory: ZipDirectory,
   options: Pick<ZipReadOptions, "maxFindingsPerRule" | "signal"> = {},
 ): Promise<LocalHeaderCheck> {
-  const findings = new FindingList(options.maxFindingsPerRule ?? 20);
+  const findings = new FindingList(options.maxFindingsPerRule);
   const unreferenced: ZipRange[] = [];
   const gap = (offset: number, length: number): void => {
     if (unreferenced.length < MAX_RANGES) unreferenced.push({ offset, length });

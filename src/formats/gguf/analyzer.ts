@@ -4,10 +4,10 @@
  * @module
  */
 
+import { SliceSource } from "../../core/byte-source.js";
+import { preview } from "../../core/preview.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { SliceSource } from "../../sources/byte-source.js";
 import { factNumber } from "../safetensors/analyzer.js";
-import { preview } from "../safetensors/parser.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { type GgufHeader, type GgufKeyValue, readGgufHeader } from "./reader.js";
 import { GGUF_FILE_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, ggmlTypeName } from "./types.js";

@@ -11,11 +11,11 @@
  * `@huggingface/tasks`. The format is small; its type tables are facts we keep in `types.ts`.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { RuleId } from "../../policy/rules/index.js";
-import type { Evidence } from "../../report/schema.js";
-import type { ByteSource } from "../../sources/byte-source.js";
-import { preview } from "../safetensors/parser.js";
+
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type Evidence, FindingList, type RuleId } from "../../core/findings.js";
+import { preview } from "../../core/preview.js";
 import { GGML_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, GGUF_TYPE_SIZE, ggmlTypeName } from "./types.js";
 
 /** The GGUF magic, `GGUF`. */
@@ -273,33 +273,16 @@ class Cursor {
   }
 }
 
-class Issues {
-  readonly list: GgufIssue[] = [];
-  readonly #counts = new Map<string, number>();
-
-  add(issue: GgufIssue): void {
-    const n = (this.#counts.get(issue.ruleId) ?? 0) + 1;
-    this.#counts.set(issue.ruleId, n);
-    if (n <= MAX_ISSUES_PER_RULE) this.list.push(issue);
+/** Rule violations, at most {@link MAX_ISSUES_PER_RULE} per rule and the rest summarised. */
+class Issues extends FindingList<GgufIssue> {
+  constructor() {
+    super(MAX_ISSUES_PER_RULE);
   }
 
   /** Records the issue and stops the parse. */
   stop(issue: GgufIssue): never {
     this.add(issue);
     throw new Stop(issue.message);
-  }
-
-  finish(): GgufIssue[] {
-    for (const [ruleId, n] of this.#counts) {
-      if (n > MAX_ISSUES_PER_RULE) {
-        this.list.push({
-          ruleId: ruleId as RuleId,
-          message: `${n - MAX_ISSUES_PER_RULE} more ${ruleId} issues`,
-          evidence: { total: n },
-        });
-      }
-    }
-    return this.list;
   }
 }
 
@@ -358,7 +341,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufReadOption
     ...(state.tensorsEnd === undefined ? {} : { tensorsEnd: state.tensorsEnd }),
     ...(state.headerEnd === undefined ? {} : { headerEnd: state.headerEnd }),
     complete: state.complete,
-    issues: issues.finish(),
+    issues: issues.list(),
   };
 }
 

@@ -3,7 +3,7 @@
  * and the relative imports of the Python modules they name (as transformers resolves them).
  * @module
  */
-import { JsonObject, type JsonValue } from "../safetensors/json.js";
+import { JsonObject, type JsonValue } from "../../core/json.js";
 
 /** One class reference that `trust_remote_code=True` would import. */
 export interface CodeReference {

@@ -4,10 +4,10 @@
  * constructs.
  * @module
  */
-import { isModelgateError } from "../../errors.js";
+import { isModelgateError } from "../../core/errors.js";
+import { JsonObject, type JsonValue } from "../../core/json.js";
+import { preview } from "../../core/preview.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { JsonObject, type JsonValue } from "../safetensors/json.js";
-import { preview } from "../safetensors/parser.js";
 import { pythonImports, pythonRisks, type RiskyHit, shellRisks } from "./code-patterns.js";
 import { parseConfigJson, readText } from "./text.js";
 

@@ -4,10 +4,11 @@
  * sharded-checkpoint indexes (`*.index.json`), and any other JSON (validity, duplicate keys).
  * @module
  */
-import { isModelgateError } from "../../errors.js";
+import { isModelgateError } from "../../core/errors.js";
+import { FindingList, type FindingInput } from "../../core/findings.js";
+import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
+import { preview } from "../../core/preview.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { JsonObject, type JsonValue } from "../safetensors/json.js";
-import { preview } from "../safetensors/parser.js";
 import { reportTemplate } from "../template/report.js";
 import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
 import { parseConfigJson, readText } from "./text.js";
@@ -20,7 +21,26 @@ const TEMPLATE_FILES: ReadonlySet<string> = new Set([
   "preprocessor_config.json",
 ]);
 
+/** Duplicate keys reported one by one; the rest are counted in one more finding. */
 const MAX_DUPLICATE_FINDINGS = 10;
+
+/**
+ * Reports the repeated keys of a JSON document (`repo/json-duplicate-key`): Python's `json` keeps
+ * the last value, other parsers the first, so two readers see two different documents.
+ * @param report - the context's `report`
+ * @param duplicates - what the strict parser found
+ */
+export function reportDuplicateKeys(report: (finding: FindingInput) => void, duplicates: readonly DuplicateKey[]): void {
+  const findings = new FindingList(MAX_DUPLICATE_FINDINGS);
+  for (const d of duplicates) {
+    findings.add({
+      ruleId: "repo/json-duplicate-key",
+      message: `key "${preview(d.key)}" appears more than once${d.path === "" ? "" : ` in "${preview(d.path)}"`}; Python keeps the last value`,
+      evidence: { key: preview(d.key), in: preview(d.path), char: d.offset },
+    });
+  }
+  for (const f of findings.list()) report(f);
+}
 
 /**
  * Why a shard path from an index escapes the model directory, or `undefined`.
@@ -53,13 +73,7 @@ export const hfJsonAnalyzer: Analyzer = {
     try {
       const parsed = parseConfigJson(text, () => ctx.checkpoint());
       root = parsed.value;
-      parsed.duplicates.slice(0, MAX_DUPLICATE_FINDINGS).forEach((d) => {
-        ctx.report({
-          ruleId: "repo/json-duplicate-key",
-          message: `key "${preview(d.key)}" appears more than once${d.path === "" ? "" : ` in "${preview(d.path)}"`}; Python keeps the last value`,
-          evidence: { key: preview(d.key), in: preview(d.path), char: d.offset },
-        });
-      });
+      reportDuplicateKeys((f) => ctx.report(f), parsed.duplicates);
     } catch (error) {
       if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "BUDGET_EXCEEDED")) {
         ctx.report({

@@ -6,11 +6,12 @@
  * @module
  */
 import { posix } from "node:path";
-import { isModelgateError } from "../../errors.js";
-import type { Format } from "../../report/schema.js";
-import type { RepoAnalyzer, RepoContext, RootEntry } from "../../scan/types.js";
-import { JsonObject, type JsonValue } from "../safetensors/json.js";
-import { preview } from "../safetensors/parser.js";
+import { isModelgateError } from "../../core/errors.js";
+import type { Format } from "../../core/formats.js";
+import { JsonObject, type JsonValue } from "../../core/json.js";
+import { preview } from "../../core/preview.js";
+import type { RepoAnalyzer, RepoContext } from "../../scan/types.js";
+import type { RootEntry } from "../../sources/types.js";
 import { AUTO_MAP_FILES, type CodeReference, codeReferences, relativeImports } from "./auto-map.js";
 import { pathEscape } from "./json-analyzer.js";
 import { parseConfigJson, readText } from "./text.js";

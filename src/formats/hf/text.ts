@@ -2,9 +2,16 @@
  * Reading small text files (configs, scripts, templates) under a byte budget.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import { type ByteSource, readExact } from "../../sources/byte-source.js";
-import { type JsonParseOptions, type JsonParseResult, parsePlainJson, parseStrictJson } from "../safetensors/json.js";
+
+import { type ByteSource, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import {
+  type DuplicateKey,
+  type JsonParseOptions,
+  type JsonParseResult,
+  parsePlainJson,
+  parseStrictJson,
+} from "../../core/json.js";
 
 /** Largest configuration or script read whole (64 MiB: big `tokenizer.json` files fit). */
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024;
@@ -107,6 +114,22 @@ export function parseConfigJson(
  */
 export function parseConfigJsonPlain(text: string, checkpoint?: () => void, budgets: ConfigJsonBudgets = {}): unknown {
   return parsePlainJson(text, configOptions(text, checkpoint, budgets)).value;
+}
+
+/**
+ * Parses configuration JSON like {@link parseConfigJsonPlain}, and also returns the keys that
+ * appear more than once (the value is the last one's, as in Python).
+ * @param text - JSON text
+ * @param checkpoint - abort/timeout check
+ * @param budgets - budgets replacing the defaults
+ * @throws ModelgateError `MALFORMED` or `BUDGET_EXCEEDED`, as {@link parseConfigJson}
+ */
+export function parseConfigJsonPlainWithDuplicates(
+  text: string,
+  checkpoint?: () => void,
+  budgets: ConfigJsonBudgets = {},
+): { readonly value: unknown; readonly duplicates: readonly DuplicateKey[] } {
+  return parsePlainJson(text, configOptions(text, checkpoint, budgets));
 }
 
 /**

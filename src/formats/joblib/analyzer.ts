@@ -11,11 +11,11 @@ import { createGunzip, createInflate } from "node:zlib";
 import { budgetOf } from "../../containers/budget.js";
 import { isBombError } from "../../containers/compressed/decoded-source.js";
 import { decompress } from "../../containers/compressed/streams.js";
-import { isModelgateError, ModelgateError } from "../../errors.js";
+import { type ByteSource, readChunks, readClamped, SliceSource } from "../../core/byte-source.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { type ByteSource, readChunks, readClamped, SliceSource } from "../../sources/byte-source.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
-import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
+import { pickleAnalyzer, pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { type PickleInput, SourceInput, StreamInput } from "../pickle/input.js";
 
 /** Compression of a joblib file, by its leading bytes. */
@@ -80,7 +80,25 @@ async function analyze(ctx: AnalysisContext, input: PickleInput): Promise<void> 
   await reportPickleAnalysis(ctx, analysis);
 }
 
-/** Analyses joblib content. */
+/**
+ * The context under which the pickle analyzer reads an uncompressed joblib stream: joblib's pickle
+ * context (its allowlist profiles, `policy.pickle.profiles.joblib`), which the pickle analyzer
+ * derives from the enclosing formats, and the stream keeps the format `joblib` where the pickle
+ * analyzer would settle it as `pickle`.
+ */
+function asJoblibStream(ctx: AnalysisContext): AnalysisContext {
+  return {
+    ...ctx,
+    lineage: [...ctx.lineage, "joblib"],
+    refineFormat: (format) => ctx.refineFormat(format === "pickle" ? "joblib" : format),
+  };
+}
+
+/**
+ * Analyses joblib content. An uncompressed stream goes through the pickle analyzer (claims,
+ * speculative readings, data after the pickle) in joblib's pickle context; compressed ones are
+ * decoded here as joblib decodes them.
+ */
 export const joblibAnalyzer: Analyzer = {
   name: "joblib",
   formats: ["joblib"],
@@ -88,11 +106,17 @@ export const joblibAnalyzer: Analyzer = {
     const start = ctx.detection.offset;
     const head = await readClamped(ctx.source, start, 32);
     const compression = joblibCompression(head);
+    const speculative = ctx.detection.claim === "weak" || ctx.detection.claim === "beside";
+    if (compression === "none") {
+      await pickleAnalyzer.analyze(asJoblibStream(ctx));
+      if (!speculative) ctx.fact("joblib.compression", compression);
+      return;
+    }
+    // a speculative reading starts with a pickle opcode, never with a compressor's magic
+    if (speculative) return;
     ctx.fact("joblib.compression", compression);
     let input: PickleInput;
-    if (compression === "none") {
-      input = new SourceInput(ctx.source, start);
-    } else if (compression === "zlib" || compression === "gzip") {
+    if (compression === "zlib" || compression === "gzip") {
       input = new StreamInput(inflate(ctx, start, compression));
     } else if (compression === "zfile") {
       input = new StreamInput(inflate(ctx, start + ZFILE_HEADER, "zlib"));

@@ -4,10 +4,12 @@
  * members that have no business in a Keras archive.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+
+import { BufferSource, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
-import { BufferSource, readExact } from "../../sources/byte-source.js";
-import { parseConfigJsonPlain } from "../hf/text.js";
+import { reportDuplicateKeys } from "../hf/json-analyzer.js";
+import { parseConfigJsonPlainWithDuplicates } from "../hf/text.js";
 import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";
 import { readHdf5RootAttributes } from "./hdf5.js";
 
@@ -40,12 +42,20 @@ async function readText(ctx: AnalysisContext): Promise<string> {
 }
 
 /**
- * Parses JSON text or reports `keras/malformed`.
+ * Parses JSON text with the strict parser or reports `keras/malformed`. The value of a repeated
+ * key is the last one's, as Keras (Python's `json`) reads it.
+ * @param duplicates - report repeated keys (`repo/json-duplicate-key`): for JSON that is not a
+ *   file of its own (HDF5 attributes). A JSON file or member is also analysed by the repository
+ *   JSON analyzer, which reports them.
  * @returns the value, or undefined when it was not JSON
  */
-function parseOrReport(ctx: AnalysisContext, text: string, where: string): unknown {
+function parseOrReport(ctx: AnalysisContext, text: string, where: string, duplicates = false): unknown {
   try {
-    return parseConfigJsonPlain(text, () => ctx.checkpoint(), { maxTreeBytes: 32 << 20 });
+    const parsed = parseConfigJsonPlainWithDuplicates(text, () => ctx.checkpoint(), { maxTreeBytes: 32 << 20 });
+    if (duplicates) {
+      reportDuplicateKeys((f) => ctx.report({ ...f, evidence: { ...f.evidence, source: where } }), parsed.duplicates);
+    }
+    return parsed.value;
   } catch (error) {
     ctx.report({
       ruleId: "keras/malformed",
@@ -136,7 +146,7 @@ export const kerasHdf5Analyzer: Analyzer = {
         });
         continue;
       }
-      const value = parseOrReport(ctx, text, name);
+      const value = parseOrReport(ctx, text, name, true);
       if (value !== undefined) await reportKerasConfig(ctx, analyzeKerasConfig(value, name), name);
     }
     if (info.denseAttributes && !found) {

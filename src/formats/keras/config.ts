@@ -5,8 +5,8 @@
  * Keras, TFOpLambda calls, pickled Torch modules, `get_file` and safe-mode bypasses.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { FindingInput } from "../../scan/types.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parseConfigJsonPlain } from "../hf/text.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { DANGEROUS_MODULE_ROOTS, DANGEROUS_TF_FUNCTION, KERAS_CLASSES, KERAS_MODULE_ROOTS } from "./classes.js";
@@ -17,7 +17,7 @@ export interface KerasConfigBudgets {
   maxDepth: number;
   /** Maximum JSON values walked. */
   maxNodes: number;
-  /** Maximum findings reported (the rest are counted). */
+  /** Maximum findings reported per rule and severity (the rest are counted in one more finding). */
   maxFindings: number;
 }
 
@@ -59,30 +59,35 @@ function decodeBase64(text: string): Uint8Array | undefined {
 }
 
 class ConfigWalker {
-  readonly findings: FindingInput[] = [];
   readonly payloads: EmbeddedPayload[] = [];
   readonly layerTypes = new Map<string, number>();
   readonly #seen = new Set<string>();
+  readonly #findings: FindingList;
   #nodes = 0;
-  #dropped = 0;
+  #reported = 0;
 
   constructor(
     readonly budgets: KerasConfigBudgets,
     readonly where: string,
-  ) {}
+  ) {
+    this.#findings = new FindingList(budgets.maxFindings);
+  }
 
   report(key: string, finding: FindingInput): void {
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
-    if (this.findings.length >= this.budgets.maxFindings) {
-      this.#dropped++;
-      return;
-    }
-    this.findings.push(finding);
+    this.#reported++;
+    this.#findings.add(finding);
   }
 
+  /** The findings kept, then one summary per rule that went over the cap. */
+  get findings(): FindingInput[] {
+    return this.#findings.list();
+  }
+
+  /** Findings over the cap (counted in the summaries). */
   get dropped(): number {
-    return this.#dropped;
+    return this.#reported - this.#findings.kept.length;
   }
 
   walk(value: Json, path: string, depth: number): void {

@@ -11,8 +11,9 @@
  * dense storage (a fractal heap, used for large attribute counts) are reported, not read.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** Budgets of the HDF5 reader. */
 export interface Hdf5Budgets {

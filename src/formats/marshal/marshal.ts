@@ -6,7 +6,7 @@
  * version from the code object layout (which changed in 3.0, 3.8 and 3.11) and the bytecode.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** Budgets of one {@link parseMarshal} call. */
 export interface MarshalBudgets {

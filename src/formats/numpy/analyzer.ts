@@ -3,9 +3,10 @@
  * header, checks the data length, and analyses the pickle that object arrays carry.
  * @module
  */
-import { isModelgateError } from "../../errors.js";
+
+import { SliceSource } from "../../core/byte-source.js";
+import { isModelgateError } from "../../core/errors.js";
 import type { Analyzer } from "../../scan/types.js";
-import { SliceSource } from "../../sources/byte-source.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";

@@ -4,8 +4,9 @@
  * keys `descr`, `fortran_order` and `shape`. Reads only the header.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import { type ByteSource, readExact } from "../../sources/byte-source.js";
+
+import { type ByteSource, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** The `.npy` magic string. */
 export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);

@@ -4,12 +4,14 @@
  * @module
  */
 import { posix } from "node:path";
-import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
-import { SliceSource } from "../../sources/byte-source.js";
+import { SliceSource } from "../../core/byte-source.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { checkExternalData } from "./external.js";
 import { PYTHON_DOMAINS, PYTHON_OP_TYPES, STANDARD_DOMAINS, STANDARD_OPS, VENDOR_DOMAINS } from "./ops.js";
 import { type OnnxSummary, readOnnxPartial } from "./reader.js";
 
+/** Operators reported per rule (and severity); the rest are counted in one more finding. */
 const MAX_REPORTED_OPS = 200;
 
 /**
@@ -17,10 +19,9 @@ const MAX_REPORTED_OPS = 200;
  * @param summary - what the reader found
  */
 export function operatorFindings(summary: OnnxSummary): FindingInput[] {
-  const findings: FindingInput[] = [];
+  const findings = new FindingList(MAX_REPORTED_OPS);
   const local = new Set(summary.functions.map((f) => `${f.domain}\u0000${f.name}`));
   for (const use of summary.ops.values()) {
-    if (findings.length >= MAX_REPORTED_OPS) break;
     const evidence = {
       opType: use.opType.slice(0, 200),
       domain: use.domain.slice(0, 200),
@@ -29,7 +30,7 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
     };
     const label = `${use.domain ? `${use.domain}::` : ""}${use.opType}`;
     if (PYTHON_OP_TYPES.has(use.opType)) {
-      findings.push({
+      findings.add({
         ruleId: "onnx/python-op",
         message: `${use.count} node(s) use ${label}, which runs Python or framework code`,
         offset: use.offset,
@@ -42,7 +43,7 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
       if (definedHere) continue;
       const vendor = VENDOR_DOMAINS.has(use.domain);
       const python = PYTHON_DOMAINS.has(use.domain);
-      findings.push({
+      findings.add({
         ruleId: "onnx/nonstandard-domain",
         message: python
           ? `${use.count} node(s) use ${label}: domain ${JSON.stringify(use.domain)} holds operators registered from Python`
@@ -54,7 +55,7 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
       continue;
     }
     if (!definedHere && !STANDARD_OPS.get(use.domain)?.has(use.opType)) {
-      findings.push({
+      findings.add({
         ruleId: "onnx/unknown-op",
         message: `${use.count} node(s) use ${JSON.stringify(use.opType)}, which no ONNX release defines in domain ${JSON.stringify(use.domain || "ai.onnx")}`,
         offset: use.offset,
@@ -62,7 +63,7 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
       });
     }
   }
-  return findings;
+  return findings.list();
 }
 
 /** Records what the model reveals (for reports and model cards). */

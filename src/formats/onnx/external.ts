@@ -10,7 +10,8 @@
  */
 import { lstat, realpath, stat } from "node:fs/promises";
 import { posix, resolve, sep } from "node:path";
-import type { FindingInput, ScanRoot } from "../../scan/types.js";
+import type { FindingInput } from "../../core/findings.js";
+import type { ScanRoot } from "../../sources/types.js";
 import type { OnnxExternalRef } from "./reader.js";
 
 /** Keys ONNX defines for `external_data` entries. */

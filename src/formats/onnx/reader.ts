@@ -4,8 +4,9 @@
  * scanner needs: operators, external data references, counts.
  * @module
  */
-import { ModelgateError, toModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import {
   DEFAULT_WALK_BUDGETS,
   type MessageSpec,

@@ -11,41 +11,29 @@
  */
 import { ModelgateError } from "../../errors.js";
 import type { PickleInput } from "./input.js";
-import { type ArgKind, HIGHEST_PROTOCOL, OPCODES, opcodeName } from "./opcodes.js";
+import {
+  ARG_KINDS,
+  HIGHEST_PROTOCOL,
+  K_INVALID,
+  KIND_OF,
+  LENGTH_BYTES,
+  OP,
+  opcodeName,
+  PY_SIGNED_LENGTH,
+  TEXT_PAYLOAD,
+} from "./opcodes.js";
 import type { BlobRef } from "./values.js";
 
-const KINDS: readonly ArgKind[] = [
-  "none",
-  "u1",
-  "u2",
-  "u4",
-  "u8",
-  "i4",
-  "f8",
-  "line",
-  "line2",
-  "counted1",
-  "counted4",
-  "counted8",
-  "long1",
-  "long4",
-];
-const K_INVALID = 255;
-const KIND_OF = new Uint8Array(256).fill(K_INVALID);
-for (const op of OPCODES) KIND_OF[op.code] = KINDS.indexOf(op.arg);
-// Argument kinds as indices into KINDS (the switch below uses the literal values so V8 builds a
-// jump table).
-const K_I4 = 5;
-const K_LINE2 = 8;
-const K_C1 = 9;
-const K_C8 = 11;
-const K_L1 = 12;
-const K_L4 = 13;
+// Dispatch data derived from the opcode table (opcodes.ts). The switch in Decoder.run uses the
+// kind numbers as literals, so V8 builds a jump table; opcodes.test.ts checks each `case N: //
+// kind` comment against ARG_KINDS.
+const K_I4 = ARG_KINDS.indexOf("i4");
+const K_LINE2 = ARG_KINDS.indexOf("line2");
+const K_L4 = ARG_KINDS.indexOf("long4");
 
-const FRAME = 0x95;
-const PROTO = 0x80;
-const BINSTRING = 0x54;
-const STOP = 0x2e;
+const FRAME = OP.FRAME as number;
+const PROTO = OP.PROTO as number;
+const STOP = OP.STOP as number;
 
 /** The decoded inline argument of the current opcode (one object, reused for every opcode). */
 export class OpArg {
@@ -316,9 +304,9 @@ class Decoder {
       let width = 1;
       let split = 0; // end of the first read part when the opcode reads in two parts
       switch (kind) {
-        case 0: // NONE
+        case 0: // none
           break;
-        case 1: // U1
+        case 1: // u1
           if (avail < 2) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -328,7 +316,7 @@ class Decoder {
           a.num = buf[pos + 1] as number;
           width = 2;
           break;
-        case 2: // U2
+        case 2: // u2
           if (avail < 3) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -338,9 +326,9 @@ class Decoder {
           a.num = (buf[pos + 1] as number) | ((buf[pos + 2] as number) << 8);
           width = 3;
           break;
-        case 3: // U4
+        case 3: // u4
         case 5: {
-          // I4
+          // i4
           if (avail < 5) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -356,7 +344,7 @@ class Decoder {
           width = 5;
           break;
         }
-        case 4: // U8
+        case 4: // u8
           if (avail < 9) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -366,7 +354,7 @@ class Decoder {
           a.num = u64(buf, pos + 1);
           width = 9;
           break;
-        case 6: // F8
+        case 6: // f8
           if (avail < 9) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -376,9 +364,9 @@ class Decoder {
           a.float = view.getFloat64(pos + 1, false);
           width = 9;
           break;
-        case 7: // LINE
+        case 7: // line
         case 8: {
-          // LINE2
+          // line2
           const nl = indexOfNewline(buf, pos + 1, end);
           if (nl < 0) {
             input.pos = pos;
@@ -412,9 +400,9 @@ class Decoder {
           }
           break;
         }
-        case 9: // C1
+        case 9: // counted1
         case 12: {
-          // L1
+          // long1
           if (avail < 2) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -435,11 +423,11 @@ class Decoder {
           width = 2 + len;
           break;
         }
-        case 10: // C4
-        case 11: // C8
+        case 10: // counted4
+        case 11: // counted8
         case 13: {
-          // L4
-          const lw = kind === K_C8 ? 8 : 4;
+          // long4
+          const lw = LENGTH_BYTES[code] as number;
           if (avail < 1 + lw) {
             input.pos = pos;
             st.frameEnd = frameEnd;
@@ -456,10 +444,10 @@ class Decoder {
               ((buf[pos + 4] as number) << 24);
             len = kind === K_L4 ? v : v >>> 0;
             if (kind === K_L4 && len < 0) throw new PickleError("LONG pickle has negative byte count", base + pos);
-            if (code === BINSTRING && v < 0) {
+            if (PY_SIGNED_LENGTH[code] === 1 && v < 0) {
               this.diverge(
                 base + pos,
-                "BINSTRING length above 2**31: pickle.py rejects it as negative, the C unpickler reads it unsigned",
+                `${opcodeName(code)} length above 2**31: pickle.py rejects it as negative, the C unpickler reads it unsigned`,
               );
             }
           }
@@ -606,8 +594,7 @@ class Decoder {
     const a = this.a;
     const offset = input.offset;
     const code = input.buf[input.pos] as number;
-    const kind = KIND_OF[code] as number;
-    const lw = kind === K_C1 || kind === K_L1 ? 1 : kind === K_C8 ? 8 : 4;
+    const lw = LENGTH_BYTES[code] as number;
     const len = a.num;
     input.pos += 1 + lw;
     const dataStart = input.offset;
@@ -624,8 +611,7 @@ class Decoder {
       );
     }
     if (this.st.frameEnd >= 0) this.frameParts(code, [offset, offset + 1, dataStart, dataStart + len]);
-    const isText = code === 0x58 || code === 0x8d;
-    a.blob = { offset: dataStart, length: len, head, encoding: isText ? "utf8" : "bytes" };
+    a.blob = { offset: dataStart, length: len, head, encoding: TEXT_PAYLOAD[code] === 1 ? "utf8" : "bytes" };
     const act = this.sink.op(code, offset, a);
     a.blob = undefined;
     if (++this.st.opcodes >= this.nextCheck) this.budget(offset);

@@ -5,8 +5,10 @@
  */
 import { decodePickle, type OpArg, type OpSink, PickleError, SinkAction } from "./decoder.js";
 import type { PickleInput } from "./input.js";
-import { opcodeInfo, opcodeName } from "./opcodes.js";
+import { OP, opcodeInfo, opcodeName } from "./opcodes.js";
 import { decodeUtf8, latin1 } from "./values.js";
+
+const STOP = OP.STOP as number;
 
 /** One disassembled opcode. */
 export interface DisassembledOp {
@@ -45,9 +47,8 @@ function argText(code: number, a: OpArg): string {
     case "counted4":
     case "counted8": {
       const n = a.end - a.start;
-      const text = info.name.includes("UNICODE")
-        ? decodeUtf8(a.buf, a.start, Math.min(a.end, a.start + 200)).text
-        : undefined;
+      const text =
+        info.after[0] === "str" ? decodeUtf8(a.buf, a.start, Math.min(a.end, a.start + 200)).text : undefined;
       return text !== undefined
         ? JSON.stringify(text) + (n > 200 ? "…" : "")
         : `<${n} bytes> ${JSON.stringify(latin1(a.buf, a.start, Math.min(a.end, a.start + 40)))}`;
@@ -75,7 +76,7 @@ export async function disassemble(input: PickleInput, maxOps = 10_000): Promise<
         return SinkAction.Stop;
       }
       ops.push({ offset, name: opcodeName(code), arg: argText(code, a) });
-      return code === 0x2e ? SinkAction.Stop : SinkAction.Continue;
+      return code === STOP ? SinkAction.Stop : SinkAction.Continue;
     },
     async special() {
       return SinkAction.Continue;

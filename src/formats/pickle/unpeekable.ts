@@ -14,7 +14,7 @@
  * opcode cross a frame end (`DecodeResult.rereads`).
  * @module
  */
-import { opcodeInfo } from "./opcodes.js";
+import { ARG_SHAPES, OP, opcodeInfo } from "./opcodes.js";
 
 /** The consumed bytes of a reading, and where each came from. */
 export interface Rereading {
@@ -27,8 +27,8 @@ export interface Rereading {
   sourceOffset(offset: number): number;
 }
 
-const STOP = 0x2e;
-const FRAME = 0x95;
+const STOP = OP.STOP as number;
+const FRAME = OP.FRAME as number;
 const NEWLINE = 0x0a;
 
 /**
@@ -124,35 +124,20 @@ export function unpeekableReading(data: Uint8Array, maxOutput = data.length): Re
       continue;
     }
     take(at, at + 1);
-    switch (info.arg) {
-      case "none":
-        break;
-      case "line":
-        if (!readline()) break outer;
-        break;
-      case "line2":
-        if (!readline() || !readline()) break outer;
-        break;
-      case "u1":
-      case "u2":
-      case "u4":
-      case "i4":
-      case "u8":
-      case "f8": {
-        const width = info.arg === "u1" ? 1 : info.arg === "u2" ? 2 : info.arg === "u8" || info.arg === "f8" ? 8 : 4;
-        if (read(width, true) === undefined) break outer;
-        break;
-      }
-      default: {
-        const width = info.arg === "counted1" || info.arg === "long1" ? 1 : info.arg === "counted8" ? 8 : 4;
-        const lenAt = read(width, true);
-        if (lenAt === undefined) break outer;
-        let len = u(lenAt, width);
-        if (info.arg === "long4" && len >= 2 ** 31) break outer; // negative: an error
-        if (!Number.isSafeInteger(len)) break outer;
-        len = Math.min(len, data.length);
-        if (read(len, true) === undefined) break outer;
-      }
+    const shape = ARG_SHAPES[info.arg];
+    if (shape.lines > 0) {
+      for (let i = 0; i < shape.lines; i++) if (!readline()) break outer;
+    } else if (shape.width > 0) {
+      if (read(shape.width, true) === undefined) break;
+    } else if (shape.lengthBytes > 0) {
+      const width = shape.lengthBytes;
+      const lenAt = read(width, true);
+      if (lenAt === undefined) break;
+      let len = u(lenAt, width);
+      if (shape.signed && len >= 2 ** (8 * width - 1)) break; // negative: an error
+      if (!Number.isSafeInteger(len)) break;
+      len = Math.min(len, data.length);
+      if (read(len, true) === undefined) break;
     }
     if (code === STOP) {
       // the next pickle gets a new unpickler with an empty buffer: what was left of it is lost

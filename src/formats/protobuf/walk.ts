@@ -10,8 +10,8 @@
  * @module
  */
 import protobuf from "protobufjs/minimal.js";
-import { ModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 
 const { Reader } = protobuf;
 type ReaderT = InstanceType<typeof Reader>;

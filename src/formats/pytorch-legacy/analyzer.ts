@@ -7,8 +7,10 @@
  * engine as opaque members (sniffed, never parsed as tensors).
  * @module
  */
-import type { Analyzer, FindingInput } from "../../scan/types.js";
-import { readExact, SliceSource } from "../../sources/byte-source.js";
+
+import { readExact, SliceSource } from "../../core/byte-source.js";
+import type { FindingInput } from "../../core/findings.js";
+import type { Analyzer } from "../../scan/types.js";
 import { type PickleRun, reportRuns, runPickle } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";

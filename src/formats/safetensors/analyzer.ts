@@ -4,22 +4,24 @@
  * @module
  */
 
+import { BufferSource, SliceSource } from "../../core/byte-source.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
+import { preview } from "../../core/preview.js";
+import type { Severity } from "../../core/severity.js";
 import { getRule } from "../../policy/rules/index.js";
-import type { Severity } from "../../report/schema.js";
-import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
-import { BufferSource, SliceSource } from "../../sources/byte-source.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
-import { preview, readSafetensorsHeader } from "./parser.js";
+import { readSafetensorsHeader } from "./parser.js";
 import { findCode, findEncodedBlobs, findUrls, suspiciousTensorName } from "./text-inspect.js";
 
 /** Unclaimed ranges scanned as members, at most. */
 const MAX_UNCLAIMED_MEMBERS = 8;
 /** Encoded metadata blobs analysed (pickles) or scanned as members (anything else), at most. */
 const MAX_BLOB_MEMBERS = 16;
-/** Suspicious tensor names reported, at most. */
+/** Suspicious tensor names reported, at most (the rest are counted in one more finding). */
 const MAX_NAME_FINDINGS = 20;
 
 /**
@@ -86,18 +88,18 @@ export const safetensorsAnalyzer: Analyzer = {
       });
     }
 
-    let named = 0;
+    const named = new FindingList(MAX_NAME_FINDINGS);
     for (const t of header.tensors) {
       const why = suspiciousTensorName(t.name);
       if (why === undefined) continue;
-      if (++named > MAX_NAME_FINDINGS) break;
-      ctx.report({
+      named.add({
         ruleId: "safetensors/suspicious-tensor-name",
         message: `tensor name "${preview(t.name)}": ${why}`,
         offset: start + 8,
         evidence: { tensor: preview(t.name), reason: why },
       });
     }
+    for (const f of named.list()) ctx.report(f);
 
     // Metadata is inert: no safetensors loader executes, evaluates, renders or unpickles it. Code,
     // pickles and templates found there are reported, at most at medium severity (suspicious).

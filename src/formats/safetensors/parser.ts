@@ -4,11 +4,12 @@
  * what a 2 KB one does.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { RuleId } from "../../policy/rules/index.js";
-import type { Evidence } from "../../report/schema.js";
-import { type ByteSource, readExact } from "../../sources/byte-source.js";
-import { decodeUtf8Strict, JsonNumber, JsonObject, type JsonValue, parseStrictJson } from "./json.js";
+
+import { type ByteSource, readExact } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+import { type Evidence, FindingList, type RuleId } from "../../core/findings.js";
+import { decodeUtf8Strict, JsonNumber, JsonObject, type JsonValue, parseStrictJson } from "../../core/json.js";
+import { preview } from "../../core/preview.js";
 
 /** Largest header the reference implementation accepts. */
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
@@ -108,30 +109,8 @@ export interface SafetensorsReadOptions {
   checkpoint?: (() => void) | undefined;
 }
 
-class Issues {
-  readonly list: SafetensorsIssue[] = [];
-  readonly #counts = new Map<string, number>();
-
-  add(issue: SafetensorsIssue): void {
-    const n = (this.#counts.get(issue.ruleId) ?? 0) + 1;
-    this.#counts.set(issue.ruleId, n);
-    if (n <= MAX_ISSUES_PER_RULE) this.list.push(issue);
-  }
-
-  /** Appends one summary issue per rule whose issues were capped. */
-  finish(): SafetensorsIssue[] {
-    for (const [ruleId, n] of this.#counts) {
-      if (n > MAX_ISSUES_PER_RULE) {
-        this.list.push({
-          ruleId: ruleId as RuleId,
-          message: `${n - MAX_ISSUES_PER_RULE} more ${ruleId} issues not listed`,
-          evidence: { total: n },
-        });
-      }
-    }
-    return this.list;
-  }
-}
+/** Rule violations, at most {@link MAX_ISSUES_PER_RULE} per rule and the rest summarised. */
+type Issues = FindingList<SafetensorsIssue>;
 
 /**
  * Reads and validates a safetensors header.
@@ -145,10 +124,10 @@ export async function readSafetensorsHeader(
   source: ByteSource,
   options: SafetensorsReadOptions = {},
 ): Promise<SafetensorsHeader> {
-  const issues = new Issues();
+  const issues: Issues = new FindingList(MAX_ISSUES_PER_RULE);
   const empty = (): SafetensorsHeader => ({
     tensors: [],
-    issues: issues.finish(),
+    issues: issues.list(),
     unclaimed: [],
     parameterCount: 0n,
     dtypeCounts: {},
@@ -242,7 +221,7 @@ export async function readSafetensorsHeader(
     dataLength,
     tensors,
     ...(metadata === undefined ? {} : { metadata }),
-    issues: issues.finish(),
+    issues: issues.list(),
     unclaimed,
     parameterCount,
     dtypeCounts,
@@ -443,17 +422,4 @@ function checkSize(t: SafetensorsTensor, issues: Issues, dataStart: number): voi
       evidence: { ...ev(), declared: (t.end - t.begin).toString(), expected: expected.toString() },
     });
   }
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we escape
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-/**
- * A short, printable preview of an untrusted string for messages and evidence.
- * @param s - the string
- * @param max - maximum characters kept
- */
-export function preview(s: string, max = 120): string {
-  const clean = s.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

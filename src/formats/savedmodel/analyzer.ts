@@ -3,11 +3,14 @@
  * native ops, asset paths that escape the SavedModel, and Keras layer metadata (Lambda layers ...).
  * @module
  */
-import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
+
+import { type FindingInput, FindingList } from "../../core/findings.js";
+import { parsePlainJson } from "../../core/json.js";
+import { reportDuplicateKeys } from "../hf/json-analyzer.js";
+import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";
-import { parsePlainJson } from "../safetensors/json.js";
 import { readSavedModel, type SavedModelSummary, type TfNode } from "./reader.js";
 import { TF_OPS } from "./tf-ops.js";
 
@@ -59,6 +62,7 @@ function inCheckpointContext(node: TfNode, summary: SavedModelSummary): boolean 
   return false;
 }
 
+/** Distinct op uses reported per rule; further ones are counted in one more finding. */
 const MAX_FINDINGS_PER_RULE = 50;
 
 /**
@@ -67,20 +71,25 @@ const MAX_FINDINGS_PER_RULE = 50;
  */
 export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
   const findings: FindingInput[] = [];
+  // one finding per distinct use (op, function ...), counting its nodes; uses past the cap are
+  // not remembered, each of their nodes counts as one more occurrence
   const perKey = new Map<string, FindingInput & { count: number }>();
+  const capped = new FindingList<FindingInput & { count: number }>(MAX_FINDINGS_PER_RULE);
   const add = (key: string, node: TfNode, finding: Omit<FindingInput, "offset" | "evidence">) => {
     const known = perKey.get(key);
     if (known) {
       known.count++;
       return;
     }
-    if ([...perKey.values()].filter((f) => f.ruleId === finding.ruleId).length >= MAX_FINDINGS_PER_RULE) return;
-    perKey.set(key, {
+    const entry = {
       ...finding,
       offset: node.offset,
       evidence: { op: node.op.slice(0, 200), node: node.name.slice(0, 200), function: node.fn.slice(0, 200) },
       count: 1,
-    });
+    };
+    const before = capped.kept.length;
+    capped.add(entry);
+    if (capped.kept.length > before) perKey.set(key, entry);
   };
   for (const node of summary.nodes) {
     const where = node.fn ? `function ${node.fn}` : "the graph";
@@ -135,8 +144,12 @@ export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
       });
     }
   }
-  for (const { count, ...finding } of perKey.values()) {
-    findings.push({ ...finding, evidence: { ...finding.evidence, count } });
+  for (const f of capped.list()) {
+    if (!("count" in f)) findings.push(f);
+    else {
+      const { count, ...finding } = f;
+      findings.push({ ...finding, evidence: { ...finding.evidence, count } });
+    }
   }
   for (const asset of summary.assets) {
     const problem = lexicalProblem(asset.filename);
@@ -174,9 +187,16 @@ export const savedModelAnalyzer: Analyzer = {
     }
     for (const finding of savedModelFindings(summary)) ctx.report(finding);
     for (const meta of summary.kerasMetadata) {
+      const where = `${ctx.name}:${meta.path}`;
       let value: unknown;
       try {
-        value = parsePlainJson(meta.json, { maxDepth: 512, maxTreeBytes: 32 << 20 }).value;
+        const parsed = parsePlainJson(meta.json, { maxDepth: 512, maxTreeBytes: 32 << 20 });
+        value = parsed.value;
+        // the metadata is no file of its own: no other analyzer sees its repeated keys
+        reportDuplicateKeys(
+          (f) => ctx.report({ ...f, offset: meta.offset, evidence: { ...f.evidence, source: where.slice(0, 200) } }),
+          parsed.duplicates,
+        );
       } catch {
         ctx.report({
           ruleId: "keras/malformed",
@@ -186,7 +206,7 @@ export const savedModelAnalyzer: Analyzer = {
         });
         continue;
       }
-      await reportKerasConfig(ctx, analyzeKerasConfig(value, `${ctx.name}:${meta.path}`), `${ctx.name}:${meta.path}`);
+      await reportKerasConfig(ctx, analyzeKerasConfig(value, where), where);
     }
     if (summary.kerasMetadata.length > 0) ctx.fact("keras.savedModelLayers", summary.kerasMetadata.length);
     if (error === undefined) return;

@@ -2,7 +2,7 @@
  * Name-based recognition of TensorFlow SavedModel files whose bytes are not valid protobuf.
  * @module
  */
-import type { Detection } from "../../scan/types.js";
+import type { Detection } from "../../core/formats.js";
 
 /**
  * A `saved_model.pb` or `keras_metadata.pb` is a SavedModel file by name even when its content

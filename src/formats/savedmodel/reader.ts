@@ -4,8 +4,9 @@
  * metadata JSON, without reading constant tensors.
  * @module
  */
-import { ModelgateError, toModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import { DEFAULT_WALK_BUDGETS, type MessageSpec, type WireVisitor, WireWalker } from "../protobuf/walk.js";
 import { modelgate } from "./generated/savedmodel.js";
 

@@ -7,8 +7,9 @@
  * @module
  */
 import { parse, tokenize } from "@huggingface/jinja";
-import type { Evidence, Severity } from "../../report/schema.js";
-import { preview } from "../safetensors/parser.js";
+import { type Evidence, FindingList } from "../../core/findings.js";
+import { preview } from "../../core/preview.js";
+import type { Severity } from "../../core/severity.js";
 import { scanTemplateCode } from "./lexical.js";
 import {
   ATTRIBUTE_FILTERS,
@@ -74,7 +75,8 @@ export interface TemplateOptions {
   checkpoint?: (() => void) | undefined;
 }
 
-const MAX_FINDINGS = 60;
+/** Findings kept per rule (and severity); the rest are counted in one more finding. */
+const MAX_FINDINGS_PER_RULE = 20;
 const MAX_VALUES = 16;
 const MAX_VALUE_LENGTH = 10_000;
 const MAX_EVAL_DEPTH = 48;
@@ -112,19 +114,26 @@ function identName(n: Node | undefined): string | undefined {
 }
 
 class Findings {
-  readonly list: TemplateFinding[] = [];
+  /** Each name once per rule; at most {@link MAX_FINDINGS_PER_RULE} per rule, the rest counted. */
+  readonly #list = new FindingList<TemplateFinding>(MAX_FINDINGS_PER_RULE);
   readonly #seen = new Set<string>();
 
   add(ruleId: TemplateRuleId, name: string, via: string, message: string, severity?: Severity): void {
     const key = `${ruleId}\0${name}`;
-    if (this.#seen.has(key) || this.list.length >= MAX_FINDINGS) return;
-    this.#seen.add(key);
+    if (this.#seen.has(key)) return;
     const evidence: Evidence = { name: preview(name, 80), via };
-    this.list.push(severity === undefined ? { ruleId, message, evidence } : { ruleId, message, evidence, severity });
+    const kept = this.#list.kept.length;
+    this.#list.add(severity === undefined ? { ruleId, message, evidence } : { ruleId, message, evidence, severity });
+    if (this.#list.kept.length > kept) this.#seen.add(key);
   }
 
   has(ruleId: TemplateRuleId, name: string): boolean {
-    return this.list.some((f) => f.ruleId === ruleId && f.evidence.name === preview(name, 80));
+    return this.#list.kept.some((f) => f.ruleId === ruleId && f.evidence.name === preview(name, 80));
+  }
+
+  /** The findings kept, then one summary per rule that went over the cap. */
+  get list(): TemplateFinding[] {
+    return this.#list.list();
   }
 }
 

@@ -2,8 +2,7 @@
  * Turns template analysis results into findings, for every analyzer that meets a chat template.
  * @module
  */
-import type { Evidence } from "../../report/schema.js";
-import type { FindingInput } from "../../scan/types.js";
+import type { Evidence, FindingInput } from "../../core/findings.js";
 import { analyzeTemplate, type TemplateAnalysis } from "./analyze.js";
 
 /** Where a template was found, added to each finding's evidence. */

@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { toModelgateError } from "../../errors.js";
-import type { ByteSource } from "../../sources/byte-source.js";
+import type { ByteSource } from "../../core/byte-source.js";
+import { toModelgateError } from "../../core/errors.js";
 import { FileSource } from "../../sources/file.js";
 import { defaultHashPool, type HashPool } from "./pool.js";
 

@@ -4,17 +4,19 @@
  * @module
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { toModelgateError } from "../../errors.js";
+import { readClamped } from "../../core/byte-source.js";
+import { toModelgateError } from "../../core/errors.js";
+import type { Evidence } from "../../core/findings.js";
 import type { SignatureRequirement } from "../../policy/policy.js";
 import { signerViolation } from "../../policy/signature.js";
-import type { Evidence, FileReport, Hashes } from "../../report/schema.js";
-import type { RepoAnalyzer, RepoContext, RootEntry, ScanSignatureOptions } from "../../scan/types.js";
-import { readClamped } from "../../sources/byte-source.js";
+import type { FileReport, Hashes } from "../../report/schema.js";
+import type { RepoAnalyzer, RepoContext } from "../../scan/types.js";
+import type { RootEntry } from "../../sources/types.js";
 import { compareCodePoints } from "../walk.js";
 import { BUNDLE_MEDIA_TYPE_PREFIX, classifySignatureFile, MAX_SIGNATURE_BYTES } from "./bundle.js";
 import { DEFAULT_IGNORED_TOP_LEVEL, ignorePredicate, normaliseIgnorePath } from "./manifest.js";
 import type { CoveringSignature, SignatureCoverage, SignatureVerification } from "./result.js";
-import { DEFAULT_SIGNATURE_NAME, type VerifyOptions, verifyModel } from "./verify.js";
+import { DEFAULT_SIGNATURE_NAME, type ScanSignatureOptions, type VerifyOptions, verifyModel } from "./verify.js";
 
 /** Uncovered paths listed in a report's `signature.coverage` (the count is always exact). */
 const MAX_UNCOVERED_LISTED = 100;

@@ -3,8 +3,8 @@
  * hand because `@sigstore/bundle` refuses certificate-chain bundles, which OMS uses.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import { parsePlainJson } from "../../formats/safetensors/json.js";
+import { ModelgateError } from "../../core/errors.js";
+import { parsePlainJson } from "../../core/json.js";
 import { describeJsonError } from "../../sources/safe-write.js";
 import type { SigningMethod, VerificationStage } from "./result.js";
 

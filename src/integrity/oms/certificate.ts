@@ -6,7 +6,7 @@
  */
 import { createHash, type KeyObject, X509Certificate } from "node:crypto";
 import { X509Certificate as SigstoreX509 } from "@sigstore/core";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { OmsError, type ParsedBundle } from "./bundle.js";
 import { verifyDsseSignature } from "./crypto.js";
 import type { SignerInfo } from "./result.js";

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { OmsError, type ParsedBundle } from "./bundle.js";
 import { PREDICATE_TYPE_LEGACY } from "./statement.js";
 

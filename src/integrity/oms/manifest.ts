@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
-import { ModelgateError, toModelgateError } from "../../errors.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { ByteRange, HashAlgorithm } from "../hash/core.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { isSafeRelativePath } from "../pins/lock.js";

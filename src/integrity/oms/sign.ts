@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign as signBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ModelgateError, toModelgateError } from "../../errors.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import { assertWritableTarget, writeFileSafely } from "../../sources/safe-write.js";
 import type { HashAlgorithm } from "../hash/core.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";

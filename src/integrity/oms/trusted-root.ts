@@ -5,7 +5,7 @@
  * @module
  */
 import { TrustedRoot } from "@sigstore/protobuf-specs";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { describeJsonError, readNamedFile } from "../../sources/safe-write.js";
 
 /** Provenance of the shipped public-good trusted root snapshot. */

@@ -7,7 +7,7 @@ import type { KeyObject, X509Certificate } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
-import { toModelgateError } from "../../errors.js";
+import { toModelgateError } from "../../core/errors.js";
 import { readFileSafely, UnsafePathError } from "../../sources/safe-write.js";
 import type { HashPool } from "../hash/pool.js";
 import { MAX_SIGNATURE_BYTES, OmsError, type ParsedBundle, parseBundle } from "./bundle.js";
@@ -65,6 +65,27 @@ export interface VerifyOptions {
   optionalPaths?: readonly string[];
   /** Stops the work. */
   signal?: AbortSignal;
+}
+
+/** Signature options of a scan (`ScanOptions.signature`): those of `verifyModel`, plus discovery and policy. */
+export interface ScanSignatureOptions
+  extends Pick<
+    VerifyOptions,
+    | "publicKey"
+    | "certificateChain"
+    | "certificatePolicy"
+    | "time"
+    | "identity"
+    | "issuer"
+    | "trustedRoot"
+    | "ignorePaths"
+    | "ignoreUnsignedFiles"
+    | "allowLegacy"
+  > {
+  /** The signature file (default: discovered by content in the scanned directory). */
+  signaturePath?: string;
+  /** A directory without a signature is a `high` finding (`integrity/signature-missing`). */
+  require?: boolean;
 }
 
 /** Whether a value is a decoded TrustedRoot (binary fields are bytes) rather than its JSON form. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { relative, resolve, sep } from "node:path";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import type { RepoAnalyzer } from "../../scan/types.js";
 import { defaultHashPool } from "../hash/pool.js";
 import { comparePins, type LockFile, lockToPins, type ObservedFile, readLockFile, validatePins } from "./lock.js";

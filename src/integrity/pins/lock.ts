@@ -5,7 +5,8 @@
  */
 import { relative, resolve, sep } from "node:path";
 import { z } from "zod";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
+import { TOOL_NAME, TOOL_VERSION } from "../../core/version.js";
 import {
   assertWritableTarget,
   describeJsonError,
@@ -13,7 +14,6 @@ import {
   UnsafePathError,
   writeFileSafely,
 } from "../../sources/safe-write.js";
-import { TOOL_NAME, TOOL_VERSION } from "../../version.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { compareCodePoints, listTree, mapLimit } from "../walk.js";
 

@@ -5,8 +5,8 @@
  * in this folder; callers extend them through `PolicyOptions.pickle`.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
-import type { Severity } from "../../report/schema.js";
+import { ModelgateError } from "../../core/errors.js";
+import type { Severity } from "../../core/severity.js";
 import type { PolicyOptions } from "../policy.js";
 import denylist from "./denylist.json" with { type: "json" };
 import builtinsProfile from "./profiles/builtins.json" with { type: "json" };

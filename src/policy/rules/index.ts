@@ -2,6 +2,8 @@
  * The rule registry: every rule id modelgate can emit, in one list.
  * @module
  */
+
+import type { RuleId } from "../../core/findings.js";
 import { coreRules } from "./core.js";
 import { ggufRules } from "./gguf.js";
 import { hubRules } from "./hub.js";
@@ -40,8 +42,12 @@ export const RULES = [
   ...policyRules,
 ] as const satisfies readonly RuleDef[];
 
-/** Identifier of a rule in the registry. */
-export type RuleId = (typeof RULES)[number]["id"];
+export type { RuleId } from "../../core/findings.js";
+
+declare module "../../core/findings.js" {
+  /** Every id of the registry: `RuleId` (`src/core/findings.ts`) is the union of these keys. */
+  interface RuleRegistry extends Record<(typeof RULES)[number]["id"], true> {}
+}
 
 const BY_ID: ReadonlyMap<string, RuleDef> = new Map(RULES.map((rule) => [rule.id, rule]));
 

@@ -2,7 +2,7 @@
  * The shape of a rule in the registry.
  * @module
  */
-import type { Severity } from "../../report/schema.js";
+import type { Severity } from "../../core/severity.js";
 
 /** A detection rule: stable id, default severity and documentation. */
 export interface RuleDef {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { getRule } from "../../policy/rules/index.js";
-import { canonicalFacts } from "../facts.js";
+import { canonicalFacts, countOf } from "../facts.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
 /** A CycloneDX `property`: a name/value pair; modelgate's names start with `modelgate:`. */
@@ -232,14 +232,16 @@ function modelCardOf(reports: readonly FileReport[]): CdxModelCard | undefined {
     }
     return undefined;
   };
-  const largestTotal = (key: string): number | undefined => {
-    const byFormat = new Map<string, number>();
+  // A file's count covers its members (report/facts.ts sums them); counts beyond 2^53 are strings.
+  const largestTotal = (key: string): bigint | undefined => {
+    const byFormat = new Map<string, bigint>();
     for (const f of files) {
-      const v = f.facts?.[key];
-      if (typeof v === "number" && Number.isFinite(v) && v >= 0)
-        byFormat.set(f.format, (byFormat.get(f.format) ?? 0) + v);
+      const v = countOf(f.facts?.[key]);
+      if (v !== undefined) byFormat.set(f.format, (byFormat.get(f.format) ?? 0n) + v);
     }
-    return byFormat.size === 0 ? undefined : Math.max(...byFormat.values());
+    let largest: bigint | undefined;
+    for (const total of byFormat.values()) if (largest === undefined || total > largest) largest = total;
+    return largest;
   };
   const union = (key: string): string[] => {
     const set = new Set<string>();

@@ -5,9 +5,10 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type * as Sarif from "sarif";
+import type { Severity } from "../../core/severity.js";
 import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { getRule } from "../../policy/rules/index.js";
-import type { FileReport, Finding, ScanReport, Severity, SuppressedFinding } from "../schema.js";
+import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
 /** SARIF level per severity. */
 const LEVEL: Record<Severity, Sarif.Result.level> = {

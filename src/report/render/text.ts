@@ -8,12 +8,33 @@
  * applied to spans within one line, so each line ends with every style closed.
  * @module
  */
+
+import { createHash } from "node:crypto";
+import { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../../core/severity.js";
 import type { SignatureVerification, SignerInfo } from "../../integrity/oms/result.js";
-import { describePolicy } from "../../policy/policy.js";
-import type { FileReport, Finding, ScanReport, Severity, Verdict } from "../schema.js";
-import { SEVERITIES, VERDICTS } from "../schema.js";
+import type { FileReport, Finding, ScanReport } from "../schema.js";
 import { severityRank } from "../verdict.js";
 import { escapeForTerminal as e, truncateLine } from "./escape.js";
+
+/**
+ * SHA-256 of the canonical JSON of an empty policy (`{}`): the hash of a scan under built-in
+ * defaults (a test checks it equals `resolvePolicy({}).hash`).
+ */
+export const DEFAULT_POLICY_HASH = createHash("sha256").update("{}").digest("hex");
+
+/**
+ * One line naming the policy a report ran under, for text output: `Policy: <file> (sha256 …)`,
+ * `Policy: built-in defaults`, or `Policy: caller-supplied (sha256 …)` for options passed in memory.
+ * @param policy - the report's `policy` section
+ */
+export function describePolicy(
+  policy: { readonly hash: string; readonly source?: string | undefined } | undefined,
+): string {
+  const hash = policy === undefined ? "" : ` (sha256 ${policy.hash.slice(0, 12)})`;
+  if (policy?.source !== undefined) return `Policy: ${policy.source}${hash}`;
+  if (policy === undefined || policy.hash === DEFAULT_POLICY_HASH) return "Policy: built-in defaults";
+  return `Policy: caller-supplied${hash}`;
+}
 
 /** A style applied to a span of text (colour, bold...). Identity when colour is off. */
 export type Stylize = (style: "red" | "yellow" | "green" | "magenta" | "cyan" | "dim" | "bold", text: string) => string;

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 
 /** The public Hub. */
 export const DEFAULT_HUB_URL = "https://huggingface.co";

@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { ModelgateError } from "../../errors.js";
-import type { ByteSource } from "../byte-source.js";
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
 import {
   type HubResponse,
   type HubTransport,

@@ -6,10 +6,11 @@
 import { createHash } from "node:crypto";
 import { modelInfo, pathsInfo } from "@huggingface/hub";
 import { z } from "zod";
-import { ModelgateError, toModelgateError } from "../../errors.js";
-import type { Evidence, Target } from "../../report/schema.js";
-import type { FileVerification, FindingInput, OpenOptions, RootEntry, ScanRoot } from "../../scan/types.js";
-import type { ByteSource } from "../byte-source.js";
+import type { ByteSource } from "../../core/byte-source.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import type { Evidence, FindingInput } from "../../core/findings.js";
+import type { Target } from "../../report/schema.js";
+import type { FileVerification, OpenOptions, RootEntry, ScanRoot } from "../types.js";
 import { badRepoPath, checkRepoId, checkRevision, type Env, formatHubUri, resolveHubSettings } from "./config.js";
 import { HubFileSource, type PinnedDigest, type RangeReadOptions } from "./range-source.js";
 import {

@@ -4,8 +4,8 @@
  * timeouts, abort, and byte accounting.
  * @module
  */
-import { ModelgateError, toModelgateError } from "../../errors.js";
-import { TOOL_NAME, TOOL_VERSION } from "../../version.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import { TOOL_NAME, TOOL_VERSION } from "../../core/version.js";
 
 /** Options of a {@link HubTransport}. */
 export interface HubTransportOptions {

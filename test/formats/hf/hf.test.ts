@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeReferences, parseReference, relativeImports } from "../../../src/formats/hf/auto-map.js";
 import { pythonImports, pythonRisks, shellRisks } from "../../../src/formats/hf/code-patterns.js";
 import { pathEscape } from "../../../src/formats/hf/json-analyzer.js";
-import { parseStrictJson } from "../../../src/formats/safetensors/json.js";
+import { parseStrictJson } from "../../../src/core/json.js";
 import { scan } from "../../../src/scan/engine.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 

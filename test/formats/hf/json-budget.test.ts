@@ -18,7 +18,7 @@ import {
   parsePlainJson,
   parseStrictJson,
   toPlain,
-} from "../../../src/formats/safetensors/json.js";
+} from "../../../src/core/json.js";
 import { scan } from "../../../src/scan/engine.js";
 
 const MB = 1024 * 1024;

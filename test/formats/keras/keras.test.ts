@@ -15,7 +15,8 @@ import { verdictOfFinding, worstVerdict } from "../../../src/report/verdict.js";
 import type { AnalysisContext, FindingInput } from "../../../src/scan/types.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 import { FileSource } from "../../../src/sources/file.js";
-import { SAMPLES } from "../../helpers/scan.js";
+import { buildZip } from "../../containers/zip-builder.js";
+import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
 /** Members of a zip, from its central directory (enough for the archives Python's zipfile writes). */
 function unzip(bytes: Uint8Array): Map<string, Uint8Array> {
@@ -152,5 +153,48 @@ describe("analyzeKerasConfig", () => {
     let deep: unknown = {};
     for (let i = 0; i < 600; i++) deep = { config: deep };
     expect(() => analyzeKerasConfig(deep, "c")).toThrow(expect.objectContaining({ budget: "keras.maxDepth" }));
+  });
+});
+
+describe("duplicate keys in Keras JSON (strict parser, the last value wins as in Python)", () => {
+  // a Keras v3 layer whose `module` is written twice: a reader keeping the first value sees
+  // keras.layers, Keras (Python's json) loads the second
+  const layer = '{"module": "keras.layers", "class_name": "Dense", "config": {"units": 2}, "module": "os"}';
+  const config = `{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [${layer}]}}`;
+
+  it("reports a repeated key in the config.json of a .keras archive once, and analyses the value Keras loads", async () => {
+    const weights = readFileSync(join(SAMPLES, "keras/clean/sequential_legacy.h5"));
+    const zip = buildZip([
+      { name: "metadata.json", data: '{"keras_version": "3.13.0", "date_saved": "2025-01-01@00:00:00"}' },
+      { name: "config.json", data: config },
+      { name: "model.weights.h5", data: new Uint8Array(weights) },
+    ]);
+    const file = await scanOne(zip, "model.keras");
+    expect(file.format).toBe("keras");
+    const duplicates = file.findings.filter((f) => f.ruleId === "repo/json-duplicate-key");
+    expect(duplicates).toHaveLength(1);
+    expect(duplicates[0]).toMatchObject({
+      path: "model.keras!config.json",
+      evidence: { key: "module", in: "config/layers/0" },
+    });
+    expect(file.findings).toContainEqual(
+      expect.objectContaining({ ruleId: "keras/foreign-module", path: "model.keras!config.json" }),
+    );
+  });
+
+  it("reports a repeated key in the model_config attribute of a legacy HDF5 model", async () => {
+    const bytes = new Uint8Array(readFileSync(join(SAMPLES, "keras/clean/sequential_legacy.h5")));
+    const text = Buffer.from(bytes).toString("latin1");
+    // same length, in place: the first Dense layer's "units" becomes a second "dtype"
+    const at = text.indexOf('"units": 8');
+    expect(at).toBeGreaterThan(0);
+    bytes.set(Buffer.from('"dtype": 8', "latin1"), at);
+    const file = await scanOne(bytes, "model.h5");
+    expect(file.format).toBe("hdf5");
+    expect(file.findings.filter((f) => f.ruleId === "repo/json-duplicate-key")).toEqual([
+      expect.objectContaining({ evidence: expect.objectContaining({ key: "dtype", source: "model_config" }) }),
+    ]);
+    const clean = await scanOne(readFileSync(join(SAMPLES, "keras/clean/sequential_legacy.h5")), "model.h5");
+    expect(ruleIds(clean)).not.toContain("repo/json-duplicate-key");
   });
 });

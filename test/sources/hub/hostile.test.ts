@@ -11,7 +11,7 @@ import { MemoryVerdictCache, type VerdictCache } from "../../../src/scan/cache.j
 import { scan } from "../../../src/scan/engine.js";
 import type { RootEntry, ScanOptions } from "../../../src/scan/types.js";
 import { HubRoot, type HubTarget } from "../../../src/sources/hub/root.js";
-import { TOOL_VERSION } from "../../../src/version.js";
+import { TOOL_VERSION } from "../../../src/core/version.js";
 import { type Fault, MockHub, type MockHubOptions, type MockRepo, safetensorsLike } from "./mock-hub.js";
 
 const A = "a".repeat(40);

@@ -1,13 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
-import {
-  decodeUtf8Strict,
-  type JsonNumber,
-  JsonObject,
-  parseStrictJson,
-  toPlain,
-} from "../../../src/formats/safetensors/json.js";
+import { isModelgateError } from "../../src/core/errors.js";
+import { decodeUtf8Strict, type JsonNumber, JsonObject, parseStrictJson, toPlain } from "../../src/core/json.js";
 
 const code = (f: () => unknown): string | undefined => {
   try {

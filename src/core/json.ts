@@ -7,7 +7,7 @@
  * Rust's serde do, so the tree seen here is the one the loaders see.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "./errors.js";
 
 /** A JSON number, kept as written. */
 export class JsonNumber {

@@ -1,0 +1,49 @@
+/**
+ * Budgets: how much one scan may read, decompress, nest and spend in time.
+ * @module
+ */
+
+/** Budgets every analyzer honours. A budget that is hit is reported, never silently ignored. */
+export interface Limits {
+  /** Maximum bytes the analyzers may read from one top-level file (hashing not counted). */
+  maxReadBytes: number;
+  /** Maximum container nesting (a member of a member of ... a file). Top-level files are depth 0. */
+  maxDepth: number;
+  /** Maximum entries read from one container's directory. */
+  maxEntries: number;
+  /** Maximum total bytes decompressed while analysing one top-level file. */
+  maxDecompressedBytes: number;
+  /**
+   * Maximum expansion ratio of one compressed member or stream. Checked once its output passes
+   * 16 MiB, so small highly compressible members (zero-filled tensors) are not flagged.
+   */
+  maxCompressionRatio: number;
+  /**
+   * Wall-clock budget for one top-level file, in milliseconds: opening it, analysing it, hashing
+   * or verifying it, and each read a repository analyzer makes of it later.
+   */
+  fileTimeoutMs: number;
+  /**
+   * Wall-clock budget for the whole scan, in milliseconds: resolving and listing the target, every
+   * file and the repository analyzers. Files not finished when it runs out are `invalid`
+   * (`scan/timeout`) and the report is incomplete.
+   */
+  scanTimeoutMs: number;
+  /**
+   * Deepest folder a directory walk descends into (the scanned directory is depth 0). A folder
+   * below it is not listed: it is reported (`scan/depth-exceeded`) and the scan is incomplete.
+   */
+  maxDirectoryDepth: number;
+}
+
+/** Default budgets. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxReadBytes: 64 * 1024 ** 3,
+  maxDepth: 8,
+  maxEntries: 200_000,
+  maxDecompressedBytes: 8 * 1024 ** 3,
+  maxCompressionRatio: 1_000,
+  fileTimeoutMs: 5 * 60_000,
+  scanTimeoutMs: 60 * 60_000,
+  maxDirectoryDepth: 256,
+});

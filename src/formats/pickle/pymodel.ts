@@ -1,0 +1,830 @@
+/**
+ * The Python model: what the library callables a pickle can reach do with their arguments, as a
+ * name → model table. The machine records every call; for the names here it also knows the
+ * result: resolvers (`getattr`, `__import__`, `operator.attrgetter`, `functools.partial`, ...)
+ * return the name they resolve, reconstructors (`copyreg._reconstructor`, numpy's
+ * `_reconstruct`, ...) instantiate their class, deserializers and code evaluators receive nested
+ * payloads, and pure decoders (base64, hex, zlib, codecs) transform bytes. Tables that are data
+ * (deserializers, evaluators, decoders, storages) are plain records; behaviour is one small model
+ * function per family of names. Nothing here imports or runs anything.
+ * @module
+ */
+import { gunzipSync, inflateSync } from "node:zlib";
+import {
+  decodeUtf8,
+  intOf,
+  PyBytes,
+  PyCall,
+  PyCode,
+  PyDict,
+  PyLargeStr,
+  PyNamespace,
+  PyOperator,
+  PyPartial,
+  PyPersistent,
+  PyRef,
+  PySeq,
+  PyUnknown,
+  type RefSite,
+  seqItems,
+  strOf,
+  type Value,
+} from "./values.js";
+
+/** How a nested payload will be loaded. */
+export type NestedKind = "pickle" | "torch" | "numpy" | "joblib" | "marshal" | "code" | "literal";
+
+/** Bytes or text handed to a deserializer or code evaluator (or a literal that looks like one). */
+export interface NestedPayload {
+  /** What will interpret it. */
+  readonly kind: NestedKind;
+  /** The callee that receives it (`pickle.loads` ...), or `literal`. */
+  readonly via: string;
+  /** Offset of the opcode that passed it (or of the literal). */
+  readonly offset: number;
+  /** The payload. */
+  readonly value: PyBytes | PyLargeStr | string | undefined;
+}
+
+/** State shared by the pickles of one file (the process-wide registries CPython keeps). */
+export interface SharedState {
+  /** copyreg extension codes registered by the stream itself (`copyreg.add_extension`). */
+  readonly ext: Map<number, readonly [string, string]>;
+  /** Attributes of globals overwritten by BUILD/setattr, by dotted name. */
+  readonly patches: Map<string, Value>;
+}
+
+/** What the machine lends the models: its name resolution, calls and records. */
+export interface ModelHost {
+  /** Items a container keeps. */
+  readonly cap: number;
+  /** Registries shared with the other pickles of the file. */
+  readonly shared: SharedState;
+  /** Payloads handed to deserializers or evaluators. */
+  readonly nested: NestedPayload[];
+  /** `getattr(base, attr)` as a value. */
+  derive(base: Value, attr: string, via: string, offset: number): Value;
+  /** A reference to a dotted name reached through a resolver. */
+  refTo(full: string, via: string, offset: number, isModule?: boolean): Value;
+  /** Models `callee(*args, **kwargs)` (`call`) or `callee.__new__(callee, *args)` (`new`). */
+  call(
+    callee: Value,
+    args: Value,
+    kwargs: Value | undefined,
+    opcode: string,
+    offset: number,
+    use: "call" | "new",
+    via?: string,
+  ): Value;
+  /** Attributes set on a value (monkey-patches of globals, special attributes of instances). */
+  mutate(target: Value, attrs: readonly [string, Value][], opcode: string, offset: number, how: string): void;
+  /** Marks references found in a value as escaped. */
+  escape(v: Value | undefined): void;
+  /** A dotted name for a value when it has one. */
+  nameOf(v: Value): string | undefined;
+  /** Records a name resolved from data computed at run time. */
+  dynamicResolution(opcode: string, offset: number, message: string): void;
+}
+
+/** One call of a modelled callable. */
+export interface ModelCall {
+  /** Canonical name of the callee. */
+  readonly name: string;
+  /** Its positional arguments (the ones the argument tuple keeps). */
+  readonly a: readonly Value[];
+  /** The argument tuple as passed. */
+  readonly args: Value;
+  /** The callee's reference site (resolution results are recorded there). */
+  readonly site: RefSite;
+  /** Opcode that made the call. */
+  readonly opcode: string;
+  /** Its offset. */
+  readonly offset: number;
+}
+
+/** What a call returns; undefined: an ordinary call, recorded as a call result. */
+export type Model = (h: ModelHost, c: ModelCall) => Value | undefined;
+
+/** Largest output of a modelled decoder (str joins, concatenations, decompressions). */
+export const MAX_DECODED = 64 << 20;
+
+// ---------------------------------------------------------------- tables (data)
+
+/** Deserializers and the kind of payload their first argument is. */
+export const DESERIALIZERS: Readonly<Record<string, "pickle" | "torch" | "numpy" | "joblib" | "marshal">> =
+  Object.freeze({
+    "pickle.loads": "pickle",
+    "pickle._loads": "pickle",
+    "_pickle.loads": "pickle",
+    "pickle.load": "pickle",
+    "pickle._load": "pickle",
+    "_pickle.load": "pickle",
+    "dill.loads": "pickle",
+    "dill._dill.loads": "pickle",
+    "dill.load": "pickle",
+    "cloudpickle.loads": "pickle",
+    "cloudpickle.load": "pickle",
+    "numpy.loads": "pickle",
+    "pandas.read_pickle": "pickle",
+    "joblib.load": "joblib",
+    "joblib.numpy_pickle.load": "joblib",
+    "torch.load": "torch",
+    "torch.serialization.load": "torch",
+    "torch.storage._load_from_bytes": "torch",
+    "numpy.load": "numpy",
+    "marshal.loads": "marshal",
+    "marshal.load": "marshal",
+  });
+
+/**
+ * Callables that compile or run code given as text (`builtins.compile` has its own model: it
+ * returns a code object).
+ */
+export const CODE_EVALUATORS: readonly string[] = Object.freeze([
+  "builtins.eval",
+  "builtins.exec",
+  "builtins.compile",
+  "builtins.execfile",
+  "code.compile_command",
+  "codeop.compile_command",
+  "codeop.CommandCompiler",
+  "runpy._run_code",
+  "numpy.testing._private.utils.runstring",
+  "timeit.timeit",
+  "timeit.repeat",
+  "cProfile.run",
+  "cProfile.runctx",
+  "profile.run",
+  "profile.runctx",
+]);
+
+/** A decoding the model applies to bytes. */
+export type Transform = "base64" | "base64url" | "hex" | "zlib" | "gzip" | "latin1";
+
+/** Pure decoding functions and the decoding each applies to its first argument. */
+export const DECODERS: Readonly<Record<string, Transform>> = Object.freeze({
+  "base64.b64decode": "base64",
+  "base64.standard_b64decode": "base64",
+  "base64.decodebytes": "base64",
+  "base64.decodestring": "base64",
+  "binascii.a2b_base64": "base64",
+  "base64.urlsafe_b64decode": "base64url",
+  "base64.b16decode": "hex",
+  "binascii.a2b_hex": "hex",
+  "binascii.unhexlify": "hex",
+  "builtins.bytes.fromhex": "hex",
+  "builtins.bytearray.fromhex": "hex",
+  "zlib.decompress": "zlib",
+  "gzip.decompress": "gzip",
+});
+
+/** `codecs.decode` encodings (lower case, without `-`/`_`) and the decoding each is. */
+const CODEC_DECODINGS: ReadonlyMap<string, Transform> = new Map([
+  ["base64", "base64"],
+  ["base64codec", "base64"],
+  ["hex", "hex"],
+  ["hexcodec", "hex"],
+  ["zlib", "zlib"],
+  ["zlibcodec", "zlib"],
+  ["zip", "zlib"],
+]);
+
+/** The callables that wrap bytes in a file object a deserializer reads. */
+const BYTESIO: ReadonlySet<string> = new Set(["io.BytesIO", "_io.BytesIO"]);
+
+/** Element type and byte size of each legacy PyTorch storage class. */
+export const TORCH_STORAGES: Readonly<Record<string, readonly [string, number]>> = Object.freeze({
+  DoubleStorage: ["float64", 8],
+  FloatStorage: ["float32", 4],
+  HalfStorage: ["float16", 2],
+  BFloat16Storage: ["bfloat16", 2],
+  LongStorage: ["int64", 8],
+  IntStorage: ["int32", 4],
+  ShortStorage: ["int16", 2],
+  CharStorage: ["int8", 1],
+  ByteStorage: ["uint8", 1],
+  BoolStorage: ["bool", 1],
+  ComplexFloatStorage: ["complex64", 8],
+  ComplexDoubleStorage: ["complex128", 16],
+  QInt8Storage: ["qint8", 1],
+  QUInt8Storage: ["quint8", 1],
+  QInt32Storage: ["qint32", 4],
+  QUInt4x2Storage: ["quint4x2", 1],
+  QUInt2x4Storage: ["quint2x4", 1],
+  UntypedStorage: ["uint8", 1],
+});
+// a Map: a name such as `x.constructor` must not find Object's prototype
+const TORCH_STORAGE_DTYPES: ReadonlyMap<string, string> = new Map(
+  Object.entries(TORCH_STORAGES).map(([k, [d]]) => [k, d]),
+);
+
+// ---------------------------------------------------------------- helpers
+
+function resolved(c: ModelCall, v: Value): Value {
+  if (v instanceof PyRef) c.site.resolvedTo.push(v.name);
+  else c.site.unresolvedCalls++;
+  return v;
+}
+
+function instantiate(h: ModelHost, cls: Value, args: PySeq, c: ModelCall, via: string): Value {
+  return h.call(cls, args, undefined, c.opcode, c.offset, "new", via);
+}
+
+function tupleOf(h: ModelHost, items: readonly Value[]): PySeq {
+  const t = new PySeq("tuple");
+  for (const x of items) t.push(x, h.cap);
+  return t;
+}
+
+/** The text of a str literal, or of bytes that decode as UTF-8. */
+export function textOf(v: Value | undefined): string | undefined {
+  const s = strOf(v);
+  if (s !== undefined) return s;
+  if (v instanceof PyBytes && v.data !== undefined) return decodeUtf8(v.data, 0, v.data.length).text;
+  return undefined;
+}
+
+/** The bytes a deserializer will read: a bytes value, or the bytes behind `io.BytesIO(b)`. */
+export function payloadOf(v: Value | undefined): PyBytes | PyLargeStr | string | undefined {
+  if (v instanceof PyBytes || v instanceof PyLargeStr) return v;
+  if (v instanceof PyCall && v.calleeName !== undefined && BYTESIO.has(v.calleeName)) {
+    return payloadOf(seqItems(v.args)?.[0]);
+  }
+  return strOf(v);
+}
+
+/**
+ * `target[key]` as the model sees it: `sys.modules[...]` and `X.__dict__[...]` /
+ * `X.__builtins__[...]` resolve names, namespaces their members, literal dicts and sequences
+ * their items.
+ */
+export function getitem(h: ModelHost, target: Value, key: Value, opcode: string, offset: number, via: string): Value {
+  const k = strOf(key);
+  if (target instanceof PyRef && target.name === "sys.modules") {
+    target.site.consumed = true;
+    if (k === undefined) {
+      h.dynamicResolution(opcode, offset, `${via} on sys.modules with a computed key`);
+      return new PyUnknown("computed module");
+    }
+    return h.refTo(k, via, offset, true);
+  }
+  if (target instanceof PyRef && k !== undefined && /(^|\.)__(builtins|dict)__$/.test(target.name)) {
+    // X.__builtins__ is the builtins namespace; X.__dict__ is X's own
+    target.site.consumed = true;
+    const base = target.name.endsWith("__builtins__") ? "builtins" : target.name.slice(0, -".__dict__".length);
+    return h.refTo(`${base}.${k}`, via, offset);
+  }
+  if (target instanceof PyNamespace) {
+    if (k === undefined) {
+      h.dynamicResolution(opcode, offset, `${via} on a namespace with a computed key`);
+      return new PyUnknown("computed name");
+    }
+    return h.derive(target, k, via, offset);
+  }
+  if (target instanceof PyDict && key !== null) {
+    const v = k !== undefined ? target.get(k) : undefined;
+    if (v !== undefined) return v;
+  }
+  if (target instanceof PySeq) {
+    const i = intOf(key);
+    if (i !== undefined && i >= 0 && i < target.items.length) return target.items[i] as Value;
+  }
+  return new PyUnknown(`item of ${h.nameOf(target) ?? "an unknown object"}`);
+}
+
+/** A call of an `operator.attrgetter` / `itemgetter` / `methodcaller` object. */
+export function callOperator(h: ModelHost, callee: PyOperator, args: Value, opcode: string, offset: number): Value {
+  const target = seqItems(args)?.[0];
+  if (target === undefined) return new PyUnknown("operator called without arguments");
+  if (callee.kind === "attrgetter") {
+    const out: Value[] = [];
+    for (const item of callee.items) {
+      const path = strOf(item);
+      if (path === undefined) {
+        h.dynamicResolution(opcode, offset, "operator.attrgetter with a computed attribute name");
+        out.push(new PyUnknown("computed attribute"));
+        continue;
+      }
+      let v: Value = target;
+      for (const part of path.split(".")) v = h.derive(v, part, "operator.attrgetter", offset);
+      out.push(v);
+    }
+    if (out.length === 1) return out[0] as Value;
+    return tupleOf(h, out);
+  }
+  if (callee.kind === "itemgetter") {
+    return getitem(h, target, callee.items[0] ?? null, opcode, offset, "operator.itemgetter");
+  }
+  const method = strOf(callee.items[0]);
+  if (method === undefined) {
+    h.dynamicResolution(opcode, offset, "operator.methodcaller with a computed method name");
+    return new PyUnknown("computed method");
+  }
+  const margs = tupleOf(h, callee.items.slice(1));
+  const fn = h.derive(target, method, "operator.methodcaller", offset);
+  return h.call(fn, margs, undefined, opcode, offset, "call", "operator.methodcaller");
+}
+
+/** Tensors rebuilt by `torch._utils._rebuild_tensor*` calls: count, elements, dtypes. */
+export interface TensorStats {
+  count: number;
+  elements: number;
+  readonly dtypes: Set<string>;
+}
+
+/** Whether a callee rebuilds a tensor (its arguments give the tensor's size and storage). */
+export function rebuildsTensor(name: string): boolean {
+  return name.startsWith("torch._utils._rebuild_tensor");
+}
+
+/** Counts a tensor rebuilt from `(storage, offset, size, ...)`. */
+export function countTensor(t: TensorStats, args: Value): void {
+  const a = seqItems(args) ?? [];
+  t.count++;
+  const size = seqItems(a[2]);
+  if (size !== undefined) {
+    let n = 1;
+    for (const d of size) n *= intOf(d) ?? 0;
+    if (Number.isSafeInteger(t.elements + n)) t.elements += n;
+  }
+  const storage = a[0];
+  const st = storage instanceof PyPersistent ? seqItems(storage.pid)?.[1] : undefined;
+  const dtype = st instanceof PyRef ? TORCH_STORAGE_DTYPES.get(st.name.slice(st.name.lastIndexOf(".") + 1)) : undefined;
+  if (dtype !== undefined && t.dtypes.size < 32) t.dtypes.add(dtype);
+}
+
+// ---------------------------------------------------------------- models (behaviour)
+
+/** `getattr(obj, name)` and the `__getattribute__` spellings of it. */
+const getattrModel: Model = (h, c) => {
+  const attr = strOf(c.a[1]);
+  const base = c.a[0];
+  if (attr === undefined || base === undefined) {
+    c.site.unresolvedCalls++;
+    h.dynamicResolution(c.opcode, c.offset, `${c.name} with a computed attribute name`);
+    h.escape(c.args);
+    return new PyUnknown("computed attribute");
+  }
+  return resolved(c, h.derive(base, attr, c.name, c.offset));
+};
+
+/** `__import__(name, globals, locals, fromlist)`: the top package unless fromlist is non-empty. */
+const importModel: Model = (h, c) => {
+  const mod = strOf(c.a[0]);
+  if (mod === undefined) {
+    c.site.unresolvedCalls++;
+    h.dynamicResolution(c.opcode, c.offset, `${c.name} of a computed module name`);
+    return new PyUnknown("computed module");
+  }
+  const fromlist = c.a[3];
+  const nonEmpty = fromlist instanceof PySeq ? fromlist.count > 0 : fromlist !== undefined && fromlist !== null;
+  const target = nonEmpty ? mod : (mod.split(".")[0] ?? mod);
+  if (target !== mod) h.refTo(mod, c.name, c.offset, true); // the submodule is imported too
+  return resolved(c, h.refTo(target, c.name, c.offset, true));
+};
+
+/** `importlib.import_module(name, package)`. */
+const importModuleModel: Model = (h, c) => {
+  const mod = strOf(c.a[0]);
+  const pkg = strOf(c.a[1]);
+  if (mod === undefined) {
+    c.site.unresolvedCalls++;
+    h.dynamicResolution(c.opcode, c.offset, `${c.name} of a computed module name`);
+    return new PyUnknown("computed module");
+  }
+  const full = mod.startsWith(".") && pkg !== undefined ? `${pkg}${mod}` : mod;
+  return resolved(c, h.refTo(full, c.name, c.offset, true));
+};
+
+/** `pkgutil.resolve_name("mod:attr")`, `pydoc.locate("mod.attr")`. */
+const resolveNameModel: Model = (h, c) => {
+  const spec = strOf(c.a[0]);
+  if (spec === undefined) {
+    c.site.unresolvedCalls++;
+    h.dynamicResolution(c.opcode, c.offset, `${c.name} of a computed name`);
+    return new PyUnknown("computed name");
+  }
+  return resolved(c, h.refTo(spec.replace(":", "."), c.name, c.offset));
+};
+
+/** `operator.attrgetter` / `itemgetter` / `methodcaller` build an operator object. */
+const operatorModel =
+  (kind: PyOperator["kind"]): Model =>
+  (_h, c) =>
+    new PyOperator(kind, c.a);
+
+/** `operator.getitem(obj, key)`, `dict.get(d, key)`, `dict.__getitem__(d, key)`. */
+const getitemModel: Model = (h, c) => {
+  const a = c.a;
+  const v = getitem(h, a[0] ?? null, a[1] ?? null, c.opcode, c.offset, c.name);
+  if (v instanceof PyRef) c.site.resolvedTo.push(v.name);
+  else if (a[0] instanceof PyNamespace || (a[0] instanceof PyRef && a[0].name === "sys.modules"))
+    c.site.unresolvedCalls++;
+  return v;
+};
+
+/** `vars(obj)`: obj's namespace. */
+const varsModel: Model = (h, c) => {
+  const a0 = c.a[0];
+  const of = a0 === undefined ? "<caller globals>" : h.nameOf(a0);
+  if (a0 instanceof PyRef) a0.site.consumed = true;
+  c.site.resolvedTo.push(`vars(${of ?? "?"})`);
+  return new PyNamespace(of ?? "<unknown>");
+};
+
+/** `globals()`, `locals()`: the caller's namespace. */
+const globalsModel: Model = () => new PyNamespace("<caller globals>");
+
+/** `functools.partial(func, *args)`. */
+const partialModel: Model = (_h, c) => {
+  const func = c.a[0];
+  if (func === undefined) return undefined;
+  if (func instanceof PyRef) c.site.resolvedTo.push(func.name);
+  return new PyPartial(func, c.a.slice(1));
+};
+
+/** `copyreg.add_extension(module, name, code)`: fills the stream's extension registry. */
+const addExtensionModel: Model = (h, c) => {
+  const m = strOf(c.a[0]);
+  const n = strOf(c.a[1]);
+  const code = intOf(c.a[2]);
+  if (m !== undefined && n !== undefined && code !== undefined) {
+    h.shared.ext.set(code, [m, n]);
+    c.site.resolvedTo.push(`${m}.${n}`);
+  } else c.site.unresolvedCalls++;
+  return null;
+};
+
+/** `copyreg._reconstructor(cls, base, state)`: `base.__init__(obj, state)` unless base is object. */
+const reconstructorModel: Model = (h, c) => {
+  const [cls, base] = c.a;
+  if (cls === undefined) return undefined;
+  if (base !== undefined && !(base instanceof PyRef && base.name === "builtins.object")) {
+    const initArgs = new PySeq("tuple");
+    initArgs.push(c.a[2] ?? null, h.cap);
+    h.call(base, initArgs, undefined, c.opcode, c.offset, "call", "copyreg._reconstructor");
+  }
+  return instantiate(h, cls, new PySeq("tuple"), c, "copyreg._reconstructor");
+};
+
+/** `copyreg.__newobj__(cls, *args)`: `cls.__new__(cls, *args)`. */
+const newobjModel: Model = (h, c) => {
+  const cls = c.a[0];
+  if (cls === undefined) return undefined;
+  return instantiate(h, cls, tupleOf(h, c.a.slice(1)), c, c.name);
+};
+
+/** torch's `_rebuild_from_type(func, type, args, dict)`: calls func, instantiates type. */
+const rebuildFromTypeModel: Model = (h, c) => {
+  const [func, newType] = c.a;
+  if (func !== undefined) h.call(func, c.a[2] ?? new PySeq("tuple"), undefined, c.opcode, c.offset, "call", c.name);
+  if (newType !== undefined) instantiate(h, newType, new PySeq("tuple"), c, c.name);
+  return undefined;
+};
+
+/** Helpers that instantiate their first argument (numpy's `_reconstruct`, ...); the call's result is recorded. */
+const instantiateFirstModel: Model = (h, c) => {
+  const cls = c.a[0];
+  if (cls !== undefined) instantiate(h, cls, new PySeq("tuple"), c, c.name);
+  return undefined;
+};
+
+/** sklearn's `newObj(cls)` helpers: the result is the instance. */
+const sklearnNewObjModel: Model = (h, c) => {
+  const cls = c.a[0];
+  return cls === undefined ? undefined : instantiate(h, cls, new PySeq("tuple"), c, c.name);
+};
+
+/** `setattr(obj, name, value)`. */
+const setattrModel: Model = (h, c) => {
+  const attr = strOf(c.a[1]);
+  h.mutate(c.a[0] ?? null, attr !== undefined ? [[attr, c.a[2] ?? null]] : [], c.opcode, c.offset, "builtins.setattr");
+  return null;
+};
+
+/** `compile(source, ...)`: the source is code; the result a code object. */
+const compileModel: Model = (h, c) => {
+  const first = c.a[0];
+  const src = textOf(first);
+  if (src !== undefined || first instanceof PyBytes) {
+    h.nested.push({ kind: "code", via: c.name, offset: c.offset, value: first instanceof PyBytes ? first : src });
+  }
+  return new PyCode(c.name, src);
+};
+
+/** `types.FunctionType(code, ...)`: a function made of code. */
+const functionTypeModel: Model = (_h, c) => {
+  const code = c.a[0];
+  return new PyCode(code instanceof PyCode ? `${c.name}(${code.how})` : c.name, undefined);
+};
+
+/** `types.CodeType(...)`: a code object. */
+const codeTypeModel: Model = (_h, c) => new PyCode(c.name, undefined);
+
+/** A deserializer: its first argument (or the bytes behind `io.BytesIO(b)`) is a nested payload. */
+const deserializerModel =
+  (kind: (typeof DESERIALIZERS)[string]): Model =>
+  (h, c) => {
+    h.nested.push({ kind, via: c.name, offset: c.offset, value: payloadOf(c.a[0]) });
+    return kind === "marshal" ? new PyCode(c.name, undefined) : undefined;
+  };
+
+/** A code evaluator: its first argument is code text (or a code object with known source). */
+const evaluatorModel: Model = (h, c) => {
+  const first = c.a[0];
+  if (first instanceof PyCode) {
+    if (first.source !== undefined) h.nested.push({ kind: "code", via: c.name, offset: c.offset, value: first.source });
+  } else {
+    h.nested.push({
+      kind: "code",
+      via: c.name,
+      offset: c.offset,
+      value: first instanceof PyBytes ? first : textOf(first),
+    });
+  }
+  return undefined;
+};
+
+/** A decoding applied to the first argument: eagerly to inline bytes, recorded on large ones. */
+function decode(input: Value | undefined, t: Transform): Value | undefined {
+  if (input instanceof PyBytes && input.data === undefined) {
+    return new PyBytes(undefined, input.blob, [...input.transforms, t]);
+  }
+  if (input instanceof PyLargeStr) return new PyBytes(undefined, input.blob, [t]);
+  const bytes = input instanceof PyBytes ? input.data : undefined;
+  const text = strOf(input);
+  const src = bytes ?? (text !== undefined ? Buffer.from(text, "latin1") : undefined);
+  if (src === undefined) return undefined;
+  const out = applyTransform(t, src);
+  return out === undefined ? undefined : new PyBytes(out);
+}
+
+const decoderModel =
+  (t: Transform): Model =>
+  (_h, c) =>
+    decode(c.a[0], t);
+
+/** Encoding name as `codecs` normalises it (lower case, no `-` or `_`). */
+function encodingOf(v: Value | undefined): string {
+  return (strOf(v) ?? "utf-8").toLowerCase().replace(/[-_]/g, "");
+}
+
+/** `codecs.decode(data, encoding)`: the binary codecs decode. */
+const codecsDecodeModel: Model = (_h, c) => {
+  const t = CODEC_DECODINGS.get(encodingOf(c.a[1]));
+  return t === undefined ? undefined : decode(c.a[0], t);
+};
+
+/** `codecs.encode(text, encoding)`: str → bytes for latin-1, UTF-8 and ASCII. */
+const codecsEncodeModel: Model = (_h, c) => {
+  const input = c.a[0];
+  const enc = encodingOf(c.a[1]);
+  if (input instanceof PyLargeStr) {
+    return new PyBytes(undefined, input.blob, enc === "latin1" || enc === "iso88591" ? ["latin1"] : []);
+  }
+  const text = strOf(input);
+  if (text === undefined) return undefined;
+  if (enc === "latin1" || enc === "iso88591" || enc === "l1") {
+    return new PyBytes(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
+  }
+  if (enc === "utf8" || enc === "ascii") return new PyBytes(new Uint8Array(Buffer.from(text, "utf8")));
+  return undefined;
+};
+
+/** `str.join(sep, parts)` of literal strs. */
+const joinModel: Model = (_h, c) => {
+  const sep = strOf(c.a[0]);
+  const seq = c.a[1];
+  const parts = seq instanceof PySeq && seq.count === seq.items.length ? seq.items.map((x) => strOf(x)) : undefined;
+  if (sep === undefined || parts === undefined || parts.some((x) => x === undefined)) return undefined;
+  const out = parts.join(sep);
+  return out.length <= MAX_DECODED ? out : undefined;
+};
+
+/** `str.__add__`, `operator.add`, `operator.concat` of two literal strs. */
+const concatModel: Model = (_h, c) => {
+  const l = strOf(c.a[0]);
+  const r = strOf(c.a[1]);
+  return l !== undefined && r !== undefined && l.length + r.length <= MAX_DECODED ? l + r : undefined;
+};
+
+/** `bytes(x)`, `bytearray(x)` of a str, a list of ints or bytes. */
+const bytesModel: Model = (_h, c) => {
+  const input = c.a[0];
+  const mutable = c.name.endsWith("array");
+  const text = strOf(input);
+  if (text !== undefined) return new PyBytes(new Uint8Array(Buffer.from(text, "utf8")), undefined, [], mutable);
+  if (input instanceof PySeq && input.count === input.items.length) {
+    const out = new Uint8Array(input.items.length);
+    for (let i = 0; i < out.length; i++) out[i] = (intOf(input.items[i]) ?? 0) & 0xff;
+    return new PyBytes(out, undefined, [], mutable);
+  }
+  if (input instanceof PyBytes) return new PyBytes(input.data, input.blob, input.transforms, mutable);
+  return undefined;
+};
+
+/** One family of modelled names. */
+interface ModelEntry {
+  /** Canonical names. */
+  readonly names: readonly string[];
+  /** What a call returns. */
+  readonly model: Model;
+  /**
+   * A resolver: its calls are references to what they resolve, so a call whose every result is
+   * allowed is not reported (see {@link isResolver}).
+   */
+  readonly resolver?: true;
+}
+
+/**
+ * The models, lowest precedence first: a later entry for a name replaces an earlier one (the
+ * specific model of `builtins.compile` replaces the generic evaluator).
+ */
+const ENTRIES: readonly ModelEntry[] = [
+  ...Object.entries(DECODERS).map(([name, t]): ModelEntry => ({ names: [name], model: decoderModel(t) })),
+  { names: ["codecs.decode", "_codecs.decode"], model: codecsDecodeModel },
+  { names: ["_codecs.encode", "codecs.encode"], model: codecsEncodeModel },
+  { names: ["builtins.str.join"], model: joinModel },
+  {
+    names: ["builtins.str.__add__", "operator.add", "_operator.add", "operator.concat", "_operator.concat"],
+    model: concatModel,
+  },
+  { names: ["builtins.bytes", "builtins.bytearray"], model: bytesModel },
+  { names: CODE_EVALUATORS, model: evaluatorModel },
+  ...Object.entries(DESERIALIZERS).map(
+    ([name, kind]): ModelEntry => ({ names: [name], model: deserializerModel(kind) }),
+  ),
+  {
+    names: ["builtins.getattr", "builtins.object.__getattribute__", "builtins.type.__getattribute__"],
+    model: getattrModel,
+    resolver: true,
+  },
+  { names: ["builtins.__import__", "importlib.__import__"], model: importModel, resolver: true },
+  { names: ["importlib.import_module"], model: importModuleModel, resolver: true },
+  { names: ["pkgutil.resolve_name", "pydoc.locate"], model: resolveNameModel, resolver: true },
+  { names: ["operator.attrgetter", "_operator.attrgetter"], model: operatorModel("attrgetter"), resolver: true },
+  { names: ["operator.itemgetter", "_operator.itemgetter"], model: operatorModel("itemgetter"), resolver: true },
+  { names: ["operator.methodcaller", "_operator.methodcaller"], model: operatorModel("methodcaller"), resolver: true },
+  {
+    names: ["operator.getitem", "_operator.getitem", "builtins.dict.get", "builtins.dict.__getitem__"],
+    model: getitemModel,
+    resolver: true,
+  },
+  { names: ["builtins.vars"], model: varsModel, resolver: true },
+  { names: ["builtins.globals", "builtins.locals"], model: globalsModel },
+  { names: ["functools.partial", "_functools.partial"], model: partialModel, resolver: true },
+  { names: ["copyreg.add_extension"], model: addExtensionModel },
+  { names: ["copyreg._reconstructor"], model: reconstructorModel },
+  { names: ["copyreg.__newobj__", "copyreg.__newobj_ex__"], model: newobjModel },
+  { names: ["torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type"], model: rebuildFromTypeModel },
+  {
+    names: [
+      "torch._utils._rebuild_wrapper_subclass",
+      "numpy.core.multiarray._reconstruct",
+      "numpy._core.multiarray._reconstruct",
+    ],
+    model: instantiateFirstModel,
+  },
+  { names: ["copyreg._reconstructor_new"], model: () => undefined },
+  { names: ["builtins.setattr"], model: setattrModel },
+  { names: ["builtins.compile"], model: compileModel },
+  { names: ["types.FunctionType", "types.LambdaType"], model: functionTypeModel },
+  { names: ["types.CodeType"], model: codeTypeModel },
+];
+
+const MODELS = new Map<string, Model>();
+const RESOLVERS = new Set<string>();
+for (const e of ENTRIES) {
+  for (const name of e.names) {
+    MODELS.set(name, e.model);
+    if (e.resolver === true) RESOLVERS.add(name);
+    else RESOLVERS.delete(name);
+  }
+}
+
+/** sklearn's `newObj` helpers (`sklearn.tree._tree.newObj` ...) instantiate their first argument. */
+function isSklearnNewObj(name: string): boolean {
+  return name.endsWith(".newObj") && name.startsWith("sklearn.");
+}
+
+/**
+ * The model of a callable, or undefined when its calls are ordinary calls.
+ * @param name - canonical name
+ */
+export function modelOf(name: string): Model | undefined {
+  return MODELS.get(name) ?? (isSklearnNewObj(name) ? sklearnNewObjModel : undefined);
+}
+
+/**
+ * Whether a name is a resolver the machine sees through (its calls become references to what
+ * they resolve).
+ * @param name - canonical name
+ */
+export function isResolver(name: string): boolean {
+  return RESOLVERS.has(name);
+}
+
+/** Every modelled name (for tests and documentation). */
+export function modelledNames(): string[] {
+  return [...MODELS.keys()];
+}
+
+/** The resolver names (for tests and documentation). */
+export function resolverNames(): string[] {
+  return [...RESOLVERS];
+}
+
+// ---------------------------------------------------------------- numpy / joblib layouts
+
+/** dtype, shape and byte size of a joblib NumpyArrayWrapper, from its BUILD state. */
+export function joblibArrayLayout(
+  state: Value | undefined,
+): { dtype: string; shape: number[]; bytes: number; object: boolean; alignment: boolean } | undefined {
+  if (!(state instanceof PyDict)) return undefined;
+  const shapeV = state.get("shape");
+  const dtypeV = state.get("dtype");
+  const shape: number[] = [];
+  if (!(shapeV instanceof PySeq) || shapeV.count !== shapeV.items.length) return undefined;
+  for (const d of shapeV.items) {
+    const n = intOf(d);
+    if (n === undefined || n < 0) return undefined;
+    shape.push(n);
+  }
+  const dt = dtypeInfo(dtypeV);
+  if (dt === undefined) return undefined;
+  const count = shape.reduce((x, y) => x * y, 1);
+  const bytes = count * dt.itemsize;
+  if (!Number.isSafeInteger(bytes)) return undefined;
+  const align = state.get("numpy_array_alignment_bytes");
+  return { dtype: dt.str, shape, bytes, object: dt.object, alignment: align !== undefined && align !== null };
+}
+
+/**
+ * Type string, item size and object-ness of a `numpy.dtype(...)` value rebuilt by a pickle.
+ * @param v - the dtype value
+ */
+export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number; object: boolean } | undefined {
+  if (!(v instanceof PyCall)) return undefined;
+  const name = v.calleeName;
+  if (name !== "numpy.dtype") return undefined;
+  const typestr = strOf(seqItems(v.args)?.[0]);
+  if (typestr === undefined) return undefined;
+  const st = seqItems(v.state);
+  const elsize = intOf(st?.[5]);
+  const flags = intOf(st?.[7]) ?? 0;
+  const kind = typestr.replace(/^[<>|=]/, "")[0] ?? "";
+  const digits = Number.parseInt(typestr.replace(/^[<>|=]?[a-zA-Z]/, ""), 10);
+  let itemsize = elsize !== undefined && elsize > 0 ? elsize : Number.isFinite(digits) ? digits : -1;
+  if (kind === "U" && (elsize === undefined || elsize <= 0)) itemsize = Number.isFinite(digits) ? digits * 4 : -1;
+  if (kind === "O") itemsize = 8;
+  if (itemsize < 0) return undefined;
+  return { str: typestr, itemsize, object: kind === "O" || (flags & 1) !== 0 };
+}
+
+// ---------------------------------------------------------------- serialized data
+
+/** Whether bytes look like a serialized payload worth a nested look (pickle, zip, base64/hex pickle). */
+export function looksSerialized(h: Uint8Array): boolean {
+  if (h.length < 4) return false;
+  const b0 = h[0] as number;
+  const b1 = h[1] as number;
+  if (b0 === 0x80 && b1 >= 2 && b1 <= 5) return true;
+  if (b0 === 0x50 && b1 === 0x4b && h[2] === 3 && h[3] === 4) return true;
+  // base64 of \x80\x02..\x05: "gAJ" "gAN" "gAS" "gAU"
+  if (b0 === 0x67 && b1 === 0x41 && (h[2] === 0x4a || h[2] === 0x4e || h[2] === 0x53 || h[2] === 0x55)) return true;
+  // hex of \x80\x02..\x05
+  if (b0 === 0x38 && b1 === 0x30 && h[2] === 0x30 && h[3] !== undefined && h[3] >= 0x32 && h[3] <= 0x35) return true;
+  return false;
+}
+
+/** Applies a named decoding to bytes (bounded); undefined when the input is not valid for it. */
+export function applyTransform(t: string, src: Uint8Array): Uint8Array | undefined {
+  try {
+    switch (t) {
+      case "base64":
+      case "base64url": {
+        const text = Buffer.from(src).toString("latin1").replace(/\s+/g, "");
+        if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return undefined;
+        return new Uint8Array(Buffer.from(text, t === "base64" ? "base64" : "base64url"));
+      }
+      case "hex": {
+        const text = Buffer.from(src).toString("latin1").replace(/\s+/g, "");
+        if (!/^([0-9a-fA-F]{2})*$/.test(text)) return undefined;
+        return new Uint8Array(Buffer.from(text, "hex"));
+      }
+      case "latin1":
+        return Uint8Array.from(decodeUtf8(src, 0, src.length).text, (c) => c.charCodeAt(0) & 0xff);
+      case "zlib":
+      case "gzip": {
+        return new Uint8Array(
+          t === "zlib"
+            ? inflateSync(src, { maxOutputLength: MAX_DECODED })
+            : gunzipSync(src, { maxOutputLength: MAX_DECODED }),
+        );
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
