@@ -4,6 +4,7 @@
  */
 import { ModelgateError, toModelgateError } from "../core/errors.js";
 import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
+import type { PolicyOptions } from "../policy/policy.js";
 import { REPORT_SCHEMA_VERSION, type ScanReport, type Target } from "../report/schema.js";
 import { formatHubUri } from "../sources/hub/config.js";
 import { HubTransport } from "../sources/hub/transport.js";
@@ -20,6 +21,11 @@ export interface ScanManyOptions extends ScanOptions {
    * shared by the whole pool (default: one created for this call).
    */
   hubTransport?: HubTransport;
+  /**
+   * The policy of one target, when targets differ (the CLI applies a policy found from the working
+   * directory to local targets, not to Hub repositories). Returning undefined leaves `policy`.
+   */
+  policyFor?: (target: ScanTarget, index: number) => PolicyOptions | undefined;
 }
 
 /** One finished target. */
@@ -91,7 +97,7 @@ export async function* scanMany(
   const controller = new AbortController();
   const signal =
     options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
-  const { targetConcurrency: _t, hubTransport: _h, ...rest } = options;
+  const { targetConcurrency: _t, hubTransport: _h, policyFor, ...rest } = options;
   const scanOptions: ScanOptions = { ...rest, signal };
   let transport = options.hubTransport;
   const iterator =
@@ -106,7 +112,12 @@ export async function* scanMany(
       effective = { hub: { ...target.hub, transport } };
     }
     try {
-      return { index, target, report: await scan(effective, scanOptions) };
+      const policy = policyFor?.(target, index);
+      return {
+        index,
+        target,
+        report: await scan(effective, policy === undefined ? scanOptions : { ...scanOptions, policy }),
+      };
     } catch (error) {
       const e = toModelgateError(error);
       return { index, target, report: failureReport(target, e), error: e };

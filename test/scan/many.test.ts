@@ -56,6 +56,20 @@ describe("scanMany", () => {
     expect(state.max).toBeLessThanOrEqual(2);
   });
 
+  it("policyFor gives each target its own policy in one pool", async () => {
+    const payload = new TextEncoder().encode("cposix\nsystem\n(S'id'\ntR.");
+    const targets = [
+      { bytes: payload, name: "a.pkl" },
+      { bytes: payload, name: "b.pkl" },
+    ];
+    const allow = { pickle: { allow: ["posix.system"] } };
+    const verdicts: string[] = [];
+    for await (const r of scanMany(targets, { policyFor: (_t, i) => (i === 0 ? allow : undefined) })) {
+      verdicts[r.index] = r.report.verdict;
+    }
+    expect(verdicts).toEqual(["clean", "malicious"]);
+  });
+
   it("a target that cannot be opened yields an invalid, incomplete report and its error", async () => {
     const results: ScanManyResult[] = [];
     for await (const r of scanMany([join(dir, "a.json"), join(dir, "missing")])) results.push(r);

@@ -9,7 +9,7 @@ import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
 import type { ScanSignatureOptions } from "../../integrity/oms/verify.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
-import { canonicalJson, type PolicyOptions } from "../../policy/policy.js";
+import type { PolicyOptions } from "../../policy/policy.js";
 import { renderCycloneDx } from "../../report/render/cyclonedx.js";
 import { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "../../report/render/escape.js";
 import { renderSarif } from "../../report/render/sarif.js";
@@ -107,19 +107,11 @@ function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO,
       return `${escapeJsonForTerminal(JSON.stringify(merged, null, 2))}\n`;
     }
     case "text":
-      return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) }) + hubLine(r)).join("\n");
+      return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) })).join("\n");
   }
 }
 
 /** A summary line for Hub targets: commit, verification and transfer. */
-function hubLine(report: ScanReport): string {
-  const hub = report.target.hub;
-  if (hub === undefined) return "";
-  const count = (status: string) => report.files.filter((f) => f.integrity?.status === status).length;
-  const cached = report.files.filter((f) => f.cached === true).length;
-  const mb = ((hub.bytesTransferred ?? 0) / 1e6).toFixed(2);
-  return `Hub: ${escapeForTerminal(`${hub.repo}@${hub.revision} = commit ${hub.commit}`)}; ${count("verified")} verified, ${count("partial")} partially read, ${count("mismatch")} mismatched, ${cached} from cache; ${hub.requests ?? 0} requests, ${mb} MB transferred\n`;
-}
 
 /**
  * Turns a command-line target into a scan target.
@@ -290,31 +282,20 @@ export const scanCommand: Command = {
     const targets = names.map((a) => targetOf(a, hub));
 
     // A named policy applies to every target; a discovered one (the repository's, from the working
-    // directory) to local targets, not to Hub repositories. Targets sharing a policy share a pool.
-    const groups = new Map<string, { policy: PolicyOptions | undefined; indices: number[] }>();
-    for (const [index, name] of names.entries()) {
-      const applied = values.policy === undefined && name.startsWith("hf://") ? undefined : policy;
-      const key = applied === undefined ? "" : canonicalJson(applied);
-      const group = groups.get(key) ?? { policy: applied, indices: [] };
-      group.indices.push(index);
-      groups.set(key, group);
+    // directory) to local targets, not to Hub repositories. One pool scans them all.
+    if (policy !== undefined) {
+      const named = values.policy !== undefined;
+      options.policyFor = (_target, index) => (named || !names[index]!.startsWith("hf://") ? policy : undefined);
     }
-
     const reports: ScanReport[] = new Array(targets.length);
-    for (const group of groups.values()) {
-      const groupOptions = group.policy === undefined ? options : { ...options, policy: group.policy };
-      for await (const result of scanMany(
-        group.indices.map((i) => targets[i]!),
-        groupOptions,
-      )) {
-        const index = group.indices[result.index]!;
-        reports[index] = result.report;
-        if (result.error !== undefined) {
-          const { code, message } = result.error;
-          io.stderr(`${escapeForTerminal(`modelgate scan: ${names[index]}: ${code}: ${message}`)}\n`);
-        }
-        if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", io, false, false));
+    for await (const result of scanMany(targets, options)) {
+      const index = result.index;
+      reports[index] = result.report;
+      if (result.error !== undefined) {
+        const { code, message } = result.error;
+        io.stderr(`${escapeForTerminal(`modelgate scan: ${names[index]}: ${code}: ${message}`)}\n`);
       }
+      if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", io, false, false));
     }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
     if (format === "jsonl" && output === undefined) return exitCodeFor(reports, failOn);

@@ -140,6 +140,16 @@ function coverageLine(sig: SignatureVerification, s: Stylize): string | undefine
   return `Signature coverage: ${head}${truncateLine(`${first}; ${roots.join("; ")}`, 300)}`;
 }
 
+/** The Hub summary of a Hub target: the pinned commit, verification, cache hits and transfer. */
+function hubLine(report: ScanReport): string | undefined {
+  const hub = report.target.hub;
+  if (hub === undefined) return undefined;
+  const count = (status: string) => report.files.filter((f) => f.integrity?.status === status).length;
+  const cached = report.files.filter((f) => f.cached === true).length;
+  const mb = ((hub.bytesTransferred ?? 0) / 1e6).toFixed(2);
+  return `Hub: ${e(`${hub.repo}@${hub.revision} = commit ${hub.commit}`)}; ${count("verified")} verified, ${count("partial")} partially read, ${count("mismatch")} mismatched, ${cached} from cache; ${hub.requests ?? 0} requests, ${mb} MB transferred`;
+}
+
 /** One line for the scan's signature result: status, method, signer, and what failed. */
 function signatureLine(sig: SignatureVerification, s: Stylize): string {
   const status = s(SIGNATURE_STYLE[sig.status], sig.status.toUpperCase());
@@ -218,5 +228,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   out.push(
     `Verdict: ${s(VERDICT_STYLE[report.verdict], report.verdict.toUpperCase())}${report.complete ? "" : " (scan incomplete)"}`,
   );
+  const hub = hubLine(report);
+  if (hub !== undefined) out.push(hub);
   return `${out.join("\n")}\n`;
 }
