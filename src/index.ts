@@ -14,6 +14,7 @@ export {
   SliceSource,
 } from "./core/byte-source.js";
 export { type ErrorCode, isModelgateError, ModelgateError, type ModelgateErrorOptions } from "./core/errors.js";
+export type { RuleRegistry } from "./core/findings.js";
 export {
   type DuplicateKey,
   JsonNumber,

@@ -44,17 +44,6 @@ export interface FindingInput {
 export const DEFAULT_FINDINGS_PER_RULE = 20;
 
 /**
- * The finding {@link FindingList.list} appends for a rule and severity that went over the cap:
- * `N more occurrences of <rule> not listed (M in total)`, evidence `occurrences` (M).
- */
-type OverCap<R extends string> = {
-  readonly ruleId: R;
-  readonly message: string;
-  readonly evidence: Evidence;
-  readonly severity?: Severity;
-};
-
-/**
  * A bounded list of findings: each rule and severity keeps its first `cap` occurrences, the rest
  * are counted and summarised in one closing finding (so a cut never lowers a verdict).
  */
@@ -97,9 +86,20 @@ export class FindingList<
     return this.#items;
   }
 
-  /** The kept findings, followed by one summary finding per rule and severity that went over the cap. */
-  list(): (F | OverCap<F["ruleId"]>)[] {
-    const out: (F | OverCap<F["ruleId"]>)[] = [...this.#items];
+  /**
+   * The kept findings, followed by one summary finding per rule and severity that went over the
+   * cap: `N more occurrences of <rule> not listed (M in total)`, evidence `occurrences` (M).
+   */
+  list(): (
+    | F
+    | {
+        readonly ruleId: F["ruleId"];
+        readonly message: string;
+        readonly evidence: Evidence;
+        readonly severity?: Severity;
+      }
+  )[] {
+    const out: ReturnType<FindingList<F>["list"]> = [...this.#items];
     for (const { first, n } of this.#kept.values()) {
       if (n > this.#cap) {
         out.push({

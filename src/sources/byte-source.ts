@@ -3,6 +3,7 @@
  * the in-memory views are in `src/core/byte-source.ts` (re-exported here).
  * @module
  */
+import type { ByteSource } from "../core/byte-source.js";
 import { ModelgateError } from "../core/errors.js";
 
 export {
@@ -15,8 +16,6 @@ export {
   readExact,
   SliceSource,
 } from "../core/byte-source.js";
-
-import type { ByteSource } from "../core/byte-source.js";
 
 /**
  * Settles with `promise`, or rejects with the signal's reason as soon as it fires (a hung read

@@ -5,7 +5,7 @@
  * @module
  */
 import { isModelgateError } from "../../core/errors.js";
-import { FindingList, type FindingInput } from "../../core/findings.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
@@ -30,7 +30,10 @@ const MAX_DUPLICATE_FINDINGS = 10;
  * @param report - the context's `report`
  * @param duplicates - what the strict parser found
  */
-export function reportDuplicateKeys(report: (finding: FindingInput) => void, duplicates: readonly DuplicateKey[]): void {
+export function reportDuplicateKeys(
+  report: (finding: FindingInput) => void,
+  duplicates: readonly DuplicateKey[],
+): void {
   const findings = new FindingList(MAX_DUPLICATE_FINDINGS);
   for (const d of duplicates) {
     findings.add({

@@ -6,8 +6,8 @@
 
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parsePlainJson } from "../../core/json.js";
-import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";

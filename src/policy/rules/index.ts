@@ -45,7 +45,7 @@ export const RULES = [
 export type { RuleId } from "../../core/findings.js";
 
 declare module "../../core/findings.js" {
-  /** Every id of the registry: `RuleId` (`src/core/findings.ts`) is the union of these keys. */
+  // every id of the registry: `RuleId` (src/core/findings.ts) is the union of these keys
   interface RuleRegistry extends Record<(typeof RULES)[number]["id"], true> {}
 }
 

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseStrictJson } from "../../../src/core/json.js";
 import { codeReferences, parseReference, relativeImports } from "../../../src/formats/hf/auto-map.js";
 import { pythonImports, pythonRisks, shellRisks } from "../../../src/formats/hf/code-patterns.js";
 import { pathEscape } from "../../../src/formats/hf/json-analyzer.js";
-import { parseStrictJson } from "../../../src/core/json.js";
 import { scan } from "../../../src/scan/engine.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TOOL_VERSION } from "../../../src/core/version.js";
 import { type PolicyOptions, resolvePolicy } from "../../../src/policy/policy.js";
 import type { FileReport } from "../../../src/report/schema.js";
 import { FileVerdictCache, MemoryVerdictCache, restoreReport, type VerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
-import { TOOL_VERSION } from "../../../src/core/version.js";
 import { reportValidator } from "../../helpers/schema.js";
 import { MockHub, type MockRepo, safetensorsLike } from "./mock-hub.js";
 

@@ -5,13 +5,13 @@ import { createHash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
+import { TOOL_VERSION } from "../../../src/core/version.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import type { ScanReport } from "../../../src/report/schema.js";
 import { MemoryVerdictCache, type VerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import type { RootEntry, ScanOptions } from "../../../src/scan/types.js";
 import { HubRoot, type HubTarget } from "../../../src/sources/hub/root.js";
-import { TOOL_VERSION } from "../../../src/core/version.js";
 import { type Fault, MockHub, type MockHubOptions, type MockRepo, safetensorsLike } from "./mock-hub.js";
 
 const A = "a".repeat(40);
