@@ -127,6 +127,7 @@ export {
   type OpcodeInfo,
   opcodeInfo,
   opcodeName,
+  type StackKind,
 } from "./formats/pickle/opcodes.js";
 export { type SourceName, type SourceScan, scanPythonSource } from "./formats/pickle/pysource.js";
 export {
