@@ -3,9 +3,8 @@
  * it saw into findings under the policy, and analyses nested payloads recursively.
  * @module
  */
-import { inflateSync } from "node:zlib";
 import { FindingList } from "../../containers/findings.js";
-import { isModelgateError } from "../../errors.js";
+import { isModelgateError, ModelgateError } from "../../errors.js";
 import {
   type Classification,
   type PickleContext,
@@ -14,20 +13,13 @@ import {
   picklePolicy,
 } from "../../policy/pickle/index.js";
 import type { Severity } from "../../report/schema.js";
-import type { FindingInput } from "../../scan/types.js";
+import { DEFAULT_LIMITS, type FindingInput } from "../../scan/types.js";
 import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
+import { sniff, TEXTUAL } from "../sniff.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
-import {
-  applyTransform,
-  defaultMachineOptions,
-  isResolver,
-  type MachineOptions,
-  type NestedPayload,
-  PickleMachine,
-  type SharedState,
-} from "./machine.js";
+import { applyTransform, isResolver, type NestedPayload, type SharedState } from "./pymodel.js";
 import { scanPythonSource } from "./pysource.js";
 import { unpeekableReading } from "./unpeekable.js";
 import {
@@ -44,6 +36,7 @@ import {
   strOf,
   type Value,
 } from "./values.js";
+import { defaultMachineOptions, type MachineOptions, PickleMachine } from "./vm.js";
 
 /** Settings of a pickle analysis. */
 export interface PickleAnalysisOptions {
@@ -55,8 +48,19 @@ export interface PickleAnalysisOptions {
   decoder?: Partial<DecoderOptions>;
   /** Machine budgets. */
   machine?: Partial<MachineOptions>;
-  /** Nested payload depth budget (default 4). */
+  /**
+   * Nested payload depth budget (default 4): pickles handed to loaders inside the pickle, joblib
+   * object arrays and embedded members all count against it. The analyzers pass what the scan's
+   * `maxDepth` leaves at the file's depth.
+   */
   maxNesting?: number;
+  /**
+   * Counts the bytes the analysis decompresses (zlib/gzip data the pickle decodes, compressed
+   * joblib payloads) against one budget, and throws `BUDGET_EXCEEDED` past it. The analyzers pass
+   * the scan's (`ctx.chargeDecompressed`); without one, an analysis and everything nested in it
+   * share a budget of `DEFAULT_LIMITS.maxDecompressedBytes`.
+   */
+  chargeDecompressed?: ((bytes: number) => void) | undefined;
   /** Most concatenated pickles analysed (default 1,000). */
   maxPickles?: number;
   /** Analyse pickles that follow the first one (default true). */
@@ -143,9 +147,19 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
     persistentLoad: TORCH_CONTEXTS.has(options.context),
     ...options.machine,
     shared,
-    inlinePickle: async (inp) => {
-      // joblib object arrays: a complete pickle inline, read by the C unpickler
-      const run = await runPickle(inp, { ...options, shared });
+    chargeDecompressed: options.chargeDecompressed,
+    inlinePickle: async (inp, at) => {
+      // joblib object arrays: a complete pickle inline, read by the C unpickler (a nested load)
+      const depth = (options.depth ?? 0) + 1;
+      if (depth > (options.maxNesting ?? 4)) {
+        throw new PickleError(
+          "object array nested deeper than the nesting budget: its inline pickle was not analysed",
+          at,
+          "budget",
+          "maxNesting",
+        );
+      }
+      const run = await runPickle(inp, { ...options, shared, depth });
       nestedRuns.push(run);
       if (run.error !== undefined) throw run.error;
     },
@@ -212,7 +226,8 @@ function withInline(run: PickleRun, inline: PickleRun[]): PickleRun {
  */
 export async function analyzePickleStream(input: PickleInput, options: PickleAnalysisOptions): Promise<PickleAnalysis> {
   const shared = options.shared ?? { ext: new Map(), patches: new Map() };
-  const opts: PickleAnalysisOptions = { ...options, shared };
+  const chargeDecompressed = options.chargeDecompressed ?? decompressionBudget(DEFAULT_LIMITS.maxDecompressedBytes);
+  const opts: PickleAnalysisOptions = { ...options, shared, chargeDecompressed };
   const runs: PickleRun[] = [];
   const maxPickles = options.maxPickles ?? 1000;
   let trailingOffset: number | undefined;
@@ -237,6 +252,19 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
   }
   const analysis = await reportRuns(runs, input, opts, trailingOffset);
   return options.unpeekableReading === false ? analysis : withUnpeekableReading(analysis, input, opts);
+}
+
+/** A decompression budget of `max` bytes, for analyses run without the scan's. */
+function decompressionBudget(max: number): (bytes: number) => void {
+  let used = 0;
+  return (bytes) => {
+    used += bytes;
+    if (used > max) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `decompressed more than ${max} bytes`, {
+        budget: "maxDecompressedBytes",
+      });
+    }
+  };
 }
 
 /** Findings kept per rule and severity in one pickle analysis; the rest are counted in a summary finding. */
@@ -306,10 +334,13 @@ export async function reportRuns(
   const findings = new FindingList(PICKLE_FINDINGS_PER_RULE);
   const embedded: PickleEmbeddedPayload[] = [];
   let invalid = false;
+  // every run, with the inline pickles of joblib object arrays at any depth after their run
   const all: PickleRun[] = [];
-  for (const run of runs) {
+  const pending = [...runs].reverse();
+  for (let run = pending.pop(); run !== undefined; run = pending.pop()) {
     all.push(run);
-    for (const inner of INLINE.get(run) ?? []) all.push(inner);
+    const inner = INLINE.get(run);
+    if (inner !== undefined) for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i] as PickleRun);
   }
   const reported = new Set<PickleError>();
   for (const run of all) {
@@ -321,7 +352,17 @@ export async function reportRuns(
     const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
     for (const p of run.machine.nested) {
       if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
-      const out = await nestedFindings(p, input, opts, embedded);
+      const out = await nestedFindings(p, input, opts, embedded).catch((e: unknown) => {
+        if (!isModelgateError(e, "BUDGET_EXCEEDED")) throw e;
+        // the scan's decompression budget ran out on this payload: the analysis goes on without it
+        const finding: FindingInput = {
+          ruleId: "scan/budget-exceeded",
+          message: `nested payload at offset ${p.offset} (${p.via}) was not analysed: ${e.message}`,
+          offset: p.offset,
+          evidence: { budget: e.budget ?? "maxDecompressedBytes", via: p.via },
+        };
+        return { findings: [finding], invalid: true };
+      });
       for (const f of out.findings) findings.add(f);
       if (out.invalid) invalid = true;
     }
@@ -544,8 +585,32 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy): Findin
 }
 
 // ---------------------------------------------------------------- nested payloads
+//
+// Pickle streams handed to a loader (`pickle.loads`, `torch.load`, `joblib.load`, a literal that
+// looks like one) are analysed here, one level deeper, with what only the hand-over knows: the
+// loader's context (its allowlist profiles and persistent_load), the legacy torch layout, literals
+// that are only data unless they parse, and the `nested` evidence path. Every other payload the
+// engine's sniffer recognises goes to the engine as a member (`embedded`). Both draw on the same
+// budgets: the nesting depth left by the scan's maxDepth and the scan's decompression budget.
 
 const MAX_NESTED_BYTES = 64 << 20;
+
+/**
+ * The format of payload bytes the engine should analyse as a member (`undefined`: a pickle
+ * stream, or data the sniffer does not recognise, analysed here as a pickle).
+ */
+function memberFormat(bytes: Uint8Array, name: string): string | undefined {
+  const head = bytes.subarray(0, 64 * 1024);
+  const tail = bytes.subarray(Math.max(0, bytes.length - (64 * 1024 + 22)));
+  const primary = sniff({ head, tail, size: bytes.length, name })[0]?.format;
+  if (primary === undefined || primary === "unknown" || primary === "empty" || TEXTUAL.has(primary)) {
+    // zip local headers and .npy magic without what the sniffer wants to see: still members
+    if (bytes[0] === 0x50 && bytes[1] === 0x4b) return "zip";
+    if (bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55) return "numpy";
+    return undefined;
+  }
+  return primary === "pickle" || primary === "pytorch-legacy" ? undefined : primary;
+}
 /** LONG1 of the legacy PyTorch magic number 0x1950a86a20f9469cfc6c. */
 const LEGACY_MAGIC_PICKLE = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
@@ -553,7 +618,11 @@ function startsWith(b: Uint8Array, prefix: readonly number[], at: number): boole
   return prefix.every((x, i) => b[at + i] === x);
 }
 
-async function payloadBytes(v: NestedPayload["value"], input: PickleInput): Promise<Uint8Array | undefined> {
+async function payloadBytes(
+  v: NestedPayload["value"],
+  input: PickleInput,
+  charge: ((bytes: number) => void) | undefined,
+): Promise<Uint8Array | undefined> {
   if (v instanceof PyBytes) {
     let data = v.data;
     if (data === undefined && v.blob !== undefined) {
@@ -564,7 +633,7 @@ async function payloadBytes(v: NestedPayload["value"], input: PickleInput): Prom
     }
     if (data === undefined) return undefined;
     for (const t of v.transforms) {
-      const next = applyTransform(t, data);
+      const next = applyTransform(t, data, charge);
       if (next === undefined) return undefined;
       data = next;
     }
@@ -621,7 +690,7 @@ async function nestedFindings(
     return { findings: codeFindings(text, p, opts), invalid: false };
   }
   if (p.kind === "marshal") {
-    const data = await payloadBytes(p.value, input);
+    const data = await payloadBytes(p.value, input, opts.chargeDecompressed);
     if (data === undefined) {
       return {
         findings: [info(`marshal payload handed to ${p.via} is computed at run time and was not analysed`, "medium")],
@@ -687,7 +756,7 @@ async function nestedFindings(
       invalid: false,
     };
   }
-  let bytes = await payloadBytes(p.value, input);
+  let bytes = await payloadBytes(p.value, input, opts.chargeDecompressed);
   if (bytes === undefined) {
     if (p.kind === "literal") return { findings: [], invalid: false };
     return {
@@ -704,20 +773,17 @@ async function nestedFindings(
     else if (/^800[2-5]/.test(text)) bytes = applyTransform("hex", bytes) ?? bytes;
   }
   if (bytes[0] === 0x78 && p.kind === "joblib") {
-    try {
-      bytes = new Uint8Array(inflateSync(bytes, { maxOutputLength: MAX_NESTED_BYTES }));
-    } catch {
-      /* not zlib after all */
-    }
+    // joblib's own zlib compression (joblib.load reads it whole)
+    bytes = applyTransform("zlib", bytes, opts.chargeDecompressed) ?? bytes;
   }
-  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b;
-  const isNpy = bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55;
-  if (isZip || isNpy) {
-    embedded.push({ name: `${p.via}@${p.offset}`, offset: p.offset, source: new BufferSource(bytes) });
+  const name = `${p.via}@${p.offset}`;
+  const format = memberFormat(bytes, name);
+  if (format !== undefined) {
+    // Not a pickle stream (a zip, an .npy array, a compressed stream ...): the engine sniffs it,
+    // decompresses it under the scan's budget and analyses it as a member, one level deeper.
+    embedded.push({ name, offset: p.offset, source: new BufferSource(bytes) });
     return {
-      findings: [
-        info(`${isZip ? "zip archive" : "NumPy array"} handed to ${p.via}; analysed as an embedded member`, "info"),
-      ],
+      findings: [info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format })],
       invalid: false,
     };
   }

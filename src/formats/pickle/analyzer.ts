@@ -38,9 +38,21 @@ export async function reportPickleAnalysis(ctx: AnalysisContext, analysis: Pickl
   for (const e of analysis.embedded) await ctx.scanMember(e.name, e.source, { offset: e.offset });
 }
 
-/** Budgets of the pickle decoder and machine derived from the scan limits. */
-export function pickleBudgets(ctx: AnalysisContext): { checkpoint: () => void; maxNesting: number } {
-  return { checkpoint: () => ctx.checkpoint(), maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth) };
+/**
+ * Budgets of the pickle engine derived from the scan: its checkpoint, the nesting depth the scan's
+ * `maxDepth` leaves at this file's depth (nested payloads count against it), and the scan's
+ * decompression budget (every decompression of a nested payload is charged to it).
+ */
+export function pickleBudgets(ctx: AnalysisContext): {
+  checkpoint: () => void;
+  maxNesting: number;
+  chargeDecompressed: (bytes: number) => void;
+} {
+  return {
+    checkpoint: () => ctx.checkpoint(),
+    maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth),
+    chargeDecompressed: (bytes) => ctx.chargeDecompressed(bytes),
+  };
 }
 
 /** Read size of speculative readings (the sniffer's head is 64 KiB). */

@@ -5,20 +5,27 @@
  * @module
  */
 import { ModelgateError } from "../../errors.js";
+import { twosComplement } from "./literals.js";
 import type { Memo } from "./memo.js";
-import { FIXED_LITERAL, FIXED_WIDTH, LENGTH_BYTES, OP } from "./opcodes.js";
-import { latin1, PyDict, PyFloat, PySeq, type PyStr, type Value } from "./values.js";
+import { FIXED_LITERAL, FIXED_WIDTH, LENGTH_BYTES, OP, POPS } from "./opcodes.js";
+import { latin1, materialize, PyDict, PyFloat, PySeq, type PyStr, type Value } from "./values.js";
 
-// PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles (literal pushes,
-// MARK, memo puts, and the APPENDS/SETITEMS that end a batch) straight from the decoder's
-// buffer. When a MARK is set over a list, set or dict that already holds `containerCap` items,
-// the literals of the batch that follows are not even built: they can only be counted by the
-// container. The machine then keeps just where the batch starts in the buffer and how many
-// items it holds (a "deferred run"). A batch that ends in APPENDS/ADDITEMS/SETITEMS on that
-// container adds the count; anything else first re-reads the run from the buffer and pushes
-// the exact values (the machine is then in the same state as without the fast path). Memo puts
-// inside a run store the exact value of the top item, read back from its bytes, whenever the
-// memo keeps it.
+// PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles straight from the
+// decoder's buffer: literal pushes (ints, floats, short strs, LONG1), MARK, memo puts, tuples,
+// empty lists and the APPEND/APPENDS that fill them, and the APPENDS/ADDITEMS/SETITEMS that end a
+// batch. Outside deferred runs it builds exactly the values `op` would.
+//
+// When a MARK is set over a list, set or dict that already holds `containerCap` items, the items
+// of the batch that follows are not even built: the container can only count them. The machine
+// then keeps just where the batch starts in the buffer and a shadow of what the batch pushed (a
+// "deferred run"): how many items are above the batch's MARK, which of them are lists, and the
+// MARKs opened inside the batch. An item may be a literal or a compound built from literals
+// (`(int, str, float, None)` tuples, lists of ints) as long as every memo put inside it keeps no
+// value. A batch that ends in APPENDS/ADDITEMS/SETITEMS on that container adds the count; anything
+// else first re-reads the run from the buffer and builds the exact values (the machine is then in
+// the same state as without the fast path, open MARKs included). Memo puts inside a run store the
+// exact value of the top item, read back from its bytes, whenever the memo keeps it and the item
+// is a literal; a memo put that would keep a compound ends the run the same way.
 
 /** Width of the literal opcodes of fixed width the fast path executes (0: not one), from the table. */
 const LITERAL_WIDTH = new Uint8Array(256);
@@ -27,20 +34,51 @@ for (let c = 0; c < 256; c++) if (FIXED_LITERAL[c] === 1) LITERAL_WIDTH[c] = FIX
 const MEMO_PUTS = ["MEMOIZE", "BINPUT", "LONG_BINPUT"] as const;
 /** The strs the fast path executes (short ASCII ones). */
 const STR_OPS = ["SHORT_BINUNICODE", "BINUNICODE"] as const;
+/** Opcodes that build tuples and lists of the items above them. */
+const COMPOUND_OPS = ["TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE", "EMPTY_LIST", "APPEND"] as const;
 /** Opcodes {@link FastPath.run} may execute. */
 export const FAST_CODES = new Uint8Array(256);
-for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, "APPENDS", "ADDITEMS", "SETITEMS"])
+for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, ...COMPOUND_OPS, "LONG1", "APPENDS", "ADDITEMS", "SETITEMS"])
   FAST_CODES[OP[name] as number] = 1;
 for (let c = 0; c < 256; c++) if (LITERAL_WIDTH[c] !== 0) FAST_CODES[c] = 1;
-/** Opcodes that can appear inside a deferred run: its literals, memo puts and FRAMEs. */
+/** Opcodes that can appear inside a deferred run. */
 const RUN_CODES = LITERAL_WIDTH.map((w) => (w !== 0 ? 1 : 0));
-for (const name of [...MEMO_PUTS, ...STR_OPS, "FRAME"]) RUN_CODES[OP[name] as number] = 1;
+for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, ...COMPOUND_OPS, "LONG1", "APPENDS", "FRAME"])
+  RUN_CODES[OP[name] as number] = 1;
+
+// Classes of the opcodes a deferred run counts (the counting loop switches on them: a jump table).
+const C_FIXED = 1;
+const C_STR = 2;
+const C_LONG1 = 3;
+const C_MEMO = 4;
+const C_MARK = 5;
+const C_TUPLE = 6;
+const C_TUPLEN = 7;
+const C_EMPTY = 8;
+const C_APPEND = 9;
+const C_APPENDS = 10;
+/** Class of each opcode in a deferred run's counting loop (0: not counted there). */
+const RUN_CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if (LITERAL_WIDTH[c] !== 0) RUN_CLASS[c] = C_FIXED;
+for (const [cls, names] of [
+  [C_STR, STR_OPS],
+  [C_LONG1, ["LONG1"]],
+  [C_MEMO, MEMO_PUTS],
+  [C_MARK, ["MARK"]],
+  [C_TUPLE, ["TUPLE"]],
+  [C_TUPLEN, ["TUPLE1", "TUPLE2", "TUPLE3"]],
+  [C_EMPTY, ["EMPTY_TUPLE", "EMPTY_LIST"]],
+  [C_APPEND, ["APPEND"]],
+  [C_APPENDS, ["APPENDS"]],
+] as const) {
+  for (const name of names) RUN_CLASS[OP[name] as number] = cls;
+}
 
 /** Memo index of MEMOIZE (`size`), BINPUT or LONG_BINPUT at `p`. */
 function memoIndex(buf: Uint8Array, p: number, size: number): number {
   const code = buf[p] as number;
-  if (code === 0x94) return size;
-  if (code === 0x71) return buf[p + 1] as number;
+  if (code === 0x94) return size; // MEMOIZE
+  if (code === 0x71) return buf[p + 1] as number; // BINPUT
   return (
     ((buf[p + 1] as number) |
       ((buf[p + 2] as number) << 8) |
@@ -58,13 +96,24 @@ function isSaturated(v: Value | undefined, cap: number): boolean {
   );
 }
 
+/** Whether a value is a list (what APPEND and APPENDS extend without further ado). */
+function isList(v: Value | undefined): v is PySeq {
+  return v instanceof PySeq && v.kind === "list";
+}
+
 /** Strings at least this long go through {@link PickleMachine.op} (literal sniffing). */
 const FAST_STR_MAX = 16;
 const EMPTY_BUF = new Uint8Array(0);
 /** Most bytes per item a deferred run may keep when copied out of a buffer (see release). */
 const SEG_BYTES_PER_ITEM = 32;
+/** Shadow tag of a list (0: anything else). */
+const LIST = 1;
 
-/** Byte width of an opcode that can appear inside a deferred run (a str's length fits one byte). */
+/**
+ * Byte width of an opcode that can appear inside a deferred run (a str's length fits one byte).
+ * @param buf - the bytes
+ * @param p - the opcode's position
+ */
 function runOpWidth(buf: Uint8Array, p: number): number {
   const code = buf[p] as number;
   if (RUN_CODES[code] !== 1) {
@@ -72,6 +121,27 @@ function runOpWidth(buf: Uint8Array, p: number): number {
   }
   const w = FIXED_WIDTH[code] as number;
   return w !== 0 ? w : 1 + (LENGTH_BYTES[code] as number) + (buf[p + 1] as number);
+}
+
+/**
+ * Width of a short ASCII str opcode at `p` that lies before `stop` (SHORT_BINUNICODE, or a
+ * BINUNICODE whose length fits one byte), or 0.
+ */
+function shortAsciiWidth(buf: Uint8Array, p: number, stop: number): number {
+  const code = buf[p] as number;
+  const h = 1 + (LENGTH_BYTES[code] as number);
+  if (p + h > stop) return 0;
+  const len = buf[p + 1] as number;
+  const e = p + h + len;
+  if (len >= FAST_STR_MAX || e > stop) return 0;
+  if (h === 5 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) return 0;
+  let bits = 0;
+  let i = p + h;
+  for (; i + 4 <= e; i += 4) {
+    bits |= (buf[i] as number) | (buf[i + 1] as number) | (buf[i + 2] as number) | (buf[i + 3] as number);
+  }
+  for (; i < e; i++) bits |= buf[i] as number;
+  return bits >= 0x80 ? 0 : e - p;
 }
 
 /** What the fast path shares with the machine it runs for. */
@@ -88,6 +158,23 @@ export interface FastHost {
   readonly containerCap: number;
   /** Makes a str decoded only when looked at, referring to `buf` (see the machine's release). */
   lazyStr(buf: Uint8Array, start: number, end: number): PyStr;
+  /** Cuts the stack to `n` items (the machine tracks where lazy strs may be). */
+  truncate(n: number): void;
+}
+
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The big-endian double at `at`. */
+function float64be(buf: Uint8Array, at: number): number {
+  const b = F64_BYTES;
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 8; i++) b[i] = buf[at + 7 - i] as number;
+  } else {
+    for (let i = 0; i < 8; i++) b[i] = buf[at + i] as number;
+  }
+  return F64[0] as number;
 }
 
 /** The deferred runs and fast loops of one machine. */
@@ -96,21 +183,31 @@ export class FastPath {
   fastOps = 0;
   /** Buffer position of the last opcode executed by the last {@link FastPath.run}. */
   fastLast = 0;
-  /** Items above the top mark are counted, not pushed (see the notes above). */
+  /** Items above the top mark are counted, not built (see the notes above). */
   defer = false;
-  /** Buffer holding the deferred run. */
+  /** Buffer holding the part of the deferred run read from the current buffer. */
   #runBuf: Uint8Array = EMPTY_BUF;
-  /** Position of its first item. */
+  /** Position of that part's first opcode. */
   #runStart = 0;
-  /** Position of its last item. */
-  #runTop = 0;
-  /** Items deferred. */
-  #runCount = 0;
+  /** Position after its last opcode. */
+  #runEnd = 0;
+  /** Items that part pushed (for release's choice between copying and building it). */
+  #partPushes = 0;
+  /** Position of the top item's literal opcode in that part, or -1 when it is not one. */
+  #topLit = -1;
   /** Earlier parts of the run, copied out of buffers the input has moved on from. */
-  #segs: { buf: Uint8Array; start: number; count: number }[] = [];
-  /** Items in {@link FastPath.#segs}. */
-  #segCount = 0;
-  #view: DataView = new DataView(EMPTY_BUF.buffer);
+  #segs: Uint8Array[] = [];
+  /** Shadow stack: items above the batch's MARK (the run's items and those of open compounds). */
+  #sp = 0;
+  /**
+   * {@link LIST} where the shadow item at that position is a list (0 past the top). A list deeper
+   * than its length ends the run (items that deep are counted, never appended to).
+   */
+  readonly #tags: Uint8Array = new Uint8Array(4096);
+  /** Shadow positions of the MARKs opened inside the run, innermost last. */
+  #inner = new Int32Array(16);
+  /** How many of them are open. */
+  #nInner = 0;
   readonly #stack: Value[];
   readonly #marks: number[];
   readonly #memo: Memo;
@@ -130,25 +227,12 @@ export class FastPath {
     this.#cap = host.containerCap;
   }
 
-  #lazyStr(buf: Uint8Array, start: number, end: number): PyStr {
-    return this.#host.lazyStr(buf, start, end);
-  }
-
-  #viewOf(buf: Uint8Array): DataView {
-    let v = this.#view;
-    if (v.buffer !== buf.buffer || v.byteOffset !== buf.byteOffset || v.byteLength !== buf.byteLength) {
-      v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.#view = v;
-    }
-    return v;
-  }
-
   /** The value the literal opcode at `p` pushes (a lazy str refers to `buf`). */
   #literalAt(buf: Uint8Array, p: number): Value {
     switch (buf[p]) {
       case 0x47: {
         // BINFLOAT
-        const f = this.#viewOf(buf).getFloat64(p + 1, false);
+        const f = float64be(buf, p + 1);
         return Number.isInteger(f) ? new PyFloat(f) : f;
       }
       case 0x4a: // BININT
@@ -168,10 +252,12 @@ export class FastPath {
         return true;
       case 0x89: // NEWFALSE
         return false;
+      case 0x8a: // LONG1
+        return twosComplement(buf, p + 2, p + 2 + (buf[p + 1] as number));
       case 0x8c: // SHORT_BINUNICODE
-        return this.#lazyStr(buf, p + 2, p + 2 + (buf[p + 1] as number));
+        return this.#host.lazyStr(buf, p + 2, p + 2 + (buf[p + 1] as number));
       case 0x58: // BINUNICODE
-        return this.#lazyStr(buf, p + 5, p + 5 + (buf[p + 1] as number));
+        return this.#host.lazyStr(buf, p + 5, p + 5 + (buf[p + 1] as number));
       default:
         throw new ModelgateError("INTERNAL", `opcode 0x${(buf[p] ?? 0).toString(16)} is not a fast literal`);
     }
@@ -180,63 +266,133 @@ export class FastPath {
   /** The value of the literal at `p` for the memo, which keeps strs decoded (no lazy str). */
   #memoValue(buf: Uint8Array, p: number): Value {
     const code = buf[p] as number;
-    if (code === 0x8c) return latin1(buf, p + 2, p + 2 + (buf[p + 1] as number));
-    if (code === 0x58) return latin1(buf, p + 5, p + 5 + (buf[p + 1] as number));
+    if (code === 0x8c) return latin1(buf, p + 2, p + 2 + (buf[p + 1] as number)); // SHORT_BINUNICODE
+    if (code === 0x58) return latin1(buf, p + 5, p + 5 + (buf[p + 1] as number)); // BINUNICODE
     return this.#literalAt(buf, p);
   }
 
-  /** Ends a deferred run: pushes its items for real. */
-  undefer(): void {
-    const n = this.#runCount;
-    const buf = this.#runBuf;
-    this.defer = false;
-    this.#runCount = 0;
-    this.#runBuf = EMPTY_BUF;
-    if (this.#segCount > 0) {
-      for (const seg of this.#segs) this.#pushRun(seg.buf, seg.start, seg.count);
-      this.#segs = [];
-      this.#segCount = 0;
+  /** A tuple of the stack's items from `from` on, which leave the stack (TUPLE, TUPLE1-3). */
+  #tupleFrom(from: number): PySeq {
+    const s = this.#stack;
+    const cap = this.#cap;
+    let t: PySeq;
+    if (s.length - from <= cap) {
+      // an array of the exact size, as PySeq.push would fill it
+      const items = s.slice(from);
+      for (let i = 0; i < items.length; i++) materialize(items[i] as Value);
+      t = new PySeq("tuple", items);
+    } else {
+      t = new PySeq("tuple");
+      for (let i = from; i < s.length; i++) t.push(s[i] as Value, cap);
     }
-    if (n > 0) this.#pushRun(buf, this.#runStart, n);
+    this.#host.truncate(from);
+    return t;
   }
 
-  /** Pushes the `n` literal items of a run from `buf[p]` on (memo puts and FRAMEs are skipped). */
-  #pushRun(buf: Uint8Array, p: number, n: number): void {
+  /** APPEND/APPENDS of the stack's items from `x` on to the list at `x - 1`. */
+  #appendFrom(x: number): void {
     const s = this.#stack;
-    for (let k = 0; k < n; ) {
+    if (x === s.length) return;
+    const target = s[x - 1] as PySeq;
+    const cap = this.#cap;
+    if (target.items.length >= cap) target.count += s.length - x;
+    else for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
+    this.#host.truncate(x);
+  }
+
+  /** Ends a deferred run: builds its items for real (its open MARKs become real ones). */
+  undefer(): void {
+    const segs = this.#segs;
+    const buf = this.#runBuf;
+    const start = this.#runStart;
+    const end = this.#runEnd;
+    this.#reset();
+    for (const seg of segs) this.#replay(seg, 0, seg.length);
+    if (end > start) this.#replay(buf, start, end);
+  }
+
+  #reset(): void {
+    this.defer = false;
+    this.#runBuf = EMPTY_BUF;
+    this.#runStart = 0;
+    this.#runEnd = 0;
+    this.#partPushes = 0;
+    this.#topLit = -1;
+    if (this.#segs.length > 0) this.#segs = [];
+    if (this.#sp > 0) this.#tags.fill(0, 0, Math.min(this.#sp, this.#tags.length));
+    this.#sp = 0;
+    this.#nInner = 0;
+  }
+
+  /**
+   * Executes the opcodes of a run from `buf[p]` to `end` for real: the counting loop checked them,
+   * so they cannot fail (memo puts were applied when counted and FRAMEs by the decoder).
+   */
+  #replay(buf: Uint8Array, p: number, end: number): void {
+    const s = this.#stack;
+    const marks = this.#marks;
+    while (p < end) {
       const code = buf[p] as number;
-      if (code !== 0x94 && code !== 0x71 && code !== 0x72 && code !== 0x95) {
-        s.push(this.#literalAt(buf, p));
-        k++;
+      switch (code) {
+        case 0x94: // MEMOIZE
+        case 0x71: // BINPUT
+        case 0x72: // LONG_BINPUT
+        case 0x95: // FRAME
+          break;
+        case 0x28: // MARK
+          marks.push(s.length);
+          break;
+        case 0x74: // TUPLE
+          s.push(this.#tupleFrom(marks.pop() as number));
+          break;
+        case 0x85: // TUPLE1
+        case 0x86: // TUPLE2
+        case 0x87: // TUPLE3
+          s.push(this.#tupleFrom(s.length - ((POPS[code] as number) - 1)));
+          break;
+        case 0x29: // EMPTY_TUPLE
+          s.push(new PySeq("tuple"));
+          break;
+        case 0x5d: // EMPTY_LIST
+          s.push(new PySeq("list"));
+          break;
+        case 0x61: // APPEND
+          this.#appendFrom(s.length - 1);
+          break;
+        case 0x65: // APPENDS
+          this.#appendFrom(marks.pop() as number);
+          break;
+        default:
+          s.push(this.#literalAt(buf, p));
       }
       p += runOpWidth(buf, p);
     }
   }
 
-  /** The input's buffer is about to change: a deferred run is copied out of it (or pushed). */
+  /** The input's buffer is about to change: a deferred run is copied out of it (or built). */
   release(): void {
-    const count = this.#runCount;
-    if (count > 0) {
-      const buf = this.#runBuf;
-      const start = this.#runStart;
-      const end = this.#runTop + runOpWidth(buf, this.#runTop);
-      if (end - start > SEG_BYTES_PER_ITEM * count + 1024) {
+    const start = this.#runStart;
+    const end = this.#runEnd;
+    if (this.defer && end > start) {
+      if (end - start > SEG_BYTES_PER_ITEM * this.#partPushes + 1024) {
         // memo puts or FRAMEs between the items: copying would cost more than the items
         this.undefer();
       } else {
         // keep the run deferred: copy its bytes out of the buffer
-        this.#segs.push({ buf: buf.slice(start, end), start: 0, count });
-        this.#segCount += count;
-        this.#runCount = 0;
+        this.#segs.push(this.#runBuf.slice(start, end));
       }
     }
     this.#runBuf = EMPTY_BUF;
+    this.#runStart = 0;
+    this.#runEnd = 0;
+    this.#partPushes = 0;
+    this.#topLit = -1;
   }
 
   /**
-   * The fast path (see {@link FastSink}): executes literal pushes, MARK, memo puts and the
-   * APPENDS/ADDITEMS/SETITEMS ending a deferred run, exactly as {@link PickleMachine.op} would;
-   * returns at the first opcode it cannot (errors, budgets and everything else stay with `op`).
+   * The fast path (see {@link FastSink}): executes what {@link FastPath} handles exactly as
+   * {@link PickleMachine.op} would; returns at the first opcode it cannot (errors, budgets and
+   * everything else stay with `op`).
    * @param buf - decoder buffer
    * @param pos - first opcode
    * @param stop - opcodes must end at or before this position
@@ -245,9 +401,13 @@ export class FastPath {
    */
   run(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
     if (this.defer && buf !== this.#runBuf) {
-      if (this.#runCount > 0)
+      if (this.#runEnd > this.#runStart)
         this.undefer(); // not released: cannot happen with the decoder
-      else this.#runBuf = buf;
+      else {
+        this.#runBuf = buf;
+        this.#runStart = pos;
+        this.#runEnd = pos;
+      }
     }
     let p = pos;
     let n = 0;
@@ -259,6 +419,7 @@ export class FastPath {
           n += this.#ops;
           last = this.#last;
           p = q;
+          this.#runEnd = q;
           if (n >= maxOps || p >= stop) break;
         }
         // what the counting loop leaves: a memo put that keeps a value, the end of the run
@@ -266,15 +427,6 @@ export class FastPath {
         if (w === 0) break;
         last = p;
         p += w;
-        n++;
-      } else if (buf[p] === 0x28) {
-        // MARK, typically starting the next batch
-        const marks = this.#marks;
-        if (marks.length >= this.#maxMarks) break;
-        marks.push(this.#stack.length);
-        this.#tryDefer(buf);
-        last = p;
-        p++;
         n++;
       } else {
         const q = this.#fastPlain(buf, p, stop, maxOps - n, base);
@@ -296,25 +448,25 @@ export class FastPath {
   #last = 0;
 
   /**
-   * After a MARK: starts a deferred run when the items of the batch can only be counted by a
-   * full list, set or dict below the mark (and the mark is not the bottom of another one).
+   * After a MARK at `p`: starts a deferred run when the items of the batch can only be counted by
+   * a full list, set or dict below the mark (and the mark is not the bottom of another one).
    */
-  #tryDefer(buf: Uint8Array): boolean {
+  #tryDefer(buf: Uint8Array, p: number): boolean {
     const marks = this.#marks;
     const m = marks.length;
     const x = marks[m - 1] as number;
     const s = this.#stack;
     if (m === 0 || x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return false;
     if (!isSaturated(s[x - 1], this.#cap)) return false;
+    this.#reset();
     this.defer = true;
     this.#runBuf = buf;
-    this.#runCount = 0;
-    this.#segs = [];
-    this.#segCount = 0;
+    this.#runStart = p + 1;
+    this.#runEnd = p + 1;
     return true;
   }
 
-  /** Fast loop outside deferred runs: pushes real values. Returns after a MARK that starts one. */
+  /** Fast loop outside deferred runs: builds real values. Returns after a MARK that starts a run. */
   #fastPlain(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
     const s = this.#stack;
     const marks = this.#marks;
@@ -329,35 +481,80 @@ export class FastPath {
       if (w !== 0) {
         if (p + w > stop || s.length >= maxStack) break;
         s.push(this.#literalAt(buf, p));
-      } else if (code === 0x8c || code === 0x58) {
-        // SHORT_BINUNICODE, BINUNICODE: short ASCII only
-        const h = 1 + (LENGTH_BYTES[code] as number);
-        if (p + h > stop) break;
-        const len = buf[p + 1] as number;
-        const e = p + h + len;
-        if (len >= FAST_STR_MAX || e > stop || s.length >= maxStack) break;
-        if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
-        let bits = 0;
-        for (let i = p + h; i < e; i++) bits |= buf[i] as number;
-        if (bits >= 0x80) break;
-        s.push(this.#lazyStr(buf, p + h, e));
-        w = e - p;
-      } else if (code === 0x94 || code === 0x71 || code === 0x72) {
-        // MEMOIZE, BINPUT, LONG_BINPUT
-        w = FIXED_WIDTH[code] as number;
+      } else {
         const m = marks.length;
-        if (p + w > stop || s.length <= (m === 0 ? 0 : (marks[m - 1] as number)) || memo.full) break;
-        memo.put(memoIndex(buf, p, memo.size), s[s.length - 1] as Value, base + p);
-      } else if (code === 0x28) {
-        // MARK
-        if (marks.length >= this.#maxMarks) break;
-        marks.push(s.length);
-        last = p;
-        p += 1;
-        n++;
-        if (this.#tryDefer(buf)) break;
-        continue;
-      } else break;
+        const fence = m === 0 ? 0 : (marks[m - 1] as number);
+        switch (code) {
+          case 0x8c: // SHORT_BINUNICODE
+          case 0x58: // BINUNICODE
+            w = shortAsciiWidth(buf, p, stop);
+            if (s.length >= maxStack) w = 0;
+            if (w === 0) break;
+            s.push(this.#host.lazyStr(buf, p + w - (buf[p + 1] as number), p + w));
+            break;
+          case 0x8a: // LONG1
+            w = p + 2 > stop ? 0 : 2 + (buf[p + 1] as number);
+            if (p + w > stop || s.length >= maxStack) w = 0;
+            else if (w !== 0) s.push(twosComplement(buf, p + 2, p + w));
+            break;
+          case 0x94: // MEMOIZE
+          case 0x71: // BINPUT
+          case 0x72: // LONG_BINPUT
+            w = FIXED_WIDTH[code] as number;
+            if (p + w > stop || s.length <= fence || memo.full) w = 0;
+            else memo.put(memoIndex(buf, p, memo.size), s[s.length - 1] as Value, base + p);
+            break;
+          case 0x28: // MARK
+            if (m >= this.#maxMarks) break;
+            marks.push(s.length);
+            last = p;
+            p += 1;
+            n++;
+            if (this.#tryDefer(buf, p - 1)) {
+              this.#ops = n;
+              this.#last = last;
+              return p;
+            }
+            continue;
+          case 0x74: // TUPLE
+            if (m === 0 || fence >= maxStack) break;
+            s.push(this.#tupleFrom(marks.pop() as number));
+            w = 1;
+            break;
+          case 0x85: // TUPLE1
+          case 0x86: // TUPLE2
+          case 0x87: {
+            // TUPLE3
+            const k = (POPS[code] as number) - 1;
+            if (s.length - fence < k) break;
+            s.push(this.#tupleFrom(s.length - k));
+            w = 1;
+            break;
+          }
+          case 0x29: // EMPTY_TUPLE
+          case 0x5d: // EMPTY_LIST
+            if (s.length >= maxStack) break;
+            s.push(new PySeq(code === 0x29 ? "tuple" : "list"));
+            w = 1;
+            break;
+          case 0x61: // APPEND
+            if (s.length - 1 <= fence || !isList(s[s.length - 2])) break;
+            this.#appendFrom(s.length - 1);
+            w = 1;
+            break;
+          case 0x65: {
+            // APPENDS of a list below the mark
+            if (m === 0) break;
+            const x = marks[m - 1] as number;
+            if (x <= (m === 1 ? 0 : (marks[m - 2] as number)) || !isList(s[x - 1])) break;
+            marks.pop();
+            this.#appendFrom(x);
+            w = 1;
+            break;
+          }
+        }
+        if (w === 0) break;
+      }
       last = p;
       p += w;
       n++;
@@ -368,109 +565,191 @@ export class FastPath {
   }
 
   /**
-   * Fast loop inside a deferred run: counts literal items and applies memo puts that keep no
-   * value. Kept small (it is the hottest code of the engine); everything else is left to
-   * {@link FastPath.#runStep} and {@link PickleMachine.op}.
+   * Fast loop inside a deferred run: counts items on the shadow stack and applies memo puts that
+   * keep no value. Kept small (it is the hottest code of the engine); everything else is left to
+   * {@link FastPath.#runStep} and {@link PickleMachine.op}. Shadow tags are written for lists only
+   * and cleared when items are popped, so a position past the stack top is always untagged.
    */
   #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
     const memo = this.#memo;
-    const view = this.#viewOf(buf);
-    // items already in the run, in copied segments
-    const before = this.#segCount;
-    const limit = this.#maxStack - this.#stack.length - this.#segCount;
-    let count = this.#runCount;
-    let runStart = this.#runStart;
-    let runTop = this.#runTop;
+    // the shadow items all become real ones when the run is built: the stack budget counts them
+    const room = this.#maxStack - this.#stack.length;
+    const markRoom = this.#maxMarks - this.#marks.length;
+    const tags = this.#tags;
+    const inner = this.#inner;
+    let sp = this.#sp;
+    let nInner = this.#nInner;
+    let fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
+    let topLit = this.#topLit;
+    let pushes = this.#partPushes;
     let p = pos;
     let last = pos;
     let n = 0;
     while (n < maxOps && p < stop) {
       const code = buf[p] as number;
-      let w = LITERAL_WIDTH[code] as number;
-      if (w === 0) {
-        if (code === 0x8c || code === 0x58) {
-          // SHORT_BINUNICODE, BINUNICODE: short ASCII only
-          const h = 1 + (LENGTH_BYTES[code] as number);
-          if (p + h > stop) break;
-          const len = buf[p + 1] as number;
-          const e = p + h + len;
-          if (len >= FAST_STR_MAX || e > stop) break;
-          if (code === 0x58 && ((buf[p + 2] as number) | (buf[p + 3] as number) | (buf[p + 4] as number)) !== 0) break;
-          let bits = 0;
-          let i = p + h;
-          for (; i + 4 <= e; i += 4) bits |= view.getUint32(i);
-          for (; i < e; i++) bits |= buf[i] as number;
-          if ((bits & 0x80808080) !== 0) break;
-          // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
-          if (((before + count) & 1) === 0 && len >= 2 && buf[p + h] === 0x5f && buf[p + h + 1] === 0x5f) break;
-          w = e - p;
-        } else if (code === 0x94 || code === 0x72 || code === 0x71) {
-          // MEMOIZE, LONG_BINPUT, BINPUT of the top item, when the memo only marks it present
-          w = FIXED_WIDTH[code] as number;
-          if (count === 0 || p + w > stop || !memo.appendPresence(memoIndex(buf, p, memo.size))) break;
-          last = p;
-          p += w;
-          n++;
-          continue;
-        } else break;
-      } else {
-        // fixed-width literals: a run of the same opcode (floats, ints) in a tight loop
-        const fit = Math.min(maxOps - n, limit - count, Math.floor((stop - p) / w));
-        if (fit <= 0) break;
-        if (count === 0) runStart = p;
-        let q = p + w;
-        let j = 1;
-        while (j < fit && buf[q] === code) {
-          q += w;
-          j++;
+      let w = 0;
+      switch (RUN_CLASS[code]) {
+        case C_FIXED: {
+          // fixed-width literals; a run of the same opcode (floats, ints) in a tight loop
+          w = LITERAL_WIDTH[code] as number;
+          if (p + w > stop || sp >= room) {
+            w = 0;
+            break;
+          }
+          if (buf[p + w] === code) {
+            const fit = Math.min(maxOps - n, room - sp, Math.floor((stop - p) / w));
+            let q = p + w;
+            let j = 1;
+            while (j < fit && buf[q] === code) {
+              q += w;
+              j++;
+            }
+            sp += j;
+            pushes += j;
+            n += j;
+            p = q;
+            topLit = q - w;
+            last = topLit;
+            continue;
+          }
+          sp++;
+          pushes++;
+          topLit = p;
+          break;
         }
-        count += j;
-        n += j;
-        p = q;
-        runTop = q - w;
-        last = runTop;
-        continue;
+        case C_STR: {
+          w = shortAsciiWidth(buf, p, stop);
+          if (sp >= room) w = 0;
+          if (w === 0) break;
+          // a dunder str where a dict key may be: a full dict still keeps it, so it must exist
+          const at = p + w - (buf[p + 1] as number);
+          if (nInner === 0 && (sp & 1) === 0 && w - (at - p) >= 2 && buf[at] === 0x5f && buf[at + 1] === 0x5f) {
+            w = 0;
+            break;
+          }
+          sp++;
+          pushes++;
+          topLit = p;
+          break;
+        }
+        case C_LONG1:
+          w = p + 2 > stop ? 0 : 2 + (buf[p + 1] as number);
+          if (w === 0 || p + w > stop || sp >= room) {
+            w = 0;
+            break;
+          }
+          sp++;
+          pushes++;
+          topLit = p;
+          break;
+        case C_MEMO:
+          // a memo put of the top item, when the memo only marks it present
+          w = FIXED_WIDTH[code] as number;
+          if (sp <= fence || p + w > stop || !memo.appendPresence(memoIndex(buf, p, memo.size))) w = 0;
+          break;
+        case C_MARK:
+          if (nInner >= markRoom || nInner >= inner.length) break;
+          inner[nInner++] = sp;
+          fence = sp;
+          w = 1;
+          break;
+        case C_TUPLE: {
+          if (nInner === 0) break;
+          const m = inner[nInner - 1] as number;
+          if (m >= room) break;
+          nInner--;
+          fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
+          for (let i = m; i < sp; i++) tags[i] = 0;
+          sp = m + 1;
+          pushes++;
+          topLit = -1;
+          w = 1;
+          break;
+        }
+        case C_TUPLEN: {
+          const k = (POPS[code] as number) - 1;
+          if (sp - fence < k) break;
+          for (let i = sp - k; i < sp; i++) tags[i] = 0;
+          sp = sp - k + 1;
+          pushes++;
+          topLit = -1;
+          w = 1;
+          break;
+        }
+        case C_EMPTY:
+          if (sp >= room) break;
+          if (code === 0x5d) {
+            // EMPTY_LIST
+            if (sp >= tags.length) break;
+            tags[sp] = LIST;
+          }
+          sp++;
+          pushes++;
+          topLit = -1;
+          w = 1;
+          break;
+        case C_APPEND:
+          if (sp - fence < 2 || tags[sp - 2] !== LIST) break;
+          sp--;
+          tags[sp] = 0;
+          topLit = -1;
+          w = 1;
+          break;
+        case C_APPENDS: {
+          // to a list inside the run (the batch's own APPENDS is for #runStep)
+          if (nInner === 0) break;
+          const m = inner[nInner - 1] as number;
+          const outer = nInner === 1 ? 0 : (inner[nInner - 2] as number);
+          if (m <= outer || tags[m - 1] !== LIST) break;
+          nInner--;
+          fence = outer;
+          for (let i = m; i < sp; i++) tags[i] = 0;
+          sp = m;
+          topLit = -1;
+          w = 1;
+          break;
+        }
       }
-      // a str item
-      if (count >= limit) break;
-      if (count === 0) runStart = p;
-      runTop = p;
-      count++;
+      if (w === 0) break;
       last = p;
       p += w;
       n++;
     }
-    this.#runCount = count;
-    this.#runStart = runStart;
-    this.#runTop = runTop;
+    this.#sp = sp;
+    this.#nInner = nInner;
+    this.#topLit = topLit;
+    this.#partPushes = pushes;
     this.#ops = n;
     this.#last = last;
     return p;
   }
 
   /**
-   * One opcode inside a deferred run that {@link FastPath.#countRun} leaves: a memo put
-   * that keeps a value, or the APPENDS/ADDITEMS/SETITEMS giving the run to its container.
+   * One opcode inside a deferred run that {@link FastPath.#countRun} leaves: a memo put that keeps
+   * the value of a literal, or the APPENDS/ADDITEMS/SETITEMS giving the run to its container.
    * @returns its width, or 0 when {@link PickleMachine.op} must execute it
    */
   #runStep(buf: Uint8Array, p: number, stop: number, base: number): number {
     const code = buf[p] as number;
-    const count = this.#runCount;
+    const sp = this.#sp;
+    const nInner = this.#nInner;
     if (code === 0x94 || code === 0x72 || code === 0x71) {
+      // MEMOIZE, LONG_BINPUT, BINPUT
       const w = FIXED_WIDTH[code] as number;
-      if (count === 0 || p + w > stop) return 0;
+      const fence = nInner === 0 ? 0 : (this.#inner[nInner - 1] as number);
+      if (sp <= fence || p + w > stop) return 0;
       const memo = this.#memo;
       const i = memoIndex(buf, p, memo.size);
       if (!memo.putPresence(i)) {
-        if (memo.full) return 0;
-        memo.store(i, this.#memoValue(buf, this.#runTop), base + p);
+        if (memo.full || this.#topLit < 0) return 0;
+        memo.store(i, this.#memoValue(buf, this.#topLit), base + p);
       }
+      this.#runEnd = p + w;
       return w;
     }
     if (code !== 0x65 && code !== 0x90 && code !== 0x75) return 0;
     // APPENDS, ADDITEMS, SETITEMS: the run's items go to the full container below the mark
-    const total = this.#segCount + count;
-    if (total === 0 || (code === 0x75 && (total & 1) !== 0)) return 0;
+    if (nInner !== 0 || sp === 0 || (code === 0x75 && (sp & 1) !== 0)) return 0;
     const marks = this.#marks;
     const m = marks.length;
     if (m === 0) return 0;
@@ -481,19 +760,13 @@ export class FastPath {
     const cap = this.#cap;
     if (code === 0x75) {
       if (!(t instanceof PyDict && t.keys.length >= cap)) return 0;
-      t.count += total / 2;
+      t.count += sp / 2;
     } else {
       if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
-      t.count += total;
+      t.count += sp;
     }
     marks.pop();
-    this.defer = false;
-    this.#runCount = 0;
-    this.#runBuf = EMPTY_BUF;
-    if (this.#segCount > 0) {
-      this.#segs = [];
-      this.#segCount = 0;
-    }
+    this.#reset();
     return 1;
   }
 }

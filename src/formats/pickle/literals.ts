@@ -106,8 +106,11 @@ export function parseFloatLine(a: OpArg, offset: number): number {
   return v;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
 export function normInt(v: bigint): number | bigint {
-  return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
 }
 
 function cStrtol(s: string): bigint | undefined {
@@ -133,9 +136,37 @@ function pyIntLiteral(s: string): bigint | undefined {
   return m[1] === "-" ? -v : v;
 }
 
+const SCRATCH = new DataView(new ArrayBuffer(8));
+
+/**
+ * The little-endian two's-complement integer of LONG1/LONG4 bytes: a number when it is a safe
+ * integer, else a bigint.
+ * @param buf - bytes
+ * @param start - first byte
+ * @param end - end, exclusive
+ */
 export function twosComplement(buf: Uint8Array, start: number, end: number): number | bigint {
   const n = end - start;
   if (n === 0) return 0;
+  if (n <= 8) {
+    // sign-extended into 64 bits, as two 32-bit halves
+    const fill = ((buf[end - 1] as number) & 0x80) !== 0 ? 0xff : 0;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 7; i >= 0; i--) {
+      const b = i < n ? (buf[start + i] as number) : fill;
+      if (i >= 4) hi = (hi << 8) | b;
+      else lo = lo * 256 + b;
+    }
+    // hi is signed (the << 8 of the top byte wraps to its sign), lo unsigned
+    if (hi >= -0x200000 && hi < 0x200000) {
+      const v = hi * 4294967296 + lo;
+      if (Number.isSafeInteger(v)) return v;
+    }
+    SCRATCH.setUint32(0, lo, true);
+    SCRATCH.setInt32(4, hi, true);
+    return SCRATCH.getBigInt64(0, true);
+  }
   let v = 0n;
   for (let i = end - 1; i >= start; i--) v = (v << 8n) | BigInt(buf[i] as number);
   if (((buf[end - 1] as number) & 0x80) !== 0) v -= 1n << BigInt(8 * n);

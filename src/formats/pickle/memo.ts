@@ -42,7 +42,13 @@ function isReference(v: Value): boolean {
  */
 export class Memo {
   readonly #dense: (Value | undefined)[] = [];
-  readonly #far = new Map<number, Value>();
+  /**
+   * The far part: values of entries from `detailCap` on. Those below `2 * detailCap` (where a
+   * memo filled in order puts them) live in an array, the others in a map; `#farCount` counts both.
+   */
+  readonly #farDense: (Value | undefined)[] = [];
+  readonly #farMap = new Map<number, Value>();
+  #farCount = 0;
   #farMax = -1;
   /** Every index below it is present (MEMOIZE fills the memo in order: no bit needed). */
   #contig = 0;
@@ -82,6 +88,37 @@ export class Memo {
     }
   }
 
+  /** Whether the far part holds a value for `i` (`i >= detailCap`). */
+  #farHas(i: number): boolean {
+    if (i > this.#farMax) return false;
+    const j = i - this.detailCap;
+    return j < this.detailCap ? this.#farDense[j] !== undefined : this.#farMap.has(i);
+  }
+
+  #farSet(i: number, v: Value): void {
+    const j = i - this.detailCap;
+    if (j < this.detailCap) {
+      if (this.#farDense[j] === undefined) this.#farCount++;
+      // a hole keeps an array's elements kind: fill up to j first (indexes come in order)
+      while (this.#farDense.length < j) this.#farDense.push(undefined);
+      this.#farDense[j] = v;
+    } else {
+      if (!this.#farMap.has(i)) this.#farCount++;
+      this.#farMap.set(i, v);
+    }
+    if (i > this.#farMax) this.#farMax = i;
+  }
+
+  #farDelete(i: number): void {
+    const j = i - this.detailCap;
+    if (j < this.detailCap) {
+      if (this.#farDense[j] !== undefined) {
+        this.#farDense[j] = undefined;
+        this.#farCount--;
+      }
+    } else if (this.#farMap.delete(i)) this.#farCount--;
+  }
+
   put(i: number, v: Value, offset: number): void {
     this.store(i, materialize(v), offset);
   }
@@ -99,15 +136,15 @@ export class Memo {
       this.#dense[i] = v;
       return;
     }
-    const far = this.#far;
-    if (far.size < this.detailCap || isReference(v) || (i <= this.#farMax && far.has(i))) {
-      if (far.size < this.detailCap * 4 || far.has(i)) {
-        far.set(i, v);
-        if (i > this.#farMax) this.#farMax = i;
+    const count = this.#farCount;
+    const held = !fresh && this.#farHas(i);
+    if (count < this.detailCap || isReference(v) || held) {
+      if (count < this.detailCap * 4 || held) {
+        this.#farSet(i, v);
         return;
       }
     }
-    if (!fresh && i <= this.#farMax) far.delete(i);
+    if (!fresh && i <= this.#farMax) this.#farDelete(i);
   }
 
   /**
@@ -117,8 +154,7 @@ export class Memo {
    */
   putPresence(i: number): boolean {
     if (i < this.detailCap) return false;
-    const far = this.#far;
-    if (far.size < this.detailCap || (i <= this.#farMax && far.has(i))) return false;
+    if (this.#farCount < this.detailCap || this.#farHas(i)) return false;
     if (!this.#has(i)) {
       if (this.size >= this.max) return false;
       this.size++;
@@ -134,7 +170,7 @@ export class Memo {
   appendPresence(i: number): boolean {
     // #mark keeps #contig past every marked index: entry #contig is never present
     if (i !== this.#contig || i >= 1 << 28 || i <= this.#farMax) return false;
-    if (i < this.detailCap || this.#far.size < this.detailCap || this.size >= this.max) return false;
+    if (i < this.detailCap || this.#farCount < this.detailCap || this.size >= this.max) return false;
     this.size++;
     this.#contig = i + 1;
     return true;
@@ -148,7 +184,8 @@ export class Memo {
   get(i: number): Value | undefined {
     if (!this.#has(i)) return undefined;
     if (i < this.detailCap) return this.#dense[i] as Value;
-    const v = this.#far.get(i);
-    return v !== undefined || this.#far.has(i) ? v : ELIDED;
+    if (!this.#farHas(i)) return ELIDED;
+    const j = i - this.detailCap;
+    return (j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i)) as Value;
   }
 }

@@ -60,6 +60,8 @@ export interface ModelHost {
   readonly cap: number;
   /** Registries shared with the other pickles of the file. */
   readonly shared: SharedState;
+  /** Counts decompressed bytes against the analysis's budget (throws past it). */
+  readonly chargeDecompressed: ((bytes: number) => void) | undefined;
   /** Payloads handed to deserializers or evaluators. */
   readonly nested: NestedPayload[];
   /** `getattr(base, attr)` as a value. */
@@ -546,7 +548,7 @@ const evaluatorModel: Model = (h, c) => {
 };
 
 /** A decoding applied to the first argument: eagerly to inline bytes, recorded on large ones. */
-function decode(input: Value | undefined, t: Transform): Value | undefined {
+function decode(h: ModelHost, input: Value | undefined, t: Transform): Value | undefined {
   if (input instanceof PyBytes && input.data === undefined) {
     return new PyBytes(undefined, input.blob, [...input.transforms, t]);
   }
@@ -555,14 +557,14 @@ function decode(input: Value | undefined, t: Transform): Value | undefined {
   const text = strOf(input);
   const src = bytes ?? (text !== undefined ? Buffer.from(text, "latin1") : undefined);
   if (src === undefined) return undefined;
-  const out = applyTransform(t, src);
+  const out = applyTransform(t, src, h.chargeDecompressed);
   return out === undefined ? undefined : new PyBytes(out);
 }
 
 const decoderModel =
   (t: Transform): Model =>
-  (_h, c) =>
-    decode(c.a[0], t);
+  (h, c) =>
+    decode(h, c.a[0], t);
 
 /** Encoding name as `codecs` normalises it (lower case, no `-` or `_`). */
 function encodingOf(v: Value | undefined): string {
@@ -570,9 +572,9 @@ function encodingOf(v: Value | undefined): string {
 }
 
 /** `codecs.decode(data, encoding)`: the binary codecs decode. */
-const codecsDecodeModel: Model = (_h, c) => {
+const codecsDecodeModel: Model = (h, c) => {
   const t = CODEC_DECODINGS.get(encodingOf(c.a[1]));
-  return t === undefined ? undefined : decode(c.a[0], t);
+  return t === undefined ? undefined : decode(h, c.a[0], t);
 };
 
 /** `codecs.encode(text, encoding)`: str → bytes for latin-1, UTF-8 and ASCII. */
@@ -797,8 +799,28 @@ export function looksSerialized(h: Uint8Array): boolean {
   return false;
 }
 
-/** Applies a named decoding to bytes (bounded); undefined when the input is not valid for it. */
-export function applyTransform(t: string, src: Uint8Array): Uint8Array | undefined {
+/**
+ * Applies a named decoding to bytes (bounded); undefined when the input is not valid for it.
+ * @param t - the decoding
+ * @param src - the bytes
+ * @param charge - counts decompressed bytes (zlib, gzip) against a budget; throws past it
+ */
+export function applyTransform(
+  t: string,
+  src: Uint8Array,
+  charge?: ((bytes: number) => void) | undefined,
+): Uint8Array | undefined {
+  if (t === "zlib" || t === "gzip") {
+    let out: Uint8Array;
+    try {
+      const opts = { maxOutputLength: MAX_DECODED };
+      out = new Uint8Array(t === "zlib" ? inflateSync(src, opts) : gunzipSync(src, opts));
+    } catch {
+      return undefined;
+    }
+    charge?.(out.length);
+    return out;
+  }
   try {
     switch (t) {
       case "base64":
@@ -814,14 +836,6 @@ export function applyTransform(t: string, src: Uint8Array): Uint8Array | undefin
       }
       case "latin1":
         return Uint8Array.from(decodeUtf8(src, 0, src.length).text, (c) => c.charCodeAt(0) & 0xff);
-      case "zlib":
-      case "gzip": {
-        return new Uint8Array(
-          t === "zlib"
-            ? inflateSync(src, { maxOutputLength: MAX_DECODED })
-            : gunzipSync(src, { maxOutputLength: MAX_DECODED }),
-        );
-      }
     }
   } catch {
     return undefined;

@@ -366,12 +366,21 @@ export class PyLargeStr {
 /** tuple, list, set or frozenset. */
 export class PySeq {
   /** Kept items (the first {@link CONTAINER_CAP}). */
-  readonly items: Value[] = [];
+  readonly items: Value[];
   /** Exact number of items. */
-  count = 0;
+  count: number;
 
-  /** @param kind - which Python type */
-  constructor(readonly kind: "tuple" | "list" | "set" | "frozenset") {}
+  /**
+   * @param kind - which Python type
+   * @param items - its first items, already materialised (the array is taken over)
+   */
+  constructor(
+    readonly kind: "tuple" | "list" | "set" | "frozenset",
+    items: Value[] = [],
+  ) {
+    this.items = items;
+    this.count = items.length;
+  }
 
   /**
    * Appends an item, keeping it only under the cap.

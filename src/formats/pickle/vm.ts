@@ -118,6 +118,11 @@ export interface MachineOptions {
    * after its STOP.
    */
   inlinePickle: ((input: PickleInput, offset: number) => Promise<void>) | undefined;
+  /**
+   * Counts bytes the Python model decompresses (`zlib.decompress` of literal bytes ...) against
+   * the analysis's budget; throws `BUDGET_EXCEEDED` past it.
+   */
+  chargeDecompressed: ((bytes: number) => void) | undefined;
 }
 
 /** Default machine settings. */
@@ -133,6 +138,7 @@ export function defaultMachineOptions(): MachineOptions {
     shared: { ext: new Map(), patches: new Map() },
     inlineArrays: true,
     inlinePickle: undefined,
+    chargeDecompressed: undefined,
   };
 }
 
@@ -193,10 +199,12 @@ export class PickleMachine implements FastSink {
       maxMarks: o.maxMarks,
       containerCap: o.containerCap,
       lazyStr: (buf, start, end) => this.#lazyStr(buf, start, end),
+      truncate: (n) => this.#truncate(n),
     });
     this.#host = {
       cap: o.containerCap,
       shared: o.shared,
+      chargeDecompressed: o.chargeDecompressed,
       nested: this.nested,
       derive: (base, attr, via, offset) => this.#derive(base, attr, via, offset),
       refTo: (full, via, offset, isModule) => this.#refTo(full, via, offset, isModule),
@@ -242,7 +250,9 @@ export class PickleMachine implements FastSink {
   }
 
   #truncate(n: number): void {
-    this.stack.length = n;
+    const s = this.stack;
+    if (s.length - n <= 8) while (s.length > n) s.pop();
+    else s.length = n;
     if (n < this.#lowWater) this.#lowWater = n;
   }
 
@@ -253,10 +263,18 @@ export class PickleMachine implements FastSink {
   }
 
   #tuple(from: number): PySeq {
-    const t = new PySeq("tuple");
     const s = this.stack;
     const cap = this.#o.containerCap;
-    for (let i = from; i < s.length; i++) t.push(s[i] as Value, cap);
+    let t: PySeq;
+    if (s.length - from <= cap) {
+      // an array of the exact size, as PySeq.push would fill it
+      const items = s.slice(from);
+      for (let i = 0; i < items.length; i++) materialize(items[i] as Value);
+      t = new PySeq("tuple", items);
+    } else {
+      t = new PySeq("tuple");
+      for (let i = from; i < s.length; i++) t.push(s[i] as Value, cap);
+    }
     this.#truncate(from);
     return t;
   }
@@ -781,7 +799,7 @@ export class PickleMachine implements FastSink {
       case 0x87: {
         // TUPLE3
         const n = (POPS[code] as number) - 1; // items taken, from the table
-        if (s.length < n) this.#underflow(offset);
+        if (s.length - this.#fence() < n) this.#underflow(offset); // as CPython, not across a MARK
         this.#push(this.#tuple(s.length - n), offset);
         break;
       }

@@ -77,7 +77,14 @@ describe("the Python model table", () => {
 
   it("decodes codecs.decode(x, 'constructor') as nothing", async () => {
     const a = await analyze(
-      bytes(P4, op.sglobal("codecs", "decode"), op.sbu("gASVAAAAAAAAAE4u"), op.sbu("constructor"), [0x86, 0x52], op.stop),
+      bytes(
+        P4,
+        op.sglobal("codecs", "decode"),
+        op.sbu("gASVAAAAAAAAAE4u"),
+        op.sbu("constructor"),
+        [0x86, 0x52],
+        op.stop,
+      ),
     );
     expect(rules(a)).not.toContain("scan/internal-error");
     expect(a.invalid).toBe(false);
