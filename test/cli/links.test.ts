@@ -1,45 +1,20 @@
-// Issue 13 (trust boundaries): the CLI never writes or reads through links or special files in a
-// model folder, and never follows a link out of the model root, whatever a signature says.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  constants,
-  cpSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CliIO } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 import { signModel } from "../../src/integrity/oms/sign.js";
 import { type RecordingIO, fakeIO as recordingIO } from "../helpers/cli.js";
+import { fifoScratch } from "../helpers/fifo.js";
 
 const S = fileURLToPath(new URL("../../samples/integrity/", import.meta.url));
 const at = (p: string) => join(S, p);
-const tmp = mkdtempSync(join(tmpdir(), "mg-links-"));
-const fifos: string[] = [];
-afterAll(() => {
-  // A writer blocked in open() on a FIFO (the bug this file guards against) is released by opening
-  // the read end without blocking; then the folder can go.
-  for (const fifo of fifos) {
-    try {
-      closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = fifoScratch("mg-links-");
+const tmp = scratch.dir;
+const mkfifo = scratch.mkfifo;
+
 let n = 0;
 function copy(name: string): string {
   const dir = join(tmp, `m${n++}`);
@@ -50,10 +25,6 @@ function outsideFile(content: string): string {
   const path = join(tmp, `outside-${n++}.txt`);
   writeFileSync(path, content);
   return path;
-}
-function mkfifo(path: string): void {
-  execFileSync("mkfifo", [path]);
-  fifos.push(path);
 }
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 

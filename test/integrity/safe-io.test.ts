@@ -1,23 +1,9 @@
 // Issue 13 (trust boundaries): link-safe writes and reads (src/sources/safe-write.ts), the tree walk
 // that never describes a link out of the root as usable, and hashing that never blocks or follows.
 import { execFileSync } from "node:child_process";
-import {
-  closeSync,
-  constants,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isModelgateError } from "../../src/errors.js";
 import { HashPool } from "../../src/integrity/hash/pool.js";
 import { parseBundle } from "../../src/integrity/oms/bundle.js";
@@ -32,29 +18,18 @@ import {
   UnsafePathError,
   writeFileSafely,
 } from "../../src/sources/safe-write.js";
+import { fifoScratch } from "../helpers/fifo.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "mg-safeio-"));
-const fifos: string[] = [];
-afterAll(() => {
-  for (const fifo of fifos) {
-    try {
-      closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
-    } catch {
-      // gone
-    }
-  }
-  rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = fifoScratch("mg-safeio-");
+const tmp = scratch.dir;
+const mkfifo = scratch.mkfifo;
+
 let n = 0;
 const fresh = () => {
   const dir = join(tmp, `d${n++}`);
   mkdirSync(dir);
   return dir;
 };
-function mkfifo(path: string): void {
-  execFileSync("mkfifo", [path]);
-  fifos.push(path);
-}
 /** Resolves with the promise's outcome, or "timeout" when it takes longer than `ms`. */
 async function within<T>(promise: Promise<T>, ms = 3000): Promise<T | "timeout"> {
   let timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,7 @@ import { ModelgateError } from "../../errors.js";
 import { twosComplement } from "./literals.js";
 import type { Memo } from "./memo.js";
 import { FIXED_LITERAL, FIXED_WIDTH, LENGTH_BYTES, OP, POPS } from "./opcodes.js";
-import { latin1, materialize, PyDict, PyFloat, PySeq, type PyStr, type Value } from "./values.js";
+import { latin1, PyDict, PyFloat, PySeq, type PyStr, tupleFrom, type Value } from "./values.js";
 
 // PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles straight from the
 // decoder's buffer: literal pushes (ints, floats, short strs, LONG1), MARK, memo puts, tuples,
@@ -275,16 +275,7 @@ export class FastPath {
   #tupleFrom(from: number): PySeq {
     const s = this.#stack;
     const cap = this.#cap;
-    let t: PySeq;
-    if (s.length - from <= cap) {
-      // an array of the exact size, as PySeq.push would fill it
-      const items = s.slice(from);
-      for (let i = 0; i < items.length; i++) materialize(items[i] as Value);
-      t = new PySeq("tuple", items);
-    } else {
-      t = new PySeq("tuple");
-      for (let i = from; i < s.length; i++) t.push(s[i] as Value, cap);
-    }
+    const t = tupleFrom(s, from, cap);
     this.#host.truncate(from);
     return t;
   }

@@ -661,6 +661,24 @@ export function materialize(v: Value): Value {
 }
 
 /**
+ * The tuple of `stack[from..]`, as TUPLE builds it: an exact-size array when it fits the container
+ * cap, else items pushed one by one (keeping the cap's accounting).
+ * @param stack - the machine's stack
+ * @param from - first item
+ * @param cap - the container cap
+ */
+export function tupleFrom(stack: readonly Value[], from: number, cap: number): PySeq {
+  if (stack.length - from <= cap) {
+    const items = stack.slice(from);
+    for (let i = 0; i < items.length; i++) materialize(items[i] as Value);
+    return new PySeq("tuple", items);
+  }
+  const t = new PySeq("tuple");
+  for (let i = from; i < stack.length; i++) t.push(stack[i] as Value, cap);
+  return t;
+}
+
+/**
  * The text of a str value (literal), else undefined.
  * @param v - any value
  */

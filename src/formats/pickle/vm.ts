@@ -65,6 +65,7 @@ import {
   type RefSite,
   seqItems,
   strOf,
+  tupleFrom,
   type Value,
 } from "./values.js";
 
@@ -265,16 +266,7 @@ export class PickleMachine implements FastSink {
   #tuple(from: number): PySeq {
     const s = this.stack;
     const cap = this.#o.containerCap;
-    let t: PySeq;
-    if (s.length - from <= cap) {
-      // an array of the exact size, as PySeq.push would fill it
-      const items = s.slice(from);
-      for (let i = 0; i < items.length; i++) materialize(items[i] as Value);
-      t = new PySeq("tuple", items);
-    } else {
-      t = new PySeq("tuple");
-      for (let i = from; i < s.length; i++) t.push(s[i] as Value, cap);
-    }
+    const t = tupleFrom(s, from, cap);
     this.#truncate(from);
     return t;
   }
