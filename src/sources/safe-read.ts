@@ -10,6 +10,7 @@ import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type ErrorCode, ModelgateError } from "../core/errors.js";
+import { readCapped } from "./safe-write.js";
 
 /** Why a file was not read. */
 export type UntrustedReason =
@@ -142,16 +143,9 @@ export async function readTrustedFile(path: string, options: TrustedReadOptions)
     if (info.ino !== before.ino || info.dev !== before.dev) throw refuse("unreadable", "it changed while being opened");
     const problem = trustProblem(info);
     if (problem !== undefined) throw refuse(problem.reason, problem.detail);
-    // Read at most one byte more than allowed, whatever the size says (procfs, growing files).
-    const buffer = Buffer.alloc(options.maxBytes + 1);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    if (filled > options.maxBytes) throw refuse("too-large", `larger than ${options.maxBytes} bytes`);
-    const bytes = buffer.subarray(0, filled);
+    // At most one byte more than allowed, whatever the size says (procfs, growing files).
+    const bytes = await readCapped(handle, options.maxBytes);
+    if (bytes === undefined) throw refuse("too-large", `larger than ${options.maxBytes} bytes`);
     return { path: full, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
   } catch (error) {
     if (error instanceof UntrustedFileError) throw error;

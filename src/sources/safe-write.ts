@@ -149,6 +149,27 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Reads an open file to its end, whatever `fstat` said its size was (procfs files say 0, files
+ * grow): chunk by chunk, never more than `maxBytes + 1` bytes in all.
+ * @param handle - the open file
+ * @param maxBytes - the cap
+ * @returns the bytes, or undefined when there are more than `maxBytes`
+ */
+export async function readCapped(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, total);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > maxBytes) return undefined;
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+}
+
 /** Options of {@link readFileSafely}. */
 export interface ReadFileSafelyOptions {
   /** Largest size accepted, in bytes; at most `maxBytes + 1` bytes are ever read. */
@@ -203,15 +224,9 @@ export async function readFileSafely(path: string, options: ReadFileSafelyOption
       throw new UnsafePathError("changed", `refusing to read the ${what} ${path}: it changed while being opened`);
     }
     if (stats.size > options.maxBytes) throw tooLarge();
-    const buffer = Buffer.allocUnsafe(Math.min(stats.size, options.maxBytes) + 1);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    if (filled > options.maxBytes) throw tooLarge();
-    return buffer.subarray(0, filled);
+    const bytes = await readCapped(handle, options.maxBytes);
+    if (bytes === undefined) throw tooLarge();
+    return bytes;
   } catch (error) {
     if (error instanceof ModelgateError) throw error;
     throw toModelgateError(error);

@@ -200,3 +200,21 @@ describe("signatureViolation and coverage", () => {
     expect(signatureViolation({ ...verified, coverage: partial }, { required: false })).toBeUndefined();
   });
 });
+
+describe("readCapped", () => {
+  it("reads a file that stat calls empty to its end (procfs), and refuses one over the cap", async () => {
+    const { open } = await import("node:fs/promises");
+    const { existsSync } = await import("node:fs");
+    const { readCapped } = await import("../../src/sources/safe-write.js");
+    if (!existsSync("/proc/self/status")) return;
+    const handle = await open("/proc/self/status", "r");
+    try {
+      const bytes = await readCapped(handle, 1 << 20);
+      expect(bytes?.toString("utf8")).toMatch(/^Name:/);
+      expect(bytes!.length).toBeGreaterThan(100);
+      expect(await readCapped(handle, 10)).toBeUndefined();
+    } finally {
+      await handle.close();
+    }
+  });
+});
