@@ -9,7 +9,8 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashPool, scan, signModel, verifyModel } from "../dist/index.js";
+import { HashPool } from "../dist/entries/signing.js";
+import { scan, signModel, verifyModel } from "../dist/index.js";
 
 const scale = Number(process.env.MODELGATE_BENCH_SCALE ?? 1);
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { renderRulesMarkdown } = await import(join(root, "dist", "policy", "rules", "doc.js"));
+const { renderRulesMarkdown } = await import(join(root, "dist", "registry", "rules-doc.js"));
 const target = join(root, "docs", "rules.md");
 const text = renderRulesMarkdown();
 if (process.argv.includes("--check")) {

@@ -45,7 +45,7 @@ describe.each(areas)("samples/%s", (area) => {
     const report = await scanCached(path);
     const isDir = statSync(join(SAMPLES, path)).isDirectory();
     const findings = report.files.flatMap((f) => f.findings);
-    const ruleIds = new Set(findings.map((f) => f.ruleId));
+    const ruleIds = new Set<string>(findings.map((f) => f.ruleId));
     const verdict = isDir ? report.verdict : report.files[0]!.verdict;
     const context = `${path}: ${JSON.stringify(
       findings.map((f) => `${f.severity} ${f.ruleId} ${f.message}`),

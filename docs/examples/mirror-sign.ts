@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
-import { parseHubUri, resolveHubSettings, scan, sign, verifyModel } from "modelgate";
+import { parseHubUri, resolveHubSettings, scan, signModel as sign, verifyModel } from "modelgate";
 import { decide } from "./mirror-decide.ts";
 
 const [uri, store, keyFile] = process.argv.slice(2);

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Regenerates the library-derived parts of the pickle allowlist profiles
-(src/policy/pickle/profiles/{torch,numpy,sklearn}.json) from the installed torch, numpy and
+(src/formats/pickle/policy/profiles/{torch,numpy,sklearn}.json) from the installed torch, numpy and
 scikit-learn (Debian python3-torch, python3-numpy, python3-sklearn), merged with hand-curated
 names that other versions of those libraries write. Run from the repository root:
-    /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/policy/pickle
+    /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/formats/pickle/policy
 Every entry is `module.qualname` exactly as a pickle names it. `call` entries may be called
 (REDUCE/INST/OBJ); `new` entries may only be referenced or instantiated with NEWOBJ
 (cls.__new__, no __init__), which is how pickle rebuilds ordinary class instances."""
@@ -31,7 +31,7 @@ def write(name, description, call, new, versions):
         "call": call,
         "new": new,
     }
-    with open(f"src/policy/pickle/profiles/{name}.json", "w") as f:
+    with open(f"src/formats/pickle/policy/profiles/{name}.json", "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
     print(name, len(call), "call,", len(new), "new")

@@ -2,7 +2,7 @@
  * The bridge between an analysis context and the decompression budget of the container readers.
  * @module
  */
-import type { AnalysisContext } from "../scan/types.js";
+import type { AnalysisContext } from "../core/analyzer.js";
 import type { DecompressionBudget } from "./compressed/decoded-source.js";
 
 /**

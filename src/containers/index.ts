@@ -25,7 +25,7 @@ export { type Decompressed, decompress, isDecodable, zstdAvailable } from "./com
 export { tarAnalyzer } from "./tar/analyzer.js";
 export { parseTarNumber, readTar, type TarEntry, type TarListing, type TarReadOptions } from "./tar/reader.js";
 export { CRC_CHECK_LIMIT, zipAnalyzer } from "./zip/analyzer.js";
-export { classifyZip, isTorchOpaqueMember, type ZipClassification, type ZipFlavor } from "./zip/flavor.js";
+export { isTorchOpaqueMember } from "./zip/flavor.js";
 export {
   checkEncryptionFlag,
   type EncryptionCheck,

@@ -6,11 +6,11 @@
 import type { Severity } from "./severity.js";
 
 /**
- * The registered rule ids, as keys. Empty here: the rule registry (`src/policy/rules/index.ts`)
- * adds every id it defines by declaration merging, so code below the registry can name
- * {@link RuleId} (and have its ids checked) without importing it.
+ * The registered rule ids, as keys. Empty here: each rules file (a module's `rules.ts`, the
+ * engine's `src/registry/engine-rules.ts`) adds the ids it defines by declaration merging, so code
+ * below the registry can name {@link RuleId} (and have its ids checked) without importing it.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in the rule registry
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in the rules files
 export interface RuleRegistry {}
 
 /** Identifier of a registered rule (`pickle/dangerous-call`, `zip/name-mismatch` ...). */

@@ -1,52 +1,24 @@
 /**
- * Format ids (the report's public `format` enum) and what the sniffer says about some bytes.
+ * Format ids (each declared by its format module) and what the sniffer says about some bytes.
  * @module
  */
 
 /**
- * Formats the scanner recognises by content. `unknown` is content that matches nothing the
- * scanner knows; `empty` is a zero-byte file.
+ * The format ids, as keys. Only `empty` (a zero-byte file) and `unknown` (content that matches
+ * nothing the scanner knows) are declared here: each format module declares its own ids by
+ * declaration merging (`declare module ".../core/formats.js" { interface FormatRegistry { ... } }`
+ * in its `index.ts`), and the registry (`src/registry/`) derives the report's `format` enum from
+ * the modules it lists.
  */
-export const FORMATS = [
-  "pickle",
-  "pytorch-zip",
-  "pytorch-legacy",
-  "torchscript",
-  "numpy",
-  "npz",
-  "joblib",
-  "zip",
-  "tar",
-  "gzip",
-  "bz2",
-  "xz",
-  "lzma",
-  "zlib",
-  "zstd",
-  "lz4",
-  "7z",
-  "rar",
-  "safetensors",
-  "onnx",
-  "gguf",
-  "hdf5",
-  "keras",
-  "tf-savedmodel",
-  "protobuf",
-  "json",
-  "jinja",
-  "python",
-  "notebook",
-  "shell",
-  "executable",
-  "oms-signature",
-  "text",
-  "empty",
-  "unknown",
-] as const;
+export interface FormatRegistry {
+  /** A zero-byte file. */
+  empty: true;
+  /** Content that matches nothing the scanner knows. */
+  unknown: true;
+}
 
 /** A recognised format. */
-export type Format = (typeof FORMATS)[number];
+export type Format = keyof FormatRegistry & string;
 
 /** A format recognised in some bytes, and where it starts. */
 export interface Detection {

@@ -10,17 +10,21 @@ import { z } from "zod";
 import { ModelgateError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import type { Severity } from "../core/severity.js";
+import { TOOLS, type Tool } from "../formats/hf/advisories.js";
+import { PICKLE_CONTEXTS, type PicklePolicyOptions } from "../formats/pickle/policy/index.js";
+import { SIGNATURE_METHODS, type SignatureRequirement } from "../integrity/oms/requirement.js";
+import { getRule, RULES } from "../registry/rules.js";
 import { SeveritySchema } from "../report/schema.js";
-import { TOOLS, type Tool } from "./advisories.js";
 import { compileGlob } from "./glob.js";
-import { getRule, RULES } from "./rules/index.js";
+
+export { publicKeyFingerprint, SIGNATURE_METHODS, type SignatureRequirement } from "../integrity/oms/requirement.js";
 
 /** A finding the team has reviewed and accepts, for a rule and a set of paths. */
 export interface Suppression {
   /** Rule id (`pickle/unsafe-global`), or every rule of an area (`pickle/*`). */
   rule: string;
   /**
-   * Path glob the finding's path must match (see {@link compileGlob}), relative to the scanned
+   * Path glob the finding's path must match (see `compileGlob`), relative to the scanned
    * directory or to the policy file's directory when that contains the scanned files. The
    * finding's top-level file also counts, so `model.pt` covers findings in `model.pt!archive/data.pkl`.
    */
@@ -31,23 +35,6 @@ export interface Suppression {
   expires?: string;
 }
 
-/** Signature methods of OpenSSF Model Signing. */
-export const SIGNATURE_METHODS = ["sigstore", "key", "certificate"] as const;
-
-/** What a signature must satisfy for the model to pass. */
-export interface SignatureRequirement {
-  /** Whether a verified signature is required (default true when the section is present). */
-  required?: boolean;
-  /** Required signing method. */
-  method?: (typeof SIGNATURE_METHODS)[number];
-  /** Required signer identity (Sigstore certificate SAN: e-mail or URI; certificate subject). */
-  identity?: string;
-  /** Required issuer (Sigstore OIDC issuer, or certificate issuer). */
-  issuer?: string;
-  /** Required public key (PEM); compared by SPKI SHA-256 fingerprint. */
-  key?: string;
-}
-
 /** Caller-supplied policy overrides. The JSON of a policy file has exactly this shape. */
 export interface PolicyOptions {
   /** Severity per rule id, replacing the rule's default. */
@@ -56,32 +43,8 @@ export interface PolicyOptions {
   disable?: string[];
   /** Reviewed findings that no longer count (they stay visible in `files[].suppressed`). */
   suppressions?: Suppression[];
-  /** Extra pickle globals (`module.qualname`) treated as safe / as dangerous. */
-  pickle?: {
-    /** Globals to allow in addition to the built-in profiles (`a.b.C`, or `a.b.*` for a prefix). */
-    allow?: string[];
-    /** Globals to deny (critical) even when a profile allows them (`a.b` also covers `a.b.*`). */
-    deny?: string[];
-    /**
-     * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
-     * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
-     * `numpy`, `sklearn`, `joblib`, `torchscript`) or `customProfiles` names.
-     */
-    profiles?: Partial<Record<"pickle" | "pytorch" | "torchscript" | "numpy" | "joblib", string[]>>;
-    /** Profiles enabled in every context in addition to the defaults. */
-    extraProfiles?: string[];
-    /** Caller-defined profiles (see docs/pickle-policy.md). */
-    customProfiles?: {
-      /** Profile name, referenced from `profiles` / `extraProfiles`. */
-      name: string;
-      /** Names that may be called. */
-      call?: string[];
-      /** Names that may only be referenced or instantiated with NEWOBJ. */
-      new?: string[];
-      /** Dotted prefixes (ending in `.`) under which anything may be called. */
-      prefixes?: string[];
-    }[];
-  };
+  /** Extra pickle globals (`module.qualname`) treated as safe / as dangerous, and the allowlist profiles. */
+  pickle?: PicklePolicyOptions;
   /** Signature requirement: an unsigned or unverified model fails (`policy/signature-required`). */
   signature?: SignatureRequirement;
   /**
@@ -220,9 +183,7 @@ export const PolicyOptionsSchema = z
       deny: z
         .array(z.string().regex(GLOBAL_OR_PREFIX, "must be module.qualname or a prefix.*, e.g. builtins.eval"))
         .optional(),
-      profiles: z
-        .partialRecord(z.enum(["pickle", "pytorch", "torchscript", "numpy", "joblib"]), z.array(z.string().min(1)))
-        .optional(),
+      profiles: z.partialRecord(z.enum(PICKLE_CONTEXTS), z.array(z.string().min(1))).optional(),
       extraProfiles: z.array(z.string().min(1)).optional(),
       customProfiles: z
         .array(
@@ -387,18 +348,4 @@ export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptio
     suppressionUses: () =>
       suppressions.map((e) => ({ ...e.suppression, status: e.expired ? "expired" : "active", matched: e.matched })),
   };
-}
-
-/**
- * SHA-256 fingerprint (lowercase hex) of a public key's DER SubjectPublicKeyInfo.
- * @param pem - PEM public key (or certificate)
- * @throws ModelgateError `POLICY` when it is not a public key
- */
-export function publicKeyFingerprint(pem: string): string {
-  try {
-    const der = createPublicKey(pem).export({ type: "spki", format: "der" });
-    return createHash("sha256").update(der).digest("hex");
-  } catch (error) {
-    throw new ModelgateError("POLICY", "signature.key: not a PEM public key", { cause: error });
-  }
 }

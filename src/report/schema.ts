@@ -1,19 +1,22 @@
 /**
- * The scan report schema. These zod schemas are the single source of the report's TypeScript
- * types and of the published JSON Schema (`schema/report-v1.schema.json`, generated at build).
+ * The scan report schema. These zod schemas validate reports and are the source of the published
+ * JSON Schema (`schema/report-v1.schema.json`, generated at build); the report's TypeScript types
+ * are the named interfaces of `types.ts`, which a type test keeps equal to the schemas' `z.infer`.
  * @module
  */
 import { z } from "zod";
-import { FORMATS } from "../core/formats.js";
+import type { RuleId } from "../core/findings.js";
 import { SEVERITIES, VERDICTS } from "../core/severity.js";
 import { SignatureVerificationSchema } from "../integrity/oms/result.js";
+import { FORMATS } from "../registry/catalog.js";
 
 /** Version of the report format. Additive changes bump the minor version. */
 export const REPORT_SCHEMA_VERSION = "1.1.0";
 
 export type { Evidence } from "../core/findings.js";
-export { FORMATS, type Format } from "../core/formats.js";
+export type { Format } from "../core/formats.js";
 export { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../core/severity.js";
+export { FORMATS } from "../registry/catalog.js";
 
 /** How bad a single finding is. */
 export const SeveritySchema = z.enum(SEVERITIES).describe("How bad a finding is.");
@@ -36,7 +39,8 @@ export const EvidenceSchema = z
 /** One thing the scanner found. */
 export const FindingSchema = z
   .object({
-    ruleId: z.string().min(1).describe("Stable rule identifier (see docs/rules.md)."),
+    // Typed as the registered ids (what scans produce); the value is validated as a string.
+    ruleId: z.string().min(1).describe("Stable rule identifier (see docs/rules.md).") as z.ZodType<RuleId, string>,
     severity: SeveritySchema,
     message: z.string(),
     path: z.string().describe("File or container member the finding is about (outer.pt!archive/data.pkl)."),
@@ -207,30 +211,22 @@ export const ScanReportSchema = z
   })
   .describe("modelgate scan report");
 
-/** One finding. */
-export type Finding = z.infer<typeof FindingSchema>;
-/** A container member's result. */
-export type MemberReport = z.infer<typeof MemberReportSchema>;
-/** Digests of a file. */
-export type Hashes = z.infer<typeof HashesSchema>;
-/** A policy suppression. */
-export type SuppressionRecord = z.infer<typeof SuppressionSchema>;
-/** A suppressed finding. */
-export type SuppressedFinding = z.infer<typeof SuppressedFindingSchema>;
-/** The policy a scan ran under. */
-export type PolicyReport = z.infer<typeof PolicyReportSchema>;
-/** Integrity of a remote file. */
-export type FileIntegrity = z.infer<typeof FileIntegritySchema>;
-/** Per-file result. */
-export type FileReport = z.infer<typeof FileReportSchema>;
-/** A scan-level error. */
-export type ScanError = z.infer<typeof ScanErrorSchema>;
-/** What was scanned. */
-export type Target = z.infer<typeof TargetSchema>;
-/** Counts over the report. */
-export type Summary = z.infer<typeof SummarySchema>;
-/** The whole scan report. */
-export type ScanReport = z.infer<typeof ScanReportSchema>;
+export type {
+  FileIntegrity,
+  FileReport,
+  Finding,
+  Hashes,
+  HubTargetInfo,
+  MemberReport,
+  PolicyReport,
+  ScanError,
+  ScanReport,
+  Summary,
+  SuppressedFinding,
+  SuppressionRecord,
+  SuppressionStatus,
+  Target,
+} from "./types.js";
 
 /**
  * The report's JSON Schema (2020-12), generated from the zod schemas.

@@ -8,12 +8,20 @@ import { type ByteSource, readClamped } from "../core/byte-source.js";
 import { isModelgateError, ModelgateError as MgError, ruleForError, toModelgateError } from "../core/errors.js";
 import type { Detection, Format } from "../core/formats.js";
 import type { Limits } from "../core/limits.js";
+import type { ScanRoot } from "../core/root.js";
 import type { Verdict } from "../core/severity.js";
-import { planClaims } from "../formats/claims.js";
-import { ANALYZERS } from "../formats/registry.js";
-import { expectedFormatsForName, OPAQUE_SNIFF_BYTES, sniff, TEXTUAL } from "../formats/sniff.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
-import type { ScanRoot } from "../sources/types.js";
+import {
+  ANALYZERS,
+  expectedFormatsForName,
+  FORMAT_CATALOG,
+  INERT,
+  OPAQUE_SNIFF_BYTES,
+  sniff,
+  TEXTUAL,
+} from "../registry/catalog.js";
+import { planClaims } from "../registry/claims.js";
+import { getRule } from "../registry/rules.js";
 import type { FileRecorder, NodeRecord } from "./file-recorder.js";
 import type { AnalysisContext, Analyzer, MemberOptions } from "./types.js";
 
@@ -24,9 +32,6 @@ export const HEAD_BYTES = 64 * 1024;
  * locator before it, fit, so the zip reader's own search of the tail reads nothing more.
  */
 export const TAIL_BYTES = 0xffff + 22 + 20;
-
-/** Formats that need no analyzer: recognised content with nothing executable in it. */
-const INERT: ReadonlySet<Format> = new Set(["text", "json", "empty", "unknown", "protobuf", "oms-signature"]);
 
 /** Most bytes of small text files kept in memory per scan for repo analyzers. */
 export const RETAINED_TEXT_BYTES = 32 * 1024 * 1024;
@@ -245,9 +250,11 @@ function makeContext(
     lineage,
     limits,
     policy: state.policy,
+    formats: FORMAT_CATALOG,
     signal: state.signal,
     root: state.root,
     report: (finding) => recorder.add(node, finding),
+    severityOf: (finding) => finding.severity ?? getRule(finding.ruleId)?.severity ?? "medium",
     refineFormat: (format) => {
       node.format = format;
       if (node === recorder.root) recorder.formats.add(format);

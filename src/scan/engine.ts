@@ -10,21 +10,21 @@ import { BufferSource, type ByteSource, readChunks } from "../core/byte-source.j
 import { ModelgateError, operationalCode, ruleForError, toModelgateError } from "../core/errors.js";
 import type { FindingInput } from "../core/findings.js";
 import { DEFAULT_LIMITS, type Limits } from "../core/limits.js";
+import type { FileVerification, RootEntry, ScanRoot } from "../core/root.js";
 import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
-import { REPO_ANALYZERS } from "../formats/registry.js";
 import type { RangeDigests } from "../integrity/hash/core.js";
 import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.js";
 import { startScanHash } from "../integrity/hash/scan-hash.js";
+import { signatureViolation } from "../integrity/oms/requirement.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
 import { resolvePolicy, validatePolicy } from "../policy/policy.js";
-import { applySignaturePolicy } from "../policy/signature.js";
+import { REPO_ANALYZERS } from "../registry/catalog.js";
 import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
 import { GuardedSource, raceAbort } from "../sources/byte-source.js";
 import { FileSource, isFileChangedError } from "../sources/file.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
-import type { FileVerification, RootEntry, ScanRoot } from "../sources/types.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { restoreReport, type VerdictCacheKey } from "./cache.js";
 import { FileRecorder } from "./file-recorder.js";
@@ -396,24 +396,35 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     errors.push({ code: e.code, message: e.message });
   }
 
+  // The policy's signature requirement: when it is not met, every file but the signatures
+  // themselves gets a finding, through its recorder (the policy's overrides and suppressions apply).
+  const violation = signatureViolation(signature, policy.options.signature);
+  if (violation !== undefined) {
+    for (const recorder of ordered(entries)) {
+      if (recorder.root.format === "oms-signature") continue;
+      recorder.add(recorder.root, {
+        ruleId: "policy/signature-required",
+        message: violation.message,
+        evidence: violation.evidence,
+        ...(violation.severity === undefined ? {} : { severity: violation.severity }),
+      });
+    }
+  }
   const files = ordered(entries).map((r) => r.toReport());
   const verdict = worstVerdict(...files.map((f) => f.verdict));
-  const report: ScanReport = applySignaturePolicy(
-    {
-      schemaVersion: REPORT_SCHEMA_VERSION,
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      target: root.target,
-      startedAt: startedAt.toISOString(),
-      durationMs: 0,
-      verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
-      complete: errors.length === 0 && !signal.aborted,
-      files,
-      errors,
-      ...(signature === undefined ? {} : { signature }),
-      summary: summarize(files, bytesRead),
-    },
-    policy,
-  );
+  const report: ScanReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    target: root.target,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    verdict: errors.length > 0 || signal.aborted ? worstVerdict(verdict, "invalid") : verdict,
+    complete: errors.length === 0 && !signal.aborted,
+    files,
+    errors,
+    ...(signature === undefined ? {} : { signature }),
+    summary: summarize(files, bytesRead),
+  };
   const uses = policy.suppressionUses();
   report.policy = {
     hash: policy.hash,

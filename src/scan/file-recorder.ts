@@ -3,9 +3,11 @@
  * {@link FileReport}.
  * @module
  */
+
+import { aggregateFacts } from "../core/facts.js";
+import type { RuleId } from "../core/findings.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
-import { getRule } from "../policy/rules/index.js";
-import { aggregateFacts } from "../report/facts.js";
+import { getRule } from "../registry/rules.js";
 import type {
   FileIntegrity,
   FileReport,
@@ -166,7 +168,7 @@ export class FileRecorder {
       if (count > MAX_FINDINGS_PER_RULE && !ruleId.startsWith("suppressed:")) {
         const first = findings.find((f) => f.ruleId === ruleId);
         findings.push({
-          ruleId,
+          ruleId: ruleId as RuleId, // keys without the "suppressed:" prefix are rule ids
           severity: first?.severity ?? "info",
           message: `${count - MAX_FINDINGS_PER_RULE} more findings of this rule omitted`,
           path: this.root.path,

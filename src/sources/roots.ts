@@ -8,9 +8,9 @@ import { basename, join, resolve } from "node:path";
 import { BufferSource, type ByteSource } from "../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../core/errors.js";
 import { DEFAULT_LIMITS } from "../core/limits.js";
+import type { OpenOptions, RootEntry, ScanRoot } from "../core/root.js";
 import { FileSource, type OpenFileOptions } from "./file.js";
 import { HubRoot, type HubTarget } from "./hub/root.js";
-import type { OpenOptions, RootEntry, ScanRoot } from "./types.js";
 
 /**
  * Folder names skipped at the top of a scanned directory: a model repository's own version-control

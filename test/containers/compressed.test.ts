@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { decompressedName } from "../../src/containers/compressed/analyzer.js";
 import { type DecompressionBudget, decodeStream } from "../../src/containers/compressed/decoded-source.js";
 import { decompress, zstdAvailable } from "../../src/containers/compressed/streams.js";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
 
 const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {

@@ -10,7 +10,7 @@ import { decompress } from "../../src/containers/compressed/streams.js";
 import { readTar } from "../../src/containers/tar/reader.js";
 import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, readZipDirectory } from "../../src/containers/zip/reader.js";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
 import { scanOne } from "../helpers/scan.js";
 import { buildTar } from "./tar-builder.js";

@@ -13,7 +13,7 @@ import { openFolderStream } from "../../src/containers/sevenzip/coders.js";
 import { armFilter, deltaFilter, x86Filter } from "../../src/containers/sevenzip/filters.js";
 import { HeaderReader } from "../../src/containers/sevenzip/header.js";
 import { readSevenZip, type SevenZipArchive } from "../../src/containers/sevenzip/reader.js";
-import { isModelgateError, ModelgateError } from "../../src/errors.js";
+import { isModelgateError, ModelgateError } from "../../src/core/errors.js";
 import { BufferSource } from "../../src/sources/byte-source.js";
 import { ruleIds, SAMPLES, scanOne } from "../helpers/scan.js";
 import { buildSevenZip, fixSevenZipCrcs, num, SYMLINK_ATTRIBUTES, wrapSevenZip } from "./sevenzip-builder.js";

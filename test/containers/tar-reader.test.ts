@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTarNumber, readTar } from "../../src/containers/tar/reader.js";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
 import { buildTar, paxRecord, type TarMember } from "./tar-builder.js";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { DecompressionBudget } from "../../src/containers/compressed/decoded-source.js";
 import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, isTraversalName, readZipDirectory } from "../../src/containers/zip/reader.js";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
 import { type BuildEntry, type BuildOptions, buildZip } from "./zip-builder.js";
 

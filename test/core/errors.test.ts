@@ -9,9 +9,9 @@ import {
   ruleForError,
   toModelgateError,
 } from "../../src/core/errors.js";
-import * as legacy from "../../src/errors.js";
+import * as legacy from "../../src/core/errors.js";
 import { ModelgateError as FromIndex } from "../../src/index.js";
-import { getRule, isRuleId } from "../../src/policy/rules/index.js";
+import { getRule, isRuleId } from "../../src/registry/rules.js";
 
 const CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { FindingList as FromContainers } from "../../src/containers/findings.js";
-import { DEFAULT_FINDINGS_PER_RULE, type FindingInput, FindingList } from "../../src/core/findings.js";
-import { FindingList as FromIndex } from "../../src/index.js";
+import { FindingList as FromIndex } from "../../src/containers/index.js";
+import {
+  DEFAULT_FINDINGS_PER_RULE,
+  type FindingInput,
+  FindingList,
+  FindingList as FromContainers,
+} from "../../src/core/findings.js";
 
 const finding = (ruleId: FindingInput["ruleId"], i: number, severity?: FindingInput["severity"]): FindingInput => ({
   ruleId,

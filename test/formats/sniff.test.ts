@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { looksLikePickle } from "../../src/formats/pickle-sniff.js";
-import { expectedFormatsForName, sniff } from "../../src/formats/sniff.js";
+import { looksLikePickle } from "../../src/formats/pickle/sniff.js";
+import { expectedFormatsForName, sniff } from "../../src/registry/catalog.js";
 import { FORMATS } from "../../src/report/schema.js";
 
 const bytes = (...parts: Array<string | number[]>): Uint8Array =>

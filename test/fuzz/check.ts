@@ -1,8 +1,8 @@
 /**
  * The fuzz oracle: what counts as a failure when one input goes through a reader or `scan()`.
  */
-import { isModelgateError } from "../../src/errors.js";
-import { getRule } from "../../src/policy/rules/index.js";
+import { isModelgateError } from "../../src/core/errors.js";
+import { getRule } from "../../src/registry/rules.js";
 import { type Format, ScanReportSchema } from "../../src/report/schema.js";
 import { scan } from "../../src/scan/engine.js";
 import type { Limits } from "../../src/scan/types.js";

@@ -3,7 +3,7 @@
  * reproducible, and the executor's crash-recovery record must round-trip.
  */
 import { describe, expect, it } from "vitest";
-import { ModelgateError } from "../../src/errors.js";
+import { ModelgateError } from "../../src/core/errors.js";
 import { guardAllocations } from "./alloc-guard.js";
 import { checkScan, FuzzFailure, failureSignature, typedOnly } from "./check.js";
 import { Coverage } from "./coverage.js";

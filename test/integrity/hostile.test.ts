@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { classifySignatureFile, parseBundle } from "../../src/integrity/oms/bundle.js";
 import { parseStatement } from "../../src/integrity/oms/statement.js";
 import { refreshTrustedRoot, trustedRootFromJSON } from "../../src/integrity/oms/trusted-root.js";

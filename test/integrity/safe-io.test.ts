@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { HashPool } from "../../src/integrity/hash/pool.js";
 import { parseBundle } from "../../src/integrity/oms/bundle.js";
 import { readSignatureFile } from "../../src/integrity/oms/verify.js";

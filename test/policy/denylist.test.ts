@@ -4,8 +4,8 @@
  * honest entry by entry.
  */
 import { describe, expect, it } from "vitest";
-import denylist from "../../src/policy/pickle/denylist.json" with { type: "json" };
-import { BUILTIN_PROFILES, DEFAULT_CONTEXT_PROFILES } from "../../src/policy/pickle/index.js";
+import denylist from "../../src/formats/pickle/policy/denylist.json" with { type: "json" };
+import { BUILTIN_PROFILES, DEFAULT_CONTEXT_PROFILES } from "../../src/formats/pickle/policy/index.js";
 import type { FileReport } from "../../src/report/schema.js";
 import { scanOne } from "../helpers/scan.js";
 

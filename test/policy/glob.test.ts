@@ -2,7 +2,7 @@
 // make a policy glob backtrack for minutes (synchronously, past the file timeout and Ctrl-C).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { compileGlob } from "../../src/policy/glob.js";
 import { resolvePolicy } from "../../src/policy/policy.js";
 

@@ -2,11 +2,19 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isModelgateError } from "../../src/errors.js";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import type { z } from "zod";
+import { isModelgateError } from "../../src/core/errors.js";
+import { PICKLE_CONTEXTS, type PicklePolicyOptions } from "../../src/formats/pickle/policy/index.js";
 import { compileGlob } from "../../src/policy/glob.js";
 import { discoverPolicy, findPolicyFile, loadPolicyFile } from "../../src/policy/load.js";
-import { type PolicyOptions, publicKeyFingerprint, resolvePolicy, validatePolicy } from "../../src/policy/policy.js";
+import {
+  type PolicyOptions,
+  type PolicyOptionsSchema,
+  publicKeyFingerprint,
+  resolvePolicy,
+  validatePolicy,
+} from "../../src/policy/policy.js";
 import { scan } from "../../src/scan/engine.js";
 
 const policyError = (input: unknown): string => {
@@ -74,6 +82,38 @@ describe("policy validation names the bad field", () => {
       }),
     ).not.toThrow();
     expect(() => resolvePolicy({ severity: { "no/such-rule": "low" } })).toThrow(/severity\["no\/such-rule"\]/);
+  });
+});
+
+describe("the pickle section is the pickle policy's options", () => {
+  /** A type with every optional property required and `undefined` removed, recursively. */
+  type Shape<T> = T extends readonly (infer U)[]
+    ? Shape<U>[]
+    : T extends object
+      ? { [K in keyof T]-?: Shape<Exclude<T[K], undefined>> }
+      : T;
+
+  it("has the fields and types of PicklePolicyOptions", () => {
+    expectTypeOf<PolicyOptions["pickle"]>().toEqualTypeOf<PicklePolicyOptions | undefined>();
+    expectTypeOf<Shape<NonNullable<z.output<typeof PolicyOptionsSchema>["pickle"]>>>().toEqualTypeOf<
+      Shape<PicklePolicyOptions>
+    >();
+  });
+
+  it("accepts every field, every context, and nothing else", () => {
+    const full: PicklePolicyOptions = {
+      allow: ["mypkg.layers.Block", "mypkg.ops.*"],
+      deny: ["builtins.getattr"],
+      profiles: Object.fromEntries(PICKLE_CONTEXTS.map((c) => [c, ["builtins", "mine"]])),
+      extraProfiles: ["mine"],
+      customProfiles: [{ name: "mine", call: ["mypkg.f"], new: ["mypkg.C"], prefixes: ["mypkg.safe."] }],
+    };
+    expect(validatePolicy({ pickle: full })).toEqual({ pickle: full });
+    expect(policyError({ pickle: { profiles: { keras: ["builtins"] } } })).toContain("pickle.profiles");
+    expect(policyError({ pickle: { profile: {} } })).toContain('pickle: unknown field "profile"');
+    expect(policyError({ pickle: { customProfiles: [{ name: "x", calls: [] }] } })).toContain(
+      'pickle.customProfiles[0]: unknown field "calls"',
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { renderRulesMarkdown } from "../../src/policy/rules/doc.js";
-import { getRule, RULES } from "../../src/policy/rules/index.js";
-import type { RuleDef } from "../../src/policy/rules/types.js";
+import type { RuleDef } from "../../src/core/rules.js";
+import { getRule, RULES } from "../../src/registry/rules.js";
+import { renderRulesMarkdown } from "../../src/registry/rules-doc.js";
 
 describe("rule registry", () => {
   it("has unique, well-formed ids and complete documentation", () => {

@@ -8,7 +8,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isModelgateError } from "../../src/errors.js";
+import { isModelgateError } from "../../src/core/errors.js";
 import { discoverPolicy, findPolicyFile, loadPolicyFile, MAX_POLICY_BYTES } from "../../src/policy/load.js";
 import { resolvePolicy } from "../../src/policy/policy.js";
 import { DEFAULT_POLICY_HASH, describePolicy } from "../../src/report/render/text.js";

@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { claimForName, planClaims, startsLikePickle } from "../../src/formats/claims.js";
-import { TEXTUAL } from "../../src/formats/sniff.js";
+import { TEXTUAL } from "../../src/registry/catalog.js";
+import { claimForName, planClaims, startsLikePickle } from "../../src/registry/claims.js";
 import { ruleIds, scanOne } from "../helpers/scan.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -311,7 +311,7 @@ describe("claims of containers and legacy checkpoints", () => {
     expect(callee(file)).toContain("posix.system");
   });
   it.each(["storages", "pickle", "tensors"])("a legacy torch tar member %s is a pickle claim", async (member) => {
-    const { claimForName } = await import("../../src/formats/claims.js");
+    const { claimForName } = await import("../../src/registry/claims.js");
     expect(claimForName(member, "tar")?.pickle).toBe(true);
     expect(claimForName(member)).toBeUndefined();
   });

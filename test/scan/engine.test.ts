@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelgateError } from "../../src/errors.js";
+import { ModelgateError } from "../../src/core/errors.js";
 import { reportJsonSchema } from "../../src/report/schema.js";
 import { resolveLimits, scan } from "../../src/scan/engine.js";
 import type { ProgressEvent } from "../../src/scan/types.js";

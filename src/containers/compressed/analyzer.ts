@@ -4,9 +4,9 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { budgetOf } from "../budget.js";
 import { isBombError } from "./decoded-source.js";
 import { decompress, isDecodable } from "./streams.js";

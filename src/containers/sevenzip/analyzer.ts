@@ -12,10 +12,10 @@
  * @module
  */
 import { crc32 } from "node:zlib";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { type ByteSource, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { budgetOf } from "../budget.js";
 import {
   type DecompressionBudget,

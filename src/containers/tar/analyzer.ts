@@ -4,8 +4,8 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { readTar } from "./reader.js";
 

@@ -4,14 +4,14 @@
  * @module
  */
 import { createInflateRaw } from "node:zlib";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
-import { OPAQUE_SNIFF_BYTES } from "../../formats/sniff.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import { OPAQUE_SNIFF_BYTES } from "../../core/sniffing.js";
 import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
-import { classifyZip, isTorchOpaqueMember } from "./flavor.js";
+import { isTorchOpaqueMember } from "./flavor.js";
 import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "./member.js";
 import {
   checkLocalHeaders,
@@ -40,7 +40,7 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   for (const finding of local.findings) ctx.report(finding);
 
   const { entries } = directory;
-  const flavor = classifyZip(entries.map((e) => e.name));
+  const flavor = ctx.formats.zipFlavor(entries.map((e) => e.name));
   if (flavor.format !== "zip") ctx.refineFormat(flavor.format);
   ctx.fact("zip.entries", entries.length);
   ctx.fact("zip.flavor", flavor.format);

@@ -4,9 +4,9 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { preview } from "../../core/preview.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { factNumber } from "../safetensors/analyzer.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { type GgufHeader, type GgufKeyValue, readGgufHeader } from "./reader.js";

@@ -4,10 +4,11 @@
  * constructs.
  * @module
  */
+
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { pythonImports, pythonRisks, type RiskyHit, shellRisks } from "./code-patterns.js";
 import { parseConfigJson, readText } from "./text.js";
 

@@ -4,11 +4,12 @@
  * sharded-checkpoint indexes (`*.index.json`), and any other JSON (validity, duplicate keys).
  * @module
  */
+
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { reportTemplate } from "../template/report.js";
 import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
 import { parseConfigJson, readText } from "./text.js";

@@ -6,12 +6,12 @@
  * @module
  */
 import { posix } from "node:path";
+import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import type { Format } from "../../core/formats.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import type { RepoAnalyzer, RepoContext } from "../../scan/types.js";
-import type { RootEntry } from "../../sources/types.js";
+import type { RootEntry } from "../../core/root.js";
 import { AUTO_MAP_FILES, type CodeReference, codeReferences, relativeImports } from "./auto-map.js";
 import { pathEscape } from "./json-analyzer.js";
 import { parseConfigJson, readText } from "./text.js";

@@ -5,9 +5,9 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { parseConfigJsonPlainWithDuplicates } from "../hf/text.js";
 import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";

@@ -4,9 +4,9 @@
  * @module
  */
 
+import type { Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
-import type { Analyzer } from "../../scan/types.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";

@@ -4,9 +4,9 @@
  * @module
  */
 import { posix } from "node:path";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { checkExternalData } from "./external.js";
 import { PYTHON_DOMAINS, PYTHON_OP_TYPES, STANDARD_DOMAINS, STANDARD_OPS, VENDOR_DOMAINS } from "./ops.js";
 import { type OnnxSummary, readOnnxPartial } from "./reader.js";

@@ -11,7 +11,7 @@
 import { lstat, realpath, stat } from "node:fs/promises";
 import { posix, resolve, sep } from "node:path";
 import type { FindingInput } from "../../core/findings.js";
-import type { ScanRoot } from "../../sources/types.js";
+import type { ScanRoot } from "../../core/root.js";
 import type { OnnxExternalRef } from "./reader.js";
 
 /** Keys ONNX defines for `external_data` entries. */

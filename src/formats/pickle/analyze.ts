@@ -3,22 +3,24 @@
  * it saw into findings under the policy, and analyses nested payloads recursively.
  * @module
  */
-import { FindingList } from "../../containers/findings.js";
-import { isModelgateError, ModelgateError } from "../../errors.js";
+
+import type { FormatCatalog } from "../../core/analyzer.js";
+import type { FindingInput } from "../../core/findings.js";
+import { FindingList } from "../../core/findings.js";
+import { DEFAULT_LIMITS } from "../../core/limits.js";
+import type { Severity } from "../../core/severity.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
+import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
+import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
+import { type PickleInput, SourceInput } from "./input.js";
 import {
   type Classification,
   type PickleContext,
   PicklePolicy,
   type PicklePolicyOptions,
   picklePolicy,
-} from "../../policy/pickle/index.js";
-import type { Severity } from "../../report/schema.js";
-import { DEFAULT_LIMITS, type FindingInput } from "../../scan/types.js";
-import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
-import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
-import { sniff, TEXTUAL } from "../sniff.js";
-import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
-import { type PickleInput, SourceInput } from "./input.js";
+} from "./policy/index.js";
 import { applyTransform, isResolver, type NestedPayload, type SharedState } from "./pymodel.js";
 import { scanPythonSource } from "./pysource.js";
 import { unpeekableReading } from "./unpeekable.js";
@@ -69,6 +71,12 @@ export interface PickleAnalysisOptions {
   ignoreTrailing?: boolean;
   /** Called regularly; throws to abort. */
   checkpoint?: (() => void) | undefined;
+  /**
+   * The scan's format catalogue (`AnalysisContext.formats`): payloads handed to loaders are sniffed
+   * with it, and the ones that are not pickles go to the engine as members. Without it only zip
+   * and `.npy` payloads are recognised as such (everything else is read as a pickle).
+   */
+  formats?: FormatCatalog | undefined;
   /** Registries shared with other pickles of the same file. */
   shared?: SharedState;
   /** Evidence prefix for findings of nested payloads (internal). */
@@ -168,47 +176,12 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
     const result = await decodePickle(input, machine, { ...options.decoder, checkpoint: options.checkpoint });
     return withInline({ machine, result, error: undefined, start, context: options.context }, nestedRuns);
   } catch (e) {
-    if (e instanceof PickleError) {
-      return withInline({ machine, result: undefined, error: e, start, context: options.context }, nestedRuns);
-    }
-    if (isModelgateError(e, "BUDGET_EXCEEDED")) {
-      return withInline(
-        {
-          machine,
-          result: undefined,
-          error: new PickleError(e.message, e.offset ?? input.offset, "budget", e.budget),
-          start,
-          context: options.context,
-        },
-        nestedRuns,
-      );
-    }
     const zlibCode = e instanceof Error && "code" in e && typeof e.code === "string" && e.code.startsWith("Z_");
-    if (zlibCode) {
-      return withInline(
-        {
-          machine,
-          result: undefined,
-          error: new PickleError(`compressed stream is corrupt: ${(e as Error).message}`, input.offset, "truncated"),
-          start,
-          context: options.context,
-        },
-        nestedRuns,
-      );
-    }
-    if (isModelgateError(e, "TRUNCATED")) {
-      return withInline(
-        {
-          machine,
-          result: undefined,
-          error: new PickleError(e.message, e.offset ?? input.offset, "truncated"),
-          start,
-          context: options.context,
-        },
-        nestedRuns,
-      );
-    }
-    throw e;
+    const error = zlibCode
+      ? new PickleError(`compressed stream is corrupt: ${(e as Error).message}`, input.offset, "truncated")
+      : PickleError.from(e, input.offset);
+    if (error === undefined) throw e;
+    return withInline({ machine, result: undefined, error, start, context: options.context }, nestedRuns);
   }
 }
 
@@ -599,11 +572,11 @@ const MAX_NESTED_BYTES = 64 << 20;
  * The format of payload bytes the engine should analyse as a member (`undefined`: a pickle
  * stream, or data the sniffer does not recognise, analysed here as a pickle).
  */
-function memberFormat(bytes: Uint8Array, name: string): string | undefined {
+function memberFormat(bytes: Uint8Array, name: string, formats: FormatCatalog | undefined): string | undefined {
   const head = bytes.subarray(0, 64 * 1024);
   const tail = bytes.subarray(Math.max(0, bytes.length - (64 * 1024 + 22)));
-  const primary = sniff({ head, tail, size: bytes.length, name })[0]?.format;
-  if (primary === undefined || primary === "unknown" || primary === "empty" || TEXTUAL.has(primary)) {
+  const primary = formats?.sniff({ head, tail, size: bytes.length, name })[0]?.format;
+  if (primary === undefined || primary === "unknown" || primary === "empty" || formats?.isTextual(primary) === true) {
     // zip local headers and .npy magic without what the sniffer wants to see: still members
     if (bytes[0] === 0x50 && bytes[1] === 0x4b) return "zip";
     if (bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55) return "numpy";
@@ -777,7 +750,7 @@ async function nestedFindings(
     bytes = applyTransform("zlib", bytes, opts.chargeDecompressed) ?? bytes;
   }
   const name = `${p.via}@${p.offset}`;
-  const format = memberFormat(bytes, name);
+  const format = memberFormat(bytes, name, opts.formats);
   if (format !== undefined) {
     // Not a pickle stream (a zip, an .npy array, a compressed stream ...): the engine sniffs it,
     // decompresses it under the scan's budget and analyses it as a member, one level deeper.

@@ -4,27 +4,12 @@
  * @module
  */
 
-import type { PickleContext } from "../../policy/pickle/index.js";
-import { getRule } from "../../policy/rules/index.js";
-import type { Format } from "../../report/schema.js";
-import type { AnalysisContext, Analyzer, FindingInput } from "../../scan/types.js";
-import { HeadFirstSource, SliceSource } from "../../sources/byte-source.js";
+import type { AnalysisContext, Analyzer, FormatCatalog } from "../../core/analyzer.js";
+import { HeadFirstSource, SliceSource } from "../../core/byte-source.js";
+import type { FindingInput } from "../../core/findings.js";
 import { analyzePickleStream, type PickleAnalysis } from "./analyze.js";
 import { SourceInput } from "./input.js";
 import { scanPythonSource } from "./pysource.js";
-
-/**
- * The pickle context (allowlist profiles, loader behaviour) for a member with these enclosing
- * formats.
- * @param lineage - formats of the enclosing containers, outermost first
- */
-export function pickleContextFor(lineage: readonly Format[]): PickleContext {
-  if (lineage.includes("torchscript")) return "torchscript";
-  if (lineage.includes("pytorch-zip") || lineage.includes("pytorch-legacy")) return "pytorch";
-  if (lineage.includes("joblib")) return "joblib";
-  if (lineage.includes("numpy") || lineage.includes("npz")) return "numpy";
-  return "pickle";
-}
 
 /**
  * Reports a pickle analysis through the context: findings, facts, embedded payloads (scanned as
@@ -47,8 +32,10 @@ export function pickleBudgets(ctx: AnalysisContext): {
   checkpoint: () => void;
   maxNesting: number;
   chargeDecompressed: (bytes: number) => void;
+  formats: FormatCatalog;
 } {
   return {
+    formats: ctx.formats,
     checkpoint: () => ctx.checkpoint(),
     maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth),
     chargeDecompressed: (bytes) => ctx.chargeDecompressed(bytes),
@@ -65,9 +52,9 @@ const CALLABLE_NAME = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$/;
  * critical), or a call of a well-formed name (a loader imports and calls it before it reaches the
  * break). Names that are not identifiers (text read as GLOBAL lines) cannot be imported.
  */
-function countsBeforeBreak(f: FindingInput): boolean {
+function countsBeforeBreak(ctx: AnalysisContext, f: FindingInput): boolean {
   if (f.ruleId === "pickle/malformed" || f.ruleId === "pickle/trailing-data") return false;
-  const severity = f.severity ?? getRule(f.ruleId)?.severity;
+  const severity = ctx.severityOf(f);
   if (severity === "critical" || severity === "high") return true;
   const callee = f.evidence?.callee;
   return f.evidence?.use === "call" && typeof callee === "string" && CALLABLE_NAME.test(callee);
@@ -78,7 +65,7 @@ export const pickleAnalyzer: Analyzer = {
   name: "pickle",
   formats: ["pickle"],
   async analyze(ctx) {
-    const context = pickleContextFor(ctx.lineage);
+    const context = ctx.formats.pickleContext(ctx.lineage);
     const start = ctx.detection.offset;
     const claim = ctx.detection.claim;
     const speculative = claim === "weak" || claim === "beside";
@@ -102,7 +89,7 @@ export const pickleAnalyzer: Analyzer = {
       // A speculative reading (the sniffer's guess, or unknown/text content that opens with an
       // opcode) that broke: the stream is not a pickle a loader would finish, but whatever it would
       // run before the break still runs, so dangerous findings count.
-      for (const f of analysis.findings) if (countsBeforeBreak(f)) ctx.report(f);
+      for (const f of analysis.findings) if (countsBeforeBreak(ctx, f)) ctx.report(f);
       return;
     }
     if (claim !== undefined && !analysis.invalid) ctx.refineFormat("pickle");

@@ -10,6 +10,7 @@
  * @module
  */
 import { ModelgateError } from "../../errors.js";
+import { PickleError } from "./errors.js";
 import type { PickleInput } from "./input.js";
 import {
   ARG_KINDS,
@@ -118,27 +119,7 @@ function isFastSink(sink: OpSink): sink is FastSink {
   return typeof (sink as Partial<FastSink>).fastRun === "function";
 }
 
-/** A structural error CPython would raise, at an offset. */
-export class PickleError extends Error {
-  /**
-   * @param message - what CPython would complain about
-   * @param offset - absolute offset of the offending opcode
-   * @param kind - `truncated`, `budget` or `malformed`
-   * @param budget - the budget name, for `budget`
-   */
-  constructor(
-    message: string,
-    readonly offset: number,
-    readonly kind: "truncated" | "malformed" | "budget" = "malformed",
-    readonly budget?: string,
-  ) {
-    super(message);
-    this.name = "PickleError";
-  }
-
-  /** The stream reads differently from a file object without `peek` (see `DecodeResult.rereads`). */
-  rereads = false;
-}
+export { PickleError } from "./errors.js";
 
 /** A place where the C and the pure-Python unpicklers read the stream differently. */
 export interface FrameDivergence {

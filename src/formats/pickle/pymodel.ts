@@ -4,12 +4,15 @@
  * result: resolvers (`getattr`, `__import__`, `operator.attrgetter`, `functools.partial`, ...)
  * return the name they resolve, reconstructors (`copyreg._reconstructor`, numpy's
  * `_reconstruct`, ...) instantiate their class, deserializers and code evaluators receive nested
- * payloads, and pure decoders (base64, hex, zlib, codecs) transform bytes. Tables that are data
- * (deserializers, evaluators, decoders, storages) are plain records; behaviour is one small model
- * function per family of names. Nothing here imports or runs anything.
+ * payloads, and pure decoders (base64, hex, zlib, codecs) transform bytes. Which name belongs to
+ * which class is data (`policy/semantics.json`, next to the denylist); behaviour is one small model
+ * function per class, and the name → model table is built from the two. Nothing here imports or
+ * runs anything.
  * @module
  */
 import { gunzipSync, inflateSync } from "node:zlib";
+import { ModelgateError } from "../../core/errors.js";
+import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
   intOf,
@@ -112,109 +115,66 @@ export const MAX_DECODED = 64 << 20;
 
 // ---------------------------------------------------------------- tables (data)
 
+/** The names of a class table of semantics.json (its `$comment` aside). */
+type Classes<T> = Exclude<keyof T, "$comment">;
+
+/** `[class, names]` of each class of a semantics.json table. */
+function classesOf<T extends object>(table: T): [Classes<T>, readonly string[]][] {
+  const out: [Classes<T>, readonly string[]][] = [];
+  for (const [key, names] of Object.entries(table)) {
+    if (key.startsWith("$")) continue;
+    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+      throw new ModelgateError("INTERNAL", `semantics.json: ${key} is not a list of names`);
+    }
+    out.push([key as Classes<T>, Object.freeze([...names])]);
+  }
+  return out;
+}
+
+/** A record name → class of a semantics.json table (a name in two classes keeps the last). */
+function byName<T extends object>(table: T): Readonly<Record<string, Classes<T>>> {
+  return Object.freeze(Object.fromEntries(classesOf(table).flatMap(([cls, names]) => names.map((n) => [n, cls]))));
+}
+
 /** Deserializers and the kind of payload their first argument is. */
-export const DESERIALIZERS: Readonly<Record<string, "pickle" | "torch" | "numpy" | "joblib" | "marshal">> =
-  Object.freeze({
-    "pickle.loads": "pickle",
-    "pickle._loads": "pickle",
-    "_pickle.loads": "pickle",
-    "pickle.load": "pickle",
-    "pickle._load": "pickle",
-    "_pickle.load": "pickle",
-    "dill.loads": "pickle",
-    "dill._dill.loads": "pickle",
-    "dill.load": "pickle",
-    "cloudpickle.loads": "pickle",
-    "cloudpickle.load": "pickle",
-    "numpy.loads": "pickle",
-    "pandas.read_pickle": "pickle",
-    "joblib.load": "joblib",
-    "joblib.numpy_pickle.load": "joblib",
-    "torch.load": "torch",
-    "torch.serialization.load": "torch",
-    "torch.storage._load_from_bytes": "torch",
-    "numpy.load": "numpy",
-    "marshal.loads": "marshal",
-    "marshal.load": "marshal",
-  });
+export const DESERIALIZERS: Readonly<Record<string, "pickle" | "torch" | "numpy" | "joblib" | "marshal">> = byName(
+  semantics.deserializers,
+);
 
 /**
  * Callables that compile or run code given as text (`builtins.compile` has its own model: it
  * returns a code object).
  */
-export const CODE_EVALUATORS: readonly string[] = Object.freeze([
-  "builtins.eval",
-  "builtins.exec",
-  "builtins.compile",
-  "builtins.execfile",
-  "code.compile_command",
-  "codeop.compile_command",
-  "codeop.CommandCompiler",
-  "runpy._run_code",
-  "numpy.testing._private.utils.runstring",
-  "timeit.timeit",
-  "timeit.repeat",
-  "cProfile.run",
-  "cProfile.runctx",
-  "profile.run",
-  "profile.runctx",
-]);
+export const CODE_EVALUATORS: readonly string[] = Object.freeze([...semantics.codeEvaluators.names]);
 
 /** A decoding the model applies to bytes. */
 export type Transform = "base64" | "base64url" | "hex" | "zlib" | "gzip" | "latin1";
 
 /** Pure decoding functions and the decoding each applies to its first argument. */
-export const DECODERS: Readonly<Record<string, Transform>> = Object.freeze({
-  "base64.b64decode": "base64",
-  "base64.standard_b64decode": "base64",
-  "base64.decodebytes": "base64",
-  "base64.decodestring": "base64",
-  "binascii.a2b_base64": "base64",
-  "base64.urlsafe_b64decode": "base64url",
-  "base64.b16decode": "hex",
-  "binascii.a2b_hex": "hex",
-  "binascii.unhexlify": "hex",
-  "builtins.bytes.fromhex": "hex",
-  "builtins.bytearray.fromhex": "hex",
-  "zlib.decompress": "zlib",
-  "gzip.decompress": "gzip",
-});
+export const DECODERS: Readonly<Record<string, Transform>> = byName(semantics.decoders);
 
 /** `codecs.decode` encodings (lower case, without `-`/`_`) and the decoding each is. */
-const CODEC_DECODINGS: ReadonlyMap<string, Transform> = new Map([
-  ["base64", "base64"],
-  ["base64codec", "base64"],
-  ["hex", "hex"],
-  ["hexcodec", "hex"],
-  ["zlib", "zlib"],
-  ["zlibcodec", "zlib"],
-  ["zip", "zlib"],
-]);
+const CODEC_DECODINGS: ReadonlyMap<string, Transform> = new Map(
+  classesOf(semantics.codecDecodings).flatMap(([t, encodings]) => encodings.map((e): [string, Transform] => [e, t])),
+);
 
 /** The callables that wrap bytes in a file object a deserializer reads. */
-const BYTESIO: ReadonlySet<string> = new Set(["io.BytesIO", "_io.BytesIO"]);
+const BYTESIO: ReadonlySet<string> = new Set(semantics.bytesIO.names);
 
 /** Element type and byte size of each legacy PyTorch storage class. */
-export const TORCH_STORAGES: Readonly<Record<string, readonly [string, number]>> = Object.freeze({
-  DoubleStorage: ["float64", 8],
-  FloatStorage: ["float32", 4],
-  HalfStorage: ["float16", 2],
-  BFloat16Storage: ["bfloat16", 2],
-  LongStorage: ["int64", 8],
-  IntStorage: ["int32", 4],
-  ShortStorage: ["int16", 2],
-  CharStorage: ["int8", 1],
-  ByteStorage: ["uint8", 1],
-  BoolStorage: ["bool", 1],
-  ComplexFloatStorage: ["complex64", 8],
-  ComplexDoubleStorage: ["complex128", 16],
-  QInt8Storage: ["qint8", 1],
-  QUInt8Storage: ["quint8", 1],
-  QInt32Storage: ["qint32", 4],
-  QUInt4x2Storage: ["quint4x2", 1],
-  QUInt2x4Storage: ["quint2x4", 1],
-  UntypedStorage: ["uint8", 1],
-});
+export const TORCH_STORAGES: Readonly<Record<string, readonly [string, number]>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(semantics.torchStorages)
+      .filter(([k]) => !k.startsWith("$"))
+      .map(([k, v]) => {
+        const [dtype, size] = Array.isArray(v) ? v : [];
+        if (typeof dtype !== "string" || typeof size !== "number" || v.length !== 2) {
+          throw new ModelgateError("INTERNAL", `semantics.json: torchStorages.${k} is not [dtype, bytes]`);
+        }
+        return [k, Object.freeze([dtype, size] as const)];
+      }),
+  ),
+);
 // a Map: a name such as `x.constructor` must not find Object's prototype
 const TORCH_STORAGE_DTYPES: ReadonlyMap<string, string> = new Map(
   Object.entries(TORCH_STORAGES).map(([k, [d]]) => [k, d]),
@@ -625,7 +585,41 @@ const bytesModel: Model = (_h, c) => {
   return undefined;
 };
 
-/** One family of modelled names. */
+/** The handler of each resolver class of semantics.json. */
+const RESOLVER_MODELS: { readonly [K in Classes<typeof semantics.resolvers>]: Model } = {
+  getattr: getattrModel,
+  import: importModel,
+  importModule: importModuleModel,
+  resolveName: resolveNameModel,
+  attrgetter: operatorModel("attrgetter"),
+  itemgetter: operatorModel("itemgetter"),
+  methodcaller: operatorModel("methodcaller"),
+  getitem: getitemModel,
+  vars: varsModel,
+  partial: partialModel,
+};
+
+/** The handler of each specific class (`models`) of semantics.json. */
+const SPECIFIC_MODELS: { readonly [K in Classes<typeof semantics.models>]: Model } = {
+  codecsDecode: codecsDecodeModel,
+  codecsEncode: codecsEncodeModel,
+  strJoin: joinModel,
+  strConcat: concatModel,
+  bytes: bytesModel,
+  callerNamespace: globalsModel,
+  addExtension: addExtensionModel,
+  reconstructor: reconstructorModel,
+  newobj: newobjModel,
+  rebuildFromType: rebuildFromTypeModel,
+  instantiateFirst: instantiateFirstModel,
+  opaque: () => undefined,
+  setattr: setattrModel,
+  compile: compileModel,
+  functionType: functionTypeModel,
+  codeType: codeTypeModel,
+};
+
+/** One class of modelled names. */
 interface ModelEntry {
   /** Canonical names. */
   readonly names: readonly string[];
@@ -643,55 +637,13 @@ interface ModelEntry {
  * specific model of `builtins.compile` replaces the generic evaluator).
  */
 const ENTRIES: readonly ModelEntry[] = [
-  ...Object.entries(DECODERS).map(([name, t]): ModelEntry => ({ names: [name], model: decoderModel(t) })),
-  { names: ["codecs.decode", "_codecs.decode"], model: codecsDecodeModel },
-  { names: ["_codecs.encode", "codecs.encode"], model: codecsEncodeModel },
-  { names: ["builtins.str.join"], model: joinModel },
-  {
-    names: ["builtins.str.__add__", "operator.add", "_operator.add", "operator.concat", "_operator.concat"],
-    model: concatModel,
-  },
-  { names: ["builtins.bytes", "builtins.bytearray"], model: bytesModel },
+  ...classesOf(semantics.decoders).map(([t, names]): ModelEntry => ({ names, model: decoderModel(t) })),
   { names: CODE_EVALUATORS, model: evaluatorModel },
-  ...Object.entries(DESERIALIZERS).map(
-    ([name, kind]): ModelEntry => ({ names: [name], model: deserializerModel(kind) }),
+  ...classesOf(semantics.deserializers).map(([kind, names]): ModelEntry => ({ names, model: deserializerModel(kind) })),
+  ...classesOf(semantics.resolvers).map(
+    ([cls, names]): ModelEntry => ({ names, model: RESOLVER_MODELS[cls], resolver: true }),
   ),
-  {
-    names: ["builtins.getattr", "builtins.object.__getattribute__", "builtins.type.__getattribute__"],
-    model: getattrModel,
-    resolver: true,
-  },
-  { names: ["builtins.__import__", "importlib.__import__"], model: importModel, resolver: true },
-  { names: ["importlib.import_module"], model: importModuleModel, resolver: true },
-  { names: ["pkgutil.resolve_name", "pydoc.locate"], model: resolveNameModel, resolver: true },
-  { names: ["operator.attrgetter", "_operator.attrgetter"], model: operatorModel("attrgetter"), resolver: true },
-  { names: ["operator.itemgetter", "_operator.itemgetter"], model: operatorModel("itemgetter"), resolver: true },
-  { names: ["operator.methodcaller", "_operator.methodcaller"], model: operatorModel("methodcaller"), resolver: true },
-  {
-    names: ["operator.getitem", "_operator.getitem", "builtins.dict.get", "builtins.dict.__getitem__"],
-    model: getitemModel,
-    resolver: true,
-  },
-  { names: ["builtins.vars"], model: varsModel, resolver: true },
-  { names: ["builtins.globals", "builtins.locals"], model: globalsModel },
-  { names: ["functools.partial", "_functools.partial"], model: partialModel, resolver: true },
-  { names: ["copyreg.add_extension"], model: addExtensionModel },
-  { names: ["copyreg._reconstructor"], model: reconstructorModel },
-  { names: ["copyreg.__newobj__", "copyreg.__newobj_ex__"], model: newobjModel },
-  { names: ["torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type"], model: rebuildFromTypeModel },
-  {
-    names: [
-      "torch._utils._rebuild_wrapper_subclass",
-      "numpy.core.multiarray._reconstruct",
-      "numpy._core.multiarray._reconstruct",
-    ],
-    model: instantiateFirstModel,
-  },
-  { names: ["copyreg._reconstructor_new"], model: () => undefined },
-  { names: ["builtins.setattr"], model: setattrModel },
-  { names: ["builtins.compile"], model: compileModel },
-  { names: ["types.FunctionType", "types.LambdaType"], model: functionTypeModel },
-  { names: ["types.CodeType"], model: codeTypeModel },
+  ...classesOf(semantics.models).map(([cls, names]): ModelEntry => ({ names, model: SPECIFIC_MODELS[cls] })),
 ];
 
 const MODELS = new Map<string, Model>();

@@ -4,12 +4,11 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
-import { getRule } from "../../policy/rules/index.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
@@ -35,8 +34,8 @@ export function factNumber(n: bigint): number | string {
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 /** A finding about inert metadata: its severity capped at medium. */
-function capSeverity(f: FindingInput): FindingInput {
-  const severity = f.severity ?? getRule(f.ruleId)?.severity ?? "medium";
+function capSeverity(ctx: AnalysisContext, f: FindingInput): FindingInput {
+  const severity = ctx.severityOf(f);
   return SEVERITY_RANK[severity] > SEVERITY_RANK.medium ? { ...f, severity: "medium" } : f;
 }
 
@@ -60,7 +59,7 @@ async function inertPickle(ctx: AnalysisContext, bytes: Uint8Array): Promise<Ine
   const rules = new Set<string>();
   let worst: Severity | undefined;
   for (const f of analysis.findings) {
-    const severity = f.severity ?? getRule(f.ruleId)?.severity ?? "medium";
+    const severity = ctx.severityOf(f);
     if (severity === "info") continue;
     rules.add(f.ruleId);
     if (worst === undefined || SEVERITY_RANK[severity] > SEVERITY_RANK[worst]) worst = severity;
@@ -103,7 +102,7 @@ export const safetensorsAnalyzer: Analyzer = {
 
     // Metadata is inert: no safetensors loader executes, evaluates, renders or unpickles it. Code,
     // pickles and templates found there are reported, at most at medium severity (suspicious).
-    const reportInert = (f: FindingInput): void => ctx.report(capSeverity(f));
+    const reportInert = (f: FindingInput): void => ctx.report(capSeverity(ctx, f));
     let blobs = 0;
     for (const [key, value] of header.metadata ?? []) {
       ctx.checkpoint();

@@ -4,9 +4,9 @@
  * @module
  */
 
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parsePlainJson } from "../../core/json.js";
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
 import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";

@@ -2,7 +2,7 @@
  * Analyzer for standalone Jinja template files (`chat_template.jinja`, `additional_chat_templates/*.jinja`).
  * @module
  */
-import type { AnalysisContext, Analyzer } from "../../scan/types.js";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readText } from "../hf/text.js";
 import { reportTemplate } from "./report.js";
 

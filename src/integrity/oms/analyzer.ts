@@ -4,17 +4,15 @@
  * @module
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import type { FileHashes, RepoAnalyzer, RepoContext, RepoFile } from "../../core/analyzer.js";
 import { readClamped } from "../../core/byte-source.js";
 import { toModelgateError } from "../../core/errors.js";
 import type { Evidence } from "../../core/findings.js";
-import type { SignatureRequirement } from "../../policy/policy.js";
-import { signerViolation } from "../../policy/signature.js";
-import type { FileReport, Hashes } from "../../report/schema.js";
-import type { RepoAnalyzer, RepoContext } from "../../scan/types.js";
-import type { RootEntry } from "../../sources/types.js";
+import type { RootEntry } from "../../core/root.js";
 import { compareCodePoints } from "../walk.js";
 import { BUNDLE_MEDIA_TYPE_PREFIX, classifySignatureFile, MAX_SIGNATURE_BYTES } from "./bundle.js";
 import { DEFAULT_IGNORED_TOP_LEVEL, ignorePredicate, normaliseIgnorePath } from "./manifest.js";
+import { type SignatureRequirement, signerViolation } from "./requirement.js";
 import type { CoveringSignature, SignatureCoverage, SignatureVerification } from "./result.js";
 import { DEFAULT_SIGNATURE_NAME, type ScanSignatureOptions, type VerifyOptions, verifyModel } from "./verify.js";
 
@@ -24,7 +22,10 @@ const MAX_UNCOVERED_LISTED = 100;
 const CANDIDATE_FORMATS = new Set(["oms-signature", "json", "text", "unknown"]);
 
 /** Finds the OMS signatures among the listed files, by content; `model.sig` first, then code-point order. */
-async function discover(ctx: RepoContext, reports: ReadonlyMap<string, FileReport>): Promise<string[]> {
+async function discover(
+  ctx: RepoContext<SignatureVerification>,
+  reports: ReadonlyMap<string, RepoFile>,
+): Promise<string[]> {
   const found: { path: string; kind: "oms" | "dsse-bundle" }[] = [];
   for (const entry of ctx.entries) {
     ctx.signal.throwIfAborted();
@@ -79,7 +80,7 @@ function hasTrust(options: ScanSignatureOptions): boolean {
  * reported a mismatch or an unsigned file on are added to `marked`.
  */
 function report(
-  ctx: RepoContext,
+  ctx: RepoContext<SignatureVerification>,
   signaturePath: string,
   prefix: string,
   result: SignatureVerification,
@@ -155,7 +156,7 @@ function report(
 }
 
 /** Whole-file digests (lowercase hex) the report can hold, with their length. */
-const REPORTED_DIGESTS: Readonly<Record<string, { key: keyof Hashes; hexLength: number }>> = {
+const REPORTED_DIGESTS: Readonly<Record<string, { key: keyof FileHashes; hexLength: number }>> = {
   sha256: { key: "sha256", hexLength: 64 },
   blake2b: { key: "blake2b", hexLength: 128 },
   blake3: { key: "blake3", hexLength: 64 },
@@ -167,11 +168,11 @@ const REPORTED_DIGESTS: Readonly<Record<string, { key: keyof Hashes; hexLength: 
  * for files the scan did not hash. Shard digests are not whole-file digests and are left out.
  */
 function recordDigests(
-  ctx: RepoContext,
+  ctx: RepoContext<SignatureVerification>,
   prefix: string,
   result: SignatureVerification,
   listed: Set<string>,
-  reports: ReadonlyMap<string, FileReport>,
+  reports: ReadonlyMap<string, RepoFile>,
 ): void {
   if (ctx.addHashes === undefined || result.serialization?.method !== "files") return;
   for (const file of result.files) {
@@ -219,7 +220,7 @@ interface Checked {
  * signature, as the spec omits them) empty files under its root.
  */
 function computeCoverage(
-  ctx: RepoContext,
+  ctx: RepoContext<SignatureVerification>,
   dir: string,
   checked: readonly Checked[],
   exempt: ReadonlySet<string>,
@@ -306,7 +307,7 @@ function uncoveredReason(path: string, checked: readonly Checked[]): { message: 
 }
 
 /** Finds, verifies and reports OMS signatures of a scanned local directory. */
-export const omsRepoAnalyzer: RepoAnalyzer = {
+export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
   name: "oms-signature",
   async analyze(ctx) {
     const options = ctx.options.signature;

@@ -4,8 +4,8 @@
  * @module
  */
 import { relative, resolve, sep } from "node:path";
+import type { RepoAnalyzer } from "../../core/analyzer.js";
 import { ModelgateError } from "../../core/errors.js";
-import type { RepoAnalyzer } from "../../scan/types.js";
 import { defaultHashPool } from "../hash/pool.js";
 import { comparePins, type LockFile, lockToPins, type ObservedFile, readLockFile, validatePins } from "./lock.js";
 

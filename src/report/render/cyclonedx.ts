@@ -5,8 +5,8 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { getRule } from "../../policy/rules/index.js";
-import { canonicalFacts, countOf } from "../facts.js";
+import { canonicalFacts, countOf } from "../../core/facts.js";
+import { getRule } from "../../registry/rules.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
 /** A CycloneDX `property`: a name/value pair; modelgate's names start with `modelgate:`. */

@@ -7,7 +7,7 @@ import { posix } from "node:path";
 import type * as Sarif from "sarif";
 import type { Severity } from "../../core/severity.js";
 import type { SignatureVerification } from "../../integrity/oms/result.js";
-import { getRule } from "../../policy/rules/index.js";
+import { getRule } from "../../registry/rules.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
 /** SARIF level per severity. */

@@ -26,7 +26,7 @@ export interface PinnedDigest {
   gitSha1?: string;
 }
 
-/** Read tuning of a {@link HubFileSource}. */
+/** Read tuning of a `HubFileSource` (the range reader of a Hub file). */
 export interface RangeReadOptions {
   /** Smallest range requested (read-ahead for random reads; default 64 KiB). */
   minFetch?: number;

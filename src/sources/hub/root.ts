@@ -9,8 +9,7 @@ import { z } from "zod";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { Evidence, FindingInput } from "../../core/findings.js";
-import type { Target } from "../../report/schema.js";
-import type { FileVerification, OpenOptions, RootEntry, ScanRoot } from "../types.js";
+import type { FileVerification, OpenOptions, RootEntry, ScanRoot, Target } from "../../core/root.js";
 import { badRepoPath, checkRepoId, checkRevision, type Env, formatHubUri, resolveHubSettings } from "./config.js";
 import { HubFileSource, type PinnedDigest, type RangeReadOptions } from "./range-source.js";
 import {

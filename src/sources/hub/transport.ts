@@ -202,7 +202,7 @@ export class HubTransport {
   /**
    * Sends a request (following redirects, retrying transient failures) and hands the final
    * response to `handle`, which reads the body. The connection and byte budgets are held until
-   * `handle` settles; `handle` throws {@link TransientError} to ask for a retry.
+   * `handle` settles; `handle` throws a `TransientError` to ask for a retry.
    * @param request - URL, method, headers, body, bytes to reserve
    * @param ctx - origin, token, abort signal and counters
    * @param handle - reads and checks the response

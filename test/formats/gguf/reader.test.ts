@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import { type GgufHeader, readGgufHeader } from "../../../src/formats/gguf/reader.js";
 import { BufferSource, type ByteSource, GuardedSource } from "../../../src/sources/byte-source.js";
 import { GgufBuilder, T } from "./build.js";

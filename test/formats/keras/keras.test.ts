@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { kerasMemberAnalyzer } from "../../../src/formats/keras/analyzer.js";
 import { analyzeKerasConfig } from "../../../src/formats/keras/config.js";
 import { readHdf5RootAttributes } from "../../../src/formats/keras/hdf5.js";
-import { getRule } from "../../../src/policy/rules/index.js";
+import { getRule } from "../../../src/registry/rules.js";
 import { verdictOfFinding, worstVerdict } from "../../../src/report/verdict.js";
 import type { AnalysisContext, FindingInput } from "../../../src/scan/types.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import { dangerousNames, parseMarshal } from "../../../src/formats/marshal/marshal.js";
 
 // marshal.dumps(...).__code__ of real CPython 3.11.2 objects (see samples/generate/formats_b.py)

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import { operatorFindings } from "../../../src/formats/onnx/analyzer.js";
 import { modelgate } from "../../../src/formats/onnx/generated/onnx.js";
 import { readOnnx, readOnnxPartial } from "../../../src/formats/onnx/reader.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pickleAnalyzer, pickleContextFor, torchscriptCodeAnalyzer } from "../../../src/formats/pickle/analyzer.js";
+import { pickleAnalyzer, torchscriptCodeAnalyzer } from "../../../src/formats/pickle/analyzer.js";
+import { pickleContextFor } from "../../../src/registry/catalog.js";
 import { scanOne } from "../../helpers/scan.js";
 import { bytes, fakeContext, op } from "./helpers.js";
 

@@ -2,6 +2,7 @@
  * Test helpers for the pickle engine: opcode builders, one-call analysis, a recording analysis
  * context.
  */
+
 import {
   analyzePickleStream,
   type PickleAnalysis,
@@ -9,7 +10,8 @@ import {
 } from "../../../src/formats/pickle/analyze.js";
 import { SourceInput } from "../../../src/formats/pickle/input.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
-import { getRule } from "../../../src/policy/rules/index.js";
+import { FORMAT_CATALOG } from "../../../src/registry/catalog.js";
+import { getRule } from "../../../src/registry/rules.js";
 import type { Format, Verdict } from "../../../src/report/schema.js";
 import { verdictOfFinding, worstVerdict } from "../../../src/report/verdict.js";
 import { type AnalysisContext, DEFAULT_LIMITS, type Detection, type FindingInput } from "../../../src/scan/types.js";
@@ -42,9 +44,13 @@ export const op = {
   stop: [0x2e],
 };
 
-/** Analyses in-memory pickle bytes. */
+/** Analyses a pickle as the analyzers do (with the scan's format catalogue for nested payloads). */
 export function analyze(data: Uint8Array, options: Partial<PickleAnalysisOptions> = {}): Promise<PickleAnalysis> {
-  return analyzePickleStream(new SourceInput(new BufferSource(data)), { context: "pickle", ...options });
+  return analyzePickleStream(new SourceInput(new BufferSource(data)), {
+    context: "pickle",
+    formats: FORMAT_CATALOG,
+    ...options,
+  });
 }
 
 /** Rule ids of an analysis. */
@@ -94,9 +100,11 @@ export function fakeContext(
     lineage: options.lineage ?? [],
     limits: DEFAULT_LIMITS,
     policy: resolvePolicy(),
+    formats: FORMAT_CATALOG,
     signal: new AbortController().signal,
     root: undefined as unknown as AnalysisContext["root"],
     report: (f) => findings.push(f),
+    severityOf: (f) => f.severity ?? getRule(f.ruleId)?.severity ?? "medium",
     refineFormat: (f) => refined.push(f),
     fact: (k, v) => {
       facts[k] = v;

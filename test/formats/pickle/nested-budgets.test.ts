@@ -6,7 +6,7 @@
  */
 import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { ModelgateError } from "../../../src/errors.js";
+import { ModelgateError } from "../../../src/core/errors.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 import { analyze, bytes, callees, op, rules } from "./helpers.js";
 

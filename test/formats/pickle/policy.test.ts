@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
-import { BUILTIN_PROFILES, PicklePolicy, picklePolicy } from "../../../src/policy/pickle/index.js";
+import { isModelgateError } from "../../../src/core/errors.js";
+import { BUILTIN_PROFILES, PicklePolicy, picklePolicy } from "../../../src/formats/pickle/policy/index.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 

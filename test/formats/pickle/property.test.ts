@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OPCODES } from "../../../src/formats/pickle/opcodes.js";
-import { isRuleId } from "../../../src/policy/rules/index.js";
+import { isRuleId } from "../../../src/registry/rules.js";
 import { SAMPLES } from "../../helpers/scan.js";
 import { analyze, bytes } from "./helpers.js";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import {
   readSafetensorsHeader,
   SAFETENSORS_DTYPE_BITS,

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import { formatHubUri, parseHubUri, resolveHubSettings } from "../../../src/sources/hub/config.js";
 
 describe("hf:// URIs", () => {

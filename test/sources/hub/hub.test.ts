@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { isModelgateError } from "../../../src/errors.js";
+import { isModelgateError } from "../../../src/core/errors.js";
 import type { ScanReport } from "../../../src/report/schema.js";
 import { HEAD_BYTES, TAIL_BYTES } from "../../../src/scan/analyze.js";
 import { scan } from "../../../src/scan/engine.js";

@@ -1,0 +1,88 @@
+/**
+ * A format module: everything modelgate knows about one format (or container, or integrity check)
+ * in one folder: its format ids and how to recognise them, its analyzers and its rules. The
+ * registry (`src/registry/modules.ts`) lists the modules, one line each, and derives from them the
+ * report's format enum, the sniffer's detectors, the extension hints and claims, the zip flavours,
+ * the pickle contexts, the analyzers and the rule registry.
+ * @module
+ */
+import type { Analyzer, PickleContextName, RepoAnalyzer, SniffInput } from "./analyzer.js";
+import type { Detection, Format } from "./formats.js";
+import type { RuleDef } from "./rules.js";
+
+/** Recognises a format (or one of a family) in some bytes. */
+export type Detector = (input: SniffInput) => Detection | undefined;
+
+/** A detector and its place in the sniffer's order. */
+export interface RankedDetector {
+  /**
+   * Order among detectors, lowest first: the first that matches is the primary detection. Binary
+   * magics come first, pickle before text (protocol 0 pickles are text), text last.
+   */
+  readonly rank: number;
+  /** The detector. */
+  readonly detect: Detector;
+  /**
+   * A trailer detector (a zip found by its end-of-central-directory record): it also runs after
+   * the primary detection and adds a second reading of the same bytes (polyglots), except behind
+   * textual content. A match at offset 0 is the primary detection whatever the ranks.
+   */
+  readonly trailer?: boolean;
+}
+
+/** What modelgate knows about one format id. */
+export interface FormatSpec {
+  /** The format id (declared by the module in `FormatRegistry`). */
+  readonly id: Format;
+  /** One line: what the format is. */
+  readonly description: string;
+  /** Textual content: no binary container can start inside it, and trailers are not looked for. */
+  readonly textual?: boolean;
+  /** Nothing in it is analysed (plain text, data JSON): no analyzer is expected for it. */
+  readonly inert?: boolean;
+  /**
+   * Text extensions under which this format is expected (a hint only: another format under such
+   * a name is `format/extension-mismatch`).
+   */
+  readonly hintExtensions?: readonly string[];
+  /**
+   * Extensions that claim this format strongly: a file so named whose content is none of the
+   * formats claiming the extension is `format/claim-unmet` (`invalid`).
+   */
+  readonly claimExtensions?: readonly string[];
+  /**
+   * The sniffer cannot recognise every valid stream of this format (LZMA-alone has no magic): a
+   * file whose name claims it and whose content nothing else recognises is read as claimed.
+   */
+  readonly probe?: boolean;
+  /**
+   * A zip-based format recognised by its member names; signatures are tried by ascending `rank`,
+   * the first that matches names the archive's format.
+   */
+  readonly zipSignature?: {
+    readonly rank: number;
+    /** The folder holding the format's structure (PyTorch's archive root), or undefined when it does not match. */
+    match(names: readonly string[], files: ReadonlySet<string>): { readonly archiveRoot?: string } | undefined;
+  };
+  /**
+   * The pickle context of pickles inside a container of this format; when several enclosing
+   * formats have one, the lowest `rank` wins.
+   */
+  readonly pickleContext?: { readonly context: PickleContextName; readonly rank: number };
+}
+
+/** One folder's contribution to the scanner. */
+export interface FormatModule {
+  /** The module's name (its folder). */
+  readonly name: string;
+  /** The format ids it owns. */
+  readonly formats?: readonly FormatSpec[];
+  /** Its content detectors. */
+  readonly detectors?: readonly RankedDetector[];
+  /** Analyzers of single files and members, consulted in registry order. */
+  readonly analyzers?: readonly Analyzer[];
+  /** Analyzers of the scanned tree as a whole, run after every file. */
+  readonly repoAnalyzers?: readonly RepoAnalyzer<never>[];
+  /** The rules its analyzers report. */
+  readonly rules?: readonly RuleDef[];
+}

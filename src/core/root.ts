@@ -1,0 +1,153 @@
+/**
+ * What a scan root is: where the files of a scan come from (a directory, one file, a buffer, a
+ * remote repository), how they are listed and opened, and how a root vouches for their integrity.
+ * @module
+ */
+import type { ByteSource } from "./byte-source.js";
+import type { ErrorCode } from "./errors.js";
+import type { FindingInput } from "./findings.js";
+
+/**
+ * What was scanned, as the report's `target` records it (`TargetSchema` in `src/report/schema.ts`
+ * validates it; a type test keeps the two equal).
+ */
+export interface Target {
+  /** Kind of target. */
+  kind: "file" | "directory" | "bytes" | "source" | "hub";
+  /** Its name (path, URL, `hf://owner/name`). */
+  name: string;
+  /** A Hugging Face Hub repository pinned to a commit. */
+  hub?:
+    | {
+        repo: string;
+        revision: string;
+        commit: string;
+        /** Paths the scan was restricted to. */
+        paths?: string[] | undefined;
+        /** HTTP requests sent (retries included). */
+        requests?: number | undefined;
+        /** Response body bytes received, listings included. */
+        bytesTransferred?: number | undefined;
+        /** The Hub's own scan status for the repository, for information only. */
+        securityStatus?: Record<string, unknown> | undefined;
+      }
+    | undefined;
+}
+
+/** How far a remote file's bytes were checked against the digest its source pins. */
+export interface FileIntegrity {
+  /** verified: read whole and matched; partial: not read whole; mismatch: contradicts the pin. */
+  status: "verified" | "partial" | "mismatch";
+  /** How the pinned digest is computed. */
+  algorithm: "sha256" | "git-blob-sha1";
+  /** The pinned digest (lowercase hex). */
+  expected: string;
+  /** The digest of the bytes served, when they were all read. */
+  actual?: string | undefined;
+  /** Bytes of this file transferred over the network. */
+  bytesFetched: number;
+}
+
+/** One entry of a scan root's listing. */
+export interface RootEntry {
+  /** POSIX path relative to the root. */
+  readonly path: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /**
+   * Regular file, symbolic link (never followed), something else (device, FIFO, socket), an
+   * entry that could not be listed (`error` says why), or a folder the walk did not descend into
+   * (`skipped` says why).
+   */
+  readonly kind: "file" | "symlink" | "special" | "unreadable" | "skipped";
+  /** Why the entry could not be listed, for `unreadable`. */
+  readonly error?: string;
+  /** Error code for `unreadable` (default `IO`; `BUDGET_EXCEEDED` for a listing budget). */
+  readonly errorCode?: ErrorCode;
+  /** Link target, for symlinks. */
+  readonly linkTarget?: string;
+  /**
+   * For `skipped` folders: `vcs` (the scanned directory's own `.git`, `.hg` or `.svn`, which no
+   * loader reads) or `depth` (deeper than `limits.maxDirectoryDepth`: its content was not seen).
+   */
+  readonly skipped?: "vcs" | "depth";
+  /** For `skipped` `vcs` folders: entries found below it (capped, see `skippedMore`). */
+  readonly skippedEntries?: number;
+  /** For `skipped` `vcs` folders: true when there were more entries than `skippedEntries`. */
+  readonly skippedMore?: boolean;
+  /**
+   * SHA-256 of the content as the root's metadata claims it before anything is read (a Hub LFS
+   * oid). It is not a verified digest: a verdict cache hit under it is only used once the bytes
+   * served are read whole and match it, unless `sha256Trusted` is set.
+   */
+  readonly sha256?: string;
+  /**
+   * The root vouches that reading this entry yields exactly the content `sha256` names (the caller
+   * trusts the Hub's content addressing, `hub.trustListedDigests`): cache hits under `sha256`
+   * answer without reading, and results of partial reads are cached under a key derived from it
+   * (never the plain digest key that other roots and local scans look up).
+   */
+  readonly sha256Trusted?: boolean;
+  /** Device of the file as the listing saw it (`lstat`); a file opened later must match it. */
+  readonly dev?: bigint;
+  /** Inode of the file as the listing saw it (`lstat`); a file opened later must match it. */
+  readonly ino?: bigint;
+}
+
+/** Options of {@link ScanRoot.open}. */
+export interface OpenOptions {
+  /** The file's deadline (and caller abort): an open that has not finished by then fails. */
+  signal?: AbortSignal;
+  /**
+   * The entry as listed: the opened file must still be it (same device, inode and size for local
+   * files), or the open fails with a "changed during the scan" error.
+   */
+  entry?: RootEntry;
+}
+
+/** What a root that checks its own files' integrity says about one file after its analysis. */
+export interface FileVerification {
+  /** SHA-256 of the bytes served, when they were all read and hashed. */
+  sha256?: string;
+  /** Findings about the file's integrity or provenance. */
+  findings?: FindingInput[];
+  /** Integrity record for the file's report. */
+  integrity?: FileIntegrity;
+  /**
+   * False when the bytes analysed are known not to be the content the entry's digest names (a
+   * mismatch): the verdict is then not cached under that digest.
+   */
+  cacheable?: boolean;
+}
+
+/** Where the files of a scan come from: a directory, one file, a buffer, a remote repository. */
+export interface ScanRoot {
+  /** What kind of target this is. */
+  readonly target: Target;
+  /** The local directory on disk, when the root is one (for symlink resolution and signatures). */
+  readonly localDir?: string;
+  /** Lists the files, in a stable order. */
+  list(signal: AbortSignal): AsyncIterable<RootEntry>;
+  /**
+   * Opens a listed file.
+   * @param path - a path from {@link ScanRoot.list}
+   * @param options - deadline, and the entry as listed (to check the file is still that one)
+   */
+  open(path: string, options?: OpenOptions): Promise<ByteSource>;
+  /**
+   * Optional: checks a file's integrity after its analysis and supplies its digest. When present,
+   * the engine calls it instead of hashing the file itself (a remote root hashes what it fetched,
+   * and reads the rest only when asked to verify fully).
+   * @param path - the file, as listed
+   * @param source - the source {@link ScanRoot.open} returned for it (still open)
+   * @param signal - the file's abort signal (caller abort and time budget)
+   * @param options - `full`: read whatever was not read yet so the digest is complete (the engine
+   *   asks for it to confirm a verdict cache hit under a claimed digest)
+   */
+  verifyFile?(
+    path: string,
+    source: ByteSource,
+    signal: AbortSignal,
+    options?: { full?: boolean },
+  ): Promise<FileVerification>;
+}

@@ -1,0 +1,34 @@
+/**
+ * Small helpers of content detectors: byte prefixes, ASCII magics, the extension of a name.
+ * @module
+ */
+import type { Format } from "./formats.js";
+import type { Detector } from "./module.js";
+
+/**
+ * Bytes of opaque data (tensor storages, bytes no structure accounts for) the engine sniffs: every
+ * magic the detectors check lies within them (tar's header, HDF5 user blocks up to 2 KiB, a PE
+ * header's usual offset), while a remote scan of a checkpoint with hundreds of storages reads no
+ * more of each than the local-header read before it already brought in.
+ */
+export const OPAQUE_SNIFF_BYTES = 4096;
+
+/** Whether `bytes` holds `magic` at `at`. */
+export const startsWith = (bytes: Uint8Array, magic: readonly number[], at = 0): boolean =>
+  bytes.length >= at + magic.length && magic.every((b, i) => bytes[at + i] === b);
+
+/** The bytes of an ASCII string. */
+export const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+
+/** A detector of a fixed magic at offset 0. */
+export const magic =
+  (format: Format, bytes: readonly number[], reason: string): Detector =>
+  ({ head }) =>
+    startsWith(head, bytes) ? { format, offset: 0, reason } : undefined;
+
+/** The lowercase extension of a name's last component (`""` when it has none). */
+export const extensionOf = (name: string): string => {
+  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+  const dot = base.lastIndexOf(".");
+  return dot <= 0 ? "" : base.slice(dot + 1);
+};

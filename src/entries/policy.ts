@@ -1,0 +1,22 @@
+/**
+ * `modelgate/policy`: policies (the options of a `.modelgate.json`), finding and validating them,
+ * the pickle allowlist settings, and the rule registry. `modelgate` re-exports the everyday part
+ * of it.
+ * @module
+ */
+export type { RuleId, RuleRegistry } from "../core/findings.js";
+export type { RuleDef } from "../core/rules.js";
+export type { PickleContext, PicklePolicyOptions } from "../formats/pickle/policy/index.js";
+export type { SignatureRequirement } from "../integrity/oms/requirement.js";
+export {
+  type DiscoverPolicyOptions,
+  discoverPolicy,
+  findPolicyFile,
+  loadPolicyFile,
+  POLICY_FILE_NAME,
+} from "../policy/load.js";
+export { type PolicyOptions, PolicyOptionsSchema, type Suppression, validatePolicy } from "../policy/policy.js";
+export { getRule, isRuleId, RULES } from "../registry/rules.js";
+
+/** Completes `RuleId`, `Format` and `PolicyOptions` in the declaration files (see `registries.ts`). */
+export type * from "./registries.js";

@@ -1,0 +1,104 @@
+/**
+ * Rules of the repo area: Hugging Face model repositories and model directories taken as a whole
+ * (configs, remote code, scripts, notebooks, sharded checkpoints).
+ * @module
+ */
+import type { RuleDef } from "../../core/rules.js";
+
+const REMOTE_CODE = "https://huggingface.co/docs/transformers/en/custom_models";
+
+/** repo rules. */
+export const repoRules = [
+  {
+    id: "repo/remote-code",
+    title: "Loading runs repository code (trust_remote_code)",
+    severity: "medium",
+    description:
+      "An `auto_map` (or `custom_pipelines`) entry in `config.json`, `tokenizer_config.json` or a processor config makes `from_pretrained(..., trust_remote_code=True)` import Python modules from the repository. The finding on the config lists the classes and the `.py` files that would run (following their relative imports); each of those files carries the finding too.",
+    references: [REMOTE_CODE],
+  },
+  {
+    id: "repo/remote-code-external",
+    title: "auto_map loads code from another repository",
+    severity: "high",
+    description:
+      "An `auto_map` value has the form `other/repo--module.Class`: the code that runs comes from a different repository, which was not scanned and can change at any time.",
+    references: [REMOTE_CODE],
+  },
+  {
+    id: "repo/remote-code-missing",
+    title: "auto_map names a module that is not in the scanned tree",
+    severity: "medium",
+    description:
+      "A module referenced by `auto_map` (or imported by one) has no `.py` file here. Loaders will fetch it from the Hub at load time, unscanned, or fail.",
+    references: [REMOTE_CODE],
+  },
+  {
+    id: "repo/python-file",
+    title: "Python source in a model directory",
+    severity: "medium",
+    description:
+      "A `.py` file ships with the model. Whether or not a config references it, it is code that users are invited to run; its imports are listed as evidence.",
+  },
+  {
+    id: "repo/risky-code",
+    title: "Script runs commands, downloads or deserialises",
+    severity: "high",
+    description:
+      "A Python file, notebook or shell script in the model calls process-execution, dynamic-code, network-download or unsafe-deserialisation primitives (`os.system`, `subprocess`, `exec`/`eval`, `__import__`, `pickle.loads`, `urllib`/`requests`, `curl | sh`, `base64 -d`). Model code has little reason to do any of these at import time.",
+  },
+  {
+    id: "repo/notebook",
+    title: "Jupyter notebook in a model directory",
+    severity: "medium",
+    description:
+      "An `.ipynb` notebook ships with the model. Its code cells (and `!`/`%%bash` shell cells) are analysed.",
+  },
+  {
+    id: "repo/shell-script",
+    title: "Shell script in a model directory",
+    severity: "medium",
+    description: "A shell script ships with the model. Users are invited to run it; its commands are analysed.",
+  },
+  {
+    id: "repo/pickle-beside-safetensors",
+    title: "Pickle-based weights next to safetensors weights",
+    severity: "medium",
+    description:
+      "A directory holds safetensors weights and also pickle-based weights (`pytorch_model.bin`, `.pt`, `.ckpt` ...). Which one a loader picks depends on library, version and flags (`use_safetensors=False`, older diffusers, custom loaders), so the pickle is a live path even when the safetensors file is clean.",
+  },
+  {
+    id: "repo/index-path-escape",
+    title: "Checkpoint index points outside the model directory",
+    severity: "high",
+    description:
+      "A sharded checkpoint index (`*.index.json` `weight_map`) names a shard by an absolute path, a drive letter or `..` components, so a loader would open a file outside the model directory.",
+  },
+  {
+    id: "repo/index-missing-shard",
+    title: "Checkpoint index names a shard that is absent",
+    severity: "low",
+    description:
+      "A sharded checkpoint index references a file that is not in the scanned tree. The shard was not scanned; a loader would fetch it separately or fail.",
+  },
+  {
+    id: "repo/invalid-json",
+    title: "Configuration JSON is invalid",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "A model configuration file (`config.json`, `tokenizer_config.json`, `chat_template.json`, an index ...) is not valid JSON or exceeds the parser's budgets, so its remote-code references and templates could not be checked.",
+  },
+  {
+    id: "repo/json-duplicate-key",
+    title: "Duplicate key in configuration JSON",
+    severity: "medium",
+    description:
+      "A configuration JSON repeats a key. Python keeps the last value, other parsers the first: a reviewer (or a scanner) reading one value while the loader uses the other is a known way to hide an `auto_map` or a chat template.",
+  },
+] as const satisfies readonly RuleDef[];
+
+declare module "../../core/findings.js" {
+  // the ids above are registered rule ids (`RuleId`)
+  interface RuleRegistry extends Record<(typeof repoRules)[number]["id"], true> {}
+}

@@ -1,0 +1,20 @@
+/**
+ * The joblib module: `joblib.dump` files (a pickle with NumPy arrays written after their wrapper
+ * objects), recognised by claims and by the array wrapper in the stream.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { joblibAnalyzer } from "./analyzer.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    joblib: true;
+  }
+}
+
+/** joblib files. */
+export const joblibModule = {
+  name: "joblib",
+  formats: [{ id: "joblib", description: "joblib.dump file", pickleContext: { context: "joblib", rank: 2 } }],
+  analyzers: [joblibAnalyzer],
+} as const satisfies FormatModule;

@@ -1,0 +1,39 @@
+/**
+ * The Keras module: `.keras` zips (config, metadata, weights), legacy HDF5 `.h5` models and Keras
+ * configs inside other containers (Lambda layers, modules outside Keras).
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./analyzer.js";
+import { detectHdf5 } from "./detect.js";
+import { kerasRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    hdf5: true;
+    keras: true;
+  }
+}
+
+/** A `.keras` zip: top-level `config.json` plus `metadata.json` and/or `model.weights.h5`. */
+function matchKeras(names: readonly string[]): object | undefined {
+  const top = new Set(names.filter((n) => !n.includes("/")));
+  return top.has("config.json") && (top.has("metadata.json") || top.has("model.weights.h5")) ? {} : undefined;
+}
+
+/** Keras models. */
+export const kerasModule = {
+  name: "keras",
+  formats: [
+    { id: "hdf5", description: "HDF5 file (legacy Keras .h5)", claimExtensions: ["h5", "hdf5", "keras"] },
+    {
+      id: "keras",
+      description: "Keras v3 .keras archive",
+      claimExtensions: ["keras", "zip"],
+      zipSignature: { rank: 40, match: matchKeras },
+    },
+  ],
+  detectors: [{ rank: 40, detect: detectHdf5 }],
+  analyzers: [kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer],
+  rules: kerasRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,90 @@
+/**
+ * Rules of the keras area.
+ * @module
+ */
+import type { RuleDef } from "../../core/rules.js";
+
+/** keras rules. */
+export const kerasRules = [
+  {
+    id: "keras/lambda-layer",
+    title: "Keras Lambda layer with marshalled Python bytecode",
+    severity: "high",
+    description:
+      "A `Lambda` layer (or another `__lambda__` object) carries base64-encoded `marshal` bytecode. Keras rebuilds and runs that function when the model loads with `safe_mode=False`, and legacy `.h5` loading ignored `safe_mode` altogether. The evidence lists the names and constants the code uses; severity is `critical` when it reaches imports, `eval`/`exec`, the OS or the file system.",
+    cve: ["CVE-2024-3660", "CVE-2025-9905"],
+  },
+  {
+    id: "keras/foreign-module",
+    title: "Keras config imports a module outside Keras/TensorFlow",
+    severity: "high",
+    description:
+      "A serialized object names a `module` (or `registered_name` package) outside the Keras and TensorFlow namespaces. Keras imports that module and calls what the config names, which is how arbitrary functions (`os.system`, `builtins.exec`) were reached even in safe mode. Severity is `critical` for modules that run commands or code.",
+    cve: ["CVE-2025-1550"],
+  },
+  {
+    id: "keras/custom-object",
+    title: "Keras config uses a class Keras does not define",
+    severity: "low",
+    description:
+      "A layer, initializer, loss or other object has a `class_name` that is not a built-in Keras class (a custom or registered object). Loading needs code outside the file; a loader that resolves names loosely may pick up an attacker-chosen callable.",
+  },
+  {
+    id: "keras/tfoplambda",
+    title: "TFOpLambda layer calls a TensorFlow function by name",
+    severity: "medium",
+    description:
+      "A `TFOpLambda`/`SlicingOpLambda` layer stores the name of a `tf.*` function that Keras looks up and calls at load. Arithmetic is common in exported functional models (`low`); file I/O (`tf.io.write_file`), `py_function`/`numpy_function` and library loading are `high`.",
+  },
+  {
+    id: "keras/torch-module-wrapper",
+    title: "TorchModuleWrapper embeds a pickled PyTorch module",
+    severity: "high",
+    description:
+      "A `TorchModuleWrapper` layer stores a `torch.save` pickle of a module in its config; loading calls `torch.load` on it, which runs any pickled callable. The decoded payload is scanned as a member.",
+  },
+  {
+    id: "keras/get-file",
+    title: "Keras config reaches keras.utils.get_file",
+    severity: "high",
+    description:
+      "The config references `get_file`, a Keras utility that downloads a URL and writes it to a chosen path. Invoked through deserialization it fetches attacker content and can overwrite files, bypassing safe mode.",
+    cve: ["CVE-2025-8747"],
+  },
+  {
+    id: "keras/safe-mode-bypass",
+    title: "Keras config tries to disable safe mode",
+    severity: "critical",
+    description:
+      "The config references `enable_unsafe_deserialization` or sets `safe_mode`, so that a later object (typically a Lambda layer) deserializes code while the caller believes safe mode protects them.",
+    cve: ["CVE-2025-9906"],
+  },
+  {
+    id: "keras/vocabulary-file",
+    title: "Lookup layer vocabulary read from a path or URL",
+    severity: "medium",
+    description:
+      "A `StringLookup`/`IntegerLookup`/`TextVectorization` layer gives its vocabulary as a file path or URL. Loading reads that file through `tf.io.gfile`, disclosing local files into the model or fetching remote content.",
+    cve: ["CVE-2025-12058"],
+  },
+  {
+    id: "keras/unexpected-member",
+    title: "Code or executable inside a Keras archive",
+    severity: "high",
+    description:
+      "A `.keras` archive holds a Python file, notebook, shell script or executable. Keras archives hold `config.json`, `metadata.json`, weights and assets only; code shipped alongside a model is meant to be run.",
+  },
+  {
+    id: "keras/malformed",
+    title: "Malformed Keras model configuration",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The model configuration (`config.json`, the HDF5 `model_config` attribute or `keras_metadata.pb`) could not be read or decoded: invalid JSON, an HDF5 structure the bounded reader rejects, or Lambda bytecode that does not unmarshal. The model was not fully analysed.",
+  },
+] as const satisfies readonly RuleDef[];
+
+declare module "../../core/findings.js" {
+  // the ids above are registered rule ids (`RuleId`)
+  interface RuleRegistry extends Record<(typeof kerasRules)[number]["id"], true> {}
+}

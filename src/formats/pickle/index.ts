@@ -1,0 +1,33 @@
+/**
+ * The pickle module: raw pickle streams, read by the pickle engine (never unpickled). Names that a
+ * loader unpickles are claims (`src/registry/claims.ts`), so the engine reads them whatever the
+ * sniffer thought.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { pickleAnalyzer } from "./analyzer.js";
+import { detectPickle } from "./detect.js";
+import type { PicklePolicyOptions } from "./policy/index.js";
+import { pickleRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    pickle: true;
+  }
+}
+
+declare module "../../core/analyzer.js" {
+  interface PolicySections {
+    /** Extra pickle globals treated as safe / as dangerous, and the allowlist profiles. */
+    readonly pickle?: PicklePolicyOptions | undefined;
+  }
+}
+
+/** Pickle streams. */
+export const pickleModule = {
+  name: "pickle",
+  formats: [{ id: "pickle", description: "Python pickle stream" }],
+  detectors: [{ rank: 150, detect: detectPickle }],
+  analyzers: [pickleAnalyzer],
+  rules: pickleRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,178 @@
+/**
+ * Legacy (pre-zip) PyTorch files, as `torch.save(..., _use_new_zipfile_serialization=False)`
+ * writes them: five pickles (magic number, protocol version, system info, the object, the sorted
+ * storage keys), then each storage as an 8-byte little-endian element count and its raw bytes.
+ * Every pickle is analysed (`torch.load` runs the first three with plain `pickle.load`), the
+ * storage layout is checked against what the pickles declare, and the storages are handed to the
+ * engine as opaque members (sniffed, never parsed as tensors).
+ * @module
+ */
+
+import type { Analyzer } from "../../core/analyzer.js";
+import { readExact, SliceSource } from "../../core/byte-source.js";
+import type { FindingInput } from "../../core/findings.js";
+import { type PickleRun, reportRuns, runPickle } from "../pickle/analyze.js";
+import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
+import { SourceInput } from "../pickle/input.js";
+import { TORCH_STORAGES } from "../pickle/machine.js";
+import { intOf, PyCall, PyDict, PyRef, PySeq, seqItems, strOf } from "../pickle/values.js";
+
+/** The magic number the first pickle holds. */
+export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+/** The protocol version the second pickle holds. */
+export const LEGACY_PROTOCOL_VERSION = 1001;
+
+/** Analyses legacy PyTorch files. */
+export const pytorchLegacyAnalyzer: Analyzer = {
+  name: "pytorch-legacy",
+  formats: ["pytorch-legacy"],
+  async analyze(ctx) {
+    const input = new SourceInput(ctx.source, ctx.detection.offset);
+    const budgets = pickleBudgets(ctx);
+    const shared = { ext: new Map(), patches: new Map() };
+    const base = { policy: ctx.policy.options.pickle, shared, ...budgets };
+    const runs: PickleRun[] = [];
+    const layout: FindingInput[] = [];
+    const names = ["magic number", "protocol version", "system info", "object", "storage keys"];
+    for (let k = 0; k < 5; k++) {
+      if (await input.atEnd()) {
+        layout.push({
+          ruleId: "pytorch/legacy-layout",
+          message: `legacy PyTorch file ends after ${k} pickle(s); the ${names[k]} pickle is missing`,
+          offset: input.offset,
+        });
+        break;
+      }
+      const run = await runPickle(input, {
+        ...base,
+        context: k === 3 ? "pytorch" : "pickle",
+        machine: k === 4 ? { containerCap: ctx.limits.maxEntries } : {},
+        concatenated: false,
+      });
+      runs.push(run);
+      if (run.error !== undefined) break;
+    }
+    const ok = runs.length === 5 && runs.every((r) => r.error === undefined);
+    const magic = runs[0]?.machine.result;
+    if (
+      runs[0]?.error === undefined &&
+      runs[0] !== undefined &&
+      !(typeof magic === "bigint" && magic === LEGACY_MAGIC)
+    ) {
+      layout.push({
+        ruleId: "pytorch/legacy-layout",
+        message: "the first pickle is not the legacy PyTorch magic number (torch.load raises after running it)",
+        offset: runs[0].start,
+        evidence: {
+          value:
+            typeof magic === "bigint"
+              ? `0x${magic.toString(16)}`
+              : String(magic instanceof PyCall ? `${magic.calleeName ?? "?"}(...)` : magic),
+        },
+      });
+    }
+    const version = intOf(runs[1]?.machine.result ?? undefined);
+    if (runs[1] !== undefined && runs[1].error === undefined && version !== LEGACY_PROTOCOL_VERSION) {
+      layout.push({
+        ruleId: "pytorch/legacy-layout",
+        message: `unexpected legacy protocol version ${String(version)}`,
+        offset: runs[1].start,
+      });
+    }
+    const info = runs[2]?.machine.result;
+    if (runs[2] !== undefined && runs[2].error === undefined && !(info instanceof PyDict)) {
+      layout.push({
+        ruleId: "pytorch/legacy-layout",
+        message: "system info pickle is not a dict",
+        offset: runs[2].start,
+      });
+    }
+    const analysis = await reportRuns(runs, input, { ...base, context: "pytorch" }, undefined);
+    await reportPickleAnalysis(ctx, analysis);
+    for (const f of layout) ctx.report(f);
+    if (!ok) return;
+
+    // Storages: the keys pickle lists them in file order; the object pickle's persistent ids
+    // give each one's element type and count.
+    const keysValue = runs[4]?.machine.result;
+    const keys =
+      keysValue instanceof PySeq && keysValue.count === keysValue.items.length
+        ? keysValue.items.map((v) => strOf(v))
+        : undefined;
+    if (keys === undefined || keys.some((k) => k === undefined)) {
+      ctx.report({
+        ruleId: "pytorch/legacy-layout",
+        message: "storage keys pickle is not a list of str",
+        offset: runs[4]?.start ?? 0,
+      });
+      return;
+    }
+    const storages = new Map<string, { type: string; numel: number | undefined }>();
+    for (const p of runs[3]?.machine.persistentIds ?? []) {
+      const items = seqItems(p.pid);
+      if (strOf(items?.[0]) !== "storage") continue;
+      const type = items?.[1];
+      const key = strOf(items?.[2]);
+      const typeName = type instanceof PyRef ? type.name : undefined;
+      if (key !== undefined && typeName !== undefined) storages.set(key, { type: typeName, numel: intOf(items?.[4]) });
+    }
+    let offset = input.offset;
+    let total = 0;
+    for (const key of keys as string[]) {
+      ctx.checkpoint();
+      const st = storages.get(key);
+      const elem = st === undefined ? undefined : TORCH_STORAGES[st.type.slice(st.type.lastIndexOf(".") + 1)];
+      if (st === undefined || elem === undefined) {
+        ctx.report({
+          ruleId: "pytorch/legacy-layout",
+          message: `storage key ${JSON.stringify(key)} has no storage of a known type in the object pickle`,
+          offset,
+        });
+        return;
+      }
+      if (offset + 8 > ctx.source.size) {
+        ctx.report({ ruleId: "pytorch/legacy-layout", message: `storage ${key} is truncated (no size field)`, offset });
+        return;
+      }
+      const sizeField = await readExact(ctx.source, offset, 8);
+      const view = new DataView(sizeField.buffer, sizeField.byteOffset, 8);
+      const count = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+      const bytes = count * elem[1];
+      if (!Number.isSafeInteger(bytes) || offset + 8 + bytes > ctx.source.size) {
+        ctx.report({
+          ruleId: "pytorch/legacy-layout",
+          message: `storage ${key} declares ${count} elements, more than the file holds`,
+          offset,
+        });
+        return;
+      }
+      if (st.numel !== undefined && st.numel !== count) {
+        ctx.report({
+          ruleId: "pytorch/legacy-layout",
+          message: `storage ${key} holds ${count} elements but the object pickle declares ${st.numel} (torch.load raises)`,
+          offset,
+        });
+      }
+      if (bytes > 0) {
+        await ctx.scanMember(`storage/${key}`, new SliceSource(ctx.source, offset + 8, bytes), {
+          offset: offset + 8,
+          opaqueData: true,
+        });
+      }
+      offset += 8 + bytes;
+      total += bytes;
+    }
+    ctx.fact("pytorch.storageBytes", total);
+    if (offset < ctx.source.size) {
+      ctx.report({
+        ruleId: "pickle/trailing-data",
+        message: `${ctx.source.size - offset} bytes after the last storage`,
+        offset,
+      });
+      await ctx.scanMember(`@${offset}`, new SliceSource(ctx.source, offset, ctx.source.size - offset), {
+        offset,
+        opaqueData: true,
+      });
+    }
+  },
+};

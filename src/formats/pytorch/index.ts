@@ -1,0 +1,72 @@
+/**
+ * The PyTorch module: `torch.save` zip archives (`pytorch-zip`), TorchScript archives
+ * (`torchscript`, `torch.jit.save`) and legacy checkpoints (`pytorch-legacy`). Their pickles are
+ * read by the pickle engine in the `pytorch` / `torchscript` contexts.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { torchscriptCodeAnalyzer } from "../pickle/analyzer.js";
+import { pytorchLegacyAnalyzer } from "./analyzer.js";
+import { detectTorchLegacy } from "./detect.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    "pytorch-zip": true;
+    "pytorch-legacy": true;
+    torchscript: true;
+  }
+}
+
+/** Top-level folders of an archive that hold a `data.pkl`, sorted. */
+function archiveRoots(names: readonly string[]): string[] {
+  const roots = new Set<string>();
+  for (const name of names) {
+    const slash = name.indexOf("/");
+    if (slash >= 0 && name.slice(slash + 1) === "data.pkl") roots.add(name.slice(0, slash));
+  }
+  return [...roots].sort();
+}
+
+/** A TorchScript archive: a root with `data.pkl` and also `code/` or `constants.pkl`. */
+function matchTorchScript(names: readonly string[], files: ReadonlySet<string>): { archiveRoot: string } | undefined {
+  for (const root of archiveRoots(names)) {
+    if (files.has(`${root}/constants.pkl`) || names.some((n) => n.startsWith(`${root}/code/`))) {
+      return { archiveRoot: root };
+    }
+  }
+  return undefined;
+}
+
+/** A `torch.save` archive: a root with `data.pkl`. */
+function matchPytorchZip(names: readonly string[]): { archiveRoot: string } | undefined {
+  const [root] = archiveRoots(names);
+  return root === undefined ? undefined : { archiveRoot: root };
+}
+
+/** PyTorch and TorchScript files. */
+export const pytorchModule = {
+  name: "pytorch",
+  formats: [
+    {
+      id: "pytorch-zip",
+      description: "torch.save zip archive",
+      claimExtensions: ["zip"],
+      zipSignature: { rank: 20, match: matchPytorchZip },
+      pickleContext: { context: "pytorch", rank: 1 },
+    },
+    {
+      id: "pytorch-legacy",
+      description: "legacy torch.save checkpoint (pickles in sequence)",
+      pickleContext: { context: "pytorch", rank: 1 },
+    },
+    {
+      id: "torchscript",
+      description: "TorchScript archive (torch.jit.save)",
+      claimExtensions: ["zip"],
+      zipSignature: { rank: 10, match: matchTorchScript },
+      pickleContext: { context: "torchscript", rank: 0 },
+    },
+  ],
+  detectors: [{ rank: 10, detect: detectTorchLegacy }],
+  analyzers: [pytorchLegacyAnalyzer, torchscriptCodeAnalyzer],
+} as const satisfies FormatModule;

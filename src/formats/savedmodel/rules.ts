@@ -1,0 +1,64 @@
+/**
+ * Rules of the savedmodel area.
+ * @module
+ */
+import type { RuleDef } from "../../core/rules.js";
+
+/** savedmodel rules. */
+export const savedmodelRules = [
+  {
+    id: "savedmodel/py-func",
+    title: "TensorFlow graph calls back into Python",
+    severity: "critical",
+    description:
+      "The graph contains `PyFunc`, `PyFuncStateless` or `EagerPyFunc`: ops that run a Python callable registered in the loading process. A model should never need them; they are how `tf.py_function` payloads reach the host interpreter.",
+  },
+  {
+    id: "savedmodel/load-library",
+    title: "TensorFlow graph loads a native library",
+    severity: "high",
+    description:
+      "The graph references `LoadLibrary`-style ops that load shared objects into the process, which runs their initialisers.",
+  },
+  {
+    id: "savedmodel/file-io-op",
+    title: "TensorFlow graph reads or writes files",
+    severity: "high",
+    description:
+      "The graph uses ops that touch the file system or other paths: `ReadFile`, `WriteFile`, `MatchingFiles`, `ImmutableConst`, file-writing datasets, summary writers, `PrintV2` to a file, and similar. Running the model can read secrets into tensors or write files anywhere the process may.",
+  },
+  {
+    id: "savedmodel/checkpoint-op",
+    title: "Save/Restore op outside the checkpoint saver",
+    severity: "medium",
+    description:
+      "`Save`, `SaveV2`, `Restore`, `RestoreV2`, `MergeV2Checkpoints` and friends write or read arbitrary paths. They are expected in the saver (`save/` nodes, `__inference__traced_save_*`/`_restore_*` functions) and flagged anywhere else.",
+  },
+  {
+    id: "savedmodel/unknown-op",
+    title: "Op unknown to TensorFlow",
+    severity: "medium",
+    description:
+      "A node uses an op that TensorFlow does not define and that the model's function library does not provide. Loading needs a custom op library (`tf.load_op_library`), which is native code outside the model's review.",
+  },
+  {
+    id: "savedmodel/asset-path-traversal",
+    title: "SavedModel asset path escapes the assets directory",
+    severity: "high",
+    description:
+      "An `asset_file_def` filename is absolute or contains `..`, so loading resolves an asset outside the SavedModel directory (local file disclosure into the graph).",
+  },
+  {
+    id: "savedmodel/malformed",
+    title: "Malformed TensorFlow SavedModel",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The `saved_model.pb` / `keras_metadata.pb` protobuf is truncated or structurally invalid, so its graph could not be fully analysed.",
+  },
+] as const satisfies readonly RuleDef[];
+
+declare module "../../core/findings.js" {
+  // the ids above are registered rule ids (`RuleId`)
+  interface RuleRegistry extends Record<(typeof savedmodelRules)[number]["id"], true> {}
+}

@@ -1,0 +1,55 @@
+/**
+ * Recognises text content: Jinja templates, JSON (Sigstore bundles and notebooks included),
+ * Python, shell scripts, plain text.
+ * @module
+ */
+import type { Detector } from "../../core/module.js";
+import { extensionOf } from "../../core/sniffing.js";
+import { startsLikeJinja } from "../template/detect.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes `head` as UTF-8 text; a multi-byte character cut at the end of the head is tolerated. */
+function asText(head: Uint8Array, complete: boolean): string | undefined {
+  if (head.includes(0)) return undefined;
+  for (let cut = 0; cut <= (complete ? 0 : 3) && cut < head.length; cut++) {
+    try {
+      return utf8.decode(head.subarray(0, head.length - cut));
+    } catch {
+      // try dropping a partial trailing character
+    }
+  }
+  return undefined;
+}
+
+export const detectText: Detector = ({ head, size, name }) => {
+  if (head.length === 0) return undefined;
+  const text = asText(head, head.length === size);
+  if (text === undefined) return undefined;
+  const ext = extensionOf(name);
+  const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
+      return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };
+    }
+    if (/"nbformat"\s*:/.test(text) && /"cells"\s*:/.test(text)) {
+      return { format: "notebook", offset: 0, reason: "Jupyter notebook JSON" };
+    }
+    if (ext === "json" || /^[{[]\s*["{[\]}]/.test(trimmed)) return { format: "json", offset: 0, reason: "JSON text" };
+  }
+  if (trimmed.startsWith("#!")) {
+    const line = trimmed.slice(0, trimmed.indexOf("\n") >>> 0);
+    return /python/.test(line)
+      ? { format: "python", offset: 0, reason: "python shebang" }
+      : { format: "shell", offset: 0, reason: "shebang script" };
+  }
+  if (ext === "py" || /^(?:from\s+[\w.]+\s+import\s|import\s+[\w.]+|def\s+\w+\s*\(|class\s+\w+[(:])/m.test(text)) {
+    if (ext === "py" || !/\{[%{]/.test(text)) return { format: "python", offset: 0, reason: "Python source" };
+  }
+  if (ext === "jinja" || ext === "j2" || /\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
+    return { format: "jinja", offset: 0, reason: "Jinja template syntax" };
+  }
+  if (ext === "sh" || ext === "bash") return { format: "shell", offset: 0, reason: "shell script name" };
+  return { format: "text", offset: 0, reason: "UTF-8 text" };
+};

@@ -1,0 +1,26 @@
+/**
+ * The pins module: the scanned tree checked against pinned digests or a lock file.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { pinsRepoAnalyzer } from "./analyzer.js";
+import type { LockFile } from "./lock.js";
+import { pinRules } from "./rules.js";
+
+declare module "../../core/analyzer.js" {
+  interface ScanSections {
+    /** Expected SHA-256 digests by POSIX path relative to the scanned directory. */
+    readonly pins?: Readonly<Record<string, string>> | undefined;
+    /** A lock file (path or parsed) the tree must match. */
+    readonly lockFile?: string | LockFile | undefined;
+    /** Files present but not pinned are fine. */
+    readonly allowUnpinned?: boolean | undefined;
+  }
+}
+
+/** Pins and lock files. */
+export const pinsModule = {
+  name: "pins",
+  repoAnalyzers: [pinsRepoAnalyzer],
+  rules: pinRules,
+} as const satisfies FormatModule;

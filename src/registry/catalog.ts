@@ -1,0 +1,175 @@
+/**
+ * Everything the engine needs to know about formats, derived once from the modules the registry
+ * lists ({@link MODULES}): the report's format enum, the sniffer (detectors in rank order, trailer
+ * detectors), textual and inert formats, extension hints and claims, zip flavours, pickle
+ * contexts, and the analyzers. Nothing here names a format: it is all read from the modules.
+ * @module
+ */
+import type { Analyzer, FormatCatalog, PickleContextName, RepoAnalyzer, SniffInput } from "../core/analyzer.js";
+import type { Detection, Format } from "../core/formats.js";
+import type { FormatSpec, RankedDetector } from "../core/module.js";
+import { extensionOf } from "../core/sniffing.js";
+import { MODULES } from "./modules.js";
+
+/** Formats every scan has, whatever the modules: a zero-byte file, and content nothing recognises. */
+const ENGINE_FORMATS: readonly FormatSpec[] = [
+  { id: "empty", description: "zero-byte file", inert: true, hintExtensions: ["txt", "md", "py"] },
+  { id: "unknown", description: "content no module recognises", inert: true },
+];
+
+const specs: FormatSpec[] = [...MODULES.flatMap((m): readonly FormatSpec[] => ("formats" in m ? m.formats : []))];
+specs.push(...ENGINE_FORMATS);
+
+/** Every format spec by id. */
+export const FORMAT_SPECS: ReadonlyMap<Format, FormatSpec> = new Map(specs.map((s) => [s.id, s]));
+
+/**
+ * The format ids (the report's `format` enum), sorted so that the order does not depend on the
+ * registry's.
+ */
+export const FORMATS: readonly [Format, ...Format[]] = [...FORMAT_SPECS.keys()].sort() as [Format, ...Format[]];
+
+const detectors: RankedDetector[] = MODULES.flatMap((m): readonly RankedDetector[] =>
+  "detectors" in m ? m.detectors : [],
+).sort((a, b) => a.rank - b.rank);
+
+/** Detectors in rank order. */
+const PRIMARY = detectors.filter((d) => d.trailer !== true).map((d) => d.detect);
+/**
+ * Detectors of formats that coexist with others in the same bytes (a zip found by its trailer);
+ * a match at byte 0 is the primary detection.
+ */
+const TRAILERS = detectors.filter((d) => d.trailer === true).map((d) => d.detect);
+
+/** Textual formats (no binary container can start inside them). */
+export const TEXTUAL: ReadonlySet<Format> = new Set(specs.filter((s) => s.textual === true).map((s) => s.id));
+
+/** Formats that need no analyzer: recognised content with nothing executable in it. */
+export const INERT: ReadonlySet<Format> = new Set(specs.filter((s) => s.inert === true).map((s) => s.id));
+
+export { OPAQUE_SNIFF_BYTES } from "../core/sniffing.js";
+
+/**
+ * Recognises every format present in the input, primary first. The result is empty when nothing
+ * matches (the engine reports such content as `unknown`).
+ * @param input - head, tail, size and name of the bytes
+ * @param options - `pickle: false` ranks the other candidates (what the bytes are when a
+ *   speculative pickle reading fails)
+ */
+export function sniff(input: SniffInput, options: { pickle?: boolean } = {}): Detection[] {
+  if (input.size === 0) return [{ format: "empty", offset: 0, reason: "no bytes" }];
+  const detections: Detection[] = [];
+  // A trailer format found at byte 0 (a zip's local header) is the primary detection.
+  for (const detect of TRAILERS) {
+    const found = detect(input);
+    if (found !== undefined && found.offset === 0) {
+      detections.push(found);
+      break;
+    }
+  }
+  for (const detect of PRIMARY) {
+    if (detections.length > 0) break;
+    const found = detect(input);
+    if (found === undefined || (found.format === "pickle" && options.pickle === false)) continue;
+    detections.push(found);
+  }
+  for (const detect of TRAILERS) {
+    const found = detect(input);
+    if (found !== undefined && !detections.some((d) => d.format === found.format)) {
+      // Found only by its trailer behind other content: both readings are analysed. Text formats
+      // are not combined with a trailer (a text file cannot hold an EOCD record).
+      if (detections.length === 0 || !TEXTUAL.has(detections[0]!.format)) detections.push(found);
+    }
+  }
+  return detections;
+}
+
+/** Text extensions → the formats they suggest (hints only: `format/extension-mismatch`). */
+const HINTS: ReadonlyMap<string, readonly Format[]> = (() => {
+  const map = new Map<string, Format[]>();
+  for (const spec of specs)
+    for (const ext of spec.hintExtensions ?? []) map.set(ext, [...(map.get(ext) ?? []), spec.id]);
+  return map;
+})();
+
+/**
+ * The formats a text extension suggests, or undefined when it suggests nothing (model and container
+ * extensions are claims: see `claimForName`).
+ * @param name - file or member name
+ */
+export function expectedFormatsForName(name: string): readonly Format[] | undefined {
+  return HINTS.get(extensionOf(name));
+}
+
+/** Extensions that claim formats strongly, with the formats that satisfy each. */
+export const CLAIM_EXTENSIONS: ReadonlyMap<string, { readonly accepts: readonly Format[]; readonly probe?: Format }> =
+  (() => {
+    const map = new Map<string, { accepts: Format[]; probe?: Format }>();
+    for (const spec of specs) {
+      for (const ext of spec.claimExtensions ?? []) {
+        const entry = map.get(ext) ?? { accepts: [] };
+        entry.accepts.push(spec.id);
+        if (spec.probe === true) entry.probe = spec.id;
+        map.set(ext, entry);
+      }
+    }
+    return map;
+  })();
+
+const ZIP_SIGNATURES = specs
+  .flatMap((s) => (s.zipSignature === undefined ? [] : [{ format: s.id, ...s.zipSignature }]))
+  .sort((a, b) => a.rank - b.rank);
+
+/**
+ * What kind of zip an archive is, from its member names: the first zip-based format (by rank)
+ * whose member signature matches, else `zip`.
+ * @param names - member names (directories may be included)
+ */
+export function zipFlavor(names: readonly string[]): { readonly format: Format; readonly archiveRoot?: string } {
+  const files = new Set(names);
+  for (const signature of ZIP_SIGNATURES) {
+    const found = signature.match(names, files);
+    if (found !== undefined) {
+      return found.archiveRoot === undefined
+        ? { format: signature.format }
+        : { format: signature.format, archiveRoot: found.archiveRoot };
+    }
+  }
+  return { format: "zip" };
+}
+
+const PICKLE_CONTEXTS: ReadonlyMap<Format, { readonly context: PickleContextName; readonly rank: number }> = new Map(
+  specs.flatMap((s) => (s.pickleContext === undefined ? [] : [[s.id, s.pickleContext] as const])),
+);
+
+/**
+ * The pickle context of a pickle inside containers of these formats: the enclosing format with the
+ * lowest-ranked context, else plain `pickle`.
+ * @param lineage - formats of the enclosing containers, outermost first
+ */
+export function pickleContextFor(lineage: readonly Format[]): PickleContextName {
+  let best: { readonly context: PickleContextName; readonly rank: number } | undefined;
+  for (const format of lineage) {
+    const context = PICKLE_CONTEXTS.get(format);
+    if (context !== undefined && (best === undefined || context.rank < best.rank)) best = context;
+  }
+  return best?.context ?? "pickle";
+}
+
+/** Per-format analyzers, consulted in registry order for each detection. */
+export const ANALYZERS: readonly Analyzer[] = MODULES.flatMap((m): readonly Analyzer[] =>
+  "analyzers" in m ? m.analyzers : [],
+);
+
+/** Analyzers of the scanned tree as a whole, run after every file, in registry order. */
+export const REPO_ANALYZERS: readonly RepoAnalyzer<never>[] = MODULES.flatMap((m): readonly RepoAnalyzer<never>[] =>
+  "repoAnalyzers" in m ? m.repoAnalyzers : [],
+);
+
+/** The catalogue as analyzers see it (`AnalysisContext.formats`). */
+export const FORMAT_CATALOG: FormatCatalog = Object.freeze({
+  sniff,
+  isTextual: (format: Format) => TEXTUAL.has(format),
+  zipFlavor,
+  pickleContext: pickleContextFor,
+});
