@@ -7,7 +7,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
+// Arguments are name filters (`npm run bench -- startup`); flags (`--update-baseline`) go to each benchmark.
+const only = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
 const files = readdirSync(here)
   .filter((f) => f.endsWith(".bench.mjs"))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
@@ -15,7 +17,7 @@ const files = readdirSync(here)
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n=== ${file}\n`);
-  const r = spawnSync(process.execPath, ["--expose-gc", join(here, file)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--expose-gc", join(here, file), ...flags], { stdio: "inherit" });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`!!! ${file} exited with ${r.status ?? r.signal}\n`);

@@ -7,6 +7,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+// `prepare` builds a git clone on its `npm install` (the README's first line needs dist/), and
+// `prepack` builds what `npm pack`/`npm publish` ship. npm runs prepare before prepack when packing,
+// so prepare passes --skip-when-packing and leaves that build to prepack. Registry installs run
+// neither: the tarball has dist/ and modelgate has no install scripts.
+if (process.argv.includes("--skip-when-packing") && ["pack", "publish"].includes(process.env.npm_command ?? "")) {
+  process.stderr.write("build: skipped in prepare (prepack builds)\n");
+  process.exit(0);
+}
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
 function step(title, fn) {

@@ -39,7 +39,14 @@ export {
   severityRank,
   type Verdict,
 } from "./entries/report.js";
-export { type SignatureVerification, signModel, verifyModel } from "./entries/signing.js";
+export {
+  type AttestationVerification,
+  attest,
+  type SignatureVerification,
+  signModel,
+  verifyAttestation,
+  verifyModel,
+} from "./entries/signing.js";
 export { FileVerdictCache, MemoryVerdictCache, type VerdictCache, type VerdictCacheKey } from "./scan/cache.js";
 export { scan } from "./scan/engine.js";
 export { type ScanManyOptions, type ScanManyResult, scanMany } from "./scan/many.js";

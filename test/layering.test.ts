@@ -28,6 +28,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   policy: 3,
   scan: 4,
   cli: 5,
+  /** The scan service (HTTP API, queues, workers): beside the CLI, which loads it lazily. */
+  service: 5,
   "index.ts": 6,
   /** Subpath entry points (`modelgate/pickle` ...), beside the root facade. */
   entries: 6,

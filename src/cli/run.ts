@@ -8,9 +8,12 @@ import { escapeForTerminal } from "../report/render/escape.js";
 import { COMMANDS } from "./commands/index.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
 
-function help(): string {
+async function help(): Promise<string> {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  const commands = await Promise.all(
+    Object.entries(COMMANDS).map(async ([name, load]) => [name, await load()] as const),
+  );
+  const lines = commands.map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `Usage: modelgate <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'modelgate <command> --help' for a command's options.\n`;
 }
 
@@ -23,19 +26,21 @@ function help(): string {
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    io.stdout(help());
+    io.stdout(await help());
     return name === undefined ? EXIT.error : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
     io.stdout(`${TOOL_VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  // Own keys only: "toString" or "__proto__" is an unknown command, not an inherited property.
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load === undefined) {
     io.stderr(`modelgate: unknown command "${escapeForTerminal(name)}" (try 'modelgate --help')\n`);
     return EXIT.error;
   }
   try {
+    const command = await load();
     return await command.run(args, io);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {

@@ -74,6 +74,12 @@ export interface FormatCatalog {
    */
   zipFlavor(names: readonly string[]): { readonly format: Format; readonly archiveRoot?: string };
   /**
+   * What kind of tar an archive is, from its member names: the tar-based format whose member
+   * signature matches first (`tar` when none does).
+   * @param names - member names
+   */
+  tarFlavor(names: readonly string[]): Format;
+  /**
    * The pickle context (allowlist profiles, loader behaviour) of a pickle inside containers of
    * these formats, outermost first.
    */
@@ -107,6 +113,11 @@ export interface AnalysisContext {
   readonly source: ByteSource;
   /** The first bytes of `source` (up to 64 KiB), already read by the sniffer. */
   readonly head: Uint8Array;
+  /**
+   * The parent handed the bytes over as opaque data (a tensor storage): `head` is its first 4 KiB
+   * and analyzers of incidental formats (text found there) should read no further.
+   */
+  readonly opaque: boolean;
   /** Every format the sniffer recognised, primary first. */
   readonly detections: readonly Detection[];
   /** The detection this analyzer was chosen for. */

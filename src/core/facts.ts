@@ -81,6 +81,7 @@ export const FACT_RULES: Readonly<Record<string, FactRule>> = {
   inputs: "first",
   outputs: "first",
   toolVersions: "merge",
+  license: "union",
   // aliases follow their canonical key
   "keras.modelClass": "first",
   "onnx.parameters": "sum",

@@ -693,3 +693,20 @@ export function toPlain(value: JsonValue): unknown {
   if (Array.isArray(value)) return value.map(toPlain);
   return value;
 }
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, `undefined` members left
+ * out and `undefined` array items written `null` (as `JSON.stringify` does). Policy hashes and
+ * attestation report digests are SHA-256 over it.
+ * @param value - a JSON value
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

@@ -51,6 +51,12 @@ export interface FormatSpec {
    */
   readonly claimExtensions?: readonly string[];
   /**
+   * Compressed formats a file named by {@link FormatSpec.claimExtensions} may be wrapped in (R
+   * gzips `.rds` by default): they satisfy the claim too, and the decoded member is then checked
+   * against it by name.
+   */
+  readonly claimWrappers?: readonly Format[];
+  /**
    * The sniffer cannot recognise every valid stream of this format (LZMA-alone has no magic): a
    * file whose name claims it and whose content nothing else recognises is read as claimed.
    */
@@ -63,6 +69,15 @@ export interface FormatSpec {
     readonly rank: number;
     /** The folder holding the format's structure (PyTorch's archive root), or undefined when it does not match. */
     match(names: readonly string[], files: ReadonlySet<string>): { readonly archiveRoot?: string } | undefined;
+  };
+  /**
+   * A tar-based format recognised by its member names (NeMo's `model_config.yaml`); signatures are
+   * tried by ascending `rank`, the first that matches names the archive's format.
+   */
+  readonly tarSignature?: {
+    readonly rank: number;
+    /** Whether the member names (`./` prefixes removed) are this format's. */
+    match(names: readonly string[], files: ReadonlySet<string>): boolean;
   };
   /**
    * The pickle context of pickles inside a container of this format; when several enclosing

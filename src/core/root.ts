@@ -13,8 +13,8 @@ import type { FindingInput } from "./findings.js";
  */
 export interface Target {
   /** Kind of target. */
-  kind: "file" | "directory" | "bytes" | "source" | "hub";
-  /** Its name (path, URL, `hf://owner/name`). */
+  kind: "file" | "directory" | "bytes" | "source" | "hub" | "url" | "s3" | "oci";
+  /** Its name (path, URL, `hf://owner/name`, `s3://bucket/prefix`). */
   name: string;
   /** A Hugging Face Hub repository pinned to a commit. */
   hub?:
@@ -30,6 +30,64 @@ export interface Target {
         bytesTransferred?: number | undefined;
         /** The Hub's own scan status for the repository, for information only. */
         securityStatus?: Record<string, unknown> | undefined;
+      }
+    | undefined;
+  /** An `https://` (or allowed `http://`) URL, read as one file. */
+  http?:
+    | {
+        /** The URL, without user info, fragment or credential-like query values. */
+        url: string;
+        /** The strong ETag every read was checked against. */
+        etag?: string | undefined;
+        /** The Last-Modified date every read was checked against. */
+        lastModified?: string | undefined;
+        /** The pinned SHA-256 (`#sha256=`, `sha256` or `pins`); `files[].integrity` says whether it held. */
+        sha256?: string | undefined;
+        /** HTTP requests sent (retries and redirects included). */
+        requests?: number | undefined;
+        /** Response body bytes received. */
+        bytesTransferred?: number | undefined;
+      }
+    | undefined;
+  /** Objects of an S3 (or S3-compatible) bucket under a prefix. */
+  s3?:
+    | {
+        bucket: string;
+        /** The key prefix listed (empty for the whole bucket). */
+        prefix: string;
+        /** Version id of each object read, by path, when the bucket is versioned. */
+        versionIds?: Record<string, string> | undefined;
+        /** S3 requests sent (listing pages included). */
+        requests?: number | undefined;
+        /** Object bytes received. */
+        bytesTransferred?: number | undefined;
+      }
+    | undefined;
+  /** An OCI artifact (a registry reference or an image layout), pinned to a manifest digest. */
+  oci?:
+    | {
+        /** `host[:port]` of the registry (empty for an image layout). */
+        registry: string;
+        /** Repository path (empty for an image layout). */
+        repository: string;
+        /** The tag or digest asked for (for a layout: its `ref.name`, or empty). */
+        reference: string;
+        /** The digest the reference resolved to: every read was pinned to it. */
+        digest: string;
+        /** Media type of that manifest or index. */
+        mediaType: string;
+        /** The manifest scanned, when the reference resolved to an index. */
+        manifestDigest?: string | undefined;
+        /** Platform of that manifest in the index (`linux/amd64`), when it has one. */
+        platform?: string | undefined;
+        /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
+        artifactType?: string | undefined;
+        /** The image-layout directory, for a layout. */
+        layout?: string | undefined;
+        /** HTTP requests sent (token requests, retries and redirects included). */
+        requests?: number | undefined;
+        /** Response body bytes received. */
+        bytesTransferred?: number | undefined;
       }
     | undefined;
 }
@@ -128,6 +186,11 @@ export interface ScanRoot {
   readonly localDir?: string;
   /** Lists the files, in a stable order. */
   list(signal: AbortSignal): AsyncIterable<RootEntry>;
+  /**
+   * Optional: releases what the root holds (a downloaded copy, a client) once the scan is over.
+   * The engine calls it after the report is assembled, also when the scan failed.
+   */
+  close?(): Promise<void>;
   /**
    * Opens a listed file.
    * @param path - a path from {@link ScanRoot.list}

@@ -1,12 +1,33 @@
 /**
  * `modelgate/signing`: OpenSSF Model Signing (sign, verify, the verification result, Sigstore
- * trust roots) and lock files (the pinned digests of a model tree, `modelgate lock`).
+ * trust roots), scan attestations (`attest`, `verifyAttestation`) and lock files (the pinned
+ * digests of a model tree, `modelgate lock`).
  * `modelgate` re-exports the everyday part of it.
  * @module
  */
+export {
+  type AttestableReport,
+  AttestationError,
+  type AttestationStage,
+  type AttestationTarget,
+  type AttestationVerification,
+  type AttestedFile,
+  type AttestOptions,
+  type AttestResult,
+  attest,
+  DEFAULT_VERIFIER_ID,
+  type PassThreshold,
+  SCAN_EXTENSION_KEY,
+  type ScanExtension,
+  type ScanStatement,
+  type VerifyAttestationOptions,
+  VSA_PREDICATE_TYPE,
+  verifyAttestation,
+} from "../integrity/attest/index.js";
 export type { ByteRange, Digests, HashAlgorithm, RangeDigests } from "../integrity/hash/core.js";
 export { type HashJob, HashPool, type HashPoolOptions } from "../integrity/hash/pool.js";
 export type { CertificatePolicy } from "../integrity/oms/certificate.js";
+export { type BundleSigner, type BundleSignerOptions, createBundleSigner } from "../integrity/oms/dsse.js";
 export { type SignatureVerification, SignatureVerificationSchema } from "../integrity/oms/result.js";
 export { type SignOptions, type SignResult, signModel } from "../integrity/oms/sign.js";
 export {

@@ -3,6 +3,8 @@
  * Signing verification and signing.
  * @module
  */
+
+export * from "./attest/index.js";
 export {
   type ByteRange,
   createHasher,
@@ -17,6 +19,7 @@ export {
 export { defaultHashPool, type HashJob, HashPool, type HashPoolOptions, hashFile } from "./hash/pool.js";
 export { OmsError, type ParsedBundle, parseBundle } from "./oms/bundle.js";
 export type { CertificatePolicy } from "./oms/certificate.js";
+export { type BundleSigner, type BundleSignerOptions, createBundleSigner } from "./oms/dsse.js";
 export {
   type CoveringSignature,
   CoveringSignatureSchema,

@@ -8,6 +8,7 @@ import { createHash, createPublicKey } from "node:crypto";
 import semver from "semver";
 import { z } from "zod";
 import { ModelgateError } from "../core/errors.js";
+import { canonicalJson } from "../core/json.js";
 import type { Limits } from "../core/limits.js";
 import type { Severity } from "../core/severity.js";
 import { TOOLS, type Tool } from "../formats/hf/advisories.js";
@@ -52,6 +53,8 @@ export interface PolicyOptions {
    * below it is `policy/tool-version-below-minimum`.
    */
   minimumVersions?: Partial<Record<Tool, string>>;
+  /** Licences to flag (`license/flagged`): SPDX ids or Hugging Face slugs, case-insensitive. */
+  licenses?: { flag?: string[] };
   /** Budgets; explicit `ScanOptions.limits` win over these. */
   limits?: Partial<Limits>;
   /** Where the policy came from (a file path); recorded in reports, not part of the hash. */
@@ -236,6 +239,9 @@ export const PolicyOptionsSchema = z
         }
       }
     }),
+    licenses: z.strictObject({
+      flag: z.array(z.string().min(1).max(200)).max(1000).optional(),
+    }),
     limits: z.strictObject(
       Object.fromEntries(LIMIT_KEYS.map((k) => [k, z.number().positive().optional()])) as Record<
         (typeof LIMIT_KEYS)[number],
@@ -281,20 +287,7 @@ export function validatePolicy(input: unknown, where = "policy"): PolicyOptions 
   return options as PolicyOptions;
 }
 
-/**
- * Canonical JSON (sorted keys) of a value.
- * @param value - any JSON value
- */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson } from "../core/json.js";
 
 /** End of the expiry day, UTC. */
 const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);

@@ -108,7 +108,8 @@ export const CLAIM_EXTENSIONS: ReadonlyMap<string, { readonly accepts: readonly 
     for (const spec of specs) {
       for (const ext of spec.claimExtensions ?? []) {
         const entry = map.get(ext) ?? { accepts: [] };
-        entry.accepts.push(spec.id);
+        for (const id of [spec.id, ...(spec.claimWrappers ?? [])])
+          if (!entry.accepts.includes(id)) entry.accepts.push(id);
         if (spec.probe === true) entry.probe = spec.id;
         map.set(ext, entry);
       }
@@ -136,6 +137,21 @@ export function zipFlavor(names: readonly string[]): { readonly format: Format; 
     }
   }
   return { format: "zip" };
+}
+
+const TAR_SIGNATURES = specs
+  .flatMap((s) => (s.tarSignature === undefined ? [] : [{ format: s.id, ...s.tarSignature }]))
+  .sort((a, b) => a.rank - b.rank);
+
+/**
+ * What kind of tar an archive is, from its member names: the first tar-based format (by rank)
+ * whose member signature matches, else `tar`. A leading `./` (as `tar -C dir .` writes) is ignored.
+ * @param names - member names
+ */
+export function tarFlavor(names: readonly string[]): Format {
+  const plain = names.map((n) => n.replace(/^(?:\.\/)+/, ""));
+  const files = new Set(plain);
+  return TAR_SIGNATURES.find((s) => s.match(plain, files))?.format ?? "tar";
 }
 
 const PICKLE_CONTEXTS: ReadonlyMap<Format, { readonly context: PickleContextName; readonly rank: number }> = new Map(
@@ -171,5 +187,6 @@ export const FORMAT_CATALOG: FormatCatalog = Object.freeze({
   sniff,
   isTextual: (format: Format) => TEXTUAL.has(format),
   zipFlavor,
+  tarFlavor,
   pickleContext: pickleContextFor,
 });

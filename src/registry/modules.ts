@@ -11,23 +11,50 @@ import { compressedModule } from "../containers/compressed/index.js";
 import { sevenZipModule } from "../containers/sevenzip/index.js";
 import { tarModule } from "../containers/tar/index.js";
 import { zipModule } from "../containers/zip/index.js";
+import { catboostModule } from "../formats/catboost/index.js";
+import { coremlModule } from "../formats/coreml/index.js";
 import { executableModule } from "../formats/executable/index.js";
+import { executorchModule } from "../formats/executorch/index.js";
+import { ggmlModule } from "../formats/ggml/index.js";
 import { ggufModule } from "../formats/gguf/index.js";
 import { hfModule } from "../formats/hf/index.js";
 import { joblibModule } from "../formats/joblib/index.js";
 import { kerasModule } from "../formats/keras/index.js";
+import { licenseModule } from "../formats/license/index.js";
+import { lightgbmModule } from "../formats/lightgbm/index.js";
+import { llamafileModule } from "../formats/llamafile/index.js";
+import { mlflowModule } from "../formats/mlflow/index.js";
+import { msgpackModule } from "../formats/msgpack/index.js";
+import { mxnetModule } from "../formats/mxnet/index.js";
+import { nemoModule } from "../formats/nemo/index.js";
 import { numpyModule } from "../formats/numpy/index.js";
 import { onnxModule } from "../formats/onnx/index.js";
+import { openvinoModule } from "../formats/openvino/index.js";
+import { paddleModule } from "../formats/paddle/index.js";
 import { pickleModule } from "../formats/pickle/index.js";
+import { pmmlModule } from "../formats/pmml/index.js";
 import { protobufModule } from "../formats/protobuf/index.js";
 import { pytorchModule } from "../formats/pytorch/index.js";
+import { rModule } from "../formats/r/index.js";
 import { safetensorsModule } from "../formats/safetensors/index.js";
 import { savedModelModule } from "../formats/savedmodel/index.js";
+import { secretsModule } from "../formats/secrets/index.js";
+import { skopsModule } from "../formats/skops/index.js";
 import { templateModule } from "../formats/template/index.js";
+import { tensorrtModule } from "../formats/tensorrt/index.js";
 import { textModule } from "../formats/text/index.js";
+import { tfCheckpointModule } from "../formats/tfcheckpoint/index.js";
+import { tfliteModule } from "../formats/tflite/index.js";
+import { torch7Module } from "../formats/torch7/index.js";
+import { torchserveModule } from "../formats/torchserve/index.js";
+import { xgboostModule } from "../formats/xgboost/index.js";
+import { xmlModule } from "../formats/xml/index.js";
+import { yamlModule } from "../formats/yaml/index.js";
 import { omsModule } from "../integrity/oms/index.js";
 import { pinsModule } from "../integrity/pins/index.js";
+import { remoteModule } from "../sources/http/module.js";
 import { hubModule } from "../sources/hub/module.js";
+import { ociModule } from "../sources/oci/module.js";
 
 /** Every module, in order. */
 export const MODULES = [
@@ -36,6 +63,10 @@ export const MODULES = [
   sevenZipModule,
   compressedModule,
   onnxModule,
+  coremlModule,
+  openvinoModule,
+  pmmlModule,
+  xmlModule,
   kerasModule,
   savedModelModule,
   pickleModule,
@@ -43,13 +74,36 @@ export const MODULES = [
   numpyModule,
   joblibModule,
   hfModule,
+  secretsModule,
+  licenseModule,
   safetensorsModule,
   ggufModule,
+  rModule,
+  tfliteModule,
+  executorchModule,
+  ggmlModule,
   templateModule,
   protobufModule,
   textModule,
+  yamlModule,
+  nemoModule,
+  mlflowModule,
+  torch7Module,
+  torchserveModule,
+  skopsModule,
+  paddleModule,
+  msgpackModule,
+  llamafileModule,
+  xgboostModule,
+  mxnetModule,
+  lightgbmModule,
+  catboostModule,
+  tfCheckpointModule,
   executableModule,
+  tensorrtModule,
   pinsModule,
   omsModule,
   hubModule,
+  ociModule,
+  remoteModule,
 ] as const;

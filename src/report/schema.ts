@@ -11,7 +11,7 @@ import { SignatureVerificationSchema } from "../integrity/oms/result.js";
 import { FORMATS } from "../registry/catalog.js";
 
 /** Version of the report format. Additive changes bump the minor version. */
-export const REPORT_SCHEMA_VERSION = "1.1.0";
+export const REPORT_SCHEMA_VERSION = "1.2.0";
 
 export type { Evidence } from "../core/findings.js";
 export type { Format } from "../core/formats.js";
@@ -142,7 +142,7 @@ export const ScanErrorSchema = z.object({
 
 /** What was scanned. */
 export const TargetSchema = z.object({
-  kind: z.enum(["file", "directory", "bytes", "source", "hub"]),
+  kind: z.enum(["file", "directory", "bytes", "source", "hub", "url", "s3", "oci"]),
   name: z.string(),
   hub: z
     .object({
@@ -158,6 +158,67 @@ export const TargetSchema = z.object({
         .describe("The Hub's own scan status for the repository, for information only: it never clears a file."),
     })
     .optional(),
+  http: z
+    .object({
+      url: z.string().describe("The URL, without user info, fragment or credential-like query values."),
+      etag: z.string().optional().describe("The strong ETag every read was checked against."),
+      lastModified: z.string().optional().describe("The Last-Modified date every read was checked against."),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional()
+        .describe("The pinned SHA-256 (#sha256=, sha256 or pins); files[].integrity says whether it held."),
+      requests: z.int().nonnegative().optional().describe("HTTP requests sent (retries and redirects included)."),
+      bytesTransferred: z.int().nonnegative().optional().describe("Response body bytes received."),
+    })
+    .optional()
+    .describe("The URL, for an https:// target."),
+  s3: z
+    .object({
+      bucket: z.string(),
+      prefix: z.string().describe("The key prefix listed (empty for the whole bucket)."),
+      versionIds: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe("Version id of each object read, by path, when the bucket is versioned."),
+      requests: z.int().nonnegative().optional().describe("S3 requests sent (listing pages included)."),
+      bytesTransferred: z.int().nonnegative().optional().describe("Object bytes received."),
+    })
+    .optional()
+    .describe("The bucket and prefix, for an s3:// target."),
+  oci: z
+    .object({
+      registry: z.string().describe("host[:port] of the registry (empty for an image layout)."),
+      repository: z.string().describe("Repository path (empty for an image layout)."),
+      reference: z.string().describe("The tag or digest asked for (for a layout: its ref.name, or empty)."),
+      digest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/)
+        .describe("The digest the reference resolved to: every read was pinned to it."),
+      mediaType: z.string().describe("Media type of that manifest or index."),
+      manifestDigest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/)
+        .optional()
+        .describe("The manifest scanned, when the reference resolved to an index."),
+      platform: z
+        .string()
+        .optional()
+        .describe("Platform of that manifest in the index (linux/amd64), when it has one."),
+      artifactType: z
+        .string()
+        .optional()
+        .describe("The manifest's artifactType (or, for older artifacts, its config media type)."),
+      layout: z.string().optional().describe("The image-layout directory, for a layout."),
+      requests: z
+        .int()
+        .nonnegative()
+        .optional()
+        .describe("HTTP requests sent (token requests, retries and redirects included)."),
+      bytesTransferred: z.int().nonnegative().optional().describe("Response body bytes received."),
+    })
+    .optional()
+    .describe("The artifact and the digest it resolved to, for an oci:// or oci-layout: target."),
 });
 
 const countsOf = <T extends readonly [string, ...string[]]>(keys: T) =>
@@ -216,9 +277,12 @@ export type {
   FileReport,
   Finding,
   Hashes,
+  HttpTargetInfo,
   HubTargetInfo,
   MemberReport,
+  OciTargetInfo,
   PolicyReport,
+  S3TargetInfo,
   ScanError,
   ScanReport,
   Summary,

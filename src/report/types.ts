@@ -150,14 +150,76 @@ export interface HubTargetInfo {
   securityStatus?: Record<string, unknown> | undefined;
 }
 
+/** The URL an `https://` target read. */
+export interface HttpTargetInfo {
+  /** The URL, without user info, fragment or credential-like query values. */
+  url: string;
+  /** The strong ETag every read was checked against. */
+  etag?: string | undefined;
+  /** The Last-Modified date every read was checked against. */
+  lastModified?: string | undefined;
+  /** The pinned SHA-256 (`#sha256=`, `sha256` or `pins`); `files[].integrity` says whether it held. */
+  sha256?: string | undefined;
+  /** HTTP requests sent (retries and redirects included). */
+  requests?: number | undefined;
+  /** Response body bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
+/** The S3 bucket and prefix an `s3://` target read. */
+export interface S3TargetInfo {
+  /** Bucket name. */
+  bucket: string;
+  /** The key prefix listed (empty for the whole bucket). */
+  prefix: string;
+  /** Version id of each object read, by path, when the bucket is versioned. */
+  versionIds?: Record<string, string> | undefined;
+  /** S3 requests sent (listing pages included). */
+  requests?: number | undefined;
+  /** Object bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
+/** The OCI artifact an `oci://` (or `oci-layout:`) target read. */
+export interface OciTargetInfo {
+  /** `host[:port]` of the registry (empty for an image layout). */
+  registry: string;
+  /** Repository path (empty for an image layout). */
+  repository: string;
+  /** The tag or digest asked for (for a layout: its `ref.name`, or empty). */
+  reference: string;
+  /** The digest the reference resolved to: every read was pinned to it. */
+  digest: string;
+  /** Media type of that manifest or index. */
+  mediaType: string;
+  /** The manifest scanned, when the reference resolved to an index. */
+  manifestDigest?: string | undefined;
+  /** Platform of that manifest in the index (`linux/amd64`), when it has one. */
+  platform?: string | undefined;
+  /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
+  artifactType?: string | undefined;
+  /** The image-layout directory, for a layout. */
+  layout?: string | undefined;
+  /** HTTP requests sent (token requests, retries and redirects included). */
+  requests?: number | undefined;
+  /** Response body bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
 /** What was scanned. */
 export interface Target {
   /** The kind of target `scan` was given. */
-  kind: "file" | "directory" | "bytes" | "source" | "hub";
+  kind: "file" | "directory" | "bytes" | "source" | "hub" | "url" | "s3" | "oci";
   /** Its path, name or URI. */
   name: string;
   /** The repository, for a Hub target. */
   hub?: HubTargetInfo | undefined;
+  /** The URL, for an `https://` target. */
+  http?: HttpTargetInfo | undefined;
+  /** The bucket and prefix, for an `s3://` target. */
+  s3?: S3TargetInfo | undefined;
+  /** The artifact and the digest it resolved to, for an `oci://` or `oci-layout:` target. */
+  oci?: OciTargetInfo | undefined;
 }
 
 /** A suppression of the policy and what it did during the scan. */

@@ -22,6 +22,7 @@ import {
 } from "../registry/catalog.js";
 import { planClaims } from "../registry/claims.js";
 import { getRule } from "../registry/rules.js";
+import { isFileChangedError } from "../sources/file.js";
 import type { FileRecorder, NodeRecord } from "./file-recorder.js";
 import type { AnalysisContext, Analyzer, MemberOptions } from "./types.js";
 
@@ -222,7 +223,8 @@ export function reportError(state: FileScanState, node: NodeRecord, error: unkno
   const e = toModelgateError(error);
   const where = analyzer === undefined ? "" : ` (${analyzer.name})`;
   const finding: Parameters<FileRecorder["add"]>[1] = {
-    ruleId: ruleForError(e),
+    // A remote object that changed while it was read (another ETag, a failed If-Match).
+    ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(e),
     message: `${e.message}${where}`,
     evidence: { code: e.code, ...(e.budget === undefined ? {} : { budget: e.budget }) },
   };
@@ -244,6 +246,7 @@ function makeContext(
     name: input.name,
     source: input.source,
     head,
+    opaque: input.opaqueData,
     detections,
     detection,
     depth,

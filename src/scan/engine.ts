@@ -63,14 +63,22 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
   const limits = resolveLimits({ ...validatePolicy(options.policy ?? {}).limits, ...options.limits });
   const deadline = startDeadline(limits.scanTimeoutMs, options.signal);
   try {
-    const rootOptions: RootOptions = { signal: deadline.signal, maxDirectoryDepth: limits.maxDirectoryDepth };
+    const rootOptions: RootOptions = {
+      signal: deadline.signal,
+      maxDirectoryDepth: limits.maxDirectoryDepth,
+      pins: options.pins,
+    };
     let root: ScanRoot;
     try {
       root = await rootFor(target, rootOptions);
     } catch (error) {
       throw deadline.expired() ? deadline.reason() : error;
     }
-    return await runScan(root, options, deadline, startedAt);
+    try {
+      return await runScan(root, options, deadline, startedAt);
+    } finally {
+      await root.close?.().catch(() => undefined);
+    }
   } finally {
     deadline.dispose();
   }

@@ -6,6 +6,7 @@ import { ModelgateError, toModelgateError } from "../core/errors.js";
 import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
 import type { PolicyOptions } from "../policy/policy.js";
 import { REPORT_SCHEMA_VERSION, type ScanReport, type Target } from "../report/schema.js";
+import { redactUrl } from "../sources/http/config.js";
 import { formatHubUri } from "../sources/hub/config.js";
 import { HubTransport } from "../sources/hub/transport.js";
 import type { ScanTarget } from "../sources/roots.js";
@@ -17,8 +18,8 @@ export interface ScanManyOptions extends ScanOptions {
   /** Targets scanned at once (default 4). Files within a target follow `concurrency`. */
   targetConcurrency?: number;
   /**
-   * Transport for Hub targets that bring none: its connection and bytes-in-flight budgets are
-   * shared by the whole pool (default: one created for this call).
+   * Transport for Hub and URL targets that bring none: its connection and bytes-in-flight budgets
+   * are shared by the whole pool (default: one created for this call).
    */
   hubTransport?: HubTransport;
   /**
@@ -55,6 +56,12 @@ function describe(target: ScanTarget): Target {
     });
     return { kind: "hub", name };
   }
+  if ("url" in target && typeof target.url === "object")
+    return { kind: "url", name: redactUrl(String(target.url.url)) };
+  if ("s3" in target && typeof target.s3 === "object") {
+    return { kind: "s3", name: `s3://${String(target.s3.bucket)}/${String(target.s3.prefix ?? "")}` };
+  }
+  if ("oci" in target && typeof target.oci === "object") return { kind: "oci", name: String(target.oci.reference) };
   if ("bytes" in target) return { kind: "bytes", name: String(target.name) };
   return { kind: "source", name: String((target as { name?: unknown }).name ?? "input") };
 }
@@ -110,6 +117,14 @@ export async function* scanMany(
     if (typeof target === "object" && "hub" in target && typeof target.hub === "object" && !target.hub.transport) {
       transport ??= new HubTransport();
       effective = { hub: { ...target.hub, transport } };
+    } else if (
+      typeof target === "object" &&
+      "url" in target &&
+      typeof target.url === "object" &&
+      !target.url.transport
+    ) {
+      transport ??= new HubTransport();
+      effective = { url: { ...target.url, transport } };
     }
     try {
       const policy = policyFor?.(target, index);

@@ -10,7 +10,10 @@ import { ModelgateError, toModelgateError } from "../core/errors.js";
 import { DEFAULT_LIMITS } from "../core/limits.js";
 import type { OpenOptions, RootEntry, ScanRoot } from "../core/root.js";
 import { FileSource, type OpenFileOptions } from "./file.js";
-import { HubRoot, type HubTarget } from "./hub/root.js";
+import type { HttpTarget } from "./http/root.js";
+import type { HubTarget } from "./hub/root.js";
+import type { OciTarget } from "./oci/root.js";
+import type { S3Target } from "./s3/root.js";
 
 /**
  * Folder names skipped at the top of a scanned directory: a model repository's own version-control
@@ -240,6 +243,9 @@ export class SourceRoot implements ScanRoot {
 export type ScanTarget =
   | string
   | { readonly hub: HubTarget }
+  | { readonly oci: OciTarget }
+  | { readonly url: HttpTarget }
+  | { readonly s3: S3Target }
   | { readonly bytes: Uint8Array; readonly name: string }
   | { readonly source: ByteSource; readonly name: string }
   | (ByteSource & { readonly name?: string });
@@ -250,6 +256,8 @@ export interface RootOptions {
   signal?: AbortSignal;
   /** Deepest folder a directory walk descends into (see `Limits.maxDirectoryDepth`). */
   maxDirectoryDepth?: number;
+  /** The scan's pins: a remote root takes a pin for a file it lists as that file's pinned digest. */
+  pins?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -277,7 +285,21 @@ export async function rootFor(target: ScanTarget, options: RootOptions = {}): Pr
     );
   }
   if ("hub" in target && typeof target.hub === "object" && target.hub !== null) {
+    // Remote sources (and their clients) load only when a target needs them (start-up time).
+    const { HubRoot } = await import("./hub/root.js");
     return HubRoot.open(target.hub, options.signal);
+  }
+  if ("url" in target && typeof target.url === "object" && target.url !== null) {
+    const { HttpRoot } = await import("./http/root.js");
+    return new HttpRoot(target.url, { signal: options.signal, pins: options.pins });
+  }
+  if ("s3" in target && typeof target.s3 === "object" && target.s3 !== null) {
+    const { S3Root } = await import("./s3/root.js");
+    return new S3Root(target.s3, { signal: options.signal, pins: options.pins });
+  }
+  if ("oci" in target && typeof target.oci === "object" && target.oci !== null) {
+    const { ociRoot } = await import("./oci/root.js");
+    return ociRoot(target.oci, options.signal);
   }
   if ("bytes" in target && target.bytes instanceof Uint8Array) {
     return new SourceRoot(new BufferSource(target.bytes), target.name, "bytes");
@@ -288,5 +310,8 @@ export async function rootFor(target: ScanTarget, options: RootOptions = {}): Pr
   if ("read" in target && typeof target.read === "function" && typeof target.size === "number") {
     return new SourceRoot(target, target.name ?? "input", "source");
   }
-  throw new ModelgateError("INVALID_ARGUMENT", "scan target must be a path, { hub }, { bytes, name }, or a ByteSource");
+  throw new ModelgateError(
+    "INVALID_ARGUMENT",
+    "scan target must be a path, { hub }, { url }, { s3 }, { bytes, name }, or a ByteSource",
+  );
 }

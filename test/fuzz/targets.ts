@@ -8,13 +8,17 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deflateSync, gzipSync, inflateRawSync as inflateRaw } from "node:zlib";
+import { deflateSync, gunzipSync, gzipSync, inflateRawSync as inflateRaw } from "node:zlib";
 import { decompress } from "../../src/containers/compressed/streams.js";
 import { openFolderStream } from "../../src/containers/sevenzip/coders.js";
 import { readSevenZip } from "../../src/containers/sevenzip/reader.js";
 import { readTar } from "../../src/containers/tar/reader.js";
 import { openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import { checkLocalHeaders, readZipDirectory } from "../../src/containers/zip/reader.js";
+import { parseStrictJson } from "../../src/core/json.js";
+import { readCoremlPartial } from "../../src/formats/coreml/reader.js";
+import { readExecutorch } from "../../src/formats/executorch/reader.js";
+import { readGgml } from "../../src/formats/ggml/reader.js";
 import { readGgufHeader } from "../../src/formats/gguf/reader.js";
 import { codeReferences } from "../../src/formats/hf/auto-map.js";
 import { pythonImports, pythonRisks, shellRisks } from "../../src/formats/hf/code-patterns.js";
@@ -22,12 +26,28 @@ import { parseConfigJson } from "../../src/formats/hf/text.js";
 import { analyzeKerasConfigText } from "../../src/formats/keras/config.js";
 import { readHdf5RootAttributes } from "../../src/formats/keras/hdf5.js";
 import { parseMarshal } from "../../src/formats/marshal/marshal.js";
+import { readMsgpack } from "../../src/formats/msgpack/reader.js";
+import { readNdarrayList } from "../../src/formats/mxnet/params.js";
 import { readOnnx } from "../../src/formats/onnx/reader.js";
+import { readPaddleProgram } from "../../src/formats/paddle/reader.js";
 import { analyzePickleStream } from "../../src/formats/pickle/analyze.js";
 import { SourceInput } from "../../src/formats/pickle/input.js";
+import { picklePolicy } from "../../src/formats/pickle/policy/index.js";
+import { parseRHeader } from "../../src/formats/r/header.js";
+import { RInspector } from "../../src/formats/r/inspect.js";
+import { RWalker } from "../../src/formats/r/reader.js";
+import { RInput } from "../../src/formats/r/stream.js";
 import { readSafetensorsHeader } from "../../src/formats/safetensors/parser.js";
 import { readSavedModel } from "../../src/formats/savedmodel/reader.js";
+import { analyzeSchema } from "../../src/formats/skops/schema.js";
 import { analyzeTemplate } from "../../src/formats/template/analyze.js";
+import { readTflite } from "../../src/formats/tflite/reader.js";
+import { readTorch7 } from "../../src/formats/torch7/reader.js";
+import { legacyBinaryStart, readLegacyBinary } from "../../src/formats/xgboost/binary.js";
+import { validateModel } from "../../src/formats/xgboost/model.js";
+import { readUbjson } from "../../src/formats/xgboost/ubjson.js";
+import { readXml } from "../../src/formats/xml/reader.js";
+import { analyzeYamlText } from "../../src/formats/yaml/analyze.js";
 import { classifySignatureFile, parseBundle } from "../../src/integrity/oms/bundle.js";
 import { verifyModel } from "../../src/integrity/oms/verify.js";
 import { sniff } from "../../src/registry/catalog.js";
@@ -36,7 +56,9 @@ import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
 import { buildSevenZip, fixSevenZipCrcs } from "../containers/sevenzip-builder.js";
 import { buildTar, paxRecord } from "../containers/tar-builder.js";
 import { buildZip } from "../containers/zip-builder.js";
+import { pteProgram, tfliteModel, withExtendedHeader } from "../formats/flatbuffer/build.js";
 import { GgufBuilder, T } from "../formats/gguf/build.js";
+import { xdr } from "../formats/r/build.js";
 import { anyInvalidating, checkScan, typedOnly } from "./check.js";
 import { tokens } from "./mutate.js";
 import { generatePickles } from "./pickle-gen.js";
@@ -908,6 +930,322 @@ const omsTarget: FuzzTarget = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// R serialization
+
+/** The R samples, gzip'ed ones decoded (the fuzzer mutates the stream, not the deflate data). */
+function rSeeds(): FuzzInput[] {
+  const out: FuzzInput[] = [];
+  for (const seed of samples("r", ext(".rds", ".RData", ".rda"))) {
+    if (seed.bytes[0] === 0x1f && seed.bytes[1] === 0x8b)
+      out.push({ name: seed.name, bytes: new Uint8Array(gunzipSync(seed.bytes)) });
+    else if (seed.bytes[0] !== 0x42 || seed.bytes[1] !== 0x5a) out.push(seed);
+  }
+  const echo = (b: ReturnType<typeof xdr>) => b.str("echo pwned");
+  out.push({
+    name: "promise.rds",
+    bytes: xdr()
+      .promise((b) => b.call("system", echo))
+      .stream(),
+  });
+  out.push({
+    name: "closure.rds",
+    bytes: xdr()
+      .closure((b) => b.call("do.call", (x) => x.str("system"), echo))
+      .stream(2),
+  });
+  return out;
+}
+
+const rTarget: FuzzTarget = {
+  name: "r",
+  description: "R serialization (XDR, native, ASCII; rds and save() workspaces): SEXP walk, bytecode, references",
+  seeds: rSeeds,
+  dictionary: tokens(
+    "X\n",
+    "A\n",
+    "B\n",
+    "RDX3\n",
+    "\x00\x00\x00\xfe",
+    "\x00\x00\x00\xff",
+    "\x00\x00\x01\xff",
+    "\x00\x00\x00\x05",
+    "\x00\x00\x00\x06",
+    "\x00\x00\x00\x15",
+    "\x00\x00\x00\xee",
+    "\x00\x00\x00\xf3",
+    "\x00\x00\x00\xf4",
+    "\x00\x00\x04\x02",
+    "\xff\xff\xff\xff",
+    "\x7f\xff\xff\xff",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("RWalker", async () => {
+      const header = parseRHeader(bytes.subarray(0, 512));
+      if (typeof header === "string") return true;
+      const input = new RInput(new BufferSource(bytes), header.itemStart, header.format);
+      await new RWalker(input, new RInspector(), { maxItems: 1_000_000 }).top(header.kind === "rdata");
+      return false;
+    });
+    await checkScan(bytes, name, unreadable ? ["rds", "rdata"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// flatbuffer models: TFLite and ExecuTorch
+
+const tfliteTarget: FuzzTarget = {
+  name: "tflite",
+  description: "TFLite flatbuffer: vtables, offsets, vectors, strings, operator codes, buffers, metadata",
+  seeds: () => [
+    ...samples("tflite", ext(".tflite")),
+    {
+      name: "built.tflite",
+      bytes: tfliteModel([{ builtin: 0 }, { builtin: 32, custom: "FlexReadFile" }], {
+        buffers: [{}, { data: "abcd" }, { offset: 8, size: 4 }],
+        metadata: [{ name: "min_runtime_version", buffer: 1 }],
+      }),
+    },
+  ],
+  dictionary: tokens("TFL3", "\x00\x00\x00\x80", "\xff\xff\xff\xff", "\x04\x00", "Flex", "FlexPyFunc", "\x20"),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readTflite", async () => {
+      const { summary, error } = await readTflite(new BufferSource(bytes), { budgets: { maxTables: 100_000 } });
+      return error !== undefined || summary.issues.length > 0 || summary.identifier !== "TFL3";
+    });
+    await checkScan(bytes, name, unreadable ? ["tflite"] : []);
+  },
+};
+
+const executorchTarget: FuzzTarget = {
+  name: "executorch",
+  description: "ExecuTorch .pte: extended header, program flatbuffer, plans, delegates, segments",
+  seeds: () => [
+    ...samples("executorch", ext(".pte")),
+    {
+      name: "built.pte",
+      bytes: withExtendedHeader(
+        pteProgram({
+          delegates: [{ id: "XnnpackBackend", location: 0, index: 0 }],
+          inline: ["blob"],
+          segments: [{ offset: 0, size: 4 }],
+          calls: [0],
+        }),
+        0,
+      ),
+    },
+  ],
+  dictionary: tokens("ET12", "eh00", "\x18\x00\x00\x00", "\x00\x00\x00\x80", "\xff\xff\xff\xff", "aten::"),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readExecutorch", async () => {
+      const { summary, error } = await readExecutorch(new BufferSource(bytes), { budgets: { maxTables: 100_000 } });
+      return (
+        error !== undefined ||
+        summary.issues.length > 0 ||
+        summary.identifier !== "ET12" ||
+        (summary.header !== undefined && summary.header.magic !== "eh00")
+      );
+    });
+    await checkScan(bytes, name, unreadable ? ["executorch"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// skops and Paddle
+
+/** The members of a stored/deflated zip, by name. */
+function zipMembers(zip: Uint8Array): { name: string; data: Uint8Array }[] {
+  const out: { name: string; data: Uint8Array }[] = [];
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  for (let at = 0; at + 30 <= zip.length; at++) {
+    if (view.getUint32(at, true) !== 0x04034b50) continue;
+    const method = view.getUint16(at + 8, true);
+    const csize = view.getUint32(at + 18, true);
+    const nlen = view.getUint16(at + 26, true);
+    const xlen = view.getUint16(at + 28, true);
+    const name = dec.decode(zip.subarray(at + 30, at + 30 + nlen));
+    const data = zip.subarray(at + 30 + nlen + xlen, at + 30 + nlen + xlen + csize);
+    try {
+      const bytes = method === 0 ? new Uint8Array(data) : method === 8 ? new Uint8Array(inflateRaw(data)) : undefined;
+      if (bytes !== undefined) out.push({ name, data: bytes });
+    } catch {
+      // not a member
+    }
+  }
+  return out;
+}
+
+/** A tiny .npy array the mutated schemas can reference. */
+const NPY = (() => {
+  const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }";
+  const padded = `${header.padEnd(117, " ")}\n`;
+  return new Uint8Array([
+    0x93,
+    ...enc.encode("NUMPY"),
+    1,
+    0,
+    padded.length & 0xff,
+    padded.length >> 8,
+    ...enc.encode(padded),
+    ...new Uint8Array(8),
+  ]);
+})();
+
+const skopsTarget: FuzzTarget = {
+  name: "skops",
+  description: "skops schema.json trees (loaders, types, file references) inside a .skops zip",
+  seeds: () =>
+    samples("skops", ext(".skops")).flatMap((s) =>
+      zipMembers(s.bytes)
+        .filter((m) => m.name === "schema.json")
+        .map((m) => ({ name: `${s.name}.schema.json`, bytes: m.data })),
+    ),
+  dictionary: tokens(
+    '"__loader__"',
+    '"__module__"',
+    '"__class__"',
+    '"content"',
+    '"file"',
+    '"key_types"',
+    '"FunctionNode"',
+    '"TypeNode"',
+    '"ObjectNode"',
+    '"MethodNode"',
+    '"PartialNode"',
+    '"CachedNode"',
+    '"1.npy"',
+    '"os"',
+    '"system"',
+    '"builtins"',
+    '"eval"',
+    "[",
+    "]",
+    "{",
+    "}",
+  ),
+  maxSize: 128 * 1024,
+  structured: mutateJsonText,
+  async run({ bytes }) {
+    const members = new Set(["schema.json", "1.npy", "17.npy"]);
+    const unreadable = await typedOnly("analyzeSchema", () => {
+      const value = parseStrictJson(dec.decode(bytes), { maxDepth: 512, allowNonFinite: true }).value;
+      const result = analyzeSchema(value, members);
+      return result.findings.some((f) => f.ruleId === "skops/malformed" || f.ruleId === "skops/missing-file");
+    });
+    const zip = buildZip([
+      { name: "schema.json", data: bytes, method: 8 },
+      { name: "1.npy", data: NPY },
+      { name: "17.npy", data: NPY },
+    ]);
+    await checkScan(zip, "model.skops", unreadable ? ["skops"] : []);
+  },
+};
+
+const paddleTarget: FuzzTarget = {
+  name: "paddle",
+  description: "Paddle ProgramDesc protobuf (.pdmodel): blocks, operators, attributes",
+  seeds: () => samples("paddle", ext(".pdmodel")),
+  dictionary: tokens(
+    "\x0a",
+    "\x12",
+    "\x1a",
+    "\x22",
+    "\x08\x00\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+    "py_func",
+    "save_combine",
+    "load",
+    "file_path",
+    "forward_callable_id",
+    "\xff\xff\xff\xff\x0f",
+  ),
+  maxSize: 64 * 1024,
+  structured: mutateProtobuf,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readPaddleProgram", async () => {
+      const program = await readPaddleProgram(new BufferSource(bytes), { maxFields: 1_000_000 }, () => {});
+      return program.missingRequired.length > 0;
+    });
+    await checkScan(bytes, name, unreadable ? ["paddle-program"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// XML (OpenVINO IR, PMML) and Core ML
+
+const xmlTarget: FuzzTarget = {
+  name: "xml",
+  description: "XML layer (saxes, DOCTYPE classification, budgets) through OpenVINO IR and PMML documents",
+  seeds: () => [
+    ...samples("openvino", ext(".xml")),
+    ...samples("pmml", ext(".pmml")),
+    {
+      name: "m.xml",
+      bytes: enc.encode('<!DOCTYPE net [<!ENTITY % p SYSTEM "x"> %p;]><net version="11"><layers/></net>'),
+    },
+  ],
+  dictionary: tokens(
+    "<!DOCTYPE net [",
+    "]>",
+    "<!ENTITY x SYSTEM 'file:///etc/passwd'>",
+    '<!ENTITY a "&b;&b;">',
+    "<!ENTITY % p ",
+    "&x;",
+    "&#x41;",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<?xml version='1.0' encoding='UTF-8'?>",
+    '<layer id="1" type="X" version="ext">',
+    "</layer>",
+    "<rt_info>",
+    '<Extension value="com.a.B">',
+    '<Apply function="java.lang.Runtime">',
+    'xmlns:p="u"',
+    "<p:",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const broken = await typedOnly(
+      "readXml",
+      async () => (await readXml(new BufferSource(bytes), {})).error !== undefined,
+    );
+    const xmlName = name.endsWith(".pmml") ? name : "model.xml";
+    await checkScan(bytes, xmlName, broken ? ["openvino-ir", "pmml"] : []);
+  },
+};
+
+const coremlTarget: FuzzTarget = {
+  name: "coreml",
+  description: "Core ML .mlmodel protobuf: model types, pipelines, neural network layers, custom and linked models",
+  seeds: () => samples("coreml", ext(".mlmodel")),
+  dictionary: tokens(
+    "\x08\x04",
+    "\x12",
+    "\xe2\x0c",
+    "\xa2\x1f",
+    "\xda\x22",
+    "\xe2\x22",
+    "\xa2\x1f\x02\x0a\x00",
+    "\xd2\x0f",
+    "\x0a",
+    "\x52",
+    "\xff\xff\xff\xff\x0f",
+  ),
+  maxSize: 64 * 1024,
+  structured: mutateProtobuf,
+  async run({ bytes }) {
+    const unreadable = await typedOnly(
+      "readCoremlPartial",
+      async () => (await readCoremlPartial(new BufferSource(bytes))).error !== undefined,
+    );
+    await checkScan(bytes, "model.mlmodel", unreadable ? ["coreml"] : []);
+  },
+};
+
 /**
  * A target with planted bugs, to check the harness end to end (`MODELGATE_FUZZ_SELFTEST=1 npm run
  * fuzz -- --targets=selftest --time=60` must save a crash, a hang, a memory and an exit failure).
@@ -934,6 +1272,203 @@ const selftestTarget: FuzzTarget = {
 };
 
 /** Every target, by name. */
+// ---------------------------------------------------------------------------------------------
+// Torch7 and GGML (pre-GGUF)
+
+const torch7Target: FuzzTarget = {
+  name: "torch7",
+  description: "Lua Torch7 torch.File streams (binary and ASCII): tags, references, classes, tensors, functions",
+  seeds: () => samples("torch7", ext(".t7")),
+  dictionary: tokens(
+    "\x04\x00\x00\x00",
+    "\x03\x00\x00\x00",
+    "\x08\x00\x00\x00",
+    "\x06\x00\x00\x00",
+    "\x03\x00\x00\x00V 1",
+    "torch.FloatTensor",
+    "torch.FloatStorage",
+    "nn.Linear",
+    "\x1bLuaQ",
+    "\xff\xff\xff\x7f",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readTorch7", async () => {
+      const r = await readTorch7(new BufferSource(bytes), { maxObjects: 100_000 });
+      return r.error !== undefined;
+    });
+    await checkScan(bytes, name, unreadable ? ["torch7"] : []);
+  },
+};
+
+const ggmlTarget: FuzzTarget = {
+  name: "ggml",
+  description: "pre-GGUF ggml/ggmf/ggjt files: hyperparameters, vocabulary, tensor headers, llama and whisper layouts",
+  seeds: () => samples("ggml", ext(".bin", ".ggml")),
+  dictionary: tokens(
+    "lmgg",
+    "fmgg",
+    "tjgg",
+    "\x03\x00\x00\x00",
+    "\x01\x00\x00\x00",
+    "\x0c\x00\x00\x00",
+    "\xff\xff\xff\x7f",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readGgml", async () => {
+      const f = await readGgml(new BufferSource(bytes), { maxTensors: 100_000 });
+      return f.issues.length > 0;
+    });
+    await checkScan(bytes, name, unreadable ? ["ggml"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// YAML (hparams, hydra/omegaconf configs, NeMo model_config.yaml, MLflow MLmodel)
+
+const yamlTarget: FuzzTarget = {
+  name: "yaml",
+  description:
+    "YAML configs: lexical pass (tags, %TAG handles), composition under budgets, alias expansion, hydra targets",
+  seeds: () => [
+    ...samples("yaml", () => true),
+    ...samples("mlflow", (p) => /MLmodel$|\.ya?ml$/.test(p)),
+    {
+      name: "anchors.yaml",
+      bytes: enc.encode("a: &a [1, {b: *a}]\n? complex\n: !!set {x}\n---\n%TAG !p! tag:x,2000:\n"),
+    },
+  ],
+  dictionary: tokens(
+    "!!python/object/apply:",
+    "!!python/name:",
+    "!!python/tuple",
+    "%TAG !p! tag:yaml.org,2002:python/\n---\n",
+    "%YAML 1.1\n",
+    "!p!object:",
+    "!<tag:yaml.org,2002:python/module:os>",
+    "%2F",
+    "&a ",
+    "*a",
+    "<<: ",
+    "_target_: ",
+    "_args_: [",
+    "${eval:",
+    "${oc.env:",
+    "\n- ",
+    ": ",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "|\n  ",
+    ">-\n  ",
+    '"',
+    "'",
+    "\n---\n",
+    "\n...\n",
+    "\t",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const policy = picklePolicy("pickle");
+    const unreadable = await typedOnly("analyzeYamlText", () => {
+      const result = analyzeYamlText(dec.decode(bytes), { policy, topLevelTarget: "all" });
+      return result.exceeded !== undefined || !result.ok;
+    });
+    await checkScan(bytes, /\.ya?ml$/.test(name) ? name : `${name}.yaml`, unreadable ? ["yaml"] : []);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Data-only model formats: Flax/msgpack, XGBoost UBJSON + legacy binary, MXNet NDArray lists
+
+const msgpackTarget: FuzzTarget = {
+  name: "msgpack",
+  description: "msgpack (Flax checkpoints, msgpack-numpy): maps, lengths, ndarray extensions, object dtypes",
+  seeds: () => samples("msgpack", ext(".msgpack")),
+  dictionary: tokens(
+    "\xc7",
+    "\xc9",
+    "\x01",
+    "\x03",
+    "\x93",
+    "\x91",
+    "\xc4",
+    "\xc6",
+    "\xdf\xff\xff\xff\xff",
+    "\xa7float32",
+    "\xa6object",
+    "\xa2nd",
+    "\xa4kind",
+    "\xc1",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readMsgpack", async () => {
+      const s = await readMsgpack(new BufferSource(bytes), { maxItems: 100_000 });
+      return anyInvalidating(s.issues.list().map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["flax-msgpack"] : []);
+  },
+};
+
+const xgboostTarget: FuzzTarget = {
+  name: "xgboost",
+  description: "XGBoost UBJSON (typed and counted containers) and the legacy binary layout",
+  seeds: () => samples("xgboost", ext(".ubj", ".bin", ".model")),
+  dictionary: tokens(
+    "{L\x00\x00\x00\x00\x00\x00\x00\x07learner",
+    "[$d#L",
+    "[$l#L",
+    "[#L",
+    "binf",
+    "gbtree",
+    "dart",
+    "\xff\xff\xff\x7f",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("xgboost", async () => {
+      const start = legacyBinaryStart(bytes);
+      if (bytes[0] === 0x7b) {
+        const { issues, isModel } = validateModel(
+          await readUbjson(new BufferSource(bytes), { maxValues: 1_000_000 }),
+          "ubjson",
+        );
+        return !isModel || anyInvalidating(issues.map((i) => i.ruleId));
+      }
+      if (start === undefined) return false;
+      const r = await readLegacyBinary(new BufferSource(bytes), start, { maxTrees: 10_000, maxNodes: 1_000_000 });
+      return anyInvalidating(r.issues.map((i) => i.ruleId));
+    });
+    await checkScan(bytes, name, unreadable ? ["xgboost"] : []);
+  },
+};
+
+const mxnetParamsTarget: FuzzTarget = {
+  name: "mxnet-params",
+  description: "MXNet NDArray lists: array headers V1/V2/V3/legacy, sparse storage, names",
+  seeds: () => samples("mxnet", ext(".params")),
+  dictionary: tokens(
+    "\xc9\xfa\x93\xf9",
+    "\xca\xfa\x93\xf9",
+    "\xc8\xfa\x93\xf9",
+    "\x01\x00\x00\x00",
+    "\x02\x00\x00\x00",
+    "\xff\xff\xff\xff",
+  ),
+  maxSize: 64 * 1024,
+  async run({ name, bytes }) {
+    const unreadable = await typedOnly("readNdarrayList", async () => {
+      await readNdarrayList(new BufferSource(bytes), { maxArrays: 10_000 });
+      return false;
+    });
+    await checkScan(bytes, name, unreadable ? ["mxnet-params"] : []);
+  },
+};
+
 export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
   [
     pickleTarget,
@@ -950,7 +1485,20 @@ export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
     templateTarget,
     hfTarget,
     marshalTarget,
+    rTarget,
     omsTarget,
+    tfliteTarget,
+    executorchTarget,
+    skopsTarget,
+    paddleTarget,
+    torch7Target,
+    ggmlTarget,
+    yamlTarget,
+    xmlTarget,
+    coremlTarget,
+    msgpackTarget,
+    xgboostTarget,
+    mxnetParamsTarget,
     ...(process.env.MODELGATE_FUZZ_SELFTEST === "1" ? [selftestTarget] : []),
   ].map((t) => [t.name, t]),
 );

@@ -20,6 +20,7 @@ import {
   REPO_ANALYZERS,
   sniff,
   TEXTUAL,
+  tarFlavor,
   zipFlavor,
 } from "../../src/registry/catalog.js";
 import { MODULES } from "../../src/registry/modules.js";
@@ -77,6 +78,7 @@ describe("module registry", () => {
         !INERT.has(f) &&
         !analysed.has(f) &&
         FORMAT_SPECS.get(f)?.zipSignature === undefined &&
+        FORMAT_SPECS.get(f)?.tarSignature === undefined &&
         REPORTED_BY_ENGINE[f] === undefined,
     );
     expect(orphans).toEqual([]);
@@ -123,6 +125,12 @@ describe("derived tables", () => {
     expect(zipFlavor(["config.json"]).format).toBe("zip");
   });
 
+  it("classify tars by their members", () => {
+    expect(tarFlavor(["./model_config.yaml", "./model_weights.ckpt"])).toBe("nemo");
+    expect(tarFlavor(["model_config.yaml"])).toBe("nemo");
+    expect(tarFlavor(["sub/model_config.yaml", "pickle"])).toBe("tar");
+  });
+
   it("pick the pickle context of the closest-ranked enclosing format", () => {
     expect(pickleContextFor(["zip", "torchscript", "pytorch-zip"])).toBe("torchscript");
     expect(pickleContextFor(["npz", "joblib"])).toBe("joblib");
@@ -130,7 +138,9 @@ describe("derived tables", () => {
   });
 
   it("map extensions to hints and claims", () => {
-    expect(new Set(expectedFormatsForName("x.json"))).toEqual(new Set(["json", "notebook", "oms-signature"]));
+    expect(new Set(expectedFormatsForName("x.json"))).toEqual(
+      new Set(["json", "notebook", "oms-signature", "xgboost", "mxnet-symbol"]),
+    );
     expect(new Set(expectedFormatsForName("README.md"))).toEqual(
       new Set(["text", "jinja", "python", "json", "shell", "empty"]),
     );
@@ -138,7 +148,7 @@ describe("derived tables", () => {
     expect(new Set(CLAIM_EXTENSIONS.get("zip")?.accepts)).toEqual(
       new Set(["zip", "pytorch-zip", "torchscript", "npz", "keras"]),
     );
-    expect(new Set(CLAIM_EXTENSIONS.get("nemo")?.accepts)).toEqual(new Set(["tar", "gzip"]));
+    expect(new Set(CLAIM_EXTENSIONS.get("nemo")?.accepts)).toEqual(new Set(["tar", "gzip", "nemo"]));
     expect(CLAIM_EXTENSIONS.get("lzma")?.probe).toBe("lzma");
   });
 

@@ -328,7 +328,14 @@ describe("text report and CLI output of hostile names", () => {
       signer: { identity: evil("identity"), issuer: evil("issuer") },
     } as unknown as ScanReport["signature"];
 
-    const plain = renderText(report);
+    // Every level of detail escapes; the verbose one prints every field (evidence, suppressed findings).
+    for (const options of [{ quiet: true }, {}, { width: 40 }]) {
+      const text = renderText(report, options);
+      expect(controls(text, "\n")).toEqual([]);
+      expect(text).not.toMatch(BIDI);
+      expect(verdictLines(text)).toEqual(["Verdict: MALICIOUS"]);
+    }
+    const plain = renderText(report, { verbose: true });
     expect(controls(plain, "\n")).toEqual([]);
     expect(plain).not.toMatch(BIDI);
     expect(verdictLines(plain)).toEqual(["Verdict: MALICIOUS"]);
@@ -362,8 +369,10 @@ describe("text report and CLI output of hostile names", () => {
       const [on, off] = codes[style] ?? [0, 0];
       return `\x1b[${on}m${text}\x1b[${off}m`;
     };
-    checkStyles(renderText(report, { stylize: colour }));
-    expect(verdictLines(renderText(report, { stylize: colour }))).toEqual(["Verdict: MALICIOUS"]);
+    for (const options of [{ stylize: colour }, { stylize: colour, verbose: true }, { color: true, width: 50 }]) {
+      checkStyles(renderText(report, options));
+      expect(verdictLines(renderText(report, options))).toEqual(["Verdict: MALICIOUS"]);
+    }
   });
 
   it("the CLI's JSON output keeps values exact and prints no raw control or bidi character", async () => {

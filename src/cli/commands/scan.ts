@@ -3,36 +3,47 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
+import { attest } from "../../integrity/attest/sign.js";
+import type { BundleSigner } from "../../integrity/oms/dsse.js";
 import type { ScanSignatureOptions } from "../../integrity/oms/verify.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
 import type { PolicyOptions } from "../../policy/policy.js";
 import { renderCycloneDx } from "../../report/render/cyclonedx.js";
 import { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "../../report/render/escape.js";
+import { shouldColor } from "../../report/render/layout.js";
 import { renderSarif } from "../../report/render/sarif.js";
-import { renderText } from "../../report/render/text.js";
+import { renderText, type TextOptions } from "../../report/render/text.js";
 import type { ScanReport } from "../../report/schema.js";
 import { severityRank } from "../../report/verdict.js";
 import { FileVerdictCache } from "../../scan/cache.js";
 import { type ScanManyOptions, scanMany } from "../../scan/many.js";
 import type { ProgressEvent } from "../../scan/types.js";
+import { parseTargetUrl } from "../../sources/http/config.js";
 import { parseHubUri } from "../../sources/hub/config.js";
 import type { HubTarget } from "../../sources/hub/root.js";
+import { parseOciLayoutUri, parseOciUri } from "../../sources/oci/config.js";
 import type { ScanTarget } from "../../sources/roots.js";
+import { parseS3Uri } from "../../sources/s3/config.js";
 import { writeFileSafely } from "../../sources/safe-write.js";
-import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, stylizeFor, UsageError } from "../io.js";
+import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
+import { loadAttestSigner, passThresholdOf } from "./attest.js";
 
 const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan <target...> [options]
 
-Scans model files, directories and Hugging Face Hub repositories without loading or executing
-them. A target is a path or hf://owner/name[@revision][/path] (HF_TOKEN and HF_ENDPOINT are
-honoured as huggingface_hub does).
+Scans model files, directories, Hugging Face Hub repositories, URLs and S3 prefixes without
+loading or executing them. A target is a path, hf://owner/name[@revision][/path] (HF_TOKEN and
+HF_ENDPOINT are honoured as huggingface_hub does), https://host/file[#sha256=HEX] (headers from
+MODELGATE_HTTP_HEADERS, sent to their origin only), s3://bucket[/prefix] (the AWS credential
+chain; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for S3-compatible stores),
+oci://registry/repository[:tag|@sha256:HEX] (MODELGATE_OCI_AUTH or docker's config.json; plain
+HTTP only for loopback registries or with --allow-http) or oci-layout:DIR[:ref].
 
 Options:
   --format FORMAT            text|json|jsonl|sarif|cyclonedx (default text); jsonl prints one
@@ -45,14 +56,22 @@ Options:
   --no-policy                ignore .modelgate.json files
   --fail-on LEVEL            exit 1 when a finding is at or above LEVEL:
                              info|low|medium|high|critical (default medium)
-  --quiet                    text: show only files that are not clean
+  --quiet                    text: the summary only (counts, signatures, files that are not
+                             clean with their worst finding, top rules)
+  --verbose, -v              text: every file and finding, with evidence and info findings
+  --color, --no-color        text: colour or not (default: on a terminal, unless NO_COLOR;
+                             FORCE_COLOR forces it)
   --concurrency N            files analysed at once (default: cores)
   --no-hash                  do not compute SHA-256 of each file
   --jobs N                   targets scanned at once (default 4)
   --targets-file FILE        read more targets from FILE, one per line
   --cache-dir DIR            verdict cache: skip files (by SHA-256 / LFS oid) already scanned
                              with this version and policy
-  --verify read|full         Hub: verify files read whole (default), or read and verify every file
+  --verify read|full         Hub, URLs, S3: verify files read whole (default), or read and verify
+                             every file
+  --allow-http               accept plain http:// URLs (bytes could be altered in transit)
+  --s3-path-style            S3: path-style addressing (endpoint/bucket/key), for S3-compatible
+                             stores
   --hub-url URL              Hub endpoint (default HF_ENDPOINT or https://huggingface.co)
   --hub-status               Hub: include the Hub's own scan status (information only)
   --lock FILE                check the tree against a lock file ('modelgate lock'); a mismatched,
@@ -65,6 +84,12 @@ Options:
   --require-signature        every file must be covered by a verified OMS signature (of the
                              scanned directory, or of sub-models that together cover it); an
                              uncovered file is a high finding (integrity/unsigned-file)
+  --attest FILE              also sign the scan's decision as an in-toto attestation (SLSA
+                             verification summary) and write it to FILE: one target, hashing
+                             on, FILE outside the target; checked before scanning
+  --attest-key PEM           the attestation's EC private key (with --attest)
+  --attest-pass-on LEVEL     clean|suspicious: worst verdict the attestation records as PASSED
+                             (default clean)
   --timeout SECONDS          whole-scan deadline (default 3600): files not reached are invalid
   -h, --help                 show this help
 
@@ -87,11 +112,9 @@ export function exitCodeFor(reports: readonly ScanReport[], failOn: Severity): n
  * Renders reports in an output format.
  * @param reports - one per target
  * @param format - output format
- * @param io - for colour decisions
- * @param quiet - text quiet mode
- * @param tty - whether the destination is a terminal
+ * @param text - text report options (level of detail, width, colour)
  */
-function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO, quiet: boolean, tty: boolean): string {
+function render(reports: readonly ScanReport[], format: OutputFormat, text: TextOptions): string {
   switch (format) {
     // JSON formats: the same values, with the C1, bidi and other format characters that
     // JSON.stringify leaves raw written as \u escapes, so printing the JSON is safe too.
@@ -107,19 +130,88 @@ function render(reports: readonly ScanReport[], format: OutputFormat, io: CliIO,
       return `${escapeJsonForTerminal(JSON.stringify(merged, null, 2))}\n`;
     }
     case "text":
-      return reports.map((r) => renderText(r, { quiet, stylize: stylizeFor(io, tty) })).join("\n");
+      return reports.map((r) => renderText(r, text)).join("\n");
   }
+}
+
+/**
+ * Text report options from the flags, for stdout (a terminal: its width, colour unless turned off)
+ * or a file (no width, no colour).
+ * @param values - the parsed flags
+ * @param io - environment and terminal
+ * @param stdout - whether the text goes to stdout
+ */
+function textOptions(
+  values: { quiet: boolean; verbose: boolean; color?: boolean | undefined; "no-color": boolean },
+  io: CliIO,
+  stdout: boolean,
+): TextOptions {
+  if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose conflict");
+  if (values.color === true && values["no-color"]) throw new UsageError("--color and --no-color conflict");
+  const flag = values.color === true ? true : values["no-color"] ? false : undefined;
+  const tty = stdout && io.stdoutIsTTY;
+  const columns = Number.parseInt(io.env.COLUMNS ?? "", 10) || process.stdout.columns;
+  return {
+    quiet: values.quiet,
+    verbose: values.verbose,
+    color: stdout && shouldColor({ flag, env: io.env, isTTY: io.stdoutIsTTY }),
+    width: tty && columns > 0 ? columns : undefined,
+  };
 }
 
 /** A summary line for Hub targets: commit, verification and transfer. */
 
+/** Whether a command-line target names a remote source rather than a local path. */
+const isRemote = (name: string): boolean => /^(hf|https?|s3|oci):\/\//i.test(name) || name.startsWith("oci-layout:");
+
+/** Settings of remote targets from the options. */
+interface RemoteSettings {
+  hub: Omit<HubTarget, "repo">;
+  verify: "read" | "full";
+  allowHttp: boolean;
+  s3PathStyle: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
 /**
  * Turns a command-line target into a scan target.
- * @param arg - a path or an hf:// URI
- * @param hub - Hub settings from the options
+ * @param arg - a path, an hf://, https:// (http:// with --allow-http) or s3:// URI
+ * @param remote - settings of remote targets from the options
  */
-function targetOf(arg: string, hub: Omit<HubTarget, "repo">): ScanTarget {
+function targetOf(arg: string, remote: RemoteSettings): ScanTarget {
+  const scheme = /^([a-z0-9]+):\/\//i.exec(arg)?.[1]?.toLowerCase();
+  if (scheme === "https" || scheme === "http") {
+    if (scheme === "http" && !remote.allowHttp) {
+      throw new UsageError(
+        `plain http:// is refused (bytes could be altered in transit); pass --allow-http to accept it`,
+      );
+    }
+    try {
+      parseTargetUrl(arg, remote.allowHttp);
+    } catch (error) {
+      throw new UsageError(isModelgateError(error) ? error.message : String(error));
+    }
+    return { url: { url: arg, verify: remote.verify, allowHttp: remote.allowHttp, env: remote.env } };
+  }
+  if (scheme === "s3") {
+    try {
+      const { bucket, prefix } = parseS3Uri(arg);
+      return { s3: { bucket, prefix, verify: remote.verify, pathStyle: remote.s3PathStyle, env: remote.env } };
+    } catch (error) {
+      throw new UsageError(isModelgateError(error) ? error.message : String(error));
+    }
+  }
+  if (scheme === "oci" || arg.startsWith("oci-layout:")) {
+    try {
+      if (scheme === "oci") parseOciUri(arg);
+      else parseOciLayoutUri(arg);
+    } catch (error) {
+      throw new UsageError(isModelgateError(error) ? error.message : String(error));
+    }
+    return { oci: { reference: arg, verify: remote.verify, allowHttp: remote.allowHttp, env: remote.env } };
+  }
   if (!arg.startsWith("hf://")) return arg;
+  const hub = remote.hub;
   try {
     const uri = parseHubUri(arg);
     const target: HubTarget = { ...hub, repo: uri.repo };
@@ -184,6 +276,75 @@ async function signatureOptions(values: {
   return out;
 }
 
+/** What `--attest` needs, checked before the scan. */
+interface AttestationSetup {
+  readonly path: string;
+  readonly signer: BundleSigner;
+  readonly passThreshold: "clean" | "suspicious";
+}
+
+/**
+ * Checks the `--attest` options before any scan work: one target, hashing on, a writable output
+ * outside a local target, a usable key.
+ */
+async function attestationSetup(
+  values: {
+    attest?: string | undefined;
+    "attest-key"?: string | undefined;
+    "attest-pass-on"?: string | undefined;
+    "no-hash"?: boolean | undefined;
+  },
+  names: readonly string[],
+  cwd: string | undefined,
+): Promise<AttestationSetup | undefined> {
+  if (values.attest === undefined) {
+    if (values["attest-key"] !== undefined || values["attest-pass-on"] !== undefined) {
+      throw new UsageError("--attest-key and --attest-pass-on need --attest FILE");
+    }
+    return undefined;
+  }
+  if (values["attest-key"] === undefined) throw new UsageError("--attest needs --attest-key PEM");
+  if (names.length !== 1) throw new UsageError("--attest attests one target: give exactly one");
+  if (values["no-hash"] === true) throw new UsageError("--attest needs the files' SHA-256: drop --no-hash");
+  const passThreshold = passThresholdOf(values["attest-pass-on"]);
+  const path = await checkOutputPath("--attest", values.attest, cwd);
+  const name = names[0] as string;
+  if (!isRemote(name)) {
+    const inside = relative(resolve(cwd ?? ".", name), path);
+    if (inside === "" || (inside !== ".." && !inside.startsWith(`..${sep}`) && !isAbsolute(inside))) {
+      throw new UsageError(
+        "--attest FILE must be outside the scanned target (it would be scanned as one of its files)",
+      );
+    }
+  }
+  const signer = await loadAttestSigner({ key: values["attest-key"] });
+  return { path, signer, passThreshold };
+}
+
+/**
+ * Writes the attestation of the (single) report once the report is out, and returns the exit code:
+ * the scan's, or 2 when the report cannot be attested (a file without SHA-256).
+ */
+async function writeAttestation(
+  setup: AttestationSetup | undefined,
+  reports: readonly ScanReport[],
+  failOn: Severity,
+  io: CliIO,
+): Promise<number> {
+  const code = exitCodeFor(reports, failOn);
+  const report = reports[0];
+  if (setup === undefined || report === undefined) return code;
+  try {
+    const made = attest(report, setup.signer, { passThreshold: setup.passThreshold });
+    await writeFileSafely(setup.path, `${JSON.stringify(made.bundle, null, 2)}\n`, { what: "attestation" });
+  } catch (error) {
+    if (!isModelgateError(error)) throw error;
+    io.stderr(`modelgate scan: --attest: ${escapeForTerminal(error.message)}\n`);
+    return EXIT.error;
+  }
+  return code;
+}
+
 /** `modelgate scan`. */
 export const scanCommand: Command = {
   summary: "scan model files and directories",
@@ -198,6 +359,9 @@ export const scanCommand: Command = {
         output: { type: "string" },
         "fail-on": { type: "string", default: "medium" },
         quiet: { type: "boolean", default: false },
+        verbose: { type: "boolean", short: "v", default: false },
+        color: { type: "boolean" },
+        "no-color": { type: "boolean", default: false },
         concurrency: { type: "string" },
         "no-hash": { type: "boolean", default: false },
         timeout: { type: "string" },
@@ -209,6 +373,8 @@ export const scanCommand: Command = {
         verify: { type: "string", default: "read" },
         "hub-url": { type: "string" },
         "hub-status": { type: "boolean", default: false },
+        "allow-http": { type: "boolean", default: false },
+        "s3-path-style": { type: "boolean", default: false },
         lock: { type: "string" },
         "allow-unpinned": { type: "boolean", default: false },
         "public-key": { type: "string" },
@@ -217,6 +383,9 @@ export const scanCommand: Command = {
         issuer: { type: "string" },
         "trusted-root": { type: "string" },
         "require-signature": { type: "boolean", default: false },
+        attest: { type: "string" },
+        "attest-key": { type: "string" },
+        "attest-pass-on": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -228,6 +397,7 @@ export const scanCommand: Command = {
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
     const failOn = values["fail-on"] as Severity;
     if (!SEVERITIES.includes(failOn)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(", ")}`);
+    textOptions(values, io, true); // flag conflicts are usage errors, before any work
     const names = [...positionals];
     if (values["targets-file"] !== undefined) {
       const text = await readFile(values["targets-file"], "utf8").catch((e: unknown) => {
@@ -240,7 +410,9 @@ export const scanCommand: Command = {
           .filter((l) => l !== "" && !l.startsWith("#")),
       );
     }
-    if (names.length === 0) throw new UsageError("scan needs at least one target (file, directory or hf:// URI)");
+    if (names.length === 0) {
+      throw new UsageError("scan needs at least one target (file, directory, hf://, https:// or s3:// URI)");
+    }
     const positiveInt = (name: string, v: string | undefined): number | undefined => {
       if (v === undefined) return undefined;
       const n = Number(v);
@@ -252,6 +424,7 @@ export const scanCommand: Command = {
     // Configuration first, before any scan work: where output goes, then the policy.
     const cwd = cwdOf(io);
     const output = values.output === undefined ? undefined : await checkOutputPath("--output", values.output, cwd);
+    const attestation = await attestationSetup(values, names, cwd);
     let policy: PolicyOptions | undefined;
     if (values.policy !== undefined) {
       policy = await loadPolicyFile(resolve(cwd ?? ".", values.policy));
@@ -259,7 +432,7 @@ export const scanCommand: Command = {
       policy = await discoverPolicy({
         cwd,
         // What is scanned is input: a policy inside a local target never applies to it.
-        exclude: names.filter((n) => !n.startsWith("hf://")).map((n) => resolve(cwd, n)),
+        exclude: names.filter((n) => !isRemote(n)).map((n) => resolve(cwd, n)),
         onIgnored: (file, reason) => io.stderr(`modelgate scan: ignoring ${escapeForTerminal(`${file}: ${reason}`)}\n`),
       });
     }
@@ -279,13 +452,21 @@ export const scanCommand: Command = {
     if (onProgress !== undefined) options.onProgress = onProgress;
     const hub: Omit<HubTarget, "repo"> = { verify: values.verify, securityStatus: values["hub-status"], env: io.env };
     if (values["hub-url"] !== undefined) hub.hubUrl = values["hub-url"];
-    const targets = names.map((a) => targetOf(a, hub));
+    const targets = names.map((a) =>
+      targetOf(a, {
+        hub,
+        verify: values.verify as "read" | "full",
+        allowHttp: values["allow-http"],
+        s3PathStyle: values["s3-path-style"],
+        env: io.env,
+      }),
+    );
 
     // A named policy applies to every target; a discovered one (the repository's, from the working
-    // directory) to local targets, not to Hub repositories. One pool scans them all.
+    // directory) to local targets, not to remote ones. One pool scans them all.
     if (policy !== undefined) {
       const named = values.policy !== undefined;
-      options.policyFor = (_target, index) => (named || !names[index]!.startsWith("hf://") ? policy : undefined);
+      options.policyFor = (_target, index) => (named || !isRemote(names[index]!) ? policy : undefined);
     }
     const reports: ScanReport[] = new Array(targets.length);
     for await (const result of scanMany(targets, options)) {
@@ -295,17 +476,19 @@ export const scanCommand: Command = {
         const { code, message } = result.error;
         io.stderr(`${escapeForTerminal(`modelgate scan: ${names[index]}: ${code}: ${message}`)}\n`);
       }
-      if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", io, false, false));
+      if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", {}));
     }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
-    if (format === "jsonl" && output === undefined) return exitCodeFor(reports, failOn);
+    if (format === "jsonl" && output === undefined) return writeAttestation(attestation, reports, failOn, io);
 
     if (output !== undefined) {
-      await writeFileSafely(output, render(reports, format, io, values.quiet, false), { what: "--output file" });
-      if (!values.quiet || format === "text") io.stdout(render(reports, "text", io, true, io.stdoutIsTTY));
+      await writeFileSafely(output, render(reports, format, textOptions(values, io, false)), { what: "--output file" });
+      if (!values.quiet || format === "text") {
+        io.stdout(render(reports, "text", { ...textOptions(values, io, true), quiet: true, verbose: false }));
+      }
     } else {
-      io.stdout(render(reports, format, io, values.quiet, io.stdoutIsTTY));
+      io.stdout(render(reports, format, textOptions(values, io, true)));
     }
-    return exitCodeFor(reports, failOn);
+    return writeAttestation(attestation, reports, failOn, io);
   },
 };

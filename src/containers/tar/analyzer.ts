@@ -13,6 +13,13 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
   const listing = await readTar(ctx.source, { maxEntries: ctx.limits.maxEntries, signal: ctx.signal });
   for (const finding of listing.findings) ctx.report(finding);
   ctx.fact("tar.entries", listing.entries.length);
+  // A tar-based format (a NeMo archive) is named before its members are scanned: they see it in
+  // their lineage.
+  const flavor = ctx.formats.tarFlavor(listing.entries.filter((e) => e.isFile).map((e) => e.name));
+  if (flavor !== "tar") {
+    ctx.refineFormat(flavor);
+    ctx.fact("tar.flavor", flavor);
+  }
   const names = new Map<string, number>();
   const clusterEnds = smallMemberClusters(
     listing.entries.map((e) => ({ start: e.isFile ? e.dataOffset : -1, size: e.size })),

@@ -8,6 +8,7 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { preview } from "../../core/preview.js";
 import { factNumber } from "../safetensors/analyzer.js";
+import { reportCredentials } from "../secrets/analyzer.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { type GgufHeader, type GgufKeyValue, readGgufHeader } from "./reader.js";
 import { GGUF_FILE_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, ggmlTypeName } from "./types.js";
@@ -113,6 +114,7 @@ function analyzeTemplates(ctx: AnalysisContext, header: GgufHeader, start: numbe
   const checkpoint = (): void => ctx.checkpoint();
   const report = ctx.report.bind(ctx);
   for (const kv of header.keyValues) {
+    if (typeof kv.value === "string") reportCredentials(ctx, kv.value, `metadata key ${preview(kv.key)}`);
     if (typeof kv.value === "string" && (isTemplateKey(kv.key) || looksLikeTemplate(kv.value))) {
       if (!isTemplateKey(kv.key) && !/__|\battr\b|lipsum|cycler|joiner|self|request|config/.test(kv.value)) continue;
       if (kv.truncated === true) {

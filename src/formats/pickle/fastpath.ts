@@ -25,7 +25,9 @@ import { latin1, PyDict, PyFloat, PySeq, type PyStr, tupleFrom, type Value } fro
 // else first re-reads the run from the buffer and builds the exact values (the machine is then in
 // the same state as without the fast path, open MARKs included). Memo puts inside a run store the
 // exact value of the top item, read back from its bytes, whenever the memo keeps it and the item
-// is a literal; a memo put that would keep a compound ends the run the same way.
+// is a literal; a memo put of a tuple or list of literals (shadow tags say which items are flat
+// tuples or lists) keeps only its kind once the memo's sequence budget is spent, and a memo put that
+// would keep a compound ends the run the same way.
 
 /** Width of the literal opcodes of fixed width the fast path executes (0: not one), from the table. */
 const LITERAL_WIDTH = new Uint8Array(256);
@@ -106,8 +108,37 @@ const FAST_STR_MAX = 16;
 const EMPTY_BUF = new Uint8Array(0);
 /** Most bytes per item a deferred run may keep when copied out of a buffer (see release). */
 const SEG_BYTES_PER_ITEM = 32;
-/** Shadow tag of a list (0: anything else). */
+// Shadow tags of the items of a deferred run (0: a literal). Positions past the tag array are
+// untracked: an item there is taken for a tuple or list holding others.
+/** A list. */
 const LIST = 1;
+/** A tuple or list. */
+const SEQ = 2;
+/** A tuple or list holding a tuple or list (only flat ones may be memoised as their kind alone). */
+const DEEP = 4;
+/** Largest item skeleton: bytes, opcodes, bytes checked, shadow items added. */
+const SK_MAX_BYTES = 512;
+const SK_MAX_OPS = 64;
+const SK_MAX_CHECKS = 128;
+const SK_MAX_ITEMS = 16;
+/** Recording's scratch: MARK depths. */
+const SK_MARKS = new Int32Array(SK_MAX_OPS);
+/** Items after which a skeleton that does not match the next one is given up for the call. */
+const SK_MAX_MISSES = 8;
+
+/**
+ * Clears the shadow tags of the items from `from` to `to` (exclusive), which leave the shadow
+ * stack; returns their union ({@link SEQ} for untracked positions).
+ */
+function takeTags(tags: Uint8Array, from: number, to: number): number {
+  let held = to > tags.length ? SEQ : 0;
+  const end = Math.min(to, tags.length);
+  for (let i = from; i < end; i++) {
+    held |= tags[i] as number;
+    tags[i] = 0;
+  }
+  return held;
+}
 
 /**
  * Byte width of an opcode that can appear inside a deferred run (a str's length fits one byte).
@@ -200,8 +231,8 @@ export class FastPath {
   /** Shadow stack: items above the batch's MARK (the run's items and those of open compounds). */
   #sp = 0;
   /**
-   * {@link LIST} where the shadow item at that position is a list (0 past the top). A list deeper
-   * than its length ends the run (items that deep are counted, never appended to).
+   * Tags ({@link LIST}, {@link SEQ}, {@link DEEP}) of the shadow items (0 past the top). A list
+   * deeper than its length ends the run (items that deep are counted, never appended to).
    */
   readonly #tags: Uint8Array = new Uint8Array(4096);
   /** Shadow positions of the MARKs opened inside the run, innermost last. */
@@ -555,11 +586,217 @@ export class FastPath {
     return p;
   }
 
+  // ---------------------------------------------------------------- item skeletons
+  //
+  // Picklers write a batch's items alike: `MARK BININT SHORT_BINUNICODE MEMOIZE BINFLOAT NONE
+  // TUPLE MEMOIZE` for each `(int, str, float, None)`, `SHORT_BINUNICODE MEMOIZE BININT` for each
+  // `str: int` pair. The counting loop records the opcodes of the last item it counted (its
+  // skeleton: the span from one top-level opcode to the next top-level opcode that is the same)
+  // and what counting them did; an item whose bytes match the skeleton wherever the counting
+  // depends on them (opcode bytes, str and LONG1 lengths, memo indexes, ASCII and dunder checks of
+  // strs) is then counted in one step with exactly the same effect. What the counting checks
+  // against budgets is checked for the whole item: the shadow stack's room (its highest point
+  // inside the item), the opcode budget, the end of the bytes, the memo puts that mark entries
+  // present. A skeleton lives for one call of the counting loop, whose MARK room is fixed, and
+  // holds only memo puts that kept nothing.
+
+  /** Skeleton length in bytes (0: none). */
+  #skLen = 0;
+  /** Bytes the counting depends on: offsets in the item and their values. */
+  readonly #skAt = new Int32Array(SK_MAX_CHECKS);
+  readonly #skByte = new Uint8Array(SK_MAX_CHECKS);
+  #skChecks = 0;
+  /**
+   * Strs: start and end offsets of their text (ASCII checked), and 1 for a top-level one of two
+   * bytes or more (which must not start with `__`: see the dunder check of the counting loop).
+   */
+  readonly #skStr = new Int32Array(3 * SK_MAX_OPS);
+  #skStrs = 0;
+  /** BINPUT/LONG_BINPUT: offsets of the opcodes and how many memo puts come before each. */
+  readonly #skPutAt = new Int32Array(SK_MAX_OPS);
+  readonly #skPutRank = new Int32Array(SK_MAX_OPS);
+  #skPuts = 0;
+  /** What counting the item does: opcodes, pushes, shadow items added and their tags, memo puts. */
+  #skOps = 0;
+  #skPushes = 0;
+  #skItems = 0;
+  readonly #skTags = new Uint8Array(SK_MAX_ITEMS);
+  /** Whether some of them are tagged (not all literals). */
+  #skTagged = false;
+  #skMemo = 0;
+  /** Highest shadow depth reached inside the item, above where it starts. */
+  #skPeak = 0;
+  /** Most MARKs open inside the item. */
+  #skMarks = 0;
+  /** Shadow depth the item needs below it (a memo put of an item before it). */
+  #skBelow = 0;
+  /** Offset of the top item's literal opcode after the item (-1: a tuple or list). */
+  #skTop = -1;
+  /** Offset of the item's last opcode. */
+  #skLast = 0;
+
+  /**
+   * Records the skeleton of the item `buf[s..e)` that the counting loop just counted with the
+   * given effects (shadow depth from `sp0` to `sp`, `ops` opcodes, `pushes` pushes, `memo` memo
+   * puts that only marked entries present); the item must open and close its own MARKs and pop
+   * nothing pushed before it (tuples and lists it holds are its own).
+   * @returns whether it did (otherwise there is no skeleton)
+   */
+  #record(
+    buf: Uint8Array,
+    s: number,
+    e: number,
+    sp0: number,
+    sp: number,
+    ops: number,
+    pushes: number,
+    memo: number,
+    topLit: number,
+    last: number,
+  ): boolean {
+    this.#skLen = 0;
+    const items = sp - sp0;
+    if (items < 1 || items > SK_MAX_ITEMS || ops > SK_MAX_OPS || e - s > SK_MAX_BYTES) return false;
+    const marks = SK_MARKS;
+    let nMarks = 0;
+    let maxMarks = 0;
+    let d = 0;
+    let peak = 0;
+    let below = 0;
+    let checks = 0;
+    let strs = 0;
+    let puts = 0;
+    let rank = 0;
+    let n = 0;
+    const at = this.#skAt;
+    const bytes = this.#skByte;
+    let q = s;
+    while (q < e) {
+      const code = buf[q] as number;
+      const w = runOpWidth(buf, q);
+      if (checks >= SK_MAX_CHECKS - 5) return false;
+      at[checks] = q - s;
+      bytes[checks++] = code;
+      switch (RUN_CLASS[code]) {
+        case C_FIXED:
+          d++;
+          break;
+        case C_STR: {
+          const h = 1 + (LENGTH_BYTES[code] as number);
+          for (let k = 1; k < h; k++) {
+            at[checks] = q + k - s;
+            bytes[checks++] = buf[q + k] as number;
+          }
+          this.#skStr[3 * strs] = q + h - s;
+          this.#skStr[3 * strs + 1] = q + w - s;
+          this.#skStr[3 * strs + 2] = nMarks === 0 && w - h >= 2 ? 1 : 0;
+          strs++;
+          d++;
+          break;
+        }
+        case C_LONG1:
+          at[checks] = q + 1 - s;
+          bytes[checks++] = buf[q + 1] as number;
+          d++;
+          break;
+        case C_MEMO:
+          if (d <= (nMarks === 0 ? 0 : (marks[nMarks - 1] as number))) {
+            if (nMarks !== 0) return false;
+            below = 1; // the put of the item before this one: the shadow stack must not be empty
+          }
+          if (code !== 0x94) {
+            this.#skPutAt[puts] = q - s;
+            this.#skPutRank[puts++] = rank;
+          }
+          rank++;
+          break;
+        case C_MARK:
+          marks[nMarks++] = d;
+          if (nMarks > maxMarks) maxMarks = nMarks;
+          break;
+        case C_TUPLE:
+          if (nMarks === 0) return false;
+          d = (marks[--nMarks] as number) + 1;
+          break;
+        case C_TUPLEN:
+          d -= (POPS[code] as number) - 2;
+          if (d < 1) return false;
+          break;
+        case C_EMPTY:
+          d++;
+          break;
+        case C_APPEND:
+          d--;
+          if (d < 1) return false;
+          break;
+        case C_APPENDS:
+          if (nMarks === 0) return false;
+          d = marks[--nMarks] as number;
+          if (d < 1) return false;
+          break;
+        default:
+          return false;
+      }
+      if (d > peak) peak = d;
+      q += w;
+      n++;
+    }
+    if (q !== e || n !== ops || d !== items || nMarks !== 0 || rank !== memo) return false;
+    const tags = this.#tags;
+    if (sp0 + peak >= tags.length) return false;
+    let tagged = 0;
+    for (let i = 0; i < items; i++) tagged |= this.#skTags[i] = tags[sp0 + i] as number;
+    this.#skTagged = tagged !== 0;
+    this.#skChecks = checks;
+    this.#skStrs = strs;
+    this.#skPuts = puts;
+    this.#skOps = ops;
+    this.#skPushes = pushes;
+    this.#skItems = items;
+    this.#skMemo = memo;
+    this.#skPeak = peak;
+    this.#skMarks = maxMarks;
+    this.#skBelow = below;
+    this.#skTop = topLit >= s ? topLit - s : -1;
+    this.#skLast = last - s;
+    this.#skLen = e - s;
+    return true;
+  }
+
+  /**
+   * Whether the item at `p` matches the skeleton (it is then counted exactly as the skeleton's
+   * item was), given the room the counting loop has.
+   */
+  #matches(buf: Uint8Array, p: number, memoNext: number): boolean {
+    const at = this.#skAt;
+    const bytes = this.#skByte;
+    const checks = this.#skChecks;
+    for (let i = 0; i < checks; i++) if (buf[p + (at[i] as number)] !== bytes[i]) return false;
+    const str = this.#skStr;
+    const strs = 3 * this.#skStrs;
+    for (let i = 0; i < strs; i += 3) {
+      let j = p + (str[i] as number);
+      const e = p + (str[i + 1] as number);
+      if (str[i + 2] === 1 && buf[j] === 0x5f && buf[j + 1] === 0x5f) return false;
+      let bits = 0;
+      for (; j + 4 <= e; j += 4) {
+        bits |= (buf[j] as number) | (buf[j + 1] as number) | (buf[j + 2] as number) | (buf[j + 3] as number);
+      }
+      for (; j < e; j++) bits |= buf[j] as number;
+      if (bits >= 0x80) return false;
+    }
+    for (let i = 0; i < this.#skPuts; i++) {
+      if (memoIndex(buf, p + (this.#skPutAt[i] as number), -1) !== memoNext + (this.#skPutRank[i] as number))
+        return false;
+    }
+    return true;
+  }
+
   /**
    * Fast loop inside a deferred run: counts items on the shadow stack and applies memo puts that
    * keep no value. Kept small (it is the hottest code of the engine); everything else is left to
-   * {@link FastPath.#runStep} and {@link PickleMachine.op}. Shadow tags are written for lists only
-   * and cleared when items are popped, so a position past the stack top is always untagged.
+   * {@link FastPath.#runStep} and {@link PickleMachine.op}. Shadow tags are cleared when items are
+   * popped, so a position past the stack top is always untagged.
    */
   #countRun(buf: Uint8Array, pos: number, stop: number, maxOps: number): number {
     const memo = this.#memo;
@@ -573,11 +810,70 @@ export class FastPath {
     let fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
     let topLit = this.#topLit;
     let pushes = this.#partPushes;
+    // memo puts at the next index that only mark their entry present, applied at the end
+    let memoRoom = memo.appendRoom();
+    let memoNext = memo.size;
+    // the item being counted at the top level (see the skeletons above): where it starts, its
+    // first opcode, whether it can be recorded, and the counts when it started
+    let itemAt = -1;
+    let itemOp = -1;
+    let itemOk = false;
+    let sp0 = 0;
+    let n0 = 0;
+    let pushes0 = 0;
+    let memo0 = 0;
+    let misses = 0;
+    const room1 = Math.min(room, tags.length);
+    this.#skLen = 0; // a skeleton is only used by the call that recorded it (same budgets)
     let p = pos;
     let last = pos;
     let n = 0;
     while (n < maxOps && p < stop) {
-      const code = buf[p] as number;
+      let code = buf[p] as number;
+      if (nInner === 0) {
+        if (code === itemOp && p > itemAt) {
+          // an item like the one just counted starts: count it and the next ones by the skeleton
+          if (itemOk && misses < SK_MAX_MISSES) {
+            this.#record(buf, itemAt, p, sp0, sp, n - n0, pushes - pushes0, memoNext - memo0, topLit, last);
+          }
+          const len = this.#skLen;
+          if (len > 0 && this.#skMarks <= markRoom && this.#skMarks <= inner.length && sp >= this.#skBelow) {
+            const ops = this.#skOps;
+            const memoOps = this.#skMemo;
+            const items = this.#skItems;
+            const skTags = this.#skTagged ? this.#skTags : undefined;
+            const pEnd = stop - len;
+            const nEnd = maxOps - ops;
+            const spEnd = room1 - this.#skPeak;
+            let hits = 0;
+            while (p <= pEnd && n <= nEnd && sp < spEnd && memoRoom >= memoOps && this.#matches(buf, p, memoNext)) {
+              if (skTags !== undefined) for (let i = 0; i < items; i++) tags[sp + i] = skTags[i] as number;
+              sp += items;
+              pushes += this.#skPushes;
+              n += ops;
+              memoNext += memoOps;
+              memoRoom -= memoOps;
+              topLit = this.#skTop >= 0 ? p + this.#skTop : -1;
+              last = p + this.#skLast;
+              p += len;
+              hits++;
+            }
+            misses = hits > 0 ? 0 : misses + 1;
+            if (n >= maxOps || p >= stop) break;
+            code = buf[p] as number;
+          }
+          itemAt = -1;
+        }
+        if (itemAt < 0) {
+          itemAt = p;
+          itemOp = code;
+          itemOk = true;
+          sp0 = sp;
+          n0 = n;
+          pushes0 = pushes;
+          memo0 = memoNext;
+        }
+      }
       let w = 0;
       switch (RUN_CLASS[code]) {
         case C_FIXED: {
@@ -633,11 +929,28 @@ export class FastPath {
           pushes++;
           topLit = p;
           break;
-        case C_MEMO:
-          // a memo put of the top item, when the memo only marks it present
+        case C_MEMO: {
+          // a memo put of the top item, when the memo only marks it present or, for a tuple or
+          // list of literals, keeps only its kind (see memo.ts)
           w = FIXED_WIDTH[code] as number;
-          if (sp <= fence || p + w > stop || !memo.appendPresence(memoIndex(buf, p, memo.size))) w = 0;
+          if (sp <= fence || p + w > stop) {
+            w = 0;
+            break;
+          }
+          const i = memoIndex(buf, p, memoNext);
+          if (i === memoNext && memoRoom > 0) {
+            memoRoom--;
+            memoNext++;
+            break;
+          }
+          if (memoNext !== memo.size) memo.advance(memoNext - memo.size);
+          itemOk = false; // the memo keeps something: a skeleton has only puts that keep nothing
+          const tag = sp - 1 < tags.length ? (tags[sp - 1] as number) : DEEP;
+          if ((tag & (SEQ | DEEP)) !== SEQ || !memo.putSeqKind(i, (tag & LIST) !== 0)) w = 0;
+          memoRoom = memo.appendRoom();
+          memoNext = memo.size;
           break;
+        }
         case C_MARK:
           if (nInner >= markRoom || nInner >= inner.length) break;
           inner[nInner++] = sp;
@@ -650,7 +963,8 @@ export class FastPath {
           if (m >= room) break;
           nInner--;
           fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
-          for (let i = m; i < sp; i++) tags[i] = 0;
+          const held = takeTags(tags, m, sp);
+          if (m < tags.length) tags[m] = (held & SEQ) !== 0 ? SEQ | DEEP : SEQ;
           sp = m + 1;
           pushes++;
           topLit = -1;
@@ -660,8 +974,10 @@ export class FastPath {
         case C_TUPLEN: {
           const k = (POPS[code] as number) - 1;
           if (sp - fence < k) break;
-          for (let i = sp - k; i < sp; i++) tags[i] = 0;
-          sp = sp - k + 1;
+          const m = sp - k;
+          const held = takeTags(tags, m, sp);
+          if (m < tags.length) tags[m] = (held & SEQ) !== 0 ? SEQ | DEEP : SEQ;
+          sp = m + 1;
           pushes++;
           topLit = -1;
           w = 1;
@@ -672,16 +988,17 @@ export class FastPath {
           if (code === 0x5d) {
             // EMPTY_LIST
             if (sp >= tags.length) break;
-            tags[sp] = LIST;
-          }
+            tags[sp] = LIST | SEQ;
+          } else if (sp < tags.length) tags[sp] = SEQ;
           sp++;
           pushes++;
           topLit = -1;
           w = 1;
           break;
         case C_APPEND:
-          if (sp - fence < 2 || tags[sp - 2] !== LIST) break;
+          if (sp - fence < 2 || ((tags[sp - 2] as number) & LIST) === 0) break;
           sp--;
+          if (sp >= tags.length || ((tags[sp] as number) & SEQ) !== 0) tags[sp - 1] = (tags[sp - 1] as number) | DEEP;
           tags[sp] = 0;
           topLit = -1;
           w = 1;
@@ -691,10 +1008,10 @@ export class FastPath {
           if (nInner === 0) break;
           const m = inner[nInner - 1] as number;
           const outer = nInner === 1 ? 0 : (inner[nInner - 2] as number);
-          if (m <= outer || tags[m - 1] !== LIST) break;
+          if (m <= outer || ((tags[m - 1] as number) & LIST) === 0) break;
           nInner--;
           fence = outer;
-          for (let i = m; i < sp; i++) tags[i] = 0;
+          if ((takeTags(tags, m, sp) & SEQ) !== 0) tags[m - 1] = (tags[m - 1] as number) | DEEP;
           sp = m;
           topLit = -1;
           w = 1;
@@ -706,6 +1023,7 @@ export class FastPath {
       p += w;
       n++;
     }
+    if (memoNext !== memo.size) memo.advance(memoNext - memo.size);
     this.#sp = sp;
     this.#nInner = nInner;
     this.#topLit = topLit;

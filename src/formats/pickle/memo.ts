@@ -1,24 +1,31 @@
 /**
  * The pickle machine's memo: exact presence of every index, values kept in full up to a detail
- * budget, then only the values that can name a callee.
+ * budget, then only the values that can name a callee. Tuples and lists of scalars and strs have a
+ * smaller budget of their own: past it the memo keeps only their kind.
  * @module
  */
 import { PickleError } from "./decoder.js";
 import {
+  isPlainSeq,
   materialize,
   PyCall,
   PyCode,
+  PyElidedSeq,
   PyNamespace,
   PyOperator,
   PyPartial,
   PyPersistent,
   PyRef,
+  PySeq,
   PyStr,
   PyUnknown,
   type Value,
 } from "./values.js";
 
 const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail budget)");
+/** What the memo stores for a plain tuple or list past the sequence budget (never returned). */
+const KIND_TUPLE = new PyElidedSeq("tuple");
+const KIND_LIST = new PyElidedSeq("list");
 
 /** Whether a value is worth keeping in a large memo (it can name a callee). */
 function isReference(v: Value): boolean {
@@ -39,6 +46,15 @@ function isReference(v: Value): boolean {
  * The memo. Entries below `detailCap` live in a dense array; up to `detailCap` further entries
  * in a map; past that only references are kept and other entries are only marked present (a GET
  * of one yields an unknown value, so a callee built from it is reported as unresolvable).
+ *
+ * Tuples and lists whose kept items are all scalars or strs ({@link isPlainSeq}) are kept only
+ * for the first `seqCap` puts that keep a value; later ones keep only their kind (a GET yields a
+ * {@link PyElidedSeq}: CPython's type errors stay exact, the items are unknown). Such a sequence
+ * holds no reference, so what a GET of it loses is literal data: a name taken from it by a
+ * resolver (`getattr`, `import_module` ...) becomes a computed name (`pickle/dynamic-import`), a
+ * payload made of it is not decoded, and any call it reaches is still reported. This is what
+ * spares opcode-dense pickles (millions of memoised tuples and int lists) from building and
+ * retaining them.
  */
 export class Memo {
   readonly #dense: (Value | undefined)[] = [];
@@ -57,9 +73,18 @@ export class Memo {
   readonly #sparse = new Set<number>();
   size = 0;
 
+  /** Puts that kept a plain tuple or list (at most `seqCap`). */
+  #seqKept = 0;
+
+  /**
+   * @param detailCap - entries kept in full (and as many more in the far part)
+   * @param max - most entries (a put past it is a budget error)
+   * @param seqCap - puts of plain tuples and lists that keep their items
+   */
   constructor(
     private readonly detailCap: number,
     private readonly max: number,
+    private readonly seqCap: number = Number.POSITIVE_INFINITY,
   ) {}
 
   #has(i: number): boolean {
@@ -133,18 +158,41 @@ export class Memo {
       this.#mark(i);
     }
     if (i < this.detailCap) {
-      this.#dense[i] = v;
+      this.#dense[i] = this.#kept(v);
       return;
     }
     const count = this.#farCount;
     const held = !fresh && this.#farHas(i);
     if (count < this.detailCap || isReference(v) || held) {
       if (count < this.detailCap * 4 || held) {
-        this.#farSet(i, v);
+        this.#farSet(i, this.#kept(v));
         return;
       }
     }
     if (!fresh && i <= this.#farMax) this.#farDelete(i);
+  }
+
+  /** What the memo keeps of a value it stores: a plain tuple or list past the budget is its kind. */
+  #kept(v: Value): Value {
+    if (!(v instanceof PySeq) || v === KIND_TUPLE || v === KIND_LIST || !isPlainSeq(v)) return v;
+    if (this.#seqKept >= this.seqCap) return v.kind === "list" ? KIND_LIST : KIND_TUPLE;
+    this.#seqKept++;
+    return v;
+  }
+
+  /**
+   * Does what `put(i, seq, _)` does for a tuple or list of scalars and strs when the memo keeps
+   * only its kind (the sequence budget is spent) and the put cannot exceed the memo budget;
+   * otherwise does nothing.
+   * @param i - memo index
+   * @param list - a list (else a tuple)
+   * @returns whether it applied the put
+   */
+  putSeqKind(i: number, list: boolean): boolean {
+    if (this.#seqKept < this.seqCap) return false;
+    if (this.size >= this.max && !this.#has(i)) return false;
+    this.store(i, list ? KIND_LIST : KIND_TUPLE, 0);
+    return true;
   }
 
   /**
@@ -176,6 +224,25 @@ export class Memo {
     return true;
   }
 
+  /**
+   * How many puts at the next index (`size`, as MEMOIZE puts) {@link Memo.appendPresence} would
+   * apply in a row from now on, each only marking its entry present (0: not even one).
+   */
+  appendRoom(): number {
+    const i = this.size;
+    if (i !== this.#contig || i <= this.#farMax || i < this.detailCap || this.#farCount < this.detailCap) return 0;
+    return Math.max(0, Math.min(this.max, 1 << 28) - i);
+  }
+
+  /**
+   * Applies `k` puts at the next index that {@link Memo.appendRoom} allowed: what `k` calls of
+   * {@link Memo.appendPresence} would do.
+   */
+  advance(k: number): void {
+    this.size += k;
+    this.#contig += k;
+  }
+
   /** Whether a put of a fresh entry would exceed the budget. */
   get full(): boolean {
     return this.size >= this.max;
@@ -183,9 +250,16 @@ export class Memo {
 
   get(i: number): Value | undefined {
     if (!this.#has(i)) return undefined;
-    if (i < this.detailCap) return this.#dense[i] as Value;
-    if (!this.#farHas(i)) return ELIDED;
-    const j = i - this.detailCap;
-    return (j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i)) as Value;
+    let v: Value;
+    if (i < this.detailCap) v = this.#dense[i] as Value;
+    else if (!this.#farHas(i)) return ELIDED;
+    else {
+      const j = i - this.detailCap;
+      v = (j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i)) as Value;
+    }
+    // a fresh placeholder per GET, as each GET of a real sequence may be appended to apart
+    if (v === KIND_TUPLE) return new PyElidedSeq("tuple");
+    if (v === KIND_LIST) return new PyElidedSeq("list");
+    return v;
   }
 }

@@ -393,6 +393,38 @@ export class PySeq {
   }
 }
 
+/**
+ * What a memo GET returns for a tuple or list of scalars and strs the memo did not keep (see
+ * `memo.ts`): a sequence of the right kind whose items and length are unknown. It stays empty:
+ * items appended to it are dropped and {@link PySeq.count} is always -1, so nothing reads it as
+ * complete (`count === items.length`).
+ */
+export class PyElidedSeq extends PySeq {
+  /** @param kind - the kind of the sequence the memo did not keep */
+  constructor(kind: "tuple" | "list") {
+    super(kind, Object.freeze([]) as unknown as Value[]);
+    Object.defineProperty(this, "count", { get: () => -1, set: () => {}, enumerable: true });
+  }
+
+  /** Drops the item (the sequence's items are unknown). */
+  override push(_v: Value, _cap: number): void {}
+}
+
+/**
+ * Whether a value is a tuple or list whose kept items are all scalars (None, bools, ints, floats)
+ * or strs: what the memo may keep as only its kind past its budget (see `memo.ts`).
+ * @param v - a sequence
+ */
+export function isPlainSeq(v: PySeq): boolean {
+  if (v.kind !== "tuple" && v.kind !== "list") return false;
+  const items = v.items;
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    if (x !== null && typeof x === "object" && !(x instanceof PyStr) && !(x instanceof PyFloat)) return false;
+  }
+  return true;
+}
+
 /** dict. */
 export class PyDict {
   /** Kept keys (first {@link CONTAINER_CAP}). */
@@ -809,6 +841,10 @@ function render(v: Value | undefined, out: { s: string }, depth: number, max: nu
     }
     if (v.mutable) out.s += ")";
   } else if (v instanceof PySeq) {
+    if (v instanceof PyElidedSeq) {
+      out.s += v.kind === "tuple" ? "(<tuple not kept by the memo>)" : "[<list not kept by the memo>]";
+      return;
+    }
     const [open, close] =
       v.kind === "tuple"
         ? ["(", ")"]
@@ -875,7 +911,7 @@ function render(v: Value | undefined, out: { s: string }, depth: number, max: nu
 }
 
 function renderArgs(args: Value, out: { s: string }, depth: number, max: number): void {
-  if (args instanceof PySeq && args.kind === "tuple") {
+  if (args instanceof PySeq && args.kind === "tuple" && !(args instanceof PyElidedSeq)) {
     args.items.forEach((item, i) => {
       if (i > 0) out.s += ", ";
       render(item, out, depth, max);

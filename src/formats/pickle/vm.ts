@@ -100,6 +100,11 @@ export interface MachineOptions {
   containerCap: number;
   /** Memo entries kept in full; later literal entries are only marked present. */
   memoDetailCap: number;
+  /**
+   * Memo puts of tuples and lists of scalars and strs that keep their items; later ones keep only
+   * their kind (see `memo.ts`).
+   */
+  memoSeqCap: number;
   /** Maximum stack depth. */
   maxStack: number;
   /** Maximum mark-stack depth. */
@@ -131,6 +136,7 @@ export function defaultMachineOptions(): MachineOptions {
   return {
     containerCap: CONTAINER_CAP,
     memoDetailCap: 65_536,
+    memoSeqCap: 4_096,
     maxStack: 4_000_000,
     maxMarks: 100_000,
     maxMemo: 100_000_000,
@@ -191,7 +197,7 @@ export class PickleMachine implements FastSink {
     const o: MachineOptions = { ...defaultMachineOptions(), ...options };
     this.#o = o;
     this.#maxStack = o.maxStack;
-    this.#memo = new Memo(o.memoDetailCap, o.maxMemo);
+    this.#memo = new Memo(o.memoDetailCap, o.maxMemo, o.memoSeqCap);
     this.#fast = new FastPath({
       stack: this.stack,
       marks: this.marks,

@@ -95,9 +95,12 @@ function varint64(r: ReaderT): number {
       hi |= (b & 0x7f) >>> 4;
     } else hi |= (b & 0x7f) << (7 * (i - 5) + 3);
     if (b < 0x80) {
-      const value = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
-      // int64 fields store negatives as two's complement
-      return hi < 0 || hi >>> 0 >= 0x8000_0000 ? value - 2 ** 64 : value;
+      if ((hi & 0x8000_0000) === 0) return (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+      // int32/int64 fields store negatives as 64-bit two's complement: negate the two halves exactly
+      // (subtracting 2^64 from the rounded double would turn -1 into 0)
+      const nlo = (~lo >>> 0) + 1;
+      const nhi = (~hi >>> 0) + (nlo > 0xffff_ffff ? 1 : 0);
+      return -((nhi >>> 0) * 0x1_0000_0000 + (nlo >>> 0));
     }
   }
   throw new RangeError("invalid varint encoding");

@@ -12,6 +12,7 @@ import type { Severity } from "../../core/severity.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
+import { reportCredentials } from "../secrets/analyzer.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { readSafetensorsHeader } from "./parser.js";
 import { findCode, findEncodedBlobs, findUrls, suspiciousTensorName } from "./text-inspect.js";
@@ -106,6 +107,7 @@ export const safetensorsAnalyzer: Analyzer = {
     let blobs = 0;
     for (const [key, value] of header.metadata ?? []) {
       ctx.checkpoint();
+      reportCredentials(ctx, value, `__metadata__["${preview(key, 60)}"]`);
       for (const hit of findCode(value)) {
         reportInert({
           ruleId: "safetensors/metadata-code",

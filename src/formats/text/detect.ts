@@ -1,11 +1,13 @@
 /**
- * Recognises text content: Jinja templates, JSON (Sigstore bundles and notebooks included),
- * Python, shell scripts, plain text.
+ * Recognises text content: YAML (MLflow's `MLmodel` included), Jinja templates, JSON (Sigstore
+ * bundles and notebooks included), Python, shell scripts, plain text.
  * @module
  */
 import type { Detector } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
+import { detectMlmodel } from "../mlflow/detect.js";
 import { startsLikeJinja } from "../template/detect.js";
+import { detectYamlByContent, detectYamlByName } from "../yaml/detect.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -28,6 +30,9 @@ export const detectText: Detector = ({ head, size, name }) => {
   if (text === undefined) return undefined;
   const ext = extensionOf(name);
   const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  // A YAML name is what the loader reads it as (yaml.load of a .yaml file), whatever it looks like.
+  const byName = detectMlmodel(name, text) ?? detectYamlByName(ext);
+  if (byName !== undefined) return byName;
   if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
@@ -47,6 +52,8 @@ export const detectText: Detector = ({ head, size, name }) => {
   if (ext === "py" || /^(?:from\s+[\w.]+\s+import\s|import\s+[\w.]+|def\s+\w+\s*\(|class\s+\w+[(:])/m.test(text)) {
     if (ext === "py" || !/\{[%{]/.test(text)) return { format: "python", offset: 0, reason: "Python source" };
   }
+  const yaml = detectYamlByContent(trimmed, ext);
+  if (yaml !== undefined) return yaml;
   if (ext === "jinja" || ext === "j2" || /\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
     return { format: "jinja", offset: 0, reason: "Jinja template syntax" };
   }

@@ -1,7 +1,7 @@
 /**
  * The text module: recognises text content (JSON, Python, notebooks, shell scripts, plain text;
- * Jinja and Sigstore bundles are declared by their own modules) and the extensions that hint at
- * each. The Hugging Face module analyses what can run.
+ * Jinja, Sigstore bundles, YAML and MLflow's `MLmodel` are declared by their own modules) and the
+ * extensions that hint at each. The Hugging Face module analyses what can run.
  * @module
  */
 import type { FormatModule } from "../../core/module.js";

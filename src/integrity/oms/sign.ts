@@ -3,7 +3,7 @@
  * certificate chain (certificate method): a spec-exact Sigstore bundle v0.3 with a DSSE envelope.
  * @module
  */
-import { createPrivateKey, createPublicKey, type KeyObject, sign as signBytes } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
@@ -11,9 +11,8 @@ import { assertWritableTarget, writeFileSafely } from "../../sources/safe-write.
 import type { HashAlgorithm } from "../hash/core.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
 import { compareCodePoints, type ListedEntry, mapLimit } from "../walk.js";
-import { BUNDLE_MEDIA_TYPE_V03, IN_TOTO_PAYLOAD_TYPE } from "./bundle.js";
-import { parseCertificates } from "./certificate.js";
-import { curveHash, preAuthEncoding, publicKeyHint } from "./crypto.js";
+import { IN_TOTO_PAYLOAD_TYPE } from "./bundle.js";
+import { createBundleSigner } from "./dsse.js";
 import { listModelFiles, openPathOf, shardRanges } from "./manifest.js";
 import { PREDICATE_TYPE_V1, rootDigestOf, STATEMENT_TYPE } from "./statement.js";
 import { DEFAULT_SIGNATURE_NAME } from "./verify.js";
@@ -63,22 +62,6 @@ export interface SignResult {
   method: "key" | "certificate";
 }
 
-function loadPrivateKey(key: SignOptions["privateKey"], passphrase: string | undefined): KeyObject {
-  if (typeof key === "object" && "type" in key && "export" in key) {
-    const object = key as KeyObject;
-    if (object.type !== "private") throw new ModelgateError("INVALID_ARGUMENT", "signing needs a private key");
-    return object;
-  }
-  try {
-    return createPrivateKey({
-      key: typeof key === "string" ? key : Buffer.from(key),
-      ...(passphrase === undefined ? {} : { passphrase }),
-    });
-  } catch (error) {
-    throw new ModelgateError("INVALID_ARGUMENT", `not a private key: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 /**
  * Signs a model directory (or single file) and writes an OMS signature.
  * @param modelPath - model directory or single file
@@ -87,14 +70,8 @@ function loadPrivateKey(key: SignOptions["privateKey"], passphrase: string | und
  * @throws ModelgateError `INVALID_ARGUMENT` (bad key, unsupported curve, certificate not matching the key, symlinks not allowed, special files), `IO`
  */
 export async function signModel(modelPath: string, options: SignOptions): Promise<SignResult> {
-  const key = loadPrivateKey(options.privateKey, options.passphrase);
-  const publicKey = createPublicKey(key);
-  let hash: ReturnType<typeof curveHash>;
-  try {
-    hash = curveHash(publicKey);
-  } catch (error) {
-    throw new ModelgateError("INVALID_ARGUMENT", (error as Error).message);
-  }
+  // Key and certificates are checked before any work.
+  const signer = createBundleSigner(options);
   const hashType = options.hash ?? "sha256";
   if (hashType !== "sha256" && hashType !== "blake2b" && hashType !== "blake3") {
     throw new ModelgateError("INVALID_ARGUMENT", `unknown hash ${String(hashType)}`);
@@ -102,21 +79,6 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
   const shardSize = options.shardSize;
   if (shardSize !== undefined && (!Number.isSafeInteger(shardSize) || shardSize <= 0)) {
     throw new ModelgateError("INVALID_ARGUMENT", "shard size must be a positive integer");
-  }
-  let certificates: Buffer[] | undefined;
-  if (options.signingCertificate !== undefined) {
-    const [leaf] = parseCertificates([options.signingCertificate]);
-    if (leaf === undefined) throw new ModelgateError("INVALID_ARGUMENT", "no signing certificate");
-    const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
-    if (!spki(leaf.publicKey).equals(spki(publicKey))) {
-      throw new ModelgateError(
-        "INVALID_ARGUMENT",
-        "the signing certificate does not hold the private key's public key",
-      );
-    }
-    certificates = [leaf, ...parseCertificates(options.certificateChain ?? [])].map((c) => Buffer.from(c.raw));
-  } else if (options.certificateChain !== undefined && options.certificateChain.length > 0) {
-    throw new ModelgateError("INVALID_ARGUMENT", "a certificate chain needs a signing certificate");
   }
 
   let isDirectory: boolean;
@@ -207,23 +169,7 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
     },
   };
   const payload = Buffer.from(JSON.stringify(statement), "utf8");
-  const signature = signBytes(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), { key, dsaEncoding: "der" });
-  const verificationMaterial =
-    certificates === undefined
-      ? { publicKey: { hint: publicKeyHint(publicKey) }, tlogEntries: [] }
-      : {
-          x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.toString("base64") })) },
-          tlogEntries: [],
-        };
-  const bundle = {
-    mediaType: BUNDLE_MEDIA_TYPE_V03,
-    verificationMaterial,
-    dsseEnvelope: {
-      payload: payload.toString("base64"),
-      payloadType: IN_TOTO_PAYLOAD_TYPE,
-      signatures: [{ sig: signature.toString("base64"), keyid: "" }],
-    },
-  };
+  const bundle = signer.sign(IN_TOTO_PAYLOAD_TYPE, payload);
   if (options.write ?? true) {
     await writeFileSafely(output, `${JSON.stringify(bundle, null, 2)}\n`, { what: "signature" });
   }
@@ -232,6 +178,6 @@ export async function signModel(modelPath: string, options: SignOptions): Promis
     path: output,
     rootDigest,
     resources: resources.length,
-    method: certificates === undefined ? "key" : "certificate",
+    method: signer.method,
   };
 }

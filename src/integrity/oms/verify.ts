@@ -11,13 +11,11 @@ import { toModelgateError } from "../../core/errors.js";
 import { readFileSafely, UnsafePathError } from "../../sources/safe-write.js";
 import type { HashPool } from "../hash/pool.js";
 import { MAX_SIGNATURE_BYTES, OmsError, type ParsedBundle, parseBundle } from "./bundle.js";
-import { type CertificatePolicy, parseCertificates, verifyCertificateBundle } from "./certificate.js";
+import type { CertificatePolicy } from "./certificate.js";
 import { loadPublicKey, publicKeyFingerprint, publicKeyHint, verifyDsseSignature } from "./crypto.js";
-import { verifyKeylessBundle } from "./keyless.js";
 import { checkManifest, filesOfError } from "./manifest.js";
 import type { SignatureVerification, SignerInfo } from "./result.js";
 import { type Manifest, parseStatement } from "./statement.js";
-import { publicGoodTrustedRoot, trustedRootFromJSON } from "./trusted-root.js";
 
 /** Conventional signature file name. */
 export const DEFAULT_SIGNATURE_NAME = "model.sig";
@@ -132,13 +130,24 @@ export async function readSignatureFile(path: string): Promise<Uint8Array | unde
   }
 }
 
-interface SignatureOutcome {
+/** What checking a bundle's signature found. */
+export interface SignatureOutcome {
+  /** Who signed, when the signature was checked. */
   readonly signer?: SignerInfo;
+  /** Accepted oddities. */
   readonly warnings: readonly string[];
+  /** False when no trust material for the bundle's method was supplied and `requireTrust` is false. */
   readonly checked: boolean;
 }
 
-async function checkSignature(bundle: ParsedBundle, options: VerifyOptions): Promise<SignatureOutcome> {
+/**
+ * Checks a parsed bundle's signature with the trust material for its method (key, certificate
+ * chain, or Sigstore identity and trust root); shared by model signatures and scan attestations.
+ * @param bundle - the parsed bundle
+ * @param options - trust material (`publicKey`, `certificateChain`, `identity`/`issuer`/`trustedRoot`, `time`, `requireTrust`)
+ * @throws OmsError at stage `signature` or `policy`; ModelgateError `INVALID_ARGUMENT` for bad trust material
+ */
+export async function checkSignature(bundle: ParsedBundle, options: VerifyOptions): Promise<SignatureOutcome> {
   const requireTrust = options.requireTrust ?? true;
   const allowLegacy = options.allowLegacy ?? true;
   const unverified = (why: string): SignatureOutcome => {
@@ -168,6 +177,8 @@ async function checkSignature(bundle: ParsedBundle, options: VerifyOptions): Pro
           "the model is signed with a certificate, and no trust anchor (certificate chain) was supplied",
         );
       }
+      // Sigstore's libraries load only when a signature needs them (start-up time).
+      const { parseCertificates, verifyCertificateBundle } = await import("./certificate.js");
       const anchors = options.certificateChain.flatMap((c) =>
         typeof c === "string" || c instanceof Uint8Array ? parseCertificates([c]) : [c],
       );
@@ -185,6 +196,8 @@ async function checkSignature(bundle: ParsedBundle, options: VerifyOptions): Pro
           "the model is signed with Sigstore (keyless): an identity and an issuer are required to verify it",
         );
       }
+      const { publicGoodTrustedRoot, trustedRootFromJSON } = await import("./trusted-root.js");
+      const { verifyKeylessBundle } = await import("./keyless.js");
       const root =
         options.trustedRoot === undefined
           ? await publicGoodTrustedRoot()

@@ -4,8 +4,10 @@
  * `vulnerabilities[]` that reference the affected file.
  * @module
  */
+
 import { randomUUID } from "node:crypto";
 import { canonicalFacts, countOf } from "../../core/facts.js";
+import { isSpdxId } from "../../formats/license/identify.js";
 import { getRule } from "../../registry/rules.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
 
@@ -80,9 +82,14 @@ export interface CdxComponent {
   components?: CdxComponent[];
   /** The model card. */
   modelCard?: CdxModelCard;
+  /** Licences the model states (model card, licence files). */
+  licenses?: CdxLicense[];
   /** modelgate properties. */
   properties?: CdxProperty[];
 }
+
+/** A licence: an SPDX id, or a name for licences SPDX does not list (`llama3`, `openrail`). */
+export type CdxLicense = { license: { id: string } } | { license: { name: string } };
 
 /** A source of vulnerability information. */
 export interface CdxSource {
@@ -220,6 +227,17 @@ function tensorsAsIO(value: unknown): CdxInputOutput[] | undefined {
  * architecture; numbers are summed per format (shards) and the largest format total is kept (a
  * repository often carries the same weights in several formats).
  */
+/** The licences the files state (`license` facts), SPDX ids as ids and the rest by name. */
+function licensesOf(reports: readonly FileReport[]): CdxLicense[] {
+  const seen = new Set<string>();
+  for (const f of reports) {
+    const v = f.facts?.license;
+    for (const l of Array.isArray(v) ? v : [v])
+      if (typeof l === "string" && l !== "" && l !== "unrecognised") seen.add(l);
+  }
+  return [...seen].sort().map((l) => (isSpdxId(l) ? { license: { id: l } } : { license: { name: l } }));
+}
+
 function modelCardOf(reports: readonly FileReport[]): CdxModelCard | undefined {
   const files = reports.map((f) => ({ ...f, facts: canonicalFacts(f.facts) }));
   const first = (key: string): string | undefined => {
@@ -423,12 +441,14 @@ export function renderCycloneDx(
       };
     });
     const card = modelCardOf(report.files);
+    const licenses = licensesOf(report.files);
     const policy = report.policy;
     components.push({
       type: "machine-learning-model",
       "bom-ref": modelRef,
       ...identity,
       ...(card === undefined ? {} : { modelCard: card }),
+      ...(licenses.length === 0 ? {} : { licenses }),
       components: files,
       properties: [
         ...prop("modelgate:verdict", report.verdict),

@@ -94,6 +94,7 @@ export function fakeContext(
     name: options.name ?? "test",
     source,
     head: data.subarray(0, 65_536),
+    opaque: false,
     detections: options.detections ?? [detection],
     detection,
     depth: 0,

@@ -1,0 +1,82 @@
+/**
+ * `modelgate worker`: takes scan jobs from Redis (thin: the service is loaded lazily).
+ * @module
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { escapeForTerminal } from "../../report/render/escape.js";
+import { type Command, cwdOf, EXIT, UsageError } from "../io.js";
+import { optional, positiveInt, untilStopped } from "./serve.js";
+
+const USAGE = `Usage: modelgate worker --redis URL [options]
+
+Processes the scan jobs 'modelgate serve --redis URL' queues. Run as many as you like, on as many
+machines: a job runs once; a worker that dies loses its jobs to another after --lock-ms. Verdicts
+are shared through Redis. SIGTERM stops taking jobs and waits for the running ones.
+
+Options:
+  --redis URL              redis://host:port (required)
+  --concurrency N          jobs at once (default 2)
+  --root DIR               a folder local targets may lie in (repeatable; checked again here)
+  --upload-dir DIR         the upload folder shared with 'serve' (chmod 700)
+  --no-cache               do not share verdicts through Redis
+  --cache-ttl SECONDS      how long a cached verdict lives (default 2592000)
+  --lock-ms N              job lock; a dead worker's jobs move after about this long (default 30000)
+  --max-timeout SECONDS    longest scan this worker runs (default 3600)
+  --max-file-concurrency N most files analysed at once per scan (default 4)
+  -h, --help               show this help`;
+
+/** `modelgate worker`. */
+export const workerCommand: Command = {
+  summary: "process scan jobs from Redis (see serve --redis)",
+  usage: USAGE,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        redis: { type: "string" },
+        concurrency: { type: "string" },
+        root: { type: "string", multiple: true },
+        "upload-dir": { type: "string" },
+        "no-cache": { type: "boolean", default: false },
+        "cache-ttl": { type: "string" },
+        "lock-ms": { type: "string" },
+        "max-timeout": { type: "string" },
+        "max-file-concurrency": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    if (values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (values.redis === undefined) throw new UsageError("worker needs --redis URL");
+    const cwd = cwdOf(io) ?? ".";
+    const maxTimeout = positiveInt("max-timeout", values["max-timeout"]) ?? 3600;
+    const service = await import("../../service/index.js");
+    const worker = await service.startWorker({
+      redis: values.redis,
+      roots: (values.root ?? []).map((r) => resolve(cwd, r)),
+      cache: !values["no-cache"],
+      caps: {
+        maxTimeoutMs: maxTimeout * 1000,
+        defaultTimeoutMs: maxTimeout * 1000,
+        maxConcurrency: positiveInt("max-file-concurrency", values["max-file-concurrency"]) ?? 4,
+      },
+      ...(values["upload-dir"] === undefined ? {} : { uploadDir: resolve(cwd, values["upload-dir"]) }),
+      ...optional("concurrency", positiveInt("concurrency", values.concurrency)),
+      ...optional("cacheTtlSeconds", positiveInt("cache-ttl", values["cache-ttl"])),
+      ...optional("lockDurationMs", positiveInt("lock-ms", values["lock-ms"], 1000)),
+      onJob: (e) => {
+        const detail = e.message === undefined ? "" : `: ${e.message}`;
+        io.stderr(`${escapeForTerminal(`modelgate worker: ${e.id} ${e.state} (${e.seconds.toFixed(2)} s)${detail}`)}\n`);
+      },
+    });
+    io.stderr(`modelgate worker: ${escapeForTerminal(worker.id)} ready\n`);
+    const why = await untilStopped(io);
+    io.stderr(`modelgate worker: ${why}: finishing running jobs\n`);
+    await worker.close();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,23 @@
+/**
+ * The CatBoost module: binary models (`.cbm`).
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { magic } from "../../core/sniffing.js";
+import { catboostAnalyzer } from "./analyzer.js";
+import { catboostRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    catboost: true;
+  }
+}
+
+/** CatBoost models. */
+export const catboostModule = {
+  name: "catboost",
+  formats: [{ id: "catboost", description: "CatBoost binary model (.cbm)", claimExtensions: ["cbm"] }],
+  detectors: [{ rank: 56, detect: magic("catboost", [0x43, 0x42, 0x4d, 0x31], "CatBoost CBM1 magic") }],
+  analyzers: [catboostAnalyzer],
+  rules: catboostRules,
+} as const satisfies FormatModule;

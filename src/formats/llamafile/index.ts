@@ -1,0 +1,32 @@
+/**
+ * The llamafile module: Actually Portable Executables (llamafile's container). The executable is
+ * reported; its zip (GGUF weights, `.args`) is found by the zip trailer detector and analysed as
+ * a second reading of the same bytes, member by member.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { llamafileAnalyzer } from "./analyzer.js";
+import { detectLlamafile } from "./detect.js";
+import { llamafileRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    llamafile: true;
+  }
+}
+
+/** Actually Portable Executables (llamafiles). */
+export const llamafileModule = {
+  name: "llamafile",
+  formats: [
+    {
+      id: "llamafile",
+      description: "Actually Portable Executable (llamafile, Cosmopolitan programs) with its embedded zip",
+      claimExtensions: ["llamafile"],
+    },
+  ],
+  // Before the executable detector (120): an APE also has a PE header.
+  detectors: [{ rank: 115, detect: detectLlamafile }],
+  analyzers: [llamafileAnalyzer],
+  rules: llamafileRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,31 @@
+/**
+ * The msgpack module: Flax/JAX checkpoints (`flax_model.msgpack`) and other msgpack-serialised
+ * weights (msgpack-numpy). Data only, but object arrays carry pickles and extension types decode
+ * to whatever the loader registers.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { msgpackAnalyzer } from "./analyzer.js";
+import { detectMsgpack } from "./detect.js";
+import { msgpackRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    "flax-msgpack": true;
+  }
+}
+
+/** msgpack model files. */
+export const msgpackModule = {
+  name: "msgpack",
+  formats: [
+    {
+      id: "flax-msgpack",
+      description: "msgpack-serialised weights (Flax/JAX flax_model.msgpack, msgpack-numpy)",
+      claimExtensions: ["msgpack"],
+    },
+  ],
+  detectors: [{ rank: 145, detect: detectMsgpack }],
+  analyzers: [msgpackAnalyzer],
+  rules: msgpackRules,
+} as const satisfies FormatModule;

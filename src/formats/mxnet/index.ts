@@ -1,0 +1,30 @@
+/**
+ * The MXNet module: symbol graphs (`*-symbol.json`) and NDArray parameter files (`.params`).
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { mxnetParamsAnalyzer, mxnetSymbolAnalyzer } from "./analyzer.js";
+import { detectMxnetParams, detectMxnetSymbol } from "./detect.js";
+import { mxnetRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    "mxnet-symbol": true;
+    "mxnet-params": true;
+  }
+}
+
+/** MXNet files. */
+export const mxnetModule = {
+  name: "mxnet",
+  formats: [
+    { id: "mxnet-symbol", description: "MXNet symbol graph (JSON)", textual: true, hintExtensions: ["json"] },
+    { id: "mxnet-params", description: "MXNet NDArray list (.params)" },
+  ],
+  detectors: [
+    { rank: 57, detect: detectMxnetParams },
+    { rank: 186, detect: detectMxnetSymbol },
+  ],
+  analyzers: [mxnetParamsAnalyzer, mxnetSymbolAnalyzer],
+  rules: mxnetRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,98 @@
+/**
+ * Rules of the r area: R serialization (`.rds`, `.rda`/`.RData`).
+ * @module
+ */
+import type { RuleDef } from "../../core/rules.js";
+
+const INTERNALS = "https://cran.r-project.org/doc/manuals/r-release/R-ints.html#Serialization-Formats";
+const CVE = "https://hiddenlayer.com/research/r-bitrary-code-execution/";
+
+/** r rules. */
+export const rRules = [
+  {
+    id: "r/promise",
+    title: "R promise in a serialized object",
+    severity: "critical",
+    description:
+      'The stream holds a promise (PROMSXP): an unevaluated expression that R evaluates the first time the value is used. `readRDS()`/`load()` return it unforced, so merely accessing the loaded object (or a variable of an environment in it) runs the code: CVE-2024-27322. Critical when the expression calls anything outside a small allowlist of pure constructors and operators, or names a dangerous function; high when it only calls allowlisted ones; medium when it is a bare variable (reading it cannot run code by itself: a promise or active binding it reaches is reported where it is bound); low when it is a literal constant (a `glm` family\'s environment keeps `link = "logit"` unforced).',
+    cve: ["CVE-2024-27322"],
+    references: [CVE, INTERNALS],
+  },
+  {
+    id: "r/dangerous-code",
+    title: "R function or bytecode that runs commands, evaluates code or loads native code",
+    severity: "critical",
+    description:
+      "A closure, a bytecode object (constant pool included) or a primitive shipped in the data calls or names `system`, `system2`, `shell`, `pipe`, `eval`, `parse`, `source`, `.Internal`, `.Call`/`.External`, `dyn.load`, `library.dynam`, `download.file`, connections (`file`, `url` ...), file writes, `Sys.setenv`, nested deserialisation (`unserialize`, `readRDS`, `load`), or calls a function whose name is a string or computed (`do.call(\"system\", ...)`). A loader that calls the function (a model's `predict` member, a workspace's `.First`) runs it.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/closure",
+    title: "R function shipped in a data file",
+    severity: "medium",
+    description:
+      "The stream holds a closure or bytecode. Unserializing does not call it, but code that uses the object does (`predict`, a family's `linkinv`, an R6 method), so the file carries code the reader did not write. Nothing dangerous was recognised in it; review it before use.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/language-call",
+    title: "R language object calls a dangerous function",
+    severity: "high",
+    description:
+      "A call stored as data (a model's `call`, a formula, `terms` predvars) calls or names a function that runs commands, evaluates code or loads native code. Loading does not evaluate it, but standard model methods do: `predict()` and `model.frame()` evaluate `predvars`, `update()` evaluates `call`.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/startup-hook",
+    title: "Workspace defines .First or .Last",
+    severity: "high",
+    description:
+      "A `save()` workspace binds `.First` or `.Last` to a function. R restores `.RData` from the working directory at startup and then calls `.First()` (and `.Last()` at exit): opening R in the folder runs it.",
+    references: ["https://stat.ethz.ch/R-manual/R-devel/library/base/html/Startup.html"],
+  },
+  {
+    id: "r/environment-hook",
+    title: "Environment with an active binding or a load hook",
+    severity: "medium",
+    description:
+      "An environment in the stream has an active binding (a function called whenever the variable is read) or binds a hook name (`.onLoad`, `.onAttach`, `.First.lib` ...) that package-like loaders call.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/external-pointer",
+    title: "External pointer or weak reference in a serialized object",
+    severity: "medium",
+    description:
+      "The stream holds an external pointer or a weak reference. They refer to native memory and finalizers that do not survive serialization; no saved model needs them, and loaders that hand them to native code misbehave.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/altrep-class",
+    title: "ALTREP object of a class outside base R",
+    severity: "medium",
+    description:
+      "An ALTREP object names a class other than base R's compact sequences, deferred strings and wrappers. Unserializing looks the class up, loads its package's namespace and calls that package's unserialize method with data from the file; base R's `mmap_*` classes open a file path taken from the stream.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/persistent-reference",
+    title: "Persistent reference in a serialized object",
+    severity: "medium",
+    description:
+      "The stream holds a persistent reference (PERSISTSXP): its strings are handed to the loader's `refhook` function to produce the object. What that runs depends on the loader, not on the file.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/trailing-data",
+    title: "Bytes after the R serialization stream",
+    severity: "low",
+    description:
+      "The file continues after the serialized object. R ignores these bytes; they are analysed as a member because appended archives and pickles hide there.",
+    references: [INTERNALS],
+  },
+] as const satisfies readonly RuleDef[];
+
+declare module "../../core/findings.js" {
+  // the ids above are registered rule ids (`RuleId`)
+  interface RuleRegistry extends Record<(typeof rRules)[number]["id"], true> {}
+}

@@ -1,0 +1,291 @@
+/**
+ * The three encodings of R's serialization streams (R Internals, "Serialization Formats"): XDR
+ * (`X\n`, big-endian), native binary (`B\n`, little-endian on every platform R runs on today) and
+ * ASCII (`A\n`, whitespace-separated words, strings with C escapes). {@link RInput} reads integers,
+ * strings and skips vector payloads over a {@link ByteSource} with a small forward buffer, so a
+ * multi-GB numeric vector is stepped over without being read.
+ * @module
+ */
+import { type ByteSource, readClamped } from "../../core/byte-source.js";
+import { ModelgateError } from "../../core/errors.js";
+
+/** How the stream encodes numbers. */
+export type RStreamFormat = "xdr" | "binary" | "ascii";
+
+/** R's NA_integer_. */
+export const NA_INTEGER = -2147483648;
+
+const CHUNK = 64 * 1024;
+/** R reads ASCII numbers into a 128-byte buffer and fails on longer words. */
+const MAX_WORD = 127;
+
+const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+/** Bytes each vector element takes at least, by element kind. */
+const WIDTH = { int: 4, real: 8, complex: 16, raw: 1 } as const;
+
+/** Forward reader of one serialization stream. */
+export class RInput {
+  readonly #source: ByteSource;
+  readonly format: RStreamFormat;
+  #buf: Uint8Array = new Uint8Array(0);
+  /** Absolute offset of `#buf[0]`. */
+  #base: number;
+  #pos = 0;
+  /** Called every so many skipped ASCII words (abort and time budget). */
+  readonly #checkpoint: () => void;
+
+  /**
+   * @param source - the bytes
+   * @param offset - where the stream's first integer (after the format line) starts
+   * @param format - its encoding
+   * @param checkpoint - abort/time check for long ASCII skips
+   */
+  constructor(source: ByteSource, offset: number, format: RStreamFormat, checkpoint: () => void = () => {}) {
+    this.#source = source;
+    this.#base = offset;
+    this.format = format;
+    this.#checkpoint = checkpoint;
+  }
+
+  /** Total size of the source. */
+  get size(): number {
+    return this.#source.size;
+  }
+
+  /** Absolute offset of the next unread byte. */
+  get offset(): number {
+    return this.#base + this.#pos;
+  }
+
+  /** Bytes left after {@link RInput.offset}. */
+  get remaining(): number {
+    return this.#source.size - this.offset;
+  }
+
+  /** The smallest number of bytes one integer (or one item) can take in this encoding. */
+  get minItemBytes(): number {
+    return this.format === "ascii" ? 2 : 4;
+  }
+
+  #truncated(what: string): ModelgateError {
+    return new ModelgateError("TRUNCATED", `R stream ends inside ${what}`, { offset: this.offset });
+  }
+
+  /** Makes `n` bytes available at `#pos`; throws TRUNCATED when the source ends first. */
+  async #ensure(n: number, what: string): Promise<void> {
+    if (this.#buf.length - this.#pos >= n) return;
+    if (n > this.remaining) throw this.#truncated(what);
+    const start = this.offset;
+    const bytes = await readClamped(this.#source, start, Math.max(n, CHUNK));
+    if (bytes.length < n) throw this.#truncated(what);
+    this.#buf = bytes;
+    this.#base = start;
+    this.#pos = 0;
+  }
+
+  /** Next byte, or -1 at the end of the source. */
+  async #byte(): Promise<number> {
+    if (this.#pos >= this.#buf.length) {
+      if (this.remaining <= 0) return -1;
+      await this.#ensure(1, "a word");
+    }
+    return this.#buf[this.#pos++]!;
+  }
+
+  /** One ASCII word (R's InWord): leading whitespace skipped, the whitespace after it consumed. */
+  async word(what: string): Promise<string> {
+    // leading whitespace, scanned within the buffer and refilled as needed
+    for (;;) {
+      if (this.#pos >= this.#buf.length) {
+        if (this.remaining <= 0) throw this.#truncated(what);
+        await this.#ensure(1, what);
+      }
+      const b = this.#buf;
+      let p = this.#pos;
+      while (p < b.length && isSpace(b[p]!)) p++;
+      this.#pos = p;
+      if (p < b.length) break;
+    }
+    let out = "";
+    for (;;) {
+      const b = this.#buf;
+      const from = this.#pos;
+      let p = from;
+      while (p < b.length && !isSpace(b[p]!) && out.length + (p - from) <= MAX_WORD) p++;
+      out += String.fromCharCode(...b.subarray(from, p));
+      if (out.length > MAX_WORD)
+        throw new ModelgateError("MALFORMED", `R ASCII word too long in ${what}`, { offset: this.offset });
+      this.#pos = p;
+      if (p < b.length) {
+        this.#pos++; // the whitespace that ends the word
+        return out;
+      }
+      if (this.remaining <= 0) return out; // the word ends the input
+      await this.#ensure(1, what);
+    }
+  }
+
+  /** One integer (R's InInteger). */
+  async int(what = "an integer"): Promise<number> {
+    if (this.format === "ascii") {
+      const word = await this.word(what);
+      if (word === "NA") return NA_INTEGER;
+      const m = /^[+-]?\d+/.exec(word);
+      const value = m === null ? Number.NaN : Number(m[0]);
+      if (!Number.isInteger(value) || value < NA_INTEGER || value > 2147483647) {
+        throw new ModelgateError("MALFORMED", `R ASCII stream: ${JSON.stringify(word)} is not an integer (${what})`, {
+          offset: this.offset,
+        });
+      }
+      return value;
+    }
+    await this.#ensure(4, what);
+    const b = this.#buf;
+    const p = this.#pos;
+    this.#pos += 4;
+    return this.format === "xdr"
+      ? (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!
+      : b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
+  }
+
+  /** One double, for previews of length-1 vectors. */
+  async real(): Promise<number> {
+    if (this.format === "ascii") {
+      const word = await this.word("a double");
+      if (word === "NA") return Number.NaN;
+      if (word === "Inf") return Number.POSITIVE_INFINITY;
+      if (word === "-Inf") return Number.NEGATIVE_INFINITY;
+      return Number.parseFloat(word);
+    }
+    await this.#ensure(8, "a double");
+    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, 8);
+    this.#pos += 8;
+    return view.getFloat64(0, this.format === "binary");
+  }
+
+  /**
+   * Fast path for the strings of a character vector in a binary stream: when a whole CHARSXP
+   * without attributes is in the buffer, consumes it and returns its flags and first `keep` bytes
+   * (null for NA). Returns undefined, consuming nothing, whenever the general reader must decide.
+   */
+  charSync(keep: number): { readonly flags: number; readonly bytes: Uint8Array | null } | undefined {
+    if (this.format === "ascii") return undefined;
+    const b = this.#buf;
+    const p = this.#pos;
+    if (b.length - p < 8) return undefined;
+    const xdr = this.format === "xdr";
+    const at = (q: number): number =>
+      xdr
+        ? (b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!
+        : b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24);
+    const flags = at(p);
+    if ((flags & 0xff) !== 9 || (flags & (1 << 9)) !== 0) return undefined;
+    const len = at(p + 4);
+    if (len === -1) {
+      this.#pos += 8;
+      return { flags, bytes: null };
+    }
+    if (len < 0 || b.length - p - 8 < len) return undefined;
+    this.#pos += 8 + len;
+    return { flags, bytes: b.subarray(p + 8, p + 8 + Math.min(len, keep)) };
+  }
+
+  /** Steps over `n` bytes of a binary stream. */
+  async #skipBytes(n: number, what: string): Promise<void> {
+    if (n > this.remaining) throw this.#truncated(what);
+    const inBuf = this.#buf.length - this.#pos;
+    if (n <= inBuf) {
+      this.#pos += n;
+      return;
+    }
+    this.#base = this.offset + n;
+    this.#buf = new Uint8Array(0);
+    this.#pos = 0;
+  }
+
+  /**
+   * Steps over `count` vector elements without keeping them. The length was checked against the
+   * remaining bytes by the caller; ASCII elements are read word by word.
+   */
+  async skipElements(kind: keyof typeof WIDTH, count: number): Promise<void> {
+    if (this.format !== "ascii") {
+      await this.#skipBytes(count * WIDTH[kind], `a vector of ${count} elements`);
+      return;
+    }
+    const words = kind === "complex" ? count * 2 : count;
+    for (let i = 0; i < words; i++) {
+      if ((i & 0xfff) === 0xfff) this.#checkpoint();
+      await this.word("a vector element");
+    }
+  }
+
+  /** Whether `count` elements of this kind can still fit in the stream. */
+  fits(kind: keyof typeof WIDTH, count: number): boolean {
+    const width = this.format === "ascii" ? (kind === "complex" ? 4 : 2) : WIDTH[kind];
+    return count * width <= this.remaining;
+  }
+
+  /**
+   * A string of `length` bytes (R's InString): the first `keep` bytes are returned, the rest
+   * skipped. ASCII strings are unescaped as R does.
+   */
+  async string(length: number, keep: number): Promise<Uint8Array> {
+    if (length > this.remaining) throw this.#truncated(`a string of ${length} bytes`);
+    const kept = Math.min(length, keep);
+    if (this.format !== "ascii") {
+      await this.#ensure(kept, "a string");
+      const out = this.#buf.slice(this.#pos, this.#pos + kept);
+      this.#pos += kept;
+      await this.#skipBytes(length - kept, "a string");
+      return out;
+    }
+    const out = new Uint8Array(kept);
+    if (length === 0) return out;
+    let c = await this.#byte();
+    while (c !== -1 && isSpace(c)) c = await this.#byte();
+    if (c !== -1) this.#pos--; // unget: the string starts here
+    for (let i = 0; i < length; ) {
+      // plain characters straight from the buffer
+      const b = this.#buf;
+      let p = this.#pos;
+      while (i < length && p < b.length && b[p] !== 0x5c) {
+        if (i < kept) out[i] = b[p]!;
+        i++;
+        p++;
+      }
+      this.#pos = p;
+      if (i >= length) break;
+      this.#checkpoint();
+      c = await this.#byte(); // a refill, or an escape
+      if (c === -1) throw this.#truncated("a string");
+      let value = c;
+      if (c === 0x5c) {
+        c = await this.#byte();
+        if (c === -1) throw this.#truncated("a string escape");
+        if (c >= 0x30 && c <= 0x37) {
+          let d = 0;
+          for (let j = 0; j < 3 && c >= 0x30 && c <= 0x37; j++) {
+            d = d * 8 + (c - 0x30);
+            c = await this.#byte();
+          }
+          if (c !== -1) this.#pos--; // unget the character after the octal digits
+          value = d & 0xff;
+        } else value = ESCAPES.get(c) ?? c;
+      }
+      if (i < kept) out[i] = value;
+      i++;
+    }
+    return out;
+  }
+}
+
+const ESCAPES: ReadonlyMap<number, number> = new Map([
+  [0x6e, 0x0a], // n
+  [0x74, 0x09], // t
+  [0x76, 0x0b], // v
+  [0x62, 0x08], // b
+  [0x72, 0x0d], // r
+  [0x66, 0x0c], // f
+  [0x61, 0x07], // a
+]);

@@ -1,0 +1,77 @@
+/**
+ * The skops analyzer: runs on zips (after the zip container, which hands every member to the
+ * engine: the `.npy` arrays are read as NumPy there), reads `schema.json` with the strict JSON
+ * parser and judges every node of it.
+ * @module
+ */
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { isModelgateError } from "../../core/errors.js";
+import { decodeUtf8Strict, type JsonValue, parseStrictJson } from "../../core/json.js";
+import { listZip, lowerExtension, readMember } from "../torchserve/zip-listing.js";
+import { analyzeSchema } from "./schema.js";
+
+/** The schema member skops writes. */
+export const SCHEMA = "schema.json";
+/** The largest schema read (forests of thousands of trees stay well below). */
+const MAX_SCHEMA_BYTES = 64 << 20;
+
+async function readSchema(
+  ctx: AnalysisContext,
+  entry: Parameters<typeof readMember>[1],
+): Promise<JsonValue | undefined> {
+  try {
+    const bytes = await readMember(ctx, entry, MAX_SCHEMA_BYTES, "skops.maxSchemaBytes");
+    // skops reads it with Python's json: NaN and lone surrogates are accepted there.
+    return parseStrictJson(decodeUtf8Strict(bytes), {
+      maxDepth: 512,
+      maxValues: 5_000_000,
+      maxStringLength: 1 << 20,
+      maxTreeBytes: 512 << 20,
+      allowNonFinite: true,
+      allowLoneSurrogates: true,
+      checkpoint: () => ctx.checkpoint(),
+    }).value;
+  } catch (error) {
+    if (
+      isModelgateError(error, "MALFORMED") ||
+      isModelgateError(error, "TRUNCATED") ||
+      isModelgateError(error, "BUDGET_EXCEEDED") ||
+      isModelgateError(error, "UNSUPPORTED")
+    ) {
+      ctx.report({
+        ruleId: "skops/malformed",
+        message: `${SCHEMA} could not be read: ${error.message}`,
+        evidence: { member: entry.name, code: error.code },
+      });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Analyses skops archives (zips with a top-level `schema.json`, or named `.skops`). */
+export const skopsAnalyzer: Analyzer = {
+  name: "skops",
+  formats: ["zip"],
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const listing = await listZip(ctx);
+    if (listing === undefined) return;
+    const isSkops = ctx.formats.zipFlavor(listing.names).format === "skops";
+    if (!isSkops && lowerExtension(ctx.name) !== "skops") return;
+    const schemas = listing.entries.filter((e) => e.name === SCHEMA);
+    if (schemas.length === 0) {
+      ctx.report({ ruleId: "skops/malformed", message: `the archive has no ${SCHEMA}` });
+      return;
+    }
+    const members = new Set(listing.entries.map((e) => e.name));
+    // Every copy of a repeated schema is judged: Python's zipfile reads the last, others the first.
+    for (const entry of schemas.slice(0, 4)) {
+      ctx.checkpoint();
+      const value = await readSchema(ctx, entry);
+      if (value === undefined) continue;
+      const { findings, facts } = analyzeSchema(value, members, () => ctx.checkpoint());
+      for (const finding of findings) ctx.report({ ...finding, evidence: { ...finding.evidence, member: entry.name } });
+      for (const [key, fact] of Object.entries(facts)) ctx.fact(key, fact);
+    }
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * The skops module: scikit-learn models saved with `skops.io.dump` (`.skops`), zips of a
+ * `schema.json` tree of typed nodes plus the `.npy`/`.npz`/`.bin` members it references.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { SCHEMA, skopsAnalyzer } from "./analyzer.js";
+import { skopsRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    skops: true;
+  }
+}
+
+/** Member name suffixes skops writes beside the schema. */
+const SKOPS_MEMBERS = [".npy", ".npz", ".bin"];
+
+/**
+ * A skops archive: a top-level `schema.json` and only top-level arrays, sparse matrices and bytes
+ * beside it (what `skops.io.dump` writes). Anything else is a plain zip; named `.skops` it is
+ * still analysed as skops, and its claim is unmet.
+ */
+function matchSkops(names: readonly string[], files: ReadonlySet<string>): object | undefined {
+  if (!files.has(SCHEMA)) return undefined;
+  const others = names.filter((n) => n !== SCHEMA && !n.endsWith("/"));
+  return others.every((n) => !n.includes("/") && SKOPS_MEMBERS.some((s) => n.endsWith(s))) ? {} : undefined;
+}
+
+/** skops files. */
+export const skopsModule = {
+  name: "skops",
+  formats: [
+    {
+      id: "skops",
+      description: "skops.io archive (.skops)",
+      claimExtensions: ["skops"],
+      // No other signature can match a skops archive (no `data.pkl` folder, no `config.json`, a
+      // non-`.npy` member): the rank only orders it after the existing ones.
+      zipSignature: { rank: 45, match: matchSkops },
+    },
+  ],
+  analyzers: [skopsAnalyzer],
+  rules: skopsRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,21 @@
+/**
+ * Recognises TensorFlow checkpoint indexes (a LevelDB-format table whose first entry is the
+ * bundle header under the empty key) and, by name only when nothing else recognises the bytes,
+ * their data shards (`*.data-00000-of-00001`: raw tensor bytes the index points into).
+ * @module
+ */
+import type { Detector } from "../../core/module.js";
+import { TABLE_MAGIC } from "./index-reader.js";
+
+export const detectCheckpointIndex: Detector = ({ head, tail, size }) => {
+  if (size < 48 || head[0] !== 0 || head[1] !== 0 || tail.length < 8) return undefined;
+  const end = tail.subarray(tail.length - 8);
+  return TABLE_MAGIC.every((b, i) => end[i] === b)
+    ? { format: "tf-checkpoint", offset: 0, reason: "table footer magic, bundle header first" }
+    : undefined;
+};
+
+const SHARD = /\.data-\d{5}-of-\d{5}$/;
+
+export const detectCheckpointData: Detector = ({ name }) =>
+  SHARD.test(name) ? { format: "tf-checkpoint-data", offset: 0, reason: "checkpoint data shard name" } : undefined;

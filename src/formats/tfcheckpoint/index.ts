@@ -1,0 +1,35 @@
+/**
+ * The TensorFlow checkpoint module: `*.index` tables and their `*.data-NNNNN-of-NNNNN` shards.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { tfCheckpointAnalyzer } from "./analyzer.js";
+import { detectCheckpointData, detectCheckpointIndex } from "./detect.js";
+import { tfCheckpointRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    "tf-checkpoint": true;
+    "tf-checkpoint-data": true;
+  }
+}
+
+/** TensorFlow checkpoints. */
+export const tfCheckpointModule = {
+  name: "tfcheckpoint",
+  formats: [
+    { id: "tf-checkpoint", description: "TensorFlow checkpoint index (.index)" },
+    {
+      id: "tf-checkpoint-data",
+      description: "TensorFlow checkpoint data shard (raw tensor bytes the index points into)",
+      inert: true,
+    },
+  ],
+  detectors: [
+    { rank: 58, detect: detectCheckpointIndex },
+    // Last of all: only bytes nothing else recognises are taken for a shard, by their name.
+    { rank: 1000, detect: detectCheckpointData },
+  ],
+  analyzers: [tfCheckpointAnalyzer],
+  rules: tfCheckpointRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,24 @@
+/**
+ * The torch7 module: Lua Torch `torch.save` files (`.t7`), walked without executing anything.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { torch7Analyzer } from "./analyzer.js";
+import { detectTorch7 } from "./detect.js";
+import { torch7Rules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    torch7: true;
+  }
+}
+
+/** Lua Torch7 serialized objects. */
+export const torch7Module = {
+  name: "torch7",
+  formats: [{ id: "torch7", description: "Lua Torch7 serialized object (torch.save)", claimExtensions: ["t7"] }],
+  // Below the text formats: ASCII torch files are text, binary ones have no magic.
+  detectors: [{ rank: 185, detect: detectTorch7 }],
+  analyzers: [torch7Analyzer],
+  rules: torch7Rules,
+} as const satisfies FormatModule;

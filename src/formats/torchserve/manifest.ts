@@ -1,0 +1,164 @@
+/**
+ * What a TorchServe manifest (`MAR-INF/MANIFEST.json`) makes TorchServe do on load, judged against
+ * the archive's members. Pure: the analyzer reads the bytes and reports.
+ *
+ * Facts used (TorchServe's model loader and archiver docs): the handler is `module[:function]`;
+ * the loader strips a `.py` suffix and any folder, imports the module with the extracted archive on
+ * the Python path, and only when that import fails falls back to `ts.torch_handler.<module>`, the
+ * built-in handlers. So a member `<module>.py` (or a package `<module>/__init__.py`) always wins,
+ * even over a built-in name.
+ * @module
+ */
+import type { FindingInput } from "../../core/findings.js";
+import { JsonObject, type JsonValue } from "../../core/json.js";
+import { preview } from "../../core/preview.js";
+
+/** TorchServe's built-in handlers (`ts.torch_handler.<name>`) a manifest may name. */
+export const BUILTIN_HANDLERS: ReadonlySet<string> = new Set([
+  "image_classifier",
+  "text_classifier",
+  "object_detector",
+  "image_segmenter",
+]);
+
+/** What the manifest says and what it makes TorchServe do. */
+export interface ManifestAnalysis {
+  readonly findings: FindingInput[];
+  readonly facts: Record<string, unknown>;
+}
+
+const str = (value: JsonValue | undefined): string | undefined => (typeof value === "string" ? value : undefined);
+
+/**
+ * The module a handler string makes TorchServe import, as its loader derives it.
+ * @param handler - `model.handler` of the manifest
+ */
+export function handlerModule(handler: string): { module: string; fn?: string } {
+  const colon = handler.indexOf(":");
+  let module = colon < 0 ? handler : handler.slice(0, colon);
+  if (module.endsWith(".py")) module = module.slice(0, -3);
+  module = module.slice(module.lastIndexOf("/") + 1);
+  return colon < 0 ? { module } : { module, fn: handler.slice(colon + 1) };
+}
+
+/**
+ * Members the import of `module` could pick up: the root module or package, and (conservatively)
+ * a file of that name anywhere in the archive.
+ */
+function moduleMembers(module: string, members: ReadonlySet<string>): string[] {
+  if (module.length === 0) return [];
+  const found: string[] = [];
+  for (const name of members) {
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    if (base === `${module}.py` || name === `${module}/__init__.py`) found.push(name);
+    if (found.length >= 8) break;
+  }
+  return found.sort();
+}
+
+/**
+ * Judges a parsed manifest.
+ * @param value - the manifest's JSON
+ * @param members - the archive's file member names
+ */
+export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>): ManifestAnalysis {
+  const findings: FindingInput[] = [];
+  const facts: Record<string, unknown> = {};
+  const model = value instanceof JsonObject ? value.get("model") : undefined;
+  if (!(value instanceof JsonObject) || !(model instanceof JsonObject)) {
+    findings.push({
+      ruleId: "torchserve/malformed",
+      message: "MAR-INF/MANIFEST.json is not an object with a `model` object",
+    });
+    return { findings, facts };
+  }
+  const runtime = str(value.get("runtime"));
+  if (runtime !== undefined) facts["torchserve.runtime"] = preview(runtime, 80);
+  const archiver = str(value.get("archiverVersion"));
+  if (archiver !== undefined) facts.toolVersions = { "torch-model-archiver": preview(archiver, 40) };
+  const modelName = str(model.get("modelName"));
+  if (modelName !== undefined) facts["torchserve.modelName"] = preview(modelName, 120);
+  const modelVersion = str(model.get("modelVersion"));
+  if (modelVersion !== undefined) facts["torchserve.modelVersion"] = preview(modelVersion, 40);
+
+  const handler = str(model.get("handler"));
+  if (handler === undefined || handler.trim().length === 0) {
+    findings.push({
+      ruleId: "torchserve/malformed",
+      message: "the manifest names no handler (`model.handler`)",
+    });
+  } else {
+    facts["torchserve.handler"] = preview(handler, 120);
+    const { module, fn } = handlerModule(handler);
+    const shipped = moduleMembers(module, members);
+    const evidence = {
+      handler: preview(handler, 200),
+      module: preview(module, 120),
+      ...(fn === undefined ? {} : { function: preview(fn, 120) }),
+    };
+    if (shipped.length > 0) {
+      findings.push({
+        ruleId: "torchserve/custom-handler",
+        message: `handler ${JSON.stringify(preview(handler, 80))} is imported from the archive (${shipped.join(", ")}) when TorchServe loads the model${BUILTIN_HANDLERS.has(module) ? "; it shadows the built-in handler of that name" : ""}`,
+        evidence: { ...evidence, member: preview(shipped[0] ?? "", 200) },
+      });
+    } else if (BUILTIN_HANDLERS.has(module) && fn === undefined && module === handler) {
+      findings.push({
+        ruleId: "torchserve/builtin-handler",
+        message: `built-in handler ${module}`,
+        evidence,
+      });
+    } else {
+      findings.push({
+        ruleId: "torchserve/unknown-handler",
+        message: `handler ${JSON.stringify(preview(handler, 80))} is not in the archive and is not a built-in handler: TorchServe imports ${JSON.stringify(preview(module, 80))} from the serving environment`,
+        evidence,
+      });
+    }
+  }
+
+  const modelFile = str(model.get("modelFile"));
+  if (modelFile !== undefined && modelFile.length > 0) {
+    if (!members.has(modelFile)) {
+      findings.push(missing("modelFile", modelFile));
+    } else if (modelFile.toLowerCase().endsWith(".py")) {
+      findings.push({
+        ruleId: "torchserve/model-code",
+        message: `model definition ${JSON.stringify(preview(modelFile, 80))} is imported when the model is loaded`,
+        evidence: { modelFile: preview(modelFile, 200), member: preview(modelFile, 200) },
+      });
+    }
+  }
+  const serialized = str(model.get("serializedFile"));
+  if (serialized !== undefined && serialized.length > 0) {
+    facts["torchserve.serializedFile"] = preview(serialized, 120);
+    if (!members.has(serialized)) findings.push(missing("serializedFile", serialized));
+  }
+  const configFile = str(model.get("configFile"));
+  if (configFile !== undefined && configFile.length > 0 && !members.has(configFile)) {
+    findings.push(missing("configFile", configFile));
+  }
+  const requirements = str(model.get("requirementsFile"));
+  if (requirements !== undefined && requirements.length > 0 && !members.has(requirements)) {
+    findings.push(missing("requirementsFile", requirements));
+  }
+  const shippedRequirements = [...members].filter(
+    (n) => n === "requirements.txt" || (requirements !== undefined && n === requirements),
+  );
+  if (shippedRequirements.length > 0) {
+    findings.push({
+      ruleId: "torchserve/requirements",
+      message: `the archive carries ${shippedRequirements.map((n) => JSON.stringify(preview(n, 80))).join(", ")}: TorchServe pip-installs it on registration when install_py_dep_per_model is set`,
+      evidence: { member: preview(shippedRequirements[0] ?? "", 200) },
+    });
+  }
+  return { findings, facts };
+}
+
+function missing(key: string, name: string): FindingInput {
+  return {
+    ruleId: "torchserve/missing-member",
+    message: `the manifest's ${key} ${JSON.stringify(preview(name, 80))} is not a member of the archive`,
+    evidence: { key, name: preview(name, 200) },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Rules of the torchserve area: TorchServe model archives (`.mar`).
+ * @module
+ */
+import type { RuleDef } from "../../core/rules.js";
+
+const DOCS = "https://github.com/pytorch/serve/blob/master/model-archiver/README.md";
+const HANDLERS = "https://github.com/pytorch/serve/blob/master/docs/custom_service.md";
+
+/** torchserve rules. */
+export const torchserveRules = [
+  {
+    id: "torchserve/custom-handler",
+    title: "TorchServe archive ships its own handler code",
+    severity: "high",
+    description:
+      "The manifest's `model.handler` names a Python module that is inside the archive (`handler.py`, `handler.py:fn`, or a module that shadows a built-in handler name). TorchServe imports the handler from the extracted archive when the model is loaded and calls its `initialize`, so the archive's code runs on load, before any request. The module itself is analysed as a member.",
+    references: [DOCS, HANDLERS],
+  },
+  {
+    id: "torchserve/model-code",
+    title: "TorchServe archive ships model definition code",
+    severity: "high",
+    description:
+      "The manifest's `model.modelFile` names a Python file of the archive: TorchServe's base handler imports it to rebuild an eager-mode model when the model is loaded, so it runs on load.",
+    references: [DOCS],
+  },
+  {
+    id: "torchserve/builtin-handler",
+    title: "TorchServe built-in handler",
+    severity: "info",
+    description:
+      "The handler is one of TorchServe's built-in handlers (`image_classifier`, `text_classifier`, `object_detector`, `image_segmenter`) and no member of the archive shadows it: no code of the archive is imported for it.",
+    references: [HANDLERS],
+  },
+  {
+    id: "torchserve/unknown-handler",
+    title: "TorchServe handler is neither built in nor in the archive",
+    severity: "medium",
+    description:
+      "The handler names a module that is not in the archive and is not a known built-in handler: TorchServe imports it from the serving environment (any installed module), then tries `ts.torch_handler.<name>`. What runs depends on the host, not on the artifact.",
+    references: [HANDLERS],
+  },
+  {
+    id: "torchserve/requirements",
+    title: "TorchServe archive installs Python packages",
+    severity: "medium",
+    description:
+      "The archive carries a `requirements.txt` (or the manifest names a `requirementsFile`): with `install_py_dep_per_model=true` TorchServe runs `pip install -r` on it when the model is registered, which runs the packages' build and install code and can fetch from any index the file names.",
+    references: ["https://github.com/pytorch/serve/blob/master/docs/configuration.md"],
+  },
+  {
+    id: "torchserve/missing-member",
+    title: "TorchServe manifest names a file the archive lacks",
+    severity: "medium",
+    description:
+      "The manifest's `serializedFile`, `modelFile`, `requirementsFile` or `configFile` is not a member of the archive: the archive does not match its manifest (a loader would fail, or pick the file up from its working directory).",
+    references: [DOCS],
+  },
+  {
+    id: "torchserve/malformed",
+    title: "TorchServe manifest is missing or malformed",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The archive has no readable `MAR-INF/MANIFEST.json`, or it is not a JSON object with a `model` object naming a `handler`: TorchServe cannot load it, and what it would do with it was not established.",
+    references: [DOCS],
+  },
+] as const satisfies readonly RuleDef[];
+
+declare module "../../core/findings.js" {
+  // the ids above are registered rule ids (`RuleId`)
+  interface RuleRegistry extends Record<(typeof torchserveRules)[number]["id"], true> {}
+}

@@ -1,0 +1,34 @@
+/**
+ * The XGBoost module: boosters saved as JSON, UBJSON (`.ubj`) or the legacy binary format.
+ * Pickled boosters are pickles and go to the pickle engine.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { xgboostAnalyzer } from "./analyzer.js";
+import { detectXgboostBinary, detectXgboostJson } from "./detect.js";
+import { xgboostRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    xgboost: true;
+  }
+}
+
+/** XGBoost models. */
+export const xgboostModule = {
+  name: "xgboost",
+  formats: [
+    {
+      id: "xgboost",
+      description: "XGBoost model (JSON, UBJSON or legacy binary)",
+      claimExtensions: ["ubj"],
+      hintExtensions: ["json"],
+    },
+  ],
+  detectors: [
+    { rank: 135, detect: detectXgboostBinary },
+    { rank: 185, detect: detectXgboostJson },
+  ],
+  analyzers: [xgboostAnalyzer],
+  rules: xgboostRules,
+} as const satisfies FormatModule;

@@ -1,0 +1,344 @@
+/**
+ * The YAML analysis shared by every YAML-bearing format (plain YAML, NeMo `model_config.yaml`,
+ * MLflow `MLmodel`): tags a loader would construct, hydra `_target_`s, OmegaConf resolvers,
+ * duplicate keys, alias expansion, parse errors. Reads nothing: it takes the text.
+ * @module
+ */
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node } from "yaml";
+import { ModelgateError } from "../../core/errors.js";
+import { type FindingInput, FindingList } from "../../core/findings.js";
+import { preview } from "../../core/preview.js";
+import type { PicklePolicy } from "../pickle/policy/index.js";
+import { composeYaml, expansionSize, lexYaml, YAML_BUDGETS, type YamlBudgets, type YamlTag } from "./parse.js";
+import { HYDRA_RESOLVERS, judgeTarget, resolversIn } from "./targets.js";
+
+/** Options of {@link analyzeYamlText}. */
+export interface YamlAnalysisOptions {
+  /** The pickle policy whose denylist and allowlists judge callables. */
+  readonly policy: PicklePolicy;
+  readonly budgets?: YamlBudgets;
+  readonly checkpoint?: () => void;
+  /**
+   * Also judge a top-level `target` key (NeMo's `model_config.yaml`: `restore_from` imports it):
+   * `all` inside a NeMo archive, `dotted` (only values that look like a Python path, not a column
+   * name) for a `model_config.yaml` elsewhere.
+   */
+  readonly topLevelTarget?: "all" | "dotted" | undefined;
+}
+
+/** What {@link analyzeYamlText} returns. */
+export interface YamlAnalysis {
+  /** Findings, capped per rule (summaries included). */
+  readonly findings: FindingInput[];
+  /** The composed documents (empty past a budget). */
+  readonly docs: readonly Document.Parsed[];
+  /** Whether the text parsed without error. */
+  readonly ok: boolean;
+  /** A budget the text exceeded: the caller throws it after reporting the findings. */
+  readonly exceeded?: ModelgateError;
+}
+
+const PYTHON_PREFIX = "tag:yaml.org,2002:python/";
+/** PyYAML's multi-constructors that import or call the name after the colon. */
+const PYTHON_CALLING = /^(object\/apply|object\/new|object|name|module):([\s\S]*)$/;
+/** PyYAML's python data tags (built by the full and unsafe loaders, calling nothing). */
+const PYTHON_DATA = new Set([
+  "none",
+  "bool",
+  "str",
+  "unicode",
+  "bytes",
+  "int",
+  "long",
+  "float",
+  "complex",
+  "list",
+  "tuple",
+  "dict",
+]);
+/** YAML core and YAML 1.1 type tags (`!!str`, `!!binary`, `!!set` ...). */
+const CORE_TAGS = new Set(
+  [
+    "str",
+    "int",
+    "float",
+    "bool",
+    "null",
+    "map",
+    "seq",
+    "binary",
+    "timestamp",
+    "omap",
+    "pairs",
+    "set",
+    "merge",
+    "value",
+  ].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/** Line numbers of character offsets. */
+function lineIndex(text: string): (at: number) => number {
+  const starts: number[] = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (at) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((starts[mid] ?? 0) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+function reportTag(list: FindingList, tag: YamlTag, line: number, policy: PicklePolicy): void {
+  const where = { tag: preview(tag.raw, 160), line };
+  if (tag.tag.startsWith(PYTHON_PREFIX)) {
+    const rest = tag.tag.slice(PYTHON_PREFIX.length);
+    const call = PYTHON_CALLING.exec(rest);
+    if (call !== null) {
+      const callee = call[2] ?? "";
+      const c = callee.length > 0 ? policy.classify(callee, 1) : undefined;
+      list.add({
+        ruleId: "yaml/python-tag",
+        message: `line ${line}: \`${preview(tag.raw, 100)}\` makes PyYAML's unsafe loaders ${call[1] === "name" || call[1] === "module" ? "import" : "import and call"} ${callee.length > 0 ? preview(callee, 100) : "a Python name"}${c?.status === "denied" ? ` (${c.reason})` : ""}`,
+        evidence: {
+          ...where,
+          constructor: `python/${call[1]}`,
+          callee: preview(callee, 160),
+          ...(c?.category === undefined ? {} : { category: c.category }),
+        },
+      });
+      return;
+    }
+    if (PYTHON_DATA.has(rest)) {
+      list.add({
+        ruleId: "yaml/python-data-tag",
+        message: `line ${line}: \`${preview(tag.raw, 60)}\` is only accepted by PyYAML's full and unsafe loaders`,
+        evidence: where,
+      });
+      return;
+    }
+  }
+  if (tag.tag === "!" || CORE_TAGS.has(tag.tag)) return;
+  list.add({
+    ruleId: "yaml/unknown-tag",
+    message: `line ${line}: application-specific tag \`${preview(tag.raw, 100)}\` (${preview(tag.tag, 100)})`,
+    evidence: { ...where, resolved: preview(tag.tag, 160) },
+  });
+}
+
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined;
+  const v = node.value;
+  return typeof v === "string" ? v : v === null || v === undefined ? undefined : String(v);
+}
+
+/** The value of a key of a map (the last one, as PyYAML keeps it). */
+export function mapGet(node: unknown, key: string): unknown {
+  if (!isMap(node)) return undefined;
+  let found: unknown;
+  for (const pair of node.items) if (scalarText(pair.key) === key) found = pair.value;
+  return found;
+}
+
+function judgeMapTarget(
+  list: FindingList,
+  map: unknown,
+  key: "_target_" | "target",
+  options: YamlAnalysisOptions,
+  line: (n: unknown) => number,
+): void {
+  const value = mapGet(map, key);
+  if (value === undefined) return;
+  const target = scalarText(value);
+  const at = line(value);
+  if (target === undefined) {
+    list.add({
+      ruleId: "yaml/hydra-target",
+      message: `line ${at}: \`${key}\` is not a plain string (an alias or a collection): what it names is decided at load time`,
+      evidence: { key, line: at },
+    });
+    return;
+  }
+  let judged = judgeTarget(target, options.policy);
+  let resolved: string | undefined;
+  if (HYDRA_RESOLVERS.has(target.trim())) {
+    // get_method/get_class return what `path` names: that is what the config hands out.
+    const args = mapGet(map, "_args_");
+    const path = scalarText(mapGet(map, "path")) ?? (isSeq(args) ? scalarText(args.items[0]) : undefined);
+    resolved = path;
+    judged =
+      path === undefined
+        ? { severity: "high", reason: `${target.trim()} resolves a path that is not given as a plain string` }
+        : judgeTarget(path, options.policy);
+  }
+  if (judged.severity === undefined) return;
+  const partial = scalarText(mapGet(map, "_partial_"));
+  const what = resolved === undefined ? preview(target, 100) : `${preview(target, 60)} → ${preview(resolved, 100)}`;
+  list.add({
+    ruleId: "yaml/hydra-target",
+    severity: judged.severity,
+    message: `line ${at}: \`${key}: ${what}\` ${partial === "true" || partial === "True" ? "hands out" : "calls"} a callable when the config is instantiated (${judged.reason})`,
+    evidence: {
+      key,
+      callee: preview(resolved ?? target, 160),
+      line: at,
+      reason: judged.reason,
+      ...(judged.category === undefined ? {} : { category: judged.category }),
+      ...(partial === undefined ? {} : { partial }),
+    },
+  });
+}
+
+/**
+ * Analyses a YAML text.
+ * @param text - the text
+ * @param options - policy, budgets, checkpoint
+ */
+export function analyzeYamlText(text: string, options: YamlAnalysisOptions): YamlAnalysis {
+  const budgets = options.budgets ?? YAML_BUDGETS;
+  const checkpoint = options.checkpoint;
+  const list = new FindingList();
+  const lineOf = lineIndex(text);
+  const scan = lexYaml(text, budgets, checkpoint);
+  for (const tag of scan.tags) reportTag(list, tag, lineOf(tag.at), options.policy);
+  if (scan.tagCount > scan.tags.length) {
+    list.add({
+      ruleId: "yaml/unknown-tag",
+      message: `${scan.tagCount - scan.tags.length} more tags were not examined (budget ${budgets.maxTags})`,
+      evidence: { tags: scan.tagCount },
+    });
+  }
+  const budgetError = (budget: string, message: string) =>
+    new ModelgateError("BUDGET_EXCEEDED", `YAML ${message}`, { budget });
+  if (scan.exceeded !== undefined) {
+    return {
+      findings: list.list(),
+      docs: [],
+      ok: false,
+      exceeded: budgetError(scan.exceeded.budget, scan.exceeded.message),
+    };
+  }
+  if (scan.aliases > budgets.maxAliases) {
+    list.add({
+      ruleId: "yaml/alias-bomb",
+      message: `${scan.aliases} aliases (budget ${budgets.maxAliases})`,
+      evidence: { aliases: scan.aliases },
+    });
+  }
+  checkpoint?.();
+  const { docs, errors } = composeYaml(text);
+  checkpoint?.();
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    list.add({
+      ruleId: "yaml/malformed",
+      message: `line ${lineOf(first.at)}: ${preview(first.message, 160)}${errors.length > 1 ? ` (${errors.length} errors)` : ""}`,
+      evidence: { line: lineOf(first.at), errors: errors.length },
+    });
+  }
+  const line = (n: unknown): number => lineOf((n as Node | null)?.range?.[0] ?? 0);
+  let exceeded: ModelgateError | undefined;
+  for (const doc of docs) {
+    const root = doc.contents;
+    if (scan.aliases > 0 && scan.aliases <= budgets.maxAliases) {
+      const size = expansionSize(root, budgets.maxExpandedNodes, checkpoint);
+      if (size > budgets.maxExpandedNodes) {
+        list.add({
+          ruleId: "yaml/alias-bomb",
+          message: `aliases expand the document to more than ${budgets.maxExpandedNodes} nodes (or refer to their own ancestors)`,
+          evidence: { aliases: scan.aliases, budget: budgets.maxExpandedNodes },
+        });
+      }
+    }
+    const topTarget = options.topLevelTarget === undefined ? undefined : scalarText(mapGet(root, "target"));
+    if (
+      options.topLevelTarget === "all" ||
+      (options.topLevelTarget === "dotted" && topTarget !== undefined && /^\s*[\w$]+\./.test(topTarget))
+    ) {
+      judgeMapTarget(list, root, "target", options, line);
+    }
+    // Iterative walk; aliases are not followed (the anchored node is walked where it is defined).
+    const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
+    let steps = 0;
+    while (stack.length > 0) {
+      if ((++steps & 0xfff) === 0) checkpoint?.();
+      const { node, depth } = stack.pop()!;
+      if (node === null || node === undefined || isAlias(node)) continue;
+      if (depth > budgets.maxDepth) {
+        exceeded ??= budgetError("yamlDepth", `collections nested deeper than ${budgets.maxDepth}`);
+        continue;
+      }
+      if (isScalar(node)) {
+        const value = scalarText(node);
+        if (value === undefined) continue;
+        for (const use of resolversIn(value)) {
+          if (use.severity === undefined) continue;
+          list.add({
+            ruleId: use.severity === "info" ? "yaml/env-resolver" : "yaml/custom-resolver",
+            ...(use.severity === "info" ? {} : { severity: use.severity }),
+            message: `line ${line(node)}: \`${preview(value, 100)}\` calls the resolver ${use.name}`,
+            evidence: { resolver: use.name, value: preview(value, 160), line: line(node) },
+          });
+        }
+        continue;
+      }
+      if (isMap(node)) {
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          const key = scalarText(pair.key);
+          if (key === undefined || key === "<<") continue;
+          if (seen.has(key)) {
+            list.add({
+              ruleId: "yaml/duplicate-key",
+              message: `line ${line(pair.key)}: key ${JSON.stringify(preview(key, 80))} appears more than once in the mapping`,
+              evidence: { key: preview(key, 120), line: line(pair.key) },
+            });
+          } else seen.add(key);
+        }
+        if (seen.has("_target_")) judgeMapTarget(list, node, "_target_", options, line);
+        for (let i = node.items.length - 1; i >= 0; i--) {
+          const pair = node.items[i]!;
+          stack.push({ node: pair.value, depth: depth + 1 }, { node: pair.key, depth: depth + 1 });
+        }
+        continue;
+      }
+      if (isSeq(node))
+        for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], depth: depth + 1 });
+    }
+  }
+  return {
+    findings: list.list(),
+    docs,
+    ok: errors.length === 0 && exceeded === undefined,
+    ...(exceeded === undefined ? {} : { exceeded }),
+  };
+}
+
+/**
+ * A node as a plain value for reading a few known fields (MLflow's `flavors`): maps become
+ * objects (own keys, last one wins), sequences arrays, scalars strings; aliases and anything past
+ * `maxNodes` become undefined, so nothing is expanded.
+ * @param node - a composed node
+ * @param maxNodes - budget
+ */
+export function plainOf(node: unknown, maxNodes = 10_000): unknown {
+  let budget = maxNodes;
+  const convert = (n: unknown, depth: number): unknown => {
+    if (--budget < 0 || depth > 64 || n === null || n === undefined || isAlias(n)) return undefined;
+    if (isScalar(n)) return scalarText(n);
+    if (isSeq(n)) return n.items.map((i) => convert(i, depth + 1));
+    if (isMap(n)) {
+      const out = new Map<string, unknown>();
+      for (const pair of n.items) {
+        const key = scalarText(pair.key);
+        if (key !== undefined) out.set(key, convert(pair.value, depth + 1));
+      }
+      return Object.fromEntries(out);
+    }
+    return undefined;
+  };
+  return convert(node, 0);
+}

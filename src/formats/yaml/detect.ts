@@ -1,0 +1,68 @@
+/**
+ * Recognising YAML among text: by name (`*.yaml`, `*.yml`), or by content that only YAML has (a
+ * `%YAML` directive, a `---` document of `key: value` lines, PyYAML python tags). The text
+ * detector (`../text/detect.ts`) calls these, so JSON, Python, shell, Jinja and prose keep their
+ * formats.
+ * @module
+ */
+import type { Detection } from "../../core/formats.js";
+import { decodeEscapes } from "./parse.js";
+
+/** Extensions that name YAML. */
+export const YAML_EXTENSIONS: ReadonlySet<string> = new Set(["yaml", "yml"]);
+
+/** Documentation, where python tags are discussed rather than loaded. */
+const DOC_EXTENSIONS: ReadonlySet<string> = new Set(["md", "markdown", "rst", "html", "htm", "py", "ipynb"]);
+
+/** Lines of a block-style YAML document (comments, markers, keys, list items, indented text). */
+const YAML_LINE = /^(?:\s*#.*|---.*|\.\.\.\s*|\s*-(?:\s.*)?|\s*[^\s#:][^#:]*?:(?:\s.*)?|\s+\S.*|\s*)$/;
+/** A `key: value` or list item line. */
+const KEY_LINE = /^\s*(?:-\s|[^\s#:][^#:]*?:(?:\s|$))/m;
+
+/** Whether every line of the text (the first 500) looks like block YAML. */
+function allYamlLines(text: string): boolean {
+  const lines = text.split("\n", 500);
+  if (lines.length === 500 && text.length > 0) lines.pop(); // may be cut
+  return lines.every((l) => YAML_LINE.test(l.replace(/\r$/, "")));
+}
+
+/**
+ * Whether a text holds a PyYAML python tag, a `%TAG` directive, or a tag whose %-escapes decode to
+ * one.
+ * @param text - the text
+ */
+export function hasPythonTagText(text: string): boolean {
+  if (/!!python(?:\/|%2f)|tag:yaml\.org,2002:python|^%TAG[ \t]/im.test(text)) return true;
+  if (!text.includes("%")) return false;
+  let n = 0;
+  for (const m of text.matchAll(/![^\s,[\]{}]*%[0-9a-fA-F]{2}[^\s,[\]{}]*/g)) {
+    if (/python\//i.test(decodeEscapes(m[0]))) return true;
+    if (++n > 1000) break;
+  }
+  return false;
+}
+
+/**
+ * YAML by name.
+ * @param ext - the lowercase extension
+ */
+export function detectYamlByName(ext: string): Detection | undefined {
+  return YAML_EXTENSIONS.has(ext) ? { format: "yaml", offset: 0, reason: `.${ext} name` } : undefined;
+}
+
+/**
+ * YAML by content, for names that do not say otherwise.
+ * @param trimmed - the text, BOM and leading blanks removed
+ * @param ext - the lowercase extension
+ */
+export function detectYamlByContent(trimmed: string, ext: string): Detection | undefined {
+  if (DOC_EXTENSIONS.has(ext)) return undefined;
+  if (/^%YAML[ \t]+1\.\d/.test(trimmed)) return { format: "yaml", offset: 0, reason: "%YAML directive" };
+  if (hasPythonTagText(trimmed) && KEY_LINE.test(trimmed)) {
+    return { format: "yaml", offset: 0, reason: "YAML with python tags" };
+  }
+  if (ext === "" && /^---[ \t]*\r?\n/.test(trimmed) && KEY_LINE.test(trimmed) && allYamlLines(trimmed)) {
+    return { format: "yaml", offset: 0, reason: "YAML document" };
+  }
+  return undefined;
+}

@@ -1,0 +1,23 @@
+/**
+ * The YAML module: YAML documents (hparams, hydra/omegaconf configs, NeMo configs, conda
+ * environments). The text detector recognises them (by name, or by content only YAML has); the
+ * analyzer reports what a loader would construct or call.
+ * @module
+ */
+import type { FormatModule } from "../../core/module.js";
+import { yamlAnalyzer } from "./analyzer.js";
+import { yamlRules } from "./rules.js";
+
+declare module "../../core/formats.js" {
+  interface FormatRegistry {
+    yaml: true;
+  }
+}
+
+/** YAML documents. */
+export const yamlModule = {
+  name: "yaml",
+  formats: [{ id: "yaml", description: "YAML document", textual: true, hintExtensions: ["yaml", "yml"] }],
+  analyzers: [yamlAnalyzer],
+  rules: yamlRules,
+} as const satisfies FormatModule;

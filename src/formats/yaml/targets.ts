@@ -1,0 +1,140 @@
+/**
+ * What a hydra/omegaconf config may instantiate: `_target_` names judged by the pickle denylist
+ * (the same classification the pickle engine uses: `os.system` is critical in a config as in a
+ * pickle) and an allowlist of ML classes; and the OmegaConf resolvers a value may call.
+ * @module
+ */
+import type { Severity } from "../../core/severity.js";
+import type { PicklePolicy } from "../pickle/policy/index.js";
+
+/**
+ * Dotted prefixes (ending in `.`) and exact names of ML callables a config may instantiate:
+ * layers, losses, optimizers, schedulers, data loaders, transforms, NeMo modules, Lightning
+ * callbacks, loggers and trainers. The denylist is consulted first, so a dangerous name under one
+ * of these prefixes (`torch.utils.data.datapipes.utils.decoder`) is still reported.
+ */
+const ML_PREFIXES: readonly string[] = [
+  "torch.nn.",
+  "torch.optim.",
+  "torch.utils.data.",
+  "torchvision.transforms.",
+  "torchvision.ops.",
+  "torchaudio.transforms.",
+  "torchmetrics.",
+  "nemo.collections.",
+  "nemo.core.optim.",
+  "nemo.core.neural_types.",
+  "lightning.pytorch.callbacks.",
+  "lightning.pytorch.loggers.",
+  "lightning.pytorch.strategies.",
+  "lightning.pytorch.plugins.precision.",
+  "pytorch_lightning.callbacks.",
+  "pytorch_lightning.loggers.",
+  "pytorch_lightning.strategies.",
+  "pytorch_lightning.plugins.precision.",
+  "timm.models.",
+  "timm.layers.",
+  "timm.optim.",
+  "timm.scheduler.",
+  "timm.data.transforms.",
+  "transformers.optimization.",
+  "transformers.models.",
+];
+const ML_NAMES: ReadonlySet<string> = new Set([
+  "lightning.pytorch.Trainer",
+  "lightning.Trainer",
+  "pytorch_lightning.Trainer",
+  "timm.create_model",
+]);
+/** `transformers.<Class>` (configs and model classes; functions such as `pipeline` are not in it). */
+const TRANSFORMERS_CLASS = /^transformers\.[A-Z]\w*$/;
+
+/** Hydra helpers that resolve a dotted path given as `path` (or the first positional argument). */
+export const HYDRA_RESOLVERS: ReadonlySet<string> = new Set([
+  "hydra.utils.get_method",
+  "hydra.utils.get_class",
+  "hydra.utils.get_object",
+  "hydra.utils.get_static_method",
+  "hydra._internal.utils._locate",
+  "hydra._internal.utils.get_method",
+  "hydra._internal.utils.get_class",
+]);
+
+/** Whether a dotted name is an allowlisted ML callable. */
+export function isMlCallable(name: string): boolean {
+  return ML_NAMES.has(name) || TRANSFORMERS_CLASS.test(name) || ML_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/** The judgement of one `_target_`. */
+export interface TargetJudgement {
+  /** Undefined when the target is allowed. */
+  readonly severity?: Severity;
+  readonly reason: string;
+  readonly category?: string;
+}
+
+const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+
+/**
+ * Judges a `_target_` value.
+ * @param name - the value as written
+ * @param policy - the pickle policy (denylist, allowlist profiles, the caller's allow/deny)
+ */
+export function judgeTarget(name: string, policy: PicklePolicy): TargetJudgement {
+  const target = name.trim();
+  if (target.includes("${"))
+    return { severity: "high", reason: "the target is interpolated: it is chosen at load time" };
+  if (!DOTTED.test(target)) return { severity: "high", reason: "not a plain dotted Python path" };
+  const c = policy.classify(target, 1);
+  if (c.status === "denied") {
+    return {
+      severity: c.severity === "critical" ? "critical" : "high",
+      reason: `denylisted: ${c.reason}`,
+      ...(c.category === undefined ? {} : { category: c.category }),
+    };
+  }
+  if (isMlCallable(target)) return { reason: "allowlisted ML class" };
+  if (c.status === "allowed" && c.allowedUse === "call") return { reason: c.reason };
+  return { severity: "high", reason: "outside the allowlist of ML classes" };
+}
+
+/** OmegaConf and Hydra resolvers that compute nothing from code. */
+const KNOWN_RESOLVERS: ReadonlySet<string> = new Set([
+  "oc.decode",
+  "oc.create",
+  "oc.deprecated",
+  "oc.select",
+  "oc.dict.keys",
+  "oc.dict.values",
+  "hydra",
+  "now",
+]);
+/** Resolver names that suggest code evaluation. */
+const CODE_RESOLVER =
+  /^(?:eval|exec|python|py|lambda|import|call|sh|shell|bash|system|cmd|run|os|subprocess|compile)$/i;
+
+/** An OmegaConf resolver used in a value. */
+export interface ResolverUse {
+  readonly name: string;
+  /** undefined: a known harmless resolver; `info` for `oc.env`. */
+  readonly severity?: Severity;
+}
+
+/**
+ * The resolvers a string interpolates (`${name:args}`), escaped `\${` excluded.
+ * @param value - a scalar's text
+ */
+export function resolversIn(value: string): ResolverUse[] {
+  if (!value.includes("${")) return [];
+  const out: ResolverUse[] = [];
+  // `${VAR:-default}` and its kin are shell parameter expansions (compose files, CI), not resolvers.
+  for (const m of value.matchAll(/(\\?)\$\{\s*([A-Za-z_][\w.-]*)\s*:(?![-=?+])/g)) {
+    if (m[1] === "\\" || m[2] === undefined) continue;
+    const name = m[2];
+    if (name === "oc.env" || name === "env") out.push({ name, severity: "info" });
+    else if (KNOWN_RESOLVERS.has(name)) out.push({ name });
+    else out.push({ name, severity: CODE_RESOLVER.test(name) ? "high" : "medium" });
+    if (out.length >= 64) break;
+  }
+  return out;
+}

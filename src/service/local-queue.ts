@@ -1,0 +1,218 @@
+/**
+ * The in-process queue: the same API and semantics as the Redis queue (job ids, deduplication,
+ * retries of transient errors, results kept for a TTL), run by a bounded pool in this process.
+ * @module
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ScanReport } from "../report/schema.js";
+import { jobIdOf, type RunContext, runScanJob, TransientJobError } from "./job.js";
+import type { Metrics } from "./metrics.js";
+import type {
+  JobEvent,
+  JobIdentity,
+  JobProgress,
+  JobState,
+  JobStatus,
+  ScanJobData,
+  ScanQueue,
+  SubmitResult,
+} from "./types.js";
+
+/** Options of {@link createLocalScanQueue}. */
+export interface LocalQueueOptions {
+  /** Jobs run at once (default 2). */
+  concurrency?: number;
+  /** How long finished jobs and their reports are kept, ms (default one hour). */
+  resultTtlMs?: number;
+  /** Attempts of a job whose failure is transient (default 3). */
+  attempts?: number;
+  /** First retry delay, ms, doubled each time (default 1000). */
+  backoffMs?: number;
+  /** Everything a scan needs (roots, cache, caps ...), minus the per-job fields. */
+  run: Omit<RunContext, "willRetry" | "onProgress" | "signal">;
+  /** Counters to update. */
+  metrics?: Metrics;
+  /** Called once a job finished (the upload's temporary file is removed there). */
+  onFinished?: (data: ScanJobData) => void | Promise<void>;
+}
+
+interface Entry {
+  id: string;
+  data: ScanJobData;
+  identity: JobIdentity;
+  state: JobState;
+  progress: JobProgress;
+  attempts: number;
+  report?: ScanReport;
+  error?: { code: string; message: string };
+  finishedAt?: number;
+}
+
+const ZERO: JobProgress = Object.freeze({ filesTotal: 0, filesDone: 0, bytesDone: 0, path: "" });
+
+/**
+ * Creates the in-process queue.
+ * @param options - pool size, TTL, retries, scan context
+ */
+export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2));
+  const ttl = options.resultTtlMs ?? 3_600_000;
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const backoff = options.backoffMs ?? 1000;
+  const jobs = new Map<string, Entry>();
+  const waiting: Entry[] = [];
+  const listeners = new Set<(event: JobEvent) => void>();
+  const wakers = new Set<() => void>();
+  const controller = new AbortController();
+  const running = new Set<Promise<void>>();
+  let closed = false;
+
+  const emit = (event: JobEvent): void => {
+    for (const l of listeners) l(event);
+  };
+  const expire = (): void => {
+    const now = Date.now();
+    for (const [id, e] of jobs) if (e.finishedAt !== undefined && now - e.finishedAt > ttl) jobs.delete(id);
+  };
+
+  const execute = async (entry: Entry): Promise<void> => {
+    entry.state = "running";
+    emit({ type: "running", id: entry.id });
+    const started = performance.now();
+    try {
+      for (;;) {
+        entry.attempts++;
+        try {
+          entry.report = await runScanJob(entry.data, {
+            ...options.run,
+            signal: controller.signal,
+            willRetry: entry.attempts < attempts,
+            onProgress: (p) => {
+              entry.progress = p;
+              emit({ type: "progress", id: entry.id });
+            },
+          });
+          entry.state = "completed";
+          options.metrics?.jobFinished(entry.report, (performance.now() - started) / 1000);
+          break;
+        } catch (error) {
+          if (error instanceof TransientJobError && entry.attempts < attempts && !controller.signal.aborted) {
+            options.metrics?.error(error.code);
+            await sleep(backoff * 2 ** (entry.attempts - 1), undefined, { signal: controller.signal }).catch(
+              () => undefined,
+            );
+            continue;
+          }
+          const code = error instanceof TransientJobError ? error.code : "INTERNAL";
+          entry.error = { code, message: error instanceof Error ? error.message : String(error) };
+          entry.state = "failed";
+          options.metrics?.error(code);
+          break;
+        }
+      }
+    } finally {
+      entry.finishedAt = Date.now();
+      emit({ type: entry.state === "completed" ? "completed" : "failed", id: entry.id });
+      await Promise.resolve(options.onFinished?.(entry.data)).catch(() => undefined);
+    }
+  };
+
+  const pump = (): void => {
+    while (!closed && running.size < concurrency && waiting.length > 0) {
+      const entry = waiting.shift()!;
+      const p = execute(entry).finally(() => {
+        running.delete(p);
+        pump();
+      });
+      running.add(p);
+    }
+  };
+
+  const statusOf = (e: Entry): JobStatus => ({
+    id: e.id,
+    state: e.state,
+    progress: e.progress,
+    attempts: e.attempts,
+    target: e.data.kind === "upload" ? `upload:${e.data.upload?.name ?? ""}` : e.data.target,
+    submittedAt: new Date(e.data.submittedAt).toISOString(),
+    ...(e.error === undefined ? {} : { error: e.error }),
+    ...(e.finishedAt === undefined ? {} : { finishedAt: new Date(e.finishedAt).toISOString() }),
+    ...(e.report === undefined ? {} : { verdict: e.report.verdict }),
+  });
+
+  return {
+    submit(data, identity): Promise<SubmitResult> {
+      if (closed) return Promise.reject(new Error("queue closed"));
+      expire();
+      let generation = 0;
+      for (;;) {
+        const id = jobIdOf(data, identity, generation);
+        const existing = jobs.get(id);
+        if (existing === undefined) {
+          const entry: Entry = { id, data, identity, state: "queued", progress: ZERO, attempts: 0 };
+          jobs.set(id, entry);
+          waiting.push(entry);
+          emit({ type: "queued", id });
+          pump();
+          return Promise.resolve({ id, duplicate: false });
+        }
+        // A pinned target's report stands; an unpinned or failed one is scanned again once finished.
+        if (existing.finishedAt === undefined || (identity.pinned && existing.state === "completed")) return Promise.resolve({ id, duplicate: true });
+        generation = existing.finishedAt;
+      }
+    },
+    status(id) {
+      expire();
+      const e = jobs.get(id);
+      return Promise.resolve(e === undefined ? undefined : statusOf(e));
+    },
+    result(id) {
+      return Promise.resolve(jobs.get(id)?.report);
+    },
+    counts() {
+      expire();
+      const out: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
+      for (const e of jobs.values()) out[e.state]++;
+      return Promise.resolve(out);
+    },
+    events(): AsyncIterable<JobEvent> {
+      return {
+        [Symbol.asyncIterator]() {
+          const buffer: JobEvent[] = [];
+          let wake: (() => void) | undefined;
+          const listener = (e: JobEvent): void => {
+            buffer.push(e);
+            wake?.();
+          };
+          listeners.add(listener);
+          return {
+            async next(): Promise<IteratorResult<JobEvent>> {
+              while (buffer.length === 0) {
+                if (closed) return { done: true, value: undefined };
+                await new Promise<void>((r) => {
+                  wake = r;
+                  wakers.add(r);
+                });
+                if (wake !== undefined) wakers.delete(wake);
+                wake = undefined;
+              }
+              return { done: false, value: buffer.shift()! };
+            },
+            return(): Promise<IteratorResult<JobEvent>> {
+              listeners.delete(listener);
+              return Promise.resolve({ done: true, value: undefined });
+            },
+          };
+        },
+      };
+    },
+    async close() {
+      closed = true;
+      for (const w of wakers) w();
+      wakers.clear();
+      listeners.clear();
+      await Promise.allSettled([...running]);
+      controller.abort();
+    },
+  };
+}

@@ -1,0 +1,379 @@
+/**
+ * The scan queue on Redis with BullMQ: one queue, job ids derived from the content, policy and
+ * version (duplicates share one scan), results and progress kept for a TTL, retries with backoff
+ * for `NETWORK`/`TIMEOUT`, stalled jobs taken over by another worker.
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { rm } from "node:fs/promises";
+import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import type { ScanReport } from "../report/schema.js";
+import type { VerdictCache } from "../scan/cache.js";
+import { HubTransport } from "../sources/hub/transport.js";
+import { DEFAULT_CAPS, isWithin, jobIdOf, type ServiceCaps, runScanJob, TransientJobError } from "./job.js";
+import type { Metrics } from "./metrics.js";
+import type {
+  JobEvent,
+  JobIdentity,
+  JobProgress,
+  JobState,
+  JobStatus,
+  ScanJobData,
+  ScanQueue,
+  SubmitResult,
+} from "./types.js";
+
+/** Default queue name. */
+export const QUEUE_NAME = "modelgate-scans";
+
+/** A Redis to connect to: a `redis://` URL, or ioredis options. */
+export type RedisConnection = string | RedisOptions;
+
+/** What a worker stores as a job's result. */
+export interface StoredResult {
+  /** The report. */
+  readonly report: ScanReport;
+  /** Which worker produced it (`host:pid`). */
+  readonly worker: string;
+  /** Seconds the scan took. */
+  readonly seconds: number;
+}
+
+/**
+ * An ioredis client set up for BullMQ: commands wait through reconnections (never fail while
+ * Redis restarts), reconnection backs off up to 2 s, errors are reported, not thrown.
+ * @param connection - URL or options
+ * @param onError - receives connection errors (default: ignored; ioredis reconnects)
+ */
+export function redisClient(connection: RedisConnection, onError?: (error: Error) => void): Redis {
+  const base: RedisOptions = {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times: number) => Math.min(100 * times, 2000),
+  };
+  // ioredis's option types do not accept `undefined` values under exactOptionalPropertyTypes.
+  const options = (typeof connection === "string" ? base : { ...base, ...connection }) as never;
+  const client = typeof connection === "string" ? new Redis(connection, options) : new Redis(options);
+  client.on("error", (error: Error) => onError?.(error));
+  return client;
+}
+
+/** Options of {@link createScanQueue}. */
+export interface ScanQueueOptions {
+  /** Redis. */
+  connection: RedisConnection;
+  /** Queue name (default {@link QUEUE_NAME}). */
+  name?: string;
+  /** Seconds finished jobs and their reports are kept (default one hour). */
+  resultTtlSeconds?: number;
+  /** Attempts of a job whose failures are transient (default 3). */
+  attempts?: number;
+  /** First retry delay, ms, doubled each time (default 2000). */
+  backoffMs?: number;
+  /** Counts finished jobs (the serve process's `/metrics`), from the queue's events. */
+  metrics?: Metrics;
+}
+
+/** The Redis scan queue: the {@link ScanQueue} API plus a health check. */
+export interface RedisScanQueue extends ScanQueue {
+  /** Whether the connection to Redis is up. */
+  healthy(): Promise<boolean>;
+}
+
+const stateOf = (s: string): JobState =>
+  s === "active" ? "running" : s === "completed" ? "completed" : s === "failed" ? "failed" : "queued";
+
+const ZERO: JobProgress = Object.freeze({ filesTotal: 0, filesDone: 0, bytesDone: 0, path: "" });
+
+function progressOf(value: unknown): JobProgress {
+  if (typeof value !== "object" || value === null) return ZERO;
+  const p = value as Partial<JobProgress>;
+  return {
+    filesTotal: Number(p.filesTotal ?? 0),
+    filesDone: Number(p.filesDone ?? 0),
+    bytesDone: Number(p.bytesDone ?? 0),
+    path: String(p.path ?? ""),
+  };
+}
+
+/**
+ * Connects to the queue (the producer side: `modelgate serve --redis`).
+ * @param options - Redis, queue name, TTL, retries
+ */
+export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
+  const name = options.name ?? QUEUE_NAME;
+  const ttl = Math.max(1, Math.floor(options.resultTtlSeconds ?? 3600));
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const backoff = options.backoffMs ?? 2000;
+  const client = redisClient(options.connection);
+  const queue = new Queue<ScanJobData, StoredResult>(name, { connection: client });
+  queue.on("error", () => undefined);
+  let events: QueueEvents | undefined;
+  let eventsClient: Redis | undefined;
+  const listeners = new Set<(e: JobEvent) => void>();
+  const wakers = new Set<() => void>();
+  let closed = false;
+
+  const ensureEvents = (): void => {
+    if (events !== undefined) return;
+    eventsClient = redisClient(options.connection);
+    events = new QueueEvents(name, { connection: eventsClient });
+    events.on("error", () => undefined);
+    const emit = (e: JobEvent): void => {
+      for (const l of listeners) l(e);
+    };
+    events.on("waiting", ({ jobId }) => emit({ type: "queued", id: jobId }));
+    events.on("active", ({ jobId }) => emit({ type: "running", id: jobId }));
+    events.on("progress", ({ jobId }) => emit({ type: "progress", id: jobId }));
+    events.on("completed", ({ jobId, returnvalue }) => {
+      const r = returnvalue as unknown as StoredResult | undefined;
+      if (r?.report !== undefined) options.metrics?.jobFinished(r.report, r.seconds);
+      emit({ type: "completed", id: jobId });
+    });
+    events.on("failed", ({ jobId, failedReason }) => {
+      options.metrics?.error(/^([A-Z_]+):/.exec(failedReason)?.[1] ?? "INTERNAL");
+      emit({ type: "failed", id: jobId });
+    });
+  };
+  if (options.metrics !== undefined) ensureEvents();
+
+  const statusOf = async (job: Job<ScanJobData, StoredResult>): Promise<JobStatus> => {
+    const state = stateOf(await job.getState());
+    const data = job.data;
+    const reason = job.failedReason;
+    const code = /^([A-Z_]+):/.exec(reason ?? "")?.[1];
+    return {
+      id: String(job.id),
+      state,
+      progress: progressOf(job.progress),
+      attempts: job.attemptsMade + (state === "running" ? 1 : 0),
+      target: data.kind === "upload" ? `upload:${data.upload?.name ?? ""}` : data.target,
+      submittedAt: new Date(data.submittedAt).toISOString(),
+      ...(state === "failed" && reason !== undefined
+        ? { error: { code: code ?? "INTERNAL", message: reason.replace(/^[A-Z_]+: /, "") } }
+        : {}),
+      ...(job.finishedOn === undefined ? {} : { finishedAt: new Date(job.finishedOn).toISOString() }),
+      ...(state === "completed" && job.returnvalue?.report !== undefined
+        ? { verdict: job.returnvalue.report.verdict, worker: job.returnvalue.worker }
+        : {}),
+    };
+  };
+
+  return {
+    async submit(data: ScanJobData, identity: JobIdentity): Promise<SubmitResult> {
+      let generation = 0;
+      for (let round = 0; round < 100; round++) {
+        const id = jobIdOf(data, identity, generation);
+        const existing = await queue.getJob(id);
+        if (existing === undefined) {
+          // A concurrent submitter may win the id: BullMQ then returns its job unchanged.
+          const mine: ScanJobData = { ...data, submission: randomUUID() };
+          const added = await queue.add("scan", mine, {
+            jobId: id,
+            attempts,
+            backoff: { type: "exponential", delay: backoff },
+            removeOnComplete: { age: ttl },
+            removeOnFail: { age: ttl },
+          });
+          return { id, duplicate: added.data.submission !== mine.submission };
+        }
+        const state = await existing.getState();
+        const finished = state === "completed" || state === "failed";
+        if (!finished || (identity.pinned && state === "completed")) return { id, duplicate: true };
+        generation = existing.finishedOn ?? Date.now();
+      }
+      throw new Error("too many generations of one job");
+    },
+    async status(id) {
+      const job = await queue.getJob(id);
+      return job === undefined ? undefined : statusOf(job);
+    },
+    async result(id) {
+      const job = await queue.getJob(id);
+      return job?.returnvalue?.report ?? undefined;
+    },
+    async counts() {
+      const c = await queue.getJobCounts("waiting", "prioritized", "delayed", "active", "completed", "failed");
+      return {
+        queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
+        running: c.active ?? 0,
+        completed: c.completed ?? 0,
+        failed: c.failed ?? 0,
+      };
+    },
+    events(): AsyncIterable<JobEvent> {
+      ensureEvents();
+      return {
+        [Symbol.asyncIterator]() {
+          const buffer: JobEvent[] = [];
+          let wake: (() => void) | undefined;
+          const listener = (e: JobEvent): void => {
+            buffer.push(e);
+            wake?.();
+          };
+          listeners.add(listener);
+          return {
+            async next(): Promise<IteratorResult<JobEvent>> {
+              while (buffer.length === 0) {
+                if (closed) return { done: true, value: undefined };
+                await new Promise<void>((r) => {
+                  wake = r;
+                  wakers.add(r);
+                });
+                if (wake !== undefined) wakers.delete(wake);
+                wake = undefined;
+              }
+              return { done: false, value: buffer.shift()! };
+            },
+            return(): Promise<IteratorResult<JobEvent>> {
+              listeners.delete(listener);
+              return Promise.resolve({ done: true, value: undefined });
+            },
+          };
+        },
+      };
+    },
+    async healthy() {
+      if (client.status !== "ready") return false;
+      return (await Promise.race([client.ping(), new Promise((r) => setTimeout(r, 1000, "timeout"))])) === "PONG";
+    },
+    async close() {
+      closed = true;
+      for (const w of wakers) w();
+      wakers.clear();
+      listeners.clear();
+      await events?.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      eventsClient?.disconnect();
+      client.disconnect();
+    },
+  };
+}
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  /** Redis. */
+  connection: RedisConnection;
+  /** Jobs run at once by this worker (default 2). */
+  concurrency?: number;
+  /** The shared verdict cache (`RedisVerdictCache`), if any. */
+  cache?: VerdictCache;
+  /** Queue name (default {@link QUEUE_NAME}). */
+  name?: string;
+  /** Real paths of the folders local targets must lie in (the worker checks again). */
+  roots?: readonly string[];
+  /** Real path of the upload folder shared with `serve` (uploads are refused without it). */
+  uploadDir?: string;
+  /** The worker's caps (a queue entry is not trusted to respect the server's). */
+  caps?: ServiceCaps;
+  /** Environment of remote sources (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * How long a job's lock lasts without renewal, ms (default 30 s): a worker that dies loses its
+   * jobs to another worker after about this long.
+   */
+  lockDurationMs?: number;
+  /** Called when a job finishes or fails (logging). */
+  onJob?: (event: {
+    id: string;
+    state: "started" | "completed" | "failed" | "retry";
+    seconds: number;
+    message?: string;
+  }) => void;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  /** `host:pid`. */
+  readonly id: string;
+  /** Waits until the worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, waits for the running ones (graceful shutdown), disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a worker: takes jobs from the queue, at most `concurrency` at once, and stores each
+ * report with its job. Jobs of a worker that dies are taken over by another once their lock
+ * expires; a job is completed once (a worker that lost its lock cannot complete it).
+ * @param options - Redis, concurrency, cache, roots
+ */
+export function runWorker(options: WorkerOptions): WorkerHandle {
+  const id = `${hostname()}:${process.pid}`;
+  const lock = Math.max(1000, options.lockDurationMs ?? 30_000);
+  const client = redisClient(options.connection);
+  const transport = new HubTransport();
+  const controller = new AbortController();
+  const caps = options.caps ?? DEFAULT_CAPS;
+  const worker = new Worker<ScanJobData, StoredResult>(
+    options.name ?? QUEUE_NAME,
+    async (job) => {
+      const started = performance.now();
+      const data = job.data;
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      options.onJob?.({ id: String(job.id), state: "started", seconds: 0 });
+      let done = false;
+      try {
+        const report = await runScanJob(data, {
+          roots: options.roots ?? [],
+          uploadDir: options.uploadDir,
+          cache: options.cache,
+          hubTransport: transport,
+          env: options.env ?? process.env,
+          caps,
+          signal: controller.signal,
+          willRetry: !last,
+          onProgress: (p) => {
+            job.updateProgress(p).catch(() => undefined);
+          },
+        });
+        done = true;
+        const seconds = (performance.now() - started) / 1000;
+        options.onJob?.({ id: String(job.id), state: "completed", seconds });
+        return { report, worker: id, seconds };
+      } catch (error) {
+        const seconds = (performance.now() - started) / 1000;
+        if (error instanceof TransientJobError) {
+          options.onJob?.({ id: String(job.id), state: last ? "failed" : "retry", seconds, message: error.message });
+          done = last;
+          throw new Error(`${error.code}: ${error.message}`);
+        }
+        done = true;
+        const message = error instanceof Error ? error.message : String(error);
+        options.onJob?.({ id: String(job.id), state: "failed", seconds, message });
+        throw new UnrecoverableError(`INTERNAL: ${message}`);
+      } finally {
+        // An upload's private folder goes once its job is over (not between retries).
+        if (done && data.kind === "upload" && options.uploadDir !== undefined) {
+          const folder = dirname(data.target);
+          if (isWithin(folder, options.uploadDir) && folder !== options.uploadDir) {
+            await rm(folder, { recursive: true, force: true }).catch(() => undefined);
+          }
+        }
+      }
+    },
+    {
+      connection: client,
+      concurrency: Math.max(1, Math.floor(options.concurrency ?? 2)),
+      lockDuration: lock,
+      stalledInterval: Math.max(500, Math.floor(lock / 2)),
+      maxStalledCount: 2,
+      autorun: true,
+    },
+  );
+  worker.on("error", () => undefined);
+  return {
+    id,
+    async ready() {
+      await worker.waitUntilReady();
+    },
+    async close() {
+      await worker.close();
+      controller.abort();
+      client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,290 @@
+// The scan service on Redis + BullMQ with real processes: `modelgate serve --redis` (here, in the
+// test process) only queues; `modelgate worker` child processes scan. Round trip, duplicate
+// submissions scanned once, `kill -9` of a worker mid-scan (the job completes on another, once),
+// Redis restarted under load (nothing lost), 200 jobs over 3 workers, and the shared verdict
+// cache never storing a result under a digest that was not proven.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOOL_VERSION } from "../../src/core/version.js";
+import { resolvePolicy } from "../../src/policy/policy.js";
+import type { FileReport } from "../../src/report/schema.js";
+import { RedisVerdictCache } from "../../src/service/redis-cache.js";
+import { createScanQueue, type RedisScanQueue, redisClient } from "../../src/service/redis-queue.js";
+import { type RunningServer, startServer } from "../../src/service/server.js";
+import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
+import { redisAvailable, startRedis, type TestRedis } from "../helpers/redis.js";
+import { MockHub, safetensorsLike } from "../sources/hub/mock-hub.js";
+
+const TOKEN = "redis-test-token-0123456789";
+const COMMIT = "1111111111111111111111111111111111111111";
+const SLOW_COMMIT = "2222222222222222222222222222222222222222";
+const BIG_COMMIT = "3333333333333333333333333333333333333333";
+const ready = redisAvailable();
+
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Lines the worker wrote to stderr. */
+  readonly lines: string[];
+  exited: Promise<number | null>;
+}
+
+let dir: string;
+let root: string;
+let redis: TestRedis;
+let hub: MockHub;
+let server: RunningServer;
+let queue: RedisScanQueue;
+let client: Redis;
+const workers: WorkerProcess[] = [];
+const completions = new Map<string, number>();
+let eventsDone: Promise<void> | undefined;
+
+/** Starts `modelgate worker` from the sources in a child process and waits until it is ready. */
+async function startWorkerProcess(): Promise<WorkerProcess> {
+  const args = [
+    "--experimental-transform-types",
+    "--no-warnings",
+    "--import",
+    join(REPO_ROOT, "test/helpers/ts-register.mjs"),
+    join(REPO_ROOT, "src/cli/main.ts"),
+    "worker",
+    "--redis",
+    redis.url,
+    "--root",
+    root,
+    "--concurrency",
+    "4",
+    "--lock-ms",
+    "2000",
+  ];
+  const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: "", HF_HUB_OFFLINE: "" };
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  const lines: string[] = [];
+  let buffered = "";
+  const isReady = new Promise<void>((resolve, reject) => {
+    child.stderr?.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        if (/ ready$/.test(line)) resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${lines.join("\n")}${buffered}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await isReady;
+  const w = { child, pid: child.pid ?? 0, lines, exited };
+  workers.push(w);
+  return w;
+}
+
+const api = (path: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...init.headers },
+    signal: AbortSignal.timeout(10_000),
+  });
+const submit = async (target: string, options?: object): Promise<{ id: string; duplicate: boolean }> => {
+  const res = await api("/v1/scans", { method: "POST", body: JSON.stringify({ target, ...(options ? { options } : {}) }) });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { id: string; duplicate: boolean };
+};
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const completedStatus = (id: string, timeoutMs: number) =>
+  waitFor(`job ${id}`, timeoutMs, async () => {
+    const s = (await (await api(`/v1/scans/${id}`)).json()) as Record<string, unknown>;
+    return s.state === "completed" || s.state === "failed" ? s : undefined;
+  });
+/** How many workers logged the completion of a job (each job must be completed once). */
+const completedBy = (id: string): number =>
+  workers.reduce((n, w) => n + w.lines.filter((l) => l.includes(` ${id} completed`)).length, 0);
+
+beforeAll(async () => {
+  if (!ready) return;
+  dir = mkdtempSync(join(tmpdir(), "mg-redis-svc-"));
+  root = join(dir, "root");
+  mkdirSync(join(root, "many"), { recursive: true });
+  mkdirSync(join(root, "load"), { recursive: true });
+  copyFileSync(join(SAMPLES, "pickle/malicious/exec_string.pkl"), join(root, "evil.pkl"));
+  for (let i = 0; i < 200; i++) writeFileSync(join(root, "many", `f${i}.json`), JSON.stringify({ i }));
+  for (let i = 0; i < 40; i++) writeFileSync(join(root, "load", `f${i}.json`), JSON.stringify({ load: i }));
+  writeFileSync(join(dir, "token"), TOKEN, { mode: 0o600 });
+  chmodSync(join(dir, "token"), 0o600);
+  const config = readFileSync(join(SAMPLES, "safetensors/clean-model.safetensors"));
+  const slowFiles = Array.from({ length: 6 }, (_, i) => ({ path: `part${i}.json`, content: new TextEncoder().encode(`{"part":${i}}`) }));
+  // Every request of the mock Hub takes 250 ms: a scan of the six-file repository takes seconds.
+  hub = await MockHub.start(
+    [
+      { name: "acme/tiny", refs: { main: COMMIT }, commits: { [COMMIT]: [{ path: "model.safetensors", content: config, lfs: true }] } },
+      { name: "acme/slow", refs: { main: SLOW_COMMIT }, commits: { [SLOW_COMMIT]: slowFiles } },
+      {
+        name: "acme/big",
+        refs: { main: BIG_COMMIT },
+        commits: { [BIG_COMMIT]: [{ path: "model.safetensors", content: safetensorsLike(2, 64 << 20), lfs: true }] },
+      },
+    ],
+    { latencyMs: 250 },
+  );
+  redis = await startRedis();
+  client = redisClient(redis.url);
+  server = await startServer({
+    port: 0,
+    tokenFile: join(dir, "token"),
+    roots: [root],
+    redis: redis.url,
+    rateLimitPerMinute: 1_000_000,
+  });
+  queue = createScanQueue({ connection: redis.url });
+  const events = queue.events()[Symbol.asyncIterator]();
+  eventsDone = (async () => {
+    for (;;) {
+      const e = await events.next();
+      if (e.done === true) return;
+      if (e.value.type === "completed") completions.set(e.value.id, (completions.get(e.value.id) ?? 0) + 1);
+    }
+  })();
+  await Promise.all([startWorkerProcess(), startWorkerProcess()]);
+}, 40_000);
+
+afterAll(async () => {
+  if (!ready) return;
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+  await Promise.all(workers.map((w) => w.exited));
+  await queue?.close();
+  await eventsDone;
+  client?.disconnect();
+  await server?.close();
+  await redis?.stop();
+  await hub?.close();
+  rmSync(dir, { recursive: true, force: true });
+}, 20_000);
+
+describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
+  it("round trip: serve queues, a worker scans, the report comes back in three formats", async () => {
+    const { id } = await submit(join(root, "evil.pkl"));
+    const status = await completedStatus(id, 15_000);
+    expect(status.verdict).toBe("malicious");
+    expect(workers.map((w) => `:${w.pid}`)).toContain(String(status.worker).replace(/^.*(:\d+)$/, "$1"));
+    const sarif = (await (await api(`/v1/scans/${id}?format=sarif`)).json()) as { report: { version: string } };
+    expect(sarif.report.version).toBe("2.1.0");
+    const cdx = (await (await api(`/v1/scans/${id}?format=cyclonedx`)).json()) as { report: { bomFormat: string } };
+    expect(cdx.report.bomFormat).toBe("CycloneDX");
+    // The proven digest of the file is now in the shared cache.
+    const sha = createHash("sha256").update(readFileSync(join(root, "evil.pkl"))).digest("hex");
+    const key = new RedisVerdictCache(client).keyOf({ sha256: sha, toolVersion: TOOL_VERSION, policyHash: resolvePolicy({}).hash });
+    expect(await client.exists(key)).toBe(1);
+    expect(completedBy(id)).toBe(1);
+  }, 20_000);
+
+  it("duplicate submissions of a pinned target share one scan", async () => {
+    const target = `hf://acme/tiny@${COMMIT}`;
+    const [a, b] = await Promise.all([submit(target), submit(target)]);
+    expect(a.id).toBe(b.id);
+    expect([a.duplicate, b.duplicate].sort()).toEqual([false, true]);
+    const status = await completedStatus(a.id, 15_000);
+    expect(status.verdict).toBe("clean");
+    const again = await submit(target);
+    expect(again).toEqual({ id: a.id, duplicate: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(completedBy(a.id)).toBe(1);
+    expect(completions.get(a.id)).toBe(1);
+  }, 20_000);
+
+  it("a worker killed with SIGKILL mid-scan loses the job to another, which completes it once", async () => {
+    const { id } = await submit(`hf://acme/slow@${SLOW_COMMIT}`, { concurrency: 1 });
+    const victim = await waitFor("a worker to start the job", 10_000, async () =>
+      workers.find((w) => w.child.exitCode === null && w.lines.some((l) => l.includes(` ${id} started`))),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await queue.status(id))?.state).toBe("running");
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    const status = await completedStatus(id, 20_000);
+    expect(status.state).toBe("completed");
+    expect(status.verdict).toBe("clean");
+    expect(String(status.worker)).not.toMatch(new RegExp(`:${victim.pid}$`));
+    expect(completedBy(id)).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(completions.get(id)).toBe(1);
+  }, 30_000);
+
+  it("Redis restarted under load: workers reconnect and every job completes once", async () => {
+    const live = workers.filter((w) => w.child.exitCode === null);
+    if (live.length < 2) await startWorkerProcess();
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => submit(`load/f${i}.json`)));
+    await new Promise((r) => setTimeout(r, 200));
+    await redis.restart({ downMs: 1000 });
+    for (const { id } of ids) {
+      const s = await completedStatus(id, 20_000);
+      expect(s.state).toBe("completed");
+    }
+    for (const { id } of ids) expect(completedBy(id)).toBe(1);
+  }, 40_000);
+
+  it("200 small jobs over 3 workers all complete, each once, in bounded time", async () => {
+    while (workers.filter((w) => w.child.exitCode === null).length < 3) await startWorkerProcess();
+    const started = Date.now();
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(`many/f${i}.json`)));
+    expect(new Set(ids.map((x) => x.id)).size).toBe(200);
+    await waitFor("200 completions", 30_000, async () =>
+      ids.every(({ id }) => completedBy(id) >= 1) ? true : undefined,
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+    for (const { id } of ids) expect(completedBy(id)).toBe(1);
+    const busy = workers.filter((w) => ids.some(({ id }) => w.lines.some((l) => l.includes(` ${id} completed`))));
+    expect(busy.length).toBeGreaterThanOrEqual(2);
+  }, 45_000);
+
+  it("the shared cache never stores a result under a digest that was not proven", async () => {
+    const cache = new RedisVerdictCache(client, { prefix: "test:verdict" });
+    const key = { sha256: "a".repeat(64), toolVersion: TOOL_VERSION, policyHash: "b".repeat(64) };
+    const report: FileReport = {
+      path: "x.bin",
+      size: 1,
+      format: "unknown",
+      formats: ["unknown"],
+      sha256: "c".repeat(64),
+      verdict: "clean",
+      findings: [],
+    } as unknown as FileReport;
+    await cache.set(key, report);
+    expect(await client.exists(cache.keyOf(key))).toBe(0);
+    await cache.set(key, { ...report, sha256: key.sha256, findings: [{ ruleId: "scan/timeout" } as never] });
+    expect(await client.exists(cache.keyOf(key))).toBe(0);
+    await cache.set(key, { ...report, sha256: key.sha256 });
+    expect(await client.exists(cache.keyOf(key))).toBe(1);
+    expect((await cache.get(key))?.path).toBe("x.bin");
+
+    // A Hub file read partially: its listed oid is only a claim, so nothing is stored under it.
+    const { id } = await submit(`hf://acme/big@${BIG_COMMIT}`);
+    const status = await completedStatus(id, 20_000);
+    expect(status.state).toBe("completed");
+    const report2 = (status.report as { files: { path: string; integrity?: { status: string } }[] }).files[0];
+    expect(report2?.integrity?.status).not.toBe("verified");
+    const keys = await client.keys("modelgate:verdict:*");
+    const oidOf = async () => {
+      const c = safetensorsLike(2, 64 << 20);
+      const h = createHash("sha256");
+      for (let at = 0; at < c.size; at += 8 << 20) h.update(await c.read(at, Math.min(c.size, at + (8 << 20))));
+      return h.digest("hex");
+    };
+    const oid = await oidOf();
+    expect(keys.some((k) => k.endsWith(oid))).toBe(false);
+  }, 30_000);
+});

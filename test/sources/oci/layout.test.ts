@@ -1,0 +1,110 @@
+// OCI image-layout directories as scan roots: index.json → manifest → blobs on disk, each blob
+// opened through the guarded open and hashed against its descriptor.
+import { mkdtemp, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../../../src/cli/run.js";
+import type { ScanReport } from "../../../src/report/schema.js";
+import { MemoryVerdictCache } from "../../../src/scan/cache.js";
+import { scan } from "../../../src/scan/engine.js";
+import { MEDIA } from "../../../src/sources/oci/config.js";
+import { writeLayout } from "../../../src/sources/oci/push.js";
+import { fakeIO } from "../../helpers/cli.js";
+import { tarOf } from "./tar.js";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const EVIL = text("cos\nsystem\n(S'echo hi'\ntR.");
+const CLEAN = new Uint8Array([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]);
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+async function tmp(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "modelgate-layout-"));
+  dirs.push(d);
+  return d;
+}
+
+describe("an OCI image layout on disk", () => {
+  it("resolves a ref.name to its manifest and scans the layers: the malicious pickle in a tar.gz layer is found", async () => {
+    const dir = await tmp();
+    const built = await writeLayout(
+      dir,
+      {
+        config: { mediaType: MEDIA.ociConfig, bytes: text(JSON.stringify({ os: "linux", architecture: "amd64" })) },
+        layers: [
+          {
+            mediaType: MEDIA.ociLayerGzip,
+            bytes: new Uint8Array(gzipSync(tarOf([{ name: "srv/model.pkl", bytes: EVIL }]))),
+          },
+          { mediaType: "application/octet-stream", bytes: CLEAN, title: "weights/clean.pkl" },
+        ],
+      },
+      "v1",
+    );
+    const report = await scan({ oci: { reference: `oci-layout:${dir}:v1` } });
+    expect(report.target).toMatchObject({
+      kind: "oci",
+      name: `oci-layout:${dir}:v1`,
+      oci: {
+        registry: "",
+        repository: "",
+        reference: "v1",
+        digest: built.digest,
+        mediaType: MEDIA.ociManifest,
+        layout: dir,
+      },
+    });
+    expect(report.verdict).toBe("malicious");
+    const layer = report.files.find((f) => f.path === `blobs/sha256/${built.blobs[1]!.digest.slice(7)}`)!;
+    expect(layer.verdict).toBe("malicious");
+    expect(layer.integrity?.status).toBe("verified");
+    expect(report.files.find((f) => f.path === "weights/clean.pkl")).toMatchObject({
+      verdict: "clean",
+      integrity: { status: "verified" },
+    });
+    const none = await scan({ oci: { reference: `oci-layout:${dir}:v2` } });
+    expect(none.verdict).toBe("invalid");
+    expect(none.errors[0]?.code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("a blob whose bytes do not match its digest: remote/integrity-mismatch, not cached; a symlinked blob is not followed", async () => {
+    const dir = await tmp();
+    const built = await writeLayout(dir, {
+      layers: [{ mediaType: "application/octet-stream", bytes: CLEAN, title: "c.pkl" }],
+    });
+    const blob = join(dir, "blobs", "sha256", built.blobs[1]!.digest.slice(7));
+    await writeFile(blob, new Uint8Array([0x80, 0x02, 0x7d, 0x71, 0x01, 0x2e])); // same size, other bytes
+    const cache = new MemoryVerdictCache();
+    const report: ScanReport = await scan({ oci: { reference: `oci-layout:${dir}` } }, { cache });
+    const file = report.files.find((f) => f.path === "c.pkl")!;
+    expect(file.findings.map((f) => f.ruleId)).toContain("remote/integrity-mismatch");
+    expect(file.integrity?.status).toBe("mismatch");
+    expect(report.verdict).not.toBe("clean");
+    expect(cache.size).toBe(1); // the config only
+
+    await unlink(blob);
+    const elsewhere = join(await tmp(), "x");
+    await writeFile(elsewhere, CLEAN);
+    await symlink(elsewhere, blob);
+    const linked = await scan({ oci: { reference: `oci-layout:${dir}` } });
+    expect(linked.files.find((f) => f.path === "c.pkl")?.verdict).toBe("invalid");
+  });
+
+  it("is scanned from the CLI as oci-layout:DIR", async () => {
+    const dir = await tmp();
+    await writeLayout(
+      dir,
+      { layers: [{ mediaType: "application/octet-stream", bytes: EVIL, title: "evil.pkl" }] },
+      "latest",
+    );
+    const io = fakeIO();
+    expect(await runCli(["scan", `oci-layout:${dir}`, "--format", "json"], io)).toBe(1);
+    const report = JSON.parse(io.out) as ScanReport;
+    expect(report.target.kind).toBe("oci");
+    expect(report.files.find((f) => f.path === "evil.pkl")?.verdict).toBe("malicious");
+  });
+});
