@@ -74,6 +74,12 @@ export interface FormatCatalog {
    */
   zipFlavor(names: readonly string[]): { readonly format: Format; readonly archiveRoot?: string };
   /**
+   * Every zip-based format whose member signature matches, in rank order (empty when none does):
+   * a loader of each would read the archive, so what each would run must be analysed.
+   * @param names - member names (directories may be included)
+   */
+  zipFlavors(names: readonly string[]): readonly { readonly format: Format; readonly archiveRoot?: string }[];
+  /**
    * What kind of tar an archive is, from its member names: the tar-based format whose member
    * signature matches first (`tar` when none does).
    * @param names - member names
@@ -101,6 +107,12 @@ export interface MemberOptions {
   opaqueData?: boolean;
   /** Format the parent says the member has; content still decides. */
   formatHint?: Format;
+  /**
+   * Container formats the parent also is for this member, besides the format it reports (a zip
+   * that is both a TorchServe archive and a TorchScript archive): they join the member's lineage,
+   * so the analyses the other loaders call for still run.
+   */
+  alsoWithin?: readonly Format[];
 }
 
 /** What an analyzer sees of the file (or member) it analyses. */

@@ -19,7 +19,10 @@ export interface Target {
   /** A Hugging Face Hub repository pinned to a commit. */
   hub?:
     | {
+        /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
         repo: string;
+        /** The repository's type (absent in reports of earlier versions: a model). */
+        repoType?: "model" | "dataset" | "space" | undefined;
         revision: string;
         commit: string;
         /** Paths the scan was restricted to. */

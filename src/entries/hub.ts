@@ -1,13 +1,15 @@
 /**
- * `modelgate/hub`: Hugging Face Hub targets (`hf://owner/name[@revision][/path]`), the settings
- * `huggingface_hub` honours (`HF_TOKEN`, `HF_ENDPOINT` ...), and the transport whose budgets every
- * Hub read shares. `modelgate` re-exports the everyday part of it.
+ * `modelgate/hub`: Hugging Face Hub targets (`hf://owner/name[@revision][/path]`, and
+ * `hf://datasets/...`, `hf://spaces/...`), the settings `huggingface_hub` honours (`HF_TOKEN`,
+ * `HF_ENDPOINT` ...), and the transport whose budgets every Hub read shares. `modelgate` re-exports
+ * the everyday part of it.
  * @module
  */
 export {
   DEFAULT_HUB_URL,
   type Env,
   formatHubUri,
+  type HubRepoType,
   type HubSettings,
   type HubUri,
   parseHubUri,

@@ -127,21 +127,38 @@ const ZIP_SIGNATURES = specs
  * @param names - member names (directories may be included)
  */
 export function zipFlavor(names: readonly string[]): { readonly format: Format; readonly archiveRoot?: string } {
+  return zipFlavors(names)[0] ?? { format: "zip" };
+}
+
+/**
+ * Every zip-based format whose member signature matches, in rank order: an archive can satisfy
+ * several loaders at once (a TorchServe manifest added to a TorchScript archive), and the first
+ * one must not hide what the others would run.
+ * @param names - member names (directories may be included)
+ */
+export function zipFlavors(
+  names: readonly string[],
+): readonly { readonly format: Format; readonly archiveRoot?: string }[] {
   const files = new Set(names);
+  const found: { readonly format: Format; readonly archiveRoot?: string }[] = [];
   for (const signature of ZIP_SIGNATURES) {
-    const found = signature.match(names, files);
-    if (found !== undefined) {
-      return found.archiveRoot === undefined
+    const match = signature.match(names, files);
+    if (match === undefined) continue;
+    found.push(
+      match.archiveRoot === undefined
         ? { format: signature.format }
-        : { format: signature.format, archiveRoot: found.archiveRoot };
-    }
+        : { format: signature.format, archiveRoot: match.archiveRoot },
+    );
   }
-  return { format: "zip" };
+  return found;
 }
 
 const TAR_SIGNATURES = specs
   .flatMap((s) => (s.tarSignature === undefined ? [] : [{ format: s.id, ...s.tarSignature }]))
   .sort((a, b) => a.rank - b.rank);
+
+/** `tar` and the tar-based formats (a NeMo archive is read by `tarfile` like any other tar). */
+export const TAR_FORMATS: ReadonlySet<Format> = new Set<Format>(["tar", ...TAR_SIGNATURES.map((s) => s.format)]);
 
 /**
  * What kind of tar an archive is, from its member names: the first tar-based format (by rank)
@@ -187,6 +204,7 @@ export const FORMAT_CATALOG: FormatCatalog = Object.freeze({
   sniff,
   isTextual: (format: Format) => TEXTUAL.has(format),
   zipFlavor,
+  zipFlavors,
   tarFlavor,
   pickleContext: pickleContextFor,
 });

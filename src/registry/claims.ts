@@ -9,7 +9,7 @@
  */
 import type { Detection, Format } from "../core/formats.js";
 import { hasJoblibArrayWrapper } from "../formats/joblib/layout.js";
-import { CLAIM_EXTENSIONS } from "./catalog.js";
+import { CLAIM_EXTENSIONS, TAR_FORMATS } from "./catalog.js";
 
 /** Formats in which a loader unpickles the bytes (or a member of them). */
 const PICKLE_FAMILY: readonly Format[] = ["pickle", "joblib", "pytorch-legacy", "pytorch-zip", "torchscript", "zip"];
@@ -89,7 +89,9 @@ const TF_NAMES = new Set(["saved_model.pb", "keras_metadata.pb"]);
 export function claimForName(name: string, parent?: Format): NameClaim | undefined {
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
   if (TORCH_LOADED_NAMES.test(base)) return pickleClaim(`file name ${base}`, false);
-  if (parent === "tar" && TORCH_TAR_MEMBERS.has(base)) return pickleClaim(`legacy PyTorch tar member ${base}`, false);
+  // Whatever the tar's flavour: a legacy checkpoint with a model_config.yaml added is still a tar torch.load reads.
+  if (parent !== undefined && TAR_FORMATS.has(parent) && TORCH_TAR_MEMBERS.has(base))
+    return pickleClaim(`legacy PyTorch tar member ${base}`, false);
   if (TF_NAMES.has(base)) return formatClaim(`file name ${base}`, "tf-savedmodel");
   // torch.save(state, "checkpoint.pth.tar"), as PyTorch's ImageNet example does, writes a zip.
   const torchTar = /\.(pt|pth|ckpt)\.tar$/.exec(base);

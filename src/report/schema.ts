@@ -146,7 +146,11 @@ export const TargetSchema = z.object({
   name: z.string(),
   hub: z
     .object({
-      repo: z.string(),
+      repo: z.string().describe("owner/name for a model, datasets/owner/name or spaces/owner/name otherwise."),
+      repoType: z
+        .enum(["model", "dataset", "space"])
+        .optional()
+        .describe("The repository's type (absent in reports of earlier versions: a model)."),
       revision: z.string(),
       commit: z.string().regex(/^[0-9a-f]{40}$/),
       paths: z.array(z.string()).optional().describe("Paths the scan was restricted to."),

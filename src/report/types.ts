@@ -134,8 +134,10 @@ export interface ScanError {
 
 /** The Hugging Face Hub repository a scan read. */
 export interface HubTargetInfo {
-  /** `owner/name`. */
+  /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
   repo: string;
+  /** The repository's type (absent in reports of earlier versions: a model). */
+  repoType?: "model" | "dataset" | "space" | undefined;
   /** The revision asked for (branch, tag or commit). */
   revision: string;
   /** The commit it resolved to, which every read was pinned to. */

@@ -306,7 +306,7 @@ async function scanMember(
     name: name.slice(name.lastIndexOf("/") + 1),
     source,
     depth: parent.depth + 1,
-    lineage: [...parent.lineage, parent.node.format],
+    lineage: [...parent.lineage, ...(options.alsoWithin ?? []), parent.node.format],
     opaqueData: options.opaqueData === true,
   });
   state.recorder.addMember(node);

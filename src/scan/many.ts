@@ -51,6 +51,7 @@ function describe(target: ScanTarget): Target {
     const t = target.hub;
     const name = formatHubUri({
       repo: String(t.repo),
+      ...(t.repoType === undefined ? {} : { repoType: t.repoType }),
       ...(t.revision === undefined ? {} : { revision: t.revision }),
       ...(t.paths?.length === 1 ? { path: t.paths[0]! } : {}),
     });

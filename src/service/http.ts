@@ -52,7 +52,10 @@ export function tokenMatches(presented: string, expected: string): boolean {
 /** A file name safe to create: the last component, `[A-Za-z0-9._-]`, no leading dot. */
 export function safeUploadName(name: string | undefined): string {
   const last = (name ?? "").split(/[/\\]/).pop() ?? "";
-  const clean = last.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "").slice(0, 200);
+  const clean = last
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .replace(/^\.+/, "")
+    .slice(0, 200);
   return clean === "" ? "upload.bin" : clean;
 }
 
@@ -181,7 +184,8 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     if (status.state !== "completed") return reply.send(status);
     const report = await options.queue.result(id);
     if (report === undefined) throw new ServiceError("NOT_FOUND", "the report expired");
-    const rendered = format === "sarif" ? renderSarif(report) : format === "cyclonedx" ? renderCycloneDx([report]) : report;
+    const rendered =
+      format === "sarif" ? renderSarif(report) : format === "cyclonedx" ? renderCycloneDx([report]) : report;
     return reply.send({ ...status, format, report: rendered });
   });
 
@@ -193,7 +197,8 @@ function uploadOptions(query: Record<string, string | undefined>): NonNullable<U
     const v = query[name];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new ServiceError("BAD_REQUEST", `${name} must be a positive integer`);
+    if (!Number.isInteger(n) || n < 1 || n > 86_400)
+      throw new ServiceError("BAD_REQUEST", `${name} must be a positive integer`);
     return n;
   };
   const out: { verify?: "read" | "full"; hash?: boolean; timeoutSeconds?: number; concurrency?: number } = {};

@@ -4,7 +4,7 @@
  * and ioredis).
  * @module
  */
-export { type ServiceErrorCode, ServiceError } from "./errors.js";
+export { ServiceError, type ServiceErrorCode } from "./errors.js";
 export { createServiceApp, type ServiceAppOptions, tokenMatches } from "./http.js";
 export {
   checkLocalPath,
@@ -32,5 +32,12 @@ export {
   type WorkerHandle,
   type WorkerOptions,
 } from "./redis-queue.js";
-export { readTokenFile, type RunningServer, type ServerConfig, startServer, startWorker, type WorkerConfig } from "./server.js";
+export {
+  type RunningServer,
+  readTokenFile,
+  type ServerConfig,
+  startServer,
+  startWorker,
+  type WorkerConfig,
+} from "./server.js";
 export type * from "./types.js";

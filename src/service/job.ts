@@ -181,7 +181,10 @@ function clampOptions(request: UploadRequest, caps: ServiceCaps): JobOptions {
   return {
     verify: o.verify ?? "read",
     hash: o.hash ?? true,
-    timeoutMs: Math.min(caps.maxTimeoutMs, o.timeoutSeconds === undefined ? caps.defaultTimeoutMs : o.timeoutSeconds * 1000),
+    timeoutMs: Math.min(
+      caps.maxTimeoutMs,
+      o.timeoutSeconds === undefined ? caps.defaultTimeoutMs : o.timeoutSeconds * 1000,
+    ),
     concurrency: Math.min(caps.maxConcurrency, o.concurrency ?? caps.maxConcurrency),
   };
 }

@@ -157,7 +157,8 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
           return Promise.resolve({ id, duplicate: false });
         }
         // A pinned target's report stands; an unpinned or failed one is scanned again once finished.
-        if (existing.finishedAt === undefined || (identity.pinned && existing.state === "completed")) return Promise.resolve({ id, duplicate: true });
+        if (existing.finishedAt === undefined || (identity.pinned && existing.state === "completed"))
+          return Promise.resolve({ id, duplicate: true });
         generation = existing.finishedAt;
       }
     },

@@ -85,7 +85,8 @@ export class Metrics {
     out.push(`modelgate_cache_hits_total ${this.#cacheHits}`);
     out.push("# HELP modelgate_errors_total Errors by code (scan errors, transient failures, API refusals).");
     out.push("# TYPE modelgate_errors_total counter");
-    for (const [code, n] of [...this.#errors].sort()) out.push(`modelgate_errors_total{code="${escapeLabel(code)}"} ${n}`);
+    for (const [code, n] of [...this.#errors].sort())
+      out.push(`modelgate_errors_total{code="${escapeLabel(code)}"} ${n}`);
     out.push("# HELP modelgate_http_responses_total HTTP answers by status.");
     out.push("# TYPE modelgate_http_responses_total counter");
     for (const [s, n] of [...this.#requests].sort()) out.push(`modelgate_http_responses_total{status="${s}"} ${n}`);

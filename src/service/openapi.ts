@@ -14,10 +14,24 @@ const accepted = {
   content: { "application/json": { schema: { $ref: "#/components/schemas/Accepted" } } },
 };
 const optionProps = {
-  verify: { type: "string", enum: ["read", "full"], description: "Remote targets: verify files read whole, or read every file whole." },
+  verify: {
+    type: "string",
+    enum: ["read", "full"],
+    description: "Remote targets: verify files read whole, or read every file whole.",
+  },
   hash: { type: "boolean", description: "Compute each file's SHA-256 (default true; the verdict cache needs it)." },
-  timeoutSeconds: { type: "integer", minimum: 1, maximum: 86400, description: "Whole-scan deadline, clamped to the server's cap." },
-  concurrency: { type: "integer", minimum: 1, maximum: 1024, description: "Files analysed at once, clamped to the server's cap." },
+  timeoutSeconds: {
+    type: "integer",
+    minimum: 1,
+    maximum: 86400,
+    description: "Whole-scan deadline, clamped to the server's cap.",
+  },
+  concurrency: {
+    type: "integer",
+    minimum: 1,
+    maximum: 1024,
+    description: "Files analysed at once, clamped to the server's cap.",
+  },
 };
 
 /** The document. */
@@ -58,16 +72,31 @@ export const OPENAPI_DOCUMENT = {
         description:
           "The body is the file (application/octet-stream), streamed to a private temporary file (removed once scanned). The server's policy applies.",
         parameters: [
-          { name: "name", in: "query", schema: { type: "string" }, description: "File name shown in the report (sanitised)." },
+          {
+            name: "name",
+            in: "query",
+            schema: { type: "string" },
+            description: "File name shown in the report (sanitised).",
+          },
           { name: "hash", in: "query", schema: { type: "boolean" } },
           { name: "timeoutSeconds", in: "query", schema: optionProps.timeoutSeconds },
           { name: "concurrency", in: "query", schema: optionProps.concurrency },
         ],
         requestBody: {
           required: true,
-          content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } },
+          content: {
+            "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } },
+          },
         },
-        responses: { "202": accepted, "400": error, "401": error, "413": error, "415": error, "429": error, "501": error },
+        responses: {
+          "202": accepted,
+          "400": error,
+          "401": error,
+          "413": error,
+          "415": error,
+          "429": error,
+          "501": error,
+        },
       },
     },
     "/v1/scans/{id}": {
@@ -101,8 +130,14 @@ export const OPENAPI_DOCUMENT = {
         security: [],
         summary: "Liveness: 200 when the queue is reachable",
         responses: {
-          "200": { description: "Healthy", content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
-          "503": { description: "The queue is unreachable", content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
+          "200": {
+            description: "Healthy",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } },
+          },
+          "503": {
+            description: "The queue is unreachable",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } },
+          },
         },
       },
     },
@@ -110,7 +145,10 @@ export const OPENAPI_DOCUMENT = {
       get: {
         operationId: "metrics",
         summary: "Prometheus text exposition",
-        responses: { "200": { description: "Metrics", content: { "text/plain": { schema: { type: "string" } } } }, "401": error },
+        responses: {
+          "200": { description: "Metrics", content: { "text/plain": { schema: { type: "string" } } } },
+          "401": error,
+        },
       },
     },
     "/v1/openapi.json": {
@@ -118,7 +156,9 @@ export const OPENAPI_DOCUMENT = {
         operationId: "openapi",
         security: [],
         summary: "This document",
-        responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+        responses: {
+          "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } },
+        },
       },
     },
   },
@@ -133,7 +173,8 @@ export const OPENAPI_DOCUMENT = {
           target: {
             type: "string",
             maxLength: 4096,
-            description: "A path under a served root (absolute, or relative to the first root), hf://, https://, s3:// or oci://.",
+            description:
+              "A path under a served root (absolute, or relative to the first root), hf://, https://, s3:// or oci://.",
           },
           policy: {
             type: "object",
@@ -175,7 +216,10 @@ export const OPENAPI_DOCUMENT = {
             properties: { code: { type: "string" }, message: { type: "string" } },
           },
           format: { type: "string", enum: ["json", "sarif", "cyclonedx"] },
-          report: { type: "object", description: "The report in the requested format (schema/report-v1.schema.json for json)." },
+          report: {
+            type: "object",
+            description: "The report in the requested format (schema/report-v1.schema.json for json).",
+          },
         },
       },
       Health: {

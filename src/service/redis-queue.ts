@@ -5,15 +5,15 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { rm } from "node:fs/promises";
 import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { ScanReport } from "../report/schema.js";
 import type { VerdictCache } from "../scan/cache.js";
 import { HubTransport } from "../sources/hub/transport.js";
-import { DEFAULT_CAPS, isWithin, jobIdOf, type ServiceCaps, runScanJob, TransientJobError } from "./job.js";
+import { DEFAULT_CAPS, isWithin, jobIdOf, runScanJob, type ServiceCaps, TransientJobError } from "./job.js";
 import type { Metrics } from "./metrics.js";
 import type {
   JobEvent,
@@ -169,16 +169,17 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
         const id = jobIdOf(data, identity, generation);
         const existing = await queue.getJob(id);
         if (existing === undefined) {
-          // A concurrent submitter may win the id: BullMQ then returns its job unchanged.
           const mine: ScanJobData = { ...data, submission: randomUUID() };
-          const added = await queue.add("scan", mine, {
+          await queue.add("scan", mine, {
             jobId: id,
             attempts,
             backoff: { type: "exponential", delay: backoff },
             removeOnComplete: { age: ttl },
             removeOnFail: { age: ttl },
           });
-          return { id, duplicate: added.data.submission !== mine.submission };
+          // BullMQ keeps the first job of an id and ignores later adds: read back who won.
+          const stored = await queue.getJob(id);
+          return { id, duplicate: stored !== undefined && stored.data.submission !== mine.submission };
         }
         const state = await existing.getState();
         const finished = state === "completed" || state === "failed";
@@ -315,7 +316,6 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
       const data = job.data;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       options.onJob?.({ id: String(job.id), state: "started", seconds: 0 });
-      let done = false;
       try {
         const report = await runScanJob(data, {
           roots: options.roots ?? [],
@@ -330,29 +330,12 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
             job.updateProgress(p).catch(() => undefined);
           },
         });
-        done = true;
         const seconds = (performance.now() - started) / 1000;
-        options.onJob?.({ id: String(job.id), state: "completed", seconds });
         return { report, worker: id, seconds };
       } catch (error) {
-        const seconds = (performance.now() - started) / 1000;
-        if (error instanceof TransientJobError) {
-          options.onJob?.({ id: String(job.id), state: last ? "failed" : "retry", seconds, message: error.message });
-          done = last;
-          throw new Error(`${error.code}: ${error.message}`);
-        }
-        done = true;
+        if (error instanceof TransientJobError) throw new Error(`${error.code}: ${error.message}`);
         const message = error instanceof Error ? error.message : String(error);
-        options.onJob?.({ id: String(job.id), state: "failed", seconds, message });
         throw new UnrecoverableError(`INTERNAL: ${message}`);
-      } finally {
-        // An upload's private folder goes once its job is over (not between retries).
-        if (done && data.kind === "upload" && options.uploadDir !== undefined) {
-          const folder = dirname(data.target);
-          if (isWithin(folder, options.uploadDir) && folder !== options.uploadDir) {
-            await rm(folder, { recursive: true, force: true }).catch(() => undefined);
-          }
-        }
       }
     },
     {
@@ -365,6 +348,27 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
     },
   );
   worker.on("error", () => undefined);
+  // Reported once BullMQ committed the outcome: a worker that lost its lock (it stalled, Redis was
+  // away too long) finishes its scan but cannot complete the job, and says nothing.
+  // An upload's private folder goes once its job is over (not between retries, and not by a
+  // worker that lost the job).
+  const removeUpload = async (data: ScanJobData): Promise<void> => {
+    if (data.kind !== "upload" || options.uploadDir === undefined) return;
+    const folder = dirname(data.target);
+    if (isWithin(folder, options.uploadDir) && folder !== options.uploadDir) {
+      await rm(folder, { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+  worker.on("completed", (job, result) => {
+    options.onJob?.({ id: String(job.id), state: "completed", seconds: result.seconds });
+    void removeUpload(job.data);
+  });
+  worker.on("failed", (job, error) => {
+    if (job === undefined) return;
+    const retry = job.attemptsMade < (job.opts.attempts ?? 1) && !(error instanceof UnrecoverableError);
+    options.onJob?.({ id: String(job.id), state: retry ? "retry" : "failed", seconds: 0, message: error.message });
+    if (!retry) void removeUpload(job.data);
+  });
   return {
     id,
     async ready() {

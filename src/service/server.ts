@@ -31,7 +31,10 @@ export async function readTokenFile(path: string): Promise<string> {
   const file = await readTrustedFile(path, { maxBytes: MAX_TOKEN_BYTES, what: "token file" });
   const token = file.bytes.toString("utf8").trim();
   if (token.length < 16 || /\s/.test(token)) {
-    throw new ModelgateError("INVALID_ARGUMENT", `token file ${file.path}: the token must be one word of at least 16 characters`);
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      `token file ${file.path}: the token must be one word of at least 16 characters`,
+    );
   }
   return token;
 }
@@ -47,7 +50,10 @@ export async function privateFolder(path: string): Promise<string> {
     throw new ModelgateError("INVALID_ARGUMENT", `upload folder ${path}: not a folder (nor a link to one is accepted)`);
   }
   if ((info.mode & 0o077) !== 0) {
-    throw new ModelgateError("INVALID_ARGUMENT", `upload folder ${path}: must not be accessible by group or others (chmod 700)`);
+    throw new ModelgateError(
+      "INVALID_ARGUMENT",
+      `upload folder ${path}: must not be accessible by group or others (chmod 700)`,
+    );
   }
   return realpath(path);
 }
@@ -138,7 +144,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     uploadDir,
     metrics,
     ...(config.maxUploadBytes === undefined ? {} : { maxUploadBytes: config.maxUploadBytes }),
-    ...(config.rateLimitPerMinute === undefined ? {} : { rateLimit: { max: config.rateLimitPerMinute, windowMs: 60_000 } }),
+    ...(config.rateLimitPerMinute === undefined
+      ? {}
+      : { rateLimit: { max: config.rateLimitPerMinute, windowMs: 60_000 } }),
     ...(healthy === undefined ? {} : { healthy }),
   });
   const address = await app.listen({ port: config.port, host: config.host ?? "127.0.0.1" });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as legacy from "../../src/core/errors.js";
 import {
   ENGINE_OPERATIONAL_RULES,
   ERROR_TABLE,
@@ -9,7 +10,6 @@ import {
   ruleForError,
   toModelgateError,
 } from "../../src/core/errors.js";
-import * as legacy from "../../src/core/errors.js";
 import { ModelgateError as FromIndex } from "../../src/index.js";
 import { getRule, isRuleId } from "../../src/registry/rules.js";
 

@@ -1,6 +1,7 @@
 // The Hub that docs/ talks to: the loopback mock Hub (test/sources/hub/mock-hub.ts) serving a few
-// small repositories made of the project's samples. Documented `hf://` commands and example scripts
-// run with HF_ENDPOINT pointing here, so they are exercised without any network.
+// small repositories made of the project's samples (models, a dataset, a Space). Documented `hf://`
+// commands and example scripts run with HF_ENDPOINT pointing here, so they are exercised without
+// any network; `npm run serve:fixtures` (scripts/serve-fixtures.mjs) serves it for readers too.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type MockFile, MockHub } from "../sources/hub/mock-hub.js";
@@ -16,6 +17,9 @@ export const DOCS_COMMITS = {
   onnxCopy: "2d4f6b8e0a1c3e5a7c9e1b3d5f7a9c1e3b5d7f92",
   customOps: "7a9c1e3b5d7f9a2c4e6b8d0f2a4c6e8b0d2f4a63",
   internal: "c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1b4",
+  storiesMain: "3e5a7c9f1b3d5e7a9c1f3b5d7e9a1c3f5b7d9e20",
+  storiesV1: "8c0e2a4f6b8d0c2e4a6f8b0d2c4e6a8f0b2d4c31",
+  demo: "5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b42",
 } as const;
 
 /** The repository the docs' fixture mock cannot serve right now (503, then a NETWORK error). */
@@ -42,6 +46,31 @@ export async function startDocsHub(root: string): Promise<MockHub> {
     { path: "onnx/model.onnx", content: onnxMain, lfs: true, security: SAFE },
   ];
   const c = DOCS_COMMITS;
+  const storiesCard = text("# tiny-stories\n\nShort stories for testing language models.\n");
+  const rows = text('{"text":"Once upon a time, a small model learned to count."}\n{"text":"The end."}\n');
+  // A loading script: `load_dataset("acme/tiny-stories", trust_remote_code=True)` runs it.
+  const script = text(
+    [
+      "import json",
+      "",
+      "import datasets",
+      "",
+      "",
+      "class TinyStories(datasets.GeneratorBasedBuilder):",
+      "    def _info(self):",
+      '        return datasets.DatasetInfo(features=datasets.Features({"text": datasets.Value("string")}))',
+      "",
+      "    def _split_generators(self, dl_manager):",
+      '        path = dl_manager.download("data/train.jsonl")',
+      '        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"path": path})]',
+      "",
+      "    def _generate_examples(self, path):",
+      "        with open(path) as f:",
+      "            for i, line in enumerate(f):",
+      "                yield i, json.loads(line)",
+      "",
+    ].join("\n"),
+  );
   return MockHub.start(
     [
       {
@@ -83,6 +112,42 @@ export async function startDocsHub(root: string): Promise<MockHub> {
         refs: { main: c.customOps },
         commits: {
           [c.customOps]: [{ path: "model.onnx", content: read("samples/onnx/custom_domain.onnx"), lfs: true }],
+        },
+      },
+      {
+        // A dataset: v1.0 is plain data; main adds a loading script and a pickled feature cache
+        // whose unpickling runs os.system.
+        name: "datasets/acme/tiny-stories",
+        refs: { main: c.storiesMain, "v1.0": c.storiesV1 },
+        commits: {
+          [c.storiesV1]: [
+            { path: "README.md", content: storiesCard },
+            { path: "data/train.jsonl", content: rows, lfs: true },
+          ],
+          [c.storiesMain]: [
+            { path: "README.md", content: storiesCard },
+            { path: "data/train.jsonl", content: rows, lfs: true },
+            { path: "tiny-stories.py", content: script },
+            { path: "cache/features.pkl", content: read("samples/pickle/malicious/reduce_p2.pkl"), lfs: true },
+          ],
+        },
+      },
+      {
+        // A Gradio Space serving tiny-llama.
+        name: "spaces/acme/tiny-llama-demo",
+        refs: { main: c.demo },
+        commits: {
+          [c.demo]: [
+            { path: "README.md", content: text("---\nsdk: gradio\napp_file: app.py\n---\n# tiny-llama demo\n") },
+            {
+              path: "app.py",
+              content: text(
+                'import gradio as gr\n\n\ndef echo(prompt):\n    return prompt\n\n\ngr.Interface(fn=echo, inputs="text", outputs="text").launch()\n',
+              ),
+            },
+            { path: "requirements.txt", content: text("gradio\n") },
+            { path: "model/model.onnx", content: onnxMain, lfs: true },
+          ],
         },
       },
       {

@@ -16,8 +16,8 @@ import type { FileReport } from "../../src/report/schema.js";
 import { RedisVerdictCache } from "../../src/service/redis-cache.js";
 import { createScanQueue, type RedisScanQueue, redisClient } from "../../src/service/redis-queue.js";
 import { type RunningServer, startServer } from "../../src/service/server.js";
-import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
 import { redisAvailable, startRedis, type TestRedis } from "../helpers/redis.js";
+import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
 import { MockHub, safetensorsLike } from "../sources/hub/mock-hub.js";
 
 const TOKEN = "redis-test-token-0123456789";
@@ -61,7 +61,7 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
     "--concurrency",
     "4",
     "--lock-ms",
-    "2000",
+    "4000",
   ];
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: "", HF_HUB_OFFLINE: "" };
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -93,7 +93,10 @@ const api = (path: string, init: RequestInit = {}): Promise<Response> =>
     signal: AbortSignal.timeout(10_000),
   });
 const submit = async (target: string, options?: object): Promise<{ id: string; duplicate: boolean }> => {
-  const res = await api("/v1/scans", { method: "POST", body: JSON.stringify({ target, ...(options ? { options } : {}) }) });
+  const res = await api("/v1/scans", {
+    method: "POST",
+    body: JSON.stringify({ target, ...(options ? { options } : {}) }),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as { id: string; duplicate: boolean };
 };
@@ -127,11 +130,18 @@ beforeAll(async () => {
   writeFileSync(join(dir, "token"), TOKEN, { mode: 0o600 });
   chmodSync(join(dir, "token"), 0o600);
   const config = readFileSync(join(SAMPLES, "safetensors/clean-model.safetensors"));
-  const slowFiles = Array.from({ length: 6 }, (_, i) => ({ path: `part${i}.json`, content: new TextEncoder().encode(`{"part":${i}}`) }));
+  const slowFiles = Array.from({ length: 6 }, (_, i) => ({
+    path: `part${i}.json`,
+    content: new TextEncoder().encode(`{"part":${i}}`),
+  }));
   // Every request of the mock Hub takes 250 ms: a scan of the six-file repository takes seconds.
   hub = await MockHub.start(
     [
-      { name: "acme/tiny", refs: { main: COMMIT }, commits: { [COMMIT]: [{ path: "model.safetensors", content: config, lfs: true }] } },
+      {
+        name: "acme/tiny",
+        refs: { main: COMMIT },
+        commits: { [COMMIT]: [{ path: "model.safetensors", content: config, lfs: true }] },
+      },
       { name: "acme/slow", refs: { main: SLOW_COMMIT }, commits: { [SLOW_COMMIT]: slowFiles } },
       {
         name: "acme/big",
@@ -186,8 +196,14 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     const cdx = (await (await api(`/v1/scans/${id}?format=cyclonedx`)).json()) as { report: { bomFormat: string } };
     expect(cdx.report.bomFormat).toBe("CycloneDX");
     // The proven digest of the file is now in the shared cache.
-    const sha = createHash("sha256").update(readFileSync(join(root, "evil.pkl"))).digest("hex");
-    const key = new RedisVerdictCache(client).keyOf({ sha256: sha, toolVersion: TOOL_VERSION, policyHash: resolvePolicy({}).hash });
+    const sha = createHash("sha256")
+      .update(readFileSync(join(root, "evil.pkl")))
+      .digest("hex");
+    const key = new RedisVerdictCache(client).keyOf({
+      sha256: sha,
+      toolVersion: TOOL_VERSION,
+      policyHash: resolvePolicy({}).hash,
+    });
     expect(await client.exists(key)).toBe(1);
     expect(completedBy(id)).toBe(1);
   }, 20_000);
@@ -198,6 +214,7 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     expect(a.id).toBe(b.id);
     expect([a.duplicate, b.duplicate].sort()).toEqual([false, true]);
     const status = await completedStatus(a.id, 15_000);
+    expect(status.state, JSON.stringify(status).slice(0, 600)).toBe("completed");
     expect(status.verdict).toBe("clean");
     const again = await submit(target);
     expect(again).toEqual({ id: a.id, duplicate: true });

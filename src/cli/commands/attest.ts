@@ -3,7 +3,8 @@
  * (SLSA verification summary) in a Sigstore bundle.
  * @module
  */
-import { resolve } from "node:path";
+import { realpath } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { isModelgateError } from "../../core/errors.js";
 import { parsePlainJson } from "../../core/json.js";
@@ -61,6 +62,26 @@ export async function loadAttestSigner(values: {
           certificateChain: await Promise.all(chain.map((p) => readNamedFile(p, "certificate"))),
         }),
   });
+}
+
+/**
+ * Refuses an attestation output inside a local scanned target: compared as written and with links
+ * resolved (a folder that is a link to the target, or a target reached through a link), so the
+ * attestation is never written among the files it attests.
+ * @param flag - the option, for the message
+ * @param output - the output path (absolute)
+ * @param target - the scanned file or folder (absolute)
+ */
+export async function checkOutsideTarget(flag: string, output: string, target: string): Promise<void> {
+  const inside = (dir: string, file: string) => {
+    const r = relative(dir, file);
+    return r === "" || (r !== ".." && !r.startsWith(`..${sep}`) && !isAbsolute(r));
+  };
+  const real = (p: string) => realpath(p).catch(() => p);
+  const realOutput = join(await real(dirname(output)), basename(output));
+  if (inside(target, output) || inside(await real(target), realOutput)) {
+    throw new UsageError(`${flag} FILE must be outside the scanned target (it would be scanned as one of its files)`);
+  }
 }
 
 /**

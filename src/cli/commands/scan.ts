@@ -3,7 +3,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
@@ -30,7 +30,7 @@ import type { ScanTarget } from "../../sources/roots.js";
 import { parseS3Uri } from "../../sources/s3/config.js";
 import { writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
-import { loadAttestSigner, passThresholdOf } from "./attest.js";
+import { checkOutsideTarget, loadAttestSigner, passThresholdOf } from "./attest.js";
 
 const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
@@ -309,14 +309,7 @@ async function attestationSetup(
   const passThreshold = passThresholdOf(values["attest-pass-on"]);
   const path = await checkOutputPath("--attest", values.attest, cwd);
   const name = names[0] as string;
-  if (!isRemote(name)) {
-    const inside = relative(resolve(cwd ?? ".", name), path);
-    if (inside === "" || (inside !== ".." && !inside.startsWith(`..${sep}`) && !isAbsolute(inside))) {
-      throw new UsageError(
-        "--attest FILE must be outside the scanned target (it would be scanned as one of its files)",
-      );
-    }
-  }
+  if (!isRemote(name)) await checkOutsideTarget("--attest", path, resolve(cwd ?? ".", name));
   const signer = await loadAttestSigner({ key: values["attest-key"] });
   return { path, signer, passThreshold };
 }

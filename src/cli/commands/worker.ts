@@ -70,7 +70,9 @@ export const workerCommand: Command = {
       ...optional("lockDurationMs", positiveInt("lock-ms", values["lock-ms"], 1000)),
       onJob: (e) => {
         const detail = e.message === undefined ? "" : `: ${e.message}`;
-        io.stderr(`${escapeForTerminal(`modelgate worker: ${e.id} ${e.state} (${e.seconds.toFixed(2)} s)${detail}`)}\n`);
+        io.stderr(
+          `${escapeForTerminal(`modelgate worker: ${e.id} ${e.state} (${e.seconds.toFixed(2)} s)${detail}`)}\n`,
+        );
       },
     });
     io.stderr(`modelgate worker: ${escapeForTerminal(worker.id)} ready\n`);

@@ -40,7 +40,12 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   for (const finding of local.findings) ctx.report(finding);
 
   const { entries } = directory;
-  const flavor = ctx.formats.zipFlavor(entries.map((e) => e.name));
+  const flavors = ctx.formats.zipFlavors(entries.map((e) => e.name));
+  const flavor = flavors[0] ?? { format: "zip" };
+  // The other flavours the archive also has, for the members each one covers.
+  const others = flavors.slice(1);
+  const alsoWithin = (name: string) =>
+    others.filter((f) => f.archiveRoot === undefined || name.startsWith(`${f.archiveRoot}/`)).map((f) => f.format);
   if (flavor.format !== "zip") ctx.refineFormat(flavor.format);
   ctx.fact("zip.entries", entries.length);
   ctx.fact("zip.flavor", flavor.format);
@@ -123,7 +128,12 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
     const content = await openZipEntry(data, entry, budget, dataStart, { ignoreEncryptionFlag: entry.encrypted });
     try {
-      await ctx.scanMember(memberName, content, { offset: dataOffset, opaqueData });
+      const also = alsoWithin(entry.name);
+      await ctx.scanMember(memberName, content, {
+        offset: dataOffset,
+        opaqueData,
+        ...(also.length === 0 ? {} : { alsoWithin: also }),
+      });
     } finally {
       await content.close?.();
     }

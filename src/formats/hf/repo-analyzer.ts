@@ -210,12 +210,32 @@ async function indexShards(
   }
 }
 
-/** Looks at a Hugging Face model directory as a whole. */
+/**
+ * A Hub dataset repository's loading script: `<name>.py` at the top level, which `datasets` runs
+ * on `load_dataset(..., trust_remote_code=True)`. Only for dataset repositories (the root says so).
+ */
+function datasetScript(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>): void {
+  const hub = ctx.root.target.hub;
+  if (hub?.repoType !== "dataset") return;
+  // The Hub's ids are case-insensitive: users may name the dataset in another case than its own.
+  const script = `${hub.repo.split("/").at(-1) ?? ""}.py`.toLowerCase();
+  for (const path of files.keys()) {
+    if (path.includes("/") || path.toLowerCase() !== script) continue;
+    ctx.report(path, {
+      ruleId: "repo/dataset-script",
+      message: `loading script of dataset ${preview(hub.repo)}: load_dataset runs it when trust_remote_code=True`,
+      evidence: { dataset: preview(hub.repo, 200), commit: hub.commit },
+    });
+  }
+}
+
+/** Looks at a Hugging Face model directory (or Hub dataset) as a whole. */
 export const hfRepoAnalyzer: RepoAnalyzer = {
   name: "hf-repo",
   async analyze(ctx: RepoContext): Promise<void> {
     const files = new Map(ctx.entries.filter((e) => e.kind === "file").map((e) => [e.path, e]));
     const completed = completedFiles(ctx);
+    datasetScript(ctx, files);
     await remoteCode(ctx, files, completed);
     weightMix(ctx, files);
     await indexShards(ctx, files, completed);

@@ -34,6 +34,14 @@ export const repoRules = [
     references: [REMOTE_CODE],
   },
   {
+    id: "repo/dataset-script",
+    title: "Dataset repository ships a loading script",
+    severity: "medium",
+    description:
+      "A Hub dataset repository holds `<name>.py` at its top level (`name` being the repository's name): the `datasets` library imports and runs it on `load_dataset(\"owner/name\")` with the user's privileges (with `trust_remote_code=True` in 3.x; 2.x ran it by default, with a warning; 4.0 no longer runs scripts). It usually downloads more data from URLs it names, which were not scanned. Like an `auto_map` (`repo/remote-code`) it is code that runs on load, not proof of intent: its code is analysed like any `.py` file, and what it does (`repo/risky-code`) decides how bad it is. Reported only for dataset repositories scanned from the Hub.",
+    references: ["https://huggingface.co/docs/datasets/en/dataset_script"],
+  },
+  {
     id: "repo/python-file",
     title: "Python source in a model directory",
     severity: "medium",

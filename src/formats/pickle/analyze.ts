@@ -5,11 +5,11 @@
  */
 
 import type { FormatCatalog } from "../../core/analyzer.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
 import { FindingList } from "../../core/findings.js";
 import { DEFAULT_LIMITS } from "../../core/limits.js";
 import type { Severity } from "../../core/severity.js";
-import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";

@@ -56,7 +56,7 @@ export const skopsAnalyzer: Analyzer = {
   async analyze(ctx: AnalysisContext): Promise<void> {
     const listing = await listZip(ctx);
     if (listing === undefined) return;
-    const isSkops = ctx.formats.zipFlavor(listing.names).format === "skops";
+    const isSkops = ctx.formats.zipFlavors(listing.names).some((f) => f.format === "skops");
     if (!isSkops && lowerExtension(ctx.name) !== "skops") return;
     const schemas = listing.entries.filter((e) => e.name === SCHEMA);
     if (schemas.length === 0) {

@@ -7,7 +7,7 @@ import type { Detector } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { detectMlmodel } from "../mlflow/detect.js";
 import { startsLikeJinja } from "../template/detect.js";
-import { detectYamlByContent, detectYamlByName } from "../yaml/detect.js";
+import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/detect.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -33,7 +33,16 @@ export const detectText: Detector = ({ head, size, name }) => {
   // A YAML name is what the loader reads it as (yaml.load of a .yaml file), whatever it looks like.
   const byName = detectMlmodel(name, text) ?? detectYamlByName(ext);
   if (byName !== undefined) return byName;
+  // Python tags make it YAML before Jinja, Python or shell syntax is considered (a loader would
+  // construct them); JSON-looking text stays JSON, where a tag makes the JSON invalid.
+  const jsonLike = /^(?:\{\s*["}]|\[\s*["{[\]])/.test(trimmed);
+  const tagged = jsonLike ? undefined : detectYamlByPythonTag(trimmed, ext);
+  if (tagged !== undefined) return tagged;
   if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
+  // JSON Lines (dataset rows) is one document per line, not one JSON document: plain data.
+  if ((ext === "jsonl" || ext === "ndjson") && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
+    return { format: "text", offset: 0, reason: "JSON Lines" };
+  }
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
       return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };

@@ -56,7 +56,7 @@ export const torchserveAnalyzer: Analyzer = {
   async analyze(ctx: AnalysisContext): Promise<void> {
     const listing = await listZip(ctx);
     if (listing === undefined) return;
-    const isMar = ctx.formats.zipFlavor(listing.names).format === "torchserve-mar";
+    const isMar = ctx.formats.zipFlavors(listing.names).some((f) => f.format === "torchserve-mar");
     if (!isMar && lowerExtension(ctx.name) !== "mar") return;
     const manifests = listing.entries.filter((e) => e.name === MANIFEST);
     if (manifests.length === 0) {

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Detection } from "../../core/formats.js";
-import { decodeEscapes } from "./parse.js";
 
 /** Extensions that name YAML. */
 export const YAML_EXTENSIONS: ReadonlySet<string> = new Set(["yaml", "yml"]);
@@ -26,20 +25,31 @@ function allYamlLines(text: string): boolean {
   return lines.every((l) => YAML_LINE.test(l.replace(/\r$/, "")));
 }
 
+const PYTHON_TAG_TEXT = /!!python(?:\/|%2f)|tag:yaml\.org,2002:python|^%TAG[ \t]/im;
+
 /**
  * Whether a text holds a PyYAML python tag, a `%TAG` directive, or a tag whose %-escapes decode to
- * one.
+ * one (a loader decodes escapes anywhere in a tag, verbatim `!<...>` tags included).
  * @param text - the text
  */
 export function hasPythonTagText(text: string): boolean {
-  if (/!!python(?:\/|%2f)|tag:yaml\.org,2002:python|^%TAG[ \t]/im.test(text)) return true;
-  if (!text.includes("%")) return false;
-  let n = 0;
-  for (const m of text.matchAll(/![^\s,[\]{}]*%[0-9a-fA-F]{2}[^\s,[\]{}]*/g)) {
-    if (/python\//i.test(decodeEscapes(m[0]))) return true;
-    if (++n > 1000) break;
-  }
-  return false;
+  if (PYTHON_TAG_TEXT.test(text)) return true;
+  if (!/%[0-9a-fA-F]{2}/.test(text)) return false;
+  return PYTHON_TAG_TEXT.test(
+    text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+  );
+}
+
+/**
+ * YAML by its python tags, whatever else the text looks like: `yaml.load` runs a tagged node at
+ * the top level, in flow style or after a shebang comment, so neither a `key:` line nor the
+ * absence of Python or Jinja syntax may be required. The analyzer tells tags from prose.
+ * @param trimmed - the text, BOM and leading blanks removed
+ * @param ext - the lowercase extension
+ */
+export function detectYamlByPythonTag(trimmed: string, ext: string): Detection | undefined {
+  if (DOC_EXTENSIONS.has(ext) || !hasPythonTagText(trimmed)) return undefined;
+  return { format: "yaml", offset: 0, reason: "YAML with python tags" };
 }
 
 /**
@@ -58,9 +68,6 @@ export function detectYamlByName(ext: string): Detection | undefined {
 export function detectYamlByContent(trimmed: string, ext: string): Detection | undefined {
   if (DOC_EXTENSIONS.has(ext)) return undefined;
   if (/^%YAML[ \t]+1\.\d/.test(trimmed)) return { format: "yaml", offset: 0, reason: "%YAML directive" };
-  if (hasPythonTagText(trimmed) && KEY_LINE.test(trimmed)) {
-    return { format: "yaml", offset: 0, reason: "YAML with python tags" };
-  }
   if (ext === "" && /^---[ \t]*\r?\n/.test(trimmed) && KEY_LINE.test(trimmed) && allYamlLines(trimmed)) {
     return { format: "yaml", offset: 0, reason: "YAML document" };
   }

@@ -1,8 +1,12 @@
 /**
  * A {@link ByteSource} over a remote object read by ranges, for any source that can fetch a
- * checked byte range (`https://` URLs, S3 objects): a small segment cache and adaptive read-ahead
- * keep header reads to a few requests, and the bytes fetched in order from the start are hashed,
- * so an object read whole is verified against its pinned SHA-256 at no extra cost.
+ * checked byte range (`https://` URLs, S3 objects, OCI blobs): a small segment cache and adaptive
+ * read-ahead keep header reads to a few requests, and the bytes fetched in order from the start are
+ * hashed, so an object read whole is verified against its pinned SHA-256 at no extra cost.
+ *
+ * The analysed bytes are the hashed bytes: every range is fetched fresh once, and a range fetched
+ * again (evicted from the cache, or read to complete the digest) is fetched as the same range and
+ * must hash as it did the first time; a server that answers otherwise is a `NETWORK` error.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
@@ -42,6 +46,13 @@ interface Segment {
   bytes: Uint8Array;
 }
 
+/** A range fetched once: a later fetch of it must return the same bytes. */
+interface Fetched {
+  readonly start: number;
+  readonly end: number;
+  readonly sha256: string;
+}
+
 /** A remote object read by checked ranges, hashed as its prefix arrives. */
 export class RangeReader implements ByteSource {
   readonly size: number;
@@ -57,12 +68,19 @@ export class RangeReader implements ByteSource {
   #lastEnd = -1;
   #window: number;
   readonly #sha256: Hash = createHash("sha256");
+  readonly #alsoHash: Hash | undefined;
   #hashedUpTo = 0;
   #closed = false;
+  /** Every range fetched, by start, not overlapping. */
+  readonly #fetchedRanges: Fetched[] = [];
+  /** Reads run one at a time (each plans its fetches from the ranges already fetched). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   /**
    * @param params - size, the range fetcher, the signal of the whole root, bytes fetched so far
-   *   (a counter the fetcher updates), bytes already in hand (the probe's first range), tuning
+   *   (a counter the fetcher updates), bytes already in hand (the probe's first range), tuning,
+   *   and a second digest fed the same bytes in the same order as the SHA-256 (a git blob SHA-1
+   *   primed with its header), complete when {@link RangeReader.digest} says so
    */
   constructor(params: {
     size: number;
@@ -71,21 +89,33 @@ export class RangeReader implements ByteSource {
     bytesFetched: () => number;
     initial?: { start: number; bytes: Uint8Array } | undefined;
     options?: RangeReaderOptions | undefined;
+    alsoHash?: Hash | undefined;
   }) {
     this.size = params.size;
     this.#fetch = params.fetch;
     this.#signal = AbortSignal.any([params.signal, this.#controller.signal]);
     this.#fetched = params.bytesFetched;
+    this.#alsoHash = params.alsoHash;
     const o = params.options ?? {};
     this.#minFetch = Math.max(1, o.minFetch ?? 64 << 10);
     this.#maxWindow = Math.max(this.#minFetch, o.maxWindow ?? 8 << 20);
     this.#maxCache = Math.max(this.#maxWindow, o.maxCache ?? 16 << 20);
     this.#window = this.#minFetch;
-    if (params.initial !== undefined) this.#store(params.initial.start, params.initial.bytes);
+    if (params.initial !== undefined) {
+      const { start, bytes } = params.initial;
+      this.#record(start, start + bytes.length, bytes);
+      this.#store(start, bytes);
+    }
   }
 
   /** @inheritdoc */
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  read(offset: number, length: number): Promise<Uint8Array> {
+    const run = this.#queue.then(() => this.#read(offset, length));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #read(offset: number, length: number): Promise<Uint8Array> {
     if (this.#closed) throw new ModelgateError("IO", "read after close");
     const start = Math.min(Math.max(0, offset), this.size);
     const end = Math.min(this.size, start + Math.max(0, length));
@@ -99,19 +129,26 @@ export class RangeReader implements ByteSource {
         at += cached.length;
         continue;
       }
-      const next = this.#nextCachedStart(at);
       if (!windowSet) {
         windowSet = true;
         const sequential = start === this.#lastEnd || at === this.#lastEnd;
         this.#window = sequential ? Math.min(this.#maxWindow, this.#window * 2) : this.#minFetch;
       }
-      const fetchEnd = Math.min(this.size, next, Math.max(Math.min(end, next), at + this.#window));
-      const fetched = await this.#fetch(at, fetchEnd, this.#signal);
-      if (fetched.length !== fetchEnd - at) {
-        throw new ModelgateError("NETWORK", `asked for ${fetchEnd - at} bytes at ${at}, got ${fetched.length}`);
+      // A range fetched before (and evicted) is fetched again whole, and checked; new ground is
+      // fetched up to the next range fetched before, at most a cacheable amount at once.
+      const known = this.#rangeAt(at);
+      let from = at;
+      let to: number;
+      if (known !== undefined) {
+        from = known.start;
+        to = known.end;
+      } else {
+        const next = this.#nextRangeStart(at);
+        to = Math.min(next, Math.max(Math.min(end, next), at + this.#window), at + this.#maxCache);
       }
-      this.#store(at, fetched);
-      const got = fetched.subarray(0, Math.min(fetched.length, end - at));
+      const fetched = await this.#get(from, to, this.#signal);
+      this.#store(from, fetched);
+      const got = fetched.subarray(at - from, Math.min(fetched.length, end - from));
       parts.push(got);
       at += got.length;
     }
@@ -159,10 +196,23 @@ export class RangeReader implements ByteSource {
     const launch = () => {
       if (next < this.#hashedUpTo) next = this.#hashedUpTo;
       if (next >= this.size) return;
-      const from = next;
-      const to = Math.min(this.size, from + chunk);
-      next = to;
-      const bytes = this.#fetch(from, to, s);
+      // The hash continues where it stopped: at the end of a range fetched before, so the next
+      // piece is a cached segment, a range fetched before (fetched again and checked), or new ground.
+      const cached = this.#segments.find((seg) => seg.start === next);
+      const known = cached === undefined ? this.#rangeAt(next) : undefined;
+      const from = known?.start ?? next;
+      let bytes: Promise<Uint8Array>;
+      if (cached !== undefined) {
+        next = cached.start + cached.bytes.length;
+        bytes = Promise.resolve(cached.bytes);
+      } else if (known !== undefined) {
+        next = known.end;
+        bytes = this.#get(known.start, known.end, s);
+      } else {
+        const to = Math.min(this.size, from + chunk, this.#nextRangeStart(from));
+        next = to;
+        bytes = this.#get(from, to, s);
+      }
       bytes.catch(() => undefined);
       pending.push({ from, bytes });
     };
@@ -172,6 +222,62 @@ export class RangeReader implements ByteSource {
       this.#feed(from, await bytes);
       launch();
     }
+  }
+
+  /**
+   * Fetches exactly `[start, end)`; the first fetch of a range records its digest, a later fetch of
+   * the same range must match it.
+   */
+  async #get(start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
+    const bytes = await this.#fetch(start, end, signal);
+    if (bytes.length !== end - start) {
+      throw new ModelgateError("NETWORK", `asked for ${end - start} bytes at ${start}, got ${bytes.length}`);
+    }
+    this.#record(start, end, bytes);
+    return bytes;
+  }
+
+  #record(start: number, end: number, bytes: Uint8Array): void {
+    if (end <= start) return;
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const known = this.#rangeAt(start);
+    if (known !== undefined) {
+      if (known.start !== start || known.end !== end || known.sha256 !== sha256) {
+        throw new ModelgateError(
+          "NETWORK",
+          `the server sent other bytes for ${start}-${end - 1} than it sent before: the content changed or the server is not consistent`,
+        );
+      }
+      return;
+    }
+    const r = this.#fetchedRanges;
+    let i = r.length;
+    while (i > 0 && r[i - 1]!.start > start) i--;
+    if (r[i]?.start !== undefined && r[i]!.start < end) {
+      throw new ModelgateError("NETWORK", `overlapping range fetches at ${start}-${end - 1}`);
+    }
+    r.splice(i, 0, { start, end, sha256 });
+  }
+
+  /** The range fetched before that holds `at`, if any. */
+  #rangeAt(at: number): Fetched | undefined {
+    const r = this.#fetchedRanges;
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = r[mid]!;
+      if (at < f.start) hi = mid - 1;
+      else if (at >= f.end) lo = mid + 1;
+      else return f;
+    }
+    return undefined;
+  }
+
+  /** Start of the first range fetched before that begins after `at` (else the size). */
+  #nextRangeStart(at: number): number {
+    for (const f of this.#fetchedRanges) if (f.start > at) return Math.min(f.start, this.size);
+    return this.size;
   }
 
   #cachedPrefix(start: number, end: number): Uint8Array {
@@ -184,12 +290,6 @@ export class RangeReader implements ByteSource {
       }
     }
     return best;
-  }
-
-  #nextCachedStart(at: number): number {
-    let next = this.size;
-    for (const s of this.#segments) if (s.start > at && s.start < next) next = s.start;
-    return next;
   }
 
   #store(start: number, bytes: Uint8Array): void {
@@ -207,14 +307,18 @@ export class RangeReader implements ByteSource {
   #feed(start: number, bytes: Uint8Array): void {
     const end = start + bytes.length;
     if (start > this.#hashedUpTo || end <= this.#hashedUpTo) return;
-    this.#sha256.update(bytes.subarray(this.#hashedUpTo - start));
+    const part = bytes.subarray(this.#hashedUpTo - start);
+    this.#sha256.update(part);
+    this.#alsoHash?.update(part);
     this.#hashedUpTo = end;
     for (let progressed = true; progressed && this.#hashedUpTo < this.size; ) {
       progressed = false;
       for (const s of this.#segments) {
         const sEnd = s.start + s.bytes.length;
         if (s.start <= this.#hashedUpTo && sEnd > this.#hashedUpTo) {
-          this.#sha256.update(s.bytes.subarray(this.#hashedUpTo - s.start));
+          const more = s.bytes.subarray(this.#hashedUpTo - s.start);
+          this.#sha256.update(more);
+          this.#alsoHash?.update(more);
           this.#hashedUpTo = sEnd;
           progressed = true;
         }

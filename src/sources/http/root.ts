@@ -278,6 +278,11 @@ export class HttpRoot implements ScanRoot {
         }
         // The server ignores Range: this answer is the one full read.
         if (response.status === 200) return this.#consumeWhole(response);
+        const encoding = response.headers.get("content-encoding");
+        if (encoding !== null && encoding !== "identity") {
+          await response.body?.cancel().catch(() => undefined);
+          throw new ModelgateError("NETWORK", `range response is ${encoding}-encoded; byte offsets would be wrong`);
+        }
         const validators = validatorsOf(response.headers);
         const m = CONTENT_RANGE.exec(response.headers.get("content-range") ?? "");
         if (m === null) {

@@ -6,6 +6,7 @@
  */
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import { TOOL_NAME, TOOL_VERSION } from "../../core/version.js";
+import { redactUrl } from "./config.js";
 
 /** Options of a {@link HubTransport}. */
 export interface HubTransportOptions {
@@ -49,7 +50,7 @@ export interface RequestContext {
    * origin, so a redirect elsewhere drops them.
    */
   readonly headers?: Readonly<Record<string, string>> | undefined;
-  /** How a URL is shown in error messages (default as it is; a source redacts signed queries). */
+  /** How a URL is shown in error messages (default {@link redactUrl}: no credentials, no signed-query values). */
   readonly describe?: ((url: string) => string) | undefined;
   /** Aborts the request. */
   readonly signal: AbortSignal;
@@ -170,8 +171,11 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** A URL as error messages show it. */
-const show = (ctx: RequestContext, url: string): string => (ctx.describe === undefined ? url : ctx.describe(url));
+/**
+ * A URL as error messages show it: the source's own rendering, else without user info, fragment or
+ * credential-like query values (a redirect to storage is often a signed URL).
+ */
+const show = (ctx: RequestContext, url: string): string => (ctx.describe ?? redactUrl)(url);
 
 const sameOrigin = (url: string, origin: string): boolean => {
   try {

@@ -11,10 +11,18 @@ import { ModelgateError } from "../../core/errors.js";
 /** The public Hub. */
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
+/** The kinds of Hub repositories. */
+export type HubRepoType = "model" | "dataset" | "space";
+
 /** A repository, revision and optional paths named by an `hf://` URI. */
 export interface HubUri {
-  /** `owner/name`. */
+  /**
+   * The repository as {@link HubTarget.repo} takes it: `owner/name` for a model,
+   * `datasets/owner/name` for a dataset, `spaces/owner/name` for a Space.
+   */
   repo: string;
+  /** `dataset` or `space` (`parseHubUri` leaves it out for a model repository). */
+  repoType?: HubRepoType;
   /** Branch, tag or commit; undefined means `main`. */
   revision?: string;
   /** A file or folder inside the repository. */
@@ -23,16 +31,59 @@ export interface HubUri {
 
 const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$/;
 
+/** URL segment of each repository type (`/api/{segment}/...`, `/{segment}/{repo}/resolve/...`). */
+const TYPE_PREFIX = { model: "models", dataset: "datasets", space: "spaces" } as const;
+
 /**
- * Checks a model repository id (`owner/name`).
+ * Checks a repository id (`owner/name`).
  * @param repo - the id
  * @throws ModelgateError `INVALID_ARGUMENT` when it is not one
  */
 export function checkRepoId(repo: string): void {
   const parts = repo.split("/");
   if (parts.length !== 2 || !parts.every((p) => REPO_PART.test(p) && !p.includes("..") && !p.includes("--"))) {
-    throw new ModelgateError("INVALID_ARGUMENT", `not a Hub model id (owner/name): "${repo}"`);
+    throw new ModelgateError("INVALID_ARGUMENT", `not a Hub repository id (owner/name): "${repo}"`);
   }
+}
+
+/**
+ * Splits a repository designation (`owner/name`, `models/owner/name`, `datasets/owner/name`,
+ * `spaces/owner/name`) into its type and id, checking both.
+ * @param repo - the designation
+ * @param repoType - the type the caller states, if any: it must agree with a prefix
+ * @throws ModelgateError `INVALID_ARGUMENT` for a bad id or a type that contradicts the prefix
+ */
+export function splitRepo(repo: string, repoType?: HubRepoType): { type: HubRepoType; id: string } {
+  const m = /^(models|datasets|spaces)\/(.*)$/.exec(repo);
+  const prefixed = m === null ? undefined : m[1] === "datasets" ? "dataset" : m[1] === "spaces" ? "space" : "model";
+  const id = m === null ? repo : m[2]!;
+  if (repoType !== undefined && !(repoType in TYPE_PREFIX)) {
+    throw new ModelgateError("INVALID_ARGUMENT", `unknown Hub repository type "${String(repoType)}"`);
+  }
+  if (prefixed !== undefined && repoType !== undefined && prefixed !== repoType) {
+    throw new ModelgateError("INVALID_ARGUMENT", `"${repo}" is not a ${repoType} repository`);
+  }
+  checkRepoId(id);
+  return { type: prefixed ?? repoType ?? "model", id };
+}
+
+/**
+ * The designation of a repository: `owner/name` for a model, `datasets/owner/name` or
+ * `spaces/owner/name` otherwise (what reports record as `target.hub.repo`).
+ * @param type - the repository type
+ * @param id - `owner/name`
+ */
+export function repoDesignation(type: HubRepoType, id: string): string {
+  return type === "model" ? id : `${TYPE_PREFIX[type]}/${id}`;
+}
+
+/**
+ * The URL path segment of a repository type, as the Hub's API names it (`models`, `datasets`,
+ * `spaces`).
+ * @param type - the repository type
+ */
+export function repoTypeSegment(type: HubRepoType): "models" | "datasets" | "spaces" {
+  return TYPE_PREFIX[type];
 }
 
 /**
@@ -63,8 +114,10 @@ export function badRepoPath(path: string): string | undefined {
 }
 
 /**
- * Parses `hf://owner/name[@revision][/path]`. A revision containing `/` is percent-encoded
- * (`@refs%2Fpr%2F3`), except `refs/pr/N` and `refs/convert/NAME`, which are recognised as such.
+ * Parses `hf://owner/name[@revision][/path]` (`hf://models/owner/name...` too), and
+ * `hf://datasets/owner/name...` and `hf://spaces/owner/name...` for datasets and Spaces. A revision
+ * containing `/` is percent-encoded (`@refs%2Fpr%2F3`), except `refs/pr/N` and
+ * `refs/convert/NAME`, which are recognised as such.
  * @param uri - the URI
  * @throws ModelgateError `INVALID_ARGUMENT` when it is malformed
  */
@@ -72,9 +125,10 @@ export function parseHubUri(uri: string): HubUri {
   const m = /^hf:\/\/(.*)$/.exec(uri);
   if (m === null) throw new ModelgateError("INVALID_ARGUMENT", `not an hf:// URI: "${uri}"`);
   const segments = m[1]!.split("/");
+  let repoType: HubRepoType = "model";
   if (segments[0] === "models") segments.shift();
-  if (segments[0] === "datasets" || segments[0] === "spaces") {
-    throw new ModelgateError("INVALID_ARGUMENT", `only model repositories are supported: "${uri}"`);
+  else if (segments[0] === "datasets" || segments[0] === "spaces") {
+    repoType = segments.shift() === "datasets" ? "dataset" : "space";
   }
   const owner = segments.shift() ?? "";
   let nameRev = segments.shift() ?? "";
@@ -93,9 +147,10 @@ export function parseHubUri(uri: string): HubUri {
     }
     checkRevision(revision);
   }
-  const repo = `${owner}/${nameRev}`;
-  checkRepoId(repo);
-  const result: HubUri = { repo };
+  const id = `${owner}/${nameRev}`;
+  checkRepoId(id);
+  const result: HubUri = { repo: repoDesignation(repoType, id) };
+  if (repoType !== "model") result.repoType = repoType;
   if (revision !== undefined) result.revision = revision;
   const path = segments.join("/").replace(/\/+$/, "");
   if (path !== "") {
@@ -107,15 +162,19 @@ export function parseHubUri(uri: string): HubUri {
 }
 
 /**
- * Formats a repository, revision and path back into an `hf://` URI.
+ * Formats a repository, revision and path back into an `hf://` URI (`hf://datasets/...` and
+ * `hf://spaces/...` for a `repo` so prefixed or a `repoType` so stated).
  * @param uri - the parts
  */
 export function formatHubUri(uri: HubUri): string {
+  // No validation: it names targets that may have failed to parse.
+  const prefixed = /^(models|datasets|spaces)\//.test(uri.repo);
+  const repo = prefixed || uri.repoType === undefined ? uri.repo : repoDesignation(uri.repoType, uri.repo);
   const rev =
     uri.revision === undefined
       ? ""
       : `@${/^refs\/(pr|convert)\/[^/]+$/.test(uri.revision) ? uri.revision : encodeURIComponent(uri.revision)}`;
-  return `hf://${uri.repo}${rev}${uri.path === undefined ? "" : `/${uri.path}`}`;
+  return `hf://${repo.replace(/^models\//, "")}${rev}${uri.path === undefined ? "" : `/${uri.path}`}`;
 }
 
 /** Endpoint and token a Hub source uses. */

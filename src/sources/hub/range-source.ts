@@ -3,11 +3,16 @@
  * requests: every response is checked (206, `Content-Range`, length), a small segment cache and
  * adaptive read-ahead keep the sniffer's and parsers' header reads to a few requests, and the bytes
  * fetched in order from the start are hashed so a file read whole is verified for free.
+ *
+ * The reading is a {@link RangeReader}'s, so the analysed bytes are the hashed bytes: every range is
+ * fetched fresh once, and a range fetched again (evicted from the cache, or read to complete the
+ * digest) must hash as it did the first time; a server that answers otherwise is a `NETWORK` error.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
+import { RangeReader } from "../http/range-reader.js";
 import {
   type HubResponse,
   type HubTransport,
@@ -65,11 +70,6 @@ export interface IntegrityState {
   readonly bytesFetched: number;
 }
 
-interface Segment {
-  start: number;
-  bytes: Uint8Array;
-}
-
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -85,22 +85,15 @@ export class HubFileSource implements ByteSource {
   readonly #controller = new AbortController();
   readonly #commit: string;
   readonly #pinned: PinnedDigest;
-  readonly #minFetch: number;
-  readonly #maxWindow: number;
-  readonly #maxCache: number;
   readonly #maxWholeFile: number;
   readonly #stats: TransferStats;
+  readonly #reader: RangeReader;
+  readonly #sha1: Hash | undefined;
   #target: string | undefined;
-  #segments: Segment[] = [];
-  #cached = 0;
-  #lastEnd = -1;
-  #window: number;
-  #sha256: Hash = createHash("sha256");
-  #sha1: Hash | undefined;
-  #hashedUpTo = 0;
+  /** The whole file, when a server ignored `Range` and sent it: later ranges are cut from it. */
+  #whole: Uint8Array | undefined;
   #problems: IntegrityProblem[] = [];
   #headersChecked = false;
-  #closed = false;
 
   /**
    * @param params - transport, the `resolve` URL at the pinned commit, size and digests from the
@@ -147,73 +140,30 @@ export class HubFileSource implements ByteSource {
       stats,
     };
     const o = params.options ?? {};
-    this.#minFetch = Math.max(1, o.minFetch ?? 64 << 10);
-    this.#maxWindow = Math.max(this.#minFetch, o.maxWindow ?? 8 << 20);
-    this.#maxCache = Math.max(this.#maxWindow, o.maxCache ?? 16 << 20);
     this.#maxWholeFile = o.maxWholeFile ?? 32 << 20;
-    this.#window = this.#minFetch;
     if (params.pinned.gitSha1 !== undefined) {
       this.#sha1 = createHash("sha1").update(`blob ${params.size}\0`);
     }
+    this.#reader = new RangeReader({
+      size: params.size,
+      fetch: (start, end, signal) => this.#fetchRange(start, end, signal),
+      signal: this.#ctx.signal,
+      bytesFetched: () => this.#stats.bytes,
+      options: o,
+      alsoHash: this.#sha1,
+    });
   }
 
   /** @inheritdoc */
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    if (this.#closed) throw new ModelgateError("IO", "read after close");
-    const start = Math.min(Math.max(0, offset), this.size);
-    const end = Math.min(this.size, start + Math.max(0, length));
-    if (end <= start) return new Uint8Array(0);
-    const hit = this.#lookup(start, end);
-    if (hit !== undefined) {
-      this.#advance(start, end);
-      return hit;
-    }
-    // Only the gaps between cached segments are fetched, and read-ahead stops where cached bytes
-    // begin: a stream reaching the sniffer's tail read, or a read straddling two cached windows,
-    // never transfers a byte twice.
-    const parts: Uint8Array[] = [];
-    let windowSet = false;
-    for (let at = start; at < end; ) {
-      const cached = this.#cachedPrefix(at, end);
-      if (cached.length > 0) {
-        parts.push(cached);
-        at += cached.length;
-        continue;
-      }
-      const next = this.#nextCachedStart(at);
-      if (!windowSet) {
-        windowSet = true;
-        const sequential = start === this.#lastEnd || at === this.#lastEnd;
-        this.#window = sequential ? Math.min(this.#maxWindow, this.#window * 2) : this.#minFetch;
-      }
-      const need = Math.min(end, next);
-      const fetchEnd = Math.min(this.size, next, Math.max(need, at + this.#window));
-      const fetched = await this.#fetchRange(at, fetchEnd);
-      this.#store(at, fetched);
-      // A server that ignored Range answered with the rest of the file from `at`.
-      const got = fetched.subarray(0, Math.min(fetched.length, end - at));
-      if (got.length === 0) break;
-      parts.push(got);
-      at += got.length;
-    }
-    this.#advance(start, end);
-    if (parts.length === 1) return parts[0] as Uint8Array;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let filled = 0;
-    for (const p of parts) {
-      out.set(p, filled);
-      filled += p.length;
-    }
-    return out;
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return this.#reader.read(offset, length);
   }
 
   /** @inheritdoc */
-  close(): Promise<void> {
-    this.#closed = true;
+  async close(): Promise<void> {
     this.#controller.abort(new ModelgateError("ABORTED", "source closed"));
-    this.#segments = [];
-    this.#cached = 0;
-    return Promise.resolve();
+    this.#whole = undefined;
+    await this.#reader.close();
   }
 
   /** Bytes of this file transferred so far. */
@@ -228,18 +178,18 @@ export class HubFileSource implements ByteSource {
    * @param signal - aborts the remaining reads
    */
   async integrity(full: boolean, signal?: AbortSignal): Promise<IntegrityState> {
-    if (full && this.#hashedUpTo < this.size && this.#problems.every((p) => p.check !== "size")) {
-      await this.#hashRest(signal);
-    }
-    const complete = this.#hashedUpTo >= this.size;
+    // A file taken whole is in hand: completing its digest costs no request.
+    const rest = (full || this.#whole !== undefined) && this.#problems.every((p) => p.check !== "size");
+    const digest = await this.#reader.digest(rest, signal);
+    const { complete } = digest;
     const problems = [...this.#problems];
     const state: { -readonly [K in keyof IntegrityState]: IntegrityState[K] } = {
       complete,
       problems,
       bytesFetched: this.#stats.bytes,
     };
-    if (complete) {
-      state.sha256 = this.#sha256.copy().digest("hex");
+    if (complete && digest.sha256 !== undefined) {
+      state.sha256 = digest.sha256;
       if (this.#sha1 !== undefined) state.gitSha1 = this.#sha1.copy().digest("hex");
       const { sha256, gitSha1 } = this.#pinned;
       if (sha256 !== undefined && sha256 !== state.sha256) {
@@ -252,101 +202,10 @@ export class HubFileSource implements ByteSource {
     return state;
   }
 
-  async #hashRest(signal?: AbortSignal): Promise<void> {
-    const chunk = this.#maxWindow;
-    const depth = 3;
-    const pending: Array<{ from: number; bytes: Promise<Uint8Array> }> = [];
-    let next = this.#hashedUpTo;
-    const ctxSignal = signal === undefined ? this.#ctx.signal : AbortSignal.any([this.#ctx.signal, signal]);
-    const launch = () => {
-      // Skip what cached segments already continue.
-      if (next < this.#hashedUpTo) next = this.#hashedUpTo;
-      if (next >= this.size) return;
-      const from = next;
-      const to = Math.min(this.size, from + chunk);
-      next = to;
-      const bytes = this.#fetchRange(from, to, ctxSignal);
-      bytes.catch(() => undefined);
-      pending.push({ from, bytes });
-    };
-    for (let i = 0; i < depth; i++) launch();
-    while (pending.length > 0) {
-      const { from, bytes } = pending.shift()!;
-      this.#feed(from, await bytes);
-      launch();
-    }
-  }
-
-  #lookup(start: number, end: number): Uint8Array | undefined {
-    for (const s of this.#segments) {
-      if (s.start <= start && end <= s.start + s.bytes.length) {
-        return s.bytes.subarray(start - s.start, end - s.start);
-      }
-    }
-    return undefined;
-  }
-
-  #cachedPrefix(start: number, end: number): Uint8Array {
-    let best: Uint8Array = new Uint8Array(0);
-    for (const s of this.#segments) {
-      const sEnd = s.start + s.bytes.length;
-      if (s.start <= start && sEnd > start) {
-        const piece = s.bytes.subarray(start - s.start, Math.min(end, sEnd) - s.start);
-        if (piece.length > best.length) best = piece;
-      }
-    }
-    return best;
-  }
-
-  /** Start of the first cached segment beginning after `at` (the file's size when none does). */
-  #nextCachedStart(at: number): number {
-    let next = this.size;
-    for (const s of this.#segments) if (s.start > at && s.start < next) next = s.start;
-    return next;
-  }
-
-  #advance(_start: number, end: number): void {
-    this.#lastEnd = end;
-  }
-
-  #store(start: number, bytes: Uint8Array): void {
-    this.#feed(start, bytes);
-    if (bytes.length > this.#maxCache) return;
-    this.#segments.push({ start, bytes });
-    this.#cached += bytes.length;
-    while (this.#cached > this.#maxCache && this.#segments.length > 1) {
-      const old = this.#segments.shift()!;
-      this.#cached -= old.bytes.length;
-    }
-  }
-
-  /** Feeds newly fetched bytes to the digests when they continue the hashed prefix. */
-  #feed(start: number, bytes: Uint8Array): void {
-    const end = start + bytes.length;
-    if (start > this.#hashedUpTo || end <= this.#hashedUpTo) return;
-    const part = bytes.subarray(this.#hashedUpTo - start);
-    this.#sha256.update(part);
-    this.#sha1?.update(part);
-    this.#hashedUpTo = end;
-    // Cached segments fetched earlier further on may now continue the prefix.
-    for (let progressed = true; progressed && this.#hashedUpTo < this.size; ) {
-      progressed = false;
-      for (const s of this.#segments) {
-        const sEnd = s.start + s.bytes.length;
-        if (s.start <= this.#hashedUpTo && sEnd > this.#hashedUpTo) {
-          const more = s.bytes.subarray(this.#hashedUpTo - s.start);
-          this.#sha256.update(more);
-          this.#sha1?.update(more);
-          this.#hashedUpTo = sEnd;
-          progressed = true;
-        }
-      }
-    }
-  }
-
   /** Fetches `[start, end)`, checking the response; retries against the resolve URL once if the redirect target expired. */
-  async #fetchRange(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const ctx = signal === undefined ? this.#ctx : { ...this.#ctx, signal };
+  async #fetchRange(start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
+    if (this.#whole !== undefined) return this.#whole.subarray(start, end);
+    const ctx = { ...this.#ctx, signal };
     for (let attempt = 0; ; attempt++) {
       const url = this.#target ?? this.#resolveUrl;
       try {
@@ -435,12 +294,10 @@ export class HubFileSource implements ByteSource {
       this.#problem("size", String(this.size), String(whole.length));
       throw new ModelgateError("NETWORK", `served file has ${whole.length} bytes; the commit's tree says ${this.size}`);
     }
-    // Keep the whole file (it is small) and answer the range from it.
-    this.#feed(0, whole);
-    this.#segments = [{ start: 0, bytes: whole }];
-    this.#cached = whole.length;
-    // The caller stores what it gets at `start`; hand it the rest of the file from there.
-    return whole.subarray(start, Math.max(end, this.size));
+    // Keep the whole file (it is small) and answer this range and every later one from it; the
+    // reader checks each against what it fetched before, like any other fetch.
+    this.#whole = whole;
+    return whole.subarray(start, end);
   }
 
   #checkHeaders(r: HubResponse): void {

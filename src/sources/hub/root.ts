@@ -1,16 +1,26 @@
 /**
- * A Hugging Face Hub model repository as a scan root: the revision is resolved to its commit once,
- * and every listing and read names that commit.
+ * A Hugging Face Hub repository (model, dataset or Space) as a scan root: the revision is resolved
+ * to its commit once, and every listing and read names that commit.
  * @module
  */
 import { createHash } from "node:crypto";
-import { modelInfo, pathsInfo } from "@huggingface/hub";
+import { datasetInfo, modelInfo, pathsInfo, spaceInfo } from "@huggingface/hub";
 import { z } from "zod";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { Evidence, FindingInput } from "../../core/findings.js";
 import type { FileVerification, OpenOptions, RootEntry, ScanRoot, Target } from "../../core/root.js";
-import { badRepoPath, checkRepoId, checkRevision, type Env, formatHubUri, resolveHubSettings } from "./config.js";
+import {
+  badRepoPath,
+  checkRevision,
+  type Env,
+  formatHubUri,
+  type HubRepoType,
+  repoDesignation,
+  repoTypeSegment,
+  resolveHubSettings,
+  splitRepo,
+} from "./config.js";
 import { HubFileSource, type PinnedDigest, type RangeReadOptions } from "./range-source.js";
 import {
   HubTransport,
@@ -22,8 +32,13 @@ import {
 
 /** A Hub repository to scan, as `scan({ hub })` takes it. */
 export interface HubTarget {
-  /** `owner/name`. */
+  /**
+   * `owner/name` (a model, unless `repoType` says otherwise), or `datasets/owner/name`,
+   * `spaces/owner/name` (`models/owner/name` too), as `parseHubUri` returns it.
+   */
   repo: string;
+  /** `model` (default), `dataset` or `space`; must agree with a prefix of `repo`. */
+  repoType?: HubRepoType;
   /** Branch, tag or commit (default `main`); resolved to a commit once. */
   revision?: string;
   /** Files or folders to scan instead of the whole repository. */
@@ -215,9 +230,14 @@ function hubError(error: unknown, what: string): ModelgateError {
   return e;
 }
 
-/** A Hub model repository at a pinned commit. */
+/** A Hub repository (model, dataset or Space) at a pinned commit. */
 export class HubRoot implements ScanRoot {
+  /** The repository's designation: `owner/name`, `datasets/owner/name` or `spaces/owner/name`. */
   readonly repo: string;
+  /** `owner/name`. */
+  readonly repoId: string;
+  /** The repository's type. */
+  readonly repoType: HubRepoType;
   readonly revision: string;
   readonly commit: string;
   readonly hubUrl: string;
@@ -233,14 +253,22 @@ export class HubRoot implements ScanRoot {
     transport: HubTransport,
     ctx: MutableContext,
     hubUrl: string,
-    resolved: { revision: string; commit: string; security: Record<string, unknown> | undefined },
+    resolved: {
+      type: HubRepoType;
+      id: string;
+      revision: string;
+      commit: string;
+      security: Record<string, unknown> | undefined;
+    },
   ) {
     this.#options = options;
     this.#transport = transport;
     this.#ctx = ctx;
     this.stats = ctx.stats;
     this.hubUrl = hubUrl;
-    this.repo = options.repo;
+    this.repoType = resolved.type;
+    this.repoId = resolved.id;
+    this.repo = repoDesignation(resolved.type, resolved.id);
     this.revision = resolved.revision;
     this.commit = resolved.commit;
     this.#securityStatus = resolved.security;
@@ -254,7 +282,8 @@ export class HubRoot implements ScanRoot {
    *   `NETWORK` when the Hub refuses or fails
    */
   static async open(options: HubTarget, signal?: AbortSignal): Promise<HubRoot> {
-    checkRepoId(options.repo);
+    const { type, id } = splitRepo(options.repo, options.repoType);
+    const repo = repoDesignation(type, id);
     const revision = options.revision ?? "main";
     checkRevision(revision);
     for (const p of options.paths ?? []) {
@@ -272,28 +301,34 @@ export class HubRoot implements ScanRoot {
     };
     let sha: unknown;
     try {
-      const info = await modelInfo({
-        name: options.repo,
+      const params = {
+        name: id,
         revision,
-        additionalFields: ["sha"],
+        additionalFields: ["sha" as const],
         hubUrl: settings.hubUrl,
         fetch: transport.apiFetch(ctx),
-      });
+      };
+      const info =
+        type === "dataset"
+          ? await datasetInfo(params)
+          : type === "space"
+            ? await spaceInfo(params)
+            : await modelInfo(params);
       sha = (info as { sha?: unknown }).sha;
     } catch (error) {
-      throw hubError(error, `resolving ${options.repo}@${revision}`);
+      throw hubError(error, `resolving ${repo}@${revision}`);
     }
     if (typeof sha !== "string" || !HEX40.test(sha)) {
-      throw new ModelgateError("NETWORK", `the Hub returned no commit id for ${options.repo}@${revision}`);
+      throw new ModelgateError("NETWORK", `the Hub returned no commit id for ${repo}@${revision}`);
     }
     if (HEX40.test(revision) && revision !== sha) {
       throw new ModelgateError("NETWORK", `asked for commit ${revision}, the Hub answered with ${sha}`);
     }
     let security: Record<string, unknown> | undefined;
     if (options.securityStatus === true) {
-      security = await fetchSecurityStatus(transport, ctx, settings.hubUrl, options.repo, sha);
+      security = await fetchSecurityStatus(transport, ctx, settings.hubUrl, `${repoTypeSegment(type)}/${id}`, sha);
     }
-    return new HubRoot(options, transport, ctx, settings.hubUrl, { revision, commit: sha, security });
+    return new HubRoot(options, transport, ctx, settings.hubUrl, { type, id, revision, commit: sha, security });
   }
 
   /** What is scanned, with the transfer counters as they stand. */
@@ -309,6 +344,7 @@ export class HubRoot implements ScanRoot {
       name,
       hub: {
         repo: this.repo,
+        repoType: this.repoType,
         revision: this.revision,
         commit: this.commit,
         ...(paths === undefined ? {} : { paths: [...paths] }),
@@ -395,7 +431,7 @@ export class HubRoot implements ScanRoot {
         }
       } else {
         const common = {
-          repo: { type: "model" as const, name: this.repo },
+          repo: { type: this.repoType, name: this.repoId },
           revision: this.commit,
           hubUrl: this.hubUrl,
           fetch: this.#transport.apiFetch(budget.ctx, limits.maxPageBytes),
@@ -457,7 +493,7 @@ export class HubRoot implements ScanRoot {
     const expand = this.#options.securityStatus === true;
     const where = dir === undefined ? "" : `/${encodePath(dir)}`;
     let url: string | undefined =
-      `${this.hubUrl}/api/models/${this.repo}/tree/${this.commit}${where}?recursive=true&expand=${expand}`;
+      `${this.hubUrl}/api/${repoTypeSegment(this.repoType)}/${this.repoId}/tree/${this.commit}${where}?recursive=true&expand=${expand}`;
     while (url !== undefined) {
       budget.page(url);
       const pageUrl: string = url;
@@ -553,13 +589,14 @@ async function fetchSecurityStatus(
   transport: HubTransport,
   ctx: RequestContext,
   hubUrl: string,
+  /** `{models|datasets|spaces}/owner/name`. */
   repo: string,
   commit: string,
 ): Promise<Record<string, unknown> | undefined> {
   try {
     const json = await transport.send(
       {
-        url: `${hubUrl}/api/models/${repo}/revision/${commit}?securityStatus=true`,
+        url: `${hubUrl}/api/${repo}/revision/${commit}?securityStatus=true`,
         headers: { accept: "application/json" },
       },
       ctx,

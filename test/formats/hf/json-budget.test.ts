@@ -10,8 +10,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JsonNumber, JsonObject, parsePlainJson, parseStrictJson, toPlain } from "../../../src/core/json.js";
 import { isModelgateError } from "../../../src/core/errors.js";
+import { JsonNumber, JsonObject, parsePlainJson, parseStrictJson, toPlain } from "../../../src/core/json.js";
 import { CONFIG_JSON_BUDGETS, parseConfigJson, parseConfigJsonPlain } from "../../../src/formats/hf/text.js";
 import { scan } from "../../../src/scan/engine.js";
 

@@ -30,14 +30,15 @@ describe("hf:// URIs", () => {
     }
   });
 
-  it("rejects what is not a model repository, and traversal", () => {
+  it("rejects what is not a repository, and traversal", () => {
     for (const bad of [
       "https://huggingface.co/acme/tiny",
       "hf://acme",
       "hf://acme/ti ny",
       "hf://acme/../x",
       "hf://acme/a--b",
-      "hf://datasets/acme/tiny",
+      "hf://datasets/acme",
+      "hf://spaces/acme/../x",
       "hf://acme/tiny@",
       "hf://acme/tiny@a..b",
       "hf://acme/tiny/a/../../b",

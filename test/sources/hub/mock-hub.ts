@@ -6,6 +6,8 @@
 //                                                        X-Linked-Etag/X-Linked-Size/X-Repo-Commit;
 //                                                        git files served directly)
 //   GET  /cdn/{id}                                      (on the CDN server: 200/206/416)
+// Datasets and Spaces the same under /api/datasets/, /datasets/{repo}/resolve/, /api/spaces/ and
+// /spaces/{repo}/resolve/ (their MockRepo.name is datasets/owner/name or spaces/owner/name).
 // Plain TypeScript without relative imports or non-erasable syntax, so bench/ can import it with
 // Node's type stripping. Loopback only.
 import { createHash } from "node:crypto";
@@ -34,6 +36,7 @@ export interface MockFile {
 
 /** A repository: refs and commits. */
 export interface MockRepo {
+  /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
   name: string;
   refs: Record<string, string>;
   commits: Record<string, MockFile[]>;
@@ -242,15 +245,18 @@ export class MockHub {
     truncateAfter: number | undefined,
     dripMs?: number,
   ): Promise<void> {
-    const parts = url.pathname.split("/").slice(1);
-    const api = parts[0] === "api" && parts[1] === "models";
-    const repoName = api ? `${parts[2]}/${parts[3]}` : `${parts[0]}/${parts[1]}`;
+    const all = url.pathname.split("/").slice(1);
+    // /api/{models|datasets|spaces}/owner/name/..., /{datasets|spaces}/owner/name/resolve/..., /owner/name/resolve/...
+    const api = all[0] === "api" && /^(models|datasets|spaces)$/.test(all[1] ?? "");
+    const typed = api ? all[1]! : /^(datasets|spaces)$/.test(all[0] ?? "") ? all[0]! : "models";
+    const parts = api ? all.slice(2) : typed === "models" ? all : all.slice(1);
+    const repoName = `${typed === "models" ? "" : `${typed}/`}${parts[0]}/${parts[1]}`;
     const repo = this.#repos.get(decodeURIComponent(repoName));
     if (repo === undefined) return json(404, { error: "Repository not found" }, { "x-error-code": "RepoNotFound" });
     if (!this.#auth(req, repo)) return json(401, { error: "Invalid credentials in Authorization header" });
-    const action = api ? parts[4] : parts[2];
-    const rev = decodeURIComponent((api ? parts[5] : parts[3]) ?? "");
-    const rest = (api ? parts.slice(6) : parts.slice(4)).map(decodeURIComponent).join("/");
+    const action = parts[2];
+    const rev = decodeURIComponent(parts[3] ?? "");
+    const rest = parts.slice(4).map(decodeURIComponent).join("/");
     const commit = this.#resolveRev(repo, rev);
     if (commit === undefined)
       return json(404, { error: `Invalid rev id: ${rev}` }, { "x-error-code": "RevisionNotFound" });
