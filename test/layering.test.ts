@@ -16,8 +16,6 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "..", "src");
 /** Layer of each top-level folder (and file) of `src/`: a module may import only lower layers and its own. */
 const LAYERS: Readonly<Record<string, number>> = {
   core: 0,
-  /** Compatibility re-export of `core/errors.ts` (code that still imports `src/errors.ts`). */
-  "errors.ts": 0,
   sources: 1,
   formats: 1,
   containers: 1,

@@ -7,97 +7,111 @@ import type { ByteSource } from "./byte-source.js";
 import type { ErrorCode } from "./errors.js";
 import type { FindingInput } from "./findings.js";
 
-/**
- * What was scanned, as the report's `target` records it (`TargetSchema` in `src/report/schema.ts`
- * validates it; a type test keeps the two equal).
+/*
+ * What was scanned and how a remote file's integrity was checked, as the report records them
+ * (`TargetSchema` and `FileIntegritySchema` in `src/report/schema.ts` validate them; a type test
+ * keeps each equal to its schema). They are here because scan roots produce them.
  */
+
+/** The Hugging Face Hub repository a scan read. */
+export interface HubTargetInfo {
+  /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
+  repo: string;
+  /** The repository's type (absent in reports of earlier versions: a model). */
+  repoType?: "model" | "dataset" | "space" | undefined;
+  /** The revision asked for (branch, tag or commit). */
+  revision: string;
+  /** The commit it resolved to, which every read was pinned to. */
+  commit: string;
+  /** Paths the scan was restricted to. */
+  paths?: string[] | undefined;
+  /** HTTP requests sent (retries included). */
+  requests?: number | undefined;
+  /** Response body bytes received, listings included. */
+  bytesTransferred?: number | undefined;
+  /** The Hub's own scan status for the repository, for information only: it never clears a file. */
+  securityStatus?: Record<string, unknown> | undefined;
+}
+
+/** The URL an `https://` target read. */
+export interface HttpTargetInfo {
+  /** The URL, without user info, fragment or credential-like query values. */
+  url: string;
+  /** The strong ETag every read was checked against. */
+  etag?: string | undefined;
+  /** The Last-Modified date every read was checked against. */
+  lastModified?: string | undefined;
+  /** The pinned SHA-256 (`#sha256=`, `sha256` or `pins`); `files[].integrity` says whether it held. */
+  sha256?: string | undefined;
+  /** HTTP requests sent (retries and redirects included). */
+  requests?: number | undefined;
+  /** Response body bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
+/** The S3 bucket and prefix an `s3://` target read. */
+export interface S3TargetInfo {
+  /** Bucket name. */
+  bucket: string;
+  /** The key prefix listed (empty for the whole bucket). */
+  prefix: string;
+  /** Version id of each object read, by path, when the bucket is versioned. */
+  versionIds?: Record<string, string> | undefined;
+  /** S3 requests sent (listing pages included). */
+  requests?: number | undefined;
+  /** Object bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
+/** The OCI artifact an `oci://` (or `oci-layout:`) target read. */
+export interface OciTargetInfo {
+  /** `host[:port]` of the registry (empty for an image layout). */
+  registry: string;
+  /** Repository path (empty for an image layout). */
+  repository: string;
+  /** The tag or digest asked for (for a layout: its `ref.name`, or empty). */
+  reference: string;
+  /** The digest the reference resolved to: every read was pinned to it. */
+  digest: string;
+  /** Media type of that manifest or index. */
+  mediaType: string;
+  /** The manifest scanned, when the reference resolved to an index. */
+  manifestDigest?: string | undefined;
+  /** Platform of that manifest in the index (`linux/amd64`), when it has one. */
+  platform?: string | undefined;
+  /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
+  artifactType?: string | undefined;
+  /** The image-layout directory, for a layout. */
+  layout?: string | undefined;
+  /** HTTP requests sent (token requests, retries and redirects included). */
+  requests?: number | undefined;
+  /** Response body bytes received. */
+  bytesTransferred?: number | undefined;
+}
+
+/** What was scanned. */
 export interface Target {
-  /** Kind of target. */
+  /** The kind of target `scan` was given. */
   kind: "file" | "directory" | "bytes" | "source" | "hub" | "url" | "s3" | "oci";
-  /** Its name (path, URL, `hf://owner/name`, `s3://bucket/prefix`). */
+  /** Its path, name or URI. */
   name: string;
-  /** A Hugging Face Hub repository pinned to a commit. */
-  hub?:
-    | {
-        /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
-        repo: string;
-        /** The repository's type (absent in reports of earlier versions: a model). */
-        repoType?: "model" | "dataset" | "space" | undefined;
-        revision: string;
-        commit: string;
-        /** Paths the scan was restricted to. */
-        paths?: string[] | undefined;
-        /** HTTP requests sent (retries included). */
-        requests?: number | undefined;
-        /** Response body bytes received, listings included. */
-        bytesTransferred?: number | undefined;
-        /** The Hub's own scan status for the repository, for information only. */
-        securityStatus?: Record<string, unknown> | undefined;
-      }
-    | undefined;
-  /** An `https://` (or allowed `http://`) URL, read as one file. */
-  http?:
-    | {
-        /** The URL, without user info, fragment or credential-like query values. */
-        url: string;
-        /** The strong ETag every read was checked against. */
-        etag?: string | undefined;
-        /** The Last-Modified date every read was checked against. */
-        lastModified?: string | undefined;
-        /** The pinned SHA-256 (`#sha256=`, `sha256` or `pins`); `files[].integrity` says whether it held. */
-        sha256?: string | undefined;
-        /** HTTP requests sent (retries and redirects included). */
-        requests?: number | undefined;
-        /** Response body bytes received. */
-        bytesTransferred?: number | undefined;
-      }
-    | undefined;
-  /** Objects of an S3 (or S3-compatible) bucket under a prefix. */
-  s3?:
-    | {
-        bucket: string;
-        /** The key prefix listed (empty for the whole bucket). */
-        prefix: string;
-        /** Version id of each object read, by path, when the bucket is versioned. */
-        versionIds?: Record<string, string> | undefined;
-        /** S3 requests sent (listing pages included). */
-        requests?: number | undefined;
-        /** Object bytes received. */
-        bytesTransferred?: number | undefined;
-      }
-    | undefined;
-  /** An OCI artifact (a registry reference or an image layout), pinned to a manifest digest. */
-  oci?:
-    | {
-        /** `host[:port]` of the registry (empty for an image layout). */
-        registry: string;
-        /** Repository path (empty for an image layout). */
-        repository: string;
-        /** The tag or digest asked for (for a layout: its `ref.name`, or empty). */
-        reference: string;
-        /** The digest the reference resolved to: every read was pinned to it. */
-        digest: string;
-        /** Media type of that manifest or index. */
-        mediaType: string;
-        /** The manifest scanned, when the reference resolved to an index. */
-        manifestDigest?: string | undefined;
-        /** Platform of that manifest in the index (`linux/amd64`), when it has one. */
-        platform?: string | undefined;
-        /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
-        artifactType?: string | undefined;
-        /** The image-layout directory, for a layout. */
-        layout?: string | undefined;
-        /** HTTP requests sent (token requests, retries and redirects included). */
-        requests?: number | undefined;
-        /** Response body bytes received. */
-        bytesTransferred?: number | undefined;
-      }
-    | undefined;
+  /** The repository, for a Hub target. */
+  hub?: HubTargetInfo | undefined;
+  /** The URL, for an `https://` target. */
+  http?: HttpTargetInfo | undefined;
+  /** The bucket and prefix, for an `s3://` target. */
+  s3?: S3TargetInfo | undefined;
+  /** The artifact and the digest it resolved to, for an `oci://` or `oci-layout:` target. */
+  oci?: OciTargetInfo | undefined;
 }
 
 /** How far a remote file's bytes were checked against the digest its source pins. */
 export interface FileIntegrity {
-  /** verified: read whole and matched; partial: not read whole; mismatch: contradicts the pin. */
+  /**
+   * `verified`: the whole file was read and matched the pinned digest; `partial`: only the bytes
+   * the analyzers needed were read, so the digest was not checked; `mismatch`: the served bytes
+   * contradict the pinned digest, size or headers.
+   */
   status: "verified" | "partial" | "mismatch";
   /** How the pinned digest is computed. */
   algorithm: "sha256" | "git-blob-sha1";

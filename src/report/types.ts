@@ -9,9 +9,19 @@
  */
 import type { Evidence, RuleId } from "../core/findings.js";
 import type { Format } from "../core/formats.js";
+import type { FileIntegrity, Target } from "../core/root.js";
 import type { Severity, Verdict } from "../core/severity.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
 import type { REPORT_SCHEMA_VERSION } from "./schema.js";
+
+export type {
+  FileIntegrity,
+  HttpTargetInfo,
+  HubTargetInfo,
+  OciTargetInfo,
+  S3TargetInfo,
+  Target,
+} from "../core/root.js";
 
 /** One thing the scanner found in a file or member. */
 export interface Finding {
@@ -74,24 +84,6 @@ export interface Hashes {
   blake3?: string | undefined;
 }
 
-/** How far a remote file's bytes were checked against the digest its source pins. */
-export interface FileIntegrity {
-  /**
-   * `verified`: the whole file was read and matched the pinned digest; `partial`: only the bytes
-   * the analyzers needed were read, so the digest was not checked; `mismatch`: the served bytes
-   * contradict the pinned digest, size or headers.
-   */
-  status: "verified" | "partial" | "mismatch";
-  /** How the pinned digest is computed. */
-  algorithm: "sha256" | "git-blob-sha1";
-  /** The pinned digest (lowercase hex). */
-  expected: string;
-  /** The digest of the bytes served, when they were all read. */
-  actual?: string | undefined;
-  /** Bytes of this file transferred over the network. */
-  bytesFetched: number;
-}
-
 /** The result for one file. */
 export interface FileReport {
   /** POSIX path relative to the scanned directory (the file's name for a single file). */
@@ -130,98 +122,6 @@ export interface ScanError {
   message: string;
   /** The file concerned, if any. */
   path?: string | undefined;
-}
-
-/** The Hugging Face Hub repository a scan read. */
-export interface HubTargetInfo {
-  /** `owner/name` for a model, `datasets/owner/name` or `spaces/owner/name` otherwise. */
-  repo: string;
-  /** The repository's type (absent in reports of earlier versions: a model). */
-  repoType?: "model" | "dataset" | "space" | undefined;
-  /** The revision asked for (branch, tag or commit). */
-  revision: string;
-  /** The commit it resolved to, which every read was pinned to. */
-  commit: string;
-  /** Paths the scan was restricted to. */
-  paths?: string[] | undefined;
-  /** HTTP requests sent (retries included). */
-  requests?: number | undefined;
-  /** Response body bytes received, listings included. */
-  bytesTransferred?: number | undefined;
-  /** The Hub's own scan status for the repository, for information only: it never clears a file. */
-  securityStatus?: Record<string, unknown> | undefined;
-}
-
-/** The URL an `https://` target read. */
-export interface HttpTargetInfo {
-  /** The URL, without user info, fragment or credential-like query values. */
-  url: string;
-  /** The strong ETag every read was checked against. */
-  etag?: string | undefined;
-  /** The Last-Modified date every read was checked against. */
-  lastModified?: string | undefined;
-  /** The pinned SHA-256 (`#sha256=`, `sha256` or `pins`); `files[].integrity` says whether it held. */
-  sha256?: string | undefined;
-  /** HTTP requests sent (retries and redirects included). */
-  requests?: number | undefined;
-  /** Response body bytes received. */
-  bytesTransferred?: number | undefined;
-}
-
-/** The S3 bucket and prefix an `s3://` target read. */
-export interface S3TargetInfo {
-  /** Bucket name. */
-  bucket: string;
-  /** The key prefix listed (empty for the whole bucket). */
-  prefix: string;
-  /** Version id of each object read, by path, when the bucket is versioned. */
-  versionIds?: Record<string, string> | undefined;
-  /** S3 requests sent (listing pages included). */
-  requests?: number | undefined;
-  /** Object bytes received. */
-  bytesTransferred?: number | undefined;
-}
-
-/** The OCI artifact an `oci://` (or `oci-layout:`) target read. */
-export interface OciTargetInfo {
-  /** `host[:port]` of the registry (empty for an image layout). */
-  registry: string;
-  /** Repository path (empty for an image layout). */
-  repository: string;
-  /** The tag or digest asked for (for a layout: its `ref.name`, or empty). */
-  reference: string;
-  /** The digest the reference resolved to: every read was pinned to it. */
-  digest: string;
-  /** Media type of that manifest or index. */
-  mediaType: string;
-  /** The manifest scanned, when the reference resolved to an index. */
-  manifestDigest?: string | undefined;
-  /** Platform of that manifest in the index (`linux/amd64`), when it has one. */
-  platform?: string | undefined;
-  /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
-  artifactType?: string | undefined;
-  /** The image-layout directory, for a layout. */
-  layout?: string | undefined;
-  /** HTTP requests sent (token requests, retries and redirects included). */
-  requests?: number | undefined;
-  /** Response body bytes received. */
-  bytesTransferred?: number | undefined;
-}
-
-/** What was scanned. */
-export interface Target {
-  /** The kind of target `scan` was given. */
-  kind: "file" | "directory" | "bytes" | "source" | "hub" | "url" | "s3" | "oci";
-  /** Its path, name or URI. */
-  name: string;
-  /** The repository, for a Hub target. */
-  hub?: HubTargetInfo | undefined;
-  /** The URL, for an `https://` target. */
-  http?: HttpTargetInfo | undefined;
-  /** The bucket and prefix, for an `s3://` target. */
-  s3?: S3TargetInfo | undefined;
-  /** The artifact and the digest it resolved to, for an `oci://` or `oci-layout:` target. */
-  oci?: OciTargetInfo | undefined;
 }
 
 /** A suppression of the policy and what it did during the scan. */

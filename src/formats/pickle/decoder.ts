@@ -9,7 +9,7 @@
  * location and first bytes, and the decoder skips them.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { PickleError } from "./errors.js";
 import type { PickleInput } from "./input.js";
 import {

@@ -4,7 +4,7 @@
  * Which opcodes it executes and their widths come from the opcode table.
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { twosComplement } from "./literals.js";
 import type { Memo } from "./memo.js";
 import { FIXED_LITERAL, FIXED_WIDTH, LENGTH_BYTES, OP, POPS } from "./opcodes.js";

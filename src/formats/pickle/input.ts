@@ -4,7 +4,7 @@
  * (a decompressor's output).
  * @module
  */
-import { ModelgateError } from "../../errors.js";
+import { ModelgateError } from "../../core/errors.js";
 import { type ByteSource, SliceSource } from "../../sources/byte-source.js";
 
 const EMPTY = new Uint8Array(0);

@@ -4,10 +4,11 @@
  * parser and judges every node of it.
  * @module
  */
+
+import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import { isModelgateError } from "../../core/errors.js";
-import { decodeUtf8Strict, type JsonValue, parseStrictJson } from "../../core/json.js";
-import { listZip, lowerExtension, readMember } from "../torchserve/zip-listing.js";
+import type { JsonValue } from "../../core/json.js";
+import { listZip, lowerExtension, readJsonMember } from "../torchserve/zip-listing.js";
 import { analyzeSchema } from "./schema.js";
 
 /** The schema member skops writes. */
@@ -15,38 +16,13 @@ export const SCHEMA = "schema.json";
 /** The largest schema read (forests of thousands of trees stay well below). */
 const MAX_SCHEMA_BYTES = 64 << 20;
 
-async function readSchema(
-  ctx: AnalysisContext,
-  entry: Parameters<typeof readMember>[1],
-): Promise<JsonValue | undefined> {
-  try {
-    const bytes = await readMember(ctx, entry, MAX_SCHEMA_BYTES, "skops.maxSchemaBytes");
-    // skops reads it with Python's json: NaN and lone surrogates are accepted there.
-    return parseStrictJson(decodeUtf8Strict(bytes), {
-      maxDepth: 512,
-      maxValues: 5_000_000,
-      maxStringLength: 1 << 20,
-      maxTreeBytes: 512 << 20,
-      allowNonFinite: true,
-      allowLoneSurrogates: true,
-      checkpoint: () => ctx.checkpoint(),
-    }).value;
-  } catch (error) {
-    if (
-      isModelgateError(error, "MALFORMED") ||
-      isModelgateError(error, "TRUNCATED") ||
-      isModelgateError(error, "BUDGET_EXCEEDED") ||
-      isModelgateError(error, "UNSUPPORTED")
-    ) {
-      ctx.report({
-        ruleId: "skops/malformed",
-        message: `${SCHEMA} could not be read: ${error.message}`,
-        evidence: { member: entry.name, code: error.code },
-      });
-      return undefined;
-    }
-    throw error;
-  }
+function readSchema(ctx: AnalysisContext, entry: ZipEntry): Promise<JsonValue | undefined> {
+  return readJsonMember(ctx, entry, {
+    maxBytes: MAX_SCHEMA_BYTES,
+    budget: "skops.maxSchemaBytes",
+    json: { maxDepth: 512, maxValues: 5_000_000, maxStringLength: 1 << 20, maxTreeBytes: 512 << 20 },
+    ruleId: "skops/malformed",
+  });
 }
 
 /** Analyses skops archives (zips with a top-level `schema.json`, or named `.skops`). */

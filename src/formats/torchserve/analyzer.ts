@@ -4,49 +4,25 @@
  * archive's manifest against its member list.
  * @module
  */
+
+import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import { isModelgateError } from "../../core/errors.js";
-import { decodeUtf8Strict, type JsonValue, parseStrictJson } from "../../core/json.js";
+import type { JsonValue } from "../../core/json.js";
 import { analyzeManifest } from "./manifest.js";
-import { listZip, lowerExtension, readMember } from "./zip-listing.js";
+import { listZip, lowerExtension, readJsonMember } from "./zip-listing.js";
 
 /** Where torch-model-archiver writes the manifest. */
 export const MANIFEST = "MAR-INF/MANIFEST.json";
 /** The largest manifest read (real ones are a few hundred bytes). */
 const MAX_MANIFEST_BYTES = 1 << 20;
 
-async function readManifest(
-  ctx: AnalysisContext,
-  entry: Parameters<typeof readMember>[1],
-): Promise<JsonValue | undefined> {
-  try {
-    const bytes = await readMember(ctx, entry, MAX_MANIFEST_BYTES, "torchserve.maxManifestBytes");
-    // Python's json (the model loader) accepts NaN and lone surrogates; so does this reading.
-    return parseStrictJson(decodeUtf8Strict(bytes), {
-      maxDepth: 64,
-      maxValues: 100_000,
-      maxStringLength: 1 << 16,
-      maxTreeBytes: 16 << 20,
-      allowNonFinite: true,
-      allowLoneSurrogates: true,
-      checkpoint: () => ctx.checkpoint(),
-    }).value;
-  } catch (error) {
-    if (
-      isModelgateError(error, "MALFORMED") ||
-      isModelgateError(error, "TRUNCATED") ||
-      isModelgateError(error, "BUDGET_EXCEEDED") ||
-      isModelgateError(error, "UNSUPPORTED")
-    ) {
-      ctx.report({
-        ruleId: "torchserve/malformed",
-        message: `${MANIFEST} could not be read: ${error.message}`,
-        evidence: { member: entry.name, code: error.code },
-      });
-      return undefined;
-    }
-    throw error;
-  }
+function readManifest(ctx: AnalysisContext, entry: ZipEntry): Promise<JsonValue | undefined> {
+  return readJsonMember(ctx, entry, {
+    maxBytes: MAX_MANIFEST_BYTES,
+    budget: "torchserve.maxManifestBytes",
+    json: { maxDepth: 64, maxValues: 100_000, maxStringLength: 1 << 16, maxTreeBytes: 16 << 20 },
+    ruleId: "torchserve/malformed",
+  });
 }
 
 /** Analyses TorchServe `.mar` archives (zips with `MAR-INF/MANIFEST.json`, or named `.mar`). */

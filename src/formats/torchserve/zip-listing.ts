@@ -12,6 +12,8 @@ import { readZipDirectory, type ZipEntry } from "../../containers/zip/reader.js"
 import type { AnalysisContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import type { RuleId } from "../../core/findings.js";
+import { decodeUtf8Strict, type JsonParseOptions, type JsonValue, parseStrictJson } from "../../core/json.js";
 
 /** The archive's file members (directories left out), in central directory order. */
 export interface ZipListing {
@@ -74,4 +76,55 @@ export function lowerExtension(name: string): string {
   const base = name.slice(name.lastIndexOf("/") + 1);
   const dot = base.lastIndexOf(".");
   return dot < 0 ? "" : base.slice(dot + 1).toLowerCase();
+}
+
+/** How {@link readJsonMember} reads a JSON member and what it reports when it cannot. */
+export interface JsonMemberOptions {
+  /** Most bytes read. */
+  readonly maxBytes: number;
+  /** Budget name for the error when the member is larger. */
+  readonly budget: string;
+  /** The strict parser's budgets. */
+  readonly json: Omit<JsonParseOptions, "checkpoint" | "allowNonFinite" | "allowLoneSurrogates">;
+  /** Rule of the finding when the member cannot be read (an `invalidates` rule). */
+  readonly ruleId: RuleId;
+}
+
+/**
+ * Reads a JSON member of a zip the way Python's `json` does (NaN and lone surrogates accepted) with
+ * the strict parser and its budgets. A member that is malformed, truncated, over budget or in an
+ * unsupported encoding is reported under `options.ruleId` and yields undefined.
+ * @param ctx - the zip's analysis context
+ * @param entry - the member
+ * @param options - budgets and the rule to report under
+ */
+export async function readJsonMember(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  options: JsonMemberOptions,
+): Promise<JsonValue | undefined> {
+  try {
+    const bytes = await readMember(ctx, entry, options.maxBytes, options.budget);
+    return parseStrictJson(decodeUtf8Strict(bytes), {
+      ...options.json,
+      allowNonFinite: true,
+      allowLoneSurrogates: true,
+      checkpoint: () => ctx.checkpoint(),
+    }).value;
+  } catch (error) {
+    if (
+      isModelgateError(error, "MALFORMED") ||
+      isModelgateError(error, "TRUNCATED") ||
+      isModelgateError(error, "BUDGET_EXCEEDED") ||
+      isModelgateError(error, "UNSUPPORTED")
+    ) {
+      ctx.report({
+        ruleId: options.ruleId,
+        message: `${entry.name} could not be read: ${error.message}`,
+        evidence: { member: entry.name, code: error.code },
+      });
+      return undefined;
+    }
+    throw error;
+  }
 }
