@@ -8,8 +8,8 @@
  */
 import { posix } from "node:path";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import { readClamped } from "../../core/byte-source.js";
 import type { Detector } from "../../core/module.js";
+import { readSibling } from "../../core/sibling.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { OPCODES } from "../pickle/opcodes.js";
 import { detectXmlModel } from "../xml/detect.js";
@@ -50,20 +50,17 @@ export const irPathFor = (path: string): string => `${path.slice(0, -".bin".leng
 
 /** Whether the sibling IR of a top-level `.bin` exists and is an IR. */
 async function siblingIsIr(ctx: AnalysisContext): Promise<string | undefined> {
-  if (ctx.depth !== 0 || extensionOf(ctx.path) !== "bin") return undefined;
+  if (extensionOf(ctx.path) !== "bin") return undefined;
   const xml = irPathFor(ctx.path);
-  try {
-    const source = await ctx.root.open(xml);
-    try {
-      const head = await readClamped(source, 0, SIBLING_HEAD);
-      const found = detectXmlModel({ head, tail: head, size: source.size, name: posix.basename(xml) });
-      return found?.format === "openvino-ir" ? xml : undefined;
-    } finally {
-      await source.close?.();
-    }
-  } catch {
-    return undefined;
-  }
+  const sibling = await readSibling(ctx, xml, SIBLING_HEAD);
+  if (sibling === undefined) return undefined;
+  const found = detectXmlModel({
+    head: sibling.head,
+    tail: sibling.head,
+    size: sibling.size,
+    name: posix.basename(xml),
+  });
+  return found?.format === "openvino-ir" ? xml : undefined;
 }
 
 /** Keeps IR weights as opaque data; any other `.bin` goes back to unknown content. */

@@ -4,7 +4,9 @@
  */
 import type { Analyzer } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
+import { readSibling } from "../../core/sibling.js";
 import { factNumber } from "../safetensors/analyzer.js";
+import { detectCheckpointIndex, SHARD } from "./detect.js";
 import { readCheckpointIndex } from "./index-reader.js";
 
 /** Analyses `.index` files. */
@@ -36,5 +38,28 @@ export const tfCheckpointAnalyzer: Analyzer = {
       ctx.fact("dtypes", [...index.dtypes].sort());
     }
     if (index.shards !== undefined) ctx.fact("tf.shards", index.shards);
+  },
+};
+
+/**
+ * Keeps a data shard (`*.data-NNNNN-of-NNNNN`, recognised by its name alone) as tensor bytes only
+ * when its `.index` sits beside it and is a checkpoint index; any other file so named goes back to
+ * unknown content (`format/unknown`): a name alone never makes bytes clean.
+ */
+export const tfCheckpointDataAnalyzer: Analyzer = {
+  name: "tf-checkpoint-data",
+  formats: ["tf-checkpoint-data"],
+  async analyze(ctx) {
+    const index = ctx.path.replace(SHARD, ".index");
+    const sibling = index === ctx.path ? undefined : await readSibling(ctx, index, 4096);
+    const found =
+      sibling === undefined
+        ? undefined
+        : detectCheckpointIndex({ ...sibling, name: index.slice(index.lastIndexOf("/") + 1) });
+    if (found?.format !== "tf-checkpoint") {
+      ctx.refineFormat("unknown");
+      return;
+    }
+    ctx.fact("tfCheckpoint.shardOf", index);
   },
 };

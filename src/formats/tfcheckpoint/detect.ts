@@ -15,7 +15,8 @@ export const detectCheckpointIndex: Detector = ({ head, tail, size }) => {
     : undefined;
 };
 
-const SHARD = /\.data-\d{5}-of-\d{5}$/;
+/** Names of checkpoint data shards. */
+export const SHARD = /\.data-\d{5}-of-\d{5}$/;
 
 export const detectCheckpointData: Detector = ({ name }) =>
   SHARD.test(name) ? { format: "tf-checkpoint-data", offset: 0, reason: "checkpoint data shard name" } : undefined;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { FormatModule } from "../../core/module.js";
-import { tfCheckpointAnalyzer } from "./analyzer.js";
+import { tfCheckpointAnalyzer, tfCheckpointDataAnalyzer } from "./analyzer.js";
 import { detectCheckpointData, detectCheckpointIndex } from "./detect.js";
 import { tfCheckpointRules } from "./rules.js";
 
@@ -22,7 +22,6 @@ export const tfCheckpointModule = {
     {
       id: "tf-checkpoint-data",
       description: "TensorFlow checkpoint data shard (raw tensor bytes the index points into)",
-      inert: true,
     },
   ],
   detectors: [
@@ -30,6 +29,6 @@ export const tfCheckpointModule = {
     // Last of all: only bytes nothing else recognises are taken for a shard, by their name.
     { rank: 1000, detect: detectCheckpointData },
   ],
-  analyzers: [tfCheckpointAnalyzer],
+  analyzers: [tfCheckpointAnalyzer, tfCheckpointDataAnalyzer],
   rules: tfCheckpointRules,
 } as const satisfies FormatModule;

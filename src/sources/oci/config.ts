@@ -4,10 +4,11 @@
  * (`MODELGATE_OCI_AUTH`, else a docker `config.json` `auths` entry).
  * @module
  */
-import { readFile, stat } from "node:fs/promises";
+
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ModelgateError } from "../../core/errors.js";
+import { readTrustedFile } from "../safe-read.js";
 
 /** Environment variables the OCI source reads. */
 export type OciEnv = Readonly<Record<string, string | undefined>>;
@@ -301,11 +302,10 @@ export async function resolveCredentials(
   const path = dockerConfig ?? join(env.DOCKER_CONFIG ?? join(home, ".docker"), "config.json");
   let text: string;
   try {
-    const info = await stat(path);
-    if (!info.isFile() || info.size > 1 << 20) return undefined;
-    text = await readFile(path, "utf8");
+    // No link, FIFO or other user's file: the project's one reader for files we trust.
+    text = (await readTrustedFile(path, { maxBytes: 1 << 20, what: "docker config" })).bytes.toString("utf8");
   } catch {
-    return undefined;
+    return undefined; // absent, too large, or not safely ours: its credentials are not used
   }
   let auths: unknown;
   try {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCheckpointIndex } from "../../../src/formats/tfcheckpoint/index-reader.js";
 import { sniff } from "../../../src/registry/catalog.js";
+import { scan } from "../../../src/scan/engine.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 import { SAMPLES, scanOne } from "../../helpers/scan.js";
 
@@ -23,9 +24,16 @@ describe("tf checkpoints", () => {
   it("names data shards only when nothing else recognises them", async () => {
     expect(sniffAs(data, "model.ckpt.data-00000-of-00001")).toEqual(["tf-checkpoint-data"]);
     expect(sniffAs(data, "model.ckpt.data")).toEqual([]);
-    const file = await scanOne(data, "model.ckpt.data-00000-of-00001");
-    expect(file.format).toBe("tf-checkpoint-data");
-    expect(file.findings.map((f) => f.ruleId)).not.toContain("format/unknown");
+    // beside its index (the sample checkpoint folder), a shard is tensor bytes
+    const beside = (await scan(join(dir), { signature: false })).files.find((f) =>
+      f.path.endsWith(".data-00000-of-00001"),
+    );
+    expect(beside?.format).toBe("tf-checkpoint-data");
+    expect(beside?.findings.map((f) => f.ruleId)).not.toContain("format/unknown");
+    // the name alone does not make bytes clean: without its index the shard is unknown content
+    const alone = await scanOne(data, "model.ckpt.data-00000-of-00001");
+    expect(alone.format).toBe("unknown");
+    expect(alone.findings.map((f) => f.ruleId)).toContain("format/unknown");
     // a pickle under a shard name is still a pickle
     const pickle = new Uint8Array([0x80, 0x02, 0x63, ...new TextEncoder().encode("os\nsystem\n"), 0x2e]);
     expect(sniffAs(pickle, "x.data-00000-of-00001")[0]).toBe("pickle");
