@@ -17,7 +17,8 @@ import {
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads a whole source as UTF-8 text (invalid sequences replaced, BOM dropped).
+ * Reads a whole source as text: UTF-16 when it opens with a UTF-16 byte-order mark, else UTF-8
+ * (invalid sequences replaced, BOM dropped).
  * @param source - the bytes
  * @param maxBytes - budget
  * @param head - first bytes already read
@@ -37,8 +38,22 @@ export async function readText(source: ByteSource, maxBytes = MAX_TEXT_BYTES, he
     head !== undefined && head.length >= source.size
       ? head.subarray(0, source.size)
       : await readExact(source, 0, source.size);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  const text = decodeUtf16(bytes) ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Decodes bytes that open with a UTF-16 byte-order mark (`FF FE` little-endian, `FE FF`
+ * big-endian), as PyYAML and Python's `json` do; undefined for anything else. A trailing odd byte
+ * (a head cut mid-character) is dropped; unpaired surrogates become U+FFFD.
+ * @param bytes - the bytes
+ */
+export function decodeUtf16(bytes: Uint8Array): string | undefined {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (!le && !be) return undefined;
+  const even = bytes.subarray(0, bytes.length & ~1);
+  return new TextDecoder(le ? "utf-16le" : "utf-16be").decode(even);
 }
 
 /**

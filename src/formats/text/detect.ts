@@ -3,8 +3,10 @@
  * bundles and notebooks included), Python, shell scripts, plain text.
  * @module
  */
+
 import type { Detector } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
+import { decodeUtf16 } from "../hf/text.js";
 import { detectMlmodel } from "../mlflow/detect.js";
 import { startsLikeJinja } from "../template/detect.js";
 import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/detect.js";
@@ -13,6 +15,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Decodes `head` as UTF-8 text; a multi-byte character cut at the end of the head is tolerated. */
 function asText(head: Uint8Array, complete: boolean): string | undefined {
+  // UTF-16 with a byte-order mark: what PyYAML and Python's json read such a file as.
+  const utf16 = decodeUtf16(head);
+  if (utf16 !== undefined) return utf16;
   if (head.includes(0)) return undefined;
   for (let cut = 0; cut <= (complete ? 0 : 3) && cut < head.length; cut++) {
     try {
