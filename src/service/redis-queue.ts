@@ -140,8 +140,15 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
   };
   if (options.metrics !== undefined) ensureEvents();
 
-  const statusOf = async (job: Job<ScanJobData, StoredResult>): Promise<JobStatus> => {
-    const state = stateOf(await job.getState());
+  const statusOf = async (fetched: Job<ScanJobData, StoredResult>): Promise<JobStatus> => {
+    const state = stateOf(await fetched.getState());
+    // The job's fields were read before its state: a job that finished in between has a finished
+    // state and no result in `fetched`. Read it again after the state, so a finished state always
+    // comes with its result or failure.
+    let job = fetched;
+    if ((state === "completed" || state === "failed") && fetched.finishedOn === undefined) {
+      job = (await queue.getJob(String(fetched.id))) ?? fetched;
+    }
     const data = job.data;
     const reason = job.failedReason;
     const code = /^([A-Z_]+):/.exec(reason ?? "")?.[1];
