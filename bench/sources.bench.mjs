@@ -4,13 +4,17 @@
 // A 2 GiB sparse safetensors file (header + a hole, made like `truncate -s 2G`) is served by both:
 //  1. a scan without full verification: bytes transferred / file size (goal < 0.1 %);
 //  2. a fully verified scan (`verify: "full"`, pinned SHA-256) against a plain download + SHA-256
-//     measured in the same run (ratio of wall-clock times).
+//     measured in the same run (ratio of wall-clock times; goal <= 1.1x).
+// A 500 MiB PyTorch zip (torch.save's layout: archive/data.pkl, archive/data/0 stored 500 MiB of
+// zeros, archive/version, archive/byteorder; valid CRCs) is served by both too: a scan without full
+// verification transfers the central directory, the pickle and what the analyzers read only.
 // MODELGATE_BENCH_DIST points at another build of the library (default ../dist/index.js).
 import { createHash } from "node:crypto";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { crc32 } from "node:zlib";
 import { HttpStandin } from "../test/helpers/http-standin.ts";
 import { S3Standin } from "../test/helpers/s3-standin.ts";
 
@@ -21,6 +25,135 @@ const MiB = 1 << 20;
 const SIZE = 2 * 1024 * MiB;
 const pct = (a, b) => `${((100 * a) / b).toFixed(4)}%`;
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The pickle torch.save writes for `{"w": tensor}` with one float32 storage of `numel` elements
+ * (protocol 2, storage key "0"): OrderedDict, _rebuild_tensor_v2, a persistent id for the storage.
+ */
+function torchPickle(numel) {
+  const parts = [];
+  const op = (...b) => parts.push(Buffer.from(b));
+  const str = (s) => {
+    const b = Buffer.from(s);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    parts.push(Buffer.from([0x58]), len, b); // BINUNICODE
+  };
+  const int = (n) => {
+    const b = Buffer.alloc(5);
+    b[0] = 0x4a; // BININT
+    b.writeInt32LE(n, 1);
+    parts.push(b);
+  };
+  const global = (m, n) => parts.push(Buffer.from(`c${m}\n${n}\n`));
+  op(0x80, 0x02);
+  global("collections", "OrderedDict");
+  op(0x29, 0x52, 0x28); // () REDUCE MARK
+  str("w");
+  global("torch._utils", "_rebuild_tensor_v2");
+  op(0x28, 0x28); // MARK MARK
+  str("storage");
+  global("torch", "FloatStorage");
+  str("0");
+  str("cpu");
+  int(numel);
+  op(0x74, 0x51); // TUPLE BINPERSID
+  int(0);
+  int(numel);
+  op(0x85); // TUPLE1 (size)
+  int(1);
+  op(0x85, 0x89); // TUPLE1 (stride), NEWFALSE
+  global("collections", "OrderedDict");
+  op(0x29, 0x52, 0x74, 0x52, 0x75, 0x2e); // () REDUCE TUPLE REDUCE SETITEMS STOP
+  return Buffer.concat(parts);
+}
+
+/**
+ * A stored zip shaped like torch.save's: the data.pkl entry and the big storage's local header
+ * first (`head`), `tensorBytes` zeros, then the small entries, the central directory and the end
+ * record (`tail`). Returns the layout and the SHA-256 of the whole.
+ */
+function torchZip(tensorBytes) {
+  const zerosCrc = () => {
+    const zeros = Buffer.alloc(16 * MiB);
+    let crc = 0;
+    for (let left = tensorBytes; left > 0; left -= zeros.length)
+      crc = crc32(zeros.subarray(0, Math.min(left, zeros.length)), crc);
+    return crc;
+  };
+  const entries = [
+    { name: "archive/data.pkl", data: torchPickle(tensorBytes / 4) },
+    { name: "archive/data/0", size: tensorBytes, crc: zerosCrc() },
+    { name: "archive/version", data: Buffer.from("3\n") },
+    { name: "archive/byteorder", data: Buffer.from("little") },
+  ];
+  const head = [];
+  const tail = [];
+  let out = head;
+  let offset = 0;
+  const central = [];
+  for (const e of entries) {
+    const size = e.data?.length ?? e.size;
+    const crc = e.data === undefined ? e.crc : crc32(e.data);
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(size, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    out.push(local, name);
+    if (e.data !== undefined) out.push(e.data);
+    else out = tail; // the zeros are neither in head nor tail
+    central.push({ name, crc, size, offset });
+    offset += 30 + name.length + size;
+  }
+  const cdStart = offset;
+  for (const c of central) {
+    const h = Buffer.alloc(46);
+    h.writeUInt32LE(0x02014b50, 0);
+    h.writeUInt16LE(20, 4);
+    h.writeUInt16LE(20, 6);
+    h.writeUInt32LE(c.crc, 16);
+    h.writeUInt32LE(c.size, 20);
+    h.writeUInt32LE(c.size, 24);
+    h.writeUInt16LE(c.name.length, 28);
+    h.writeUInt32LE(c.offset, 42);
+    tail.push(h, c.name);
+    offset += 46 + c.name.length;
+  }
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(central.length, 8);
+  eocd.writeUInt16LE(central.length, 10);
+  eocd.writeUInt32LE(offset - cdStart, 12);
+  eocd.writeUInt32LE(cdStart, 16);
+  tail.push(eocd);
+  const headBytes = Buffer.concat(head);
+  const tailBytes = Buffer.concat(tail);
+  const size = headBytes.length + tensorBytes + tailBytes.length;
+  const tailStart = size - tailBytes.length;
+  const hash = createHash("sha256").update(headBytes);
+  const zeros = Buffer.alloc(16 * MiB);
+  for (let left = tensorBytes; left > 0; left -= zeros.length)
+    hash.update(zeros.subarray(0, Math.min(left, zeros.length)));
+  hash.update(tailBytes);
+  const content = {
+    size,
+    async read(start, end) {
+      const buf = new Uint8Array(Math.max(0, Math.min(end, size) - start));
+      // Copy whatever part of head and tail the range covers; the rest stays zero.
+      if (start < headBytes.length) buf.set(headBytes.subarray(start, Math.min(end, headBytes.length)), 0);
+      if (end > tailStart) {
+        const from = Math.max(start, tailStart);
+        buf.set(tailBytes.subarray(from - tailStart, Math.min(end, size) - tailStart), from - start);
+      }
+      return buf;
+    },
+  };
+  return { content, sha256: hash.digest() };
+}
 
 const dir = await mkdtemp(join(tmpdir(), "mg-sources-bench-"));
 try {
@@ -61,9 +194,14 @@ try {
   const digest = hash.digest();
   const hex = digest.toString("hex");
 
-  const http = await HttpStandin.start({ "/model.safetensors": { content, etag: '"sparse-2g"' } });
+  const zip = torchZip(500 * MiB);
+  const http = await HttpStandin.start({
+    "/model.safetensors": { content, etag: '"sparse-2g"' },
+    "/pytorch_model.bin": { content: zip.content, etag: '"torch-zip"' },
+  });
   const s3 = await S3Standin.start("models", {
     "llama/model.safetensors": { content: { ...content, sha256Base64: digest.toString("base64") } },
+    "torch/pytorch_model.bin": { content: { ...zip.content, sha256Base64: zip.sha256.toString("base64") } },
   });
   const s3Target = (verify) => ({
     s3: {
@@ -94,7 +232,9 @@ try {
     return performance.now() - t0;
   }
 
-  for (const [name, server, target, baseline] of [
+  // MODELGATE_BENCH_SOURCES=zip runs the zip part only.
+  const parts = process.env.MODELGATE_BENCH_SOURCES === "zip" ? [] : null;
+  for (const [name, server, target, baseline] of parts ?? [
     ["https (stand-in over http://127.0.0.1)", http, httpTarget, () => download(http.url("/model.safetensors"))],
     ["s3 (stand-in, path-style)", s3, s3Target, () => download(`${s3.endpoint}/models/llama/model.safetensors`)],
   ]) {
@@ -109,17 +249,59 @@ try {
         `${server.log.length} requests so far, ${secs(performance.now() - t0)}; verdict ${file?.verdict}, integrity ${file?.integrity?.status}`,
     );
     if (!(readBytes / SIZE < 0.001)) process.exitCode = 1;
-    from = server.bytesSent;
-    t0 = performance.now();
-    const full = await scan(target("full"), { limits });
-    const fullMs = performance.now() - t0;
-    const fullBytes = server.bytesSent - from;
-    const base = await baseline();
+    // Alternating rounds, best of each: other load on the machine only ever adds time.
+    const rounds = Math.max(1, Number(process.env.MODELGATE_BENCH_ROUNDS ?? 2));
+    let fullMs = Number.POSITIVE_INFINITY;
+    let base = Number.POSITIVE_INFINITY;
+    let fullBytes = 0;
+    let full;
+    const tries = [];
+    for (let round = 0; round < rounds; round++) {
+      const b = await baseline();
+      from = server.bytesSent;
+      t0 = performance.now();
+      full = await scan(target("full"), { limits });
+      const ms = performance.now() - t0;
+      fullBytes = server.bytesSent - from;
+      tries.push(`${secs(ms)} / ${secs(b)}`);
+      fullMs = Math.min(fullMs, ms);
+      base = Math.min(base, b);
+    }
     console.log(
       `  verify full: ${secs(fullMs)}, ${pct(fullBytes, SIZE)} of the bytes, integrity ${full.files[0]?.integrity?.status}; ` +
-        `plain download + SHA-256: ${secs(base)}; ratio ${(fullMs / base).toFixed(2)}x`,
+        `plain download + SHA-256: ${secs(base)}; ratio ${(fullMs / base).toFixed(2)}x (best of ${rounds}; full / download per round: ${tries.join(", ")})`,
     );
     if (full.files[0]?.integrity?.status !== "verified") process.exitCode = 1;
+  }
+
+  // The 500 MiB torch zip, read (not fully verified): what a scan transfers.
+  console.log(`\n500 MiB PyTorch zip (${zip.content.size} bytes: data.pkl, data/0 stored, version, byteorder)`);
+  for (const [name, server, target] of [
+    [
+      "https",
+      http,
+      {
+        url: {
+          url: `${http.url("/pytorch_model.bin")}#sha256=${zip.sha256.toString("hex")}`,
+          allowHttp: true,
+          env: {},
+        },
+      },
+    ],
+    ["s3", s3, { s3: { ...s3Target("read").s3, prefix: "torch/" } }],
+  ]) {
+    const from = server.bytesSent;
+    const requests = server.log.length;
+    const t0 = performance.now();
+    const report = await scan(target, { limits });
+    const bytes = server.bytesSent - from;
+    const file = report.files[0];
+    console.log(
+      `  ${name}: ${bytes} bytes transferred / ${zip.content.size} = ${pct(bytes, zip.content.size)} in ` +
+        `${server.log.length - requests} requests, ${secs(performance.now() - t0)}; format ${file?.format}, verdict ${file?.verdict}, ` +
+        `integrity ${file?.integrity?.status ?? "none"}, members ${JSON.stringify(file?.members?.map((m) => `${m.path}:${m.format}`) ?? [])}, facts ${JSON.stringify(file?.facts ?? {}).slice(0, 160)}`,
+    );
+    if (!(bytes / zip.content.size < 0.001)) process.exitCode = 1;
   }
   await http.close();
   await s3.close();

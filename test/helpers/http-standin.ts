@@ -2,10 +2,12 @@
  * A loopback stand-in for a plain HTTP file server (127.0.0.1, port 0): serves files with
  * `Range`, `ETag`/`Last-Modified` and `If-Match`, and misbehaves on request (ignores Range, lies in
  * Content-Range, changes its ETag, redirects in a loop or to another origin, drip-feeds, sends
- * extra bytes). Every request is logged with the headers it carried.
+ * extra bytes). Every request is logged with the headers it carried. With `tls` it serves HTTPS
+ * with the certificate given (tests make theirs with openssl at test time).
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** How a path misbehaves. */
@@ -50,32 +52,46 @@ export interface StandinRequest {
 const DATE = "Wed, 21 Oct 2026 07:28:00 GMT";
 const etagOf = (b: Uint8Array) => `"${createHash("sha256").update(b).digest("hex").slice(0, 32)}"`;
 
+/** How a stand-in listens. */
+export interface StandinOptions {
+  /** Serve HTTPS with this PEM key and certificate chain. */
+  tls?: { key: string; cert: string };
+  /** Host name used in {@link HttpStandin.origin} (default 127.0.0.1; it always listens there). */
+  host?: string;
+}
+
 /** A loopback HTTP file server. */
 export class HttpStandin {
   readonly log: StandinRequest[] = [];
   readonly files: Map<string, StandinFile>;
   readonly #server: Server;
   readonly #hits = new Map<string, number>();
+  readonly #scheme: "http" | "https";
+  readonly #host: string;
   #port = 0;
 
-  private constructor(files: Record<string, StandinFile>) {
+  private constructor(files: Record<string, StandinFile>, options: StandinOptions) {
     this.files = new Map(Object.entries(files));
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch(() => res.destroy());
-    });
+    };
+    this.#scheme = options.tls === undefined ? "http" : "https";
+    this.#host = options.host ?? "127.0.0.1";
+    this.#server =
+      options.tls === undefined ? createServer(handler) : (createTlsServer(options.tls, handler) as Server);
   }
 
   /** Starts a stand-in on 127.0.0.1 and an ephemeral port. */
-  static async start(files: Record<string, StandinFile> = {}): Promise<HttpStandin> {
-    const s = new HttpStandin(files);
+  static async start(files: Record<string, StandinFile> = {}, options: StandinOptions = {}): Promise<HttpStandin> {
+    const s = new HttpStandin(files, options);
     await new Promise<void>((resolve) => s.#server.listen(0, "127.0.0.1", resolve));
     s.#port = (s.#server.address() as AddressInfo).port;
     return s;
   }
 
-  /** Origin, `http://127.0.0.1:PORT`. */
+  /** Origin, `http://127.0.0.1:PORT` (or `https://HOST:PORT`). */
   get origin(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#scheme}://${this.#host}:${this.#port}`;
   }
 
   /** URL of a path. */

@@ -2,7 +2,8 @@
  * A loopback stand-in for S3 (127.0.0.1, port 0, path-style addressing, signatures not checked):
  * `ListObjectsV2` with pagination, `HeadObject` with full-object SHA-256 checksums, ranged
  * `GetObject` honouring `If-Match`. It misbehaves on request: endless pagination, a listing that
- * changes between pages, an object replaced after it was listed, a wrong checksum.
+ * changes between pages, an object replaced after it was listed, a wrong checksum, redirects,
+ * ignored ranges, extra bytes.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -35,6 +36,12 @@ export interface S3Faults {
   replaceAfterGets?: number;
   /** Answer each GetObject body one byte per interval. */
   dripMs?: number;
+  /** Answer every request with a 307 to this URL (a relative one on this host makes a loop). */
+  redirectTo?: string;
+  /** Answer a ranged GetObject with the whole object (200). */
+  ignoreRange?: boolean;
+  /** Send 16 bytes more than the range asked for (Content-Length included). */
+  extraBytes?: boolean;
 }
 
 /** One request as the stand-in saw it. */
@@ -123,6 +130,7 @@ export class S3Standin {
         { "content-type": "application/xml" },
         `<?xml version="1.0"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
       );
+    if (this.faults.redirectTo !== undefined) return send(307, { location: this.faults.redirectTo });
     const parts = url.pathname.split("/").slice(1);
     if (parts[0] !== this.bucket) return error(404, "NoSuchBucket");
     const key = parts.slice(1).map(decodeURIComponent).join("/");
@@ -162,11 +170,16 @@ export class S3Standin {
       return;
     }
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    if (m === null) return send(200, headers, content);
+    if (m === null || this.faults.ignoreRange === true) return send(200, headers, content);
     const start = Number(m[1]);
     const end = Math.min(content.length - 1, Number(m[2]));
     if (start >= content.length) return error(416, "InvalidRange");
-    const body = content.subarray(start, end + 1);
+    let body = content.subarray(start, end + 1);
+    if (this.faults.extraBytes === true) {
+      const padded = new Uint8Array(body.length + 16);
+      padded.set(body);
+      body = padded;
+    }
     headers["content-range"] = `bytes ${start}-${end}/${content.length}`;
     if (this.faults.dripMs !== undefined) {
       entry.status = 206;

@@ -7,11 +7,17 @@
  * The analysed bytes are the hashed bytes: every range is fetched fresh once, and a range fetched
  * again (evicted from the cache, or read to complete the digest) is fetched as the same range and
  * must hash as it did the first time; a server that answers otherwise is a `NETWORK` error.
+ *
+ * Each byte is hashed once on its way in. A range that continues the hashed prefix is fed straight
+ * to the file's SHA-256, and what it must hash to when fetched again is that digest's state before
+ * and after it (a refetch is checked by replaying it from the saved state); only a range fetched
+ * ahead of the prefix (a zip's central directory, a tail) is hashed on its own, and again when the
+ * prefix reaches it.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
 import type { ByteSource } from "../../core/byte-source.js";
-import { ModelgateError } from "../../core/errors.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 
 /** Read tuning of a {@link RangeReader}. */
 export interface RangeReaderOptions {
@@ -24,12 +30,31 @@ export interface RangeReaderOptions {
 }
 
 /**
- * Fetches exactly the bytes `[start, end)` of the object (checking the response), or throws.
+ * Fetches exactly the bytes `[start, end)` of the object (checking the response), or throws: one
+ * buffer, or the body's chunks in order (not copied together when the range is only hashed).
  * @param start - first byte
  * @param end - one past the last byte
  * @param signal - aborts the request
  */
-export type RangeFetch = (start: number, end: number, signal: AbortSignal) => Promise<Uint8Array>;
+export type RangeFetch = (start: number, end: number, signal: AbortSignal) => Promise<Uint8Array | Uint8Array[]>;
+
+/** One buffer of chunks (copied only when there are several). */
+const join = (chunks: readonly Uint8Array[]): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+/** SHA-256 (hex) of chunks, optionally continuing a state. */
+const hashChunks = (chunks: readonly Uint8Array[], from: Hash = createHash("sha256")): string => {
+  for (const c of chunks) from.update(c);
+  return from.digest("hex");
+};
 
 /** Where the digest of a remote object stands. */
 export interface DigestState {
@@ -46,12 +71,14 @@ interface Segment {
   bytes: Uint8Array;
 }
 
-/** A range fetched once: a later fetch of it must return the same bytes. */
-interface Fetched {
-  readonly start: number;
-  readonly end: number;
-  readonly sha256: string;
-}
+/**
+ * A range fetched once: a later fetch of it must return the same bytes. A range fetched ahead of
+ * the hashed prefix keeps its own SHA-256; a range that continued the prefix keeps the file
+ * digest's state before it and the digest after it, so a refetch replays it from that state.
+ */
+type Fetched =
+  | { readonly start: number; readonly end: number; readonly sha256: string }
+  | { readonly start: number; readonly end: number; readonly before: Hash; readonly after: string };
 
 /** A remote object read by checked ranges, hashed as its prefix arrives. */
 export class RangeReader implements ByteSource {
@@ -103,7 +130,7 @@ export class RangeReader implements ByteSource {
     this.#window = this.#minFetch;
     if (params.initial !== undefined) {
       const { start, bytes } = params.initial;
-      this.#record(start, start + bytes.length, bytes);
+      this.#accept(start, start + bytes.length, [bytes]);
       this.#store(start, bytes);
     }
   }
@@ -153,14 +180,7 @@ export class RangeReader implements ByteSource {
       at += got.length;
     }
     this.#lastEnd = end;
-    if (parts.length === 1) return parts[0] as Uint8Array;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let filled = 0;
-    for (const p of parts) {
-      out.set(p, filled);
-      filled += p.length;
-    }
-    return out;
+    return join(parts);
   }
 
   /** @inheritdoc */
@@ -178,8 +198,26 @@ export class RangeReader implements ByteSource {
    * @param full - read the rest of the object to complete the digest
    * @param signal - aborts the remaining reads
    */
-  async digest(full: boolean, signal?: AbortSignal): Promise<DigestState> {
-    if (full && this.#hashedUpTo < this.size) await this.#hashRest(signal);
+  digest(full: boolean, signal?: AbortSignal): Promise<DigestState> {
+    if (!full || this.#hashedUpTo >= this.size) return Promise.resolve(this.#state());
+    // Queued behind the reads (a read and the digest never plan fetches of the same ground at
+    // once), and abandoned when `signal` fires even if a read ahead of it is stuck.
+    const run = this.#queue.then(async () => {
+      if (this.#closed) throw new ModelgateError("IO", "digest after close");
+      if (this.#hashedUpTo < this.size) await this.#hashRest(signal);
+      return this.#state();
+    });
+    this.#queue = run.catch(() => undefined);
+    if (signal === undefined) return run;
+    return new Promise<DigestState>((resolve, reject) => {
+      const onAbort = () => reject(toModelgateError(signal.reason));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  }
+
+  #state(): DigestState {
     const complete = this.#hashedUpTo >= this.size;
     return {
       complete,
@@ -190,7 +228,7 @@ export class RangeReader implements ByteSource {
 
   async #hashRest(signal?: AbortSignal): Promise<void> {
     const chunk = this.#maxWindow;
-    const pending: Array<{ from: number; bytes: Promise<Uint8Array> }> = [];
+    const pending: Array<{ from: number; to: number; chunks: Promise<Uint8Array[]>; cached: boolean }> = [];
     let next = this.#hashedUpTo;
     const s = signal === undefined ? this.#signal : AbortSignal.any([this.#signal, signal]);
     const launch = () => {
@@ -198,56 +236,79 @@ export class RangeReader implements ByteSource {
       if (next >= this.size) return;
       // The hash continues where it stopped: at the end of a range fetched before, so the next
       // piece is a cached segment, a range fetched before (fetched again and checked), or new ground.
+      // Pieces are accepted in order, so new ground continues the prefix and is hashed once.
       const cached = this.#segments.find((seg) => seg.start === next);
       const known = cached === undefined ? this.#rangeAt(next) : undefined;
       const from = known?.start ?? next;
-      let bytes: Promise<Uint8Array>;
+      let chunks: Promise<Uint8Array[]>;
       if (cached !== undefined) {
         next = cached.start + cached.bytes.length;
-        bytes = Promise.resolve(cached.bytes);
+        chunks = Promise.resolve([cached.bytes]);
       } else if (known !== undefined) {
         next = known.end;
-        bytes = this.#get(known.start, known.end, s);
+        chunks = this.#fetchExact(known.start, known.end, s);
       } else {
-        const to = Math.min(this.size, from + chunk, this.#nextRangeStart(from));
-        next = to;
-        bytes = this.#get(from, to, s);
+        next = Math.min(this.size, from + chunk, this.#nextRangeStart(from));
+        chunks = this.#fetchExact(from, next, s);
       }
-      bytes.catch(() => undefined);
-      pending.push({ from, bytes });
+      chunks.catch(() => undefined);
+      pending.push({ from, to: next, chunks, cached: cached !== undefined });
     };
     for (let i = 0; i < 3; i++) launch();
     while (pending.length > 0) {
-      const { from, bytes } = pending.shift()!;
-      this.#feed(from, await bytes);
+      const { from, to, chunks, cached } = pending.shift()!;
+      const got = await chunks;
+      // Not cached, not copied together: hashed chunk by chunk as the body arrived.
+      if (cached) this.#feed(from, got);
+      else this.#accept(from, to, got);
       launch();
     }
   }
 
   /**
-   * Fetches exactly `[start, end)`; the first fetch of a range records its digest, a later fetch of
-   * the same range must match it.
+   * Fetches exactly `[start, end)` and accepts it: the first fetch of a range records what it
+   * hashes to, a later fetch of the same range must match it.
    */
   async #get(start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
-    const bytes = await this.#fetch(start, end, signal);
-    if (bytes.length !== end - start) {
-      throw new ModelgateError("NETWORK", `asked for ${end - start} bytes at ${start}, got ${bytes.length}`);
-    }
-    this.#record(start, end, bytes);
-    return bytes;
+    const chunks = await this.#fetchExact(start, end, signal);
+    this.#accept(start, end, chunks);
+    return join(chunks);
   }
 
-  #record(start: number, end: number, bytes: Uint8Array): void {
+  /** Fetches exactly `[start, end)` as chunks (nothing recorded yet). */
+  async #fetchExact(start: number, end: number, signal: AbortSignal): Promise<Uint8Array[]> {
+    const got = await this.#fetch(start, end, signal);
+    const chunks = got instanceof Uint8Array ? [got] : got;
+    const length = chunks.reduce((n, c) => n + c.length, 0);
+    if (length !== end - start) {
+      throw new ModelgateError("NETWORK", `asked for ${end - start} bytes at ${start}, got ${length}`);
+    }
+    return chunks;
+  }
+
+  /**
+   * Takes the bytes of `[start, end)` as fetched: a range fetched before must be the same range
+   * with the same bytes; a new range that continues the hashed prefix is fed to the digest (its
+   * check is the digest's state around it), any other new range is hashed on its own.
+   */
+  #accept(start: number, end: number, chunks: readonly Uint8Array[]): void {
     if (end <= start) return;
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
     const known = this.#rangeAt(start);
     if (known !== undefined) {
-      if (known.start !== start || known.end !== end || known.sha256 !== sha256) {
+      const same =
+        known.start === start &&
+        known.end === end &&
+        ("sha256" in known
+          ? hashChunks(chunks) === known.sha256
+          : hashChunks(chunks, known.before.copy()) === known.after);
+      if (!same) {
         throw new ModelgateError(
           "NETWORK",
           `the server sent other bytes for ${start}-${end - 1} than it sent before: the content changed or the server is not consistent`,
         );
       }
+      // A range fetched ahead of the prefix, evicted, fetched again where the prefix now stands.
+      this.#feed(start, chunks);
       return;
     }
     const r = this.#fetchedRanges;
@@ -256,7 +317,14 @@ export class RangeReader implements ByteSource {
     if (r[i]?.start !== undefined && r[i]!.start < end) {
       throw new ModelgateError("NETWORK", `overlapping range fetches at ${start}-${end - 1}`);
     }
-    r.splice(i, 0, { start, end, sha256 });
+    if (start === this.#hashedUpTo) {
+      const before = this.#sha256.copy();
+      for (const c of chunks) this.#update(c);
+      r.splice(i, 0, { start, end, before, after: this.#sha256.copy().digest("hex") });
+      this.#continueFromCache();
+    } else {
+      r.splice(i, 0, { start, end, sha256: hashChunks(chunks) });
+    }
   }
 
   /** The range fetched before that holds `at`, if any. */
@@ -292,8 +360,8 @@ export class RangeReader implements ByteSource {
     return best;
   }
 
+  /** Keeps fetched bytes in the segment cache (the digest was fed by {@link RangeReader.#accept}). */
   #store(start: number, bytes: Uint8Array): void {
-    this.#feed(start, bytes);
     if (bytes.length > this.#maxCache) return;
     this.#segments.push({ start, bytes });
     this.#cached += bytes.length;
@@ -303,23 +371,33 @@ export class RangeReader implements ByteSource {
     }
   }
 
-  /** Feeds newly fetched bytes to the digest when they continue the hashed prefix. */
-  #feed(start: number, bytes: Uint8Array): void {
-    const end = start + bytes.length;
+  /** Feeds bytes of a range fetched before to the digest when they continue the hashed prefix. */
+  #feed(start: number, chunks: readonly Uint8Array[]): void {
+    const end = chunks.reduce((n, c) => n + c.length, start);
     if (start > this.#hashedUpTo || end <= this.#hashedUpTo) return;
-    const part = bytes.subarray(this.#hashedUpTo - start);
+    let at = start;
+    for (const c of chunks) {
+      const cEnd = at + c.length;
+      if (cEnd > this.#hashedUpTo) this.#update(c.subarray(this.#hashedUpTo - at));
+      at = cEnd;
+    }
+    this.#continueFromCache();
+  }
+
+  #update(part: Uint8Array): void {
     this.#sha256.update(part);
     this.#alsoHash?.update(part);
-    this.#hashedUpTo = end;
+    this.#hashedUpTo += part.length;
+  }
+
+  /** Feeds cached segments (ranges fetched ahead of the prefix) that the prefix has reached. */
+  #continueFromCache(): void {
     for (let progressed = true; progressed && this.#hashedUpTo < this.size; ) {
       progressed = false;
       for (const s of this.#segments) {
         const sEnd = s.start + s.bytes.length;
         if (s.start <= this.#hashedUpTo && sEnd > this.#hashedUpTo) {
-          const more = s.bytes.subarray(this.#hashedUpTo - s.start);
-          this.#sha256.update(more);
-          this.#alsoHash?.update(more);
-          this.#hashedUpTo = sEnd;
+          this.#update(s.bytes.subarray(this.#hashedUpTo - s.start));
           progressed = true;
         }
       }

@@ -23,6 +23,7 @@ import {
   type HubTransportOptions,
   type RequestContext,
   readExactBody,
+  readExactChunks,
   type TransferStats,
   TransientError,
 } from "./transport.js";
@@ -421,7 +422,7 @@ export class HttpRoot implements ScanRoot {
     start: number,
     end: number,
     signal: AbortSignal,
-  ): Promise<Uint8Array> {
+  ): Promise<Uint8Array[]> {
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}`, "accept-encoding": "identity" };
     if (mode.validators.etag !== undefined) headers["if-match"] = mode.validators.etag;
     else if (mode.validators.lastModified !== undefined) headers["if-unmodified-since"] = mode.validators.lastModified;
@@ -472,7 +473,7 @@ export class HttpRoot implements ScanRoot {
             `${this.#display}: asked for bytes ${start}-${end - 1}, got ${first}-${last}`,
           );
         }
-        return readExactBody(response, end - start, this.#ctx.stats);
+        return readExactChunks(response, end - start, this.#ctx.stats);
       },
     );
   }

@@ -185,6 +185,41 @@ const sameOrigin = (url: string, origin: string): boolean => {
   }
 };
 
+/** OpenSSL and Node codes of a server certificate that failed verification (not a transient failure). */
+const TLS_CODES = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "INVALID_CA",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+/**
+ * `code: message` when a fetch failed because the server's certificate was not accepted (expired,
+ * self-signed, unknown CA, wrong host name), else undefined.
+ */
+function tlsFailure(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e !== null && typeof e === "object" && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && TLS_CODES.has(code)) {
+      const message = String((e as { message?: unknown }).message ?? "").slice(0, 200);
+      return `${code}: ${message}`;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Sends Hub requests. One transport can serve many repositories at once (a mirror's pool): its
  * connection and bytes-in-flight budgets are shared by all of them.
@@ -245,6 +280,15 @@ export class HubTransport {
           }
         } catch (error) {
           if (ctx.signal.aborted) throw toModelgateError(ctx.signal.reason ?? error);
+          const tls = tlsFailure(error);
+          if (tls !== undefined) {
+            // Not retried: the certificate will not change between attempts.
+            throw new ModelgateError(
+              "NETWORK",
+              `${show(ctx, request.url)}: TLS certificate rejected (${tls}); nothing was sent. To trust a private CA, start modelgate with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
+              { cause: error },
+            );
+          }
           const transient =
             error instanceof TransientError ||
             timeout.aborted ||
@@ -399,17 +443,36 @@ export async function readBody(response: Response, max: number, stats: TransferS
  * @param stats - counters to update
  */
 export async function readExactBody(response: Response, length: number, stats: TransferStats): Promise<Uint8Array> {
+  const chunks = await readExactChunks(response, length, stats);
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * {@link readExactBody}, returning the body's chunks as they arrived (no copy: a range that is
+ * only hashed is never copied together).
+ * @param response - the response
+ * @param length - bytes expected
+ * @param stats - counters to update
+ */
+export async function readExactChunks(response: Response, length: number, stats: TransferStats): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
   let at = 0;
   for await (const chunk of bodyChunks(response, stats)) {
     if (at + chunk.length > length) {
       throw new ModelgateError("NETWORK", `server sent more than the ${length} bytes it announced`);
     }
-    out.set(chunk, at);
+    chunks.push(chunk);
     at += chunk.length;
   }
   if (at < length) throw new TransientError(`body ended after ${at} of ${length} bytes`);
-  return out;
+  return chunks;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   type HubTransport,
   type RequestContext,
   readBody,
-  readExactBody,
+  readExactChunks,
   type TransferStats,
   TransientError,
 } from "./transport.js";
@@ -203,7 +203,7 @@ export class HubFileSource implements ByteSource {
   }
 
   /** Fetches `[start, end)`, checking the response; retries against the resolve URL once if the redirect target expired. */
-  async #fetchRange(start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
+  async #fetchRange(start: number, end: number, signal: AbortSignal): Promise<Uint8Array | Uint8Array[]> {
     if (this.#whole !== undefined) return this.#whole.subarray(start, end);
     const ctx = { ...this.#ctx, signal };
     for (let attempt = 0; ; attempt++) {
@@ -229,7 +229,7 @@ export class HubFileSource implements ByteSource {
     }
   }
 
-  async #accept(r: HubResponse, start: number, end: number, fromResolve: boolean): Promise<Uint8Array> {
+  async #accept(r: HubResponse, start: number, end: number, fromResolve: boolean): Promise<Uint8Array | Uint8Array[]> {
     const { response } = r;
     if (fromResolve) this.#checkHeaders(r);
     if (response.status === 416) {
@@ -273,7 +273,7 @@ export class HubFileSource implements ByteSource {
       await response.body?.cancel().catch(() => undefined);
       throw new ModelgateError("NETWORK", `asked for bytes ${start}-${end - 1}, got ${first}-${last}`);
     }
-    return readExactBody(response, end - start, this.#ctx.stats);
+    return readExactChunks(response, end - start, this.#ctx.stats);
   }
 
   /** A 200 to a range request: the server ignored `Range`. Small files are taken whole. */

@@ -397,9 +397,12 @@ export class S3Root implements ScanRoot {
   }
 }
 
-/** Reads exactly `length` bytes of an SDK body stream: more is an error, less a retryable one. */
-async function readExactly(body: unknown, length: number, onBytes: (n: number) => void): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+/**
+ * Reads exactly `length` bytes of an SDK body stream, as the chunks that arrived (the range reader
+ * copies them together only for the analyzers): more is an error, less a retryable one.
+ */
+async function readExactly(body: unknown, length: number, onBytes: (n: number) => void): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
   let at = 0;
   const stream = body as AsyncIterable<Uint8Array> & { destroy?: () => void };
   if (stream === undefined || stream === null || typeof stream[Symbol.asyncIterator] !== "function") {
@@ -410,7 +413,7 @@ async function readExactly(body: unknown, length: number, onBytes: (n: number) =
       onBytes(chunk.length);
       if (at + chunk.length > length)
         throw new ModelgateError("NETWORK", `S3 sent more than the ${length} bytes of the range`);
-      out.set(chunk, at);
+      out.push(chunk);
       at += chunk.length;
     }
   } finally {

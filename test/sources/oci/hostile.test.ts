@@ -361,3 +361,86 @@ describe("budgets and deadlines", () => {
     expect(report.errors[0]?.code).toBe("NETWORK");
   });
 });
+
+describe("a registry that misbehaves on blob reads (redirects, ranges)", () => {
+  /** A registry whose layer blob (a 200 KiB pickle-less blob after a clean pickle) is served by `blob`. */
+  async function misbehaving(blob: (req: IncomingMessage, res: ServerResponse, url: URL, bytes: Uint8Array) => void) {
+    const big = new Uint8Array(200 << 10);
+    big.set(CLEAN);
+    const a = artifact([{ bytes: big, title: "big.pkl" }]);
+    const layer = a.built.blobs[1]!;
+    const s = await registry({
+      manifests: a.manifests,
+      blobs: a.blobs,
+      blob: (req, res, url) => {
+        const ref = url.pathname.split("/").pop()!;
+        if (ref === layer.digest) return blob(req, res, url, layer.bytes);
+        serveRange(req, res, a.blobs[ref]!);
+      },
+    });
+    layerDigest = layer.digest.slice("sha256:".length);
+    return { s, layer };
+  }
+
+  let layerDigest = "";
+  async function expectRejected(s: Standin, message: RegExp, target: Partial<OciTarget> = {}) {
+    const cache = new MemoryVerdictCache();
+    const t0 = Date.now();
+    const report = await ociScan(s, "acme/m:v1", target, { cache });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(report.verdict).toBe("invalid");
+    expect(report.complete).toBe(false);
+    const file = report.files.find((f) => f.path === "big.pkl")!;
+    expect(file.verdict).toBe("invalid");
+    expect(JSON.stringify([file.findings, report.errors])).toMatch(message);
+    // Only the verified config blob may be cached, never the layer that failed.
+    expect(await cache.get(key(layerDigest))).toBeUndefined();
+    expect(cache.size).toBeLessThanOrEqual(1);
+    return report;
+  }
+
+  it("a blob redirect loop ends after 8 hops with a typed error", async () => {
+    const { s } = await misbehaving((_req, res, url) => {
+      const hop = Number(url.searchParams.get("hop") ?? 0) + 1;
+      res.writeHead(307, { location: `${url.pathname}?hop=${hop}` }).end();
+    });
+    await expectRejected(s, /more than 8 redirects/);
+    expect(s.log.filter((l) => l.path.includes("hop=")).length).toBeLessThanOrEqual(2 * 8 * 2);
+  });
+
+  it("a blob redirect to a non-HTTP scheme is refused", async () => {
+    const { s } = await misbehaving((_req, res) => res.writeHead(302, { location: "file:///etc/passwd" }).end());
+    await expectRejected(s, /redirect to a non-HTTP URL/);
+  });
+
+  it("a registry that ignores Range for a blob larger than the whole-blob limit: typed error", async () => {
+    const { s } = await misbehaving((_req, res, _url, bytes) =>
+      res.writeHead(200, { "content-length": String(bytes.length) }).end(bytes),
+    );
+    await expectRejected(s, /ignores Range requests/, { maxWholeBlobBytes: 64 << 10 });
+  });
+
+  it("a registry that ignores Range for a small blob: taken whole once, and verified", async () => {
+    const { s, layer } = await misbehaving((_req, res, _url, bytes) =>
+      res.writeHead(200, { "content-length": String(bytes.length) }).end(bytes),
+    );
+    const report = await ociScan(s, "acme/m:v1", { verify: "full" });
+    const file = report.files.find((f) => f.path === "big.pkl")!;
+    expect(file.integrity).toMatchObject({ status: "verified", actual: layer.digest.slice(7) });
+    expect(s.log.filter((l) => l.path.endsWith(layer.digest))).toHaveLength(1);
+  });
+
+  it("a Content-Range other than the range asked for: typed error", async () => {
+    const { s } = await misbehaving((req, res, _url, bytes) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+      const start = Number(m?.[1] ?? 0) + 1;
+      const end = Math.min(Number(m?.[2] ?? 0) + 1, bytes.length - 1);
+      res.writeHead(206, {
+        "content-range": `bytes ${start}-${end}/${bytes.length}`,
+        "content-length": String(end - start + 1),
+      });
+      res.end(bytes.subarray(start, end + 1));
+    });
+    await expectRejected(s, /asked for bytes 0-\d+ of a blob, got 1-/);
+  });
+});

@@ -157,6 +157,44 @@ describe("s3:// targets", () => {
     expectInvalid(report, cache);
   });
 
+  it("a store that ignores Range (200 with the whole object): typed error, invalid, nothing cached", async () => {
+    const s = await store({ "m/model.safetensors": { content: BIG } }, { ignoreRange: true });
+    const cache = new MemoryVerdictCache();
+    const report = await scanS3(s, "m/", {}, { cache });
+    expectInvalid(report, cache);
+    expect(report.errors.map((e) => `${e.code} ${e.message}`).join("\n")).toMatch(
+      /asked for bytes 0-65535\/\d+, got no Content-Range/,
+    );
+    // The whole body was not read to the end: the transfer stopped at the first misbehaviour.
+    expect(s.bytesSent).toBeLessThan(BIG.length * 2);
+  });
+
+  it("a store that sends more bytes than the range: typed error, invalid, nothing cached", async () => {
+    const s = await store({ "m/evil.pkl": { content: EVIL } }, { extraBytes: true });
+    const cache = new MemoryVerdictCache();
+    const report = await scanS3(s, "m/", { verify: "full" }, { cache });
+    expectInvalid(report, cache);
+    expect(report.errors.map((e) => e.message).join("\n")).toMatch(/more than the \d+ bytes of the range/);
+  });
+
+  it("redirects are not followed: not to another origin (no signed request leaves), not in a loop, not to http://", async () => {
+    const other = await store({ "m/evil.pkl": { content: EVIL } });
+    for (const redirectTo of [`${other.endpoint}/models/m/evil.pkl`, "/models/m/?loop=1", "http://127.0.0.1:9/x"]) {
+      const s = await store({ "m/evil.pkl": { content: EVIL } }, { redirectTo });
+      const cache = new MemoryVerdictCache();
+      const t0 = Date.now();
+      const report = await scanS3(s, "m/", {}, { cache });
+      expectInvalid(report, cache);
+      expect(report.errors[0]?.code).toBe("NETWORK");
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      // The SDK does not follow 3xx: a bounded number of attempts, each answered 307.
+      expect(s.log.length).toBeLessThanOrEqual(4);
+      expect(s.log.every((r) => r.status === 307)).toBe(true);
+      expect(s.log[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+    }
+    expect(other.log).toHaveLength(0);
+  });
+
   it("parses s3:// URIs", () => {
     expect(parseS3Uri("s3://models/llama/x")).toEqual({ bucket: "models", prefix: "llama/x" });
     expect(parseS3Uri("s3://models")).toEqual({ bucket: "models", prefix: "" });
