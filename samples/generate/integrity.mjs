@@ -242,11 +242,22 @@ await certSigned("cert-no-usage.sig", "leaf-no-usage", "sha256", ["leaf-no-usage
     "expected.json",
     `${JSON.stringify(
       {
-        "integrity/model": { verdict: "clean", absentRules: ["integrity/signature-invalid"] },
-        "integrity/signed-model": { verdict: "clean", rules: ["integrity/signature-unverified"] },
+        // weights.bin is headerless bytes: format/unknown (suspicious) whatever the signature says
+        "integrity/model": {
+          verdict: "suspicious",
+          rules: ["format/unknown"],
+          absentRules: ["integrity/signature-invalid"],
+        },
+        "integrity/signed-model": {
+          verdict: "suspicious",
+          rules: ["integrity/signature-unverified", "format/unknown"],
+        },
         "integrity/tampered-model": { verdict: "malicious", rules: ["integrity/signed-file-mismatch"] },
         "integrity/extra-file-model": { verdict: "malicious", rules: ["integrity/unsigned-file"] },
-        "integrity/blake2b-model": { verdict: "clean", rules: ["integrity/signature-unverified"] },
+        "integrity/blake2b-model": {
+          verdict: "suspicious",
+          rules: ["integrity/signature-unverified", "format/unknown"],
+        },
       },
       null,
       2,

@@ -135,7 +135,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
 
   app.get("/metrics", async (_request, reply) => {
     const counts = await options.queue.counts();
-    return reply.type("text/plain; version=0.0.4").send(metrics.render(counts));
+    return reply.type("text/plain; version=0.0.4").send(await metrics.render(counts));
   });
 
   app.post("/v1/scans", async (request, reply) => {

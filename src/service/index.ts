@@ -17,9 +17,17 @@ export {
   type ServiceCaps,
 } from "./job.js";
 export { createLocalScanQueue, type LocalQueueOptions } from "./local-queue.js";
-export { Metrics } from "./metrics.js";
+export {
+  countersOf,
+  DURATION_BUCKETS,
+  Metrics,
+  type MetricsOptions,
+  NO_SCANS,
+  type ScanCounters,
+} from "./metrics.js";
 export { OPENAPI_DOCUMENT } from "./openapi.js";
 export { RedisVerdictCache, type RedisVerdictCacheOptions } from "./redis-cache.js";
+export { RedisScanCounters, type RedisScanCountersOptions } from "./redis-metrics.js";
 export {
   createScanQueue,
   QUEUE_NAME,

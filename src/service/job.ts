@@ -395,7 +395,9 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
     options.policy = policy;
   }
   const progress = { filesTotal: 0, filesDone: 0, bytesDone: 0, path: "" };
-  let last = 0;
+  // At most one update every 250 ms, none in the first 250 ms: each is a Redis write and an event
+  // every `events()` consumer reads. A finished job's status takes its counts from the report.
+  let last = Date.now();
   if (context.onProgress !== undefined) {
     const report = context.onProgress;
     options.onProgress = (event: ProgressEvent) => {
@@ -407,7 +409,7 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
         progress.path = event.path;
       }
       const now = Date.now();
-      if (now - last >= 250 || event.phase === "done") {
+      if (now - last >= 250) {
         last = now;
         report({ ...progress });
       }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ScanReport } from "../report/schema.js";
 import { jobIdOf, type RunContext, runScanJob, TransientJobError } from "./job.js";
 import type { Metrics } from "./metrics.js";
+import { finishedProgress } from "./progress.js";
 import type {
   JobEvent,
   JobIdentity,
@@ -131,7 +132,7 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
   const statusOf = (e: Entry): JobStatus => ({
     id: e.id,
     state: e.state,
-    progress: e.progress,
+    progress: finishedProgress(e.progress, e.state === "completed" ? e.report : undefined),
     attempts: e.attempts,
     target: e.data.kind === "upload" ? `upload:${e.data.upload?.name ?? ""}` : e.data.target,
     submittedAt: new Date(e.data.submittedAt).toISOString(),

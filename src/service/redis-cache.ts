@@ -5,7 +5,13 @@
  */
 import type { Redis } from "ioredis";
 import { type FileReport, FileReportSchema } from "../report/schema.js";
-import { cacheableReport, checkCacheKey, type VerdictCache, type VerdictCacheKey } from "../scan/cache.js";
+import {
+  cacheableReport,
+  checkCacheKey,
+  contentKeyDigest,
+  type VerdictCache,
+  type VerdictCacheKey,
+} from "../scan/cache.js";
 
 /** Options of {@link RedisVerdictCache}. */
 export interface RedisVerdictCacheOptions {
@@ -15,13 +21,23 @@ export interface RedisVerdictCacheOptions {
   prefix?: string;
 }
 
+/**
+ * Whether a key is the one of this content at this path: the engine keys a result by
+ * `contentKeyDigest(sha256, path)` (the content's SHA-256 bound to the file's name); a key that is
+ * the bare SHA-256 is accepted too (callers of `VerdictCache` that key by content alone).
+ */
+function keyIsOf(key: VerdictCacheKey, sha256: string, path: string): boolean {
+  return key.sha256 === sha256 || key.sha256 === contentKeyDigest(sha256, path);
+}
+
 /** Largest entry read back (as `FileVerdictCache`). */
 const MAX_ENTRY_BYTES = 32 << 20;
 
 /**
  * A verdict cache in Redis. The engine stores results only under a SHA-256 it computed over every
- * byte; this store refuses, besides, what could not be such a result: a report whose own `sha256`
- * differs from the key, or that carries a `scan/*` finding (a read error, a timeout, a budget).
+ * byte (bound to the file's path); this store refuses, besides, what could not be such a result: a
+ * report whose own `sha256` and `path` do not make the key, or that carries a `scan/*` finding (a
+ * read error, a timeout, a budget).
  * Whoever can write the Redis database can decide verdicts: keep it as private as the mirror.
  */
 export class RedisVerdictCache implements VerdictCache {
@@ -71,8 +87,8 @@ export class RedisVerdictCache implements VerdictCache {
   /** @inheritdoc */
   async set(key: VerdictCacheKey, report: FileReport): Promise<void> {
     const redisKey = this.keyOf(key);
-    // A result stands for the bytes it was computed over: never under another digest.
-    if (report.sha256 !== undefined && report.sha256 !== key.sha256) return;
+    // A result stands for the bytes it was computed over, at its path: never under another key.
+    if (report.sha256 !== undefined && !keyIsOf(key, report.sha256, report.path)) return;
     if (report.findings.some((f) => f.ruleId.startsWith("scan/"))) return;
     const body = JSON.stringify({ key, report: cacheableReport(report) });
     await this.#redis.set(redisKey, body, "EX", this.#ttl);

@@ -14,7 +14,9 @@ import type { ScanReport } from "../report/schema.js";
 import type { VerdictCache } from "../scan/cache.js";
 import { HubTransport } from "../sources/hub/transport.js";
 import { DEFAULT_CAPS, isWithin, jobIdOf, runScanJob, type ServiceCaps, TransientJobError } from "./job.js";
-import type { Metrics } from "./metrics.js";
+import { countersOf, type ScanCounters } from "./metrics.js";
+import { finishedProgress } from "./progress.js";
+import { RedisScanCounters } from "./redis-metrics.js";
 import type {
   JobEvent,
   JobIdentity,
@@ -73,14 +75,20 @@ export interface ScanQueueOptions {
   attempts?: number;
   /** First retry delay, ms, doubled each time (default 2000). */
   backoffMs?: number;
-  /** Counts finished jobs (the serve process's `/metrics`), from the queue's events. */
-  metrics?: Metrics;
+  /**
+   * Most entries of the queue's event stream, about (default 10 000, BullMQ's). Each `completed`
+   * event carries the job's report, so this bounds the stream's memory in Redis; a consumer of
+   * `events()` that falls further behind than this loses events.
+   */
+  eventsMaxLen?: number;
 }
 
 /** The Redis scan queue: the {@link ScanQueue} API plus a health check. */
 export interface RedisScanQueue extends ScanQueue {
   /** Whether the connection to Redis is up. */
   healthy(): Promise<boolean>;
+  /** The counters of every scan the queue's workers finished (kept in Redis by the workers). */
+  counters(): Promise<ScanCounters>;
 }
 
 const stateOf = (s: string): JobState =>
@@ -109,7 +117,11 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
   const attempts = Math.max(1, options.attempts ?? 3);
   const backoff = options.backoffMs ?? 2000;
   const client = redisClient(options.connection);
-  const queue = new Queue<ScanJobData, StoredResult>(name, { connection: client });
+  const queue = new Queue<ScanJobData, StoredResult>(name, {
+    connection: client,
+    streams: { events: { maxLen: Math.max(100, Math.floor(options.eventsMaxLen ?? 10_000)) } },
+  });
+  const counters = new RedisScanCounters(client, { queue: name });
   queue.on("error", () => undefined);
   let events: QueueEvents | undefined;
   let eventsClient: Redis | undefined;
@@ -128,17 +140,9 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     events.on("waiting", ({ jobId }) => emit({ type: "queued", id: jobId }));
     events.on("active", ({ jobId }) => emit({ type: "running", id: jobId }));
     events.on("progress", ({ jobId }) => emit({ type: "progress", id: jobId }));
-    events.on("completed", ({ jobId, returnvalue }) => {
-      const r = returnvalue as unknown as StoredResult | undefined;
-      if (r?.report !== undefined) options.metrics?.jobFinished(r.report, r.seconds);
-      emit({ type: "completed", id: jobId });
-    });
-    events.on("failed", ({ jobId, failedReason }) => {
-      options.metrics?.error(/^([A-Z_]+):/.exec(failedReason)?.[1] ?? "INTERNAL");
-      emit({ type: "failed", id: jobId });
-    });
+    events.on("completed", ({ jobId }) => emit({ type: "completed", id: jobId }));
+    events.on("failed", ({ jobId }) => emit({ type: "failed", id: jobId }));
   };
-  if (options.metrics !== undefined) ensureEvents();
 
   const statusOf = async (fetched: Job<ScanJobData, StoredResult>): Promise<JobStatus> => {
     const state = stateOf(await fetched.getState());
@@ -155,7 +159,7 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     return {
       id: String(job.id),
       state,
-      progress: progressOf(job.progress),
+      progress: finishedProgress(progressOf(job.progress), state === "completed" ? job.returnvalue?.report : undefined),
       attempts: job.attemptsMade + (state === "running" ? 1 : 0),
       target: data.kind === "upload" ? `upload:${data.upload?.name ?? ""}` : data.target,
       submittedAt: new Date(data.submittedAt).toISOString(),
@@ -244,6 +248,9 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
         },
       };
     },
+    counters() {
+      return counters.read();
+    },
     async healthy() {
       if (client.status !== "ready") return false;
       return (await Promise.race([client.ping(), new Promise((r) => setTimeout(r, 1000, "timeout"))])) === "PONG";
@@ -284,6 +291,12 @@ export interface WorkerOptions {
    * jobs to another worker after about this long.
    */
   lockDurationMs?: number;
+  /**
+   * Add each finished scan's counters (duration, bytes read, files, cache hits, errors by code) and
+   * each failed or retried attempt to the queue's counters in Redis, which `serve --redis` shows at
+   * `/metrics` (default true).
+   */
+  counters?: boolean;
   /** Called when a job finishes or fails (logging). */
   onJob?: (event: {
     id: string;
@@ -316,8 +329,9 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
   const transport = new HubTransport();
   const controller = new AbortController();
   const caps = options.caps ?? DEFAULT_CAPS;
+  const queueName = options.name ?? QUEUE_NAME;
   const worker = new Worker<ScanJobData, StoredResult>(
-    options.name ?? QUEUE_NAME,
+    queueName,
     async (job) => {
       const started = performance.now();
       const data = job.data;
@@ -366,12 +380,19 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
       await rm(folder, { recursive: true, force: true }).catch(() => undefined);
     }
   };
+  // Counted once BullMQ committed the outcome, as the logging: a job is counted by the worker that
+  // completed it. A lost write (Redis away) loses that job's counts, never the job.
+  const counters = options.counters === false ? undefined : new RedisScanCounters(client, { queue: queueName });
   worker.on("completed", (job, result) => {
     options.onJob?.({ id: String(job.id), state: "completed", seconds: result.seconds });
+    if (counters !== undefined && result.report !== undefined) {
+      counters.add(countersOf(result.report, result.seconds)).catch(() => undefined);
+    }
     void removeUpload(job.data);
   });
   worker.on("failed", (job, error) => {
     if (job === undefined) return;
+    counters?.error(/^([A-Z][A-Z0-9_]*):/.exec(error.message)?.[1] ?? "INTERNAL").catch(() => undefined);
     const retry = job.attemptsMade < (job.opts.attempts ?? 1) && !(error instanceof UnrecoverableError);
     options.onJob?.({ id: String(job.id), state: retry ? "retry" : "failed", seconds: 0, message: error.message });
     if (!retry) void removeUpload(job.data);

@@ -106,7 +106,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const token = await readTokenFile(config.tokenFile);
   const roots = await resolveRoots(config.roots);
   const caps = config.caps ?? DEFAULT_CAPS;
-  const metrics = new Metrics();
   let uploadDir: string | undefined;
   let ownUploadDir: string | undefined;
   if (config.uploadDir !== undefined) uploadDir = await privateFolder(config.uploadDir);
@@ -116,15 +115,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   let queue: ScanQueue;
   let healthy: (() => Promise<boolean>) | undefined;
+  let metrics: Metrics;
   if (config.redis !== undefined) {
     const q = createScanQueue({
       connection: config.redis,
-      metrics,
       ...(config.resultTtlSeconds === undefined ? {} : { resultTtlSeconds: config.resultTtlSeconds }),
     });
     queue = q;
     healthy = () => q.healthy();
+    // Scans run in the workers: their counters, kept in Redis, are what /metrics shows.
+    metrics = new Metrics({ shared: () => q.counters() });
   } else {
+    metrics = new Metrics();
     queue = createLocalScanQueue({
       concurrency: config.concurrency ?? 2,
       metrics,

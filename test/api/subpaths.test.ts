@@ -11,7 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
 
 const BUILT = join(REPO_ROOT, "dist", "index.js");
-const SUBPATHS = ["report", "policy", "signing", "hub", "pickle", "safetensors", "gguf", "onnx", "numpy", "zip"];
+const SUBPATHS = [
+  "report",
+  "policy",
+  "signing",
+  "hub",
+  "pickle",
+  "safetensors",
+  "gguf",
+  "onnx",
+  "numpy",
+  "zip",
+  "service",
+];
 
 const newestMtime = (dir: string): number =>
   readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
@@ -137,6 +149,9 @@ describe("the package's entry points, as installed", () => {
         include: ["*.ts"],
       }),
     );
+    // ioredis's declarations (behind `modelgate/service`) import `redis-errors`, which ships no
+    // types; a consumer type-checking libraries declares it, as docs/deployment.md says.
+    writeFileSync(join(dir, "redis-errors.d.ts"), `declare module "redis-errors";\n`);
     writeFileSync(
       join(dir, "consumer.ts"),
       `import { type Format, type PolicyOptions, type RuleId, type ScanReport, scan } from "modelgate";

@@ -86,6 +86,8 @@ describe("in-process scan service", () => {
     const report = done.report as { files: { path: string; verdict: string }[]; complete: boolean };
     expect(report.complete).toBe(true);
     expect(report.files.map((f) => f.path).sort()).toEqual(["clean.safetensors", "evil.pkl"]);
+    // Progress updates are throttled; a completed job counts every file of its report as done.
+    expect(done.progress).toMatchObject({ filesTotal: 2, filesDone: 2, path: "" });
     const sarif = (await (await api(`/v1/scans/${id}?format=sarif`)).json()) as {
       report: { version: string; runs: unknown[] };
     };

@@ -2,7 +2,8 @@
 // test process) only queues; `modelgate worker` child processes scan. Round trip, duplicate
 // submissions scanned once, `kill -9` of a worker mid-scan (the job completes on another, once),
 // Redis restarted under load (nothing lost), 200 jobs over 3 workers, and the shared verdict
-// cache never storing a result under a digest that was not proven.
+// cache never storing a result under a digest that was not proven, and `/metrics` of serve showing
+// what the workers did (counters kept in Redis).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOOL_VERSION } from "../../src/core/version.js";
 import { resolvePolicy } from "../../src/policy/policy.js";
 import type { FileReport } from "../../src/report/schema.js";
+import { contentKeyDigest } from "../../src/scan/cache.js";
 import { RedisVerdictCache } from "../../src/service/redis-cache.js";
+import { RedisScanCounters } from "../../src/service/redis-metrics.js";
 import { createScanQueue, type RedisScanQueue, redisClient } from "../../src/service/redis-queue.js";
 import { type RunningServer, startServer } from "../../src/service/server.js";
 import { redisAvailable, startRedis, type TestRedis } from "../helpers/redis.js";
@@ -190,21 +193,25 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     const { id } = await submit(join(root, "evil.pkl"));
     const status = await completedStatus(id, 15_000);
     expect(status.verdict).toBe("malicious");
+    expect(status.progress).toMatchObject({ filesTotal: 1, filesDone: 1, path: "" });
     expect(workers.map((w) => `:${w.pid}`)).toContain(String(status.worker).replace(/^.*(:\d+)$/, "$1"));
     const sarif = (await (await api(`/v1/scans/${id}?format=sarif`)).json()) as { report: { version: string } };
     expect(sarif.report.version).toBe("2.1.0");
     const cdx = (await (await api(`/v1/scans/${id}?format=cyclonedx`)).json()) as { report: { bomFormat: string } };
     expect(cdx.report.bomFormat).toBe("CycloneDX");
-    // The proven digest of the file is now in the shared cache.
+    // The proven digest of the file (bound to its name, as the engine keys results) is now in the
+    // shared cache.
     const sha = createHash("sha256")
       .update(readFileSync(join(root, "evil.pkl")))
       .digest("hex");
     const key = new RedisVerdictCache(client).keyOf({
-      sha256: sha,
+      sha256: contentKeyDigest(sha, "evil.pkl"),
       toolVersion: TOOL_VERSION,
       policyHash: resolvePolicy({}).hash,
     });
     expect(await client.exists(key)).toBe(1);
+    // The worker logs the completion after Redis recorded it: wait for the line, then count.
+    await waitFor("the worker's completion line", 5_000, async () => (completedBy(id) >= 1 ? true : undefined));
     expect(completedBy(id)).toBe(1);
   }, 20_000);
 
@@ -268,6 +275,104 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     expect(busy.length).toBeGreaterThanOrEqual(2);
   }, 45_000);
 
+  it("serve's /metrics shows the workers' scans: durations, bytes read, files, cache hits, errors by code", async () => {
+    const metric = (text: string, name: string): number => {
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      return line === undefined ? 0 : Number(line.slice(name.length + 1));
+    };
+    const read = async (base = server.url) => {
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const names = [
+      "modelgate_scan_duration_seconds_count",
+      'modelgate_scan_duration_seconds_bucket{le="+Inf"}',
+      "modelgate_bytes_read_total",
+      "modelgate_files_scanned_total",
+      "modelgate_cache_hits_total",
+      'modelgate_errors_total{code="INVALID_ARGUMENT"}',
+    ];
+    const snapshot = async (base?: string) => {
+      const text = await read(base);
+      expect(text).toContain("modelgate_worker_counters_up 1");
+      return Object.fromEntries(names.map((n) => [n, metric(text, n)]));
+    };
+    const before = await snapshot();
+    const live = workers.filter((w) => w.child.exitCode === null);
+    if (live.length === 0) await startWorkerProcess();
+    // A local file (its bytes are read), a Hub file read whole twice under two job ids (the second
+    // scan is answered by the shared cache), and a queue entry naming a path outside the workers'
+    // roots (an INVALID_ARGUMENT error in its report).
+    writeFileSync(join(root, "metrics.json"), JSON.stringify({ pad: "m".repeat(5000) }));
+    const local = await submit("metrics.json");
+    const full = await submit(`hf://acme/tiny@${COMMIT}`, { verify: "full" });
+    expect((await completedStatus(local.id, 15_000)).state).toBe("completed");
+    expect((await completedStatus(full.id, 15_000)).state).toBe("completed");
+    const again = await submit(`hf://acme/tiny@${COMMIT}`, { verify: "full", concurrency: 3 });
+    const hit = await completedStatus(again.id, 15_000);
+    expect((hit.report as { files: { cached?: boolean }[] }).files[0]?.cached).toBe(true);
+    const outside = await queue.submit(
+      {
+        target: "/etc/hostname",
+        kind: "local",
+        policyHash: resolvePolicy({}).hash,
+        options: { verify: "read", hash: true, timeoutMs: 60_000, concurrency: 1 },
+        submittedAt: Date.now(),
+      },
+      { content: `name:local:/etc/hostname:${Date.now()}`, pinned: false },
+    );
+    const refused = await completedStatus(outside.id, 15_000);
+    expect(refused.verdict).toBe("invalid");
+
+    // Workers add their counters once a job is committed: poll until all four are in.
+    const after = await waitFor("the workers' counters", 10_000, async () => {
+      const s = await snapshot();
+      return s.modelgate_scan_duration_seconds_count! >= before.modelgate_scan_duration_seconds_count! + 4
+        ? s
+        : undefined;
+    });
+    const delta = (n: string) => after[n]! - before[n]!;
+    expect(delta("modelgate_scan_duration_seconds_count")).toBe(4);
+    expect(delta('modelgate_scan_duration_seconds_bucket{le="+Inf"}')).toBe(4);
+    // The local file's bytes at least (the Hub file may be answered from the cache both times: an
+    // earlier test scanned the same commit).
+    expect(delta("modelgate_bytes_read_total")).toBeGreaterThanOrEqual(5000);
+    // The refused job's report lists no file.
+    expect(delta("modelgate_files_scanned_total")).toBe(3);
+    expect(delta("modelgate_cache_hits_total")).toBeGreaterThanOrEqual(1);
+    expect(delta('modelgate_errors_total{code="INVALID_ARGUMENT"}')).toBe(1);
+
+    // The totals live in Redis: another serve process (a replica, or this one restarted) shows them.
+    const replica = await startServer({ port: 0, tokenFile: join(dir, "token"), roots: [root], redis: redis.url });
+    try {
+      const seen = await snapshot(replica.url);
+      for (const n of names) expect(seen[n], n).toBe(after[n]);
+    } finally {
+      await replica.close();
+    }
+  }, 60_000);
+
+  it("the counters read back from Redis are numbers and known-shaped codes, whatever the hash holds", async () => {
+    const counters = new RedisScanCounters(client, { queue: "test-counters" });
+    await counters.add({
+      durationBuckets: [0, 1, 1],
+      durationSum: 0.2,
+      durationCount: 1,
+      bytesRead: 10,
+      errors: { IO: 2 },
+    });
+    await counters.error("not a code");
+    await client.hset(counters.key, { bytes_read: "NaN", "error:<script>": "5", cache_hits: "-3" });
+    const read = await counters.read();
+    expect(read.durationCount).toBe(1);
+    expect(read.durationBuckets.slice(0, 3)).toEqual([0, 1, 1]);
+    expect(read.durationSum).toBeCloseTo(0.2);
+    expect(read.bytesRead).toBe(0);
+    expect(read.cacheHits).toBe(0);
+    expect(read.errors).toEqual({ IO: 2, OTHER: 1 });
+  });
+
   it("the shared cache never stores a result under a digest that was not proven", async () => {
     const cache = new RedisVerdictCache(client, { prefix: "test:verdict" });
     const key = { sha256: "a".repeat(64), toolVersion: TOOL_VERSION, policyHash: "b".repeat(64) };
@@ -286,6 +391,14 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     expect(await client.exists(cache.keyOf(key))).toBe(0);
     await cache.set(key, { ...report, sha256: key.sha256 });
     expect(await client.exists(cache.keyOf(key))).toBe(1);
+    // The engine's key: the content's SHA-256 bound to the file's path. The same content under
+    // another path is another key, and a report is not stored under it.
+    const atPath = { ...key, sha256: contentKeyDigest("c".repeat(64), "x.bin") };
+    await cache.set(atPath, report);
+    expect(await client.exists(cache.keyOf(atPath))).toBe(1);
+    const elsewhere = { ...key, sha256: contentKeyDigest("c".repeat(64), "y.bin") };
+    await cache.set(elsewhere, report);
+    expect(await client.exists(cache.keyOf(elsewhere))).toBe(0);
     expect((await cache.get(key))?.path).toBe("x.bin");
 
     // A Hub file read partially: its listed oid is only a claim, so nothing is stored under it.

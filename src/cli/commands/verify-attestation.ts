@@ -32,6 +32,9 @@ missing or added file fails. An hf:// target is downloaded whole to be hashed.
 Options:
   --public-key PEM             public key (key method)
   --certificate-chain PEM...   CA certificates to trust (certificate method; several, or repeated)
+  --certificate-subject S      require this leaf subject, e.g. 'CN=mirror, O=acme' (certificate method)
+  --certificate-san V          require this subject alternative name: email, URI, DNS name or IP
+  --certificate-fingerprint H  require this SHA-256 leaf fingerprint (certificate method)
   --identity ID --issuer URL   Sigstore (keyless) signer, matched exactly
   --trusted-root FILE          Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
   --require-passed             fail unless the attested result is PASSED
@@ -91,6 +94,9 @@ export const verifyAttestationCommand: Command = {
       options: {
         "public-key": { type: "string" },
         "certificate-chain": { type: "string", multiple: true },
+        "certificate-subject": { type: "string" },
+        "certificate-san": { type: "string" },
+        "certificate-fingerprint": { type: "string" },
         identity: { type: "string" },
         issuer: { type: "string" },
         "trusted-root": { type: "string" },
@@ -138,6 +144,15 @@ export const verifyAttestationCommand: Command = {
     if (values["public-key"] !== undefined) options.publicKey = await readNamedFile(values["public-key"], "public key");
     if (chain.length > 0)
       options.certificateChain = await Promise.all(chain.map((p) => readNamedFile(p, "certificate")));
+    const policy = {
+      ...(values["certificate-subject"] === undefined ? {} : { subject: values["certificate-subject"] }),
+      ...(values["certificate-san"] === undefined ? {} : { subjectAlternativeName: values["certificate-san"] }),
+      ...(values["certificate-fingerprint"] === undefined ? {} : { fingerprint: values["certificate-fingerprint"] }),
+    };
+    if (Object.keys(policy).length > 0) {
+      if (chain.length === 0) throw new UsageError("--certificate-subject/-san/-fingerprint need --certificate-chain");
+      options.certificatePolicy = policy;
+    }
     if (values.identity !== undefined && values.issuer !== undefined) {
       options.identity = values.identity;
       options.issuer = values.issuer;

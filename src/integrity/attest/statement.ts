@@ -14,7 +14,7 @@ import { canonicalJson, parsePlainJson } from "../../core/json.js";
 import { VERDICTS, type Verdict } from "../../core/severity.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "../oms/bundle.js";
 import { STATEMENT_TYPE } from "../oms/statement.js";
-import { isSafeRelativePath } from "../pins/lock.js";
+import { isSafeRelativePath } from "../pins/pins.js";
 import { compareCodePoints } from "../walk.js";
 
 /** The VSA predicate type. */
