@@ -369,10 +369,34 @@ def lightgbm_samples():
 # CatBoost (not in Debian: "CBM1", uint32 core size, TModelCore flatbuffer built with python3-flatbuffers)
 
 
-def cbm_core(version=b"FlabuffersModel_v1"):
+def cbm_core(version=b"FlabuffersModel_v1", sizes=(2, 2), splits=(0, 1, 2, 0), leaves=None, starts=None, dim=1):
+    """TModelCore (FormatVersion=0, ModelTrees=1, InfoMap=2) with a TModelTrees table laid out as
+    CatBoost's model.fbs declares it: ApproxDimension=0, TreeSplits=1, TreeSizes=2,
+    TreeStartOffsets=3, CatFeatures=4, FloatFeatures=5, LeafValues=8, LeafWeights=9.
+    Features as features.fbs: TFloatFeature{HasNans=0, Index=1, FlatIndex=2, Borders=3, FeatureId=4},
+    TCatFeature{Index=0, FlatIndex=1, FeatureId=2, UsedInModel=3}."""
     import flatbuffers
 
-    b = flatbuffers.Builder(256)
+    b = flatbuffers.Builder(1024)
+
+    def ints(values):
+        b.StartVector(4, len(values), 4)
+        for v in reversed(values):
+            b.PrependInt32(v)
+        return b.EndVector()
+
+    def doubles(values):
+        b.StartVector(8, len(values), 8)
+        for v in reversed(values):
+            b.PrependFloat64(v)
+        return b.EndVector()
+
+    def offsets(items):
+        b.StartVector(4, len(items), 4)
+        for o in reversed(items):
+            b.PrependUOffsetTRelative(o)
+        return b.EndVector()
+
     pairs = [(b"catboost_version_info", b"Version: 1.2 (sample)"), (b"model_guid", b"0123456789abcdef")]
     entries = []
     for k, v in pairs:
@@ -381,11 +405,45 @@ def cbm_core(version=b"FlabuffersModel_v1"):
         b.PrependUOffsetTRelativeSlot(0, ko, 0)
         b.PrependUOffsetTRelativeSlot(1, vo, 0)
         entries.append(b.EndObject())
-    b.StartVector(4, len(entries), 4)
-    for e in reversed(entries):
-        b.PrependUOffsetTRelative(e)
-    info = b.EndVector()
-    b.StartObject(1)  # TModelTrees (left empty here)
+    info = offsets(entries)
+
+    floats = []
+    for index, borders in enumerate([[0.5, 1.5], [2.5]]):
+        bo = b.StartVector(4, len(borders), 4)
+        for x in reversed(borders):
+            b.PrependFloat32(x)
+        bo = b.EndVector()
+        fid = b.CreateString(f"f{index}")
+        b.StartObject(6)
+        b.PrependInt32Slot(1, index, -1)
+        b.PrependInt32Slot(2, index, -1)
+        b.PrependUOffsetTRelativeSlot(3, bo, 0)
+        b.PrependUOffsetTRelativeSlot(4, fid, 0)
+        floats.append(b.EndObject())
+    cid = b.CreateString("colour")
+    b.StartObject(4)
+    b.PrependInt32Slot(0, 0, -1)
+    b.PrependInt32Slot(1, 2, -1)
+    b.PrependUOffsetTRelativeSlot(2, cid, 0)
+    cats = [b.EndObject()]
+
+    n_leaves = sum(2**s for s in sizes)
+    if leaves is None:
+        leaves = [0.01 * i for i in range(n_leaves * dim)]
+    if starts is None:
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    v_splits, v_sizes, v_starts = ints(list(splits)), ints(list(sizes)), ints(list(starts))
+    v_cats, v_floats = offsets(cats), offsets(floats)
+    v_leaves, v_weights = doubles(leaves), doubles([1.0] * n_leaves if n_leaves < 4096 else [])
+    b.StartObject(14)
+    b.PrependInt32Slot(0, dim, 0)
+    b.PrependUOffsetTRelativeSlot(1, v_splits, 0)
+    b.PrependUOffsetTRelativeSlot(2, v_sizes, 0)
+    b.PrependUOffsetTRelativeSlot(3, v_starts, 0)
+    b.PrependUOffsetTRelativeSlot(4, v_cats, 0)
+    b.PrependUOffsetTRelativeSlot(5, v_floats, 0)
+    b.PrependUOffsetTRelativeSlot(8, v_leaves, 0)
+    b.PrependUOffsetTRelativeSlot(9, v_weights, 0)
     trees = b.EndObject()
     ver = b.CreateString(version)
     b.StartObject(4)
@@ -397,19 +455,33 @@ def cbm_core(version=b"FlabuffersModel_v1"):
     return bytes(b.Output())
 
 
+def cbm(core):
+    return b"CBM1" + struct.pack("<I", len(core)) + core
+
+
 def catboost_samples():
     core = cbm_core()
-    out("catboost", "model.cbm", b"CBM1" + struct.pack("<I", len(core)) + core)
+    out("catboost", "model.cbm", cbm(core))
     out("catboost", "hostile/core_too_large.cbm", b"CBM1" + struct.pack("<I", 1 << 30) + core)
     broken = bytearray(core)
     broken[0:4] = struct.pack("<I", len(core) + 100)  # root table outside the core
     out("catboost", "hostile/root_outside.cbm", b"CBM1" + struct.pack("<I", len(core)) + bytes(broken))
+    # tree sizes that do not add up to the splits (a loader indexes TreeSplits past its end)
+    out("catboost", "hostile/tree_sizes_mismatch.cbm", cbm(cbm_core(sizes=(2, 3), leaves=[0.0] * 12)))
+    # fewer leaf values than 2^depth per tree (a loader reads leaf values past the vector)
+    out("catboost", "hostile/leaf_values_short.cbm", cbm(cbm_core(leaves=[0.0] * 7)))
+    # an oblivious tree deeper than CatBoost allows (2^40 leaves)
+    out("catboost", "hostile/too_deep.cbm", cbm(cbm_core(sizes=(40,), splits=tuple(range(40)), leaves=[0.0])))
+    bad = {"verdict": "invalid", "rules": ["catboost/malformed"]}
     expected(
         "catboost",
         {
             "model.cbm": {"verdict": "clean"},
-            "hostile/core_too_large.cbm": {"verdict": "invalid", "rules": ["catboost/malformed"]},
-            "hostile/root_outside.cbm": {"verdict": "invalid", "rules": ["catboost/malformed"]},
+            "hostile/core_too_large.cbm": bad,
+            "hostile/root_outside.cbm": bad,
+            "hostile/tree_sizes_mismatch.cbm": bad,
+            "hostile/leaf_values_short.cbm": bad,
+            "hostile/too_deep.cbm": bad,
         },
     )
 
@@ -514,10 +586,23 @@ def tfcheckpoint_samples():
     footer = uvarint(0) + uvarint(8) + uvarint(1 << 40) + uvarint(64)
     table[-48:] = footer + bytes(40 - len(footer)) + struct.pack("<Q", 0xDB4775248B80FB57)
     out("tfcheckpoint", "hostile/handle_out_of_range.index", bytes(table))
+    # the kernel's range runs 8 bytes past the end of its (truncated) data shard
+    out("tfcheckpoint", "hostile/out_of_bounds/model.ckpt.index", sst_table(entries))
+    out("tfcheckpoint", "hostile/out_of_bounds/model.ckpt.data-00000-of-00001", bias + kernel[:-8])
+    # two shards; the second (holding the kernel) is not shipped
+    two = [
+        (b"", pb_varint(1, 2) + pb_bytes(3, pb_varint(1, 1))),
+        entries[1],
+        (entries[2][0], tf_entry((2, 4), 0, kernel, shard=1)),
+    ]
+    out("tfcheckpoint", "hostile/missing_shard/model.ckpt.index", sst_table(two))
+    out("tfcheckpoint", "hostile/missing_shard/model.ckpt.data-00000-of-00002", bias)
     expected(
         "tfcheckpoint",
         {
             "ckpt": {"verdict": "clean", "absentRules": ["format/unknown"]},
+            "hostile/out_of_bounds": {"verdict": "invalid", "rules": ["tf-checkpoint/out-of-bounds"]},
+            "hostile/missing_shard": {"verdict": "suspicious", "rules": ["tf-checkpoint/missing-shard"]},
             "ckpt/model.ckpt.index": {"verdict": "clean"},
             "hostile/bad_shard.index": {"verdict": "invalid", "rules": ["tf-checkpoint/malformed"]},
             "hostile/handle_out_of_range.index": {"verdict": "invalid", "rules": ["tf-checkpoint/malformed"]},

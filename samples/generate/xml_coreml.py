@@ -7,7 +7,8 @@ OpenVINO and coremltools are not packaged in Debian, so nothing here is made by 
   offset/size);
 - PMML documents follow the DMG PMML 4.4 schema;
 - Core ML `.mlmodel` files are protobuf `Model` messages written by the small protobuf writer below
-  from the field numbers of coremltools' public `mlmodel/format/*.proto`.
+  from the field numbers of coremltools' public `mlmodel/format/*.proto` (neural networks from
+  NeuralNetwork.proto, ML Programs from MIL.proto: functions, blocks, operations, blob file values).
 Malicious samples carry harmless payloads (`/etc/passwd` references, an `echo` class name).
 
 Run: /usr/bin/python3 samples/generate/xml_coreml.py
@@ -304,3 +305,185 @@ MANIFEST = """{
 """
 write("coreml/tiny.mlpackage/Manifest.json", MANIFEST)
 write("coreml/tiny.mlpackage/Data/com.apple.CoreML/model.mlmodel", model(4, desc, 500, network))
+
+# --------------------------------------------------------------------------------------------
+# Core ML ML Programs (Model.mlProgram = 502): MILSpec.Program messages written from the field
+# numbers of coremltools' public mlmodel/format/MIL.proto (coremltools is not in Debian).
+# Program{version=1, functions=2 map<string,Function>}; Function{inputs=1, opset=2,
+# block_specializations=3 map<string,Block>}; Block{outputs=2, operations=3};
+# Operation{type=1, inputs=2 map<string,Argument>, outputs=3, blocks=4, attributes=5};
+# Value{type=2, immediateValue=3, blobFileValue=5{fileName=1, offset=2}}. Map entries are {key=1, value=2}.
+
+MIL_FP32 = 11
+
+
+def mil_tensor_type(shape, dtype=MIL_FP32):
+    # ValueType{tensorType=1: TensorType{dataType=1, rank=2, dimensions=3: Dimension{constant=1{size=1}}}}
+    dims = b"".join(f_bytes(3, f_bytes(1, f_varint(1, d))) for d in shape)
+    return f_bytes(1, f_varint(1, dtype) + f_varint(2, len(shape)) + dims)
+
+
+def mil_named(name, shape, dtype=MIL_FP32):
+    return f_bytes(1, name) + f_bytes(2, mil_tensor_type(shape, dtype))
+
+
+def mil_string_value(text):
+    # Value{type=ValueType{tensorType{dataType=STRING(2), rank=0}}, immediateValue{tensor{strings{values}}}}
+    return f_bytes(2, f_bytes(1, f_varint(1, 2))) + f_bytes(3, f_bytes(1, f_bytes(4, f_bytes(1, text))))
+
+
+def mil_float_value(values, shape):
+    # Value{type, immediateValue{tensor{floats{values packed}}}}
+    return f_bytes(2, mil_tensor_type(shape)) + f_bytes(3, f_bytes(1, f_bytes(1, f_bytes(1, floats(values)))))
+
+
+def mil_blob_value(file_name, offset, shape):
+    return f_bytes(2, mil_tensor_type(shape)) + f_bytes(5, f_bytes(1, file_name) + f_varint(2, offset))
+
+
+def mil_entry(field, key_, value_):
+    return f_bytes(field, f_bytes(1, key_) + f_bytes(2, value_))
+
+
+def mil_op(op_type, name, inputs=(), outputs=(), attributes=()):
+    body = f_bytes(1, op_type)
+    for param, arg in inputs:
+        # Argument{arguments=1: Binding{name=1}}
+        body += mil_entry(2, param, f_bytes(1, f_bytes(1, arg)))
+    for out_name, shape in outputs:
+        body += f_bytes(3, mil_named(out_name, shape))
+    body += mil_entry(5, "name", mil_string_value(name))
+    for key_, value_ in attributes:
+        body += mil_entry(5, key_, value_)
+    return body
+
+
+def mil_program(ops, opset="CoreML5"):
+    block = f_bytes(2, "y") + b"".join(f_bytes(3, op) for op in ops)
+    function = f_bytes(1, mil_named("x", [1, 4])) + f_bytes(2, opset) + mil_entry(3, opset, block)
+    return f_varint(1, 1) + mil_entry(2, "main", function)
+
+
+def mil_dense(weight_file="@model_path/weights/weight.bin", act="relu"):
+    return [
+        mil_op("const", "W", outputs=[("W", [2, 4])], attributes=[("val", mil_blob_value(weight_file, 64, [2, 4]))]),
+        mil_op("const", "b", outputs=[("b", [2])], attributes=[("val", mil_float_value([0.0, 0.1], [2]))]),
+        mil_op("linear", "dense", inputs=[("x", "x"), ("weight", "W"), ("bias", "b")], outputs=[("h", [1, 2])]),
+        mil_op(act, "act", inputs=[("x", "h")], outputs=[("y", [1, 2])]),
+    ]
+
+
+def ml_program(ops):
+    # specificationVersion 6 is the first with ML Programs (iOS 15)
+    return model(6, description([("x", [1, 4])], [("y", [1, 2])]), 502, mil_program(ops))
+
+
+write("coreml/ml_program.mlmodel", ml_program(mil_dense()))
+write("coreml/ml_program_unknown_op.mlmodel", ml_program(mil_dense(act="py_func_echo")))
+write("coreml/ml_program_blob_traversal.mlmodel", ml_program(mil_dense(weight_file="@model_path/../../../../etc/passwd")))
+
+# --------------------------------------------------------------------------------------------
+# An ML Program .mlpackage: Manifest.json, Data/com.apple.CoreML/model.mlmodel whose const ops
+# read their values from Data/com.apple.CoreML/weights/weight.bin (BlobFileValue{fileName, offset
+# of the blob's metadata record}). coremltools is not in Debian: weight.bin is written here from
+# the MIL blob storage v2 layout of coremltools' public mlmodel/src/MILBlob/Blob/StorageFormat.hpp
+# (and its StorageWriter): a 64-byte header {uint32 count, uint32 version=2, 7 x uint64 reserved=0},
+# then per blob a 64-aligned 64-byte blob_metadata {uint32 sentinel=0xDEADBEEF, uint32 mil_dtype
+# (BlobDataType: Float16=1, Float32=2, ...), uint64 sizeInBytes, uint64 offset of the data,
+# uint64 padding_size_in_bits, 4 x uint64 reserved} followed by the data at the next 64-byte
+# boundary (the record's end); the file ends where the last blob's data ends.
+
+BLOB_SENTINEL = 0xDEADBEEF
+BLOB_FLOAT16, BLOB_FLOAT32 = 1, 2
+MIL_FP16 = 10
+
+
+def align64(n):
+    return (n + 63) // 64 * 64
+
+
+def blob_storage(blobs, count=None, sentinels=None, data_offsets=None, sizes=None):
+    """blobs: [(mil_dtype, bytes)]; the overrides forge a header or record field (hostile files).
+    Returns the file and the metadata offsets (what BlobFileValue.offset names)."""
+    out = bytearray(struct.pack("<II", len(blobs) if count is None else count, 2) + b"\0" * 56)
+    offsets = []
+    for i, (dtype, data) in enumerate(blobs):
+        out += b"\0" * (align64(len(out)) - len(out))
+        meta = len(out)
+        offsets.append(meta)
+        sentinel = BLOB_SENTINEL if sentinels is None else sentinels[i]
+        data_at = meta + 64 if data_offsets is None else data_offsets[i]
+        size = len(data) if sizes is None else sizes[i]
+        out += struct.pack("<IIQQQ", sentinel, dtype, size, data_at, 0) + b"\0" * 32
+        out += data
+    return bytes(out), offsets
+
+
+W_VALUES = [(i % 7) / 10.0 - 0.3 for i in range(8)]
+PACKAGE_BLOBS = [
+    (BLOB_FLOAT32, struct.pack("<8f", *W_VALUES)),  # W: float32 [2, 4]
+    (BLOB_FLOAT16, struct.pack("<2e", 0.0, 0.1)),  # b: float16 [2]
+]
+WEIGHTS, WEIGHT_OFFSETS = blob_storage(PACKAGE_BLOBS)
+assert WEIGHT_OFFSETS == [64, 192]
+
+
+def mil_blob_dense(w_offset, b_offset, weight_file="@model_path/weights/weight.bin"):
+    # W and b both come from the weight file (W at its first record, b at its second)
+    b_value = f_bytes(2, mil_tensor_type([2], MIL_FP16)) + f_bytes(5, f_bytes(1, weight_file) + f_varint(2, b_offset))
+    return [
+        mil_op("const", "W", outputs=[("W", [2, 4])], attributes=[("val", mil_blob_value(weight_file, w_offset, [2, 4]))]),
+        mil_op("const", "b16", outputs=[("b16", [2])], attributes=[("val", b_value)]),
+        mil_op("cast", "b", inputs=[("x", "b16")], outputs=[("b", [2])], attributes=[("dtype", mil_string_value("fp32"))]),
+        mil_op("linear", "dense", inputs=[("x", "x"), ("weight", "W"), ("bias", "b")], outputs=[("h", [1, 2])]),
+        mil_op("relu", "act", inputs=[("x", "h")], outputs=[("y", [1, 2])]),
+    ]
+
+
+ML_PACKAGE_MANIFEST = """{
+    "fileFormatVersion": "1.0.0",
+    "itemInfoEntries": {
+        "7A1E3C55-90B2-4F0D-8E6A-3B5C7D9E1F20": {
+            "author": "com.apple.CoreML",
+            "description": "CoreML Model Weights",
+            "name": "weights",
+            "path": "com.apple.CoreML/weights"
+        },
+        "C4D2B0A8-6E1F-4A3B-9C5D-7E8F9A0B1C2D": {
+            "author": "com.apple.CoreML",
+            "description": "CoreML Model Specification",
+            "name": "model.mlmodel",
+            "path": "com.apple.CoreML/model.mlmodel"
+        }
+    },
+    "rootModelIdentifier": "C4D2B0A8-6E1F-4A3B-9C5D-7E8F9A0B1C2D"
+}
+"""
+
+
+def ml_package(rel, w_offset, b_offset):
+    write(f"{rel}/Manifest.json", ML_PACKAGE_MANIFEST)
+    write(f"{rel}/Data/com.apple.CoreML/model.mlmodel", ml_program(mil_blob_dense(w_offset, b_offset)))
+    write(f"{rel}/Data/com.apple.CoreML/weights/weight.bin", WEIGHTS)
+
+
+ml_package("coreml/ml_program.mlpackage", *WEIGHT_OFFSETS)
+# the model reads b at byte 256: W's data, not a metadata record (a forged or stale reference)
+ml_package("coreml/ml_program_dangling.mlpackage", WEIGHT_OFFSETS[0], 256)
+
+# Hostile weight files: the first record is intact (so the content is recognised), the rest lies.
+write(
+    "coreml/hostile/weights_offset_past_end.bin",
+    blob_storage(PACKAGE_BLOBS, data_offsets=[128, 1 << 20])[0],
+)
+write(
+    "coreml/hostile/weights_bad_sentinel.bin",
+    blob_storage(PACKAGE_BLOBS, sentinels=[BLOB_SENTINEL, 0xFEEDFACE])[0],
+)
+write("coreml/hostile/weights_huge_count.bin", blob_storage(PACKAGE_BLOBS, count=0xFFFFFFFF)[0])
+# a pickle appended after the last blob (harmless payload: echo): loaders never read it
+TRAILING_PICKLE = b"\x80\x02cposix\nsystem\nq\x00X\x0d\x00\x00\x00echo appendedq\x01\x85q\x02Rq\x03."
+write(
+    "coreml/hostile/weights_trailing_pickle.bin",
+    WEIGHTS + b"\0" * (align64(len(WEIGHTS)) - len(WEIGHTS)) + TRAILING_PICKLE,
+)

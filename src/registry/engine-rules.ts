@@ -38,6 +38,14 @@ export const coreRules = [
       "A configured budget (bytes read, decompressed bytes, entries, opcodes, depth, ...) was exceeded. Hostile files are built to exhaust scanners; the rest of the file was not analysed, so it cannot be called clean.",
   },
   {
+    id: "scan/too-large",
+    title: "File larger than the size limit",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "The file is larger than the scan's size limit (`limits.maxFileBytes`, the CLI's `--max-size`), by its listed size, so it was not opened or analysed (a remote one was not downloaded). A file that was not read is never called clean: it is `invalid` and the exit code says so, while the scan itself completes. Lock-file and signature checks still cover it. Raise the limit to analyse it, or leave it out on purpose with `--exclude`.",
+  },
+  {
     id: "scan/internal-error",
     title: "Internal analyzer error",
     severity: "medium",
@@ -48,9 +56,9 @@ export const coreRules = [
   {
     id: "format/unknown",
     title: "Content not recognised",
-    severity: "info",
+    severity: "low",
     description:
-      "The file's content matches no format modelgate analyses. It is listed so that nothing is silently skipped; an unknown file inside a model is worth a look.",
+      "The file's content matches no format modelgate recognises (no model, container, text or inert media format). modelgate is allowlist-first: bytes it cannot account for are never called clean, so the file is `suspicious`. Raw tensor data with no header (a `.bin` of floats) lands here unless a companion file declares it (ONNX external data, a checkpoint shard beside its index); members a container declares as opaque tensor storage (PyTorch storages) are exempt. Suppress the finding for files you know.",
   },
   {
     id: "format/empty",

@@ -25,6 +25,9 @@ const rules = (r: ScanReport) => r.files.flatMap((f) => f.findings.map((x) => `$
 /** Integrity and policy findings other than the informational signature-verified. */
 const trustRules = (r: ScanReport) =>
   rules(r).filter((x) => /(integrity|policy)\//.test(x) && !x.endsWith("integrity/signature-verified"));
+/** Findings above `info` (what makes a verdict other than clean). */
+const nonInfo = (r: ScanReport) =>
+  r.files.flatMap((f) => f.findings.filter((x) => x.severity !== "info").map((x) => `${f.path} ${x.ruleId}`)).sort();
 const findingsOf = (r: ScanReport, path: string) =>
   r.files.find((f) => f.path === path)?.findings.map((f) => f.ruleId) ?? [];
 
@@ -118,7 +121,10 @@ describe("what does satisfy the requirement", () => {
       coverage: { complete: true, uncoveredCount: 0 },
     });
     expect(trustRules(r)).toEqual([]);
-    expect(r.verdict).toBe("clean");
+    // The signature is satisfied; what remains is the sample's headerless weights.bin, which no
+    // format accounts for (a signature proves origin, not content).
+    expect(r.verdict).toBe("suspicious");
+    expect(nonInfo(r)).toEqual(["weights.bin format/unknown"]);
   });
 
   it("several verified sub-model signatures that together cover every file", async () => {
@@ -137,7 +143,8 @@ describe("what does satisfy the requirement", () => {
       ["b/model.sig", "b", "verified"],
     ]);
     expect(trustRules(r)).toEqual([]);
-    expect(r.verdict).toBe("clean");
+    expect(r.verdict).toBe("suspicious");
+    expect(nonInfo(r)).toEqual(["a/weights.bin format/unknown", "b/weights.bin format/unknown"]);
     // One file added at the top breaks it.
     writeFileSync(join(dir, "README.md"), "# two models\n");
     const broken = await scan(dir, { signature: { publicKey, require: true } });

@@ -136,7 +136,11 @@ describe("OMS signatures in a scan", () => {
     expect(validate(r).valid).toBe(true);
     expect(r.signature).toMatchObject({ status: "verified", method: "key", signaturePath: "model.sig" });
     expect(rules(r)).toContain("model.sig integrity/signature-verified");
-    expect(r.verdict).toBe("clean");
+    // verified, and nothing above info but the sample's headerless weights.bin (format/unknown)
+    expect(r.verdict).toBe("suspicious");
+    expect(
+      r.files.flatMap((f) => f.findings.filter((x) => x.severity !== "info").map((x) => `${f.path} ${x.ruleId}`)),
+    ).toEqual(["weights.bin format/unknown"]);
   });
 
   it("finds a signature under any name, and reports a wrong key as high", async () => {

@@ -119,7 +119,8 @@ describe("scanMany", () => {
       commits: {
         [A]: Array.from({ length: 4 }, (_, j) => ({
           path: `f${j}.bin`,
-          content: new Uint8Array(3000).fill(j),
+          // text (recognised, clean): bytes no format accounts for would be format/unknown
+          content: new TextEncoder().encode(`${j}`.repeat(3000)),
           lfs: true,
         })),
       },

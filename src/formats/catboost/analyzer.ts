@@ -1,5 +1,5 @@
 /**
- * The CatBoost analyzer: validates the `.cbm` envelope and core, records facts.
+ * The CatBoost analyzer: validates the `.cbm` envelope, core and trees, records the inventory.
  * @module
  */
 import type { Analyzer } from "../../core/analyzer.js";
@@ -37,5 +37,19 @@ export const catboostAnalyzer: Analyzer = {
     const version = model.info.get("catboost_version_info");
     if (version !== undefined) ctx.fact("catboost.versionInfo", preview(version, 120));
     if (model.partIds > 0) ctx.fact("catboost.modelParts", model.partIds);
+    const t = model.trees;
+    ctx.fact("catboost.trees", t.treeCount);
+    ctx.fact("catboost.treeKind", t.nonSymmetric ? "non-symmetric" : "oblivious");
+    if (!t.nonSymmetric) ctx.fact("catboost.maxDepth", t.maxDepth);
+    ctx.fact("catboost.approxDimension", t.approxDimension);
+    ctx.fact("catboost.leafValues", t.leafValues);
+    ctx.fact("catboost.features", {
+      float: t.floatFeatures,
+      categorical: t.catFeatures,
+      oneHot: t.oneHotFeatures,
+      ctr: t.ctrFeatures,
+      text: t.textFeatures,
+      estimated: t.estimatedFeatures,
+    });
   },
 };

@@ -6,6 +6,7 @@
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
+import { PYTHON_LIKE_OP } from "./mil.js";
 import { type CoremlSummary, readCoremlPartial } from "./reader.js";
 import { MODEL_TYPES, OPAQUE_MODEL_TYPES } from "./schema.js";
 
@@ -65,6 +66,24 @@ export function coremlFindings(s: CoremlSummary): FindingInput[] {
       evidence: { field: l.field, layer: l.layer.slice(0, 200) },
     });
   }
+  for (const [type, u] of s.milUnknownOps) {
+    const pythonLike = PYTHON_LIKE_OP.test(type);
+    findings.add({
+      ruleId: "coreml/unknown-op",
+      message: `${u.count} ML Program operation(s) of type ${JSON.stringify(type.slice(0, 100))}, which is not a MIL operation Core ML defines${pythonLike ? " (named like a host-language callback)" : ""}`,
+      offset: u.offset,
+      evidence: { opType: type.slice(0, 200), count: u.count, firstOp: u.name, pythonLike },
+    });
+  }
+  for (const b of s.milBlobProblems) {
+    findings.add({
+      ruleId: "coreml/blob-path-traversal",
+      message: `ML Program weights are read from ${JSON.stringify(b.file.slice(0, 200))}: ${b.reason}${b.kind === "traversal" ? ", outside the model package" : ""}`,
+      offset: b.offset,
+      evidence: { file: b.file.slice(0, 300), reason: b.reason, opType: b.opType, op: b.opName },
+      ...(b.kind === "unanchored" ? { severity: "medium" as const } : {}),
+    });
+  }
   return findings.list() as FindingInput[];
 }
 
@@ -81,6 +100,15 @@ function recordFacts(ctx: AnalysisContext, s: CoremlSummary): void {
   if (s.inputs.length > 0) ctx.fact("inputs", s.inputs);
   if (s.outputs.length > 0) ctx.fact("outputs", s.outputs);
   if (Object.keys(s.metadata).length > 0) ctx.fact("coreml.metadata", s.metadata);
+  if (s.milPrograms > 0) {
+    if (s.milVersion !== undefined) ctx.fact("coreml.mil.version", s.milVersion);
+    ctx.fact("coreml.mil.functions", s.milFunctions);
+    if (s.milFunctionCount > s.milFunctions.length) ctx.fact("coreml.mil.functionCount", s.milFunctionCount);
+    ctx.fact("coreml.mil.operations", s.milOperations);
+    const top = [...s.milOpTypes].sort((a, b) => b[1] - a[1]).slice(0, 50);
+    ctx.fact("coreml.mil.opTypes", Object.fromEntries(top.map(([k, v]) => [k.slice(0, 100), v])));
+    if (s.milBlobFiles.size > 0) ctx.fact("coreml.mil.weightFiles", [...s.milBlobFiles.keys()].slice(0, 20));
+  }
 }
 
 /** Analyzer of Core ML `.mlmodel` files. */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { MessageSpec } from "../protobuf/walk.js";
+import { program } from "./mil.js";
 
 /** `Model` oneof Type: field number → name. */
 export const MODEL_TYPES: ReadonlyMap<number, string> = new Map([
@@ -219,6 +220,7 @@ export const model: MessageSpec = {
     303: { kind: "message", spec: () => neuralNetwork },
     403: { kind: "message", spec: () => neuralNetwork },
     500: { kind: "message", spec: () => neuralNetwork },
+    502: { kind: "message", spec: () => program },
     555: { kind: "message", spec: () => customModel },
     556: { kind: "message", spec: () => linkedModel },
   },

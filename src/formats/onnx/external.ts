@@ -41,13 +41,17 @@ export function lexicalProblem(location: string): string | undefined {
 }
 
 /** Whether a location, joined to `dir` and normalised, stays inside `dir`. */
-function staysInside(dir: string, location: string): boolean {
+export function staysInside(dir: string, location: string): boolean {
   const joined = posix.normalize(posix.join("/base", dir, location.replaceAll("\\", "/")));
   const base = posix.normalize(posix.join("/base", dir));
   return joined === base || joined.startsWith(base === "/" ? "/" : `${base}/`);
 }
 
-function parseCount(value: string | undefined): number | undefined | null {
+/**
+ * An `offset` or `length` value: undefined when absent, null when it is not a decimal count.
+ * @param value - the entry's value
+ */
+export function parseCount(value: string | undefined): number | undefined | null {
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value)) return null;
   return Number(value);

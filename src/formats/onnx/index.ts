@@ -1,15 +1,17 @@
 /**
- * The ONNX module: `ModelProto` graphs (operators, custom domains, external data). Recognised by
- * the protobuf module's detector.
+ * The ONNX modules: `ModelProto` graphs (operators, custom domains, external data), recognised by
+ * the protobuf module's detector; and the external data files those graphs reference, recognised
+ * by name as a last resort and kept only when a model beside them references them.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { onnxAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { detectExternalData } from "./data-detect.js";
 import { onnxRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     onnx: true;
+    "onnx-external-data": true;
   }
 }
 
@@ -17,6 +19,31 @@ declare module "../../core/formats.js" {
 export const onnxModule = {
   name: "onnx",
   formats: [{ id: "onnx", description: "ONNX model", claimExtensions: ["onnx"] }],
-  analyzers: [onnxAnalyzer],
+  analyzers: [lazyAnalyzer("onnx", ["onnx"], async () => (await import("./analyzer.js")).onnxAnalyzer)],
   rules: onnxRules,
+} as const satisfies FormatModule;
+
+/**
+ * ONNX external data files. A module of its own so that the registry runs its analyzer after the
+ * OpenVINO one: a `.bin` candidate is the OpenVINO weights detector's, and its analyzer hands an
+ * unreferenced one back as unknown before this one looks for an ONNX model referencing it.
+ */
+export const onnxExternalDataModule = {
+  name: "onnx-external-data",
+  formats: [
+    {
+      id: "onnx-external-data",
+      description: "ONNX external data (raw tensor bytes a model beside it references by location)",
+    },
+  ],
+  // After every content detector and the name-only ones (TF shards 1000): only bytes nothing else
+  // recognises are candidates.
+  detectors: [{ rank: 1010, detect: detectExternalData }],
+  analyzers: [
+    lazyAnalyzer(
+      "onnx-external-data",
+      ["onnx-external-data", "openvino-weights"],
+      async () => (await import("./external-data.js")).onnxExternalDataAnalyzer,
+    ),
+  ],
 } as const satisfies FormatModule;

@@ -56,6 +56,26 @@ function protobufFields(head: Uint8Array, size: number): Array<[number, number, 
 
 const isPrintable = (bytes: Uint8Array): boolean => bytes.every((b) => b >= 0x20 && b < 0x7f);
 
+/**
+ * A SentencePiece `ModelProto` (`tokenizer.model`, `spiece.model`): top-level fields 1–5 only,
+ * opening with a piece (field 1) whose own fields are the piece text (1), its score (2, fixed32)
+ * and optionally its type (3, varint).
+ */
+function isSentencePiece(head: Uint8Array, fields: Array<[number, number, number, number]>): boolean {
+  const first = fields[0];
+  if (first === undefined || first[0] !== 1 || first[1] !== 2 || first[3] > 4096) return false;
+  if (!fields.every(([f, w]) => f >= 1 && f <= 5 && w === 2)) return false;
+  const piece = protobufFields(head.subarray(first[2], first[2] + first[3]), first[3]);
+  return (
+    piece !== undefined &&
+    piece[0]?.[0] === 1 &&
+    piece[0][1] === 2 &&
+    piece[1]?.[0] === 2 &&
+    piece[1][1] === 5 &&
+    piece.slice(2).every(([f, w]) => f === 3 && w === 0)
+  );
+}
+
 export const detectProtobuf: Detector = ({ head, size, name }) => {
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
   const ext = extensionOf(name);
@@ -81,5 +101,6 @@ export const detectProtobuf: Detector = ({ head, size, name }) => {
   const savedModelLike =
     first !== undefined && first[0] === 1 && first[1] === 0 && fields.some(([f, w]) => f === 2 && w === 2);
   if (savedModelLike && ext === "pb") return { format: "tf-savedmodel", offset: 0, reason: "SavedModel fields" };
+  if (isSentencePiece(head, fields)) return { format: "protobuf", offset: 0, reason: "SentencePiece ModelProto" };
   return ext === "pb" || ext === "pbtxt" ? { format: "protobuf", offset: 0, reason: "protobuf fields" } : undefined;
 };

@@ -51,6 +51,20 @@ export interface CheckpointIndex {
   shards: number | undefined;
   /** Blocks stored compressed (Snappy): their entries were not read. */
   compressedBlocks: number;
+  /** Bytes of tensor data the entries claim (sum of their `size`). */
+  tensorBytes: number;
+  /** Per shard id: how far into the shard its entries reach, and the entry reaching furthest. */
+  readonly shardExtents: Map<number, ShardExtent>;
+}
+
+/** How far into one data shard the entries of an index reach. */
+export interface ShardExtent {
+  /** Largest `offset + size` of the shard's entries. */
+  end: number;
+  /** The entry with that end. */
+  name: string;
+  /** Entries stored in the shard. */
+  entries: number;
 }
 
 const bad = (message: string, offset?: number): ModelgateError =>
@@ -176,6 +190,8 @@ export async function readCheckpointIndex(
     dtypes: new Set(),
     shards: undefined,
     compressedBlocks: 0,
+    tensorBytes: 0,
+    shardExtents: new Map(),
   };
   if (index === undefined) {
     out.compressedBlocks++;
@@ -232,6 +248,21 @@ export async function readCheckpointIndex(
       const shard = msg.get(3)?.[0];
       shardChecks.push([typeof shard === "number" ? shard : 0, name]);
       const bytes = msg.get(5)?.[0];
+      const start = msg.get(4)?.[0];
+      if (Array.isArray(start) || Array.isArray(bytes)) throw bad(`${name}: offset or size is not an integer`, offset);
+      const end = (start ?? 0) + (bytes ?? 0);
+      if (!Number.isSafeInteger(end)) throw bad(`${name}: offset + size beyond 2^53`, offset);
+      out.tensorBytes += bytes ?? 0;
+      const shardId = typeof shard === "number" ? shard : 0;
+      const extent = out.shardExtents.get(shardId);
+      if (extent === undefined) out.shardExtents.set(shardId, { end, name, entries: 1 });
+      else {
+        extent.entries++;
+        if (end > extent.end) {
+          extent.end = end;
+          extent.name = name;
+        }
+      }
       if (
         info !== undefined &&
         info[1] > 0 &&

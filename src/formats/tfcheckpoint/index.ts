@@ -2,8 +2,7 @@
  * The TensorFlow checkpoint module: `*.index` tables and their `*.data-NNNNN-of-NNNNN` shards.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { tfCheckpointAnalyzer, tfCheckpointDataAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectCheckpointData, detectCheckpointIndex } from "./detect.js";
 import { tfCheckpointRules } from "./rules.js";
 
@@ -29,6 +28,13 @@ export const tfCheckpointModule = {
     // Last of all: only bytes nothing else recognises are taken for a shard, by their name.
     { rank: 1000, detect: detectCheckpointData },
   ],
-  analyzers: [tfCheckpointAnalyzer, tfCheckpointDataAnalyzer],
+  analyzers: [
+    lazyAnalyzer("tf-checkpoint", ["tf-checkpoint"], async () => (await import("./analyzer.js")).tfCheckpointAnalyzer),
+    lazyAnalyzer(
+      "tf-checkpoint-data",
+      ["tf-checkpoint-data"],
+      async () => (await import("./analyzer.js")).tfCheckpointDataAnalyzer,
+    ),
+  ],
   rules: tfCheckpointRules,
 } as const satisfies FormatModule;

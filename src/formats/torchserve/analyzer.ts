@@ -1,28 +1,65 @@
 /**
- * The TorchServe analyzer: runs on zips (after the zip container, which hands every member to
- * the engine: the handler `.py`, the serialized model, `requirements.txt`), and judges the
- * archive's manifest against its member list.
+ * The TorchServe analyzers. The zip one runs on zips (after the zip container, which hands every
+ * member to the engine: the handler `.py`, the serialized model, `requirements.txt`), the tar one
+ * on tars (`torch-model-archiver --archive-format tgz`: a gzip'ed tar whose files sit under a
+ * folder named after the model; the compressed module decodes it and the tar container hands the
+ * members on). Both judge the archive's manifest against its member list.
  * @module
  */
 
+import { readTar, type TarEntry } from "../../containers/tar/reader.js";
 import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { readExact } from "../../core/byte-source.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import type { FindingInput } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { analyzeManifest } from "./manifest.js";
-import { listZip, lowerExtension, readJsonMember } from "./zip-listing.js";
+import { analyzeManifest, MANIFEST, membersUnder, tarManifestRoot } from "./manifest.js";
+import { type JsonMemberOptions, listZip, lowerExtension, readJsonMember, readJsonWith } from "./zip-listing.js";
 
-/** Where torch-model-archiver writes the manifest. */
-export const MANIFEST = "MAR-INF/MANIFEST.json";
+export { MANIFEST } from "./manifest.js";
+
 /** The largest manifest read (real ones are a few hundred bytes). */
-const MAX_MANIFEST_BYTES = 1 << 20;
+export const MAX_MANIFEST_BYTES = 1 << 20;
+/** Copies of a repeated manifest judged (readers differ on which one they take). */
+const MAX_MANIFESTS = 4;
+
+/** How a manifest is read, wherever it is. */
+export const MANIFEST_JSON: JsonMemberOptions = {
+  maxBytes: MAX_MANIFEST_BYTES,
+  budget: "torchserve.maxManifestBytes",
+  json: { maxDepth: 64, maxValues: 100_000, maxStringLength: 1 << 16, maxTreeBytes: 16 << 20 },
+  ruleId: "torchserve/malformed",
+};
 
 function readManifest(ctx: AnalysisContext, entry: ZipEntry): Promise<JsonValue | undefined> {
-  return readJsonMember(ctx, entry, {
-    maxBytes: MAX_MANIFEST_BYTES,
-    budget: "torchserve.maxManifestBytes",
-    json: { maxDepth: 64, maxValues: 100_000, maxStringLength: 1 << 16, maxTreeBytes: 16 << 20 },
-    ruleId: "torchserve/malformed",
-  });
+  return readJsonMember(ctx, entry, MANIFEST_JSON);
+}
+
+/** Where the judgement of one manifest goes. */
+export interface ManifestSink {
+  report(finding: FindingInput): void;
+  fact(key: string, value: unknown): void;
+}
+
+/**
+ * Judges one parsed manifest against the member list and reports what it makes TorchServe do.
+ * @param sink - where findings and facts go
+ * @param value - the manifest's JSON
+ * @param members - the model directory's files, relative to it
+ * @param manifest - the manifest's name, for evidence
+ * @param place - what holds the files, for messages
+ */
+export function reportManifest(
+  sink: ManifestSink,
+  value: JsonValue,
+  members: ReadonlySet<string>,
+  manifest: string,
+  place: "archive" | "model folder" = "archive",
+): void {
+  const { findings, facts } = analyzeManifest(value, members, place);
+  for (const finding of findings) sink.report({ ...finding, evidence: { ...finding.evidence, manifest } });
+  for (const [key, fact] of Object.entries(facts)) sink.fact(key, fact);
 }
 
 /** Analyses TorchServe `.mar` archives (zips with `MAR-INF/MANIFEST.json`, or named `.mar`). */
@@ -40,15 +77,57 @@ export const torchserveAnalyzer: Analyzer = {
       return;
     }
     const members = new Set(listing.entries.map((e) => e.name));
-    // Every copy of a repeated manifest is judged: readers differ on which one they take.
-    for (const entry of manifests.slice(0, 4)) {
+    for (const entry of manifests.slice(0, MAX_MANIFESTS)) {
       ctx.checkpoint();
       const value = await readManifest(ctx, entry);
+      if (value !== undefined) reportManifest(ctx, value, members, entry.name);
+    }
+  },
+};
+
+/** Reads a tar member whole, at most {@link MAX_MANIFEST_BYTES}. */
+async function readTarMember(ctx: AnalysisContext, entry: TarEntry): Promise<Uint8Array> {
+  if (entry.size > MAX_MANIFEST_BYTES) {
+    throw new ModelgateError(
+      "BUDGET_EXCEEDED",
+      `member ${JSON.stringify(entry.name)} is larger than ${MAX_MANIFEST_BYTES} bytes`,
+      {
+        budget: MANIFEST_JSON.budget,
+      },
+    );
+  }
+  return readExact(ctx.source, entry.dataOffset, entry.size);
+}
+
+/**
+ * Analyses TorchServe archives in tar form (`--archive-format tgz`): a tar with
+ * `MAR-INF/MANIFEST.json` at its root or under one folder (the archiver writes
+ * `<model-name>/MAR-INF/MANIFEST.json`). Any other tar is left to the tar container.
+ */
+export const torchserveTarAnalyzer: Analyzer = {
+  name: "torchserve-tar",
+  formats: ["tar"],
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    let entries: readonly TarEntry[];
+    try {
+      entries = (await readTar(ctx.source, { maxEntries: ctx.limits.maxEntries, signal: ctx.signal })).entries;
+    } catch (error) {
+      // the tar container reports an archive it cannot walk
+      if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) return;
+      throw error;
+    }
+    const manifests = entries.filter((e) => e.isFile && tarManifestRoot(e.name) !== undefined);
+    if (manifests.length === 0) return;
+    // Links count as members: an extracted link is what the import finds.
+    const names = entries.filter((e) => e.isFile || e.type === "1" || e.type === "2").map((e) => e.name);
+    ctx.fact("torchserve.archiveFormat", "tar");
+    for (const entry of manifests.slice(0, MAX_MANIFESTS)) {
+      ctx.checkpoint();
+      const root = tarManifestRoot(entry.name) ?? "";
+      const value = await readJsonWith(ctx, entry.name, () => readTarMember(ctx, entry), MANIFEST_JSON);
       if (value === undefined) continue;
-      const { findings, facts } = analyzeManifest(value, members);
-      for (const finding of findings)
-        ctx.report({ ...finding, evidence: { ...finding.evidence, manifest: entry.name } });
-      for (const [key, fact] of Object.entries(facts)) ctx.fact(key, fact);
+      if (root !== "") ctx.fact("torchserve.modelDirectory", root.slice(0, -1).slice(0, 200));
+      reportManifest(ctx, value, membersUnder(names, root), entry.name);
     }
   },
 };

@@ -1,16 +1,25 @@
 /**
- * The TorchServe module: model archives (`.mar`) made by torch-model-archiver, zips whose
- * `MAR-INF/MANIFEST.json` names the handler TorchServe imports on load.
+ * The TorchServe module: model archives made by torch-model-archiver, whose
+ * `MAR-INF/MANIFEST.json` names the handler TorchServe imports on load: zips (`.mar`, the default
+ * and `zip-store` formats), gzip'ed tars (`--archive-format tgz`, `<model>.tar.gz`, every file under
+ * a `<model>/` folder) and plain model directories (`no-archive`, judged by the repository
+ * analyzer).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { MANIFEST, torchserveAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer } from "../../core/module.js";
+import { MANIFEST, tarManifestRoot } from "./manifest.js";
 import { torchserveRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "torchserve-mar": true;
+    "torchserve-tar": true;
   }
+}
+
+/** A tar MAR: the archiver's manifest at the root or under the model's folder. */
+function matchTarMar(names: readonly string[], files: ReadonlySet<string>): boolean {
+  return files.has(MANIFEST) || names.some((n) => tarManifestRoot(n) !== undefined);
 }
 
 /** A MAR: the archiver's manifest is there, whatever else the archive holds. */
@@ -31,7 +40,22 @@ export const torchserveModule = {
       // serialized model is a member and is analysed as what it is.
       zipSignature: { rank: 5, match: matchMar },
     },
+    {
+      id: "torchserve-tar",
+      description: "TorchServe model archive in tar form (torch-model-archiver --archive-format tgz, gzip'ed)",
+      // `<model>.tar.gz` decodes to `<model>.tar`: the tar such a name claims may be this flavour of tar.
+      claimExtensions: ["tar"],
+      // After NeMo (0): a tar holding both a NeMo config and a manifest is named NeMo (its config's
+      // instantiations are judged), and the TorchServe tar analyzer still judges the manifest.
+      tarSignature: { rank: 5, match: matchTarMar },
+    },
   ],
-  analyzers: [torchserveAnalyzer],
+  analyzers: [
+    lazyAnalyzer("torchserve", ["zip"], async () => (await import("./analyzer.js")).torchserveAnalyzer),
+    lazyAnalyzer("torchserve-tar", ["tar"], async () => (await import("./analyzer.js")).torchserveTarAnalyzer),
+  ],
+  repoAnalyzers: [
+    lazyRepoAnalyzer("torchserve", async () => (await import("./repo-analyzer.js")).torchserveRepoAnalyzer),
+  ],
   rules: torchserveRules,
 } as const satisfies FormatModule;

@@ -13,6 +13,39 @@ import type { FindingInput } from "../../core/findings.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
 
+/** Where torch-model-archiver writes the manifest, relative to the archive's root. */
+export const MANIFEST = "MAR-INF/MANIFEST.json";
+
+/**
+ * The root a tar member that is a manifest belongs to: `""` for `MAR-INF/MANIFEST.json`, `name/`
+ * for `name/MAR-INF/MANIFEST.json` (`--archive-format tgz` puts every file under a folder named
+ * after the model), undefined for any other name. A leading `./` is ignored.
+ * @param name - a member name
+ */
+export function tarManifestRoot(name: string): string | undefined {
+  const plain = name.replace(/^(?:\.\/)+/, "");
+  if (plain === MANIFEST) return "";
+  if (!plain.endsWith(`/${MANIFEST}`)) return undefined;
+  const root = plain.slice(0, plain.length - MANIFEST.length);
+  return root.indexOf("/") === root.length - 1 && root.length > 1 ? root : undefined;
+}
+
+/**
+ * The files of an archive or directory below `root`, named relative to it (as TorchServe sees them
+ * once it extracted the archive and made `root` the model directory).
+ * @param names - member or file names (at most the listing's entries)
+ * @param root - `""` or a folder ending in `/`
+ */
+export function membersUnder(names: Iterable<string>, root: string): Set<string> {
+  const members = new Set<string>();
+  for (const raw of names) {
+    const name = raw.replace(/^(?:\.\/)+/, "");
+    if (root === "") members.add(name);
+    else if (name.startsWith(root) && name.length > root.length) members.add(name.slice(root.length));
+  }
+  return members;
+}
+
 /** TorchServe's built-in handlers (`ts.torch_handler.<name>`) a manifest may name. */
 export const BUILTIN_HANDLERS: ReadonlySet<string> = new Set([
   "image_classifier",
@@ -60,8 +93,13 @@ function moduleMembers(module: string, members: ReadonlySet<string>): string[] {
  * Judges a parsed manifest.
  * @param value - the manifest's JSON
  * @param members - the archive's file member names
+ * @param place - what holds the files, for messages (`archive`, or `model folder` for `no-archive`)
  */
-export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>): ManifestAnalysis {
+export function analyzeManifest(
+  value: JsonValue,
+  members: ReadonlySet<string>,
+  place: "archive" | "model folder" = "archive",
+): ManifestAnalysis {
   const findings: FindingInput[] = [];
   const facts: Record<string, unknown> = {};
   const model = value instanceof JsonObject ? value.get("model") : undefined;
@@ -99,7 +137,7 @@ export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>):
     if (shipped.length > 0) {
       findings.push({
         ruleId: "torchserve/custom-handler",
-        message: `handler ${JSON.stringify(preview(handler, 80))} is imported from the archive (${shipped.join(", ")}) when TorchServe loads the model${BUILTIN_HANDLERS.has(module) ? "; it shadows the built-in handler of that name" : ""}`,
+        message: `handler ${JSON.stringify(preview(handler, 80))} is imported from the ${place} (${shipped.join(", ")}) when TorchServe loads the model${BUILTIN_HANDLERS.has(module) ? "; it shadows the built-in handler of that name" : ""}`,
         evidence: { ...evidence, member: preview(shipped[0] ?? "", 200) },
       });
     } else if (BUILTIN_HANDLERS.has(module) && fn === undefined && module === handler) {
@@ -111,7 +149,7 @@ export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>):
     } else {
       findings.push({
         ruleId: "torchserve/unknown-handler",
-        message: `handler ${JSON.stringify(preview(handler, 80))} is not in the archive and is not a built-in handler: TorchServe imports ${JSON.stringify(preview(module, 80))} from the serving environment`,
+        message: `handler ${JSON.stringify(preview(handler, 80))} is not in the ${place} and is not a built-in handler: TorchServe imports ${JSON.stringify(preview(module, 80))} from the serving environment`,
         evidence,
       });
     }
@@ -120,7 +158,7 @@ export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>):
   const modelFile = str(model.get("modelFile"));
   if (modelFile !== undefined && modelFile.length > 0) {
     if (!members.has(modelFile)) {
-      findings.push(missing("modelFile", modelFile));
+      findings.push(missing("modelFile", modelFile, place));
     } else if (modelFile.toLowerCase().endsWith(".py")) {
       findings.push({
         ruleId: "torchserve/model-code",
@@ -132,15 +170,15 @@ export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>):
   const serialized = str(model.get("serializedFile"));
   if (serialized !== undefined && serialized.length > 0) {
     facts["torchserve.serializedFile"] = preview(serialized, 120);
-    if (!members.has(serialized)) findings.push(missing("serializedFile", serialized));
+    if (!members.has(serialized)) findings.push(missing("serializedFile", serialized, place));
   }
   const configFile = str(model.get("configFile"));
   if (configFile !== undefined && configFile.length > 0 && !members.has(configFile)) {
-    findings.push(missing("configFile", configFile));
+    findings.push(missing("configFile", configFile, place));
   }
   const requirements = str(model.get("requirementsFile"));
   if (requirements !== undefined && requirements.length > 0 && !members.has(requirements)) {
-    findings.push(missing("requirementsFile", requirements));
+    findings.push(missing("requirementsFile", requirements, place));
   }
   const shippedRequirements = [...members].filter(
     (n) => n === "requirements.txt" || (requirements !== undefined && n === requirements),
@@ -148,17 +186,17 @@ export function analyzeManifest(value: JsonValue, members: ReadonlySet<string>):
   if (shippedRequirements.length > 0) {
     findings.push({
       ruleId: "torchserve/requirements",
-      message: `the archive carries ${shippedRequirements.map((n) => JSON.stringify(preview(n, 80))).join(", ")}: TorchServe pip-installs it on registration when install_py_dep_per_model is set`,
+      message: `the ${place} carries ${shippedRequirements.map((n) => JSON.stringify(preview(n, 80))).join(", ")}: TorchServe pip-installs it on registration when install_py_dep_per_model is set`,
       evidence: { member: preview(shippedRequirements[0] ?? "", 200) },
     });
   }
   return { findings, facts };
 }
 
-function missing(key: string, name: string): FindingInput {
+function missing(key: string, name: string, place: string): FindingInput {
   return {
     ruleId: "torchserve/missing-member",
-    message: `the manifest's ${key} ${JSON.stringify(preview(name, 80))} is not a member of the archive`,
+    message: `the manifest's ${key} ${JSON.stringify(preview(name, 80))} is not in the ${place}`,
     evidence: { key, name: preview(name, 200) },
   };
 }

@@ -98,13 +98,32 @@ export interface JsonMemberOptions {
  * @param entry - the member
  * @param options - budgets and the rule to report under
  */
-export async function readJsonMember(
+export function readJsonMember(
   ctx: AnalysisContext,
   entry: ZipEntry,
   options: JsonMemberOptions,
 ): Promise<JsonValue | undefined> {
+  return readJsonWith(ctx, entry.name, () => readMember(ctx, entry, options.maxBytes, options.budget), options);
+}
+
+/**
+ * Parses JSON bytes the way Python's `json` does (NaN and lone surrogates accepted) with the strict
+ * parser and its budgets, whatever container they come from (a zip member, a tar member, a file).
+ * Bytes that cannot be read or parsed (malformed, truncated, over budget, unsupported encoding) are
+ * reported under `options.ruleId` and yield undefined.
+ * @param ctx - where findings go
+ * @param name - the member or file, for the finding
+ * @param read - reads the bytes (it enforces `options.maxBytes`)
+ * @param options - budgets and the rule to report under
+ */
+export async function readJsonWith(
+  ctx: Pick<AnalysisContext, "report" | "checkpoint">,
+  name: string,
+  read: () => Promise<Uint8Array>,
+  options: JsonMemberOptions,
+): Promise<JsonValue | undefined> {
   try {
-    const bytes = await readMember(ctx, entry, options.maxBytes, options.budget);
+    const bytes = await read();
     return parseStrictJson(decodeUtf8Strict(bytes), {
       ...options.json,
       allowNonFinite: true,
@@ -120,8 +139,8 @@ export async function readJsonMember(
     ) {
       ctx.report({
         ruleId: options.ruleId,
-        message: `${entry.name} could not be read: ${error.message}`,
-        evidence: { member: entry.name, code: error.code },
+        message: `${name} could not be read: ${error.message}`,
+        evidence: { member: name, code: error.code },
       });
       return undefined;
     }

@@ -193,6 +193,12 @@ function judgeMapTarget(
 }
 
 /**
+ * Characters PyYAML's reader refuses (outside tab, line breaks, printable ASCII, NEL and the
+ * printable Unicode ranges; U+FFFE/U+FFFF and lone surrogates included).
+ */
+const NON_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/**
  * Analyses a YAML text.
  * @param text - the text
  * @param options - policy, budgets, checkpoint
@@ -229,8 +235,21 @@ export function analyzeYamlText(text: string, options: YamlAnalysisOptions): Yam
     });
   }
   checkpoint?.();
-  const { docs, errors } = composeYaml(text);
+  const { docs, errors: composeErrors } = composeYaml(text);
   checkpoint?.();
+  // PyYAML's reader refuses a stream holding a character outside YAML's printable set before it
+  // parses anything; the parser here is more lenient, so a text PyYAML refuses is malformed too.
+  const special = NON_PRINTABLE.exec(text);
+  const errors =
+    special === null
+      ? composeErrors
+      : [
+          {
+            at: special.index,
+            message: `special character U+${(special[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")} is not allowed (PyYAML refuses the stream)`,
+          },
+          ...composeErrors,
+        ];
   if (errors.length > 0) {
     const first = errors[0]!;
     list.add({

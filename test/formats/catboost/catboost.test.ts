@@ -4,27 +4,73 @@ import { describe, expect, it } from "vitest";
 import { readCbm } from "../../../src/formats/catboost/model.js";
 import { sniff } from "../../../src/registry/catalog.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
-import { SAMPLES, scanOne } from "../../helpers/scan.js";
+import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
-const cbm = new Uint8Array(readFileSync(join(SAMPLES, "catboost", "model.cbm")));
+const sample = (name: string) => new Uint8Array(readFileSync(join(SAMPLES, "catboost", name)));
+const cbm = sample("model.cbm");
+const read = (b: Uint8Array) => readCbm(new BufferSource(b), { maxEntries: 10 });
 
 describe("catboost", () => {
   it("is recognised by its magic and read", async () => {
     expect(sniff({ head: cbm, tail: cbm, size: cbm.length, name: "m" })[0]?.format).toBe("catboost");
-    const m = await readCbm(new BufferSource(cbm), { maxEntries: 10 });
+    const m = await read(cbm);
     expect(m.formatVersion).toBe("FlabuffersModel_v1");
     expect(m.info.get("model_guid")).toBe("0123456789abcdef");
     expect((await scanOne(cbm, "model.cbm")).verdict).toBe("clean");
   });
 
+  it("inventories the trees and features of the model core", async () => {
+    const { trees } = await read(cbm);
+    expect(trees).toEqual({
+      treeCount: 2,
+      approxDimension: 1,
+      splits: 4,
+      leafValues: 8,
+      leafWeights: 8,
+      nonSymmetric: false,
+      maxDepth: 2,
+      floatFeatures: 2,
+      catFeatures: 1,
+      oneHotFeatures: 0,
+      ctrFeatures: 0,
+      textFeatures: 0,
+      estimatedFeatures: 0,
+    });
+    const file = await scanOne(cbm, "model.cbm");
+    expect(file.facts).toMatchObject({
+      "catboost.trees": 2,
+      "catboost.treeKind": "oblivious",
+      "catboost.maxDepth": 2,
+      "catboost.leafValues": 8,
+      "catboost.features": { float: 2, categorical: 1 },
+      "catboost.versionInfo": "Version: 1.2 (sample)",
+    });
+  });
+
+  it("refuses trees that do not add up", async () => {
+    await expect(read(sample("hostile/tree_sizes_mismatch.cbm"))).rejects.toThrow(
+      /add up to 5 splits, the model has 4/,
+    );
+    await expect(read(sample("hostile/leaf_values_short.cbm"))).rejects.toThrow(/7 leaf values for 8 leaves/);
+    await expect(read(sample("hostile/too_deep.cbm"))).rejects.toThrow(/depth 40/);
+    for (const name of ["tree_sizes_mismatch", "leaf_values_short", "too_deep"]) {
+      const file = await scanOne(sample(`hostile/${name}.cbm`), "model.cbm");
+      expect(file.verdict).toBe("invalid");
+      expect(ruleIds(file)).toEqual(["catboost/malformed"]);
+    }
+  });
+
   it("checks every flatbuffer offset it follows", async () => {
+    let refused = 0;
     for (let at = 8; at < cbm.length; at += 4) {
       const bad = cbm.slice();
-      bad[at + 3] = 0x7f; // a huge offset or length somewhere in the core
-      await readCbm(new BufferSource(bad), { maxEntries: 10 }).catch((e: { code?: string }) =>
-        expect(["MALFORMED", "TRUNCATED"]).toContain(e.code),
-      );
+      bad[at + 3] = 0x7f; // a huge offset, length or count somewhere in the core
+      await read(bad).catch((e: { code?: string }) => {
+        refused++;
+        expect(["MALFORMED", "TRUNCATED", "BUDGET_EXCEEDED"]).toContain(e.code);
+      });
     }
+    expect(refused).toBeGreaterThan(20);
     const named = await scanOne(new TextEncoder().encode("not a model"), "model.cbm");
     expect(named.verdict).toBe("invalid");
   });

@@ -1,0 +1,76 @@
+/**
+ * The TorchServe repository analyzer: model directories written by `torch-model-archiver
+ * --archive-format no-archive` (a folder holding `MAR-INF/MANIFEST.json` beside the handler, the
+ * serialized model and the extra files), which TorchServe loads from its model store as they are.
+ * Each file of the folder was analysed on its own (the handler `.py` by the Python analyzer, the
+ * model by its format's); this judges the manifest against the folder's files, as the archive
+ * analyzers judge it against an archive's members.
+ * @module
+ */
+import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
+import { readExact } from "../../core/byte-source.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { MANIFEST, membersUnder } from "./manifest.js";
+import type { JsonMemberOptions } from "./zip-listing.js";
+import { readJsonWith } from "./zip-listing.js";
+
+/** Model directories judged per scan. */
+const MAX_DIRECTORIES = 64;
+
+async function readListed(ctx: RepoContext, path: string, options: JsonMemberOptions): Promise<Uint8Array> {
+  const source = await ctx.openFile(path);
+  try {
+    if (source.size > options.maxBytes) {
+      throw new ModelgateError("BUDGET_EXCEEDED", `${path} is larger than ${options.maxBytes} bytes`, {
+        budget: options.budget,
+      });
+    }
+    return await readExact(source, 0, source.size);
+  } finally {
+    await source.close?.()?.catch(() => undefined);
+  }
+}
+
+/** Manifests of unarchived TorchServe model directories. */
+export const torchserveRepoAnalyzer: RepoAnalyzer = {
+  name: "torchserve",
+  async analyze(ctx: RepoContext): Promise<void> {
+    const manifests = ctx.files
+      .filter((f) => f.path === MANIFEST || f.path.endsWith(`/${MANIFEST}`))
+      .slice(0, MAX_DIRECTORIES);
+    if (manifests.length === 0) return;
+    // The manifest judgement (and the archive analyzers beside it) loads only when a manifest is
+    // there: this analyzer runs on every scan.
+    const { MANIFEST_JSON, reportManifest } = await import("./analyzer.js");
+    // Links count as files: TorchServe follows them when it imports the handler.
+    const names = ctx.entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.path);
+    for (const file of manifests) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const root = file.path.slice(0, file.path.length - MANIFEST.length);
+      const sink = {
+        report: (finding: Parameters<RepoContext["report"]>[1]) => ctx.report(file.path, finding),
+        fact: (key: string, value: unknown) => ctx.fact(file.path, key, value),
+      };
+      let value: Awaited<ReturnType<typeof readJsonWith>>;
+      try {
+        value = await readJsonWith(
+          {
+            ...sink,
+            checkpoint: () => {
+              if (ctx.signal.aborted) throw ctx.signal.reason;
+            },
+          },
+          file.path,
+          () => readListed(ctx, file.path, MANIFEST_JSON),
+          MANIFEST_JSON,
+        );
+      } catch (error) {
+        if (ctx.signal.aborted || !isModelgateError(error)) throw error;
+        continue; // a file the file pass could not read carries its own finding
+      }
+      if (value === undefined) continue;
+      sink.fact("torchserve.archiveFormat", "no-archive");
+      reportManifest(sink, value, membersUnder(names, root), file.path, "model folder");
+    }
+  },
+};
