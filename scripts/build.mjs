@@ -2,7 +2,7 @@
 // Build: generate protobuf code, compile TypeScript to dist/, then write the report JSON Schema
 // from the zod schemas. Each step is a small function so format code generators run in order.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -69,6 +69,13 @@ step("protobuf", () => {
     execFileSync(bin("pbts"), ["-o", dts, js], { stdio: "inherit" });
   }
 });
+
+// What is packed is exactly what this build emits: a dist/ left over from older sources would ship
+// modules (and source-map references) whose sources are gone. Development builds keep dist/ so a
+// bench or a running service reading it is not pulled from under it.
+if (process.env.npm_lifecycle_event === "prepack" || process.argv.includes("--clean")) {
+  step("clean dist", () => rmSync(join(root, "dist"), { recursive: true, force: true }));
+}
 
 step("tsc", () => execFileSync(bin("tsc"), ["-p", join(root, "tsconfig.json")], { stdio: "inherit" }));
 

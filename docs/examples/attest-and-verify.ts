@@ -4,7 +4,8 @@
 // Usage: node attest-and-verify.ts <model-dir>
 import { generateKeyPairSync } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { attest, scan, verifyAttestation } from "modelgate";
+import { scan, verifyAttestation } from "modelgate";
+import { attest } from "modelgate/signing";
 
 const [model = "models/old-bert"] = process.argv.slice(2);
 

@@ -3,7 +3,8 @@
 // Usage: node ci-gate.ts <models-dir> <out-dir>
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { discoverPolicy, renderCycloneDx, renderSarif, scan, severityRank } from "modelgate";
+import { discoverPolicy, scan, severityRank } from "modelgate";
+import { renderCycloneDx, renderSarif } from "modelgate/report";
 
 const [target = "models", outDir = "reports"] = process.argv.slice(2);
 

@@ -3,13 +3,13 @@
 import { DatabaseSync } from "node:sqlite";
 import {
   type FileReport,
-  FileReportSchema,
   parseHubUri,
   type ScanTarget,
   scanMany,
   type VerdictCache,
   type VerdictCacheKey,
 } from "modelgate";
+import { FileReportSchema } from "modelgate/report";
 
 /** File results keyed by (content SHA-256, modelgate version, policy hash). */
 class SqliteVerdictCache implements VerdictCache {

@@ -1,7 +1,7 @@
 // Consume `modelgate scan --format jsonl` as it streams: one ScanReport per line, per finished target.
 // Usage: modelgate scan --targets-file FILE --format jsonl | node triage-jsonl.ts
 import { createInterface } from "node:readline";
-import { ScanReportSchema } from "modelgate";
+import { ScanReportSchema } from "modelgate/report";
 import { decide } from "./mirror-decide.ts";
 
 let held = 0;

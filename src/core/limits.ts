@@ -34,6 +34,13 @@ export interface Limits {
    * below it is not listed: it is reported (`scan/depth-exceeded`) and the scan is incomplete.
    */
   maxDirectoryDepth: number;
+  /**
+   * Largest top-level file analysed, in bytes (its size as listed; default unlimited). A larger
+   * file is not opened (a remote one is not downloaded): it is reported (`scan/too-large`) and is
+   * `invalid`, never clean; the scan still completes. Container members are bounded by the
+   * decompression budgets instead. The CLI's `--max-size`.
+   */
+  maxFileBytes: number;
 }
 
 /** Default budgets. */
@@ -46,4 +53,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   fileTimeoutMs: 5 * 60_000,
   scanTimeoutMs: 60 * 60_000,
   maxDirectoryDepth: 256,
+  maxFileBytes: Number.POSITIVE_INFINITY,
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Analyzer, PickleContextName, RepoAnalyzer, SniffInput } from "./analyzer.js";
+import { ModelgateError } from "./errors.js";
 import type { Detection, Format } from "./formats.js";
 import type { RuleDef } from "./rules.js";
 
@@ -100,4 +101,84 @@ export interface FormatModule {
   readonly repoAnalyzers?: readonly RepoAnalyzer<never>[];
   /** The rules its analyzers report. */
   readonly rules?: readonly RuleDef[];
+}
+
+/**
+ * An analyzer whose code is loaded on first use: the registry knows its name and formats (what
+ * dispatch needs) without importing its reader and dependencies, so the sniffer, the rules and the
+ * format enum cost little to load. `analyze` loads the analyzer once and hands it the context.
+ */
+export interface LazyAnalyzer extends Analyzer {
+  /** Loads the analyzer (once; a failed load is tried again on the next call). */
+  load(): Promise<Analyzer>;
+}
+
+/** A repository analyzer whose code is loaded the first time it runs. */
+export interface LazyRepoAnalyzer<S = never> extends RepoAnalyzer<S> {
+  /** Loads the analyzer (once; a failed load is tried again on the next call). */
+  load(): Promise<RepoAnalyzer<S>>;
+}
+
+function once<T>(load: () => Promise<T>, check: (loaded: T) => void): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().then(
+      (loaded) => {
+        check(loaded);
+        return loaded;
+      },
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    );
+    return loading;
+  };
+}
+
+/**
+ * Declares an analyzer of a module without importing it: `name` and `formats` must be the loaded
+ * analyzer's (checked when it loads, and by `test/registry/lazy.test.ts` for every module).
+ * @param name - the analyzer's name
+ * @param formats - the formats it handles (what the engine dispatches on)
+ * @param load - imports the analyzer, e.g. `async () => (await import("./analyzer.js")).zipAnalyzer`
+ */
+export function lazyAnalyzer(name: string, formats: readonly Format[], load: () => Promise<Analyzer>): LazyAnalyzer {
+  const get = once(load, (loaded) => {
+    if (loaded.name !== name || loaded.formats.join() !== formats.join())
+      throw new ModelgateError(
+        "INTERNAL",
+        `analyzer ${loaded.name} [${loaded.formats.join(", ")}] is registered as ${name} [${formats.join(", ")}]`,
+      );
+  });
+  return {
+    name,
+    formats,
+    load: get,
+    async analyze(ctx) {
+      const analyzer = await get();
+      return analyzer.analyze(ctx);
+    },
+  };
+}
+
+/**
+ * Declares a repository analyzer of a module without importing it (it loads the first time a scan
+ * runs it); `name` must be the loaded analyzer's.
+ * @param name - the analyzer's name
+ * @param load - imports the analyzer
+ */
+export function lazyRepoAnalyzer<S = never>(name: string, load: () => Promise<RepoAnalyzer<S>>): LazyRepoAnalyzer<S> {
+  const get = once(load, (loaded) => {
+    if (loaded.name !== name)
+      throw new ModelgateError("INTERNAL", `repository analyzer ${loaded.name} is registered as ${name}`);
+  });
+  return {
+    name,
+    load: get,
+    async analyze(ctx) {
+      const analyzer = await get();
+      return analyzer.analyze(ctx);
+    },
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * `modelgate/policy`: policies (the options of a `.modelgate.json`), finding and validating them,
- * the pickle allowlist settings, and the rule registry. `modelgate` re-exports the everyday part
- * of it.
+ * the pickle allowlist settings, and the rule registry. `modelgate` exports the asynchronous
+ * loaders (`loadPolicyFile`, `discoverPolicy`) and the types; `validatePolicy` and the rule
+ * registry load zod and every format's rules, so they are exported here only.
  * @module
  */
 export type { RuleId, RuleRegistry } from "../core/findings.js";

@@ -36,6 +36,8 @@ import "../formats/lightgbm/index.js";
 import "../formats/lightgbm/rules.js";
 import "../formats/llamafile/index.js";
 import "../formats/llamafile/rules.js";
+import "../formats/media/index.js";
+import "../formats/media/rules.js";
 import "../formats/mlflow/index.js";
 import "../formats/mlflow/rules.js";
 import "../formats/msgpack/index.js";

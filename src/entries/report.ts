@@ -1,7 +1,8 @@
 /**
  * `modelgate/report`: the scan report's types and zod schemas, verdict arithmetic, and the
  * renderers (text, SARIF 2.1.0, CycloneDX 1.6 ML-BOM) with their option and output types.
- * `modelgate` re-exports the everyday part of it.
+ * `modelgate` re-exports the report's types and `severityRank`; the schemas and renderers load zod
+ * and the rule registry, so they are exported here only.
  * @module
  */
 export type { Evidence } from "../core/findings.js";

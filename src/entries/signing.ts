@@ -2,7 +2,8 @@
  * `modelgate/signing`: OpenSSF Model Signing (sign, verify, the verification result, Sigstore
  * trust roots), scan attestations (`attest`, `verifyAttestation`) and lock files (the pinned
  * digests of a model tree, `modelgate lock`).
- * `modelgate` re-exports the everyday part of it.
+ * `modelgate` exports `signModel`, `verifyModel` and `verifyAttestation` (loaded on first call);
+ * `attest` is synchronous and loads Sigstore's bundle code, so it is exported here only.
  * @module
  */
 export {

@@ -10,7 +10,7 @@ import { lstat, realpath, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { ModelgateError } from "../core/errors.js";
 import { readTrustedFile } from "../sources/safe-read.js";
-import { type PolicyOptions, validatePolicy } from "./policy.js";
+import type { PolicyOptions } from "./policy.js";
 
 /** Name of the policy file looked up in the working directory and its ancestors. */
 export const POLICY_FILE_NAME = ".modelgate.json";
@@ -62,6 +62,8 @@ export async function loadPolicyFile(path: string): Promise<PolicyOptions> {
       json = { ...(json as Record<string, unknown>), signature: rest };
     }
   }
+  // The schema (zod) loads only when there is a policy file to validate.
+  const { validatePolicy } = await import("./policy.js");
   const options = validatePolicy(json, source);
   return { ...options, source };
 }

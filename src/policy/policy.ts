@@ -1,14 +1,16 @@
 /**
  * Policy: how rule severities, disabled rules, suppressions, allow/deny lists, signature and
  * version requirements and budgets combine for one scan. A policy file (`.modelgate.json`) holds
- * exactly these options as JSON.
+ * exactly these options as JSON. This module holds the types and the file format's zod schema
+ * (`validatePolicy`); building a resolved policy is in `resolve.ts`, which loads this module only
+ * for a policy other than the default one.
  * @module
  */
-import { createHash, createPublicKey } from "node:crypto";
-import semver from "semver";
+import { createPublicKey } from "node:crypto";
+// Only `valid`: the package's index loads every module of semver (47 files).
+import validVersion from "semver/functions/valid.js";
 import { z } from "zod";
 import { ModelgateError } from "../core/errors.js";
-import { canonicalJson } from "../core/json.js";
 import type { Limits } from "../core/limits.js";
 import type { Severity } from "../core/severity.js";
 import { TOOLS, type Tool } from "../formats/hf/advisories.js";
@@ -17,6 +19,7 @@ import { SIGNATURE_METHODS, type SignatureRequirement } from "../integrity/oms/r
 import { getRule, RULES } from "../registry/rules.js";
 import { SeveritySchema } from "../report/schema.js";
 import { compileGlob } from "./glob.js";
+import { resolveValidatedPolicy } from "./resolve.js";
 
 export { publicKeyFingerprint, SIGNATURE_METHODS, type SignatureRequirement } from "../integrity/oms/requirement.js";
 
@@ -124,9 +127,6 @@ const LIMIT_KEYS = [
   "maxDirectoryDepth",
 ] as const satisfies readonly (keyof Limits)[];
 
-/** Longest finding path a suppression glob is matched against (longer ones are never suppressed). */
-export const MAX_SUPPRESSIBLE_PATH = 4096;
-
 const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));
 const GLOBAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const GLOBAL_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\.\*|(?:\.[A-Za-z_][A-Za-z0-9_]*))$/;
@@ -139,6 +139,8 @@ const notAnalysable = (id: string): string =>
 export const PolicyOptionsSchema = z
   .strictObject({
     $schema: z.string().optional(),
+    /** Notes for readers (`modelgate init` writes them); ignored, not part of the policy hash. */
+    $comment: z.union([z.string(), z.array(z.string())]).optional(),
     severity: z.record(z.string(), SeveritySchema).superRefine((record, ctx) => {
       for (const id of Object.keys(record)) {
         if (getRule(id) === undefined) ctx.addIssue({ code: "custom", path: [id], message: unknownRule(id) });
@@ -234,7 +236,7 @@ export const PolicyOptionsSchema = z
       for (const [tool, version] of Object.entries(record)) {
         if (!(TOOLS as readonly string[]).includes(tool)) {
           ctx.addIssue({ code: "custom", path: [tool], message: `unknown tool (one of ${TOOLS.join(", ")})` });
-        } else if (semver.valid(version) === null) {
+        } else if (validVersion(version) === null) {
           ctx.addIssue({ code: "custom", path: [tool], message: `"${version}" is not a version like 4.48.0` });
         }
       }
@@ -283,14 +285,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 export function validatePolicy(input: unknown, where = "policy"): PolicyOptions {
   const parsed = PolicyOptionsSchema.safeParse(input);
   if (!parsed.success) throw new ModelgateError("POLICY", `${where}: ${formatIssues(parsed.error.issues)}`);
-  const { $schema: _schema, ...options } = parsed.data;
+  const { $schema: _schema, $comment: _comment, ...options } = parsed.data;
   return options as PolicyOptions;
 }
 
 export { canonicalJson } from "../core/json.js";
-
-/** End of the expiry day, UTC. */
-const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
+export { MAX_SUPPRESSIBLE_PATH } from "./resolve.js";
 
 /**
  * Validates policy options and builds the {@link ResolvedPolicy}.
@@ -299,46 +299,5 @@ const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
  * @throws ModelgateError `POLICY` naming the bad field
  */
 export function resolvePolicy(options: PolicyOptions = {}, resolve: ResolveOptions = {}): ResolvedPolicy {
-  const valid = validatePolicy(options);
-  const now = (resolve.now ?? new Date()).getTime();
-  const prefix = resolve.pathPrefix?.replace(/\/+$/, "") || undefined;
-  const overrides = new Map(Object.entries(valid.severity ?? {}));
-  const disabled = new Set(valid.disable ?? []);
-  const { source: _source, ...hashed } = valid;
-  const suppressions = (valid.suppressions ?? []).map((s) => ({
-    suppression: s,
-    glob: compileGlob(s.path),
-    expired: s.expires !== undefined && now > expiryEnd(s.expires),
-    matched: 0,
-  }));
-  const severityOf = (ruleId: string, requested?: Severity): Severity =>
-    overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
-  return {
-    options: valid,
-    hash: createHash("sha256").update(canonicalJson(hashed)).digest("hex"),
-    severityOf,
-    isDisabled: (ruleId) => disabled.has(ruleId),
-    decide(ruleId, path, requested) {
-      if (disabled.has(ruleId)) return { action: "drop" };
-      const severity = severityOf(ruleId, requested);
-      if (getRule(ruleId)?.invalidates === true) return { action: "keep", severity };
-      // Globs never see overlong (hostile) member paths: such findings are kept, never suppressed.
-      if (path.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
-      const file = path.split("!")[0] ?? path;
-      const candidates = prefix === undefined ? [path, file] : [path, file, `${prefix}/${path}`, `${prefix}/${file}`];
-      let active: Suppression | undefined;
-      for (const entry of suppressions) {
-        const s = entry.suppression;
-        const ruleMatches = s.rule === ruleId || (s.rule.endsWith("/*") && ruleId.startsWith(s.rule.slice(0, -1)));
-        if (!ruleMatches || !candidates.some((c) => entry.glob.test(c))) continue;
-        entry.matched++;
-        if (!entry.expired) active ??= s;
-      }
-      return active === undefined
-        ? { action: "keep", severity }
-        : { action: "suppress", severity, suppression: active };
-    },
-    suppressionUses: () =>
-      suppressions.map((e) => ({ ...e.suppression, status: e.expired ? "expired" : "active", matched: e.matched })),
-  };
+  return resolveValidatedPolicy(validatePolicy(options), resolve);
 }

@@ -15,11 +15,11 @@ import type { ResolvedPolicy } from "./policy.js";
 
 export {
   type SignatureResult,
-  SignatureResultSchema,
   type SignatureViolation,
   signatureViolation,
   signerViolation,
 } from "../integrity/oms/requirement.js";
+export { SignatureResultSchema } from "../integrity/oms/requirement-schema.js";
 
 /**
  * Applies the policy's signature requirement to a finished report: when it is not met (no verified

@@ -23,12 +23,13 @@ import { kerasModule } from "../formats/keras/index.js";
 import { licenseModule } from "../formats/license/index.js";
 import { lightgbmModule } from "../formats/lightgbm/index.js";
 import { llamafileModule } from "../formats/llamafile/index.js";
+import { mediaModule } from "../formats/media/index.js";
 import { mlflowModule } from "../formats/mlflow/index.js";
 import { msgpackModule } from "../formats/msgpack/index.js";
 import { mxnetModule } from "../formats/mxnet/index.js";
 import { nemoModule } from "../formats/nemo/index.js";
 import { numpyModule } from "../formats/numpy/index.js";
-import { onnxModule } from "../formats/onnx/index.js";
+import { onnxExternalDataModule, onnxModule } from "../formats/onnx/index.js";
 import { openvinoModule } from "../formats/openvino/index.js";
 import { paddleModule } from "../formats/paddle/index.js";
 import { pickleModule } from "../formats/pickle/index.js";
@@ -65,8 +66,10 @@ export const MODULES = [
   onnxModule,
   coremlModule,
   openvinoModule,
+  onnxExternalDataModule, // after openvino: its analyzer also takes the OpenVINO weights candidates
   pmmlModule,
   xmlModule,
+  mediaModule,
   kerasModule,
   savedModelModule,
   pickleModule,

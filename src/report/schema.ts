@@ -9,14 +9,13 @@ import type { RuleId } from "../core/findings.js";
 import { SEVERITIES, VERDICTS } from "../core/severity.js";
 import { SignatureVerificationSchema } from "../integrity/oms/result.js";
 import { FORMATS } from "../registry/catalog.js";
-
-/** Version of the report format. Additive changes bump the minor version. */
-export const REPORT_SCHEMA_VERSION = "1.2.0";
+import { REPORT_SCHEMA_VERSION } from "./version.js";
 
 export type { Evidence } from "../core/findings.js";
 export type { Format } from "../core/formats.js";
 export { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../core/severity.js";
 export { FORMATS } from "../registry/catalog.js";
+export { REPORT_SCHEMA_VERSION } from "./version.js";
 
 /** How bad a single finding is. */
 export const SeveritySchema = z.enum(SEVERITIES).describe("How bad a finding is.");
@@ -139,6 +138,17 @@ export const ScanErrorSchema = z.object({
   message: z.string(),
   path: z.string().optional(),
 });
+
+/** A listed file the scan left out on purpose (`include`/`exclude`). */
+export const SkippedFileSchema = z
+  .object({
+    path: z.string().describe("POSIX path relative to the scan root."),
+    reason: z
+      .enum(["excluded", "not-included"])
+      .describe("excluded: it matched an exclude glob; not-included: it matched no include glob."),
+    size: z.int().nonnegative().describe("Its size as listed, in bytes."),
+  })
+  .describe("A file not analysed because of include/exclude; never counted as clean.");
 
 /** What was scanned. */
 export const TargetSchema = z.object({
@@ -268,6 +278,12 @@ export const ScanReportSchema = z
     complete: z.boolean().describe("False when the scan was aborted or some file could not be scanned."),
     files: z.array(FileReportSchema),
     errors: z.array(ScanErrorSchema),
+    skipped: z
+      .array(SkippedFileSchema)
+      .optional()
+      .describe(
+        "Files left out by include/exclude (present when either was given): not analysed and not in files unless a lock-file or signature check found a problem with one; those checks still cover them.",
+      ),
     signature: SignatureVerificationSchema.optional().describe(
       "OpenSSF Model Signing verification of the scanned directory (absent when signatures were not looked for).",
     ),
@@ -289,6 +305,7 @@ export type {
   S3TargetInfo,
   ScanError,
   ScanReport,
+  SkippedFile,
   Summary,
   SuppressedFinding,
   SuppressionRecord,

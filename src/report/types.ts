@@ -156,6 +156,16 @@ export interface Summary {
   bytesRead: number;
 }
 
+/** A listed file the scan left out on purpose (`include`/`exclude`): not analysed, never called clean. */
+export interface SkippedFile {
+  /** POSIX path relative to the scan root. */
+  path: string;
+  /** `excluded`: it matched an `exclude` glob; `not-included`: it matched no `include` glob. */
+  reason: "excluded" | "not-included";
+  /** Its size as listed, in bytes. */
+  size: number;
+}
+
 /** A scan report: what `scan` resolves with, and what `--format json` prints. */
 export interface ScanReport {
   /** Version of the report format (additive changes bump the minor version). */
@@ -181,6 +191,12 @@ export interface ScanReport {
   files: FileReport[];
   /** Problems that kept the scanner from finishing part of its work. */
   errors: ScanError[];
+  /**
+   * Files left out by `include`/`exclude` (present when either was given): not analysed and not in
+   * {@link ScanReport.files}, unless a repository check (lock file, signature) found a problem with
+   * one. Lock-file and signature checks still cover them.
+   */
+  skipped?: SkippedFile[] | undefined;
   /** OpenSSF Model Signing verification of the scanned directory (absent when signatures were not looked for). */
   signature?: SignatureVerification | undefined;
   /** Counts over the report. */

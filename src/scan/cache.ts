@@ -3,21 +3,23 @@
  * registry mirror never reads the same content twice.
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelgateError } from "../core/errors.js";
-import { type FileReport, FileReportSchema } from "../report/schema.js";
+import type { FileReport } from "../report/schema.js";
 
 /**
  * What a cached verdict is keyed by. The engine stores results only under a SHA-256 it computed
- * over every byte of the file; a digest a listing merely claims (a Hub LFS oid) is only looked up,
- * and a hit under it is used once the file's bytes, read whole, match it. The one exception, for
+ * over every byte of the file, bound to the file's path ({@link contentKeyDigest}), and never a
+ * result that read other files (a sibling, a folder listing); a digest a listing merely claims (a
+ * Hub LFS oid) is only looked up, and a hit under it is used once the file's bytes, read whole,
+ * match it. The one exception, for
  * callers who trust the Hub's content addressing (`hub.trustListedDigests`), is keyed by a SHA-256
  * derived from the oid and the origin kind, which no computed digest can equal.
  */
 export interface VerdictCacheKey {
-  /** SHA-256 of the file's content (lowercase hex), or the derived key described above. */
+  /** {@link contentKeyDigest} of the file's content and path (lowercase hex), or the derived key described above. */
   readonly sha256: string;
   /** The modelgate version that produced the result. */
   readonly toolVersion: string;
@@ -41,6 +43,20 @@ export interface VerdictCache {
    * @param report - the file's report (path as scanned; the engine re-paths it on a hit)
    */
   set(key: VerdictCacheKey, report: FileReport): Promise<void>;
+}
+
+/**
+ * The `sha256` of the cache key of a file's result: its content's SHA-256 bound to its path in
+ * the scanned tree (lowercase hex). A result depends on the name as well as the bytes (an
+ * extension claims a format; a well-known name is read as loaders read it), so the same bytes
+ * under another name never share a result.
+ * @param sha256 - SHA-256 of the content, computed over every byte
+ * @param path - the file's path in the scanned tree
+ */
+export function contentKeyDigest(sha256: string, path: string): string {
+  return createHash("sha256")
+    .update(JSON.stringify(["modelgate:content-at-path", sha256, path]))
+    .digest("hex");
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -150,6 +166,9 @@ export class FileVerdictCache implements VerdictCache {
       const parsed = JSON.parse(text) as { key?: unknown; report?: unknown };
       const stored = parsed.key as VerdictCacheKey | undefined;
       if (stored?.sha256 !== key.sha256 || stored.policyHash !== key.policyHash) return undefined;
+      // The schema (zod and the format registry) loads on the first entry read, not with the
+      // cache: the main entry exports this class and must stay light (issue 18).
+      const { FileReportSchema } = await import("../report/schema.js");
       const report = FileReportSchema.safeParse(parsed.report);
       return report.success ? report.data : undefined;
     } catch {

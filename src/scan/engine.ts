@@ -17,17 +17,20 @@ import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.
 import { startScanHash } from "../integrity/hash/scan-hash.js";
 import { signatureViolation } from "../integrity/oms/requirement.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
-import { resolvePolicy, validatePolicy } from "../policy/policy.js";
+import { resolvePolicyAsync, validatePolicyAsync } from "../policy/resolve.js";
 import { REPO_ANALYZERS } from "../registry/catalog.js";
-import { type FileReport, REPORT_SCHEMA_VERSION, type ScanError, type ScanReport } from "../report/schema.js";
+import type { FileReport, ScanError, ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
 import { worstVerdict } from "../report/verdict.js";
+import { REPORT_SCHEMA_VERSION } from "../report/version.js";
 import { GuardedSource, raceAbort } from "../sources/byte-source.js";
 import { FileSource, isFileChangedError } from "../sources/file.js";
 import { type RootOptions, rootFor, type ScanTarget } from "../sources/roots.js";
 import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
-import { restoreReport, type VerdictCacheKey } from "./cache.js";
+import { contentKeyDigest, restoreReport, type VerdictCacheKey } from "./cache.js";
+import { watchContext } from "./context-watch.js";
 import { FileRecorder } from "./file-recorder.js";
+import { fileSelector, type SkipReason } from "./select.js";
 import type { ScanOptions } from "./types.js";
 
 export { summarize } from "../report/summary.js";
@@ -60,7 +63,7 @@ export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
  */
 export async function scan(target: ScanTarget, options: ScanOptions = {}): Promise<ScanReport> {
   const startedAt = new Date();
-  const limits = resolveLimits({ ...validatePolicy(options.policy ?? {}).limits, ...options.limits });
+  const limits = resolveLimits({ ...(await validatePolicyAsync(options.policy)).limits, ...options.limits });
   const deadline = startDeadline(limits.scanTimeoutMs, options.signal);
   try {
     const rootOptions: RootOptions = {
@@ -91,7 +94,7 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
  */
 export async function scanRoot(root: ScanRoot, options: ScanOptions = {}): Promise<ScanReport> {
   const startedAt = new Date();
-  const limits = resolveLimits({ ...validatePolicy(options.policy ?? {}).limits, ...options.limits });
+  const limits = resolveLimits({ ...(await validatePolicyAsync(options.policy)).limits, ...options.limits });
   const deadline = startDeadline(limits.scanTimeoutMs, options.signal);
   try {
     return await runScan(root, options, deadline, startedAt);
@@ -163,7 +166,7 @@ function timeoutSignal(ms: number): AbortSignal {
 
 async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline, startedAt: Date): Promise<ScanReport> {
   const t0 = performance.now();
-  const policy = resolvePolicy(options.policy, {
+  const policy = await resolvePolicyAsync(options.policy, {
     now: startedAt,
     ...policyPrefix(options.policy?.source, root.localDir),
   });
@@ -171,6 +174,11 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const signal = deadline.signal;
   const progress = options.onProgress;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.max(2, availableParallelism())));
+  // Which listed files are analysed (bad globs reject the scan before any work). Applied per file
+  // below, never to the listing: lock-file and signature checks still see every file.
+  const selector = fileSelector(options.include, options.exclude);
+  /** Regular files left out by `include`/`exclude`, and why. */
+  const skippedBy = new Map<string, SkipReason>();
   const errors: ScanError[] = [];
   const retained = { bytes: 0 };
   let bytesRead = 0;
@@ -201,9 +209,41 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const recorders = new Map<string, FileRecorder>();
   /** Files whose analysis finished without a `scan/*` finding: the only ones repo analyzers may open. */
   const readable = new Set<string>();
+  /**
+   * The SHA-256 of a local file that is not analysed (skipped, or over `maxFileBytes`), when pins
+   * or a lock file need it: the lock still covers the file. Remote files are never fetched for it
+   * (the pins check then reports that it has no digest for them).
+   */
+  const digestOnly = async (recorder: FileRecorder, entry: RootEntry): Promise<void> => {
+    const pinned = options.pins !== undefined || options.lockFile !== undefined;
+    if (!pinned || options.hash === false || root.localDir === undefined || signal.aborted) return;
+    const fileSignal = AbortSignal.any([signal, timeoutSignal(limits.fileTimeoutMs)]);
+    const opening = root.open(entry.path, { signal: fileSignal, entry });
+    let raw: ByteSource;
+    try {
+      raw = await raceAbort(opening, fileSignal);
+    } catch {
+      opening.then((s) => s.close?.()).catch(() => undefined);
+      return;
+    }
+    try {
+      const sha256 = await startScanHash(raw, { signal: fileSignal, ...hashPlacement(raw) }).finish();
+      if (!(raw instanceof FileSource && (await raw.changes()) !== undefined)) recorder.sha256 = validDigest(sha256);
+    } catch {
+      // left without a digest: the pins check says so
+    } finally {
+      await raw.close?.().catch(() => undefined);
+    }
+  };
   const scanEntry = async (entry: RootEntry): Promise<void> => {
     const recorder = new FileRecorder(entry.path, entry.size, policy);
     recorders.set(entry.path, recorder);
+    const skip = entry.kind === "file" ? selector.skip(entry.path) : undefined;
+    if (skip !== undefined) {
+      skippedBy.set(entry.path, skip);
+      await digestOnly(recorder, entry);
+      return;
+    }
     if (signal.aborted) {
       recorder.add(recorder.root, stopped());
       return;
@@ -250,6 +290,15 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       case "file":
         break;
     }
+    if (entry.size > limits.maxFileBytes) {
+      recorder.add(recorder.root, {
+        ruleId: "scan/too-large",
+        message: `${entry.size} bytes, over the ${limits.maxFileBytes}-byte limit (maxFileBytes, --max-size): not opened or analysed`,
+        evidence: { size: entry.size, maxFileBytes: limits.maxFileBytes },
+      });
+      await digestOnly(recorder, entry);
+      return;
+    }
     const fileSignal = AbortSignal.any([signal, timeoutSignal(limits.fileTimeoutMs)]);
     const fileDeadline = Date.now() + limits.fileTimeoutMs;
     const params: FileScanParams = {
@@ -270,14 +319,15 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       const lookup = (key: VerdictCacheKey) => cache.get(key).catch(() => undefined);
       if (entry.sha256Trusted === true) {
         const hit =
-          (await lookup(cacheKey(claimed, policy.hash))) ?? (await lookup(claimedCacheKey(claimed, policy.hash)));
+          (await lookup(cacheKey(claimed, policy.hash, entry.path))) ??
+          (await lookup(claimedCacheKey(claimed, policy.hash, entry.path)));
         if (hit !== undefined) {
           recorder.restore(restoreReport(hit, entry.path, entry.size));
           readable.add(entry.path);
           return;
         }
       } else {
-        pending = await lookup(cacheKey(claimed, policy.hash));
+        pending = await lookup(cacheKey(claimed, policy.hash, entry.path));
       }
     }
     let source: ByteSource;
@@ -307,20 +357,22 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     const report = done.contentReport;
     const failed = report.findings.some((f) => f.ruleId.startsWith("scan/"));
     if (!failed) readable.add(entry.path);
-    if (options.cache === undefined || failed) return;
+    // A result that depended on other files (a sibling read, a folder listed) is not the content's
+    // alone: the same bytes elsewhere may be something else, so it is not stored.
+    if (options.cache === undefined || failed || done.usedContext) return;
     // Only a digest computed over every byte the scan saw, equal to what the root pinned, keys a
     // result that any scan may look up; a partial read is cached only where the root vouches for
     // its listed digest, under a key nothing else looks up.
     let key: VerdictCacheKey | undefined;
     if (done.digest !== undefined && (claimed === undefined || done.digest === claimed)) {
-      key = cacheKey(done.digest, policy.hash);
+      key = cacheKey(done.digest, policy.hash, entry.path);
     } else if (
       entry.sha256Trusted === true &&
       claimed !== undefined &&
       done.digest === undefined &&
       done.verification?.cacheable !== false
     ) {
-      key = claimedCacheKey(claimed, policy.hash);
+      key = claimedCacheKey(claimed, policy.hash, entry.path);
     }
     if (key !== undefined) await options.cache.set(key, report).catch(() => undefined);
   };
@@ -341,7 +393,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const ordered = (all: readonly RootEntry[]) => all.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
   const openFile = async (path: string): Promise<ByteSource> => {
     const recorder = recorders.get(path);
-    if (recorder === undefined || !readable.has(path)) {
+    if (recorder === undefined || !(readable.has(path) || skippedBy.has(path))) {
       throw new ModelgateError("IO", `${path} was not read successfully in the file pass; not opened again`);
     }
     const content = recorder.content;
@@ -409,7 +461,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const violation = signatureViolation(signature, policy.options.signature);
   if (violation !== undefined) {
     for (const recorder of ordered(entries)) {
-      if (recorder.root.format === "oms-signature") continue;
+      if (recorder.root.format === "oms-signature" || skippedBy.has(recorder.root.path)) continue;
       recorder.add(recorder.root, {
         ruleId: "policy/signature-required",
         message: violation.message,
@@ -418,7 +470,21 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       });
     }
   }
-  const files = ordered(entries).map((r) => r.toReport());
+  // A skipped file is reported only when a repository check found something wrong with it (a
+  // tampered or unpinned file): never as a clean file it was not.
+  const files = ordered(entries)
+    .map((r) => r.toReport())
+    .filter((f) => !skippedBy.has(f.path) || f.verdict !== "clean");
+  const skipped = entries.flatMap((e) => {
+    const reason = skippedBy.get(e.path);
+    return reason === undefined ? [] : [{ path: e.path, reason, size: e.size }];
+  });
+  if (skipped.length > 0 && !entries.some((e) => e.kind === "file" && !skippedBy.has(e.path))) {
+    errors.push({
+      code: "INVALID_ARGUMENT",
+      message: `include/exclude left none of the ${skipped.length} listed files to analyse`,
+    });
+  }
   const verdict = worstVerdict(...files.map((f) => f.verdict));
   const report: ScanReport = {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -430,6 +496,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     complete: errors.length === 0 && !signal.aborted,
     files,
     errors,
+    ...(selector.active ? { skipped } : {}),
     ...(signature === undefined ? {} : { signature }),
     summary: summarize(files, bytesRead),
   };
@@ -454,7 +521,7 @@ function policyPrefix(source: string | undefined, localDir: string | undefined):
 
 interface FileScanParams {
   limits: Readonly<Limits>;
-  policy: ReturnType<typeof resolvePolicy>;
+  policy: Awaited<ReturnType<typeof resolvePolicyAsync>>;
   /** The file's signal: caller abort, the scan's deadline and the file's own. */
   signal: AbortSignal;
   /** When the file's own time budget runs out (epoch ms). */
@@ -471,17 +538,22 @@ function validDigest(sha256: string | undefined): string | undefined {
   return sha256 !== undefined && HEX64.test(sha256) ? sha256 : undefined;
 }
 
-/** The cache key of content whose SHA-256 modelgate computed over every byte. */
-function cacheKey(sha256: string, policyHash: string): VerdictCacheKey {
-  return { sha256, toolVersion: TOOL_VERSION, policyHash };
+/**
+ * The cache key of content whose SHA-256 modelgate computed over every byte, at this path: what a
+ * file is taken for depends on its name as well as its bytes (an extension claims a format, a
+ * well-known name is read as what loaders read it as), so the same bytes under another name are
+ * another result.
+ */
+function cacheKey(sha256: string, policyHash: string, path: string): VerdictCacheKey {
+  return { sha256: contentKeyDigest(sha256, path), toolVersion: TOOL_VERSION, policyHash };
 }
 
 /**
  * The cache key of a partial read of a Hub file whose listed digest the caller trusts: derived
  * from the digest (and the origin kind), so it never answers a lookup by a computed digest.
  */
-function claimedCacheKey(sha256: string, policyHash: string): VerdictCacheKey {
-  const derived = createHash("sha256").update(`modelgate:hub-listed-oid\0${sha256}`).digest("hex");
+function claimedCacheKey(sha256: string, policyHash: string, path: string): VerdictCacheKey {
+  const derived = createHash("sha256").update(`modelgate:hub-listed-oid\0${sha256}\0${path}`).digest("hex");
   return { sha256: derived, toolVersion: TOOL_VERSION, policyHash };
 }
 
@@ -564,6 +636,7 @@ async function scanFile(
   verification: FileVerification | undefined;
   contentReport: FileReport;
   digest: string | undefined;
+  usedContext: boolean;
 }> {
   const { limits, policy, signal: fileSignal, options, errors } = params;
   const progress = options.onProgress;
@@ -589,13 +662,14 @@ async function scanFile(
       }
     },
   });
+  const watched = watchContext(root, entry.path);
   const state: FileScanState = {
     recorder,
     limits,
     policy,
     signal: fileSignal,
     deadline: params.deadline,
-    root,
+    root: watched.root,
     decompressed: 0,
     retained: params.retained,
   };
@@ -646,5 +720,11 @@ async function scanFile(
     const code = operationalCode(finding.ruleId);
     if (code !== undefined) errors.push({ code, message: finding.message, path: finding.path });
   }
-  return { bytesRead: guarded.bytesRead, verification, contentReport, digest: validDigest(digest) };
+  return {
+    bytesRead: guarded.bytesRead,
+    verification,
+    contentReport,
+    digest: validDigest(digest),
+    usedContext: watched.used(),
+  };
 }

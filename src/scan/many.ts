@@ -5,10 +5,11 @@
 import { ModelgateError, toModelgateError } from "../core/errors.js";
 import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
 import type { PolicyOptions } from "../policy/policy.js";
-import { REPORT_SCHEMA_VERSION, type ScanReport, type Target } from "../report/schema.js";
+import type { ScanReport, Target } from "../report/schema.js";
+import { REPORT_SCHEMA_VERSION } from "../report/version.js";
 import { redactUrl } from "../sources/http/config.js";
 import { formatHubUri } from "../sources/hub/config.js";
-import { HubTransport } from "../sources/hub/transport.js";
+import type { HubTransport } from "../sources/hub/transport.js";
 import type { ScanTarget } from "../sources/roots.js";
 import { scan, summarize } from "./engine.js";
 import type { ScanOptions } from "./types.js";
@@ -116,7 +117,9 @@ export async function* scanMany(
   const run = async (target: ScanTarget, index: number): Promise<ScanManyResult> => {
     let effective = target;
     if (typeof target === "object" && "hub" in target && typeof target.hub === "object" && !target.hub.transport) {
-      transport ??= new HubTransport();
+      // the transport's module loads with the first remote target: local scans never need it
+      const http = await import("../sources/hub/transport.js");
+      transport ??= new http.HubTransport();
       effective = { hub: { ...target.hub, transport } };
     } else if (
       typeof target === "object" &&
@@ -124,7 +127,9 @@ export async function* scanMany(
       typeof target.url === "object" &&
       !target.url.transport
     ) {
-      transport ??= new HubTransport();
+      // the transport's module loads with the first remote target: local scans never need it
+      const http = await import("../sources/hub/transport.js");
+      transport ??= new http.HubTransport();
       effective = { url: { ...target.url, transport } };
     }
     try {

@@ -47,8 +47,25 @@ export interface ProgressEvent {
 
 /** Options of `scan`. */
 export interface ScanOptions extends ScanSections {
-  /** Budgets; unspecified ones take {@link DEFAULT_LIMITS}. */
+  /**
+   * Budgets; unspecified ones take {@link DEFAULT_LIMITS}. `maxFileBytes` skips the analysis of
+   * top-level files larger than it (each is `invalid`, `scan/too-large`; see {@link Limits}).
+   */
   limits?: Partial<Limits>;
+  /**
+   * Globs over each regular file's POSIX path relative to the scan root (the file's name for a
+   * single file); when given and non-empty, only files matching one of them are analysed. The
+   * policy's glob dialect: matched against the whole path, `**` any depth, `*` and `?` within a
+   * segment and also over a leading dot (dotfiles are not special), `[a-z]`, `{a,b}`, `\` escapes.
+   * A file left out is not analysed and not in `files` (unless a lock-file or signature check finds
+   * a problem with it); it is listed in the report's `skipped`. Lock-file, signature and other
+   * repository checks still see every file. Links, special files and unlistable entries are always
+   * reported. When the globs leave no file to analyse, the report is incomplete
+   * (`INVALID_ARGUMENT` under `errors`). Bad globs reject the scan (`INVALID_ARGUMENT`).
+   */
+  include?: readonly string[];
+  /** Globs (as for {@link ScanOptions.include}) of files not to analyse; wins over `include`. */
+  exclude?: readonly string[];
   /** Aborts the scan; files not finished are reported `invalid`. */
   signal?: AbortSignal;
   /** Receives typed progress events. Must not throw. */

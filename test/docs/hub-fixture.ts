@@ -97,13 +97,14 @@ export async function startDocsHub(root: string): Promise<MockHub> {
         securityRepoStatus: { scansDone: true, filesWithIssues: [] },
       },
       {
-        // The same ONNX weights re-uploaded under another name: a verdict cache hit.
+        // The same ONNX weights re-uploaded at the same path in another repository: a verdict cache
+        // hit (results are bound to the file's path as well as its bytes).
         name: "acme/tiny-llama-onnx",
         refs: { main: c.onnxCopy },
         commits: {
           [c.onnxCopy]: [
             { path: "config.json", content: config },
-            { path: "model.onnx", content: onnxMain, lfs: true },
+            { path: "onnx/model.onnx", content: onnxMain, lfs: true },
           ],
         },
       },

@@ -7,20 +7,18 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
-import { attest } from "../../integrity/attest/sign.js";
 import type { BundleSigner } from "../../integrity/oms/dsse.js";
 import type { ScanSignatureOptions } from "../../integrity/oms/verify.js";
 import { discoverPolicy, loadPolicyFile } from "../../policy/load.js";
 import type { PolicyOptions } from "../../policy/policy.js";
-import { renderCycloneDx } from "../../report/render/cyclonedx.js";
 import { escapeForTerminal, escapeJsonForTerminal, truncateLine } from "../../report/render/escape.js";
 import { shouldColor } from "../../report/render/layout.js";
-import { renderSarif } from "../../report/render/sarif.js";
-import { renderText, type TextOptions } from "../../report/render/text.js";
+import type { TextOptions } from "../../report/render/text.js";
 import type { ScanReport } from "../../report/schema.js";
 import { severityRank } from "../../report/verdict.js";
 import { FileVerdictCache } from "../../scan/cache.js";
 import { type ScanManyOptions, scanMany } from "../../scan/many.js";
+import { fileSelector, parseSize } from "../../scan/select.js";
 import type { ProgressEvent } from "../../scan/types.js";
 import { parseTargetUrl } from "../../sources/http/config.js";
 import { parseHubUri } from "../../sources/hub/config.js";
@@ -30,7 +28,6 @@ import type { ScanTarget } from "../../sources/roots.js";
 import { parseS3Uri } from "../../sources/s3/config.js";
 import { writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
-import { checkOutsideTarget, loadAttestSigner, passThresholdOf } from "./attest.js";
 
 const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
 type OutputFormat = (typeof FORMATS)[number];
@@ -66,7 +63,8 @@ Options:
   --jobs N                   targets scanned at once (default 4)
   --targets-file FILE        read more targets from FILE, one per line
   --cache-dir DIR            verdict cache: skip files (by SHA-256 / LFS oid) already scanned
-                             with this version and policy
+                             with this version and policy (default MODELGATE_CACHE_DIR, else
+                             none); 'modelgate cache stats|prune|clear' maintains it
   --verify read|full         Hub, URLs, S3: verify files read whole (default), or read and verify
                              every file
   --allow-http               accept plain http:// URLs (bytes could be altered in transit)
@@ -91,6 +89,16 @@ Options:
   --attest-pass-on LEVEL     clean|suspicious: worst verdict the attestation records as PASSED
                              (default clean)
   --timeout SECONDS          whole-scan deadline (default 3600): files not reached are invalid
+  --max-size SIZE            do not analyse files larger than SIZE: bytes, or kB/MB/GB/TB
+                             (powers of 1000), K/M/G/T or KiB/MiB/GiB/TiB (powers of 1024);
+                             such a file is invalid (scan/too-large), never clean, and a remote
+                             one is not downloaded
+  --include GLOB             analyse only files whose path relative to the target matches GLOB
+                             (repeatable; quote it; ** any depth, * within a folder, dotfiles
+                             not special)
+  --exclude GLOB             do not analyse files matching GLOB (repeatable; wins over
+                             --include); files left out are listed as skipped, lock-file and
+                             signature checks still cover them
   -h, --help                 show this help
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 error, invalid file,
@@ -109,28 +117,34 @@ export function exitCodeFor(reports: readonly ScanReport[], failOn: Severity): n
 }
 
 /**
- * Renders reports in an output format.
+ * Renders reports in an output format. Each renderer loads with the first use of its format
+ * (start-up, issue 18: `--format json` needs none of them).
  * @param reports - one per target
  * @param format - output format
  * @param text - text report options (level of detail, width, colour)
  */
-function render(reports: readonly ScanReport[], format: OutputFormat, text: TextOptions): string {
+async function render(reports: readonly ScanReport[], format: OutputFormat, text: TextOptions): Promise<string> {
   switch (format) {
     // JSON formats: the same values, with the C1, bidi and other format characters that
     // JSON.stringify leaves raw written as \u escapes, so printing the JSON is safe too.
     case "json":
       return `${escapeJsonForTerminal(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2))}\n`;
-    case "cyclonedx":
+    case "cyclonedx": {
+      const { renderCycloneDx } = await import("../../report/render/cyclonedx.js");
       return `${escapeJsonForTerminal(JSON.stringify(renderCycloneDx(reports), null, 2))}\n`;
+    }
     case "jsonl":
       return reports.map((r) => `${escapeJsonForTerminal(JSON.stringify(r))}\n`).join("");
     case "sarif": {
+      const { renderSarif } = await import("../../report/render/sarif.js");
       const logs = reports.map((r) => renderSarif(r));
       const merged = { ...logs[0]!, runs: logs.flatMap((l) => l.runs) };
       return `${escapeJsonForTerminal(JSON.stringify(merged, null, 2))}\n`;
     }
-    case "text":
+    case "text": {
+      const { renderText } = await import("../../report/render/text.js");
       return reports.map((r) => renderText(r, text)).join("\n");
+    }
   }
 }
 
@@ -238,6 +252,31 @@ function progressPrinter(io: CliIO): ((event: ProgressEvent) => void) | undefine
   };
 }
 
+/**
+ * `--max-size`, `--include` and `--exclude`, checked as usage errors before any work (the engine
+ * applies them: `limits.maxFileBytes`, `ScanOptions.include`/`exclude`).
+ */
+function selectionOptions(values: {
+  "max-size"?: string | undefined;
+  include?: string[] | undefined;
+  exclude?: string[] | undefined;
+}): { maxFileBytes?: number; include?: string[]; exclude?: string[] } {
+  const out: { maxFileBytes?: number; include?: string[]; exclude?: string[] } = {};
+  try {
+    if (values["max-size"] !== undefined) out.maxFileBytes = parseSize(values["max-size"]);
+  } catch (error) {
+    throw new UsageError(`--max-size: ${isModelgateError(error) ? error.message : String(error)}`);
+  }
+  try {
+    fileSelector(values.include, values.exclude);
+  } catch (error) {
+    throw new UsageError(`--${isModelgateError(error) ? error.message : String(error)}`);
+  }
+  if (values.include !== undefined) out.include = values.include;
+  if (values.exclude !== undefined) out.exclude = values.exclude;
+  return out;
+}
+
 /** OMS signature options from the scan flags. */
 async function signatureOptions(values: {
   "public-key"?: string | undefined;
@@ -304,6 +343,8 @@ async function attestationSetup(
     return undefined;
   }
   if (values["attest-key"] === undefined) throw new UsageError("--attest needs --attest-key PEM");
+  // Signing (its key handling and the attestation statement) loads only with --attest.
+  const { checkOutsideTarget, loadAttestSigner, passThresholdOf } = await import("./attest.js");
   if (names.length !== 1) throw new UsageError("--attest attests one target: give exactly one");
   if (values["no-hash"] === true) throw new UsageError("--attest needs the files' SHA-256: drop --no-hash");
   const passThreshold = passThresholdOf(values["attest-pass-on"]);
@@ -328,6 +369,7 @@ async function writeAttestation(
   const report = reports[0];
   if (setup === undefined || report === undefined) return code;
   try {
+    const { attest } = await import("../../integrity/attest/sign.js");
     const made = attest(report, setup.signer, { passThreshold: setup.passThreshold });
     await writeFileSafely(setup.path, `${JSON.stringify(made.bundle, null, 2)}\n`, { what: "attestation" });
   } catch (error) {
@@ -358,6 +400,9 @@ export const scanCommand: Command = {
         concurrency: { type: "string" },
         "no-hash": { type: "boolean", default: false },
         timeout: { type: "string" },
+        "max-size": { type: "string" },
+        include: { type: "string", multiple: true },
+        exclude: { type: "string", multiple: true },
         policy: { type: "string" },
         "no-policy": { type: "boolean", default: false },
         jobs: { type: "string" },
@@ -391,6 +436,7 @@ export const scanCommand: Command = {
     const failOn = values["fail-on"] as Severity;
     if (!SEVERITIES.includes(failOn)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(", ")}`);
     textOptions(values, io, true); // flag conflicts are usage errors, before any work
+    const selection = selectionOptions(values);
     const names = [...positionals];
     if (values["targets-file"] !== undefined) {
       const text = await readFile(values["targets-file"], "utf8").catch((e: unknown) => {
@@ -432,10 +478,15 @@ export const scanCommand: Command = {
     const options: ScanManyOptions = { signal: io.signal, hash: !values["no-hash"] };
     const timeout = positiveInt("timeout", values.timeout);
     if (timeout !== undefined) options.limits = { scanTimeoutMs: timeout * 1000 };
+    if (selection.maxFileBytes !== undefined)
+      options.limits = { ...options.limits, maxFileBytes: selection.maxFileBytes };
+    if (selection.include !== undefined) options.include = selection.include;
+    if (selection.exclude !== undefined) options.exclude = selection.exclude;
     const concurrency = positiveInt("concurrency", values.concurrency);
     if (concurrency !== undefined) options.concurrency = concurrency;
     options.targetConcurrency = positiveInt("jobs", values.jobs) ?? 4;
-    if (values["cache-dir"] !== undefined) options.cache = new FileVerdictCache(values["cache-dir"]);
+    const cacheDir = values["cache-dir"] ?? io.env.MODELGATE_CACHE_DIR;
+    if (cacheDir !== undefined && cacheDir !== "") options.cache = new FileVerdictCache(resolve(cwd ?? ".", cacheDir));
     if (values.lock !== undefined) {
       options.lockFile = values.lock;
       options.allowUnpinned = values["allow-unpinned"];
@@ -469,18 +520,20 @@ export const scanCommand: Command = {
         const { code, message } = result.error;
         io.stderr(`${escapeForTerminal(`modelgate scan: ${names[index]}: ${code}: ${message}`)}\n`);
       }
-      if (format === "jsonl" && output === undefined) io.stdout(render([result.report], "jsonl", {}));
+      if (format === "jsonl" && output === undefined) io.stdout(await render([result.report], "jsonl", {}));
     }
     if (onProgress !== undefined) io.stderr("\r\x1b[2K");
     if (format === "jsonl" && output === undefined) return writeAttestation(attestation, reports, failOn, io);
 
     if (output !== undefined) {
-      await writeFileSafely(output, render(reports, format, textOptions(values, io, false)), { what: "--output file" });
+      await writeFileSafely(output, await render(reports, format, textOptions(values, io, false)), {
+        what: "--output file",
+      });
       if (!values.quiet || format === "text") {
-        io.stdout(render(reports, "text", { ...textOptions(values, io, true), quiet: true, verbose: false }));
+        io.stdout(await render(reports, "text", { ...textOptions(values, io, true), quiet: true, verbose: false }));
       }
     } else {
-      io.stdout(render(reports, format, textOptions(values, io, true)));
+      io.stdout(await render(reports, format, textOptions(values, io, true)));
     }
     return writeAttestation(attestation, reports, failOn, io);
   },

@@ -108,7 +108,7 @@ export const verifyCommand: Command = {
         help: { type: "boolean", short: "h", default: false },
       },
     });
-    const { extra, positionals } = splitVariadic(parsed.tokens as ArgToken[], ["certificate-chain", "ignore-paths"]);
+    const { extra, positionals } = splitVariadic(parsed.tokens as ArgToken[], ["certificate-chain", "ignore-paths"], 1);
     const values = {
       ...parsed.values,
       "certificate-chain": [...(parsed.values["certificate-chain"] ?? []), ...(extra["certificate-chain"] ?? [])],

@@ -4,8 +4,7 @@
  * archives are recognised but not read (`format/unsupported`).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { compressedAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectBz2, detectGzip, detectLz4, detectLzma, detectRar, detectXz, detectZlib, detectZstd } from "./detect.js";
 
 declare module "../../core/formats.js" {
@@ -44,5 +43,11 @@ export const compressedModule = {
     { rank: 160, detect: detectZlib },
     { rank: 170, detect: detectLzma },
   ],
-  analyzers: [compressedAnalyzer],
+  analyzers: [
+    lazyAnalyzer(
+      "compressed",
+      ["gzip", "zlib", "zstd", "bz2", "xz", "lzma"],
+      async () => (await import("./analyzer.js")).compressedAnalyzer,
+    ),
+  ],
 } as const satisfies FormatModule;

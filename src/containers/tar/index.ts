@@ -2,8 +2,7 @@
  * The tar module: tar archives (legacy PyTorch checkpoints and NeMo archives are tars).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { tarAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectTar } from "./detect.js";
 import { tarRules } from "./rules.js";
 
@@ -18,6 +17,6 @@ export const tarModule = {
   name: "tar",
   formats: [{ id: "tar", description: "tar archive", claimExtensions: ["tar", "nemo"] }],
   detectors: [{ rank: 140, detect: detectTar }],
-  analyzers: [tarAnalyzer],
+  analyzers: [lazyAnalyzer("tar", ["tar"], async () => (await import("./analyzer.js")).tarAnalyzer)],
   rules: tarRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * recognise them by member names: PyTorch, TorchScript, NumPy `.npz`, Keras `.keras`).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { zipAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectZip } from "./detect.js";
 import { zipRules } from "./rules.js";
 
@@ -19,6 +18,6 @@ export const zipModule = {
   name: "zip",
   formats: [{ id: "zip", description: "zip archive", claimExtensions: ["zip", "npz"] }],
   detectors: [{ rank: 0, detect: detectZip, trailer: true }],
-  analyzers: [zipAnalyzer],
+  analyzers: [lazyAnalyzer("zip", ["zip"], async () => (await import("./analyzer.js")).zipAnalyzer)],
   rules: zipRules,
 } as const satisfies FormatModule;

@@ -2,8 +2,7 @@
  * The ExecuTorch module: `.pte` programs (execution plans, operators, backend delegates).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { executorchAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectExecutorch } from "./detect.js";
 import { executorchRules } from "./rules.js";
 
@@ -18,6 +17,8 @@ export const executorchModule = {
   name: "executorch",
   formats: [{ id: "executorch", description: "ExecuTorch program (.pte)", claimExtensions: ["pte"] }],
   detectors: [{ rank: 127, detect: detectExecutorch }],
-  analyzers: [executorchAnalyzer],
+  analyzers: [
+    lazyAnalyzer("executorch", ["executorch"], async () => (await import("./analyzer.js")).executorchAnalyzer),
+  ],
   rules: executorchRules,
 } as const satisfies FormatModule;

@@ -2,8 +2,7 @@
  * The ggml module: pre-GGUF llama.cpp (`ggml`, `ggmf`, `ggjt`) and whisper.cpp (`ggml`) files.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { ggmlAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectGgml } from "./detect.js";
 import { ggmlRules } from "./rules.js";
 
@@ -27,6 +26,6 @@ export const ggmlModule = {
     },
   ],
   detectors: [{ rank: 35, detect: detectGgml }],
-  analyzers: [ggmlAnalyzer],
+  analyzers: [lazyAnalyzer("ggml", ["ggml"], async () => (await import("./analyzer.js")).ggmlAnalyzer)],
   rules: ggmlRules,
 } as const satisfies FormatModule;

@@ -2,8 +2,7 @@
  * The GGUF module: llama.cpp model files (metadata, chat templates, tensor table).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { ggufAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectGguf } from "./detect.js";
 import { ggufRules } from "./rules.js";
 
@@ -18,6 +17,6 @@ export const ggufModule = {
   name: "gguf",
   formats: [{ id: "gguf", description: "GGUF model file", claimExtensions: ["gguf"] }],
   detectors: [{ rank: 30, detect: detectGguf }],
-  analyzers: [ggufAnalyzer],
+  analyzers: [lazyAnalyzer("gguf", ["gguf"], async () => (await import("./analyzer.js")).ggufAnalyzer)],
   rules: ggufRules,
 } as const satisfies FormatModule;

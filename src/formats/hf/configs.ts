@@ -5,12 +5,14 @@
  * against known advisories and the policy's minimums.
  * @module
  */
-import semver from "semver";
 import type { Analyzer, RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { canonicalFacts } from "../../core/facts.js";
 import type { Evidence } from "../../core/findings.js";
 import { TOOL_ADVISORIES, TOOLS, type Tool } from "./advisories.js";
+
+/** The `semver` package (all of it: ranges, comparison): loaded by the first recorded version checked. */
+type Semver = typeof import("semver");
 
 declare module "../../core/analyzer.js" {
   interface PolicySections {
@@ -96,7 +98,7 @@ function modelFacts(json: unknown): Record<string, unknown> {
   return facts;
 }
 
-function checkVersion(ctx: RepoContext, path: string, recorded: RecordedVersion): void {
+function checkVersion(semver: Semver, ctx: RepoContext, path: string, recorded: RecordedVersion): void {
   const { tool, version, key } = recorded;
   const parsed = version.length <= 64 ? pythonVersionToSemver(version) : undefined;
   const evidence: Evidence = { tool, version: version.slice(0, 64), key };
@@ -163,13 +165,16 @@ export const configFactsAnalyzer: Analyzer = {
 export const configAnalyzer: RepoAnalyzer = {
   name: "tool-versions",
   async analyze(ctx) {
+    // Most scans record no tool version: semver (47 modules) loads with the first one.
+    let semver: Semver | undefined;
     for (const file of ctx.files) {
       if (ctx.signal.aborted) return;
       const facts = canonicalFacts(file.facts).toolVersions;
       if (facts === null || typeof facts !== "object" || Array.isArray(facts)) continue;
       for (const [tool, version] of Object.entries(facts as Record<string, unknown>)) {
         if (!(TOOLS as readonly string[]).includes(tool) || typeof version !== "string") continue;
-        checkVersion(ctx, file.path, { tool: tool as Tool, version, key: "toolVersions" });
+        semver ??= (await import("semver")).default;
+        checkVersion(semver, ctx, file.path, { tool: tool as Tool, version, key: "toolVersions" });
       }
     }
   },

@@ -10,7 +10,6 @@ import { isModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import { reportTemplate } from "../template/report.js";
 import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
 import { parseConfigJson, readText } from "./text.js";
 
@@ -95,7 +94,7 @@ export const hfJsonAnalyzer: Analyzer = {
     const name = baseName(ctx.name).toLowerCase();
 
     if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, root);
-    if (TEMPLATE_FILES.has(name)) reportTemplates(ctx, root);
+    if (TEMPLATE_FILES.has(name)) await reportTemplates(ctx, root);
     if (name.endsWith(".index.json")) checkIndex(ctx, root);
   },
 };
@@ -134,16 +133,15 @@ function reportCodeReferences(ctx: AnalysisContext, root: JsonObject): void {
   }
 }
 
-function reportTemplates(ctx: AnalysisContext, root: JsonObject): void {
+/**
+ * Reports the chat templates of a tokenizer config. The template analysis (the Jinja parser) loads
+ * with the first template met, not with this analyzer, which runs on every JSON file.
+ */
+async function reportTemplates(ctx: AnalysisContext, root: JsonObject): Promise<void> {
   const value = root.get("chat_template");
+  const templates: { where: string; text: string }[] = [];
   const check = (where: string, t: JsonValue | undefined): void => {
-    if (typeof t === "string")
-      reportTemplate(
-        (f) => ctx.report(f),
-        t,
-        { where },
-        () => ctx.checkpoint(),
-      );
+    if (typeof t === "string") templates.push({ where, text: t });
   };
   if (typeof value === "string") check("chat_template", value);
   else if (Array.isArray(value)) {
@@ -155,6 +153,16 @@ function reportTemplates(ctx: AnalysisContext, root: JsonObject): void {
     });
   } else if (value instanceof JsonObject) {
     for (const [k, v] of value.entries) check(`chat_template[${preview(k, 60)}]`, v);
+  }
+  if (templates.length === 0) return;
+  const { reportTemplate } = await import("../template/report.js");
+  for (const { where, text } of templates) {
+    reportTemplate(
+      (f) => ctx.report(f),
+      text,
+      { where },
+      () => ctx.checkpoint(),
+    );
   }
 }
 

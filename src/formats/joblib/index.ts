@@ -3,8 +3,7 @@
  * objects), recognised by claims and by the array wrapper in the stream.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { joblibAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -16,5 +15,5 @@ declare module "../../core/formats.js" {
 export const joblibModule = {
   name: "joblib",
   formats: [{ id: "joblib", description: "joblib.dump file", pickleContext: { context: "joblib", rank: 2 } }],
-  analyzers: [joblibAnalyzer],
+  analyzers: [lazyAnalyzer("joblib", ["joblib"], async () => (await import("./analyzer.js")).joblibAnalyzer)],
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * configs inside other containers (Lambda layers, modules outside Keras).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectHdf5 } from "./detect.js";
 import { kerasRules } from "./rules.js";
 
@@ -34,6 +33,14 @@ export const kerasModule = {
     },
   ],
   detectors: [{ rank: 40, detect: detectHdf5 }],
-  analyzers: [kerasConfigAnalyzer, kerasHdf5Analyzer, kerasMemberAnalyzer],
+  analyzers: [
+    lazyAnalyzer("keras-config", ["json"], async () => (await import("./analyzer.js")).kerasConfigAnalyzer),
+    lazyAnalyzer("keras-hdf5", ["hdf5"], async () => (await import("./analyzer.js")).kerasHdf5Analyzer),
+    lazyAnalyzer(
+      "keras-member",
+      ["python", "shell", "notebook"],
+      async () => (await import("./analyzer.js")).kerasMemberAnalyzer,
+    ),
+  ],
   rules: kerasRules,
 } as const satisfies FormatModule;

@@ -3,7 +3,6 @@
  * `license` fact of the file that states them, and flags licences the policy lists.
  * @module
  */
-import { parse } from "yaml";
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { readClamped } from "../../core/byte-source.js";
 import { preview } from "../../core/preview.js";
@@ -38,10 +37,14 @@ async function readText(ctx: RepoContext, path: string): Promise<string | undefi
   }
 }
 
-/** The licences a model card's front matter states (`license`, `license_name`). */
-function cardLicenses(card: string): string[] {
+/**
+ * The licences a model card's front matter states (`license`, `license_name`). The YAML parser
+ * loads with the first card that has front matter (this analyzer runs on every scan).
+ */
+async function cardLicenses(card: string): Promise<string[]> {
   const yaml = frontMatter(card);
   if (yaml === undefined) return [];
+  const { parse } = await import("yaml");
   let data: unknown;
   try {
     data = parse(yaml, { schema: "failsafe", maxAliasCount: 16, prettyErrors: false });
@@ -69,7 +72,7 @@ export const licenseRepoAnalyzer: RepoAnalyzer = {
       if (ctx.signal.aborted) return;
       const text = await readText(ctx, entry.path);
       if (text === undefined) continue;
-      const licenses = CARD.test(entry.path) ? cardLicenses(text) : [identifyLicenseText(text) ?? "unrecognised"];
+      const licenses = CARD.test(entry.path) ? await cardLicenses(text) : [identifyLicenseText(text) ?? "unrecognised"];
       if (licenses.length === 0) continue;
       ctx.fact(entry.path, "license", licenses);
       for (const license of licenses) {

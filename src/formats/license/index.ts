@@ -3,13 +3,12 @@
  * and the ML-BOM, flagged when the policy lists them.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { licenseRepoAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyRepoAnalyzer } from "../../core/module.js";
 import { licenseRules } from "./rules.js";
 
 /** Licences. */
 export const licenseModule = {
   name: "license",
-  repoAnalyzers: [licenseRepoAnalyzer],
+  repoAnalyzers: [lazyRepoAnalyzer("license", async () => (await import("./analyzer.js")).licenseRepoAnalyzer)],
   rules: licenseRules,
 } as const satisfies FormatModule;

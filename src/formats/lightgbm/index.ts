@@ -2,8 +2,7 @@
  * The LightGBM module: text models (`model.txt`).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { lightgbmAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectLightgbm } from "./detect.js";
 import { lightgbmRules } from "./rules.js";
 
@@ -18,6 +17,6 @@ export const lightgbmModule = {
   name: "lightgbm",
   formats: [{ id: "lightgbm", description: "LightGBM text model", textual: true, hintExtensions: ["txt"] }],
   detectors: [{ rank: 184, detect: detectLightgbm }],
-  analyzers: [lightgbmAnalyzer],
+  analyzers: [lazyAnalyzer("lightgbm", ["lightgbm"], async () => (await import("./analyzer.js")).lightgbmAnalyzer)],
   rules: lightgbmRules,
 } as const satisfies FormatModule;

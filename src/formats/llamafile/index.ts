@@ -4,8 +4,7 @@
  * a second reading of the same bytes, member by member.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { llamafileAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectLlamafile } from "./detect.js";
 import { llamafileRules } from "./rules.js";
 
@@ -27,6 +26,6 @@ export const llamafileModule = {
   ],
   // Before the executable detector (120): an APE also has a PE header.
   detectors: [{ rank: 115, detect: detectLlamafile }],
-  analyzers: [llamafileAnalyzer],
+  analyzers: [lazyAnalyzer("llamafile", ["llamafile"], async () => (await import("./analyzer.js")).llamafileAnalyzer)],
   rules: llamafileRules,
 } as const satisfies FormatModule;

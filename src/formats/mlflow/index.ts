@@ -5,9 +5,7 @@
  * Pickled models (`model.pkl`, `python_model.pkl`) are pickles by name: the pickle engine reads them.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { mlmodelAnalyzer } from "./analyzer.js";
-import { mlflowRepoAnalyzer } from "./repo-analyzer.js";
+import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer } from "../../core/module.js";
 import { mlflowRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -20,7 +18,7 @@ declare module "../../core/formats.js" {
 export const mlflowModule = {
   name: "mlflow",
   formats: [{ id: "mlflow", description: "MLflow MLmodel file", textual: true }],
-  analyzers: [mlmodelAnalyzer],
-  repoAnalyzers: [mlflowRepoAnalyzer],
+  analyzers: [lazyAnalyzer("mlflow", ["mlflow"], async () => (await import("./analyzer.js")).mlmodelAnalyzer)],
+  repoAnalyzers: [lazyRepoAnalyzer("mlflow", async () => (await import("./repo-analyzer.js")).mlflowRepoAnalyzer)],
   rules: mlflowRules,
 } as const satisfies FormatModule;

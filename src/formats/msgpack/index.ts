@@ -4,8 +4,7 @@
  * to whatever the loader registers.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { msgpackAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectMsgpack } from "./detect.js";
 import { msgpackRules } from "./rules.js";
 
@@ -26,6 +25,6 @@ export const msgpackModule = {
     },
   ],
   detectors: [{ rank: 145, detect: detectMsgpack }],
-  analyzers: [msgpackAnalyzer],
+  analyzers: [lazyAnalyzer("msgpack", ["flax-msgpack"], async () => (await import("./analyzer.js")).msgpackAnalyzer)],
   rules: msgpackRules,
 } as const satisfies FormatModule;

@@ -2,8 +2,7 @@
  * The MXNet module: symbol graphs (`*-symbol.json`) and NDArray parameter files (`.params`).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { mxnetParamsAnalyzer, mxnetSymbolAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectMxnetParams, detectMxnetSymbol } from "./detect.js";
 import { mxnetRules } from "./rules.js";
 
@@ -25,6 +24,9 @@ export const mxnetModule = {
     { rank: 57, detect: detectMxnetParams },
     { rank: 186, detect: detectMxnetSymbol },
   ],
-  analyzers: [mxnetParamsAnalyzer, mxnetSymbolAnalyzer],
+  analyzers: [
+    lazyAnalyzer("mxnet-params", ["mxnet-params"], async () => (await import("./analyzer.js")).mxnetParamsAnalyzer),
+    lazyAnalyzer("mxnet-symbol", ["mxnet-symbol"], async () => (await import("./analyzer.js")).mxnetSymbolAnalyzer),
+  ],
   rules: mxnetRules,
 } as const satisfies FormatModule;

@@ -2,9 +2,8 @@
  * The NumPy module: `.npy` arrays (object arrays carry pickles) and `.npz` zips of them.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { ascii, magic } from "../../core/sniffing.js";
-import { numpyAnalyzer } from "./analyzer.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -38,5 +37,5 @@ export const numpyModule = {
     },
   ],
   detectors: [{ rank: 20, detect: magic("numpy", [0x93, ...ascii("NUMPY")], "NumPy .npy magic") }],
-  analyzers: [numpyAnalyzer],
+  analyzers: [lazyAnalyzer("numpy", ["numpy"], async () => (await import("./analyzer.js")).numpyAnalyzer)],
 } as const satisfies FormatModule;

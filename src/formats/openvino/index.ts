@@ -3,10 +3,9 @@
  * weights (`.bin` beside the `.xml`, opaque data).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { openvinoAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { openvinoRules } from "./rules.js";
-import { detectIrWeights, openvinoWeightsAnalyzer } from "./weights.js";
+import { detectIrWeights } from "./weights.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -24,6 +23,13 @@ export const openvinoModule = {
   ],
   // After every content detector (text is 190): only a .bin nothing else recognised is a candidate.
   detectors: [{ rank: 195, detect: detectIrWeights }],
-  analyzers: [openvinoAnalyzer, openvinoWeightsAnalyzer],
+  analyzers: [
+    lazyAnalyzer("openvino", ["openvino-ir"], async () => (await import("./analyzer.js")).openvinoAnalyzer),
+    lazyAnalyzer(
+      "openvino-weights",
+      ["openvino-weights"],
+      async () => (await import("./weights.js")).openvinoWeightsAnalyzer,
+    ),
+  ],
   rules: openvinoRules,
 } as const satisfies FormatModule;

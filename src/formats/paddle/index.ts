@@ -4,8 +4,7 @@
  * engine; combined parameter files (`.pdiparams`) are raw tensors.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { paddleAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectPaddleProgram } from "./detect.js";
 import { paddleRules } from "./rules.js";
 
@@ -24,6 +23,6 @@ export const paddleModule = {
   // Before the generic protobuf detector (180), after every magic-number format: it only matches
   // the ProgramDesc opening, which no ONNX, SavedModel or GraphDef has.
   detectors: [{ rank: 175, detect: detectPaddleProgram }],
-  analyzers: [paddleAnalyzer],
+  analyzers: [lazyAnalyzer("paddle", ["paddle-program"], async () => (await import("./analyzer.js")).paddleAnalyzer)],
   rules: paddleRules,
 } as const satisfies FormatModule;

@@ -4,8 +4,7 @@
  * sniffer thought.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { pickleAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectPickle } from "./detect.js";
 import type { PicklePolicyOptions } from "./policy/index.js";
 import { pickleRules } from "./rules.js";
@@ -28,6 +27,6 @@ export const pickleModule = {
   name: "pickle",
   formats: [{ id: "pickle", description: "Python pickle stream" }],
   detectors: [{ rank: 150, detect: detectPickle }],
-  analyzers: [pickleAnalyzer],
+  analyzers: [lazyAnalyzer("pickle", ["pickle"], async () => (await import("./analyzer.js")).pickleAnalyzer)],
   rules: pickleRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * XML module's detector, claimed by `.pmml`).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { pmmlAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { pmmlRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -17,6 +16,6 @@ declare module "../../core/formats.js" {
 export const pmmlModule = {
   name: "pmml",
   formats: [{ id: "pmml", description: "PMML model (XML)", textual: true, claimExtensions: ["pmml"] }],
-  analyzers: [pmmlAnalyzer],
+  analyzers: [lazyAnalyzer("pmml", ["pmml"], async () => (await import("./analyzer.js")).pmmlAnalyzer)],
   rules: pmmlRules,
 } as const satisfies FormatModule;

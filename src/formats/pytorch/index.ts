@@ -4,9 +4,7 @@
  * read by the pickle engine in the `pytorch` / `torchscript` contexts.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { torchscriptCodeAnalyzer } from "../pickle/analyzer.js";
-import { pytorchLegacyAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectTorchLegacy } from "./detect.js";
 
 declare module "../../core/formats.js" {
@@ -68,5 +66,16 @@ export const pytorchModule = {
     },
   ],
   detectors: [{ rank: 10, detect: detectTorchLegacy }],
-  analyzers: [pytorchLegacyAnalyzer, torchscriptCodeAnalyzer],
+  analyzers: [
+    lazyAnalyzer(
+      "pytorch-legacy",
+      ["pytorch-legacy"],
+      async () => (await import("./analyzer.js")).pytorchLegacyAnalyzer,
+    ),
+    lazyAnalyzer(
+      "torchscript-code",
+      ["python"],
+      async () => (await import("../pickle/analyzer.js")).torchscriptCodeAnalyzer,
+    ),
+  ],
 } as const satisfies FormatModule;

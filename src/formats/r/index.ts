@@ -4,8 +4,7 @@
  * bytecode, language objects and environment hooks.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { rAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectR } from "./detect.js";
 import { rRules } from "./rules.js";
 
@@ -37,6 +36,6 @@ export const rModule = {
     },
   ],
   detectors: [{ rank: 143, detect: detectR }],
-  analyzers: [rAnalyzer],
+  analyzers: [lazyAnalyzer("r", ["rds", "rdata"], async () => (await import("./analyzer.js")).rAnalyzer)],
   rules: rRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * checked, tensor bytes never read.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { safetensorsAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectSafetensors } from "./detect.js";
 import { safetensorsRules } from "./rules.js";
 
@@ -19,6 +18,8 @@ export const safetensorsModule = {
   name: "safetensors",
   formats: [{ id: "safetensors", description: "safetensors file", claimExtensions: ["safetensors"] }],
   detectors: [{ rank: 130, detect: detectSafetensors }],
-  analyzers: [safetensorsAnalyzer],
+  analyzers: [
+    lazyAnalyzer("safetensors", ["safetensors"], async () => (await import("./analyzer.js")).safetensorsAnalyzer),
+  ],
   rules: safetensorsRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * Recognised by the protobuf module's detector and by name.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { savedModelAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { savedmodelRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -17,6 +16,8 @@ declare module "../../core/formats.js" {
 export const savedModelModule = {
   name: "savedmodel",
   formats: [{ id: "tf-savedmodel", description: "TensorFlow SavedModel protobuf" }],
-  analyzers: [savedModelAnalyzer],
+  analyzers: [
+    lazyAnalyzer("tf-savedmodel", ["tf-savedmodel"], async () => (await import("./analyzer.js")).savedModelAnalyzer),
+  ],
   rules: savedmodelRules,
 } as const satisfies FormatModule;

@@ -9,10 +9,9 @@ import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import type { JsonValue } from "../../core/json.js";
 import { listZip, lowerExtension, readJsonMember } from "../torchserve/zip-listing.js";
+import { SCHEMA } from "./names.js";
 import { analyzeSchema } from "./schema.js";
 
-/** The schema member skops writes. */
-export const SCHEMA = "schema.json";
 /** The largest schema read (forests of thousands of trees stay well below). */
 const MAX_SCHEMA_BYTES = 64 << 20;
 

@@ -3,8 +3,8 @@
  * `schema.json` tree of typed nodes plus the `.npy`/`.npz`/`.bin` members it references.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { SCHEMA, skopsAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { SCHEMA, SKOPS_MEMBERS } from "./names.js";
 import { skopsRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -12,9 +12,6 @@ declare module "../../core/formats.js" {
     skops: true;
   }
 }
-
-/** Member name suffixes skops writes beside the schema. */
-const SKOPS_MEMBERS = [".npy", ".npz", ".bin"];
 
 /**
  * A skops archive: a top-level `schema.json` and only top-level arrays, sparse matrices and bytes
@@ -40,6 +37,6 @@ export const skopsModule = {
       zipSignature: { rank: 45, match: matchSkops },
     },
   ],
-  analyzers: [skopsAnalyzer],
+  analyzers: [lazyAnalyzer("skops", ["zip"], async () => (await import("./analyzer.js")).skopsAnalyzer)],
   rules: skopsRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * metadata and safetensors metadata), analysed without rendering.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { jinjaAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { templateRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -17,6 +16,6 @@ declare module "../../core/formats.js" {
 export const templateModule = {
   name: "template",
   formats: [{ id: "jinja", description: "Jinja template", textual: true, hintExtensions: ["jinja", "txt", "md"] }],
-  analyzers: [jinjaAnalyzer],
+  analyzers: [lazyAnalyzer("jinja", ["jinja"], async () => (await import("./analyzer.js")).jinjaAnalyzer)],
   rules: templateRules,
 } as const satisfies FormatModule;

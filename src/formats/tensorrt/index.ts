@@ -6,8 +6,7 @@
  * loaded as one. The content detector recognises engines whatever their name.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { tensorrtAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectTensorrt } from "./detect.js";
 import { tensorrtRules } from "./rules.js";
 
@@ -22,6 +21,6 @@ export const tensorrtModule = {
   name: "tensorrt",
   formats: [{ id: "tensorrt", description: "serialized TensorRT engine (proprietary; strings scanned)" }],
   detectors: [{ rank: 125, detect: detectTensorrt }],
-  analyzers: [tensorrtAnalyzer],
+  analyzers: [lazyAnalyzer("tensorrt", ["tensorrt"], async () => (await import("./analyzer.js")).tensorrtAnalyzer)],
   rules: tensorrtRules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * operators, metadata).
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { tfliteAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectTflite } from "./detect.js";
 import { tfliteRules } from "./rules.js";
 
@@ -19,6 +18,6 @@ export const tfliteModule = {
   name: "tflite",
   formats: [{ id: "tflite", description: "TensorFlow Lite (LiteRT) flatbuffer model", claimExtensions: ["tflite"] }],
   detectors: [{ rank: 125, detect: detectTflite }],
-  analyzers: [tfliteAnalyzer],
+  analyzers: [lazyAnalyzer("tflite", ["tflite"], async () => (await import("./analyzer.js")).tfliteAnalyzer)],
   rules: tfliteRules,
 } as const satisfies FormatModule;

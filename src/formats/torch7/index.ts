@@ -2,8 +2,7 @@
  * The torch7 module: Lua Torch `torch.save` files (`.t7`), walked without executing anything.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { torch7Analyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectTorch7 } from "./detect.js";
 import { torch7Rules } from "./rules.js";
 
@@ -19,6 +18,6 @@ export const torch7Module = {
   formats: [{ id: "torch7", description: "Lua Torch7 serialized object (torch.save)", claimExtensions: ["t7"] }],
   // Below the text formats: ASCII torch files are text, binary ones have no magic.
   detectors: [{ rank: 185, detect: detectTorch7 }],
-  analyzers: [torch7Analyzer],
+  analyzers: [lazyAnalyzer("torch7", ["torch7"], async () => (await import("./analyzer.js")).torch7Analyzer)],
   rules: torch7Rules,
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * Pickled boosters are pickles and go to the pickle engine.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { xgboostAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { detectXgboostBinary, detectXgboostJson } from "./detect.js";
 import { xgboostRules } from "./rules.js";
 
@@ -29,6 +28,6 @@ export const xgboostModule = {
     { rank: 135, detect: detectXgboostBinary },
     { rank: 185, detect: detectXgboostJson },
   ],
-  analyzers: [xgboostAnalyzer],
+  analyzers: [lazyAnalyzer("xgboost", ["xgboost"], async () => (await import("./analyzer.js")).xgboostAnalyzer)],
   rules: xgboostRules,
 } as const satisfies FormatModule;

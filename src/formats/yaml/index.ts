@@ -4,8 +4,7 @@
  * analyzer reports what a loader would construct or call.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { yamlAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
 import { yamlRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
@@ -18,6 +17,6 @@ declare module "../../core/formats.js" {
 export const yamlModule = {
   name: "yaml",
   formats: [{ id: "yaml", description: "YAML document", textual: true, hintExtensions: ["yaml", "yml"] }],
-  analyzers: [yamlAnalyzer],
+  analyzers: [lazyAnalyzer("yaml", ["yaml"], async () => (await import("./analyzer.js")).yamlAnalyzer)],
   rules: yamlRules,
 } as const satisfies FormatModule;

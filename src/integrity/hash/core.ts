@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import { createBLAKE3 } from "hash-wasm";
 
 /** Digest algorithms modelgate computes: the OMS hash registry (`sha256`, `blake2b` = BLAKE2b-512, `blake3`). */
 export type HashAlgorithm = "sha256" | "blake2b" | "blake3";
@@ -75,6 +74,8 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<Hasher> {
       };
     }
     case "blake3": {
+      // hash-wasm (280 KB of JavaScript) loads on the first BLAKE3 digest, not with every scan
+      const { createBLAKE3 } = await import("hash-wasm");
       const hash = await createBLAKE3();
       hash.init();
       return {

@@ -10,11 +10,16 @@ import { toModelgateError } from "../../core/errors.js";
 import type { Evidence } from "../../core/findings.js";
 import type { RootEntry } from "../../core/root.js";
 import { compareCodePoints } from "../walk.js";
-import { BUNDLE_MEDIA_TYPE_PREFIX, classifySignatureFile, MAX_SIGNATURE_BYTES } from "./bundle.js";
+import {
+  BUNDLE_MEDIA_TYPE_PREFIX,
+  classifySignatureFile,
+  DEFAULT_SIGNATURE_NAME,
+  MAX_SIGNATURE_BYTES,
+} from "./bundle.js";
 import { DEFAULT_IGNORED_TOP_LEVEL, ignorePredicate, normaliseIgnorePath } from "./manifest.js";
 import { type SignatureRequirement, signerViolation } from "./requirement.js";
 import type { CoveringSignature, SignatureCoverage, SignatureVerification } from "./result.js";
-import { DEFAULT_SIGNATURE_NAME, type ScanSignatureOptions, type VerifyOptions, verifyModel } from "./verify.js";
+import type { ScanSignatureOptions, VerifyOptions } from "./verify.js";
 
 /** Uncovered paths listed in a report's `signature.coverage` (the count is always exact). */
 const MAX_UNCOVERED_LISTED = 100;
@@ -400,6 +405,8 @@ export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
       };
       let result: SignatureVerification;
       try {
+        // the verifier (DSSE, keys, statements) loads only when a directory holds a signature
+        const { verifyModel } = await import("./verify.js");
         result = await verifyModel(modelDir, verifyOptions);
       } catch (error) {
         const e = toModelgateError(error);

@@ -37,6 +37,9 @@ export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** Largest signature file read (64 MiB, a manifest of several hundred thousand files). */
 export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
 
+/** Conventional signature file name (`verify.ts` re-exports it). */
+export const DEFAULT_SIGNATURE_NAME = "model.sig";
+
 /** A parsed OMS bundle. */
 export interface ParsedBundle {
   /** The bundle's media type. */

@@ -3,8 +3,7 @@
  * analyzer that finds, verifies and reports the signatures of a scanned directory.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { omsRepoAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyRepoAnalyzer } from "../../core/module.js";
 import { omsRules } from "./rules.js";
 import type { ScanSignatureOptions } from "./verify.js";
 
@@ -33,6 +32,6 @@ export const omsModule = {
       hintExtensions: ["json"],
     },
   ],
-  repoAnalyzers: [omsRepoAnalyzer],
+  repoAnalyzers: [lazyRepoAnalyzer("oms-signature", async () => (await import("./analyzer.js")).omsRepoAnalyzer)],
   rules: omsRules,
 } as const satisfies FormatModule;

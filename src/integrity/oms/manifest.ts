@@ -9,7 +9,7 @@ import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { ByteRange, HashAlgorithm } from "../hash/core.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
-import { isSafeRelativePath } from "../pins/lock.js";
+import { isSafeRelativePath } from "../pins/pins.js";
 import { compareCodePoints, type ListedEntry, listTree, mapLimit } from "../walk.js";
 import { OmsError } from "./bundle.js";
 import type { SignedFileResult } from "./result.js";

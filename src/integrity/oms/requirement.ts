@@ -8,10 +8,11 @@
  * @module
  */
 import { createHash, createPublicKey } from "node:crypto";
-import { z } from "zod";
+import type { z } from "zod";
 import { ModelgateError } from "../../core/errors.js";
 import type { Evidence } from "../../core/findings.js";
 import type { Severity } from "../../core/severity.js";
+import type { SignatureResultSchema } from "./requirement-schema.js";
 import type { SignatureVerification } from "./result.js";
 
 declare module "../../core/analyzer.js" {
@@ -52,32 +53,63 @@ export function publicKeyFingerprint(pem: string): string {
   }
 }
 
-/**
- * The fields of the report's `signature` result this check relies on. Extra fields are allowed.
- * `keyFingerprint` is the SHA-256 (hex) of the verifying key's DER SubjectPublicKeyInfo.
- */
-export const SignatureResultSchema = z.looseObject({
-  status: z.enum(["verified", "failed", "unsigned", "unverified"]),
-  method: z.string().optional(),
-  identity: z.string().optional(),
-  issuer: z.string().optional(),
-  keyFingerprint: z.string().optional(),
-  path: z.string().optional(),
-  message: z.string().optional(),
-  /** The model root the result is for, relative to the scanned directory (`.` or absent: the directory itself). */
-  model: z.string().optional(),
-  /** How much of the scanned directory verified signatures cover (set by scans). */
-  coverage: z
-    .looseObject({
-      complete: z.boolean(),
-      uncoveredCount: z.number().optional(),
-      uncovered: z.array(z.string()).optional(),
-    })
-    .optional(),
-});
+/** What a signature result's `status` may be. */
+export const SIGNATURE_STATUSES = ["verified", "failed", "unsigned", "unverified"] as const;
 
-/** What the check reads of a signature result. */
+/**
+ * What the check reads of a signature result: `status` and the optional fields below; extra
+ * fields are allowed. `keyFingerprint` is the SHA-256 (hex) of the verifying key's DER
+ * SubjectPublicKeyInfo. The same shape as `SignatureResultSchema` (`requirement-schema.ts`).
+ */
 export type SignatureResult = z.infer<typeof SignatureResultSchema>;
+
+const RESULT_STRINGS = ["method", "identity", "issuer", "keyFingerprint", "path", "message", "model"] as const;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const optional = (value: unknown, is: (v: unknown) => boolean): boolean => value === undefined || is(value);
+
+/** An array of strings, holes included (a hole is undefined, not a string: `every` would skip it). */
+function isStringArray(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== "string") return false;
+  return true;
+}
+
+/**
+ * Reads a signature result without zod: a copy of the value (its own fields, and the fields
+ * checked here read once) when `SignatureResultSchema` would accept it, else undefined. A scan that
+ * requires no signature never reads one, and one that does must not need the schema's module (zod)
+ * to fail closed.
+ * @param value - any value
+ */
+export function readSignatureResult(value: unknown): SignatureResult | undefined {
+  if (!isRecord(value)) return undefined;
+  const status = value.status;
+  if (!(SIGNATURE_STATUSES as readonly unknown[]).includes(status)) return undefined;
+  const out: Record<string, unknown> = { ...value, status };
+  for (const key of RESULT_STRINGS) {
+    const field = value[key];
+    if (!optional(field, (v) => typeof v === "string")) return undefined;
+    if (field !== undefined) out[key] = field;
+  }
+  const coverage = value.coverage;
+  if (coverage !== undefined) {
+    if (!isRecord(coverage)) return undefined;
+    const { complete, uncoveredCount, uncovered } = coverage;
+    if (typeof complete !== "boolean") return undefined;
+    if (!optional(uncoveredCount, (v) => typeof v === "number" && Number.isFinite(v))) return undefined;
+    if (!optional(uncovered, isStringArray)) return undefined;
+    out.coverage = {
+      ...coverage,
+      complete,
+      ...(uncoveredCount === undefined ? {} : { uncoveredCount }),
+      ...(uncovered === undefined ? {} : { uncovered: [...(uncovered as string[])] }),
+    };
+  }
+  return out as SignatureResult;
+}
 
 /**
  * Reads the OMS verifier's `SignatureVerification` (signer fields nested under `signer`) as the
@@ -127,7 +159,9 @@ export function signatureViolation(
 ): SignatureViolation | undefined {
   const signer = signerViolation(signature, requirement);
   if (signer !== undefined || requirement === undefined || requirement.required === false) return signer;
-  const result = SignatureResultSchema.parse(flattenVerification(signature));
+  const result = readSignatureResult(flattenVerification(signature));
+  // signerViolation accepted it, so it is a result; fail closed all the same
+  if (result === undefined) return unrecognised(signature);
   const evidence = evidenceOf(result);
   const coverage = result.coverage;
   if (coverage !== undefined) {
@@ -148,6 +182,17 @@ export function signatureViolation(
     };
   }
   return undefined;
+}
+
+/** The violation of a signature value that is no signature result (absent or unrecognised). */
+function unrecognised(signature: unknown): SignatureViolation {
+  return {
+    message:
+      signature === undefined
+        ? "the policy requires a signature and no signature verification result is available"
+        : "the policy requires a signature and the signature result is not recognised",
+    evidence: { status: "unknown" },
+  };
 }
 
 function evidenceOf(result: SignatureResult): Evidence {
@@ -172,17 +217,8 @@ export function signerViolation(
   requirement: SignatureRequirement | undefined,
 ): SignatureViolation | undefined {
   if (requirement === undefined || requirement.required === false) return undefined;
-  const parsed = SignatureResultSchema.safeParse(flattenVerification(signature));
-  if (!parsed.success) {
-    return {
-      message:
-        signature === undefined
-          ? "the policy requires a signature and no signature verification result is available"
-          : "the policy requires a signature and the signature result is not recognised",
-      evidence: { status: "unknown" },
-    };
-  }
-  const result = parsed.data;
+  const result = readSignatureResult(flattenVerification(signature));
+  if (result === undefined) return unrecognised(signature);
   const evidence = evidenceOf(result);
   if (result.status === "unsigned") {
     return { message: "the policy requires a signature and the model is unsigned", evidence };

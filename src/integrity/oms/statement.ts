@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { HashAlgorithm } from "../hash/core.js";
-import { isSafeRelativePath } from "../pins/lock.js";
+import { isSafeRelativePath } from "../pins/pins.js";
 import { compareCodePoints } from "../walk.js";
 import { IN_TOTO_PAYLOAD_TYPE, OmsError } from "./bundle.js";
 

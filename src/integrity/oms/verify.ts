@@ -10,15 +10,14 @@ import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toModelgateError } from "../../core/errors.js";
 import { readFileSafely, UnsafePathError } from "../../sources/safe-write.js";
 import type { HashPool } from "../hash/pool.js";
-import { MAX_SIGNATURE_BYTES, OmsError, type ParsedBundle, parseBundle } from "./bundle.js";
+import { DEFAULT_SIGNATURE_NAME, MAX_SIGNATURE_BYTES, OmsError, type ParsedBundle, parseBundle } from "./bundle.js";
 import type { CertificatePolicy } from "./certificate.js";
 import { loadPublicKey, publicKeyFingerprint, publicKeyHint, verifyDsseSignature } from "./crypto.js";
 import { checkManifest, filesOfError } from "./manifest.js";
 import type { SignatureVerification, SignerInfo } from "./result.js";
 import { type Manifest, parseStatement } from "./statement.js";
 
-/** Conventional signature file name. */
-export const DEFAULT_SIGNATURE_NAME = "model.sig";
+export { DEFAULT_SIGNATURE_NAME } from "./bundle.js";
 
 /** Options of {@link verifyModel}. */
 export interface VerifyOptions {

@@ -7,7 +7,8 @@ import { relative, resolve, sep } from "node:path";
 import type { RepoAnalyzer } from "../../core/analyzer.js";
 import { ModelgateError } from "../../core/errors.js";
 import { defaultHashPool } from "../hash/pool.js";
-import { comparePins, type LockFile, lockToPins, type ObservedFile, readLockFile, validatePins } from "./lock.js";
+import type { LockFile } from "./lock.js";
+import { comparePins, lockToPins, type ObservedFile, validatePins } from "./pins.js";
 
 /** Checks `scan` pins (`pins`, `lockFile`) and reports mismatched, missing and unexpected files. */
 export const pinsRepoAnalyzer: RepoAnalyzer = {
@@ -18,6 +19,8 @@ export const pinsRepoAnalyzer: RepoAnalyzer = {
     let lock: LockFile | undefined;
     let lockRel: string | undefined;
     if (typeof lockFile === "string") {
+      // lock files (and their zod schema) load only when a scan names one
+      const { readLockFile } = await import("./lock.js");
       lock = await readLockFile(lockFile);
       if (ctx.root.localDir !== undefined && ctx.root.target.kind === "directory") {
         const rel = relative(resolve(ctx.root.localDir), resolve(lockFile));

@@ -2,8 +2,7 @@
  * The pins module: the scanned tree checked against pinned digests or a lock file.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { pinsRepoAnalyzer } from "./analyzer.js";
+import { type FormatModule, lazyRepoAnalyzer } from "../../core/module.js";
 import type { LockFile } from "./lock.js";
 import { pinRules } from "./rules.js";
 
@@ -21,6 +20,6 @@ declare module "../../core/analyzer.js" {
 /** Pins and lock files. */
 export const pinsModule = {
   name: "pins",
-  repoAnalyzers: [pinsRepoAnalyzer],
+  repoAnalyzers: [lazyRepoAnalyzer("pins", async () => (await import("./analyzer.js")).pinsRepoAnalyzer)],
   rules: pinRules,
 } as const satisfies FormatModule;

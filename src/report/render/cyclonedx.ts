@@ -453,6 +453,8 @@ export function renderCycloneDx(
       properties: [
         ...prop("modelgate:verdict", report.verdict),
         ...prop("modelgate:complete", String(report.complete)),
+        // Files include/exclude left out: not analysed, so not listed as the model's components.
+        ...prop("modelgate:skipped", report.skipped?.length ? String(report.skipped.length) : undefined),
         ...prop("modelgate:target", `${report.target.kind}:${report.target.name}`),
         ...prop("modelgate:hub:revision", report.target.hub?.revision),
         ...signatureProperties((report as { signature?: unknown }).signature),
@@ -460,7 +462,8 @@ export function renderCycloneDx(
         ...prop("modelgate:policy:source", policy?.source),
       ],
     });
-    compositions.push({ aggregate: report.complete ? "complete" : "incomplete", assemblies: [modelRef] });
+    const partial = !report.complete || (report.skipped?.length ?? 0) > 0;
+    compositions.push({ aggregate: partial ? "incomplete" : "complete", assemblies: [modelRef] });
     report.files.forEach((file, i) => {
       const fileRef = files[i]!["bom-ref"];
       file.findings.forEach((f, j) => {

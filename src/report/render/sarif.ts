@@ -191,6 +191,18 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
                     text: `policy suppression of ${x.rule} for ${x.path} expired on ${x.expires ?? "?"}; ${x.matched} finding(s) count again`,
                   },
                 })),
+              // Files include/exclude left out are named, not claimed as scanned artifacts.
+              ...(report.skipped === undefined || report.skipped.length === 0
+                ? []
+                : [
+                    {
+                      level: "note" as const,
+                      message: { text: `${report.skipped.length} file(s) not analysed: left out by include/exclude` },
+                      locations: report.skipped.map((x) => ({
+                        physicalLocation: { artifactLocation: { uri: uriOf(x.path) } },
+                      })),
+                    },
+                  ]),
             ],
           },
         ],

@@ -336,6 +336,22 @@ function hubLine(report: ScanReport): Line | undefined {
 // ---------------------------------------------------------------------------------------------
 // Files that are not clean
 
+/**
+ * Files the scan did not analyse on purpose: those `--include`/`--exclude` left out (listed with
+ * `verbose`) and those over `--max-size` (each also listed among the files that are not clean).
+ */
+function selectionLines(report: ScanReport, opts: Opts): Line[] {
+  const lines: Line[] = [];
+  const skipped = report.skipped ?? [];
+  if (skipped.length > 0) {
+    lines.push([t(`Skipped: ${plural(skipped.length, "file")} skipped by --include/--exclude (not analysed)`)]);
+    if (opts.verbose) for (const s of skipped) lines.push([t(`  ${e(s.path)}  ${s.reason}  ${formatSize(s.size)}`)]);
+  }
+  const large = report.files.filter((f) => f.findings.some((x) => x.ruleId === "scan/too-large")).length;
+  if (large > 0) lines.push([t(`Too large: ${plural(large, "file")} over --max-size, not analysed (invalid)`)]);
+  return lines;
+}
+
 /** One summary line: verdict, path, worst finding (cut to the width). */
 function fileSummaryLine(file: FileReport, indent: string, opts: Opts): Line {
   const worst = worstFinding(file.findings);
@@ -623,6 +639,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
         `Findings: ${report.summary.findings} (${severities})${suppressed > 0 ? `; ${suppressed} suppressed by policy` : ""}`,
       ),
     ],
+    ...selectionLines(report, opts),
     ...signatureSection(report, opts),
   ];
   const hub = hubLine(report);

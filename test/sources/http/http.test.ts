@@ -1,12 +1,12 @@
 // `https://` targets (issue 16) against a loopback stand-in: checked range reads, one hashed full
 // read when the server does not do ranges, pinned digests, origin-scoped credentials, and servers
-// that misbehave. Plain http:// on 127.0.0.1 with `allowHttp` stands in for TLS.
+// that misbehave. Plain http:// on 127.0.0.1 with `allowHttp` here; real TLS is in tls.test.ts.
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { TOOL_VERSION } from "../../../src/core/version.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import type { ScanReport } from "../../../src/report/schema.js";
-import { MemoryVerdictCache } from "../../../src/scan/cache.js";
+import { contentKeyDigest, MemoryVerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import type { ScanOptions } from "../../../src/scan/types.js";
 import { parseHeaderEnv, parseTargetUrl, redactUrl } from "../../../src/sources/http/config.js";
@@ -45,7 +45,12 @@ async function serve(files: Record<string, StandinFile>): Promise<HttpStandin> {
 function scanUrl(url: string, target: Partial<HttpTarget> = {}, options: ScanOptions = {}): Promise<ScanReport> {
   return scan({ url: { url, allowHttp: true, env: {}, transport: FAST, ...target } }, options);
 }
-const cacheKey = (digest: string) => ({ sha256: digest, toolVersion: TOOL_VERSION, policyHash: resolvePolicy().hash });
+/** The cache key of a result for this content at this path (results are bound to the file's path). */
+const cacheKey = (digest: string, path = "model.safetensors") => ({
+  sha256: contentKeyDigest(digest, path),
+  toolVersion: TOOL_VERSION,
+  policyHash: resolvePolicy().hash,
+});
 
 /** Asserts the typed, invalid, incomplete outcome of a misbehaving server, and that nothing was cached. */
 async function expectRejected(report: ScanReport, cache: MemoryVerdictCache, rule: string | RegExp) {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TOOL_VERSION } from "../../../src/core/version.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import type { ScanReport } from "../../../src/report/schema.js";
-import { MemoryVerdictCache, type VerdictCache } from "../../../src/scan/cache.js";
+import { contentKeyDigest, MemoryVerdictCache, type VerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import type { RootEntry, ScanOptions } from "../../../src/scan/types.js";
 import { HubRoot, type HubTarget } from "../../../src/sources/hub/root.js";
@@ -49,7 +49,12 @@ function hubScan(
   return scan({ hub: { repo: name, hubUrl: h.url, env: {}, transport: FAST, ...target } }, options);
 }
 
-const key = (digest: string) => ({ sha256: digest, toolVersion: TOOL_VERSION, policyHash: resolvePolicy().hash });
+/** The cache key of content at a path (the engine binds a result to the file's path too). */
+const key = (digest: string, path: string) => ({
+  sha256: contentKeyDigest(digest, path),
+  toolVersion: TOOL_VERSION,
+  policyHash: resolvePolicy().hash,
+});
 const cdnBytes = (h: MockHub, from = 0) =>
   h.log.slice(from).reduce((n, e) => n + (e.server === "cdn" ? e.bodyBytes : 0), 0);
 
@@ -60,12 +65,12 @@ describe("a listing that lies about an LFS oid", () => {
       repo("acme/liar", [
         { path: "model.safetensors", content: safetensorsLike(4, 4 << 20), lfs: true, sha256: sha256(EVIL) },
       ]),
-      repo("acme/real", [{ path: "evil.pkl", content: EVIL, lfs: true }]),
+      repo("acme/real", [{ path: "model.safetensors", content: EVIL, lfs: true }]),
     ]);
     const cache = new MemoryVerdictCache();
     const liar = await hubScan(h, "acme/liar", { cache });
     expect(liar.files[0]).toMatchObject({ verdict: "clean", integrity: { status: "partial" } });
-    expect(await cache.get(key(sha256(EVIL)))).toBeUndefined();
+    expect(await cache.get(key(sha256(EVIL), "model.safetensors"))).toBeUndefined();
     expect(cache.size).toBe(0);
     const before = h.log.length;
     const real = await hubScan(h, "acme/real", { cache });
@@ -77,13 +82,13 @@ describe("a listing that lies about an LFS oid", () => {
 
   it("cannot borrow the clean verdict of another file's oid: a hit is taken only once the bytes served match it", async () => {
     const h = await start([
-      repo("acme/clean", [{ path: "c.pkl", content: CLEAN, lfs: true }]),
+      repo("acme/clean", [{ path: "model.pkl", content: CLEAN, lfs: true }]),
       repo("acme/liar", [{ path: "model.pkl", content: EVIL, lfs: true, sha256: sha256(CLEAN) }]),
     ]);
     const cache = new MemoryVerdictCache();
     const clean = await hubScan(h, "acme/clean", { cache });
     expect(clean.files[0]).toMatchObject({ verdict: "clean", integrity: { status: "verified" } });
-    expect(await cache.get(key(sha256(CLEAN)))).toBeDefined();
+    expect(await cache.get(key(sha256(CLEAN), "model.pkl"))).toBeDefined();
     const liar = await hubScan(h, "acme/liar", { cache });
     const model = liar.files[0]!;
     expect(model.cached).toBeUndefined();
@@ -103,8 +108,8 @@ describe("a listing that lies about an LFS oid", () => {
     const cache: VerdictCache = new MemoryVerdictCache();
     await hubScan(h, "acme/liar", { cache }, { trustListedDigests: true });
     // Even a caller who trusts the listing only caches the partial read under a derived key.
-    expect(await cache.get(key(sha256(EVIL)))).toBeUndefined();
-    const local = await scan({ bytes: EVIL, name: "evil.pkl" }, { cache });
+    expect(await cache.get(key(sha256(EVIL), "model.safetensors"))).toBeUndefined();
+    const local = await scan({ bytes: EVIL, name: "model.safetensors" }, { cache });
     expect(local.files[0]).toMatchObject({ verdict: "malicious" });
     expect(local.files[0]?.cached).toBeUndefined();
   });

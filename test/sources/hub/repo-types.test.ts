@@ -206,7 +206,7 @@ describe("Hub datasets", () => {
     try {
       const h = await start([
         dataset([{ path: "train.pkl", content: EVIL, lfs: true }]),
-        { name: "acme/copy", refs: { main: C }, commits: { [C]: [{ path: "weights.pkl", content: EVIL, lfs: true }] } },
+        { name: "acme/copy", refs: { main: C }, commits: { [C]: [{ path: "train.pkl", content: EVIL, lfs: true }] } },
       ]);
       const cache = new FileVerdictCache(dir);
       await hubScan(h, { repo: "acme/copy" }, { cache });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TOOL_VERSION } from "../../../src/core/version.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import type { ScanReport } from "../../../src/report/schema.js";
-import { MemoryVerdictCache } from "../../../src/scan/cache.js";
+import { contentKeyDigest, MemoryVerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import { buildZip } from "../../containers/zip-builder.js";
 import { MockHub, type VirtualContent } from "./mock-hub.js";
@@ -18,7 +18,12 @@ const FAST = { retryBaseMs: 1, maxRetryDelayMs: 5, retries: 1 };
 const SMALL = { minFetch: 16 << 10, maxWindow: 16 << 10, maxCache: 16 << 10 };
 const text = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const cacheKey = (sha256: string) => ({ sha256, toolVersion: TOOL_VERSION, policyHash: resolvePolicy().hash });
+/** The cache key of `model.pt` with this content (results are bound to the file's path). */
+const cacheKey = (sha256: string) => ({
+  sha256: contentKeyDigest(sha256, "model.pt"),
+  toolVersion: TOOL_VERSION,
+  policyHash: resolvePolicy().hash,
+});
 /** A protocol-0 pickle calling os.system: malicious. */
 const EVIL_PKL = text("cos\nsystem\n(S'echo hi'\ntR.");
 /** A protocol-0 pickle of a string, exactly as long as EVIL_PKL: clean. */

@@ -1,0 +1,45 @@
+/**
+ * Notes whether a file's analysis looked beyond the file: a sibling opened, a folder listed, the
+ * root's directory used. Such a result depends on where the bytes were found (an ONNX model's
+ * external data, a checkpoint shard beside its index, IR weights beside their XML), so the engine
+ * does not store it in the verdict cache under the content's digest.
+ * @module
+ */
+import type { ScanRoot } from "../core/root.js";
+
+/** A root handed to one file's analyzers, and whether they used it beyond that file. */
+export interface WatchedRoot {
+  /** The root the analyzers see: the scan's root, with its accesses noted. */
+  readonly root: ScanRoot;
+  /** Whether an analyzer opened another file, listed the root or used its local directory. */
+  used(): boolean;
+}
+
+/**
+ * Wraps a scan root for the analysis of the file at `path`.
+ * @param root - the scan's root
+ * @param path - the analysed file's path in the root
+ */
+export function watchContext(root: ScanRoot, path: string): WatchedRoot {
+  let used = false;
+  const proxy = new Proxy(root, {
+    get(target, property) {
+      if (property === "open") {
+        return (other: string, options?: Parameters<ScanRoot["open"]>[1]) => {
+          if (other !== path) used = true;
+          return target.open(other, options);
+        };
+      }
+      if (property === "list") {
+        return (signal: AbortSignal) => {
+          used = true;
+          return target.list(signal);
+        };
+      }
+      if (property === "localDir" && target.localDir !== undefined) used = true;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { root: proxy, used: () => used };
+}
