@@ -1,6 +1,6 @@
 /**
  * Notes whether a file's analysis looked beyond the file: a sibling opened, a folder listed, the
- * root's directory used. Such a result depends on where the bytes were found (an ONNX model's
+ * root's directory or target read (opening the file itself is the only use that does not count). Such a result depends on where the bytes were found (an ONNX model's
  * external data, a checkpoint shard beside its index, IR weights beside their XML), so the engine
  * does not store it in the verdict cache under the content's digest.
  * @module
@@ -11,7 +11,7 @@ import type { ScanRoot } from "../core/root.js";
 export interface WatchedRoot {
   /** The root the analyzers see: the scan's root, with its accesses noted. */
   readonly root: ScanRoot;
-  /** Whether an analyzer opened another file, listed the root or used its local directory. */
+  /** Whether an analyzer used the root for anything but opening the file itself. */
   used(): boolean;
 }
 
@@ -30,13 +30,10 @@ export function watchContext(root: ScanRoot, path: string): WatchedRoot {
           return target.open(other, options);
         };
       }
-      if (property === "list") {
-        return (signal: AbortSignal) => {
-          used = true;
-          return target.list(signal);
-        };
-      }
-      if (property === "localDir" && target.localDir !== undefined) used = true;
+      // Anything else an analyzer reads of the root (another file, a listing, the local folder,
+      // even the target's kind or an object a module-level cache is keyed by) may make the result
+      // depend on where the bytes were found.
+      used = true;
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

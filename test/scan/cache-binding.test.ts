@@ -2,7 +2,7 @@
 // name claims a format, so the same bytes under another name are another result), and a result
 // that read other files (a sibling, a folder listing) is never stored.
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -60,5 +60,33 @@ describe("verdict cache binding", () => {
     const lone = await scan(alone, { cache, signature: false });
     expect(lone.files[0]).toMatchObject({ format: "unknown", verdict: "suspicious" });
     expect(lone.files[0]?.cached).toBeUndefined();
+  });
+  it("no data file of a model is stored, not only the first one (a per-scan cache of models counts as context)", async () => {
+    const stored: string[] = [];
+    const cache = new MemoryVerdictCache();
+    const set = cache.set.bind(cache);
+    cache.set = (key, report) => {
+      stored.push(`${report.path}:${report.format}`);
+      return set(key, report);
+    };
+    const report = await scan(join(SAMPLES, "onnx", "external", "per_tensor"), {
+      cache,
+      signature: false,
+      concurrency: 1,
+    });
+    const data = report.files.filter((f) => f.format === "onnx-external-data").map((f) => f.path);
+    expect(data.length).toBeGreaterThan(1);
+    expect(stored.filter((s) => s.endsWith(":onnx-external-data"))).toEqual([]);
+  });
+
+  it("a result that depended on which siblings the target kind lets the analyzer see is not stored", async () => {
+    // A checkpoint index scanned as bytes cannot have its shards checked; inside a directory the
+    // same index is out of bounds. The bytes scan's result must not answer for the directory.
+    const dirPath = join(SAMPLES, "tfcheckpoint", "hostile", "out_of_bounds");
+    const cache = new MemoryVerdictCache();
+    const index = readFileSync(join(dirPath, "model.ckpt.index"));
+    const alone = await scan({ bytes: new Uint8Array(index), name: "model.ckpt.index" }, { cache, signature: false });
+    expect(alone.files[0]?.verdict).not.toBe("invalid");
+    expect(cache.size).toBe(0);
   });
 });

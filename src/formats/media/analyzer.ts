@@ -43,8 +43,9 @@ export const mediaAnalyzer: Analyzer = {
 
 /** Elements that run or embed active content in a browser. */
 const ACTIVE_ELEMENTS = new Set(["script", "iframe", "object", "embed", "handler"]);
-/** URL schemes that run code when followed or loaded. */
-const ACTIVE_URL = /(?:^|[;\s,(])(?:(?:javascript|vbscript):|data:text\/html|data:application\/xhtml)/i;
+/** URL schemes that run code when followed or loaded (a nested SVG or XML document can carry script). */
+const ACTIVE_URL =
+  /(?:^|[;\s,(])(?:(?:javascript|vbscript):|data:(?:text\/html|application\/xhtml|image\/svg\+xml|text\/xml|application\/xml))/i;
 /** The value without whitespace and control characters (URL parsers drop them inside a scheme). */
 function withoutControls(value: string): string {
   let out = "";

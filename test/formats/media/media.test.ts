@@ -194,6 +194,10 @@ describe("SVG", () => {
       '<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" to="x"/></a></svg>',
     ],
     ["a prefixed root", '<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:script>alert(1)</s:script></s:svg>'],
+    [
+      "a nested SVG document in a data: URL",
+      '<svg xmlns="http://www.w3.org/2000/svg"><use href="data:image/svg+xml;base64,PHN2Zy8+#x"/></svg>',
+    ],
   ])("%s is media/svg-script", async (_, text) => {
     const file = await scanOne(latin1(text), "icon.svg");
     expect(file.format).toBe("image-svg");
