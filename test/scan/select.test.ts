@@ -293,6 +293,14 @@ describe("signatures and lock files still cover skipped files", () => {
 });
 
 describe("limits.maxFileBytes", () => {
+  it("a policy's limits.maxFileBytes applies like the option", async () => {
+    const dir = join(tmp, `m${n++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "big.pkl"), Buffer.concat([Buffer.from(EVIL), Buffer.alloc(5000, 0x20)]));
+    const r = await scan(dir, { policy: { limits: { maxFileBytes: 1000 } } });
+    expect(r.files.find((f) => f.path === "big.pkl")?.findings.map((x) => x.ruleId)).toEqual(["scan/too-large"]);
+  });
+
   it("a larger local file is invalid (scan/too-large), not read; the scan completes", async () => {
     const dir = join(tmp, `m${n++}`);
     mkdirSync(dir);
