@@ -8,6 +8,8 @@ import { startsWith } from "../../core/sniffing.js";
 
 const EOCD = [0x50, 0x4b, 0x05, 0x06];
 const EOCD_BYTES = Buffer.from(EOCD);
+/** A central-directory file header's signature. */
+const CDH = [0x50, 0x4b, 0x01, 0x02];
 export const detectZip: Detector = ({ head, tail, size }) => {
   if (
     startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ||
@@ -23,6 +25,22 @@ export const detectZip: Detector = ({ head, tail, size }) => {
     const commentLength = tail[i + 20]! | (tail[i + 21]! << 8);
     if (i + 22 + commentLength === tail.length) {
       return { format: "zip", offset: size - tail.length + i, reason: "zip end-of-central-directory record" };
+    }
+  }
+  // Python's zipfile also takes the last record in the final 64 KiB when bytes follow it (a zip
+  // appended inside or after another file, then padded): recognised here when its central
+  // directory ends right before it and opens with a central-directory header, which random bytes
+  // holding the record's signature by chance do not.
+  for (let i = view.lastIndexOf(EOCD_BYTES); i >= 0; i = i === 0 ? -1 : view.lastIndexOf(EOCD_BYTES, i - 1)) {
+    if (i + 22 > tail.length) continue;
+    const cdSize = (tail[i + 12]! | (tail[i + 13]! << 8) | (tail[i + 14]! << 16)) + tail[i + 15]! * 0x1000000;
+    const cdStart = i - cdSize;
+    if (cdSize >= 46 && cdStart >= 0 && startsWith(tail.subarray(cdStart), CDH)) {
+      return {
+        format: "zip",
+        offset: size - tail.length + i,
+        reason: `zip end-of-central-directory record followed by ${tail.length - i - 22} bytes`,
+      };
     }
   }
   return undefined;
