@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelgateError } from "../core/errors.js";
@@ -151,10 +152,12 @@ export class FileVerdictCache implements VerdictCache {
   async get(key: VerdictCacheKey): Promise<FileReport | undefined> {
     let text: string;
     try {
-      const handle = await open(this.#pathOf(key), "r");
+      // Never through a link, and never blocking on a FIFO put where an entry would be: a cache
+      // folder others can write to must not be able to stall or redirect a scan.
+      const handle = await open(this.#pathOf(key), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
-        const { size } = await handle.stat();
-        if (size > MAX_ENTRY_BYTES) return undefined;
+        const info = await handle.stat();
+        if (!info.isFile() || info.size > MAX_ENTRY_BYTES) return undefined;
         text = await handle.readFile("utf8");
       } finally {
         await handle.close();

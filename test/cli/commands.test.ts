@@ -1,5 +1,5 @@
 // The commands of issue 18: `rules`, `init`, `cache`, and the top-level help and version.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -254,6 +254,19 @@ describe("modelgate cache", () => {
       POSIX ? [`${sha("2")}.json`, `${sha("3")}.json`] : [`${sha("3")}.json`],
     );
     expect((await run("stats", "--cache-dir", cache)).stats.entries).toEqual({ current: 0, other: 0 });
+  });
+
+  it.skipIf(!POSIX)("never empties a folder others can write to (a name there could become a link)", async () => {
+    const { cache, shard } = await makeCache();
+    await chmod(shard, 0o777);
+    const before = (await readdir(shard)).sort();
+    const cleared = await run("clear", "--cache-dir", cache);
+    expect(cleared.code).toBe(0);
+    expect((await readdir(shard)).sort()).toEqual(before);
+    await chmod(cache, 0o777);
+    const refused = await run("clear", "--cache-dir", cache);
+    expect(refused.code).toBe(2);
+    expect(refused.io.err).toMatch(/others can write to it/);
   });
 
   it.skipIf(!POSIX)("refuses a cache folder that is a link; usage errors exit 2 with did-you-mean", async () => {

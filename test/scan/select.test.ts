@@ -199,10 +199,13 @@ describe("scan: include/exclude", () => {
 
   it("scanMany passes the globs to every target", async () => {
     const targets = [tree(), tree()];
+    let results = 0;
     for await (const result of scanMany(targets, { exclude: ["evil.pkl"] })) {
+      results++;
       expect(result.report.skipped).toEqual([{ path: "evil.pkl", reason: "excluded", size: EVIL.length }]);
       expect(result.report.verdict).toBe("clean");
     }
+    expect(results).toBe(2);
   });
 });
 

@@ -90,6 +90,18 @@ interface Plan {
   readonly now: number;
 }
 
+/**
+ * A folder only this user can change: ours, and writable by neither group nor others. Names are
+ * checked with `lstat` and then removed by path; in a folder someone else can write to, a name
+ * could be swapped for a link in between (Node has no `unlinkat`), so such folders are foreign:
+ * never entered, never emptied.
+ * @param info - the folder's `lstat`
+ */
+function privateFolder(info: Stats): boolean {
+  const uid = process.getuid?.();
+  return info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+}
+
 /** Folder entries by name, with their `lstat` (no link is followed). */
 async function* children(dir: string, stats: CacheStats, budget: { names: number }): AsyncGenerator<[string, Stats]> {
   let handle: Dir;
@@ -163,9 +175,13 @@ export async function walkCache(dir: string, plan: Plan): Promise<CacheStats> {
   }
   const topInfo = await lstat(top).catch(() => undefined);
   if (topInfo === undefined || !topInfo.isDirectory()) return stats;
+  if (!privateFolder(topInfo)) {
+    stats.foreign++;
+    return stats;
+  }
   for await (const [version, vInfo] of children(top, stats, budget)) {
     const vDir = join(top, version);
-    if (!VERSION.test(version) || !vInfo.isDirectory()) {
+    if (!VERSION.test(version) || !privateFolder(vInfo)) {
       stats.foreign++;
       continue;
     }
@@ -173,14 +189,14 @@ export async function walkCache(dir: string, plan: Plan): Promise<CacheStats> {
     let any = false;
     for await (const [policy, pInfo] of children(vDir, stats, budget)) {
       const pDir = join(vDir, policy);
-      if (!HEX64.test(policy) || !pInfo.isDirectory()) {
+      if (!HEX64.test(policy) || !privateFolder(pInfo)) {
         stats.foreign++;
         continue;
       }
       let policyEntries = 0;
       for await (const [shard, sInfo] of children(pDir, stats, budget)) {
         const sDir = join(pDir, shard);
-        if (!SHARD.test(shard) || !sInfo.isDirectory()) {
+        if (!SHARD.test(shard) || !privateFolder(sInfo)) {
           stats.foreign++;
           continue;
         }
@@ -305,6 +321,11 @@ export const cacheCommand: Command = {
     });
     if (info.isSymbolicLink()) throw new UsageError(`--cache-dir ${dir}: is a symbolic link; name the folder itself`);
     if (!info.isDirectory()) throw new UsageError(`--cache-dir ${dir}: is not a folder`);
+    if (action !== "stats" && !privateFolder(info)) {
+      throw new UsageError(
+        `--cache-dir ${dir}: others can write to it (or it is not yours); nothing is removed from such a folder`,
+      );
+    }
     const stats = await walkCache(dir, {
       action: action as Action,
       olderThanMs,

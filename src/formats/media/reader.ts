@@ -12,7 +12,7 @@
  * audio frame headers (ISO/IEC 11172-3, 13818-3) and ID3v2.
  * @module
  */
-import { type ByteSource, readChunks, readExact } from "../../core/byte-source.js";
+import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { type MediaFormat, mp3Frame } from "./signatures.js";
 
@@ -286,7 +286,18 @@ async function readJpeg(w: Window, units: Units): Promise<MediaInfo> {
 async function skipEntropyData(w: Window, from: number, units: Units): Promise<number> {
   let pos = from;
   let pendingFF = false;
-  for await (const chunk of readChunks(w.source, { start: from, chunkSize: 1 << 20 })) {
+  // Reads start small and double: a JPEG of thousands of tiny scans costs reads in proportion to
+  // its bytes, not a megabyte per scan.
+  let size = 512;
+  const total = w.source.size;
+  while (pos < total) {
+    const chunk = await w.source.read(pos, Math.min(size, total - pos));
+    if (chunk.length === 0) {
+      throw new ModelgateError("TRUNCATED", `source ended at ${pos}, before its declared size ${total}`, {
+        offset: pos,
+      });
+    }
+    size = Math.min(size * 2, 1 << 20);
     units.tick(pos);
     let i = 0;
     if (pendingFF) {

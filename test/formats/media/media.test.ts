@@ -258,3 +258,32 @@ describe("format/unknown", () => {
     expect(report.verdict).toBe("clean");
   });
 });
+
+describe("JPEG with many tiny scans", () => {
+  it("costs reads in proportion to its bytes, not a megabyte per scan", async () => {
+    const parts: number[] = [0xff, 0xd8];
+    // A baseline frame header: 8 bits, 1x1, one component.
+    parts.push(0xff, 0xc0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0);
+    for (let i = 0; i < 2000; i++) parts.push(0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0x00);
+    const body = new Uint8Array(parts.length + 2 + (4 << 20));
+    body.set(parts);
+    body.set([0xff, 0xd9], body.length - 2);
+    // Entropy data before the end: 4 MiB without a marker.
+    body.fill(0x11, parts.length, body.length - 2);
+    body.set([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0], parts.length);
+    let bytesRead = 0;
+    const inner = new BufferSource(body);
+    const counting = {
+      size: inner.size,
+      read: async (offset: number, length: number) => {
+        const chunk = await inner.read(offset, length);
+        bytesRead += chunk.length;
+        return chunk;
+      },
+    };
+    const info = await readMedia(counting, "image-jpeg");
+    expect(info.end).toBe(body.length);
+    // Before: each of the 2,000 scans read a fresh 1 MiB (over 2 GB in all).
+    expect(bytesRead).toBeLessThan(4 * body.length);
+  });
+});

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -209,6 +210,30 @@ describe("verdict cache", () => {
     await writeFile(file!, JSON.stringify({ key, report: { ...report, verdict: "great" } }));
     expect(await cache.get(key)).toBeUndefined();
     await expect(cache.set({ ...key, sha256: "../../etc" }, report)).rejects.toThrow(/malformed/);
+  });
+
+  it("an entry that is a link or a FIFO is a miss, at once (never followed, never waited on)", async () => {
+    const cache = new FileVerdictCache(dir);
+    const key = { sha256: "3".repeat(64), toolVersion: TOOL_VERSION, policyHash: resolvePolicy().hash };
+    const report: FileReport = {
+      path: "x",
+      size: 1,
+      format: "unknown",
+      formats: ["unknown"],
+      verdict: "clean",
+      findings: [],
+    };
+    await cache.set(key, report);
+    const [file] = await findFiles(dir);
+    const real = join(dir, "elsewhere.json");
+    await rename(file!, real);
+    await symlink(real, file!);
+    expect(await cache.get(key)).toBeUndefined();
+    await rm(file!);
+    execFileSync("mkfifo", [file!]);
+    const started = Date.now();
+    expect(await cache.get(key)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("restoreReport re-paths findings and members", () => {
