@@ -143,13 +143,19 @@ function startDeadline(ms: number, outer: AbortSignal | undefined): Deadline {
 
 /** How long a listing may go on once the scan is stopped, to name the files it did not scan. */
 const LISTING_GRACE_MS = 1_000;
+/**
+ * How long a file's analysis (or a repository analyzer) may go on once its deadline has passed:
+ * analyzers notice the signal at their next read or checkpoint and report what they saw. One still
+ * running after it (awaiting something that never settles) is abandoned.
+ */
+const ANALYSIS_GRACE_MS = 2_000;
 
-/** Settles with `step`, or rejects with the signal's reason {@link LISTING_GRACE_MS} after it fires. */
-function raceListing<T>(step: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles with `step`, or rejects with the signal's reason `graceMs` after it fires. */
+function raceWithGrace<T>(step: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
   const grace = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const start = () => {
-    timer = setTimeout(() => grace.abort(signal.reason), LISTING_GRACE_MS);
+    timer = setTimeout(() => grace.abort(signal.reason), graceMs);
   };
   if (signal.aborted) start();
   else signal.addEventListener("abort", start, { once: true });
@@ -157,6 +163,11 @@ function raceListing<T>(step: Promise<T>, signal: AbortSignal): Promise<T> {
     clearTimeout(timer);
     signal.removeEventListener("abort", start);
   });
+}
+
+/** Settles with `step`, or rejects with the signal's reason {@link LISTING_GRACE_MS} after it fires. */
+function raceListing<T>(step: Promise<T>, signal: AbortSignal): Promise<T> {
+  return raceWithGrace(step, signal, LISTING_GRACE_MS);
 }
 
 /** A signal that fires after `ms` (never, for budgets beyond what one timer can wait). */
@@ -348,10 +359,26 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
         readable.add(entry.path);
         return;
       }
-      done = await scanFile(recorder, source, entry, root, params);
+      const scanning = scanFile(recorder, source, entry, root, params);
+      try {
+        done = await raceWithGrace(scanning, fileSignal, ANALYSIS_GRACE_MS);
+      } catch (error) {
+        // The analysis outlived its deadline by the grace period: whatever it still does is
+        // ignored (it writes to a recorder the report no longer reads) and the file is not clean.
+        scanning.catch(() => undefined);
+        const late = recorder.detach();
+        recorders.set(entry.path, late);
+        const e = toModelgateError(fileSignal.reason ?? error);
+        const message = `${e.message}; the analysis did not stop within ${ANALYSIS_GRACE_MS} ms of its deadline and was abandoned`;
+        late.add(late.root, { ruleId: "scan/timeout", message, evidence: { code: "TIMEOUT" } });
+        errors.push({ code: "TIMEOUT", message, path: entry.path });
+        return;
+      }
       bytesRead += done.bytesRead;
     } finally {
-      await source.close?.().catch(() => undefined);
+      // a close that never settles holds the scan no longer than the file's deadline and its grace
+      const closing = source.close?.();
+      if (closing !== undefined) await raceWithGrace(closing, fileSignal, ANALYSIS_GRACE_MS).catch(() => undefined);
     }
     // What the content says, without what the root said about this copy of it.
     const report = done.contentReport;
@@ -415,8 +442,10 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     const snapshot = ordered(listed).map((r) => r.toReport());
     for (const analyzer of REPO_ANALYZERS) {
       if (signal.aborted) break;
+      // once abandoned (see ANALYSIS_GRACE_MS), what the analyzer still reports is ignored
+      let abandoned = false;
       try {
-        await analyzer.analyze({
+        const analysis = analyzer.analyze({
           root,
           entries: listed,
           openFile,
@@ -426,6 +455,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
           signal,
           options,
           report: (path, finding) => {
+            if (abandoned) return;
             const recorder = recorders.get(path);
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
@@ -434,17 +464,26 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
             if (code !== undefined) errors.push({ code, message: `${analyzer.name}: ${finding.message}`, path });
           },
           setSignature: (result) => {
-            signature = result;
+            if (!abandoned) signature = result;
           },
           addHashes: (path, hashes) => {
+            if (abandoned) return;
             const recorder = recorders.get(path);
             if (recorder !== undefined) recorder.hashes = { ...hashes, ...recorder.hashes };
           },
           fact: (path, key, value) => {
+            if (abandoned) return;
             const recorder = recorders.get(path);
             if (recorder !== undefined) recorder.facts[key] = value;
           },
         });
+        try {
+          await raceWithGrace(analysis, signal, ANALYSIS_GRACE_MS);
+        } catch (error) {
+          abandoned = true;
+          analysis.catch(() => undefined);
+          throw error;
+        }
       } catch (error) {
         const e = toModelgateError(deadline.expired() ? deadline.reason() : error);
         errors.push({ code: e.code, message: `${analyzer.name}: ${e.message}` });

@@ -161,6 +161,31 @@ export class FileRecorder {
     this.#members.unshift(...(report.members ?? []));
   }
 
+  /**
+   * A copy of what has been recorded so far, sharing nothing this recorder will still change:
+   * for an analysis abandoned past its deadline, whose late writes must not reach the report.
+   */
+  detach(): FileRecorder {
+    const copy = new FileRecorder(this.root.path, this.root.size, this.#policy);
+    copy.root.format = this.root.format;
+    copy.root.verdict = this.root.verdict;
+    for (const f of this.formats) copy.formats.add(f);
+    for (const [node, facts] of this.#nodeFacts) {
+      if (node === this.root) Object.assign(copy.facts, facts);
+      else copy.#nodeFacts.set(node, { ...facts });
+    }
+    copy.#findings.push(...this.#findings);
+    copy.#members.push(...this.#members);
+    copy.#suppressed.push(...this.#suppressed);
+    for (const [key, count] of this.#perRule) copy.#perRule.set(key, count);
+    copy.content = this.content;
+    copy.sha256 = this.sha256;
+    copy.hashes = this.hashes;
+    copy.integrity = this.integrity;
+    copy.#restored = this.#restored;
+    return copy;
+  }
+
   /** Builds the file's report. */
   toReport(): FileReport {
     const findings = [...this.#findings];

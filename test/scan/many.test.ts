@@ -44,13 +44,14 @@ describe("scanMany", () => {
       gates.map((g) => g.source),
       { targetConcurrency: 2, hash: false },
     );
-    // Release the second before the first: it must come out first.
-    setTimeout(() => gates[1]!.release(), 20);
-    setTimeout(() => gates[0]!.release(), 60);
-    setTimeout(() => {
-      for (const g of gates.slice(2)) g.release();
-    }, 100);
-    for await (const r of iterator) seen.push(r.index);
+    // Release the second while the first is held: it must come out first (no timers, so a loaded
+    // machine cannot reorder them); the first is released once the second is out, the rest after.
+    gates[1]!.release();
+    for await (const r of iterator) {
+      seen.push(r.index);
+      if (r.index === 1) gates[0]!.release();
+      if (r.index === 0) for (const g of gates.slice(2)) g.release();
+    }
     expect(seen.slice(0, 2)).toEqual([1, 0]);
     expect([...seen].sort()).toEqual([0, 1, 2, 3, 4]);
     expect(state.max).toBeLessThanOrEqual(2);
