@@ -764,32 +764,41 @@ export class FastPath {
   }
 
   /**
-   * Whether the item at `p` matches the skeleton (it is then counted exactly as the skeleton's
-   * item was), given the room the counting loop has.
+   * How many items in a row from `p` match the skeleton (each is then counted exactly as the
+   * skeleton's item was), at most `max`: one call per run of items, with the skeleton's tables in
+   * locals (a call per item, not inlined into the large counting loop, cost more than the checks).
+   * @param memoNext - the memo index the first item's first put gets
    */
-  #matches(buf: Uint8Array, p: number, memoNext: number): boolean {
+  #matchRun(buf: Uint8Array, p: number, max: number, memoNext: number): number {
     const at = this.#skAt;
     const bytes = this.#skByte;
     const checks = this.#skChecks;
-    for (let i = 0; i < checks; i++) if (buf[p + (at[i] as number)] !== bytes[i]) return false;
     const str = this.#skStr;
     const strs = 3 * this.#skStrs;
-    for (let i = 0; i < strs; i += 3) {
-      let j = p + (str[i] as number);
-      const e = p + (str[i + 1] as number);
-      if (str[i + 2] === 1 && buf[j] === 0x5f && buf[j + 1] === 0x5f) return false;
-      let bits = 0;
-      for (; j + 4 <= e; j += 4) {
-        bits |= (buf[j] as number) | (buf[j + 1] as number) | (buf[j + 2] as number) | (buf[j + 3] as number);
+    const putAt = this.#skPutAt;
+    const putRank = this.#skPutRank;
+    const puts = this.#skPuts;
+    const len = this.#skLen;
+    const memoOps = this.#skMemo;
+    let k = 0;
+    items: for (; k < max; k++, p += len, memoNext += memoOps) {
+      for (let i = 0; i < checks; i++) if (buf[p + (at[i] as number)] !== bytes[i]) break items;
+      for (let i = 0; i < strs; i += 3) {
+        let j = p + (str[i] as number);
+        const e = p + (str[i + 1] as number);
+        if (str[i + 2] === 1 && buf[j] === 0x5f && buf[j + 1] === 0x5f) break items;
+        let bits = 0;
+        for (; j + 4 <= e; j += 4) {
+          bits |= (buf[j] as number) | (buf[j + 1] as number) | (buf[j + 2] as number) | (buf[j + 3] as number);
+        }
+        for (; j < e; j++) bits |= buf[j] as number;
+        if (bits >= 0x80) break items;
       }
-      for (; j < e; j++) bits |= buf[j] as number;
-      if (bits >= 0x80) return false;
+      for (let i = 0; i < puts; i++) {
+        if (memoIndex(buf, p + (putAt[i] as number), -1) !== memoNext + (putRank[i] as number)) break items;
+      }
     }
-    for (let i = 0; i < this.#skPuts; i++) {
-      if (memoIndex(buf, p + (this.#skPutAt[i] as number), -1) !== memoNext + (this.#skPutRank[i] as number))
-        return false;
-    }
-    return true;
+    return k;
   }
 
   /**
@@ -845,18 +854,32 @@ export class FastPath {
             const pEnd = stop - len;
             const nEnd = maxOps - ops;
             const spEnd = room1 - this.#skPeak;
-            let hits = 0;
-            while (p <= pEnd && n <= nEnd && sp < spEnd && memoRoom >= memoOps && this.#matches(buf, p, memoNext)) {
-              if (skTags !== undefined) for (let i = 0; i < items; i++) tags[sp + i] = skTags[i] as number;
-              sp += items;
-              pushes += this.#skPushes;
-              n += ops;
-              memoNext += memoOps;
-              memoRoom -= memoOps;
-              topLit = this.#skTop >= 0 ? p + this.#skTop : -1;
-              last = p + this.#skLast;
-              p += len;
-              hits++;
+            // as many items as the bytes, the opcode budget, the shadow stack and the memo room
+            // allow: item k (from 0) needs p + k*len <= pEnd, n + k*ops <= nEnd,
+            // sp + k*items < spEnd and memoRoom - k*memoOps >= memoOps
+            let max = 0;
+            if (p <= pEnd && n <= nEnd && sp < spEnd && memoRoom >= memoOps) {
+              max = Math.min(
+                Math.floor((pEnd - p) / len) + 1,
+                Math.floor((nEnd - n) / ops) + 1,
+                Math.ceil((spEnd - sp) / items),
+                memoOps > 0 ? Math.floor(memoRoom / memoOps) : Number.MAX_SAFE_INTEGER,
+              );
+            }
+            const hits = max > 0 ? this.#matchRun(buf, p, max, memoNext) : 0;
+            if (hits > 0) {
+              if (skTags !== undefined) {
+                for (let h = 0; h < hits; h++, sp += items)
+                  for (let i = 0; i < items; i++) tags[sp + i] = skTags[i] as number;
+              } else sp += hits * items;
+              pushes += hits * this.#skPushes;
+              n += hits * ops;
+              memoNext += hits * memoOps;
+              memoRoom -= hits * memoOps;
+              const lastAt = p + (hits - 1) * len;
+              topLit = this.#skTop >= 0 ? lastAt + this.#skTop : -1;
+              last = lastAt + this.#skLast;
+              p += hits * len;
             }
             misses = hits > 0 ? 0 : misses + 1;
             if (n >= maxOps || p >= stop) break;
@@ -1051,7 +1074,12 @@ export class FastPath {
       const i = memoIndex(buf, p, memo.size);
       if (!memo.putPresence(i)) {
         if (memo.full || this.#topLit < 0) return 0;
-        memo.store(i, this.#memoValue(buf, this.#topLit), base + p);
+        const lit = this.#topLit;
+        const op = buf[lit] as number;
+        // a str's text (ASCII: the counting checked it) is kept as bytes, no string built
+        if (op === 0x8c) memo.storeAscii(i, buf, lit + 2, lit + 2 + (buf[lit + 1] as number), base + p);
+        else if (op === 0x58) memo.storeAscii(i, buf, lit + 5, lit + 5 + (buf[lit + 1] as number), base + p);
+        else memo.store(i, this.#memoValue(buf, lit), base + p);
       }
       this.#runEnd = p + w;
       return w;

@@ -7,6 +7,7 @@
 import { PickleError } from "./decoder.js";
 import {
   isPlainSeq,
+  latin1,
   materialize,
   PyCall,
   PyCode,
@@ -26,6 +27,13 @@ const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail b
 /** What the memo stores for a plain tuple or list past the sequence budget (never returned). */
 const KIND_TUPLE = new PyElidedSeq("tuple");
 const KIND_LIST = new PyElidedSeq("list");
+/**
+ * What the memo stores for a str kept as its bytes in the arena (see {@link Memo.storeAscii}; never
+ * returned). A str: the memo's rules treat it as one.
+ */
+const ARENA_STR = PyStr.of("");
+/** Longest str the arena keeps. */
+const ARENA_MAX_STR = 255;
 
 /** Whether a value is worth keeping in a large memo (it can name a callee). */
 function isReference(v: Value): boolean {
@@ -75,6 +83,16 @@ export class Memo {
 
   /** Puts that kept a plain tuple or list (at most `seqCap`). */
   #seqKept = 0;
+
+  /**
+   * ASCII strs of the dense and far-dense parts kept as bytes: the arena (append-only, so a
+   * grown copy leaves earlier views intact) and each entry's start and end in it. Memoised dict
+   * keys and names are most of a large pickle's early entries: as bytes they cost the collector
+   * nothing (one object per entry did, and scavenges copied them all).
+   */
+  #arena = new Uint8Array(0);
+  #arenaLen = 0;
+  #strPos = new Int32Array(0);
 
   /**
    * @param detailCap - entries kept in full (and as many more in the far part)
@@ -172,6 +190,40 @@ export class Memo {
     if (!fresh && i <= this.#farMax) this.#farDelete(i);
   }
 
+  /**
+   * Does what `store(i, text)` does for the str of ASCII bytes `buf[start..end)` (the caller checked
+   * them), keeping the bytes instead of a string when the entry is in the dense or far-dense part.
+   */
+  storeAscii(i: number, buf: Uint8Array, start: number, end: number, offset: number): void {
+    const n = end - start;
+    if (i >= 2 * this.detailCap || n > ARENA_MAX_STR) {
+      this.store(i, latin1(buf, start, end), offset);
+      return;
+    }
+    const at = this.#arenaLen;
+    if (at + n > this.#arena.length) {
+      const next = new Uint8Array(Math.max(4096, 2 * this.#arena.length, at + n));
+      next.set(this.#arena.subarray(0, at));
+      this.#arena = next;
+    }
+    const arena = this.#arena;
+    for (let k = 0; k < n; k++) arena[at + k] = buf[start + k] as number;
+    this.store(i, ARENA_STR, offset);
+    const kept = i < this.detailCap ? this.#dense[i] : this.#farDense[i - this.detailCap];
+    if (kept !== ARENA_STR) {
+      this.#arenaLen = at; // not kept: the bytes are given back
+      return;
+    }
+    this.#arenaLen = at + n;
+    if (2 * i + 2 > this.#strPos.length) {
+      const next = new Int32Array(Math.min(4 * this.detailCap, Math.max(2048, 2 * this.#strPos.length, 2 * i + 2)));
+      next.set(this.#strPos);
+      this.#strPos = next;
+    }
+    this.#strPos[2 * i] = at;
+    this.#strPos[2 * i + 1] = at + n;
+  }
+
   /** What the memo keeps of a value it stores: a plain tuple or list past the budget is its kind. */
   #kept(v: Value): Value {
     if (!(v instanceof PySeq) || v === KIND_TUPLE || v === KIND_LIST || !isPlainSeq(v)) return v;
@@ -256,6 +308,13 @@ export class Memo {
     else {
       const j = i - this.detailCap;
       v = (j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i)) as Value;
+    }
+    if (v === ARENA_STR) {
+      const pos = this.#strPos;
+      const text = latin1(this.#arena, pos[2 * i] as number, pos[2 * i + 1] as number);
+      if (i < this.detailCap) this.#dense[i] = text;
+      else this.#farDense[i - this.detailCap] = text;
+      return text;
     }
     // a fresh placeholder per GET, as each GET of a real sequence may be appended to apart
     if (v === KIND_TUPLE) return new PyElidedSeq("tuple");

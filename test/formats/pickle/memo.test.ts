@@ -1,6 +1,7 @@
 /**
  * The memo's far part (dense window + map) keeps exactly what the plain map it replaced kept: a
- * reference model (the former implementation) and the memo agree on random puts and gets.
+ * reference model (the former implementation) and the memo agree on random puts and gets, ASCII
+ * strs given as bytes (`storeAscii`, kept in the memo's arena) included.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -71,13 +72,14 @@ describe("memo", () => {
             fc.oneof(fc.constant(-1), fc.nat(14), fc.nat(14), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
             value,
             fc.boolean(),
+            fc.boolean(),
           ),
           { maxLength: 120 },
         ),
         (cap, max, ops) => {
           const memo = new Memo(cap, max);
           const ref = new ReferenceMemo(cap, max);
-          for (const [index, v, read] of ops) {
+          for (const [index, v, read, asBytes] of ops) {
             const i = index === -1 ? memo.size : index;
             if (read) {
               const got = memo.get(i);
@@ -87,7 +89,11 @@ describe("memo", () => {
             }
             let r: "ok" | "budget" = "ok";
             try {
-              memo.store(i, v, 0);
+              if (asBytes && typeof v === "string" && [...v].every((c) => c.charCodeAt(0) < 0x80)) {
+                // an ASCII str given as its bytes, between bytes that are not its own
+                const bytes = Uint8Array.from([0xff, ...Buffer.from(v, "latin1"), 0xfe]);
+                memo.storeAscii(i, bytes, 1, 1 + v.length, 0);
+              } else memo.store(i, v, 0);
             } catch {
               r = "budget";
             }
