@@ -14,7 +14,7 @@ export const catboostAnalyzer: Analyzer = {
   async analyze(ctx) {
     let model: Awaited<ReturnType<typeof readCbm>>;
     try {
-      model = await readCbm(ctx.source, { maxEntries: ctx.limits.maxEntries });
+      model = await readCbm(ctx.source, { maxEntries: ctx.limits.maxEntries, checkpoint: () => ctx.checkpoint() });
     } catch (error) {
       if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
         ctx.report({

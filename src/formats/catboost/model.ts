@@ -118,7 +118,11 @@ class Flat {
 }
 
 /** Reads the `.cbm` envelope and core. */
-export async function readCbm(source: ByteSource, options: { maxEntries: number }): Promise<CbmModel> {
+export async function readCbm(
+  source: ByteSource,
+  options: { maxEntries: number; checkpoint?: () => void },
+): Promise<CbmModel> {
+  const checkpoint = options.checkpoint ?? (() => undefined);
   const head = await readExact(source, 0, 8);
   if (String.fromCharCode(...head.subarray(0, 4)) !== "CBM1")
     throw new ModelgateError("MALFORMED", "no CBM1 magic", { offset: 0 });
@@ -141,7 +145,7 @@ export async function readCbm(source: ByteSource, options: { maxEntries: number 
   const formatVersion = versionAt === undefined ? undefined : fb.string(fb.deref(versionAt, "format version"), 200);
   const treesAt = fb.field(root, 1);
   if (treesAt === undefined) throw new ModelgateError("MALFORMED", "model core has no trees", { offset: 8 });
-  const trees = readTrees(fb, fb.deref(treesAt, "trees"));
+  const trees = readTrees(fb, fb.deref(treesAt, "trees"), checkpoint);
   const info = new Map<string, string>();
   const infoAt = fb.field(root, 2);
   if (infoAt !== undefined) {
@@ -162,8 +166,11 @@ export async function readCbm(source: ByteSource, options: { maxEntries: number 
   return { coreSize, formatVersion, info, partIds, trees };
 }
 
+/** Loops call the checkpoint (deadline, abort) once per this many + 1 iterations. */
+const CHECK_EVERY = (1 << 18) - 1;
+
 /** Reads and checks the `TModelTrees` table at `table`. */
-function readTrees(fb: Flat, table: number): CbmTrees {
+function readTrees(fb: Flat, table: number, checkpoint: () => void): CbmTrees {
   const bad = (message: string) => new ModelgateError("MALFORMED", message, { offset: 8 + table });
   /** A vector field: [position of its first element, length], or [0, 0] when absent. */
   const vec = (i: number, elementSize: number, what: string): [number, number] => {
@@ -202,6 +209,7 @@ function readTrees(fb: Flat, table: number): CbmTrees {
   let leaves = 0;
   let maxDepth = 0;
   for (let t = 0; t < treeCount; t++) {
+    if ((t & CHECK_EVERY) === CHECK_EVERY) checkpoint();
     const size = fb.i32(sizesAt + 4 * t, "tree size");
     if (size < 0) throw bad(`tree ${t} has size ${size}`);
     if (starts !== 0 && fb.i32(startsAt + 4 * t, "tree start offset") !== total) {
@@ -217,6 +225,8 @@ function readTrees(fb: Flat, table: number): CbmTrees {
   }
   if (total !== splits) throw bad(`tree sizes add up to ${total} splits, the model has ${splits}`);
   for (let i = 0; i < splits; i++) {
+    // up to tens of millions of splits in a core of 256 MiB: the scan's deadline is checked
+    if ((i & CHECK_EVERY) === CHECK_EVERY) checkpoint();
     if (fb.i32(splitsAt + 4 * i, "tree split") < 0) throw bad(`tree split ${i} is negative`);
   }
   if (!nonSymmetric && treeCount > 0 && leafValues !== leaves * approxDimension) {

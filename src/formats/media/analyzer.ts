@@ -111,6 +111,16 @@ export const svgAnalyzer: Analyzer = {
       {
         budgets: { maxBytes: MAX_SVG_BYTES },
         checkpoint: () => ctx.checkpoint(),
+        // a stylesheet the renderer fetches and applies: XSLT can rewrite the document into one
+        // with scripts, CSS can fetch URLs (browsers honour both in a standalone SVG)
+        onProcessingInstruction: (target, body, line) => {
+          if (target.toLowerCase() !== "xml-stylesheet") return;
+          found.add({
+            ruleId: "media/svg-script",
+            message: `SVG stylesheet processing instruction (line ${line}): ${preview(body, 120)}`,
+            evidence: { what: "xml-stylesheet", line, value: preview(body, 120) },
+          });
+        },
         onDoctype: (doctype) => {
           if (isPlainSvgDoctype(doctype)) return;
           for (const finding of doctypeFindings(doctype)) ctx.report(finding);

@@ -105,6 +105,8 @@ export interface XmlReadOptions {
   chunkSize?: number;
   /** Called when the DOCTYPE has been read (before any element; also when reading later fails). */
   onDoctype?: (doctype: DoctypeInfo) => void;
+  /** Called for each processing instruction (`<?target body?>`, the XML declaration excepted). */
+  onProcessingInstruction?: (target: string, body: string, line: number) => void;
 }
 
 const PREDEFINED: Readonly<Record<string, string>> = Object.freeze({
@@ -183,6 +185,9 @@ export async function readXml(
     if (encoding !== undefined && !UTF8_NAMES.has(encoding)) {
       throw new Stop(new ModelgateError("MALFORMED", `unsupported declared encoding ${JSON.stringify(decl.encoding)}`));
     }
+  });
+  parser.on("processinginstruction", (pi) => {
+    options.onProcessingInstruction?.(pi.target, pi.body, parser.line);
   });
   parser.on("doctype", (text) => {
     if (text.length > MAX_DOCTYPE) throw new Stop(budget(`DOCTYPE of ${text.length} characters`, "maxDoctype"));

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as flatbuffers from "flatbuffers";
 import { describe, expect, it } from "vitest";
 import { readCbm } from "../../../src/formats/catboost/model.js";
 import { sniff } from "../../../src/registry/catalog.js";
@@ -73,5 +74,46 @@ describe("catboost", () => {
     expect(refused).toBeGreaterThan(20);
     const named = await scanOne(new TextEncoder().encode("not a model"), "model.cbm");
     expect(named.verdict).toBe("invalid");
+  });
+
+  it("checks the deadline while it walks millions of splits", async () => {
+    // one oblivious tree per split (depth 1), 600,000 of them: the split loops run past the
+    // checkpoint interval, and a checkpoint that throws stops the read
+    const n = 600_000;
+    const b = new flatbuffers.Builder(16 << 20);
+    const ints = (values: (i: number) => number, count: number) => {
+      b.startVector(4, count, 4);
+      for (let i = count - 1; i >= 0; i--) b.addInt32(values(i));
+      return b.endVector();
+    };
+    const splits = ints(() => 0, n);
+    const sizes = ints(() => 1, n);
+    b.startVector(8, 2 * n, 8);
+    for (let i = 0; i < 2 * n; i++) b.addFloat64(0);
+    const leaves = b.endVector();
+    b.startObject(14);
+    b.addFieldInt32(0, 1, 0);
+    b.addFieldOffset(1, splits, 0);
+    b.addFieldOffset(2, sizes, 0);
+    b.addFieldOffset(8, leaves, 0);
+    const trees = b.endObject();
+    b.startObject(4);
+    b.addFieldOffset(1, trees, 0);
+    b.finish(b.endObject());
+    const core = b.asUint8Array();
+    const file = new Uint8Array(8 + core.length);
+    file.set(new TextEncoder().encode("CBM1"));
+    new DataView(file.buffer).setUint32(4, core.length, true);
+    file.set(core, 8);
+    const m = await readCbm(new BufferSource(file), { maxEntries: 10 });
+    expect(m.trees.splits).toBe(n);
+    let calls = 0;
+    const counted = await readCbm(new BufferSource(file), { maxEntries: 10, checkpoint: () => void calls++ });
+    expect(counted.trees.treeCount).toBe(n);
+    expect(calls).toBeGreaterThanOrEqual(4); // both loops, every 2**18 iterations
+    const stop = () => {
+      throw new Error("deadline");
+    };
+    await expect(readCbm(new BufferSource(file), { maxEntries: 10, checkpoint: stop })).rejects.toThrow("deadline");
   });
 });

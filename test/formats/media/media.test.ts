@@ -198,6 +198,10 @@ describe("SVG", () => {
       "a nested SVG document in a data: URL",
       '<svg xmlns="http://www.w3.org/2000/svg"><use href="data:image/svg+xml;base64,PHN2Zy8+#x"/></svg>',
     ],
+    [
+      "an XSLT stylesheet processing instruction",
+      '<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="evil.xsl"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+    ],
   ])("%s is media/svg-script", async (_, text) => {
     const file = await scanOne(latin1(text), "icon.svg");
     expect(file.format).toBe("image-svg");
