@@ -19,7 +19,7 @@ export const mediaRules = [
     title: "SVG image with active content",
     severity: "medium",
     description:
-      "An SVG image holds a `<script>` element, an event-handler attribute (`onload`, `onclick` ...), a `javascript:` URL, or an embedded `<iframe>`/`<object>`/`<embed>`. A browser that renders the file in a page (a model card, a repository viewer) runs that code in the page's origin. Model repositories have no need for scripted images.",
+      "An SVG image holds a `<script>` element, an event-handler attribute (`onload`, `onclick` ...), a `javascript:` URL, an embedded `<iframe>`/`<object>`/`<embed>`, or an `xml-stylesheet` processing instruction (an XSLT stylesheet can rewrite the document into one with scripts; CSS can fetch URLs). A browser that renders the file in a page (a model card, a repository viewer) runs that code in the page's origin. Model repositories have no need for scripted images.",
     references: ["https://www.w3.org/TR/SVG2/interact.html#ScriptElement"],
   },
 ] as const satisfies readonly RuleDef[];
