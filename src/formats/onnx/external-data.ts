@@ -108,7 +108,13 @@ function modelRefs(ctx: AnalysisContext, path: string): Promise<ModelRefs> {
   const { models } = cacheOf(ctx.root);
   let refs = models.get(path);
   if (refs === undefined) {
-    refs = readModelRefs(ctx, path);
+    const signal = ctx.signal;
+    const reading: Promise<ModelRefs> = readModelRefs(ctx, path).then((r) => {
+      // a read cut short by this file's deadline says nothing of the model: the next file retries
+      if (r === undefined && signal.aborted && models.get(path) === reading) models.delete(path);
+      return r;
+    });
+    refs = reading;
     models.set(path, refs);
   }
   return refs;
@@ -118,7 +124,13 @@ function folderModels(ctx: AnalysisContext, dir: string): Promise<string[]> {
   const { folders } = cacheOf(ctx.root);
   let models = folders.get(dir);
   if (models === undefined) {
-    models = localModels(ctx.root, dir, ctx.signal);
+    const signal = ctx.signal;
+    const listing: Promise<string[]> = localModels(ctx.root, dir, signal).then((found) => {
+      // a listing cut short by this file's deadline is not kept for the next file
+      if (signal.aborted && folders.get(dir) === listing) folders.delete(dir);
+      return found;
+    });
+    models = listing;
     folders.set(dir, models);
   }
   return models;

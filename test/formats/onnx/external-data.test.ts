@@ -158,3 +158,55 @@ describe("what does not vouch for a data file", () => {
     expect(file.findings.some((f) => f.ruleId === "format/unknown" && f.path?.endsWith("model.onnx.data"))).toBe(true);
   });
 });
+
+describe("a model read cut short by the data file's deadline", () => {
+  it("is not remembered: the next data file of the scan reads the model again", async () => {
+    const { onnxExternalDataAnalyzer } = await import("../../../src/formats/onnx/external-data.js");
+    const { BufferSource } = await import("../../../src/core/byte-source.js");
+    const dir = join(SAMPLES, "onnx/clean/external_data");
+    const model = new Uint8Array(readFileSync(join(dir, "model.onnx")));
+    const data = new Uint8Array(readFileSync(join(dir, "model.onnx.data")));
+    let opens = 0;
+    const target = {};
+    // the first open of the model outlives the first data file's deadline; later ones succeed
+    const root = {
+      target,
+      localDir: undefined,
+      open: async (path: string, options: { signal?: AbortSignal }) => {
+        if (path !== "model.onnx") throw new Error(`no ${path}`);
+        opens++;
+        if (opens === 1) {
+          await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+          throw new Error("aborted");
+        }
+        return new BufferSource(model);
+      },
+    };
+    const run = async (signal: AbortSignal) => {
+      const seen = { format: "", facts: new Map<string, unknown>() };
+      const ctx = {
+        detection: { format: "onnx-external-data" },
+        depth: 0,
+        path: "model.onnx.data",
+        root,
+        signal,
+        source: new BufferSource(data),
+        checkpoint: () => undefined,
+        refineFormat: (f: string) => {
+          seen.format = f;
+        },
+        report: () => undefined,
+        fact: (k: string, v: unknown) => seen.facts.set(k, v),
+      };
+      await onnxExternalDataAnalyzer.analyze(ctx as never);
+      return seen;
+    };
+    const first = new AbortController();
+    setTimeout(() => first.abort(new Error("deadline")), 20);
+    expect((await run(first.signal)).format).toBe("unknown");
+    const second = await run(new AbortController().signal);
+    expect(opens).toBe(2);
+    expect(second.format).toBe("onnx-external-data");
+    expect(second.facts.get("tensorCount")).toBe(4);
+  });
+});
