@@ -12,7 +12,9 @@
  * to the file's SHA-256, and what it must hash to when fetched again is that digest's state before
  * and after it (a refetch is checked by replaying it from the saved state); only a range fetched
  * ahead of the prefix (a zip's central directory, a tail) is hashed on its own, and again when the
- * prefix reaches it.
+ * prefix reaches it. Completing the digest streams the rest: each range's body is fed to the
+ * digest chunk by chunk as it arrives (neither kept nor copied), with the next range's request
+ * already sent so no round trip is lost between ranges.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
@@ -27,6 +29,13 @@ export interface RangeReaderOptions {
   maxWindow?: number;
   /** Bytes of fetched segments kept per object (default 16 MiB). */
   maxCache?: number;
+  /**
+   * Largest range streamed to complete the digest (default 64 MiB). Streamed ranges start at
+   * `maxWindow` and double while each one arrives within a second (fewer requests on a fast link),
+   * and halve when one takes more than eight: a range's transfer stays far within a request's time
+   * limit on a slow one.
+   */
+  maxStream?: number;
 }
 
 /**
@@ -37,6 +46,34 @@ export interface RangeReaderOptions {
  * @param signal - aborts the request
  */
 export type RangeFetch = (start: number, end: number, signal: AbortSignal) => Promise<Uint8Array | Uint8Array[]>;
+
+/**
+ * Bytes a streamed range counts for against a transport's bytes-in-flight budget, whatever its
+ * length: its body is not kept, and the connection's flow control bounds what waits in buffers.
+ */
+export const STREAM_RESERVE = 8 << 20;
+
+/** Takes the chunks of a streamed range, in order; throws to stop the transfer. */
+export type RangeSink = (chunk: Uint8Array) => void;
+
+/**
+ * Streams exactly the bytes `[start, end)` of the object to a sink, checking the response as a
+ * {@link RangeFetch} does, for ranges that are only hashed. Each attempt calls `begin` after its
+ * response was checked and before reading its body, with the attempt's signal (which ends the
+ * attempt: its timeout included); the body's chunks go, in order, to the sink `begin` resolves to.
+ * A retried attempt calls `begin` again and starts over from `start`. Resolves once the body was
+ * read whole; more bytes than asked for is an error.
+ * @param start - first byte
+ * @param end - one past the last byte
+ * @param signal - aborts the request
+ * @param begin - called per attempt, waits until the range's bytes may be fed, gives the sink
+ */
+export type RangeStream = (
+  start: number,
+  end: number,
+  signal: AbortSignal,
+  begin: (attempt: AbortSignal) => Promise<RangeSink>,
+) => Promise<void>;
 
 /** One buffer of chunks (copied only when there are several). */
 const join = (chunks: readonly Uint8Array[]): Uint8Array => {
@@ -64,6 +101,8 @@ export interface DigestState {
   readonly sha256?: string;
   /** Bytes of this object transferred. */
   readonly bytesFetched: number;
+  /** Hex digest of the second hash (`alsoHash`), when complete. */
+  readonly alsoDigest?: string;
 }
 
 interface Segment {
@@ -89,13 +128,18 @@ export class RangeReader implements ByteSource {
   readonly #minFetch: number;
   readonly #maxWindow: number;
   readonly #maxCache: number;
+  readonly #maxStream: number;
+  /** Size of the next streamed range. */
+  #streamSize: number;
   readonly #fetched: () => number;
   #segments: Segment[] = [];
   #cached = 0;
   #lastEnd = -1;
   #window: number;
-  readonly #sha256: Hash = createHash("sha256");
-  readonly #alsoHash: Hash | undefined;
+  readonly #stream: RangeStream | undefined;
+  // Replaced (never updated out of order) when a streamed range starts over after a failed attempt.
+  #sha256: Hash = createHash("sha256");
+  #alsoHash: Hash | undefined;
   #hashedUpTo = 0;
   #closed = false;
   /** Every range fetched, by start, not overlapping. */
@@ -104,14 +148,16 @@ export class RangeReader implements ByteSource {
   #queue: Promise<unknown> = Promise.resolve();
 
   /**
-   * @param params - size, the range fetcher, the signal of the whole root, bytes fetched so far
-   *   (a counter the fetcher updates), bytes already in hand (the probe's first range), tuning,
-   *   and a second digest fed the same bytes in the same order as the SHA-256 (a git blob SHA-1
-   *   primed with its header), complete when {@link RangeReader.digest} says so
+   * @param params - size, the range fetcher (and the streaming one used to complete the digest,
+   *   when the source has one), the signal of the whole root, bytes fetched so far (a counter the
+   *   fetcher updates), bytes already in hand (the probe's first range), tuning, and a second
+   *   digest fed the same bytes in the same order as the SHA-256 (a git blob SHA-1 primed with its
+   *   header), whose hex digest {@link RangeReader.digest} gives once complete
    */
   constructor(params: {
     size: number;
     fetch: RangeFetch;
+    stream?: RangeStream | undefined;
     signal: AbortSignal;
     bytesFetched: () => number;
     initial?: { start: number; bytes: Uint8Array } | undefined;
@@ -120,6 +166,7 @@ export class RangeReader implements ByteSource {
   }) {
     this.size = params.size;
     this.#fetch = params.fetch;
+    this.#stream = params.stream;
     this.#signal = AbortSignal.any([params.signal, this.#controller.signal]);
     this.#fetched = params.bytesFetched;
     this.#alsoHash = params.alsoHash;
@@ -127,6 +174,8 @@ export class RangeReader implements ByteSource {
     this.#minFetch = Math.max(1, o.minFetch ?? 64 << 10);
     this.#maxWindow = Math.max(this.#minFetch, o.maxWindow ?? 8 << 20);
     this.#maxCache = Math.max(this.#maxWindow, o.maxCache ?? 16 << 20);
+    this.#maxStream = Math.max(this.#maxWindow, o.maxStream ?? 64 << 20);
+    this.#streamSize = this.#maxWindow;
     this.#window = this.#minFetch;
     if (params.initial !== undefined) {
       const { start, bytes } = params.initial;
@@ -193,8 +242,9 @@ export class RangeReader implements ByteSource {
   }
 
   /**
-   * Hashes whatever was not fetched yet, when `full` (large ranges, three in flight, not cached),
-   * then says where the digest stands.
+   * Hashes whatever was not fetched yet, when `full` (large ranges streamed into the digest, the
+   * next one requested while the current one arrives; not cached), then says where the digest
+   * stands.
    * @param full - read the rest of the object to complete the digest
    * @param signal - aborts the remaining reads
    */
@@ -222,47 +272,131 @@ export class RangeReader implements ByteSource {
     return {
       complete,
       ...(complete ? { sha256: this.#sha256.copy().digest("hex") } : {}),
+      ...(complete && this.#alsoHash !== undefined ? { alsoDigest: this.#alsoHash.copy().digest("hex") } : {}),
       bytesFetched: this.#fetched(),
     };
   }
 
   async #hashRest(signal?: AbortSignal): Promise<void> {
-    const chunk = this.#maxWindow;
-    const pending: Array<{ from: number; to: number; chunks: Promise<Uint8Array[]>; cached: boolean }> = [];
+    // Without a streaming fetcher, three buffered ranges are in flight. With one, a single range is
+    // fed at a time, and the next one is requested when it is seven eighths in (its first bytes are
+    // on their way when this one ends, held back by the connection's flow control until read).
+    const streaming = this.#stream !== undefined;
+    const stop = new AbortController();
+    const s = AbortSignal.any([this.#signal, stop.signal, ...(signal === undefined ? [] : [signal])]);
+    // Each piece settles once its bytes were taken, in order: a piece's bytes are fed after the
+    // previous piece's (`turn`).
+    const pending: Promise<void>[] = [];
+    let turn: Promise<void> = Promise.resolve();
     let next = this.#hashedUpTo;
-    const s = signal === undefined ? this.#signal : AbortSignal.any([this.#signal, signal]);
     const launch = () => {
       if (next < this.#hashedUpTo) next = this.#hashedUpTo;
       if (next >= this.size) return;
       // The hash continues where it stopped: at the end of a range fetched before, so the next
       // piece is a cached segment, a range fetched before (fetched again and checked), or new ground.
-      // Pieces are accepted in order, so new ground continues the prefix and is hashed once.
+      // Pieces are taken in order, so new ground continues the prefix and is hashed once.
+      const previous = turn;
       const cached = this.#segments.find((seg) => seg.start === next);
       const known = cached === undefined ? this.#rangeAt(next) : undefined;
-      const from = known?.start ?? next;
-      let chunks: Promise<Uint8Array[]>;
+      let done: Promise<void>;
       if (cached !== undefined) {
         next = cached.start + cached.bytes.length;
-        chunks = Promise.resolve([cached.bytes]);
-      } else if (known !== undefined) {
-        next = known.end;
-        chunks = this.#fetchExact(known.start, known.end, s);
+        done = previous.then(() => this.#feed(cached.start, [cached.bytes]));
       } else {
-        next = Math.min(this.size, from + chunk, this.#nextRangeStart(from));
-        chunks = this.#fetchExact(from, next, s);
+        const from = known?.start ?? next;
+        const streamed = known === undefined && this.#stream !== undefined;
+        const size = streamed ? this.#streamSize : this.#maxWindow;
+        next = known?.end ?? Math.min(this.size, from + size, this.#nextRangeStart(from));
+        const to = next;
+        if (streamed && this.#stream !== undefined) {
+          done = this.#streamPiece(this.#stream, from, to, s, previous, () => {
+            if (pending.length === 0) launch();
+          });
+        } else {
+          // Not cached, not copied together: hashed chunk by chunk as the body arrived.
+          const chunks = this.#fetchExact(from, to, s);
+          chunks.catch(() => undefined);
+          done = previous.then(async () => this.#accept(from, to, await chunks));
+        }
       }
-      chunks.catch(() => undefined);
-      pending.push({ from, to: next, chunks, cached: cached !== undefined });
+      done.catch(() => undefined);
+      pending.push(done);
+      turn = done;
     };
-    for (let i = 0; i < 3; i++) launch();
-    while (pending.length > 0) {
-      const { from, to, chunks, cached } = pending.shift()!;
-      const got = await chunks;
-      // Not cached, not copied together: hashed chunk by chunk as the body arrived.
-      if (cached) this.#feed(from, got);
-      else this.#accept(from, to, got);
-      launch();
+    try {
+      for (let i = 0; i < (streaming ? 1 : 3); i++) launch();
+      while (pending.length > 0) {
+        await pending.shift();
+        if (!streaming || pending.length === 0) launch();
+      }
+    } finally {
+      // A piece that failed ends the ones requested after it.
+      stop.abort(new ModelgateError("ABORTED", "the digest stopped"));
     }
+  }
+
+  /**
+   * Streams new ground `[from, to)`, which continues the hashed prefix once `previous` settled,
+   * straight into the digest, and records what it hashed to. An attempt that starts over (the
+   * transport retries a body cut short) puts the digest back to its state at `from` first.
+   * `nearEnd` is called once, when seven eighths of the range were fed.
+   */
+  #streamPiece(
+    stream: RangeStream,
+    from: number,
+    to: number,
+    signal: AbortSignal,
+    previous: Promise<void>,
+    nearEnd: () => void,
+  ): Promise<void> {
+    let before: { sha256: Hash; also: Hash | undefined } | undefined;
+    let fed = 0;
+    const mark = to - from - Math.floor((to - from) / 8);
+    let marked = false;
+    let started = 0;
+    const begin = async (attempt: AbortSignal): Promise<RangeSink> => {
+      // The previous piece may still be arriving: wait for it, but not past this attempt's end
+      // (its timeout), so a piece waiting here never holds its connection for good.
+      await untilSettled(previous, attempt);
+      started = performance.now();
+      if (before === undefined) {
+        if (this.#hashedUpTo !== from) {
+          throw new ModelgateError(
+            "IO",
+            `internal: a streamed range starts at ${from}, the digest at ${this.#hashedUpTo}`,
+          );
+        }
+        before = { sha256: this.#sha256.copy(), also: this.#alsoHash?.copy() };
+      } else {
+        this.#sha256 = before.sha256.copy();
+        this.#alsoHash = before.also?.copy();
+        this.#hashedUpTo = from;
+      }
+      fed = 0;
+      return (c: Uint8Array) => {
+        if (fed + c.length > to - from) {
+          throw new ModelgateError("NETWORK", `asked for ${to - from} bytes at ${from}, got more`);
+        }
+        fed += c.length;
+        this.#update(c);
+        if (!marked && fed >= mark) {
+          marked = true;
+          nearEnd();
+        }
+      };
+    };
+    return stream(from, to, signal, begin).then(() => {
+      if (before === undefined || fed !== to - from) {
+        throw new ModelgateError("NETWORK", `asked for ${to - from} bytes at ${from}, got ${fed}`);
+      }
+      this.#record(from, to, { start: from, end: to, before: before.sha256, after: this.#sha256.copy().digest("hex") });
+      this.#continueFromCache();
+      // The next ranges' size follows how long this one took to arrive.
+      const ms = performance.now() - started;
+      if (ms < 1000 && to - from >= this.#streamSize)
+        this.#streamSize = Math.min(this.#maxStream, this.#streamSize * 2);
+      else if (ms > 8000) this.#streamSize = Math.max(this.#maxWindow, this.#streamSize / 2);
+    });
   }
 
   /**
@@ -311,20 +445,34 @@ export class RangeReader implements ByteSource {
       this.#feed(start, chunks);
       return;
     }
+    if (start === this.#hashedUpTo) {
+      this.#checkNew(start, end);
+      const before = this.#sha256.copy();
+      for (const c of chunks) this.#update(c);
+      this.#record(start, end, { start, end, before, after: this.#sha256.copy().digest("hex") });
+      this.#continueFromCache();
+    } else {
+      this.#record(start, end, { start, end, sha256: hashChunks(chunks) });
+    }
+  }
+
+  /** Throws when `[start, end)` overlaps a range fetched before. */
+  #checkNew(start: number, end: number): void {
     const r = this.#fetchedRanges;
     let i = r.length;
     while (i > 0 && r[i - 1]!.start > start) i--;
-    if (r[i]?.start !== undefined && r[i]!.start < end) {
+    if ((r[i - 1] !== undefined && r[i - 1]!.end > start) || (r[i] !== undefined && r[i]!.start < end)) {
       throw new ModelgateError("NETWORK", `overlapping range fetches at ${start}-${end - 1}`);
     }
-    if (start === this.#hashedUpTo) {
-      const before = this.#sha256.copy();
-      for (const c of chunks) this.#update(c);
-      r.splice(i, 0, { start, end, before, after: this.#sha256.copy().digest("hex") });
-      this.#continueFromCache();
-    } else {
-      r.splice(i, 0, { start, end, sha256: hashChunks(chunks) });
-    }
+  }
+
+  /** Records a range fetched for the first time (after {@link RangeReader.#checkNew}). */
+  #record(start: number, end: number, fetched: Fetched): void {
+    this.#checkNew(start, end);
+    const r = this.#fetchedRanges;
+    let i = r.length;
+    while (i > 0 && r[i - 1]!.start > start) i--;
+    r.splice(i, 0, fetched);
   }
 
   /** The range fetched before that holds `at`, if any. */
@@ -403,4 +551,18 @@ export class RangeReader implements ByteSource {
       }
     }
   }
+}
+
+/**
+ * Waits for `promise` to settle (a rejection is passed on), or throws when `signal` fires first.
+ * @param promise - what to wait for
+ * @param signal - ends the wait
+ */
+function untilSettled(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(toModelgateError(signal.reason));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -15,12 +15,13 @@ import type { FindingInput } from "../../core/findings.js";
 import type { FileVerification, OpenOptions, RootEntry, ScanRoot, Target } from "../../core/root.js";
 import { FileChangedError } from "../file.js";
 import { checkSha256, objectName, parseHeaderEnv, parseTargetUrl, redactUrl, type SourceEnv } from "./config.js";
-import { RangeReader, type RangeReaderOptions } from "./range-reader.js";
+import { RangeReader, type RangeReaderOptions, STREAM_RESERVE } from "./range-reader.js";
 import {
   bodyChunks,
   type HubResponse as HttpResponse,
   HubTransport,
   type HubTransportOptions,
+  pipeExactBody,
   type RequestContext,
   readExactBody,
   readExactChunks,
@@ -223,7 +224,14 @@ export class HttpRoot implements ScanRoot {
     return Promise.resolve(
       new RangeReader({
         size: mode.size,
-        fetch: (start, end, s) => this.#fetchRange(mode, start, end, s),
+        fetch: (start, end, s) =>
+          this.#fetchRange(mode, start, end, s, end - start, (response) =>
+            readExactChunks(response, end - start, this.#ctx.stats),
+          ),
+        stream: (start, end, s, begin) =>
+          this.#fetchRange(mode, start, end, s, Math.min(end - start, STREAM_RESERVE), (response, attempt) =>
+            pipeExactBody(response, end - start, this.#ctx.stats, () => begin(attempt)),
+          ),
         signal,
         bytesFetched: () => this.#ctx.stats.bytes,
         initial: { start: 0, bytes: mode.first },
@@ -416,66 +424,67 @@ export class HttpRoot implements ScanRoot {
     throw new ModelgateError("NETWORK", `HTTP ${s} from ${this.#display}${hint}`);
   }
 
-  /** Fetches `[start, end)` and checks the answer is that range of the same content. */
-  #fetchRange(
+  /**
+   * Fetches `[start, end)` (`reserve` bytes counted in flight), checks the answer is that range of
+   * the same content, and hands its body to `read` (which reads exactly the range's bytes).
+   */
+  #fetchRange<T>(
     mode: Extract<Mode, { kind: "range" }>,
     start: number,
     end: number,
     signal: AbortSignal,
-  ): Promise<Uint8Array[]> {
+    reserve: number,
+    read: (response: Response, attempt: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}`, "accept-encoding": "identity" };
     if (mode.validators.etag !== undefined) headers["if-match"] = mode.validators.etag;
     else if (mode.validators.lastModified !== undefined) headers["if-unmodified-since"] = mode.validators.lastModified;
-    return this.#transport.send(
-      { url: this.#url, headers, reserve: end - start },
-      { ...this.#ctx, signal },
-      async (r) => {
-        const { response } = r;
-        const changed = (what: string) => {
-          response.body?.cancel().catch(() => undefined);
-          return new FileChangedError(this.#name, `${what} (${this.#display})`);
-        };
-        await this.#checkStatus(r);
-        if (response.status === 412)
-          throw changed("the server says the content no longer matches its validator (HTTP 412)");
-        if (response.status === 416)
-          throw changed(`range ${start}-${end - 1} is no longer satisfiable: the content is shorter`);
-        const encoding = response.headers.get("content-encoding");
-        if (encoding !== null && encoding !== "identity") {
-          await response.body?.cancel().catch(() => undefined);
-          throw new ModelgateError("NETWORK", `range response is ${encoding}-encoded; byte offsets would be wrong`);
-        }
-        const now = validatorsOf(response.headers);
-        if (mode.validators.etag !== undefined && now.etag !== mode.validators.etag) {
-          throw changed(`ETag changed from ${mode.validators.etag} to ${now.etag ?? "none"}`);
-        }
-        if (mode.validators.lastModified !== undefined && now.lastModified !== mode.validators.lastModified) {
-          throw changed(`Last-Modified changed from ${mode.validators.lastModified} to ${now.lastModified ?? "none"}`);
-        }
-        if (response.status !== 206) {
-          await response.body?.cancel().catch(() => undefined);
-          throw new ModelgateError(
-            "NETWORK",
-            `${this.#display}: HTTP ${response.status} to a range request (ranges were supported before)`,
-          );
-        }
-        const m = CONTENT_RANGE.exec(response.headers.get("content-range") ?? "");
-        if (m === null) {
-          await response.body?.cancel().catch(() => undefined);
-          throw new ModelgateError("NETWORK", `${this.#display}: 206 response without a valid Content-Range`);
-        }
-        const [first, last, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
-        if (total !== mode.size) throw changed(`its size changed from ${mode.size} to ${total} bytes`);
-        if (first !== start || last !== end - 1) {
-          await response.body?.cancel().catch(() => undefined);
-          throw new ModelgateError(
-            "NETWORK",
-            `${this.#display}: asked for bytes ${start}-${end - 1}, got ${first}-${last}`,
-          );
-        }
-        return readExactChunks(response, end - start, this.#ctx.stats);
-      },
-    );
+    return this.#transport.send({ url: this.#url, headers, reserve }, { ...this.#ctx, signal }, async (r) => {
+      const { response } = r;
+      const changed = (what: string) => {
+        response.body?.cancel().catch(() => undefined);
+        return new FileChangedError(this.#name, `${what} (${this.#display})`);
+      };
+      await this.#checkStatus(r);
+      if (response.status === 412)
+        throw changed("the server says the content no longer matches its validator (HTTP 412)");
+      if (response.status === 416)
+        throw changed(`range ${start}-${end - 1} is no longer satisfiable: the content is shorter`);
+      const encoding = response.headers.get("content-encoding");
+      if (encoding !== null && encoding !== "identity") {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ModelgateError("NETWORK", `range response is ${encoding}-encoded; byte offsets would be wrong`);
+      }
+      const now = validatorsOf(response.headers);
+      if (mode.validators.etag !== undefined && now.etag !== mode.validators.etag) {
+        throw changed(`ETag changed from ${mode.validators.etag} to ${now.etag ?? "none"}`);
+      }
+      if (mode.validators.lastModified !== undefined && now.lastModified !== mode.validators.lastModified) {
+        throw changed(`Last-Modified changed from ${mode.validators.lastModified} to ${now.lastModified ?? "none"}`);
+      }
+      if (response.status !== 206) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ModelgateError(
+          "NETWORK",
+          `${this.#display}: HTTP ${response.status} to a range request (ranges were supported before)`,
+        );
+      }
+      const m = CONTENT_RANGE.exec(response.headers.get("content-range") ?? "");
+      if (m === null) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ModelgateError("NETWORK", `${this.#display}: 206 response without a valid Content-Range`);
+      }
+      const [first, last, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (total !== mode.size) throw changed(`its size changed from ${mode.size} to ${total} bytes`);
+      if (first !== start || last !== end - 1) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ModelgateError(
+          "NETWORK",
+          `${this.#display}: asked for bytes ${start}-${end - 1}, got ${first}-${last}`,
+        );
+      }
+      return read(response, r.signal);
+    });
   }
 }
 

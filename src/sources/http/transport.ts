@@ -80,6 +80,8 @@ export interface HubResponse {
   readonly url: string;
   /** Headers of the redirects on the way, first first. */
   readonly redirects: readonly Headers[];
+  /** Ends this attempt: the scan's abort or the per-request timeout. */
+  readonly signal: AbortSignal;
 }
 
 /** Thrown inside a response handler when the attempt may be retried (truncated body, reset). */
@@ -356,7 +358,7 @@ export class HubTransport {
       const init: RequestInit = { method, headers, redirect: "manual", signal };
       if (body !== undefined) init.body = body;
       const response = await this.#fetch(url, init);
-      if (!REDIRECTS.has(response.status)) return { response, url, redirects };
+      if (!REDIRECTS.has(response.status)) return { response, url, redirects, signal };
       await response.body?.cancel().catch(() => undefined);
       const location = response.headers.get("location");
       if (location === null) throw new ModelgateError("NETWORK", `redirect without Location from ${show(ctx, url)}`);
@@ -476,6 +478,62 @@ export async function readExactChunks(response: Response, length: number, stats:
 }
 
 /**
+ * {@link readExactChunks}, handing each chunk to a sink as it arrives instead of keeping it (a range
+ * that is only hashed). A longer body is a `NETWORK` error before its excess reaches the sink.
+ * @param response - the response
+ * @param length - bytes expected
+ * @param stats - counters to update
+ * @param open - gives the sink once the body may be read (the body is cancelled if it throws)
+ */
+export async function pipeExactBody(
+  response: Response,
+  length: number,
+  stats: TransferStats,
+  open: () => Promise<(chunk: Uint8Array) => void>,
+): Promise<void> {
+  let sink: (chunk: Uint8Array) => void;
+  try {
+    sink = await open();
+  } catch (error) {
+    await response.body?.cancel().catch(() => undefined);
+    throw error;
+  }
+  let at = 0;
+  if (response.body !== null) {
+    // The reader is read directly (no generator in between): one promise per chunk.
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        let step: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          step = await reader.read();
+        } catch (error) {
+          throw readFailure(error);
+        }
+        if (step.done) break;
+        const chunk = step.value;
+        stats.bytes += chunk.length;
+        if (at + chunk.length > length) {
+          throw new ModelgateError("NETWORK", `server sent more than the ${length} bytes it announced`);
+        }
+        at += chunk.length;
+        sink(chunk);
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+  }
+  if (at < length) throw new TransientError(`body ended after ${at} of ${length} bytes`);
+}
+
+/** What a failed body read throws: an abort or a timeout as is, any other failure as a {@link TransientError}. */
+function readFailure(error: unknown): unknown {
+  const name = (error as { name?: string })?.name;
+  if (name === "AbortError" || name === "TimeoutError") return error;
+  return new TransientError(`body read failed: ${(error as Error)?.message ?? String(error)}`);
+}
+
+/**
  * Body chunks, counted as they arrive; stream failures become {@link TransientError}.
  * @param response - the response
  * @param stats - counters to update
@@ -489,12 +547,7 @@ export async function* bodyChunks(response: Response, stats: TransferStats): Asy
       try {
         step = await reader.read();
       } catch (error) {
-        if (
-          (error as { name?: string })?.name === "AbortError" ||
-          (error as { name?: string })?.name === "TimeoutError"
-        )
-          throw error;
-        throw new TransientError(`body read failed: ${(error as Error)?.message ?? String(error)}`);
+        throw readFailure(error);
       }
       if (step.done) return;
       stats.bytes += step.value.length;

@@ -9,7 +9,7 @@
  * digest) must hash as it did the first time; a server that answers otherwise is a `NETWORK` error.
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { RangeReader } from "../http/range-reader.js";
@@ -88,7 +88,6 @@ export class HubFileSource implements ByteSource {
   readonly #maxWholeFile: number;
   readonly #stats: TransferStats;
   readonly #reader: RangeReader;
-  readonly #sha1: Hash | undefined;
   #target: string | undefined;
   /** The whole file, when a server ignored `Range` and sent it: later ranges are cut from it. */
   #whole: Uint8Array | undefined;
@@ -141,16 +140,15 @@ export class HubFileSource implements ByteSource {
     };
     const o = params.options ?? {};
     this.#maxWholeFile = o.maxWholeFile ?? 32 << 20;
-    if (params.pinned.gitSha1 !== undefined) {
-      this.#sha1 = createHash("sha1").update(`blob ${params.size}\0`);
-    }
+    // The git blob SHA-1 (header, then the content), fed by the reader with the SHA-256.
+    const sha1 = params.pinned.gitSha1 === undefined ? undefined : createHash("sha1").update(`blob ${params.size}\0`);
     this.#reader = new RangeReader({
       size: params.size,
       fetch: (start, end, signal) => this.#fetchRange(start, end, signal),
       signal: this.#ctx.signal,
       bytesFetched: () => this.#stats.bytes,
       options: o,
-      alsoHash: this.#sha1,
+      alsoHash: sha1,
     });
   }
 
@@ -190,7 +188,7 @@ export class HubFileSource implements ByteSource {
     };
     if (complete && digest.sha256 !== undefined) {
       state.sha256 = digest.sha256;
-      if (this.#sha1 !== undefined) state.gitSha1 = this.#sha1.copy().digest("hex");
+      if (digest.alsoDigest !== undefined) state.gitSha1 = digest.alsoDigest;
       const { sha256, gitSha1 } = this.#pinned;
       if (sha256 !== undefined && sha256 !== state.sha256) {
         problems.push({ check: "sha256", expected: sha256, actual: state.sha256 });

@@ -6,13 +6,15 @@
  * @module
  */
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import { STREAM_RESERVE } from "../http/range-reader.js";
 import {
   type HubRequest,
   type HubResponse,
   type HubTransport,
+  pipeExactBody,
   type RequestContext,
   readBody,
-  readExactBody,
+  readExactChunks,
   type TransferStats,
 } from "../http/transport.js";
 import { isLoopback, MANIFEST_TYPES, type RegistryCredentials, registryBase } from "./config.js";
@@ -167,21 +169,32 @@ export class RegistryClient {
    * @param size - its size per the descriptor
    * @param start - first byte
    * @param end - one past the last byte
-   * @param options - abort signal, counters, largest whole blob accepted
-   * @returns the range, or the whole blob (`whole: true`)
+   * @param options - abort signal, counters, largest whole blob accepted; `begin`, to stream a
+   *   ranged answer's body to the sink it gives (called per attempt with the attempt's signal)
+   *   instead of returning it
+   * @returns the range as the body's chunks (none when streamed), or the whole blob (`whole: true`)
    */
   blobRange(
     digest: string,
     size: number,
     start: number,
     end: number,
-    options: { signal: AbortSignal; stats: TransferStats; maxWhole: number },
-  ): Promise<{ bytes: Uint8Array; whole: boolean }> {
+    options: {
+      signal: AbortSignal;
+      stats: TransferStats;
+      maxWhole: number;
+      begin?: (attempt: AbortSignal) => Promise<(chunk: Uint8Array) => void>;
+    },
+  ): Promise<{ chunks: Uint8Array[]; whole: boolean }> {
     const url = `${this.#base}/v2/${this.repository}/blobs/${digest}`;
     const ctx: MutableContext = { ...this.#ctx, signal: options.signal, stats: options.stats };
     return this.send(
-      { url, headers: { range: `bytes=${start}-${end - 1}`, "accept-encoding": "identity" }, reserve: end - start },
-      async ({ response, redirects }) => {
+      {
+        url,
+        headers: { range: `bytes=${start}-${end - 1}`, "accept-encoding": "identity" },
+        reserve: options.begin === undefined ? end - start : Math.min(end - start, STREAM_RESERVE),
+      },
+      async ({ response, redirects, signal }) => {
         const cancel = () => response.body?.cancel().catch(() => undefined);
         if (!response.ok) {
           await cancel();
@@ -213,7 +226,7 @@ export class RegistryClient {
               : error;
           });
           if (whole.length !== size) throw sizeMismatch(digest, size, String(whole.length));
-          return { bytes: whole, whole: true };
+          return { chunks: [whole], whole: true };
         }
         if (response.status !== 206) {
           await cancel();
@@ -232,7 +245,11 @@ export class RegistryClient {
           await cancel();
           throw new ModelgateError("NETWORK", `asked for bytes ${start}-${end - 1} of a blob, got ${m[1]}-${m[2]}`);
         }
-        return { bytes: await readExactBody(response, end - start, ctx.stats), whole: false };
+        const { begin } = options;
+        if (begin === undefined)
+          return { chunks: await readExactChunks(response, end - start, ctx.stats), whole: false };
+        await pipeExactBody(response, end - start, ctx.stats, () => begin(signal));
+        return { chunks: [], whole: false };
       },
       ctx,
     );

@@ -396,22 +396,42 @@ export class OciRegistryRoot extends OciRootBase {
     const maxWhole = this.options.maxWholeBlobBytes ?? 32 << 20;
     const read: RangeReaderOptions = { ...this.options.read };
     if (this.options.verify === "full") read.minFetch ??= read.maxWindow ?? 8 << 20;
+    /** The range's chunks (none when `begin` streamed them), or the whole blob when the registry sent it. */
+    const get = async (
+      start: number,
+      end: number,
+      s: AbortSignal,
+      begin?: (attempt: AbortSignal) => Promise<(chunk: Uint8Array) => void>,
+    ): Promise<Uint8Array[]> => {
+      if (whole === undefined) {
+        const got = await client
+          .blobRange(digest, size, start, end, {
+            signal: s,
+            stats,
+            maxWhole,
+            ...(begin === undefined ? {} : { begin }),
+          })
+          .catch((error: unknown) => {
+            const served = (error as { servedSize?: unknown }).servedSize;
+            if (typeof served === "string") this.sizeProblems.set(path, served);
+            throw error;
+          });
+        if (!got.whole) return got.chunks;
+        whole = got.chunks[0]!;
+      }
+      return [whole.subarray(start, end)];
+    };
     return Promise.resolve(
       new RangeReader({
         size,
-        fetch: async (start, end, s) => {
-          if (whole === undefined) {
-            const got = await client
-              .blobRange(digest, size, start, end, { signal: s, stats, maxWhole })
-              .catch((error: unknown) => {
-                const served = (error as { servedSize?: unknown }).servedSize;
-                if (typeof served === "string") this.sizeProblems.set(path, served);
-                throw error;
-              });
-            if (!got.whole) return got.bytes;
-            whole = got.bytes;
+        fetch: (start, end, s) => get(start, end, s),
+        stream: async (start, end, s, begin) => {
+          // Streamed ranges come back empty; a range cut from the whole blob is fed here.
+          const rest = await get(start, end, s, begin);
+          if (rest.length > 0) {
+            const sink = await begin(s);
+            for (const c of rest) sink(c);
           }
-          return whole.subarray(start, end);
         },
         signal,
         bytesFetched: () => counter.n,

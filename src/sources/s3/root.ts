@@ -5,13 +5,14 @@
  * it has one, used as the pinned digest. The AWS SDK is loaded only when an S3 target is scanned.
  * @module
  */
+import { Readable } from "node:stream";
 import type { HeadObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { FileVerification, OpenOptions, RootEntry, ScanRoot, Target } from "../../core/root.js";
 import { FileChangedError } from "../file.js";
 import type { SourceEnv } from "../http/config.js";
-import { RangeReader, type RangeReaderOptions } from "../http/range-reader.js";
+import { RangeReader, type RangeReaderOptions, STREAM_RESERVE } from "../http/range-reader.js";
 import { type RemoteRootOptions, remoteVerification } from "../http/root.js";
 import { HubTransport, type HubTransportOptions, type TransferStats } from "../http/transport.js";
 import { badRepoPath } from "../hub/config.js";
@@ -330,47 +331,80 @@ export class S3Root implements ScanRoot {
     const read: RangeReaderOptions = { ...this.#options.read };
     if (this.#options.verify === "full") read.minFetch ??= read.maxWindow ?? 8 << 20;
     let fetched = 0;
+    const count = (n: number) => {
+      fetched += n;
+      this.#stats.bytes += n;
+    };
+    const get = <T>(
+      start: number,
+      end: number,
+      s: AbortSignal,
+      read: (body: unknown, attempt: AbortSignal) => Promise<T>,
+      reserve = end - start,
+    ): Promise<T> => this.#getRange(client, sdk, { path, listed, opened }, start, end, s, reserve, read);
     return new RangeReader({
       size: listed.size,
       signal,
       bytesFetched: () => fetched,
       options: read,
-      fetch: async (start, end, s) => {
-        this.#stats.requests++;
-        try {
-          return await this.#transport.withBudget(end - start, s, async (attempt) => {
-            const out = await client.send(
-              new sdk.GetObjectCommand({
-                Bucket: this.bucket,
-                Key: listed.key,
-                Range: `bytes=${start}-${end - 1}`,
-                IfMatch: listed.etag,
-                ...(opened.versionId === undefined ? {} : { VersionId: opened.versionId }),
-              }),
-              { abortSignal: attempt },
-            );
-            const m = CONTENT_RANGE.exec(out.ContentRange ?? "");
-            if (m === null || Number(m[1]) !== start || Number(m[2]) !== end - 1 || Number(m[3]) !== listed.size) {
-              (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
-              throw new ModelgateError(
-                "NETWORK",
-                `s3://${this.bucket}/${listed.key}: asked for bytes ${start}-${end - 1}/${listed.size}, got ${out.ContentRange ?? "no Content-Range"}`,
-              );
-            }
-            if (out.ETag !== undefined && out.ETag !== listed.etag) {
-              throw new FileChangedError(path, `its ETag changed from ${listed.etag} to ${out.ETag}`);
-            }
-            const bytes = await readExactly(out.Body, end - start, (n) => {
-              fetched += n;
-              this.#stats.bytes += n;
-            });
-            return bytes;
-          });
-        } catch (error) {
-          throw this.#error(error, `s3://${this.bucket}/${listed.key}`, path);
-        }
-      },
+      fetch: (start, end, s) => get(start, end, s, (body) => readExactly(body, end - start, count)),
+      stream: (start, end, s, begin) =>
+        get(
+          start,
+          end,
+          s,
+          (body, attempt) => pipeExactly(body, end - start, count, () => begin(attempt)),
+          Math.min(end - start, STREAM_RESERVE),
+        ),
     });
+  }
+
+  /**
+   * One ranged `GetObject` of `[start, end)` conditioned on the listed ETag (and the version the
+   * head returned), within the transport's budgets (`reserve` bytes in flight); the response must
+   * be exactly that range of the same object, and its body goes to `read`.
+   */
+  async #getRange<T>(
+    client: S3Client,
+    sdk: typeof import("@aws-sdk/client-s3"),
+    object: { path: string; listed: Listed; opened: Opened },
+    start: number,
+    end: number,
+    signal: AbortSignal,
+    reserve: number,
+    read: (body: unknown, attempt: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { path, listed, opened } = object;
+    this.#stats.requests++;
+    try {
+      return await this.#transport.withBudget(reserve, signal, async (attempt) => {
+        const out = await client.send(
+          new sdk.GetObjectCommand({
+            Bucket: this.bucket,
+            Key: listed.key,
+            Range: `bytes=${start}-${end - 1}`,
+            IfMatch: listed.etag,
+            ...(opened.versionId === undefined ? {} : { VersionId: opened.versionId }),
+          }),
+          { abortSignal: attempt },
+        );
+        const m = CONTENT_RANGE.exec(out.ContentRange ?? "");
+        if (m === null || Number(m[1]) !== start || Number(m[2]) !== end - 1 || Number(m[3]) !== listed.size) {
+          (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new ModelgateError(
+            "NETWORK",
+            `s3://${this.bucket}/${listed.key}: asked for bytes ${start}-${end - 1}/${listed.size}, got ${out.ContentRange ?? "no Content-Range"}`,
+          );
+        }
+        if (out.ETag !== undefined && out.ETag !== listed.etag) {
+          (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new FileChangedError(path, `its ETag changed from ${listed.etag} to ${out.ETag}`);
+        }
+        return await read(out.Body, attempt);
+      });
+    } catch (error) {
+      throw this.#error(error, `s3://${this.bucket}/${listed.key}`, path);
+    }
   }
 
   /** @inheritdoc */
@@ -403,22 +437,81 @@ export class S3Root implements ScanRoot {
  */
 async function readExactly(body: unknown, length: number, onBytes: (n: number) => void): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
+  await pipeExactly(body, length, onBytes, () => Promise.resolve((chunk) => out.push(chunk)));
+  return out;
+}
+
+/**
+ * Hands exactly `length` bytes of an SDK body stream to a sink as they arrive (a range that is
+ * only hashed is neither kept nor copied): more is an error (the excess never reaches the sink),
+ * less a retryable one. A Node stream (what the SDK gives on Node) is read in flowing mode, with
+ * no promise per chunk.
+ * @param open - gives the sink once the body may be read (the body is destroyed if it throws)
+ */
+async function pipeExactly(
+  body: unknown,
+  length: number,
+  onBytes: (n: number) => void,
+  open: () => Promise<(chunk: Uint8Array) => void>,
+): Promise<void> {
   let at = 0;
   const stream = body as AsyncIterable<Uint8Array> & { destroy?: () => void };
   if (stream === undefined || stream === null || typeof stream[Symbol.asyncIterator] !== "function") {
     throw new ModelgateError("NETWORK", "S3 response without a body");
   }
+  const more = () => new ModelgateError("NETWORK", `S3 sent more than the ${length} bytes of the range`);
   try {
-    for await (const chunk of stream) {
-      onBytes(chunk.length);
-      if (at + chunk.length > length)
-        throw new ModelgateError("NETWORK", `S3 sent more than the ${length} bytes of the range`);
-      out.push(chunk);
-      at += chunk.length;
+    const sink = await open();
+    if (stream instanceof Readable) {
+      await new Promise<void>((resolve, reject) => {
+        const done = (error?: unknown) => {
+          stream.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+          // A late error of a body given up on (it is destroyed next) is not an uncaught one.
+          stream.on("error", () => undefined);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        const onData = (chunk: Uint8Array) => {
+          onBytes(chunk.length);
+          if (at + chunk.length > length) return done(more());
+          at += chunk.length;
+          try {
+            sink(chunk);
+          } catch (error) {
+            done(error);
+          }
+        };
+        const onEnd = () => done();
+        const onClose = () => done(new ModelgateError("NETWORK", `S3 body ended after ${at} of ${length} bytes`));
+        const onError = (error: unknown) => done(bodyFailure(error, at, length));
+        stream.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+      });
+    } else {
+      try {
+        for await (const chunk of stream) {
+          onBytes(chunk.length);
+          if (at + chunk.length > length) throw more();
+          at += chunk.length;
+          sink(chunk);
+        }
+      } catch (error) {
+        throw bodyFailure(error, at, length);
+      }
     }
   } finally {
     stream.destroy?.();
   }
   if (at < length) throw new ModelgateError("NETWORK", `S3 body ended after ${at} of ${length} bytes`);
-  return out;
+}
+
+/** A failed body read: an abort or a timeout as is, anything else (a connection cut) a `NETWORK` error. */
+function bodyFailure(error: unknown, at: number, length: number): unknown {
+  const name = (error as { name?: string })?.name;
+  if (error instanceof ModelgateError || name === "AbortError" || name === "TimeoutError") return error;
+  const code = (error as { code?: unknown })?.code;
+  return new ModelgateError(
+    "NETWORK",
+    `S3 body failed after ${at} of ${length} bytes (${typeof code === "string" ? code : ((error as Error)?.message ?? String(error))})`,
+    { cause: error },
+  );
 }

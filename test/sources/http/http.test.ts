@@ -2,6 +2,8 @@
 // read when the server does not do ranges, pinned digests, origin-scoped credentials, and servers
 // that misbehave. Plain http:// on 127.0.0.1 with `allowHttp` here; real TLS is in tls.test.ts.
 import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { TOOL_VERSION } from "../../../src/core/version.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
@@ -130,6 +132,75 @@ describe("https:// targets: reading", () => {
     expect(file.findings).toContainEqual(
       expect.objectContaining({ ruleId: "remote/integrity-mismatch", severity: "high" }),
     );
+    expect(cache.size).toBe(0);
+  });
+});
+
+/**
+ * A range server for `content` (strong ETag) that cuts the body of its `cutAt`th range request
+ * half-way (the connection drops); with `flip`, the retry of that range comes with its first byte
+ * changed. Returns its URL, the ranges asked for and where the flipped byte is.
+ */
+async function cuttingServer(content: Uint8Array, cutAt: number, flip = false) {
+  const ranges: string[] = [];
+  let flipped = -1;
+  const server = createServer((req, res) => {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+    if (m === null) {
+      res.writeHead(200, { etag: '"v1"', "content-length": content.length }).end(Buffer.from(content));
+      return;
+    }
+    const n = ranges.push(req.headers.range!);
+    const [start, end] = [Number(m[1]), Math.min(Number(m[2]), content.length - 1)];
+    res.writeHead(206, {
+      etag: '"v1"',
+      "content-range": `bytes ${start}-${end}/${content.length}`,
+      "content-length": end - start + 1,
+    });
+    const bytes = Buffer.from(content.subarray(start, end + 1));
+    if (n === cutAt) return void res.write(bytes.subarray(0, bytes.length >> 1), () => res.socket?.destroy());
+    if (n === cutAt + 1 && flip) {
+      bytes[0] = (bytes[0]! ^ 0xff) & 0xff;
+      flipped = start;
+    }
+    res.end(bytes);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  server.on("connection", (socket) => closers.push(async () => void socket.destroy()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/m.safetensors`,
+    ranges,
+    flipped: () => flipped,
+  };
+}
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+/** Small windows: the digest is completed by several streamed ranges. */
+const SMALL_READS = { minFetch: 64 << 10, maxWindow: 256 << 10, maxCache: 512 << 10, maxStream: 1 << 20 };
+
+describe("https:// targets: full verification by streamed ranges", () => {
+  it("a range whose connection drops half-way is fetched again and the digest starts that range over", async () => {
+    const { url, ranges } = await cuttingServer(BIG, 4);
+    const cache = new MemoryVerdictCache();
+    const report = await scanUrl(`${url}#sha256=${sha256(BIG)}`, { verify: "full", read: SMALL_READS }, { cache });
+    expect(report.files[0]).toMatchObject({ verdict: "clean", integrity: { status: "verified" } });
+    expect(ranges[3]).toBe(ranges[4]); // the cut range, asked for again
+    expect(ranges.length).toBeGreaterThan(6);
+    expect(await cache.get(cacheKey(sha256(BIG), "m.safetensors"))).toBeDefined();
+  });
+
+  it("other bytes on the retry: the digest is of what was sent then, a mismatch, never cached", async () => {
+    const { url, flipped } = await cuttingServer(BIG, 4, true);
+    const cache = new MemoryVerdictCache();
+    const report = await scanUrl(`${url}#sha256=${sha256(BIG)}`, { verify: "full", read: SMALL_READS }, { cache });
+    const other = BIG.slice();
+    other[flipped()] = (other[flipped()]! ^ 0xff) & 0xff;
+    expect(flipped()).toBeGreaterThan(0);
+    expect(report.files[0]!.integrity).toMatchObject({ status: "mismatch", actual: sha256(other) });
+    expect(report.files[0]!.verdict).not.toBe("clean");
     expect(cache.size).toBe(0);
   });
 });

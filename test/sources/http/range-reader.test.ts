@@ -159,3 +159,187 @@ describe("RangeReader: a server that changes its answer", () => {
     expect(await r.digest(false)).toMatchObject({ complete: false });
   });
 });
+
+/**
+ * A reader whose digest is completed by a streaming fetcher over `content`, in chunks of 4 KiB;
+ * `serve` may replace what the `n`th streamed range (from 1) sends, and start a new attempt of it
+ * with `again` (what the transport does when a body is cut short).
+ */
+function streamed(
+  options: { minFetch?: number; maxWindow?: number; maxCache?: number; maxStream?: number },
+  serve: (
+    start: number,
+    end: number,
+    feed: (bytes: Uint8Array) => void,
+    n: number,
+    again: () => Promise<(c: Uint8Array) => void>,
+  ) => Promise<void> = async (s, e, feed) => feed(content.subarray(s, e)),
+) {
+  const log: Array<[number, number]> = [];
+  const reads: Array<[number, number]> = [];
+  let fetched = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const chunk = 4096;
+  const r = new RangeReader({
+    size: SIZE,
+    signal: new AbortController().signal,
+    bytesFetched: () => fetched,
+    options,
+    fetch: (start, end) => {
+      reads.push([start, end]);
+      fetched += end - start;
+      return Promise.resolve(content.slice(start, end));
+    },
+    stream: async (start, end, signal, begin) => {
+      const n = log.push([start, end]);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        const run = async () => {
+          const sink = await begin(signal);
+          return (bytes: Uint8Array) => {
+            for (let at = 0; at < bytes.length; at += chunk) {
+              const c = bytes.slice(at, Math.min(bytes.length, at + chunk));
+              fetched += c.length;
+              sink(c);
+            }
+          };
+        };
+        let feed = await run();
+        await serve(
+          start,
+          end,
+          (b) => feed(b),
+          n,
+          async () => {
+            feed = await run();
+            return feed;
+          },
+        );
+      } finally {
+        inFlight--;
+      }
+    },
+  });
+  return { r, log, reads, fetched: () => fetched, maxInFlight: () => maxInFlight };
+}
+
+describe("RangeReader: a digest completed by streamed ranges", () => {
+  it("every byte transferred once and hashed once; one range fed at a time, the next requested before it ends", async () => {
+    const { r, log, reads, fetched, maxInFlight } = streamed({ minFetch: 8192, maxWindow: 16384, maxStream: 131072 });
+    hashed.bytes = 0;
+    await r.read(0, 100);
+    const state = await r.digest(true);
+    expect(state).toMatchObject({ complete: true, sha256: digest, bytesFetched: SIZE });
+    expect(fetched()).toBe(SIZE);
+    expect(hashed.bytes).toBe(SIZE);
+    // Contiguous, from the end of what the analysis read, to the end.
+    expect(reads).toEqual([[0, 8192]]);
+    expect(log[0]![0]).toBe(8192);
+    for (let i = 1; i < log.length; i++) expect(log[i]![0]).toBe(log[i - 1]![1]);
+    expect(log.at(-1)![1]).toBe(SIZE);
+    // Ranges arriving fast grow from maxWindow to maxStream, never beyond.
+    const sizes = log.slice(0, -1).map(([s, e]) => e - s);
+    expect(sizes[0]).toBe(16384);
+    expect(Math.max(...sizes)).toBe(131072);
+    expect(maxInFlight()).toBeLessThanOrEqual(2);
+  });
+
+  it("an attempt cut short and retried: the digest is put back to where the range began, and is right", async () => {
+    const { r, log } = streamed({ minFetch: 8192, maxWindow: 65536 }, async (s, e, feed, n, again) => {
+      if (n === 2) {
+        feed(content.subarray(s, s + 10_000)); // the connection drops here
+        const retry = await again();
+        retry(content.subarray(s, e));
+        return;
+      }
+      feed(content.subarray(s, e));
+    });
+    await r.read(0, 10);
+    expect(await r.digest(true)).toMatchObject({ complete: true, sha256: digest });
+    expect(log.length).toBeGreaterThan(2);
+  });
+
+  it("a retried attempt that sends other bytes than the first: the digest is of what the retry sent", async () => {
+    let flipped = -1;
+    const { r } = streamed({ minFetch: 8192, maxWindow: 65536 }, async (s, e, feed, n, again) => {
+      if (n === 2) {
+        feed(content.subarray(s, s + 10_000));
+        const other = content.slice(s, e);
+        other[0] = (other[0]! ^ 0xff) & 0xff; // the first bytes fed before are not kept
+        flipped = s;
+        (await again())(other);
+        return;
+      }
+      feed(content.subarray(s, e));
+    });
+    await r.read(0, 10);
+    const state = await r.digest(true);
+    const other = content.slice();
+    other[flipped] = (other[flipped]! ^ 0xff) & 0xff;
+    const expected = createHash("sha256").update(other);
+    expect(state.sha256).toBe(expected.digest("hex"));
+    expect(state.sha256).not.toBe(digest);
+  });
+
+  it("more bytes than the range, or fewer: NETWORK, the digest is not complete", async () => {
+    for (const serve of [
+      async (s: number, e: number, feed: (b: Uint8Array) => void) => feed(content.subarray(s, Math.min(SIZE, e + 1))),
+      async (s: number, e: number, feed: (b: Uint8Array) => void) => feed(content.subarray(s, e - 1)),
+    ]) {
+      const { r } = streamed({ minFetch: 8192, maxWindow: 65536 }, (s, e, feed, n) =>
+        n === 2 ? serve(s, e, feed) : Promise.resolve(feed(content.subarray(s, e))),
+      );
+      await r.read(0, 10);
+      await expect(r.digest(true)).rejects.toMatchObject({ code: "NETWORK" });
+      expect(await r.digest(false)).toMatchObject({ complete: false });
+    }
+  });
+
+  it("a range waiting behind a stuck one gives up when its attempt ends (it never holds its connection for good)", async () => {
+    let gaveUp: unknown;
+    const r = new RangeReader({
+      size: SIZE,
+      signal: new AbortController().signal,
+      bytesFetched: () => 0,
+      options: { minFetch: 65536, maxWindow: 65536 },
+      fetch: (start, end) => Promise.resolve(content.slice(start, end)),
+      stream: async (start, end, _signal, begin) => {
+        if (start === 65536) {
+          const sink = await begin(new AbortController().signal);
+          sink(content.subarray(start, end - 100)); // seven eighths in: the next range is requested
+          return new Promise<void>(() => undefined); // and this one never ends
+        }
+        gaveUp = await begin(AbortSignal.timeout(50)).catch((e: unknown) => e);
+        throw gaveUp;
+      },
+    });
+    await r.read(0, 10);
+    await expect(r.digest(true, AbortSignal.timeout(2000))).rejects.toBeDefined();
+    expect(gaveUp).toBeInstanceOf(Error);
+    expect((gaveUp as Error).name).toBe("TimeoutError");
+  });
+
+  it("after a streamed digest, a range fetched again must still be the bytes that were hashed", async () => {
+    let lie = false;
+    const r = new RangeReader({
+      size: SIZE,
+      signal: new AbortController().signal,
+      bytesFetched: () => 0,
+      options: { minFetch: 65536, maxWindow: 65536, maxCache: 65536 },
+      fetch: (start, end) => {
+        const out = content.slice(start, end);
+        if (lie) out[0] = (out[0]! ^ 0xff) & 0xff;
+        return Promise.resolve(out);
+      },
+      stream: async (start, end, _signal, begin) =>
+        (await begin(new AbortController().signal))(content.subarray(start, end)),
+    });
+    await r.read(0, 10);
+    expect(await r.digest(true)).toMatchObject({ complete: true, sha256: digest });
+    const again = await r.read(300_000, 10);
+    expect(Buffer.from(again).equals(Buffer.from(content.subarray(300_000, 300_010)))).toBe(true);
+    lie = true;
+    await expect(r.read(700_000, 10)).rejects.toMatchObject({ code: "NETWORK", message: /other bytes/ });
+  });
+});
