@@ -21,14 +21,14 @@
 // Needs /usr/bin/redis-server (skipped without it). MODELGATE_BENCH_SCALE=0.25 shrinks the job
 // counts; MODELGATE_BENCH_QUEUE_PHASES=cpu,overhead runs some phases only.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { resolvePolicy } from "../dist/policy/policy.js";
-import { createScanQueue, identityOf, resolveRoots } from "../dist/service/index.js";
+import { createScanQueue, identityOf, redisClient, resolveRoots } from "../dist/service/index.js";
 
 const REDIS = process.env.MODELGATE_TEST_REDIS_BIN ?? "/usr/bin/redis-server";
 if (!existsSync(REDIS)) {
@@ -79,6 +79,39 @@ function cpuSeconds(pid) {
     return Number.NaN;
   }
 }
+
+/**
+ * CPU seconds so far of each thread of a process, by kind: `main` (the event loop: scanning and the
+ * queue client), `v8` (V8's helper threads: concurrent marking, parallel scavenges, compilation),
+ * `libuv` (file system calls) and `other` (hash pool threads, ...); from /proc (Linux), else {}.
+ */
+function threadSeconds(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const kind =
+        tid === String(pid) ? "main" : name === "V8Worker" ? "v8" : name.startsWith("libuv") ? "libuv" : "other";
+      out.set(tid, { kind, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+const threadDelta = (before, after) => {
+  const by = { main: 0, v8: 0, libuv: 0, other: 0 };
+  for (const [tid, t] of after) by[t.kind] += Math.max(0, t.seconds - (before.get(tid)?.seconds ?? 0));
+  return by;
+};
 
 /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat; NaN elsewhere. */
 function machineBusySeconds() {
@@ -147,27 +180,55 @@ const jobOf = (target, kind = "local", options = baseOptions) => ({
   submittedAt: Date.now(),
 });
 const queue = createScanQueue({ connection: url });
+// Redis's own count of the commands it ran (INFO commandstats): commands and Redis CPU per job.
+const statsClient = redisClient(url);
+const commandStats = async () => {
+  const text = await statsClient.info("commandstats");
+  let calls = 0;
+  let usec = 0;
+  let scripts = 0;
+  for (const m of text.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) {
+    if (m[1] === "info") continue;
+    calls += Number(m[2]);
+    usec += Number(m[3]);
+    if (m[1] === "evalsha" || m[1] === "eval") scripts += Number(m[2]);
+  }
+  return { calls, usec, scripts };
+};
 const done = new Map();
+// Who waits for which job: woken by the event, not by polling (a timer every few ms per waiting job
+// would be CPU of this process competing with the workers once they use every core).
+const waiting = new Map();
 const events = queue.events()[Symbol.asyncIterator]();
 const pump = (async () => {
   for (;;) {
     const e = await events.next();
     if (e.done) return;
-    if (e.value.type === "completed" || e.value.type === "failed") done.set(e.value.id, performance.now());
+    if (e.value.type === "completed" || e.value.type === "failed") {
+      done.set(e.value.id, performance.now());
+      for (const wake of waiting.get(e.value.id) ?? []) wake();
+      waiting.delete(e.value.id);
+    }
   }
 })();
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const waitDone = async (id) => {
-  while (!done.has(id)) await new Promise((r) => setTimeout(r, 2));
-};
+const waitDone = (id) =>
+  done.has(id)
+    ? Promise.resolve()
+    : new Promise((resolve) => {
+        if (!waiting.has(id)) waiting.set(id, []);
+        waiting.get(id).push(resolve);
+      });
 
 /** Submits every path at once, waits for all; returns jobs/s, latencies and CPU by process. */
 const runBatch = async (label, paths, procs, options = baseOptions) => {
   const pids = { workers: procs.map((p) => p.pid), redis: [redis.pid], bench: [process.pid] };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, v.map(cpuSeconds)]));
+  const threads0 = pids.workers.map(threadSeconds);
+  const commands0 = await commandStats();
   const machine0 = machineBusySeconds();
   const submitted = new Map();
   const t0 = performance.now();
@@ -182,6 +243,12 @@ const runBatch = async (label, paths, procs, options = baseOptions) => {
   const cpu = Object.fromEntries(
     Object.entries(pids).map(([k, v]) => [k, v.reduce((s, pid, i) => s + cpuSeconds(pid) - cpu0[k][i], 0)]),
   );
+  const commands1 = await commandStats();
+  const commands = Object.fromEntries(Object.keys(commands1).map((k) => [k, commands1[k] - commands0[k]]));
+  const threads = { main: 0, v8: 0, libuv: 0, other: 0 };
+  pids.workers.forEach((pid, i) => {
+    for (const [k, v] of Object.entries(threadDelta(threads0[i], threadSeconds(pid)))) threads[k] += v;
+  });
   // CPU used by everything else on the machine meanwhile (other processes, a niced fuzz run ...).
   const others = machineBusySeconds() - machine0 - cpu.workers - cpu.redis - cpu.bench;
   const failed = [];
@@ -217,10 +284,11 @@ const runBatch = async (label, paths, procs, options = baseOptions) => {
       ).toFixed(
         2,
       )} of ${availableParallelism()} cores; other processes ${Math.max(0, others / seconds).toFixed(2)} cores)` +
+      `; Redis per job: ${(commands.calls / ids.length).toFixed(1)} commands (${(commands.scripts / ids.length).toFixed(1)} BullMQ scripts), ${(commands.usec / ids.length / 1000).toFixed(2)} ms` +
       `; jobs by worker: ${[...byWorker].map(([w, c]) => `${w} ${c}`).join(", ")}` +
       (failed.length > 0 ? `; ${failed.length} NOT completed` : ""),
   );
-  return { rate, seconds, cpu };
+  return { rate, seconds, cpu, threads };
 };
 
 let n = 0;
@@ -280,22 +348,27 @@ try {
     // and the median of the rounds' ratios are shown.
     const size = cpuPickle(0).length;
     const paths = files(CPU_JOBS, (i) => cpuPickle(i), "pkl");
-    const warm = files(4, (i) => cpuPickle(i), "pkl");
+    // Warm-up: WARM jobs per process before each measured run (not measured). A fresh process's
+    // first two scans take two to three times as long as later ones (compilation, heap growth), and
+    // with two processes that work competes with the other worker's scans; the goal is about
+    // workers that run for hours.
+    const WARM = 4;
+    const warm = files(2 * WARM, (i) => cpuPickle(i), "pkl");
     const best = { 1: undefined, 2: undefined };
     const paired = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const workers of [1, 2]) {
         const procs = await startWorkers(workers, { concurrency: 2, cache: false });
-        // Warm-up: two jobs per process (JIT, hash pool threads), not measured.
-        await runBatch(`  warm-up, ${workers} process(es)`, warm.slice(0, 2 * workers), procs);
+        await runBatch(`  warm-up, ${workers} process(es)`, warm.slice(0, WARM * workers), procs);
         const r = await runBatch(
           `CPU-bound pickles (${(size / 1e6).toFixed(0)} MB, ${CPU_CALLS / 1e6}M calls each), ${workers} worker process${workers > 1 ? "es" : ""} (x2 concurrency, cache off), round ${round}`,
           paths,
           procs,
         );
         const got = r.cpu.workers / r.seconds;
+        const perJob = (s) => ((1000 * s) / paths.length).toFixed(0);
         console.log(
-          `  ${workers} process(es): ${((1000 * r.cpu.workers) / paths.length).toFixed(0)} ms of worker CPU per job; the workers got ${got.toFixed(2)} cores`,
+          `  ${workers} process(es): ${perJob(r.cpu.workers)} ms of worker CPU per job (threads: main ${perJob(r.threads.main)}, V8 helpers ${perJob(r.threads.v8)}, libuv ${perJob(r.threads.libuv)}, other ${perJob(r.threads.other)}); the workers got ${got.toFixed(2)} cores`,
         );
         if (best[workers] === undefined || r.rate > best[workers].rate) best[workers] = { ...r, got };
         if (workers === 1) paired.push(r.rate);
@@ -304,12 +377,13 @@ try {
       }
     }
     // Baseline, same files: scan() in 1 and 2 plain processes, no queue (each process scans its
-    // share one file at a time after a warm-up scan). The machine's own 2-process scaling at this
+    // share one file at a time after the same warm-up). The machine's own 2-process scaling at this
     // moment: what the queue's ratio is to be compared with.
     const plain = async (n) => {
       const share = (k) => paths.filter((_, i) => i % n === k);
       const code = `const { scan } = await import(${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)});
-        const files = JSON.parse(process.argv[1]); await scan(${JSON.stringify(warm[0])}, { hash: true });
+        const files = JSON.parse(process.argv[1]);
+        for (const f of ${JSON.stringify(warm.slice(0, WARM))}) await scan(f, { hash: true });
         process.stdout.write("ready\\n"); await new Promise((r) => process.stdin.once("data", r));
         for (const f of files) await scan(f, { hash: true }); process.exit(0);`;
       const procs = Array.from({ length: n }, (_, k) =>
@@ -446,6 +520,7 @@ try {
   if (summary.length > 0) console.log(`summary: ${summary.join("; ")}`);
 } finally {
   await queue.close();
+  statsClient.disconnect();
   await pump;
   redis.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

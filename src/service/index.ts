@@ -27,7 +27,12 @@ export {
 } from "./metrics.js";
 export { OPENAPI_DOCUMENT } from "./openapi.js";
 export { RedisVerdictCache, type RedisVerdictCacheOptions } from "./redis-cache.js";
-export { RedisScanCounters, type RedisScanCountersOptions } from "./redis-metrics.js";
+export {
+  CounterBatch,
+  type CounterBatchOptions,
+  RedisScanCounters,
+  type RedisScanCountersOptions,
+} from "./redis-metrics.js";
 export {
   createScanQueue,
   QUEUE_NAME,

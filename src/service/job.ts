@@ -305,6 +305,8 @@ export interface RunContext {
   readonly signal?: AbortSignal | undefined;
   /** Throttled progress. */
   readonly onProgress?: ((progress: JobProgress) => void) | undefined;
+  /** Least time, ms, between two progress updates, and before the first (default 250). */
+  readonly progressIntervalMs?: number | undefined;
   /** Whether a transient failure will be retried (false on the last attempt: report it instead). */
   readonly willRetry: boolean;
 }
@@ -395,9 +397,10 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
     options.policy = policy;
   }
   const progress = { filesTotal: 0, filesDone: 0, bytesDone: 0, path: "" };
-  // At most one update every 250 ms, none in the first 250 ms: each is a Redis write and an event
+  // At most one update per interval, none in the first: in Redis mode each is a write and an event
   // every `events()` consumer reads. A finished job's status takes its counts from the report.
   let last = Date.now();
+  const interval = Math.max(0, context.progressIntervalMs ?? 250);
   if (context.onProgress !== undefined) {
     const report = context.onProgress;
     options.onProgress = (event: ProgressEvent) => {
@@ -409,7 +412,7 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
         progress.path = event.path;
       }
       const now = Date.now();
-      if (now - last >= 250) {
+      if (now - last >= interval) {
         last = now;
         report({ ...progress });
       }

@@ -91,3 +91,105 @@ export class RedisScanCounters {
     };
   }
 }
+
+/** Options of {@link CounterBatch}. */
+export interface CounterBatchOptions {
+  /** Longest time, ms, counts wait in memory before they are written (default 1000). */
+  intervalMs?: number;
+}
+
+/**
+ * Counts in memory and writes the sum to Redis in one transaction at most once per interval: a
+ * worker finishing many short jobs does one write a second instead of one per job. `close()`
+ * writes what is left. A worker killed outright loses the counts of its last interval (never a
+ * job); a write that fails (Redis away) is dropped, as a per-job write would be.
+ */
+export class CounterBatch {
+  readonly #target: Pick<RedisScanCounters, "add">;
+  readonly #interval: number;
+  #buckets: number[] = DURATION_BUCKETS.map(() => 0);
+  #durationSum = 0;
+  #durationCount = 0;
+  #bytesRead = 0;
+  #filesScanned = 0;
+  #cacheHits = 0;
+  #errors = new Map<string, number>();
+  #pending = false;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> = Promise.resolve();
+
+  /**
+   * @param target - where the sums go (`RedisScanCounters`)
+   * @param options - interval
+   */
+  constructor(target: Pick<RedisScanCounters, "add">, options: CounterBatchOptions = {}) {
+    this.#target = target;
+    this.#interval = Math.max(0, Math.floor(options.intervalMs ?? 1000));
+  }
+
+  /**
+   * Adds what one scan (or one failure) counted; written with the next batch.
+   * @param delta - the scan's counters (`countersOf`), or only errors
+   */
+  add(delta: Partial<ScanCounters>): void {
+    delta.durationBuckets?.forEach((n, i) => {
+      if (i < this.#buckets.length) this.#buckets[i]! += n;
+    });
+    this.#durationSum += delta.durationSum ?? 0;
+    this.#durationCount += delta.durationCount ?? 0;
+    this.#bytesRead += delta.bytesRead ?? 0;
+    this.#filesScanned += delta.filesScanned ?? 0;
+    this.#cacheHits += delta.cacheHits ?? 0;
+    for (const [code, n] of Object.entries(delta.errors ?? {}))
+      this.#errors.set(code, (this.#errors.get(code) ?? 0) + n);
+    this.#pending = true;
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        void this.flush();
+      }, this.#interval);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * Counts one error.
+   * @param code - its code
+   */
+  error(code: string): void {
+    this.add({ errors: { [code]: 1 } });
+  }
+
+  /** Writes what was counted since the last write (one transaction); waits for earlier writes. */
+  flush(): Promise<void> {
+    if (this.#pending) {
+      const delta: Partial<ScanCounters> = {
+        durationBuckets: this.#buckets,
+        durationSum: this.#durationSum,
+        durationCount: this.#durationCount,
+        bytesRead: this.#bytesRead,
+        filesScanned: this.#filesScanned,
+        cacheHits: this.#cacheHits,
+        errors: Object.fromEntries(this.#errors),
+      };
+      this.#buckets = DURATION_BUCKETS.map(() => 0);
+      this.#durationSum = 0;
+      this.#durationCount = 0;
+      this.#bytesRead = 0;
+      this.#filesScanned = 0;
+      this.#cacheHits = 0;
+      this.#errors = new Map();
+      this.#pending = false;
+      const previous = this.#writing;
+      this.#writing = previous.then(() => this.#target.add(delta)).catch(() => undefined);
+    }
+    return this.#writing;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+}

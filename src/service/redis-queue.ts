@@ -16,7 +16,7 @@ import { HubTransport } from "../sources/hub/transport.js";
 import { DEFAULT_CAPS, isWithin, jobIdOf, runScanJob, type ServiceCaps, TransientJobError } from "./job.js";
 import { countersOf, type ScanCounters } from "./metrics.js";
 import { finishedProgress } from "./progress.js";
-import { RedisScanCounters } from "./redis-metrics.js";
+import { CounterBatch, RedisScanCounters } from "./redis-metrics.js";
 import type {
   JobEvent,
   JobIdentity,
@@ -297,6 +297,16 @@ export interface WorkerOptions {
    * `/metrics` (default true).
    */
   counters?: boolean;
+  /**
+   * Longest time, ms, a finished job's counters wait in this worker before they are written to
+   * Redis together with the others' (default 1000; one write per interval instead of one per job).
+   */
+  countersIntervalMs?: number;
+  /**
+   * Least time, ms, between two progress updates of a job, and before the first (default 1000):
+   * each is a Redis write and an event every `events()` consumer reads.
+   */
+  progressIntervalMs?: number;
   /** Called when a job finishes or fails (logging). */
   onJob?: (event: {
     id: string;
@@ -330,6 +340,7 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
   const controller = new AbortController();
   const caps = options.caps ?? DEFAULT_CAPS;
   const queueName = options.name ?? QUEUE_NAME;
+  const progressInterval = Math.max(0, options.progressIntervalMs ?? 1000);
   const worker = new Worker<ScanJobData, StoredResult>(
     queueName,
     async (job) => {
@@ -347,6 +358,7 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
           caps,
           signal: controller.signal,
           willRetry: !last,
+          progressIntervalMs: progressInterval,
           onProgress: (p) => {
             job.updateProgress(p).catch(() => undefined);
           },
@@ -381,18 +393,22 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
     }
   };
   // Counted once BullMQ committed the outcome, as the logging: a job is counted by the worker that
-  // completed it. A lost write (Redis away) loses that job's counts, never the job.
-  const counters = options.counters === false ? undefined : new RedisScanCounters(client, { queue: queueName });
+  // completed it. Counts are written in batches (one transaction per interval); a lost write (Redis
+  // away, the worker killed) loses those counts, never a job.
+  const counters =
+    options.counters === false
+      ? undefined
+      : new CounterBatch(new RedisScanCounters(client, { queue: queueName }), {
+          ...(options.countersIntervalMs === undefined ? {} : { intervalMs: options.countersIntervalMs }),
+        });
   worker.on("completed", (job, result) => {
     options.onJob?.({ id: String(job.id), state: "completed", seconds: result.seconds });
-    if (counters !== undefined && result.report !== undefined) {
-      counters.add(countersOf(result.report, result.seconds)).catch(() => undefined);
-    }
+    if (counters !== undefined && result.report !== undefined) counters.add(countersOf(result.report, result.seconds));
     void removeUpload(job.data);
   });
   worker.on("failed", (job, error) => {
     if (job === undefined) return;
-    counters?.error(/^([A-Z][A-Z0-9_]*):/.exec(error.message)?.[1] ?? "INTERNAL").catch(() => undefined);
+    counters?.error(/^([A-Z][A-Z0-9_]*):/.exec(error.message)?.[1] ?? "INTERNAL");
     const retry = job.attemptsMade < (job.opts.attempts ?? 1) && !(error instanceof UnrecoverableError);
     options.onJob?.({ id: String(job.id), state: retry ? "retry" : "failed", seconds: 0, message: error.message });
     if (!retry) void removeUpload(job.data);
@@ -405,6 +421,7 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
     async close() {
       await worker.close();
       controller.abort();
+      await counters?.close();
       client.disconnect();
     },
   };

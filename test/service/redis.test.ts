@@ -298,7 +298,15 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
       expect(text).toContain("modelgate_worker_counters_up 1");
       return Object.fromEntries(names.map((n) => [n, metric(text, n)]));
     };
-    const before = await snapshot();
+    // Workers write their counters in batches (at most a second late): wait until the earlier
+    // tests' counts are in (two readings 1.5 s apart agree) before taking the baseline.
+    let before = await snapshot();
+    for (let settled = false; !settled; ) {
+      await new Promise((r) => setTimeout(r, 1500));
+      const now = await snapshot();
+      settled = names.every((n) => now[n] === before[n]);
+      before = now;
+    }
     const live = workers.filter((w) => w.child.exitCode === null);
     if (live.length === 0) await startWorkerProcess();
     // A local file (its bytes are read), a Hub file read whole twice under two job ids (the second
