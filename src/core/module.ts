@@ -6,7 +6,8 @@
  * the pickle contexts, the analyzers and the rule registry.
  * @module
  */
-import type { Analyzer, PickleContextName, RepoAnalyzer, SniffInput } from "./analyzer.js";
+import { createRequire } from "node:module";
+import type { Analyzer, PickleContextName, RepoAnalyzer, RepoContext, SniffInput } from "./analyzer.js";
 import { ModelgateError } from "./errors.js";
 import type { Detection, Format } from "./formats.js";
 import type { RuleDef } from "./rules.js";
@@ -99,8 +100,53 @@ export interface FormatModule {
   readonly analyzers?: readonly Analyzer[];
   /** Analyzers of the scanned tree as a whole, run after every file. */
   readonly repoAnalyzers?: readonly RepoAnalyzer<never>[];
-  /** The rules its analyzers report. */
+  /**
+   * The rules its analyzers report. Modules give them through a getter over {@link lazyRules}, so
+   * that a scan that reports nothing does not load them.
+   */
   readonly rules?: readonly RuleDef[];
+}
+
+/**
+ * A module's rules file, loaded the first time its rules are read: `get rules() { return rules(); }`
+ * with `const rules = lazyRules(import.meta.url, "./rules.js", "zipRules")`.
+ *
+ * Rules are read when a finding, a policy or a renderer names one, which a clean scan never does;
+ * importing the ~45 rules files with the registry cost about a tenth of a scan's start-up (issue
+ * 18). Rule lookups are synchronous (`getRule`), so the file is loaded with `require()`, which
+ * loads an ES module synchronously on the Node versions modelgate supports (its rules files have no
+ * top-level `await` and import nothing at run time). Run from the TypeScript sources (tests), the
+ * `.js` specifier exists as `.ts` and Node strips the types.
+ * @param base - `import.meta.url` of the module's `index.ts`
+ * @param specifier - the rules file, relative to `base` (`./rules.js`)
+ * @param name - the export that holds the rules
+ */
+export function lazyRules(base: string, specifier: string, name: string): () => readonly RuleDef[] {
+  let rules: readonly RuleDef[] | undefined;
+  return () => {
+    if (rules === undefined) {
+      const loaded = requireModule(base, specifier)[name];
+      if (!Array.isArray(loaded))
+        throw new ModelgateError("INTERNAL", `${specifier} (from ${base}) does not export the rules ${name}`);
+      rules = loaded as readonly RuleDef[];
+    }
+    return rules;
+  };
+}
+
+function requireModule(base: string, specifier: string): Record<string, unknown> {
+  const require = createRequire(base);
+  try {
+    return require(specifier) as Record<string, unknown>;
+  } catch (error) {
+    if (
+      !base.endsWith(".ts") ||
+      !specifier.endsWith(".js") ||
+      (error as { code?: unknown }).code !== "MODULE_NOT_FOUND"
+    )
+      throw error;
+    return require(`${specifier.slice(0, -".js".length)}.ts`) as Record<string, unknown>;
+  }
 }
 
 /**
@@ -113,10 +159,12 @@ export interface LazyAnalyzer extends Analyzer {
   load(): Promise<Analyzer>;
 }
 
-/** A repository analyzer whose code is loaded the first time it runs. */
+/** A repository analyzer whose code is loaded the first time it has something to do. */
 export interface LazyRepoAnalyzer<S = never> extends RepoAnalyzer<S> {
   /** Loads the analyzer (once; a failed load is tried again on the next call). */
   load(): Promise<RepoAnalyzer<S>>;
+  /** Its gate, when it has one (see {@link NothingToDo}). */
+  readonly nothingToDo?: NothingToDo<S>;
 }
 
 function once<T>(load: () => Promise<T>, check: (loaded: T) => void): () => Promise<T> {
@@ -163,12 +211,27 @@ export function lazyAnalyzer(name: string, formats: readonly Format[], load: () 
 }
 
 /**
+ * Tells, from what a repository analyzer's context shows without reading anything (the listing,
+ * the file pass's results, the options), that the analyzer would do nothing on it: no read, no
+ * finding, fact, signature or digest. It must be exact or err towards `false`: `true` means the
+ * analyzer is not even loaded for this scan. `test/registry/repo-gates.test.ts` runs every module's
+ * analyzer on contexts its gate turns away and checks that it does nothing there.
+ */
+export type NothingToDo<S = never> = (ctx: RepoContext<S>) => boolean;
+
+/**
  * Declares a repository analyzer of a module without importing it (it loads the first time a scan
  * runs it); `name` must be the loaded analyzer's.
  * @param name - the analyzer's name
  * @param load - imports the analyzer
+ * @param nothingToDo - optional: recognises scans where the analyzer has nothing to look at, so a
+ *   scan of one file does not load the analyzers of whole repositories (start-up, issue 18)
  */
-export function lazyRepoAnalyzer<S = never>(name: string, load: () => Promise<RepoAnalyzer<S>>): LazyRepoAnalyzer<S> {
+export function lazyRepoAnalyzer<S = never>(
+  name: string,
+  load: () => Promise<RepoAnalyzer<S>>,
+  nothingToDo?: NothingToDo<S>,
+): LazyRepoAnalyzer<S> {
   const get = once(load, (loaded) => {
     if (loaded.name !== name)
       throw new ModelgateError("INTERNAL", `repository analyzer ${loaded.name} is registered as ${name}`);
@@ -176,7 +239,9 @@ export function lazyRepoAnalyzer<S = never>(name: string, load: () => Promise<Re
   return {
     name,
     load: get,
+    ...(nothingToDo === undefined ? {} : { nothingToDo }),
     async analyze(ctx) {
+      if (nothingToDo?.(ctx) === true) return;
       const analyzer = await get();
       return analyzer.analyze(ctx);
     },

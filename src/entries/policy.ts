@@ -17,7 +17,17 @@ export {
   POLICY_FILE_NAME,
 } from "../policy/load.js";
 export { type PolicyOptions, PolicyOptionsSchema, type Suppression, validatePolicy } from "../policy/policy.js";
-export { getRule, isRuleId, RULES } from "../registry/rules.js";
+
+import type { RuleDef } from "../core/rules.js";
+import { allRules } from "../registry/rules.js";
+
+export { getRule, isRuleId } from "../registry/rules.js";
+
+/**
+ * Every rule: the engine's, each format module's in registry order, then the policy's (a frozen
+ * array; the engine's own copy loads the modules' rules files on first use).
+ */
+export const RULES: readonly RuleDef[] = allRules();
 
 /** Completes `RuleId`, `Format` and `PolicyOptions` in the declaration files (see `registries.ts`). */
 export type * from "./registries.js";

@@ -3,12 +3,13 @@
  * @module
  */
 import type { RuleDef } from "../core/rules.js";
-import { RULES } from "./rules.js";
+import { allRules } from "./rules.js";
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** Renders every rule as Markdown, grouped by area. */
 export function renderRulesMarkdown(): string {
+  const RULES = allRules();
   const byArea = new Map<string, RuleDef[]>();
   for (const rule of RULES as readonly RuleDef[]) {
     const area = rule.id.split("/")[0] ?? rule.id;

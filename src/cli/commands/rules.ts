@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import type { RuleDef } from "../../core/rules.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
-import { RULES } from "../../registry/rules.js";
+import { allRules } from "../../registry/rules.js";
 import { type Command, EXIT, UsageError } from "../io.js";
 import { didYouMean } from "../suggest.js";
 
@@ -111,6 +111,7 @@ export const rulesCommand: Command = {
     }
     if (positionals.length > 1) throw new UsageError("rules takes at most one rule id or area");
     const wanted = positionals[0];
+    const RULES = allRules();
     let rules = RULES.filter((r) => severity === undefined || r.severity === severity);
     if (wanted !== undefined) {
       const rule = RULES.find((r) => r.id === wanted);

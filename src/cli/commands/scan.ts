@@ -23,9 +23,7 @@ import type { ProgressEvent } from "../../scan/types.js";
 import { parseTargetUrl } from "../../sources/http/config.js";
 import { parseHubUri } from "../../sources/hub/config.js";
 import type { HubTarget } from "../../sources/hub/root.js";
-import { parseOciLayoutUri, parseOciUri } from "../../sources/oci/config.js";
 import type { ScanTarget } from "../../sources/roots.js";
-import { parseS3Uri } from "../../sources/s3/config.js";
 import { writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
 
@@ -188,11 +186,12 @@ interface RemoteSettings {
 }
 
 /**
- * Turns a command-line target into a scan target.
+ * Turns a command-line target into a scan target. The S3 and OCI reference parsers load with the
+ * first such target (start-up, issue 18).
  * @param arg - a path, an hf://, https:// (http:// with --allow-http) or s3:// URI
  * @param remote - settings of remote targets from the options
  */
-function targetOf(arg: string, remote: RemoteSettings): ScanTarget {
+async function targetOf(arg: string, remote: RemoteSettings): Promise<ScanTarget> {
   const scheme = /^([a-z0-9]+):\/\//i.exec(arg)?.[1]?.toLowerCase();
   if (scheme === "https" || scheme === "http") {
     if (scheme === "http" && !remote.allowHttp) {
@@ -208,6 +207,7 @@ function targetOf(arg: string, remote: RemoteSettings): ScanTarget {
     return { url: { url: arg, verify: remote.verify, allowHttp: remote.allowHttp, env: remote.env } };
   }
   if (scheme === "s3") {
+    const { parseS3Uri } = await import("../../sources/s3/config.js");
     try {
       const { bucket, prefix } = parseS3Uri(arg);
       return { s3: { bucket, prefix, verify: remote.verify, pathStyle: remote.s3PathStyle, env: remote.env } };
@@ -216,6 +216,7 @@ function targetOf(arg: string, remote: RemoteSettings): ScanTarget {
     }
   }
   if (scheme === "oci" || arg.startsWith("oci-layout:")) {
+    const { parseOciLayoutUri, parseOciUri } = await import("../../sources/oci/config.js");
     try {
       if (scheme === "oci") parseOciUri(arg);
       else parseOciLayoutUri(arg);
@@ -496,15 +497,16 @@ export const scanCommand: Command = {
     if (onProgress !== undefined) options.onProgress = onProgress;
     const hub: Omit<HubTarget, "repo"> = { verify: values.verify, securityStatus: values["hub-status"], env: io.env };
     if (values["hub-url"] !== undefined) hub.hubUrl = values["hub-url"];
-    const targets = names.map((a) =>
-      targetOf(a, {
-        hub,
-        verify: values.verify as "read" | "full",
-        allowHttp: values["allow-http"],
-        s3PathStyle: values["s3-path-style"],
-        env: io.env,
-      }),
-    );
+    const remote: RemoteSettings = {
+      hub,
+      verify: values.verify as "read" | "full",
+      allowHttp: values["allow-http"],
+      s3PathStyle: values["s3-path-style"],
+      env: io.env,
+    };
+    // in order: the first bad target is the one reported
+    const targets: ScanTarget[] = [];
+    for (const name of names) targets.push(await targetOf(name, remote));
 
     // A named policy applies to every target; a discovered one (the repository's, from the working
     // directory) to local targets, not to remote ones. One pool scans them all.

@@ -2,9 +2,8 @@
  * The tar module: tar archives (legacy PyTorch checkpoints and NeMo archives are tars).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectTar } from "./detect.js";
-import { tarRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,11 +11,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "tarRules");
+
 /** Tar archives. */
 export const tarModule = {
   name: "tar",
   formats: [{ id: "tar", description: "tar archive", claimExtensions: ["tar", "nemo"] }],
   detectors: [{ rank: 140, detect: detectTar }],
   analyzers: [lazyAnalyzer("tar", ["tar"], async () => (await import("./analyzer.js")).tarAnalyzer)],
-  rules: tarRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,9 +3,8 @@
  * recognise them by member names: PyTorch, TorchScript, NumPy `.npz`, Keras `.keras`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectZip } from "./detect.js";
-import { zipRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -13,11 +12,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "zipRules");
+
 /** Zip archives. */
 export const zipModule = {
   name: "zip",
   formats: [{ id: "zip", description: "zip archive", claimExtensions: ["zip", "npz"] }],
   detectors: [{ rank: 0, detect: detectZip, trailer: true }],
   analyzers: [lazyAnalyzer("zip", ["zip"], async () => (await import("./analyzer.js")).zipAnalyzer)],
-  rules: zipRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

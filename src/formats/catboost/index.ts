@@ -2,9 +2,8 @@
  * The CatBoost module: binary models (`.cbm`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { magic } from "../../core/sniffing.js";
-import { catboostRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,11 +11,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "catboostRules");
+
 /** CatBoost models. */
 export const catboostModule = {
   name: "catboost",
   formats: [{ id: "catboost", description: "CatBoost binary model (.cbm)", claimExtensions: ["cbm"] }],
   detectors: [{ rank: 56, detect: magic("catboost", [0x43, 0x42, 0x4d, 0x31], "CatBoost CBM1 magic") }],
   analyzers: [lazyAnalyzer("catboost", ["catboost"], async () => (await import("./analyzer.js")).catboostAnalyzer)],
-  rules: catboostRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -4,10 +4,8 @@
  * beside them (`weights/weight.bin`, MIL blob storage, recognised by content).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { detectCoreml } from "./detect.js";
-import { coremlRules } from "./rules.js";
-import { detectMilWeights } from "./weights.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { detectCoreml, detectMilWeights } from "./detect.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -15,6 +13,8 @@ declare module "../../core/formats.js" {
     "coreml-weights": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "coremlRules");
 
 /** Core ML models. */
 export const coremlModule = {
@@ -37,5 +37,7 @@ export const coremlModule = {
       async () => (await import("./weights-analyzer.js")).coremlWeightsAnalyzer,
     ),
   ],
-  rules: coremlRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

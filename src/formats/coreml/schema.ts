@@ -6,54 +6,10 @@
  * @module
  */
 import type { MessageSpec } from "../protobuf/walk.js";
+import { MODEL_FIELDS, MODEL_TYPES, OPAQUE_MODEL_TYPES } from "./detect.js";
 import { program } from "./mil.js";
 
-/** `Model` oneof Type: field number → name. */
-export const MODEL_TYPES: ReadonlyMap<number, string> = new Map([
-  [200, "pipelineClassifier"],
-  [201, "pipelineRegressor"],
-  [202, "pipeline"],
-  [300, "glmRegressor"],
-  [301, "supportVectorRegressor"],
-  [302, "treeEnsembleRegressor"],
-  [303, "neuralNetworkRegressor"],
-  [304, "bayesianProbitRegressor"],
-  [400, "glmClassifier"],
-  [401, "supportVectorClassifier"],
-  [402, "treeEnsembleClassifier"],
-  [403, "neuralNetworkClassifier"],
-  [404, "kNearestNeighborsClassifier"],
-  [500, "neuralNetwork"],
-  [501, "itemSimilarityRecommender"],
-  [502, "mlProgram"],
-  [555, "customModel"],
-  [556, "linkedModel"],
-  [560, "classConfidenceThresholding"],
-  [600, "oneHotEncoder"],
-  [601, "imputer"],
-  [602, "featureVectorizer"],
-  [603, "dictVectorizer"],
-  [604, "scaler"],
-  [606, "categoricalMapping"],
-  [607, "normalizer"],
-  [609, "arrayFeatureExtractor"],
-  [610, "nonMaximumSuppression"],
-  [900, "identity"],
-  [2000, "textClassifier"],
-  [2001, "wordTagger"],
-  [2002, "visionFeaturePrint"],
-  [2003, "soundAnalysisPreprocessing"],
-  [2004, "gazetteer"],
-  [2005, "wordEmbedding"],
-  [2006, "audioFeaturePrint"],
-  [3000, "serializedModel"],
-]);
-
-/** Model types whose content modelgate cannot account for (an opaque protobuf of another type). */
-export const OPAQUE_MODEL_TYPES: ReadonlySet<number> = new Set([3000]);
-
-/** `Model` fields that are not a model type. */
-export const MODEL_FIELDS: ReadonlySet<number> = new Set([1, 2, 10]);
+export { MODEL_FIELDS, MODEL_TYPES, OPAQUE_MODEL_TYPES };
 
 /** `NeuralNetworkLayer` oneof layer: field numbers of the layer types. */
 export const LAYER_TYPES: ReadonlyMap<number, string> = new Map(

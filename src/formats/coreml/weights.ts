@@ -16,14 +16,10 @@
  */
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
-import type { Detector } from "../../core/module.js";
+import { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION } from "./detect.js";
 
-/** Size of the header and of each metadata record; alignment of records and data. */
-export const BLOB_ALIGN = 64;
-/** `blob_metadata.sentinel`. */
-export const BLOB_SENTINEL = 0xdeadbeef;
-/** The storage format version this reader knows (version 1 is an older Espresso format). */
-export const BLOB_STORAGE_VERSION = 2;
+export { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION, detectMilWeights } from "./detect.js";
+
 /** Most blobs read in one file (a budget: real packages have thousands at most). */
 export const MAX_BLOBS = 1_000_000;
 
@@ -47,27 +43,6 @@ export const BLOB_DTYPES: ReadonlyMap<number, { readonly name: string; readonly 
   [16, { name: "float8e4m3fn", bits: 8 }],
   [17, { name: "float8e5m2", bits: 8 }],
 ]);
-
-const u32 = (b: Uint8Array, at: number): number =>
-  new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
-
-/**
- * Recognises a MIL blob storage file by content: version 2, a zero reserved header and, when it
- * holds blobs, the first record's sentinel at byte 64 (an empty store is exactly its header).
- */
-export const detectMilWeights: Detector = ({ head, size }) => {
-  if (head.length < BLOB_ALIGN || u32(head, 4) !== BLOB_STORAGE_VERSION) return undefined;
-  for (let i = 8; i < BLOB_ALIGN; i++) if (head[i] !== 0) return undefined;
-  const count = u32(head, 0);
-  if (count === 0) {
-    if (size !== BLOB_ALIGN) return undefined;
-  } else if (head.length < BLOB_ALIGN + 8 || u32(head, BLOB_ALIGN) !== BLOB_SENTINEL) return undefined;
-  return {
-    format: "coreml-weights",
-    offset: 0,
-    reason: `Core ML MIL blob storage v${BLOB_STORAGE_VERSION} (${count} blob${count === 1 ? "" : "s"})`,
-  };
-};
 
 /** One blob's metadata record. */
 export interface MilBlobRecord {

@@ -2,15 +2,16 @@
  * The ExecuTorch module: `.pte` programs (execution plans, operators, backend delegates).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectExecutorch } from "./detect.js";
-import { executorchRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     executorch: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "executorchRules");
 
 /** ExecuTorch programs. */
 export const executorchModule = {
@@ -20,5 +21,7 @@ export const executorchModule = {
   analyzers: [
     lazyAnalyzer("executorch", ["executorch"], async () => (await import("./analyzer.js")).executorchAnalyzer),
   ],
-  rules: executorchRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

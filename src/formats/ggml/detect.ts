@@ -3,7 +3,13 @@
  * @module
  */
 import type { Detector } from "../../core/module.js";
-import { GGML_MAGICS } from "./reader.js";
+
+/** Magic values (uint32) and their names. */
+export const GGML_MAGICS: ReadonlyMap<number, string> = new Map([
+  [0x67676d6c, "ggml"],
+  [0x67676d66, "ggmf"],
+  [0x67676a74, "ggjt"],
+]);
 
 export const detectGgml: Detector = ({ head }) => {
   if (head.length < 8) return undefined;

@@ -2,15 +2,16 @@
  * The ggml module: pre-GGUF llama.cpp (`ggml`, `ggmf`, `ggjt`) and whisper.cpp (`ggml`) files.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectGgml } from "./detect.js";
-import { ggmlRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     ggml: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "ggmlRules");
 
 /**
  * ggml files. They were mostly published as `.bin`, a name many formats use, so the magic is
@@ -27,5 +28,7 @@ export const ggmlModule = {
   ],
   detectors: [{ rank: 35, detect: detectGgml }],
   analyzers: [lazyAnalyzer("ggml", ["ggml"], async () => (await import("./analyzer.js")).ggmlAnalyzer)],
-  rules: ggmlRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

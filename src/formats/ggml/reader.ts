@@ -19,13 +19,7 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, latin1 } from "../torch7/cursor.js";
-
-/** Magic values (uint32) and their names. */
-export const GGML_MAGICS: ReadonlyMap<number, string> = new Map([
-  [0x67676d6c, "ggml"],
-  [0x67676d66, "ggmf"],
-  [0x67676a74, "ggjt"],
-]);
+import { GGML_MAGICS } from "./detect.js";
 
 /**
  * ggml tensor types of the pre-GGUF era: block size and bytes per block. Q4_0, Q4_1 and Q8_0

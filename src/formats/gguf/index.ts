@@ -2,9 +2,8 @@
  * The GGUF module: llama.cpp model files (metadata, chat templates, tensor table).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectGguf } from "./detect.js";
-import { ggufRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,11 +11,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "ggufRules");
+
 /** GGUF files. */
 export const ggufModule = {
   name: "gguf",
   formats: [{ id: "gguf", description: "GGUF model file", claimExtensions: ["gguf"] }],
   detectors: [{ rank: 30, detect: detectGguf }],
   analyzers: [lazyAnalyzer("gguf", ["gguf"], async () => (await import("./analyzer.js")).ggufAnalyzer)],
-  rules: ggufRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

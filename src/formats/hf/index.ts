@@ -4,13 +4,32 @@
  * and the relationships between them (`trust_remote_code` imports, weight-format mixes).
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer } from "../../core/module.js";
-import { repoRules } from "./rules.js";
+import type { RepoContext } from "../../core/analyzer.js";
+import { canonicalFacts } from "../../core/facts.js";
+import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
 
 /**
  * TorchScript `code/` members are TorchScript, not Python shipped to be run: the PyTorch
  * module's `torchscriptCodeAnalyzer` reports them, the repository Python analyzer skips them.
  */
+/** Whether a file's facts hold library versions (`toolVersions`, or a key that stands for it). */
+function hasToolVersions(facts: Readonly<Record<string, unknown>> | undefined): boolean {
+  const versions = canonicalFacts(facts).toolVersions;
+  return versions !== null && typeof versions === "object" && !Array.isArray(versions);
+}
+
+/**
+ * Whether the repository analyzer has nothing to judge: it reads JSON files (`auto_map` configs,
+ * checkpoint indexes), reports pickle weights only in a folder that also holds safetensors
+ * weights, and loading scripts only of Hub datasets. A wider net than its own: any `.json` name,
+ * any safetensors file.
+ */
+function noRepositoryToJudge(ctx: RepoContext): boolean {
+  if (ctx.root.target.hub?.repoType === "dataset") return false;
+  if (ctx.entries.some((e) => e.path.endsWith(".json") || e.path.endsWith(".safetensors"))) return false;
+  return !ctx.files.some((f) => f.formats.includes("safetensors"));
+}
+
 const pythonOutsideTorchScript = lazyAnalyzer("python", ["python"], async () => {
   const { pythonAnalyzer } = await import("./code-analyzers.js");
   return {
@@ -18,6 +37,8 @@ const pythonOutsideTorchScript = lazyAnalyzer("python", ["python"], async () => 
     analyze: (ctx) => (ctx.lineage.includes("torchscript") ? Promise.resolve() : pythonAnalyzer.analyze(ctx)),
   };
 });
+
+const rules = lazyRules(import.meta.url, "./rules.js", "repoRules");
 
 /** Repository files and their relationships. */
 export const hfModule = {
@@ -30,8 +51,15 @@ export const hfModule = {
     lazyAnalyzer("shell", ["shell"], async () => (await import("./code-analyzers.js")).shellAnalyzer),
   ],
   repoAnalyzers: [
-    lazyRepoAnalyzer("tool-versions", async () => (await import("./configs.js")).configAnalyzer),
-    lazyRepoAnalyzer("hf-repo", async () => (await import("./repo-analyzer.js")).hfRepoAnalyzer),
+    lazyRepoAnalyzer(
+      "tool-versions",
+      async () => (await import("./configs.js")).configAnalyzer,
+      // no file recorded a library version (the analyzer reads nothing else)
+      (ctx) => !ctx.files.some((f) => hasToolVersions(f.facts)),
+    ),
+    lazyRepoAnalyzer("hf-repo", async () => (await import("./repo-analyzer.js")).hfRepoAnalyzer, noRepositoryToJudge),
   ],
-  rules: repoRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

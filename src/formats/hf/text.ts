@@ -12,6 +12,9 @@ import {
   parsePlainJson,
   parseStrictJson,
 } from "../../core/json.js";
+import { decodeUtf16 } from "../text/detect.js";
+
+export { decodeUtf16 };
 
 /** Largest configuration or script read whole (64 MiB: big `tokenizer.json` files fit). */
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024;
@@ -40,20 +43,6 @@ export async function readText(source: ByteSource, maxBytes = MAX_TEXT_BYTES, he
       : await readExact(source, 0, source.size);
   const text = decodeUtf16(bytes) ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/**
- * Decodes bytes that open with a UTF-16 byte-order mark (`FF FE` little-endian, `FE FF`
- * big-endian), as PyYAML and Python's `json` do; undefined for anything else. A trailing odd byte
- * (a head cut mid-character) is dropped; unpaired surrogates become U+FFFD.
- * @param bytes - the bytes
- */
-export function decodeUtf16(bytes: Uint8Array): string | undefined {
-  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
-  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
-  if (!le && !be) return undefined;
-  const even = bytes.subarray(0, bytes.length & ~1);
-  return new TextDecoder(le ? "utf-16le" : "utf-16be").decode(even);
 }
 
 /**

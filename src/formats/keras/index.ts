@@ -3,9 +3,8 @@
  * configs inside other containers (Lambda layers, modules outside Keras).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectHdf5 } from "./detect.js";
-import { kerasRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -19,6 +18,8 @@ function matchKeras(names: readonly string[]): object | undefined {
   const top = new Set(names.filter((n) => !n.includes("/")));
   return top.has("config.json") && (top.has("metadata.json") || top.has("model.weights.h5")) ? {} : undefined;
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "kerasRules");
 
 /** Keras models. */
 export const kerasModule = {
@@ -42,5 +43,7 @@ export const kerasModule = {
       async () => (await import("./analyzer.js")).kerasMemberAnalyzer,
     ),
   ],
-  rules: kerasRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -27,12 +27,6 @@ export interface LgbModel {
   readonly issues: LgbIssue[];
 }
 
-/** `tree` then a `version=` line. */
-export function startsLikeLightgbm(head: Uint8Array): boolean {
-  const text = new TextDecoder("latin1").decode(head.subarray(0, 32));
-  return /^tree\r?\nversion=/.test(text);
-}
-
 /** Lines of a source, with their offsets; a line longer than `maxLine` is a budget error. */
 async function* lines(source: ByteSource, maxLine: number): AsyncGenerator<[string, number]> {
   const decoder = new TextDecoder("utf-8");

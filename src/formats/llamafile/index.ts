@@ -4,15 +4,16 @@
  * a second reading of the same bytes, member by member.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectLlamafile } from "./detect.js";
-import { llamafileRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     llamafile: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "llamafileRules");
 
 /** Actually Portable Executables (llamafiles). */
 export const llamafileModule = {
@@ -27,5 +28,7 @@ export const llamafileModule = {
   // Before the executable detector (120): an APE also has a PE header.
   detectors: [{ rank: 115, detect: detectLlamafile }],
   analyzers: [lazyAnalyzer("llamafile", ["llamafile"], async () => (await import("./analyzer.js")).llamafileAnalyzer)],
-  rules: llamafileRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -8,9 +8,8 @@
  * stay `format/unknown`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectMedia, detectSvg } from "./detect.js";
-import { mediaRules } from "./rules.js";
 import { MEDIA_FORMATS } from "./signatures.js";
 
 declare module "../../core/formats.js" {
@@ -31,6 +30,8 @@ declare module "../../core/formats.js" {
 const IMAGE = ["png", "jpg", "jpeg", "gif", "webp"];
 /** Audio extensions, likewise. */
 const AUDIO = ["wav", "flac", "ogg", "oga", "opus", "mp3"];
+
+const rules = lazyRules(import.meta.url, "./rules.js", "mediaRules");
 
 /** Images and audio. */
 export const mediaModule = {
@@ -55,5 +56,7 @@ export const mediaModule = {
     lazyAnalyzer("media", MEDIA_FORMATS, async () => (await import("./analyzer.js")).mediaAnalyzer),
     lazyAnalyzer("svg", ["image-svg"], async () => (await import("./analyzer.js")).svgAnalyzer),
   ],
-  rules: mediaRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -5,8 +5,7 @@
  * Pickled models (`model.pkl`, `python_model.pkl`) are pickles by name: the pickle engine reads them.
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer } from "../../core/module.js";
-import { mlflowRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -14,11 +13,22 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "mlflowRules");
+
 /** MLflow models. */
 export const mlflowModule = {
   name: "mlflow",
   formats: [{ id: "mlflow", description: "MLflow MLmodel file", textual: true }],
   analyzers: [lazyAnalyzer("mlflow", ["mlflow"], async () => (await import("./analyzer.js")).mlmodelAnalyzer)],
-  repoAnalyzers: [lazyRepoAnalyzer("mlflow", async () => (await import("./repo-analyzer.js")).mlflowRepoAnalyzer)],
-  rules: mlflowRules,
+  repoAnalyzers: [
+    lazyRepoAnalyzer(
+      "mlflow",
+      async () => (await import("./repo-analyzer.js")).mlflowRepoAnalyzer,
+      // no MLmodel file: no model directory whose environment files to read
+      (ctx) => !ctx.files.some((f) => f.format === "mlflow"),
+    ),
+  ],
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

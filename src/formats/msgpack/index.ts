@@ -4,15 +4,16 @@
  * to whatever the loader registers.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectMsgpack } from "./detect.js";
-import { msgpackRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "flax-msgpack": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "msgpackRules");
 
 /** msgpack model files. */
 export const msgpackModule = {
@@ -26,5 +27,7 @@ export const msgpackModule = {
   ],
   detectors: [{ rank: 145, detect: detectMsgpack }],
   analyzers: [lazyAnalyzer("msgpack", ["flax-msgpack"], async () => (await import("./analyzer.js")).msgpackAnalyzer)],
-  rules: msgpackRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -4,8 +4,20 @@
  * @module
  */
 import type { Detector } from "../../core/module.js";
-import { isNdarrayList } from "./params.js";
-import { startsLikeSymbol } from "./symbol.js";
+
+/** The list magic and reserved word. */
+export function isNdarrayList(head: Uint8Array): boolean {
+  if (head.length < 24) return false;
+  const magic = [0x12, 0x01, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < 16; i++) if (head[i] !== (i < 8 ? magic[i] : 0)) return false;
+  return true;
+}
+
+/** `{"nodes": [` after optional whitespace. */
+export function startsLikeSymbol(head: Uint8Array): boolean {
+  const text = new TextDecoder("latin1").decode(head.subarray(0, 64));
+  return /^\s*\{\s*"nodes"\s*:\s*\[/.test(text);
+}
 
 export const detectMxnetParams: Detector = ({ head }) =>
   isNdarrayList(head) ? { format: "mxnet-params", offset: 0, reason: "NDArray list magic 0x112" } : undefined;

@@ -2,9 +2,8 @@
  * The MXNet module: symbol graphs (`*-symbol.json`) and NDArray parameter files (`.params`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectMxnetParams, detectMxnetSymbol } from "./detect.js";
-import { mxnetRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,6 +11,8 @@ declare module "../../core/formats.js" {
     "mxnet-params": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "mxnetRules");
 
 /** MXNet files. */
 export const mxnetModule = {
@@ -28,5 +29,7 @@ export const mxnetModule = {
     lazyAnalyzer("mxnet-params", ["mxnet-params"], async () => (await import("./analyzer.js")).mxnetParamsAnalyzer),
     lazyAnalyzer("mxnet-symbol", ["mxnet-symbol"], async () => (await import("./analyzer.js")).mxnetSymbolAnalyzer),
   ],
-  rules: mxnetRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -38,14 +38,6 @@ const V2 = 0xf993fac9;
 const V3 = 0xf993faca;
 const MAX_NDIM = 32;
 
-/** The list magic and reserved word. */
-export function isNdarrayList(head: Uint8Array): boolean {
-  if (head.length < 24) return false;
-  const magic = [0x12, 0x01, 0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < 16; i++) if (head[i] !== (i < 8 ? magic[i] : 0)) return false;
-  return true;
-}
-
 /** What an NDArray list holds. */
 export interface NdarrayList {
   arrays: number;

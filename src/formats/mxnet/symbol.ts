@@ -21,12 +21,6 @@ const isRecord = (v: unknown): v is Rec => typeof v === "object" && v !== null &
 const own = (o: Rec, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 const isIndex = (v: unknown, n: number): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < n;
 
-/** `{"nodes": [` after optional whitespace. */
-export function startsLikeSymbol(head: Uint8Array): boolean {
-  const text = new TextDecoder("latin1").decode(head.subarray(0, 64));
-  return /^\s*\{\s*"nodes"\s*:\s*\[/.test(text);
-}
-
 /**
  * Validates a parsed symbol graph.
  * @returns undefined when the document is not a symbol graph (no `nodes`/`heads`)

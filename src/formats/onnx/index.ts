@@ -4,9 +4,8 @@
  * by name as a last resort and kept only when a model beside them references them.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectExternalData } from "./data-detect.js";
-import { onnxRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -15,12 +14,16 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "onnxRules");
+
 /** ONNX models. */
 export const onnxModule = {
   name: "onnx",
   formats: [{ id: "onnx", description: "ONNX model", claimExtensions: ["onnx"] }],
   analyzers: [lazyAnalyzer("onnx", ["onnx"], async () => (await import("./analyzer.js")).onnxAnalyzer)],
-  rules: onnxRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;
 
 /**

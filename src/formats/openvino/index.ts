@@ -3,9 +3,8 @@
  * weights (`.bin` beside the `.xml`, opaque data).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { openvinoRules } from "./rules.js";
-import { detectIrWeights } from "./weights.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { detectIrWeights } from "./detect.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -13,6 +12,8 @@ declare module "../../core/formats.js" {
     "openvino-weights": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "openvinoRules");
 
 /** OpenVINO IR. */
 export const openvinoModule = {
@@ -31,5 +32,7 @@ export const openvinoModule = {
       async () => (await import("./weights.js")).openvinoWeightsAnalyzer,
     ),
   ],
-  rules: openvinoRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

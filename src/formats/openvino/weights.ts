@@ -8,42 +8,14 @@
  */
 import { posix } from "node:path";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import type { Detector } from "../../core/module.js";
 import { readSibling } from "../../core/sibling.js";
 import { extensionOf } from "../../core/sniffing.js";
-import { OPCODES } from "../pickle/opcodes.js";
 import { detectXmlModel } from "../xml/detect.js";
+
+export { detectIrWeights } from "./detect.js";
 
 /** Bytes of the sibling `.xml` read to tell whether it is an IR. */
 const SIBLING_HEAD = 4096;
-
-/**
- * `.bin` names `torch.load` reads (Hugging Face files): they claim a pickle, and a positive
- * detection here would turn that strong claim into a speculative reading. Mirrors the claims
- * table (`src/registry/claims.ts`); a test checks the two agree.
- */
-const PICKLE_BIN_NAMES =
-  /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$/;
-
-/**
- * First bytes a pickle may open with (every opcode, PROTO included): the claims read such a stream
- * as a pickle, strongly or speculatively, and a positive detection here would demote that reading.
- */
-const PICKLE_FIRST_BYTES: ReadonlySet<number> = new Set([0x80, ...OPCODES.map((o) => o.code)]);
-
-/**
- * Candidate: a `.bin` nothing else recognised (ranked after every content detector). Not a
- * candidate when a pickle reading is claimed: a pickle name, or a first byte that opens a pickle.
- */
-export const detectIrWeights: Detector = ({ name, size, head }) => {
-  if (extensionOf(name) !== "bin" || size === 0 || PICKLE_FIRST_BYTES.has(head[0] ?? 0x80)) return undefined;
-  if (PICKLE_BIN_NAMES.test(name.slice(name.lastIndexOf("/") + 1).toLowerCase())) return undefined;
-  return {
-    format: "openvino-weights",
-    offset: 0,
-    reason: ".bin with no recognised content (IR weights if beside an IR .xml)",
-  };
-};
 
 /** The IR `.xml` a weights path belongs to (`dir/model.bin` → `dir/model.xml`). */
 export const irPathFor = (path: string): string => `${path.slice(0, -".bin".length)}.xml`;

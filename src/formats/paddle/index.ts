@@ -4,15 +4,16 @@
  * engine; combined parameter files (`.pdiparams`) are raw tensors.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectPaddleProgram } from "./detect.js";
-import { paddleRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "paddle-program": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "paddleRules");
 
 /** Paddle programs. */
 export const paddleModule = {
@@ -24,5 +25,7 @@ export const paddleModule = {
   // the ProgramDesc opening, which no ONNX, SavedModel or GraphDef has.
   detectors: [{ rank: 175, detect: detectPaddleProgram }],
   analyzers: [lazyAnalyzer("paddle", ["paddle-program"], async () => (await import("./analyzer.js")).paddleAnalyzer)],
-  rules: paddleRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -4,10 +4,9 @@
  * sniffer thought.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectPickle } from "./detect.js";
 import type { PicklePolicyOptions } from "./policy/index.js";
-import { pickleRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -22,11 +21,15 @@ declare module "../../core/analyzer.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "pickleRules");
+
 /** Pickle streams. */
 export const pickleModule = {
   name: "pickle",
   formats: [{ id: "pickle", description: "Python pickle stream" }],
   detectors: [{ rank: 150, detect: detectPickle }],
   analyzers: [lazyAnalyzer("pickle", ["pickle"], async () => (await import("./analyzer.js")).pickleAnalyzer)],
-  rules: pickleRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * XML module's detector, claimed by `.pmml`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { pmmlRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,10 +11,14 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "pmmlRules");
+
 /** PMML documents. */
 export const pmmlModule = {
   name: "pmml",
   formats: [{ id: "pmml", description: "PMML model (XML)", textual: true, claimExtensions: ["pmml"] }],
   analyzers: [lazyAnalyzer("pmml", ["pmml"], async () => (await import("./analyzer.js")).pmmlAnalyzer)],
-  rules: pmmlRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

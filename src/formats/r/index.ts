@@ -4,9 +4,8 @@
  * bytecode, language objects and environment hooks.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectR } from "./detect.js";
-import { rRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -17,6 +16,8 @@ declare module "../../core/formats.js" {
 
 /** R writes these compressed by default (gzip; bzip2 and xz on request). */
 const R_COMPRESSION = ["gzip", "bz2", "xz"] as const;
+
+const rules = lazyRules(import.meta.url, "./rules.js", "rRules");
 
 /** R serialization. */
 export const rModule = {
@@ -37,5 +38,7 @@ export const rModule = {
   ],
   detectors: [{ rank: 143, detect: detectR }],
   analyzers: [lazyAnalyzer("r", ["rds", "rdata"], async () => (await import("./analyzer.js")).rAnalyzer)],
-  rules: rRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

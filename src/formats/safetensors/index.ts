@@ -3,15 +3,16 @@
  * checked, tensor bytes never read.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectSafetensors } from "./detect.js";
-import { safetensorsRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     safetensors: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "safetensorsRules");
 
 /** safetensors files. */
 export const safetensorsModule = {
@@ -21,5 +22,7 @@ export const safetensorsModule = {
   analyzers: [
     lazyAnalyzer("safetensors", ["safetensors"], async () => (await import("./analyzer.js")).safetensorsAnalyzer),
   ],
-  rules: safetensorsRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

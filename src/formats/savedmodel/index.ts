@@ -3,14 +3,15 @@
  * Recognised by the protobuf module's detector and by name.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { savedmodelRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "tf-savedmodel": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "savedmodelRules");
 
 /** TensorFlow SavedModels. */
 export const savedModelModule = {
@@ -19,5 +20,7 @@ export const savedModelModule = {
   analyzers: [
     lazyAnalyzer("tf-savedmodel", ["tf-savedmodel"], async () => (await import("./analyzer.js")).savedModelAnalyzer),
   ],
-  rules: savedmodelRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

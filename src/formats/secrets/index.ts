@@ -2,8 +2,9 @@
  * The secrets module: credentials (access tokens, private keys) in text files and metadata.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { secretsRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+
+const rules = lazyRules(import.meta.url, "./rules.js", "secretsRules");
 
 /** Credentials in model files. */
 export const secretsModule = {
@@ -15,5 +16,7 @@ export const secretsModule = {
       async () => (await import("./analyzer.js")).secretsAnalyzer,
     ),
   ],
-  rules: secretsRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,9 +3,8 @@
  * `schema.json` tree of typed nodes plus the `.npy`/`.npz`/`.bin` members it references.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { SCHEMA, SKOPS_MEMBERS } from "./names.js";
-import { skopsRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -24,6 +23,8 @@ function matchSkops(names: readonly string[], files: ReadonlySet<string>): objec
   return others.every((n) => !n.includes("/") && SKOPS_MEMBERS.some((s) => n.endsWith(s))) ? {} : undefined;
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "skopsRules");
+
 /** skops files. */
 export const skopsModule = {
   name: "skops",
@@ -38,5 +39,7 @@ export const skopsModule = {
     },
   ],
   analyzers: [lazyAnalyzer("skops", ["zip"], async () => (await import("./analyzer.js")).skopsAnalyzer)],
-  rules: skopsRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * metadata and safetensors metadata), analysed without rendering.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { templateRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,10 +11,14 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "templateRules");
+
 /** Jinja templates. */
 export const templateModule = {
   name: "template",
   formats: [{ id: "jinja", description: "Jinja template", textual: true, hintExtensions: ["jinja", "txt", "md"] }],
   analyzers: [lazyAnalyzer("jinja", ["jinja"], async () => (await import("./analyzer.js")).jinjaAnalyzer)],
-  rules: templateRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -6,9 +6,8 @@
  * loaded as one. The content detector recognises engines whatever their name.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectTensorrt } from "./detect.js";
-import { tensorrtRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -16,11 +15,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "tensorrtRules");
+
 /** TensorRT engines. */
 export const tensorrtModule = {
   name: "tensorrt",
   formats: [{ id: "tensorrt", description: "serialized TensorRT engine (proprietary; strings scanned)" }],
   detectors: [{ rank: 125, detect: detectTensorrt }],
   analyzers: [lazyAnalyzer("tensorrt", ["tensorrt"], async () => (await import("./analyzer.js")).tensorrtAnalyzer)],
-  rules: tensorrtRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

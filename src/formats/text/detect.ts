@@ -6,10 +6,23 @@
 
 import type { Detector } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
-import { decodeUtf16 } from "../hf/text.js";
 import { detectMlmodel } from "../mlflow/detect.js";
 import { startsLikeJinja } from "../template/detect.js";
 import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/detect.js";
+
+/**
+ * Decodes bytes that open with a UTF-16 byte-order mark (`FF FE` little-endian, `FE FF`
+ * big-endian), as PyYAML and Python's `json` do; undefined for anything else. A trailing odd byte
+ * (a head cut mid-character) is dropped; unpaired surrogates become U+FFFD.
+ * @param bytes - the bytes
+ */
+export function decodeUtf16(bytes: Uint8Array): string | undefined {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (!le && !be) return undefined;
+  const even = bytes.subarray(0, bytes.length & ~1);
+  return new TextDecoder(le ? "utf-16le" : "utf-16be").decode(even);
+}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

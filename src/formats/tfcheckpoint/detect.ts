@@ -5,7 +5,9 @@
  * @module
  */
 import type { Detector } from "../../core/module.js";
-import { TABLE_MAGIC } from "./index-reader.js";
+
+/** The table magic as it ends the file (the index reader checks it too). */
+export const TABLE_MAGIC = [0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb];
 
 export const detectCheckpointIndex: Detector = ({ head, tail, size }) => {
   if (size < 48 || head[0] !== 0 || head[1] !== 0 || tail.length < 8) return undefined;

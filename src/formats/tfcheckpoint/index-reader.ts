@@ -14,12 +14,11 @@
  */
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
+import { TABLE_MAGIC } from "./detect.js";
 
 const FOOTER = 48;
 /** Largest block read. */
 const MAX_BLOCK = 64 * 1024 * 1024;
-/** The table magic as it ends the file. */
-export const TABLE_MAGIC = [0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb];
 
 /** TensorFlow DataType enum values and names. */
 const DTYPES: ReadonlyMap<number, [string, number]> = new Map([

@@ -2,9 +2,8 @@
  * The TensorFlow checkpoint module: `*.index` tables and their `*.data-NNNNN-of-NNNNN` shards.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectCheckpointData, detectCheckpointIndex } from "./detect.js";
-import { tfCheckpointRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -12,6 +11,8 @@ declare module "../../core/formats.js" {
     "tf-checkpoint-data": true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "tfCheckpointRules");
 
 /** TensorFlow checkpoints. */
 export const tfCheckpointModule = {
@@ -36,5 +37,7 @@ export const tfCheckpointModule = {
       async () => (await import("./analyzer.js")).tfCheckpointDataAnalyzer,
     ),
   ],
-  rules: tfCheckpointRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,9 +3,8 @@
  * operators, metadata).
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectTflite } from "./detect.js";
-import { tfliteRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -13,11 +12,15 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "tfliteRules");
+
 /** TFLite models. */
 export const tfliteModule = {
   name: "tflite",
   formats: [{ id: "tflite", description: "TensorFlow Lite (LiteRT) flatbuffer model", claimExtensions: ["tflite"] }],
   detectors: [{ rank: 125, detect: detectTflite }],
   analyzers: [lazyAnalyzer("tflite", ["tflite"], async () => (await import("./analyzer.js")).tfliteAnalyzer)],
-  rules: tfliteRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

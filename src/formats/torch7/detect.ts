@@ -7,7 +7,12 @@
 import type { Detector } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { latin1 } from "./cursor.js";
-import { looksAscii } from "./reader.js";
+
+/** Whether the head looks like an ASCII torch.File (`4\n1\n3\nV 1\n...`, `3\n1\n...`). */
+export function looksAscii(head: Uint8Array): boolean {
+  const text = latin1(head.subarray(0, 256));
+  return /^(?:4\n\d+\n\d+\n(?:V \d+\n\d+\n)?[A-Za-z_][\w.]*\n|3\n\d+\n\d+\n)/.test(text);
+}
 
 const CLASS = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 

@@ -14,6 +14,7 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, latin1 } from "./cursor.js";
+import { looksAscii } from "./detect.js";
 
 /** Type tags of `torch.File:writeObject`. */
 export const T7 = {
@@ -276,12 +277,6 @@ export function printableRuns(bytes: Uint8Array, max = 200): string {
   if (run.length >= 2) runs.push(run);
   const s = runs.join(" ");
   return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
-/** Whether the head looks like an ASCII torch.File (`4\n1\n3\nV 1\n...`, `3\n1\n...`). */
-export function looksAscii(head: Uint8Array): boolean {
-  const text = latin1(head.subarray(0, 256));
-  return /^(?:4\n\d+\n\d+\n(?:V \d+\n\d+\n)?[A-Za-z_][\w.]*\n|3\n\d+\n\d+\n)/.test(text);
 }
 
 /** The walker. */

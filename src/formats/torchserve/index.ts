@@ -6,9 +6,8 @@
  * analyzer).
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer } from "../../core/module.js";
-import { MANIFEST, tarManifestRoot } from "./manifest.js";
-import { torchserveRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
+import { MANIFEST, tarManifestRoot } from "./detect.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -26,6 +25,8 @@ function matchTarMar(names: readonly string[], files: ReadonlySet<string>): bool
 function matchMar(_names: readonly string[], files: ReadonlySet<string>): object | undefined {
   return files.has(MANIFEST) ? {} : undefined;
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "torchserveRules");
 
 /** TorchServe model archives. */
 export const torchserveModule = {
@@ -55,7 +56,14 @@ export const torchserveModule = {
     lazyAnalyzer("torchserve-tar", ["tar"], async () => (await import("./analyzer.js")).torchserveTarAnalyzer),
   ],
   repoAnalyzers: [
-    lazyRepoAnalyzer("torchserve", async () => (await import("./repo-analyzer.js")).torchserveRepoAnalyzer),
+    lazyRepoAnalyzer(
+      "torchserve",
+      async () => (await import("./repo-analyzer.js")).torchserveRepoAnalyzer,
+      // no unpacked archive: no `MAR-INF/MANIFEST.json` among the files
+      (ctx) => !ctx.files.some((f) => f.path === MANIFEST || f.path.endsWith(`/${MANIFEST}`)),
+    ),
   ],
-  rules: torchserveRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -13,30 +13,17 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, lengthWithin } from "../msgpack/cursor.js";
+import { LEARNER_PARAM, legacyBinaryStart } from "./detect.js";
 import type { XgbIssue, XgbModelInfo } from "./model.js";
 
-const LEARNER_PARAM = 136;
+export { legacyBinaryStart };
+
 const GBTREE_PARAM = 160;
 const TREE_PARAM = 148;
 const NODE = 20;
 const NODE_STAT = 16;
 /** Longest objective or booster name, attribute key or value read. */
 const MAX_NAME = 4096;
-
-/** The first bytes of a legacy binary model: offset of the learner block, or undefined. */
-export function legacyBinaryStart(head: Uint8Array): number | undefined {
-  const magic = head[0] === 0x62 && head[1] === 0x69 && head[2] === 0x6e && head[3] === 0x66; // "binf"
-  const start = magic ? 4 : 0;
-  const at = start + LEARNER_PARAM;
-  if (head.length < at + 9) return undefined;
-  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const len = view.getBigUint64(at, true);
-  if (len < 1n || len > 64n || head.length < at + 8 + Number(len)) return magic ? start : undefined;
-  const name = String.fromCharCode(...head.subarray(at + 8, at + 8 + Number(len)));
-  if (magic) return start;
-  // Without the magic, the objective's name at its fixed offset is the evidence.
-  return /^[a-z]+:[a-z_]+$/.test(name) ? start : undefined;
-}
 
 /**
  * Reads a legacy binary model.

@@ -5,7 +5,24 @@
  * @module
  */
 import type { Detector } from "../../core/module.js";
-import { legacyBinaryStart } from "./binary.js";
+
+/** Size of the legacy binary header's learner parameters (the objective's name follows them). */
+export const LEARNER_PARAM = 136;
+
+/** The first bytes of a legacy binary model: offset of the learner block, or undefined. */
+export function legacyBinaryStart(head: Uint8Array): number | undefined {
+  const magic = head[0] === 0x62 && head[1] === 0x69 && head[2] === 0x6e && head[3] === 0x66; // "binf"
+  const start = magic ? 4 : 0;
+  const at = start + LEARNER_PARAM;
+  if (head.length < at + 9) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const len = view.getBigUint64(at, true);
+  if (len < 1n || len > 64n || head.length < at + 8 + Number(len)) return magic ? start : undefined;
+  const name = String.fromCharCode(...head.subarray(at + 8, at + 8 + Number(len)));
+  if (magic) return start;
+  // Without the magic, the objective's name at its fixed offset is the evidence.
+  return /^[a-z]+:[a-z_]+$/.test(name) ? start : undefined;
+}
 
 const LEARNER = [0x6c, 0x65, 0x61, 0x72, 0x6e, 0x65, 0x72]; // "learner"
 

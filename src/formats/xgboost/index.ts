@@ -3,15 +3,16 @@
  * Pickled boosters are pickles and go to the pickle engine.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { detectXgboostBinary, detectXgboostJson } from "./detect.js";
-import { xgboostRules } from "./rules.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     xgboost: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "xgboostRules");
 
 /** XGBoost models. */
 export const xgboostModule = {
@@ -29,5 +30,7 @@ export const xgboostModule = {
     { rank: 185, detect: detectXgboostJson },
   ],
   analyzers: [lazyAnalyzer("xgboost", ["xgboost"], async () => (await import("./analyzer.js")).xgboostAnalyzer)],
-  rules: xgboostRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -5,13 +5,16 @@
  * ids belong to their modules (`openvino`, `pmml`); generic XML stays text.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
+import { type FormatModule, lazyRules } from "../../core/module.js";
 import { detectXmlModel } from "./detect.js";
-import { xmlRules } from "./rules.js";
+
+const rules = lazyRules(import.meta.url, "./rules.js", "xmlRules");
 
 /** XML layer. */
 export const xmlModule = {
   name: "xml",
   detectors: [{ rank: 185, detect: detectXmlModel }],
-  rules: xmlRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

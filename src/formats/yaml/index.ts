@@ -4,8 +4,7 @@
  * analyzer reports what a loader would construct or call.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { yamlRules } from "./rules.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -13,10 +12,14 @@ declare module "../../core/formats.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "yamlRules");
+
 /** YAML documents. */
 export const yamlModule = {
   name: "yaml",
   formats: [{ id: "yaml", description: "YAML document", textual: true, hintExtensions: ["yaml", "yml"] }],
   analyzers: [lazyAnalyzer("yaml", ["yaml"], async () => (await import("./analyzer.js")).yamlAnalyzer)],
-  rules: yamlRules,
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -3,8 +3,7 @@
  * analyzer that finds, verifies and reports the signatures of a scanned directory.
  * @module
  */
-import { type FormatModule, lazyRepoAnalyzer } from "../../core/module.js";
-import { omsRules } from "./rules.js";
+import { type FormatModule, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
 import type { ScanSignatureOptions } from "./verify.js";
 
 declare module "../../core/formats.js" {
@@ -20,6 +19,8 @@ declare module "../../core/analyzer.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "omsRules");
+
 /** OMS signatures. */
 export const omsModule = {
   name: "oms",
@@ -32,6 +33,17 @@ export const omsModule = {
       hintExtensions: ["json"],
     },
   ],
-  repoAnalyzers: [lazyRepoAnalyzer("oms-signature", async () => (await import("./analyzer.js")).omsRepoAnalyzer)],
-  rules: omsRules,
+  repoAnalyzers: [
+    lazyRepoAnalyzer(
+      "oms-signature",
+      async () => (await import("./analyzer.js")).omsRepoAnalyzer,
+      // signatures turned off, or no local directory to look for one in (a single file's
+      // signature requirement is the engine's: `signatureViolation`)
+      (ctx) =>
+        ctx.options.signature === false || ctx.root.localDir === undefined || ctx.root.target.kind !== "directory",
+    ),
+  ],
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -2,9 +2,8 @@
  * The pins module: the scanned tree checked against pinned digests or a lock file.
  * @module
  */
-import { type FormatModule, lazyRepoAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
 import type { LockFile } from "./lock.js";
-import { pinRules } from "./rules.js";
 
 declare module "../../core/analyzer.js" {
   interface ScanSections {
@@ -17,9 +16,20 @@ declare module "../../core/analyzer.js" {
   }
 }
 
+const rules = lazyRules(import.meta.url, "./rules.js", "pinRules");
+
 /** Pins and lock files. */
 export const pinsModule = {
   name: "pins",
-  repoAnalyzers: [lazyRepoAnalyzer("pins", async () => (await import("./analyzer.js")).pinsRepoAnalyzer)],
-  rules: pinRules,
+  repoAnalyzers: [
+    lazyRepoAnalyzer(
+      "pins",
+      async () => (await import("./analyzer.js")).pinsRepoAnalyzer,
+      // neither pins nor a lock file: nothing to compare the tree with
+      (ctx) => ctx.options.pins === undefined && ctx.options.lockFile === undefined,
+    ),
+  ],
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;
