@@ -178,8 +178,18 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
       let generation = 0;
       for (let round = 0; round < 100; round++) {
         const id = jobIdOf(data, identity, generation);
-        const existing = await queue.getJob(id);
-        if (existing === undefined) {
+        // Each generation of an unpinned target is one round trip that does not fetch the stored
+        // report: whether the job exists, when it finished, and whether it completed (BullMQ sets
+        // finishedOn only once a job completed or failed for good), read atomically.
+        const key = queue.toKey(id);
+        const facts = await client.multi().exists(key).hget(key, "finishedOn").zscore(queue.keys.completed!, id).exec();
+        if (facts === null || facts.some(([error]) => error !== null)) throw new Error("Redis: reading the job failed");
+        const [[, exists], [, finishedOn], [, completedAt]] = facts as [
+          [unknown, unknown],
+          [unknown, unknown],
+          [unknown, unknown],
+        ];
+        if (exists !== 1) {
           const mine: ScanJobData = { ...data, submission: randomUUID() };
           await queue.add("scan", mine, {
             jobId: id,
@@ -189,13 +199,19 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
             removeOnFail: { age: ttl },
           });
           // BullMQ keeps the first job of an id and ignores later adds: read back who won.
-          const stored = await queue.getJob(id);
-          return { id, duplicate: stored !== undefined && stored.data.submission !== mine.submission };
+          const stored = await client.hget(key, "data");
+          let submission: unknown;
+          try {
+            submission = (JSON.parse(stored ?? "{}") as { submission?: unknown }).submission;
+          } catch {
+            submission = undefined;
+          }
+          return { id, duplicate: stored !== null && submission !== mine.submission };
         }
-        const state = await existing.getState();
-        const finished = state === "completed" || state === "failed";
-        if (!finished || (identity.pinned && state === "completed")) return { id, duplicate: true };
-        generation = existing.finishedOn ?? Date.now();
+        const finishedAt = typeof finishedOn === "string" ? Number(finishedOn) : Number.NaN;
+        const completed = completedAt !== null && completedAt !== undefined;
+        if (!Number.isFinite(finishedAt) || (identity.pinned && completed)) return { id, duplicate: true };
+        generation = finishedAt;
       }
       throw new Error("too many generations of one job");
     },

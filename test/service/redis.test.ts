@@ -6,7 +6,16 @@
 // what the workers did (counters kept in Redis).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
@@ -15,9 +24,10 @@ import { TOOL_VERSION } from "../../src/core/version.js";
 import { resolvePolicy } from "../../src/policy/policy.js";
 import type { FileReport } from "../../src/report/schema.js";
 import { contentKeyDigest } from "../../src/scan/cache.js";
+import { identityOf } from "../../src/service/job.js";
 import { RedisVerdictCache } from "../../src/service/redis-cache.js";
 import { RedisScanCounters } from "../../src/service/redis-metrics.js";
-import { createScanQueue, type RedisScanQueue, redisClient } from "../../src/service/redis-queue.js";
+import { createScanQueue, type RedisScanQueue, redisClient, runWorker } from "../../src/service/redis-queue.js";
 import { type RunningServer, startServer } from "../../src/service/server.js";
 import { redisAvailable, startRedis, type TestRedis } from "../helpers/redis.js";
 import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
@@ -229,6 +239,58 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     expect(completedBy(a.id)).toBe(1);
     expect(completions.get(a.id)).toBe(1);
   }, 20_000);
+
+  it("an unpinned target is scanned again once its last scan finished; each generation costs one read, no report", async () => {
+    // Its own queue and an in-process worker, stopped before the last submission: nothing else
+    // reads jobs meanwhile.
+    const name = "test-generations";
+    const own = createScanQueue({ connection: redis.url, name });
+    const realRoot = realpathSync(root);
+    const worker = runWorker({ connection: redis.url, name, roots: [realRoot], counters: false });
+    try {
+      await worker.ready();
+      writeFileSync(join(root, "again.json"), JSON.stringify({ again: true }));
+      const target = join(realRoot, "again.json");
+      const job = {
+        target,
+        kind: "local" as const,
+        policyHash: resolvePolicy({}).hash,
+        options: { verify: "read" as const, hash: true, timeoutMs: 60_000, concurrency: 1 },
+        submittedAt: Date.now(),
+      };
+      const identity = identityOf(target, "local");
+      const finished = (id: string) =>
+        waitFor(`job ${id}`, 15_000, async () => {
+          const s = await own.status(id);
+          return s?.state === "completed" ? s : undefined;
+        });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [a, b] = await Promise.all([own.submit(job, identity), own.submit(job, identity)]);
+        expect(a.id).toBe(b.id);
+        expect([a.duplicate, b.duplicate].sort()).toEqual([false, true]);
+        // Submitted again while it is queued or running: the same job.
+        expect(await own.submit(job, identity)).toEqual({ id: a.id, duplicate: true });
+        await finished(a.id);
+        ids.push(a.id);
+      }
+      expect(new Set(ids).size).toBe(3);
+      await worker.close();
+      // A fourth submission walks the three finished generations without fetching their jobs
+      // (HGETALL, which carries the report) or running BullMQ's state script for each.
+      const hgetalls = async () =>
+        Number(/cmdstat_hgetall:calls=(\d+)/.exec(await client.info("commandstats"))?.[1] ?? 0);
+      const before = await hgetalls();
+      const fourth = await own.submit(job, identity);
+      expect(await hgetalls()).toBe(before);
+      expect(ids).not.toContain(fourth.id);
+      expect(fourth.duplicate).toBe(false);
+      expect((await own.status(fourth.id))?.state).toBe("queued");
+    } finally {
+      await worker.close();
+      await own.close();
+    }
+  }, 40_000);
 
   it("a worker killed with SIGKILL mid-scan loses the job to another, which completes it once", async () => {
     const { id } = await submit(`hf://acme/slow@${SLOW_COMMIT}`, { concurrency: 1 });
