@@ -436,7 +436,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       opening.then((s) => s.close?.()).catch(() => undefined);
       throw toModelgateError(readSignal.aborted ? (readSignal.reason ?? error) : error);
     }
-    return new GuardedSource(source, { signal: readSignal, maxReadBytes: limits.maxReadBytes });
+    return new GuardedSource(source, { signal: readSignal, maxReadBytes: limits.maxReadBytes, typedErrors: true });
   };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered(listed).map((r) => r.toReport());

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ByteSource } from "../core/byte-source.js";
-import { ModelgateError } from "../core/errors.js";
+import { ModelgateError, toModelgateError } from "../core/errors.js";
 
 export {
   BufferSource,
@@ -41,6 +41,11 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
+/** Rethrows `error` as a `ModelgateError` (see {@link GuardOptions.typedErrors}). */
+function rethrowTyped(error: unknown): never {
+  throw toModelgateError(error);
+}
+
 /** Options of {@link GuardedSource}. */
 export interface GuardOptions {
   /** Maximum total bytes that may be read through this guard. */
@@ -49,6 +54,12 @@ export interface GuardOptions {
   signal?: AbortSignal;
   /** Called after every read with the number of bytes returned. */
   onRead?: (bytes: number) => void;
+  /**
+   * Reads reject only with `ModelgateError`s: a fired signal's reason (a `TimeoutError` or
+   * `AbortError`) or the inner source's error is converted, so a reader that tells its own typed
+   * errors from bugs (a repository analyzer) sees a timeout as `TIMEOUT` whenever it fires.
+   */
+  typedErrors?: boolean;
 }
 
 /**
@@ -71,7 +82,7 @@ export class GuardedSource implements ByteSource {
     this.size = inner.size;
     const into = inner.readInto;
     if (into !== undefined) {
-      this.readInto = async (offset, target) => {
+      const readInto = async (offset: number, target: Uint8Array): Promise<number> => {
         this.#admit(offset, target.length);
         const { signal, onRead } = this.#options;
         const pending = into.call(inner, offset, target);
@@ -80,6 +91,11 @@ export class GuardedSource implements ByteSource {
         onRead?.(n);
         return n;
       };
+      this.readInto = options.typedErrors === true ? (o, t) => readInto(o, t).catch(rethrowTyped) : readInto;
+    }
+    if (options.typedErrors === true) {
+      const read = this.read.bind(this);
+      this.read = (offset, length) => read(offset, length).catch(rethrowTyped);
     }
   }
 
