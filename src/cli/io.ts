@@ -5,7 +5,7 @@
 import { constants, type Stats } from "node:fs";
 import { access, lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { styleText } from "node:util";
+import { styleText } from "../core/node-util.js";
 import type { Stylize } from "../report/render/text.js";
 
 /** What a command may touch of its process. */

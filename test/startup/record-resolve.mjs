@@ -1,16 +1,15 @@
-// The resolve hook of record-hooks.mjs (it runs on the loader thread).
+// The resolve hook of record-hooks.mjs (in-thread, synchronous: `module.registerHooks`).
 import { appendFileSync } from "node:fs";
 
-let out = "";
-
-/** @param {{ out: string }} data */
-export function initialize(data) {
-  out = data.out;
-}
-
-/** @type {import("node:module").ResolveHook} */
-export async function resolve(specifier, context, nextResolve) {
-  const resolved = await nextResolve(specifier, context);
-  appendFileSync(out, `${resolved.url}\n`);
-  return resolved;
+/**
+ * A resolve hook that appends every URL it resolves to `out`, one a line.
+ * @param {string} out
+ * @returns {import("node:module").ResolveHookSync}
+ */
+export function recordingResolve(out) {
+  return (specifier, context, nextResolve) => {
+    const resolved = nextResolve(specifier, context);
+    appendFileSync(out, `${resolved.url}\n`);
+    return resolved;
+  };
 }

@@ -34,6 +34,8 @@ interface Loaded {
   readonly sources: string[];
   /** Every module loaded from a file (sources and npm packages; `node:` built-ins excluded). */
   readonly modules: number;
+  /** Node's built-in modules loaded by the time the process exited (public and internal names). */
+  readonly builtins: Set<string>;
   /** The child's standard output and error. */
   readonly stdout: string;
   readonly stderr: string;
@@ -74,7 +76,8 @@ async function loaded(name: string, args: readonly string[], cwd = REPO_ROOT, ex
     if (m !== null) packages.add(m[1]!);
   }
   const sources = urls.filter((u) => u.startsWith(SRC_URL));
-  return { packages, sources, modules: urls.filter((u) => u.startsWith("file:")).length, stdout, stderr };
+  const builtins = new Set(urls.filter((u) => u.startsWith("builtin:")).map((u) => u.slice("builtin:".length)));
+  return { packages, sources, modules: urls.filter((u) => u.startsWith("file:")).length, builtins, stdout, stderr };
 }
 
 /** `loaded` for an ES module script. */
@@ -148,13 +151,16 @@ const under = (sources: readonly string[], ...folders: string[]): string[] =>
 
 describe("start-up", () => {
   it("sanity: the recorder sees packages a script loads", async () => {
-    const { packages, modules } = await loadedBy(
+    const { packages, modules, builtins } = await loadedBy(
       "sanity",
-      'await import("yaml"); await import("protobufjs/minimal.js");',
+      'await import("yaml"); await import("protobufjs/minimal.js"); process.getBuiltinModule("node:zlib");',
     );
     expect(packages.has("yaml")).toBe(true);
     expect(packages.has("protobufjs")).toBe(true);
     expect(modules).toBeGreaterThanOrEqual(2);
+    // built-ins are seen however they are loaded, and those a bare start has are told apart
+    expect(builtins.has("zlib")).toBe(true);
+    expect(builtins.has("worker_threads")).toBe(false);
   }, 60_000);
 
   it("importing the main entry loads no zod, Sigstore, registry, format or engine module, and few modules", async () => {
@@ -210,7 +216,7 @@ describe("start-up", () => {
     writeFileSync(pkl, Buffer.from(SMALL_PICKLE, "hex"));
     // the default policy: the search from the working directory finds no policy file
     expect(await findPolicyFile({ cwd: dir })).toBeUndefined();
-    const { packages, sources, modules, stdout } = await loaded(
+    const { packages, sources, modules, builtins, stdout } = await loaded(
       "cli-scan",
       [join(REPO_ROOT, "src/cli/main.ts"), "scan", "small.pkl", "--format", "json"],
       dir,
@@ -238,6 +244,9 @@ describe("start-up", () => {
       ),
     ).toEqual([]);
     expect(modules).toBeLessThanOrEqual(CLI_SCAN_MAX_MODULES);
+    // built-ins that cost milliseconds to load and that a small file does not need: worker threads
+    // (the hash pool starts them for files from 4 MiB; an ES import of `node:util` loads them too)
+    expect(["worker_threads"].filter((b) => builtins.has(b))).toEqual([]);
   }, 60_000);
 
   it("a policy file is validated by the schema: zod loads, and an invalid one is still a usage error", async () => {

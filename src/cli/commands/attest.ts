@@ -5,9 +5,9 @@
  */
 import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parseArgs } from "node:util";
 import { isModelgateError } from "../../core/errors.js";
 import { parsePlainJson } from "../../core/json.js";
+import { parseArgs } from "../../core/node-util.js";
 import { type AttestOptions, attest } from "../../integrity/attest/sign.js";
 import { type AttestableReport, DEFAULT_VERIFIER_ID, type PassThreshold } from "../../integrity/attest/statement.js";
 import { type BundleSigner, createBundleSigner } from "../../integrity/oms/dsse.js";

@@ -13,7 +13,7 @@
 import type { Dir, Stats } from "node:fs";
 import { lstat, opendir, rmdir, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import { TOOL_VERSION } from "../../core/version.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
 import { type CliIO, type Command, cwdOf, EXIT, UsageError } from "../io.js";

@@ -3,7 +3,7 @@
  * @module
  */
 import { lstat } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import { writeFileSafely } from "../../sources/safe-write.js";
 import { type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
 

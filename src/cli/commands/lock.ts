@@ -2,7 +2,7 @@
  * `modelgate lock <dir>`: writes a lock file of every file's SHA-256 (checked by `scan --lock`).
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import { writeLockFile } from "../../integrity/pins/lock.js";
 import { type Command, EXIT, UsageError } from "../io.js";
 

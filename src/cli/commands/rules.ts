@@ -2,7 +2,7 @@
  * `modelgate rules [ID|AREA]`: the rule registry, listed or one rule explained.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import type { RuleDef } from "../../core/rules.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
 import { allRules } from "../../registry/rules.js";

@@ -4,8 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
+import { parseArgs } from "../../core/node-util.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
 import type { BundleSigner } from "../../integrity/oms/dsse.js";
 import type { ScanSignatureOptions } from "../../integrity/oms/verify.js";

@@ -3,7 +3,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import { loadPolicyFile } from "../../policy/load.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
 import { type CliIO, type Command, cwdOf, EXIT, UsageError } from "../io.js";

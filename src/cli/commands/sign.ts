@@ -2,7 +2,7 @@
  * `modelgate sign <model>`: writes an OpenSSF Model Signing signature (key or certificate method).
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import type { HashAlgorithm } from "../../integrity/hash/core.js";
 import { type SignOptions, signModel } from "../../integrity/oms/sign.js";
 import { readNamedFile } from "../../sources/safe-write.js";

@@ -4,8 +4,8 @@
  * @module
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { parseArgs } from "node:util";
 import { isModelgateError } from "../../core/errors.js";
+import { parseArgs } from "../../core/node-util.js";
 import { DEFAULT_VERIFIER_ID, SCAN_EXTENSION_KEY } from "../../integrity/attest/statement.js";
 import {
   type AttestationTarget,

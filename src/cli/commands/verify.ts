@@ -2,7 +2,7 @@
  * `modelgate verify <model>`: verifies an OpenSSF Model Signing signature.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import type { SignatureVerification } from "../../integrity/oms/result.js";
 import { refreshTrustedRoot } from "../../integrity/oms/trusted-root.js";
 import { type VerifyOptions, verifyModel } from "../../integrity/oms/verify.js";

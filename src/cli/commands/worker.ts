@@ -3,7 +3,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../core/node-util.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
 import { type Command, cwdOf, EXIT, UsageError } from "../io.js";
 import { optional, positiveInt, untilStopped } from "./serve.js";

@@ -1,7 +1,7 @@
 /**
  * The hashing loop shared by the calling thread and the worker threads of the hash pool.
  *
- * This module is also the worker's entry point, so it imports nothing relative (only `node:` and
+ * The workers load it from `./worker.ts`, so it imports nothing relative (only `node:` and
  * `hash-wasm`): that lets the same file run in a worker from `dist/` and, under the test runner,
  * from its TypeScript source. Errors cross the thread boundary as plain {@link HashFailure} values.
  * @module
@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 
 /** Digest algorithms modelgate computes: the OMS hash registry (`sha256`, `blake2b` = BLAKE2b-512, `blake3`). */
 export type HashAlgorithm = "sha256" | "blake2b" | "blake3";
@@ -234,7 +234,7 @@ export async function hashBytes(bytes: Uint8Array, algorithms: readonly HashAlgo
   return digests;
 }
 
-/** Marker in `workerData` that makes this module start serving hash requests. */
+/** Marker in `workerData` that makes `./worker.ts` start serving hash requests. */
 export const WORKER_MARKER = "modelgateHashWorker";
 
 /** A request the pool posts to a worker. */
@@ -267,9 +267,13 @@ export interface WorkerResponse {
   readonly error?: HashFailure;
 }
 
-function serveRequests(): void {
-  const port = parentPort;
-  if (port === null) return;
+/**
+ * Serves the pool's hash requests arriving on `port` (a worker thread's parent port; see
+ * `./worker.ts`, which alone loads `node:worker_threads`, so a scan that hashes in its own thread
+ * never does).
+ * @param port - where requests arrive and answers go
+ */
+export function serveRequests(port: MessagePort): void {
   const cancelled = new Set<number>();
   let queue: Promise<void> = Promise.resolve();
   port.on("message", (request: WorkerRequest) => {
@@ -302,5 +306,3 @@ function serveRequests(): void {
     });
   });
 }
-
-if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_MARKER] === true) serveRequests();

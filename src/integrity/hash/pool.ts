@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { ModelgateError } from "../../core/errors.js";
 import {
   type ByteRange,
@@ -75,9 +75,9 @@ export function toHashError(value: unknown): ModelgateError {
 }
 
 function workerUrl(): URL {
-  // Built: core.js beside this file. Under the test runner only core.ts exists; Node strips its types.
-  const built = new URL("./core.js", import.meta.url);
-  return existsSync(fileURLToPath(built)) ? built : new URL("./core.ts", import.meta.url);
+  // Built: worker.js beside this file. Under the test runner only worker.ts exists; Node strips its types.
+  const built = new URL("./worker.js", import.meta.url);
+  return existsSync(fileURLToPath(built)) ? built : new URL("./worker.ts", import.meta.url);
 }
 
 /**
@@ -199,7 +199,9 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(workerUrl(), { workerData: { [WORKER_MARKER]: true } });
+    // Loaded on the first worker, not with the module: a scan of small files never starts one.
+    const { Worker } = process.getBuiltinModule("node:worker_threads");
+    const worker: Worker = new Worker(workerUrl(), { workerData: { [WORKER_MARKER]: true } });
     const slot: Slot = { worker, job: undefined };
     worker.on("message", (response: WorkerResponse) => {
       const job = slot.job;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { styleText } from "node:util";
+import { styleText } from "../../core/node-util.js";
 
 /** A style the text report applies to its own words (verdicts, severities, statuses, headings). */
 export type StyleName = "red" | "yellow" | "green" | "magenta" | "cyan" | "dim" | "bold";
