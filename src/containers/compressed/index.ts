@@ -2,10 +2,46 @@
  * The compressed-stream module: gzip, bzip2, xz, LZMA-alone, zlib and zstd streams are decoded
  * (within the decompression budget) and their content scanned as a member; lz4 frames and RAR
  * archives are recognised but not read (`format/unsupported`).
+ *
+ * Detection: recognises compressed streams (gzip, bzip2, xz, zstd, lz4, zlib, LZMA-alone) and RAR archives.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
-import { detectBz2, detectGzip, detectLz4, detectLzma, detectRar, detectXz, detectZlib, detectZstd } from "./detect.js";
+import { type Detector, type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { ascii, magic, startsWith } from "../../core/sniffing.js";
+
+export const detectGzip = magic("gzip", [0x1f, 0x8b, 0x08], "gzip header");
+export const detectXz = magic("xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz header");
+export const detectZstd = magic("zstd", [0x28, 0xb5, 0x2f, 0xfd], "zstd frame");
+export const detectLz4 = magic("lz4", [0x04, 0x22, 0x4d, 0x18], "lz4 frame");
+export const detectRar = magic("rar", ascii("Rar!\x1a\x07"), "RAR signature");
+
+export const detectBz2: Detector = ({ head }) =>
+  startsWith(head, ascii("BZh")) &&
+  head[3]! >= 0x31 &&
+  head[3]! <= 0x39 &&
+  (startsWith(head, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59], 4) ||
+    startsWith(head, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90], 4))
+    ? { format: "bz2", offset: 0, reason: "bzip2 stream header" }
+    : undefined;
+
+export const detectZlib: Detector = ({ head }) => {
+  if (head.length < 2 || head[0] !== 0x78) return undefined;
+  const ok = ((head[0]! << 8) | head[1]!) % 31 === 0 && (head[1]! & 0x20) === 0;
+  return ok ? { format: "zlib", offset: 0, reason: "zlib stream header" } : undefined;
+};
+
+export const detectLzma: Detector = ({ head }) => {
+  // LZMA "alone": properties byte (lc/lp/pb, usually 0x5d), dictionary size, 64-bit size.
+  if (head.length < 13 || head[0]! >= 225) return undefined;
+  const dict = (head[1]! | (head[2]! << 8) | (head[3]! << 16) | (head[4]! << 24)) >>> 0;
+  // What liblzma's .lzma auto-detection accepts (Python's lzma.open, joblib): a dictionary of 2^n
+  // or 2^n + 2^(n-1) bytes (or UINT32_MAX), and an unknown size or one below 2^38.
+  const low = (dict & -dict) >>> 0;
+  const dictOk = dict === 0xffffffff || (dict !== 0 && (dict === low || dict === low * 3));
+  const sizeUnknown = head.subarray(5, 13).every((b) => b === 0xff);
+  const sizeOk = sizeUnknown || (head[9]! < 0x40 && head[10] === 0 && head[11] === 0 && head[12] === 0);
+  return head[0] === 0x5d && dictOk && sizeOk ? { format: "lzma", offset: 0, reason: "LZMA-alone header" } : undefined;
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

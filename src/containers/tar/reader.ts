@@ -18,7 +18,7 @@ import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { isTraversalName } from "../zip/reader.js";
-import { headerChecksums, parseTarNumber, parseTarNumberAsPython, tarChecksumMatches } from "./detect.js";
+import { headerChecksums, parseTarNumber, parseTarNumberAsPython, tarChecksumMatches } from "./index.js";
 
 export { parseTarNumber, parseTarNumberAsPython, tarChecksumMatches };
 

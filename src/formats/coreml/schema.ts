@@ -6,7 +6,7 @@
  * @module
  */
 import type { MessageSpec } from "../protobuf/walk.js";
-import { MODEL_FIELDS, MODEL_TYPES, OPAQUE_MODEL_TYPES } from "./detect.js";
+import { MODEL_FIELDS, MODEL_TYPES, OPAQUE_MODEL_TYPES } from "./index.js";
 import { program } from "./mil.js";
 
 export { MODEL_FIELDS, MODEL_TYPES, OPAQUE_MODEL_TYPES };

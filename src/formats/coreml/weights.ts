@@ -16,9 +16,9 @@
  */
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
-import { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION } from "./detect.js";
+import { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION } from "./index.js";
 
-export { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION, detectMilWeights } from "./detect.js";
+export { BLOB_ALIGN, BLOB_SENTINEL, BLOB_STORAGE_VERSION, detectMilWeights } from "./index.js";
 
 /** Most blobs read in one file (a budget: real packages have thousands at most). */
 export const MAX_BLOBS = 1_000_000;

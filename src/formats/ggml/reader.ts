@@ -19,7 +19,7 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, latin1 } from "../torch7/cursor.js";
-import { GGML_MAGICS } from "./detect.js";
+import { GGML_MAGICS } from "./index.js";
 
 /**
  * ggml tensor types of the pre-GGUF era: block size and bytes per block. Q4_0, Q4_1 and Q8_0

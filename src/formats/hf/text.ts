@@ -12,7 +12,7 @@ import {
   parsePlainJson,
   parseStrictJson,
 } from "../../core/json.js";
-import { decodeUtf16 } from "../text/detect.js";
+import { decodeUtf16 } from "../text/index.js";
 
 export { decodeUtf16 };
 

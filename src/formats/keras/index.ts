@@ -1,10 +1,21 @@
 /**
  * The Keras module: `.keras` zips (config, metadata, weights), legacy HDF5 `.h5` models and Keras
  * configs inside other containers (Lambda layers, modules outside Keras).
+ *
+ * Detection: recognises HDF5 files (Keras `.h5`) by their superblock signature.
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { detectHdf5 } from "./detect.js";
+import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { ascii, startsWith } from "../../core/sniffing.js";
+
+const HDF5_MAGIC = [0x89, ...ascii("HDF"), 0x0d, 0x0a, 0x1a, 0x0a];
+export const detectHdf5: Detector = ({ head }) => {
+  // The superblock sits at 0 or after a user block of 512, 1024, 2048 ... bytes.
+  for (let at = 0; at + HDF5_MAGIC.length <= head.length; at = at === 0 ? 512 : at * 2) {
+    if (startsWith(head, HDF5_MAGIC, at)) return { format: "hdf5", offset: at, reason: `HDF5 superblock at ${at}` };
+  }
+  return undefined;
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

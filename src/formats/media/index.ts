@@ -6,11 +6,88 @@
  * scanned. SVG is XML that can carry scripts: it is read with the strict XML reader and its active
  * content reported (`media/svg-script`). PDF, TIFF, BMP, ICO and video are not recognised (they
  * stay `format/unknown`).
+ *
+ * Detection: recognises images and audio by their magic plus the first structure behind it (a PNG's IHDR, a
+ * JPEG's first marker, a RIFF form type, an MPEG frame header chain), and SVG documents by their
+ * root element.
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { detectMedia, detectSvg } from "./detect.js";
-import { MEDIA_FORMATS } from "./signatures.js";
+import type { Detection } from "../../core/formats.js";
+import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { startsWith } from "../../core/sniffing.js";
+import { xmlRoot } from "../xml/index.js";
+import { MEDIA_FORMATS, type MediaFormat, mp3Frame } from "./signatures.js";
+
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52];
+/** Markers that may follow a JPEG's SOI: APPn, DQT, DHT, SOFn, DRI, COM. */
+const JPEG_SECOND = (m: number): boolean =>
+  (m >= 0xe0 && m <= 0xef) || m === 0xdb || m === 0xc4 || (m >= 0xc0 && m <= 0xcf) || m === 0xdd || m === 0xfe;
+
+const found = (format: MediaFormat, reason: string): Detection => ({ format, offset: 0, reason });
+
+/** Whether three MPEG audio frames follow each other from `at` (or the head ends after one or two). */
+function mpegFramesAt(head: Uint8Array, at: number): boolean {
+  let pos = at;
+  for (let n = 0; n < 3; n++) {
+    if (pos + 4 > head.length) return n > 0 && head.length < 64 * 1024;
+    const frame = mp3Frame(head[pos] ?? 0, head[pos + 1] ?? 0, head[pos + 2] ?? 0, head[pos + 3] ?? 0);
+    if (frame === undefined) return false;
+    pos += frame.length;
+  }
+  return true;
+}
+
+/** Detector of the binary image and audio formats. */
+export const detectMedia: Detector = ({ head }) => {
+  const b0 = head[0];
+  if (b0 === 0x89 && startsWith(head, PNG)) return found("image-png", "PNG signature and IHDR");
+  if (b0 === 0xff && head[1] === 0xd8 && head[2] === 0xff && JPEG_SECOND(head[3] ?? 0)) {
+    return found("image-jpeg", "JPEG SOI and marker");
+  }
+  if (b0 === 0x47 && head.length >= 13) {
+    const sig = String.fromCharCode(...head.subarray(0, 6));
+    if (sig === "GIF87a" || sig === "GIF89a") return found("image-gif", `${sig} signature`);
+  }
+  if (b0 === 0x52 && head.length >= 16 && String.fromCharCode(...head.subarray(0, 4)) === "RIFF") {
+    const form = String.fromCharCode(...head.subarray(8, 16));
+    if (/^WEBPVP8[ LX]$/.test(form)) return found("image-webp", "RIFF WEBP");
+    if (form.startsWith("WAVE")) return found("audio-wav", "RIFF WAVE");
+  }
+  // fLaC, then a STREAMINFO block header (type 0: byte 4 is 0x00 or 0x80)
+  if (b0 === 0x66 && startsWith(head, [0x66, 0x4c, 0x61, 0x43]) && ((head[4] ?? 1) & 0x7f) === 0) {
+    return found("audio-flac", "fLaC marker and STREAMINFO");
+  }
+  if (b0 === 0x4f && startsWith(head, [0x4f, 0x67, 0x67, 0x53, 0x00])) return found("audio-ogg", "OggS page");
+  if (b0 === 0x49 && head[1] === 0x44 && head[2] === 0x33 && head.length >= 10) {
+    const major = head[3] ?? 0;
+    const s = head.subarray(6, 10);
+    if (major >= 2 && major <= 4 && s.every((b) => b < 0x80)) {
+      const end =
+        ((s[0]! << 21) | (s[1]! << 14) | (s[2]! << 7) | s[3]!) + 10 + (major === 4 && (head[5] ?? 0) & 0x10 ? 10 : 0);
+      if (startsWith(head, [0x66, 0x4c, 0x61, 0x43], end)) return found("audio-flac", "ID3v2 tag and fLaC marker");
+      // The audio behind a large tag may lie beyond the head: the tag alone names MP3 (the
+      // analyzer then requires frames).
+      if (end + 4 > head.length || mpegFramesAt(head, end)) return found("audio-mp3", "ID3v2 tag");
+    }
+  }
+  if (b0 === 0xff && mpegFramesAt(head, 0)) return found("audio-mp3", "MPEG audio frames");
+  return undefined;
+};
+
+const latin1 = new TextDecoder("latin1");
+
+/** Detector of SVG documents (XML whose root element is `svg`). */
+export const detectSvg: Detector = ({ head }) => {
+  if (head.length === 0 || head.includes(0)) return undefined;
+  const found = xmlRoot(latin1.decode(head));
+  const name = found?.root ?? found?.doctype;
+  if (name === undefined || name.slice(name.indexOf(":") + 1) !== "svg") return undefined;
+  return {
+    format: "image-svg",
+    offset: 0,
+    reason: found?.root === undefined ? "DOCTYPE svg" : "XML root element <svg>",
+  };
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

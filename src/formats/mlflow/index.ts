@@ -3,9 +3,27 @@
  * name and a `flavors:` key) gets the YAML analysis and its flavours are checked (custom
  * `loader_module`, shipped code); the repository analyzer reads the environment files beside it.
  * Pickled models (`model.pkl`, `python_model.pkl`) are pickles by name: the pickle engine reads them.
+ *
+ * Detection: recognising MLflow's `MLmodel` file: that exact base name, YAML with a top-level `flavors:` key.
  * @module
  */
+import type { Detection } from "../../core/formats.js";
 import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer, lazyRules } from "../../core/module.js";
+
+/** The model description file of an MLflow model directory. */
+export const MLMODEL = "MLmodel";
+
+/**
+ * `MLmodel` by name and content (a file so named without `flavors:` is plain YAML).
+ * @param name - file or member name
+ * @param text - its text
+ */
+export function detectMlmodel(name: string, text: string): Detection | undefined {
+  if (name.slice(name.lastIndexOf("/") + 1) !== MLMODEL) return undefined;
+  return /^flavors[ \t]*:/m.test(text)
+    ? { format: "mlflow", offset: 0, reason: "MLmodel with flavors" }
+    : { format: "yaml", offset: 0, reason: "MLmodel name" };
+}
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

@@ -9,7 +9,7 @@ import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
 import { readText } from "../hf/text.js";
-import { MLMODEL } from "./detect.js";
+import { MLMODEL } from "./index.js";
 
 /** Environment files MLflow writes beside MLmodel. */
 const ENV_FILES = ["requirements.txt", "conda.yaml", "conda.yml", "python_env.yaml"];

@@ -22,9 +22,9 @@ import { ModelgateError } from "../../core/errors.js";
 import { type Evidence, FindingList, type RuleId } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import { Cursor } from "./cursor.js";
-import { EXT_NDARRAY } from "./detect.js";
+import { EXT_NDARRAY } from "./index.js";
 
-export { isArrayHeader, isMapHeader, looksLikeFlaxMsgpack } from "./detect.js";
+export { isArrayHeader, isMapHeader, looksLikeFlaxMsgpack } from "./index.js";
 
 /** Something the reader found. */
 export interface MsgpackIssue {

@@ -1,10 +1,42 @@
 /**
  * The OpenVINO module: IR graphs (`.xml`, recognised by the XML module's detector) and their
  * weights (`.bin` beside the `.xml`, opaque data).
+ *
+ * Detection: recognises OpenVINO IR weights candidates: a `.bin` that nothing else recognised and that no
+ * pickle reading claims (the analyzer, `./weights.ts`, keeps it only beside an IR `.xml`).
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { detectIrWeights } from "./detect.js";
+import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { extensionOf } from "../../core/sniffing.js";
+import { OPCODES } from "../pickle/opcodes.js";
+
+/**
+ * `.bin` names `torch.load` reads (Hugging Face files): they claim a pickle, and a positive
+ * detection here would turn that strong claim into a speculative reading. Mirrors the claims
+ * table (`src/registry/claims.ts`); a test checks the two agree.
+ */
+const PICKLE_BIN_NAMES =
+  /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$/;
+
+/**
+ * First bytes a pickle may open with (every opcode, PROTO included): the claims read such a stream
+ * as a pickle, strongly or speculatively, and a positive detection here would demote that reading.
+ */
+const PICKLE_FIRST_BYTES: ReadonlySet<number> = new Set([0x80, ...OPCODES.map((o) => o.code)]);
+
+/**
+ * Candidate: a `.bin` nothing else recognised (ranked after every content detector). Not a
+ * candidate when a pickle reading is claimed: a pickle name, or a first byte that opens a pickle.
+ */
+export const detectIrWeights: Detector = ({ name, size, head }) => {
+  if (extensionOf(name) !== "bin" || size === 0 || PICKLE_FIRST_BYTES.has(head[0] ?? 0x80)) return undefined;
+  if (PICKLE_BIN_NAMES.test(name.slice(name.lastIndexOf("/") + 1).toLowerCase())) return undefined;
+  return {
+    format: "openvino-weights",
+    offset: 0,
+    reason: ".bin with no recognised content (IR weights if beside an IR .xml)",
+  };
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

@@ -10,9 +10,9 @@ import { posix } from "node:path";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readSibling } from "../../core/sibling.js";
 import { extensionOf } from "../../core/sniffing.js";
-import { detectXmlModel } from "../xml/detect.js";
+import { detectXmlModel } from "../xml/index.js";
 
-export { detectIrWeights } from "./detect.js";
+export { detectIrWeights } from "./index.js";
 
 /** Bytes of the sibling `.xml` read to tell whether it is an IR. */
 const SIBLING_HEAD = 4096;

@@ -1,9 +1,20 @@
 /**
  * The template module: Jinja chat templates (files, and templates found in configs, GGUF
  * metadata and safetensors metadata), analysed without rendering.
+ *
+ * Detection: content detection for Jinja templates, used by the sniffer.
  * @module
  */
 import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+
+/**
+ * Whether text opens with a Jinja delimiter (`{{`, `{%`, `{#`). No JSON document starts this way,
+ * so a template is not mistaken for JSON because both begin with `{`.
+ * @param text - the text, leading whitespace and BOM already removed
+ */
+export function startsLikeJinja(text: string): boolean {
+  return /^\{[{%#]/.test(text);
+}
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

@@ -8,7 +8,7 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readChunks, SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
-import { engineStart, engineTag } from "./detect.js";
+import { engineStart, engineTag } from "./index.js";
 
 const MIN_RUN = 5;
 const MAX_RUN = 512;

@@ -2,10 +2,94 @@
  * The text module: recognises text content (JSON, Python, notebooks, shell scripts, plain text;
  * Jinja, Sigstore bundles, YAML and MLflow's `MLmodel` are declared by their own modules) and the
  * extensions that hint at each. The Hugging Face module analyses what can run.
+ *
+ * Detection: recognises text content: YAML (MLflow's `MLmodel` included), Jinja templates, JSON (Sigstore
+ * bundles and notebooks included), Python, shell scripts, plain text.
  * @module
  */
-import type { FormatModule } from "../../core/module.js";
-import { detectText } from "./detect.js";
+import type { Detector, FormatModule } from "../../core/module.js";
+import { extensionOf } from "../../core/sniffing.js";
+import { detectMlmodel } from "../mlflow/index.js";
+import { startsLikeJinja } from "../template/index.js";
+import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/index.js";
+
+/**
+ * Decodes bytes that open with a UTF-16 byte-order mark (`FF FE` little-endian, `FE FF`
+ * big-endian), as PyYAML and Python's `json` do; undefined for anything else. A trailing odd byte
+ * (a head cut mid-character) is dropped; unpaired surrogates become U+FFFD.
+ * @param bytes - the bytes
+ */
+export function decodeUtf16(bytes: Uint8Array): string | undefined {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (!le && !be) return undefined;
+  const even = bytes.subarray(0, bytes.length & ~1);
+  return new TextDecoder(le ? "utf-16le" : "utf-16be").decode(even);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes `head` as UTF-8 text; a multi-byte character cut at the end of the head is tolerated. */
+function asText(head: Uint8Array, complete: boolean): string | undefined {
+  // UTF-16 with a byte-order mark: what PyYAML and Python's json read such a file as.
+  const utf16 = decodeUtf16(head);
+  if (utf16 !== undefined) return utf16;
+  if (head.includes(0)) return undefined;
+  for (let cut = 0; cut <= (complete ? 0 : 3) && cut < head.length; cut++) {
+    try {
+      return utf8.decode(head.subarray(0, head.length - cut));
+    } catch {
+      // try dropping a partial trailing character
+    }
+  }
+  return undefined;
+}
+
+export const detectText: Detector = ({ head, size, name }) => {
+  if (head.length === 0) return undefined;
+  const text = asText(head, head.length === size);
+  if (text === undefined) return undefined;
+  const ext = extensionOf(name);
+  const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  // A YAML name is what the loader reads it as (yaml.load of a .yaml file), whatever it looks like.
+  const byName = detectMlmodel(name, text) ?? detectYamlByName(ext);
+  if (byName !== undefined) return byName;
+  // Python tags make it YAML before Jinja, Python or shell syntax is considered (a loader would
+  // construct them); JSON-looking text stays JSON, where a tag makes the JSON invalid.
+  const jsonLike = /^(?:\{\s*["}]|\[\s*["{[\]])/.test(trimmed);
+  const tagged = jsonLike ? undefined : detectYamlByPythonTag(trimmed, ext);
+  if (tagged !== undefined) return tagged;
+  if (startsLikeJinja(trimmed)) return { format: "jinja", offset: 0, reason: "opens with a Jinja delimiter" };
+  // JSON Lines (dataset rows) is one document per line, not one JSON document: plain data.
+  if ((ext === "jsonl" || ext === "ndjson") && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
+    return { format: "text", offset: 0, reason: "JSON Lines" };
+  }
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
+      return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };
+    }
+    if (/"nbformat"\s*:/.test(text) && /"cells"\s*:/.test(text)) {
+      return { format: "notebook", offset: 0, reason: "Jupyter notebook JSON" };
+    }
+    if (ext === "json" || /^[{[]\s*["{[\]}]/.test(trimmed)) return { format: "json", offset: 0, reason: "JSON text" };
+  }
+  if (trimmed.startsWith("#!")) {
+    const line = trimmed.slice(0, trimmed.indexOf("\n") >>> 0);
+    return /python/.test(line)
+      ? { format: "python", offset: 0, reason: "python shebang" }
+      : { format: "shell", offset: 0, reason: "shebang script" };
+  }
+  if (ext === "py" || /^(?:from\s+[\w.]+\s+import\s|import\s+[\w.]+|def\s+\w+\s*\(|class\s+\w+[(:])/m.test(text)) {
+    if (ext === "py" || !/\{[%{]/.test(text)) return { format: "python", offset: 0, reason: "Python source" };
+  }
+  const yaml = detectYamlByContent(trimmed, ext);
+  if (yaml !== undefined) return yaml;
+  if (ext === "jinja" || ext === "j2" || /\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
+    return { format: "jinja", offset: 0, reason: "Jinja template syntax" };
+  }
+  if (ext === "sh" || ext === "bash") return { format: "shell", offset: 0, reason: "shell script name" };
+  return { format: "text", offset: 0, reason: "UTF-8 text" };
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

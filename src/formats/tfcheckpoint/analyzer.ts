@@ -6,7 +6,7 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { readSibling } from "../../core/sibling.js";
 import { factNumber } from "../safetensors/analyzer.js";
-import { detectCheckpointIndex, SHARD } from "./detect.js";
+import { detectCheckpointIndex, SHARD } from "./index.js";
 import { type CheckpointIndex, readCheckpointIndex } from "./index-reader.js";
 
 /** Roots whose `open` reaches a sibling by its path (a single file or caller's bytes cannot). */

@@ -14,7 +14,7 @@
  */
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
-import { TABLE_MAGIC } from "./detect.js";
+import { TABLE_MAGIC } from "./index.js";
 
 const FOOTER = 48;
 /** Largest block read. */

@@ -14,7 +14,7 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, latin1 } from "./cursor.js";
-import { looksAscii } from "./detect.js";
+import { looksAscii } from "./index.js";
 
 /** Type tags of `torch.File:writeObject`. */
 export const T7 = {

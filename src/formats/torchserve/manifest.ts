@@ -13,7 +13,7 @@ import type { FindingInput } from "../../core/findings.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
 
-export { MANIFEST, tarManifestRoot } from "./detect.js";
+export { MANIFEST, tarManifestRoot } from "./index.js";
 
 /**
  * The files of an archive or directory below `root`, named relative to it (as TorchServe sees them

@@ -13,7 +13,7 @@
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { Cursor, lengthWithin } from "../msgpack/cursor.js";
-import { LEARNER_PARAM, legacyBinaryStart } from "./detect.js";
+import { LEARNER_PARAM, legacyBinaryStart } from "./index.js";
 import type { XgbIssue, XgbModelInfo } from "./model.js";
 
 export { legacyBinaryStart };

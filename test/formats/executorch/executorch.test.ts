@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectExecutorch } from "../../../src/formats/executorch/detect.js";
+import { detectExecutorch } from "../../../src/formats/executorch/index.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 import { pteProgram, withExtendedHeader } from "../flatbuffer/build.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectGgml } from "../../../src/formats/ggml/detect.js";
+import { detectGgml } from "../../../src/formats/ggml/index.js";
 import { readGgml } from "../../../src/formats/ggml/reader.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectLlamafile } from "../../../src/formats/llamafile/detect.js";
+import { detectLlamafile } from "../../../src/formats/llamafile/index.js";
 import { sniff } from "../../../src/registry/catalog.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 

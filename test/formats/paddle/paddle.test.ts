@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BufferSource } from "../../../src/core/byte-source.js";
-import { detectPaddleProgram } from "../../../src/formats/paddle/detect.js";
+import { detectPaddleProgram } from "../../../src/formats/paddle/index.js";
 import { type PaddleOp, readPaddleProgram } from "../../../src/formats/paddle/reader.js";
 import { sniff } from "../../../src/registry/catalog.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";

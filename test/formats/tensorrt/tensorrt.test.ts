@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StringScan } from "../../../src/formats/tensorrt/analyzer.js";
-import { detectTensorrt } from "../../../src/formats/tensorrt/detect.js";
+import { detectTensorrt } from "../../../src/formats/tensorrt/index.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
 const sample = (p: string) => new Uint8Array(readFileSync(join(SAMPLES, "tensorrt", p)));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BufferSource } from "../../../src/core/byte-source.js";
-import { detectTflite } from "../../../src/formats/tflite/detect.js";
+import { detectTflite } from "../../../src/formats/tflite/index.js";
 import { readTflite } from "../../../src/formats/tflite/reader.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 import { tfliteModel } from "../flatbuffer/build.js";

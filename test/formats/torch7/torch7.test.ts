@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { torch7Analyzer } from "../../../src/formats/torch7/analyzer.js";
-import { detectTorch7 } from "../../../src/formats/torch7/detect.js";
+import { detectTorch7 } from "../../../src/formats/torch7/index.js";
 import { isKnownClass, readTorch7, tensorClass } from "../../../src/formats/torch7/reader.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isModelgateError } from "../../../src/core/errors.js";
-import { detectXmlModel } from "../../../src/formats/xml/detect.js";
 import { parseDoctype } from "../../../src/formats/xml/doctype.js";
+import { detectXmlModel } from "../../../src/formats/xml/index.js";
 import { doctypeFindings, readXml, type XmlElement } from "../../../src/formats/xml/reader.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 
