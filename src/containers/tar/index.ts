@@ -79,11 +79,12 @@ export function parseTarNumberAsPython(b: Uint8Array, start: number, length: num
  * @param h - the header block
  */
 export function tarChecksumMatches(h: Uint8Array): boolean {
+  // The field first: most blocks this meets (every archive member's head) hold no number there,
+  // and then no sum can match.
+  const stored = [parseTarNumber(h, 148, 8), parseTarNumberAsPython(h, 148, 8)].filter(Number.isFinite);
+  if (stored.length === 0) return false;
   const sums = headerChecksums(h);
-  for (const stored of [parseTarNumber(h, 148, 8), parseTarNumberAsPython(h, 148, 8)]) {
-    if (stored === sums.unsigned || stored === sums.signed) return true;
-  }
-  return false;
+  return stored.some((n) => n === sums.unsigned || n === sums.signed);
 }
 
 /** The header's byte sums with the checksum field read as spaces, unsigned and signed. */

@@ -12,6 +12,9 @@ import { latin1 } from "./cursor.js";
 
 /** Whether the head looks like an ASCII torch.File (`4\n1\n3\nV 1\n...`, `3\n1\n...`). */
 export function looksAscii(head: Uint8Array): boolean {
+  // Every member of every archive meets this detector: decide on the first two bytes when they
+  // cannot open either form ("4\n" or "3\n") before decoding any text.
+  if ((head[0] !== 0x34 && head[0] !== 0x33) || head[1] !== 0x0a) return false;
   const text = latin1(head.subarray(0, 256));
   return /^(?:4\n\d+\n\d+\n(?:V \d+\n\d+\n)?[A-Za-z_][\w.]*\n|3\n\d+\n\d+\n)/.test(text);
 }
