@@ -14,12 +14,17 @@
  * ahead of the prefix (a zip's central directory, a tail) is hashed on its own, and again when the
  * prefix reaches it. Completing the digest streams the rest: each range's body is fed to the
  * digest chunk by chunk as it arrives (neither kept nor copied), with the next range's request
- * already sent so no round trip is lost between ranges.
+ * already sent so no round trip is lost between ranges. When the whole object will be read
+ * (`hashInWorker`), the SHA-256 is computed on a hashing thread ({@link WorkerDigest}): the bytes
+ * are copied to it in batches as they arrive and the stream waits when it falls behind, so the
+ * download and the hashing use two cores.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import { type DigestMark, InlineDigest, type RangeDigest, WorkerDigest } from "./digest.js";
 
 /** Read tuning of a {@link RangeReader}. */
 export interface RangeReaderOptions {
@@ -53,8 +58,11 @@ export type RangeFetch = (start: number, end: number, signal: AbortSignal) => Pr
  */
 export const STREAM_RESERVE = 8 << 20;
 
-/** Takes the chunks of a streamed range, in order; throws to stop the transfer. */
-export type RangeSink = (chunk: Uint8Array) => void;
+/**
+ * Takes the chunks of a streamed range, in order; throws to stop the transfer. A promise asks the
+ * stream to wait for it before the next chunk (the hashing thread is behind).
+ */
+export type RangeSink = (chunk: Uint8Array) => undefined | Promise<void>;
 
 /**
  * Streams exactly the bytes `[start, end)` of the object to a sink, checking the response as a
@@ -117,7 +125,9 @@ interface Segment {
  */
 type Fetched =
   | { readonly start: number; readonly end: number; readonly sha256: string }
-  | { readonly start: number; readonly end: number; readonly before: Hash; readonly after: string };
+  | { readonly start: number; readonly end: number; readonly before: DigestMark; readonly after: Promise<string> };
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** A remote object read by checked ranges, hashed as its prefix arrives. */
 export class RangeReader implements ByteSource {
@@ -137,11 +147,13 @@ export class RangeReader implements ByteSource {
   #lastEnd = -1;
   #window: number;
   readonly #stream: RangeStream | undefined;
-  // Replaced (never updated out of order) when a streamed range starts over after a failed attempt.
-  #sha256: Hash = createHash("sha256");
+  // Put back to a mark (never updated out of order) when a streamed range starts over after a failed attempt.
+  readonly #sha256: RangeDigest;
   #alsoHash: Hash | undefined;
   #hashedUpTo = 0;
   #closed = false;
+  /** The SHA-256 as it stood when the reader was closed. */
+  #final: Promise<string> | undefined;
   /** Every range fetched, by start, not overlapping. */
   readonly #fetchedRanges: Fetched[] = [];
   /** Reads run one at a time (each plans its fetches from the ranges already fetched). */
@@ -152,7 +164,9 @@ export class RangeReader implements ByteSource {
    *   when the source has one), the signal of the whole root, bytes fetched so far (a counter the
    *   fetcher updates), bytes already in hand (the probe's first range), tuning, and a second
    *   digest fed the same bytes in the same order as the SHA-256 (a git blob SHA-1 primed with its
-   *   header), whose hex digest {@link RangeReader.digest} gives once complete
+   *   header), whose hex digest {@link RangeReader.digest} gives once complete, and whether the
+   *   SHA-256 is computed on a hashing thread when there is more than one core (worth it when the
+   *   whole object will be read: the download and the hashing then run on two cores)
    */
   constructor(params: {
     size: number;
@@ -163,7 +177,11 @@ export class RangeReader implements ByteSource {
     initial?: { start: number; bytes: Uint8Array } | undefined;
     options?: RangeReaderOptions | undefined;
     alsoHash?: Hash | undefined;
+    hashInWorker?: boolean | undefined;
   }) {
+    // With one core a hashing thread only adds the copies.
+    const worker = params.hashInWorker === true && availableParallelism() > 1;
+    this.#sha256 = worker ? new WorkerDigest() : new InlineDigest();
     this.size = params.size;
     this.#fetch = params.fetch;
     this.#stream = params.stream;
@@ -179,7 +197,8 @@ export class RangeReader implements ByteSource {
     this.#window = this.#minFetch;
     if (params.initial !== undefined) {
       const { start, bytes } = params.initial;
-      this.#accept(start, start + bytes.length, [bytes]);
+      // New ground at the start: accepted at once (a failed hashing thread fails the digest later).
+      this.#accept(start, start + bytes.length, [bytes]).catch(() => undefined);
       this.#store(start, bytes);
     }
   }
@@ -238,7 +257,17 @@ export class RangeReader implements ByteSource {
     this.#controller.abort(new ModelgateError("ABORTED", "source closed"));
     this.#segments = [];
     this.#cached = 0;
+    // A digest asked for after this (the engine verifies before it closes) gets the state as it is now.
+    this.#final ??= this.#hex();
+    this.#sha256.close();
     return Promise.resolve();
+  }
+
+  /** The SHA-256 so far (its failure, a lost hashing thread, is handled by whoever awaits it). */
+  #hex(): Promise<string> {
+    const hex = this.#sha256.hex();
+    hex.catch(() => undefined);
+    return hex;
   }
 
   /**
@@ -249,7 +278,7 @@ export class RangeReader implements ByteSource {
    * @param signal - aborts the remaining reads
    */
   digest(full: boolean, signal?: AbortSignal): Promise<DigestState> {
-    if (!full || this.#hashedUpTo >= this.size) return Promise.resolve(this.#state());
+    if (!full || this.#hashedUpTo >= this.size) return this.#state();
     // Queued behind the reads (a read and the digest never plan fetches of the same ground at
     // once), and abandoned when `signal` fires even if a read ahead of it is stuck.
     const run = this.#queue.then(async () => {
@@ -267,13 +296,17 @@ export class RangeReader implements ByteSource {
     });
   }
 
-  #state(): DigestState {
+  async #state(): Promise<DigestState> {
+    // Asked for now (the digest of exactly the bytes hashed so far), awaited after.
     const complete = this.#hashedUpTo >= this.size;
+    const sha256 = complete ? (this.#final ?? this.#hex()) : undefined;
+    const alsoDigest = complete ? this.#alsoHash?.copy().digest("hex") : undefined;
+    const bytesFetched = this.#fetched();
     return {
       complete,
-      ...(complete ? { sha256: this.#sha256.copy().digest("hex") } : {}),
-      ...(complete && this.#alsoHash !== undefined ? { alsoDigest: this.#alsoHash.copy().digest("hex") } : {}),
-      bytesFetched: this.#fetched(),
+      ...(sha256 === undefined ? {} : { sha256: await sha256 }),
+      ...(alsoDigest === undefined ? {} : { alsoDigest }),
+      bytesFetched,
     };
   }
 
@@ -349,7 +382,7 @@ export class RangeReader implements ByteSource {
     previous: Promise<void>,
     nearEnd: () => void,
   ): Promise<void> {
-    let before: { sha256: Hash; also: Hash | undefined } | undefined;
+    let before: { sha256: DigestMark; also: Hash | undefined } | undefined;
     let fed = 0;
     const mark = to - from - Math.floor((to - from) / 8);
     let marked = false;
@@ -366,9 +399,9 @@ export class RangeReader implements ByteSource {
             `internal: a streamed range starts at ${from}, the digest at ${this.#hashedUpTo}`,
           );
         }
-        before = { sha256: this.#sha256.copy(), also: this.#alsoHash?.copy() };
+        before = { sha256: this.#sha256.mark(), also: this.#alsoHash?.copy() };
       } else {
-        this.#sha256 = before.sha256.copy();
+        this.#sha256.restore(before.sha256);
         this.#alsoHash = before.also?.copy();
         this.#hashedUpTo = from;
       }
@@ -378,18 +411,19 @@ export class RangeReader implements ByteSource {
           throw new ModelgateError("NETWORK", `asked for ${to - from} bytes at ${from}, got more`);
         }
         fed += c.length;
-        this.#update(c);
+        const behind = this.#update(c);
         if (!marked && fed >= mark) {
           marked = true;
           nearEnd();
         }
+        return behind === undefined ? undefined : untilSettled(behind, attempt);
       };
     };
     return stream(from, to, signal, begin).then(() => {
       if (before === undefined || fed !== to - from) {
         throw new ModelgateError("NETWORK", `asked for ${to - from} bytes at ${from}, got ${fed}`);
       }
-      this.#record(from, to, { start: from, end: to, before: before.sha256, after: this.#sha256.copy().digest("hex") });
+      this.#record(from, to, { start: from, end: to, before: before.sha256, after: this.#hex() });
       this.#continueFromCache();
       // The next ranges' size follows how long this one took to arrive.
       const ms = performance.now() - started;
@@ -405,7 +439,7 @@ export class RangeReader implements ByteSource {
    */
   async #get(start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
     const chunks = await this.#fetchExact(start, end, signal);
-    this.#accept(start, end, chunks);
+    await untilSettled(this.#accept(start, end, chunks), signal);
     return join(chunks);
   }
 
@@ -423,37 +457,44 @@ export class RangeReader implements ByteSource {
   /**
    * Takes the bytes of `[start, end)` as fetched: a range fetched before must be the same range
    * with the same bytes; a new range that continues the hashed prefix is fed to the digest (its
-   * check is the digest's state around it), any other new range is hashed on its own.
+   * check is the digest's state around it), any other new range is hashed on its own. New ground
+   * is taken at once (the promise is for a hashing thread that is behind); a refetch is taken once
+   * it was checked.
    */
-  #accept(start: number, end: number, chunks: readonly Uint8Array[]): void {
-    if (end <= start) return;
+  #accept(start: number, end: number, chunks: readonly Uint8Array[]): Promise<void> {
+    if (end <= start) return RESOLVED;
     const known = this.#rangeAt(start);
-    if (known !== undefined) {
-      const same =
-        known.start === start &&
-        known.end === end &&
-        ("sha256" in known
-          ? hashChunks(chunks) === known.sha256
-          : hashChunks(chunks, known.before.copy()) === known.after);
-      if (!same) {
-        throw new ModelgateError(
-          "NETWORK",
-          `the server sent other bytes for ${start}-${end - 1} than it sent before: the content changed or the server is not consistent`,
-        );
-      }
-      // A range fetched ahead of the prefix, evicted, fetched again where the prefix now stands.
-      this.#feed(start, chunks);
-      return;
-    }
+    if (known !== undefined) return this.#acceptAgain(known, start, end, chunks);
     if (start === this.#hashedUpTo) {
       this.#checkNew(start, end);
-      const before = this.#sha256.copy();
-      for (const c of chunks) this.#update(c);
-      this.#record(start, end, { start, end, before, after: this.#sha256.copy().digest("hex") });
+      const before = this.#sha256.mark();
+      let behind: Promise<void> | undefined;
+      for (const c of chunks) behind = this.#update(c) ?? behind;
+      this.#record(start, end, { start, end, before, after: this.#hex() });
       this.#continueFromCache();
-    } else {
-      this.#record(start, end, { start, end, sha256: hashChunks(chunks) });
+      return behind ?? RESOLVED;
     }
+    this.#record(start, end, { start, end, sha256: hashChunks(chunks) });
+    return RESOLVED;
+  }
+
+  /** Takes a range fetched before: the same range, hashing as it did the first time. */
+  async #acceptAgain(known: Fetched, start: number, end: number, chunks: readonly Uint8Array[]): Promise<void> {
+    let same = known.start === start && known.end === end;
+    if (same) {
+      same =
+        "sha256" in known
+          ? hashChunks(chunks) === known.sha256
+          : (await this.#sha256.hexFrom(known.before, chunks)) === (await known.after);
+    }
+    if (!same) {
+      throw new ModelgateError(
+        "NETWORK",
+        `the server sent other bytes for ${start}-${end - 1} than it sent before: the content changed or the server is not consistent`,
+      );
+    }
+    // A range fetched ahead of the prefix, evicted, fetched again where the prefix now stands.
+    this.#feed(start, chunks);
   }
 
   /** Throws when `[start, end)` overlaps a range fetched before. */
@@ -526,16 +567,21 @@ export class RangeReader implements ByteSource {
     let at = start;
     for (const c of chunks) {
       const cEnd = at + c.length;
-      if (cEnd > this.#hashedUpTo) this.#update(c.subarray(this.#hashedUpTo - at));
+      if (cEnd > this.#hashedUpTo) void this.#update(c.subarray(this.#hashedUpTo - at));
       at = cEnd;
     }
     this.#continueFromCache();
   }
 
-  #update(part: Uint8Array): void {
-    this.#sha256.update(part);
+  /** Feeds the digests; a promise when the hashing thread is behind (see {@link RangeDigest.update}). */
+  #update(part: Uint8Array): Promise<void> | undefined {
+    const behind = this.#sha256.update(part);
     this.#alsoHash?.update(part);
     this.#hashedUpTo += part.length;
+    // Handled here too: a caller that does not wait (bytes already in memory) leaves a failed
+    // hashing thread to fail the digest itself.
+    behind?.catch(() => undefined);
+    return behind;
   }
 
   /** Feeds cached segments (ranges fetched ahead of the prefix) that the prefix has reached. */
@@ -545,7 +591,7 @@ export class RangeReader implements ByteSource {
       for (const s of this.#segments) {
         const sEnd = s.start + s.bytes.length;
         if (s.start <= this.#hashedUpTo && sEnd > this.#hashedUpTo) {
-          this.#update(s.bytes.subarray(this.#hashedUpTo - s.start));
+          void this.#update(s.bytes.subarray(this.#hashedUpTo - s.start));
           progressed = true;
         }
       }

@@ -236,6 +236,8 @@ export class HttpRoot implements ScanRoot {
         bytesFetched: () => this.#ctx.stats.bytes,
         initial: { start: 0, bytes: mode.first },
         options: read,
+        // Every byte will be read: hash on another thread while this one downloads.
+        hashInWorker: this.#options.verify === "full",
       }),
     );
   }

@@ -480,6 +480,7 @@ export async function readExactChunks(response: Response, length: number, stats:
 /**
  * {@link readExactChunks}, handing each chunk to a sink as it arrives instead of keeping it (a range
  * that is only hashed). A longer body is a `NETWORK` error before its excess reaches the sink.
+ * A sink that returns a promise is waited for before the next chunk is read.
  * @param response - the response
  * @param length - bytes expected
  * @param stats - counters to update
@@ -489,9 +490,9 @@ export async function pipeExactBody(
   response: Response,
   length: number,
   stats: TransferStats,
-  open: () => Promise<(chunk: Uint8Array) => void>,
+  open: () => Promise<(chunk: Uint8Array) => void | Promise<void>>,
 ): Promise<void> {
-  let sink: (chunk: Uint8Array) => void;
+  let sink: (chunk: Uint8Array) => void | Promise<void>;
   try {
     sink = await open();
   } catch (error) {
@@ -517,7 +518,8 @@ export async function pipeExactBody(
           throw new ModelgateError("NETWORK", `server sent more than the ${length} bytes it announced`);
         }
         at += chunk.length;
-        sink(chunk);
+        const wait = sink(chunk);
+        if (wait instanceof Promise) await wait;
       }
     } finally {
       reader.cancel().catch(() => undefined);

@@ -5,7 +5,6 @@
  * it has one, used as the pinned digest. The AWS SDK is loaded only when an S3 target is scanned.
  * @module
  */
-import { Readable } from "node:stream";
 import type { HeadObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
@@ -16,6 +15,7 @@ import { RangeReader, type RangeReaderOptions, STREAM_RESERVE } from "../http/ra
 import { type RemoteRootOptions, remoteVerification } from "../http/root.js";
 import { HubTransport, type HubTransportOptions, type TransferStats } from "../http/transport.js";
 import { badRepoPath } from "../hub/config.js";
+import { pipeExactly, readExactly } from "./body.js";
 import { checkBucket, relativeKey } from "./config.js";
 
 /** Budgets of an S3 listing; past any of them the listing stops and the scan is incomplete. */
@@ -347,6 +347,8 @@ export class S3Root implements ScanRoot {
       signal,
       bytesFetched: () => fetched,
       options: read,
+      // Every byte will be read: hash on another thread while this one downloads.
+      hashInWorker: this.#options.verify === "full",
       fetch: (start, end, s) => get(start, end, s, (body) => readExactly(body, end - start, count)),
       stream: (start, end, s, begin) =>
         get(
@@ -429,89 +431,4 @@ export class S3Root implements ScanRoot {
     const c = await this.#client?.catch(() => undefined);
     c?.client.destroy();
   }
-}
-
-/**
- * Reads exactly `length` bytes of an SDK body stream, as the chunks that arrived (the range reader
- * copies them together only for the analyzers): more is an error, less a retryable one.
- */
-async function readExactly(body: unknown, length: number, onBytes: (n: number) => void): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  await pipeExactly(body, length, onBytes, () => Promise.resolve((chunk) => out.push(chunk)));
-  return out;
-}
-
-/**
- * Hands exactly `length` bytes of an SDK body stream to a sink as they arrive (a range that is
- * only hashed is neither kept nor copied): more is an error (the excess never reaches the sink),
- * less a retryable one. A Node stream (what the SDK gives on Node) is read in flowing mode, with
- * no promise per chunk.
- * @param open - gives the sink once the body may be read (the body is destroyed if it throws)
- */
-async function pipeExactly(
-  body: unknown,
-  length: number,
-  onBytes: (n: number) => void,
-  open: () => Promise<(chunk: Uint8Array) => void>,
-): Promise<void> {
-  let at = 0;
-  const stream = body as AsyncIterable<Uint8Array> & { destroy?: () => void };
-  if (stream === undefined || stream === null || typeof stream[Symbol.asyncIterator] !== "function") {
-    throw new ModelgateError("NETWORK", "S3 response without a body");
-  }
-  const more = () => new ModelgateError("NETWORK", `S3 sent more than the ${length} bytes of the range`);
-  try {
-    const sink = await open();
-    if (stream instanceof Readable) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (error?: unknown) => {
-          stream.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
-          // A late error of a body given up on (it is destroyed next) is not an uncaught one.
-          stream.on("error", () => undefined);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const onData = (chunk: Uint8Array) => {
-          onBytes(chunk.length);
-          if (at + chunk.length > length) return done(more());
-          at += chunk.length;
-          try {
-            sink(chunk);
-          } catch (error) {
-            done(error);
-          }
-        };
-        const onEnd = () => done();
-        const onClose = () => done(new ModelgateError("NETWORK", `S3 body ended after ${at} of ${length} bytes`));
-        const onError = (error: unknown) => done(bodyFailure(error, at, length));
-        stream.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
-      });
-    } else {
-      try {
-        for await (const chunk of stream) {
-          onBytes(chunk.length);
-          if (at + chunk.length > length) throw more();
-          at += chunk.length;
-          sink(chunk);
-        }
-      } catch (error) {
-        throw bodyFailure(error, at, length);
-      }
-    }
-  } finally {
-    stream.destroy?.();
-  }
-  if (at < length) throw new ModelgateError("NETWORK", `S3 body ended after ${at} of ${length} bytes`);
-}
-
-/** A failed body read: an abort or a timeout as is, anything else (a connection cut) a `NETWORK` error. */
-function bodyFailure(error: unknown, at: number, length: number): unknown {
-  const name = (error as { name?: string })?.name;
-  if (error instanceof ModelgateError || name === "AbortError" || name === "TimeoutError") return error;
-  const code = (error as { code?: unknown })?.code;
-  return new ModelgateError(
-    "NETWORK",
-    `S3 body failed after ${at} of ${length} bytes (${typeof code === "string" ? code : ((error as Error)?.message ?? String(error))})`,
-    { cause: error },
-  );
 }
