@@ -8,7 +8,7 @@ import { ModelgateError } from "../../core/errors.js";
 import { twosComplement } from "./literals.js";
 import type { Memo } from "./memo.js";
 import { FIXED_LITERAL, FIXED_WIDTH, LENGTH_BYTES, OP, POPS } from "./opcodes.js";
-import { latin1, PyDict, PyFloat, PySeq, type PyStr, tupleFrom, type Value } from "./values.js";
+import { latin1, PyCall, PyDict, PyFloat, type PyRef, PySeq, type PyStr, tupleFrom, type Value } from "./values.js";
 
 // PickleMachine.fastRun executes the opcodes that dominate opcode-dense pickles straight from the
 // decoder's buffer: literal pushes (ints, floats, short strs, LONG1), MARK, memo puts, tuples,
@@ -28,6 +28,13 @@ import { latin1, PyDict, PyFloat, PySeq, type PyStr, tupleFrom, type Value } fro
 // is a literal; a memo put of a tuple or list of literals (shadow tags say which items are flat
 // tuples or lists) keeps only its kind once the memo's sequence budget is spent, and a memo put that
 // would keep a compound ends the run the same way.
+//
+// A run may also hold calls without keyword arguments of one named callee whose calls the machine
+// only records (`BINGET callee, EMPTY_TUPLE, REDUCE`: a checkpoint's pickled instances, see
+// FastHost.plainCall) once the callee's site keeps no more call records: counting such a REDUCE
+// counts the call on its site; building the run (replay) makes the PyCall the machine would have
+// made, without counting it again. The callee and the call are shadow items of their own (REF,
+// CALL) that a memo put never keeps as mere presence (the memo keeps references).
 
 /** Width of the literal opcodes of fixed width the fast path executes (0: not one), from the table. */
 const LITERAL_WIDTH = new Uint8Array(256);
@@ -38,14 +45,16 @@ const MEMO_PUTS = ["MEMOIZE", "BINPUT", "LONG_BINPUT"] as const;
 const STR_OPS = ["SHORT_BINUNICODE", "BINUNICODE"] as const;
 /** Opcodes that build tuples and lists of the items above them. */
 const COMPOUND_OPS = ["TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE", "EMPTY_LIST", "APPEND"] as const;
-/** Opcodes {@link FastPath.run} may execute. */
+/** Memo gets and the call a deferred run may hold (see {@link FastHost.plainCall}). */
+const CALL_OPS = ["BINGET", "LONG_BINGET", "REDUCE"] as const;
+/** Opcodes {@link FastPath.run} may execute (outside deferred runs; inside them, CALL_OPS too). */
 export const FAST_CODES = new Uint8Array(256);
 for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, ...COMPOUND_OPS, "LONG1", "APPENDS", "ADDITEMS", "SETITEMS"])
   FAST_CODES[OP[name] as number] = 1;
 for (let c = 0; c < 256; c++) if (LITERAL_WIDTH[c] !== 0) FAST_CODES[c] = 1;
 /** Opcodes that can appear inside a deferred run. */
 const RUN_CODES = LITERAL_WIDTH.map((w) => (w !== 0 ? 1 : 0));
-for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, ...COMPOUND_OPS, "LONG1", "APPENDS", "FRAME"])
+for (const name of ["MARK", ...MEMO_PUTS, ...STR_OPS, ...COMPOUND_OPS, ...CALL_OPS, "LONG1", "APPENDS", "FRAME"])
   RUN_CODES[OP[name] as number] = 1;
 
 // Classes of the opcodes a deferred run counts (the counting loop switches on them: a jump table).
@@ -59,6 +68,8 @@ const C_TUPLEN = 7;
 const C_EMPTY = 8;
 const C_APPEND = 9;
 const C_APPENDS = 10;
+const C_GET = 11;
+const C_REDUCE = 12;
 /** Class of each opcode in a deferred run's counting loop (0: not counted there). */
 const RUN_CLASS = new Uint8Array(256);
 for (let c = 0; c < 256; c++) if (LITERAL_WIDTH[c] !== 0) RUN_CLASS[c] = C_FIXED;
@@ -72,6 +83,8 @@ for (const [cls, names] of [
   [C_EMPTY, ["EMPTY_TUPLE", "EMPTY_LIST"]],
   [C_APPEND, ["APPEND"]],
   [C_APPENDS, ["APPENDS"]],
+  [C_GET, ["BINGET", "LONG_BINGET"]],
+  [C_REDUCE, ["REDUCE"]],
 ] as const) {
   for (const name of names) RUN_CLASS[OP[name] as number] = cls;
 }
@@ -114,8 +127,21 @@ const SEG_BYTES_PER_ITEM = 32;
 const LIST = 1;
 /** A tuple or list. */
 const SEQ = 2;
-/** A tuple or list holding a tuple or list (only flat ones may be memoised as their kind alone). */
+/**
+ * A tuple or list holding a tuple, list, callee or call (only flat ones may be memoised as their
+ * kind alone).
+ */
 const DEEP = 4;
+/** The run's callee (a BINGET of it, see {@link FastHost.plainCall}). */
+const REF = 8;
+/** A call of the run's callee (its result). */
+const CALL = 16;
+/** Tags of items that make a tuple or list holding them {@link DEEP}. */
+const NONFLAT = SEQ | REF | CALL;
+/** Tags of items a memo put keeps (references): such a put ends the run. */
+const KEPT = REF | CALL;
+/** Call records a site keeps (the machine's `#call`): later calls are only counted. */
+export const CALL_RECORDS = 4;
 /** Largest item skeleton: bytes, opcodes, bytes checked, shadow items added. */
 const SK_MAX_BYTES = 512;
 const SK_MAX_OPS = 64;
@@ -191,6 +217,12 @@ export interface FastHost {
   lazyStr(buf: Uint8Array, start: number, end: number): PyStr;
   /** Cuts the stack to `n` items (the machine tracks where lazy strs may be). */
   truncate(n: number): void;
+  /**
+   * Whether a REDUCE of `callee` with a tuple of literals only records the call on the callee's
+   * site (count, first call records) and yields `new PyCall(callee, callee.name, args, "REDUCE",
+   * offset)`: no model of the callee, nothing else to count. Depends on the name only.
+   */
+  plainCall(callee: PyRef): boolean;
 }
 
 const F64 = new Float64Array(1);
@@ -226,8 +258,33 @@ export class FastPath {
   #partPushes = 0;
   /** Position of the top item's literal opcode in that part, or -1 when it is not one. */
   #topLit = -1;
+  /** Absolute offset of `#runBuf[0]` (REDUCE offsets of a replayed run). */
+  #runBase = 0;
   /** Earlier parts of the run, copied out of buffers the input has moved on from. */
   #segs: Uint8Array[] = [];
+  /** Absolute offset of each of them. */
+  #segBases: number[] = [];
+  /** The callee of the run's calls (REF items), or undefined (see {@link FastHost.plainCall}). */
+  #callee: PyRef | undefined = undefined;
+  /** The last callee {@link FastHost.plainCall} accepted. */
+  #plain: PyRef | undefined = undefined;
+
+  /** Makes `ref` the run's callee when the run has none and its calls are plain. */
+  #adopt(ref: PyRef): boolean {
+    if (this.#callee !== undefined) return false;
+    if (ref !== this.#plain) {
+      if (!this.#host.plainCall(ref)) return false;
+      this.#plain = ref;
+    }
+    this.#callee = ref;
+    return true;
+  }
+  /**
+   * The opcodes the decoder hands to {@link FastPath.run}: {@link FAST_CODES}, and the memo gets
+   * and REDUCE while a run is deferred (outside runs `op` executes them at once). Per machine: it
+   * changes with this machine's runs.
+   */
+  readonly codes: Uint8Array = FAST_CODES.slice();
   /** Shadow stack: items above the batch's MARK (the run's items and those of open compounds). */
   #sp = 0;
   /**
@@ -311,6 +368,16 @@ export class FastPath {
     return t;
   }
 
+  /** A REDUCE of the stack's top two items, a REF and a tuple, counted in a run (see #callee). */
+  #reduceAt(offset: number): void {
+    const s = this.#stack;
+    const n = s.length;
+    const callee = s[n - 2] as PyRef;
+    const args = s[n - 1] as Value;
+    this.#host.truncate(n - 2);
+    s.push(new PyCall(callee, callee.name, args, "REDUCE", offset));
+  }
+
   /** APPEND/APPENDS of the stack's items from `x` on to the list at `x - 1`. */
   #appendFrom(x: number): void {
     const s = this.#stack;
@@ -325,12 +392,18 @@ export class FastPath {
   /** Ends a deferred run: builds its items for real (its open MARKs become real ones). */
   undefer(): void {
     const segs = this.#segs;
+    const bases = this.#segBases;
     const buf = this.#runBuf;
     const start = this.#runStart;
     const end = this.#runEnd;
+    const base = this.#runBase;
+    const callee = this.#callee;
     this.#reset();
-    for (const seg of segs) this.#replay(seg, 0, seg.length);
-    if (end > start) this.#replay(buf, start, end);
+    for (let k = 0; k < segs.length; k++) {
+      const seg = segs[k] as Uint8Array;
+      this.#replay(seg, 0, seg.length, bases[k] as number, callee);
+    }
+    if (end > start) this.#replay(buf, start, end, base, callee);
   }
 
   #reset(): void {
@@ -340,17 +413,33 @@ export class FastPath {
     this.#runEnd = 0;
     this.#partPushes = 0;
     this.#topLit = -1;
-    if (this.#segs.length > 0) this.#segs = [];
+    if (this.#segs.length > 0) {
+      this.#segs = [];
+      this.#segBases = [];
+    }
+    if (this.#callee !== undefined) this.#callee = undefined;
+    this.#callCodes(0);
     if (this.#sp > 0) this.#tags.fill(0, 0, Math.min(this.#sp, this.#tags.length));
     this.#sp = 0;
     this.#nInner = 0;
   }
 
+  /** Sets whether the decoder hands memo gets and REDUCE to {@link FastPath.run}. */
+  #callCodes(on: 0 | 1): void {
+    const codes = this.codes;
+    codes[0x68] = on; // BINGET
+    codes[0x6a] = on; // LONG_BINGET
+    codes[0x52] = on; // REDUCE
+  }
+
   /**
    * Executes the opcodes of a run from `buf[p]` to `end` for real: the counting loop checked them,
-   * so they cannot fail (memo puts were applied when counted and FRAMEs by the decoder).
+   * so they cannot fail (memo puts were applied when counted and FRAMEs by the decoder; calls were
+   * counted on their site).
+   * @param base - absolute offset of `buf[0]`
+   * @param callee - the run's callee
    */
-  #replay(buf: Uint8Array, p: number, end: number): void {
+  #replay(buf: Uint8Array, p: number, end: number, base: number, callee: PyRef | undefined): void {
     const s = this.#stack;
     const marks = this.#marks;
     while (p < end) {
@@ -384,6 +473,13 @@ export class FastPath {
         case 0x65: // APPENDS
           this.#appendFrom(marks.pop() as number);
           break;
+        case 0x68: // BINGET
+        case 0x6a: // LONG_BINGET
+          s.push(callee as PyRef);
+          break;
+        case 0x52: // REDUCE
+          this.#reduceAt(base + p);
+          break;
         default:
           s.push(this.#literalAt(buf, p));
       }
@@ -402,6 +498,7 @@ export class FastPath {
       } else {
         // keep the run deferred: copy its bytes out of the buffer
         this.#segs.push(this.#runBuf.slice(start, end));
+        this.#segBases.push(this.#runBase + start);
       }
     }
     this.#runBuf = EMPTY_BUF;
@@ -427,6 +524,7 @@ export class FastPath {
         this.undefer(); // not released: cannot happen with the decoder
       else {
         this.#runBuf = buf;
+        this.#runBase = base;
         this.#runStart = pos;
         this.#runEnd = pos;
       }
@@ -473,7 +571,7 @@ export class FastPath {
    * After a MARK at `p`: starts a deferred run when the items of the batch can only be counted by
    * a full list, set or dict below the mark (and the mark is not the bottom of another one).
    */
-  #tryDefer(buf: Uint8Array, p: number): boolean {
+  #tryDefer(buf: Uint8Array, p: number, base: number): boolean {
     const marks = this.#marks;
     const m = marks.length;
     const x = marks[m - 1] as number;
@@ -482,7 +580,9 @@ export class FastPath {
     if (!isSaturated(s[x - 1], this.#cap)) return false;
     this.#reset();
     this.defer = true;
+    this.#callCodes(1);
     this.#runBuf = buf;
+    this.#runBase = base;
     this.#runStart = p + 1;
     this.#runEnd = p + 1;
     return true;
@@ -532,7 +632,7 @@ export class FastPath {
             last = p;
             p += 1;
             n++;
-            if (this.#tryDefer(buf, p - 1)) {
+            if (this.#tryDefer(buf, p - 1, base)) {
               this.#ops = n;
               this.#last = last;
               return p;
@@ -961,6 +1061,10 @@ export class FastPath {
             break;
           }
           const i = memoIndex(buf, p, memoNext);
+          if (sp - 1 < tags.length && ((tags[sp - 1] as number) & KEPT) !== 0) {
+            w = 0; // the memo keeps a callee or a call
+            break;
+          }
           if (i === memoNext && memoRoom > 0) {
             memoRoom--;
             memoNext++;
@@ -987,7 +1091,7 @@ export class FastPath {
           nInner--;
           fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
           const held = takeTags(tags, m, sp);
-          if (m < tags.length) tags[m] = (held & SEQ) !== 0 ? SEQ | DEEP : SEQ;
+          if (m < tags.length) tags[m] = (held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ;
           sp = m + 1;
           pushes++;
           topLit = -1;
@@ -999,7 +1103,7 @@ export class FastPath {
           if (sp - fence < k) break;
           const m = sp - k;
           const held = takeTags(tags, m, sp);
-          if (m < tags.length) tags[m] = (held & SEQ) !== 0 ? SEQ | DEEP : SEQ;
+          if (m < tags.length) tags[m] = (held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ;
           sp = m + 1;
           pushes++;
           topLit = -1;
@@ -1021,7 +1125,8 @@ export class FastPath {
         case C_APPEND:
           if (sp - fence < 2 || ((tags[sp - 2] as number) & LIST) === 0) break;
           sp--;
-          if (sp >= tags.length || ((tags[sp] as number) & SEQ) !== 0) tags[sp - 1] = (tags[sp - 1] as number) | DEEP;
+          if (sp >= tags.length || ((tags[sp] as number) & NONFLAT) !== 0)
+            tags[sp - 1] = (tags[sp - 1] as number) | DEEP;
           tags[sp] = 0;
           topLit = -1;
           w = 1;
@@ -1034,11 +1139,25 @@ export class FastPath {
           if (m <= outer || ((tags[m - 1] as number) & LIST) === 0) break;
           nInner--;
           fence = outer;
-          if ((takeTags(tags, m, sp) & SEQ) !== 0) tags[m - 1] = (tags[m - 1] as number) | DEEP;
+          if ((takeTags(tags, m, sp) & NONFLAT) !== 0) tags[m - 1] = (tags[m - 1] as number) | DEEP;
           sp = m;
           topLit = -1;
           w = 1;
           break;
+        }
+        case C_GET:
+        case C_REDUCE: {
+          // calls of the run's callee: counted out of this loop (see #countCall)
+          const width = this.#countCall(buf, p, stop, sp, maxOps - n, room1, fence);
+          if (width === 0) break;
+          sp = this.#cSp;
+          pushes += this.#cOps;
+          n += this.#cOps;
+          last = this.#cLast;
+          topLit = -1;
+          itemOk = false;
+          p += width;
+          continue;
         }
       }
       if (w === 0) break;
@@ -1056,6 +1175,77 @@ export class FastPath {
     return p;
   }
 
+  /** What the last {@link FastPath.#countCall} did: shadow depth, opcodes (each a push), last opcode. */
+  #cSp = 0;
+  #cOps = 0;
+  #cLast = 0;
+
+  /**
+   * Counts a memo get of the run's callee or a call of it at `p` (see #callee), with the budgets
+   * of {@link FastPath.#countRun} (`ops` opcodes left, shadow room `room`, innermost MARK `fence`):
+   * a `BINGET callee, EMPTY_TUPLE, REDUCE` item and the same bytes after it at once, each as its
+   * three opcodes would be (C_GET, C_EMPTY, C_REDUCE) without the shadow tuple.
+   * @returns the bytes counted (0: none, the opcode is left to the machine)
+   */
+  #countCall(buf: Uint8Array, p: number, stop: number, sp: number, ops: number, room: number, fence: number): number {
+    const tags = this.#tags;
+    const code = buf[p] as number;
+    if (code === 0x52) {
+      // REDUCE of a REF and a tuple of literals, once the callee's site keeps no more records
+      const callee = this.#callee;
+      if (
+        callee === undefined ||
+        sp - fence < 2 ||
+        sp > tags.length ||
+        tags[sp - 1] !== SEQ ||
+        tags[sp - 2] !== REF ||
+        callee.site.calls.length < CALL_RECORDS
+      )
+        return 0;
+      callee.site.callCount++;
+      tags[sp - 1] = 0;
+      tags[sp - 2] = CALL;
+      this.#cSp = sp - 1;
+      this.#cOps = 1;
+      this.#cLast = p;
+      return 1;
+    }
+    // BINGET, LONG_BINGET
+    const w = FIXED_WIDTH[code] as number;
+    if (p + w > stop || sp >= room) return 0;
+    const ref = this.#memo.refAt(code === 0x68 ? (buf[p + 1] as number) : memoIndex(buf, p, 0));
+    if (ref === undefined || (ref !== this.#callee && !this.#adopt(ref))) return 0;
+    const len = w + 2;
+    if (
+      p + len <= stop &&
+      buf[p + w] === 0x29 &&
+      buf[p + w + 1] === 0x52 &&
+      ref.site.calls.length >= CALL_RECORDS &&
+      sp + 1 < room &&
+      ops >= 3
+    ) {
+      const fit = Math.min(Math.floor((stop - p) / len), Math.floor(ops / 3), room - 1 - sp);
+      let k = 1;
+      let q = p + len;
+      for (; k < fit; k++, q += len) {
+        let same = buf[q + w] === 0x29 && buf[q + w + 1] === 0x52;
+        for (let j = 0; j < w && same; j++) same = buf[q + j] === buf[p + j];
+        if (!same) break;
+      }
+      for (let j = 0; j < k; j++) tags[sp + j] = CALL;
+      ref.site.callCount += k;
+      this.#cSp = sp + k;
+      this.#cOps = 3 * k;
+      this.#cLast = q - 1;
+      return q - p;
+    }
+    tags[sp] = REF;
+    this.#cSp = sp + 1;
+    this.#cOps = 1;
+    this.#cLast = p;
+    return w;
+  }
+
   /**
    * One opcode inside a deferred run that {@link FastPath.#countRun} leaves: a memo put that keeps
    * the value of a literal, or the APPENDS/ADDITEMS/SETITEMS giving the run to its container.
@@ -1070,6 +1260,8 @@ export class FastPath {
       const w = FIXED_WIDTH[code] as number;
       const fence = nInner === 0 ? 0 : (this.#inner[nInner - 1] as number);
       if (sp <= fence || p + w > stop) return 0;
+      // the memo keeps a callee or a call: the machine puts it
+      if (sp - 1 < this.#tags.length && ((this.#tags[sp - 1] as number) & KEPT) !== 0) return 0;
       const memo = this.#memo;
       const i = memoIndex(buf, p, memo.size);
       if (!memo.putPresence(i)) {

@@ -300,6 +300,20 @@ export class Memo {
     return this.size >= this.max;
   }
 
+  /**
+   * The value of entry `i` when it is a reference to a name ({@link PyRef}), as {@link Memo.get}
+   * returns it; undefined otherwise (no side effect: the fast path asks).
+   */
+  refAt(i: number): PyRef | undefined {
+    let v: Value | undefined;
+    if (i < this.detailCap) v = this.#dense[i];
+    else if (i <= this.#farMax) {
+      const j = i - this.detailCap;
+      v = j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i);
+    }
+    return v instanceof PyRef && this.#has(i) ? v : undefined;
+  }
+
   get(i: number): Value | undefined {
     if (!this.#has(i)) return undefined;
     let v: Value;

@@ -11,7 +11,7 @@
  */
 import { fixImports } from "./compat.js";
 import { type DecoderState, type FastSink, type OpArg, PickleError, SinkAction } from "./decoder.js";
-import { FAST_CODES, FastPath } from "./fastpath.js";
+import { CALL_RECORDS, FastPath } from "./fastpath.js";
 import type { PickleInput } from "./input.js";
 import {
   asciiLine,
@@ -207,6 +207,7 @@ export class PickleMachine implements FastSink {
       containerCap: o.containerCap,
       lazyStr: (buf, start, end) => this.#lazyStr(buf, start, end),
       truncate: (n) => this.#truncate(n),
+      plainCall: (callee) => modelOf(callee.name) === undefined && !rebuildsTensor(callee.name),
     });
     this.#host = {
       cap: o.containerCap,
@@ -448,14 +449,16 @@ export class PickleMachine implements FastSink {
     if (callee instanceof PyRef) {
       const site = callee.site;
       site.callCount++;
-      const rec: CallRecord = {
-        opcode,
-        offset,
-        args: previewArgs(args, kwargs),
-        use,
-        ...(via !== undefined ? { via } : {}),
-      };
-      if (site.calls.length < 4) site.calls.push(rec);
+      if (site.calls.length < CALL_RECORDS) {
+        const rec: CallRecord = {
+          opcode,
+          offset,
+          args: previewArgs(args, kwargs),
+          use,
+          ...(via !== undefined ? { via } : {}),
+        };
+        site.calls.push(rec);
+      }
       if (rebuildsTensor(callee.name)) countTensor(this.tensors, args);
       const model = use === "call" ? modelOf(callee.name) : undefined;
       const result =
@@ -621,8 +624,13 @@ export class PickleMachine implements FastSink {
 
   // ---------------------------------------------------------------- fast path (fastpath.ts)
 
-  /** Opcode bytes {@link PickleMachine.fastRun} may execute. */
-  readonly fastCodes: Uint8Array = FAST_CODES;
+  /**
+   * Opcode bytes {@link PickleMachine.fastRun} may execute: this machine's table, which adds the
+   * memo gets and REDUCE while a run is deferred (see `fastpath.ts`).
+   */
+  get fastCodes(): Uint8Array {
+    return this.#fast.codes;
+  }
   /** Opcodes executed by the last {@link PickleMachine.fastRun}. */
   fastOps = 0;
   /** Buffer position of the last opcode executed by the last {@link PickleMachine.fastRun}. */
