@@ -4,7 +4,7 @@
 //   1. small jobs (tiny JSON files): throughput and submit→completed latency p50/p95 with 1 and 2
 //      worker processes. These measure the queue's own cost (a few Redis round trips per job), not
 //      scanning; on a 2-core machine the bench process and Redis share the cores with the workers.
-//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 4 MB, a million calls, ~140 ms
+//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~200 ms
 //      of CPU in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
 //      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 3; the median of the rounds' ratios
 //      counts), beside the same scans in plain processes without the queue (the machine's own
@@ -39,7 +39,7 @@ const scale = Number(process.env.MODELGATE_BENCH_SCALE ?? 1);
 const phases = new Set((process.env.MODELGATE_BENCH_QUEUE_PHASES ?? "light,cpu,overhead,cache").split(","));
 const JOBS = Math.max(20, Math.round(300 * scale));
 const CPU_JOBS = Math.max(8, Math.round(32 * scale));
-const CPU_CALLS = 1_000_000;
+const CPU_CALLS = 250_000;
 const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 3));
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..");
@@ -301,29 +301,62 @@ const files = (count, make, ext = "json") =>
   });
 
 /**
- * A protocol-2 pickle of a list of `calls` objects each rebuilt by a call, as pickled instances
- * and tensors of a checkpoint are (`GLOBAL collections OrderedDict`, memoized, then per element
- * `BINGET 1, EMPTY_TUPLE, REDUCE`, appended in batches of 1000 by MARK ... APPENDS): 4 bytes per
- * call, each evaluated by the pickle analyzer (callee lookup against the policy, the call's
- * result), so the analyzer's main-thread work dominates: 1M calls, 4 MB, ~140 ms of CPU, against
- * a few ms to read and hash 4 MB. A plain list of small ints would not do: the analyzer skips such
- * runs quickly, and reading and hashing its bytes (in other threads) would cost more than the
- * analysis. `seed` makes each file's bytes distinct (a string element first).
+ * What CPython's pickler writes (protocol 2) for `[tag, OrderedDict(), OrderedDict(), ...]`: the
+ * shape of a checkpoint's pickled instances. `GLOBAL collections OrderedDict` memoized, then per
+ * element `BINGET 2, EMPTY_TUPLE, REDUCE` and the memo put CPython adds for every new object
+ * (`BINPUT`, `LONG_BINPUT` from index 256), appended in batches of 1000 by MARK ... APPENDS
+ * (byte-identical to `pickle.dumps(..., protocol=2)`; checked against CPython when this was
+ * written). Each call is evaluated by the pickle analyzer (callee lookup against the policy, the
+ * call's result, kept because the memo refers to it), so the analyzer's main-thread work dominates
+ * the job, against a few ms to read and hash the file. A call run without memo puts would not do:
+ * the fast path counts such calls without building them. `seed` makes each file's bytes distinct.
  */
 function cpuPickle(seed, calls = CPU_CALLS) {
-  const head = Buffer.from(`\x80\x02]ccollections\nOrderedDict\nq\x010`, "latin1");
   const tag = Buffer.from(`job-${seed}`, "latin1");
-  const label = Buffer.alloc(5 + tag.length + 1);
+  const label = Buffer.alloc(5 + tag.length + 2);
   label[0] = 0x58; // BINUNICODE
   label.writeUInt32LE(tag.length, 1);
   tag.copy(label, 5);
-  label[5 + tag.length] = 0x61; // APPEND
-  const batch = Buffer.alloc(1 + 4 * 1000 + 1);
-  batch[0] = 0x28; // MARK
-  for (let i = 0; i < 1000; i++) batch.set([0x68, 1, 0x29, 0x52], 1 + 4 * i); // BINGET 1, EMPTY_TUPLE, REDUCE
-  batch[batch.length - 1] = 0x65; // APPENDS
-  const batches = Array.from({ length: Math.ceil(calls / 1000) }, () => batch);
-  return Buffer.concat([head, label, ...batches, Buffer.from(".", "latin1")]);
+  label[5 + tag.length] = 0x71; // BINPUT 1
+  label[6 + tag.length] = 1;
+  const first = Buffer.from("ccollections\nOrderedDict\nq\x02", "latin1");
+  const out = Buffer.alloc(16 + label.length + first.length + calls * 9 + Math.ceil((calls + 1) / 1000) * 2);
+  let at = out.write("\x80\x02]q\x00", 0, "latin1");
+  const item = (i) => {
+    if (i === 0) {
+      label.copy(out, at);
+      at += label.length;
+      return;
+    }
+    if (i === 1) {
+      first.copy(out, at);
+      at += first.length;
+      out[at++] = 0x29; // EMPTY_TUPLE
+      out[at++] = 0x52; // REDUCE
+    } else {
+      out.set([0x68, 2, 0x29, 0x52], at); // BINGET 2, EMPTY_TUPLE, REDUCE
+      at += 4;
+    }
+    const index = i + 2;
+    if (index < 256) {
+      out[at++] = 0x71; // BINPUT
+      out[at++] = index;
+    } else {
+      out[at++] = 0x72; // LONG_BINPUT
+      out.writeUInt32LE(index, at);
+      at += 4;
+    }
+  };
+  // CPython's batching (its C pickler): MARK ... APPENDS per 1000 items; APPEND for a list of one.
+  const total = calls + 1;
+  for (let start = 0; start < total; start += 1000) {
+    const n = Math.min(1000, total - start);
+    if (total > 1) out[at++] = 0x28; // MARK
+    for (let i = start; i < start + n; i++) item(i);
+    out[at++] = total > 1 ? 0x65 : 0x61; // APPENDS / APPEND
+  }
+  out[at++] = 0x2e; // STOP
+  return out.subarray(0, at);
 }
 
 const summary = [];
@@ -361,7 +394,7 @@ try {
         const procs = await startWorkers(workers, { concurrency: 2, cache: false });
         await runBatch(`  warm-up, ${workers} process(es)`, warm.slice(0, WARM * workers), procs);
         const r = await runBatch(
-          `CPU-bound pickles (${(size / 1e6).toFixed(0)} MB, ${CPU_CALLS / 1e6}M calls each), ${workers} worker process${workers > 1 ? "es" : ""} (x2 concurrency, cache off), round ${round}`,
+          `CPU-bound pickles (${(size / 1e6).toFixed(1)} MB, ${CPU_CALLS / 1000}k memoized calls each), ${workers} worker process${workers > 1 ? "es" : ""} (x2 concurrency, cache off), round ${round}`,
           paths,
           procs,
         );
