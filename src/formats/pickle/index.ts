@@ -2,11 +2,20 @@
  * The pickle module: raw pickle streams, read by the pickle engine (never unpickled). Names that a
  * loader unpickles are claims (`src/registry/claims.ts`), so the engine reads them whatever the
  * sniffer thought.
+ *
+ * Detection: recognises pickle streams by content (see `./sniff.ts` for the grammar).
  * @module
  */
-import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { detectPickle } from "./detect.js";
+import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import type { PicklePolicyOptions } from "./policy/index.js";
+import { looksLikePickle } from "./sniff.js";
+
+export const detectPickle: Detector = ({ head, size }) => {
+  const protocol = looksLikePickle(head, size);
+  return protocol === undefined
+    ? undefined
+    : { format: "pickle", offset: 0, reason: `pickle opcodes (protocol ${protocol})` };
+};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
