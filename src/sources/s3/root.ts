@@ -145,7 +145,12 @@ export class S3Root implements ScanRoot {
         region: o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
         forcePathStyle: o.pathStyle === true,
         maxAttempts: 3,
-        // modelgate checks digests itself, over the bytes it reads.
+        // No SDK checksums beside modelgate's own: nothing is uploaded, and every read is a ranged
+        // `GetObject` (S3 returns no checksum of a range, so the SDK would have nothing to check)
+        // sent without `ChecksumMode`, so the SDK neither asks for nor validates a body checksum
+        // and hands over the `node:http` response as it is. What is verified is modelgate's
+        // SHA-256: mandatory for every byte under `verify: "full"`, and for every object read
+        // whole otherwise; a mismatch makes the file invalid (`remoteVerification`).
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
       };

@@ -248,8 +248,12 @@ describe("s3:// targets", () => {
     });
     expect(sizes.reduce((n, x) => n + x, 0)).toBe(BIG.length + 0); // nothing fetched twice
     expect(Math.max(...sizes)).toBe(1 << 20);
-    // Response checksums are not validated by the SDK (modelgate hashes every byte itself).
+    // Response checksums are not validated by the SDK (modelgate hashes every byte itself): only
+    // the head asks for the object's checksum, the SHA-256 the bytes are verified against.
     expect(gets.every((r) => r.headers["x-amz-checksum-mode"] === undefined)).toBe(true);
+    const heads = s.log.filter((r) => r.method === "HEAD");
+    expect(heads).toHaveLength(1);
+    expect(heads[0]?.headers["x-amz-checksum-mode"]).toBe("ENABLED");
     expect(cache.size).toBe(1);
   });
 
