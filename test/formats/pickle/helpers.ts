@@ -15,7 +15,7 @@ import { getRule } from "../../../src/registry/rules.js";
 import type { Format, Verdict } from "../../../src/report/schema.js";
 import { verdictOfFinding, worstVerdict } from "../../../src/report/verdict.js";
 import { type AnalysisContext, DEFAULT_LIMITS, type Detection, type FindingInput } from "../../../src/scan/types.js";
-import { BufferSource } from "../../../src/sources/byte-source.js";
+import { BufferSource, type ByteSource } from "../../../src/sources/byte-source.js";
 
 /** Concatenates byte chunks given as arrays, strings (latin-1) or Uint8Arrays. */
 export function bytes(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
@@ -143,4 +143,20 @@ export function verdictOf(
       return verdictOfFinding(sev, rule?.invalidates === true);
     }),
   );
+}
+
+/** A source that reads into the caller's buffers (as files do). */
+export class ReusingSource implements ByteSource {
+  readonly size: number;
+  constructor(readonly data: Uint8Array) {
+    this.size = data.length;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return Promise.resolve(this.data.slice(offset, Math.min(this.size, offset + length)));
+  }
+  readInto(offset: number, target: Uint8Array): Promise<number> {
+    const n = Math.max(0, Math.min(target.length, this.size - offset));
+    target.set(this.data.subarray(offset, offset + n));
+    return Promise.resolve(n);
+  }
 }

@@ -25,24 +25,8 @@ import {
   type RefSite,
   type Value,
 } from "../../../src/formats/pickle/values.js";
-import { BufferSource, type ByteSource } from "../../../src/sources/byte-source.js";
-import { bytes, callees, op, rules } from "./helpers.js";
-
-/** A source that reads into the caller's buffers (as files do). */
-class ReusingSource implements ByteSource {
-  readonly size: number;
-  constructor(readonly data: Uint8Array) {
-    this.size = data.length;
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    return Promise.resolve(this.data.slice(offset, Math.min(this.size, offset + length)));
-  }
-  readInto(offset: number, target: Uint8Array): Promise<number> {
-    const n = Math.max(0, Math.min(target.length, this.size - offset));
-    target.set(this.data.subarray(offset, offset + n));
-    return Promise.resolve(n);
-  }
-}
+import { BufferSource } from "../../../src/sources/byte-source.js";
+import { bytes, callees, op, ReusingSource, rules } from "./helpers.js";
 
 function deep(v: Value | undefined, depth = 0): unknown {
   if (depth > 6) return "…";
