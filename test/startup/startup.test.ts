@@ -116,8 +116,7 @@ const MAIN_ENTRY_MAX_MODULES = 25;
  * was written (167 before each format's detector moved into its `index.ts`, 241 before the rules
  * files, the detectors' readers and the repository analyzers left the default path; 342 before
  * zod did), about 60 of them the registry's format modules (index files, which detection needs
- * eagerly) and the pickle engine. A new format adds one. Each module costs about half a
- * millisecond of every start.
+ * eagerly) and the pickle engine. A new format adds one.
  */
 const CLI_SCAN_MAX_MODULES = 145;
 
