@@ -32,3 +32,21 @@ export const extensionOf = (name: string): string => {
   const dot = base.lastIndexOf(".");
   return dot <= 0 ? "" : base.slice(dot + 1);
 };
+
+/**
+ * Reads a protobuf varint of at most 10 bytes (detectors read field keys and lengths); `[value,
+ * next]`, or undefined when the head ends or the varint runs on. Values past 2^53 lose precision.
+ * @param bytes - the head
+ * @param at - where the varint starts
+ */
+export function varint(bytes: Uint8Array, at: number): [number, number] | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    const b = bytes[i]!;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) return [value, i + 1];
+  }
+  return undefined;
+}

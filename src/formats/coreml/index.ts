@@ -11,7 +11,7 @@
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { extensionOf } from "../../core/sniffing.js";
+import { extensionOf, varint } from "../../core/sniffing.js";
 
 /** `Model` oneof Type: field number → name. */
 export const MODEL_TYPES: ReadonlyMap<number, string> = new Map([
@@ -87,19 +87,6 @@ export const detectMilWeights: Detector = ({ head, size }) => {
     reason: `Core ML MIL blob storage v${BLOB_STORAGE_VERSION} (${count} blob${count === 1 ? "" : "s"})`,
   };
 };
-
-/** Reads a varint of at most 5 bytes (field keys and lengths); [value, next] or undefined. */
-function varint(bytes: Uint8Array, at: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < bytes.length && i < at + 10; i++) {
-    const b = bytes[i]!;
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value, i + 1];
-  }
-  return undefined;
-}
 
 export const detectCoreml: Detector = ({ head, size, name }) => {
   let at = 0;

@@ -7,21 +7,8 @@
  * @module
  */
 import type { Detector, FormatModule } from "../../core/module.js";
-import { extensionOf } from "../../core/sniffing.js";
+import { extensionOf, varint } from "../../core/sniffing.js";
 import { detectSavedModelByName } from "../savedmodel/index.js";
-
-/** Reads a protobuf varint; returns [value, next] or undefined. */
-function varint(bytes: Uint8Array, at: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < bytes.length && i < at + 10; i++) {
-    const b = bytes[i]!;
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value, i + 1];
-  }
-  return undefined;
-}
 
 /** Top-level protobuf fields of the head: [field number, wire type, start of payload, length]. */
 function protobufFields(head: Uint8Array, size: number): Array<[number, number, number, number]> | undefined {
