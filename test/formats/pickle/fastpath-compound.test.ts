@@ -6,15 +6,15 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  analyzePickleStream,
-  type PickleAnalysis,
-  type PickleAnalysisOptions,
-} from "../../../src/formats/pickle/analyze.js";
-import { SourceInput } from "../../../src/formats/pickle/input.js";
+import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
 import { PyDict, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
-import { BufferSource } from "../../../src/sources/byte-source.js";
-import { bytes, op, ReusingSource } from "./helpers.js";
+import {
+  bytes,
+  fastPathAnalysis as fast,
+  type StreamOptions as Options,
+  op,
+  referenceAnalysis as slow,
+} from "./helpers.js";
 
 function deep(v: Value | undefined, depth = 0): unknown {
   if (depth > 6) return "…";
@@ -45,23 +45,6 @@ function summary(a: PickleAnalysis): unknown {
       refs: [...r.machine.refs.values()].map((s) => [s.name, s.refCount, s.callCount]),
     })),
   };
-}
-
-type Options = Omit<PickleAnalysisOptions, "context">;
-
-function slow(data: Uint8Array, o: Options, chunk: number): Promise<PickleAnalysis> {
-  return analyzePickleStream(new SourceInput(new BufferSource(data), 0, data.length, chunk), {
-    context: "pickle",
-    ...o,
-    decoder: { ...o.decoder, fastPath: false },
-  });
-}
-
-function fast(data: Uint8Array, o: Options, chunk: number): Promise<PickleAnalysis> {
-  return analyzePickleStream(new SourceInput(new ReusingSource(data), 0, data.length, chunk), {
-    context: "pickle",
-    ...o,
-  });
 }
 
 const f64 = (x: number) => {

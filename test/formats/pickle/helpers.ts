@@ -160,3 +160,23 @@ export class ReusingSource implements ByteSource {
     return Promise.resolve(n);
   }
 }
+
+/** Analysis options of the fast-path comparisons (the context is always `pickle`). */
+export type StreamOptions = Omit<PickleAnalysisOptions, "context">;
+
+/** Reference analysis: the machine alone (no fast path), over fresh buffers. */
+export function referenceAnalysis(data: Uint8Array, o: StreamOptions = {}, chunk = 1 << 20): Promise<PickleAnalysis> {
+  return analyzePickleStream(new SourceInput(new BufferSource(data), 0, data.length, chunk), {
+    context: "pickle",
+    ...o,
+    decoder: { ...o.decoder, fastPath: false },
+  });
+}
+
+/** The analysis with the fast path, over reused buffers (as files are read). */
+export function fastPathAnalysis(data: Uint8Array, o: StreamOptions = {}, chunk = 1 << 20): Promise<PickleAnalysis> {
+  return analyzePickleStream(new SourceInput(new ReusingSource(data), 0, data.length, chunk), {
+    context: "pickle",
+    ...o,
+  });
+}

@@ -7,12 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  analyzePickleStream,
-  type PickleAnalysis,
-  type PickleAnalysisOptions,
-} from "../../../src/formats/pickle/analyze.js";
-import { SourceInput } from "../../../src/formats/pickle/input.js";
+import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
 import { Memo } from "../../../src/formats/pickle/memo.js";
 import {
   PyDict,
@@ -25,8 +20,15 @@ import {
   type RefSite,
   type Value,
 } from "../../../src/formats/pickle/values.js";
-import { BufferSource } from "../../../src/sources/byte-source.js";
-import { bytes, callees, op, ReusingSource, rules } from "./helpers.js";
+import {
+  bytes,
+  callees,
+  fastPathAnalysis as fast,
+  type StreamOptions as Options,
+  op,
+  rules,
+  referenceAnalysis as slow,
+} from "./helpers.js";
 
 function deep(v: Value | undefined, depth = 0): unknown {
   if (depth > 6) return "…";
@@ -58,25 +60,6 @@ function summary(a: PickleAnalysis): unknown {
       events: r.machine.events,
     })),
   };
-}
-
-type Options = Omit<PickleAnalysisOptions, "context">;
-
-/** Reference: the machine alone (no fast path), fresh buffers. */
-function slow(data: Uint8Array, o: Options = {}, chunk = 1 << 20): Promise<PickleAnalysis> {
-  return analyzePickleStream(new SourceInput(new BufferSource(data), 0, data.length, chunk), {
-    context: "pickle",
-    ...o,
-    decoder: { ...o.decoder, fastPath: false },
-  });
-}
-
-/** Fast path over reused buffers. */
-function fast(data: Uint8Array, o: Options = {}, chunk = 1 << 20): Promise<PickleAnalysis> {
-  return analyzePickleStream(new SourceInput(new ReusingSource(data), 0, data.length, chunk), {
-    context: "pickle",
-    ...o,
-  });
 }
 
 /** Both, which must agree; returns the fast one. */
