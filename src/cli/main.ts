@@ -7,9 +7,10 @@
  * @module
  */
 import { lstatSync, mkdirSync, realpathSync } from "node:fs";
-import { enableCompileCache } from "node:module";
+import { enableCompileCache, registerHooks } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { ownImportsResolver } from "./own-imports.js";
 
 /**
  * Whether a folder is the user's alone: it and every folder above it (symbolic links resolved) are
@@ -59,6 +60,11 @@ function compileCache(): void {
   }
 }
 compileCache();
+
+// Running the built CLI (not the TypeScript sources under a test's hooks), resolve modelgate's own
+// imports without Node's general resolver (see cli/own-imports.ts).
+if (import.meta.url.endsWith(".js"))
+  registerHooks({ resolve: ownImportsResolver(new URL("../", import.meta.url).href) });
 
 const { runCli } = await import("./run.js");
 const controller = new AbortController();

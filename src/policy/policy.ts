@@ -6,7 +6,6 @@
  * for a policy other than the default one.
  * @module
  */
-import { createPublicKey } from "node:crypto";
 // Only `valid`: the package's index loads every module of semver (47 files).
 import validVersion from "semver/functions/valid.js";
 import { z } from "zod";
@@ -214,7 +213,7 @@ export const PolicyOptionsSchema = z
           .string()
           .superRefine((pem, ctx) => {
             try {
-              createPublicKey(pem);
+              process.getBuiltinModule("node:crypto").createPublicKey(pem);
             } catch {
               ctx.addIssue({ code: "custom", message: "not a PEM public key" });
             }

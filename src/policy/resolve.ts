@@ -5,9 +5,9 @@
  * calls {@link validatePolicyAsync} and {@link resolvePolicyAsync}, which load that module only then.
  * @module
  */
-import { createHash } from "node:crypto";
 import { canonicalJson } from "../core/json.js";
 import type { Severity } from "../core/severity.js";
+import { sha256Hex } from "../core/sha256.js";
 import { getRule } from "../registry/rules.js";
 import { compileGlob } from "./glob.js";
 import type { PolicyOptions, ResolvedPolicy, ResolveOptions, Suppression } from "./policy.js";
@@ -76,7 +76,7 @@ export function resolveValidatedPolicy(valid: PolicyOptions, resolve: ResolveOpt
     overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
   return {
     options: valid,
-    hash: createHash("sha256").update(canonicalJson(hashed)).digest("hex"),
+    hash: sha256Hex(canonicalJson(hashed)),
     severityOf,
     isDisabled: (ruleId) => disabled.has(ruleId),
     decide(ruleId, path, requested) {

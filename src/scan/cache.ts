@@ -3,11 +3,11 @@
  * registry mirror never reads the same content twice.
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelgateError } from "../core/errors.js";
+import { sha256Hex } from "../core/sha256.js";
 import type { FileReport } from "../report/schema.js";
 
 /**
@@ -55,9 +55,7 @@ export interface VerdictCache {
  * @param path - the file's path in the scanned tree
  */
 export function contentKeyDigest(sha256: string, path: string): string {
-  return createHash("sha256")
-    .update(JSON.stringify(["modelgate:content-at-path", sha256, path]))
-    .digest("hex");
+  return sha256Hex(JSON.stringify(["modelgate:content-at-path", sha256, path]));
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -184,7 +182,10 @@ export class FileVerdictCache implements VerdictCache {
     const path = this.#pathOf(key);
     const dir = join(path, "..");
     await mkdir(dir, { recursive: true });
-    const temp = join(dir, `.${key.sha256}.${randomBytes(6).toString("hex")}.tmp`);
+    const temp = join(
+      dir,
+      `.${key.sha256}.${process.getBuiltinModule("node:crypto").randomBytes(6).toString("hex")}.tmp`,
+    );
     const body = JSON.stringify({ key, report: cacheableReport(report) });
     try {
       await writeFile(temp, body, { mode: 0o600 });

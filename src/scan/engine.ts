@@ -3,7 +3,6 @@
  * the repository-level analyzers and assembles the report.
  * @module
  */
-import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { BufferSource, type ByteSource, readChunks } from "../core/byte-source.js";
@@ -11,6 +10,7 @@ import { ModelgateError, operationalCode, ruleForError, toModelgateError } from 
 import type { FindingInput } from "../core/findings.js";
 import { DEFAULT_LIMITS, type Limits } from "../core/limits.js";
 import type { FileVerification, RootEntry, ScanRoot } from "../core/root.js";
+import { createSha256, sha256Hex } from "../core/sha256.js";
 import { TOOL_NAME, TOOL_VERSION } from "../core/version.js";
 import type { RangeDigests } from "../integrity/hash/core.js";
 import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.js";
@@ -594,7 +594,7 @@ function cacheKey(sha256: string, policyHash: string, path: string): VerdictCach
  * from the digest (and the origin kind), so it never answers a lookup by a computed digest.
  */
 function claimedCacheKey(sha256: string, policyHash: string, path: string): VerdictCacheKey {
-  const derived = createHash("sha256").update(`modelgate:hub-listed-oid\0${sha256}\0${path}`).digest("hex");
+  const derived = sha256Hex(`modelgate:hub-listed-oid\0${sha256}\0${path}`);
   return { sha256: derived, toolVersion: TOOL_VERSION, policyHash };
 }
 
@@ -644,10 +644,10 @@ async function confirmHit(
       verification = await root.verifyFile(entry.path, raw, signal, { full: true });
       digest = verification.cacheable === false ? undefined : verification.sha256;
     } else {
-      const hash = createHash("sha256");
+      const hash = createSha256();
       const guarded = new GuardedSource(raw, { signal });
       for await (const chunk of readChunks(guarded, { chunkSize: 4 << 20 })) hash.update(chunk);
-      digest = hash.digest("hex");
+      digest = hash.digest();
       if (raw instanceof FileSource && (await raw.changes()) !== undefined) digest = undefined;
     }
   } catch {

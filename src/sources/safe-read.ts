@@ -5,11 +5,11 @@
  * owner (or root) can change must not be trusted.
  * @module
  */
-import { createHash } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type ErrorCode, ModelgateError } from "../core/errors.js";
+import { sha256Hex } from "../core/sha256.js";
 import { readCapped } from "./safe-write.js";
 
 /** Why a file was not read. */
@@ -146,7 +146,7 @@ export async function readTrustedFile(path: string, options: TrustedReadOptions)
     // At most one byte more than allowed, whatever the size says (procfs, growing files).
     const bytes = await readCapped(handle, options.maxBytes);
     if (bytes === undefined) throw refuse("too-large", `larger than ${options.maxBytes} bytes`);
-    return { path: full, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+    return { path: full, bytes, sha256: sha256Hex(bytes) };
   } catch (error) {
     if (error instanceof UntrustedFileError) throw error;
     throw refuse("unreadable", errnoText(error), error);

@@ -5,7 +5,6 @@
  * block on a FIFO and are size-capped.
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -106,7 +105,10 @@ export async function writeFileSafely(
   const what = options.what ?? "file";
   const existing = await assertWritableTarget(path, what);
   const keepMode = existing === undefined ? undefined : existing.mode & 0o7777;
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.getBuiltinModule("node:crypto").randomBytes(6).toString("hex")}.tmp`,
+  );
   let handle: FileHandle | undefined;
   let created = false;
   try {

@@ -180,3 +180,28 @@ export async function check(): Promise<RuleId | undefined> {
     expect(result.status).toBe(0);
   }, 60_000);
 });
+
+describe("the built CLI, as installed", () => {
+  // The built CLI resolves its own imports itself (cli/own-imports.ts); the sources never take that
+  // path in tests, so this runs dist/cli/main.js through the node_modules link, as a user's shell does.
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [join(dir, "node_modules", "modelgate", "dist", "cli", "main.js"), ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: "1", NODE_OPTIONS: "" },
+    });
+
+  it("scans the pickle samples with the same verdicts as the sources' engine", async () => {
+    const { scan } = await import("../../src/scan/engine.js");
+    const target = join(SAMPLES, "pickle");
+    const result = cli("scan", target, "--format", "json");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(2); // the samples include malicious pickles
+    const built = JSON.parse(result.stdout) as { files: { path: string; verdict: string }[] };
+    const direct = await scan(target);
+    const verdicts = (files: readonly { path: string; verdict: string }[]) =>
+      Object.fromEntries(files.map((f) => [f.path, f.verdict]));
+    expect(built.files.length).toBeGreaterThan(10);
+    expect(verdicts(built.files)).toEqual(verdicts(direct.files));
+  }, 120_000);
+});

@@ -6,7 +6,6 @@
  * from its TypeScript source. Errors cross the thread boundary as plain {@link HashFailure} values.
  * @module
  */
-import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { MessagePort } from "node:worker_threads";
@@ -65,7 +64,7 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<Hasher> {
   switch (algorithm) {
     case "sha256":
     case "blake2b": {
-      const hash = createHash(algorithm === "sha256" ? "sha256" : "blake2b512");
+      const hash = process.getBuiltinModule("node:crypto").createHash(algorithm === "sha256" ? "sha256" : "blake2b512");
       return {
         update: (bytes) => {
           hash.update(bytes);

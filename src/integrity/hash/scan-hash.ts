@@ -5,9 +5,9 @@
  * stopped, so nothing is read twice.
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
 import type { ByteSource } from "../../core/byte-source.js";
 import { toModelgateError } from "../../core/errors.js";
+import { createSha256, type Sha256 } from "../../core/sha256.js";
 import { FileSource } from "../../sources/file.js";
 import { defaultHashPool, type HashPool } from "./pool.js";
 
@@ -43,10 +43,10 @@ export interface ScanHash {
 class TeeSource implements ByteSource {
   readonly size: number;
   readonly #inner: ByteSource;
-  readonly #hash: Hash;
+  readonly #hash: Sha256;
   #covered = 0;
 
-  constructor(inner: ByteSource, hash: Hash) {
+  constructor(inner: ByteSource, hash: Sha256) {
     this.#inner = inner;
     this.#hash = hash;
     this.size = inner.size;
@@ -98,7 +98,7 @@ export function startScanHash(raw: ByteSource, options: ScanHashOptions): ScanHa
       },
     };
   }
-  const hash = createHash("sha256");
+  const hash = createSha256();
   const tee = new TeeSource(raw, hash);
   return {
     source: tee,
@@ -119,7 +119,7 @@ export function startScanHash(raw: ByteSource, options: ScanHashOptions): ScanHa
       } catch (error) {
         throw toModelgateError(error);
       }
-      return hash.digest("hex");
+      return hash.digest();
     },
   };
 }

@@ -7,7 +7,6 @@
  * verified", so a required signature fails closed.
  * @module
  */
-import { createHash, createPublicKey } from "node:crypto";
 import type { z } from "zod";
 import { ModelgateError } from "../../core/errors.js";
 import type { Evidence } from "../../core/findings.js";
@@ -46,8 +45,9 @@ export interface SignatureRequirement {
  */
 export function publicKeyFingerprint(pem: string): string {
   try {
-    const der = createPublicKey(pem).export({ type: "spki", format: "der" });
-    return createHash("sha256").update(der).digest("hex");
+    const crypto = process.getBuiltinModule("node:crypto");
+    const der = crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+    return crypto.createHash("sha256").update(der).digest("hex");
   } catch (error) {
     throw new ModelgateError("POLICY", "signature.key: not a PEM public key", { cause: error });
   }
