@@ -65,6 +65,30 @@ describe("pipeExactly", () => {
     expect(stream.destroyed).toBe(true);
   });
 
+  it("a stream given up on while the sink waits (an abort, a deadline) ends the read at once, with its error or NETWORK", async () => {
+    for (const [reason, expected] of [
+      [Object.assign(new Error("The operation was aborted"), { name: "AbortError" }), { name: "AbortError" }],
+      [undefined, { code: "NETWORK", message: /ended after 10000 of 200000/ }],
+    ] as const) {
+      const stream = streamOf(randomBytes(200_000), 10_000);
+      let fed = 0;
+      const read = pipeExactly(
+        stream,
+        200_000,
+        () => undefined,
+        async () => () => {
+          fed++;
+          // A hashing thread that never catches up: the stream stays paused.
+          setTimeout(() => stream.destroy(reason), 20);
+          return new Promise<void>(() => undefined);
+        },
+      );
+      await expect(read).rejects.toMatchObject(expected);
+      expect(fed).toBe(1);
+      expect(stream.destroyed).toBe(true);
+    }
+  });
+
   it("more bytes than the range: NETWORK, the excess never reaches the sink; fewer: NETWORK", async () => {
     const body = randomBytes(50_000);
     let fed = 0;
