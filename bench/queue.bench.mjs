@@ -4,8 +4,8 @@
 //   1. small jobs (tiny JSON files): throughput and submit→completed latency p50/p95 with 1 and 2
 //      worker processes. These measure the queue's own cost (a few Redis round trips per job), not
 //      scanning; on a 2-core machine the bench process and Redis share the cores with the workers.
-//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~200 ms
-//      of CPU in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
+//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~60 ms
+//      of CPU, most of it in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
 //      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 3; the median of the rounds' ratios
 //      counts), beside the same scans in plain processes without the queue (the machine's own
 //      2-process scaling at that moment).
@@ -41,6 +41,7 @@ const JOBS = Math.max(20, Math.round(300 * scale));
 const CPU_JOBS = Math.max(8, Math.round(32 * scale));
 const CPU_CALLS = 250_000;
 const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 3));
+const WORKER_ARGS = (process.env.MODELGATE_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== "");
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..");
 const main = join(repo, "dist", "cli", "main.js");
@@ -136,7 +137,7 @@ const url = `redis://127.0.0.1:${port}`;
 const startWorkers = async (n, { concurrency = 4, cache = true, env = process.env } = {}) => {
   const procs = [];
   for (let i = 0; i < n; i++) {
-    const args = [main, "worker", "--redis", url, "--root", root, "--concurrency", String(concurrency)];
+    const args = [...WORKER_ARGS, main, "worker", "--redis", url, "--root", root, "--concurrency", String(concurrency)];
     if (!cache) args.push("--no-cache");
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
     await new Promise((resolve, reject) => {
@@ -306,10 +307,10 @@ const files = (count, make, ext = "json") =>
  * element `BINGET 2, EMPTY_TUPLE, REDUCE` and the memo put CPython adds for every new object
  * (`BINPUT`, `LONG_BINPUT` from index 256), appended in batches of 1000 by MARK ... APPENDS
  * (byte-identical to `pickle.dumps(..., protocol=2)`; checked against CPython when this was
- * written). Each call is evaluated by the pickle analyzer (callee lookup against the policy, the
- * call's result, kept because the memo refers to it), so the analyzer's main-thread work dominates
- * the job, against a few ms to read and hash the file. A call run without memo puts would not do:
- * the fast path counts such calls without building them. `seed` makes each file's bytes distinct.
+ * written). Each call is counted by the pickle analyzer and its memo put kept (as the call's callee
+ * and offset: the memo keeps calls without arguments compactly), so the analyzer's main-thread work
+ * dominates the job, against a few ms to read and hash the file. `seed` makes each file's bytes
+ * distinct.
  */
 function cpuPickle(seed, calls = CPU_CALLS) {
   const tag = Buffer.from(`job-${seed}`, "latin1");
@@ -420,7 +421,7 @@ try {
         process.stdout.write("ready\\n"); await new Promise((r) => process.stdin.once("data", r));
         for (const f of files) await scan(f, { hash: true }); process.exit(0);`;
       const procs = Array.from({ length: n }, (_, k) =>
-        spawn(process.execPath, ["--input-type=module", "-e", code, JSON.stringify(share(k))], {
+        spawn(process.execPath, [...WORKER_ARGS, "--input-type=module", "-e", code, JSON.stringify(share(k))], {
           stdio: ["pipe", "pipe", "inherit"],
         }),
       );

@@ -34,7 +34,10 @@ import { latin1, PyCall, PyDict, PyFloat, type PyRef, PySeq, type PyStr, tupleFr
 // FastHost.plainCall) once the callee's site keeps no more call records: counting such a REDUCE
 // counts the call on its site; building the run (replay) makes the PyCall the machine would have
 // made, without counting it again. The callee and the call are shadow items of their own (REF,
-// CALL) that a memo put never keeps as mere presence (the memo keeps references).
+// CALL) that a memo put never keeps as mere presence (the memo keeps references). A call without
+// arguments memoised right after its REDUCE is kept by the memo as its callee and offset alone
+// (Memo.storeCall) and the run goes on; building the run hands the call it makes to the memo
+// (Memo.adoptCall), so the memo and the stack share one object as they would without the fast path.
 
 /** Width of the literal opcodes of fixed width the fast path executes (0: not one), from the table. */
 const LITERAL_WIDTH = new Uint8Array(256);
@@ -136,9 +139,14 @@ const DEEP = 4;
 const REF = 8;
 /** A call of the run's callee (its result). */
 const CALL = 16;
+/**
+ * With {@link CALL}: a call made by `BINGET callee, EMPTY_TUPLE, REDUCE` (no arguments), whose
+ * memo put right after its REDUCE the memo keeps compactly (see {@link Memo.storeCall}).
+ */
+const CALL0 = 32;
 /** Tags of items that make a tuple or list holding them {@link DEEP}. */
 const NONFLAT = SEQ | REF | CALL;
-/** Tags of items a memo put keeps (references): such a put ends the run. */
+/** Tags of items a memo put keeps (references): such a put ends the run (but see {@link CALL0}). */
 const KEPT = REF | CALL;
 /** Call records a site keeps (the machine's `#call`): later calls are only counted. */
 export const CALL_RECORDS = 4;
@@ -268,6 +276,16 @@ export class FastPath {
   #callee: PyRef | undefined = undefined;
   /** The last callee {@link FastHost.plainCall} accepted. */
   #plain: PyRef | undefined = undefined;
+  /**
+   * The run's compact memo puts of calls ({@link Memo.storeCall}), in order: each call's offset
+   * and memo index, for the replay to hand over the calls it builds. At most one per call of the
+   * run, so fewer than the stack budget (the run's items count against it).
+   */
+  #putOff = new Float64Array(0);
+  #putIdx = new Int32Array(0);
+  #puts = 0;
+  /** Replay's position in those puts. */
+  #adopted = 0;
 
   /** Makes `ref` the run's callee when the run has none and its calls are plain. */
   #adopt(ref: PyRef): boolean {
@@ -375,7 +393,39 @@ export class FastPath {
     const callee = s[n - 2] as PyRef;
     const args = s[n - 1] as Value;
     this.#host.truncate(n - 2);
-    s.push(new PyCall(callee, callee.name, args, "REDUCE", offset));
+    const call = new PyCall(callee, callee.name, args, "REDUCE", offset);
+    s.push(call);
+    const k = this.#adopted;
+    if (k < this.#puts && this.#putOff[k] === offset) {
+      this.#memo.adoptCall(this.#putIdx[k] as number, call);
+      this.#adopted = k + 1;
+    }
+  }
+
+  /**
+   * A memo put at `i` of a call without arguments counted in the run (its REDUCE at `offset`),
+   * kept compactly by the memo, or nothing when the memo is full (`op` then reports the budget).
+   * @returns whether it applied the put
+   */
+  #putCall(i: number, offset: number, putOffset: number): boolean {
+    const memo = this.#memo;
+    const callee = this.#callee;
+    if (callee === undefined || memo.full) return false;
+    const n = this.#puts;
+    if (n === this.#putOff.length) {
+      const size = Math.max(64, 2 * n);
+      const off = new Float64Array(size);
+      off.set(this.#putOff);
+      const idx = new Int32Array(size);
+      idx.set(this.#putIdx);
+      this.#putOff = off;
+      this.#putIdx = idx;
+    }
+    memo.storeCall(i, callee, offset, putOffset);
+    this.#putOff[n] = offset;
+    this.#putIdx[n] = i;
+    this.#puts = n + 1;
+    return true;
   }
 
   /** APPEND/APPENDS of the stack's items from `x` on to the list at `x - 1`. */
@@ -398,12 +448,17 @@ export class FastPath {
     const end = this.#runEnd;
     const base = this.#runBase;
     const callee = this.#callee;
+    const puts = this.#puts;
     this.#reset();
+    // #reset forgets the compact puts; the replay still reads them (nothing adds any meanwhile)
+    this.#puts = puts;
+    this.#adopted = 0;
     for (let k = 0; k < segs.length; k++) {
       const seg = segs[k] as Uint8Array;
       this.#replay(seg, 0, seg.length, bases[k] as number, callee);
     }
     if (end > start) this.#replay(buf, start, end, base, callee);
+    this.#puts = 0;
   }
 
   #reset(): void {
@@ -418,6 +473,7 @@ export class FastPath {
       this.#segBases = [];
     }
     if (this.#callee !== undefined) this.#callee = undefined;
+    this.#puts = 0;
     this.#callCodes(0);
     if (this.#sp > 0) this.#tags.fill(0, 0, Math.min(this.#sp, this.#tags.length));
     this.#sp = 0;
@@ -1062,7 +1118,17 @@ export class FastPath {
           }
           const i = memoIndex(buf, p, memoNext);
           if (sp - 1 < tags.length && ((tags[sp - 1] as number) & KEPT) !== 0) {
-            w = 0; // the memo keeps a callee or a call
+            // the memo keeps a callee or a call: a call without arguments right after its REDUCE
+            // compactly, the others by the machine
+            if (tags[sp - 1] !== (CALL | CALL0) || p !== last + 1 || buf[last] !== 0x52 || i > 0x7fffffff) {
+              w = 0;
+              break;
+            }
+            if (memoNext !== memo.size) memo.advance(memoNext - memo.size);
+            if (!this.#putCall(i, this.#runBase + last, this.#runBase + p)) w = 0;
+            itemOk = false;
+            memoRoom = memo.appendRoom();
+            memoNext = memo.size;
             break;
           }
           if (i === memoNext && memoRoom > 0) {
@@ -1232,7 +1298,7 @@ export class FastPath {
         for (let j = 0; j < w && same; j++) same = buf[q + j] === buf[p + j];
         if (!same) break;
       }
-      for (let j = 0; j < k; j++) tags[sp + j] = CALL;
+      for (let j = 0; j < k; j++) tags[sp + j] = CALL | CALL0;
       ref.site.callCount += k;
       this.#cSp = sp + k;
       this.#cOps = 3 * k;

@@ -35,6 +35,29 @@ const ARENA_STR = PyStr.of("");
 /** Longest str the arena keeps. */
 const ARENA_MAX_STR = 255;
 
+/**
+ * What the memo stores for a call result kept compactly (see {@link Memo.storeCall}; never
+ * returned): one per callee, the call's offset kept beside it. A call: the memo's rules treat it as
+ * one (a reference).
+ */
+class CompactCall extends PyCall {
+  /** @param callee - the callee whose calls it stands for */
+  constructor(callee: PyRef) {
+    super(callee, callee.name, null, "REDUCE", -1);
+  }
+}
+
+/**
+ * `old`'s entries in an array of at least `need + 1` (at most `max`) entries, the others undefined:
+ * the memo's arrays grow by doubling (appending one entry at a time to an array of a hundred
+ * thousand costs about 100 ns an entry).
+ */
+function grown(old: (Value | undefined)[], need: number, max: number): (Value | undefined)[] {
+  const next = new Array<Value | undefined>(Math.min(max, Math.max(1024, 2 * old.length, need + 1))).fill(undefined);
+  for (let k = 0; k < old.length; k++) next[k] = old[k];
+  return next;
+}
+
 /** Whether a value is worth keeping in a large memo (it can name a callee). */
 function isReference(v: Value): boolean {
   if (v === null || typeof v !== "object" || v instanceof PyStr) return false;
@@ -65,15 +88,18 @@ function isReference(v: Value): boolean {
  * retaining them.
  */
 export class Memo {
-  readonly #dense: (Value | undefined)[] = [];
+  #dense: (Value | undefined)[] = [];
   /**
-   * The far part: values of entries from `detailCap` on. Those below `2 * detailCap` (where a
-   * memo filled in order puts them) live in an array, the others in a map; `#farCount` counts both.
+   * The far part: values of entries from `detailCap` on. Those below `detailCap + #farWindow`
+   * (where a memo filled in order puts them: `detailCap` entries, then only references, at most
+   * `4 * detailCap` in all) live in an array, the others in a map; `#farCount` counts both.
    */
-  readonly #farDense: (Value | undefined)[] = [];
+  #farDense: (Value | undefined)[] = [];
   readonly #farMap = new Map<number, Value>();
   #farCount = 0;
   #farMax = -1;
+  /** Entries of the far part's array (`4 * detailCap`). */
+  readonly #farWindow: number;
   /** Every index below it is present (MEMOIZE fills the memo in order: no bit needed). */
   #contig = 0;
   /** Presence of indexes from `#contig` up to 2**28 (others in `#sparse`). */
@@ -95,6 +121,15 @@ export class Memo {
   #strPos = new Int32Array(0);
 
   /**
+   * Calls kept compactly ({@link Memo.storeCall}): the stand-in of each callee (the last one used
+   * is cached), and each entry's call offset, by index (dense and far-dense parts) or in a map.
+   */
+  readonly #compact = new Map<PyRef, CompactCall>();
+  #lastCompact: CompactCall | undefined;
+  #callOff = new Float64Array(0);
+  readonly #callOffFar = new Map<number, number>();
+
+  /**
    * @param detailCap - entries kept in full (and as many more in the far part)
    * @param max - most entries (a put past it is a budget error)
    * @param seqCap - puts of plain tuples and lists that keep their items
@@ -103,7 +138,9 @@ export class Memo {
     private readonly detailCap: number,
     private readonly max: number,
     private readonly seqCap: number = Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    this.#farWindow = 4 * detailCap;
+  }
 
   #has(i: number): boolean {
     if (i < this.#contig) return true;
@@ -135,15 +172,14 @@ export class Memo {
   #farHas(i: number): boolean {
     if (i > this.#farMax) return false;
     const j = i - this.detailCap;
-    return j < this.detailCap ? this.#farDense[j] !== undefined : this.#farMap.has(i);
+    return j < this.#farWindow ? this.#farDense[j] !== undefined : this.#farMap.has(i);
   }
 
   #farSet(i: number, v: Value): void {
     const j = i - this.detailCap;
-    if (j < this.detailCap) {
+    if (j < this.#farWindow) {
+      if (j >= this.#farDense.length) this.#farDense = grown(this.#farDense, j, this.#farWindow);
       if (this.#farDense[j] === undefined) this.#farCount++;
-      // a hole keeps an array's elements kind: fill up to j first (indexes come in order)
-      while (this.#farDense.length < j) this.#farDense.push(undefined);
       this.#farDense[j] = v;
     } else {
       if (!this.#farMap.has(i)) this.#farCount++;
@@ -154,7 +190,7 @@ export class Memo {
 
   #farDelete(i: number): void {
     const j = i - this.detailCap;
-    if (j < this.detailCap) {
+    if (j < this.#farWindow) {
       if (this.#farDense[j] !== undefined) {
         this.#farDense[j] = undefined;
         this.#farCount--;
@@ -176,6 +212,7 @@ export class Memo {
       this.#mark(i);
     }
     if (i < this.detailCap) {
+      if (i >= this.#dense.length) this.#dense = grown(this.#dense, i, this.detailCap);
       this.#dense[i] = this.#kept(v);
       return;
     }
@@ -222,6 +259,72 @@ export class Memo {
     }
     this.#strPos[2 * i] = at;
     this.#strPos[2 * i + 1] = at + n;
+  }
+
+  /**
+   * Does what `store(i, call)` does for `call = new PyCall(callee, callee.name, new
+   * PySeq("tuple"), "REDUCE", offset)` (a call of `callee` with no arguments that nothing else
+   * refers to yet), keeping only the callee and the offset: {@link Memo.get} makes the call on the
+   * first GET and keeps it (a machine that builds the call itself hands it over with
+   * {@link Memo.adoptCall}). A large pickle's memoised instances cost the collector nothing this way.
+   * @param putOffset - the put's offset (a budget error's)
+   */
+  storeCall(i: number, callee: PyRef, offset: number, putOffset: number): void {
+    let mark = this.#lastCompact;
+    if (mark === undefined || mark.callee !== callee) {
+      mark = this.#compact.get(callee);
+      if (mark === undefined) {
+        mark = new CompactCall(callee);
+        this.#compact.set(callee, mark);
+      }
+      this.#lastCompact = mark;
+    }
+    this.store(i, mark, putOffset);
+    if (i < this.detailCap + this.#farWindow) {
+      const kept = i < this.detailCap ? this.#dense[i] : this.#farDense[i - this.detailCap];
+      if (kept !== mark) return;
+      if (i >= this.#callOff.length) {
+        const next = new Float64Array(
+          Math.min(this.detailCap + this.#farWindow, Math.max(1024, 2 * this.#callOff.length, i + 1)),
+        );
+        next.set(this.#callOff);
+        this.#callOff = next;
+      }
+      this.#callOff[i] = offset;
+    } else if (this.#farMap.get(i) === mark) this.#callOffFar.set(i, offset);
+  }
+
+  /** The offset of the compact call at `i` (see {@link Memo.storeCall}). */
+  #offsetOf(i: number): number {
+    return i < this.detailCap + this.#farWindow ? (this.#callOff[i] as number) : (this.#callOffFar.get(i) as number);
+  }
+
+  /** Replaces the value of entry `i` (present, kept) by `v`. */
+  #replace(i: number, v: Value): void {
+    if (i < this.detailCap) this.#dense[i] = v;
+    else if (i - this.detailCap < this.#farWindow) this.#farDense[i - this.detailCap] = v;
+    else {
+      this.#farMap.set(i, v);
+      this.#callOffFar.delete(i);
+    }
+  }
+
+  /** The value kept for entry `i` (present or not), as stored. */
+  #raw(i: number): Value | undefined {
+    if (i < this.detailCap) return this.#dense[i];
+    if (i > this.#farMax) return undefined;
+    const j = i - this.detailCap;
+    return j < this.#farWindow ? this.#farDense[j] : this.#farMap.get(i);
+  }
+
+  /**
+   * Hands over the call a machine built for a call stored by {@link Memo.storeCall}: when entry
+   * `i` still holds that call (same callee and offset, not yet made by a GET), it becomes `call`.
+   */
+  adoptCall(i: number, call: PyCall): void {
+    const v = this.#raw(i);
+    if (v instanceof CompactCall && v.callee === call.callee && this.#offsetOf(i) === call.offset && this.#has(i))
+      this.#replace(i, call);
   }
 
   /** What the memo keeps of a value it stores: a plain tuple or list past the budget is its kind. */
@@ -309,7 +412,7 @@ export class Memo {
     if (i < this.detailCap) v = this.#dense[i];
     else if (i <= this.#farMax) {
       const j = i - this.detailCap;
-      v = j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i);
+      v = j < this.#farWindow ? this.#farDense[j] : this.#farMap.get(i);
     }
     return v instanceof PyRef && this.#has(i) ? v : undefined;
   }
@@ -321,7 +424,7 @@ export class Memo {
     else if (!this.#farHas(i)) return ELIDED;
     else {
       const j = i - this.detailCap;
-      v = (j < this.detailCap ? this.#farDense[j] : this.#farMap.get(i)) as Value;
+      v = (j < this.#farWindow ? this.#farDense[j] : this.#farMap.get(i)) as Value;
     }
     if (v === ARENA_STR) {
       const pos = this.#strPos;
@@ -329,6 +432,12 @@ export class Memo {
       if (i < this.detailCap) this.#dense[i] = text;
       else this.#farDense[i - this.detailCap] = text;
       return text;
+    }
+    if (v instanceof CompactCall) {
+      const callee = v.callee as PyRef;
+      const call = new PyCall(callee, callee.name, new PySeq("tuple"), "REDUCE", this.#offsetOf(i));
+      this.#replace(i, call);
+      return call;
     }
     // a fresh placeholder per GET, as each GET of a real sequence may be appended to apart
     if (v === KIND_TUPLE) return new PyElidedSeq("tuple");

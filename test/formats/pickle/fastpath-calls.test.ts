@@ -215,6 +215,88 @@ describe("fast path: calls in deferred runs", () => {
     );
   });
 
+  it("keeps memoised calls compactly and gives them back as the reference does", async () => {
+    // CPython's protocol 2 shape of a list of instances: each call memoised right after its REDUCE
+    // (BINPUT, then LONG_BINPUT from 256), in batches of 1000; protocol 4 memoises with MEMOIZE
+    const put = (i: number, memoize: boolean) =>
+      memoize ? [0x94] : i < 256 ? [0x71, i] : [0x72, i & 0xff, (i >>> 8) & 0xff, (i >>> 16) & 0xff, i >>> 24];
+    const stream = (calls: number, memoize: boolean, tail: (number[] | Uint8Array)[]) => {
+      const parts: (number[] | Uint8Array)[] = [
+        op.proto(memoize ? 4 : 2),
+        [0x5d, ...put(0, memoize)],
+        op.global("collections", "OrderedDict"),
+        put(1, memoize),
+        [0x30],
+      ];
+      for (let start = 0; start < calls; start += 1000) {
+        parts.push([0x28]);
+        for (let i = start; i < Math.min(calls, start + 1000); i++)
+          parts.push([0x68, 1, 0x29, 0x52], put(i + 2, memoize));
+        parts.push([0x65]);
+      }
+      return bytes(...parts, ...tail, [0x2e]);
+    };
+    const get = (i: number) => (i < 256 ? [0x68, i] : [0x6a, i & 0xff, (i >>> 8) & 0xff, (i >>> 16) & 0xff, i >>> 24]);
+    // after the list: a BUILD on a memoised call, then a tuple of GETs (one entry twice)
+    const tail = (a: number, b: number, c: number) => [
+      [0x30],
+      get(a),
+      [0x7d, 0x62, 0x30],
+      [0x28],
+      get(a),
+      get(b),
+      get(c),
+      get(a),
+      [0x74],
+    ];
+    const cases: [Uint8Array, Options][] = [
+      [stream(5000, false, tail(3, 300, 4500)), {}],
+      [stream(5000, true, tail(3, 300, 4500)), {}],
+      // small memo budgets: entries in the dense part, the far part's array and its map, and elided
+      [stream(5000, false, tail(5, 40, 4500)), { machine: { memoDetailCap: 8 } }],
+      [stream(3000, false, tail(2, 9, 60)), { machine: { memoDetailCap: 4, containerCap: 2 } }],
+      [stream(3000, true, tail(2, 30, 2999)), { machine: { memoDetailCap: 4, containerCap: 2 } }],
+    ];
+    for (const [data, o] of cases) {
+      for (const chunk of [1 << 16, 4093, 97]) {
+        const a = await fast(data, o, chunk);
+        expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+        const result = a.runs[0]?.machine.result;
+        expect(result).toBeInstanceOf(PySeq);
+        const items = (result as PySeq).items;
+        // the same entry twice: one object, built upon by the BUILD (a tuple keeps containerCap items)
+        expect(items[0]).toBeInstanceOf(PyCall);
+        if (o.machine?.containerCap === undefined) expect(items[3]).toBe(items[0]);
+        expect((items[0] as PyCall).state).toBeInstanceOf(PyDict);
+      }
+    }
+    // a batch built in its middle (a BUILD on a memoised call): the memo gives back the calls the
+    // machine then builds, the one built upon included
+    const call = [0x68, 1, 0x29, 0x52];
+    const built = bytes(
+      op.proto(2),
+      [0x5d, 0x71, 0],
+      op.global("collections", "OrderedDict"),
+      [0x71, 1, 0x30],
+      ...Array.from({ length: 4 }, () => [...call, 0x30]), // the site keeps no more call records
+      ...Array.from({ length: 3 }, () => [...call, 0x61]), // the list is full (containerCap 3)
+      [0x28, ...call, 0x71, 2, ...call, 0x71, 3, 0x7d, 0x62, ...call, 0x71, 4, 0x65],
+      [0x28, 0x68, 3, 0x68, 2, 0x68, 3, 0x74, 0x2e],
+    );
+    for (const o of [{ machine: { containerCap: 3 } }, { machine: { containerCap: 3, memoDetailCap: 1 } }]) {
+      for (const chunk of [1 << 16, 7]) {
+        const a = await fast(built, o, chunk);
+        expect(summary(a)).toEqual(summary(await slow(built, o, chunk)));
+        const gets = a.runs[0]?.machine.result as PySeq;
+        expect(gets.items).toHaveLength(3);
+        expect(gets.items[2]).toBe(gets.items[0]);
+        expect(gets.items[1]).not.toBe(gets.items[0]);
+        expect((gets.items[0] as PyCall).state).toBeInstanceOf(PyDict);
+        expect((gets.items[1] as PyCall).state).toBeUndefined();
+      }
+    }
+  });
+
   it("counts the calls of a checkpoint's instances exactly, across buffers and frames", async () => {
     // the queue bench's shape: `]` then batches of 1000 `BINGET 1, EMPTY_TUPLE, REDUCE` appended
     const batch = bytes([0x28], ...Array.from({ length: 1000 }, () => [0x68, 1, 0x29, 0x52]), [0x65]);

@@ -1,12 +1,21 @@
 /**
  * The memo's far part (dense window + map) keeps exactly what the plain map it replaced kept: a
  * reference model (the former implementation) and the memo agree on random puts and gets, ASCII
- * strs given as bytes (`storeAscii`, kept in the memo's arena) included.
+ * strs given as bytes (`storeAscii`, kept in the memo's arena) and calls without arguments given as
+ * their callee and offset (`storeCall`, made on the first GET) included.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Memo } from "../../../src/formats/pickle/memo.js";
-import { PyRef, PyStr, PyUnknown, type RefSite, type Value } from "../../../src/formats/pickle/values.js";
+import {
+  PyCall,
+  PyRef,
+  PySeq,
+  PyStr,
+  PyUnknown,
+  type RefSite,
+  type Value,
+} from "../../../src/formats/pickle/values.js";
 
 const ELIDED = "<elided>";
 
@@ -34,7 +43,7 @@ class ReferenceMemo {
       return "ok";
     }
     const far = this.far;
-    const isRef = v instanceof PyRef || v instanceof PyUnknown;
+    const isRef = v instanceof PyRef || v instanceof PyUnknown || v instanceof PyCall;
     if (far.size < this.detailCap || isRef || (i <= this.farMax && far.has(i))) {
       if (far.size < this.detailCap * 4 || far.has(i)) {
         far.set(i, v);
@@ -53,6 +62,9 @@ class ReferenceMemo {
 }
 
 const site = {} as RefSite;
+const callees = [new PyRef("collections.OrderedDict", site), new PyRef("argparse.Namespace", site)];
+/** The call the machine makes for `REDUCE` of `callee` and an empty tuple at `offset`. */
+const callOf = (callee: PyRef, offset: number) => new PyCall(callee, callee.name, new PySeq("tuple"), "REDUCE", offset);
 const value = fc.oneof(
   fc.integer(),
   fc.constant(null),
@@ -73,23 +85,37 @@ describe("memo", () => {
             value,
             fc.boolean(),
             fc.boolean(),
+            fc.option(fc.tuple(fc.nat(1), fc.nat(1000), fc.boolean()), { freq: 3 }),
           ),
           { maxLength: 120 },
         ),
         (cap, max, ops) => {
           const memo = new Memo(cap, max);
           const ref = new ReferenceMemo(cap, max);
-          for (const [index, v, read, asBytes] of ops) {
+          for (const [index, x, read, asBytes, call] of ops) {
             const i = index === -1 ? memo.size : index;
             if (read) {
               const got = memo.get(i);
               const want = ref.get(i);
               expect(got instanceof PyUnknown ? ELIDED : got).toEqual(want);
+              // a call made by a GET is kept: the next GET returns the same object
+              if (got instanceof PyCall) expect(memo.get(i)).toBe(got);
               continue;
             }
+            let v: Value = x;
             let r: "ok" | "budget" = "ok";
             try {
-              if (asBytes && typeof v === "string" && [...v].every((c) => c.charCodeAt(0) < 0x80)) {
+              if (call !== null) {
+                const [which, offset, adopt] = call;
+                const callee = callees[which] as PyRef;
+                v = callOf(callee, offset);
+                memo.storeCall(i, callee, offset, 0);
+                // a machine that built the call hands it over: GETs then return that very object
+                if (adopt) {
+                  memo.adoptCall(i, v as PyCall);
+                  if (memo.get(i) !== undefined && !(memo.get(i) instanceof PyUnknown)) expect(memo.get(i)).toBe(v);
+                }
+              } else if (asBytes && typeof v === "string" && [...v].every((c) => c.charCodeAt(0) < 0x80)) {
                 // an ASCII str given as its bytes, between bytes that are not its own
                 const bytes = Uint8Array.from([0xff, ...Buffer.from(v, "latin1"), 0xfe]);
                 memo.storeAscii(i, bytes, 1, 1 + v.length, 0);
@@ -109,5 +135,34 @@ describe("memo", () => {
       ),
       { seed: 20261206, numRuns: 3000 },
     );
+  });
+
+  it("hands a compact call over only while the entry still holds that call", () => {
+    const [a, b] = callees as [PyRef, PyRef];
+    for (const cap of [1, 2, 8]) {
+      const memo = new Memo(cap, 100);
+      for (const i of [1, 5, 20, 2 ** 31 - 1]) {
+        memo.storeCall(i, a, 40, 0);
+        // another offset or callee: another call, not handed over
+        memo.adoptCall(i, callOf(a, 41));
+        memo.adoptCall(i, callOf(b, 40));
+        const made = memo.get(i);
+        expect(made).toEqual(callOf(a, 40));
+        // made by a GET: a later hand-over of an equal call changes nothing
+        memo.adoptCall(i, callOf(a, 40));
+        expect(memo.get(i)).toBe(made);
+        // overwritten, then the same call again: the last put wins
+        memo.storeCall(i, b, 7, 0);
+        memo.store(i, 3, 0);
+        memo.adoptCall(i, callOf(b, 7));
+        expect(memo.get(i)).toBe(3);
+        const built = callOf(b, 9);
+        memo.storeCall(i, a, 8, 0);
+        memo.storeCall(i, b, 9, 0);
+        memo.adoptCall(i, callOf(a, 8));
+        memo.adoptCall(i, built);
+        expect(memo.get(i)).toBe(built);
+      }
+    }
   });
 });
