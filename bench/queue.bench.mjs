@@ -19,7 +19,9 @@
 //      (scripts/serve-fixtures.mjs, started here), whose LFS files are looked up by their listed
 //      SHA-256.
 // Needs /usr/bin/redis-server (skipped without it). MODELGATE_BENCH_SCALE=0.25 shrinks the job
-// counts; MODELGATE_BENCH_QUEUE_PHASES=cpu,overhead runs some phases only.
+// counts; MODELGATE_BENCH_QUEUE_PHASES=cpu,overhead runs some phases only;
+// MODELGATE_BENCH_QUEUE_CALLS sets the calls per CPU-bound pickle (default 250,000: 2.2 MB, below
+// the 4 MiB from which a worker hashes a file on its hash pool's thread beside the analysis).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
@@ -39,7 +41,7 @@ const scale = Number(process.env.MODELGATE_BENCH_SCALE ?? 1);
 const phases = new Set((process.env.MODELGATE_BENCH_QUEUE_PHASES ?? "light,cpu,overhead,cache").split(","));
 const JOBS = Math.max(20, Math.round(300 * scale));
 const CPU_JOBS = Math.max(8, Math.round(32 * scale));
-const CPU_CALLS = 250_000;
+const CPU_CALLS = Number(process.env.MODELGATE_BENCH_QUEUE_CALLS ?? 250_000);
 const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 3));
 const WORKER_ARGS = (process.env.MODELGATE_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== "");
 const here = dirname(fileURLToPath(import.meta.url));
