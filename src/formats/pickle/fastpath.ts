@@ -1002,7 +1002,16 @@ export class FastPath {
             this.#record(buf, itemAt, p, sp0, sp, n - n0, pushes - pushes0, memoNext - memo0, topLit, last);
           }
           const len = this.#skLen;
-          if (len > 0 && this.#skMarks <= markRoom && this.#skMarks <= inner.length && sp >= this.#skBelow) {
+          // a skeleton whose first memo put is of the item before it (recorded after another item,
+          // when this one could not be recorded) applies only when that item is not one the memo
+          // keeps: a callee's or a call's put must reach the memo, not only mark the entry present
+          if (
+            len > 0 &&
+            this.#skMarks <= markRoom &&
+            this.#skMarks <= inner.length &&
+            sp >= this.#skBelow &&
+            (this.#skBelow === 0 || ((tags[sp - 1] ?? 0) & KEPT) === 0)
+          ) {
             const ops = this.#skOps;
             const memoOps = this.#skMemo;
             const items = this.#skItems;
