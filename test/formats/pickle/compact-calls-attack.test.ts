@@ -19,106 +19,21 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
-import { PyCall, PyDict, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
 import {
+  binget,
+  binput,
   bytes,
-  fastPathAnalysis as fast,
+  LIST_AND_CALLEES,
   type StreamOptions as Options,
   op,
-  referenceAnalysis as slow,
+  expectSameAnalyses as same,
+  u32le,
 } from "./helpers.js";
 
-/** A value in full, calls with their callee, offset, opcode, arguments, state and attributes. */
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return ["dict", v.count, v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)])];
-  }
-  if (v instanceof PyCall) {
-    return [
-      "call",
-      v.calleeName,
-      v.opcode,
-      v.offset,
-      deep(v.args, depth + 1),
-      deep(v.state, depth + 1),
-      [...(v.attrs ?? [])].map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-/** Which items of a sequence are one object: each item's first identical item. */
-function sharing(v: Value | undefined): number[] {
-  if (!(v instanceof PySeq)) return [];
-  return v.items.map((x) => (typeof x === "object" && x !== null ? v.items.indexOf(x) : -1));
-}
-
-/**
- * What an analysis reports and leaves. A deferred run is not built when the analysis ends in an
- * error, so the stack and marks are compared only when both end without one.
- */
-function summary(a: PickleAnalysis, withStack: boolean): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      sharing: sharing(r.machine.result),
-      ...(withStack ? { stack: r.machine.stack.map((v) => deep(v)), marks: [...r.machine.marks] } : {}),
-      refs: [...r.machine.refs.values()].map((s) => [
-        s.name,
-        s.refCount,
-        s.callCount,
-        s.calls,
-        s.escaped,
-        s.consumed,
-        s.mutated,
-      ]),
-      events: r.machine.events,
-    })),
-  };
-}
-
-/** Compares the two analyses of `data` (cut in buffers of `chunk` bytes). */
-async function same(data: Uint8Array, o: Options, chunk = 1 << 20): Promise<PickleAnalysis> {
-  const a = await fast(data, o, chunk);
-  const b = await slow(data, o, chunk);
-  const withStack = a.runs.every((r) => r.error === undefined) && b.runs.every((r) => r.error === undefined);
-  expect(summary(a, withStack)).toEqual(summary(b, withStack));
-  return a;
-}
-
-const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-const binget = (i: number) => (i < 256 ? [0x68, i] : [0x6a, ...u32(i)]);
-const binput = (i: number) => (i < 256 ? [0x71, i] : [0x72, ...u32(i)]);
 /** `BINGET callee, EMPTY_TUPLE, REDUCE`. */
 const call0 = (callee: number) => [...binget(callee), 0x29, 0x52];
 
-/**
- * Protocol 2, a list (full under `containerCap` 1) and the callees at memo 0-3: two safe ones
- * (0 and 1), os.system (2), builtins.getattr (3, modelled: its calls are never only counted). The
- * sites of 0 and 1 then keep no more call records (their calls may be counted by the fast path).
- */
-const PREFIX = bytes(
-  op.proto(2),
-  [0x5d, 0x4b, 0, 0x61],
-  op.global("collections", "OrderedDict"),
-  [0x71, 0, 0x30],
-  op.global("argparse", "Namespace"),
-  [0x71, 1, 0x30],
-  op.global("os", "system"),
-  [0x71, 2, 0x30],
-  op.global("builtins", "getattr"),
-  [0x71, 3, 0x30],
-  ...[0, 1].flatMap((c) => Array.from({ length: 4 }, () => [...call0(c), 0x30])),
-);
+const PREFIX = LIST_AND_CALLEES;
 /** `memo[i] = 7` for the next `n` indexes (fills the memo in order). */
 const fill = (n: number) => Uint8Array.from({ length: 4 * n }, (_, k) => [0x4b, 7, 0x94, 0x30][k % 4] as number);
 /** After a GET: a BUILD that sets `__setstate__` to os.system, then one that calls it. */
@@ -195,12 +110,12 @@ const index = fc.oneof(
 const put = fc.oneof(
   { weight: 3, arbitrary: fc.constant(bytes([0x94])) },
   { weight: 3, arbitrary: index.map((i) => bytes(binput(i))) },
-  { weight: 1, arbitrary: index.map((i) => bytes([0x72, ...u32(i)])) },
+  { weight: 1, arbitrary: index.map((i) => bytes([0x72, ...u32le(i)])) },
 );
 const get = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 4, max: 15 }).map((i) => bytes(binget(i))) },
   { weight: 1, arbitrary: index.map((i) => bytes(binget(i))) },
-  { weight: 1, arbitrary: index.map((i) => bytes([0x6a, ...u32(i)])) },
+  { weight: 1, arbitrary: index.map((i) => bytes([0x6a, ...u32le(i)])) },
 );
 /** A callee: the two safe ones mostly (their calls may be counted), os.system, getattr, a GET. */
 const callee = fc.oneof(
@@ -364,15 +279,18 @@ describe("compact memoised calls: hand-made streams", () => {
           [0x87],
         ),
       ],
-      ["LONG_BINPUT past 2**28", bytes(batch([...c(), 0x72, ...u32(2 ** 28 + 5)]), [0x6a, ...u32(2 ** 28 + 5)], HOOK)],
+      [
+        "LONG_BINPUT past 2**28",
+        bytes(batch([...c(), 0x72, ...u32le(2 ** 28 + 5)]), [0x6a, ...u32le(2 ** 28 + 5)], HOOK),
+      ],
       [
         "LONG_BINPUT at 2**31 - 1",
-        bytes(batch([...c(), 0x72, ...u32(2 ** 31 - 1)]), [0x6a, ...u32(2 ** 31 - 1)], HOOK),
+        bytes(batch([...c(), 0x72, ...u32le(2 ** 31 - 1)]), [0x6a, ...u32le(2 ** 31 - 1)], HOOK),
       ],
-      ["LONG_BINPUT at 2**31", bytes(batch([...c(), 0x72, ...u32(2 ** 31)]), [0x6a, ...u32(2 ** 31)], HOOK)],
+      ["LONG_BINPUT at 2**31", bytes(batch([...c(), 0x72, ...u32le(2 ** 31)]), [0x6a, ...u32le(2 ** 31)], HOOK)],
       [
         "LONG_BINPUT at 2**32 - 1",
-        bytes(batch([...c(), 0x72, ...u32(2 ** 32 - 1)]), [0x6a, ...u32(2 ** 32 - 1)], HOOK),
+        bytes(batch([...c(), 0x72, ...u32le(2 ** 32 - 1)]), [0x6a, ...u32le(2 ** 32 - 1)], HOOK),
       ],
       ["FRAME between REDUCE and put", bytes(batch([...c(), ...op.frame(2), 0x94]), binget(15), HOOK)],
       ["FRAME between calls", bytes(batch([...c(), 0x94, ...op.frame(4), ...c(), 0x94]), binget(16), HOOK)],

@@ -9,61 +9,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
-import { PyCall, PyDict, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
+import { PyCall, PyDict, PySeq } from "../../../src/formats/pickle/values.js";
 import {
+  analysisSummary,
   bytes,
   fastPathAnalysis as fast,
   type StreamOptions as Options,
   op,
   referenceAnalysis as slow,
 } from "./helpers.js";
-
-/** A value in full, calls with their callee, offset, opcode, arguments and state. */
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return ["dict", v.count, v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)])];
-  }
-  if (v instanceof PyCall) {
-    return [
-      "call",
-      v.calleeName,
-      v.opcode,
-      v.offset,
-      deep(v.args, depth + 1),
-      deep(v.state, depth + 1),
-      [...(v.attrs ?? [])].map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-function summary(a: PickleAnalysis): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      stack: r.machine.stack.map((v) => deep(v)),
-      marks: [...r.machine.marks],
-      refs: [...r.machine.refs.values()].map((s) => [
-        s.name,
-        s.refCount,
-        s.callCount,
-        s.calls,
-        s.escaped,
-        s.consumed,
-        s.mutated,
-      ]),
-      events: r.machine.events,
-    })),
-  };
-}
 
 /**
  * Callees memoised at 0-4 (an unmodelled safe one twice, a dangerous one, a resolver, a tensor
@@ -171,7 +125,7 @@ describe("fast path: calls in deferred runs", () => {
             machine: variant === 3 ? {} : machine,
             decoder: { maxOpcodes: variant === 0 ? 60 : 100_000 },
           };
-          expect(summary(await fast(data, o, chunk))).toEqual(summary(await slow(data, o, chunk)));
+          expect(analysisSummary(await fast(data, o, chunk))).toEqual(analysisSummary(await slow(data, o, chunk)));
         },
       ),
       { seed: 20261207, numRuns: 3000 },
@@ -208,7 +162,7 @@ describe("fast path: calls in deferred runs", () => {
             machine: variant === 3 ? { maxStack: machine.maxStack } : machine,
             decoder: { maxOpcodes: variant === 0 ? 100 + chunk : 100_000 },
           };
-          expect(summary(await fast(data, o, chunk))).toEqual(summary(await slow(data, o, chunk)));
+          expect(analysisSummary(await fast(data, o, chunk))).toEqual(analysisSummary(await slow(data, o, chunk)));
         },
       ),
       { seed: 20261208, numRuns: 1500 },
@@ -260,7 +214,7 @@ describe("fast path: calls in deferred runs", () => {
     for (const [data, o] of cases) {
       for (const chunk of [1 << 16, 4093, 97]) {
         const a = await fast(data, o, chunk);
-        expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+        expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, chunk)));
         const result = a.runs[0]?.machine.result;
         expect(result).toBeInstanceOf(PySeq);
         const items = (result as PySeq).items;
@@ -286,7 +240,7 @@ describe("fast path: calls in deferred runs", () => {
     for (const o of [{ machine: { containerCap: 3 } }, { machine: { containerCap: 3, memoDetailCap: 1 } }]) {
       for (const chunk of [1 << 16, 7]) {
         const a = await fast(built, o, chunk);
-        expect(summary(a)).toEqual(summary(await slow(built, o, chunk)));
+        expect(analysisSummary(a)).toEqual(analysisSummary(await slow(built, o, chunk)));
         const gets = a.runs[0]?.machine.result as PySeq;
         expect(gets.items).toHaveLength(3);
         expect(gets.items[2]).toBe(gets.items[0]);
@@ -324,7 +278,7 @@ describe("fast path: calls in deferred runs", () => {
     for (const [data, calls] of cases) {
       for (const chunk of [1 << 16, 4093, 97]) {
         const a = await fast(data, {}, chunk);
-        expect(summary(a)).toEqual(summary(await slow(data, {}, chunk)));
+        expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, {}, chunk)));
         expect(a.runs[0]?.machine.refs.get("collections.OrderedDict")?.callCount).toBe(calls);
         // the opcode budget, checked every 65,536 opcodes, stops both in the middle of an item, at
         // the same offset with the same counts (the stack is left aside: a deferred run, of calls
@@ -332,7 +286,7 @@ describe("fast path: calls in deferred runs", () => {
         const budget: Options = { decoder: { maxOpcodes: 1000 } };
         const b = await fast(data, budget, chunk);
         const noStack = (x: PickleAnalysis) => {
-          const { runs, ...rest } = summary(x) as { runs: Record<string, unknown>[] };
+          const { runs, ...rest } = analysisSummary(x) as { runs: Record<string, unknown>[] };
           return { ...rest, runs: runs.map(({ stack: _s, marks: _m, ...run }) => run) };
         };
         expect(noStack(b)).toEqual(noStack(await slow(data, budget, chunk)));

@@ -6,46 +6,15 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
-import { PyDict, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
+import { PySeq } from "../../../src/formats/pickle/values.js";
 import {
+  analysisSummary,
   bytes,
   fastPathAnalysis as fast,
   type StreamOptions as Options,
   op,
   referenceAnalysis as slow,
 } from "./helpers.js";
-
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return [
-      "dict",
-      v.count,
-      v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)]),
-      (v.overflowDunders ?? []).map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-function summary(a: PickleAnalysis): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      stack: r.machine.stack.map((v) => deep(v)),
-      marks: [...r.machine.marks],
-      refs: [...r.machine.refs.values()].map((s) => [s.name, s.refCount, s.callCount]),
-    })),
-  };
-}
 
 const f64 = (x: number) => {
   const b = Buffer.alloc(9);
@@ -156,7 +125,7 @@ describe("fast path: compound items", () => {
             machine: variant === 3 ? {} : machine,
             decoder: { maxOpcodes: variant === 0 ? 40 : 100_000 },
           };
-          expect(summary(await fast(data, o, chunk))).toEqual(summary(await slow(data, o, chunk)));
+          expect(analysisSummary(await fast(data, o, chunk))).toEqual(analysisSummary(await slow(data, o, chunk)));
         },
       ),
       { seed: 20261206, numRuns: 2000 },
@@ -195,7 +164,7 @@ describe("fast path: compound items", () => {
         const o = { machine: { memoDetailCap: 8 } };
         const a = await fast(data, o, chunk);
         expect(a.invalid).toBe(false);
-        expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+        expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, chunk)));
         const result = a.runs[0]?.machine.result;
         expect(result instanceof PySeq && result.count).toBe(2000);
       }

@@ -9,40 +9,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
-import { PyDict, PyElidedSeq, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
-import { fastPathAnalysis as fast, type StreamOptions as Options, op, referenceAnalysis as slow } from "./helpers.js";
-
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v instanceof PyElidedSeq, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return [
-      "dict",
-      v.count,
-      v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)]),
-      (v.overflowDunders ?? []).map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-function summary(a: PickleAnalysis): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      stack: r.machine.stack.map((v) => deep(v)),
-      marks: [...r.machine.marks],
-      refs: [...r.machine.refs.values()].map((s) => [s.name, s.refCount, s.callCount]),
-      events: r.machine.events,
-    })),
-  };
-}
+import { PyDict, preview } from "../../../src/formats/pickle/values.js";
+import {
+  analysisSummary,
+  fastPathAnalysis as fast,
+  type StreamOptions as Options,
+  op,
+  referenceAnalysis as slow,
+} from "./helpers.js";
 
 // ---------------------------------------------------------------- item templates
 
@@ -241,7 +215,7 @@ describe("fast path: item skeletons", () => {
     const o = { machine: { containerCap: 2, memoDetailCap: 0 } };
     for (const chunk of [1 << 20, 100]) {
       const a = await fast(data, o, chunk);
-      expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+      expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, chunk)));
       const dict = a.runs[0]?.machine.result;
       expect(dict instanceof PyDict && dict.overflowDunders?.map(([k]) => k)).toEqual(["__a"]);
     }
@@ -278,7 +252,7 @@ describe("fast path: item skeletons", () => {
     const o = { machine: { containerCap: 2, memoDetailCap: 8, memoSeqCap: 0 } };
     const a = await fast(data, o, 1 << 20);
     expect(a.invalid).toBe(false);
-    expect(summary(a)).toEqual(summary(await slow(data, o, 1 << 20)));
+    expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, 1 << 20)));
     expect(preview(a.runs[0]?.machine.result)).toBe("((38, 38), (39, 39))");
   });
 
@@ -292,7 +266,7 @@ describe("fast path: item skeletons", () => {
     const o = { machine: { containerCap: 2, memoDetailCap: 8, memoSeqCap: 0 } };
     const a = await fast(data, o, 1 << 20);
     expect(a.invalid).toBe(false);
-    expect(summary(a)).toEqual(summary(await slow(data, o, 1 << 20)));
+    expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, 1 << 20)));
   });
 
   it("puts the right literal when a kept memo entry takes the item counted last", async () => {
@@ -302,7 +276,7 @@ describe("fast path: item skeletons", () => {
     const data = Uint8Array.from(out);
     const o = { machine: { containerCap: 2, memoDetailCap: 8 } };
     const a = await fast(data, o, 1 << 20);
-    expect(summary(a)).toEqual(summary(await slow(data, o, 1 << 20)));
+    expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, 1 << 20)));
     expect(a.runs[0]?.machine.result).toBe(1039);
   });
 
@@ -324,7 +298,7 @@ describe("fast path: item skeletons", () => {
     for (const chunk of [1 << 20, 64]) {
       const a = await fast(data, o, chunk);
       expect(a.invalid).toBe(false);
-      expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+      expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, chunk)));
     }
   });
 
@@ -336,7 +310,7 @@ describe("fast path: item skeletons", () => {
           machine: v === 3 ? {} : machine,
           decoder: { maxOpcodes: v === 0 ? 50 + chunk : 1_000_000 },
         };
-        expect(summary(await fast(data, o, chunk))).toEqual(summary(await slow(data, o, chunk)));
+        expect(analysisSummary(await fast(data, o, chunk))).toEqual(analysisSummary(await slow(data, o, chunk)));
       }),
       { seed: 20261208, numRuns: 2500 },
     );

@@ -1,7 +1,8 @@
 /**
  * Test helpers for the pickle engine: opcode builders, one-call analysis, a recording analysis
- * context.
+ * context, and the fast path's comparison with the machine alone.
  */
+import { expect } from "vitest";
 
 import {
   analyzePickleStream,
@@ -9,6 +10,7 @@ import {
   type PickleAnalysisOptions,
 } from "../../../src/formats/pickle/analyze.js";
 import { SourceInput } from "../../../src/formats/pickle/input.js";
+import { PyCall, PyDict, PyElidedSeq, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
 import { resolvePolicy } from "../../../src/policy/policy.js";
 import { FORMAT_CATALOG } from "../../../src/registry/catalog.js";
 import { getRule } from "../../../src/registry/rules.js";
@@ -180,3 +182,110 @@ export function fastPathAnalysis(data: Uint8Array, o: StreamOptions = {}, chunk 
     ...o,
   });
 }
+
+/**
+ * A value in full, for comparing two analyses: sequences (elided or not) and dicts with their items (and a dict's
+ * dunder keys past its budget), calls with their callee, opcode, offset, arguments, state and
+ * attributes; six levels deep.
+ */
+export function deepValue(v: Value | undefined, depth = 0): unknown {
+  if (depth > 6) return "…";
+  if (v instanceof PySeq)
+    return [v.kind, v.count, v instanceof PyElidedSeq, v.items.map((x) => deepValue(x, depth + 1))];
+  if (v instanceof PyDict) {
+    return [
+      "dict",
+      v.count,
+      v.keys.map((k, i) => [deepValue(k, depth + 1), deepValue(v.values[i], depth + 1)]),
+      (v.overflowDunders ?? []).map(([k, x]) => [k, deepValue(x, depth + 1)]),
+    ];
+  }
+  if (v instanceof PyCall) {
+    return [
+      "call",
+      v.calleeName,
+      v.opcode,
+      v.offset,
+      deepValue(v.args, depth + 1),
+      deepValue(v.state, depth + 1),
+      [...(v.attrs ?? [])].map(([k, x]) => [k, deepValue(x, depth + 1)]),
+    ];
+  }
+  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
+}
+
+/** Which items of a sequence are one object: each item's first identical item. */
+function sharing(v: Value | undefined): number[] {
+  if (!(v instanceof PySeq)) return [];
+  return v.items.map((x) => (typeof x === "object" && x !== null ? v.items.indexOf(x) : -1));
+}
+
+/**
+ * What an analysis reports and leaves, for comparing two: findings, facts, and for each run its
+ * error, result, value in full (and which of its items are one object), stack and marks (when
+ * `withStack`), each site's counts and flags, and its events.
+ */
+export function analysisSummary(a: PickleAnalysis, withStack = true): unknown {
+  return {
+    findings: a.findings,
+    facts: a.facts,
+    end: a.end,
+    invalid: a.invalid,
+    runs: a.runs.map((r) => ({
+      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
+      decoded: r.result,
+      value: deepValue(r.machine.result),
+      sharing: sharing(r.machine.result),
+      ...(withStack ? { stack: r.machine.stack.map((v) => deepValue(v)), marks: [...r.machine.marks] } : {}),
+      refs: [...r.machine.refs.values()].map((s) => [
+        s.name,
+        s.refCount,
+        s.callCount,
+        s.calls,
+        s.escaped,
+        s.consumed,
+        s.mutated,
+      ]),
+      events: r.machine.events,
+    })),
+  };
+}
+
+/**
+ * Expects the analysis with the fast path to report and leave what the reference leaves on `data`
+ * (cut in buffers of `chunk` bytes); returns it. A deferred run is not built when the analysis ends
+ * in an error, so the stack and marks are compared only when both end without one.
+ */
+export async function expectSameAnalyses(data: Uint8Array, o: StreamOptions, chunk = 1 << 20): Promise<PickleAnalysis> {
+  const a = await fastPathAnalysis(data, o, chunk);
+  const b = await referenceAnalysis(data, o, chunk);
+  const withStack = a.runs.every((r) => r.error === undefined) && b.runs.every((r) => r.error === undefined);
+  expect(analysisSummary(a, withStack)).toEqual(analysisSummary(b, withStack));
+  return a;
+}
+
+/** A 32-bit little-endian number's bytes. */
+export const u32le = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+/** `BINGET i` or `LONG_BINGET i`. */
+export const binget = (i: number): number[] => (i < 256 ? [0x68, i] : [0x6a, ...u32le(i)]);
+/** `BINPUT i` or `LONG_BINPUT i`. */
+export const binput = (i: number): number[] => (i < 256 ? [0x71, i] : [0x72, ...u32le(i)]);
+
+/**
+ * Protocol 2, a list (full under `containerCap` 1) and callees at memo 0-3: two safe ones (0 and 1),
+ * os.system (2), builtins.getattr (3, modelled: its calls are never only counted). The sites of 0
+ * and 1 then keep no more call records (their calls may be counted by the fast path).
+ */
+export const LIST_AND_CALLEES = bytes(
+  op.proto(2),
+  [0x5d, 0x4b, 0, 0x61],
+  op.global("collections", "OrderedDict"),
+  [0x71, 0, 0x30],
+  op.global("argparse", "Namespace"),
+  [0x71, 1, 0x30],
+  op.global("os", "system"),
+  [0x71, 2, 0x30],
+  op.global("builtins", "getattr"),
+  [0x71, 3, 0x30],
+  ...[0, 1].flatMap((c) => Array.from({ length: 4 }, () => [...binget(c), 0x29, 0x52, 0x30])),
+);

@@ -21,6 +21,7 @@ import {
   type Value,
 } from "../../../src/formats/pickle/values.js";
 import {
+  analysisSummary,
   bytes,
   callees,
   fastPathAnalysis as fast,
@@ -30,42 +31,10 @@ import {
   referenceAnalysis as slow,
 } from "./helpers.js";
 
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v instanceof PyElidedSeq, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return [
-      "dict",
-      v.count,
-      v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)]),
-      (v.overflowDunders ?? []).map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-function summary(a: PickleAnalysis): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      stack: r.machine.stack.map((v) => deep(v)),
-      marks: [...r.machine.marks],
-      refs: [...r.machine.refs.values()].map((s) => [s.name, s.refCount, s.callCount, s.calls, s.escaped]),
-      events: r.machine.events,
-    })),
-  };
-}
-
 /** Both, which must agree; returns the fast one. */
 async function both(data: Uint8Array, o: Options = {}, chunk = 1 << 20): Promise<PickleAnalysis> {
   const a = await fast(data, o, chunk);
-  expect(summary(a)).toEqual(summary(await slow(data, o, chunk)));
+  expect(analysisSummary(a)).toEqual(analysisSummary(await slow(data, o, chunk)));
   return a;
 }
 
@@ -406,7 +375,7 @@ describe("memo sequence budget: fast path and machine agree", () => {
             machine: variant === 3 ? { containerCap: 0, memoSeqCap: 0 } : machine,
             decoder: { maxOpcodes: variant === 0 ? 40 : 100_000 },
           };
-          expect(summary(await fast(data, o, chunk))).toEqual(summary(await slow(data, o, chunk)));
+          expect(analysisSummary(await fast(data, o, chunk))).toEqual(analysisSummary(await slow(data, o, chunk)));
         },
       ),
       { seed: 20261207, numRuns: 2000 },

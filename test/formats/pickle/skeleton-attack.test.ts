@@ -14,76 +14,17 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PickleAnalysis } from "../../../src/formats/pickle/analyze.js";
-import { PyCall, PyDict, PySeq, preview, type Value } from "../../../src/formats/pickle/values.js";
 import {
+  binget,
   bytes,
-  fastPathAnalysis as fast,
+  LIST_AND_CALLEES,
   type StreamOptions as Options,
   op,
-  referenceAnalysis as slow,
+  expectSameAnalyses as same,
+  u32le,
 } from "./helpers.js";
 
-function deep(v: Value | undefined, depth = 0): unknown {
-  if (depth > 6) return "…";
-  if (v instanceof PySeq) return [v.kind, v.count, v.items.map((x) => deep(x, depth + 1))];
-  if (v instanceof PyDict) {
-    return [
-      "dict",
-      v.count,
-      v.keys.map((k, i) => [deep(k, depth + 1), deep(v.values[i], depth + 1)]),
-      (v.overflowDunders ?? []).map(([k, x]) => [k, deep(x, depth + 1)]),
-    ];
-  }
-  if (v instanceof PyCall) {
-    return ["call", v.calleeName, v.opcode, v.offset, deep(v.args, depth + 1), deep(v.state, depth + 1)];
-  }
-  return typeof v === "bigint" ? `${v}n` : preview(v, 1000);
-}
-
-function summary(a: PickleAnalysis, withStack: boolean): unknown {
-  return {
-    findings: a.findings,
-    facts: a.facts,
-    end: a.end,
-    invalid: a.invalid,
-    runs: a.runs.map((r) => ({
-      error: r.error === undefined ? undefined : [r.error.message, r.error.offset, r.error.kind, r.error.budget],
-      decoded: r.result,
-      value: deep(r.machine.result),
-      ...(withStack ? { stack: r.machine.stack.map((v) => deep(v)), marks: [...r.machine.marks] } : {}),
-      refs: [...r.machine.refs.values()].map((s) => [s.name, s.refCount, s.callCount, s.calls, s.escaped]),
-      events: r.machine.events,
-    })),
-  };
-}
-
-async function same(data: Uint8Array, o: Options, chunk: number): Promise<PickleAnalysis> {
-  const a = await fast(data, o, chunk);
-  const b = await slow(data, o, chunk);
-  const withStack = a.runs.every((r) => r.error === undefined) && b.runs.every((r) => r.error === undefined);
-  expect(summary(a, withStack)).toEqual(summary(b, withStack));
-  return a;
-}
-
-const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-const binget = (i: number) => (i < 256 ? [0x68, i] : [0x6a, ...u32(i)]);
-
-/** Protocol 2, a full list under `containerCap` 1, callees at memo 0-3 (os.system at 2). */
-const PREFIX = bytes(
-  op.proto(2),
-  [0x5d, 0x4b, 0, 0x61],
-  op.global("collections", "OrderedDict"),
-  [0x71, 0, 0x30],
-  op.global("argparse", "Namespace"),
-  [0x71, 1, 0x30],
-  op.global("os", "system"),
-  [0x71, 2, 0x30],
-  op.global("builtins", "getattr"),
-  [0x71, 3, 0x30],
-  ...[0, 1].flatMap(() => Array.from({ length: 4 }, () => [0x68, 0, 0x29, 0x52, 0x30])),
-  ...Array.from({ length: 4 }, () => [0x68, 1, 0x29, 0x52, 0x30]),
-);
+const PREFIX = LIST_AND_CALLEES;
 /** Entries 4 .. 4+n-1 set to 7 in order. */
 const fill = (n: number) => Uint8Array.from({ length: 4 * n }, (_, k) => [0x4b, 7, 0x94, 0x30][k % 4] as number);
 
@@ -199,11 +140,11 @@ function render(pieces: Piece[], next: number, seen: Set<number>): [Uint8Array, 
     if (afterMark) continue; // a put of the MARK: an error that would end the stream
     let i = next;
     if (p.how === "memoize") out.push(0x94);
-    else if (p.how === "binput") out.push(...(i < 256 ? [0x71, i] : [0x72, ...u32(i)]));
-    else if (p.how === "long") out.push(0x72, ...u32(i));
+    else if (p.how === "binput") out.push(...(i < 256 ? [0x71, i] : [0x72, ...u32le(i)]));
+    else if (p.how === "long") out.push(0x72, ...u32le(i));
     else {
       i = p.how === "binput+1" ? next + 1 : (p.at as number);
-      out.push(...(i < 256 ? [0x71, i] : [0x72, ...u32(i)]));
+      out.push(...(i < 256 ? [0x71, i] : [0x72, ...u32le(i)]));
     }
     seen.add(i);
     while (seen.has(next)) next++;
