@@ -62,8 +62,10 @@ function compileCache(): void {
 compileCache();
 
 // Running the built CLI (not the TypeScript sources under a test's hooks), resolve modelgate's own
-// imports without Node's general resolver (see cli/own-imports.ts).
-if (import.meta.url.endsWith(".js"))
+// imports without Node's general resolver (see cli/own-imports.ts). Only on Node 24 and later, the
+// version the project pins and tests: `module.registerHooks` is still marked as in development,
+// and on older Node modelgate starts as before.
+if (import.meta.url.endsWith(".js") && Number(process.versions.node.split(".")[0]) >= 24)
   registerHooks({ resolve: ownImportsResolver(new URL("../", import.meta.url).href) });
 
 const { runCli } = await import("./run.js");
