@@ -39,6 +39,21 @@ const fill = (n: number) => Uint8Array.from({ length: 4 * n }, (_, k) => [0x4b, 
 /** After a GET: a BUILD that sets `__setstate__` to os.system, then one that calls it. */
 const HOOK = bytes([0x7d], op.sbu("__setstate__"), binget(2), [0x73, 0x62], op.sbu("echo pwned"), [0x62]);
 
+/**
+ * A deferred run in which `MEMOIZE BININT1` items are recorded as a skeleton whose put is of the
+ * item before, then `middle` (memoised, an item that cannot be recorded), then one more such item.
+ */
+const skeletonRun = (middle: number[]) =>
+  bytes(
+    [0x28, 0x4b, 1],
+    op.sbu("a"),
+    [0x4b, 2],
+    op.sbu("b"),
+    [0x94, 0x4b, 3, 0x94, 0x4b, 4, 0x94],
+    middle,
+    [0x94, 0x4b, 5, 0x65],
+  );
+
 describe("compact memoised calls: attacks", () => {
   it("a skeleton recorded from another item does not take the memo put of a call for a literal's", async () => {
     // In a deferred run over a memo past its detail budget (MEMOIZE then only marks entries
@@ -47,20 +62,7 @@ describe("compact memoised calls: attacks", () => {
     // `MEMOIZE BININT1` was counted by the old skeleton: its put of the call only marked entry 8
     // present. The machine keeps the call (a reference): a GET of it, a BUILD giving it a
     // `__setstate__` and a BUILD calling that ran os.system('echo pwned') unreported.
-    const run = bytes([0x28, 0x4b, 1], op.sbu("a"), [0x4b, 2], op.sbu("b"), [
-      0x94,
-      0x4b,
-      3,
-      0x94,
-      0x4b,
-      4,
-      0x94,
-      ...call0(0),
-      0x94,
-      0x4b,
-      5,
-      0x65,
-    ]);
+    const run = skeletonRun(call0(0));
     const data = bytes(PREFIX, [0x4b, 7, 0x71, 4, 0x30], run, binget(8), HOOK, [0x2e]);
     for (const chunk of [1 << 20, 97, 7]) {
       const a = await same(data, { machine: { memoDetailCap: 2, containerCap: 1 } }, chunk);
@@ -76,20 +78,7 @@ describe("compact memoised calls: attacks", () => {
   it("a skeleton recorded from another item does not take the memo put of a callee for a literal's", async () => {
     // the same with the callee itself (os.system, fetched in the run): the put only marked entry 8
     // present, so a call of it after the run was not resolved to os.system
-    const run = bytes([0x28, 0x4b, 1], op.sbu("a"), [0x4b, 2], op.sbu("b"), [
-      0x94,
-      0x4b,
-      3,
-      0x94,
-      0x4b,
-      4,
-      0x94,
-      ...binget(2),
-      0x94,
-      0x4b,
-      5,
-      0x65,
-    ]);
+    const run = skeletonRun(binget(2));
     const data = bytes(PREFIX, [0x4b, 7, 0x71, 4, 0x30], run, binget(8), op.sbu("echo pwned"), [0x85, 0x52, 0x2e]);
     for (const chunk of [1 << 20, 97, 7]) {
       const a = await same(data, { machine: { memoDetailCap: 2, containerCap: 1 } }, chunk);

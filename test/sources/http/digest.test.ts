@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { InlineDigest, type RangeDigest, WorkerDigest } from "../../../src/sources/http/digest.js";
 import { RangeReader, type RangeSink } from "../../../src/sources/http/range-reader.js";
 import { pipeExactBody } from "../../../src/sources/http/transport.js";
+import { slowSink } from "../../helpers/slow-sink.js";
 
 const sha = (...parts: Uint8Array[]) => {
   const h = createHash("sha256");
@@ -210,9 +211,6 @@ describe("pipeExactBody with a sink that asks to wait", () => {
   it("no chunk is read while the sink's promise is pending; every byte arrives in order", async () => {
     const body = randomBytes(1 << 20);
     const stats = { requests: 0, bytes: 0 };
-    const got: Uint8Array[] = [];
-    let pending = false;
-    let waits = 0;
     let at = 0;
     const chunked = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -223,22 +221,12 @@ describe("pipeExactBody with a sink that asks to wait", () => {
         }
       },
     });
-    await pipeExactBody(new Response(chunked), body.length, stats, async () => (chunk) => {
-      expect(pending).toBe(false);
-      got.push(chunk.slice());
-      if (got.length % 3 !== 0) return undefined;
-      pending = true;
-      waits++;
-      return new Promise<void>((resolve) =>
-        setTimeout(() => {
-          pending = false;
-          resolve();
-        }, 2),
-      );
-    });
-    expect(Buffer.concat(got).equals(body)).toBe(true);
+    const { sink, state } = slowSink(3, 2);
+    await pipeExactBody(new Response(chunked), body.length, stats, async () => sink);
+    expect(state.overlapped).toBe(false);
+    expect(Buffer.concat(state.got).equals(body)).toBe(true);
     expect(stats.bytes).toBe(body.length);
-    expect(waits).toBeGreaterThan(10);
+    expect(state.waits).toBeGreaterThan(10);
   });
 
   it("a sink's promise that rejects ends the read with its error", async () => {
