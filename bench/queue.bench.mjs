@@ -4,7 +4,7 @@
 //   1. small jobs (tiny JSON files): throughput and submit→completed latency p50/p95 with 1 and 2
 //      worker processes. These measure the queue's own cost (a few Redis round trips per job), not
 //      scanning; on a 2-core machine the bench process and Redis share the cores with the workers.
-//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~60 ms
+//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~40 ms
 //      of CPU, most of it in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
 //      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 3; the median of the rounds' ratios
 //      counts), beside the same scans in plain processes without the queue (the machine's own
@@ -40,7 +40,9 @@ if (!existsSync(REDIS)) {
 const scale = Number(process.env.MODELGATE_BENCH_SCALE ?? 1);
 const phases = new Set((process.env.MODELGATE_BENCH_QUEUE_PHASES ?? "light,cpu,overhead,cache").split(","));
 const JOBS = Math.max(20, Math.round(300 * scale));
-const CPU_JOBS = Math.max(8, Math.round(32 * scale));
+// 96 jobs: a run of 32 took under a second once a job took 40 ms, and its first and last jobs (the
+// workers starting and draining) weighed on the rate.
+const CPU_JOBS = Math.max(8, Math.round(96 * scale));
 const CPU_CALLS = Number(process.env.MODELGATE_BENCH_QUEUE_CALLS ?? 250_000);
 const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 3));
 const WORKER_ARGS = (process.env.MODELGATE_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== "");
@@ -190,13 +192,15 @@ const commandStats = async () => {
   let calls = 0;
   let usec = 0;
   let scripts = 0;
+  const by = {};
   for (const m of text.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) {
     if (m[1] === "info") continue;
+    by[m[1]] = Number(m[2]);
     calls += Number(m[2]);
     usec += Number(m[3]);
     if (m[1] === "evalsha" || m[1] === "eval") scripts += Number(m[2]);
   }
-  return { calls, usec, scripts };
+  return { calls, usec, scripts, by };
 };
 const done = new Map();
 // Who waits for which job: woken by the event, not by polling (a timer every few ms per waiting job
@@ -247,7 +251,12 @@ const runBatch = async (label, paths, procs, options = baseOptions) => {
     Object.entries(pids).map(([k, v]) => [k, v.reduce((s, pid, i) => s + cpuSeconds(pid) - cpu0[k][i], 0)]),
   );
   const commands1 = await commandStats();
-  const commands = Object.fromEntries(Object.keys(commands1).map((k) => [k, commands1[k] - commands0[k]]));
+  const commands = Object.fromEntries(["calls", "usec", "scripts"].map((k) => [k, commands1[k] - commands0[k]]));
+  // Commands per job by name, for MODELGATE_BENCH_VERBOSE.
+  const byCommand = Object.entries(commands1.by)
+    .map(([k, v]) => [k, (v - (commands0.by[k] ?? 0)) / paths.length])
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1]);
   const threads = { main: 0, v8: 0, libuv: 0, other: 0 };
   pids.workers.forEach((pid, i) => {
     for (const [k, v] of Object.entries(threadDelta(threads0[i], threadSeconds(pid)))) threads[k] += v;
@@ -278,7 +287,10 @@ const runBatch = async (label, paths, procs, options = baseOptions) => {
     );
   }
   await raw.close();
-  if (process.env.MODELGATE_BENCH_VERBOSE) console.log(timeline.join("\n"));
+  if (process.env.MODELGATE_BENCH_VERBOSE) {
+    console.log(timeline.join("\n"));
+    console.log(`Redis commands per job: ${byCommand.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
+  }
   const rate = ids.length / seconds;
   console.log(
     `${label}: ${ids.length} jobs in ${seconds.toFixed(2)} s = ${rate.toFixed(2)} jobs/s; latency p50 ${pct(lat, 50).toFixed(0)} ms, p95 ${pct(lat, 95).toFixed(0)} ms` +
@@ -388,7 +400,7 @@ try {
     // first two scans take two to three times as long as later ones (compilation, heap growth), and
     // with two processes that work competes with the other worker's scans; the goal is about
     // workers that run for hours.
-    const WARM = 4;
+    const WARM = 8;
     const warm = files(2 * WARM, (i) => cpuPickle(i), "pkl");
     const best = { 1: undefined, 2: undefined };
     const paired = [];

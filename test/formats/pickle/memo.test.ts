@@ -73,67 +73,103 @@ const value = fc.oneof(
   fc.constant(PyStr.of("x")),
 );
 
+/** Random memo operations: an index (-1: the next one), a value, read or write, as bytes, as a call. */
+const ops = (index: fc.Arbitrary<number>) =>
+  fc.array(
+    fc.tuple(
+      index,
+      value,
+      fc.boolean(),
+      fc.boolean(),
+      fc.option(fc.tuple(fc.nat(1), fc.nat(1000), fc.boolean()), { freq: 3 }),
+    ),
+    { maxLength: 120 },
+  );
+
+/** Applies `list` to a memo and to the reference, comparing every read, then reads `probes` of both. */
+function agree(
+  cap: number,
+  max: number,
+  list: readonly [number, Value, boolean, boolean, [number, number, boolean] | null][],
+  probes: readonly number[],
+): void {
+  const memo = new Memo(cap, max);
+  const ref = new ReferenceMemo(cap, max);
+  for (const [index, x, read, asBytes, call] of list) {
+    const i = index === -1 ? memo.size : index;
+    if (read) {
+      const got = memo.get(i);
+      const want = ref.get(i);
+      expect(got instanceof PyUnknown ? ELIDED : got).toEqual(want);
+      // a call made by a GET is kept: the next GET returns the same object
+      if (got instanceof PyCall) expect(memo.get(i)).toBe(got);
+      continue;
+    }
+    let v: Value = x;
+    let r: "ok" | "budget" = "ok";
+    try {
+      if (call !== null) {
+        const [which, offset, adopt] = call;
+        const callee = callees[which] as PyRef;
+        v = callOf(callee, offset);
+        memo.storeCall(i, callee, offset, 0);
+        // a machine that built the call hands it over: GETs then return that very object
+        if (adopt) {
+          memo.adoptCall(i, v as PyCall);
+          if (memo.get(i) !== undefined && !(memo.get(i) instanceof PyUnknown)) expect(memo.get(i)).toBe(v);
+        }
+      } else if (asBytes && typeof v === "string" && [...v].every((c) => c.charCodeAt(0) < 0x80)) {
+        // an ASCII str given as its bytes, between bytes that are not its own
+        const bytes = Uint8Array.from([0xff, ...Buffer.from(v, "latin1"), 0xfe]);
+        memo.storeAscii(i, bytes, 1, 1 + v.length, 0);
+      } else memo.store(i, v, 0);
+    } catch {
+      r = "budget";
+    }
+    expect(r).toBe(ref.store(i, v));
+    if (r === "budget") return; // the analysis stops there
+    expect(memo.size).toBe(ref.size);
+  }
+  for (const i of probes) {
+    const got = memo.get(i);
+    expect(got instanceof PyUnknown ? ELIDED : got).toEqual(ref.get(i));
+  }
+}
+
 describe("memo", () => {
   it("keeps what the reference keeps", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 6 }),
         fc.integer({ min: 1, max: 80 }),
-        fc.array(
-          fc.tuple(
-            fc.oneof(fc.constant(-1), fc.nat(14), fc.nat(14), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
-            value,
-            fc.boolean(),
-            fc.boolean(),
-            fc.option(fc.tuple(fc.nat(1), fc.nat(1000), fc.boolean()), { freq: 3 }),
+        ops(fc.oneof(fc.constant(-1), fc.nat(14), fc.nat(14), fc.integer({ min: 0, max: 2 ** 32 - 1 }))),
+        (cap, max, list) =>
+          agree(
+            cap,
+            max,
+            list,
+            Array.from({ length: 60 }, (_, i) => i),
           ),
-          { maxLength: 120 },
-        ),
-        (cap, max, ops) => {
-          const memo = new Memo(cap, max);
-          const ref = new ReferenceMemo(cap, max);
-          for (const [index, x, read, asBytes, call] of ops) {
-            const i = index === -1 ? memo.size : index;
-            if (read) {
-              const got = memo.get(i);
-              const want = ref.get(i);
-              expect(got instanceof PyUnknown ? ELIDED : got).toEqual(want);
-              // a call made by a GET is kept: the next GET returns the same object
-              if (got instanceof PyCall) expect(memo.get(i)).toBe(got);
-              continue;
-            }
-            let v: Value = x;
-            let r: "ok" | "budget" = "ok";
-            try {
-              if (call !== null) {
-                const [which, offset, adopt] = call;
-                const callee = callees[which] as PyRef;
-                v = callOf(callee, offset);
-                memo.storeCall(i, callee, offset, 0);
-                // a machine that built the call hands it over: GETs then return that very object
-                if (adopt) {
-                  memo.adoptCall(i, v as PyCall);
-                  if (memo.get(i) !== undefined && !(memo.get(i) instanceof PyUnknown)) expect(memo.get(i)).toBe(v);
-                }
-              } else if (asBytes && typeof v === "string" && [...v].every((c) => c.charCodeAt(0) < 0x80)) {
-                // an ASCII str given as its bytes, between bytes that are not its own
-                const bytes = Uint8Array.from([0xff, ...Buffer.from(v, "latin1"), 0xfe]);
-                memo.storeAscii(i, bytes, 1, 1 + v.length, 0);
-              } else memo.store(i, v, 0);
-            } catch {
-              r = "budget";
-            }
-            expect(r).toBe(ref.store(i, v));
-            if (r === "budget") return; // the analysis stops there
-            expect(memo.size).toBe(ref.size);
-          }
-          for (let i = 0; i < 60; i++) {
-            const got = memo.get(i);
-            expect(got instanceof PyUnknown ? ELIDED : got).toEqual(ref.get(i));
-          }
-        },
       ),
       { seed: 20261206, numRuns: 3000 },
+    );
+  });
+
+  it("keeps what the reference keeps across the chunks of its arrays", () => {
+    // The memo's arrays are chunks of 4096 entries: indexes on both sides of chunk boundaries, of
+    // the detail cap and of the far window's end (4 * cap past it).
+    const caps = [1, 4095, 4096, 5000];
+    const near = (cap: number) =>
+      [0, 1, 2, 3, 4, 5].flatMap((k) => [k * 4096, cap + k * 4096, 5 * cap]).flatMap((b) => [b - 1, b, b + 1]);
+    const probes = [...new Set(caps.flatMap(near))].filter((i) => i >= 0);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...caps),
+        fc.integer({ min: 1, max: 40_000 }),
+        ops(fc.oneof(fc.constant(-1), fc.constantFrom(...probes))),
+        (cap, max, list) => agree(cap, max, list, probes),
+      ),
+      { seed: 20261207, numRuns: 1500 },
     );
   });
 
