@@ -108,6 +108,20 @@ function progressOf(value: unknown): JobProgress {
 }
 
 /**
+ * Whether a submission goes past an existing job to the next generation: the job finished, and
+ * unless the target is pinned and the job completed (a pinned target's report stands).
+ */
+function isFinishedFacts(facts: { finishedOn: unknown; completed: boolean }, identity: JobIdentity): boolean {
+  const finishedAt = typeof facts.finishedOn === "string" ? Number(facts.finishedOn) : Number.NaN;
+  return Number.isFinite(finishedAt) && !(identity.pinned && facts.completed);
+}
+
+/** Sets KEYS[1] to ARGV[1] (expiring in ARGV[2] s) unless it holds a larger number already. */
+const RAISE_LATEST = `local c = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 0`;
+
+/**
  * Connects to the queue (the producer side: `modelgate serve --redis`).
  * @param options - Redis, queue name, TTL, retries
  */
@@ -173,23 +187,47 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     };
   };
 
+  /**
+   * One round trip: whether job `id` exists, when it finished, whether it completed (BullMQ sets
+   * `finishedOn` only once a job completed or failed for good), and the value of `latestKey` when
+   * given. The stored report is not fetched.
+   */
+  const readFacts = async (
+    id: string,
+    latestKey?: string,
+  ): Promise<{ exists: unknown; finishedOn: unknown; completed: boolean; latest: unknown }> => {
+    const key = queue.toKey(id);
+    const batch = client.multi().exists(key).hget(key, "finishedOn").zscore(queue.keys.completed!, id);
+    if (latestKey !== undefined) batch.get(latestKey);
+    const replies = await batch.exec();
+    if (replies === null || replies.some(([error]) => error !== null)) throw new Error("Redis: reading the job failed");
+    const [exists, finishedOn, completedAt, latest] = replies.map(([, value]) => value);
+    return { exists, finishedOn, completed: completedAt !== null && completedAt !== undefined, latest };
+  };
+
   return {
     async submit(data: ScanJobData, identity: JobIdentity): Promise<SubmitResult> {
+      // The generations of a target form a chain (each id is derived from the previous one's
+      // finish time). The latest generation a submission reached is kept under the chain's key, so
+      // a target scanned many times within the TTL costs a submission one or two reads, not one per
+      // generation (nor an error past a hundred).
+      const base = jobIdOf(data, identity, 0);
+      const latestKey = queue.toKey(`latest:${base}`);
       let generation = 0;
+      let facts = await readFacts(base, latestKey);
+      const hint = typeof facts.latest === "string" ? Number(facts.latest) : Number.NaN;
+      const start = Number.isSafeInteger(hint) && hint > 0 ? hint : 0;
+      if (start !== 0) {
+        generation = start;
+        facts = await readFacts(jobIdOf(data, identity, generation));
+      }
       for (let round = 0; round < 100; round++) {
-        const id = jobIdOf(data, identity, generation);
-        // Each generation of an unpinned target is one round trip that does not fetch the stored
-        // report: whether the job exists, when it finished, and whether it completed (BullMQ sets
-        // finishedOn only once a job completed or failed for good), read atomically.
-        const key = queue.toKey(id);
-        const facts = await client.multi().exists(key).hget(key, "finishedOn").zscore(queue.keys.completed!, id).exec();
-        if (facts === null || facts.some(([error]) => error !== null)) throw new Error("Redis: reading the job failed");
-        const [[, exists], [, finishedOn], [, completedAt]] = facts as [
-          [unknown, unknown],
-          [unknown, unknown],
-          [unknown, unknown],
-        ];
-        if (exists !== 1) {
+        const id = generation === 0 ? base : jobIdOf(data, identity, generation);
+        if (round > 0) facts = await readFacts(id);
+        // the generation reached (never lowered: a concurrent submission may have gone further)
+        if (generation !== start && (facts.exists !== 1 || !isFinishedFacts(facts, identity)))
+          await client.eval(RAISE_LATEST, 1, latestKey, String(generation), String(2 * ttl));
+        if (facts.exists !== 1) {
           const mine: ScanJobData = { ...data, submission: randomUUID() };
           await queue.add("scan", mine, {
             jobId: id,
@@ -199,7 +237,7 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
             removeOnFail: { age: ttl },
           });
           // BullMQ keeps the first job of an id and ignores later adds: read back who won.
-          const stored = await client.hget(key, "data");
+          const stored = await client.hget(queue.toKey(id), "data");
           let submission: unknown;
           try {
             submission = (JSON.parse(stored ?? "{}") as { submission?: unknown }).submission;
@@ -208,10 +246,8 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
           }
           return { id, duplicate: stored !== null && submission !== mine.submission };
         }
-        const finishedAt = typeof finishedOn === "string" ? Number(finishedOn) : Number.NaN;
-        const completed = completedAt !== null && completedAt !== undefined;
-        if (!Number.isFinite(finishedAt) || (identity.pinned && completed)) return { id, duplicate: true };
-        generation = finishedAt;
+        if (!isFinishedFacts(facts, identity)) return { id, duplicate: true };
+        generation = Number(facts.finishedOn);
       }
       throw new Error("too many generations of one job");
     },

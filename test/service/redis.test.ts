@@ -240,7 +240,7 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     expect(completions.get(a.id)).toBe(1);
   }, 20_000);
 
-  it("an unpinned target is scanned again once its last scan finished; each generation costs one read, no report", async () => {
+  it("an unpinned target is scanned again once its last scan finished; a submission reads the latest generation only, no report", async () => {
     // Its own queue and an in-process worker, stopped before the last submission: nothing else
     // reads jobs meanwhile.
     const name = "test-generations";
@@ -276,8 +276,9 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
       }
       expect(new Set(ids).size).toBe(3);
       await worker.close();
-      // A fourth submission walks the three finished generations without fetching their jobs
-      // (HGETALL, which carries the report) or running BullMQ's state script for each.
+      // A fourth submission goes to the latest generation without reading the ones between the
+      // first (read in the same round trip as the record of the latest) and the latest, and
+      // without fetching a job (HGETALL, which carries the report) or running BullMQ's state script.
       // MONITOR sees every command, those inside scripts too; only this queue's keys count (the
       // suite's other workers share the server).
       const monitor = await client.monitor();
@@ -292,11 +293,18 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
         await new Promise((r) => setTimeout(r, 50));
         const reads = seen.filter((a) => a[0]?.toLowerCase() === "hgetall").map((a) => a[1]);
         expect(reads).toEqual([]);
-        // it did look at each earlier generation (one small read each)
-        for (const id of ids) expect(seen.some((a) => a[1] === `bull:${name}:${id}`)).toBe(true);
+        const looked = (id: string) => seen.some((a) => a[1] === `bull:${name}:${id}`);
+        expect(looked(ids[2]!)).toBe(true);
+        expect(looked(ids[1]!)).toBe(false);
         expect(ids).not.toContain(fourth.id);
         expect(fourth.duplicate).toBe(false);
         expect((await own.status(fourth.id))?.state).toBe("queued");
+        // Without the record of the latest generation (lost, expired), a submission walks the
+        // chain from the first generation and reaches the same job.
+        const latest = seen.find((a) => a[0]?.toLowerCase() === "get" && a[1]?.includes(":latest:"))?.[1];
+        expect(latest).toBeDefined();
+        expect(await client.del(latest!)).toBe(1);
+        expect(await own.submit(job, identity)).toEqual({ id: fourth.id, duplicate: true });
       } finally {
         monitor.disconnect();
       }
@@ -305,6 +313,58 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
       await own.close();
     }
   }, 40_000);
+
+  it("a target rescanned 120 times within the TTL: each rescan a new job, none refused", async () => {
+    const name = "test-many-generations";
+    const own = createScanQueue({ connection: redis.url, name });
+    const realRoot = realpathSync(root);
+    const worker = runWorker({ connection: redis.url, name, roots: [realRoot], counters: false });
+    try {
+      await worker.ready();
+      writeFileSync(join(root, "often.json"), JSON.stringify({ often: true }));
+      const target = join(realRoot, "often.json");
+      const job = {
+        target,
+        kind: "local" as const,
+        policyHash: resolvePolicy({}).hash,
+        options: { verify: "read" as const, hash: true, timeoutMs: 60_000, concurrency: 1 },
+        submittedAt: Date.now(),
+      };
+      const identity = identityOf(target, "local");
+      const finished = new Set<string>();
+      let wake: (() => void) | undefined;
+      const events = own.events()[Symbol.asyncIterator]();
+      void (async () => {
+        for (;;) {
+          const e = await events.next();
+          if (e.done) return;
+          if (e.value.type === "completed") {
+            finished.add(e.value.id);
+            wake?.();
+          }
+        }
+      })();
+      const ids = new Set<string>();
+      for (let i = 0; i < 120; i++) {
+        const { id, duplicate } = await own.submit(job, identity);
+        expect(duplicate).toBe(false);
+        ids.add(id);
+        const deadline = Date.now() + 10_000;
+        while (!finished.has(id) && Date.now() < deadline) {
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 100);
+          });
+        }
+        expect(finished.has(id)).toBe(true);
+      }
+      expect(ids.size).toBe(120);
+      await events.return?.();
+    } finally {
+      await worker.close();
+      await own.close();
+    }
+  }, 60_000);
 
   it("a worker killed with SIGKILL mid-scan loses the job to another, which completes it once", async () => {
     const { id } = await submit(`hf://acme/slow@${SLOW_COMMIT}`, { concurrency: 1 });
