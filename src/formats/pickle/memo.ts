@@ -318,6 +318,27 @@ export class Memo {
       }
       this.#lastCompact = mark;
     }
+    // The common case, a memo filled in order (CPython's pickler): what `store` does for a fresh
+    // entry kept in the dense part or the far part's array, without its general checks.
+    if (i === this.#contig && this.size < this.max) {
+      const j = i - this.detailCap;
+      if (j < 0) {
+        this.size++;
+        this.#mark(i);
+        this.#dense.set(i, mark);
+        this.#callOff.set(i, offset);
+        return;
+      }
+      if (j < this.#farWindow && this.#farCount < this.#farWindow) {
+        this.size++;
+        this.#mark(i);
+        if (this.#farDense.get(j) === undefined) this.#farCount++;
+        this.#farDense.set(j, mark);
+        if (i > this.#farMax) this.#farMax = i;
+        this.#callOff.set(i, offset);
+        return;
+      }
+    }
     this.store(i, mark, putOffset);
     if (i < this.detailCap + this.#farWindow) {
       const kept = i < this.detailCap ? this.#dense.get(i) : this.#farDense.get(i - this.detailCap);
