@@ -6,7 +6,7 @@
 //      scanning; on a 2-core machine the bench process and Redis share the cores with the workers.
 //   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~40 ms
 //      of CPU, most of it in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
-//      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 3; the median of the rounds' ratios
+//      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 5; the median of the rounds' ratios
 //      counts), beside the same scans in plain processes without the queue (the machine's own
 //      2-process scaling at that moment).
 //      Prints jobs/s, p50/p95, the ratio (goal: 2 workers >= 1.6x one) and where the CPU went
@@ -44,7 +44,7 @@ const JOBS = Math.max(20, Math.round(300 * scale));
 // workers starting and draining) weighed on the rate.
 const CPU_JOBS = Math.max(8, Math.round(96 * scale));
 const CPU_CALLS = Number(process.env.MODELGATE_BENCH_QUEUE_CALLS ?? 250_000);
-const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 3));
+const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 5));
 const WORKER_ARGS = (process.env.MODELGATE_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== "");
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..");

@@ -71,9 +71,22 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
   const emit = (event: JobEvent): void => {
     for (const l of listeners) l(event);
   };
+  // Finished jobs in the order they finished, with when each expires (monotonic clock): expiring
+  // looks at the oldest ones only, not at every job kept (a submission or status read used to go
+  // through all of them, an hour of jobs by default).
+  const finished: { entry: Entry; expiresAt: number }[] = [];
+  let oldest = 0;
   const expire = (): void => {
-    const now = Date.now();
-    for (const [id, e] of jobs) if (e.finishedAt !== undefined && now - e.finishedAt > ttl) jobs.delete(id);
+    const now = performance.now();
+    while (oldest < finished.length && (finished[oldest] as { expiresAt: number }).expiresAt < now) {
+      const { entry } = finished[oldest] as { entry: Entry };
+      if (jobs.get(entry.id) === entry) jobs.delete(entry.id);
+      oldest++;
+    }
+    if (oldest > 1024 && oldest * 2 > finished.length) {
+      finished.splice(0, oldest);
+      oldest = 0;
+    }
   };
 
   const execute = async (entry: Entry): Promise<void> => {
@@ -113,6 +126,7 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
       }
     } finally {
       entry.finishedAt = Date.now();
+      finished.push({ entry, expiresAt: performance.now() + ttl });
       emit({ type: entry.state === "completed" ? "completed" : "failed", id: entry.id });
       await Promise.resolve(options.onFinished?.(entry.data)).catch(() => undefined);
     }
