@@ -113,6 +113,21 @@ const submit = async (target: string, options?: object): Promise<{ id: string; d
   expect(res.status).toBe(202);
   return (await res.json()) as { id: string; duplicate: boolean };
 };
+/** A local file written under the root, the job that scans it (by its real path) and its identity. */
+function localJob(name: string, content: string) {
+  const realRoot = realpathSync(root);
+  writeFileSync(join(root, name), content);
+  const target = join(realRoot, name);
+  const job = {
+    target,
+    kind: "local" as const,
+    policyHash: resolvePolicy({}).hash,
+    options: { verify: "read" as const, hash: true, timeoutMs: 60_000, concurrency: 1 },
+    submittedAt: Date.now(),
+  };
+  return { realRoot, job, identity: identityOf(target, "local") };
+}
+
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -245,20 +260,10 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
     // reads jobs meanwhile.
     const name = "test-generations";
     const own = createScanQueue({ connection: redis.url, name });
-    const realRoot = realpathSync(root);
+    const { realRoot, job, identity } = localJob("again.json", JSON.stringify({ again: true }));
     const worker = runWorker({ connection: redis.url, name, roots: [realRoot], counters: false });
     try {
       await worker.ready();
-      writeFileSync(join(root, "again.json"), JSON.stringify({ again: true }));
-      const target = join(realRoot, "again.json");
-      const job = {
-        target,
-        kind: "local" as const,
-        policyHash: resolvePolicy({}).hash,
-        options: { verify: "read" as const, hash: true, timeoutMs: 60_000, concurrency: 1 },
-        submittedAt: Date.now(),
-      };
-      const identity = identityOf(target, "local");
       const finished = (id: string) =>
         waitFor(`job ${id}`, 15_000, async () => {
           const s = await own.status(id);
@@ -317,20 +322,10 @@ describe.skipIf(!ready)("scan service on Redis with worker processes", () => {
   it("a target rescanned 120 times within the TTL: each rescan a new job, none refused", async () => {
     const name = "test-many-generations";
     const own = createScanQueue({ connection: redis.url, name });
-    const realRoot = realpathSync(root);
+    const { realRoot, job, identity } = localJob("often.json", JSON.stringify({ often: true }));
     const worker = runWorker({ connection: redis.url, name, roots: [realRoot], counters: false });
     try {
       await worker.ready();
-      writeFileSync(join(root, "often.json"), JSON.stringify({ often: true }));
-      const target = join(realRoot, "often.json");
-      const job = {
-        target,
-        kind: "local" as const,
-        policyHash: resolvePolicy({}).hash,
-        options: { verify: "read" as const, hash: true, timeoutMs: 60_000, concurrency: 1 },
-        submittedAt: Date.now(),
-      };
-      const identity = identityOf(target, "local");
       const finished = new Set<string>();
       let wake: (() => void) | undefined;
       const events = own.events()[Symbol.asyncIterator]();
