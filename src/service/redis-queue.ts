@@ -116,6 +116,13 @@ function isFinishedFacts(facts: { finishedOn: unknown; completed: boolean }, ide
   return Number.isFinite(finishedAt) && !(identity.pinned && facts.completed);
 }
 
+/**
+ * Reads, atomically: whether job KEYS[1] exists, its finishedOn, its score in the completed set
+ * KEYS[2] (member ARGV[1]), and KEYS[3] when ARGV[2] is "1". Missing values are false.
+ */
+const READ_FACTS = `return {redis.call('EXISTS', KEYS[1]), redis.call('HGET', KEYS[1], 'finishedOn'),
+redis.call('ZSCORE', KEYS[2], ARGV[1]), ARGV[2] == '1' and redis.call('GET', KEYS[3]) or false}`;
+
 /** Sets KEYS[1] to ARGV[1] (expiring in ARGV[2] s) unless it holds a larger number already. */
 const RAISE_LATEST = `local c = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
@@ -197,11 +204,19 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     latestKey?: string,
   ): Promise<{ exists: unknown; finishedOn: unknown; completed: boolean; latest: unknown }> => {
     const key = queue.toKey(id);
-    const batch = client.multi().exists(key).hget(key, "finishedOn").zscore(queue.keys.completed!, id);
-    if (latestKey !== undefined) batch.get(latestKey);
-    const replies = await batch.exec();
-    if (replies === null || replies.some(([error]) => error !== null)) throw new Error("Redis: reading the job failed");
-    const [exists, finishedOn, completedAt, latest] = replies.map(([, value]) => value);
+    // One script, not MULTI: ioredis copies every script BullMQ defined on the connection into
+    // each MULTI it makes (about a hundred properties), which cost more CPU than the reads.
+    const reply = (await client.eval(
+      READ_FACTS,
+      3,
+      key,
+      queue.keys.completed!,
+      latestKey ?? "",
+      id,
+      latestKey === undefined ? "0" : "1",
+    )) as unknown;
+    if (!Array.isArray(reply) || reply.length !== 4) throw new Error("Redis: reading the job failed");
+    const [exists, finishedOn, completedAt, latest] = reply.map((v) => (v === false ? null : v)) as unknown[];
     return { exists, finishedOn, completed: completedAt !== null && completedAt !== undefined, latest };
   };
 
