@@ -1,8 +1,15 @@
 import { readFileSync } from "node:fs";
+import { Transform } from "node:stream";
 import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { decompressedName } from "../../src/containers/compressed/analyzer.js";
-import { type DecompressionBudget, decodeStream } from "../../src/containers/compressed/decoded-source.js";
+import {
+  DecodedWindowSource,
+  type DecompressionBudget,
+  decodeInto,
+  decodeStream,
+  SpillSink,
+} from "../../src/containers/compressed/decoded-source.js";
 import { decompress, zstdAvailable } from "../../src/containers/compressed/streams.js";
 import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
@@ -86,6 +93,60 @@ describe("compressed streams", () => {
     );
     await source.close?.();
     await expect(source.read(0, 1)).rejects.toBeDefined();
+  });
+
+  it("takes a decoder's output in pieces of its own buffer size, however much it pushes at once", async () => {
+    // A decoder that answers each input chunk with 48 chunks of 64 KiB pushed at once, as the
+    // bzip2 decoder does for a block of runs. Pulling must not join them (the stream's async
+    // iterator did: one 3 MiB buffer per pull), and must keep every byte in order.
+    const piece = 64 * 1024;
+    const burst = () =>
+      new Transform({
+        readableHighWaterMark: piece,
+        transform(chunk: Buffer, _encoding, done) {
+          for (let k = 0; k < 48; k++) this.push(Buffer.alloc(piece, (chunk[0] as number) + k));
+          done();
+        },
+      });
+    const input = new BufferSource(Uint8Array.from([0, 100]));
+    const sizes: number[] = [];
+    const seen: number[] = [];
+    const sink = new SpillSink({ memoryBytes: 1 << 30 });
+    const totals = await decodeInto(input, burst, budget(), "burst", sink, (chunk) => {
+      sizes.push(chunk.length);
+      seen.push(chunk[0] as number, chunk[chunk.length - 1] as number);
+    });
+    expect(totals.produced).toBe(48 * piece);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(piece);
+    expect(seen).toEqual(Array.from({ length: 48 }, (_, k) => [k, k]).flat());
+    await sink.abort();
+    // the same through a window source whose size is declared
+    const window = new DecodedWindowSource(input, 48 * piece, burst, budget(), "burst");
+    const all = await window.read(0, 48 * piece);
+    expect(all.length).toBe(48 * piece);
+    for (let k = 0; k < 48; k++) expect(all[k * piece + 17]).toBe(k);
+    await window.close();
+  });
+
+  it("fails a pull with the decoder's error, and ends at its end", async () => {
+    const failing = () =>
+      new Transform({
+        transform(_chunk, _encoding, done) {
+          this.push(Buffer.alloc(10));
+          done(new Error("corrupt input"));
+        },
+      });
+    await expect(
+      decodeStream(new BufferSource(Uint8Array.from([1, 2, 3])), failing, budget(), { label: "bad" }),
+    ).rejects.toThrow(/corrupt input/);
+    const empty = () =>
+      new Transform({
+        transform(_chunk, _encoding, done) {
+          done();
+        },
+      });
+    const { source } = await decodeStream(new BufferSource(Uint8Array.from([1])), empty, budget());
+    expect(source.size).toBe(0);
   });
 
   it("names the decompressed member after the file", () => {

@@ -96,13 +96,27 @@ function decodeError(label: string, error: unknown): ModelgateError {
   });
 }
 
-/** A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead). */
+/** Most output bytes {@link PullDecoder.next} returns at once (less when the decoder's buffer is smaller). */
+const OUTPUT_PIECE = 64 * 1024;
+
+/**
+ * A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead).
+ *
+ * Output is taken with `read(n)`, n at most the decoder's own buffer size (its chunks' size, so
+ * a read is mostly one chunk as pushed), not with the stream's async iterator: that calls
+ * `read()`, which joins everything buffered into one new buffer, and a decoder may push tens of MB
+ * at once (a bzip2 block of runs expands about fiftyfold), so each pull of a decompression bomb
+ * copied that much into fresh memory.
+ */
 class PullDecoder {
   readonly #source: Readable;
   readonly #decoder: Duplex;
-  readonly #iterator: AsyncIterator<Uint8Array>;
   #fed = 0;
   #failure: unknown;
+  #ended = false;
+  #wake: (() => void) | undefined;
+  /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
+  readonly #piece: number;
 
   constructor(input: ByteSource, factory: DecoderFactory) {
     const self = this;
@@ -114,10 +128,26 @@ class PullDecoder {
     }
     this.#source = Readable.from(feed(), { objectMode: false, highWaterMark: INPUT_CHUNK });
     this.#decoder = factory();
+    this.#piece = Math.max(1, Math.min(OUTPUT_PIECE, this.#decoder.readableHighWaterMark || OUTPUT_PIECE));
+    const wake = (): void => {
+      const w = this.#wake;
+      this.#wake = undefined;
+      w?.();
+    };
+    this.#decoder.on("readable", wake);
+    this.#decoder.on("end", () => {
+      this.#ended = true;
+      wake();
+    });
+    this.#decoder.on("error", (error) => {
+      this.#failure ??= error;
+      wake();
+    });
+    this.#decoder.on("close", wake);
     pipeline(this.#source, this.#decoder, (error) => {
       if (error) this.#failure ??= error;
+      wake();
     });
-    this.#iterator = this.#decoder[Symbol.asyncIterator]();
   }
 
   /** Input bytes consumed by the decoder (zlib's own count when it has one). */
@@ -128,15 +158,24 @@ class PullDecoder {
 
   /** Next output chunk, or `null` at the end of the stream. */
   async next(): Promise<Uint8Array | null> {
-    try {
-      const result = await this.#iterator.next();
-      if (result.done) {
+    const decoder = this.#decoder;
+    for (;;) {
+      if (this.#failure !== undefined) throw this.#failure;
+      const buffered = decoder.readableLength;
+      // read(n) of at most the bytes buffered: a view or the first chunk when it holds n, a copy
+      // of n bytes otherwise; read() with nothing buffered asks the decoder for more.
+      const chunk = (
+        buffered > 0 ? decoder.read(Math.min(buffered, this.#piece)) : decoder.read()
+      ) as Uint8Array | null;
+      if (chunk !== null && chunk.length > 0) return chunk;
+      if (this.#ended || decoder.readableEnded) {
         if (this.#failure !== undefined) throw this.#failure;
         return null;
       }
-      return result.value;
-    } catch (error) {
-      throw this.#failure ?? error;
+      if (decoder.destroyed) throw this.#failure ?? new Error("the decoder was closed before its end");
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
     }
   }
 
