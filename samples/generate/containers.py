@@ -11,6 +11,7 @@ import io
 import json
 import lzma
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -355,10 +356,35 @@ def compressed():
         zst = subprocess.run(["zstd", "-q", "-c"], input=text, stdout=subprocess.PIPE, check=True).stdout
         write("compressed/text.txt.zst", zst, "clean")
 
+    paced_streams()
+
     # Nesting: a zip with a traversal name inside a tar inside gzip.
     inner = bytes(make_zip([("../escape.txt", b"x\n")]))
     tgz = gzip.compress(bytes(tar_bytes(lambda t: add_file(t, "inner.zip", inner))), mtime=0)
     write("compressed/nested.tar.gz", tgz, "malicious", ["container/path-traversal"])
+
+
+def paced_streams():
+    """Streams whose decoding is paced by the reader (the in-house bzip2 and LZMA decoders): many
+    blocks whose output outruns their input, the same bytes as gzip for comparison, and a bzip2
+    bomb whose 1.5 KB expand to 2 GiB (it must be stopped by the budgets with little memory)."""
+    rng = random.Random(20261207)
+    words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(400)]
+    lines = []
+    size = 0
+    while size < 1_500_000:
+        line = b" ".join(rng.choice(words) for _ in range(rng.randint(4, 14))) + b"\n"
+        lines.append(line)
+        size += len(line)
+    text = b"".join(lines)
+    both = text + text
+    write("compressed/blocks.txt.bz2", bz2.compress(text, 1) + bz2.compress(text, 9), "clean")
+    write("compressed/blocks.txt.lzma", lzma.compress(both, format=lzma.FORMAT_ALONE), "clean")
+    write("compressed/blocks.txt.gz", gzip.compress(both, mtime=0), "clean")
+    c = bz2.BZ2Compressor(9)
+    out = [c.compress(bytes(64 << 20)) for _ in range(32)]
+    out.append(c.flush())
+    write("compressed/bomb-2g.bin.bz2", b"".join(out), "malicious", ["container/decompression-bomb"])
 
 
 def main():

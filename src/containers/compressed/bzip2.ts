@@ -11,8 +11,9 @@
  * counted in `bytesWritten` so callers can report them.
  * @module
  */
-import { type Duplex, Transform, type TransformCallback } from "node:stream";
+import type { Duplex } from "node:stream";
 import { ModelgateError } from "../../core/errors.js";
+import { PacedTransform } from "./paced.js";
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;
@@ -278,7 +279,7 @@ function decodeBlock(bits: Bits, blockSizeMax: number, scratch: BlockScratch): {
  * belonged to bzip2 streams once the stream has ended.
  * @internal
  */
-export class Bunzip2 extends Transform {
+export class Bunzip2 extends PacedTransform {
   /** Input bytes consumed by bzip2 streams (set when the input ends). */
   bytesWritten = 0;
   #buffer: Uint8Array = new Uint8Array(0);
@@ -297,37 +298,27 @@ export class Bunzip2 extends Transform {
     super({ readableHighWaterMark: OUTPUT_CHUNK });
   }
 
-  override _transform(chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.#trailing) {
-      callback();
-      return;
-    }
+  protected override takeInput(chunk: Uint8Array): void {
+    if (this.#trailing) return;
     const merged = new Uint8Array(this.#buffer.length + chunk.length);
     merged.set(this.#buffer);
     merged.set(chunk, this.#buffer.length);
     this.#buffer = merged;
-    try {
-      this.#drain(false);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
   }
 
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#drain(true);
-      if (this.#streams === 0) throw malformed("not a bzip2 stream");
-      if (this.#state !== "done" && !this.#trailing) throw malformed("stream is truncated");
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+  protected override decodeSome(final: boolean): boolean {
+    return this.#drain(final);
   }
 
-  #drain(final: boolean): void {
+  protected override checkEnd(): void {
+    if (this.#streams === 0) throw malformed("not a bzip2 stream");
+    if (this.#state !== "done" && !this.#trailing) throw malformed("stream is truncated");
+  }
+
+  /** Decodes until more input is needed or the input is used up (true), or the output is full (false). */
+  #drain(final: boolean): boolean {
     for (;;) {
-      if (this.#trailing) return;
+      if (this.#trailing) return true;
       const bits = new Bits(this.#buffer);
       bits.pos = this.#bit;
       try {
@@ -341,7 +332,7 @@ export class Bunzip2 extends Transform {
             if (this.#state === "done") {
               this.#trailing = true;
               this.#finish(this.#bit);
-              return;
+              return true;
             }
             throw malformed("bad stream header");
           }
@@ -362,6 +353,8 @@ export class Bunzip2 extends Transform {
           if (crc !== block.crc) throw malformed("block CRC mismatch");
           this.#combinedCrc = (((this.#combinedCrc << 1) | (this.#combinedCrc >>> 31)) ^ crc) >>> 0;
           this.#commit(bits.pos);
+          // a block of runs is about 46 MB of output: the next one waits until this one is read
+          if (this.outputFull) return false;
           continue;
         }
         if (hi === EOS_MAGIC_HI && lo === EOS_MAGIC_LO) {
@@ -379,11 +372,11 @@ export class Bunzip2 extends Transform {
         if (final) {
           if (this.#state === "done") {
             this.#finish(this.#bit);
-            return;
+            return true;
           }
           throw malformed("stream is truncated");
         }
-        return;
+        return true;
       }
     }
   }

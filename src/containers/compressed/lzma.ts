@@ -23,8 +23,9 @@
  * make it allocate gigabytes up front.
  * @module
  */
-import { type Duplex, Transform, type TransformCallback } from "node:stream";
+import type { Duplex } from "node:stream";
 import { ModelgateError } from "../../core/errors.js";
+import { PacedTransform } from "./paced.js";
 
 /** Bytes of buffered input that cover any single symbol. */
 const INPUT_MARGIN = 64;
@@ -843,8 +844,11 @@ export class Lzma2Decoder implements BlockDecoder {
   }
 }
 
-/** LZMA-alone decoder as a Transform stream. */
-class UnLzma extends Transform {
+/** Output bytes the LZMA-alone decoder produces between two checks of its reader. */
+const STEP = 1 << 20;
+
+/** LZMA-alone decoder as a Transform stream, paced by its reader ({@link PacedTransform}). */
+class UnLzma extends PacedTransform {
   /** Input bytes that belonged to the stream (set when it ends). */
   bytesWritten = 0;
   #header = new Uint8Array(0);
@@ -855,27 +859,7 @@ class UnLzma extends Transform {
     super({ readableHighWaterMark: OUTPUT_CHUNK });
   }
 
-  override _transform(chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#feed(chunk, false);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#feed(new Uint8Array(0), true);
-      if (this.#state === undefined) throw malformed("stream is truncated (header)");
-      if (!this.#state.finished) throw malformed("stream is truncated");
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-
-  #feed(chunk: Uint8Array, final: boolean): void {
+  protected override takeInput(chunk: Uint8Array): void {
     let s = this.#state;
     if (s === undefined) {
       const merged = new Uint8Array(this.#header.length + chunk.length);
@@ -898,21 +882,36 @@ class UnLzma extends Transform {
       s.initRange();
       this.#state = s;
       this.#dropped = 0;
-      chunk = new Uint8Array(0);
+      return;
     }
-    if (s.finished) return;
-    if (chunk.length > 0) {
-      const rest = s.buf.subarray(s.inPos);
-      const merged = new Uint8Array(rest.length + chunk.length);
-      merged.set(rest);
-      merged.set(chunk, rest.length);
-      this.#dropped += s.inPos;
-      s.buf = merged;
-      s.inPos = 0;
+    if (s.finished || chunk.length === 0) return;
+    const rest = s.buf.subarray(s.inPos);
+    const merged = new Uint8Array(rest.length + chunk.length);
+    merged.set(rest);
+    merged.set(chunk, rest.length);
+    this.#dropped += s.inPos;
+    s.buf = merged;
+    s.inPos = 0;
+  }
+
+  protected override decodeSome(final: boolean): boolean {
+    const s = this.#state;
+    if (s === undefined) return true;
+    for (;;) {
+      if (s.finished) break;
+      const before = s.totalPos;
+      const done = s.run(final ? 0 : INPUT_MARGIN, STEP);
+      s.flush();
+      if (done || s.totalPos - before < STEP) break; // ended, or needs input
+      if (this.outputFull) return false;
     }
-    const done = s.run(final ? 0 : INPUT_MARGIN);
-    s.flush();
-    if (done || final) this.bytesWritten = this.#dropped + s.inPos;
+    if (s.finished || final) this.bytesWritten = this.#dropped + s.inPos;
+    return true;
+  }
+
+  protected override checkEnd(): void {
+    if (this.#state === undefined) throw malformed("stream is truncated (header)");
+    if (!this.#state.finished) throw malformed("stream is truncated");
   }
 }
 
