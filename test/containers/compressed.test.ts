@@ -149,6 +149,23 @@ describe("compressed streams", () => {
     expect(source.size).toBe(0);
   });
 
+  it("ends a pull that waits on a stalled decoder when the scan is aborted", async () => {
+    const stalled = () =>
+      new Transform({
+        transform() {
+          // never calls back: no output, no error, no end
+        },
+      });
+    const controller = new AbortController();
+    const b = { ...budget(), signal: controller.signal };
+    setTimeout(() => controller.abort(), 50);
+    const t0 = performance.now();
+    await expect(decodeStream(new BufferSource(Uint8Array.from([1, 2, 3])), stalled, b)).rejects.toSatisfy((e) =>
+      isModelgateError(e, "ABORTED"),
+    );
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
   it("names the decompressed member after the file", () => {
     expect(decompressedName("model.pkl.gz")).toBe("model.pkl");
     expect(decompressedName("weights.tgz")).toBe("weights.tar");

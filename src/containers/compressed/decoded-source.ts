@@ -115,10 +115,16 @@ class PullDecoder {
   #failure: unknown;
   #ended = false;
   #wake: (() => void) | undefined;
+  #unlisten: () => void = () => undefined;
   /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
   readonly #piece: number;
 
-  constructor(input: ByteSource, factory: DecoderFactory) {
+  /** @param signal - aborts a pull that waits (a stalled input or decoder) */
+  constructor(
+    input: ByteSource,
+    factory: DecoderFactory,
+    private readonly signal?: AbortSignal,
+  ) {
     const self = this;
     async function* feed(): AsyncGenerator<Uint8Array> {
       for await (const chunk of readChunks(input, { chunkSize: INPUT_CHUNK })) {
@@ -144,6 +150,8 @@ class PullDecoder {
       wake();
     });
     this.#decoder.on("close", wake);
+    signal?.addEventListener("abort", wake, { once: true });
+    this.#unlisten = () => signal?.removeEventListener("abort", wake);
     pipeline(this.#source, this.#decoder, (error) => {
       if (error) this.#failure ??= error;
       wake();
@@ -160,6 +168,7 @@ class PullDecoder {
   async next(): Promise<Uint8Array | null> {
     const decoder = this.#decoder;
     for (;;) {
+      this.signal?.throwIfAborted();
       if (this.#failure !== undefined) throw this.#failure;
       const buffered = decoder.readableLength;
       // read(n) of at most the bytes buffered: a view or the first chunk when it holds n, a copy
@@ -180,6 +189,7 @@ class PullDecoder {
   }
 
   destroy(): void {
+    this.#unlisten();
     this.#decoder.destroy();
     this.#source.destroy();
   }
@@ -323,7 +333,7 @@ export class DecodedWindowSource implements ByteSource {
 
   #restart(): void {
     this.#reset();
-    this.#decoder = new PullDecoder(this.#input, this.#factory);
+    this.#decoder = new PullDecoder(this.#input, this.#factory, this.#signal);
   }
 
   #reset(): void {
@@ -482,7 +492,7 @@ async function pump(
   each: (chunk: Uint8Array) => void | Promise<void>,
 ): Promise<DecodeTotals> {
   const meter = new OutputMeter(budget, label);
-  const decoder = new PullDecoder(input, factory);
+  const decoder = new PullDecoder(input, factory, budget.signal);
   let produced = 0;
   try {
     for (;;) {
