@@ -211,7 +211,7 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
       3,
       key,
       queue.keys.completed!,
-      latestKey ?? "",
+      latestKey ?? key, // not read unless asked for
       id,
       latestKey === undefined ? "0" : "1",
     )) as unknown;
@@ -224,21 +224,18 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     async submit(data: ScanJobData, identity: JobIdentity): Promise<SubmitResult> {
       // The generations of a target form a chain (each id is derived from the previous one's
       // finish time). The latest generation a submission reached is kept under the chain's key, so
-      // a target scanned many times within the TTL costs a submission one or two reads, not one per
-      // generation (nor an error past a hundred).
+      // a submission reads the first generation (with that record), the latest and the one after
+      // it at most, however often the target was scanned within the TTL (it read every generation,
+      // and refused past a hundred).
       const base = jobIdOf(data, identity, 0);
       const latestKey = queue.toKey(`latest:${base}`);
-      let generation = 0;
       let facts = await readFacts(base, latestKey);
       const hint = typeof facts.latest === "string" ? Number(facts.latest) : Number.NaN;
       const start = Number.isSafeInteger(hint) && hint > 0 ? hint : 0;
-      if (start !== 0) {
-        generation = start;
-        facts = await readFacts(jobIdOf(data, identity, generation));
-      }
+      let generation = start;
+      if (start !== 0) facts = await readFacts(jobIdOf(data, identity, start));
       for (let round = 0; round < 100; round++) {
         const id = generation === 0 ? base : jobIdOf(data, identity, generation);
-        if (round > 0) facts = await readFacts(id);
         // the generation reached (never lowered: a concurrent submission may have gone further)
         if (generation !== start && (facts.exists !== 1 || !isFinishedFacts(facts, identity)))
           await client.eval(RAISE_LATEST, 1, latestKey, String(generation), String(2 * ttl));
@@ -263,6 +260,7 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
         }
         if (!isFinishedFacts(facts, identity)) return { id, duplicate: true };
         generation = Number(facts.finishedOn);
+        facts = await readFacts(jobIdOf(data, identity, generation));
       }
       throw new Error("too many generations of one job");
     },

@@ -113,7 +113,6 @@ class PullDecoder {
   readonly #decoder: Duplex;
   #fed = 0;
   #failure: unknown;
-  #ended = false;
   #wake: (() => void) | undefined;
   #unlisten: () => void = () => undefined;
   /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
@@ -141,10 +140,7 @@ class PullDecoder {
       w?.();
     };
     this.#decoder.on("readable", wake);
-    this.#decoder.on("end", () => {
-      this.#ended = true;
-      wake();
-    });
+    this.#decoder.on("end", wake);
     this.#decoder.on("error", (error) => {
       this.#failure ??= error;
       wake();
@@ -177,7 +173,7 @@ class PullDecoder {
         buffered > 0 ? decoder.read(Math.min(buffered, this.#piece)) : decoder.read()
       ) as Uint8Array | null;
       if (chunk !== null && chunk.length > 0) return chunk;
-      if (this.#ended || decoder.readableEnded) {
+      if (decoder.readableEnded) {
         if (this.#failure !== undefined) throw this.#failure;
         return null;
       }

@@ -240,6 +240,18 @@ class LzmaState {
     return this.buf[this.inPos++] as number;
   }
 
+  /** Appends input after what is left unread; returns how many read bytes were dropped. */
+  append(chunk: Uint8Array): number {
+    const dropped = this.inPos;
+    const rest = this.buf.subarray(dropped);
+    const merged = new Uint8Array(rest.length + chunk.length);
+    merged.set(rest);
+    merged.set(chunk, rest.length);
+    this.buf = merged;
+    this.inPos = 0;
+    return dropped;
+  }
+
   initRange(): void {
     const rc = this.rc;
     rc[0] = -1; // 0xffffffff
@@ -625,13 +637,7 @@ export class RawLzmaDecoder implements BlockDecoder {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const s = this.#s;
-    const rest = s.buf.subarray(s.inPos);
-    const merged = new Uint8Array(rest.length + chunk.length);
-    merged.set(rest);
-    merged.set(chunk, rest.length);
-    this.#dropped += s.inPos;
-    s.buf = merged;
-    s.inPos = 0;
+    this.#dropped += s.append(chunk);
   }
 
   /** @inheritdoc */
@@ -885,13 +891,7 @@ class UnLzma extends PacedTransform {
       return;
     }
     if (s.finished || chunk.length === 0) return;
-    const rest = s.buf.subarray(s.inPos);
-    const merged = new Uint8Array(rest.length + chunk.length);
-    merged.set(rest);
-    merged.set(chunk, rest.length);
-    this.#dropped += s.inPos;
-    s.buf = merged;
-    s.inPos = 0;
+    this.#dropped += s.append(chunk);
   }
 
   protected override decodeSome(final: boolean): boolean {
