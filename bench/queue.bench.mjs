@@ -4,11 +4,12 @@
 //   1. small jobs (tiny JSON files): throughput and submit→completed latency p50/p95 with 1 and 2
 //      worker processes. These measure the queue's own cost (a few Redis round trips per job), not
 //      scanning; on a 2-core machine the bench process and Redis share the cores with the workers.
-//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~40 ms
-//      of CPU, most of it in the pickle analyzer), verdict cache off, with 1 and 2 worker processes,
-//      alternately, MODELGATE_BENCH_QUEUE_ROUNDS times (default 5; the median of the rounds' ratios
-//      counts), beside the same scans in plain processes without the queue (the machine's own
-//      2-process scaling at that moment).
+//   2. CPU-bound jobs: each job scans its own pickle (distinct bytes, 2 MB, 250,000 memoized calls, ~25 ms
+//      of CPU, most of it in the pickle analyzer), verdict cache off, with 1 and 2 worker processes
+//      (one job at a time each: MODELGATE_BENCH_QUEUE_CONCURRENCY, default 1), alternately,
+//      MODELGATE_BENCH_QUEUE_ROUNDS times (default 5; the median of the rounds' ratios counts),
+//      beside the same scans in plain processes without the queue (the machine's own 2-process
+//      scaling at that moment), started with the V8 flags `modelgate worker` starts itself with.
 //      Prints jobs/s, p50/p95, the ratio (goal: 2 workers >= 1.6x one) and where the CPU went
 //      (workers, Redis, this process, and every other process of the machine), so a ratio short of
 //      2 can be attributed.
@@ -22,6 +23,8 @@
 // counts; MODELGATE_BENCH_QUEUE_PHASES=cpu,overhead runs some phases only;
 // MODELGATE_BENCH_QUEUE_CALLS sets the calls per CPU-bound pickle (default 250,000: 2.2 MB, below
 // the 4 MiB from which a worker hashes a file on its hash pool's thread beside the analysis).
+// MODELGATE_BENCH_WORKER_ARGS passes Node arguments to the workers and the plain processes (a
+// young-generation size there replaces the one `modelgate worker` would choose).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
@@ -29,6 +32,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
+import { LONG_RUNNING_FLAGS, restartArguments } from "../dist/cli/node-flags.js";
 import { resolvePolicy } from "../dist/policy/policy.js";
 import { createScanQueue, identityOf, redisClient, resolveRoots } from "../dist/service/index.js";
 
@@ -46,9 +50,16 @@ const CPU_JOBS = Math.max(8, Math.round(96 * scale));
 const CPU_CALLS = Number(process.env.MODELGATE_BENCH_QUEUE_CALLS ?? 250_000);
 const ROUNDS = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_ROUNDS ?? 5));
 const WORKER_ARGS = (process.env.MODELGATE_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== "");
+const CPU_CONCURRENCY = Math.max(1, Number(process.env.MODELGATE_BENCH_QUEUE_CONCURRENCY ?? 1));
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..");
 const main = join(repo, "dist", "cli", "main.js");
+// What `modelgate worker` runs with once it started itself again (cli/node-flags.ts): the plain
+// processes of the baseline get the same.
+const PLAIN_ARGS =
+  restartArguments(process.execPath, WORKER_ARGS, [process.execPath, main, "worker"], process.env) === undefined
+    ? WORKER_ARGS
+    : [...LONG_RUNNING_FLAGS, ...WORKER_ARGS];
 const dir = mkdtempSync(join(tmpdir(), "mg-queue-bench-"));
 const root = join(dir, "root");
 mkdirSync(root);
@@ -410,8 +421,10 @@ try {
   }
 
   if (phases.has("cpu")) {
-    // One job per process at a time is enough for CPU-bound work; 2 keeps a process busy while its
-    // next job is fetched. Same concurrency for 1 and 2 processes, verdict cache off. Each job has
+    // One job per process at a time: BullMQ hands a worker its next job in the call that completes
+    // the last, so a process idles little between jobs, and two scans interleaved in one process
+    // cost more CPU each (with 2: 1.10 to 1.19 cores for one worker, and 22 to 27 ms of CPU per
+    // job against 23 to 24). Same concurrency for 1 and 2 processes, verdict cache off. Each job has
     // its own file (distinct bytes); the same files serve every run, so each run reads them from
     // the page cache alike. Runs alternate 1 and 2 processes, ROUNDS times: the best run of each
     // and the median of the rounds' ratios are shown.
@@ -427,10 +440,10 @@ try {
     const paired = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const workers of [1, 2]) {
-        const procs = await startWorkers(workers, { concurrency: 2, cache: false });
+        const procs = await startWorkers(workers, { concurrency: CPU_CONCURRENCY, cache: false });
         await runBatch(`  warm-up, ${workers} process(es)`, warm.slice(0, WARM * workers), procs);
         const r = await runBatch(
-          `CPU-bound pickles (${(size / 1e6).toFixed(1)} MB, ${CPU_CALLS / 1000}k memoized calls each), ${workers} worker process${workers > 1 ? "es" : ""} (x2 concurrency, cache off), round ${round}`,
+          `CPU-bound pickles (${(size / 1e6).toFixed(1)} MB, ${CPU_CALLS / 1000}k memoized calls each), ${workers} worker process${workers > 1 ? "es" : ""} (x${CPU_CONCURRENCY} concurrency, cache off), round ${round}`,
           paths,
           procs,
         );
@@ -456,7 +469,7 @@ try {
         process.stdout.write("ready\\n"); await new Promise((r) => process.stdin.once("data", r));
         for (const f of files) await scan(f, { hash: true }); process.exit(0);`;
       const procs = Array.from({ length: n }, (_, k) =>
-        spawn(process.execPath, [...WORKER_ARGS, "--input-type=module", "-e", code, JSON.stringify(share(k))], {
+        spawn(process.execPath, [...PLAIN_ARGS, "--input-type=module", "-e", code, JSON.stringify(share(k))], {
           stdio: ["pipe", "pipe", "inherit"],
         }),
       );

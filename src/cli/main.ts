@@ -10,7 +10,12 @@ import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { enableCompileCache, registerHooks } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { restartLongRunning } from "./node-flags.js";
 import { ownImportsResolver } from "./own-imports.js";
+
+// `worker` and `serve` start again with V8 flags of their own (see cli/node-flags.ts), before
+// anything else runs.
+restartLongRunning();
 
 /**
  * Whether a folder is the user's alone: it and every folder above it (symbolic links resolved) are
