@@ -57,6 +57,11 @@ export interface SevenZipBuildOptions {
   badCrc?: number;
   /** Bytes appended after the header. */
   trailing?: Uint8Array;
+  /**
+   * Each member's data is packed by this coder (its method id bytes; the data given is the packed
+   * stream) and decodes to `unpackSize` bytes; no CRCs are recorded. Not with `solid`.
+   */
+  coder?: { id: number[]; unpackSize: number };
 }
 
 /** Builds a Copy-coded 7z with a plain header. */
@@ -73,19 +78,26 @@ export function buildSevenZip(members: SevenZipMember[], options: SevenZipBuildO
     for (const s of packSizes) h.push(...num(s));
     h.push(0x00);
     h.push(0x07, 0x0b, ...num(folders.length), 0x00);
-    for (let i = 0; i < folders.length; i++) h.push(0x01, 0x01, 0x00); // one coder, id size 1, Copy
+    const coder = options.coder;
+    for (let i = 0; i < folders.length; i++) {
+      if (coder === undefined)
+        h.push(0x01, 0x01, 0x00); // one coder, id size 1, Copy
+      else h.push(0x01, coder.id.length, ...coder.id);
+    }
     h.push(0x0c);
-    for (const s of packSizes) h.push(...num(s));
+    for (const s of packSizes) h.push(...num(coder === undefined ? s : coder.unpackSize));
     h.push(0x00);
     h.push(0x08);
     if (options.solid) {
       h.push(0x0d, ...num(withData.length), 0x09);
       for (const x of withData.slice(0, -1)) h.push(...num((x.d as Uint8Array).length));
     }
-    h.push(0x0a, 0x01);
-    for (const x of withData) {
-      const crc = crc32(x.d as Uint8Array);
-      h.push(...u32(options.badCrc === x.i ? crc ^ 1 : crc));
+    if (options.coder === undefined) {
+      h.push(0x0a, 0x01);
+      for (const x of withData) {
+        const crc = crc32(x.d as Uint8Array);
+        h.push(...u32(options.badCrc === x.i ? crc ^ 1 : crc));
+      }
     }
     h.push(0x00); // end of substreams
     h.push(0x00); // end of streams info

@@ -241,6 +241,34 @@ describe("7z analyzer (engine)", () => {
   });
 });
 
+describe("7z: decoder output", () => {
+  it("is pulled in pieces of at most 64 KiB, however much one BZip2 block expands to", async () => {
+    // 64 MiB of zeros compressed by Python's bz2 (the compressed bomb sample) as a BZip2 folder:
+    // a block of runs decodes to about 45 MiB at once, which the stream's async iterator joined
+    // into one buffer per pull (and the coder copied again).
+    const packed = new Uint8Array(readFileSync(join(SAMPLES, "containers", "compressed", "bomb.bin.bz2")));
+    const size = 64 << 20;
+    const bytes = buildSevenZip([{ name: "zeros.bin", data: packed }], { coder: { id: [4, 2, 2], unpackSize: size } });
+    const source = new BufferSource(bytes);
+    const a = await readSevenZip(source);
+    const stream = openFolderStream(source, a.streams!, 0, a.packBase);
+    let total = 0;
+    let largest = 0;
+    let nonZero = 0;
+    for (;;) {
+      const c = await stream.next();
+      if (c === null) break;
+      total += c.length;
+      largest = Math.max(largest, c.length);
+      if (c[0] !== 0 || c[c.length - 1] !== 0) nonZero++;
+    }
+    stream.close();
+    expect(total).toBe(size);
+    expect(nonZero).toBe(0);
+    expect(largest).toBeLessThanOrEqual(64 * 1024);
+  }, 60_000);
+});
+
 describe("7z: hostile headers", () => {
   const header = (...parts: (number | number[])[]) => Uint8Array.from(parts.flat());
 

@@ -23,10 +23,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Duplex, pipeline, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import { BufferSource, type ByteSource, readChunks } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { FileSource } from "../../sources/file.js";
+import { PullDecoder } from "./pull-decoder.js";
 
 /** Output size after which the compression ratio is enforced (small zero-filled tensors are fine). */
 export const RATIO_CHECK_THRESHOLD = 16 * 1024 * 1024;
@@ -94,101 +95,6 @@ function decodeError(label: string, error: unknown): ModelgateError {
   return new ModelgateError("MALFORMED", `${label}: corrupt compressed data (${e?.message ?? String(error)})`, {
     cause: error,
   });
-}
-
-/** Most output bytes {@link PullDecoder.next} returns at once (less when the decoder's buffer is smaller). */
-const OUTPUT_PIECE = 64 * 1024;
-
-/**
- * A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead).
- *
- * Output is taken with `read(n)`, n at most the decoder's own buffer size (its chunks' size, so
- * a read is mostly one chunk as pushed), not with the stream's async iterator: that calls
- * `read()`, which joins everything buffered into one new buffer, and a decoder may push tens of MB
- * at once (a bzip2 block of runs expands about fiftyfold), so each pull of a decompression bomb
- * copied that much into fresh memory.
- */
-class PullDecoder {
-  readonly #source: Readable;
-  readonly #decoder: Duplex;
-  #fed = 0;
-  #failure: unknown;
-  #wake: (() => void) | undefined;
-  #unlisten: () => void = () => undefined;
-  /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
-  readonly #piece: number;
-
-  /** @param signal - aborts a pull that waits (a stalled input or decoder) */
-  constructor(
-    input: ByteSource,
-    factory: DecoderFactory,
-    private readonly signal?: AbortSignal,
-  ) {
-    const self = this;
-    async function* feed(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of readChunks(input, { chunkSize: INPUT_CHUNK })) {
-        self.#fed += chunk.length;
-        yield chunk;
-      }
-    }
-    this.#source = Readable.from(feed(), { objectMode: false, highWaterMark: INPUT_CHUNK });
-    this.#decoder = factory();
-    this.#piece = Math.max(1, Math.min(OUTPUT_PIECE, this.#decoder.readableHighWaterMark || OUTPUT_PIECE));
-    const wake = (): void => {
-      const w = this.#wake;
-      this.#wake = undefined;
-      w?.();
-    };
-    this.#decoder.on("readable", wake);
-    this.#decoder.on("end", wake);
-    this.#decoder.on("error", (error) => {
-      this.#failure ??= error;
-      wake();
-    });
-    this.#decoder.on("close", wake);
-    signal?.addEventListener("abort", wake, { once: true });
-    this.#unlisten = () => signal?.removeEventListener("abort", wake);
-    pipeline(this.#source, this.#decoder, (error) => {
-      if (error) this.#failure ??= error;
-      wake();
-    });
-  }
-
-  /** Input bytes consumed by the decoder (zlib's own count when it has one). */
-  get consumed(): number {
-    const written = (this.#decoder as { bytesWritten?: unknown }).bytesWritten;
-    return typeof written === "number" && written > 0 ? written : this.#fed;
-  }
-
-  /** Next output chunk, or `null` at the end of the stream. */
-  async next(): Promise<Uint8Array | null> {
-    const decoder = this.#decoder;
-    for (;;) {
-      this.signal?.throwIfAborted();
-      if (this.#failure !== undefined) throw this.#failure;
-      const buffered = decoder.readableLength;
-      // read(n) of at most the bytes buffered: a view or the first chunk when it holds n, a copy
-      // of n bytes otherwise; read() with nothing buffered asks the decoder for more.
-      const chunk = (
-        buffered > 0 ? decoder.read(Math.min(buffered, this.#piece)) : decoder.read()
-      ) as Uint8Array | null;
-      if (chunk !== null && chunk.length > 0) return chunk;
-      if (decoder.readableEnded) {
-        if (this.#failure !== undefined) throw this.#failure;
-        return null;
-      }
-      if (decoder.destroyed) throw this.#failure ?? new Error("the decoder was closed before its end");
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
-  }
-
-  destroy(): void {
-    this.#unlisten();
-    this.#decoder.destroy();
-    this.#source.destroy();
-  }
 }
 
 /** Memory tuning of {@link DecodedWindowSource}. */
@@ -329,7 +235,7 @@ export class DecodedWindowSource implements ByteSource {
 
   #restart(): void {
     this.#reset();
-    this.#decoder = new PullDecoder(this.#input, this.#factory, this.#signal);
+    this.#decoder = new PullDecoder(readChunks(this.#input, { chunkSize: INPUT_CHUNK }), this.#factory(), this.#signal);
   }
 
   #reset(): void {
@@ -488,7 +394,7 @@ async function pump(
   each: (chunk: Uint8Array) => void | Promise<void>,
 ): Promise<DecodeTotals> {
   const meter = new OutputMeter(budget, label);
-  const decoder = new PullDecoder(input, factory, budget.signal);
+  const decoder = new PullDecoder(readChunks(input, { chunkSize: INPUT_CHUNK }), factory(), budget.signal);
   let produced = 0;
   try {
     for (;;) {

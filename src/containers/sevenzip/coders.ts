@@ -8,7 +8,7 @@
  * chunk, and every coder's output is held to exactly its declared size.
  * @module
  */
-import { type Duplex, pipeline, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import { createInflateRaw } from "node:zlib";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
@@ -20,6 +20,7 @@ import {
   parseLzmaProperties,
   RawLzmaDecoder,
 } from "../compressed/lzma.js";
+import { PullDecoder } from "../compressed/pull-decoder.js";
 import {
   armFilter,
   armThumbFilter,
@@ -287,13 +288,13 @@ class FilterStream implements ChunkStream {
   }
 }
 
-/** Runs a node Duplex decoder (zlib, bzip2) over an input stream, pulled with backpressure. */
+/**
+ * Runs a node Duplex decoder (zlib, bzip2) over an input stream, pulled with backpressure in pieces
+ * of at most 64 KiB ({@link PullDecoder}: a decoder may push tens of MB at once).
+ */
 class DuplexStream implements ChunkStream {
-  readonly #readable: Readable;
-  readonly #decoder: Duplex;
-  readonly #iterator: AsyncIterator<Uint8Array>;
+  readonly #decoder: PullDecoder;
   readonly #label: string;
-  #failure: unknown;
 
   constructor(input: ChunkStream, decoder: Duplex, label: string) {
     this.#label = label;
@@ -304,24 +305,15 @@ class DuplexStream implements ChunkStream {
         yield chunk;
       }
     }
-    this.#readable = Readable.from(feed(), { objectMode: false, highWaterMark: INPUT_CHUNK });
-    this.#decoder = decoder;
-    pipeline(this.#readable, decoder, (error) => {
-      if (error) this.#failure ??= error;
-    });
-    this.#iterator = decoder[Symbol.asyncIterator]();
+    this.#decoder = new PullDecoder(feed(), decoder);
   }
 
   async next(): Promise<Uint8Array | null> {
     try {
-      const r = await this.#iterator.next();
-      if (r.done) {
-        if (this.#failure !== undefined) throw this.#failure;
-        return null;
-      }
-      return new Uint8Array(r.value);
-    } catch (error) {
-      const cause = this.#failure ?? error;
+      const chunk = await this.#decoder.next();
+      // A copy: the caller keeps it, and a piece may be a view of a block of tens of MB.
+      return chunk === null ? null : new Uint8Array(chunk);
+    } catch (cause) {
       if (cause instanceof ModelgateError) throw cause;
       throw new ModelgateError(
         "MALFORMED",
@@ -333,7 +325,6 @@ class DuplexStream implements ChunkStream {
 
   close(): void {
     this.#decoder.destroy();
-    this.#readable.destroy();
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * Pulling a decoder's output (a Node `Duplex`: zlib, bzip2, LZMA ...) piece by piece, for every
+ * container that decodes: the compressed-file readers and the 7z coders.
+ *
+ * Output is taken with `read(n)`, n at most the decoder's own buffer size (its chunks' size, so a
+ * read is mostly one chunk as pushed), not with the stream's async iterator: that calls `read()`,
+ * which joins everything buffered into one new buffer, and a decoder may push tens of MB at once
+ * (a bzip2 block of runs expands about fiftyfold), so each pull of a decompression bomb copied that
+ * much into fresh memory.
+ * @module
+ */
+import { type Duplex, pipeline, Readable } from "node:stream";
+
+/** Most output bytes {@link PullDecoder.next} returns at once (less when the decoder's buffer is smaller). */
+const OUTPUT_PIECE = 64 * 1024;
+
+/** Input chunks buffered ahead of the decoder. */
+const INPUT_BUFFER = 256 * 1024;
+
+/** A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead). */
+export class PullDecoder {
+  readonly #source: Readable;
+  readonly #decoder: Duplex;
+  #fed = 0;
+  #failure: unknown;
+  #wake: (() => void) | undefined;
+  #unlisten: () => void = () => undefined;
+  /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
+  readonly #piece: number;
+
+  /**
+   * @param input - the compressed bytes, in order
+   * @param decoder - a new decoder (this object owns it)
+   * @param signal - aborts a pull that waits (a stalled input or decoder)
+   */
+  constructor(
+    input: AsyncIterable<Uint8Array>,
+    decoder: Duplex,
+    private readonly signal?: AbortSignal,
+  ) {
+    const self = this;
+    async function* feed(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of input) {
+        self.#fed += chunk.length;
+        yield chunk;
+      }
+    }
+    this.#source = Readable.from(feed(), { objectMode: false, highWaterMark: INPUT_BUFFER });
+    this.#decoder = decoder;
+    this.#piece = Math.max(1, Math.min(OUTPUT_PIECE, decoder.readableHighWaterMark || OUTPUT_PIECE));
+    const wake = (): void => {
+      const w = this.#wake;
+      this.#wake = undefined;
+      w?.();
+    };
+    decoder.on("readable", wake);
+    decoder.on("end", wake);
+    decoder.on("error", (error) => {
+      this.#failure ??= error;
+      wake();
+    });
+    decoder.on("close", wake);
+    signal?.addEventListener("abort", wake, { once: true });
+    this.#unlisten = () => signal?.removeEventListener("abort", wake);
+    pipeline(this.#source, decoder, (error) => {
+      if (error) this.#failure ??= error;
+      wake();
+    });
+  }
+
+  /** Input bytes consumed by the decoder (zlib's own count when it has one). */
+  get consumed(): number {
+    const written = (this.#decoder as { bytesWritten?: unknown }).bytesWritten;
+    return typeof written === "number" && written > 0 ? written : this.#fed;
+  }
+
+  /**
+   * Next output chunk (at most 64 KiB, possibly a view of a larger buffer the decoder pushed), or
+   * `null` at the end of the stream. Throws the decoder's or the input's error as it is.
+   */
+  async next(): Promise<Uint8Array | null> {
+    const decoder = this.#decoder;
+    for (;;) {
+      this.signal?.throwIfAborted();
+      if (this.#failure !== undefined) throw this.#failure;
+      const buffered = decoder.readableLength;
+      // read(n) of at most the bytes buffered: a view or the first chunk when it holds n, a copy
+      // of n bytes otherwise; read() with nothing buffered asks the decoder for more.
+      const chunk = (
+        buffered > 0 ? decoder.read(Math.min(buffered, this.#piece)) : decoder.read()
+      ) as Uint8Array | null;
+      if (chunk !== null && chunk.length > 0) return chunk;
+      if (decoder.readableEnded) {
+        if (this.#failure !== undefined) throw this.#failure;
+        return null;
+      }
+      if (decoder.destroyed) throw this.#failure ?? new Error("the decoder was closed before its end");
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  /** Stops the decoder and the input; idempotent. */
+  destroy(): void {
+    this.#unlisten();
+    this.#decoder.destroy();
+    this.#source.destroy();
+  }
+}
