@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LONG_RUNNING_FLAGS, restartArguments } from "../../src/cli/node-flags.js";
+import { SOURCE_CLI } from "../helpers/cli.js";
 import { REPO_ROOT } from "../helpers/scan.js";
 
 const NODE = "/usr/bin/node";
@@ -80,20 +81,10 @@ describe.runIf(existsSync("/proc/self/cmdline") && typeof process.execve === "fu
   it("runs with the flag under the process id it was started with", async () => {
     // A Redis address nothing listens on: the worker starts and keeps trying to connect.
     const url = `redis://127.0.0.1:${await freePort()}`;
-    const child = spawn(
-      process.execPath,
-      [
-        "--experimental-transform-types",
-        "--no-warnings",
-        "--import",
-        join(REPO_ROOT, "test/helpers/ts-register.mjs"),
-        join(REPO_ROOT, "src/cli/main.ts"),
-        "worker",
-        "--redis",
-        url,
-      ],
-      { stdio: "ignore", env: { ...process.env, NODE_OPTIONS: "" } },
-    );
+    const child = spawn(process.execPath, [...SOURCE_CLI, "worker", "--redis", url], {
+      stdio: "ignore",
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     try {
       const pid = child.pid ?? 0;
       const deadline = Date.now() + 20_000;

@@ -1,4 +1,18 @@
+import { join } from "node:path";
 import type { CliIO } from "../../src/cli/io.js";
+import { REPO_ROOT } from "./scan.js";
+
+/**
+ * Node's arguments that run `modelgate` from its TypeScript sources in a child process (types
+ * stripped, the test hooks loaded); the CLI's own arguments follow.
+ */
+export const SOURCE_CLI: readonly string[] = [
+  "--experimental-transform-types",
+  "--no-warnings",
+  "--import",
+  join(REPO_ROOT, "test/helpers/ts-register.mjs"),
+  join(REPO_ROOT, "src/cli/main.ts"),
+];
 
 /** A CLI I/O that records stdout and stderr. */
 export type RecordingIO = CliIO & { out: string; err: string };

@@ -29,8 +29,9 @@ import { RedisVerdictCache } from "../../src/service/redis-cache.js";
 import { RedisScanCounters } from "../../src/service/redis-metrics.js";
 import { createScanQueue, type RedisScanQueue, redisClient, runWorker } from "../../src/service/redis-queue.js";
 import { type RunningServer, startServer } from "../../src/service/server.js";
+import { SOURCE_CLI } from "../helpers/cli.js";
 import { redisAvailable, startRedis, type TestRedis } from "../helpers/redis.js";
-import { REPO_ROOT, SAMPLES } from "../helpers/scan.js";
+import { SAMPLES } from "../helpers/scan.js";
 import { MockHub, safetensorsLike } from "../sources/hub/mock-hub.js";
 
 const TOKEN = "redis-test-token-0123456789";
@@ -61,11 +62,7 @@ let eventsDone: Promise<void> | undefined;
 /** Starts `modelgate worker` from the sources in a child process and waits until it is ready. */
 async function startWorkerProcess(): Promise<WorkerProcess> {
   const args = [
-    "--experimental-transform-types",
-    "--no-warnings",
-    "--import",
-    join(REPO_ROOT, "test/helpers/ts-register.mjs"),
-    join(REPO_ROOT, "src/cli/main.ts"),
+    ...SOURCE_CLI,
     "worker",
     "--redis",
     redis.url,

@@ -16,10 +16,10 @@ import { MemoryVerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import type { ScanOptions } from "../../../src/scan/types.js";
 import type { HttpTarget } from "../../../src/sources/http/root.js";
+import { SOURCE_CLI } from "../../helpers/cli.js";
 import { HttpStandin, type StandinFile, type StandinOptions } from "../../helpers/http-standin.js";
 import { hasOpenssl, makeTestCerts, type TestCerts } from "./tls-certs.js";
 
-const REPO_ROOT = join(import.meta.dirname, "../../..");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const text = (s: string) => new TextEncoder().encode(s);
 const FAST = { retryBaseMs: 1, maxRetryDelayMs: 20, retries: 2 };
@@ -89,15 +89,7 @@ describe.skipIf(!hasOpenssl)("https:// from the CLI with NODE_EXTRA_CA_CERTS nam
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [
-          "--experimental-transform-types",
-          "--no-warnings",
-          "--import",
-          join(REPO_ROOT, "test/helpers/ts-register.mjs"),
-          join(REPO_ROOT, "src/cli/main.ts"),
-          "scan",
-          ...args,
-        ],
+        [...SOURCE_CLI, "scan", ...args],
         { env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...env }, encoding: "utf8", timeout: 90_000 },
         (error, out, err) => resolve({ status: error === null ? 0 : Number(error.code ?? 1), out, err }),
       );
