@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Lzma2Decoder, lzma2DictionarySize, RawLzmaDecoder } from "../../src/containers/compressed/lzma.js";
@@ -267,6 +267,48 @@ describe("7z: decoder output", () => {
     expect(nonZero).toBe(0);
     expect(largest).toBeLessThanOrEqual(64 * 1024);
   }, 60_000);
+});
+
+describe("7z: packed data after a Deflate or BZip2 stream", () => {
+  // As for LZMA (its coder checks the same): bytes a 7z tool would ignore are a hiding place.
+  const text = Buffer.from("hello world ".repeat(1000));
+  const deflate = new Uint8Array(deflateRawSync(text));
+  const bzip2 = new Uint8Array(readFileSync(join(SAMPLES, "containers", "compressed", "bomb.bin.bz2")));
+  it.each([
+    ["Deflate", deflate, [4, 1, 8], text.length],
+    ["BZip2", bzip2, [4, 2, 2], 64 << 20],
+  ] as const)(
+    "%s: the exact stream decodes, one byte more is MALFORMED",
+    async (name, packed, id, size) => {
+      const decode = async (extra: number) => {
+        const data = Buffer.concat([packed, Buffer.alloc(extra, 0x41)]);
+        const bytes = buildSevenZip([{ name: "f.bin", data }], { coder: { id: [...id], unpackSize: size } });
+        const source = new BufferSource(bytes);
+        const a = await readSevenZip(source);
+        const stream = openFolderStream(source, a.streams!, 0, a.packBase);
+        let n = 0;
+        try {
+          for (;;) {
+            const c = await stream.next();
+            if (c === null) return n;
+            n += c.length;
+          }
+        } finally {
+          stream.close();
+        }
+      };
+      expect(await decode(0)).toBe(size);
+      for (const extra of [1, 4096]) {
+        const error = await decode(extra).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ModelgateError);
+        expect((error as ModelgateError).code).toBe("MALFORMED");
+        expect((error as ModelgateError).message).toBe(
+          `7z ${name}: ${extra} bytes of packed data after the end of the coded data`,
+        );
+      }
+    },
+    60_000,
+  );
 });
 
 describe("7z: hostile headers", () => {

@@ -27,7 +27,7 @@ import type { Duplex } from "node:stream";
 import { BufferSource, type ByteSource, readChunks } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { FileSource } from "../../sources/file.js";
-import { PullDecoder } from "./pull-decoder.js";
+import { decodeError, PullDecoder } from "./pull-decoder.js";
 
 /** Output size after which the compression ratio is enforced (small zero-filled tensors are fine). */
 export const RATIO_CHECK_THRESHOLD = 16 * 1024 * 1024;
@@ -86,16 +86,6 @@ class OutputMeter {
 }
 
 const INPUT_CHUNK = 256 * 1024;
-
-function decodeError(label: string, error: unknown): ModelgateError {
-  if (error instanceof ModelgateError) return error;
-  const e = error as { name?: string; message?: string; code?: string } | null;
-  if (e?.name === "AbortError") return new ModelgateError("ABORTED", "scan aborted", { cause: error });
-  if (e?.name === "TimeoutError") return new ModelgateError("TIMEOUT", "time budget exceeded", { cause: error });
-  return new ModelgateError("MALFORMED", `${label}: corrupt compressed data (${e?.message ?? String(error)})`, {
-    cause: error,
-  });
-}
 
 /** Memory tuning of {@link DecodedWindowSource}. */
 export interface WindowOptions {

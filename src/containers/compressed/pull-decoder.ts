@@ -10,12 +10,27 @@
  * @module
  */
 import { type Duplex, pipeline, Readable } from "node:stream";
+import { ModelgateError } from "../../core/errors.js";
 
 /** Most output bytes {@link PullDecoder.next} returns at once (less when the decoder's buffer is smaller). */
 const OUTPUT_PIECE = 64 * 1024;
 
 /** Input chunks buffered ahead of the decoder. */
 const INPUT_BUFFER = 256 * 1024;
+
+/**
+ * The typed error of a failed decode: an abort or a deadline as such, a typed error as it is,
+ * anything else (the decoder's own errors, a plain I/O error) `MALFORMED` with the label.
+ */
+export function decodeError(label: string, error: unknown): ModelgateError {
+  if (error instanceof ModelgateError) return error;
+  const e = error as { name?: string; message?: string; code?: string } | null;
+  if (e?.name === "AbortError") return new ModelgateError("ABORTED", "scan aborted", { cause: error });
+  if (e?.name === "TimeoutError") return new ModelgateError("TIMEOUT", "time budget exceeded", { cause: error });
+  return new ModelgateError("MALFORMED", `${label}: corrupt compressed data (${e?.message ?? String(error)})`, {
+    cause: error,
+  });
+}
 
 /** A decoder that is pulled chunk by chunk (backpressure keeps it from running ahead). */
 export class PullDecoder {
@@ -25,6 +40,8 @@ export class PullDecoder {
   #failure: unknown;
   #wake: (() => void) | undefined;
   #unlisten: () => void = () => undefined;
+  /** Settles once the input was fed whole (or failed) and the decoder finished. */
+  readonly #settled: Promise<void>;
   /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
   readonly #piece: number;
 
@@ -62,10 +79,28 @@ export class PullDecoder {
     decoder.on("close", wake);
     signal?.addEventListener("abort", wake, { once: true });
     this.#unlisten = () => signal?.removeEventListener("abort", wake);
-    pipeline(this.#source, decoder, (error) => {
-      if (error) this.#failure ??= error;
-      wake();
+    this.#settled = new Promise<void>((resolve) => {
+      pipeline(this.#source, decoder, (error) => {
+        if (error) this.#failure ??= error;
+        wake();
+        resolve();
+      });
     });
+  }
+
+  /** Input bytes fed to the decoder so far. */
+  get fed(): number {
+    return this.#fed;
+  }
+
+  /**
+   * Waits until the whole input was fed to the decoder (a decoder keeps taking, and ignoring,
+   * input after its stream's end), then throws what failed meanwhile. Call after `next()`
+   * returned `null`, to compare {@link consumed} with {@link fed}.
+   */
+  async drained(): Promise<void> {
+    await this.#settled;
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /** Input bytes consumed by the decoder (zlib's own count when it has one). */

@@ -20,7 +20,7 @@ import {
   parseLzmaProperties,
   RawLzmaDecoder,
 } from "../compressed/lzma.js";
-import { PullDecoder } from "../compressed/pull-decoder.js";
+import { decodeError, PullDecoder } from "../compressed/pull-decoder.js";
 import {
   armFilter,
   armThumbFilter,
@@ -309,17 +309,19 @@ class DuplexStream implements ChunkStream {
   }
 
   async next(): Promise<Uint8Array | null> {
+    const decoder = this.#decoder;
     try {
-      const chunk = await this.#decoder.next();
+      const chunk = await decoder.next();
       // A copy: the caller keeps it, and a piece may be a view of a block of tens of MB.
-      return chunk === null ? null : new Uint8Array(chunk);
+      if (chunk !== null) return new Uint8Array(chunk);
+      // The packed stream must end where the coded data ends, as for LZMA: bytes after it would
+      // be hidden (the decoder takes and ignores them).
+      await decoder.drained();
+      const extra = decoder.fed - decoder.consumed;
+      if (extra > 0) throw malformed(`${this.#label}: ${extra} bytes of packed data after the end of the coded data`);
+      return null;
     } catch (cause) {
-      if (cause instanceof ModelgateError) throw cause;
-      throw new ModelgateError(
-        "MALFORMED",
-        `${this.#label}: corrupt data (${cause instanceof Error ? cause.message : String(cause)})`,
-        { cause },
-      );
+      throw decodeError(this.#label, cause);
     }
   }
 
