@@ -57,7 +57,13 @@ const main = join(repo, "dist", "cli", "main.js");
 // What `modelgate worker` runs with once it started itself again (cli/node-flags.ts): the plain
 // processes of the baseline get the same.
 const PLAIN_ARGS =
-  restartArguments(process.execPath, WORKER_ARGS, [process.execPath, main, "worker"], process.env) === undefined
+  restartArguments({
+    execPath: process.execPath,
+    execArgv: WORKER_ARGS,
+    argv: [process.execPath, main, "worker"],
+    env: process.env,
+    ipc: false, // spawned without a channel
+  }) === undefined
     ? WORKER_ARGS
     : [...LONG_RUNNING_FLAGS, ...WORKER_ARGS];
 const dir = mkdtempSync(join(tmpdir(), "mg-queue-bench-"));
