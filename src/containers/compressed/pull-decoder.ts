@@ -42,6 +42,9 @@ export class PullDecoder {
   #unlisten: () => void = () => undefined;
   /** Settles once the input was fed whole (or failed) and the decoder finished. */
   readonly #settled: Promise<void>;
+  #done = false;
+  /** Called when input is fed (one waiter: {@link trailing}). */
+  #onFed: (() => void) | undefined;
   /** Bytes taken per read (a larger read(n) would raise the decoder's buffer size). */
   readonly #piece: number;
 
@@ -59,6 +62,7 @@ export class PullDecoder {
     async function* feed(): AsyncGenerator<Uint8Array> {
       for await (const chunk of input) {
         self.#fed += chunk.length;
+        self.#onFed?.();
         yield chunk;
       }
     }
@@ -82,25 +86,34 @@ export class PullDecoder {
     this.#settled = new Promise<void>((resolve) => {
       pipeline(this.#source, decoder, (error) => {
         if (error) this.#failure ??= error;
+        this.#done = true;
         wake();
         resolve();
       });
     });
   }
 
-  /** Input bytes fed to the decoder so far. */
-  get fed(): number {
-    return this.#fed;
-  }
-
   /**
-   * Waits until the whole input was fed to the decoder (a decoder keeps taking, and ignoring,
-   * input after its stream's end), then throws what failed meanwhile. Call after `next()`
-   * returned `null`, to compare {@link consumed} with {@link fed}.
+   * After `next()` returned `null`: the input bytes fed after the end of the coded stream (the
+   * decoder took them and ignored them), 0 if none, and whether the input was fed whole (else
+   * more may follow). Answers as soon as one such byte was fed, else once the input was fed whole
+   * (a long run of bytes after the end is not read through); throws what failed meanwhile.
    */
-  async drained(): Promise<void> {
-    await this.#settled;
-    if (this.#failure !== undefined) throw this.#failure;
+  async trailing(): Promise<{ bytes: number; whole: boolean }> {
+    for (;;) {
+      // A decoder whose output ended consumed every byte of its stream: more fed is after it.
+      const bytes = this.#fed - this.consumed;
+      if (bytes > 0) return { bytes, whole: this.#done };
+      if (this.#done) {
+        if (this.#failure !== undefined) throw this.#failure;
+        return { bytes: 0, whole: true };
+      }
+      await new Promise<void>((resolve) => {
+        this.#onFed = resolve;
+        void this.#settled.then(resolve);
+      });
+      this.#onFed = undefined;
+    }
   }
 
   /** Input bytes consumed by the decoder (zlib's own count when it has one). */

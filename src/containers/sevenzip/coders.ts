@@ -316,9 +316,12 @@ class DuplexStream implements ChunkStream {
       if (chunk !== null) return new Uint8Array(chunk);
       // The packed stream must end where the coded data ends, as for LZMA: bytes after it would
       // be hidden (the decoder takes and ignores them).
-      await decoder.drained();
-      const extra = decoder.fed - decoder.consumed;
-      if (extra > 0) throw malformed(`${this.#label}: ${extra} bytes of packed data after the end of the coded data`);
+      const extra = await decoder.trailing();
+      if (extra.bytes > 0) {
+        throw malformed(
+          `${this.#label}: ${extra.bytes}${extra.whole ? "" : "+"} bytes of packed data after the end of the coded data`,
+        );
+      }
       return null;
     } catch (cause) {
       throw decodeError(this.#label, cause);
