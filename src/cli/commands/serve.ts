@@ -13,7 +13,9 @@ const USAGE = `Usage: modelgate serve --token-file FILE [options]
 Runs the scan service: POST /v1/scans {target, policy?, options?}, POST /v1/scans/upload,
 GET /v1/scans/:id[?format=json|sarif|cyclonedx], GET /healthz, GET /metrics, GET /v1/openapi.json.
 Without --redis, scans run in this process; with it, this process only queues and answers, and
-'modelgate worker --redis URL' processes the jobs.
+'modelgate worker --redis URL' processes the jobs. Like the worker, it starts Node again (same
+process id) with a 16 MiB young generation unless one was given; MODELGATE_NO_RESTART=1 turns
+that off.
 
 Options:
   --token-file FILE        the bearer token clients must send (one word, >= 16 characters; the

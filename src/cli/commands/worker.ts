@@ -13,6 +13,8 @@ const USAGE = `Usage: modelgate worker --redis URL [options]
 Processes the scan jobs 'modelgate serve --redis URL' queues. Run as many as you like, on as many
 machines: a job runs once; a worker that dies loses its jobs to another after --lock-ms. Verdicts
 are shared through Redis. SIGTERM stops taking jobs and waits for the running ones.
+It starts Node again (same process id) with a 16 MiB young generation unless the heap was sized
+in Node's arguments or NODE_OPTIONS; MODELGATE_NO_RESTART=1 turns that off (docs/deployment.md).
 
 Options:
   --redis URL              redis://host:port (required)
