@@ -193,3 +193,14 @@ export async function* readChunks(source: ByteSource, options: ChunkOptions = {}
     yield chunk;
   }
 }
+
+/**
+ * `head` followed by `tail` in one new array (a streaming decoder's unread input with the next
+ * chunk appended).
+ */
+export function concatBytes(head: Uint8Array, tail: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}

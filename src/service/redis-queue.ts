@@ -194,6 +194,12 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     };
   };
 
+  // Sent by their SHA-1 (EVALSHA; ioredis loads a script Redis does not know, after a restart),
+  // not as text with every call.
+  client.defineCommand("mgReadFacts", { numberOfKeys: 3, lua: READ_FACTS });
+  client.defineCommand("mgRaiseLatest", { numberOfKeys: 1, lua: RAISE_LATEST });
+  const scripts = client as unknown as Record<"mgReadFacts" | "mgRaiseLatest", (...args: string[]) => Promise<unknown>>;
+
   /**
    * One round trip: whether job `id` exists, when it finished, whether it completed (BullMQ sets
    * `finishedOn` only once a job completed or failed for good), and the value of `latestKey` when
@@ -206,9 +212,7 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
     const key = queue.toKey(id);
     // One script, not MULTI: ioredis copies every script BullMQ defined on the connection into
     // each MULTI it makes (about a hundred properties), which cost more CPU than the reads.
-    const reply = (await client.eval(
-      READ_FACTS,
-      3,
+    const reply = (await scripts.mgReadFacts(
       key,
       queue.keys.completed!,
       latestKey ?? key, // not read unless asked for
@@ -233,12 +237,12 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
       const hint = typeof facts.latest === "string" ? Number(facts.latest) : Number.NaN;
       const start = Number.isSafeInteger(hint) && hint > 0 ? hint : 0;
       let generation = start;
-      if (start !== 0) facts = await readFacts(jobIdOf(data, identity, start));
+      let id = start === 0 ? base : jobIdOf(data, identity, start);
+      if (start !== 0) facts = await readFacts(id);
       for (let round = 0; round < 100; round++) {
-        const id = generation === 0 ? base : jobIdOf(data, identity, generation);
         // the generation reached (never lowered: a concurrent submission may have gone further)
         if (generation !== start && (facts.exists !== 1 || !isFinishedFacts(facts, identity)))
-          await client.eval(RAISE_LATEST, 1, latestKey, String(generation), String(2 * ttl));
+          await scripts.mgRaiseLatest(latestKey, String(generation), String(2 * ttl));
         if (facts.exists !== 1) {
           const mine: ScanJobData = { ...data, submission: randomUUID() };
           await queue.add("scan", mine, {
@@ -260,7 +264,8 @@ export function createScanQueue(options: ScanQueueOptions): RedisScanQueue {
         }
         if (!isFinishedFacts(facts, identity)) return { id, duplicate: true };
         generation = Number(facts.finishedOn);
-        facts = await readFacts(jobIdOf(data, identity, generation));
+        id = jobIdOf(data, identity, generation);
+        facts = await readFacts(id);
       }
       throw new Error("too many generations of one job");
     },

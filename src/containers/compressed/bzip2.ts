@@ -12,6 +12,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import { concatBytes } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { PacedTransform } from "./paced.js";
 
@@ -300,10 +301,7 @@ export class Bunzip2 extends PacedTransform {
 
   protected override takeInput(chunk: Uint8Array): void {
     if (this.#trailing) return;
-    const merged = new Uint8Array(this.#buffer.length + chunk.length);
-    merged.set(this.#buffer);
-    merged.set(chunk, this.#buffer.length);
-    this.#buffer = merged;
+    this.#buffer = concatBytes(this.#buffer, chunk);
   }
 
   protected override decodeSome(final: boolean): boolean {

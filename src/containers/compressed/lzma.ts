@@ -24,6 +24,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import { concatBytes } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { PacedTransform } from "./paced.js";
 
@@ -243,11 +244,7 @@ class LzmaState {
   /** Appends input after what is left unread; returns how many read bytes were dropped. */
   append(chunk: Uint8Array): number {
     const dropped = this.inPos;
-    const rest = this.buf.subarray(dropped);
-    const merged = new Uint8Array(rest.length + chunk.length);
-    merged.set(rest);
-    merged.set(chunk, rest.length);
-    this.buf = merged;
+    this.buf = concatBytes(this.buf.subarray(dropped), chunk);
     this.inPos = 0;
     return dropped;
   }
@@ -713,12 +710,8 @@ export class Lzma2Decoder implements BlockDecoder {
   /** @inheritdoc */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    const rest = this.#buf.subarray(this.#inPos);
-    const merged = new Uint8Array(rest.length + chunk.length);
-    merged.set(rest);
-    merged.set(chunk, rest.length);
+    this.#buf = concatBytes(this.#buf.subarray(this.#inPos), chunk);
     this.#dropped += this.#inPos;
-    this.#buf = merged;
     this.#inPos = 0;
   }
 
@@ -868,9 +861,7 @@ class UnLzma extends PacedTransform {
   protected override takeInput(chunk: Uint8Array): void {
     let s = this.#state;
     if (s === undefined) {
-      const merged = new Uint8Array(this.#header.length + chunk.length);
-      merged.set(this.#header);
-      merged.set(chunk, this.#header.length);
+      const merged = concatBytes(this.#header, chunk);
       if (merged.length < 13 + 5) {
         this.#header = merged;
         return;

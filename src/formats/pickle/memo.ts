@@ -332,9 +332,7 @@ export class Memo {
       if (j < this.#farWindow && this.#farCount < this.#farWindow) {
         this.size++;
         this.#mark(i);
-        if (this.#farDense.get(j) === undefined) this.#farCount++;
-        this.#farDense.set(j, mark);
-        if (i > this.#farMax) this.#farMax = i;
+        this.#farSet(i, mark);
         this.#callOff.set(i, offset);
         return;
       }
