@@ -21,7 +21,7 @@ import {
   type PicklePolicyOptions,
   picklePolicy,
 } from "./policy/index.js";
-import { applyTransform, isResolver, type NestedPayload, type SharedState } from "./pymodel.js";
+import { applyTransform, isPayloadSink, isResolver, type NestedPayload, type SharedState } from "./pymodel.js";
 import { scanPythonSource } from "./pysource.js";
 import { unpeekableReading } from "./unpeekable.js";
 import {
@@ -472,6 +472,7 @@ function refFinding(site: RefSite, policy: PicklePolicy): FindingInput | undefin
   const cls = policy.classify(site.name, moduleParts);
   const use = useOf(site);
   if (cls.status === "allowed") {
+    if (site.escaped && isPayloadSink(site.name)) return escapedSinkFinding(site, cls);
     if (PicklePolicy.permits(cls, use)) return undefined;
   } else if (isResolver(site.name) && site.callCount > 0 && site.unresolvedCalls === 0 && !site.escaped) {
     // getattr/__import__/... whose every call resolved to allowed names: transparent
@@ -522,6 +523,29 @@ function refFinding(site: RefSite, policy: PicklePolicy): FindingInput | undefin
     message: `pickle ${verb} ${site.name}${argText}, which is not allowlisted: ${why}`,
     offset: first?.offset ?? site.offset,
     evidence,
+  };
+}
+
+/**
+ * An allowed deserializer, evaluator or resolver handed to a call the machine does not model (or
+ * set as an attribute): the callee may call it on data the analysis never sees, so its allowance,
+ * which rests on analysing its calls, does not hold (numpy's `__randomstate_ctor(b, f)` calls
+ * `f(b)`).
+ */
+function escapedSinkFinding(site: RefSite, cls: Classification): FindingInput {
+  return {
+    ruleId: "pickle/dangerous-global",
+    severity: "critical",
+    message: `pickle hands ${site.name} to a call whose behaviour is not modelled, which may call it on data the analysis never sees (${cls.reason} allows it only for calls the analysis follows)`,
+    offset: site.offset,
+    evidence: {
+      callee: site.name,
+      use: "escaped",
+      importedBy: site.origin,
+      importOffset: site.offset,
+      protocol: site.proto,
+      ...(cls.matched !== undefined ? { matched: cls.matched } : {}),
+    },
   };
 }
 

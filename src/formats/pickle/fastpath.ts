@@ -144,6 +144,13 @@ const CALL = 16;
  * memo put right after its REDUCE the memo keeps compactly (see {@link Memo.storeCall}).
  */
 const CALL0 = 32;
+/**
+ * A tuple or list holding the run's callee ({@link REF}) somewhere inside: dropped into a full
+ * container, the callee escapes (see `markEscaped`), so such a run is built for real.
+ */
+const HOLDS_REF = 64;
+/** Tags of items that make a tuple or list holding them {@link HOLDS_REF}. */
+const REFS = REF | HOLDS_REF;
 /** Tags of items that make a tuple or list holding them {@link DEEP}. */
 const NONFLAT = SEQ | REF | CALL;
 /** Tags of items a memo put keeps (references): such a put ends the run (but see {@link CALL0}). */
@@ -165,7 +172,7 @@ const SK_MAX_MISSES = 8;
  * stack; returns their union ({@link SEQ} for untracked positions).
  */
 function takeTags(tags: Uint8Array, from: number, to: number): number {
-  let held = to > tags.length ? SEQ : 0;
+  let held = to > tags.length ? SEQ | HOLDS_REF : 0;
   const end = Math.min(to, tags.length);
   for (let i = from; i < end; i++) {
     held |= tags[i] as number;
@@ -434,8 +441,7 @@ export class FastPath {
     if (x === s.length) return;
     const target = s[x - 1] as PySeq;
     const cap = this.#cap;
-    if (target.items.length >= cap) target.count += s.length - x;
-    else for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
+    for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
     this.#host.truncate(x);
   }
 
@@ -1166,7 +1172,7 @@ export class FastPath {
           nInner--;
           fence = nInner === 0 ? 0 : (inner[nInner - 1] as number);
           const held = takeTags(tags, m, sp);
-          if (m < tags.length) tags[m] = (held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ;
+          if (m < tags.length) tags[m] = ((held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ) | (held & REFS ? HOLDS_REF : 0);
           sp = m + 1;
           pushes++;
           topLit = -1;
@@ -1178,7 +1184,7 @@ export class FastPath {
           if (sp - fence < k) break;
           const m = sp - k;
           const held = takeTags(tags, m, sp);
-          if (m < tags.length) tags[m] = (held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ;
+          if (m < tags.length) tags[m] = ((held & NONFLAT) !== 0 ? SEQ | DEEP : SEQ) | (held & REFS ? HOLDS_REF : 0);
           sp = m + 1;
           pushes++;
           topLit = -1;
@@ -1202,6 +1208,8 @@ export class FastPath {
           sp--;
           if (sp >= tags.length || ((tags[sp] as number) & NONFLAT) !== 0)
             tags[sp - 1] = (tags[sp - 1] as number) | DEEP;
+          if (sp >= tags.length || ((tags[sp] as number) & REFS) !== 0)
+            tags[sp - 1] = (tags[sp - 1] as number) | HOLDS_REF;
           tags[sp] = 0;
           topLit = -1;
           w = 1;
@@ -1214,7 +1222,9 @@ export class FastPath {
           if (m <= outer || ((tags[m - 1] as number) & LIST) === 0) break;
           nInner--;
           fence = outer;
-          if ((takeTags(tags, m, sp) & NONFLAT) !== 0) tags[m - 1] = (tags[m - 1] as number) | DEEP;
+          const held = takeTags(tags, m, sp);
+          if ((held & NONFLAT) !== 0) tags[m - 1] = (tags[m - 1] as number) | DEEP;
+          if ((held & REFS) !== 0) tags[m - 1] = (tags[m - 1] as number) | HOLDS_REF;
           sp = m;
           topLit = -1;
           w = 1;
@@ -1362,9 +1372,15 @@ export class FastPath {
     if (x !== s.length || x <= (m === 1 ? 0 : (marks[m - 2] as number))) return 0;
     const t = s[x - 1];
     const cap = this.#cap;
+    // the callee among the dropped items: the machine builds them (they escape, see markEscaped)
+    if (this.#callee !== undefined) {
+      if (sp > this.#tags.length) return 0;
+      for (let i = 0; i < sp; i++) if (((this.#tags[i] as number) & REFS) !== 0) return 0;
+    }
     if (code === 0x75) {
       if (!(t instanceof PyDict && t.keys.length >= cap)) return 0;
       t.count += sp / 2;
+      t.truncated = true;
     } else {
       if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
       t.count += sp;

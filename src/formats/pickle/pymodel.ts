@@ -242,7 +242,7 @@ export function getitem(h: ModelHost, target: Value, key: Value, opcode: string,
     }
     return h.derive(target, k, via, offset);
   }
-  if (target instanceof PyDict && key !== null) {
+  if (target instanceof PyDict && key !== null && !target.truncated) {
     const v = k !== undefined ? target.get(k) : undefined;
     if (v !== undefined) return v;
   }
@@ -514,7 +514,8 @@ function decode(h: ModelHost, input: Value | undefined, t: Transform): Value | u
   if (input instanceof PyLargeStr) return new PyBytes(undefined, input.blob, [t]);
   const bytes = input instanceof PyBytes ? input.data : undefined;
   const text = strOf(input);
-  const src = bytes ?? (text !== undefined ? Buffer.from(text, "latin1") : undefined);
+  // A str argument: the decoders take ASCII text only (others raise), so nothing else is guessed.
+  const src = bytes ?? (text !== undefined && isAsciiText(text) ? Buffer.from(text, "latin1") : undefined);
   if (src === undefined) return undefined;
   const out = applyTransform(t, src, h.chargeDecompressed);
   return out === undefined ? undefined : new PyBytes(out);
@@ -525,31 +526,73 @@ const decoderModel =
   (h, c) =>
     decode(h, c.a[0], t);
 
-/** Encoding name as `codecs` normalises it (lower case, no `-` or `_`). */
-function encodingOf(v: Value | undefined): string {
-  return (strOf(v) ?? "utf-8").toLowerCase().replace(/[-_]/g, "");
+/**
+ * Encoding name as `codecs` normalises it (lower case, no `-` or `_`); `fallback` when the
+ * argument is absent, undefined when it is present but not a literal str (never guessed).
+ */
+function encodingOf(v: Value | undefined, fallback?: string): string | undefined {
+  const text = v === undefined ? fallback : strOf(v);
+  return text?.toLowerCase().replace(/[-_]/g, "");
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * `text.encode(encoding, errors)` for latin-1, UTF-8 and ASCII with strict errors; undefined when
+ * the result is not exactly known: another codec or error handler, an argument that is not a
+ * literal str, or a character the codec cannot encode (Python raises there, and a payload guessed
+ * instead is not the one a loader would see).
+ */
+function encodeText(text: string, encoding: Value | undefined, errors: Value | undefined): Uint8Array | undefined {
+  const enc = encodingOf(encoding, "utf-8");
+  if (errors !== undefined && strOf(errors) !== "strict") return undefined;
+  if (enc === "latin1" || enc === "iso88591" || enc === "l1" || enc === "latin" || enc === "iso885911987") {
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0xff) return undefined;
+      out[i] = code;
+    }
+    return out;
+  }
+  if (enc === "ascii" || enc === "usascii" || enc === "646")
+    return isAsciiText(text) ? Buffer.from(text, "latin1") : undefined;
+  if (enc === "utf8" || enc === "u8" || enc === "utf") {
+    // A lone surrogate raises in Python; Node would write U+FFFD.
+    return LONE_SURROGATE.test(text) ? undefined : new Uint8Array(Buffer.from(text, "utf8"));
+  }
+  return undefined;
 }
 
 /** `codecs.decode(data, encoding)`: the binary codecs decode. */
 const codecsDecodeModel: Model = (h, c) => {
-  const t = CODEC_DECODINGS.get(encodingOf(c.a[1]));
+  if (c.a.length > 2) return undefined; // an error handler: not modelled
+  const enc = encodingOf(c.a[1], "utf-8");
+  const t = enc === undefined ? undefined : CODEC_DECODINGS.get(enc);
   return t === undefined ? undefined : decode(h, c.a[0], t);
 };
 
-/** `codecs.encode(text, encoding)`: str → bytes for latin-1, UTF-8 and ASCII. */
+/** `codecs.encode(text, encoding, errors)`: str → bytes for latin-1, UTF-8 and ASCII (strict). */
 const codecsEncodeModel: Model = (_h, c) => {
   const input = c.a[0];
-  const enc = encodingOf(c.a[1]);
   if (input instanceof PyLargeStr) {
-    return new PyBytes(undefined, input.blob, enc === "latin1" || enc === "iso88591" ? ["latin1"] : []);
+    // Its bytes in the input are its UTF-8 encoding: exact for UTF-8, and for ASCII when it is
+    // (else Python raises); latin-1 is a transform of them. Nothing else is known.
+    if (c.a.length > 2 && strOf(c.a[2]) !== "strict") return undefined;
+    const enc = encodingOf(c.a[1], "utf-8");
+    if (enc === "latin1" || enc === "iso88591" || enc === "l1") return new PyBytes(undefined, input.blob, ["latin1"]);
+    if (enc === "utf8" || enc === "ascii") return new PyBytes(undefined, input.blob, []);
+    return undefined;
   }
   const text = strOf(input);
   if (text === undefined) return undefined;
-  if (enc === "latin1" || enc === "iso88591" || enc === "l1") {
-    return new PyBytes(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
-  }
-  if (enc === "utf8" || enc === "ascii") return new PyBytes(new Uint8Array(Buffer.from(text, "utf8")));
-  return undefined;
+  const out = encodeText(text, c.a[1], c.a[2]);
+  return out === undefined ? undefined : new PyBytes(out);
 };
 
 /** `str.join(sep, parts)` of literal strs. */
@@ -569,15 +612,28 @@ const concatModel: Model = (_h, c) => {
   return l !== undefined && r !== undefined && l.length + r.length <= MAX_DECODED ? l + r : undefined;
 };
 
-/** `bytes(x)`, `bytearray(x)` of a str, a list of ints or bytes. */
+/**
+ * `bytes(x)`, `bytearray(x)` of bytes or a list of ints, and `bytes(text, encoding[, errors])`;
+ * undefined whenever Python's result is not exactly known (an item that is not a literal int in
+ * 0..255, an encoding not modelled, a str without an encoding: Python raises).
+ */
 const bytesModel: Model = (_h, c) => {
   const input = c.a[0];
   const mutable = c.name.endsWith("array");
   const text = strOf(input);
-  if (text !== undefined) return new PyBytes(new Uint8Array(Buffer.from(text, "utf8")), undefined, [], mutable);
+  if (text !== undefined) {
+    if (c.a.length < 2) return undefined;
+    const out = encodeText(text, c.a[1], c.a[2]);
+    return out === undefined ? undefined : new PyBytes(out, undefined, [], mutable);
+  }
+  if (c.a.length > 1) return undefined;
   if (input instanceof PySeq && input.count === input.items.length) {
     const out = new Uint8Array(input.items.length);
-    for (let i = 0; i < out.length; i++) out[i] = (intOf(input.items[i]) ?? 0) & 0xff;
+    for (let i = 0; i < out.length; i++) {
+      const n = intOf(input.items[i]);
+      if (n === undefined || n < 0 || n > 255) return undefined;
+      out[i] = n;
+    }
     return new PyBytes(out, undefined, [], mutable);
   }
   if (input instanceof PyBytes) return new PyBytes(input.data, input.blob, input.transforms, mutable);
@@ -677,6 +733,17 @@ export function isResolver(name: string): boolean {
   return RESOLVERS.has(name);
 }
 
+/**
+ * Whether the machine's analysis of a callable rests on seeing its calls: a deserializer or code
+ * evaluator (its argument is analysed as a nested payload) or a resolver (its result is followed).
+ * A profile may allow such a name because of that; a reference to it handed to a call the machine
+ * does not model escapes the analysis, as the callee may call it on data never analysed.
+ * @param name - canonical name
+ */
+export function isPayloadSink(name: string): boolean {
+  return name in DESERIALIZERS || CODE_EVALUATORS.includes(name) || RESOLVERS.has(name);
+}
+
 /** Every modelled name (for tests and documentation). */
 export function modelledNames(): string[] {
   return [...MODELS.keys()];
@@ -693,7 +760,8 @@ export function resolverNames(): string[] {
 export function joblibArrayLayout(
   state: Value | undefined,
 ): { dtype: string; shape: number[]; bytes: number; object: boolean; alignment: boolean } | undefined {
-  if (!(state instanceof PyDict)) return undefined;
+  // a dict past the container cap may have set a key again after the value kept
+  if (!(state instanceof PyDict) || state.truncated) return undefined;
   const shapeV = state.get("shape");
   const dtypeV = state.get("dtype");
   const shape: number[] = [];
@@ -712,25 +780,55 @@ export function joblibArrayLayout(
   return { dtype: dt.str, shape, bytes, object: dt.object, alignment: align !== undefined && align !== null };
 }
 
+/** Item sizes numpy has for each fixed-size kind (`numpy.dtype(...).__reduce__()` writes kind + size). */
+const FIXED_SIZES: Readonly<Record<string, readonly number[]>> = {
+  b: [1],
+  i: [1, 2, 4, 8],
+  u: [1, 2, 4, 8],
+  f: [2, 4, 8, 12, 16],
+  c: [8, 16, 24, 32],
+  m: [8],
+  M: [8],
+  O: [4, 8],
+};
+
 /**
- * Type string, item size and object-ness of a `numpy.dtype(...)` value rebuilt by a pickle.
+ * Type string, item size and object-ness of a `numpy.dtype(...)` value rebuilt by a pickle, or
+ * undefined unless the size is certain. numpy's own reduce writes the kind and the size in bytes
+ * (characters for `U`) and, in the state, the size again for the flexible kinds (`S`, `U`, `V`) and
+ * -1 for the others, whose state size numpy ignores. Any other spelling numpy would also accept
+ * (`'i8,f8'`, `'float64'`, a size in the state that disagrees with the type string) is undefined:
+ * joblib reads `count * itemsize` bytes of inline data, so a size guessed differently would skip
+ * opcodes joblib runs, or run into data joblib skips.
  * @param v - the dtype value
  */
 export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number; object: boolean } | undefined {
   if (!(v instanceof PyCall)) return undefined;
-  const name = v.calleeName;
-  if (name !== "numpy.dtype") return undefined;
+  if (v.calleeName !== "numpy.dtype") return undefined;
   const typestr = strOf(seqItems(v.args)?.[0]);
   if (typestr === undefined) return undefined;
-  const st = seqItems(v.state);
-  const elsize = intOf(st?.[5]);
-  const flags = intOf(st?.[7]) ?? 0;
-  const kind = typestr.replace(/^[<>|=]/, "")[0] ?? "";
-  const digits = Number.parseInt(typestr.replace(/^[<>|=]?[a-zA-Z]/, ""), 10);
-  let itemsize = elsize !== undefined && elsize > 0 ? elsize : Number.isFinite(digits) ? digits : -1;
-  if (kind === "U" && (elsize === undefined || elsize <= 0)) itemsize = Number.isFinite(digits) ? digits * 4 : -1;
-  if (kind === "O") itemsize = 8;
-  if (itemsize < 0) return undefined;
+  const m = /^[<>|=]?([biufcmMOSUV])(\d{0,9})$/.exec(typestr);
+  if (m === null) return undefined;
+  const kind = m[1] as string;
+  const digits = m[2] === "" ? undefined : Number(m[2]);
+  const st = v.state === undefined ? undefined : seqItems(v.state);
+  if (v.state !== undefined && st === undefined) return undefined;
+  const elsize = st === undefined ? -1 : intOf(st[5]);
+  const flags = st === undefined ? 0 : intOf(st[7]);
+  if (elsize === undefined || flags === undefined) return undefined;
+  let itemsize: number;
+  const fixed = FIXED_SIZES[kind];
+  if (fixed !== undefined) {
+    itemsize = digits ?? (kind === "O" ? 8 : -1);
+    if (!fixed.includes(itemsize)) return undefined;
+    if (elsize !== -1 && elsize !== itemsize) return undefined;
+    // a fixed kind has no fields or subarray
+    if (st !== undefined && (st[2] !== null || st[3] !== null || st[4] !== null)) return undefined;
+  } else {
+    if (digits === undefined) return undefined;
+    itemsize = kind === "U" ? digits * 4 : digits;
+    if (elsize !== -1 && elsize !== itemsize) return undefined;
+  }
   return { str: typestr, itemsize, object: kind === "O" || (flags & 1) !== 0 };
 }
 

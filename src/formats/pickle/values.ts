@@ -389,6 +389,7 @@ export class PySeq {
    */
   push(v: Value, cap: number): void {
     if (this.items.length < cap) this.items.push(materialize(v));
+    else markEscaped(v); // dropped: where it goes is no longer followed
     this.count++;
   }
 }
@@ -407,7 +408,9 @@ export class PyElidedSeq extends PySeq {
   }
 
   /** Drops the item (the sequence's items are unknown). */
-  override push(_v: Value, _cap: number): void {}
+  override push(v: Value, _cap: number): void {
+    markEscaped(v);
+  }
 }
 
 /**
@@ -435,6 +438,11 @@ export class PyDict {
   count = 0;
   /** Dunder str keys seen past the cap, with their values. */
   overflowDunders: [string, Value][] | undefined;
+  /**
+   * An item was set past the cap and not kept: a key read from the kept ones may have a later
+   * value that was not kept (nothing that must be exact reads such a dict).
+   */
+  truncated = false;
 
   /**
    * Sets an item, keeping it only under the cap (a repeated literal key replaces the earlier one).
@@ -445,6 +453,9 @@ export class PyDict {
   set(k: Value, v: Value, cap: number): void {
     this.count++;
     if (this.keys.length >= cap) {
+      this.truncated = true;
+      markEscaped(k);
+      markEscaped(v);
       if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) {
         this.overflowDunders ??= [];
         this.overflowDunders.push([strOf(k) ?? "", v]);
@@ -726,6 +737,24 @@ export function strOf(v: Value | undefined): string | undefined {
  */
 export function isStr(v: Value | undefined): boolean {
   return typeof v === "string" || v instanceof PyStr || v instanceof PyLargeStr;
+}
+
+/**
+ * Marks the references found in a value (to a small depth) as escaped: handed to code the
+ * machine does not model, or dropped past a container's cap, so where they go is not followed.
+ * @param v - any value
+ * @param depth - nesting depth reached
+ */
+export function markEscaped(v: Value | undefined, depth = 0): void {
+  if (v instanceof PyRef) v.site.escaped = true;
+  else if (v instanceof PySeq && depth < 3) for (const x of v.items) markEscaped(x, depth + 1);
+  else if (v instanceof PyDict && depth < 3) {
+    for (const x of v.keys) markEscaped(x, depth + 1);
+    for (const x of v.values) markEscaped(x, depth + 1);
+  } else if (v instanceof PyPartial && depth < 3) {
+    markEscaped(v.func, depth + 1);
+    for (const x of v.args) markEscaped(x, depth + 1);
+  }
 }
 
 /**

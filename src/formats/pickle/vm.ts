@@ -43,6 +43,7 @@ import {
   decodeUtf8,
   isStr,
   latin1,
+  markEscaped,
   materialize,
   PyBuffer,
   PyBytes,
@@ -422,14 +423,8 @@ export class PickleMachine implements FastSink {
   }
 
   /** Marks references found in a value (to a small depth) as escaped. */
-  #escape(v: Value | undefined, depth = 0): void {
-    if (v instanceof PyRef) v.site.escaped = true;
-    else if (v instanceof PySeq && depth < 3) for (const x of v.items) this.#escape(x, depth + 1);
-    else if (v instanceof PyDict && depth < 3) for (const x of v.values) this.#escape(x, depth + 1);
-    else if (v instanceof PyPartial && depth < 3) {
-      this.#escape(v.func, depth + 1);
-      for (const x of v.args) this.#escape(x, depth + 1);
-    }
+  #escape(v: Value | undefined): void {
+    markEscaped(v);
   }
 
   // ---------------------------------------------------------------- calls
@@ -1054,8 +1049,8 @@ export class PickleMachine implements FastSink {
     if (x === s.length) return;
     const cap = this.#o.containerCap;
     if (target instanceof PySeq && (target.kind === "list" || target.kind === "set")) {
-      if (target.items.length >= cap) target.count += s.length - x;
-      else for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
+      // past the cap push only counts, and marks what it drops as escaped
+      for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
     } else if (target instanceof PyRef || target instanceof PyNamespace) {
       const items: [string, Value][] = [];
       for (let i = x; i < s.length && items.length < 8; i++)

@@ -1,0 +1,252 @@
+// Attacks on what the pickle machine models (found by an attack review): a model that guesses a
+// value the loader would compute otherwise, an allowed deserializer handed to code the machine
+// does not follow, and joblib inline arrays whose size the machine reads differently from numpy.
+// Each pickle is built here byte by byte as the review's Python made it; each test fails on the
+// code before the fix (checked).
+import { describe, expect, it } from "vitest";
+import { scan } from "../../../src/index.js";
+import { bytes, op } from "./helpers.js";
+
+const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+/** BINUNICODE of a str (UTF-8, as the pickler writes it). */
+const str = (s: string) => bytes([0x58, ...u32(Buffer.byteLength(s, "utf8"))], Buffer.from(s, "utf8"));
+/** BINBYTES. */
+const bin = (b: Uint8Array) => bytes([0x42, ...u32(b.length)], b);
+const MARK = [0x28];
+const TUPLE_REDUCE = [0x74, 0x52];
+const SYSTEM = (tag: string) => bytes(`cposix\nsystem\n(S'touch /tmp/mg-${tag}'\ntR.`);
+
+async function verdictOf(data: Uint8Array, name = "model.pkl") {
+  const report = await scan({ bytes: data, name });
+  const findings = report.files.flatMap((f) => f.findings);
+  return { verdict: report.verdict, findings };
+}
+
+describe("pickle models: an allowed deserializer handed to code the machine does not follow", () => {
+  for (const ctor of ["__randomstate_ctor", "__generator_ctor", "__bit_generator_ctor"]) {
+    it(`numpy.random._pickle.${ctor}(payload, torch.storage._load_from_bytes) is malicious`, async () => {
+      // numpy calls its second argument on its first: _load_from_bytes(payload) = torch.load
+      const data = bytes(
+        op.proto(2),
+        op.global("numpy.random._pickle", ctor),
+        MARK,
+        bin(SYSTEM("rs")),
+        op.global("torch.storage", "_load_from_bytes"),
+        TUPLE_REDUCE,
+        op.stop,
+      );
+      const { verdict, findings } = await verdictOf(data);
+      expect(verdict).toBe("malicious");
+      const f = findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.use === "escaped");
+      expect(f?.severity).toBe("critical");
+      expect(f?.evidence?.callee).toBe("torch.storage._load_from_bytes");
+    });
+  }
+
+  it("a deserializer dropped past a list's kept items escapes too (fast path and machine)", async () => {
+    // [0]*70 + [_load_from_bytes] + [0]: the 71st item is not kept; a callee may call it later
+    const items = bytes(...Array.from({ length: 70 }, () => [0x4b, 0]));
+    const data = bytes(
+      op.proto(2),
+      [0x5d], // EMPTY_LIST
+      MARK,
+      items,
+      op.global("torch.storage", "_load_from_bytes"),
+      [0x4b, 0],
+      [0x65], // APPENDS
+      op.stop,
+    );
+    const { verdict, findings } = await verdictOf(data);
+    expect(verdict).toBe("malicious");
+    expect(findings.some((x) => x.evidence?.use === "escaped")).toBe(true);
+  });
+
+  it("torch.storage._load_from_bytes called on literal bytes stays analysed, not escaped", async () => {
+    const data = bytes(
+      op.proto(2),
+      op.global("torch.storage", "_load_from_bytes"),
+      MARK,
+      bin(bytes(op.proto(2), [0x4e], op.stop)),
+      TUPLE_REDUCE,
+      op.stop,
+    );
+    const { findings } = await verdictOf(data);
+    expect(findings.some((x) => x.evidence?.use === "escaped")).toBe(false);
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("info");
+  });
+});
+
+describe("pickle models: values the loader computes otherwise are unknown, never guessed", () => {
+  // S's UTF-8 bytes are harmless; the bytes Python computes from it are a posix.system pickle.
+  const mal = (tag: string) => {
+    let m = `cposix\nsystem\n(S'touch /tmp/mg-${tag}`;
+    m += `${" ".repeat(65 - m.length - 5)}'\ntR.`;
+    return m;
+  };
+  // SHORT_BINBYTES of 0x80 (latin-1) or of 0xc2 (UTF-8: 'C' c2 80 ...): the lengths differ
+  const latin1Trick = (tag: string) => `C\x80${"a".repeat(128)}${mal(tag)}.`;
+  const LOAD = bytes(op.proto(2), op.global("torch.storage", "_load_from_bytes"), MARK);
+  const END = bytes(TUPLE_REDUCE, op.stop);
+
+  it("_codecs.encode(S, <encoding computed at run time>) is not taken for UTF-8", async () => {
+    const data = bytes(
+      LOAD,
+      op.global("_codecs", "encode"),
+      MARK,
+      str(latin1Trick("enc")),
+      op.global("builtins", "str"),
+      MARK,
+      str("latin1"),
+      TUPLE_REDUCE,
+      TUPLE_REDUCE,
+      END,
+    );
+    const { verdict, findings } = await verdictOf(data);
+    expect(verdict).not.toBe("clean");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+  });
+
+  it("_codecs.encode(S, 'ascii', 'ignore') is not taken for strict UTF-8", async () => {
+    const m = "cposix\nsystem\n(S'touch /tmp/mg-enc2'\ntR.";
+    const pad = "b".repeat(194 - 2 - 10 - m.length);
+    const s = `C\x80\n${"a".repeat(10)}${m}${pad}.`;
+    const data = bytes(
+      LOAD,
+      op.global("_codecs", "encode"),
+      MARK,
+      str(s),
+      str("ascii"),
+      str("ignore"),
+      TUPLE_REDUCE,
+      END,
+    );
+    const { verdict } = await verdictOf(data);
+    expect(verdict).not.toBe("clean");
+  });
+
+  it("bytes(S, 'latin1') encodes as latin-1: the payload analysed is the one loaded", async () => {
+    const data = bytes(
+      LOAD,
+      op.global("builtins", "bytes"),
+      MARK,
+      str(latin1Trick("bytes")),
+      str("latin1"),
+      TUPLE_REDUCE,
+      END,
+    );
+    const { verdict, findings } = await verdictOf(data);
+    expect(verdict).toBe("malicious");
+    expect(findings.some((x) => x.evidence?.callee === "posix.system")).toBe(true);
+  });
+
+  it("bytes([..., int('3'), ...]): an item not known is not taken for 0", async () => {
+    const q = SYSTEM("bc");
+    const items: (number | undefined)[] = [0x43, undefined, 0x30, 0x43, q.length, ...q, 0x2e];
+    const list = bytes(
+      [0x5d, 0x28],
+      ...items.map((it) =>
+        it === undefined
+          ? bytes(op.global("builtins", "int"), MARK, str("3"), TUPLE_REDUCE)
+          : Uint8Array.from([0x4b, it]),
+      ),
+      [0x65],
+    );
+    const data = bytes(LOAD, op.global("builtins", "bytes"), MARK, list, TUPLE_REDUCE, END);
+    const { verdict, findings } = await verdictOf(data);
+    expect(verdict).not.toBe("clean");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+  });
+});
+
+describe("joblib inline arrays: a size numpy would read otherwise stops the analysis", () => {
+  const WRAPPER = bytes(op.global("joblib.numpy_pickle", "NumpyArrayWrapper"), [0x29, 0x81]); // () NEWOBJ
+  const s = (x: string) => op.sbu(x);
+  const dtype = (typestr: string, state?: Uint8Array) =>
+    bytes(op.global("numpy", "dtype"), MARK, s(typestr), [0x89, 0x88], TUPLE_REDUCE, state ?? []);
+  const wrapperState = (dt: Uint8Array, extra: Uint8Array = new Uint8Array(0), shape = 1) =>
+    bytes(
+      [0x7d, 0x28], // EMPTY_DICT MARK
+      s("subclass"),
+      op.global("numpy", "ndarray"),
+      s("shape"),
+      [0x4b, shape, 0x85],
+      s("order"),
+      s("C"),
+      s("dtype"),
+      dt,
+      s("allow_mmap"),
+      [0x89],
+      extra,
+      [0x75, 0x62], // SETITEMS BUILD
+    );
+  const MAL = bytes("0", SYSTEM("jl"));
+
+  it("a fixed-size dtype whose state claims another size (numpy keeps 8 for f8)", async () => {
+    // state (3, '<', None, None, None, 1000, -1, 0): numpy ignores the 1000
+    const st = bytes(
+      MARK,
+      [0x4b, 3],
+      s("<"),
+      [0x4e, 0x4e, 0x4e],
+      [0x4d, 0xe8, 0x03],
+      [0x4a, 0xff, 0xff, 0xff, 0xff],
+      [0x4b, 0],
+      [0x74, 0x62],
+    );
+    let tail = bytes(new Uint8Array(8), MAL);
+    tail = bytes(tail, new Uint8Array(1000 - tail.length));
+    const data = bytes(op.proto(2), WRAPPER, wrapperState(dtype("f8", st)), tail, op.stop);
+    for (const name of ["model.joblib", "model.pkl"]) {
+      const { verdict, findings } = await verdictOf(data, name);
+      expect(verdict).not.toBe("clean");
+      expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
+    }
+  });
+
+  it("a type string numpy reads as 16 bytes ('i8,f8') is not read as 8", async () => {
+    const data = bytes(
+      op.proto(2),
+      WRAPPER,
+      wrapperState(dtype("i8,f8")),
+      new Uint8Array(8),
+      [0x43, 6 + MAL.length + 0, ...new Uint8Array(6)],
+      MAL,
+      op.stop,
+    );
+    const { verdict, findings } = await verdictOf(data, "model.joblib");
+    expect(verdict).not.toBe("clean");
+    expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
+  });
+
+  it("a state dict past the kept keys that sets 'shape' again is not trusted", async () => {
+    const pads = bytes(...Array.from({ length: 70 }, (_, i) => bytes(s(`pad${i}`), [0x4e])));
+    const extra = bytes(pads, s("shape"), [0x4b, 1, 0x85]); // joblib's shape: (1,)
+    let tail = bytes(new Uint8Array(8), MAL);
+    tail = bytes(tail, new Uint8Array(1008 - tail.length));
+    const data = bytes(op.proto(2), WRAPPER, wrapperState(dtype("f8"), extra, 126), tail, op.stop);
+    const { verdict, findings } = await verdictOf(data, "model.joblib");
+    expect(verdict).not.toBe("clean");
+    expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
+  });
+
+  it("numpy's own dtypes keep their sizes (f8, U5, V16 structured, O8)", async () => {
+    const { dtypeInfo } = await import("../../../src/formats/pickle/pymodel.js");
+    const { PyCall, PyRef, PySeq } = await import("../../../src/formats/pickle/values.js");
+    const site = { name: "numpy.dtype" } as never;
+    const make = (typestr: string, state: unknown[]) => {
+      const args = new PySeq("tuple");
+      args.push(typestr, 64);
+      const call = new PyCall(new PyRef("numpy.dtype", site), "numpy.dtype", args, "REDUCE", 0);
+      const st = new PySeq("tuple");
+      for (const x of state) st.push(x as never, 64);
+      call.state = st;
+      return dtypeInfo(call);
+    };
+    expect(make("f8", [3, "<", null, null, null, -1, -1, 0])?.itemsize).toBe(8);
+    expect(make("U5", [3, "<", null, null, null, 20, 4, 8])?.itemsize).toBe(20);
+    expect(make("V16", [3, "|", null, new PySeq("tuple"), new PySeq("tuple"), 16, 1, 16])?.itemsize).toBe(16);
+    expect(make("O8", [3, "|", null, null, null, -1, -1, 63])).toMatchObject({ itemsize: 8, object: true });
+    expect(make("f8", [3, "<", null, null, null, 16, -1, 0])).toBeUndefined();
+    expect(make("float64", [3, "<", null, null, null, -1, -1, 0])).toBeUndefined();
+  });
+});
