@@ -4,7 +4,8 @@
  * plain or compressed with zlib, gzip, bz2, lzma/xz (detected by magic, as
  * `joblib.numpy_pickle_utils._detect_compressor` does; lz4 is recognised but not decoded), or in
  * the pre-0.10 `ZF` zlib format. zlib/gzip are streamed (what precedes a corrupt part is still
- * analysed); bz2/xz/lzma use the containers' decoders.
+ * analysed); bz2/xz/lzma use the containers' decoders. `ZF` files are recognised by their header
+ * whatever their name (see `./layout.ts`), as `joblib.load` recognises them.
  * @module
  */
 import { createGunzip, createInflate } from "node:zlib";
@@ -17,6 +18,7 @@ import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleAnalyzer, pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { type PickleInput, SourceInput, StreamInput } from "../pickle/input.js";
+import { readZfileHeader, ZFILE_HEADER } from "./layout.js";
 
 /** Compression of a joblib file, by its leading bytes. */
 export type JoblibCompression = "none" | "zlib" | "gzip" | "bz2" | "xz" | "lzma" | "lz4" | "zfile";
@@ -37,8 +39,17 @@ export function joblibCompression(head: Uint8Array): JoblibCompression {
   return "none";
 }
 
-/** Length of the `ZF` header: "ZF" then the hex length padded to len(hex(2**64)). */
-const ZFILE_HEADER = 2 + 19;
+/**
+ * Whether a zlib stream can start at `at`, as zlib's inflate (window bits 15, joblib's and Node's)
+ * checks its two header bytes: method 8 (deflate), a window of at most 32 KiB, a check value that
+ * makes the pair a multiple of 31.
+ */
+function zlibHeaderAt(head: Uint8Array, at: number): boolean {
+  const cmf = head[at];
+  const flg = head[at + 1];
+  if (cmf === undefined || flg === undefined) return false;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
+}
 
 async function* inflate(ctx: AnalysisContext, start: number, kind: "zlib" | "gzip"): AsyncGenerator<Uint8Array> {
   const stream = kind === "gzip" ? createGunzip() : createInflate();
@@ -119,7 +130,29 @@ export const joblibAnalyzer: Analyzer = {
     if (compression === "zlib" || compression === "gzip") {
       input = new StreamInput(inflate(ctx, start, compression));
     } else if (compression === "zfile") {
-      input = new StreamInput(inflate(ctx, start + ZFILE_HEADER, "zlib"));
+      // joblib.load takes any "ZF" file as one (its name does not matter), reads the length field
+      // with Python's int(…, 16), skips one space after it, and zlib-decompresses the rest
+      const header = readZfileHeader(head);
+      if (header === undefined) {
+        ctx.report({
+          ruleId: "container/malformed-stream",
+          message: `joblib ZF file: the ${ZFILE_HEADER - 2} bytes after "ZF" are not a hexadecimal length joblib reads (joblib.load raises); nothing after them was analysed`,
+          offset: start,
+          evidence: { compression },
+        });
+        return;
+      }
+      ctx.fact("joblib.zfile.length", header.length.toString());
+      if (!zlibHeaderAt(head, header.dataOffset)) {
+        ctx.report({
+          ruleId: "container/malformed-stream",
+          message: `joblib ZF file: no zlib stream after the header (byte ${start + header.dataOffset}); joblib.load raises there, nothing was analysed`,
+          offset: start + header.dataOffset,
+          evidence: { compression },
+        });
+        return;
+      }
+      input = new StreamInput(inflate(ctx, start + header.dataOffset, "zlib"));
     } else if (compression === "bz2" || compression === "xz" || compression === "lzma") {
       // the containers' decoders (decompressed to memory or a temp file, random-access after)
       let decoded: ByteSource;
