@@ -7,7 +7,8 @@
 
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, readExact } from "../../core/byte-source.js";
-import { ModelgateError } from "../../core/errors.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { decodeJsonBytes, decodeJsonHead } from "../../core/json-bytes.js";
 import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { parseConfigJsonPlainWithDuplicates } from "../hf/text.js";
 import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";
@@ -32,13 +33,45 @@ export async function reportKerasConfig(ctx: AnalysisContext, result: KerasConfi
   }
 }
 
-async function readText(ctx: AnalysisContext): Promise<string> {
+/** A JSON document's text as Keras reads it, or, when Python could not decode it, why. */
+interface KerasText {
+  /** The text (when undecodable: with U+FFFD where it did not decode, for a look inside). */
+  readonly text: string;
+  /** Why Python's `json.loads` would raise on the bytes, with the byte offset. */
+  readonly undecodable?: ModelgateError;
+}
+
+/**
+ * Reads a JSON member or file as Keras does: `json.loads` of its bytes, which takes UTF-8 (with or
+ * without a byte-order mark), UTF-16 or UTF-32 as Python's `json` detects them, and raises on
+ * bytes that do not decode in the detected codec.
+ */
+async function readText(ctx: AnalysisContext): Promise<KerasText> {
   if (ctx.source.size > MAX_CONFIG_BYTES) {
     throw new ModelgateError("BUDGET_EXCEEDED", `Keras config of ${ctx.source.size} bytes`, {
       budget: "keras.maxConfigBytes",
     });
   }
-  return new TextDecoder("utf-8", { fatal: false }).decode(await readExact(ctx.source, 0, ctx.source.size));
+  const bytes = await readExact(ctx.source, 0, ctx.source.size);
+  try {
+    return { text: decodeJsonBytes(bytes).text };
+  } catch (error) {
+    if (!isModelgateError(error, "MALFORMED")) throw error;
+    return { text: decodeJsonBytes(bytes, { lossy: true }).text, undecodable: error };
+  }
+}
+
+/**
+ * Reports a document Python cannot decode (`keras/malformed`): the load raises there, and what a
+ * lenient reading finds in it is not what any loader reads.
+ */
+function reportUndecodable(ctx: AnalysisContext, error: ModelgateError, where: string): void {
+  ctx.report({
+    ruleId: "keras/malformed",
+    message: `${where} cannot be read as JSON: ${error.message}`,
+    ...(error.offset === undefined ? {} : { offset: error.offset }),
+    evidence: { source: where, reason: "undecodable" },
+  });
 }
 
 /**
@@ -73,18 +106,25 @@ export const kerasConfigAnalyzer: Analyzer = {
   async analyze(ctx: AnalysisContext): Promise<void> {
     const inKeras = ctx.lineage.includes("keras");
     if (inKeras && ctx.name === "metadata.json") {
-      const meta = parseOrReport(ctx, await readText(ctx), "metadata.json") as Record<string, unknown> | undefined;
+      const { text, undecodable } = await readText(ctx);
+      if (undecodable !== undefined) return reportUndecodable(ctx, undecodable, "metadata.json");
+      const meta = parseOrReport(ctx, text, "metadata.json") as Record<string, unknown> | undefined;
       if (meta && typeof meta.keras_version === "string") ctx.fact("keras.version", meta.keras_version);
       return;
     }
     if (inKeras && ctx.name !== "config.json") return;
     if (!inKeras && ctx.source.size > MAX_CONFIG_BYTES) return; // not ours to budget
     // A stand-alone JSON file is only ours when it is a Keras model config.
-    if (!inKeras && !/"class_name"/.test(new TextDecoder().decode(ctx.head))) return;
-    const text = await readText(ctx);
+    if (!inKeras && !/"class_name"/.test(decodeJsonHead(ctx.head).text)) return;
+    const { text, undecodable } = await readText(ctx);
+    // Python raises on undecodable bytes; a config.json in a .keras archive is reported for them,
+    // a stand-alone file once it looks like a Keras config. What a lenient reading of it finds is
+    // reported too (it is what a more forgiving reader would build).
+    if (undecodable !== undefined && inKeras) reportUndecodable(ctx, undecodable, ctx.name);
     const value = parseOrReport(ctx, text, ctx.name);
     if (value === undefined) return;
     if (!inKeras && !looksLikeKerasModelConfig(value)) return;
+    if (undecodable !== undefined && !inKeras) reportUndecodable(ctx, undecodable, ctx.name);
     await reportKerasConfig(ctx, analyzeKerasConfig(value, ctx.name), ctx.name);
   },
 };

@@ -2,9 +2,13 @@
  * The Keras module: `.keras` zips (config, metadata, weights), legacy HDF5 `.h5` models and Keras
  * configs inside other containers (Lambda layers, modules outside Keras).
  *
- * Detection: recognises HDF5 files (Keras `.h5`) by their superblock signature.
+ * Detection: recognises HDF5 files (Keras `.h5`) by their superblock signature, and JSON text as
+ * Python's `json.loads` of bytes decodes it (UTF-32, UTF-16 without a byte-order mark, UTF-8 with
+ * encoded surrogates: Keras reads a `.keras` archive's `config.json` so) where the text sniffer
+ * does not read it so.
  * @module
  */
+import { detectJsonEncoding, jsonOpeningEncoding } from "../../core/json-bytes.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { ascii, startsWith } from "../../core/sniffing.js";
 
@@ -16,6 +20,32 @@ export const detectHdf5: Detector = ({ head }) => {
   }
   return undefined;
 };
+
+/**
+ * JSON text as Python's `json.loads(bytes)` decodes it where the text sniffer (rank 190: UTF-8, or
+ * UTF-16 after a byte-order mark) reads it otherwise or not at all. Keras 3 passes the bytes of a
+ * `.keras` archive's `config.json` to `json.loads`, so such a config is read, and must be analysed,
+ * as JSON. Two ranks:
+ * - before the sniffer, UTF-32 (with or without a byte-order mark: the sniffer takes the
+ *   little-endian mark for UTF-16's); anything else is left to it at once (four bytes looked at);
+ * - after it, whatever it refused: UTF-16 without a mark, and UTF-8 with an encoded surrogate (which
+ *   Python's `surrogatepass` decoding takes) or with bytes that do not decode (the analyzer then
+ *   reports them).
+ */
+function jsonBytesDetector(utf32: boolean): Detector {
+  return ({ head }) => {
+    if (detectJsonEncoding(head).startsWith("utf-32") !== utf32) return undefined;
+    const encoding = jsonOpeningEncoding(head);
+    return encoding === undefined
+      ? undefined
+      : { format: "json", offset: 0, reason: `JSON text in ${encoding} (as Python's json reads bytes)` };
+  };
+}
+
+/** UTF-32 JSON (before the text sniffer). */
+export const detectJsonUtf32 = jsonBytesDetector(true);
+/** Other JSON the text sniffer refused (after it). */
+export const detectJsonBytes = jsonBytesDetector(false);
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -44,7 +74,12 @@ export const kerasModule = {
       zipSignature: { rank: 40, match: matchKeras },
     },
   ],
-  detectors: [{ rank: 40, detect: detectHdf5 }],
+  // Around the text sniffer (190): see jsonBytesDetector.
+  detectors: [
+    { rank: 40, detect: detectHdf5 },
+    { rank: 189, detect: detectJsonUtf32 },
+    { rank: 191, detect: detectJsonBytes },
+  ],
   analyzers: [
     lazyAnalyzer("keras-config", ["json"], async () => (await import("./analyzer.js")).kerasConfigAnalyzer),
     lazyAnalyzer("keras-hdf5", ["hdf5"], async () => (await import("./analyzer.js")).kerasHdf5Analyzer),
