@@ -31,6 +31,12 @@ export interface NameClaim {
   readonly probe?: Format;
   /** The format a claimed pickle reading has (joblib files are read in joblib's context). */
   readonly reading?: Format;
+  /**
+   * The loader reads pickles and raw data in sequence (legacy PyTorch tar members `storages`,
+   * `tensors`): this format's analyzer reads the stream as that layout, whatever the sniffer saw,
+   * in place of the pickle engine's reading.
+   */
+  readonly layout?: Format;
 }
 
 const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
@@ -76,6 +82,8 @@ const TORCH_LOADED_NAMES =
 
 /** Members of PyTorch's legacy tar checkpoints that `torch.load` unpickles. */
 const TORCH_TAR_MEMBERS = new Set(["pickle", "storages", "tensors", "sys_info"]);
+/** Of those, the members `legacy_load` reads as pickles and raw data in sequence. */
+const TORCH_TAR_LAYOUTS = new Set(["storages", "tensors"]);
 
 /** TensorFlow files known by name. */
 const TF_NAMES = new Set(["saved_model.pb", "keras_metadata.pb"]);
@@ -90,8 +98,12 @@ export function claimForName(name: string, parent?: Format): NameClaim | undefin
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
   if (TORCH_LOADED_NAMES.test(base)) return pickleClaim(`file name ${base}`, false);
   // Whatever the tar's flavour: a legacy checkpoint with a model_config.yaml added is still a tar torch.load reads.
-  if (parent !== undefined && TAR_FORMATS.has(parent) && TORCH_TAR_MEMBERS.has(base))
-    return pickleClaim(`legacy PyTorch tar member ${base}`, false);
+  // A repeated member is named `storages#4` by the tar analyzer; tarfile (torch) reads the last one.
+  const member = base.replace(/#\d+$/, "");
+  if (parent !== undefined && TAR_FORMATS.has(parent) && TORCH_TAR_MEMBERS.has(member)) {
+    const claim = pickleClaim(`legacy PyTorch tar member ${member}`, false);
+    return TORCH_TAR_LAYOUTS.has(member) ? { ...claim, layout: "pytorch-legacy" } : claim;
+  }
   if (TF_NAMES.has(base)) return formatClaim(`file name ${base}`, "tf-savedmodel");
   // torch.save(state, "checkpoint.pth.tar"), as PyTorch's ImageNet example does, writes a zip.
   const torchTar = /\.(pt|pth|ckpt)\.tar$/.exec(base);
@@ -188,6 +200,12 @@ export function planClaims(input: ClaimInput): ClaimPlan {
   const positive = others.find((d) => d.offset === 0 && !textual.has(d.format) && d.format !== "empty");
   const format = sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown");
   if (input.opaque) return { runs: detections, format: detections[0]?.format ?? "unknown", claim, pickle: undefined };
+  if (claim?.layout !== undefined) {
+    // Read as the loader reads it, whatever the sniffer saw (other formats found there are analysed too).
+    const reading: Detection = { format: claim.layout, offset: 0, reason: `claimed by ${claim.by}`, claim: "strong" };
+    const rest = detections.filter((d) => d.format !== "pickle" && d.format !== claim.layout);
+    return { runs: [reading, ...rest], format, claim, pickle: "strong" };
+  }
   const proto = head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0xff) <= 5;
   if (positive === undefined && sniffed === undefined && claim?.probe !== undefined) {
     const probe: Detection = { format: claim.probe, offset: 0, reason: `claimed by ${claim.by}` };

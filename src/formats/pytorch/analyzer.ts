@@ -14,8 +14,9 @@ import type { FindingInput } from "../../core/findings.js";
 import { type PickleRun, reportRuns, runPickle } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
-import { TORCH_STORAGES } from "../pickle/machine.js";
 import { intOf, PyCall, PyDict, PyRef, PySeq, seqItems, strOf } from "../pickle/values.js";
+import { storageElementSize } from "./storage-types.js";
+import { analyzeLegacyTarMember, legacyTarMember } from "./tar-members.js";
 
 /** The magic number the first pickle holds. */
 export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -27,6 +28,13 @@ export const pytorchLegacyAnalyzer: Analyzer = {
   name: "pytorch-legacy",
   formats: ["pytorch-legacy"],
   async analyze(ctx) {
+    // A member `storages`/`tensors` of a legacy tar checkpoint, claimed by its name (the sniffer
+    // never gives this format a claim): read as torch's legacy_load reads that member.
+    const member = ctx.detection.claim === undefined ? undefined : legacyTarMember(ctx.name);
+    if (member !== undefined) {
+      await analyzeLegacyTarMember(ctx, member);
+      return;
+    }
     const input = new SourceInput(ctx.source, ctx.detection.offset);
     const budgets = pickleBudgets(ctx);
     const shared = { ext: new Map(), patches: new Map() };
@@ -121,7 +129,7 @@ export const pytorchLegacyAnalyzer: Analyzer = {
     for (const key of keys as string[]) {
       ctx.checkpoint();
       const st = storages.get(key);
-      const elem = st === undefined ? undefined : TORCH_STORAGES[st.type.slice(st.type.lastIndexOf(".") + 1)];
+      const elem = st === undefined ? undefined : storageElementSize(st.type);
       if (st === undefined || elem === undefined) {
         ctx.report({
           ruleId: "pytorch/legacy-layout",
@@ -137,7 +145,7 @@ export const pytorchLegacyAnalyzer: Analyzer = {
       const sizeField = await readExact(ctx.source, offset, 8);
       const view = new DataView(sizeField.buffer, sizeField.byteOffset, 8);
       const count = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-      const bytes = count * elem[1];
+      const bytes = count * elem;
       if (!Number.isSafeInteger(bytes) || offset + 8 + bytes > ctx.source.size) {
         ctx.report({
           ruleId: "pytorch/legacy-layout",
