@@ -15,6 +15,7 @@ import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
   intOf,
+  markEscaped,
   PyBytes,
   PyCall,
   PyCode,
@@ -242,7 +243,7 @@ export function getitem(h: ModelHost, target: Value, key: Value, opcode: string,
     }
     return h.derive(target, k, via, offset);
   }
-  if (target instanceof PyDict && key !== null && !target.truncated) {
+  if (target instanceof PyDict && key !== null && target.exact) {
     const v = k !== undefined ? target.get(k) : undefined;
     if (v !== undefined) return v;
   }
@@ -250,6 +251,9 @@ export function getitem(h: ModelHost, target: Value, key: Value, opcode: string,
     const i = intOf(key);
     if (i !== undefined && i >= 0 && i < target.items.length) return target.items[i] as Value;
   }
+  // Not known: whatever the container holds may be what the loader gets.
+  markEscaped(target);
+  markEscaped(key);
   return new PyUnknown(`item of ${h.nameOf(target) ?? "an unknown object"}`);
 }
 
@@ -379,8 +383,15 @@ const getitemModel: Model = (h, c) => {
   const a = c.a;
   const v = getitem(h, a[0] ?? null, a[1] ?? null, c.opcode, c.offset, c.name);
   if (v instanceof PyRef) c.site.resolvedTo.push(v.name);
-  else if (a[0] instanceof PyNamespace || (a[0] instanceof PyRef && a[0].name === "sys.modules"))
+  else if (
+    v instanceof PyUnknown ||
+    a[0] instanceof PyNamespace ||
+    (a[0] instanceof PyRef && a[0].name === "sys.modules")
+  ) {
+    // an item not known (or `dict.get`'s default, the third argument) may be any callable
     c.site.unresolvedCalls++;
+    for (const x of a) markEscaped(x);
+  }
   return v;
 };
 
@@ -761,7 +772,7 @@ export function joblibArrayLayout(
   state: Value | undefined,
 ): { dtype: string; shape: number[]; bytes: number; object: boolean; alignment: boolean } | undefined {
   // a dict past the container cap may have set a key again after the value kept
-  if (!(state instanceof PyDict) || state.truncated) return undefined;
+  if (!(state instanceof PyDict) || !state.exact) return undefined;
   const shapeV = state.get("shape");
   const dtypeV = state.get("dtype");
   const shape: number[] = [];
@@ -829,7 +840,8 @@ export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number
     itemsize = kind === "U" ? digits * 4 : digits;
     if (elsize !== -1 && elsize !== itemsize) return undefined;
   }
-  return { str: typestr, itemsize, object: kind === "O" || (flags & 1) !== 0 };
+  // numpy takes the object flag from the state when there is one
+  return { str: typestr, itemsize, object: st === undefined ? kind === "O" : (flags & 1) !== 0 };
 }
 
 // ---------------------------------------------------------------- serialized data

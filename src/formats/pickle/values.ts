@@ -369,6 +369,8 @@ export class PySeq {
   readonly items: Value[];
   /** Exact number of items. */
   count: number;
+  /** Its items escaped (see {@link markEscaped}): items added later escape too. */
+  escaped = false;
 
   /**
    * @param kind - which Python type
@@ -388,8 +390,10 @@ export class PySeq {
    * @param cap - retention cap
    */
   push(v: Value, cap: number): void {
-    if (this.items.length < cap) this.items.push(materialize(v));
-    else markEscaped(v); // dropped: where it goes is no longer followed
+    if (this.items.length < cap) {
+      this.items.push(materialize(v));
+      if (this.escaped) markEscaped(v);
+    } else markEscaped(v); // dropped: where it goes is no longer followed
     this.count++;
   }
 }
@@ -443,6 +447,19 @@ export class PyDict {
    * value that was not kept (nothing that must be exact reads such a dict).
    */
   truncated = false;
+  /**
+   * A key is not a literal (computed by a call the machine does not evaluate): it may equal a kept
+   * key (and replace its value) or be a special attribute name, so nothing reads this dict as
+   * exact either.
+   */
+  inexact = false;
+  /** Its keys and values escaped (see {@link markEscaped}): items set later escape too. */
+  escaped = false;
+
+  /** Whether a value read under a key is certain (no key past the cap, none computed). */
+  get exact(): boolean {
+    return !this.truncated && !this.inexact;
+  }
 
   /**
    * Sets an item, keeping it only under the cap (a repeated literal key replaces the earlier one).
@@ -452,6 +469,11 @@ export class PyDict {
    */
   set(k: Value, v: Value, cap: number): void {
     this.count++;
+    if (!isExactKey(k)) this.inexact = true;
+    if (this.escaped) {
+      markEscaped(k);
+      markEscaped(v);
+    }
     if (this.keys.length >= cap) {
       this.truncated = true;
       markEscaped(k);
@@ -739,22 +761,60 @@ export function isStr(v: Value | undefined): boolean {
   return typeof v === "string" || v instanceof PyStr || v instanceof PyLargeStr;
 }
 
+/** Partials and operators already walked by {@link markEscaped}. */
+const WALKED = new WeakSet<object>();
+
 /**
- * Marks the references found in a value (to a small depth) as escaped: handed to code the
- * machine does not model, or dropped past a container's cap, so where they go is not followed.
+ * Marks the references found in a value, however deep, as escaped: handed to code the machine
+ * does not model, or dropped past a container's cap, so where they go is not followed. Each
+ * container is walked once (it keeps the mark, and items added to it later escape too), so a
+ * shared container dropped many times costs one walk.
  * @param v - any value
- * @param depth - nesting depth reached
  */
-export function markEscaped(v: Value | undefined, depth = 0): void {
-  if (v instanceof PyRef) v.site.escaped = true;
-  else if (v instanceof PySeq && depth < 3) for (const x of v.items) markEscaped(x, depth + 1);
-  else if (v instanceof PyDict && depth < 3) {
-    for (const x of v.keys) markEscaped(x, depth + 1);
-    for (const x of v.values) markEscaped(x, depth + 1);
-  } else if (v instanceof PyPartial && depth < 3) {
-    markEscaped(v.func, depth + 1);
-    for (const x of v.args) markEscaped(x, depth + 1);
+export function markEscaped(v: Value | undefined): void {
+  if (v === null || typeof v !== "object") return;
+  if (v instanceof PyRef) {
+    v.site.escaped = true;
+    return;
   }
+  if (!(v instanceof PySeq || v instanceof PyDict || v instanceof PyPartial || v instanceof PyOperator)) return;
+  const todo: Value[] = [v];
+  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+    if (x === null || typeof x !== "object") continue;
+    if (x instanceof PyRef) x.site.escaped = true;
+    else if (x instanceof PySeq) {
+      if (x.escaped) continue;
+      x.escaped = true;
+      for (const i of x.items) if (i !== null && typeof i === "object") todo.push(i);
+    } else if (x instanceof PyDict) {
+      if (x.escaped) continue;
+      x.escaped = true;
+      for (const i of x.keys) if (i !== null && typeof i === "object") todo.push(i);
+      for (const i of x.values) if (i !== null && typeof i === "object") todo.push(i);
+      for (const [, i] of x.overflowDunders ?? []) todo.push(i);
+    } else if (x instanceof PyPartial || x instanceof PyOperator) {
+      if (WALKED.has(x)) continue;
+      WALKED.add(x);
+      if (x instanceof PyPartial) todo.push(x.func, ...x.args);
+      else todo.push(...x.items);
+    }
+  }
+}
+
+/** Whether a dict key is a literal whose equality the machine knows (a str, a number, None ...). */
+function isExactKey(k: Value, depth = 0): boolean {
+  if (k instanceof PySeq) {
+    return (
+      k.kind === "tuple" && depth < 4 && k.count === k.items.length && k.items.every((x) => isExactKey(x, depth + 1))
+    );
+  }
+  return (
+    k === null ||
+    typeof k !== "object" ||
+    k instanceof PyStr ||
+    k instanceof PyFloat ||
+    (k instanceof PyBytes && k.data !== undefined)
+  );
 }
 
 /**

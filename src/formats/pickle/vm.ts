@@ -551,7 +551,9 @@ export class PickleMachine implements FastSink {
       });
       return;
     }
-    const dunders = attrs.filter(([k]) => (k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k));
+    const dunders = attrs.filter(
+      ([k]) => (k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k) || k === COMPUTED_KEY,
+    );
     if (target instanceof PyCall) {
       for (const [k, v] of attrs) {
         if (!INSTANCE_HOOKS.has(k)) continue;
@@ -1125,6 +1127,8 @@ export class PickleMachine implements FastSink {
           attrs.push([strOf(k) ?? `[${preview(k, 40)}]`, part.values[i] ?? null]);
         });
         for (const [k, v] of part.overflowDunders ?? []) attrs.push([k, v]);
+        // a key computed at run time may be any attribute name (`__class__` ...)
+        if (part.inexact) attrs.push([COMPUTED_KEY, null]);
       }
     }
     if (inst instanceof PyRef || inst instanceof PyNamespace) {
@@ -1132,9 +1136,14 @@ export class PickleMachine implements FastSink {
       return SinkAction.Continue;
     }
     if (inst instanceof PyCall) {
+      if (inst.state !== undefined && this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
+        // Python merges a second state into the object's __dict__ (an attribute the first set
+        // stays): the array layout would be the merge of both
+        throw new PickleError("joblib NumpyArrayWrapper built twice: its array layout is not certain", offset);
+      }
       inst.state = state;
       this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
-      if (this.#o.inlineArrays && inst.calleeName === "joblib.numpy_pickle.NumpyArrayWrapper") {
+      if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
         this.#pendingArray = inst;
         return SinkAction.Special;
       }
@@ -1222,6 +1231,10 @@ function pyType(v: Value): string {
   if (v instanceof PyDict) return "dict";
   return "object";
 }
+
+/** What a BUILD state key computed at run time is called among the attributes it sets. */
+const COMPUTED_KEY = "[key computed at run time]";
+const JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper";
 
 function isLiteralValue(v: Value): boolean {
   return (

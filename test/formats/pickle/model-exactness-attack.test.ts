@@ -250,3 +250,125 @@ describe("joblib inline arrays: a size numpy would read otherwise stops the anal
     expect(make("float64", [3, "<", null, null, null, -1, -1, 0])).toBeUndefined();
   });
 });
+
+// A second review of the fixes above (its reproducers, rebuilt here byte for byte).
+const G = (m: string, n: string) => op.global(m, n);
+const SB = (x: string) => op.sbu(x);
+const I32 = (n: number) => bytes([0x4a, ...u32(n >>> 0)]);
+const call = (fn: Uint8Array, ...args: Uint8Array[]) => bytes(fn, MARK, ...args, TUPLE_REDUCE);
+const LFB = G("torch.storage", "_load_from_bytes");
+const CTOR = G("numpy.random._pickle", "__randomstate_ctor");
+
+describe("pickle models: items the machine cannot read exactly (second review)", () => {
+  it("{'a': numpy.dtype, str('a'): sink}['a'] is not taken for numpy.dtype", async () => {
+    for (const getter of ["dict.__getitem__", "dict.get"]) {
+      const d = bytes([0x7d], MARK, SB("a"), G("numpy", "dtype"), call(G("builtins", "str"), SB("a")), LFB, [0x75]);
+      const fn = call(G("builtins", getter), d, SB("a"));
+      const { verdict, findings } = await verdictOf(bytes(op.proto(4), call(fn, bin(SYSTEM("a11"))), op.stop));
+      expect(verdict).toBe("malicious");
+      expect(findings.some((x) => x.evidence?.use === "escaped")).toBe(true);
+    }
+  });
+
+  it("dict.get's default argument escapes when the key is not found", async () => {
+    const GET = G("builtins", "dict.get");
+    const ok = bytes(call(GET, bytes([0x7d], SB("b"), G("numpy", "dtype"), [0x73]), SB("b")), [0x30]);
+    const x = call(GET, bytes([0x7d]), SB("k"), LFB);
+    const { verdict } = await verdictOf(bytes(op.proto(4), ok, call(CTOR, bin(SYSTEM("a13")), x), op.stop));
+    expect(verdict).toBe("malicious");
+  });
+
+  it("a sink inside four nested functools.partial still escapes", async () => {
+    let f = LFB;
+    for (let i = 0; i < 4; i++) f = call(G("functools", "partial"), f);
+    const { verdict } = await verdictOf(bytes(op.proto(2), call(CTOR, bin(SYSTEM("a1")), f), op.stop));
+    expect(verdict).toBe("malicious");
+  });
+
+  it("a shared nested list dropped 20,000 times is walked once (was minutes)", async () => {
+    const PUT = (i: number) => bytes([0x72, ...u32(i)]);
+    const GET = (i: number) => bytes([0x6a, ...u32(i)]);
+    const parts: Uint8Array[] = [Uint8Array.from(op.proto(2))];
+    parts.push(bytes([0x5d], MARK, ...Array.from({ length: 64 }, () => [0x4b, 0]), [0x65], PUT(1), [0x30]));
+    for (const lvl of [2, 3, 4])
+      parts.push(bytes([0x5d], MARK, ...Array.from({ length: 64 }, () => GET(lvl - 1)), [0x65], PUT(lvl), [0x30]));
+    parts.push(bytes([0x5d], MARK, ...Array.from({ length: 64 }, () => [0x4b, 0]), [0x65]));
+    parts.push(bytes(MARK, ...Array.from({ length: 20_000 }, () => GET(4)), [0x65], op.stop));
+    const { verdict } = await verdictOf(bytes(...parts));
+    expect(verdict).toBe("clean");
+  }, 20_000);
+});
+
+describe("joblib arrays whose layout Python computes otherwise (second review)", () => {
+  const EMPTY_DICT = [0x7d];
+  const dtypeF8 = bytes(
+    G("numpy", "dtype"),
+    MARK,
+    SB("f8"),
+    [0x89, 0x88],
+    TUPLE_REDUCE,
+    MARK,
+    [0x4b, 3],
+    SB("<"),
+    [0x4e, 0x4e, 0x4e],
+    I32(-1),
+    I32(-1),
+    [0x4b, 0],
+    [0x74, 0x62],
+  );
+  const state = (shape: number, extra: Uint8Array = new Uint8Array(0), mmap = 0x88) =>
+    bytes(
+      EMPTY_DICT,
+      MARK,
+      SB("subclass"),
+      G("numpy", "ndarray"),
+      SB("shape"),
+      I32(shape),
+      [0x85],
+      SB("order"),
+      SB("C"),
+      SB("dtype"),
+      dtypeF8,
+      SB("allow_mmap"),
+      [mmap],
+      extra,
+      [0x75],
+    );
+  const WRAPPER = bytes(G("joblib.numpy_pickle", "NumpyArrayWrapper"), [0x29, 0x81]);
+  const MAL = bytes("cposix\nsystem\n(S'touch /tmp/mg-jl2'\ntR0");
+
+  it("a state key computed at run time ('shape' again through builtins.str) stops the reading", async () => {
+    const extra = bytes(call(G("builtins", "str"), SB("shape")), I32(1), [0x85]);
+    const fill = 1000 * 8 - 8 - MAL.length;
+    const filler = bytes([0x42, ...u32(fill - 6)], new Uint8Array(fill - 6), [0x30]);
+    const data = bytes(op.proto(2), WRAPPER, state(1000, extra), [0x62], new Uint8Array(8), MAL, filler, op.stop);
+    const { verdict } = await verdictOf(data, "model.joblib");
+    expect(verdict).not.toBe("clean");
+  });
+
+  it("a wrapper built twice (memo GET, second state without the alignment) stops the reading", async () => {
+    const withAlign = state(1, bytes(SB("numpy_array_alignment_bytes"), [0x4b, 0x10]));
+    const first = bytes(WRAPPER, [0x71, 1], withAlign, [0x62], [0], new Uint8Array(8), [0x30]);
+    const second = bytes([0x68, 1], state(1), [0x62], new Uint8Array(209));
+    const { verdict, findings } = await verdictOf(
+      bytes(op.proto(2), first, second, [0x30, 0x4e], op.stop),
+      "model.joblib",
+    );
+    expect(verdict).not.toBe("clean");
+    expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
+  });
+
+  it("a computed __class__ key in BUILD's slot state is a special attribute set", async () => {
+    const slots = bytes(
+      EMPTY_DICT,
+      call(G("builtins", "str"), SB("__class__")),
+      G("joblib.numpy_pickle", "NumpyArrayWrapper"),
+      [0x73],
+    );
+    const obj = bytes(call(G("argparse", "Namespace")), MARK, state(64, new Uint8Array(0), 0x89), slots, [0x74, 0x62]);
+    const data = bytes([0x42, ...u32(64 * 8 - 5 + MAL.length)], new Uint8Array(64 * 8 - 5));
+    const { verdict, findings } = await verdictOf(bytes(op.proto(2), obj, data, MAL, [0x4e], op.stop), "model.joblib");
+    expect(verdict).toBe("malicious");
+    expect(findings.some((x) => x.ruleId === "pickle/monkeypatch")).toBe(true);
+  });
+});
