@@ -469,15 +469,16 @@ export class PyDict {
    */
   set(k: Value, v: Value, cap: number): void {
     this.count++;
-    if (!isExactKey(k)) this.inexact = true;
+    if (!(k instanceof PyStr) && !isExactKey(k)) this.inexact = true;
     if (this.escaped) {
       markEscaped(k);
       markEscaped(v);
     }
     if (this.keys.length >= cap) {
       this.truncated = true;
-      markEscaped(k);
-      markEscaped(v);
+      // a str key or a scalar holds no reference
+      if (typeof k === "object" && k !== null && !(k instanceof PyStr)) markEscaped(k);
+      if (typeof v === "object" && v !== null) markEscaped(v);
       if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) {
         this.overflowDunders ??= [];
         this.overflowDunders.push([strOf(k) ?? "", v]);
