@@ -8,6 +8,7 @@ import { PickleError } from "./decoder.js";
 import {
   isPlainSeq,
   latin1,
+  markEscaped,
   materialize,
   PyCall,
   PyCode,
@@ -264,6 +265,7 @@ export class Memo {
       }
     }
     if (!fresh && i <= this.#farMax) this.#farDelete(i);
+    markEscaped(v); // not kept: a later GET cannot show what the value holds
   }
 
   /**
@@ -381,7 +383,10 @@ export class Memo {
   /** What the memo keeps of a value it stores: a plain tuple or list past the budget is its kind. */
   #kept(v: Value): Value {
     if (!(v instanceof PySeq) || v === KIND_TUPLE || v === KIND_LIST || !isPlainSeq(v)) return v;
-    if (this.#seqKept >= this.seqCap) return v.kind === "list" ? KIND_LIST : KIND_TUPLE;
+    if (this.#seqKept >= this.seqCap) {
+      markEscaped(v); // kept as its kind only: items added to it later are not seen
+      return v.kind === "list" ? KIND_LIST : KIND_TUPLE;
+    }
     this.#seqKept++;
     return v;
   }

@@ -382,6 +382,8 @@ const operatorModel =
 const getitemModel: Model = (h, c) => {
   const a = c.a;
   const v = getitem(h, a[0] ?? null, a[1] ?? null, c.opcode, c.offset, c.name);
+  // `dict.get`'s default: Python returns it when the key is missing there
+  if (a.length > 2) markEscaped(a[2]);
   if (v instanceof PyRef) c.site.resolvedTo.push(v.name);
   else if (
     v instanceof PyUnknown ||

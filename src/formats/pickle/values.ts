@@ -456,9 +456,12 @@ export class PyDict {
   /** Its keys and values escaped (see {@link markEscaped}): items set later escape too. */
   escaped = false;
 
-  /** Whether a value read under a key is certain (no key past the cap, none computed). */
+  /**
+   * Whether a value read under a key is certain: no key past the cap, none computed, and the dict
+   * was not handed to code that may change it (an unmodelled call, a `__setstate__`).
+   */
   get exact(): boolean {
-    return !this.truncated && !this.inexact;
+    return !this.truncated && !this.inexact && !this.escaped;
   }
 
   /**
@@ -487,9 +490,14 @@ export class PyDict {
     }
     const key = materialize(k);
     const text = strOf(key);
+    // A str with surrogates may be two keys in Python that are one string here (a pair encoded
+    // as two lone surrogates, or as one character).
+    if (text !== undefined && SURROGATE.test(text)) this.inexact = true;
     for (let i = 0; i < this.keys.length; i++) {
       const existing = this.keys[i];
       if (existing === key || (text !== undefined && strOf(existing) === text)) {
+        // the value replaced may live on in Python if the keys differ there
+        markEscaped(this.values[i]);
         this.values[i] = materialize(v);
         return;
       }
@@ -761,6 +769,8 @@ export function strOf(v: Value | undefined): string | undefined {
 export function isStr(v: Value | undefined): boolean {
   return typeof v === "string" || v instanceof PyStr || v instanceof PyLargeStr;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Partials and operators already walked by {@link markEscaped}. */
 const WALKED = new WeakSet<object>();

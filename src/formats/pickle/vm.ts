@@ -724,13 +724,20 @@ export class PickleMachine implements FastSink {
       case 0x47: // BINFLOAT
         this.#push(Number.isInteger(a.float) ? new PyFloat(a.float) : a.float, offset);
         break;
-      case 0x53: // STRING
-        this.#push(this.#literalStr(parseQuotedString(a, offset), offset), offset);
+      case 0x53: {
+        // STRING
+        const text = parseQuotedString(a, offset);
+        this.#push(isAsciiText(text) ? this.#literalStr(text, offset) : PY2_STR, offset);
         break;
+      }
       case 0x54: // BINSTRING
       case 0x55: // SHORT_BINSTRING
-        if (a.blob !== undefined) this.#push(new PyLargeStr(a.blob), offset);
-        else this.#push(this.#literalStr(latin1(a.buf, a.start, a.end), offset), offset);
+        // A Python 2 str is decoded by the loader's `encoding` (torch.load: UTF-8; pickle.load:
+        // ASCII unless told latin-1 or bytes): only ASCII is the same for all of them.
+        if (a.blob !== undefined) this.#push(PY2_STR, offset);
+        else if (isAscii(a.buf, a.start, a.end))
+          this.#push(this.#literalStr(latin1(a.buf, a.start, a.end), offset), offset);
+        else this.#push(PY2_STR, offset);
         break;
       case 0x56: // UNICODE
         this.#push(this.#literalStr(rawUnicodeEscape(a.buf, a.start, a.end), offset), offset);
@@ -1093,7 +1100,7 @@ export class PickleMachine implements FastSink {
       for (let i = x; i < s.length; i += 2) items.push([strOf(s[i]) ?? `[${preview(s[i], 40)}]`, s[i + 1] as Value]);
       this.#mutate(target, items, opname, offset, `${opname} on a global`);
     } else if (target instanceof PyCall && target.calleeName !== undefined) {
-      for (let i = x + 1; i < s.length; i += 2) this.#escape(s[i]);
+      for (let i = x; i < s.length; i++) this.#escape(s[i]); // keys too: the object may keep them
     } else if (isLiteralValue(target) && !(target instanceof PySeq)) {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
     } else {
@@ -1136,11 +1143,20 @@ export class PickleMachine implements FastSink {
       return SinkAction.Continue;
     }
     if (inst instanceof PyCall) {
-      if (inst.state !== undefined && this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
+      const wrapper = this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER;
+      if (wrapper && inst.state !== undefined) {
         // Python merges a second state into the object's __dict__ (an attribute the first set
         // stays): the array layout would be the merge of both
         throw new PickleError("joblib NumpyArrayWrapper built twice: its array layout is not certain", offset);
       }
+      const initArgs = inst.args instanceof PySeq ? inst.args.count : 1;
+      if (wrapper && initArgs !== 0 && (inst.opcode === "REDUCE" || inst.opcode === "INST" || inst.opcode === "OBJ")) {
+        // made by calling the class: __init__ set attributes (the alignment ...) the state may omit
+        throw new PickleError("joblib NumpyArrayWrapper made by a call: its array layout is not certain", offset);
+      }
+      // The state goes to the object's __setstate__ or __dict__, which may keep or change what it
+      // holds (the joblib wrapper's layout is read from it below: it has no __setstate__).
+      if (!wrapper) this.#escape(state);
       inst.state = state;
       this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
       if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
@@ -1230,6 +1246,14 @@ function pyType(v: Value): string {
   if (v instanceof PySeq) return v.kind;
   if (v instanceof PyDict) return "dict";
   return "object";
+}
+
+/** A Python 2 str of non-ASCII bytes: its value depends on the loader's encoding. */
+const PY2_STR = new PyUnknown("Python 2 str of non-ASCII bytes (its value depends on the loader's encoding)");
+
+function isAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** What a BUILD state key computed at run time is called among the attributes it sets. */

@@ -255,7 +255,7 @@ describe("joblib inline arrays: a size numpy would read otherwise stops the anal
 const G = (m: string, n: string) => op.global(m, n);
 const SB = (x: string) => op.sbu(x);
 const I32 = (n: number) => bytes([0x4a, ...u32(n >>> 0)]);
-const call = (fn: Uint8Array, ...args: Uint8Array[]) => bytes(fn, MARK, ...args, TUPLE_REDUCE);
+const call = (fn: Uint8Array, ...args: (Uint8Array | number[])[]) => bytes(fn, MARK, ...args, TUPLE_REDUCE);
 const LFB = G("torch.storage", "_load_from_bytes");
 const CTOR = G("numpy.random._pickle", "__randomstate_ctor");
 
@@ -370,5 +370,90 @@ describe("joblib arrays whose layout Python computes otherwise (second review)",
     const { verdict, findings } = await verdictOf(bytes(op.proto(2), obj, data, MAL, [0x4e], op.stop), "model.joblib");
     expect(verdict).toBe("malicious");
     expect(findings.some((x) => x.ruleId === "pickle/monkeypatch")).toBe(true);
+  });
+});
+
+describe("values Python keeps apart or changes later (third review)", () => {
+  const RS = (tag: string, x: Uint8Array) => bytes(op.proto(4), call(CTOR, bin(SYSTEM(tag)), x), op.stop);
+  const U = (b: Uint8Array) => bytes([0x58, ...u32(b.length)], b);
+  // '\ud83d\udc00' (two lone surrogates, surrogatepass) and '\U0001F400' are two keys in Python
+  const CESU = U(Uint8Array.from([0xed, 0xa0, 0xbd, 0xed, 0xb0, 0x80]));
+  const ASTRAL = U(Buffer.from("\u{1F400}", "utf8"));
+
+  it("keys that are one string here but two in Python (surrogates) are not merged silently", async () => {
+    const d = bytes([0x7d], MARK, CESU, LFB, ASTRAL, G("numpy", "dtype"), [0x75]);
+    const { verdict } = await verdictOf(RS("b1", call(G("builtins", "dict.get"), d, CESU)));
+    expect(verdict).toBe("malicious");
+  });
+
+  it("a BUILD state handed to __setstate__ is not read as it was (sklearn pops a key)", async () => {
+    const obj = call(
+      G("copyreg", "_reconstructor"),
+      G("sklearn.preprocessing._data", "StandardScaler"),
+      G("builtins", "object"),
+      bytes("N"),
+    );
+    const state = bytes(
+      [0x7d, 0x71, 5],
+      MARK,
+      SB("_sklearn_version"),
+      G("numpy", "dtype"),
+      SB("with_mean"),
+      [0x88, 0x75],
+    );
+    const x = call(G("builtins", "dict.get"), bytes([0x68, 5]), SB("_sklearn_version"), LFB);
+    const { verdict } = await verdictOf(
+      bytes(op.proto(4), obj, state, [0x62, 0x30], call(CTOR, bin(SYSTEM("b10")), x), op.stop),
+    );
+    expect(verdict).toBe("malicious");
+  });
+
+  it("a Python 2 str of non-ASCII bytes has no value (torch.load decodes UTF-8, the machine latin-1)", async () => {
+    const b = bytes("C\xc2\x85", "A".repeat(133), SYSTEM("b6"));
+    const arg = call(G("_codecs", "encode"), bytes([0x54, ...u32(b.length)], b), SB("latin1"));
+    const { verdict, findings } = await verdictOf(bytes(op.proto(2), call(LFB, arg), op.stop));
+    expect(verdict).not.toBe("clean");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+  });
+
+  it("a joblib wrapper made by calling the class (its __init__ sets the alignment) stops the reading", async () => {
+    const DT = bytes(
+      call(G("numpy", "dtype"), SB("u1"), [0x89], [0x88]),
+      MARK,
+      [0x4b, 3],
+      SB("|"),
+      [0x4e, 0x4e, 0x4e],
+      I32(-1),
+      I32(-1),
+      [0x4b, 0, 0x74, 0x62],
+    );
+    const w = call(
+      G("joblib.numpy_pickle", "NumpyArrayWrapper"),
+      G("numpy", "ndarray"),
+      bytes([0x4b, 1, 0x85]),
+      SB("C"),
+      DT,
+      [0x89],
+      [0x4b, 0x10],
+    );
+    const state = bytes(
+      [0x7d],
+      MARK,
+      SB("subclass"),
+      G("numpy", "ndarray"),
+      SB("shape"),
+      [0x4b, 1, 0x85],
+      SB("order"),
+      SB("C"),
+      SB("dtype"),
+      DT,
+      SB("allow_mmap"),
+      [0x89, 0x75],
+    );
+    const { findings } = await verdictOf(
+      bytes(op.proto(4), w, state, [0x62], new Uint8Array(8), [0x30], op.stop),
+      "model.joblib",
+    );
+    expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
   });
 });
