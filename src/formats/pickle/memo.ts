@@ -6,6 +6,7 @@
  */
 import { PickleError } from "./decoder.js";
 import {
+  DROPPED,
   isPlainSeq,
   latin1,
   markEscaped,
@@ -256,6 +257,11 @@ export class Memo {
       this.#dense.set(i, this.#kept(v));
       return;
     }
+    if (v instanceof PyRef) {
+      // a global is always kept (a GET of it must name it; the memo budget bounds them)
+      this.#farSet(i, v);
+      return;
+    }
     const count = this.#farCount;
     const held = !fresh && this.#farHas(i);
     if (count < this.detailCap || isReference(v) || held) {
@@ -265,7 +271,7 @@ export class Memo {
       }
     }
     if (!fresh && i <= this.#farMax) this.#farDelete(i);
-    markEscaped(v); // not kept: a later GET cannot show what the value holds
+    markEscaped(v, DROPPED); // not kept: a later GET cannot show what the value holds
   }
 
   /**
@@ -384,7 +390,7 @@ export class Memo {
   #kept(v: Value): Value {
     if (!(v instanceof PySeq) || v === KIND_TUPLE || v === KIND_LIST || !isPlainSeq(v)) return v;
     if (this.#seqKept >= this.seqCap) {
-      markEscaped(v); // kept as its kind only: items added to it later are not seen
+      markEscaped(v, DROPPED); // kept as its kind only: items added to it later are not seen
       return v.kind === "list" ? KIND_LIST : KIND_TUPLE;
     }
     this.#seqKept++;

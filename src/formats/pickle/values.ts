@@ -369,8 +369,8 @@ export class PySeq {
   readonly items: Value[];
   /** Exact number of items. */
   count: number;
-  /** Its items escaped (see {@link markEscaped}): items added later escape too. */
-  escaped = false;
+  /** How far its items escaped (see {@link markEscaped}): items added later escape as far. */
+  escaped: EscapeLevel = 0;
 
   /**
    * @param kind - which Python type
@@ -392,8 +392,8 @@ export class PySeq {
   push(v: Value, cap: number): void {
     if (this.items.length < cap) {
       this.items.push(materialize(v));
-      if (this.escaped) markEscaped(v);
-    } else markEscaped(v); // dropped: where it goes is no longer followed
+      if (this.escaped !== 0) markEscaped(v, this.escaped);
+    } else markEscaped(v, DROPPED); // dropped: where it goes is no longer followed
     this.count++;
   }
 }
@@ -413,7 +413,7 @@ export class PyElidedSeq extends PySeq {
 
   /** Drops the item (the sequence's items are unknown). */
   override push(v: Value, _cap: number): void {
-    markEscaped(v);
+    markEscaped(v, DROPPED);
   }
 }
 
@@ -453,15 +453,15 @@ export class PyDict {
    * exact either.
    */
   inexact = false;
-  /** Its keys and values escaped (see {@link markEscaped}): items set later escape too. */
-  escaped = false;
+  /** How far its keys and values escaped (see {@link markEscaped}): items set later escape as far. */
+  escaped: EscapeLevel = 0;
 
   /**
    * Whether a value read under a key is certain: no key past the cap, none computed, and the dict
    * was not handed to code that may change it (an unmodelled call, a `__setstate__`).
    */
   get exact(): boolean {
-    return !this.truncated && !this.inexact && !this.escaped;
+    return !this.truncated && !this.inexact && this.escaped !== HANDED;
   }
 
   /**
@@ -473,15 +473,15 @@ export class PyDict {
   set(k: Value, v: Value, cap: number): void {
     this.count++;
     if (!(k instanceof PyStr) && !isExactKey(k)) this.inexact = true;
-    if (this.escaped) {
-      markEscaped(k);
-      markEscaped(v);
+    if (this.escaped !== 0) {
+      markEscaped(k, this.escaped);
+      markEscaped(v, this.escaped);
     }
     if (this.keys.length >= cap) {
       this.truncated = true;
       // a str key or a scalar holds no reference
-      if (typeof k === "object" && k !== null && !(k instanceof PyStr)) markEscaped(k);
-      if (typeof v === "object" && v !== null) markEscaped(v);
+      if (typeof k === "object" && k !== null && !(k instanceof PyStr)) markEscaped(k, DROPPED);
+      if (typeof v === "object" && v !== null) markEscaped(v, DROPPED);
       if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) {
         this.overflowDunders ??= [];
         this.overflowDunders.push([strOf(k) ?? "", v]);
@@ -497,7 +497,7 @@ export class PyDict {
       const existing = this.keys[i];
       if (existing === key || (text !== undefined && strOf(existing) === text)) {
         // the value replaced may live on in Python if the keys differ there
-        markEscaped(this.values[i]);
+        markEscaped(this.values[i], DROPPED);
         this.values[i] = materialize(v);
         return;
       }
@@ -772,17 +772,27 @@ export function isStr(v: Value | undefined): boolean {
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** Partials and operators already walked by {@link markEscaped}. */
-const WALKED = new WeakSet<object>();
+/**
+ * How far a container's contents escaped: 0 not, {@link DROPPED} (no longer followed: dropped
+ * past a cap or by the memo), {@link HANDED} (handed to code the machine does not model, which may
+ * also change it: a dict handed over is not read afterwards).
+ */
+export type EscapeLevel = 0 | 1 | 2;
+export const DROPPED = 1;
+export const HANDED = 2;
+
+/** How far partials and operators were walked by {@link markEscaped}. */
+const WALKED = new WeakMap<object, EscapeLevel>();
 
 /**
- * Marks the references found in a value, however deep, as escaped: handed to code the machine
- * does not model, or dropped past a container's cap, so where they go is not followed. Each
- * container is walked once (it keeps the mark, and items added to it later escape too), so a
- * shared container dropped many times costs one walk.
+ * Marks the references found in a value, however deep, as escaped (their sites: a payload sink
+ * that escapes is reported), and the containers on the way with `level`. Each container is walked
+ * once per level (it keeps the mark, and items added to it later escape as far), so a shared
+ * container dropped many times costs one walk.
  * @param v - any value
+ * @param level - {@link HANDED} (the default: handed to unmodelled code) or {@link DROPPED}
  */
-export function markEscaped(v: Value | undefined): void {
+export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED): void {
   if (v === null || typeof v !== "object") return;
   if (v instanceof PyRef) {
     v.site.escaped = true;
@@ -794,18 +804,18 @@ export function markEscaped(v: Value | undefined): void {
     if (x === null || typeof x !== "object") continue;
     if (x instanceof PyRef) x.site.escaped = true;
     else if (x instanceof PySeq) {
-      if (x.escaped) continue;
-      x.escaped = true;
+      if (x.escaped >= level) continue;
+      x.escaped = level;
       for (const i of x.items) if (i !== null && typeof i === "object") todo.push(i);
     } else if (x instanceof PyDict) {
-      if (x.escaped) continue;
-      x.escaped = true;
+      if (x.escaped >= level) continue;
+      x.escaped = level;
       for (const i of x.keys) if (i !== null && typeof i === "object") todo.push(i);
       for (const i of x.values) if (i !== null && typeof i === "object") todo.push(i);
       for (const [, i] of x.overflowDunders ?? []) todo.push(i);
     } else if (x instanceof PyPartial || x instanceof PyOperator) {
-      if (WALKED.has(x)) continue;
-      WALKED.add(x);
+      if ((WALKED.get(x) ?? 0) >= level) continue;
+      WALKED.set(x, level);
       if (x instanceof PyPartial) todo.push(x.func, ...x.args);
       else todo.push(...x.items);
     }

@@ -43,7 +43,13 @@ class ReferenceMemo {
       return "ok";
     }
     const far = this.far;
-    const isRef = v instanceof PyRef || v instanceof PyUnknown || v instanceof PyCall;
+    if (v instanceof PyRef) {
+      // a global is always kept (a GET of it must name it)
+      far.set(i, v);
+      if (i > this.farMax) this.farMax = i;
+      return "ok";
+    }
+    const isRef = v instanceof PyUnknown || v instanceof PyCall;
     if (far.size < this.detailCap || isRef || (i <= this.farMax && far.has(i))) {
       if (far.size < this.detailCap * 4 || far.has(i)) {
         far.set(i, v);

@@ -457,3 +457,76 @@ describe("values Python keeps apart or changes later (third review)", () => {
     expect(findings.some((x) => x.ruleId === "joblib/array-layout")).toBe(true);
   });
 });
+
+describe("large memos stay exact where it matters (false positives of the third round)", () => {
+  const LONG_BINPUT = (i: number) => bytes([0x72, ...u32(i)]);
+
+  it("a torch global memoised after 340,000 entries is kept (no escape, no critical finding)", async () => {
+    const n = 340_000;
+    const parts: Uint8Array[] = [
+      bytes(op.proto(2), [0x5d], LONG_BINPUT(0), G("collections", "OrderedDict"), LONG_BINPUT(1), [0x30]),
+    ];
+    // LONG_BINGET 1, EMPTY_TUPLE, REDUCE, LONG_BINPUT i, APPEND: OrderedDict() memoised n times
+    const body = new Uint8Array(n * 13);
+    for (let i = 0; i < n; i++) body.set([0x6a, 1, 0, 0, 0, 0x29, 0x52, 0x72, ...u32(i + 2), 0x61], i * 13);
+    parts.push(body);
+    parts.push(
+      LFB,
+      LONG_BINPUT(n + 2),
+      Uint8Array.from(MARK),
+      bin(bytes(op.proto(2), [0x4e], op.stop)),
+      Uint8Array.from(TUPLE_REDUCE),
+      Uint8Array.from([0x61]),
+      Uint8Array.from(op.stop),
+    );
+    const { verdict, findings } = await verdictOf(bytes(...parts));
+    expect(findings.some((x) => x.evidence?.use === "escaped")).toBe(false);
+    expect(verdict).toBe("clean");
+  }, 30_000);
+
+  it("a joblib array after 150,000 memoised tuples keeps its layout", async () => {
+    const n = 150_000;
+    const body = new Uint8Array(n * 9);
+    for (let i = 0; i < n; i++) body.set([0x4b, 0, 0x85, 0x72, ...u32(i + 1), 0x61], i * 9);
+    const DT = bytes(
+      G("numpy", "dtype"),
+      MARK,
+      SB("f8"),
+      [0x89, 0x88],
+      TUPLE_REDUCE,
+      MARK,
+      [0x4b, 3],
+      SB("<"),
+      [0x4e, 0x4e, 0x4e],
+      I32(-1),
+      I32(-1),
+      [0x4b, 0, 0x74, 0x62],
+    );
+    const state = bytes(
+      [0x7d],
+      LONG_BINPUT(n + 1),
+      MARK,
+      SB("subclass"),
+      G("numpy", "ndarray"),
+      SB("shape"),
+      [0x4b, 4, 0x85],
+      SB("order"),
+      SB("C"),
+      SB("dtype"),
+      DT,
+      SB("allow_mmap"),
+      [0x89, 0x75],
+    );
+    const wrapper = bytes(
+      G("joblib.numpy_pickle", "NumpyArrayWrapper"),
+      [0x29, 0x81],
+      state,
+      [0x62],
+      new Uint8Array(32),
+      [0x61],
+    );
+    const data = bytes(op.proto(2), [0x5d], LONG_BINPUT(0), body, wrapper, op.stop);
+    const { verdict } = await verdictOf(data, "model.joblib");
+    expect(verdict).toBe("clean");
+  }, 30_000);
+});
