@@ -25,7 +25,8 @@ import {
   type Value,
 } from "./values.js";
 
-const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail budget)");
+/** What a GET of an entry the memo did not keep yields (past its detail budget). */
+export const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail budget)");
 /** What the memo stores for a plain tuple or list past the sequence budget (never returned). */
 const KIND_TUPLE = new PyElidedSeq("tuple");
 const KIND_LIST = new PyElidedSeq("list");

@@ -24,7 +24,7 @@ import {
   twosComplement,
   utf8Line,
 } from "./literals.js";
-import { Memo } from "./memo.js";
+import { ELIDED, Memo } from "./memo.js";
 import { opcodeName, POPS } from "./opcodes.js";
 import {
   callOperator,
@@ -1003,6 +1003,15 @@ export class PickleMachine implements FastSink {
     if (m !== undefined && n !== undefined) return this.#findClass(m, n, "STACK_GLOBAL", offset);
     if ((isLiteralValue(module) && !isStr(module)) || (isLiteralValue(name) && !isStr(name))) {
       throw new PickleError("STACK_GLOBAL requires str", offset);
+    }
+    if (module === ELIDED || name === ELIDED) {
+      // a literal name the memo did not keep (past its detail budget): not computed, but unread
+      throw new PickleError(
+        "STACK_GLOBAL names a memo entry not kept (the memo is larger than its detail budget)",
+        offset,
+        "budget",
+        "maxMemo",
+      );
     }
     const shown = `${m ?? preview(module, 60)}.${n ?? preview(name, 60)}`;
     this.#event({

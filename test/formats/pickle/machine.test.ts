@@ -175,8 +175,10 @@ describe("globals and what is called", () => {
       op.stop,
     );
     expect(callees(await analyze(stream))).toContain("os.system");
+    // the names are literals the memo did not keep: the analysis stops on its budget (not a name
+    // computed at run time)
     const small = await analyze(stream, { machine: { memoDetailCap: 4 } });
-    expect(rules(small)).toContain("pickle/dynamic-import");
+    expect(rules(small)).toContain("scan/budget-exceeded");
   });
 
   it("registers copyreg extensions the stream adds and resolves EXT through them", async () => {

@@ -530,3 +530,29 @@ describe("large memos stay exact where it matters (false positives of the third 
     expect(verdict).toBe("clean");
   }, 30_000);
 });
+
+describe("a memo past its detail budget", () => {
+  it("a module name the memo did not keep is a budget stop, not a name computed at run time", async () => {
+    // a vocabulary of 140,000 memoised words, then 'numpy' memoised and fetched back for a
+    // STACK_GLOBAL (a fitted CountVectorizer's shape): the memo keeps no value for it
+    const n = 140_000;
+    const words = Buffer.concat(Array.from({ length: n }, (_, i) => bytes(SB(`w${i}`), [0x94])));
+    const idx = n + 1; // the list is entry 0
+    const data = bytes(
+      op.proto(4),
+      [0x5d, 0x94, 0x28],
+      words,
+      [0x65],
+      SB("numpy"),
+      [0x94, 0x30], // MEMOIZE, POP
+      [0x6a, ...u32(idx)], // LONG_BINGET 'numpy'
+      SB("dtype"),
+      [0x93, 0x30], // STACK_GLOBAL, POP
+      op.stop,
+    );
+    const { verdict, findings } = await verdictOf(data);
+    expect(verdict).toBe("invalid");
+    expect(findings.some((x) => x.ruleId === "scan/budget-exceeded")).toBe(true);
+    expect(findings.some((x) => x.ruleId === "pickle/dynamic-import")).toBe(false);
+  }, 30_000);
+});
