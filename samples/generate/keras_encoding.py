@@ -28,7 +28,6 @@ Run from anywhere with /usr/bin/python3.
 
 import codecs
 import json
-import marshal
 import os
 import zipfile
 
@@ -38,28 +37,9 @@ WEIGHTS = os.path.join(ROOT, "keras", "clean", "model.weights.h5")
 EXPECTED = {}
 
 
-def func_dump(fn):
-    """What keras.src.utils.python_utils.func_dump stores: base64 (76-column lines) of marshal."""
-    return codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
-
-
-def k3(module, cls, config, registered=None, **extra):
-    obj = {"module": module, "class_name": cls, "config": config, "registered_name": registered}
-    obj.update(extra)
-    return obj
-
-
-DTYPE = k3("keras", "DTypePolicy", {"name": "float32"})
-
-
-def dense(name, units, activation="relu"):
-    return k3("keras.layers", "Dense", {
-        "name": name, "trainable": True, "dtype": DTYPE, "units": units, "activation": activation,
-        "use_bias": True,
-        "kernel_initializer": k3("keras.initializers", "GlorotUniform", {"seed": None}),
-        "bias_initializer": k3("keras.initializers", "Zeros", {}),
-        "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
-    }, build_config={"input_shape": [None, 4]})
+# The Keras 3 config builders of formats_b.py (its generation runs only as a script).
+from formats_b import DTYPE, func_dump, k3  # noqa: E402
+from formats_b import k3_dense as dense  # noqa: E402
 
 
 def model(layers):
