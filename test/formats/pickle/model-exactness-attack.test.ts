@@ -258,6 +258,18 @@ const I32 = (n: number) => bytes([0x4a, ...u32(n >>> 0)]);
 const call = (fn: Uint8Array, ...args: (Uint8Array | number[])[]) => bytes(fn, MARK, ...args, TUPLE_REDUCE);
 const LFB = G("torch.storage", "_load_from_bytes");
 const CTOR = G("numpy.random._pickle", "__randomstate_ctor");
+/** `numpy.dtype(typestr, False, True)` with the state numpy writes for a fixed-size type. */
+const numpyDtype = (typestr: string, order = "<") =>
+  bytes(
+    call(G("numpy", "dtype"), SB(typestr), [0x89], [0x88]),
+    MARK,
+    [0x4b, 3],
+    SB(order),
+    [0x4e, 0x4e, 0x4e],
+    I32(-1),
+    I32(-1),
+    [0x4b, 0, 0x74, 0x62],
+  );
 
 describe("pickle models: items the machine cannot read exactly (second review)", () => {
   it("{'a': numpy.dtype, str('a'): sink}['a'] is not taken for numpy.dtype", async () => {
@@ -301,21 +313,7 @@ describe("pickle models: items the machine cannot read exactly (second review)",
 
 describe("joblib arrays whose layout Python computes otherwise (second review)", () => {
   const EMPTY_DICT = [0x7d];
-  const dtypeF8 = bytes(
-    G("numpy", "dtype"),
-    MARK,
-    SB("f8"),
-    [0x89, 0x88],
-    TUPLE_REDUCE,
-    MARK,
-    [0x4b, 3],
-    SB("<"),
-    [0x4e, 0x4e, 0x4e],
-    I32(-1),
-    I32(-1),
-    [0x4b, 0],
-    [0x74, 0x62],
-  );
+  const dtypeF8 = numpyDtype("f8");
   const state = (shape: number, extra: Uint8Array = new Uint8Array(0), mmap = 0x88) =>
     bytes(
       EMPTY_DICT,
@@ -417,16 +415,7 @@ describe("values Python keeps apart or changes later (third review)", () => {
   });
 
   it("a joblib wrapper made by calling the class (its __init__ sets the alignment) stops the reading", async () => {
-    const DT = bytes(
-      call(G("numpy", "dtype"), SB("u1"), [0x89], [0x88]),
-      MARK,
-      [0x4b, 3],
-      SB("|"),
-      [0x4e, 0x4e, 0x4e],
-      I32(-1),
-      I32(-1),
-      [0x4b, 0, 0x74, 0x62],
-    );
+    const DT = numpyDtype("u1", "|");
     const w = call(
       G("joblib.numpy_pickle", "NumpyArrayWrapper"),
       G("numpy", "ndarray"),
@@ -488,20 +477,7 @@ describe("large memos stay exact where it matters (false positives of the third 
     const n = 150_000;
     const body = new Uint8Array(n * 9);
     for (let i = 0; i < n; i++) body.set([0x4b, 0, 0x85, 0x72, ...u32(i + 1), 0x61], i * 9);
-    const DT = bytes(
-      G("numpy", "dtype"),
-      MARK,
-      SB("f8"),
-      [0x89, 0x88],
-      TUPLE_REDUCE,
-      MARK,
-      [0x4b, 3],
-      SB("<"),
-      [0x4e, 0x4e, 0x4e],
-      I32(-1),
-      I32(-1),
-      [0x4b, 0, 0x74, 0x62],
-    );
+    const DT = numpyDtype("f8");
     const state = bytes(
       [0x7d],
       LONG_BINPUT(n + 1),
