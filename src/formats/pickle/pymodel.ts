@@ -15,6 +15,7 @@ import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
   intOf,
+  isAsciiText,
   markEscaped,
   PyBytes,
   PyCall,
@@ -550,10 +551,8 @@ function encodingOf(v: Value | undefined, fallback?: string): string | undefined
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function isAsciiText(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
+/** `codecs`' names of latin-1, normalised as {@link encodingOf} does. */
+const LATIN1 = new Set(["latin1", "iso88591", "l1", "latin", "iso885911987"]);
 
 /**
  * `text.encode(encoding, errors)` for latin-1, UTF-8 and ASCII with strict errors; undefined when
@@ -564,7 +563,7 @@ function isAsciiText(text: string): boolean {
 function encodeText(text: string, encoding: Value | undefined, errors: Value | undefined): Uint8Array | undefined {
   const enc = encodingOf(encoding, "utf-8");
   if (errors !== undefined && strOf(errors) !== "strict") return undefined;
-  if (enc === "latin1" || enc === "iso88591" || enc === "l1" || enc === "latin" || enc === "iso885911987") {
+  if (enc !== undefined && LATIN1.has(enc)) {
     const out = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
@@ -598,7 +597,7 @@ const codecsEncodeModel: Model = (_h, c) => {
     // (else Python raises); latin-1 is a transform of them. Nothing else is known.
     if (c.a.length > 2 && strOf(c.a[2]) !== "strict") return undefined;
     const enc = encodingOf(c.a[1], "utf-8");
-    if (enc === "latin1" || enc === "iso88591" || enc === "l1") return new PyBytes(undefined, input.blob, ["latin1"]);
+    if (enc !== undefined && LATIN1.has(enc)) return new PyBytes(undefined, input.blob, ["latin1"]);
     if (enc === "utf8" || enc === "ascii") return new PyBytes(undefined, input.blob, []);
     return undefined;
   }

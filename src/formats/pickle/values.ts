@@ -838,6 +838,12 @@ function isExactKey(k: Value, depth = 0): boolean {
   );
 }
 
+/** Whether every character of a string is ASCII. */
+export function isAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /**
  * The int value of a literal int (bools count as ints, as in Python).
  * @param v - any value

@@ -41,6 +41,7 @@ import {
   type CallRecord,
   CONTAINER_CAP,
   decodeUtf8,
+  isAsciiText,
   isStr,
   latin1,
   markEscaped,
@@ -1259,11 +1260,6 @@ function pyType(v: Value): string {
 
 /** A Python 2 str of non-ASCII bytes: its value depends on the loader's encoding. */
 const PY2_STR = new PyUnknown("Python 2 str of non-ASCII bytes (its value depends on the loader's encoding)");
-
-function isAsciiText(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
 
 /** What a BUILD state key computed at run time is called among the attributes it sets. */
 const COMPUTED_KEY = "[key computed at run time]";
