@@ -216,6 +216,16 @@ function shortAsciiWidth(buf: Uint8Array, p: number, stop: number): number {
   return bits >= 0x80 ? 0 : e - p;
 }
 
+/**
+ * Keeps in the memo the text of the str pushed by the opcode at `lit` (SHORT_BINUNICODE or
+ * BINUNICODE of fewer than 256 ASCII bytes, as {@link shortAsciiWidth} accepts), entry `i` of which
+ * a put only marked present ({@link Memo.keepText}).
+ */
+function keepText(memo: Memo, i: number, buf: Uint8Array, lit: number): void {
+  const start = lit + 1 + (LENGTH_BYTES[buf[lit] as number] as number);
+  memo.keepText(i, buf, start, start + (buf[lit + 1] as number));
+}
+
 /** What the fast path shares with the machine it runs for. */
 export interface FastHost {
   /** The machine's value stack (the same array for the machine's life). */
@@ -760,7 +770,7 @@ export class FastPath {
   // against budgets is checked for the whole item: the shadow stack's room (its highest point
   // inside the item), the opcode budget, the end of the bytes, the memo puts that mark entries
   // present. A skeleton lives for one call of the counting loop, whose MARK room is fixed, and
-  // holds only memo puts that kept nothing.
+  // holds only memo puts that kept nothing but, for a str, its text (Memo.keepText).
 
   /** Skeleton length in bytes (0: none). */
   #skLen = 0;
@@ -778,6 +788,13 @@ export class FastPath {
   readonly #skPutAt = new Int32Array(SK_MAX_OPS);
   readonly #skPutRank = new Int32Array(SK_MAX_OPS);
   #skPuts = 0;
+  /**
+   * Memo puts of strs (their text is kept, see {@link FastPath.#keepStrs}): how many memo puts come
+   * before each, then the start and end offsets of the str's text in the item, or -1 and 0 for the
+   * put of the item before it (the top of the shadow stack when the item starts).
+   */
+  readonly #skStrPut = new Int32Array(3 * SK_MAX_OPS);
+  #skStrPuts = 0;
   /** What counting the item does: opcodes, pushes, shadow items added and their tags, memo puts. */
   #skOps = 0;
   #skPushes = 0;
@@ -828,6 +845,10 @@ export class FastPath {
     let checks = 0;
     let strs = 0;
     let puts = 0;
+    let strPuts = 0;
+    // the text of the str on top of the item's shadow stack (-1: not a str)
+    let topStart = -1;
+    let topEnd = 0;
     let rank = 0;
     let n = 0;
     const at = this.#skAt;
@@ -839,12 +860,16 @@ export class FastPath {
       if (checks >= SK_MAX_CHECKS - 5) return false;
       at[checks] = q - s;
       bytes[checks++] = code;
+      const top = topStart;
+      topStart = -1;
       switch (RUN_CLASS[code]) {
         case C_FIXED:
           d++;
           break;
         case C_STR: {
           const h = 1 + (LENGTH_BYTES[code] as number);
+          topStart = q + h - s;
+          topEnd = q + w - s;
           for (let k = 1; k < h; k++) {
             at[checks] = q + k - s;
             bytes[checks++] = buf[q + k] as number;
@@ -862,9 +887,17 @@ export class FastPath {
           d++;
           break;
         case C_MEMO:
+          topStart = top;
           if (d <= (nMarks === 0 ? 0 : (marks[nMarks - 1] as number))) {
             if (nMarks !== 0) return false;
             below = 1; // the put of the item before this one: the shadow stack must not be empty
+            this.#skStrPut[3 * strPuts] = rank;
+            this.#skStrPut[3 * strPuts + 1] = -1;
+            this.#skStrPut[3 * strPuts++ + 2] = 0;
+          } else if (top >= 0) {
+            this.#skStrPut[3 * strPuts] = rank;
+            this.#skStrPut[3 * strPuts + 1] = top;
+            this.#skStrPut[3 * strPuts++ + 2] = topEnd;
           }
           if (code !== 0x94) {
             this.#skPutAt[puts] = q - s;
@@ -873,6 +906,7 @@ export class FastPath {
           rank++;
           break;
         case C_MARK:
+          topStart = top;
           marks[nMarks++] = d;
           if (nMarks > maxMarks) maxMarks = nMarks;
           break;
@@ -912,6 +946,7 @@ export class FastPath {
     this.#skChecks = checks;
     this.#skStrs = strs;
     this.#skPuts = puts;
+    this.#skStrPuts = strPuts;
     this.#skOps = ops;
     this.#skPushes = pushes;
     this.#skItems = items;
@@ -923,6 +958,47 @@ export class FastPath {
     this.#skLast = last - s;
     this.#skLen = e - s;
     return true;
+  }
+
+  /**
+   * Keeps in the memo the text of the strs the skeleton's memo puts put, for `hits` items from `p`
+   * that match it, whose first put is at memo index `first`; `topLit` is the literal on top of the
+   * shadow stack before them (see {@link FastPath.#topLit}).
+   */
+  #keepStrs(buf: Uint8Array, p: number, hits: number, first: number, topLit: number): void {
+    const memo = this.#memo;
+    const len = this.#skLen;
+    const memoOps = this.#skMemo;
+    const top = this.#skTop;
+    const puts = this.#skStrPut;
+    const n = 3 * this.#skStrPuts;
+    // the puts only mark entries present: applied now, the texts kept after
+    memo.advance(first + hits * memoOps - memo.size);
+    if (!memo.keepsText) return;
+    if (n === 3) {
+      // one put of a SHORT_BINUNICODE of the item, a small part of the item's bytes: the texts
+      // of all the items with one copy (the str's length byte and the bytes up to the next str too)
+      const start = puts[1] as number;
+      const width = (puts[2] as number) - start;
+      if (start >= 2 && buf[p + start - 2] === 0x8c && len <= 2 * width + 24) {
+        memo.keepTexts(first + (puts[0] as number), memoOps, hits, buf, p + start - 1, len, width);
+        return;
+      }
+    }
+    for (let h = 0; h < hits; h++) {
+      const at = p + h * len;
+      const idx = first + h * memoOps;
+      for (let k = 0; k < n; k += 3) {
+        const start = puts[k + 1] as number;
+        if (start >= 0) {
+          memo.keepText(idx + (puts[k] as number), buf, at + start, at + (puts[k + 2] as number));
+          continue;
+        }
+        // the put of the item before: the previous item's top, or what was on top before them
+        const lit = h === 0 ? topLit : top >= 0 ? at - len + top : -1;
+        if (lit >= 0 && (buf[lit] === 0x8c || buf[lit] === 0x58)) keepText(memo, idx + (puts[k] as number), buf, lit);
+      }
+    }
   }
 
   /**
@@ -1016,7 +1092,7 @@ export class FastPath {
             this.#skMarks <= markRoom &&
             this.#skMarks <= inner.length &&
             sp >= this.#skBelow &&
-            (this.#skBelow === 0 || ((tags[sp - 1] ?? 0) & KEPT) === 0)
+            (this.#skBelow === 0 || (((tags[sp - 1] ?? 0) & KEPT) === 0 && (topLit >= 0 || (tags[sp - 1] ?? 0) !== 0)))
           ) {
             const ops = this.#skOps;
             const memoOps = this.#skMemo;
@@ -1039,6 +1115,7 @@ export class FastPath {
             }
             const hits = max > 0 ? this.#matchRun(buf, p, max, memoNext) : 0;
             if (hits > 0) {
+              if (this.#skStrPuts > 0) this.#keepStrs(buf, p, hits, memoNext, topLit);
               if (skTags !== undefined) {
                 for (let h = 0; h < hits; h++, sp += items)
                   for (let i = 0; i < items; i++) tags[sp + i] = skTags[i] as number;
@@ -1146,9 +1223,20 @@ export class FastPath {
             memoNext = memo.size;
             break;
           }
+          if (topLit < 0 && (tags[sp - 1] ?? 0) === 0) {
+            // a literal read from an earlier buffer (maybe a str, whose text the memo keeps):
+            // the machine puts it
+            w = 0;
+            break;
+          }
           if (i === memoNext && memoRoom > 0) {
             memoRoom--;
             memoNext++;
+            if (topLit >= 0 && (buf[topLit] === 0x8c || buf[topLit] === 0x58)) {
+              // a str: the memo keeps its text
+              memo.advance(memoNext - memo.size);
+              keepText(memo, i, buf, topLit);
+            }
             break;
           }
           if (memoNext !== memo.size) memo.advance(memoNext - memo.size);
@@ -1349,14 +1437,18 @@ export class FastPath {
       if (sp - 1 < this.#tags.length && ((this.#tags[sp - 1] as number) & KEPT) !== 0) return 0;
       const memo = this.#memo;
       const i = memoIndex(buf, p, memo.size);
-      if (!memo.putPresence(i)) {
-        if (memo.full || this.#topLit < 0) return 0;
-        const lit = this.#topLit;
-        const op = buf[lit] as number;
-        // a str's text (ASCII: the counting checked it) is kept as bytes, no string built
-        if (op === 0x8c) memo.storeAscii(i, buf, lit + 2, lit + 2 + (buf[lit + 1] as number), base + p);
-        else if (op === 0x58) memo.storeAscii(i, buf, lit + 5, lit + 5 + (buf[lit + 1] as number), base + p);
-        else memo.store(i, this.#memoValue(buf, lit), base + p);
+      const lit = this.#topLit;
+      // a literal read from an earlier buffer (maybe a str, whose text the memo keeps): the machine
+      if (lit < 0 && (this.#tags[sp - 1] ?? 0) === 0) return 0;
+      const op = lit < 0 ? -1 : (buf[lit] as number);
+      if (op === 0x8c || op === 0x58) {
+        // a str's text (short ASCII: the counting checked it) is kept as bytes, no string built
+        if (memo.full) return 0;
+        const start = lit + 1 + (LENGTH_BYTES[op] as number);
+        memo.storeAscii(i, buf, start, start + (buf[lit + 1] as number), base + p);
+      } else if (!memo.putPresence(i)) {
+        if (memo.full || lit < 0) return 0;
+        memo.store(i, this.#memoValue(buf, lit), base + p);
       }
       this.#runEnd = p + w;
       return w;

@@ -5,8 +5,10 @@
  * @module
  */
 import { PickleError } from "./decoder.js";
+import { StrTable } from "./memo-strs.js";
 import {
   DROPPED,
+  ELIDED,
   isPlainSeq,
   latin1,
   markEscaped,
@@ -25,8 +27,8 @@ import {
   type Value,
 } from "./values.js";
 
-/** What a GET of an entry the memo did not keep yields (past its detail budget). */
-export const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail budget)");
+export { ELIDED } from "./values.js";
+
 /** What the memo stores for a plain tuple or list past the sequence budget (never returned). */
 const KIND_TUPLE = new PyElidedSeq("tuple");
 const KIND_LIST = new PyElidedSeq("list");
@@ -49,6 +51,9 @@ class CompactCall extends PyCall {
     super(callee, callee.name, null, "REDUCE", -1);
   }
 }
+
+/** Bytes the strs kept past the far part's values may take by default (see memo-strs.ts). */
+export const DEFAULT_STR_BYTES = 16 << 20;
 
 /** Entries per chunk of the memo's arrays (a chunk of values is 32 KiB: a regular heap object). */
 const CHUNK_BITS = 12;
@@ -119,8 +124,10 @@ function isReference(v: Value): boolean {
 
 /**
  * The memo. Entries below `detailCap` live in a dense array; up to `detailCap` further entries
- * in a map; past that only references are kept and other entries are only marked present (a GET
- * of one yields an unknown value, so a callee built from it is reported as unresolvable).
+ * in a map; past that only references are kept, strs of up to 127 code units are kept as text
+ * while a byte budget allows (`strBytes`, see memo-strs.ts), and other entries are only marked
+ * present (a GET of one yields an unknown value, so a callee built from it is reported as
+ * unresolvable, and a STACK_GLOBAL naming one stops the analysis on its budget).
  *
  * Tuples and lists whose kept items are all scalars or strs ({@link isPlainSeq}) are kept only
  * for the first `seqCap` puts that keep a value; later ones keep only their kind (a GET yields a
@@ -173,17 +180,23 @@ export class Memo {
   readonly #callOff = new NumberSlots();
   readonly #callOffFar = new Map<number, number>();
 
+  /** Strs of the far part its values do not hold (see memo-strs.ts). */
+  readonly #strs: StrTable;
+
   /**
    * @param detailCap - entries kept in full (and as many more in the far part)
    * @param max - most entries (a put past it is a budget error)
    * @param seqCap - puts of plain tuples and lists that keep their items
+   * @param strBytes - bytes the strs past the far part's values may take (see memo-strs.ts)
    */
   constructor(
     private readonly detailCap: number,
     private readonly max: number,
     private readonly seqCap: number = Number.POSITIVE_INFINITY,
+    strBytes: number = DEFAULT_STR_BYTES,
   ) {
     this.#farWindow = 4 * detailCap;
+    this.#strs = new StrTable(strBytes);
   }
 
   #has(i: number): boolean {
@@ -258,6 +271,7 @@ export class Memo {
       this.#dense.set(i, this.#kept(v));
       return;
     }
+    this.#strs.delete(i);
     if (v instanceof PyRef) {
       // a global is always kept (a GET of it must name it; the memo budget bounds them)
       this.#farSet(i, v);
@@ -272,7 +286,11 @@ export class Memo {
       }
     }
     if (!fresh && i <= this.#farMax) this.#farDelete(i);
-    markEscaped(v, DROPPED); // not kept: a later GET cannot show what the value holds
+    // a str is kept as text while the budget allows
+    if (typeof v === "string") this.#strs.setText(i, v);
+    else if (v instanceof PyStr) {
+      if (v !== ARENA_STR) this.#strs.setText(i, v.value); // (storeAscii keeps ARENA_STR's bytes)
+    } else markEscaped(v, DROPPED); // not kept: a later GET cannot show what the value holds
   }
 
   /**
@@ -282,7 +300,17 @@ export class Memo {
   storeAscii(i: number, buf: Uint8Array, start: number, end: number, offset: number): void {
     const n = end - start;
     if (i >= 2 * this.detailCap || n > ARENA_MAX_STR) {
-      this.store(i, latin1(buf, start, end), offset);
+      const fresh = !this.#has(i);
+      if (n > ARENA_MAX_STR || this.#farCount < this.detailCap || this.#farHas(i) || (fresh && this.size >= this.max)) {
+        this.store(i, latin1(buf, start, end), offset);
+        return;
+      }
+      // where `store` would keep only its text (the far part keeps no more strs): no string built
+      if (fresh) {
+        this.size++;
+        this.#mark(i);
+      }
+      this.#strs.setBytes(i, buf, start, end);
       return;
     }
     const at = this.#arenaLen;
@@ -296,7 +324,8 @@ export class Memo {
     this.store(i, ARENA_STR, offset);
     const kept = i < this.detailCap ? this.#dense.get(i) : this.#farDense.get(i - this.detailCap);
     if (kept !== ARENA_STR) {
-      this.#arenaLen = at; // not kept: the bytes are given back
+      this.#arenaLen = at; // not kept: the bytes are given back, the text kept as `store` keeps it
+      this.#strs.setBytes(i, buf, start, end);
       return;
     }
     this.#arenaLen = at + n;
@@ -425,8 +454,30 @@ export class Memo {
       if (this.size >= this.max) return false;
       this.size++;
       this.#mark(i);
-    }
+    } else this.#strs.delete(i);
     return true;
+  }
+
+  /**
+   * Keeps the text of the str at entry `i`, an entry a put of that str only marked present
+   * ({@link Memo.advance}): `buf[start..end)`, ASCII.
+   */
+  keepText(i: number, buf: Uint8Array, start: number, end: number): void {
+    if (!this.#strs.full) this.#strs.setBytes(i, buf, start, end);
+  }
+
+  /**
+   * Keeps the texts of strs at entries `first`, `first + stride` ..., present by
+   * {@link Memo.advance}: see {@link StrTable.setRun} (`count` SHORT_BINUNICODE strs of `n` ASCII
+   * bytes, `len` bytes apart from `buf[at]`, their length bytes).
+   */
+  keepTexts(first: number, stride: number, count: number, buf: Uint8Array, at: number, len: number, n: number): void {
+    if (!this.#strs.full) this.#strs.setRun(first, stride, count, buf, at, len, n);
+  }
+
+  /** Whether {@link Memo.keepText} may still keep a text (its budget is not spent). */
+  get keepsText(): boolean {
+    return !this.#strs.full;
   }
 
   /**
@@ -484,7 +535,7 @@ export class Memo {
     if (!this.#has(i)) return undefined;
     let v: Value;
     if (i < this.detailCap) v = this.#dense.get(i) as Value;
-    else if (!this.#farHas(i)) return ELIDED;
+    else if (!this.#farHas(i)) return this.#strs.get(i) ?? ELIDED;
     else {
       const j = i - this.detailCap;
       v = (j < this.#farWindow ? this.#farDense.get(j) : this.#farMap.get(i)) as Value;

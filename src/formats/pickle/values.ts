@@ -453,6 +453,11 @@ export class PyDict {
    * exact either.
    */
   inexact = false;
+  /**
+   * A key is a memo entry the memo did not keep ({@link ELIDED}): a literal the analysis could not
+   * read for its budget, not one computed at run time.
+   */
+  unreadKey = false;
   /** How far its keys and values escaped (see {@link markEscaped}): items set later escape as far. */
   escaped: EscapeLevel = 0;
 
@@ -472,7 +477,10 @@ export class PyDict {
    */
   set(k: Value, v: Value, cap: number): void {
     this.count++;
-    if (!(k instanceof PyStr) && !isExactKey(k)) this.inexact = true;
+    if (!(k instanceof PyStr) && !isExactKey(k)) {
+      this.inexact = true;
+      if (k === ELIDED) this.unreadKey = true;
+    }
     if (this.escaped !== 0) {
       markEscaped(k, this.escaped);
       markEscaped(v, this.escaped);
@@ -696,6 +704,9 @@ export class PyUnknown {
   /** @param why - short reason, for evidence */
   constructor(readonly why: string) {}
 }
+
+/** What a GET of a memo entry the memo did not keep yields (past its budgets, see memo.ts). */
+export const ELIDED = new PyUnknown("memo entry not kept (memo larger than the detail budget)");
 
 /**
  * Any symbolic value. `null` is None; `number` an int that fits a double when integral, else a

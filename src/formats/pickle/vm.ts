@@ -24,7 +24,7 @@ import {
   twosComplement,
   utf8Line,
 } from "./literals.js";
-import { ELIDED, Memo } from "./memo.js";
+import { DEFAULT_STR_BYTES, ELIDED, Memo } from "./memo.js";
 import { opcodeName, POPS } from "./opcodes.js";
 import {
   callOperator,
@@ -107,6 +107,8 @@ export interface MachineOptions {
    * their kind (see `memo.ts`).
    */
   memoSeqCap: number;
+  /** Bytes the memo's strs past its detail budget may take (see `memo-strs.ts`). */
+  memoStrBytes: number;
   /** Maximum stack depth. */
   maxStack: number;
   /** Maximum mark-stack depth. */
@@ -139,6 +141,7 @@ export function defaultMachineOptions(): MachineOptions {
     containerCap: CONTAINER_CAP,
     memoDetailCap: 65_536,
     memoSeqCap: 4_096,
+    memoStrBytes: DEFAULT_STR_BYTES,
     maxStack: 4_000_000,
     maxMarks: 100_000,
     maxMemo: 100_000_000,
@@ -199,7 +202,7 @@ export class PickleMachine implements FastSink {
     const o: MachineOptions = { ...defaultMachineOptions(), ...options };
     this.#o = o;
     this.#maxStack = o.maxStack;
-    this.#memo = new Memo(o.memoDetailCap, o.maxMemo, o.memoSeqCap);
+    this.#memo = new Memo(o.memoDetailCap, o.maxMemo, o.memoSeqCap, o.memoStrBytes);
     this.#fast = new FastPath({
       stack: this.stack,
       marks: this.marks,
@@ -1144,6 +1147,15 @@ export class PickleMachine implements FastSink {
           attrs.push([strOf(k) ?? `[${preview(k, 40)}]`, part.values[i] ?? null]);
         });
         for (const [k, v] of part.overflowDunders ?? []) attrs.push([k, v]);
+        if (part.unreadKey) {
+          // a literal key the memo did not keep (past its budgets): not computed, but unread
+          throw new PickleError(
+            "BUILD state has a key the memo did not keep (the memo is larger than its budgets)",
+            offset,
+            "budget",
+            "maxMemo",
+          );
+        }
         // a key computed at run time may be any attribute name (`__class__` ...)
         if (part.inexact) attrs.push([COMPUTED_KEY, null]);
       }

@@ -224,6 +224,8 @@ const token = fc.oneof(
 const budgets = fc.record({
   containerCap: fc.constantFrom(0, 1, 1, 1, 2),
   memoDetailCap: fc.constantFrom(0, 1, 2, 3, 4, 8, 64),
+  // strs past the detail budget: no room, room for one chunk of indexes and 4 KiB, the default
+  memoStrBytes: fc.constantFrom(0, 16384 + 4096, 32 << 20),
   maxStack: fc.integer({ min: 6, max: 80 }),
   maxMemo: fc.integer({ min: 16, max: 400 }),
   maxMarks: fc.integer({ min: 2, max: 6 }),

@@ -106,6 +106,8 @@ const token = fc.oneof(
 const budgets = fc.record({
   containerCap: fc.integer({ min: 0, max: 3 }),
   memoDetailCap: fc.integer({ min: 0, max: 4 }),
+  // strs past the detail budget: no room, room for one chunk of indexes and 4 KiB, the default
+  memoStrBytes: fc.constantFrom(0, 16384 + 4096, 32 << 20),
   maxStack: fc.integer({ min: 3, max: 40 }),
   maxMemo: fc.integer({ min: 2, max: 200 }),
   maxMarks: fc.integer({ min: 1, max: 6 }),

@@ -171,6 +171,8 @@ const stream = fc.record({
 const budgets = fc.record({
   containerCap: fc.integer({ min: 0, max: 3 }),
   memoDetailCap: fc.integer({ min: 0, max: 4 }),
+  // strs past the detail budget: no room, room for one chunk of indexes and 4 KiB, the default
+  memoStrBytes: fc.constantFrom(0, 16384 + 4096, 32 << 20),
   memoSeqCap: fc.integer({ min: 0, max: 3 }),
   maxStack: fc.oneof(fc.integer({ min: 3, max: 40 }), fc.integer({ min: 40, max: 1000 })),
   maxMemo: fc.integer({ min: 2, max: 400 }),

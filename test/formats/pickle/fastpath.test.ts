@@ -336,6 +336,8 @@ const token = fc.oneof(
 const budgets = fc.record({
   containerCap: fc.integer({ min: 0, max: 4 }),
   memoDetailCap: fc.integer({ min: 0, max: 4 }),
+  // strs past the detail budget: no room, room for one chunk of indexes and 4 KiB, the default
+  memoStrBytes: fc.constantFrom(0, 16384 + 4096, 32 << 20),
   maxStack: fc.integer({ min: 3, max: 30 }),
   maxMemo: fc.integer({ min: 2, max: 100 }),
   maxMarks: fc.integer({ min: 1, max: 20 }),

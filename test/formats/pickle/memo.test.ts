@@ -2,7 +2,8 @@
  * The memo's far part (dense window + map) keeps exactly what the plain map it replaced kept: a
  * reference model (the former implementation) and the memo agree on random puts and gets, ASCII
  * strs given as bytes (`storeAscii`, kept in the memo's arena) and calls without arguments given as
- * their callee and offset (`storeCall`, made on the first GET) included.
+ * their callee and offset (`storeCall`, made on the first GET) included. Strs the far part does not
+ * hold are kept as text (memo-strs.ts; the budget is not reached here: memo-strs.test.ts tests it).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -23,6 +24,8 @@ const ELIDED = "<elided>";
 class ReferenceMemo {
   readonly dense = new Map<number, Value>();
   readonly far = new Map<number, Value>();
+  /** Strs of up to 127 code units the far part does not hold: their text. */
+  readonly strs = new Map<number, string>();
   readonly present = new Set<number>();
   farMax = -1;
   constructor(
@@ -43,6 +46,7 @@ class ReferenceMemo {
       return "ok";
     }
     const far = this.far;
+    this.strs.delete(i);
     if (v instanceof PyRef) {
       // a global is always kept (a GET of it must name it)
       far.set(i, v);
@@ -58,12 +62,14 @@ class ReferenceMemo {
       }
     }
     if (!fresh && i <= this.farMax) far.delete(i);
+    const text = typeof v === "string" ? v : v instanceof PyStr ? v.value : undefined;
+    if (text !== undefined && text.length <= 127) this.strs.set(i, text);
     return "ok";
   }
   get(i: number): Value | undefined | string {
     if (!this.present.has(i)) return undefined;
     if (i < this.detailCap) return this.dense.get(i);
-    return this.far.has(i) ? this.far.get(i) : ELIDED;
+    return this.far.has(i) ? this.far.get(i) : (this.strs.get(i) ?? ELIDED);
   }
 }
 

@@ -508,9 +508,10 @@ describe("large memos stay exact where it matters (false positives of the third 
 });
 
 describe("a memo past its detail budget", () => {
-  it("a module name the memo did not keep is a budget stop, not a name computed at run time", async () => {
+  it("a module name memoised past it is read: kept as text, not a name computed at run time", async () => {
     // a vocabulary of 140,000 memoised words, then 'numpy' memoised and fetched back for a
-    // STACK_GLOBAL (a fitted CountVectorizer's shape): the memo keeps no value for it
+    // STACK_GLOBAL (a fitted CountVectorizer's shape): the memo keeps its text (memo-strs.ts; it
+    // kept no value for it before, and the analysis stopped on its budget)
     const n = 140_000;
     const words = Buffer.concat(Array.from({ length: n }, (_, i) => bytes(SB(`w${i}`), [0x94])));
     const idx = n + 1; // the list is entry 0
@@ -527,8 +528,8 @@ describe("a memo past its detail budget", () => {
       op.stop,
     );
     const { verdict, findings } = await verdictOf(data);
-    expect(verdict).toBe("invalid");
-    expect(findings.some((x) => x.ruleId === "scan/budget-exceeded")).toBe(true);
+    expect(verdict).toBe("clean");
+    expect(findings.some((x) => x.ruleId === "scan/budget-exceeded")).toBe(false);
     expect(findings.some((x) => x.ruleId === "pickle/dynamic-import")).toBe(false);
   }, 30_000);
 });
