@@ -30,6 +30,10 @@ tensor classes are pickled by reference from a stand-in module named `torch`), s
   one) whose storage views pickle calls posix.system: `malicious`.
 - trailing/pytorch_model.bin: bytes after the storage views pickle (torch.load never reads them):
   `invalid` at least.
+- pid_evil/pytorch_model.bin: the object pickle's persistent id is a tuple, (posix.system, '', ''):
+  legacy_load's persistent_load returns its first item, which the pickle then calls: `malicious`.
+- pid_list/pytorch_model.bin: a persistent id that is a list (legacy_load's int(id) raises): a
+  `pickle/persistent-id` finding, not `clean`.
 
 Payloads are harmless (`echo modelgate-bypass-sample`) and nothing is executed here: each member is
 read back by a small reader that follows the layout above with an Unpickler whose find_class returns
@@ -72,8 +76,26 @@ class Ref:  # a persistent id of the object pickle
         self.key = key
 
 
+class Hidden:  # persisted as (posix.system, '', ''): legacy_load's persistent_load returns posix.system
+    def __call__(self, *args):  # (the pickler wants a callable)
+        pass
+
+
+class CallsHidden:
+    def __reduce__(self):
+        return (Hidden(), (PAYLOAD,))
+
+
+class Odd:  # persisted as a list: int(["odd"]) raises in legacy_load's persistent_load
+    pass
+
+
 class ObjectPickler(pickle.Pickler):
     def persistent_id(self, obj):
+        if isinstance(obj, Odd):
+            return ["odd"]
+        if isinstance(obj, Hidden):
+            return (posix.system, "", "")
         return str(obj.key) if isinstance(obj, Ref) else None
 
 
@@ -124,9 +146,9 @@ SYS_INFO = dumps({"protocol_version": 1001, "little_endian": True, "type_sizes":
 OBJECT = object_pickle({"weight": Ref(2), "index": Ref(3)})
 
 
-def checkpoint(storages, tensors, extra=()):
+def checkpoint(storages, tensors, extra=(), obj=OBJECT):
     buf = io.BytesIO()
-    members = [("sys_info", SYS_INFO), ("pickle", OBJECT), ("storages", storages), ("tensors", tensors), *extra]
+    members = [("sys_info", SYS_INFO), ("pickle", obj), ("storages", storages), ("tensors", tensors), *extra]
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
@@ -160,6 +182,16 @@ def load(f):
     return Recording(f).load()
 
 
+class ObjectRecording(Recording):
+    """The object pickle, with legacy_load's persistent_load: a tuple id yields its first item,
+    any other id the object read under the key int(id)."""
+
+    def persistent_load(self, saved_id):
+        if isinstance(saved_id, tuple):
+            return saved_id[0]
+        return ("object", int(saved_id))
+
+
 class Raised(Exception):
     pass
 
@@ -190,6 +222,7 @@ def read_checkpoint(data):
                 struct.unpack("<%dq" % ndim, raw.read(8 * ndim))
                 struct.unpack("<q", raw.read(8))
             extra += len(raw.read())
+            ObjectRecording(io.BytesIO(tar.extractfile("pickle").read())).load()
         except (ValueError, TypeError, struct.error) as e:
             raise Raised(str(e)) from e
     return list(CALLS), extra
@@ -248,6 +281,18 @@ write("unknown_type/pytorch_model.bin", unknown)
 duplicate = checkpoint(storages_member(), tensors_member(), [("storages", storages_member(views=dumps(Evil())))])
 reaches_payload(duplicate)
 write("duplicate_member/pytorch_model.bin", duplicate)
+
+pid_evil = checkpoint(storages_member(), tensors_member(), obj=object_pickle({"weight": Ref(2), "hook": CallsHidden()}))
+reaches_payload(pid_evil)
+write("pid_evil/pytorch_model.bin", pid_evil)
+
+pid_list = checkpoint(storages_member(), tensors_member(), obj=object_pickle({"weight": Ref(2), "odd": Odd()}))
+try:
+    read_checkpoint(pid_list)
+    raise SystemExit("pid_list reads")
+except Raised:
+    pass
+write("pid_list/pytorch_model.bin", pid_list)
 
 trailing = checkpoint(storages_member(after=b"\0" * 24), tensors_member())
 calls, extra = read_checkpoint(trailing)

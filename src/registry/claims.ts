@@ -45,6 +45,12 @@ const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
   by,
 });
 
+/** A name `torch.load` reads: a pickle, or the oldest checkpoints, tars `torch.load` reads too. */
+const torchClaim = (by: string): NameClaim => {
+  const claim = pickleClaim(by, false);
+  return { ...claim, accepts: [...claim.accepts, "pytorch-tar"] };
+};
+
 /**
  * Extensions that claim a pickle: the loaders behind them unpickle (`pickle.load`, `torch.load`,
  * `joblib.load`, `paddle.load`). Extensions that claim other formats are declared by the format
@@ -56,9 +62,9 @@ const PICKLE_EXTENSIONS: Readonly<Record<string, (by: string) => NameClaim>> = {
   joblib: (by) => ({ ...pickleClaim(by, true), reading: "joblib" }),
   dill: (by) => pickleClaim(by, true),
   sav: (by) => pickleClaim(by, true),
-  pt: (by) => pickleClaim(by, false),
-  pth: (by) => pickleClaim(by, false),
-  ckpt: (by) => pickleClaim(by, false),
+  pt: torchClaim,
+  pth: torchClaim,
+  ckpt: torchClaim,
   // PaddlePaddle's paddle.save pickles parameters and optimizer state.
   pdparams: (by) => pickleClaim(by, false),
   pdopt: (by) => pickleClaim(by, false),
@@ -96,7 +102,7 @@ const TF_NAMES = new Set(["saved_model.pb", "keras_metadata.pb"]);
  */
 export function claimForName(name: string, parent?: Format): NameClaim | undefined {
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
-  if (TORCH_LOADED_NAMES.test(base)) return pickleClaim(`file name ${base}`, false);
+  if (TORCH_LOADED_NAMES.test(base)) return torchClaim(`file name ${base}`);
   // Whatever the tar's flavour: a legacy checkpoint with a model_config.yaml added is still a tar torch.load reads.
   // A repeated member is named `storages#4` by the tar analyzer; tarfile (torch) reads the last one.
   const member = base.replace(/#\d+$/, "");
@@ -108,7 +114,7 @@ export function claimForName(name: string, parent?: Format): NameClaim | undefin
   // torch.save(state, "checkpoint.pth.tar"), as PyTorch's ImageNet example does, writes a zip.
   const torchTar = /\.(pt|pth|ckpt)\.tar$/.exec(base);
   if (torchTar !== undefined && torchTar !== null) {
-    const claim = pickleClaim(`extension .${torchTar[1]}.tar`, false);
+    const claim = torchClaim(`extension .${torchTar[1]}.tar`);
     return { ...claim, accepts: [...claim.accepts, "tar"] };
   }
   const dot = base.lastIndexOf(".");

@@ -51,6 +51,11 @@ export interface PickleAnalysisOptions {
   /** Machine budgets. */
   machine?: Partial<MachineOptions>;
   /**
+   * The stream is the `pickle` member of a legacy PyTorch tar checkpoint (not a payload nested in
+   * it): `legacy_load`'s persistent_load (see {@link MachineOptions.persistentTar}).
+   */
+  torchTar?: boolean;
+  /**
    * Nested payload depth budget (default 4): pickles handed to loaders inside the pickle, joblib
    * object arrays and embedded members all count against it. The analyzers pass what the scan's
    * `maxDepth` leaves at the file's depth.
@@ -154,6 +159,7 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
     ...defaultMachineOptions(),
     persistentLoad: TORCH_CONTEXTS.has(options.context),
     ...options.machine,
+    persistentTar: options.torchTar === true && TORCH_CONTEXTS.has(options.context),
     shared,
     chargeDecompressed: options.chargeDecompressed,
     inlinePickle: async (inp, at) => {
@@ -419,7 +425,8 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
         break;
     }
   }
-  if (TORCH_CONTEXTS.has(opts.context)) for (const f of torchPersistentFindings(m, policy)) out.push(f);
+  if (TORCH_CONTEXTS.has(opts.context))
+    for (const f of torchPersistentFindings(m, policy, opts.torchTar === true)) out.push(f);
   const div = run.result?.divergence ?? undefined;
   if (div !== undefined) {
     out.push({
@@ -549,15 +556,25 @@ function escapedSinkFinding(site: RefSite, cls: Classification): FindingInput {
   };
 }
 
-/** PyTorch's persistent_load accepts ('storage', storage_type, key, location, numel[, view]). */
-function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy): FindingInput[] {
+/**
+ * PyTorch's persistent_load accepts ('storage', storage_type, key, location, numel[, view]) and
+ * ('module', class, ...); the legacy tar loader's (`tar`) a tuple whose first item it returns (a
+ * module's class) and the key of an object read from `storages` or `tensors` (`int(id)`).
+ */
+function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, tar: boolean): FindingInput[] {
   const out: FindingInput[] = [];
   let bad = 0;
   for (const p of m.persistentIds) {
     const items = seqItems(p.pid);
     const typename = strOf(items?.[0]);
     let ok = false;
-    if (typename === "storage" && items !== undefined && items.length >= 5) {
+    if (tar) {
+      if (p.pid instanceof PySeq) ok = p.pid.kind === "tuple" && items?.[0] instanceof PyRef;
+      else {
+        const key = typeof p.pid === "number" ? p.pid : strOf(p.pid);
+        ok = typeof key === "number" ? Number.isInteger(key) : key !== undefined && /^[0-9]{1,18}$/.test(key);
+      }
+    } else if (typename === "storage" && items !== undefined && items.length >= 5) {
       const st = items[1];
       const stOk =
         (st instanceof PyRef && PicklePolicy.permits(policy.classify(st.name), "ref")) ||
@@ -788,6 +805,7 @@ async function nestedFindings(
   const legacyTorch = p.kind === "torch" && startsWith(bytes, LEGACY_MAGIC_PICKLE, bytes[0] === 0x80 ? 2 : 0);
   const nested = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
     ...opts,
+    torchTar: false,
     context: nestedContext(p.kind),
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,

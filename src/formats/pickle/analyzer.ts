@@ -73,10 +73,13 @@ export const pickleAnalyzer: Analyzer = {
     const input = speculative
       ? new SourceInput(new HeadFirstSource(ctx.source, ctx.head), start, undefined, SPECULATIVE_CHUNK, false)
       : new SourceInput(ctx.source, start);
+    // the `pickle` member of a legacy torch tar: legacy_load unpickles it with its own persistent_load
+    const torchTar = ctx.lineage.at(-1) === "pytorch-tar" && ctx.name === "pickle";
     const analysis = await analyzePickleStream(input, {
       context,
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
+      ...(torchTar ? { torchTar } : {}),
     });
     // A weak reading that stops at once and leaves the rest unread ("N." opening a README) found
     // no pickle: nothing was imported or called, and the bytes are what the other candidates say.

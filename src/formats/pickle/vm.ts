@@ -40,6 +40,7 @@ import {
 import {
   type CallRecord,
   CONTAINER_CAP,
+  DROPPED,
   decodeUtf8,
   isAsciiText,
   isStr,
@@ -119,6 +120,12 @@ export interface MachineOptions {
   maxRefs: number;
   /** The loader has a `persistent_load` (torch); otherwise PERSID is reported. */
   persistentLoad: boolean;
+  /**
+   * That `persistent_load` is the legacy tar loader's (`legacy_load`, for the tar's `pickle`
+   * member): a tuple id yields its first item (a module's class), any other id an object read from
+   * the `storages` or `tensors` member (`int(id)`).
+   */
+  persistentTar: boolean;
   /** Registries shared with the other pickles of the file. */
   shared: SharedState;
   /** Reads joblib's inline array data after `NumpyArrayWrapper` BUILDs. */
@@ -147,6 +154,7 @@ export function defaultMachineOptions(): MachineOptions {
     maxMemo: 100_000_000,
     maxRefs: 100_000,
     persistentLoad: false,
+    persistentTar: false,
     shared: { ext: new Map(), patches: new Map() },
     inlineArrays: true,
     inlinePickle: undefined,
@@ -1044,7 +1052,22 @@ export class PickleMachine implements FastSink {
   #persistent(pid: Value, offset: number, opname: string): Value {
     this.persistentCount++;
     const items = seqItems(pid);
-    if (this.#o.persistentLoad && strOf(items?.[0]) === "module" && items?.[1] !== undefined) {
+    if (this.#o.persistentLoad && this.#o.persistentTar && pid instanceof PySeq && pid.kind === "tuple") {
+      // legacy_load's persistent_load returns the tuple's first item (the rest is compared with
+      // the class's source, a warning at most); an empty tuple raises
+      const first = pid.items[0];
+      if (first !== undefined) {
+        if (this.persistentIds.length < 1_000_000) this.persistentIds.push(new PyPersistent(pid, offset));
+        for (let i = 1; i < pid.items.length; i++) markEscaped(pid.items[i] as Value, DROPPED);
+        return first;
+      }
+    }
+    if (
+      this.#o.persistentLoad &&
+      !this.#o.persistentTar &&
+      strOf(items?.[0]) === "module" &&
+      items?.[1] !== undefined
+    ) {
       // torch's legacy persistent_load returns the class object of ('module', cls, file, source)
       if (this.persistentIds.length < 1_000_000) this.persistentIds.push(new PyPersistent(pid, offset));
       return items[1] as Value;

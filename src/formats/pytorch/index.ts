@@ -1,7 +1,8 @@
 /**
  * The PyTorch module: `torch.save` zip archives (`pytorch-zip`), TorchScript archives
- * (`torchscript`, `torch.jit.save`) and legacy checkpoints (`pytorch-legacy`). Their pickles are
- * read by the pickle engine in the `pytorch` / `torchscript` contexts.
+ * (`torchscript`, `torch.jit.save`), legacy checkpoints (`pytorch-legacy`) and the oldest ones,
+ * tars of `pickle`, `storages` and `tensors` (`pytorch-tar`, named by the tar analyzer from its
+ * members). Their pickles are read by the pickle engine in the `pytorch` / `torchscript` contexts.
  *
  * Detection: recognises PyTorch legacy checkpoints (a pickled magic number opens them).
  * @module
@@ -23,6 +24,7 @@ declare module "../../core/formats.js" {
   interface FormatRegistry {
     "pytorch-zip": true;
     "pytorch-legacy": true;
+    "pytorch-tar": true;
     torchscript: true;
   }
 }
@@ -67,6 +69,18 @@ export const pytorchModule = {
     {
       id: "pytorch-legacy",
       description: "legacy torch.save checkpoint (pickles in sequence)",
+      pickleContext: { context: "pytorch", rank: 1 },
+    },
+    {
+      id: "pytorch-tar",
+      description: "legacy torch.save tar checkpoint (members pickle, storages, tensors)",
+      // torch's legacy_load extracts `storages` and `tensors`, then unpickles `pickle` with its
+      // persistent_load (a tar without them fails before that)
+      tarSignature: {
+        rank: 1,
+        match: (_names: readonly string[], files: ReadonlySet<string>) =>
+          files.has("pickle") && files.has("storages") && files.has("tensors"),
+      },
       pickleContext: { context: "pytorch", rank: 1 },
     },
     {

@@ -51,6 +51,35 @@ describe("legacy PyTorch tar members", () => {
     expect(claimForName("storages")).toBeUndefined();
   });
 
+  it("takes the tar checkpoint for what torch.load reads under a torch name", () => {
+    for (const name of ["pytorch_model.bin", "model.pt", "weights.pth", "last.ckpt", "checkpoint.pth.tar"])
+      expect(claimForName(name)?.accepts).toContain("pytorch-tar");
+    // paddle.load and pickle.load do not read tars
+    expect(claimForName("model.pdparams")?.accepts).not.toContain("pytorch-tar");
+    expect(claimForName("model.pkl")?.accepts).not.toContain("pytorch-tar");
+  });
+
+  it("reads the object pickle with legacy_load's persistent_load", async () => {
+    // its ids are the keys of the storages and tensors ('2', '3'): nothing to report
+    expect(await scanSample("benign/pytorch_model.bin")).toEqual({ verdict: "clean", findings: [] });
+    // a tuple id yields its first item, posix.system, which the pickle calls
+    const evil = await scanSample("pid_evil/pytorch_model.bin");
+    expect(evil.verdict).toBe("malicious");
+    expect(
+      evil.findings.some(
+        (f) =>
+          f.ruleId === "pickle/dangerous-global" &&
+          f.evidence?.callee === "posix.system" &&
+          f.evidence?.use === "call" &&
+          f.path.endsWith("!pickle"),
+      ),
+    ).toBe(true);
+    // a list id: int(id) raises in torch
+    const odd = await scanSample("pid_list/pytorch_model.bin");
+    expect(odd.verdict).toBe("suspicious");
+    expect(odd.findings.map((f) => f.ruleId)).toEqual(["pickle/persistent-id"]);
+  });
+
   it.each(["views_evil/pytorch_model.bin", "views_evil/model.pt", "duplicate_member/pytorch_model.bin"])(
     "analyses the storage views pickle after the raw storages (%s)",
     async (p) => {
