@@ -436,3 +436,44 @@ describe("zip reader: gaps and zip64 consistency", () => {
     expect(rules).toEqual([]);
   });
 });
+
+describe("zip reader: the directory each loader reads", () => {
+  // samples/generate/zip_differentials.py: each sample's payload runs under the real loader
+  const sample = async (name: string) => {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { SAMPLES } = await import("../helpers/scan.js");
+    const source = new BufferSource(new Uint8Array(readFileSync(join(SAMPLES, "zip-differentials", name))));
+    return { source, dir: await readZipDirectory(source) };
+  };
+
+  it("takes the last end record even when its comment does not fit (miniz and zipfile do)", async () => {
+    for (const name of ["eocd_in_comment.npz", "eocd_in_comment.pt", "eocd_directory_after.pt"]) {
+      const { source, dir } = await sample(name);
+      expect(dir.eocdOffset).toBe(Math.max(...dir.eocdCandidates));
+      expect(dir.eocdCandidates.length).toBe(2);
+      expect(dir.findings.map((f) => f.ruleId)).toContain("zip/multiple-eocd");
+      // the payload's members are the ones listed
+      expect(dir.entries.some((e) => e.name === "x.npy" || e.name === "archive/data.pkl")).toBe(true);
+      expect(source.size).toBeGreaterThan(dir.eocdOffset);
+    }
+  });
+
+  it("reads Python's directory too when it is another one than miniz's", async () => {
+    for (const name of ["zip64_adjacent.npz", "zip64_fallback.npz"]) {
+      const { dir } = await sample(name);
+      // miniz's (the benign array) and zipfile's (the object array): both listed
+      expect(dir.entries.map((e) => e.name)).toEqual(["x.npy", "x.npy"]);
+      expect(new Set(dir.entries.map((e) => e.localHeaderOffset)).size).toBe(2);
+      expect(dir.entries.map((e) => e.index)).toEqual([0, 1]);
+      expect(
+        dir.findings.some((f) => f.ruleId === "zip/inconsistent-directory" && /Python's zipfile/.test(f.message)),
+      ).toBe(true);
+      // names point into the directory bytes handed back
+      for (const e of dir.entries) {
+        const raw = dir.centralDirectoryBytes.subarray(e.nameOffset, e.nameOffset + e.nameLength);
+        expect(new TextDecoder().decode(raw)).toBe(e.name);
+      }
+    }
+  });
+});

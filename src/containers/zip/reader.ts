@@ -118,7 +118,7 @@ export interface ZipDirectory {
   readonly entries: ZipEntry[];
   /** Offset of the end-of-central-directory record used. */
   readonly eocdOffset: number;
-  /** Offsets of every plausible end record found (the one used is the last). */
+  /** Offsets of every end record found (the one used is the last). */
   readonly eocdCandidates: readonly number[];
   /** Whether zip64 end records were used. */
   readonly zip64: boolean;
@@ -252,39 +252,38 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     throw new ModelgateError("MALFORMED", `${size} bytes is too small for a zip archive`, { offset: 0 });
   }
 
-  // 1. End record: search the tail backwards, as miniz and Python do, keeping every candidate.
+  // 1. End record: the last signature with a whole record after it, as miniz and Python take it
+  // (neither checks that its comment fits or that its directory lies before it: a record that
+  // looks implausible is still the one they read, so it is the one read here).
   const tailLength = Math.min(size, MAX_COMMENT + EOCD_SIZE + LOCATOR64_SIZE);
   const tailStart = size - tailLength;
   const tail = await readExact(source, tailStart, tailLength);
-  const plausible: EocdRecord[] = [];
-  let lastRaw: EocdRecord | undefined;
+  const records: EocdRecord[] = [];
   for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
     if (tail[i] !== 0x50 || u32(tail, i) !== SIG_EOCD) continue;
-    const record = parseEocd(tail, i, tailStart + i);
-    lastRaw ??= record;
-    const commentFits = i + EOCD_SIZE + record.commentLength <= tailLength;
-    const dirFits =
-      record.cdOffset === U32_MAX ||
-      record.cdSize === U32_MAX ||
-      (record.cdSize <= record.offset && record.cdOffset <= record.offset);
-    if (commentFits && dirFits) plausible.push(record);
+    records.push(parseEocd(tail, i, tailStart + i));
   }
-  const eocd = plausible[0] ?? lastRaw;
+  const eocd = records[0];
   if (eocd === undefined) {
     throw new ModelgateError("MALFORMED", "no end-of-central-directory record in the last 64 KiB", {
       offset: tailStart,
     });
   }
-  const eocdCandidates = plausible.map((r) => r.offset).reverse();
-  if (plausible.length > 1) {
+  const eocdCandidates = records.map((r) => r.offset).reverse();
+  if (records.length > 1) {
     findings.add({
       ruleId: "zip/multiple-eocd",
-      message: `${plausible.length} end-of-central-directory records (at ${eocdCandidates.join(", ")}); the last is used, as miniz and Python do`,
+      message: `${records.length} end-of-central-directory records (at ${eocdCandidates.join(", ")}); the last is used, as miniz and Python do`,
       offset: eocd.offset,
-      evidence: { count: plausible.length, offsets: eocdCandidates.join(",") },
+      evidence: { count: records.length, offsets: eocdCandidates.join(",") },
     });
   }
-  if (plausible.length === 0) {
+  const commentFits = eocd.offset + EOCD_SIZE + eocd.commentLength <= size;
+  const dirFits =
+    eocd.cdOffset === U32_MAX ||
+    eocd.cdSize === U32_MAX ||
+    (eocd.cdSize <= eocd.offset && eocd.cdOffset <= eocd.offset);
+  if (!commentFits || !dirFits) {
     findings.add({
       ruleId: "zip/malformed",
       message: "the end-of-central-directory record is inconsistent (comment or directory out of bounds)",
@@ -519,13 +518,56 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     });
   }
 
+  // 7. Python's zipfile finds the directory its own way: the zip64 end record right before the
+  // locator (the locator's pointer is ignored; without one there, the 32-bit fields), and the
+  // directory right before those records, every offset shifted by how far that is from where the
+  // records say. When that is another directory than the one read above (PyTorch's miniz follows
+  // the pointer and the offset), its entries are read too: a member only one loader sees is
+  // analysed all the same.
+  let allEntries: ZipEntry[] = entries;
+  let allBytes = cd;
+  const python = await pythonDirectory(source, eocd, locator, locatorOffset);
+  if (python !== undefined && (python.start !== cdStart || python.shift !== prefixShift || python.size !== cd.length)) {
+    const pyAvailable = Math.max(0, Math.min(python.size, size - python.start));
+    if (pyAvailable > 0 && pyAvailable + cd.length <= maxCdBytes && (await sigAt(python.start))) {
+      const pyCd = await readClamped(source, python.start, pyAvailable);
+      const pyFindings = new FindingList(options.maxFindingsPerRule);
+      const pyWalk = walkCentralDirectory(
+        pyCd,
+        python.start,
+        python.entries,
+        maxEntries,
+        python.shift,
+        size,
+        pyFindings,
+        options.signal,
+      );
+      const known = new Set(entries.map((e) => `${e.localHeaderOffset}/${e.name}`));
+      const extra = pyWalk.entries.filter((e) => !known.has(`${e.localHeaderOffset}/${e.name}`));
+      findings.add({
+        ruleId: "zip/inconsistent-directory",
+        message: `Python's zipfile reads another central directory (${python.size} bytes at ${python.start}, offsets shifted by ${python.shift}) than PyTorch's miniz (at ${cdStart}): ${extra.length} member(s) only it lists are analysed too`,
+        offset: python.start,
+        evidence: { pythonDirectory: python.start, minizDirectory: cdStart, extra: extra.length },
+      });
+      for (const f of pyFindings.list()) findings.add(f);
+      if (extra.length > 0) {
+        allBytes = new Uint8Array(cd.length + pyCd.length);
+        allBytes.set(cd);
+        allBytes.set(pyCd, cd.length);
+        const base = cd.length;
+        allEntries = [...entries, ...extra.map((e, k) => new ReindexedEntry(e, entries.length + k, base))];
+      }
+    }
+  }
+
   const result: ZipDirectory = {
-    entries,
+    entries: allEntries,
     eocdOffset: eocd.offset,
     eocdCandidates,
     zip64,
     centralDirectory: { offset: cdStart, size: cd.length },
-    centralDirectoryBytes: cd,
+    centralDirectoryBytes: allBytes,
     declaredEntries,
     prefixShift,
     incomplete,
@@ -533,6 +575,110 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     findings: findings.list(),
   };
   return eocd.commentLength > 0 ? { ...result, comment: { offset: commentOffset, length: commentLength } } : result;
+}
+
+/** Where Python's zipfile reads the central directory from (see `_EndRecData64`, `_RealGetContents`). */
+interface PythonDirectory {
+  /** First byte of the directory. */
+  readonly start: number;
+  /** Bytes it reads. */
+  readonly size: number;
+  /** What it adds to every local header offset (`concat`). */
+  readonly shift: number;
+  /** Entries the record it used declares (Python itself walks by size). */
+  readonly entries: number;
+}
+
+/**
+ * Where Python's zipfile reads the directory of an archive whose end record is `eocd` (undefined
+ * where it raises): the zip64 end record is the 56 bytes right before a locator (its pointer is
+ * not followed; a record without its signature there leaves the 32-bit fields), and the directory
+ * ends where the end records begin.
+ */
+async function pythonDirectory(
+  source: ByteSource,
+  eocd: EocdRecord,
+  locator: Uint8Array | undefined,
+  locatorOffset: number,
+): Promise<PythonDirectory | undefined> {
+  let size = eocd.cdSize;
+  let offset = eocd.cdOffset;
+  let entries = eocd.entries;
+  let end = eocd.offset;
+  if (locator !== undefined && u32(locator, 0) === SIG_LOCATOR64) {
+    if (u32(locator, 4) !== 0 || u32(locator, 16) > 1) return undefined; // multi-disk: BadZipFile
+    const at = locatorOffset - EOCD64_SIZE;
+    if (at >= 0) {
+      const record = await readExact(source, at, EOCD64_SIZE);
+      if (u32(record, 0) === SIG_EOCD64) {
+        size = u64(record, 40);
+        offset = u64(record, 48);
+        entries = u64(record, 32);
+        end = at;
+      }
+    }
+  }
+  const start = end - size;
+  if (!Number.isSafeInteger(start) || start < 0) return undefined;
+  return { start, size, shift: start - offset, entries };
+}
+
+/** An entry of another directory, numbered after those of the first (its name offset moved with its bytes). */
+class ReindexedEntry implements ZipEntry {
+  readonly #e: ZipEntry;
+  readonly index: number;
+  readonly #base: number;
+
+  constructor(entry: ZipEntry, index: number, nameBase: number) {
+    this.#e = entry;
+    this.index = index;
+    this.#base = nameBase;
+  }
+  get name(): string {
+    return this.#e.name;
+  }
+  get nameOffset(): number {
+    return this.#e.nameOffset + this.#base;
+  }
+  get nameLength(): number {
+    return this.#e.nameLength;
+  }
+  get flags(): number {
+    return this.#e.flags;
+  }
+  get method(): number {
+    return this.#e.method;
+  }
+  get crc32(): number {
+    return this.#e.crc32;
+  }
+  get compressedSize(): number {
+    return this.#e.compressedSize;
+  }
+  get uncompressedSize(): number {
+    return this.#e.uncompressedSize;
+  }
+  get localHeaderOffset(): number {
+    return this.#e.localHeaderOffset;
+  }
+  get versionMadeBy(): number {
+    return this.#e.versionMadeBy;
+  }
+  get externalAttributes(): number {
+    return this.#e.externalAttributes;
+  }
+  get centralOffset(): number {
+    return this.#e.centralOffset;
+  }
+  get isDirectory(): boolean {
+    return this.#e.isDirectory;
+  }
+  get isSymlink(): boolean {
+    return this.#e.isSymlink;
+  }
+  get encrypted(): boolean {
+    return this.#e.encrypted;
+  }
 }
 
 /** Central directory fields in columns: entries are thin views, so 100k entries stay cheap. */

@@ -107,7 +107,7 @@ export const zipRules = [
     title: "Several end-of-central-directory records",
     severity: "medium",
     description:
-      "More than one plausible end-of-central-directory record was found near the end of the file. Readers that search differently (first vs last match, with or without comment-length checks) open different central directories and see different members.",
+      "More than one end-of-central-directory record was found near the end of the file. miniz (PyTorch) and Python's `zipfile` both take the last one, without checking that its comment fits or that its directory lies before it, so records earlier in the file (a benign archive whose comment hides another) are what careful readers see and loaders do not. modelgate reads the last one, as the loaders do.",
     references: [APPNOTE],
   },
   {
