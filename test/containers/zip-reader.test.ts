@@ -105,7 +105,7 @@ describe("zip reader: anomalies", () => {
       undefined,
       "container/link-member",
     ],
-    ["method 12", [{ name: "m", data: "x", method: 12 }], undefined, "format/unsupported"],
+    ["method 9 (deflate64)", [{ name: "m", data: "x", method: 9 }], undefined, "format/unsupported"],
     ["stored size mismatch", [{ name: "s", data: "x", declaredSize: 9 }], undefined, "zip/size-mismatch"],
     ["control char", [{ name: "a\u0001b", data: "x" }], undefined, "zip/suspicious-name"],
     ["prefix", [{ name: "p", data: "x" }], { prefix: new Uint8Array(10) }, "zip/prepended-data"],
@@ -477,3 +477,52 @@ describe("zip reader: the directory each loader reads", () => {
     }
   });
 });
+
+describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () => {
+  // samples/generate/zip_methods.py: numpy.savez members written again by zipfile
+  const entryOf = async (name: string) => {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { SAMPLES } = await import("../helpers/scan.js");
+    const source = new BufferSource(new Uint8Array(readFileSync(join(SAMPLES, "zip-methods", name))));
+    const dir = await readZipDirectory(source);
+    return { source, dir, entry: dir.entries.find((e) => e.name === "w.npy") };
+  };
+
+  it("decodes them to the declared size and CRC", async () => {
+    for (const [name, method] of [
+      ["arrays_bzip2.npz", 12],
+      ["arrays_lzma.npz", 14],
+    ] as const) {
+      const { source, dir, entry } = await entryOf(name);
+      expect(dir.findings).toEqual([]);
+      if (entry === undefined) throw new Error("no w.npy");
+      expect(entry.method).toBe(method);
+      const data = await openZipEntry(source, entry, budget());
+      const bytes = await data.read(0, data.size);
+      expect(bytes.length).toBe(entry.uncompressedSize);
+      expect(crc32(bytes) >>> 0).toBe(entry.crc32);
+      expect(text(bytes.subarray(1, 6))).toBe("NUMPY");
+      expect(await verifyZipEntry(source, entry, await locate(source, entry), budget())).toEqual({
+        crc32: entry.crc32,
+        size: entry.uncompressedSize,
+      });
+    }
+  });
+
+  it("refuses an LZMA header that is not LZMA1's (Python's zipfile raises)", async () => {
+    const { source, entry } = await entryOf("arrays_lzma.npz");
+    if (entry === undefined) throw new Error("no w.npy");
+    const at = await locate(source, entry);
+    const all = new Uint8Array(await source.read(0, source.size));
+    all[at + 2] = 4; // properties size
+    const broken = new BufferSource(all);
+    const data = await openZipEntry(broken, entry, budget(), at);
+    await expect(data.read(0, 16)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
+  });
+});
+
+async function locate(source: BufferSource, entry: Parameters<typeof verifyZipEntry>[1]): Promise<number> {
+  const { locateEntryData } = await import("../../src/containers/zip/reader.js");
+  return locateEntryData(source, entry);
+}

@@ -12,7 +12,7 @@ import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { isTorchOpaqueMember } from "./flavor.js";
-import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "./member.js";
+import { checkEncryptionFlag, isReadableMethod, openZipEntry, verifyZipEntry } from "./member.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -73,7 +73,7 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   for (const entry of entries) {
     ctx.checkpoint();
     const dataOffset = local.dataOffsets[entry.index] ?? -1;
-    const readable = dataOffset >= 0 && (entry.method === METHOD_STORED || entry.method === METHOD_DEFLATE);
+    const readable = dataOffset >= 0 && isReadableMethod(entry.method);
     if (entry.encrypted && !readable) {
       report("encrypted", encryptedFinding(entry, "its data cannot be read as stored or deflated bytes"));
     }

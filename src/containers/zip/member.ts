@@ -1,20 +1,92 @@
 /**
- * Random access to zip member data: stored members are zero-copy slices of the archive, deflated
- * members are decoded lazily ({@link DecodedWindowSource}) under the scan's budgets.
+ * Random access to zip member data: stored members are zero-copy slices of the archive, deflated,
+ * bzip2 and LZMA members (the last two are read by Python's zipfile: numpy.load, Keras; not by
+ * PyTorch) are decoded lazily ({@link DecodedWindowSource}) under the scan's budgets.
  * @module
  */
+import * as stream from "node:stream";
+import { type Duplex, Transform, type TransformCallback } from "node:stream";
 import { crc32, createInflateRaw } from "node:zlib";
 import { type ByteSource, readChunks, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { createBunzip2 } from "../compressed/bzip2.js";
 import {
   DecodedWindowSource,
   type DecompressionBudget,
   forEachDecodedChunk,
   type WindowOptions,
 } from "../compressed/decoded-source.js";
-import { locateEntryData, METHOD_DEFLATE, METHOD_STORED, type ZipEntry } from "./reader.js";
+import { createUnLzma } from "../compressed/lzma.js";
+import { locateEntryData, METHOD_BZIP2, METHOD_DEFLATE, METHOD_LZMA, METHOD_STORED, type ZipEntry } from "./reader.js";
 
 const inflateRaw = () => createInflateRaw({ chunkSize: 64 * 1024 });
+
+/**
+ * A zip LZMA member (method 14) as an LZMA-alone stream: zip's header (version, properties size,
+ * the 5 properties bytes) becomes the LZMA-alone header (properties, then the declared size, where
+ * the decoder stops: Python's zipfile keeps no more of what it decodes).
+ */
+class ZipLzmaHeader extends Transform {
+  #head: Uint8Array | undefined = new Uint8Array(0);
+
+  constructor(private readonly size: number) {
+    super();
+  }
+
+  override _transform(chunk: Uint8Array, _e: BufferEncoding, callback: TransformCallback): void {
+    const head = this.#head;
+    if (head === undefined) {
+      callback(null, chunk);
+      return;
+    }
+    const all = new Uint8Array(head.length + chunk.length);
+    all.set(head);
+    all.set(chunk, head.length);
+    if (all.length < 9) {
+      this.#head = all;
+      callback();
+      return;
+    }
+    const propsSize = (all[2] as number) | ((all[3] as number) << 8);
+    if (propsSize !== 5) {
+      callback(new ModelgateError("MALFORMED", `zip LZMA header declares ${propsSize} properties bytes (LZMA1 has 5)`));
+      return;
+    }
+    this.#head = undefined;
+    const alone = new Uint8Array(13);
+    alone.set(all.subarray(4, 9));
+    new DataView(alone.buffer).setBigUint64(5, BigInt(this.size), true);
+    this.push(alone);
+    callback(null, all.subarray(9));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#head !== undefined) callback(new ModelgateError("TRUNCATED", "zip LZMA member ends inside its header"));
+    else callback();
+  }
+}
+
+/** `stream.compose` (Node 16.9+; not in the type definitions this project builds with). */
+const compose = (stream as unknown as { compose: (...streams: Duplex[]) => Duplex }).compose;
+
+/** The decoder of a member's compression method, if modelgate reads it. */
+function decoderFor(entry: ZipEntry): (() => Duplex) | undefined {
+  switch (entry.method) {
+    case METHOD_DEFLATE:
+      return inflateRaw;
+    case METHOD_BZIP2:
+      return createBunzip2;
+    case METHOD_LZMA:
+      return () => compose(new ZipLzmaHeader(entry.uncompressedSize), createUnLzma());
+    default:
+      return undefined;
+  }
+}
+
+/** Whether modelgate decodes members of this compression method (stored, deflate, bzip2, LZMA). */
+export function isReadableMethod(method: number): boolean {
+  return method === METHOD_STORED || method === METHOD_DEFLATE || method === METHOD_BZIP2 || method === METHOD_LZMA;
+}
 
 /** Options of {@link openZipEntry}. */
 export interface OpenZipEntryOptions extends WindowOptions {
@@ -47,11 +119,12 @@ export async function openZipEntry(
   const start = dataOffset !== undefined && dataOffset >= 0 ? dataOffset : await locateEntryData(source, entry);
   const raw = new SliceSource(source, start, entry.compressedSize);
   if (entry.method === METHOD_STORED) return raw;
-  if (entry.method === METHOD_DEFLATE) {
+  const decoder = decoderFor(entry);
+  if (decoder !== undefined) {
     return new DecodedWindowSource(
       raw,
       entry.uncompressedSize,
-      inflateRaw,
+      decoder,
       budget,
       `zip member ${JSON.stringify(entry.name)}`,
       options,
@@ -96,13 +169,14 @@ export async function verifyZipEntry(
     }
     return { crc32: crc, size };
   }
-  if (entry.method !== METHOD_DEFLATE) {
+  const decoder = decoderFor(entry);
+  if (decoder === undefined) {
     throw new ModelgateError(
       "UNSUPPORTED",
       `member ${JSON.stringify(entry.name)} uses compression method ${entry.method}`,
     );
   }
-  const totals = await forEachDecodedChunk(raw, inflateRaw, budget, `zip member ${JSON.stringify(entry.name)}`, (c) => {
+  const totals = await forEachDecodedChunk(raw, decoder, budget, `zip member ${JSON.stringify(entry.name)}`, (c) => {
     crc = crc32(c, crc);
   });
   return { crc32: crc, size: totals.produced };

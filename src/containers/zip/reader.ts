@@ -49,6 +49,9 @@ const USUAL_FLAGS = FLAG_ENCRYPTED | 0x0002 | 0x0004 | FLAG_DATA_DESCRIPTOR | FL
 export const METHOD_STORED = 0;
 /** Compression method 8. */
 export const METHOD_DEFLATE = 8;
+/** bzip2 and LZMA: Python's zipfile reads them (numpy.load, Keras), PyTorch's miniz does not. */
+export const METHOD_BZIP2 = 12;
+export const METHOD_LZMA = 14;
 
 /** One central directory record. */
 export interface ZipEntry {
@@ -1023,7 +1026,7 @@ function reportEntry(entry: ZipEntry, diskStart: number, odd: boolean, size: num
       evidence: { member: name, flags },
     });
   }
-  if (method !== METHOD_STORED && method !== METHOD_DEFLATE) {
+  if (method !== METHOD_STORED && method !== METHOD_DEFLATE && method !== METHOD_BZIP2 && method !== METHOD_LZMA) {
     findings.add({
       ruleId: "format/unsupported",
       message: `member ${JSON.stringify(name)} uses compression method ${method}, which modelgate (and PyTorch) cannot read`,
