@@ -288,10 +288,10 @@ async function verify(
   const member = { member: entry.name };
   try {
     const actual = await verifyZipEntry(data, entry, dataStart, budgetOf(ctx));
-    if (entry.method === METHOD_DEFLATE && actual.size !== entry.uncompressedSize) {
+    if (entry.method !== METHOD_STORED && actual.size !== entry.uncompressedSize) {
       report("size", {
         ruleId: "zip/size-mismatch",
-        message: `member ${JSON.stringify(entry.name)} inflates to ${actual.size} bytes, ${entry.uncompressedSize} declared`,
+        message: `member ${JSON.stringify(entry.name)} decompresses to ${actual.size} bytes, ${entry.uncompressedSize} declared`,
         offset: dataOffset,
         evidence: { ...member, declared: entry.uncompressedSize, actual: actual.size },
       });
