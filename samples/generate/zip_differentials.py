@@ -16,6 +16,9 @@ by the real loader in a child process to prove that the payload runs (`echo`, ha
 - zip64_fallback.npz: no zip64 record right before the locator, so zipfile falls back to the 32-bit
   fields and finds a directory right before the end record (offsets shifted by the difference),
   another one than the one the fields name.
+- zip64_second_extra.npz: the member's central record defers its local header offset to a zip64
+  extra field whose value is 0xFFFFFFFF again; a second zip64 extra field holds the real offset.
+  miniz reads the first field only; zipfile reads every one, each filling what is still 0xFFFFFFFF.
 
 Run from the repository root with /usr/bin/python3 (Debian python3-numpy, python3-torch).
 """
@@ -159,7 +162,27 @@ def zip64_fallback():
     return data
 
 
-def write(rel, data, loader):
+def zip64_second_extra():
+    lb, ib = local("w.npy", npy_benign())
+    le, ie = local("x.npy", npy_object())
+    evil_at = len(lb)
+    cd_b = central(ib, 0)
+    extras = struct.pack("<HHQ", 1, 8, 0xFFFFFFFF) + struct.pack("<HHQ", 1, 8, evil_at)
+    cd_e = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50, 0x314, 45, 0, 0, 0, 0x21, ie["crc"], ie["size"], ie["size"],
+            len(ie["name"]), len(extras), 0, 0, 0, 0o100644 << 16, 0xFFFFFFFF,
+        )
+        + ie["name"]
+        + extras
+    )
+    cd = cd_b + cd_e
+    body = lb + le
+    return body + cd + end_record(2, len(cd), len(body), 0)
+
+
+def write(rel, data, loader, rules=("pickle/dangerous-global", "zip/inconsistent-directory")):
     path = os.path.join(ROOT, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -173,7 +196,7 @@ def write(rel, data, loader):
         raise SystemExit(f"{rel}: the payload did not run under {loader}: {r.stderr[-400:]!r}")
     EXPECTED[f"zip-differentials/{rel}"] = {
         "verdict": "malicious",
-        "rules": ["pickle/dangerous-global", "zip/inconsistent-directory"],
+        "rules": list(rules),
         "callee": "posix.system",
     }
 
@@ -185,6 +208,7 @@ write("eocd_in_comment.pt", eocd_in_comment(torch_entries(), torch_payload_entri
 write("eocd_directory_after.pt", eocd_in_comment(torch_entries(), torch_payload_entries(), True), "torch")
 write("zip64_adjacent.npz", zip64_adjacent(NPY_BENIGN, NPY_EVIL), "numpy")
 write("zip64_fallback.npz", zip64_fallback(), "numpy")
+write("zip64_second_extra.npz", zip64_second_extra(), "numpy", rules=["pickle/dangerous-global", "zip/zip64-inconsistent"])
 
 with open(os.path.join(ROOT, "expected.json"), "w") as f:
     json.dump(EXPECTED, f, indent=1, sort_keys=True)

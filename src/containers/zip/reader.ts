@@ -45,6 +45,9 @@ export const FLAG_UTF8 = 0x0800;
 /** Flag bits ordinary writers set: encryption (reported separately), deflate options, descriptor, UTF-8. */
 const USUAL_FLAGS = FLAG_ENCRYPTED | 0x0002 | 0x0004 | FLAG_DATA_DESCRIPTOR | FLAG_UTF8;
 
+/** 2^64 - 1 as a double (2^64): the file size sentinel Python's zipfile also checks. */
+const U64_MAX = 2 ** 64;
+
 /** Compression method 0. */
 export const METHOD_STORED = 0;
 /** Compression method 8. */
@@ -863,7 +866,10 @@ function walkCentralDirectory(
     const centralOffset = cdStart + p;
 
     if (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX) {
-      // zip64 extra field (id 1): the 0xFFFFFFFF fields, in this order.
+      // zip64 extra field (id 1): the 0xFFFFFFFF fields, in this order. miniz reads the first such
+      // field; Python's zipfile reads every one, each filling the fields still at 0xFFFFFFFF (the
+      // file size also at 2^64 - 1): a later one sets what the first left at the sentinel, and
+      // Python's value is the one taken (miniz's is then a sentinel offset or size it cannot use).
       let q = p + CENTRAL_SIZE + nameLength;
       const extraEnd = q + extraLength;
       let found = false;
@@ -872,7 +878,31 @@ function walkCentralDirectory(
         const len = u16(cd, q + 2);
         const body = q + 4;
         if (body + len > extraEnd) break;
-        if (id === 1) {
+        if (id === 1 && found) {
+          const unset =
+            uncompressedSize === U32_MAX ||
+            uncompressedSize === U64_MAX ||
+            compressedSize === U32_MAX ||
+            localHeaderOffset === U32_MAX;
+          if (unset) {
+            findings.add({
+              ruleId: "zip/zip64-inconsistent",
+              message: `entry ${index}: a second zip64 extra field sets what the first left at 0xFFFFFFFF (Python's zipfile reads it, miniz does not)`,
+              offset: centralOffset,
+            });
+            let r = body;
+            const next = (): number | undefined => {
+              if (r + 8 > body + len) return undefined;
+              r += 8;
+              return u64(cd, r - 8);
+            };
+            // Python raises where the field is too short: the values stay as they are
+            if (uncompressedSize === U32_MAX || uncompressedSize === U64_MAX)
+              uncompressedSize = next() ?? uncompressedSize;
+            if (compressedSize === U32_MAX) compressedSize = next() ?? compressedSize;
+            if (localHeaderOffset === U32_MAX) localHeaderOffset = next() ?? localHeaderOffset;
+          }
+        } else if (id === 1) {
           found = true;
           let r = body;
           const take = (): number | undefined => {
@@ -904,7 +934,6 @@ function walkCentralDirectory(
               offset: centralOffset,
             });
           }
-          break;
         }
         q = body + len;
       }
