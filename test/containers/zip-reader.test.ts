@@ -1,10 +1,18 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { DecompressionBudget } from "../../src/containers/compressed/decoded-source.js";
 import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
-import { checkLocalHeaders, isTraversalName, readZipDirectory } from "../../src/containers/zip/reader.js";
+import {
+  checkLocalHeaders,
+  isTraversalName,
+  locateEntryData,
+  readZipDirectory,
+} from "../../src/containers/zip/reader.js";
 import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
+import { SAMPLES } from "../helpers/scan.js";
 import { type BuildEntry, type BuildOptions, buildZip } from "./zip-builder.js";
 
 const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {
@@ -28,6 +36,10 @@ async function inspect(entries: BuildEntry[], options?: BuildOptions) {
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A file of samples/<area>/ in memory. */
+const sampleSource = (area: string, name: string) =>
+  new BufferSource(new Uint8Array(readFileSync(join(SAMPLES, area, name))));
 
 describe("zip reader: well-formed archives", () => {
   it("lists entries and reads stored and deflated members", async () => {
@@ -440,10 +452,7 @@ describe("zip reader: gaps and zip64 consistency", () => {
 describe("zip reader: the directory each loader reads", () => {
   // samples/generate/zip_differentials.py: each sample's payload runs under the real loader
   const sample = async (name: string) => {
-    const { readFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { SAMPLES } = await import("../helpers/scan.js");
-    const source = new BufferSource(new Uint8Array(readFileSync(join(SAMPLES, "zip-differentials", name))));
+    const source = sampleSource("zip-differentials", name);
     return { source, dir: await readZipDirectory(source) };
   };
 
@@ -481,10 +490,7 @@ describe("zip reader: the directory each loader reads", () => {
 describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () => {
   // samples/generate/zip_methods.py: numpy.savez members written again by zipfile
   const entryOf = async (name: string) => {
-    const { readFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { SAMPLES } = await import("../helpers/scan.js");
-    const source = new BufferSource(new Uint8Array(readFileSync(join(SAMPLES, "zip-methods", name))));
+    const source = sampleSource("zip-methods", name);
     const dir = await readZipDirectory(source);
     return { source, dir, entry: dir.entries.find((e) => e.name === "w.npy") };
   };
@@ -503,7 +509,7 @@ describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () 
       expect(bytes.length).toBe(entry.uncompressedSize);
       expect(crc32(bytes) >>> 0).toBe(entry.crc32);
       expect(text(bytes.subarray(1, 6))).toBe("NUMPY");
-      expect(await verifyZipEntry(source, entry, await locate(source, entry), budget())).toEqual({
+      expect(await verifyZipEntry(source, entry, await locateEntryData(source, entry), budget())).toEqual({
         crc32: entry.crc32,
         size: entry.uncompressedSize,
       });
@@ -513,7 +519,7 @@ describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () 
   it("refuses an LZMA header that is not LZMA1's (Python's zipfile raises)", async () => {
     const { source, entry } = await entryOf("arrays_lzma.npz");
     if (entry === undefined) throw new Error("no w.npy");
-    const at = await locate(source, entry);
+    const at = await locateEntryData(source, entry);
     const all = new Uint8Array(await source.read(0, source.size));
     all[at + 2] = 4; // properties size
     const broken = new BufferSource(all);
@@ -521,8 +527,3 @@ describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () 
     await expect(data.read(0, 16)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
   });
 });
-
-async function locate(source: BufferSource, entry: Parameters<typeof verifyZipEntry>[1]): Promise<number> {
-  const { locateEntryData } = await import("../../src/containers/zip/reader.js");
-  return locateEntryData(source, entry);
-}
