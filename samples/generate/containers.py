@@ -187,9 +187,9 @@ def zips():
     info.external_attr = (0o120777 << 16)
     write("zip/symlink.zip", make_zip([(info, b"/etc/passwd")]), "suspicious", ["container/link-member"])
 
-    # Compression methods PyTorch and modelgate cannot read.
-    write("zip/bzip2-method.zip", make_zip(TEXT, compression=zipfile.ZIP_BZIP2), "invalid", ["format/unsupported"])
-    write("zip/lzma-method.zip", make_zip(TEXT, compression=zipfile.ZIP_LZMA), "invalid", ["format/unsupported"])
+    # Compression methods PyTorch cannot read and Python's zipfile can (modelgate decodes them).
+    write("zip/bzip2-method.zip", make_zip(TEXT, compression=zipfile.ZIP_BZIP2), "clean")
+    write("zip/lzma-method.zip", make_zip(TEXT, compression=zipfile.ZIP_LZMA), "clean")
 
     # Deflate bomb: 64 MiB of zeros in ~64 KiB.
     buf = io.BytesIO()
