@@ -14,7 +14,7 @@ import { CLAIM_EXTENSIONS, TAR_FORMATS } from "./catalog.js";
 /** Formats in which a loader unpickles the bytes (or a member of them). */
 const PICKLE_FAMILY: readonly Format[] = ["pickle", "joblib", "pytorch-legacy", "pytorch-zip", "torchscript", "zip"];
 /** Compression a pickle file may be wrapped in (joblib, `pickle` over `gzip.open`). */
-const COMPRESSED: readonly Format[] = ["gzip", "zlib", "bz2", "xz", "lzma", "zstd"];
+const COMPRESSED: readonly Format[] = ["gzip", "zlib", "bz2", "xz", "lzma", "zstd", "lz4"];
 
 /** A claim made by a name. */
 export interface NameClaim {

@@ -13,18 +13,9 @@ import {
 import { decompress, zstdAvailable } from "../../src/containers/compressed/streams.js";
 import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, readClamped } from "../../src/sources/byte-source.js";
+import { testBudget } from "../helpers/budget.js";
 
-const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {
-  const b = {
-    used: 0,
-    maxRatio,
-    charge(n: number) {
-      b.used += n;
-      if (b.used > max) throw new Error("over");
-    },
-  };
-  return b;
-};
+const budget = testBudget;
 const text = (b: Uint8Array) => Buffer.from(b).toString();
 
 describe("compressed streams", () => {

@@ -12,20 +12,11 @@ import {
 } from "../../src/containers/zip/reader.js";
 import { isModelgateError } from "../../src/core/errors.js";
 import { BufferSource, GuardedSource } from "../../src/sources/byte-source.js";
+import { testBudget } from "../helpers/budget.js";
 import { SAMPLES } from "../helpers/scan.js";
 import { type BuildEntry, type BuildOptions, buildZip } from "./zip-builder.js";
 
-const budget = (max = 1 << 30, maxRatio = 1000): DecompressionBudget & { used: number } => {
-  const b = {
-    used: 0,
-    maxRatio,
-    charge(n: number) {
-      b.used += n;
-      if (b.used > max) throw Object.assign(new Error("over"), { over: true });
-    },
-  };
-  return b;
-};
+const budget = testBudget;
 
 async function inspect(entries: BuildEntry[], options?: BuildOptions) {
   const source = new BufferSource(buildZip(entries, options));

@@ -33,7 +33,6 @@ const modules: readonly FormatModule[] = MODULES;
 /** Formats that are neither inert nor analysed, and why that is right. */
 const REPORTED_BY_ENGINE: Readonly<Partial<Record<Format, string>>> = {
   executable: "the engine reports it (format/executable)",
-  lz4: "recognised, not decoded: format/unsupported keeps it from passing as clean",
   rar: "recognised, not read: format/unsupported keeps it from passing as clean",
 };
 

@@ -1,5 +1,5 @@
 /**
- * The compressed-stream analyzer: decompresses gzip/zlib/zstd/xz/bzip2/LZMA-alone and hands the content to the engine
+ * The compressed-stream analyzer: decompresses gzip/zlib/zstd/xz/bzip2/LZMA-alone/LZ4 and hands the content to the engine
  * as one member named like the file without its compression extension.
  * @module
  */
@@ -16,7 +16,7 @@ const EXTENSIONS: readonly [RegExp, string][] = [
   [/\.(tbz2?|tbz)$/i, ".tar"],
   [/\.txz$/i, ".tar"],
   [/\.tzst$/i, ".tar"],
-  [/\.(gz|gzip|z|zz|zlib|zst|zstd|bz2|bzip2|xz|lzma)$/i, ""],
+  [/\.(gz|gzip|z|zz|zlib|zst|zstd|bz2|bzip2|xz|lzma|lz4)$/i, ""],
 ];
 
 /**
@@ -83,9 +83,9 @@ async function analyzeStream(ctx: AnalysisContext): Promise<void> {
   }
 }
 
-/** Analyzer of gzip, zlib, zstd, xz, bzip2 and LZMA-alone streams. */
+/** Analyzer of gzip, zlib, zstd, xz, bzip2, LZMA-alone and LZ4-frame streams. */
 export const compressedAnalyzer: Analyzer = {
   name: "compressed",
-  formats: ["gzip", "zlib", "zstd", "bz2", "xz", "lzma"],
+  formats: ["gzip", "zlib", "zstd", "bz2", "xz", "lzma", "lz4"],
   analyze: analyzeStream,
 };

@@ -1,7 +1,7 @@
 /**
- * The compressed-stream module: gzip, bzip2, xz, LZMA-alone, zlib and zstd streams are decoded
- * (within the decompression budget) and their content scanned as a member; lz4 frames and RAR
- * archives are recognised but not read (`format/unsupported`).
+ * The compressed-stream module: gzip, bzip2, xz, LZMA-alone, zlib, zstd and LZ4-frame streams are
+ * decoded (within the decompression budget) and their content scanned as a member; RAR archives
+ * are recognised but not read (`format/unsupported`).
  *
  * Detection: recognises compressed streams (gzip, bzip2, xz, zstd, lz4, zlib, LZMA-alone) and RAR archives.
  * @module
@@ -66,7 +66,7 @@ export const compressedModule = {
     { id: "lzma", description: "LZMA-alone stream", claimExtensions: ["lzma"], probe: true },
     { id: "zlib", description: "zlib stream" },
     { id: "zstd", description: "zstd frame", claimExtensions: ["zst"] },
-    { id: "lz4", description: "lz4 frame (recognised, not decoded)" },
+    { id: "lz4", description: "LZ4 frame" },
     { id: "rar", description: "RAR archive (recognised, not read)" },
   ],
   detectors: [
@@ -82,7 +82,7 @@ export const compressedModule = {
   analyzers: [
     lazyAnalyzer(
       "compressed",
-      ["gzip", "zlib", "zstd", "bz2", "xz", "lzma"],
+      ["gzip", "zlib", "zstd", "bz2", "xz", "lzma", "lz4"],
       async () => (await import("./analyzer.js")).compressedAnalyzer,
     ),
   ],

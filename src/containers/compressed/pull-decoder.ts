@@ -142,7 +142,8 @@ export class PullDecoder {
         if (this.#failure !== undefined) throw this.#failure;
         return null;
       }
-      if (decoder.destroyed) throw this.#failure ?? new Error("the decoder was closed before its end");
+      // a decoder destroyed by its own error has it as `errored` before its error event is emitted
+      if (decoder.destroyed) throw this.#failure ?? decoder.errored ?? new Error("the decoder was closed before its end");
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });

@@ -1,8 +1,9 @@
 /**
  * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
  * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
- * pull-based web stream, no dependencies), and bzip2 and LZMA-alone through modelgate's own
- * streaming decoders (no npm decoder for them could be stopped by an output cap), into a
+ * pull-based web stream, no dependencies), and bzip2, LZMA-alone and LZ4 frames through
+ * modelgate's own streaming decoders (no npm decoder for bzip2 or LZMA-alone could be stopped by
+ * an output cap; the LZ4 one follows liblz4's checks and limits, see `./lz4.ts`), into a
  * {@link ByteSource} of exact size (memory, or a temporary file past a threshold), with every byte
  * charged to the budget.
  * @module
@@ -22,6 +23,7 @@ import {
   decodeInto,
   SpillSink,
 } from "./decoded-source.js";
+import { createUnLz4 } from "./lz4.js";
 import { createUnLzma } from "./lzma.js";
 
 /** Whether this Node has zstd in node:zlib (22.15+, 23.8+). */
@@ -37,6 +39,7 @@ export function isDecodable(format: Format): boolean {
     format === "xz" ||
     format === "bz2" ||
     format === "lzma" ||
+    format === "lz4" ||
     (format === "zstd" && zstdAvailable())
   );
 }
@@ -74,6 +77,8 @@ function factoryFor(format: Format): DecoderFactory {
       return createBunzip2;
     case "lzma":
       return createUnLzma;
+    case "lz4":
+      return createUnLz4;
     default:
       throw new ModelgateError("UNSUPPORTED", `${format} streams are not decoded by modelgate`);
   }
@@ -91,7 +96,7 @@ function xzDecoder(): Duplex {
 }
 
 /**
- * Decompresses a whole gzip, zlib, zstd, xz, bzip2 or LZMA-alone stream.
+ * Decompresses a whole gzip, zlib, zstd, xz, bzip2, LZMA-alone or LZ4-frame stream.
  * @param format - the stream's format
  * @param input - the compressed bytes
  * @param budget - decompressed-bytes and ratio budget

@@ -1,11 +1,11 @@
 /**
  * joblib files: a pickle written by joblib's `NumpyPickler`, with NumPy array data stored inline
  * after each `NumpyArrayWrapper` (the pickle machine skips it, so later opcodes are still seen),
- * plain or compressed with zlib, gzip, bz2, lzma/xz (detected by magic, as
- * `joblib.numpy_pickle_utils._detect_compressor` does; lz4 is recognised but not decoded), or in
- * the pre-0.10 `ZF` zlib format. zlib/gzip are streamed (what precedes a corrupt part is still
- * analysed); bz2/xz/lzma use the containers' decoders. `ZF` files are recognised by their header
- * whatever their name (see `./layout.ts`), as `joblib.load` recognises them.
+ * plain or compressed with zlib, gzip, bz2, lzma/xz or lz4 frames (detected by magic, as
+ * `joblib.numpy_pickle_utils._detect_compressor` does), or in the pre-0.10 `ZF` zlib format.
+ * zlib/gzip are streamed (what precedes a corrupt part is still analysed); bz2/xz/lzma/lz4 use the
+ * containers' decoders. `ZF` files are recognised by their header whatever their name (see
+ * `./layout.ts`), as `joblib.load` recognises them.
  * @module
  */
 import { createGunzip, createInflate } from "node:zlib";
@@ -153,7 +153,7 @@ export const joblibAnalyzer: Analyzer = {
         return;
       }
       input = new StreamInput(inflate(ctx, start + header.dataOffset, "zlib"));
-    } else if (compression === "bz2" || compression === "xz" || compression === "lzma") {
+    } else if (compression === "bz2" || compression === "xz" || compression === "lzma" || compression === "lz4") {
       // the containers' decoders (decompressed to memory or a temp file, random-access after)
       let decoded: ByteSource;
       try {
