@@ -19,6 +19,18 @@ by the real loader in a child process to prove that the payload runs (`echo`, ha
 - zip64_second_extra.npz: the member's central record defers its local header offset to a zip64
   extra field whose value is 0xFFFFFFFF again; a second zip64 extra field holds the real offset.
   miniz reads the first field only; zipfile reads every one, each filling what is still 0xFFFFFFFF.
+A second review round, against the reader that handled those:
+- zip64_pointer_nowhere.pt: the zip64 locator points at a local header, not a zip64 record: miniz
+  then keeps the 32-bit fields (the payload's directory, in a benign record's comment), while a
+  zip64 record right before the locator (zipfile's reading) names the benign directory.
+- end_record_at_51.pt: the end record sits at offset 51, where miniz looks for no zip64 locator
+  (it needs 76 bytes before the record) and reads the 32-bit fields.
+- end_record_far.pt: the end record 69,000 bytes from the end (zero padding after it): miniz reads
+  back 4 KiB at a time until it is 64 KiB + 22 bytes from the end, so it still finds it.
+- miniz_directory_missing.npz: miniz's zip64 record names a directory that is not there; zipfile
+  reads the one its own reading finds.
+- same_header_two_methods.npz: both directories list x.npy at the same local header, miniz's as
+  stored (the raw deflate bytes), zipfile's as deflated.
 
 Run from the repository root with /usr/bin/python3 (Debian python3-numpy, python3-torch).
 """
@@ -182,6 +194,106 @@ def zip64_second_extra():
     return body + cd + end_record(2, len(cd), len(body), 0)
 
 
+def local_raw(name, comp, method, crc, usize):
+    nb = name.encode()
+    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(comp), usize, len(nb), 0) + nb + comp
+
+
+def central_raw(name, offset, method, crc, csize, usize, comment=b""):
+    nb = name.encode()
+    return (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50, 0x314, 20, 0, method, 0, 0x21, crc, csize, usize,
+            len(nb), 0, len(comment), 0, 0, 0o100644 << 16, offset,
+        )
+        + nb
+        + comment
+    )
+
+
+def locator(offset):
+    return struct.pack("<IIQI", 0x07064B50, 0, offset, 1)
+
+
+def hidden_in_comment(benign, evil, base, first=()):
+    """Benign members from `base`, their directory (after the records `first`) whose last record's
+    comment holds the payload's members and directory: the bytes, the benign directory's offset and
+    bytes, the payload directory's offset, bytes and count, the benign count."""
+    out = b""
+    infos = list(first)
+    for name, data in benign:
+        rec, info = local(name, data)
+        infos.append((info, base + len(out)))
+        out += rec
+    cd_at = base + len(out)
+    head = b"".join(central(i, o) for i, o in infos[:-1])
+    comment_at = cd_at + len(head) + len(central(*infos[-1]))
+    lm, cd_evil, n_evil = build(evil, base=comment_at)
+    cd = head + central(*infos[-1], comment=lm + cd_evil)
+    return out + cd, cd_at, cd, comment_at + len(lm), cd_evil, n_evil, len(infos)
+
+
+def zip64_pointer_nowhere():
+    body, cd_at, cd, evil_cd_at, cd_evil, n_evil, n = hidden_in_comment(torch_entries(), torch_payload_entries(), 0)
+    # a zip64 record right before the locator names the benign directory; the locator points at 0
+    return body + zip64_record(44, n, len(cd), cd_at) + locator(0) + end_record(n_evil, len(cd_evil), evil_cd_at)
+
+
+def end_record_at_51():
+    first = local_raw("a", b"", 0, 0, 0)  # 31 bytes: the locator, then the end record at 51
+    base = len(first) + 20 + 22
+    a = ({"name": b"a", "crc": 0, "size": 0}, 0)
+    body, cd_at, cd, evil_cd_at, cd_evil, n_evil, n = hidden_in_comment(
+        torch_entries(), torch_payload_entries(), base, first=[a]
+    )
+    rest = body + zip64_record(44, n, len(cd), cd_at)  # the benign directory, for a zip64 reader
+    data = first + locator(base + len(body)) + end_record(n_evil, len(cd_evil), evil_cd_at, len(rest)) + rest
+    assert data[51:55] == b"PK\x05\x06" and data.rfind(b"PK\x05\x06") == 51
+    return data
+
+
+def end_record_far():
+    import torch
+
+    b = io.BytesIO()
+    torch.save({"w": torch.zeros(2), "p": Evil()}, b)
+    return b.getvalue() + b"\0" * (69000 - 22)
+
+
+def miniz_directory_missing():
+    le, ie = local("x.npy", npy_object())
+    record_at = len(le)
+    cd_at = record_at + 56
+    cd = central(ie, 0)
+    return (
+        le
+        + zip64_record(44, 1, 46, 5)  # miniz's record: a directory "at 5"
+        + cd
+        + zip64_record(44, 1, len(cd), cd_at)  # zipfile's, right before the locator
+        + locator(record_at)
+        + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    )
+
+
+def same_header_two_methods():
+    data = npy_object()
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = c.compress(data) + c.flush()
+    lh = local_raw("x.npy", raw, 0, zlib.crc32(raw), len(raw))
+    cd_a = central_raw("x.npy", 0, 0, zlib.crc32(raw), len(raw), len(raw))  # miniz's: stored
+    cd_b = central_raw("x.npy", 0, 8, zlib.crc32(data), len(raw), len(data))  # zipfile's: deflated
+    r1 = len(lh) + len(cd_a)
+    cd_b_at = r1 + 56
+    r2 = cd_b_at + len(cd_b)
+    locator_at = r2 + 56
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return (
+        lh + cd_a + zip64_record(locator_at - r1 - 12, 1, len(cd_a), len(lh)) + cd_b
+        + zip64_record(44, 1, len(cd_b), cd_b_at) + locator(r1) + end
+    )
+
+
 def write(rel, data, loader, rules=("pickle/dangerous-global", "zip/inconsistent-directory")):
     path = os.path.join(ROOT, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -209,6 +321,11 @@ write("eocd_directory_after.pt", eocd_in_comment(torch_entries(), torch_payload_
 write("zip64_adjacent.npz", zip64_adjacent(NPY_BENIGN, NPY_EVIL), "numpy")
 write("zip64_fallback.npz", zip64_fallback(), "numpy")
 write("zip64_second_extra.npz", zip64_second_extra(), "numpy", rules=["pickle/dangerous-global", "zip/zip64-inconsistent"])
+write("zip64_pointer_nowhere.pt", zip64_pointer_nowhere(), "torch")
+write("end_record_at_51.pt", end_record_at_51(), "torch")
+write("end_record_far.pt", end_record_far(), "torch", rules=["pickle/dangerous-global"])
+write("miniz_directory_missing.npz", miniz_directory_missing(), "numpy")
+write("same_header_two_methods.npz", same_header_two_methods(), "numpy")
 
 with open(os.path.join(ROOT, "expected.json"), "w") as f:
     json.dump(EXPECTED, f, indent=1, sort_keys=True)

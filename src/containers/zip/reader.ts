@@ -29,6 +29,8 @@ const LOCATOR64_SIZE = 20;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 const MAX_COMMENT = 0xffff;
+/** miniz's read size when it searches for the end record. */
+const MINIZ_READ = 4096;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
 /** Largest read serving several local headers at once. */
@@ -261,7 +263,9 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   // 1. End record: the last signature with a whole record after it, as miniz and Python take it
   // (neither checks that its comment fits or that its directory lies before it: a record that
   // looks implausible is still the one they read, so it is the one read here).
-  const tailLength = Math.min(size, MAX_COMMENT + EOCD_SIZE + LOCATOR64_SIZE);
+  // miniz reads backwards 4 KiB at a time until it is 64 KiB + 22 bytes from the end: a record up to
+  // one read further back is still found (Python's window is the 64 KiB + 22 bytes)
+  const tailLength = Math.min(size, MAX_COMMENT + EOCD_SIZE + LOCATOR64_SIZE + MINIZ_READ);
   const tailStart = size - tailLength;
   const tail = await readExact(source, tailStart, tailLength);
   const records: EocdRecord[] = [];
@@ -337,34 +341,24 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   let endOfDirectoryArea = eocd.offset; // where the central directory should end
   const locatorOffset = eocd.offset - LOCATOR64_SIZE;
   const locator = locatorOffset >= 0 ? await readExact(source, locatorOffset, LOCATOR64_SIZE) : undefined;
+  // miniz looks for a locator only where a zip64 record and a locator fit before the end record
+  const minizLocator = eocd.offset >= LOCATOR64_SIZE + EOCD64_SIZE ? locator : undefined;
   const sentinels =
     eocd.entries === U16_MAX || eocd.entriesOnDisk === U16_MAX || eocd.cdSize === U32_MAX || eocd.cdOffset === U32_MAX;
-  if (locator !== undefined && u32(locator, 0) === SIG_LOCATOR64) {
-    const recordOffset = u64(locator, 8);
-    const adjacent = locatorOffset - EOCD64_SIZE;
+  if (minizLocator !== undefined && u32(minizLocator, 0) === SIG_LOCATOR64) {
+    // miniz follows the locator's pointer; without a record there it keeps the 32-bit fields
+    // (Python reads the record right before the locator: step 7)
+    const recordOffset = u64(minizLocator, 8);
     let record: Uint8Array | undefined;
-    let at = recordOffset;
+    const at = recordOffset;
     if (recordOffset + EOCD64_SIZE <= size) {
       const b = await readExact(source, recordOffset, EOCD64_SIZE);
       if (u32(b, 0) === SIG_EOCD64) record = b;
     }
-    if (record === undefined && adjacent >= 0) {
-      const b = await readExact(source, adjacent, EOCD64_SIZE);
-      if (u32(b, 0) === SIG_EOCD64) {
-        record = b;
-        at = adjacent;
-        findings.add({
-          ruleId: "zip/zip64-inconsistent",
-          message: `the zip64 locator points at ${recordOffset}, but the zip64 end record sits at ${adjacent}`,
-          offset: locatorOffset,
-          evidence: { declared: recordOffset, found: adjacent },
-        });
-      }
-    }
     if (record === undefined) {
       findings.add({
         ruleId: "zip/zip64-inconsistent",
-        message: `zip64 locator present but no zip64 end record at ${recordOffset}`,
+        message: `zip64 locator present but no zip64 end record at ${recordOffset} (miniz keeps the 32-bit fields)`,
         offset: locatorOffset,
       });
     } else {
@@ -412,7 +406,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   } else if (sentinels && eocd.entries === U16_MAX) {
     // 65,535 entries without zip64 is legitimate; the walk below checks the count.
   }
-  if (disk !== 0 || cdDisk !== 0 || (locator !== undefined && zip64 && u32(locator, 16) > 1)) {
+  if (disk !== 0 || cdDisk !== 0 || (minizLocator !== undefined && zip64 && u32(minizLocator, 16) > 1)) {
     findings.add({
       ruleId: "zip/inconsistent-directory",
       message: `the end record names disk ${disk} (directory on disk ${cdDisk}): multi-disk archives are not supported by PyTorch`,
@@ -428,7 +422,8 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     });
   }
 
-  // 4. Locate the central directory: miniz's offset first, then Python's prefix-shifted one.
+  // 4. Locate the central directory: miniz's offset first, else where Python's zipfile finds one
+  // (its prefix-shifted offset, or its own reading of the end records: see step 7).
   let prefixShift = 0;
   let cdStart = cdOffset;
   const shift = endOfDirectoryArea - cdSize - cdOffset;
@@ -436,17 +431,29 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + 4 > size) return false;
     return u32(await readExact(source, offset, 4), 0) === SIG_CENTRAL;
   };
+  const python = await pythonDirectory(source, eocd, locator, locatorOffset);
   const emptyDirectory = declaredEntries === 0 && cdSize === 0;
   if (!emptyDirectory && !(await sigAt(cdOffset))) {
-    if (shift > 0 && (await sigAt(cdOffset + shift))) {
-      prefixShift = shift;
-      cdStart = cdOffset + shift;
-      findings.add({
-        ruleId: "zip/prepended-data",
-        message: `${shift} bytes precede the archive: every offset is shifted (Python's zipfile compensates, PyTorch's reader does not)`,
-        offset: 0,
-        evidence: { bytes: shift },
-      });
+    if (python !== undefined && (await sigAt(python.start))) {
+      prefixShift = python.shift;
+      cdStart = python.start;
+      cdSize = python.size;
+      declaredEntries = python.entries;
+      findings.add(
+        python.shift > 0 && python.start === cdOffset + python.shift
+          ? {
+              ruleId: "zip/prepended-data",
+              message: `${python.shift} bytes precede the archive: every offset is shifted (Python's zipfile compensates, PyTorch's reader does not)`,
+              offset: 0,
+              evidence: { bytes: python.shift },
+            }
+          : {
+              ruleId: "zip/inconsistent-directory",
+              message: `no central directory at ${cdOffset}, where miniz looks; Python's zipfile reads the one at ${python.start} (offsets shifted by ${python.shift})`,
+              offset: cdOffset,
+              evidence: { minizDirectory: cdOffset, pythonDirectory: python.start },
+            },
+      );
     } else {
       throw new ModelgateError("MALFORMED", `no central directory at offset ${cdOffset} (declared by the end record)`, {
         offset: cdOffset,
@@ -532,10 +539,17 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   // analysed all the same.
   let allEntries: ZipEntry[] = entries;
   let allBytes = cd;
-  const python = await pythonDirectory(source, eocd, locator, locatorOffset);
   if (python !== undefined && (python.start !== cdStart || python.shift !== prefixShift || python.size !== cd.length)) {
     const pyAvailable = Math.max(0, Math.min(python.size, size - python.start));
-    if (pyAvailable > 0 && pyAvailable + cd.length <= maxCdBytes && (await sigAt(python.start))) {
+    if (pyAvailable > 0 && pyAvailable + cd.length > maxCdBytes && (await sigAt(python.start))) {
+      // not read is not clean: a member only Python lists could hide there
+      throw new ModelgateError(
+        "BUDGET_EXCEEDED",
+        `the central directories miniz and Python's zipfile read (${cd.length} + ${pyAvailable} bytes) exceed the budget of ${maxCdBytes} bytes`,
+        { offset: python.start, budget: "maxCentralDirectoryBytes" },
+      );
+    }
+    if (pyAvailable > 0 && (await sigAt(python.start))) {
       const pyCd = await readClamped(source, python.start, pyAvailable);
       const pyFindings = new FindingList(options.maxFindingsPerRule);
       const pyWalk = walkCentralDirectory(
@@ -548,8 +562,11 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
         pyFindings,
         options.signal,
       );
-      const known = new Set(entries.map((e) => `${e.localHeaderOffset}/${e.name}`));
-      const extra = pyWalk.entries.filter((e) => !known.has(`${e.localHeaderOffset}/${e.name}`));
+      // the same member only when everything the analysis reads of it is the same
+      const key = (e: ZipEntry) =>
+        `${e.localHeaderOffset}/${e.method}/${e.flags}/${e.compressedSize}/${e.uncompressedSize}/${e.crc32}/${e.name}`;
+      const known = new Set(entries.map(key));
+      const extra = pyWalk.entries.filter((e) => !known.has(key(e)));
       findings.add({
         ruleId: "zip/inconsistent-directory",
         message: `Python's zipfile reads another central directory (${python.size} bytes at ${python.start}, offsets shifted by ${python.shift}) than PyTorch's miniz (at ${cdStart}): ${extra.length} member(s) only it lists are analysed too`,
@@ -629,16 +646,26 @@ async function pythonDirectory(
   return { start, size, shift: start - offset, entries };
 }
 
-/** An entry of another directory, numbered after those of the first (its name offset moved with its bytes). */
+/**
+ * An entry under another number: one of another directory, numbered after those of the first (its
+ * name offset moved with its bytes), or another reading of the same record (other sizes, offset).
+ */
 class ReindexedEntry implements ZipEntry {
   readonly #e: ZipEntry;
   readonly index: number;
   readonly #base: number;
+  readonly #values: { uncompressedSize: number; compressedSize: number; localHeaderOffset: number } | undefined;
 
-  constructor(entry: ZipEntry, index: number, nameBase: number) {
+  constructor(
+    entry: ZipEntry,
+    index: number,
+    nameBase: number,
+    values?: { uncompressedSize: number; compressedSize: number; localHeaderOffset: number },
+  ) {
     this.#e = entry;
     this.index = index;
     this.#base = nameBase;
+    this.#values = values;
   }
   get name(): string {
     return this.#e.name;
@@ -659,13 +686,13 @@ class ReindexedEntry implements ZipEntry {
     return this.#e.crc32;
   }
   get compressedSize(): number {
-    return this.#e.compressedSize;
+    return this.#values?.compressedSize ?? this.#e.compressedSize;
   }
   get uncompressedSize(): number {
-    return this.#e.uncompressedSize;
+    return this.#values?.uncompressedSize ?? this.#e.uncompressedSize;
   }
   get localHeaderOffset(): number {
-    return this.#e.localHeaderOffset;
+    return this.#values?.localHeaderOffset ?? this.#e.localHeaderOffset;
   }
   get versionMadeBy(): number {
     return this.#e.versionMadeBy;
@@ -801,6 +828,8 @@ function walkCentralDirectory(
   const entries: ZipEntry[] = [];
   const columns = new EntryColumns(Math.min(maxEntries, Math.floor(cd.length / CENTRAL_SIZE)));
   const hashes = new Uint32Array(columns.flags.length);
+  /** Entries Python's zipfile reads with other sizes or offset (a second zip64 extra field). */
+  const twins: { row: number; uncompressedSize: number; compressedSize: number; localHeaderOffset: number }[] = [];
   let p = 0;
   while (p + 4 <= cd.length) {
     if (u32(cd, p) !== SIG_CENTRAL) {
@@ -865,11 +894,13 @@ function walkCentralDirectory(
     const index = entries.length;
     const centralOffset = cdStart + p;
 
+    /** Python's reading of the sizes and offset, when a second zip64 extra field sets them. */
+    let py: [number, number, number] | undefined;
     if (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX) {
       // zip64 extra field (id 1): the 0xFFFFFFFF fields, in this order. miniz reads the first such
       // field; Python's zipfile reads every one, each filling the fields still at 0xFFFFFFFF (the
-      // file size also at 2^64 - 1): a later one sets what the first left at the sentinel, and
-      // Python's value is the one taken (miniz's is then a sentinel offset or size it cannot use).
+      // file size also at 2^64 - 1): a later one sets what the first left at the sentinel. The
+      // entry keeps miniz's values; Python's, where they differ, make a second entry (a twin).
       let q = p + CENTRAL_SIZE + nameLength;
       const extraEnd = q + extraLength;
       let found = false;
@@ -879,28 +910,18 @@ function walkCentralDirectory(
         const body = q + 4;
         if (body + len > extraEnd) break;
         if (id === 1 && found) {
-          const unset =
-            uncompressedSize === U32_MAX ||
-            uncompressedSize === U64_MAX ||
-            compressedSize === U32_MAX ||
-            localHeaderOffset === U32_MAX;
-          if (unset) {
-            findings.add({
-              ruleId: "zip/zip64-inconsistent",
-              message: `entry ${index}: a second zip64 extra field sets what the first left at 0xFFFFFFFF (Python's zipfile reads it, miniz does not)`,
-              offset: centralOffset,
-            });
+          const [us, cs, lo] = py ?? [uncompressedSize, compressedSize, localHeaderOffset];
+          if (us === U32_MAX || us === U64_MAX || cs === U32_MAX || lo === U32_MAX) {
             let r = body;
             const next = (): number | undefined => {
               if (r + 8 > body + len) return undefined;
               r += 8;
               return u64(cd, r - 8);
             };
-            // Python raises where the field is too short: the values stay as they are
-            if (uncompressedSize === U32_MAX || uncompressedSize === U64_MAX)
-              uncompressedSize = next() ?? uncompressedSize;
-            if (compressedSize === U32_MAX) compressedSize = next() ?? compressedSize;
-            if (localHeaderOffset === U32_MAX) localHeaderOffset = next() ?? localHeaderOffset;
+            // Python raises where the field is too short: its values stay as they are
+            const us2 = us === U32_MAX || us === U64_MAX ? (next() ?? us) : us;
+            const cs2 = cs === U32_MAX ? (next() ?? cs) : cs;
+            py = [us2, cs2, lo === U32_MAX ? (next() ?? lo) : lo];
           }
         } else if (id === 1) {
           found = true;
@@ -946,6 +967,17 @@ function walkCentralDirectory(
       }
     }
     localHeaderOffset += prefixShift;
+    if (py !== undefined) {
+      py[2] += prefixShift;
+      if (py[0] !== uncompressedSize || py[1] !== compressedSize || py[2] !== localHeaderOffset) {
+        findings.add({
+          ruleId: "zip/zip64-inconsistent",
+          message: `entry ${index}: a second zip64 extra field sets what the first left at 0xFFFFFFFF (Python's zipfile reads it, miniz does not): both readings are analysed`,
+          offset: centralOffset,
+        });
+        twins.push({ row: index, uncompressedSize: py[0], compressedSize: py[1], localHeaderOffset: py[2] });
+      }
+    }
 
     const name = decodeNameAt(cdBuf, nameOffset, nameOffset + nameLength, cdLatin1);
     const odd = lastNameOdd;
@@ -980,6 +1012,10 @@ function walkCentralDirectory(
   }
 
   reportDuplicates(entries, hashes, findings);
+  for (const t of twins) {
+    const { row, ...values } = t;
+    entries.push(new ReindexedEntry(entries[row] as ZipEntry, entries.length, 0, values));
+  }
   return { entries, consumed: p, incomplete };
 }
 
