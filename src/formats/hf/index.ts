@@ -20,13 +20,13 @@ function hasToolVersions(facts: Readonly<Record<string, unknown>> | undefined): 
 
 /**
  * Whether the repository analyzer has nothing to judge: it reads JSON files (`auto_map` configs,
- * checkpoint indexes), reports pickle weights only in a folder that also holds safetensors
- * weights, and loading scripts only of Hub datasets. A wider net than its own: any `.json` name,
- * any safetensors file.
+ * checkpoint indexes) and template files the sniffer took for another format, reports pickle
+ * weights only in a folder that also holds safetensors weights, and loading scripts only of Hub
+ * datasets. A wider net than its own: any `.json` or `.jinja` name, any safetensors file.
  */
 function noRepositoryToJudge(ctx: RepoContext): boolean {
   if (ctx.root.target.hub?.repoType === "dataset") return false;
-  if (ctx.entries.some((e) => e.path.endsWith(".json") || e.path.endsWith(".safetensors"))) return false;
+  if (ctx.entries.some((e) => /\.(?:json|safetensors|jinja|j2)$/i.test(e.path))) return false;
   return !ctx.files.some((f) => f.formats.includes("safetensors"));
 }
 

@@ -10,7 +10,14 @@ import { isModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import { AUTO_MAP_FILES, codeReferences } from "./auto-map.js";
+import { escapeDunderIn, FRAME_ATTRIBUTES } from "../template/names.js";
+import {
+  AUTO_MAP_FILES,
+  collectReferences,
+  type References,
+  SENTENCE_TRANSFORMERS_FILES,
+  sentenceTransformersReferences,
+} from "./auto-map.js";
 import { parseConfigJson, readText } from "./text.js";
 
 /** Files whose `chat_template` value is a template (string, or a list of `{name, template}`). */
@@ -20,6 +27,76 @@ const TEMPLATE_FILES: ReadonlySet<string> = new Set([
   "processor_config.json",
   "preprocessor_config.json",
 ]);
+
+/** Files whose special tokens transformers passes to chat templates as variables. */
+const TOKEN_FILES: ReadonlySet<string> = new Set(["tokenizer_config.json", "special_tokens_map.json"]);
+
+/** Special tokens of a tokenizer config: the template variables they become, and every value. */
+interface SpecialTokens {
+  /** `bos_token` → its text, for every single-token variable. */
+  readonly variables: Map<string, string>;
+  /** Every token value, with where it was found. */
+  readonly values: { readonly key: string; readonly value: string }[];
+}
+
+/** Most special-token values examined per file. */
+const MAX_TOKEN_VALUES = 10_000;
+
+/**
+ * The special tokens transformers passes to `apply_chat_template`'s renderer as variables: every
+ * top-level `*_token` key (`bos_token`, `eos_token`, `image_token` ...) and the entries of
+ * `extra_special_tokens`, as strings or `{"content": ...}` objects, plus the values of
+ * `additional_special_tokens`.
+ * @param root - the parsed config
+ */
+export function specialTokens(root: JsonObject): SpecialTokens {
+  const variables = new Map<string, string>();
+  const values: { key: string; value: string }[] = [];
+  const text = (v: JsonValue | undefined): string | undefined => {
+    if (typeof v === "string") return v;
+    if (v instanceof JsonObject) {
+      const content = v.get("content");
+      if (typeof content === "string") return content;
+    }
+    return undefined;
+  };
+  const add = (key: string, v: JsonValue | undefined, variable: string | undefined): void => {
+    const t = text(v);
+    if (t === undefined || values.length >= MAX_TOKEN_VALUES) return;
+    values.push({ key, value: t });
+    if (variable !== undefined && !variables.has(variable)) variables.set(variable, t);
+  };
+  for (const [k, v] of root.entries) {
+    if (k.endsWith("_token")) add(k, v, k);
+  }
+  const extra = root.get("extra_special_tokens");
+  if (extra instanceof JsonObject) for (const [k, v] of extra.entries) add(`extra_special_tokens.${k}`, v, k);
+  else if (Array.isArray(extra)) for (const [i, v] of extra.entries()) add(`extra_special_tokens[${i}]`, v, undefined);
+  const additional = root.get("additional_special_tokens");
+  if (Array.isArray(additional)) {
+    for (const [i, v] of additional.entries()) add(`additional_special_tokens[${i}]`, v, undefined);
+  }
+  return { variables, values };
+}
+
+/**
+ * Reports special-token values that name a sandbox-escape dunder (`bos_token: "__globals__"`):
+ * transformers hands them to the chat template, which can use them as attribute names
+ * (`x[bos_token]`) without spelling the name itself.
+ */
+function reportTokenValues(ctx: AnalysisContext, tokens: SpecialTokens): void {
+  const findings = new FindingList(10);
+  for (const { key, value } of tokens.values) {
+    const name = escapeDunderIn(value) ?? (FRAME_ATTRIBUTES.has(value.trim()) ? value.trim() : undefined);
+    if (name === undefined) continue;
+    findings.add({
+      ruleId: "template/dunder-string",
+      message: `special token ${preview(key, 80)} is "${preview(value, 80)}": transformers passes it to chat templates as a variable, which a template can use as an attribute name`,
+      evidence: { token: preview(key, 80), name: preview(name, 80), value: preview(value, 120) },
+    });
+  }
+  for (const f of findings.list()) ctx.report(f);
+}
 
 /** Duplicate keys reported one by one; the rest are counted in one more finding. */
 const MAX_DUPLICATE_FINDINGS = 10;
@@ -43,6 +120,70 @@ export function reportDuplicateKeys(
     });
   }
   for (const f of findings.list()) report(f);
+}
+
+/** Most `auto_map` keys looked at in a document that could not be parsed. */
+const MAX_SALVAGED = 20;
+/** Longest `auto_map` value parsed out of a document that could not be parsed. */
+const MAX_SALVAGED_CHARS = 1 << 20;
+
+/**
+ * Where the JSON value starting at `start` ends (exclusive), matching brackets and skipping
+ * strings; undefined when it does not end within {@link MAX_SALVAGED_CHARS}.
+ */
+function valueEnd(text: string, start: number): number | undefined {
+  const limit = Math.min(text.length, start + MAX_SALVAGED_CHARS);
+  let depth = 0;
+  for (let i = start; i < limit; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < limit && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      if (depth === 0) return i + 1;
+    } else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") {
+      if (--depth <= 0) return depth === 0 ? i + 1 : i;
+    } else if (depth === 0 && (c === "," || c === "\n")) return i;
+  }
+  return undefined;
+}
+
+/**
+ * The code references of the `auto_map` objects in a configuration that could not be parsed as a
+ * whole (nesting past the parser's budget elsewhere in the file): each `"auto_map": value` found
+ * in the text is parsed on its own.
+ * @param text - the configuration text
+ * @param checkpoint - abort/timeout check
+ */
+export function salvageReferences(text: string, checkpoint?: () => void): References {
+  const refs: References["refs"] = [];
+  const unread: References["unread"] = [];
+  const keys = /"auto(?:_|\\u005[fF])map"\s*:\s*/g;
+  for (let n = 0; n < MAX_SALVAGED; n++) {
+    const m = keys.exec(text);
+    if (m === null) break;
+    checkpoint?.();
+    const start = m.index + m[0].length;
+    const end = valueEnd(text, start);
+    let found: References | undefined;
+    if (end !== undefined) {
+      try {
+        found = collectReferences(parseConfigJson(`{"auto_map":${text.slice(start, end)}}`).value);
+      } catch (error) {
+        if (!isModelgateError(error)) throw error;
+      }
+    }
+    if (found === undefined) {
+      unread.push({
+        declaredAt: "auto_map",
+        value: preview(text.slice(start, start + 80)),
+        why: "unreadable in invalid JSON",
+      });
+    } else {
+      refs.push(...found.refs);
+      unread.push(...found.unread);
+    }
+  }
+  return { refs: refs.slice(0, 200), unread: unread.slice(0, 200) };
 }
 
 /**
@@ -84,31 +225,55 @@ export const hfJsonAnalyzer: Analyzer = {
           message: `${ctx.name} is not valid JSON: ${error.message}`,
           ...(error.offset === undefined ? {} : { evidence: { char: error.offset } }),
         });
+        // Python's parser may still take it (nesting past our 512 levels): the `auto_map` objects
+        // found in the text are reported as they would be from a parsed document.
+        const name = baseName(ctx.name).toLowerCase();
+        if (AUTO_MAP_FILES.has(name)) {
+          const salvaged = salvageReferences(text, () => ctx.checkpoint());
+          if (salvaged.refs.length + salvaged.unread.length > 0) reportCodeReferences(ctx, salvaged, "transformers");
+        }
         return;
       }
       throw error;
     }
-    if (!(root instanceof JsonObject)) return;
     // By base name at any depth: `tokenizer/tokenizer_config.json` (diffusers) is a tokenizer config
     // like the root one (a top-level file's name can be its path relative to the scan root).
     const name = baseName(ctx.name).toLowerCase();
+    if (SENTENCE_TRANSFORMERS_FILES.has(name)) {
+      const st = sentenceTransformersReferences(name, root);
+      if (st !== undefined) reportCodeReferences(ctx, st, "sentence-transformers");
+    }
+    if (!(root instanceof JsonObject)) return;
 
-    if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, root);
-    if (TEMPLATE_FILES.has(name)) await reportTemplates(ctx, root);
+    if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, collectReferences(root), "transformers");
+    const tokens = TOKEN_FILES.has(name) ? specialTokens(root) : undefined;
+    if (tokens !== undefined) reportTokenValues(ctx, tokens);
+    if (TEMPLATE_FILES.has(name)) await reportTemplates(ctx, root, tokens?.variables);
     if (name.endsWith(".index.json")) checkIndex(ctx, root);
   },
 };
 
-function reportCodeReferences(ctx: AnalysisContext, root: JsonObject): void {
-  const refs = codeReferences(root);
+/**
+ * Reports the code references of a config: local modules (`repo/remote-code`), other
+ * repositories' (`repo/remote-code-external`), and values that could not be read
+ * (`repo/remote-code`: a loader may import something from them).
+ * @param ctx - the file's context
+ * @param references - what {@link collectReferences} (or the sentence-transformers reader) found
+ * @param loader - the library that imports them, for messages
+ */
+function reportCodeReferences(ctx: AnalysisContext, references: References, loader: string): void {
+  const { refs, unread } = references;
   const local = refs.filter((r) => r.repo === undefined);
   if (local.length > 0) {
     const files = [...new Set(local.map((r) => r.moduleFile))];
     ctx.report({
       ruleId: "repo/remote-code",
-      message: `loading with trust_remote_code=True imports ${files.join(", ")} (${local
+      message: `loading with ${loader} and trust_remote_code=True imports ${files.map((f) => preview(f, 120)).join(", ")} (${local
         .slice(0, 6)
-        .map((r) => `${r.declaredAt} → ${r.className}`)
+        .map(
+          (r) =>
+            `${preview(r.declaredAt, 100)} → ${r.className === "" ? "(empty class name)" : preview(r.className, 100)}`,
+        )
         .join("; ")})`,
       evidence: {
         modules: preview(files.join(","), 300),
@@ -131,13 +296,24 @@ function reportCodeReferences(ctx: AnalysisContext, root: JsonObject): void {
       },
     });
   }
+  for (const u of unread.slice(0, 20)) {
+    ctx.report({
+      ruleId: "repo/remote-code",
+      message: `${preview(u.declaredAt, 100)} holds ${preview(u.value, 120)} where ${loader} expects a class reference (${u.why}); modelgate cannot tell what a loader would import from it`,
+      evidence: { declaredAt: preview(u.declaredAt, 100), value: preview(u.value, 200), reason: u.why },
+    });
+  }
 }
 
 /**
  * Reports the chat templates of a tokenizer config. The template analysis (the Jinja parser) loads
  * with the first template met, not with this analyzer, which runs on every JSON file.
  */
-async function reportTemplates(ctx: AnalysisContext, root: JsonObject): Promise<void> {
+async function reportTemplates(
+  ctx: AnalysisContext,
+  root: JsonObject,
+  variables: ReadonlyMap<string, string> | undefined,
+): Promise<void> {
   const value = root.get("chat_template");
   const templates: { where: string; text: string }[] = [];
   const check = (where: string, t: JsonValue | undefined): void => {
@@ -162,6 +338,7 @@ async function reportTemplates(ctx: AnalysisContext, root: JsonObject): Promise<
       text,
       { where },
       () => ctx.checkpoint(),
+      variables,
     );
   }
 }

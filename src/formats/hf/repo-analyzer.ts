@@ -12,7 +12,14 @@ import type { Format } from "../../core/formats.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
 import type { RootEntry } from "../../core/root.js";
-import { AUTO_MAP_FILES, type CodeReference, codeReferences, relativeImports } from "./auto-map.js";
+import {
+  AUTO_MAP_FILES,
+  type CodeReference,
+  codeReferences,
+  relativeImports,
+  SENTENCE_TRANSFORMERS_FILES,
+  sentenceTransformersReferences,
+} from "./auto-map.js";
 import { pathEscape } from "./json-analyzer.js";
 import { parseConfigJson, readText } from "./text.js";
 
@@ -90,11 +97,13 @@ async function remoteCode(
 ): Promise<void> {
   for (const entry of files.values()) {
     const name = posix.basename(entry.path);
-    if (!AUTO_MAP_FILES.has(name) || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path)) continue;
+    const st = SENTENCE_TRANSFORMERS_FILES.has(name);
+    if ((!AUTO_MAP_FILES.has(name) && !st) || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path)) continue;
     ctx.signal.throwIfAborted();
     const root = await readJson(ctx, entry.path);
     if (root === undefined) continue;
-    const refs = codeReferences(root).filter((r) => r.repo === undefined);
+    const all = st ? (sentenceTransformersReferences(name, root)?.refs ?? []) : codeReferences(root);
+    const refs = all.filter((r) => r.repo === undefined);
     if (refs.length === 0) continue;
     const dir = posix.dirname(entry.path);
     // Breadth-first over auto_map targets and their relative imports.
@@ -229,6 +238,37 @@ function datasetScript(ctx: RepoContext, files: ReadonlyMap<string, RootEntry>):
   }
 }
 
+/** Largest template file analysed by name (as the template analyzer's budget). */
+const MAX_TEMPLATE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Template files (`chat_template.jinja`, `additional_chat_templates/*.jinja`) that transformers
+ * reads as text whatever their bytes, but that the sniffer took for another format (a GIF, zip or
+ * GGUF magic in front of the template): analysed as templates here, on the file.
+ */
+async function templatesByName(
+  ctx: RepoContext,
+  files: ReadonlyMap<string, RootEntry>,
+  completed: ReadonlySet<string>,
+): Promise<void> {
+  const formatOf = new Map(ctx.files.map((f) => [f.path, f.formats]));
+  for (const entry of files.values()) {
+    if (!/\.(?:jinja|j2)$/i.test(entry.path) || entry.size > MAX_TEMPLATE_BYTES || !completed.has(entry.path)) continue;
+    const formats = formatOf.get(entry.path);
+    if (formats === undefined || formats.includes("jinja")) continue;
+    ctx.signal.throwIfAborted();
+    const text = await readListed(ctx, entry.path, MAX_TEMPLATE_BYTES);
+    if (text === undefined) continue;
+    const { reportTemplate } = await import("../template/report.js");
+    reportTemplate(
+      (f) => ctx.report(entry.path, f),
+      text,
+      { where: entry.path },
+      () => ctx.signal.throwIfAborted(),
+    );
+  }
+}
+
 /** Looks at a Hugging Face model directory (or Hub dataset) as a whole. */
 export const hfRepoAnalyzer: RepoAnalyzer = {
   name: "hf-repo",
@@ -239,5 +279,6 @@ export const hfRepoAnalyzer: RepoAnalyzer = {
     await remoteCode(ctx, files, completed);
     weightMix(ctx, files);
     await indexShards(ctx, files, completed);
+    await templatesByName(ctx, files, completed);
   },
 };

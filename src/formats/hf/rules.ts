@@ -14,7 +14,7 @@ export const repoRules = [
     title: "Loading runs repository code (trust_remote_code)",
     severity: "medium",
     description:
-      "An `auto_map` (or `custom_pipelines`) entry in `config.json`, `tokenizer_config.json` or a processor config makes `from_pretrained(..., trust_remote_code=True)` import Python modules from the repository. The finding on the config lists the classes and the `.py` files that would run (following their relative imports); each of those files carries the finding too.",
+      "An `auto_map` (or `custom_pipelines`) entry in `config.json`, `tokenizer_config.json` or a processor config makes `from_pretrained(..., trust_remote_code=True)` import Python modules from the repository; so does a sentence-transformers `modules.json` `type` (or a Router's `router_config.json` `types`, a `wordembedding_config.json` `tokenizer_class`) outside `sentence_transformers.*`. An `auto_map` counts at any depth (processor sub-configs such as `image_processor`, `feature_extractor`, `video_processor`), and its values may be strings, `[slow, fast]` lists or `{backend: class}` dicts; a value ending in a dot (`modeling_x.`) still imports its module. The finding on the config lists the classes and the `.py` files that would run (following their relative imports); each of those files carries the finding too. A value that cannot be read as `module.Class` (no dot, a number, nesting too deep) is reported as well: what a loader would import from it is unknown.",
     references: [REMOTE_CODE],
   },
   {
@@ -22,7 +22,7 @@ export const repoRules = [
     title: "auto_map loads code from another repository",
     severity: "high",
     description:
-      "An `auto_map` value has the form `other/repo--module.Class`: the code that runs comes from a different repository, which was not scanned and can change at any time.",
+      "An `auto_map` value (or a sentence-transformers `modules.json` `type`) has the form `other/repo--module.Class`: the code that runs comes from a different repository, which was not scanned and can change at any time.",
     references: [REMOTE_CODE],
   },
   {

@@ -73,6 +73,12 @@ export interface TemplateOptions {
   maxNesting?: number;
   /** Called periodically; may throw to stop. */
   checkpoint?: (() => void) | undefined;
+  /**
+   * Values the renderer passes as template variables, known from the same config (transformers
+   * passes a tokenizer's special tokens: `bos_token`, `eos_token`, any `*_token`): a template's
+   * subscript, `attr()` or format by such a variable is checked with the value.
+   */
+  variables?: ReadonlyMap<string, string> | undefined;
 }
 
 /** Findings kept per rule (and severity); the rest are counted in one more finding. */
@@ -80,6 +86,8 @@ const MAX_FINDINGS_PER_RULE = 20;
 const MAX_VALUES = 16;
 const MAX_VALUE_LENGTH = 10_000;
 const MAX_EVAL_DEPTH = 48;
+/** Template variables transformers fills from the tokenizer config (`bos_token`, any `*_token`). */
+const SPECIAL_TOKEN = /_token$|^additional_special_tokens$/;
 
 /** A JSON-ish constant the folding understands. */
 type Const = string | number | boolean | null | readonly Const[];
@@ -400,6 +408,7 @@ class TreeAnalysis {
   readonly #findings: Findings;
   readonly #maxNodes: number;
   readonly #checkpoint: (() => void) | undefined;
+  readonly #variables: ReadonlyMap<string, string>;
   readonly #env = new Map<string, Node[]>();
   readonly #local = new Set<string>();
   readonly #cache = new Map<Node, Val[] | undefined>();
@@ -410,6 +419,7 @@ class TreeAnalysis {
     this.#findings = findings;
     this.#maxNodes = options.maxNodes ?? 1_000_000;
     this.#checkpoint = options.checkpoint;
+    this.#variables = options.variables ?? new Map();
   }
 
   /** Returns false when the node budget stopped the walk. */
@@ -578,8 +588,30 @@ class TreeAnalysis {
     if (n.computed === true) {
       if (property.type === "SliceExpression") return;
       const vals = this.#eval(property);
-      if (vals === undefined) return;
-      for (const v of vals) if (typeof v.v === "string") this.#checkName(v.v, "subscript", v.built);
+      const variable = identName(property);
+      const token = variable !== undefined && !this.#local.has(variable) && SPECIAL_TOKEN.test(variable);
+      if (vals === undefined) {
+        // `x[bos_token]`: the key is a special token, a value the tokenizer config chooses.
+        if (token) {
+          this.#findings.add(
+            "template/dynamic-attribute",
+            variable,
+            "subscript by special token",
+            `template subscripts by "${variable}", a value taken from the tokenizer config`,
+          );
+        }
+        return;
+      }
+      const via = token ? `subscript by ${variable}` : "subscript";
+      for (const v of vals) {
+        if (typeof v.v !== "string") continue;
+        this.#checkName(v.v, via, v.built);
+        // A key the config chooses that names a code-execution function (`x[cls_token]` = "popen").
+        const exec = token ? execNameOf(v.v) : undefined;
+        if (exec !== undefined) {
+          this.#findings.add("template/code-execution-name", exec, via, `template accesses "${exec}" (${via})`);
+        }
+      }
       return;
     }
     const name = identName(property);
@@ -718,6 +750,11 @@ class TreeAnalysis {
         if (name === "false" || name === "False") return [{ v: false, built: false }];
         if (name === "none" || name === "None") return [{ v: null, built: false }];
         const bound = this.#env.get(name);
+        if (bound === undefined && !this.#local.has(name)) {
+          // A variable the renderer passes (a special token from the same config).
+          const given = this.#variables.get(name);
+          return given === undefined ? undefined : [{ v: given, built: false }];
+        }
         if (bound === undefined || this.#inProgress.has(name)) return undefined;
         this.#inProgress.add(name);
         try {

@@ -19,6 +19,7 @@ export interface TemplateLocation {
  * @param text - template source
  * @param location - where it was found
  * @param checkpoint - abort/timeout check
+ * @param variables - template variables the renderer passes whose values are known (special tokens)
  * @returns the analysis
  */
 export function reportTemplate(
@@ -26,8 +27,9 @@ export function reportTemplate(
   text: string,
   location: TemplateLocation,
   checkpoint?: () => void,
+  variables?: ReadonlyMap<string, string>,
 ): TemplateAnalysis {
-  const analysis = analyzeTemplate(text, { checkpoint });
+  const analysis = analyzeTemplate(text, { checkpoint, variables });
   for (const f of analysis.findings) {
     const evidence: Evidence = { ...f.evidence, template: location.where };
     const finding: FindingInput = { ruleId: f.ruleId, message: `${location.where}: ${f.message}`, evidence };

@@ -34,7 +34,7 @@ export const templateRules = [
     title: "Template holds a dunder name as a string",
     severity: "high",
     description:
-      "A string literal names a dunder attribute that sandbox escapes use (`__globals__`, `__subclasses__` ...), outside any access the analysis could resolve (for example assigned to a variable that is used later). Legitimate chat templates never mention these names.",
+      "A string literal names a dunder attribute that sandbox escapes use (`__globals__`, `__subclasses__` ...), outside any access the analysis could resolve (for example assigned to a variable that is used later). Legitimate chat templates never mention these names. Also reported on a tokenizer config whose special token (`bos_token`, any `*_token`, `extra_special_tokens`, `additional_special_tokens`) is such a name: transformers passes special tokens to the chat template as variables, so a template can use them as attribute names (`x[bos_token]`) without spelling the name itself; a template in the same config that subscripts by them is checked with their values.",
     cve: [CVE_34359],
   },
   {
@@ -50,7 +50,7 @@ export const templateRules = [
     title: "Attribute name computed at render time",
     severity: "medium",
     description:
-      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string). The name could be a dunder supplied or assembled at render time.",
+      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string), or the template subscripts by a special token (`x[bos_token]`) whose value it does not know (a `.jinja` file, whose tokens are in the tokenizer config). The name could be a dunder supplied or assembled at render time.",
   },
   {
     id: "template/gadget-reference",

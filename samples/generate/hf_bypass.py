@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Writes samples/hf-bypass/: model directories whose loading imports code (or hands a chat
+template sandbox-escape names) in ways that once scanned `clean`:
+
+- auto-map-trailing-dot/: config.json `auto_map` values ending in a dot (`modeling_evil.`): transformers
+  splits `module.Class` on the dot, imports modeling_evil.py, then fails on the empty class name.
+- auto-map-trailing-dot-external/: the same with another repository (`org/evil--evil_mod.`).
+- auto-map-nested/: processor_config.json with `auto_map` inside `image_processor`, `feature_extractor`
+  and `video_processor` (what AutoImageProcessor / AutoFeatureExtractor / AutoVideoProcessor read).
+- auto-map-dict/: preprocessor_config.json whose AutoImageProcessor value is a `{pil, torchvision}` dict
+  (`_resolve_auto_map_class_ref` in image_processing_auto.py).
+- auto-map-deep-json/: a config.json nested 600 levels deep (Python's json takes it, modelgate's parser
+  stops at 512) whose auto_map names another repository.
+- st-modules-external/: sentence-transformers modules.json whose `type` is `org/repo--module.Class`.
+- st-modules-local/: modules.json naming a module shipped in the directory (custom_st.py).
+- st-modules-standard/: a plain sentence-transformers layout (must stay clean).
+- jinja-nul/: chat_template.jinja with a NUL byte inside a Jinja comment before an SSTI payload.
+- jinja-yaml/: chat_template.jinja whose first line is `%YAML 1.2`.
+- jinja-magic-prefix/: chat_template.jinja opening with a GIF magic (the sniffer sees an image).
+- token-subscript/: tokenizer_config.json whose special tokens are `__globals__`, `__builtins__` ...
+  and whose chat template subscripts by them (`raise_exception[bos_token]`).
+- tokens-language-codes/: M2M100-style `__en__` special tokens and a benign template (must stay clean).
+- py-jinja-comment/: a modeling .py that opens with `{#` (a valid Python set display) and runs a command.
+
+Payloads are harmless (`echo modelgate-bypass-sample`); nothing is executed here. Run from the
+repository root with /usr/bin/python3.
+"""
+import json
+import os
+import shutil
+
+OUT = os.path.join("samples", "hf-bypass")
+SSTI = "{{ cycler.__init__.__globals__.os.popen('echo modelgate-bypass-sample').read() }}"
+LOOP = "{% for m in messages %}{{ m.content }}{% endfor %}"
+expected = {}
+
+
+def put(path, data):
+    full = os.path.join(OUT, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(full, mode) as f:
+        f.write(data if isinstance(data, bytes) else data)
+
+
+def put_json(path, value):
+    put(path, json.dumps(value, indent=1) + "\n")
+
+
+def expect(case, verdict, rules=(), absent=()):
+    entry = {"verdict": verdict}
+    if rules:
+        entry["rules"] = list(rules)
+    if absent:
+        entry["absentRules"] = list(absent)
+    expected[f"hf-bypass/{case}"] = entry
+
+
+if os.path.isdir(OUT):
+    shutil.rmtree(OUT)
+
+put_json("auto-map-trailing-dot/config.json", {"model_type": "bert", "auto_map": {"AutoConfig": "modeling_evil.", "AutoModel": "modeling_evil."}})
+put("auto-map-trailing-dot/modeling_evil.py", "class Evil:\n    pass\n")
+expect("auto-map-trailing-dot", "suspicious", ["repo/remote-code"], ["repo/remote-code-missing"])
+
+put_json("auto-map-trailing-dot-external/config.json", {"model_type": "bert", "auto_map": {"AutoConfig": "attacker/evil--evil_mod.", "AutoModel": "attacker/evil--evil_mod."}})
+expect("auto-map-trailing-dot-external", "malicious", ["repo/remote-code-external"])
+
+put_json("auto-map-nested/processor_config.json", {
+    "processor_class": "LlavaProcessor",
+    "image_processor": {"image_processor_type": "CLIPImageProcessor", "auto_map": {"AutoImageProcessor": "attacker/evil--image_processing_evil.EvilImageProcessor"}},
+    "feature_extractor": {"auto_map": {"AutoFeatureExtractor": "feature_extraction_evil.Evil"}},
+    "video_processor": {"auto_map": {"AutoVideoProcessor": "attacker/evil--video_processing_evil.Evil"}},
+})
+put_json("auto-map-nested/config.json", {"model_type": "llava"})
+expect("auto-map-nested", "malicious", ["repo/remote-code-external", "repo/remote-code", "repo/remote-code-missing"])
+
+put_json("auto-map-dict/preprocessor_config.json", {"auto_map": {"AutoImageProcessor": {"pil": "attacker/evil--evil_mod.Evil", "torchvision": "image_processing_evil.Evil"}}})
+put("auto-map-dict/image_processing_evil.py", "import os\nos.system('echo modelgate-bypass-sample')\nclass Evil:\n    pass\n")
+expect("auto-map-dict", "malicious", ["repo/remote-code-external", "repo/remote-code", "repo/risky-code"])
+
+# Python's json takes 600 levels; modelgate's parser stops at 512 (repo/invalid-json) and reads the auto_map from the text.
+deep = "[" * 600 + "]" * 600
+put("auto-map-deep-json/config.json", '{"model_type": "bert", "auto_map": {"AutoConfig": "attacker/evil--evil_mod.Evil"}, "x": ' + deep + "}\n")
+expect("auto-map-deep-json", "malicious", ["repo/invalid-json", "repo/remote-code-external"])
+
+put_json("st-modules-external/modules.json", [{"idx": 0, "name": "0", "path": "", "type": "attacker/evil--evil_mod.Evil"}])
+expect("st-modules-external", "malicious", ["repo/remote-code-external"])
+
+put_json("st-modules-local/modules.json", [
+    {"idx": 0, "name": "0", "path": "", "type": "custom_st.Transformer"},
+    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+])
+put("st-modules-local/custom_st.py", "class Transformer:\n    pass\n")
+put_json("st-modules-local/1_Pooling/config.json", {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True})
+expect("st-modules-local", "suspicious", ["repo/remote-code"], ["repo/remote-code-missing"])
+
+put_json("st-modules-standard/modules.json", [
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+])
+put_json("st-modules-standard/1_Pooling/config.json", {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True})
+expect("st-modules-standard", "clean")
+
+put_json("jinja-nul/tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"})
+put("jinja-nul/chat_template.jinja", (LOOP + "{#\0#}" + SSTI).encode())
+put("jinja-nul/additional_chat_templates/tool_use.jinja", ("\0" + SSTI).encode())
+expect("jinja-nul", "malicious", ["template/dunder-access"], ["format/unknown"])
+
+put("jinja-yaml/chat_template.jinja", "%YAML 1.2\n" + SSTI + LOOP)
+expect("jinja-yaml", "malicious", ["template/dunder-access"], ["yaml/malformed"])
+
+# A GIF magic in front: the sniffer sees an image, transformers reads the file as template text.
+put("jinja-magic-prefix/chat_template.jinja", "GIF89a" + SSTI + LOOP)
+expect("jinja-magic-prefix", "malicious", ["template/dunder-access"])
+
+put_json("token-subscript/tokenizer_config.json", {
+    "tokenizer_class": "PreTrainedTokenizerFast",
+    "unk_token": "[UNK]",
+    "bos_token": "__globals__",
+    "eos_token": "__builtins__",
+    "sep_token": "__import__",
+    "pad_token": "os",
+    "cls_token": "popen",
+    "chat_template": LOOP + "{% if add_generation_prompt %}{{ raise_exception[bos_token][eos_token][sep_token](pad_token)[cls_token]('echo modelgate-bypass-sample').read() }}{% endif %}",
+})
+expect("token-subscript", "malicious", ["template/dunder-access", "template/dunder-string"])
+
+put_json("tokens-language-codes/tokenizer_config.json", {
+    "tokenizer_class": "M2M100Tokenizer",
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "additional_special_tokens": ["__en__", "__fr__", "__de__"],
+    "chat_template": "{{ bos_token }}" + LOOP + "{{ eos_token }}",
+})
+expect("tokens-language-codes", "clean")
+
+put("py-jinja-comment/modeling_evil.py", "{#: 1}\nimport os\nos.system('echo modelgate-bypass-sample')\n")
+expect("py-jinja-comment", "malicious", ["repo/python-file", "repo/risky-code"], ["format/extension-mismatch"])
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(expected, f, indent=1)
+    f.write("\n")

@@ -1,0 +1,4 @@
+import os
+os.system('echo modelgate-bypass-sample')
+class Evil:
+    pass

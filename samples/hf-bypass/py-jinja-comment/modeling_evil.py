@@ -1,0 +1,3 @@
+{#: 1}
+import os
+os.system('echo modelgate-bypass-sample')
