@@ -152,7 +152,8 @@ export const coreRules = [
     title: "Corrupt compressed stream",
     severity: "medium",
     invalidates: true,
-    description: "A gzip, bzip2, xz, LZMA, zlib, zstd or LZ4 stream failed to decompress; its content was not fully analysed.",
+    description:
+      "A gzip, bzip2, xz, LZMA, zlib, zstd or LZ4 stream failed to decompress; its content was not fully analysed.",
   },
   {
     id: "container/path-traversal",

@@ -143,7 +143,8 @@ export class PullDecoder {
         return null;
       }
       // a decoder destroyed by its own error has it as `errored` before its error event is emitted
-      if (decoder.destroyed) throw this.#failure ?? decoder.errored ?? new Error("the decoder was closed before its end");
+      if (decoder.destroyed)
+        throw this.#failure ?? decoder.errored ?? new Error("the decoder was closed before its end");
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
