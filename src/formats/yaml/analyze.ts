@@ -10,7 +10,7 @@ import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PicklePolicy } from "../pickle/policy/index.js";
 import { composeYaml, expansionSize, lexYaml, YAML_BUDGETS, type YamlBudgets, type YamlTag } from "./parse.js";
-import { HYDRA_RESOLVERS, judgeTarget, resolversIn } from "./targets.js";
+import { builtNodes, HYDRA_RESOLVERS, judgeTarget, resolversIn } from "./targets.js";
 
 /** Options of {@link analyzeYamlText}. */
 export interface YamlAnalysisOptions {
@@ -24,6 +24,8 @@ export interface YamlAnalysisOptions {
    * name) for a `model_config.yaml` elsewhere.
    */
   readonly topLevelTarget?: "all" | "dotted" | undefined;
+  /** How deep this text is inside resolver arguments (see `builtNodes`; internal). */
+  readonly nesting?: number;
 }
 
 /** What {@link analyzeYamlText} returns. */
@@ -203,7 +205,11 @@ const NON_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u
  * @param text - the text
  * @param options - policy, budgets, checkpoint
  */
-export function analyzeYamlText(text: string, options: YamlAnalysisOptions): YamlAnalysis {
+export function analyzeYamlText(source: string, options: YamlAnalysisOptions): YamlAnalysis {
+  // PyYAML (OmegaConf, Hydra, MLflow) breaks lines at CR, NEL, LS and PS as at LF; the parser here
+  // (YAML 1.2) only at LF and CRLF, so a "comment" would hide what follows such a break. One
+  // character for one keeps every offset.
+  const text = source.replace(/\r(?!\n)|[\u0085\u2028\u2029]/g, "\n");
   const budgets = options.budgets ?? YAML_BUDGETS;
   const checkpoint = options.checkpoint;
   const list = new FindingList();
@@ -293,6 +299,26 @@ export function analyzeYamlText(text: string, options: YamlAnalysisOptions): Yam
       if (isScalar(node)) {
         const value = scalarText(node);
         if (value === undefined) continue;
+        for (const built of builtNodes(value)) {
+          // oc.create / oc.decode build config nodes from their argument when the value is read
+          // (Hydra resolves the config before it instantiates): the argument is analysed as YAML
+          const nested =
+            (options.nesting ?? 0) < 4
+              ? analyzeYamlText(built.text, { ...options, nesting: (options.nesting ?? 0) + 1 })
+              : undefined;
+          const computed = built.text.includes("${");
+          list.add({
+            ruleId: "yaml/custom-resolver",
+            severity:
+              computed || nested === undefined || nested.findings.some((f) => f.ruleId === "yaml/hydra-target")
+                ? "high"
+                : "medium",
+            message: `line ${line(node)}: \`${preview(value, 100)}\` builds config nodes with ${built.resolver} when the config is resolved${computed ? " from values computed at that time" : ""}: what it builds is instantiated like the rest`,
+            evidence: { resolver: built.resolver, value: preview(value, 160), line: line(node) },
+          });
+          for (const f of nested?.findings ?? [])
+            list.add({ ...f, message: `line ${line(node)}, inside ${built.resolver}: ${f.message}` });
+        }
         for (const use of resolversIn(value)) {
           if (use.severity === undefined) continue;
           list.add({
@@ -318,6 +344,22 @@ export function analyzeYamlText(text: string, options: YamlAnalysisOptions): Yam
           } else seen.add(key);
         }
         if (seen.has("_target_")) judgeMapTarget(list, node, "_target_", options, line);
+        if (seen.has("_target_") && seen.has("trust_remote_code")) {
+          // an allowed loader (`AutoModel.from_pretrained`) told to run the model repository's code
+          const trust = scalarText(mapGet(node, "trust_remote_code"));
+          if (trust === undefined || !/^(?:false|False|FALSE|no|No|NO|off|Off|OFF|0|null|~|)$/.test(trust.trim())) {
+            list.add({
+              ruleId: "yaml/hydra-target",
+              severity: "high",
+              message: `line ${line(node)}: \`${preview(scalarText(mapGet(node, "_target_")) ?? "", 100)}\` is instantiated with trust_remote_code: ${preview(trust ?? "(not a plain value)", 40)}: it imports and runs the code of the repository it loads`,
+              evidence: {
+                callee: preview(scalarText(mapGet(node, "_target_")) ?? "", 160),
+                line: line(node),
+                reason: "trust_remote_code",
+              },
+            });
+          }
+        }
         for (let i = node.items.length - 1; i >= 0; i--) {
           const pair = node.items[i]!;
           stack.push({ node: pair.value, depth: depth + 1 }, { node: pair.key, depth: depth + 1 });

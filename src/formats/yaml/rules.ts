@@ -50,7 +50,7 @@ export const yamlRules = [
     title: "OmegaConf custom resolver",
     severity: "high",
     description:
-      "A value interpolates a resolver OmegaConf does not ship (`${eval:...}`, `${python:...}`, `${my_resolver:...}`). It runs whatever function the application registered under that name when the value is read; projects commonly register `eval`, which makes the config code. Resolvers named after code execution (eval, exec, python, shell ...) are high, other unknown ones medium.",
+      "A value interpolates a resolver OmegaConf does not ship (`${eval:...}`, `${python:...}`, `${my_resolver:...}`). It runs whatever function the application registered under that name when the value is read; projects commonly register `eval`, which makes the config code. Resolvers named after code execution (eval, exec, python, shell ...) are high, other unknown ones medium. `oc.create` and `oc.decode` are reported too: they build config nodes from their argument when the config is resolved (Hydra resolves before it instantiates), and the argument is analysed as YAML (a `_target_` built that way makes it high).",
     references: [OMEGACONF],
   },
   {

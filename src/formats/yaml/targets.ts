@@ -98,7 +98,7 @@ export function judgeTarget(name: string, policy: PicklePolicy): TargetJudgement
   return { severity: "high", reason: "outside the allowlist of ML classes" };
 }
 
-/** OmegaConf and Hydra resolvers that compute nothing from code. */
+/** OmegaConf and Hydra resolvers that compute nothing from code (`oc.create`/`oc.decode`: see {@link builtNodes}). */
 const KNOWN_RESOLVERS: ReadonlySet<string> = new Set([
   "oc.decode",
   "oc.create",
@@ -135,6 +135,50 @@ export function resolversIn(value: string): ResolverUse[] {
     else if (KNOWN_RESOLVERS.has(name)) out.push({ name });
     else out.push({ name, severity: CODE_RESOLVER.test(name) ? "high" : "medium" });
     if (out.length >= 64) break;
+  }
+  return out;
+}
+
+/** A config text a resolver turns into nodes when the value is resolved. */
+export interface BuiltNode {
+  /** `oc.create` or `oc.decode`. */
+  readonly resolver: string;
+  /** Its argument as YAML text (a quoted string unquoted). */
+  readonly text: string;
+}
+
+/**
+ * The arguments of `${oc.create:...}` and `${oc.decode:...}` in a value, nested ones included:
+ * OmegaConf builds config nodes from them when the value is resolved (Hydra resolves a config
+ * before it instantiates it), so a `_target_` inside one is instantiated like any other.
+ * @param value - a scalar's text
+ */
+export function builtNodes(value: string): BuiltNode[] {
+  if (!value.includes("${")) return [];
+  const out: BuiltNode[] = [];
+  for (const m of value.matchAll(/(\\?)\$\{\s*(oc\.create|oc\.decode)\s*:/g)) {
+    if (m[1] === "\\" || m[2] === undefined) continue;
+    // the argument runs to the `}` that closes this interpolation (quotes and nested braces skipped)
+    let depth = 1;
+    let quote = "";
+    let i = (m.index ?? 0) + m[0].length;
+    const start = i;
+    for (; i < value.length && depth > 0; i++) {
+      const c = value[i];
+      if (quote !== "") {
+        if (c === "\\") i++;
+        else if (c === quote) quote = "";
+      } else if (c === "'" || c === '"') quote = c;
+      else if (c === "{") depth++;
+      else if (c === "}") depth--;
+    }
+    let text = value.slice(start, depth === 0 ? i - 1 : i).trim();
+    const q = text[0];
+    if ((q === "'" || q === '"') && text.endsWith(q) && text.length >= 2) {
+      text = text.slice(1, -1).replace(q === "'" ? /\\(['\\])/g : /\\(["\\])/g, "$1");
+    }
+    out.push({ resolver: m[2], text });
+    if (out.length >= 16) break;
   }
   return out;
 }
