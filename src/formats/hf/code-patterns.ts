@@ -74,7 +74,10 @@ function countNewlines(s: string, from: number, to: number): number {
  * commented-out code and documentation examples do not count.
  * @param src - Python source
  */
-export function blankPythonComments(src: string): string {
+export function blankPythonComments(source: string): string {
+  // CPython ends lines at CR as at LF (universal newlines): a comment ends there too. One
+  // character for one keeps every offset.
+  const src = source.replace(/\r(?!\n)/g, "\n");
   let out = "";
   let i = 0;
   const n = src.length;

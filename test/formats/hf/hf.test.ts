@@ -62,6 +62,14 @@ describe("script patterns", () => {
     expect(pythonRisks(src).map((h) => h.kind)).toContain(kind);
   });
 
+  it("python: a comment ends at a lone CR, as CPython ends the line there", () => {
+    // `# helper\rimport os\ros.system(...)`: CPython runs the call (universal newlines)
+    expect(pythonRisks("# helper\rimport os\ros.system('echo x')\r").map((h) => [h.kind, h.line])).toEqual([
+      ["process", 3],
+    ]);
+    expect(pythonImports("# helper\rimport os\r")).toEqual(["os"]);
+  });
+
   it("python: ignores comments, method calls named eval, and safe loads", () => {
     expect(
       pythonRisks(
