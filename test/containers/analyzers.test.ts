@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { isTorchOpaqueMember } from "../../src/containers/zip/flavor.js";
+import { readZipDirectory } from "../../src/containers/zip/reader.js";
 import { zipFlavor as classifyZip } from "../../src/registry/catalog.js";
 import { scan } from "../../src/scan/engine.js";
 import { BufferSource, type ByteSource } from "../../src/sources/byte-source.js";
@@ -149,6 +150,25 @@ describe("zip analyzer: bytes no entry accounts for", () => {
     if (!file) throw new Error("no report");
     expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/local-only-entry", "zip/unreferenced-data"]));
     expect((file.members ?? []).map((m) => m.path)).toContain("x.zip!<local-only>/../hidden.txt");
+  });
+
+  it("decodes a hidden local entry compressed with bzip2 or LZMA (Python's zipfile reads them)", async () => {
+    for (const method of ["bzip2", "lzma"]) {
+      // the object array's local entry of samples/zip-methods/object_<method>.npz, hidden between members
+      const npz = new Uint8Array(readFileSync(join(SAMPLES, "zip-methods", `object_${method}.npz`)));
+      const dir = await readZipDirectory(new BufferSource(npz));
+      const entry = dir.entries.find((e) => e.name === "o.npy");
+      if (entry === undefined) throw new Error("no o.npy");
+      const at = entry.localHeaderOffset;
+      const end = at + 30 + entry.nameLength + entry.compressedSize; // no extra field (zipfile writes none)
+      const zip = buildZip([
+        { name: "a.txt", data: "first", paddingAfter: npz.subarray(at, end) },
+        { name: "b.txt", data: "second" },
+      ]);
+      const file = await scanOne(zip, "x.zip");
+      expect(file.verdict).toBe("malicious");
+      expect(ruleIds(file)).toEqual(expect.arrayContaining(["zip/local-only-entry", "pickle/dangerous-global"]));
+    }
   });
 
   it("sniffs unreferenced bytes and trailing data as opaque members", async () => {

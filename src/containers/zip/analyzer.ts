@@ -3,7 +3,6 @@
  * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine.
  * @module
  */
-import { createInflateRaw } from "node:zlib";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
@@ -12,7 +11,7 @@ import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { isTorchOpaqueMember } from "./flavor.js";
-import { checkEncryptionFlag, isReadableMethod, openZipEntry, verifyZipEntry } from "./member.js";
+import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, verifyZipEntry } from "./member.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -179,10 +178,11 @@ async function scanUnreferenced(
     }
     const raw = new SliceSource(ctx.source, hidden.dataOffset, hidden.compressedSize);
     let content: ByteSource | undefined;
+    const decoder = memberDecoder(hidden.method, hidden.uncompressedSize);
     if (hidden.method === METHOD_STORED) content = raw;
-    else if (hidden.method === METHOD_DEFLATE) {
+    else if (decoder !== undefined) {
       try {
-        content = (await decodeStream(raw, () => createInflateRaw(), budgetOf(ctx), { label: hidden.name })).source;
+        content = (await decodeStream(raw, decoder, budgetOf(ctx), { label: hidden.name })).source;
       } catch (error) {
         if (!isBombError(error) && !isModelgateError(error, "MALFORMED") && !isModelgateError(error, "TRUNCATED")) {
           throw error;

@@ -69,19 +69,25 @@ class ZipLzmaHeader extends Transform {
 /** `stream.compose` (Node 16.9+; not in the type definitions this project builds with). */
 const compose = (stream as unknown as { compose: (...streams: Duplex[]) => Duplex }).compose;
 
-/** The decoder of a member's compression method, if modelgate reads it. */
-function decoderFor(entry: ZipEntry): (() => Duplex) | undefined {
-  switch (entry.method) {
+/**
+ * The decoder of a compression method, if modelgate reads it.
+ * @param method - the member's method
+ * @param uncompressedSize - its declared size (where an LZMA member's decoding stops)
+ */
+export function memberDecoder(method: number, uncompressedSize: number): (() => Duplex) | undefined {
+  switch (method) {
     case METHOD_DEFLATE:
       return inflateRaw;
     case METHOD_BZIP2:
       return createBunzip2;
     case METHOD_LZMA:
-      return () => compose(new ZipLzmaHeader(entry.uncompressedSize), createUnLzma());
+      return () => compose(new ZipLzmaHeader(uncompressedSize), createUnLzma());
     default:
       return undefined;
   }
 }
+
+const decoderFor = (entry: ZipEntry) => memberDecoder(entry.method, entry.uncompressedSize);
 
 /** Whether modelgate decodes members of this compression method (stored, deflate, bzip2, LZMA). */
 export function isReadableMethod(method: number): boolean {
