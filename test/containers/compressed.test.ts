@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import { decompressedName } from "../../src/containers/compressed/analyzer.js";
 import {
   DecodedWindowSource,
-  type DecompressionBudget,
   decodeInto,
   decodeStream,
   SpillSink,

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type { DecompressionBudget } from "../../src/containers/compressed/decoded-source.js";
 import { checkEncryptionFlag, openZipEntry, verifyZipEntry } from "../../src/containers/zip/member.js";
 import {
   checkLocalHeaders,

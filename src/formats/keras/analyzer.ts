@@ -12,7 +12,7 @@ import { decodeJsonBytes, decodeJsonHead } from "../../core/json-bytes.js";
 import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { parseConfigJsonPlainWithDuplicates } from "../hf/text.js";
 import { analyzeKerasConfig, type KerasConfigResult, looksLikeKerasModelConfig } from "./config.js";
-import { readHdf5RootAttributes } from "./hdf5.js";
+import { locateHdf5Superblock, readHdf5RootAttributes } from "./hdf5.js";
 
 /** Largest configuration text read (Keras configs of huge models are a few MB). */
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -147,14 +147,31 @@ export const kerasMemberAnalyzer: Analyzer = {
 
 const CONFIG_ATTRIBUTES = ["model_config", "training_config"] as const;
 
+async function hasHdf5Signature(ctx: AnalysisContext, at: number): Promise<boolean> {
+  if (at + 8 > ctx.source.size) return false;
+  const b = at + 8 <= ctx.head.length ? ctx.head.subarray(at, at + 8) : await readExact(ctx.source, at, 8);
+  return [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a].every((v, i) => b[i] === v);
+}
+
 /** Analyses HDF5 files: the Keras `model_config`/`training_config` root attributes. */
 export const kerasHdf5Analyzer: Analyzer = {
   name: "keras-hdf5",
   formats: ["hdf5"],
   async analyze(ctx: AnalysisContext): Promise<void> {
+    let start = ctx.detection.offset;
     let info: Awaited<ReturnType<typeof readHdf5RootAttributes>>;
     try {
-      info = await readHdf5RootAttributes(ctx.source, ctx.detection.offset);
+      if (!(await hasHdf5Signature(ctx, start))) {
+        // A probed claim (a .h5 name the sniffer recognised nothing in): look where HDF5 looks,
+        // past the head too. No superblock anywhere: the claim stays unmet.
+        const found = await locateHdf5Superblock(ctx.source);
+        if (found === undefined) return;
+        // The sniffer found it in the head (after a small user block): that reading analyses it.
+        if (ctx.detections.some((d) => d.format === "hdf5" && d.offset === found)) return;
+        start = found;
+        ctx.refineFormat("hdf5");
+      }
+      info = await readHdf5RootAttributes(ctx.source, start);
     } catch (error) {
       if (error instanceof ModelgateError && (error.code === "MALFORMED" || error.code === "TRUNCATED")) {
         ctx.report({
@@ -168,6 +185,25 @@ export const kerasHdf5Analyzer: Analyzer = {
       throw error;
     }
     ctx.fact("hdf5.superblockVersion", info.superblockVersion);
+    if (info.storedBaseAddress !== start) {
+      ctx.report({
+        ruleId: "keras/hdf5-base-address",
+        message: `the HDF5 superblock at ${start} stores base address ${info.storedBaseAddress}; HDF5 reads addresses from ${start}, and so does modelgate`,
+        offset: start,
+        evidence: { superblockAt: start, storedBaseAddress: info.storedBaseAddress },
+      });
+    }
+    if (info.denseAttributes) {
+      // HDF5 reads a group's attributes from dense storage alone when it has one: compact
+      // attribute messages beside it (a decoy model_config) are not what Keras loads.
+      ctx.report({
+        ruleId: "format/unsupported",
+        message:
+          "the root group's attributes are in HDF5 dense storage, which modelgate does not read; HDF5 reads model_config from there, so the root attributes were not analysed",
+        evidence: { format: "hdf5", reason: "dense attribute storage" },
+      });
+      return;
+    }
     for (const key of ["keras_version", "backend"]) {
       const value = info.attributes.get(key)?.strings?.[0];
       if (value !== undefined) ctx.fact(key === "backend" ? "keras.backend" : "keras.version", value);
@@ -188,13 +224,6 @@ export const kerasHdf5Analyzer: Analyzer = {
       }
       const value = parseOrReport(ctx, text, name, true);
       if (value !== undefined) await reportKerasConfig(ctx, analyzeKerasConfig(value, name), name);
-    }
-    if (info.denseAttributes && !found) {
-      ctx.report({
-        ruleId: "format/unsupported",
-        message: "root attributes in HDF5 dense storage were not read; a model_config there was not analysed",
-        evidence: { format: "hdf5", reason: "dense attribute storage" },
-      });
     }
     if (found) ctx.fact("keras.format", "h5");
   },

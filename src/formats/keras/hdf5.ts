@@ -8,7 +8,13 @@
  * continuation blocks) and reads only those blocks plus the global heap object of a
  * variable-length string: a few kilobytes for any file size. It supports superblocks 0-3,
  * object headers 1 and 2, attribute messages 1-3, fixed and variable-length strings. Attributes in
- * dense storage (a fractal heap, used for large attribute counts) are reported, not read.
+ * dense storage (a fractal heap, used for large attribute counts) are reported, not read: HDF5
+ * then reads the attributes from there only, so the compact ones beside them are not what it sees.
+ *
+ * Addresses are read as the HDF5 library reads them: relative to where the superblock signature
+ * was found, whatever base address the superblock stores (H5Fsuper.c replaces a differing stored
+ * base with the signature's location and moves the stored end-of-file address by the difference,
+ * for every superblock version). The stored base is returned so that a mismatch can be reported.
  * @module
  */
 
@@ -50,6 +56,11 @@ export interface Hdf5RootInfo {
   readonly attributes: ReadonlyMap<string, Hdf5Attribute>;
   /** True when some attributes live in dense storage and were not read. */
   readonly denseAttributes: boolean;
+  /**
+   * The base address the superblock stores. HDF5 ignores it when it differs from the signature's
+   * location (`start`): addresses are read relative to the signature.
+   */
+  readonly storedBaseAddress: number;
 }
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -122,6 +133,20 @@ const u16 = (b: Uint8Array, at: number) => (b[at] as number) | ((b[at + 1] as nu
 const u32 = (b: Uint8Array, at: number) => (u16(b, at) + u16(b, at + 2) * 0x10000) >>> 0;
 
 /**
+ * Where the HDF5 library finds the superblock (H5FD_locate_signature): the first of 0, 512, 1024,
+ * 2048 ... (powers of two) that holds the signature, up to the end of the file.
+ * @param source - the file
+ * @returns the signature's offset, or undefined when there is none
+ */
+export async function locateHdf5Superblock(source: ByteSource): Promise<number | undefined> {
+  for (let at = 0; at + SIGNATURE.length <= source.size; at = at === 0 ? 512 : at * 2) {
+    const b = await source.read(at, SIGNATURE.length);
+    if (b.length === SIGNATURE.length && SIGNATURE.every((v, i) => b[i] === v)) return at;
+  }
+  return undefined;
+}
+
+/**
  * Reads the root group's attributes of an HDF5 file.
  * @param source - the file
  * @param start - offset of the superblock signature (0, or after a user block)
@@ -137,29 +162,63 @@ export async function readHdf5RootAttributes(
   const sb = await r.bytes(start, Math.min(128, source.size - start));
   if (sb.length < 12 || !SIGNATURE.every((v, i) => sb[i] === v)) throw malformed("no superblock signature", start);
   const version = sb[8] as number;
-  let rootAddr: number | undefined;
+  let fields: number; // offset of the stored base address; the EOF address is two addresses on
   if (version === 0 || version === 1) {
     r.sizeOffsets = sb[13] as number;
     r.sizeLengths = sb[14] as number;
-    checkSizes(r);
-    const at = version === 0 ? 24 : 28;
-    r.base = r.uint(sb, at, r.sizeOffsets) ?? 0;
-    // base, free space, end of file, driver info; then the root symbol table entry
-    rootAddr = r.addr(sb, at + 4 * r.sizeOffsets + r.sizeOffsets);
+    fields = version === 0 ? 24 : 28;
   } else if (version === 2 || version === 3) {
     r.sizeOffsets = sb[9] as number;
     r.sizeLengths = sb[10] as number;
-    checkSizes(r);
-    r.base = r.uint(sb, 12, r.sizeOffsets) ?? 0;
-    rootAddr = r.addr(sb, 12 + 3 * r.sizeOffsets);
+    fields = 12;
   } else {
     throw new ModelgateError("UNSUPPORTED", `HDF5 superblock version ${version}`, { offset: start });
   }
+  checkSizes(r);
+  // The library's base is where it found the signature, whatever the superblock stores.
+  r.base = start;
+  const storedBase = rawUint(sb, fields, r.sizeOffsets);
+  const storedEof = rawUint(sb, fields + 2 * r.sizeOffsets, r.sizeOffsets);
+  // The stored EOF moves with the base (modulo 2^64, as haddr_t arithmetic does); HDF5 refuses a
+  // file shorter than it ("truncated file").
+  const eof = BigInt.asUintN(64, storedEof - storedBase + BigInt(start));
+  if (eof > BigInt(source.size)) {
+    throw new ModelgateError(
+      "TRUNCATED",
+      `HDF5 end-of-file address ${eof} is past the end of the ${source.size}-byte file (HDF5 refuses it as truncated)`,
+      { offset: start + fields + 2 * r.sizeOffsets },
+    );
+  }
+  // base, free space (v0/v1) or superblock extension (v2/v3), end of file, then the driver info
+  // and the root symbol table entry (its link name, then the header address) or the root address
+  const rootAddr =
+    version < 2 ? r.addr(sb, fields + 4 * r.sizeOffsets + r.sizeOffsets) : r.addr(sb, fields + 3 * r.sizeOffsets);
   if (rootAddr === undefined) throw malformed("root object header address undefined", start);
   const attributes = new Map<string, Hdf5Attribute>();
   const state = { dense: false };
   await readObjectHeader(r, rootAddr, attributes, state);
-  return { superblockVersion: version, attributes, denseAttributes: state.dense };
+  return {
+    superblockVersion: version,
+    attributes,
+    denseAttributes: state.dense,
+    storedBaseAddress: Number(storedBase),
+  };
+}
+
+/**
+ * An address field of `size` bytes as HDF5 decodes it into a 64-bit `haddr_t`: whole, the all-ones
+ * "undefined address" becoming 2^64 - 1 whatever the width.
+ */
+function rawUint(b: Uint8Array, at: number, size: number): bigint {
+  if (at + size > b.length) throw malformed(`field at ${at} past the end of the superblock`);
+  let v = 0n;
+  let ones = true;
+  for (let i = size - 1; i >= 0; i--) {
+    const byte = b[at + i] as number;
+    if (byte !== 0xff) ones = false;
+    v = (v << 8n) | BigInt(byte);
+  }
+  return ones ? (1n << 64n) - 1n : v;
 }
 
 function checkSizes(r: Reader): void {

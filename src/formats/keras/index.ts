@@ -14,7 +14,9 @@ import { ascii, startsWith } from "../../core/sniffing.js";
 
 const HDF5_MAGIC = [0x89, ...ascii("HDF"), 0x0d, 0x0a, 0x1a, 0x0a];
 export const detectHdf5: Detector = ({ head }) => {
-  // The superblock sits at 0 or after a user block of 512, 1024, 2048 ... bytes.
+  // The superblock sits at 0 or after a user block of 512, 1024, 2048 ... bytes. Beyond the head
+  // (user blocks of 64 KiB and more) only a file named .h5/.hdf5/.keras is looked at, by the
+  // analyzer (the format is a probed claim); the same search is `locateHdf5Superblock`.
   for (let at = 0; at + HDF5_MAGIC.length <= head.length; at = at === 0 ? 512 : at * 2) {
     if (startsWith(head, HDF5_MAGIC, at)) return { format: "hdf5", offset: at, reason: `HDF5 superblock at ${at}` };
   }
@@ -66,7 +68,14 @@ const rules = lazyRules(import.meta.url, "./rules.js", "kerasRules");
 export const kerasModule = {
   name: "keras",
   formats: [
-    { id: "hdf5", description: "HDF5 file (legacy Keras .h5)", claimExtensions: ["h5", "hdf5", "keras"] },
+    // probe: HDF5 finds the superblock at 0, 512, 1024 ... anywhere in the file; behind a user block
+    // of 64 KiB or more the sniffer's head does not reach it, so a file so named is probed.
+    {
+      id: "hdf5",
+      description: "HDF5 file (legacy Keras .h5)",
+      claimExtensions: ["h5", "hdf5", "keras"],
+      probe: true,
+    },
     {
       id: "keras",
       description: "Keras v3 .keras archive",

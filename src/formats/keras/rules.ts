@@ -75,6 +75,13 @@ export const kerasRules = [
       "A `.keras` archive holds a Python file, notebook, shell script or executable. Keras archives hold `config.json`, `metadata.json`, weights and assets only; code shipped alongside a model is meant to be run.",
   },
   {
+    id: "keras/hdf5-base-address",
+    title: "HDF5 superblock stores a base address other than its own location",
+    severity: "medium",
+    description:
+      "The superblock's base address is not where its signature lies. The HDF5 library (h5py, Keras) ignores the stored value and reads every address relative to the signature; a reader that adds the stored base instead lands elsewhere, which is how a decoy root group can hide the real `model_config`. modelgate reads the file as the library does and reports the mismatch: h5py-written files (user blocks included) never have one, a user block prepended with `cat` does.",
+  },
+  {
     id: "keras/malformed",
     title: "Malformed Keras model configuration",
     severity: "medium",

@@ -25,11 +25,16 @@ const JPEG_SECOND = (m: number): boolean =>
 
 const found = (format: MediaFormat, reason: string): Detection => ({ format, offset: 0, reason });
 
-/** Whether three MPEG audio frames follow each other from `at` (or the head ends after one or two). */
-function mpegFramesAt(head: Uint8Array, at: number): boolean {
+/**
+ * Whether three MPEG audio frames follow each other from `at`, or, when the whole file is in the
+ * head and ends first, at least `fewest` frames do. A real second of MP3 is dozens of frames; one
+ * bare frame header is four bytes that other content can make (UTF-16LE text: see
+ * {@link isUtf16LeText}).
+ */
+function mpegFramesAt(head: Uint8Array, size: number, at: number, fewest: number): boolean {
   let pos = at;
   for (let n = 0; n < 3; n++) {
-    if (pos + 4 > head.length) return n > 0 && head.length < 64 * 1024;
+    if (pos + 4 > head.length) return n >= fewest && head.length >= size;
     const frame = mp3Frame(head[pos] ?? 0, head[pos + 1] ?? 0, head[pos + 2] ?? 0, head[pos + 3] ?? 0);
     if (frame === undefined) return false;
     pos += frame.length;
@@ -37,8 +42,31 @@ function mpegFramesAt(head: Uint8Array, at: number): boolean {
   return true;
 }
 
+/**
+ * Whether the head is UTF-16LE text after its byte-order mark: no C0 control but tab, LF and CR, and
+ * no lone surrogate (a pair cut by the end of the head is fine). The mark FF FE followed by any
+ * character reads as an MPEG-1 Layer I frame header, and characters chosen by its length chain
+ * more; text a loader decodes (YAML, JSON) is left to the text sniffer. Audio data is not such text.
+ */
+function isUtf16LeText(head: Uint8Array): boolean {
+  if (head[0] !== 0xff || head[1] !== 0xfe) return false;
+  const end = head.length & ~1;
+  for (let i = 2; i < end; i += 2) {
+    const c = (head[i] as number) | ((head[i + 1] as number) << 8);
+    if (c < 0x20) {
+      if (c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      if (i + 2 >= end) break;
+      const low = (head[i + 2] as number) | ((head[i + 3] as number) << 8);
+      if (low < 0xdc00 || low > 0xdfff) return false;
+      i += 2;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
 /** Detector of the binary image and audio formats. */
-export const detectMedia: Detector = ({ head }) => {
+export const detectMedia: Detector = ({ head, size }) => {
   const b0 = head[0];
   if (b0 === 0x89 && startsWith(head, PNG)) return found("image-png", "PNG signature and IHDR");
   if (b0 === 0xff && head[1] === 0xd8 && head[2] === 0xff && JPEG_SECOND(head[3] ?? 0)) {
@@ -67,10 +95,12 @@ export const detectMedia: Detector = ({ head }) => {
       if (startsWith(head, [0x66, 0x4c, 0x61, 0x43], end)) return found("audio-flac", "ID3v2 tag and fLaC marker");
       // The audio behind a large tag may lie beyond the head: the tag alone names MP3 (the
       // analyzer then requires frames).
-      if (end + 4 > head.length || mpegFramesAt(head, end)) return found("audio-mp3", "ID3v2 tag");
+      if (end + 4 > head.length || mpegFramesAt(head, size, end, 1)) return found("audio-mp3", "ID3v2 tag");
     }
   }
-  if (b0 === 0xff && mpegFramesAt(head, 0)) return found("audio-mp3", "MPEG audio frames");
+  // Without a tag, frames alone: more than one, and not UTF-16LE text (whose mark is a frame sync).
+  if (b0 === 0xff && mpegFramesAt(head, size, 0, 2) && !isUtf16LeText(head))
+    return found("audio-mp3", "MPEG audio frames");
   return undefined;
 };
 

@@ -7,7 +7,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { DecompressionBudget } from "../../../src/containers/compressed/decoded-source.js";
 import { createUnLz4, decodeLz4Block, type UnLz4, Xxh32, xxh32 } from "../../../src/containers/compressed/lz4.js";
 import { decompress } from "../../../src/containers/compressed/streams.js";
 import { isModelgateError } from "../../../src/core/errors.js";

@@ -291,3 +291,39 @@ describe("JPEG with many tiny scans", () => {
     expect(bytesRead).toBeLessThan(4 * body.length);
   });
 });
+
+describe("MPEG audio without an ID3 tag needs more than one frame, and UTF-16 text is not audio", () => {
+  const utf16le = (s: string) => {
+    const out = new Uint8Array(2 + s.length * 2);
+    out.set([0xff, 0xfe]);
+    for (let i = 0; i < s.length; i++) {
+      out[2 + 2 * i] = s.charCodeAt(i) & 0xff;
+      out[3 + 2 * i] = s.charCodeAt(i) >> 8;
+    }
+    return out;
+  };
+  // BOM FF FE + "a" (61 00) reads as an MPEG-1 Layer I header (192 kbit/s, 44.1 kHz): 208 bytes long.
+  const yaml = "a: !!python/object/apply:os.system ['echo pwned > /tmp/x']\n#";
+  const oneFrame = utf16le(`${yaml}${" ".repeat((208 - 2) / 2 - yaml.length - 1)}\n`);
+
+  it("a 208-byte UTF-16LE YAML file that is also one Layer I frame is text, not audio", async () => {
+    expect(oneFrame.length).toBe(208);
+    expect(detect(oneFrame).map((d) => d.format)).not.toContain("audio-mp3");
+    const file = await scanOne(oneFrame, "utf16mp3");
+    expect(file.format).not.toBe("audio-mp3");
+    expect(file.verdict).not.toBe("clean");
+  });
+
+  it("UTF-16LE text whose characters chain three frame headers is still text", () => {
+    // U+FEFF then "a" at every 208 bytes: three chained Layer I headers, all printable UTF-16
+    const chained = cat(oneFrame, oneFrame.subarray(0), oneFrame.subarray(0));
+    expect(detect(chained).map((d) => d.format)).not.toContain("audio-mp3");
+  });
+
+  it("one bare MPEG frame is not enough; two or more are audio", () => {
+    const tone = sample("clean/tone.mp3"); // MPEG-2.5 Layer III, 288-byte frames
+    expect(detect(tone.subarray(0, 288)).map((d) => d.format)).not.toContain("audio-mp3");
+    expect(detect(tone.subarray(0, 576))[0]?.format).toBe("audio-mp3");
+    expect(detect(tone)[0]?.format).toBe("audio-mp3");
+  });
+});

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: OmegaConf interpolations are written ${...} in plain strings
 /**
  * What PyYAML, OmegaConf and Hydra read that a YAML 1.2 parser alone would not (found by an attack
  * review; each case was run with PyYAML / OmegaConf and a Hydra `instantiate` stand-in): line breaks
