@@ -8,8 +8,12 @@ import type { AnalysisContext, Analyzer, FormatCatalog } from "../../core/analyz
 import { HeadFirstSource, SliceSource } from "../../core/byte-source.js";
 import type { FindingInput } from "../../core/findings.js";
 import { analyzePickleStream, type PickleAnalysis } from "./analyze.js";
+import { decodePickle, type OpArg, PickleError, SinkAction } from "./decoder.js";
 import { SourceInput } from "./input.js";
+import { rawUnicodeEscape } from "./literals.js";
+import { OP, opcodeInfo } from "./opcodes.js";
 import { scanPythonSource } from "./pysource.js";
+import { decodeUtf8, latin1 } from "./values.js";
 
 /**
  * Reports a pickle analysis through the context: findings, facts, embedded payloads (scanned as
@@ -142,6 +146,9 @@ const STANDARD_NAMESPACES = new Set([
   "_test",
 ]);
 
+/** Most characters of a `code/` member the source scanner reads (past it: `scan/budget-exceeded`). */
+export const TORCHSCRIPT_CODE_MAX_CHARS = 1 << 20;
+
 /** Reports what TorchScript `code/` members call (only inside a TorchScript archive). */
 export const torchscriptCodeAnalyzer: Analyzer = {
   name: "torchscript-code",
@@ -150,8 +157,9 @@ export const torchscriptCodeAnalyzer: Analyzer = {
     if (!ctx.lineage.includes("torchscript")) return; // other Python: the repository-files analyzer
     const max = 4 << 20;
     const bytes = await ctx.source.read(0, Math.min(ctx.source.size, max));
+    // torch.jit.load lexes the bytes whatever their encoding: invalid UTF-8 is replaced, not refused
     const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
-    const scan = scanPythonSource(text);
+    const scan = scanPythonSource(text, TORCHSCRIPT_CODE_MAX_CHARS, "torchscript");
     const ops = new Set<string>();
     const findings: FindingInput[] = [];
     for (const n of scan.names) {
@@ -183,6 +191,7 @@ export const torchscriptCodeAnalyzer: Analyzer = {
         evidence: { callee: "__setstate__", member: ctx.name },
       });
     }
+    const truncated = scan.truncated || ctx.source.size > max;
     ctx.report({
       ruleId: "pickle/torchscript-code",
       message: `TorchScript code uses ${ops.size} operator/call name(s)`,
@@ -190,9 +199,128 @@ export const torchscriptCodeAnalyzer: Analyzer = {
         member: ctx.name,
         calls: [...ops].slice(0, 60).join(", "),
         functions: scan.defs.slice(0, 40).join(", "),
-        ...(scan.truncated || ctx.source.size > max ? { truncated: true } : {}),
+        ...(truncated ? { truncated: true } : {}),
       },
     });
     for (const f of findings) ctx.report(f);
+    if (truncated) {
+      // what lies past the budget was not read: the archive cannot be called clean
+      ctx.report({
+        ruleId: "scan/budget-exceeded",
+        message: `TorchScript code member ${ctx.name} (${ctx.source.size} bytes) is past the source scan budget (${TORCHSCRIPT_CODE_MAX_CHARS} characters, 200000 tokens): the rest was not analysed`,
+        evidence: { budget: "torchscriptCodeChars", limit: TORCHSCRIPT_CODE_MAX_CHARS, member: ctx.name },
+      });
+    }
+  },
+};
+
+/** Most opcodes of a `bytecode.pkl` read for its operator table (past it: `scan/budget-exceeded`). */
+const BYTECODE_MAX_OPS = 4_000_000;
+/** An operator name as the lite interpreter's operator table spells it (`aten::save`). */
+const OPERATOR_NAME = /^([A-Za-z_]\w*)::([A-Za-z_]\w*)$/;
+/** Operators of the bytecode that only report errors (every `raise` and `assert` compiles to one). */
+const BYTECODE_ORDINARY = new Set(["prim::RaiseException"]);
+
+/**
+ * Every str literal of a pickle (the operator table, method names and type names of a lite
+ * interpreter `bytecode.pkl` are str literals of nested tuples), up to `maxOps` opcodes.
+ */
+async function pickleStrings(
+  ctx: AnalysisContext,
+  maxOps: number,
+): Promise<{ strings: Set<string>; truncated: boolean; error?: string }> {
+  const strings = new Set<string>();
+  let count = 0;
+  let truncated = false;
+  const add = (s: string): void => {
+    if (s.length <= 512 && strings.size < 100_000) strings.add(s);
+  };
+  const sink = {
+    op(code: number, _offset: number, a: OpArg): SinkAction {
+      if (++count > maxOps) {
+        truncated = true;
+        return SinkAction.Stop;
+      }
+      if ((count & 0xffff) === 0) ctx.checkpoint();
+      if (code === OP.STOP) return SinkAction.Stop;
+      const info = opcodeInfo(code);
+      if (info === undefined || a.blob !== undefined) return SinkAction.Continue;
+      if (info.arg === "counted1" || info.arg === "counted4" || info.arg === "counted8") {
+        if (a.end - a.start <= 512) add(decodeUtf8(a.buf, a.start, a.end).text);
+      } else if (info.arg === "line") {
+        if (a.end - a.start <= 512)
+          add(code === OP.UNICODE ? rawUnicodeEscape(a.buf, a.start, a.end) : latin1(a.buf, a.start, a.end));
+      }
+      return SinkAction.Continue;
+    },
+    async special(): Promise<SinkAction> {
+      return SinkAction.Continue;
+    },
+  };
+  try {
+    await decodePickle(new SourceInput(ctx.source, 0), sink);
+  } catch (e) {
+    if (e instanceof PickleError) return { strings, truncated, error: e.message };
+    throw e;
+  }
+  return { strings, truncated };
+}
+
+/**
+ * Reports the operator table of a TorchScript Lite archive (`_save_for_lite_interpreter`, `.ptl`):
+ * `torch.jit.mobile._load_for_lite_interpreter` runs the bytecode of `bytecode.pkl`, whose
+ * operators (`aten::save` ...) are judged as those TorchScript code calls; `code/` may not match it.
+ */
+export const torchscriptBytecodeAnalyzer: Analyzer = {
+  name: "torchscript-bytecode",
+  formats: ["pickle"],
+  async analyze(ctx) {
+    if (!ctx.lineage.includes("torchscript") || ctx.name !== "bytecode.pkl") return;
+    const { strings, truncated } = await pickleStrings(ctx, BYTECODE_MAX_OPS);
+    const operators: string[] = [];
+    const findings: FindingInput[] = [];
+    for (const s of strings) {
+      const m = OPERATOR_NAME.exec(s);
+      if (m !== null) {
+        operators.push(s);
+        const [, ns, op] = m as unknown as [string, string, string];
+        const dotted = `torch.ops.${ns}.${op}`;
+        if (BYTECODE_ORDINARY.has(s)) continue;
+        if (RISKY_TORCHSCRIPT.has(dotted) || RISKY_TORCHSCRIPT.has(`ops.${ns}.${op}`)) {
+          findings.push({
+            ruleId: "pickle/torchscript-op",
+            message: `TorchScript Lite bytecode calls ${s}, which touches the file system or loads code`,
+            evidence: { callee: s, member: ctx.name },
+          });
+        } else if (!STANDARD_NAMESPACES.has(ns)) {
+          findings.push({
+            ruleId: "pickle/torchscript-op",
+            severity: "medium",
+            message: `TorchScript Lite bytecode calls ${s} from the non-standard operator namespace "${ns}" (needs a native library)`,
+            evidence: { callee: s, namespace: ns, member: ctx.name },
+          });
+        }
+      } else if (/^__torch__\.[\w.]*\.__setstate__$/.test(s)) {
+        findings.push({
+          ruleId: "pickle/torchscript-op",
+          severity: "medium",
+          message: `TorchScript Lite bytecode defines ${s}, which runs while the lite interpreter loads the archive`,
+          evidence: { callee: s, member: ctx.name },
+        });
+      }
+    }
+    ctx.report({
+      ruleId: "pickle/torchscript-code",
+      message: `TorchScript Lite bytecode uses ${operators.length} operator(s)`,
+      evidence: { member: ctx.name, operators: operators.slice(0, 60).join(", ") },
+    });
+    for (const f of findings) ctx.report(f);
+    if (truncated) {
+      ctx.report({
+        ruleId: "scan/budget-exceeded",
+        message: `TorchScript Lite bytecode ${ctx.name} was read for its first ${BYTECODE_MAX_OPS} opcodes only`,
+        evidence: { budget: "torchscriptBytecodeOps", limit: BYTECODE_MAX_OPS, member: ctx.name },
+      });
+    }
   },
 };

@@ -83,7 +83,25 @@ const KEYWORDS = new Set([
   "async",
 ]);
 
-function tokenize(src: string, maxTokens: number): { toks: Tok[]; truncated: boolean } {
+/**
+ * How line ends, comments and continuations are read.
+ *
+ * - `python` (CPython's `exec`/`compile`, imported modules): `\r\n`, `\r` and `\n` all end a line
+ *   (CPython normalises them), so a lone `\r` ends a comment.
+ * - `torchscript` (the TorchScript lexer, torch/csrc/jit/frontend/lexer.h): only `\n` ends a line;
+ *   `\r` is blank space (a comment runs on past it); `# type:` is a token, not a comment.
+ *
+ * In both, a backslash before the line end joins the lines. A backslash anywhere else outside a
+ * string is a syntax error for both loaders, so the scanner reads it as blank space too (it can
+ * only join names the loader would refuse anyway, never hide one).
+ */
+export type SourceDialect = "python" | "torchscript";
+
+/** Number literals as the loaders lex them (decimal, hex/octal/binary, floats, exponents, imaginary). */
+const NUMBER =
+  /^(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?\d+)?|0[oObB][0-7_]*|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)[jJ]?/;
+
+function tokenize(src: string, maxTokens: number, dialect: SourceDialect): { toks: Tok[]; truncated: boolean } {
   const toks: Tok[] = [];
   let i = 0;
   const n = src.length;
@@ -91,10 +109,16 @@ function tokenize(src: string, maxTokens: number): { toks: Tok[]; truncated: boo
     if (toks.length >= maxTokens) return { toks, truncated: true };
     const c = src[i] as string;
     if (c === "#") {
+      // the TorchScript lexer reads `# type:` comments as tokens
+      if (dialect === "torchscript" && src.startsWith("# type:", i)) {
+        i += 7;
+        continue;
+      }
       while (i < n && src[i] !== "\n") i++;
       continue;
     }
-    if (/\s/.test(c)) {
+    // blank space, and backslashes (line continuations; anywhere else a syntax error)
+    if (c === "\\" || /\s/.test(c)) {
       i++;
       continue;
     }
@@ -105,9 +129,10 @@ function tokenize(src: string, maxTokens: number): { toks: Tok[]; truncated: boo
       let out = "";
       const raw = /[rR]/.test(m[1] as string);
       while (j < n && !src.startsWith(q, j)) {
-        if (src[j] === "\\" && !raw && j + 1 < n) {
-          const e = src[j + 1];
-          out += e === "n" ? "\n" : e === "t" ? "\t" : (e ?? "");
+        if (src[j] === "\\" && j + 1 < n) {
+          // a backslash escapes the next character, in a raw string too (r'\'' is one string)
+          const e = src[j + 1] ?? "";
+          out += raw ? `\\${e}` : e === "n" ? "\n" : e === "t" ? "\t" : e;
           j += 2;
           continue;
         }
@@ -126,10 +151,10 @@ function tokenize(src: string, maxTokens: number): { toks: Tok[]; truncated: boo
       i = j;
       continue;
     }
-    if (/[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[0-9A-Za-z_.]/.test(src[j] as string)) j++;
-      i = j;
+    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(src[i + 1] ?? ""))) {
+      // only the literal: a name right after it is a token of its own (`1if c else torch.save(...)`)
+      const len = NUMBER.exec(src.slice(i, i + 256))?.[0].length ?? 1;
+      i += Math.max(1, len);
       toks.push({ t: "op", v: "0" });
       continue;
     }
@@ -143,10 +168,13 @@ function tokenize(src: string, maxTokens: number): { toks: Tok[]; truncated: boo
  * Scans Python source.
  * @param src - the code
  * @param maxChars - budget; longer code is scanned up to it
+ * @param dialect - whose line ends and comments ({@link SourceDialect}); CPython's by default
  */
-export function scanPythonSource(src: string, maxChars = 1 << 20): SourceScan {
-  const text = src.length > maxChars ? src.slice(0, maxChars) : src;
-  const { toks, truncated } = tokenize(text, 200_000);
+export function scanPythonSource(src: string, maxChars = 1 << 20, dialect: SourceDialect = "python"): SourceScan {
+  const cut = src.length > maxChars ? src.slice(0, maxChars) : src;
+  // CPython reads `\r\n` and a lone `\r` as `\n`; the TorchScript lexer reads `\r` as blank space
+  const text = dialect === "python" ? cut.replace(/\r\n?/g, "\n") : cut;
+  const { toks, truncated } = tokenize(text, 200_000, dialect);
   const alias = new Map<string, string>();
   const out: SourceName[] = [];
   const seen = new Set<string>();

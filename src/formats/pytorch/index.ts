@@ -3,12 +3,16 @@
  * (`torchscript`, `torch.jit.save`), legacy checkpoints (`pytorch-legacy`) and the oldest ones,
  * tars of `pickle`, `storages` and `tensors` (`pytorch-tar`, named by the tar analyzer from its
  * members). Their pickles are read by the pickle engine in the `pytorch` / `torchscript` contexts.
+ * TorchScript's `code/` members and the lite interpreter's operator table (`bytecode.pkl`) are
+ * judged by the pickle module's TorchScript analyzers; torch.package archives (zips with
+ * `.data/version` and `.data/extern_modules`) by `package.ts`.
  *
  * Detection: recognises PyTorch legacy checkpoints (a pickled magic number opens them).
  * @module
  */
-import { type Detector, type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { startsWith } from "../../core/sniffing.js";
+import type { pytorchRules } from "./rules.js";
 
 /** PyTorch legacy files open with a pickled magic number 0x1950a86a20f9469cfc6c (LONG1). */
 const TORCH_LEGACY_MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
@@ -29,6 +33,12 @@ declare module "../../core/formats.js" {
   }
 }
 
+declare module "../../core/findings.js" {
+  // the ids of ./rules.ts are registered rule ids (`RuleId`); declared here, in the file
+  // src/entries/registries.ts already imports for this module's formats
+  interface RuleRegistry extends Record<(typeof pytorchRules)[number]["id"], true> {}
+}
+
 /** Top-level folders of an archive that hold a `data.pkl`, sorted. */
 function archiveRoots(names: readonly string[]): string[] {
   const roots = new Set<string>();
@@ -39,10 +49,17 @@ function archiveRoots(names: readonly string[]): string[] {
   return [...roots].sort();
 }
 
-/** A TorchScript archive: a root with `data.pkl` and also `code/` or `constants.pkl`. */
+/**
+ * A TorchScript archive: a root with `data.pkl` and also `code/`, `constants.pkl` or `bytecode.pkl`
+ * (the lite interpreter's operator table, `_save_for_lite_interpreter`).
+ */
 function matchTorchScript(names: readonly string[], files: ReadonlySet<string>): { archiveRoot: string } | undefined {
   for (const root of archiveRoots(names)) {
-    if (files.has(`${root}/constants.pkl`) || names.some((n) => n.startsWith(`${root}/code/`))) {
+    if (
+      files.has(`${root}/constants.pkl`) ||
+      files.has(`${root}/bytecode.pkl`) ||
+      names.some((n) => n.startsWith(`${root}/code/`))
+    ) {
       return { archiveRoot: root };
     }
   }
@@ -54,6 +71,8 @@ function matchPytorchZip(names: readonly string[]): { archiveRoot: string } | un
   const [root] = archiveRoots(names);
   return root === undefined ? undefined : { archiveRoot: root };
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "pytorchRules");
 
 /** PyTorch and TorchScript files. */
 export const pytorchModule = {
@@ -103,5 +122,14 @@ export const pytorchModule = {
       ["python"],
       async () => (await import("../pickle/analyzer.js")).torchscriptCodeAnalyzer,
     ),
+    lazyAnalyzer(
+      "torchscript-bytecode",
+      ["pickle"],
+      async () => (await import("../pickle/analyzer.js")).torchscriptBytecodeAnalyzer,
+    ),
+    lazyAnalyzer("torch-package", ["zip"], async () => (await import("./package.js")).torchPackageAnalyzer),
   ],
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -55,14 +55,16 @@ export const detectText: Detector = ({ head, size, name }) => {
   // (a NUL is a character there, and `%YAML` or `{"` is template text), so its content decides
   // nothing. Binary magics ranked before text still win, as for any name.
   if (TEMPLATE_EXTENSIONS.has(ext)) return { format: "jinja", offset: 0, reason: `template name (.${ext})` };
+  // A `.py` name is imported as Python whatever it opens with (`{#` starts a valid Python set) and
+  // whatever its bytes: a coding cookie makes Latin-1 valid source, and torch.jit.load lexes a
+  // TorchScript `code/*.py` member as bytes (its analyzers decode leniently).
+  if (ext === "py") return { format: "python", offset: 0, reason: "Python source name" };
   const text = asText(head, head.length === size);
   if (text === undefined) return undefined;
   const trimmed = text.replace(/^\uFEFF/, "").trimStart();
   // A YAML name is what the loader reads it as (yaml.load of a .yaml file), whatever it looks like.
   const byName = detectMlmodel(name, text) ?? detectYamlByName(ext);
   if (byName !== undefined) return byName;
-  // A `.py` name is imported as Python whatever it opens with (`{#` starts a valid Python set).
-  if (ext === "py") return { format: "python", offset: 0, reason: "Python source name" };
   // Python tags make it YAML before Jinja, Python or shell syntax is considered (a loader would
   // construct them); JSON-looking text stays JSON, where a tag makes the JSON invalid.
   const jsonLike = /^(?:\{\s*["}]|\[\s*["{[\]])/.test(trimmed);
