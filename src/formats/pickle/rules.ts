@@ -102,7 +102,7 @@ export const pickleRules = [
     title: "TorchScript code uses a risky operator",
     severity: "high",
     description:
-      "TorchScript code calls an operator that touches the file system (`torch.save`, `torch.load`, `torch.from_file`, `aten::save` ...), an operator from a non-standard namespace (a custom native library must be loaded for it), or defines `__setstate__`, which runs during `torch.jit.load`.",
+      "TorchScript code calls an operator that touches the file system (`torch.save`, `torch.load`, `torch.from_file`, `aten::save` ...), an operator from a non-standard namespace (a custom native library must be loaded for it), or defines `__setstate__`, which runs during `torch.jit.load`. The operator table of a TorchScript Lite archive (`bytecode.pkl`, run by the lite interpreter whatever the `code/` sources say) is judged the same way.",
   },
   {
     id: "numpy/malformed",
