@@ -57,6 +57,23 @@ export function parseCount(value: string | undefined): number | undefined | null
   return Number(value);
 }
 
+/**
+ * The paths, relative to the model's directory, that a supported onnx version opens for a
+ * location, with who opens each: onnx 1.13 and later the location as written (refusing `..` and,
+ * since 1.16, symbolic links); onnx up to 1.12 (`external_data_helper._sanitize_path`, still
+ * Debian bookworm's python3-onnx) `location.lstrip('/.')`, so `.weights.bin` reads `weights.bin`.
+ * @param location - the `location` entry
+ */
+export function openedPaths(location: string): Array<[path: string, reader: string]> {
+  const stripped = location.replace(/^[/.]+/, "");
+  return stripped === location
+    ? [[location, "onnx"]]
+    : [
+        [location, "onnx >= 1.13"],
+        [stripped, "onnx <= 1.12 (location.lstrip('/.'))"],
+      ];
+}
+
 const isNotFound = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
@@ -120,44 +137,59 @@ export async function checkExternalData(
       continue;
     }
     if (env.root === undefined) continue;
-    const relPath = posix.normalize(posix.join(env.modelDir, location.replaceAll("\\", "/")));
-    let info = sizes.get(relPath);
-    if (info === undefined) {
-      info = inspect(env.root, env.modelDir, relPath);
-      sizes.set(relPath, info);
-    }
-    const found = await info;
-    if (found.kind === "missing") {
-      findings.push({
-        ruleId: "onnx/external-data-missing",
-        message: `tensor ${JSON.stringify(ref.tensor)}: external data file ${JSON.stringify(shown)} does not exist`,
-        offset: ref.offset,
-        evidence: { ...evidence, location: shown },
-      });
-    } else if (found.kind === "escape") {
-      findings.push({
-        ruleId: "onnx/external-data-symlink",
-        message: `tensor ${JSON.stringify(ref.tensor)}: ${JSON.stringify(shown)} resolves outside the model directory through a symbolic link`,
-        offset: ref.offset,
-        evidence: { ...evidence, location: shown, resolved: found.resolved },
-      });
-    } else if (found.kind === "special") {
-      findings.push({
-        ruleId: "onnx/external-data-invalid",
-        message: `tensor ${JSON.stringify(ref.tensor)}: ${JSON.stringify(shown)} is not a regular file`,
-        offset: ref.offset,
-        evidence: { ...evidence, location: shown },
-      });
-    } else if (found.kind === "file") {
-      const start = offset ?? 0;
-      const end = length === undefined || length === null ? undefined : start + length;
-      if (start > found.size || (end !== undefined && end > found.size)) {
+    for (const [opened, reader] of openedPaths(location)) {
+      // an empty stripped form is the directory itself (not a regular file)
+      if (!staysInside(env.modelDir, opened)) {
         findings.push({
-          ruleId: "onnx/external-data-out-of-bounds",
-          message: `tensor ${JSON.stringify(ref.tensor)}: range ${start}+${length ?? "rest"} is outside ${JSON.stringify(shown)} (${found.size} bytes)`,
+          ruleId: "onnx/external-data-traversal",
+          message: `tensor ${JSON.stringify(ref.tensor)} reads external data from ${JSON.stringify(opened.slice(0, 400))} with ${reader} (escapes the model directory)`,
           offset: ref.offset,
-          evidence: { ...evidence, location: shown, dataOffset: start, dataLength: length ?? -1, fileSize: found.size },
+          evidence: { ...evidence, location: shown, opened: opened.slice(0, 400), reader },
         });
+        continue;
+      }
+      const relPath = posix.normalize(posix.join(env.modelDir, opened.replaceAll("\\", "/")));
+      let info = sizes.get(relPath);
+      if (info === undefined) {
+        info = inspect(env.root, env.modelDir, relPath);
+        sizes.set(relPath, info);
+      }
+      const found = await info;
+      const shownPath = opened.slice(0, 400);
+      const as = opened === location ? "" : ` (read as ${JSON.stringify(shownPath)} by ${reader})`;
+      const at = { ...evidence, location: shown, opened: shownPath, reader };
+      if (found.kind === "missing") {
+        findings.push({
+          ruleId: "onnx/external-data-missing",
+          message: `tensor ${JSON.stringify(ref.tensor)}: external data file ${JSON.stringify(shown)}${as} does not exist`,
+          offset: ref.offset,
+          evidence: at,
+        });
+      } else if (found.kind === "escape") {
+        findings.push({
+          ruleId: "onnx/external-data-symlink",
+          message: `tensor ${JSON.stringify(ref.tensor)}: ${JSON.stringify(shown)}${as} resolves outside the model directory through a symbolic link`,
+          offset: ref.offset,
+          evidence: { ...at, resolved: found.resolved },
+        });
+      } else if (found.kind === "special") {
+        findings.push({
+          ruleId: "onnx/external-data-invalid",
+          message: `tensor ${JSON.stringify(ref.tensor)}: ${JSON.stringify(shown)}${as} is not a regular file`,
+          offset: ref.offset,
+          evidence: at,
+        });
+      } else if (found.kind === "file") {
+        const start = offset ?? 0;
+        const end = length === undefined || length === null ? undefined : start + length;
+        if (start > found.size || (end !== undefined && end > found.size)) {
+          findings.push({
+            ruleId: "onnx/external-data-out-of-bounds",
+            message: `tensor ${JSON.stringify(ref.tensor)}: range ${start}+${length ?? "rest"} is outside ${JSON.stringify(shown)}${as} (${found.size} bytes)`,
+            offset: ref.offset,
+            evidence: { ...at, dataOffset: start, dataLength: length ?? -1, fileSize: found.size },
+          });
+        }
       }
     }
   }

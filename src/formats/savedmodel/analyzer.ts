@@ -11,7 +11,7 @@ import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";
-import { readSavedModel, type SavedModelSummary, type TfNode } from "./reader.js";
+import { readSavedModel, type SavedModelSummary, type TfMeta, type TfNode, tensorNode } from "./reader.js";
 import { TF_OPS } from "./tf-ops.js";
 
 /** Ops that call back into the Python interpreter. */
@@ -53,13 +53,124 @@ export const CHECKPOINT_OPS: ReadonlySet<string> = new Set([
 /** Ops that call functions of the library by attribute. */
 const CALL_OPS: ReadonlySet<string> = new Set(["PartitionedCall", "StatefulPartitionedCall"]);
 
+/** Checkpoint ops that write files: `high` outside the saver, as `WriteFile` is. */
+const CHECKPOINT_WRITES: ReadonlySet<string> = new Set(["Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints"]);
+
+/** Node names of TF1 savers (`save/`, `save_1/` ...), trusted only where nothing runs them. */
+const SAVER_SCOPE = /^save(_\d+)?\//;
+/** Names of TF2 saver functions, trusted only where nothing runs them. */
 const SAVER_FUNCTION = /_traced_(save|restore)_\d+$|_(save|restore)_fn_\d+$|^(save|restore)_fn$/;
 
-function inCheckpointContext(node: TfNode, summary: SavedModelSummary): boolean {
-  if (node.fn !== "") return SAVER_FUNCTION.test(node.fn);
-  if (/^save(_\d+)?\//.test(node.name)) return true;
-  for (const prefix of summary.saverPrefixes) if (node.name.startsWith(prefix)) return true;
-  return false;
+/** Where the checkpoint machinery is, and what loaders and callers run, in one meta graph. */
+interface Reach {
+  /** Graph nodes a signature, an init/main op collection runs (inputs followed backwards). */
+  readonly exposedNodes: ReadonlySet<string>;
+  /** Functions those nodes call, the object graph exposes, and everything they call. */
+  readonly exposedFunctions: ReadonlySet<string>;
+  /** Graph nodes the SaverDef's save and restore nodes run. */
+  readonly saverNodes: ReadonlySet<string>;
+  /** Functions those call. */
+  readonly saverFunctions: ReadonlySet<string>;
+  /** Graph nodes and functions the restore op runs (the TF1 loader runs it at load). */
+  readonly restoreNodes: ReadonlySet<string>;
+  readonly restoreFunctions: ReadonlySet<string>;
+}
+
+const EMPTY_META: TfMeta = { saverRoots: [], restoreRoots: [], entryNodes: [], objectFunctions: [], gradients: [] };
+
+/**
+ * Reachability in each meta graph: graph nodes backwards through their inputs (data and control),
+ * functions through every function-valued attribute and calls by op name. The saver is what the
+ * SaverDef names, never what is named like it.
+ */
+function reachability(summary: SavedModelSummary): Map<number, Reach> {
+  const byMeta = new Map<number, { graph: Map<string, TfNode>; fns: Map<string, TfNode[]> }>();
+  for (const n of summary.nodes) {
+    let m = byMeta.get(n.meta);
+    if (m === undefined) {
+      m = { graph: new Map(), fns: new Map() };
+      byMeta.set(n.meta, m);
+    }
+    if (n.fn === "") m.graph.set(n.name, n);
+    else {
+      const list = m.fns.get(n.fn);
+      if (list === undefined) m.fns.set(n.fn, [n]);
+      else list.push(n);
+    }
+  }
+  const result = new Map<number, Reach>();
+  for (const [index, { graph, fns }] of byMeta) {
+    const meta = summary.metas[index] ?? EMPTY_META;
+    const callees = (n: TfNode): string[] => (fns.has(n.op) ? [...n.calls, n.op] : [...n.calls]);
+    const gradients = new Map<string, string[]>();
+    for (const [f, g] of meta.gradients) gradients.set(f, [...(gradients.get(f) ?? []), g]);
+    const functionsFrom = (start: Iterable<string>): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [...start];
+      for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+        if (seen.has(f)) continue;
+        seen.add(f);
+        for (const n of fns.get(f) ?? []) todo.push(...callees(n));
+        todo.push(...(gradients.get(f) ?? []));
+      }
+      return seen;
+    };
+    const nodesFrom = (start: Iterable<string>): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [...start];
+      for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+        if (seen.has(name)) continue;
+        const n = graph.get(name);
+        if (n === undefined) continue;
+        seen.add(name);
+        for (const input of n.inputs) todo.push(tensorNode(input));
+      }
+      return seen;
+    };
+    const calledBy = (nodes: Set<string>): string[] =>
+      [...nodes].flatMap((name) => {
+        const n = graph.get(name);
+        return n === undefined ? [] : callees(n);
+      });
+    const exposedNodes = nodesFrom(meta.entryNodes);
+    const saverNodes = nodesFrom([...meta.saverRoots, ...meta.restoreRoots]);
+    const restoreNodes = nodesFrom(meta.restoreRoots);
+    result.set(index, {
+      exposedNodes,
+      exposedFunctions: functionsFrom([...calledBy(exposedNodes), ...meta.objectFunctions]),
+      saverNodes,
+      saverFunctions: functionsFrom(calledBy(saverNodes)),
+      restoreNodes,
+      restoreFunctions: functionsFrom(calledBy(restoreNodes)),
+    });
+  }
+  return result;
+}
+
+/**
+ * Why a checkpoint op is outside the checkpoint machinery, or undefined when it is the saver's:
+ * reached only from the graph nodes the SaverDef names, and no write in what the restore op runs.
+ * A saver-like name (`save/` scope, `__inference__traced_save_N`) counts only for what nothing in
+ * the model runs: no signature, init op, object function, saver node or function calling it.
+ */
+function outsideSaver(node: TfNode, reach: Reach | undefined, summary: SavedModelSummary): string | undefined {
+  const writes = CHECKPOINT_WRITES.has(node.op);
+  if (node.fn !== "") {
+    if (reach?.exposedFunctions.has(node.fn)) return "reachable from a signature, an init op or an object's function";
+    if (writes && reach?.restoreFunctions.has(node.fn))
+      return "writes files from the restore function, which loading a TF1 SavedModel runs";
+    if (reach?.saverFunctions.has(node.fn)) return undefined;
+    // nothing in the model calls it (a leftover of the saver, or a library built by hand)
+    if (SAVER_FUNCTION.test(node.fn)) return undefined;
+    return "in a function the saver does not call";
+  }
+  if (reach?.exposedNodes.has(node.name)) return "reachable from a signature or an init op";
+  if (writes && reach?.restoreNodes.has(node.name))
+    return "writes files from the restore op, which loading a TF1 SavedModel runs (tf.saved_model.load too)";
+  if (reach?.saverNodes.has(node.name)) return undefined;
+  if (SAVER_SCOPE.test(node.name)) return undefined;
+  for (const prefix of summary.saverPrefixes) if (node.name.startsWith(prefix)) return undefined;
+  return "outside the checkpoint saver";
 }
 
 /** Distinct op uses reported per rule; further ones are counted in one more finding. */
@@ -74,6 +185,7 @@ export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
   // one finding per distinct use (op, function ...), counting its nodes; uses past the cap are
   // not remembered, each of their nodes counts as one more occurrence
   const perKey = new Map<string, FindingInput & { count: number }>();
+  const reach = summary.nodes.some((n) => CHECKPOINT_OPS.has(n.op)) ? reachability(summary) : new Map<number, Reach>();
   const capped = new FindingList<FindingInput & { count: number }>(MAX_FINDINGS_PER_RULE);
   const add = (key: string, node: TfNode, finding: Omit<FindingInput, "offset" | "evidence">) => {
     const known = perKey.get(key);
@@ -125,10 +237,12 @@ export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
         message: `${where} reads a protobuf descriptor from ${node.attrs.descriptor_source} (node ${node.name})`,
       });
     } else if (CHECKPOINT_OPS.has(node.op)) {
-      if (!inCheckpointContext(node, summary)) {
+      const why = outsideSaver(node, reach.get(node.meta), summary);
+      if (why !== undefined) {
         add(`ckpt:${node.op}:${node.fn}`, node, {
           ruleId: "savedmodel/checkpoint-op",
-          message: `${where} uses ${node.op} outside the checkpoint saver (node ${node.name})`,
+          message: `${where} uses ${node.op} outside the checkpoint saver: ${why} (node ${node.name})`,
+          ...(CHECKPOINT_WRITES.has(node.op) ? { severity: "high" as const } : {}),
         });
       }
     } else if (!TF_OPS.has(node.op) && !summary.functions.has(node.op)) {

@@ -24,6 +24,26 @@ export interface TfNode {
   readonly offset: number;
   /** String attributes the checks use (`output_stream`, `descriptor_source`, `f`). */
   readonly attrs: Readonly<Record<string, string>>;
+  /** Index of the meta graph the node belongs to. */
+  readonly meta: number;
+  /** Inputs (`name:0`, `^name`) of a graph node; empty for function nodes (not kept). */
+  readonly inputs: readonly string[];
+  /** Every function the node's attributes name (`f`, `body`, `then_branch`, `branches` ...). */
+  readonly calls: readonly string[];
+}
+
+/** What one meta graph says about who runs which nodes. */
+export interface TfMeta {
+  /** Graph nodes the `SaverDef` runs to save (`save_tensor_name`). */
+  readonly saverRoots: string[];
+  /** Graph nodes the `SaverDef` runs to restore (`restore_op_name`: the TF1 loader runs it at load). */
+  readonly restoreRoots: string[];
+  /** Graph nodes a loader or caller runs: signature tensors, `node_list` collections (init/main ops). */
+  readonly entryNodes: string[];
+  /** Functions the object graph exposes (callable after `tf.saved_model.load`), and aliased ones. */
+  readonly objectFunctions: string[];
+  /** The library's gradients: `[function, its gradient function]` (run when differentiating it). */
+  readonly gradients: Array<[string, string]>;
 }
 
 /** What the reader found. */
@@ -46,6 +66,15 @@ export interface SavedModelSummary {
   readonly saverPrefixes: Set<string>;
   /** Keras layer metadata JSON strings, with where they came from. */
   readonly kerasMetadata: Array<{ path: string; json: string; offset: number }>;
+  /** Per meta graph: savers, entry points, exposed functions. */
+  readonly metas: TfMeta[];
+}
+
+/** The node a tensor name (`node:0`) or control input (`^node`) refers to. */
+export function tensorNode(name: string): string {
+  const bare = name.startsWith("^") ? name.slice(1) : name;
+  const colon = bare.indexOf(":");
+  return colon < 0 ? bare : bare.slice(0, colon);
 }
 
 const str = { kind: "string" } as const;
@@ -62,7 +91,7 @@ const ATTR_ENTRY: MessageSpec = { name: "AttrEntry", inlineMax: 4096, fields: { 
 const NODE_DEF: MessageSpec = {
   name: "NodeDef",
   inlineMax: 4096,
-  fields: { 1: str, 2: str, 5: msg(() => ATTR_ENTRY) },
+  fields: { 1: str, 2: str, 3: str, 5: msg(() => ATTR_ENTRY) },
 };
 const OP_DEF: MessageSpec = { name: "OpDef", fields: { 1: str } };
 const FUNCTION_DEF: MessageSpec = {
@@ -70,16 +99,47 @@ const FUNCTION_DEF: MessageSpec = {
   inlineMax: 4096,
   fields: { 1: msg(() => OP_DEF), 3: msg(() => NODE_DEF) },
 };
-const LIBRARY: MessageSpec = { name: "FunctionDefLibrary", inlineMax: 4096, fields: { 1: msg(() => FUNCTION_DEF) } };
+const GRADIENT_DEF: MessageSpec = { name: "GradientDef", fields: { 1: str, 2: str } };
+const LIBRARY: MessageSpec = {
+  name: "FunctionDefLibrary",
+  inlineMax: 4096,
+  fields: { 1: msg(() => FUNCTION_DEF), 2: msg(() => GRADIENT_DEF) },
+};
 const GRAPH_DEF: MessageSpec = {
   name: "GraphDef",
   inlineMax: 4096,
   fields: { 1: msg(() => NODE_DEF), 2: msg(() => LIBRARY) },
 };
-const META_INFO: MessageSpec = { name: "MetaInfoDef", fields: { 4: str, 5: str } };
+const FUNCTION_ALIAS: MessageSpec = { name: "FunctionAliasEntry", fields: { 1: str } };
+const META_INFO: MessageSpec = { name: "MetaInfoDef", fields: { 4: str, 5: str, 8: msg(() => FUNCTION_ALIAS) } };
 const USER_OBJECT: MessageSpec = { name: "SavedUserObject", fields: { 1: str, 3: { kind: "string", max: 64 << 20 } } };
-const SAVED_OBJECT: MessageSpec = { name: "SavedObject", fields: { 4: msg(() => USER_OBJECT) } };
-const OBJECT_GRAPH: MessageSpec = { name: "SavedObjectGraph", inlineMax: 4096, fields: { 1: msg(() => SAVED_OBJECT) } };
+const SAVED_FUNCTION: MessageSpec = { name: "SavedFunction", fields: { 1: str } };
+const SAVED_BARE_FUNCTION: MessageSpec = { name: "SavedBareConcreteFunction", fields: { 1: str } };
+const SAVED_OBJECT: MessageSpec = {
+  name: "SavedObject",
+  fields: { 4: msg(() => USER_OBJECT), 6: msg(() => SAVED_FUNCTION), 8: msg(() => SAVED_BARE_FUNCTION) },
+};
+const CONCRETE_FUNCTION_ENTRY: MessageSpec = { name: "ConcreteFunctionEntry", fields: { 1: str } };
+const OBJECT_GRAPH: MessageSpec = {
+  name: "SavedObjectGraph",
+  inlineMax: 4096,
+  fields: { 1: msg(() => SAVED_OBJECT), 2: msg(() => CONCRETE_FUNCTION_ENTRY) },
+};
+const NODE_LIST: MessageSpec = { name: "NodeList", fields: { 1: str } };
+const COLLECTION_DEF: MessageSpec = { name: "CollectionDef", fields: { 1: msg(() => NODE_LIST) } };
+const COLLECTION_ENTRY: MessageSpec = { name: "CollectionEntry", fields: { 2: msg(() => COLLECTION_DEF) } };
+const COO_SPARSE: MessageSpec = { name: "CooSparse", fields: { 1: str, 2: str, 3: str } };
+const COMPOSITE_TENSOR: MessageSpec = { name: "CompositeTensor", fields: { 2: msg(() => TENSOR_INFO) } };
+const TENSOR_INFO: MessageSpec = {
+  name: "TensorInfo",
+  fields: { 1: str, 4: msg(() => COO_SPARSE), 5: msg(() => COMPOSITE_TENSOR) },
+};
+const TENSOR_INFO_ENTRY: MessageSpec = { name: "TensorInfoEntry", fields: { 2: msg(() => TENSOR_INFO) } };
+const SIGNATURE_DEF: MessageSpec = {
+  name: "SignatureDef",
+  fields: { 1: msg(() => TENSOR_INFO_ENTRY), 2: msg(() => TENSOR_INFO_ENTRY) },
+};
+const SIGNATURE_ENTRY: MessageSpec = { name: "SignatureEntry", fields: { 2: msg(() => SIGNATURE_DEF) } };
 const META_GRAPH: MessageSpec = {
   name: "MetaGraphDef",
   inlineMax: 4096,
@@ -87,6 +147,8 @@ const META_GRAPH: MessageSpec = {
     1: msg(() => META_INFO),
     2: msg(() => GRAPH_DEF),
     3: { kind: "leaf" },
+    4: msg(() => COLLECTION_ENTRY),
+    5: msg(() => SIGNATURE_ENTRY),
     6: { kind: "leaf" },
     7: msg(() => OBJECT_GRAPH),
   },
@@ -116,7 +178,11 @@ interface Frame {
   a: string;
   b: string;
   attrs: Record<string, string>;
+  inputs: string[] | undefined;
+  calls: string[] | undefined;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 class Visitor implements WireVisitor {
   readonly #stack: Frame[] = [];
@@ -130,6 +196,14 @@ class Visitor implements WireVisitor {
     this.#maxNodes = maxNodes;
   }
 
+  get #meta(): number {
+    return Math.max(0, this.summary.metaGraphs - 1);
+  }
+
+  get #currentMeta(): TfMeta | undefined {
+    return this.summary.metas[this.summary.metas.length - 1];
+  }
+
   #top(): Frame | undefined {
     return this.#stack[this.#stack.length - 1];
   }
@@ -140,8 +214,11 @@ class Visitor implements WireVisitor {
   }
 
   enter(message: string, _field: number, offset: number): void {
-    this.#stack.push({ message, offset, a: "", b: "", attrs: {} });
-    if (message === "MetaGraphDef") this.summary.metaGraphs++;
+    this.#stack.push({ message, offset, a: "", b: "", attrs: {}, inputs: undefined, calls: undefined });
+    if (message === "MetaGraphDef") {
+      this.summary.metaGraphs++;
+      this.summary.metas.push({ saverRoots: [], restoreRoots: [], entryNodes: [], objectFunctions: [], gradients: [] });
+    }
   }
 
   exit(message: string): void {
@@ -154,11 +231,21 @@ class Visitor implements WireVisitor {
           budget: "savedmodel.maxNodes",
         });
       }
-      this.summary.nodes.push({ name: f.a, op: f.b, fn: this.#fn, offset: f.offset, attrs: f.attrs });
+      this.summary.nodes.push({
+        name: f.a,
+        op: f.b,
+        fn: this.#fn,
+        offset: f.offset,
+        attrs: f.attrs,
+        meta: this.#meta,
+        inputs: f.inputs ?? NONE,
+        calls: f.calls ?? NONE,
+      });
     } else if (message === "AttrEntry") {
       const node = this.#find("NodeDef");
       if (node && INTERESTING_ATTRS.has(f.a) && f.b) node.attrs[f.a] = f.b;
     } else if (message === "FunctionDef") this.#fn = "";
+    else if (message === "GradientDef" && f.a && f.b) this.#currentMeta?.gradients.push([f.a, f.b]);
     else if (message === "SavedUserObject" && f.b) {
       this.summary.kerasMetadata.push({ path: `object_graph:${f.a}`, json: f.b, offset: f.offset });
     } else if (message === "KerasSavedObject" && f.b) {
@@ -173,6 +260,10 @@ class Visitor implements WireVisitor {
       case "NodeDef":
         if (field === 1) f.a = value;
         else if (field === 2) f.b = value;
+        else if (field === 3 && this.#fn === "") {
+          f.inputs ??= [];
+          f.inputs.push(value);
+        }
         return;
       case "AttrEntry":
         f.a = value;
@@ -185,8 +276,30 @@ class Visitor implements WireVisitor {
       case "NameAttrList": {
         const entry = this.#find("AttrEntry");
         if (entry && !entry.b) entry.b = value;
+        const node = this.#find("NodeDef");
+        if (node) {
+          node.calls ??= [];
+          node.calls.push(value);
+        }
         return;
       }
+      case "TensorInfo":
+      case "CooSparse":
+        this.#currentMeta?.entryNodes.push(tensorNode(value));
+        return;
+      case "NodeList":
+        this.#currentMeta?.entryNodes.push(tensorNode(value));
+        return;
+      case "GradientDef":
+        if (field === 1) f.a = value;
+        else f.b = value;
+        return;
+      case "SavedFunction":
+      case "SavedBareConcreteFunction":
+      case "ConcreteFunctionEntry":
+      case "FunctionAliasEntry":
+        this.#currentMeta?.objectFunctions.push(value);
+        return;
       case "OpDef":
         if (this.#stack[this.#stack.length - 2]?.message === "FunctionDef") {
           this.#fn = value;
@@ -217,6 +330,11 @@ class Visitor implements WireVisitor {
         for (const name of [saver.save_tensor_name, saver.restore_op_name, saver.filename_tensor_name]) {
           const slash = name.indexOf("/");
           if (slash > 0) this.summary.saverPrefixes.add(name.slice(0, slash + 1));
+        }
+        const meta = this.#currentMeta;
+        if (meta !== undefined) {
+          if (saver.save_tensor_name) meta.saverRoots.push(tensorNode(saver.save_tensor_name));
+          if (saver.restore_op_name) meta.restoreRoots.push(tensorNode(saver.restore_op_name));
         }
       } else if (message === "MetaGraphDef" && field === 6) {
         const asset = pb.AssetFileDef.decode(bytes);
@@ -262,6 +380,7 @@ export async function readSavedModel(
     assets: [],
     saverPrefixes: new Set(),
     kerasMetadata: [],
+    metas: [],
   };
   const visitor = new Visitor(summary, options.maxNodes ?? 5_000_000);
   const walker = new WireWalker(source, visitor, {

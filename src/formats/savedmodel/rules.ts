@@ -32,7 +32,7 @@ export const savedmodelRules = [
     title: "Save/Restore op outside the checkpoint saver",
     severity: "medium",
     description:
-      "`Save`, `SaveV2`, `Restore`, `RestoreV2`, `MergeV2Checkpoints` and friends write or read arbitrary paths. They are expected in the saver (`save/` nodes, `__inference__traced_save_*`/`_restore_*` functions) and flagged anywhere else.",
+      "`Save`, `SaveV2`, `Restore`, `RestoreV2`, `MergeV2Checkpoints` and friends write or read arbitrary paths. They are expected in the saver: the graph nodes the `SaverDef` names and the functions only they call. Anywhere a signature, an init op or an object-graph function reaches (graph inputs followed backwards, functions through every function attribute, calls by op name and gradients) they are flagged whatever the function or node is named, as are writes in what the restore op runs (loading a TF1 SavedModel runs it, with `tf.compat.v1.saved_model.load` and `tf.saved_model.load` alike). A saver-like name (`save/` scope, `__inference__traced_save_*`) only counts for code nothing in the model runs. Writes (`Save`, `SaveV2`, `SaveSlices`, `MergeV2Checkpoints`) are reported `high`, like `WriteFile`.",
   },
   {
     id: "savedmodel/unknown-op",
