@@ -1,7 +1,9 @@
 /**
  * Static analysis of Jinja chat templates: parses with `@huggingface/jinja`'s parser (never
  * renders), folds constant strings (concatenation, `~`, `%`/`format`, `join`, `replace`, slicing,
- * case changes, `{% set %}` variables), and reports the sandbox-escape gadget classes of the
+ * case changes, `{% set %}`/`with`/`for`/macro-parameter variables, and names spelled as keyword
+ * names: `dict(k=…)|list|first`, `|first`, `|join`, `.keys()`), follows aliases of gadget objects
+ * (subscripts of them by keys it cannot evaluate are reported), and reports the sandbox-escape gadget classes of the
  * CVE-2024-34359 family. A token-level scan runs as well, so a template the parser rejects is still
  * checked (and reported as unparseable).
  * @module
@@ -89,8 +91,31 @@ const MAX_EVAL_DEPTH = 48;
 /** Template variables transformers fills from the tokenizer config (`bos_token`, any `*_token`). */
 const SPECIAL_TOKEN = /_token$|^additional_special_tokens$/;
 
+/**
+ * A Python dict the folding understands (`dict(k=…)`, `{'k': …}`): its keys, in order, and their
+ * values (`undefined` where the value is not known; the keys alone still fold).
+ */
+interface PyDict {
+  readonly dict: readonly (readonly [Const, Const | undefined])[];
+}
 /** A JSON-ish constant the folding understands. */
-type Const = string | number | boolean | null | readonly Const[];
+type Const = string | number | boolean | null | readonly Const[] | PyDict;
+
+function isDict(x: Const | undefined): x is PyDict {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** Largest `range()` the folding expands. */
+const MAX_RANGE = 256;
+/** Globals the renderer provides whose attributes lead to Python internals (function or context objects). */
+const CHAIN_ROOTS: ReadonlySet<string> = new Set([...GADGETS, "loop", "caller", "raise_exception", "strftime_now"]);
+/** Gadget callables whose call returns an object that still exposes `__class__` (`ns['__class__']`). */
+const INSTANCE_GADGETS: ReadonlySet<string> = new Set(["namespace", "cycler", "joiner"]);
+/** Where a subscripted object comes from: a gadget itself (or a chain from one), or an instance of one. */
+interface Root {
+  readonly name: string;
+  readonly kind: "gadget" | "instance";
+}
 /** A possible value and whether it was built by an operation rather than written as is. */
 interface Val {
   readonly v: Const;
@@ -394,6 +419,16 @@ function lexicalFallback(code: string, findings: Findings): void {
     const name = m[1] ?? "";
     findings.add("template/code-execution-name", name, "call (token scan)", `template calls "${name}"`);
   }
+  // `{% set c = namespace %}`, `{% with c = cycler %}`: a gadget callable kept without a call.
+  for (const m of code.matchAll(/(?:=|,|\(|\[)\s*(namespace|cycler|joiner|range|dict)\b(?![ \t]*[(.])/g)) {
+    const name = m[1] ?? "";
+    findings.add(
+      "template/gadget-reference",
+      name,
+      "global used without a call (token scan)",
+      `template uses the global "${name}" as a value without calling it`,
+    );
+  }
   if (/\battr\s*\(|\battribute\s*=/.test(code)) {
     findings.add(
       "template/dynamic-attribute",
@@ -413,6 +448,14 @@ class TreeAnalysis {
   readonly #local = new Set<string>();
   readonly #cache = new Map<Node, Val[] | undefined>();
   readonly #inProgress = new Set<Node | string>();
+  /** Macro name → its parameter names, in order. */
+  readonly #macros = new Map<string, string[]>();
+  /** Calls by a bare name (macro calls bind their arguments to the parameters). */
+  readonly #calls: Node[] = [];
+  readonly #roots = new Map<Node, Root | undefined>();
+  #aliases: ReadonlyMap<string, Root> | undefined;
+  readonly #constants = new Map<Node, boolean>();
+  readonly #constantsInProgress = new Set<Node | string>();
   #visited = 0;
 
   constructor(findings: Findings, options: TemplateOptions) {
@@ -425,6 +468,7 @@ class TreeAnalysis {
   /** Returns false when the node budget stopped the walk. */
   run(program: Node): boolean {
     if (!this.#walk(program, (n) => this.#collectBindings(n))) return this.#overBudget();
+    this.#bindMacroArguments();
     this.#visited = 0;
     if (!this.#walk(program, (n, role) => this.#inspect(n, role))) return this.#overBudget();
     return true;
@@ -467,6 +511,7 @@ class TreeAnalysis {
     if (value === undefined) return;
     const list = this.#env.get(name) ?? [];
     if (list.length < MAX_VALUES) list.push(value);
+    else list[MAX_VALUES - 1] = { type: "MgUnknown" }; // too many values: unknown
     this.#env.set(name, list);
   }
 
@@ -476,8 +521,18 @@ class TreeAnalysis {
         const assignee = prop(n, "assignee");
         const value = prop(n, "value");
         const name = identName(assignee);
-        if (name !== undefined) this.#bind(name, value ?? undefined);
-        else if (assignee?.type === "TupleLiteral") for (const el of nodes(assignee, "value")) this.#bindName(el);
+        if (name !== undefined) {
+          // `{% set x %}…{% endset %}` binds the block's output.
+          const body = nodes(n, "body");
+          this.#bind(name, value ?? (body.length > 0 ? { type: MG_CONCAT, parts: body } : undefined));
+        } else if (assignee?.type === "TupleLiteral") {
+          const targets = nodes(assignee, "value");
+          const values = value?.type === "TupleLiteral" || value?.type === "ArrayLiteral" ? nodes(value, "value") : [];
+          targets.forEach((el, i) => {
+            const target = identName(el);
+            if (target !== undefined) this.#bind(target, values.length === targets.length ? values[i] : undefined);
+          });
+        }
         break;
       }
       case "For": {
@@ -486,17 +541,41 @@ class TreeAnalysis {
         const name = identName(loopvar);
         if (name !== undefined) {
           const elements =
-            iterable?.type === "ArrayLiteral" || iterable?.type === "TupleLiteral" ? nodes(iterable, "value") : [];
+            iterable?.type === "ArrayLiteral" || iterable?.type === "TupleLiteral"
+              ? nodes(iterable, "value")
+              : undefined;
           this.#bind(name);
-          for (const el of elements) this.#bind(name, el);
+          if (elements !== undefined) for (const el of elements) this.#bind(name, el);
+          else if (iterable !== undefined) this.#bind(name, { type: MG_ELEMENTS, iterable });
         } else if (loopvar?.type === "TupleLiteral") {
           for (const el of nodes(loopvar, "value")) this.#bindName(el);
         }
         break;
       }
       case "Macro": {
+        const macro = identName(prop(n, "name"));
         this.#bindName(prop(n, "name"));
-        for (const a of nodes(n, "args")) this.#bindName(a.type === "KeywordArgumentExpression" ? prop(a, "key") : a);
+        const params: string[] = [];
+        for (const a of nodes(n, "args")) {
+          const keyword = a.type === "KeywordArgumentExpression";
+          const param = identName(keyword ? prop(a, "key") : a);
+          if (param === undefined) continue;
+          params.push(param);
+          this.#bind(param, keyword ? prop(a, "value") : undefined);
+        }
+        if (macro !== undefined) this.#macros.set(macro, params);
+        break;
+      }
+      case "CallExpression": {
+        const callee = identName(prop(n, "callee"));
+        if (callee === MG_WITH) {
+          for (const a of nodes(n, "args")) {
+            const key = identName(prop(a, "key"));
+            if (a.type === "KeywordArgumentExpression" && key !== undefined) this.#bind(key, prop(a, "value"));
+          }
+        } else if (callee !== undefined && this.#calls.length < 10_000) {
+          this.#calls.push(n);
+        }
         break;
       }
       case "CallStatement":
@@ -505,6 +584,25 @@ class TreeAnalysis {
         break;
       default:
         break;
+    }
+  }
+
+  /** Binds each macro call's arguments to the macro's parameters (`m(namespace)` makes `c` an alias). */
+  #bindMacroArguments(): void {
+    for (const call of this.#calls) {
+      const params = this.#macros.get(identName(prop(call, "callee")) ?? "");
+      if (params === undefined) continue;
+      let i = 0;
+      for (const a of nodes(call, "args")) {
+        if (a.type === "KeywordArgumentExpression") {
+          const key = identName(prop(a, "key"));
+          const value = prop(a, "value");
+          if (key !== undefined && params.includes(key) && value !== undefined) this.#bind(key, value);
+        } else {
+          const param = params[i++];
+          if (param !== undefined) this.#bind(param, a);
+        }
+      }
     }
   }
 
@@ -567,9 +665,20 @@ class TreeAnalysis {
     }
     if (this.#local.has(name)) return;
     const asObject = role === "object";
+    const called = role === "callee";
     if (GADGETS.has(name)) {
-      if (GADGETS_ATTR_ONLY.has(name) && !asObject) return;
-      const low = GADGETS_LOW.has(name) && !asObject;
+      if (GADGETS_ATTR_ONLY.has(name) && called) return;
+      if (!asObject && !called && (GADGETS_ATTR_ONLY.has(name) || GADGETS_LOW.has(name))) {
+        // `{% set c = namespace %}`: the callable itself, kept for a later attribute or subscript.
+        this.#findings.add(
+          "template/gadget-reference",
+          name,
+          "global used without a call",
+          `template uses the global "${name}" as a value without calling it (an alias reaches its attributes)`,
+        );
+        return;
+      }
+      const low = GADGETS_LOW.has(name) && called;
       this.#findings.add(
         "template/gadget-reference",
         name,
@@ -591,6 +700,19 @@ class TreeAnalysis {
       const variable = identName(property);
       const token = variable !== undefined && !this.#local.has(variable) && SPECIAL_TOKEN.test(variable);
       if (vals === undefined) {
+        const object = prop(n, "object");
+        const root = object === undefined ? undefined : this.#rootOf(object);
+        if (root !== undefined) this.#reportDynamicOnRoot(root, "subscript");
+        else if (this.#constantDerived(property)) {
+          // A key built from constants only (no template variable) that the folding could not
+          // evaluate: Jinja's subscript falls back to getattr, so `''[k]` reaches `__class__`.
+          this.#findings.add(
+            "template/dynamic-attribute",
+            "constant key",
+            "subscript by a computed constant",
+            "template subscripts by a name computed from constants with operations the analysis does not evaluate",
+          );
+        }
         // `x[bos_token]`: the key is a special token, a value the tokenizer config chooses.
         if (token) {
           this.#findings.add(
@@ -658,6 +780,11 @@ class TreeAnalysis {
     };
     if (name === "attr") {
       this.#attributeArgument(positional[0], "attr() filter");
+      const operand = prop(n, "operand");
+      const root = operand === undefined ? undefined : this.#rootOf(operand);
+      if (root !== undefined && positional[0] !== undefined && this.#eval(positional[0]) === undefined) {
+        this.#reportDynamicOnRoot(root, "attr() filter");
+      }
       return;
     }
     if (name === "map" || name === "select" || name === "reject") {
@@ -670,6 +797,220 @@ class TreeAnalysis {
     if (ATTRIBUTE_FILTERS.has(name)) {
       const attr = keyword("attribute");
       if (attr !== undefined) this.#attributeArgument(attr, `${name}(attribute=)`, true);
+    }
+  }
+
+  /**
+   * Whether an expression depends on constants only: literals, keyword names, `dict`/`range`/
+   * `lipsum` calls, and variables bound only to such expressions (no template variable such as
+   * `messages`, no loop over one).
+   */
+  #constantDerived(n: Node, depth = 0): boolean {
+    const cached = this.#constants.get(n);
+    if (cached !== undefined) return cached;
+    if (depth > MAX_EVAL_DEPTH || this.#constantsInProgress.has(n)) return false;
+    this.#constantsInProgress.add(n);
+    let result = false;
+    try {
+      result = this.#constantDerivedUncached(n, depth + 1);
+    } finally {
+      this.#constantsInProgress.delete(n);
+    }
+    this.#constants.set(n, result);
+    return result;
+  }
+
+  #constantDerivedUncached(n: Node, depth: number): boolean {
+    const all = (list: readonly (Node | undefined)[]) =>
+      list.every((c) => c !== undefined && this.#constantDerived(c, depth));
+    switch (n.type) {
+      case "StringLiteral":
+      case "IntegerLiteral":
+      case "FloatLiteral":
+        return true;
+      case "Identifier": {
+        const name = identName(n) ?? "";
+        if (/^(?:true|false|none|True|False|None)$/.test(name)) return true;
+        if (!this.#local.has(name) || this.#macros.has(name) || this.#constantsInProgress.has(name)) return false;
+        const bound = this.#env.get(name) ?? [];
+        if (bound.length === 0) return false;
+        this.#constantsInProgress.add(name);
+        try {
+          return all(bound);
+        } finally {
+          this.#constantsInProgress.delete(name);
+        }
+      }
+      case "ArrayLiteral":
+      case "TupleLiteral":
+        return all(nodes(n, "value"));
+      case "ObjectLiteral": {
+        const entries = n.value;
+        if (!(entries instanceof Map)) return false;
+        for (const [k, v] of entries) if (!isNode(k) || !isNode(v) || !all([k, v])) return false;
+        return true;
+      }
+      case "KeywordArgumentExpression":
+        return all([prop(n, "value")]);
+      case "BinaryExpression":
+        return all([prop(n, "left"), prop(n, "right")]);
+      case "UnaryExpression":
+        return all([prop(n, "argument")]);
+      case "Ternary":
+        return all([prop(n, "condition"), prop(n, "trueExpr"), prop(n, "falseExpr")]);
+      case "FilterExpression": {
+        const filter = prop(n, "filter");
+        const args = filter?.type === "CallExpression" ? nodes(filter, "args") : [];
+        return all([prop(n, "operand"), ...args]);
+      }
+      case "MemberExpression": {
+        const property = prop(n, "property");
+        if (property?.type === "SliceExpression") {
+          const parts = ["start", "stop", "step"].map((k) => prop(property, k)).filter((p) => p !== undefined);
+          return all([prop(n, "object"), ...parts]);
+        }
+        return all([prop(n, "object"), ...(n.computed === true ? [property] : [])]);
+      }
+      case "CallExpression": {
+        const callee = prop(n, "callee");
+        const args = nodes(n, "args");
+        const global = identName(callee);
+        if (global !== undefined) {
+          return !this.#local.has(global) && /^(?:dict|range|lipsum)$/.test(global) && all(args);
+        }
+        return (
+          callee?.type === "MemberExpression" && callee.computed !== true && all([prop(callee, "object"), ...args])
+        );
+      }
+      case MG_ELEMENTS:
+        return all([prop(n, "iterable")]);
+      case MG_CONCAT:
+        return all(nodes(n, "parts"));
+      default:
+        return false;
+    }
+  }
+
+  #reportDynamicOnRoot(root: Root, how: "subscript" | "attr() filter"): void {
+    const strong = root.kind === "gadget";
+    const what = strong ? `the global "${root.name}" (or an attribute chain from it)` : `a ${root.name}() object`;
+    this.#findings.add(
+      "template/dynamic-attribute",
+      how === "subscript" ? `${root.name}${strong ? "" : "()"}[…]` : `${root.name}${strong ? "" : "()"}|attr(…)`,
+      `${how} of ${strong ? "gadget" : "gadget instance"}`,
+      `${how === "subscript" ? "subscript" : "attr() filter"} of ${what} by a name computed at render time`,
+      strong ? "high" : undefined,
+    );
+  }
+
+  /**
+   * Whether an expression evaluates to a sandbox-escape gadget: a gadget global, an alias of one
+   * (set, with, for, macro parameter), an attribute/subscript/call chain from one, or an object a
+   * gadget constructor returned (`namespace(…)`, whose `__class__` stays reachable).
+   */
+  #rootOf(n: Node): Root | undefined {
+    if (this.#roots.has(n)) return this.#roots.get(n);
+    const aliases = this.#aliasRoots();
+    const root = this.#rootExpr(n, 0, (name) => aliases.get(name));
+    this.#roots.set(n, root);
+    return root;
+  }
+
+  /**
+   * The root of every variable that holds a gadget, however long the alias chain: each variable's
+   * bindings are evaluated against the roots known so far, and re-evaluated when a variable they
+   * read gets one (a worklist, linear in the bindings).
+   */
+  #aliasRoots(): ReadonlyMap<string, Root> {
+    if (this.#aliases !== undefined) return this.#aliases;
+    const roots = new Map<string, Root>();
+    const dependents = new Map<string, Set<string>>();
+    const queue = [...this.#env.keys()];
+    let budget = 100_000;
+    while (queue.length > 0 && budget-- > 0) {
+      const name = queue.pop();
+      if (name === undefined || roots.has(name)) continue;
+      for (const b of this.#env.get(name) ?? []) {
+        const r = this.#rootExpr(b, 0, (ref) => {
+          const known = roots.get(ref);
+          if (known === undefined) {
+            const set = dependents.get(ref) ?? new Set<string>();
+            set.add(name);
+            dependents.set(ref, set);
+          }
+          return known;
+        });
+        if (r !== undefined) {
+          roots.set(name, r);
+          queue.push(...(dependents.get(name) ?? []));
+          break;
+        }
+      }
+    }
+    this.#aliases = roots;
+    return roots;
+  }
+
+  /** Root of an expression; `resolve` answers for variables the template binds. */
+  #rootExpr(n: Node, depth: number, resolve: (name: string) => Root | undefined): Root | undefined {
+    if (depth > MAX_EVAL_DEPTH) return undefined;
+    const rootOf = (child: Node) => this.#rootExpr(child, depth + 1, resolve);
+    switch (n.type) {
+      case "Identifier": {
+        const name = identName(n) ?? "";
+        if (!this.#local.has(name)) return CHAIN_ROOTS.has(name) ? { name, kind: "gadget" } : undefined;
+        if (this.#macros.has(name)) return { name, kind: "gadget" };
+        return resolve(name);
+      }
+      case "MemberExpression": {
+        const object = prop(n, "object");
+        const r = object === undefined ? undefined : rootOf(object);
+        // `loop.previtem`, `loop.index`: the loop's data, not its internals.
+        const property = n.computed === true ? undefined : identName(prop(n, "property"));
+        if (r?.name === "loop" && property !== undefined && !property.startsWith("_")) return undefined;
+        return r?.kind === "gadget" ? r : undefined;
+      }
+      case "CallExpression": {
+        const callee = prop(n, "callee");
+        const r = callee === undefined ? undefined : rootOf(callee);
+        if (r === undefined || callee === undefined) return undefined;
+        if (callee.type === "MemberExpression") return r.kind === "gadget" ? r : undefined;
+        // A bare call: the constructors return objects; other gadgets return data.
+        return r.kind === "gadget" && INSTANCE_GADGETS.has(r.name) ? { name: r.name, kind: "instance" } : undefined;
+      }
+      case "FilterExpression": {
+        const filter = prop(n, "filter");
+        const name = identName(filter) ?? identName(filter === undefined ? undefined : prop(filter, "callee"));
+        const operand = prop(n, "operand");
+        if (operand === undefined) return undefined;
+        if (name === "attr" || name === "first" || name === "last" || name === "random") {
+          const r = rootOf(operand);
+          return r?.kind === "gadget" ? r : undefined;
+        }
+        return undefined;
+      }
+      case "ArrayLiteral":
+      case "TupleLiteral":
+        for (const el of nodes(n, "value")) {
+          const r = rootOf(el);
+          if (r !== undefined) return r;
+        }
+        return undefined;
+      case "Ternary": {
+        const a = prop(n, "trueExpr");
+        const b = prop(n, "falseExpr");
+        return (a && rootOf(a)) || (b && rootOf(b)) || undefined;
+      }
+      case "SelectExpression": {
+        const lhs = prop(n, "lhs");
+        return lhs === undefined ? undefined : rootOf(lhs);
+      }
+      case MG_ELEMENTS: {
+        const iterable = prop(n, "iterable");
+        return iterable === undefined ? undefined : rootOf(iterable);
+      }
+      default:
+        return undefined;
     }
   }
 
@@ -782,6 +1123,36 @@ class TreeAnalysis {
         }
         return [{ v: items, built }];
       }
+      case "ObjectLiteral":
+        return this.#evalObject(n, depth);
+      case MG_ELEMENTS: {
+        // A `for` variable: each item the iterable yields.
+        const iterable = prop(n, "iterable");
+        const vals = iterable === undefined ? undefined : this.#eval(iterable, depth);
+        if (vals === undefined) return undefined;
+        const out: Val[] = [];
+        for (const v of vals) {
+          const items = pyIter(v.v);
+          if (items === undefined) return undefined;
+          for (const e of items.slice(0, MAX_VALUES)) out.push({ v: e, built: v.built });
+        }
+        return out;
+      }
+      case MG_CONCAT: {
+        // A block `{% set x %}…{% endset %}`: its text and expressions, concatenated.
+        const parts = nodes(n, "parts");
+        let text = "";
+        let built = parts.length > 1;
+        for (const part of parts) {
+          const v = this.#eval(part, depth);
+          const first = v?.[0];
+          const str = v?.length === 1 && first !== undefined ? pyStr(first.v) : undefined;
+          if (str === undefined || first === undefined) return undefined;
+          text += str;
+          built ||= first.built;
+        }
+        return [{ v: text, built }];
+      }
       case "Ternary": {
         const a = this.#eval(prop(n, "trueExpr") ?? n, depth);
         const b = this.#eval(prop(n, "falseExpr") ?? n, depth);
@@ -813,7 +1184,11 @@ class TreeAnalysis {
     const b = this.#eval(right, depth);
     if (a === undefined || b === undefined) return undefined;
     return product(a, b, (x, y) => {
-      if (op === "~") return pyStr(x) + pyStr(y);
+      if (op === "~") {
+        const sx = pyStr(x);
+        const sy = pyStr(y);
+        return sx === undefined || sy === undefined ? undefined : sx + sy;
+      }
       if (op === "+") {
         if (typeof x === "string" && typeof y === "string") return x + y;
         if (typeof x === "number" && typeof y === "number") return x + y;
@@ -842,28 +1217,105 @@ class TreeAnalysis {
     const vals = this.#eval(operand, depth);
     if (vals === undefined) return undefined;
     const args: Const[] = [];
+    let argsBuilt = false;
     for (const a of argNodes) {
-      if (a.type === "KeywordArgumentExpression") continue;
+      if (a.type === "KeywordArgumentExpression") {
+        if (name === "map") return undefined; // map(attribute=…): a lookup, not folded
+        continue;
+      }
       const v = this.#eval(a, depth)?.[0];
       if (v === undefined) return undefined;
       args.push(v.v);
+      argsBuilt ||= v.built;
     }
     const out: Val[] = [];
     for (const v of vals) {
-      const r = applyStringOp(name, v.v, args, "%");
+      const r = name === "map" ? mapFilter(v.v, args) : applyStringOp(name, v.v, args, "%");
       if (r === undefined) return undefined;
-      out.push({ v: r, built: true });
+      out.push({ v: r, built: builtBy(r, v, argsBuilt) });
     }
     return out;
   }
 
+  /** `{'k': v, …}`: keys must fold; values are kept when they do. */
+  #evalObject(n: Node, depth: number): Val[] | undefined {
+    const entries = n.value;
+    if (!(entries instanceof Map)) return undefined;
+    const dict: (readonly [Const, Const | undefined])[] = [];
+    let built = false;
+    for (const [k, v] of entries) {
+      if (!isNode(k)) return undefined;
+      const key = this.#eval(k, depth);
+      const first = key?.[0];
+      if (key?.length !== 1 || first === undefined) return undefined;
+      const value = isNode(v) ? this.#eval(v, depth) : undefined;
+      dict.push([first.v, value?.length === 1 ? value[0]?.v : undefined]);
+      built ||= first.built;
+      if (dict.length > MAX_RANGE) return undefined;
+    }
+    return [{ v: { dict }, built }];
+  }
+
+  /** Calls of the global constructors that build names: `dict(k=…)`, `range(…)`. */
+  #evalGlobalCall(name: string, n: Node, depth: number): Val[] | undefined {
+    if (this.#local.has(name)) return undefined;
+    const args = nodes(n, "args");
+    if (name === "dict") {
+      const dict: (readonly [Const, Const | undefined])[] = [];
+      let built = false;
+      for (const a of args) {
+        if (a.type === "KeywordArgumentExpression") {
+          const key = identName(prop(a, "key"));
+          const valueNode = prop(a, "value");
+          if (key === undefined) return undefined;
+          const value = valueNode === undefined ? undefined : this.#eval(valueNode, depth);
+          dict.push([key, value?.length === 1 ? value[0]?.v : undefined]);
+          continue;
+        }
+        // dict(other, k=…): the other mapping's entries first.
+        const base = this.#eval(a, depth);
+        const first = base?.[0];
+        if (base?.length !== 1 || first === undefined || !isDict(first.v)) return undefined;
+        dict.push(...first.v.dict);
+        built ||= first.built;
+      }
+      return [{ v: { dict }, built }];
+    }
+    if (name === "range") {
+      const nums: number[] = [];
+      for (const a of args) {
+        const v = a.type === "KeywordArgumentExpression" ? undefined : this.#eval(a, depth);
+        const x = v?.length === 1 ? v[0]?.v : undefined;
+        if (typeof x !== "number" || !Number.isInteger(x)) return undefined;
+        nums.push(x);
+      }
+      const [a = 0, b, c = 1] = nums;
+      const [start, stop] = nums.length === 1 ? [0, a] : [a, b ?? 0];
+      if (nums.length === 0 || nums.length > 3 || c === 0) return undefined;
+      const count = Math.max(0, Math.ceil((stop - start) / c));
+      if (count > MAX_RANGE) return undefined;
+      return [{ v: Array.from({ length: count }, (_, i) => start + i * c), built: false }];
+    }
+    return undefined;
+  }
+
   #evalMember(n: Node, depth: number): Val[] | undefined {
-    if (n.computed !== true) return undefined;
     const object = prop(n, "object");
     const property = prop(n, "property");
     if (object === undefined || property === undefined) return undefined;
     const base = this.#eval(object, depth);
     if (base === undefined) return undefined;
+    if (n.computed !== true) {
+      // `d.k` on a dict: Jinja falls back to the item.
+      const key = identName(property);
+      const out: Val[] = [];
+      for (const b of base) {
+        const r = key === undefined || !isDict(b.v) ? undefined : dictGet(b.v, key);
+        if (r === undefined) return undefined;
+        out.push({ v: r, built: b.built });
+      }
+      return out;
+    }
     if (property.type === "SliceExpression") {
       const num = (key: string): number | undefined | null => {
         const p = prop(property, key);
@@ -884,21 +1336,30 @@ class TreeAnalysis {
       return out;
     }
     const index = this.#eval(property, depth)?.[0]?.v;
-    if (typeof index !== "number") return undefined;
+    if (index === undefined) return undefined;
     const out: Val[] = [];
     for (const b of base) {
+      if (isDict(b.v)) {
+        const r = dictGet(b.v, index);
+        if (r === undefined) return undefined;
+        out.push({ v: r, built: b.built });
+        continue;
+      }
+      if (typeof index !== "number") return undefined;
       if (typeof b.v !== "string" && !Array.isArray(b.v)) return undefined;
       const seq = b.v as string | readonly Const[];
       const i = index < 0 ? seq.length + index : index;
       const el = seq[i];
       if (el === undefined) return undefined;
-      out.push({ v: el, built: true });
+      out.push({ v: el, built: b.built });
     }
     return out;
   }
 
   #evalCall(n: Node, depth: number): Val[] | undefined {
     const callee = prop(n, "callee");
+    const global = identName(callee);
+    if (global !== undefined) return this.#evalGlobalCall(global, n, depth);
     if (callee?.type !== "MemberExpression" || callee.computed === true) return undefined;
     const method = identName(prop(callee, "property"));
     const object = prop(callee, "object");
@@ -906,18 +1367,33 @@ class TreeAnalysis {
     const base = this.#eval(object, depth);
     if (base === undefined) return undefined;
     const args: Const[] = [];
+    let argsBuilt = false;
     for (const a of nodes(n, "args")) {
       if (a.type === "KeywordArgumentExpression") return undefined;
       const v = this.#eval(a, depth)?.[0];
       if (v === undefined) return undefined;
       args.push(v.v);
+      argsBuilt ||= v.built;
     }
     const out: Val[] = [];
     for (const b of base) {
-      const r =
-        method === "join" ? applyStringOp("join", args[0] ?? [], [b.v], "%") : applyStringOp(method, b.v, args, "{}");
+      let r: Const | undefined;
+      if (method === "join") r = applyStringOp("join", args[0] ?? [], [b.v], "%");
+      else if (isDict(b.v)) {
+        r =
+          method === "get"
+            ? dictGet(b.v, args[0] ?? null)
+            : METHODS_ON_DICT.has(method)
+              ? applyStringOp(method, b.v, [], "{}")
+              : undefined;
+      } else r = METHODS_ON_DICT.has(method) ? undefined : applyStringOp(method, b.v, args, "{}");
       if (r === undefined) return undefined;
-      out.push({ v: r, built: true });
+      // `''.join([...])`: the items are what is selected from.
+      const from = method === "join" ? { v: args[0] ?? [], built: argsBuilt } : b;
+      out.push({
+        v: r,
+        built: builtBy(r, from, method === "join" ? false : argsBuilt) || (method === "join" && b.v !== ""),
+      });
     }
     return out;
   }
@@ -956,6 +1432,42 @@ function roleOf(n: Node, key: string, role: string): string {
   }
 }
 
+/** Synthetic node: the items a `for` loop's iterable yields. */
+const MG_ELEMENTS = "MgElements";
+/** Synthetic node: the text and expressions of a block `{% set %}`, concatenated. */
+const MG_CONCAT = "MgConcat";
+/** Rewritten `{% with a = … %}` (see {@link rewriteForParser}). */
+const MG_WITH = "mg_with";
+/** Dict methods the folding answers (`keys()`, `values()`, `items()`, `get()`). */
+const METHODS_ON_DICT: ReadonlySet<string> = new Set(["keys", "values", "items"]);
+
+/**
+ * Whether a folded result counts as assembled: a string that is its operand or one of the items
+ * the operand yields (a list element, a dict key, one character) was selected, and keeps the
+ * operand's flag; anything else an operation produced is assembled.
+ */
+function builtBy(r: Const, from: Val, argsBuilt: boolean): boolean {
+  if (from.built || argsBuilt) return true;
+  if (typeof r === "string") return !isSelected(r, from.v);
+  if (Array.isArray(r)) return r.some((e) => typeof e === "string" && !isSelected(e, from.v));
+  return false;
+}
+
+/** `|map('lower')` and other name filters applied to each item (`map('attr', …)` is a lookup). */
+function mapFilter(v: Const, args: readonly Const[]): Const | undefined {
+  const [filter, ...rest] = args;
+  if (typeof filter !== "string" || filter === "attr") return undefined;
+  const items = pyIter(v);
+  if (items === undefined) return undefined;
+  const out: Const[] = [];
+  for (const e of items) {
+    const r = applyStringOp(filter, e, rest, "%");
+    if (r === undefined) return undefined;
+    out.push(r);
+  }
+  return out;
+}
+
 function capVals(vals: Val[]): Val[] | undefined {
   const out: Val[] = [];
   for (const v of vals) {
@@ -979,13 +1491,58 @@ function product(a: Val[], b: Val[], f: (x: Const, y: Const) => Const | undefine
   return out;
 }
 
-/** Python's `str()` of a constant (enough for folding). */
-function pyStr(x: Const): string {
+/** Python's `str()` of a constant (enough for folding); undefined when part of it is unknown. */
+function pyStr(x: Const | undefined): string | undefined {
+  if (x === undefined) return undefined;
   if (typeof x === "string") return x;
   if (x === null) return "None";
   if (typeof x === "boolean") return x ? "True" : "False";
   if (typeof x === "number") return String(x);
-  return `[${x.map((e) => (typeof e === "string" ? `'${e}'` : pyStr(e))).join(", ")}]`;
+  if (isDict(x)) {
+    const parts: string[] = [];
+    for (const [k, v] of x.dict) {
+      const ks = pyRepr(k);
+      const vs = pyRepr(v);
+      if (ks === undefined || vs === undefined) return undefined;
+      parts.push(`${ks}: ${vs}`);
+    }
+    return `{${parts.join(", ")}}`;
+  }
+  const parts: string[] = [];
+  for (const e of x) {
+    const r = pyRepr(e);
+    if (r === undefined) return undefined;
+    parts.push(r);
+  }
+  return `[${parts.join(", ")}]`;
+}
+
+/** Python's `repr()` of a constant (strings quoted). */
+function pyRepr(x: Const | undefined): string | undefined {
+  return typeof x === "string" ? `'${x}'` : pyStr(x);
+}
+
+/** The items Python iterates over: a list's elements, a dict's keys, a string's characters. */
+function pyIter(v: Const): readonly Const[] | undefined {
+  if (typeof v === "string") return v.length > MAX_VALUE_LENGTH ? undefined : [...v];
+  if (Array.isArray(v)) return v as readonly Const[];
+  if (isDict(v)) return v.dict.map(([k]) => k);
+  return undefined;
+}
+
+/** Whether `r` is `v` itself or one of the items iterating `v` yields: selected, not assembled. */
+function isSelected(r: Const, v: Const): boolean {
+  if (r === v) return true;
+  if (typeof r !== "string") return false;
+  if (typeof v === "string") return r.length <= 1 && v.includes(r);
+  return pyIter(v)?.some((e) => e === r) ?? false;
+}
+
+/** Sort key of Jinja's case-insensitive `sort`/`unique`. */
+function foldKey(x: Const): string | number | undefined {
+  if (typeof x === "string") return x.toLowerCase();
+  if (typeof x === "number") return x;
+  return undefined;
 }
 
 /** Python `%` formatting for the conversions that can spell names (`s r a c d i x o`). */
@@ -1011,7 +1568,7 @@ function percentConversion(conv: string, a: Const): string | undefined {
       return pyStr(a);
     case "r":
     case "a":
-      return typeof a === "string" ? `'${a}'` : pyStr(a);
+      return pyRepr(a);
     case "c":
       if (typeof a === "number" && a >= 0 && a <= 0x10ffff) return String.fromCodePoint(Math.floor(a));
       return typeof a === "string" && a.length === 1 ? a : undefined;
@@ -1041,7 +1598,9 @@ function pyFormat(fmt: string, args: readonly Const[]): string | undefined {
       failed = true;
       return "";
     }
-    return pyStr(a);
+    const str = pyStr(a);
+    if (str === undefined) failed = true;
+    return str ?? "";
   });
   return failed ? undefined : out;
 }
@@ -1076,8 +1635,9 @@ function applyStringOp(name: string, v: Const, args: readonly Const[], formatSty
   switch (name) {
     case "join": {
       const sep = typeof args[0] === "string" ? args[0] : "";
-      const items = typeof v === "string" ? [...v] : Array.isArray(v) ? (v as readonly Const[]) : undefined;
-      return items?.map(pyStr).join(sep);
+      const items = pyIter(v);
+      const strs = items?.map((e) => pyStr(e));
+      return strs === undefined || strs.some((e) => e === undefined) ? undefined : strs.join(sep);
     }
     case "format":
       if (s === undefined) return undefined;
@@ -1105,17 +1665,116 @@ function applyStringOp(name: string, v: Const, args: readonly Const[], formatSty
     case "string":
     case "safe":
       return pyStr(v);
+    case "escape":
+    case "e":
+    case "forceescape":
+      return s?.replace(/[&<>'"]/g, (c) => HTML_ESCAPES[c] ?? c);
     case "reverse":
-      return s !== undefined ? [...s].reverse().join("") : Array.isArray(v) ? [...(v as Const[])].reverse() : undefined;
+      return s !== undefined ? [...s].reverse().join("") : pyIter(v)?.slice().reverse();
     case "list":
-      return s !== undefined ? [...s] : Array.isArray(v) ? v : undefined;
+      return pyIter(v);
     case "first":
-      return s !== undefined ? s.charAt(0) : Array.isArray(v) ? (v as readonly Const[])[0] : undefined;
+      return pyIter(v)?.[0];
     case "last":
-      return s !== undefined ? s.slice(-1) : Array.isArray(v) ? (v as readonly Const[]).at(-1) : undefined;
+      return pyIter(v)?.at(-1);
+    case "sort":
+    case "unique": {
+      const items = pyIter(v);
+      if (items === undefined || items.length > MAX_RANGE) return undefined;
+      const keyed = items.map((e) => [foldKey(e), e] as const);
+      if (keyed.some(([k]) => k === undefined)) return undefined;
+      if (name === "unique") {
+        const seen = new Set<string | number | undefined>();
+        return keyed.filter(([k]) => !seen.has(k) && seen.add(k) !== undefined).map(([, e]) => e);
+      }
+      return [...keyed].sort(([a], [b]) => compareKeys(a, b)).map(([, e]) => e);
+    }
+    case "length":
+    case "count":
+      return pyIter(v)?.length;
+    case "int":
+      if (typeof v === "number") return Math.trunc(v);
+      return s !== undefined ? (/^\s*[-+]?\d+\s*$/.test(s) ? Number.parseInt(s, 10) : 0) : undefined;
+    case "items":
+    case "dictsort": {
+      if (!isDict(v) || v.dict.some(([, x]) => x === undefined)) return undefined;
+      const pairs = v.dict.map(([k, x]) => [k, x as Const] as Const);
+      if (name === "items") return pairs;
+      const keyed = v.dict.map(([k], i) => [foldKey(k), pairs[i] as Const] as const);
+      if (keyed.some(([k]) => k === undefined)) return undefined;
+      return [...keyed].sort(([a], [b]) => compareKeys(a, b)).map(([, e]) => e);
+    }
+    case "tojson":
+      return pyJson(v);
+    case "keys":
+      return isDict(v) ? v.dict.map(([k]) => k) : undefined;
+    case "values":
+      return isDict(v) && v.dict.every(([, x]) => x !== undefined) ? v.dict.map(([, x]) => x as Const) : undefined;
+    case "split": {
+      if (s === undefined) return undefined;
+      const sep = args[0];
+      if (sep === undefined || sep === null) return s.split(/\s+/).filter((w) => w !== "");
+      return typeof sep === "string" && sep !== "" ? s.split(sep) : undefined;
+    }
     default:
       return undefined;
   }
+}
+
+/**
+ * Jinja's `tojson`: `json.dumps(sort_keys=True)` (ASCII only, `", "`/`": "` separators) with `<`,
+ * `>`, `&` and `'` escaped as `\\u` sequences.
+ */
+function pyJson(x: Const | undefined, depth = 0): string | undefined {
+  if (x === undefined || depth > 32) return undefined;
+  if (x === null) return "null";
+  if (typeof x === "boolean") return x ? "true" : "false";
+  if (typeof x === "number") return Number.isFinite(x) ? String(x) : undefined;
+  if (typeof x === "string") {
+    return JSON.stringify(x).replace(
+      /[<>&'\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  }
+  if (isDict(x)) {
+    const entries: [string, string][] = [];
+    for (const [k, v] of x.dict) {
+      const key = typeof k === "string" ? k : typeof k === "number" ? String(k) : undefined;
+      const value = pyJson(v, depth + 1);
+      if (key === undefined || value === undefined) return undefined;
+      entries.push([key, value]);
+    }
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const parts: string[] = [];
+    for (const [k, v] of entries) parts.push(`${pyJson(k)}: ${v}`);
+    return `{${parts.join(", ")}}`;
+  }
+  const parts: string[] = [];
+  for (const e of x) {
+    const r = pyJson(e, depth + 1);
+    if (r === undefined) return undefined;
+    parts.push(r);
+  }
+  return `[${parts.join(", ")}]`;
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  "'": "&#39;",
+  '"': "&#34;",
+};
+
+function compareKeys(a: string | number | undefined, b: string | number | undefined): number {
+  if (a === undefined || b === undefined) return 0;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Value of a dict entry by key (`d['k']`, `d.k`, `d.get('k')`). */
+function dictGet(d: PyDict, key: Const): Const | undefined {
+  const hit = d.dict.find(([k]) => k === key);
+  return hit?.[1];
 }
 
 /** Escape dunders as a list (for documentation and tests). */

@@ -25,7 +25,7 @@ export const templateRules = [
     title: "Template assembles a dunder or code-execution name",
     severity: "critical",
     description:
-      "A dunder attribute or a code-execution name (`os`, `popen`, `__import__` ...) is built from pieces (concatenation with `+` or `~`, `format`/`%`, `join`, `replace`, reversal, case changes) or hidden with string escapes (`\\x5f`). Chat templates have no reason to spell such names indirectly; it is done to evade text-based scanners.",
+      "A dunder attribute or a code-execution name (`os`, `popen`, `__import__` ...) is built from pieces (concatenation with `+` or `~`, `format`/`%`, `join`, `replace`, reversal, case changes, keyword names taken as strings with `dict(globals=1)|list|first`) or hidden with string escapes (`\\x5f`). Chat templates have no reason to spell such names indirectly; it is done to evade text-based scanners.",
     cve: [CVE_34359],
     references: [ADVISORY],
   },
@@ -50,14 +50,14 @@ export const templateRules = [
     title: "Attribute name computed at render time",
     severity: "medium",
     description:
-      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string), or the template subscripts by a special token (`x[bos_token]`) whose value it does not know (a `.jinja` file, whose tokens are in the tokenizer config). The name could be a dunder supplied or assembled at render time.",
+      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string), or the template subscripts by a special token (`x[bos_token]`) whose value it does not know (a `.jinja` file, whose tokens are in the tokenizer config). The name could be a dunder supplied or assembled at render time. Reported at high severity when the subscripted object is a sandbox-escape gadget (`namespace`, `cycler`, `joiner`, `lipsum`, `range`, `dict`, `self`, `raise_exception`, a macro), an alias of one made with `set`, `with`, `for` or a macro parameter, or an attribute chain from one (`c[i][g]` after `{% set c = namespace %}`): every step of such a chain is a route to `__globals__`. Also reported when a subscript key is computed from constants alone (no template variable) with operations the analysis does not evaluate: Jinja's subscript falls back to getattr, so such a key on any object (`''[k]`) can reach `__class__`.",
   },
   {
     id: "template/gadget-reference",
     title: "Template uses a known sandbox-escape gadget",
     severity: "medium",
     description:
-      "The template refers to a global that public Jinja exploits use to reach Python internals: `lipsum`, `cycler`, `joiner`, `namespace` used as an object, `self`, `request`, `config`, `url_for`, `get_flashed_messages`. Chat templates call `namespace(...)` legitimately; the other names have no role in formatting a conversation.",
+      "The template refers to a global that public Jinja exploits use to reach Python internals: `lipsum`, `cycler`, `joiner`, `namespace` used as an object, `self`, `request`, `config`, `url_for`, `get_flashed_messages`. Chat templates call `namespace(...)` legitimately (and `cycler(...)`/`joiner(...)` occasionally, reported at low severity); the other names have no role in formatting a conversation. A gadget callable used as a value without being called (`{% set c = namespace %}`, passed to a macro, put in a list) is reported too: the alias reaches the callable's attributes under another name.",
     cve: [CVE_34359],
     references: [ADVISORY],
   },
