@@ -142,6 +142,26 @@ function nodes(n: Node, key: string): Node[] {
   return Array.isArray(v) ? v.filter(isNode) : [];
 }
 
+/** Node types of literals. */
+const LITERAL_TYPES: ReadonlySet<string> = new Set([
+  "StringLiteral",
+  "ArrayLiteral",
+  "TupleLiteral",
+  "ObjectLiteral",
+  "IntegerLiteral",
+  "FloatLiteral",
+]);
+
+/** Whether a subscript key is a number (a literal or arithmetic on numbers), not a name. */
+function isNumericKey(n: Node): boolean {
+  if (n.type === "IntegerLiteral" || n.type === "FloatLiteral") return true;
+  if (n.type === "UnaryExpression") {
+    const a = prop(n, "argument");
+    return a !== undefined && isNumericKey(a);
+  }
+  return false;
+}
+
 function identName(n: Node | undefined): string | undefined {
   return n?.type === "Identifier" && typeof n.value === "string" ? n.value : undefined;
 }
@@ -703,7 +723,17 @@ class TreeAnalysis {
         const object = prop(n, "object");
         const root = object === undefined ? undefined : this.#rootOf(object);
         if (root !== undefined) this.#reportDynamicOnRoot(root, "subscript");
-        else if (this.#constantDerived(property)) {
+        else if (object !== undefined && LITERAL_TYPES.has(object.type) && !isNumericKey(property)) {
+          // `""[k]`, `[][k]`, `{}[k]` by a name: attributes of a literal (its `__class__` ...), where
+          // class-hierarchy escapes start; a legitimate template indexes literals by numbers only
+          this.#findings.add(
+            "template/dynamic-attribute",
+            "literal[…]",
+            "subscript of a literal",
+            "template subscripts a literal by a name computed at render time (Jinja falls back to its attributes)",
+            "high",
+          );
+        } else if (this.#constantDerived(property) || this.#buildsName(property, 0)) {
           // A key built from constants only (no template variable) that the folding could not
           // evaluate: Jinja's subscript falls back to getattr, so `''[k]` reaches `__class__`.
           this.#findings.add(
@@ -798,6 +828,38 @@ class TreeAnalysis {
       const attr = keyword("attribute");
       if (attr !== undefined) this.#attributeArgument(attr, `${name}(attribute=)`, true);
     }
+  }
+
+  /**
+   * Whether a key expression builds a string: a string literal joined (`~`, `+`) or passed through a
+   * filter or call with anything else, variables followed to what they are bound to. Such a key is
+   * a name assembled at render time (a template indexes by a variable or a literal, not by text it
+   * builds), even when part of it comes from a template variable.
+   */
+  #buildsName(n: Node, depth: number): boolean {
+    let literal = false;
+    let built = false;
+    const seen = new Set<string>();
+    const walk = (x: Node, d: number): void => {
+      if (d > 48 || (literal && built)) return;
+      if (x.type === "StringLiteral") literal = true;
+      if (x.type === "FilterExpression" || x.type === "BinaryExpression" || x.type === "CallExpression") built = true;
+      if (x.type === "Identifier") {
+        const name = identName(x) ?? "";
+        if (this.#local.has(name) && !seen.has(name)) {
+          seen.add(name);
+          for (const b of (this.#env.get(name) ?? []).slice(0, 16)) walk(b, d + 1);
+        }
+        return;
+      }
+      for (const key of Object.keys(x)) {
+        const v = (x as unknown as Record<string, unknown>)[key];
+        if (isNode(v)) walk(v, d + 1);
+        else if (Array.isArray(v)) for (const e of v) if (isNode(e)) walk(e, d + 1);
+      }
+    };
+    walk(n, depth);
+    return literal && built;
   }
 
   /**

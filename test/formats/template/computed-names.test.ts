@@ -153,8 +153,19 @@ describe("subscripts by unevaluable keys on gadget objects", () => {
 
   it("a key computed from constants the folding cannot evaluate is reported on any object", () => {
     const t =
-      "{% set u = (dict(_=1)|urlencode)[0] %}{% set k = u * 2 ~ (dict(class=1)|urlencode)[:5] ~ u * 2 %}{{ ''[k] }}";
+      "{% set u = (dict(_=1)|urlencode)[0] %}{% set k = u * 2 ~ (dict(class=1)|urlencode)[:5] ~ u * 2 %}{{ messages[k] }}";
     expect(named(t, "template/dynamic-attribute"), show(t)).toContain("constant key");
+  });
+
+  it("a literal subscripted by a name, or a key built from text and a variable, is reported", () => {
+    // `""[name]` reaches the literal's attributes; `"init"|center(8)|replace(" ", "_") ~ x` builds a
+    // name from text the folding does not evaluate plus a template variable (an attack review's)
+    const literal = "{% set k = 'cl' ~ messages[99:]|join %}{{ ''[k] }}";
+    expect(named(literal, "template/dynamic-attribute"), show(literal)).toContain("literal[…]");
+    const built = `{% set k = "init"|center(8)|replace(" ", "_") ~ messages[99:]|join %}{{ messages[k] }}`;
+    expect(named(built, "template/dynamic-attribute"), show(built)).toContain("constant key");
+    // a variable or a number as key is ordinary
+    expect(named("{{ messages[i] }}{{ 'abc'[0] }}{{ x[-1] }}", "template/dynamic-attribute")).toEqual([]);
   });
 
   it("a subscript by an unknown key on a namespace() instance is reported", () => {
