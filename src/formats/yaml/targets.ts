@@ -127,6 +127,12 @@ export interface ResolverUse {
 export function resolversIn(value: string): ResolverUse[] {
   if (!value.includes("${")) return [];
   const out: ResolverUse[] = [];
+  // A resolver whose name is itself interpolated (`${oc.${n}:...}`): chosen when the value is read.
+  for (const m of value.matchAll(/(\\?)\$\{\s*[\w.-]*\$\{/g)) {
+    if (m[1] === "\\") continue;
+    out.push({ name: "(a name computed at load time)", severity: "high" });
+    break;
+  }
   // `${VAR:-default}` and its kin are shell parameter expansions (compose files, CI), not resolvers.
   for (const m of value.matchAll(/(\\?)\$\{\s*([A-Za-z_][\w.-]*)\s*:(?![-=?+])/g)) {
     if (m[1] === "\\" || m[2] === undefined) continue;
@@ -177,8 +183,25 @@ export function builtNodes(value: string): BuiltNode[] {
     if ((q === "'" || q === '"') && text.endsWith(q) && text.length >= 2) {
       text = text.slice(1, -1).replace(q === "'" ? /\\(['\\])/g : /\\(["\\])/g, "$1");
     }
-    out.push({ resolver: m[2], text });
+    // OmegaConf's grammar reads `{a:b}` as a key and its value; YAML's flow mapping as one key
+    out.push({ resolver: m[2], text: spaceAfterColons(text) });
     if (out.length >= 16) break;
+  }
+  return out;
+}
+
+/** `text` with a space after every `:` outside quotes that has none (see {@link builtNodes}). */
+function spaceAfterColons(text: string): string {
+  let out = "";
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    out += c;
+    if (quote !== "") {
+      if (c === "\\") out += text[++i] ?? "";
+      else if (c === quote) quote = "";
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === ":" && i + 1 < text.length && !/\s/.test(text[i + 1] as string)) out += " ";
   }
   return out;
 }

@@ -42,7 +42,7 @@ describe("nodes built when the config is resolved", () => {
       { resolver: "oc.create", text: "{_target_: os.system, _args_: ['echo x']}" },
     ]);
     expect(builtNodes("${oc.create:${oc.decode:'{_target_: os.system}'}}").map((b) => b.text)).toEqual([
-      "${oc.decode:'{_target_: os.system}'}",
+      "${oc.decode: '{_target_: os.system}'}",
       "{_target_: os.system}",
     ]);
     expect(builtNodes("\\${oc.create:{a: 1}}")).toEqual([]);
@@ -54,6 +54,16 @@ describe("nodes built when the config is resolved", () => {
     expect(created).toContainEqual(["yaml/custom-resolver", "high"]);
     const decoded = analyze("window: \"${oc.create:${oc.decode:'{_target_: os.system}'}}\"\n");
     expect(decoded).toContainEqual(["yaml/hydra-target", "critical"]);
+    // OmegaConf's grammar reads `{_target_:os.system}` (no space) as a key and its value
+    expect(analyze("w: \"${oc.create:{_target_:os.system,_args_:['echo x']}}\"\n")).toContainEqual([
+      "yaml/hydra-target",
+      "critical",
+    ]);
+    // a resolver whose name is interpolated is chosen when the value is read
+    expect(analyze('n: create\nw: "${oc.${n}:{_target_: os.system}}"\n')).toContainEqual([
+      "yaml/custom-resolver",
+      "high",
+    ]);
     // a plain node built at resolve time: still reported, not high
     expect(analyze('sizes: "${oc.create:[1, 2]}"\n')).toEqual([["yaml/custom-resolver", "medium"]]);
   });
