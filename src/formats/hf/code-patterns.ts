@@ -23,6 +23,8 @@ const PYTHON: readonly Pattern[] = [
   ["process", /^\s*from\s+subprocess\s+import\b/m],
   ["process", /\bpty\s*\.\s*spawn\s*\(|\bcommands\s*\.\s*getoutput\s*\(/],
   ["dynamic-code", /(?<![\w.])(?:exec|eval)\s*\(/],
+  // the builtins themselves reached by attribute (`builtins.exec`, `__builtins__.eval`)
+  ["dynamic-code", /\b(?:builtins|__builtins__)\s*\.\s*(?:exec|eval|compile|__import__)\s*\(/],
   ["dynamic-code", /(?<![\w.])__import__\s*\(/],
   ["dynamic-code", /(?<![\w.])compile\s*\([^)]*['"]exec['"]/],
   ["deserialize", /\b(?:pickle|cPickle|_pickle|dill|marshal|shelve|cloudpickle)\s*\.\s*loads?\s*\(/],
@@ -80,40 +82,86 @@ export function blankPythonComments(source: string): string {
   const src = source.replace(/\r(?!\n)/g, "\n");
   let out = "";
   let i = 0;
+  let depth = 0; // brackets open outside strings: a string inside them is an operand
   const n = src.length;
   while (i < n) {
-    const c = src[i];
+    const c = src[i] as string;
     if (c === "#") {
       const nl = src.indexOf("\n", i);
       i = nl < 0 ? n : nl;
       continue;
     }
     if (c === '"' || c === "'") {
-      const triple = src.startsWith(c.repeat(3), i);
-      const q = triple ? c.repeat(3) : c;
-      let j = i + q.length;
-      while (j < n) {
-        if (src[j] === "\\") {
-          j += 2;
-          continue;
-        }
-        if (src.startsWith(q, j)) break;
-        if (!triple && src[j] === "\n") break;
-        j++;
-      }
-      const end = Math.min(n, j + q.length);
-      // A triple-quoted string opening its line is a docstring (or commented-out block): its
-      // examples never run. Other strings are kept: they are arguments (`os.system("…")`).
+      const prefix = /[rRuUbBfF]{0,2}$/.exec(src.slice(Math.max(0, i - 2), i))?.[0] ?? "";
+      const end = skipPythonString(src, i, /[fF]/.test(prefix), 0);
+      const q = src.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      // A triple-quoted string standing alone as a statement is a docstring (or commented-out
+      // block): its examples never run. A string inside brackets or after an operator or a line
+      // continuation is an operand (`exec(\n"""…"""\n)`), and other strings are kept as well.
       const lineStart = src.lastIndexOf("\n", i - 1) + 1;
-      const docstring = triple && /^\s*[rRuUbBfF]{0,2}$/.test(src.slice(lineStart, i));
+      const before = out.trimEnd();
+      const last = before[before.length - 1] ?? "";
+      const operand = depth > 0 || /[([{,=+\-*/%|&^<>~@\\]/.test(last);
+      const docstring = q.length === 3 && !operand && /^\s*[rRuUbBfF]{0,2}$/.test(src.slice(lineStart, i));
       out += docstring ? `${q}${q}${"\n".repeat(countNewlines(src, i, end))}` : src.slice(i, end);
       i = end;
       continue;
     }
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if ((c === ")" || c === "]" || c === "}") && depth > 0) depth--;
     out += c;
     i++;
   }
   return out;
+}
+
+/**
+ * The end of the Python string opening at `i` (its closing quote included): backslashes escape
+ * the next character, and an f-string's `{…}` replacement fields are skipped as expressions, which
+ * may hold strings in the same quotes (Python 3.12).
+ */
+function skipPythonString(src: string, i: number, f: boolean, level: number): number {
+  const c = src[i] as string;
+  const q = src.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+  const n = src.length;
+  let j = i + q.length;
+  while (j < n) {
+    const ch = src[j];
+    if (ch === "\\") {
+      j += 2;
+      continue;
+    }
+    if (f && ch === "{") {
+      if (src[j + 1] === "{") {
+        j += 2;
+        continue;
+      }
+      j = skipFieldExpression(src, j + 1, level + 1);
+      continue;
+    }
+    if (src.startsWith(q, j)) return j + q.length;
+    if (q.length === 1 && ch === "\n") return j;
+    j++;
+  }
+  return n;
+}
+
+/** The end of an f-string replacement field's expression starting at `k` (after its `}`). */
+function skipFieldExpression(src: string, k: number, level: number): number {
+  const n = src.length;
+  let depth = 1;
+  while (k < n && depth > 0) {
+    const ch = src[k] as string;
+    if (ch === "'" || ch === '"') {
+      const prefix = /[rRuUbBfF]{0,2}$/.exec(src.slice(Math.max(0, k - 2), k))?.[0] ?? "";
+      k = level > 8 ? k + 1 : skipPythonString(src, k, /[fF]/.test(prefix), level);
+      continue;
+    }
+    if (ch === "{" || ch === "[" || ch === "(") depth++;
+    else if (ch === "}" || ch === "]" || ch === ")") depth--;
+    k++;
+  }
+  return k;
 }
 
 /**

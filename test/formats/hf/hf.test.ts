@@ -70,6 +70,18 @@ describe("script patterns", () => {
     expect(pythonImports("# helper\rimport os\r")).toEqual(["os"]);
   });
 
+  it("python: an f-string's fields may hold its own quotes (3.12); a string in brackets is no docstring", () => {
+    // `f"{"#"}"` is one string in Python 3.12: what follows it on the line runs
+    expect(pythonRisks('SEP = f"{"#"}"; import os; os.system("x")\n').map((h) => h.kind)).toContain("process");
+    expect(pythonRisks("x = f'{d['k']}'; exec(code)\n").map((h) => h.kind)).toContain("dynamic-code");
+    // a triple-quoted argument on its own line is code handed to exec, not documentation
+    expect(pythonRisks('builtins.exec(\n"""import os\nos.system("x")\n""")\n').map((h) => h.kind)).toEqual(
+      expect.arrayContaining(["dynamic-code", "process"]),
+    );
+    // a docstring after a def is still blanked
+    expect(pythonRisks('def f():\n    """>>> os.system(x)"""\n    return 1\n')).toEqual([]);
+  });
+
   it("python: ignores comments, method calls named eval, and safe loads", () => {
     expect(
       pythonRisks(
