@@ -837,29 +837,46 @@ class TreeAnalysis {
    * builds), even when part of it comes from a template variable.
    */
   #buildsName(n: Node, depth: number): boolean {
-    let literal = false;
     let built = false;
     const seen = new Set<string>();
-    const walk = (x: Node, d: number): void => {
-      if (d > 48 || (literal && built)) return;
-      if (x.type === "StringLiteral") literal = true;
-      if (x.type === "FilterExpression" || x.type === "BinaryExpression" || x.type === "CallExpression") built = true;
-      if (x.type === "Identifier") {
-        const name = identName(x) ?? "";
-        if (this.#local.has(name) && !seen.has(name)) {
-          seen.add(name);
-          for (const b of (this.#env.get(name) ?? []).slice(0, 16)) walk(b, d + 1);
+    // whether `x` is text: a string literal, or one passed through `~`/`+`, a filter or a method
+    // (which is what "built" records); attribute and item reads are data, not text built here
+    const text = (x: Node, d: number): boolean => {
+      if (d > 48) return false;
+      switch (x.type) {
+        case "StringLiteral":
+          return true;
+        case "BinaryExpression": {
+          const left = prop(x, "left");
+          const right = prop(x, "right");
+          const t = (left !== undefined && text(left, d + 1)) || (right !== undefined && text(right, d + 1));
+          if (t) built = true;
+          return t;
         }
-        return;
-      }
-      for (const key of Object.keys(x)) {
-        const v = (x as unknown as Record<string, unknown>)[key];
-        if (isNode(v)) walk(v, d + 1);
-        else if (Array.isArray(v)) for (const e of v) if (isNode(e)) walk(e, d + 1);
+        case "FilterExpression": {
+          const operand = prop(x, "operand");
+          const t = operand !== undefined && text(operand, d + 1);
+          if (t) built = true;
+          return t;
+        }
+        case "CallExpression": {
+          const callee = prop(x, "callee");
+          const object = callee?.type === "MemberExpression" ? prop(callee, "object") : undefined;
+          const t = object !== undefined && text(object, d + 1);
+          if (t) built = true;
+          return t;
+        }
+        case "Identifier": {
+          const name = identName(x) ?? "";
+          if (!this.#local.has(name) || seen.has(name)) return false;
+          seen.add(name);
+          return (this.#env.get(name) ?? []).slice(0, 16).some((b) => text(b, d + 1));
+        }
+        default:
+          return false;
       }
     };
-    walk(n, depth);
-    return literal && built;
+    return text(n, depth) && built;
   }
 
   /**
