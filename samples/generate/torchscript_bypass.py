@@ -125,6 +125,13 @@ def main() -> None:
 
     write("lite_stripped_code.ptl", rewrite(lite, {"code/__torch__.py": strip_code}, drop=(".debug_pkl",)))
     write("lite_clean.ptl", jit_bytes(torch.jit.script(Plain()), lite=True))
+    # the flatbuffer form of a Lite module (magic PTMF): modelgate does not read it; the .ptl name's
+    # claim is unmet, so it is invalid, never clean (the lite interpreter runs its aten::save)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.ptl")
+        saver._save_for_lite_interpreter(path, _use_flatbuffer=True)
+        with open(path, "rb") as f:
+            write("lite_flatbuffer.ptl", f.read())
 
     # 5. torch.package: an allowlisted global whose module the archive provides
     from torch.package import PackageExporter

@@ -65,6 +65,9 @@ const PICKLE_EXTENSIONS: Readonly<Record<string, (by: string) => NameClaim>> = {
   pt: torchClaim,
   pth: torchClaim,
   ckpt: torchClaim,
+  // TorchScript Lite (`_save_for_lite_interpreter`): a zip the engine reads; its flatbuffer form
+  // (`PTMF`) is not read, and is not clean either (the claim is unmet)
+  ptl: torchClaim,
   // PaddlePaddle's paddle.save pickles parameters and optimizer state.
   pdparams: (by) => pickleClaim(by, false),
   pdopt: (by) => pickleClaim(by, false),

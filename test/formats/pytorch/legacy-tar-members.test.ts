@@ -52,7 +52,7 @@ describe("legacy PyTorch tar members", () => {
   });
 
   it("takes the tar checkpoint for what torch.load reads under a torch name", () => {
-    for (const name of ["pytorch_model.bin", "model.pt", "weights.pth", "last.ckpt", "checkpoint.pth.tar"])
+    for (const name of ["pytorch_model.bin", "model.pt", "weights.pth", "last.ckpt", "checkpoint.pth.tar", "m.ptl"])
       expect(claimForName(name)?.accepts).toContain("pytorch-tar");
     // paddle.load and pickle.load do not read tars
     expect(claimForName("model.pdparams")?.accepts).not.toContain("pytorch-tar");
