@@ -105,14 +105,8 @@ class Reader {
   /** An unsigned little-endian integer of `size` bytes; undefined for the all-ones "undefined address". */
   uint(b: Uint8Array, at: number, size: number): number | undefined {
     if (at + size > b.length) throw malformed(`field at ${at} past the end of its block`);
-    let v = 0n;
-    let ones = true;
-    for (let i = size - 1; i >= 0; i--) {
-      const byte = b[at + i] as number;
-      if (byte !== 0xff) ones = false;
-      v = (v << 8n) | BigInt(byte);
-    }
-    if (ones) return undefined;
+    const v = rawUint(b, at, size);
+    if (v === UNDEFINED_ADDRESS) return undefined;
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`integer ${v} out of range`);
     return Number(v);
   }
@@ -218,8 +212,11 @@ function rawUint(b: Uint8Array, at: number, size: number): bigint {
     if (byte !== 0xff) ones = false;
     v = (v << 8n) | BigInt(byte);
   }
-  return ones ? (1n << 64n) - 1n : v;
+  return ones ? UNDEFINED_ADDRESS : v;
 }
+
+/** HDF5's undefined address (all ones, whatever the field's width). */
+const UNDEFINED_ADDRESS = (1n << 64n) - 1n;
 
 function checkSizes(r: Reader): void {
   for (const s of [r.sizeOffsets, r.sizeLengths]) {
