@@ -26,7 +26,17 @@ export interface YamlAnalysisOptions {
   readonly topLevelTarget?: "all" | "dotted" | undefined;
   /** How deep this text is inside resolver arguments (see `builtNodes`; internal). */
   readonly nesting?: number;
+  /**
+   * Resolver arguments the whole analysis may still parse (internal; shared by the nested
+   * analyses, so that nested and repeated `oc.create` cannot multiply the work).
+   */
+  readonly builtLeft?: { n: number; chars: number };
 }
+
+/** Resolver arguments (`oc.create`, `oc.decode`) one analysis parses at most, nested ones included. */
+const MAX_BUILT_ANALYSES = 64;
+/** Characters of such arguments one analysis parses at most. */
+const MAX_BUILT_CHARS = 1 << 20;
 
 /** What {@link analyzeYamlText} returns. */
 export interface YamlAnalysis {
@@ -210,6 +220,7 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
   // (YAML 1.2) only at LF and CRLF, so a "comment" would hide what follows such a break. One
   // character for one keeps every offset.
   const text = source.replace(/\r(?!\n)|[\u0085\u2028\u2029]/g, "\n");
+  const builtLeft = options.builtLeft ?? { n: MAX_BUILT_ANALYSES, chars: MAX_BUILT_CHARS };
   const budgets = options.budgets ?? YAML_BUDGETS;
   const checkpoint = options.checkpoint;
   const list = new FindingList();
@@ -302,9 +313,10 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
         for (const built of builtNodes(value)) {
           // oc.create / oc.decode build config nodes from their argument when the value is read
           // (Hydra resolves the config before it instantiates): the argument is analysed as YAML
+          // past the depth or the shared budget the argument is not read: reported high, below
           const nested =
-            (options.nesting ?? 0) < 4
-              ? analyzeYamlText(built.text, { ...options, nesting: (options.nesting ?? 0) + 1 })
+            (options.nesting ?? 0) < 4 && builtLeft.n-- > 0 && (builtLeft.chars -= built.text.length) >= 0
+              ? analyzeYamlText(built.text, { ...options, nesting: (options.nesting ?? 0) + 1, builtLeft })
               : undefined;
           const computed = built.text.includes("${");
           list.add({

@@ -69,6 +69,19 @@ describe("nodes built when the config is resolved", () => {
   });
 });
 
+describe("the work nested resolver arguments may take", () => {
+  it("parses a bounded number of arguments in one analysis; an argument left unread is high", () => {
+    // nested and repeated oc.create could otherwise multiply the parsing (16 arguments a value, four
+    // levels deep); the analysis shares one budget of arguments (64) and characters
+    const value = Array.from({ length: 16 }, () => "${oc.create:{a: 1}}").join(" ");
+    const few = analyzeYamlText(`v: "${value}"\n`, { policy: picklePolicy("pickle") }).findings;
+    expect(few.filter((f) => f.ruleId === "yaml/custom-resolver").map((f) => f.severity)).not.toContain("high");
+    const many = Array.from({ length: 5 }, (_, i) => `v${i}: "${value}"`).join("\n");
+    const findings = analyzeYamlText(`${many}\n`, { policy: picklePolicy("pickle") }).findings;
+    expect(findings.some((f) => f.ruleId === "yaml/custom-resolver" && f.severity === "high")).toBe(true);
+  });
+});
+
 describe("allowed loaders told to run the repository's code", () => {
   it("reports trust_remote_code on an instantiated target unless it is false", () => {
     const config = (trust: string) =>
