@@ -541,7 +541,8 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
   let allBytes = cd;
   if (python !== undefined && (python.start !== cdStart || python.shift !== prefixShift || python.size !== cd.length)) {
     const pyAvailable = Math.max(0, Math.min(python.size, size - python.start));
-    if (pyAvailable > 0 && pyAvailable + cd.length > maxCdBytes && (await sigAt(python.start))) {
+    const readable = pyAvailable > 0 && (await sigAt(python.start));
+    if (readable && pyAvailable + cd.length > maxCdBytes) {
       // not read is not clean: a member only Python lists could hide there
       throw new ModelgateError(
         "BUDGET_EXCEEDED",
@@ -549,7 +550,7 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
         { offset: python.start, budget: "maxCentralDirectoryBytes" },
       );
     }
-    if (pyAvailable > 0 && (await sigAt(python.start))) {
+    if (readable) {
       const pyCd = await readClamped(source, python.start, pyAvailable);
       const pyFindings = new FindingList(options.maxFindingsPerRule);
       const pyWalk = walkCentralDirectory(
