@@ -314,10 +314,14 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
           // oc.create / oc.decode build config nodes from their argument when the value is read
           // (Hydra resolves the config before it instantiates): the argument is analysed as YAML
           // past the depth or the shared budget the argument is not read: reported high, below
-          const nested =
-            (options.nesting ?? 0) < 4 && builtLeft.n-- > 0 && (builtLeft.chars -= built.text.length) >= 0
-              ? analyzeYamlText(built.text, { ...options, nesting: (options.nesting ?? 0) + 1, builtLeft })
-              : undefined;
+          const affordable = (options.nesting ?? 0) < 4 && builtLeft.n > 0 && builtLeft.chars >= built.text.length;
+          if (affordable) {
+            builtLeft.n--;
+            builtLeft.chars -= built.text.length;
+          }
+          const nested = affordable
+            ? analyzeYamlText(built.text, { ...options, nesting: (options.nesting ?? 0) + 1, builtLeft })
+            : undefined;
           const computed = built.text.includes("${");
           list.add({
             ruleId: "yaml/custom-resolver",
