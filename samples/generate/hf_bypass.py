@@ -21,6 +21,12 @@ template sandbox-escape names) in ways that once scanned `clean`:
   and whose chat template subscripts by them (`raise_exception[bos_token]`).
 - tokens-language-codes/: M2M100-style `__en__` special tokens and a benign template (must stay clean).
 - py-jinja-comment/: a modeling .py that opens with `{#` (a valid Python set display) and runs a command.
+- peft-auto-mapping/: a PEFT adapter_config.json without task_type whose auto_mapping names a module
+  outside transformers (AutoPeftModel.from_pretrained imports it and calls Class.from_pretrained).
+- peft-auto-mapping-transformers/: the same naming transformers' BERT module, as PEFT records it
+  (must stay clean); peft-lora/: a LoRA adapter config with a task_type (must stay clean).
+- processor-audio-tokenizer/: processor_config.json whose audio_tokenizer names another repository,
+  which AutoProcessor loads with AutoModel.from_pretrained.
 
 Payloads are harmless (`echo modelgate-bypass-sample`); nothing is executed here. Run from the
 repository root with /usr/bin/python3.
@@ -140,6 +146,35 @@ expect("tokens-language-codes", "clean")
 
 put("py-jinja-comment/modeling_evil.py", "{#: 1}\nimport os\nos.system('echo modelgate-bypass-sample')\n")
 expect("py-jinja-comment", "malicious", ["repo/python-file", "repo/risky-code"], ["format/extension-mismatch"])
+
+LORA = {
+    "base_model_name_or_path": "google-bert/bert-base-uncased",
+    "bias": "none",
+    "fan_in_fan_out": False,
+    "inference_mode": True,
+    "init_lora_weights": True,
+    "lora_alpha": 16,
+    "lora_dropout": 0.1,
+    "modules_to_save": None,
+    "peft_type": "LORA",
+    "r": 8,
+    "revision": None,
+    "target_modules": ["query", "value"],
+}
+put_json("peft-auto-mapping/adapter_config.json", {**LORA, "task_type": None, "auto_mapping": {"base_model_class": "Evil", "parent_library": "evil_plugin.models"}})
+expect("peft-auto-mapping", "suspicious", ["repo/installed-module-import"])
+
+put_json("peft-auto-mapping-transformers/adapter_config.json", {**LORA, "task_type": None, "auto_mapping": {"base_model_class": "BertModel", "parent_library": "transformers.models.bert.modeling_bert"}})
+expect("peft-auto-mapping-transformers", "clean")
+
+put_json("peft-lora/adapter_config.json", {**LORA, "task_type": "SEQ_CLS"})
+expect("peft-lora", "clean")
+
+put_json("processor-audio-tokenizer/processor_config.json", {
+    "processor_class": "HiggsAudioV2Processor",
+    "audio_tokenizer": {"audio_tokenizer_class": "HiggsAudioV2TokenizerModel", "audio_tokenizer_name_or_path": "attacker/codec"},
+})
+expect("processor-audio-tokenizer", "suspicious", ["repo/external-model"])
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

@@ -18,6 +18,7 @@ import {
   SENTENCE_TRANSFORMERS_FILES,
   sentenceTransformersReferences,
 } from "./auto-map.js";
+import { peftAutoMapping, processorAudioTokenizer } from "./loader-references.js";
 import { parseConfigJson, readText } from "./text.js";
 
 /** Files whose `chat_template` value is a template (string, or a list of `{name, template}`). */
@@ -27,6 +28,9 @@ const TEMPLATE_FILES: ReadonlySet<string> = new Set([
   "processor_config.json",
   "preprocessor_config.json",
 ]);
+
+/** Processor configs whose `audio_tokenizer` names a model to load. */
+const PROCESSOR_FILES: ReadonlySet<string> = new Set(["processor_config.json", "preprocessor_config.json"]);
 
 /** Files whose special tokens transformers passes to chat templates as variables. */
 const TOKEN_FILES: ReadonlySet<string> = new Set(["tokenizer_config.json", "special_tokens_map.json"]);
@@ -250,6 +254,13 @@ export const hfJsonAnalyzer: Analyzer = {
     if (tokens !== undefined) reportTokenValues(ctx, tokens);
     if (TEMPLATE_FILES.has(name)) await reportTemplates(ctx, root, tokens?.variables);
     if (name.endsWith(".index.json")) checkIndex(ctx, root);
+    const loaderRefs =
+      name === "adapter_config.json"
+        ? peftAutoMapping(root)
+        : PROCESSOR_FILES.has(name)
+          ? processorAudioTokenizer(root)
+          : [];
+    for (const r of loaderRefs) ctx.report({ ruleId: r.ruleId, message: r.message, evidence: { ...r.evidence } });
   },
 };
 

@@ -104,6 +104,21 @@ export const repoRules = [
     description:
       "A configuration JSON repeats a key. Python keeps the last value, other parsers the first: a reviewer (or a scanner) reading one value while the loader uses the other is a known way to hide an `auto_map` or a chat template.",
   },
+  {
+    id: "repo/installed-module-import",
+    title: "Config makes a loader import an installed module it names",
+    severity: "medium",
+    description:
+      "A PEFT `adapter_config.json` without `task_type` holds `auto_mapping` (`{base_model_class, parent_library}`): `AutoPeftModel.from_pretrained` imports `parent_library` with `importlib.import_module` and calls `from_pretrained` on the class it names. The module is taken from the loading machine, not the repository, so what runs depends on what is installed there; an import runs the module's top-level code. Modules of transformers, diffusers and timm (what PEFT records for their models) are not reported; any other module, or a value of another shape, is.",
+    references: ["https://huggingface.co/docs/peft/package_reference/auto_class"],
+  },
+  {
+    id: "repo/external-model",
+    title: "Config loads another model at load time",
+    severity: "medium",
+    description:
+      "A processor config's `audio_tokenizer` (`{audio_tokenizer_class, audio_tokenizer_name_or_path}`) makes `AutoProcessor.from_pretrained` load that path with `AutoModel.from_pretrained`: another Hub repository (or a directory of the loading machine) whose files were not part of this scan, and whose remote code runs when `trust_remote_code=True` is passed to the processor. Scan that repository too.",
+  },
 ] as const satisfies readonly RuleDef[];
 
 declare module "../../core/findings.js" {
