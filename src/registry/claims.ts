@@ -45,10 +45,13 @@ const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
   by,
 });
 
-/** A name `torch.load` reads: a pickle, or the oldest checkpoints, tars `torch.load` reads too. */
+/**
+ * A name `torch.load` reads: a pickle, or the oldest checkpoints, tars `torch.load` reads too; and
+ * torch.package archives, which carry the same names (`PackageImporter` loads them).
+ */
 const torchClaim = (by: string): NameClaim => {
   const claim = pickleClaim(by, false);
-  return { ...claim, accepts: [...claim.accepts, "pytorch-tar"] };
+  return { ...claim, accepts: [...claim.accepts, "pytorch-tar", "torch-package"] };
 };
 
 /**

@@ -147,7 +147,7 @@ describe("derived tables", () => {
     );
     expect(expectedFormatsForName("model.bin")).toBeUndefined();
     expect(new Set(CLAIM_EXTENSIONS.get("zip")?.accepts)).toEqual(
-      new Set(["zip", "pytorch-zip", "torchscript", "npz", "keras"]),
+      new Set(["zip", "pytorch-zip", "torchscript", "npz", "keras", "torch-package"]),
     );
     expect(new Set(CLAIM_EXTENSIONS.get("nemo")?.accepts)).toEqual(new Set(["tar", "gzip", "nemo"]));
     expect(CLAIM_EXTENSIONS.get("lzma")?.probe).toBe("lzma");

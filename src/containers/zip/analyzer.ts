@@ -61,7 +61,8 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   let unverified = 0;
   // Tensor storages are only sniffed (their first bytes): one larger than that stays out of the
   // shared reads, which would otherwise bring in whole runs of weights.
-  const isOpaque = (e: ZipEntry) => flavor.archiveRoot !== undefined && isTorchOpaqueMember(e.name, flavor.archiveRoot);
+  const isOpaque = (e: ZipEntry) =>
+    flavor.archiveRoot !== undefined && isTorchOpaqueMember(e.name, flavor.archiveRoot, flavor.format);
   const clusterEnds = smallMemberClusters(
     entries.map((e) => ({
       start: isOpaque(e) && e.compressedSize > OPAQUE_SNIFF_BYTES ? -1 : (local.dataOffsets[e.index] ?? -1),

@@ -16,13 +16,20 @@ const TORCH_METADATA = new Set([
 
 /**
  * Whether a member of a PyTorch/TorchScript archive is opaque data: tensor storages
- * (`<root>/data/<key>`) and the small metadata records torch writes.
+ * (`<root>/data/<key>`, `<root>/.data/<key>.storage` in a torch.package) and the small metadata
+ * records torch writes.
  * @param name - member name
  * @param archiveRoot - the archive's top-level folder
+ * @param flavor - the archive's zip flavour
  */
-export function isTorchOpaqueMember(name: string, archiveRoot: string): boolean {
+export function isTorchOpaqueMember(name: string, archiveRoot: string, flavor?: string): boolean {
   if (!name.startsWith(`${archiveRoot}/`)) return false;
   const rest = name.slice(archiveRoot.length + 1);
+  if (flavor === "torch-package") {
+    // what PackageImporter's persistent_load reads for a ("storage", ...) id
+    const key = rest.startsWith(".data/") && rest.endsWith(".storage") ? rest.slice(6, -8) : "";
+    return key !== "" && !key.includes("/");
+  }
   if (TORCH_METADATA.has(rest)) return true;
   return rest.startsWith("data/") && rest.length > 5 && !rest.slice(5).includes("/");
 }

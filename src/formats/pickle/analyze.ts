@@ -56,6 +56,11 @@ export interface PickleAnalysisOptions {
    */
   torchTar?: boolean;
   /**
+   * The stream is a pickle of a torch.package archive: PackageImporter's persistent_load (see
+   * {@link MachineOptions.persistentPackage}).
+   */
+  torchPackage?: boolean;
+  /**
    * Nested payload depth budget (default 4): pickles handed to loaders inside the pickle, joblib
    * object arrays and embedded members all count against it. The analyzers pass what the scan's
    * `maxDepth` leaves at the file's depth.
@@ -160,6 +165,7 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
     persistentLoad: TORCH_CONTEXTS.has(options.context),
     ...options.machine,
     persistentTar: options.torchTar === true && TORCH_CONTEXTS.has(options.context),
+    persistentPackage: options.torchPackage === true && TORCH_CONTEXTS.has(options.context),
     shared,
     chargeDecompressed: options.chargeDecompressed,
     inlinePickle: async (inp, at) => {
@@ -426,7 +432,7 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
     }
   }
   if (TORCH_CONTEXTS.has(opts.context))
-    for (const f of torchPersistentFindings(m, policy, opts.torchTar === true)) out.push(f);
+    for (const f of torchPersistentFindings(m, policy, opts.torchTar === true, opts.torchPackage === true)) out.push(f);
   const div = run.result?.divergence ?? undefined;
   if (div !== undefined) {
     out.push({
@@ -561,7 +567,7 @@ function escapedSinkFinding(site: RefSite, cls: Classification): FindingInput {
  * ('module', class, ...); the legacy tar loader's (`tar`) a tuple whose first item it returns (a
  * module's class) and the key of an object read from `storages` or `tensors` (`int(id)`).
  */
-function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, tar: boolean): FindingInput[] {
+function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, tar: boolean, pkg: boolean): FindingInput[] {
   const out: FindingInput[] = [];
   let bad = 0;
   for (const p of m.persistentIds) {
@@ -579,7 +585,12 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, tar: bo
       const stOk =
         (st instanceof PyRef && PicklePolicy.permits(policy.classify(st.name), "ref")) ||
         (st instanceof PyCall && st.calleeName !== undefined);
-      ok = stOk && strOf(items[2]) !== undefined && strOf(items[3]) !== undefined && intOf(items[4]) !== undefined;
+      // torch.package writes the storage key as an int (`f"{key}.storage"` reads either)
+      const keyOk = strOf(items[2]) !== undefined || (pkg && intOf(items[2]) !== undefined);
+      ok = stOk && keyOk && strOf(items[3]) !== undefined && intOf(items[4]) !== undefined;
+    } else if (pkg) {
+      // a reduce_package id is a call, judged as one (the callee's own findings)
+      ok = typename === "reduce_package" && items !== undefined && (items.length === 3 || items.length === 4);
     } else if (typename === "module") {
       ok = items !== undefined && items[1] instanceof PyRef;
     }
@@ -806,6 +817,7 @@ async function nestedFindings(
   const nested = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
     ...opts,
     torchTar: false,
+    torchPackage: false,
     context: nestedContext(p.kind),
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,

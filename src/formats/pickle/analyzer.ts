@@ -79,11 +79,14 @@ export const pickleAnalyzer: Analyzer = {
       : new SourceInput(ctx.source, start);
     // the `pickle` member of a legacy torch tar: legacy_load unpickles it with its own persistent_load
     const torchTar = ctx.lineage.at(-1) === "pytorch-tar" && ctx.name === "pickle";
+    // a pickle of a torch.package archive: PackageImporter.load_pickle's persistent_load
+    const torchPackage = ctx.lineage.at(-1) === "torch-package";
     const analysis = await analyzePickleStream(input, {
       context,
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
       ...(torchTar ? { torchTar } : {}),
+      ...(torchPackage ? { torchPackage } : {}),
     });
     // A weak reading that stops at once and leaves the rest unread ("N." opening a README) found
     // no pickle: nothing was imported or called, and the bytes are what the other candidates say.

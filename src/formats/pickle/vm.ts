@@ -126,6 +126,12 @@ export interface MachineOptions {
    * the `storages` or `tensors` member (`int(id)`).
    */
   persistentTar: boolean;
+  /**
+   * That `persistent_load` is torch.package's (`PackageImporter.load_pickle`): a
+   * `("reduce_package", func, args)` or `("reduce_package", id, func, args)` id calls
+   * `func(importer, *args)`; `("storage", ...)` ids are storages.
+   */
+  persistentPackage: boolean;
   /** Registries shared with the other pickles of the file. */
   shared: SharedState;
   /** Reads joblib's inline array data after `NumpyArrayWrapper` BUILDs. */
@@ -155,6 +161,7 @@ export function defaultMachineOptions(): MachineOptions {
     maxRefs: 100_000,
     persistentLoad: false,
     persistentTar: false,
+    persistentPackage: false,
     shared: { ext: new Map(), patches: new Map() },
     inlineArrays: true,
     inlinePickle: undefined,
@@ -1064,7 +1071,26 @@ export class PickleMachine implements FastSink {
     }
     if (
       this.#o.persistentLoad &&
+      this.#o.persistentPackage &&
+      pid instanceof PySeq &&
+      pid.kind === "tuple" &&
+      strOf(items?.[0]) === "reduce_package" &&
+      (pid.items.length === 3 || pid.items.length === 4)
+    ) {
+      // PackageImporter's persistent_load calls func(importer, *args) (`__reduce_package__`)
+      const [func, args] = pid.items.length === 3 ? [pid.items[1], pid.items[2]] : [pid.items[2], pid.items[3]];
+      if (this.persistentIds.length < 1_000_000) this.persistentIds.push(new PyPersistent(pid, offset));
+      const callArgs = new PySeq("tuple");
+      callArgs.push(new PyUnknown("the PackageImporter"), this.#o.containerCap);
+      const given = seqItems(args as Value);
+      if (given !== undefined) for (const a of given) callArgs.push(a, this.#o.containerCap);
+      else callArgs.push(args as Value, this.#o.containerCap);
+      return this.#call(func as Value, callArgs, undefined, opname, offset, "call", "torch.package reduce_package");
+    }
+    if (
+      this.#o.persistentLoad &&
       !this.#o.persistentTar &&
+      !this.#o.persistentPackage &&
       strOf(items?.[0]) === "module" &&
       items?.[1] !== undefined
     ) {

@@ -4,14 +4,16 @@
  * tars of `pickle`, `storages` and `tensors` (`pytorch-tar`, named by the tar analyzer from its
  * members). Their pickles are read by the pickle engine in the `pytorch` / `torchscript` contexts.
  * TorchScript's `code/` members and the lite interpreter's operator table (`bytecode.pkl`) are
- * judged by the pickle module's TorchScript analyzers; torch.package archives (zips with
- * `.data/version` and `.data/extern_modules`) by `package.ts`.
+ * judged by the pickle module's TorchScript analyzers. torch.package archives (`torch-package`:
+ * zips with `.data/version` and `.data/extern_modules`) have their pickles read with
+ * PackageImporter's persistent_load, and `package.ts` adds the archive modules they name.
  *
  * Detection: recognises PyTorch legacy checkpoints (a pickled magic number opens them).
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { startsWith } from "../../core/sniffing.js";
+import { torchPackageRoot } from "./package-layout.js";
 import type { pytorchRules } from "./rules.js";
 
 /** PyTorch legacy files open with a pickled magic number 0x1950a86a20f9469cfc6c (LONG1). */
@@ -29,6 +31,7 @@ declare module "../../core/formats.js" {
     "pytorch-zip": true;
     "pytorch-legacy": true;
     "pytorch-tar": true;
+    "torch-package": true;
     torchscript: true;
   }
 }
@@ -99,6 +102,21 @@ export const pytorchModule = {
         rank: 1,
         match: (_names: readonly string[], files: ReadonlySet<string>) =>
           files.has("pickle") && files.has("storages") && files.has("tensors"),
+      },
+      pickleContext: { context: "pytorch", rank: 1 },
+    },
+    {
+      id: "torch-package",
+      description: "torch.package archive (PackageExporter)",
+      claimExtensions: ["zip"],
+      // a root folder with `.data/version` and `.data/extern_modules`; its pickles are read with
+      // PackageImporter's persistent_load (storages, `reduce_package` calls)
+      zipSignature: {
+        rank: 30,
+        match: (names: readonly string[], files: ReadonlySet<string>) => {
+          const root = torchPackageRoot(files, names);
+          return root === undefined ? undefined : { archiveRoot: root };
+        },
       },
       pickleContext: { context: "pytorch", rank: 1 },
     },

@@ -18,17 +18,9 @@ import { preview } from "../../core/preview.js";
 import { analyzePickleStream } from "../pickle/analyze.js";
 import { pickleBudgets } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
+import { picklePolicy } from "../pickle/policy/index.js";
 import { listZip } from "../torchserve/zip-listing.js";
-
-/** The root folder of a torch.package archive (the folder holding `.data/version` and `.data/extern_modules`). */
-export function torchPackageRoot(files: ReadonlySet<string>, names: readonly string[]): string | undefined {
-  for (const name of names) {
-    if (!name.endsWith("/.data/version")) continue;
-    const root = name.slice(0, -"/.data/version".length);
-    if (!root.includes("/") && files.has(`${root}/.data/extern_modules`)) return root;
-  }
-  return undefined;
-}
+import { torchPackageRoot } from "./package-layout.js";
 
 /** Members larger than this are not read for their pickle globals (`scan/budget-exceeded`). */
 const MAX_PICKLE_MEMBER = 256 * 1024 * 1024;
@@ -61,13 +53,14 @@ export const torchPackageAnalyzer: Analyzer = {
     if (listing === undefined) return;
     const files = new Set(listing.entries.map((e) => e.name));
     const root = torchPackageRoot(files, listing.names);
-    // Not a zip flavour of its own: `.pt`, the name torch.package archives usually have, claims a
-    // pickle family format, and the archive keeps the zip analyses (its pickles are members).
+    // The `torch-package` zip flavour (the archive keeps the zip analyses: its pickles are members,
+    // read with PackageImporter's persistent_load); this analyzer adds what the modules change.
     if (root === undefined) return;
     ctx.fact("torchPackage.root", preview(root, 200));
     const provided = providedModules(root, listing.entries);
     ctx.fact("torchPackage.modules", [...provided.keys()].slice(0, 100));
     if (provided.size === 0) return;
+    const policy = picklePolicy("pytorch", ctx.policy.options.pickle);
     let read = 0;
     for (const entry of listing.entries) {
       ctx.checkpoint();
@@ -93,6 +86,7 @@ export const torchPackageAnalyzer: Analyzer = {
           context: "pytorch",
           policy: ctx.policy.options.pickle,
           ...pickleBudgets(ctx),
+          torchPackage: true,
           unpeekableReading: false,
         });
         const seen = new Set<string>();
@@ -101,6 +95,9 @@ export const torchPackageAnalyzer: Analyzer = {
             const top = site.name.split(".")[0] ?? "";
             const file = provided.get(top);
             if (file === undefined || seen.has(site.name)) continue;
+            // A name the allowlist does not trust is reported by the pickle analysis already (and
+            // the module as a Python file); an override is a name it trusts, run from the archive.
+            if (policy.classify(site.name).status !== "allowed") continue;
             seen.add(site.name);
             if (seen.size > 20) break;
             ctx.report({
