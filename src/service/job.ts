@@ -23,6 +23,7 @@ import { parseOciUri } from "../sources/oci/config.js";
 import type { ScanTarget } from "../sources/roots.js";
 import { parseS3Uri } from "../sources/s3/config.js";
 import { ServiceError } from "./errors.js";
+import { DEFAULT_REMOTE_PREFIXES, parseRemotePrefix, type RemotePrefix, remoteAllowed } from "./remote-allow.js";
 import type { JobIdentity, JobOptions, JobProgress, ScanJobData } from "./types.js";
 
 /** The server's caps: what a client may ask for at most. */
@@ -48,6 +49,18 @@ export interface PrepareContext {
   readonly roots: readonly string[];
   /** The server's policy (from `--policy`), used when the request carries none. */
   readonly defaultPolicy?: PolicyOptions | undefined;
+  /**
+   * Requests may carry a policy of their own, which replaces the server's (`serve
+   * --request-policies`). Off by default: the operator's policy is the only one, and a request
+   * carrying one is refused (`POLICY_NOT_ALLOWED`), since a policy can allow a payload, lower
+   * severities or drop a required signature.
+   */
+  readonly requestPolicies?: boolean | undefined;
+  /**
+   * Remote targets clients may ask for (see `remote-allow.ts`); default: `hf://` only. Anything
+   * else is refused (`REMOTE_NOT_ALLOWED`).
+   */
+  readonly remotePrefixes?: readonly RemotePrefix[] | undefined;
   /** Caps. */
   readonly caps: ServiceCaps;
 }
@@ -136,9 +149,19 @@ const isRemote = (t: string): boolean => /^(hf|https|s3|oci):\/\//i.test(t);
  * @param target - the target (a remote URI or a resolved path)
  * @param kind - what it is
  * @param digest - the SHA-256 of an upload
+ * @param uploadName - the upload's file name
  */
-export function identityOf(target: string, kind: ScanJobData["kind"], digest?: string): JobIdentity {
-  if (kind === "upload" && digest !== undefined) return { content: `sha256:${digest}`, pinned: true };
+export function identityOf(
+  target: string,
+  kind: ScanJobData["kind"],
+  digest?: string,
+  uploadName?: string,
+): JobIdentity {
+  // An upload's name is part of what is scanned (a name claims a format: `.pt`, `.keras`), and
+  // of the report: uploads share a job only when both their bytes and their names agree.
+  if (kind === "upload" && digest !== undefined) {
+    return { content: `sha256:${digest}:${JSON.stringify(uploadName ?? "")}`, pinned: true };
+  }
   if (kind === "remote") {
     try {
       if (target.startsWith("hf://")) {
@@ -191,11 +214,17 @@ function clampOptions(request: UploadRequest, caps: ServiceCaps): JobOptions {
 
 /**
  * The policy of a request: the inline one (validated; it may not set budgets) or the server's.
- * @throws ServiceError `INVALID_POLICY`
+ * @throws ServiceError `POLICY_NOT_ALLOWED` (requests may not carry a policy), `INVALID_POLICY`
  */
 function policyOf(request: UploadRequest, context: PrepareContext): { policy?: PolicyOptions; hash: string } {
   let policy = context.defaultPolicy;
   if (request.policy !== undefined) {
+    if (context.requestPolicies !== true) {
+      throw new ServiceError(
+        "POLICY_NOT_ALLOWED",
+        "this server applies its own policy: requests may not carry one (serve --request-policies allows it)",
+      );
+    }
     if ("limits" in request.policy) {
       throw new ServiceError("INVALID_POLICY", "a request's policy may not set limits (the server's caps apply)");
     }
@@ -232,6 +261,13 @@ export async function prepareJob(
   let kind: ScanJobData["kind"];
   if (isRemote(target)) {
     checkRemote(target);
+    const allowed = context.remotePrefixes ?? DEFAULT_REMOTE_PREFIXES.map(parseRemotePrefix);
+    if (!remoteAllowed(target, allowed)) {
+      throw new ServiceError(
+        "REMOTE_NOT_ALLOWED",
+        `this server fetches only ${allowed.map((p) => p.text).join(", ") || "no remote targets"} (serve --allow-remote)`,
+      );
+    }
     kind = "remote";
   } else if (/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith("/")) {
     throw new ServiceError("INVALID_TARGET", "unsupported target scheme (hf://, https://, s3://, oci:// or a path)");
@@ -273,7 +309,7 @@ export function prepareUploadJob(
     submittedAt: Date.now(),
     ...(policy === undefined ? {} : { policy }),
   };
-  return { data, identity: identityOf(path, "upload", upload.sha256) };
+  return { data, identity: identityOf(path, "upload", upload.sha256, upload.name) };
 }
 
 function checkRemote(target: string): void {

@@ -174,11 +174,12 @@ export const OPENAPI_DOCUMENT = {
             type: "string",
             maxLength: 4096,
             description:
-              "A path under a served root (absolute, or relative to the first root), hf://, https://, s3:// or oci://.",
+              "A path under a served root (absolute, or relative to the first root), or a remote target under a prefix the server allows (serve --allow-remote; default hf:// only): hf://, https://, s3:// or oci://.",
           },
           policy: {
             type: "object",
-            description: "An inline policy (the policy file format, without `limits`); default: the server's.",
+            description:
+              "An inline policy (the policy file format, without `limits`) that replaces the server's; refused (403 POLICY_NOT_ALLOWED) unless the server runs with --request-policies.",
           },
           options: { type: "object", additionalProperties: false, properties: optionProps },
         },
@@ -244,6 +245,8 @@ export const OPENAPI_DOCUMENT = {
                   "PATH_OUTSIDE_ROOT",
                   "PATH_NOT_FOUND",
                   "INVALID_POLICY",
+                  "POLICY_NOT_ALLOWED",
+                  "REMOTE_NOT_ALLOWED",
                   "NOT_FOUND",
                   "NOT_READY",
                   "PAYLOAD_TOO_LARGE",

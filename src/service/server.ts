@@ -17,6 +17,7 @@ import { createLocalScanQueue } from "./local-queue.js";
 import { Metrics } from "./metrics.js";
 import { RedisVerdictCache } from "./redis-cache.js";
 import { createScanQueue, redisClient, runWorker, type WorkerHandle } from "./redis-queue.js";
+import { DEFAULT_REMOTE_PREFIXES, parseRemotePrefix } from "./remote-allow.js";
 import type { ScanQueue } from "./types.js";
 
 /** Largest token file. */
@@ -28,7 +29,7 @@ const MAX_TOKEN_BYTES = 4096;
  * @param path - the token file
  */
 export async function readTokenFile(path: string): Promise<string> {
-  const file = await readTrustedFile(path, { maxBytes: MAX_TOKEN_BYTES, what: "token file" });
+  const file = await readTrustedFile(path, { maxBytes: MAX_TOKEN_BYTES, what: "token file", secret: true });
   const token = file.bytes.toString("utf8").trim();
   if (token.length < 16 || /\s/.test(token)) {
     throw new ModelgateError(
@@ -70,6 +71,10 @@ export interface ServerConfig {
   roots: readonly string[];
   /** The policy applied when a request carries none. */
   policy?: PolicyOptions;
+  /** Requests may carry a policy that replaces {@link policy} (default false: refused). */
+  requestPolicies?: boolean;
+  /** URI prefixes of the remote targets clients may ask for (default `["hf://"]`; see `remote-allow.ts`). */
+  allowRemote?: readonly string[];
   /** Redis URL: enqueue only (workers scan). Without it, scans run in this process. */
   redis?: string;
   /** Jobs at once in-process (default 2). */
@@ -141,7 +146,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const app = createServiceApp({
     queue,
-    prepare: { roots, defaultPolicy: config.policy, caps },
+    prepare: {
+      roots,
+      defaultPolicy: config.policy,
+      requestPolicies: config.requestPolicies === true,
+      remotePrefixes: (config.allowRemote ?? DEFAULT_REMOTE_PREFIXES).map(parseRemotePrefix),
+      caps,
+    },
     token,
     uploadDir,
     metrics,

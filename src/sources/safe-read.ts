@@ -19,6 +19,7 @@ export type UntrustedReason =
   | "symlink"
   | "not-regular"
   | "writable"
+  | "exposed"
   | "owner"
   | "outside"
   | "too-large";
@@ -58,6 +59,11 @@ export interface TrustedReadOptions {
   what?: string;
   /** Error code of refusals (default `INVALID_ARGUMENT`). */
   code?: ErrorCode;
+  /**
+   * The file holds a secret (a bearer token): group or others may not read it either (mode
+   * `0600` or stricter), else anyone on the machine could read it.
+   */
+  secret?: boolean;
 }
 
 /** What {@link readTrustedFile} read. */
@@ -143,6 +149,10 @@ export async function readTrustedFile(path: string, options: TrustedReadOptions)
     if (info.ino !== before.ino || info.dev !== before.dev) throw refuse("unreadable", "it changed while being opened");
     const problem = trustProblem(info);
     if (problem !== undefined) throw refuse(problem.reason, problem.detail);
+    if (options.secret === true && POSIX && (info.mode & 0o077) !== 0) {
+      const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
+      throw refuse("exposed", `a secret readable by group or others (mode ${mode}; chmod 600)`);
+    }
     // At most one byte more than allowed, whatever the size says (procfs, growing files).
     const bytes = await readCapped(handle, options.maxBytes);
     if (bytes === undefined) throw refuse("too-large", `larger than ${options.maxBytes} bytes`);

@@ -80,7 +80,10 @@ export async function assertWritableTarget(path: string, what = "file"): Promise
 
 /** Options of {@link writeFileSafely}. */
 export interface WriteFileSafelyOptions {
-  /** Mode of a new file (default 0o644, less the umask); an existing file keeps its own mode. */
+  /**
+   * Mode of a new file (default 0o644, less the umask); a replaced file keeps its own mode, less
+   * set-id, sticky and group/other write bits.
+   */
   mode?: number;
   /** What the file is, for error messages (default `file`). */
   what?: string;
@@ -90,7 +93,8 @@ export interface WriteFileSafelyOptions {
  * Writes a file atomically without following links: refuses when `path` exists and is not a
  * regular file (a symbolic link, FIFO, socket, device or directory: none is opened), writes a
  * temporary file in the same folder (`O_CREAT | O_EXCL | O_NOFOLLOW`), syncs it and renames it over
- * `path`. A regular file that is replaced keeps its mode; a hard link to it elsewhere keeps the old
+ * `path`. A regular file that is replaced keeps its mode (less set-id, sticky and group/other
+ * write bits); a hard link to it elsewhere keeps the old
  * content.
  * @param path - where to write
  * @param data - the content
@@ -104,7 +108,9 @@ export async function writeFileSafely(
 ): Promise<void> {
   const what = options.what ?? "file";
   const existing = await assertWritableTarget(path, what);
-  const keepMode = existing === undefined ? undefined : existing.mode & 0o7777;
+  // A replaced file keeps its permission bits, but never set-id, sticky or group/other write bits:
+  // a file planted at the output path (mode 6777) must not make the report setuid or writable by all.
+  const keepMode = existing === undefined ? undefined : existing.mode & 0o755;
   const temp = join(
     dirname(path),
     `.${basename(path)}.${process.getBuiltinModule("node:crypto").randomBytes(6).toString("hex")}.tmp`,

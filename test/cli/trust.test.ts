@@ -160,6 +160,31 @@ describe("the scanned input never chooses its policy", () => {
   });
 });
 
+describe("files named on the scan command line are read safely", () => {
+  it.skipIf(!POSIX)(
+    "a FIFO or a device as --public-key, --trusted-root or --targets-file is refused promptly",
+    async () => {
+      const model = await hostileModel(join(base, "m-named"));
+      const named = join(base, "named");
+      await mkdir(named, { mode: 0o755 });
+      execFileSync("mkfifo", [join(named, "fifo")]);
+      const t0 = Date.now();
+      for (const args of [
+        ["--public-key", join(named, "fifo")],
+        ["--trusted-root", join(named, "fifo")],
+        ["--targets-file", join(named, "fifo")],
+        ["--targets-file", "/dev/zero"],
+        ["--certificate-chain", "/dev/zero"],
+      ]) {
+        const run = await scan(elsewhere, model, ...args);
+        expect(run.code, args.join(" ")).toBe(2);
+        expect(run.io.out).toBe("");
+      }
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    },
+  );
+});
+
 describe("--output is checked before the scan", () => {
   let out: string;
   beforeAll(async () => {

@@ -65,6 +65,7 @@ beforeAll(async () => {
     uploadDir: uploads,
     maxUploadBytes: 64 * 1024,
     concurrency: 2,
+    requestPolicies: true,
   });
 }, 20_000);
 
@@ -177,6 +178,21 @@ describe("in-process scan service", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(readdirSync(uploads)).toEqual([]);
 
+    // The same bytes under another name are another job (the name is part of what is scanned, and
+    // the first uploader's name never reaches the second); under the same name, the same job.
+    const upload = async (name: string) =>
+      (await (
+        await api(`/v1/scans/upload?name=${name}`, {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream" },
+          body: bytes,
+        })
+      ).json()) as { id: string; duplicate: boolean };
+    const other = await upload("weights.pt");
+    expect(other.id).not.toBe(id);
+    expect(((await waitDone(other.id)).report as { files: { path: string }[] }).files[0]?.path).toBe("weights.pt");
+    expect((await upload("weights.pt")).id).toBe(other.id);
+
     const tooBig = await api("/v1/scans/upload?name=big.bin", {
       method: "POST",
       headers: { "content-type": "application/octet-stream" },
@@ -222,6 +238,31 @@ describe("in-process scan service", () => {
   });
 });
 
+describe("request policies", () => {
+  it("are refused unless the operator allows them: the server's policy is the only one", async () => {
+    const policy = { signature: { required: true } } as const;
+    const strict = await startServer({ port: 0, tokenFile: join(dir, "token"), roots: [root], policy });
+    try {
+      const post = (body: unknown) =>
+        fetch(`${strict.url}/v1/scans`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      for (const requestPolicy of [{ disable: ["pickle/dangerous-global"] }, {}]) {
+        const res = await post({ target: "models/evil.pkl", policy: requestPolicy });
+        expect(res.status).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("POLICY_NOT_ALLOWED");
+      }
+      const res = await post({ target: "models/evil.pkl" });
+      expect(res.status).toBe(202);
+      await res.arrayBuffer();
+    } finally {
+      await strict.close();
+    }
+  }, 10_000);
+});
+
 describe("rate limit", () => {
   it("answers 429 RATE_LIMITED past the limit", async () => {
     const limited = await startServer({ port: 0, tokenFile: join(dir, "token"), roots: [root], rateLimitPerMinute: 3 });
@@ -243,5 +284,16 @@ describe("rate limit", () => {
     writeFileSync(loose, TOKEN);
     chmodSync(loose, 0o666);
     await expect(startServer({ port: 0, tokenFile: loose, roots: [] })).rejects.toThrow(/writable by group or others/);
+  });
+
+  it("refuses a token file others can read (a secret must be mode 0600)", async () => {
+    const readable = join(dir, "readable-token");
+    writeFileSync(readable, TOKEN);
+    for (const mode of [0o644, 0o640, 0o604]) {
+      chmodSync(readable, mode);
+      await expect(startServer({ port: 0, tokenFile: readable, roots: [] })).rejects.toThrow(
+        /readable by group or others/,
+      );
+    }
   });
 });

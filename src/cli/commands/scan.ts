@@ -2,7 +2,6 @@
  * `modelgate scan <target...>`.
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { parseArgs } from "../../core/node-util.js";
@@ -24,7 +23,7 @@ import { parseTargetUrl } from "../../sources/http/config.js";
 import { parseHubUri } from "../../sources/hub/config.js";
 import type { HubTarget } from "../../sources/hub/root.js";
 import type { ScanTarget } from "../../sources/roots.js";
-import { writeFileSafely } from "../../sources/safe-write.js";
+import { readNamedFile, writeFileSafely } from "../../sources/safe-write.js";
 import { type CliIO, type Command, checkOutputPath, cwdOf, EXIT, UsageError } from "../io.js";
 
 const FORMATS = ["text", "json", "jsonl", "sarif", "cyclonedx"] as const;
@@ -290,24 +289,26 @@ async function signatureOptions(values: {
   if ((values.identity === undefined) !== (values.issuer === undefined)) {
     throw new UsageError("--identity and --issuer go together");
   }
-  const read = async (path: string) => {
+  // Named files are read as sign and verify read them: a regular file (a FIFO or device is
+  // refused without blocking), size-capped.
+  const read = async (path: string, what: string) => {
     try {
-      return await readFile(path, "utf8");
+      return await readNamedFile(path, what);
     } catch (error) {
       throw toModelgateError(error);
     }
   };
   const out: ScanSignatureOptions = { require: values["require-signature"] === true };
-  if (values["public-key"] !== undefined) out.publicKey = await read(values["public-key"]);
+  if (values["public-key"] !== undefined) out.publicKey = await read(values["public-key"], "public key");
   if (values["certificate-chain"] !== undefined)
-    out.certificateChain = await Promise.all(values["certificate-chain"].map(read));
+    out.certificateChain = await Promise.all(values["certificate-chain"].map((p) => read(p, "certificate chain")));
   if (values.identity !== undefined && values.issuer !== undefined) {
     out.identity = values.identity;
     out.issuer = values.issuer;
   }
   if (values["trusted-root"] !== undefined) {
     try {
-      out.trustedRoot = JSON.parse(await read(values["trusted-root"])) as Record<string, unknown>;
+      out.trustedRoot = JSON.parse(await read(values["trusted-root"], "trusted root")) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof SyntaxError) throw new UsageError(`--trusted-root: ${error.message}`);
       throw error;
@@ -440,7 +441,7 @@ export const scanCommand: Command = {
     const selection = selectionOptions(values);
     const names = [...positionals];
     if (values["targets-file"] !== undefined) {
-      const text = await readFile(values["targets-file"], "utf8").catch((e: unknown) => {
+      const text = await readNamedFile(values["targets-file"], "targets file").catch((e: unknown) => {
         throw new UsageError(`cannot read --targets-file: ${(e as Error).message}`);
       });
       names.push(

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "../../core/node-util.js";
 import { loadPolicyFile } from "../../policy/load.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
+import { parseRemotePrefix } from "../../service/remote-allow.js";
 import { type CliIO, type Command, cwdOf, EXIT, UsageError } from "../io.js";
 
 const USAGE = `Usage: modelgate serve --token-file FILE [options]
@@ -19,13 +20,20 @@ that off.
 
 Options:
   --token-file FILE        the bearer token clients must send (one word, >= 16 characters; the
-                           file must not be writable by group or others)
+                           file must be private: mode 0600, not readable by group or others)
   --root DIR               a folder local targets may lie in (repeatable; none: paths refused)
   --port N                 port (default 8080; 0 picks a free one)
   --host ADDR              address to listen on (default 127.0.0.1)
   --redis URL              redis://host:port: queue jobs in Redis for 'modelgate worker'
   --concurrency N          in-process: scans at once (default 2)
-  --policy FILE            the policy of requests that carry none (default: none)
+  --policy FILE            the server's policy (default: the built-in defaults)
+  --allow-remote PREFIX    remote targets clients may ask for, as URI prefixes (repeatable;
+                           default hf://): https://host/path, s3://bucket/prefix,
+                           oci://registry/repo; the server fetches with its own network position
+                           and credentials, so name only what clients may read through it
+  --request-policies       let requests carry a policy of their own, replacing --policy (off:
+                           such requests are refused; a policy can allow a payload or drop a
+                           required signature, so only for clients trusted with that)
   --upload-dir DIR         private folder (chmod 700) for uploads; in Redis mode shared with the
                            workers (uploads are refused without it); default in-process: a
                            private temporary folder
@@ -74,6 +82,8 @@ export const serveCommand: Command = {
         redis: { type: "string" },
         concurrency: { type: "string" },
         policy: { type: "string" },
+        "request-policies": { type: "boolean", default: false },
+        "allow-remote": { type: "string", multiple: true },
         "upload-dir": { type: "string" },
         "max-upload-bytes": { type: "string" },
         "max-timeout": { type: "string" },
@@ -104,6 +114,8 @@ export const serveCommand: Command = {
       },
       env: io.env,
       ...(policy === undefined ? {} : { policy }),
+      requestPolicies: values["request-policies"],
+      ...(values["allow-remote"] === undefined ? {} : { allowRemote: checkPrefixes(values["allow-remote"]) }),
       ...(values.redis === undefined ? {} : { redis: values.redis }),
       ...(values["upload-dir"] === undefined ? {} : { uploadDir: resolve(cwd, values["upload-dir"]) }),
       ...optional("concurrency", positiveInt("concurrency", values.concurrency)),
@@ -119,6 +131,18 @@ export const serveCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** Checks `--allow-remote` prefixes as usage errors. */
+function checkPrefixes(prefixes: readonly string[]): string[] {
+  for (const p of prefixes) {
+    try {
+      parseRemotePrefix(p);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return [...prefixes];
+}
 
 /** `{[key]: value}` when the value is defined, else `{}` (exact optional properties). */
 export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
