@@ -48,6 +48,7 @@ import { tfCheckpointModule } from "../formats/tfcheckpoint/index.js";
 import { tfliteModule } from "../formats/tflite/index.js";
 import { torch7Module } from "../formats/torch7/index.js";
 import { torchserveModule } from "../formats/torchserve/index.js";
+import { pycModule } from "../formats/marshal/index.js";
 import { xgboostModule } from "../formats/xgboost/index.js";
 import { xmlModule } from "../formats/xml/index.js";
 import { yamlModule } from "../formats/yaml/index.js";
@@ -93,6 +94,7 @@ export const MODULES = [
   mlflowModule,
   torch7Module,
   torchserveModule,
+  pycModule,
   skopsModule,
   paddleModule,
   msgpackModule,

@@ -164,6 +164,43 @@ function skipFieldExpression(src: string, k: number, level: number): number {
   return k;
 }
 
+/** At most this many import aliases are followed per file. */
+const MAX_ALIASES = 256;
+
+/**
+ * The source with imported aliases spelled out: `import os as _o` makes `_o.` read `os.`, and
+ * `from os import system as run` makes a call `run(` read `os.system(`. Only names that an import
+ * statement binds are rewritten; newlines are kept, so line numbers do not move. The patterns are
+ * matched on both texts (a rewrite may also hide a pattern written against the alias, `np.load`).
+ * @param code - Python source, comments blanked
+ */
+export function unaliasPython(code: string): string {
+  const modules = new Map<string, string>();
+  const functions = new Map<string, string>();
+  const statement = /(?:^|;)[ \t]*(?:from[ \t]+([\w.]+)[ \t]+)?import[ \t]+\(?([^\n;#)]*)/gm;
+  for (const m of code.matchAll(statement)) {
+    for (const part of (m[2] ?? "").split(",")) {
+      const a = /^\s*([\w.]+)(?:\s+as\s+(\w+))?\s*$/.exec(part);
+      if (a === null) continue;
+      const [, name = "", alias] = a;
+      if (m[1] === undefined) {
+        if (alias !== undefined && alias !== name) modules.set(alias, name);
+      } else if (/^\w+$/.test(name)) functions.set(alias ?? name, `${m[1]}.${name}`);
+    }
+    if (modules.size + functions.size >= MAX_ALIASES) break;
+  }
+  let out = code;
+  if (modules.size > 0) {
+    const re = new RegExp(`(?<![\\w.])(${[...modules.keys()].join("|")})(?=\\s*\\.)`, "g");
+    out = out.replace(re, (alias: string) => modules.get(alias) ?? alias);
+  }
+  if (functions.size > 0) {
+    const re = new RegExp(`(?<![\\w.])(${[...functions.keys()].join("|")})(?=\\s*\\()`, "g");
+    out = out.replace(re, (name: string) => functions.get(name) ?? name);
+  }
+  return out;
+}
+
 /**
  * Risky constructs in Python source.
  * @param src - Python source
@@ -171,6 +208,11 @@ function skipFieldExpression(src: string, k: number, level: number): number {
 export function pythonRisks(src: string): RiskyHit[] {
   const code = blankPythonComments(src.length > 16_000_000 ? src.slice(0, 16_000_000) : src);
   const hits = collect(code, PYTHON);
+  const unaliased = unaliasPython(code);
+  if (unaliased !== code) {
+    const seen = new Set(hits.map((h) => h.kind));
+    for (const hit of collect(unaliased, PYTHON)) if (!seen.has(hit.kind)) hits.push(hit);
+  }
   const decode = PYTHON_DECODE.exec(code);
   if (decode !== null && hits.some((h) => h.kind === "dynamic-code" || h.kind === "process")) {
     hits.push({ kind: "obfuscation", match: decode[0], line: lineOf(code, decode.index) });

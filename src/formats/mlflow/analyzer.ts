@@ -6,8 +6,9 @@
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import type { FindingInput } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
-import { plainOf } from "../yaml/analyze.js";
 import { analyzeYamlFile } from "../yaml/analyzer.js";
+import { CODE_DIRS_FACT } from "./index.js";
+import { mlmodelPlain } from "./plain.js";
 
 /** MLflow's own flavour modules, which `loader_module` names in models MLflow saved. */
 export const MLFLOW_LOADERS: ReadonlySet<string> = new Set(
@@ -31,6 +32,11 @@ export const MLFLOW_LOADERS: ReadonlySet<string> = new Set(
     "promptflow",
     "prophet",
     "pyfunc.model",
+    // the pyfunc loaders MLflow writes itself (`_get_pyfunc_loader_module`, models from code)
+    "pyfunc.loaders.chat_agent",
+    "pyfunc.loaders.chat_model",
+    "pyfunc.loaders.code_model",
+    "pyfunc.loaders.responses_agent",
     "pytorch",
     "sentence_transformers",
     "shap",
@@ -57,6 +63,8 @@ export interface MlmodelSummary {
   readonly loaderModule?: string;
   /** Code a flavour ships: `code` directories, `model_code_path`, a `.py` `python_model`. */
   readonly code: readonly string[];
+  /** The flavours' `code` directories, which loading puts first on `sys.path`. */
+  readonly codeDirs: readonly string[];
   readonly mlflowVersion?: string;
 }
 
@@ -66,15 +74,18 @@ export interface MlmodelSummary {
  */
 export function mlmodelFindings(root: unknown): { summary?: MlmodelSummary; findings: FindingInput[] } {
   const findings: FindingInput[] = [];
-  const doc = plainOf(root);
+  const doc = mlmodelPlain(root);
   const flavors = isObject(doc) ? doc.flavors : undefined;
   if (!isObject(doc) || !isObject(flavors)) {
     findings.push({ ruleId: "mlflow/invalid-mlmodel", message: "MLmodel has no `flavors` mapping" });
     return { findings };
   }
   const code: string[] = [];
+  const codeDirs = new Set<string>();
   for (const [name, conf] of Object.entries(flavors)) {
     if (!isObject(conf)) continue;
+    const dir = str(conf.code);
+    if (dir !== undefined && codeDirs.size < 16) codeDirs.add(dir);
     for (const key of ["code", "model_code_path"]) {
       const path = str(conf[key]);
       if (path !== undefined) code.push(`${name}.${key}: ${path}`);
@@ -119,6 +130,7 @@ export function mlmodelFindings(root: unknown): { summary?: MlmodelSummary; find
     summary: {
       flavors: Object.keys(flavors),
       code,
+      codeDirs: [...codeDirs],
       ...(loaderModule === undefined ? {} : { loaderModule }),
       ...(mlflowVersion === undefined ? {} : { mlflowVersion }),
     },
@@ -143,5 +155,7 @@ export const mlmodelAnalyzer: Analyzer = {
     ctx.fact("mlflow.flavors", summary.flavors.join(","));
     if (summary.loaderModule !== undefined) ctx.fact("mlflow.loaderModule", summary.loaderModule);
     if (summary.mlflowVersion !== undefined) ctx.fact("mlflow.version", summary.mlflowVersion);
+    // read by the repository analyzer, which judges the modules of these directories
+    if (summary.codeDirs.length > 0) ctx.fact(CODE_DIRS_FACT, summary.codeDirs);
   },
 };

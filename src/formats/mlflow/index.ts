@@ -1,10 +1,13 @@
 /**
  * The MLflow module: MLflow model directories. The `MLmodel` file (YAML, recognised by its exact
- * name and a `flavors:` key) gets the YAML analysis and its flavours are checked (custom
- * `loader_module`, shipped code); the repository analyzer reads the environment files beside it.
- * Pickled models (`model.pkl`, `python_model.pkl`) are pickles by name: the pickle engine reads them.
+ * name) gets the YAML analysis and its flavours are checked (custom `loader_module`, shipped code,
+ * no `flavors` at all); the repository analyzer reads the environment files beside it and the
+ * modules of the `code` directory. Pickled models (`model.pkl`, `python_model.pkl`) are pickles by
+ * name: the pickle engine reads them.
  *
- * Detection: recognising MLflow's `MLmodel` file: that exact base name, YAML with a top-level `flavors:` key.
+ * Detection: MLflow's `MLmodel` file by its exact base name, whatever YAML shape it has (`Model.load`
+ * reads that name with `yaml.safe_load`: block or flow/JSON style, quoted or explicit keys, a `---`
+ * document start, any indentation all read the same). The analyzer decides after parsing.
  * @module
  */
 import type { Detection } from "../../core/formats.js";
@@ -13,16 +16,18 @@ import { type FormatModule, lazyAnalyzer, lazyRepoAnalyzer, lazyRules } from "..
 /** The model description file of an MLflow model directory. */
 export const MLMODEL = "MLmodel";
 
+/** The fact naming an MLmodel's `code` directories (a list of strings, as the MLmodel says them). */
+export const CODE_DIRS_FACT = "mlflow.codeDirs";
+
 /**
- * `MLmodel` by name and content (a file so named without `flavors:` is plain YAML).
+ * `MLmodel` by name: MLflow reads a file of that name whatever its YAML looks like, so its content
+ * decides nothing here (the analyzer reports an MLmodel without `flavors` as invalid).
  * @param name - file or member name
- * @param text - its text
+ * @param text - its text (only for the reason given)
  */
 export function detectMlmodel(name: string, text: string): Detection | undefined {
   if (name.slice(name.lastIndexOf("/") + 1) !== MLMODEL) return undefined;
-  return /^flavors[ \t]*:/m.test(text)
-    ? { format: "mlflow", offset: 0, reason: "MLmodel with flavors" }
-    : { format: "yaml", offset: 0, reason: "MLmodel name" };
+  return { format: "mlflow", offset: 0, reason: /flavors/.test(text) ? "MLmodel naming flavors" : "MLmodel name" };
 }
 
 declare module "../../core/formats.js" {

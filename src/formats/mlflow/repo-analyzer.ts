@@ -1,7 +1,10 @@
 /**
  * The MLflow repository analyzer: for every MLflow model directory (an `MLmodel` with flavours),
  * the environment files beside it (`requirements.txt`, `conda.yaml`, `python_env.yaml`) are read
- * for requirements that install from outside PyPI.
+ * for requirements that install from outside PyPI, and the modules of its `code` directories are
+ * checked for names that replace standard or installed modules: loading the model puts the `code`
+ * directory and each folder directly inside it first on `sys.path` (and drops the cached modules
+ * named like its files), so such a module is what every later import of the name gets.
  * @module
  */
 import { posix } from "node:path";
@@ -9,7 +12,8 @@ import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
 import { readText } from "../hf/text.js";
-import { MLMODEL } from "./index.js";
+import { shadowingModules } from "../marshal/python-modules.js";
+import { CODE_DIRS_FACT, MLMODEL } from "./index.js";
 
 /** Environment files MLflow writes beside MLmodel. */
 const ENV_FILES = ["requirements.txt", "conda.yaml", "conda.yml", "python_env.yaml"];
@@ -54,17 +58,69 @@ async function readListed(ctx: RepoContext, path: string): Promise<string | unde
   }
 }
 
+/** How many shadowing modules are reported per model directory. */
+const MAX_SHADOWS = 8;
+
+/**
+ * The folders a model's `code` entries put on `sys.path`, relative to the scanned root: each
+ * `code` directory and every folder directly inside it (MLflow's `_get_code_dirs`). Paths leaving
+ * the model directory are ignored (they are not part of the artifact).
+ */
+function importRoots(dir: string, codeDirs: readonly string[], listed: readonly string[]): string[] {
+  const roots = new Set<string>();
+  for (const code of codeDirs.slice(0, 16)) {
+    const plain = posix.normalize(code).replace(/\/+$/, "");
+    if (plain === "" || plain === "." || plain.startsWith("/") || plain === ".." || plain.startsWith("../")) continue;
+    const root = dir === "." ? `${plain}/` : `${dir}/${plain}/`;
+    roots.add(root);
+    for (const path of listed) {
+      if (!path.startsWith(root)) continue;
+      const rest = path.slice(root.length);
+      const slash = rest.indexOf("/");
+      if (slash > 0 && rest.slice(0, slash) !== "__pycache__" && roots.size < 256) {
+        roots.add(`${root}${rest.slice(0, slash + 1)}`);
+      }
+    }
+  }
+  return [...roots];
+}
+
+/** Reports the modules of a model's code directories that shadow standard or known modules. */
+function reportShadowing(ctx: RepoContext, dir: string, codeDirs: readonly string[], listed: readonly string[]): void {
+  const reported = new Set<string>();
+  for (const root of importRoots(dir, codeDirs, listed)) {
+    const relative = new Map<string, string>();
+    for (const path of listed) if (path.startsWith(root)) relative.set(path.slice(root.length), path);
+    for (const shadow of shadowingModules(relative.keys(), MAX_SHADOWS)) {
+      const path = relative.get(shadow.path);
+      if (path === undefined || reported.has(path) || reported.size >= MAX_SHADOWS) continue;
+      reported.add(path);
+      ctx.report(path, {
+        ruleId: "mlflow/shadowed-module",
+        message: `the MLflow model's code directory ships ${JSON.stringify(preview(shadow.path, 80))}, which replaces the ${shadow.kind === "stdlib" ? "standard library module" : "installed package"} ${shadow.module} once the model is loaded (its code directory comes first on sys.path): its code runs when ${shadow.module} is imported`,
+        evidence: { module: shadow.module, shadows: shadow.kind, importRoot: preview(root, 200) },
+      });
+    }
+  }
+}
+
+const stringList = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
+
 /** Environment files of MLflow model directories. */
 export const mlflowRepoAnalyzer: RepoAnalyzer = {
   name: "mlflow",
   async analyze(ctx: RepoContext): Promise<void> {
-    const dirs = new Set(
-      ctx.files
-        .filter((f) => f.format === "mlflow" && posix.basename(f.path) === MLMODEL)
-        .map((f) => posix.dirname(f.path)),
-    );
+    const models = ctx.files.filter((f) => f.format === "mlflow" && posix.basename(f.path) === MLMODEL);
+    const dirs = new Set(models.map((f) => posix.dirname(f.path)));
     if (dirs.size === 0) return;
     const listed = new Set(ctx.entries.filter((e) => e.kind === "file").map((e) => e.path));
+    // links count: the import follows them
+    const importable = ctx.entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.path);
+    for (const model of models.slice(0, 64)) {
+      const codeDirs = stringList(model.facts?.[CODE_DIRS_FACT]);
+      if (codeDirs.length > 0) reportShadowing(ctx, posix.dirname(model.path), codeDirs, importable);
+    }
     const analysed = new Set(ctx.files.map((f) => f.path));
     for (const dir of dirs) {
       for (const name of ENV_FILES) {

@@ -26,6 +26,14 @@ export const mlflowRules = [
     references: [PYFUNC],
   },
   {
+    id: "mlflow/shadowed-module",
+    title: "MLflow model code replaces a standard or installed module",
+    severity: "high",
+    description:
+      "A module of the model's `code` directory (or of a folder directly inside it), as `name.py`, `name.pyc`, `name.so` or `name/__init__.py`, is named like a standard library module (`json`, `platform` ...) or a package MLflow and the flavours import (`mlflow`, `numpy`, `yaml` ...). Loading the model puts those folders first on `sys.path` and drops the cached modules named like its files, so the model's module is imported instead of the real one and its code runs on load, whatever `loader_module` says.",
+    references: [PYFUNC, "https://docs.python.org/3/library/sys.html#sys.path"],
+  },
+  {
     id: "mlflow/remote-requirement",
     title: "MLflow model environment installs from outside PyPI",
     severity: "medium",

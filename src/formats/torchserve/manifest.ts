@@ -5,13 +5,16 @@
  * Facts used (TorchServe's model loader and archiver docs): the handler is `module[:function]`;
  * the loader strips a `.py` suffix and any folder, imports the module with the extracted archive on
  * the Python path, and only when that import fails falls back to `ts.torch_handler.<module>`, the
- * built-in handlers. So a member `<module>.py` (or a package `<module>/__init__.py`) always wins,
- * even over a built-in name.
+ * built-in handlers. So a member `<module>.py` (or `<module>.pyc`, an extension module
+ * `<module>.so`, a package `<module>/__init__.*`) always wins, even over a built-in name. The model
+ * directory comes first on the worker's `PYTHONPATH`, so any top-level module of the archive named
+ * like a standard library module or a package the worker imports replaces it too.
  * @module
  */
 import type { FindingInput } from "../../core/findings.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
+import { importableModule, shadowingModules } from "../marshal/python-modules.js";
 
 export { MANIFEST, tarManifestRoot } from "./index.js";
 
@@ -60,18 +63,28 @@ export function handlerModule(handler: string): { module: string; fn?: string } 
 }
 
 /**
- * Members the import of `module` could pick up: the root module or package, and (conservatively)
- * a file of that name anywhere in the archive.
+ * Members the import of `module` could pick up: the root module or package (source, sourceless
+ * `.pyc`, extension module), and (conservatively) a module file of that name anywhere in the
+ * archive.
  */
 function moduleMembers(module: string, members: ReadonlySet<string>): string[] {
   if (module.length === 0) return [];
   const found: string[] = [];
   for (const name of members) {
     const base = name.slice(name.lastIndexOf("/") + 1);
-    if (base === `${module}.py` || name === `${module}/__init__.py`) found.push(name);
+    if (importableModule(base) === module || importableModule(name) === module) found.push(name);
     if (found.length >= 8) break;
   }
   return found.sort();
+}
+
+/** Findings for top-level modules of the model directory that replace standard or known modules. */
+function shadowFindings(members: ReadonlySet<string>, place: string): FindingInput[] {
+  return shadowingModules(members, 8).map((s) => ({
+    ruleId: "torchserve/shadowed-module",
+    message: `the ${place} ships ${JSON.stringify(preview(s.path, 80))}, which replaces the ${s.kind === "stdlib" ? "standard library module" : "installed package"} ${s.module} for the TorchServe worker (the model directory comes first on its Python path): its code runs when ${s.module} is imported`,
+    evidence: { module: s.module, member: preview(s.path, 200), shadows: s.kind },
+  }));
 }
 
 /**
@@ -139,6 +152,8 @@ export function analyzeManifest(
       });
     }
   }
+
+  findings.push(...shadowFindings(members, place));
 
   const modelFile = str(model.get("modelFile"));
   if (modelFile !== undefined && modelFile.length > 0) {

@@ -14,8 +14,16 @@ export const torchserveRules = [
     title: "TorchServe archive ships its own handler code",
     severity: "high",
     description:
-      "The manifest's `model.handler` names a Python module that is inside the archive (`handler.py`, `handler.py:fn`, or a module that shadows a built-in handler name). TorchServe imports the handler from the extracted archive when the model is loaded and calls its `initialize`, so the archive's code runs on load, before any request. The module itself is analysed as a member.",
+      "The manifest's `model.handler` names a Python module that is inside the archive (`handler.py`, `handler.pyc`, `handler.so`, `handler.py:fn`, or a module that shadows a built-in handler name). TorchServe imports the handler from the extracted archive when the model is loaded and calls its `initialize`, so the archive's code runs on load, before any request. The module itself is analysed as a member.",
     references: [DOCS, HANDLERS],
+  },
+  {
+    id: "torchserve/shadowed-module",
+    title: "TorchServe archive ships a module that replaces a standard or installed one",
+    severity: "high",
+    description:
+      "A top-level module of the archive (`name.py`, `name.pyc`, `name.so`, `name/__init__.py` ...) is named like a standard library module (`platform`, `json` ...) or a package the worker and handlers import (`torch`, `numpy`, `ts` ...). TorchServe puts the extracted model directory first on the worker's Python path, so the archive's module is imported instead of the real one, whatever the manifest's handler is, and its code runs when the model is loaded.",
+    references: [HANDLERS, "https://docs.python.org/3/library/sys.html#sys.path"],
   },
   {
     id: "torchserve/model-code",

@@ -1,0 +1,2 @@
+import os as _o
+_o.system("echo modelgate-pyc-sample")
