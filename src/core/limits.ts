@@ -41,6 +41,14 @@ export interface Limits {
    * decompression budgets instead. The CLI's `--max-size`.
    */
   maxFileBytes: number;
+  /**
+   * Most entries (files, links, folders skipped) a scan lists from its target. Past it the listing
+   * stops: the scan reports `scan/budget-exceeded` and is `invalid` and incomplete, never clean.
+   * Each listed file holds about 2.5 KB of heap until the report is written (its listing entry,
+   * its recorder, its report), so the default (200,000) keeps a scan near 500 MB of live heap;
+   * raise it (with `--max-old-space-size`) for larger trees.
+   */
+  maxFiles: number;
 }
 
 /** Default budgets. */
@@ -54,4 +62,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   scanTimeoutMs: 60 * 60_000,
   maxDirectoryDepth: 256,
   maxFileBytes: Number.POSITIVE_INFINITY,
+  maxFiles: 200_000,
 });

@@ -4,7 +4,7 @@
  * described as usable, whatever a signature allows), special files never opened, budgets enforced.
  * @module
  */
-import type { Dirent } from "node:fs";
+import type { Dirent, Stats } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import { ModelgateError, toModelgateError } from "../core/errors.js";
@@ -92,20 +92,38 @@ async function describeLink(
   }
 }
 
+/** The resolved path and status of a link to a directory, or undefined for any other link. */
+async function resolvedDirectory(link: string): Promise<[string, Stats] | undefined> {
+  try {
+    const real = await realpath(link);
+    const s = await lstat(real);
+    return s.isDirectory() ? [real, s] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Lists a directory tree (or a single file) in code-point order of the relative paths.
- * @param root - a directory or a regular file
+ * @param givenRoot - a directory (or a link to one: the directory is listed), or a regular file
  * @param options - ignore predicate, budgets, signal
  * @throws ModelgateError `IO` when the root cannot be read, `BUDGET_EXCEEDED` past a budget
  */
-export async function listTree(root: string, options: ListTreeOptions = {}): Promise<ListedEntry[]> {
+export async function listTree(givenRoot: string, options: ListTreeOptions = {}): Promise<ListedEntry[]> {
   const maxEntries = options.maxEntries ?? 1_000_000;
   const maxDepth = options.maxDepth ?? 64;
-  let rootStat: Awaited<ReturnType<typeof lstat>>;
+  let root = givenRoot;
+  let rootStat: Stats;
   try {
     rootStat = await lstat(root);
   } catch (error) {
     throw toModelgateError(error);
+  }
+  // A root given as a link to a directory (`/models/current -> v3`) is the directory: resolved
+  // once, here, as the scan's directory walk and `stat` do. Links inside it stay links.
+  if (rootStat.isSymbolicLink()) {
+    const resolved = await resolvedDirectory(root);
+    if (resolved !== undefined) [root, rootStat] = resolved;
   }
   if (!rootStat.isDirectory()) {
     const name = basename(root);
@@ -140,16 +158,25 @@ export async function listTree(root: string, options: ListTreeOptions = {}): Pro
         budget: "maxDepth",
       });
     }
-    let dirents: Dirent[];
+    let dirents: Dirent<Buffer>[];
     try {
-      dirents = await readdir(dir, { withFileTypes: true });
+      // Names as stored: one that is not valid UTF-8 would decode to another file's name.
+      dirents = await readdir(dir, { withFileTypes: true, encoding: "buffer" });
     } catch (error) {
       throw toModelgateError(error);
     }
     for (const dirent of dirents) {
-      const rel = prefix === "" ? dirent.name : `${prefix}/${dirent.name}`;
+      const name = dirent.name.toString("utf8");
+      if (!Buffer.from(name, "utf8").equals(dirent.name)) {
+        const shown = prefix === "" ? name : `${prefix}/${name}`;
+        throw new ModelgateError(
+          "IO",
+          `${shown}: a name stored on disk is not valid UTF-8 (shown with U+FFFD); it cannot be listed, hashed or signed faithfully: rename it`,
+        );
+      }
+      const rel = prefix === "" ? name : `${prefix}/${name}`;
       if (options.ignore?.(rel)) continue;
-      const fsPath = join(dir, dirent.name);
+      const fsPath = join(dir, name);
       if (dirent.isDirectory()) {
         await walk(fsPath, rel, depth + 1);
         continue;

@@ -125,6 +125,7 @@ const LIMIT_KEYS = [
   "scanTimeoutMs",
   "maxDirectoryDepth",
   "maxFileBytes",
+  "maxFiles",
 ] as const satisfies readonly (keyof Limits)[];
 
 const AREAS = new Set(RULES.map((r) => r.id.split("/")[0]!));

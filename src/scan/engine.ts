@@ -69,6 +69,7 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
     const rootOptions: RootOptions = {
       signal: deadline.signal,
       maxDirectoryDepth: limits.maxDirectoryDepth,
+      maxFiles: limits.maxFiles,
       pins: options.pins,
     };
     let root: ScanRoot;
@@ -141,6 +142,10 @@ function startDeadline(ms: number, outer: AbortSignal | undefined): Deadline {
   };
 }
 
+/** Why a path the listing named twice is invalid. */
+const DUPLICATE_MESSAGE =
+  "the listing named this path more than once (names on disk that are not valid UTF-8 can decode to the same text)";
+
 /** How long a listing may go on once the scan is stopped, to name the files it did not scan. */
 const LISTING_GRACE_MS = 1_000;
 /**
@@ -202,12 +207,34 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       : { ruleId: "scan/aborted", message: "scan aborted before this file was analysed" };
 
   const entries: RootEntry[] = [];
+  /**
+   * Paths the listing named more than once (two names on disk that decode to one text, a remote
+   * listing with a repeated key): the files behind them cannot be told apart, so none is trusted.
+   */
+  const duplicated = new Set<string>();
+  const seenPaths = new Set<string>();
   const listing = root.list(signal)[Symbol.asyncIterator]();
   try {
     // Raced against the signal (after a grace period, so that a listing that is quick to finish
     // still names the files left unscanned): a listing stuck in a request of its own still ends.
     for (let step = await raceListing(listing.next(), signal); step.done !== true; ) {
       const entry = step.value;
+      if (seenPaths.has(entry.path)) {
+        if (!duplicated.has(entry.path)) {
+          duplicated.add(entry.path);
+          errors.push({ code: "IO", message: `${DUPLICATE_MESSAGE}: not scanned as one file`, path: entry.path });
+        }
+        step = await raceListing(listing.next(), signal);
+        continue;
+      }
+      if (entries.length >= limits.maxFiles) {
+        const message = `the target lists more than ${limits.maxFiles} entries (maxFiles): the rest were not listed or scanned`;
+        // reported on the target itself (`scan/budget-exceeded`, an error of the scan): never clean
+        entries.push({ path: ".", size: 0, kind: "unreadable", error: message, errorCode: "BUDGET_EXCEEDED" });
+        await raceListing(Promise.resolve(listing.return?.()), signal).catch(() => undefined);
+        break;
+      }
+      seenPaths.add(entry.path);
       entries.push(entry);
       progress?.({ phase: "list", path: entry.path, bytesDone: entries.length, bytesTotal: 0 });
       step = await raceListing(listing.next(), signal);
@@ -251,6 +278,14 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const scanEntry = async (entry: RootEntry): Promise<void> => {
     const recorder = new FileRecorder(entry.path, entry.size, policy);
     recorders.set(entry.path, recorder);
+    if (duplicated.has(entry.path)) {
+      recorder.add(recorder.root, {
+        ruleId: "scan/read-error",
+        message: `${DUPLICATE_MESSAGE}: neither is trusted, none was analysed`,
+        evidence: { code: "IO" },
+      });
+      return;
+    }
     const skip = entry.kind === "file" ? selector.skip(entry.path) : undefined;
     if (skip !== undefined) {
       skippedBy.set(entry.path, skip);
@@ -287,7 +322,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
           const count = `${entry.skippedEntries ?? 0}${entry.skippedMore === true ? "+" : ""}`;
           recorder.add(recorder.root, {
             ruleId: "scan/skipped-directory",
-            message: `version-control folder of the scanned directory, not scanned (${count} entries): no loader reads it`,
+            message: `version-control entry ${JSON.stringify(entry.path)} of the scanned directory (a .git, .hg or .svn folder, or a worktree's .git file), not scanned (${count} entries): no loader reads it`,
             evidence: { entries: entry.skippedEntries ?? 0, more: entry.skippedMore === true },
           });
         } else {

@@ -1,7 +1,10 @@
 /**
  * The HTTP API (Fastify): `POST /v1/scans`, `POST /v1/scans/upload`, `GET /v1/scans/:id`,
  * `GET /healthz`, `GET /metrics`, `GET /v1/openapi.json`. Bearer-token auth (constant-time),
- * request size limits, a per-client rate limit, JSON errors with stable codes.
+ * request size limits, a per-client rate limit, JSON errors with stable codes. Every request has a
+ * deadline (socket idle and whole-request timeouts), and uploads an idle and a total deadline of
+ * their own and a cap on how many run at once: a client that sends one byte and stalls holds a
+ * connection and a spool file for a bounded time only.
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -39,7 +42,35 @@ export interface ServiceAppOptions {
   readonly metrics: Metrics;
   /** Whether the queue is reachable (healthz); default: always. */
   readonly healthy?: () => Promise<boolean>;
+  /** Deadlines and the concurrency cap of uploads and requests (defaults: {@link DEFAULT_UPLOAD_LIMITS}). */
+  readonly uploadLimits?: Partial<UploadLimits>;
 }
+
+/** Deadlines of requests and uploads, and how many uploads may run at once. */
+export interface UploadLimits {
+  /** An upload that receives no bytes for this long is cut (ms). */
+  readonly idleMs: number;
+  /** An upload not received whole within this long is cut (ms). */
+  readonly totalMs: number;
+  /** Uploads received at once; one more is refused (`429 RATE_LIMITED`). */
+  readonly maxConcurrent: number;
+  /** A connection with no traffic for this long is closed (ms; Fastify `connectionTimeout`). */
+  readonly connectionTimeoutMs: number;
+  /**
+   * A request (headers and body) not received within this long is answered 408 and closed (ms;
+   * Fastify `requestTimeout`); kept above `totalMs` so an upload's own deadline answers first.
+   */
+  readonly requestTimeoutMs: number;
+}
+
+/** Default {@link UploadLimits}: 1 GiB at about 1.2 MB/s fits in the total. */
+export const DEFAULT_UPLOAD_LIMITS: Readonly<UploadLimits> = Object.freeze({
+  idleMs: 30_000,
+  totalMs: 15 * 60_000,
+  maxConcurrent: 8,
+  connectionTimeoutMs: 60_000,
+  requestTimeoutMs: 16 * 60_000,
+});
 
 const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
@@ -69,8 +100,12 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const maxUpload = options.maxUploadBytes ?? 1 << 30;
   const limit = options.rateLimit ?? { max: 600, windowMs: 60_000 };
   const metrics = options.metrics;
+  const uploads = { ...DEFAULT_UPLOAD_LIMITS, ...options.uploadLimits };
+  let uploading = 0;
   const app = Fastify({
     bodyLimit: options.maxBodyBytes ?? 64 << 10,
+    connectionTimeout: uploads.connectionTimeoutMs,
+    requestTimeout: uploads.requestTimeoutMs,
     logger: false,
     // Ids in URLs are ours; anything longer is not one.
     routerOptions: { maxParamLength: 128 },
@@ -159,17 +194,26 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     const query = request.query as Record<string, string | undefined>;
     const req: UploadRequest = { options: uploadOptions(query) };
     const name = safeUploadName(query.name);
-    const dir = await mkdtemp(join(options.uploadDir, "up-"));
-    const path = join(dir, name);
-    let keep = false;
+    if (uploading >= uploads.maxConcurrent) {
+      reply.header("retry-after", "5");
+      throw new ServiceError("RATE_LIMITED", `${uploads.maxConcurrent} uploads are in progress; retry later`);
+    }
+    uploading++;
     try {
-      const { sha256, size } = await spool(request.body as Readable, path, maxUpload);
-      const { data, identity } = prepareUploadJob(path, { name, sha256, size }, req, options.prepare);
-      const { id, duplicate } = await options.queue.submit(data, identity);
-      keep = !duplicate;
-      return await reply.status(202).send({ id, duplicate });
+      const dir = await mkdtemp(join(options.uploadDir, "up-"));
+      const path = join(dir, name);
+      let keep = false;
+      try {
+        const { sha256, size } = await spool(request.body as Readable, path, maxUpload, uploads);
+        const { data, identity } = prepareUploadJob(path, { name, sha256, size }, req, options.prepare);
+        const { id, duplicate } = await options.queue.submit(data, identity);
+        keep = !duplicate;
+        return await reply.status(202).send({ id, duplicate });
+      } finally {
+        if (!keep) await rm(dir, { recursive: true, force: true });
+      }
     } finally {
-      if (!keep) await rm(dir, { recursive: true, force: true });
+      uploading--;
     }
   });
 
@@ -215,15 +259,29 @@ const DISCARD_BYTES = 1 << 20;
 
 /**
  * Streams a body to a new private file (0600, `O_EXCL | O_NOFOLLOW`), hashing it, at most `max`
- * bytes (more is `PAYLOAD_TOO_LARGE`; the caller removes the folder).
+ * bytes (more is `PAYLOAD_TOO_LARGE`; the caller removes the folder). A body that stalls for
+ * `idleMs` or is not whole within `totalMs` is cut (the connection closed) and refused.
  */
-async function spool(body: Readable, path: string, max: number): Promise<{ sha256: string; size: number }> {
+async function spool(
+  body: Readable,
+  path: string,
+  max: number,
+  deadlines: Pick<UploadLimits, "idleMs" | "totalMs">,
+): Promise<{ sha256: string; size: number }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
   const handle = await open(path, flags, 0o600);
   const hash = createHash("sha256");
   let size = 0;
+  let cut: ServiceError | undefined;
+  const stop = (message: string) => (): void => {
+    cut = new ServiceError("BAD_REQUEST", message);
+    body.destroy(cut);
+  };
+  const idle = setTimeout(stop(`the upload sent no data for ${deadlines.idleMs} ms: cut`), deadlines.idleMs);
+  const total = setTimeout(stop(`the upload did not finish within ${deadlines.totalMs} ms: cut`), deadlines.totalMs);
   try {
     for await (const chunk of body) {
+      idle.refresh();
       const buf = chunk as Buffer;
       size += buf.length;
       if (size > max) {
@@ -235,9 +293,14 @@ async function spool(body: Readable, path: string, max: number): Promise<{ sha25
       let off = 0;
       while (off < buf.length) off += (await handle.write(buf, off, buf.length - off)).bytesWritten;
     }
+  } catch (error) {
+    throw cut ?? error;
   } finally {
+    clearTimeout(idle);
+    clearTimeout(total);
     await handle.close();
   }
+  if (cut !== undefined) throw cut;
   if (size > max) throw new ServiceError("PAYLOAD_TOO_LARGE", `uploads are limited to ${max} bytes`);
   return { sha256: hash.digest("hex"), size };
 }

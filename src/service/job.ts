@@ -13,14 +13,14 @@ import { TOOL_VERSION } from "../core/version.js";
 import { canonicalJson, type PolicyOptions, resolvePolicy, validatePolicy } from "../policy/policy.js";
 import type { ScanReport } from "../report/schema.js";
 import type { VerdictCache } from "../scan/cache.js";
-import { scan } from "../scan/engine.js";
+import { resolveLimits, scan, scanRoot } from "../scan/engine.js";
 import { failureReport } from "../scan/many.js";
 import type { ProgressEvent, ScanOptions } from "../scan/types.js";
 import { parseTargetUrl } from "../sources/http/config.js";
 import { parseHubUri } from "../sources/hub/config.js";
 import type { HubTransport } from "../sources/hub/transport.js";
 import { parseOciUri } from "../sources/oci/config.js";
-import type { ScanTarget } from "../sources/roots.js";
+import { rootFor, type ScanTarget } from "../sources/roots.js";
 import { parseS3Uri } from "../sources/s3/config.js";
 import { ServiceError } from "./errors.js";
 import { DEFAULT_REMOTE_PREFIXES, parseRemotePrefix, type RemotePrefix, remoteAllowed } from "./remote-allow.js";
@@ -364,6 +364,26 @@ export class TransientJobError extends Error {
 
 const TRANSIENT = new Set(["NETWORK", "TIMEOUT"]);
 
+/**
+ * Scans a local path (a checked real path under a root, or an upload) as it was when checked: its
+ * device and inode are taken right after the check, and the root refuses to list anything else
+ * (a folder swapped for a link to elsewhere in between), closing the gap between check and scan.
+ */
+async function scanLocal(real: string, options: ScanOptions): Promise<ScanReport> {
+  const info = await stat(real, { bigint: true });
+  const limits = resolveLimits({ ...options.policy?.limits, ...options.limits });
+  const root = await rootFor(real, {
+    expect: { dev: info.dev, ino: info.ino },
+    maxDirectoryDepth: limits.maxDirectoryDepth,
+    maxFiles: limits.maxFiles,
+  });
+  try {
+    return await scanRoot(root, options);
+  } finally {
+    await root.close?.().catch(() => undefined);
+  }
+}
+
 /** The scan target of a job, re-checked against the worker's own configuration. */
 async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<ScanTarget> {
   if (data.kind === "local") return checkLocalPath(data.target, context.roots);
@@ -457,7 +477,7 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
   let target: ScanTarget | undefined;
   try {
     target = await scanTargetOf(data, context);
-    const report = await scan(target, options);
+    const report = typeof target === "string" ? await scanLocal(target, options) : await scan(target, options);
     const transient = report.errors.find((e) => e.code === "NETWORK");
     if (transient !== undefined && context.willRetry) throw new TransientJobError(transient.code, transient.message);
     return data.kind === "upload" && data.upload !== undefined

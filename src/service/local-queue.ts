@@ -1,10 +1,14 @@
 /**
  * The in-process queue: the same API and semantics as the Redis queue (job ids, deduplication,
  * retries of transient errors, results kept for a TTL), run by a bounded pool in this process.
+ * Memory is bounded: at most `maxQueued` jobs wait (more are refused, `503 UNAVAILABLE`), and
+ * finished jobs are kept for the TTL only while they fit `maxRetainedJobs` and
+ * `maxRetainedReportBytes` (the oldest finished are forgotten first).
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ScanReport } from "../report/schema.js";
+import { ServiceError } from "./errors.js";
 import { jobIdOf, type RunContext, runScanJob, TransientJobError } from "./job.js";
 import type { Metrics } from "./metrics.js";
 import { finishedProgress } from "./progress.js";
@@ -35,7 +39,23 @@ export interface LocalQueueOptions {
   metrics?: Metrics;
   /** Called once a job finished (the upload's temporary file is removed there). */
   onFinished?: (data: ScanJobData) => void | Promise<void>;
+  /** Jobs waiting to run; a submission beyond it is refused, `UNAVAILABLE` (default 1,000). */
+  maxQueued?: number;
+  /** Finished jobs kept; past it the oldest finished are forgotten before their TTL (default 10,000). */
+  maxRetainedJobs?: number;
+  /**
+   * Bytes of finished reports kept (their JSON size); past it the oldest finished jobs are
+   * forgotten before their TTL, the newest always kept (default 256 MiB).
+   */
+  maxRetainedReportBytes?: number;
 }
+
+/** Default caps of the in-process queue. */
+export const LOCAL_QUEUE_DEFAULTS = Object.freeze({
+  maxQueued: 1_000,
+  maxRetainedJobs: 10_000,
+  maxRetainedReportBytes: 256 * 1024 * 1024,
+});
 
 interface Entry {
   id: string;
@@ -60,6 +80,9 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
   const ttl = options.resultTtlMs ?? 3_600_000;
   const attempts = Math.max(1, options.attempts ?? 3);
   const backoff = options.backoffMs ?? 1000;
+  const maxQueued = Math.max(1, options.maxQueued ?? LOCAL_QUEUE_DEFAULTS.maxQueued);
+  const maxRetainedJobs = Math.max(1, options.maxRetainedJobs ?? LOCAL_QUEUE_DEFAULTS.maxRetainedJobs);
+  const maxRetainedBytes = options.maxRetainedReportBytes ?? LOCAL_QUEUE_DEFAULTS.maxRetainedReportBytes;
   const jobs = new Map<string, Entry>();
   const waiting: Entry[] = [];
   const listeners = new Set<(event: JobEvent) => void>();
@@ -74,14 +97,25 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
   // Finished jobs in the order they finished, with when each expires (monotonic clock): expiring
   // looks at the oldest ones only, not at every job kept (a submission or status read used to go
   // through all of them, an hour of jobs by default).
-  const finished: { entry: Entry; expiresAt: number }[] = [];
+  const finished: { entry: Entry; expiresAt: number; bytes: number }[] = [];
   let oldest = 0;
+  /** Report bytes of the finished jobs kept (`finished` from `oldest` on). */
+  let retainedBytes = 0;
+  const forgetOldest = (): void => {
+    const { entry, bytes } = finished[oldest] as { entry: Entry; bytes: number };
+    if (jobs.get(entry.id) === entry) jobs.delete(entry.id);
+    retainedBytes -= bytes;
+    oldest++;
+  };
   const expire = (): void => {
     const now = performance.now();
-    while (oldest < finished.length && (finished[oldest] as { expiresAt: number }).expiresAt < now) {
-      const { entry } = finished[oldest] as { entry: Entry };
-      if (jobs.get(entry.id) === entry) jobs.delete(entry.id);
-      oldest++;
+    while (oldest < finished.length && (finished[oldest] as { expiresAt: number }).expiresAt < now) forgetOldest();
+    // Over a cap: the oldest finished go first; the newest stays (its client is about to ask).
+    while (
+      finished.length - oldest > 1 &&
+      (finished.length - oldest > maxRetainedJobs || retainedBytes > maxRetainedBytes)
+    ) {
+      forgetOldest();
     }
     if (oldest > 1024 && oldest * 2 > finished.length) {
       finished.splice(0, oldest);
@@ -126,7 +160,10 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
       }
     } finally {
       entry.finishedAt = Date.now();
-      finished.push({ entry, expiresAt: performance.now() + ttl });
+      const bytes = reportBytes(entry.report);
+      retainedBytes += bytes;
+      finished.push({ entry, expiresAt: performance.now() + ttl, bytes });
+      expire();
       emit({ type: entry.state === "completed" ? "completed" : "failed", id: entry.id });
       await Promise.resolve(options.onFinished?.(entry.data)).catch(() => undefined);
     }
@@ -164,6 +201,11 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
         const id = jobIdOf(data, identity, generation);
         const existing = jobs.get(id);
         if (existing === undefined) {
+          if (waiting.length >= maxQueued) {
+            return Promise.reject(
+              new ServiceError("UNAVAILABLE", `${maxQueued} scans are already waiting; retry later`),
+            );
+          }
           const entry: Entry = { id, data, identity, state: "queued", progress: ZERO, attempts: 0 };
           jobs.set(id, entry);
           waiting.push(entry);
@@ -231,4 +273,14 @@ export function createLocalScanQueue(options: LocalQueueOptions): ScanQueue {
       controller.abort();
     },
   };
+}
+
+/** The size of a report as kept and served (its JSON), 0 for none. */
+function reportBytes(report: ScanReport | undefined): number {
+  if (report === undefined) return 0;
+  try {
+    return Buffer.byteLength(JSON.stringify(report), "utf8");
+  } catch {
+    return 0;
+  }
 }

@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { looksLikePickle } from "../../src/formats/pickle/sniff.js";
 import { expectedFormatsForName, sniff } from "../../src/registry/catalog.js";
 import { FORMATS } from "../../src/report/schema.js";
+import { SAMPLES } from "../helpers/scan.js";
 
 const bytes = (...parts: Array<string | number[]>): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? [...p].map((c) => c.charCodeAt(0)) : p)));
@@ -62,7 +65,10 @@ describe("sniff", () => {
   });
 
   it("recognises Sigstore bundles and notebooks", () => {
-    expect(detect(bytes('{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'))).toEqual(["oms-signature"]);
+    // only a whole bundle of exactly the schema's shape is a signature; a look-alike is JSON (analysed)
+    const real = new Uint8Array(readFileSync(join(SAMPLES, "integrity/signed-model/model.sig")));
+    expect(detect(real)).toEqual(["oms-signature"]);
+    expect(detect(bytes('{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'))).toEqual(["json"]);
     expect(detect(bytes('{"cells": [], "nbformat": 4}'), "a.ipynb")).toEqual(["notebook"]);
   });
 

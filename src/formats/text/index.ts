@@ -7,8 +7,11 @@
  * bundles and notebooks included), Python, shell scripts, plain text.
  * @module
  */
+
+import { parsePlainJson } from "../../core/json.js";
 import type { Detector, FormatModule } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
+import { BUNDLE_MEDIA_TYPE_PREFIX, isStrictSignatureBundle } from "../../integrity/oms/shape.js";
 import { detectMlmodel } from "../mlflow/index.js";
 import { startsLikeJinja } from "../template/index.js";
 import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/index.js";
@@ -45,6 +48,23 @@ function asText(head: Uint8Array, complete: boolean): string | undefined {
   return undefined;
 }
 
+/** JSON budgets of the signature check (the head is at most 64 KiB). */
+const SIGNATURE_JSON = { maxDepth: 64, maxTreeBytes: 8 << 20 } as const;
+
+/**
+ * Whether JSON text is exactly an OMS signature file: a strict Sigstore DSSE bundle with an in-toto
+ * payload, no duplicate key, and no key the bundle schema does not have.
+ */
+function isSignatureText(text: string): boolean {
+  if (!text.includes("dsseEnvelope") || !text.includes(BUNDLE_MEDIA_TYPE_PREFIX)) return false;
+  try {
+    const parsed = parsePlainJson(text.replace(/^\uFEFF/, ""), SIGNATURE_JSON);
+    return parsed.duplicates.length === 0 && isStrictSignatureBundle(parsed.value);
+  } catch {
+    return false;
+  }
+}
+
 /** Extensions of template files: transformers reads `chat_template.jinja` and `additional_chat_templates/*.jinja` as text. */
 const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2"]);
 
@@ -76,7 +96,9 @@ export const detectText: Detector = ({ head, size, name }) => {
     return { format: "text", offset: 0, reason: "JSON Lines" };
   }
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    if (/"mediaType"\s*:\s*"application\/vnd\.dev\.sigstore\.bundle/.test(text) || /"dsseEnvelope"/.test(text)) {
+    // A signature only when the whole file is a strict Sigstore bundle (no key the bundle schema
+    // lacks): `oms-signature` is inert, and any other JSON is what some loader reads as a config.
+    if (head.length === size && isSignatureText(text)) {
       return { format: "oms-signature", offset: 0, reason: "Sigstore bundle JSON" };
     }
     if (/"nbformat"\s*:/.test(text) && /"cells"\s*:/.test(text)) {

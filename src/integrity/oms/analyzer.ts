@@ -389,9 +389,12 @@ export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
         if (f.sha256 !== undefined && inRoot(f.path))
           knownSha256.set(f.path.slice(prefix.length), { sha256: f.sha256, size: f.size });
       }
-      // Other signatures and the scan's own files are compared when this signature lists them,
-      // and left out when it does not.
-      const optionalPaths = [...signatures.map((s) => s.path), ...configFiles]
+      // Signatures of sub-models (another root inside this one) and the scan's own files are
+      // compared when this signature lists them, and left out when it does not. Another signature
+      // of the same root is not: unless this signature lists it or its signed ignore paths name
+      // it, it is an unsigned file here (a copied bundle dropped beside the model), as it is for
+      // the reference verifier.
+      const optionalPaths = [...signatures.filter((s) => s.root !== root).map((s) => s.path), ...configFiles]
         .filter((p) => p !== signaturePath && inRoot(p))
         .map((p) => p.slice(prefix.length));
       const modelDir = root === "" ? dir : join(dir, root);
@@ -421,7 +424,9 @@ export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
       checked.push({ signaturePath, root, result, accepted });
       if (primary === undefined || rank(result) < rank(primary)) primary = result;
     }
-    const exempt = new Set([...signatures.map((s) => s.path), ...configFiles]);
+    // A signature file needs no covering only when it verified (by a signer the policy accepts):
+    // one that did not is a file like any other under a signature requirement.
+    const exempt = new Set([...checked.filter((c) => c.accepted).map((c) => c.signaturePath), ...configFiles]);
     const { coverage, uncovered } = computeCoverage(ctx, dir, checked, exempt, config.ignorePaths ?? []);
     if (required) {
       for (const entry of uncovered) {

@@ -7,6 +7,9 @@ import { ModelgateError } from "../../core/errors.js";
 import { parsePlainJson } from "../../core/json.js";
 import { describeJsonError } from "../../sources/safe-write.js";
 import type { SigningMethod, VerificationStage } from "./result.js";
+import { BUNDLE_MEDIA_TYPE_PREFIX, bundleShapeError, IN_TOTO_PAYLOAD_TYPE } from "./shape.js";
+
+export { BUNDLE_MEDIA_TYPE_PREFIX, IN_TOTO_PAYLOAD_TYPE };
 
 /** Budgets of signature JSON: a hostile 64 MiB "bundle" must not cost gigabytes. */
 const BUNDLE_JSON = { maxDepth: 64, maxTreeBytes: 32 << 20 } as const;
@@ -28,12 +31,8 @@ export class OmsError extends ModelgateError {
   }
 }
 
-/** Media type prefix of Sigstore bundles. */
-export const BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle";
 /** The media type OMS signers write. */
 export const BUNDLE_MEDIA_TYPE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/** DSSE payload type of in-toto statements. */
-export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** Largest signature file read (64 MiB, a manifest of several hundred thousand files). */
 export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
 
@@ -130,6 +129,10 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
   }
   const material = json.verificationMaterial;
   if (!isObject(material)) throw new OmsError("parse", "bundle has no verificationMaterial");
+  // Exactly the bundle schema's fields: a document with any other key is what some loader reads
+  // (a copied signature saved as tokenizer_config.json with a chat_template), never a signature.
+  const shape = bundleShapeError(json);
+  if (shape !== undefined) throw new OmsError("parse", `not a strict Sigstore bundle: ${shape}`);
 
   const payloadType = envelope.payloadType;
   if (typeof payloadType !== "string") throw new OmsError("parse", "DSSE envelope has no payloadType");
@@ -202,9 +205,10 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
 }
 
 /**
- * Classifies a file by content: `oms` for a Sigstore bundle whose DSSE payload is an in-toto
- * statement with a `https://model_signing/` predicate, `dsse-bundle` for any other Sigstore DSSE
- * bundle (an OMS signature whose payload was tampered with looks like this), else undefined.
+ * Classifies a file by content: `oms` for a strict Sigstore bundle (no key the schema lacks) whose
+ * DSSE payload is an in-toto statement with a `https://model_signing/` predicate, `dsse-bundle`
+ * for any other Sigstore DSSE bundle (an OMS signature whose payload was tampered with, or with
+ * keys added, looks like this), else undefined.
  * Used to discover signatures whatever their names.
  * @param bytes - the file's bytes (whole file; signatures are small)
  */
@@ -224,7 +228,10 @@ export function classifySignatureFile(bytes: Uint8Array): "oms" | "dsse-bundle" 
     return undefined;
   }
   const envelope = json.dsseEnvelope;
-  if (!isObject(envelope) || typeof envelope.payload !== "string") return undefined;
+  if (!isObject(envelope)) return undefined;
+  // Only a strict bundle (no key the bundle schema does not have) is an OMS signature; anything
+  // more is at most a DSSE bundle (reported as an invalid signature under a `.sig` name).
+  if (bundleShapeError(json) !== undefined || typeof envelope.payload !== "string") return "dsse-bundle";
   try {
     const statement: unknown = parsePlainJson(
       Buffer.from(envelope.payload, "base64").toString("utf8"),

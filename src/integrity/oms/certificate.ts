@@ -102,6 +102,31 @@ function parseForExtensions(cert: X509Certificate): SigstoreX509 | undefined {
   }
 }
 
+/**
+ * The leaf's usages: each extension that is present must allow signing code, and one at least is
+ * needed. A stated extended key usage must include codeSigning (a TLS server certificate with
+ * digitalSignature does not sign models); a stated key usage must include digitalSignature.
+ * @param leaf - the signing certificate
+ * @throws OmsError at stage `signature`
+ */
+function leafUsageCheck(leaf: X509Certificate): void {
+  const usage = parseForExtensions(leaf)?.extKeyUsage;
+  const extended = leaf.keyUsage;
+  const codeSigning = extended?.includes(EKU_CODE_SIGNING) === true;
+  if (usage?.digitalSignature !== true && !codeSigning) {
+    throw new OmsError("signature", "leaf certificate allows neither digitalSignature key usage nor codeSigning");
+  }
+  if (usage !== undefined && !usage.digitalSignature) {
+    throw new OmsError("signature", "leaf certificate key usage does not allow digitalSignature");
+  }
+  if (extended !== undefined && extended.length > 0 && !extended.includes(EKU_CODE_SIGNING)) {
+    throw new OmsError(
+      "signature",
+      `leaf certificate extended key usage (${extended.slice(0, 8).join(", ")}) does not include codeSigning`,
+    );
+  }
+}
+
 /** Options of {@link verifyCertificateBundle}. */
 export interface CertificateVerifyOptions {
   /** Trust anchors (root or intermediate CA certificates) supplied by the caller. */
@@ -156,17 +181,20 @@ export function verifyCertificateBundle(
     const issuer = path[i] as X509Certificate;
     if (fingerprintHex(issuer) === fingerprintHex(path[i - 1] as X509Certificate)) continue;
     if (!issuer.ca) throw new OmsError("signature", `issuer ${issuer.subject.replace(/\n/g, ", ")} is not a CA`);
+    // An issuer whose key usage is stated must allow certificate signing (RFC 5280 4.2.1.3).
+    const issuerUsage = parseForExtensions(issuer)?.extKeyUsage;
+    if (issuerUsage !== undefined && !issuerUsage.keyCertSign) {
+      throw new OmsError(
+        "signature",
+        `issuer ${issuer.subject.replace(/\n/g, ", ")} does not allow certificate signing (keyCertSign)`,
+      );
+    }
     const pathLen = parseForExtensions(issuer)?.extBasicConstraints?.pathLenConstraint;
     if (pathLen !== undefined && BigInt(i - 1) > pathLen) {
       throw new OmsError("signature", `path length constraint of ${issuer.subject.replace(/\n/g, ", ")} is exceeded`);
     }
   }
-  const ext = parseForExtensions(leaf);
-  const digitalSignature = ext?.extKeyUsage?.digitalSignature === true;
-  const codeSigning = (leaf.keyUsage ?? []).includes(EKU_CODE_SIGNING);
-  if (!digitalSignature && !codeSigning) {
-    throw new OmsError("signature", "leaf certificate allows neither digitalSignature key usage nor codeSigning");
-  }
+  leafUsageCheck(leaf);
   const warnings: string[] = [];
   if (leaf.ca) warnings.push("leaf certificate is a CA certificate (basicConstraints CA:TRUE)");
   const sans = subjectAltNames(leaf);

@@ -118,6 +118,37 @@ export function shardRanges(size: number, shardSize: number): ByteRange[] {
   return out;
 }
 
+/** Shard size assumed when a manifest names none (statements always set one after parsing). */
+const DEFAULT_SHARD_SIZE_FALLBACK = 1;
+
+/**
+ * Why a file of `size` bytes does not have the signed shard layout, or undefined when it has it:
+ * the shard count is compared first (arithmetic, nothing allocated), then each signed shard's
+ * bounds against the layout of `shardSize`.
+ * @param size - the file's size
+ * @param shardSize - the signed shard size
+ * @param signed - the signed shards of the file, sorted by start
+ */
+export function shardLayoutError(
+  size: number,
+  shardSize: number,
+  signed: readonly { readonly start?: number | undefined; readonly end?: number | undefined }[],
+): string | undefined {
+  const signedSize = signed[signed.length - 1]?.end ?? 0;
+  const mismatch = `file has ${size} bytes; the signed shards cover ${signedSize}`;
+  if (!Number.isSafeInteger(shardSize) || shardSize <= 0) return `shard size ${shardSize} is not a positive integer`;
+  const expected = Math.ceil(size / shardSize);
+  if (expected !== signed.length) {
+    return `${mismatch} (${signed.length} signed shard${signed.length === 1 ? "" : "s"}, ${expected} expected at shard size ${shardSize})`;
+  }
+  for (let i = 0; i < signed.length; i++) {
+    const start = i * shardSize;
+    const s = signed[i];
+    if (s?.start !== start || s.end !== Math.min(size, start + shardSize)) return mismatch;
+  }
+  return undefined;
+}
+
 /**
  * Why a listed entry cannot be hashed under a symlink policy, or undefined when it can. A link whose
  * target leaves the model root is never followed, whatever the signature allows.
@@ -262,20 +293,21 @@ export async function checkManifest(
       continue;
     }
     const signed = [...resources].sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
-    const local = shardRanges(entry.size, manifest.shardSize ?? 1);
-    const sameLayout =
-      local.length === signed.length && local.every((r, i) => r.start === signed[i]?.start && r.end === signed[i]?.end);
-    if (!sameLayout) {
-      const signedSize = signed[signed.length - 1]?.end ?? 0;
+    // The layout is compared before any shard range is built: a hostile bundle with a tiny shard
+    // size must not make a large file cost one object per byte. Ranges are only ever built for
+    // as many shards as the bundle itself lists.
+    const layout = shardLayoutError(entry.size, manifest.shardSize ?? DEFAULT_SHARD_SIZE_FALLBACK, signed);
+    if (layout !== undefined) {
       results.set(path, {
         path,
         status: "mismatch",
         algorithm: first.algorithm,
         shards: signed.length,
-        reason: `file has ${entry.size} bytes; the signed shards cover ${signedSize}`,
+        reason: layout,
       });
       continue;
     }
+    const local = shardRanges(entry.size, manifest.shardSize ?? DEFAULT_SHARD_SIZE_FALLBACK);
     for (const task of batchRanges(entry, local)) {
       const offset = signed.findIndex((s) => s.start === task.ranges?.[0]?.start);
       tasks.push({ path, task, resources: signed.slice(offset, offset + (task.ranges?.length ?? 0)) });

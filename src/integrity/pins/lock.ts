@@ -15,6 +15,7 @@ import {
   writeFileSafely,
 } from "../../sources/safe-write.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
+import { isVersionControlPath } from "../vcs.js";
 import { compareCodePoints, listTree, mapLimit } from "../walk.js";
 import { comparePins, isSafeRelativePath, lockToPins, type PinViolation, validatePins } from "./pins.js";
 
@@ -121,7 +122,7 @@ export function formatLockFile(lock: LockFile): string {
 
 /** Options of {@link createLockFile}. */
 export interface CreateLockOptions {
-  /** Paths (relative to the directory, subtree included) left out; `.git` is always left out. */
+  /** Paths (relative to the directory, subtree included) left out; the top-level `.git`, `.hg` and `.svn` always are. */
   ignorePaths?: readonly string[];
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;
@@ -136,8 +137,10 @@ export interface CreateLockOptions {
  * @param options - ignores, pool, signal
  */
 export async function createLockFile(dir: string, options: CreateLockOptions = {}): Promise<LockFile> {
-  const ignored = new Set([".git", LOCK_FILE_NAME, ...(options.ignorePaths ?? [])]);
+  // Version-control entries are left out exactly as the scan's directory walk skips them.
+  const ignored = new Set([LOCK_FILE_NAME, ...(options.ignorePaths ?? [])]);
   const ignore = (path: string) => {
+    if (isVersionControlPath(path)) return true;
     for (const p of ignored) if (path === p || path.startsWith(`${p}/`)) return true;
     return false;
   };
@@ -198,7 +201,7 @@ export async function writeLockFile(
 export interface CheckDirectoryOptions {
   /** Files present but not pinned are fine. */
   allowUnexpected?: boolean;
-  /** Paths left out of the comparison (subtree included); `.git` always is. */
+  /** Paths left out of the comparison (subtree included); the top-level `.git`, `.hg` and `.svn` always are. */
   ignorePaths?: readonly string[];
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;
