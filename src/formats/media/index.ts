@@ -15,6 +15,7 @@
 import type { Detection } from "../../core/formats.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { startsWith } from "../../core/sniffing.js";
+import { decodeXmlHead } from "../xml/detect.js";
 import { xmlRoot } from "../xml/index.js";
 import { MEDIA_FORMATS, type MediaFormat, mp3Frame } from "./signatures.js";
 
@@ -104,12 +105,12 @@ export const detectMedia: Detector = ({ head, size }) => {
   return undefined;
 };
 
-const latin1 = new TextDecoder("latin1");
-
 /** Detector of SVG documents (XML whose root element is `svg`). */
 export const detectSvg: Detector = ({ head }) => {
-  if (head.length === 0 || head.includes(0)) return undefined;
-  const found = xmlRoot(latin1.decode(head));
+  // decoded as an XML parser would (a UTF-16 SVG is an SVG); undefined for binary heads
+  const text = head.length === 0 ? undefined : decodeXmlHead(head);
+  if (text === undefined) return undefined;
+  const found = xmlRoot(text);
   const name = found?.root ?? found?.doctype;
   if (name === undefined || name.slice(name.indexOf(":") + 1) !== "svg") return undefined;
   return {

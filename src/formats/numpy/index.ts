@@ -2,7 +2,7 @@
  * The NumPy module: `.npy` arrays (object arrays carry pickles) and `.npz` zips of them.
  * @module
  */
-import { type FormatModule, lazyAnalyzer } from "../../core/module.js";
+import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { ascii, magic } from "../../core/sniffing.js";
 
 declare module "../../core/formats.js" {
@@ -11,6 +11,8 @@ declare module "../../core/formats.js" {
     npz: true;
   }
 }
+
+const rules = lazyRules(import.meta.url, "./rules.js", "numpyRules");
 
 /** A zip whose every file member is a `.npy` array. */
 function matchNpz(names: readonly string[]): object | undefined {
@@ -38,4 +40,7 @@ export const numpyModule = {
   ],
   detectors: [{ rank: 20, detect: magic("numpy", [0x93, ...ascii("NUMPY")], "NumPy .npy magic") }],
   analyzers: [lazyAnalyzer("numpy", ["numpy"], async () => (await import("./analyzer.js")).numpyAnalyzer)],
+  get rules() {
+    return rules();
+  },
 } as const satisfies FormatModule;

@@ -1,32 +1,28 @@
 /**
  * NumPy `.npy` header reader (format versions 1.0, 2.0 and 3.0), following the rules of
  * `numpy.lib.format`: magic, version, header length, and a Python literal dict with exactly the
- * keys `descr`, `fortran_order` and `shape`. Reads only the header.
+ * keys `descr`, `fortran_order` and `shape`, evaluated as `ast.literal_eval` does and its `descr`
+ * judged as numpy builds the dtype. Reads only the header; a header numpy may accept but modelgate
+ * cannot judge is reported as such, so the caller still analyses the data as the pickle it may be.
  * @module
  */
 
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
+import { judgeDescr } from "./dtype.js";
+import { isPyInt, type PyLiteral, PyLiteralError, parsePyLiteral, stringDict, tupleItems } from "./pyliteral.js";
+
+export { type PyLiteral, parsePyLiteral } from "./pyliteral.js";
 
 /** The `.npy` magic string. */
 export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
-/** Largest header accepted (numpy itself refuses headers over 10,000 bytes unless told otherwise). */
+/** Largest header read (numpy refuses headers over 10,000 bytes unless allow_pickle=True or told otherwise). */
 export const MAX_NPY_HEADER = 1 << 20;
-
-/** A Python literal as found in `.npy` headers. */
-export type PyLiteral =
-  | string
-  | number
-  | boolean
-  | null
-  | PyLiteral[]
-  | { tuple: PyLiteral[] }
-  | Map<string, PyLiteral>;
 
 /** Element type summary of a `descr`. */
 export interface NpyDtype {
-  /** The descr as written (a type string, or `[...]` for structured dtypes). */
+  /** The descr as written (a type string, or `[structured]` for other forms). */
   readonly str: string;
   /** Bytes per element. */
   readonly itemsize: number;
@@ -42,7 +38,7 @@ export interface NpyHeader {
   readonly dataOffset: number;
   /** Element type. */
   readonly dtype: NpyDtype;
-  /** Array shape. */
+  /** Array shape (as written; numpy ignores it for object arrays, whose data is one pickle). */
   readonly shape: readonly number[];
   /** Fortran (column-major) order. */
   readonly fortranOrder: boolean;
@@ -53,146 +49,37 @@ export interface NpyHeader {
 }
 
 /**
- * Parses a Python literal (the subset `ast.literal_eval` accepts in `.npy` headers).
- * @param text - the literal
- * @throws ModelgateError `MALFORMED`
+ * What numpy makes of a header whose bytes are all present: `ok` (read and judged), `invalid`
+ * (`numpy.load` raises before reading the data) or `unjudged` (numpy may accept it, and modelgate
+ * cannot tell whether the data is a pickle).
  */
-export function parsePyLiteral(text: string): PyLiteral {
-  let i = 0;
-  const fail = (msg: string): never => {
-    throw new ModelgateError("MALFORMED", `npy header: ${msg} at ${i}`);
-  };
-  const ws = (): void => {
-    while (i < text.length && /\s/.test(text[i] as string)) i++;
-  };
-  let depth = 0;
-  const value = (): PyLiteral => {
-    ws();
-    if (++depth > 64) fail("nesting too deep");
-    const c = text[i];
-    let out: PyLiteral;
-    if (c === "'" || c === '"') {
-      const q = c;
-      i++;
-      let s = "";
-      while (i < text.length && text[i] !== q) {
-        if (text[i] === "\\") {
-          const e = text[i + 1];
-          s += e === "n" ? "\n" : e === "t" ? "\t" : (e ?? "");
-          i += 2;
-        } else s += text[i++];
-      }
-      if (text[i] !== q) fail("unterminated string");
-      i++;
-      out = s;
-    } else if (c === "{") {
-      i++;
-      const m = new Map<string, PyLiteral>();
-      ws();
-      while (text[i] !== "}") {
-        const k = value();
-        if (typeof k !== "string") fail("dict key is not a string");
-        ws();
-        if (text[i] !== ":") fail("expected ':'");
-        i++;
-        m.set(k as string, value());
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] !== "}") fail("expected ',' or '}'");
-        ws();
-      }
-      i++;
-      out = m;
-    } else if (c === "(" || c === "[") {
-      const close = c === "(" ? ")" : "]";
-      i++;
-      const items: PyLiteral[] = [];
-      ws();
-      while (text[i] !== close) {
-        items.push(value());
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] !== close) fail(`expected ',' or '${close}'`);
-        ws();
-        if (i >= text.length) fail("unterminated sequence");
-      }
-      i++;
-      out = c === "(" ? { tuple: items } : items;
-    } else {
-      const m = /^(True|False|None|[-+]?\d+L?)/.exec(text.slice(i, i + 40));
-      if (m === null) fail("unexpected token");
-      const tok = (m as RegExpExecArray)[1] as string;
-      i += tok.length;
-      out = tok === "True" ? true : tok === "False" ? false : tok === "None" ? null : Number(tok.replace("L", ""));
-    }
-    depth--;
-    return out;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail("trailing characters");
-  return v;
+export type NpyInspection =
+  | { readonly status: "ok"; readonly header: NpyHeader }
+  | { readonly status: "invalid" | "unjudged"; readonly dataOffset: number; readonly reason: string };
+
+/** The header's text after numpy's decoding (Latin-1 for 1.0 and 2.0, UTF-8 for 3.0). */
+function headerText(raw: Uint8Array, major: number): string | undefined {
+  if (major !== 3) return Buffer.from(raw).toString("latin1");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    return undefined;
+  }
 }
 
-function typestrDtype(t: string): NpyDtype {
-  const m = /^([<>|=]?)([biufcmMOSaUV?])(\d*)(\[\w+\])?$/.exec(t);
-  if (m === null) throw new ModelgateError("MALFORMED", `npy header: unknown dtype ${JSON.stringify(t)}`);
-  const kind = m[2] as string;
-  const n = m[3] === "" ? undefined : Number(m[3]);
-  let itemsize: number;
-  if (kind === "O") itemsize = 8;
-  else if (kind === "U") itemsize = 4 * (n ?? 0);
-  else if (kind === "S" || kind === "a" || kind === "V") itemsize = n ?? 0;
-  else if (kind === "M" || kind === "m") itemsize = 8;
-  else if (kind === "b" || kind === "?") itemsize = n ?? 1;
-  else {
-    if (n === undefined) throw new ModelgateError("MALFORMED", `npy header: dtype ${t} without a size`);
-    itemsize = n;
-  }
-  return { str: t, itemsize, object: kind === "O" };
-}
-
-function descrDtype(d: PyLiteral, depth = 0): NpyDtype {
-  if (depth > 16) throw new ModelgateError("MALFORMED", "npy header: dtype nested too deeply");
-  if (typeof d === "string") return typestrDtype(d);
-  if (Array.isArray(d)) {
-    let itemsize = 0;
-    let object = false;
-    for (const field of d) {
-      const parts = field !== null && typeof field === "object" && "tuple" in field ? field.tuple : undefined;
-      if (parts === undefined || parts.length < 2 || parts.length > 3) {
-        throw new ModelgateError("MALFORMED", "npy header: structured dtype field is not a 2- or 3-tuple");
-      }
-      const sub = descrDtype(parts[1] as PyLiteral, depth + 1);
-      let count = 1;
-      const shape = parts[2];
-      if (shape !== undefined) {
-        const dims =
-          shape !== null && typeof shape === "object" && "tuple" in shape
-            ? shape.tuple
-            : typeof shape === "number"
-              ? [shape]
-              : undefined;
-        if (dims === undefined || !dims.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0)) {
-          throw new ModelgateError("MALFORMED", "npy header: bad subarray shape");
-        }
-        for (const x of dims as number[]) count *= x;
-      }
-      itemsize += sub.itemsize * count;
-      object ||= sub.object;
-    }
-    return { str: "[structured]", itemsize, object };
-  }
-  throw new ModelgateError("MALFORMED", "npy header: descr is neither a type string nor a list of fields");
+/** Shape entries as numbers (numpy accepts any Python int, bools included). */
+function shapeOf(dims: readonly PyLiteral[]): number[] {
+  return dims.map((d) => (typeof d === "boolean" ? (d ? 1 : 0) : typeof d === "bigint" ? Number(d) : (d as number)));
 }
 
 /**
- * Reads and validates the header of a `.npy` stream.
+ * Reads a `.npy` header and judges it as `numpy.lib.format.read_array_header` does with
+ * `allow_pickle=True` (no header size limit then).
  * @param source - the bytes
  * @param offset - where the magic starts
- * @throws ModelgateError `MALFORMED`, `TRUNCATED` or `BUDGET_EXCEEDED`
+ * @throws ModelgateError `MALFORMED` (bad magic or version), `TRUNCATED` (the header is cut short)
  */
-export async function readNpyHeader(source: ByteSource, offset = 0): Promise<NpyHeader> {
+export async function inspectNpyHeader(source: ByteSource, offset = 0): Promise<NpyInspection> {
   const pre = await readExact(source, offset, 10);
   for (let k = 0; k < NPY_MAGIC.length; k++) {
     if (pre[k] !== NPY_MAGIC[k]) throw new ModelgateError("MALFORMED", "not a .npy file (bad magic)", { offset });
@@ -212,41 +99,85 @@ export async function readNpyHeader(source: ByteSource, offset = 0): Promise<Npy
     hlen = new DataView(more.buffer, more.byteOffset, 4).getUint32(0, true);
     start = offset + 12;
   }
+  const dataOffset = start + hlen;
+  if (dataOffset > source.size) {
+    throw new ModelgateError("TRUNCATED", `.npy header of ${hlen} bytes runs past the end of the file`, { offset });
+  }
+  const unjudged = (reason: string): NpyInspection => ({ status: "unjudged", dataOffset, reason });
+  const invalid = (reason: string): NpyInspection => ({ status: "invalid", dataOffset, reason });
   if (hlen > MAX_NPY_HEADER) {
-    throw new ModelgateError("BUDGET_EXCEEDED", `.npy header of ${hlen} bytes`, { offset, budget: "npyHeader" });
+    return unjudged(
+      `.npy header of ${hlen} bytes, over the ${MAX_NPY_HEADER}-byte budget (numpy.load reads any size with allow_pickle=True)`,
+    );
   }
-  const raw = await readExact(source, start, hlen);
-  const text =
-    major === 3 ? new TextDecoder("utf-8", { fatal: true }).decode(raw) : Buffer.from(raw).toString("latin1");
-  const lit = parsePyLiteral(text);
-  if (!(lit instanceof Map)) throw new ModelgateError("MALFORMED", "npy header is not a dict", { offset: start });
-  const keys = [...lit.keys()].sort().join(",");
+  const text = headerText(await readExact(source, start, hlen), major);
+  if (text === undefined) return invalid("npy header is not UTF-8");
+  let lit: PyLiteral;
+  try {
+    lit = parsePyLiteral(text, { dropLongSuffix: major < 3 });
+  } catch (error) {
+    if (!(error instanceof PyLiteralError)) throw error;
+    return unjudged(error.message);
+  }
+  const dict = stringDict(lit);
+  if (dict === undefined) return invalid("npy header is not a dict of string keys");
+  const keys = [...dict.keys()].sort().join(",");
   if (keys !== "descr,fortran_order,shape") {
-    throw new ModelgateError("MALFORMED", `npy header keys must be descr, fortran_order, shape (got ${keys})`, {
-      offset: start,
-    });
+    return invalid(`npy header keys must be descr, fortran_order, shape (got ${keys.slice(0, 200)})`);
   }
-  const shapeLit = lit.get("shape");
-  const dims = shapeLit !== null && typeof shapeLit === "object" && "tuple" in shapeLit ? shapeLit.tuple : undefined;
-  if (dims === undefined || !dims.every((x) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0)) {
-    throw new ModelgateError("MALFORMED", "npy header: shape is not a tuple of non-negative ints", { offset: start });
+  const dims = tupleItems(dict.get("shape"));
+  if (dims === undefined || !dims.every(isPyInt)) return invalid("npy header: shape is not a tuple of ints");
+  const fortran = dict.get("fortran_order");
+  if (typeof fortran !== "boolean") return invalid("npy header: fortran_order is not a bool");
+  const descr = dict.get("descr") as PyLiteral;
+  const judged = judgeDescr(descr);
+  if (judged.kind === "invalid") return invalid(`npy header: descr ${judged.why ?? ""}`);
+  if (judged.kind === "unknown") return unjudged(`npy header: descr ${judged.why ?? ""}`);
+  const object = judged.kind === "object";
+  const shape = shapeOf(dims);
+  const str = typeof descr === "string" ? descr : object ? "[object fields]" : "[structured]";
+  const dtype: NpyDtype = { str, itemsize: judged.itemsize, object };
+  if (object) {
+    return {
+      status: "ok",
+      header: {
+        version: [major, minor],
+        dataOffset,
+        dtype,
+        shape,
+        fortranOrder: fortran,
+        dataBytes: undefined,
+        largeHeader: hlen > 10_000,
+      },
+    };
   }
-  const fortran = lit.get("fortran_order");
-  if (typeof fortran !== "boolean")
-    throw new ModelgateError("MALFORMED", "npy header: fortran_order is not a bool", { offset: start });
-  const dtype = descrDtype(lit.get("descr") as PyLiteral);
-  const shape = dims as number[];
-  const count = shape.reduce((a, b) => a * b, 1);
-  const bytes = count * dtype.itemsize;
-  if (!Number.isSafeInteger(bytes))
-    throw new ModelgateError("MALFORMED", "npy header: array size overflows", { offset: start });
+  if (!shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
+    return invalid("npy header: shape is not a tuple of non-negative ints");
+  }
+  const bytes = shape.reduce((a, b) => a * b, 1) * judged.itemsize;
+  if (!Number.isSafeInteger(bytes)) return invalid("npy header: array size overflows");
   return {
-    version: [major, minor],
-    dataOffset: start + hlen,
-    dtype,
-    shape,
-    fortranOrder: fortran,
-    dataBytes: dtype.object ? undefined : bytes,
-    largeHeader: hlen > 10_000,
+    status: "ok",
+    header: {
+      version: [major, minor],
+      dataOffset,
+      dtype,
+      shape,
+      fortranOrder: fortran,
+      dataBytes: bytes,
+      largeHeader: hlen > 10_000,
+    },
   };
+}
+
+/**
+ * Reads and validates the header of a `.npy` stream.
+ * @param source - the bytes
+ * @param offset - where the magic starts
+ * @throws ModelgateError `MALFORMED` (numpy rejects it, or modelgate cannot judge it) or `TRUNCATED`
+ */
+export async function readNpyHeader(source: ByteSource, offset = 0): Promise<NpyHeader> {
+  const r = await inspectNpyHeader(source, offset);
+  if (r.status === "ok") return r.header;
+  throw new ModelgateError("MALFORMED", r.reason, { offset });
 }

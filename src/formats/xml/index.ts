@@ -7,13 +7,16 @@
  * Detection: recognises the XML-based model formats by their root element: OpenVINO IR (`<net>`) and PMML
  * (`<PMML>`). The prolog (XML declaration, comments, processing instructions, a DOCTYPE) is
  * skipped; a DOCTYPE naming one of these roots is enough (an XXE attempt may push the root past
- * the sniffed bytes). Any other XML stays text.
+ * the sniffed bytes). Any other XML stays text. UTF-16 and UTF-32 documents (with or without a
+ * byte order mark) are decoded first: loaders read them like UTF-8 ones.
  * @module
  */
 import type { Format } from "../../core/formats.js";
 import { type Detector, type FormatModule, lazyRules } from "../../core/module.js";
+import { decodeXmlHead } from "./detect.js";
 
-const latin1 = new TextDecoder("latin1");
+export { decodeXmlHead } from "./detect.js";
+
 const NAME = /^[A-Za-z_][\w.:-]*/;
 
 /** The format a root element name (local part) stands for, given its start tag's text. */
@@ -27,7 +30,7 @@ function formatOfRoot(qname: string, tag: string, rest: string): Format | undefi
 /**
  * Finds the root element of an XML prolog: `{ root, doctype }` names, or undefined when the text
  * does not look like XML.
- * @param text - the first bytes, as Latin-1
+ * @param text - the first bytes, as Latin-1 or as {@link decodeXmlHead} decodes them
  */
 export function xmlRoot(text: string): { root?: string; tag?: string; at?: number; doctype?: string } | undefined {
   let at = text.charCodeAt(0) === 0xef && text.startsWith("\u00ef\u00bb\u00bf") ? 3 : 0;
@@ -77,8 +80,9 @@ function doctypeEnd(text: string, from: number): number {
 
 /** Detector of OpenVINO IR and PMML documents. */
 export const detectXmlModel: Detector = ({ head }) => {
-  if (head.length === 0 || head.includes(0)) return undefined;
-  const text = latin1.decode(head);
+  if (head.length === 0) return undefined;
+  const text = decodeXmlHead(head);
+  if (text === undefined) return undefined;
   const found = xmlRoot(text);
   if (found === undefined) return undefined;
   if (found.root !== undefined && found.tag !== undefined) {

@@ -8,10 +8,12 @@
  * @module
  */
 import { SaxesParser, type SaxesTagNS } from "saxes";
-import { type ByteSource, readChunks } from "../../core/byte-source.js";
+import { type ByteSource, readChunks, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
+import { sniffXmlEncoding } from "./detect.js";
 import { type DoctypeInfo, MANY_ENTITIES, parseDoctype } from "./doctype.js";
+import { declarationMatches, xmlDecoder } from "./encoding.js";
 
 export type { DoctypeInfo } from "./doctype.js";
 
@@ -118,7 +120,8 @@ const PREDEFINED: Readonly<Record<string, string>> = Object.freeze({
 });
 /** Longest DOCTYPE read (characters): real documents have none, attacks need a few hundred bytes. */
 const MAX_DOCTYPE = 1 << 20;
-const UTF8_NAMES = new Set(["utf-8", "utf8", "us-ascii", "ascii"]);
+/** Bytes read first to find the encoding (byte order mark, `<?` pattern, XML declaration). */
+const ENCODING_HEAD = 4096;
 
 /** Internals of saxes the reader watches to bound memory between events (not in its typings). */
 interface SaxesInternals {
@@ -140,7 +143,7 @@ function budget(message: string, name: string): ModelgateError {
 
 /**
  * Reads an XML document from a source and hands its elements to `handler`.
- * @param source - the bytes (UTF-8)
+ * @param source - the bytes (UTF-8, UTF-16, UTF-32, or the ASCII-compatible encoding the XML declaration names)
  * @param handler - receives elements and text
  * @param options - budgets and checkpoint
  * @returns what was read; `error` is the first well-formedness error
@@ -180,10 +183,18 @@ export async function readXml(
   parser.on("error", (error) => {
     throw new Stop(new ModelgateError("MALFORMED", error.message, { cause: error }));
   });
+  const encoding = sniffXmlEncoding(await readExact(source, 0, Math.min(source.size, ENCODING_HEAD)));
+  if ("error" in encoding) {
+    doc.error = new ModelgateError("MALFORMED", encoding.error, { offset: 0 });
+    return doc;
+  }
   parser.on("xmldecl", (decl) => {
-    const encoding = decl.encoding?.toLowerCase();
-    if (encoding !== undefined && !UTF8_NAMES.has(encoding)) {
-      throw new Stop(new ModelgateError("MALFORMED", `unsupported declared encoding ${JSON.stringify(decl.encoding)}`));
+    // A mark or a UTF-16/32 pattern fixed the encoding: the document is read as such whatever the
+    // declaration says (a loader that disagrees fails; one that agrees must be analysed).
+    if (decl.encoding !== undefined && !encoding.fixed && !declarationMatches(decl.encoding, encoding)) {
+      throw new Stop(
+        new ModelgateError("MALFORMED", `unsupported declared encoding ${JSON.stringify(decl.encoding.slice(0, 40))}`),
+      );
     }
   });
   parser.on("processinginstruction", (pi) => {
@@ -236,7 +247,8 @@ export async function readXml(
   parser.on("text", onText);
   parser.on("cdata", onText);
 
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = xmlDecoder(encoding);
+  const notDecodable = `the document is not ${encoding.name === "latin1" ? "ISO-8859-1" : encoding.name.toUpperCase()}`;
   const watch = () => {
     if (internals.text.length > b.maxTextLength) {
       throw budget(`text, attribute or declaration longer than ${b.maxTextLength} characters`, "maxTextLength");
@@ -247,23 +259,25 @@ export async function readXml(
   };
   let offset = 0;
   try {
-    for await (const chunk of readChunks(source, { chunkSize: options.chunkSize ?? 64 * 1024 })) {
+    const chunks = readChunks(source, { start: encoding.bom, chunkSize: options.chunkSize ?? 64 * 1024 });
+    offset = encoding.bom;
+    for await (const chunk of chunks) {
       options.checkpoint?.();
       let text: string;
       try {
-        text = decoder.decode(chunk, { stream: true });
+        text = decoder.decode(chunk, true);
       } catch {
-        throw new Stop(new ModelgateError("MALFORMED", "the document is not UTF-8", { offset }));
+        throw new Stop(new ModelgateError("MALFORMED", notDecodable, { offset }));
       }
       offset += chunk.length;
       parser.write(text);
       watch();
     }
     try {
-      parser.write(decoder.decode());
+      parser.write(decoder.decode(new Uint8Array(0), false));
     } catch (error) {
       if (error instanceof Stop) throw error;
-      throw new Stop(new ModelgateError("MALFORMED", "the document is not UTF-8", { offset }));
+      throw new Stop(new ModelgateError("MALFORMED", notDecodable, { offset }));
     }
     parser.close();
   } catch (error) {

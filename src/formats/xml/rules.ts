@@ -16,7 +16,7 @@ export const xmlRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The document breaks XML well-formedness (unclosed or mismatched tags, a duplicate attribute, an unbound namespace prefix, a reference to an undeclared entity, bytes that are not UTF-8, an unsupported declared encoding). Lenient loaders recover from such documents in different ways, so what they load is not what was checked.",
+      "The document breaks XML well-formedness (unclosed or mismatched tags, a duplicate attribute, an unbound namespace prefix, a reference to an undeclared entity, bytes the document's encoding cannot decode, a declared encoding modelgate does not decode or that contradicts the bytes). The encoding is found as XML parsers find it: a byte order mark, the UTF-16/UTF-32 pattern of `<?`, else the XML declaration (UTF-8, ISO-8859-1 and the other ASCII-compatible encodings), else UTF-8. Lenient loaders recover from such documents in different ways, so what they load is not what was checked.",
     references: [XML],
   },
   {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { numpyAnalyzer } from "../../../src/formats/numpy/analyzer.js";
 import { parsePyLiteral, readNpyHeader } from "../../../src/formats/numpy/npy.js";
+import { stringDict } from "../../../src/formats/numpy/pyliteral.js";
 import { BufferSource } from "../../../src/sources/byte-source.js";
 import { SAMPLES } from "../../helpers/scan.js";
 import { bytes, fakeContext } from "../pickle/helpers.js";
@@ -19,9 +20,8 @@ function npy(header: string, data: Uint8Array = new Uint8Array(0), version = 1):
 
 describe("parsePyLiteral", () => {
   it("reads the literals numpy headers use", () => {
-    const v = parsePyLiteral("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }");
-    expect(v).toBeInstanceOf(Map);
-    expect((v as Map<string, unknown>).get("shape")).toEqual({ tuple: [3, 4] });
+    const v = stringDict(parsePyLiteral("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"));
+    expect(v?.get("shape")).toEqual({ tuple: [3, 4] });
     expect(parsePyLiteral("[('a', '<i4'), ('b', '<f8', (2,))]")).toHaveLength(2);
     expect(() => parsePyLiteral("__import__('os')")).toThrow(/unexpected token/);
     expect(() => parsePyLiteral("{'a': 1} extra")).toThrow(/trailing/);
@@ -52,7 +52,8 @@ describe("readNpyHeader", () => {
     await expect(bad(npy("{'descr': '<f8', 'shape': (1,)}"))).rejects.toThrow(/keys/);
     await expect(bad(npy("{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}"))).rejects.toThrow(/fortran_order/);
     await expect(bad(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}"))).rejects.toThrow(/shape/);
-    await expect(bad(npy("{'descr': 'zz', 'fortran_order': False, 'shape': (1,)}"))).rejects.toThrow(/dtype/);
+    await expect(bad(npy("{'descr': 'zz', 'fortran_order': False, 'shape': (1,)}"))).rejects.toThrow(/descr/);
+    await expect(bad(npy("{'descr': None, 'fortran_order': False, 'shape': (1,)}"))).rejects.toThrow(/descr/);
     await expect(
       bad(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}").subarray(0, 30)),
     ).rejects.toMatchObject({ code: "TRUNCATED" });
