@@ -20,7 +20,7 @@ describe("tar reader", () => {
     expect(rules).toEqual([]);
     expect(listing.entries.map((e) => [e.name, e.size, e.dataOffset])).toEqual([
       ["a.txt", 5, 512],
-      ["dir/", 0, 1536],
+      ["dir", 0, 1536],
       ["b.bin", 1500, 2048],
     ]);
   });

@@ -1,5 +1,6 @@
 /**
- * Whole-stream decompression of gzip (every member, with header and trailer checks), zlib and
+ * Whole-stream decompression of gzip (every member, with header and trailer checks; members after
+ * zero padding too, as Python's gzip reads them), zlib and
  * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
  * pull-based web stream, no dependencies), and bzip2, LZMA-alone and LZ4 frames through
  * modelgate's own streaming decoders (no npm decoder for bzip2 or LZMA-alone could be stopped by
@@ -223,6 +224,17 @@ async function decompressGzip(
       }
       members++;
       pos = trailerAt + 8;
+      // Python's gzip reader skips zero bytes after a member and reads the member that follows
+      // them (gzip(1) stops at the padding): the next member continues the same stream
+      const next = await firstNonZeroByte(input, pos);
+      if (next > pos && next < input.size && (await readGzipHeader(input, next)) !== undefined) {
+        findings.push({
+          ruleId: "container/malformed-stream",
+          message: `gzip member at ${next} follows ${next - pos} zero bytes: Python's gzip decompresses it as part of the stream, gzip(1) ignores it`,
+          offset: pos,
+        });
+        pos = next;
+      }
     }
     if (trailing !== undefined) {
       const zeros = await allZero(input, trailing.offset, trailing.length);
@@ -239,6 +251,16 @@ async function decompressGzip(
     await sink.abort();
     throw error;
   }
+}
+
+/** Offset of the first non-zero byte at or after `from` (the input's size if none). */
+async function firstNonZeroByte(input: ByteSource, from: number): Promise<number> {
+  for (let at = from; at < input.size; at += 64 * 1024) {
+    const chunk = await readClamped(input, at, 64 * 1024);
+    const i = chunk.findIndex((b) => b !== 0);
+    if (i >= 0) return at + i;
+  }
+  return input.size;
 }
 
 async function allZero(input: ByteSource, offset: number, length: number): Promise<boolean> {

@@ -1,13 +1,14 @@
 /**
- * The tar analyzer: walks the headers, reports anomalies and hands every regular member (a
- * zero-copy slice of the archive) to the engine.
+ * The tar analyzer: walks the headers (as Python's tarfile and as a lenient reader, see
+ * `./reader.ts`), reports anomalies and hands every regular member (a zero-copy slice of the
+ * archive, or a sparse member rebuilt from its map) to the engine.
  * @module
  */
 
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
-import { readTar } from "./reader.js";
+import { readTar, tarMemberSource } from "./reader.js";
 
 async function analyzeTar(ctx: AnalysisContext): Promise<void> {
   const listing = await readTar(ctx.source, { maxEntries: ctx.limits.maxEntries, signal: ctx.signal });
@@ -22,20 +23,35 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
   }
   const names = new Map<string, number>();
   const clusterEnds = smallMemberClusters(
-    listing.entries.map((e) => ({ start: e.isFile ? e.dataOffset : -1, size: e.size })),
+    listing.entries.map((e) => ({ start: e.isFile && e.sparse === undefined ? e.dataOffset : -1, size: e.size })),
   );
   const cluster = new ClusterReader(ctx.source);
   for (const entry of listing.entries) {
     ctx.checkpoint();
     if (!entry.isFile || entry.size === 0) continue;
+    let content: ByteSource;
+    if (entry.sparse !== undefined) {
+      content = tarMemberSource(ctx.source, entry);
+      const cap = ctx.limits.maxDecompressedBytes;
+      if (content.size > cap) {
+        ctx.report({
+          ruleId: "scan/budget-exceeded",
+          message: `sparse member ${JSON.stringify(entry.name)} is ${content.size} bytes rebuilt, more than maxDecompressedBytes (${cap}); only its first ${cap} bytes were analysed`,
+          offset: entry.headerOffset,
+          evidence: { budget: "maxDecompressedBytes", limit: cap },
+        });
+        content = new SliceSource(content, 0, cap);
+      }
+    } else {
+      // Small members come from a shared read of their neighbourhood; large ones are zero-copy slices.
+      content =
+        entry.size <= SMALL_MEMBER
+          ? new BufferSource(await cluster.bytes(entry.dataOffset, entry.size, clusterEnds[entry.index] ?? 0))
+          : new SliceSource(ctx.source, entry.dataOffset, entry.size);
+    }
     const seen = names.get(entry.name) ?? 0;
     names.set(entry.name, seen + 1);
     const name = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
-    // Small members come from a shared read of their neighbourhood; large ones are zero-copy slices.
-    const content: ByteSource =
-      entry.size <= SMALL_MEMBER
-        ? new BufferSource(await cluster.bytes(entry.dataOffset, entry.size, clusterEnds[entry.index] ?? 0))
-        : new SliceSource(ctx.source, entry.dataOffset, entry.size);
     await ctx.scanMember(name, content, { offset: entry.dataOffset });
   }
   if (listing.trailing !== undefined) {

@@ -41,6 +41,15 @@ export const tarRules = [
     references: [POSIX_PAX],
   },
   {
+    id: "tar/reader-disagreement",
+    title: "Tar readers disagree on the members",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "Python's tarfile (which NeMo's extractall and torch.load's legacy tar path use) and a lenient GNU-tar-like reader split the archive into different members: a number field, a directory with data, metadata records in an unusual order, or a sparse map that the readers take differently. The members of both readings are analysed; the archive is invalid because no scanner can know which reader will open it.",
+    references: [POSIX_PAX, "https://docs.python.org/3/library/tarfile.html"],
+  },
+  {
     id: "tar/duplicate-name",
     title: "Duplicate member name",
     severity: "medium",

@@ -31,13 +31,17 @@ import { storageElementSize } from "./storage-types.js";
 export type LegacyTarMember = "storages" | "tensors";
 
 /**
- * Which layout a member name has (the base name, as the name claims read it; `storages#4` is a
- * repeated member as the tar analyzer names it), if any.
+ * Which layout a member name has (the base name, as the name claims read it, trailing slashes
+ * stripped as tarfile strips them; `storages#4` is a repeated member as the tar analyzer names
+ * it), if any.
  * @param name - member name
  */
 export function legacyTarMember(name: string): LegacyTarMember | undefined {
-  const base = name
-    .slice(name.lastIndexOf("/") + 1)
+  // tarfile strips a trailing slash from pax paths and directory names (getmember finds
+  // "storages/" as "storages")
+  const trimmed = name.replace(/#\d+$/, "").replace(/\/+$/, "");
+  const base = trimmed
+    .slice(trimmed.lastIndexOf("/") + 1)
     .toLowerCase()
     .replace(/#\d+$/, "");
   return base === "storages" || base === "tensors" ? base : undefined;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readTar, type TarEntry } from "../../containers/tar/reader.js";
+import { readTar, type TarEntry, tarMemberSource } from "../../containers/tar/reader.js";
 import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
@@ -96,7 +96,8 @@ async function readTarMember(ctx: AnalysisContext, entry: TarEntry): Promise<Uin
       },
     );
   }
-  return readExact(ctx.source, entry.dataOffset, entry.size);
+  // a sparse member is read as tarfile rebuilds it (holes as zeros)
+  return readExact(tarMemberSource(ctx.source, entry), 0, entry.size);
 }
 
 /**
