@@ -14,6 +14,7 @@ import { BufferSource, type ByteSource, readClamped, readExact } from "../../sou
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
+import { opcodeInfo } from "./opcodes.js";
 import {
   type Classification,
   type PickleContext,
@@ -216,9 +217,13 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
   const runs: PickleRun[] = [];
   const maxPickles = options.maxPickles ?? 1000;
   let trailingOffset: number | undefined;
+  /** Offset of the first pickle after the first that does not begin as writers begin one. */
+  let unusualAt: number | undefined;
+  /** Data after the pickles read as one up to where it breaks (see below). */
+  let tail: PickleRun | undefined;
+  let run = await runPickle(input, opts);
+  runs.push(run);
   for (;;) {
-    const run = await runPickle(input, opts);
-    runs.push(run);
     if (run.error !== undefined) break;
     if (options.concatenated === false) break;
     if (await input.atEnd()) break;
@@ -229,13 +234,42 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
     const head = await input.peek(2);
     const b0 = head[0] ?? 0;
     const firstWasOld = run.machine.maxProto < 2;
-    const another = (b0 === 0x80 && (head[1] ?? 9) <= 5) || (firstWasOld && PROTO0_STARTS.has(b0));
-    if (!another) {
-      trailingOffset = input.offset;
+    const usual = (b0 === 0x80 && (head[1] ?? 9) <= 5) || (firstWasOld && PROTO0_STARTS.has(b0));
+    const at = input.offset;
+    if (!usual && opcodeInfo(b0) === undefined) {
+      trailingOffset = at;
       break;
     }
+    // A loader that reads several pickles (legacy torch.load reads five) starts the next one at
+    // any opcode: data that starts with one is read as a pickle. One that does not begin as
+    // writers begin a pickle and does not run to its STOP is trailing data, but what the C
+    // unpickler would run before it breaks is reported (its error is not: data is not a pickle).
+    run = await runPickle(input, opts);
+    if (!usual && run.error !== undefined) {
+      tail = run;
+      trailingOffset = at;
+      break;
+    }
+    runs.push(run);
+    if (!usual) unusualAt ??= at;
   }
-  const analysis = await reportRuns(runs, input, opts, trailingOffset);
+  const end = input.offset;
+  let analysis = await reportRuns(runs, input, opts, trailingOffset);
+  if (tail !== undefined && trailingOffset !== undefined) {
+    const broken = await reportRuns([{ ...tail, error: undefined }], input, opts, undefined);
+    analysis = { ...analysis, findings: [...analysis.findings, ...broken.findings], end: trailingOffset };
+  } else analysis = { ...analysis, end };
+  if (unusualAt !== undefined) {
+    const first = unusualAt;
+    analysis.findings.push({
+      ruleId: "pickle/trailing-data",
+      severity: "medium",
+      message:
+        "data after the first pickle is another pickle that does not begin as pickle writers begin one: loaders that read several pickles from the file (legacy torch.load reads five) run it; analysed",
+      offset: first,
+      evidence: withNested({ offset: first }, opts),
+    });
+  }
   return options.unpeekableReading === false ? analysis : withUnpeekableReading(analysis, input, opts);
 }
 

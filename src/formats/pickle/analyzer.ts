@@ -252,7 +252,7 @@ async function pickleStrings(
         if (a.end - a.start <= 512) add(decodeUtf8(a.buf, a.start, a.end).text);
       } else if (info.arg === "line") {
         if (a.end - a.start <= 512)
-          add(code === OP.UNICODE ? rawUnicodeEscape(a.buf, a.start, a.end) : latin1(a.buf, a.start, a.end));
+          add(code === OP.UNICODE ? unicodeLine(a.buf, a.start, a.end) : latin1(a.buf, a.start, a.end));
       }
       return SinkAction.Continue;
     },
@@ -327,3 +327,13 @@ export const torchscriptBytecodeAnalyzer: Analyzer = {
     }
   },
 };
+
+/** A UNICODE line's text, or its bytes as they are when CPython's codec would raise on it. */
+function unicodeLine(buf: Uint8Array, start: number, end: number): string {
+  try {
+    return rawUnicodeEscape(buf, start, end);
+  } catch (e) {
+    if (e instanceof PickleError) return latin1(buf, start, end);
+    throw e;
+  }
+}

@@ -41,7 +41,7 @@ function cString(raw: string): string {
  * newline or a NUL, else Python `int(s, 0)` on the C string; `len == 3` lines of 0/1 are bools.
  * Undefined when CPython raises.
  */
-function intLineValue(raw: string): bigint | boolean | undefined {
+export function intLineValue(raw: string): bigint | boolean | undefined {
   if (raw.length < 1) return undefined;
   const s = cString(raw);
   // strtol("") converts nothing and leaves its end pointer on the NUL: CPython accepts 0.
@@ -51,7 +51,7 @@ function intLineValue(raw: string): bigint | boolean | undefined {
 }
 
 /** What `load_long` reads: a trailing `L` (just before the newline) dropped, then `int(s, 0)` on the C string. */
-function longLineValue(raw: string): bigint | undefined {
+export function longLineValue(raw: string): bigint | undefined {
   if (raw.length < 1) return undefined;
   return pyIntLiteral(cString(raw.endsWith("L") ? raw.slice(0, -1) : raw));
 }
@@ -92,12 +92,20 @@ export function acceptsLine(op: "I" | "L" | "F", line: string): boolean {
 const FLOAT_LINE = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)$/;
 
 export function parseDecimal(a: OpArg, offset: number, op: string): number {
-  // PyLong_FromString(s, NULL, 10) on the C string (up to a NUL).
-  const raw = cString(lineText(a)).trim().replace(/_/g, "");
-  if (!/^[+-]?\d+$/.test(raw)) throw new PickleError(`${op}: invalid memo index`, offset);
-  const n = Number(raw);
+  const n = decimalLineValue(lineText(a));
+  if (n === undefined) throw new PickleError(`${op}: invalid memo index`, offset);
   if (!Number.isSafeInteger(n)) throw new PickleError(`${op}: memo index out of range`, offset);
   return n;
+}
+
+/**
+ * What GET and PUT read from a line (without its newline): `PyLong_FromString(s, NULL, 10)` on the
+ * C string (up to a NUL), which accepts surrounding whitespace and underscores between digits
+ * (`1_0`). Undefined when CPython raises; a number that may not be a safe integer otherwise.
+ */
+export function decimalLineValue(raw: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d(?:_?\d)*)[ \t\n\v\f\r]*$/.exec(cString(raw));
+  return m === null ? undefined : Number((m[1] as string).replace(/_/g, ""));
 }
 
 export function parseFloatLine(a: OpArg, offset: number): number {
@@ -252,25 +260,56 @@ export function parseQuotedString(a: OpArg, offset: number): string {
   return out;
 }
 
-/** `raw-unicode-escape` decoding of a UNICODE line. */
-export function rawUnicodeEscape(buf: Uint8Array, start: number, end: number): string {
+/**
+ * `raw-unicode-escape` decoding of a UNICODE line, as CPython's codec does it with strict errors:
+ * a backslash and the character after it are read as a pair, so `\uXXXX` / `\UXXXXXXXX` is an
+ * escape only after an odd run of backslashes (`\\u0041` stays seven characters); a lone
+ * backslash at the end stays; an escape with fewer hex digits, or above U+10FFFF, raises.
+ * @param buf - bytes
+ * @param start - first byte of the line
+ * @param end - end of the line (its newline excluded)
+ * @param offset - the opcode's offset (for errors)
+ */
+export function rawUnicodeEscape(buf: Uint8Array, start: number, end: number, offset = -1): string {
   let out = "";
-  for (let i = start; i < end; i++) {
-    const c = buf[i] as number;
-    if (c === 0x5c && i + 1 < end && (buf[i + 1] === 0x75 || buf[i + 1] === 0x55)) {
-      // An odd run of backslashes escapes; keep it simple: \uXXXX / \UXXXXXXXX
-      const w = buf[i + 1] === 0x75 ? 4 : 8;
-      const hex = latin1(buf, i + 2, Math.min(end, i + 2 + w));
-      if (hex.length === w && /^[0-9a-fA-F]+$/.test(hex)) {
-        const cp = Number.parseInt(hex, 16);
-        if (cp <= 0x10ffff) {
-          out += String.fromCodePoint(cp);
-          i += 1 + w;
-          continue;
-        }
-      }
+  let from = start; // bytes from here to i are copied as they are
+  let i = start;
+  while (i < end) {
+    if (buf[i] !== 0x5c || i + 1 >= end) {
+      i++;
+      continue;
     }
-    out += String.fromCharCode(c);
+    const e = buf[i + 1] as number;
+    if (e !== 0x75 && e !== 0x55) {
+      i += 2; // the pair stays as it is (a second backslash too: it escapes nothing)
+      continue;
+    }
+    out += latin1(buf, from, i);
+    const w = e === 0x75 ? 4 : 8;
+    let cp = 0;
+    for (let k = 0; k < w; k++) {
+      const d = hexDigit(buf[i + 2 + k]);
+      if (i + 2 + k >= end || d < 0) {
+        throw new PickleError(
+          `UNICODE: 'rawunicodeescape' codec can't decode: truncated \\${e === 0x75 ? "uXXXX" : "UXXXXXXXX"} escape`,
+          offset,
+        );
+      }
+      cp = cp * 16 + d;
+    }
+    if (cp > 0x10ffff)
+      throw new PickleError("UNICODE: 'rawunicodeescape' codec can't decode: \\Uxxxxxxxx out of range", offset);
+    out += cp > 0xffff ? String.fromCodePoint(cp) : String.fromCharCode(cp);
+    i += 2 + w;
+    from = i;
   }
-  return out;
+  return out + latin1(buf, from, end);
+}
+
+function hexDigit(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }

@@ -6,6 +6,7 @@
  */
 import { PickleError } from "./decoder.js";
 import { StrTable } from "./memo-strs.js";
+import { isArrayWrapperName } from "./pymodel.js";
 import {
   DROPPED,
   ELIDED,
@@ -272,8 +273,9 @@ export class Memo {
       return;
     }
     this.#strs.delete(i);
-    if (v instanceof PyRef) {
-      // a global is always kept (a GET of it must name it; the memo budget bounds them)
+    if (v instanceof PyRef || (v instanceof PyCall && v.calleeName !== undefined && isArrayWrapperName(v.calleeName))) {
+      // a global is always kept (a GET of it must name it; the memo budget bounds them), and so
+      // is a joblib array wrapper (a BUILD of it is followed by array data that must be skipped)
       this.#farSet(i, v);
       return;
     }

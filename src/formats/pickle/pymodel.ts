@@ -449,13 +449,55 @@ const newobjModel: Model = (h, c) => {
   return instantiate(h, cls, tupleOf(h, c.a.slice(1)), c, c.name);
 };
 
-/** torch's `_rebuild_from_type(func, type, args, dict)`: calls func, instantiates type. */
+/**
+ * torch's `_rebuild_from_type(func, type, args, dict)` and `_rebuild_from_type_v2(func, type, args,
+ * state)`: `ret = func(*args)`, made an instance of `type` by `ret.as_subclass(type)` unless it is
+ * one already, then given the state. When `ret` is known to be of exactly `type` already, the
+ * result is `ret` itself (a payload passed through an identity such as numpy's object `scalar`);
+ * otherwise the call's result is recorded (an instance of `type`, or an error). A joblib array
+ * wrapper is never handed on: its layout would depend on the state merged into it.
+ */
 const rebuildFromTypeModel: Model = (h, c) => {
   const [func, newType] = c.a;
-  if (func !== undefined) h.call(func, c.a[2] ?? new PySeq("tuple"), undefined, c.opcode, c.offset, "call", c.name);
+  const ret =
+    func === undefined
+      ? undefined
+      : h.call(func, c.a[2] ?? new PySeq("tuple"), undefined, c.opcode, c.offset, "call", c.name);
   if (newType !== undefined) instantiate(h, newType, new PySeq("tuple"), c, c.name);
-  return undefined;
+  const typeName = newType instanceof PyRef ? newType.name : undefined;
+  if (ret === undefined || typeName === undefined || isArrayWrapperName(typeName)) return undefined;
+  const state = c.a[3];
+  const stateless = state === undefined || state === null || (state instanceof PyDict && state.count === 0);
+  if (!stateless) return undefined;
+  return h.nameOf(ret) === `${typeName}()` ? ret : undefined;
 };
+
+/** Names of numpy's object dtype as `numpy.dtype(name)` accepts them. */
+const OBJECT_DTYPES = new Set(["O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8", "=O8", "object"]);
+
+/**
+ * numpy's `scalar(dtype, obj)` (how numpy pickles its scalars): for the object dtype it returns
+ * `obj` itself; for others a numpy scalar made of the bytes (the call's result is recorded).
+ */
+const scalarObjectModel: Model = (_h, c) => {
+  const [dtype, obj] = c.a;
+  if (obj === undefined || !(dtype instanceof PyCall) || dtype.calleeName === undefined) return undefined;
+  if (!/^numpy\.(_core\.multiarray\.|core\.multiarray\.)?dtype$/.test(dtype.calleeName)) return undefined;
+  const name = strOf(seqItems(dtype.args)?.[0]);
+  return name !== undefined && OBJECT_DTYPES.has(name) ? obj : undefined;
+};
+
+/**
+ * joblib's array wrappers: `NumpyUnpickler.load_build` reads an array after a BUILD whose object
+ * is an instance of one (`NumpyArrayWrapper`: inline data; `NDArrayWrapper`: a file beside it).
+ */
+export function isArrayWrapperName(name: string): boolean {
+  return ARRAY_WRAPPER_NAME.test(name);
+}
+const ARRAY_WRAPPER_NAME = /(^|\.)(NumpyArrayWrapper|NDArrayWrapper)$/;
+
+/** The joblib wrapper whose BUILD is followed by inline array data. */
+export const JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper";
 
 /** Helpers that instantiate their first argument (numpy's `_reconstruct`, ...); the call's result is recorded. */
 const instantiateFirstModel: Model = (h, c) => {
@@ -679,6 +721,7 @@ const SPECIFIC_MODELS: { readonly [K in Classes<typeof semantics.models>]: Model
   newobj: newobjModel,
   rebuildFromType: rebuildFromTypeModel,
   instantiateFirst: instantiateFirstModel,
+  scalarObject: scalarObjectModel,
   opaque: () => undefined,
   setattr: setattrModel,
   compile: compileModel,

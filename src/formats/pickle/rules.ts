@@ -88,7 +88,7 @@ export const pickleRules = [
     title: "Data after the last pickle",
     severity: "low",
     description:
-      "Bytes follow the final STOP opcode and do not start another pickle. `pickle.load` ignores them, but other readers may not (a pickle followed by a zip is a polyglot), and they are a place to hide a payload.",
+      "Bytes follow the final STOP opcode and do not start another pickle. `pickle.load` ignores them, but other readers may not (a pickle followed by a zip is a polyglot), and they are a place to hide a payload. Data that starts with an opcode is read as the next pickle, as loaders that read several pickles from a file do (legacy `torch.load` reads five): what it would run before it breaks is reported, and a whole pickle that does not begin as pickle writers begin one (PROTO, or a protocol 0 opcode after a protocol 0 pickle) is reported at medium severity.",
   },
   {
     id: "pickle/torchscript-code",
@@ -110,7 +110,7 @@ export const pickleRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The `.npy` header is not what `numpy.lib.format` accepts (magic, version, header length, a Python literal dict with exactly `descr`, `fortran_order` and `shape`), or the data is shorter than the header declares.",
+      "The `.npy` header is not what `numpy.lib.format` accepts (magic, version, header length, a Python literal dict with exactly `descr`, `fortran_order` and `shape`), or the data is shorter than the header declares. The bytes after a header of sane length are still analysed as a pickle (`np.load(allow_pickle=True)` of a header numpy does take would unpickle them): what a valid pickle there does is reported at its own severity.",
   },
   {
     id: "numpy/object-array",

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { decimalLineValue } from "./literals.js";
 import { acceptsLine } from "./machine.js";
 
 /** How an opcode's argument is laid out. */
@@ -52,7 +53,7 @@ const LINE_TESTS: Partial<Record<Arg, (line: string) => boolean>> = {
   "long-line": (line) => acceptsLine("L", line),
   "float-line": (line) => acceptsLine("F", line),
   "string-line": (line) => /^(?:'.*'|".*")$/s.test(line),
-  "digits-line": (line) => /^\s*[-+]?\d+\s*$/.test(line.split("\0")[0] ?? ""),
+  "digits-line": (line) => decimalLineValue(line) !== undefined,
 };
 
 const IDENT_LINE = /^[A-Za-z_][\w.]*$/;

@@ -490,7 +490,13 @@ export class PyDict {
       // a str key or a scalar holds no reference
       if (typeof k === "object" && k !== null && !(k instanceof PyStr)) markEscaped(k, DROPPED);
       if (typeof v === "object" && v !== null) markEscaped(v, DROPPED);
-      if (k instanceof PyStr ? k.isDunder : typeof k === "string" && k.startsWith("__")) {
+      // special attributes and the instance hooks the unpickler looks up (`extend`, `append`,
+      // `add`): what BUILD and APPENDS do with them must not depend on where the key comes
+      if (
+        k instanceof PyStr
+          ? k.isDunder || OVERFLOW_HOOKS.has(k.value)
+          : typeof k === "string" && (k.startsWith("__") || OVERFLOW_HOOKS.has(k))
+      ) {
         this.overflowDunders ??= [];
         this.overflowDunders.push([strOf(k) ?? "", v]);
       }
@@ -832,6 +838,9 @@ export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED): 
     }
   }
 }
+
+/** Non-dunder attribute names the unpickler looks up on an instance (APPENDS, ADDITEMS). */
+const OVERFLOW_HOOKS: ReadonlySet<string> = new Set(["extend", "append", "add"]);
 
 /** Whether a dict key is a literal whose equality the machine knows (a str, a number, None ...). */
 function isExactKey(k: Value, depth = 0): boolean {

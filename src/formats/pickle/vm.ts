@@ -29,6 +29,8 @@ import { opcodeName, POPS } from "./opcodes.js";
 import {
   callOperator,
   countTensor,
+  isArrayWrapperName,
+  JOBLIB_WRAPPER,
   joblibArrayLayout,
   looksSerialized,
   type ModelHost,
@@ -206,6 +208,11 @@ export class PickleMachine implements FastSink {
   /** A lazy str was made since the last {@link PickleMachine.release}. */
   #pinned = false;
   #pendingArray: PyCall | undefined;
+  /**
+   * The stream may hold a joblib array wrapper made otherwise than by naming its class (see
+   * {@link PickleMachine.#build}): the class was referenced, or a name was computed at run time.
+   */
+  #wrapperReachable = false;
   #eventCounts = new Map<string, number>();
   /** The fast path and its deferred runs. */
   readonly #fast: FastPath;
@@ -366,6 +373,7 @@ export class PickleMachine implements FastSink {
         mutated: false,
       };
       this.refs.set(name, site);
+      if (isArrayWrapperName(name)) this.#wrapperReachable = true;
     }
     site.refCount++;
     return site;
@@ -536,6 +544,7 @@ export class PickleMachine implements FastSink {
   }
 
   #dynamicResolution(opcode: string, offset: number, message: string): void {
+    this.#wrapperReachable = true; // the name may be joblib's wrapper
     this.#event({ kind: "dynamic-import", offset, opcode, message, evidence: {} });
   }
 
@@ -759,7 +768,7 @@ export class PickleMachine implements FastSink {
         else this.#push(PY2_STR, offset);
         break;
       case 0x56: // UNICODE
-        this.#push(this.#literalStr(rawUnicodeEscape(a.buf, a.start, a.end), offset), offset);
+        this.#push(this.#literalStr(rawUnicodeEscape(a.buf, a.start, a.end, offset), offset), offset);
         break;
       case 0x58: // BINUNICODE
       case 0x8c: // SHORT_BINUNICODE
@@ -1033,6 +1042,7 @@ export class PickleMachine implements FastSink {
       );
     }
     const shown = `${m ?? preview(module, 60)}.${n ?? preview(name, 60)}`;
+    this.#wrapperReachable = true; // the name may be joblib's wrapper
     this.#event({
       kind: "dynamic-import",
       offset,
@@ -1046,6 +1056,7 @@ export class PickleMachine implements FastSink {
   #extension(codeValue: number, opname: string, offset: number): Value {
     const pair = this.#o.shared.ext.get(codeValue);
     if (pair !== undefined) return this.#findClass(pair[0], pair[1], "EXT", offset);
+    this.#wrapperReachable = true; // the name may be joblib's wrapper
     this.#event({
       kind: "ext-unregistered",
       offset,
@@ -1209,6 +1220,7 @@ export class PickleMachine implements FastSink {
         if (part.inexact) attrs.push([COMPUTED_KEY, null]);
       }
     }
+    if (this.#o.inlineArrays && this.#wrapperReachable && inst !== undefined) this.#wrapperCertain(inst, offset);
     if (inst instanceof PyRef || inst instanceof PyNamespace) {
       this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
       return SinkAction.Continue;
@@ -1241,6 +1253,29 @@ export class PickleMachine implements FastSink {
     }
     this.#escape(state);
     return SinkAction.Continue;
+  }
+
+  /**
+   * joblib's `NumpyUnpickler.load_build` reads inline array data after a BUILD whose object is a
+   * `NumpyArrayWrapper` instance (an `isinstance` test), however it was made. Once the stream can
+   * hold one, a BUILD on an object whose class the machine does not know exactly (an unknown value,
+   * a memo entry not kept, a persistent object, the result of a call that was handed a wrapper, its
+   * class or an unknown value, an attribute read from an object) may be followed by array data the
+   * analysis would read as opcodes:
+   * the reading stops there (`joblib/array-layout`).
+   */
+  #wrapperCertain(inst: Value, offset: number): void {
+    if (inst instanceof PyCall && inst.calleeName === JOBLIB_WRAPPER) return;
+    if (inst instanceof PyNamespace) return;
+    if (inst instanceof PyRef) {
+      // a module, class or function, unless it is an attribute of an object (`X().attr`, reached
+      // by getattr on an instance): that may be any object, a wrapper among them
+      if (!inst.name.includes("()")) return;
+    } else if (!mayBeArrayWrapper(inst, 0, { budget: WRAPPER_WALK })) return;
+    throw new PickleError(
+      `joblib NumpyArrayWrapper may be the object of this BUILD (${preview(inst, 80)}): joblib would read inline array data the analysis cannot locate`,
+      offset,
+    );
   }
 
   /**
@@ -1300,6 +1335,44 @@ export class PickleMachine implements FastSink {
   }
 }
 
+/** Values {@link mayBeArrayWrapper} looks at for one BUILD. */
+const WRAPPER_WALK = 256;
+
+/**
+ * Whether a value may be a joblib array wrapper instance, or may become one when handed to code
+ * the machine does not model (it holds the wrapper, its class, or a value not known).
+ * @param v - the value
+ * @param depth - nesting depth reached
+ * @param walk - values left to look at (past it: may)
+ */
+function mayBeArrayWrapper(v: Value | undefined, depth: number, walk: { budget: number }): boolean {
+  if (v === undefined || v === null || typeof v !== "object") return false;
+  if (--walk.budget < 0 || depth > 6) return true;
+  if (v instanceof PyUnknown || v instanceof PyPersistent || v instanceof PyBuffer) return true;
+  if (v instanceof PyRef) return isArrayWrapperName(v.name);
+  if (v instanceof PyCall) {
+    if (v.calleeName === undefined || isArrayWrapperName(v.calleeName)) return true;
+    return (
+      mayBeArrayWrapper(v.args, depth + 1, walk) ||
+      mayBeArrayWrapper(v.kwargs, depth + 1, walk) ||
+      mayBeArrayWrapper(v.state, depth + 1, walk)
+    );
+  }
+  if (v instanceof PySeq) {
+    if (v.count !== v.items.length) return true; // items not kept (past the cap, or a memo entry's kind)
+    return v.items.some((x) => mayBeArrayWrapper(x, depth + 1, walk));
+  }
+  if (v instanceof PyDict) {
+    if (v.truncated || v.inexact) return true;
+    return v.values.some((x) => mayBeArrayWrapper(x, depth + 1, walk));
+  }
+  if (v instanceof PyPartial) {
+    return mayBeArrayWrapper(v.func, depth + 1, walk) || v.args.some((x) => mayBeArrayWrapper(x, depth + 1, walk));
+  }
+  if (v instanceof PyOperator) return v.items.some((x) => mayBeArrayWrapper(x, depth + 1, walk));
+  return false; // strs, bytes, floats, namespaces, code
+}
+
 function isAscii(buf: Uint8Array, start: number, end: number): boolean {
   let bits = 0;
   for (let i = start; i < end; i++) bits |= buf[i] as number;
@@ -1324,7 +1397,6 @@ const PY2_STR = new PyUnknown("Python 2 str of non-ASCII bytes (its value depend
 
 /** What a BUILD state key computed at run time is called among the attributes it sets. */
 const COMPUTED_KEY = "[key computed at run time]";
-const JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper";
 
 function isLiteralValue(v: Value): boolean {
   return (

@@ -12,19 +12,21 @@
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { startsWith } from "../../core/sniffing.js";
+import { leadingPickleInt } from "../pickle/head-int.js";
 import { torchPackageRoot } from "./package-layout.js";
 import type { pytorchRules } from "./rules.js";
 
-/** PyTorch legacy files open with a pickled magic number 0x1950a86a20f9469cfc6c (LONG1). */
-const TORCH_LEGACY_MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+/**
+ * PyTorch legacy files open with a pickled magic number 0x1950a86a20f9469cfc6c: `torch.save` writes
+ * it as LONG1, but `torch.load` only compares the value the first pickle yields, so any spelling of
+ * the int (a protocol 0 `L` line, LONG4, memo puts around it ...) is one.
+ */
+const TORCH_LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
-export const detectTorchLegacy: Detector = ({ head }) => {
-  const at = head[0] === 0x80 ? 2 : 0;
-  return startsWith(head, TORCH_LEGACY_MAGIC, at)
+export const detectTorchLegacy: Detector = ({ head }) =>
+  leadingPickleInt(head) === TORCH_LEGACY_MAGIC
     ? { format: "pytorch-legacy", offset: 0, reason: "pickled PyTorch legacy magic number" }
     : undefined;
-};
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
