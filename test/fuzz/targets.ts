@@ -40,6 +40,7 @@ import { picklePolicy } from "../../src/formats/pickle/policy/index.js";
 import { parseRHeader } from "../../src/formats/r/header.js";
 import { RInspector } from "../../src/formats/r/inspect.js";
 import { RWalker } from "../../src/formats/r/reader.js";
+import { V1Walker } from "../../src/formats/r/v1.js";
 import { RInput } from "../../src/formats/r/stream.js";
 import { readSafetensorsHeader } from "../../src/formats/safetensors/parser.js";
 import { readSavedModel } from "../../src/formats/savedmodel/reader.js";
@@ -998,8 +999,14 @@ const rTarget: FuzzTarget = {
     const unreadable = await typedOnly("RWalker", async () => {
       const header = parseRHeader(bytes.subarray(0, 512));
       if (typeof header === "string") return true;
+      // pre-1.0 workspaces are reported, not parsed (r/legacy-workspace)
+      if (header.legacy === "pre-1.0") return false;
       const input = new RInput(new BufferSource(bytes), header.itemStart, header.format);
-      await new RWalker(input, new RInspector(), { maxItems: 1_000_000 }).top(header.kind === "rdata");
+      const walker =
+        header.legacy === "v1"
+          ? new V1Walker(input, new RInspector(), { maxItems: 1_000_000 })
+          : new RWalker(input, new RInspector(), { maxItems: 1_000_000 });
+      await walker.top(header.kind === "rdata");
       return false;
     });
     await checkScan(bytes, name, unreadable ? ["rds", "rdata"] : []);

@@ -8,10 +8,18 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readClamped, SliceSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
-import { parseRHeader, rVersionString } from "./header.js";
+import { HEADER_TRUNCATED, parseRHeader, type RHeader, rVersionString } from "./header.js";
 import { RInspector } from "./inspect.js";
+import { DANGEROUS_CALLS } from "./names.js";
 import { type RNode, RWalker, SXP, typeName } from "./reader.js";
 import { RInput } from "./stream.js";
+import { V1Walker } from "./v1.js";
+
+/** Bytes of the head read for the header first, and at most (an ASCII header padded with whitespace). */
+const HEAD_BYTES = 4096;
+const MAX_HEAD_BYTES = 1 << 20;
+/** Bytes of a pre-1.0 workspace searched for names. */
+const PRE1_SCAN_BYTES = 1 << 20;
 
 /** Names of a workspace's objects kept as a fact. */
 const OBJECT_NAMES = 50;
@@ -28,20 +36,34 @@ export const rAnalyzer: Analyzer = {
   formats: ["rds", "rdata"],
   async analyze(ctx: AnalysisContext): Promise<void> {
     const start = ctx.detection.offset;
-    const head = start === 0 ? ctx.head.subarray(0, 512) : await readClamped(ctx.source, start, 512);
-    const header = parseRHeader(head);
-    if (typeof header === "string")
-      throw new ModelgateError("MALFORMED", `R ${ctx.detection.format} header: ${header}`, { offset: start });
+    const header = await readHeader(ctx, start);
     ctx.fact("r.format", header.format);
     ctx.fact("r.version", header.version);
-    ctx.fact("r.writer", rVersionString(header.writer));
-    ctx.fact("toolVersions", { R: rVersionString(header.writer) });
+    if (header.magic !== undefined) ctx.fact("r.magic", header.magic);
+    if (header.legacy === undefined) {
+      ctx.fact("r.writer", rVersionString(header.writer));
+      ctx.fact("toolVersions", { R: rVersionString(header.writer) });
+    }
     if (header.encoding !== undefined) ctx.fact("r.encoding", preview(header.encoding, 64));
+    if (header.anomalies.length > 0)
+      ctx.report({
+        ruleId: "r/header-anomaly",
+        message: `R reads this header, but R never writes it: ${preview(header.anomalies.join("; "), 200)}`,
+        offset: start,
+        evidence: { anomalies: preview(header.anomalies.join("; "), 240) },
+      });
+    if (header.legacy === "pre-1.0") {
+      await reportPre1(ctx, start, header);
+      return;
+    }
 
     const checkpoint = (): void => ctx.checkpoint();
     const input = new RInput(ctx.source, start + header.itemStart, header.format, checkpoint);
     const inspector = new RInspector();
-    const walker = new RWalker(input, inspector, { checkpoint });
+    const walker =
+      header.legacy === "v1"
+        ? new V1Walker(input, inspector, { checkpoint })
+        : new RWalker(input, inspector, { checkpoint });
     let top: RNode;
     try {
       top = await walker.top(header.kind === "rdata");
@@ -95,3 +117,37 @@ async function scanTrailing(ctx: AnalysisContext, end: number, ascii: boolean): 
   });
   await ctx.scanMember(`@${end}`, new SliceSource(ctx.source, end, left), { offset: end, opaqueData: true });
 }
+
+/** The header, read from more bytes when an ASCII header is padded past the first ones. */
+async function readHeader(ctx: AnalysisContext, start: number): Promise<RHeader> {
+  for (let n = HEAD_BYTES; ; n *= 16) {
+    const head = await readClamped(ctx.source, start, n);
+    const header = parseRHeader(head);
+    if (typeof header !== "string") return header;
+    if (header !== HEADER_TRUNCATED || head.length < n || n >= MAX_HEAD_BYTES)
+      throw new ModelgateError("MALFORMED", `R ${ctx.detection.format} header: ${header}`, { offset: start });
+  }
+}
+
+/**
+ * A pre-1.0 workspace (magics 1971–1977): R still restores it (`load()`, `.RData` at startup) and
+ * it can bind `.First` and carry closures and promises, but it is not parsed here. The names it
+ * holds (quoted in the ASCII forms, printable runs in the binary ones) are searched for startup
+ * hooks and dangerous functions.
+ */
+async function reportPre1(ctx: AnalysisContext, start: number, header: RHeader): Promise<void> {
+  const bytes = await readClamped(ctx.source, start, PRE1_SCAN_BYTES);
+  const text = LATIN1.decode(bytes);
+  const words = new Set(text.match(/[A-Za-z.][A-Za-z0-9._]*/g) ?? []);
+  const named = [...words].filter((w) => DANGEROUS_CALLS.has(w) || STARTUP_NAMES.has(w)).sort();
+  ctx.report({
+    ruleId: "r/legacy-workspace",
+    message: `pre-1.0 R workspace (magic ${header.magic ?? "?"}): R still restores it, and it is not parsed${named.length > 0 ? `; it names ${preview(named.slice(0, 8).join(", "), 160)}` : ""}`,
+    offset: start,
+    ...(named.length > 0 ? { severity: "critical" as const } : {}),
+    evidence: { magic: header.magic ?? "", ...(named.length > 0 ? { callee: preview(named.join(", "), 240) } : {}) },
+  });
+}
+
+const LATIN1 = new TextDecoder("latin1");
+const STARTUP_NAMES: ReadonlySet<string> = new Set([".First", ".Last"]);

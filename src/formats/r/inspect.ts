@@ -9,8 +9,16 @@ import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
 import { deparse } from "./deparse.js";
-import { DANGEROUS_CALLS, KNOWN_NATIVE, nativeMarker, PROMISE_ALLOW } from "./names.js";
-import { type CodeSummary, type RNode, type RWalkEvents, type RWhere, SXP } from "./reader.js";
+import {
+  CONTROL_NAME,
+  DANGEROUS_CALLS,
+  KNOWN_NATIVE,
+  LANGUAGE_ALLOW,
+  LANGUAGE_NAMESPACES,
+  nativeMarker,
+  PROMISE_ALLOW,
+} from "./names.js";
+import { type CodeSummary, callsByName, type RNode, type RWalkEvents, type RWhere, SXP } from "./reader.js";
 
 /** Item types whose evaluation is the item itself. */
 const CONSTANTS: ReadonlySet<number> = new Set([
@@ -74,6 +82,50 @@ export function dangerousNames(code: CodeSummary, namespace?: string): string[] 
   for (const s of code.strings) out.add(`"${s}"`);
   for (const c of code.computed) if (c !== "a computed function") out.add(c);
   return [...out].sort();
+}
+
+/** Attributes of a `terms` object that `model.frame` evaluates as they are. */
+const EVALUATED_ATTRIBUTES: ReadonlySet<string> = new Set(["predvars", "variables"]);
+
+/** Whether a call (bare or `pkg::name`) is one a stored call may make. */
+function languageAllowed(name: string): boolean {
+  if (LANGUAGE_ALLOW.has(name) || CONTROL_NAME.test(name)) return true;
+  const m = /^([^:]+):::?(.+)$/.exec(name);
+  if (m === null) return false;
+  const [, pkg, bare] = m;
+  if (DANGEROUS_CALLS.has(bare!) || callsByName(bare!)) return false;
+  // `survival::Surv`, `rpart::rpart.control`: an allowed name in any package; anything of stats and splines
+  return LANGUAGE_ALLOW.has(bare!) || CONTROL_NAME.test(bare!) || LANGUAGE_NAMESPACES.has(pkg!);
+}
+
+/**
+ * Calls of a language object found as data outside {@link LANGUAGE_ALLOW}, computed functions
+ * included. The outermost function of a call that is neither a formula nor a `terms` attribute
+ * model methods evaluate (a model's `call`: `lm(...)`, `randomForest(...)`) may be any plain name
+ * that calls no function by name: `model.frame` replaces it, `update` calls the fitter.
+ */
+function unlistedLanguageCalls(call: RNode, code: CodeSummary, where: RWhere): string[] {
+  const callee = call.callee ?? "<call>";
+  const outerFree =
+    callee !== "~" &&
+    callee !== "<call>" &&
+    callee !== "<closure>" &&
+    !callsByName(callee) &&
+    (where.label === undefined || !EVALUATED_ATTRIBUTES.has(where.label));
+  const exempt = new Set<string>();
+  if (outerFree) {
+    exempt.add(callee);
+    exempt.add(callee.slice(callee.lastIndexOf(":") + 1));
+  }
+  // `stats::poly` is also recorded as `poly`: the bare name of an allowed qualified call is allowed
+  for (const c of code.calls) {
+    const colon = c.lastIndexOf(":");
+    if (colon > 0 && languageAllowed(c)) exempt.add(c.slice(colon + 1));
+  }
+  const out = [...code.calls].filter((c) => !exempt.has(c) && !languageAllowed(c));
+  out.push(...code.computed);
+  if (code.overflow) out.push("<more names than kept>");
+  return [...new Set(out)].sort();
 }
 
 /** Calls of a promise outside {@link PROMISE_ALLOW}. */
@@ -184,12 +236,23 @@ export class RInspector implements RWalkEvents {
     const code = call.code;
     if (code === undefined) return;
     const dangerous = dangerousNames(code);
-    if (dangerous.length === 0) return;
+    // An expression vector (a glm family's `initialize`) is code shipped like a closure: only
+    // dangerous names count. A call is data that model methods evaluate: allowlist first.
+    const unlisted = call.type === SXP.LANG ? unlistedLanguageCalls(call, code, where) : [];
+    if (dangerous.length === 0 && unlisted.length === 0) return;
     this.#add({
       ruleId: "r/language-call",
-      message: `language object${at(where)} calls ${list(dangerous, 6)}: model methods (predict, update, model.frame) evaluate such calls`,
+      message:
+        dangerous.length > 0
+          ? `language object${at(where)} calls ${list(dangerous, 6)}: model methods (predict, update, model.frame) evaluate such calls`
+          : `language object${at(where)} calls ${list(unlisted, 6)}, outside the functions formulas and stored model calls use: model methods (predict, update, model.frame) evaluate it`,
       offset: where.offset,
-      evidence: { callee: list(dangerous), call: call.type === SXP.LANG ? deparse(call) : `expression(…)` },
+      evidence: {
+        callee: list([...new Set([...dangerous, ...unlisted])]),
+        call: call.type === SXP.LANG ? deparse(call) : `expression(…)`,
+        ...(dangerous.length === 0 ? { allowlist: "outside" } : {}),
+        ...(where.label === undefined ? {} : { binding: preview(where.label, 80) }),
+      },
     });
   }
 

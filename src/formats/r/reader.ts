@@ -275,7 +275,36 @@ const RESOLVERS: ReadonlyMap<string, readonly [number, string]> = new Map([
   ["outer", [3, "FUN"]],
   ["apply", [3, "FUN"]],
   ["tapply", [3, "FUN"]],
+  ["Find", [1, "f"]],
+  ["Position", [1, "f"]],
+  ["Negate", [1, "f"]],
+  ["Vectorize", [1, "FUN"]],
+  ["rapply", [2, "f"]],
+  ["eapply", [2, "FUN"]],
+  [".mapply", [1, "FUN"]],
+  ["by", [3, "FUN"]],
+  ["aggregate", [3, "FUN"]],
+  ["ave", [0, "FUN"]], // by name only (its positions are grouping variables)
+  ["sweep", [4, "FUN"]],
+  ["kronecker", [3, "FUN"]],
+  ["dendrapply", [2, "FUN"]],
+  ["optim", [2, "fn"]],
+  ["optimize", [1, "f"]],
+  ["optimise", [1, "f"]],
+  ["uniroot", [1, "f"]],
+  ["integrate", [1, "f"]],
+  ["nlm", [1, "f"]],
+  ["nlminb", [2, "objective"]],
+  ["dynGet", [1, "x"]],
+  ["getS3method", [1, "f"]],
+  ["getMethod", [1, "f"]],
+  ["selectMethod", [1, "f"]],
 ]);
+
+/** Whether a function (bare or `pkg::name`) calls a function it is given by name or value. */
+export function callsByName(callee: string): boolean {
+  return RESOLVERS.has(callee.slice(callee.lastIndexOf(":") + 1));
+}
 
 /** The function a call's first cell names, as written. */
 function calleeOf(fn: RNode): string {
@@ -666,7 +695,8 @@ export class RWalker {
       if (first && attr !== undefined) node.attr = attr;
       const tagNode = (cellFlags & HAS_TAG) !== 0 ? await this.#item(depth + 1, false, undefined) : undefined;
       const tag = tagNode?.type === SXP.SYM ? tagNode.name : undefined;
-      const value = await this.#item(depth + 1, inner, frame ? tag : undefined);
+      // a tag names the value for evidence (and `predvars` attributes for the language rules)
+      const value = await this.#item(depth + 1, inner, frame || !inner ? tag : undefined);
       if (frame === "frame" && tag !== undefined && KNOWN_NATIVE_NAMES.has(tag)) this.#shadowsNative = true;
       if (frame !== undefined) {
         const active = ((cellFlags >>> 12) & ACTIVE_BINDING) !== 0;

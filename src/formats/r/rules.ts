@@ -36,10 +36,10 @@ export const rRules = [
   },
   {
     id: "r/language-call",
-    title: "R language object calls a dangerous function",
+    title: "R language object calls a dangerous or unlisted function",
     severity: "high",
     description:
-      "A call stored as data (a model's `call`, a formula, `terms` predvars) calls or names a function that runs commands, evaluates code or loads native code. Loading does not evaluate it, but standard model methods do: `predict()` and `model.frame()` evaluate `predvars`, `update()` evaluates `call`.",
+      'A call stored as data (a model\'s `call`, a formula, `terms` predvars) calls or names a function that runs commands, evaluates code or loads native code, or calls anything outside an allowlist of operators, pure constructors, formula transforms (`log`, `poly`, `splines::ns`, `s`, `strata`, `offset` ...), option-list constructors (`rpart.control`) and functions of stats and splines, or calls a computed function (`Find(paste0("sys", "tem"), ...)`, `f$g(...)`). Loading does not evaluate it, but standard model methods do: `predict()` and `model.frame()` evaluate `predvars` and the formula\'s variables, `update()` evaluates `call`. The outermost function of a stored call that is neither a formula nor a `terms` attribute (the fitter: `lm`, `randomForest`) may be any plain name that does not call a function given by name. Expression vectors (a glm family\'s `initialize`) are judged like closures: dangerous names only.',
     references: [INTERNALS],
   },
   {
@@ -80,6 +80,22 @@ export const rRules = [
     severity: "medium",
     description:
       "The stream holds a persistent reference (PERSISTSXP): its strings are handed to the loader's `refhook` function to produce the object. What that runs depends on the loader, not on the file.",
+    references: [INTERNALS],
+  },
+  {
+    id: "r/legacy-workspace",
+    title: "R workspace in a pre-1.0 format",
+    severity: "high",
+    description:
+      "The file opens with a workspace magic of R before 1.0 (`1971` to `1977`, read by R as four digits, the fifth byte ignored). `load()` and R's startup restore of `.RData` still read these formats, and they can bind `.First` and carry closures and promises, so opening R in the folder or loading the file runs code. They are not parsed: high, critical when the file names a startup hook or a dangerous function.",
+    references: ["https://github.com/wch/r-source/blob/trunk/src/main/saveload.c"],
+  },
+  {
+    id: "r/header-anomaly",
+    title: "R header that R reads but never writes",
+    severity: "medium",
+    description:
+      "The serialization or workspace header departs from anything R writes while R's reader still accepts it: a format line other than `X\n`/`B\n`/`A\n` (R checks only the first byte, and takes `\nA` for ASCII), ASCII numbers with signs or junk after the digits (`+262658`, `3junk`), writer and reader versions no R release has, an unprintable encoding name, a workspace magic written in other bytes than its digits. Such headers are made by hand, typically to slip past scanners; the stream is analysed all the same.",
     references: [INTERNALS],
   },
   {

@@ -63,7 +63,7 @@ describe("R header and detection", () => {
       name: "x",
     });
     expect(detectR(input("X\nhello world, this is text"))).toBeUndefined();
-    expect(detectR(input("A\n3\n1\n1\n"))).toBeUndefined(); // implausible R versions
+    expect(detectR(input("A\n3\n1\n1\n"))).toBeUndefined(); // the file ends inside the header
     expect(detectR(input("B\n"))).toBeUndefined();
     expect(detectR(input("RDX9\nX\n"))).toMatchObject({ format: "rdata", reason: "R workspace magic" });
   });
