@@ -11,7 +11,7 @@ const allow = (...p: string[]) => p.map(parseRemotePrefix);
 
 describe("remoteAllowed", () => {
   it.each([
-    ["https://models.example.com/pub/m.bin#sha256=" + "a".repeat(64), true],
+    [`https://models.example.com/pub/m.bin#sha256=${"a".repeat(64)}`, true],
     ["https://models.example.com/pub", true],
     ["https://models.example.com/public/m.bin", false],
     ["https://models.example.com.evil.net/pub/m.bin", false],
@@ -38,7 +38,7 @@ describe("remoteAllowed", () => {
   });
 
   it("hf:// alone allows every Hub repository; no prefix allows nothing", () => {
-    expect(remoteAllowed("hf://any/repo@" + "0".repeat(40), allow("hf://"))).toBe(true);
+    expect(remoteAllowed(`hf://any/repo@${"0".repeat(40)}`, allow("hf://"))).toBe(true);
     expect(remoteAllowed("hf://any/repo", [])).toBe(false);
   });
 

@@ -123,10 +123,12 @@ const CLI_SCAN_MAX_MODULES = 145;
 /**
  * Files of the format, container and integrity folders other than `index.ts` and detectors that a
  * scan of one small pickle may load: the pickle engine and analyzer (the file is a pickle), the
- * small tables some detectors share, and the engine's hashing.
+ * small tables some detectors share (the pyc header, R's integer words, torch.package's layout,
+ * the strict Sigstore bundle shape), the version-control names the directory walk skips, and the
+ * engine's hashing.
  */
 const SCAN_SUPPORT_FILES =
-  /^formats\/pickle\/|^formats\/marshal\/marshal\.ts$|^formats\/(?:media\/signatures|r\/header|skops\/names|torch7\/cursor|joblib\/layout)\.ts$|^integrity\/hash\/|^integrity\/oms\/requirement\.ts$/;
+  /^formats\/pickle\/|^formats\/marshal\/(?:marshal|pyc)\.ts$|^formats\/(?:media\/signatures|r\/header|r\/ints|skops\/names|torch7\/cursor|joblib\/layout|pytorch\/package-layout)\.ts$|^integrity\/hash\/|^integrity\/oms\/(?:requirement|shape)\.ts$|^integrity\/vcs\.ts$/;
 
 /** A small policy file, mode 0600 (a policy writable by others is refused). */
 function writePolicy(name: string, policy: unknown): string {

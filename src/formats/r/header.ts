@@ -14,7 +14,7 @@
  * analysed all the same.
  * @module
  */
-import { type RStreamFormat, scanInt } from "./stream.js";
+import { type RStreamFormat, scanInt } from "./ints.js";
 
 /** A workspace format older than serialization version 2. */
 export type RLegacy = "v1" | "pre-1.0";

@@ -9,11 +9,9 @@
 import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 
-/** How the stream encodes numbers. */
-export type RStreamFormat = "xdr" | "binary" | "ascii";
+import { NA_INTEGER, type RStreamFormat, scanInt } from "./ints.js";
 
-/** R's NA_integer_. */
-export const NA_INTEGER = -2147483648;
+export { NA_INTEGER, type RStreamFormat, scanInt } from "./ints.js";
 
 const CHUNK = 64 * 1024;
 /** R reads ASCII numbers into a 128-byte buffer and fails on longer words. */
@@ -23,25 +21,6 @@ const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 
 /** Bytes each vector element takes at least, by element kind. */
 const WIDTH = { int: 4, real: 8, complex: 16, raw: 1 } as const;
-
-const LONG_MAX = 2n ** 63n - 1n;
-const LONG_MIN = -(2n ** 63n);
-
-/**
- * An ASCII integer word as R reads it (`NA`, else C's `sscanf(word, "%d")` on glibc): an optional
- * sign and leading digits, whatever follows (`3junk` is 3); the value is read as a C `long`
- * (saturated) and truncated to 32 bits. Undefined when `sscanf` fails (no digits).
- * @param word - one whitespace-free word
- */
-export function scanInt(word: string): number | undefined {
-  if (word === "NA") return NA_INTEGER;
-  const m = /^[+-]?\d+/.exec(word);
-  if (m === null) return undefined;
-  let value = BigInt(m[0]);
-  if (value > LONG_MAX) value = LONG_MAX;
-  else if (value < LONG_MIN) value = LONG_MIN;
-  return Number(BigInt.asIntN(32, value));
-}
 
 /** Forward reader of one serialization stream. */
 export class RInput {
