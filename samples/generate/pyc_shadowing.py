@@ -3,6 +3,12 @@
 
 - module/helpers.pyc: a plain compiled module (medium: code that cannot be read as text).
 - module/aliased_os_system.pyc: `import os as _o; _o.system(...)` compiled (high).
+- module/dynamic_import.pyc: the module and function names built at run time
+  (`importlib.import_module("".join(["o", "s"]))`, `getattr(m, "sy" + "stem")`) (high).
+- torchserve/sitecustomize.mar: a built-in handler and a top-level `sitecustomize.py`, which the
+  worker's interpreter imports at start-up from its PYTHONPATH (the model folder).
+- mlflow/shadow_threadpoolctl/: mlflow.sklearn loader and code/threadpoolctl.py, which importing
+  sklearn imports.
 - torchserve/shadow_builtin_pyc.mar: handler `image_classifier` (a built-in name) and an
   `image_classifier.pyc` member: TorchServe imports the archive's module first.
 - torchserve/shadow_platform_pyc.mar, shadow_platform_py.mar: a built-in handler and a top-level
@@ -98,6 +104,10 @@ def main():
     expect("module/helpers.pyc", "suspicious", ["pyc/compiled-code"], ["pyc/risky-code"])
     put("module/aliased_os_system.pyc", pyc(PAYLOAD, "aliased_os_system"))
     expect("module/aliased_os_system.pyc", "malicious", ["pyc/compiled-code", "pyc/risky-code"])
+    dynamic = ('import importlib\nm = importlib.import_module("".join(["o", "s"]))\n'
+               'getattr(m, "sy" + "stem")("echo modelgate-pyc-sample")\n')
+    put("module/dynamic_import.pyc", pyc(dynamic, "dynamic_import"))
+    expect("module/dynamic_import.pyc", "malicious", ["pyc/compiled-code", "pyc/risky-code"])
 
     mar("torchserve/shadow_builtin_pyc.mar", "image_classifier",
         [("image_classifier.pyc", pyc(PAYLOAD, "image_classifier"))])
@@ -105,6 +115,8 @@ def main():
            ["torchserve/builtin-handler"])
     mar("torchserve/shadow_platform_pyc.mar", "image_classifier", [("platform.pyc", pyc(PAYLOAD, "platform"))])
     expect("torchserve/shadow_platform_pyc.mar", "malicious", ["torchserve/shadowed-module", "pyc/compiled-code"])
+    mar("torchserve/sitecustomize.mar", "image_classifier", [("sitecustomize.py", HELPERS)])
+    expect("torchserve/sitecustomize.mar", "malicious", ["torchserve/shadowed-module"])
     mar("torchserve/shadow_platform_py.mar", "image_classifier", [("platform.py", PAYLOAD)])
     expect("torchserve/shadow_platform_py.mar", "malicious", ["torchserve/shadowed-module", "repo/python-file"])
 
@@ -137,6 +149,10 @@ def main():
                                                 ("model.pkl", pickle.dumps({"coef": [0.5]}, protocol=4))])
     expect("mlflow/shadow_code", "malicious", ["mlflow/shadowed-module", "mlflow/shipped-code"],
            ["mlflow/custom-loader"])
+
+    mlflow_dir("mlflow/shadow_threadpoolctl", sklearn, [("code/threadpoolctl.py", HELPERS),
+                                                        ("model.pkl", pickle.dumps({"coef": [0.5]}, protocol=4))])
+    expect("mlflow/shadow_threadpoolctl", "malicious", ["mlflow/shadowed-module"], ["mlflow/custom-loader"])
 
     mlflow_dir("mlflow/no_flavors", "artifact_path: model\nmlflow_version: 2.20.0\n")
     expect("mlflow/no_flavors", "invalid", ["mlflow/invalid-mlmodel"])

@@ -58,6 +58,8 @@ const RISKY_APIS: readonly RiskyApi[] = [
   ["deserialize", "dill", LOADS],
   ["deserialize", "cloudpickle", LOADS],
   ["deserialize", "marshal", LOADS],
+  // a module imported by a name built at run time (`import_module("o" + "s")`) can be any module
+  ["dynamic-import", "importlib", ["import_module", "__import__", "reload"]],
 ];
 
 /**

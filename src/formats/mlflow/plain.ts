@@ -2,7 +2,8 @@
  * An MLmodel document as `yaml.safe_load` hands it to MLflow: mappings become objects (the last
  * of repeated keys wins), sequences arrays, scalars their text; unlike the YAML module's plain
  * view, aliases are followed (to the latest anchor of that name before them) and `<<` merge keys
- * are applied (keys written in the mapping win over merged ones), because PyYAML's SafeLoader does
+ * are applied in PyYAML's order (keys written in the mapping win over merged ones, a later `<<`
+ * key over an earlier one, an earlier mapping of one `<<` list over a later one), because PyYAML's SafeLoader does
  * both: an MLmodel can take its `loader_module` or `code` from an anchored mapping elsewhere.
  * Expansion is bounded by a node budget, so an alias bomb costs no more than that.
  * @module
@@ -43,10 +44,13 @@ export function mlmodelPlain(root: unknown, maxNodes = 20_000): unknown {
         own.set(key, value);
         continue;
       }
-      // `<<: *a` or `<<: [*a, *b]` (earlier mappings of the list win)
-      for (const source of Array.isArray(value) ? value : [value]) {
+      // PyYAML's flatten_mapping: `<<: [*a, *b]` takes the list in reverse (earlier mappings of
+      // the list win), and the pairs of each `<<` key are appended in order, so a later `<<` key
+      // wins over an earlier one; the mapping's own keys win over both.
+      const sources = Array.isArray(value) ? [...value].reverse() : [value];
+      for (const source of sources) {
         if (typeof source !== "object" || source === null || Array.isArray(source)) continue;
-        for (const [k, v] of Object.entries(source as Plain)) if (!merged.has(k)) merged.set(k, v);
+        for (const [k, v] of Object.entries(source as Plain)) merged.set(k, v);
       }
     }
     return Object.fromEntries([...merged, ...own]);

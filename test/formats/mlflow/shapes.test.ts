@@ -73,6 +73,18 @@ describe("aliases and merge keys", () => {
     expect(ruleIds(await scanOne(Buffer.from(text), "MLmodel"))).not.toContain("mlflow/custom-loader");
   });
 
+  it("resolves several merge keys as PyYAML does: a later << key wins, within one list an earlier mapping", async () => {
+    const later =
+      "a: &a {loader_module: mlflow.sklearn}\nb: &b {loader_module: evil_loader, code: code}\nflavors:\n  python_function:\n    <<: *a\n    <<: *b\n";
+    expect(ruleIds(await scanOne(Buffer.from(later), "MLmodel"))).toContain("mlflow/custom-loader");
+    const list =
+      "a: &a {loader_module: evil_loader}\nb: &b {loader_module: mlflow.sklearn}\nflavors:\n  python_function:\n    <<: [*a, *b]\n";
+    expect(ruleIds(await scanOne(Buffer.from(list), "MLmodel"))).toContain("mlflow/custom-loader");
+    const reversed =
+      "a: &a {loader_module: evil_loader}\nb: &b {loader_module: mlflow.sklearn}\nflavors:\n  python_function:\n    <<: *b\n    <<: *a\n";
+    expect(ruleIds(await scanOne(Buffer.from(reversed), "MLmodel"))).toContain("mlflow/custom-loader");
+  });
+
   it("stays bounded on an alias bomb", async () => {
     const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
     for (let i = 1; i < 12; i++)
