@@ -5,7 +5,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { realpath, stat } from "node:fs/promises";
+import { type BigIntStats, constants } from "node:fs";
+import { open, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { isModelgateError, ModelgateError, toModelgateError } from "../core/errors.js";
@@ -17,13 +18,19 @@ import { resolveLimits, scan, scanRoot } from "../scan/engine.js";
 import { failureReport } from "../scan/many.js";
 import type { ProgressEvent, ScanOptions } from "../scan/types.js";
 import { parseTargetUrl } from "../sources/http/config.js";
-import { parseHubUri } from "../sources/hub/config.js";
-import type { HubTransport } from "../sources/hub/transport.js";
+import { DEFAULT_HUB_URL, parseHubUri } from "../sources/hub/config.js";
+import type { HubTransport, HubTransportOptions } from "../sources/hub/transport.js";
 import { parseOciUri } from "../sources/oci/config.js";
 import { rootFor, type ScanTarget } from "../sources/roots.js";
 import { parseS3Uri } from "../sources/s3/config.js";
 import { ServiceError } from "./errors.js";
-import { DEFAULT_REMOTE_PREFIXES, parseRemotePrefix, type RemotePrefix, remoteAllowed } from "./remote-allow.js";
+import {
+  DEFAULT_REMOTE_PREFIXES,
+  hopCheck,
+  parseRemotePrefix,
+  type RemotePrefix,
+  remoteAllowed,
+} from "./remote-allow.js";
 import type { JobIdentity, JobOptions, JobProgress, ScanJobData } from "./types.js";
 
 /** The server's caps: what a client may ask for at most. */
@@ -261,13 +268,7 @@ export async function prepareJob(
   let kind: ScanJobData["kind"];
   if (isRemote(target)) {
     checkRemote(target);
-    const allowed = context.remotePrefixes ?? DEFAULT_REMOTE_PREFIXES.map(parseRemotePrefix);
-    if (!remoteAllowed(target, allowed)) {
-      throw new ServiceError(
-        "REMOTE_NOT_ALLOWED",
-        `this server fetches only ${allowed.map((p) => p.text).join(", ") || "no remote targets"} (serve --allow-remote)`,
-      );
-    }
+    checkAllowed(target, context.remotePrefixes, "serve");
     kind = "remote";
   } else if (/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith("/")) {
     throw new ServiceError("INVALID_TARGET", "unsupported target scheme (hf://, https://, s3://, oci:// or a path)");
@@ -312,6 +313,21 @@ export function prepareUploadJob(
   return { data, identity: identityOf(path, "upload", upload.sha256, upload.name) };
 }
 
+/**
+ * Refuses a remote target outside the prefixes (default `hf://` only).
+ * @param command - the command whose `--allow-remote` the message names
+ * @throws ServiceError `REMOTE_NOT_ALLOWED`
+ */
+function checkAllowed(target: string, prefixes: readonly RemotePrefix[] | undefined, command: string): void {
+  const allowed = prefixes ?? DEFAULT_REMOTE_PREFIXES.map(parseRemotePrefix);
+  if (!remoteAllowed(target, allowed)) {
+    throw new ServiceError(
+      "REMOTE_NOT_ALLOWED",
+      `this server fetches only ${allowed.map((p) => p.text).join(", ") || "no remote targets"} (${command} --allow-remote)`,
+    );
+  }
+}
+
 function checkRemote(target: string): void {
   try {
     if (target.startsWith("hf://")) parseHubUri(target);
@@ -333,6 +349,12 @@ export interface RunContext {
   readonly cache?: VerdictCache | undefined;
   /** Hub/URL transport shared by the worker's jobs. */
   readonly hubTransport?: HubTransport | undefined;
+  /**
+   * Remote targets this worker fetches (default `hf://` only): a job's target is checked again
+   * (a queue entry is not trusted), and every request of its scan, each redirect hop included,
+   * must stay where `hopCheck` (`remote-allow.ts`) allows.
+   */
+  readonly remotePrefixes?: readonly RemotePrefix[] | undefined;
   /** Environment of remote sources (`HF_ENDPOINT`, `HF_TOKEN`, AWS settings ...). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Caps the worker applies again (a queue entry is not trusted to respect them). */
@@ -369,10 +391,13 @@ const TRANSIENT = new Set(["NETWORK", "TIMEOUT"]);
  * device and inode are taken right after the check, and the root refuses to list anything else
  * (a folder swapped for a link to elsewhere in between), closing the gap between check and scan.
  */
-async function scanLocal(real: string, options: ScanOptions): Promise<ScanReport> {
-  const info = await stat(real, { bigint: true });
+async function scanLocal(real: string, bases: readonly string[], options: ScanOptions): Promise<ScanReport> {
+  // The identity comes from an open handle whose current path is checked to lie under a root: a
+  // folder on the way swapped for a link after the path was checked makes the handle's path (or,
+  // later, the identity the scan finds) differ, and nothing outside the roots is listed.
+  const { where, info } = await openedUnder(real, bases);
   const limits = resolveLimits({ ...options.policy?.limits, ...options.limits });
-  const root = await rootFor(real, {
+  const root = await rootFor(where, {
     expect: { dev: info.dev, ino: info.ino },
     maxDirectoryDepth: limits.maxDirectoryDepth,
     maxFiles: limits.maxFiles,
@@ -381,6 +406,28 @@ async function scanLocal(real: string, options: ScanOptions): Promise<ScanReport
     return await scanRoot(root, options);
   } finally {
     await root.close?.().catch(() => undefined);
+  }
+}
+
+/**
+ * Opens a checked path (without blocking on a FIFO) and returns where the open file or folder
+ * really is and its identity, refusing one that is not under `bases` now.
+ * @param real - the path as checked
+ * @param bases - the roots (or the upload folder) it must lie in
+ */
+async function openedUnder(real: string, bases: readonly string[]): Promise<{ where: string; info: BigIntStats }> {
+  const handle = await open(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const where = process.platform === "linux" ? await realpath(`/proc/self/fd/${handle.fd}`) : await realpath(real);
+    if (!bases.some((base) => isWithin(where, base))) {
+      throw new ServiceError(
+        "PATH_OUTSIDE_ROOT",
+        "the path leads outside the served roots (it changed after it was checked)",
+      );
+    }
+    return { where, info: await handle.stat({ bigint: true }) };
+  } finally {
+    await handle.close();
   }
 }
 
@@ -400,7 +447,18 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
   const t = data.target;
   const env = context.env;
   const verify = data.options.verify;
-  const transport = context.hubTransport;
+  const prefixes = context.remotePrefixes ?? DEFAULT_REMOTE_PREFIXES.map(parseRemotePrefix);
+  checkAllowed(t, prefixes, "serve/worker");
+  let hubOrigin: string | undefined;
+  try {
+    hubOrigin = new URL(env.HF_ENDPOINT?.trim() || DEFAULT_HUB_URL).origin;
+  } catch {
+    // The Hub source refuses a bad HF_ENDPOINT itself.
+  }
+  const allowUrl = hopCheck({ target: t, hubOrigin }, prefixes);
+  // The shared pool's budgets with this job's destinations, or a private transport's options.
+  const transport: HubTransport | HubTransportOptions =
+    context.hubTransport === undefined ? { allowUrl } : context.hubTransport.withUrlCheck(allowUrl);
   if (t.startsWith("hf://")) {
     const uri = parseHubUri(t);
     return {
@@ -410,13 +468,13 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
         env,
         ...(uri.revision === undefined ? {} : { revision: uri.revision }),
         ...(uri.path === undefined ? {} : { paths: [uri.path] }),
-        ...(transport === undefined ? {} : { transport }),
+        transport,
       },
     };
   }
   if (/^https:\/\//i.test(t)) {
     parseTargetUrl(t);
-    return { url: { url: t, verify, env, ...(transport === undefined ? {} : { transport }) } };
+    return { url: { url: t, verify, env, transport } };
   }
   if (/^s3:\/\//i.test(t)) {
     const { bucket, prefix } = parseS3Uri(t);
@@ -424,7 +482,9 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
   }
   if (/^oci:\/\//i.test(t)) {
     parseOciUri(t);
-    return { oci: { reference: t, verify, env } };
+    // Its own transport as before (options, not the shared pool), with the same URL check: the
+    // token service's realm and blob redirects are requests like any other.
+    return { oci: { reference: t, verify, env, transport: { allowUrl } } };
   }
   throw new ModelgateError("INVALID_ARGUMENT", "unsupported target");
 }
@@ -477,7 +537,8 @@ export async function runScanJob(data: ScanJobData, context: RunContext): Promis
   let target: ScanTarget | undefined;
   try {
     target = await scanTargetOf(data, context);
-    const report = typeof target === "string" ? await scanLocal(target, options) : await scan(target, options);
+    const bases = data.kind === "upload" ? (context.uploadDir === undefined ? [] : [context.uploadDir]) : context.roots;
+    const report = typeof target === "string" ? await scanLocal(target, bases, options) : await scan(target, options);
     const transient = report.errors.find((e) => e.code === "NETWORK");
     if (transient !== undefined && context.willRetry) throw new TransientJobError(transient.code, transient.message);
     return data.kind === "upload" && data.upload !== undefined

@@ -817,6 +817,13 @@ export function joblibArrayLayout(
 ): { dtype: string; shape: number[]; bytes: number; object: boolean; alignment: boolean } | undefined {
   // a dict past the container cap may have set a key again after the value kept
   if (!(state instanceof PyDict) || !state.exact) return undefined;
+  // Only the attributes joblib's NumpyArrayWrapper has: any other key (`read_array`, `read`,
+  // `read_mmap` set on the instance) changes what joblib's load_build runs and reads, so the
+  // layout is not certain.
+  for (const key of state.keys) {
+    const name = strOf(key);
+    if (name === undefined || !WRAPPER_ATTRIBUTES.has(name)) return undefined;
+  }
   const shapeV = state.get("shape");
   const dtypeV = state.get("dtype");
   const shape: number[] = [];
@@ -834,6 +841,16 @@ export function joblibArrayLayout(
   const align = state.get("numpy_array_alignment_bytes");
   return { dtype: dt.str, shape, bytes, object: dt.object, alignment: align !== undefined && align !== null };
 }
+
+/** The instance attributes of joblib's NumpyArrayWrapper (joblib 0.12 to 1.4). */
+const WRAPPER_ATTRIBUTES: ReadonlySet<string> = new Set([
+  "subclass",
+  "shape",
+  "order",
+  "dtype",
+  "allow_mmap",
+  "numpy_array_alignment_bytes",
+]);
 
 /** Item sizes numpy has for each fixed-size kind (`numpy.dtype(...).__reduce__()` writes kind + size). */
 const FIXED_SIZES: Readonly<Record<string, readonly number[]>> = {

@@ -50,6 +50,9 @@ export function parseS3Uri(uri: string): S3Uri {
  * @param prefix - the listed prefix
  */
 export function relativeKey(key: string, prefix: string): string {
+  if (!key.startsWith(prefix)) {
+    throw new ModelgateError("MALFORMED", `key ${JSON.stringify(key.slice(0, 200))} is outside the prefix`);
+  }
   if (prefix === "" || prefix.endsWith("/")) return key.slice(prefix.length);
   if (key === prefix) return key.split("/").pop() ?? key;
   return key.slice(prefix.length + 1);

@@ -234,6 +234,16 @@ export class S3Root implements ScanRoot {
           }
           last = key;
           if (!folder && key !== this.prefix && !key.startsWith(`${this.prefix}/`)) continue;
+          if (folder && !key.startsWith(this.prefix)) {
+            // the store ignored the Prefix it was asked for: nothing outside it is read or named
+            problems.push({
+              path: `.outside-prefix-${problems.length}`,
+              size: 0,
+              kind: "unreadable",
+              error: `the listing returned a key outside the prefix ${JSON.stringify(this.prefix)}: the store ignored the prefix; not scanned`,
+            });
+            continue;
+          }
           if (key.endsWith("/") && (item.Size ?? 0) === 0) continue; // folder marker
           const path = relativeKey(key, this.prefix);
           const bad = badRepoPath(path);
