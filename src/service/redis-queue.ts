@@ -17,6 +17,7 @@ import { DEFAULT_CAPS, isWithin, jobIdOf, runScanJob, type ServiceCaps, Transien
 import { countersOf, type ScanCounters } from "./metrics.js";
 import { finishedProgress } from "./progress.js";
 import { CounterBatch, RedisScanCounters } from "./redis-metrics.js";
+import type { RemotePrefix } from "./remote-allow.js";
 import type {
   JobEvent,
   JobIdentity,
@@ -354,6 +355,11 @@ export interface WorkerOptions {
   uploadDir?: string;
   /** The worker's caps (a queue entry is not trusted to respect the server's). */
   caps?: ServiceCaps;
+  /**
+   * Remote targets this worker fetches (`worker --allow-remote`; default `hf://` only): checked
+   * again for every job, and every request of a scan, redirects included (see `job.ts` RunContext).
+   */
+  remotePrefixes?: readonly RemotePrefix[];
   /** Environment of remote sources (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
   /**
@@ -424,6 +430,7 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
           uploadDir: options.uploadDir,
           cache: options.cache,
           hubTransport: transport,
+          remotePrefixes: options.remotePrefixes,
           env: options.env ?? process.env,
           caps,
           signal: controller.signal,

@@ -111,6 +111,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const token = await readTokenFile(config.tokenFile);
   const roots = await resolveRoots(config.roots);
   const caps = config.caps ?? DEFAULT_CAPS;
+  const remotePrefixes = (config.allowRemote ?? DEFAULT_REMOTE_PREFIXES).map(parseRemotePrefix);
   let uploadDir: string | undefined;
   let ownUploadDir: string | undefined;
   if (config.uploadDir !== undefined) uploadDir = await privateFolder(config.uploadDir);
@@ -136,7 +137,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       concurrency: config.concurrency ?? 2,
       metrics,
       ...(config.resultTtlSeconds === undefined ? {} : { resultTtlMs: config.resultTtlSeconds * 1000 }),
-      run: { roots, uploadDir, cache: config.cache, env: config.env ?? process.env, caps },
+      run: { roots, uploadDir, cache: config.cache, env: config.env ?? process.env, caps, remotePrefixes },
       onFinished: async (data) => {
         if (data.kind !== "upload" || uploadDir === undefined) return;
         const folder = dirname(data.target);
@@ -150,7 +151,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       roots,
       defaultPolicy: config.policy,
       requestPolicies: config.requestPolicies === true,
-      remotePrefixes: (config.allowRemote ?? DEFAULT_REMOTE_PREFIXES).map(parseRemotePrefix),
+      remotePrefixes,
       caps,
     },
     token,
@@ -191,6 +192,8 @@ export interface WorkerConfig {
   lockDurationMs?: number;
   /** Caps. */
   caps?: ServiceCaps;
+  /** URI prefixes of the remote targets this worker fetches (default `["hf://"]`; as `serve --allow-remote`). */
+  allowRemote?: readonly string[];
   /** Logging. */
   onJob?: Parameters<typeof runWorker>[0]["onJob"];
 }
@@ -206,6 +209,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
   const handle = runWorker({
     connection: config.redis,
     roots,
+    remotePrefixes: (config.allowRemote ?? DEFAULT_REMOTE_PREFIXES).map(parseRemotePrefix),
     ...(config.concurrency === undefined ? {} : { concurrency: config.concurrency }),
     ...(uploadDir === undefined ? {} : { uploadDir }),
     ...(cacheClient === undefined

@@ -72,6 +72,12 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
     "4",
     "--lock-ms",
     "4000",
+    // The mock Hub's CDN is at 127.0.0.1 (an internal address): a redirect there is followed only
+    // because the operator names it.
+    "--allow-remote",
+    "hf://",
+    "--allow-remote",
+    hub.cdnUrl,
   ];
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: "", HF_HUB_OFFLINE: "" };
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });

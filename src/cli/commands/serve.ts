@@ -30,7 +30,10 @@ Options:
   --allow-remote PREFIX    remote targets clients may ask for, as URI prefixes (repeatable;
                            default hf://): https://host/path, s3://bucket/prefix,
                            oci://registry/repo; the server fetches with its own network position
-                           and credentials, so name only what clients may read through it
+                           and credentials, so name only what clients may read through it.
+                           Redirects stay on the target's origin or under these prefixes
+                           (hf:// and oci:// may reach public CDN hosts, never internal
+                           addresses the prefixes do not name); workers need the same list
   --request-policies       let requests carry a policy of their own, replacing --policy (off:
                            such requests are refused; a policy can allow a payload or drop a
                            required signature, so only for clients trusted with that)

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "../../core/node-util.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
+import { parseRemotePrefix } from "../../service/remote-allow.js";
 import { type Command, cwdOf, EXIT, UsageError } from "../io.js";
 import { optional, positiveInt, untilStopped } from "./serve.js";
 
@@ -21,6 +22,11 @@ Options:
   --concurrency N          jobs at once (default 2)
   --root DIR               a folder local targets may lie in (repeatable; checked again here)
   --upload-dir DIR         the upload folder shared with 'serve' (chmod 700)
+  --allow-remote PREFIX    remote targets this worker fetches, as URI prefixes (repeatable;
+                           default hf://; give the same as 'serve --allow-remote'): a queued
+                           job outside them is refused, and redirects may not leave them (an
+                           https:// target's own origin aside; hf:// and oci:// may reach public
+                           CDN hosts, never localhost or internal IP literals they do not name)
   --no-cache               do not share verdicts through Redis
   --cache-ttl SECONDS      how long a cached verdict lives (default 2592000)
   --lock-ms N              job lock; a dead worker's jobs move after about this long (default 30000)
@@ -41,6 +47,7 @@ export const workerCommand: Command = {
         concurrency: { type: "string" },
         root: { type: "string", multiple: true },
         "upload-dir": { type: "string" },
+        "allow-remote": { type: "string", multiple: true },
         "no-cache": { type: "boolean", default: false },
         "cache-ttl": { type: "string" },
         "lock-ms": { type: "string" },
@@ -67,6 +74,7 @@ export const workerCommand: Command = {
         maxConcurrency: positiveInt("max-file-concurrency", values["max-file-concurrency"]) ?? 4,
       },
       ...(values["upload-dir"] === undefined ? {} : { uploadDir: resolve(cwd, values["upload-dir"]) }),
+      ...(values["allow-remote"] === undefined ? {} : { allowRemote: checkPrefixes(values["allow-remote"]) }),
       ...optional("concurrency", positiveInt("concurrency", values.concurrency)),
       ...optional("cacheTtlSeconds", positiveInt("cache-ttl", values["cache-ttl"])),
       ...optional("lockDurationMs", positiveInt("lock-ms", values["lock-ms"], 1000)),
@@ -84,3 +92,15 @@ export const workerCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** Checks `--allow-remote` prefixes as usage errors. */
+function checkPrefixes(prefixes: readonly string[]): string[] {
+  for (const p of prefixes) {
+    try {
+      parseRemotePrefix(p);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return [...prefixes];
+}

@@ -1,7 +1,9 @@
 /**
  * HTTP for remote sources (the Hub, `https://` URLs, S3): bounded connections and bytes in
  * flight, manual redirects (credentials never leave their origin), retries with backoff for
- * transient failures, per-request timeouts, abort, and byte accounting.
+ * transient failures, per-request timeouts, abort, and byte accounting. An optional URL check is
+ * consulted before every request, each redirect hop included, so a caller that may only fetch from
+ * some places (the service's `--allow-remote`) is not led elsewhere by a redirect.
  * @module
  */
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
@@ -26,7 +28,18 @@ export interface HubTransportOptions {
   requestTimeoutMs?: number;
   /** `User-Agent` header (default `modelgate/<version>`). */
   userAgent?: string;
+  /**
+   * Where requests may go: consulted before every request, the first and each redirect hop, with
+   * the URL about to be fetched; a refused URL is never fetched (an `IO` error, not retried).
+   */
+  allowUrl?: UrlCheck | undefined;
 }
+
+/**
+ * Whether a request may go to a URL: `undefined` when it may, else why not (shown in the error).
+ * @param url - the URL about to be fetched
+ */
+export type UrlCheck = (url: URL) => string | undefined;
 
 /** Counters of what a scan transferred. */
 export interface TransferStats {
@@ -228,8 +241,11 @@ function tlsFailure(error: unknown): string | undefined {
  */
 export class HubTransport {
   readonly #fetch: typeof fetch;
-  readonly #connections: Semaphore;
-  readonly #bytes: Semaphore;
+  // Not readonly: a view made by withUrlCheck shares its parent's budgets.
+  #connections: Semaphore;
+  #bytes: Semaphore;
+  readonly #options: HubTransportOptions;
+  readonly #allowUrl: UrlCheck | undefined;
   readonly #retries: number;
   readonly #retryBaseMs: number;
   readonly #maxRetryDelayMs: number;
@@ -251,6 +267,23 @@ export class HubTransport {
     this.#maxRetryDelayMs = positive("maxRetryDelayMs", options.maxRetryDelayMs, 60_000, 0);
     this.#timeoutMs = positive("requestTimeoutMs", options.requestTimeoutMs, 60_000);
     this.#userAgent = options.userAgent ?? `${TOOL_NAME}/${TOOL_VERSION}`;
+    this.#options = options;
+    this.#allowUrl = options.allowUrl;
+  }
+
+  /**
+   * This transport with one more URL check (after its own, if any): same connection and
+   * bytes-in-flight budgets, fetch, retries and timeouts. One job of a shared pool gets its own
+   * destinations this way.
+   * @param check - refuses a URL by returning why
+   */
+  withUrlCheck(check: UrlCheck): HubTransport {
+    const own = this.#allowUrl;
+    const both: UrlCheck = own === undefined ? check : (url) => own(url) ?? check(url);
+    const view = new HubTransport({ ...this.#options, allowUrl: both });
+    view.#connections = this.#connections;
+    view.#bytes = this.#bytes;
+    return view;
   }
 
   /**
@@ -347,12 +380,20 @@ export class HubTransport {
     let url = request.url;
     let method = request.method ?? "GET";
     let body = request.body;
+    let redirectedFrom = url;
     const redirects: Headers[] = [];
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { "user-agent": this.#userAgent, ...request.headers };
       if (sameOrigin(url, ctx.origin)) {
         if (ctx.headers !== undefined) Object.assign(headers, ctx.headers);
         if (ctx.token !== undefined) headers.authorization = `Bearer ${ctx.token}`;
+      }
+      if (this.#allowUrl !== undefined) {
+        const why = this.#allowUrl(new URL(url));
+        if (why !== undefined) {
+          const what = hop === 0 ? "request to" : `redirect from ${show(ctx, redirectedFrom)} to`;
+          throw new ModelgateError("IO", `${what} ${show(ctx, url)} refused: ${why}`);
+        }
       }
       ctx.stats.requests++;
       const init: RequestInit = { method, headers, redirect: "manual", signal };
@@ -374,6 +415,7 @@ export class HubTransport {
         method = "GET";
         body = undefined;
       }
+      redirectedFrom = url;
       url = next.href;
     }
     throw new ModelgateError("NETWORK", `more than ${MAX_REDIRECTS} redirects from ${show(ctx, request.url)}`);
