@@ -21,6 +21,10 @@ describe("remoteAllowed", () => {
     ["https://models.example.com/pub/../secret", false],
     ["https://models.example.com/pub/%2e%2e/secret", false],
     ["https://169.254.169.254/latest/meta-data", false],
+    ["https://models.example.com/pub/x\\..\\..\\secret", false],
+    ["https://models.example.com/pub/x/\t../../secret", false],
+    ["https://models.example.com/pub/a\n/../../b", false],
+    ["https://models.example.com/pub/a b", false],
   ])("https prefix: %s → %s", (target, ok) => {
     expect(remoteAllowed(target, allow("https://models.example.com/pub"))).toBe(ok);
   });
