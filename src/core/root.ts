@@ -142,8 +142,8 @@ export interface RootEntry {
   /** Link target, for symlinks. */
   readonly linkTarget?: string;
   /**
-   * For `skipped` folders: `vcs` (the scanned directory's own `.git`, `.hg` or `.svn`, which no
-   * loader reads) or `depth` (deeper than `limits.maxDirectoryDepth`: its content was not seen).
+   * For `skipped` folders: `vcs` (the scanned directory's own `.git`, which no loader
+   * reads) or `depth` (deeper than `limits.maxDirectoryDepth`: its content was not seen).
    */
   readonly skipped?: "vcs" | "depth";
   /** For `skipped` `vcs` folders: entries found below it (capped, see `skippedMore`). */

@@ -191,7 +191,7 @@ export const coreRules = [
     title: "Version-control folder skipped",
     severity: "info",
     description:
-      "The scanned directory's own `.git`, `.hg` or `.svn` folder was not scanned: version-control internals are not model content and no loader reads them. The finding counts the entries skipped. Folders of these names below the scanned directory are scanned like any other.",
+      "The scanned directory's own `.git` (a folder, or a worktree's `.git` file) was not scanned: git's internals are not model content, no loader reads them, and git refuses to track a path named `.git`, so a cloned repository cannot plant files there. The finding counts the entries skipped. `.hg` and `.svn`, which a git repository can carry like any folder, and `.git` folders below the scanned directory are scanned like any other.",
   },
 ] as const satisfies readonly RuleDef[];
 

@@ -322,7 +322,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
           const count = `${entry.skippedEntries ?? 0}${entry.skippedMore === true ? "+" : ""}`;
           recorder.add(recorder.root, {
             ruleId: "scan/skipped-directory",
-            message: `version-control entry ${JSON.stringify(entry.path)} of the scanned directory (a .git, .hg or .svn folder, or a worktree's .git file), not scanned (${count} entries): no loader reads it`,
+            message: `version-control entry ${JSON.stringify(entry.path)} of the scanned directory (a .git folder, or a worktree's .git file), not scanned (${count} entries): no loader reads it`,
             evidence: { entries: entry.skippedEntries ?? 0, more: entry.skippedMore === true },
           });
         } else {

@@ -165,7 +165,7 @@ describe("shard layouts", () => {
 });
 
 describe("version-control entries", () => {
-  it("lock and scan --lock agree on a worktree's .git file and a .hg folder (F5)", async () => {
+  it("lock and scan --lock agree on a worktree's .git file; .hg and .svn are content on both sides (F5)", async () => {
     const dir = fresh();
     writeFileSync(join(dir, "config.json"), '{"a": 1}');
     writeFileSync(join(dir, ".git"), "gitdir: /elsewhere/.git/worktrees/x\n");
@@ -174,7 +174,8 @@ describe("version-control entries", () => {
     mkdirSync(join(dir, ".svn"));
     writeFileSync(join(dir, ".svn", "entries"), "12");
     const { lock, path } = await writeLockFile(dir);
-    expect(Object.keys(lock.files)).toEqual(["config.json"]);
+    // git cannot track a path named .git; .hg and .svn can be committed like any folder
+    expect(Object.keys(lock.files).sort()).toEqual([".hg/z", ".svn/entries", "config.json"]);
     expect(await checkDirectory(dir, lock)).toEqual([]);
     const r = await scan(dir, { lockFile: path });
     expect(rules(r).filter((x) => x.includes("integrity/pin-"))).toEqual([]);
@@ -184,8 +185,8 @@ describe("version-control entries", () => {
     }
     expect(listed.sort()).toEqual([
       ".git:skipped",
-      ".hg:skipped",
-      ".svn:skipped",
+      ".hg/z:file",
+      ".svn/entries:file",
       "config.json:file",
       "modelgate.lock.json:file",
     ]);

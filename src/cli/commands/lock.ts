@@ -16,7 +16,7 @@ symbolic link, FIFO, device or directory is refused. Check a tree against it wit
 Options:
   --output FILE              lock file (default <dir>/modelgate.lock.json, left out of the lock)
   --ignore-paths PATH...     paths (relative to <dir>) to leave out (repeatable); a top-level
-                             .git, .hg or .svn (folder or file) always is
+                             .git (folder or file) always is
   -h, --help                 show this help
 
 Exit codes: 0 written; 2 error or usage error.`;

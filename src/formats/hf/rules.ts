@@ -80,7 +80,7 @@ export const repoRules = [
     title: "Checkpoint index points outside the model directory",
     severity: "high",
     description:
-      "A sharded checkpoint index (`*.index.json` `weight_map`) names a shard by an absolute path, a drive letter or `..` components, so a loader would open a file outside the model directory.",
+      "A sharded checkpoint index (`*.index.json` `weight_map`) names a shard by an absolute path, a drive letter or `..` components, so a loader would open a file outside the model directory; or inside the directory's own `.git`, which the scan does not look into.",
   },
   {
     id: "repo/index-missing-shard",

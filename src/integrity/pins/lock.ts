@@ -122,7 +122,7 @@ export function formatLockFile(lock: LockFile): string {
 
 /** Options of {@link createLockFile}. */
 export interface CreateLockOptions {
-  /** Paths (relative to the directory, subtree included) left out; the top-level `.git`, `.hg` and `.svn` always are. */
+  /** Paths (relative to the directory, subtree included) left out; the top-level `.git` always is. */
   ignorePaths?: readonly string[];
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;
@@ -201,7 +201,7 @@ export async function writeLockFile(
 export interface CheckDirectoryOptions {
   /** Files present but not pinned are fine. */
   allowUnexpected?: boolean;
-  /** Paths left out of the comparison (subtree included); the top-level `.git`, `.hg` and `.svn` always are. */
+  /** Paths left out of the comparison (subtree included); the top-level `.git` always is. */
   ignorePaths?: readonly string[];
   /** Hash pool (default: the process-wide pool). */
   pool?: HashPool;

@@ -89,3 +89,20 @@ describe("processor audio_tokenizer", () => {
     expect(file.verdict).toBe("clean");
   });
 });
+
+describe("sharded checkpoint index", () => {
+  it.each([".git/pytorch_model-00001-of-00001.bin", "./.git/objects/x.bin"])(
+    "a shard inside .git (%s), which the scan does not look into, is high",
+    async (shard) => {
+      const index = { metadata: {}, weight_map: { "w.weight": shard } };
+      const file = await scanOne(json(index), "pytorch_model.bin.index.json");
+      expect(ruleIds(file)).toContain("repo/index-path-escape");
+    },
+  );
+
+  it("a shard inside .hg or .svn is an ordinary path (those folders are scanned)", async () => {
+    const index = { metadata: {}, weight_map: { "w.weight": ".svn/pytorch_model-00001-of-00001.bin" } };
+    const file = await scanOne(json(index), "pytorch_model.bin.index.json");
+    expect(ruleIds(file)).not.toContain("repo/index-path-escape");
+  });
+});
