@@ -3,13 +3,13 @@
 // Usage: node ci-gate.ts <models-dir> <out-dir>
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { discoverPolicy, scan, severityRank } from "modelgate";
+import { loadPolicyFile, scan, severityRank } from "modelgate";
 import { renderCycloneDx, renderSarif } from "modelgate/report";
 
 const [target = "models", outDir = "reports"] = process.argv.slice(2);
 
-const policy = await discoverPolicy(); // the repository's .modelgate.json (from the working directory), validated
-const report = await scan(target, policy === undefined ? {} : { policy });
+const policy = await loadPolicyFile(".modelgate.json"); // the repository's policy, named as the CLI's --policy
+const report = await scan(target, { policy });
 
 await mkdir(outDir, { recursive: true });
 await writeFile(join(outDir, "modelgate.sarif"), JSON.stringify(renderSarif(report, { uriPrefix: target })));

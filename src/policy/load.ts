@@ -80,9 +80,9 @@ export interface DiscoverPolicyOptions {
   /**
    * Folders whose content is input (the scanned targets): a `.modelgate.json` inside one of them is
    * ignored (`onIgnored`) and the search goes on above it, so `cd model && modelgate scan .` never
-   * takes its policy from the model. Nor from the checkout a target belongs to: a policy file at
-   * or below the nearest folder above a target that holds `.git`, `.hg`, `.svn` or
-   * `.cache/huggingface` is ignored too (`cd model-repo && modelgate scan weights`).
+   * takes its policy from the model. A `.modelgate.json` found in a folder that holds a target
+   * (above it) is an error (`POLICY`): it may be the project's or have come with the material
+   * (`cd model-repo && modelgate scan weights`), so the caller names it (`--policy`) or not.
    */
   exclude?: readonly string[];
 }
@@ -94,6 +94,8 @@ export interface DiscoverPolicyOptions {
  * anyone, so neither it nor anything above is used.
  * @param options - the starting folder
  * @returns the policy file's path, or undefined when there is none
+ * @throws ModelgateError `POLICY` when the file found lies in a folder that holds a target
+ *   (`options.exclude`): whose it is cannot be told
  */
 export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promise<string | undefined> {
   if (typeof options !== "object" || options === null) {
@@ -109,11 +111,6 @@ export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promi
     return undefined; // the working directory is gone
   }
   const excluded = await Promise.all((options.exclude ?? []).map((t) => realpath(resolve(t)).catch(() => resolve(t))));
-  // The checkout (or download) each target belongs to: a policy file at its root or below, above
-  // the target, came with the material scanned (`cd model-repo && modelgate scan weights`).
-  const checkouts = (await Promise.all(excluded.map((t) => checkoutRoot(t)))).filter(
-    (r): r is string => r !== undefined,
-  );
   for (;;) {
     const candidate = join(dir, POLICY_FILE_NAME);
     let info: Awaited<ReturnType<typeof stat>>;
@@ -138,13 +135,15 @@ export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promi
       options.onIgnored?.(candidate, `${dir} is inside a scanned target (input, not configuration)`);
       present = false;
     }
-    const checkout = present ? checkouts.find((r) => within(real, r)) : undefined;
-    if (checkout !== undefined) {
-      options.onIgnored?.(
-        candidate,
-        `${dir} is in the checkout or download ${checkout} that a scanned target belongs to (input, not configuration; name it with --policy to use it)`,
+    const holds = present ? excluded.find((t) => within(t, real)) : undefined;
+    if (holds !== undefined) {
+      // A policy above a target, in a folder that holds it: the project's own, or one that came
+      // with the downloaded material the user is scanning from inside. Nothing tells them apart
+      // (a checkout marker can be planted or missing), so neither is used nor silently dropped.
+      throw new ModelgateError(
+        "POLICY",
+        `${candidate} is in a folder that holds the scanned target ${holds}: it may have come with the material scanned. Name it with --policy to use it, or pass --no-policy (or run from elsewhere)`,
       );
-      present = false;
     }
     // Whatever is there (a link, a FIFO...) is returned: loadPolicyFile refuses it loudly.
     if (present) return candidate;
@@ -157,37 +156,6 @@ export async function findPolicyFile(options: DiscoverPolicyOptions = {}): Promi
 /** Whether `path` is `dir` or inside it (both resolved). */
 function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
-}
-
-/**
- * Entries that mark the root of a version-control checkout or of a Hub download
- * (`hf download --local-dir` keeps `.cache/huggingface` there).
- */
-const CHECKOUT_MARKERS: readonly string[] = [".git", ".hg", ".svn", join(".cache", "huggingface")];
-
-/** Most folders climbed looking for a checkout root. */
-const MAX_CHECKOUT_CLIMB = 256;
-
-/**
- * The nearest folder at or above `target` (resolved) that is the root of a checkout or download,
- * or undefined.
- */
-async function checkoutRoot(target: string): Promise<string | undefined> {
-  let dir = target;
-  for (let i = 0; i < MAX_CHECKOUT_CLIMB; i++) {
-    for (const marker of CHECKOUT_MARKERS) {
-      try {
-        await lstat(join(dir, marker));
-        return dir;
-      } catch {
-        // not here
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-  return undefined;
 }
 
 /**

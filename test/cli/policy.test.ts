@@ -56,11 +56,17 @@ describe("policies change verdicts and exit codes", () => {
     expect(report.policy?.source).toBeUndefined();
   });
 
-  it("a .modelgate.json found from the working directory accepts it (exit 0), keeps it visible and records the policy", async () => {
-    await writeFile(join(repo, ".modelgate.json"), JSON.stringify({ suppressions: [suppressKernel] }));
+  it("a .modelgate.json in a folder holding the target is refused (exit 2); named with --policy it accepts the kernel (exit 0), keeps it visible and records the policy", async () => {
+    const file = join(repo, ".modelgate.json");
+    await writeFile(file, JSON.stringify({ suppressions: [suppressKernel] }));
     // Configuration comes from where modelgate runs, not from what it scans.
     expect((await run()).report.policy?.source).toBeUndefined();
-    const { code, report } = await runIn(repo);
+    // Run from the folder holding both: the file may have come with the material, so it must be named.
+    const found = await runIn(repo);
+    expect(found.code).toBe(2);
+    expect(found.io.out).toBe("");
+    expect(found.io.err).toContain(`POLICY: ${file} is in a folder that holds the scanned target ${model}`);
+    const { code, report } = await runIn(repo, "--policy", ".modelgate.json");
     expect(code).toBe(0);
     expect(reportValidator()(report).valid).toBe(true);
     const kernel = report.files.find((f) => f.path === "kernels/libattn.so")!;
@@ -70,11 +76,23 @@ describe("policies change verdicts and exit codes", () => {
       { ruleId: "format/executable", severity: "high", suppression: { reason: suppressKernel.reason } },
     ]);
     expect(report.policy).toMatchObject({
-      source: join(repo, ".modelgate.json"),
+      source: file,
       suppressions: [{ rule: "format/executable", status: "active", matched: 1 }],
     });
     expect(report.policy?.hash).toMatch(/^[0-9a-f]{64}$/);
-    await rm(join(repo, ".modelgate.json"));
+    await rm(file);
+  });
+
+  it("a .modelgate.json found from the working directory applies to targets outside its folder", async () => {
+    const project = join(repo, "project");
+    await mkdir(project, { recursive: true });
+    const file = join(project, ".modelgate.json");
+    await writeFile(file, JSON.stringify({ suppressions: [{ ...suppressKernel, path: "kernels/*.so" }] }));
+    const { code, report } = await runIn(project);
+    expect(code).toBe(0);
+    expect(report.files.find((f) => f.path === "kernels/libattn.so")?.verdict).toBe("clean");
+    expect(report.policy).toMatchObject({ source: file, suppressions: [{ status: "active", matched: 1 }] });
+    await rm(project, { recursive: true });
   });
 
   it("a severity override turns an informational finding into a failing one", async () => {

@@ -107,22 +107,47 @@ describe("the scanned input never chooses its policy", () => {
     },
   );
 
-  it("the repository's policy applies when modelgate runs there, and the text report names it", async () => {
+  it("a discovered policy in a folder holding the target is an error (exit 2); named with --policy it applies; targets outside its folder use it", async () => {
     const repo = join(base, "repo");
     const model = await hostileModel(join(repo, "models", "m"));
+    const outside = await hostileModel(join(base, "outside-model"));
     const policy = {
       pickle: { allow: ["posix.system", "os.system"] },
       severity: { "pickle/dangerous-global": "info" },
     };
-    await writeFile(join(repo, ".modelgate.json"), JSON.stringify(policy), { mode: 0o644 });
-    const { code, io } = await scan(join(repo, "models"), model);
-    expect(code).toBe(0);
-    expect(io.out).toMatch(
-      new RegExp(
-        `^Policy: ${join(repo, ".modelgate.json").replace(/[.\\/]/g, "\\$&")} \\(sha256 [0-9a-f]{12}\\)$`,
-        "m",
-      ),
-    );
+    const file = join(repo, ".modelgate.json");
+    await writeFile(file, JSON.stringify(policy), { mode: 0o644 });
+    const policyLine = new RegExp(`^Policy: ${file.replace(/[.\\/]/g, "\\$&")} \\(sha256 [0-9a-f]{12}\\)$`, "m");
+
+    // `cd model-repo && modelgate scan weights`: the policy may have come with the material.
+    for (const target of [model, join(repo, "models")]) {
+      const found = await scan(repo, target);
+      expect(found.code, target).toBe(2);
+      expect(found.io.err).toBe(
+        `modelgate scan: POLICY: ${file} is in a folder that holds the scanned target ${target}: it may have come with the material scanned. Name it with --policy to use it, or pass --no-policy (or run from elsewhere)\n`,
+      );
+      expect(found.io.out).toBe("");
+    }
+    // Scanning the folder itself: the policy is inside the target, so it is input and ignored.
+    const itself = await scan(repo, repo);
+    expect(itself.code).toBe(1);
+    expect(itself.io.err).toContain(`ignoring ${file}: ${repo} is inside a scanned target`);
+    expect(itself.io.out).toMatch(/^Policy: built-in defaults$/m);
+    // Also when one target of several lies in the policy's folder.
+    const mixed = await scan(repo, outside, model);
+    expect(mixed.code).toBe(2);
+    expect(mixed.io.err).toContain(`is in a folder that holds the scanned target ${model}`);
+
+    // Named, it applies.
+    const named = await scan(repo, model, "--policy", ".modelgate.json");
+    expect(named.code).toBe(0);
+    expect(named.io.out).toMatch(policyLine);
+
+    // A target outside the policy's folder still uses the discovered policy.
+    const away = await scan(repo, outside);
+    expect(away.code).toBe(0);
+    expect(away.io.out).toMatch(policyLine);
+
     const none = await scan(repo, model, "--no-policy");
     expect(none.code).toBe(1);
     expect(none.io.out).toMatch(/^Policy: built-in defaults$/m);

@@ -174,40 +174,20 @@ describe("discovery", () => {
     expect(await findPolicyFile({ cwd: join(shared, "work") })).toBe(join(shared, "work", ".modelgate.json"));
   });
 
-  it.each([[".git"], [".hg"], [".svn"], [join(".cache", "huggingface")]])(
-    "ignores a policy of the checkout or download a target belongs to (%s marks it)",
-    async (marker) => {
-      const repo = join(dir, `checkout-${n++}`);
-      await mkdir(join(repo, "weights"), { recursive: true, mode: 0o755 });
-      await mkdir(join(repo, marker), { recursive: true, mode: 0o755 });
-      await writeFile(join(repo, ".modelgate.json"), '{"disable": ["pickle/dangerous-global"]}', { mode: 0o644 });
-      const ignored: string[] = [];
-      const found = await findPolicyFile({
-        cwd: repo,
-        exclude: [join(repo, "weights")],
-        onIgnored: (file, reason) => ignored.push(`${file}: ${reason}`),
-      });
-      expect(found).toBeUndefined();
-      expect(ignored).toEqual([expect.stringContaining("checkout or download")]);
-      // A target outside the checkout keeps the policy of the folder the run starts from.
-      expect(await findPolicyFile({ cwd: repo, exclude: [join(dir, "elsewhere")] })).toBe(
-        join(repo, ".modelgate.json"),
-      );
-    },
-  );
-
-  it("a git file (a worktree or submodule) marks a checkout too; a project's policy above a nested checkout applies", async () => {
-    const project = join(dir, `project-${n++}`);
-    const model = join(project, "models", "m");
-    await mkdir(join(model, "weights"), { recursive: true, mode: 0o755 });
-    await mkdir(join(project, ".git"), { recursive: true, mode: 0o755 });
-    await writeFile(join(model, ".git"), "gitdir: ../../.git/modules/m\n", { mode: 0o644 });
-    await writeFile(join(project, ".modelgate.json"), "{}", { mode: 0o644 });
-    await writeFile(join(model, ".modelgate.json"), '{"disable": ["pickle/dangerous-global"]}', { mode: 0o644 });
-    // from inside the model's checkout, its own policy is passed over for the project's
-    expect(await findPolicyFile({ cwd: model, exclude: [join(model, "weights")] })).toBe(
-      join(project, ".modelgate.json"),
-    );
+  it("refuses a policy in a folder that holds a target: whose it is cannot be told", async () => {
+    const repo = join(dir, `holds-${n++}`);
+    await mkdir(join(repo, "weights"), { recursive: true, mode: 0o755 });
+    // a planted marker or none at all: the same either way
+    await mkdir(join(repo, "weights", ".svn"), { recursive: true, mode: 0o755 });
+    await writeFile(join(repo, ".modelgate.json"), '{"disable": ["pickle/dangerous-global"]}', { mode: 0o644 });
+    const error = await rejection(findPolicyFile({ cwd: repo, exclude: [join(repo, "weights")] }));
+    expect(isModelgateError(error, "POLICY")).toBe(true);
+    expect(String((error as Error).message)).toMatch(/holds the scanned target .*--policy.*--no-policy/);
+    // from below the policy, the same
+    const below = await rejection(findPolicyFile({ cwd: join(repo, "weights"), exclude: [join(repo, "weights")] }));
+    expect(isModelgateError(below, "POLICY")).toBe(true);
+    // a target elsewhere keeps the policy of the folder the run starts from
+    expect(await findPolicyFile({ cwd: repo, exclude: [join(dir, "elsewhere")] })).toBe(join(repo, ".modelgate.json"));
   });
 
   it.skipIf(!POSIX)("a policy found but untrusted is an error, not silently skipped", async () => {
