@@ -63,6 +63,20 @@ export interface S3TargetInfo {
   bytesTransferred?: number | undefined;
 }
 
+/** A manifest of an OCI index, as scanned. */
+export interface OciScannedManifest {
+  /** Its digest. */
+  digest: string;
+  /** Its media type. */
+  mediaType: string;
+  /** The report folder its files are under (`linux-amd64`, `sha256-<hex>`). */
+  path: string;
+  /** `os/arch[/variant]` of its index entry, when it has one. */
+  platform?: string | undefined;
+  /** Its `artifactType` (or, for older artifacts, its config media type). */
+  artifactType?: string | undefined;
+}
+
 /** The OCI artifact an `oci://` (or `oci-layout:`) target read. */
 export interface OciTargetInfo {
   /** `host[:port]` of the registry (empty for an image layout). */
@@ -81,6 +95,8 @@ export interface OciTargetInfo {
   platform?: string | undefined;
   /** The manifest's `artifactType` (or, for older artifacts, its config media type). */
   artifactType?: string | undefined;
+  /** Every manifest scanned, when the reference resolved to an index: each one's files are under `path/`. */
+  manifests?: OciScannedManifest[] | undefined;
   /** The image-layout directory, for a layout. */
   layout?: string | undefined;
   /** HTTP requests sent (token requests, retries and redirects included). */

@@ -223,6 +223,18 @@ export const TargetSchema = z.object({
         .string()
         .optional()
         .describe("The manifest's artifactType (or, for older artifacts, its config media type)."),
+      manifests: z
+        .array(
+          z.object({
+            digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+            mediaType: z.string(),
+            path: z.string().describe("The report folder its files are under (linux-amd64, sha256-<hex>)."),
+            platform: z.string().optional().describe("os/arch[/variant] of its index entry, when it has one."),
+            artifactType: z.string().optional(),
+          }),
+        )
+        .optional()
+        .describe("Every manifest scanned, when the reference resolved to an index."),
       layout: z.string().optional().describe("The image-layout directory, for a layout."),
       requests: z
         .int()

@@ -1,7 +1,7 @@
 /**
- * OCI manifests and indexes as modelgate reads them: strict parsing of untrusted JSON, the choice
- * of one manifest in an index (a model artifact, else a platform), and the files a manifest lists
- * (its config and layers, named by their title annotation or their digest).
+ * OCI manifests and indexes as modelgate reads them: strict parsing of untrusted JSON, the
+ * platform matching of index entries, the names of an index's manifests in the report, and the
+ * files a manifest lists (its config and layers, named by their title annotation or their digest).
  * @module
  */
 import { createHash } from "node:crypto";
@@ -17,7 +17,14 @@ export interface OciLimits {
   maxLayers?: number;
   /** Deepest chain of indexes followed (default 4). */
   maxIndexDepth?: number;
-  /** Most bytes of blobs listed (sum of descriptor sizes); blobs beyond it are not read (default 256 GiB). */
+  /** Most entries of indexes followed, every index of the reference together (default 256). */
+  maxManifests?: number;
+  /** Most bytes of manifests and indexes fetched in all (default 64 MiB). */
+  maxManifestTotalBytes?: number;
+  /**
+   * Most bytes of blobs listed (sum of descriptor sizes, every manifest of an index together);
+   * blobs beyond it are not read (default 256 GiB).
+   */
   maxTotalBytes?: number;
 }
 
@@ -26,6 +33,8 @@ export const DEFAULT_OCI_LIMITS: Required<OciLimits> = {
   maxManifestBytes: 4 << 20,
   maxLayers: 1024,
   maxIndexDepth: 4,
+  maxManifests: 256,
+  maxManifestTotalBytes: 64 << 20,
   maxTotalBytes: 256 * 1024 ** 3,
 };
 
@@ -130,35 +139,45 @@ export const platformOf = (d: Descriptor): string | undefined =>
     : `${d.platform.os}/${d.platform.architecture}${d.platform.variant === undefined ? "" : `/${d.platform.variant}`}`;
 
 /**
- * The manifest of an index to follow: a model artifact (a descriptor with an `artifactType`, or
- * no platform) first, else the one for `platform` (default `linux/amd64`), else the only one.
- * Attestation manifests (`unknown/unknown`) are never chosen.
- * @param manifests - the index's descriptors
- * @param platform - `os/arch[/variant]` wanted
+ * The entry of an index a runtime on `platform` pulls: the one for exactly that platform, else (for
+ * `os/arch`) one of its variants. Attestation manifests (`unknown/unknown`) never match.
+ * @param manifests - the descriptors (every manifest of the index and of the indexes it lists)
+ * @param platform - `os/arch[/variant]`
  * @param where - the index, for messages
+ * @throws ModelgateError `INVALID_ARGUMENT` when none matches
  */
-export function selectManifest(
-  manifests: readonly Descriptor[],
-  platform: string | undefined,
-  where: string,
-): Descriptor {
+export function selectManifest(manifests: readonly Descriptor[], platform: string, where: string): Descriptor {
   const usable = manifests.filter((d) => d.platform?.os !== "unknown");
-  if (platform === undefined) {
-    const artifact = usable.find((d) => d.artifactType !== undefined) ?? usable.find((d) => d.platform === undefined);
-    if (artifact !== undefined) return artifact;
-  }
-  const want = platform ?? "linux/amd64";
   const match =
-    usable.find((d) => platformOf(d) === want) ??
-    (want.split("/").length === 2 ? usable.find((d) => platformOf(d)?.startsWith(`${want}/`)) : undefined);
+    usable.find((d) => platformOf(d) === platform) ??
+    (platform.split("/").length === 2 ? usable.find((d) => platformOf(d)?.startsWith(`${platform}/`)) : undefined);
   if (match !== undefined) return match;
-  if (platform === undefined && usable.length === 1) return usable[0]!;
   const available = usable.map((d) => platformOf(d) ?? d.artifactType ?? "?").slice(0, 10);
   throw new ModelgateError(
     "INVALID_ARGUMENT",
-    `${where} has no manifest for ${want} (it has: ${available.join(", ") || "none"}); choose one with platform`,
+    `${where} has no manifest for ${platform} (it has: ${available.join(", ") || "none"})`,
   );
 }
+
+/** One segment of a platform label: letters, digits, `.` and `_` (no `-`, the separator). */
+const PLATFORM_PART = /^[A-Za-z0-9._]{1,64}$/;
+
+/**
+ * The report folder of a manifest listed by an index: `os-arch[-variant]` of its descriptor when
+ * that is made of plain names (and is not `sha256-…`), else undefined (then its digest names it).
+ * @param d - the index entry
+ */
+export function platformLabel(d: Descriptor): string | undefined {
+  const p = d.platform;
+  if (p === undefined) return undefined;
+  const parts = [p.os, p.architecture, ...(p.variant === undefined ? [] : [p.variant])];
+  if (!parts.every((x) => PLATFORM_PART.test(x))) return undefined;
+  const label = parts.join("-");
+  return label.startsWith("sha256-") || label === "." || label === ".." ? undefined : label;
+}
+
+/** The report folder of a manifest named by its digest: `sha256-<hex>`. */
+export const digestLabel = (digest: string): string => digest.replace(":", "-");
 
 /** A blob listed as a file. */
 export interface BlobEntry {
@@ -196,8 +215,14 @@ export const blobPath = (digest: string): string => `blobs/${digest.replace(":",
  * The files a manifest lists: its config, then its layers, within the layer and byte budgets.
  * @param manifest - the parsed manifest
  * @param limits - budgets
+ * @param shared - the bytes already listed by other manifests of the same index (updated), and
+ *   the folder of this manifest in the report (`""` for a manifest named by the reference)
  */
-export function blobEntries(manifest: Extract<Parsed, { kind: "manifest" }>, limits: Required<OciLimits>): BlobEntry[] {
+export function blobEntries(
+  manifest: Extract<Parsed, { kind: "manifest" }>,
+  limits: Required<OciLimits>,
+  shared: { listed: number; folder: string } = { listed: 0, folder: "" },
+): BlobEntry[] {
   if (manifest.layers.length > limits.maxLayers) {
     throw new ModelgateError(
       "BUDGET_EXCEEDED",
@@ -209,7 +234,6 @@ export function blobEntries(manifest: Extract<Parsed, { kind: "manifest" }>, lim
   }
   const out: BlobEntry[] = [];
   const used = new Set<string>();
-  let total = 0;
   const all: Array<[Descriptor, "config" | "layer"]> = [
     [manifest.config, "config"],
     ...manifest.layers.map((d): [Descriptor, "layer"] => [d, "layer"]),
@@ -236,15 +260,16 @@ export function blobEntries(manifest: Extract<Parsed, { kind: "manifest" }>, lim
       };
     }
     if (problem === undefined) {
-      total += descriptor.size;
-      if (total > limits.maxTotalBytes) {
+      shared.listed += descriptor.size;
+      if (shared.listed > limits.maxTotalBytes) {
         problem = {
-          error: `the manifest's blobs exceed ${limits.maxTotalBytes} bytes in total; this one was not read`,
+          error: `the blobs listed exceed ${limits.maxTotalBytes} bytes in total; this one was not read`,
           code: "BUDGET_EXCEEDED",
         };
       }
     }
     out.push({ path, descriptor, role, ...(problem === undefined ? {} : { problem }) });
   }
-  return out;
+  if (shared.folder === "") return out;
+  return out.map((e) => ({ ...e, path: `${shared.folder}/${e.path}` }));
 }

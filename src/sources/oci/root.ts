@@ -1,9 +1,9 @@
 /**
  * An OCI artifact as a scan root: a registry reference (`oci://registry/repo:tag` or `@sha256:…`)
- * or an image-layout directory. The reference is resolved once to a manifest digest (checked
- * against the bytes and the registry's `Docker-Content-Digest`), indexes are followed to one
- * manifest (a model artifact, else a platform), and its config and layers are the files: each read
- * by checked ranges (or from disk) and verified against its descriptor's digest and size.
+ * or an image-layout directory. The reference is resolved once to a digest (checked against the
+ * bytes and the registry's `Docker-Content-Digest`); a manifest's config and layers are the files,
+ * and an index gives those of every manifest it lists, each under its own folder (resolve.ts).
+ * Each blob is read by checked ranges (or from disk) and verified against its descriptor.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -31,24 +31,18 @@ import {
   parseOciUri,
   resolveCredentials,
 } from "./config.js";
-import {
-  type BlobEntry,
-  blobEntries,
-  DEFAULT_OCI_LIMITS,
-  type Descriptor,
-  type OciLimits,
-  type Parsed,
-  parseManifest,
-  platformOf,
-  selectManifest,
-  sha256Digest,
-} from "./manifest.js";
+import { type BlobEntry, DEFAULT_OCI_LIMITS, type Descriptor, type OciLimits, parseManifest } from "./manifest.js";
+import { type FetchDocument, type Resolved, resolveReference } from "./resolve.js";
 
 /** An OCI artifact to scan, as `scan({ oci })` takes it. */
 export interface OciTarget {
   /** `oci://registry[:port]/repository[:tag][@sha256:…]` or `oci-layout:DIR[:ref]`. */
   reference: string;
-  /** `os/arch[/variant]` to pick in an index (default: a model artifact, else `linux/amd64`). */
+  /**
+   * `os/arch[/variant]` a runtime will pull from an index: the index must list a manifest for it
+   * (else the scan is `invalid`), and `target.oci.manifestDigest` names it. Every manifest of the
+   * index is scanned whatever this says.
+   */
   platform?: string;
   /**
    * Plain HTTP for a registry that is not on loopback (HTTPS is tried first). Loopback registries
@@ -74,102 +68,6 @@ export interface OciTarget {
   maxWholeBlobBytes?: number;
   /** Environment for `MODELGATE_OCI_AUTH`, `DOCKER_CONFIG`, `HOME` (default `process.env`). */
   env?: OciEnv;
-}
-
-/** What the reference resolved to. */
-interface Resolved {
-  /** Digest the reference resolved to (a tag's pin). */
-  digest: string;
-  mediaType: string;
-  /** The manifest scanned, when the reference named an index. */
-  manifestDigest?: string;
-  platform?: string;
-  artifactType?: string;
-  entries: BlobEntry[];
-}
-
-/** A manifest or index as fetched, before any check. */
-interface Fetched {
-  bytes: Uint8Array;
-  contentType: string;
-  digestHeader?: string;
-}
-
-/**
- * Follows a reference to one manifest, checking every document against the digest that names it.
- * @param fetch - fetches a document by tag or digest
- * @param top - the reference, and the digest it pins when it pins one
- * @param options - budgets and platform
- */
-async function resolveReference(
-  fetch: (reference: string) => Promise<Fetched>,
-  top: { reference: string; digest?: string | undefined; where: string },
-  options: { limits: Required<OciLimits>; platform: string | undefined },
-): Promise<Resolved> {
-  const { limits } = options;
-  const check = (doc: Fetched, expected: { digest?: string | undefined; size?: number }, where: string): string => {
-    if (doc.bytes.length > limits.maxManifestBytes) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `${where} is larger than ${limits.maxManifestBytes} bytes`, {
-        budget: "oci.maxManifestBytes",
-      });
-    }
-    const digest = sha256Digest(doc.bytes);
-    if (expected.digest !== undefined && digest !== expected.digest) {
-      throw new ModelgateError("MALFORMED", `${where}: the bytes served hash to ${digest}, not to ${expected.digest}`);
-    }
-    if (doc.digestHeader !== undefined && doc.digestHeader !== digest) {
-      throw new ModelgateError(
-        "MALFORMED",
-        `${where}: Docker-Content-Digest says ${doc.digestHeader.slice(0, 80)}, the bytes served hash to ${digest}`,
-      );
-    }
-    if (expected.size !== undefined && doc.bytes.length !== expected.size) {
-      throw new ModelgateError(
-        "MALFORMED",
-        `${where} is ${doc.bytes.length} bytes; its descriptor says ${expected.size}`,
-      );
-    }
-    return digest;
-  };
-  let doc = await fetch(top.reference);
-  const digest = check(doc, { digest: top.digest }, top.where);
-  let parsed: Parsed = parseManifest(doc.bytes, doc.contentType, top.where);
-  const resolved: Partial<Resolved> = { digest, mediaType: parsed.mediaType };
-  const seen = new Set([digest]);
-  for (let depth = 1; parsed.kind === "index"; depth++) {
-    if (depth > limits.maxIndexDepth) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `indexes nested deeper than ${limits.maxIndexDepth} levels`, {
-        budget: "oci.maxIndexDepth",
-      });
-    }
-    const child: Descriptor = selectManifest(parsed.manifests, options.platform, `index ${[...seen].pop()}`);
-    checkDigest(child.digest, "an index entry");
-    if (seen.has(child.digest))
-      throw new ModelgateError("MALFORMED", `index loop: ${child.digest} refers back to itself`);
-    if (child.size > limits.maxManifestBytes) {
-      throw new ModelgateError(
-        "BUDGET_EXCEEDED",
-        `manifest ${child.digest} is larger than ${limits.maxManifestBytes} bytes`,
-        {
-          budget: "oci.maxManifestBytes",
-        },
-      );
-    }
-    seen.add(child.digest);
-    doc = await fetch(child.digest);
-    const where = `manifest ${child.digest}`;
-    check(doc, { digest: child.digest, size: child.size }, where);
-    parsed = parseManifest(doc.bytes, child.mediaType || doc.contentType, where);
-    resolved.manifestDigest = child.digest;
-    const platform = platformOf(child);
-    if (platform !== undefined) resolved.platform = platform;
-  }
-  if (parsed.artifactType !== undefined) resolved.artifactType = parsed.artifactType;
-  else if (parsed.config.mediaType !== "" && !/image\.config|container\.image/.test(parsed.config.mediaType)) {
-    resolved.artifactType = parsed.config.mediaType; // pre-1.1 artifacts put their type in the config
-  }
-  resolved.entries = blobEntries(parsed, limits);
-  return resolved as Resolved;
 }
 
 /** What is common to registry and layout roots: resolution, listing, naming, verification. */
@@ -218,6 +116,8 @@ abstract class OciRootBase implements ScanRoot {
       return;
     }
     this.resolved = resolved;
+    for (const u of resolved.unreadable)
+      yield { path: u.path, size: 0, kind: "unreadable", error: u.error, errorCode: u.code };
     for (const entry of resolved.entries) {
       if (entry.problem !== undefined) {
         yield {
@@ -298,6 +198,7 @@ abstract class OciRootBase implements ScanRoot {
       ...(r.manifestDigest === undefined ? {} : { manifestDigest: r.manifestDigest }),
       ...(r.platform === undefined ? {} : { platform: r.platform }),
       ...(r.artifactType === undefined ? {} : { artifactType: r.artifactType }),
+      ...(r.manifests === undefined ? {} : { manifests: r.manifests }),
       ...(stats === undefined ? {} : { requests: stats.requests, bytesTransferred: stats.bytes }),
     };
   }
@@ -354,9 +255,9 @@ export class OciRegistryRoot extends OciRootBase {
     await client.ping();
     const reference = this.ref.digest ?? this.ref.tag ?? "latest";
     return resolveReference(
-      async (r) => client.manifest(r, this.limits.maxManifestBytes),
+      async (r, maxBytes) => client.manifest(r, maxBytes ?? this.limits.maxManifestBytes),
       { reference, digest: this.ref.digest, where: `${this.ref.repository}:${reference}` },
-      { limits: this.limits, platform: this.options.platform },
+      { limits: this.limits, platform: this.options.platform, signal: this.signal },
     );
   }
 
@@ -451,6 +352,9 @@ export class OciRegistryRoot extends OciRootBase {
   }
 }
 
+/** The index of an image layout. */
+const INDEX_JSON = "index.json";
+
 /** An OCI image-layout directory (`oci-layout`, `index.json`, `blobs/sha256/…`). */
 export class OciLayoutRoot extends OciRootBase {
   readonly layout: OciLayoutReference;
@@ -514,7 +418,8 @@ export class OciLayoutRoot extends OciRootBase {
     const index = parseManifest(indexBytes, "", "index.json");
     if (index.kind !== "index") throw new ModelgateError("MALFORMED", "index.json is not an image index");
     const wanted = this.layout.reference;
-    let top: Descriptor;
+    // No ref and several entries: index.json itself is the index, and every entry is scanned.
+    let top: Descriptor | undefined;
     if (wanted?.startsWith("sha256:")) {
       const found = index.manifests.find((d) => d.digest === wanted);
       if (found === undefined) throw new ModelgateError("INVALID_ARGUMENT", `index.json lists no manifest ${wanted}`);
@@ -524,28 +429,27 @@ export class OciLayoutRoot extends OciRootBase {
       if (found === undefined)
         throw new ModelgateError("INVALID_ARGUMENT", `index.json has no manifest named "${wanted}"`);
       top = found;
-    } else {
-      top =
-        index.manifests.length === 1
-          ? index.manifests[0]!
-          : selectManifest(index.manifests, this.options.platform, "index.json");
+    } else if (index.manifests.length === 1) {
+      top = index.manifests[0]!;
     }
-    checkDigest(top.digest, "index.json entry");
-    const fetch = async (digest: string): Promise<Fetched> => ({
-      bytes: await this.#readSmall(
-        `blobs/sha256/${checkDigest(digest, "manifest").slice(7)}`,
-        max,
-        "oci.maxManifestBytes",
-      ),
-      contentType: top.digest === digest ? top.mediaType : "",
-    });
+    if (top !== undefined) checkDigest(top.digest, "index.json entry");
+    const fetch: FetchDocument = async (reference, maxBytes) => {
+      if (top === undefined && reference === INDEX_JSON) return { bytes: indexBytes, contentType: "" };
+      return {
+        bytes: await this.#readSmall(
+          `blobs/sha256/${checkDigest(reference, "manifest").slice(7)}`,
+          maxBytes ?? max,
+          "oci.maxManifestBytes",
+        ),
+        contentType: top?.digest === reference ? top.mediaType : "",
+      };
+    };
     const resolved = await resolveReference(
       fetch,
-      { reference: top.digest, digest: top.digest, where: `manifest ${top.digest}` },
-      {
-        limits: this.limits,
-        platform: this.options.platform,
-      },
+      top === undefined
+        ? { reference: INDEX_JSON, where: INDEX_JSON }
+        : { reference: top.digest, digest: top.digest, where: `manifest ${top.digest}` },
+      { limits: this.limits, platform: this.options.platform, signal: this.signal },
     );
     return resolved;
   }

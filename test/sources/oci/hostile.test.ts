@@ -444,3 +444,125 @@ describe("a registry that misbehaves on blob reads (redirects, ranges)", () => {
     await expectRejected(s, /asked for bytes 0-\d+ of a blob, got 1-/);
   });
 });
+
+describe("an index: every manifest is scanned, within budgets, none dropped", () => {
+  /** A registry serving an index (tag `v1`) over these artifacts, each with its index entry's extras. */
+  async function indexOf(
+    parts: Array<{ a: ReturnType<typeof artifact>; platform?: Record<string, string>; missing?: boolean }>,
+  ) {
+    const index = buildIndex(
+      parts.map((p) => ({
+        digest: p.a.built.digest,
+        size: p.a.built.bytes.length,
+        mediaType: p.a.built.mediaType,
+        ...(p.platform === undefined ? {} : { platform: p.platform as { os: string; architecture: string } }),
+      })),
+    );
+    const manifests: Record<string, { bytes: Uint8Array; mediaType: string }> = {
+      v1: { bytes: index.bytes, mediaType: index.mediaType },
+    };
+    let blobs: Record<string, Uint8Array> = {};
+    for (const p of parts) {
+      if (p.missing !== true) manifests[p.a.built.digest] = p.a.manifests.v1!;
+      blobs = { ...blobs, ...p.a.blobs };
+    }
+    return { s: await registry({ manifests, blobs }), index };
+  }
+
+  it("a malicious manifest anywhere in the index makes the scan malicious; unsafe or clashing platforms name folders by digest", async () => {
+    const clean = artifact([{ bytes: CLEAN, title: "m.pkl" }]);
+    const evil = artifact([{ bytes: EVIL, title: "m.pkl" }]);
+    const other = artifact([{ bytes: text("x"), title: "m.pkl" }]);
+    const { s, index } = await indexOf([
+      { a: clean, platform: { os: "linux", architecture: "amd64" } },
+      { a: evil, platform: { os: "../..", architecture: "amd64" } },
+      { a: other, platform: { os: "linux", architecture: "amd64", "os.version": "2" } },
+    ]);
+    const report = await ociScan(s, "acme/m:v1");
+    expect(report.verdict).toBe("malicious");
+    expect(report.target.oci).toMatchObject({ digest: index.digest, mediaType: MEDIA.ociIndex });
+    const byPath = Object.fromEntries(report.files.map((f) => [f.path, f.verdict]));
+    expect(byPath[`sha256-${evil.built.digest.slice(7)}/m.pkl`]).toBe("malicious");
+    expect(byPath[`sha256-${clean.built.digest.slice(7)}/m.pkl`]).toBe("clean"); // linux-amd64 twice
+    expect(byPath[`sha256-${other.built.digest.slice(7)}/m.pkl`]).toBeDefined();
+    expect(Object.keys(byPath).some((p) => p.includes(".."))).toBe(false);
+  });
+
+  it("an index entry whose digest is not a sha256 one: unreadable under a folder of its own, never its string", async () => {
+    const clean = artifact([{ bytes: CLEAN, title: "m.pkl" }]);
+    const index = buildIndex([
+      { digest: clean.built.digest, size: clean.built.bytes.length, mediaType: clean.built.mediaType },
+      { digest: "../../../etc", size: 10, mediaType: MEDIA.ociManifest },
+    ]);
+    const s = await registry({
+      manifests: { ...clean.manifests, v1: { bytes: index.bytes, mediaType: index.mediaType } },
+      blobs: clean.blobs,
+    });
+    const report = await ociScan(s, "acme/m:v1");
+    expect(report.verdict).toBe("invalid");
+    expect(report.errors).toContainEqual(
+      expect.objectContaining({ path: "sha256-unsupported-1", code: "UNSUPPORTED" }),
+    );
+    expect(JSON.stringify(report.files.map((f) => f.path))).not.toContain("..");
+  });
+
+  it("a manifest served larger than its index entry says: read no further than that size, MALFORMED", async () => {
+    const big = artifact([{ bytes: CLEAN, title: "m.pkl" }]);
+    const padded = { bytes: new Uint8Array(256 << 10).fill(0x20), mediaType: MEDIA.ociManifest };
+    const index = buildIndex([{ digest: big.built.digest, size: 100, mediaType: MEDIA.ociManifest }]);
+    const s = await registry({
+      manifests: { v1: { bytes: index.bytes, mediaType: index.mediaType }, [big.built.digest]: padded },
+      blobs: big.blobs,
+    });
+    const report = await ociScan(s, "acme/m:v1");
+    expect(report.verdict).toBe("invalid");
+    expect(report.errors[0]).toMatchObject({ code: "MALFORMED", path: `sha256-${big.built.digest.slice(7)}` });
+    expect(report.target.oci?.bytesTransferred ?? 0).toBeLessThan(64 << 10);
+  });
+
+  it("a manifest the registry does not have: invalid, named in the errors; the others are still scanned", async () => {
+    const clean = artifact([{ bytes: CLEAN, title: "m.pkl" }]);
+    const gone = artifact([{ bytes: EVIL, title: "m.pkl" }]);
+    const { s } = await indexOf([
+      { a: clean, platform: { os: "linux", architecture: "amd64" } },
+      { a: gone, platform: { os: "linux", architecture: "arm64" }, missing: true },
+    ]);
+    const report = await ociScan(s, "acme/m:v1");
+    expect(report).toMatchObject({ verdict: "invalid", complete: false });
+    expect(report.errors).toContainEqual(expect.objectContaining({ path: "linux-arm64" }));
+    expect(report.files.find((f) => f.path === "linux-amd64/m.pkl")?.verdict).toBe("clean");
+  });
+
+  it("more manifests, or more manifest bytes, than the budgets: BUDGET_EXCEEDED; an empty index is invalid", async () => {
+    const parts = Array.from({ length: 5 }, (_, i) => ({ a: artifact([{ bytes: text(`x${i}`) }]) }));
+    const { s } = await indexOf(parts);
+    const many = await ociScan(s, "acme/m:v1", { limits: { maxManifests: 4 } });
+    expect(many).toMatchObject({ verdict: "invalid", complete: false });
+    expect(many.errors[0]).toMatchObject({ code: "BUDGET_EXCEEDED" });
+    expect(many.errors[0]?.message).toContain("more than 4 manifests");
+    expect(s.log.filter((l) => l.path.includes("/blobs/"))).toHaveLength(0);
+    const bytes = parts[0]!.a.built.bytes.length;
+    const heavy = await ociScan(s, "acme/m:v1", { limits: { maxManifestTotalBytes: 3 * bytes } });
+    expect(heavy.errors[0]).toMatchObject({ code: "BUDGET_EXCEEDED" });
+    expect((await ociScan(s, "acme/m:v1")).verdict).toBe("clean");
+
+    const { s: empty } = await indexOf([]);
+    const none = await ociScan(empty, "acme/m:v1");
+    expect(none.verdict).toBe("invalid");
+    expect(none.errors[0]?.message).toContain("lists no manifest");
+  });
+
+  it("maxTotalBytes counts the blobs of every manifest together: the blob past it is unreadable, the scan invalid", async () => {
+    const one = artifact([{ bytes: new Uint8Array(600).fill(0x20), title: "a.bin" }]);
+    const two = artifact([{ bytes: new Uint8Array(600).fill(0x21), title: "b.bin" }]);
+    const { s } = await indexOf([
+      { a: one, platform: { os: "linux", architecture: "amd64" } },
+      { a: two, platform: { os: "linux", architecture: "arm64" } },
+    ]);
+    const report = await ociScan(s, "acme/m:v1", { limits: { maxTotalBytes: 1000 } });
+    expect(report.verdict).toBe("invalid");
+    expect(report.errors).toContainEqual(
+      expect.objectContaining({ path: "linux-arm64/b.bin", code: "BUDGET_EXCEEDED" }),
+    );
+  });
+});

@@ -1,5 +1,5 @@
-// OCI image-layout directories as scan roots: index.json → manifest → blobs on disk, each blob
-// opened through the guarded open and hashed against its descriptor.
+// OCI image-layout directories as scan roots: index.json → manifest (or index: every manifest it
+// lists) → blobs on disk, each blob opened through the guarded open and hashed against its descriptor.
 import { mkdtemp, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +10,10 @@ import type { ScanReport } from "../../../src/report/schema.js";
 import { MemoryVerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import { MEDIA } from "../../../src/sources/oci/config.js";
-import { writeLayout } from "../../../src/sources/oci/push.js";
+import { digestLabel } from "../../../src/sources/oci/manifest.js";
+import { buildManifest, writeLayout } from "../../../src/sources/oci/push.js";
 import { fakeIO } from "../../helpers/cli.js";
+import { artifactBesideImage, CLEAN_TORCH, EVIL_TORCH, twoPlatforms, writeShapeLayout } from "./poly.js";
 import { tarOf } from "./tar.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -106,5 +108,94 @@ describe("an OCI image layout on disk", () => {
     const report = JSON.parse(io.out) as ScanReport;
     expect(report.target.kind).toBe("oci");
     expect(report.files.find((f) => f.path === "evil.pkl")?.verdict).toBe("malicious");
+  });
+});
+
+describe("an image layout whose reference is an index: every manifest is scanned", () => {
+  it("a benign model artifact beside a malicious linux/amd64 image (the review's layout): malicious", async () => {
+    const dir = await tmp();
+    const shape = artifactBesideImage();
+    await writeShapeLayout(dir, shape);
+    const report = await scan({ oci: { reference: `oci-layout:${dir}` } });
+    expect(report.verdict).toBe("malicious");
+    expect(report.complete).toBe(true);
+    const art = digestLabel(shape.leaves.artifact!.digest);
+    expect(report.files.map((f) => f.path).sort()).toEqual(
+      [
+        `linux-amd64/blobs/sha256/${shape.leaves.amd64!.blobs[0]!.digest.slice(7)}`,
+        "linux-amd64/pytorch_model.bin",
+        `${art}/blobs/sha256/${shape.leaves.artifact!.blobs[0]!.digest.slice(7)}`,
+        `${art}/README.md`,
+      ].sort(),
+    );
+    expect(report.files.find((f) => f.path === "linux-amd64/pytorch_model.bin")).toMatchObject({
+      verdict: "malicious",
+      integrity: { status: "verified" },
+    });
+    expect(report.files.find((f) => f.path === `${art}/README.md`)?.verdict).toBe("clean");
+    expect(report.target.oci).toMatchObject({ digest: shape.top.digest, mediaType: MEDIA.ociIndex });
+    expect(report.target.oci?.manifestDigest).toBeUndefined(); // two manifests: none singled out
+    // the same index by its ref.name, and a runtime's platform asked for: still every manifest
+    const amd = await scan({ oci: { reference: `oci-layout:${dir}:latest`, platform: "linux/amd64" } });
+    expect(amd.verdict).toBe("malicious");
+    expect(amd.target.oci).toMatchObject({ manifestDigest: shape.leaves.amd64!.digest, platform: "linux/amd64" });
+    expect(amd.files).toHaveLength(4);
+  });
+
+  it("a benign linux/amd64 image beside a malicious linux/arm64 one: malicious, whichever platform is asked for", async () => {
+    const dir = await tmp();
+    const shape = twoPlatforms();
+    await writeShapeLayout(dir, shape);
+    for (const platform of [undefined, "linux/amd64", "linux/arm64"]) {
+      const report = await scan({ oci: { reference: `oci-layout:${dir}`, ...(platform ? { platform } : {}) } });
+      expect(report.verdict, platform).toBe("malicious");
+      expect(report.files.find((f) => f.path === "linux-arm64/pytorch_model.bin")?.verdict).toBe("malicious");
+      expect(report.files.find((f) => f.path === "linux-amd64/pytorch_model.bin")?.verdict).toBe("clean");
+    }
+    const none = await scan({ oci: { reference: `oci-layout:${dir}`, platform: "windows/amd64" } });
+    expect(none.verdict).toBe("invalid");
+    expect(none.errors[0]?.code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("index.json with several tags and no ref: every one is scanned; a ref scans only its own", async () => {
+    const dir = await tmp();
+    const clean = buildManifest({
+      layers: [{ mediaType: "application/octet-stream", bytes: CLEAN_TORCH, title: "m.pt" }],
+    });
+    const evil = buildManifest({
+      layers: [{ mediaType: "application/octet-stream", bytes: EVIL_TORCH, title: "m.pt" }],
+    });
+    await writeShapeLayout(
+      dir,
+      { blobs: [...clean.blobs, ...evil.blobs].map((b) => b.bytes), docs: [clean], top: evil },
+      [
+        { doc: clean, tag: "v1" },
+        { doc: evil, tag: "v2" },
+      ],
+    );
+    const all = await scan({ oci: { reference: `oci-layout:${dir}` } });
+    expect(all.verdict).toBe("malicious");
+    expect(
+      all.files
+        .filter((f) => f.path.endsWith("/m.pt"))
+        .map((f) => f.verdict)
+        .sort(),
+    ).toEqual(["clean", "malicious"]);
+    const v1 = await scan({ oci: { reference: `oci-layout:${dir}:v1` } });
+    expect(v1.verdict).toBe("clean");
+    expect(v1.target.oci).toMatchObject({ digest: clean.digest, mediaType: MEDIA.ociManifest });
+    expect(v1.files.map((f) => f.path)).toContain("m.pt"); // a plain manifest: no folder
+  });
+
+  it("a manifest of the index missing from the layout: the scan is invalid, the others are still scanned", async () => {
+    const dir = await tmp();
+    const shape = twoPlatforms();
+    await writeShapeLayout(dir, shape);
+    await unlink(join(dir, "blobs", "sha256", shape.leaves.arm64!.digest.slice(7)));
+    const report = await scan({ oci: { reference: `oci-layout:${dir}` } });
+    expect(report.verdict).toBe("invalid");
+    expect(report.complete).toBe(false);
+    expect(report.errors).toContainEqual(expect.objectContaining({ path: "linux-arm64" }));
+    expect(report.files.find((f) => f.path === "linux-amd64/pytorch_model.bin")?.verdict).toBe("clean");
   });
 });

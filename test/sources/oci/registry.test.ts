@@ -1,6 +1,7 @@
 // OCI registries as a scan source (issue 16), against a real CNCF distribution registry on
 // loopback, fed by our own push code: tags pinned to digests, model artifacts (GGUF, safetensors
-// + config), an image-style tar.gz layer holding a malicious pickle, indexes, and the CLI.
+// + config), an image-style tar.gz layer holding a malicious pickle, indexes (every manifest
+// scanned), and the CLI.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -10,11 +11,14 @@ import type { ScanReport } from "../../../src/report/schema.js";
 import { MemoryVerdictCache } from "../../../src/scan/cache.js";
 import { scan } from "../../../src/scan/engine.js";
 import { MEDIA } from "../../../src/sources/oci/config.js";
+import { digestLabel } from "../../../src/sources/oci/manifest.js";
 import { buildIndex, buildManifest, pushArtifact, pushRaw } from "../../../src/sources/oci/push.js";
 import type { OciTarget } from "../../../src/sources/oci/root.js";
 import { fakeIO } from "../../helpers/cli.js";
+import { reportValidator } from "../../helpers/schema.js";
 import { registryAvailable, startRegistry, type TestRegistry } from "../../helpers/oci-registry.js";
 import { SAMPLES } from "../../helpers/scan.js";
+import { artifactBesideImage, pushShape, twoPlatforms } from "./poly.js";
 import { tarOf } from "./tar.js";
 
 const GGUF = new Uint8Array(readFileSync(join(SAMPLES, "gguf/clean-llama.gguf")));
@@ -155,7 +159,7 @@ describe.skipIf(!available)("an OCI registry on loopback (docker-registry)", () 
     expect(again.files.find((f) => f.path === path)).toMatchObject({ verdict: "malicious", cached: true });
   });
 
-  it("follows an index to the model artifact, or to the platform asked for; attestations are never chosen", async () => {
+  it("scans every manifest of an index, once each, under its platform's folder; platform asks only that it be there", async () => {
     const amd = buildManifest({
       config: { mediaType: MEDIA.ociConfig, bytes: json({ os: "linux", architecture: "amd64" }) },
       layers: [],
@@ -190,19 +194,57 @@ describe.skipIf(!available)("an OCI registry on loopback (docker-registry)", () 
       { env: {} },
     );
     const dflt = await ociScan(ref("acme/multi:v2"));
-    expect(dflt.target.oci).toMatchObject({
-      digest: index.digest,
-      mediaType: MEDIA.ociIndex,
-      manifestDigest: amd.digest,
-      platform: "linux/amd64",
-    });
-    expect(dflt.verdict).toBe("clean");
-    const armScan = await ociScan(ref("acme/multi:v2"), { platform: "linux/arm64" });
-    expect(armScan.target.oci).toMatchObject({ manifestDigest: arm.digest, platform: "linux/arm64" });
-    expect(armScan.verdict).toBe("malicious");
+    expect(dflt.target.oci).toMatchObject({ digest: index.digest, mediaType: MEDIA.ociIndex });
+    expect(dflt.target.oci?.manifestDigest).toBeUndefined();
+    expect(dflt.verdict).toBe("malicious");
+    expect(dflt.files.map((f) => f.path)).toEqual([
+      `linux-arm64/blobs/sha256/${arm.blobs[0]!.digest.slice(7)}`,
+      `linux-arm64/blobs/sha256/${arm.blobs[1]!.digest.slice(7)}`,
+      `linux-amd64/blobs/sha256/${amd.blobs[0]!.digest.slice(7)}`, // listed twice, scanned once
+    ]);
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      const one = await ociScan(ref("acme/multi:v2"), { platform });
+      expect(one.target.oci).toMatchObject({
+        manifestDigest: platform.endsWith("amd64") ? amd.digest : arm.digest,
+        platform,
+      });
+      expect(one.verdict).toBe("malicious");
+      expect(one.files).toHaveLength(3);
+    }
     const none = await ociScan(ref("acme/multi:v2"), { platform: "windows/amd64" });
     expect(none.verdict).toBe("invalid");
     expect(none.errors[0]).toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("the review's indexes: a benign artifact beside a malicious amd64 image, a benign amd64 beside a malicious arm64", async () => {
+    const first = artifactBesideImage();
+    await pushShape(ref("acme/model"), first, "latest");
+    const report = await ociScan(ref("acme/model:latest"));
+    expect(report.verdict).toBe("malicious");
+    expect(report.target.oci).toMatchObject({ digest: first.top.digest, mediaType: MEDIA.ociIndex });
+    expect(report.target.oci?.manifests).toEqual([
+      { digest: first.leaves.amd64!.digest, mediaType: MEDIA.ociManifest, path: "linux-amd64", platform: "linux/amd64" },
+      {
+        digest: first.leaves.artifact!.digest,
+        mediaType: MEDIA.ociManifest,
+        path: digestLabel(first.leaves.artifact!.digest),
+        artifactType: "application/vnd.example.model.v1",
+      },
+    ]);
+    expect(reportValidator()(report).errors).toBe("");
+    expect(report.files.find((f) => f.path === "linux-amd64/pytorch_model.bin")).toMatchObject({
+      verdict: "malicious",
+    });
+    expect(
+      report.files.find((f) => f.path === `${digestLabel(first.leaves.artifact!.digest)}/README.md`)?.verdict,
+    ).toBe("clean");
+    const second = twoPlatforms();
+    await pushShape(ref("acme/model"), second, "multi");
+    const pinned = await ociScan(`${ref("acme/model")}@${second.top.digest}`, { platform: "linux/amd64" });
+    expect(pinned.verdict).toBe("malicious");
+    expect(pinned.target.oci).toMatchObject({ manifestDigest: second.leaves.amd64!.digest, platform: "linux/amd64" });
+    expect(pinned.files.find((f) => f.path === "linux-arm64/pytorch_model.bin")?.verdict).toBe("malicious");
+    expect(pinned.files.find((f) => f.path === "linux-amd64/pytorch_model.bin")?.verdict).toBe("clean");
   });
 
   it("names a layer by its digest when its title is unsafe, and reports a missing tag as a typed error", async () => {
