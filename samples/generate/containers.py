@@ -292,8 +292,9 @@ def tars():
     write("tar/gnu-long-name.tar", tar_bytes(lambda t: add_file(t, long, b"long\n"), tarfile.GNU_FORMAT), "clean")
     write("tar/traversal.tar", tar_bytes(lambda t: add_file(t, "../../evil.txt", b"x\n")), "malicious",
           ["container/path-traversal"])
+    # an absolute link target: extractall would create a link out of the extraction folder
     write("tar/symlink.tar", tar_bytes(lambda t: add_special(t, "link", tarfile.SYMTYPE, linkname="/etc/passwd")),
-          "suspicious", ["container/link-member"])
+          "malicious", ["container/link-member", "container/path-traversal"])
     write("tar/hardlink.tar", tar_bytes(lambda t: (benign(t), add_special(t, "hl", tarfile.LNKTYPE,
                                                                             linkname="config.json"))),
           "suspicious", ["container/link-member"])

@@ -26,6 +26,19 @@ starts with NUL, a v7 directory with data, GNU sparse headers, a long pax length
 - sparse.nemo, sparse-legacy.pt: old GNU sparse members whose holes split the pickle.
 - sparse01.nemo, sparse10.nemo: pax GNU sparse 0.1 (map in a record) and 1.0 (map in the data).
 
+Link members (a name a loader opens that reads another member's bytes once extracted):
+- symlink-config.nemo, hardlink-config.nemo: `model_config.yaml` is a symbolic / hard link to
+  `notes.txt`, a config whose `_target_` calls os.system (NeMo's restore instantiates it).
+- hardlink-rewritten.nemo: `model_config.yaml` is a hard link to a benign `x`; a later member `x`
+  rewrites the shared inode with the payload config.
+- symlink-dir-config.nemo: `model_config.yaml` links to `d/c.txt` through a symlinked directory.
+- hardlink-legacy.pt: a legacy torch tar whose `storages` is a hard link to `blob` (torch's
+  `extract('storages')` resolves it inside the archive), the payload in the storage views pickle.
+- selffd-legacy.pt: `storages` is a symlink to /proc/self/fd/3 (the checkpoint itself, whose first
+  header name is a protocol-0 pickle): an escaping link.
+- benign-gnutar-links.nemo: GNU tar of a NeMo layout with a symlink and a hard link to the
+  weights (suspicious for the links, nothing more).
+
 Benign archives from GNU tar (gnu, oldgnu and posix formats, `-S`): a NeMo layout with a sparse
 .npy (holes rebuilt as tarfile extracts them), a long member name and a directory; they load with
 the NeMo loader and must stay clean.
@@ -152,6 +165,18 @@ def sparse_pax(name, version, tail):
     return pax(recs) + member("GNUSparseFile.0/" + name, data)
 
 
+HYDRA_CFG = b"target:\n  _target_: os.system\n  command: " + PAYLOAD.encode() + b"\n"
+
+
+def link(name, target, type=tarfile.SYMTYPE, fmt=tarfile.GNU_FORMAT):
+    """A link member as tarfile writes it."""
+    info = tarfile.TarInfo(name)
+    info.type = type
+    info.linkname = target
+    info.mtime = 1700000000
+    return info.tobuf(fmt, ENC, "surrogateescape")
+
+
 def load(rel, loader, benign=False):
     path = os.path.join(ROOT, rel)
     code = {
@@ -163,6 +188,15 @@ def load(rel, loader, benign=False):
                  "t.extractall(path=d); t.close()\n"
                  "torch.load(os.path.join(d,'model_weights.ckpt'))\n"),
         "torch": "import torch,sys; torch.load(sys.argv[1])",
+        # NeMo's restore_from: extractall, OmegaConf.load of model_config.yaml, then hydra's
+        # instantiate of `_target_` nodes (emulated with importlib as hydra resolves `_target_`)
+        "nemo-config": ("import sys,tarfile,tempfile,os,importlib\n"
+                        "from omegaconf import OmegaConf\n"
+                        "d=tempfile.mkdtemp()\n"
+                        "with tarfile.open(sys.argv[1],'r:') as t: t.extractall(path=d)\n"
+                        "node=OmegaConf.to_container(OmegaConf.load(os.path.join(d,'model_config.yaml')))['target']\n"
+                        "mod,_,fn=node.pop('_target_').rpartition('.')\n"
+                        "getattr(importlib.import_module(mod),fn)(**node)\n"),
     }[loader]
     r = subprocess.run([sys.executable, "-c", code, path], capture_output=True, timeout=120)
     if benign:
@@ -173,13 +207,13 @@ def load(rel, loader, benign=False):
         raise SystemExit(f"{rel}: the payload did not run under {loader}: {r.stderr[-600:]!r}")
 
 
-def write(rel, data, loader, rules=("pickle/dangerous-global", "tar/reader-disagreement")):
+def write(rel, data, loader, rules=("pickle/dangerous-global", "tar/reader-disagreement"), callee="posix.system"):
     path = os.path.join(ROOT, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
     load(rel, loader)
-    EXPECTED[f"tar-differentials/{rel}"] = {"verdict": "malicious", "rules": list(rules), "callee": "posix.system"}
+    EXPECTED[f"tar-differentials/{rel}"] = {"verdict": "malicious", "rules": list(rules), "callee": callee}
 
 
 def gz(data):
@@ -232,6 +266,48 @@ write("sparse.nemo", nemo(sparse_old(b"model_weights.ckpt", b"0N.")), "nemo", ON
 write("sparse-legacy.pt", legacy(sparse_old(b"storages", b"K\0.]."), storages=False), "torch", ONLY_PICKLE)
 write("sparse01.nemo", nemo(sparse_pax("model_weights.ckpt", "0.1", b"0N.")), "nemo", ONLY_PICKLE)
 write("sparse10.nemo", nemo(sparse_pax("model_weights.ckpt", "1.0", b"0N.")), "nemo", ONLY_PICKLE)
+
+# 8. link members: the name a loader opens reads another member
+HYDRA = ("yaml/hydra-target", "container/link-member")
+write("symlink-config.nemo", member("notes.txt", HYDRA_CFG) + link("model_config.yaml", "notes.txt") + WEIGHTS + END,
+      "nemo-config", HYDRA, "os.system")
+write("hardlink-config.nemo", member("notes.txt", HYDRA_CFG) + link("model_config.yaml", "notes.txt", tarfile.LNKTYPE)
+      + WEIGHTS + END, "nemo-config", HYDRA, "os.system")
+write("hardlink-rewritten.nemo", member("x", CONFIG) + link("model_config.yaml", "x", tarfile.LNKTYPE)
+      + member("x", HYDRA_CFG) + WEIGHTS + END, "nemo-config", HYDRA + ("tar/link-ambiguous",), "os.system")
+write("symlink-dir-config.nemo", member("e/c.txt", HYDRA_CFG) + link("d", "e") + link("model_config.yaml", "d/c.txt")
+      + WEIGHTS + END, "nemo-config", HYDRA, "os.system")
+blob = (pickle.dumps(1, protocol=2) + b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nq\x00t."
+        + struct.pack("<q", 4) + b"\0" * 16 + EVIL)
+write("hardlink-legacy.pt", legacy(storages=False)[:-len(END)] + member("blob", blob)
+      + link("storages", "blob", tarfile.LNKTYPE) + END, "torch", ("pickle/dangerous-global", "container/link-member"))
+P0 = "cposix\nsystem\n(S'" + PAYLOAD + "'\ntR."
+write("selffd-legacy.pt", member(P0, b"notes", fmt=tarfile.USTAR_FORMAT) + legacy(storages=False)[:-len(END)]
+      + link("storages", "/proc/self/fd/3", fmt=tarfile.USTAR_FORMAT) + END, "torch",
+      ("pickle/dangerous-global", "container/path-traversal"))
+
+
+def gnu_tar_links():
+    import tempfile
+    import torch
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        torch.save({"w": torch.zeros(3)}, os.path.join(src, "model_weights.ckpt"))
+        with open(os.path.join(src, "model_config.yaml"), "wb") as f:
+            f.write(CONFIG)
+        os.link(os.path.join(src, "model_weights.ckpt"), os.path.join(src, "weights_copy.ckpt"))
+        os.symlink("model_weights.ckpt", os.path.join(src, "latest.ckpt"))
+        rel = "benign-gnutar-links.nemo"
+        subprocess.run(["tar", "-C", src, "--format=gnu", "--sort=name", "--mtime=@1700000000",
+                        "--owner=0", "--group=0", "--numeric-owner", "-cf", os.path.join(ROOT, rel), "."], check=True)
+        load(rel, "nemo", benign=True)
+        EXPECTED[f"tar-differentials/{rel}"] = {"verdict": "suspicious", "rules": ["container/link-member"],
+                                                 "absentRules": ["tar/link-ambiguous", "container/path-traversal"]}
+
+
+gnu_tar_links()
+
 
 # 7. benign archives from GNU tar: sparse members (old GNU and pax 1.0), long names, directories
 def gnu_tar_benign():

@@ -1,5 +1,6 @@
 /**
- * Rules of the tar area. Path traversal and link members use the core `container/*` rules.
+ * Rules of the tar area. Path traversal (names and link targets) and link members use the core
+ * `container/*` rules.
  * @module
  */
 import type { RuleDef } from "../../core/rules.js";
@@ -55,6 +56,15 @@ export const tarRules = [
     severity: "medium",
     description:
       "Two members have the same name; extraction silently replaces the first with the second, so what a scanner sees first is not what ends up on disk.",
+  },
+  {
+    id: "tar/link-ambiguous",
+    title: "Linked names with several contents",
+    severity: "medium",
+    invalidates: true,
+    description:
+      "Names joined by hard or symbolic links are written by more than one member (a hard link's target rewritten by a later member, which extraction writes into the shared inode, or a link to a duplicated name). Python's extractfile, extract and extractall then give the link's name different bytes; every content is analysed under every linked name, and the archive is invalid because no scanner can know which one a loader reads.",
+    references: ["https://docs.python.org/3/library/tarfile.html"],
   },
   {
     id: "tar/trailing-data",
