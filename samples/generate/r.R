@@ -174,3 +174,49 @@ pre1 <- c(
   "40"
 )
 writeLines(pre1, m("workspace_pre1.RData"))
+
+# ---------------------------------------------------------------------------------------------
+# Text that model methods parse into code, stored calls of non-fitters, partial attribute names,
+# and nls fits (session 29, second round).
+
+# Benign: nls fits (stats' nlsModel closures evaluate the model's own formula; a compiled nls
+# keeps promises of its arguments, forced or not) and formulas given as literal text.
+nd <- data.frame(x = seq(1, 5, length.out = 30))
+nd$y <- 3 * exp(0.4 * nd$x) + round(sin(1:30) / 5, 3)
+saveRDS(nls(y ~ a * exp(b * x), data = nd, start = list(a = 1, b = 0.1)), b("nls.rds"))
+saveRDS(nls(y ~ exp(b * x), data = nd, start = list(b = 0.1), algorithm = "plinear"), b("nls_plinear.rds"))
+sd <- data.frame(x = seq(1, 5, length.out = 30))
+sd$y <- 10 - 8 * exp(-0.5 * sd$x) + round(cos(1:30) / 50, 4)
+saveRDS(nls(y ~ SSasymp(x, Asym, R0, lrc), data = sd), b("nls_selfstart.rds"))
+saveRDS(lm(as.formula("mpg ~ wt + log(hp)"), data = mtcars), b("lm_asformula_literal.rds"))
+saveRDS(lm(reformulate(c("wt", "hp"), response = "mpg"), data = mtcars), b("lm_reformulate_literal.rds"))
+
+# Malicious: predvars and stored calls that reach system() through text stats parses:
+# formula.character evaluates any text that is not a `~` formula, fitters take a formula as text.
+base_fit <- lm(mpg ~ wt, data = mtcars)
+with_predvars <- function(pv, name, attr_name = "predvars") {
+  f <- base_fit
+  tt <- f$terms
+  attr(tt, "predvars") <- NULL
+  attr(tt, attr_name) <- pv
+  f$terms <- tt
+  saveRDS(f, m(name))
+}
+with_call <- function(cl, name) {
+  f <- base_fit
+  f$call <- cl
+  saveRDS(f, m(name))
+}
+with_predvars(quote(list(mpg, as.formula(paste0("{sys", "tem('echo pwned')}")))), "lm_predvars_asformula.rds")
+with_predvars(quote(list(mpg, formula("{system('echo pwned')}"))), "lm_predvars_formula_text.rds")
+with_predvars(quote(list(mpg, stats:::formula.character(paste0("{sys", "tem('echo pwned')}")))),
+              "lm_predvars_formula_internal.rds")
+# attr(x, "predvars") also finds an attribute named predvars_ (partial matching)
+with_predvars(quote(postscript(mpg, file = "|echo pwned")), "lm_predvars_partial_name.rds", "predvars_")
+with_call(quote(postscript(file = "|echo pwned")), "lm_call_postscript.rds")
+with_call(quote(lm(formula = as.formula(paste0("{sys", "tem('echo pwned')}")), data = mtcars)),
+          "lm_call_asformula.rds")
+with_call(quote(lm(formula = reformulate(paste0("sys", "tem('echo pwned')"), response = "mpg"), data = mtcars)),
+          "lm_call_reformulate.rds")
+with_call(quote(lm(formula = "{system('echo pwned')}", data = mtcars)), "lm_call_formula_text.rds")
+with_call(quote(lm(formula = paste0("{sys", "tem('echo pwned')}"), data = mtcars)), "lm_call_formula_paste.rds")

@@ -98,6 +98,8 @@ export const pytorchModule = {
     {
       id: "pytorch-tar",
       description: "legacy torch.save tar checkpoint (members pickle, storages, tensors)",
+      // a `.tar` name is what these are usually saved under (`torch.load("ckpt.tar")`)
+      claimExtensions: ["tar"],
       // torch's legacy_load extracts `storages` and `tensors`, then unpickles `pickle` with its
       // persistent_load (a tar without them fails before that)
       tarSignature: {

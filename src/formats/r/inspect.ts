@@ -12,13 +12,25 @@ import { deparse } from "./deparse.js";
 import {
   CONTROL_NAME,
   DANGEROUS_CALLS,
+  isFitter,
+  KNOWN_CLOSURES,
   KNOWN_NATIVE,
   LANGUAGE_ALLOW,
   LANGUAGE_NAMESPACES,
   nativeMarker,
   PROMISE_ALLOW,
+  TEXT_BUILDERS,
 } from "./names.js";
-import { type CodeSummary, callsByName, type RNode, type RWalkEvents, type RWhere, SXP } from "./reader.js";
+import {
+  type CodeSummary,
+  callsByName,
+  type RNode,
+  type RWalkEvents,
+  type RWhere,
+  SXP,
+  TEXT_NOT_KEPT,
+} from "./reader.js";
+import { textProblem } from "./text.js";
 
 /** Item types whose evaluation is the item itself. */
 const CONSTANTS: ReadonlySet<number> = new Set([
@@ -84,8 +96,28 @@ export function dangerousNames(code: CodeSummary, namespace?: string): string[] 
   return [...out].sort();
 }
 
+/** A code summary as one string: calls | dangerous names | dangerous strings | computed calls, each sorted. */
+export function closureSignature(code: CodeSummary): string {
+  return [code.calls, code.refs, code.strings, code.computed].map((s) => [...s].sort().join(",")).join(" | ");
+}
+
+/** Whether a closure is one of base R's own model closures ({@link KNOWN_CLOSURES}). */
+function knownClosure(code: CodeSummary, namespace: string | undefined): boolean {
+  if (namespace === undefined || code.overflow) return false;
+  return KNOWN_CLOSURES.get(namespace)?.has(closureSignature(code)) === true;
+}
+
 /** Attributes of a `terms` object that `model.frame` evaluates as they are. */
-const EVALUATED_ATTRIBUTES: ReadonlySet<string> = new Set(["predvars", "variables"]);
+const EVALUATED_ATTRIBUTES: readonly string[] = ["predvars", "variables"];
+
+/**
+ * Whether an attribute is one `model.frame` evaluates. R's `attr(x, "predvars")` takes a longer
+ * name that starts with it when no attribute has the exact name (`predvars_`, `predvarsX`): any
+ * name starting with an evaluated one counts.
+ */
+export function isEvaluatedAttribute(label: string): boolean {
+  return EVALUATED_ATTRIBUTES.some((a) => label.startsWith(a));
+}
 
 /** Whether a call (bare or `pkg::name`) is one a stored call may make. */
 function languageAllowed(name: string): boolean {
@@ -100,18 +132,17 @@ function languageAllowed(name: string): boolean {
 
 /**
  * Calls of a language object found as data outside {@link LANGUAGE_ALLOW}, computed functions
- * included. The outermost function of a call that is neither a formula nor a `terms` attribute
- * model methods evaluate (a model's `call`: `lm(...)`, `randomForest(...)`) may be any plain name
- * that calls no function by name: `model.frame` replaces it, `update` calls the fitter.
+ * included, and what its texts would call if parsed. The outermost function of a model's stored
+ * call (`$call`, a list element whose name the walk does not know; a `call` slot; `nls`'s own `cl`)
+ * may be a known model fitter ({@link isFitter}: `lm(...)`, `rpart::rpart(...)`), which `update()`
+ * calls again with the stored arguments, judged like the rest; not in a `terms` attribute
+ * `model.frame` evaluates. Any other outer function (`postscript(file = "|cmd")`) is judged too.
  */
 function unlistedLanguageCalls(call: RNode, code: CodeSummary, where: RWhere): string[] {
   const callee = call.callee ?? "<call>";
+  const bareCallee = callee.slice(callee.lastIndexOf(":") + 1);
   const outerFree =
-    callee !== "~" &&
-    callee !== "<call>" &&
-    callee !== "<closure>" &&
-    !callsByName(callee) &&
-    (where.label === undefined || !EVALUATED_ATTRIBUTES.has(where.label));
+    isFitter(bareCallee) && !callsByName(callee) && (where.label === undefined || !isEvaluatedAttribute(where.label));
   const exempt = new Set<string>();
   if (outerFree) {
     exempt.add(callee);
@@ -123,9 +154,55 @@ function unlistedLanguageCalls(call: RNode, code: CodeSummary, where: RWhere): s
     if (colon > 0 && languageAllowed(c)) exempt.add(c.slice(colon + 1));
   }
   const out = [...code.calls].filter((c) => !exempt.has(c) && !languageAllowed(c));
+  if (outerFree) {
+    // a fitter parses a formula given as text: text built at run time cannot be judged
+    out.push(...[...code.calls].filter((c) => TEXT_BUILDERS.has(c.slice(c.lastIndexOf(":") + 1))));
+    // `glm(family = "binomial")` fetches the family function by name and calls it
+    for (const cell of call.cells ?? [])
+      if (cell.tag === "family" && cell.value.type === SXP.STR)
+        for (const name of cell.value.strings ?? [])
+          if (!languageAllowed(name)) out.push(`family ${JSON.stringify(name)}`);
+  }
   out.push(...code.computed);
+  out.push(...textProblems(code));
   if (code.overflow) out.push("<more names than kept>");
   return [...new Set(out)].sort();
+}
+
+/**
+ * What the texts of a stored call would run if parsed: strings given to a function that turns text
+ * into a formula must be `~` formulas calling allowed functions; any other string literal may be
+ * parsed by a function that takes a formula as text (`lm(formula = "...")`), so it must call
+ * allowed functions only.
+ */
+function textProblems(code: CodeSummary): string[] {
+  const out: string[] = [...code.textCalls];
+  const allowed = (name: string): boolean => languageAllowed(name);
+  for (const t of code.formulaTexts) {
+    const problem = textProblem(t, allowed, true);
+    if (problem !== undefined) out.push(`formula text ${JSON.stringify(preview(t, 60))} (${problem})`);
+  }
+  for (const t of code.texts) {
+    if (t === TEXT_NOT_KEPT) {
+      out.push(TEXT_NOT_KEPT);
+      continue;
+    }
+    const problem = textProblem(t, allowed, false);
+    if (problem !== undefined) out.push(`text ${JSON.stringify(preview(t, 60))} (${problem})`);
+  }
+  return out;
+}
+
+/**
+ * Whether code calls only what a model's stored call may: allowed functions and model fitters,
+ * no text built at run time, no text that would call anything else, nothing computed.
+ */
+function storedCallOnly(code: CodeSummary): boolean {
+  if (code.overflow || code.computed.size > 0 || textProblems(code).length > 0) return false;
+  return [...code.calls].every((c) => {
+    const bare = c.slice(c.lastIndexOf(":") + 1);
+    return !TEXT_BUILDERS.has(bare) && (languageAllowed(c) || (isFitter(bare) && !callsByName(c)));
+  });
 }
 
 /** Calls of a promise outside {@link PROMISE_ALLOW}. */
@@ -159,29 +236,48 @@ export class RInspector implements RWalkEvents {
     const dangerous = dangerousNames(code);
     const unlisted = unlistedCalls(code);
     const calls = [...new Set([...dangerous, ...unlisted, ...code.calls])];
+    const evidence = {
+      callee: list(calls.length > 0 ? calls : ["<none>"]),
+      call: deparse(expression),
+      forced: where.forced,
+      ...(where.label === undefined ? {} : { binding: preview(where.label, 80) }),
+    };
+    // A promise saved forced carries its value (PRVALUE, read as its own item and judged where it
+    // is): R returns that value and never evaluates the expression again (forcePromise evaluates
+    // only when PRVALUE is R_UnboundValue, which the stream writes as UNBOUNDVALUE_SXP). Its code
+    // is a record of how the value was made (stats' nls model keeps such promises).
+    if (where.forced) {
+      this.#add({
+        ruleId: "r/promise",
+        message: `promise${at(where)}: ${deparse(expression, 100)} already forced when saved: R returns its saved value and never evaluates the expression`,
+        offset: where.offset,
+        severity: "info",
+        evidence,
+      });
+      return;
+    }
     // Forcing a literal evaluates nothing (a glm family's environment keeps `link = "logit"`
     // unforced); forcing a symbol only reads a variable (whose own promise or active binding is
-    // reported where it is bound); a call runs code.
+    // reported where it is bound); a call runs code. A compiled argument (bytecode, its source
+    // expression first in its pool) is judged by that source when the rest of its pool, which
+    // holds the call it was an argument of for error messages, calls only what a stored call may.
+    const compiledModelArgument = expression.type === SXP.BCODE && dangerous.length === 0 && storedCallOnly(code);
+    const source = expression.type === SXP.BCODE ? expression.cells?.[0]?.value : expression;
     const severity: Severity | undefined =
-      dangerous.length > 0 || unlisted.length > 0
+      dangerous.length > 0 || (unlisted.length > 0 && !compiledModelArgument) || source === undefined
         ? undefined
-        : CONSTANTS.has(expression.type)
+        : CONSTANTS.has(source.type)
           ? "low"
-          : expression.type === SXP.SYM
+          : source.type === SXP.SYM
             ? "medium"
             : "high";
     const what = severity === "low" ? "a constant, evaluated" : severity === "medium" ? "a variable, read" : "runs";
     this.#add({
       ruleId: "r/promise",
-      message: `promise${at(where)}: ${deparse(expression, 100)} ${what} when the loaded value is first used${where.forced ? " (already forced when saved)" : ""}`,
+      message: `promise${at(where)}: ${deparse(expression, 100)} ${what} when the loaded value is first used`,
       offset: where.offset,
       ...(severity === undefined ? {} : { severity }),
-      evidence: {
-        callee: list(calls.length > 0 ? calls : ["<none>"]),
-        call: deparse(expression),
-        forced: where.forced,
-        ...(where.label === undefined ? {} : { binding: preview(where.label, 80) }),
-      },
+      evidence,
     });
   }
 
@@ -201,7 +297,8 @@ export class RInspector implements RWalkEvents {
     this.#seen.add(node);
     const code = node.code;
     if (code === undefined) return;
-    const dangerous = dangerousNames(code, namespace);
+    const known = kind !== "bytecode" && knownClosure(code, namespace);
+    const dangerous = known ? [] : dangerousNames(code, namespace);
     const body = node.type === SXP.CLO ? node.cells?.[1]?.value : node;
     const shown = body === undefined ? "" : body.type === SXP.BCODE ? deparseBytecode(body) : deparse(body);
     if (dangerous.length > 0) {
@@ -228,6 +325,7 @@ export class RInspector implements RWalkEvents {
         body: shown,
         ...(where.label === undefined ? {} : { binding: preview(where.label, 80) }),
         ...(namespace === undefined ? {} : { namespace: preview(namespace, 80) }),
+        ...(known ? { known: `${namespace} model closure` } : {}),
       },
     });
   }

@@ -233,9 +233,15 @@ export const LANGUAGE_ALLOW: ReadonlySet<string> = new Set([
   "stop",
   "warning",
   "message",
+  // text (see TEXT_BUILDERS)
+  "paste",
+  "paste0",
+  "sprintf",
+  "format",
+  "formatC",
+  "gettextf",
   "stopifnot",
   "gettext",
-  "gettextf",
   "ngettext",
   "sQuote",
   "dQuote",
@@ -319,6 +325,17 @@ export const LANGUAGE_ALLOW: ReadonlySet<string> = new Set([
   "frailty",
   "pspline",
   "pdSymm",
+  // stats' self-starting nls models
+  "SSasymp",
+  "SSasympOff",
+  "SSasympOrig",
+  "SSbiexp",
+  "SSfol",
+  "SSfpl",
+  "SSgompertz",
+  "SSlogis",
+  "SSmicmen",
+  "SSweibull",
   "pdDiag",
   "corAR1",
   "interaction",
@@ -371,11 +388,6 @@ export const LANGUAGE_ALLOW: ReadonlySet<string> = new Set([
   "toupper",
   "tolower",
   "trimws",
-  "paste",
-  "paste0",
-  "sprintf",
-  "format",
-  "formatC",
   "as.formula",
   "formula",
   "reformulate",
@@ -424,3 +436,171 @@ export function nativeMarker(call: string): { readonly caller: string; readonly 
 
 /** Every routine of {@link KNOWN_NATIVE}: an environment binding one of these names shadows it. */
 export const KNOWN_NATIVE_NAMES: ReadonlySet<string> = new Set([...KNOWN_NATIVE.values()].flatMap((s) => [...s]));
+
+/**
+ * Functions that turn text into code: given a string, `formula.character` parses it and evaluates
+ * anything but a `~` formula, and `model.frame` evaluates a formula's variables. A stored call may
+ * give them only string literals that are `~` formulas calling allowed functions, or formulas.
+ */
+export const TEXT_TO_CODE: ReadonlySet<string> = new Set([
+  "formula",
+  "as.formula",
+  "reformulate",
+  "formula.character",
+  "formula.default",
+  "DF2formula",
+  "terms.formula",
+  "str2lang",
+  "str2expression",
+  "parse",
+]);
+
+/**
+ * Allowed functions that build text from pieces (`paste0("{sys", "tem('x')}")`; `warning()`
+ * returns its message): fine where no one parses their result, but a fitter parses a formula given
+ * as text (`lm(formula = paste0(...))`), so a model's stored call may not use them.
+ */
+export const TEXT_BUILDERS: ReadonlySet<string> = new Set([
+  "paste",
+  "paste0",
+  "sprintf",
+  "format",
+  "formatC",
+  "gettextf",
+  "warning",
+]);
+
+/**
+ * Model fitters: the outermost function of a model's stored `call` (`lm(formula = y ~ x, data =
+ * d)`), which `update()` calls again. Only these may be outside {@link LANGUAGE_ALLOW} there; their
+ * arguments are judged like any stored code. A name also counts with `.formula`/`.default`/`.fit`
+ * (`nnet.formula`, `lme.formula`).
+ */
+export const FITTERS: ReadonlySet<string> = new Set([
+  "lm",
+  "glm",
+  "aov",
+  "nls",
+  "nlsModel", // the model object nls builds (a compiled nls keeps promises of its arguments)
+  "nlsModel.plinear",
+  "loess",
+  "lowess",
+  "ppr",
+  "smooth.spline",
+  "ksmooth",
+  "supsmu",
+  "arima",
+  "arima0",
+  "ar",
+  "StructTS",
+  "HoltWinters",
+  "prcomp",
+  "princomp",
+  "factanal",
+  "cmdscale",
+  "kmeans",
+  "hclust",
+  "ecdf",
+  "density",
+  "glm.nb",
+  "polr",
+  "lda",
+  "qda",
+  "rlm",
+  "lqs",
+  "loglm",
+  "nnet",
+  "multinom",
+  "rpart",
+  "randomForest",
+  "ranger",
+  "gam",
+  "bam",
+  "gamm",
+  "gamm4",
+  "lme",
+  "nlme",
+  "gls",
+  "gnls",
+  "lmer",
+  "glmer",
+  "nlmer",
+  "glmmTMB",
+  "coxph",
+  "survreg",
+  "survfit",
+  "cph",
+  "lrm",
+  "ols",
+  "svm",
+  "ksvm",
+  "naiveBayes",
+  "train",
+  "gbm",
+  "xgb.train",
+  "xgboost",
+  "glmnet",
+  "lgb.train",
+  "lightgbm",
+  "kknn",
+  "glmboost",
+  "gamboost",
+  "blackboost",
+  "cv.glmnet",
+  "earth",
+  "mars",
+  "knn3",
+  "knnreg",
+  "plsr",
+  "pcr",
+  "betareg",
+  "zeroinfl",
+  "hurdle",
+  "vglm",
+  "vgam",
+  "bayesglm",
+  "brm",
+  "stan_glm",
+  "lmrob",
+  "glmrob",
+  "rq",
+  "ctree",
+  "cforest",
+  "C5.0",
+  "J48",
+  "bagging",
+  "boosting",
+  "cubist",
+  "lars",
+  "ncvreg",
+  "pls",
+]);
+
+/** Whether a function name (bare) is a model fitter, with its `.formula`/`.default`/`.fit` methods. */
+export function isFitter(bare: string): boolean {
+  return FITTERS.has(bare) || FITTERS.has(bare.replace(/\.(?:formula|default|fit|data\.frame|matrix)$/, ""));
+}
+
+/**
+ * Closures of base R's own model objects that evaluate or fetch values (`eval`, `mget`), by the
+ * namespace their environment ends in and their exact signature ({@link closureSignature}: calls |
+ * dangerous names | dangerous strings | computed calls). `nls` fits keep stats' `nlsModel`
+ * closures: `getPars()` is `unlist(mget(names(ind), env))`, `predict()` is
+ * `eval(form[[3L]], as.list(newdata), env)`. With no other name than these, such a closure can only
+ * evaluate or fetch what its environment holds (a formula, a call, variables), which is in the file
+ * and judged where it is; so it is an ordinary shipped closure (`r/closure`), not dangerous code.
+ */
+export const KNOWN_CLOSURES: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  [
+    "stats",
+    new Set([
+      "mget,names,unlist |  |  | mget(<computed>)", // getPars, getPars.noVarying
+      "[,mget,names,unlist |  |  | mget(<computed>)", // getPars.varying
+      "<-,attr,attr<-,eval,getRHS.noVarying,{ | eval |  | ", // getRHS.varying
+      "[[,eval | eval |  | ", // getRHS.noVarying of a selfStart model
+      "[[,as.list,eval,list | eval |  | ", // predict
+      "[[,as.list,eval,getPred,list | eval |  | ", // predict of the plinear algorithm
+      "-,as.name,eval,function,length,tryCatch | eval |  | ", // lenVar of a selfStart model
+    ]),
+  ],
+]);

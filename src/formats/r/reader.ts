@@ -12,8 +12,9 @@
  */
 import { ModelgateError } from "../../core/errors.js";
 import { renderCall } from "./deparse.js";
-import { DANGEROUS_REFS, KNOWN_NATIVE_NAMES, NATIVE_CALLERS } from "./names.js";
+import { DANGEROUS_REFS, KNOWN_NATIVE_NAMES, NATIVE_CALLERS, TEXT_TO_CODE } from "./names.js";
 import type { RInput } from "./stream.js";
+import { mayBeCode } from "./text.js";
 
 /** SEXP types and the serialization's pseudo-types. */
 export const SXP = {
@@ -85,6 +86,16 @@ export interface CodeSummary {
   readonly strings: Set<string>;
   /** Calls whose function is computed (`get(paste0("sys", "tem"))(...)`, `do.call(f(), ...)`). */
   readonly computed: Set<string>;
+  /**
+   * String literals (and odd symbol names) that may be R text: a stored call is judged by what
+   * they would call if parsed (`lm(formula = "{system('x')}")`). `<text not kept>` stands for a
+   * string or vector longer than the walk keeps.
+   */
+  readonly texts: Set<string>;
+  /** String literals given to a function that turns text into a formula (`as.formula("y ~ x")`). */
+  readonly formulaTexts: Set<string>;
+  /** Calls of such a function with something else than literals and formulas (`as.formula(paste0(...))`). */
+  readonly textCalls: Set<string>;
   /** A set hit its cap: some names were not kept. */
   overflow: boolean;
 }
@@ -105,6 +116,8 @@ export interface RNode {
   strings?: string[];
   /** Vector length. */
   length?: number;
+  /** STRSXP: a string was longer than the bytes kept. */
+  truncated?: boolean;
   /** Length-1 numeric or logical vectors in code: the value, for previews. */
   value?: number;
   /** Attributes (a pairlist). */
@@ -119,6 +132,8 @@ export interface RNode {
   qualified?: string;
   /** For a call: a short rendering (`system("echo pwned")`). */
   preview?: string;
+  /** For a call `c("a", "b")` of string literals kept whole: the strings. */
+  literalStrings?: string[];
   /**
    * For an environment: the namespace its variable lookups end in (through enclosing
    * environments), unless a frame on the way binds a name of a known native routine.
@@ -226,7 +241,16 @@ export function shallow(node: RNode): RNode {
 
 /** An empty code summary. */
 export function newCode(): CodeSummary {
-  return { calls: new Set(), refs: new Set(), strings: new Set(), computed: new Set(), overflow: false };
+  return {
+    calls: new Set(),
+    refs: new Set(),
+    strings: new Set(),
+    computed: new Set(),
+    texts: new Set(),
+    formulaTexts: new Set(),
+    textCalls: new Set(),
+    overflow: false,
+  };
 }
 
 function add(code: CodeSummary, set: Set<string>, value: string): void {
@@ -235,18 +259,35 @@ function add(code: CodeSummary, set: Set<string>, value: string): void {
   else set.add(value);
 }
 
+/** Marks a string the walk did not keep whole. */
+export const TEXT_NOT_KEPT = "<text not kept>";
+
+/** Whether a character vector was kept whole (every string, every byte). */
+export function keptWhole(node: RNode): boolean {
+  return node.truncated !== true && node.strings !== undefined && node.strings.length === (node.length ?? 0);
+}
+
 /** Adds what a child item contributes to a code summary. */
 export function mergeCode(code: CodeSummary, child: RNode): void {
   if (child.type === SXP.SYM || child.type === SXP.BUILTIN || child.type === SXP.SPECIAL) {
     if (child.name !== undefined && DANGEROUS_REFS.has(child.name)) add(code, code.refs, child.name);
-  } else if (child.type === SXP.STR && child.strings !== undefined)
-    for (const s of child.strings) if (DANGEROUS_REFS.has(s)) add(code, code.strings, s);
+    if (child.type === SXP.SYM && child.name !== undefined && mayBeCode(child.name)) add(code, code.texts, child.name);
+  } else if (child.type === SXP.STR && child.strings !== undefined) {
+    for (const s of child.strings) {
+      if (DANGEROUS_REFS.has(s)) add(code, code.strings, s);
+      if (mayBeCode(s)) add(code, code.texts, s);
+    }
+    if (!keptWhole(child)) add(code, code.texts, TEXT_NOT_KEPT);
+  }
   const c = child.code;
   if (c === undefined || c === code) return;
   for (const v of c.calls) add(code, code.calls, v);
   for (const v of c.refs) add(code, code.refs, v);
   for (const v of c.strings) add(code, code.strings, v);
   for (const v of c.computed) add(code, code.computed, v);
+  for (const v of c.texts) add(code, code.texts, v);
+  for (const v of c.formulaTexts) add(code, code.formulaTexts, v);
+  for (const v of c.textCalls) add(code, code.textCalls, v);
   if (c.overflow) code.overflow = true;
 }
 
@@ -299,6 +340,7 @@ const RESOLVERS: ReadonlyMap<string, readonly [number, string]> = new Map([
   ["getS3method", [1, "f"]],
   ["getMethod", [1, "f"]],
   ["selectMethod", [1, "f"]],
+  ["C", [2, "contr"]], // a contrast given by name is fetched with get()
 ]);
 
 /** Whether a function (bare or `pkg::name`) calls a function it is given by name or value. */
@@ -346,10 +388,13 @@ export function finishCall(node: RNode): void {
   } else if (callee === "<call>") add(code, code.computed, "a computed function");
   else if (callee !== "<closure>") {
     add(code, code.calls, callee);
+    // `base::system` is also recorded as `system` (`::` itself has no bare name)
     const colon = callee.lastIndexOf(":");
-    if (colon >= 0) add(code, code.calls, callee.slice(colon + 1));
+    if (colon > 0 && colon < callee.length - 1) add(code, code.calls, callee.slice(colon + 1));
   }
   const bare = callee.slice(callee.lastIndexOf(":") + 1);
+  if (callee === "c") literalStrings(node);
+  if (TEXT_TO_CODE.has(bare)) textArguments(node, bare);
   const resolver = RESOLVERS.get(bare);
   if (resolver === undefined) return;
   const [position, argName] = resolver;
@@ -360,6 +405,38 @@ export function finishCall(node: RNode): void {
   if (arg.type === SXP.STR && arg.strings?.[0] !== undefined) add(code, code.calls, arg.strings[0]);
   else if (arg.type === SXP.SYM && arg.name !== undefined) add(code, code.calls, arg.name);
   else if (arg.type === SXP.LANG && arg.callee !== "function") add(code, code.computed, `${bare}(<computed>)`);
+}
+
+/** Records the strings of `c("a", "b")` when every argument is a string literal kept whole. */
+function literalStrings(node: RNode): void {
+  const cells = (node.cells ?? []).slice(1);
+  if (cells.length + 1 >= CELL_CAP) return;
+  const out: string[] = [];
+  for (const { value } of cells) {
+    if (value.type !== SXP.STR || !keptWhole(value)) return;
+    out.push(...value.strings!);
+  }
+  node.literalStrings = out;
+}
+
+/**
+ * The arguments of a function that turns text into code (`as.formula`, `reformulate`): string
+ * literals kept whole are recorded to be judged as formulas (a `reformulate` term as `. ~ term`);
+ * formulas, numbers and logicals are fine; anything else is text computed at run time.
+ */
+function textArguments(node: RNode, bare: string): void {
+  const code = node.code!;
+  for (const cell of (node.cells ?? []).slice(1)) {
+    const v = cell.value;
+    const texts = v.type === SXP.STR && keptWhole(v) ? v.strings : v.literalStrings;
+    if (texts !== undefined)
+      for (const s of texts) add(code, code.formulaTexts, bare === "reformulate" ? `. ~ ${s}` : s);
+    else if (v.type === SXP.LANG && v.callee === "~") continue;
+    else if (v.type === SXP.NILVALUE || v.type === SXP.LGL || v.type === SXP.INT || v.type === SXP.REAL) continue;
+    else if (v.type === SXP.MISSINGARG) continue;
+    else add(code, code.textCalls, `${bare}(<${v.type === SXP.STR ? "text not kept" : "computed"}>)`);
+  }
+  if ((node.cells?.length ?? 0) >= CELL_CAP) add(code, code.textCalls, `${bare}(<more arguments than kept>)`);
 }
 
 /** The walker. */
@@ -623,11 +700,13 @@ export class RWalker {
             this.#count(depth + 1);
             if (strings.length < STRING_CAP)
               strings.push(fast.bytes === null ? "NA" : decodeChar(fast.flags, fast.bytes));
+            if (fast.truncated) node.truncated = true;
             continue;
           }
           const s = await this.#item(depth + 1, false, undefined);
           if (s.type !== SXP.CHAR) throw this.#malformed(`${typeName(s.type)} inside a character vector`, s.offset);
           if (strings.length < STRING_CAP) strings.push(s.name ?? "NA");
+          if ((s.length ?? 0) > STRING_BYTES) node.truncated = true;
         }
         node.strings = strings;
         break;

@@ -9,7 +9,7 @@
 import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 
-import { NA_INTEGER, type RStreamFormat, scanInt } from "./ints.js";
+import { type RStreamFormat, scanInt } from "./ints.js";
 
 export { NA_INTEGER, type RStreamFormat, scanInt } from "./ints.js";
 
@@ -165,7 +165,9 @@ export class RInput {
    * without attributes is in the buffer, consumes it and returns its flags and first `keep` bytes
    * (null for NA). Returns undefined, consuming nothing, whenever the general reader must decide.
    */
-  charSync(keep: number): { readonly flags: number; readonly bytes: Uint8Array | null } | undefined {
+  charSync(
+    keep: number,
+  ): { readonly flags: number; readonly bytes: Uint8Array | null; readonly truncated?: boolean } | undefined {
     if (this.format === "ascii") return undefined;
     const b = this.#buf;
     const p = this.#pos;
@@ -184,7 +186,7 @@ export class RInput {
     }
     if (len < 0 || b.length - p - 8 < len) return undefined;
     this.#pos += 8 + len;
-    return { flags, bytes: b.subarray(p + 8, p + 8 + Math.min(len, keep)) };
+    return { flags, bytes: b.subarray(p + 8, p + 8 + Math.min(len, keep)), truncated: len > keep };
   }
 
   /** Steps over `n` bytes of a binary stream. */

@@ -247,6 +247,7 @@ export class V1Walker {
           this.#count(depth + 1);
           const s = await this.#string(strings.length < STRING_CAP ? STRING_BYTES : 0);
           if (strings.length < STRING_CAP) strings.push(s);
+          if (s.length >= STRING_BYTES) node.truncated = true; // perhaps cut: its tail is not judged
         }
         node.strings = strings;
         node.length = len;
