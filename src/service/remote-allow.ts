@@ -63,7 +63,10 @@ export function parseRemotePrefix(text: string): RemotePrefix {
 export function remoteAllowed(target: string, prefixes: readonly RemotePrefix[]): boolean {
   // What the fetch parses (WHATWG URL) turns `\` into `/` and drops tabs and line breaks: such a
   // target would be checked as one path and fetched as another, so it never matches.
-  if (/[\\\u0000-\u0020\u007f]/.test(target)) return false;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c) return false;
+  }
   const t = split(target);
   if (t === undefined || t.segments.some((s) => s === "." || s === ".." || /%2e|%2f|%5c/i.test(s))) return false;
   // hf:// has no host: the first path segments are the repository (`hf://org/name`)

@@ -201,7 +201,8 @@ export function pathEscape(path: string): string | undefined {
   if (/^[a-z][\w+.-]*:\/\//i.test(path)) return "URL";
   if (path.split(/[/\\]/).includes("..")) return "`..` component";
   // the scan does not look inside the model directory's own .git (see src/integrity/vcs.ts)
-  if (path.split(/[/\\]/).filter((p) => p !== "" && p !== ".")[0] === ".git") return "inside .git, which is not scanned";
+  if (path.split(/[/\\]/).filter((p) => p !== "" && p !== ".")[0] === ".git")
+    return "inside .git, which is not scanned";
   return undefined;
 }
 

@@ -15,9 +15,9 @@ import { digestLabel } from "../../../src/sources/oci/manifest.js";
 import { buildIndex, buildManifest, pushArtifact, pushRaw } from "../../../src/sources/oci/push.js";
 import type { OciTarget } from "../../../src/sources/oci/root.js";
 import { fakeIO } from "../../helpers/cli.js";
-import { reportValidator } from "../../helpers/schema.js";
 import { registryAvailable, startRegistry, type TestRegistry } from "../../helpers/oci-registry.js";
 import { SAMPLES } from "../../helpers/scan.js";
+import { reportValidator } from "../../helpers/schema.js";
 import { artifactBesideImage, pushShape, twoPlatforms } from "./poly.js";
 import { tarOf } from "./tar.js";
 
@@ -223,7 +223,12 @@ describe.skipIf(!available)("an OCI registry on loopback (docker-registry)", () 
     expect(report.verdict).toBe("malicious");
     expect(report.target.oci).toMatchObject({ digest: first.top.digest, mediaType: MEDIA.ociIndex });
     expect(report.target.oci?.manifests).toEqual([
-      { digest: first.leaves.amd64!.digest, mediaType: MEDIA.ociManifest, path: "linux-amd64", platform: "linux/amd64" },
+      {
+        digest: first.leaves.amd64!.digest,
+        mediaType: MEDIA.ociManifest,
+        path: "linux-amd64",
+        platform: "linux/amd64",
+      },
       {
         digest: first.leaves.artifact!.digest,
         mediaType: MEDIA.ociManifest,
