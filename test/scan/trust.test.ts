@@ -239,19 +239,19 @@ describe("directory walks", () => {
     expect(report.verdict).toBe("malicious");
   });
 
-  it("the top-level .git, .hg and .svn are skipped, each reported with the number of entries skipped", async () => {
+  it("the top-level .git is skipped, reported with the number of entries skipped; .hg and .svn are scanned", async () => {
+    // git refuses to track a path named .git; .hg and .svn can be committed like any folder
     for (const vcs of [".git", ".hg", ".svn"]) {
       mkdirSync(join(dir, vcs, "objects"), { recursive: true });
       writeFileSync(join(dir, vcs, "objects", "x.pkl"), EVIL);
     }
     const report = await scan(dir);
-    expect(report.files.map((f) => f.path)).toEqual([".git", ".hg", ".svn"]);
-    for (const f of report.files) {
-      expect(f.findings).toMatchObject([
-        { ruleId: "scan/skipped-directory", severity: "info", evidence: { entries: 2 } },
-      ]);
-    }
-    expect(report.verdict).toBe("clean");
+    expect(report.files.map((f) => f.path)).toEqual([".git", ".hg/objects/x.pkl", ".svn/objects/x.pkl"]);
+    expect(report.files[0]?.findings).toMatchObject([
+      { ruleId: "scan/skipped-directory", severity: "info", evidence: { entries: 2 } },
+    ]);
+    expect(report.files[1]?.verdict).toBe("malicious");
+    expect(report.files[2]?.verdict).toBe("malicious");
     expect(report.complete).toBe(true);
   });
 
