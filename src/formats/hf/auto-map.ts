@@ -28,6 +28,8 @@ export const AUTO_MAP_FILES: ReadonlySet<string> = new Set([
   "feature_extractor_config.json",
   "image_processor_config.json",
   "video_preprocessor_config.json",
+  // diffusers' modular pipelines (ModularPipelineBlocks.from_pretrained reads its auto_map)
+  "modular_config.json",
 ]);
 
 /**

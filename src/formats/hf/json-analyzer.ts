@@ -18,7 +18,14 @@ import {
   SENTENCE_TRANSFORMERS_FILES,
   sentenceTransformersReferences,
 } from "./auto-map.js";
-import { peftAutoMapping, processorAudioTokenizer } from "./loader-references.js";
+import {
+  attentionKernels,
+  crossEncoderActivation,
+  diffusersPipeline,
+  openClipTowers,
+  peftAutoMapping,
+  processorAudioTokenizer,
+} from "./loader-references.js";
 import { parseConfigJson, readText } from "./text.js";
 
 /** Files whose `chat_template` value is a template (string, or a list of `{name, template}`). */
@@ -262,7 +269,13 @@ export const hfJsonAnalyzer: Analyzer = {
         ? peftAutoMapping(root)
         : PROCESSOR_FILES.has(name)
           ? processorAudioTokenizer(root)
-          : [];
+          : name === "config.json"
+            ? [...attentionKernels(root), ...crossEncoderActivation(root)]
+            : name === "model_index.json" || name === "modular_model_index.json"
+              ? diffusersPipeline(root)
+              : name === "open_clip_config.json"
+                ? openClipTowers(root)
+                : [];
     for (const r of loaderRefs) ctx.report({ ruleId: r.ruleId, message: r.message, evidence: { ...r.evidence } });
   },
 };

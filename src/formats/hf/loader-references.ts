@@ -7,7 +7,15 @@
  *   installed module to import and a class whose `from_pretrained` runs;
  * - a processor's `audio_tokenizer` (`{audio_tokenizer_class, audio_tokenizer_name_or_path}`):
  *   `ProcessorMixin.from_pretrained` loads that path with `AutoModel.from_pretrained`, a model from
- *   another repository (or a directory of the loading machine), which this scan did not see.
+ *   another repository (or a directory of the loading machine), which this scan did not see;
+ * - transformers' hub kernels: an `attn_implementation` of the form `org/repo[@rev][:fn]` (at any
+ *   depth of `config.json`) makes `PreTrainedModel` download and import that repository's kernel
+ *   package through `kernels.get_kernel`, without `trust_remote_code`;
+ * - sentence-transformers' CrossEncoder activation (`sbert_ce_default_activation_function`,
+ *   `sentence_transformers.activation_fn`): imported by name and called (`import_from_string`);
+ * - diffusers' `model_index.json` `_class_name` as a list `[pipeline, Class]`: the pipeline is
+ *   code, from another repository (`org/name`) or a community pipeline (a bare name);
+ * - open_clip's `hf_model_name` / `hf_tokenizer_name`: another repository's model.
  * @module
  */
 import { JsonObject, type JsonValue } from "../../core/json.js";
@@ -15,7 +23,11 @@ import { preview } from "../../core/preview.js";
 
 /** One thing reported by this module. */
 export interface LoaderReference {
-  readonly ruleId: "repo/installed-module-import" | "repo/external-model";
+  readonly ruleId:
+    | "repo/installed-module-import"
+    | "repo/external-model"
+    | "repo/remote-code-external"
+    | "repo/remote-code";
   readonly message: string;
   readonly evidence: Readonly<Record<string, string>>;
 }
@@ -95,4 +107,126 @@ export function processorAudioTokenizer(root: JsonObject): LoaderReference[] {
       evidence: { declaredAt: "audio_tokenizer", path: show(path), class: show(cls) },
     },
   ];
+}
+
+/** A transformers hub-kernel reference (`is_kernel`): `org/repo`, optionally `@revision`, `:function`. */
+const KERNEL_REFERENCE = /^[^/:\s]+\/[^/:@\s]+(?:@[^/:\s]+)?(?::[^/:\s]+)?$/;
+/** Kernels transformers itself loads from the Hub's curated organisation. */
+const TRUSTED_KERNEL_ORG = "kernels-community/";
+/** Most values visited looking for attention implementations. */
+const MAX_KERNEL_NODES = 100_000;
+
+/**
+ * Hub kernels a `config.json` names as its attention implementation (`attn_implementation`,
+ * `_attn_implementation`, at any depth: sub-configs such as `text_config`).
+ * @param root - the parsed config
+ */
+export function attentionKernels(root: JsonObject): LoaderReference[] {
+  const out: LoaderReference[] = [];
+  let visited = 0;
+  const walk = (v: JsonValue, path: string, depth: number): void => {
+    if (out.length >= 20 || ++visited > MAX_KERNEL_NODES || depth > 64) return;
+    if (v instanceof JsonObject) {
+      for (const [k, item] of v.entries) {
+        if ((k === "attn_implementation" || k === "_attn_implementation") && item !== null && item !== undefined) {
+          const values =
+            typeof item === "string" ? [item] : item instanceof JsonObject ? [...item.entries.values()] : [item];
+          for (const value of values) {
+            if (typeof value !== "string" || !KERNEL_REFERENCE.test(value) || value.startsWith(TRUSTED_KERNEL_ORG))
+              continue;
+            out.push({
+              ruleId: "repo/remote-code-external",
+              message: `${preview(`${path}${k}`, 100)} is "${preview(value, 120)}": transformers downloads that repository's kernel and imports it when the model is built (kernels.get_kernel), without trust_remote_code`,
+              evidence: {
+                declaredAt: preview(`${path}${k}`, 100),
+                repo: preview(value.split(/[@:]/)[0] ?? value, 100),
+                reference: preview(value, 200),
+              },
+            });
+          }
+        } else if (item instanceof JsonObject || Array.isArray(item)) walk(item, `${path}${k}.`, depth + 1);
+      }
+    } else if (Array.isArray(v)) {
+      for (const item of v) if (item instanceof JsonObject || Array.isArray(item)) walk(item, path, depth + 1);
+    }
+  };
+  walk(root, "", 0);
+  return out;
+}
+
+/**
+ * A sentence-transformers CrossEncoder's activation function, which it imports by its dotted
+ * name and calls (`import_from_string(name)()`): anything outside `torch.` is reported.
+ * @param root - the parsed `config.json`
+ */
+export function crossEncoderActivation(root: JsonObject): LoaderReference[] {
+  const found: [string, JsonValue | undefined][] = [
+    ["sbert_ce_default_activation_function", root.get("sbert_ce_default_activation_function")],
+  ];
+  const st = root.get("sentence_transformers");
+  if (st instanceof JsonObject) found.push(["sentence_transformers.activation_fn", st.get("activation_fn")]);
+  const out: LoaderReference[] = [];
+  for (const [at, v] of found) {
+    if (v === undefined || v === null) continue;
+    if (typeof v === "string" && /^torch\.[A-Za-z_][\w.]*$/.test(v)) continue;
+    out.push({
+      ruleId: "repo/installed-module-import",
+      message: `${at} is ${show(v)}: sentence-transformers' CrossEncoder imports it by name and calls it (a name outside torch.)`,
+      evidence: { declaredAt: at, value: show(v) },
+    });
+  }
+  return out;
+}
+
+/**
+ * diffusers' pipeline class: a `[pipeline, Class]` list in `_class_name` loads pipeline code
+ * (`custom_pipeline`): another repository's `pipeline.py` for `org/name`, else a community
+ * pipeline or a `<name>.py` of the repository.
+ * @param root - the parsed `model_index.json`
+ */
+export function diffusersPipeline(root: JsonObject): LoaderReference[] {
+  const cls = root.get("_class_name");
+  if (!Array.isArray(cls)) return [];
+  const pipeline = cls[0];
+  if (typeof pipeline === "string" && pipeline.includes("/")) {
+    return [
+      {
+        ruleId: "repo/remote-code-external",
+        message: `_class_name names the pipeline "${preview(pipeline, 120)}": diffusers downloads that repository's pipeline.py and imports it (from_pretrained with trust_remote_code)`,
+        evidence: {
+          declaredAt: "_class_name",
+          repo: preview(pipeline, 100),
+          reference: preview(JSON.stringify(cls), 200),
+        },
+      },
+    ];
+  }
+  return [
+    {
+      ruleId: "repo/remote-code",
+      message: `_class_name is a list naming the pipeline ${show(pipeline)}: diffusers loads it as code (a community pipeline fetched by name, or ${typeof pipeline === "string" ? `${preview(pipeline, 80)}.py` : "a module"} of the repository)`,
+      evidence: { declaredAt: "_class_name", value: preview(JSON.stringify(cls), 200) },
+    },
+  ];
+}
+
+/**
+ * open_clip's text tower from another repository (`hf_model_name`, `hf_tokenizer_name`).
+ * @param root - the parsed `open_clip_config.json`
+ */
+export function openClipTowers(root: JsonObject): LoaderReference[] {
+  const cfg = root.get("model_cfg");
+  const text = cfg instanceof JsonObject ? cfg.get("text_cfg") : undefined;
+  if (!(text instanceof JsonObject)) return [];
+  const out: LoaderReference[] = [];
+  for (const key of ["hf_model_name", "hf_tokenizer_name"]) {
+    const v = text.get(key);
+    if (typeof v !== "string" || v === "") continue;
+    out.push({
+      ruleId: "repo/external-model",
+      message: `model_cfg.text_cfg.${key} is "${preview(v, 120)}": open_clip loads that repository's ${key === "hf_model_name" ? "model" : "tokenizer"}, which is not part of this scan`,
+      evidence: { declaredAt: `model_cfg.text_cfg.${key}`, path: preview(v, 120), class: "" },
+    });
+  }
+  return out;
 }

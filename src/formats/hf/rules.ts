@@ -14,7 +14,7 @@ export const repoRules = [
     title: "Loading runs repository code (trust_remote_code)",
     severity: "medium",
     description:
-      "An `auto_map` (or `custom_pipelines`) entry in `config.json`, `tokenizer_config.json` or a processor config makes `from_pretrained(..., trust_remote_code=True)` import Python modules from the repository; so does a sentence-transformers `modules.json` `type` (or a Router's `router_config.json` `types`, a `wordembedding_config.json` `tokenizer_class`) outside `sentence_transformers.*`. An `auto_map` counts at any depth (processor sub-configs such as `image_processor`, `feature_extractor`, `video_processor`), and its values may be strings, `[slow, fast]` lists or `{backend: class}` dicts; a value ending in a dot (`modeling_x.`) still imports its module. The finding on the config lists the classes and the `.py` files that would run (following their relative imports); each of those files carries the finding too. A value that cannot be read as `module.Class` (no dot, a number, nesting too deep) is reported as well: what a loader would import from it is unknown.",
+      "An `auto_map` (or `custom_pipelines`) entry in `config.json`, `tokenizer_config.json` or a processor config makes `from_pretrained(..., trust_remote_code=True)` import Python modules from the repository; so does a sentence-transformers `modules.json` `type` (or a Router's `router_config.json` `types`, a `wordembedding_config.json` `tokenizer_class`) outside `sentence_transformers.*`. An `auto_map` counts at any depth (processor sub-configs such as `image_processor`, `feature_extractor`, `video_processor`), and its values may be strings, `[slow, fast]` lists or `{backend: class}` dicts; a value ending in a dot (`modeling_x.`) still imports its module. The finding on the config lists the classes and the `.py` files that would run (following their relative imports); each of those files carries the finding too. A value that cannot be read as `module.Class` (no dot, a number, nesting too deep) is reported as well: what a loader would import from it is unknown. A diffusers `model_index.json` whose `_class_name` is a `[pipeline, Class]` list loads pipeline code too (a community pipeline fetched by name, or the repository's `<pipeline>.py`); `modular_config.json` `auto_map` counts like any other.",
     references: [REMOTE_CODE],
   },
   {
@@ -22,7 +22,7 @@ export const repoRules = [
     title: "auto_map loads code from another repository",
     severity: "high",
     description:
-      "An `auto_map` value (or a sentence-transformers `modules.json` `type`) has the form `other/repo--module.Class`: the code that runs comes from a different repository, which was not scanned and can change at any time.",
+      "An `auto_map` value (or a sentence-transformers `modules.json` `type`) has the form `other/repo--module.Class`; a diffusers `model_index.json` `_class_name` list names `org/repo` as its pipeline (diffusers imports that repository's `pipeline.py`); or a `config.json` `attn_implementation` (at any depth) is a hub kernel `org/repo[@rev][:fn]` outside `kernels-community/`, which transformers downloads and imports when the model is built, without `trust_remote_code`. The code that runs comes from a different repository, which was not scanned and can change at any time.",
     references: [REMOTE_CODE],
   },
   {
@@ -109,7 +109,7 @@ export const repoRules = [
     title: "Config makes a loader import an installed module it names",
     severity: "medium",
     description:
-      "A PEFT `adapter_config.json` without `task_type` holds `auto_mapping` (`{base_model_class, parent_library}`): `AutoPeftModel.from_pretrained` imports `parent_library` with `importlib.import_module` and calls `from_pretrained` on the class it names. The module is taken from the loading machine, not the repository, so what runs depends on what is installed there; an import runs the module's top-level code. Modules of transformers, diffusers and timm (what PEFT records for their models) are not reported; any other module, or a value of another shape, is.",
+      "A PEFT `adapter_config.json` without `task_type` holds `auto_mapping` (`{base_model_class, parent_library}`): `AutoPeftModel.from_pretrained` imports `parent_library` with `importlib.import_module` and calls `from_pretrained` on the class it names. The module is taken from the loading machine, not the repository, so what runs depends on what is installed there; an import runs the module's top-level code. Modules of transformers, diffusers and timm (what PEFT records for their models) are not reported; any other module, or a value of another shape, is. A sentence-transformers CrossEncoder `config.json` `sbert_ce_default_activation_function` (or `sentence_transformers.activation_fn`) outside `torch.` is reported too: it is imported by name and called.",
     references: ["https://huggingface.co/docs/peft/package_reference/auto_class"],
   },
   {
@@ -117,7 +117,7 @@ export const repoRules = [
     title: "Config loads another model at load time",
     severity: "medium",
     description:
-      "A processor config's `audio_tokenizer` (`{audio_tokenizer_class, audio_tokenizer_name_or_path}`) makes `AutoProcessor.from_pretrained` load that path with `AutoModel.from_pretrained`: another Hub repository (or a directory of the loading machine) whose files were not part of this scan, and whose remote code runs when `trust_remote_code=True` is passed to the processor. Scan that repository too.",
+      "A processor config's `audio_tokenizer` (`{audio_tokenizer_class, audio_tokenizer_name_or_path}`) makes `AutoProcessor.from_pretrained` load that path with `AutoModel.from_pretrained`: another Hub repository (or a directory of the loading machine) whose files were not part of this scan, and whose remote code runs when `trust_remote_code=True` is passed to the processor. open_clip's `open_clip_config.json` `model_cfg.text_cfg.hf_model_name` / `hf_tokenizer_name` load another repository's text model or tokenizer the same way. Scan that repository too.",
   },
 ] as const satisfies readonly RuleDef[];
 

@@ -106,3 +106,66 @@ describe("sharded checkpoint index", () => {
     expect(ruleIds(file)).not.toContain("repo/index-path-escape");
   });
 });
+
+describe("other code and models a config names", () => {
+  it.each([
+    ["attn_implementation", { model_type: "llama", attn_implementation: "attacker/evil-kernel" }],
+    ["_attn_implementation", { model_type: "llama", _attn_implementation: "attacker/evil-kernel@v1:attn" }],
+    ["a sub-config's", { model_type: "llava", text_config: { attn_implementation: "attacker/k" } }],
+    ["a per-config dict", { model_type: "llava", attn_implementation: { text_config: "attacker/k" } }],
+  ])("a hub kernel as %s attention implementation is another repository's code", async (_label, cfg) => {
+    const file = await scanOne(json(cfg), "config.json");
+    expect(ruleIds(file)).toContain("repo/remote-code-external");
+    expect(file.verdict).toBe("malicious");
+  });
+
+  it.each(["eager", "sdpa", "flash_attention_2", "flex_attention", "kernels-community/flash-attn"])(
+    "attn_implementation %s is not reported",
+    async (impl) => {
+      const file = await scanOne(json({ model_type: "llama", attn_implementation: impl }), "config.json");
+      expect(file.verdict).toBe("clean");
+    },
+  );
+
+  it("a CrossEncoder activation outside torch is an installed module imported and called", async () => {
+    const evil = await scanOne(json({ sbert_ce_default_activation_function: "os.fork" }), "config.json");
+    expect(ruleIds(evil)).toEqual(["repo/installed-module-import"]);
+    const v4 = await scanOne(json({ sentence_transformers: { activation_fn: "builtins.breakpoint" } }), "config.json");
+    expect(ruleIds(v4)).toEqual(["repo/installed-module-import"]);
+    const torch = await scanOne(
+      json({ sbert_ce_default_activation_function: "torch.nn.modules.activation.Sigmoid" }),
+      "config.json",
+    );
+    expect(torch.verdict).toBe("clean");
+  });
+
+  it("a diffusers _class_name list loads pipeline code: another repository's (high) or a community one", async () => {
+    const remote = await scanOne(json({ _class_name: ["attacker/evil-pipeline", "EvilPipeline"] }), "model_index.json");
+    expect(ruleIds(remote)).toEqual(["repo/remote-code-external"]);
+    const community = await scanOne(json({ _class_name: ["lpw_stable_diffusion", "X"] }), "model_index.json");
+    expect(ruleIds(community)).toEqual(["repo/remote-code"]);
+    const plain = await scanOne(
+      json({
+        _class_name: "StableDiffusionPipeline",
+        scheduler: ["diffusers", "PNDMScheduler"],
+        safety_checker: ["stable_diffusion", "StableDiffusionSafetyChecker"],
+      }),
+      "model_index.json",
+    );
+    expect(plain.verdict).toBe("clean");
+  });
+
+  it("open_clip's text tower from another repository is an external model", async () => {
+    const cfg = {
+      model_cfg: { text_cfg: { hf_model_name: "xlm-roberta-large", hf_tokenizer_name: "xlm-roberta-large" } },
+    };
+    const file = await scanOne(json(cfg), "open_clip_config.json");
+    expect(ruleIds(file)).toEqual(["repo/external-model"]);
+    expect(file.findings.filter((f) => f.ruleId === "repo/external-model")).toHaveLength(2);
+  });
+
+  it("diffusers' modular_config.json auto_map is remote code", async () => {
+    const file = await scanOne(json({ auto_map: { ModularPipelineBlocks: "block.MyBlocks" } }), "modular_config.json");
+    expect(ruleIds(file)).toContain("repo/remote-code");
+  });
+});
