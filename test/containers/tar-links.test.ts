@@ -181,3 +181,42 @@ describe("tar: a repeated name is analysed as the member tarfile extracts", () =
     }
   });
 });
+
+describe("links whose meaning depends on the extraction order", () => {
+  it.each([
+    [
+      "a hard link to a symbolic link member (tarfile copies the link, re-read from the root)",
+      [
+        { name: "notes.txt", data: CFG },
+        { name: "a/", type: "5" },
+        { name: "a/s", type: "2", linkName: "notes.txt" },
+        { name: "model_config.yaml", type: "1", linkName: "a/s" },
+        { name: "a/notes.txt", data: BENIGN },
+      ],
+    ],
+    [
+      "a hard link through a symlinked folder a later member re-points",
+      [
+        { name: "b/notes.txt", data: CFG },
+        { name: "d", type: "2", linkName: "b" },
+        { name: "model_config.yaml", type: "1", linkName: "d/notes.txt" },
+        { name: "d", type: "2", linkName: "c" },
+        { name: "c/notes.txt", data: BENIGN },
+      ],
+    ],
+    [
+      "a file written through a symlinked folder a later member re-points",
+      [
+        { name: "model_config.yaml", type: "2", linkName: "b/x.txt" },
+        { name: "d", type: "2", linkName: "b" },
+        { name: "d/x.txt", data: CFG },
+        { name: "d", type: "2", linkName: "c" },
+      ],
+    ],
+  ] as [string, TarMember[]][])("%s is ambiguous: the archive is invalid", async (_label, members) => {
+    const { report, rules } = await scanTar(members);
+    expect(rules).toContain("tar/link-ambiguous");
+    expect(report.verdict).not.toBe("clean");
+    expect(report.verdict).not.toBe("suspicious");
+  });
+});

@@ -210,6 +210,40 @@ export function resolveTarLinks(entries: readonly TarEntry[]): LinkResolution {
     if (resolved !== key) join(key, resolved);
   }
 
+  // Links whose meaning depends on the order extraction happens in, which the grouping above (the
+  // archive's final state) does not model: a symbolic link redefined (a hard link or a file
+  // written through it earlier lands elsewhere than through its last definition), and a hard link
+  // to a symbolic link member or through a symlinked folder (tarfile's makelink falls back to a
+  // copy of the link member when its target does not exist yet, re-read from the link's folder).
+  let orderDependent = 0;
+  const orderFinding = (member: TarEntry, why: string): void => {
+    if (++orderDependent > MAX_FINDINGS) return;
+    findings.push({
+      ruleId: "tar/link-ambiguous",
+      message: `${JSON.stringify(member.name)}: ${why}: which file a loader opens depends on the order extraction happens in`,
+      offset: member.headerOffset,
+      evidence: { member: member.name, contents: 0 },
+    });
+  };
+  const definitions = new Map<string, number>();
+  for (const m of members) {
+    const key = keyOf.get(m);
+    if (key !== undefined) definitions.set(key, (definitions.get(key) ?? 0) + 1);
+  }
+  for (const link of links.slice(0, MAX_LINKS)) {
+    const key = keyOf.get(link);
+    if (key === undefined) continue;
+    if (link.type === "2" && (definitions.get(key) ?? 0) > 1) {
+      orderFinding(link, "a symbolic link whose name is defined more than once in the archive");
+    }
+    if (link.type !== "1" || link.linkName.startsWith("/")) continue;
+    const target = lexical(link.linkName);
+    if (target === "escape") continue;
+    const through = target.some((_, i) => symlinks.has(target.slice(0, i + 1).join("/")));
+    if (through)
+      orderFinding(link, `a hard link to ${JSON.stringify(link.linkName)}, a symbolic link or a path through one`);
+  }
+
   // per group: its regular members (contents), the names a loader can open, a link for evidence
   const contents = new Map<string, TarEntry[]>();
   const names = new Map<string, Map<string, string>>();
