@@ -203,9 +203,18 @@ export function safeTitle(title: string | undefined): string | undefined {
   if (title === undefined || title === "" || title.length > 1024) return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is rejected
   if (/[\u0000-\u001f\u007f\\!]/.test(title) || title.startsWith("/")) return undefined;
-  const parts = title.replace(/\/+$/, "").split("/");
-  if (parts.some((p) => p === "" || p === "." || p === ".." || p.length > 255)) return undefined;
-  return parts.join("/");
+  // Cleaned as ORAS's file store cleans it (Go's filepath.Clean under the output folder):
+  // `./config.yaml` and `x/../config.yaml` are written as `config.yaml`, so they are named that.
+  const parts: string[] = [];
+  for (const p of title.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      if (parts.length === 0) return undefined; // above the output folder
+      parts.pop();
+    } else if (p.length > 255) return undefined;
+    else parts.push(p);
+  }
+  return parts.length === 0 ? undefined : parts.join("/");
 }
 
 /** The path of a blob named by its digest. */

@@ -425,9 +425,18 @@ export class OciLayoutRoot extends OciRootBase {
       if (found === undefined) throw new ModelgateError("INVALID_ARGUMENT", `index.json lists no manifest ${wanted}`);
       top = found;
     } else if (wanted !== undefined) {
-      const found = index.manifests.find((d) => d.annotations?.["org.opencontainers.image.ref.name"] === wanted);
+      const named = index.manifests.filter((d) => d.annotations?.["org.opencontainers.image.ref.name"] === wanted);
+      const found = named[0];
       if (found === undefined)
         throw new ModelgateError("INVALID_ARGUMENT", `index.json has no manifest named "${wanted}"`);
+      // Clients disagree on which of several entries of one name they pull (the last one, the first
+      // of a supported media type ...): a name that is not one manifest is not scanned as one.
+      if (named.length > 1) {
+        throw new ModelgateError(
+          "MALFORMED",
+          `index.json names ${named.length} entries "${wanted}": clients pick different ones, so no single one is what a pull gets`,
+        );
+      }
       top = found;
     } else if (index.manifests.length === 1) {
       top = index.manifests[0]!;

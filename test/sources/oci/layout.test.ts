@@ -187,6 +187,48 @@ describe("an image layout whose reference is an index: every manifest is scanned
     expect(v1.files.map((f) => f.path)).toContain("m.pt"); // a plain manifest: no folder
   });
 
+  it("a ref name on several entries (clients pull different ones) is not scanned as one manifest", async () => {
+    const dir = await tmp();
+    const clean = buildManifest({
+      layers: [{ mediaType: "application/octet-stream", bytes: CLEAN_TORCH, title: "m.pt" }],
+    });
+    const evil = buildManifest({
+      layers: [{ mediaType: "application/octet-stream", bytes: EVIL_TORCH, title: "m.pt" }],
+    });
+    await writeShapeLayout(
+      dir,
+      { blobs: [...clean.blobs, ...evil.blobs].map((b) => b.bytes), docs: [clean], top: evil },
+      [
+        { doc: clean, tag: "latest" },
+        { doc: evil, tag: "latest" },
+      ],
+    );
+    const report = await scan({ oci: { reference: `oci-layout:${dir}:latest` } });
+    expect(report.verdict).toBe("invalid");
+    expect(report.errors[0]?.code).toBe("MALFORMED");
+  });
+
+  it("a layer title not in clean form is named as ORAS writes it (./config.yaml is config.yaml)", async () => {
+    const dir = await tmp();
+    const hydra = text("target:\n  _target_: os.system\n  command: echo x\n");
+    for (const [tag, title] of [
+      ["a", "./config.yaml"],
+      ["b", "x/../config.yaml"],
+    ] as const) {
+      await writeLayout(
+        dir,
+        {
+          config: { mediaType: MEDIA.ociConfig, bytes: text("{}") },
+          layers: [{ mediaType: "application/yaml", bytes: hydra, title }],
+        },
+        tag,
+      );
+      const report = await scan({ oci: { reference: `oci-layout:${dir}:${tag}` } });
+      expect(report.files.map((f) => f.path)).toContain("config.yaml");
+      expect(report.verdict).toBe("malicious");
+    }
+  });
+
   it("a manifest of the index missing from the layout: the scan is invalid, the others are still scanned", async () => {
     const dir = await tmp();
     const shape = twoPlatforms();
