@@ -220,3 +220,22 @@ with_call(quote(lm(formula = reformulate(paste0("sys", "tem('echo pwned')"), res
           "lm_call_reformulate.rds")
 with_call(quote(lm(formula = "{system('echo pwned')}", data = mtcars)), "lm_call_formula_text.rds")
 with_call(quote(lm(formula = paste0("{sys", "tem('echo pwned')}"), data = mtcars)), "lm_call_formula_paste.rds")
+
+# Rebinding an allowed name, then calling it (log <- pipe; log("cmd", "r")), and Rd code that
+# printing a bibentry runs. Benign: glm families whose initialize is an expression vector, citation().
+with_predvars(quote(list(mpg, wt, (log = pipe), log("echo pwned", "r"))), "lm_predvars_rebind.rds")
+with_call(quote(lm(formula = mpg ~ wt, data = mtcars,
+                   na.action = function(object, log = pipe) { log("echo pwned", "r"); object })),
+          "lm_call_naaction_function.rds")
+with_call(quote(lm(formula = "mpg ~ wt + (log = pipe) + log('echo pwned', 'r')", data = mtcars)),
+          "lm_call_formula_text_rebind.rds")
+g_init <- glm(mpg ~ wt, data = mtcars)
+g_init$family$initialize <- expression(baseenv()[[paste0("sys", "tem")]]("echo pwned"), mustart <- y)
+saveRDS(g_init, m("glm_family_initialize_computed.rds"))
+saveRDS(bibentry(bibtype = "Misc", title = "Model card", author = "A B", year = 2020,
+                 note = "\\Sexpr{system(\"echo pwned\"); \"see docs\"}"), m("bibentry_sexpr.rds"))
+saveRDS(bibentry(bibtype = "Misc", title = "Model card", author = "A B", year = 2020,
+                 doi = "10.1/x\"); system(\"echo pwned\"); (\""), m("bibentry_doi.rds"))
+saveRDS(glm(carb ~ wt, family = poisson(), data = mtcars), b("glm_poisson.rds"))
+saveRDS(glm(mpg ~ wt, family = Gamma(link = "log"), data = mtcars), b("glm_gamma.rds"))
+saveRDS(citation(), b("citation.rds"))

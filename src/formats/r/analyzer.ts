@@ -70,6 +70,7 @@ export const rAnalyzer: Analyzer = {
     } finally {
       // What was found before a break still counts (a promise followed by garbage is malicious).
       for (const finding of inspector.findings.list()) ctx.report(finding);
+      reportRdCode(ctx, input);
       const { items, closures, promises, environments, bytecode } = walker.stats;
       ctx.fact("r.items", items);
       if (closures > 0) ctx.fact("r.closures", closures);
@@ -82,6 +83,24 @@ export const rAnalyzer: Analyzer = {
     await scanTrailing(ctx, input.offset, header.format === "ascii");
   },
 };
+
+/** Strings holding Rd markup that runs R when rendered (`\\Sexpr`), wherever they are. */
+function reportRdCode(ctx: AnalysisContext, input: RInput): void {
+  if (input.bibentry && input.quotedCall !== undefined)
+    ctx.report({
+      ruleId: "r/rd-code",
+      message: `a bibentry with ${input.quotedCallCount} string(s) holding a ( after a ": printing it renders its fields as Rd, where a field (doi) ends up inside the R code of a system macro's \\Sexpr`,
+      offset: input.quotedCall,
+      evidence: { count: input.quotedCallCount, kind: "bibentry" },
+    });
+  if (input.rdCodeCount === 0) return;
+  ctx.report({
+    ruleId: "r/rd-code",
+    message: `${input.rdCodeCount} string(s) hold Rd markup that runs R code when rendered (\\Sexpr, \\newcommand): printing a bibentry or citation holding it runs the code`,
+    offset: input.rdCode[0]!,
+    evidence: { count: input.rdCodeCount, offsets: input.rdCode.join(", ") },
+  });
+}
 
 function recordTop(ctx: AnalysisContext, top: RNode, kind: "rds" | "rdata"): void {
   if (kind === "rdata") {

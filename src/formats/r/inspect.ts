@@ -164,6 +164,9 @@ function unlistedLanguageCalls(call: RNode, code: CodeSummary, where: RWhere): s
           if (!languageAllowed(name)) out.push(`family ${JSON.stringify(name)}`);
   }
   out.push(...code.computed);
+  // binding a name (`(log = pipe)`, `function(log = pipe)`) lets allowed calls run anything
+  out.push(...[...code.binders].map((b) => `binds: ${b}`));
+  out.push(...[...code.values].map((v) => `names ${v} as a value`));
   out.push(...textProblems(code));
   if (code.overflow) out.push("<more names than kept>");
   return [...new Set(out)].sort();
@@ -198,7 +201,8 @@ function textProblems(code: CodeSummary): string[] {
  * no text built at run time, no text that would call anything else, nothing computed.
  */
 function storedCallOnly(code: CodeSummary): boolean {
-  if (code.overflow || code.computed.size > 0 || textProblems(code).length > 0) return false;
+  if (code.overflow || code.computed.size > 0 || code.binders.size > 0 || code.values.size > 0) return false;
+  if (textProblems(code).length > 0) return false;
   return [...code.calls].every((c) => {
     const bare = c.slice(c.lastIndexOf(":") + 1);
     return !TEXT_BUILDERS.has(bare) && (languageAllowed(c) || (isFitter(bare) && !callsByName(c)));
@@ -334,9 +338,9 @@ export class RInspector implements RWalkEvents {
     const code = call.code;
     if (code === undefined) return;
     const dangerous = dangerousNames(code);
-    // An expression vector (a glm family's `initialize`) is code shipped like a closure: only
-    // dangerous names count. A call is data that model methods evaluate: allowlist first.
-    const unlisted = call.type === SXP.LANG ? unlistedLanguageCalls(call, code, where) : [];
+    // A call, or an expression vector (a glm family's `initialize`, which glm.fit evaluates), is
+    // data that model methods evaluate: allowlist first.
+    const unlisted = unlistedLanguageCalls(call, code, where);
     if (dangerous.length === 0 && unlisted.length === 0) return;
     this.#add({
       ruleId: "r/language-call",

@@ -604,3 +604,61 @@ export const KNOWN_CLOSURES: ReadonlyMap<string, ReadonlySet<string>> = new Map(
     ]),
   ],
 ]);
+
+/**
+ * Calls that bind a name (`<-`, `=` as a call rather than an argument name, a `for` variable, a
+ * function literal's parameters and their defaults): stored code that binds `log <- pipe` and then
+ * calls the allowed `log("cmd", "r")` runs a command through allowed names only.
+ */
+export const BINDERS: ReadonlySet<string> = new Set([
+  "<-",
+  "<<-",
+  "=",
+  "->",
+  "->>",
+  "for",
+  "function",
+  "assign",
+  "delayedAssign",
+  "makeActiveBinding",
+  "local",
+  "with",
+  "within",
+  "environment<-",
+  "formals<-",
+  "body<-",
+]);
+
+/**
+ * Local data variables the `initialize` code of base R's and MASS's glm families assigns
+ * (`n <- rep.int(1, nobs)`, `mustart <- y + 0.1`, `y[weights == 0] <- 0`): an `<-` or `=` whose
+ * target is one of them (or an element of one) binds no function R calls.
+ */
+export const INIT_LOCALS: ReadonlySet<string> = new Set(["y", "n", "m", "mustart", "weights", "y1", "n0"]);
+
+/**
+ * Base functions that reach commands, files or code, named as values (not called): a stored call
+ * that hands `pipe` or `source` to an argument R calls (`na.action = source`) or binds it runs them.
+ * {@link DANGEROUS_REFS} leaves these out because they are also common words.
+ */
+export const VALUE_REFS: ReadonlySet<string> = new Set([...DANGEROUS_CALLS].filter((n) => !DANGEROUS_REFS.has(n)));
+
+/**
+ * Calls whose direct symbol operands are data variables (a formula's terms, `list(y, x)` of
+ * `predvars`): a column named `load` or `source` there is not a function value.
+ */
+export const VARIABLE_OPERATORS: ReadonlySet<string> = new Set([
+  "~",
+  "+",
+  "-",
+  "*",
+  "/",
+  ":",
+  "^",
+  "|",
+  "%in%",
+  "list",
+  "c",
+  "cbind",
+  "I",
+]);

@@ -12,7 +12,16 @@
  */
 import { ModelgateError } from "../../core/errors.js";
 import { renderCall } from "./deparse.js";
-import { DANGEROUS_REFS, KNOWN_NATIVE_NAMES, NATIVE_CALLERS, TEXT_TO_CODE } from "./names.js";
+import {
+  BINDERS,
+  DANGEROUS_REFS,
+  INIT_LOCALS,
+  KNOWN_NATIVE_NAMES,
+  NATIVE_CALLERS,
+  TEXT_TO_CODE,
+  VALUE_REFS,
+  VARIABLE_OPERATORS,
+} from "./names.js";
 import type { RInput } from "./stream.js";
 import { mayBeCode } from "./text.js";
 
@@ -96,6 +105,13 @@ export interface CodeSummary {
   readonly formulaTexts: Set<string>;
   /** Calls of such a function with something else than literals and formulas (`as.formula(paste0(...))`). */
   readonly textCalls: Set<string>;
+  /**
+   * Bindings made (`<-`, `=` as a call, `for`, `function` ...), as `callee target`; assignments to
+   * a glm family's local data variables ({@link INIT_LOCALS}) are left out.
+   */
+  readonly binders: Set<string>;
+  /** Functions of {@link VALUE_REFS} named as values outside a formula's or a list's operands. */
+  readonly values: Set<string>;
   /** A set hit its cap: some names were not kept. */
   overflow: boolean;
 }
@@ -249,6 +265,8 @@ export function newCode(): CodeSummary {
     texts: new Set(),
     formulaTexts: new Set(),
     textCalls: new Set(),
+    binders: new Set(),
+    values: new Set(),
     overflow: false,
   };
 }
@@ -267,10 +285,15 @@ export function keptWhole(node: RNode): boolean {
   return node.truncated !== true && node.strings !== undefined && node.strings.length === (node.length ?? 0);
 }
 
-/** Adds what a child item contributes to a code summary. */
-export function mergeCode(code: CodeSummary, child: RNode): void {
+/**
+ * Adds what a child item contributes to a code summary.
+ * @param variable - the child is a direct operand of a call whose symbol operands are data
+ *   variables ({@link VARIABLE_OPERATORS}): a symbol there is not a function value
+ */
+export function mergeCode(code: CodeSummary, child: RNode, variable = false): void {
   if (child.type === SXP.SYM || child.type === SXP.BUILTIN || child.type === SXP.SPECIAL) {
     if (child.name !== undefined && DANGEROUS_REFS.has(child.name)) add(code, code.refs, child.name);
+    if (child.name !== undefined && !variable && VALUE_REFS.has(child.name)) add(code, code.values, child.name);
     if (child.type === SXP.SYM && child.name !== undefined && mayBeCode(child.name)) add(code, code.texts, child.name);
   } else if (child.type === SXP.STR && child.strings !== undefined) {
     for (const s of child.strings) {
@@ -288,6 +311,8 @@ export function mergeCode(code: CodeSummary, child: RNode): void {
   for (const v of c.texts) add(code, code.texts, v);
   for (const v of c.formulaTexts) add(code, code.formulaTexts, v);
   for (const v of c.textCalls) add(code, code.textCalls, v);
+  for (const v of c.binders) add(code, code.binders, v);
+  for (const v of c.values) add(code, code.values, v);
   if (c.overflow) code.overflow = true;
 }
 
@@ -393,6 +418,7 @@ export function finishCall(node: RNode): void {
     if (colon > 0 && colon < callee.length - 1) add(code, code.calls, callee.slice(colon + 1));
   }
   const bare = callee.slice(callee.lastIndexOf(":") + 1);
+  if (BINDERS.has(bare)) binding(node, bare);
   if (callee === "c") literalStrings(node);
   if (TEXT_TO_CODE.has(bare)) textArguments(node, bare);
   const resolver = RESOLVERS.get(bare);
@@ -405,6 +431,24 @@ export function finishCall(node: RNode): void {
   if (arg.type === SXP.STR && arg.strings?.[0] !== undefined) add(code, code.calls, arg.strings[0]);
   else if (arg.type === SXP.SYM && arg.name !== undefined) add(code, code.calls, arg.name);
   else if (arg.type === SXP.LANG && arg.callee !== "function") add(code, code.computed, `${bare}(<computed>)`);
+}
+
+/**
+ * Records a binding call, unless it is `<-` or `=` to a glm family's local data variable
+ * (`n <- ...`, `y[n0] <- 0`): anything else may rebind a name that code calls afterwards.
+ */
+function binding(node: RNode, bare: string): void {
+  const target = node.cells?.[1]?.value;
+  const root =
+    target?.type === SXP.SYM
+      ? target.name
+      : target?.type === SXP.LANG && (target.callee === "[" || target.callee === "[[")
+        ? /^(?:`\[\[?`\(\s*)?([A-Za-z][A-Za-z0-9._]*)[[,)]/.exec(target.preview ?? "")?.[1]
+        : undefined;
+  if ((bare === "<-" || bare === "=") && root !== undefined && INIT_LOCALS.has(root)) return;
+  const what =
+    bare === "function" ? "a function literal" : `${bare} ${root ?? target?.preview ?? target?.callee ?? "?"}`;
+  add(node.code!, node.code!.binders, what);
 }
 
 /** Records the strings of `c("a", "b")` when every argument is a string literal kept whole. */
@@ -768,6 +812,8 @@ export class RWalker {
     const summary = inner ? newCode() : undefined;
     let cellFlags = flags;
     let first = true;
+    /** The call's symbol operands are data variables (`y ~ load`, `list(y, source)`). */
+    let variables = false;
     for (;;) {
       const cellOffset = this.#in.offset;
       const attr = (cellFlags & HAS_ATTR) !== 0 ? await this.#item(depth + 1, false, undefined) : undefined;
@@ -786,7 +832,8 @@ export class RWalker {
       // the function of a call is its callee (finishCall), not a name passed around
       const callPosition =
         isCall && first && (value.type === SXP.SYM || value.type === SXP.BUILTIN || value.type === SXP.SPECIAL);
-      if (summary !== undefined && !callPosition) mergeCode(summary, value);
+      if (callPosition) variables = VARIABLE_OPERATORS.has(value.name ?? "");
+      if (summary !== undefined && !callPosition) mergeCode(summary, value, variables);
       first = false;
       const nextOffset = this.#in.offset;
       const next = await this.#in.int("item flags");

@@ -14,6 +14,27 @@ import { type RStreamFormat, scanInt } from "./ints.js";
 export { NA_INTEGER, type RStreamFormat, scanInt } from "./ints.js";
 
 const CHUNK = 64 * 1024;
+
+/**
+ * Rd markup that runs R code when the text is rendered: `\Sexpr{...}` (a `bibentry`'s fields are
+ * rendered through `tools::processRdSexprs` when it is printed) and the macro definitions that
+ * could assemble it. Matched on every byte of every string, not only the bytes the walk keeps.
+ */
+const RD_CODE: readonly string[] = ["\\Sexpr", "\\newcommand", "\\renewcommand"];
+const RD_LONGEST = Math.max(...RD_CODE.map((m) => m.length));
+/** Offsets of strings with Rd code kept for the report. */
+const RD_OFFSETS = 16;
+
+/** Whether bytes hold a `(` after a `"` (or any `(` when a `"` came before them). */
+function quoteThenParen(bytes: Uint8Array, quoted: boolean): boolean {
+  const q = quoted ? 0 : bytes.indexOf(0x22);
+  return q >= 0 && bytes.indexOf(0x28, q) >= 0;
+}
+
+/** Whether bytes (latin1-decoded, ASCII-compatible as every R string encoding is) hold Rd code. */
+function hasRdCode(text: string): boolean {
+  return text.includes("\\") && RD_CODE.some((m) => text.includes(m));
+}
 /** R reads ASCII numbers into a 128-byte buffer and fails on longer words. */
 const MAX_WORD = 127;
 
@@ -30,6 +51,19 @@ export class RInput {
   /** Absolute offset of `#buf[0]`. */
   #base: number;
   #pos = 0;
+  /** Offsets of strings holding Rd code that runs R ({@link RD_CODE}), the first few. */
+  readonly rdCode: number[] = [];
+  /** How many strings hold Rd code. */
+  rdCodeCount = 0;
+  /**
+   * Offset of the first string holding a `(` after a `"`, and how many: text a `bibentry` field
+   * may hold to break out of the R string a system Rd macro builds (`\\doi{#1}` expands to
+   * `\\Sexpr{tools:::Rd_expr_doi("#1")}`), so `doi = 'x"); system("id"); ("'` runs when printed.
+   */
+  quotedCall: number | undefined;
+  quotedCallCount = 0;
+  /** A string is exactly `bibentry` (the class of `bibentry()` and `citation()` objects). */
+  bibentry = false;
   /** Called every so many skipped ASCII words (abort and time budget). */
   readonly #checkpoint: () => void;
 
@@ -80,6 +114,28 @@ export class RInput {
     this.#buf = bytes;
     this.#base = start;
     this.#pos = 0;
+  }
+
+  #noteRd(offset: number): void {
+    this.rdCodeCount++;
+    if (this.rdCode.length < RD_OFFSETS) this.rdCode.push(offset);
+  }
+
+  /** Notes what a whole string's bytes say: a `"` with a `(`, the word `bibentry`. */
+  #noteText(offset: number, quotedCall: boolean, length: number, head: Uint8Array): void {
+    if (quotedCall) {
+      this.quotedCallCount++;
+      this.quotedCall ??= offset;
+    }
+    if (length === 8 && Buffer.from(head.buffer, head.byteOffset, head.length).toString("latin1") === "bibentry")
+      this.bibentry = true;
+  }
+
+  /** Scans bytes of a binary string for Rd code, carrying the tail of the previous chunk. */
+  #scanRd(bytes: Uint8Array, carry: string): string {
+    const text = carry + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+    if (hasRdCode(text)) return "\0";
+    return text.slice(-(RD_LONGEST - 1));
   }
 
   /** Next byte, or -1 at the end of the source. */
@@ -185,6 +241,9 @@ export class RInput {
       return { flags, bytes: null };
     }
     if (len < 0 || b.length - p - 8 < len) return undefined;
+    const body = b.subarray(p + 8, p + 8 + len);
+    if (body.includes(0x5c) && this.#scanRd(body, "") === "\0") this.#noteRd(this.#base + p);
+    this.#noteText(this.#base + p, quoteThenParen(body, false), len, body);
     this.#pos += 8 + len;
     return { flags, bytes: b.subarray(p + 8, p + 8 + Math.min(len, keep)), truncated: len > keep };
   }
@@ -231,13 +290,47 @@ export class RInput {
   async string(length: number, keep: number): Promise<Uint8Array> {
     if (length > this.remaining) throw this.#truncated(`a string of ${length} bytes`);
     const kept = Math.min(length, keep);
+    const start = this.offset;
     if (this.format !== "ascii") {
       await this.#ensure(kept, "a string");
       const out = this.#buf.slice(this.#pos, this.#pos + kept);
+      // every byte is scanned for Rd code, the skipped ones chunk by chunk
+      let carry = this.#scanRd(out, "");
+      let quote = out.includes(0x22);
+      let quotedCall = quoteThenParen(out, false);
       this.#pos += kept;
-      await this.#skipBytes(length - kept, "a string");
+      let left = length - kept;
+      while (left > 0 && carry !== "\0") {
+        this.#checkpoint();
+        const n = Math.min(left, CHUNK);
+        await this.#ensure(n, "a string");
+        const chunk = this.#buf.subarray(this.#pos, this.#pos + n);
+        carry = this.#scanRd(chunk, carry);
+        quotedCall ||= quoteThenParen(chunk, quote);
+        quote ||= chunk.includes(0x22);
+        this.#pos += n;
+        left -= n;
+      }
+      if (carry === "\0") this.#noteRd(start);
+      this.#noteText(start, quotedCall, length, out);
+      await this.#skipBytes(left, "a string");
       return out;
     }
+    // ASCII: the unescaped bytes from each backslash on are matched against the markup
+    let tail = "";
+    let rd = false;
+    let quote = false;
+    let paren = false;
+    const seeRd = (byte: number): void => {
+      if (byte === 0x22) quote = true;
+      else if (byte === 0x28 && quote) paren = true;
+      if (byte === 0x5c) tail = "\\";
+      else if (tail !== "") {
+        tail += String.fromCharCode(byte);
+        if (RD_CODE.includes(tail)) rd = true;
+        if (tail.length >= RD_LONGEST) tail = "";
+      }
+    };
     const out = new Uint8Array(kept);
     if (length === 0) return out;
     let c = await this.#byte();
@@ -248,6 +341,7 @@ export class RInput {
       const b = this.#buf;
       let p = this.#pos;
       while (i < length && p < b.length && b[p] !== 0x5c) {
+        seeRd(b[p]!);
         if (i < kept) out[i] = b[p]!;
         i++;
         p++;
@@ -271,9 +365,12 @@ export class RInput {
           value = d & 0xff;
         } else value = ESCAPES.get(c) ?? c;
       }
+      seeRd(value);
       if (i < kept) out[i] = value;
       i++;
     }
+    if (rd) this.#noteRd(start);
+    this.#noteText(start, paren, length, out);
     return out;
   }
 }

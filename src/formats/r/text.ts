@@ -42,17 +42,11 @@ export function textProblem(text: string, allowed: (name: string) => boolean, fo
     const t = text.trim();
     if (!t.includes("~")) return "not a ~ formula";
     if (t.startsWith("{") || t.startsWith("(")) return "a block, not a ~ formula";
-    // assignments and help change what the top-level call is; `=` names an argument only inside parentheses
-    if (/<-|->|\?/.test(t)) return "not a single ~ formula";
-    let depth = 0;
-    for (let k = 0; k < t.length; k++) {
-      const ch = t[k]!;
-      if (ch === "(" || ch === "[") depth++;
-      else if (ch === ")" || ch === "]") depth--;
-      else if (ch === "=" && depth <= 0 && !"=!<>".includes(t[k - 1] ?? "") && t[k + 1] !== "=")
-        return "not a single ~ formula";
-    }
+    // help changes what the top-level call is
+    if (t.includes("?")) return "not a single ~ formula";
   }
+  const bound = bindingProblem(text);
+  if (bound !== undefined) return bound;
   const n = text.length;
   let i = 0;
   /** The index of the next significant character from `j` (whitespace, comments, quotes skipped). */
@@ -101,3 +95,27 @@ export function textProblem(text: string, allowed: (name: string) => boolean, fo
 
 /** Functions that call a function handed to them (`do.call`), besides {@link DANGEROUS_REFS}. */
 const PASSED_BY_NAME: ReadonlySet<string> = new Set(["do.call", "match.fun", "get", "get0", "mget", "Recall"]);
+
+/**
+ * Whether text binds a name, which lets later allowed calls run anything (`(log = pipe)` then
+ * `log("cmd", "r")`): `<-`, `<<-`, `->`, `->>` and `function` anywhere, and `=` anywhere but
+ * directly inside a call's or an index's brackets (an argument name). A `(` right after a name, a
+ * closing bracket or a quote opens a call; any other `(` is a bare group, `{` a block.
+ */
+function bindingProblem(text: string): string | undefined {
+  if (/<-|->|<<-/.test(text)) return "binds a name with an arrow";
+  if (/(^|[^\p{L}\p{N}._])function([^\p{L}\p{N}._]|$)|\\\s*\(/u.test(text)) return "defines a function";
+  /** Open brackets: true for a call's or an index's, false for a bare group or a block. */
+  const open: boolean[] = [];
+  let prev = "";
+  for (let k = 0; k < text.length; k++) {
+    const ch = text[k]!;
+    if (ch === "(" || ch === "[") open.push(ch === "[" || /[\p{L}\p{N}._)\]'"`]/u.test(prev));
+    else if (ch === "{") open.push(false);
+    else if (ch === ")" || ch === "]" || ch === "}") open.pop();
+    else if (ch === "=" && !"=!<>".includes(text[k - 1] ?? "") && text[k + 1] !== "=" && open.at(-1) !== true)
+      return "binds a name with =";
+    if (!/\s/.test(ch)) prev = ch;
+  }
+  return undefined;
+}
