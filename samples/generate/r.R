@@ -239,3 +239,6 @@ saveRDS(bibentry(bibtype = "Misc", title = "Model card", author = "A B", year = 
 saveRDS(glm(carb ~ wt, family = poisson(), data = mtcars), b("glm_poisson.rds"))
 saveRDS(glm(mpg ~ wt, family = Gamma(link = "log"), data = mtcars), b("glm_gamma.rds"))
 saveRDS(citation(), b("citation.rds"))
+
+# aov with error strata (the npk example): `Error(block)` is a term aov takes apart (must stay clean).
+saveRDS(aov(yield ~ N * P + Error(block), data = npk), b("aov_error_strata.rds"))

@@ -310,6 +310,8 @@ export const LANGUAGE_ALLOW: ReadonlySet<string> = new Set([
   // formula terms and transforms (stats, splines, survival, mgcv, nlme, lme4)
   "I",
   "offset",
+  // aov's error strata (`y ~ a + Error(block)`): aov takes the term apart, nothing defines it
+  "Error",
   "poly",
   "polym",
   "ns",
