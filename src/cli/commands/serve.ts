@@ -135,8 +135,8 @@ export const serveCommand: Command = {
   },
 };
 
-/** Checks `--allow-remote` prefixes as usage errors. */
-function checkPrefixes(prefixes: readonly string[]): string[] {
+/** Checks `--allow-remote` prefixes as usage errors (serve and worker). */
+export function checkPrefixes(prefixes: readonly string[]): string[] {
   for (const p of prefixes) {
     try {
       parseRemotePrefix(p);

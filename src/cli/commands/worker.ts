@@ -5,9 +5,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "../../core/node-util.js";
 import { escapeForTerminal } from "../../report/render/escape.js";
-import { parseRemotePrefix } from "../../service/remote-allow.js";
 import { type Command, cwdOf, EXIT, UsageError } from "../io.js";
-import { optional, positiveInt, untilStopped } from "./serve.js";
+import { checkPrefixes, optional, positiveInt, untilStopped } from "./serve.js";
 
 const USAGE = `Usage: modelgate worker --redis URL [options]
 
@@ -92,15 +91,3 @@ export const workerCommand: Command = {
     return EXIT.ok;
   },
 };
-
-/** Checks `--allow-remote` prefixes as usage errors. */
-function checkPrefixes(prefixes: readonly string[]): string[] {
-  for (const p of prefixes) {
-    try {
-      parseRemotePrefix(p);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
-  return [...prefixes];
-}

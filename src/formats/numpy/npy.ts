@@ -137,8 +137,8 @@ export async function inspectNpyHeader(source: ByteSource, offset = 0): Promise<
   const shape = shapeOf(dims);
   const str = typeof descr === "string" ? descr : object ? "[object fields]" : "[structured]";
   const dtype: NpyDtype = { str, itemsize: judged.itemsize, object };
-  if (object) {
-    return {
+  const ok = (dataBytes: number | undefined) =>
+    ({
       status: "ok",
       header: {
         version: [major, minor],
@@ -146,28 +146,17 @@ export async function inspectNpyHeader(source: ByteSource, offset = 0): Promise<
         dtype,
         shape,
         fortranOrder: fortran,
-        dataBytes: undefined,
+        dataBytes,
         largeHeader: hlen > 10_000,
       },
-    };
-  }
+    }) as const;
+  if (object) return ok(undefined);
   if (!shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
     return invalid("npy header: shape is not a tuple of non-negative ints");
   }
   const bytes = shape.reduce((a, b) => a * b, 1) * judged.itemsize;
   if (!Number.isSafeInteger(bytes)) return invalid("npy header: array size overflows");
-  return {
-    status: "ok",
-    header: {
-      version: [major, minor],
-      dataOffset,
-      dtype,
-      shape,
-      fortranOrder: fortran,
-      dataBytes: bytes,
-      largeHeader: hlen > 10_000,
-    },
-  };
+  return ok(bytes);
 }
 
 /**

@@ -39,7 +39,7 @@ import {
   strOf,
   type Value,
 } from "./values.js";
-import { defaultMachineOptions, type MachineOptions, PickleMachine } from "./vm.js";
+import { defaultMachineOptions, type MachineOptions, type PersistentLayout, PickleMachine } from "./vm.js";
 
 /** Settings of a pickle analysis. */
 export interface PickleAnalysisOptions {
@@ -52,15 +52,11 @@ export interface PickleAnalysisOptions {
   /** Machine budgets. */
   machine?: Partial<MachineOptions>;
   /**
-   * The stream is the `pickle` member of a legacy PyTorch tar checkpoint (not a payload nested in
-   * it): `legacy_load`'s persistent_load (see {@link MachineOptions.persistentTar}).
+   * The stream is the `pickle` member of a legacy PyTorch tar checkpoint (`tar`: `legacy_load`'s
+   * persistent_load) or a pickle of a torch.package archive (`package`: PackageImporter's), not a
+   * payload nested in one (see {@link MachineOptions.persistentLayout}); default torch.load's.
    */
-  torchTar?: boolean;
-  /**
-   * The stream is a pickle of a torch.package archive: PackageImporter's persistent_load (see
-   * {@link MachineOptions.persistentPackage}).
-   */
-  torchPackage?: boolean;
+  torchLayout?: "tar" | "package" | undefined;
   /**
    * Nested payload depth budget (default 4): pickles handed to loaders inside the pickle, joblib
    * object arrays and embedded members all count against it. The analyzers pass what the scan's
@@ -165,8 +161,7 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
     ...defaultMachineOptions(),
     persistentLoad: TORCH_CONTEXTS.has(options.context),
     ...options.machine,
-    persistentTar: options.torchTar === true && TORCH_CONTEXTS.has(options.context),
-    persistentPackage: options.torchPackage === true && TORCH_CONTEXTS.has(options.context),
+    persistentLayout: TORCH_CONTEXTS.has(options.context) ? (options.torchLayout ?? "zip") : "zip",
     shared,
     chargeDecompressed: options.chargeDecompressed,
     inlinePickle: async (inp, at) => {
@@ -466,7 +461,7 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
     }
   }
   if (TORCH_CONTEXTS.has(opts.context))
-    for (const f of torchPersistentFindings(m, policy, opts.torchTar === true, opts.torchPackage === true)) out.push(f);
+    for (const f of torchPersistentFindings(m, policy, opts.torchLayout ?? "zip")) out.push(f);
   const div = run.result?.divergence ?? undefined;
   if (div !== undefined) {
     out.push({
@@ -601,7 +596,9 @@ function escapedSinkFinding(site: RefSite, cls: Classification): FindingInput {
  * ('module', class, ...); the legacy tar loader's (`tar`) a tuple whose first item it returns (a
  * module's class) and the key of an object read from `storages` or `tensors` (`int(id)`).
  */
-function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, tar: boolean, pkg: boolean): FindingInput[] {
+function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, layout: PersistentLayout): FindingInput[] {
+  const tar = layout === "tar";
+  const pkg = layout === "package";
   const out: FindingInput[] = [];
   let bad = 0;
   for (const p of m.persistentIds) {
@@ -850,8 +847,7 @@ async function nestedFindings(
   const legacyTorch = p.kind === "torch" && startsWith(bytes, LEGACY_MAGIC_PICKLE, bytes[0] === 0x80 ? 2 : 0);
   const nested = await analyzePickleStream(new SourceInput(new BufferSource(bytes)), {
     ...opts,
-    torchTar: false,
-    torchPackage: false,
+    torchLayout: undefined,
     context: nestedContext(p.kind),
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,

@@ -77,16 +77,18 @@ export const pickleAnalyzer: Analyzer = {
     const input = speculative
       ? new SourceInput(new HeadFirstSource(ctx.source, ctx.head), start, undefined, SPECULATIVE_CHUNK, false)
       : new SourceInput(ctx.source, start);
-    // the `pickle` member of a legacy torch tar: legacy_load unpickles it with its own persistent_load
-    const torchTar = ctx.lineage.at(-1) === "pytorch-tar" && ctx.name === "pickle";
-    // a pickle of a torch.package archive: PackageImporter.load_pickle's persistent_load
-    const torchPackage = ctx.lineage.at(-1) === "torch-package";
+    // whose persistent_load: a legacy torch tar's `pickle` member (legacy_load), a torch.package pickle
+    const torchLayout =
+      ctx.lineage.at(-1) === "pytorch-tar" && ctx.name === "pickle"
+        ? "tar"
+        : ctx.lineage.at(-1) === "torch-package"
+          ? "package"
+          : undefined;
     const analysis = await analyzePickleStream(input, {
       context,
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
-      ...(torchTar ? { torchTar } : {}),
-      ...(torchPackage ? { torchPackage } : {}),
+      torchLayout,
     });
     // A weak reading that stops at once and leaves the rest unread ("N." opening a README) found
     // no pickle: nothing was imported or called, and the bytes are what the other candidates say.

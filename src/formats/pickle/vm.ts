@@ -123,17 +123,13 @@ export interface MachineOptions {
   /** The loader has a `persistent_load` (torch); otherwise PERSID is reported. */
   persistentLoad: boolean;
   /**
-   * That `persistent_load` is the legacy tar loader's (`legacy_load`, for the tar's `pickle`
-   * member): a tuple id yields its first item (a module's class), any other id an object read from
-   * the `storages` or `tensors` member (`int(id)`).
+   * Whose `persistent_load` it is: `zip` (torch.load's: storages, and the legacy
+   * `('module', cls, ...)` ids yield the class); `tar` (the legacy tar loader's `legacy_load`, for
+   * the tar's `pickle` member: a tuple id yields its first item, any other id an object read from
+   * the `storages` or `tensors` member); `package` (torch.package's `PackageImporter.load_pickle`:
+   * a `("reduce_package", [id,] func, args)` id calls `func(importer, *args)`).
    */
-  persistentTar: boolean;
-  /**
-   * That `persistent_load` is torch.package's (`PackageImporter.load_pickle`): a
-   * `("reduce_package", func, args)` or `("reduce_package", id, func, args)` id calls
-   * `func(importer, *args)`; `("storage", ...)` ids are storages.
-   */
-  persistentPackage: boolean;
+  persistentLayout: PersistentLayout;
   /** Registries shared with the other pickles of the file. */
   shared: SharedState;
   /** Reads joblib's inline array data after `NumpyArrayWrapper` BUILDs. */
@@ -150,6 +146,9 @@ export interface MachineOptions {
   chargeDecompressed: ((bytes: number) => void) | undefined;
 }
 
+/** Whose `persistent_load` a torch pickle is read with (see {@link MachineOptions.persistentLayout}). */
+export type PersistentLayout = "zip" | "tar" | "package";
+
 /** Default machine settings. */
 export function defaultMachineOptions(): MachineOptions {
   return {
@@ -162,8 +161,7 @@ export function defaultMachineOptions(): MachineOptions {
     maxMemo: 100_000_000,
     maxRefs: 100_000,
     persistentLoad: false,
-    persistentTar: false,
-    persistentPackage: false,
+    persistentLayout: "zip",
     shared: { ext: new Map(), patches: new Map() },
     inlineArrays: true,
     inlinePickle: undefined,
@@ -1070,7 +1068,7 @@ export class PickleMachine implements FastSink {
   #persistent(pid: Value, offset: number, opname: string): Value {
     this.persistentCount++;
     const items = seqItems(pid);
-    if (this.#o.persistentLoad && this.#o.persistentTar && pid instanceof PySeq && pid.kind === "tuple") {
+    if (this.#o.persistentLoad && this.#o.persistentLayout === "tar" && pid instanceof PySeq && pid.kind === "tuple") {
       // legacy_load's persistent_load returns the tuple's first item (the rest is compared with
       // the class's source, a warning at most); an empty tuple raises
       const first = pid.items[0];
@@ -1082,7 +1080,7 @@ export class PickleMachine implements FastSink {
     }
     if (
       this.#o.persistentLoad &&
-      this.#o.persistentPackage &&
+      this.#o.persistentLayout === "package" &&
       pid instanceof PySeq &&
       pid.kind === "tuple" &&
       strOf(items?.[0]) === "reduce_package" &&
@@ -1100,8 +1098,7 @@ export class PickleMachine implements FastSink {
     }
     if (
       this.#o.persistentLoad &&
-      !this.#o.persistentTar &&
-      !this.#o.persistentPackage &&
+      this.#o.persistentLayout === "zip" &&
       strOf(items?.[0]) === "module" &&
       items?.[1] !== undefined
     ) {

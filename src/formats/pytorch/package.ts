@@ -86,7 +86,7 @@ export const torchPackageAnalyzer: Analyzer = {
           context: "pytorch",
           policy: ctx.policy.options.pickle,
           ...pickleBudgets(ctx),
-          torchPackage: true,
+          torchLayout: "package",
           unpeekableReading: false,
         });
         const seen = new Set<string>();
