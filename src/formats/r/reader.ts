@@ -24,6 +24,7 @@ import {
 } from "./names.js";
 import type { RInput } from "./stream.js";
 import { mayBeCode } from "./text.js";
+import { countItem } from "./walk-budget.js";
 
 /** SEXP types and the serialization's pseudo-types. */
 export const SXP = {
@@ -510,18 +511,8 @@ export class RWalker {
   }
 
   #count(depth: number): void {
-    if (depth > this.#maxDepth)
-      throw new ModelgateError("BUDGET_EXCEEDED", `R stream nests deeper than ${this.#maxDepth} items`, {
-        offset: this.#in.offset,
-        budget: "r.maxDepth",
-      });
-    const n = ++this.stats.items;
-    if (n > this.#maxItems)
-      throw new ModelgateError("BUDGET_EXCEEDED", `R stream has more than ${this.#maxItems} items`, {
-        offset: this.#in.offset,
-        budget: "r.maxItems",
-      });
-    if ((n & 0xfff) === 0) this.#checkpoint();
+    const limits = { maxDepth: this.#maxDepth, maxItems: this.#maxItems };
+    countItem(this.stats, depth, limits, this.#in.offset, "R stream", this.#checkpoint);
   }
 
   #addRef(node: RNode): void {

@@ -30,6 +30,7 @@ import {
   typeName,
 } from "./reader.js";
 import type { RInput } from "./stream.js";
+import { countItem } from "./walk-budget.js";
 
 /** Special values by their negative type. */
 const SPECIALS: ReadonlyMap<number, RNode> = new Map(
@@ -80,18 +81,8 @@ export class V1Walker {
   }
 
   #count(depth: number): void {
-    if (depth > this.#maxDepth)
-      throw new ModelgateError("BUDGET_EXCEEDED", `R workspace nests deeper than ${this.#maxDepth} items`, {
-        offset: this.#in.offset,
-        budget: "r.maxDepth",
-      });
-    const n = ++this.stats.items;
-    if (n > this.#maxItems)
-      throw new ModelgateError("BUDGET_EXCEEDED", `R workspace has more than ${this.#maxItems} items`, {
-        offset: this.#in.offset,
-        budget: "r.maxItems",
-      });
-    if ((n & 0xfff) === 0) this.#checkpoint();
+    const limits = { maxDepth: this.#maxDepth, maxItems: this.#maxItems };
+    countItem(this.stats, depth, limits, this.#in.offset, "R workspace", this.#checkpoint);
   }
 
   /** A count that the bytes left can hold (each entry takes at least one integer). */
