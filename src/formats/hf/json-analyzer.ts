@@ -21,6 +21,7 @@ import {
 import {
   attentionKernels,
   crossEncoderActivation,
+  diffusersComponentImports,
   diffusersPipeline,
   openClipTowers,
   peftAutoMapping,
@@ -272,7 +273,7 @@ export const hfJsonAnalyzer: Analyzer = {
           : name === "config.json"
             ? [...attentionKernels(root), ...crossEncoderActivation(root)]
             : name === "model_index.json" || name === "modular_model_index.json"
-              ? diffusersPipeline(root)
+              ? [...diffusersPipeline(root), ...diffusersComponentImports(root)]
               : name === "open_clip_config.json"
                 ? openClipTowers(root)
                 : [];

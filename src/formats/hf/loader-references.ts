@@ -14,7 +14,9 @@
  * - sentence-transformers' CrossEncoder activation (`sbert_ce_default_activation_function`,
  *   `sentence_transformers.activation_fn`): imported by name and called (`import_from_string`);
  * - diffusers' `model_index.json` `_class_name` as a list `[pipeline, Class]`: the pipeline is
- *   code, from another repository (`org/name`) or a community pipeline (a bare name);
+ *   code, from another repository (`org/name`) or a community pipeline (a bare name); and its
+ *   components `[library, Class]` whose library is not diffusers' own: a custom component's
+ *   `<component>/<library>.py` of the repository, else an installed module the config chose;
  * - open_clip's `hf_model_name` / `hf_tokenizer_name`: another repository's model.
  * @module
  */
@@ -208,6 +210,93 @@ export function diffusersPipeline(root: JsonObject): LoaderReference[] {
       evidence: { declaredAt: "_class_name", value: preview(JSON.stringify(cls), 200) },
     },
   ];
+}
+
+/**
+ * Subpackages of `diffusers.pipelines` (current and deprecated ones, as diffusers names them): a
+ * component `[name, Class]` whose library is one of them loads diffusers' own code
+ * (`is_pipeline_module`). Read off diffusers' source tree (Aug 2026).
+ */
+const DIFFUSERS_PIPELINE_MODULES: ReadonlySet<string> = new Set(
+  (
+    "ace_step allegro alt_diffusion amused animatediff anyflow audio_diffusion audioldm audioldm2 aura_flow " +
+    "blip_diffusion bria bria_fibo chroma chronoedit cogvideo cogview3 cogview4 consisid consistency_models " +
+    "controlnet controlnet_hunyuandit controlnet_sd3 controlnet_xs cosmos dance_diffusion ddim ddpm deepfloyd_if " +
+    "deprecated diffusion_gemma dit dreamlite easyanimate ernie_image flux flux2 glm_image helios hidream_image " +
+    "hunyuan_image hunyuan_video hunyuan_video1_5 hunyuandit i2vgen_xl ideogram4 joyimage kandinsky kandinsky2_2 " +
+    "kandinsky3 kandinsky5 kolors krea2 latent_consistency_models latent_diffusion latent_diffusion_uncond latte " +
+    "ledits_pp llada2 longcat_audio_dit longcat_image ltx ltx2 lucy lumina lumina2 marigold mochi motif_video " +
+    "musicldm nucleusmoe_image omnigen ovis_image pag paint_by_example pia pixart_alpha pndm prx qwenimage " +
+    "repaint sana sana_video score_sde_ve semantic_stable_diffusion shap_e skyreels_v2 spectrogram_diffusion " +
+    "stable_audio stable_audio_3 stable_cascade stable_diffusion stable_diffusion_3 " +
+    "stable_diffusion_attend_and_excite stable_diffusion_diffedit stable_diffusion_gligen stable_diffusion_ldm3d " +
+    "stable_diffusion_panorama stable_diffusion_safe stable_diffusion_sag stable_diffusion_variants " +
+    "stable_diffusion_xl stable_video_diffusion stochastic_karras_ve t2i_adapter text_to_video_synthesis unclip " +
+    "unidiffuser versatile_diffusion visualcloze vq_diffusion wan wuerstchen z_image"
+  ).split(" "),
+);
+/** Libraries diffusers loads components from itself (`LOADABLE_CLASSES`). */
+const DIFFUSERS_COMPONENT_LIBRARIES: ReadonlySet<string> = new Set([
+  "diffusers",
+  "transformers",
+  "onnxruntime.training",
+]);
+/** Most components read from one `model_index.json`. */
+const MAX_COMPONENTS = 256;
+
+/** A diffusers component whose library is neither diffusers' own nor one it ships classes from. */
+export interface DiffusersComponent {
+  /** The component's key (`unet`), also its folder. */
+  readonly name: string;
+  /** The library it names (`my_unet`). */
+  readonly library: string;
+  /** The class it names. */
+  readonly className: string;
+}
+
+/**
+ * Components of a diffusers `model_index.json` whose library diffusers would not take from its own
+ * code: `DiffusionPipeline.from_pretrained` loads `<component>/<library>.py` of the repository when
+ * that file exists (a custom component, remote code), and otherwise runs
+ * `importlib.import_module(library)`, an installed module the repository chose.
+ * @param root - the parsed `model_index.json`
+ */
+export function diffusersComponents(root: JsonObject): DiffusersComponent[] {
+  const out: DiffusersComponent[] = [];
+  let seen = 0;
+  for (const [key, value] of root.entries) {
+    if (++seen > MAX_COMPONENTS) break;
+    if (key.startsWith("_") || !Array.isArray(value) || value.length !== 2) continue;
+    const [library, cls] = value;
+    // diffusers skips a component whose library or class is null (not saved with the pipeline).
+    if (library === null || library === undefined || cls === null || cls === undefined) continue;
+    const lib = typeof library === "string" ? library : JSON.stringify(library);
+    if (
+      typeof library === "string" &&
+      (DIFFUSERS_COMPONENT_LIBRARIES.has(library) || DIFFUSERS_PIPELINE_MODULES.has(library))
+    )
+      continue;
+    out.push({ name: key, library: lib, className: typeof cls === "string" ? cls : JSON.stringify(cls) });
+  }
+  return out;
+}
+
+/**
+ * The per-file finding for {@link diffusersComponents}: each names an import diffusers would make.
+ * @param root - the parsed `model_index.json`
+ */
+export function diffusersComponentImports(root: JsonObject): LoaderReference[] {
+  return diffusersComponents(root)
+    .slice(0, 20)
+    .map((c) => ({
+      ruleId: "repo/installed-module-import" as const,
+      message: `component "${preview(c.name, 80)}" names library "${preview(c.library, 120)}": diffusers loads ${preview(`${c.name}/${c.library}.py`, 160)} from the repository when it exists (a custom component), else imports the installed module "${preview(c.library, 120)}"; neither is diffusers' or transformers' own code`,
+      evidence: {
+        declaredAt: preview(c.name, 100),
+        library: preview(c.library, 120),
+        class: preview(c.className, 120),
+      },
+    }));
 }
 
 /**

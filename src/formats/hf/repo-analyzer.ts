@@ -21,6 +21,7 @@ import {
   sentenceTransformersReferences,
 } from "./auto-map.js";
 import { pathEscape } from "./json-analyzer.js";
+import { diffusersComponents } from "./loader-references.js";
 import { parseConfigJson, readText } from "./text.js";
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -98,14 +99,20 @@ async function remoteCode(
   for (const entry of files.values()) {
     const name = posix.basename(entry.path);
     const st = SENTENCE_TRANSFORMERS_FILES.has(name);
-    if ((!AUTO_MAP_FILES.has(name) && !st) || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path)) continue;
+    const diffusers = name === "model_index.json";
+    if ((!AUTO_MAP_FILES.has(name) && !st && !diffusers) || entry.size > MAX_CONFIG_BYTES || !completed.has(entry.path))
+      continue;
     ctx.signal.throwIfAborted();
     const root = await readJson(ctx, entry.path);
     if (root === undefined) continue;
-    const all = st ? (sentenceTransformersReferences(name, root)?.refs ?? []) : codeReferences(root);
+    const dir = posix.dirname(entry.path);
+    const all = diffusers
+      ? customComponents(root, dir, files)
+      : st
+        ? (sentenceTransformersReferences(name, root)?.refs ?? [])
+        : codeReferences(root);
     const refs = all.filter((r) => r.repo === undefined);
     if (refs.length === 0) continue;
-    const dir = posix.dirname(entry.path);
     // Breadth-first over auto_map targets and their relative imports.
     const via = new Map<string, string>();
     const queue: [string, string][] = [];
@@ -155,6 +162,24 @@ async function remoteCode(
     }
     ctx.fact(entry.path, "hf.remoteCodeFiles", present.slice(0, 100));
   }
+}
+
+/**
+ * A diffusers `model_index.json`'s custom components: a component `[library, Class]` (library not
+ * diffusers' own) whose folder holds `<library>.py` is loaded from that file
+ * (`get_class_from_dynamic_module`). One whose file is absent imports an installed module instead
+ * (reported on the config by the JSON analyzer), so only present files count here.
+ */
+function customComponents(root: JsonValue, dir: string, files: ReadonlyMap<string, RootEntry>): CodeReference[] {
+  if (!(root instanceof JsonObject)) return [];
+  const out: CodeReference[] = [];
+  for (const c of diffusersComponents(root)) {
+    const moduleFile = `${c.name}/${c.library}.py`;
+    const path = join(dir, moduleFile);
+    if (path === undefined || !files.has(path)) continue;
+    out.push({ declaredAt: c.name, reference: `${c.library}.${c.className}`, moduleFile, className: c.className });
+  }
+  return out;
 }
 
 function describe(configName: string, r: CodeReference): string {

@@ -3,7 +3,11 @@
  * `auto_mapping` (an installed module PEFT imports) and a processor's `audio_tokenizer` (another
  * repository's model).
  */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scan } from "../../../src/index.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -153,6 +157,46 @@ describe("other code and models a config names", () => {
       "model_index.json",
     );
     expect(plain.verdict).toBe("clean");
+  });
+
+  it("a diffusers component whose library is not diffusers' own names an import (installed module or custom component)", async () => {
+    const file = await scanOne(
+      json({
+        _class_name: "StableDiffusionPipeline",
+        scheduler: ["diffusers", "PNDMScheduler"],
+        text_encoder: ["transformers", "CLIPTextModel"],
+        safety_checker: ["stable_diffusion", "StableDiffusionSafetyChecker"],
+        feature_extractor: [null, null],
+        unet: ["evil_plugin", "UNet"],
+        vae: [7, "AutoencoderKL"],
+      }),
+      "model_index.json",
+    );
+    expect(ruleIds(file)).toEqual(["repo/installed-module-import"]);
+    const at = file.findings.map((f) => f.evidence?.declaredAt);
+    expect(at).toEqual(["unet", "vae"]);
+  });
+
+  it("a custom component's <component>/<library>.py is remote code in a scanned directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mg-diffusers-"));
+    try {
+      await mkdir(join(dir, "unet"));
+      await writeFile(
+        join(dir, "model_index.json"),
+        JSON.stringify({ _class_name: "StableDiffusionPipeline", unet: ["my_unet", "MyUNet"] }),
+      );
+      await writeFile(join(dir, "unet", "my_unet.py"), "from .blocks import B\nclass MyUNet: pass\n");
+      await writeFile(join(dir, "unet", "blocks.py"), "class B: pass\n");
+      await writeFile(join(dir, "unet", "unrelated.py"), "X = 1\n");
+      const report = await scan(dir);
+      const of = (p: string) => report.files.find((f) => f.path === p);
+      expect(ruleIds(of("model_index.json") ?? expect.fail("config"))).toEqual(["repo/installed-module-import"]);
+      expect(ruleIds(of("unet/my_unet.py") ?? expect.fail("module"))).toContain("repo/remote-code");
+      expect(ruleIds(of("unet/blocks.py") ?? expect.fail("import"))).toContain("repo/remote-code");
+      expect(ruleIds(of("unet/unrelated.py") ?? expect.fail("other"))).not.toContain("repo/remote-code");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("open_clip's text tower from another repository is an external model", async () => {
