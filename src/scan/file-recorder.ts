@@ -6,6 +6,7 @@
 
 import { aggregateFacts } from "../core/facts.js";
 import type { RuleId } from "../core/findings.js";
+import type { Severity } from "../core/severity.js";
 import type { ResolvedPolicy } from "../policy/policy.js";
 import { getRule } from "../registry/rules.js";
 import type {
@@ -21,7 +22,11 @@ import type {
 import { verdictOfFinding, worstVerdict } from "../report/verdict.js";
 import type { FindingInput } from "./types.js";
 
-/** Findings kept per rule and file; later ones are counted in a closing finding. */
+/**
+ * Findings kept per rule, severity and file; later ones are counted in a closing finding of that
+ * severity. Per severity, so that low occurrences of a rule never push a high one out of the report
+ * (the exit code and SARIF read the findings).
+ */
 export const MAX_FINDINGS_PER_RULE = 200;
 
 /** A node of the file's tree: the file itself or a member. */
@@ -55,6 +60,7 @@ export class FileRecorder {
   readonly #findings: Finding[] = [];
   readonly #members: MemberReport[] = [];
   readonly #suppressed: SuppressedFinding[] = [];
+  /** Occurrences per `[suppressed:]ruleId\0severity`. */
   readonly #perRule = new Map<string, number>();
   readonly #policy: ResolvedPolicy;
   /** The whole content of a small text file, kept for repo analyzers (see RepoContext.openFile). */
@@ -114,7 +120,7 @@ export class FileRecorder {
     if (decision.action === "drop") return;
     const rule = getRule(input.ruleId);
     const severity = decision.severity;
-    const key = decision.action === "suppress" ? `suppressed:${input.ruleId}` : input.ruleId;
+    const key = `${decision.action === "suppress" ? `suppressed:${input.ruleId}` : input.ruleId}\0${severity}`;
     const count = (this.#perRule.get(key) ?? 0) + 1;
     this.#perRule.set(key, count);
     if (decision.action === "keep") {
@@ -189,13 +195,13 @@ export class FileRecorder {
   /** Builds the file's report. */
   toReport(): FileReport {
     const findings = [...this.#findings];
-    for (const [ruleId, count] of this.#perRule) {
-      if (count > MAX_FINDINGS_PER_RULE && !ruleId.startsWith("suppressed:")) {
-        const first = findings.find((f) => f.ruleId === ruleId);
+    for (const [key, count] of this.#perRule) {
+      if (count > MAX_FINDINGS_PER_RULE && !key.startsWith("suppressed:")) {
+        const cut = key.lastIndexOf("\0");
         findings.push({
-          ruleId: ruleId as RuleId, // keys without the "suppressed:" prefix are rule ids
-          severity: first?.severity ?? "info",
-          message: `${count - MAX_FINDINGS_PER_RULE} more findings of this rule omitted`,
+          ruleId: key.slice(0, cut) as RuleId, // keys without the "suppressed:" prefix hold rule ids
+          severity: key.slice(cut + 1) as Severity,
+          message: `${count - MAX_FINDINGS_PER_RULE} more ${key.slice(cut + 1)} findings of this rule omitted`,
           path: this.root.path,
           evidence: { omitted: count - MAX_FINDINGS_PER_RULE },
         });

@@ -109,7 +109,15 @@ incomplete scan, invalid policy or usage error. Findings a policy suppresses do 
 export function exitCodeFor(reports: readonly ScanReport[], failOn: Severity): number {
   if (reports.some((r) => !r.complete || r.errors.length > 0 || r.summary.byVerdict.invalid > 0)) return EXIT.error;
   const threshold = severityRank(failOn);
-  const hit = reports.some((r) => r.files.some((f) => f.findings.some((x) => severityRank(x.severity) >= threshold)));
+  // A malicious verdict comes from a high or critical finding: it fails a threshold up to high
+  // even if the finding itself were missing from the list.
+  const hit = reports.some((r) =>
+    r.files.some(
+      (f) =>
+        (f.verdict === "malicious" && threshold <= severityRank("high")) ||
+        f.findings.some((x) => severityRank(x.severity) >= threshold),
+    ),
+  );
   return hit ? EXIT.findings : EXIT.ok;
 }
 
