@@ -97,8 +97,11 @@ export interface ResolvedPolicy {
    * @param ruleId - the finding's rule
    * @param path - the finding's path (`dir/model.pt!archive/data.pkl`)
    * @param requested - severity the analyzer asked for
+   * @param file - the top-level file the finding belongs to (default: `path` up to its first `!`).
+   *   A file whose own name holds `!`, the member separator, cannot be told from a member path:
+   *   its findings are never suppressed.
    */
-  decide(ruleId: string, path: string, requested?: Severity): FindingDecision;
+  decide(ruleId: string, path: string, requested?: Severity, file?: string): FindingDecision;
   /** Every suppression with its status and match count so far. */
   suppressionUses(): SuppressionUse[];
 }

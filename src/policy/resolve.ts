@@ -79,13 +79,15 @@ export function resolveValidatedPolicy(valid: PolicyOptions, resolve: ResolveOpt
     hash: sha256Hex(canonicalJson(hashed)),
     severityOf,
     isDisabled: (ruleId) => disabled.has(ruleId),
-    decide(ruleId, path, requested) {
+    decide(ruleId, path, requested, file = path.split("!")[0] ?? path) {
       if (disabled.has(ruleId)) return { action: "drop" };
       const severity = severityOf(ruleId, requested);
       if (getRule(ruleId)?.invalidates === true) return { action: "keep", severity };
       // Globs never see overlong (hostile) member paths: such findings are kept, never suppressed.
       if (path.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
-      const file = path.split("!")[0] ?? path;
+      // `legacy.zip!payload.pkl` as a file's own name would match what is written for the members of
+      // `legacy.zip`: no suppression applies to a file whose name holds the member separator.
+      if (file.includes("!")) return { action: "keep", severity };
       const candidates = prefix === undefined ? [path, file] : [path, file, `${prefix}/${path}`, `${prefix}/${file}`];
       let active: Suppression | undefined;
       for (const entry of suppressions) {

@@ -37,7 +37,7 @@ export function applySignaturePolicy(report: ScanReport, policy: ResolvedPolicy)
   const ruleId: RuleId = "policy/signature-required";
   const files = report.files.map((file): FileReport => {
     if (file.format === "oms-signature") return file;
-    const decision = policy.decide(ruleId, file.path, violation.severity);
+    const decision = policy.decide(ruleId, file.path, violation.severity, file.path);
     if (decision.action === "drop") return file;
     const finding = {
       ruleId,

@@ -116,7 +116,7 @@ export class FileRecorder {
    */
   add(node: NodeRecord, input: FindingInput): void {
     const path = input.path === undefined ? node.path : `${node.path}!${input.path}`;
-    const decision = this.#policy.decide(input.ruleId, path, input.severity);
+    const decision = this.#policy.decide(input.ruleId, path, input.severity, this.root.path);
     if (decision.action === "drop") return;
     const rule = getRule(input.ruleId);
     const severity = decision.severity;

@@ -179,6 +179,27 @@ describe("finding decisions", () => {
     expect(p.decide("format/malformed", "vendor/x/lib.so").action).toBe("keep");
   });
 
+  it("never suppresses the findings of a file whose own name holds the member separator", async () => {
+    const p = resolvePolicy(options, { now });
+    expect(p.decide("format/polyglot", "legacy/a.pt!x.pkl", undefined, "legacy/a.pt!x.pkl").action).toBe("keep");
+    expect(p.decide("format/polyglot", "legacy/a.pt!x.pkl", undefined, "legacy/a.pt").action).toBe("suppress");
+    // End to end: a vetted archive's suppression does not reach a file named after one of its members.
+    const dir = await mkdtemp(join(tmpdir(), "mg-bang-"));
+    try {
+      const payload = Buffer.from("cposix\nsystem\n(S'true'\ntR.", "latin1");
+      await writeFile(join(dir, "legacy.pkl"), payload);
+      await writeFile(join(dir, "legacy.pkl!payload.pkl"), payload);
+      const report = await scan(dir, {
+        policy: { suppressions: [{ rule: "pickle/*", path: "legacy.pkl", reason: "vetted" }] },
+      });
+      const of = (path: string) => report.files.find((f) => f.path === path);
+      expect(of("legacy.pkl")?.verdict).toBe("clean");
+      expect(of("legacy.pkl!payload.pkl")?.verdict).toBe("malicious");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("an expired suppression stops applying (the expiry day itself still counts) and is counted", () => {
     const p = resolvePolicy(options, { now });
     expect(p.decide("format/extension-mismatch", "a.txt").action).toBe("keep");
