@@ -84,6 +84,13 @@ export interface ResolvedPolicy {
   /** SHA-256 of the canonical JSON of the options, `source` excluded (recorded in reports, keys caches). */
   readonly hash: string;
   /**
+   * What a stored decision depends on: {@link ResolvedPolicy.hash}, and which suppressions had
+   * expired when the policy was resolved (equal to `hash` when no suppression has an expiry date).
+   * Keys verdict caches and service jobs, so a result decided under a suppression is not reused once
+   * that suppression has expired.
+   */
+  readonly decisionsHash: string;
+  /**
    * Severity in force for a rule.
    * @param ruleId - rule identifier
    * @param requested - severity the analyzer asked for, when it differs from the rule default

@@ -74,9 +74,14 @@ export function resolveValidatedPolicy(valid: PolicyOptions, resolve: ResolveOpt
   }));
   const severityOf = (ruleId: string, requested?: Severity): Severity =>
     overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
+  const hash = sha256Hex(canonicalJson(hashed));
+  const expiring = suppressions.some((e) => e.suppression.expires !== undefined);
   return {
     options: valid,
-    hash: sha256Hex(canonicalJson(hashed)),
+    hash,
+    decisionsHash: expiring
+      ? sha256Hex(`${hash}\0expired:${suppressions.map((e) => (e.expired ? "1" : "0")).join("")}`)
+      : hash,
     severityOf,
     isDisabled: (ruleId) => disabled.has(ruleId),
     decide(ruleId, path, requested, file = path.split("!")[0] ?? path) {

@@ -367,15 +367,15 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       const lookup = (key: VerdictCacheKey) => cache.get(key).catch(() => undefined);
       if (entry.sha256Trusted === true) {
         const hit =
-          (await lookup(cacheKey(claimed, policy.hash, entry.path))) ??
-          (await lookup(claimedCacheKey(claimed, policy.hash, entry.path)));
+          (await lookup(cacheKey(claimed, policy.decisionsHash, entry.path))) ??
+          (await lookup(claimedCacheKey(claimed, policy.decisionsHash, entry.path)));
         if (hit !== undefined) {
           recorder.restore(restoreReport(hit, entry.path, entry.size));
           readable.add(entry.path);
           return;
         }
       } else {
-        pending = await lookup(cacheKey(claimed, policy.hash, entry.path));
+        pending = await lookup(cacheKey(claimed, policy.decisionsHash, entry.path));
       }
     }
     let source: ByteSource;
@@ -429,14 +429,14 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     // its listed digest, under a key nothing else looks up.
     let key: VerdictCacheKey | undefined;
     if (done.digest !== undefined && (claimed === undefined || done.digest === claimed)) {
-      key = cacheKey(done.digest, policy.hash, entry.path);
+      key = cacheKey(done.digest, policy.decisionsHash, entry.path);
     } else if (
       entry.sha256Trusted === true &&
       claimed !== undefined &&
       done.digest === undefined &&
       done.verification?.cacheable !== false
     ) {
-      key = claimedCacheKey(claimed, policy.hash, entry.path);
+      key = claimedCacheKey(claimed, policy.decisionsHash, entry.path);
     }
     if (key !== undefined) await options.cache.set(key, report).catch(() => undefined);
   };

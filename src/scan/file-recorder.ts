@@ -164,6 +164,7 @@ export class FileRecorder {
     this.sha256 = report.sha256;
     this.hashes = report.hashes;
     this.#findings.unshift(...report.findings);
+    this.#suppressed.unshift(...(report.suppressed ?? []));
     this.#members.unshift(...(report.members ?? []));
   }
 

@@ -242,7 +242,8 @@ function policyOf(request: UploadRequest, context: PrepareContext): { policy?: P
       throw new ServiceError("INVALID_POLICY", isModelgateError(error) ? error.message : String(error));
     }
   }
-  const hash = resolvePolicy(policy ?? {}).hash;
+  // The decisions' hash: a job decided under a suppression that has since expired is not reused.
+  const hash = resolvePolicy(policy ?? {}).decisionsHash;
   return policy === undefined ? { hash } : { policy, hash };
 }
 
