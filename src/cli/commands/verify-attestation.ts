@@ -37,7 +37,9 @@ Options:
   --certificate-fingerprint H  require this SHA-256 leaf fingerprint (certificate method)
   --identity ID --issuer URL   Sigstore (keyless) signer, matched exactly
   --trusted-root FILE          Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
-  --require-passed             fail unless the attested result is PASSED
+  --allow-failed               verify an attestation of a scan that did not pass (its result is
+                               reported; by default only a PASSED result verifies)
+  --require-passed             fail unless the attested result is PASSED (the default)
   --policy-digest HEX          require this policy hash (report.policy.hash)
   --max-age DURATION           fail when scanned longer ago than this (90s, 30m, 12h, 7d, 2w)
   --verifier-id URI            accepted verifier id (repeatable; default ${DEFAULT_VERIFIER_ID})
@@ -101,6 +103,7 @@ export const verifyAttestationCommand: Command = {
         issuer: { type: "string" },
         "trusted-root": { type: "string" },
         "require-passed": { type: "boolean", default: false },
+        "allow-failed": { type: "boolean", default: false },
         "policy-digest": { type: "string" },
         "max-age": { type: "string" },
         "verifier-id": { type: "string", multiple: true },
@@ -121,13 +124,16 @@ export const verifyAttestationCommand: Command = {
     if ((values.identity === undefined) !== (values.issuer === undefined)) {
       throw new UsageError("--identity and --issuer go together");
     }
+    if (values["allow-failed"] && values["require-passed"]) {
+      throw new UsageError("--allow-failed and --require-passed contradict each other");
+    }
     const chain = [...(values["certificate-chain"] ?? []), ...(extra["certificate-chain"] ?? [])];
     if (values["public-key"] === undefined && chain.length === 0 && values.identity === undefined) {
       throw new UsageError("give the trust material: --public-key, --certificate-chain or --identity/--issuer");
     }
     const options: VerifyAttestationOptions = {
       signal: io.signal,
-      requirePassed: values["require-passed"],
+      requirePassed: !values["allow-failed"],
       allowExtraFiles: values["allow-extra-files"],
     };
     if (values["policy-digest"] !== undefined) {

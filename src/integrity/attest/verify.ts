@@ -42,7 +42,11 @@ export interface VerifyAttestationOptions
     VerifyOptions,
     "publicKey" | "certificateChain" | "certificatePolicy" | "time" | "identity" | "issuer" | "trustedRoot"
   > {
-  /** Fail unless the attestation's result is PASSED (default false: the result is reported either way). */
+  /**
+   * Fail unless the attestation's result is PASSED (default true: a gate written as "verify, then
+   * load" must not admit a signed record of a failed scan). `false` verifies a FAILED attestation
+   * too (what the scan found), reporting its result.
+   */
   requirePassed?: boolean;
   /** Required policy digest (SHA-256 hex of the policy's canonical JSON, as `report.policy.hash`). */
   policyDigest?: string;
@@ -135,7 +139,7 @@ function checkRequirements(statement: ScanStatement, root: ScanRoot, options: Ve
   if (!ids.includes(p.verifier.id)) {
     throw new StageError("requirements", `verifier ${p.verifier.id} is not an accepted verifier (${ids.join(", ")})`);
   }
-  if (options.requirePassed === true && p.verificationResult !== "PASSED") {
+  if (options.requirePassed !== false && p.verificationResult !== "PASSED") {
     const ext = p[SCAN_EXTENSION_KEY];
     throw new StageError(
       "requirements",

@@ -140,11 +140,14 @@ describe("attest", () => {
     const { bundle, statement } = attest(report, { privateKey: privatePem });
     expect(statement.predicate.verificationResult).toBe("FAILED");
     expect(statement.predicate.verifiedLevels).toEqual(["FAILED"]);
+    const allowed = await verifyAttestation(bundle, dir, { publicKey: pem(keys.publicKey), requirePassed: false });
+    expect(allowed.status).toBe("verified");
+    // By default only a PASSED result verifies: a gate that only checks the status cannot admit it.
     const plain = await verifyAttestation(bundle, dir, { publicKey: pem(keys.publicKey) });
-    expect(plain.status).toBe("verified");
+    expect(plain.failedStage).toBe("requirements");
+    expect(plain.errors[0]).toMatch(/did not pass: verdict malicious/);
     const required = await verifyAttestation(bundle, dir, { publicKey: pem(keys.publicKey), requirePassed: true });
     expect(required.failedStage).toBe("requirements");
-    expect(required.errors[0]).toMatch(/did not pass: verdict malicious/);
   });
 
   it("passes a suspicious scan only under the suspicious threshold", () => {

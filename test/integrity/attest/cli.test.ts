@@ -96,11 +96,16 @@ describe("modelgate scan --attest / verify-attestation", () => {
     expect(made.err).toBe("");
     expect(made.code).toBe(0);
     expect(made.out).toMatch(/Attested 3 files: FAILED \(key method\)/);
+    const allowed = await run(["verify-attestation", out, dir, "--public-key", PUB, "--allow-failed"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/Result: FAILED \(verdict malicious/);
+    // The default, as a gate written `verify-attestation ... && load` needs it.
     const plain = await run(["verify-attestation", out, dir, "--public-key", PUB]);
-    expect(plain.code).toBe(0);
-    expect(plain.out).toMatch(/Result: FAILED \(verdict malicious/);
+    expect(plain.code).toBe(1);
     const required = await run(["verify-attestation", out, dir, "--public-key", PUB, "--require-passed"]);
     expect(required.code).toBe(1);
+    const both = await run(["verify-attestation", out, dir, "--public-key", PUB, "--require-passed", "--allow-failed"]);
+    expect(both.code).toBe(2);
 
     // To stdout, then errors: not a report, several reports, unhashed files, no key.
     const stdout = await run(["attest", reportFile, "--key", KEY]);
