@@ -4,7 +4,7 @@
  * @module
  */
 import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { SCHEMA, SKOPS_MEMBERS } from "./names.js";
+import { pythonMemberName, SCHEMA, SKOPS_MEMBERS } from "./names.js";
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {
@@ -14,12 +14,13 @@ declare module "../../core/formats.js" {
 
 /**
  * A skops archive: a top-level `schema.json` and only top-level arrays, sparse matrices and bytes
- * beside it (what `skops.io.dump` writes). Anything else is a plain zip; named `.skops` it is
- * still analysed as skops, and its claim is unmet.
+ * beside it (what `skops.io.dump` writes), names read as Python's `zipfile` reads them (cut at a
+ * NUL). This only names the format: the analyzer judges the schema of any zip whose `schema.json`
+ * is a skops tree, whatever else it holds and whatever its name (skops reads nothing else).
  */
 function matchSkops(names: readonly string[], files: ReadonlySet<string>): object | undefined {
-  if (!files.has(SCHEMA)) return undefined;
-  const others = names.filter((n) => n !== SCHEMA && !n.endsWith("/"));
+  if (!files.has(SCHEMA) && !names.some((n) => n.startsWith(`${SCHEMA}\0`))) return undefined;
+  const others = names.map(pythonMemberName).filter((n) => n !== SCHEMA && !n.endsWith("/"));
   return others.every((n) => !n.includes("/") && SKOPS_MEMBERS.some((s) => n.endsWith(s))) ? {} : undefined;
 }
 

@@ -9,3 +9,13 @@ export const SCHEMA = "schema.json";
 
 /** Member name suffixes skops writes beside the schema. */
 export const SKOPS_MEMBERS: readonly string[] = [".npy", ".npz", ".bin"];
+
+/**
+ * A member name as Python's `zipfile` (which `skops.io.load` reads with) names it: `ZipInfo` cuts
+ * the name at its first NUL, so `schema.json\0evil` is opened as `schema.json`.
+ * @param name - the name as the central directory spells it
+ */
+export function pythonMemberName(name: string): string {
+  const nul = name.indexOf("\0");
+  return nul < 0 ? name : name.slice(0, nul);
+}

@@ -9,8 +9,11 @@ import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PicklePolicy } from "../pickle/policy/index.js";
+import { judgeHydraMap, judgeMapTarget, lookupOf, mapGet, scalarText } from "./hydra.js";
 import { composeYaml, expansionSize, lexYaml, YAML_BUDGETS, type YamlBudgets, type YamlTag } from "./parse.js";
-import { builtNodes, HYDRA_RESOLVERS, judgeTarget, resolversIn } from "./targets.js";
+import { builtNodes, resolversIn } from "./targets.js";
+
+export { mapGet } from "./hydra.js";
 
 /** Options of {@link analyzeYamlText}. */
 export interface YamlAnalysisOptions {
@@ -19,9 +22,10 @@ export interface YamlAnalysisOptions {
   readonly budgets?: YamlBudgets;
   readonly checkpoint?: () => void;
   /**
-   * Also judge a top-level `target` key (NeMo's `model_config.yaml`: `restore_from` imports it):
-   * `all` inside a NeMo archive, `dotted` (only values that look like a Python path, not a column
-   * name) for a `model_config.yaml` elsewhere.
+   * Set for NeMo's `model_config.yaml`: judge its top-level `target` key (`restore_from` imports
+   * it): `all` inside a NeMo archive, `dotted` (only values that look like a Python path, not a
+   * column name) for a `model_config.yaml` elsewhere. Either also applies NeMo's config upgrade
+   * (`cls` read as `_target_`, `params` flattened) and Hydra 1.0's aliases (see `./hydra.ts`).
    */
   readonly topLevelTarget?: "all" | "dotted" | undefined;
   /** How deep this text is inside resolver arguments (see `builtNodes`; internal). */
@@ -141,69 +145,6 @@ function reportTag(list: FindingList, tag: YamlTag, line: number, policy: Pickle
   });
 }
 
-function scalarText(node: unknown): string | undefined {
-  if (!isScalar(node)) return undefined;
-  const v = node.value;
-  return typeof v === "string" ? v : v === null || v === undefined ? undefined : String(v);
-}
-
-/** The value of a key of a map (the last one, as PyYAML keeps it). */
-export function mapGet(node: unknown, key: string): unknown {
-  if (!isMap(node)) return undefined;
-  let found: unknown;
-  for (const pair of node.items) if (scalarText(pair.key) === key) found = pair.value;
-  return found;
-}
-
-function judgeMapTarget(
-  list: FindingList,
-  map: unknown,
-  key: "_target_" | "target",
-  options: YamlAnalysisOptions,
-  line: (n: unknown) => number,
-): void {
-  const value = mapGet(map, key);
-  if (value === undefined) return;
-  const target = scalarText(value);
-  const at = line(value);
-  if (target === undefined) {
-    list.add({
-      ruleId: "yaml/hydra-target",
-      message: `line ${at}: \`${key}\` is not a plain string (an alias or a collection): what it names is decided at load time`,
-      evidence: { key, line: at },
-    });
-    return;
-  }
-  let judged = judgeTarget(target, options.policy);
-  let resolved: string | undefined;
-  if (HYDRA_RESOLVERS.has(target.trim())) {
-    // get_method/get_class return what `path` names: that is what the config hands out.
-    const args = mapGet(map, "_args_");
-    const path = scalarText(mapGet(map, "path")) ?? (isSeq(args) ? scalarText(args.items[0]) : undefined);
-    resolved = path;
-    judged =
-      path === undefined
-        ? { severity: "high", reason: `${target.trim()} resolves a path that is not given as a plain string` }
-        : judgeTarget(path, options.policy);
-  }
-  if (judged.severity === undefined) return;
-  const partial = scalarText(mapGet(map, "_partial_"));
-  const what = resolved === undefined ? preview(target, 100) : `${preview(target, 60)} → ${preview(resolved, 100)}`;
-  list.add({
-    ruleId: "yaml/hydra-target",
-    severity: judged.severity,
-    message: `line ${at}: \`${key}: ${what}\` ${partial === "true" || partial === "True" ? "hands out" : "calls"} a callable when the config is instantiated (${judged.reason})`,
-    evidence: {
-      key,
-      callee: preview(resolved ?? target, 160),
-      line: at,
-      reason: judged.reason,
-      ...(judged.category === undefined ? {} : { category: judged.category }),
-      ...(partial === undefined ? {} : { partial }),
-    },
-  });
-}
-
 /**
  * Characters PyYAML's reader refuses (outside tab, line breaks, printable ASCII, NEL and the
  * printable Unicode ranges; U+FFFE/U+FFFF and lone surrogates included).
@@ -276,6 +217,7 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
     });
   }
   const line = (n: unknown): number => lineOf((n as Node | null)?.range?.[0] ?? 0);
+  const nemo = options.topLevelTarget !== undefined;
   let exceeded: ModelgateError | undefined;
   for (const doc of docs) {
     const root = doc.contents;
@@ -294,7 +236,7 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
       options.topLevelTarget === "all" ||
       (options.topLevelTarget === "dotted" && topTarget !== undefined && /^\s*[\w$]+\./.test(topTarget))
     ) {
-      judgeMapTarget(list, root, "target", options, line);
+      judgeMapTarget(list, root, "target", { policy: options.policy, line }, { lookup: lookupOf(root, nemo) });
     }
     // Iterative walk; aliases are not followed (the anchored node is walked where it is defined).
     const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
@@ -359,23 +301,7 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
             });
           } else seen.add(key);
         }
-        if (seen.has("_target_")) judgeMapTarget(list, node, "_target_", options, line);
-        if (seen.has("_target_") && seen.has("trust_remote_code")) {
-          // an allowed loader (`AutoModel.from_pretrained`) told to run the model repository's code
-          const trust = scalarText(mapGet(node, "trust_remote_code"));
-          if (trust === undefined || !/^(?:false|False|FALSE|no|No|NO|off|Off|OFF|0|null|~|)$/.test(trust.trim())) {
-            list.add({
-              ruleId: "yaml/hydra-target",
-              severity: "high",
-              message: `line ${line(node)}: \`${preview(scalarText(mapGet(node, "_target_")) ?? "", 100)}\` is instantiated with trust_remote_code: ${preview(trust ?? "(not a plain value)", 40)}: it imports and runs the code of the repository it loads`,
-              evidence: {
-                callee: preview(scalarText(mapGet(node, "_target_")) ?? "", 160),
-                line: line(node),
-                reason: "trust_remote_code",
-              },
-            });
-          }
-        }
+        judgeHydraMap(list, node, seen, { policy: options.policy, nemo, isRoot: node === root, line });
         for (let i = node.items.length - 1; i >= 0; i--) {
           const pair = node.items[i]!;
           stack.push({ node: pair.value, depth: depth + 1 }, { node: pair.key, depth: depth + 1 });

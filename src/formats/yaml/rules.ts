@@ -42,7 +42,7 @@ export const yamlRules = [
     title: "Hydra/OmegaConf `_target_` outside the allowlist",
     severity: "high",
     description:
-      "A mapping has a `_target_` (NeMo: a top-level `target`) naming a callable outside the allowlist of ML classes (torch.nn, torch.optim, transformers classes, NeMo collections, Lightning callbacks and loggers, torchvision/torchaudio transforms, timm). `hydra.utils.instantiate` imports and calls it with the mapping's other keys (`_args_`, `_partial_`), so `_target_: os.system` runs a command when the config is instantiated. Names on the pickle denylist (process, eval/exec, importers, deserializers) are critical; `hydra.utils.get_method`/`get_class` are judged by the `path` they resolve.",
+      "A mapping has a `_target_` (in a NeMo `model_config.yaml` also a top-level `target`, and what NeMo's config upgrade and Hydra 1.0 read as one when `_target_` is absent: `cls`, `class`, a nested `target`, with `params` flattened into the mapping) naming a callable outside the allowlist of ML classes (torch.nn, torch.optim, transformers classes, NeMo collections, Lightning callbacks and loggers, torchvision/torchaudio transforms, timm). `hydra.utils.instantiate` imports and calls it with the mapping's other keys (`_args_`, `_partial_`), so `_target_: os.system` runs a command when the config is instantiated. Names on the pickle denylist (process, eval/exec, importers, deserializers) are critical; `hydra.utils.get_method`/`get_class` are judged by the `path` they resolve.",
     references: [HYDRA, "https://docs.nvidia.com/nemo-framework/user-guide/latest/nemotoolkit/core/core.html"],
   },
   {

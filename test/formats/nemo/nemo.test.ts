@@ -39,6 +39,23 @@ describe("NeMo archives", () => {
     }
   });
 
+  it("reads cls as NeMo's config upgrade does (renamed _target_, params flattened), nested or at the root", async () => {
+    const configs = [
+      'target: nemo.collections.asr.models.EncDecCTCModel\npreprocessor:\n  cls: os.system\n  params:\n    command: "id"\n',
+      'cls: os.system\nparams:\n  command: "id"\n',
+      "encoder:\n  cls: hydra.utils.get_method\n  params:\n    path: builtins.exec\n",
+    ];
+    for (const config of configs) {
+      const file = await scanOne(buildTar([{ name: "model_config.yaml", data: config }]), "m.nemo");
+      expect(file.format).toBe("nemo");
+      expect(file.verdict).toBe("malicious");
+    }
+    const old =
+      "target: nemo.collections.asr.models.EncDecCTCModel\npreprocessor:\n  cls: nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor\n  params:\n    features: 64\n";
+    const benign = await scanOne(buildTar([{ name: "model_config.yaml", data: old }]), "m.nemo");
+    expect(benign.findings.filter((f) => f.ruleId === "yaml/hydra-target")).toEqual([]);
+  });
+
   it("leaves other tars alone", async () => {
     const file = await scanOne(buildTar([{ name: "sub/model_config.yaml", data: "target: price\n" }]), "x.nemo");
     expect(file.format).toBe("tar");
