@@ -4,7 +4,7 @@
  * and a name cut at its first NUL; `json.loads` of the bytes detects UTF-16/32 and a UTF-8 mark.
  */
 import { describe, expect, it } from "vitest";
-import { decodePythonJsonBytes } from "../../../src/formats/skops/json-bytes.js";
+import { decodeJsonBytes } from "../../../src/core/json-bytes.js";
 import { pythonMemberName } from "../../../src/formats/skops/names.js";
 import { buildZip } from "../../containers/zip-builder.js";
 import { ruleIds, scanOne } from "../../helpers/scan.js";
@@ -124,8 +124,8 @@ describe("skops schemas as skops.io.load finds them", () => {
     const be32 = new Uint8Array(4 * 2);
     new DataView(be32.buffer).setUint32(0, 0x7b);
     new DataView(be32.buffer).setUint32(4, 0x7d);
-    expect(decodePythonJsonBytes(be32)).toBe("{}");
-    expect(decodePythonJsonBytes(new Uint8Array([0xff, 0xfe, 0x7b, 0, 0x7d, 0]))).toBe("{}");
-    expect(decodePythonJsonBytes(new Uint8Array([0x7b, 0, 0x00, 0xd8, 0x7d, 0]))).toBe("{\ud800}");
+    expect(decodeJsonBytes(be32).text).toBe("{}");
+    expect(decodeJsonBytes(new Uint8Array([0xff, 0xfe, 0x7b, 0, 0x7d, 0])).text).toBe("{}");
+    expect(decodeJsonBytes(new Uint8Array([0x7b, 0, 0x00, 0xd8, 0x7d, 0])).text).toBe("{\ud800}");
   });
 });
