@@ -30,6 +30,13 @@ export interface RankedDetector {
    * textual content. A match at offset 0 is the primary detection whatever the ranks.
    */
   readonly trailer?: boolean;
+  /**
+   * A format some loader picks by its own test of byte 0, whatever other format the bytes also
+   * are (torch.load tries tarfile on every non-zip file before unpickling; joblib routes on
+   * compressor prefixes): when another detector ranked first, a match at offset 0 still adds a
+   * second reading (`claim: "beside"`). `"binary"`: not beside textual content.
+   */
+  readonly coexist?: true | "binary";
 }
 
 /** What modelgate knows about one format id. */

@@ -41,6 +41,9 @@ const PRIMARY = detectors.filter((d) => d.trailer !== true).map((d) => d.detect)
  */
 const TRAILERS = detectors.filter((d) => d.trailer === true).map((d) => d.detect);
 
+/** Detectors of formats a loader picks by its own test of byte 0 (`RankedDetector.coexist`). */
+const COEXIST = detectors.filter((d) => d.coexist !== undefined);
+
 /** Textual formats (no binary container can start inside them). */
 export const TEXTUAL: ReadonlySet<Format> = new Set(specs.filter((s) => s.textual === true).map((s) => s.id));
 
@@ -73,12 +76,25 @@ export function sniff(input: SniffInput, options: { pickle?: boolean } = {}): De
     if (found === undefined || (found.format === "pickle" && options.pickle === false)) continue;
     detections.push(found);
   }
+  // A loader that tests byte 0 for its own format (tarfile in torch.load, joblib's compressor
+  // prefixes) reads these bytes that way whatever ranked first: a second reading, beside.
+  const first = detections[0];
+  if (first !== undefined) {
+    for (const { detect, coexist } of COEXIST) {
+      if (coexist === "binary" && TEXTUAL.has(first.format)) continue;
+      const found = detect(input);
+      if (found === undefined || found.offset !== 0 || detections.some((d) => d.format === found.format)) continue;
+      detections.push({ ...found, claim: "beside" });
+    }
+  }
   for (const detect of TRAILERS) {
     const found = detect(input);
     if (found !== undefined && !detections.some((d) => d.format === found.format)) {
-      // Found only by its trailer behind other content: both readings are analysed. Text formats
-      // are not combined with a trailer (a text file cannot hold an EOCD record).
-      if (detections.length === 0 || !TEXTUAL.has(detections[0]!.format)) detections.push(found);
+      // Found only by its trailer behind other content: both readings are analysed. Text whose
+      // every byte the sniffer saw is not combined with a trailer (it cannot hold an EOCD record);
+      // text judged by its head alone can end in a zip that Python's zipfile opens.
+      const text = detections.length > 0 && TEXTUAL.has(detections[0]!.format);
+      if (!text || input.head.length < input.size) detections.push(found);
     }
   }
   return detections;

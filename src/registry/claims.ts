@@ -51,7 +51,10 @@ const pickleClaim = (by: string, compressed: boolean): NameClaim => ({
  */
 const torchClaim = (by: string): NameClaim => {
   const claim = pickleClaim(by, false);
-  return { ...claim, accepts: [...claim.accepts, "pytorch-tar", "torch-package"] };
+  // joblib's zfile (`ZF` + zlib) is read by joblib.load only: torch.load takes it for neither a tar
+  // nor a pickle, so its content does not satisfy a torch name.
+  const accepts = claim.accepts.filter((f) => f !== "joblib");
+  return { ...claim, accepts: [...accepts, "pytorch-tar", "torch-package"] };
 };
 
 /**

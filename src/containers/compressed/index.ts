@@ -76,8 +76,9 @@ export const compressedModule = {
     { rank: 90, detect: detectZstd },
     { rank: 100, detect: detectLz4 },
     { rank: 110, detect: detectBz2 },
-    { rank: 160, detect: detectZlib },
-    { rank: 170, detect: detectLzma },
+    // joblib.load routes on these prefixes (zlib `x`, LZMA-alone `]`) whatever else the bytes are.
+    { rank: 160, detect: detectZlib, coexist: "binary" },
+    { rank: 170, detect: detectLzma, coexist: "binary" },
   ],
   analyzers: [
     lazyAnalyzer(

@@ -124,7 +124,8 @@ const rules = lazyRules(import.meta.url, "./rules.js", "tarRules");
 export const tarModule = {
   name: "tar",
   formats: [{ id: "tar", description: "tar archive", claimExtensions: ["tar", "nemo"] }],
-  detectors: [{ rank: 140, detect: detectTar }],
+  // torch.load tries tarfile.open on every non-zip file before reading it as pickles.
+  detectors: [{ rank: 140, detect: detectTar, coexist: true }],
   analyzers: [lazyAnalyzer("tar", ["tar"], async () => (await import("./analyzer.js")).tarAnalyzer)],
   get rules() {
     return rules();

@@ -44,6 +44,22 @@ function protobufFields(head: Uint8Array, size: number): Array<[number, number, 
   return fields.length >= 2 && at <= size ? fields : undefined;
 }
 
+/** ONNX `ModelProto`'s field numbers and their wire types (0 varint, 2 length-delimited). */
+const ONNX_MODEL_FIELDS: ReadonlyMap<number, number> = new Map([
+  [1, 0],
+  [2, 2],
+  [3, 2],
+  [4, 2],
+  [5, 0],
+  [6, 2],
+  [7, 2],
+  [8, 2],
+  [14, 2],
+  [20, 2],
+  [25, 2],
+  [26, 2],
+]);
+
 const isPrintable = (bytes: Uint8Array): boolean => bytes.every((b) => b >= 0x20 && b < 0x7f);
 
 /**
@@ -78,15 +94,17 @@ export const detectProtobuf: Detector = ({ head, size, name }) => {
   if (base === "saved_model.pb" || base === "keras_metadata.pb") {
     return { format: "tf-savedmodel", offset: 0, reason: `protobuf named ${base}` };
   }
-  // ONNX ModelProto opens with ir_version (field 1, varint) and names its producer in field 2.
+  // ONNX ModelProto: ir_version (field 1, varint), its producer named in field 2, the graph in 7.
+  // onnx writes ir_version first, but a protobuf parser takes the fields in any order: a ModelProto
+  // is recognised by its field numbers and wire types, with ir_version and a graph anywhere.
   const producer = fields.find(([f, w]) => f === 2 && w === 2);
   const onnxLike =
     first !== undefined &&
-    first[0] === 1 &&
-    first[1] === 0 &&
+    fields.some(([f, w]) => f === 1 && w === 0) &&
+    (first[0] === 1 || fields.some(([f, w]) => f === 7 && w === 2)) &&
     (producer === undefined ||
       isPrintable(head.subarray(producer[2], Math.min(head.length, producer[2] + producer[3])))) &&
-    fields.every(([f]) => [1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26].includes(f));
+    fields.every(([f, w]) => ONNX_MODEL_FIELDS.get(f) === w);
   if (onnxLike || ext === "onnx") return { format: "onnx", offset: 0, reason: "ONNX ModelProto fields" };
   const savedModelLike =
     first !== undefined && first[0] === 1 && first[1] === 0 && fields.some(([f, w]) => f === 2 && w === 2);
