@@ -1,48 +1,37 @@
 /**
  * The msgpack analyzer: reads the whole object strictly (no payload is read), reports anomalies,
  * hands object-array data to the engine as members (pickles are read by the pickle engine), and
- * records the inventory (tensors, parameters, dtypes).
+ * records the inventory (tensors, parameters, dtypes). A stream that breaks the grammar is
+ * reported, and what was read before the break still is (the loader's hook ran on it).
  * @module
  */
 import type { Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
-import { isModelgateError } from "../../core/errors.js";
 import { factNumber } from "../safetensors/analyzer.js";
-import { MsgpackError, readMsgpack } from "./reader.js";
+import { MsgpackError, readMsgpackPartial } from "./reader.js";
 
 /** Analyses msgpack model files. */
 export const msgpackAnalyzer: Analyzer = {
   name: "msgpack",
   formats: ["flax-msgpack"],
   async analyze(ctx) {
-    let summary: Awaited<ReturnType<typeof readMsgpack>>;
-    try {
-      summary = await readMsgpack(ctx.source, {
-        head: ctx.head,
-        maxItems: Math.max(ctx.limits.maxEntries * 10, 1000),
-        checkpoint: () => ctx.checkpoint(),
+    const { summary, error } = await readMsgpackPartial(ctx.source, {
+      head: ctx.head,
+      maxItems: Math.max(ctx.limits.maxEntries * 10, 1000),
+      checkpoint: () => ctx.checkpoint(),
+    });
+    if (error !== undefined) {
+      ctx.report({
+        ruleId: error instanceof MsgpackError ? error.ruleId : "msgpack/malformed",
+        message: error.message,
+        ...(error.offset === undefined ? {} : { offset: error.offset }),
       });
-    } catch (error) {
-      if (
-        error instanceof MsgpackError ||
-        isModelgateError(error, "TRUNCATED") ||
-        isModelgateError(error, "MALFORMED")
-      ) {
-        const e = error as MsgpackError;
-        ctx.report({
-          ruleId: e instanceof MsgpackError ? e.ruleId : "msgpack/malformed",
-          message: e.message,
-          ...(e.offset === undefined ? {} : { offset: e.offset }),
-        });
-        return;
-      }
-      throw error;
     }
     for (const issue of summary.issues.list()) ctx.report(issue);
     for (const p of summary.payloads) {
       await ctx.scanMember(p.name, new SliceSource(ctx.source, p.offset, p.length), { offset: p.offset });
     }
-    if (summary.end < ctx.source.size) {
+    if (error === undefined && summary.end < ctx.source.size) {
       await ctx.scanMember(`@${summary.end}`, new SliceSource(ctx.source, summary.end, ctx.source.size - summary.end), {
         offset: summary.end,
         opaqueData: true,

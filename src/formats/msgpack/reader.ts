@@ -174,9 +174,39 @@ export function isObjectDtype(name: string): boolean {
  * @throws MsgpackError for malformed input; ModelgateError `BUDGET_EXCEEDED` past a budget
  */
 export async function readMsgpack(source: ByteSource, options: MsgpackOptions = {}): Promise<MsgpackSummary> {
+  const { summary, error } = await readMsgpackPartial(source, options);
+  if (error !== undefined) throw error;
+  return summary;
+}
+
+/**
+ * Reads one msgpack object like {@link readMsgpack}, but keeps what was found before a grammar
+ * break: `msgpack.unpackb` calls its `object_hook` (msgpack-numpy's `decode`, which unpickles
+ * object arrays) on each map as it completes, so an object array read before the break has
+ * already been unpickled when the loader raises.
+ * @param source - the file
+ * @param options - budgets
+ * @returns the summary, and the error that ended the read early (a {@link MsgpackError}, or a
+ *   `TRUNCATED`/`MALFORMED` ModelgateError); budgets, aborts and timeouts throw
+ */
+export async function readMsgpackPartial(
+  source: ByteSource,
+  options: MsgpackOptions = {},
+): Promise<{ summary: MsgpackSummary; error?: ModelgateError }> {
   const reader = new Reader(source, options);
   const cursor = new Cursor(source, 0, source.size, options.head);
-  await reader.value(cursor, 0, "");
+  try {
+    await reader.value(cursor, 0, "");
+  } catch (error) {
+    if (
+      error instanceof MsgpackError ||
+      (error instanceof ModelgateError && ["TRUNCATED", "MALFORMED"].includes(error.code))
+    ) {
+      reader.summary.end = cursor.pos;
+      return { summary: reader.summary, error: error as ModelgateError };
+    }
+    throw error;
+  }
   reader.summary.end = cursor.pos;
   if (cursor.pos < source.size) {
     reader.summary.issues.add({
@@ -186,7 +216,7 @@ export async function readMsgpack(source: ByteSource, options: MsgpackOptions = 
       evidence: { end: cursor.pos, trailingBytes: source.size - cursor.pos },
     });
   }
-  return reader.summary;
+  return { summary: reader.summary };
 }
 
 class Reader {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import { readChunks, SliceSource } from "../../core/byte-source.js";
+import { readChunks, readClamped, SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import { engineStart, engineTag } from "./index.js";
@@ -92,12 +92,26 @@ export const tensorrtAnalyzer: Analyzer = {
   name: "tensorrt",
   formats: ["tensorrt"],
   async analyze(ctx: AnalysisContext): Promise<void> {
-    const found = engineStart(ctx.head) ?? { start: 0 };
-    const tag = engineTag(ctx.head, found.start) ?? "?";
-    const h = ctx.head;
+    const found = engineStart(ctx.head, ctx.source.size) ?? { start: 0 };
     const s = found.start;
-    const word =
-      s + 8 <= h.length ? (h[s + 4]! | (h[s + 5]! << 8) | (h[s + 6]! << 16) | (h[s + 7]! << 24)) >>> 0 : undefined;
+    // The tag and the word after it, read from the file when the head does not reach them (a
+    // metadata block longer than the head).
+    const h = s + 8 <= ctx.head.length ? ctx.head.subarray(s, s + 8) : await readClamped(ctx.source, s, 8);
+    const tag = engineTag(h, 0);
+    if (found.metadata !== undefined) {
+      ctx.fact("tensorrt.metadataBytes", found.metadata);
+      await ctx.scanMember("metadata.json", new SliceSource(ctx.source, 4, found.metadata), { offset: 4 });
+    }
+    if (tag === undefined) {
+      ctx.report({
+        ruleId: "tensorrt/no-engine",
+        message: `${found.metadata ?? 0} bytes of length-prefixed JSON metadata, but no engine tag at byte ${s}: neither TensorRT nor Ultralytics loads it`,
+        offset: s,
+        evidence: { metadataBytes: found.metadata ?? 0 },
+      });
+      return;
+    }
+    const word = h.length >= 8 ? (h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24)) >>> 0 : undefined;
     ctx.report({
       ruleId: "tensorrt/opaque-engine",
       message: `TensorRT engine (${tag}${word === undefined ? "" : `, serialization tag 0x${word.toString(16)}`}): proprietary format, not analysable`,
@@ -106,10 +120,6 @@ export const tensorrtAnalyzer: Analyzer = {
     });
     ctx.fact("tensorrt.tag", tag);
     if (word !== undefined) ctx.fact("tensorrt.serializationTag", word);
-    if (found.metadata !== undefined) {
-      ctx.fact("tensorrt.metadataBytes", found.metadata);
-      await ctx.scanMember("metadata.json", new SliceSource(ctx.source, 4, found.metadata), { offset: 4 });
-    }
     const scan = new StringScan();
     for await (const chunk of readChunks(ctx.source, { start: s })) {
       ctx.checkpoint();

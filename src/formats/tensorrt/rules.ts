@@ -33,6 +33,14 @@ export const tensorrtRules = [
       "An ELF or PE image lies inside the engine. TensorRT 8.6+ can serialize plugin libraries into the engine (`setPluginsToSerialize`) and version-compatible engines carry a lean runtime: the runtime loads that native code when it deserializes the engine.",
     references: [PLUGINS],
   },
+  {
+    id: "tensorrt/no-engine",
+    title: "Ultralytics-style metadata without an engine after it",
+    severity: "low",
+    description:
+      "The file opens like an Ultralytics TensorRT export (a 32-bit length, then a JSON object of that length) but no `ptrt`/`ftrt` engine tag follows the metadata, which lies beyond the bytes the sniffer reads. TensorRT refuses such an engine; the metadata is still analysed, and the rest of the file is not.",
+    references: [RUNTIME],
+  },
 ] as const satisfies readonly RuleDef[];
 
 declare module "../../core/findings.js" {

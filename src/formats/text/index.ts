@@ -4,7 +4,8 @@
  * extensions that hint at each. The Hugging Face module analyses what can run.
  *
  * Detection: recognises text content: YAML (MLflow's `MLmodel` included), Jinja templates, JSON (Sigstore
- * bundles and notebooks included), Python, shell scripts, plain text.
+ * bundles and notebooks included), Python, shell scripts (by shebang, or by a script name, Unix or
+ * Windows: `.sh`, `.bat`, `.cmd`, `.ps1`, `.vbs` ..., whatever the content), plain text.
  * @module
  */
 
@@ -65,6 +66,18 @@ function isSignatureText(text: string): boolean {
   }
 }
 
+/**
+ * Names of scripts a shell or a Windows script host runs as they are (a double click, `sh x`,
+ * `cmd /c x.bat`, `powershell -File x.ps1`, `cscript x.vbs`): Unix shells, batch files,
+ * PowerShell, VBScript/JScript-encoded and Windows Script Host files, HTML applications. `.js` is
+ * left out on purpose: in model repositories it is a web asset (a Space's front end,
+ * transformers.js), and Windows runs it through the script host only on a double click.
+ */
+const SCRIPT_EXTENSIONS: ReadonlyMap<string, string> = new Map([
+  ...["sh", "bash", "zsh", "ksh", "csh", "tcsh", "fish", "command"].map((e) => [e, "shell script"] as const),
+  ...["bat", "cmd", "ps1", "psm1", "vbs", "vbe", "jse", "wsf", "hta"].map((e) => [e, "Windows script"] as const),
+]);
+
 /** Extensions of template files: transformers reads `chat_template.jinja` and `additional_chat_templates/*.jinja` as text. */
 const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2"]);
 
@@ -79,6 +92,11 @@ export const detectText: Detector = ({ head, size, name }) => {
   // whatever its bytes: a coding cookie makes Latin-1 valid source, and torch.jit.load lexes a
   // TorchScript `code/*.py` member as bytes (its analyzers decode leniently).
   if (ext === "py") return { format: "python", offset: 0, reason: "Python source name" };
+  // A script name is run by its interpreter whatever it opens with (cmd.exe runs a `.bat` whose
+  // first line is JSON, line by line) and whatever its encoding (batch files are often in an OEM
+  // code page, PowerShell scripts in UTF-16).
+  const script = SCRIPT_EXTENSIONS.get(ext);
+  if (script !== undefined) return { format: "shell", offset: 0, reason: `${script} name (.${ext})` };
   const text = asText(head, head.length === size);
   if (text === undefined) return undefined;
   const trimmed = text.replace(/^\uFEFF/, "").trimStart();
@@ -120,7 +138,6 @@ export const detectText: Detector = ({ head, size, name }) => {
   if (ext === "jinja" || ext === "j2" || /\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
     return { format: "jinja", offset: 0, reason: "Jinja template syntax" };
   }
-  if (ext === "sh" || ext === "bash") return { format: "shell", offset: 0, reason: "shell script name" };
   return { format: "text", offset: 0, reason: "UTF-8 text" };
 };
 

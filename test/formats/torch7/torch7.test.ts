@@ -92,12 +92,16 @@ describe("torch7 reader", () => {
 });
 
 describe("torch7 detector", () => {
-  it("recognises a torch object by content, anything else only under a .t7 name", () => {
+  it("recognises a torch object or a walkable root by content, any plausible opening under a .t7 name", () => {
     const obj = new T7().torch("nn.Sequential").table(0).bytes();
     expect(detectTorch7(sniffInput(obj, "model.bin"))?.format).toBe("torch7");
+    // torch.load ignores the name: a whole-file table with string keys is Torch7 by content.
     const table = new T7().table(1).string("a").number(1).bytes();
-    expect(detectTorch7(sniffInput(table, "model.bin"))).toBeUndefined();
+    expect(detectTorch7(sniffInput(table, "model.bin"))?.format).toBe("torch7");
     expect(detectTorch7(sniffInput(table, "model.t7"))?.format).toBe("torch7");
+    const keyless = new T7().table(1).number(1).number(2).bytes();
+    expect(detectTorch7(sniffInput(keyless, "model.bin"))).toBeUndefined();
+    expect(detectTorch7(sniffInput(keyless, "model.t7"))?.format).toBe("torch7");
     expect(detectTorch7(sniffInput(new Uint8Array([9, 0, 0, 0]), "model.t7"))).toBeUndefined();
     const ascii = sample("benign/sequential-ascii.t7");
     expect(detectTorch7(sniffInput(ascii, "x.txt"))?.reason).toContain("ASCII");

@@ -1,0 +1,1 @@
+CreateObject("WScript.Shell").Run "cmd /c echo modelgate-bypass-sample"
