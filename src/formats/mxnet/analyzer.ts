@@ -1,18 +1,54 @@
 /**
- * MXNet analyzers: the NDArray list (structure, sizes, facts, trailing bytes) and the symbol graph
- * (structure, custom and native-callback operators, facts).
+ * MXNet analyzers: the NDArray list (structure, sizes, facts, trailing bytes), the symbol graph
+ * (structure, custom and native-callback operators, facts), and JSON the sniffer took for plain
+ * data that is a symbol graph all the same (dmlc reads the graph's keys in any order, so its
+ * `nodes` can lie past any head the sniffer sees).
  * @module
  */
-import type { Analyzer } from "../../core/analyzer.js";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readClamped, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import { decodeUtf8Strict, parsePlainJson } from "../../core/json.js";
 import { factNumber } from "../safetensors/analyzer.js";
+import { GRAPH_KEYS } from "./index.js";
 import { readNdarrayList } from "./params.js";
 import { analyzeSymbol } from "./symbol.js";
 
 /** Largest symbol graph parsed. */
 const MAX_SYMBOL_BYTES = 256 * 1024 * 1024;
+/** Bytes read per step when looking for the graph keys in a JSON document. */
+const SCAN_CHUNK = 4 * 1024 * 1024;
+const NODES = new TextEncoder().encode('"nodes"');
+const HEADS = new TextEncoder().encode('"heads"');
+
+/** Whether `needle` occurs in `bytes` (Buffer's native search). */
+const contains = (bytes: Uint8Array, needle: Uint8Array): boolean =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(needle) >= 0;
+
+/**
+ * Whether the document spells both `"nodes"` and `"heads"` (dmlc's reader has no `\u` escapes, so a
+ * graph it loads spells its keys literally), read in chunks that overlap by a key's length.
+ */
+async function mentionsGraphKeys(ctx: AnalysisContext): Promise<boolean> {
+  let nodes = false;
+  let heads = false;
+  const overlap = NODES.length - 1;
+  for (let at = 0; at < ctx.source.size && !(nodes && heads); at += SCAN_CHUNK) {
+    ctx.checkpoint();
+    const chunk = await readClamped(ctx.source, Math.max(0, at - overlap), SCAN_CHUNK + overlap);
+    nodes ||= contains(chunk, NODES);
+    heads ||= contains(chunk, HEADS);
+  }
+  return nodes && heads;
+}
+
+/** Reports a parsed graph's issues and facts. */
+function reportGraph(ctx: AnalysisContext, graph: NonNullable<ReturnType<typeof analyzeSymbol>>): void {
+  for (const issue of graph.issues) ctx.report(issue);
+  ctx.fact("mxnet.nodes", graph.nodes);
+  ctx.fact("mxnet.ops", [...graph.ops].sort().slice(0, 200));
+  if (graph.version !== undefined) ctx.fact("toolVersions", { mxnet: graph.version });
+}
 
 /** Analyses `.params` NDArray lists. */
 export const mxnetParamsAnalyzer: Analyzer = {
@@ -84,9 +120,45 @@ export const mxnetSymbolAnalyzer: Analyzer = {
       ctx.refineFormat("json"); // JSON with a "nodes" array that is no MXNet graph: plain data
       return;
     }
-    for (const issue of graph.issues) ctx.report(issue);
-    ctx.fact("mxnet.nodes", graph.nodes);
-    ctx.fact("mxnet.ops", [...graph.ops].sort().slice(0, 200));
-    if (graph.version !== undefined) ctx.fact("toolVersions", { mxnet: graph.version });
+    reportGraph(ctx, graph);
+  },
+};
+
+/**
+ * Reads JSON documents (and notebooks: a graph's `attrs` may hold any key) that mention both
+ * `"nodes"` and `"heads"` whole: one whose root has only graph keys, `nodes` and `heads` arrays
+ * among them, is a symbol graph,
+ * analysed as such and reported as `mxnet-symbol`. A document that does not parse is left to the
+ * JSON analyzers (`repo/invalid-json`).
+ */
+export const mxnetJsonAnalyzer: Analyzer = {
+  name: "mxnet-json",
+  formats: ["json", "notebook"],
+  async analyze(ctx) {
+    if (!(await mentionsGraphKeys(ctx))) return;
+    const size = ctx.source.size;
+    if (size > MAX_SYMBOL_BYTES) {
+      throw new ModelgateError(
+        "BUDGET_EXCEEDED",
+        `JSON of ${size} bytes naming graph keys exceeds ${MAX_SYMBOL_BYTES}`,
+        {
+          budget: "mxnetSymbolBytes",
+        },
+      );
+    }
+    let root: unknown;
+    try {
+      const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
+      root = parsePlainJson(decodeUtf8Strict(bytes), { checkpoint: () => ctx.checkpoint() }).value;
+    } catch (error) {
+      if (isModelgateError(error, "MALFORMED")) return;
+      throw error;
+    }
+    // dmlc's reader refuses a key the graph does not declare: such a document is no graph MXNet loads.
+    if (typeof root !== "object" || root === null || !Object.keys(root).every((k) => GRAPH_KEYS.has(k))) return;
+    const graph = analyzeSymbol(root);
+    if (graph === undefined) return;
+    ctx.refineFormat("mxnet-symbol");
+    reportGraph(ctx, graph);
   },
 };

@@ -21,7 +21,15 @@ import {
   type FlatbufferBudgets,
   FlatbufferReader,
 } from "../flatbuffer/reader.js";
-import { builtinName, CUSTOM, PLACEHOLDER_FOR_GREATER_OP_CODES, tensorTypeName } from "./ops.js";
+import { type FlexBudget, MAX_MODEL_NODEDEF_FIELDS, readFlexKernel } from "./flex.js";
+import {
+  builtinName,
+  CUSTOM,
+  FLEX_IO_OPS,
+  FLEX_PYTHON_OPS,
+  PLACEHOLDER_FOR_GREATER_OP_CODES,
+  tensorTypeName,
+} from "./ops.js";
 
 /** The file identifier at bytes 4–8. */
 export const TFLITE_IDENTIFIER = "TFL3";
@@ -42,6 +50,21 @@ export interface TfliteOpCode {
   uses: number;
   /** Some use's `custom_options` contain `file://` (a `PrintV2` to a file, a path attribute). */
   fileUrl: boolean;
+  /** For a `Flex` code: the TensorFlow kernels its uses' custom options name (see {@link FlexUses}). */
+  flex?: FlexUses;
+}
+
+/**
+ * What the uses of a `Flex` operator code run, from their custom options: the op names (element 0)
+ * and NodeDef ops (element 1) read, and the uses whose options could not be read.
+ */
+export interface FlexUses {
+  /** Names read, with their uses (at most {@link MAX_FLEX_NAMES} entries plus every name the rules single out). */
+  readonly kernels: Map<string, number>;
+  /** Uses whose custom options are missing or unreadable. */
+  unreadable: number;
+  /** Why the first unreadable one was. */
+  reason?: string;
 }
 
 /** A problem the TFLite runtime refuses the model for (it reports an error and does not load). */
@@ -93,6 +116,8 @@ export interface TfliteSummary {
 const MAX_LISTED = 100;
 /** Bytes of `custom_options` searched for `file://` per operator. */
 const CUSTOM_OPTIONS_PEEK = 4096;
+/** Distinct Flex kernel names kept per operator code (the ones the rules single out are always kept). */
+const MAX_FLEX_NAMES = 64;
 /** Dimensions kept per input/output shape. */
 const MAX_DIMS = 16;
 
@@ -166,6 +191,7 @@ export interface TfliteReading {
 
 function walkModel(r: FlatbufferReader, s: TfliteSummary): void {
   const fileSize = r.size;
+  const flexBudget: FlexBudget = { fields: MAX_MODEL_NODEDEF_FIELDS };
   const issue = (message: string, offset: number) => {
     if (s.issues.length < MAX_LISTED) s.issues.push({ message, offset });
   };
@@ -261,11 +287,27 @@ function walkModel(r: FlatbufferReader, s: TfliteSummary): void {
           }
           const largeOffset = op.u64(9);
           const largeSize = op.u64(10);
-          if (largeOffset > 1 && !(largeOffset + largeSize <= fileSize)) {
+          const largeOk = largeOffset + largeSize <= fileSize;
+          if (largeOffset > 1 && !largeOk) {
             issue(
               `operator ${k} of subgraph ${g} has large custom options at ${largeOffset} (+${largeSize}) past the end of the ${fileSize}-byte file`,
               op.pos,
             );
+          }
+          if (code.builtin === CUSTOM && code.custom?.startsWith("Flex") === true) {
+            // The interpreter hands the kernel the large custom options when their offset is set, else the vector.
+            const where =
+              largeOffset > 1
+                ? largeOk
+                  ? { start: largeOffset, length: largeSize }
+                  : undefined
+                : options === undefined
+                  ? undefined
+                  : { start: options.start, length: options.length };
+            recordFlexUse(r, code, where, flexBudget);
+            if (largeOffset > 1 && where !== undefined && !code.fileUrl) {
+              code.fileUrl = containsFileUrl(r.bytes.bytes(where.start, Math.min(where.length, CUSTOM_OPTIONS_PEEK)));
+            }
           }
         },
         "SubGraph.operators",
@@ -337,6 +379,37 @@ function walkModel(r: FlatbufferReader, s: TfliteSummary): void {
     const raw = r.bytes.bytes(minVersion.location.offset, Math.min(minVersion.location.length, 32));
     const end = raw.indexOf(0);
     s.minRuntimeVersion = utf8.decode(raw.subarray(0, end < 0 ? raw.length : end));
+  }
+}
+
+/**
+ * Records what one use of a Flex operator code runs: the names its custom options give, or that
+ * they are missing or unreadable (the delegate then fails to build the kernel, or builds one this
+ * reading cannot name: the rules judge it as an unknown TensorFlow op).
+ */
+function recordFlexUse(
+  r: FlatbufferReader,
+  code: TfliteOpCode,
+  where: { start: number; length: number } | undefined,
+  budget: FlexBudget,
+): void {
+  code.flex ??= { kernels: new Map(), unreadable: 0 };
+  const uses = code.flex;
+  const kernel =
+    where === undefined
+      ? { ok: false as const, reason: "the operator has no custom options" }
+      : readFlexKernel(r.bytes, where.start, where.length, budget);
+  if (!kernel.ok) {
+    uses.unreadable++;
+    uses.reason ??= kernel.reason;
+    return;
+  }
+  for (const name of new Set([kernel.name, kernel.nodeOp])) {
+    const seen = uses.kernels.get(name);
+    if (seen !== undefined) uses.kernels.set(name, seen + 1);
+    else if (uses.kernels.size < MAX_FLEX_NAMES || FLEX_IO_OPS.has(name) || FLEX_PYTHON_OPS.has(name)) {
+      uses.kernels.set(name, 1);
+    }
   }
 }
 

@@ -32,7 +32,7 @@ export const tfliteRules = [
     title: "TensorFlow (Flex) operator in a TFLite model",
     severity: "medium",
     description:
-      "A CUSTOM operator named `Flex<Op>` runs the TensorFlow kernel `<Op>` through the Flex delegate (select TF ops). The set of TensorFlow kernels is large and includes stateful and I/O operations; the model carries the op's NodeDef in its custom options.",
+      "A CUSTOM operator named `Flex<Op>` runs a TensorFlow kernel through the Flex delegate (select TF ops). The kernel the delegate builds is the one its custom options name (a FlexBuffer `[op name, NodeDef]`), which need not be `<Op>`: every name found there is judged, and the worst decides. This rule is for kernels none of the stricter Flex rules covers, and for uses whose custom options are missing or cannot be read (judged as an unknown TensorFlow op; evidence `unreadableOptions`). The set of TensorFlow kernels is large and includes stateful and I/O operations.",
     references: [SELECT_OPS],
   },
   {
@@ -40,7 +40,7 @@ export const tfliteRules = [
     title: "Flex operator that touches files, memory regions or the network",
     severity: "high",
     description:
-      "A Flex operator runs a TensorFlow kernel that reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, `Save*`, `Restore*`, dataset and summary writers, `ImmutableConst`), reaches the network (`Rpc`, data service, collectives), or prints to a `file://` stream (`PrintV2`). Running the model then has effects outside the tensors: exfiltration or file overwrite at inference time.",
+      "A Flex operator (by its `custom_code` or by the op name or NodeDef of its custom options) runs a TensorFlow kernel that reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, `Save*`, `Restore*`, dataset and summary writers, `ImmutableConst`), reaches the network (`Rpc`, data service, collectives), or prints to a `file://` stream (`PrintV2`). Running the model then has effects outside the tensors: exfiltration or file overwrite at inference time.",
     references: [SELECT_OPS, "https://www.tensorflow.org/api_docs/python/tf/io/write_file"],
   },
   {
@@ -48,7 +48,7 @@ export const tfliteRules = [
     title: "Flex operator that calls Python",
     severity: "critical",
     description:
-      "A Flex operator names `PyFunc`, `PyFuncStateless` or `EagerPyFunc`: TensorFlow kernels that call a Python function registered in the running process. No legitimate converted model contains them; they are the TFLite form of an embedded Python callback.",
+      "A Flex operator names `PyFunc`, `PyFuncStateless` or `EagerPyFunc` (in its `custom_code` or its custom options): TensorFlow kernels that call a Python function registered in the running process. No legitimate converted model contains them; they are the TFLite form of an embedded Python callback.",
     references: [SELECT_OPS, "https://www.tensorflow.org/api_docs/python/tf/py_function"],
   },
   {

@@ -55,10 +55,15 @@ describe("detection", () => {
     expect(sniffAs(prog, "inference.pdmodel")).toBe("paddle-program");
   });
 
-  it("needs the name when the first block is not the global one", () => {
+  it("a first block that is not the global one is a program too when it holds vars or ops", () => {
+    // Paddle does not check block 0's parent_idx: naming another parent must not hide the program.
     const sub = program(block(0, 3, [op("relu")]));
     expect(sniffAs(sub, "x.pdmodel")).toBe("paddle-program");
-    expect(sniffAs(sub, "x.bin")).not.toBe("paddle-program");
+    expect(sniffAs(sub, "x.bin")).toBe("paddle-program");
+    // without vars or ops, two small varints are too little to go on without the name
+    const bare = new Uint8Array(lfield(1, [...vfield(1, 0), ...vfield(2, 3)]));
+    expect(sniffAs(bare, "x.pdmodel")).toBe("paddle-program");
+    expect(sniffAs(bare, "x.bin")).not.toBe("paddle-program");
   });
 
   it("leaves ONNX and SavedModel decisions alone", () => {

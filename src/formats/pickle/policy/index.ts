@@ -15,6 +15,7 @@ import numpyProfile from "./profiles/numpy.json" with { type: "json" };
 import sklearnProfile from "./profiles/sklearn.json" with { type: "json" };
 import torchProfile from "./profiles/torch.json" with { type: "json" };
 import torchscriptProfile from "./profiles/torchscript.json" with { type: "json" };
+import xgboostProfile from "./profiles/xgboost.json" with { type: "json" };
 
 /** What kind of artifact a pickle belongs to; it selects the allowlist profiles. */
 export type PickleContext = "pickle" | "pytorch" | "torchscript" | "numpy" | "joblib";
@@ -50,15 +51,16 @@ export const BUILTIN_PROFILES: Readonly<Record<string, PickleProfile>> = Object.
   sklearn: sklearnProfile,
   joblib: joblibProfile,
   torchscript: torchscriptProfile,
+  xgboost: xgboostProfile,
 });
 
 /** Profiles enabled in each context unless the caller says otherwise. */
 export const DEFAULT_CONTEXT_PROFILES: Readonly<Record<PickleContext, readonly string[]>> = Object.freeze({
-  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib"],
+  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib", "xgboost"],
   pytorch: ["builtins", "torch", "numpy"],
   torchscript: ["builtins", "torch", "numpy", "torchscript"],
   numpy: ["builtins", "numpy"],
-  joblib: ["builtins", "numpy", "sklearn", "joblib"],
+  joblib: ["builtins", "numpy", "sklearn", "joblib", "xgboost"],
 });
 
 /**
@@ -73,7 +75,7 @@ export interface PicklePolicyOptions {
   /**
    * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
    * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
-   * `numpy`, `sklearn`, `joblib`, `torchscript`) or `customProfiles` names.
+   * `numpy`, `sklearn`, `joblib`, `torchscript`, `xgboost`) or `customProfiles` names.
    */
   profiles?: Partial<Record<PickleContext, string[]>>;
   /** Profiles enabled in every context in addition to the defaults. */
