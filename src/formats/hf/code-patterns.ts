@@ -52,6 +52,21 @@ const SHELL: readonly Pattern[] = [
   ["persistence", /\bcrontab\b|\.ssh\/authorized_keys|\/etc\/(?:sudoers|shadow|passwd)\b|\bsystemctl\s+enable\b/],
   ["install-from-url", /\bpip3?\s+install\b[^\n]*(?:git\+|https?:\/\/|--index-url|--extra-index-url)/],
   ["python-inline", /\bpython[23]?\s+-c\s+["'][^"'\n]*(?:exec|eval|__import__|base64)/],
+  // Windows scripts (`.bat`, `.cmd`, `.ps1`, `.vbs`, `.wsf`, `.hta`): the same kinds of act.
+  ["obfuscation", /\bpowershell(?:\.exe)?\b[^\n]{0,200}\s-(?:e|en|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}/i],
+  [
+    "download-exec",
+    /\b(?:iex|invoke-expression)\b[^\n]{0,200}(?:downloadstring|invoke-webrequest|iwr|net\.webclient)|(?:downloadstring|invoke-webrequest|\biwr\b)[^\n]{0,200}\|\s*(?:iex|invoke-expression)\b/i,
+  ],
+  [
+    "download-exec",
+    /\b(?:certutil(?:\.exe)?\s+[^\n]*-urlcache|bitsadmin(?:\.exe)?\s+[^\n]*\/transfer|mshta(?:\.exe)?\s+https?:)/i,
+  ],
+  [
+    "process-exec",
+    /\b(?:wscript\.shell|shell\.application)\b[^\n]{0,200}|\bcreateobject\s*\(\s*["'](?:wscript\.shell|shell\.application)/i,
+  ],
+  ["persistence", /\bschtasks(?:\.exe)?\s+\/create\b|\breg(?:\.exe)?\s+add\s+[^\n]*\\(?:run|runonce)\b/i],
 ];
 
 function collect(text: string, patterns: readonly Pattern[], max = 20): RiskyHit[] {

@@ -53,7 +53,7 @@ export const repoRules = [
     title: "Script runs commands, downloads or deserialises",
     severity: "high",
     description:
-      "A Python file, notebook or shell script in the model calls process-execution, dynamic-code, network-download or unsafe-deserialisation primitives (`os.system`, `subprocess`, `exec`/`eval`, `__import__`, `pickle.loads`, `urllib`/`requests`, `curl | sh`, `base64 -d`). Model code has little reason to do any of these at import time.",
+      "A Python file, notebook or shell script in the model calls process-execution, dynamic-code, network-download or unsafe-deserialisation primitives (`os.system`, `subprocess`, `exec`/`eval`, `__import__`, `pickle.loads`, `urllib`/`requests`, `curl | sh`, `base64 -d`; in Windows scripts encoded PowerShell, `iex` download cradles, `certutil -urlcache`, `WScript.Shell`, `schtasks /create`). Model code has little reason to do any of these at import time.",
   },
   {
     id: "repo/notebook",
