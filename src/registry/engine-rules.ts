@@ -61,6 +61,13 @@ export const coreRules = [
       "The file's content matches no format modelgate recognises (no model, container, text or inert media format). modelgate is allowlist-first: bytes it cannot account for are never called clean, so the file is `suspicious`. Raw tensor data with no header (a `.bin` of floats) lands here unless a companion file declares it (ONNX external data, a checkpoint shard beside its index); members a container declares as opaque tensor storage (PyTorch storages) are exempt. Suppress the finding for files you know.",
   },
   {
+    id: "format/embedded-pickle-import",
+    title: "Unrecognised content holds a dangerous pickle import",
+    severity: "high",
+    description:
+      "Content that matches no format (`format/unknown`) is swept (its first 64 MiB) for pickle opcodes that import a name the pickle denylist denies: `c`/`i` + `module\\nname\\n` (protocols 0–3) or two short strings and `STACK_GLOBAL` (protocols 4–5), at any offset. A custom checkpoint format that unpickles behind its own header, or any loader modelgate does not know, runs such a stream. The finding takes the denylist's severity for the name (`os.system` is critical).",
+  },
+  {
     id: "format/empty",
     title: "Empty file",
     severity: "info",

@@ -171,6 +171,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
 
   if (node.format === "unknown" && !input.opaqueData) {
     recorder.add(node, { ruleId: "format/unknown", message: "content matches no format modelgate analyses" });
+    await sweepUnknown(state, node, source);
   }
   const claim = plan.claim;
   if (claim !== undefined) {
@@ -192,6 +193,27 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     }
   }
   return node.verdict;
+}
+
+/**
+ * Bytes no format accounts for are swept for pickle imports of denied names at any offset (a
+ * loader modelgate does not know may unpickle from behind its own header).
+ */
+async function sweepUnknown(state: FileScanState, node: NodeRecord, source: ByteSource): Promise<void> {
+  try {
+    const { sweepPickleImports } = await import("../formats/pickle/sweep.js");
+    for (const hit of await sweepPickleImports(source, () => checkpoint(state))) {
+      state.recorder.add(node, {
+        ruleId: "format/embedded-pickle-import",
+        severity: hit.severity,
+        message: `unrecognised content holds a pickle import of ${hit.name} (${hit.category}) at byte ${hit.offset}: a loader that unpickles from there runs it`,
+        offset: hit.offset,
+        evidence: { global: hit.name, category: hit.category },
+      });
+    }
+  } catch (error) {
+    reportError(state, node, error);
+  }
 }
 
 function reportUnanalysed(state: FileScanState, node: NodeRecord, detection: Detection): void {
