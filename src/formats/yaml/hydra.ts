@@ -5,7 +5,9 @@
  * in every mapping that has none, a `params` mapping is flattened into its parent, later keys
  * winning), then instantiates the mapping; without a `_target_` it imports the mapping's `target`
  * and calls it with the config. Hydra 1.0's `instantiate` still read `cls`, `class` and `target`
- * when `_target_` is absent (removed in 1.1). Those keys are judged as `_target_` is.
+ * when `_target_` is absent (removed in 1.1). Those keys are judged as `_target_` is. Outside NeMo
+ * configs, a mapping's `target` naming a dotted path is judged too: latent-diffusion's and
+ * generative-models' `instantiate_from_config` imports it and calls it with `params`.
  * @module
  */
 import { isAlias, isMap, isScalar, isSeq } from "yaml";
@@ -66,6 +68,10 @@ const ALIAS_REASON: Record<Exclude<TargetKey, "_target_">, string> = {
   target: "NeMo's from_config_dict imports `target` and calls it with the config; Hydra 1.0 reads it as `_target_`",
 };
 
+/** Why a `target` outside NeMo configs is read as a callable. */
+const LDM_REASON =
+  "latent-diffusion's instantiate_from_config imports `target` and calls it with `params` (Stable Diffusion UIs load the config beside a checkpoint)";
+
 /** A `class` or nested `target` value that may name a callable: a dotted name or an interpolation. */
 const CALLABLE_LIKE = /^\s*[A-Za-z_]\w*\s*\.|\$\{/;
 
@@ -81,7 +87,13 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
   const lookup = lookupOf(map, ctx.nemo);
   const judged: TargetKey[] = [];
   if (keys.has("_target_")) judged.push("_target_");
-  else if (ctx.nemo) {
+  else if (!ctx.nemo && keys.has("target")) {
+    // latent-diffusion's and generative-models' instantiate_from_config (Stable Diffusion UIs load
+    // the `.yaml` beside a checkpoint with it): `target` is imported and called with `params`.
+    const value = mapGet(map, "target");
+    const text = scalarText(value);
+    if (isAlias(value) || (text !== undefined && CALLABLE_LIKE.test(text))) judged.push("target");
+  } else if (ctx.nemo) {
     // NeMo renames `cls` whatever its value; Hydra 1.0 and NeMo's `target` import only a string.
     if (keys.has("cls")) judged.push("cls");
     for (const key of ["class", "target"] as const) {
@@ -92,7 +104,8 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
     }
   }
   for (const key of judged) {
-    judgeMapTarget(list, map, key, ctx, { lookup, ...(key === "_target_" ? {} : { via: ALIAS_REASON[key] }) });
+    const via = key === "_target_" ? undefined : ctx.nemo ? ALIAS_REASON[key] : LDM_REASON;
+    judgeMapTarget(list, map, key, ctx, { lookup, ...(via === undefined ? {} : { via }) });
   }
   const target = judged[0];
   if (target === undefined || target === "target") return;

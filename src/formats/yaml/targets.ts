@@ -14,6 +14,14 @@ import type { PicklePolicy } from "../pickle/policy/index.js";
  * of these prefixes (`torch.utils.data.datapipes.utils.decoder`) is still reported.
  */
 const ML_PREFIXES: readonly string[] = [
+  // latent-diffusion (CompVis/Stability `ldm`) and generative-models (`sgm`) model classes, which
+  // Stable Diffusion checkpoint configs instantiate
+  "ldm.models.",
+  "ldm.modules.",
+  "ldm.lr_scheduler.",
+  "sgm.models.",
+  "sgm.modules.",
+  "sgm.lr_scheduler.",
   "torch.nn.",
   "torch.optim.",
   "torch.utils.data.",

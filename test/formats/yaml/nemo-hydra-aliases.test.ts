@@ -66,8 +66,10 @@ describe("NeMo config upgrade and Hydra 1.0 aliases", () => {
     expect(targets(old, "all")).toEqual([]);
   });
 
-  it("keeps plain YAML (no NeMo context) to _target_", () => {
-    expect(targets("m:\n  cls: os.system\n  class: os.system\n  target: os.system\n")).toEqual([]);
+  it("keeps plain YAML (no NeMo context) to _target_ and instantiate_from_config's target", () => {
+    expect(targets("m:\n  cls: os.system\n  class: os.system\n")).toEqual([]);
     expect(callees(targets("m:\n  _target_: os.system\n"))).toEqual(["os.system"]);
+    // latent-diffusion's instantiate_from_config imports `target` (see ldm-target.test.ts)
+    expect(callees(targets("m:\n  target: os.system\n"))).toEqual(["os.system"]);
   });
 });

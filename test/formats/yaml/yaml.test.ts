@@ -164,8 +164,9 @@ describe("hydra targets", () => {
     expect(analyse("f:\n  _target_: [os, system]\n").findings[0]?.ruleId).toBe("yaml/hydra-target");
   });
 
-  it("checks NeMo's top-level target only when asked", () => {
-    expect(analyse("target: os.system\n").findings).toEqual([]);
+  it("checks NeMo's top-level target only when asked (plain YAML: as instantiate_from_config does)", () => {
+    expect(analyse("target: os.system\n").findings[0]?.severity).toBe("critical");
+    expect(analyse("target: price\n").findings).toEqual([]);
     expect(analyse("target: os.system\n", { topLevelTarget: "all" }).findings[0]?.severity).toBe("critical");
     expect(analyse("target: os.system\n", { topLevelTarget: "dotted" }).findings[0]?.severity).toBe("critical");
     expect(analyse("target: price\n", { topLevelTarget: "dotted" }).findings).toEqual([]);
