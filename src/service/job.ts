@@ -209,7 +209,7 @@ export function jobIdOf(data: ScanJobData, identity: JobIdentity, generation = 0
 function clampOptions(request: UploadRequest, caps: ServiceCaps): JobOptions {
   const o = request.options ?? {};
   return {
-    verify: o.verify ?? "read",
+    verify: o.verify ?? "default",
     hash: o.hash ?? true,
     timeoutMs: Math.min(
       caps.maxTimeoutMs,
@@ -447,7 +447,7 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
   }
   const t = data.target;
   const env = context.env;
-  const verify = data.options.verify;
+  const verify = data.options.verify === "default" ? {} : { verify: data.options.verify };
   const prefixes = context.remotePrefixes ?? DEFAULT_REMOTE_PREFIXES.map(parseRemotePrefix);
   checkAllowed(t, prefixes, "serve/worker");
   let hubOrigin: string | undefined;
@@ -465,7 +465,7 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
     return {
       hub: {
         repo: uri.repo,
-        verify,
+        ...verify,
         env,
         ...(uri.revision === undefined ? {} : { revision: uri.revision }),
         ...(uri.path === undefined ? {} : { paths: [uri.path] }),
@@ -475,17 +475,17 @@ async function scanTargetOf(data: ScanJobData, context: RunContext): Promise<Sca
   }
   if (/^https:\/\//i.test(t)) {
     parseTargetUrl(t);
-    return { url: { url: t, verify, env, transport } };
+    return { url: { url: t, ...verify, env, transport } };
   }
   if (/^s3:\/\//i.test(t)) {
     const { bucket, prefix } = parseS3Uri(t);
-    return { s3: { bucket, prefix, verify, env } };
+    return { s3: { bucket, prefix, ...verify, env } };
   }
   if (/^oci:\/\//i.test(t)) {
     parseOciUri(t);
     // Its own transport as before (options, not the shared pool), with the same URL check: the
     // token service's realm and blob redirects are requests like any other.
-    return { oci: { reference: t, verify, env, transport: { allowUrl } } };
+    return { oci: { reference: t, ...verify, env, transport: { allowUrl } } };
   }
   throw new ModelgateError("INVALID_ARGUMENT", "unsupported target");
 }

@@ -17,7 +17,8 @@ const optionProps = {
   verify: {
     type: "string",
     enum: ["read", "full"],
-    description: "Remote targets: verify files read whole, or read every file whole.",
+    description:
+      "Remote targets: verify files read whole, or read every file whole (default: full for OCI registries, read for the Hub, S3 and URLs).",
   },
   hash: { type: "boolean", description: "Compute each file's SHA-256 (default true; the verdict cache needs it)." },
   timeoutSeconds: {

@@ -8,8 +8,11 @@ import type { ScanReport } from "../report/schema.js";
 
 /** Options a client may choose; the server clamps them to its caps (never beyond). */
 export interface JobOptions {
-  /** Remote targets: verify the files read whole (`read`, default) or read every file whole (`full`). */
-  readonly verify: "read" | "full";
+  /**
+   * Remote targets: verify the files read whole (`read`) or read every file whole (`full`);
+   * `default`: each source's default (full for OCI, read for the Hub, S3 and URLs).
+   */
+  readonly verify: "read" | "full" | "default";
   /** Compute each file's SHA-256 (default true; the verdict cache needs it). */
   readonly hash: boolean;
   /** Whole-scan deadline in milliseconds (at most the server's cap). */

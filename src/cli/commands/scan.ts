@@ -62,8 +62,10 @@ Options:
   --cache-dir DIR            verdict cache: skip files (by SHA-256 / LFS oid) already scanned
                              with this version and policy (default MODELGATE_CACHE_DIR, else
                              none); 'modelgate cache stats|prune|clear' maintains it
-  --verify read|full         Hub, URLs, S3: verify files read whole (default), or read and verify
-                             every file
+  --verify read|full         remote files: read only what the analyzers need and verify the files
+                             read whole (read: the default for the Hub, S3 and unpinned URLs), or
+                             read and verify every file (full: the default for OCI registries and
+                             layouts, whose blobs all have digests)
   --allow-http               accept plain http:// URLs (bytes could be altered in transit)
   --s3-path-style            S3: path-style addressing (endpoint/bucket/key), for S3-compatible
                              stores
@@ -186,7 +188,8 @@ const isRemote = (name: string): boolean => /^(hf|https?|s3|oci):\/\//i.test(nam
 /** Settings of remote targets from the options. */
 interface RemoteSettings {
   hub: Omit<HubTarget, "repo">;
-  verify: "read" | "full";
+  /** undefined: each source's default. */
+  verify: "read" | "full" | undefined;
   allowHttp: boolean;
   s3PathStyle: boolean;
   env: Readonly<Record<string, string | undefined>>;
@@ -211,13 +214,15 @@ async function targetOf(arg: string, remote: RemoteSettings): Promise<ScanTarget
     } catch (error) {
       throw new UsageError(isModelgateError(error) ? error.message : String(error));
     }
-    return { url: { url: arg, verify: remote.verify, allowHttp: remote.allowHttp, env: remote.env } };
+    const verify = remote.verify === undefined ? {} : { verify: remote.verify };
+    return { url: { url: arg, ...verify, allowHttp: remote.allowHttp, env: remote.env } };
   }
   if (scheme === "s3") {
     const { parseS3Uri } = await import("../../sources/s3/config.js");
     try {
       const { bucket, prefix } = parseS3Uri(arg);
-      return { s3: { bucket, prefix, verify: remote.verify, pathStyle: remote.s3PathStyle, env: remote.env } };
+      const verify = remote.verify === undefined ? {} : { verify: remote.verify };
+      return { s3: { bucket, prefix, ...verify, pathStyle: remote.s3PathStyle, env: remote.env } };
     } catch (error) {
       throw new UsageError(isModelgateError(error) ? error.message : String(error));
     }
@@ -230,7 +235,8 @@ async function targetOf(arg: string, remote: RemoteSettings): Promise<ScanTarget
     } catch (error) {
       throw new UsageError(isModelgateError(error) ? error.message : String(error));
     }
-    return { oci: { reference: arg, verify: remote.verify, allowHttp: remote.allowHttp, env: remote.env } };
+    const verify = remote.verify === undefined ? {} : { verify: remote.verify };
+    return { oci: { reference: arg, ...verify, allowHttp: remote.allowHttp, env: remote.env } };
   }
   if (!arg.startsWith("hf://")) return arg;
   const hub = remote.hub;
@@ -418,7 +424,7 @@ export const scanCommand: Command = {
         jobs: { type: "string" },
         "targets-file": { type: "string" },
         "cache-dir": { type: "string" },
-        verify: { type: "string", default: "read" },
+        verify: { type: "string" },
         "hub-url": { type: "string" },
         "hub-status": { type: "boolean", default: false },
         "allow-http": { type: "boolean", default: false },
@@ -468,7 +474,8 @@ export const scanCommand: Command = {
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
       return n;
     };
-    if (values.verify !== "read" && values.verify !== "full") throw new UsageError("--verify must be read or full");
+    if (values.verify !== undefined && values.verify !== "read" && values.verify !== "full")
+      throw new UsageError("--verify must be read or full");
     if (values.policy !== undefined && values["no-policy"]) throw new UsageError("--policy and --no-policy conflict");
     // Configuration first, before any scan work: where output goes, then the policy.
     const cwd = cwdOf(io);
@@ -504,11 +511,15 @@ export const scanCommand: Command = {
     options.signature = await signatureOptions(values);
     const onProgress = progressPrinter(io);
     if (onProgress !== undefined) options.onProgress = onProgress;
-    const hub: Omit<HubTarget, "repo"> = { verify: values.verify, securityStatus: values["hub-status"], env: io.env };
+    const hub: Omit<HubTarget, "repo"> = {
+      ...(values.verify === undefined ? {} : { verify: values.verify as "read" | "full" }),
+      securityStatus: values["hub-status"],
+      env: io.env,
+    };
     if (values["hub-url"] !== undefined) hub.hubUrl = values["hub-url"];
     const remote: RemoteSettings = {
       hub,
-      verify: values.verify as "read" | "full",
+      verify: values.verify as "read" | "full" | undefined,
       allowHttp: values["allow-http"],
       s3PathStyle: values["s3-path-style"],
       env: io.env,

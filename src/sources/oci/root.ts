@@ -50,8 +50,11 @@ export interface OciTarget {
    */
   allowHttp?: boolean;
   /**
-   * `read` (default): a blob's digest is checked when the analyzers happened to read every byte,
-   * else the file is `partial`. `full`: every blob is read whole and checked.
+   * `full` (default): every blob is read whole and checked against its descriptor's digest. `read`:
+   * only what the analyzers need is read, a blob's digest is checked when they happened to read
+   * every byte, else the file is `partial` — and then what was analysed is bound to the digest
+   * only by the registry's word: a registry may answer ranges with other bytes than the blob it
+   * serves whole, which the report would still name by that blob's digest.
    */
   verify?: "read" | "full";
   /** Credentials instead of `MODELGATE_OCI_AUTH` / the docker config. */
@@ -81,7 +84,8 @@ abstract class OciRootBase implements ScanRoot {
   protected signal: AbortSignal;
 
   constructor(options: OciTarget, signal: AbortSignal | undefined) {
-    this.options = options;
+    // Every blob has a digest: by default it binds every byte analysed (see `verify`).
+    this.options = { ...options, verify: options.verify ?? "full" };
     this.signal = signal ?? new AbortController().signal;
     const limits = { ...DEFAULT_OCI_LIMITS };
     for (const [k, v] of Object.entries(options.limits ?? {})) {

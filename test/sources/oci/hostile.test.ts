@@ -413,6 +413,35 @@ describe("a registry that misbehaves on blob reads (redirects, ranges)", () => {
     await expectRejected(s, /redirect to a non-HTTP URL/);
   });
 
+  it("ranges answered with other bytes than the blob served whole: caught by default (every blob read whole), partial only with verify: read", async () => {
+    // The descriptor's digest is that of a malicious pickle (what `docker pull`/ORAS download
+    // whole); every Range request gets a benign pickle of the same size instead.
+    const evil = new Uint8Array(4 << 20);
+    evil.set(EVIL);
+    const benign = new Uint8Array(4 << 20);
+    benign.set(CLEAN);
+    const a = artifact([{ bytes: evil, title: "big.pkl" }]);
+    const layer = a.built.blobs[1]!;
+    const s = await registry({
+      manifests: a.manifests,
+      blobs: a.blobs,
+      blob: (req, res, url) => {
+        const ref = url.pathname.split("/").pop()!;
+        if (ref !== layer.digest) return serveRange(req, res, a.blobs[ref]!);
+        if (req.headers.range !== undefined) return serveRange(req, res, benign);
+        res.writeHead(200, { "content-length": String(evil.length) }).end(evil);
+      },
+    });
+    const byDefault = await ociScan(s, "acme/m:v1");
+    const file = byDefault.files.find((f) => f.path === "big.pkl")!;
+    expect(file.integrity?.status).toBe("mismatch");
+    expect(file.findings.map((f) => f.ruleId)).toContain("remote/integrity-mismatch");
+    expect(byDefault.verdict).not.toBe("clean");
+    // Opting into range reads: what was analysed is bound to the digest by the registry's word.
+    const read = await ociScan(s, "acme/m:v1", { verify: "read" });
+    expect(read.files.find((f) => f.path === "big.pkl")?.integrity?.status).toBe("partial");
+  });
+
   it("a registry that ignores Range for a blob larger than the whole-blob limit: typed error", async () => {
     const { s } = await misbehaving((_req, res, _url, bytes) =>
       res.writeHead(200, { "content-length": String(bytes.length) }).end(bytes),
