@@ -17,8 +17,30 @@ names no literal spells, which once scanned `clean`:
 - legit-builtins.gguf: a benign template using namespace(), dict(), range() and dict keys (must
   stay clean).
 
-Payloads are harmless (`echo modelgate-bypass-sample`); nothing is executed here. Run from the
-repository root with /usr/bin/python3.
+Templates the analysis once read differently from Jinja (each scanned clean, or passed
+`--fail-on medium`, while llama-cpp-python < 0.2.72 ran the command):
+
+- raw-in-comment.gguf / raw-in-string.gguf: `{% raw %}` inside a comment or a string literal, which
+  the rewrite for the parser took for a raw block and deleted the real code up to `{% endraw %}`.
+- autoescape-expr.gguf: `{% autoescape EXPR %}`, whose EXPR the rewrite dropped (Jinja evaluates it).
+- include-expr.gguf: `{% include EXPR ignore missing %}`: Jinja evaluates EXPR, finds no template and
+  renders on; only the loader statement was reported.
+- generation-literal.gguf: `{% generation %}` inside string literals, which the parser's
+  preprocessing removed, so the sliced literal values differed from Python's.
+- format-spec.gguf / strip-args.gguf / percent-mapping.gguf: `'{:_>2}'.format('')`, `|trim('-')` and
+  `.strip('x-')`, `'%(u)s' % {'u': '__'}`: arguments the constant folding ignored.
+- set-block-trim.gguf: `{% set u %}\\n__{% endset %}` is `__` with `trim_blocks` (both
+  llama-cpp-python and transformers enable it), not `\\n__`.
+- macro-text-keys.gguf: every attribute name is the output of a macro (template text), used as
+  subscript keys on a message string; no literal or identifier spells a dunder.
+- benign-literals.gguf: a benign template with `{%`, `%}` and `{% generation %}` inside string
+  literals, `{% raw %}` in a comment, a real raw block, a block set and a format spec (must stay
+  clean; it renders with jinja2).
+
+Payloads are harmless (`echo modelgate-bypass-sample`). The generator proves each of the later
+templates runs its command: it renders a copy whose command is `touch <temporary file>` with a plain
+`jinja2.Environment(loader=BaseLoader(), trim_blocks=True, lstrip_blocks=True)` (as llama-cpp-python
+< 0.2.72 did) and checks the file appeared. Run from the repository root with /usr/bin/python3.
 """
 import json
 import os
@@ -126,6 +148,108 @@ LEGIT = (
 )
 put("legit-builtins.gguf", gguf(LEGIT))
 expect("legit-builtins.gguf", "clean")
+
+
+def prove(template, runs=True):
+    """Renders `template` (its command replaced by `touch <temp file>`) as llama-cpp-python did."""
+    import tempfile
+
+    import jinja2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = os.path.join(tmp, "ran")
+        env = jinja2.Environment(loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True)
+        try:
+            env.from_string(template.replace(CMD, "touch " + marker)).render(
+                messages=[{"role": "user", "content": "hi"}],
+                add_generation_prompt=True,
+                bos_token="<s>",
+                eos_token="</s>",
+                raise_exception=lambda m: None,
+            )
+        except jinja2.TemplateNotFound:
+            pass
+        if os.path.exists(marker) != runs:
+            raise SystemExit("template-bypass: jinja2 %s the command of %r" % ("did not run" if runs else "ran", template[:80]))
+
+
+def bypass(name, template, rules, runs=True, verdict="malicious"):
+    prove(template, runs)
+    put(name, gguf(template))
+    expect(name, verdict, rules)
+
+
+READ = "('" + CMD + "').read()"
+GADGET = "cycler.__init__.__globals__.os.popen" + READ
+bypass("raw-in-comment.gguf", "{# {% raw %} #}{{ " + GADGET + " }}{# {% endraw %} #}" + LOOP,
+       ["template/dunder-access", "template/code-execution-name"])
+bypass("raw-in-string.gguf", "{{ '{% raw %}' }}{{ " + GADGET + " }}{{ '{% endraw %}' }}" + LOOP,
+       ["template/dunder-access", "template/code-execution-name"])
+bypass("autoescape-expr.gguf", "{% autoescape " + GADGET + " is none %}" + LOOP + "{% endautoescape %}",
+       ["template/dunder-access", "template/code-execution-name"])
+bypass("include-expr.gguf", "{% include " + GADGET + " ignore missing %}" + LOOP,
+       ["template/dunder-access", "template/code-execution-name", "template/external-template"])
+bypass(
+    "generation-literal.gguf",
+    "{% set a = 'x{% generation %}__' %}{% set u = a[17:19] %}{% set gl = 'x{% generation %}globals' %}"
+    "{% set b = 'x{% generation %}builtins' %}{% set i = 'x{% generation %}import' %}"
+    "{% set o = 'x{% generation %}os' %}{% set p = 'x{% generation %}popen' %}"
+    "{% set g = raise_exception|attr(u ~ gl[17:] ~ u) %}{% set m = g[u ~ b[17:] ~ u][u ~ i[17:] ~ u](o[17:]) %}"
+    "{{ (m|attr(p[17:]))" + READ + " }}" + LOOP,
+    ["template/dunder-access", "template/obfuscated-name"],
+)
+bypass(
+    "format-spec.gguf",
+    "{% set u = '{:_>2}'.format('') %}{% set g = raise_exception|attr(u ~ '{:g>1}lobals'.format('') ~ u) %}"
+    "{% set bi = g[u ~ '{:b>1}uiltins'.format('') ~ u] %}{% set imp = bi[u ~ '{:i>1}mport'.format('') ~ u] %}"
+    "{% set o = imp('{:o>1}s'.format('')) %}{{ (o|attr('{:p>1}open'.format('')))" + READ + " }}" + LOOP,
+    ["template/dunder-access", "template/obfuscated-name"],
+)
+bypass(
+    "strip-args.gguf",
+    "{% set u = '-__-'|trim('-') %}{% set g = raise_exception|attr(u ~ 'x-globals'.strip('x-') ~ u) %}"
+    "{% set bi = g[u ~ 'x-builtins'.strip('x-') ~ u] %}{% set imp = bi[u ~ 'x-import'.strip('x-') ~ u] %}"
+    "{% set o = imp('x-os'.strip('x-')) %}{{ (o|attr('x-popen'.strip('x-')))" + READ + " }}" + LOOP,
+    ["template/dunder-access", "template/obfuscated-name"],
+)
+bypass(
+    "percent-mapping.gguf",
+    "{% set k = {'u': '__', 'o': 'o', 'p': 'p'} %}{% set u = '%(u)s' % k %}"
+    "{% set g = raise_exception|attr(u ~ 'globals' ~ u) %}{% set bi = g[u ~ 'builtins' ~ u] %}"
+    "{% set imp = bi[u ~ 'import' ~ u] %}{% set o = imp('%(o)ss' % k) %}{{ (o|attr('%(p)sopen' % k))" + READ + " }}" + LOOP,
+    ["template/dunder-access", "template/obfuscated-name"],
+)
+bypass(
+    "set-block-trim.gguf",
+    "{% set u %}\n__{% endset %}{% set os %}\nos{% endset %}{% set po %}\npopen{% endset %}"
+    "{% set m = raise_exception|attr(u ~ 'globals' ~ u) %}{% set i = m[u ~ 'builtins' ~ u] %}"
+    "{% set o = i[u ~ 'import' ~ u](os) %}{{ (o|attr(po))" + READ + " }}" + LOOP,
+    ["template/dunder-access", "template/obfuscated-name"],
+)
+MACROS = "".join(
+    "{% macro " + k + "() %}" + v + "{% endmacro %}"
+    for k, v in [("a", "__class__"), ("b", "__base__"), ("c", "__subclasses__"), ("n", "__name__"),
+                 ("w", "_wrap_close"), ("i", "__init__"), ("g", "__globals__"), ("p", "popen")]
+)
+bypass(
+    "macro-text-keys.gguf",
+    MACROS + "{% for m in messages %}{% for s in m.content[a()][b()][c()]() %}{% if s[n()] == w() %}"
+    "{{ s[i()][g()][p()]" + READ + " }}{% endif %}{% endfor %}{% endfor %}" + LOOP,
+    ["template/dynamic-attribute"],
+    verdict="suspicious",
+)
+BENIGN = (
+    "{#- {% raw %} markers in a comment are text -#}"
+    "{%- set sep = '{% generation %}'|length %}{%- set pad = '{:>2}'.format(sep) %}"
+    "{%- set header %}\n<|{{ 'us' ~ 'er' }}|>{% endset %}"
+    "{{- bos_token ~ header|trim ~ ' %} {{ ' ~ pad }}"
+    "{% raw %}{{ not code }}{% endraw %}"
+    "{%- for m in messages %}<|{{ m['role'] }}|>{{ m['content'].strip('\\n')|trim }}{{ eos_token }}{%- endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+prove(BENIGN, runs=False)
+put("benign-literals.gguf", gguf(BENIGN))
+expect("benign-literals.gguf", "clean")
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

@@ -1,17 +1,40 @@
 /**
  * Static analysis of Jinja chat templates: parses with `@huggingface/jinja`'s parser (never
- * renders), folds constant strings (concatenation, `~`, `%`/`format`, `join`, `replace`, slicing,
- * case changes, `{% set %}`/`with`/`for`/macro-parameter variables, and names spelled as keyword
- * names: `dict(k=…)|list|first`, `|first`, `|join`, `.keys()`), follows aliases of gadget objects
- * (subscripts of them by keys it cannot evaluate are reported), and reports the sandbox-escape gadget classes of the
- * CVE-2024-34359 family. A token-level scan runs as well, so a template the parser rejects is still
- * checked (and reported as unparseable).
+ * renders) the text {@link rewriteForParser} builds from the regions Jinja's lexer sees, folds
+ * constant strings with Python's semantics (./fold.ts: concatenation, `~`, `%`/`format`, `join`,
+ * `replace`, slicing, case changes, `{% set %}`/`with`/`for`/macro-parameter variables, block
+ * `set` text in each whitespace mode, and names spelled as keyword names: `dict(k=…)|list|first`,
+ * `|first`, `|join`, `.keys()`), follows aliases of gadget objects (subscripts of them by keys it
+ * cannot evaluate are reported), and reports the sandbox-escape gadget classes of the
+ * CVE-2024-34359 family. A token-level scan of the code regions runs on every template and its
+ * findings are merged, so code the parser's view misses is still reported; a template the parser
+ * rejects, or whose string literals it reads differently from Jinja, is reported as unparseable.
  * @module
  */
 import { parse, tokenize } from "@huggingface/jinja";
 import { type Evidence, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
+import {
+  applyFilter,
+  applyMethod,
+  type CallArgs,
+  type Const,
+  dictGet,
+  dictSet,
+  isDict,
+  isSelected,
+  kindOf,
+  MAX_RANGE,
+  MAX_VALUE_LENGTH,
+  mapFilter,
+  pyIndex,
+  pyIter,
+  pyPercent,
+  pySlice,
+  pyStr,
+  seq,
+} from "./fold.js";
 import { scanTemplateCode } from "./lexical.js";
 import {
   ATTRIBUTE_FILTERS,
@@ -27,6 +50,7 @@ import {
   GADGETS_LOW,
   WEAK_EXEC_CALLS,
 } from "./names.js";
+import { MG_WITH, type Rewritten, rewriteForParser } from "./rewrite.js";
 
 /** Rule ids the template analysis reports. */
 export type TemplateRuleId =
@@ -86,27 +110,10 @@ export interface TemplateOptions {
 /** Findings kept per rule (and severity); the rest are counted in one more finding. */
 const MAX_FINDINGS_PER_RULE = 20;
 const MAX_VALUES = 16;
-const MAX_VALUE_LENGTH = 10_000;
 const MAX_EVAL_DEPTH = 48;
 /** Template variables transformers fills from the tokenizer config (`bos_token`, any `*_token`). */
 const SPECIAL_TOKEN = /_token$|^additional_special_tokens$/;
 
-/**
- * A Python dict the folding understands (`dict(k=…)`, `{'k': …}`): its keys, in order, and their
- * values (`undefined` where the value is not known; the keys alone still fold).
- */
-interface PyDict {
-  readonly dict: readonly (readonly [Const, Const | undefined])[];
-}
-/** A JSON-ish constant the folding understands. */
-type Const = string | number | boolean | null | readonly Const[] | PyDict;
-
-function isDict(x: Const | undefined): x is PyDict {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-/** Largest `range()` the folding expands. */
-const MAX_RANGE = 256;
 /** Globals the renderer provides whose attributes lead to Python internals (function or context objects). */
 const CHAIN_ROOTS: ReadonlySet<string> = new Set([...GADGETS, "loop", "caller", "raise_exception", "strftime_now"]);
 /** Gadget callables whose call returns an object that still exposes `__class__` (`ns['__class__']`). */
@@ -199,7 +206,8 @@ export function analyzeTemplate(text: string, options: TemplateOptions = {}): Te
   const maxLength = options.maxLength ?? 1024 * 1024;
   const maxCode = options.maxCodeLength ?? 256 * 1024;
   const findings = new Findings();
-  const source = text.length > maxLength ? text.slice(0, maxLength) : text;
+  // Jinja's lexer first turns every `\r\n` and `\r` into `\n` (template text and literals alike).
+  const source = (text.length > maxLength ? text.slice(0, maxLength) : text).replace(/\r\n?/g, "\n");
   const lexical = scanTemplateCode(source);
   options.checkpoint?.();
 
@@ -222,24 +230,43 @@ export function analyzeTemplate(text: string, options: TemplateOptions = {}): Te
   );
 
   let parsed = false;
-  if (text.length > maxLength || lexical.code.length > maxCode) {
+  let locals: ReadonlySet<string> | undefined;
+  const rewritten =
+    text.length > maxLength || lexical.code.length > maxCode ? undefined : rewriteForParser(source, lexical);
+  if (rewritten === undefined) {
     findings.add(
       "template/unparseable",
       "size",
       "budget",
       text.length > maxLength
         ? `template of ${text.length} characters exceeds the ${maxLength}-character analysis budget`
-        : `template holds ${lexical.code.length} characters of code, over the ${maxCode}-character analysis budget`,
+        : lexical.code.length > maxCode
+          ? `template holds ${lexical.code.length} characters of code, over the ${maxCode}-character analysis budget`
+          : "template has more literals or tags than the analysis budget",
     );
   } else {
-    const outcome = parseTemplate(rewriteForParser(source), options.maxNesting ?? 200);
+    const inexact = lexical.literals.find((l) => !l.exact);
+    if (inexact !== undefined) {
+      findings.add(
+        "template/unparseable",
+        "escape",
+        "string escape",
+        `string literal "${preview(inexact.raw, 60)}" holds an escape whose value the analysis does not know`,
+      );
+    }
+    const outcome = parseTemplate(rewritten, options.maxNesting ?? 200);
     if (outcome.program === undefined) {
       findings.add("template/unparseable", "parser", outcome.reason, `template could not be parsed: ${outcome.error}`);
     } else {
-      parsed = new TreeAnalysis(findings, options).run(outcome.program);
+      if (outcome.error !== undefined) findings.add("template/unparseable", "literal", outcome.reason, outcome.error);
+      const tree = new TreeAnalysis(findings, options);
+      parsed = tree.run(outcome.program);
+      locals = tree.locals;
     }
   }
-  if (!parsed) lexicalFallback(lexical.code, findings);
+  // The token-level scan runs on every template: what it sees in code regions is reported even
+  // where the parser's view of the template differs from Jinja's.
+  lexicalScan(lexical.code, findings, parsed ? locals : undefined);
 
   // Dunder names held in strings that no access explained.
   for (const lit of lexical.literals) {
@@ -249,6 +276,24 @@ export function analyzeTemplate(text: string, options: TemplateOptions = {}): Te
     findings.add("template/dunder-string", name, "string literal", `string literal holds "${name}"`);
   }
   return { findings: sortFindings(findings.list), parsed };
+}
+
+/**
+ * The values the analysis folds an expression to, as Python's `str()` of each (for tests that
+ * compare the folding with Jinja). Undefined when the value is unknown.
+ * @param expression - a Jinja expression
+ */
+export function foldExpression(expression: string): string[] | undefined {
+  const text = `{{ ${expression} }}`;
+  const rewritten = rewriteForParser(text, scanTemplateCode(text));
+  const outcome = rewritten === undefined ? undefined : parseTemplate(rewritten, 200);
+  const program = outcome?.error === undefined ? outcome?.program : undefined;
+  const node = program === undefined ? undefined : nodes(program, "body")[0];
+  if (program === undefined || node === undefined) return undefined;
+  const tree = new TreeAnalysis(new Findings(), {});
+  if (!tree.run(program)) return undefined;
+  const strs = tree.valuesOf(node)?.map((v) => pyStr(v));
+  return strs === undefined || strs.some((x) => x === undefined) ? undefined : (strs as string[]);
 }
 
 const RULE_ORDER: readonly TemplateRuleId[] = [
@@ -285,91 +330,23 @@ function fragmentWindows(values: readonly string[], findings: Findings): void {
   }
 }
 
-/**
- * Rewrites constructs `@huggingface/jinja` does not parse into equivalent ones it does, for
- * analysis only: raw blocks are inert text, `do` is an expression, `with` assignments are
- * keyword arguments, block/autoescape markers and loader statements carry no code we need.
- */
-function rewriteForParser(text: string): string {
-  // One linear pass over `{% … %}` statements (regular expressions spanning statements would be
-  // quadratic on hostile input).
-  let out = "";
-  let i = 0;
-  for (;;) {
-    const open = text.indexOf("{%", i);
-    const close = open < 0 ? -1 : text.indexOf("%}", open + 2);
-    if (open < 0 || close < 0) {
-      out += text.slice(i);
-      break;
-    }
-    out += text.slice(i, open);
-    let next = close + 2;
-    const m = /^([-+]?)\s*([A-Za-z_]\w*)([\s\S]*?)([-+]?)$/.exec(text.slice(open + 2, close));
-    const [, ltrim = "", kw = "", rest = "", rtrim = ""] = m ?? [];
-    switch (kw) {
-      case "raw": {
-        // Raw blocks are inert text: drop them with their content.
-        const end = /\{%[-+]?\s*endraw\s*[-+]?%\}/g;
-        end.lastIndex = next;
-        const e = end.exec(text);
-        next = e === null ? text.length : e.index + e[0].length;
-        break;
-      }
-      case "do":
-        out += `{{${ltrim} ${rest} ${rtrim}}}`;
-        break;
-      case "with":
-        if (rest.trim() !== "") out += `{{${ltrim} mg_with(${rest}) ${rtrim}}}`;
-        break;
-      case "endwith":
-      case "autoescape":
-      case "endautoescape":
-      case "block":
-      case "endblock":
-      case "include":
-      case "import":
-      case "extends":
-      case "from":
-        break; // markers and loader statements (reported from the token scan)
-      case "for":
-        out += `{%${ltrim} for${rest.replace(/\brecursive\s*$/, "")} ${rtrim}%}`;
-        break;
-      default:
-        out += text.slice(open, next);
-    }
-    i = next;
-  }
-  return out.replace(/\(\s*\)/g, (m, offset: number, whole: string) => (isEmptyTuple(whole, offset) ? "[]" : m));
-}
-
-const KEYWORDS_BEFORE_VALUE = new Set(["in", "not", "and", "or", "if", "else", "is", "set", "for"]);
-
-/** Whether the `()` at `offset` is an empty tuple rather than a call (the parser lacks empty tuples). */
-function isEmptyTuple(text: string, offset: number): boolean {
-  let i = offset - 1;
-  while (i >= 0 && /\s/.test(text[i] ?? "")) i--;
-  const prev = text[i] ?? "";
-  if (prev === ")" || prev === "]" || prev === '"' || prev === "'") return false;
-  if (!/\w/.test(prev)) return true;
-  let j = i;
-  while (j >= 0 && /\w/.test(text[j] ?? "")) j--;
-  return KEYWORDS_BEFORE_VALUE.has(text.slice(j + 1, i + 1));
-}
-
 interface ParseOutcome {
   program?: Node;
+  /** Why parsing failed; with a program, why the tree is not what Jinja reads. */
   error?: string;
   reason: string;
 }
 
-function parseTemplate(text: string, maxNesting: number): ParseOutcome {
+function parseTemplate(rewritten: Rewritten, maxNesting: number): ParseOutcome {
   try {
-    const tokens = tokenize(text);
+    const tokens = tokenize(rewritten.text);
     let depth = 0;
     let maxDepth = 0;
+    const literals: string[] = [];
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
       if (t === undefined) continue;
+      if (t.type === "StringLiteral") literals.push(t.value);
       if (t.type === "OpenParen" || t.type === "OpenSquareBracket" || t.type === "OpenCurlyBracket") depth++;
       else if (t.type === "CloseParen" || t.type === "CloseSquareBracket" || t.type === "CloseCurlyBracket") depth--;
       else if (t.type === "UnaryOperator") depth++;
@@ -377,23 +354,44 @@ function parseTemplate(text: string, maxNesting: number): ParseOutcome {
         const kw = tokens[i + 1]?.value ?? "";
         if (/^(?:if|for|macro|call|filter)$/.test(kw)) depth++;
         else if (/^end(?:if|for|macro|call|filter)$/.test(kw)) depth--;
-      } else if (t.type === "CloseExpression" || t.type === "CloseStatement") {
-        // unary operators do not span blocks
       }
       if (depth > maxDepth) maxDepth = depth;
       if (maxDepth > maxNesting) {
         return { error: `nesting deeper than ${maxNesting}`, reason: "budget" };
       }
     }
-    return { program: parse(tokens) as unknown as Node, reason: "ok" };
+    const program = parse(tokens) as unknown as Node;
+    const differs = literalMismatch(literals, rewritten.literals);
+    return differs === undefined ? { program, reason: "ok" } : { program, error: differs, reason: "literal" };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { error: preview(message, 160), reason: error instanceof RangeError ? "budget" : "syntax" };
   }
 }
 
-/** Identifier-level checks over code with literals blanked out, for templates that did not parse. */
-function lexicalFallback(code: string, findings: Findings): void {
+/**
+ * Where the parser's string literals differ from the values Python decodes (the analysis would
+ * fold strings Jinja never computes), or undefined when every one matches.
+ */
+function literalMismatch(parsed: readonly string[], python: readonly string[]): string | undefined {
+  if (parsed.length !== python.length) {
+    return `the parser reads ${parsed.length} string literals where Jinja reads ${python.length}`;
+  }
+  for (let i = 0; i < parsed.length; i++) {
+    if (parsed[i] !== python[i]) {
+      return `the parser reads string literal ${i + 1} as "${preview(parsed[i] ?? "", 40)}" where Jinja reads "${preview(python[i] ?? "", 40)}"`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Identifier-level checks over code with literals blanked out. On a template that did not parse
+ * all of them run; on one that did, `locals` (names the template binds) are not taken for
+ * globals, and the checks the tree analysis answers better (attribute filters) are left to it.
+ */
+function lexicalScan(code: string, findings: Findings, locals?: ReadonlySet<string>): void {
+  const global = (name: string) => locals === undefined || !locals.has(name);
   for (const m of code.matchAll(/(\.\s*)?\b(__\w+__)/g)) {
     const name = m[2] ?? "";
     findings.add(
@@ -413,9 +411,10 @@ function lexicalFallback(code: string, findings: Findings): void {
     );
   }
   for (const m of code.matchAll(
-    /(?<![.\w])(lipsum|cycler|joiner|self|request|config|url_for|get_flashed_messages)\b/g,
+    /(?<![.\w])(lipsum|cycler|joiner|self|request|config|url_for|get_flashed_messages)\b(?!\s*=(?!=))/g,
   )) {
     const name = m[1] ?? "";
+    if (!global(name)) continue;
     findings.add(
       "template/gadget-reference",
       name,
@@ -437,11 +436,13 @@ function lexicalFallback(code: string, findings: Findings): void {
   }
   for (const m of code.matchAll(/(?<![.\w])(eval|exec|__import__|getattr|compile|globals|locals|vars|setattr)\s*\(/g)) {
     const name = m[1] ?? "";
+    if (!global(name)) continue;
     findings.add("template/code-execution-name", name, "call (token scan)", `template calls "${name}"`);
   }
   // `{% set c = namespace %}`, `{% with c = cycler %}`: a gadget callable kept without a call.
-  for (const m of code.matchAll(/(?:=|,|\(|\[)\s*(namespace|cycler|joiner|range|dict)\b(?![ \t]*[(.])/g)) {
+  for (const m of code.matchAll(/(?:=|,|\(|\[)\s*(namespace|cycler|joiner|range|dict)\b(?![ \t]*[(.])(?!\s*=(?!=))/g)) {
     const name = m[1] ?? "";
+    if (!global(name)) continue;
     findings.add(
       "template/gadget-reference",
       name,
@@ -449,7 +450,7 @@ function lexicalFallback(code: string, findings: Findings): void {
       `template uses the global "${name}" as a value without calling it`,
     );
   }
-  if (/\battr\s*\(|\battribute\s*=/.test(code)) {
+  if (locals === undefined && /\battr\s*\(|\battribute\s*=/.test(code)) {
     findings.add(
       "template/dynamic-attribute",
       "attr",
@@ -483,6 +484,16 @@ class TreeAnalysis {
     this.#maxNodes = options.maxNodes ?? 1_000_000;
     this.#checkpoint = options.checkpoint;
     this.#variables = options.variables ?? new Map();
+  }
+
+  /** The constant values of an expression, undefined when unknown. */
+  valuesOf(n: Node): Const[] | undefined {
+    return this.#eval(n)?.map((v) => v.v);
+  }
+
+  /** Names the template binds (set, for, with, macro names and parameters, imports). */
+  get locals(): ReadonlySet<string> {
+    return this.#local;
   }
 
   /** Returns false when the node budget stopped the walk. */
@@ -839,13 +850,24 @@ class TreeAnalysis {
   #buildsName(n: Node, depth: number): boolean {
     let built = false;
     const seen = new Set<string>();
-    // whether `x` is text: a string literal, or one passed through `~`/`+`, a filter or a method
-    // (which is what "built" records); attribute and item reads are data, not text built here
+    // whether `x` is text: a string literal, template text (a macro's or `caller()`'s output, a
+    // block `set`), the `str()` of a renderer function, or one of these passed through `~`/`+`, a
+    // filter, a method or an index/slice (which is what "built" records); attribute reads and items
+    // of data are data, not text built here
     const text = (x: Node, d: number): boolean => {
       if (d > 48) return false;
       switch (x.type) {
         case "StringLiteral":
           return true;
+        case MG_CONCAT:
+          built = true;
+          return true;
+        case "MemberExpression": {
+          const object = prop(x, "object");
+          const t = x.computed === true && object !== undefined && text(object, d + 1);
+          if (t) built = true;
+          return t;
+        }
         case "BinaryExpression": {
           const left = prop(x, "left");
           const right = prop(x, "right");
@@ -855,14 +877,21 @@ class TreeAnalysis {
         }
         case "FilterExpression": {
           const operand = prop(x, "operand");
-          const t = operand !== undefined && text(operand, d + 1);
+          const global = identName(operand);
+          // `raise_exception|string`: the text of a function object ("<function …__init__…>").
+          const fn = global !== undefined && !this.#local.has(global) && CHAIN_ROOTS.has(global);
+          const t = operand !== undefined && (fn || text(operand, d + 1));
           if (t) built = true;
           return t;
         }
         case "CallExpression": {
           const callee = prop(x, "callee");
+          const bare = identName(callee);
+          // A macro's or the call block's output: template text the folding does not follow.
+          const macroText =
+            bare !== undefined && (this.#macros.has(bare) || (bare === "caller" && !this.#local.has(bare)));
           const object = callee?.type === "MemberExpression" ? prop(callee, "object") : undefined;
-          const t = object !== undefined && text(object, d + 1);
+          const t = macroText || (object !== undefined && text(object, d + 1));
           if (t) built = true;
           return t;
         }
@@ -1162,8 +1191,10 @@ class TreeAnalysis {
       case "StringLiteral":
         return typeof n.value === "string" ? [{ v: n.value, built: false }] : undefined;
       case "IntegerLiteral":
-      case "FloatLiteral":
         return typeof n.value === "number" ? [{ v: n.value, built: false }] : undefined;
+      case "FloatLiteral":
+        // `1.0` is a float whose `str()` is "1.0": an integral float is not told apart from an int here.
+        return typeof n.value === "number" && !Number.isInteger(n.value) ? [{ v: n.value, built: false }] : undefined;
       case "Identifier": {
         const name = identName(n) ?? "";
         if (name === "true" || name === "True") return [{ v: true, built: false }];
@@ -1181,7 +1212,8 @@ class TreeAnalysis {
           const out: Val[] = [];
           for (const b of bound) {
             const vals = this.#eval(b, depth);
-            if (vals === undefined) return undefined;
+            // A one-shot iterator kept in a variable: each use sees what earlier uses left.
+            if (vals === undefined || vals.some((v) => kindOf(v.v) === "iterator")) return undefined;
             out.push(...vals);
           }
           return out;
@@ -1194,13 +1226,12 @@ class TreeAnalysis {
         const items: Const[] = [];
         let built = false;
         for (const el of nodes(n, "value")) {
-          const vals = this.#eval(el, depth);
-          const first = vals?.[0];
-          if (first === undefined) return undefined;
-          items.push(first.v);
-          built ||= first.built;
+          const one = this.#evalOne(el, depth);
+          if (one === undefined) return undefined;
+          items.push(one.v);
+          built ||= one.built;
         }
-        return [{ v: items, built }];
+        return [{ v: seq(items, n.type === "TupleLiteral" ? "tuple" : undefined), built }];
       }
       case "ObjectLiteral":
         return this.#evalObject(n, depth);
@@ -1213,24 +1244,27 @@ class TreeAnalysis {
         for (const v of vals) {
           const items = pyIter(v.v);
           if (items === undefined) return undefined;
-          for (const e of items.slice(0, MAX_VALUES)) out.push({ v: e, built: v.built });
+          if (out.length + items.length > MAX_VALUES) return undefined;
+          for (const e of items) out.push({ v: e, built: v.built });
         }
         return out;
       }
       case MG_CONCAT: {
-        // A block `{% set x %}…{% endset %}`: its text and expressions, concatenated.
-        const parts = nodes(n, "parts");
-        let text = "";
+        // A block `{% set x %}…{% endset %}`: its text and expressions, concatenated. Text next to
+        // tags has each form the renderers give it (`trim_blocks`/`lstrip_blocks` on or off).
+        const parts = nodes(n, "parts").filter((p) => p.type !== "Comment");
+        let texts = [""];
         let built = parts.length > 1;
         for (const part of parts) {
-          const v = this.#eval(part, depth);
-          const first = v?.[0];
-          const str = v?.length === 1 && first !== undefined ? pyStr(first.v) : undefined;
-          if (str === undefined || first === undefined) return undefined;
-          text += str;
-          built ||= first.built;
+          const one = this.#evalOne(part, depth);
+          const str = one === undefined ? undefined : pyStr(one.v);
+          if (str === undefined || one === undefined) return undefined;
+          const forms = part.type === "StringLiteral" ? whitespaceForms(str) : [str];
+          texts = texts.flatMap((t) => forms.map((f) => t + f));
+          if (texts.length > MAX_VALUES) return undefined;
+          built ||= one.built;
         }
-        return [{ v: text, built }];
+        return [...new Set(texts)].map((v) => ({ v, built }));
       }
       case "Ternary": {
         const a = this.#eval(prop(n, "trueExpr") ?? n, depth);
@@ -1263,26 +1297,11 @@ class TreeAnalysis {
     const b = this.#eval(right, depth);
     if (a === undefined || b === undefined) return undefined;
     return product(a, b, (x, y) => {
-      if (op === "~") {
-        const sx = pyStr(x);
-        const sy = pyStr(y);
-        return sx === undefined || sy === undefined ? undefined : sx + sy;
-      }
-      if (op === "+") {
-        if (typeof x === "string" && typeof y === "string") return x + y;
-        if (typeof x === "number" && typeof y === "number") return x + y;
-        if (Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
+      const r = binaryOp(op, x, y);
+      // `0.5 + 0.5` is the float 1.0, whose `str()` is not an int's.
+      if (typeof r === "number" && Number.isInteger(r) && !(Number.isInteger(x) && Number.isInteger(y)))
         return undefined;
-      }
-      if (op === "*") {
-        if (typeof x === "string" && typeof y === "number" && y >= 0 && x.length * y <= MAX_VALUE_LENGTH) {
-          return x.repeat(Math.floor(y));
-        }
-        if (typeof x === "number" && typeof y === "number") return x * y;
-        return undefined;
-      }
-      if (op === "%") return typeof x === "string" ? pyPercent(x, Array.isArray(y) ? y : [y]) : undefined;
-      return undefined;
+      return r;
     });
   }
 
@@ -1294,26 +1313,40 @@ class TreeAnalysis {
     if (name === undefined) return undefined;
     const argNodes = filter.type === "CallExpression" ? nodes(filter, "args") : [];
     const vals = this.#eval(operand, depth);
-    if (vals === undefined) return undefined;
-    const args: Const[] = [];
-    let argsBuilt = false;
-    for (const a of argNodes) {
-      if (a.type === "KeywordArgumentExpression") {
-        if (name === "map") return undefined; // map(attribute=…): a lookup, not folded
-        continue;
-      }
-      const v = this.#eval(a, depth)?.[0];
-      if (v === undefined) return undefined;
-      args.push(v.v);
-      argsBuilt ||= v.built;
-    }
+    const call = this.#evalArgs(argNodes, depth);
+    if (vals === undefined || call === undefined) return undefined;
     const out: Val[] = [];
     for (const v of vals) {
-      const r = name === "map" ? mapFilter(v.v, args) : applyStringOp(name, v.v, args, "%");
+      const r = name === "map" ? mapFilter(v.v, call.args) : applyFilter(name, v.v, call.args);
       if (r === undefined) return undefined;
-      out.push({ v: r, built: builtBy(r, v, argsBuilt) });
+      out.push({ v: r, built: builtBy(r, v, call.built) });
     }
     return out;
+  }
+
+  /** An expression's value when it has exactly one (arguments, indexes, list items). */
+  #evalOne(n: Node, depth: number): Val | undefined {
+    const vals = this.#eval(n, depth);
+    return vals?.length === 1 ? vals[0] : undefined;
+  }
+
+  /** Call arguments, each with a single known value; undefined otherwise. */
+  #evalArgs(argNodes: readonly Node[], depth: number): { args: CallArgs; built: boolean } | undefined {
+    const positional: Const[] = [];
+    const keyword = new Map<string, Const>();
+    let built = false;
+    for (const a of argNodes) {
+      const kw = a.type === "KeywordArgumentExpression";
+      const key = kw ? identName(prop(a, "key")) : undefined;
+      const valueNode = kw ? prop(a, "value") : a;
+      const v = valueNode === undefined ? undefined : this.#evalOne(valueNode, depth);
+      if (v === undefined || (kw && (key === undefined || keyword.has(key)))) return undefined;
+      if (key !== undefined) keyword.set(key, v.v);
+      else if (keyword.size > 0) return undefined;
+      else positional.push(v.v);
+      built ||= v.built;
+    }
+    return { args: { positional, keyword }, built };
   }
 
   /** `{'k': v, …}`: keys must fold; values are kept when they do. */
@@ -1324,11 +1357,10 @@ class TreeAnalysis {
     let built = false;
     for (const [k, v] of entries) {
       if (!isNode(k)) return undefined;
-      const key = this.#eval(k, depth);
-      const first = key?.[0];
-      if (key?.length !== 1 || first === undefined) return undefined;
-      const value = isNode(v) ? this.#eval(v, depth) : undefined;
-      dict.push([first.v, value?.length === 1 ? value[0]?.v : undefined]);
+      const first = this.#evalOne(k, depth);
+      if (first === undefined) return undefined;
+      const value = isNode(v) ? this.#evalOne(v, depth) : undefined;
+      if (!dictSet(dict, first.v, value?.v)) return undefined;
       built ||= first.built;
       if (dict.length > MAX_RANGE) return undefined;
     }
@@ -1347,15 +1379,14 @@ class TreeAnalysis {
           const key = identName(prop(a, "key"));
           const valueNode = prop(a, "value");
           if (key === undefined) return undefined;
-          const value = valueNode === undefined ? undefined : this.#eval(valueNode, depth);
-          dict.push([key, value?.length === 1 ? value[0]?.v : undefined]);
+          const value = valueNode === undefined ? undefined : this.#evalOne(valueNode, depth);
+          dictSet(dict, key, value?.v);
           continue;
         }
         // dict(other, k=…): the other mapping's entries first.
-        const base = this.#eval(a, depth);
-        const first = base?.[0];
-        if (base?.length !== 1 || first === undefined || !isDict(first.v)) return undefined;
-        dict.push(...first.v.dict);
+        const first = this.#evalOne(a, depth);
+        if (first === undefined || !isDict(first.v) || dict.length > 0) return undefined;
+        for (const [k, v] of first.v.dict) if (!dictSet(dict, k, v)) return undefined;
         built ||= first.built;
       }
       return [{ v: { dict }, built }];
@@ -1373,7 +1404,15 @@ class TreeAnalysis {
       if (nums.length === 0 || nums.length > 3 || c === 0) return undefined;
       const count = Math.max(0, Math.ceil((stop - start) / c));
       if (count > MAX_RANGE) return undefined;
-      return [{ v: Array.from({ length: count }, (_, i) => start + i * c), built: false }];
+      return [
+        {
+          v: seq(
+            Array.from({ length: count }, (_, i) => start + i * c),
+            "range",
+          ),
+          built: false,
+        },
+      ];
     }
     return undefined;
   }
@@ -1389,7 +1428,8 @@ class TreeAnalysis {
       const key = identName(property);
       const out: Val[] = [];
       for (const b of base) {
-        const r = key === undefined || !isDict(b.v) ? undefined : dictGet(b.v, key);
+        // A dict's own attributes (`d.items`, `d.keys`) come before its items.
+        const r = key === undefined || !isDict(b.v) || DICT_ATTRIBUTES.has(key) ? undefined : dictGet(b.v, key);
         if (r === undefined) return undefined;
         out.push({ v: r, built: b.built });
       }
@@ -1399,8 +1439,8 @@ class TreeAnalysis {
       const num = (key: string): number | undefined | null => {
         const p = prop(property, key);
         if (p === undefined) return null;
-        const v = this.#eval(p, depth)?.[0]?.v;
-        return typeof v === "number" ? v : undefined;
+        const v = this.#evalOne(p, depth)?.v;
+        return v === null ? null : typeof v === "number" ? v : undefined;
       };
       const start = num("start");
       const stop = num("stop");
@@ -1414,7 +1454,7 @@ class TreeAnalysis {
       }
       return out;
     }
-    const index = this.#eval(property, depth)?.[0]?.v;
+    const index = this.#evalOne(property, depth)?.v;
     if (index === undefined) return undefined;
     const out: Val[] = [];
     for (const b of base) {
@@ -1424,11 +1464,7 @@ class TreeAnalysis {
         out.push({ v: r, built: b.built });
         continue;
       }
-      if (typeof index !== "number") return undefined;
-      if (typeof b.v !== "string" && !Array.isArray(b.v)) return undefined;
-      const seq = b.v as string | readonly Const[];
-      const i = index < 0 ? seq.length + index : index;
-      const el = seq[i];
+      const el = typeof index === "number" ? pyIndex(b.v, index) : undefined;
       if (el === undefined) return undefined;
       out.push({ v: el, built: b.built });
     }
@@ -1444,31 +1480,16 @@ class TreeAnalysis {
     const object = prop(callee, "object");
     if (method === undefined || object === undefined) return undefined;
     const base = this.#eval(object, depth);
-    if (base === undefined) return undefined;
-    const args: Const[] = [];
-    let argsBuilt = false;
-    for (const a of nodes(n, "args")) {
-      if (a.type === "KeywordArgumentExpression") return undefined;
-      const v = this.#eval(a, depth)?.[0];
-      if (v === undefined) return undefined;
-      args.push(v.v);
-      argsBuilt ||= v.built;
-    }
+    const call = this.#evalArgs(nodes(n, "args"), depth);
+    if (base === undefined || call === undefined) return undefined;
+    const argsBuilt = call.built;
+    const first = call.args.positional[0];
     const out: Val[] = [];
     for (const b of base) {
-      let r: Const | undefined;
-      if (method === "join") r = applyStringOp("join", args[0] ?? [], [b.v], "%");
-      else if (isDict(b.v)) {
-        r =
-          method === "get"
-            ? dictGet(b.v, args[0] ?? null)
-            : METHODS_ON_DICT.has(method)
-              ? applyStringOp(method, b.v, [], "{}")
-              : undefined;
-      } else r = METHODS_ON_DICT.has(method) ? undefined : applyStringOp(method, b.v, args, "{}");
+      const r = applyMethod(method, b.v, call.args);
       if (r === undefined) return undefined;
       // `''.join([...])`: the items are what is selected from.
-      const from = method === "join" ? { v: args[0] ?? [], built: argsBuilt } : b;
+      const from = method === "join" ? { v: first ?? [], built: argsBuilt } : b;
       out.push({
         v: r,
         built: builtBy(r, from, method === "join" ? false : argsBuilt) || (method === "join" && b.v !== ""),
@@ -1476,6 +1497,48 @@ class TreeAnalysis {
     }
     return out;
   }
+}
+
+/** A binary operator on two constants, as Python computes it; undefined when not modelled. */
+function binaryOp(op: string, x: Const, y: Const): Const | undefined {
+  if (op === "~") {
+    const sx = pyStr(x);
+    const sy = pyStr(y);
+    return sx === undefined || sy === undefined ? undefined : sx + sy;
+  }
+  if (op === "+") {
+    if (typeof x === "string" && typeof y === "string") return x + y;
+    if (typeof x === "number" && typeof y === "number") return x + y;
+    const kind = kindOf(x);
+    if ((kind === "list" || kind === "tuple") && kindOf(y) === kind) {
+      return seq([...(x as readonly Const[]), ...(y as readonly Const[])], kind === "tuple" ? "tuple" : undefined);
+    }
+    return undefined;
+  }
+  if (op === "*") {
+    if (typeof x === "string" && typeof y === "number" && Number.isInteger(y) && x.length * y <= MAX_VALUE_LENGTH) {
+      return x.repeat(Math.max(0, y));
+    }
+    if (typeof x === "number" && typeof y === "number") return x * y;
+    return undefined;
+  }
+  if (op === "%") return typeof x === "string" ? pyPercent(x, y) : undefined;
+  return undefined;
+}
+
+/**
+ * The forms a text part of a block `set` takes: as written, and with what `trim_blocks` (the
+ * newline after a block tag) and `lstrip_blocks` (spaces and tabs before a block tag on its line)
+ * remove, which llama-cpp-python and transformers both enable and plain Jinja does not.
+ */
+function whitespaceForms(text: string): string[] {
+  const noNewline = text.startsWith("\n") ? text.slice(1) : text;
+  const forms = new Set([text, noNewline]);
+  for (const t of [text, noNewline]) {
+    const lineStart = t.lastIndexOf("\n") + 1;
+    if (/^[ \t]*$/.test(t.slice(lineStart))) forms.add(t.slice(0, lineStart));
+  }
+  return [...forms];
 }
 
 /** Role of the child stored under `key` of node `n` (itself in role `role`). */
@@ -1511,14 +1574,25 @@ function roleOf(n: Node, key: string, role: string): string {
   }
 }
 
+/** Attributes of a Python dict, which Jinja's `d.name` finds before the item `name`. */
+const DICT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  "keys",
+  "values",
+  "items",
+  "get",
+  "pop",
+  "popitem",
+  "update",
+  "copy",
+  "clear",
+  "setdefault",
+  "fromkeys",
+]);
+
 /** Synthetic node: the items a `for` loop's iterable yields. */
 const MG_ELEMENTS = "MgElements";
 /** Synthetic node: the text and expressions of a block `{% set %}`, concatenated. */
 const MG_CONCAT = "MgConcat";
-/** Rewritten `{% with a = … %}` (see {@link rewriteForParser}). */
-const MG_WITH = "mg_with";
-/** Dict methods the folding answers (`keys()`, `values()`, `items()`, `get()`). */
-const METHODS_ON_DICT: ReadonlySet<string> = new Set(["keys", "values", "items"]);
 
 /**
  * Whether a folded result counts as assembled: a string that is its operand or one of the items
@@ -1532,27 +1606,13 @@ function builtBy(r: Const, from: Val, argsBuilt: boolean): boolean {
   return false;
 }
 
-/** `|map('lower')` and other name filters applied to each item (`map('attr', …)` is a lookup). */
-function mapFilter(v: Const, args: readonly Const[]): Const | undefined {
-  const [filter, ...rest] = args;
-  if (typeof filter !== "string" || filter === "attr") return undefined;
-  const items = pyIter(v);
-  if (items === undefined) return undefined;
-  const out: Const[] = [];
-  for (const e of items) {
-    const r = applyStringOp(filter, e, rest, "%");
-    if (r === undefined) return undefined;
-    out.push(r);
-  }
-  return out;
-}
-
 function capVals(vals: Val[]): Val[] | undefined {
   const out: Val[] = [];
   for (const v of vals) {
     if (typeof v.v === "string" && v.v.length > MAX_VALUE_LENGTH) return undefined;
     out.push(v);
-    if (out.length >= MAX_VALUES) break;
+    // More possible values than are followed: unknown, rather than some of them silently dropped.
+    if (out.length > MAX_VALUES) return undefined;
   }
   return out;
 }
@@ -1564,296 +1624,10 @@ function product(a: Val[], b: Val[], f: (x: Const, y: Const) => Const | undefine
       const r = f(x.v, y.v);
       if (r === undefined) return undefined;
       out.push({ v: r, built: true });
-      if (out.length >= MAX_VALUES) return out;
+      if (out.length > MAX_VALUES) return undefined;
     }
   }
   return out;
-}
-
-/** Python's `str()` of a constant (enough for folding); undefined when part of it is unknown. */
-function pyStr(x: Const | undefined): string | undefined {
-  if (x === undefined) return undefined;
-  if (typeof x === "string") return x;
-  if (x === null) return "None";
-  if (typeof x === "boolean") return x ? "True" : "False";
-  if (typeof x === "number") return String(x);
-  if (isDict(x)) {
-    const parts: string[] = [];
-    for (const [k, v] of x.dict) {
-      const ks = pyRepr(k);
-      const vs = pyRepr(v);
-      if (ks === undefined || vs === undefined) return undefined;
-      parts.push(`${ks}: ${vs}`);
-    }
-    return `{${parts.join(", ")}}`;
-  }
-  const parts: string[] = [];
-  for (const e of x) {
-    const r = pyRepr(e);
-    if (r === undefined) return undefined;
-    parts.push(r);
-  }
-  return `[${parts.join(", ")}]`;
-}
-
-/** Python's `repr()` of a constant (strings quoted). */
-function pyRepr(x: Const | undefined): string | undefined {
-  return typeof x === "string" ? `'${x}'` : pyStr(x);
-}
-
-/** The items Python iterates over: a list's elements, a dict's keys, a string's characters. */
-function pyIter(v: Const): readonly Const[] | undefined {
-  if (typeof v === "string") return v.length > MAX_VALUE_LENGTH ? undefined : [...v];
-  if (Array.isArray(v)) return v as readonly Const[];
-  if (isDict(v)) return v.dict.map(([k]) => k);
-  return undefined;
-}
-
-/** Whether `r` is `v` itself or one of the items iterating `v` yields: selected, not assembled. */
-function isSelected(r: Const, v: Const): boolean {
-  if (r === v) return true;
-  if (typeof r !== "string") return false;
-  if (typeof v === "string") return r.length <= 1 && v.includes(r);
-  return pyIter(v)?.some((e) => e === r) ?? false;
-}
-
-/** Sort key of Jinja's case-insensitive `sort`/`unique`. */
-function foldKey(x: Const): string | number | undefined {
-  if (typeof x === "string") return x.toLowerCase();
-  if (typeof x === "number") return x;
-  return undefined;
-}
-
-/** Python `%` formatting for the conversions that can spell names (`s r a c d i x o`). */
-function pyPercent(fmt: string, args: readonly Const[]): string | undefined {
-  let i = 0;
-  let failed = false;
-  const out = fmt.replace(
-    /%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[hlL]?([diouxXeEfFgGcrsa%])/g,
-    (_m, conv: string) => {
-      if (conv === "%") return "%";
-      const a = args[i++];
-      const r = a === undefined ? undefined : percentConversion(conv, a);
-      if (r === undefined) failed = true;
-      return r ?? "";
-    },
-  );
-  return failed ? undefined : out;
-}
-
-function percentConversion(conv: string, a: Const): string | undefined {
-  switch (conv) {
-    case "s":
-      return pyStr(a);
-    case "r":
-    case "a":
-      return pyRepr(a);
-    case "c":
-      if (typeof a === "number" && a >= 0 && a <= 0x10ffff) return String.fromCodePoint(Math.floor(a));
-      return typeof a === "string" && a.length === 1 ? a : undefined;
-    case "d":
-    case "i":
-      return typeof a === "number" ? String(Math.trunc(a)) : undefined;
-    case "x":
-      return typeof a === "number" ? Math.trunc(a).toString(16) : undefined;
-    case "o":
-      return typeof a === "number" ? Math.trunc(a).toString(8) : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/** Python `str.format` with `{}`, `{0}` fields (attribute fields are checked separately). */
-function pyFormat(fmt: string, args: readonly Const[]): string | undefined {
-  let auto = 0;
-  let failed = false;
-  const out = fmt.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, field: string | undefined) => {
-    if (m === "{{") return "{";
-    if (m === "}}") return "}";
-    const head = (field ?? "").split(/[!:]/)[0] ?? "";
-    const index = head === "" ? auto++ : /^\d+$/.test(head) ? Number(head) : -1;
-    const a = index >= 0 ? args[index] : undefined;
-    if (a === undefined) {
-      failed = true;
-      return "";
-    }
-    const str = pyStr(a);
-    if (str === undefined) failed = true;
-    return str ?? "";
-  });
-  return failed ? undefined : out;
-}
-
-function pySlice(v: Const, start: number | null, stop: number | null, step: number | null): Const | undefined {
-  if (typeof v !== "string" && !Array.isArray(v)) return undefined;
-  const seq: readonly Const[] = typeof v === "string" ? [...v] : (v as readonly Const[]);
-  const len = seq.length;
-  const st = step ?? 1;
-  if (st === 0 || !Number.isInteger(st)) return undefined;
-  const norm = (x: number | null, dflt: number, lo: number, hi: number): number => {
-    if (x === null) return dflt;
-    const y = x < 0 ? x + len : x;
-    return Math.min(Math.max(y, lo), hi);
-  };
-  const out: Const[] = [];
-  if (st > 0) {
-    const a = norm(start, 0, 0, len);
-    const b = norm(stop, len, 0, len);
-    for (let i = a; i < b; i += st) out.push(seq[i] ?? "");
-  } else {
-    const a = norm(start, len - 1, -1, len - 1);
-    const b = norm(stop, -1, -1, len - 1);
-    for (let i = a; i > b; i += st) out.push(seq[i] ?? "");
-  }
-  return typeof v === "string" ? out.join("") : out;
-}
-
-/** String filters and methods the folding understands. */
-function applyStringOp(name: string, v: Const, args: readonly Const[], formatStyle: "%" | "{}"): Const | undefined {
-  const s = typeof v === "string" ? v : undefined;
-  switch (name) {
-    case "join": {
-      const sep = typeof args[0] === "string" ? args[0] : "";
-      const items = pyIter(v);
-      const strs = items?.map((e) => pyStr(e));
-      return strs === undefined || strs.some((e) => e === undefined) ? undefined : strs.join(sep);
-    }
-    case "format":
-      if (s === undefined) return undefined;
-      return formatStyle === "%" ? pyPercent(s, args) : pyFormat(s, args);
-    case "replace": {
-      const [a, b] = args;
-      if (s === undefined || typeof a !== "string" || typeof b !== "string") return undefined;
-      return a === "" ? undefined : s.split(a).join(b);
-    }
-    case "lower":
-      return s?.toLowerCase();
-    case "upper":
-      return s?.toUpperCase();
-    case "capitalize":
-      return s === undefined ? undefined : s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
-    case "title":
-      return s?.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
-    case "trim":
-    case "strip":
-      return s?.trim();
-    case "lstrip":
-      return s?.trimStart();
-    case "rstrip":
-      return s?.trimEnd();
-    case "string":
-    case "safe":
-      return pyStr(v);
-    case "escape":
-    case "e":
-    case "forceescape":
-      return s?.replace(/[&<>'"]/g, (c) => HTML_ESCAPES[c] ?? c);
-    case "reverse":
-      return s !== undefined ? [...s].reverse().join("") : pyIter(v)?.slice().reverse();
-    case "list":
-      return pyIter(v);
-    case "first":
-      return pyIter(v)?.[0];
-    case "last":
-      return pyIter(v)?.at(-1);
-    case "sort":
-    case "unique": {
-      const items = pyIter(v);
-      if (items === undefined || items.length > MAX_RANGE) return undefined;
-      const keyed = items.map((e) => [foldKey(e), e] as const);
-      if (keyed.some(([k]) => k === undefined)) return undefined;
-      if (name === "unique") {
-        const seen = new Set<string | number | undefined>();
-        return keyed.filter(([k]) => !seen.has(k) && seen.add(k) !== undefined).map(([, e]) => e);
-      }
-      return [...keyed].sort(([a], [b]) => compareKeys(a, b)).map(([, e]) => e);
-    }
-    case "length":
-    case "count":
-      return pyIter(v)?.length;
-    case "int":
-      if (typeof v === "number") return Math.trunc(v);
-      return s !== undefined ? (/^\s*[-+]?\d+\s*$/.test(s) ? Number.parseInt(s, 10) : 0) : undefined;
-    case "items":
-    case "dictsort": {
-      if (!isDict(v) || v.dict.some(([, x]) => x === undefined)) return undefined;
-      const pairs = v.dict.map(([k, x]) => [k, x as Const] as Const);
-      if (name === "items") return pairs;
-      const keyed = v.dict.map(([k], i) => [foldKey(k), pairs[i] as Const] as const);
-      if (keyed.some(([k]) => k === undefined)) return undefined;
-      return [...keyed].sort(([a], [b]) => compareKeys(a, b)).map(([, e]) => e);
-    }
-    case "tojson":
-      return pyJson(v);
-    case "keys":
-      return isDict(v) ? v.dict.map(([k]) => k) : undefined;
-    case "values":
-      return isDict(v) && v.dict.every(([, x]) => x !== undefined) ? v.dict.map(([, x]) => x as Const) : undefined;
-    case "split": {
-      if (s === undefined) return undefined;
-      const sep = args[0];
-      if (sep === undefined || sep === null) return s.split(/\s+/).filter((w) => w !== "");
-      return typeof sep === "string" && sep !== "" ? s.split(sep) : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Jinja's `tojson`: `json.dumps(sort_keys=True)` (ASCII only, `", "`/`": "` separators) with `<`,
- * `>`, `&` and `'` escaped as `\\u` sequences.
- */
-function pyJson(x: Const | undefined, depth = 0): string | undefined {
-  if (x === undefined || depth > 32) return undefined;
-  if (x === null) return "null";
-  if (typeof x === "boolean") return x ? "true" : "false";
-  if (typeof x === "number") return Number.isFinite(x) ? String(x) : undefined;
-  if (typeof x === "string") {
-    return JSON.stringify(x).replace(
-      /[<>&'\u0080-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    );
-  }
-  if (isDict(x)) {
-    const entries: [string, string][] = [];
-    for (const [k, v] of x.dict) {
-      const key = typeof k === "string" ? k : typeof k === "number" ? String(k) : undefined;
-      const value = pyJson(v, depth + 1);
-      if (key === undefined || value === undefined) return undefined;
-      entries.push([key, value]);
-    }
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const parts: string[] = [];
-    for (const [k, v] of entries) parts.push(`${pyJson(k)}: ${v}`);
-    return `{${parts.join(", ")}}`;
-  }
-  const parts: string[] = [];
-  for (const e of x) {
-    const r = pyJson(e, depth + 1);
-    if (r === undefined) return undefined;
-    parts.push(r);
-  }
-  return `[${parts.join(", ")}]`;
-}
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  "'": "&#39;",
-  '"': "&#34;",
-};
-
-function compareKeys(a: string | number | undefined, b: string | number | undefined): number {
-  if (a === undefined || b === undefined) return 0;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Value of a dict entry by key (`d['k']`, `d.k`, `d.get('k')`). */
-function dictGet(d: PyDict, key: Const): Const | undefined {
-  const hit = d.dict.find(([k]) => k === key);
-  return hit?.[1];
 }
 
 /** Escape dunders as a list (for documentation and tests). */

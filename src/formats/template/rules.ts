@@ -50,7 +50,7 @@ export const templateRules = [
     title: "Attribute name computed at render time",
     severity: "medium",
     description:
-      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string), or the template subscripts by a special token (`x[bos_token]`) whose value it does not know (a `.jinja` file, whose tokens are in the tokenizer config). The name could be a dunder supplied or assembled at render time. Reported at high severity when the subscripted object is a sandbox-escape gadget (`namespace`, `cycler`, `joiner`, `lipsum`, `range`, `dict`, `self`, `raise_exception`, a macro), an alias of one made with `set`, `with`, `for` or a macro parameter, or an attribute chain from one (`c[i][g]` after `{% set c = namespace %}`): every step of such a chain is a route to `__globals__`. Also reported when a subscript key is computed from constants alone (no template variable) with operations the analysis does not evaluate: Jinja's subscript falls back to getattr, so such a key on any object (`''[k]`) can reach `__class__`.",
+      "The `attr()` filter or an `attribute=` argument receives a name the analysis cannot resolve statically (a variable, a message field, a computed string), or the template subscripts by a special token (`x[bos_token]`) whose value it does not know (a `.jinja` file, whose tokens are in the tokenizer config). The name could be a dunder supplied or assembled at render time. Reported at high severity when the subscripted object is a sandbox-escape gadget (`namespace`, `cycler`, `joiner`, `lipsum`, `range`, `dict`, `self`, `raise_exception`, a macro), an alias of one made with `set`, `with`, `for` or a macro parameter, or an attribute chain from one (`c[i][g]` after `{% set c = namespace %}`): every step of such a chain is a route to `__globals__`. Also reported when a subscript key is computed from constants alone (no template variable) with operations the analysis does not evaluate, or taken from template text (a macro's output, `caller()`, a block `set`, the `str()` of a renderer function): Jinja's subscript falls back to getattr, so such a key on any object (`''[k]`, `message.content[m()]`) can reach `__class__`.",
   },
   {
     id: "template/gadget-reference",
@@ -82,7 +82,7 @@ export const templateRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The template uses syntax the analyser's Jinja parser does not build a tree for, or exceeds its size/nesting budget. A token-level scan still ran (its findings are reported), but structural checks (string assembly, attribute filters) did not, so the template is not called clean.",
+      "The template uses syntax the analyser's Jinja parser does not build a tree for, exceeds its size/nesting budget, holds a string literal the parser reads differently from Jinja, or holds an escape (`\\N{…}`) whose value the analysis does not know. A token-level scan still ran (its findings are reported), but structural checks (string assembly, attribute filters) could not be trusted, so the template is not called clean.",
   },
 ] as const satisfies readonly RuleDef[];
 

@@ -163,9 +163,10 @@ describe("lexical helpers", () => {
     expect(decodePythonEscapes("\\x5f\\u005f\\137\\N{LOW LINE}a\\n")).toEqual({
       value: "____a\n",
       needlessEscape: true,
+      exact: true,
     });
-    expect(decodePythonEscapes("a\\nb\\'")).toEqual({ value: "a\nb'", needlessEscape: false });
-    expect(decodePythonEscapes("\\q")).toEqual({ value: "\\q", needlessEscape: false });
+    expect(decodePythonEscapes("a\\nb\\'")).toEqual({ value: "a\nb'", needlessEscape: false, exact: true });
+    expect(decodePythonEscapes("\\q")).toEqual({ value: "\\q", needlessEscape: false, exact: true });
   });
 
   it("collects literals from code regions only, skipping comments and raw blocks", () => {
