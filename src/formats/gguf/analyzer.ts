@@ -1,16 +1,20 @@
 /**
- * The GGUF analyzer: header validation, chat-template analysis, well-known key types, trailing
- * bytes scanned as a member, and model facts.
+ * The GGUF analyzer: header validation, chat-template analysis (with the special tokens the
+ * renderer passes as variables), well-known key types, trailing bytes scanned as a member, and
+ * model facts.
  * @module
  */
 
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
+import { FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import { factNumber } from "../safetensors/analyzer.js";
 import { reportCredentials } from "../secrets/analyzer.js";
+import { escapeDunderIn, FRAME_ATTRIBUTES } from "../template/names.js";
 import { looksLikeTemplate, reportTemplate } from "../template/report.js";
 import { type GgufHeader, type GgufKeyValue, readGgufHeader } from "./reader.js";
+import { ggufSpecialTokens } from "./special-tokens.js";
 import { GGUF_FILE_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, ggmlTypeName } from "./types.js";
 
 /** Expected types of keys llama.cpp reads without checking (array element type for arrays). */
@@ -57,7 +61,9 @@ export const ggufAnalyzer: Analyzer = {
       });
     }
     checkKeyTypes(ctx, header, start);
-    analyzeTemplates(ctx, header, start);
+    const variables = await ggufSpecialTokens(source, header);
+    reportTokenValues(ctx, variables);
+    analyzeTemplates(ctx, header, start, variables);
     await scanTrailing(ctx, header, source, start);
     recordFacts(ctx, header);
   },
@@ -110,27 +116,54 @@ function checkKeyTypes(ctx: AnalysisContext, header: GgufHeader, start: number):
   }
 }
 
-function analyzeTemplates(ctx: AnalysisContext, header: GgufHeader, start: number): void {
+/**
+ * Reports special tokens whose text names a sandbox-escape dunder (`bos_token` is `__globals__`):
+ * the renderer hands them to the chat template, which can use them as attribute names.
+ */
+function reportTokenValues(ctx: AnalysisContext, variables: ReadonlyMap<string, string>): void {
+  const findings = new FindingList(10);
+  for (const [variable, value] of variables) {
+    const name = escapeDunderIn(value) ?? (FRAME_ATTRIBUTES.has(value.trim()) ? value.trim() : undefined);
+    if (name === undefined) continue;
+    findings.add({
+      ruleId: "template/dunder-string",
+      message: `special token ${variable} is "${preview(value, 80)}": loaders pass it to the chat template as a variable, which a template can use as an attribute name`,
+      evidence: { token: variable, name: preview(name, 80), value: preview(value, 120) },
+    });
+  }
+  for (const f of findings.list()) ctx.report(f);
+}
+
+function analyzeTemplates(
+  ctx: AnalysisContext,
+  header: GgufHeader,
+  start: number,
+  variables: ReadonlyMap<string, string>,
+): void {
   const checkpoint = (): void => ctx.checkpoint();
   const report = ctx.report.bind(ctx);
+  const cut = (kv: GgufKeyValue, what: string): void =>
+    ctx.report({
+      ruleId: "template/unparseable",
+      message: `${preview(kv.key)}: ${what} exceeds the analysis budget`,
+      offset: start + kv.offset,
+      evidence: { template: preview(kv.key), bytes: kv.byteLength ?? -1 },
+    });
   for (const kv of header.keyValues) {
     if (typeof kv.value === "string") reportCredentials(ctx, kv.value, `metadata key ${preview(kv.key)}`);
     if (typeof kv.value === "string" && (isTemplateKey(kv.key) || looksLikeTemplate(kv.value))) {
       if (!isTemplateKey(kv.key) && !/__|\battr\b|lipsum|cycler|joiner|self|request|config/.test(kv.value)) continue;
-      if (kv.truncated === true) {
-        ctx.report({
-          ruleId: "template/unparseable",
-          message: `${preview(kv.key)}: template of ${kv.byteLength ?? "?"} bytes exceeds the analysis budget`,
-          offset: start + kv.offset,
-          evidence: { template: preview(kv.key), bytes: kv.byteLength ?? -1 },
-        });
-      }
-      reportTemplate(report, kv.value, { where: preview(kv.key), offset: start + kv.offset }, checkpoint);
+      if (kv.truncated === true) cut(kv, `template of ${kv.byteLength ?? "?"} bytes`);
+      const where = { where: preview(kv.key), offset: start + kv.offset };
+      reportTemplate(report, kv.value, where, checkpoint, variables);
     } else if (Array.isArray(kv.value) && isTemplateKey(kv.key)) {
+      // A string array under a template key: transformers' GGUF loader turns a one-element array
+      // into the string it holds; every element is analysed as a template.
+      if (kv.truncated === true) cut(kv, `array of ${kv.length ?? "?"} templates`);
       kv.value.forEach((item, i) => {
-        if (typeof item === "string" && looksLikeTemplate(item)) {
-          reportTemplate(report, item, { where: `${preview(kv.key)}[${i}]`, offset: start + kv.offset }, checkpoint);
-        }
+        if (typeof item !== "string") return;
+        const where = { where: `${preview(kv.key)}[${i}]`, offset: start + kv.offset };
+        reportTemplate(report, item, where, checkpoint, variables);
       });
     }
   }

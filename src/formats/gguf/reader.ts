@@ -2,7 +2,9 @@
  * GGUF header reader over a {@link ByteSource}: header, key/values and tensor infos for versions
  * 1–3 in either byte order, with bounds checks against the file and explicit budgets. It reads the
  * header region through a sliding window and never touches tensor data, so its cost depends on the
- * size of the metadata, not of the model.
+ * size of the metadata, not of the model. What it keeps of string values is bounded in total
+ * (`maxKeptBytes`, see `strings.ts`): past it values are left out and the header says so with a
+ * `scan/budget-exceeded` issue, so a file of many large values is not analysed as clean.
  *
  * Why not `@huggingface/gguf`: it reads through `fetch` or a local path in fixed 2 MB chunks (not
  * through a {@link ByteSource}, so no read budget, abort signal or container member), materialises
@@ -16,6 +18,8 @@ import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { type Evidence, FindingList, type RuleId } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
+import { Cursor } from "./cursor.js";
+import { cKey, KeepBudget, keptKey, readStringArray } from "./strings.js";
 import { GGML_TYPES, GGUF_TYPE, GGUF_TYPE_NAMES, GGUF_TYPE_SIZE, ggmlTypeName } from "./types.js";
 
 /** The GGUF magic, `GGUF`. */
@@ -25,12 +29,21 @@ const MAX_DIMS = 4;
 const MAX_NAME = 64;
 const MAX_KEY_LENGTH = 65_535;
 const INT64_MAX = (1n << 63n) - 1n;
-const WINDOW = 1 << 20;
 const MAX_ISSUES_PER_RULE = 20;
 /** Arrays up to this many elements have their values kept. */
 const KEEP_ARRAY = 64;
 /** Strings in kept arrays are cut to this many bytes. */
 const KEEP_ARRAY_STRING = 4096;
+/** Non-template string values are cut to this many bytes. */
+const KEEP_STRING = 64 * 1024;
+/** Template values (a string, or all the elements of a string array) keep this many bytes by default. */
+const KEEP_TEMPLATE = 8 * 1024 * 1024;
+/** Most elements kept of a template key's string array. */
+const KEEP_TEMPLATE_ELEMENTS = 1024;
+/** Default total of string bytes kept across all key/values (see {@link GgufReadOptions.maxKeptBytes}). */
+const MAX_KEPT_BYTES = 32 * 1024 * 1024;
+/** The key whose elements {@link readGgufArrayStrings} can look up. */
+const TOKENS_KEY = "tokenizer.ggml.tokens";
 
 /** A scalar metadata value. Strings longer than the keep budget are cut (see `truncated`). */
 export type GgufScalar = number | bigint | boolean | string;
@@ -45,14 +58,25 @@ export interface GgufKeyValue {
   readonly arrayType?: number;
   /** Element count, for arrays. */
   readonly length?: number;
-  /** The value: a scalar, or the elements of a small array. Absent for large arrays. */
+  /**
+   * The value: a scalar, or the elements of a small array (of any size, up to the keep budgets,
+   * for a template key). Absent for large arrays, and for strings past the total keep budget.
+   */
   readonly value?: GgufScalar | readonly GgufScalar[];
-  /** True when a string value was cut to the keep budget. */
+  /**
+   * True when a string value, or an element of a template key's array, was cut or not kept (the
+   * per-key or the total keep budget).
+   */
   readonly truncated?: boolean;
   /** Byte length of a string value as stored. */
   readonly byteLength?: number;
   /** File offset of the record. */
   readonly offset: number;
+  /**
+   * For a string array named `tokenizer.ggml.tokens`: file offsets of elements 0, 256, 512 ...,
+   * so that {@link readGgufArrayStrings} reads single tokens without keeping the vocabulary.
+   */
+  readonly elementOffsets?: readonly number[];
 }
 
 /** One tensor description. */
@@ -123,156 +147,22 @@ export interface GgufReadOptions {
   maxTensors?: number;
   /** Maximum key/values (default 1,000,000). */
   maxKeyValues?: number;
-  /** String values are kept up to this many bytes (default 8 MiB); longer ones are cut. */
+  /**
+   * Template values (keys naming a template: a string, or all the elements of a string array
+   * together) are kept up to this many bytes (default 8 MiB); longer ones are cut.
+   */
   keepStringBytes?: number;
+  /**
+   * Total string bytes kept across all key/values (default 32 MiB). Past it values are not kept
+   * (or cut) and the header carries a `scan/budget-exceeded` issue: the file is not fully analysed.
+   */
+  maxKeptBytes?: number;
   /** Maximum elements of one array (default 100,000,000). */
   maxArrayLength?: number;
 }
 
 /** Why the parse stopped. */
 class Stop extends Error {}
-
-class Cursor {
-  readonly #source: ByteSource;
-  pos: number;
-  #buf: Uint8Array;
-  #start = 0;
-  #view: DataView;
-  le = true;
-  v1 = false;
-
-  constructor(source: ByteSource, head: Uint8Array | undefined) {
-    this.#source = source;
-    this.pos = 0;
-    this.#buf = head ?? new Uint8Array(0);
-    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-  }
-
-  get size(): number {
-    return this.#source.size;
-  }
-
-  get remaining(): number {
-    return this.#source.size - this.pos;
-  }
-
-  has(n: number): boolean {
-    return this.pos >= this.#start && this.pos + n <= this.#start + this.#buf.length;
-  }
-
-  /** Makes `n` bytes at `pos` available; throws TRUNCATED past the end. */
-  async fill(n: number): Promise<void> {
-    if (this.has(n)) return;
-    if (this.pos + n > this.#source.size) {
-      throw new ModelgateError("TRUNCATED", `need ${n} bytes at ${this.pos}; the file has ${this.#source.size}`, {
-        offset: this.pos,
-      });
-    }
-    const want = Math.min(Math.max(n, WINDOW), this.#source.size - this.pos);
-    const bytes = await this.#source.read(this.pos, want);
-    if (bytes.length < n) {
-      throw new ModelgateError("TRUNCATED", `short read at ${this.pos}`, { offset: this.pos });
-    }
-    this.#buf = bytes;
-    this.#start = this.pos;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  #at(): number {
-    return this.pos - this.#start;
-  }
-
-  u8(): number {
-    const v = this.#view.getUint8(this.#at());
-    this.pos += 1;
-    return v;
-  }
-
-  u32(): number {
-    const v = this.#view.getUint32(this.#at(), this.le);
-    this.pos += 4;
-    return v;
-  }
-
-  /** Reads a u64 as a bigint. */
-  u64(): bigint {
-    const v = this.#view.getBigUint64(this.#at(), this.le);
-    this.pos += 8;
-    return v;
-  }
-
-  /** Reads a u64 as a number when below 2^53, else returns Infinity (callers bound it). */
-  u64n(): number {
-    const at = this.#at();
-    const a = this.#view.getUint32(at, this.le);
-    const b = this.#view.getUint32(at + 4, this.le);
-    this.pos += 8;
-    const lo = this.le ? a : b;
-    const hi = this.le ? b : a;
-    return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 0x1_0000_0000 + lo;
-  }
-
-  /** Reads a length field (u32 in v1, u64 after). */
-  len(): number {
-    return this.v1 ? this.u32() : this.u64n();
-  }
-
-  get lenSize(): number {
-    return this.v1 ? 4 : 8;
-  }
-
-  scalar(type: number): GgufScalar {
-    const at = this.#at();
-    const v = this.#view;
-    let out: GgufScalar;
-    switch (type) {
-      case GGUF_TYPE.UINT8:
-        out = v.getUint8(at);
-        break;
-      case GGUF_TYPE.INT8:
-        out = v.getInt8(at);
-        break;
-      case GGUF_TYPE.UINT16:
-        out = v.getUint16(at, this.le);
-        break;
-      case GGUF_TYPE.INT16:
-        out = v.getInt16(at, this.le);
-        break;
-      case GGUF_TYPE.UINT32:
-        out = v.getUint32(at, this.le);
-        break;
-      case GGUF_TYPE.INT32:
-        out = v.getInt32(at, this.le);
-        break;
-      case GGUF_TYPE.FLOAT32:
-        out = v.getFloat32(at, this.le);
-        break;
-      case GGUF_TYPE.BOOL:
-        out = v.getUint8(at) !== 0;
-        break;
-      case GGUF_TYPE.UINT64:
-        out = v.getBigUint64(at, this.le);
-        break;
-      case GGUF_TYPE.INT64:
-        out = v.getBigInt64(at, this.le);
-        break;
-      default:
-        out = v.getFloat64(at, this.le);
-        break;
-    }
-    this.pos += GGUF_TYPE_SIZE[type] ?? 0;
-    return out;
-  }
-
-  /** Decodes `n` bytes at `pos` as UTF-8 (lenient: loaders do not validate) and advances. */
-  text(n: number): string {
-    const at = this.#at();
-    const s = Buffer.from(this.#buf.buffer, this.#buf.byteOffset + at, n).toString("utf8");
-    this.pos += n;
-    return s;
-  }
-}
-
 /** Rule violations, at most {@link MAX_ISSUES_PER_RULE} per rule and the rest summarised. */
 class Issues extends FindingList<GgufIssue> {
   constructor() {
@@ -303,6 +193,7 @@ export function isGguf(head: Uint8Array): boolean {
 export async function readGgufHeader(source: ByteSource, options: GgufReadOptions = {}): Promise<GgufHeader> {
   const c = new Cursor(source, options.head);
   const issues = new Issues();
+  const budget = new KeepBudget(options.maxKeptBytes ?? MAX_KEPT_BYTES);
   const keyValues: GgufKeyValue[] = [];
   const tensors: GgufTensorInfo[] = [];
   const state = {
@@ -317,7 +208,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufReadOption
     complete: false,
   };
   try {
-    await parse(c, options, issues, keyValues, tensors, state);
+    await parse(c, options, issues, budget, keyValues, tensors, state);
     state.complete = true;
   } catch (error) {
     if (error instanceof Stop) {
@@ -328,6 +219,8 @@ export async function readGgufHeader(source: ByteSource, options: GgufReadOption
       throw error;
     }
   }
+  const notKept = budget.issue();
+  if (notKept !== undefined) issues.add(notKept);
   return {
     ...(state.version === undefined ? {} : { version: state.version }),
     littleEndian: c.le,
@@ -360,6 +253,7 @@ async function parse(
   c: Cursor,
   options: GgufReadOptions,
   issues: Issues,
+  budget: KeepBudget,
   keyValues: GgufKeyValue[],
   tensors: GgufTensorInfo[],
   state: State,
@@ -423,7 +317,7 @@ async function parse(
   const keys = new Set<string>();
   for (let i = 0; i < Number(kvCount); i++) {
     if ((i & 0xff) === 0) options.checkpoint?.();
-    const kv = await readKeyValue(c, options, issues);
+    const kv = await readKeyValue(c, options, issues, budget);
     if (keys.has(kv.key)) {
       issues.add({
         ruleId: "gguf/duplicate-key",
@@ -532,41 +426,53 @@ async function readString(
   return { s, n, cut: k < n };
 }
 
-async function readKeyValue(c: Cursor, options: GgufReadOptions, issues: Issues): Promise<GgufKeyValue> {
+async function readKeyValue(
+  c: Cursor,
+  options: GgufReadOptions,
+  issues: Issues,
+  budget: KeepBudget,
+): Promise<GgufKeyValue> {
   const offset = c.pos;
-  const key = await readString(c, "key", MAX_KEY_LENGTH + 1, issues);
-  if (key.n === 0) issues.stop({ ruleId: "gguf/malformed", message: "empty key", offset });
-  if (key.n > MAX_KEY_LENGTH) {
-    issues.stop({ ruleId: "gguf/malformed", message: `key of ${key.n} bytes exceeds 65,535`, offset });
+  const rawKey = await readString(c, "key", MAX_KEY_LENGTH + 1, issues);
+  if (rawKey.n === 0) issues.stop({ ruleId: "gguf/malformed", message: "empty key", offset });
+  if (rawKey.n > MAX_KEY_LENGTH) {
+    issues.stop({ ruleId: "gguf/malformed", message: `key of ${rawKey.n} bytes exceeds 65,535`, offset });
   }
+  const isTemplate = /template/i.test(rawKey.s);
+  const isTokens = cKey(rawKey.s) === TOKENS_KEY;
+  const key = keptKey(rawKey.s, rawKey.n);
   await c.fill(4);
   const type = c.u32();
   const bad = (t: number): never =>
     issues.stop({
       ruleId: "gguf/malformed",
-      message: `key "${preview(key.s)}" has invalid value type ${t}`,
+      message: `key "${preview(key)}" has invalid value type ${t}`,
       offset,
-      evidence: { key: preview(key.s), type: t },
+      evidence: { key: preview(key), type: t },
     });
   if (type > GGUF_TYPE.FLOAT64) bad(type);
-  const keep = /template/i.test(key.s) ? (options.keepStringBytes ?? 8 * 1024 * 1024) : 64 * 1024;
+  const keepOne = isTemplate ? (options.keepStringBytes ?? KEEP_TEMPLATE) : KEEP_STRING;
   if (type === GGUF_TYPE.STRING) {
-    const v = await readString(c, `value of "${preview(key.s)}"`, keep, issues);
-    return { key: key.s, type, value: v.s, byteLength: v.n, offset, ...(v.cut ? { truncated: true } : {}) };
+    const keep = budget.grant(keepOne);
+    const v = await readString(c, `value of "${preview(key)}"`, keep, issues);
+    budget.spend(Math.min(v.n, keep));
+    if (keep < keepOne && v.n > keep) budget.drop(key, offset);
+    const value = v.n > 0 && keep === 0 ? {} : { value: v.s };
+    return { key, type, ...value, byteLength: v.n, offset, ...(v.cut ? { truncated: true } : {}) };
   }
   if (type !== GGUF_TYPE.ARRAY) {
     const size = GGUF_TYPE_SIZE[type] ?? 1;
     await c.fill(size);
-    return { key: key.s, type, value: c.scalar(type), offset };
+    return { key, type, value: c.scalar(type), offset };
   }
   await c.fill(4 + c.lenSize);
   const arrayType = c.u32();
   if (arrayType === GGUF_TYPE.ARRAY) {
     issues.stop({
       ruleId: "gguf/malformed",
-      message: `key "${preview(key.s)}" is a nested array (not supported by llama.cpp)`,
+      message: `key "${preview(key)}" is a nested array (not supported by llama.cpp)`,
       offset,
-      evidence: { key: preview(key.s) },
+      evidence: { key: preview(key) },
     });
   }
   if (arrayType > GGUF_TYPE.FLOAT64) bad(arrayType);
@@ -577,53 +483,50 @@ async function readKeyValue(c: Cursor, options: GgufReadOptions, issues: Issues)
   if (!Number.isFinite(length) || length * minBytes > c.remaining) {
     issues.stop({
       ruleId: "gguf/malformed",
-      message: `array "${preview(key.s)}" declares ${Number.isFinite(length) ? length : "> 2^53"} elements, more than the file holds`,
+      message: `array "${preview(key)}" declares ${Number.isFinite(length) ? length : "> 2^53"} elements, more than the file holds`,
       offset: lenAt,
-      evidence: { key: preview(key.s), declared: Number.isFinite(length) ? length : "huge", remaining: c.remaining },
+      evidence: { key: preview(key), declared: Number.isFinite(length) ? length : "huge", remaining: c.remaining },
     });
   }
   const maxArray = options.maxArrayLength ?? 100_000_000;
   if (length > maxArray) {
-    throw new ModelgateError(
-      "BUDGET_EXCEEDED",
-      `array "${preview(key.s)}" has ${length} elements (budget ${maxArray})`,
-      {
-        offset: lenAt,
-        budget: "maxArrayLength",
-      },
-    );
+    throw new ModelgateError("BUDGET_EXCEEDED", `array "${preview(key)}" has ${length} elements (budget ${maxArray})`, {
+      offset: lenAt,
+      budget: "maxArrayLength",
+    });
   }
-  const values: GgufScalar[] | undefined = length <= KEEP_ARRAY ? [] : undefined;
+  const base = { key, type, arrayType, length, offset };
   if (arrayType === GGUF_TYPE.STRING) {
-    for (let i = 0; i < length; i++) {
-      if ((i & 0xffff) === 0xffff) options.checkpoint?.();
-      if (!c.has(c.lenSize)) await c.fill(c.lenSize);
-      const at = c.pos;
-      const n = c.len();
-      if (n > c.remaining) {
-        issues.stop({
-          ruleId: "gguf/malformed",
-          message: `element ${i} of "${preview(key.s)}" declares ${Number.isFinite(n) ? n : "> 2^53"} bytes, more than the file holds`,
-          offset: at,
-          evidence: { key: preview(key.s), index: i },
-        });
-      }
-      if (values !== undefined) {
-        const k = Math.min(n, KEEP_ARRAY_STRING);
-        await c.fill(k);
-        values.push(c.text(k));
-        c.pos += n - k;
-      } else {
-        c.pos += n;
-      }
-    }
-  } else if (values !== undefined) {
+    const read = await readStringArray(c, options, issues, budget, {
+      key,
+      offset,
+      length,
+      // A template key's array is kept whole up to the template budget: a loader may render any element.
+      keep: isTemplate
+        ? { elements: KEEP_TEMPLATE_ELEMENTS, bytes: keepOne, each: keepOne }
+        : {
+            elements: length <= KEEP_ARRAY ? KEEP_ARRAY : 0,
+            bytes: KEEP_ARRAY * KEEP_ARRAY_STRING,
+            each: KEEP_ARRAY_STRING,
+          },
+      index: isTokens,
+      template: isTemplate,
+    });
+    return {
+      ...base,
+      ...(read.values === undefined ? {} : { value: read.values }),
+      ...(read.truncated ? { truncated: true } : {}),
+      ...(read.elementOffsets === undefined ? {} : { elementOffsets: read.elementOffsets }),
+    };
+  }
+  if (length <= KEEP_ARRAY) {
+    const values: GgufScalar[] = [];
     await c.fill(length * elemSize);
     for (let i = 0; i < length; i++) values.push(c.scalar(arrayType));
-  } else {
-    c.pos += length * elemSize;
+    return { ...base, value: values };
   }
-  return { key: key.s, type, arrayType, length, ...(values === undefined ? {} : { value: values }), offset };
+  c.pos += length * elemSize;
+  return base;
 }
 
 async function readTensorInfo(c: Cursor, issues: Issues): Promise<GgufTensorInfo> {
