@@ -22,7 +22,10 @@ export type GgufValue = number | bigint | boolean | string | readonly (number | 
 
 /** One metadata key/value pair. */
 export interface GgufKeyValueView {
-  /** The key (`general.architecture` ...). */
+  /**
+   * The key (`general.architecture` ...). A key longer than 256 bytes is shown as its first 64
+   * characters and the SHA-256 of the whole key.
+   */
   readonly key: string;
   /** Value type (`UINT32`, `STRING`, `ARRAY` ..., or `type#N` for an unknown id). */
   readonly type: string;
@@ -30,9 +33,12 @@ export interface GgufKeyValueView {
   readonly arrayType?: string | undefined;
   /** Element count, for arrays. */
   readonly length?: number | undefined;
-  /** The value; absent for large arrays (only their length is read). */
+  /**
+   * The value; absent for large arrays (only their length is read) and for values past the
+   * reader's total budget of kept bytes (then `issues` holds a `scan/budget-exceeded`).
+   */
   readonly value?: GgufValue | undefined;
-  /** True when a string value was cut to the reader's keep budget. */
+  /** True when a string value (or a template key's string array) was cut to the reader's keep budget. */
   readonly truncated?: boolean | undefined;
   /** File offset of the record. */
   readonly offset: number;
