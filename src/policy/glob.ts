@@ -179,8 +179,8 @@ function build(tokens: readonly Token[], next: number, states: State[]): number 
 }
 
 /**
- * Compiles a path glob. Paths are POSIX and relative to the scanned directory; container members
- * are `outer!inner`.
+ * Compiles a path glob. Paths are POSIX, relative to the policy file's directory when it contains
+ * the scan, else to the scanned directory (see `policyAnchor`); container members are `outer!inner`.
  *
  * - `**` matches anything, including `/` and `!` (any depth, into members);
  * - `*` matches any run of characters except `/` and `!`; `?` one such character;

@@ -27,9 +27,10 @@ export interface Suppression {
   /** Rule id (`pickle/unsafe-global`), or every rule of an area (`pickle/*`). */
   rule: string;
   /**
-   * Path glob the finding's path must match (see `compileGlob`), relative to the scanned
-   * directory or to the policy file's directory when that contains the scanned files. The
-   * finding's top-level file also counts, so `model.pt` covers findings in `model.pt!archive/data.pkl`.
+   * Path glob the finding's path must match (see `compileGlob`): relative to the policy file's
+   * directory when that contains the scanned files, else to the scanned directory (never both: see
+   * `policyAnchor`). The finding's top-level file also counts, so `model.pt` covers findings in
+   * `model.pt!archive/data.pkl`.
    */
   path: string;
   /** Why the finding is accepted (mandatory; shown in reports). */
@@ -104,9 +105,10 @@ export interface ResolvedPolicy {
    * @param ruleId - the finding's rule
    * @param path - the finding's path (`dir/model.pt!archive/data.pkl`)
    * @param requested - severity the analyzer asked for
-   * @param file - the top-level file the finding belongs to (default: `path` up to its first `!`).
-   *   A file whose own name holds `!`, the member separator, cannot be told from a member path:
-   *   its findings are never suppressed.
+   * @param file - the top-level file the finding belongs to (default: `path` up to its first `!`);
+   *   `path` is that file or one of its members. Both are matched under one anchoring (see
+   *   {@link ResolveOptions.pathPrefix}). A file whose anchored path holds `!`, the member
+   *   separator, cannot be told from a member path: its findings are never suppressed.
    */
   decide(ruleId: string, path: string, requested?: Severity, file?: string): FindingDecision;
   /** Every suppression with its status and match count so far. */
@@ -119,10 +121,18 @@ export interface ResolveOptions {
   now?: Date;
   /**
    * Path of the scanned directory relative to the policy file's directory (POSIX, e.g. `models`),
-   * when the policy file's directory contains it: suppression globs then also match
-   * `models/<path>`, so globs can be written relative to the policy file.
+   * when the policy file's directory contains it: suppression globs then match `models/<path>`
+   * only (globs are written relative to the policy file; the bare `<path>` is not matched, or a
+   * glob for `models/x.pkl` would cover `models/sub/models/x.pkl` scanned as `models/sub`).
+   * Computed by `policyAnchor`.
    */
   pathPrefix?: string;
+  /**
+   * The target is a single local file outside the policy file's directory: it has no path the
+   * policy's globs can name (only its base name, which any file shares), so no suppression applies
+   * to its findings. Computed by `policyAnchor`.
+   */
+  unanchored?: boolean;
 }
 
 const LIMIT_KEYS = [
@@ -301,7 +311,7 @@ export function validatePolicy(input: unknown, where = "policy"): PolicyOptions 
 }
 
 export { canonicalJson } from "../core/json.js";
-export { MAX_SUPPRESSIBLE_PATH } from "./resolve.js";
+export { MAX_SUPPRESSIBLE_PATH, policyAnchor } from "./resolve.js";
 
 /**
  * Validates policy options and builds the {@link ResolvedPolicy}.

@@ -5,6 +5,7 @@
  * calls {@link validatePolicyAsync} and {@link resolvePolicyAsync}, which load that module only then.
  * @module
  */
+import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { canonicalJson } from "../core/json.js";
 import type { Severity } from "../core/severity.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -56,6 +57,34 @@ export async function resolvePolicyAsync(
 const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
 
 /**
+ * Where a local scan's finding paths are anchored for suppression globs (the `pathPrefix` and
+ * `unanchored` of {@link ResolveOptions}), from the policy file and the scanned folder:
+ * - the policy file's folder contains the scanned folder: globs are relative to the policy file's
+ *   folder (`pathPrefix` is the scanned folder relative to it, none when they are the same);
+ * - otherwise a scanned directory anchors paths itself (globs relative to it), but a single file
+ *   outside the policy file's folder has no path the policy can name (its scan-relative path is
+ *   only its base name, which any file shares): `unanchored`, and no suppression applies to it.
+ * Remote targets, caller bytes and policies without a file (`source`) keep scan-relative paths.
+ * @param source - the policy file (`PolicyOptions.source`)
+ * @param localDir - the scanned folder (a file target: the folder holding it)
+ * @param targetKind - the target's kind (`file`, `directory` ...)
+ */
+export function policyAnchor(
+  source: string | undefined,
+  localDir: string | undefined,
+  targetKind: string,
+): Pick<ResolveOptions, "pathPrefix" | "unanchored"> {
+  if (source === undefined || source === "" || localDir === undefined) return {};
+  const rel = relative(dirname(resolvePath(source)), resolvePath(localDir))
+    .split(sep)
+    .join("/");
+  if (rel === "") return {};
+  if (rel === ".." || rel.startsWith("../") || isAbsolute(rel))
+    return targetKind === "file" ? { unanchored: true } : {};
+  return { pathPrefix: rel };
+}
+
+/**
  * Builds the {@link ResolvedPolicy} of options that `validatePolicy` returned (or `{}`).
  * @param valid - validated options
  * @param resolve - the clock for suppression expiry, the path prefix
@@ -63,6 +92,9 @@ const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
 export function resolveValidatedPolicy(valid: PolicyOptions, resolve: ResolveOptions = {}): ResolvedPolicy {
   const now = (resolve.now ?? new Date()).getTime();
   const prefix = resolve.pathPrefix?.replace(/\/+$/, "") || undefined;
+  const unanchored = resolve.unanchored === true;
+  /** The one path a finding is matched under: relative to the policy file's folder when inside it. */
+  const anchored = (p: string): string => (prefix === undefined ? p : `${prefix}/${p}`);
   const overrides = new Map(Object.entries(valid.severity ?? {}));
   const disabled = new Set(valid.disable ?? []);
   const { source: _source, ...hashed } = valid;
@@ -75,25 +107,43 @@ export function resolveValidatedPolicy(valid: PolicyOptions, resolve: ResolveOpt
   const severityOf = (ruleId: string, requested?: Severity): Severity =>
     overrides.get(ruleId) ?? requested ?? getRule(ruleId)?.severity ?? "medium";
   const hash = sha256Hex(canonicalJson(hashed));
-  const expiring = suppressions.some((e) => e.suppression.expires !== undefined);
+  // What else a stored decision depends on: which suppressions had expired, and (with any
+  // suppression) where finding paths are anchored: the same file scanned from another folder is
+  // matched under another path.
+  const depends: string[] = [];
+  if (suppressions.some((e) => e.suppression.expires !== undefined)) {
+    depends.push(`expired:${suppressions.map((e) => (e.expired ? "1" : "0")).join("")}`);
+  }
+  if (suppressions.length > 0 && (prefix !== undefined || unanchored)) {
+    depends.push(unanchored ? "unanchored" : `anchor:${prefix}`);
+  }
   return {
     options: valid,
     hash,
-    decisionsHash: expiring
-      ? sha256Hex(`${hash}\0expired:${suppressions.map((e) => (e.expired ? "1" : "0")).join("")}`)
-      : hash,
+    decisionsHash: depends.length === 0 ? hash : sha256Hex(`${hash}\0${depends.join("\0")}`),
     severityOf,
     isDisabled: (ruleId) => disabled.has(ruleId),
     decide(ruleId, path, requested, file = path.split("!")[0] ?? path) {
       if (disabled.has(ruleId)) return { action: "drop" };
       const severity = severityOf(ruleId, requested);
       if (getRule(ruleId)?.invalidates === true) return { action: "keep", severity };
+      // A single file outside the policy file's folder has no path the policy's globs name.
+      if (unanchored) return { action: "keep", severity };
+      // One anchoring for every candidate: the finding's path and its top-level file, both relative
+      // to the policy file's folder when it contains the scan, else to the scanned folder. Never
+      // also the unprefixed path: a glob written for one file would match a namesake in a subfolder.
+      const full = anchored(path);
+      const fullFile = anchored(file);
       // Globs never see overlong (hostile) member paths: such findings are kept, never suppressed.
-      if (path.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
-      // `legacy.zip!payload.pkl` as a file's own name would match what is written for the members of
-      // `legacy.zip`: no suppression applies to a file whose name holds the member separator.
-      if (file.includes("!")) return { action: "keep", severity };
-      const candidates = prefix === undefined ? [path, file] : [path, file, `${prefix}/${path}`, `${prefix}/${file}`];
+      if (full.length > MAX_SUPPRESSIBLE_PATH) return { action: "keep", severity };
+      // `legacy.zip!payload.pkl` as a file's (or a folder's) own name would match what is written
+      // for the members of `legacy.zip`: no suppression applies to a file whose anchored path holds
+      // the member separator. A path that is not the file's own or one of its members is not
+      // matched either (the file candidate would stand for something else).
+      if (fullFile.includes("!") || (path !== file && !path.startsWith(`${file}!`))) {
+        return { action: "keep", severity };
+      }
+      const candidates = full === fullFile ? [full] : [full, fullFile];
       let active: Suppression | undefined;
       for (const entry of suppressions) {
         const s = entry.suppression;

@@ -98,6 +98,10 @@ export function restoreReport(report: FileReport, path: string, size: number): F
     cached: true,
   };
   if (report.members !== undefined) restored.members = report.members.map((m) => ({ ...m, path: repath(m.path) }));
+  // Suppressed findings name their file too: left on the stored path, they would point elsewhere.
+  if (report.suppressed !== undefined) {
+    restored.suppressed = report.suppressed.map((f) => ({ ...f, path: repath(f.path) }));
+  }
   return restored;
 }
 

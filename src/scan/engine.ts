@@ -4,7 +4,6 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { BufferSource, type ByteSource, readChunks } from "../core/byte-source.js";
 import { ModelgateError, operationalCode, ruleForError, toModelgateError } from "../core/errors.js";
 import type { FindingInput } from "../core/findings.js";
@@ -17,7 +16,7 @@ import { defaultHashPool, type HashJob, HashPool } from "../integrity/hash/pool.
 import { startScanHash } from "../integrity/hash/scan-hash.js";
 import { signatureViolation } from "../integrity/oms/requirement.js";
 import type { SignatureVerification } from "../integrity/oms/result.js";
-import { resolvePolicyAsync, validatePolicyAsync } from "../policy/resolve.js";
+import { policyAnchor, resolvePolicyAsync, validatePolicyAsync } from "../policy/resolve.js";
 import { REPO_ANALYZERS } from "../registry/catalog.js";
 import type { FileReport, ScanError, ScanReport } from "../report/schema.js";
 import { summarize } from "../report/summary.js";
@@ -30,6 +29,7 @@ import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { contentKeyDigest, restoreReport, type VerdictCacheKey } from "./cache.js";
 import { watchContext } from "./context-watch.js";
 import { FileRecorder } from "./file-recorder.js";
+import { checkRereadable, type FilePassRecord, guardReread, verifiedReread } from "./reread.js";
 import { fileSelector, type SkipReason } from "./select.js";
 import type { ScanOptions } from "./types.js";
 
@@ -71,6 +71,9 @@ export async function scan(target: ScanTarget, options: ScanOptions = {}): Promi
       maxDirectoryDepth: limits.maxDirectoryDepth,
       maxFiles: limits.maxFiles,
       pins: options.pins,
+      // a URL root must not download what the scan will not analyse (over --max-size, excluded)
+      maxFileBytes: limits.maxFileBytes,
+      selected: selectedBy(options),
     };
     let root: ScanRoot;
     try {
@@ -142,6 +145,15 @@ function startDeadline(ms: number, outer: AbortSignal | undefined): Deadline {
   };
 }
 
+/** Targets whose every read is a request to a server (which may answer a second one otherwise). */
+const REMOTE_TARGETS: ReadonlySet<string> = new Set(["hub", "url", "s3", "oci"]);
+
+/** Whether the scan's `include`/`exclude` leave a path to analyse (bad globs reject the scan). */
+function selectedBy(options: ScanOptions): (path: string) => boolean {
+  const selector = fileSelector(options.include, options.exclude);
+  return (path) => selector.skip(path) === undefined;
+}
+
 /** Why a path the listing named twice is invalid. */
 const DUPLICATE_MESSAGE =
   "the listing named this path more than once (names on disk that are not valid UTF-8 can decode to the same text)";
@@ -186,7 +198,7 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const t0 = process.hrtime.bigint();
   const policy = await resolvePolicyAsync(options.policy, {
     now: startedAt,
-    ...policyPrefix(options.policy?.source, root.localDir),
+    ...policyAnchor(options.policy?.source, root.localDir, root.target.kind),
   });
   const limits = resolveLimits({ ...policy.options.limits, ...options.limits });
   const signal = deadline.signal;
@@ -455,9 +467,29 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   const listed = entries.filter((e) => e.kind !== "skipped");
   const listedByPath = new Map(listed.map((e) => [e.path, e]));
   const ordered = (all: readonly RootEntry[]) => all.map((e) => recorders.get(e.path)!).filter((r) => r !== undefined);
+  /**
+   * Files a repository analyzer could not open again (or were refused because the file pass did
+   * not finish them): their failure is recorded once, here or in the file pass, so an analyzer
+   * that reports it too does not add it twice.
+   */
+  const rereadFailed = new Set<string>();
+  /** Records a failed re-read on the file itself: no analyzer can make it disappear by ignoring it. */
+  const recordRereadFailure = (path: string, error: unknown): void => {
+    const recorder = recorders.get(path);
+    if (recorder === undefined || rereadFailed.has(path)) return;
+    rereadFailed.add(path);
+    const e = toModelgateError(error);
+    const ruleId = isFileChangedError(error) ? "scan/file-changed" : ruleForError(e);
+    const message = `opened again for the repository analysis: ${e.message}`;
+    recorder.add(recorder.root, { ruleId, message, evidence: { code: e.code } });
+    const code = operationalCode(ruleId);
+    if (code !== undefined) errors.push({ code, message, path });
+  };
   const openFile = async (path: string): Promise<ByteSource> => {
     const recorder = recorders.get(path);
     if (recorder === undefined || !(readable.has(path) || skippedBy.has(path))) {
+      // a regular file refused here failed in the file pass: its own finding says why
+      if (recorder !== undefined && listedByPath.get(path)?.kind === "file") rereadFailed.add(path);
       throw new ModelgateError("IO", `${path} was not read successfully in the file pass; not opened again`);
     }
     const content = recorder.content;
@@ -465,15 +497,39 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     // Every read a repository analyzer makes has a deadline, like the file pass.
     const readSignal = AbortSignal.any([signal, timeoutSignal(limits.fileTimeoutMs)]);
     const entry = listedByPath.get(path);
+    const fail = (error: unknown): never => {
+      const e = toModelgateError(readSignal.aborted ? (readSignal.reason ?? error) : error);
+      // A budget refusal is not a failure of the file; the scan's own stop is reported once.
+      if (e.code !== "BUDGET_EXCEEDED" && !signal.aborted)
+        recordRereadFailure(path, isFileChangedError(error) ? error : e);
+      throw isFileChangedError(error) ? error : e;
+    };
+    // The bytes handed out are those the file pass analysed (see reread.ts) ...
+    const file: FilePassRecord = {
+      path,
+      size: entry?.size ?? recorder.root.size,
+      sha256: validDigest(recorder.sha256),
+      local: !REMOTE_TARGETS.has(root.target.kind),
+    };
+    checkRereadable(file);
+    // ... from an open the root pins as it can (the listed device and inode, an ETag, a commit).
     const opening = root.open(path, { signal: readSignal, ...(entry === undefined ? {} : { entry }) });
     let source: ByteSource;
     try {
       source = await raceAbort(opening, readSignal);
     } catch (error) {
       opening.then((s) => s.close?.()).catch(() => undefined);
-      throw toModelgateError(readSignal.aborted ? (readSignal.reason ?? error) : error);
+      return fail(error);
     }
-    return new GuardedSource(source, { signal: readSignal, maxReadBytes: limits.maxReadBytes, typedErrors: true });
+    const guarded = guardReread(source, { signal: readSignal, maxReadBytes: limits.maxReadBytes, typedErrors: true });
+    const verifying = verifiedReread(guarded, file, readSignal);
+    try {
+      return await raceAbort(verifying, readSignal);
+    } catch (error) {
+      // abandoned at its deadline: what it still hands out is closed (it closes what it refuses)
+      verifying.then((s) => s.close?.()).catch(() => undefined);
+      return fail(error);
+    }
   };
   if (REPO_ANALYZERS.length > 0 && !signal.aborted) {
     const snapshot = ordered(listed).map((r) => r.toReport());
@@ -496,6 +552,8 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
             const recorder = recorders.get(path);
             if (recorder === undefined)
               throw new ModelgateError("INTERNAL", `${analyzer.name} reported on unknown ${path}`);
+            // a failed re-read is already on the file (recordRereadFailure, or the file pass)
+            if (rereadFailed.has(path) && operationalCode(finding.ruleId) !== undefined) return;
             recorder.add(recorder.root, finding);
             const code = operationalCode(finding.ruleId);
             if (code !== undefined) errors.push({ code, message: `${analyzer.name}: ${finding.message}`, path });
@@ -584,15 +642,6 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
   };
   report.durationMs = Math.round(Number(process.hrtime.bigint() - t0) / 1000) / 1000;
   return report;
-}
-
-/** The scanned directory relative to the policy file's directory, when inside it. */
-function policyPrefix(source: string | undefined, localDir: string | undefined): { pathPrefix?: string } {
-  if (source === undefined || localDir === undefined) return {};
-  const rel = relative(dirname(resolve(source)), localDir)
-    .split(sep)
-    .join("/");
-  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? {} : { pathPrefix: rel };
 }
 
 interface FileScanParams {

@@ -26,6 +26,7 @@ export {
 } from "./statement.js";
 export {
   ATTESTATION_STAGES,
+  type AttestationRequirement,
   type AttestationStage,
   type AttestationTarget,
   type AttestationVerification,

@@ -43,6 +43,8 @@ export interface AttestableFile {
   readonly sha256?: string | undefined;
   /** The file's verdict. */
   readonly verdict: Verdict;
+  /** Findings a policy suppression matched, each with the suppression (its `expires` date). */
+  readonly suppressed?: readonly { readonly suppression: { readonly expires?: string | undefined } }[] | undefined;
 }
 
 /** The part of a `ScanReport` an attestation is built from (a `ScanReport` is one). */
@@ -81,8 +83,16 @@ export interface AttestableReport {
   readonly errors: readonly unknown[];
   /** Counts. */
   readonly summary: { readonly findings: number; readonly byVerdict: Readonly<Record<Verdict, number>> };
-  /** The policy in force. */
-  readonly policy?: { readonly hash: string; readonly source?: string | undefined } | undefined;
+  /** The policy in force, and what each suppression did. */
+  readonly policy?:
+    | {
+        readonly hash: string;
+        readonly source?: string | undefined;
+        readonly suppressions?:
+          | readonly { readonly status: string; readonly matched: number; readonly expires?: string | undefined }[]
+          | undefined;
+      }
+    | undefined;
   /** OMS signature verification of the scanned directory. */
   readonly signature?: { readonly status: string; readonly signaturePath?: string | undefined } | undefined;
 }
@@ -115,6 +125,14 @@ export interface ScanExtension {
   readonly byVerdict: Readonly<Record<Verdict, number>>;
   /** Findings (suppressed ones excluded). */
   readonly findings: number;
+  /**
+   * The earliest `expires` date (`YYYY-MM-DD`, the last day it applies, UTC) of the suppressions
+   * the result depended on: those that suppressed a finding of the report, and the active ones the
+   * policy counted a match for. After that day the result no longer holds (the finding would count
+   * again), so verifiers fail a PASSED attestation. Absent when no such suppression expires (and in
+   * attestations made before this field existed).
+   */
+  readonly suppressionsExpire?: string;
 }
 
 /** A scan attestation's statement, as built or as parsed. */
@@ -172,6 +190,47 @@ export function reportDigest(report: unknown): string {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** A calendar date, `YYYY-MM-DD`. */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Whether text is a real calendar date `YYYY-MM-DD` (not `2026-02-30`). */
+export function isCalendarDate(text: unknown): text is string {
+  if (typeof text !== "string" || !DATE.test(text)) return false;
+  const at = Date.parse(`${text}T00:00:00.000Z`);
+  return Number.isFinite(at) && new Date(at).toISOString().slice(0, 10) === text;
+}
+
+/** End of a suppression's last day (UTC), in epoch milliseconds. */
+export function endOfDay(date: string): number {
+  return Date.parse(`${date}T23:59:59.999Z`);
+}
+
+/**
+ * The earliest expiry of the suppressions a report's result depended on: those of its suppressed
+ * findings (each carries the suppression that matched), and the active suppressions the policy
+ * counted matches for (the report lists only the first findings of a rule; a later one may have
+ * been suppressed by another suppression).
+ * @throws AttestationError when an expiry is not a date
+ */
+function suppressionsExpireOf(report: AttestableReport): string | undefined {
+  const dates: unknown[] = [];
+  for (const file of report.files) {
+    for (const finding of file.suppressed ?? []) {
+      if (finding.suppression.expires !== undefined) dates.push(finding.suppression.expires);
+    }
+  }
+  for (const use of report.policy?.suppressions ?? []) {
+    if (use.status === "active" && use.matched > 0 && use.expires !== undefined) dates.push(use.expires);
+  }
+  let earliest: string | undefined;
+  for (const date of dates) {
+    if (!isCalendarDate(date)) {
+      throw new AttestationError("bad-report", `a suppression's expiry ${JSON.stringify(date)} is not a date`);
+    }
+    if (earliest === undefined || date < earliest) earliest = date;
+  }
+  return earliest;
+}
 
 /** `resourceUri` of a report's target. */
 function resourceUriOf(target: AttestableReport["target"]): string | undefined {
@@ -261,6 +320,7 @@ export function buildScanStatement(report: AttestableReport, options: ScanStatem
     const file = report.files.find((f) => f.path === sig.signaturePath);
     if (file?.sha256 !== undefined) inputs.push({ uri: file.path, digest: { sha256: file.sha256 } });
   }
+  const suppressionsExpire = suppressionsExpireOf(report);
   const extension: ScanExtension = {
     verdict: report.verdict,
     passThreshold: threshold,
@@ -272,6 +332,7 @@ export function buildScanStatement(report: AttestableReport, options: ScanStatem
       number
     >,
     findings: report.summary.findings,
+    ...(suppressionsExpire === undefined ? {} : { suppressionsExpire }),
   };
   return {
     _type: STATEMENT_TYPE,
@@ -435,6 +496,9 @@ export function parseScanStatement(
   if (typeof ext.findings !== "number" || !Number.isSafeInteger(ext.findings) || ext.findings < 0) {
     fail("extension findings is not a count");
   }
+  if (ext.suppressionsExpire !== undefined && !isCalendarDate(ext.suppressionsExpire)) {
+    fail("extension suppressionsExpire is not a date (YYYY-MM-DD)");
+  }
   const rank = (v: string) => (VERDICTS as readonly string[]).indexOf(v);
   const passes = ext.complete === true && rank(verdict) <= rank(threshold);
   if ((result === "PASSED") !== passes) {
@@ -462,6 +526,7 @@ export function parseScanStatement(
         toolVersion: ext.toolVersion as string,
         byVerdict,
         findings: ext.findings as number,
+        ...(ext.suppressionsExpire === undefined ? {} : { suppressionsExpire: ext.suppressionsExpire as string }),
       },
     },
   };

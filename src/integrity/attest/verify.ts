@@ -20,6 +20,7 @@ import { compareCodePoints, mapLimit } from "../walk.js";
 import {
   DEFAULT_MAX_SUBJECTS,
   DEFAULT_VERIFIER_ID,
+  endOfDay,
   parseScanStatement,
   SCAN_EXTENSION_KEY,
   type ScanStatement,
@@ -35,6 +36,20 @@ const FUTURE_SKEW_MS = 5 * 60 * 1000;
 export const ATTESTATION_STAGES = ["parse", "signature", "policy", "statement", "requirements", "subjects"] as const;
 /** A stage of attestation verification. */
 export type AttestationStage = (typeof ATTESTATION_STAGES)[number];
+/**
+ * Which requirement failed (with `failedStage` `requirements`): `verifier` (not an accepted
+ * `verifier.id`), `not-passed` (a FAILED result), `policy-digest` (another policy), `future`
+ * (`timeVerified` ahead of the clock), `too-old` (`maxAge`), `resource` (another Hub revision),
+ * `suppression-expired` (a suppression the PASSED result depended on has expired since).
+ */
+export type AttestationRequirement =
+  | "verifier"
+  | "not-passed"
+  | "policy-digest"
+  | "future"
+  | "too-old"
+  | "resource"
+  | "suppression-expired";
 
 /** Options of {@link verifyAttestation}. */
 export interface VerifyAttestationOptions
@@ -52,7 +67,7 @@ export interface VerifyAttestationOptions
   policyDigest?: string;
   /** Oldest acceptable attestation: milliseconds since its `timeVerified`. */
   maxAge?: number;
-  /** The current time, for `maxAge` (default now). */
+  /** The current time, for `maxAge` and suppression expiry (default now). */
   now?: Date;
   /** Accepted `verifier.id` values (default {@link DEFAULT_VERIFIER_ID}). */
   verifierId?: string | readonly string[];
@@ -90,6 +105,8 @@ export interface AttestationVerification {
   status: "verified" | "failed";
   /** The stage that failed. */
   failedStage?: AttestationStage;
+  /** The requirement that failed, when `failedStage` is `requirements`. */
+  failedRequirement?: AttestationRequirement;
   /** Why it failed. */
   errors: string[];
   /** Accepted oddities. */
@@ -111,10 +128,15 @@ class StageError extends Error {
   constructor(
     readonly stage: AttestationStage,
     message: string,
+    readonly requirement?: AttestationRequirement,
   ) {
     super(message);
   }
 }
+
+/** A requirement the attestation does not meet. */
+const unmet = (requirement: AttestationRequirement, message: string): StageError =>
+  new StageError("requirements", message, requirement);
 
 function isRoot(target: AttestationTarget): target is ScanRoot {
   return typeof target === "object" && "list" in target && typeof target.list === "function";
@@ -132,33 +154,37 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * unit;
 }
 
-function checkRequirements(statement: ScanStatement, root: ScanRoot, options: VerifyAttestationOptions): void {
+function checkRequirements(
+  statement: ScanStatement,
+  root: ScanRoot,
+  options: VerifyAttestationOptions,
+  warnings: string[],
+): void {
   const p = statement.predicate;
   const accepted = options.verifierId ?? DEFAULT_VERIFIER_ID;
   const ids = typeof accepted === "string" ? [accepted] : accepted;
   if (!ids.includes(p.verifier.id)) {
-    throw new StageError("requirements", `verifier ${p.verifier.id} is not an accepted verifier (${ids.join(", ")})`);
+    throw unmet("verifier", `verifier ${p.verifier.id} is not an accepted verifier (${ids.join(", ")})`);
   }
   if (options.requirePassed !== false && p.verificationResult !== "PASSED") {
     const ext = p[SCAN_EXTENSION_KEY];
-    throw new StageError(
-      "requirements",
+    throw unmet(
+      "not-passed",
       `the scan did not pass: verdict ${ext.verdict}${ext.complete ? "" : ", incomplete"} (threshold ${ext.passThreshold})`,
     );
   }
   if (options.policyDigest !== undefined && p.policy.digest.sha256 !== options.policyDigest.toLowerCase()) {
-    throw new StageError(
-      "requirements",
+    throw unmet(
+      "policy-digest",
       `the scan ran under policy sha256:${p.policy.digest.sha256}, not the required sha256:${options.policyDigest.toLowerCase()}`,
     );
   }
   const now = (options.now ?? new Date()).getTime();
   const at = Date.parse(p.timeVerified);
-  if (at > now + FUTURE_SKEW_MS)
-    throw new StageError("requirements", `timeVerified ${p.timeVerified} is in the future`);
+  if (at > now + FUTURE_SKEW_MS) throw unmet("future", `timeVerified ${p.timeVerified} is in the future`);
   if (options.maxAge !== undefined && now - at > options.maxAge) {
-    throw new StageError(
-      "requirements",
+    throw unmet(
+      "too-old",
       `the attestation is too old: scanned at ${p.timeVerified}, more than ${Math.round(options.maxAge / 1000)} s ago`,
     );
   }
@@ -166,8 +192,16 @@ function checkRequirements(statement: ScanStatement, root: ScanRoot, options: Ve
   if (hub !== undefined) {
     const expected = `hf://${hub.repo}@${hub.commit}`;
     if (p.resourceUri !== expected && !p.resourceUri.startsWith(`${expected}/`)) {
-      throw new StageError("requirements", `the attestation is about ${p.resourceUri}, not ${expected}`);
+      throw unmet("resource", `the attestation is about ${p.resourceUri}, not ${expected}`);
     }
+  }
+  // A PASSED result that depended on a suppression holds until that suppression expires: after
+  // it, the finding it accepted counts again (whatever `maxAge` allows).
+  const expires = p[SCAN_EXTENSION_KEY].suppressionsExpire;
+  if (expires !== undefined && now > endOfDay(expires)) {
+    const message = `a policy suppression the result depended on expired on ${expires}: the findings it accepted count again (scan again)`;
+    if (p.verificationResult === "PASSED") throw unmet("suppression-expired", message);
+    warnings.push(message);
   }
 }
 
@@ -290,7 +324,7 @@ export async function verifyAttestation(
     result.warnings.push(...outcome.warnings);
     const statement = parseScanStatement(parsed.payloadType, parsed.payload, options.maxSubjects);
     result.statement = statement;
-    checkRequirements(statement, root, options);
+    checkRequirements(statement, root, options, result.warnings);
     result.files = await compareSubjects(statement, root, options, signal);
     const bad = result.files.filter((f) => f.status !== "ok" && !(f.status === "extra" && options.allowExtraFiles));
     if (bad.length > 0) {
@@ -305,6 +339,7 @@ export async function verifyAttestation(
   } catch (error) {
     if (error instanceof StageError) {
       result.failedStage = error.stage;
+      if (error.requirement !== undefined) result.failedRequirement = error.requirement;
       result.errors.push(error.message);
       return result;
     }

@@ -10,6 +10,7 @@ import { canonicalFacts, countOf } from "../../core/facts.js";
 import { isSpdxId } from "../../formats/license/identify.js";
 import { getRule } from "../../registry/rules.js";
 import type { FileReport, Finding, ScanReport, SuppressedFinding } from "../schema.js";
+import { encodePathForUri } from "./sarif.js";
 
 /** A CycloneDX `property`: a name/value pair; modelgate's names start with `modelgate:`. */
 export interface CdxProperty {
@@ -376,6 +377,14 @@ function vulnerabilityOf(
   return vuln;
 }
 
+/**
+ * A path as a `bom-ref` component: percent-encoded as in a URI (`%`, `#`, `:` and every
+ * character that is not unreserved or a sub-delimiter), so injective and free of the `#` that
+ * separates a ref's parts: the refs of `evil.pkl` and of a file named `evil.pkl#finding:0` never meet.
+ * @param path - a report path
+ */
+export const refPathOf = (path: string): string => encodePathForUri(path);
+
 /** The model's identity: Hub purl and name, or the scanned target's name. */
 function identityOf(
   report: ScanReport,
@@ -421,15 +430,19 @@ export function renderCycloneDx(
   const components: CdxComponent[] = [];
   const vulnerabilities: CdxVulnerability[] = [];
   const compositions: CycloneDxBom["compositions"] = [];
+  const usedRefs = new Set<string>();
   list.forEach((report, m) => {
     const identity = identityOf(report);
-    const modelRef = identity.purl ?? `modelgate:model:${m}`;
+    // Two reports of one Hub revision share a purl: the second one is named by its index.
+    const purl = identity.purl !== undefined && !usedRefs.has(identity.purl) ? identity.purl : undefined;
+    const modelRef = purl ?? `modelgate:model:${m}`;
+    usedRefs.add(modelRef);
     const files: CdxComponent[] = report.files.map((file) => {
       const facts = Object.entries(file.facts ?? {}).flatMap(([k, v]) => prop(`modelgate:fact:${k}`, factText(v)));
       const hashes = hashesOf(file);
       return {
         type: "file",
-        "bom-ref": `${modelRef}#file:${file.path}`,
+        "bom-ref": `${modelRef}#file:${refPathOf(file.path)}`,
         name: file.path,
         ...(hashes.length === 0 ? {} : { hashes }),
         properties: [

@@ -41,6 +41,39 @@ export interface SarifOptions {
   category?: string;
 }
 
+const UTF8 = new TextEncoder();
+/** Characters a path keeps as they are in a URI (unreserved, sub-delims, `@` and `/`). */
+const URI_SAFE = /[A-Za-z0-9\-._~/!$&'()*+,;=@]/;
+
+/**
+ * A POSIX path as a relative URI reference: `%`, `#`, `?`, `:` (a scheme in a first segment),
+ * spaces, controls and non-ASCII characters percent-encoded (UTF-8; a lone surrogate, which has
+ * none, as `%uXXXX`). `a#b.pkl` stays one file, not `a` with a fragment. Injective.
+ * @param path - the path
+ */
+export function encodePathForUri(path: string): string {
+  let out = "";
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (URI_SAFE.test(c)) {
+      out += c;
+      continue;
+    }
+    const code = path.codePointAt(i)!;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      out += `%u${code.toString(16).toUpperCase().padStart(4, "0")}`;
+      continue;
+    }
+    const char = String.fromCodePoint(code);
+    if (code > 0xffff) i++;
+    for (const byte of UTF8.encode(char)) out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** Most `!` separators looked at when telling which file a member path belongs to. */
+const MAX_MEMBER_DEPTH = 64;
+
 const fingerprint = (f: Finding): string =>
   createHash("sha256")
     .update(`${f.ruleId}|${f.path}|${f.offset ?? ""}|${f.message}`)
@@ -82,10 +115,21 @@ function signatureOf(sig: SignatureVerification): Record<string, unknown> {
 export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sarif.Log {
   const prefix =
     options.uriPrefix ?? (report.target.kind === "directory" ? report.target.name.replace(/\\/g, "/") : "");
-  const uriOf = (path: string): string => {
-    const file = path.split("!")[0] ?? path;
+  // A file's own name may hold `!`, the member separator: the report knows which part is the file.
+  const known = new Set([...report.files.map((f) => f.path), ...(report.skipped ?? []).map((s) => s.path)]);
+  /** The file a path names: itself when listed, else the longest listed file it is a member of. */
+  const fileOf = (path: string): string => {
+    if (known.has(path)) return path;
+    let found: string | undefined;
+    for (let at = path.indexOf("!"), n = 0; at !== -1 && n < MAX_MEMBER_DEPTH; at = path.indexOf("!", at + 1), n++) {
+      if (known.has(path.slice(0, at))) found = path.slice(0, at);
+    }
+    return found ?? path;
+  };
+  /** The artifact URI of a file (never of a member: members are named in the message and properties). */
+  const uriOf = (file: string): string => {
     const joined = prefix === "" ? file : posix.join(prefix, file);
-    return joined.replace(/^\.\//, "");
+    return encodePathForUri(joined.replace(/^\.\//, ""));
   };
   const usedRules = [
     ...new Set(report.files.flatMap((f) => [...f.findings, ...(f.suppressed ?? [])].map((x) => x.ruleId))),
@@ -181,7 +225,7 @@ export function renderSarif(report: ScanReport, options: SarifOptions = {}): Sar
                 message: { text: `${e.code}: ${e.message}` },
                 ...(e.path === undefined
                   ? {}
-                  : { locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.path) } } }] }),
+                  : { locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(fileOf(e.path)) } } }] }),
               })),
               ...(report.policy?.suppressions ?? [])
                 .filter((x) => x.status === "expired")
