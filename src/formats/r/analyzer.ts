@@ -74,6 +74,7 @@ export const rAnalyzer: Analyzer = {
       const { items, closures, promises, environments, bytecode } = walker.stats;
       ctx.fact("r.items", items);
       if (closures > 0) ctx.fact("r.closures", closures);
+      if (inspector.knownClosures > 0) ctx.fact("r.knownClosures", inspector.knownClosures);
       if (promises > 0) ctx.fact("r.promises", promises);
       if (environments > 0) ctx.fact("r.environments", environments);
       if (bytecode > 0) ctx.fact("r.bytecode", bytecode);

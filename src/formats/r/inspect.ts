@@ -9,6 +9,7 @@ import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
 import { deparse } from "./deparse.js";
+import { knownPackageClosure } from "./known.js";
 import {
   CONTROL_NAME,
   DANGEROUS_CALLS,
@@ -228,6 +229,8 @@ export class RInspector implements RWalkEvents {
   readonly namespaces = new Set<string>();
   /** Closure bodies already reported, so a closure reached twice is reported once. */
   readonly #seen = new WeakSet<object>();
+  /** Closures recognised as package code ({@link knownPackageClosure}): counted, not reported. */
+  knownClosures = 0;
 
   #add(finding: FindingInput): void {
     this.findings.add(finding);
@@ -271,11 +274,16 @@ export class RInspector implements RWalkEvents {
       dangerous.length > 0 || (unlisted.length > 0 && !compiledModelArgument) || source === undefined
         ? undefined
         : CONSTANTS.has(source.type)
-          ? "low"
+          ? "info"
           : source.type === SXP.SYM
             ? "medium"
             : "high";
-    const what = severity === "low" ? "a constant, evaluated" : severity === "medium" ? "a variable, read" : "runs";
+    const what =
+      severity === "info"
+        ? "a constant, evaluated (nothing runs)"
+        : severity === "medium"
+          ? "a variable, read"
+          : "runs";
     this.#add({
       ruleId: "r/promise",
       message: `promise${at(where)}: ${deparse(expression, 100)} ${what} when the loaded value is first used`,
@@ -301,6 +309,11 @@ export class RInspector implements RWalkEvents {
     this.#seen.add(node);
     const code = node.code;
     if (code === undefined) return;
+    // a package's own closure, byte for byte, run against its installed namespace: nothing shipped
+    if (node.type === SXP.CLO && knownPackageClosure(node, namespace)) {
+      this.knownClosures++;
+      return;
+    }
     const known = kind !== "bytecode" && knownClosure(code, namespace);
     const dangerous = known ? [] : dangerousNames(code, namespace);
     const body = node.type === SXP.CLO ? node.cells?.[1]?.value : node;

@@ -12,6 +12,7 @@
  */
 import { ModelgateError } from "../../core/errors.js";
 import { renderCall } from "./deparse.js";
+import { FP_VECTOR_CAP, FpSink } from "./fingerprint.js";
 import {
   BINDERS,
   DANGEROUS_REFS,
@@ -115,6 +116,10 @@ export interface CodeSummary {
   readonly values: Set<string>;
   /** A set hit its cap: some names were not kept. */
   overflow: boolean;
+  /** Every symbol named in the code (not in call position), for what a closure's environment may answer. */
+  readonly symbols: Set<string>;
+  /** {@link CodeSummary.symbols} hit its cap. */
+  symbolsOverflow: boolean;
 }
 
 /** One cell of a pairlist or call. */
@@ -163,6 +168,14 @@ export interface RNode {
   pending?: { readonly closure: RNode; readonly where: RWhere & { readonly bytecode: boolean } }[];
   /** The item has the object bit (an S3/S4 object). */
   object?: boolean;
+  /** A closure: the fingerprint of its formals and body ({@link FpSink}), when they could be hashed. */
+  fingerprint?: string;
+  /** A closure: its environment. An environment: its enclosing environment. */
+  env?: RNode;
+  /** An environment: the type of each value its frame binds (-1: an active binding, -2: unclear). */
+  bindings?: Map<string, number>;
+  /** An environment binds more names than {@link RNode.bindings} keeps, or is still being read. */
+  bindingsUnknown?: boolean;
 }
 
 /** Where an item was found, for evidence. */
@@ -233,6 +246,12 @@ const STRING_CAP = 8;
 const STRING_BYTES = 256;
 /** Names kept per code summary set. */
 const SET_CAP = 256;
+/** Symbols kept per code summary. */
+const SYMBOL_CAP = 4096;
+/** Bindings kept per environment frame. */
+const BINDING_CAP = 4096;
+/** Flag bits a fingerprint keeps besides the type: object, attributes, tag. */
+const FP_FLAGS = IS_OBJECT | HAS_ATTR | HAS_TAG;
 /** Closures per environment whose report waits for the environment's frame. */
 const PENDING_CAP = 1024;
 /** Longest primitive name accepted (R's are all short). */
@@ -269,6 +288,8 @@ export function newCode(): CodeSummary {
     binders: new Set(),
     values: new Set(),
     overflow: false,
+    symbols: new Set(),
+    symbolsOverflow: false,
   };
 }
 
@@ -292,6 +313,7 @@ export function keptWhole(node: RNode): boolean {
  *   variables ({@link VARIABLE_OPERATORS}): a symbol there is not a function value
  */
 export function mergeCode(code: CodeSummary, child: RNode, variable = false): void {
+  if (child.type === SXP.SYM && child.name !== undefined) addSymbol(code, child.name);
   if (child.type === SXP.SYM || child.type === SXP.BUILTIN || child.type === SXP.SPECIAL) {
     if (child.name !== undefined && DANGEROUS_REFS.has(child.name)) add(code, code.refs, child.name);
     if (child.name !== undefined && !variable && VALUE_REFS.has(child.name)) add(code, code.values, child.name);
@@ -315,6 +337,14 @@ export function mergeCode(code: CodeSummary, child: RNode, variable = false): vo
   for (const v of c.binders) add(code, code.binders, v);
   for (const v of c.values) add(code, code.values, v);
   if (c.overflow) code.overflow = true;
+  for (const v of c.symbols) addSymbol(code, v);
+  if (c.symbolsOverflow) code.symbolsOverflow = true;
+}
+
+function addSymbol(code: CodeSummary, name: string): void {
+  if (code.symbols.has(name)) return;
+  if (code.symbols.size >= SYMBOL_CAP) code.symbolsOverflow = true;
+  else code.symbols.add(name);
 }
 
 /**
@@ -495,6 +525,10 @@ export class RWalker {
   readonly #refs: RNode[] = [];
   /** A frame being read binds the name of a known native routine. */
   #shadowsNative = false;
+  /** The environment whose frame is being read (its bindings are recorded). */
+  #frameEnv: RNode | undefined;
+  /** The fingerprint of the closure whose formals or body are being read. */
+  #sink: FpSink | undefined;
   readonly stats: RWalkStats = { items: 0, closures: 0, promises: 0, environments: 0, bytecode: 0, calls: 0 };
 
   constructor(input: RInput, events: RWalkEvents, options: RWalkOptions = {}) {
@@ -522,6 +556,46 @@ export class RWalker {
         budget: "r.maxRefs",
       });
     this.#refs.push(node);
+  }
+
+  /**
+   * Records a binding of the frame being read: its value's type, -1 for an active binding, -2 for
+   * a name bound twice to different kinds (or no name); past the cap the frame is marked unknown.
+   */
+  #bind(tag: string | undefined, value: RNode, active: boolean): void {
+    const env = this.#frameEnv;
+    if (env?.bindings === undefined) return;
+    const name = tag ?? "";
+    const kind = tag === undefined ? -2 : active ? -1 : value.type;
+    const before = env.bindings.get(name);
+    if (before === undefined && env.bindings.size >= BINDING_CAP) return;
+    env.bindings.set(name, before === undefined || before === kind ? kind : -2);
+  }
+
+  /** The fingerprint being made, while it still counts. */
+  get #live(): FpSink | undefined {
+    return this.#sink?.live === true ? this.#sink : undefined;
+  }
+
+  /** Adds the elements of a numeric vector to the fingerprint (a length-1 one keeps its value). */
+  async #hashVector(node: RNode, sink: FpSink, kind: "int" | "real" | "complex" | "raw", len: number): Promise<void> {
+    if (len > FP_VECTOR_CAP || kind === "complex" || kind === "raw") {
+      sink.fail();
+      await this.#in.skipElements(kind, len);
+      return;
+    }
+    if (kind === "int") {
+      const values = await this.#in.ints(len);
+      sink.add("i", values.join(","));
+      if (len === 1) node.value = values[0]!;
+      return;
+    }
+    for (let i = 0; i < len; i++) {
+      if ((i & 0xfff) === 0xfff) this.#checkpoint();
+      const { key, value } = await this.#in.realKey();
+      sink.add("d", key);
+      if (len === 1) node.value = value;
+    }
   }
 
   /** A vector length (R's InLength): -1 announces a long length in two integers. */
@@ -600,6 +674,8 @@ export class RWalker {
     const type = flags & 0xff;
     const hasAttr = (flags & HAS_ATTR) !== 0;
     const where = { offset, label };
+    // every item counts by its type (a symbol, written whole or referred to, by its name alone)
+    if (type !== SXP.REF && type !== SXP.SYM) this.#live?.add("t", String(flags & (0xff | FP_FLAGS)));
     const constant = CONSTANTS.get(type);
     if (constant !== undefined) return constant;
     switch (type) {
@@ -609,9 +685,13 @@ export class RWalker {
         const node = this.#refs[index - 1];
         if (index < 1 || node === undefined)
           throw this.#malformed(`reference ${index} to an item not read (${this.#refs.length} so far)`, offset);
+        // a symbol counts by its name, written whole or referred to
+        if (node.type === SXP.SYM) this.#live?.add("y", node.name);
+        else this.#live?.fail();
         return node;
       }
       case SXP.PERSIST: {
+        this.#live?.fail();
         const names = await this.#stringVec(depth);
         const node: RNode = { type, offset, name: names.join(" ") };
         this.#addRef(node);
@@ -619,7 +699,13 @@ export class RWalker {
         return node;
       }
       case SXP.SYM: {
-        const printName = await this.#item(depth + 1, false, undefined);
+        const sink = this.#sink;
+        this.#sink = undefined; // the name counts once, below
+        const printName = await this.#item(depth + 1, false, undefined).finally(() => {
+          this.#sink = sink;
+        });
+        if (printName.name === undefined || (printName.length ?? 0) > STRING_BYTES) this.#live?.fail();
+        else this.#live?.add("y", printName.name);
         if (printName.type !== SXP.CHAR) throw this.#malformed(`symbol name is a ${typeName(printName.type)}`, offset);
         const node: RNode = { type, offset, name: printName.name ?? "NA" };
         this.#addRef(node);
@@ -627,6 +713,7 @@ export class RWalker {
       }
       case SXP.PACKAGE:
       case SXP.NAMESPACE: {
+        this.#live?.fail();
         const names = await this.#stringVec(depth);
         const node: RNode = { type, offset, name: names[0] ?? "" };
         this.#addRef(node);
@@ -634,16 +721,27 @@ export class RWalker {
         return node;
       }
       case SXP.ENV: {
+        this.#live?.fail();
         await this.#in.int("an environment's lock flag");
         const node: RNode = { type, offset };
         this.#addRef(node); // registered before its contents, which may refer to it
         this.stats.environments++;
         const enclos = await this.#item(depth + 1, false, undefined); // enclosing environment
+        node.env = enclos;
         const outer = this.#shadowsNative;
+        const outerEnv = this.#frameEnv;
         this.#shadowsNative = false;
+        this.#frameEnv = node;
         node.pending = [];
-        await this.#item(depth + 1, false, undefined, "frame"); // frame
-        await this.#item(depth + 1, false, undefined, "frame"); // hash table
+        node.bindings = new Map();
+        node.bindingsUnknown = true; // until its frame is read
+        try {
+          await this.#item(depth + 1, false, undefined, "frame"); // frame
+          await this.#item(depth + 1, false, undefined, "frame"); // hash table
+        } finally {
+          this.#frameEnv = outerEnv;
+        }
+        node.bindingsUnknown = node.bindings.size >= BINDING_CAP;
         const namespace = this.#shadowsNative ? undefined : namespaceOf(enclos);
         this.#shadowsNative = outer;
         if (namespace !== undefined) node.namespace = namespace;
@@ -663,6 +761,7 @@ export class RWalker {
       case SXP.PROM:
         return this.#closureOrPromise(flags, offset, depth, label);
       case SXP.ALTREP: {
+        this.#live?.fail();
         const info = await this.#item(depth + 1, false, undefined);
         const state = await this.#item(depth + 1, code, undefined);
         const attr = await this.#item(depth + 1, false, undefined);
@@ -687,9 +786,11 @@ export class RWalker {
         this.#addRef(node);
         await this.#item(depth + 1, false, undefined); // protected value
         await this.#item(depth + 1, false, undefined); // tag
+        this.#live?.fail();
         this.#events.external("external pointer", where);
         break;
       case SXP.WEAKREF:
+        this.#live?.fail();
         this.#addRef(node);
         this.#events.external("weak reference", where);
         break;
@@ -698,16 +799,22 @@ export class RWalker {
         const len = await this.#in.int("a primitive's name length");
         if (len < 0 || len > MAX_PRIMITIVE_NAME) throw this.#malformed(`primitive name of ${len} bytes`, offset);
         node.name = latin1(await this.#in.string(len, len));
+        this.#live?.add("p", node.name);
         if (!code) this.#events.primitive(node.name, where);
         break;
       }
       case SXP.CHAR: {
         const len = await this.#in.int("a string length");
-        if (len === -1) break; // NA_character_
+        if (len === -1) {
+          this.#live?.add("NA");
+          break; // NA_character_
+        }
         if (len < 0) throw this.#malformed(`negative string length ${len}`, offset);
         const bytes = await this.#in.string(len, STRING_BYTES);
         node.name = decodeChar(flags, bytes);
         node.length = len;
+        if (len > STRING_BYTES) this.#live?.fail();
+        else this.#live?.add("c", node.name);
         break;
       }
       case SXP.LGL:
@@ -719,7 +826,11 @@ export class RWalker {
         const kind = type === SXP.REAL ? "real" : type === SXP.CPLX ? "complex" : type === SXP.RAW ? "raw" : "int";
         this.#checkFits(kind, len, typeName(type));
         node.length = len;
-        if (code && len === 1 && kind === "int") node.value = await this.#in.int();
+        const sink = this.#live;
+        if (sink !== undefined) {
+          sink.add("n", String(len));
+          await this.#hashVector(node, sink, kind, len);
+        } else if (code && len === 1 && kind === "int") node.value = await this.#in.int();
         else if (code && len === 1 && kind === "real") node.value = await this.#in.real();
         else await this.#in.skipElements(kind, len);
         break;
@@ -729,13 +840,22 @@ export class RWalker {
         this.#checkItems(len, "STRSXP");
         node.length = len;
         const strings: string[] = [];
+        const sink = this.#live;
+        sink?.add("n", String(len));
         for (let i = 0; i < len; i++) {
-          const fast = this.#in.charSync(strings.length < STRING_CAP ? STRING_BYTES : 0);
+          const fast = this.#in.charSync(strings.length < STRING_CAP || sink !== undefined ? STRING_BYTES : 0);
           if (fast !== undefined) {
             this.#count(depth + 1);
-            if (strings.length < STRING_CAP)
-              strings.push(fast.bytes === null ? "NA" : decodeChar(fast.flags, fast.bytes));
+            const text = fast.bytes === null ? undefined : decodeChar(fast.flags, fast.bytes);
+            if (strings.length < STRING_CAP) strings.push(text ?? "NA");
             if (fast.truncated) node.truncated = true;
+            // the same tokens as the CHARSXP item below
+            if (sink !== undefined) {
+              sink.add("t", String(fast.flags & (0xff | FP_FLAGS)));
+              if (fast.truncated === true) sink.fail();
+              else if (text === undefined) sink.add("NA");
+              else sink.add("c", text);
+            }
             continue;
           }
           const s = await this.#item(depth + 1, false, undefined);
@@ -751,6 +871,7 @@ export class RWalker {
         const len = await this.#length();
         this.#checkItems(len, typeName(type));
         node.length = len;
+        this.#live?.add("n", String(len));
         // An expression vector is code wherever it is (eval() runs it); the elements of a list
         // inside code are code too.
         const inner = code || type === SXP.EXPR;
@@ -766,6 +887,7 @@ export class RWalker {
       case SXP.BCODE: {
         const reps = await this.#in.int("a bytecode reference count");
         if (reps < 0) throw this.#malformed(`negative bytecode reference count ${reps}`, offset);
+        this.#live?.add("r", String(reps));
         this.#checkItems(reps, "bytecode references");
         const bc = await this.#bytecode(depth, offset, new Map(), reps);
         this.stats.bytecode++;
@@ -814,6 +936,7 @@ export class RWalker {
       // a tag names the value for evidence (and `predvars` attributes for the language rules)
       const value = await this.#item(depth + 1, inner, frame || !inner ? tag : undefined);
       if (frame === "frame" && tag !== undefined && KNOWN_NATIVE_NAMES.has(tag)) this.#shadowsNative = true;
+      if (frame === "frame") this.#bind(tag, value, ((cellFlags >>> 12) & ACTIVE_BINDING) !== 0);
       if (frame !== undefined) {
         const active = ((cellFlags >>> 12) & ACTIVE_BINDING) !== 0;
         this.#events.binding(tag, value, { offset: cellOffset, label: tag, active, workspace: frame === "workspace" });
@@ -832,6 +955,7 @@ export class RWalker {
       if (nextType === SXP.LIST || nextType === SXP.LANG || nextType === SXP.DOT) {
         this.#count(depth);
         cellFlags = next;
+        this.#live?.add("t", String(next & (0xff | FP_FLAGS)));
         continue;
       }
       const rest = await this.#body(next, nextOffset, depth + 1, inner, undefined, undefined);
@@ -851,13 +975,27 @@ export class RWalker {
     const type = flags & 0xff;
     const where = { offset, label };
     const node: RNode = { type, offset };
+    // a closure or promise inside code: the enclosing closure has no fingerprint
+    this.#sink?.fail();
     if ((flags & HAS_ATTR) !== 0) node.attr = await this.#item(depth + 1, false, undefined);
     // TAG: the closure's environment, or the promise's (nil once forced)
     const env = (flags & HAS_TAG) !== 0 ? await this.#item(depth + 1, false, undefined) : undefined;
     const namespace = env === undefined ? undefined : namespaceOf(env);
     if (type === SXP.CLO) {
-      const formals = await this.#item(depth + 1, true, undefined);
-      const body = await this.#item(depth + 1, true, undefined);
+      const outer = this.#sink;
+      const sink = new FpSink();
+      this.#sink = sink;
+      let formals: RNode;
+      let body: RNode;
+      try {
+        formals = await this.#item(depth + 1, true, undefined);
+        body = await this.#item(depth + 1, true, undefined);
+      } finally {
+        this.#sink = outer;
+      }
+      const fingerprint = sink.digest();
+      if (fingerprint !== undefined) node.fingerprint = fingerprint;
+      if (env !== undefined) node.env = env;
       const summary = newCode();
       mergeCode(summary, formals);
       mergeCode(summary, body);
@@ -890,12 +1028,14 @@ export class RWalker {
     if (codeVector.type !== SXP.INT) throw this.#malformed(`bytecode is a ${typeName(codeVector.type)}`, offset);
     const n = await this.#in.int("a bytecode constant count");
     if (n < 0) throw this.#malformed(`negative bytecode constant count ${n}`, offset);
+    this.#live?.add("n", String(n));
     this.#checkItems(n, "a bytecode constant pool");
     const cells: RCell[] = [];
     const natives = new Set<string>();
     for (let i = 0; i < n; i++) {
       const constOffset = this.#in.offset;
       const type = await this.#in.int("a bytecode constant type");
+      this.#live?.add("k", String(type));
       let c: RNode;
       if (type === SXP.BCODE) c = await this.#bytecode(depth + 1, constOffset, reps, repCount);
       else if (BC_LANG.has(type)) c = await this.#bcLang(type, depth + 1, constOffset, reps, repCount);
@@ -925,6 +1065,7 @@ export class RWalker {
     if (type === SXP.BCREPREF) {
       const index = await this.#in.int("a bytecode reference");
       if (index < 0 || index >= repCount) throw this.#malformed(`bytecode reference ${index} out of range`, offset);
+      this.#live?.add("rr", String(index));
       return reps.get(index) ?? (CONSTANTS.get(SXP.NILVALUE) as RNode);
     }
     if (!BC_LANG.has(type)) return this.#item(depth, true, undefined); // a pad, then an ordinary item
@@ -935,6 +1076,7 @@ export class RWalker {
       if (pos < 0 || pos >= repCount) throw this.#malformed(`bytecode reference ${pos} out of range`, offset);
       kind = await this.#in.int("a bytecode cell type");
     }
+    this.#live?.add("bc", `${type}:${pos}:${kind}`);
     if (kind !== SXP.LANG && kind !== SXP.LIST && kind !== SXP.ATTRLANG && kind !== SXP.ATTRLIST)
       throw this.#malformed(`bytecode cell of ${typeName(kind)}`, offset);
     const isCall = kind === SXP.LANG || kind === SXP.ATTRLANG;

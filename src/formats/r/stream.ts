@@ -217,6 +217,48 @@ export class RInput {
   }
 
   /**
+   * `count` integers of a vector (at most a few hundred thousand: the caller caps them), read
+   * from the buffer at once in the binary encodings.
+   */
+  async ints(count: number): Promise<Int32Array> {
+    const out = new Int32Array(count);
+    if (this.format === "ascii") {
+      for (let i = 0; i < count; i++) {
+        if ((i & 0xfff) === 0xfff) this.#checkpoint();
+        out[i] = await this.int("a vector element");
+      }
+      return out;
+    }
+    await this.#ensure(count * 4, `a vector of ${count} integers`);
+    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, count * 4);
+    const little = this.format === "binary";
+    for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, little);
+    this.#pos += count * 4;
+    return out;
+  }
+
+  /**
+   * One double as a canonical key (its IEEE bits, big-endian hex, whatever the encoding) and its
+   * value, for fingerprints of code. ASCII streams write `NA`, `NaN`, `Inf`, `-Inf` or a decimal.
+   */
+  async realKey(): Promise<{ readonly key: string; readonly value: number }> {
+    const bits = new DataView(new ArrayBuffer(8));
+    if (this.format === "ascii") {
+      const word = await this.word("a double");
+      if (word === "NA") {
+        bits.setUint32(0, 0x7ff00000);
+        bits.setUint32(4, 1954);
+      } else bits.setFloat64(0, word === "Inf" ? Infinity : word === "-Inf" ? -Infinity : Number.parseFloat(word));
+    } else {
+      await this.#ensure(8, "a double");
+      for (let i = 0; i < 8; i++) bits.setUint8(i, this.#buf[this.#pos + (this.format === "xdr" ? i : 7 - i)]!);
+      this.#pos += 8;
+    }
+    const hex = [0, 4].map((o) => bits.getUint32(o).toString(16).padStart(8, "0")).join("");
+    return { key: `d${hex}`, value: bits.getFloat64(0) };
+  }
+
+  /**
    * Fast path for the strings of a character vector in a binary stream: when a whole CHARSXP
    * without attributes is in the buffer, consumes it and returns its flags and first `keep` bytes
    * (null for NA). Returns undefined, consuming nothing, whenever the general reader must decide.

@@ -235,8 +235,9 @@ describe("R code findings", () => {
       .nil();
     const hijack = await walk(shadowed.stream());
     expect(findingsOf(hijack.inspector).map((f) => f.ruleId)).toEqual(["r/dangerous-code"]);
+    // a real fit: stats' own closures are recognised by their fingerprint (r-known.test.ts)
     const file = await scanOne(sample("benign/glm_binomial.rds"), "glm.rds");
-    expect(file.verdict).toBe("suspicious");
+    expect(file.verdict).toBe("clean");
     expect(ruleIds(file)).not.toContain("r/dangerous-code");
   });
 
