@@ -418,6 +418,13 @@ export interface RootOptions {
   expect?: RootIdentity;
   /** The scan's pins: a remote root takes a pin for a file it lists as that file's pinned digest. */
   pins?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The scan's `limits.maxFileBytes`: a URL root never downloads a file over it (even when the
+   * server ignores Range and sends the body whole), so the engine reports it `scan/too-large`.
+   */
+  maxFileBytes?: number | undefined;
+  /** Whether the scan analyses a path (`include`/`exclude`): a URL root does not download the others. */
+  selected?: ((path: string) => boolean) | undefined;
 }
 
 /**
@@ -453,7 +460,12 @@ export async function rootFor(target: ScanTarget, options: RootOptions = {}): Pr
   }
   if ("url" in target && typeof target.url === "object" && target.url !== null) {
     const { HttpRoot } = await import("./http/root.js");
-    return new HttpRoot(target.url, { signal: options.signal, pins: options.pins });
+    return new HttpRoot(target.url, {
+      signal: options.signal,
+      pins: options.pins,
+      maxFileBytes: options.maxFileBytes,
+      selected: options.selected,
+    });
   }
   if ("s3" in target && typeof target.s3 === "object" && target.s3 !== null) {
     const { S3Root } = await import("./s3/root.js");

@@ -5,7 +5,9 @@
  */
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { readClamped } from "../../core/byte-source.js";
+import { isModelgateError, ruleForError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
+import { isFileChangedError } from "../../sources/file.js";
 import { frontMatter, identifyLicenseText, normaliseLicense } from "./identify.js";
 
 declare module "../../core/analyzer.js" {
@@ -25,15 +27,29 @@ const LICENSE_FILE = /(?:^|\/)(?:licen[cs]e|copying)(?:[-._][\w.-]*)?$/i;
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+/**
+ * The first {@link MAX_LICENSE_BYTES} of a file as text, or undefined when it cannot be read. A
+ * read that failed (the store answered otherwise the second time, a timeout) is reported on the
+ * file; a file too large to be read again (`BUDGET_EXCEEDED`) states no licence here; a file the
+ * file pass could not read carries its own finding (the engine does not repeat it).
+ */
 async function readText(ctx: RepoContext, path: string): Promise<string | undefined> {
   let source: Awaited<ReturnType<RepoContext["openFile"]>> | undefined;
   try {
     source = await ctx.openFile(path);
     return utf8.decode(await readClamped(source, 0, MAX_LICENSE_BYTES));
-  } catch {
-    return undefined; // a file the file pass could not read: its own findings say so
+  } catch (error) {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+    if (!isModelgateError(error)) throw error;
+    if (error.code === "BUDGET_EXCEEDED") return undefined;
+    ctx.report(path, {
+      ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(error),
+      message: `the licence analysis could not read it: ${error.message}`,
+      evidence: { code: error.code },
+    });
+    return undefined;
   } finally {
-    await source?.close?.();
+    await source?.close?.()?.catch(() => undefined);
   }
 }
 

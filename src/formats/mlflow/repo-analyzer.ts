@@ -9,8 +9,9 @@
  */
 import { posix } from "node:path";
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
-import { isModelgateError } from "../../core/errors.js";
+import { isModelgateError, ruleForError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
+import { isFileChangedError } from "../../sources/file.js";
 import { readText } from "../hf/text.js";
 import { shadowingModules } from "../marshal/python-modules.js";
 import { CODE_DIRS_FACT, MLMODEL } from "./index.js";
@@ -43,6 +44,12 @@ export function remoteRequirements(text: string): { line: number; text: string; 
   return out;
 }
 
+/**
+ * Reads an environment file whole, or undefined when it cannot be. Nothing is skipped silently:
+ * pip reads the whole file, so one too large to read here, or a read that failed (the store
+ * answered otherwise the second time, a timeout), is reported on the file; a file the file pass
+ * could not read already carries its own finding (the engine does not repeat it).
+ */
 async function readListed(ctx: RepoContext, path: string): Promise<string | undefined> {
   let source: Awaited<ReturnType<RepoContext["openFile"]>> | undefined;
   try {
@@ -51,7 +58,12 @@ async function readListed(ctx: RepoContext, path: string): Promise<string | unde
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
     if (!isModelgateError(error)) throw error;
-    // a file the file pass could not read carries its own finding
+    const ruleId = isFileChangedError(error) ? "scan/file-changed" : ruleForError(error);
+    ctx.report(path, {
+      ruleId: ruleId === "format/malformed" ? "scan/read-error" : ruleId,
+      message: `the MLflow environment file could not be read for its requirements: ${error.message}`,
+      evidence: { code: error.code },
+    });
     return undefined;
   } finally {
     await source?.close?.()?.catch(() => undefined);

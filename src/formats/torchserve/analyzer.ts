@@ -24,6 +24,22 @@ export const MAX_MANIFEST_BYTES = 1 << 20;
 /** Copies of a repeated manifest judged (readers differ on which one they take). */
 const MAX_MANIFESTS = 4;
 
+/**
+ * The manifests to judge, last first: extracting an archive (TorchServe's unzip, `tarfile`)
+ * writes every copy in turn, so the last one is what the loader reads. Copies past
+ * {@link MAX_MANIFESTS} are not judged but reported (`scan/budget-exceeded`), never dropped silently.
+ */
+function manifestsToJudge<T>(ctx: AnalysisContext, manifests: readonly T[]): T[] {
+  if (manifests.length > MAX_MANIFESTS) {
+    ctx.report({
+      ruleId: "scan/budget-exceeded",
+      message: `the archive holds ${manifests.length} manifests; only the last ${MAX_MANIFESTS} were judged`,
+      evidence: { budget: "torchserve.maxManifests", limit: MAX_MANIFESTS, count: manifests.length },
+    });
+  }
+  return manifests.slice(-MAX_MANIFESTS).reverse();
+}
+
 /** How a manifest is read, wherever it is. */
 export const MANIFEST_JSON: JsonMemberOptions = {
   maxBytes: MAX_MANIFEST_BYTES,
@@ -77,7 +93,7 @@ export const torchserveAnalyzer: Analyzer = {
       return;
     }
     const members = new Set(listing.entries.map((e) => e.name));
-    for (const entry of manifests.slice(0, MAX_MANIFESTS)) {
+    for (const entry of manifestsToJudge(ctx, manifests)) {
       ctx.checkpoint();
       const value = await readManifest(ctx, entry);
       if (value !== undefined) reportManifest(ctx, value, members, entry.name);
@@ -122,7 +138,7 @@ export const torchserveTarAnalyzer: Analyzer = {
     // Links count as members: an extracted link is what the import finds.
     const names = entries.filter((e) => e.isFile || e.type === "1" || e.type === "2").map((e) => e.name);
     ctx.fact("torchserve.archiveFormat", "tar");
-    for (const entry of manifests.slice(0, MAX_MANIFESTS)) {
+    for (const entry of manifestsToJudge(ctx, manifests)) {
       ctx.checkpoint();
       const root = tarManifestRoot(entry.name) ?? "";
       const value = await readJsonWith(ctx, entry.name, () => readTarMember(ctx, entry), MANIFEST_JSON);

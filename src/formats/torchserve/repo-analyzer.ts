@@ -9,12 +9,13 @@
  */
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
-import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { isModelgateError, ModelgateError, ruleForError } from "../../core/errors.js";
+import { isFileChangedError } from "../../sources/file.js";
 import { MANIFEST, membersUnder } from "./manifest.js";
 import type { JsonMemberOptions } from "./zip-listing.js";
 import { readJsonWith } from "./zip-listing.js";
 
-/** Model directories judged per scan. */
+/** Model directories judged per scan (more: `scan/budget-exceeded` on each one not judged). */
 const MAX_DIRECTORIES = 64;
 
 async function readListed(ctx: RepoContext, path: string, options: JsonMemberOptions): Promise<Uint8Array> {
@@ -35,10 +36,17 @@ async function readListed(ctx: RepoContext, path: string, options: JsonMemberOpt
 export const torchserveRepoAnalyzer: RepoAnalyzer = {
   name: "torchserve",
   async analyze(ctx: RepoContext): Promise<void> {
-    const manifests = ctx.files
-      .filter((f) => f.path === MANIFEST || f.path.endsWith(`/${MANIFEST}`))
-      .slice(0, MAX_DIRECTORIES);
-    if (manifests.length === 0) return;
+    const all = ctx.files.filter((f) => f.path === MANIFEST || f.path.endsWith(`/${MANIFEST}`));
+    if (all.length === 0) return;
+    const manifests = all.slice(0, MAX_DIRECTORIES);
+    // a manifest past the budget is not judged, but never silently: its file cannot be clean
+    for (const file of all.slice(MAX_DIRECTORIES)) {
+      ctx.report(file.path, {
+        ruleId: "scan/budget-exceeded",
+        message: `the scan holds ${all.length} TorchServe model directories; only ${MAX_DIRECTORIES} were judged`,
+        evidence: { budget: "torchserve.maxDirectories", limit: MAX_DIRECTORIES },
+      });
+    }
     // The manifest judgement (and the archive analyzers beside it) loads only when a manifest is
     // there: this analyzer runs on every scan.
     const { MANIFEST_JSON, reportManifest } = await import("./analyzer.js");
@@ -66,7 +74,15 @@ export const torchserveRepoAnalyzer: RepoAnalyzer = {
         );
       } catch (error) {
         if (ctx.signal.aborted || !isModelgateError(error)) throw error;
-        continue; // a file the file pass could not read carries its own finding
+        // Content errors were reported above (torchserve/malformed); a failed read never passes in
+        // silence. (A manifest the file pass could not read carries its own finding, which the
+        // engine does not repeat.)
+        sink.report({
+          ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(error),
+          message: `the TorchServe manifest could not be read again to judge the model folder: ${error.message}`,
+          evidence: { code: error.code },
+        });
+        continue;
       }
       if (value === undefined) continue;
       sink.fact("torchserve.archiveFormat", "no-archive");

@@ -63,6 +63,17 @@ export interface RemoteRootOptions {
   signal?: AbortSignal | undefined;
   /** The scan's `pins` (expected SHA-256 by path): a pin for the listed name is the pinned digest. */
   pins?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The scan's `limits.maxFileBytes` (`--max-size`): a file over it is listed with its size and
+   * never downloaded (the engine reports it `scan/too-large`), also when the server ignores Range
+   * and would send it whole.
+   */
+  maxFileBytes?: number | undefined;
+  /**
+   * Whether the scan analyses a listed path (its `include`/`exclude`): a file it leaves out is
+   * listed but not downloaded.
+   */
+  selected?: ((path: string) => boolean) | undefined;
 }
 
 /** The validators a server gave for the content: they must not change during the scan. */
@@ -71,10 +82,11 @@ interface Validators {
   lastModified?: string;
 }
 
-/** How the content is read. */
+/** How the content is read (`unread`: listed only, as the scan will not open it). */
 type Mode =
   | { kind: "range"; size: number; first: Uint8Array; validators: Validators }
-  | { kind: "whole"; size: number; sha256: string; memory?: Uint8Array; handle?: FileHandle; validators: Validators };
+  | { kind: "whole"; size: number; sha256: string; memory?: Uint8Array; handle?: FileHandle; validators: Validators }
+  | { kind: "unread"; size: number; why: string; validators: Validators };
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 const PROBE = 64 << 10;
@@ -104,6 +116,8 @@ export class HttpRoot implements ScanRoot {
   readonly #ctx: { -readonly [K in keyof RequestContext]: RequestContext[K] };
   readonly #pinSources: ReadonlyArray<{ digest: string; from: string }>;
   readonly #pins: Readonly<Record<string, string>> | undefined;
+  readonly #maxFileBytes: number;
+  readonly #selected: (path: string) => boolean;
   #pinned: string | undefined;
   #mode: Mode | undefined;
   #spool: string | undefined;
@@ -139,6 +153,8 @@ export class HttpRoot implements ScanRoot {
     if (options.sha256 !== undefined) pins.push({ digest: checkSha256(options.sha256, "sha256"), from: "sha256" });
     this.#pinSources = pins;
     this.#pins = root.pins;
+    this.#maxFileBytes = root.maxFileBytes ?? Number.POSITIVE_INFINITY;
+    this.#selected = root.selected ?? (() => true);
     this.#pinned = pins[0]?.digest;
   }
 
@@ -197,6 +213,9 @@ export class HttpRoot implements ScanRoot {
     const mode = this.#mode;
     if (mode === undefined || path !== this.#name) {
       return Promise.reject(new ModelgateError("INVALID_ARGUMENT", `${path} is not listed`));
+    }
+    if (mode.kind === "unread") {
+      return Promise.reject(new ModelgateError("BUDGET_EXCEEDED", `${this.#display}: not downloaded (${mode.why})`));
     }
     if (mode.kind === "whole") {
       if (mode.memory !== undefined) return Promise.resolve(new BufferSource(mode.memory));
@@ -336,7 +355,11 @@ export class HttpRoot implements ScanRoot {
     );
   }
 
-  /** One full streamed read, hashed as it arrives; kept in memory or in an unlinked temporary file. */
+  /**
+   * One full streamed read, hashed as it arrives; kept in memory or in an unlinked temporary file.
+   * A file the scan leaves out, or one over `maxFileBytes` (by its Content-Length, else once more
+   * bytes than that arrived), is abandoned: listed with its size, never downloaded.
+   */
   async #consumeWhole(response: Response): Promise<Mode> {
     const maxBytes = this.#options.download?.maxBytes ?? 64 * 1024 ** 3;
     const maxMemory = this.#options.download?.maxMemoryBytes ?? 32 << 20;
@@ -358,6 +381,13 @@ export class HttpRoot implements ScanRoot {
       new ModelgateError("BUDGET_EXCEEDED", `${this.#display} is larger than the ${maxBytes}-byte download limit`, {
         budget: "download.maxBytes",
       });
+    const unread = async (size: number, why: string): Promise<Mode> => {
+      await response.body?.cancel().catch(() => undefined);
+      return { kind: "unread", size, why, validators: validatorsOf(response.headers) };
+    };
+    if (!this.#selected(this.#name)) return unread(declared ?? 0, "left out by include/exclude");
+    const overLimit = `over the scan's ${this.#maxFileBytes}-byte limit (maxFileBytes, --max-size)`;
+    if (declared !== undefined && declared > this.#maxFileBytes) return unread(declared, overLimit);
     if (declared !== undefined && declared > maxBytes) {
       await response.body?.cancel().catch(() => undefined);
       throw tooLarge();
@@ -369,6 +399,11 @@ export class HttpRoot implements ScanRoot {
     try {
       for await (const chunk of bodyChunks(response, this.#ctx.stats)) {
         total += chunk.length;
+        if (total > this.#maxFileBytes) {
+          // leaving the loop cancels the body; the size listed is what arrived, already too much
+          await handle?.close().catch(() => undefined);
+          return unread(total, overLimit);
+        }
         if (total > maxBytes) throw tooLarge();
         if (declared !== undefined && total > declared) {
           throw new ModelgateError(
