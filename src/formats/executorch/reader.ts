@@ -102,6 +102,25 @@ export interface ExecutorchReadOptions {
 
 /** Operators, delegates and issues kept (the rest are counted by the plans). */
 const MAX_LISTED = 2000;
+
+/** The namespace of an operator name (`aten::add` → `aten`), which its judgement looks at. */
+function namespaceOf(name: string): string {
+  const sep = name.indexOf("::");
+  return sep < 0 ? "" : name.slice(0, sep);
+}
+
+/**
+ * Whether an operator or delegate is kept: the first {@link MAX_LISTED}, then one per namespace
+ * (operators) or backend (delegates) not met past the cap, up to {@link MAX_LISTED} more. What
+ * the judgement looks at is never dropped silently: a later entry of a new namespace or backend
+ * is kept, and past both caps most of those kept are of unknown ones (already reported).
+ */
+function keepPast(listed: number, past: Set<string>, key: string): boolean {
+  if (listed < MAX_LISTED) return true;
+  if (past.has(key) || past.size >= MAX_LISTED) return false;
+  past.add(key);
+  return true;
+}
 const MAX_ISSUES = 100;
 
 const KERNEL_CALL = 1;
@@ -172,6 +191,9 @@ function walkProgram(r: FlatbufferReader, s: ExecutorchSummary, fileSize: number
   const issue = (message: string, offset: number) => {
     if (s.issues.length < MAX_ISSUES) s.issues.push({ message, offset });
   };
+  // namespaces and backends met past the lists' cap (see keepPast)
+  const pastNamespaces = new Set<string>();
+  const pastBackends = new Set<string>();
   if (r.size < 8) throw new ModelgateError("TRUNCATED", `an ExecuTorch program needs at least 8 bytes, got ${r.size}`);
   const program = r.root();
   s.version = program.u32(0);
@@ -245,7 +267,7 @@ function walkProgram(r: FlatbufferReader, s: ExecutorchSummary, fileSize: number
             plan: name,
             offset: op.pos,
           };
-          if (s.operators.length < MAX_LISTED) s.operators.push(entry);
+          if (keepPast(s.operators.length, pastNamespaces, namespaceOf(entry.name))) s.operators.push(entry);
         },
         "ExecutionPlan.operators",
       );
@@ -281,7 +303,7 @@ function walkProgram(r: FlatbufferReader, s: ExecutorchSummary, fileSize: number
               entry.blob = blob;
             }
           }
-          if (s.delegates.length < MAX_LISTED) s.delegates.push(entry);
+          if (keepPast(s.delegates.length, pastBackends, id)) s.delegates.push(entry);
         },
         "ExecutionPlan.delegates",
       );

@@ -637,6 +637,14 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, layout:
       }
     }
   }
+  if (m.persistentCount > m.persistentIds.length) {
+    // the machine keeps a bounded number of ids: the ones past it were never judged
+    out.push({
+      ruleId: "scan/budget-exceeded",
+      message: `the pickle passes ${m.persistentCount} persistent ids; only the first ${m.persistentIds.length} were judged`,
+      evidence: { budget: "pickle.persistentIds", limit: m.persistentIds.length, count: m.persistentCount },
+    });
+  }
   return out;
 }
 
@@ -891,15 +899,28 @@ function codeFindings(text: string, p: NestedPayload, opts: PickleAnalysisOption
         code: preview(text, 200),
         imports: scan.names
           .filter((n) => n.kind === "import")
+          .slice(0, 100)
           .map((n) => n.name)
-          .join(", "),
+          .join(", ")
+          .slice(0, 400),
         calls: scan.names
           .filter((n) => n.kind === "call")
+          .slice(0, 100)
           .map((n) => n.name)
-          .join(", "),
+          .join(", ")
+          .slice(0, 400),
       },
     },
   ];
+  if (scan.truncated) {
+    // the code past the scanner's budget was not read: what it calls was never judged
+    out.push({
+      ruleId: "scan/budget-exceeded",
+      message: `code handed to ${p.via} (${text.length} characters) is past the source scan budget: the rest was not analysed`,
+      offset: p.offset,
+      evidence: { budget: "pickle.nestedCodeChars", via: p.via, length: text.length },
+    });
+  }
   for (const n of scan.names) {
     if (n.kind === "import") continue;
     const c: Classification = policy.classify(n.name);

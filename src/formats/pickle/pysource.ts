@@ -16,7 +16,7 @@ export interface SourceName {
 
 /** What a piece of source references. */
 export interface SourceScan {
-  /** Names in first-seen order, deduplicated by name and kind. */
+  /** Every name in first-seen order, deduplicated by name and kind (none dropped: callers judge each). */
   readonly names: readonly SourceName[];
   /** `def name` found in the code. */
   readonly defs: readonly string[];
@@ -180,8 +180,9 @@ export function scanPythonSource(src: string, maxChars = 1 << 20, dialect: Sourc
   const seen = new Set<string>();
   const defs: string[] = [];
   const add = (name: string, kind: SourceName["kind"]): void => {
+    // no cap: the token budget bounds the names, and a name dropped here would never be judged
     const key = `${kind}:${name}`;
-    if (seen.has(key) || out.length >= 500) return;
+    if (seen.has(key)) return;
     seen.add(key);
     out.push({ name, kind });
   };

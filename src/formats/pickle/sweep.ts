@@ -31,7 +31,7 @@ export interface EmbeddedImport {
 export const MAX_SWEEP_BYTES = 64 * 1024 * 1024;
 /** Overlap between chunks: longer than any pattern below. */
 const OVERLAP = 600;
-/** Hits kept. */
+/** Hits kept per severity (a severity not met yet is always kept: padding cannot hide a worse one). */
 const MAX_HITS = 8;
 
 const IDENT = "[A-Za-z_][A-Za-z0-9_]{0,63}";
@@ -51,11 +51,15 @@ export async function sweepPickleImports(source: ByteSource, checkpoint: () => v
   const policy = picklePolicy("pickle");
   const hits: EmbeddedImport[] = [];
   const seen = new Set<string>();
+  const kept = new Map<Severity, number>();
   const judge = (offset: number, module: string, name: string): void => {
     const full = `${module}.${name}`;
-    if (seen.has(full) || hits.length >= MAX_HITS) return;
+    if (seen.has(full)) return;
     const c = policy.classify(full);
     if (c.status !== "denied") return;
+    const n = kept.get(c.severity) ?? 0;
+    if (n >= MAX_HITS) return;
+    kept.set(c.severity, n + 1);
     seen.add(full);
     hits.push({ offset, name: full, severity: c.severity, category: c.category ?? "denied" });
   };
@@ -76,7 +80,6 @@ export async function sweepPickleImports(source: ByteSource, checkpoint: () => v
     read += chunk.length;
     carry = text.slice(Math.max(0, text.length - OVERLAP));
     carryStart = read - carry.length;
-    if (hits.length >= MAX_HITS) break;
   }
   return hits;
 }

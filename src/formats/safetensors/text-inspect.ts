@@ -75,20 +75,27 @@ export interface UrlHit {
 }
 
 /**
- * URLs in a text (up to 10).
+ * URLs in a text: up to 10 documentation URLs and up to 10 others. Both kinds are counted apart so
+ * that documentation links (reported as info) cannot fill the list before a URL judged higher.
  * @param text - the text
  */
 export function findUrls(text: string): UrlHit[] {
   const re = /\b(?:https?|ftp|file|s3|gs|sftp|smb):\/\/([^\s"'<>/?#\\]*)[^\s"'<>]*/gi;
   const out: UrlHit[] = [];
+  let docs = 0;
   for (const m of text.slice(0, 1_000_000).matchAll(re)) {
     const host = (m[1] ?? "")
       .toLowerCase()
       .replace(/^[^@]*@/, "")
       .replace(/:\d+$/, "");
     const documentation = DOC_HOSTS.some((h) => host === h || host.endsWith(`.${h}`));
+    const others = out.length - docs;
+    if (documentation ? docs >= 10 : others >= 10) {
+      if (docs >= 10 && others >= 10) break; // both kinds full
+      continue;
+    }
+    if (documentation) docs++;
     out.push({ url: m[0].slice(0, 200), host, documentation });
-    if (out.length >= 10) break;
   }
   return out;
 }

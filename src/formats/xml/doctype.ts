@@ -6,7 +6,11 @@
  * @module
  */
 
-/** Most entity declarations examined in one internal subset. */
+/**
+ * Declarations of one internal subset kept in full; past it the rest are still read, and an
+ * entity is kept only when it is of a kind (external, parameter, referencing others) not kept yet
+ * past the cap, so padding cannot hide what the judgement looks at.
+ */
 const MAX_DECLARATIONS = 10_000;
 /** More general entity declarations than this is itself an expansion attempt (no model file needs one). */
 export const MANY_ENTITIES = 64;
@@ -73,8 +77,16 @@ export function parseDoctype(text: string): DoctypeInfo {
   // attempt local (no quadratic rescans of an unterminated subset).
   const declaration = /<!(ENTITY|ELEMENT|ATTLIST|NOTATION)\b((?:"[^"]*"|'[^']*'|[^<>"'])*)>/g;
   let count = 0;
+  const pastKinds = new Set<string>();
+  /** Whether a declaration is kept (always below the cap; past it, one of each kind). */
+  const keep = (kind: string): boolean => {
+    if (count <= MAX_DECLARATIONS) return true;
+    if (pastKinds.has(kind)) return false;
+    pastKinds.add(kind);
+    return true;
+  };
   for (const m of body.matchAll(declaration)) {
-    if (++count > MAX_DECLARATIONS) break;
+    count++;
     const keyword = m[1];
     const rest = m[2] ?? "";
     if (keyword !== "ENTITY") {
@@ -94,14 +106,15 @@ export function parseDoctype(text: string): DoctypeInfo {
     if (extId !== null) {
       const ids = literals(extId[2] ?? "");
       const uri = extId[1] === "PUBLIC" ? (ids[1] ?? ids[0] ?? "") : (ids[0] ?? "");
-      entities.push({ name, parameter, external: uri, references: [], length: 0 });
+      if (keep(`external:${parameter}`)) entities.push({ name, parameter, external: uri, references: [], length: 0 });
       continue;
     }
     const value = values[0] ?? "";
     const references = [...value.matchAll(/[&%]([^\s;&%#]+);/g)]
       .map((r) => r[1] ?? "")
       .filter((r) => !PREDEFINED.has(r));
-    entities.push({ name, parameter, references, length: value.length });
+    if (keep(`internal:${parameter}:${references.length > 0}`))
+      entities.push({ name, parameter, references, length: value.length });
   }
   // Parameter entity references outside literals (in markup of the subset).
   const outside = body.replace(QUOTED, " ");
