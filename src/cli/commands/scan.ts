@@ -65,7 +65,7 @@ Options:
   --verify read|full         remote files: read only what the analyzers need and verify the files
                              read whole (read: the default for the Hub, S3 and unpinned URLs), or
                              read and verify every file (full: the default for OCI registries and
-                             layouts, whose blobs all have digests)
+                             layouts, and for URLs with a pinned SHA-256)
   --allow-http               accept plain http:// URLs (bytes could be altered in transit)
   --s3-path-style            S3: path-style addressing (endpoint/bucket/key), for S3-compatible
                              stores

@@ -38,8 +38,9 @@ export interface HttpTarget {
   /** Accept a plain `http://` URL (default false: the bytes could be altered in transit). */
   allowHttp?: boolean;
   /**
-   * `read` (default): the digest is checked when the analyzers happened to read every byte, else
-   * the file is `partial`. `full`: every byte is read and checked.
+   * `full` (the default when a digest is pinned): every byte is read and checked. `read` (the
+   * default without a pin): only what the analyzers need is read; a pinned digest is checked when
+   * they happened to read every byte, else the file is `partial` and the pin binds nothing analysed.
    */
   verify?: "read" | "full";
   /** Headers for the URL's origin only (added to those of `MODELGATE_HTTP_HEADERS`). */
@@ -163,6 +164,15 @@ export class HttpRoot implements ScanRoot {
     return this.#ctx.stats;
   }
 
+  /**
+   * Whether every byte is read and verified: `verify: "full"`, or by default when a digest is
+   * pinned (a server may answer ranges with other bytes than the file it serves whole, so a pinned
+   * digest binds what was analysed only when every byte was checked against it).
+   */
+  get #full(): boolean {
+    return this.#options.verify === "full" || (this.#options.verify === undefined && this.#pinned !== undefined);
+  }
+
   /** What is scanned: the URL without credentials, its validators and pinned digest, the transfer. */
   get target(): Target {
     const v = this.#mode?.validators ?? {};
@@ -239,7 +249,7 @@ export class HttpRoot implements ScanRoot {
     const signal =
       options.signal === undefined ? this.#ctx.signal : AbortSignal.any([this.#ctx.signal, options.signal]);
     const read: RangeReaderOptions = { ...this.#options.read };
-    if (this.#options.verify === "full") read.minFetch ??= read.maxWindow ?? 8 << 20;
+    if (this.#full) read.minFetch ??= read.maxWindow ?? 8 << 20;
     return Promise.resolve(
       new RangeReader({
         size: mode.size,
@@ -256,7 +266,7 @@ export class HttpRoot implements ScanRoot {
         initial: { start: 0, bytes: mode.first },
         options: read,
         // Every byte will be read: hash on another thread while this one downloads.
-        hashInWorker: this.#options.verify === "full",
+        hashInWorker: this.#full,
       }),
     );
   }
@@ -273,7 +283,7 @@ export class HttpRoot implements ScanRoot {
     let sha256: string | undefined;
     if (mode.kind === "whole") sha256 = mode.sha256;
     else if (source instanceof RangeReader) {
-      sha256 = (await source.digest(options.full ?? this.#options.verify === "full", signal)).sha256;
+      sha256 = (await source.digest(options.full ?? this.#full, signal)).sha256;
     }
     return remoteVerification({
       sha256,

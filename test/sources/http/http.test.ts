@@ -80,10 +80,12 @@ describe("https:// targets: reading", () => {
     expect(s.log.slice(1).every((r) => r.headers["if-match"] === report.target.http?.etag)).toBe(true);
   });
 
-  it("with #sha256= a partial read is `partial`; --verify full reads every byte and verifies it, and caches", async () => {
+  it("with #sha256= every byte is read and verified by default (and cached); verify: read leaves it `partial`", async () => {
     const s = await serve({ "/model.safetensors": { content: BIG } });
     const url = `${s.url("/model.safetensors")}#sha256=${sha256(BIG)}`;
-    const partial = await scanUrl(url);
+    const byDefault = await scanUrl(url);
+    expect(byDefault.files[0]).toMatchObject({ sha256: sha256(BIG), integrity: { status: "verified" } });
+    const partial = await scanUrl(url, { verify: "read" });
     expect(partial.files[0]!.integrity).toMatchObject({
       status: "partial",
       algorithm: "sha256",
