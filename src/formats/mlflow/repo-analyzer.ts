@@ -72,15 +72,24 @@ async function readListed(ctx: RepoContext, path: string): Promise<string | unde
 
 /** How many shadowing modules are reported per model directory. */
 const MAX_SHADOWS = 8;
+/** `code` entries of one model, folders put on `sys.path`, and models checked for shadowing. */
+const MAX_CODE_DIRS = 16;
+const MAX_IMPORT_ROOTS = 256;
+const MAX_MODELS = 64;
 
 /**
  * The folders a model's `code` entries put on `sys.path`, relative to the scanned root: each
  * `code` directory and every folder directly inside it (MLflow's `_get_code_dirs`). Paths leaving
  * the model directory are ignored (they are not part of the artifact).
  */
-function importRoots(dir: string, codeDirs: readonly string[], listed: readonly string[]): string[] {
+function importRoots(
+  dir: string,
+  codeDirs: readonly string[],
+  listed: readonly string[],
+): { roots: string[]; cut: boolean } {
   const roots = new Set<string>();
-  for (const code of codeDirs.slice(0, 16)) {
+  let cut = codeDirs.length > MAX_CODE_DIRS;
+  for (const code of codeDirs.slice(0, MAX_CODE_DIRS)) {
     const plain = posix.normalize(code).replace(/\/+$/, "");
     if (plain === "" || plain === "." || plain.startsWith("/") || plain === ".." || plain.startsWith("../")) continue;
     const root = dir === "." ? `${plain}/` : `${dir}/${plain}/`;
@@ -89,18 +98,34 @@ function importRoots(dir: string, codeDirs: readonly string[], listed: readonly 
       if (!path.startsWith(root)) continue;
       const rest = path.slice(root.length);
       const slash = rest.indexOf("/");
-      if (slash > 0 && rest.slice(0, slash) !== "__pycache__" && roots.size < 256) {
-        roots.add(`${root}${rest.slice(0, slash + 1)}`);
+      if (slash > 0 && rest.slice(0, slash) !== "__pycache__") {
+        const sub = `${root}${rest.slice(0, slash + 1)}`;
+        if (roots.has(sub)) continue;
+        if (roots.size >= MAX_IMPORT_ROOTS) cut = true;
+        else roots.add(sub);
       }
     }
   }
-  return [...roots];
+  return { roots: [...roots], cut };
 }
 
 /** Reports the modules of a model's code directories that shadow standard or known modules. */
-function reportShadowing(ctx: RepoContext, dir: string, codeDirs: readonly string[], listed: readonly string[]): void {
+function reportShadowing(
+  ctx: RepoContext,
+  model: string,
+  codeDirs: readonly string[],
+  listed: readonly string[],
+): void {
   const reported = new Set<string>();
-  for (const root of importRoots(dir, codeDirs, listed)) {
+  const { roots, cut } = importRoots(posix.dirname(model), codeDirs, listed);
+  if (cut) {
+    ctx.report(model, {
+      ruleId: "scan/budget-exceeded",
+      message: `the model's code directories put more than ${MAX_CODE_DIRS} entries or ${MAX_IMPORT_ROOTS} folders on sys.path: the modules of the rest were not checked for shadowing`,
+      evidence: { budget: "mlflowImportRoots" },
+    });
+  }
+  for (const root of roots) {
     const relative = new Map<string, string>();
     for (const path of listed) if (path.startsWith(root)) relative.set(path.slice(root.length), path);
     for (const shadow of shadowingModules(relative.keys(), MAX_SHADOWS)) {
@@ -129,9 +154,18 @@ export const mlflowRepoAnalyzer: RepoAnalyzer = {
     const listed = new Set(ctx.entries.filter((e) => e.kind === "file").map((e) => e.path));
     // links count: the import follows them
     const importable = ctx.entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.path);
-    for (const model of models.slice(0, 64)) {
+    for (const [i, model] of models.entries()) {
       const codeDirs = stringList(model.facts?.[CODE_DIRS_FACT]);
-      if (codeDirs.length > 0) reportShadowing(ctx, posix.dirname(model.path), codeDirs, importable);
+      if (codeDirs.length === 0) continue;
+      if (i >= MAX_MODELS) {
+        ctx.report(model.path, {
+          ruleId: "scan/budget-exceeded",
+          message: `more than ${MAX_MODELS} MLflow models with code directories in the scan: this one's modules were not checked for shadowing`,
+          evidence: { budget: "mlflowModels" },
+        });
+        continue;
+      }
+      reportShadowing(ctx, model.path, codeDirs, importable);
     }
     const analysed = new Set(ctx.files.map((f) => f.path));
     for (const dir of dirs) {

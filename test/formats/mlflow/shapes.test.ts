@@ -143,6 +143,20 @@ describe("code directory modules", () => {
     expect(report.verdict).toBe("malicious");
   });
 
+  it("a shadowing module past 256 folders of padding is still found, or the model says it was not checked", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) files[`code/pad${String(i).padStart(3, "0")}/x.py`] = "x = 1\n";
+    files["code/zzz/json.py"] = "x = 1\n";
+    const dir = model("code", files);
+    const report = await scan(dir);
+    const flagged = report.files.some((f) => f.findings.some((x) => x.ruleId === "mlflow/shadowed-module"));
+    const budget = report.files
+      .find((f) => f.path === "MLmodel")
+      ?.findings.some((x) => x.ruleId === "scan/budget-exceeded");
+    expect(flagged || budget).toBe(true);
+    expect(report.verdict).not.toBe("clean");
+  });
+
   it("flags nothing without a code directory, or for ordinary module names", async () => {
     expect(await shadows(model("null", { "code/json.py": "x = 1\n" }))).toEqual([]);
     expect(await shadows(model("code", { "code/my_features.py": "x = 1\n" }))).toEqual([]);
