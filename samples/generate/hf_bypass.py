@@ -33,6 +33,14 @@ template sandbox-escape names) in ways that once scanned `clean`:
   transformers downloads and imports it when the model is built (kernels.get_kernel).
 - crossencoder-activation/: a CrossEncoder config.json whose activation function is "os.fork"
   (imported by name and called); crossencoder-torch/: the torch Sigmoid (must stay clean).
+- diffusers-connected-prior/: a Kandinsky 2.2 combined pipeline whose README.md front matter names
+  `prior: [attacker/unscanned-prior]`: DiffusionPipeline.from_pretrained loads that repository too
+  (_load_connected_pipes, CONNECTED_PIPES_KEYS).
+- diffusers-modular-spec/: modular_model_index.json whose `[library, Class, spec]` entries name an
+  installed module as type_hint (imported when ModularPipeline is built) and another repository as
+  pretrained_model_name_or_path (loaded by load_components()).
+- diffusers-own-library-file/: model_index.json naming ["diffusers", "UNet2DModel"] with a
+  unet/diffusers.py beside it: diffusers loads that file (a custom component) before its own library.
 
 Payloads are harmless (`echo modelgate-bypass-sample`); nothing is executed here. Run from the
 repository root with /usr/bin/python3.
@@ -193,6 +201,22 @@ expect("crossencoder-activation", "suspicious", ["repo/installed-module-import"]
 
 put_json("crossencoder-torch/config.json", {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "sbert_ce_default_activation_function": "torch.nn.modules.activation.Sigmoid"})
 expect("crossencoder-torch", "clean")
+
+put_json("diffusers-connected-prior/model_index.json", {"_class_name": "KandinskyV22CombinedPipeline", "_diffusers_version": "0.30.0", "scheduler": ["diffusers", "DDPMScheduler"], "unet": ["diffusers", "UNet2DConditionModel"], "movq": ["diffusers", "VQModel"]})
+put("diffusers-connected-prior/README.md", "---\nlicense: apache-2.0\nprior:\n- attacker/unscanned-prior\ntags:\n- text-to-image\n---\n# Kandinsky 2.2 decoder\n")
+expect("diffusers-connected-prior", "suspicious", ["repo/external-model"])
+
+put_json("diffusers-modular-spec/modular_model_index.json", {
+    "_class_name": "StableDiffusionXLModularPipeline", "_diffusers_version": "0.35.0", "_blocks_class_name": "StableDiffusionXLAutoBlocks",
+    "text_encoder": [None, None, {"pretrained_model_name_or_path": "attacker/unscanned", "subfolder": "text_encoder", "revision": None, "variant": None, "type_hint": ["evil_installed_module", "CLIPTextModel"]}],
+    "unet": [None, None, {"pretrained_model_name_or_path": "attacker/unscanned", "subfolder": "unet", "revision": None, "variant": None, "type_hint": ["diffusers", "UNet2DConditionModel"]}],
+})
+expect("diffusers-modular-spec", "suspicious", ["repo/external-model", "repo/installed-module-import"])
+
+put_json("diffusers-own-library-file/model_index.json", {"_class_name": "DDPMPipeline", "_diffusers_version": "0.30.0", "scheduler": ["diffusers", "DDPMScheduler"], "unet": ["diffusers", "UNet2DModel"]})
+put_json("diffusers-own-library-file/unet/config.json", {"_class_name": "UNet2DModel", "_diffusers_version": "0.30.0", "sample_size": 32})
+put("diffusers-own-library-file/unet/diffusers.py", "from diffusers import UNet2DModel as _Base\n\n\nclass UNet2DModel(_Base):\n    pass\n")
+expect("diffusers-own-library-file", "suspicious", ["repo/remote-code"])
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

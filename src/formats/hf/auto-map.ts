@@ -50,15 +50,23 @@ export interface UnreadReference {
 export interface References {
   readonly refs: CodeReference[];
   readonly unread: UnreadReference[];
+  /**
+   * The budget that stopped the collection before every value was read (`hf.autoMapReferences`,
+   * `hf.autoMapSearchNodes`): what lies past it was never judged, so the file cannot be clean.
+   */
+  readonly overflow?: string;
 }
 
-/** Most references (and unreadable values) kept per file. */
+/** Most references (and unreadable values) kept per file; past it the collection overflows. */
 const MAX_REFERENCES = 200;
 /** Deepest nesting of a value under one `auto_map` key that is followed. */
 const MAX_VALUE_DEPTH = 8;
-/** Deepest nesting of objects searched for `auto_map` keys. */
-const MAX_SEARCH_DEPTH = 64;
-/** Most values visited searching a file for `auto_map` keys. */
+/**
+ * Deepest nesting of objects searched for `auto_map` keys: the config parser's own depth budget
+ * (512), so every document that parses is searched whole (deeper: the collection overflows).
+ */
+const MAX_SEARCH_DEPTH = 512;
+/** Most values visited searching a file for `auto_map` keys (more: the collection overflows). */
 const MAX_SEARCH_NODES = 2_000_000;
 
 /**
@@ -102,9 +110,29 @@ function show(v: JsonValue): string {
 class Collector {
   readonly refs: CodeReference[] = [];
   readonly unread: UnreadReference[] = [];
+  /** The budget that stopped the collection, if one did. */
+  overflow: string | undefined;
+  /** References to other repositories kept past {@link MAX_REFERENCES}. */
+  #externalPast = 0;
 
+  /** Nothing more can be kept (and what was dropped made the collection overflow). */
   get full(): boolean {
-    return this.refs.length + this.unread.length >= MAX_REFERENCES;
+    return this.overflow !== undefined && this.#externalPast >= MAX_REFERENCES;
+  }
+
+  /**
+   * Keeps one value: every value below {@link MAX_REFERENCES}; past it, references to other
+   * repositories (the worst judgement) up to as many again. Anything else past the cap sets the
+   * overflow (the file cannot be clean), never dropped silently.
+   */
+  #keep(ref: CodeReference | undefined, unread: UnreadReference | undefined): void {
+    if (this.refs.length + this.unread.length < MAX_REFERENCES) {
+      if (ref !== undefined) this.refs.push(ref);
+      else if (unread !== undefined) this.unread.push(unread);
+    } else if (ref?.repo !== undefined && this.#externalPast < MAX_REFERENCES) {
+      this.#externalPast++;
+      this.refs.push(ref);
+    } else this.overflow ??= "hf.autoMapReferences";
   }
 
   /**
@@ -116,11 +144,13 @@ class Collector {
   take(at: string, v: JsonValue | undefined, what = "module.Class", depth = 0): void {
     if (v === undefined || v === null || this.full) return;
     if (depth > MAX_VALUE_DEPTH) {
-      this.unread.push({ declaredAt: at, value: show(v), why: "nested too deeply to follow" });
+      this.#keep(undefined, { declaredAt: at, value: show(v), why: "nested too deeply to follow" });
     } else if (typeof v === "string") {
       const ref = parseReference(at, v);
-      if (ref !== undefined) this.refs.push(ref);
-      else this.unread.push({ declaredAt: at, value: show(v), why: `not of the form ${what}` });
+      this.#keep(
+        ref,
+        ref === undefined ? { declaredAt: at, value: show(v), why: `not of the form ${what}` } : undefined,
+      );
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => {
         this.take(`${at}[${i}]`, item, what, depth + 1);
@@ -128,12 +158,20 @@ class Collector {
     } else if (v instanceof JsonObject) {
       for (const [k, item] of v.entries) this.take(`${at}.${k}`, item, what, depth + 1);
     } else {
-      this.unread.push({ declaredAt: at, value: show(v), why: `a ${typeof v === "boolean" ? "boolean" : "number"}` });
+      this.#keep(undefined, {
+        declaredAt: at,
+        value: show(v),
+        why: `a ${typeof v === "boolean" ? "boolean" : "number"}`,
+      });
     }
   }
 
   result(): References {
-    return { refs: this.refs.slice(0, MAX_REFERENCES), unread: this.unread.slice(0, MAX_REFERENCES) };
+    return {
+      refs: this.refs,
+      unread: this.unread,
+      ...(this.overflow === undefined ? {} : { overflow: this.overflow }),
+    };
   }
 }
 
@@ -149,7 +187,15 @@ export function collectReferences(root: JsonValue): References {
   if (!(root instanceof JsonObject)) return c.result();
   let visited = 0;
   const search = (v: JsonValue, path: string, depth: number): void => {
-    if (c.full || ++visited > MAX_SEARCH_NODES || depth > MAX_SEARCH_DEPTH) return;
+    if (c.full) return;
+    if (++visited > MAX_SEARCH_NODES) {
+      c.overflow ??= "hf.autoMapSearchNodes";
+      return;
+    }
+    if (depth > MAX_SEARCH_DEPTH) {
+      c.overflow ??= "hf.autoMapSearchDepth";
+      return;
+    }
     if (v instanceof JsonObject) {
       for (const [k, item] of v.entries) {
         if (k === "auto_map") c.take(`${path}auto_map`, item);
@@ -242,8 +288,8 @@ export function relativeImports(source: string): string[] {
     const name = m[2] ?? m[4] ?? "";
     if (name === "") continue;
     const up = "../".repeat(dots.length - 1);
+    // no cap: the module's size bounds the matches, and the caller budgets the modules it follows
     out.add(`${up}${name.split(".").join("/")}.py`);
-    if (out.size >= 100) break;
   }
   return [...out];
 }

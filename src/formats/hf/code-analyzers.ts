@@ -9,11 +9,24 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { isModelgateError } from "../../core/errors.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import { pythonImports, pythonRisks, type RiskyHit, shellRisks } from "./code-patterns.js";
+import { pythonImports, pythonRisks, RISK_SCAN_MAX_CHARS, type RiskyHit, shellRisks } from "./code-patterns.js";
 import { parseConfigJson, readText } from "./text.js";
 
 /** Kinds that are worth a look but common in honest code: reported at medium severity. */
 const MEDIUM_KINDS: ReadonlySet<string> = new Set(["network", "install-from-url"]);
+
+/**
+ * Reports a script longer than the risky-construct search reads: its rest was not searched, so
+ * it cannot be clean.
+ */
+function reportUnsearched(ctx: AnalysisContext, length: number): void {
+  if (length <= RISK_SCAN_MAX_CHARS) return;
+  ctx.report({
+    ruleId: "scan/budget-exceeded",
+    message: `the script (${length} characters) is longer than the risky-construct search reads (${RISK_SCAN_MAX_CHARS}): the rest was not searched`,
+    evidence: { budget: "riskScanChars", limit: RISK_SCAN_MAX_CHARS, length },
+  });
+}
 
 function reportRisks(ctx: AnalysisContext, hits: readonly RiskyHit[], what: string): void {
   if (hits.length === 0) return;
@@ -48,6 +61,7 @@ export const pythonAnalyzer: Analyzer = {
     });
     ctx.checkpoint();
     reportRisks(ctx, pythonRisks(src), "runs");
+    reportUnsearched(ctx, src.length);
   },
 };
 
@@ -64,6 +78,7 @@ export const shellAnalyzer: Analyzer = {
       evidence: { interpreter: preview(interpreter ?? "", 80), lines: src.split("\n").length },
     });
     reportRisks(ctx, shellRisks(src), "runs");
+    reportUnsearched(ctx, src.length);
   },
 };
 
@@ -113,6 +128,9 @@ export const notebookAnalyzer: Analyzer = {
       message: `Jupyter notebook with ${codeCells} code cells${shell.length > 0 ? ` and ${shell.length} shell commands` : ""}`,
       evidence: { codeCells, shellCommands: shell.length },
     });
-    reportRisks(ctx, [...shellRisks(shell.join("\n")), ...pythonRisks(python.join("\n"))], "notebook cells run");
+    const shellText = shell.join("\n");
+    const pythonText = python.join("\n");
+    reportRisks(ctx, [...shellRisks(shellText), ...pythonRisks(pythonText)], "notebook cells run");
+    reportUnsearched(ctx, Math.max(shellText.length, pythonText.length));
   },
 };

@@ -69,6 +69,12 @@ const SHELL: readonly Pattern[] = [
   ["persistence", /\bschtasks(?:\.exe)?\s+\/create\b|\breg(?:\.exe)?\s+add\s+[^\n]*\\(?:run|runonce)\b/i],
 ];
 
+/**
+ * Most characters of a script searched for risky constructs: the analyzers report a longer one
+ * (`scan/budget-exceeded`), whose rest was not searched.
+ */
+export const RISK_SCAN_MAX_CHARS = 16_000_000;
+
 function collect(text: string, patterns: readonly Pattern[], max = 20): RiskyHit[] {
   const hits: RiskyHit[] = [];
   for (const [kind, re] of patterns) {
@@ -179,9 +185,6 @@ function skipFieldExpression(src: string, k: number, level: number): number {
   return k;
 }
 
-/** At most this many import aliases are followed per file. */
-const MAX_ALIASES = 256;
-
 /**
  * The source with imported aliases spelled out: `import os as _o` makes `_o.` read `os.`, and
  * `from os import system as run` makes a call `run(` read `os.system(`. Only names that an import
@@ -202,17 +205,12 @@ export function unaliasPython(code: string): string {
         if (alias !== undefined && alias !== name) modules.set(alias, name);
       } else if (/^\w+$/.test(name)) functions.set(alias ?? name, `${m[1]}.${name}`);
     }
-    if (modules.size + functions.size >= MAX_ALIASES) break;
   }
+  // Every alias is followed (no cap: an alias dropped past one would hide what it names). Each
+  // name is looked up in the maps, so the cost does not grow with the number of aliases.
   let out = code;
-  if (modules.size > 0) {
-    const re = new RegExp(`(?<![\\w.])(${[...modules.keys()].join("|")})(?=\\s*\\.)`, "g");
-    out = out.replace(re, (alias: string) => modules.get(alias) ?? alias);
-  }
-  if (functions.size > 0) {
-    const re = new RegExp(`(?<![\\w.])(${[...functions.keys()].join("|")})(?=\\s*\\()`, "g");
-    out = out.replace(re, (name: string) => functions.get(name) ?? name);
-  }
+  if (modules.size > 0) out = out.replace(/(?<![\w.])(\w+)(?=\s*\.)/g, (alias: string) => modules.get(alias) ?? alias);
+  if (functions.size > 0) out = out.replace(/(?<![\w.])(\w+)(?=\s*\()/g, (name: string) => functions.get(name) ?? name);
   return out;
 }
 
@@ -221,7 +219,7 @@ export function unaliasPython(code: string): string {
  * @param src - Python source
  */
 export function pythonRisks(src: string): RiskyHit[] {
-  const code = blankPythonComments(src.length > 16_000_000 ? src.slice(0, 16_000_000) : src);
+  const code = blankPythonComments(src.length > RISK_SCAN_MAX_CHARS ? src.slice(0, RISK_SCAN_MAX_CHARS) : src);
   const hits = collect(code, PYTHON);
   const unaliased = unaliasPython(code);
   if (unaliased !== code) {
@@ -240,7 +238,7 @@ export function pythonRisks(src: string): RiskyHit[] {
  * @param src - shell script (or notebook shell lines)
  */
 export function shellRisks(src: string): RiskyHit[] {
-  return collect(src.length > 16_000_000 ? src.slice(0, 16_000_000) : src, SHELL);
+  return collect(src.length > RISK_SCAN_MAX_CHARS ? src.slice(0, RISK_SCAN_MAX_CHARS) : src, SHELL);
 }
 
 /**

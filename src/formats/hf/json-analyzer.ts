@@ -23,9 +23,11 @@ import {
   crossEncoderActivation,
   diffusersComponentImports,
   diffusersPipeline,
+  modularComponents,
   openClipTowers,
   peftAutoMapping,
   processorAudioTokenizer,
+  type ScannedRepo,
 } from "./loader-references.js";
 import { parseConfigJson, readText } from "./text.js";
 
@@ -51,7 +53,7 @@ interface SpecialTokens {
   readonly values: { readonly key: string; readonly value: string }[];
 }
 
-/** Most special-token values examined per file. */
+/** Special-token values kept per file; past it only those the judgement reports are kept. */
 const MAX_TOKEN_VALUES = 10_000;
 
 /**
@@ -72,11 +74,18 @@ export function specialTokens(root: JsonObject): SpecialTokens {
     }
     return undefined;
   };
+  let judgedPast = 0;
   const add = (key: string, v: JsonValue | undefined, variable: string | undefined): void => {
     const t = text(v);
-    if (t === undefined || values.length >= MAX_TOKEN_VALUES) return;
-    values.push({ key, value: t });
+    if (t === undefined) return;
+    // every variable is known to the template analysis (the parsed config bounds them)
     if (variable !== undefined && !variables.has(variable)) variables.set(variable, t);
+    if (values.length < MAX_TOKEN_VALUES) values.push({ key, value: t });
+    else if (judgedPast < MAX_TOKEN_VALUES && dunderToken(t) !== undefined) {
+      // past the cap a value is still kept when it is what the judgement looks for
+      judgedPast++;
+      values.push({ key, value: t });
+    }
   };
   for (const [k, v] of root.entries) {
     if (k.endsWith("_token")) add(k, v, k);
@@ -91,6 +100,11 @@ export function specialTokens(root: JsonObject): SpecialTokens {
   return { variables, values };
 }
 
+/** The sandbox-escape name a special-token value spells, if any. */
+function dunderToken(value: string): string | undefined {
+  return escapeDunderIn(value) ?? (FRAME_ATTRIBUTES.has(value.trim()) ? value.trim() : undefined);
+}
+
 /**
  * Reports special-token values that name a sandbox-escape dunder (`bos_token: "__globals__"`):
  * transformers hands them to the chat template, which can use them as attribute names
@@ -99,7 +113,7 @@ export function specialTokens(root: JsonObject): SpecialTokens {
 function reportTokenValues(ctx: AnalysisContext, tokens: SpecialTokens): void {
   const findings = new FindingList(10);
   for (const { key, value } of tokens.values) {
-    const name = escapeDunderIn(value) ?? (FRAME_ATTRIBUTES.has(value.trim()) ? value.trim() : undefined);
+    const name = dunderToken(value);
     if (name === undefined) continue;
     findings.add({
       ruleId: "template/dunder-string",
@@ -170,9 +184,15 @@ export function salvageReferences(text: string, checkpoint?: () => void): Refere
   const refs: References["refs"] = [];
   const unread: References["unread"] = [];
   const keys = /"auto(?:_|\\u005[fF])map"\s*:\s*/g;
-  for (let n = 0; n < MAX_SALVAGED; n++) {
+  let overflow: string | undefined;
+  for (let n = 0; ; n++) {
     const m = keys.exec(text);
     if (m === null) break;
+    if (n >= MAX_SALVAGED || refs.length + unread.length >= 200) {
+      // an `auto_map` past the budget is not dropped silently: the file cannot be clean
+      overflow = "hf.salvagedAutoMaps";
+      break;
+    }
     checkpoint?.();
     const start = m.index + m[0].length;
     const end = valueEnd(text, start);
@@ -193,9 +213,10 @@ export function salvageReferences(text: string, checkpoint?: () => void): Refere
     } else {
       refs.push(...found.refs);
       unread.push(...found.unread);
+      overflow ??= found.overflow;
     }
   }
-  return { refs: refs.slice(0, 200), unread: unread.slice(0, 200) };
+  return { refs, unread, ...(overflow === undefined ? {} : { overflow }) };
 }
 
 /**
@@ -222,6 +243,12 @@ export function baseName(name: string): string {
   return name.slice(name.lastIndexOf("/") + 1);
 }
 
+/** The Hub repository the scan reads (its own references are not another repository's). */
+function scannedRepo(ctx: AnalysisContext): ScannedRepo | undefined {
+  const hub = ctx.root.target.hub;
+  return hub === undefined ? undefined : { repo: hub.repo, revisions: [hub.revision, hub.commit] };
+}
+
 /** Analyses JSON files in model repositories. */
 export const hfJsonAnalyzer: Analyzer = {
   name: "hf-json",
@@ -245,7 +272,8 @@ export const hfJsonAnalyzer: Analyzer = {
         const name = baseName(ctx.name).toLowerCase();
         if (AUTO_MAP_FILES.has(name)) {
           const salvaged = salvageReferences(text, () => ctx.checkpoint());
-          if (salvaged.refs.length + salvaged.unread.length > 0) reportCodeReferences(ctx, salvaged, "transformers");
+          if (salvaged.refs.length + salvaged.unread.length > 0 || salvaged.overflow !== undefined)
+            reportCodeReferences(ctx, salvaged, "transformers");
         }
         return;
       }
@@ -272,11 +300,13 @@ export const hfJsonAnalyzer: Analyzer = {
           ? processorAudioTokenizer(root)
           : name === "config.json"
             ? [...attentionKernels(root), ...crossEncoderActivation(root)]
-            : name === "model_index.json" || name === "modular_model_index.json"
+            : name === "model_index.json"
               ? [...diffusersPipeline(root), ...diffusersComponentImports(root)]
-              : name === "open_clip_config.json"
-                ? openClipTowers(root)
-                : [];
+              : name === "modular_model_index.json"
+                ? [...diffusersPipeline(root), ...modularComponents(root, scannedRepo(ctx))]
+                : name === "open_clip_config.json"
+                  ? openClipTowers(root)
+                  : [];
     for (const r of loaderRefs) ctx.report({ ruleId: r.ruleId, message: r.message, evidence: { ...r.evidence } });
   },
 };
@@ -290,7 +320,15 @@ export const hfJsonAnalyzer: Analyzer = {
  * @param loader - the library that imports them, for messages
  */
 function reportCodeReferences(ctx: AnalysisContext, references: References, loader: string): void {
-  const { refs, unread } = references;
+  const { refs, unread, overflow } = references;
+  if (overflow !== undefined) {
+    // the values past the collector's budget were never judged (one could name another repository)
+    ctx.report({
+      ruleId: "scan/budget-exceeded",
+      message: `${ctx.name} declares more class references than modelgate reads (${refs.length + unread.length} read): the rest were not judged`,
+      evidence: { budget: overflow, read: refs.length + unread.length },
+    });
+  }
   const local = refs.filter((r) => r.repo === undefined);
   if (local.length > 0) {
     const files = [...new Set(local.map((r) => r.moduleFile))];

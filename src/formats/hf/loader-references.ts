@@ -17,6 +17,8 @@
  *   code, from another repository (`org/name`) or a community pipeline (a bare name); and its
  *   components `[library, Class]` whose library is not diffusers' own: a custom component's
  *   `<component>/<library>.py` of the repository, else an installed module the config chose;
+ * - diffusers' `modular_model_index.json` components `[library, Class, spec]`: the spec's
+ *   `type_hint` library is imported, its `pretrained_model_name_or_path` loaded (another repository);
  * - open_clip's `hf_model_name` / `hf_tokenizer_name`: another repository's model.
  * @module
  */
@@ -241,10 +243,13 @@ const DIFFUSERS_COMPONENT_LIBRARIES: ReadonlySet<string> = new Set([
   "transformers",
   "onnxruntime.training",
 ]);
-/** Most components read from one `model_index.json`. */
-const MAX_COMPONENTS = 256;
 
-/** A diffusers component whose library is neither diffusers' own nor one it ships classes from. */
+/** Whether a component library is diffusers' own code (a pipeline module) or a library it ships classes from. */
+function ownLibrary(library: string): boolean {
+  return DIFFUSERS_COMPONENT_LIBRARIES.has(library) || DIFFUSERS_PIPELINE_MODULES.has(library);
+}
+
+/** A diffusers component `[library, Class]` of a `model_index.json`. */
 export interface DiffusersComponent {
   /** The component's key (`unet`), also its folder. */
   readonly name: string;
@@ -252,31 +257,41 @@ export interface DiffusersComponent {
   readonly library: string;
   /** The class it names. */
   readonly className: string;
+  /**
+   * Whether the library is diffusers' own or one it ships classes from (`diffusers`,
+   * `transformers`, a `diffusers.pipelines` subpackage): listed only with `includeOwn`.
+   */
+  readonly own: boolean;
 }
 
 /**
  * Components of a diffusers `model_index.json` whose library diffusers would not take from its own
  * code: `DiffusionPipeline.from_pretrained` loads `<component>/<library>.py` of the repository when
  * that file exists (a custom component, remote code), and otherwise runs
- * `importlib.import_module(library)`, an installed module the repository chose.
+ * `importlib.import_module(library)`, an installed module the repository chose. With
+ * `includeOwn`, components naming diffusers' own libraries too (`own` set): diffusers looks for
+ * `<component>/<library>.py` before it imports any library that is not a pipeline module of the
+ * running version (`diffusers` and `transformers` included), and older versions know fewer
+ * pipeline modules, so such a file of the repository may run whatever the library.
  * @param root - the parsed `model_index.json`
+ * @param options - `includeOwn`: list the components of diffusers' own libraries as well
  */
-export function diffusersComponents(root: JsonObject): DiffusersComponent[] {
+export function diffusersComponents(
+  root: JsonObject,
+  options: { readonly includeOwn?: boolean } = {},
+): DiffusersComponent[] {
   const out: DiffusersComponent[] = [];
-  let seen = 0;
+  // every key is read (the JSON parser's budget bounds them): diffusers loads every component, so
+  // none may be dropped before it is judged
   for (const [key, value] of root.entries) {
-    if (++seen > MAX_COMPONENTS) break;
     if (key.startsWith("_") || !Array.isArray(value) || value.length !== 2) continue;
     const [library, cls] = value;
     // diffusers skips a component whose library or class is null (not saved with the pipeline).
     if (library === null || library === undefined || cls === null || cls === undefined) continue;
     const lib = typeof library === "string" ? library : JSON.stringify(library);
-    if (
-      typeof library === "string" &&
-      (DIFFUSERS_COMPONENT_LIBRARIES.has(library) || DIFFUSERS_PIPELINE_MODULES.has(library))
-    )
-      continue;
-    out.push({ name: key, library: lib, className: typeof cls === "string" ? cls : JSON.stringify(cls) });
+    const own = typeof library === "string" && ownLibrary(library);
+    if (own && options.includeOwn !== true) continue;
+    out.push({ name: key, library: lib, className: typeof cls === "string" ? cls : JSON.stringify(cls), own });
   }
   return out;
 }
@@ -297,6 +312,90 @@ export function diffusersComponentImports(root: JsonObject): LoaderReference[] {
         class: preview(c.className, 120),
       },
     }));
+}
+
+/** The Hub repository being scanned, to tell its own references from another repository's. */
+export interface ScannedRepo {
+  /** `owner/name`. */
+  readonly repo: string;
+  /** The revision asked for and the commit it resolved to. */
+  readonly revisions: readonly string[];
+}
+
+/** Findings of one `modular_model_index.json`, at most (every entry is still read). */
+const MAX_MODULAR_FINDINGS = 40;
+
+/**
+ * A component spec's `type_hint` as diffusers unpacks it (`lib_name, cls_name = type_hint`): a
+ * pair, a mapping's two keys, or a two-character string.
+ */
+function typeHint(v: JsonValue | undefined): [JsonValue, JsonValue] | undefined {
+  if (Array.isArray(v)) return v.length === 2 ? [v[0] ?? null, v[1] ?? null] : undefined;
+  if (v instanceof JsonObject) {
+    const keys = [...v.entries.keys()];
+    return keys.length === 2 ? [keys[0] ?? null, keys[1] ?? null] : undefined;
+  }
+  if (typeof v === "string" && [...v].length === 2) {
+    const [a = "", b = ""] = [...v];
+    return [a, b];
+  }
+  return undefined;
+}
+
+/** Whether `name` (at `revision`) is the scanned repository at the scanned revision. */
+function isScannedRepo(name: string, revision: JsonValue | undefined, self: ScannedRepo | undefined): boolean {
+  if (self === undefined || name.toLowerCase() !== self.repo.toLowerCase()) return false;
+  return (
+    revision === undefined || revision === null || (typeof revision === "string" && self.revisions.includes(revision))
+  );
+}
+
+/**
+ * The components of a diffusers `modular_model_index.json`: `ModularPipeline` reads every
+ * `[library, Class, spec]` entry (the first two are ignored), imports the spec's
+ * `type_hint[0]` when the pipeline is built (`simple_get_class_obj`: a `diffusers.pipelines`
+ * subpackage, else `importlib.import_module`), and `load_components()` calls `from_pretrained`
+ * on `pretrained_model_name_or_path` (or the older `repo`): a repository other than the scanned
+ * one (or a directory of the loading machine, a URL) was not part of this scan.
+ * @param root - the parsed `modular_model_index.json`
+ * @param self - the scanned Hub repository, when the scan read one
+ */
+export function modularComponents(root: JsonObject, self?: ScannedRepo): LoaderReference[] {
+  const out: LoaderReference[] = [];
+  // every entry is read (the JSON parser's budget bounds them): padding cannot push one out
+  for (const [key, value] of root.entries) {
+    if (out.length >= MAX_MODULAR_FINDINGS) break;
+    if (!Array.isArray(value) || value.length !== 3) continue;
+    const spec = value[2];
+    if (!(spec instanceof JsonObject)) continue; // diffusers fails on anything but a dict
+    const hint = typeHint(spec.get("type_hint"));
+    const [library, cls] = hint ?? [null, null];
+    if (typeof library === "string" && cls !== null && !ownLibrary(library)) {
+      out.push({
+        ruleId: "repo/installed-module-import",
+        message: `modular component "${preview(key, 80)}" has type_hint library "${preview(library, 120)}": ModularPipeline imports that installed module when the pipeline is built (simple_get_class_obj); it is neither diffusers' nor transformers' own code`,
+        evidence: { declaredAt: preview(key, 100), library: preview(library, 120), class: show(cls) },
+      });
+    }
+    const named = spec.get("pretrained_model_name_or_path");
+    const source = named === undefined || named === null ? spec.get("repo") : named;
+    const revision = spec.get("revision");
+    const sources = typeof source === "string" ? [source] : Array.isArray(source) ? source : [];
+    for (const s of sources) {
+      if (typeof s === "string" && isScannedRepo(s, revision, self)) continue;
+      out.push({
+        ruleId: "repo/external-model",
+        message: `modular component "${preview(key, 80)}" is loaded from ${typeof s === "string" ? `"${preview(s, 120)}"` : show(s)}${typeof revision === "string" ? ` at revision "${preview(revision, 60)}"` : ""}: ModularPipeline.load_components() calls from_pretrained on it, another repository (or a path of the loading machine) that is not part of this scan`,
+        evidence: {
+          declaredAt: preview(key, 100),
+          path: show(s),
+          class: typeof cls === "string" ? preview(cls, 120) : show(cls),
+        },
+      });
+      break;
+    }
+  }
+  return out;
 }
 
 /**

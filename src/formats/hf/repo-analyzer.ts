@@ -1,12 +1,14 @@
 /**
  * The Hugging Face repository analyzer: looks at a scanned directory as one model. It resolves
  * which `.py` files `trust_remote_code=True` would import (auto_map targets and their relative
- * imports), reports modules that are missing, pickle weights sitting beside safetensors weights,
- * and shards a checkpoint index names but the directory lacks.
+ * imports; a diffusers component's `<component>/<library>.py`), reports modules that are missing,
+ * pickle weights sitting beside safetensors weights, shards a checkpoint index names but the
+ * directory lacks, and the connected pipelines a model card beside a `model_index.json` names.
  * @module
  */
 import { posix } from "node:path";
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
+import { readClamped } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
 import type { Format } from "../../core/formats.js";
 import { JsonObject, type JsonValue } from "../../core/json.js";
@@ -26,7 +28,10 @@ import { parseConfigJson, readText } from "./text.js";
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_MODULE_BYTES = 16 * 1024 * 1024;
+/** Most remote-code modules followed per config (more: `scan/budget-exceeded` on the config). */
 const MAX_MODULES = 500;
+/** Bytes of a model card read for its front matter (the start of a larger card; the YAML budget). */
+const MAX_CARD_BYTES = 8 * 1024 * 1024;
 
 /** Formats whose loading runs a pickle (as opposed to safetensors). */
 const PICKLE_FORMATS: ReadonlySet<Format> = new Set([
@@ -106,6 +111,7 @@ async function remoteCode(
     const root = await readJson(ctx, entry.path);
     if (root === undefined) continue;
     const dir = posix.dirname(entry.path);
+    if (diffusers && root instanceof JsonObject) await connectedPipelines(ctx, entry.path, dir, files, completed);
     const all = diffusers
       ? customComponents(root, dir, files)
       : st
@@ -117,12 +123,18 @@ async function remoteCode(
     const via = new Map<string, string>();
     const queue: [string, string][] = [];
     const missing = new Map<string, string>();
+    let overflow = false;
     const enqueue = (path: string | undefined, reason: string, ref: string): void => {
       if (path === undefined) {
-        missing.set(ref, reason);
+        if (missing.size < MAX_MODULES) missing.set(ref, reason);
+        else overflow = true;
         return;
       }
-      if (via.has(path) || via.size >= MAX_MODULES) return;
+      if (via.has(path)) return;
+      if (via.size >= MAX_MODULES) {
+        overflow = true; // a module past the budget is not followed: reported below, never dropped silently
+        return;
+      }
       via.set(path, reason);
       queue.push([path, reason]);
     };
@@ -160,26 +172,115 @@ async function remoteCode(
         evidence: { module: preview(module, 200) },
       });
     }
+    if (overflow) {
+      ctx.report(entry.path, {
+        ruleId: "scan/budget-exceeded",
+        message: `the remote code of ${preview(entry.path)} imports more modules than modelgate follows (${MAX_MODULES}): the rest were not judged`,
+        evidence: { budget: "hf.remoteCodeModules", limit: MAX_MODULES },
+      });
+    }
     ctx.fact(entry.path, "hf.remoteCodeFiles", present.slice(0, 100));
   }
 }
 
 /**
- * A diffusers `model_index.json`'s custom components: a component `[library, Class]` (library not
- * diffusers' own) whose folder holds `<library>.py` is loaded from that file
- * (`get_class_from_dynamic_module`). One whose file is absent imports an installed module instead
- * (reported on the config by the JSON analyzer), so only present files count here.
+ * A diffusers `model_index.json`'s custom components: a component `[library, Class]` whose folder
+ * holds `<library>.py` is loaded from that file (`get_class_from_dynamic_module`). diffusers looks
+ * for the file before it imports any library that is not a pipeline module of the running version,
+ * `diffusers` and `transformers` included, and older versions know fewer pipeline modules: the
+ * file's presence is the signal (diffusers' own repositories have none), whatever the library.
+ * One whose file is absent imports an installed module instead (reported on the config by the
+ * JSON analyzer), so only present files count here.
  */
 function customComponents(root: JsonValue, dir: string, files: ReadonlyMap<string, RootEntry>): CodeReference[] {
   if (!(root instanceof JsonObject)) return [];
   const out: CodeReference[] = [];
-  for (const c of diffusersComponents(root)) {
+  for (const c of diffusersComponents(root, { includeOwn: true })) {
     const moduleFile = `${c.name}/${c.library}.py`;
     const path = join(dir, moduleFile);
     if (path === undefined || !files.has(path)) continue;
     out.push({ declaredAt: c.name, reference: `${c.library}.${c.className}`, moduleFile, className: c.className });
   }
   return out;
+}
+
+/** Model cards by folder, any case (built once per listing). */
+const cardsByListing = new WeakMap<ReadonlyMap<string, RootEntry>, Map<string, RootEntry>>();
+
+/** The model card beside a `model_index.json` (`README.md`; any case, as some file systems match it). */
+function cardBeside(dir: string, files: ReadonlyMap<string, RootEntry>): RootEntry | undefined {
+  const exact = files.get(join(dir, "README.md") ?? "");
+  if (exact !== undefined) return exact;
+  let cards = cardsByListing.get(files);
+  if (cards === undefined) {
+    cards = new Map();
+    for (const entry of files.values()) {
+      if (posix.basename(entry.path).toLowerCase() === "readme.md") cards.set(posix.dirname(entry.path), entry);
+    }
+    cardsByListing.set(files, cards);
+  }
+  return cards.get(dir);
+}
+
+/**
+ * Reads the start of a listed file as text (the whole file when it is small enough); undefined
+ * when it cannot be read (reported as {@link readListed} does).
+ */
+async function readStart(ctx: RepoContext, entry: RootEntry, maxBytes: number): Promise<string | undefined> {
+  if (entry.size <= maxBytes) return readListed(ctx, entry.path, maxBytes);
+  let source: Awaited<ReturnType<RepoContext["openFile"]>> | undefined;
+  try {
+    source = await ctx.openFile(entry.path);
+    return Buffer.from(await readClamped(source, 0, maxBytes)).toString("utf8");
+  } catch (error) {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+    if (!isModelgateError(error)) throw error;
+    return undefined; // the file pass reported what it could not read
+  } finally {
+    await source?.close?.()?.catch(() => undefined);
+  }
+}
+
+/**
+ * diffusers' connected pipelines: the model card beside a `model_index.json` whose front matter
+ * has `prior:` makes the combined pipelines (`_load_connected_pipes`: Kandinsky, Würstchen,
+ * Stable Cascade; chosen for their decoders by `AutoPipeline*` or `load_connected_pipeline=True`,
+ * or named by the caller, whatever `_class_name` says) load that repository with
+ * `DiffusionPipeline.from_pretrained` and the caller's options: its weights, its components'
+ * imports and, with `trust_remote_code`, its code. Reported on the card as another model.
+ */
+async function connectedPipelines(
+  ctx: RepoContext,
+  config: string,
+  dir: string,
+  files: ReadonlyMap<string, RootEntry>,
+  completed: ReadonlySet<string>,
+): Promise<void> {
+  const card = cardBeside(dir, files);
+  if (card === undefined || !completed.has(card.path)) return;
+  ctx.signal.throwIfAborted();
+  const text = await readStart(ctx, card, MAX_CARD_BYTES);
+  if (text === undefined) return;
+  // the YAML parser loads with the first card beside a model_index.json
+  const { connectedPipes } = await import("./model-card.js");
+  const pipes = connectedPipes(text, card.size > MAX_CARD_BYTES, () => ctx.signal.throwIfAborted());
+  for (const pipe of pipes) {
+    const what =
+      pipe.kind === "repo"
+        ? `names "${preview(pipe.repo, 120)}"${pipe.shape === "string" ? " (a string: diffusers takes its first character)" : ""}`
+        : pipe.kind === "unknown"
+          ? `is ${pipe.value}, of which diffusers loads entry 0`
+          : `could not be read (${preview(pipe.why, 160)})`;
+    ctx.report(card.path, {
+      ruleId: "repo/external-model",
+      message: `the model card's prior ${what}: diffusers' connected pipelines (Kandinsky, Würstchen, Stable Cascade combined pipelines) load it with DiffusionPipeline.from_pretrained beside ${preview(config, 120)}, another repository (or a path of the loading machine) that is not part of this scan`,
+      evidence: {
+        declaredAt: "prior",
+        config: preview(config, 200),
+        path: pipe.kind === "repo" ? preview(pipe.repo, 120) : pipe.kind === "unknown" ? pipe.value : "(unread)",
+      },
+    });
+  }
 }
 
 function describe(configName: string, r: CodeReference): string {

@@ -9,7 +9,7 @@ import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PicklePolicy } from "../pickle/policy/index.js";
-import { judgeHydraMap, judgeMapTarget, lookupOf, mapGet, scalarText } from "./hydra.js";
+import { CALLABLE_LIKE, judgeHydraMap, judgeMapTarget, lookupOf, mapGet, scalarText } from "./hydra.js";
 import { composeYaml, expansionSize, lexYaml, YAML_BUDGETS, type YamlBudgets, type YamlTag } from "./parse.js";
 import { builtNodes, resolversIn } from "./targets.js";
 
@@ -231,10 +231,14 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
         });
       }
     }
-    const topTarget = options.topLevelTarget === undefined ? undefined : scalarText(mapGet(root, "target"));
+    // Outside an archive the root `target` is judged when it may name a callable as NeMo reads it
+    // (resolved by OmegaConf): a dotted name, an interpolation or an alias, not a column name.
+    const topNode = options.topLevelTarget === undefined ? undefined : mapGet(root, "target");
+    const topTarget = scalarText(topNode);
     if (
       options.topLevelTarget === "all" ||
-      (options.topLevelTarget === "dotted" && topTarget !== undefined && /^\s*[\w$]+\./.test(topTarget))
+      (options.topLevelTarget === "dotted" &&
+        (isAlias(topNode) || (topTarget !== undefined && CALLABLE_LIKE.test(topTarget))))
     ) {
       judgeMapTarget(list, root, "target", { policy: options.policy, line }, { lookup: lookupOf(root, nemo) });
     }

@@ -26,7 +26,14 @@ export async function analyzeYamlFile(
   const analysis = analyzeYamlText(text, {
     policy: picklePolicy("pickle", ctx.policy.options.pickle),
     checkpoint: () => ctx.checkpoint(),
-    topLevelTarget: ctx.name !== NEMO_CONFIG ? undefined : ctx.lineage.includes("nemo") ? "all" : "dotted",
+    // By base name: `m/model_config.yaml` of a scanned folder (an extracted .nemo, which
+    // restore_from also takes) is NeMo's config as much as the archive member is.
+    topLevelTarget:
+      ctx.name.slice(ctx.name.lastIndexOf("/") + 1) !== NEMO_CONFIG
+        ? undefined
+        : ctx.lineage.includes("nemo")
+          ? "all"
+          : "dotted",
   });
   for (const finding of analysis.findings) ctx.report(finding);
   for (const finding of extra?.(analysis) ?? []) ctx.report(finding);

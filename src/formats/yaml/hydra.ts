@@ -72,8 +72,8 @@ const ALIAS_REASON: Record<Exclude<TargetKey, "_target_">, string> = {
 const LDM_REASON =
   "latent-diffusion's instantiate_from_config imports `target` and calls it with `params` (Stable Diffusion UIs load the config beside a checkpoint)";
 
-/** A `class` or nested `target` value that may name a callable: a dotted name or an interpolation. */
-const CALLABLE_LIKE = /^\s*[A-Za-z_]\w*\s*\.|\$\{/;
+/** A `class` or `target` value that may name a callable: a dotted name or an interpolation. */
+export const CALLABLE_LIKE = /^\s*[A-Za-z_]\w*\s*\.|\$\{/;
 
 /**
  * Judges a mapping's `_target_` (or, in a NeMo config, the key NeMo and Hydra 1.0 read instead)

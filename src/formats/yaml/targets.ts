@@ -142,13 +142,21 @@ export function resolversIn(value: string): ResolverUse[] {
     break;
   }
   // `${VAR:-default}` and its kin are shell parameter expansions (compose files, CI), not resolvers.
+  // Every use is read (the value's length bounds them). Past 64 uses only one of a severity not
+  // listed yet is kept: the judgement (rule and severity) of a later use is never dropped.
+  const severities = new Set<Severity | undefined>(out.map((u) => u.severity));
   for (const m of value.matchAll(/(\\?)\$\{\s*([A-Za-z_][\w.-]*)\s*:(?![-=?+])/g)) {
     if (m[1] === "\\" || m[2] === undefined) continue;
     const name = m[2];
-    if (name === "oc.env" || name === "env") out.push({ name, severity: "info" });
-    else if (KNOWN_RESOLVERS.has(name)) out.push({ name });
-    else out.push({ name, severity: CODE_RESOLVER.test(name) ? "high" : "medium" });
-    if (out.length >= 64) break;
+    const use: ResolverUse =
+      name === "oc.env" || name === "env"
+        ? { name, severity: "info" }
+        : KNOWN_RESOLVERS.has(name)
+          ? { name }
+          : { name, severity: CODE_RESOLVER.test(name) ? "high" : "medium" };
+    if (out.length >= 64 && severities.has(use.severity)) continue;
+    severities.add(use.severity);
+    out.push(use);
   }
   return out;
 }
