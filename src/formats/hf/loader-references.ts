@@ -117,8 +117,12 @@ export function processorAudioTokenizer(root: JsonObject): LoaderReference[] {
 const KERNEL_REFERENCE = /^[^/:\s]+\/[^/:@\s]+(?:@[^/:\s]+)?(?::[^/:\s]+)?$/;
 /** Kernels transformers itself loads from the Hub's curated organisation. */
 const TRUSTED_KERNEL_ORG = "kernels-community/";
-/** Most values visited looking for attention implementations. */
-const MAX_KERNEL_NODES = 100_000;
+/**
+ * Most values visited looking for attention implementations: as many as the auto_map search
+ * visits (the config parser's budgets bound a document well below it), so padding cannot push a
+ * sub-config's kernel out of the walk.
+ */
+const MAX_KERNEL_NODES = 2_000_000;
 
 /**
  * Hub kernels a `config.json` names as its attention implementation (`attn_implementation`,
@@ -129,7 +133,7 @@ export function attentionKernels(root: JsonObject): LoaderReference[] {
   const out: LoaderReference[] = [];
   let visited = 0;
   const walk = (v: JsonValue, path: string, depth: number): void => {
-    if (out.length >= 20 || ++visited > MAX_KERNEL_NODES || depth > 64) return;
+    if (out.length >= 20 || ++visited > MAX_KERNEL_NODES || depth > 512) return;
     if (v instanceof JsonObject) {
       for (const [k, item] of v.entries) {
         if ((k === "attn_implementation" || k === "_attn_implementation") && item !== null && item !== undefined) {
