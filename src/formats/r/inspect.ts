@@ -270,20 +270,28 @@ export class RInspector implements RWalkEvents {
     // holds the call it was an argument of for error messages, calls only what a stored call may.
     const compiledModelArgument = expression.type === SXP.BCODE && dangerous.length === 0 && storedCallOnly(code);
     const source = expression.type === SXP.BCODE ? expression.cells?.[0]?.value : expression;
+    // Bytecode runs its instructions, not the source it records: one whose source is a constant
+    // or a variable is not "nothing runs" (R's compiler passes constant arguments without a
+    // promise, so such a promise is not R's own either); its instructions are not checked here.
+    const compiled = expression.type === SXP.BCODE;
     const severity: Severity | undefined =
       dangerous.length > 0 || (unlisted.length > 0 && !compiledModelArgument) || source === undefined
         ? undefined
         : CONSTANTS.has(source.type)
-          ? "info"
+          ? compiled
+            ? "medium"
+            : "info"
           : source.type === SXP.SYM
             ? "medium"
             : "high";
     const what =
       severity === "info"
         ? "a constant, evaluated (nothing runs)"
-        : severity === "medium"
-          ? "a variable, read"
-          : "runs";
+        : compiled && severity === "medium"
+          ? "compiled code recording a constant or a variable as its source (its instructions are not checked), run"
+          : severity === "medium"
+            ? "a variable, read"
+            : "runs";
     this.#add({
       ruleId: "r/promise",
       message: `promise${at(where)}: ${deparse(expression, 100)} ${what} when the loaded value is first used`,
