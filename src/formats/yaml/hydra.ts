@@ -106,6 +106,7 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
   for (const key of judged) {
     const via = key === "_target_" ? undefined : ctx.nemo ? ALIAS_REASON[key] : LDM_REASON;
     judgeMapTarget(list, map, key, ctx, { lookup, ...(via === undefined ? {} : { via }) });
+    judgeDiffusionParams(list, map, scalarText(mapGet(map, key)), ctx);
   }
   const target = judged[0];
   if (target === undefined || target === "target") return;
@@ -121,6 +122,63 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
     message: `line ${ctx.line(map)}: \`${preview(callee, 100)}\` is instantiated with trust_remote_code: ${preview(trust ?? "(not a plain value)", 40)}: it imports and runs the code of the repository it loads`,
     evidence: { callee: preview(callee, 160), line: ctx.line(map), reason: "trust_remote_code" },
   });
+}
+
+/** Parameters of latent-diffusion / generative-models classes that load weights by path or name. */
+const WEIGHT_PATH_PARAMS: ReadonlySet<string> = new Set(["ckpt_path", "ckpt", "model_path", "pretrained_model_path"]);
+const WEIGHT_NAME_PARAMS: ReadonlySet<string> = new Set(["version", "clip_version", "t5_version", "pretrained"]);
+/** Parameters resolved with `get_obj_from_str` and called (generative-models' `network_wrapper`). */
+const CALLABLE_PARAMS: ReadonlySet<string> = new Set(["network_wrapper"]);
+/** Hub models the shipped Stable Diffusion configs name (their text encoders). */
+const KNOWN_WEIGHTS: ReadonlySet<string> = new Set([
+  "openai/clip-vit-large-patch14",
+  "openai/clip-vit-base-patch32",
+  "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k",
+  "laion/CLIP-ViT-H-14-laion2B-s32B-b79K",
+  "google/t5-v1_1-xxl",
+  "google/t5-v1_1-large",
+]);
+/** A path that leaves the artifact (absolute, home, parent) or a URL. */
+const OUTSIDE = /^\s*(?:[/~\\]|[A-Za-z]:[/\\]|[A-Za-z][\w+.-]*:\/\/)|(?:^|[/\\])\.\.(?:[/\\]|$)/;
+
+/**
+ * The `params` of an allowlisted latent-diffusion / generative-models class: those classes load
+ * weights with `torch.load(ckpt_path)` (a pickle) or `from_pretrained`/open_clip by `version`,
+ * and resolve `network_wrapper` with `get_obj_from_str` and call it. A path outside the artifact
+ * (absolute, `..`, a URL) or a model other than the ones the shipped configs name loads weights
+ * this scan did not see (medium); a `network_wrapper` is judged as a target.
+ */
+function judgeDiffusionParams(
+  list: FindingList,
+  map: unknown,
+  target: string | undefined,
+  ctx: Pick<HydraMapContext, "policy" | "line">,
+): void {
+  if (target === undefined || !/^\s*(?:ldm|sgm)\./.test(target)) return;
+  const params = mapGet(map, "params");
+  if (!isMap(params)) return;
+  for (const pair of params.items) {
+    const key = scalarText(pair.key);
+    if (key === undefined) continue;
+    if (CALLABLE_PARAMS.has(key)) {
+      judgeMapTarget(list, params, key as TargetKey, ctx, {
+        via: "generative-models resolves it with get_obj_from_str and calls it",
+      });
+      continue;
+    }
+    const value = scalarText(pair.value);
+    if (value === undefined || value.trim() === "") continue;
+    const path = WEIGHT_PATH_PARAMS.has(key);
+    if (!path && !WEIGHT_NAME_PARAMS.has(key)) continue;
+    const outside = OUTSIDE.test(value) || value.includes("${");
+    const external = !path && value.includes("/") && !KNOWN_WEIGHTS.has(value.trim());
+    if (!outside && !external) continue;
+    list.add({
+      ruleId: "yaml/external-weights",
+      message: `line ${ctx.line(pair.value)}: \`${key}: ${preview(value, 100)}\` makes ${preview(target.trim(), 80)} load weights ${path ? "with torch.load (a pickle)" : "by that name"} from outside the scanned artifact`,
+      evidence: { key, value: preview(value, 160), target: preview(target.trim(), 120), line: ctx.line(pair.value) },
+    });
+  }
 }
 
 /**

@@ -46,6 +46,13 @@ export const yamlRules = [
     references: [HYDRA, "https://docs.nvidia.com/nemo-framework/user-guide/latest/nemotoolkit/core/core.html"],
   },
   {
+    id: "yaml/external-weights",
+    title: "Config loads weights from outside the artifact",
+    severity: "medium",
+    description:
+      "A latent-diffusion (`ldm.*`) or generative-models (`sgm.*`) class in a config `instantiate_from_config` builds is given a checkpoint path (`ckpt_path`, `ckpt`, `model_path`) that leaves the artifact (absolute, `..`, a URL, an interpolation), which its constructor loads with `torch.load` (a pickle this scan never saw), or a `version`/`pretrained` model other than the ones the shipped Stable Diffusion configs name, fetched by that name. Classes of those packages are allowlisted as targets; what their parameters load is judged here.",
+  },
+  {
     id: "yaml/custom-resolver",
     title: "OmegaConf custom resolver",
     severity: "high",

@@ -78,3 +78,39 @@ describe("instantiate_from_config targets", () => {
     expect(ruleIds(data)).not.toContain("yaml/hydra-target");
   });
 });
+
+describe("what allowlisted diffusion classes load", () => {
+  const ae = (params: string) =>
+    `model:\n  target: ldm.models.autoencoder.AutoencoderKL\n  params:\n    embed_dim: 4\n${params}`;
+
+  it.each([
+    ["an absolute checkpoint path", "    ckpt_path: /tmp/outside/avatar.png\n"],
+    ["a parent path", "    ckpt_path: ../../weights/vae.ckpt\n"],
+    ["a URL", "    ckpt_path: https://example.com/vae.ckpt\n"],
+    ["an unknown model name", "    version: attacker/evil-clip\n"],
+  ])("%s is external weights", async (_label, params) => {
+    const file = await scanOne(text(ae(params)), "model.yaml");
+    expect(ruleIds(file)).toContain("yaml/external-weights");
+    expect(file.verdict).toBe("suspicious");
+  });
+
+  it("a checkpoint inside the artifact and the shipped encoders stay clean", async () => {
+    const inside = await scanOne(text(ae("    ckpt_path: vae/model.ckpt\n")), "model.yaml");
+    expect(inside.verdict).toBe("clean");
+    const encoder = await scanOne(
+      text(
+        "cond:\n  target: ldm.modules.encoders.modules.FrozenCLIPEmbedder\n  params:\n    version: openai/clip-vit-large-patch14\n",
+      ),
+      "model.yaml",
+    );
+    expect(encoder.verdict).toBe("clean");
+  });
+
+  it("a network_wrapper is judged as a target", async () => {
+    const src =
+      "model:\n  target: sgm.models.diffusion.DiffusionEngine\n  params:\n    network_wrapper: builtins.exec\n";
+    const file = await scanOne(text(src), "model.yaml");
+    expect(ruleIds(file)).toContain("yaml/hydra-target");
+    expect(file.verdict).toBe("malicious");
+  });
+});
