@@ -29,7 +29,7 @@ import { analyzeNode, type FileScanState, reportError } from "./analyze.js";
 import { contentKeyDigest, restoreReport, type VerdictCacheKey } from "./cache.js";
 import { watchContext } from "./context-watch.js";
 import { FileRecorder } from "./file-recorder.js";
-import { checkRereadable, type FilePassRecord, guardReread, verifiedReread } from "./reread.js";
+import type { FilePassRecord } from "./reread.js";
 import { fileSelector, type SkipReason } from "./select.js";
 import type { ScanOptions } from "./types.js";
 
@@ -504,7 +504,9 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
         recordRereadFailure(path, isFileChangedError(error) ? error : e);
       throw isFileChangedError(error) ? error : e;
     };
-    // The bytes handed out are those the file pass analysed (see reread.ts) ...
+    // The bytes handed out are those the file pass analysed (see reread.ts, loaded with the first
+    // re-read: a scan of one small file needs none) ...
+    const { checkRereadable, guardReread, verifiedReread } = await import("./reread.js");
     const file: FilePassRecord = {
       path,
       size: entry?.size ?? recorder.root.size,
