@@ -76,6 +76,19 @@ export function sniff(input: SniffInput, options: { pickle?: boolean } = {}): De
     if (found === undefined || (found.format === "pickle" && options.pickle === false)) continue;
     detections.push(found);
   }
+  // A format found behind a prefix (an HDF5 superblock after its user block) does not say what the
+  // prefix is: loaders that read byte 0 (pickle.load, joblib's compressor prefixes, tarfile) read
+  // the prefix as their own format. The bytes from 0 are sniffed again as their own reading.
+  const behind = detections[0];
+  if (behind !== undefined && behind.offset !== 0) {
+    for (const detect of PRIMARY) {
+      const found = detect(input);
+      if (found === undefined || found.offset !== 0 || found.format === behind.format) continue;
+      if (found.format === "pickle" && options.pickle === false) continue;
+      detections.push({ ...found, claim: "beside" });
+      break;
+    }
+  }
   // A loader that tests byte 0 for its own format (tarfile in torch.load, joblib's compressor
   // prefixes) reads these bytes that way whatever ranked first: a second reading, beside.
   const first = detections[0];

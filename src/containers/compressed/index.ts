@@ -30,14 +30,31 @@ export const detectZlib: Detector = ({ head }) => {
   return ok ? { format: "zlib", offset: 0, reason: "zlib stream header" } : undefined;
 };
 
+/**
+ * liblzma's test of an .lzma header's dictionary size in its auto-detecting ("picky") decoder, as
+ * liblzma computes it in 32-bit unsigned arithmetic: the size rounded up to the next 2^n or
+ * 2^n + 2^(n-1) must be the size itself, or the size is UINT32_MAX. A size of 0 passes (0 - 1
+ * wraps to UINT32_MAX, which rounds up to 0 again): liblzma then decodes with its 4 KiB minimum.
+ * @param dict - the header's dictionary size (unsigned 32-bit)
+ */
+export function lzmaDictionaryAccepted(dict: number): boolean {
+  if (dict === 0xffffffff) return true;
+  let d = (dict - 1) >>> 0;
+  d = (d | (d >>> 2)) >>> 0;
+  d = (d | (d >>> 3)) >>> 0;
+  d = (d | (d >>> 4)) >>> 0;
+  d = (d | (d >>> 8)) >>> 0;
+  d = (d | (d >>> 16)) >>> 0;
+  return (d + 1) >>> 0 === dict;
+}
+
 export const detectLzma: Detector = ({ head }) => {
   // LZMA "alone": properties byte (lc/lp/pb, usually 0x5d), dictionary size, 64-bit size.
   if (head.length < 13 || head[0]! >= 225) return undefined;
   const dict = (head[1]! | (head[2]! << 8) | (head[3]! << 16) | (head[4]! << 24)) >>> 0;
-  // What liblzma's .lzma auto-detection accepts (Python's lzma.open, joblib): a dictionary of 2^n
-  // or 2^n + 2^(n-1) bytes (or UINT32_MAX), and an unknown size or one below 2^38.
-  const low = (dict & -dict) >>> 0;
-  const dictOk = dict === 0xffffffff || (dict !== 0 && (dict === low || dict === low * 3));
+  // What liblzma's .lzma auto-detection accepts (Python's lzma.open, joblib): an unknown size or
+  // one below 2^38, and a dictionary size passing `lzmaDictionaryAccepted`.
+  const dictOk = lzmaDictionaryAccepted(dict);
   const sizeUnknown = head.subarray(5, 13).every((b) => b === 0xff);
   const sizeOk = sizeUnknown || (head[9]! < 0x40 && head[10] === 0 && head[11] === 0 && head[12] === 0);
   return head[0] === 0x5d && dictOk && sizeOk ? { format: "lzma", offset: 0, reason: "LZMA-alone header" } : undefined;

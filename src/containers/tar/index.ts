@@ -103,7 +103,10 @@ export const detectTar: Detector = ({ head }) => {
   if (head.length < 512) return undefined;
   const ustar = startsWith(head, ascii("ustar"), 257);
   // Checksum as GNU tar or Python's tarfile (which torch.load uses for legacy checkpoints) reads it.
-  if (tarChecksumMatches(head.subarray(0, 512)) && head[0] !== 0) {
+  // tarfile takes any block but an all-zero one (its end marker) whose checksum matches: an empty
+  // name (byte 0 NUL) included. An all-zero block never gets here: its sum is 256 (eight spaces)
+  // and its checksum field reads 0.
+  if (tarChecksumMatches(head.subarray(0, 512))) {
     return { format: "tar", offset: 0, reason: ustar ? "ustar header" : "tar header checksum" };
   }
   // GNU tar still extracts an archive whose first checksum is wrong: the magic alone is enough

@@ -6,8 +6,10 @@
  * Detection: recognises msgpack model files: a map or array header under a `.msgpack` name, or, whatever the
  * name, a map whose first values include a Flax ndarray extension, or a map holding msgpack-numpy's
  * key `nd` with a boolean value at any depth of the head (msgpack-numpy's `decode` unpickles such
- * maps whatever the file is called), or a container with string keys whose tokens stay valid up to
- * a payload that runs past the head (an array can hide behind it). msgpack has no magic, so the
+ * maps whatever the file is called), or a container (its map keys, if any, strings) whose tokens
+ * stay valid up to a payload that runs past the head (an array can hide behind it). A stream of
+ * several top-level objects (msgpack.Unpacker reads one, `{}` first included) is walked whole; 0x80
+ * followed by a protocol number stays a pickle's PROTO unless msgpack-numpy's key is found. msgpack has no magic, so the
  * name is what makes a bare map header enough. The header tests and the head walk live here,
  * and the reader (`./reader.ts`) uses them: the registry loads every detector, and no reader,
  * with the first scan.
@@ -107,8 +109,10 @@ export interface HeadWalk {
   readonly numpy: boolean;
   /** The walk reached a payload (or a header) that continues past the head, within the file. */
   readonly crossed: boolean;
-  /** The top-level object ended exactly at the end of the file. */
+  /** The top-level object ended exactly at the end of the file (a single object, no stream). */
   readonly complete: boolean;
+  /** Top-level objects completed in the head (msgpack.Unpacker reads several as a stream). */
+  readonly objects: number;
   /** Map keys read. */
   readonly keys: number;
   /** Every map key read was a string or binary (what `strict_map_key`, the default, demands). */
@@ -200,12 +204,14 @@ export function walkMsgpackHead(head: Uint8Array, size: number): HeadWalk | unde
   let keys = 0;
   let stringKeys = true;
   let ndPending = false;
+  let objects = 0;
   const result = (r: { numpy?: boolean; crossed?: boolean; complete?: boolean }): HeadWalk => ({
     numpy: r.numpy ?? false,
     crossed: r.crossed ?? false,
     complete: r.complete ?? false,
     keys,
     stringKeys,
+    objects,
   });
   while (at < head.length) {
     const top = stack[stack.length - 1];
@@ -233,10 +239,15 @@ export function walkMsgpackHead(head: Uint8Array, size: number): HeadWalk | unde
       stack.push({ left: items, map: t.open.map });
       continue;
     }
-    // A value (or an empty container) is complete: close the containers it completes.
+    // A value (or an empty container) is complete: close the containers it completes. A complete
+    // top-level object may be followed by others (msgpack.Unpacker reads a stream): walked too.
     for (;;) {
       const frame = stack[stack.length - 1];
-      if (frame === undefined) return result({ complete: at === size });
+      if (frame === undefined) {
+        objects++;
+        if (at === size) return result({ complete: objects === 1 });
+        break;
+      }
       frame.left--;
       if (frame.left > 0) break;
       stack.pop();
@@ -258,15 +269,20 @@ export const detectMsgpack: Detector = ({ head, size, name }) => {
       reason: `msgpack ${isMapHeader(first) ? "map" : "array"} header, .msgpack name`,
     };
   }
-  // An empty fixmap (0x80) is also PROTO, the first byte of most pickles: a non-empty container only.
-  if (!container || first === 0x80 || first === 0x90) return undefined;
+  if (!container) return undefined;
+  // The walk goes on past a complete object: msgpack.Unpacker reads a stream of several, and an
+  // empty map or array first (`{}` is 0x80, also pickle's PROTO) opens such a stream as well.
   const walk = walkMsgpackHead(head, size);
   if (walk === undefined) return undefined;
   if (walk.numpy) return { format: "flax-msgpack", offset: 0, reason: "msgpack map with msgpack-numpy's nd key" };
-  // Past a long payload the head shows no more: valid tokens and string keys up to it make the
-  // stream msgpack enough to be read whole (the reader then checks every map, msgpack-numpy's too).
-  if (walk.crossed && walk.keys > 0 && walk.stringKeys) {
-    return { format: "flax-msgpack", offset: 0, reason: "msgpack container with string keys running past the head" };
+  // 0x80 then a protocol number is a pickle's PROTO: without msgpack-numpy's key it stays a pickle.
+  if (first === 0x80 && (head[1] ?? 0xff) <= 5) return undefined;
+  // Past a long payload the head shows no more: tokens valid up to it make the stream msgpack
+  // enough to be read whole (the reader then checks every map, msgpack-numpy's too), whatever
+  // keys came before (none in an array whose first item is the payload); keys read must be strings
+  // (what `strict_map_key`, msgpack's default, demands).
+  if (walk.crossed && walk.stringKeys) {
+    return { format: "flax-msgpack", offset: 0, reason: "msgpack container whose tokens run past the head" };
   }
   return undefined;
 };

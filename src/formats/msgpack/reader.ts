@@ -211,12 +211,37 @@ export async function readMsgpackPartial(
   if (cursor.pos < source.size) {
     reader.summary.issues.add({
       ruleId: "msgpack/trailing-data",
-      message: `${source.size - cursor.pos} bytes follow the top-level object (msgpack.unpackb raises ExtraData)`,
+      message: `${source.size - cursor.pos} bytes follow the top-level object (msgpack.unpackb raises ExtraData; msgpack.Unpacker reads them as further objects)`,
       offset: cursor.pos,
       evidence: { end: cursor.pos, trailingBytes: source.size - cursor.pos },
     });
+    await readStream(reader, cursor, source.size);
   }
   return { summary: reader.summary };
+}
+
+/** Top-level objects read after the first (the item budget bounds them too). */
+const MAX_STREAM_OBJECTS = 100_000;
+
+/**
+ * The objects after the first, as `msgpack.Unpacker` reads a stream: its `object_hook`
+ * (msgpack-numpy's `decode`) runs on every map of every object, so each is read and checked like
+ * the first. A grammar break ends the stream quietly (`unpackb` already raised at the first
+ * object's end; the bytes from there are also scanned as they are), budgets still throw.
+ */
+async function readStream(reader: Reader, cursor: Cursor, size: number): Promise<void> {
+  for (let n = 1; n <= MAX_STREAM_OBJECTS && cursor.pos < size; n++) {
+    try {
+      await reader.value(cursor, 0, `#${n}`);
+    } catch (error) {
+      if (
+        error instanceof MsgpackError ||
+        (error instanceof ModelgateError && ["TRUNCATED", "MALFORMED"].includes(error.code))
+      )
+        return;
+      throw error;
+    }
+  }
 }
 
 class Reader {

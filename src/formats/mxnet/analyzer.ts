@@ -42,6 +42,20 @@ async function mentionsGraphKeys(ctx: AnalysisContext): Promise<boolean> {
   return nodes && heads;
 }
 
+/**
+ * The document's text as dmlc's JSON reader sees it: dmlc reads strings as raw bytes (no UTF-8
+ * check), so bytes that are not UTF-8 (a Latin-1 `\xff` in a note) do not stop MXNet loading the
+ * graph. Valid UTF-8 is decoded as such; anything else byte for byte (ISO-8859-1), which keeps
+ * every ASCII key and operator name as dmlc compares them.
+ */
+function decodeAsDmlc(bytes: Uint8Array): string {
+  try {
+    return decodeUtf8Strict(bytes);
+  } catch {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  }
+}
+
 /** Reports a parsed graph's issues and facts. */
 function reportGraph(ctx: AnalysisContext, graph: NonNullable<ReturnType<typeof analyzeSymbol>>): void {
   for (const issue of graph.issues) ctx.report(issue);
@@ -107,7 +121,7 @@ export const mxnetSymbolAnalyzer: Analyzer = {
     let root: unknown;
     try {
       const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
-      root = parsePlainJson(decodeUtf8Strict(bytes), { checkpoint: () => ctx.checkpoint() }).value;
+      root = parsePlainJson(decodeAsDmlc(bytes), { checkpoint: () => ctx.checkpoint() }).value;
     } catch (error) {
       if (isModelgateError(error, "MALFORMED")) {
         ctx.report({ ruleId: "mxnet/malformed", message: `symbol JSON: ${error.message}` });
@@ -128,8 +142,9 @@ export const mxnetSymbolAnalyzer: Analyzer = {
  * Reads JSON documents (and notebooks: a graph's `attrs` may hold any key) that mention both
  * `"nodes"` and `"heads"` whole: one whose root has only graph keys, `nodes` and `heads` arrays
  * among them, is a symbol graph,
- * analysed as such and reported as `mxnet-symbol`. A document that does not parse is left to the
- * JSON analyzers (`repo/invalid-json`).
+ * analysed as such and reported as `mxnet-symbol`. Bytes that are not UTF-8 are read as dmlc reads
+ * them (raw); a document naming the graph keys that still does not parse is `mxnet/malformed`
+ * (dmlc's reader is more lenient than a strict JSON parser: raw control characters in strings).
  */
 export const mxnetJsonAnalyzer: Analyzer = {
   name: "mxnet-json",
@@ -149,9 +164,18 @@ export const mxnetJsonAnalyzer: Analyzer = {
     let root: unknown;
     try {
       const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
-      root = parsePlainJson(decodeUtf8Strict(bytes), { checkpoint: () => ctx.checkpoint() }).value;
+      root = parsePlainJson(decodeAsDmlc(bytes), { checkpoint: () => ctx.checkpoint() }).value;
     } catch (error) {
-      if (isModelgateError(error, "MALFORMED")) return;
+      if (isModelgateError(error, "MALFORMED")) {
+        // dmlc's reader takes what a strict parser refuses (raw control characters in strings):
+        // a document naming the graph keys that this parser cannot read is not passed as clean.
+        ctx.report({
+          ruleId: "mxnet/malformed",
+          message: `JSON naming MXNet graph keys ("nodes", "heads") does not parse: ${error.message} (MXNet's dmlc reader may still load it as a graph)`,
+          ...(error.offset === undefined ? {} : { offset: error.offset }),
+        });
+        return;
+      }
       throw error;
     }
     // dmlc's reader refuses a key the graph does not declare: such a document is no graph MXNet loads.

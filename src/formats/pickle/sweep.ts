@@ -1,8 +1,8 @@
 /**
  * A sweep of bytes no format accounts for (`format/unknown`) for pickle imports of dangerous names
  * at any offset: the GLOBAL/INST opcodes of protocols 0–3 (`c`/`i` + `module\nname\n`) and the
- * STACK_GLOBAL form of protocols 4–5 (two short unicode strings, each optionally memoised, then
- * `\x93`). A custom checkpoint that unpickles from an offset behind its own header, or a loader
+ * STACK_GLOBAL form of protocols 4–5 (two strings, in any string opcode's form, each optionally
+ * memoised, then `\x93`). A custom checkpoint that unpickles from an offset behind its own header, or a loader
  * modelgate does not know, runs such a stream; an unknown file is only `format/unknown` (low), so
  * a dangerous import found in it is reported at the denylist's severity.
  *
@@ -38,9 +38,60 @@ const IDENT = "[A-Za-z_][A-Za-z0-9_]{0,63}";
 const DOTTED = `${IDENT}(?:\\.${IDENT}){0,7}`;
 /** `c`/`i` + module + `\n` + name + `\n` (GLOBAL, INST). */
 const TEXT_GLOBAL = new RegExp(`[ci](${DOTTED})\\n(${DOTTED})\\n`, "g");
-/** SHORT_BINUNICODE module, optional MEMOIZE, SHORT_BINUNICODE name, optional MEMOIZE, STACK_GLOBAL. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern matches opcode and length bytes
-const STACK_GLOBAL = /\x8c([\x01-\x80])([\x21-\x7e]{1,128})\x94?\x8c([\x01-\x80])([\x21-\x7e]{1,128})\x94?\x93/g;
+/** Longest module or name a STACK_GLOBAL candidate is read with. */
+const MAX_NAME = 128;
+/** Strings read before one position at most (crafted bytes cannot make the sweep quadratic). */
+const MAX_CANDIDATES = 8;
+/** A name character (printable ASCII but space). */
+const nameChar = (c: number): boolean => c >= 0x21 && c <= 0x7e;
+
+/**
+ * Where a string opcode's value could end before `end` (optionally memoised: MEMOIZE, BINPUT,
+ * LONG_BINPUT), and the values of every string opcode ending there: SHORT_BINUNICODE (`\x8c` +
+ * length byte), BINUNICODE (`X` + 4-byte little-endian length), SHORT_BINSTRING (`U` + length
+ * byte), BINSTRING (`T` + 4-byte length), UNICODE (`V` ... `\n`) and STRING (`S'...'\n`). Read
+ * backwards from the STACK_GLOBAL, each length checked against the value's. A heuristic: memo GET
+ * forms (a module or name fetched from the memo) are not followed.
+ */
+function stringsBefore(text: string, end: number): { readonly value: string; readonly start: number }[] {
+  const found: { value: string; start: number }[] = [];
+  const at = (i: number): number => (i >= 0 && i < text.length ? text.charCodeAt(i) : -1);
+  const ends = [end];
+  if (at(end - 1) === 0x94) ends.push(end - 1);
+  if (at(end - 2) === 0x71) ends.push(end - 2); // BINPUT q + 1 byte
+  if (at(end - 5) === 0x72) ends.push(end - 5); // LONG_BINPUT r + 4 bytes
+  for (const e of ends) {
+    if (found.length >= MAX_CANDIDATES) break;
+    let run = 0;
+    while (run < MAX_NAME && nameChar(at(e - 1 - run))) run++;
+    for (let length = 1; length <= run; length++) {
+      const s = e - length;
+      const op1 = at(s - 2);
+      if ((op1 === 0x8c || op1 === 0x55) && at(s - 1) === length) found.push({ value: text.slice(s, e), start: s - 2 });
+      const op4 = at(s - 5);
+      if (
+        (op4 === 0x58 || op4 === 0x54) &&
+        at(s - 4) === length &&
+        at(s - 3) === 0 &&
+        at(s - 2) === 0 &&
+        at(s - 1) === 0
+      )
+        found.push({ value: text.slice(s, e), start: s - 5 });
+    }
+    if (at(e - 1) !== 0x0a) continue;
+    // UNICODE `V` value `\n`; STRING `S'` value `'\n` (or double quotes).
+    let n = 0;
+    while (n < MAX_NAME + 2 && nameChar(at(e - 2 - n))) {
+      n++;
+      const s = e - 1 - n;
+      if (at(s - 1) === 0x56) found.push({ value: text.slice(s, e - 1), start: s - 1 });
+      const q = at(s);
+      if (n >= 3 && (q === 0x27 || q === 0x22) && at(e - 2) === q && at(s - 1) === 0x53)
+        found.push({ value: text.slice(s + 1, e - 2), start: s - 1 });
+    }
+  }
+  return found.slice(0, MAX_CANDIDATES);
+}
 
 /**
  * Dangerous pickle imports in the first {@link MAX_SWEEP_BYTES} of a source.
@@ -72,10 +123,10 @@ export async function sweepPickleImports(source: ByteSource, checkpoint: () => v
     const text = carry + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("latin1");
     const base = carryStart;
     for (const m of text.matchAll(TEXT_GLOBAL)) judge(base + m.index, m[1] ?? "", m[2] ?? "");
-    for (const m of text.matchAll(STACK_GLOBAL)) {
-      const [, l1, module = "", l2, name = ""] = m;
-      // The length bytes must be the strings' lengths, as SHORT_BINUNICODE reads them.
-      if (l1?.charCodeAt(0) === module.length && l2?.charCodeAt(0) === name.length) judge(base + m.index, module, name);
+    // STACK_GLOBAL (0x93) after two strings, each in any of the string opcodes' forms.
+    for (let p = text.indexOf("\x93"); p >= 0; p = text.indexOf("\x93", p + 1)) {
+      for (const name of stringsBefore(text, p))
+        for (const module of stringsBefore(text, name.start)) judge(base + module.start, module.value, name.value);
     }
     read += chunk.length;
     carry = text.slice(Math.max(0, text.length - OVERLAP));

@@ -97,14 +97,18 @@ export const detectProtobuf: Detector = ({ head, size, name }) => {
   // ONNX ModelProto: ir_version (field 1, varint), its producer named in field 2, the graph in 7.
   // onnx writes ir_version first, but a protobuf parser takes the fields in any order: a ModelProto
   // is recognised by its field numbers and wire types, with ir_version and a graph anywhere.
+  // Fields the parser does not know are skipped (onnx.load keeps them as unknown fields), so a
+  // ModelProto with ir_version and a graph is ONNX whatever other fields it holds; without a graph
+  // in the head, every field must be one of ModelProto's.
   const producer = fields.find(([f, w]) => f === 2 && w === 2);
+  const irVersion = fields.some(([f, w]) => f === 1 && w === 0);
+  const graph = fields.some(([f, w]) => f === 7 && w === 2);
   const onnxLike =
     first !== undefined &&
-    fields.some(([f, w]) => f === 1 && w === 0) &&
-    (first[0] === 1 || fields.some(([f, w]) => f === 7 && w === 2)) &&
+    irVersion &&
     (producer === undefined ||
       isPrintable(head.subarray(producer[2], Math.min(head.length, producer[2] + producer[3])))) &&
-    fields.every(([f, w]) => ONNX_MODEL_FIELDS.get(f) === w);
+    (graph || (first[0] === 1 && fields.every(([f, w]) => ONNX_MODEL_FIELDS.get(f) === w)));
   if (onnxLike || ext === "onnx") return { format: "onnx", offset: 0, reason: "ONNX ModelProto fields" };
   const savedModelLike =
     first !== undefined && first[0] === 1 && first[1] === 0 && fields.some(([f, w]) => f === 2 && w === 2);
