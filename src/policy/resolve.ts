@@ -61,9 +61,9 @@ const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
  * `unanchored` of {@link ResolveOptions}), from the policy file and the scanned folder:
  * - the policy file's folder contains the scanned folder: globs are relative to the policy file's
  *   folder (`pathPrefix` is the scanned folder relative to it, none when they are the same);
- * - otherwise a scanned directory anchors paths itself (globs relative to it), but a single file
- *   outside the policy file's folder has no path the policy can name (its scan-relative path is
- *   only its base name, which any file shares): `unanchored`, and no suppression applies to it.
+ * - otherwise paths are absolute (`pathPrefix` is the scanned folder's absolute path): a
+ *   suppression for a target outside the policy's folder names where it is, and a relative glob
+ *   matches nothing there (it would match any download with the same layout).
  * Remote targets, caller bytes and policies without a file (`source`) keep scan-relative paths.
  * @param source - the policy file (`PolicyOptions.source`)
  * @param localDir - the scanned folder (a file target: the folder holding it)
@@ -79,8 +79,14 @@ export function policyAnchor(
     .split(sep)
     .join("/");
   if (rel === "") return {};
-  if (rel === ".." || rel.startsWith("../") || isAbsolute(rel))
-    return targetKind === "file" ? { unanchored: true } : {};
+  // A scan outside the policy file's folder (a sibling, a parent, elsewhere): its paths are
+  // anchored at the filesystem root, so a suppression names where the reviewed files are
+  // (`/srv/models/bert/kernels/*.so`); a relative glob (`kernels/*.so`) would let any download
+  // with the same layout take a reviewed model's exceptions.
+  if (rel === ".." || rel.startsWith("../") || isAbsolute(rel)) {
+    const absolute = resolvePath(localDir).split(sep).join("/").replace(/\/+$/, "");
+    return absolute === "" ? { unanchored: true } : { pathPrefix: absolute };
+  }
   return { pathPrefix: rel };
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,11 +83,16 @@ describe("policies change verdicts and exit codes", () => {
     await rm(file);
   });
 
-  it("a .modelgate.json found from the working directory applies to targets outside its folder", async () => {
+  it("a .modelgate.json found from the working directory applies to targets outside its folder (by absolute paths)", async () => {
     const project = join(repo, "project");
     await mkdir(project, { recursive: true });
     const file = join(project, ".modelgate.json");
+    // relative globs would float onto any scanned folder with the same layout: outside the
+    // policy's folder a suppression names the absolute path
     await writeFile(file, JSON.stringify({ suppressions: [{ ...suppressKernel, path: "kernels/*.so" }] }));
+    expect((await runIn(project)).code).toBe(1);
+    const absolute = `${await realpath(model)}/kernels/*.so`;
+    await writeFile(file, JSON.stringify({ suppressions: [{ ...suppressKernel, path: absolute }] }));
     const { code, report } = await runIn(project);
     expect(code).toBe(0);
     expect(report.files.find((f) => f.path === "kernels/libattn.so")?.verdict).toBe("clean");

@@ -83,12 +83,17 @@ describe("suppression paths are anchored to one folder", () => {
     expect((await verdicts(repo, bang))["legacy.zip!models/payload.pkl"]).toBe("malicious");
   });
 
-  it("a directory outside the policy's folder keeps scan-relative paths; remote-like targets too", async () => {
+  it("a directory outside the policy's folder is matched by absolute paths; bytes by their name", async () => {
     const outside = await mkdtemp(join(tmpdir(), "mg-anchor-out-"));
     try {
       await mkdir(join(outside, "models/reviewed"), { recursive: true });
       await writeFile(join(outside, "models/reviewed/legacy.pkl"), PAYLOAD);
-      expect((await verdicts(outside, reviewed()))["models/reviewed/legacy.pkl"]).toBe("clean");
+      // a relative glob does not float onto a download with the same layout ...
+      expect((await verdicts(outside, reviewed()))["models/reviewed/legacy.pkl"]).toBe("malicious");
+      // ... a suppression names where the reviewed file is
+      const absolute = policyIn([{ rule: "pickle/*", path: `${outside}/models/reviewed/legacy.pkl`, reason: "r" }]);
+      expect((await verdicts(outside, absolute))["models/reviewed/legacy.pkl"]).toBe("clean");
+      expect((await verdicts(join(outside, "models/reviewed/legacy.pkl"), absolute))["legacy.pkl"]).toBe("clean");
       const bytes = await scan({ bytes: PAYLOAD, name: "legacy.pkl" }, { policy: reviewed() });
       expect(bytes.files[0]?.verdict).toBe("malicious");
     } finally {
@@ -113,14 +118,15 @@ describe("policyAnchor and the resolved policy", () => {
     suppressions: [{ rule: "format/executable", path: "models/*.so", reason: "r" }],
   };
 
-  it("anchors inside the policy's folder, scan-relative outside it, nowhere for an outside file", () => {
+  it("anchors inside the policy's folder, at the filesystem root outside it", () => {
     expect(policyAnchor("/repo/.modelgate.json", "/repo/models", "directory")).toEqual({ pathPrefix: "models" });
     expect(policyAnchor("/repo/.modelgate.json", "/repo", "directory")).toEqual({});
     expect(policyAnchor("/repo/.modelgate.json", "/repo/models", "file")).toEqual({ pathPrefix: "models" });
     expect(policyAnchor("/repo/.modelgate.json", "/repo", "file")).toEqual({});
-    expect(policyAnchor("/repo/.modelgate.json", "/elsewhere", "directory")).toEqual({});
-    expect(policyAnchor("/repo/.modelgate.json", "/elsewhere", "file")).toEqual({ unanchored: true });
-    expect(policyAnchor("/repo/.modelgate.json", "/repository", "file")).toEqual({ unanchored: true });
+    expect(policyAnchor("/repo/.modelgate.json", "/elsewhere", "directory")).toEqual({ pathPrefix: "/elsewhere" });
+    expect(policyAnchor("/repo/.modelgate.json", "/elsewhere", "file")).toEqual({ pathPrefix: "/elsewhere" });
+    expect(policyAnchor("/repo/.modelgate.json", "/repository", "file")).toEqual({ pathPrefix: "/repository" });
+    expect(policyAnchor("/repo/sub/.modelgate.json", "/repo", "directory")).toEqual({ pathPrefix: "/repo" });
     expect(policyAnchor(undefined, "/elsewhere", "file")).toEqual({});
     expect(policyAnchor("/repo/.modelgate.json", undefined, "hub")).toEqual({});
   });
