@@ -67,12 +67,12 @@ const expiryEnd = (date: string): number => Date.parse(`${date}T23:59:59.999Z`);
  * Remote targets, caller bytes and policies without a file (`source`) keep scan-relative paths.
  * @param source - the policy file (`PolicyOptions.source`)
  * @param localDir - the scanned folder (a file target: the folder holding it)
- * @param targetKind - the target's kind (`file`, `directory` ...)
+ * @param _targetKind - the target's kind (`file`, `directory` ...): a file and a directory are anchored alike
  */
 export function policyAnchor(
   source: string | undefined,
   localDir: string | undefined,
-  targetKind: string,
+  _targetKind: string,
 ): Pick<ResolveOptions, "pathPrefix" | "unanchored"> {
   if (source === undefined || source === "" || localDir === undefined) return {};
   const rel = relative(dirname(resolvePath(source)), resolvePath(localDir))
