@@ -101,7 +101,12 @@ export const pickleAnalyzer: Analyzer = {
       // A speculative reading (the sniffer's guess, or unknown/text content that opens with an
       // opcode) that broke: the stream is not a pickle a loader would finish, but whatever it would
       // run before the break still runs, so dangerous findings count.
-      for (const f of analysis.findings) if (countsBeforeBreak(ctx, f)) ctx.report(f);
+      // A beside reading that parses whole is a pickle a loader finishes: what it imports outside
+      // the allowlist counts as it would in a plain pickle (allowlist-first), not only the dangerous.
+      const complete = claim === "beside" && !analysis.invalid;
+      for (const f of analysis.findings) {
+        if (countsBeforeBreak(ctx, f) || (complete && f.ruleId === "pickle/unknown-global")) ctx.report(f);
+      }
       return;
     }
     if (claim !== undefined && !analysis.invalid) ctx.refineFormat("pickle");
