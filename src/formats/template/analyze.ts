@@ -37,7 +37,7 @@ import {
 } from "./fold.js";
 import { scanTemplateCode } from "./lexical.js";
 import {
-  ATTRIBUTE_FILTERS,
+  ATTRIBUTE_PARAMS,
   DUNDER,
   ESCAPE_DUNDERS,
   EXEC_CALLS,
@@ -48,6 +48,8 @@ import {
   GADGETS,
   GADGETS_ATTR_ONLY,
   GADGETS_LOW,
+  JINJA_FILTERS,
+  JINJA_TESTS,
   WEAK_EXEC_CALLS,
 } from "./names.js";
 import { MG_WITH, type Rewritten, rewriteForParser } from "./rewrite.js";
@@ -815,29 +817,57 @@ class TreeAnalysis {
     if (name === undefined || filter.type !== "CallExpression") return;
     const args = nodes(filter, "args");
     const positional = args.filter((a) => a.type !== "KeywordArgumentExpression");
-    const keyword = (key: string): Node | undefined => {
-      const kw = args.find((a) => a.type === "KeywordArgumentExpression" && identName(prop(a, "key")) === key);
-      return kw === undefined ? undefined : prop(kw, "value");
-    };
-    if (name === "attr") {
-      this.#attributeArgument(positional[0], "attr() filter");
-      const operand = prop(n, "operand");
-      const root = operand === undefined ? undefined : this.#rootOf(operand);
-      if (root !== undefined && positional[0] !== undefined && this.#eval(positional[0]) === undefined) {
-        this.#reportDynamicOnRoot(root, "attr() filter");
-      }
+    const keyword = new Map<string, Node>();
+    for (const a of args) {
+      const key = a.type === "KeywordArgumentExpression" ? identName(prop(a, "key")) : undefined;
+      const value = key === undefined ? undefined : prop(a, "value");
+      if (key !== undefined && value !== undefined) keyword.set(key, value);
+    }
+    const operand = prop(n, "operand");
+    const root = operand === undefined ? undefined : this.#rootOf(operand);
+    this.#filterAttributes(name, positional, keyword, name, 0, root);
+  }
+
+  /**
+   * Judges the attribute names a filter call hands to getattr: the argument {@link ATTRIBUTE_PARAMS}
+   * names, and through `map`/`select`/`reject`, which call another filter (test) by name with the
+   * remaining arguments, that filter's. A dispatched name that does not fold to a known builtin
+   * could be `attr` or any filter: every remaining argument is judged as a dotted attribute path.
+   */
+  #filterAttributes(
+    name: string,
+    positional: readonly Node[],
+    keyword: ReadonlyMap<string, Node>,
+    via: string,
+    depth: number,
+    root: Root | undefined,
+  ): void {
+    if (depth > 8) return;
+    const dispatch = name === "map" || name === "select" || name === "reject";
+    const target = dispatch ? positional[0] : undefined;
+    if (target === undefined) {
+      const param = ATTRIBUTE_PARAMS.get(name);
+      if (param === undefined) return;
+      const byIndex = param.index === undefined ? undefined : positional[param.index];
+      const byKeyword = param.keyword === undefined ? undefined : keyword.get(param.keyword);
+      const label = name === "attr" ? "attr() filter" : `${via}() attribute`;
+      this.#attributeArgument(byIndex ?? byKeyword, label, param.dotted, root, via);
       return;
     }
-    if (name === "map" || name === "select" || name === "reject") {
-      const first = positional[0] === undefined ? undefined : this.#eval(positional[0]);
-      if (first?.some((v) => v.v === "attr")) this.#attributeArgument(positional[1], `${name}("attr", …)`);
+    const rest = positional.slice(1);
+    const known = name === "map" ? JINJA_FILTERS : JINJA_TESTS;
+    const names = this.#eval(target);
+    const unknown = names === undefined || names.some((v) => typeof v.v !== "string" || !known.has(v.v));
+    if (unknown) {
+      const label = `${via}(<filter>, …)`;
+      for (const a of rest) this.#attributeArgument(a, label, true, root, `${via}(<filter>)`);
+      for (const a of keyword.values()) this.#attributeArgument(a, label, true, root, `${via}(<filter>)`);
     }
-    if (name === "selectattr" || name === "rejectattr" || name === "groupby") {
-      this.#attributeArgument(positional[0], `${name}() attribute`, true);
-    }
-    if (ATTRIBUTE_FILTERS.has(name)) {
-      const attr = keyword("attribute");
-      if (attr !== undefined) this.#attributeArgument(attr, `${name}(attribute=)`, true);
+    if (name !== "map") return;
+    for (const v of names ?? []) {
+      if (typeof v.v === "string" && JINJA_FILTERS.has(v.v)) {
+        this.#filterAttributes(v.v, rest, keyword, `${via}("${v.v}")`, depth + 1, root);
+      }
     }
   }
 
@@ -999,14 +1029,19 @@ class TreeAnalysis {
     }
   }
 
-  #reportDynamicOnRoot(root: Root, how: "subscript" | "attr() filter"): void {
+  /**
+   * A name computed at render time used on a gadget: a subscript, or an attribute filter (`attr`,
+   * or `groupby`/`sort`/`map(…)` ... named by `via`, which walk the attribute path on each item).
+   */
+  #reportDynamicOnRoot(root: Root, how: "subscript" | "attr() filter", via = "attr"): void {
     const strong = root.kind === "gadget";
     const what = strong ? `the global "${root.name}" (or an attribute chain from it)` : `a ${root.name}() object`;
+    const filter = via === "attr" ? "attr() filter" : `${via} filter`;
     this.#findings.add(
       "template/dynamic-attribute",
-      how === "subscript" ? `${root.name}${strong ? "" : "()"}[…]` : `${root.name}${strong ? "" : "()"}|attr(…)`,
-      `${how} of ${strong ? "gadget" : "gadget instance"}`,
-      `${how === "subscript" ? "subscript" : "attr() filter"} of ${what} by a name computed at render time`,
+      how === "subscript" ? `${root.name}${strong ? "" : "()"}[…]` : `${root.name}${strong ? "" : "()"}|${via}(…)`,
+      `${how === "subscript" ? how : filter} of ${strong ? "gadget" : "gadget instance"}`,
+      `${how === "subscript" ? "subscript" : filter} of ${what} by a name computed at render time`,
       strong ? "high" : undefined,
     );
   }
@@ -1122,11 +1157,16 @@ class TreeAnalysis {
     }
   }
 
-  #attributeArgument(arg: Node | undefined, via: string, dotted = false): void {
+  /**
+   * Judges a filter's attribute-name argument; a name not known statically is dynamic-attribute,
+   * high when the filter's operand is a gadget (or holds one: `[[m]]|map("groupby", p)`).
+   */
+  #attributeArgument(arg: Node | undefined, via: string, dotted = false, root?: Root, filter = "attr"): void {
     if (arg === undefined) return;
     const vals = this.#eval(arg);
     if (vals === undefined || vals.some((v) => typeof v.v !== "string" && typeof v.v !== "number")) {
       this.#findings.add("template/dynamic-attribute", via, via, `${via} takes a name computed at render time`);
+      if (root !== undefined) this.#reportDynamicOnRoot(root, "attr() filter", filter);
       return;
     }
     for (const v of vals) {

@@ -61,6 +61,19 @@ export function isDict(x: Const | undefined): x is PyDict {
 
 const PY_SPACE_CHAR = new RegExp(`^${PY_SPACE}$`);
 
+/**
+ * Case mapping only where Python's and JavaScript's agree whatever their Unicode versions: ASCII.
+ * No JavaScript `\s`/`\d`/`\w` or Unicode case tables decide a folded value in this file; a
+ * string they would judge differently from Python folds to unknown.
+ */
+const NON_ASCII = /[^\0-\x7f]/;
+function asciiLower(s: string): string | undefined {
+  return NON_ASCII.test(s) ? undefined : s.toLowerCase();
+}
+function asciiUpper(s: string): string | undefined {
+  return NON_ASCII.test(s) ? undefined : s.toUpperCase();
+}
+
 /** `str()` of a number: ints as digits; floats only where Python's repr and JavaScript's agree. */
 function numStr(x: number): string | undefined {
   if (!Number.isFinite(x)) return undefined;
@@ -164,7 +177,7 @@ export function isSelected(r: Const, v: Const): boolean {
 }
 
 /** Compares as Python does for str/str or number/number; undefined for other pairs. */
-function pyCompare(a: Const, b: Const): number | undefined {
+function pyCompare(a: Const | undefined, b: Const | undefined): number | undefined {
   if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a !== "string" || typeof b !== "string") return undefined;
   const x = [...a];
@@ -177,7 +190,7 @@ function pyCompare(a: Const, b: Const): number | undefined {
 }
 
 /** Stable sort with Python's comparison; undefined when two items do not compare. */
-function pySorted<T>(items: readonly T[], key: (x: T) => Const, reverse: boolean): T[] | undefined {
+function pySorted<T>(items: readonly T[], key: (x: T) => Const | undefined, reverse: boolean): T[] | undefined {
   if (items.length > MAX_RANGE) return undefined;
   let failed = false;
   const out = [...items].sort((a, b) => {
@@ -188,9 +201,9 @@ function pySorted<T>(items: readonly T[], key: (x: T) => Const, reverse: boolean
   return failed ? undefined : out;
 }
 
-/** Jinja's `ignore_case`: strings lowered unless the filter is case sensitive. */
-function caseKey(caseSensitive: boolean): (x: Const) => Const {
-  return (x) => (!caseSensitive && typeof x === "string" ? x.toLowerCase() : x);
+/** Jinja's `ignore_case`: strings lowered unless the filter is case sensitive (unknown when not ASCII). */
+function caseKey(caseSensitive: boolean): (x: Const) => Const | undefined {
+  return (x) => (!caseSensitive && typeof x === "string" ? asciiLower(x) : x);
 }
 
 /**
@@ -221,7 +234,7 @@ function pad(s: string, width: number, align: string, fill: string): string | un
   return fill.repeat(left) + s + fill.repeat(n - left);
 }
 
-const PERCENT_SPEC = /%(?:\(([^)]*)\))?([-#0 +]*)(\d+|\*)?(?:\.(\d+|\*))?[hlL]?([diouxXeEfFgGcrsa%])/g;
+const PERCENT_SPEC = /%(?:\(([^)]*)\))?([-#0 +]*)([0-9]+|\*)?(?:\.([0-9]+|\*))?[hlL]?([diouxXeEfFgGcrsa%])/g;
 
 /**
  * Python `fmt % operand` (and Jinja's `format` filter): a tuple gives the positional arguments, a
@@ -296,7 +309,7 @@ function percentConversion(
 }
 
 const FORMAT_FIELD = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
-const STRING_SPEC = /^(?:([\s\S])?([<>^]))?([1-9]\d*)?(?:\.(\d+))?s?$/u;
+const STRING_SPEC = /^(?:(.)?([<>^]))?([1-9][0-9]*)?(?:\.([0-9]+))?s?$/su;
 
 /** Python `str.format` with `{}`/`{0}` fields, `!r`/`!s`/`!a` and string format specs. */
 export function pyFormat(fmt: string, args: readonly Const[]): string | undefined {
@@ -312,10 +325,10 @@ export function pyFormat(fmt: string, args: readonly Const[]): string | undefine
     }
     const field = m[1];
     if (field === undefined) return undefined; // a lone brace: Python raises
-    const f = /^([^!:]*)(?:!([rsa]))?(?::([\s\S]*))?$/.exec(field);
+    const f = /^([^!:]*)(?:!([rsa]))?(?::(.*))?$/s.exec(field);
     if (f === null) return undefined;
     const [, name = "", conversion, spec = ""] = f;
-    const index = name === "" ? auto++ : /^\d+$/.test(name) ? Number(name) : -1;
+    const index = name === "" ? auto++ : /^[0-9]+$/.test(name) ? Number(name) : -1;
     const a = index >= 0 ? args[index] : undefined;
     if (a === undefined) return undefined;
     const r = formatField(conversion === undefined ? a : conversion === "s" ? pyStr(a) : pyRepr(a), spec);
@@ -442,12 +455,16 @@ function pySplit(s: string, sep: Const | undefined, maxsplit: Const | undefined)
   return out;
 }
 
+/** Jinja's `title` word split, `([-\s({\[<]+)`, with Python's `\s` in ASCII (JavaScript's lacks U+001C-U+001F). */
+const TITLE_SEPARATOR = "[-\\t-\\r\\x1c-\\x20({[<]";
+const TITLE_SPLIT = new RegExp(`(${TITLE_SEPARATOR}+)`);
+
 /** Python's `str.title()` and Jinja's `title` filter (ASCII only: other case rules are not modelled). */
 function titleCase(s: string, jinja: boolean): string | undefined {
-  if (/[^\0-\x7f]/.test(s)) return undefined;
+  if (NON_ASCII.test(s)) return undefined;
   if (jinja) {
     return s
-      .split(/([-\s({[<]+)/)
+      .split(TITLE_SPLIT)
       .filter((w) => w !== "")
       .map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())
       .join("");
@@ -463,24 +480,36 @@ function titleCase(s: string, jinja: boolean): string | undefined {
 }
 
 function capitalize(s: string): string | undefined {
-  if (/[^\0-\x7f]/.test(s)) return undefined;
+  if (NON_ASCII.test(s)) return undefined;
   return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
 }
 
-/** Jinja's `int` filter without arguments: `int(v)`, else `int(float(v))`, else 0. */
+/** Whitespace every Python's `int()`/`float()` strip, in ASCII. */
+const INT_SPACE = "[\\t\\n\\x0b\\x0c\\r ]*";
+const INT_TEXT = new RegExp(`^${INT_SPACE}([-+]?[0-9]+)${INT_SPACE}$`);
+const FLOAT_TEXT = new RegExp(`^${INT_SPACE}([-+]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?)${INT_SPACE}$`);
+
+/**
+ * Jinja's `int` filter without arguments: `int(v)`, else `int(float(v))`, else 0. Folded only for
+ * ASCII text whose whitespace is one `int()`/`float()` strip in every Python version (tab, LF, VT,
+ * FF, CR, space): U+FEFF, U+001C-U+001F, U+0085 ... are whitespace to one side only, and
+ * JavaScript's `\s`/`trim()`/`Number()` strip a different set again.
+ */
 function jinjaInt(v: Const): Const | undefined {
   if (typeof v === "number") return Number.isFinite(v) ? Math.trunc(v) : undefined;
-  if (typeof v !== "string") return undefined;
-  if (/^\s*[-+]?\d+\s*$/.test(v)) {
-    const n = Number.parseInt(v, 10);
+  if (typeof v !== "string" || !/^[\t\n\v\f\r -~]*$/.test(v)) return undefined;
+  const int = INT_TEXT.exec(v);
+  if (int !== null) {
+    const n = Number.parseInt(int[1] ?? "", 10);
     return Number.isSafeInteger(n) ? n : undefined;
   }
-  if (/^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(v)) {
-    const n = Math.trunc(Number(v));
+  const float = FLOAT_TEXT.exec(v);
+  if (float !== null) {
+    const n = Math.trunc(Number(float[1]));
     return Number.isSafeInteger(n) ? n : undefined;
   }
-  // Underscores, non-ASCII digits, inf/nan: Python's rules differ from any here.
-  return /^[\0-\x7f]*$/.test(v) && !/[\d_]|inf|nan/i.test(v) ? 0 : undefined;
+  // Underscores, inf/nan: Python's rules differ from any here.
+  return /[0-9_]|inf|nan/i.test(v) ? undefined : 0;
 }
 
 /** `sep.join(items)`, undefined when the result would exceed {@link MAX_VALUE_LENGTH}. */
@@ -567,9 +596,9 @@ export function applyFilter(name: string, v: Const, args: CallArgs): Const | und
 function plainFilter(name: string, v: Const, s: string | undefined): Const | undefined {
   switch (name) {
     case "lower":
-      return s?.toLowerCase();
+      return s === undefined ? undefined : asciiLower(s);
     case "upper":
-      return s?.toUpperCase();
+      return s === undefined ? undefined : asciiUpper(s);
     case "capitalize":
       return s === undefined ? undefined : capitalize(s);
     case "title":
@@ -654,9 +683,9 @@ export function applyMethod(name: string, v: Const, args: CallArgs): Const | und
   if (bind(args, NO_ARGS) === undefined) return undefined;
   switch (name) {
     case "lower":
-      return v.toLowerCase();
+      return asciiLower(v);
     case "upper":
-      return v.toUpperCase();
+      return asciiUpper(v);
     case "capitalize":
       return capitalize(v);
     case "title":

@@ -137,18 +137,134 @@ export const GADGETS_ATTR_ONLY: ReadonlySet<string> = new Set(["namespace", "ran
 /** Gadgets whose plain call is a legitimate (if rare) template feature: reported at low severity. */
 export const GADGETS_LOW: ReadonlySet<string> = new Set(["cycler", "joiner"]);
 
-/** Filters taking an `attribute=` argument that Jinja resolves with getattr. */
-export const ATTRIBUTE_FILTERS: ReadonlySet<string> = new Set([
-  "map",
-  "selectattr",
-  "rejectattr",
-  "sort",
-  "groupby",
-  "sum",
-  "unique",
-  "min",
-  "max",
+/**
+ * Where a Jinja builtin filter takes an attribute name: its position after the operand and its
+ * keyword. `dotted` names go through Jinja's `make_attrgetter`, which splits them at "." and walks
+ * each segment with getattr then getitem (`"func.__globals__.os"`); `attr()` does one getattr.
+ */
+export interface AttributeParam {
+  readonly index?: number;
+  readonly keyword?: string;
+  readonly dotted: boolean;
+}
+
+/**
+ * Every Jinja 3.1 builtin filter that takes an attribute name (signatures from `jinja2.filters`).
+ * `map` takes `attribute=` only without a filter name; with one it dispatches (see the analysis).
+ */
+export const ATTRIBUTE_PARAMS: ReadonlyMap<string, AttributeParam> = new Map<string, AttributeParam>([
+  ["attr", { index: 0, keyword: "name", dotted: false }],
+  ["map", { keyword: "attribute", dotted: true }],
+  ["selectattr", { index: 0, keyword: "attribute", dotted: true }],
+  ["rejectattr", { index: 0, keyword: "attribute", dotted: true }],
+  ["groupby", { index: 0, keyword: "attribute", dotted: true }],
+  ["sort", { index: 2, keyword: "attribute", dotted: true }],
+  ["unique", { index: 1, keyword: "attribute", dotted: true }],
+  ["min", { index: 1, keyword: "attribute", dotted: true }],
+  ["max", { index: 1, keyword: "attribute", dotted: true }],
+  ["join", { index: 1, keyword: "attribute", dotted: true }],
+  ["sum", { index: 0, keyword: "attribute", dotted: true }],
+]);
+
+/** Jinja 3.1's builtin filters (`jinja2.filters.FILTERS`), plus `tojson` as transformers defines it. */
+export const JINJA_FILTERS: ReadonlySet<string> = new Set([
+  "abs",
+  "attr",
+  "batch",
+  "capitalize",
+  "center",
+  "count",
+  "d",
+  "default",
   "dictsort",
+  "e",
+  "escape",
+  "filesizeformat",
+  "first",
+  "float",
+  "forceescape",
+  "format",
+  "groupby",
+  "indent",
+  "int",
+  "items",
+  "join",
+  "last",
+  "length",
+  "list",
+  "lower",
+  "map",
+  "max",
+  "min",
+  "pprint",
+  "random",
+  "reject",
+  "rejectattr",
+  "replace",
+  "reverse",
+  "round",
+  "safe",
+  "select",
+  "selectattr",
+  "slice",
+  "sort",
+  "string",
+  "striptags",
+  "sum",
+  "title",
+  "tojson",
+  "trim",
+  "truncate",
+  "unique",
+  "upper",
+  "urlencode",
+  "urlize",
+  "wordcount",
+  "wordwrap",
+  "xmlattr",
+]);
+
+/** Jinja 3.1's builtin tests (`jinja2.tests.TESTS`): what `select`/`reject` dispatch to by name. */
+export const JINJA_TESTS: ReadonlySet<string> = new Set([
+  "!=",
+  "<",
+  "<=",
+  "==",
+  ">",
+  ">=",
+  "boolean",
+  "callable",
+  "defined",
+  "divisibleby",
+  "eq",
+  "equalto",
+  "escaped",
+  "even",
+  "false",
+  "filter",
+  "float",
+  "ge",
+  "greaterthan",
+  "gt",
+  "in",
+  "integer",
+  "iterable",
+  "le",
+  "lessthan",
+  "lower",
+  "lt",
+  "mapping",
+  "ne",
+  "none",
+  "number",
+  "odd",
+  "sameas",
+  "sequence",
+  "string",
+  "test",
+  "true",
+  "undefined",
+  "upper",
 ]);
 
 /**
