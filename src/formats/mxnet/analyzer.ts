@@ -107,28 +107,49 @@ export const mxnetParamsAnalyzer: Analyzer = {
   },
 };
 
+/** What {@link readGraphJson} returns when the document did not parse (already reported). */
+const NOT_READ = Symbol("not read");
+
+/**
+ * Reads a whole graph document under the symbol budget, decoded as dmlc reads bytes; one that does
+ * not parse is reported `mxnet/malformed` (never passed as clean) and gives {@link NOT_READ}.
+ * @param ctx - the file's context
+ * @param what - what the document is, for the budget error
+ * @param message - the finding's message for a parse error
+ * @throws ModelgateError `BUDGET_EXCEEDED` past {@link MAX_SYMBOL_BYTES}
+ */
+async function readGraphJson(
+  ctx: AnalysisContext,
+  what: string,
+  message: (error: ModelgateError) => string,
+): Promise<unknown> {
+  const size = ctx.source.size;
+  if (size > MAX_SYMBOL_BYTES) {
+    throw new ModelgateError("BUDGET_EXCEEDED", `${what} of ${size} bytes exceeds ${MAX_SYMBOL_BYTES}`, {
+      budget: "mxnetSymbolBytes",
+    });
+  }
+  try {
+    const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
+    return parsePlainJson(decodeAsDmlc(bytes), { checkpoint: () => ctx.checkpoint() }).value;
+  } catch (error) {
+    if (!isModelgateError(error, "MALFORMED")) throw error;
+    ctx.report({
+      ruleId: "mxnet/malformed",
+      message: message(error),
+      ...(error.offset === undefined ? {} : { offset: error.offset }),
+    });
+    return NOT_READ;
+  }
+}
+
 /** Analyses `*-symbol.json` graphs. */
 export const mxnetSymbolAnalyzer: Analyzer = {
   name: "mxnet-symbol",
   formats: ["mxnet-symbol"],
   async analyze(ctx) {
-    const size = ctx.source.size;
-    if (size > MAX_SYMBOL_BYTES) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `symbol graph of ${size} bytes exceeds ${MAX_SYMBOL_BYTES}`, {
-        budget: "mxnetSymbolBytes",
-      });
-    }
-    let root: unknown;
-    try {
-      const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
-      root = parsePlainJson(decodeAsDmlc(bytes), { checkpoint: () => ctx.checkpoint() }).value;
-    } catch (error) {
-      if (isModelgateError(error, "MALFORMED")) {
-        ctx.report({ ruleId: "mxnet/malformed", message: `symbol JSON: ${error.message}` });
-        return;
-      }
-      throw error;
-    }
+    const root = await readGraphJson(ctx, "symbol graph", (error) => `symbol JSON: ${error.message}`);
+    if (root === NOT_READ) return;
     const graph = analyzeSymbol(root);
     if (graph === undefined) {
       ctx.refineFormat("json"); // JSON with a "nodes" array that is no MXNet graph: plain data
@@ -151,33 +172,15 @@ export const mxnetJsonAnalyzer: Analyzer = {
   formats: ["json", "notebook"],
   async analyze(ctx) {
     if (!(await mentionsGraphKeys(ctx))) return;
-    const size = ctx.source.size;
-    if (size > MAX_SYMBOL_BYTES) {
-      throw new ModelgateError(
-        "BUDGET_EXCEEDED",
-        `JSON of ${size} bytes naming graph keys exceeds ${MAX_SYMBOL_BYTES}`,
-        {
-          budget: "mxnetSymbolBytes",
-        },
-      );
-    }
-    let root: unknown;
-    try {
-      const bytes = size <= ctx.head.length ? ctx.head : await readClamped(ctx.source, 0, size);
-      root = parsePlainJson(decodeAsDmlc(bytes), { checkpoint: () => ctx.checkpoint() }).value;
-    } catch (error) {
-      if (isModelgateError(error, "MALFORMED")) {
-        // dmlc's reader takes what a strict parser refuses (raw control characters in strings):
-        // a document naming the graph keys that this parser cannot read is not passed as clean.
-        ctx.report({
-          ruleId: "mxnet/malformed",
-          message: `JSON naming MXNet graph keys ("nodes", "heads") does not parse: ${error.message} (MXNet's dmlc reader may still load it as a graph)`,
-          ...(error.offset === undefined ? {} : { offset: error.offset }),
-        });
-        return;
-      }
-      throw error;
-    }
+    // dmlc's reader takes what a strict parser refuses (raw control characters in strings): a
+    // document naming the graph keys that this parser cannot read is not passed as clean.
+    const root = await readGraphJson(
+      ctx,
+      "JSON naming graph keys",
+      (error) =>
+        `JSON naming MXNet graph keys ("nodes", "heads") does not parse: ${error.message} (MXNet's dmlc reader may still load it as a graph)`,
+    );
+    if (root === NOT_READ) return;
     // dmlc's reader refuses a key the graph does not declare: such a document is no graph MXNet loads.
     if (typeof root !== "object" || root === null || !Object.keys(root).every((k) => GRAPH_KEYS.has(k))) return;
     const graph = analyzeSymbol(root);
