@@ -9,25 +9,9 @@ import { describe, expect, it } from "vitest";
 import { BufferSource } from "../../../src/core/byte-source.js";
 import { type PaddleOp, readPaddleProgram } from "../../../src/formats/paddle/reader.js";
 import { sniff } from "../../../src/registry/catalog.js";
+import { lfield, vfield } from "../../helpers/protobuf.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
-const enc = new TextEncoder();
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  if (v < 0n) v += 1n << 64n;
-  const out: number[] = [];
-  do {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? byte | 0x80 : byte);
-  } while (v > 0n);
-  return out;
-}
-const vfield = (num: number, value: number) => [...varint(num << 3), ...varint(value)];
-const lfield = (num: number, payload: number[] | string) => {
-  const bytes = typeof payload === "string" ? [...enc.encode(payload)] : payload;
-  return [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];
-};
 const pyFunc = [
   ...lfield(3, "py_func"),
   ...lfield(4, [...lfield(1, "forward_callable_id"), ...vfield(2, 0), ...vfield(3, 7)]),
@@ -109,7 +93,7 @@ describe("Paddle detection in any field order", () => {
 
 describe("__model__ (Paddle's legacy program name)", () => {
   it("is read as a program whatever it holds: text there is an invalid program, never unknown", async () => {
-    const file = await scanOne(enc.encode("this is not a ProgramDesc\n"), "model/__model__");
+    const file = await scanOne(new TextEncoder().encode("this is not a ProgramDesc\n"), "model/__model__");
     expect(file.format).toBe("paddle-program");
     expect(file.verdict).toBe("invalid");
     expect(ruleIds(file)).toContain("paddle/malformed");

@@ -5,26 +5,10 @@ import { BufferSource } from "../../../src/core/byte-source.js";
 import { detectPaddleProgram } from "../../../src/formats/paddle/index.js";
 import { type PaddleOp, readPaddleProgram } from "../../../src/formats/paddle/reader.js";
 import { sniff } from "../../../src/registry/catalog.js";
+import { lfield, vfield } from "../../helpers/protobuf.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
-// A minimal protobuf writer with the field numbers of Paddle's framework.proto.
-const enc = new TextEncoder();
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  if (v < 0n) v += 1n << 64n;
-  const out: number[] = [];
-  do {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? byte | 0x80 : byte);
-  } while (v > 0n);
-  return out;
-}
-const vfield = (num: number, value: number) => [...varint(num << 3), ...varint(value)];
-const lfield = (num: number, payload: number[] | string) => {
-  const bytes = typeof payload === "string" ? [...enc.encode(payload)] : payload;
-  return [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];
-};
+// Messages with the field numbers of Paddle's framework.proto.
 const attrInt = (name: string, i: number) => [...lfield(1, name), ...vfield(2, 0), ...vfield(3, i)];
 const attrStr = (name: string, s: string) => [...lfield(1, name), ...vfield(2, 2), ...lfield(5, s)];
 const op = (type: string | undefined, attrs: number[][] = []) => [
@@ -167,7 +151,7 @@ describe("Paddle programs", () => {
   });
 
   it("a .pdmodel that is not a program is invalid", async () => {
-    const file = await scanOne(enc.encode("not a program"), "m.pdmodel");
+    const file = await scanOne(new TextEncoder().encode("not a program"), "m.pdmodel");
     expect(file.verdict).toBe("invalid");
     expect(ruleIds(file)).toContain("format/claim-unmet");
   });
