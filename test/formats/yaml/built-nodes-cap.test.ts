@@ -12,8 +12,7 @@ describe("oc.create padding", () => {
     const pad = Array.from({ length: 16 }, () => "${oc.create:{a: 1}}").join(" ");
     const text = `x: "${pad} \${oc.create:{_target_: os.system, command: id}}"\n`;
     const analysis = analyzeYamlText(text, { policy: picklePolicy("pickle") });
-    const severities = analysis.findings.map((f) => f.severity);
-    expect(analysis.findings.some((f) => f.ruleId === "yaml/hydra-target" || f.severity === "high")).toBe(true);
-    expect(severities).not.toHaveLength(0);
+    const target = analysis.findings.find((f) => f.ruleId === "yaml/hydra-target");
+    expect(target).toMatchObject({ severity: "critical", evidence: { callee: "os.system" } });
   });
 });
