@@ -1,5 +1,6 @@
 /**
- * Small helpers of content detectors: byte prefixes, ASCII magics, the extension of a name.
+ * Small helpers of content detectors: byte prefixes, ASCII magics, the extension of a name, and
+ * byte-for-byte latin-1 decoding.
  * @module
  */
 import type { Format } from "./formats.js";
@@ -19,6 +20,17 @@ export const startsWith = (bytes: Uint8Array, magic: readonly number[], at = 0):
 
 /** The bytes of an ASCII string. */
 export const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+
+/**
+ * Decodes `bytes` as ISO-8859-1, byte for byte (each byte is the code point of the same value).
+ * `new TextDecoder("latin1")` is not this: the Encoding Standard maps the label "latin1" (and
+ * "iso-8859-1", "ascii") to windows-1252, which turns 0x80-0x9f into other code points (0x80 is
+ * U+20AC). Python's latin-1 codec, marshal's one-byte strings, R's latin-1 strings and tar's
+ * fields are byte for byte, so a name compared against a list must be decoded this way.
+ */
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
 
 /** A detector of a fixed magic at offset 0. */
 export const magic =

@@ -9,6 +9,7 @@
  * charged to the budget.
  * @module
  */
+
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 import xzDecompress from "xz-decompress";
@@ -16,6 +17,7 @@ import { type ByteSource, readClamped, SliceSource } from "../../core/byte-sourc
 import { ModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
 import type { Format } from "../../core/formats.js";
+import { latin1 } from "../../core/sniffing.js";
 import { createBunzip2 } from "./bzip2.js";
 import {
   type DecoderFactory,
@@ -159,7 +161,7 @@ async function readGzipHeader(input: ByteSource, at: number): Promise<GzipHeader
   const zeroTerminated = (): string => {
     const end = head.indexOf(0, p);
     if (end < 0) throw new ModelgateError("MALFORMED", `unterminated gzip header field at ${at}`, { offset: at });
-    const value = new TextDecoder("latin1").decode(head.subarray(p, end));
+    const value = latin1(head.subarray(p, end));
     p = end + 1;
     return value;
   };

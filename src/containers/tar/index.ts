@@ -6,11 +6,11 @@
  * registry loads every detector with the first scan, and no reader with them.
  * @module
  */
+
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { ascii, startsWith } from "../../core/sniffing.js";
+import { ascii, latin1, startsWith } from "../../core/sniffing.js";
 
 const BLOCK = 512;
-const latin1 = new TextDecoder("latin1");
 
 /**
  * Parses a numeric field: octal (with space/NUL padding) or GNU base-256. Returns NaN when the
@@ -65,7 +65,7 @@ export function parseTarNumberAsPython(b: Uint8Array, start: number, length: num
   let z = bytes.length;
   while (a < z && space(bytes[a] as number)) a++;
   while (z > a && space(bytes[z - 1] as number)) z--;
-  const text = latin1.decode(bytes.subarray(a, z));
+  const text = latin1(bytes.subarray(a, z));
   if (text === "") return 0;
   const m = /^([+-]?)(?:0[oO]_?)?([0-7](?:_?[0-7])*)$/.exec(text);
   if (m === null) return Number.NaN;

@@ -10,6 +10,7 @@
 import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import type { FindingList } from "../../core/findings.js";
+import { latin1 } from "../../core/sniffing.js";
 import { isTraversalName } from "../zip/reader.js";
 import { Blocks } from "./blocks.js";
 import { headerChecksums, parseTarNumber, tarChecksumMatches } from "./index.js";
@@ -18,14 +19,13 @@ import type { TarEntry, TarReadOptions } from "./reader.js";
 
 const BLOCK = 512;
 
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 
 function cString(b: Uint8Array, start: number, length: number): string {
   let end = start;
   while (end < start + length && b[end] !== 0) end++;
   const bytes = b.subarray(start, end);
-  return bytes.every((c) => c < 0x80) ? latin1.decode(bytes) : utf8.decode(bytes);
+  return bytes.every((c) => c < 0x80) ? latin1(bytes) : utf8.decode(bytes);
 }
 
 const DATA_TYPES = new Set(["0", "\0", "7"]);
@@ -90,7 +90,7 @@ export async function walkLenient(
     }
     const stored = parseTarNumber(h, 148, 8);
     const sums = headerChecksums(h);
-    const magic = latin1.decode(h.subarray(257, 263));
+    const magic = latin1(h.subarray(257, 263));
     const ustar = magic === "ustar\0";
     const gnu = magic === "ustar " && h[263] === 0x20;
     if (!tarChecksumMatches(h)) {

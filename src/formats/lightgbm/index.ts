@@ -4,11 +4,13 @@
  * Detection: recognises LightGBM text models: a first line `tree` and a second line `version=...`.
  * @module
  */
+
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { latin1 } from "../../core/sniffing.js";
 
 /** `tree` then a `version=` line. */
 export function startsLikeLightgbm(head: Uint8Array): boolean {
-  const text = new TextDecoder("latin1").decode(head.subarray(0, 32));
+  const text = latin1(head.subarray(0, 32));
   return /^tree\r?\nversion=/.test(text);
 }
 

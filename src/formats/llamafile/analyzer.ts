@@ -2,14 +2,16 @@
  * The llamafile analyzer: reports the executable (its zip is analysed by the zip analyzer).
  * @module
  */
+
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { latin1 } from "../../core/sniffing.js";
 
 /** Reports the executable and what the head says about it. */
 export const llamafileAnalyzer: Analyzer = {
   name: "llamafile",
   formats: ["llamafile"],
   analyze(ctx: AnalysisContext): Promise<void> {
-    const magic = new TextDecoder("latin1").decode(ctx.head.subarray(0, 6));
+    const magic = latin1(ctx.head.subarray(0, 6));
     const zip = ctx.detections.find((d) => d.format === "zip");
     ctx.report({
       ruleId: "llamafile/executable",

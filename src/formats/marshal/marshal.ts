@@ -6,7 +6,9 @@
  * version from the code object layout (which changed in 3.0, 3.8 and 3.11) and the bytecode.
  * @module
  */
+
 import { ModelgateError } from "../../core/errors.js";
+import { latin1 } from "../../core/sniffing.js";
 
 /** Budgets of one {@link parseMarshal} call. */
 export interface MarshalBudgets {
@@ -92,7 +94,6 @@ const LAYOUTS: readonly CodeLayout[] = ["py3.11+", "py3.8-3.10", "py3.0-3.7", "p
 
 class Fail extends Error {}
 
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 class MarshalReader {
@@ -197,7 +198,7 @@ class MarshalReader {
         return v;
       }
       case "f":
-        return Number(latin1.decode(this.take(this.u8())));
+        return Number(latin1(this.take(this.u8())));
       case "y": {
         this.need(16);
         const re = this.view.getFloat64(this.pos, true);
@@ -206,8 +207,8 @@ class MarshalReader {
         return { kind: "complex", re, im };
       }
       case "x": {
-        const re = Number(latin1.decode(this.take(this.u8())));
-        const im = Number(latin1.decode(this.take(this.u8())));
+        const re = Number(latin1(this.take(this.u8())));
+        const im = Number(latin1(this.take(this.u8())));
         return { kind: "complex", re, im };
       }
       case "s":
@@ -217,10 +218,10 @@ class MarshalReader {
         return utf8.decode(this.take(this.size()));
       case "a":
       case "A":
-        return latin1.decode(this.take(this.size()));
+        return latin1(this.take(this.size()));
       case "z":
       case "Z":
-        return latin1.decode(this.take(this.u8()));
+        return latin1(this.take(this.u8()));
       case "R": {
         // Python 2 interned-string back-reference
         const i = this.size();
@@ -392,7 +393,7 @@ class MarshalReader {
   expectString(depth: number): string {
     const v = this.read(depth + 1);
     if (typeof v === "string") return v;
-    if (v instanceof Uint8Array) return latin1.decode(v); // Python 2 str
+    if (v instanceof Uint8Array) return latin1(v); // Python 2 str
     throw new Fail("expected str");
   }
 
@@ -405,7 +406,7 @@ class MarshalReader {
   expectStrings(depth: number): string[] {
     return this.expectTuple(depth).map((item) => {
       if (typeof item === "string") return item;
-      if (item instanceof Uint8Array) return latin1.decode(item);
+      if (item instanceof Uint8Array) return latin1(item);
       throw new Fail("expected tuple of str");
     });
   }

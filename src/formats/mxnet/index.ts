@@ -10,7 +10,9 @@
  * `"heads"` whole.
  * @module
  */
+
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
+import { latin1 } from "../../core/sniffing.js";
 
 /** The list magic and reserved word. */
 export function isNdarrayList(head: Uint8Array): boolean {
@@ -47,7 +49,7 @@ export function topLevelKeys(head: Uint8Array): string[] | undefined {
       let j = start;
       while (j < head.length && head[j] !== 0x22) j += head[j] === 0x5c ? 2 : 1;
       if (j >= head.length) break;
-      if (depth === 1 && expectKey) keys.push(new TextDecoder("latin1").decode(head.subarray(start, j)));
+      if (depth === 1 && expectKey) keys.push(latin1(head.subarray(start, j)));
       expectKey = false;
       i = j;
     } else if (c === 0x7b || c === 0x5b) {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { latin1 } from "../../core/sniffing.js";
 import { decimalLineValue } from "./literals.js";
 import { acceptsLine } from "./machine.js";
 
@@ -82,8 +83,6 @@ const STOP = 0x2e;
 const NEWLINE = 0x0a;
 const BINARY_FROM_PROTOCOL_1 = new Set([..."JKMGTUXhqjr}])(".split("").map((c) => c.charCodeAt(0))]);
 
-const latin1 = new TextDecoder("latin1");
-
 /**
  * Whether `head` plausibly starts a pickle.
  * @param head - the first bytes of the input
@@ -110,7 +109,7 @@ export function looksLikePickle(head: Uint8Array, size: number): number | undefi
   const readLine = (): string | undefined => {
     const end = head.indexOf(NEWLINE, pos);
     if (end < 0) return undefined;
-    const line = latin1.decode(head.subarray(pos, end));
+    const line = latin1(head.subarray(pos, end));
     pos = end + 1;
     return line;
   };

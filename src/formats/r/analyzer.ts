@@ -4,10 +4,12 @@
  * Findings made before a stream breaks are kept; the break itself makes the file `invalid`.
  * @module
  */
+
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readClamped, SliceSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
+import { latin1 } from "../../core/sniffing.js";
 import { HEADER_TRUNCATED, parseRHeader, type RHeader, rVersionString } from "./header.js";
 import { RInspector } from "./inspect.js";
 import { DANGEROUS_CALLS } from "./names.js";
@@ -157,7 +159,7 @@ async function readHeader(ctx: AnalysisContext, start: number): Promise<RHeader>
  */
 async function reportPre1(ctx: AnalysisContext, start: number, header: RHeader): Promise<void> {
   const bytes = await readClamped(ctx.source, start, PRE1_SCAN_BYTES);
-  const text = LATIN1.decode(bytes);
+  const text = latin1(bytes);
   const words = new Set(text.match(/[A-Za-z.][A-Za-z0-9._]*/g) ?? []);
   const named = [...words].filter((w) => DANGEROUS_CALLS.has(w) || STARTUP_NAMES.has(w)).sort();
   ctx.report({
@@ -169,5 +171,4 @@ async function reportPre1(ctx: AnalysisContext, start: number, header: RHeader):
   });
 }
 
-const LATIN1 = new TextDecoder("latin1");
 const STARTUP_NAMES: ReadonlySet<string> = new Set([".First", ".Last"]);

@@ -15,7 +15,9 @@
  * against the bytes left and the reference budget); cdr chains are read iteratively.
  * @module
  */
+
 import { ModelgateError } from "../../core/errors.js";
+import { latin1 } from "../../core/sniffing.js";
 import {
   CELL_CAP,
   finishCall,
@@ -52,8 +54,7 @@ const STRING_CAP = 8;
 /** Binding cells: the binding is active (R's ACTIVE_BINDING_MASK in the levels). */
 const ACTIVE_BINDING = 1 << 15;
 
-const LATIN1 = new TextDecoder("latin1");
-const text = (b: Uint8Array): string => LATIN1.decode(b);
+const text = (b: Uint8Array): string => latin1(b);
 
 /** The walker of one version-1 workspace. */
 export class V1Walker {
