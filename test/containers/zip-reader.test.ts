@@ -519,3 +519,22 @@ describe("zip reader: bzip2 and LZMA members (Python's zipfile reads them)", () 
     await expect(data.read(0, 16)).rejects.toSatisfy((e) => isModelgateError(e, "MALFORMED"));
   });
 });
+
+describe("zip reader: end records inside members", () => {
+  it("does not count an inner archive's end record, stored as a member, as a second end record", async () => {
+    // what Python's zipfile writes by default (ZIP_STORED) when an .npz or a zip is a member
+    const inner = buildZip([{ name: "x.npy", data: "inner" }]);
+    const { rules } = await inspect([
+      { name: "weights.npz", data: inner },
+      { name: "after.txt", data: "tail member" },
+    ]);
+    expect(rules).not.toContain("zip/multiple-eocd");
+  });
+
+  it("still reports an end record outside every member (between the directory and the last record)", async () => {
+    const { rules } = await inspect([{ name: "weights.npz", data: buildZip([{ name: "x.npy", data: "inner" }]) }], {
+      extraEocd: true,
+    });
+    expect(rules).toContain("zip/multiple-eocd");
+  });
+});

@@ -244,6 +244,58 @@ function parseEocd(b: Uint8Array, p: number, offset: number): EocdRecord {
   };
 }
 
+/** Other end records checked against the member holding them; beyond this many, all are reported. */
+const MAX_EOCD_CHECKS = 64;
+
+/**
+ * The end records other than the one used that lie outside every member's data: a record inside a
+ * member (from its local header to the end of its compressed data, as the local header gives it)
+ * belongs to that member's content. Each check reads one local header; past
+ * {@link MAX_EOCD_CHECKS} records every one is returned unchecked.
+ * @param source - the archive
+ * @param candidates - offsets of every end record found, ascending
+ * @param used - offset of the end record used
+ * @param entries - the members listed
+ */
+async function endRecordsOutsideMembers(
+  source: ByteSource,
+  candidates: readonly number[],
+  used: number,
+  entries: readonly ZipEntry[],
+): Promise<number[]> {
+  const others = candidates.filter((o) => o !== used);
+  if (others.length === 0 || others.length > MAX_EOCD_CHECKS || entries.length === 0) return others;
+  const starts = [...new Set(entries.map((e) => e.localHeaderOffset))].sort((a, b) => a - b);
+  const sizes = new Map<number, number>();
+  for (const e of entries)
+    sizes.set(e.localHeaderOffset, Math.max(sizes.get(e.localHeaderOffset) ?? 0, e.compressedSize));
+  const outside: number[] = [];
+  for (const offset of others) {
+    // the last member starting at or before the record
+    let lo = 0;
+    let hi = starts.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((starts[mid] as number) <= offset) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const start = at < 0 ? undefined : starts[at];
+    let inside = false;
+    if (start !== undefined && start + LOCAL_SIZE <= source.size) {
+      const h = await readExact(source, start, LOCAL_SIZE);
+      if (u32(h, 0) === SIG_LOCAL) {
+        const dataEnd = start + LOCAL_SIZE + u16(h, 26) + u16(h, 28) + (sizes.get(start) ?? 0);
+        inside = offset >= start + LOCAL_SIZE && offset + EOCD_SIZE <= dataEnd;
+      }
+    }
+    if (!inside) outside.push(offset);
+  }
+  return outside;
+}
+
 /**
  * Reads the end records and walks the central directory. Throws `MALFORMED` when no central
  * directory can be found at all, `BUDGET_EXCEEDED` when it is larger than the byte budget;
@@ -280,14 +332,6 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
     });
   }
   const eocdCandidates = records.map((r) => r.offset).reverse();
-  if (records.length > 1) {
-    findings.add({
-      ruleId: "zip/multiple-eocd",
-      message: `${records.length} end-of-central-directory records (at ${eocdCandidates.join(", ")}); the last is used, as miniz and Python do`,
-      offset: eocd.offset,
-      evidence: { count: records.length, offsets: eocdCandidates.join(",") },
-    });
-  }
   const commentFits = eocd.offset + EOCD_SIZE + eocd.commentLength <= size;
   const dirFits =
     eocd.cdOffset === U32_MAX ||
@@ -583,6 +627,19 @@ export async function readZipDirectory(source: ByteSource, options: ZipReadOptio
         allEntries = [...entries, ...extra.map((e, k) => new ReindexedEntry(e, entries.length + k, base))];
       }
     }
+  }
+
+  // Other end records, reported once the members are known: one inside a member's data (a stored
+  // inner zip or .npz) is that member's content, not a second reading of this archive.
+  const outside = await endRecordsOutsideMembers(source, eocdCandidates, eocd.offset, allEntries);
+  if (outside.length > 0) {
+    const all = [...outside, eocd.offset];
+    findings.add({
+      ruleId: "zip/multiple-eocd",
+      message: `${all.length} end-of-central-directory records outside the members' data (at ${all.join(", ")}); the last is used, as miniz and Python do`,
+      offset: eocd.offset,
+      evidence: { count: all.length, offsets: all.join(",") },
+    });
   }
 
   const result: ZipDirectory = {
