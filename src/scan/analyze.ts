@@ -178,7 +178,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     if (!claim.accepts.includes(node.format)) {
       recorder.add(node, {
         ruleId: "format/claim-unmet",
-        message: `${claim.by} claims ${claim.pickle ? "a pickle (a loader would unpickle it)" : claim.accepts.join("/")} but the content ${node.format === "empty" ? "is empty" : `is ${node.format}`}${plan.pickle === undefined ? "" : " and does not parse as a pickle"}`,
+        message: `${claim.by} claims ${claim.pickle ? "a pickle (a loader would unpickle it)" : claim.accepts.join("/")} but the content ${node.format === "empty" ? "is empty" : `is ${node.format}`}${plan.pickle === undefined || node.format === "pickle" ? "" : " and does not parse as a pickle"}`,
         evidence: { name: input.name, claimedBy: claim.by, claimed: claim.accepts.join("/"), content: node.format },
       });
     }

@@ -95,6 +95,12 @@ describe("nothing unread is clean", () => {
     // a PNG signature and IHDR: the content is named even though the image is cut short
     expect(f?.evidence).toMatchObject({ claimedBy: "extension .pt", content: "image-png" });
   });
+  it("does not say a pickle that parsed failed to parse (a raw pickle named .npy)", async () => {
+    const file = await scanOne(latin1("\x80\x04\x95\x05\0\0\0\0\0\0\0K\x01."), "array.npy");
+    const f = file.findings.find((x) => x.ruleId === "format/claim-unmet");
+    expect(f?.message).toContain("the content is pickle");
+    expect(f?.message).not.toContain("does not parse");
+  });
 });
 
 describe("weak claims do not invalidate what is not a pickle", () => {
