@@ -93,6 +93,12 @@ def onnx_samples():
                       opset_version=13)
     expect("onnx", "clean/if_scripted_torch.onnx", "clean", absent=["onnx/unknown-op"])
 
+    # torch.onnx's ONNX_ATEN export: an org.pytorch.aten::ATen node naming aten::linear (native
+    # torch code chosen by name, no Python): low, not a Python op.
+    torch.onnx.export(torch.nn.Linear(4, 2), torch.randn(1, 4), out("onnx", "aten_linear_torch.onnx"),
+                      operator_export_type=torch.onnx.OperatorExportTypes.ONNX_ATEN)
+    expect("onnx", "aten_linear_torch.onnx", "suspicious", rules=["onnx/aten-op"], absent=["onnx/python-op"])
+
     # Loop + If subgraphs, a model-local function and a training_info graph, all standard ops.
     def tiny_graph(name, op="Identity"):
         return helper.make_graph([helper.make_node(op, ["x_in"], ["x_out"])], name,

@@ -8,7 +8,14 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { checkExternalData } from "./external.js";
-import { PYTHON_DOMAINS, PYTHON_OP_TYPES, STANDARD_DOMAINS, STANDARD_OPS, VENDOR_DOMAINS } from "./ops.js";
+import {
+  ATEN_OP_TYPES,
+  PYTHON_DOMAINS,
+  PYTHON_OP_TYPES,
+  STANDARD_DOMAINS,
+  STANDARD_OPS,
+  VENDOR_DOMAINS,
+} from "./ops.js";
 import { type OnnxSummary, readOnnxPartial } from "./reader.js";
 
 /** Operators reported per rule (and severity); the rest are counted in one more finding. */
@@ -39,6 +46,15 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
       continue;
     }
     const definedHere = local.has(`${use.domain}\u0000${use.opType}`);
+    if (ATEN_OP_TYPES.has(use.opType) && !definedHere) {
+      findings.add({
+        ruleId: "onnx/aten-op",
+        message: `${use.count} node(s) use ${label}, which runs a PyTorch ATen operator chosen by name (native code of the installed torch)`,
+        offset: use.offset,
+        evidence,
+      });
+      continue;
+    }
     if (!STANDARD_DOMAINS.has(use.domain)) {
       if (definedHere) continue;
       const vendor = VENDOR_DOMAINS.has(use.domain);

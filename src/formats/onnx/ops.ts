@@ -29,9 +29,14 @@ export const PYTHON_OP_TYPES: ReadonlySet<string> = new Set([
   "PyFunc",
   "PyFuncStateless",
   "EagerPyFunc",
-  "ATen",
-  "ATenOp",
 ]);
+
+/**
+ * Op types that dispatch to a PyTorch ATen operator chosen by name (torch.onnx's `ONNX_ATEN`
+ * fallback; onnxruntime built with ATen support calls libtorch's native `aten::<operator>`): native
+ * tensor code of the installed torch, no Python.
+ */
+export const ATEN_OP_TYPES: ReadonlySet<string> = new Set(["ATen", "ATenOp"]);
 
 /**
  * Domains whose operators are registered from Python at run time (onnxruntime-extensions'

@@ -57,7 +57,14 @@ export const onnxRules = [
     title: "ONNX operator that runs Python or a custom kernel",
     severity: "high",
     description:
-      "A node's operator runs Python or arbitrary library code when the model executes: `PyOp` (onnxruntime-extensions), `PythonOp`/`PythonOpGrad` (exported `torch.autograd.Function`s), `PyFunc`, ATen fallbacks and similar. Loading such a model with the matching custom-op library executes code that the model controls.",
+      "A node's operator runs Python or arbitrary library code when the model executes: `PyOp` (onnxruntime-extensions), `PythonOp`/`PythonOpGrad` (exported `torch.autograd.Function`s), `PyFunc` and similar (ATen fallbacks are `onnx/aten-op`). Loading such a model with the matching custom-op library executes code that the model controls.",
+  },
+  {
+    id: "onnx/aten-op",
+    title: "ONNX node that dispatches to a PyTorch ATen operator",
+    severity: "low",
+    description:
+      "A node is an `ATen` fallback (torch.onnx's `ONNX_ATEN` export): onnxruntime built with ATen support looks its `operator` attribute up among libtorch's native `aten::` operators and runs it. No Python runs and the operator set is PyTorch's own, but the graph needs the installed torch at inference, which the report makes visible.",
   },
   {
     id: "onnx/unknown-op",
