@@ -3,24 +3,22 @@
  * member to the engine: the handler `.py`, the serialized model, `requirements.txt`), the tar one
  * on tars (`torch-model-archiver --archive-format tgz`: a gzip'ed tar whose files sit under a
  * folder named after the model; the compressed module decodes it and the tar container hands the
- * members on). Both judge the archive's manifest against its member list.
+ * members on). Both judge the archive's manifest against its member list (judge.ts), failing
+ * closed when it cannot be read or judged.
  * @module
  */
 
 import { readTar, type TarEntry, tarMemberSource } from "../../containers/tar/reader.js";
-import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
-import type { FindingInput } from "../../core/findings.js";
-import type { JsonValue } from "../../core/json.js";
-import { analyzeManifest, MANIFEST, membersUnder, tarManifestRoot } from "./manifest.js";
-import { type JsonMemberOptions, listZip, lowerExtension, readJsonMember, readJsonWith } from "./zip-listing.js";
+import { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportUnjudged } from "./judge.js";
+import { MANIFEST, membersUnder, tarManifestRoot } from "./manifest.js";
+import { listZip, lowerExtension, readMember } from "./zip-listing.js";
 
+export { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportManifest, reportUnjudged } from "./judge.js";
 export { MANIFEST } from "./manifest.js";
 
-/** The largest manifest read (real ones are a few hundred bytes). */
-export const MAX_MANIFEST_BYTES = 1 << 20;
 /** Copies of a repeated manifest judged (readers differ on which one they take). */
 const MAX_MANIFESTS = 4;
 
@@ -40,44 +38,6 @@ function manifestsToJudge<T>(ctx: AnalysisContext, manifests: readonly T[]): T[]
   return manifests.slice(-MAX_MANIFESTS).reverse();
 }
 
-/** How a manifest is read, wherever it is. */
-export const MANIFEST_JSON: JsonMemberOptions = {
-  maxBytes: MAX_MANIFEST_BYTES,
-  budget: "torchserve.maxManifestBytes",
-  json: { maxDepth: 64, maxValues: 100_000, maxStringLength: 1 << 16, maxTreeBytes: 16 << 20 },
-  ruleId: "torchserve/malformed",
-};
-
-function readManifest(ctx: AnalysisContext, entry: ZipEntry): Promise<JsonValue | undefined> {
-  return readJsonMember(ctx, entry, MANIFEST_JSON);
-}
-
-/** Where the judgement of one manifest goes. */
-export interface ManifestSink {
-  report(finding: FindingInput): void;
-  fact(key: string, value: unknown): void;
-}
-
-/**
- * Judges one parsed manifest against the member list and reports what it makes TorchServe do.
- * @param sink - where findings and facts go
- * @param value - the manifest's JSON
- * @param members - the model directory's files, relative to it
- * @param manifest - the manifest's name, for evidence
- * @param place - what holds the files, for messages
- */
-export function reportManifest(
-  sink: ManifestSink,
-  value: JsonValue,
-  members: ReadonlySet<string>,
-  manifest: string,
-  place: "archive" | "model folder" = "archive",
-): void {
-  const { findings, facts } = analyzeManifest(value, members, place);
-  for (const finding of findings) sink.report({ ...finding, evidence: { ...finding.evidence, manifest } });
-  for (const [key, fact] of Object.entries(facts)) sink.fact(key, fact);
-}
-
 /** Analyses TorchServe `.mar` archives (zips with `MAR-INF/MANIFEST.json`, or named `.mar`). */
 export const torchserveAnalyzer: Analyzer = {
   name: "torchserve",
@@ -88,15 +48,15 @@ export const torchserveAnalyzer: Analyzer = {
     const isMar = ctx.formats.zipFlavors(listing.names).some((f) => f.format === "torchserve-mar");
     if (!isMar && lowerExtension(ctx.name) !== "mar") return;
     const manifests = listing.entries.filter((e) => e.name === MANIFEST);
+    const members = new Set(listing.entries.map((e) => e.name));
     if (manifests.length === 0) {
-      ctx.report({ ruleId: "torchserve/malformed", message: `the archive has no ${MANIFEST}` });
+      reportUnjudged(ctx, undefined, members, `the archive has no ${MANIFEST}`, "archive");
       return;
     }
-    const members = new Set(listing.entries.map((e) => e.name));
     for (const entry of manifestsToJudge(ctx, manifests)) {
       ctx.checkpoint();
-      const value = await readManifest(ctx, entry);
-      if (value !== undefined) reportManifest(ctx, value, members, entry.name);
+      const read = () => readMember(ctx, entry, MANIFEST_JSON.maxBytes, MANIFEST_JSON.budget);
+      await judgeManifest(ctx, entry.name, read, members);
     }
   },
 };
@@ -141,10 +101,8 @@ export const torchserveTarAnalyzer: Analyzer = {
     for (const entry of manifestsToJudge(ctx, manifests)) {
       ctx.checkpoint();
       const root = tarManifestRoot(entry.name) ?? "";
-      const value = await readJsonWith(ctx, entry.name, () => readTarMember(ctx, entry), MANIFEST_JSON);
-      if (value === undefined) continue;
       if (root !== "") ctx.fact("torchserve.modelDirectory", root.slice(0, -1).slice(0, 200));
-      reportManifest(ctx, value, membersUnder(names, root), entry.name);
+      await judgeManifest(ctx, entry.name, () => readTarMember(ctx, entry), membersUnder(names, root));
     }
   },
 };

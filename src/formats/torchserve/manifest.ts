@@ -12,11 +12,14 @@
  * @module
  */
 import type { FindingInput } from "../../core/findings.js";
-import { JsonObject, type JsonValue } from "../../core/json.js";
+import { type DuplicateKey, JsonNumber, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
-import { importableModule, shadowingModules } from "../marshal/python-modules.js";
+import { shadowingModules } from "../marshal/python-modules.js";
+import { handlerModule, moduleMembers } from "./modules.js";
+import { unjudgedFindings } from "./unjudged.js";
 
 export { MANIFEST, tarManifestRoot } from "./index.js";
+export { handlerModule } from "./modules.js";
 
 /**
  * The files of an archive or directory below `root`, named relative to it (as TorchServe sees them
@@ -51,35 +54,11 @@ export interface ManifestAnalysis {
 const str = (value: JsonValue | undefined): string | undefined => (typeof value === "string" ? value : undefined);
 
 /**
- * The module a handler string makes TorchServe import, as its loader derives it.
- * @param handler - `model.handler` of the manifest
+ * Findings for top-level modules of the model directory that replace standard or known modules.
+ * @param members - the model directory's files, relative to it
+ * @param place - what holds the files, for messages
  */
-export function handlerModule(handler: string): { module: string; fn?: string } {
-  const colon = handler.indexOf(":");
-  let module = colon < 0 ? handler : handler.slice(0, colon);
-  if (module.endsWith(".py")) module = module.slice(0, -3);
-  module = module.slice(module.lastIndexOf("/") + 1);
-  return colon < 0 ? { module } : { module, fn: handler.slice(colon + 1) };
-}
-
-/**
- * Members the import of `module` could pick up: the root module or package (source, sourceless
- * `.pyc`, extension module), and (conservatively) a module file of that name anywhere in the
- * archive.
- */
-function moduleMembers(module: string, members: ReadonlySet<string>): string[] {
-  if (module.length === 0) return [];
-  const found: string[] = [];
-  for (const name of members) {
-    const base = name.slice(name.lastIndexOf("/") + 1);
-    if (importableModule(base) === module || importableModule(name) === module) found.push(name);
-    if (found.length >= 8) break;
-  }
-  return found.sort();
-}
-
-/** Findings for top-level modules of the model directory that replace standard or known modules. */
-function shadowFindings(members: ReadonlySet<string>, place: string): FindingInput[] {
+export function shadowFindings(members: ReadonlySet<string>, place: string): FindingInput[] {
   return shadowingModules(members, 8).map((s) => ({
     ruleId: "torchserve/shadowed-module",
     message: `the ${place} ships ${JSON.stringify(preview(s.path, 80))}, which replaces the ${s.kind === "stdlib" ? "standard library module" : "installed package"} ${s.module} for the TorchServe worker (the model directory comes first on its Python path): its code runs when ${s.module} is imported`,
@@ -88,15 +67,19 @@ function shadowFindings(members: ReadonlySet<string>, place: string): FindingInp
 }
 
 /**
- * Judges a parsed manifest.
+ * Judges a parsed manifest. A manifest that does not say which handler TorchServe imports (not an
+ * object with a `model` object, no string handler, the handler or model keys repeated) fails
+ * closed: every code file of the model directory is reported as a handler (see unjudged.ts).
  * @param value - the manifest's JSON
  * @param members - the archive's file member names
  * @param place - what holds the files, for messages (`archive`, or `model folder` for `no-archive`)
+ * @param duplicates - keys the manifest repeats (readers differ on which copy they take)
  */
 export function analyzeManifest(
   value: JsonValue,
   members: ReadonlySet<string>,
   place: "archive" | "model folder" = "archive",
+  duplicates: readonly DuplicateKey[] = [],
 ): ManifestAnalysis {
   const findings: FindingInput[] = [];
   const facts: Record<string, unknown> = {};
@@ -106,6 +89,8 @@ export function analyzeManifest(
       ruleId: "torchserve/malformed",
       message: "MAR-INF/MANIFEST.json is not an object with a `model` object",
     });
+    findings.push(...unjudgedFindings(members, "it is not an object with a `model` object", place));
+    findings.push(...shadowFindings(members, place), ...requirementsFindings(members, undefined, place));
     return { findings, facts };
   }
   const runtime = str(value.get("runtime"));
@@ -117,12 +102,18 @@ export function analyzeManifest(
   const modelVersion = str(model.get("modelVersion"));
   if (modelVersion !== undefined) facts["torchserve.modelVersion"] = preview(modelVersion, 40);
 
-  const handler = str(model.get("handler"));
+  const rawHandler = model.get("handler");
+  const handler = str(rawHandler);
   if (handler === undefined || handler.trim().length === 0) {
     findings.push({
       ruleId: "torchserve/malformed",
       message: "the manifest names no handler (`model.handler`)",
     });
+    // a lenient reader (TorchServe's frontend reads the manifest with Gson) takes a number or a
+    // boolean as its text
+    const lenient =
+      rawHandler instanceof JsonNumber ? [rawHandler.raw] : typeof rawHandler === "boolean" ? [`${rawHandler}`] : [];
+    findings.push(...unjudgedFindings(members, "it names no string handler", place, lenient));
   } else {
     facts["torchserve.handler"] = preview(handler, 120);
     const { module, fn } = handlerModule(handler);
@@ -180,17 +171,59 @@ export function analyzeManifest(
   if (requirements !== undefined && requirements.length > 0 && !members.has(requirements)) {
     findings.push(missing("requirementsFile", requirements, place));
   }
-  const shippedRequirements = [...members].filter(
-    (n) => n === "requirements.txt" || (requirements !== undefined && n === requirements),
-  );
-  if (shippedRequirements.length > 0) {
-    findings.push({
-      ruleId: "torchserve/requirements",
-      message: `the ${place} carries ${shippedRequirements.map((n) => JSON.stringify(preview(n, 80))).join(", ")}: TorchServe pip-installs it on registration when install_py_dep_per_model is set`,
-      evidence: { member: preview(shippedRequirements[0] ?? "", 200) },
-    });
-  }
+  findings.push(...requirementsFindings(members, requirements, place));
+  findings.push(...duplicateFindings(duplicates, findings, members, place));
   return { findings, facts };
+}
+
+/**
+ * The requirements file TorchServe pip-installs: `requirements.txt`, or the one the manifest names.
+ * @param members - the model directory's files, relative to it
+ * @param requirements - the manifest's `requirementsFile`, if known
+ * @param place - what holds the files, for messages
+ */
+export function requirementsFindings(
+  members: ReadonlySet<string>,
+  requirements: string | undefined,
+  place: string,
+): FindingInput[] {
+  const shipped = ["requirements.txt", ...(requirements === undefined ? [] : [requirements])].filter(
+    (n, i, all) => members.has(n) && all.indexOf(n) === i,
+  );
+  if (shipped.length === 0) return [];
+  return [
+    {
+      ruleId: "torchserve/requirements",
+      message: `the ${place} carries ${shipped.map((n) => JSON.stringify(preview(n, 80))).join(", ")}: TorchServe pip-installs it on registration when install_py_dep_per_model is set`,
+      evidence: { member: preview(shipped[0] ?? "", 200) },
+    },
+  ];
+}
+
+/**
+ * A manifest that repeats a key of its root or `model` object has more than one reading (this
+ * parser and Python keep the last copy, other readers the first): it fails closed on the code files
+ * the judged reading did not already report.
+ */
+function duplicateFindings(
+  duplicates: readonly DuplicateKey[],
+  judged: readonly FindingInput[],
+  members: ReadonlySet<string>,
+  place: string,
+): FindingInput[] {
+  const repeated = duplicates.find((d) => d.path === "" || d.path === "model");
+  if (repeated === undefined) return [];
+  const skip = new Set<string>();
+  for (const f of judged) {
+    const member = f.evidence?.member;
+    if (
+      (f.ruleId === "torchserve/custom-handler" || f.ruleId === "torchserve/model-code") &&
+      typeof member === "string"
+    )
+      skip.add(member);
+  }
+  const key = repeated.path === "" ? repeated.key : `model.${repeated.key}`;
+  return unjudgedFindings(members, `it repeats the key ${JSON.stringify(preview(key, 80))}`, place, [], skip);
 }
 
 function missing(key: string, name: string, place: string): FindingInput {

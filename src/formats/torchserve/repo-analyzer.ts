@@ -4,7 +4,8 @@
  * serialized model and the extra files), which TorchServe loads from its model store as they are.
  * Each file of the folder was analysed on its own (the handler `.py` by the Python analyzer, the
  * model by its format's); this judges the manifest against the folder's files, as the archive
- * analyzers judge it against an archive's members.
+ * analyzers judge it against an archive's members, and fails closed the same way when the
+ * manifest cannot be read or judged.
  * @module
  */
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
@@ -13,7 +14,6 @@ import { isModelgateError, ModelgateError, ruleForError } from "../../core/error
 import { isFileChangedError } from "../../sources/file.js";
 import { MANIFEST, membersUnder } from "./manifest.js";
 import type { JsonMemberOptions } from "./zip-listing.js";
-import { readJsonWith } from "./zip-listing.js";
 
 /** Model directories judged per scan (more: `scan/budget-exceeded` on each one not judged). */
 const MAX_DIRECTORIES = 64;
@@ -47,46 +47,36 @@ export const torchserveRepoAnalyzer: RepoAnalyzer = {
         evidence: { budget: "torchserve.maxDirectories", limit: MAX_DIRECTORIES },
       });
     }
-    // The manifest judgement (and the archive analyzers beside it) loads only when a manifest is
-    // there: this analyzer runs on every scan.
-    const { MANIFEST_JSON, reportManifest } = await import("./analyzer.js");
+    // The manifest judgement loads only when a manifest is there: this analyzer runs on every scan.
+    const { MANIFEST_JSON, judgeManifest } = await import("./judge.js");
     // Links count as files: TorchServe follows them when it imports the handler.
     const names = ctx.entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.path);
     for (const file of manifests) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const root = file.path.slice(0, file.path.length - MANIFEST.length);
+      const members = membersUnder(names, root);
       const sink = {
         report: (finding: Parameters<RepoContext["report"]>[1]) => ctx.report(file.path, finding),
         fact: (key: string, value: unknown) => ctx.fact(file.path, key, value),
+        checkpoint: () => {
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+        },
       };
-      let value: Awaited<ReturnType<typeof readJsonWith>>;
+      sink.fact("torchserve.archiveFormat", "no-archive");
       try {
-        value = await readJsonWith(
-          {
-            ...sink,
-            checkpoint: () => {
-              if (ctx.signal.aborted) throw ctx.signal.reason;
-            },
-          },
-          file.path,
-          () => readListed(ctx, file.path, MANIFEST_JSON),
-          MANIFEST_JSON,
-        );
+        // content that cannot be judged fails closed inside (torchserve/malformed + every code file)
+        await judgeManifest(sink, file.path, () => readListed(ctx, file.path, MANIFEST_JSON), members, "model folder");
       } catch (error) {
         if (ctx.signal.aborted || !isModelgateError(error)) throw error;
-        // Content errors were reported above (torchserve/malformed); a failed read never passes in
-        // silence. (A manifest the file pass could not read carries its own finding, which the
-        // engine does not repeat.)
+        // A failed read never passes in silence: the file is invalid and the scan incomplete. (A
+        // manifest the file pass could not read carries its own finding, which the engine does not
+        // repeat.) Only content that cannot be judged fails closed; an I/O failure is not content.
         sink.report({
           ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(error),
           message: `the TorchServe manifest could not be read again to judge the model folder: ${error.message}`,
           evidence: { code: error.code },
         });
-        continue;
       }
-      if (value === undefined) continue;
-      sink.fact("torchserve.archiveFormat", "no-archive");
-      reportManifest(sink, value, membersUnder(names, root), file.path, "model folder");
     }
   },
 };

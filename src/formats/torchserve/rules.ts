@@ -14,7 +14,7 @@ export const torchserveRules = [
     title: "TorchServe archive ships its own handler code",
     severity: "high",
     description:
-      "The manifest's `model.handler` names a Python module that is inside the archive (`handler.py`, `handler.pyc`, `handler.so`, `handler.py:fn`, or a module that shadows a built-in handler name). TorchServe imports the handler from the extracted archive when the model is loaded and calls its `initialize`, so the archive's code runs on load, before any request. The module itself is analysed as a member.",
+      "The manifest's `model.handler` names a Python module that is inside the archive (`handler.py`, `handler.pyc`, `handler.so`, `handler.py:fn`, or a module that shadows a built-in handler name, any module name `importlib` accepts such as `my-handler.py` or `pkg.mod`). TorchServe imports the handler from the extracted archive when the model is loaded and calls its `initialize`, so the archive's code runs on load, before any request. The module itself is analysed as a member. When the manifest cannot be read or judged (missing, malformed to a strict parser, past a budget, no string handler, a repeated key), every code file of the archive (`.py`, `.pyc`, `.so`, `.pyd`, at any depth) is reported under this rule: Python's `json` may still read that manifest, and TorchServe then imports whichever file it names.",
     references: [DOCS, HANDLERS],
   },
   {
@@ -71,7 +71,7 @@ export const torchserveRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The archive has no readable `MAR-INF/MANIFEST.json`, or it is not a JSON object with a `model` object naming a `handler`: TorchServe cannot load it, and what it would do with it was not established.",
+      "The archive has no readable `MAR-INF/MANIFEST.json`, or it is not a JSON object with a `model` object naming a `handler`, or it is past modelgate's budgets: what TorchServe would do with it was not established (a loader more lenient than the strict parser may still load it). The archive's code files are then reported as handlers (`torchserve/custom-handler`).",
     references: [DOCS],
   },
 ] as const satisfies readonly RuleDef[];

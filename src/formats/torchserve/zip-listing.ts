@@ -13,7 +13,7 @@ import type { AnalysisContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import type { RuleId } from "../../core/findings.js";
-import { decodeUtf8Strict, type JsonParseOptions, type JsonValue, parseStrictJson } from "../../core/json.js";
+import type { JsonParseOptions } from "../../core/json.js";
 
 /** The archive's file members (directories left out), in central directory order. */
 export interface ZipListing {
@@ -78,7 +78,7 @@ export function lowerExtension(name: string): string {
   return dot < 0 ? "" : base.slice(dot + 1).toLowerCase();
 }
 
-/** How {@link readJsonMember} reads a JSON member and what it reports when it cannot. */
+/** How a JSON member (a manifest) is read and what is reported when it cannot be. */
 export interface JsonMemberOptions {
   /** Most bytes read. */
   readonly maxBytes: number;
@@ -88,62 +88,4 @@ export interface JsonMemberOptions {
   readonly json: Omit<JsonParseOptions, "checkpoint" | "allowNonFinite" | "allowLoneSurrogates">;
   /** Rule of the finding when the member cannot be read (an `invalidates` rule). */
   readonly ruleId: RuleId;
-}
-
-/**
- * Reads a JSON member of a zip the way Python's `json` does (NaN and lone surrogates accepted) with
- * the strict parser and its budgets. A member that is malformed, truncated, over budget or in an
- * unsupported encoding is reported under `options.ruleId` and yields undefined.
- * @param ctx - the zip's analysis context
- * @param entry - the member
- * @param options - budgets and the rule to report under
- */
-export function readJsonMember(
-  ctx: AnalysisContext,
-  entry: ZipEntry,
-  options: JsonMemberOptions,
-): Promise<JsonValue | undefined> {
-  return readJsonWith(ctx, entry.name, () => readMember(ctx, entry, options.maxBytes, options.budget), options);
-}
-
-/**
- * Parses JSON bytes the way Python's `json` does (NaN and lone surrogates accepted) with the strict
- * parser and its budgets, whatever container they come from (a zip member, a tar member, a file).
- * Bytes that cannot be read or parsed (malformed, truncated, over budget, unsupported encoding) are
- * reported under `options.ruleId` and yield undefined.
- * @param ctx - where findings go
- * @param name - the member or file, for the finding
- * @param read - reads the bytes (it enforces `options.maxBytes`)
- * @param options - budgets and the rule to report under
- */
-export async function readJsonWith(
-  ctx: Pick<AnalysisContext, "report" | "checkpoint">,
-  name: string,
-  read: () => Promise<Uint8Array>,
-  options: JsonMemberOptions,
-): Promise<JsonValue | undefined> {
-  try {
-    const bytes = await read();
-    return parseStrictJson(decodeUtf8Strict(bytes), {
-      ...options.json,
-      allowNonFinite: true,
-      allowLoneSurrogates: true,
-      checkpoint: () => ctx.checkpoint(),
-    }).value;
-  } catch (error) {
-    if (
-      isModelgateError(error, "MALFORMED") ||
-      isModelgateError(error, "TRUNCATED") ||
-      isModelgateError(error, "BUDGET_EXCEEDED") ||
-      isModelgateError(error, "UNSUPPORTED")
-    ) {
-      ctx.report({
-        ruleId: options.ruleId,
-        message: `${name} could not be read: ${error.message}`,
-        evidence: { member: name, code: error.code },
-      });
-      return undefined;
-    }
-    throw error;
-  }
 }

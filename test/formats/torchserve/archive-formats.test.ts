@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { MAX_MANIFEST_BYTES } from "../../../src/formats/torchserve/analyzer.js";
 import { membersUnder, tarManifestRoot } from "../../../src/formats/torchserve/manifest.js";
 import { tarFlavor } from "../../../src/registry/catalog.js";
 import { scan } from "../../../src/scan/engine.js";
@@ -118,7 +119,7 @@ describe("tgz archives", () => {
     const bad = await scanOne(tgz([{ name: "m/MAR-INF/MANIFEST.json", data: '{"model": {' }]), "m.tar.gz");
     expect(bad.verdict).toBe("invalid");
     expect(ruleIds(bad)).toContain("torchserve/malformed");
-    const big = `{"model": {"handler": "image_classifier", "pad": "${"x".repeat((1 << 20) + 10)}"}}`;
+    const big = `{"model": {"handler": "image_classifier", "pad": "${"x".repeat(MAX_MANIFEST_BYTES + 10)}"}}`;
     const huge = await scanOne(tgz([{ name: "m/MAR-INF/MANIFEST.json", data: big }]), "m.tar.gz");
     expect(huge.verdict).toBe("invalid");
     expect(huge.findings.find((f) => f.ruleId === "torchserve/malformed")?.evidence?.code).toBe("BUDGET_EXCEEDED");
