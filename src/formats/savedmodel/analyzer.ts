@@ -1,6 +1,8 @@
 /**
  * The TensorFlow SavedModel analyzer: flags graph ops that run Python, touch files or need custom
- * native ops, asset paths that escape the SavedModel, and Keras layer metadata (Lambda layers ...).
+ * native ops, asset paths that escape the SavedModel, and Keras layer metadata (Lambda layers ...),
+ * in `saved_model.pb`, in TF1 MetaGraphDef files (`model.ckpt.meta`, analysed as the SavedModel's
+ * one meta graph) and in `keras_metadata.pb`.
  * @module
  */
 
@@ -11,6 +13,7 @@ import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";
+import { detectMetaGraph } from "./index.js";
 import { readSavedModel, type SavedModelSummary, type TfMeta, type TfNode, tensorNode } from "./reader.js";
 import { TF_OPS } from "./tf-ops.js";
 
@@ -166,7 +169,7 @@ function outsideSaver(node: TfNode, reach: Reach | undefined, summary: SavedMode
   }
   if (reach?.exposedNodes.has(node.name)) return "reachable from a signature or an init op";
   if (writes && reach?.restoreNodes.has(node.name))
-    return "writes files from the restore op, which loading a TF1 SavedModel runs (tf.saved_model.load too)";
+    return "writes files from the restore op, which loading a TF1 SavedModel runs (tf.saved_model.load too), as Saver.restore does";
   if (reach?.saverNodes.has(node.name)) return undefined;
   if (SAVER_SCOPE.test(node.name)) return undefined;
   for (const prefix of summary.saverPrefixes) if (node.name.startsWith(prefix)) return undefined;
@@ -279,17 +282,29 @@ export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
   return findings;
 }
 
-/** Analyzer for `saved_model.pb` and `keras_metadata.pb`. */
+/**
+ * Which message a file holds. The name decides, as it does for TensorFlow, which parses
+ * `saved_model.pb` as a SavedModel whatever its first bytes (a field of the wrong wire type is an
+ * unknown field to protobuf); any other file is a MetaGraphDef when its structure is one
+ * (`import_meta_graph` takes any name), else a SavedModel (a `.pb` with SavedModel fields).
+ */
+function kindOf(ctx: AnalysisContext): SavedModelSummary["kind"] {
+  const base = ctx.name.slice(ctx.name.lastIndexOf("/") + 1).toLowerCase();
+  if (base === "keras_metadata.pb") return "keras_metadata";
+  if (base === "saved_model.pb") return "saved_model";
+  const input = { head: ctx.head, tail: ctx.head, size: ctx.source.size, name: ctx.name };
+  return detectMetaGraph(input) === undefined ? "saved_model" : "meta_graph";
+}
+
+/** Analyzer for `saved_model.pb`, MetaGraphDef files and `keras_metadata.pb`. */
 export const savedModelAnalyzer: Analyzer = {
   name: "tf-savedmodel",
   formats: ["tf-savedmodel"],
   async analyze(ctx: AnalysisContext): Promise<void> {
-    // The name decides, as it does for TensorFlow, which parses `saved_model.pb` as a SavedModel
-    // whatever its first bytes (a field of the wrong wire type is an unknown field to protobuf).
-    const base = ctx.name.slice(ctx.name.lastIndexOf("/") + 1).toLowerCase();
-    const kind = base === "keras_metadata.pb" ? "keras_metadata" : "saved_model";
+    const kind = kindOf(ctx);
     const { summary, error } = await readSavedModel(ctx.source, kind, { checkpoint: () => ctx.checkpoint() });
-    if (kind === "saved_model") {
+    if (kind !== "keras_metadata") {
+      if (kind === "meta_graph") ctx.fact("savedmodel.kind", kind);
       ctx.fact("savedmodel.metaGraphs", summary.metaGraphs);
       if (summary.tags.length > 0) ctx.fact("savedmodel.tags", [...new Set(summary.tags)]);
       if (summary.tensorflowVersion) ctx.fact("savedmodel.tensorflowVersion", summary.tensorflowVersion);

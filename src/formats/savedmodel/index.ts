@@ -1,9 +1,11 @@
 /**
- * The TensorFlow SavedModel module: `saved_model.pb` graphs (file-system and Python ops).
- * Recognised by the protobuf module's detector and by name.
+ * The TensorFlow SavedModel module: `saved_model.pb` graphs (file-system and Python ops), and the
+ * TF1 `MetaGraphDef` files (`model.ckpt.meta`) that `tf.compat.v1.train.Saver` and
+ * `export_meta_graph` write and `import_meta_graph` loads: the same graph, without the SavedModel
+ * around it. Recognised by the protobuf module's detector and by name.
  *
  * Detection: name-based recognition of TensorFlow SavedModel files whose bytes are not valid protobuf,
- * and of the SavedModel's `fingerprint.pb` (inert protobuf).
+ * of the SavedModel's `fingerprint.pb` (inert protobuf), and of MetaGraphDefs by their structure.
  * @module
  */
 import type { SniffInput } from "../../core/analyzer.js";
@@ -98,6 +100,221 @@ export function detectFingerprint({ head, size, name }: SniffInput): Detection |
     : undefined;
 }
 
+/** A cursor over protobuf fields; `cut` when the bytes end inside a field (a sniffed head). */
+interface FieldCursor {
+  readonly field: number;
+  readonly wire: number;
+  /** Payload of a length-delimited field (a prefix of it when `cut`). */
+  readonly payload: Uint8Array | undefined;
+  readonly cut: boolean;
+}
+
+/** What the check of a MetaGraphDef's head found that only a MetaGraphDef holds. */
+interface MetaEvidence {
+  /** Complete graph nodes with a valid name and op. */
+  nodes: number;
+  /** Named ops of `meta_info_def.stripped_op_list`. */
+  ops: number;
+  /** A `meta_info_def.tensorflow_version` shaped like a version. */
+  version: boolean;
+  /** Fields visited (bounded by the head's size; counted for the budget). */
+  fields: number;
+}
+
+/**
+ * Calls `visit` on each field of `bytes`; false on broken wire data. `whole` false: the bytes are
+ * a prefix (the sniffed head), so the last field may be cut (`cut`, its payload a prefix).
+ */
+function eachField(bytes: Uint8Array, whole: boolean, visit: (f: FieldCursor) => boolean): boolean {
+  let at = 0;
+  while (at < bytes.length) {
+    const tag = varint(bytes, at);
+    if (tag === undefined) return !whole && bytes.length - at < 10;
+    const field = Math.floor(tag[0] / 8);
+    const wire = tag[0] % 8;
+    if (field < 1 || field > 536_870_911) return false;
+    if (wire === 0) {
+      const v = varint(bytes, tag[1]);
+      if (v === undefined) return !whole && bytes.length - tag[1] < 10;
+      if (!visit({ field, wire, payload: undefined, cut: false })) return false;
+      at = v[1];
+    } else if (wire === 1 || wire === 5) {
+      at = tag[1] + (wire === 1 ? 8 : 4);
+      if (at > bytes.length) return !whole;
+      if (!visit({ field, wire, payload: undefined, cut: false })) return false;
+    } else if (wire === 2) {
+      const len = varint(bytes, tag[1]);
+      if (len === undefined) return !whole && bytes.length - tag[1] < 10;
+      const end = len[1] + len[0];
+      if (end > bytes.length) {
+        if (whole) return false;
+        return visit({ field, wire, payload: bytes.subarray(len[1]), cut: true });
+      }
+      if (!visit({ field, wire, payload: bytes.subarray(len[1], end), cut: false })) return false;
+      at = end;
+    } else return false; // groups: no TensorFlow message has them
+  }
+  return true;
+}
+
+/** How one known field is checked: its wire type and, for length-delimited ones, its payload. */
+type FieldRule = readonly [wire: number, check?: (payload: Uint8Array, whole: boolean, ev: MetaEvidence) => boolean];
+
+/**
+ * Checks a message against its known fields. Strict: every field is known, with its wire type.
+ * Lenient (a `.meta` name): unknown fields and known ones of another wire type are skipped, as
+ * protobuf's parser keeps them as unknown fields; the known ones are still checked.
+ */
+function checkMessage(
+  bytes: Uint8Array,
+  whole: boolean,
+  rules: Readonly<Record<number, FieldRule>>,
+  ev: MetaEvidence,
+  lenient: boolean,
+): boolean {
+  return eachField(bytes, whole, (f) => {
+    if (++ev.fields > 100_000) return false;
+    const rule = rules[f.field];
+    if (rule === undefined || rule[0] !== f.wire) return lenient;
+    return f.payload === undefined || rule[1] === undefined || rule[1](f.payload, whole && !f.cut, ev);
+  });
+}
+
+/** Node names as TensorFlow's importer accepts them (`[A-Za-z0-9.][A-Za-z0-9_.\-/>]*`). */
+const isTfName = (b: Uint8Array): boolean =>
+  b.length > 0 &&
+  b.length <= 4096 &&
+  b.every((c) => c === 0x2d || c === 0x2e || c === 0x2f || c === 0x3e || c === 0x5f || isAlnum(c));
+const isAlnum = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** Node inputs (`name:1`, `^name`) and versions: printable ASCII or UTF-8, no control bytes. */
+const isText = (b: Uint8Array): boolean => b.every((c) => c >= 0x20 && c !== 0x7f);
+const text: FieldRule = [2, (p) => isText(p)];
+/** A TensorFlow version (`1.15.5`, `2.21.0-rc1`): digits, a dot, digits, a dot. */
+const isVersion = (b: Uint8Array): boolean => /^[0-9]+\.[0-9]+\./.test(String.fromCharCode(...b.subarray(0, 32)));
+const any: FieldRule = [2];
+
+/**
+ * A name field's rule: a complete name must be one TensorFlow accepts (a cut one is not judged);
+ * `seen` learns that a valid one was there. Ops are only required to be named: a node's op may be
+ * a library function, whose name TensorFlow does not restrict.
+ */
+const nameRule = (seen: () => void, valid: (b: Uint8Array) => boolean = isTfName): FieldRule => [
+  2,
+  (b, whole) => {
+    if (!valid(b)) return !whole;
+    seen();
+    return true;
+  },
+];
+const named = (b: Uint8Array): boolean => b.length > 0;
+
+/** `NodeDef`: name, op, inputs, device, attrs, debug info, type; a complete one names its op. */
+function checkNode(p: Uint8Array, whole: boolean, ev: MetaEvidence, lenient: boolean): boolean {
+  let name = false;
+  let op = false;
+  const rules: Record<number, FieldRule> = {
+    1: nameRule(() => {
+      name = true;
+    }),
+    2: nameRule(() => {
+      op = true;
+    }, named),
+    // inputs name nodes (the importer checks them); devices, attrs and the rest are not judged
+    ...{ 3: text, 4: any, 5: any, 6: any, 7: any },
+  };
+  if (!checkMessage(p, whole, rules, ev, lenient)) return false;
+  if (!whole) return true;
+  if (name && op) ev.nodes++;
+  return name && op;
+}
+
+/**
+ * `OpDef` of the stripped op list, checked for its wire types; a valid name counts as evidence
+ * (TensorFlow does not need the list to import the graph, so nothing else in it is judged).
+ */
+function checkOpDef(p: Uint8Array, whole: boolean, ev: MetaEvidence, lenient: boolean): boolean {
+  let hasName = false;
+  const bools: FieldRule = [0];
+  const rules: Record<number, FieldRule> = {
+    1: [
+      2,
+      (b) => {
+        hasName ||= isTfName(b);
+        return true;
+      },
+    ],
+    ...{ 2: any, 3: any, 4: any, 5: any, 6: any, 15: any, 20: any },
+    ...{ 16: bools, 17: bools, 18: bools, 19: bools, 21: bools },
+  };
+  if (!checkMessage(p, whole, rules, ev, lenient)) return false;
+  if (hasName) ev.ops++;
+  return true;
+}
+
+/**
+ * The head of a TF1 `MetaGraphDef` (public `tensorflow/core/protobuf/meta_graph.proto`): its
+ * `meta_info_def` (1), `graph_def` (2), `saver_def` (3), `collection_def` (4), `signature_def`
+ * (5), `asset_file_def` (6) and `object_graph_def` (7), checked down to the graph's nodes and the
+ * stripped op list's names, and holding one of them or a TensorFlow version.
+ *
+ * The name is a hint, never proof: under any name the fields must be exactly a MetaGraphDef's;
+ * named `*.meta` (what `tf.compat.v1.train.Saver` writes, `model.ckpt.meta`), unknown fields are
+ * tolerated as TensorFlow's parser tolerates them, and a file larger than the head needs no more
+ * than well-formed fields there. Only what TensorFlow itself checks when importing is judged
+ * (node names, inputs, a named op): a string it ignores cannot hide a graph. `saved_model.pb`, `keras_metadata.pb` and
+ * `fingerprint.pb` are left to their own detections: TensorFlow reads them with their own schemas.
+ * `import_meta_graph` loads the graph, a session runs it and `Saver.restore` runs its restore op,
+ * so it is analysed as a SavedModel's meta graph is.
+ * @param input - sniffer input
+ */
+export function detectMetaGraph({ head, size, name }: SniffInput): Detection | undefined {
+  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+  if (size < 4 || base === "saved_model.pb" || base === "keras_metadata.pb" || base === "fingerprint.pb") {
+    return undefined;
+  }
+  const lenient = base.endsWith(".meta");
+  const whole = size <= head.length;
+  const ev: MetaEvidence = { nodes: 0, ops: 0, version: false, fields: 0 };
+  const node: FieldRule = [2, (p, w, e) => checkNode(p, w, e, lenient)];
+  const opList: FieldRule = [
+    2,
+    (p, w, e) => checkMessage(p, w, { 1: [2, (q, x, f) => checkOpDef(q, x, f, lenient)] }, e, lenient),
+  ];
+  const version: FieldRule = [
+    2,
+    (p, w, e) => {
+      e.version ||= w && isText(p) && isVersion(p);
+      return true;
+    },
+  ];
+  const metaInfo: FieldRule = [
+    2,
+    (p, w, e) =>
+      // strings TensorFlow does not read back (version, tags) are not judged: only their wire types
+      checkMessage(p, w, { 1: any, 2: opList, 3: any, 4: any, 5: version, 6: any, 7: [0], 8: any }, e, lenient),
+  ];
+  const graph: FieldRule = [
+    2,
+    (p, w, e) => checkMessage(p, w, { 1: node, 2: any, 3: [0], 4: any, 5: any }, e, lenient),
+  ];
+  const saver: FieldRule = [
+    2,
+    (p, w, e) => checkMessage(p, w, { 1: any, 2: any, 3: any, 4: [0], 5: [0], 6: [5], 7: [0] }, e, lenient),
+  ];
+  const bytes = head.subarray(0, Math.min(size, head.length));
+  const top = { 1: metaInfo, 2: graph, 3: saver, 4: any, 5: any, 6: any, 7: any };
+  if (!checkMessage(bytes, whole, top, ev, lenient)) return undefined;
+  // Named .meta and larger than the head, well-formed fields suffice: padding (a large `any_info`,
+  // an unknown field) can push everything only a MetaGraphDef holds past the sniffed bytes.
+  if (ev.nodes === 0 && ev.ops === 0 && !ev.version && (whole || !lenient)) return undefined;
+  return {
+    format: "tf-savedmodel",
+    offset: 0,
+    reason: lenient ? "TensorFlow MetaGraphDef (named .meta)" : "TensorFlow MetaGraphDef fields",
+  };
+}
+
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "tf-savedmodel": true;
@@ -109,9 +326,13 @@ const rules = lazyRules(import.meta.url, "./rules.js", "savedmodelRules");
 /** TensorFlow SavedModels. */
 export const savedModelModule = {
   name: "savedmodel",
-  formats: [{ id: "tf-savedmodel", description: "TensorFlow SavedModel protobuf" }],
-  // before the protobuf detector (180), which takes a fingerprint for ONNX
-  detectors: [{ rank: 178, detect: detectFingerprint }],
+  formats: [{ id: "tf-savedmodel", description: "TensorFlow SavedModel protobuf or TF1 MetaGraphDef (.meta)" }],
+  // before the protobuf detector (180), which takes a fingerprint for ONNX and a MetaGraphDef for
+  // nothing (or plain protobuf); after Paddle's and Core ML's (175), whose fields differ
+  detectors: [
+    { rank: 178, detect: detectFingerprint },
+    { rank: 179, detect: detectMetaGraph },
+  ],
   analyzers: [
     lazyAnalyzer("tf-savedmodel", ["tf-savedmodel"], async () => (await import("./analyzer.js")).savedModelAnalyzer),
   ],

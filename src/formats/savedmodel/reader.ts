@@ -1,7 +1,8 @@
 /**
- * Streaming reader of TensorFlow `saved_model.pb` and Keras `keras_metadata.pb`: every node of
- * every graph and function, the function library, assets, the saver, and the Keras layer
- * metadata JSON, without reading constant tensors.
+ * Streaming reader of TensorFlow `saved_model.pb`, TF1 `MetaGraphDef` files (`model.ckpt.meta`:
+ * one meta graph, no SavedModel around it) and Keras `keras_metadata.pb`: every node of every
+ * graph and function, the function library, assets, the saver, and the Keras layer metadata JSON,
+ * without reading constant tensors.
  * @module
  */
 
@@ -48,8 +49,8 @@ export interface TfMeta {
 
 /** What the reader found. */
 export interface SavedModelSummary {
-  /** `saved_model` or `keras_metadata`. */
-  kind: "saved_model" | "keras_metadata";
+  /** `saved_model`, `meta_graph` (a TF1 `.meta`: one MetaGraphDef) or `keras_metadata`. */
+  kind: "saved_model" | "meta_graph" | "keras_metadata";
   /** Meta graphs. */
   metaGraphs: number;
   /** Tags of the meta graphs. */
@@ -140,7 +141,8 @@ const SIGNATURE_DEF: MessageSpec = {
   fields: { 1: msg(() => TENSOR_INFO_ENTRY), 2: msg(() => TENSOR_INFO_ENTRY) },
 };
 const SIGNATURE_ENTRY: MessageSpec = { name: "SignatureEntry", fields: { 2: msg(() => SIGNATURE_DEF) } };
-const META_GRAPH: MessageSpec = {
+/** Walk spec of a `MetaGraphDef` (a SavedModel's meta graph, or a TF1 `.meta` file). */
+export const META_GRAPH_SPEC: MessageSpec = {
   name: "MetaGraphDef",
   inlineMax: 4096,
   fields: {
@@ -157,7 +159,7 @@ const META_GRAPH: MessageSpec = {
 export const SAVED_MODEL_SPEC: MessageSpec = {
   name: "SavedModel",
   inlineMax: 4096,
-  fields: { 2: msg(() => META_GRAPH) },
+  fields: { 2: msg(() => META_GRAPH_SPEC) },
 };
 const KERAS_OBJECT: MessageSpec = {
   name: "KerasSavedObject",
@@ -168,6 +170,13 @@ export const KERAS_METADATA_SPEC: MessageSpec = {
   name: "SavedMetadata",
   inlineMax: 4096,
   fields: { 1: msg(() => KERAS_OBJECT) },
+};
+
+/** The message each kind of file holds. */
+const SPECS: Readonly<Record<SavedModelSummary["kind"], MessageSpec>> = {
+  saved_model: SAVED_MODEL_SPEC,
+  meta_graph: META_GRAPH_SPEC,
+  keras_metadata: KERAS_METADATA_SPEC,
 };
 
 const INTERESTING_ATTRS = new Set(["output_stream", "descriptor_source", "f", "file_pattern", "filename"]);
@@ -360,9 +369,9 @@ export interface SavedModelReadResult {
 }
 
 /**
- * Reads a `saved_model.pb` or `keras_metadata.pb`.
+ * Reads a `saved_model.pb`, a MetaGraphDef (`.meta`) or a `keras_metadata.pb`.
  * @param source - the file
- * @param kind - which of the two it is
+ * @param kind - which of the three it is
  * @param options - budgets and a checkpoint callback
  */
 export async function readSavedModel(
@@ -389,7 +398,7 @@ export async function readSavedModel(
   });
   let error: ModelgateError | undefined;
   try {
-    await walker.walk(kind === "saved_model" ? SAVED_MODEL_SPEC : KERAS_METADATA_SPEC);
+    await walker.walk(SPECS[kind]);
   } catch (caught) {
     const typed = toModelgateError(caught);
     if (!["MALFORMED", "TRUNCATED", "BUDGET_EXCEEDED"].includes(typed.code)) throw typed;
