@@ -1,7 +1,8 @@
 /**
  * JSON files of Hugging Face model repositories: `config.json` (architecture facts, `auto_map`),
  * `tokenizer_config.json` / `chat_template.json` / processor configs (chat templates, `auto_map`),
- * sharded-checkpoint indexes (`*.index.json`), and any other JSON (validity, duplicate keys).
+ * sharded-checkpoint indexes (`*.index.json`), and any other JSON (validity, duplicate keys, and
+ * Jinja templates embedded anywhere: `../template/embedded.ts`).
  * @module
  */
 
@@ -10,6 +11,7 @@ import { isModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
+import { reportJsonTemplates } from "../template/embedded.js";
 import { escapeDunderIn, FRAME_ATTRIBUTES } from "../template/names.js";
 import {
   AUTO_MAP_FILES,
@@ -286,12 +288,19 @@ export const hfJsonAnalyzer: Analyzer = {
       const st = sentenceTransformersReferences(name, root);
       if (st !== undefined) reportCodeReferences(ctx, st, "sentence-transformers");
     }
-    if (!(root instanceof JsonObject)) return;
+    const checkpoint = (): void => ctx.checkpoint();
+    if (!(root instanceof JsonObject)) {
+      await reportJsonTemplates((f) => ctx.report(f), root, { checkpoint });
+      return;
+    }
 
     if (AUTO_MAP_FILES.has(name)) reportCodeReferences(ctx, collectReferences(root), "transformers");
     const tokens = TOKEN_FILES.has(name) ? specialTokens(root) : undefined;
     if (tokens !== undefined) reportTokenValues(ctx, tokens);
-    if (TEMPLATE_FILES.has(name)) await reportTemplates(ctx, root, tokens?.variables);
+    const known = TEMPLATE_FILES.has(name) ? await reportTemplates(ctx, root, tokens?.variables) : undefined;
+    // Templates anywhere else in the document, whatever the file's name (`config.json`'s
+    // `chat_template`, a nested `model.custom_chat_template`, a `prompt_template`).
+    await reportJsonTemplates((f) => ctx.report(f), root, { checkpoint, variables: tokens?.variables, known });
     if (name.endsWith(".index.json")) checkIndex(ctx, root);
     const loaderRefs =
       name === "adapter_config.json"
@@ -374,12 +383,13 @@ function reportCodeReferences(ctx: AnalysisContext, references: References, load
 /**
  * Reports the chat templates of a tokenizer config. The template analysis (the Jinja parser) loads
  * with the first template met, not with this analyzer, which runs on every JSON file.
+ * @returns the texts analysed (the search of the whole document skips them)
  */
 async function reportTemplates(
   ctx: AnalysisContext,
   root: JsonObject,
   variables: ReadonlyMap<string, string> | undefined,
-): Promise<void> {
+): Promise<ReadonlySet<string>> {
   const value = root.get("chat_template");
   const templates: { where: string; text: string }[] = [];
   const check = (where: string, t: JsonValue | undefined): void => {
@@ -396,7 +406,7 @@ async function reportTemplates(
   } else if (value instanceof JsonObject) {
     for (const [k, v] of value.entries) check(`chat_template[${preview(k, 60)}]`, v);
   }
-  if (templates.length === 0) return;
+  if (templates.length === 0) return new Set();
   const { reportTemplate } = await import("../template/report.js");
   for (const { where, text } of templates) {
     reportTemplate(
@@ -407,6 +417,7 @@ async function reportTemplates(
       variables,
     );
   }
+  return new Set(templates.map((t) => t.text));
 }
 
 function checkIndex(ctx: AnalysisContext, root: JsonObject): void {

@@ -9,6 +9,7 @@ import type { FindingInput } from "../../core/findings.js";
 import { readText } from "../hf/text.js";
 import { NEMO_CONFIG } from "../nemo/index.js";
 import { picklePolicy } from "../pickle/policy/index.js";
+import { reportYamlTemplates } from "../template/embedded-yaml.js";
 import { analyzeYamlText, type YamlAnalysis } from "./analyze.js";
 import { YAML_BUDGETS } from "./parse.js";
 
@@ -37,6 +38,12 @@ export async function analyzeYamlFile(
   });
   for (const finding of analysis.findings) ctx.report(finding);
   for (const finding of extra?.(analysis) ?? []) ctx.report(finding);
+  // Jinja templates in any value (`chat_template`, `prompt_template` ...), as in JSON configs
+  await reportYamlTemplates(
+    (f) => ctx.report(f),
+    analysis.docs,
+    () => ctx.checkpoint(),
+  );
   if (analysis.exceeded !== undefined) throw analysis.exceeded;
   ctx.fact("yaml.documents", analysis.docs.length);
   return analysis;
