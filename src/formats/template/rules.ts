@@ -1,6 +1,7 @@
 /**
  * Rules of the template area: static analysis of Jinja chat templates (GGUF metadata,
- * `tokenizer_config.json`, `chat_template.json`, `*.jinja`).
+ * `tokenizer_config.json`, `chat_template.json`, `*.jinja`, and template strings in any JSON or
+ * YAML document: see embedded.ts).
  * @module
  */
 import type { RuleDef } from "../../core/rules.js";
