@@ -6,7 +6,11 @@
 
 const words = (text: string): ReadonlySet<string> => new Set(text.split(/\s+/).filter(Boolean));
 
-/** Built-in Keras classes (Keras 2 and 3): models, layers, initializers, regularizers, optimizers, losses, metrics. */
+/**
+ * Built-in Keras classes (Keras 2 and 3): models, layers, initializers, regularizers, optimizers, losses, metrics,
+ * and the value encodings of tf-keras `json_utils` (`__tuple__`, `TensorShape`, `TypeSpec` ...) and Keras 3
+ * `serialization_lib` (`__numpy__`, `__slice__` ...). `InputSpec` is in every tf-keras SavedModel's layer metadata.
+ */
 export const KERAS_CLASSES: ReadonlySet<string> = words(`
 Sequential Functional Model InputLayer Input KerasTensor
 Dense EinsumDense Activation Dropout Flatten Reshape Permute RepeatVector Identity Masking Embedding Lambda
@@ -41,6 +45,7 @@ SparseTopKCategoricalAccuracy AUC Precision Recall TruePositives TrueNegatives F
 MeanMetricWrapper RootMeanSquaredError MeanIoU IoU OneHotIoU F1Score FBetaScore R2Score
 DTypePolicy FloatDTypePolicy QuantizedDTypePolicy QuantizedFloat8DTypePolicy Policy
 __tensor__ __numpy__ __bytes__ __typespec__ __ellipsis__ __keras_tensor__ __lambda__ function TensorShape
+__tuple__ __slice__ TypeSpec CompositeTensor InputSpec
 `);
 
 /** Top-level packages whose objects Keras may import while loading. */

@@ -2,7 +2,9 @@
  * Static analysis of a Keras model configuration (`config.json` of a `.keras` archive, the
  * `model_config` attribute of a legacy `.h5`, the layer metadata of a SavedModel). It walks the
  * JSON tree and reports what would make `load_model` run code: Lambda bytecode, modules outside
- * Keras, TFOpLambda calls, pickled Torch modules, `get_file` and safe-mode bypasses.
+ * Keras, TFOpLambda calls, pickled Torch modules, `get_file` and safe-mode bypasses. Values the
+ * loaders decode before a layer sees them (tf-keras `__tuple__`, the code strings `func_load`
+ * reads) are judged as decoded: see loader-decoding.ts.
  * @module
  */
 import { ModelgateError } from "../../core/errors.js";
@@ -10,6 +12,15 @@ import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parseConfigJsonPlain } from "../hf/text.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import { DANGEROUS_MODULE_ROOTS, DANGEROUS_TF_FUNCTION, KERAS_CLASSES, KERAS_MODULE_ROOTS } from "./classes.js";
+import {
+  decodeLegacyJson,
+  funcLoadBytes,
+  isAscii,
+  type Json,
+  makeTick,
+  pythonBase64Decode,
+  type Tick,
+} from "./loader-decoding.js";
 
 /** Budgets of {@link analyzeKerasConfig}. */
 export interface KerasConfigBudgets {
@@ -46,24 +57,35 @@ export interface KerasConfigResult {
   readonly facts: Record<string, unknown>;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 const isObject = (v: unknown): v is Record<string, Json> => v !== null && typeof v === "object" && !Array.isArray(v);
 const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** Decodes base64 as Python's `codecs.decode(..., "base64")` does (line breaks allowed). */
+/** Decodes base64 as Python's `base64.b64decode(text.encode("ascii"))` does (lenient binascii). */
 function decodeBase64(text: string): Uint8Array | undefined {
-  const clean = text.replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) return undefined;
-  return new Uint8Array(Buffer.from(clean, "base64"));
+  return isAscii(text) ? pythonBase64Decode(text) : undefined;
 }
+
+/** A short description of a JSON value's shape, for messages. */
+function shapeOf(value: Json): string {
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (isObject(value))
+    return typeof value.class_name === "string" ? `a ${short(value.class_name, 60)} object` : "an object";
+  return value === null ? "null" : `a ${typeof value}`;
+}
+
+/** Lambda slots: the value key and the key of its Keras 2 type (`lambda`, `function`, `raw`). */
+const LAMBDA_SLOTS = [
+  ["function", "function_type"],
+  ["output_shape", "output_shape_type"],
+  ["mask", "mask_type"],
+] as const;
 
 class ConfigWalker {
   readonly payloads: EmbeddedPayload[] = [];
   readonly layerTypes = new Map<string, number>();
   readonly #seen = new Set<string>();
   readonly #findings: FindingList;
-  #nodes = 0;
+  readonly #tick: Tick;
   #reported = 0;
 
   constructor(
@@ -71,6 +93,12 @@ class ConfigWalker {
     readonly where: string,
   ) {
     this.#findings = new FindingList(budgets.maxFindings);
+    this.#tick = makeTick(budgets.maxNodes, budgets.maxDepth);
+  }
+
+  /** A slot's value as the loader decodes it (tf-keras `__tuple__` ...), counted in the budgets. */
+  decode(value: Json, depth: number): Json {
+    return decodeLegacyJson(value, this.#tick, depth);
   }
 
   report(key: string, finding: FindingInput): void {
@@ -91,16 +119,7 @@ class ConfigWalker {
   }
 
   walk(value: Json, path: string, depth: number): void {
-    if (depth > this.budgets.maxDepth) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `Keras config nested deeper than ${this.budgets.maxDepth}`, {
-        budget: "keras.maxDepth",
-      });
-    }
-    if (++this.#nodes > this.budgets.maxNodes) {
-      throw new ModelgateError("BUDGET_EXCEEDED", `Keras config has more than ${this.budgets.maxNodes} values`, {
-        budget: "keras.maxNodes",
-      });
-    }
+    this.#tick(depth);
     if (typeof value === "string") {
       this.string(value, path);
       return;
@@ -112,7 +131,7 @@ class ConfigWalker {
       return;
     }
     if (!isObject(value)) return;
-    this.object(value, path);
+    this.object(value, path, depth);
     for (const [key, child] of Object.entries(value)) {
       if (key === "safe_mode") {
         this.report(`safe:${path}`, {
@@ -142,7 +161,7 @@ class ConfigWalker {
     }
   }
 
-  object(o: Record<string, Json>, path: string): void {
+  object(o: Record<string, Json>, path: string, depth: number): void {
     const cls = typeof o.class_name === "string" ? o.class_name : undefined;
     const module = typeof o.module === "string" ? o.module : undefined;
     const registered = typeof o.registered_name === "string" ? o.registered_name : undefined;
@@ -191,20 +210,31 @@ class ConfigWalker {
     switch (cls) {
       case "Lambda":
         if (isObject(config)) {
-          this.lambdaFunction(config.function, config.function_type, `${path}.config.function`, evidence);
-          this.lambdaFunction(config.output_shape, config.output_shape_type, `${path}.config.output_shape`, evidence);
+          for (const [key, typeKey] of LAMBDA_SLOTS) {
+            const value = config[key];
+            if (value === undefined || value === null) continue;
+            this.lambdaFunction(this.decode(value, depth + 2), config[typeKey], `${path}.config.${key}`, evidence);
+          }
         }
         return;
       case "__lambda__":
-        if (isObject(config)) {
-          const code =
-            typeof config.code === "string" ? config.code : Array.isArray(config.value) ? config.value[0] : undefined;
-          this.lambdaCode(code, path, evidence);
-        }
+        this.kerasLambda(config, path, depth, evidence);
         return;
       case "TFOpLambda":
       case "SlicingOpLambda": {
-        const fn = isObject(config) && typeof config.function === "string" ? config.function : "";
+        const raw = isObject(config) ? config.function : undefined;
+        const decoded = raw === undefined || raw === null ? null : this.decode(raw, depth + 2);
+        if (decoded !== null && typeof decoded !== "string") {
+          // get_symbol_from_name needs a name: anything else is not what Keras writes
+          this.report(`tfop-shape:${path}`, {
+            ruleId: "keras/tfoplambda",
+            message: `${cls} layer ${short(String(layerName))} names its function with ${shapeOf(decoded)}, not a tf.* name`,
+            evidence: { ...evidence, function: short(JSON.stringify(raw) ?? "") },
+            severity: "medium",
+          });
+          return;
+        }
+        const fn = decoded ?? "";
         const bad = DANGEROUS_TF_FUNCTION.test(fn);
         this.report(`tfop:${fn}:${bad}`, {
           ruleId: "keras/tfoplambda",
@@ -252,56 +282,99 @@ class ConfigWalker {
     }
   }
 
-  /** A Keras 2 Lambda `function`/`output_shape`: `[b64 code, defaults, closure]` or a name. */
-  lambdaFunction(
-    value: Json | undefined,
-    type: Json | undefined,
-    path: string,
-    evidence: Record<string, string>,
-  ): void {
-    if (value === undefined || value === null) return;
-    if (Array.isArray(value) && typeof value[0] === "string" && (type === "lambda" || type === undefined)) {
-      this.lambdaCode(value[0], path, evidence);
-    } else if (typeof value === "string" && type === "lambda") {
-      this.lambdaCode(value, path, evidence);
-    } else if (typeof value === "string" && (type === "function" || type === "raw")) {
-      this.report(`lambda-name:${value}`, {
+  /**
+   * A Lambda `function`/`output_shape`/`mask` (already decoded as the loader decodes it). Keras 2
+   * reads it by its `*_type`: `lambda` is `func_load` of `[code, defaults, closure]` or of a code
+   * string, `function` a name (or object) resolved at load, `raw` plain data. Without a type (Keras
+   * 3 writes none) or with one Keras 2 rejects, a list is still read as `func_load` would.
+   */
+  lambdaFunction(value: Json, type: Json | undefined, path: string, evidence: Record<string, string>): void {
+    if (value === null) return;
+    const kind = typeof type === "string" ? type : undefined;
+    if (kind === "function" || (kind === "raw" && typeof value === "string")) {
+      const name = typeof value === "string" ? value : short(JSON.stringify(value) ?? "");
+      this.report(`lambda-name:${name}`, {
         ruleId: "keras/lambda-layer",
-        message: `Lambda layer ${evidence.layer} calls the function ${JSON.stringify(short(value))} resolved by name at load`,
-        evidence: { ...evidence, function: short(value) },
+        message:
+          typeof value === "string"
+            ? `Lambda layer ${evidence.layer} calls the function ${JSON.stringify(short(value))} resolved by name at load`
+            : `Lambda layer ${evidence.layer} stores its function as ${shapeOf(value)}, deserialized by name at load`,
+        evidence: { ...evidence, path: short(path, 400), function: short(name) },
+        severity: "medium",
+      });
+      return;
+    }
+    if (kind === "raw") return; // data used as it is (an output shape)
+    const code = Array.isArray(value) ? value[0] : value;
+    if (typeof code === "string" && (Array.isArray(value) || kind === "lambda")) {
+      this.lambdaCode(code, path, evidence);
+    } else if (kind === "lambda") {
+      // func_load of something that is not code: the load raises, but it is not what Keras writes
+      this.report(`lambda-shape:${path}`, {
+        ruleId: "keras/lambda-layer",
+        message: `Lambda layer ${evidence.layer} stores its ${path.split(".").pop() ?? "function"} as ${shapeOf(value)}, not the base64 code func_load reads`,
+        evidence: { ...evidence, path: short(path, 400), decoded: false, shape: shapeOf(value) },
+        severity: "medium",
+      });
+    }
+    // no type and an object: a Keras 3 serialized function, judged where the walk reaches it
+  }
+
+  /**
+   * A Keras 3 `__lambda__` object: Lambda.from_config runs `func_load(config["code"], ...)`,
+   * deserialize_keras_object `func_load(config["value"])`; either may be a code string or a
+   * `[code, defaults, closure]` list.
+   */
+  kerasLambda(config: Json | undefined, path: string, depth: number, evidence: Record<string, string>): void {
+    let found = false;
+    if (isObject(config)) {
+      for (const key of ["code", "value"] as const) {
+        const raw = config[key];
+        if (raw === undefined || raw === null) continue;
+        const value = this.decode(raw, depth + 2);
+        const code = Array.isArray(value) ? value[0] : value;
+        if (typeof code === "string") {
+          this.lambdaCode(code, `${path}.config.${key}`, evidence);
+          found = true;
+        }
+      }
+    }
+    if (!found) {
+      this.report(`lambda-shape:${path}`, {
+        ruleId: "keras/lambda-layer",
+        message: `a __lambda__ object at ${short(path)} holds no code string func_load can read (${shapeOf(config ?? null)} config)`,
+        evidence: { ...evidence, decoded: false },
         severity: "medium",
       });
     }
   }
 
-  lambdaCode(code: Json | undefined, path: string, evidence: Record<string, string>): void {
-    if (typeof code !== "string") return;
-    const bytes = decodeBase64(code);
-    let detail: Record<string, string | number | boolean | null> = { decoded: false };
+  lambdaCode(code: string, path: string, evidence: Record<string, string>): void {
+    const { bytes, encoding } = funcLoadBytes(code);
+    let detail: Record<string, string | number | boolean | null> = { decoded: false, encoding };
     let dangerous: string[] = [];
     let summary = "undecodable bytecode";
-    if (bytes !== undefined) {
-      try {
-        const parsed = parseMarshal(bytes);
-        dangerous = dangerousNames(parsed.codeObjects);
-        const names = [...new Set(parsed.codeObjects.flatMap((c) => c.names))];
-        const consts = [...new Set(parsed.codeObjects.flatMap((c) => c.stringConsts))];
-        detail = {
-          decoded: true,
-          pythonVersion: parsed.pythonVersion,
-          names: short(names.join(","), 400),
-          strings: short(consts.map((s) => JSON.stringify(s)).join(","), 400),
-          dangerous: dangerous.join(","),
-          codeObjects: parsed.codeObjects.length,
-        };
-        summary =
-          dangerous.length > 0
-            ? `bytecode using ${dangerous.join(", ")}`
-            : `bytecode using ${short(names.join(", ") || "no globals", 120)}`;
-      } catch (error) {
-        if (!(error instanceof ModelgateError) || error.code === "BUDGET_EXCEEDED") throw error;
-        detail = { decoded: false, error: short(error.message) };
-      }
+    try {
+      const parsed = parseMarshal(bytes);
+      dangerous = dangerousNames(parsed.codeObjects);
+      const names = [...new Set(parsed.codeObjects.flatMap((c) => c.names))];
+      const consts = [...new Set(parsed.codeObjects.flatMap((c) => c.stringConsts))];
+      detail = {
+        decoded: true,
+        encoding,
+        pythonVersion: parsed.pythonVersion,
+        names: short(names.join(","), 400),
+        strings: short(consts.map((s) => JSON.stringify(s)).join(","), 400),
+        dangerous: dangerous.join(","),
+        codeObjects: parsed.codeObjects.length,
+      };
+      summary =
+        dangerous.length > 0
+          ? `bytecode using ${dangerous.join(", ")}`
+          : `bytecode using ${short(names.join(", ") || "no globals", 120)}`;
+    } catch (error) {
+      if (!(error instanceof ModelgateError) || error.code === "BUDGET_EXCEEDED") throw error;
+      detail = { decoded: false, encoding, error: short(error.message) };
     }
     this.report(`lambda:${path}:${code.length}`, {
       ruleId: "keras/lambda-layer",

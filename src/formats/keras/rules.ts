@@ -11,7 +11,7 @@ export const kerasRules = [
     title: "Keras Lambda layer with marshalled Python bytecode",
     severity: "high",
     description:
-      "A `Lambda` layer (or another `__lambda__` object) carries base64-encoded `marshal` bytecode. Keras rebuilds and runs that function when the model loads with `safe_mode=False`, and legacy `.h5` loading ignored `safe_mode` altogether. The evidence lists the names and constants the code uses; severity is `critical` when it reaches imports, `eval`/`exec`, the OS or the file system.",
+      "A `Lambda` layer (or another `__lambda__` object) carries base64-encoded `marshal` bytecode. Keras rebuilds and runs that function when the model loads with `safe_mode=False`, and legacy `.h5` loading ignored `safe_mode` altogether. The code is read as the loaders read it: tf-keras `__tuple__` values decoded (json_utils), Keras 3 `__lambda__` code under `code` or `value`, base64 decoded leniently as Python does, or taken as `raw_unicode_escape` bytes. The evidence lists the names and constants the code uses; severity is `critical` when it reaches imports, `eval`/`exec`, the OS or the file system, and `medium` for a function slot holding something `func_load` cannot read or a function resolved by name.",
     cve: ["CVE-2024-3660", "CVE-2025-9905"],
   },
   {
@@ -34,7 +34,7 @@ export const kerasRules = [
     title: "TFOpLambda layer calls a TensorFlow function by name",
     severity: "medium",
     description:
-      "A `TFOpLambda`/`SlicingOpLambda` layer stores the name of a `tf.*` function that Keras looks up and calls at load. Arithmetic is common in exported functional models (`low`); file I/O (`tf.io.write_file`), `py_function`/`numpy_function` and library loading are `high`.",
+      "A `TFOpLambda`/`SlicingOpLambda` layer stores the name of a `tf.*` function that Keras looks up and calls at load. Arithmetic is common in exported functional models (`low`); file I/O (`tf.io.write_file`), `py_function`/`numpy_function` and library loading are `high`; a function that is not a name (a list, an object) is `medium`.",
   },
   {
     id: "keras/torch-module-wrapper",
