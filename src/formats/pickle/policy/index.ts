@@ -1,7 +1,10 @@
 /**
  * Pickle policy: which globals a pickle may import or call. Deny by default: a name is allowed
  * only when an enabled allowlist profile lists it exactly; a name matching the denylist is
- * critical or high; anything else is unknown (medium). Profiles and the denylist are data files
+ * critical or high; anything else is unknown (medium). A denied module is also denied under the
+ * names of its implementation twins (`_sqlite3`, `_pyio`, `_tkinter` ...), derived from the list by
+ * rule plus the irregular ones `denylist.json` names (`aliases`), so the C or pure-Python copy of a
+ * dangerous module is not merely unknown. Profiles and the denylist are data files
  * in this folder, next to the engine's semantic tables (`semantics.json`, read by `../pymodel.ts`);
  * callers extend them through {@link PicklePolicyOptions} (`PolicyOptions.pickle`).
  * @module
@@ -137,23 +140,81 @@ const COMPAT_MODULES: ReadonlyMap<string, string> = new Map([
   ["exceptions", "builtins"],
 ]);
 
+function pushEntry(byFirst: Map<string, DenyEntry[]>, entry: DenyEntry): void {
+  const first = entry.parts[0] ?? "";
+  const list = byFirst.get(first) ?? [];
+  list.push(entry);
+  byFirst.set(first, list);
+}
+
+/** Twins and aliases that the `_X` / `_pyX` rule does not derive: other name → public name. */
+const IRREGULAR_ALIASES: ReadonlyMap<string, string> = new Map(Object.entries(denylist.aliases.irregular));
+const NOT_TWINS: ReadonlySet<string> = new Set(denylist.aliases.notTwins);
+
+/**
+ * The other names under which a denied entry is reached: `_X` (C accelerator) and `_pyX`
+ * (pure-Python twin) of its first component `X`, and the irregular aliases of any leading part.
+ * @param text - a denylist entry, `X.a.b`
+ */
+export function twinNames(text: string): string[] {
+  const parts = text.split(".");
+  const first = parts[0] ?? "";
+  const rest = parts.slice(1);
+  const out: string[] = [];
+  if (first.length > 0 && !first.startsWith("_")) {
+    for (const twin of [`_${first}`, `_py${first}`]) {
+      if (!NOT_TWINS.has(twin)) out.push([twin, ...rest].join("."));
+    }
+  }
+  for (const [alias, target] of IRREGULAR_ALIASES) {
+    if (text === target || text.startsWith(`${target}.`)) out.push(alias + text.slice(target.length));
+  }
+  return out;
+}
+
+/**
+ * The denylist by first component: the listed entries, then the derived table of their twins and
+ * aliases with the same category and severity (two rounds, so `pathlib._local.PosixPath.open`
+ * derives from `pathlib.Path.open`). A listed entry wins over a derived one of equal severity.
+ */
 function buildDeny(): Map<string, DenyEntry[]> {
   const byFirst = new Map<string, DenyEntry[]>();
+  const seen = new Set<string>();
+  /** Names derived in the last round, with the listed entry they stand for. */
+  let round: [string, DenyEntry][] = [];
   for (const [category, def] of Object.entries(denylist.categories)) {
     for (const text of [...def.modules, ...def.names]) {
-      const parts = text.split(".");
       const entry: DenyEntry = {
-        parts,
+        parts: text.split("."),
         text,
         category,
         severity: def.severity as Severity,
         description: def.description,
       };
-      const first = parts[0] ?? "";
-      const list = byFirst.get(first) ?? [];
-      list.push(entry);
-      byFirst.set(first, list);
+      pushEntry(byFirst, entry);
+      seen.add(text);
+      round.push([text, entry]);
     }
+  }
+  for (let depth = 0; depth < 2 && round.length > 0; depth++) {
+    const next: [string, DenyEntry][] = [];
+    for (const [name, listed] of round) {
+      for (const text of twinNames(name)) {
+        if (seen.has(text)) continue;
+        seen.add(text);
+        // `matched` names the listed entry; the reason says which one the twin or alias stands for
+        const entry: DenyEntry = {
+          parts: text.split("."),
+          text: listed.text,
+          category: listed.category,
+          severity: listed.severity,
+          description: `${listed.description} (twin of ${listed.text})`,
+        };
+        pushEntry(byFirst, entry);
+        next.push([text, listed]);
+      }
+    }
+    round = next;
   }
   return byFirst;
 }
