@@ -656,6 +656,8 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, layout:
 // that are only data unless they parse, and the `nested` evidence path. Every other payload the
 // engine's sniffer recognises goes to the engine as a member (`embedded`). Both draw on the same
 // budgets: the nesting depth left by the scan's maxDepth and the scan's decompression budget.
+// A payload handed to a loader whose bytes the model cannot compute fails closed (high): the loader
+// unpickles whatever it turns out to be. A literal too large to hold is analysed from the input.
 
 const MAX_NESTED_BYTES = 64 << 20;
 
@@ -708,6 +710,70 @@ async function payloadBytes(
   return undefined;
 }
 
+/**
+ * The input range of a literal bytes payload too large to hold in memory (no decoding applied to
+ * it): analysed straight from the input instead.
+ */
+function largeBlob(v: NestedPayload["value"], input: PickleInput): ByteSource | undefined {
+  if (!(v instanceof PyBytes) || v.data !== undefined || v.blob === undefined || v.transforms.length > 0)
+    return undefined;
+  if (v.blob.length <= MAX_NESTED_BYTES) return undefined;
+  return input.slice(v.blob.offset, v.blob.length);
+}
+
+/**
+ * A payload handed to a loader that is a literal too large to hold (a storage of a plain-pickled
+ * tensor: `torch.storage._load_from_bytes(b'...')`): sniffed from its head and tail, then
+ * analysed as an embedded member or as a pickle read from the input.
+ */
+async function largeNestedFindings(
+  p: NestedPayload,
+  src: ByteSource,
+  label: string,
+  depth: number,
+  opts: PickleAnalysisOptions,
+  embedded: PickleEmbeddedPayload[],
+  info: (message: string, severity: Severity, extra?: Record<string, string | number | boolean>) => FindingInput,
+): Promise<{ findings: FindingInput[]; invalid: boolean }> {
+  const name = `${p.via}@${p.offset}`;
+  const head = await readClamped(src, 0, 64 * 1024);
+  const tailAt = Math.max(0, src.size - (64 * 1024 + 22));
+  const tail = await readClamped(src, tailAt, src.size - tailAt);
+  const primary = opts.formats?.sniff({ head, tail, size: src.size, name })[0]?.format;
+  const known = primary !== undefined && primary !== "unknown" && primary !== "empty";
+  const format =
+    known && primary !== "pickle" && primary !== "pytorch-legacy" && opts.formats?.isTextual(primary) !== true
+      ? primary
+      : head[0] === 0x50 && head[1] === 0x4b
+        ? "zip"
+        : undefined;
+  if (format !== undefined) {
+    embedded.push({ name, offset: p.offset, source: src });
+    return {
+      findings: [info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format })],
+      invalid: false,
+    };
+  }
+  const legacyTorch = p.kind === "torch" && startsWith(head, LEGACY_MAGIC_PICKLE, head[0] === 0x80 ? 2 : 0);
+  const nested = await analyzePickleStream(new SourceInput(src), {
+    ...opts,
+    torchLayout: undefined,
+    context: nestedContext(p.kind),
+    shared: { ext: new Map(), patches: new Map() },
+    nestedPath: label,
+    depth,
+    ...(legacyTorch ? { maxPickles: 5, ignoreTrailing: true } : {}),
+  });
+  for (const e of nested.embedded) embedded.push(e);
+  return {
+    findings: [
+      info(`pickle handed to ${p.via} at offset ${p.offset}; analysed (${src.size} bytes)`, "info"),
+      ...nested.findings,
+    ],
+    invalid: nested.invalid,
+  };
+}
+
 function nestedContext(kind: NestedPayload["kind"]): PickleContext {
   switch (kind) {
     case "torch":
@@ -757,7 +823,13 @@ async function nestedFindings(
     const data = await payloadBytes(p.value, input, opts.chargeDecompressed);
     if (data === undefined) {
       return {
-        findings: [info(`marshal payload handed to ${p.via} is computed at run time and was not analysed`, "medium")],
+        findings: [
+          info(
+            `marshal payload handed to ${p.via} is computed at run time and could not be evaluated: the loader runs whatever it is`,
+            "high",
+            { computed: true },
+          ),
+        ],
         invalid: false,
       };
     }
@@ -820,12 +892,19 @@ async function nestedFindings(
       invalid: false,
     };
   }
+  const large = p.kind === "literal" ? undefined : largeBlob(p.value, input);
+  if (large !== undefined) return largeNestedFindings(p, large, label, depth, opts, embedded, info);
   let bytes = await payloadBytes(p.value, input, opts.chargeDecompressed);
   if (bytes === undefined) {
     if (p.kind === "literal") return { findings: [], invalid: false };
+    // Fail closed: the loader unpickles whatever these bytes turn out to be at load time.
     return {
       findings: [
-        info(`payload handed to ${p.via} is computed at run time or too large, and was not analysed`, "medium"),
+        info(
+          `payload handed to ${p.via} is computed at run time and could not be evaluated: the loader runs whatever it is`,
+          "high",
+          { computed: true },
+        ),
       ],
       invalid: false,
     };

@@ -106,10 +106,13 @@ function memoIndex(buf: Uint8Array, p: number, size: number): number {
   );
 }
 
-/** A list, set or dict that keeps no more items: further items are only counted. */
+/**
+ * A list, set or dict that keeps no more items: further items are only counted. A list still
+ * tracking the byte values of its items (see {@link PySeq.octets}) sees each one.
+ */
 function isSaturated(v: Value | undefined, cap: number): boolean {
   return (
-    (v instanceof PySeq && (v.kind === "list" || v.kind === "set") && v.items.length >= cap) ||
+    (v instanceof PySeq && (v.kind === "list" || v.kind === "set") && v.items.length >= cap && !v.tracksOctets) ||
     (v instanceof PyDict && v.keys.length >= cap)
   );
 }
@@ -1475,6 +1478,7 @@ export class FastPath {
       t.truncated = true;
     } else {
       if (!(t instanceof PySeq && (t.kind === "list" || t.kind === "set") && t.items.length >= cap)) return 0;
+      t.forgetOctets(); // counted, not seen
       t.count += sp;
     }
     marks.pop();

@@ -14,6 +14,7 @@ import { ModelgateError } from "../../core/errors.js";
 import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
+  HANDED,
   intOf,
   isAsciiText,
   markEscaped,
@@ -659,8 +660,18 @@ const joinModel: Model = (_h, c) => {
   return out.length <= MAX_DECODED ? out : undefined;
 };
 
-/** `str.__add__`, `operator.add`, `operator.concat` of two literal strs. */
+/** `str.__add__`, `operator.add`, `operator.concat` of two literal strs, or of two bytes held in memory. */
 const concatModel: Model = (_h, c) => {
+  const [lb, rb] = c.a;
+  if (lb instanceof PyBytes && rb instanceof PyBytes && !c.name.startsWith("builtins.str.")) {
+    // bytes + bytes (and bytearray + either) is bytes, bytearray when the left one is
+    if (lb.data === undefined || rb.data === undefined || lb.data.length + rb.data.length > MAX_DECODED)
+      return undefined;
+    const out = new Uint8Array(lb.data.length + rb.data.length);
+    out.set(lb.data);
+    out.set(rb.data, lb.data.length);
+    return new PyBytes(out, undefined, [], lb.mutable);
+  }
   const l = strOf(c.a[0]);
   const r = strOf(c.a[1]);
   return l !== undefined && r !== undefined && l.length + r.length <= MAX_DECODED ? l + r : undefined;
@@ -681,18 +692,56 @@ const bytesModel: Model = (_h, c) => {
     return out === undefined ? undefined : new PyBytes(out, undefined, [], mutable);
   }
   if (c.a.length > 1) return undefined;
-  if (input instanceof PySeq && input.count === input.items.length) {
-    const out = new Uint8Array(input.items.length);
-    for (let i = 0; i < out.length; i++) {
-      const n = intOf(input.items[i]);
-      if (n === undefined || n < 0 || n > 255) return undefined;
-      out[i] = n;
-    }
-    return new PyBytes(out, undefined, [], mutable);
+  if (input instanceof PySeq) {
+    // a list handed to code the machine does not model may have been changed since
+    if (input.kind === "set" || input.kind === "frozenset" || (input.kind === "list" && input.escaped === HANDED))
+      return undefined;
+    const out = input.octets();
+    return out === undefined ? undefined : new PyBytes(Uint8Array.from(out), undefined, [], mutable);
   }
   if (input instanceof PyBytes) return new PyBytes(input.data, input.blob, input.transforms, mutable);
-  return undefined;
+  const raw = ndarrayBytes(input);
+  return raw === undefined ? undefined : new PyBytes(raw.data, raw.blob, raw.transforms, mutable);
 };
+
+/** numpy's array reconstructors (what `ndarray.__reduce__` names). */
+const NDARRAY_RECONSTRUCT: ReadonlySet<string> = new Set([
+  "numpy.core.multiarray._reconstruct",
+  "numpy._core.multiarray._reconstruct",
+]);
+
+/**
+ * The buffer of a numpy array a pickle rebuilt, as `bytes(array)` / `array.tobytes()` return it:
+ * `_reconstruct(numpy.ndarray, ...)` whose BUILD state is numpy's
+ * `(version, shape, dtype, is_fortran, rawdata)` with raw bytes of exactly `count * itemsize`,
+ * a dtype of certain size that is not object, and C order (or at most one dimension). Undefined
+ * otherwise: anything else is not guessed.
+ * @param v - the value handed to `bytes(...)`
+ */
+export function ndarrayBytes(v: Value | undefined): PyBytes | undefined {
+  if (!(v instanceof PyCall) || v.calleeName === undefined || !NDARRAY_RECONSTRUCT.has(v.calleeName)) return undefined;
+  const cls = seqItems(v.args)?.[0];
+  if (!(cls instanceof PyRef) || cls.name !== "numpy.ndarray") return undefined;
+  // a __setstate__ or other attribute set on the instance changes what BUILD did
+  if (v.attrs !== undefined && v.attrs.size > 0) return undefined;
+  const st = v.state instanceof PySeq && v.state.kind === "tuple" ? v.state : undefined;
+  if (st === undefined || st.count !== st.items.length || st.count !== 5) return undefined;
+  const [version, shapeV, dtypeV, fortran, raw] = st.items;
+  if (intOf(version) !== 1 || !(raw instanceof PyBytes)) return undefined;
+  if (!(shapeV instanceof PySeq) || shapeV.count !== shapeV.items.length) return undefined;
+  let count = 1;
+  for (const d of shapeV.items) {
+    const n = intOf(d);
+    if (n === undefined || n < 0) return undefined;
+    count *= n;
+  }
+  const dt = dtypeInfo(dtypeV);
+  if (dt === undefined || dt.object || !Number.isSafeInteger(count * dt.itemsize)) return undefined;
+  if (fortran !== false && !(fortran === true && shapeV.items.length <= 1)) return undefined;
+  // numpy raises on raw data of any other size (a length not yet known is not guessed)
+  if (raw.length !== count * dt.itemsize) return undefined;
+  return raw;
+}
 
 /** The handler of each resolver class of semantics.json. */
 const RESOLVER_MODELS: { readonly [K in Classes<typeof semantics.resolvers>]: Model } = {

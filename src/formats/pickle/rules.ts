@@ -65,7 +65,7 @@ export const pickleRules = [
     title: "Embedded serialized data or code",
     severity: "info",
     description:
-      "Bytes or text inside the pickle are, or are handed to, another deserializer or evaluator: `pickle.loads`, `torch.load`, `torch.storage._load_from_bytes`, `numpy.load`, `marshal.loads`, `eval`/`exec`/`compile`, also through base64/hex/zlib decoding. Each payload is analysed recursively (its findings are reported with a `nested` evidence path); this finding records what was found, and is raised to medium when the payload could not be analysed.",
+      "Bytes or text inside the pickle are, or are handed to, another deserializer or evaluator: `pickle.loads`, `torch.load`, `torch.storage._load_from_bytes`, `numpy.load`, `marshal.loads`, `eval`/`exec`/`compile`, also through base64/hex/zlib decoding. Each payload is analysed recursively (its findings are reported with a `nested` evidence path); this finding records what was found, and is raised to high when bytes handed to a deserializer could not be computed or analysed (the loader runs whatever they are).",
   },
   {
     id: "pickle/frame-mismatch",

@@ -393,9 +393,97 @@ export class PySeq {
     if (this.items.length < cap) {
       this.items.push(materialize(v));
       if (this.escaped !== 0) markEscaped(v, this.escaped);
-    } else markEscaped(v, DROPPED); // dropped: where it goes is no longer followed
+    } else {
+      markEscaped(v, DROPPED); // dropped: where it goes is no longer followed
+      this.#overflow(v);
+    }
     this.count++;
   }
+
+  /**
+   * Byte values of every item past the kept ones while all items are ints in 0..255 (the list of
+   * ints `bytes(...)` / `bytearray(...)` turn into a nested payload): `undefined` while nothing
+   * was dropped, `null` once an item is not a byte, the sequence is a set, or
+   * {@link MAX_SEQ_OCTETS} is passed.
+   */
+  #octets: Uint8Array | null | undefined = undefined;
+  /** Bytes of {@link PySeq.#octets} in use. */
+  #octetCount = 0;
+
+  /** Whether items dropped past the cap are still known as byte values (see {@link seqOctets}). */
+  get tracksOctets(): boolean {
+    return this.#octets !== null && this.kind !== "set" && this.kind !== "frozenset";
+  }
+
+  /** Stops tracking byte values (items were counted without being seen). */
+  forgetOctets(): void {
+    this.#octets = null;
+  }
+
+  /** Takes over the byte values another sequence tracked (LIST over the items TUPLE gathered). */
+  adoptOctets(from: PySeq): void {
+    this.#octets = from.#octets;
+    this.#octetCount = from.#octetCount;
+  }
+
+  /** Every item's byte value, or undefined unless all are known ints in 0..255. */
+  octets(): Uint8Array | undefined {
+    if (this.count === this.items.length) return bytesOfItems(this.items, this.items.length);
+    const o = this.#octets;
+    if (o === null || o === undefined || this.#octetCount !== this.count) return undefined;
+    return o.subarray(0, this.#octetCount);
+  }
+
+  #overflow(v: Value): void {
+    if (this.#octets === null) return;
+    if (!this.tracksOctets || this.count + 1 > MAX_SEQ_OCTETS) {
+      this.#octets = null;
+      return;
+    }
+    if (this.#octets === undefined) {
+      // the first dropped item: the kept ones must be every item so far, and all bytes
+      const head = this.count === this.items.length ? bytesOfItems(this.items, 256) : undefined;
+      if (head === undefined) {
+        this.#octets = null;
+        return;
+      }
+      this.#octets = head;
+      this.#octetCount = this.items.length;
+    }
+    const n = intOf(v);
+    if (n === undefined || n < 0 || n > 255) {
+      this.#octets = null;
+      return;
+    }
+    let buf = this.#octets;
+    if (this.#octetCount >= buf.length) {
+      const grown = new Uint8Array(Math.min(MAX_SEQ_OCTETS, buf.length * 2));
+      grown.set(buf);
+      buf = grown;
+      this.#octets = grown;
+    }
+    buf[this.#octetCount++] = n;
+  }
+}
+
+/**
+ * Most items of a list or tuple whose byte values are tracked past the container cap (256 KiB: a
+ * payload built from a longer list of ints is reported as not computed, which fails closed).
+ */
+export const MAX_SEQ_OCTETS = 1 << 18;
+
+/**
+ * The byte values of items (all ints in 0..255), in a buffer of at least `room` bytes, or
+ * undefined when one is not.
+ */
+function bytesOfItems(items: readonly Value[], room: number): Uint8Array | undefined {
+  const out = new Uint8Array(Math.max(room, items.length));
+  for (let i = 0; i < items.length; i++) {
+    const n = intOf(items[i]);
+    if (n === undefined || n < 0 || n > 255) return undefined;
+    out[i] = n;
+  }
+  return room > items.length ? out : out.subarray(0, items.length);
 }
 
 /**

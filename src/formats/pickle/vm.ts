@@ -552,6 +552,7 @@ export class PickleMachine implements FastSink {
     const seq = new PySeq(kind);
     seq.items.push(...t.items); // at most the container cap
     seq.count = t.count;
+    seq.adoptOctets(t);
     return seq;
   }
 

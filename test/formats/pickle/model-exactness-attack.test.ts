@@ -103,7 +103,7 @@ describe("pickle models: values the loader computes otherwise are unknown, never
     );
     const { verdict, findings } = await verdictOf(data);
     expect(verdict).not.toBe("clean");
-    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("high"); // fails closed: the loader runs it
   });
 
   it("_codecs.encode(S, 'ascii', 'ignore') is not taken for strict UTF-8", async () => {
@@ -154,7 +154,7 @@ describe("pickle models: values the loader computes otherwise are unknown, never
     const data = bytes(LOAD, op.global("builtins", "bytes"), MARK, list, TUPLE_REDUCE, END);
     const { verdict, findings } = await verdictOf(data);
     expect(verdict).not.toBe("clean");
-    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("high"); // fails closed: the loader runs it
   });
 });
 
@@ -411,7 +411,7 @@ describe("values Python keeps apart or changes later (third review)", () => {
     const arg = call(G("_codecs", "encode"), bytes([0x54, ...u32(b.length)], b), SB("latin1"));
     const { verdict, findings } = await verdictOf(bytes(op.proto(2), call(LFB, arg), op.stop));
     expect(verdict).not.toBe("clean");
-    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("medium");
+    expect(findings.find((x) => x.ruleId === "pickle/nested-payload")?.severity).toBe("high"); // fails closed: the loader runs it
   });
 
   it("a joblib wrapper made by calling the class (its __init__ sets the alignment) stops the reading", async () => {
