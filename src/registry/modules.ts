@@ -12,7 +12,9 @@ import { sevenZipModule } from "../containers/sevenzip/index.js";
 import { tarModule } from "../containers/tar/index.js";
 import { zipModule } from "../containers/zip/index.js";
 import { catboostModule } from "../formats/catboost/index.js";
+import { cntkModule } from "../formats/cntk/index.js";
 import { coremlModule } from "../formats/coreml/index.js";
+import { dvcModule } from "../formats/dvc/index.js";
 import { executableModule } from "../formats/executable/index.js";
 import { executorchModule } from "../formats/executorch/index.js";
 import { ggmlModule } from "../formats/ggml/index.js";
@@ -92,11 +94,13 @@ export const MODULES = [
   yamlModule,
   nemoModule,
   mlflowModule,
+  dvcModule,
   torch7Module,
   torchserveModule,
   pycModule,
   skopsModule,
   paddleModule,
+  cntkModule,
   msgpackModule,
   llamafileModule,
   xgboostModule,

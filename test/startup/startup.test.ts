@@ -117,9 +117,9 @@ const MAIN_ENTRY_MAX_MODULES = 25;
  * files, the detectors' readers and the repository analyzers left the default path; 342 before
  * zod did), about 60 of them the registry's format modules (index files, which detection needs
  * eagerly) and the pickle engine. A new format adds one, and so does a new pickle profile (the
- * policy loads every profile's JSON: 146 with xgboost's).
+ * policy loads every profile's JSON: 146 with xgboost's; 148 with the CNTK and DVC formats).
  */
-const CLI_SCAN_MAX_MODULES = 146;
+const CLI_SCAN_MAX_MODULES = 148;
 
 /**
  * Files of the format, container and integrity folders other than `index.ts` and detectors that a

@@ -10,8 +10,8 @@
  * stay valid up to a payload that runs past the head (an array can hide behind it). A stream of
  * several top-level objects (msgpack.Unpacker reads one, `{}` first included) is walked whole; 0x80
  * followed by a protocol number stays a pickle's PROTO unless msgpack-numpy's key is found. msgpack has no magic, so the
- * name is what makes a bare map header enough. The header tests and the head walk live here,
- * and the reader (`./reader.ts`) uses them: the registry loads every detector, and no reader,
+ * name (`.msgpack`, or Flax's `.flax`, `.jax`, `.orbax`) is what makes a bare map header enough. The
+ * header tests and the head walk live here, and the reader (`./reader.ts`) uses them: the registry loads every detector, and no reader,
  * with the first scan.
  * @module
  */
@@ -256,17 +256,28 @@ export function walkMsgpackHead(head: Uint8Array, size: number): HeadWalk | unde
   return result({ crossed: head.length < size });
 }
 
+/**
+ * Names Flax checkpoints go by: `flax_model.msgpack`, and the `.flax`, `.jax` and `.orbax` names
+ * flax.serialization.msgpack_restore is handed as well. Under them a bare map or array header is
+ * enough (msgpack has no magic); the content still decides.
+ */
+export const MSGPACK_NAME_EXTENSIONS: ReadonlySet<string> = new Set(["msgpack", "flax", "jax", "orbax"]);
+
+/** Extensions that hint at a Flax checkpoint without claiming one (`.msgpack` claims it). */
+const HINT_EXTENSIONS = ["flax", "jax", "orbax"] as const;
+
 export const detectMsgpack: Detector = ({ head, size, name }) => {
   const first = head[0];
   if (first === undefined) return undefined;
   if (looksLikeFlaxMsgpack(head))
     return { format: "flax-msgpack", offset: 0, reason: "msgpack map with a Flax ndarray extension" };
   const container = isMapHeader(first) || isArrayHeader(first);
-  if (extensionOf(name) === "msgpack" && container) {
+  const ext = extensionOf(name);
+  if (MSGPACK_NAME_EXTENSIONS.has(ext) && container) {
     return {
       format: "flax-msgpack",
       offset: 0,
-      reason: `msgpack ${isMapHeader(first) ? "map" : "array"} header, .msgpack name`,
+      reason: `msgpack ${isMapHeader(first) ? "map" : "array"} header, .${ext} name`,
     };
   }
   if (!container) return undefined;
@@ -303,6 +314,7 @@ export const msgpackModule = {
       id: "flax-msgpack",
       description: "msgpack-serialised weights (Flax/JAX flax_model.msgpack, msgpack-numpy)",
       claimExtensions: ["msgpack"],
+      hintExtensions: HINT_EXTENSIONS,
     },
   ],
   detectors: [{ rank: 145, detect: detectMsgpack }],

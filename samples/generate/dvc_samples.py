@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Writes samples/dvc/: DVC pointer files in the shape `dvc add` writes them (DVC 3: `outs` entries
+with md5, size, hash: md5, path), for the dvc analyzer. DVC is not installed here, so the YAML is
+written with PyYAML's safe dumper in the key order DVC uses.
+
+- model.pkl.dvc: the pointer `dvc add model.pkl` writes: the model is fetched by `dvc pull` and was
+  not scanned (suspicious, dvc/external-artifact naming the path and md5).
+- data.dvc: a directory output (`.dir` md5, nfiles) with a `remote`: suspicious too.
+- absolute.dvc: an output path `/home/user/.bashrc`: dvc checkout writes there (malicious).
+- traversal.dvc: `../../.ssh/authorized_keys` (malicious).
+- wdir-escape.dvc: a harmless path under `wdir: ../..` (malicious: the join climbs out).
+- import.dvc: what `dvc import` writes (deps naming another repository): suspicious.
+- not-dvc.dvc: `.dvc`-named text without outs: plain text (clean).
+- no-path.dvc: an outs entry whose path is null: DVC refuses it (invalid).
+
+Run from the repository root with /usr/bin/python3.
+"""
+import json
+import os
+
+import yaml
+
+OUT = os.path.join("samples", "dvc")
+expected = {}
+
+
+def put(name, doc, verdict, rules=(), absent=(), evidence=None):
+    path = os.path.join(OUT, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        if isinstance(doc, str):
+            f.write(doc)
+        else:
+            yaml.safe_dump(doc, f, sort_keys=False)
+    want = {"verdict": verdict}
+    if rules:
+        want["rules"] = list(rules)
+    if absent:
+        want["absentRules"] = list(absent)
+    if evidence:
+        want["evidence"] = evidence
+    expected[f"dvc/{name}"] = want
+
+
+MD5 = "3863d0e317dee0a55c4e59d2ec0eef33"
+put("model.pkl.dvc", {"outs": [{"md5": MD5, "size": 2211, "hash": "md5", "path": "model.pkl"}]},
+    "suspicious", rules=["dvc/external-artifact"], absent=["dvc/path-traversal"],
+    evidence={"path": "model.pkl", "hash": MD5})
+put("data.dvc", {"outs": [{"md5": "b6923e1e4ad16ea1a7e2a328842d56a2.dir", "size": 6049, "nfiles": 3,
+                           "hash": "md5", "path": "data", "remote": "storage"}]},
+    "suspicious", rules=["dvc/external-artifact"], absent=["dvc/path-traversal"])
+put("absolute.dvc", {"outs": [{"md5": MD5, "size": 120, "hash": "md5", "path": "/home/user/.bashrc"}]},
+    "malicious", rules=["dvc/path-traversal", "dvc/external-artifact"])
+put("traversal.dvc", {"outs": [{"md5": MD5, "size": 120, "hash": "md5", "path": "../../.ssh/authorized_keys"}]},
+    "malicious", rules=["dvc/path-traversal"])
+put("wdir-escape.dvc", {"wdir": "../..", "outs": [{"md5": MD5, "size": 120, "hash": "md5", "path": "x.pkl"}]},
+    "malicious", rules=["dvc/path-traversal"])
+put("import.dvc", {"md5": "e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6", "frozen": True,
+                   "deps": [{"path": "models/model.pkl",
+                             "repo": {"url": "https://github.com/example/models",
+                                      "rev_lock": "0123456789abcdef0123456789abcdef01234567"}}],
+                   "outs": [{"md5": MD5, "size": 2211, "hash": "md5", "path": "model.pkl"}]},
+    "suspicious", rules=["dvc/external-artifact"], evidence={"repo": "https://github.com/example/models"})
+put("not-dvc.dvc", "notes about the dvc remote\n", "clean", absent=["dvc/external-artifact"])
+put("no-path.dvc", {"outs": [{"md5": MD5, "size": 1, "path": None}]}, "invalid", rules=["dvc/malformed"])
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(expected, f, indent=1)
+    f.write("\n")
