@@ -9,6 +9,7 @@ import { SliceSource } from "../../core/byte-source.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { checkExternalData } from "./external.js";
 import {
+  ATEN_DOMAINS,
   ATEN_OP_TYPES,
   PYTHON_DOMAINS,
   PYTHON_OP_TYPES,
@@ -46,7 +47,7 @@ export function operatorFindings(summary: OnnxSummary): FindingInput[] {
       continue;
     }
     const definedHere = local.has(`${use.domain}\u0000${use.opType}`);
-    if (ATEN_OP_TYPES.has(use.opType) && !definedHere) {
+    if (ATEN_OP_TYPES.has(use.opType) && ATEN_DOMAINS.has(use.domain) && !definedHere) {
       findings.add({
         ruleId: "onnx/aten-op",
         message: `${use.count} node(s) use ${label}, which runs a PyTorch ATen operator chosen by name (native code of the installed torch)`,

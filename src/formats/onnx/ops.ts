@@ -39,6 +39,13 @@ export const PYTHON_OP_TYPES: ReadonlySet<string> = new Set([
 export const ATEN_OP_TYPES: ReadonlySet<string> = new Set(["ATen", "ATenOp"]);
 
 /**
+ * Domains in which `ATen` is that fallback: torch.onnx's (`org.pytorch.aten`, the default domain of
+ * older exports) and onnxruntime's contrib registration (`com.microsoft`). The same name in another
+ * domain is whatever that domain registers (in `ai.onnx.contrib`, a Python function).
+ */
+export const ATEN_DOMAINS: ReadonlySet<string> = new Set(["", "ai.onnx", "org.pytorch.aten", "com.microsoft"]);
+
+/**
  * Domains whose operators are registered from Python at run time (onnxruntime-extensions'
  * `@onnx_op` decorator registers custom ops under `ai.onnx.contrib`; TorchScript fallbacks use
  * `prim`/`aten`).

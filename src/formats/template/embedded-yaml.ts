@@ -5,13 +5,35 @@
  * (no alias is expanded: the search walks an anchored collection again only under a template key).
  * @module
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node } from "yaml";
+import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type Node, visit } from "yaml";
 import type { FindingInput } from "../../core/findings.js";
 import { type EmbeddedBudgets, EmbeddedTemplates, type TreeReader, type TreeVisit } from "./embedded.js";
 
-/** A reader of one YAML document; anchors are recorded as their nodes are first visited. */
-function yamlReader(): TreeReader<unknown> {
+/**
+ * What each alias of a document refers to: the node its anchor last named before it, in document
+ * order (keys before values), as PyYAML composes. One walk of the document, whatever the number
+ * of aliases (the library's `Alias.resolve` walks the document again for every alias).
+ */
+function aliasTargets(doc: Document.Parsed): Map<unknown, unknown> {
   const anchors = new Map<string, unknown>();
+  const targets = new Map<unknown, unknown>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) targets.set(node, anchors.get(node.source));
+    else if (isNode(node) && typeof node.anchor === "string" && node.anchor !== "") anchors.set(node.anchor, node);
+  });
+  return targets;
+}
+
+/** A map key as PyYAML constructs it: a string scalar, or an alias of one (`*k: ...` after `&k chat_template`). */
+function keyOf(key: unknown, targets: ReadonlyMap<unknown, unknown>): string | undefined {
+  const node = isAlias(key) ? targets.get(key) : key;
+  return isScalar(node) && typeof node.value === "string" ? node.value : undefined;
+}
+
+/** A reader of one YAML document; anchors are recorded as their nodes are first visited. */
+function yamlReader(doc: Document.Parsed): TreeReader<unknown> {
+  const anchors = new Map<string, unknown>();
+  const targets = aliasTargets(doc);
   return {
     visit(node: unknown, replay: boolean): TreeVisit<unknown> {
       if (isAlias(node)) return { kind: "alias", target: anchors.get(node.source) };
@@ -25,8 +47,7 @@ function yamlReader(): TreeReader<unknown> {
         return {
           kind: "collection",
           entries: node.items.map((pair) => {
-            const key = isScalar(pair.key) && typeof pair.key.value === "string" ? pair.key.value : undefined;
-            return [key, pair.value] as const;
+            return [keyOf(pair.key, targets), pair.value] as const;
           }),
         };
       }
@@ -50,6 +71,6 @@ export async function reportYamlTemplates(
   budgets?: EmbeddedBudgets,
 ): Promise<void> {
   const templates = new EmbeddedTemplates(undefined, budgets);
-  for (const doc of docs) templates.collect<unknown>(doc.contents, yamlReader(), checkpoint);
+  for (const doc of docs) templates.collect<unknown>(doc.contents, yamlReader(doc), checkpoint);
   await templates.report(report, { checkpoint });
 }

@@ -277,3 +277,24 @@ describe("readOnnx", () => {
     expect(s.parameters).toBe(16 * 8 + 8 + 8 * 4 + 4);
   });
 });
+
+describe("ATen fallback nodes", () => {
+  const rulesOf = async (domain: string) => {
+    const bytes = encode({
+      ir_version: 8,
+      opset_import: [{ domain: "", version: 14 }],
+      graph: { node: [{ op_type: "ATen", domain }] },
+    } as Model);
+    const summary = await readOnnx(new BufferSource(bytes));
+    return operatorFindings(summary).map((f) => `${f.ruleId}:${f.severity ?? ""}`);
+  };
+
+  it("is onnx/aten-op in torch.onnx's and onnxruntime's domains", async () => {
+    expect(await rulesOf("org.pytorch.aten")).toEqual(["onnx/aten-op:"]);
+    expect(await rulesOf("com.microsoft")).toEqual(["onnx/aten-op:"]);
+  });
+
+  it("is judged by its domain elsewhere (a Python-registered contrib op named ATen)", async () => {
+    expect(await rulesOf("ai.onnx.contrib")).toEqual(["onnx/nonstandard-domain:medium"]);
+  });
+});

@@ -108,6 +108,12 @@ describe("templates in YAML documents", () => {
     expect(plain.findings).toEqual([]);
   });
 
+  it("a key given by an alias is the key PyYAML constructs (`*k:` after `&k chat_template`)", async () => {
+    const text = `names: [&k chat_template]\n*k : "{{ x.os.popen('id').read() }}"\n`;
+    const file = await scanOne(bytes(text), "instruction.yaml");
+    expect(ruleIds(file)).toContain("template/code-execution-name");
+  });
+
   it("an anchored collection merged under a template key", async () => {
     const text = `base: &b\n  text: "{{ x.os.popen('id').read() }}"\nprompt_templates:\n  <<: *b\n`;
     const file = await scanOne(bytes(text), "config.yaml");
