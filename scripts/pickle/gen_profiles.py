@@ -120,6 +120,8 @@ for mod in [torch.optim] + walk(torch.optim, {"tests", "_multi_tensor"}):
         ):
             t_new.append(qual(obj))
 t_new.append("torch.optim.optimizer._RequiredParameter")
+# hook holders a module's hook dicts pickle (lazy modules): plain state, the hook itself is judged on its own
+t_new += ["torch.nn.modules.module._WrappedHook", "torch.utils.hooks.RemovableHandle"]
 write("torch", "PyTorch tensors, storages, dtypes, layouts, built-in nn modules and optimizers, as torch.save writes them.",
       t_call, t_new, {"torch": torch.__version__})
 
@@ -157,6 +159,14 @@ for n in ["Float64DType", "Float32DType", "Float16DType", "Int64DType", "Int32DT
           "LongDType", "ULongDType", "LongLongDType", "ULongLongDType", "LongDoubleDType", "CLongDoubleDType",
           "StringDType"]:
     n_new.append(f"numpy.dtypes.{n}")
+# ufuncs and functions estimators hold by reference (FunctionTransformer(np.log1p), TransformedTargetRegressor,
+# FeatureAgglomeration's pooling_func=np.mean): a ufunc pickles by __name__ under the first module
+# pickle's whichmodule finds (numpy.core._multiarray_umath in 1.x; numpy._core._multiarray_umath or numpy in 2.x).
+# Reference only; numpy.core._ufunc_reconstruct (numpy < 1.20, an import by name) is never listed.
+for u in sorted({getattr(numpy, n).__name__ for n in dir(numpy) if isinstance(getattr(numpy, n), numpy.ufunc)}):
+    for mod in ["numpy.core._multiarray_umath", "numpy._core._multiarray_umath", "numpy"]:
+        n_new.append(f"{mod}.{u}")
+n_new += ["numpy.mean", "numpy.clip"]
 write("numpy", "NumPy arrays, dtypes, scalars, masked arrays and random generator states.", n_call, n_new,
       {"numpy": numpy.__version__})
 
@@ -199,5 +209,13 @@ for name in ["csr_matrix", "csc_matrix", "coo_matrix", "bsr_matrix", "dia_matrix
     short = name.split("_")[0]
     for mod in [f"scipy.sparse.{short}", f"scipy.sparse._{short}"]:
         s_new.append(f"{mod}.{name}")
+# score functions and k-means kernels estimators hold by reference (SelectKBest's score_func, BisectingKMeans),
+# and SplineTransformer's scipy BSpline (plain __dict__ state)
+for name in ["f_classif", "f_regression", "r_regression", "chi2", "f_oneway"]:
+    s_new.append(f"sklearn.feature_selection._univariate_selection.{name}")
+for name in ["mutual_info_classif", "mutual_info_regression"]:
+    s_new.append(f"sklearn.feature_selection._mutual_info.{name}")
+s_new += ["sklearn.cluster._kmeans._kmeans_single_lloyd", "sklearn.cluster._kmeans._kmeans_single_elkan",
+          "scipy.interpolate._bsplines.BSpline"]
 write("sklearn", "scikit-learn estimators and the helper classes their pickles reference (Cython types, losses, trees).",
       s_call, s_new, {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__})
