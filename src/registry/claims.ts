@@ -190,7 +190,7 @@ export interface ClaimInput {
   readonly detections: readonly Detection[];
   /** Format of the enclosing container, for a member. */
   readonly parent?: Format;
-  /** Opaque data (a tensor storage): no loader unpickles it, so no claim is made. */
+  /** Opaque data (a tensor storage): no loader unpickles it, so no claim is made, and text is no reading of it. */
   readonly opaque: boolean;
   /** Formats that are text (a protocol 0 pickle is text, so text never rules a pickle out). */
   readonly textual: ReadonlySet<Format>;
@@ -216,7 +216,12 @@ export function planClaims(input: ClaimInput): ClaimPlan {
   const others = detections.filter((d) => d !== sniffed);
   const positive = others.find((d) => d.offset === 0 && !textual.has(d.format) && d.format !== "empty");
   const format = sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown");
-  if (input.opaque) return { runs: detections, format: detections[0]?.format ?? "unknown", claim, pickle: undefined };
+  if (input.opaque) {
+    // Text in tensor data (a storage of floats that happens to open with `[` or `{`) is read by no
+    // loader as a config or a script: only binary magics are readings of opaque bytes.
+    const runs = detections.filter((d) => !textual.has(d.format));
+    return { runs, format: runs[0]?.format ?? "unknown", claim, pickle: undefined };
+  }
   if (claim?.layout !== undefined) {
     // Read as the loader reads it, whatever the sniffer saw (other formats found there are analysed too).
     const reading: Detection = { format: claim.layout, offset: 0, reason: `claimed by ${claim.by}`, claim: "strong" };

@@ -183,6 +183,27 @@ describe("claims by name", () => {
     const plan = planClaims({ name: "0", head: latin1("cposix\n"), detections: [], opaque: true, textual: TEXTUAL });
     expect(plan.pickle).toBeUndefined();
   });
+  it("text is no reading of opaque tensor data (a float storage opening with `[`); binary magics are", () => {
+    const json = { format: "json", offset: 0, reason: "JSON text" } as const;
+    const zip = { format: "zip", offset: 0, reason: "local header" } as const;
+    const text = planClaims({
+      name: "9",
+      head: latin1("[t\xe6\xbf"),
+      detections: [json],
+      opaque: true,
+      textual: TEXTUAL,
+    });
+    expect(text.runs).toEqual([]);
+    expect(text.format).toBe("unknown");
+    const both = planClaims({
+      name: "9",
+      head: latin1("PK\x03\x04"),
+      detections: [zip, json],
+      opaque: true,
+      textual: TEXTUAL,
+    });
+    expect(both.runs.map((d) => d.format)).toEqual(["zip"]);
+  });
 });
 
 describe("properties: the engine is reached whatever precedes the payload", () => {
