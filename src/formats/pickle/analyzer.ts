@@ -159,6 +159,55 @@ const STANDARD_NAMESPACES = new Set([
 /** Most characters of a `code/` member the source scanner reads (past it: `scan/budget-exceeded`). */
 export const TORCHSCRIPT_CODE_MAX_CHARS = 1 << 20;
 
+/** Most `RaiseException(` calls whose class argument is read (past it: judged as risky). */
+const MAX_RAISES = 10_000;
+
+/**
+ * Whether every `ops.prim.RaiseException(msg, cls)` call in TorchScript code names a built-in
+ * exception class (`"builtins.RuntimeError"`) or none. The class name is resolved in Python when
+ * the exception reaches it, so only a `builtins.` name is known to import nothing; every scripted
+ * LSTM or Transformer raises `builtins.RuntimeError`/`AssertionError`. The first argument (a string
+ * literal or an expression) is skipped with strings and brackets balanced.
+ * @param text - the code member
+ */
+export function raisesOnlyBuiltins(text: string): boolean {
+  const marker = "ops.prim.RaiseException(";
+  let at = text.indexOf(marker);
+  for (let n = 0; at >= 0; n++) {
+    if (n >= MAX_RAISES) return false;
+    let p = at + marker.length;
+    // the first argument, up to a comma or the closing parenthesis at depth 0
+    let depth = 0;
+    while (p < text.length) {
+      const c = text[p] as string;
+      if (c === '"' || c === "'") {
+        p = skipString(text, p);
+        continue;
+      }
+      if (c === "(" || c === "[" || c === "{") depth++;
+      else if (c === ")" || c === "]" || c === "}") {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === "," && depth === 0) break;
+      p++;
+    }
+    if (text[p] === ",") {
+      const rest = /^\s*(["'])(builtins\.[A-Za-z_]\w*)\1\s*\)/.exec(text.slice(p + 1, p + 200));
+      if (rest === null) return false;
+    } else if (text[p] !== ")") return false;
+    at = text.indexOf(marker, p);
+  }
+  return true;
+}
+
+/** The index just past the string literal that opens at `start` (backslash escapes honoured). */
+function skipString(text: string, start: number): number {
+  const quote = text[start];
+  let p = start + 1;
+  while (p < text.length && text[p] !== quote) p += text[p] === "\\" ? 2 : 1;
+  return p + 1;
+}
+
 /** Reports what TorchScript `code/` members call (only inside a TorchScript archive). */
 export const torchscriptCodeAnalyzer: Analyzer = {
   name: "torchscript-code",
@@ -172,12 +221,14 @@ export const torchscriptCodeAnalyzer: Analyzer = {
     const scan = scanPythonSource(text, TORCHSCRIPT_CODE_MAX_CHARS, "torchscript");
     const ops = new Set<string>();
     const findings: FindingInput[] = [];
+    let builtinRaises: boolean | undefined;
     for (const n of scan.names) {
       const name = n.name;
       const ns = /^(?:torch\.)?ops\.([A-Za-z_]\w*)\./.exec(name)?.[1];
       if (name.startsWith("torch.") || name.startsWith("ops.") || name.startsWith("__torch__.")) {
         if (ops.size < 500) ops.add(name);
       }
+      if (name.endsWith("ops.prim.RaiseException") && (builtinRaises ??= raisesOnlyBuiltins(text))) continue;
       if (RISKY_TORCHSCRIPT.has(name)) {
         findings.push({
           ruleId: "pickle/torchscript-op",
