@@ -2,7 +2,8 @@
  * The TensorFlow SavedModel analyzer: flags graph ops that run Python, touch files or need custom
  * native ops, asset paths that escape the SavedModel, and Keras layer metadata (Lambda layers ...),
  * in `saved_model.pb`, in TF1 MetaGraphDef files (`model.ckpt.meta`, analysed as the SavedModel's
- * one meta graph) and in `keras_metadata.pb`.
+ * one meta graph), in frozen GraphDefs, in the text format of the three (`saved_model.pbtxt`, text
+ * `.meta`, `graph.pbtxt`) and in `keras_metadata.pb`.
  * @module
  */
 
@@ -13,8 +14,17 @@ import { reportDuplicateKeys } from "../hf/json-analyzer.js";
 import { reportKerasConfig } from "../keras/analyzer.js";
 import { analyzeKerasConfig } from "../keras/config.js";
 import { lexicalProblem } from "../onnx/external.js";
-import { detectMetaGraph } from "./index.js";
-import { readSavedModel, type SavedModelSummary, type TfMeta, type TfNode, tensorNode } from "./reader.js";
+import { detectGraphDef, detectMetaGraph, paddedTextGraph, textKind, textKindByField } from "./index.js";
+import {
+  MAX_TEXT_BYTES,
+  readSavedModel,
+  readSavedModelText,
+  type SavedModelReadResult,
+  type SavedModelSummary,
+  type TfMeta,
+  type TfNode,
+  tensorNode,
+} from "./reader.js";
 import { TF_OPS } from "./tf-ops.js";
 
 /** Ops that call back into the Python interpreter. */
@@ -68,6 +78,11 @@ const SAVER_FUNCTION = /_traced_(save|restore)_\d+$|_(save|restore)_fn_\d+$|^(sa
 interface Reach {
   /** Graph nodes a signature, an init/main op collection runs (inputs followed backwards). */
   readonly exposedNodes: ReadonlySet<string>;
+  /**
+   * Graph nodes any node outside the saver runs (a TF1 session runs what it is asked to fetch, by
+   * any name, and everything that node needs).
+   */
+  readonly fetchedNodes: ReadonlySet<string>;
   /** Functions those nodes call, the object graph exposes, and everything they call. */
   readonly exposedFunctions: ReadonlySet<string>;
   /** Graph nodes the SaverDef's save and restore nodes run. */
@@ -138,9 +153,15 @@ function reachability(summary: SavedModelSummary): Map<number, Reach> {
     const exposedNodes = nodesFrom(meta.entryNodes);
     const saverNodes = nodesFrom([...meta.saverRoots, ...meta.restoreRoots]);
     const restoreNodes = nodesFrom(meta.restoreRoots);
+    // every node neither the saver's nor named like a saver's may be fetched: what it needs runs
+    const saverNamed = (name: string): boolean =>
+      SAVER_SCOPE.test(name) || [...summary.saverPrefixes].some((prefix) => name.startsWith(prefix));
+    const fetchedNodes = nodesFrom([...graph.keys()].filter((name) => !saverNodes.has(name) && !saverNamed(name)));
+    const fetched = new Set([...exposedNodes, ...fetchedNodes]);
     result.set(index, {
       exposedNodes,
-      exposedFunctions: functionsFrom([...calledBy(exposedNodes), ...meta.objectFunctions]),
+      fetchedNodes,
+      exposedFunctions: functionsFrom([...calledBy(fetched), ...meta.objectFunctions]),
       saverNodes,
       saverFunctions: functionsFrom(calledBy(saverNodes)),
       restoreNodes,
@@ -167,7 +188,12 @@ function outsideSaver(node: TfNode, reach: Reach | undefined, summary: SavedMode
     if (SAVER_FUNCTION.test(node.fn)) return undefined;
     return "in a function the saver does not call";
   }
-  if (reach?.exposedNodes.has(node.name)) return "reachable from a signature or an init op";
+  if (reach?.exposedNodes.has(node.name)) {
+    return "reachable from a signature, an init op, a variable initializer or a queue runner";
+  }
+  if (reach?.fetchedNodes.has(node.name)) {
+    return "reachable from graph nodes outside the saver, which a session runs when they are fetched";
+  }
   if (writes && reach?.restoreNodes.has(node.name))
     return "writes files from the restore op, which loading a TF1 SavedModel runs (tf.saved_model.load too), as Saver.restore does";
   if (reach?.saverNodes.has(node.name)) return undefined;
@@ -283,17 +309,57 @@ export function savedModelFindings(summary: SavedModelSummary): FindingInput[] {
 }
 
 /**
- * Which message a file holds. The name decides, as it does for TensorFlow, which parses
- * `saved_model.pb` as a SavedModel whatever its first bytes (a field of the wrong wire type is an
- * unknown field to protobuf); any other file is a MetaGraphDef when its structure is one
- * (`import_meta_graph` takes any name), else a SavedModel (a `.pb` with SavedModel fields).
+ * Which message a file holds, and in which encoding. The name decides, as it does for TensorFlow,
+ * which parses `saved_model.pb` as a SavedModel whatever its first bytes (a field of the wrong wire
+ * type is an unknown field to protobuf) and `saved_model.pbtxt` as a text SavedModel; any other
+ * file is a MetaGraphDef or a GraphDef when its structure is one (`import_meta_graph` and
+ * `import_graph_def` take any name), binary or text, else a SavedModel (a `.pb` with SavedModel
+ * fields).
  */
-function kindOf(ctx: AnalysisContext): SavedModelSummary["kind"] {
+async function kindOf(ctx: AnalysisContext): Promise<{ kind: SavedModelSummary["kind"]; text: boolean }> {
   const base = ctx.name.slice(ctx.name.lastIndexOf("/") + 1).toLowerCase();
-  if (base === "keras_metadata.pb") return "keras_metadata";
-  if (base === "saved_model.pb") return "saved_model";
+  if (base === "keras_metadata.pb") return { kind: "keras_metadata", text: false };
+  if (base === "saved_model.pb") return { kind: "saved_model", text: false };
   const input = { head: ctx.head, tail: ctx.head, size: ctx.source.size, name: ctx.name };
-  return detectMetaGraph(input) === undefined ? "saved_model" : "meta_graph";
+  if (detectMetaGraph(input) !== undefined) return { kind: "meta_graph", text: false };
+  if (detectGraphDef(input) !== undefined) return { kind: "graph_def", text: false };
+  const text = textKind(input);
+  if (text !== undefined) return { kind: text, text: true };
+  if (paddedTextGraph(input)) {
+    // padded past the head: the first field of the whole text decides (a GraphDef's parse reports
+    // anything else as malformed)
+    const whole = ctx.source.size <= MAX_TEXT_BYTES ? await ctx.source.read(0, ctx.source.size) : ctx.head;
+    return { kind: textKindByField(whole) ?? "graph_def", text: true };
+  }
+  return { kind: "saved_model", text: false };
+}
+
+/**
+ * Reads the file. A text MetaGraphDef is also read as binary: `import_meta_graph` tries the binary
+ * parse first, so a file that is both (a binary graph hidden in a text file's comments) loads as
+ * binary; what that reading finds is reported too.
+ */
+async function read(
+  ctx: AnalysisContext,
+  kind: SavedModelSummary["kind"],
+  text: boolean,
+): Promise<SavedModelReadResult> {
+  const options = { checkpoint: () => ctx.checkpoint() };
+  if (!text || kind === "keras_metadata") return readSavedModel(ctx.source, kind, options);
+  const result = await readSavedModelText(ctx.source, kind, options);
+  if (result.anyTypes !== undefined && result.anyTypes.length > 0) {
+    ctx.fact("savedmodel.textAnyTypes", [...new Set(result.anyTypes)].slice(0, 50));
+  }
+  if (kind !== "meta_graph") return result;
+  const binary = await readSavedModel(ctx.source, "meta_graph", options);
+  if (binary.error !== undefined || binary.summary.nodes.length === 0) return result;
+  for (const n of binary.summary.nodes) result.summary.nodes.push({ ...n, meta: n.meta + result.summary.metas.length });
+  result.summary.metas.push(...binary.summary.metas);
+  result.summary.metaGraphs += binary.summary.metaGraphs;
+  for (const f of binary.summary.functions) result.summary.functions.add(f);
+  for (const p of binary.summary.saverPrefixes) result.summary.saverPrefixes.add(p);
+  result.summary.assets.push(...binary.summary.assets);
+  return result;
 }
 
 /** Analyzer for `saved_model.pb`, MetaGraphDef files and `keras_metadata.pb`. */
@@ -301,10 +367,11 @@ export const savedModelAnalyzer: Analyzer = {
   name: "tf-savedmodel",
   formats: ["tf-savedmodel"],
   async analyze(ctx: AnalysisContext): Promise<void> {
-    const kind = kindOf(ctx);
-    const { summary, error } = await readSavedModel(ctx.source, kind, { checkpoint: () => ctx.checkpoint() });
+    const { kind, text } = await kindOf(ctx);
+    const { summary, error } = await read(ctx, kind, text);
     if (kind !== "keras_metadata") {
-      if (kind === "meta_graph") ctx.fact("savedmodel.kind", kind);
+      if (kind === "meta_graph" || kind === "graph_def") ctx.fact("savedmodel.kind", kind);
+      if (text) ctx.fact("savedmodel.encoding", "text");
       ctx.fact("savedmodel.metaGraphs", summary.metaGraphs);
       if (summary.tags.length > 0) ctx.fact("savedmodel.tags", [...new Set(summary.tags)]);
       if (summary.tensorflowVersion) ctx.fact("savedmodel.tensorflowVersion", summary.tensorflowVersion);

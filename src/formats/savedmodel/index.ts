@@ -1,11 +1,14 @@
 /**
- * The TensorFlow SavedModel module: `saved_model.pb` graphs (file-system and Python ops), and the
+ * The TensorFlow SavedModel module: `saved_model.pb` graphs (file-system and Python ops), the
  * TF1 `MetaGraphDef` files (`model.ckpt.meta`) that `tf.compat.v1.train.Saver` and
- * `export_meta_graph` write and `import_meta_graph` loads: the same graph, without the SavedModel
- * around it. Recognised by the protobuf module's detector and by name.
+ * `export_meta_graph` write and `import_meta_graph` loads (the same graph, without the SavedModel
+ * around it), frozen `GraphDef`s (`frozen_inference_graph.pb`, `tf.import_graph_def`), and the
+ * text format of all three (`saved_model.pbtxt`, `as_text=True` `.meta`, `graph.pbtxt`).
+ * Recognised by the protobuf module's detector and by name.
  *
  * Detection: name-based recognition of TensorFlow SavedModel files whose bytes are not valid protobuf,
- * of the SavedModel's `fingerprint.pb` (inert protobuf), and of MetaGraphDefs by their structure.
+ * of the SavedModel's `fingerprint.pb` (inert protobuf), of MetaGraphDefs and GraphDefs by their
+ * structure, of `saved_model.pbtxt` by name and of text-format graphs by their fields.
  * @module
  */
 import type { SniffInput } from "../../core/analyzer.js";
@@ -224,9 +227,10 @@ function checkNode(p: Uint8Array, whole: boolean, ev: MetaEvidence, lenient: boo
     ...{ 3: text, 4: any, 5: any, 6: any, 7: any },
   };
   if (!checkMessage(p, whole, rules, ev, lenient)) return false;
-  if (!whole) return true;
+  // a node cut by the head's end (a large constant) counts once its name and op were read: every
+  // serializer writes them first
   if (name && op) ev.nodes++;
-  return name && op;
+  return !whole || (name && op);
 }
 
 /**
@@ -315,6 +319,228 @@ export function detectMetaGraph({ head, size, name }: SniffInput): Detection | u
   };
 }
 
+/**
+ * A frozen or exported binary `GraphDef` (`tf.io.write_graph(as_text=False)`, `freeze_graph`,
+ * `frozen_inference_graph.pb`), which `tf.compat.v1.GraphDef().ParseFromString` then
+ * `tf.import_graph_def` load and a session runs. Only under a `.pb` name, and only when every field
+ * of the head is exactly a GraphDef's (`node` 1, `library` 2, `version` 3, `versions` 4,
+ * `debug_info` 5), nodes checked as TensorFlow's importer checks them, with at least one complete
+ * node. Other `.pb` protobufs (ONNX, SentencePiece, a SavedModel, a MetaGraphDef) fail the check.
+ * @param input - sniffer input
+ */
+export function detectGraphDef({ head, size, name }: SniffInput): Detection | undefined {
+  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+  if (size < 4 || !base.endsWith(".pb") || TF_OWN_NAMES.has(base)) return undefined;
+  const whole = size <= head.length;
+  const ev: MetaEvidence = { nodes: 0, ops: 0, version: false, fields: 0 };
+  const node: FieldRule = [2, (p, w, e) => checkNode(p, w, e, false)];
+  const versions: FieldRule = [2, (p, w) => !w || isVersionDef(p)];
+  const bytes = head.subarray(0, Math.min(size, head.length));
+  if (!checkMessage(bytes, whole, { 1: node, 2: any, 3: [0], 4: versions, 5: any }, ev, false)) return undefined;
+  return ev.nodes > 0 ? { format: "tf-savedmodel", offset: 0, reason: "TensorFlow GraphDef fields" } : undefined;
+}
+
+/** Files TensorFlow reads with their own schema, whatever their fields look like. */
+const TF_OWN_NAMES = new Set(["saved_model.pb", "keras_metadata.pb", "fingerprint.pb"]);
+
+/** Which message a text-format TensorFlow file holds. */
+export type TextKind = "saved_model" | "meta_graph" | "graph_def";
+
+/** Top-level field names of each text-format message (the three sets are disjoint). */
+const TEXT_FIELDS: ReadonlyArray<readonly [TextKind, ReadonlySet<string>]> = [
+  ["saved_model", new Set(["saved_model_schema_version", "meta_graphs"])],
+  [
+    "meta_graph",
+    new Set([
+      "meta_info_def",
+      "graph_def",
+      "saver_def",
+      "collection_def",
+      "signature_def",
+      "asset_file_def",
+      "object_graph_def",
+    ]),
+  ],
+  ["graph_def", new Set(["node", "library", "version", "versions", "debug_info"])],
+];
+
+/**
+ * Bytes of the whitespace character at `at`, 0 for none: Python's text_format tokenizer skips what
+ * its regular expression's `\s` matches in the decoded text (ASCII whitespace, the separators
+ * 0x1C–0x1F, NEL, NBSP and the Unicode spaces), a superset of C++'s; the union is skipped here.
+ * @param b - UTF-8 text
+ * @param at - offset
+ */
+export function textSpace(b: Uint8Array, at: number): number {
+  const c = b[at] as number;
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+  const c1 = b[at + 1];
+  if (c === 0xc2) return c1 === 0x85 || c1 === 0xa0 ? 2 : 0;
+  const c2 = b[at + 2];
+  if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0;
+  if (c === 0xe3) return c1 === 0x80 && c2 === 0x80 ? 3 : 0;
+  if (c !== 0xe2 || c2 === undefined) return 0;
+  if (c1 === 0x80) return c2 <= 0x8a || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? 3 : 0;
+  return c1 === 0x81 && c2 === 0x9f ? 3 : 0;
+}
+
+/** A token of a text-format head: a word, a string (`"` then its raw content) or punctuation. */
+type Token = string;
+
+const isWordByte = (c: number): boolean => isAlnum(c) || c === 0x5f || c === 0x2b || c === 0x2d || c === 0x2e;
+/** Punctuation of text format: `{ } < > [ ] : , ;` and `/` of `Any` type URLs. */
+const PUNCTUATION = new Set([0x7b, 0x7d, 0x3c, 0x3e, 0x5b, 0x5d, 0x3a, 0x2c, 0x3b, 0x2f]);
+
+/**
+ * The tokens of a text-format head (whitespace and `#` comments skipped), or undefined when a byte
+ * outside strings and comments is none of text format's, or a string breaks a line. Lexical only:
+ * the analyzer's reader checks every field against TensorFlow's schema.
+ */
+function textTokens(bytes: Uint8Array): Token[] | undefined {
+  const tokens: Token[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const c = bytes[at] as number;
+    const space = textSpace(bytes, at);
+    if (space > 0) at += space;
+    else if (c === 0x23) {
+      while (at < bytes.length && bytes[at] !== 0x0a) at++;
+    } else if (c === 0x22 || c === 0x27) {
+      const start = ++at;
+      while (at < bytes.length && bytes[at] !== c) {
+        if (bytes[at] === 0x0a) return undefined;
+        at += bytes[at] === 0x5c ? 2 : 1;
+      }
+      if (at >= bytes.length) return undefined;
+      tokens.push(`"${String.fromCharCode(...bytes.subarray(start, Math.min(at, start + 64)))}`);
+      at++;
+    } else if (isWordByte(c)) {
+      const start = at;
+      while (at < bytes.length && isWordByte(bytes[at] as number)) at++;
+      tokens.push(String.fromCharCode(...bytes.subarray(start, Math.min(at, start + 64))));
+    } else if (PUNCTUATION.has(c)) {
+      tokens.push(String.fromCharCode(c));
+      at++;
+    } else return undefined;
+  }
+  return tokens;
+}
+
+/** What a text head holds that only a TensorFlow graph holds, and whether its braces balance. */
+interface TextEvidence {
+  readonly kind: TextKind | undefined;
+  /** `node`/`node_def` messages with a string `name` and a string `op`. */
+  readonly nodes: number;
+  /** A `meta_info_def.tensorflow_version` shaped like a version. */
+  readonly version: boolean;
+  /** Every message closed, none closed twice. */
+  readonly balanced: boolean;
+}
+
+/** Reads the tokens of a text head: its first field's message, nodes, version, nesting. */
+function textEvidence(tokens: readonly Token[]): TextEvidence | undefined {
+  const first = tokens[0];
+  const kind = first === undefined ? undefined : TEXT_FIELDS.find(([, names]) => names.has(first))?.[0];
+  const stack: Array<{ field: string; name: boolean; op: boolean }> = [];
+  let nodes = 0;
+  let version = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    if (t === "{" || t === "<") {
+      const field = tokens[i - 1] === ":" ? tokens[i - 2] : tokens[i - 1];
+      stack.push({ field: field ?? "", name: false, op: false });
+    } else if (t === "}" || t === ">") {
+      const top = stack.pop();
+      if (top === undefined) return { kind, nodes, version, balanced: false };
+      if ((top.field === "node" || top.field === "node_def") && top.name && top.op) nodes++;
+    } else if (tokens[i + 1] === ":" && tokens[i + 2]?.startsWith('"')) {
+      const top = stack[stack.length - 1];
+      const value = (tokens[i + 2] as string).slice(1);
+      if (top !== undefined && t === "name" && value !== "") top.name = true;
+      else if (top !== undefined && t === "op" && value !== "") top.op = true;
+      else if (top?.field === "meta_info_def" && t === "tensorflow_version")
+        version ||= /^[0-9]+\.[0-9]+\./.test(value);
+    }
+  }
+  return { kind, nodes, version, balanced: stack.length === 0 };
+}
+
+/**
+ * The message a text-format TensorFlow file holds, judged on its head: `saved_model.pbtxt` is a
+ * SavedModel by name (TensorFlow's loader parses it as one, whatever it holds); any other file when
+ * its first field is one of a SavedModel, a MetaGraphDef (a `.meta` written with `as_text=True`,
+ * which `import_meta_graph` parses as text when the binary parse fails) or a GraphDef
+ * (`write_graph`'s `graph.pbtxt`), its head is text format (a cut at its end excepted), and it holds
+ * a named node with an op or a TensorFlow version. Anything else (the `checkpoint` state file,
+ * label maps, MediaPipe graphs, YAML) opens with other fields or holds no such node. The analyzer
+ * reads the whole file against TensorFlow's schema.
+ * @param input - sniffer input
+ */
+export function textKind({ head, size, name }: SniffInput): TextKind | undefined {
+  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+  if (base === "saved_model.pbtxt") return "saved_model";
+  if (size === 0 || TF_OWN_NAMES.has(base)) return undefined;
+  const whole = size <= head.length;
+  // a cut head ends at its last line break: text format never breaks a token across lines
+  const tokens = textTokens(whole ? head : head.subarray(0, head.lastIndexOf(0x0a) + 1));
+  const ev = tokens === undefined ? undefined : textEvidence(tokens);
+  if (ev?.kind === undefined || (whole && !ev.balanced)) return undefined;
+  return ev.nodes > 0 || ev.version ? ev.kind : undefined;
+}
+
+/**
+ * The message a text opens with, by its first field name (after whitespace and comments).
+ * @param bytes - the text
+ */
+export function textKindByField(bytes: Uint8Array): TextKind | undefined {
+  let at = 0;
+  // skip whitespace and comments, then read one word
+  while (at < bytes.length) {
+    const space = textSpace(bytes, at);
+    if (space > 0) at += space;
+    else if (bytes[at] === 0x23) {
+      while (at < bytes.length && bytes[at] !== 0x0a) at++;
+    } else break;
+  }
+  const start = at;
+  while (at < bytes.length && at - start < 64 && isWordByte(bytes[at] as number)) at++;
+  const first = String.fromCharCode(...bytes.subarray(start, at));
+  return TEXT_FIELDS.find(([, names]) => names.has(first))?.[0];
+}
+
+/** Names under which a text-format graph is expected (`graph.pbtxt`, `model.ckpt.meta` ...). */
+const TEXT_GRAPH_NAMES = /\.(pbtxt|pbtext|textproto|txtpb|meta)$/;
+
+/**
+ * A text-format file under a graph's name, larger than the head, whose head holds nothing against
+ * it being a graph: only comments (padding can push every node past the sniffed bytes), or the
+ * start of a SavedModel, MetaGraphDef or GraphDef. The analyzer decides on the whole file.
+ * @param input - sniffer input
+ */
+export function paddedTextGraph({ head, size, name }: SniffInput): boolean {
+  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+  if (size <= head.length || !TEXT_GRAPH_NAMES.test(base) || TF_OWN_NAMES.has(base)) return false;
+  const tokens = textTokens(head.subarray(0, head.lastIndexOf(0x0a) + 1));
+  if (tokens === undefined) return false;
+  return tokens.length === 0 || textEvidence(tokens)?.kind !== undefined;
+}
+
+/**
+ * `saved_model.pbtxt` by name, and text-format MetaGraphDefs and GraphDefs by their fields.
+ * @param input - sniffer input
+ */
+export function detectSavedModelText(input: SniffInput): Detection | undefined {
+  const kind = textKind(input);
+  if (kind === undefined) {
+    return paddedTextGraph(input)
+      ? { format: "tf-savedmodel", offset: 0, reason: "text format under a graph's name, larger than the head" }
+      : undefined;
+  }
+  const base = input.name.slice(input.name.lastIndexOf("/") + 1).toLowerCase();
+  const reason = base === "saved_model.pbtxt" ? "named saved_model.pbtxt" : `TensorFlow ${kind} (text format)`;
+  return { format: "tf-savedmodel", offset: 0, reason };
+}
+
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "tf-savedmodel": true;
@@ -326,12 +552,21 @@ const rules = lazyRules(import.meta.url, "./rules.js", "savedmodelRules");
 /** TensorFlow SavedModels. */
 export const savedModelModule = {
   name: "savedmodel",
-  formats: [{ id: "tf-savedmodel", description: "TensorFlow SavedModel protobuf or TF1 MetaGraphDef (.meta)" }],
+  formats: [
+    {
+      id: "tf-savedmodel",
+      description: "TensorFlow SavedModel, TF1 MetaGraphDef (.meta) or GraphDef, binary or text format (.pbtxt)",
+    },
+  ],
   // before the protobuf detector (180), which takes a fingerprint for ONNX and a MetaGraphDef for
   // nothing (or plain protobuf); after Paddle's and Core ML's (175), whose fields differ
   detectors: [
     { rank: 178, detect: detectFingerprint },
     { rank: 179, detect: detectMetaGraph },
+    // after the MetaGraphDef's: a MetaGraphDef's fields are checked as one first
+    { rank: 179.5, detect: detectGraphDef },
+    // text: before the text module's (190)
+    { rank: 179.6, detect: detectSavedModelText },
   ],
   analyzers: [
     lazyAnalyzer("tf-savedmodel", ["tf-savedmodel"], async () => (await import("./analyzer.js")).savedModelAnalyzer),

@@ -1,15 +1,21 @@
 /**
  * Streaming reader of TensorFlow `saved_model.pb`, TF1 `MetaGraphDef` files (`model.ckpt.meta`:
- * one meta graph, no SavedModel around it) and Keras `keras_metadata.pb`: every node of every
- * graph and function, the function library, assets, the saver, and the Keras layer metadata JSON,
- * without reading constant tensors.
+ * one meta graph, no SavedModel around it), frozen `GraphDef`s (`frozen_inference_graph.pb`) and
+ * Keras `keras_metadata.pb`: every node of every graph and function, the function library, assets,
+ * the saver, what TF1 users run without naming it (variable initializers, queue runners, savers of
+ * the `savers` collection), and the Keras layer metadata JSON, without reading constant tensors.
+ * The same structures come from the text format (`saved_model.pbtxt`, text `.meta`, `graph.pbtxt`)
+ * through {@link readSavedModelText}.
  * @module
  */
 
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import { varint as readVarint } from "../../core/sniffing.js";
 import { DEFAULT_WALK_BUDGETS, type MessageSpec, type WireVisitor, WireWalker } from "../protobuf/walk.js";
 import { modelgate } from "./generated/savedmodel.js";
+import { TEXT_ROOTS, TF_TEXT_SCHEMA } from "./text-schema.js";
+import { TextWalker } from "./textproto.js";
 
 const pb = modelgate.tf;
 
@@ -49,8 +55,11 @@ export interface TfMeta {
 
 /** What the reader found. */
 export interface SavedModelSummary {
-  /** `saved_model`, `meta_graph` (a TF1 `.meta`: one MetaGraphDef) or `keras_metadata`. */
-  kind: "saved_model" | "meta_graph" | "keras_metadata";
+  /**
+   * `saved_model`, `meta_graph` (a TF1 `.meta`: one MetaGraphDef), `graph_def` (a frozen or
+   * exported GraphDef: `tf.import_graph_def`) or `keras_metadata`.
+   */
+  kind: "saved_model" | "meta_graph" | "graph_def" | "keras_metadata";
   /** Meta graphs. */
   metaGraphs: number;
   /** Tags of the meta graphs. */
@@ -127,8 +136,13 @@ const OBJECT_GRAPH: MessageSpec = {
   fields: { 1: msg(() => SAVED_OBJECT), 2: msg(() => CONCRETE_FUNCTION_ENTRY) },
 };
 const NODE_LIST: MessageSpec = { name: "NodeList", fields: { 1: str } };
-const COLLECTION_DEF: MessageSpec = { name: "CollectionDef", fields: { 1: msg(() => NODE_LIST) } };
-const COLLECTION_ENTRY: MessageSpec = { name: "CollectionEntry", fields: { 2: msg(() => COLLECTION_DEF) } };
+/** Serialized protos of a collection (`VariableDef`, `QueueRunnerDef`, `SaverDef` ...). */
+const BYTES_LIST: MessageSpec = { name: "BytesList", fields: { 1: { kind: "leaf", max: 16 << 20 } } };
+const COLLECTION_DEF: MessageSpec = {
+  name: "CollectionDef",
+  fields: { 1: msg(() => NODE_LIST), 2: msg(() => BYTES_LIST) },
+};
+const COLLECTION_ENTRY: MessageSpec = { name: "CollectionEntry", fields: { 1: str, 2: msg(() => COLLECTION_DEF) } };
 const COO_SPARSE: MessageSpec = { name: "CooSparse", fields: { 1: str, 2: str, 3: str } };
 const COMPOSITE_TENSOR: MessageSpec = { name: "CompositeTensor", fields: { 2: msg(() => TENSOR_INFO) } };
 const TENSOR_INFO: MessageSpec = {
@@ -176,6 +190,7 @@ export const KERAS_METADATA_SPEC: MessageSpec = {
 const SPECS: Readonly<Record<SavedModelSummary["kind"], MessageSpec>> = {
   saved_model: SAVED_MODEL_SPEC,
   meta_graph: META_GRAPH_SPEC,
+  graph_def: GRAPH_DEF,
   keras_metadata: KERAS_METADATA_SPEC,
 };
 
@@ -189,6 +204,8 @@ interface Frame {
   attrs: Record<string, string>;
   inputs: string[] | undefined;
   calls: string[] | undefined;
+  /** Values of a collection's `bytes_list`, judged when its key is known (the entry's end). */
+  blobs?: Uint8Array[];
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -255,6 +272,7 @@ class Visitor implements WireVisitor {
       if (node && INTERESTING_ATTRS.has(f.a) && f.b) node.attrs[f.a] = f.b;
     } else if (message === "FunctionDef") this.#fn = "";
     else if (message === "GradientDef" && f.a && f.b) this.#currentMeta?.gradients.push([f.a, f.b]);
+    else if (message === "CollectionEntry" && f.blobs !== undefined) this.#collection(f.a, f.blobs);
     else if (message === "SavedUserObject" && f.b) {
       this.summary.kerasMetadata.push({ path: `object_graph:${f.a}`, json: f.b, offset: f.offset });
     } else if (message === "KerasSavedObject" && f.b) {
@@ -299,6 +317,9 @@ class Visitor implements WireVisitor {
       case "NodeList":
         this.#currentMeta?.entryNodes.push(tensorNode(value));
         return;
+      case "CollectionEntry":
+        f.a = value;
+        return;
       case "GradientDef":
         if (field === 1) f.a = value;
         else f.b = value;
@@ -332,7 +353,35 @@ class Visitor implements WireVisitor {
 
   varint(): void {}
 
+  /**
+   * A collection of serialized protos: what a TF1 user runs without naming it. Variables'
+   * initializers (`tf.global_variables_initializer()`) and snapshots (reading the variable),
+   * queue runners' enqueue/close/cancel ops (`tf.train.start_queue_runners()`), savers of the
+   * `savers` collection (their save and restore ops, as the SaverDef's).
+   */
+  #collection(key: string, blobs: readonly Uint8Array[]): void {
+    const meta = this.#currentMeta;
+    if (meta === undefined) return;
+    for (const blob of blobs) {
+      const fields = stringFields(blob);
+      if (fields === undefined) continue;
+      const names = (...numbers: number[]) => numbers.flatMap((n) => fields.get(n) ?? []).map(tensorNode);
+      if (key === "queue_runners") meta.entryNodes.push(...names(2, 3, 4));
+      else if (key === "savers") {
+        meta.saverRoots.push(...names(2));
+        meta.restoreRoots.push(...names(3));
+      } else if (VARIABLE_COLLECTIONS.test(key)) meta.entryNodes.push(...names(2, 3));
+    }
+  }
+
   leaf(message: string, field: number, bytes: Uint8Array, offset: number): void {
+    if (message === "BytesList") {
+      const entry = this.#find("CollectionEntry");
+      if (entry === undefined) return;
+      entry.blobs ??= [];
+      if (entry.blobs.length < 1_000_000) entry.blobs.push(bytes);
+      return;
+    }
     try {
       if (message === "MetaGraphDef" && field === 3) {
         const saver = pb.SaverDef.decode(bytes);
@@ -360,25 +409,51 @@ class Visitor implements WireVisitor {
   blob(): void {}
 }
 
+/** Collections of `VariableDef`s (`variables`, `trainable_variables`, `local_variables`, `global_step` ...). */
+const VARIABLE_COLLECTIONS = /variables$|^global_step$/;
+
+/**
+ * The length-delimited fields of a serialized message, decoded as strings, by field number;
+ * undefined when the bytes are no protobuf message.
+ */
+function stringFields(bytes: Uint8Array): Map<number, string[]> | undefined {
+  const out = new Map<number, string[]>();
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    if (i > 10_000) return undefined;
+    const tag = readVarint(bytes, at);
+    if (tag === undefined) return undefined;
+    const wire = tag[0] % 8;
+    const field = Math.floor(tag[0] / 8);
+    if (wire === 0) {
+      const v = readVarint(bytes, tag[1]);
+      if (v === undefined) return undefined;
+      at = v[1];
+    } else if (wire === 1 || wire === 5) at = tag[1] + (wire === 1 ? 8 : 4);
+    else if (wire === 2) {
+      const len = readVarint(bytes, tag[1]);
+      if (len === undefined || len[1] + len[0] > bytes.length) return undefined;
+      const list = out.get(field) ?? [];
+      list.push(decoder.decode(bytes.subarray(len[1], len[1] + len[0])));
+      out.set(field, list);
+      at = len[1] + len[0];
+    } else return undefined;
+  }
+  return at === bytes.length ? out : undefined;
+}
+
 /** Result of {@link readSavedModel}. */
 export interface SavedModelReadResult {
   /** What was read (up to the error, if any). */
   readonly summary: SavedModelSummary;
   /** Why reading stopped early. */
   readonly error: ModelgateError | undefined;
+  /** Type URLs of `Any` expansions of a text-format file (kept opaque). */
+  readonly anyTypes?: readonly string[];
 }
 
-/**
- * Reads a `saved_model.pb`, a MetaGraphDef (`.meta`) or a `keras_metadata.pb`.
- * @param source - the file
- * @param kind - which of the three it is
- * @param options - budgets and a checkpoint callback
- */
-export async function readSavedModel(
-  source: ByteSource,
-  kind: SavedModelSummary["kind"],
-  options: { maxNodes?: number; checkpoint?: () => void } = {},
-): Promise<SavedModelReadResult> {
+function emptySummary(kind: SavedModelSummary["kind"]): SavedModelSummary {
   const summary: SavedModelSummary = {
     kind,
     metaGraphs: 0,
@@ -391,6 +466,68 @@ export async function readSavedModel(
     kerasMetadata: [],
     metas: [],
   };
+  // a GraphDef has no meta graph around it: one without saver nor declared entry points
+  if (kind === "graph_def")
+    summary.metas.push({ saverRoots: [], restoreRoots: [], entryNodes: [], objectFunctions: [], gradients: [] });
+  return summary;
+}
+
+const READ_ERRORS = ["MALFORMED", "TRUNCATED", "BUDGET_EXCEEDED"];
+
+/** Largest text-format file read (the whole file is parsed in memory). */
+export const MAX_TEXT_BYTES = 256 << 20;
+
+/**
+ * Reads a text-format `saved_model.pbtxt`, MetaGraphDef or GraphDef into the structures the binary
+ * reader gives (the same visitor, driven by the text walker).
+ * @param source - the file
+ * @param kind - which message it holds
+ * @param options - budgets and a checkpoint callback
+ */
+export async function readSavedModelText(
+  source: ByteSource,
+  kind: Exclude<SavedModelSummary["kind"], "keras_metadata">,
+  options: { maxNodes?: number; checkpoint?: () => void } = {},
+): Promise<SavedModelReadResult> {
+  const summary = emptySummary(kind);
+  if (source.size > MAX_TEXT_BYTES) {
+    const error = new ModelgateError("BUDGET_EXCEEDED", `protobuf text file larger than ${MAX_TEXT_BYTES} bytes`, {
+      offset: 0,
+      budget: "savedmodel.maxTextBytes",
+    });
+    return { summary, error };
+  }
+  const bytes = await source.read(0, source.size);
+  const visitor = new Visitor(summary, options.maxNodes ?? 5_000_000);
+  const walker = new TextWalker(bytes, visitor, TF_TEXT_SCHEMA, {
+    maxDepth: DEFAULT_WALK_BUDGETS.maxDepth,
+    maxFields: DEFAULT_WALK_BUDGETS.maxFields,
+    maxString: DEFAULT_WALK_BUDGETS.maxString,
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+  });
+  let error: ModelgateError | undefined;
+  try {
+    walker.walk(TEXT_ROOTS[kind], SPECS[kind]);
+  } catch (caught) {
+    const typed = toModelgateError(caught);
+    if (!READ_ERRORS.includes(typed.code)) throw typed;
+    error = typed;
+  }
+  return { summary, error, anyTypes: walker.anyTypes };
+}
+
+/**
+ * Reads a `saved_model.pb`, a MetaGraphDef (`.meta`), a GraphDef or a `keras_metadata.pb`.
+ * @param source - the file
+ * @param kind - which of them it is
+ * @param options - budgets and a checkpoint callback
+ */
+export async function readSavedModel(
+  source: ByteSource,
+  kind: SavedModelSummary["kind"],
+  options: { maxNodes?: number; checkpoint?: () => void } = {},
+): Promise<SavedModelReadResult> {
+  const summary = emptySummary(kind);
   const visitor = new Visitor(summary, options.maxNodes ?? 5_000_000);
   const walker = new WireWalker(source, visitor, {
     ...DEFAULT_WALK_BUDGETS,
@@ -401,7 +538,7 @@ export async function readSavedModel(
     await walker.walk(SPECS[kind]);
   } catch (caught) {
     const typed = toModelgateError(caught);
-    if (!["MALFORMED", "TRUNCATED", "BUDGET_EXCEEDED"].includes(typed.code)) throw typed;
+    if (!READ_ERRORS.includes(typed.code)) throw typed;
     error = typed;
   }
   return { summary, error };

@@ -32,7 +32,7 @@ export const savedmodelRules = [
     title: "Save/Restore op outside the checkpoint saver",
     severity: "medium",
     description:
-      "`Save`, `SaveV2`, `Restore`, `RestoreV2`, `MergeV2Checkpoints` and friends write or read arbitrary paths. They are expected in the saver: the graph nodes the `SaverDef` names and the functions only they call. Anywhere a signature, an init op or an object-graph function reaches (graph inputs followed backwards, functions through every function attribute, calls by op name and gradients) they are flagged whatever the function or node is named, as are writes in what the restore op runs (loading a TF1 SavedModel runs it, with `tf.compat.v1.saved_model.load` and `tf.saved_model.load` alike, and so does `Saver.restore` after `import_meta_graph` of a TF1 `.meta`). A saver-like name (`save/` scope, `__inference__traced_save_*`) only counts for code nothing in the model runs. Writes (`Save`, `SaveV2`, `SaveSlices`, `MergeV2Checkpoints`) are reported `high`, like `WriteFile`.",
+      "`Save`, `SaveV2`, `Restore`, `RestoreV2`, `MergeV2Checkpoints` and friends write or read arbitrary paths. They are expected in the saver: the graph nodes the `SaverDef` names and the functions only they call. Anywhere a signature, an init op, an object-graph function, a TF1 variable's initializer or snapshot (`variables` collections), a queue runner's enqueue/close/cancel op, or any graph node outside the saver (a TF1 session runs whatever it fetches, by name, and all it needs) reaches (graph inputs followed backwards, functions through every function attribute, calls by op name and gradients) they are flagged whatever the function or node is named, as are writes in what the restore op runs (loading a TF1 SavedModel runs it, with `tf.compat.v1.saved_model.load` and `tf.saved_model.load` alike, and so does `Saver.restore` after `import_meta_graph` of a TF1 `.meta`). A saver-like name (`save/` scope, `__inference__traced_save_*`) only counts for code nothing in the model runs. Writes (`Save`, `SaveV2`, `SaveSlices`, `MergeV2Checkpoints`) are reported `high`, like `WriteFile`.",
   },
   {
     id: "savedmodel/unknown-op",
@@ -54,7 +54,7 @@ export const savedmodelRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The `saved_model.pb` / TF1 MetaGraphDef (`.meta`) / `keras_metadata.pb` protobuf is truncated or structurally invalid, so its graph could not be fully analysed.",
+      "The `saved_model.pb` / `saved_model.pbtxt` / TF1 MetaGraphDef (`.meta`, binary or text) / GraphDef / `keras_metadata.pb` protobuf is truncated or structurally invalid (in text format: a syntax error, or a field TensorFlow's parser does not know), so its graph could not be fully analysed.",
   },
 ] as const satisfies readonly RuleDef[];
 

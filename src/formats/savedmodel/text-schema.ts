@@ -1,0 +1,176 @@
+/**
+ * Field names, numbers and types of TensorFlow's messages for the protobuf text format
+ * (`saved_model.pbtxt`, text `.meta`, `graph.pbtxt`), from TensorFlow's public protos
+ * (core/protobuf/saved_model.proto, meta_graph.proto, saver.proto, saved_object_graph.proto,
+ * core/framework/graph.proto, node_def.proto, attr_value.proto, function.proto, op_def.proto,
+ * versions.proto). Every field of a message the analysis reads is declared, so a name TensorFlow
+ * would refuse is refused here too; messages it does not read (tensors, shapes, type specs,
+ * debug info ...) are opaque (`*`): checked for syntax only. Data only.
+ * @module
+ */
+import type { TextSchema } from "./textproto.js";
+
+const S = "string";
+const B = "bytes";
+const N = "scalar";
+const O = "*";
+
+/** The schema of the text-format reader. */
+export const TF_TEXT_SCHEMA: TextSchema = {
+  SavedModel: { saved_model_schema_version: [1, N], meta_graphs: [2, "MetaGraphDef"] },
+  MetaGraphDef: {
+    meta_info_def: [1, "MetaInfoDef"],
+    graph_def: [2, "GraphDef"],
+    saver_def: [3, "SaverDef"],
+    collection_def: [4, "CollectionEntry"],
+    signature_def: [5, "SignatureEntry"],
+    asset_file_def: [6, "AssetFileDef"],
+    object_graph_def: [7, "SavedObjectGraph"],
+  },
+  MetaInfoDef: {
+    meta_graph_version: [1, S],
+    stripped_op_list: [2, O],
+    any_info: [3, "Any"],
+    tags: [4, S],
+    tensorflow_version: [5, S],
+    tensorflow_git_version: [6, S],
+    stripped_default_attrs: [7, N],
+    function_aliases: [8, "StringEntry"],
+  },
+  Any: { type_url: [1, S], value: [2, B] },
+  StringEntry: { key: [1, S], value: [2, S] },
+  GraphDef: {
+    node: [1, "NodeDef"],
+    library: [2, "FunctionDefLibrary"],
+    version: [3, N],
+    versions: [4, O],
+    debug_info: [5, O],
+  },
+  NodeDef: {
+    name: [1, S],
+    op: [2, S],
+    input: [3, S],
+    device: [4, S],
+    attr: [5, "AttrEntry"],
+    experimental_debug_info: [6, O],
+    experimental_type: [7, O],
+  },
+  AttrEntry: { key: [1, S], value: [2, "AttrValue"] },
+  AttrValue: {
+    list: [1, "ListValue"],
+    s: [2, B],
+    i: [3, N],
+    f: [4, N],
+    b: [5, N],
+    type: [6, N],
+    shape: [7, O],
+    tensor: [8, O],
+    placeholder: [9, S],
+    func: [10, "NameAttrList"],
+  },
+  ListValue: {
+    s: [2, B],
+    i: [3, N],
+    f: [4, N],
+    b: [5, N],
+    type: [6, N],
+    shape: [7, O],
+    tensor: [8, O],
+    func: [9, "NameAttrList"],
+  },
+  NameAttrList: { name: [1, S], attr: [2, "AttrEntry"] },
+  FunctionDefLibrary: { function: [1, "FunctionDef"], gradient: [2, "GradientDef"], registered_gradients: [3, O] },
+  FunctionDef: {
+    signature: [1, "OpDef"],
+    node_def: [3, "NodeDef"],
+    ret: [4, "StringEntry"],
+    attr: [5, "AttrEntry"],
+    control_ret: [6, "StringEntry"],
+    arg_attr: [7, O],
+    resource_arg_unique_id: [8, O],
+  },
+  OpDef: {
+    name: [1, S],
+    input_arg: [2, O],
+    output_arg: [3, O],
+    attr: [4, O],
+    summary: [5, S],
+    description: [6, S],
+    deprecation: [8, O],
+    is_aggregate: [16, N],
+    is_stateful: [17, N],
+    is_commutative: [18, N],
+    allows_uninitialized_input: [19, N],
+    control_output: [20, S],
+    is_distributed_communication: [21, N],
+  },
+  GradientDef: { function_name: [1, S], gradient_func: [2, S] },
+  SaverDef: {
+    filename_tensor_name: [1, S],
+    save_tensor_name: [2, S],
+    restore_op_name: [3, S],
+    max_to_keep: [4, N],
+    sharded: [5, N],
+    keep_checkpoint_every_n_hours: [6, N],
+    version: [7, N],
+  },
+  CollectionEntry: { key: [1, S], value: [2, "CollectionDef"] },
+  CollectionDef: {
+    node_list: [1, "NodeList"],
+    bytes_list: [2, "BytesList"],
+    int64_list: [3, O],
+    float_list: [4, O],
+    any_list: [5, "AnyList"],
+  },
+  NodeList: { value: [1, S] },
+  BytesList: { value: [1, B] },
+  AnyList: { value: [1, "Any"] },
+  SignatureEntry: { key: [1, S], value: [2, "SignatureDef"] },
+  SignatureDef: {
+    inputs: [1, "TensorInfoEntry"],
+    outputs: [2, "TensorInfoEntry"],
+    method_name: [3, S],
+    defaults: [4, O],
+  },
+  TensorInfoEntry: { key: [1, S], value: [2, "TensorInfo"] },
+  TensorInfo: {
+    name: [1, S],
+    dtype: [2, N],
+    tensor_shape: [3, O],
+    coo_sparse: [4, "CooSparse"],
+    composite_tensor: [5, "CompositeTensor"],
+  },
+  CooSparse: { values_tensor_name: [1, S], indices_tensor_name: [2, S], dense_shape_tensor_name: [3, S] },
+  CompositeTensor: { type_spec: [1, O], components: [2, "TensorInfo"] },
+  AssetFileDef: { tensor_info: [1, "TensorInfo"], filename: [2, S] },
+  SavedObjectGraph: { nodes: [1, "SavedObject"], concrete_functions: [2, "ConcreteFunctionEntry"] },
+  ConcreteFunctionEntry: { key: [1, S], value: [2, O] },
+  SavedObject: {
+    children: [1, O],
+    slot_variables: [3, O],
+    user_object: [4, "SavedUserObject"],
+    asset: [5, O],
+    function: [6, "SavedFunction"],
+    variable: [7, O],
+    bare_concrete_function: [8, "SavedBareConcreteFunction"],
+    constant: [9, O],
+    resource: [10, O],
+    saveable_objects: [11, O],
+    captured_tensor: [12, O],
+    registered_name: [13, S],
+    serialized_user_proto: [14, "Any"],
+    dependencies: [15, O],
+    registered_saver: [16, S],
+  },
+  SavedUserObject: { identifier: [1, S], version: [2, O], metadata: [3, S] },
+  SavedFunction: { concrete_functions: [1, S], function_spec: [2, O] },
+  SavedBareConcreteFunction: {
+    concrete_function_name: [1, S],
+    argument_keywords: [2, S],
+    allowed_positional_arguments: [3, N],
+    function_spec: [4, O],
+  },
+};
+
+/** The schema message each kind of text file holds. */
+export const TEXT_ROOTS = { saved_model: "SavedModel", meta_graph: "MetaGraphDef", graph_def: "GraphDef" } as const;
