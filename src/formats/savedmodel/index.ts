@@ -155,9 +155,50 @@ function eachField(bytes: Uint8Array, whole: boolean, visit: (f: FieldCursor) =>
       }
       if (!visit({ field, wire, payload: bytes.subarray(len[1], end), cut: false })) return false;
       at = end;
-    } else return false; // groups: no TensorFlow message has them
+    } else if (wire === 3) {
+      // a group: no TensorFlow message declares one, but protobuf's parser skips it as an unknown
+      // field (to its matching end tag), so it hides nothing from the loader
+      const end = skipGroup(bytes, tag[1], field, 0);
+      if (end === undefined) return !whole;
+      if (!visit({ field, wire, payload: undefined, cut: false })) return false;
+      at = end;
+    } else return false; // an end tag with no group open, or wire types 6 and 7
   }
   return true;
+}
+
+/** Most nested groups skipped (protobuf's parser stops at its recursion limit too). */
+const MAX_GROUP_DEPTH = 32;
+
+/**
+ * The index just past the end tag of the group of `field` whose content starts at `at`, skipping
+ * its fields (nested groups included) as protobuf's parser does; undefined when it is broken or cut.
+ */
+function skipGroup(bytes: Uint8Array, at: number, field: number, depth: number): number | undefined {
+  if (depth >= MAX_GROUP_DEPTH) return undefined;
+  let p = at;
+  while (p < bytes.length) {
+    const tag = varint(bytes, p);
+    if (tag === undefined) return undefined;
+    const f = Math.floor(tag[0] / 8);
+    const wire = tag[0] % 8;
+    if (wire === 4) return f === field ? tag[1] : undefined;
+    if (wire === 0) {
+      const v = varint(bytes, tag[1]);
+      if (v === undefined) return undefined;
+      p = v[1];
+    } else if (wire === 1 || wire === 5) p = tag[1] + (wire === 1 ? 8 : 4);
+    else if (wire === 2) {
+      const len = varint(bytes, tag[1]);
+      if (len === undefined) return undefined;
+      p = len[1] + len[0];
+    } else if (wire === 3) {
+      const end = skipGroup(bytes, tag[1], f, depth + 1);
+      if (end === undefined) return undefined;
+      p = end;
+    } else return undefined;
+  }
+  return undefined;
 }
 
 /** How one known field is checked: its wire type and, for length-delimited ones, its payload. */
@@ -308,7 +349,21 @@ export function detectMetaGraph({ head, size, name }: SniffInput): Detection | u
   ];
   const bytes = head.subarray(0, Math.min(size, head.length));
   const top = { 1: metaInfo, 2: graph, 3: saver, 4: any, 5: any, 6: any, 7: any };
-  if (!checkMessage(bytes, whole, top, ev, lenient)) return undefined;
+  if (!checkMessage(bytes, whole, top, ev, lenient)) {
+    // Under another name (`import_meta_graph` takes any: `.metagraph`, `model.graph`), unknown
+    // fields are tolerated too, as TensorFlow's parser tolerates them, when the head holds a
+    // complete node with a valid name and an op: positive evidence no other protobuf gives.
+    if (lenient) return undefined;
+    const loose: MetaEvidence = { nodes: 0, ops: 0, version: false, fields: 0 };
+    const looseNode: FieldRule = [2, (p, w, e) => checkNode(p, w, e, true)];
+    const looseGraph: FieldRule = [
+      2,
+      (p, w, e) => checkMessage(p, w, { 1: looseNode, 2: any, 3: [0], 4: any, 5: any }, e, true),
+    ];
+    const looseTop = { ...top, 2: looseGraph };
+    if (!checkMessage(bytes, whole, looseTop, loose, true) || loose.nodes === 0) return undefined;
+    return { format: "tf-savedmodel", offset: 0, reason: "TensorFlow MetaGraphDef fields (with unknown fields)" };
+  }
   // Named .meta and larger than the head, well-formed fields suffice: padding (a large `any_info`,
   // an unknown field) can push everything only a MetaGraphDef holds past the sniffed bytes.
   if (ev.nodes === 0 && ev.ops === 0 && !ev.version && (whole || !lenient)) return undefined;

@@ -126,8 +126,11 @@ describe("TF1 MetaGraphDef files are analysed", () => {
     const odd = cat(Uint8Array.of(0xf8, 0x01, 0x07), metaGraph(nodeDef("p", "PyFunc", Uint8Array.of(0x48, 0x01))));
     expect((await scanOne(odd, "model.ckpt.meta")).format).toBe("tf-savedmodel");
     expect(ruleIds(await scanOne(odd, "model.ckpt.meta"))).toContain("savedmodel/py-func");
-    // under any other name, fields a MetaGraphDef does not have make it something else
-    expect(detectMetaGraph({ head: odd, tail: odd, size: odd.length, name: "graph.pb" })).toBeUndefined();
+    // under another name too (import_meta_graph takes any), when a complete node is there
+    expect(detectMetaGraph({ head: odd, tail: odd, size: odd.length, name: "graph.pb" })?.format).toBe("tf-savedmodel");
+    // without one, fields a MetaGraphDef does not have make it something else
+    const bare = cat(Uint8Array.of(0xf8, 0x01, 0x07), metaGraph(Uint8Array.of()));
+    expect(detectMetaGraph({ head: bare, tail: bare, size: bare.length, name: "graph.pb" })).toBeUndefined();
   });
 });
 
