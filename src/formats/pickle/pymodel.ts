@@ -14,9 +14,9 @@ import { ModelgateError } from "../../core/errors.js";
 import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
-  HANDED,
   intOf,
   isAsciiText,
+  isMutated,
   markEscaped,
   PyBytes,
   PyCall,
@@ -67,6 +67,14 @@ export interface ModelHost {
   readonly shared: SharedState;
   /** Counts decompressed bytes against the analysis's budget (throws past it). */
   readonly chargeDecompressed: ((bytes: number) => void) | undefined;
+  /**
+   * Counts bytes a model computes (`bytes(list)`, concatenations, encodings) against the
+   * pickle's budget ({@link MAX_COMPUTED_BYTES}) and the scan's decompression budget: false once
+   * the pickle's is spent (the model then leaves the result unknown, which fails closed at a loader).
+   * @param bytes - the result's size
+   * @param scan - also charge the scan's budget (false: already charged, a decompression)
+   */
+  chargeComputed(bytes: number, scan?: boolean): boolean;
   /** Payloads handed to deserializers or evaluators. */
   readonly nested: NestedPayload[];
   /** `getattr(base, attr)` as a value. */
@@ -114,6 +122,12 @@ export type Model = (h: ModelHost, c: ModelCall) => Value | undefined;
 
 /** Largest output of a modelled decoder (str joins, concatenations, decompressions). */
 export const MAX_DECODED = 64 << 20;
+
+/**
+ * Most bytes the models of one pickle compute in all (each `bytes(...)`, concatenation or
+ * encoding counts its result, shared or not): past it results are unknown.
+ */
+export const MAX_COMPUTED_BYTES = 256 << 20;
 
 // ---------------------------------------------------------------- tables (data)
 
@@ -210,11 +224,22 @@ export function textOf(v: Value | undefined): string | undefined {
 
 /** The bytes a deserializer will read: a bytes value, or the bytes behind `io.BytesIO(b)`. */
 export function payloadOf(v: Value | undefined): PyBytes | PyLargeStr | string | undefined {
-  if (v instanceof PyBytes || v instanceof PyLargeStr) return v;
+  if (v instanceof PyBytes) return handedBytes(v);
+  if (v instanceof PyLargeStr) return v;
   if (v instanceof PyCall && v.calleeName !== undefined && BYTESIO.has(v.calleeName)) {
     return payloadOf(seqItems(v.args)?.[0]);
   }
   return strOf(v);
+}
+
+/**
+ * The bytes a loader reads from a bytes or bytearray value as it is handed over: a bytearray
+ * changed in a way the machine does not model is unknown (undefined); one not changed is taken as
+ * it is now (a change after the loader read it does not matter).
+ */
+export function handedBytes(v: PyBytes): PyBytes | undefined {
+  if (!v.mutable) return v;
+  return v.mutated ? undefined : new PyBytes(v.data, v.blob, v.transforms);
 }
 
 /**
@@ -525,7 +550,12 @@ const compileModel: Model = (h, c) => {
   const first = c.a[0];
   const src = textOf(first);
   if (src !== undefined || first instanceof PyBytes) {
-    h.nested.push({ kind: "code", via: c.name, offset: c.offset, value: first instanceof PyBytes ? first : src });
+    h.nested.push({
+      kind: "code",
+      via: c.name,
+      offset: c.offset,
+      value: first instanceof PyBytes ? handedBytes(first) : src,
+    });
   }
   return new PyCode(c.name, src);
 };
@@ -557,7 +587,7 @@ const evaluatorModel: Model = (h, c) => {
       kind: "code",
       via: c.name,
       offset: c.offset,
-      value: first instanceof PyBytes ? first : textOf(first),
+      value: first instanceof PyBytes ? handedBytes(first) : textOf(first),
     });
   }
   return undefined;
@@ -575,7 +605,10 @@ function decode(h: ModelHost, input: Value | undefined, t: Transform): Value | u
   const src = bytes ?? (text !== undefined && isAsciiText(text) ? Buffer.from(text, "latin1") : undefined);
   if (src === undefined) return undefined;
   const out = applyTransform(t, src, h.chargeDecompressed);
-  return out === undefined ? undefined : new PyBytes(out);
+  // (zlib and gzip output was charged to the scan's budget by applyTransform)
+  return out === undefined || !h.chargeComputed(out.length, t !== "zlib" && t !== "gzip")
+    ? undefined
+    : new PyBytes(out);
 }
 
 const decoderModel =
@@ -633,7 +666,7 @@ const codecsDecodeModel: Model = (h, c) => {
 };
 
 /** `codecs.encode(text, encoding, errors)`: str → bytes for latin-1, UTF-8 and ASCII (strict). */
-const codecsEncodeModel: Model = (_h, c) => {
+const codecsEncodeModel: Model = (h, c) => {
   const input = c.a[0];
   if (input instanceof PyLargeStr) {
     // Its bytes in the input are its UTF-8 encoding: exact for UTF-8, and for ASCII when it is
@@ -647,7 +680,7 @@ const codecsEncodeModel: Model = (_h, c) => {
   const text = strOf(input);
   if (text === undefined) return undefined;
   const out = encodeText(text, c.a[1], c.a[2]);
-  return out === undefined ? undefined : new PyBytes(out);
+  return out === undefined || !h.chargeComputed(out.length) ? undefined : new PyBytes(out);
 };
 
 /** `str.join(sep, parts)` of literal strs. */
@@ -661,12 +694,13 @@ const joinModel: Model = (_h, c) => {
 };
 
 /** `str.__add__`, `operator.add`, `operator.concat` of two literal strs, or of two bytes held in memory. */
-const concatModel: Model = (_h, c) => {
+const concatModel: Model = (h, c) => {
   const [lb, rb] = c.a;
   if (lb instanceof PyBytes && rb instanceof PyBytes && !c.name.startsWith("builtins.str.")) {
     // bytes + bytes (and bytearray + either) is bytes, bytearray when the left one is
     if (lb.data === undefined || rb.data === undefined || lb.data.length + rb.data.length > MAX_DECODED)
       return undefined;
+    if (isMutated(lb) || isMutated(rb) || !h.chargeComputed(lb.data.length + rb.data.length)) return undefined;
     const out = new Uint8Array(lb.data.length + rb.data.length);
     out.set(lb.data);
     out.set(rb.data, lb.data.length);
@@ -682,26 +716,31 @@ const concatModel: Model = (_h, c) => {
  * undefined whenever Python's result is not exactly known (an item that is not a literal int in
  * 0..255, an encoding not modelled, a str without an encoding: Python raises).
  */
-const bytesModel: Model = (_h, c) => {
+const bytesModel: Model = (h, c) => {
   const input = c.a[0];
   const mutable = c.name.endsWith("array");
   const text = strOf(input);
   if (text !== undefined) {
     if (c.a.length < 2) return undefined;
     const out = encodeText(text, c.a[1], c.a[2]);
-    return out === undefined ? undefined : new PyBytes(out, undefined, [], mutable);
+    return out === undefined || !h.chargeComputed(out.length) ? undefined : new PyBytes(out, undefined, [], mutable);
   }
   if (c.a.length > 1) return undefined;
+  // a value changed in a way the machine does not model (item assignment, handed to other code ...)
+  if (isMutated(input)) return undefined;
+  let out: PyBytes | undefined;
   if (input instanceof PySeq) {
-    // a list handed to code the machine does not model may have been changed since
-    if (input.kind === "set" || input.kind === "frozenset" || (input.kind === "list" && input.escaped === HANDED))
-      return undefined;
-    const out = input.octets();
-    return out === undefined ? undefined : new PyBytes(Uint8Array.from(out), undefined, [], mutable);
+    if (input.kind === "set" || input.kind === "frozenset") return undefined;
+    // the tracked buffer is only appended to past its end: shared, not copied
+    const data = input.octets();
+    out = data === undefined ? undefined : new PyBytes(data, undefined, [], mutable);
+  } else if (input instanceof PyBytes) out = new PyBytes(input.data, input.blob, input.transforms, mutable);
+  else {
+    const raw = ndarrayBytes(input, h);
+    out = raw === undefined ? undefined : new PyBytes(raw.data, raw.blob, raw.transforms, mutable);
   }
-  if (input instanceof PyBytes) return new PyBytes(input.data, input.blob, input.transforms, mutable);
-  const raw = ndarrayBytes(input);
-  return raw === undefined ? undefined : new PyBytes(raw.data, raw.blob, raw.transforms, mutable);
+  if (out === undefined) return undefined;
+  return h.chargeComputed(Math.max(0, out.data?.length ?? 0)) ? out : undefined;
 };
 
 /** numpy's array reconstructors (what `ndarray.__reduce__` names). */
@@ -710,24 +749,41 @@ const NDARRAY_RECONSTRUCT: ReadonlySet<string> = new Set([
   "numpy._core.multiarray._reconstruct",
 ]);
 
+/** Whether a value is an array `_reconstruct(numpy.ndarray, ...)` made. */
+function isNdarray(v: Value | undefined): v is PyCall {
+  if (!(v instanceof PyCall) || v.calleeName === undefined || !NDARRAY_RECONSTRUCT.has(v.calleeName)) return false;
+  const cls = seqItems(v.args)?.[0];
+  return cls instanceof PyRef && cls.name === "numpy.ndarray";
+}
+
+/**
+ * Whether BUILD on a value runs numpy's own `__setstate__` (an array or a dtype), which keeps the
+ * objects of its state as they are.
+ */
+export function isNumpyBuilt(v: Value | undefined): boolean {
+  return isNdarray(v) || (v instanceof PyCall && v.calleeName === "numpy.dtype");
+}
+
 /**
  * The buffer of a numpy array a pickle rebuilt, as `bytes(array)` / `array.tobytes()` return it:
  * `_reconstruct(numpy.ndarray, ...)` whose BUILD state is numpy's
  * `(version, shape, dtype, is_fortran, rawdata)` with raw bytes of exactly `count * itemsize`,
- * a dtype of certain size that is not object, and C order (or at most one dimension). Undefined
- * otherwise: anything else is not guessed.
+ * a dtype of certain size that is not object, and C order (or at most one dimension). numpy swaps
+ * data of the other byte order into the loader's (little-endian) order as it unpickles it: that
+ * swap is applied (for the kinds whose swap is known, else undefined). Undefined also when the
+ * array, its dtype or its data were changed in a way not modelled: anything else is not guessed.
  * @param v - the value handed to `bytes(...)`
+ * @param h - charges a swapped copy (omitted: a swapped array is undefined)
  */
-export function ndarrayBytes(v: Value | undefined): PyBytes | undefined {
-  if (!(v instanceof PyCall) || v.calleeName === undefined || !NDARRAY_RECONSTRUCT.has(v.calleeName)) return undefined;
-  const cls = seqItems(v.args)?.[0];
-  if (!(cls instanceof PyRef) || cls.name !== "numpy.ndarray") return undefined;
+export function ndarrayBytes(v: Value | undefined, h?: ModelHost): PyBytes | undefined {
+  if (!isNdarray(v) || isMutated(v)) return undefined;
   // a __setstate__ or other attribute set on the instance changes what BUILD did
   if (v.attrs !== undefined && v.attrs.size > 0) return undefined;
   const st = v.state instanceof PySeq && v.state.kind === "tuple" ? v.state : undefined;
   if (st === undefined || st.count !== st.items.length || st.count !== 5) return undefined;
   const [version, shapeV, dtypeV, fortran, raw] = st.items;
-  if (intOf(version) !== 1 || !(raw instanceof PyBytes)) return undefined;
+  // numpy takes bytes (a bytearray raises); a dtype changed after it was built is not known
+  if (intOf(version) !== 1 || !(raw instanceof PyBytes) || raw.mutable || isMutated(dtypeV)) return undefined;
   if (!(shapeV instanceof PySeq) || shapeV.count !== shapeV.items.length) return undefined;
   let count = 1;
   for (const d of shapeV.items) {
@@ -740,7 +796,32 @@ export function ndarrayBytes(v: Value | undefined): PyBytes | undefined {
   if (fortran !== false && !(fortran === true && shapeV.items.length <= 1)) return undefined;
   // numpy raises on raw data of any other size (a length not yet known is not guessed)
   if (raw.length !== count * dt.itemsize) return undefined;
-  return raw;
+  if (dt.itemsize === 1 || dt.byteorder !== ">") return raw;
+  // non-native order: numpy byte-swaps each item (each half of a complex, each UCS-4 character)
+  const unit = swapUnit(dt.str, dt.itemsize);
+  if (unit === undefined || raw.data === undefined || h === undefined || !h.chargeComputed(raw.data.length))
+    return undefined;
+  return new PyBytes(swapped(raw.data, unit));
+}
+
+/** The size of the units numpy's byte swap reverses for a dtype kind, or undefined when not modelled. */
+function swapUnit(typestr: string, itemsize: number): number | undefined {
+  const kind = typestr.replace(/^[<>|=]/, "")[0];
+  if ((kind === "i" || kind === "u" || kind === "f") && (itemsize === 2 || itemsize === 4 || itemsize === 8))
+    return itemsize;
+  if (kind === "c" && (itemsize === 8 || itemsize === 16)) return itemsize / 2;
+  if (kind === "U") return 4;
+  // bool is one byte; datetimes have no buffer (bytes() raises); long doubles, S, V: not modelled
+  return undefined;
+}
+
+/** A copy of `data` with each `unit`-byte group reversed. */
+function swapped(data: Uint8Array, unit: number): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i + unit <= data.length; i += unit) {
+    for (let j = 0; j < unit; j++) out[i + j] = data[i + unit - 1 - j] as number;
+  }
+  return out;
 }
 
 /** The handler of each resolver class of semantics.json. */
@@ -923,7 +1004,9 @@ const FIXED_SIZES: Readonly<Record<string, readonly number[]>> = {
  * opcodes joblib runs, or run into data joblib skips.
  * @param v - the dtype value
  */
-export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number; object: boolean } | undefined {
+export function dtypeInfo(
+  v: Value | undefined,
+): { str: string; itemsize: number; object: boolean; byteorder: string } | undefined {
   if (!(v instanceof PyCall)) return undefined;
   if (v.calleeName !== "numpy.dtype") return undefined;
   const typestr = strOf(seqItems(v.args)?.[0]);
@@ -950,8 +1033,11 @@ export function dtypeInfo(v: Value | undefined): { str: string; itemsize: number
     itemsize = kind === "U" ? digits * 4 : digits;
     if (elsize !== -1 && elsize !== itemsize) return undefined;
   }
+  // numpy's byte order: the state's when there is one, else the type string's ('=' native)
+  const order = st === undefined ? (/^[<>|=]/.test(typestr) ? typestr[0] : "=") : strOf(st[1]);
+  if (order === undefined || !/^[<>|=]$/.test(order)) return undefined;
   // numpy takes the object flag from the state when there is one
-  return { str: typestr, itemsize, object: st === undefined ? kind === "O" : (flags & 1) !== 0 };
+  return { str: typestr, itemsize, object: st === undefined ? kind === "O" : (flags & 1) !== 0, byteorder: order };
 }
 
 // ---------------------------------------------------------------- serialized data

@@ -346,6 +346,12 @@ export class PyBytes {
     readonly mutable = false,
   ) {}
 
+  /**
+   * A bytearray changed in a way the machine does not model (item assignment, APPEND(S), handed to
+   * code it does not model): its bytes are no longer known (see {@link isMutated}).
+   */
+  mutated = false;
+
   /** Length in bytes when known (transforms may change it). */
   get length(): number {
     return this.data?.length ?? (this.transforms.length === 0 ? (this.blob?.length ?? 0) : -1);
@@ -371,6 +377,8 @@ export class PySeq {
   count: number;
   /** How far its items escaped (see {@link markEscaped}): items added later escape as far. */
   escaped: EscapeLevel = 0;
+  /** Changed in a way the machine does not model (SETITEM(S) ...): see {@link isMutated}. */
+  mutated = false;
 
   /**
    * @param kind - which Python type
@@ -428,6 +436,7 @@ export class PySeq {
 
   /** Every item's byte value, or undefined unless all are known ints in 0..255. */
   octets(): Uint8Array | undefined {
+    if (this.mutated) return undefined; // item assignment ... not modelled
     if (this.count === this.items.length) return bytesOfItems(this.items, this.items.length);
     const o = this.#octets;
     if (o === null || o === undefined || this.#octetCount !== this.count) return undefined;
@@ -708,6 +717,11 @@ export class PyCall {
   attrs: Map<string, Value> | undefined;
   /** The last BUILD state applied. */
   state: Value | undefined;
+  /**
+   * Changed in a way the machine does not model (a second BUILD, SETITEM(S), APPEND(S), an
+   * attribute set, handed to code it does not model): see {@link isMutated}.
+   */
+  mutated = false;
 
   /**
    * @param callee - what was called
@@ -897,10 +911,14 @@ const WALKED = new WeakMap<object, EscapeLevel>();
  * @param v - any value
  * @param level - {@link HANDED} (the default: handed to unmodelled code) or {@link DROPPED}
  */
-export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED): void {
+export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED, objects = true): void {
   if (v === null || typeof v !== "object") return;
   if (v instanceof PyRef) {
     v.site.escaped = true;
+    return;
+  }
+  if (v instanceof PyBytes || v instanceof PyCall) {
+    if (objects) markMutated(v);
     return;
   }
   if (!(v instanceof PySeq || v instanceof PyDict || v instanceof PyPartial || v instanceof PyOperator)) return;
@@ -908,7 +926,10 @@ export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED): 
   for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
     if (x === null || typeof x !== "object") continue;
     if (x instanceof PyRef) x.site.escaped = true;
-    else if (x instanceof PySeq) {
+    else if (x instanceof PyBytes || x instanceof PyCall) {
+      // a bytearray or an object out of sight may be changed by whatever holds it now
+      if (objects) markMutated(x);
+    } else if (x instanceof PySeq) {
       if (x.escaped >= level) continue;
       x.escaped = level;
       for (const i of x.items) if (i !== null && typeof i === "object") todo.push(i);
@@ -925,6 +946,30 @@ export function markEscaped(v: Value | undefined, level: EscapeLevel = HANDED): 
       else todo.push(...x.items);
     }
   }
+}
+
+/**
+ * Records that a value was changed, or may have been, in a way the machine does not model: a list,
+ * a bytearray or an object (a numpy array ...) that later computations (`bytes(x)`) must not read
+ * as it was built. Immutable values (bytes, str, numbers) are left alone.
+ * @param v - any value
+ */
+export function markMutated(v: Value | undefined): void {
+  if (v instanceof PySeq || v instanceof PyCall) v.mutated = true;
+  else if (v instanceof PyBytes && v.mutable) v.mutated = true;
+}
+
+/**
+ * Whether what a value holds may differ from what the machine recorded: it was marked by
+ * {@link markMutated}, or (a list, set or dict) its items escaped or were dropped out of sight
+ * (a later change through an alias the machine cannot follow is not seen).
+ * @param v - any value
+ */
+export function isMutated(v: Value | undefined): boolean {
+  if (v instanceof PySeq) return v.mutated || (v.kind !== "tuple" && v.kind !== "frozenset" && v.escaped !== 0);
+  if (v instanceof PyBytes || v instanceof PyCall) return v.mutated;
+  if (v instanceof PyDict) return v.escaped !== 0;
+  return false;
 }
 
 /** Non-dunder attribute names the unpickler looks up on an instance (APPENDS, ADDITEMS). */

@@ -30,9 +30,11 @@ import {
   callOperator,
   countTensor,
   isArrayWrapperName,
+  isNumpyBuilt,
   JOBLIB_WRAPPER,
   joblibArrayLayout,
   looksSerialized,
+  MAX_COMPUTED_BYTES,
   type ModelHost,
   modelOf,
   type NestedPayload,
@@ -44,10 +46,12 @@ import {
   CONTAINER_CAP,
   DROPPED,
   decodeUtf8,
+  HANDED,
   isAsciiText,
   isStr,
   latin1,
   markEscaped,
+  markMutated,
   materialize,
   PyBuffer,
   PyBytes,
@@ -238,6 +242,7 @@ export class PickleMachine implements FastSink {
       cap: o.containerCap,
       shared: o.shared,
       chargeDecompressed: o.chargeDecompressed,
+      chargeComputed: (n, scan) => this.#chargeComputed(n, scan),
       nested: this.nested,
       derive: (base, attr, via, offset) => this.#derive(base, attr, via, offset),
       refTo: (full, via, offset, isModule) => this.#refTo(full, via, offset, isModule),
@@ -416,6 +421,8 @@ export class PickleMachine implements FastSink {
   #derive(base: Value, attr: string, via: string, offset: number): Value {
     const name = this.#nameOf(base);
     if (base instanceof PyRef) base.site.consumed = true;
+    // a bound method of a list, bytearray or object may change it when called
+    markMutated(base);
     if (base instanceof PyNamespace) {
       const full = base.modules ? attr : `${base.of}.${attr}`;
       return this.#refTo(full, via, offset, base.modules);
@@ -445,6 +452,16 @@ export class PickleMachine implements FastSink {
     if (v instanceof PyDict) return "builtins.dict()";
     if (v instanceof PySeq) return `builtins.${v.kind}()`;
     return undefined;
+  }
+
+  /** Bytes the models computed so far (see {@link MAX_COMPUTED_BYTES}). */
+  #computed = 0;
+
+  #chargeComputed(n: number, scan = true): boolean {
+    if (this.#computed + n > MAX_COMPUTED_BYTES) return false;
+    this.#computed += n;
+    if (scan) this.#o.chargeDecompressed?.(n);
+    return true;
   }
 
   /** Marks references found in a value (to a small depth) as escaped. */
@@ -578,6 +595,8 @@ export class PickleMachine implements FastSink {
       });
       return;
     }
+    // the first BUILD of an object is its state (read by the models); anything else changes it
+    if (how !== "BUILD") markMutated(target);
     const dunders = attrs.filter(
       ([k]) => (k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k) || k === COMPUTED_KEY,
     );
@@ -1136,9 +1155,14 @@ export class PickleMachine implements FastSink {
       for (let i = x; i < s.length && items.length < 8; i++)
         items.push([`[${opname === "ADDITEMS" ? "add" : "append"}]`, s[i] as Value]);
       this.#mutate(target, items, opname, offset, opname);
+    } else if (target instanceof PyBytes && target.mutable && opname !== "ADDITEMS") {
+      // bytearray.extend / append: Python changes it; its bytes are no longer known
+      markMutated(target);
+      for (let i = x; i < s.length; i++) this.#escape(s[i]);
     } else if (isLiteralValue(target)) {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
     } else {
+      markMutated(target); // extend / append / add of an object: not modelled
       const hook =
         target instanceof PyCall
           ? opname === "ADDITEMS"
@@ -1171,10 +1195,14 @@ export class PickleMachine implements FastSink {
       for (let i = x; i < s.length; i += 2) items.push([strOf(s[i]) ?? `[${preview(s[i], 40)}]`, s[i + 1] as Value]);
       this.#mutate(target, items, opname, offset, `${opname} on a global`);
     } else if (target instanceof PyCall && target.calleeName !== undefined) {
+      markMutated(target); // __setitem__ of an object (a numpy array's items ...): not modelled
       for (let i = x; i < s.length; i++) this.#escape(s[i]); // keys too: the object may keep them
-    } else if (isLiteralValue(target) && !(target instanceof PySeq)) {
+    } else if (isLiteralValue(target) && !(target instanceof PySeq) && !(target instanceof PyBytes && target.mutable)) {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
     } else {
+      // item assignment on a list or bytearray (an int or slice key) or an unknown object: not
+      // modelled, so what it holds is no longer known (Python raises on other keys)
+      markMutated(target);
       for (let i = x; i < s.length; i++) this.#escape(s[i]);
     }
     this.#truncate(x);
@@ -1186,6 +1214,7 @@ export class PickleMachine implements FastSink {
     const state = this.#pop(offset);
     const inst = s[s.length - 1] as Value;
     if (inst instanceof PyCall && inst.attrs?.has("__setstate__")) {
+      markMutated(inst); // what the hook does to the instance is not modelled
       const fn = inst.attrs.get("__setstate__") as Value;
       const args = new PySeq("tuple");
       args.push(state, this.#o.containerCap);
@@ -1237,7 +1266,11 @@ export class PickleMachine implements FastSink {
       }
       // The state goes to the object's __setstate__ or __dict__, which may keep or change what it
       // holds (the joblib wrapper's layout is read from it below: it has no __setstate__).
-      if (!wrapper) this.#escape(state);
+      // numpy's arrays and dtypes keep their state as it is (markEscaped: refs escape, the objects in
+      // it are not changed)
+      if (!wrapper) markEscaped(state, HANDED, !isNumpyBuilt(inst));
+      // a second BUILD: Python merges or replaces the state (the models read only one)
+      if (inst.state !== undefined) markMutated(inst);
       inst.state = state;
       this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
       if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
