@@ -1,6 +1,8 @@
 /**
  * The zip analyzer: reads the archive tolerantly, reports every structural anomaly, refines the
- * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine.
+ * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine. Entries only
+ * streaming readers (Java's `ZipInputStream`) extract, in unreferenced bytes or after a member's
+ * compressed stream inside its declared data, are extracted and handed on as `<local-only>/name`.
  * @module
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
@@ -11,7 +13,7 @@ import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { isTorchOpaqueMember } from "./flavor.js";
-import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, verifyZipEntry } from "./member.js";
+import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, readZipEntryStream } from "./member.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -22,6 +24,7 @@ import {
   type ZipEntry,
   type ZipRange,
 } from "./reader.js";
+import { descriptorLength } from "./stream-walk.js";
 
 /**
  * Members up to this size that are not tensor storages have their CRC-32 and size verified (the
@@ -30,6 +33,8 @@ import {
 export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
 
 const CAP = 20;
+/** Ranges after members' compressed streams searched for hidden entries (each is reported). */
+const MAX_AFTER_STREAM_RANGES = 64;
 
 async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const source = ctx.source;
@@ -70,6 +75,8 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     })),
   );
   const cluster = new ClusterReader(source);
+  // Bytes inside members after their compressed stream: what a streaming reader reads next.
+  const afterStreams: ZipRange[] = [];
   for (const entry of entries) {
     ctx.checkpoint();
     const dataOffset = local.dataOffsets[entry.index] ?? -1;
@@ -105,6 +112,8 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       : source;
     const dataStart = small ? 0 : dataOffset;
 
+    // compressed bytes a streaming reader takes as the member's data (-1: not known)
+    let streamBytes = -1;
     // Flagged encrypted: PyTorch builds that ignore the flag load the bytes as plain, so they are
     // read as plain (whatever their size: the flag is only believed when that fails).
     if (entry.encrypted) {
@@ -117,10 +126,21 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       entry.uncompressedSize <= CRC_CHECK_LIMIT &&
       entry.compressedSize <= CRC_CHECK_LIMIT
     ) {
-      const ok = await verify(ctx, entry, data, dataStart, dataOffset, report);
-      if (!ok) continue;
+      const consumed = await verify(ctx, entry, data, dataStart, dataOffset, report);
+      if (consumed === undefined) continue;
+      streamBytes = consumed;
     } else {
       unverified++;
+    }
+    // A local header may give fewer bytes than the central directory: a streaming reader takes
+    // those for a stored member (and for any member it does not find the stream end of here).
+    const localSize = local.localCompressedSizes[entry.index] ?? -1;
+    const byLocal =
+      localSize >= 0 && (entry.method === METHOD_STORED || streamBytes < 0) && localSize < entry.compressedSize;
+    if (byLocal) streamBytes = localSize;
+    if (streamBytes >= 0) {
+      const after = await dataAfterStream(ctx, entry, dataOffset, streamBytes, byLocal, report);
+      if (after !== undefined && afterStreams.length < MAX_AFTER_STREAM_RANGES) afterStreams.push(after);
     }
 
     const seen = names.get(entry.name) ?? 0;
@@ -142,7 +162,7 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
 
   // Bytes no entry accounts for: hidden local entries are extracted like streaming readers would,
   // anything else is sniffed as opaque data (a pickle hidden there is still found).
-  for (const range of [...local.unreferenced, ...directory.unreferenced]) {
+  for (const range of [...afterStreams, ...local.unreferenced, ...directory.unreferenced]) {
     // Other end records (reported as zip/multiple-eocd) are structure, not content.
     const head = await ctx.source.read(range.offset, 4);
     const endRecord = head[0] === 0x50 && head[1] === 0x4b && (head[2] === 5 || head[2] === 6) && head[3] === 6;
@@ -180,10 +200,15 @@ async function scanUnreferenced(
     const raw = new SliceSource(ctx.source, hidden.dataOffset, hidden.compressedSize);
     let content: ByteSource | undefined;
     const decoder = memberDecoder(hidden.method, hidden.uncompressedSize);
+    // where the next entry starts: after the compressed stream when it ends early (as streaming
+    // readers go on), else after the declared data
+    let dataEnd = hidden.dataOffset + hidden.compressedSize;
     if (hidden.method === METHOD_STORED) content = raw;
     else if (decoder !== undefined) {
       try {
-        content = (await decodeStream(raw, decoder, budgetOf(ctx), { label: hidden.name })).source;
+        const decoded = await decodeStream(raw, decoder, budgetOf(ctx), { label: hidden.name });
+        content = decoded.source;
+        dataEnd = hidden.dataOffset + Math.min(decoded.consumed, hidden.compressedSize);
       } catch (error) {
         if (!isBombError(error) && !isModelgateError(error, "MALFORMED") && !isModelgateError(error, "TRUNCATED")) {
           throw error;
@@ -210,7 +235,7 @@ async function scanUnreferenced(
         await content.close?.();
       }
     }
-    at = hidden.dataOffset + hidden.compressedSize;
+    at = dataEnd;
     at += (hidden.flags & 8) !== 0 ? descriptorLength(await ctx.source.read(at, 4)) : 0;
   }
   // Bytes before the archive proper belong to the sniffer (polyglot detection analyses them).
@@ -220,11 +245,6 @@ async function scanUnreferenced(
       opaqueData: true,
     });
   }
-}
-
-/** Length of a data descriptor (with or without its optional signature; 32-bit sizes). */
-function descriptorLength(head: Uint8Array): number {
-  return head[0] === 0x50 && head[1] === 0x4b && head[2] === 7 && head[3] === 8 ? 16 : 12;
 }
 
 type Report = (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void;
@@ -277,7 +297,11 @@ async function checkFlaggedEntry(
   return true;
 }
 
-/** Checks a member's CRC and size; false when it cannot be decoded at all (already reported). */
+/**
+ * Checks a member's CRC and size. Returns the compressed bytes its stream took (its whole
+ * compressed size when the stream is malformed: what decodes is still analysed), undefined when it
+ * cannot be decoded at all (already reported).
+ */
 async function verify(
   ctx: AnalysisContext,
   entry: ZipEntry,
@@ -285,10 +309,10 @@ async function verify(
   dataStart: number,
   dataOffset: number,
   report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
-): Promise<boolean> {
+): Promise<number | undefined> {
   const member = { member: entry.name };
   try {
-    const actual = await verifyZipEntry(data, entry, dataStart, budgetOf(ctx));
+    const actual = await readZipEntryStream(data, entry, dataStart, budgetOf(ctx));
     if (entry.method !== METHOD_STORED && actual.size !== entry.uncompressedSize) {
       report("size", {
         ruleId: "zip/size-mismatch",
@@ -305,7 +329,7 @@ async function verify(
         evidence: { ...member, declared: entry.crc32, actual: actual.crc32 },
       });
     }
-    return true;
+    return actual.consumed;
   } catch (error) {
     if (isBombError(error)) {
       report("bomb", {
@@ -314,7 +338,7 @@ async function verify(
         offset: dataOffset,
         evidence: member,
       });
-      return false;
+      return undefined;
     }
     if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
       report("stream", {
@@ -323,10 +347,37 @@ async function verify(
         offset: dataOffset,
         evidence: member,
       });
-      return true; // still analyse what decodes
+      return entry.compressedSize; // still analyse what decodes
     }
     throw error;
   }
+}
+
+/**
+ * A member whose compressed stream (or its local header's size, `byLocal`) ends `consumed` bytes into its
+ * declared data: reports `zip/data-after-stream` and returns the bytes after it (and after the data
+ * descriptor a bit-3 member has there), which a streaming reader reads as the next local header.
+ */
+async function dataAfterStream(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  dataOffset: number,
+  consumed: number,
+  byLocal: boolean,
+  report: Report,
+): Promise<ZipRange | undefined> {
+  if (consumed >= entry.compressedSize) return undefined;
+  const streamEnd = dataOffset + consumed;
+  const dataEnd = dataOffset + entry.compressedSize;
+  const descriptor = (entry.flags & 8) !== 0 ? descriptorLength(await ctx.source.read(streamEnd, 4)) : 0;
+  const after = Math.min(dataEnd, streamEnd + descriptor);
+  report("after-stream", {
+    ruleId: "zip/data-after-stream",
+    message: `member ${JSON.stringify(entry.name)}: its ${byLocal ? "local header gives" : "compressed stream ends after"} ${consumed} of its ${entry.compressedSize} declared compressed bytes; a streaming reader (Java's ZipInputStream) reads the ${dataEnd - after} bytes after it${descriptor > 0 ? " and its data descriptor" : ""} as the next entry`,
+    offset: streamEnd,
+    evidence: { member: entry.name, method: entry.method, streamBytes: consumed, declared: entry.compressedSize },
+  });
+  return after < dataEnd ? { offset: after, length: dataEnd - after } : undefined;
 }
 
 /** Analyzer of zip archives (and the zip-based PyTorch, TorchScript, .npz and .keras formats). */

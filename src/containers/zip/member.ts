@@ -150,6 +150,16 @@ export interface EntryIntegrity {
   readonly size: number;
 }
 
+/** Result of {@link readZipEntryStream}: integrity, and where the compressed stream ended. */
+export interface EntryStream extends EntryIntegrity {
+  /**
+   * Compressed bytes the decoder consumed before its stream ended (stored: all of them). Fewer than
+   * the declared compressed size means bytes after the stream inside the member, which a streaming
+   * reader takes for what follows it (zlib and bzip2 count it; LZMA counts its input whole).
+   */
+  readonly consumed: number;
+}
+
 /**
  * Reads a whole member once (decoding every byte, with budgets) to compute its real CRC-32 and
  * size, for comparison with the declared ones.
@@ -164,6 +174,23 @@ export async function verifyZipEntry(
   dataOffset: number,
   budget: DecompressionBudget,
 ): Promise<EntryIntegrity> {
+  const read = await readZipEntryStream(source, entry, dataOffset, budget);
+  return { crc32: read.crc32, size: read.size };
+}
+
+/**
+ * {@link verifyZipEntry}, also telling how many compressed bytes the stream took.
+ * @param source - the archive
+ * @param entry - the member
+ * @param dataOffset - its data offset
+ * @param budget - decompressed-bytes and ratio budget
+ */
+export async function readZipEntryStream(
+  source: ByteSource,
+  entry: ZipEntry,
+  dataOffset: number,
+  budget: DecompressionBudget,
+): Promise<EntryStream> {
   const raw = new SliceSource(source, dataOffset, entry.compressedSize);
   let crc = 0;
   if (entry.method === METHOD_STORED) {
@@ -173,7 +200,7 @@ export async function verifyZipEntry(
       crc = crc32(chunk, crc);
       size += chunk.length;
     }
-    return { crc32: crc, size };
+    return { crc32: crc, size, consumed: size };
   }
   const decoder = decoderFor(entry);
   if (decoder === undefined) {
@@ -185,7 +212,7 @@ export async function verifyZipEntry(
   const totals = await forEachDecodedChunk(raw, decoder, budget, `zip member ${JSON.stringify(entry.name)}`, (c) => {
     crc = crc32(c, crc);
   });
-  return { crc32: crc, size: totals.produced };
+  return { crc32: crc, size: totals.produced, consumed: Math.min(totals.consumed, entry.compressedSize) };
 }
 
 /** Result of {@link checkEncryptionFlag}. */

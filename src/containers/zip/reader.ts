@@ -1218,6 +1218,12 @@ export interface LocatedEntry {
 export interface LocalHeaderCheck {
   /** Data offsets, by entry index (-1 when the local header is unusable). */
   readonly dataOffsets: Float64Array;
+  /**
+   * The local headers' compressed sizes, by entry index: -1 when unusable, deferred to a data
+   * descriptor (0 with flag bit 3) or 0xFFFFFFFF (zip64). What a streaming reader takes as the
+   * length of a stored member's data.
+   */
+  readonly localCompressedSizes: Float64Array;
   /** Bytes before the first member, gaps between members and before the central directory (at most 64 kept). */
   readonly unreferenced: readonly ZipRange[];
   /** Anomalies found. */
@@ -1290,6 +1296,7 @@ export async function checkLocalHeaders(
   };
   const { entries } = directory;
   const dataOffsets = new Float64Array(entries.length).fill(-1);
+  const localCompressedSizes = new Float64Array(entries.length).fill(-1);
   const order = entries
     .map((e) => e.index)
     .sort((a, b) => {
@@ -1389,6 +1396,7 @@ export async function checkLocalHeaders(
       continue;
     }
     dataOffsets[entry.index] = dataOffset;
+    if (csize !== U32_MAX && !(deferred && csize === 0)) localCompressedSizes[entry.index] = csize;
 
     if (first) {
       first = false;
@@ -1448,7 +1456,7 @@ export async function checkLocalHeaders(
       evidence: { bytes: cdStart },
     });
   }
-  return { dataOffsets, unreferenced, findings: findings.list() };
+  return { dataOffsets, localCompressedSizes, unreferenced, findings: findings.list() };
 }
 
 /** Bytes a data descriptor may take after an entry's data (signature + CRC + two 8-byte sizes). */
@@ -1494,6 +1502,36 @@ export interface LocalOnlyEntry {
   readonly compressedSize: number;
   /** Declared uncompressed size (0 when deferred to a data descriptor). */
   readonly uncompressedSize: number;
+  /**
+   * The local header's compressed size (zip64 extra field resolved), -1 when 0xFFFFFFFF has no
+   * zip64 value: what a streaming reader takes as the data's length when no descriptor defers it.
+   */
+  readonly declaredCompressedSize: number;
+}
+
+/**
+ * Sizes of a local header's zip64 extra field (id 1): the uncompressed then the compressed size,
+ * each present only where the fixed field is 0xFFFFFFFF (as Java's `ZipInputStream` reads them).
+ */
+function localZip64Sizes(extra: Uint8Array, usize: number, csize: number): { usize: number; csize: number } {
+  for (let p = 0; p + 4 <= extra.length; ) {
+    const id = u16(extra, p);
+    const len = u16(extra, p + 2);
+    if (id === 1) {
+      let q = p + 4;
+      const end = Math.min(extra.length, q + len);
+      let u = usize;
+      let c = csize;
+      if (usize === U32_MAX && q + 8 <= end) {
+        u = u64(extra, q);
+        q += 8;
+      }
+      if (csize === U32_MAX && q + 8 <= end) c = u64(extra, q);
+      return { usize: u, csize: c };
+    }
+    p += 4 + len;
+  }
+  return { usize, csize };
 }
 
 /**
@@ -1512,7 +1550,13 @@ export async function readLocalOnlyEntry(source: ByteSource, range: ZipRange): P
   const end = range.offset + range.length;
   if (dataOffset > end) return undefined;
   const flags = u16(h, 6);
-  const declared = u32(h, 18);
+  const extraLength = u16(h, 28);
+  let declared = u32(h, 18);
+  let usize = u32(h, 22);
+  if (declared === U32_MAX || usize === U32_MAX) {
+    const extra = await readClamped(source, range.offset + LOCAL_SIZE + nameLength, extraLength);
+    ({ usize, csize: declared } = localZip64Sizes(extra, usize, declared));
+  }
   const deferred = (flags & FLAG_DATA_DESCRIPTOR) !== 0 && declared === 0;
   const compressedSize = deferred || declared === U32_MAX ? end - dataOffset : Math.min(declared, end - dataOffset);
   return {
@@ -1522,6 +1566,7 @@ export async function readLocalOnlyEntry(source: ByteSource, range: ZipRange): P
     method: u16(h, 8),
     dataOffset,
     compressedSize,
-    uncompressedSize: u32(h, 22),
+    uncompressedSize: usize,
+    declaredCompressedSize: declared === U32_MAX ? -1 : declared,
   };
 }

@@ -156,6 +156,14 @@ export const zipRules = [
     references: [APPNOTE],
   },
   {
+    id: "zip/data-after-stream",
+    title: "Member data continues after its compressed stream",
+    severity: "medium",
+    description:
+      "A member's compressed stream (deflate, bzip2) ends before the compressed size the central directory declares, or a stored member's local header gives fewer bytes than the central directory. Readers that use the central directory (PyTorch, Python's `zipfile`) skip the rest; streaming extractors that follow local headers (Java's `ZipInputStream`, which TorchServe unzips `.mar` archives with) read the bytes after the stream (after its data descriptor) as the next local header, so a whole entry can sit there that only they extract. No writer leaves such bytes. modelgate extracts and analyses entries found there as `<local-only>/name` (`zip/local-only-entry`) and sniffs any other bytes as opaque data.",
+    references: [APPNOTE],
+  },
+  {
     id: "zip/suspicious-name",
     title: "Member name with control characters or backslashes",
     severity: "medium",

@@ -4,7 +4,10 @@
  * on tars (`torch-model-archiver --archive-format tgz`: a gzip'ed tar whose files sit under a
  * folder named after the model; the compressed module decodes it and the tar container hands the
  * members on). Both judge the archive's manifest against its member list (judge.ts), failing
- * closed when it cannot be read or judged.
+ * closed when it cannot be read or judged. TorchServe unzips a `.mar` with Java's `ZipInputStream`,
+ * which follows local headers: the zip's members are the union of its central directory and that
+ * walk (streamed.ts). The YAML files of the archive are checked for the Java class tags SnakeYAML
+ * constructs (java-yaml.ts).
  * @module
  */
 
@@ -12,8 +15,10 @@ import { readTar, type TarEntry, tarMemberSource } from "../../containers/tar/re
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
+import { isYamlMember, MAX_YAML_BYTES, reportJavaYaml, type YamlFile } from "./java-yaml.js";
 import { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportUnjudged } from "./judge.js";
 import { MANIFEST, membersUnder, tarManifestRoot } from "./manifest.js";
+import { readStreamedMember, streamedListing } from "./streamed.js";
 import { listZip, lowerExtension, readMember } from "./zip-listing.js";
 
 export { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportManifest, reportUnjudged } from "./judge.js";
@@ -47,30 +52,66 @@ export const torchserveAnalyzer: Analyzer = {
     if (listing === undefined) return;
     const isMar = ctx.formats.zipFlavors(listing.names).some((f) => f.format === "torchserve-mar");
     if (!isMar && lowerExtension(ctx.name) !== "mar") return;
-    const manifests = listing.entries.filter((e) => e.name === MANIFEST);
-    const members = new Set(listing.entries.map((e) => e.name));
+    // what TorchServe's unzip extracts besides the listed members
+    const { hidden } = await streamedListing(ctx, listing.entries);
+    const members = new Set([...listing.entries.map((e) => e.name), ...hidden.map((e) => e.name)]);
+    // every copy of the manifest, listed or not: each is read the way its reader reads it
+    const manifests = [
+      ...listing.entries
+        .filter((e) => e.name === MANIFEST)
+        .map((e) => () => readMember(ctx, e, MANIFEST_JSON.maxBytes, MANIFEST_JSON.budget)),
+      ...hidden
+        .filter((e) => e.name === MANIFEST)
+        .map((e) => () => readStreamedMember(ctx, e, MANIFEST_JSON.maxBytes, MANIFEST_JSON.budget)),
+    ];
     if (manifests.length === 0) {
       reportUnjudged(ctx, undefined, members, `the archive has no ${MANIFEST}`, "archive");
-      return;
     }
-    for (const entry of manifestsToJudge(ctx, manifests)) {
+    for (const read of manifestsToJudge(ctx, manifests)) {
       ctx.checkpoint();
-      const read = () => readMember(ctx, entry, MANIFEST_JSON.maxBytes, MANIFEST_JSON.budget);
-      await judgeManifest(ctx, entry.name, read, members);
+      await judgeManifest(ctx, MANIFEST, read, members);
     }
+    const yaml: YamlFile[] = [
+      ...listing.entries
+        .filter((e) => isYamlMember(e.name))
+        .map((e) => ({
+          name: e.name,
+          size: e.uncompressedSize,
+          read: () => readMember(ctx, e, MAX_YAML_BYTES, "torchserve.maxYamlBytes"),
+        })),
+      ...hidden
+        .filter((e) => isYamlMember(e.name))
+        .map((e) => ({
+          name: e.name,
+          size: e.method === 0 ? e.streamLength : 0,
+          read: () => readStreamedMember(ctx, e, MAX_YAML_BYTES, "torchserve.maxYamlBytes"),
+        })),
+    ];
+    await reportJavaYaml(ctx, yaml, isContentError);
   },
 };
 
-/** Reads a tar member whole, at most {@link MAX_MANIFEST_BYTES}. */
-async function readTarMember(ctx: AnalysisContext, entry: TarEntry): Promise<Uint8Array> {
-  if (entry.size > MAX_MANIFEST_BYTES) {
-    throw new ModelgateError(
-      "BUDGET_EXCEEDED",
-      `member ${JSON.stringify(entry.name)} is larger than ${MAX_MANIFEST_BYTES} bytes`,
-      {
-        budget: MANIFEST_JSON.budget,
-      },
-    );
+/** Errors that mean a member's content cannot be read (reported, not thrown). */
+function isContentError(error: unknown): error is Error {
+  return (
+    isModelgateError(error, "MALFORMED") ||
+    isModelgateError(error, "TRUNCATED") ||
+    isModelgateError(error, "BUDGET_EXCEEDED") ||
+    isModelgateError(error, "UNSUPPORTED")
+  );
+}
+
+/** Reads a tar member whole, at most `max` bytes ({@link MAX_MANIFEST_BYTES} by default). */
+async function readTarMember(
+  ctx: AnalysisContext,
+  entry: TarEntry,
+  max = MAX_MANIFEST_BYTES,
+  budget = MANIFEST_JSON.budget,
+): Promise<Uint8Array> {
+  if (entry.size > max) {
+    throw new ModelgateError("BUDGET_EXCEEDED", `member ${JSON.stringify(entry.name)} is larger than ${max} bytes`, {
+      budget,
+    });
   }
   // a sparse member is read as tarfile rebuilds it (holes as zeros)
   return readExact(tarMemberSource(ctx.source, entry), 0, entry.size);
@@ -103,6 +144,14 @@ export const torchserveTarAnalyzer: Analyzer = {
       const root = tarManifestRoot(entry.name) ?? "";
       if (root !== "") ctx.fact("torchserve.modelDirectory", root.slice(0, -1).slice(0, 200));
       await judgeManifest(ctx, entry.name, () => readTarMember(ctx, entry), membersUnder(names, root));
+      const yaml = entries
+        .filter((e) => e.isFile && e.name.replace(/^(?:\.\/)+/, "").startsWith(root) && isYamlMember(e.name))
+        .map((e) => ({
+          name: e.name,
+          size: e.size,
+          read: () => readTarMember(ctx, e, MAX_YAML_BYTES, "torchserve.maxYamlBytes"),
+        }));
+      await reportJavaYaml(ctx, yaml, isContentError);
     }
   },
 };

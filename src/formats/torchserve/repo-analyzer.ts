@@ -5,13 +5,15 @@
  * Each file of the folder was analysed on its own (the handler `.py` by the Python analyzer, the
  * model by its format's); this judges the manifest against the folder's files, as the archive
  * analyzers judge it against an archive's members, and fails closed the same way when the
- * manifest cannot be read or judged.
+ * manifest cannot be read or judged. Its YAML files are checked for the Java class tags TorchServe's
+ * SnakeYAML reading constructs (java-yaml.ts).
  * @module
  */
 import type { RepoAnalyzer, RepoContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError, ruleForError } from "../../core/errors.js";
 import { isFileChangedError } from "../../sources/file.js";
+import { isYamlMember, MAX_YAML_BYTES, reportJavaYaml } from "./java-yaml.js";
 import { MANIFEST, membersUnder } from "./manifest.js";
 import type { JsonMemberOptions } from "./zip-listing.js";
 
@@ -30,6 +32,11 @@ async function readListed(ctx: RepoContext, path: string, options: JsonMemberOpt
   } finally {
     await source.close?.()?.catch(() => undefined);
   }
+}
+
+/** Errors that mean a file's content cannot be checked (too large, unreadable as such). */
+function isContentError(error: unknown): error is Error {
+  return isModelgateError(error, "BUDGET_EXCEEDED") || isModelgateError(error, "MALFORMED");
 }
 
 /** Manifests of unarchived TorchServe model directories. */
@@ -74,6 +81,29 @@ export const torchserveRepoAnalyzer: RepoAnalyzer = {
         sink.report({
           ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(error),
           message: `the TorchServe manifest could not be read again to judge the model folder: ${error.message}`,
+          evidence: { code: error.code },
+        });
+      }
+      // the YAML config TorchServe's frontend reads with SnakeYAML (Java class tags)
+      const yaml = [...members]
+        .filter((name) => isYamlMember(name))
+        .map((name) => ({
+          name,
+          size: 0,
+          read: () =>
+            readListed(ctx, `${root}${name}`, {
+              ...MANIFEST_JSON,
+              maxBytes: MAX_YAML_BYTES,
+              budget: "torchserve.maxYamlBytes",
+            }),
+        }));
+      try {
+        await reportJavaYaml(sink, yaml, isContentError);
+      } catch (error) {
+        if (ctx.signal.aborted || !isModelgateError(error)) throw error;
+        sink.report({
+          ruleId: isFileChangedError(error) ? "scan/file-changed" : ruleForError(error),
+          message: `a YAML file of the TorchServe model folder could not be read to check its Java class tags: ${error.message}`,
           evidence: { code: error.code },
         });
       }

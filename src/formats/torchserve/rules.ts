@@ -66,6 +66,15 @@ export const torchserveRules = [
     references: [DOCS],
   },
   {
+    id: "torchserve/java-yaml-tag",
+    title: "TorchServe model config constructs a Java class",
+    severity: "high",
+    description:
+      "A YAML file of the model archive or folder (the `model-config.yaml` the manifest's `configFile` names, or any `.yaml`/`.yml` file beside `MAR-INF/`) tags a node with a Java class (`!!java.net.URL`, `!<tag:yaml.org,2002:javax.script.ScriptEngineManager>`, the same through a `%TAG` handle or %-escapes). TorchServe's frontend reads the model config with SnakeYAML (`ArchiveUtils.readYamlFile`), whose 1.x `Constructor` builds any class a global tag names: the `ScriptEngineManager`/`URLClassLoader` chain loads and runs a remote jar when the model is registered, before any Python code (CVE-2022-1471). Critical for the known gadget classes (script engines, class loaders, JNDI lookups, `JdbcRowSetImpl`, Spring application contexts, connection pools), high for any other Java class. A YAML file past modelgate's budgets is reported as `scan/budget-exceeded`.",
+    cve: ["CVE-2022-1471"],
+    references: ["https://nvd.nist.gov/vuln/detail/CVE-2022-1471", HANDLERS],
+  },
+  {
     id: "torchserve/malformed",
     title: "TorchServe manifest is missing or malformed",
     severity: "medium",
