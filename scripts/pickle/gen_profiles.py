@@ -191,10 +191,14 @@ for mod in walk(sklearn, skip):
             s_call.append(f"{mod.__name__}.{name}")
 for name, cls in all_estimators():
     s_call.append(qual(cls))
+# functions that call getattr(obj, <name from their arguments>): never allowed, even by reference
+SKLEARN_RESOLVERS = {"sklearn.metrics._scorer._cached_call", "sklearn.metrics._plot.base._check_classifier_response_method"}
 # functions model-selection objects and scorers reference (reference only: never called at load)
 for mod in walk(importlib.import_module("sklearn.metrics"), skip):
     for name, obj in vars(mod).items():
         if inspect.isfunction(obj) and obj.__module__ == mod.__name__ and not name.startswith("__"):
+            if qual(obj) in SKLEARN_RESOLVERS:
+                continue  # getattr by a name from the data: denied (denylist.json, resolver)
             s_new.append(qual(obj))
 # scikit-learn models hold SciPy sparse matrices (TfidfVectorizer, OneHotEncoder ...)
 import scipy
