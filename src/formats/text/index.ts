@@ -78,6 +78,21 @@ const SCRIPT_EXTENSIONS: ReadonlyMap<string, string> = new Map([
   ...["bat", "cmd", "ps1", "psm1", "vbs", "vbe", "jse", "wsf", "hta"].map((e) => [e, "Windows script"] as const),
 ]);
 
+/** Extensions of documentation and prose: no loader imports them, whatever code they quote. */
+const DOCUMENT_EXTENSIONS: ReadonlySet<string> = new Set([
+  "md",
+  "markdown",
+  "rst",
+  "txt",
+  "adoc",
+  "asciidoc",
+  "html",
+  "htm",
+  "tex",
+  "org",
+  "log",
+]);
+
 /** Extensions of template files: transformers reads `chat_template.jinja` and `additional_chat_templates/*.jinja` as text. */
 const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2"]);
 
@@ -130,8 +145,13 @@ export const detectText: Detector = ({ head, size, name }) => {
       ? { format: "python", offset: 0, reason: "python shebang" }
       : { format: "shell", offset: 0, reason: "shebang script" };
   }
-  if (ext === "py" || /^(?:from\s+[\w.]+\s+import\s|import\s+[\w.]+|def\s+\w+\s*\(|class\s+\w+[(:])/m.test(text)) {
-    if (ext === "py" || !/\{[%{]/.test(text)) return { format: "python", offset: 0, reason: "Python source" };
+  // Python by content only where a name does not say documentation: a model card's code snippet
+  // (`from transformers import ...` in README.md) is imported by nothing
+  if (
+    !DOCUMENT_EXTENSIONS.has(ext) &&
+    /^(?:from[ \t]+[\w.]+[ \t]+import[ \t]|import[ \t]+[\w.]+|def[ \t]+\w+[ \t]*\(|class[ \t]+\w+[(:])/m.test(text)
+  ) {
+    if (!/\{[%{]/.test(text)) return { format: "python", offset: 0, reason: "Python source" };
   }
   const yaml = detectYamlByContent(trimmed, ext);
   if (yaml !== undefined) return yaml;
