@@ -154,6 +154,8 @@ def xgboost_samples():
         num_boost_round=2,
     )
     dart.save_model(f"{d}/dart.ubj")
+    # Booster.save_config(): parameters only (load_config reads them, load_model refuses them)
+    out("xgboost", "dart_config.json", dart.save_config())
     linear = xgb.train({"booster": "gblinear", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=2)
     linear.save_model(f"{d}/linear.json")
 
@@ -181,6 +183,7 @@ def xgboost_samples():
             "model.bin": {"verdict": "clean"},
             "headerless.model": {"verdict": "clean"},
             "dart.ubj": {"verdict": "clean"},
+            "dart_config.json": {"verdict": "clean", "absentRules": ["xgboost/malformed"]},
             "linear.json": {"verdict": "clean"},
             "hostile/trailing_pickle.bin": {
                 "verdict": "malicious",

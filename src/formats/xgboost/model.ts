@@ -47,6 +47,20 @@ function numeric(v: unknown): number | undefined {
 const NODE_ARRAYS = ["left_children", "right_children", "parents", "split_indices", "split_conditions", "default_left"];
 
 /**
+ * Whether a learner is `Booster.save_config()`'s output (training and generic parameters, a booster
+ * without trees or weights): `load_config` sets parameters from it and `load_model` refuses it, so
+ * it is a plain JSON config, not a model.
+ * @param learner - the document's `learner`
+ */
+function isSavedConfig(learner: Readonly<Record<string, unknown>>): boolean {
+  if (!isRecord(own(learner, "learner_train_param")) || !isRecord(own(learner, "generic_param"))) return false;
+  const gb = own(learner, "gradient_booster");
+  if (!isRecord(gb)) return false;
+  const inner = own(gb, "gbtree");
+  return own(gb, "model") === undefined && (!isRecord(inner) || own(inner, "model") === undefined);
+}
+
+/**
  * Validates a parsed XGBoost JSON/UBJSON model.
  * @param root - the parsed document
  * @param encoding - which encoding it came from
@@ -73,6 +87,7 @@ export function validateModel(
   const learner = isRecord(root) ? own(root, "learner") : undefined;
   const version = isRecord(root) ? own(root, "version") : undefined;
   if (!isRecord(learner) || !isList(version)) return { info, issues, isModel: false };
+  if (isSavedConfig(learner)) return { info, issues, isModel: false };
   const parts = Array.from(version);
   if (parts.length !== 3 || !parts.every((p) => typeof p === "number" && Number.isInteger(p) && p >= 0)) {
     malformed("version is not [major, minor, patch]");
