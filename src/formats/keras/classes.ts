@@ -46,7 +46,45 @@ MeanMetricWrapper RootMeanSquaredError MeanIoU IoU OneHotIoU F1Score FBetaScore 
 DTypePolicy FloatDTypePolicy QuantizedDTypePolicy QuantizedFloat8DTypePolicy Policy
 __tensor__ __numpy__ __bytes__ __typespec__ __ellipsis__ __keras_tensor__ __lambda__ function TensorShape
 __tuple__ __slice__ TypeSpec CompositeTensor InputSpec
+Wrapper Pipeline JaxLayer FlaxLayer TorchModuleWrapper ZeroPadding Equalization MixUp CutMix AugMix RandAugment
+RandomColorJitter RandomColorDegeneration RandomHue RandomSaturation RandomSharpness RandomShear RandomPerspective
+RandomPosterization RandomInvert RandomErasing RandomGaussianBlur RandomElasticTransform MaxNumBoundingBoxes
+LearningRateSchedule Muon Lamb LAMB Loss Metric Initializer Regularizer Constraint Optimizer Layer
+BinaryIoU PrecisionAtRecall RecallAtPrecision SensitivityAtSpecificity SpecificityAtSensitivity LogCoshError
+PearsonCorrelation ConcordanceCorrelation Circle CategoricalGeneralizedCrossEntropy MeanAbsoluteError STFT
+GroupQueryAttention ReversibleEmbedding RandomApply OrthogonalInitializer DTypePolicyMap GPTQDTypePolicy
+AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D AdaptiveMaxPooling1D AdaptiveMaxPooling2D
+AdaptiveMaxPooling3D LocallyConnected1D LocallyConnected2D DenseFeatures SequenceFeatures SyncBatchNormalization
+TensorFlowOpLayer InstanceProperty InstanceMethod ClassMethod PreprocessingLayer AbstractRNNCell PeepholeLSTMCell
+LossFunctionWrapper SumOverBatchSize SumOverBatchSizeMetricWrapper MeanRelativeError MeanTensor Reduce
 `);
+
+/**
+ * Roots whose every function and class modelgate judges by name: Keras and TensorFlow themselves hold file I/O,
+ * model loading and code loading next to the tensor math, so a name under them is trusted only when listed.
+ */
+export const STRICT_MODULE_ROOTS: ReadonlySet<string> = words("keras tf_keras tensorflow");
+
+/**
+ * Module path segments that only re-export or lay out packages (`keras.src.backend.tensorflow.nn` is the `nn`
+ * namespace): skipped before the benign namespaces below are looked for.
+ */
+export const WRAPPER_SEGMENTS: ReadonlySet<string> = words(
+  "src python _api api v1 v2 compat keras tf_keras tensorflow backend jax torch openvino",
+);
+
+/**
+ * Namespaces whose functions compute on tensors (activations, losses, metrics, initializers, ops and math): a
+ * `class_name: "function"` under a strict root is accepted only when every segment left is one of these.
+ */
+export const BENIGN_FUNCTION_SEGMENTS: ReadonlySet<string> = words(`
+activations losses metrics initializers regularizers constraints ops math nn numpy linalg signal image random fft
+core special nn_ops nn_impl math_ops array_ops gen_math_ops gen_nn_ops gen_array_ops clip_ops special_math_ops
+linalg_ops image_ops image_ops_impl random_ops
+`);
+
+/** Names that load another model's graph from a path the config gives (a SavedModel runs its own ops). */
+export const EXTERNAL_MODEL_CLASSES: ReadonlySet<string> = words("TFSMLayer");
 
 /** Top-level packages whose objects Keras may import while loading. */
 export const KERAS_MODULE_ROOTS: ReadonlySet<string> = words(
@@ -58,6 +96,41 @@ export const DANGEROUS_MODULE_ROOTS: ReadonlySet<string> = words(`
 builtins __builtin__ os posix nt subprocess sys importlib runpy shutil socket pickle marshal code codeop pty ctypes
 io codecs webbrowser requests urllib http asyncio multiprocessing __main__ pdb timeit commands platform
 `);
+
+/** A Keras or TensorFlow name that does more than compute: the rule it falls under, its severity and why. */
+export interface DangerousKerasName {
+  readonly pattern: RegExp;
+  readonly ruleId: "keras/dangerous-function" | "keras/safe-mode-bypass";
+  readonly severity: "critical" | "high";
+  readonly why: string;
+}
+
+/**
+ * Dangerous names, matched on the full dotted name (`module.function`, `module.Class`). Order matters: the
+ * first match is reported. `get_file` and `enable_unsafe_deserialization` have rules of their own (config.ts).
+ */
+export const DANGEROUS_KERAS_NAMES: readonly DangerousKerasName[] = [
+  {
+    pattern: /(^|\.)set_global_attribute$/,
+    ruleId: "keras/safe-mode-bypass",
+    severity: "critical",
+    why: "sets Keras global state (safe_mode_saving turns safe mode off)",
+  },
+  {
+    pattern:
+      /(^|\.)(func_load|func_dump|load_op_library|load_library|load_file_system_library|load_pluggable_device_library|py_function|numpy_function|py_func|eager_py_func|PyFunc|PyFuncStateless|EagerPyFunc)$|(^|\.)script_ops(\.|$)/,
+    ruleId: "keras/dangerous-function",
+    severity: "critical",
+    why: "runs Python code or loads a native library",
+  },
+  {
+    pattern:
+      /(^|\.)(io|gfile|file_io|io_ops|gen_io_ops|file_utils|saving_lib|saving_api|legacy_h5_format|saved_model|summary|raw_ops)(\.|$)|(^|\.)(GFile|FastGFile|WriteFile|ReadFile|MatchingFiles|write_file|read_file|matching_files|rmtree|delete_recursively|DeleteRecursively|load_model|save_model|load_weights|save_weights|deserialize_keras_object)$/,
+    ruleId: "keras/dangerous-function",
+    severity: "high",
+    why: "reads, writes or deletes files, or loads or saves a model",
+  },
+];
 
 /** TFOpLambda function names that touch files, Python or native libraries. */
 export const DANGEROUS_TF_FUNCTION =

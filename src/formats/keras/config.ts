@@ -4,7 +4,9 @@
  * JSON tree and reports what would make `load_model` run code: Lambda bytecode, modules outside
  * Keras, TFOpLambda calls, pickled Torch modules, `get_file` and safe-mode bypasses. Values the
  * loaders decode before a layer sees them (tf-keras `__tuple__`, the code strings `func_load`
- * reads) are judged as decoded: see loader-decoding.ts.
+ * reads) are judged as decoded: see loader-decoding.ts. Every serialized object's full name
+ * (`module` + function or class, `registered_name`, a legacy class name) is judged by names.ts:
+ * a root under Keras or TensorFlow does not make a name benign (TFSMLayer, file I/O, func_load).
  * @module
  */
 import { ModelgateError } from "../../core/errors.js";
@@ -21,6 +23,7 @@ import {
   pythonBase64Decode,
   type Tick,
 } from "./loader-decoding.js";
+import { dangerousName, judgeKerasName, leafName } from "./names.js";
 
 /** Budgets of {@link analyzeKerasConfig}. */
 export interface KerasConfigBudgets {
@@ -73,11 +76,14 @@ function shapeOf(value: Json): string {
   return value === null ? "null" : `a ${typeof value}`;
 }
 
-/** Lambda slots: the value key and the key of its Keras 2 type (`lambda`, `function`, `raw`). */
+/**
+ * Lambda slots: the value key, the key of its Keras 2 type (`lambda`, `function`, `raw`) and the key of the
+ * module whose names a `function` type is looked up in.
+ */
 const LAMBDA_SLOTS = [
-  ["function", "function_type"],
-  ["output_shape", "output_shape_type"],
-  ["mask", "mask_type"],
+  ["function", "function_type", "module"],
+  ["output_shape", "output_shape_type", "output_shape_module"],
+  ["mask", "mask_type", "mask_module"],
 ] as const;
 
 class ConfigWalker {
@@ -152,6 +158,14 @@ class ConfigWalker {
         evidence: { path: short(path, 400), value: short(value) },
       });
     }
+    if (value === "set_global_attribute" || value.endsWith(".set_global_attribute")) {
+      // keyed by the object holding it, as the same name judged there (judgeName) is
+      this.report(`setglobal:${path.replace(/\.config$/, "")}`, {
+        ruleId: "keras/safe-mode-bypass",
+        message: `the config references Keras's set_global_attribute (safe_mode_saving) at ${short(path)}`,
+        evidence: { path: short(path, 400), value: short(value) },
+      });
+    }
     if (value === "get_file" || value.endsWith(".get_file")) {
       this.report(`get_file:${path}`, {
         ruleId: "keras/get-file",
@@ -187,6 +201,13 @@ class ConfigWalker {
         });
       }
     }
+    if (cls !== undefined && (module === undefined || KERAS_MODULE_ROOTS.has(module.split(".")[0] ?? ""))) {
+      const fn = cls === "function" && typeof config === "string" ? config : undefined;
+      this.judgeName(module, cls, fn, o, path, evidence);
+    }
+    if (registered !== undefined && registered !== cls && registered !== "function") {
+      this.judgeName(undefined, leafName(registered), undefined, o, path, evidence);
+    }
     if (registered?.includes(">")) {
       const pkg = registered.split(">")[0] ?? "";
       if (!KERAS_MODULE_ROOTS.has(pkg.split(".")[0] ?? "") && pkg !== "keras") {
@@ -210,10 +231,12 @@ class ConfigWalker {
     switch (cls) {
       case "Lambda":
         if (isObject(config)) {
-          for (const [key, typeKey] of LAMBDA_SLOTS) {
+          for (const [key, typeKey, moduleKey] of LAMBDA_SLOTS) {
             const value = config[key];
             if (value === undefined || value === null) continue;
-            this.lambdaFunction(this.decode(value, depth + 2), config[typeKey], `${path}.config.${key}`, evidence);
+            const fnModule = typeof config[moduleKey] === "string" ? (config[moduleKey] as string) : undefined;
+            const decoded = this.decode(value, depth + 2);
+            this.lambdaFunction(decoded, config[typeKey], `${path}.config.${key}`, evidence, fnModule);
           }
         }
         return;
@@ -235,7 +258,7 @@ class ConfigWalker {
           return;
         }
         const fn = decoded ?? "";
-        const bad = DANGEROUS_TF_FUNCTION.test(fn);
+        const bad = DANGEROUS_TF_FUNCTION.test(fn) || dangerousName(`tensorflow.${fn}`) !== undefined;
         this.report(`tfop:${fn}:${bad}`, {
           ruleId: "keras/tfoplambda",
           message: `${cls} layer ${short(String(layerName))} calls tf.${short(fn)}`,
@@ -283,16 +306,86 @@ class ConfigWalker {
   }
 
   /**
+   * Judges the full name an object resolves to (names.ts): dangerous names are high or critical,
+   * `TFSMLayer` high with its path, names under Keras/TensorFlow that are not listed as benign medium.
+   */
+  judgeName(
+    module: string | undefined,
+    cls: string,
+    fn: string | undefined,
+    o: Record<string, Json>,
+    path: string,
+    evidence: Record<string, string>,
+  ): void {
+    const verdict = judgeKerasName(module, cls, fn);
+    switch (verdict.kind) {
+      case "ok":
+        return;
+      case "dangerous":
+        this.report(
+          verdict.match.ruleId === "keras/safe-mode-bypass" ? `setglobal:${path}` : `name:${path}:${verdict.name}`,
+          {
+            ruleId: verdict.match.ruleId,
+            message: `the config calls ${short(verdict.name)} at ${short(path)}, which ${verdict.match.why}`,
+            evidence: { ...evidence, name: short(verdict.name, 400) },
+            severity: verdict.match.severity,
+          },
+        );
+        return;
+      case "external-model": {
+        const config = isObject(o.config) ? o.config : undefined;
+        const target = config?.filepath ?? config?.file_path ?? null;
+        this.report(`tfsm:${path}`, {
+          ruleId: "keras/external-savedmodel",
+          message: `the config builds ${short(verdict.name)} at ${short(path)}, which loads and runs the SavedModel at ${short(JSON.stringify(target) ?? "an argument given at call time")}`,
+          evidence: {
+            ...evidence,
+            name: short(verdict.name, 400),
+            filepath: short(JSON.stringify(target) ?? "null", 400),
+          },
+        });
+        return;
+      }
+      case "unlisted":
+        this.report(`unlisted:${path}:${verdict.name}`, {
+          ruleId: "keras/unlisted-object",
+          message: `the config names the ${verdict.what} ${short(verdict.name)} at ${short(path)}, outside the Keras/TensorFlow namespaces known to only compute on tensors`,
+          evidence: { ...evidence, name: short(verdict.name, 400) },
+        });
+        return;
+    }
+  }
+
+  /**
    * A Lambda `function`/`output_shape`/`mask` (already decoded as the loader decodes it). Keras 2
    * reads it by its `*_type`: `lambda` is `func_load` of `[code, defaults, closure]` or of a code
    * string, `function` a name (or object) resolved at load, `raw` plain data. Without a type (Keras
    * 3 writes none) or with one Keras 2 rejects, a list is still read as `func_load` would.
    */
-  lambdaFunction(value: Json, type: Json | undefined, path: string, evidence: Record<string, string>): void {
+  lambdaFunction(
+    value: Json,
+    type: Json | undefined,
+    path: string,
+    evidence: Record<string, string>,
+    fnModule?: string,
+  ): void {
     if (value === null) return;
     const kind = typeof type === "string" ? type : undefined;
     if (kind === "function" || (kind === "raw" && typeof value === "string")) {
       const name = typeof value === "string" ? value : short(JSON.stringify(value) ?? "");
+      if (kind === "function" && typeof value === "string") {
+        // Keras 2 looks the name up in the globals of `module` (when imported): judge the full name
+        const full = fnModule === undefined || fnModule === "" ? value : `${fnModule}.${value}`;
+        const match = dangerousName(full);
+        if (match !== undefined) {
+          this.report(`name:${path}:${full}`, {
+            ruleId: match.ruleId,
+            message: `Lambda layer ${evidence.layer} calls ${short(full)}, which ${match.why}`,
+            evidence: { ...evidence, path: short(path, 400), name: short(full, 400) },
+            severity: match.severity,
+          });
+        }
+      }
       this.report(`lambda-name:${name}`, {
         ruleId: "keras/lambda-layer",
         message:

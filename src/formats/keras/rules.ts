@@ -37,6 +37,29 @@ export const kerasRules = [
       "A `TFOpLambda`/`SlicingOpLambda` layer stores the name of a `tf.*` function that Keras looks up and calls at load. Arithmetic is common in exported functional models (`low`); file I/O (`tf.io.write_file`), `py_function`/`numpy_function` and library loading are `high`; a function that is not a name (a list, an object) is `medium`.",
   },
   {
+    id: "keras/dangerous-function",
+    title: "Keras config calls a Keras/TensorFlow function that touches files or code",
+    severity: "high",
+    description:
+      'A serialized object (a `class_name: "function"`, a class, a Keras 2 Lambda function name, a TFOpLambda call) resolves to a Keras or TensorFlow name that does more than compute: file I/O (`tf.io.write_file`, `tf.io.gfile.*`, `gen_io_ops.WriteFile`, `GFile`, `keras.src.utils.file_utils.*`), model loading or saving (`load_model`, `saving_lib`), `tf.raw_ops.*`. Keras imports the module and calls the name while loading, safe mode or not (CVE-2025-1550 class). Severity is `critical` for names that run Python code or load native code (`python_utils.func_load`, which unmarshals bytecode without a safe-mode check, `py_function`, `numpy_function`, `load_op_library`). The full name is in the evidence.',
+    cve: ["CVE-2025-1550"],
+  },
+  {
+    id: "keras/external-savedmodel",
+    title: "Keras config loads an outside TensorFlow SavedModel (TFSMLayer)",
+    severity: "high",
+    description:
+      "A `TFSMLayer` (as a layer, a registered name, or a function a Lambda calls) loads the SavedModel at the path or URL its config gives and runs its graph, whose ops can read and write files; Keras builds it even in safe mode (CVE-2026-1462). The path is in the evidence.",
+    cve: ["CVE-2026-1462"],
+  },
+  {
+    id: "keras/unlisted-object",
+    title: "Keras config names an unlisted Keras/TensorFlow function or class",
+    severity: "medium",
+    description:
+      'A `class_name: "function"` under the `keras`, `tf_keras` or `tensorflow` packages names a function outside the namespaces that only compute on tensors (activations, losses, metrics, initializers, regularizers, constraints, ops, math, nn ...), or a class there is not a known Keras class. Keras and TensorFlow also hold file, model-loading and global-state functions that a vulnerable Keras imports and calls by name, so such a name is not trusted for its root.',
+  },
+  {
     id: "keras/torch-module-wrapper",
     title: "TorchModuleWrapper embeds a pickled PyTorch module",
     severity: "high",
