@@ -21,7 +21,10 @@ import {
   nativeMarker,
   PROMISE_ALLOW,
   TEXT_BUILDERS,
+  TEXT_TO_CODE,
+  VALUE_REFS,
 } from "./names.js";
+import { isImpureCall, isPureCall, isTabledPackage } from "./pure.js";
 import {
   type CodeSummary,
   callsByName,
@@ -120,15 +123,35 @@ export function isEvaluatedAttribute(label: string): boolean {
   return EVALUATED_ATTRIBUTES.some((a) => label.startsWith(a));
 }
 
-/** Whether a call (bare or `pkg::name`) is one a stored call may make. */
+/**
+ * Whether a call (bare or `pkg::name`) is one a stored call may make: the allowlist, option-list
+ * constructors and the pure functions of R's base packages ({@link isPureCall}) but model fitters,
+ * bare or qualified alike; anything of splines.
+ */
 function languageAllowed(name: string): boolean {
   if (LANGUAGE_ALLOW.has(name) || CONTROL_NAME.test(name)) return true;
   const m = /^([^:]+):::?(.+)$/.exec(name);
-  if (m === null) return false;
+  // a model fitter is allowed only as the outer function of a model's call (see unlistedLanguageCalls)
+  if (m === null) return !DANGEROUS_CALLS.has(name) && !callsByName(name) && !isFitter(name) && isPureCall(name);
   const [, pkg, bare] = m;
   if (DANGEROUS_CALLS.has(bare!) || callsByName(bare!)) return false;
-  // `survival::Surv`, `rpart::rpart.control`: an allowed name in any package; anything of stats and splines
-  return LANGUAGE_ALLOW.has(bare!) || CONTROL_NAME.test(bare!) || LANGUAGE_NAMESPACES.has(pkg!);
+  // `survival::Surv`, `rpart::rpart.control`: an allowed name in any package
+  if (LANGUAGE_ALLOW.has(bare!) || CONTROL_NAME.test(bare!)) return true;
+  return (isPureCall(name) && !isFitter(bare!)) || (LANGUAGE_NAMESPACES.has(pkg!) && !isTabledPackage(pkg!));
+}
+
+/**
+ * Whether an unlisted entry of a stored call is only a function nothing knows (a user's own
+ * function, a package's fitter not in {@link isFitter}): not a dangerous or acting function of R's
+ * packages, not one that calls what it is given, not computed, bound, named as a value or text.
+ * Such a call is reported `medium`: what it runs depends on the loading session.
+ */
+function unknownCallee(entry: string): boolean {
+  if (!/^(?:[A-Za-z.][A-Za-z0-9._]*:::?)?[A-Za-z.][A-Za-z0-9._]*$/.test(entry)) return false;
+  const bare = entry.slice(entry.lastIndexOf(":") + 1);
+  if (languageAllowed(entry)) return false; // an allowed name listed anyway (text built in a fitter's call)
+  if (DANGEROUS_CALLS.has(entry) || DANGEROUS_CALLS.has(bare) || VALUE_REFS.has(bare)) return false;
+  return !callsByName(entry) && !isImpureCall(entry) && !TEXT_BUILDERS.has(bare) && !TEXT_TO_CODE.has(bare);
 }
 
 /**
@@ -363,13 +386,18 @@ export class RInspector implements RWalkEvents {
     // data that model methods evaluate: allowlist first.
     const unlisted = unlistedLanguageCalls(call, code, where);
     if (dangerous.length === 0 && unlisted.length === 0) return;
+    // a function nothing knows (a user's own, a package's fitter): what it runs depends on the session
+    const unknown = dangerous.length === 0 && unlisted.every(unknownCallee);
     this.#add({
       ruleId: "r/language-call",
       message:
         dangerous.length > 0
           ? `language object${at(where)} calls ${list(dangerous, 6)}: model methods (predict, update, model.frame) evaluate such calls`
-          : `language object${at(where)} calls ${list(unlisted, 6)}, outside the functions formulas and stored model calls use: model methods (predict, update, model.frame) evaluate it`,
+          : unknown
+            ? `language object${at(where)} calls ${list(unlisted, 6)}, functions this scanner does not know (none of R's base packages' functions that act): model methods (predict, update, model.frame) evaluate it`
+            : `language object${at(where)} calls ${list(unlisted, 6)}, outside the functions formulas and stored model calls use: model methods (predict, update, model.frame) evaluate it`,
       offset: where.offset,
+      ...(unknown ? { severity: "medium" as const } : {}),
       evidence: {
         callee: list([...new Set([...dangerous, ...unlisted])]),
         call: call.type === SXP.LANG ? deparse(call) : `expression(…)`,

@@ -412,7 +412,10 @@ export const LANGUAGE_ALLOW: ReadonlySet<string> = new Set([
   "make.link",
 ]);
 
-/** Namespaces whose functions a stored call may name (`splines::ns`, `stats::poly`), callers by name excluded. */
+/**
+ * Namespaces whose functions a stored call may name (`splines::ns`), callers by name excluded;
+ * those of R's base packages are judged function by function (src/formats/r/pure.ts).
+ */
 export const LANGUAGE_NAMESPACES: ReadonlySet<string> = new Set(["stats", "splines"]);
 
 /** Option-list constructors (`rpart.control`, `trainControl`, `lmeControl`): pure by convention. */
@@ -576,6 +579,60 @@ export const FITTERS: ReadonlySet<string> = new Set([
   "lars",
   "ncvreg",
   "pls",
+  // more of stats
+  "stepfun",
+  "isoreg",
+  "line",
+  "smooth",
+  "medpolish",
+  "manova",
+  "loglin",
+  "xtabs",
+  "spectrum",
+  "spec.pgram",
+  "spec.ar",
+  "ar.yw",
+  "ar.mle",
+  "ar.burg",
+  "ar.ols",
+  "cancor",
+  "stl",
+  "decompose",
+  // R's recommended packages: cluster, spatial, lattice, MASS, nlme, survival, mgcv, boot
+  "agnes",
+  "pam",
+  "clara",
+  "diana",
+  "fanny",
+  "mona",
+  "daisy",
+  "surf.ls",
+  "surf.gls",
+  "xyplot",
+  "bwplot",
+  "histogram",
+  "densityplot",
+  "levelplot",
+  "contourplot",
+  "splom",
+  "cloud",
+  "wireframe",
+  "dotplot",
+  "barchart",
+  "stripplot",
+  "qqmath",
+  "parallelplot",
+  "lm.ridge",
+  "glmmPQL",
+  "mca",
+  "corresp",
+  "lmList",
+  "nlsList",
+  "survdiff",
+  "clogit",
+  "aareg",
+  "cch",
+  "jagam",
 ]);
 
 /** Whether a function name (bare) is a model fitter, with its `.formula`/`.default`/`.fit` methods. */
