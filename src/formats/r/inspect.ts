@@ -132,11 +132,20 @@ function languageAllowed(name: string): boolean {
   if (LANGUAGE_ALLOW.has(name) || CONTROL_NAME.test(name)) return true;
   const m = /^([^:]+):::?(.+)$/.exec(name);
   // a model fitter is allowed only as the outer function of a model's call (see unlistedLanguageCalls)
-  if (m === null) return !DANGEROUS_CALLS.has(name) && !callsByName(name) && !isFitter(name) && isPureCall(name);
+  if (m === null) {
+    return (
+      !DANGEROUS_CALLS.has(name) &&
+      !callsByName(name) &&
+      !isFitter(name) &&
+      !TEXT_BUILDERS.has(name) &&
+      isPureCall(name)
+    );
+  }
   const [, pkg, bare] = m;
   if (DANGEROUS_CALLS.has(bare!) || callsByName(bare!)) return false;
   // `survival::Surv`, `rpart::rpart.control`: an allowed name in any package
   if (LANGUAGE_ALLOW.has(bare!) || CONTROL_NAME.test(bare!)) return true;
+  if (TEXT_BUILDERS.has(bare!)) return false; // text whose content no literal shows
   return (isPureCall(name) && !isFitter(bare!)) || (LANGUAGE_NAMESPACES.has(pkg!) && !isTabledPackage(pkg!));
 }
 

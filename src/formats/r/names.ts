@@ -473,6 +473,13 @@ export const TEXT_BUILDERS: ReadonlySet<string> = new Set([
   "formatC",
   "gettextf",
   "warning",
+  // functions that make text whose content no literal shows (a formula given as text, a function
+  // named by a string): from code points, raw bytes, case or character maps, substitutions, parts,
+  // a deparsed or converted value
+  ...["intToUtf8", "rawToChar", "chartr", "tolower", "toupper", "casefold", "sub", "gsub", "regmatches"],
+  ...["substr", "substring", "strtrim", "trimws", "strsplit", "strrep", "toString", "deparse", "as.character"],
+  ...["make.names", "make.unique", "abbreviate", "sQuote", "dQuote", "shQuote", "encodeString", "iconv"],
+  ...["enc2utf8", "enc2native", "basename", "dirname", "file.path", "prettyNum", "gettext", "ngettext", "noquote"],
 ]);
 
 /**

@@ -372,6 +372,9 @@ const RESOLVERS: ReadonlyMap<string, readonly [number, string]> = new Map([
   ["outer", [3, "FUN"]],
   ["apply", [3, "FUN"]],
   ["tapply", [3, "FUN"]],
+  // the generic takes (x, ...); reorder.default(x, X, FUN) passes FUN to tapply (match.fun)
+  ["reorder", [3, "FUN"]],
+  ["reorder.default", [3, "FUN"]],
   ["Find", [1, "f"]],
   ["Position", [1, "f"]],
   ["Negate", [1, "f"]],
