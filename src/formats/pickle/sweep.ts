@@ -13,6 +13,7 @@
  */
 import { type ByteSource, readChunks } from "../../core/byte-source.js";
 import type { Severity } from "../../core/severity.js";
+import { latin1 } from "../../core/sniffing.js";
 import { picklePolicy } from "./policy/index.js";
 
 /** One dangerous import found. */
@@ -35,9 +36,42 @@ const OVERLAP = 600;
 const MAX_HITS = 8;
 
 const IDENT = "[A-Za-z_][A-Za-z0-9_]{0,63}";
-const DOTTED = `${IDENT}(?:\\.${IDENT}){0,7}`;
-/** `c`/`i` + module + `\n` + name + `\n` (GLOBAL, INST). */
-const TEXT_GLOBAL = new RegExp(`[ci](${DOTTED})\\n(${DOTTED})\\n`, "g");
+/** A whole dotted name (a module or a global's name as GLOBAL/INST write them). */
+const DOTTED = new RegExp(`^${IDENT}(?:\\.${IDENT}){0,7}$`);
+/** Longest dotted name: 8 identifiers of 64 characters and their dots. */
+const MAX_DOTTED = 8 * 65;
+/** Opcode positions tried per line end: a module holds at most this many `c`/`i` letters. */
+const MAX_OPCODE_STARTS = 16;
+/** A character of a dotted name. */
+const dottedChar = (c: number): boolean =>
+  c === 0x2e || c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/**
+ * GLOBAL and INST (`c`/`i` + module + `\n` + name + `\n`) ending a module at each line end: read
+ * backwards from the `\n` over the run of name characters, each `c`/`i` in it (nearest first) a
+ * possible opcode, and forwards over the name. Linear in the text: a regular expression tried at
+ * every `c` re-read whole runs of name characters from each (8 MiB of `ccc…c.` took 12 s).
+ */
+function textGlobals(text: string, found: (index: number, module: string, name: string) => void): void {
+  for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) {
+    let q = p + 1;
+    while (q < text.length && q - p <= MAX_DOTTED && dottedChar(text.charCodeAt(q))) q++;
+    if (q === p + 1 || text.charCodeAt(q) !== 0x0a) continue;
+    const name = text.slice(p + 1, q);
+    if (!DOTTED.test(name)) continue;
+    let starts = 0;
+    for (let j = p - 1; j >= 0 && p - j <= MAX_DOTTED + 1 && starts < MAX_OPCODE_STARTS; j--) {
+      const c = text.charCodeAt(j);
+      if (c === 0x63 || c === 0x69) {
+        starts++;
+        const module = text.slice(j + 1, p);
+        if (DOTTED.test(module)) found(j, module, name);
+      }
+      if (!dottedChar(c)) break;
+    }
+  }
+}
+
 /** Longest module or name a STACK_GLOBAL candidate is read with. */
 const MAX_NAME = 128;
 /** Strings read before one position at most (crafted bytes cannot make the sweep quadratic). */
@@ -119,10 +153,9 @@ export async function sweepPickleImports(source: ByteSource, checkpoint: () => v
   let read = 0;
   for await (const chunk of readChunks(source, { end: Math.min(source.size, MAX_SWEEP_BYTES) })) {
     checkpoint();
-    // Byte for byte (ISO-8859-1; TextDecoder's "latin1" is windows-1252, which maps 0x80-0x9f away).
-    const text = carry + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("latin1");
+    const text = carry + latin1(chunk);
     const base = carryStart;
-    for (const m of text.matchAll(TEXT_GLOBAL)) judge(base + m.index, m[1] ?? "", m[2] ?? "");
+    textGlobals(text, (index, module, name) => judge(base + index, module, name));
     // STACK_GLOBAL (0x93) after two strings, each in any of the string opcodes' forms.
     for (let p = text.indexOf("\x93"); p >= 0; p = text.indexOf("\x93", p + 1)) {
       for (const name of stringsBefore(text, p))

@@ -154,9 +154,10 @@ function reachability(summary: SavedModelSummary): Map<number, Reach> {
     const saverNodes = nodesFrom([...meta.saverRoots, ...meta.restoreRoots]);
     const restoreNodes = nodesFrom(meta.restoreRoots);
     // every node neither the saver's nor named like a saver's may be fetched: what it needs runs
-    const saverNamed = (name: string): boolean =>
-      SAVER_SCOPE.test(name) || [...summary.saverPrefixes].some((prefix) => name.startsWith(prefix));
-    const fetchedNodes = nodesFrom([...graph.keys()].filter((name) => !saverNodes.has(name) && !saverNamed(name)));
+    const prefixes = [...summary.saverPrefixes];
+    const fetchedNodes = nodesFrom(
+      [...graph.keys()].filter((name) => !saverNodes.has(name) && !isSaverNamed(name, prefixes)),
+    );
     const fetched = new Set([...exposedNodes, ...fetchedNodes]);
     result.set(index, {
       exposedNodes,
@@ -197,9 +198,15 @@ function outsideSaver(node: TfNode, reach: Reach | undefined, summary: SavedMode
   if (writes && reach?.restoreNodes.has(node.name))
     return "writes files from the restore op, which loading a TF1 SavedModel runs (tf.saved_model.load too), as Saver.restore does";
   if (reach?.saverNodes.has(node.name)) return undefined;
-  if (SAVER_SCOPE.test(node.name)) return undefined;
-  for (const prefix of summary.saverPrefixes) if (node.name.startsWith(prefix)) return undefined;
+  if (isSaverNamed(node.name, summary.saverPrefixes)) return undefined;
   return "outside the checkpoint saver";
+}
+
+/** Whether a node is named like the checkpoint saver's (`save/...`, or a SaverDef's own scope). */
+function isSaverNamed(name: string, prefixes: Iterable<string>): boolean {
+  if (SAVER_SCOPE.test(name)) return true;
+  for (const prefix of prefixes) if (name.startsWith(prefix)) return true;
+  return false;
 }
 
 /** Distinct op uses reported per rule; further ones are counted in one more finding. */

@@ -104,7 +104,7 @@ export function detectFingerprint({ head, size, name }: SniffInput): Detection |
 }
 
 /** A cursor over protobuf fields; `cut` when the bytes end inside a field (a sniffed head). */
-interface FieldCursor {
+export interface FieldCursor {
   readonly field: number;
   readonly wire: number;
   /** Payload of a length-delimited field (a prefix of it when `cut`). */
@@ -128,7 +128,7 @@ interface MetaEvidence {
  * Calls `visit` on each field of `bytes`; false on broken wire data. `whole` false: the bytes are
  * a prefix (the sniffed head), so the last field may be cut (`cut`, its payload a prefix).
  */
-function eachField(bytes: Uint8Array, whole: boolean, visit: (f: FieldCursor) => boolean): boolean {
+export function eachField(bytes: Uint8Array, whole: boolean, visit: (f: FieldCursor) => boolean): boolean {
   let at = 0;
   while (at < bytes.length) {
     const tag = varint(bytes, at);

@@ -11,9 +11,9 @@
 
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
-import { varint as readVarint } from "../../core/sniffing.js";
 import { DEFAULT_WALK_BUDGETS, type MessageSpec, type WireVisitor, WireWalker } from "../protobuf/walk.js";
 import { modelgate } from "./generated/savedmodel.js";
+import { eachField } from "./index.js";
 import { TEXT_ROOTS, TF_TEXT_SCHEMA } from "./text-schema.js";
 import { TextWalker } from "./textproto.js";
 
@@ -414,33 +414,22 @@ const VARIABLE_COLLECTIONS = /variables$|^global_step$/;
 
 /**
  * The length-delimited fields of a serialized message, decoded as strings, by field number;
- * undefined when the bytes are no protobuf message.
+ * undefined when the bytes are no protobuf message. Other fields, groups included, are skipped as
+ * protobuf's parser skips them ({@link eachField}).
  */
 function stringFields(bytes: Uint8Array): Map<number, string[]> | undefined {
   const out = new Map<number, string[]>();
   const decoder = new TextDecoder("utf-8", { fatal: false });
-  let at = 0;
-  for (let i = 0; at < bytes.length; i++) {
-    if (i > 10_000) return undefined;
-    const tag = readVarint(bytes, at);
-    if (tag === undefined) return undefined;
-    const wire = tag[0] % 8;
-    const field = Math.floor(tag[0] / 8);
-    if (wire === 0) {
-      const v = readVarint(bytes, tag[1]);
-      if (v === undefined) return undefined;
-      at = v[1];
-    } else if (wire === 1 || wire === 5) at = tag[1] + (wire === 1 ? 8 : 4);
-    else if (wire === 2) {
-      const len = readVarint(bytes, tag[1]);
-      if (len === undefined || len[1] + len[0] > bytes.length) return undefined;
-      const list = out.get(field) ?? [];
-      list.push(decoder.decode(bytes.subarray(len[1], len[1] + len[0])));
-      out.set(field, list);
-      at = len[1] + len[0];
-    } else return undefined;
-  }
-  return at === bytes.length ? out : undefined;
+  let fields = 0;
+  const ok = eachField(bytes, true, (f) => {
+    if (++fields > 10_000) return false;
+    if (f.payload === undefined) return true;
+    const list = out.get(f.field) ?? [];
+    list.push(decoder.decode(f.payload));
+    out.set(f.field, list);
+    return true;
+  });
+  return ok ? out : undefined;
 }
 
 /** Result of {@link readSavedModel}. */

@@ -31,6 +31,21 @@ const ints = (b: Uint8Array): number[] => [...b].flatMap((x) => int(x));
 const setitems = (b: Uint8Array): number[] => [0x28, ...[...b].flatMap((x, i) => [...int(i), ...int(x)]), 0x75];
 const loader = op.sglobal("torch.storage", "_load_from_bytes");
 
+/** `_load_from_bytes(bytes(L))` where the list L holds `items` as ints and `changes` then run on it. */
+const loadBytesOfList = (items: Uint8Array, ...changes: Array<number[] | Uint8Array>): Uint8Array =>
+  bytes(
+    op.proto(2),
+    loader,
+    op.global("builtins", "bytes"),
+    [0x5d, 0x28],
+    ints(items),
+    [0x65],
+    ...changes,
+    op.call1,
+    op.call1,
+    [0x2e],
+  );
+
 function critical(a: PickleAnalysis): boolean {
   return a.findings.some(
     (f) => f.ruleId === "pickle/dangerous-global" && f.severity === "critical" && f.evidence?.nested !== undefined,
@@ -50,56 +65,26 @@ function expectFailsClosed(a: PickleAnalysis): void {
 
 describe("item assignment and other changes the machine does not model", () => {
   it("SETITEMS on a list before bytes(list) (the list held BENIGN): fails closed", async () => {
-    const data = bytes(
-      op.proto(2),
-      loader,
-      op.global("builtins", "bytes"),
-      [0x5d, 0x28],
-      ints(BENIGN),
-      [0x65],
-      setitems(INNER),
-      op.call1,
-      op.call1,
-      [0x2e],
-    );
+    const data = loadBytesOfList(BENIGN, setitems(INNER));
     expectFailsClosed(await analyze(data));
   });
 
   it("SETITEMS on a list past the container cap: fails closed", async () => {
     const pad = new Uint8Array(3000).fill(0x41);
     pad.set(BENIGN);
-    const data = bytes(
-      op.proto(2),
-      loader,
-      op.global("builtins", "bytes"),
-      [0x5d, 0x28],
-      ints(pad),
-      [0x65],
-      setitems(INNER),
-      op.call1,
-      op.call1,
-      [0x2e],
-    );
+    const data = loadBytesOfList(pad, setitems(INNER));
     expectFailsClosed(await analyze(data));
   });
 
   it("slice assignment (SETITEM with a builtins.slice key): fails closed", async () => {
-    const data = bytes(
-      op.proto(2),
-      loader,
-      op.global("builtins", "bytes"),
-      [0x5d, 0x28],
-      ints(BENIGN),
-      [0x65],
+    const data = loadBytesOfList(
+      BENIGN,
       op.global("builtins", "slice"),
       [0x4b, 0],
       int(INNER.length),
       [0x86, 0x52, 0x5d, 0x28],
       ints(INNER),
       [0x65, 0x73],
-      op.call1,
-      op.call1,
-      [0x2e],
     );
     expectFailsClosed(await analyze(data));
   });

@@ -12,26 +12,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { detectGraphDef, textKind } from "../../../src/formats/savedmodel/index.js";
+import { lfield } from "../../helpers/protobuf.js";
 import { ruleIds, SAMPLES, scanOne } from "../../helpers/scan.js";
 
 const enc = new TextEncoder();
 const text = (s: string) => enc.encode(s);
 const sample = (path: string) => new Uint8Array(readFileSync(join(SAMPLES, path)));
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
-}
-const ld = (field: number, payload: Uint8Array | string): Uint8Array => {
-  const body = typeof payload === "string" ? enc.encode(payload) : payload;
-  return Uint8Array.from([...varint(field * 8 + 2), ...varint(body.length), ...body]);
-};
+const ld = (field: number, payload: Uint8Array | string): Uint8Array => Uint8Array.from(lfield(field, payload));
 const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
 const nodeDef = (name: string, op: string, ...more: Uint8Array[]) => ld(1, cat(ld(1, name), ld(2, op), ...more));
 
