@@ -16,12 +16,12 @@ import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import { isYamlMember, MAX_YAML_BYTES, reportJavaYaml, type YamlFile } from "./java-yaml.js";
-import { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportUnjudged } from "./judge.js";
+import { isContentError, judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportUnjudged } from "./judge.js";
 import { MANIFEST, membersUnder, tarManifestRoot } from "./manifest.js";
 import { readStreamedMember, streamedListing } from "./streamed.js";
 import { listZip, lowerExtension, readMember } from "./zip-listing.js";
 
-export { judgeManifest, MANIFEST_JSON, MAX_MANIFEST_BYTES, reportManifest, reportUnjudged } from "./judge.js";
+export { MAX_MANIFEST_BYTES } from "./judge.js";
 export { MANIFEST } from "./manifest.js";
 
 /** Copies of a repeated manifest judged (readers differ on which one they take). */
@@ -90,16 +90,6 @@ export const torchserveAnalyzer: Analyzer = {
     await reportJavaYaml(ctx, yaml, isContentError);
   },
 };
-
-/** Errors that mean a member's content cannot be read (reported, not thrown). */
-function isContentError(error: unknown): error is Error {
-  return (
-    isModelgateError(error, "MALFORMED") ||
-    isModelgateError(error, "TRUNCATED") ||
-    isModelgateError(error, "BUDGET_EXCEEDED") ||
-    isModelgateError(error, "UNSUPPORTED")
-  );
-}
 
 /** Reads a tar member whole, at most `max` bytes ({@link MAX_MANIFEST_BYTES} by default). */
 async function readTarMember(

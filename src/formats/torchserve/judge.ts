@@ -34,7 +34,6 @@ export const MANIFEST_JSON: JsonMemberOptions = {
     maxStringLength: MAX_MANIFEST_BYTES,
     maxTreeBytes: 64 << 20,
   },
-  ruleId: "torchserve/malformed",
 };
 
 /** Where the judgement of one manifest goes. */
@@ -49,7 +48,7 @@ export interface JudgeSink extends ManifestSink {
 }
 
 /** The errors that mean the manifest's content cannot be judged (not an I/O failure). */
-function isContentError(error: unknown): error is ModelgateError {
+export function isContentError(error: unknown): error is ModelgateError {
   return (
     isModelgateError(error, "MALFORMED") ||
     isModelgateError(error, "TRUNCATED") ||

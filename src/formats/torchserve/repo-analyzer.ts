@@ -34,11 +34,6 @@ async function readListed(ctx: RepoContext, path: string, options: JsonMemberOpt
   }
 }
 
-/** Errors that mean a file's content cannot be checked (too large, unreadable as such). */
-function isContentError(error: unknown): error is Error {
-  return isModelgateError(error, "BUDGET_EXCEEDED") || isModelgateError(error, "MALFORMED");
-}
-
 /** Manifests of unarchived TorchServe model directories. */
 export const torchserveRepoAnalyzer: RepoAnalyzer = {
   name: "torchserve",
@@ -55,7 +50,7 @@ export const torchserveRepoAnalyzer: RepoAnalyzer = {
       });
     }
     // The manifest judgement loads only when a manifest is there: this analyzer runs on every scan.
-    const { MANIFEST_JSON, judgeManifest } = await import("./judge.js");
+    const { MANIFEST_JSON, isContentError, judgeManifest } = await import("./judge.js");
     // Links count as files: TorchServe follows them when it imports the handler.
     const names = ctx.entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.path);
     for (const file of manifests) {

@@ -12,7 +12,6 @@ import { readZipDirectory, type ZipEntry } from "../../containers/zip/reader.js"
 import type { AnalysisContext } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
-import type { RuleId } from "../../core/findings.js";
 import type { JsonParseOptions } from "../../core/json.js";
 
 /** The archive's file members (directories left out), in central directory order. */
@@ -78,7 +77,7 @@ export function lowerExtension(name: string): string {
   return dot < 0 ? "" : base.slice(dot + 1).toLowerCase();
 }
 
-/** How a JSON member (a manifest) is read and what is reported when it cannot be. */
+/** How a JSON member (a manifest) is read: byte and parser budgets. */
 export interface JsonMemberOptions {
   /** Most bytes read. */
   readonly maxBytes: number;
@@ -86,6 +85,4 @@ export interface JsonMemberOptions {
   readonly budget: string;
   /** The strict parser's budgets. */
   readonly json: Omit<JsonParseOptions, "checkpoint" | "allowNonFinite" | "allowLoneSurrogates">;
-  /** Rule of the finding when the member cannot be read (an `invalidates` rule). */
-  readonly ruleId: RuleId;
 }
