@@ -16,7 +16,7 @@
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
-import { extensionOf, varint } from "../../core/sniffing.js";
+import { extensionOf, latin1, varint } from "../../core/sniffing.js";
 
 /** The legacy (v1) model marker: `L"BCN"` and its terminating NUL, UTF-16LE. */
 export const CNTK_LEGACY_MARKER: readonly number[] = [0x42, 0x00, 0x43, 0x00, 0x4e, 0x00, 0x00, 0x00];
@@ -88,13 +88,11 @@ function headFields(head: Uint8Array, start: number, end: number): HeadField[] {
   return fields;
 }
 
-const latin = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
-
 /** A complete, short, printable string payload of the head, or undefined. */
 function headString(head: Uint8Array, f: HeadField | undefined, max: number): string | undefined {
   if (f === undefined || f.wire !== 2 || f.length > max || f.value + f.length > head.length) return undefined;
   const bytes = head.subarray(f.value, f.value + f.length);
-  return bytes.every((b) => b >= 0x20 && b < 0x7f) ? latin(bytes) : undefined;
+  return bytes.every((b) => b >= 0x20 && b < 0x7f) ? latin1(bytes) : undefined;
 }
 
 /** What one `Dictionary` map entry of the head shows. */

@@ -45,9 +45,9 @@ export function decodeLegacyJson(value: Json, tick: Tick, depth = 0): Json {
       const items = decoded.items;
       if (Array.isArray(items)) return items;
       if (typeof items === "string") {
-        const chars = [...items];
-        for (const _ of chars) tick(depth + 1);
-        return chars;
+        // charged before the array is made (a string of megabytes becomes that many items)
+        for (let i = 0; i < items.length; i++) tick(depth + 1);
+        return [...items];
       }
       if (isObject(items)) return Object.keys(items);
       return decoded; // `tuple()` of a number, bool or None raises: the load fails

@@ -716,14 +716,18 @@ async function payloadBytes(
  * The input range of a literal bytes payload too large to hold in memory (no decoding applied to
  * it, or the latin-1 encoding of a str): analysed straight from the input instead.
  */
-async function largeBlob(v: NestedPayload["value"], input: PickleInput): Promise<ByteSource | undefined> {
+async function largeBlob(
+  v: NestedPayload["value"],
+  input: PickleInput,
+  checkpoint?: () => void,
+): Promise<ByteSource | undefined> {
   if (!(v instanceof PyBytes) || v.mutated || v.data !== undefined || v.blob === undefined) return undefined;
   if (v.blob.length <= MAX_NESTED_BYTES) return undefined;
   const src = input.slice(v.blob.offset, v.blob.length);
   if (v.transforms.length === 0 || src === undefined) return src;
   // `_codecs.encode(<str>, 'latin1')` (bytes as protocols 0-2 write them): decoded as it is read
   if (v.transforms.length === 1 && v.transforms[0] === "latin1" && v.blob.encoding === "utf8")
-    return (await import("./latin1-source.js")).latin1Source(src); // rare: loaded when needed
+    return (await import("./latin1-source.js")).latin1Source(src, checkpoint); // rare: loaded when needed
   return undefined;
 }
 
@@ -898,7 +902,7 @@ async function nestedFindings(
       invalid: false,
     };
   }
-  const large = p.kind === "literal" ? undefined : await largeBlob(p.value, input);
+  const large = p.kind === "literal" ? undefined : await largeBlob(p.value, input, opts.checkpoint);
   if (large !== undefined) return largeNestedFindings(p, large, label, depth, opts, embedded, info);
   let bytes = await payloadBytes(p.value, input, opts.chargeDecompressed);
   if (bytes === undefined) {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type ByteSource, readClamped } from "../../sources/byte-source.js";
+import { type ByteSource, readClamped } from "../../core/byte-source.js";
 
 /** Output bytes between two recorded input positions. */
 const STEP = 64 * 1024;
@@ -52,12 +52,14 @@ class Latin1Source implements ByteSource {
  * The latin-1 encoding of the UTF-8 text in `src` as a source read on demand, or undefined when
  * Python's `encode('latin-1')` raises (a code point of 256 or more) or the UTF-8 is not valid.
  * @param src - the str's UTF-8 bytes in the input
+ * @param checkpoint - the scan's abort/deadline check, called for every chunk of the first pass
  */
-export async function latin1Source(src: ByteSource): Promise<ByteSource | undefined> {
+export async function latin1Source(src: ByteSource, checkpoint?: () => void): Promise<ByteSource | undefined> {
   const marks: number[] = [];
   let out = 0;
   let pending = -1; // the lead byte of a code point split between two chunks
   for (let pos = 0; pos < src.size; ) {
+    checkpoint?.();
     const chunk = await readClamped(src, pos, Math.min(CHUNK, src.size - pos));
     if (chunk.length === 0) return undefined;
     for (let i = 0; i < chunk.length; i++) {

@@ -15,14 +15,11 @@ import type { FindingInput } from "../../core/findings.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { readText } from "../hf/text.js";
 import { judgeLoose } from "./embedded.js";
-import { startsLikeJinja } from "./index.js";
+import { startsLikeJinja, TEMPLATE_EXTENSIONS } from "./index.js";
 import { reportTemplate } from "./report.js";
 
 /** Largest template file analysed (8 MiB). */
 const MAX_TEMPLATE_BYTES = 8 * 1024 * 1024;
-
-/** Extensions of files a renderer takes as templates by name. */
-const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2", "jinja2"]);
 
 /** Analyses Jinja template files. */
 export const jinjaAnalyzer: Analyzer = {

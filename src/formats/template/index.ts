@@ -16,6 +16,12 @@ export function startsLikeJinja(text: string): boolean {
   return /^\{[{%#]/.test(text);
 }
 
+/**
+ * Extensions of files a renderer takes as templates by name (transformers reads
+ * `chat_template.jinja` and `additional_chat_templates/*.jinja` as text).
+ */
+export const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2", "jinja2"]);
+
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     jinja: true;

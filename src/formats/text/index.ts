@@ -14,7 +14,7 @@ import type { Detector, FormatModule } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { BUNDLE_MEDIA_TYPE_PREFIX, isStrictSignatureBundle } from "../../integrity/oms/shape.js";
 import { detectMlmodel } from "../mlflow/index.js";
-import { startsLikeJinja } from "../template/index.js";
+import { startsLikeJinja, TEMPLATE_EXTENSIONS } from "../template/index.js";
 import { detectYamlByContent, detectYamlByName, detectYamlByPythonTag } from "../yaml/index.js";
 
 /**
@@ -93,9 +93,6 @@ const DOCUMENT_EXTENSIONS: ReadonlySet<string> = new Set([
   "log",
 ]);
 
-/** Extensions of template files: transformers reads `chat_template.jinja` and `additional_chat_templates/*.jinja` as text. */
-const TEMPLATE_EXTENSIONS: ReadonlySet<string> = new Set(["jinja", "j2"]);
-
 export const detectText: Detector = ({ head, size, name }) => {
   if (head.length === 0) return undefined;
   const ext = extensionOf(name);
@@ -155,7 +152,7 @@ export const detectText: Detector = ({ head, size, name }) => {
   }
   const yaml = detectYamlByContent(trimmed, ext);
   if (yaml !== undefined) return yaml;
-  if (ext === "jinja" || ext === "j2" || /\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
+  if (/\{%-?\s*\w+[\s\S]*?%\}|\{\{[\s\S]*?\}\}/.test(text)) {
     return { format: "jinja", offset: 0, reason: "Jinja template syntax" };
   }
   return { format: "text", offset: 0, reason: "UTF-8 text" };
