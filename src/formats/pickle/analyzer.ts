@@ -228,7 +228,10 @@ export const torchscriptCodeAnalyzer: Analyzer = {
       if (name.startsWith("torch.") || name.startsWith("ops.") || name.startsWith("__torch__.")) {
         if (ops.size < 500) ops.add(name);
       }
-      if (name.endsWith("ops.prim.RaiseException") && (builtinRaises ??= raisesOnlyBuiltins(text))) continue;
+      if (name.endsWith("ops.prim.RaiseException")) {
+        builtinRaises ??= raisesOnlyBuiltins(text);
+        if (builtinRaises) continue;
+      }
       if (RISKY_TORCHSCRIPT.has(name)) {
         findings.push({
           ruleId: "pickle/torchscript-op",

@@ -18,12 +18,15 @@ const card = [
 ].join("\n");
 
 describe("code quoted in documentation is not Python source", () => {
-  it.each(["README.md", "notes.txt", "usage.rst", "index.html"])("%s with a usage snippet is clean text", async (name) => {
-    const file = await scanOne(enc(card), name);
-    expect(ruleIds(file)).not.toContain("repo/python-file");
-    expect(ruleIds(file)).not.toContain("repo/risky-code");
-    expect(file.verdict).toBe("clean");
-  });
+  it.each(["README.md", "notes.txt", "usage.rst", "index.html"])(
+    "%s with a usage snippet is clean text",
+    async (name) => {
+      const file = await scanOne(enc(card), name);
+      expect(ruleIds(file)).not.toContain("repo/python-file");
+      expect(ruleIds(file)).not.toContain("repo/risky-code");
+      expect(file.verdict).toBe("clean");
+    },
+  );
 
   it("a token list with `import` on one line and a word on the next is not Python", async () => {
     const file = await scanOne(enc("[PAD]\nthe\nimport\nmodule\n"), "tokens");
