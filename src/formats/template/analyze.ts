@@ -118,6 +118,20 @@ const SPECIAL_TOKEN = /_token$|^additional_special_tokens$/;
 
 /** Globals the renderer provides whose attributes lead to Python internals (function or context objects). */
 const CHAIN_ROOTS: ReadonlySet<string> = new Set([...GADGETS, "loop", "caller", "raise_exception", "strftime_now"]);
+/**
+ * Jinja's own globals (every render has them): never taken for a template's local name, since the
+ * analysis does not follow Jinja's scopes (a `with`, a macro parameter or a dead branch binding
+ * `lipsum` leaves the global in place elsewhere).
+ */
+const SCOPED_GLOBALS: ReadonlySet<string> = new Set([
+  "lipsum",
+  "cycler",
+  "joiner",
+  "namespace",
+  "self",
+  "range",
+  "dict",
+]);
 /** Gadget callables whose call returns an object that still exposes `__class__` (`ns['__class__']`). */
 const INSTANCE_GADGETS: ReadonlySet<string> = new Set(["namespace", "cycler", "joiner"]);
 /** Where a subscripted object comes from: a gadget itself (or a chain from one), or an instance of one. */
@@ -540,7 +554,9 @@ class TreeAnalysis {
   }
 
   #bind(name: string, value?: Node): void {
-    this.#local.add(name);
+    // Jinja's own globals stay globals to the analysis wherever a template binds them: a binding in
+    // a scope (`with`, a macro parameter, a loop, a dead branch) ends, and the global is back
+    if (!SCOPED_GLOBALS.has(name)) this.#local.add(name);
     if (value === undefined) return;
     const list = this.#env.get(name) ?? [];
     if (list.length < MAX_VALUES) list.push(value);
