@@ -164,7 +164,7 @@ const MAX_RAISES = 10_000;
 
 /**
  * Whether every `ops.prim.RaiseException(msg, cls)` call in TorchScript code names a built-in
- * exception class (`"builtins.RuntimeError"`) or none. The class name is resolved in Python when
+ * exception class (`"builtins.RuntimeError"`: a name of Python's exception classes) or none. The class name is resolved in Python when
  * the exception reaches it, so only a `builtins.` name is known to import nothing; every scripted
  * LSTM or Transformer raises `builtins.RuntimeError`/`AssertionError`. The first argument (a string
  * literal or an expression) is skipped with strings and brackets balanced.
@@ -192,7 +192,10 @@ export function raisesOnlyBuiltins(text: string): boolean {
       p++;
     }
     if (text[p] === ",") {
-      const rest = /^\s*(["'])(builtins\.[A-Za-z_]\w*)\1\s*\)/.exec(text.slice(p + 1, p + 200));
+      const rest =
+        /^\s*(["'])builtins\.(?:\w*(?:Error|Exception|Warning)|StopIteration|StopAsyncIteration|KeyboardInterrupt|SystemExit|GeneratorExit)\1\s*\)/.exec(
+          text.slice(p + 1, p + 200),
+        );
       if (rest === null) return false;
     } else if (text[p] !== ")") return false;
     at = text.indexOf(marker, p);

@@ -15,6 +15,7 @@ describe("TorchScript RaiseException classes", () => {
   it.each([
     ['ops.prim.RaiseException("too large", "__main__.Custom")'],
     ['ops.prim.RaiseException(msg, "os.system")'],
+    ['ops.prim.RaiseException(msg, "builtins.exec")'],
     ['ops.prim.RaiseException(msg, "builtins.RuntimeError.x")'],
     ["ops.prim.RaiseException(msg, cls)"],
     ['ops.prim.RaiseException(msg, "builtins.RuntimeError", 3)'],
