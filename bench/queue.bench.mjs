@@ -172,11 +172,12 @@ const redis = spawn(
 while (!(await ping(port))) await new Promise((r) => setTimeout(r, 50));
 const url = `redis://127.0.0.1:${port}`;
 
-const startWorkers = async (n, { concurrency = 4, cache = true, env = process.env } = {}) => {
+const startWorkers = async (n, { concurrency = 4, cache = true, env = process.env, allowRemote = [] } = {}) => {
   const procs = [];
   for (let i = 0; i < n; i++) {
     const args = [...WORKER_ARGS, main, "worker", "--redis", url, "--root", root, "--concurrency", String(concurrency)];
     if (!cache) args.push("--no-cache");
+    for (const prefix of allowRemote) args.push("--allow-remote", prefix);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
     await new Promise((resolve, reject) => {
       let text = "";
@@ -569,6 +570,11 @@ try {
             JSON.stringify(report.files.map((f) => [f.path, f.cached, f.integrity?.status, f.sha256?.slice(0, 8)])),
             JSON.stringify(report.errors),
           );
+        if (report.errors.length > 0) {
+          // A scan that could not read a file has no hit rate to show: the bench fails.
+          process.exitCode = 1;
+          console.log(`${target}, ${pass}: errors ${JSON.stringify(report.errors.map((e) => `${e.code}: ${e.message}`))}`);
+        }
         rates.push({ pass, hits, files: report.files.length, verdict: report.verdict });
         done.delete(id);
       }
@@ -600,7 +606,9 @@ try {
         fixtures.once("exit", (code) => reject(new Error(`serve-fixtures exited ${code}: ${err}`)));
       });
       const env = { ...process.env, ...info.env, HF_TOKEN: "", HF_HUB_OFFLINE: "" };
-      const hubProcs = await startWorkers(1, { env });
+      // The fixture Hub redirects LFS downloads to its CDN, another loopback origin: a worker
+      // follows a redirect to an internal address only when --allow-remote names it.
+      const hubProcs = await startWorkers(1, { env, allowRemote: ["hf://", `${info.hubCdn}/`] });
       const target = "hf://acme/tiny-llama";
       // verify "full": every file is read whole, so the LFS file's digest is proven and stored (with
       // "read", the ONNX analyzer reads part of it: nothing is stored under a merely listed digest).
