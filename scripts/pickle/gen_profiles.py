@@ -116,9 +116,18 @@ for name in ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "gelu", "silu"
 for mod in [torch.optim] + walk(torch.optim, {"tests", "_multi_tensor"}):
     for _, obj in inspect.getmembers(mod, inspect.isclass):
         if obj.__module__.startswith("torch.optim") and (
-            issubclass(obj, torch.optim.Optimizer) or obj.__module__.startswith("torch.optim.lr_scheduler")
+            issubclass(obj, torch.optim.Optimizer)
+            or obj.__module__.startswith("torch.optim.lr_scheduler")
+            or issubclass(obj, torch.optim.lr_scheduler._LRScheduler)
         ):
             t_new.append(qual(obj))
+# SWALR keeps a static method as its anneal_func: a scheduler state_dict pickles it as
+# getattr(SWALR, name) below protocol 4, by its dotted name from 4 (pure arithmetic on a float)
+import torch.optim.swa_utils
+
+for name in ["_cosine_anneal", "_linear_anneal"]:
+    assert isinstance(inspect.getattr_static(torch.optim.swa_utils.SWALR, name), staticmethod), name
+    t_call.append(f"torch.optim.swa_utils.SWALR.{name}")
 t_new.append("torch.optim.optimizer._RequiredParameter")
 # hook holders a module's hook dicts pickle (lazy modules): plain state, the hook itself is judged on its own
 t_new += ["torch.nn.modules.module._WrappedHook", "torch.utils.hooks.RemovableHandle"]

@@ -519,7 +519,7 @@ function refFinding(site: RefSite, policy: PicklePolicy): FindingInput | undefin
   } else if (isResolver(site.name) && site.callCount > 0 && site.unresolvedCalls === 0 && !site.escaped) {
     // getattr/__import__/... whose every call resolved to allowed names: transparent
     if (site.resolvedTo.every((n) => PicklePolicy.permits(policy.classify(n), "call") || n.startsWith("vars("))) {
-      if (site.resolvedTo.length > 0) return undefined;
+      if (site.resolvedTo.length + site.boundMethods > 0) return undefined;
     }
   }
   if (cls.status !== "denied" && site.consumed && site.callCount === 0 && !site.escaped && !site.mutated) {

@@ -11,6 +11,7 @@
  * @module
  */
 import { ModelgateError } from "../../core/errors.js";
+import { type BoundMethods, boundMethod } from "./bound.js";
 import semantics from "./policy/semantics.json" with { type: "json" };
 import {
   decodeUtf8,
@@ -18,6 +19,7 @@ import {
   isAsciiText,
   isMutated,
   markEscaped,
+  markMutated,
   PyBytes,
   PyCall,
   PyCode,
@@ -99,6 +101,8 @@ export interface ModelHost {
   nameOf(v: Value): string | undefined;
   /** Records a name resolved from data computed at run time. */
   dynamicResolution(opcode: string, offset: number, message: string): void;
+  /** Bound methods made so far (see bound.ts). */
+  readonly bound: BoundMethods;
 }
 
 /** One call of a modelled callable. */
@@ -357,6 +361,13 @@ const getattrModel: Model = (h, c) => {
     h.escape(c.args);
     return new PyUnknown("computed attribute");
   }
+  // a bound method of a class whose method table says what it is (torch's schedulers, Lazy modules)
+  const bound = h.bound.open ? boundMethod({ ...c, callee: new PyRef(c.name, c.site) }, h.shared.patches) : undefined;
+  if (bound !== undefined) {
+    h.bound.add(bound);
+    c.site.boundMethods++;
+    return bound;
+  }
   return resolved(c, h.derive(base, attr, c.name, c.offset));
 };
 
@@ -429,6 +440,8 @@ const varsModel: Model = (h, c) => {
   const a0 = c.a[0];
   const of = a0 === undefined ? "<caller globals>" : h.nameOf(a0);
   if (a0 instanceof PyRef) a0.site.consumed = true;
+  // an object's namespace is its __dict__: what is set through it is not modelled
+  markMutated(a0);
   c.site.resolvedTo.push(`vars(${of ?? "?"})`);
   return new PyNamespace(of ?? "<unknown>");
 };
@@ -465,7 +478,10 @@ const reconstructorModel: Model = (h, c) => {
     initArgs.push(c.a[2] ?? null, h.cap);
     h.call(base, initArgs, undefined, c.opcode, c.offset, "call", "copyreg._reconstructor");
   }
-  return instantiate(h, cls, new PySeq("tuple"), c, "copyreg._reconstructor");
+  const made = instantiate(h, cls, new PySeq("tuple"), c, "copyreg._reconstructor");
+  // `base.__new__(cls, state)` and `base.__init__(obj, state)` made it: its attributes are not modelled
+  if (base !== undefined && !(base instanceof PyRef && base.name === "builtins.object")) markMutated(made);
+  return made;
 };
 
 /** `copyreg.__newobj__(cls, *args)`: `cls.__new__(cls, *args)`. */

@@ -709,6 +709,8 @@ export interface RefSite {
   resolvedTo: string[];
   /** Attributes were set on it (BUILD on a global, SETITEM ...). */
   mutated: boolean;
+  /** Calls of this (getattr) global that returned a bound method of the table (see bound.ts). */
+  boundMethods: number;
 }
 
 /** The result of a call or an instantiation. */
@@ -722,6 +724,13 @@ export class PyCall {
    * attribute set, handed to code it does not model): see {@link isMutated}.
    */
   mutated = false;
+  /** Made by `cls.__new__` (NEWOBJ, `copyreg.__newobj__`, `copyreg._reconstructor`): no `__init__` ran. */
+  allocated = false;
+  /**
+   * What the first BUILD put in the object's `__dict__`, when the machine knows it exactly (see
+   * {@link BuiltState}); undefined before any BUILD or when not known.
+   */
+  built: BuiltState | undefined;
 
   /**
    * @param callee - what was called
@@ -739,6 +748,43 @@ export class PyCall {
     readonly offset: number,
     readonly kwargs: Value | undefined = undefined,
   ) {}
+}
+
+/**
+ * The attribute names a BUILD state sets on an object, as read when BUILD ran (Python copies them
+ * into `__dict__` then, so later changes of the state dict do not matter).
+ */
+export interface BuiltState {
+  /** `dict`: a dict (or None); `pair`: a `(dict, slots)` tuple; `other`: anything else (a list of pairs ...). */
+  readonly shape: "dict" | "pair" | "other";
+  /** Every key, when all are str literals and the dicts are exact; undefined otherwise. */
+  readonly keys: ReadonlySet<string> | undefined;
+}
+
+/**
+ * A bound method `getattr(instance, name)` of a class whose method table says what it is (see
+ * bound.ts): a value without a name, so calling it is a call of an unknown callable, and the
+ * instance it is bound to may be changed by such a call.
+ */
+export class PyBoundMethod extends PyCall {
+  /**
+   * @param callee - the getattr global that made it
+   * @param args - the getattr arguments
+   * @param opcode - calling opcode
+   * @param offset - its offset
+   * @param self - the instance
+   * @param method - `Class.name`, for evidence
+   */
+  constructor(
+    callee: Value,
+    args: Value,
+    opcode: string,
+    offset: number,
+    readonly self: PyCall,
+    readonly method: string,
+  ) {
+    super(callee, undefined, args, opcode, offset);
+  }
 }
 
 /** Result of `persistent_load(pid)`. */

@@ -9,6 +9,7 @@
  * arguments are parsed by `literals.ts`, and the memo is `memo.ts`.
  * @module
  */
+import { BoundMethods, builtState, isBoundClass, storesItems } from "./bound.js";
 import { fixImports } from "./compat.js";
 import { type DecoderState, type FastSink, type OpArg, PickleError, SinkAction } from "./decoder.js";
 import { CALL_RECORDS, FastPath } from "./fastpath.js";
@@ -53,6 +54,7 @@ import {
   markEscaped,
   markMutated,
   materialize,
+  PyBoundMethod,
   PyBuffer,
   PyBytes,
   PyCall,
@@ -220,6 +222,8 @@ export class PickleMachine implements FastSink {
   readonly #fast: FastPath;
   /** What the Python model may do with the machine. */
   readonly #host: ModelHost;
+  /** Bound methods made by getattr (see bound.ts). */
+  readonly #bound = new BoundMethods();
 
   /** @param options - settings (defaults from {@link defaultMachineOptions}) */
   constructor(options: Partial<MachineOptions> = {}) {
@@ -252,6 +256,7 @@ export class PickleMachine implements FastSink {
       escape: (v) => this.#escape(v),
       nameOf: (v) => this.#nameOf(v),
       dynamicResolution: (opcode, offset, message) => this.#dynamicResolution(opcode, offset, message),
+      bound: this.#bound,
     };
   }
 
@@ -374,6 +379,7 @@ export class PickleMachine implements FastSink {
         unresolvedCalls: 0,
         resolvedTo: [],
         mutated: false,
+        boundMethods: 0,
       };
       this.refs.set(name, site);
       if (isArrayWrapperName(name)) this.#wrapperReachable = true;
@@ -503,9 +509,12 @@ export class PickleMachine implements FastSink {
           ? undefined
           : model(this.#host, { name: callee.name, a: seqItems(args) ?? [], args, site, opcode, offset });
       if (result === undefined) {
+        this.#bound.handed(args, kwargs);
         this.#escape(args);
         this.#escape(kwargs);
-        return new PyCall(callee, callee.name, args, opcode, offset, kwargs);
+        const made = new PyCall(callee, callee.name, args, opcode, offset, kwargs);
+        made.allocated = use === "new";
+        return made;
       }
       return result;
     }
@@ -542,11 +551,15 @@ export class PickleMachine implements FastSink {
       throw new PickleError(`${opcode} on a ${pyType(callee)} object, which is not callable`, offset);
     }
     const label =
-      callee instanceof PyCall
-        ? `${callee.calleeName ?? "<dynamic>"}()`
-        : callee instanceof PyPersistent
-          ? "persistent_load(...)"
-          : preview(callee, 80);
+      callee instanceof PyBoundMethod
+        ? `bound method ${callee.method}`
+        : callee instanceof PyCall
+          ? `${callee.calleeName ?? "<dynamic>"}()`
+          : callee instanceof PyPersistent
+            ? "persistent_load(...)"
+            : preview(callee, 80);
+    // a method may change the instance it is bound to
+    if (callee instanceof PyBoundMethod) markMutated(callee.self);
     this.#event({
       kind: "dynamic-call",
       offset,
@@ -554,8 +567,11 @@ export class PickleMachine implements FastSink {
       message: `${opcode} calls a value that cannot be resolved to a name (${label})`,
       evidence: { callee: label, args: previewArgs(args, kwargs), use },
     });
+    this.#bound.handed(args, kwargs);
     this.#escape(args);
-    return new PyCall(callee, undefined, args, opcode, offset, kwargs);
+    const made = new PyCall(callee, undefined, args, opcode, offset, kwargs);
+    made.allocated = use === "new";
+    return made;
   }
 
   #dynamicResolution(opcode: string, offset: number, message: string): void {
@@ -1163,6 +1179,7 @@ export class PickleMachine implements FastSink {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
     } else {
       markMutated(target); // extend / append / add of an object: not modelled
+      if (!(target instanceof PyCall && storesItems(target.calleeName))) this.#bound.handed(...s.slice(x));
       const hook =
         target instanceof PyCall
           ? opname === "ADDITEMS"
@@ -1196,6 +1213,7 @@ export class PickleMachine implements FastSink {
       this.#mutate(target, items, opname, offset, `${opname} on a global`);
     } else if (target instanceof PyCall && target.calleeName !== undefined) {
       markMutated(target); // __setitem__ of an object (a numpy array's items ...): not modelled
+      if (!storesItems(target.calleeName)) this.#bound.handed(...s.slice(x));
       for (let i = x; i < s.length; i++) this.#escape(s[i]); // keys too: the object may keep them
     } else if (isLiteralValue(target) && !(target instanceof PySeq) && !(target instanceof PyBytes && target.mutable)) {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
@@ -1203,6 +1221,7 @@ export class PickleMachine implements FastSink {
       // item assignment on a list or bytearray (an int or slice key) or an unknown object: not
       // modelled, so what it holds is no longer known (Python raises on other keys)
       markMutated(target);
+      if (!(target instanceof PySeq)) this.#bound.handed(...s.slice(x));
       for (let i = x; i < s.length; i++) this.#escape(s[i]);
     }
     this.#truncate(x);
@@ -1264,13 +1283,17 @@ export class PickleMachine implements FastSink {
         // made by calling the class: __init__ set attributes (the alignment ...) the state may omit
         throw new PickleError("joblib NumpyArrayWrapper made by a call: its array layout is not certain", offset);
       }
+      // a class's own __setstate__ may call what the state holds (the table's classes do not)
+      if (!isBoundClass(inst.calleeName)) this.#bound.handed(state);
+      // a second BUILD: Python merges or replaces the state (the models read only one); the names
+      // the first one sets are read now, before the state escapes (bound methods, see bound.ts)
+      if (inst.state !== undefined) markMutated(inst);
+      else inst.built = builtState(dictState, slotState, state);
       // The state goes to the object's __setstate__ or __dict__, which may keep or change what it
       // holds (the joblib wrapper's layout is read from it below: it has no __setstate__).
       // numpy's arrays and dtypes keep their state as it is (markEscaped: refs escape, the objects in
       // it are not changed)
       if (!wrapper) markEscaped(state, HANDED, !isNumpyBuilt(inst));
-      // a second BUILD: Python merges or replaces the state (the models read only one)
-      if (inst.state !== undefined) markMutated(inst);
       inst.state = state;
       this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
       if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
@@ -1282,6 +1305,7 @@ export class PickleMachine implements FastSink {
     if (isLiteralValue(inst) && state !== null) {
       throw new PickleError(`BUILD on a ${pyType(inst)} object, which has no __dict__`, offset);
     }
+    this.#bound.handed(state);
     this.#escape(state);
     return SinkAction.Continue;
   }
