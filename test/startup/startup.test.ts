@@ -117,19 +117,21 @@ const MAIN_ENTRY_MAX_MODULES = 25;
  * files, the detectors' readers and the repository analyzers left the default path; 342 before
  * zod did), about 60 of them the registry's format modules (index files, which detection needs
  * eagerly) and the pickle engine. A new format adds one, and so does a new pickle profile (the
- * policy loads every profile's JSON: 146 with xgboost's; 148 with the CNTK and DVC formats).
+ * policy loads every profile's JSON: 146 with xgboost's; 148 with the CNTK and DVC formats; 151 with
+ * the pickle engine's bound-method table and module, and PyTorch's record-name rules the pickle
+ * analyzer shares).
  */
-const CLI_SCAN_MAX_MODULES = 148;
+const CLI_SCAN_MAX_MODULES = 151;
 
 /**
  * Files of the format, container and integrity folders other than `index.ts` and detectors that a
  * scan of one small pickle may load: the pickle engine and analyzer (the file is a pickle), the
- * small tables some detectors share (the pyc header, R's integer words, torch.package's layout,
+ * small tables some detectors share (the pyc header, R's integer words, torch.package's layout and record names,
  * the strict Sigstore bundle shape), the version-control names the directory walk skips, and the
  * engine's hashing.
  */
 const SCAN_SUPPORT_FILES =
-  /^formats\/pickle\/|^formats\/marshal\/(?:marshal|pyc)\.ts$|^formats\/(?:media\/signatures|r\/header|r\/ints|skops\/names|torch7\/cursor|joblib\/layout|pytorch\/package-layout)\.ts$|^integrity\/hash\/|^integrity\/oms\/(?:requirement|shape)\.ts$|^integrity\/vcs\.ts$/;
+  /^formats\/pickle\/|^formats\/marshal\/(?:marshal|pyc)\.ts$|^formats\/(?:media\/signatures|r\/header|r\/ints|skops\/names|torch7\/cursor|joblib\/layout|pytorch\/package-layout|pytorch\/record-names)\.ts$|^integrity\/hash\/|^integrity\/oms\/(?:requirement|shape)\.ts$|^integrity\/vcs\.ts$/;
 
 /** A small policy file, mode 0600 (a policy writable by others is refused). */
 function writePolicy(name: string, policy: unknown): string {

@@ -1,9 +1,12 @@
 /**
  * Members of PyTorch and TorchScript archives that hold opaque data. What kind of zip an archive
  * is comes from the zip-based formats' member signatures (`FormatSpec.zipSignature`, see
- * `zipFlavor` in `src/registry/catalog.ts`).
+ * `zipFlavor` in `src/registry/catalog.ts`). Names are compared as PyTorchStreamReader looks
+ * records up (root and record ignoring ASCII case, `src/formats/pytorch/record-names.ts`): the
+ * loader reads `ARCHIVE/DATA/0` as the storage `data/0`.
  * @module
  */
+import { recordUnder } from "../../formats/pytorch/record-names.js";
 
 const TORCH_METADATA = new Set([
   "version",
@@ -23,8 +26,8 @@ const TORCH_METADATA = new Set([
  * @param flavor - the archive's zip flavour
  */
 export function isTorchOpaqueMember(name: string, archiveRoot: string, flavor?: string): boolean {
-  if (!name.startsWith(`${archiveRoot}/`)) return false;
-  const rest = name.slice(archiveRoot.length + 1);
+  const rest = recordUnder(name, archiveRoot);
+  if (rest === undefined) return false;
   if (flavor === "torch-package") {
     // what PackageImporter's persistent_load reads for a ("storage", ...) id
     const key = rest.startsWith(".data/") && rest.endsWith(".storage") ? rest.slice(6, -8) : "";

@@ -7,6 +7,7 @@
 import type { AnalysisContext, Analyzer, FormatCatalog } from "../../core/analyzer.js";
 import { HeadFirstSource, SliceSource } from "../../core/byte-source.js";
 import type { FindingInput } from "../../core/findings.js";
+import { recordBase } from "../pytorch/record-names.js";
 import { analyzePickleStream, type PickleAnalysis } from "./analyze.js";
 import { decodePickle, type OpArg, PickleError, SinkAction } from "./decoder.js";
 import { SourceInput } from "./input.js";
@@ -342,7 +343,8 @@ export const torchscriptBytecodeAnalyzer: Analyzer = {
   name: "torchscript-bytecode",
   formats: ["pickle"],
   async analyze(ctx) {
-    if (!ctx.lineage.includes("torchscript") || ctx.name !== "bytecode.pkl") return;
+    // the lite interpreter looks `bytecode.pkl` up ignoring ASCII case (`BYTECODE.PKL` is it)
+    if (!ctx.lineage.includes("torchscript") || recordBase(ctx.name) !== "bytecode.pkl") return;
     const { strings, truncated } = await pickleStrings(ctx, BYTECODE_MAX_OPS);
     const operators: string[] = [];
     const findings: FindingInput[] = [];

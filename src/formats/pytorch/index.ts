@@ -7,13 +7,18 @@
  * judged by the pickle module's TorchScript analyzers. torch.package archives (`torch-package`:
  * zips with `.data/version` and `.data/extern_modules`) have their pickles read with
  * PackageImporter's persistent_load, and `package.ts` adds the archive modules they name.
+ * Archive records are resolved as PyTorch's zip reader resolves them (`record-names.ts`: entry 0's
+ * root, ASCII case ignored); `records.ts` reports case twins and misspelled records. TorchScript
+ * mobile flatbuffer modules (`torchscript-mobile`, `PTMF`) are recognised and reported unanalysed.
  *
- * Detection: recognises PyTorch legacy checkpoints (a pickled magic number opens them).
+ * Detection: recognises PyTorch legacy checkpoints (a pickled magic number opens them) and mobile
+ * flatbuffer modules (the flatbuffer file identifier `PTMF` at bytes 4–8).
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { leadingPickleInt } from "../pickle/head-int.js";
 import { torchPackageRoot } from "./package-layout.js";
+import { torchRecords } from "./record-names.js";
 import type { pytorchRules } from "./rules.js";
 
 /**
@@ -28,6 +33,12 @@ export const detectTorchLegacy: Detector = ({ head }) =>
     ? { format: "pytorch-legacy", offset: 0, reason: "pickled PyTorch legacy magic number" }
     : undefined;
 
+/** TorchScript mobile flatbuffer modules: the file identifier `PTMF` at bytes 4–8, whatever the name. */
+export const detectTorchMobile: Detector = ({ head }) =>
+  head.length >= 12 && head[4] === 0x50 && head[5] === 0x54 && head[6] === 0x4d && head[7] === 0x46
+    ? { format: "torchscript-mobile", offset: 0, reason: "TorchScript mobile flatbuffer identifier PTMF" }
+    : undefined;
+
 declare module "../../core/formats.js" {
   interface FormatRegistry {
     "pytorch-zip": true;
@@ -35,6 +46,7 @@ declare module "../../core/formats.js" {
     "pytorch-tar": true;
     "torch-package": true;
     torchscript: true;
+    "torchscript-mobile": true;
   }
 }
 
@@ -44,27 +56,25 @@ declare module "../../core/findings.js" {
   interface RuleRegistry extends Record<(typeof pytorchRules)[number]["id"], true> {}
 }
 
-/** Top-level folders of an archive that hold a `data.pkl`, sorted. */
+/**
+ * Roots of an archive that hold a `data.pkl` as PyTorchStreamReader looks it up (ASCII case
+ * ignored): entry 0's root first (the one every loader uses), then other top-level folders, which
+ * keep the archive's kind when torch would refuse it.
+ */
 function archiveRoots(names: readonly string[]): string[] {
-  const roots = new Set<string>();
-  for (const name of names) {
-    const slash = name.indexOf("/");
-    if (slash >= 0 && name.slice(slash + 1) === "data.pkl") roots.add(name.slice(0, slash));
-  }
-  return [...roots].sort();
+  const records = torchRecords(names);
+  return records.candidateRoots().filter((root) => records.has("data.pkl", root));
 }
 
 /**
  * A TorchScript archive: a root with `data.pkl` and also `code/`, `constants.pkl` or `bytecode.pkl`
- * (the lite interpreter's operator table, `_save_for_lite_interpreter`).
+ * (the lite interpreter's operator table, `_save_for_lite_interpreter`), names resolved as
+ * torch.jit.load and the lite interpreter resolve them.
  */
-function matchTorchScript(names: readonly string[], files: ReadonlySet<string>): { archiveRoot: string } | undefined {
+function matchTorchScript(names: readonly string[]): { archiveRoot: string } | undefined {
+  const records = torchRecords(names);
   for (const root of archiveRoots(names)) {
-    if (
-      files.has(`${root}/constants.pkl`) ||
-      files.has(`${root}/bytecode.pkl`) ||
-      names.some((n) => n.startsWith(`${root}/code/`))
-    ) {
+    if (records.has("constants.pkl", root) || records.has("bytecode.pkl", root) || records.hasFolder("code", root)) {
       return { archiveRoot: root };
     }
   }
@@ -117,8 +127,8 @@ export const pytorchModule = {
       // PackageImporter's persistent_load (storages, `reduce_package` calls)
       zipSignature: {
         rank: 30,
-        match: (names: readonly string[], files: ReadonlySet<string>) => {
-          const root = torchPackageRoot(files, names);
+        match: (names: readonly string[]) => {
+          const root = torchPackageRoot(names);
           return root === undefined ? undefined : { archiveRoot: root };
         },
       },
@@ -131,8 +141,15 @@ export const pytorchModule = {
       zipSignature: { rank: 10, match: matchTorchScript },
       pickleContext: { context: "torchscript", rank: 0 },
     },
+    {
+      id: "torchscript-mobile",
+      description: "TorchScript mobile flatbuffer module (_save_for_lite_interpreter with _use_flatbuffer)",
+    },
   ],
-  detectors: [{ rank: 10, detect: detectTorchLegacy }],
+  detectors: [
+    { rank: 10, detect: detectTorchLegacy },
+    { rank: 126, detect: detectTorchMobile },
+  ],
   analyzers: [
     lazyAnalyzer(
       "pytorch-legacy",
@@ -150,6 +167,12 @@ export const pytorchModule = {
       async () => (await import("../pickle/analyzer.js")).torchscriptBytecodeAnalyzer,
     ),
     lazyAnalyzer("torch-package", ["zip"], async () => (await import("./package.js")).torchPackageAnalyzer),
+    lazyAnalyzer("torch-records", ["zip"], async () => (await import("./records.js")).torchRecordsAnalyzer),
+    lazyAnalyzer(
+      "torchscript-mobile",
+      ["torchscript-mobile"],
+      async () => (await import("./mobile.js")).torchMobileAnalyzer,
+    ),
   ],
   get rules() {
     return rules();

@@ -51,8 +51,7 @@ export const torchPackageAnalyzer: Analyzer = {
   async analyze(ctx: AnalysisContext): Promise<void> {
     const listing = await listZip(ctx);
     if (listing === undefined) return;
-    const files = new Set(listing.entries.map((e) => e.name));
-    const root = torchPackageRoot(files, listing.names);
+    const root = torchPackageRoot(listing.names);
     // The `torch-package` zip flavour (the archive keeps the zip analyses: its pickles are members,
     // read with PackageImporter's persistent_load); this analyzer adds what the modules change.
     if (root === undefined) return;
