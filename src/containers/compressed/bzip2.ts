@@ -8,12 +8,14 @@
  * This one is a Transform stream: it decodes one block at a time (≤ 900 kB of BWT data), emits the
  * output in 64 KiB chunks, and the stream's backpressure plus the caller's budget stop it.
  * Concatenated streams (pbzip2) are decoded; bytes after the last stream are left unconsumed and
- * counted in `bytesWritten` so callers can report them.
+ * counted in `bytesWritten` so callers can report them. Randomised blocks (bzip2 < 0.9.5, still
+ * decoded by libbz2) are de-randomised ({@link derandomiseBlock}).
  * @module
  */
 import type { Duplex } from "node:stream";
 import { concatBytes } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
+import { derandomiseBlock } from "./bzip2-rand.js";
 import { PacedTransform } from "./paced.js";
 
 const BLOCK_MAGIC_HI = 0x314159;
@@ -154,7 +156,7 @@ const scratchOf = (blockSizeMax: number): BlockScratch => ({
  */
 function decodeBlock(bits: Bits, blockSizeMax: number, scratch: BlockScratch): { crc: number; data: Uint8Array } {
   const crc = bits.read(32) >>> 0;
-  if (bits.bit()) throw new ModelgateError("UNSUPPORTED", "bzip2: randomised blocks (pre-0.9.5) are not supported");
+  const randomised = bits.bit() === 1;
   const origPtr = bits.read(24);
 
   // Symbol map.
@@ -272,7 +274,9 @@ function decodeBlock(bits: Bits, blockSizeMax: number, scratch: BlockScratch): {
     out[i] = ll[p] as number;
     p = next[p] as number;
   }
-  return { crc, data: out.subarray(0, n) };
+  const data = out.subarray(0, n);
+  if (randomised) derandomiseBlock(data);
+  return { crc, data };
 }
 
 /**

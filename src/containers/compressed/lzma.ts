@@ -8,6 +8,8 @@
  *   coder) and an optional known size.
  * - {@link Lzma2Decoder}: LZMA2 (a 7z coder; chunked LZMA with dictionary/state resets, new
  *   properties and stored chunks).
+ * - {@link createZipLzma}: a zip member of method 14 read as Python's `zipfile` reads it (numpy's
+ *   `np.load`): no size limit, an optional end marker, the output cut at the declared size.
  *
  * Why in-house: `xz-decompress` (used for `.xz`) only speaks LZMA2 inside xz containers, and the
  * npm LZMA1 decoders decode whole buffers with no way to cap their output.
@@ -912,4 +914,115 @@ class UnLzma extends PacedTransform {
  */
 export function createUnLzma(): Duplex {
   return new UnLzma();
+}
+
+/**
+ * A zip LZMA member (method 14: a 4-byte header of version and properties size, the 5 properties
+ * bytes, raw LZMA) decoded as Python's `zipfile` does: the decoder gets no size, so the data ends
+ * at an end marker or where the input ends (a marker is optional), and only the declared size is
+ * kept. A stream that runs past the declared size is cut there and flagged ({@link overrun}); one
+ * that ends before it gives what it has (zipfile's CRC check covers those bytes only). Treating
+ * either as an error hid content `np.load` reads.
+ */
+export class ZipLzma extends PacedTransform {
+  /**
+   * Input bytes taken, all of them (as the LZMA-alone decoding before: zip members are LZMA only for
+   * Python's zipfile, which ignores bytes after an end marker; streaming readers do not read LZMA).
+   */
+  bytesWritten = 0;
+  /** Whether the stream decodes past the declared size (only the declared bytes are output). */
+  overrun = false;
+  readonly #declared: number;
+  #head = new Uint8Array(0);
+  #state: LzmaState | undefined;
+  #emitted = 0;
+  #received = 0;
+
+  /** @param declared - the member's declared uncompressed size (where the output is cut) */
+  constructor(declared: number) {
+    super({ readableHighWaterMark: OUTPUT_CHUNK });
+    this.#declared = Math.max(0, declared);
+  }
+
+  protected override takeInput(chunk: Uint8Array): void {
+    this.#received += chunk.length;
+    let s = this.#state;
+    if (s === undefined) {
+      const merged = concatBytes(this.#head, chunk);
+      if (merged.length >= 4) {
+        const propsSize = (merged[2] as number) | ((merged[3] as number) << 8);
+        if (propsSize !== 5) throw malformed(`header declares ${propsSize} properties bytes (LZMA1 has 5)`, "zip LZMA");
+      }
+      // the header, the properties and the range coder's first 5 bytes
+      if (merged.length < 9 + 5) {
+        this.#head = merged;
+        return;
+      }
+      const props = parseLzmaProperties(merged.subarray(4, 9));
+      const label = "zip LZMA";
+      // the window never needs more than the output kept (plus the byte that shows an overrun)
+      s = new LzmaState(
+        props,
+        -1,
+        windowCapacity(props.dictSize, this.#declared + 1, MAX_LZMA_DICTIONARY, label),
+        label,
+      );
+      s.onOutput = (bytes) => this.#emit(bytes);
+      s.buf = merged;
+      s.inPos = 9;
+      s.initRange();
+      this.#state = s;
+      return;
+    }
+    if (s.finished || chunk.length === 0) return;
+    s.append(chunk);
+  }
+
+  #emit(bytes: Uint8Array): void {
+    const room = this.#declared - this.#emitted;
+    if (bytes.length > room) this.overrun = true;
+    const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
+    if (kept.length === 0) return;
+    this.push(kept.slice());
+    this.#emitted += kept.length;
+  }
+
+  protected override decodeSome(final: boolean): boolean {
+    const s = this.#state;
+    if (s === undefined) return true;
+    for (;;) {
+      if (s.finished) break;
+      const before = s.totalPos;
+      // decode no further than one byte past the declared size (enough to tell an overrun)
+      const limit = Math.min(STEP, this.#declared + 1 - s.totalPos);
+      let done: boolean;
+      try {
+        done = limit <= 0 || s.run(final ? 0 : INPUT_MARGIN, limit);
+      } catch (error) {
+        // the input ended without an end marker: zipfile keeps what decoded
+        if (!(final && s.inPos >= s.buf.length)) throw error;
+        done = true;
+      }
+      s.flush();
+      if (done || this.overrun) s.finished = true;
+      if (s.finished || s.totalPos - before < limit) break; // ended, or needs input
+      if (this.outputFull) return false;
+    }
+    this.bytesWritten = this.#received;
+    return true;
+  }
+
+  protected override checkEnd(): void {
+    this.bytesWritten = this.#received;
+    if (this.#state === undefined && this.#head.length < 9)
+      throw malformed("member ends inside its header", "zip LZMA");
+  }
+}
+
+/**
+ * Creates the decoder of a zip LZMA member ({@link ZipLzma}).
+ * @param declared - the member's declared uncompressed size
+ */
+export function createZipLzma(declared: number): ZipLzma {
+  return new ZipLzma(declared);
 }

@@ -3,17 +3,21 @@
  * format (PyTorch, TorchScript, .npz, .keras) and hands every member to the engine. Entries only
  * streaming readers (Java's `ZipInputStream`) extract, in unreferenced bytes or after a member's
  * compressed stream inside its declared data, are extracted and handed on as `<local-only>/name`.
+ * In PyTorch/TorchScript archives a deflated member zlib refuses is decoded as PyTorch's reader
+ * (miniz) decodes it ({@link minizFallback}), and one neither decodes is reported high (fail closed).
  * @module
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { BufferSource, type ByteSource, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError } from "../../core/errors.js";
 import { OPAQUE_SNIFF_BYTES } from "../../core/sniffing.js";
+import { recordUnder } from "../../formats/pytorch/record-names.js";
 import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
 import { isTorchOpaqueMember } from "./flavor.js";
 import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, readZipEntryStream } from "./member.js";
+import { minizInflate } from "./miniz-inflate.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -35,6 +39,8 @@ export const CRC_CHECK_LIMIT = 64 * 1024 * 1024;
 const CAP = 20;
 /** Ranges after members' compressed streams searched for hidden entries (each is reported). */
 const MAX_AFTER_STREAM_RANGES = 64;
+/** Flavours PyTorch reads with miniz (`torch.load`, `torch.jit.load`, `torch.package`). */
+const MINIZ_FLAVORS: ReadonlySet<string> = new Set(["pytorch-zip", "torchscript", "torch-package"]);
 
 async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const source = ctx.source;
@@ -48,14 +54,18 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const flavor = flavors[0] ?? { format: "zip" };
   // The other flavours the archive also has, for the members each one covers.
   const others = flavors.slice(1);
+  // (a root compared as PyTorch's reader compares it: ignoring ASCII case)
   const alsoWithin = (name: string) =>
-    others.filter((f) => f.archiveRoot === undefined || name.startsWith(`${f.archiveRoot}/`)).map((f) => f.format);
+    others
+      .filter((f) => f.archiveRoot === undefined || recordUnder(name, f.archiveRoot) !== undefined)
+      .map((f) => f.format);
   if (flavor.format !== "zip") ctx.refineFormat(flavor.format);
   ctx.fact("zip.entries", entries.length);
   ctx.fact("zip.flavor", flavor.format);
   if (directory.zip64) ctx.fact("zip.zip64", true);
 
   const budget = budgetOf(ctx);
+  const readByMiniz = flavors.some((f) => MINIZ_FLAVORS.has(f.format));
   const counts = new Map<string, number>();
   const report = (key: string, finding: Parameters<AnalysisContext["report"]>[0]): void => {
     const n = (counts.get(key) ?? 0) + 1;
@@ -114,6 +124,9 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
 
     // compressed bytes a streaming reader takes as the member's data (-1: not known)
     let streamBytes = -1;
+    // what the member decoded to when verified (-1: not known), and a miniz decoding zlib refused
+    let decodedSize = -1;
+    let minizContent: ByteSource | undefined;
     // Flagged encrypted: PyTorch builds that ignore the flag load the bytes as plain, so they are
     // read as plain (whatever their size: the flag is only believed when that fails).
     if (entry.encrypted) {
@@ -126,9 +139,11 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       entry.uncompressedSize <= CRC_CHECK_LIMIT &&
       entry.compressedSize <= CRC_CHECK_LIMIT
     ) {
-      const consumed = await verify(ctx, entry, data, dataStart, dataOffset, report);
-      if (consumed === undefined) continue;
-      streamBytes = consumed;
+      const checked = await verify(ctx, entry, data, dataStart, dataOffset, report, readByMiniz);
+      if (checked === undefined) continue;
+      streamBytes = checked.consumed;
+      decodedSize = checked.size;
+      minizContent = checked.content;
     } else {
       unverified++;
     }
@@ -146,7 +161,14 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     const seen = names.get(entry.name) ?? 0;
     names.set(entry.name, seen + 1);
     const memberName = seen === 0 ? entry.name || `#${entry.index}` : `${entry.name}#${entry.index}`;
-    const content = await openZipEntry(data, entry, budget, dataStart, { ignoreEncryptionFlag: entry.encrypted });
+    // a stream that ends before its declared size is analysed as far as it goes (zipfile reads it so)
+    const shorter = entry.method !== METHOD_STORED && decodedSize >= 0 && decodedSize < entry.uncompressedSize;
+    const content =
+      minizContent ??
+      (await openZipEntry(data, entry, budget, dataStart, {
+        ignoreEncryptionFlag: entry.encrypted,
+        ...(shorter ? { decodedSize } : {}),
+      }));
     try {
       const also = alsoWithin(entry.name);
       await ctx.scanMember(memberName, content, {
@@ -297,10 +319,21 @@ async function checkFlaggedEntry(
   return true;
 }
 
+/** What {@link verify} learnt of a member. */
+interface Verified {
+  /** Compressed bytes its stream took (its whole compressed size when the stream is malformed). */
+  readonly consumed: number;
+  /** Bytes it decodes to (at most the declared size), -1 when the stream is malformed. */
+  readonly size: number;
+  /** Its content as miniz decodes it, when zlib refused it (PyTorch archives). */
+  readonly content?: ByteSource;
+}
+
 /**
- * Checks a member's CRC and size. Returns the compressed bytes its stream took (its whole
- * compressed size when the stream is malformed: what decodes is still analysed), undefined when it
- * cannot be decoded at all (already reported).
+ * Checks a member's CRC and size. Returns what it learnt (a malformed stream is still analysed as
+ * far as it decodes), undefined when it cannot be decoded at all (already reported).
+ * @param readByMiniz - the archive is read by PyTorch (miniz): a deflated member zlib refuses is
+ *   decoded as miniz does ({@link minizFallback})
  */
 async function verify(
   ctx: AnalysisContext,
@@ -309,10 +342,19 @@ async function verify(
   dataStart: number,
   dataOffset: number,
   report: (key: string, finding: Parameters<AnalysisContext["report"]>[0]) => void,
-): Promise<number | undefined> {
+  readByMiniz: boolean,
+): Promise<Verified | undefined> {
   const member = { member: entry.name };
   try {
     const actual = await readZipEntryStream(data, entry, dataStart, budgetOf(ctx));
+    if (actual.overrun) {
+      report("size", {
+        ruleId: "zip/size-mismatch",
+        message: `member ${JSON.stringify(entry.name)} decodes past its declared ${entry.uncompressedSize} bytes; Python's zipfile keeps the declared bytes (analysed) and drops the rest`,
+        offset: dataOffset,
+        evidence: { ...member, declared: entry.uncompressedSize, overrun: true },
+      });
+    }
     if (entry.method !== METHOD_STORED && actual.size !== entry.uncompressedSize) {
       report("size", {
         ruleId: "zip/size-mismatch",
@@ -329,7 +371,7 @@ async function verify(
         evidence: { ...member, declared: entry.crc32, actual: actual.crc32 },
       });
     }
-    return actual.consumed;
+    return { consumed: actual.consumed, size: actual.size };
   } catch (error) {
     if (isBombError(error)) {
       report("bomb", {
@@ -341,16 +383,106 @@ async function verify(
       return undefined;
     }
     if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
+      if (readByMiniz && entry.method === METHOD_DEFLATE) {
+        const content = await minizFallback(ctx, entry, data, dataStart, dataOffset, error.message, report);
+        return { consumed: entry.compressedSize, size: -1, content };
+      }
+      // a streaming reader (Python's zipfile: np.load) hands on what inflates before the error,
+      // and a pickle there is unpickled before the error is reached: that part is analysed
+      const prefix = entry.method === METHOD_DEFLATE ? await zlibPrefix(ctx, entry, data, dataStart) : undefined;
+      const analysed = prefix === undefined ? "" : `; the ${prefix.size} bytes before the error were analysed`;
       report("stream", {
         ruleId: "container/malformed-stream",
-        message: `member ${JSON.stringify(entry.name)}: ${error.message}`,
+        message: `member ${JSON.stringify(entry.name)}: ${error.message}${analysed}`,
         offset: dataOffset,
         evidence: member,
       });
-      return entry.compressedSize; // still analyse what decodes
+      return { consumed: entry.compressedSize, size: -1, ...(prefix === undefined ? {} : { content: prefix }) };
     }
     throw error;
   }
+}
+
+/**
+ * What a deflated member zlib refuses inflates to before zlib's error (as zlib-based streaming
+ * readers hand it on), from the miniz-compatible decoder in zlib mode.
+ */
+async function zlibPrefix(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
+): Promise<ByteSource> {
+  const bytes = await data.read(dataStart, entry.compressedSize);
+  ctx.chargeDecompressed(entry.uncompressedSize);
+  const result = minizInflate(bytes, entry.uncompressedSize, { checkpoint: () => ctx.checkpoint(), zlib: true });
+  return new BufferSource(result.output.subarray(0, result.written));
+}
+
+/**
+ * A deflated member of a PyTorch archive that zlib refuses: decodes it as miniz does (what
+ * `torch.load` reads) and reports how it stands. Decoded by miniz: `zip/deflate-miniz-only`;
+ * miniz fails part-way or copies uninitialised memory (PyTorch 1.x reads the buffer all the same):
+ * `zip/member-undecodable`, both high; ends short of the declared size (PyTorch refuses it):
+ * `container/malformed-stream`. Returns the content to analyse (the loader's buffer).
+ * @param zlibError - why zlib refused it
+ */
+async function minizFallback(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
+  dataOffset: number,
+  zlibError: string,
+  report: Report,
+): Promise<ByteSource> {
+  const name = JSON.stringify(entry.name);
+  const bytes = await data.read(dataStart, entry.compressedSize);
+  // the declared size is capped by the caller (CRC_CHECK_LIMIT) and charged before it is allocated
+  ctx.chargeDecompressed(entry.uncompressedSize);
+  const result = minizInflate(bytes, entry.uncompressedSize, { checkpoint: () => ctx.checkpoint() });
+  const evidence = {
+    member: entry.name,
+    zlib: zlibError,
+    miniz: result.status,
+    written: result.written,
+    declared: entry.uncompressedSize,
+    ...(result.quirks.length === 0 ? {} : { quirks: result.quirks.join("; ") }),
+  };
+  const quirks = result.quirks.length === 0 ? "" : ` (${result.quirks.join("; ")})`;
+  if (result.status === "failed" || result.undefinedBytes > 0) {
+    const why =
+      result.status === "failed"
+        ? `miniz fails after ${result.written} of ${entry.uncompressedSize} bytes (${result.reason ?? "error"}), which PyTorch does not report: it reads those bytes and uninitialised memory after them`
+        : `${result.undefinedBytes} of its bytes are copies at distance 0, which PyTorch takes from uninitialised memory`;
+    report("undecodable", {
+      ruleId: "zip/member-undecodable",
+      message: `member ${name}: zlib refuses it (${zlibError}); ${why}${quirks}; what decoded was analysed, zeros standing for the rest`,
+      offset: dataOffset,
+      evidence,
+    });
+    return new BufferSource(result.output);
+  }
+  if (result.status === "done" && result.written < entry.uncompressedSize) {
+    report("stream", {
+      ruleId: "container/malformed-stream",
+      message: `member ${name}: zlib refuses it (${zlibError}); miniz decodes ${result.written} bytes, ${entry.uncompressedSize} declared (PyTorch refuses it)${quirks}`,
+      offset: dataOffset,
+      evidence,
+    });
+    return new BufferSource(result.output.subarray(0, result.written));
+  }
+  const full =
+    result.status === "output-full"
+      ? `; the stream has more output than the ${entry.uncompressedSize} bytes declared: miniz stops there and PyTorch keeps them`
+      : "";
+  report("miniz-only", {
+    ruleId: "zip/deflate-miniz-only",
+    message: `member ${name}: zlib refuses its deflate stream (${zlibError}) but miniz, PyTorch's zip reader, decodes it${quirks}${full}; analysed as miniz decodes it`,
+    offset: dataOffset,
+    evidence,
+  });
+  return new BufferSource(result.output);
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * Random access to zip member data: stored members are zero-copy slices of the archive, deflated,
  * bzip2 and LZMA members (the last two are read by Python's zipfile: numpy.load, Keras; not by
- * PyTorch) are decoded lazily ({@link DecodedWindowSource}) under the scan's budgets.
+ * PyTorch) are decoded lazily ({@link DecodedWindowSource}) under the scan's budgets. LZMA members
+ * are decoded as zipfile does ({@link ZipLzma}: no size limit, output cut at the declared size).
  * @module
  */
-import * as stream from "node:stream";
-import { type Duplex, Transform, type TransformCallback } from "node:stream";
+import type { Duplex } from "node:stream";
 import { crc32, createInflateRaw } from "node:zlib";
 import { type ByteSource, readChunks, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
@@ -16,63 +16,15 @@ import {
   forEachDecodedChunk,
   type WindowOptions,
 } from "../compressed/decoded-source.js";
-import { createUnLzma } from "../compressed/lzma.js";
+import { createZipLzma, ZipLzma } from "../compressed/lzma.js";
 import { locateEntryData, METHOD_BZIP2, METHOD_DEFLATE, METHOD_LZMA, METHOD_STORED, type ZipEntry } from "./reader.js";
 
 const inflateRaw = () => createInflateRaw({ chunkSize: 64 * 1024 });
 
 /**
- * A zip LZMA member (method 14) as an LZMA-alone stream: zip's header (version, properties size,
- * the 5 properties bytes) becomes the LZMA-alone header (properties, then the declared size, where
- * the decoder stops: Python's zipfile keeps no more of what it decodes).
- */
-class ZipLzmaHeader extends Transform {
-  #head: Uint8Array | undefined = new Uint8Array(0);
-
-  constructor(private readonly size: number) {
-    super();
-  }
-
-  override _transform(chunk: Uint8Array, _e: BufferEncoding, callback: TransformCallback): void {
-    const head = this.#head;
-    if (head === undefined) {
-      callback(null, chunk);
-      return;
-    }
-    const all = new Uint8Array(head.length + chunk.length);
-    all.set(head);
-    all.set(chunk, head.length);
-    if (all.length < 9) {
-      this.#head = all;
-      callback();
-      return;
-    }
-    const propsSize = (all[2] as number) | ((all[3] as number) << 8);
-    if (propsSize !== 5) {
-      callback(new ModelgateError("MALFORMED", `zip LZMA header declares ${propsSize} properties bytes (LZMA1 has 5)`));
-      return;
-    }
-    this.#head = undefined;
-    const alone = new Uint8Array(13);
-    alone.set(all.subarray(4, 9));
-    new DataView(alone.buffer).setBigUint64(5, BigInt(this.size), true);
-    this.push(alone);
-    callback(null, all.subarray(9));
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.#head !== undefined) callback(new ModelgateError("TRUNCATED", "zip LZMA member ends inside its header"));
-    else callback();
-  }
-}
-
-/** `stream.compose` (Node 16.9+; not in the type definitions this project builds with). */
-const compose = (stream as unknown as { compose: (...streams: Duplex[]) => Duplex }).compose;
-
-/**
  * The decoder of a compression method, if modelgate reads it.
  * @param method - the member's method
- * @param uncompressedSize - its declared size (where an LZMA member's decoding stops)
+ * @param uncompressedSize - its declared size (where an LZMA member's output is cut)
  */
 export function memberDecoder(method: number, uncompressedSize: number): (() => Duplex) | undefined {
   switch (method) {
@@ -81,7 +33,7 @@ export function memberDecoder(method: number, uncompressedSize: number): (() => 
     case METHOD_BZIP2:
       return createBunzip2;
     case METHOD_LZMA:
-      return () => compose(new ZipLzmaHeader(uncompressedSize), createUnLzma());
+      return () => createZipLzma(uncompressedSize);
     default:
       return undefined;
   }
@@ -101,6 +53,11 @@ export interface OpenZipEntryOptions extends WindowOptions {
    * Only for members {@link checkEncryptionFlag} found plain; otherwise such members are refused.
    */
   readonly ignoreEncryptionFlag?: boolean;
+  /**
+   * The size the member was found to decode to, when smaller than declared (a stream that ends
+   * early, which Python's zipfile accepts): the content is that long instead of failing past it.
+   */
+  readonly decodedSize?: number;
 }
 
 /**
@@ -109,8 +66,10 @@ export interface OpenZipEntryOptions extends WindowOptions {
  * @param entry - the member
  * @param budget - decompressed-bytes and ratio budget (deflated members)
  * @param dataOffset - the data offset when already known (from `checkLocalHeaders`)
- * @param options - window tuning of deflated members; whether to ignore an encryption flag
- * @returns a source of the member's declared uncompressed size (stored: its compressed size)
+ * @param options - window tuning of deflated members; whether to ignore an encryption flag; a
+ *   smaller decoded size
+ * @returns a source of the member's declared uncompressed size (or `decodedSize`; stored: its
+ *   compressed size)
  */
 export async function openZipEntry(
   source: ByteSource,
@@ -125,16 +84,10 @@ export async function openZipEntry(
   const start = dataOffset !== undefined && dataOffset >= 0 ? dataOffset : await locateEntryData(source, entry);
   const raw = new SliceSource(source, start, entry.compressedSize);
   if (entry.method === METHOD_STORED) return raw;
-  const decoder = decoderFor(entry);
+  const size = Math.min(entry.uncompressedSize, options?.decodedSize ?? entry.uncompressedSize);
+  const decoder = memberDecoder(entry.method, size);
   if (decoder !== undefined) {
-    return new DecodedWindowSource(
-      raw,
-      entry.uncompressedSize,
-      decoder,
-      budget,
-      `zip member ${JSON.stringify(entry.name)}`,
-      options,
-    );
+    return new DecodedWindowSource(raw, size, decoder, budget, `zip member ${JSON.stringify(entry.name)}`, options);
   }
   throw new ModelgateError(
     "UNSUPPORTED",
@@ -158,6 +111,8 @@ export interface EntryStream extends EntryIntegrity {
    * reader takes for what follows it (zlib and bzip2 count it; LZMA counts its input whole).
    */
   readonly consumed: number;
+  /** The stream decodes past the declared size (LZMA: cut there, as Python's zipfile does). */
+  readonly overrun: boolean;
 }
 
 /**
@@ -200,19 +155,25 @@ export async function readZipEntryStream(
       crc = crc32(chunk, crc);
       size += chunk.length;
     }
-    return { crc32: crc, size, consumed: size };
+    return { crc32: crc, size, consumed: size, overrun: false };
   }
-  const decoder = decoderFor(entry);
-  if (decoder === undefined) {
+  const factory = decoderFor(entry);
+  if (factory === undefined) {
     throw new ModelgateError(
       "UNSUPPORTED",
       `member ${JSON.stringify(entry.name)} uses compression method ${entry.method}`,
     );
   }
+  let last: Duplex | undefined;
+  const decoder = () => {
+    last = factory();
+    return last;
+  };
   const totals = await forEachDecodedChunk(raw, decoder, budget, `zip member ${JSON.stringify(entry.name)}`, (c) => {
     crc = crc32(c, crc);
   });
-  return { crc32: crc, size: totals.produced, consumed: Math.min(totals.consumed, entry.compressedSize) };
+  const overrun = last instanceof ZipLzma && last.overrun;
+  return { crc32: crc, size: totals.produced, consumed: Math.min(totals.consumed, entry.compressedSize), overrun };
 }
 
 /** Result of {@link checkEncryptionFlag}. */

@@ -100,7 +100,23 @@ export const zipRules = [
     title: "Member size differs from its declaration",
     severity: "medium",
     description:
-      "A stored member's compressed and uncompressed sizes differ, or a deflated member inflates to a different size than declared. Readers disagree on how many bytes such a member has.",
+      "A stored member's compressed and uncompressed sizes differ, or a compressed member decodes to a different size than declared (an LZMA stream running past it is cut there, as Python's `zipfile` does; a shorter one is analysed as far as it goes). Readers disagree on how many bytes such a member has.",
+  },
+  {
+    id: "zip/deflate-miniz-only",
+    title: "Deflate stream only PyTorch's zip reader decodes",
+    severity: "high",
+    description:
+      "A deflated member of a PyTorch/TorchScript archive is refused by zlib (Node, Python's `zipfile`, most scanners) but decoded by miniz's `tinfl`, which PyTorch's zip reader uses: more than 286 literal/length or 30 distance codes, length symbols 286/287, incomplete one-symbol Huffman codes, or more output than declared (miniz stops and PyTorch keeps the buffer). No writer produces such streams; they hide the member (a pickle) from zlib-based tools while `torch.load` reads it. modelgate decodes it as miniz does and analyses the result.",
+    references: ["https://github.com/richgel999/miniz"],
+  },
+  {
+    id: "zip/member-undecodable",
+    title: "Member PyTorch reads could not be decoded",
+    severity: "high",
+    description:
+      "A deflated member of a PyTorch/TorchScript archive fails to decode in zlib and in modelgate's miniz-compatible decoder, or uses bytes the loader takes from uninitialised memory. PyTorch 1.x does not report miniz's decoding failures and reads the partial output (followed by uninitialised memory) as the member, so what the loader unpickles cannot be fully known: the member is treated as hostile (fail closed). What did decode is analysed.",
+    references: ["https://github.com/richgel999/miniz"],
   },
   {
     id: "zip/multiple-eocd",
