@@ -54,7 +54,8 @@ const torchClaim = (by: string): NameClaim => {
   // joblib's zfile (`ZF` + zlib) is read by joblib.load only: torch.load takes it for neither a tar
   // nor a pickle, so its content does not satisfy a torch name.
   const accepts = claim.accepts.filter((f) => f !== "joblib");
-  return { ...claim, accepts: [...accepts, "pytorch-tar", "torch-package"] };
+  // torch.jit.load and the lite interpreter also load the mobile flatbuffer form (`PTMF`)
+  return { ...claim, accepts: [...accepts, "pytorch-tar", "torch-package", "torchscript-mobile"] };
 };
 
 /**
@@ -71,8 +72,8 @@ const PICKLE_EXTENSIONS: Readonly<Record<string, (by: string) => NameClaim>> = {
   pt: torchClaim,
   pth: torchClaim,
   ckpt: torchClaim,
-  // TorchScript Lite (`_save_for_lite_interpreter`): a zip the engine reads; its flatbuffer form
-  // (`PTMF`) is not read, and is not clean either (the claim is unmet)
+  // TorchScript Lite (`_save_for_lite_interpreter`): a zip, or the flatbuffer form (`PTMF`),
+  // which is recognised and reported as not analysed (high)
   ptl: torchClaim,
   // PaddlePaddle's paddle.save pickles parameters and optimizer state.
   pdparams: (by) => pickleClaim(by, false),
@@ -218,8 +219,14 @@ export function planClaims(input: ClaimInput): ClaimPlan {
   const format = sniffed !== undefined ? "pickle" : (others[0]?.format ?? "unknown");
   if (input.opaque) {
     // Text in tensor data (a storage of floats that happens to open with `[` or `{`) is read by no
-    // loader as a config or a script: only binary magics are readings of opaque bytes.
-    const runs = detections.filter((d) => !textual.has(d.format));
+    // loader as a config or a script: only binary magics are readings of opaque bytes. The
+    // sniffer's pickle guess is one in about 30 random storages' first bytes, and no loader
+    // unpickles a storage: it is read beside, so what a pickle there would import counts, and a
+    // reading that breaks is no finding (a checkpoint of thousands of random-weight storages was
+    // `invalid` for `pickle/malformed`).
+    const runs = detections
+      .filter((d) => !textual.has(d.format))
+      .map((d): Detection => (d.format === "pickle" ? { ...d, claim: "beside" } : d));
     return { runs, format: runs[0]?.format ?? "unknown", claim, pickle: undefined };
   }
   if (claim?.layout !== undefined) {
