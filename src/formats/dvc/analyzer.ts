@@ -4,7 +4,8 @@
  * keys resolved): every `outs` entry names an artifact `dvc pull` fetches that was not scanned
  * (medium, path and hash in evidence), and a path that lands outside the pointer's folder once
  * joined to `wdir` (absolute, drive letter, URL, `..` climbing out) is where DVC would write it
- * (high).
+ * (high). `dvc.yaml` and `dvc.lock` are read by `./pipeline.ts`: their stage outputs the same way,
+ * and their stage commands (what `dvc repro` runs).
  * @module
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
@@ -13,6 +14,11 @@ import { preview } from "../../core/preview.js";
 import { mlmodelPlain } from "../mlflow/plain.js";
 import type { YamlAnalysis } from "../yaml/analyze.js";
 import { analyzeYamlFile } from "../yaml/analyzer.js";
+import { pipelineKind } from "./index.js";
+import { escapeReason } from "./paths.js";
+import { pipelineFindings } from "./pipeline.js";
+
+export { escapeReason } from "./paths.js";
 
 /** Output entries looked at most. */
 const MAX_OUTS = 10_000;
@@ -26,28 +32,6 @@ const isObject = (v: unknown): v is Plain => typeof v === "object" && v !== null
 /** A YAML string that is not null (`null`, `~`, empty): the failsafe schema keeps every scalar a string. */
 const text = (v: unknown): string | undefined =>
   typeof v === "string" && !/^(?:null|Null|NULL|~|)$/.test(v) ? v : undefined;
-
-/**
- * Why a path joined to `wdir` lands outside the pointer's folder, or undefined when it stays in.
- * @param wdir - the file's `wdir` (`.` when absent)
- * @param path - the output path
- */
-export function escapeReason(wdir: string, path: string): string | undefined {
-  for (const part of [wdir, path]) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(part)) return "a URL";
-    if (/^[A-Za-z]:/.test(part)) return "a drive letter";
-    if (/^[/\\]/.test(part)) return "an absolute path";
-    if (part.startsWith("~")) return "a home-relative path";
-  }
-  let depth = 0;
-  for (const segment of `${wdir}/${path}`.split(/[/\\]+/)) {
-    if (segment === "..") {
-      depth--;
-      if (depth < 0) return "a path climbing out of the folder";
-    } else if (segment !== "." && segment !== "") depth++;
-  }
-  return undefined;
-}
 
 /** The findings of one pointer document. */
 export function dvcFindings(root: unknown): FindingInput[] {
@@ -94,17 +78,19 @@ export function dvcFindings(root: unknown): FindingInput[] {
   return list.list();
 }
 
-/** Analyses DVC pointer files. */
+/** Analyses DVC pointer files (`*.dvc`) and pipeline files (`dvc.yaml`, `dvc.lock`). */
 export const dvcAnalyzer: Analyzer = {
   name: "dvc",
   formats: ["dvc"],
   async analyze(ctx: AnalysisContext): Promise<void> {
+    const pipeline = pipelineKind(ctx.name);
     await analyzeYamlFile(ctx, (analysis: YamlAnalysis) => {
       const root = analysis.docs[0]?.contents;
       if (!analysis.ok || root === undefined || root === null) {
-        return [{ ruleId: "dvc/malformed", message: "the .dvc file is not a YAML mapping DVC reads" }];
+        const what = pipeline ?? ".dvc";
+        return [{ ruleId: "dvc/malformed", message: `the ${what} file is not a YAML mapping DVC reads` }];
       }
-      return dvcFindings(root);
+      return pipeline === undefined ? dvcFindings(root) : pipelineFindings(root, pipeline);
     });
   },
 };

@@ -1,10 +1,11 @@
 /**
- * Rules of the dvc area: DVC pointer files (`*.dvc`).
+ * Rules of the dvc area: DVC pointer files (`*.dvc`) and pipeline files (`dvc.yaml`, `dvc.lock`).
  * @module
  */
 import type { RuleDef } from "../../core/rules.js";
 
 const DVC_FILES = "https://dvc.org/doc/user-guide/project-structure/dvc-files";
+const DVC_YAML = "https://dvc.org/doc/user-guide/project-structure/dvcyaml-files";
 
 /** dvc rules. */
 export const dvcRules = [
@@ -13,16 +14,24 @@ export const dvcRules = [
     title: "DVC pointer names an artifact that was not scanned",
     severity: "medium",
     description:
-      "A `.dvc` file lists an output (`outs: - path, md5`) that `dvc pull` or `dvc checkout` fetches from a DVC remote or cache and writes beside it. The artifact itself is not in the scanned tree, so what loading it does was not established: scan it after fetching it. Evidence names the path and its hash.",
-    references: [DVC_FILES],
+      "A `.dvc` file lists an output (`outs: - path, md5`) that `dvc pull` or `dvc checkout` fetches from a DVC remote or cache and writes beside it; a `dvc.yaml` stage lists outputs (`outs`, `metrics`, `plots`, unless `cache: false`) and `dvc.lock` records them with their hashes, which `dvc pull` fetches the same way (and `dvc repro` writes). The artifact itself is not in the scanned tree, so what loading it does was not established: scan it after fetching it. Evidence names the path, its hash and, for pipeline files, the stage.",
+    references: [DVC_FILES, DVC_YAML],
   },
   {
     id: "dvc/path-traversal",
     title: "DVC output path escapes the folder",
     severity: "high",
     description:
-      "An output path of a `.dvc` file (joined to its `wdir`) is absolute, has a drive letter or a URL scheme, or climbs out of the pointer's folder with `..`: `dvc pull`/`dvc checkout` writes the fetched artifact there, outside the project (zip-slip for DVC: it can overwrite any file the user can write).",
-    references: [DVC_FILES],
+      "An output path of a `.dvc` file, or of a `dvc.yaml`/`dvc.lock` stage (joined to its `wdir`), is absolute, has a drive letter or a URL scheme, or climbs out of the file's folder with `..`: `dvc pull`/`dvc checkout` (or `dvc repro`) writes the artifact there, outside the project (zip-slip for DVC: it can overwrite any file the user can write).",
+    references: [DVC_FILES, DVC_YAML],
+  },
+  {
+    id: "dvc/stage-command",
+    title: "DVC pipeline stage runs a shell command",
+    severity: "low",
+    description:
+      "A `dvc.yaml` or `dvc.lock` stage has a `cmd`: `dvc repro` (and `dvc exp run`) runs it in a shell. Loading the model does not run it, but reproducing the pipeline does, with the user's rights, and what it runs (scripts, downloads) was not established by this scan. Evidence names the stage and the command. Severity is `medium` when the command fetches or decodes code and runs it (`curl … | sh`, `base64 -d | sh`, `eval`, `/dev/tcp`, inline interpreter code that downloads or executes).",
+    references: [DVC_YAML],
   },
   {
     id: "dvc/malformed",
@@ -30,8 +39,8 @@ export const dvcRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The `.dvc` file is not a mapping with an `outs` list of entries that each name a `path`: DVC refuses it, and what it points to was not established.",
-    references: [DVC_FILES],
+      "The `.dvc` file is not a mapping with an `outs` list of entries that each name a `path`, or a `dvc.yaml`/`dvc.lock` file has no `stages` mapping of stage mappings: DVC refuses it, and what it points to was not established.",
+    references: [DVC_FILES, DVC_YAML],
   },
 ] as const satisfies readonly RuleDef[];
 

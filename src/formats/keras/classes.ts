@@ -83,8 +83,57 @@ core special nn_ops nn_impl math_ops array_ops gen_math_ops gen_nn_ops gen_array
 linalg_ops image_ops image_ops_impl random_ops
 `);
 
-/** Names that load another model's graph from a path the config gives (a SavedModel runs its own ops). */
+/** How an object loads a model from outside the file: the rule, what it loads, where its config names it. */
+export interface ExternalLoader {
+  readonly ruleId: "keras/external-savedmodel" | "keras/external-preset";
+  /** What is loaded, for messages. */
+  readonly what: string;
+  /** Evidence key the path or URL is reported under. */
+  readonly evidenceKey: string;
+  /** Config keys that may hold the path or URL, first found reported. */
+  readonly pathKeys: readonly string[];
+}
+
+/** `keras.layers.TFSMLayer`: loads and runs the SavedModel at `filepath`. */
+export const TFSM_LOADER: ExternalLoader = {
+  ruleId: "keras/external-savedmodel",
+  what: "the SavedModel",
+  evidenceKey: "filepath",
+  pathKeys: ["filepath", "file_path"],
+};
+
+/** `tensorflow_hub` objects (`hub.KerasLayer`, `hub.load` ...): resolve a handle (path or URL) and load that SavedModel. */
+export const HUB_LOADER: ExternalLoader = {
+  ruleId: "keras/external-savedmodel",
+  what: "the TF Hub module (a SavedModel) at",
+  evidenceKey: "handle",
+  pathKeys: ["handle", "module_spec", "spec", "filepath", "path"],
+};
+
+/** keras_hub / keras_nlp / keras_cv preset loaders: read the config, weights and assets of a preset (path or URL). */
+export const PRESET_LOADER: ExternalLoader = {
+  ruleId: "keras/external-preset",
+  what: "the preset (config, weights, assets) at",
+  evidenceKey: "preset",
+  pathKeys: ["preset", "handle", "filepath", "path"],
+};
+
+/** Names that load another model's graph from a path the config gives, whatever their module (a SavedModel runs its own ops). */
 export const EXTERNAL_MODEL_CLASSES: ReadonlySet<string> = words("TFSMLayer");
+
+/** Packages every object of which loads or resolves an outside SavedModel (KerasLayer, load, resolve, Module ...). */
+export const HUB_ROOTS: ReadonlySet<string> = words("tensorflow_hub");
+
+/** Packages holding preset loaders (`from_preset`, `preset_utils`, checkpoint converters). */
+export const PRESET_ROOTS: ReadonlySet<string> = words("keras_hub keras_nlp keras_cv");
+
+/** A name under {@link PRESET_ROOTS} that loads a preset or an outside checkpoint: by its leaf or a module segment. */
+export const PRESET_LOADER_LEAF = /preset|^load_|^(get_file|convert_backbone_config|convert_weights)$/i;
+/** Module segments under {@link PRESET_ROOTS} whose functions fetch or convert outside checkpoints. */
+export const PRESET_LOADER_SEGMENT = /preset|^(transformers|timm|hf_utils|kaggle)$/;
+
+/** Tokenizer config keys that keras_hub/keras_nlp read as a file path (vocabulary, BPE merges, SentencePiece proto). */
+export const TOKENIZER_FILE_KEYS: readonly string[] = ["vocabulary", "merges", "proto", "spm_model_file"];
 
 /** Top-level packages whose objects Keras may import while loading. */
 export const KERAS_MODULE_ROOTS: ReadonlySet<string> = words(

@@ -7,13 +7,24 @@
  * reads) are judged as decoded: see loader-decoding.ts. Every serialized object's full name
  * (`module` + function or class, `registered_name`, a legacy class name) is judged by names.ts:
  * a root under Keras or TensorFlow does not make a name benign (TFSMLayer, file I/O, func_load).
+ * Objects that load a model from outside the file (TFSMLayer, `hub.KerasLayer` and every
+ * `tensorflow_hub` name, keras_hub preset loaders) are reported with the path or URL their config
+ * names; tokenizer files named by path (keras_hub/keras_nlp) like lookup vocabularies.
  * @module
  */
 import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parseConfigJsonPlain } from "../hf/text.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
-import { DANGEROUS_MODULE_ROOTS, DANGEROUS_TF_FUNCTION, KERAS_CLASSES, KERAS_MODULE_ROOTS } from "./classes.js";
+import {
+  DANGEROUS_MODULE_ROOTS,
+  DANGEROUS_TF_FUNCTION,
+  type ExternalLoader,
+  KERAS_CLASSES,
+  KERAS_MODULE_ROOTS,
+  PRESET_ROOTS,
+  TOKENIZER_FILE_KEYS,
+} from "./classes.js";
 import {
   decodeLegacyJson,
   funcLoadBytes,
@@ -23,7 +34,7 @@ import {
   pythonBase64Decode,
   type Tick,
 } from "./loader-decoding.js";
-import { dangerousName, judgeKerasName, leafName } from "./names.js";
+import { dangerousName, externalLoader, judgeKerasName, type KerasNameContext, leafName } from "./names.js";
 
 /** Budgets of {@link analyzeKerasConfig}. */
 export interface KerasConfigBudgets {
@@ -62,6 +73,10 @@ export interface KerasConfigResult {
 
 const isObject = (v: unknown): v is Record<string, Json> => v !== null && typeof v === "object" && !Array.isArray(v);
 const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Whether a file name given in a config points outside the model (a URL, an absolute path, a parent folder). */
+const isRemoteOrAbsolute = (path: string): boolean =>
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(path) || path.startsWith("/") || path.startsWith("\\") || path.includes("..");
 
 /** Decodes base64 as Python's `base64.b64decode(text.encode("ascii"))` does (lenient binascii). */
 function decodeBase64(text: string): Uint8Array | undefined {
@@ -201,12 +216,17 @@ class ConfigWalker {
         });
       }
     }
+    const registeredPackage = registered?.includes(">") ? registered.split(">")[0] : undefined;
     if (cls !== undefined && (module === undefined || KERAS_MODULE_ROOTS.has(module.split(".")[0] ?? ""))) {
       const fn = cls === "function" && typeof config === "string" ? config : undefined;
-      this.judgeName(module, cls, fn, o, path, evidence);
+      this.judgeName(module, cls, fn, o, path, evidence, { registeredPackage, config });
     }
     if (registered !== undefined && registered !== cls && registered !== "function") {
-      this.judgeName(undefined, leafName(registered), undefined, o, path, evidence);
+      this.judgeName(undefined, leafName(registered), undefined, o, path, evidence, { registeredPackage, config });
+    }
+    if (cls !== undefined && isObject(config) && /Tokenizer$/.test(leafName(cls))) {
+      const pkg = module ?? registeredPackage ?? (cls.includes(">") ? cls.split(">")[0] : undefined);
+      if (pkg === undefined || PRESET_ROOTS.has(pkg.split(".")[0] ?? "")) this.tokenizerFiles(config, cls, evidence);
     }
     if (registered?.includes(">")) {
       const pkg = registered.split(">")[0] ?? "";
@@ -285,7 +305,7 @@ class ConfigWalker {
       case "TextVectorization": {
         const vocab = isObject(config) ? config.vocabulary : undefined;
         if (typeof vocab === "string" && vocab.length > 0) {
-          const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(vocab) || vocab.startsWith("/") || vocab.includes("..");
+          const remote = isRemoteOrAbsolute(vocab);
           this.report(`vocab:${vocab}`, {
             ruleId: "keras/vocabulary-file",
             message: `${cls} layer ${short(String(layerName))} reads its vocabulary from ${JSON.stringify(short(vocab))}`,
@@ -306,6 +326,42 @@ class ConfigWalker {
   }
 
   /**
+   * A keras_hub/keras_nlp tokenizer (WordPiece, BytePair, SentencePiece and the model tokenizers built on them)
+   * whose `vocabulary`, `merges` or `proto` is a string: the constructor reads it as a file through `tf.io.gfile`.
+   */
+  tokenizerFiles(config: Record<string, Json>, cls: string, evidence: Record<string, string>): void {
+    for (const key of TOKENIZER_FILE_KEYS) {
+      const file = config[key];
+      if (typeof file !== "string" || file.length === 0) continue;
+      this.report(`tokenizer:${key}:${file}`, {
+        ruleId: "keras/vocabulary-file",
+        message: `${short(cls, 80)} ${short(evidence.layer ?? "", 80)} reads its ${key} from ${JSON.stringify(short(file))}`,
+        evidence: { ...evidence, key, vocabulary: short(file, 400) },
+        ...(isRemoteOrAbsolute(file) ? { severity: "high" as const } : {}),
+      });
+    }
+  }
+
+  /** An object that loads a model from outside the file, reported with the path or URL its config names. */
+  external(
+    loader: ExternalLoader,
+    name: string,
+    o: Record<string, Json>,
+    path: string,
+    evidence: Record<string, string>,
+  ): void {
+    const config = isObject(o.config) ? o.config : undefined;
+    const key = loader.pathKeys.find((k) => config?.[k] !== undefined && config[k] !== null);
+    const target = key === undefined ? null : (config?.[key] ?? null);
+    const where = target === null ? "a path given at call time" : short(JSON.stringify(target) ?? "");
+    this.report(`external:${path}`, {
+      ruleId: loader.ruleId,
+      message: `the config builds ${short(name)} at ${short(path)}, which loads ${loader.what} ${where}`,
+      evidence: { ...evidence, name: short(name, 400), [loader.evidenceKey]: short(JSON.stringify(target), 400) },
+    });
+  }
+
+  /**
    * Judges the full name an object resolves to (names.ts): dangerous names are high or critical,
    * `TFSMLayer` high with its path, names under Keras/TensorFlow that are not listed as benign medium.
    */
@@ -316,8 +372,9 @@ class ConfigWalker {
     o: Record<string, Json>,
     path: string,
     evidence: Record<string, string>,
+    context: KerasNameContext = {},
   ): void {
-    const verdict = judgeKerasName(module, cls, fn);
+    const verdict = judgeKerasName(module, cls, fn, context);
     switch (verdict.kind) {
       case "ok":
         return;
@@ -332,20 +389,9 @@ class ConfigWalker {
           },
         );
         return;
-      case "external-model": {
-        const config = isObject(o.config) ? o.config : undefined;
-        const target = config?.filepath ?? config?.file_path ?? null;
-        this.report(`tfsm:${path}`, {
-          ruleId: "keras/external-savedmodel",
-          message: `the config builds ${short(verdict.name)} at ${short(path)}, which loads and runs the SavedModel at ${short(JSON.stringify(target) ?? "an argument given at call time")}`,
-          evidence: {
-            ...evidence,
-            name: short(verdict.name, 400),
-            filepath: short(JSON.stringify(target) ?? "null", 400),
-          },
-        });
+      case "external-model":
+        this.external(verdict.loader, verdict.name, o, path, evidence);
         return;
-      }
       case "unlisted":
         this.report(`unlisted:${path}:${verdict.name}`, {
           ruleId: "keras/unlisted-object",
@@ -376,6 +422,14 @@ class ConfigWalker {
       if (kind === "function" && typeof value === "string") {
         // Keras 2 looks the name up in the globals of `module` (when imported): judge the full name
         const full = fnModule === undefined || fnModule === "" ? value : `${fnModule}.${value}`;
+        const loader = fnModule === undefined || fnModule === "" ? undefined : externalLoader(fnModule, value);
+        if (loader !== undefined) {
+          this.report(`external:${path}`, {
+            ruleId: loader.ruleId,
+            message: `Lambda layer ${evidence.layer} calls ${short(full)}, which loads ${loader.what} a path given at call time`,
+            evidence: { ...evidence, path: short(path, 400), name: short(full, 400), [loader.evidenceKey]: "null" },
+          });
+        }
         const match = dangerousName(full);
         if (match !== undefined) {
           this.report(`name:${path}:${full}`, {

@@ -46,11 +46,18 @@ export const kerasRules = [
   },
   {
     id: "keras/external-savedmodel",
-    title: "Keras config loads an outside TensorFlow SavedModel (TFSMLayer)",
+    title: "Keras config loads an outside TensorFlow SavedModel (TFSMLayer, hub.KerasLayer)",
     severity: "high",
     description:
-      "A `TFSMLayer` (as a layer, a registered name, or a function a Lambda calls) loads the SavedModel at the path or URL its config gives and runs its graph, whose ops can read and write files; Keras builds it even in safe mode (CVE-2026-1462). The path is in the evidence.",
+      'A `TFSMLayer` (as a layer, a registered name, or a function a Lambda calls) loads the SavedModel at the path or URL its config gives and runs its graph, whose ops can read and write files; Keras builds it even in safe mode (CVE-2026-1462). TensorFlow Hub\'s `KerasLayer` does the same with its `handle` (a local path, a `tfhub.dev`/Kaggle URL or a `gs://` bucket): it is written by `tf.keras`/`tf_keras` as `class_name: "KerasLayer"` (legacy `.h5`, no module), with `module: "tensorflow_hub.keras_layer"`, or under a `tensorflow_hub>` registered name, and every other `tensorflow_hub` name (`load`, `resolve`, `Module`) loads or downloads a module too. The model is not self-contained: what runs is whatever the path holds when the model loads. The path or handle is in the evidence.',
     cve: ["CVE-2026-1462"],
+  },
+  {
+    id: "keras/external-preset",
+    title: "Keras config loads a keras_hub/keras_nlp preset or outside checkpoint",
+    severity: "high",
+    description:
+      "A function or class under `keras_hub`, `keras_nlp` or `keras_cv` that loads a preset (`from_preset`, `preset_utils.*`, `load_serialized_object`, preset loaders) or converts an outside checkpoint (`utils.transformers`, `utils.timm`) is named in the config. Called while the model loads, it reads another model's config, weights and assets from the path or URL given (a local folder, `kaggle://`, `hf://`, `gs://`), so what loads is not in the file. The path, when the config gives one, is in the evidence.",
   },
   {
     id: "keras/unlisted-object",
@@ -87,7 +94,7 @@ export const kerasRules = [
     title: "Lookup layer vocabulary read from a path or URL",
     severity: "medium",
     description:
-      "A `StringLookup`/`IntegerLookup`/`TextVectorization` layer gives its vocabulary as a file path or URL. Loading reads that file through `tf.io.gfile`, disclosing local files into the model or fetching remote content.",
+      "A `StringLookup`/`IntegerLookup`/`TextVectorization` layer gives its vocabulary as a file path or URL, or a keras_hub/keras_nlp tokenizer (WordPiece, BytePair, SentencePiece and the model tokenizers built on them) gives its `vocabulary`, `merges` or `proto` as one. Loading reads that file through `tf.io.gfile`, disclosing local files into the model or fetching remote content. Severity is `high` for a URL, an absolute path or one climbing out with `..`.",
     cve: ["CVE-2025-12058"],
   },
   {

@@ -1,7 +1,9 @@
 /**
  * The ONNX modules: `ModelProto` graphs (operators, custom domains, external data), recognised by
  * the protobuf module's detector; and the external data files those graphs reference, recognised
- * by name as a last resort and kept only when a model beside them references them.
+ * as a last resort (bytes nothing else recognised, under any name a loader does not unpickle and
+ * no format claims: the model chooses the name) and kept only when a model beside them references
+ * them.
  * @module
  */
 import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
@@ -40,7 +42,7 @@ export const onnxExternalDataModule = {
     },
   ],
   // After every content detector and the name-only ones (TF shards 1000): only bytes nothing else
-  // recognises are candidates.
+  // recognises are candidates (see ./data-detect.ts for the names and bytes left to other readings).
   detectors: [{ rank: 1010, detect: detectExternalData }],
   analyzers: [
     lazyAnalyzer(

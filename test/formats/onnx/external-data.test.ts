@@ -36,13 +36,18 @@ describe("external data names", () => {
       expect(isExternalDataName(name), name).toBe(false);
   });
 
-  it("detects a candidate by name only, never an empty file", () => {
+  it("detects a candidate by name (written or chosen), never an empty file", () => {
     const bytes = new Uint8Array(8);
     expect(detectExternalData({ head: bytes, tail: bytes, size: 8, name: "m.onnx.data" })?.format).toBe(
       "onnx-external-data",
     );
     expect(detectExternalData({ head: bytes, tail: bytes, size: 0, name: "m.onnx.data" })).toBeUndefined();
     expect(detectExternalData({ head: bytes, tail: bytes, size: 8, name: "m.unknown" })).toBeUndefined();
+    // the model chooses the location: a name without extension is a candidate (samples/onnx-external-names)
+    expect(detectExternalData({ head: bytes, tail: bytes, size: 8, name: "weights" })?.format).toBe(
+      "onnx-external-data",
+    );
+    expect(detectExternalData({ head: bytes, tail: bytes, size: 8, name: "m.pkl" })).toBeUndefined();
   });
 });
 
