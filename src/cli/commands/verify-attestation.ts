@@ -6,6 +6,7 @@
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { isModelgateError } from "../../core/errors.js";
 import { parseArgs } from "../../core/node-util.js";
+import { VERDICTS, type Verdict } from "../../core/severity.js";
 import { DEFAULT_VERIFIER_ID, SCAN_EXTENSION_KEY } from "../../integrity/attest/statement.js";
 import {
   type AttestationTarget,
@@ -33,13 +34,18 @@ Options:
   --public-key PEM             public key (key method)
   --certificate-chain PEM...   CA certificates to trust (certificate method; several, or repeated)
   --certificate-subject S      require this leaf subject, e.g. 'CN=mirror, O=acme' (certificate method)
-  --certificate-san V          require this subject alternative name: email, URI, DNS name or IP
+  --certificate-san V          require this subject alternative name, by type: alice@corp.com
+                               an email SAN, https://... (any scheme) a URI SAN; DNS names and
+                               IPs only as dns:NAME / ip:ADDR
   --certificate-fingerprint H  require this SHA-256 leaf fingerprint (certificate method)
   --identity ID --issuer URL   Sigstore (keyless) signer, matched exactly
   --trusted-root FILE          Sigstore TrustedRoot JSON (default: shipped public-good snapshot)
   --allow-failed               verify an attestation of a scan that did not pass (its result is
                                reported; by default only a PASSED result verifies)
   --require-passed             fail unless the attested result is PASSED (the default)
+  --max-verdict VERDICT        fail unless the attested verdict is at most VERDICT (clean,
+                               suspicious, invalid, malicious): --max-verdict clean refuses a
+                               suspicious scan that the attester let pass (--pass-on suspicious)
   --policy-digest HEX          require this policy hash (report.policy.hash)
   --max-age DURATION           fail when scanned longer ago than this (90s, 30m, 12h, 7d, 2w)
   --verifier-id URI            accepted verifier id (repeatable; default ${DEFAULT_VERIFIER_ID})
@@ -104,6 +110,7 @@ export const verifyAttestationCommand: Command = {
         "trusted-root": { type: "string" },
         "require-passed": { type: "boolean", default: false },
         "allow-failed": { type: "boolean", default: false },
+        "max-verdict": { type: "string" },
         "policy-digest": { type: "string" },
         "max-age": { type: "string" },
         "verifier-id": { type: "string", multiple: true },
@@ -136,6 +143,12 @@ export const verifyAttestationCommand: Command = {
       requirePassed: !values["allow-failed"],
       allowExtraFiles: values["allow-extra-files"],
     };
+    if (values["max-verdict"] !== undefined) {
+      const verdict = values["max-verdict"];
+      if (!(VERDICTS as readonly string[]).includes(verdict))
+        throw new UsageError(`--max-verdict must be one of ${VERDICTS.join(", ")}`);
+      options.maxVerdict = verdict as Verdict;
+    }
     if (values["policy-digest"] !== undefined) {
       if (!/^[0-9a-fA-F]{64}$/.test(values["policy-digest"]))
         throw new UsageError("--policy-digest must be 64 hex digits");

@@ -26,7 +26,10 @@ Options:
   --public-key PEM             public key file (P-256, P-384 or P-521)
   --certificate-chain PEM...   CA certificate files to trust (several, or repeated; a file may hold several)
   --certificate-subject S      require this leaf subject (certificate method)
-  --certificate-san V          require this subject alternative name (certificate method)
+  --certificate-san V          require this subject alternative name (certificate method), by
+                               type: alice@corp.com matches an email SAN, https://... (any
+                               scheme) a URI SAN; DNS names and IPs only as dns:NAME / ip:ADDR
+                               (email:V and uri:V name the type explicitly too)
   --certificate-fingerprint H  require this SHA-256 leaf fingerprint (certificate method)
   --identity ID                signer identity (email or URI), matched exactly
   --issuer URL                 OIDC issuer, matched exactly

@@ -94,7 +94,16 @@ export interface AttestableReport {
       }
     | undefined;
   /** OMS signature verification of the scanned directory. */
-  readonly signature?: { readonly status: string; readonly signaturePath?: string | undefined } | undefined;
+  readonly signature?:
+    | {
+        readonly status: string;
+        readonly signaturePath?: string | undefined;
+        /** The model root the signature covers (`.` for the scanned directory itself). */
+        readonly model?: string | undefined;
+        /** Whether verified signatures cover every scanned file. */
+        readonly coverage?: { readonly complete: boolean } | undefined;
+      }
+    | undefined;
 }
 
 /** Options of {@link buildScanStatement}. */
@@ -313,10 +322,18 @@ export function buildScanStatement(report: AttestableReport, options: ScanStatem
   const subject = report.files
     .map((f) => ({ name: f.path, digest: { sha256: f.sha256 as string } }))
     .sort((a, b) => compareCodePoints(a.name, b.name));
-  // The OMS signature the scan verified is an input of the decision.
+  // The OMS signature the scan verified is an input of the decision, only when it signs the whole
+  // scanned model: verified, for the scanned directory itself (not a sub-model), and covering
+  // every scanned file. A sub-model's signature, or one leaving files uncovered, vouches for less
+  // than the attestation's subjects and is not listed.
   const inputs: { uri: string; digest: { sha256: string } }[] = [];
   const sig = report.signature;
-  if (sig?.status === "verified" && sig.signaturePath !== undefined) {
+  if (
+    sig?.status === "verified" &&
+    sig.signaturePath !== undefined &&
+    sig.model === "." &&
+    sig.coverage?.complete === true
+  ) {
     const file = report.files.find((f) => f.path === sig.signaturePath);
     if (file?.sha256 !== undefined) inputs.push({ uri: file.path, digest: { sha256: file.sha256 } });
   }

@@ -8,8 +8,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { readChunks } from "../../core/byte-source.js";
-import { toModelgateError } from "../../core/errors.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { RootEntry, ScanRoot } from "../../core/root.js";
+import { VERDICTS, type Verdict } from "../../core/severity.js";
 import type { HubTarget } from "../../sources/hub/root.js";
 import { rootFor } from "../../sources/roots.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
@@ -40,11 +41,13 @@ export type AttestationStage = (typeof ATTESTATION_STAGES)[number];
  * Which requirement failed (with `failedStage` `requirements`): `verifier` (not an accepted
  * `verifier.id`), `not-passed` (a FAILED result), `policy-digest` (another policy), `future`
  * (`timeVerified` ahead of the clock), `too-old` (`maxAge`), `resource` (another Hub revision),
- * `suppression-expired` (a suppression the PASSED result depended on has expired since).
+ * `suppression-expired` (a suppression the PASSED result depended on has expired since),
+ * `verdict` (the attested verdict is worse than `maxVerdict`).
  */
 export type AttestationRequirement =
   | "verifier"
   | "not-passed"
+  | "verdict"
   | "policy-digest"
   | "future"
   | "too-old"
@@ -63,6 +66,12 @@ export interface VerifyAttestationOptions
    * too (what the scan found), reporting its result.
    */
   requirePassed?: boolean;
+  /**
+   * Worst attested verdict accepted: `clean` demands a clean scan even when the attester let a
+   * suspicious one pass (`--pass-on suspicious`). Checked whatever `requirePassed` says. Default:
+   * any verdict the attestation's own result allows.
+   */
+  maxVerdict?: Verdict;
   /** Required policy digest (SHA-256 hex of the policy's canonical JSON, as `report.policy.hash`). */
   policyDigest?: string;
   /** Oldest acceptable attestation: milliseconds since its `timeVerified`. */
@@ -172,6 +181,12 @@ function checkRequirements(
       "not-passed",
       `the scan did not pass: verdict ${ext.verdict}${ext.complete ? "" : ", incomplete"} (threshold ${ext.passThreshold})`,
     );
+  }
+  if (options.maxVerdict !== undefined) {
+    const ext = p[SCAN_EXTENSION_KEY];
+    if (VERDICTS.indexOf(ext.verdict) > VERDICTS.indexOf(options.maxVerdict)) {
+      throw unmet("verdict", `the attested verdict is ${ext.verdict}, worse than the required ${options.maxVerdict}`);
+    }
   }
   if (options.policyDigest !== undefined && p.policy.digest.sha256 !== options.policyDigest.toLowerCase()) {
     throw unmet(
@@ -293,20 +308,23 @@ async function compareSubjects(
  * Verifies a scan attestation (a Sigstore bundle made by `attest`) against a target: the
  * signature with the trust material for the bundle's method (a public key, CA certificates, or a
  * Sigstore identity, issuer and trust root; never material from the bundle itself), the statement's
- * shape, the caller's requirements (`requirePassed`, `policyDigest`, `maxAge`, `verifierId`), then
+ * shape, the caller's requirements (`requirePassed`, `maxVerdict`, `policyDigest`, `maxAge`, `verifierId`), then
  * the SHA-256 of exactly the target's files against the subjects: a changed, missing or (unless
  * `allowExtraFiles`) added file fails.
  * @param bundle - the attestation: JSON text, bytes or a parsed object
  * @param target - a directory or file path, `{ hub }`, or a scan root
  * @param options - trust material and requirements
  * @returns the result; `failed` with the stage and reason for any hostile or non-matching input
- * @throws ModelgateError for caller errors only (a bad key or certificate, a target that cannot be opened, abort)
+ * @throws ModelgateError for caller errors only (a bad key or certificate, a bad `maxVerdict`, a target that cannot be opened, abort)
  */
 export async function verifyAttestation(
   bundle: string | Uint8Array | Record<string, unknown>,
   target: AttestationTarget,
   options: VerifyAttestationOptions = {},
 ): Promise<AttestationVerification> {
+  if (options.maxVerdict !== undefined && !(VERDICTS as readonly string[]).includes(options.maxVerdict)) {
+    throw new ModelgateError("INVALID_ARGUMENT", `maxVerdict must be one of ${VERDICTS.join(", ")}`);
+  }
   const result: AttestationVerification = { status: "failed", errors: [], warnings: [], files: [] };
   const signal = options.signal ?? new AbortController().signal;
   const maxBytes = options.maxBytes ?? MAX_ATTESTATION_BYTES;

@@ -6,7 +6,7 @@
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { FileHashes, RepoAnalyzer, RepoContext, RepoFile } from "../../core/analyzer.js";
 import { readClamped } from "../../core/byte-source.js";
-import { toModelgateError } from "../../core/errors.js";
+import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { Evidence } from "../../core/findings.js";
 import type { RootEntry } from "../../core/root.js";
 import { compareCodePoints } from "../walk.js";
@@ -81,42 +81,78 @@ function hasTrust(options: ScanSignatureOptions): boolean {
 }
 
 /**
- * Reports a signature's result against the signature file and the files it names; the paths it
- * reported a mismatch or an unsigned file on are added to `marked`.
+ * The listed file a signature's findings go on when the signature itself is not a listed file (a
+ * caller-named signature outside the scanned directory): the first file under the model root,
+ * else the first file of the tree. Undefined only for a tree without files.
+ */
+function anchorOf(entries: readonly RootEntry[], listed: ReadonlySet<string>, prefix: string): string | undefined {
+  const files = entries.filter((e) => e.kind === "file" && listed.has(e.path));
+  return (files.find((e) => prefix === "" || e.path.startsWith(prefix)) ?? files[0])?.path;
+}
+
+/**
+ * Reports a signature's result against the signature file (or, when that is not a listed file,
+ * against `at`, see {@link anchorOf}) and the files it names; the paths it reported a mismatch or
+ * an unsigned file on are added to `marked`. A failed verification always yields a finding; a
+ * signature the caller named (`explicit`) that does not exist yields `integrity/signature-missing`.
+ * @throws ModelgateError `SIGNATURE` when a verification failed and the tree has no file to report it on
  */
 function report(
   ctx: RepoContext<SignatureVerification>,
   signaturePath: string,
+  at: string | undefined,
   prefix: string,
   result: SignatureVerification,
   listed: Set<string>,
   marked: Set<string>,
+  explicit: boolean,
 ): void {
   const model = result.model ?? ".";
   const evidence = { signature: signaturePath, model, method: result.method ?? null };
   const scope = model === "." ? "" : ` for ${model}/`;
+  const fails = result.status === "failed" || (result.status === "unsigned" && explicit);
+  if (at === undefined) {
+    // Nothing listed to attach a failure to: fail the scan rather than call it clean.
+    if (fails) {
+      throw new ModelgateError(
+        "SIGNATURE",
+        `OMS signature ${signaturePath} ${result.status === "unsigned" ? "does not exist" : `failed: ${result.errors[0] ?? "invalid"}`} (and the tree has no file to report it on)`,
+      );
+    }
+    return;
+  }
   switch (result.status) {
     case "verified":
-      ctx.report(signaturePath, {
+      // success is recorded in the report's `signature`; the info finding goes on the signature only
+      if (at !== signaturePath) return;
+      ctx.report(at, {
         ruleId: "integrity/signature-verified",
         message: `OMS signature verified${scope} (${result.method}${signerText(result)}); ${result.files.length} files match`,
         evidence: { ...evidence, ...signerEvidence(result) },
       });
       return;
     case "unverified":
-      ctx.report(signaturePath, {
+      if (at !== signaturePath) return;
+      ctx.report(at, {
         ruleId: "integrity/signature-unverified",
         message: `OMS signature${scope} (${result.method}) found and the files match it; signer not checked: no trust material supplied`,
         evidence,
       });
       return;
     case "unsigned":
+      if (explicit) {
+        ctx.report(at, {
+          ruleId: "integrity/signature-missing",
+          message: `the OMS signature named for the scan (${signaturePath}) does not exist`,
+          evidence,
+        });
+      }
       return;
     case "failed":
       break;
   }
   if (result.failedStage !== "manifest") {
-    ctx.report(signaturePath, {
+    ctx.report(at, {
       ruleId: "integrity/signature-invalid",
       message: `OMS signature${scope} rejected at the ${result.failedStage} stage: ${result.errors[0] ?? "invalid"}`,
       evidence: { ...evidence, stage: result.failedStage ?? null },
@@ -143,7 +179,7 @@ function report(
       reported = true;
       marked.add(path);
     } else if (file.status === "missing" || file.status === "mismatch" || file.status === "extra") {
-      ctx.report(signaturePath, {
+      ctx.report(at, {
         ruleId: file.status === "missing" ? "integrity/signed-file-missing" : "integrity/signed-file-mismatch",
         message: `${path}: ${file.status === "missing" ? "signed but missing" : (file.reason ?? file.status)}`,
         evidence: { ...evidence, file: path },
@@ -152,7 +188,7 @@ function report(
     }
   }
   if (!reported) {
-    ctx.report(signaturePath, {
+    ctx.report(at, {
       ruleId: "integrity/signature-invalid",
       message: `model does not match its OMS signature: ${result.errors[0] ?? "manifest check failed"}`,
       evidence: { ...evidence, stage: "manifest" },
@@ -336,7 +372,21 @@ export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
     // Either kind of requirement holds only when verified signatures cover the whole directory.
     const required = config.require === true || requirement !== undefined;
     const dir = ctx.root.localDir;
-    if (dir === undefined || ctx.root.target.kind !== "directory") return;
+    if (dir === undefined || ctx.root.target.kind !== "directory") {
+      // Signatures are verified in local directory scans only: a scan that requires one, or names
+      // one, of any other target fails closed instead of passing unchecked.
+      if (config.require === true || config.signaturePath !== undefined) {
+        const first = ctx.entries.find((e) => e.kind === "file")?.path;
+        const message = `the scan ${config.require === true ? "requires an OMS signature" : `names the OMS signature ${config.signaturePath}`}, and signatures are verified only when scanning a local directory (scan the model's directory, or use 'modelgate verify')`;
+        if (first === undefined) throw new ModelgateError("SIGNATURE", message);
+        ctx.report(first, {
+          ruleId: "integrity/signature-missing",
+          message,
+          evidence: { target: ctx.root.target.kind },
+        });
+      }
+      return;
+    }
     const reports = new Map(ctx.files.map((f) => [f.path, f]));
     const listed = new Set(ctx.entries.filter((e: RootEntry) => e.kind !== "unreadable").map((e) => e.path));
     const inside = (path: string): string | undefined => {
@@ -419,7 +469,10 @@ export const omsRepoAnalyzer: RepoAnalyzer<SignatureVerification> = {
       result.signaturePath = signaturePath;
       result.model = root === "" ? "." : root;
       recordDigests(ctx, prefix, result, listed, reports);
-      if (listed.has(signaturePath)) report(ctx, signaturePath, prefix, result, listed, marked);
+      // Every result is reported: on the signature file when it is listed, else on the model's
+      // first file (a caller-named signature outside the directory fails as loudly as one inside).
+      const at = listed.has(signaturePath) ? signaturePath : anchorOf(ctx.entries, listed, prefix);
+      report(ctx, signaturePath, at, prefix, result, listed, marked, config.signaturePath !== undefined);
       const accepted = result.status === "verified" && signerViolation(result, requirement) === undefined;
       checked.push({ signaturePath, root, result, accepted });
       if (primary === undefined || rank(result) < rank(primary)) primary = result;

@@ -98,8 +98,11 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
       throw new OmsError("parse", `signature larger than ${MAX_SIGNATURE_BYTES} bytes`);
     }
     const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
+    let duplicates = 0;
     try {
-      json = parsePlainJson(text, BUNDLE_JSON).value;
+      const parsed = parsePlainJson(text, BUNDLE_JSON);
+      json = parsed.value;
+      duplicates = parsed.duplicates.length;
     } catch (error) {
       // Never the parser's message: it quotes the input, which may be any file's bytes.
       throw new OmsError(
@@ -107,6 +110,8 @@ export function parseBundle(input: string | Uint8Array | Record<string, unknown>
         `signature is not JSON (${describeJsonError(error, typeof input === "string" ? Buffer.byteLength(input) : input.length)})`,
       );
     }
+    // Two parsers could read different bundles from repeated keys: refused.
+    if (duplicates > 0) throw new OmsError("parse", "signature repeats a JSON key");
   }
   if (!isObject(json)) throw new OmsError("parse", "signature is not a JSON object");
   const warnings: string[] = [];

@@ -20,7 +20,11 @@ const MAX_PATH = 8;
 export interface CertificatePolicy {
   /** Exact subject, as `CN=a, O=b` in certificate order (Node's one-per-line form is accepted too). */
   subject?: string;
-  /** A subject alternative name value that must be present (email, URI, DNS name, IP), matched exactly. */
+  /**
+   * A subject alternative name that must be present, matched exactly and by type: an email SAN for
+   * `alice@corp.com` (an `@`, no scheme), a URI SAN for `https://...` (any scheme), and a DNS name
+   * or IP address only with an explicit prefix `dns:` / `ip:` (`email:` and `uri:` work too).
+   */
   subjectAlternativeName?: string;
   /** SHA-256 of the leaf's DER (hex, colons and case ignored). */
   fingerprint?: string;
@@ -54,44 +58,186 @@ function fingerprintHex(cert: X509Certificate): string {
   return createHash("sha256").update(cert.raw).digest("hex");
 }
 
-function subjectAltNames(cert: X509Certificate): string[] {
+/** Most issuer signature checks one path search makes; a bundle needing more fails (stage `signature`). */
+export const MAX_PATH_SIGNATURE_CHECKS = 64;
+/** Most certificates one path search visits (a bundle holds at most 16). */
+const MAX_PATH_VISITS = 4096;
+
+/**
+ * Certificate path search from a leaf to a caller-supplied anchor, bounded whatever the bundle
+ * holds: each certificate is fingerprinted once, each child/issuer pair checked once (name
+ * match first, then at most {@link MAX_PATH_SIGNATURE_CHECKS} signature checks in all),
+ * intermediates repeating a subject, issuer and key are dropped (they add no path, only
+ * combinations; a cross-signed CA, same subject and key under another issuer, is kept), a
+ * certificate from which no path exists within the remaining length is not explored again, and
+ * the search visits at most {@link MAX_PATH_VISITS} certificates.
+ */
+class PathSearch {
+  readonly #fingerprints = new Map<X509Certificate, string>();
+  readonly #issued = new Map<string, boolean>();
+  /** Per certificate: the most path room (certificates still allowed) with which it was found to lead nowhere. */
+  readonly #dead = new Map<string, number>();
+  readonly #anchors: readonly X509Certificate[];
+  readonly #anchorFingerprints: ReadonlySet<string>;
+  readonly #intermediates: readonly X509Certificate[];
+  readonly #signal: AbortSignal | undefined;
+  #checks = 0;
+  #visits = 0;
+
+  constructor(intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[], signal?: AbortSignal) {
+    this.#anchors = anchors;
+    this.#anchorFingerprints = new Set(anchors.map((a) => this.fingerprint(a)));
+    this.#signal = signal;
+    const seen = new Set<string>();
+    const kept: X509Certificate[] = [];
+    for (const cert of intermediates) {
+      let key: string;
+      try {
+        key = `${cert.subject}\u0000${cert.issuer}\u0000${cert.publicKey.export({ type: "spki", format: "der" }).toString("hex")}`;
+      } catch {
+        continue; // a key Node cannot export verifies nothing either
+      }
+      if (seen.has(key)) continue;
+      seen.add(key);
+      kept.push(cert);
+    }
+    this.#intermediates = kept;
+  }
+
+  fingerprint(cert: X509Certificate): string {
+    let fp = this.#fingerprints.get(cert);
+    if (fp === undefined) {
+      fp = fingerprintHex(cert);
+      this.#fingerprints.set(cert, fp);
+    }
+    return fp;
+  }
+
+  /** Whether `parent` issued `child`: names first, then the signature (memoised, budgeted). */
+  issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+    const pair = `${this.fingerprint(child)}>${this.fingerprint(parent)}`;
+    const known = this.#issued.get(pair);
+    if (known !== undefined) return known;
+    let issued = false;
+    let named = false;
+    try {
+      named = child.checkIssued(parent);
+    } catch {
+      named = false;
+    }
+    if (named) {
+      this.#signal?.throwIfAborted();
+      if (++this.#checks > MAX_PATH_SIGNATURE_CHECKS) {
+        throw new OmsError(
+          "signature",
+          `certificate path building needs more than ${MAX_PATH_SIGNATURE_CHECKS} signature checks: the bundle's chain is not a plain path`,
+        );
+      }
+      try {
+        issued = child.verify(parent.publicKey);
+      } catch {
+        issued = false;
+      }
+    }
+    this.#issued.set(pair, issued);
+    return issued;
+  }
+
+  /**
+   * A path from `cert` to an anchor, or undefined.
+   * @param cert - the certificate to extend from
+   * @param onPath - fingerprints of the certificates before it
+   */
+  find(cert: X509Certificate, onPath: readonly string[]): X509Certificate[] | undefined {
+    return this.#search(cert, onPath).path;
+  }
+
+  #search(cert: X509Certificate, onPath: readonly string[]): { path?: X509Certificate[]; tainted: boolean } {
+    if (++this.#visits > MAX_PATH_VISITS) {
+      throw new OmsError("signature", `certificate path building visits more than ${MAX_PATH_VISITS} certificates`);
+    }
+    const fp = this.fingerprint(cert);
+    if (this.#anchorFingerprints.has(fp)) return { path: [cert], tainted: false };
+    const length = onPath.length + 1;
+    if (length >= MAX_PATH) return { tainted: false };
+    const room = MAX_PATH - length;
+    if ((this.#dead.get(fp) ?? -1) >= room) return { tainted: false };
+    for (const anchor of this.#anchors)
+      if (this.issuedBy(cert, anchor)) return { path: [cert, anchor], tainted: false };
+    const here = [...onPath, fp];
+    // A failure that skipped a certificate already on the path may not hold on another path.
+    let tainted = false;
+    for (const next of this.#intermediates) {
+      const nextFp = this.fingerprint(next);
+      if (nextFp === fp || !this.issuedBy(cert, next)) continue;
+      if (here.includes(nextFp)) {
+        tainted = true;
+        continue;
+      }
+      const found = this.#search(next, here);
+      if (found.path !== undefined) return { path: [cert, ...found.path], tainted: false };
+      tainted ||= found.tainted;
+    }
+    if (!tainted) this.#dead.set(fp, Math.max(room, this.#dead.get(fp) ?? -1));
+    return { tainted };
+  }
+}
+
+/** One subject alternative name of a certificate, with its type as Node names it (`email`, `URI`, `DNS`, `IP Address` ...). */
+export interface SubjectAltName {
+  readonly type: string;
+  readonly value: string;
+}
+
+/**
+ * The leaf's subject alternative names with their types, from Node's rendering (`DNS:a, email:b,
+ * URI:c`; values holding a comma are quoted as JSON strings). A rendering not read to its end
+ * yields no name at all, so a pin never matches a misread value.
+ */
+export function subjectAltNames(cert: X509Certificate): SubjectAltName[] {
   const san = cert.subjectAltName;
   if (san === undefined) return [];
-  // Node renders `DNS:a, email:b, URI:c`; values holding ", " are quoted.
-  const out: string[] = [];
-  for (const match of san.matchAll(/(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+  const out: SubjectAltName[] = [];
+  const item = /([A-Za-z][A-Za-z ]*):("(?:[^"\\]|\\.)*"|[^,"]*)(, |$)/y;
+  let at = 0;
+  for (let guard = 0; at < san.length && guard < 4096; guard++) {
+    item.lastIndex = at;
+    const match = item.exec(san);
+    if (match === null) return [];
     const raw = match[2] ?? "";
-    out.push(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
+    let value: string;
+    try {
+      value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    } catch {
+      return [];
+    }
+    out.push({ type: match[1] as string, value });
+    at = item.lastIndex;
+    if (match[3] === "") break;
   }
-  return out;
+  return at === san.length ? out : [];
 }
 
-function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
-  try {
-    return child.checkIssued(parent) && child.verify(parent.publicKey);
-  } catch {
-    return false;
-  }
-}
+/** SAN types a pin can name explicitly (`email:`, `uri:`, `dns:`, `ip:`; any case), as Node names them. */
+const PIN_TYPES: Readonly<Record<string, string>> = { email: "email", uri: "URI", dns: "DNS", ip: "IP Address" };
 
-function buildPath(
-  cert: X509Certificate,
-  intermediates: readonly X509Certificate[],
-  anchors: readonly X509Certificate[],
-  path: X509Certificate[],
-): X509Certificate[] | undefined {
-  const here = [...path, cert];
-  const fp = fingerprintHex(cert);
-  if (anchors.some((a) => fingerprintHex(a) === fp)) return here;
-  if (here.length >= MAX_PATH) return undefined;
-  for (const anchor of anchors) if (issuedBy(cert, anchor)) return [...here, anchor];
-  for (const next of intermediates) {
-    if (here.some((c) => fingerprintHex(c) === fingerprintHex(next))) continue;
-    if (!issuedBy(cert, next)) continue;
-    const found = buildPath(next, intermediates, anchors, here);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+/**
+ * Which SAN type and value a `subjectAlternativeName` pin asks for. An explicit type prefix
+ * (`email:`, `uri:`, `dns:`, `ip:`) names it; otherwise a pin with a URI scheme (`https://...`,
+ * `spiffe://...`) is a URI, a pin with `@` and no scheme an email address, and anything else is
+ * refused (a DNS name or IP address is matched only when the pin says so: `dns:host.example`).
+ * @param pin - the pin
+ * @returns the type (Node's name) and value, or a reason the pin is ambiguous
+ */
+export function sanPinTarget(pin: string): { type: string; value: string } | { error: string } {
+  const prefix = /^([A-Za-z]+):(?!\/\/)/.exec(pin);
+  const named = prefix === null ? undefined : PIN_TYPES[(prefix[1] as string).toLowerCase()];
+  if (prefix !== null && named !== undefined) return { type: named, value: pin.slice(prefix[0].length) };
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(pin)) return { type: "URI", value: pin };
+  if (pin.includes("@")) return { type: "email", value: pin };
+  return {
+    error: `leaf certificate has no subject alternative name ${JSON.stringify(pin)}: a pin that is neither an email address nor a URI matches none (write dns:NAME or ip:ADDRESS to pin a DNS name or an IP address)`,
+  };
 }
 
 function parseForExtensions(cert: X509Certificate): SigstoreX509 | undefined {
@@ -137,6 +283,8 @@ export interface CertificateVerifyOptions {
   policy?: CertificatePolicy;
   /** Accept model_signing 0.2 signatures. */
   allowLegacy?: boolean;
+  /** Stops the path search between signature checks. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -160,7 +308,8 @@ export function verifyCertificateBundle(
   }
   const [leaf, ...intermediates] = certs;
   if (leaf === undefined) throw new OmsError("parse", "bundle holds no certificate");
-  const path = buildPath(leaf, intermediates, options.anchors, []);
+  const search = new PathSearch(intermediates, options.anchors, options.signal);
+  const path = search.find(leaf, []);
   if (path === undefined) {
     throw new OmsError(
       "signature",
@@ -207,11 +356,15 @@ export function verifyCertificateBundle(
       `leaf subject is ${JSON.stringify(subject)}, expected ${JSON.stringify(policy.subject)}`,
     );
   }
-  if (policy.subjectAlternativeName !== undefined && !sans.includes(policy.subjectAlternativeName)) {
-    throw new OmsError(
-      "policy",
-      `leaf certificate has no subject alternative name ${JSON.stringify(policy.subjectAlternativeName)}`,
-    );
+  if (policy.subjectAlternativeName !== undefined) {
+    const want = sanPinTarget(policy.subjectAlternativeName);
+    if ("error" in want) throw new OmsError("policy", want.error);
+    if (!sans.some((san) => san.type === want.type && san.value === want.value)) {
+      throw new OmsError(
+        "policy",
+        `leaf certificate has no subject alternative name ${JSON.stringify(want.value)} of type ${want.type}`,
+      );
+    }
   }
   if (policy.fingerprint !== undefined && policy.fingerprint.replace(/:/g, "").toLowerCase() !== fingerprint) {
     throw new OmsError("policy", `leaf certificate fingerprint is ${fingerprint}, expected ${policy.fingerprint}`);
@@ -224,7 +377,7 @@ export function verifyCertificateBundle(
       certificateSubject: subject,
       certificateIssuer: leaf.issuer.replace(/\n/g, ", "),
       certificateFingerprint: fingerprint,
-      ...(sans.length > 0 ? { subjectAlternativeNames: sans } : {}),
+      ...(sans.length > 0 ? { subjectAlternativeNames: sans.map((san) => san.value) } : {}),
       anchor: anchor.subject.replace(/\n/g, ", "),
     },
     warnings,

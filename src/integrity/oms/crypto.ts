@@ -5,8 +5,9 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
 import { ModelgateError } from "../../core/errors.js";
+import { parsePlainJson } from "../../core/json.js";
 import { OmsError, type ParsedBundle } from "./bundle.js";
-import { PREDICATE_TYPE_LEGACY } from "./statement.js";
+import { PREDICATE_TYPE_LEGACY, STATEMENT_JSON } from "./statement.js";
 
 /** Hash of each curve OMS allows. */
 export const CURVE_HASHES: Readonly<Record<string, "sha256" | "sha384" | "sha512">> = {
@@ -25,28 +26,39 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffe
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
 }
 
-/** Python's `repr()` of a bytes object, as model_signing 0.2 embedded it in its PAE. */
-function pythonBytesRepr(bytes: Uint8Array): string {
-  const quote = bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
-  let out = `b${quote}`;
+const HEX = "0123456789abcdef";
+
+/** Python's `repr()` of a bytes object, as model_signing 0.2 embedded it in its PAE (ASCII bytes, linear time). */
+function pythonBytesRepr(bytes: Uint8Array): Buffer {
+  const quote = bytes.includes(0x27) && !bytes.includes(0x22) ? 0x22 : 0x27;
+  const out = Buffer.allocUnsafe(bytes.length * 4 + 3);
+  let n = 0;
+  out[n++] = 0x62; // b
+  out[n++] = quote;
   for (const c of bytes) {
-    if (c === 0x5c) out += "\\\\";
-    else if (c === quote.charCodeAt(0)) out += `\\${quote}`;
-    else if (c === 0x09) out += "\\t";
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c < 0x20 || c >= 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
-    else out += String.fromCharCode(c);
+    if (c === 0x5c || c === quote) {
+      out[n++] = 0x5c;
+      out[n++] = c;
+    } else if (c === 0x09 || c === 0x0a || c === 0x0d) {
+      out[n++] = 0x5c;
+      out[n++] = c === 0x09 ? 0x74 : c === 0x0a ? 0x6e : 0x72;
+    } else if (c < 0x20 || c >= 0x7f) {
+      out[n++] = 0x5c;
+      out[n++] = 0x78;
+      out[n++] = HEX.charCodeAt(c >> 4);
+      out[n++] = HEX.charCodeAt(c & 15);
+    } else out[n++] = c;
   }
-  return out + quote;
+  out[n++] = quote;
+  return out.subarray(0, n);
 }
 
 /** model_signing 0.2's non-standard PAE (`DSSEV1`, Python bytes repr of the payload), signed with SHA-256. */
 export function legacyPreAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
-  return Buffer.from(
-    `DSSEV1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} ${pythonBytesRepr(payload)}`,
-    "utf8",
-  );
+  return Buffer.concat([
+    Buffer.from(`DSSEV1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `, "utf8"),
+    pythonBytesRepr(payload),
+  ]);
 }
 
 /**
@@ -100,12 +112,24 @@ export function publicKeyFingerprint(key: KeyObject): string {
     .digest("hex");
 }
 
-/** Peeks at the payload's predicate type without validating it (the statement stage does that). */
-function peekPredicateType(payload: Uint8Array): unknown {
+/** The legacy predicate as it appears in a model_signing 0.2 payload. */
+const LEGACY_PREDICATE_TEXT = Buffer.from(JSON.stringify(PREDICATE_TYPE_LEGACY));
+
+/**
+ * Whether a payload whose legacy-PAE signature verified is a legacy statement: its predicate type is
+ * checked only now, on signed bytes, with the statement's JSON budgets (an unsigned payload is never
+ * parsed here; the statement stage validates the rest).
+ */
+function isLegacyStatement(payload: Uint8Array): boolean {
   try {
-    return (JSON.parse(Buffer.from(payload).toString("utf8")) as { predicateType?: unknown }).predicateType;
+    const { value } = parsePlainJson(new TextDecoder("utf-8", { fatal: true }).decode(payload), STATEMENT_JSON);
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { predicateType?: unknown }).predicateType === PREDICATE_TYPE_LEGACY
+    );
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -128,8 +152,10 @@ export function verifyDsseSignature(bundle: ParsedBundle, key: KeyObject, allowL
     }
   };
   if (ok(preAuthEncoding(bundle.payloadType, bundle.payload), hash)) return [];
-  if (allowLegacy && peekPredicateType(bundle.payload) === PREDICATE_TYPE_LEGACY) {
-    if (ok(legacyPreAuthEncoding(bundle.payloadType, bundle.payload), "sha256")) {
+  // The legacy encoding is tried only for a payload naming the legacy predicate (a byte search:
+  // the unsigned payload is not parsed), and accepted only when the signed payload is one.
+  if (allowLegacy && bundle.payload.includes(LEGACY_PREDICATE_TEXT)) {
+    if (ok(legacyPreAuthEncoding(bundle.payloadType, bundle.payload), "sha256") && isLegacyStatement(bundle.payload)) {
       return ["signature made over model_signing 0.2's non-standard DSSE encoding (accepted for compatibility)"];
     }
   }

@@ -38,9 +38,13 @@ export const omsModule = {
       "oms-signature",
       async () => (await import("./analyzer.js")).omsRepoAnalyzer,
       // signatures turned off, or no local directory to look for one in (a single file's
-      // signature requirement is the engine's: `signatureViolation`)
+      // policy requirement is the engine's: `signatureViolation`); a scan option that requires or
+      // names a signature still reaches the analyzer, which fails closed for such targets
       (ctx) =>
-        ctx.options.signature === false || ctx.root.localDir === undefined || ctx.root.target.kind !== "directory",
+        ctx.options.signature === false ||
+        ((ctx.root.localDir === undefined || ctx.root.target.kind !== "directory") &&
+          ctx.options.signature?.require !== true &&
+          ctx.options.signature?.signaturePath === undefined),
     ),
   ],
   get rules() {

@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { parsePlainJson } from "../../core/json.js";
 import type { HashAlgorithm } from "../hash/core.js";
 import { isSafeRelativePath } from "../pins/pins.js";
 import { compareCodePoints } from "../walk.js";
@@ -21,6 +22,14 @@ export const DEFAULT_SHARD_SIZE = 1_000_000_000;
 export const MAX_RESOURCES = 1_000_000;
 
 const DIGEST_HEX_LENGTH: Record<HashAlgorithm, number> = { sha256: 64, blake2b: 128, blake3: 64 };
+
+/**
+ * JSON budgets of a statement (the DSSE payload, parsed before its signature is checked when a
+ * scan has no trust material): an OMS statement is 6 levels deep, and a manifest of several
+ * hundred thousand resources fits in 128 MiB of parsed tree; a hostile payload stops there
+ * instead of costing gigabytes.
+ */
+export const STATEMENT_JSON = { maxDepth: 32, maxTreeBytes: 128 << 20 } as const;
 
 /** One signed resource: a whole file, or a shard `[start, end)` of one. */
 export interface ManifestResource {
@@ -124,12 +133,18 @@ export function parseStatement(
 ): Manifest {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE)
     fail(`DSSE payload type is ${JSON.stringify(payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
-  let statement: unknown;
+  let parsed: { readonly value: unknown; readonly duplicates: readonly unknown[] } | undefined;
   try {
-    statement = JSON.parse(Buffer.from(payload).toString("utf8"));
+    parsed = parsePlainJson(new TextDecoder("utf-8", { fatal: true }).decode(payload), STATEMENT_JSON);
   } catch {
-    fail("DSSE payload is not JSON");
+    fail(
+      `DSSE payload is not JSON within the budgets (UTF-8, depth ${STATEMENT_JSON.maxDepth}, ${STATEMENT_JSON.maxTreeBytes >> 20} MiB parsed)`,
+    );
   }
+  if (parsed === undefined) return fail("DSSE payload is not JSON");
+  // Two parsers could read different statements from repeated keys: refused.
+  if (parsed.duplicates.length > 0) fail("statement repeats a JSON key");
+  const statement = parsed.value;
   if (!isObject(statement)) return fail("statement is not a JSON object");
   if (statement._type !== STATEMENT_TYPE)
     fail(`statement type is ${JSON.stringify(statement._type)}, not ${STATEMENT_TYPE}`);

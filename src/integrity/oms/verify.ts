@@ -186,6 +186,7 @@ export async function checkSignature(bundle: ParsedBundle, options: VerifyOption
         allowLegacy,
         ...(options.time === undefined ? {} : { time: options.time }),
         ...(options.certificatePolicy === undefined ? {} : { policy: options.certificatePolicy }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       return { signer, warnings: [...bundle.warnings, ...warnings], checked: true };
     }
