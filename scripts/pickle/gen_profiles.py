@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Regenerates the library-derived parts of the pickle allowlist profiles
-(src/formats/pickle/policy/profiles/{torch,numpy,sklearn}.json) from the installed torch, numpy and
-scikit-learn (Debian python3-torch, python3-numpy, python3-sklearn), merged with hand-curated
+(src/formats/pickle/policy/profiles/{torch,numpy,sklearn,pandas}.json) from the installed torch, numpy,
+scikit-learn and pandas (Debian python3-torch, python3-numpy, python3-sklearn, python3-pandas with
+python3-tz and python3-dateutil), merged with hand-curated
 names that other versions of those libraries write. Run from the repository root:
     /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/formats/pickle/policy
 Every entry is `module.qualname` exactly as a pickle names it. `call` entries may be called
@@ -232,3 +233,98 @@ s_new += ["sklearn.cluster._kmeans._kmeans_single_lloyd", "sklearn.cluster._kmea
           "scipy.interpolate._bsplines.BSpline"]
 write("sklearn", "scikit-learn estimators and the helper classes their pickles reference (Cython types, losses, trees).",
       s_call, s_new, {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__})
+
+# ---------------------------------------------------------------- pandas
+# DataFrame/Series pickles (DataFrame.to_pickle, pickle.dump, joblib.dump) from pandas 1.5 with the
+# pytz and dateutil time zones they hold. Vetted against /usr/lib/python3/dist-packages/pandas
+# (1.5.3 .py and .pyx sources):
+#  new  - the containers, extension arrays, dtypes and indexes below are rebuilt with NEWOBJ and a
+#         state: NDFrame.__setstate__ (object.__setattr__ of each key, Flags(self, **flags)),
+#         NDArrayBacked.__setstate__ (setattr of each key), Categorical/SparseArray.__setstate__
+#         (__dict__.update, np.array([]).__setstate__ of an ndarray state), the dtypes'
+#         __setstate__ (plain assignments), BlockManager/SingleBlockManager.__setstate__ (new_block,
+#         ensure_index, extract_array: structural). None calls a value from its state. Arrow-backed
+#         classes are left out (pyarrow IPC, not installed here to check).
+#  call - rebuild functions and classes pickles call, each read in full:
+#         _new_Index / _new_DatetimeIndex / _new_IntervalIndex / _new_PeriodIndex: cls.__new__,
+#           cls._simple_new or cls.from_arrays of the class argument (itself judged by the policy),
+#           issubclass checks, dict moves; no other argument is called
+#         _libs.internals._unpickle_block -> blocks.new_block: BlockPlacement, check_ndim,
+#           get_block_type(values.dtype), maybe_coerce_values: attribute reads and isinstance
+#         BlockManager / SingleBlockManager(blocks, axes): integrity checks, ensure_index
+#         __pyx_unpickle_NDArrayBacked / __pyx_unpickle_IntervalMixin: Cython's generated
+#           rebuilders (checksum check, Base.__new__(type) of a subtype, field sets, __dict__.update)
+#         _libs.sparse.IntIndex / BlockIndex(length, indices...): np.ascontiguousarray, integrity
+#         tslibs.offsets classes (BaseOffset subclasses, called by BaseOffset.__reduce__ with their
+#           _attributes): ints, bools, np.busdaycalendar, relativedelta; no I/O, no eval
+#         PeriodDtype(freq), Period(None, freq, ordinal), Interval(left, right, closed):
+#           to_offset string parsing, validation
+#         _unpickle_timestamp (tz is typed tzinfo: no zone-name lookup), _timedelta_unpickle,
+#           __nat_unpickle (returns the NaT constant)
+#         pytz._p -> tzinfo.unpickler -> pytz.timezone(zone): reads the zone file of a name checked
+#           against all_timezones_set (acceptable); pytz._UTC returns the utc singleton
+#  dateutil: tzutc, tzoffset and tzlocal pickle with NEWOBJ and a plain __dict__ (new); tzfile is
+#         left out: its pickle calls tzfile(None, filename), and tzfile(<str>) opens that path.
+import dateutil
+import dateutil.tz
+import pandas
+import pytz
+from pandas.api.extensions import ExtensionArray, ExtensionDtype
+from pandas.core.generic import NDFrame
+from pandas.core.internals.managers import BaseBlockManager
+import pandas._libs.tslibs.offsets as pd_offsets
+
+p_bases = (ExtensionArray, ExtensionDtype, NDFrame, BaseBlockManager, pandas.Index)
+p_skip = {"tests", "_testing", "io", "plotting", "arrow", "string_arrow", "window", "groupby", "strings"}
+p_new = ["pandas._libs.missing.NA", "pandas._libs.tslibs.timestamps.Timestamp",
+         "pandas._libs.tslibs.timedeltas.Timedelta", "pandas._libs.tslibs.nattype.NaTType",
+         "dateutil.tz.tz.tzutc", "dateutil.tz.tz.tzoffset", "dateutil.tz.tz.tzlocal",
+         "dateutil.relativedelta.relativedelta"]
+p_call = [
+    "pandas.core.indexes.base._new_Index",
+    "pandas.core.indexes.datetimes._new_DatetimeIndex",
+    "pandas.core.indexes.interval._new_IntervalIndex",
+    "pandas.core.indexes.period._new_PeriodIndex",
+    "pandas._libs.internals._unpickle_block",
+    "pandas.core.internals.managers.BlockManager",
+    "pandas.core.internals.managers.SingleBlockManager",
+    "pandas._libs.arrays.__pyx_unpickle_NDArrayBacked",
+    "pandas._libs.interval.__pyx_unpickle_IntervalMixin",
+    "pandas._libs.sparse.IntIndex",
+    "pandas._libs.sparse.BlockIndex",
+    "pandas.core.dtypes.dtypes.PeriodDtype",
+    "pandas._libs.tslibs.period.Period",
+    "pandas._libs.interval.Interval",
+    "pandas._libs.tslibs.timestamps._unpickle_timestamp",
+    "pandas._libs.tslibs.timedeltas._timedelta_unpickle",
+    "pandas._libs.tslibs.nattype.__nat_unpickle",
+    "pytz._p",
+    "pytz._UTC",
+]
+for name, obj in vars(pd_offsets).items():
+    if inspect.isclass(obj) and issubclass(obj, pd_offsets.BaseOffset) and obj.__module__ == pd_offsets.__name__:
+        if not name.startswith("_"):
+            p_call.append(qual(obj))
+for pkg in ["pandas.core.arrays", "pandas.core.dtypes", "pandas.core.indexes", "pandas.core.internals"]:
+    for mod in walk(importlib.import_module(pkg), p_skip):
+        for obj in vars(mod).values():
+            if inspect.isclass(obj) and obj.__module__ == mod.__name__ and issubclass(obj, p_bases):
+                p_new.append(qual(obj))
+p_new += ["pandas.core.frame.DataFrame", "pandas.core.series.Series"]
+# the vetted classes only: anything new with a __reduce__/__setstate__ of its own stops the generator
+P_REVIEWED = {"NDArrayBacked", "Categorical", "IntervalMixin", "SparseArray", "CategoricalDtype", "DatetimeTZDtype",
+              "IntervalDtype", "PeriodDtype", "NDFrame", "BlockManager", "SingleBlockManager", "Index",
+              "DatetimeIndex", "IntervalIndex", "MultiIndex", "RangeIndex"}
+for n in p_new:
+    if not n.startswith("pandas.core."):
+        continue
+    mod, _, attr = n.rpartition(".")
+    cls = getattr(importlib.import_module(mod), attr)
+    for hook in ["__reduce__", "__reduce_ex__", "__setstate__"]:
+        owner = next((k for k in cls.__mro__ if hook in vars(k)), object)
+        if owner.__module__.startswith("pandas"):
+            assert owner.__name__ in P_REVIEWED, f"review {owner.__module__}.{owner.__name__}.{hook} ({n})"
+write("pandas", "pandas DataFrames and Series as to_pickle, pickle.dump and joblib.dump write them: block managers, "
+      "indexes, extension arrays and dtypes, offsets, scalars, and their pytz/dateutil time zones (not dateutil "
+      "tzfile, which opens the path it is given).",
+      p_call, p_new, {"pandas": pandas.__version__, "pytz": pytz.__version__, "dateutil": dateutil.__version__})

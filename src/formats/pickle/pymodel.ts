@@ -95,6 +95,10 @@ export interface ModelHost {
   ): Value;
   /** Attributes set on a value (monkey-patches of globals, special attributes of instances). */
   mutate(target: Value, attrs: readonly [string, Value][], opcode: string, offset: number, how: string): void;
+  /** `inst.__setstate__(state)` as BUILD does it (`how`: who calls it, for messages). */
+  build(inst: Value, state: Value, opcode: string, offset: number, how: string): void;
+  /** `inst.__dict__.update(d)`: BUILD's dict state without `__setstate__`. */
+  updateDict(inst: Value, d: Value, opcode: string, offset: number, how: string): void;
   /** Marks references found in a value as escaped. */
   escape(v: Value | undefined): void;
   /** A dotted name for a value when it has one. */
@@ -455,6 +459,49 @@ const partialModel: Model = (_h, c) => {
   if (func === undefined) return undefined;
   if (func instanceof PyRef) c.site.resolvedTo.push(func.name);
   return new PyPartial(func, c.a.slice(1));
+};
+
+/** dill's `_reverse_typemap`: the name `_load_type(name)` looks up → the type's qualified name. */
+const DILL_TYPES: ReadonlyMap<string, string> = new Map(
+  Object.entries(semantics.dillTypes).filter(([k]) => !k.startsWith("$")),
+);
+
+/** dill's `_load_type(name)`: `_reverse_typemap[name]`, a fixed table of types. */
+const dillLoadTypeModel: Model = (h, c) => {
+  const key = strOf(c.a[0]);
+  if (key === undefined) {
+    c.site.unresolvedCalls++;
+    h.dynamicResolution(c.opcode, c.offset, `${c.name} of a computed type name`);
+    h.escape(c.args);
+    return new PyUnknown("computed dill type");
+  }
+  const full = DILL_TYPES.get(key);
+  if (full === undefined) {
+    // KeyError in the dill the table comes from; another dill may know it: not guessed
+    c.site.unresolvedCalls++;
+    return new PyUnknown(`dill type ${key}`);
+  }
+  return resolved(c, h.refTo(full, c.name, c.offset));
+};
+
+/**
+ * dill's `_create_array(f, args, state, npdict)`: `array = f(*args)`, `array.__setstate__(state)`,
+ * `array.__dict__.update(npdict)` unless npdict is None. The call of `f` is judged as such (it
+ * must be allowed to be called: numpy's `_reconstruct`); a callee that is not a name keeps the
+ * call of `_create_array` reported.
+ */
+const dillCreateArrayModel: Model = (h, c) => {
+  const [f, args, state, npdict] = c.a;
+  if (f instanceof PyRef) c.site.resolvedTo.push(f.name);
+  else c.site.unresolvedCalls++;
+  if (f === undefined) {
+    h.escape(c.args);
+    return undefined;
+  }
+  const made = h.call(f, args ?? new PySeq("tuple"), undefined, c.opcode, c.offset, "call", c.name);
+  if (state !== undefined) h.build(made, state, c.opcode, c.offset, c.name);
+  if (npdict !== undefined) h.updateDict(made, npdict, c.opcode, c.offset, c.name);
+  return made;
 };
 
 /** `copyreg.add_extension(module, name, code)`: fills the stream's extension registry. */
@@ -852,6 +899,8 @@ const RESOLVER_MODELS: { readonly [K in Classes<typeof semantics.resolvers>]: Mo
   getitem: getitemModel,
   vars: varsModel,
   partial: partialModel,
+  dillLoadType: dillLoadTypeModel,
+  dillCreateArray: dillCreateArrayModel,
 };
 
 /** The handler of each specific class (`models`) of semantics.json. */

@@ -43,7 +43,7 @@ export const pickleRules = [
     title: "Pickle modifies a module, class or special attribute",
     severity: "high",
     description:
-      "BUILD (or SETITEM/APPENDS/`setattr`) is applied to an imported module, class or function, or sets special attributes such as `__setstate__` or `extend` on an object. This monkey-patches the running interpreter (later imports see the planted values) or redirects what the unpickler calls next; the later effects are followed and reported too.",
+      "BUILD (or SETITEM/APPENDS/`setattr`) is applied to an imported module, class or function, or sets special attributes such as `__setstate__` or `extend` on an object. This monkey-patches the running interpreter (later imports see the planted values) or redirects what the unpickler calls next; the later effects are followed and reported too. A plain literal (a docstring, a version string) stored in a BUILD dict state under a name that is not an object-protocol hook is not reported: it cannot be called (statsmodels results and matplotlib figures store such values).",
     references: ["https://github.com/protectai/modelscan/issues/85"],
   },
   {

@@ -178,6 +178,62 @@ export function defaultMachineOptions(): MachineOptions {
 /** Instance attributes the unpickler looks up on the object itself (BUILD, APPENDS, ADDITEMS). */
 const INSTANCE_HOOKS = new Set(["__setstate__", "extend", "append", "add"]);
 
+/**
+ * Attribute names of the object protocol (attribute access, class, state, pickling, calls). A
+ * BUILD's dict state writes straight into the instance `__dict__`, where CPython ignores most of
+ * them, but no tool writes them there: they stay flagged whatever their value.
+ */
+const PROTOCOL_DUNDERS = new Set([
+  "__class__",
+  "__dict__",
+  "__slots__",
+  "__setstate__",
+  "__getstate__",
+  "__reduce__",
+  "__reduce_ex__",
+  "__getnewargs__",
+  "__getnewargs_ex__",
+  "__getattr__",
+  "__getattribute__",
+  "__setattr__",
+  "__delattr__",
+  "__init__",
+  "__new__",
+  "__call__",
+  "__del__",
+  "__get__",
+  "__set__",
+  "__delete__",
+  "__set_name__",
+  "__init_subclass__",
+  "__class_getitem__",
+  "__missing__",
+  "__index__",
+  "__wrapped__",
+]);
+
+/**
+ * Whether a BUILD dict-state entry is inert: a plain literal (str, bytes, int, float, bool, None)
+ * stored in an instance `__dict__` under a name that is not an object-protocol hook. The unpickler
+ * or a later APPENDS that looks the name up on the instance gets a value that cannot be called
+ * (Python raises), so a docstring (`__doc__` on statsmodels' results wrappers), a version string
+ * (matplotlib's `__mpl_version__`) or `extend='neither'` (a Colorbar) run nothing.
+ */
+function inertDictEntry(k: string, v: Value): boolean {
+  if (k === COMPUTED_KEY || PROTOCOL_DUNDERS.has(k)) return false;
+  return (
+    v === null ||
+    typeof v === "boolean" ||
+    typeof v === "number" ||
+    typeof v === "bigint" ||
+    typeof v === "string" ||
+    v instanceof PyStr ||
+    v instanceof PyLargeStr ||
+    v instanceof PyFloat ||
+    v instanceof PyBytes
+  );
+}
+
 /** The symbolic unpickler for one pickle. */
 export class PickleMachine implements FastSink {
   /** Value stack. */
@@ -253,6 +309,10 @@ export class PickleMachine implements FastSink {
       call: (callee, args, kwargs, opcode, offset, use, via) =>
         this.#call(callee, args, kwargs, opcode, offset, use, via),
       mutate: (target, attrs, opcode, offset, how) => this.#mutate(target, attrs, opcode, offset, how),
+      build: (inst, state, opcode, offset, how) => {
+        this.#buildOn(inst, state, offset, opcode, how);
+      },
+      updateDict: (inst, dict, opcode, offset, how) => this.#updateDict(inst, dict, opcode, offset, how),
       escape: (v) => this.#escape(v),
       nameOf: (v) => this.#nameOf(v),
       dynamicResolution: (opcode, offset, message) => this.#dynamicResolution(opcode, offset, message),
@@ -589,8 +649,19 @@ export class PickleMachine implements FastSink {
     return seq;
   }
 
-  /** Attributes set on a value (BUILD state, setattr, item assignment on a global). */
-  #mutate(target: Value, attrs: readonly [string, Value][], opcode: string, offset: number, how: string): void {
+  /**
+   * Attributes set on a value (BUILD state, setattr, item assignment on a global).
+   * @param dictCount - how many leading `attrs` are BUILD dict state (written into `__dict__`,
+   *   no descriptor runs): an inert literal among them is not a patch; the rest are set with setattr
+   */
+  #mutate(
+    target: Value,
+    attrs: readonly [string, Value][],
+    opcode: string,
+    offset: number,
+    how: string,
+    dictCount = 0,
+  ): void {
     if (target instanceof PyRef || target instanceof PyNamespace) {
       const base = target instanceof PyRef ? target.name : target.modules ? "" : target.of;
       if (target instanceof PyRef) target.site.mutated = true;
@@ -614,7 +685,9 @@ export class PickleMachine implements FastSink {
     // the first BUILD of an object is its state (read by the models); anything else changes it
     if (how !== "BUILD") markMutated(target);
     const dunders = attrs.filter(
-      ([k]) => (k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k) || k === COMPUTED_KEY,
+      ([k, v], i) =>
+        ((k.startsWith("__") && k.endsWith("__")) || INSTANCE_HOOKS.has(k) || k === COMPUTED_KEY) &&
+        !(i < dictCount && inertDictEntry(k, v)),
     );
     if (target instanceof PyCall) {
       for (const [k, v] of attrs) {
@@ -1231,13 +1304,23 @@ export class PickleMachine implements FastSink {
     const s = this.stack;
     if (s.length - 2 < this.#fence()) this.#underflow(offset);
     const state = this.#pop(offset);
-    const inst = s[s.length - 1] as Value;
+    return this.#buildOn(s[s.length - 1] as Value, state, offset, "BUILD", "BUILD");
+  }
+
+  /**
+   * BUILD of `inst` with `state`: the opcode (`how` is `BUILD`), or a model's
+   * `obj.__setstate__(state)` such as dill's `_create_array` (`how` names the callee; joblib reads
+   * no array data after it, and its wrapper has no `__setstate__`).
+   */
+  #buildOn(inst: Value, state: Value, offset: number, opcode: string, how: string): SinkAction {
+    const opcodeBuild = how === "BUILD";
     if (inst instanceof PyCall && inst.attrs?.has("__setstate__")) {
       markMutated(inst); // what the hook does to the instance is not modelled
       const fn = inst.attrs.get("__setstate__") as Value;
       const args = new PySeq("tuple");
       args.push(state, this.#o.containerCap);
-      this.#call(fn, args, undefined, "BUILD", offset, "call", "__setstate__ set by an earlier BUILD");
+      const via = opcodeBuild ? "" : `, called by ${how}`;
+      this.#call(fn, args, undefined, opcode, offset, "call", `__setstate__ set by an earlier BUILD${via}`);
       return SinkAction.Continue;
     }
     let dictState: Value = state;
@@ -1246,32 +1329,21 @@ export class PickleMachine implements FastSink {
       dictState = state.items[0] ?? null;
       slotState = state.items[1];
     }
-    const attrs: [string, Value][] = [];
-    for (const part of [dictState, slotState]) {
-      if (part instanceof PyDict) {
-        part.keys.forEach((k, i) => {
-          attrs.push([strOf(k) ?? `[${preview(k, 40)}]`, part.values[i] ?? null]);
-        });
-        for (const [k, v] of part.overflowDunders ?? []) attrs.push([k, v]);
-        if (part.unreadKey) {
-          // a literal key the memo did not keep (past its budgets): not computed, but unread
-          throw new PickleError(
-            "BUILD state has a key the memo did not keep (the memo is larger than its budgets)",
-            offset,
-            "budget",
-            "maxMemo",
-          );
-        }
-        // a key computed at run time may be any attribute name (`__class__` ...)
-        if (part.inexact) attrs.push([COMPUTED_KEY, null]);
-      }
-    }
-    if (this.#o.inlineArrays && this.#wrapperReachable && inst !== undefined) this.#wrapperCertain(inst, offset);
+    const attrs = stateAttrs(dictState, offset);
+    // attrs[0, dictCount) come from the dict state; a dict state handed to code before this BUILD
+    // may hold values the machine did not see
+    const dictCount = dictState instanceof PyDict && dictState.escaped === HANDED ? 0 : attrs.length;
+    if (slotState !== undefined) attrs.push(...stateAttrs(slotState, offset));
+    if (opcodeBuild && this.#o.inlineArrays && this.#wrapperReachable && inst !== undefined)
+      this.#wrapperCertain(inst, offset);
     if (inst instanceof PyRef || inst instanceof PyNamespace) {
-      this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
+      this.#mutate(inst, attrs, opcode, offset, how);
       return SinkAction.Continue;
     }
     if (inst instanceof PyCall) {
+      if (!opcodeBuild && inst.calleeName === JOBLIB_WRAPPER) {
+        throw new PickleError(`${how} on a joblib NumpyArrayWrapper, which has no __setstate__`, offset);
+      }
       const wrapper = this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER;
       if (wrapper && inst.state !== undefined) {
         // Python merges a second state into the object's __dict__ (an attribute the first set
@@ -1295,7 +1367,7 @@ export class PickleMachine implements FastSink {
       // it are not changed)
       if (!wrapper) markEscaped(state, HANDED, !isNumpyBuilt(inst));
       inst.state = state;
-      this.#mutate(inst, attrs, "BUILD", offset, "BUILD");
+      this.#mutate(inst, attrs, opcode, offset, how, dictCount);
       if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
         this.#pendingArray = inst;
         return SinkAction.Special;
@@ -1308,6 +1380,22 @@ export class PickleMachine implements FastSink {
     this.#bound.handed(state);
     this.#escape(state);
     return SinkAction.Continue;
+  }
+
+  /** `inst.__dict__.update(d)` made by a model (dill's `_create_array` npdict): BUILD's dict state. */
+  #updateDict(inst: Value, d: Value, opcode: string, offset: number, how: string): void {
+    if (d === null) return;
+    if (!(inst instanceof PyCall) || !(d instanceof PyDict)) {
+      // not modelled: what the object keeps may be any of it
+      markMutated(inst);
+      this.#bound.handed(d);
+      this.#escape(d);
+      return;
+    }
+    const attrs = stateAttrs(d, offset);
+    const inert = d.escaped === HANDED ? 0 : attrs.length;
+    markEscaped(d, HANDED);
+    this.#mutate(inst, attrs, opcode, offset, how, inert);
   }
 
   /**
@@ -1452,6 +1540,32 @@ const PY2_STR = new PyUnknown("Python 2 str of non-ASCII bytes (its value depend
 
 /** What a BUILD state key computed at run time is called among the attributes it sets. */
 const COMPUTED_KEY = "[key computed at run time]";
+
+/**
+ * The attributes a BUILD state dict sets, as `[name, value]` (a non-str key as `[preview]`, a key
+ * computed at run time as {@link COMPUTED_KEY}); none for a state that is not a dict.
+ * @throws PickleError (budget) when a key is a memo entry the memo did not keep
+ */
+function stateAttrs(part: Value, offset: number): [string, Value][] {
+  const attrs: [string, Value][] = [];
+  if (!(part instanceof PyDict)) return attrs;
+  part.keys.forEach((k, i) => {
+    attrs.push([strOf(k) ?? `[${preview(k, 40)}]`, part.values[i] ?? null]);
+  });
+  for (const [k, v] of part.overflowDunders ?? []) attrs.push([k, v]);
+  if (part.unreadKey) {
+    // a literal key the memo did not keep (past its budgets): not computed, but unread
+    throw new PickleError(
+      "BUILD state has a key the memo did not keep (the memo is larger than its budgets)",
+      offset,
+      "budget",
+      "maxMemo",
+    );
+  }
+  // a key computed at run time may be any attribute name (`__class__` ...)
+  if (part.inexact) attrs.push([COMPUTED_KEY, null]);
+  return attrs;
+}
 
 function isLiteralValue(v: Value): boolean {
   return (

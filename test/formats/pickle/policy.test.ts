@@ -108,6 +108,7 @@ describe("PicklePolicy", () => {
               "re._compile",
               "types.SimpleNamespace",
               "builtins.type",
+              "itertools.count",
             ],
             name,
           ).toContain(name);

@@ -42,6 +42,8 @@ describe("the Python model table", () => {
         "builtins.dict.__getitem__",
         "functools.partial",
         "_functools.partial",
+        "dill._dill._load_type",
+        "dill._dill._create_array",
       ].sort(),
     );
     for (const n of resolverNames()) expect(isResolver(n)).toBe(true);

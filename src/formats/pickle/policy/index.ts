@@ -15,6 +15,7 @@ import denylist from "./denylist.json" with { type: "json" };
 import builtinsProfile from "./profiles/builtins.json" with { type: "json" };
 import joblibProfile from "./profiles/joblib.json" with { type: "json" };
 import numpyProfile from "./profiles/numpy.json" with { type: "json" };
+import pandasProfile from "./profiles/pandas.json" with { type: "json" };
 import sklearnProfile from "./profiles/sklearn.json" with { type: "json" };
 import torchProfile from "./profiles/torch.json" with { type: "json" };
 import torchscriptProfile from "./profiles/torchscript.json" with { type: "json" };
@@ -55,15 +56,16 @@ export const BUILTIN_PROFILES: Readonly<Record<string, PickleProfile>> = Object.
   joblib: joblibProfile,
   torchscript: torchscriptProfile,
   xgboost: xgboostProfile,
+  pandas: pandasProfile,
 });
 
 /** Profiles enabled in each context unless the caller says otherwise. */
 export const DEFAULT_CONTEXT_PROFILES: Readonly<Record<PickleContext, readonly string[]>> = Object.freeze({
-  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib", "xgboost"],
+  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib", "xgboost", "pandas"],
   pytorch: ["builtins", "torch", "numpy"],
   torchscript: ["builtins", "torch", "numpy", "torchscript"],
   numpy: ["builtins", "numpy"],
-  joblib: ["builtins", "numpy", "sklearn", "joblib", "xgboost"],
+  joblib: ["builtins", "numpy", "sklearn", "joblib", "xgboost", "pandas"],
 });
 
 /**
@@ -78,7 +80,7 @@ export interface PicklePolicyOptions {
   /**
    * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
    * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
-   * `numpy`, `sklearn`, `joblib`, `torchscript`, `xgboost`) or `customProfiles` names.
+   * `numpy`, `sklearn`, `joblib`, `torchscript`, `xgboost`, `pandas`) or `customProfiles` names.
    */
   profiles?: Partial<Record<PickleContext, string[]>>;
   /** Profiles enabled in every context in addition to the defaults. */
