@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Regenerates the library-derived parts of the pickle allowlist profiles
-(src/formats/pickle/policy/profiles/{torch,numpy,sklearn,pandas}.json) from the installed torch, numpy,
-scikit-learn and pandas (Debian python3-torch, python3-numpy, python3-sklearn, python3-pandas with
-python3-tz and python3-dateutil), merged with hand-curated
+(src/formats/pickle/policy/profiles/{torch,numpy,sklearn,pandas,networkx,gensim,nltk,statsmodels}.json)
+from the installed torch, numpy, scikit-learn, pandas, networkx, gensim, nltk and statsmodels (Debian
+python3-torch, python3-numpy, python3-sklearn, python3-pandas with python3-tz and python3-dateutil,
+python3-networkx, python3-gensim, python3-nltk, python3-statsmodels), merged with hand-curated
 names that other versions of those libraries write. Run from the repository root:
     /usr/bin/python3 scripts/pickle/gen_profiles.py && npx biome check --write src/formats/pickle/policy
 Every entry is `module.qualname` exactly as a pickle names it. `call` entries may be called
@@ -328,3 +329,149 @@ write("pandas", "pandas DataFrames and Series as to_pickle, pickle.dump and jobl
       "indexes, extension arrays and dtypes, offsets, scalars, and their pytz/dateutil time zones (not dateutil "
       "tzfile, which opens the path it is given).",
       p_call, p_new, {"pandas": pandas.__version__, "pytz": pytz.__version__, "dateutil": dateutil.__version__})
+
+
+# ---------------------------------------------------------------- library saves (networkx, gensim, nltk, statsmodels)
+# Objects these libraries save with pickle (nx graphs, gensim .save(), nltk taggers and classifiers,
+# statsmodels results .save()). `new`: the classes defined in the modules walked below, kept only when every
+# load-time hook they inherit from the library was read and is in that library's reviewed set:
+#   __new__ (NEWOBJ calls it with the pickle's arguments), __reduce__/__reduce_ex__ (what the save writes),
+#   __setstate__ (BUILD calls it with the pickle's state), __getattr__/__getattribute__ (BUILD looks
+#   __setstate__ up through them). A hook that opens files, imports by name, evaluates text, or calls an
+#   attribute of its state (including a method of self looked up after the state was applied: BUILD may
+#   have put that name in the instance __dict__) is not reviewed, so its classes are left out.
+# Container hooks (append/extend/add/__setitem__) are not load-time hooks of a saved object: only APPENDS/
+# SETITEMS written against the instance reach them, which these libraries never write.
+# `call`: only the functions and classes real saves call (REDUCE), each read in full (listed per library).
+LIB_HOOKS = ("__new__", "__reduce__", "__reduce_ex__", "__setstate__", "__getattr__", "__getattribute__")
+
+
+def lib_classes(modules, root, reviewed):
+    """The classes defined in `modules` whose library-owned load-time hooks are all in `reviewed`
+    (`Owner.hook`); the others are printed and left out."""
+    keep, left_out = [], []
+    for mod in modules:
+        for obj in vars(mod).values():
+            if not inspect.isclass(obj) or obj.__module__ != mod.__name__ or issubclass(obj, BaseException):
+                continue
+            hooks = set()
+            for hook in LIB_HOOKS:
+                owner = next((k for k in obj.__mro__ if hook in vars(k)), object)
+                if owner.__module__.split(".")[0] == root:
+                    hooks.add(f"{owner.__qualname__}.{hook}")
+            if hooks - reviewed:
+                left_out.append(f"{qual(obj)} ({', '.join(sorted(hooks - reviewed))})")
+            else:
+                keep.append(qual(obj))
+    for name in sorted(left_out):
+        print("  left out:", name)
+    return keep
+
+
+def lib_modules(names, skip):
+    out = []
+    for name in names:
+        mod = importlib.import_module(name)
+        out += walk(mod, skip) if hasattr(mod, "__path__") else [mod]
+    return out
+
+
+# ---------------------------------------------------------------- networkx
+# Graph/DiGraph/MultiGraph/MultiDiGraph pickles (pickle.dump of a graph, frozen graphs too), networkx 2.8.
+# Reviewed (networkx/classes/coreviews.py, reportviews.py): AtlasView, UnionAtlas, UnionAdjacency, NodeView,
+# NodeDataView, OutEdgeView, InEdgeView, InMultiEdgeView .__setstate__: plain assignments of state keys
+# (OutEdgeView-likes also read `self._adjdict.items`, an attribute reference, not a call).
+# Left out: OutEdgeDataView/OutMultiEdgeDataView and their subclasses, whose __setstate__ runs
+# self.__init__(**state), which calls viewer._graph.nbunch_iter(nbunch) on objects from the state.
+# The graph classes have no hooks of their own (NEWOBJ + __dict__ update).
+# Reference only: networkx.classes.function.frozen (a frozen graph's mutators; it raises NetworkXError).
+import networkx
+
+NX_REVIEWED = {f"{c}.__setstate__" for c in ["AtlasView", "UnionAtlas", "UnionAdjacency", "NodeView", "NodeDataView",
+                                             "OutEdgeView", "InEdgeView", "InMultiEdgeView"]}
+x_new = lib_classes(lib_modules(["networkx.classes"], {"tests"}), "networkx", NX_REVIEWED)
+x_new.append("networkx.classes.function.frozen")
+write("networkx", "networkx graphs as pickle.dump writes them: Graph, DiGraph, MultiGraph, MultiDiGraph, their "
+      "cached adjacency, node and edge views, frozen graphs.", [], x_new, {"networkx": networkx.__version__})
+
+# ---------------------------------------------------------------- gensim
+# Models and vectors as gensim 4.2's SaveLoad.save writes them (Word2Vec, FastText, Doc2Vec, KeyedVectors,
+# FastTextKeyedVectors, LdaModel + LdaState, TfidfModel, LsiModel, Dictionary, Phrases ...): NEWOBJ + a
+# __dict__ state; large arrays go to .npy sidecars (numpy files, read without allow_pickle).
+# Reviewed: RpModel.__setstate__ (self.__dict__ = state; self.freshly_loaded = True); TaggedDocument and
+# Heapitem .__new__ (namedtuple: tuple.__new__ of the fields). Not a load-time hook, noted for completeness:
+# KeyedVectors.__setitem__ (add_vectors: numpy on the value), Doctag.__eq__ (dataclass field comparison).
+# Reference only (what saved models hold): gensim.utils.call_on_class_only (raises AttributeError; the
+# instance's shadow of the classmethod `load`), gensim.utils.identity (returns its argument: TfidfModel's
+# wlocal), gensim.models.tfidfmodel.df2idf (arithmetic: TfidfModel's wglobal), phrases original_scorer and
+# npmi_scorer (arithmetic: Phrases' scoring), builtins.hash (Word2Vec's hashfxn; hashing an object only).
+import gensim
+
+GENSIM_MODULES = ["gensim.models.word2vec", "gensim.models.fasttext", "gensim.models.doc2vec",
+                  "gensim.models.keyedvectors", "gensim.models.ldamodel", "gensim.models.ldamulticore",
+                  "gensim.models.tfidfmodel", "gensim.models.lsimodel", "gensim.models.rpmodel",
+                  "gensim.models.logentropy_model", "gensim.models.normmodel", "gensim.models.phrases",
+                  "gensim.corpora.dictionary"]
+GENSIM_REVIEWED = {"RpModel.__setstate__", "TaggedDocument.__new__", "Heapitem.__new__"}
+g_new = lib_classes(lib_modules(GENSIM_MODULES, {"tests"}), "gensim", GENSIM_REVIEWED)
+g_new += ["gensim.utils.call_on_class_only", "gensim.utils.identity", "gensim.models.tfidfmodel.df2idf",
+          "gensim.models.phrases.original_scorer", "gensim.models.phrases.npmi_scorer", "builtins.hash"]
+write("gensim", "gensim models and vectors as SaveLoad.save writes them (Word2Vec, FastText, Doc2Vec, KeyedVectors, "
+      "LdaModel, TfidfModel, LsiModel, Dictionary, Phrases ...), with the helper functions they hold.",
+      [], g_new, {"gensim": gensim.__version__})
+
+# ---------------------------------------------------------------- nltk
+# Taggers, classifiers and probability distributions as pickle.dump writes them (nltk 3.8: the classes of
+# nltk.probability, nltk.tag.{api,sequential,perceptron,hmm}, nltk.classify.{api,naivebayes,decisiontree,
+# maxent}). Reviewed: ConditionalFreqDist.__reduce__ (writes ConditionalFreqDist() and its items).
+# call, each read in full:
+#   nltk.probability.FreqDist(samples): Counter.__init__ -> Counter.update(samples): dict.update of a mapping,
+#     else counting the iterable's items (hash, __setitem__, which only resets the cached _N); no argument
+#     is called (Counter.__reduce__ writes FreqDist(dict))
+#   nltk.probability.ConditionalFreqDist(cond_samples=None): defaultdict.__init__(self, FreqDist), then
+#     self[cond][sample] += 1 for the pairs given
+import nltk
+
+NLTK_MODULES = ["nltk.probability", "nltk.tag.api", "nltk.tag.sequential", "nltk.tag.perceptron", "nltk.tag.hmm",
+                "nltk.classify.api", "nltk.classify.naivebayes", "nltk.classify.decisiontree", "nltk.classify.maxent"]
+k_new = lib_classes(lib_modules(NLTK_MODULES, {"tests"}), "nltk", {"ConditionalFreqDist.__reduce__"})
+k_call = ["nltk.probability.FreqDist", "nltk.probability.ConditionalFreqDist"]
+write("nltk", "nltk taggers (sequential, perceptron, HMM), classifiers (naive Bayes, decision tree, maxent) and "
+      "frequency/probability distributions as pickle.dump writes them.", k_call, k_new, {"nltk": nltk.__version__})
+
+# ---------------------------------------------------------------- statsmodels
+# Models and results as statsmodels 0.13.5's results.save / pickle.dump write them.
+# Reviewed: ResultsWrapper.__setstate__ (__dict__.update). Not reviewed: ResultsWrapper.__getattribute__,
+# whose fallback for a name the wrapper lacks (APPENDS looks up `extend`/`append` through it) calls
+# results.model.data.wrap_output(...), objects of its state; so the *ResultsWrapper classes are left out.
+# call: the Cython state-space objects of {s,d,c,z} prefix, read in the upstream v0.13.5 sources
+# (_representation/_kalman_filter/_kalman_smoother/_simulation_smoother/_initialization.pyx.in; Debian ships
+# the built modules only): each __reduce__ writes cls(*args) + a dict of arrays; __init__ takes typed
+# arguments (a {prefix}Statespace, {prefix}KalmanFilter, typed memoryviews, ints, floats), validates shapes
+# and allocates arrays; __setstate__ assigns typed fields and re-derives pointers. No argument is called,
+# nothing is imported, evaluated or opened.
+# Left out:
+#   statsmodels.base.data.ModelData and subclasses (PandasData ...): with "restore_design_info" in the
+#     state, __setstate__ runs patsy.dmatrices(state["formula"], ...), which evaluates the formula's terms
+#     as Python code (a pickle runs a command that way); formula-free saves hold them too, so results
+#     pickles stay suspicious until the engine can tell the two states apart
+#   the results wrappers (above), NegativeBinomial (__setstate__ calls self._initialize() after the state
+#     update), PredictionResults (__getattr__), the classes with a __new__ of their own not reviewed here, and the other Cython types
+#   scipy.optimize.OptimizeResult (HoltWinters results): a dict whose __getattr__ reads its items, so the
+#     __setstate__ BUILD looks up can be an item the pickle set before it
+import statsmodels
+import statsmodels.api  # noqa: F401  (registers the model modules)
+
+SM_CYTHON = [("_representation", "Statespace"), ("_kalman_filter", "KalmanFilter"),
+             ("_kalman_smoother", "KalmanSmoother"), ("_simulation_smoother", "SimulationSmoother"),
+             ("_initialization", "Initialization")]
+m_call = [f"statsmodels.tsa.statespace.{mod}.{p}{cls}" for mod, cls in SM_CYTHON for p in "sdcz"]
+SM_REVIEWED = {"ResultsWrapper.__setstate__"}
+SM_REVIEWED |= {f"{n.rpartition('.')[2]}.{h}" for n in m_call for h in ["__new__", "__reduce__", "__setstate__"]}
+m_new = lib_classes(lib_modules(["statsmodels.base", "statsmodels.regression", "statsmodels.discrete",
+                                 "statsmodels.genmod", "statsmodels.tsa", "statsmodels.tools", "statsmodels.robust"],
+                                {"tests", "sandbox", "conftest", "_testing", "testing"}), "statsmodels", SM_REVIEWED)
+m_new = [n for n in m_new if not n.startswith("statsmodels.base.data.")]
+write("statsmodels", "statsmodels models and results as results.save and pickle.dump write them, without "
+      "statsmodels.base.data's ModelData/PandasData (their __setstate__ evaluates the stored formula).",
+      m_call, m_new, {"statsmodels": statsmodels.__version__})

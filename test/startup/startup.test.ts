@@ -119,9 +119,10 @@ const MAIN_ENTRY_MAX_MODULES = 25;
  * eagerly) and the pickle engine. A new format adds one, and so does a new pickle profile (the
  * policy loads every profile's JSON: 146 with xgboost's; 148 with the CNTK and DVC formats; 151 with
  * the pickle engine's bound-method table and module, and PyTorch's record-name rules the pickle
- * analyzer shares; 152 with the pandas profile).
+ * analyzer shares; 152 with the pandas profile; 156 with the networkx, gensim, nltk and
+ * statsmodels profiles).
  */
-const CLI_SCAN_MAX_MODULES = 152;
+const CLI_SCAN_MAX_MODULES = 156;
 
 /**
  * Files of the format, container and integrity folders other than `index.ts` and detectors that a

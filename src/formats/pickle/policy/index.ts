@@ -13,10 +13,14 @@ import { ModelgateError } from "../../../core/errors.js";
 import type { Severity } from "../../../core/severity.js";
 import denylist from "./denylist.json" with { type: "json" };
 import builtinsProfile from "./profiles/builtins.json" with { type: "json" };
+import gensimProfile from "./profiles/gensim.json" with { type: "json" };
 import joblibProfile from "./profiles/joblib.json" with { type: "json" };
+import networkxProfile from "./profiles/networkx.json" with { type: "json" };
+import nltkProfile from "./profiles/nltk.json" with { type: "json" };
 import numpyProfile from "./profiles/numpy.json" with { type: "json" };
 import pandasProfile from "./profiles/pandas.json" with { type: "json" };
 import sklearnProfile from "./profiles/sklearn.json" with { type: "json" };
+import statsmodelsProfile from "./profiles/statsmodels.json" with { type: "json" };
 import torchProfile from "./profiles/torch.json" with { type: "json" };
 import torchscriptProfile from "./profiles/torchscript.json" with { type: "json" };
 import xgboostProfile from "./profiles/xgboost.json" with { type: "json" };
@@ -57,15 +61,22 @@ export const BUILTIN_PROFILES: Readonly<Record<string, PickleProfile>> = Object.
   torchscript: torchscriptProfile,
   xgboost: xgboostProfile,
   pandas: pandasProfile,
+  networkx: networkxProfile,
+  gensim: gensimProfile,
+  nltk: nltkProfile,
+  statsmodels: statsmodelsProfile,
 });
+
+/** Library-save profiles (generated, every load-time hook of a listed class reviewed: docs/pickle-policy.md). */
+const LIBRARY_SAVES = ["networkx", "gensim", "nltk", "statsmodels"] as const;
 
 /** Profiles enabled in each context unless the caller says otherwise. */
 export const DEFAULT_CONTEXT_PROFILES: Readonly<Record<PickleContext, readonly string[]>> = Object.freeze({
-  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib", "xgboost", "pandas"],
+  pickle: ["builtins", "torch", "numpy", "sklearn", "joblib", "xgboost", "pandas", ...LIBRARY_SAVES],
   pytorch: ["builtins", "torch", "numpy"],
   torchscript: ["builtins", "torch", "numpy", "torchscript"],
   numpy: ["builtins", "numpy"],
-  joblib: ["builtins", "numpy", "sklearn", "joblib", "xgboost", "pandas"],
+  joblib: ["builtins", "numpy", "sklearn", "joblib", "xgboost", "pandas", ...LIBRARY_SAVES],
 });
 
 /**
@@ -80,7 +91,8 @@ export interface PicklePolicyOptions {
   /**
    * Allowlist profiles per artifact kind (`pickle`, `pytorch`, `torchscript`, `numpy`,
    * `joblib`), replacing the defaults. Names are built-in profiles (`builtins`, `torch`,
-   * `numpy`, `sklearn`, `joblib`, `torchscript`, `xgboost`, `pandas`) or `customProfiles` names.
+   * `numpy`, `sklearn`, `joblib`, `torchscript`, `xgboost`, `pandas`, `networkx`, `gensim`, `nltk`,
+   * `statsmodels`) or `customProfiles` names.
    */
   profiles?: Partial<Record<PickleContext, string[]>>;
   /** Profiles enabled in every context in addition to the defaults. */
