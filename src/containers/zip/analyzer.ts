@@ -15,7 +15,7 @@ import { recordUnder } from "../../formats/pytorch/record-names.js";
 import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
 import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
-import { isTorchOpaqueMember } from "./flavor.js";
+import { isOpaqueInEveryFlavor } from "./flavor.js";
 import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, readZipEntryStream } from "./member.js";
 import { minizInflate } from "./miniz-inflate.js";
 import {
@@ -75,9 +75,10 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   const names = new Map<string, number>();
   let unverified = 0;
   // Tensor storages are only sniffed (their first bytes): one larger than that stays out of the
-  // shared reads, which would otherwise bring in whole runs of weights.
-  const isOpaque = (e: ZipEntry) =>
-    flavor.archiveRoot !== undefined && isTorchOpaqueMember(e.name, flavor.archiveRoot, flavor.format);
+  // shared reads, which would otherwise bring in whole runs of weights. A member is a storage only
+  // when every flavour's loader reads it so (torch.package imports and unpickles `<root>/data/*`
+  // that torch.load takes as storages): otherwise it is verified and read in full.
+  const isOpaque = (e: ZipEntry) => isOpaqueInEveryFlavor(e.name, flavors);
   const clusterEnds = smallMemberClusters(
     entries.map((e) => ({
       start: isOpaque(e) && e.compressedSize > OPAQUE_SNIFF_BYTES ? -1 : (local.dataOffsets[e.index] ?? -1),

@@ -23,9 +23,11 @@
  * the output is then what a streaming zlib reader (Python's zipfile, hence `np.load`) has handed
  * on before its error, which a pickle inside may already have been unpickled from.
  *
- * Budgets: the output never exceeds the declared size (the caller caps it), every loop is bounded
- * by the input's bits plus the output's bytes, and `checkpoint` (the scan's deadline) is called
- * every {@link CHECK_EVERY} steps.
+ * Budgets: the output never exceeds the declared size (the caller caps it and charges it to the
+ * decompression budget before calling), every loop is bounded by the input's bits plus the output's
+ * bytes, a literal decoded without consuming bits (which repeats until the buffer is full) fills the
+ * rest of the buffer at once instead of one step per byte, and `checkpoint` (the scan's deadline) is
+ * called every {@link CHECK_EVERY} steps.
  * @module
  */
 
@@ -279,9 +281,17 @@ export function minizInflate(
       const [literals, distances] = type === 1 ? [FIXED_LITERALS, FIXED_DISTANCES] : readDynamicCodes(bits, quirks);
       for (;;) {
         step();
+        const at = bits.pos;
         const sym = decodeSymbol(bits, literals, quirks);
         if (sym < 256) {
           if (written >= outSize) throw new OutputFull();
+          if (bits.pos === at) {
+            // decoded without consuming bits (an unassigned pattern): nothing changes the state, so
+            // every next symbol is this literal until the buffer is full, as tinfl writes it
+            out.fill(sym, written);
+            written = outSize;
+            throw new OutputFull();
+          }
           out[written++] = sym;
           continue;
         }
