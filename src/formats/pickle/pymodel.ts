@@ -93,8 +93,19 @@ export interface ModelHost {
     use: "call" | "new",
     via?: string,
   ): Value;
-  /** Attributes set on a value (monkey-patches of globals, special attributes of instances). */
-  mutate(target: Value, attrs: readonly [string, Value][], opcode: string, offset: number, how: string): void;
+  /**
+   * Attributes set on a value (monkey-patches of globals, special attributes of instances).
+   * `shared`: the value is not known to be a new object (it may be a class, module or function
+   * of the process), so every attribute set on it is a monkey-patch.
+   */
+  mutate(
+    target: Value,
+    attrs: readonly [string, Value][],
+    opcode: string,
+    offset: number,
+    how: string,
+    shared?: boolean,
+  ): void;
   /** `inst.__setstate__(state)` as BUILD does it (`how`: who calls it, for messages). */
   build(inst: Value, state: Value, opcode: string, offset: number, how: string): void;
   /** `inst.__dict__.update(d)`: BUILD's dict state without `__setstate__`. */
@@ -504,6 +515,66 @@ const dillCreateArrayModel: Model = (h, c) => {
   return made;
 };
 
+/**
+ * A call that looks a name up as `find_class` does (numpy's `_ufunc_reconstruct(module, name)` is
+ * `getattr(__import__(module, fromlist=[name]), name)`): with literal arguments it is a reference
+ * to that name, judged where the pickle uses it as if it had imported it; the call itself is the
+ * lookup (the helper's site counts it as consumed, not as called).
+ */
+function lookedUp(h: ModelHost, c: ModelCall, full: string, isModule = false): Value {
+  c.site.callCount--;
+  c.site.consumed = true;
+  c.site.resolvedTo.push(full);
+  return h.refTo(full, c.name, c.offset, isModule);
+}
+
+/**
+ * A lookup helper given a name computed at run time: judged as the import it makes (`importer`,
+ * `__import__` or `importlib.import_module`, called with the same arguments: critical unless it
+ * resolves to names allowed to be called), and its result is unknown.
+ */
+function computedLookup(h: ModelHost, c: ModelCall, importer: string, args: readonly Value[]): Value {
+  c.site.unresolvedCalls++;
+  h.dynamicResolution(c.opcode, c.offset, `${c.name} of a name computed at run time`);
+  h.escape(c.args);
+  const callee = h.refTo(importer, c.name, c.offset);
+  h.call(callee, tupleOf(h, args), undefined, c.opcode, c.offset, "call", c.name);
+  return new PyUnknown(`name looked up by ${c.name}`);
+}
+
+/** numpy's `_ufunc_reconstruct(module, name)` (how numpy before 1.20 pickled ufuncs). */
+const ufuncReconstructModel: Model = (h, c) => {
+  const [m, n] = c.a;
+  const mod = strOf(m);
+  const name = strOf(n);
+  if (mod !== undefined && name !== undefined && c.a.length === 2) return lookedUp(h, c, `${mod}.${name}`);
+  return computedLookup(h, c, "builtins.__import__", [m ?? null, null, null, tupleOf(h, [n ?? null])]);
+};
+
+/** torch's `_import_dotted_name(name)`: `__import__` of the first component, then getattr of the rest. */
+const importDottedNameModel: Model = (h, c) => {
+  const name = strOf(c.a[0]);
+  if (name !== undefined && c.a.length === 1) return lookedUp(h, c, name, !name.includes("."));
+  return computedLookup(h, c, "builtins.__import__", [c.a[0] ?? null]);
+};
+
+/**
+ * scipy's uarray `unpickle_function(module, qualname, self)`: `importlib.import_module(module)`,
+ * getattr along the qualified name, bound to `self` unless it is None (the bound method's
+ * function is the name; `self` is handed to it).
+ */
+const uarrayFunctionModel: Model = (h, c) => {
+  const [m, q, self] = c.a;
+  const mod = strOf(m);
+  const qname = strOf(q);
+  if (self !== undefined && self !== null) h.escape(self);
+  if (mod !== undefined && qname !== undefined && c.a.length === 3) return lookedUp(h, c, `${mod}.${qname}`);
+  return computedLookup(h, c, "importlib.import_module", [m ?? null]);
+};
+
+/** A function that returns its first argument as it is (torch.jit's `restore_type_tag(value, type)`). */
+const passThroughModel: Model = (_h, c) => c.a[0];
+
 /** `copyreg.add_extension(module, name, code)`: fills the stream's extension registry. */
 const addExtensionModel: Model = (h, c) => {
   const m = strOf(c.a[0]);
@@ -544,7 +615,8 @@ const newobjModel: Model = (h, c) => {
  * one already, then given the state. When `ret` is known to be of exactly `type` already, the
  * result is `ret` itself (a payload passed through an identity such as numpy's object `scalar`);
  * otherwise the call's result is recorded (an instance of `type`, or an error). A joblib array
- * wrapper is never handed on: its layout would depend on the state merged into it.
+ * wrapper is never handed on: its layout would depend on the state merged into it. The state is
+ * set with `setattr` on `ret` (see {@link applyRebuiltState}).
  */
 const rebuildFromTypeModel: Model = (h, c) => {
   const [func, newType] = c.a;
@@ -554,12 +626,61 @@ const rebuildFromTypeModel: Model = (h, c) => {
       : h.call(func, c.a[2] ?? new PySeq("tuple"), undefined, c.opcode, c.offset, "call", c.name);
   if (newType !== undefined) instantiate(h, newType, new PySeq("tuple"), c, c.name);
   const typeName = newType instanceof PyRef ? newType.name : undefined;
-  if (ret === undefined || typeName === undefined || isArrayWrapperName(typeName)) return undefined;
   const state = c.a[3];
   const stateless = state === undefined || state === null || (state instanceof PyDict && state.count === 0);
+  if (!stateless && ret !== undefined) applyRebuiltState(h, c, ret, typeName, state);
+  if (ret === undefined || typeName === undefined || isArrayWrapperName(typeName)) return undefined;
   if (!stateless) return undefined;
   return h.nameOf(ret) === `${typeName}()` ? ret : undefined;
 };
+
+/** The type objects `_rebuild_from_type` returns `func(*args)` for unchanged (legacy version). */
+const TENSOR_TYPES = new Set(["torch.Tensor", "torch._tensor.Tensor"]);
+
+/**
+ * The state `_rebuild_from_type_v2` gives `ret` through torch's `_set_obj_state`: `setattr(ret, k,
+ * v)` for each key of the dict state and of the slots state (`(dict, slots)`); the legacy
+ * `_rebuild_from_type` sets `ret.__dict__` unless the type is `torch.Tensor`. A tensor rebuilt by
+ * `func` (or an object `func` allocated) made an instance of `type` is a new object: its state is
+ * recorded with the call. Anything else (a class passed through numpy's object `scalar`, a value
+ * of a call not modelled, whatever `type` is `builtins.type`) may be a class, module or function of
+ * the process: the attributes are monkey-patches, set through the machine (reported, and later
+ * names see them).
+ */
+function applyRebuiltState(h: ModelHost, c: ModelCall, ret: Value, typeName: string | undefined, state: Value): void {
+  if (c.name.endsWith("._rebuild_from_type") && typeName !== undefined && TENSOR_TYPES.has(typeName)) return;
+  const fresh =
+    typeName !== undefined &&
+    typeName !== "builtins.type" &&
+    ret instanceof PyCall &&
+    (ret.allocated || (ret.calleeName !== undefined && rebuildsTensor(ret.calleeName)));
+  if (fresh) return;
+  const parts = state instanceof PySeq && state.kind === "tuple" ? seqItems(state) : [state];
+  const attrs: [string, Value][] = [];
+  let known = parts !== undefined && parts.length <= 2;
+  for (const part of parts ?? []) {
+    if (part === null) continue;
+    if (!(part instanceof PyDict)) {
+      known = false;
+      continue;
+    }
+    part.keys.forEach((k, i) => {
+      const name = strOf(k);
+      if (name === undefined) known = false;
+      else if (attrs.length < ATTRS_KEPT) attrs.push([name, part.values[i] ?? null]);
+    });
+    for (const [k, v] of part.overflowDunders ?? []) attrs.push([k, v]);
+    if (part.inexact || part.truncated) known = false;
+  }
+  if (!known) attrs.push([COMPUTED_ATTRS, new PyUnknown("attributes not known")]);
+  h.mutate(ret, attrs, c.opcode, c.offset, c.name, true);
+}
+
+/** Attributes of one state the model names (the rest are set all the same). */
+const ATTRS_KEPT = 256;
+
+/** The attribute name that stands for attributes the model cannot name (a state not literal). */
+export const COMPUTED_ATTRS = "<computed>";
 
 /** Names of numpy's object dtype as `numpy.dtype(name)` accepts them. */
 const OBJECT_DTYPES = new Set(["O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8", "=O8", "object"]);
@@ -922,6 +1043,10 @@ const SPECIFIC_MODELS: { readonly [K in Classes<typeof semantics.models>]: Model
   compile: compileModel,
   functionType: functionTypeModel,
   codeType: codeTypeModel,
+  passThrough: passThroughModel,
+  ufuncReconstruct: ufuncReconstructModel,
+  importDottedName: importDottedNameModel,
+  uarrayFunction: uarrayFunctionModel,
 };
 
 /** One class of modelled names. */

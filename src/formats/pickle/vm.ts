@@ -308,7 +308,8 @@ export class PickleMachine implements FastSink {
       refTo: (full, via, offset, isModule) => this.#refTo(full, via, offset, isModule),
       call: (callee, args, kwargs, opcode, offset, use, via) =>
         this.#call(callee, args, kwargs, opcode, offset, use, via),
-      mutate: (target, attrs, opcode, offset, how) => this.#mutate(target, attrs, opcode, offset, how),
+      mutate: (target, attrs, opcode, offset, how, shared) =>
+        this.#mutate(target, attrs, opcode, offset, how, 0, shared === true),
       build: (inst, state, opcode, offset, how) => {
         this.#buildOn(inst, state, offset, opcode, how);
       },
@@ -620,12 +621,16 @@ export class PickleMachine implements FastSink {
             : preview(callee, 80);
     // a method may change the instance it is bound to
     if (callee instanceof PyBoundMethod) markMutated(callee.self);
+    const anyCallable = mayBeAnyCallable(callee);
     this.#event({
       kind: "dynamic-call",
       offset,
       opcode,
-      message: `${opcode} calls a value that cannot be resolved to a name (${label})`,
+      message: anyCallable
+        ? `${opcode} calls what ${label} returned, which may be any callable (the machine does not know what that call returns: a function that returns an object it looks up or builds is a way to run anything)`
+        : `${opcode} calls a value that cannot be resolved to a name (${label})`,
       evidence: { callee: label, args: previewArgs(args, kwargs), use },
+      ...(anyCallable ? { severity: "high" as const } : {}),
     });
     this.#bound.handed(args, kwargs);
     this.#escape(args);
@@ -653,6 +658,9 @@ export class PickleMachine implements FastSink {
    * Attributes set on a value (BUILD state, setattr, item assignment on a global).
    * @param dictCount - how many leading `attrs` are BUILD dict state (written into `__dict__`,
    *   no descriptor runs): an inert literal among them is not a patch; the rest are set with setattr
+   * @param shared - the target is not known to be a new object (it may be a class, module or
+   *   function of the process): every attribute is a monkey-patch (a class a `type(...)` call
+   *   returned is one too)
    */
   #mutate(
     target: Value,
@@ -661,7 +669,16 @@ export class PickleMachine implements FastSink {
     offset: number,
     how: string,
     dictCount = 0,
+    shared = false,
   ): void {
+    if (
+      !(target instanceof PyRef || target instanceof PyNamespace) &&
+      attrs.length > 0 &&
+      (shared || (target instanceof PyCall && target.calleeName === "builtins.type"))
+    ) {
+      this.#patchUnnamed(target, attrs, opcode, offset, how);
+      return;
+    }
     if (target instanceof PyRef || target instanceof PyNamespace) {
       const base = target instanceof PyRef ? target.name : target.modules ? "" : target.of;
       if (target instanceof PyRef) target.site.mutated = true;
@@ -710,6 +727,32 @@ export class PickleMachine implements FastSink {
         },
       });
     }
+  }
+
+  /**
+   * Attributes set on a value the machine cannot name that may be a class, module or function of
+   * the process (a class `type(x)` returned, the result of a call not modelled): reported as a
+   * monkey-patch, and recorded among the patches under a name no import can reach (so the checks
+   * that trust a global's attributes, such as bound.ts's, know that something was patched).
+   */
+  #patchUnnamed(target: Value, attrs: readonly [string, Value][], opcode: string, offset: number, how: string): void {
+    markMutated(target);
+    for (const [k, v] of attrs) {
+      if (this.#o.shared.patches.size < MAX_UNNAMED_PATCHES) this.#o.shared.patches.set(`${UNNAMED_TARGET}.${k}`, v);
+      this.#escape(v);
+    }
+    const shown = preview(target, 80);
+    this.#event({
+      kind: "monkeypatch",
+      offset,
+      opcode,
+      message: `${how} sets attributes on ${shown}, which may be a class, module or function (not known to be a new object)`,
+      evidence: {
+        target: shown,
+        attributes: attrs.map(([k]) => k).join(", "),
+        values: attrs.map(([, v]) => preview(v, 60)).join(", "),
+      },
+    });
   }
 
   // ---------------------------------------------------------------- opcodes
@@ -1537,6 +1580,28 @@ function pyType(v: Value): string {
 
 /** A Python 2 str of non-ASCII bytes: its value depends on the loader's encoding. */
 const PY2_STR = new PyUnknown("Python 2 str of non-ASCII bytes (its value depends on the loader's encoding)");
+
+/**
+ * Whether a called value may be any callable: the result of a call the machine does not model (an
+ * unknown function, a resolver given a name it cannot resolve, a class `type(...)` returned), or a
+ * value a resolver could not determine. The machine knows what these are only by their callee, and
+ * a callee that returns what its arguments designate reaches anything. Objects a class allocated
+ * (`cls.__new__`: calling one runs the class's `__call__`, judged with the class), bound methods of
+ * the method table, persistent-id objects and registry lookups (`EXT`) are what they are named.
+ */
+function mayBeAnyCallable(callee: Value): boolean {
+  if (callee instanceof PyBoundMethod) return false;
+  if (callee instanceof PyCall) return !callee.allocated || callee.calleeName === "builtins.type";
+  if (!(callee instanceof PyUnknown) || callee === ELIDED || callee === PY2_STR) return false;
+  // an extension code names a registered global; a large int is not callable
+  return !callee.why.startsWith("extension ") && !callee.why.startsWith("int of ");
+}
+
+/** The name patches of objects the machine cannot name are recorded under (no import reaches it). */
+const UNNAMED_TARGET = "<object not known to be new>";
+
+/** Patches of unnamed objects recorded at most (they are reported all the same). */
+const MAX_UNNAMED_PATCHES = 4_096;
 
 /** What a BUILD state key computed at run time is called among the attributes it sets. */
 const COMPUTED_KEY = "[key computed at run time]";
