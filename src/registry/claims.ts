@@ -92,9 +92,12 @@ function claimForExtension(ext: string): NameClaim | undefined {
   return claimed.probe === undefined ? claim : { ...claim, probe: claimed.probe };
 }
 
-/** Hugging Face file names that `transformers` hands to `torch.load`. */
+/**
+ * Hugging Face file names that `transformers`, `peft` and `diffusers` hand to `torch.load`
+ * (shards `-00001-of-00002` and variants `.fp16` included).
+ */
 const TORCH_LOADED_NAMES =
-  /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$/;
+  /^(?:pytorch_model|adapter_model|diffusion_pytorch_model|pytorch_lora_weights|learned_embeds|training_args|optimizer|scheduler|rng_state(?:_\d+)?)(?:-\d+-of-\d+)?(?:\.[a-z0-9_]+)?(?:-\d+-of-\d+)?\.bin$/;
 
 /** Members of PyTorch's legacy tar checkpoints that `torch.load` unpickles. */
 const TORCH_TAR_MEMBERS = new Set(["pickle", "storages", "tensors", "sys_info"]);

@@ -8,8 +8,10 @@
  * The model chooses the name (`location` is any relative path): besides the names ONNX tools
  * write, a name without extension (`weights`) or a `.bin` (`model.bin`) is a candidate
  * ({@link isChosenDataName}), whatever pickle opcode its first byte happens to be: the pickle
- * engine still reads such bytes beside, and its dangerous findings count whatever this analyzer
- * decides. Never a candidate: a name a loader unpickles (`pytorch_model.bin`, `.pkl`, `.pt` ...:
+ * engine still reads such bytes, as firmly as a weak reading beside a candidate known by its name
+ * alone (in full when they parse whole; what they hand to loaders is scanned either way), whatever
+ * this analyzer decides. Never a candidate: a name a loader unpickles (`pytorch_model.bin`,
+ * `adapter_model.bin`, `diffusion_pytorch_model.bin`, `.pkl`, `.pt` ...:
  * the claim reads it as a pickle, and a positive detection here would demote that strong reading
  * to a speculative one), and, under a chosen name, bytes that open with PROTO 2–5 (a pickle claimed
  * by content) or in which a format is found past byte 0 (a zip by its end record, HDF5 after a user
@@ -78,9 +80,12 @@ const PICKLE_CLAIM_EXTENSIONS: ReadonlySet<string> = new Set([
   "pdparams",
   "pdopt",
 ]);
-/** Hugging Face names `transformers` hands to `torch.load`, and `torch.save` tars (`x.pth.tar`). */
+/**
+ * Hugging Face names `transformers`, `peft` and `diffusers` hand to `torch.load` (shards and
+ * `.fp16` variants included), and `torch.save` tars (`x.pth.tar`).
+ */
 const PICKLE_CLAIM_NAMES =
-  /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$|\.(?:pt|pth|ckpt)\.tar$/;
+  /^(?:pytorch_model|adapter_model|diffusion_pytorch_model|pytorch_lora_weights|learned_embeds|training_args|optimizer|scheduler|rng_state(?:_\d+)?)(?:-\d+-of-\d+)?(?:\.[a-z0-9_]+)?(?:-\d+-of-\d+)?\.bin$|\.(?:pt|pth|ckpt)\.tar$/;
 
 /**
  * Whether a loader would unpickle a file of this name (its claim asks for a strong pickle reading).

@@ -24,7 +24,7 @@ import {
 } from "./policy/index.js";
 import { applyTransform, isPayloadSink, isResolver, type NestedPayload, type SharedState } from "./pymodel.js";
 import { scanPythonSource } from "./pysource.js";
-import { unpeekableReading } from "./unpeekable.js";
+import { type Rereading, unpeekableReading } from "./unpeekable.js";
 import {
   intOf,
   PyBytes,
@@ -105,6 +105,14 @@ export interface PickleEmbeddedPayload {
   readonly offset: number;
   /** The bytes. */
   readonly source: ByteSource;
+  /**
+   * What the analysis says of it (`zip data handed to ...; analysed as an embedded member`): it
+   * travels with the payload and is reported where the payload is handed to the engine, so that
+   * it is never said of a payload a caller drops.
+   */
+  readonly finding: FindingInput;
+  /** Evidence path of the nested analysis that found it (undefined: the analysis it is part of). */
+  readonly nested?: string | undefined;
 }
 
 /** One analysed pickle. */
@@ -252,7 +260,13 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
   let analysis = await reportRuns(runs, input, opts, trailingOffset);
   if (tail !== undefined && trailingOffset !== undefined) {
     const broken = await reportRuns([{ ...tail, error: undefined }], input, opts, undefined);
-    analysis = { ...analysis, findings: [...analysis.findings, ...broken.findings], end: trailingOffset };
+    // what the broken tail hands to loaders before it breaks is scanned too
+    analysis = {
+      ...analysis,
+      findings: [...analysis.findings, ...broken.findings],
+      embedded: [...analysis.embedded, ...broken.embedded],
+      end: trailingOffset,
+    };
   } else analysis = { ...analysis, end };
   if (unusualAt !== undefined) {
     const first = unusualAt;
@@ -308,18 +322,49 @@ async function withUnpeekableReading(
     ...rest,
     unpeekableReading: false,
   });
+  return mergeUnpeekableReading(analysis, alt, { start, reread, size: source.size, nestedPath: opts.nestedPath });
+}
+
+/** Where a reading from a file object without `peek` came from (see {@link mergeUnpeekableReading}). */
+export interface UnpeekableOrigin {
+  /** Offset in the input of the reread's first byte. */
+  readonly start: number;
+  /** The reread bytes and their offsets in the input. */
+  readonly reread: Rereading;
+  /** Bytes of the input from `start` on (past {@link UNPEEKABLE_MAX} only the head was reread). */
+  readonly size: number;
+  /** Evidence path of the analysis (its embedded payloads found at this level are remapped). */
+  readonly nestedPath?: string | undefined;
+}
+
+const BYTESIO = "read from a file object without peek (io.BytesIO, as pickle.load(BytesIO) does)";
+
+/**
+ * Adds to `analysis` what the reading from a file object without `peek` (`alt`) found that it
+ * lacks: findings, embedded payloads (a zip handed to `torch.storage._load_from_bytes` there is
+ * scanned like one of the main reading) and facts, offsets mapped back to the input.
+ * @param analysis - the main reading
+ * @param alt - the analysis of `origin.reread`
+ * @param origin - where the reread came from
+ */
+export async function mergeUnpeekableReading(
+  analysis: PickleAnalysis,
+  alt: PickleAnalysis,
+  origin: UnpeekableOrigin,
+): Promise<PickleAnalysis> {
+  const { start, reread } = origin;
   const seen = new Set(analysis.findings.map((f) => `${f.ruleId}\0${f.message}`));
   const extra: FindingInput[] = [];
   for (const f of alt.findings) {
     if (UNPEEKABLE_SKIP.has(f.ruleId) || seen.has(`${f.ruleId}\0${f.message}`)) continue;
     extra.push({
       ...f,
-      message: `read from a file object without peek (io.BytesIO, as pickle.load(BytesIO) does): ${f.message}`,
+      message: `${BYTESIO}: ${f.message}`,
       ...(f.offset === undefined ? {} : { offset: start + reread.sourceOffset(f.offset) }),
       evidence: { ...f.evidence, reading: "io.BytesIO" },
     });
   }
-  if (source.size > UNPEEKABLE_MAX) {
+  if (origin.size > UNPEEKABLE_MAX) {
     extra.push({
       ruleId: "scan/budget-exceeded",
       message: `pickle analysis stopped: the reading from a file object without peek (io.BytesIO) was analysed for its first ${UNPEEKABLE_MAX} bytes only`,
@@ -327,7 +372,46 @@ async function withUnpeekableReading(
       evidence: { budget: "unpeekableReading", limit: UNPEEKABLE_MAX, reading: "io.BytesIO" },
     });
   }
-  return { ...analysis, findings: [...analysis.findings, ...extra], unpeekable: alt };
+  const embedded = [...analysis.embedded];
+  for (const e of alt.embedded) {
+    // payloads found at this level have reread offsets; deeper ones have their payload's own
+    const here = e.nested === origin.nestedPath;
+    const offset = here ? start + reread.sourceOffset(e.offset) : e.offset;
+    const name = here ? e.name.replace(/@\d+$/, `@${offset}`) : e.name;
+    if (await holdsPayload(embedded, name, e.source)) continue;
+    embedded.push({
+      ...e,
+      name,
+      offset,
+      finding: {
+        ...e.finding,
+        message: `${BYTESIO}: ${e.finding.message}`,
+        ...(here ? { offset } : {}),
+        evidence: { ...e.finding.evidence, reading: "io.BytesIO" },
+      },
+    });
+  }
+  const facts: Record<string, unknown> = { ...alt.facts, ...analysis.facts };
+  const globals = [analysis.facts["pickle.globals"], alt.facts["pickle.globals"]];
+  if (globals.every(Array.isArray)) facts["pickle.globals"] = [...new Set(globals.flat())].slice(0, 200);
+  return { ...analysis, findings: [...analysis.findings, ...extra], embedded, facts, unpeekable: alt };
+}
+
+/** Largest embedded payload compared byte for byte with one already found (larger: both are scanned). */
+const SAME_PAYLOAD_MAX = 16 << 20;
+
+/** Whether `list` already holds a payload of this name with the same bytes. */
+async function holdsPayload(
+  list: readonly PickleEmbeddedPayload[],
+  name: string,
+  source: ByteSource,
+): Promise<boolean> {
+  for (const e of list) {
+    if (e.name !== name || e.source.size !== source.size || source.size > SAME_PAYLOAD_MAX) continue;
+    const [a, b] = [await readExact(e.source, 0, source.size), await readExact(source, 0, source.size)];
+    if (Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)) return true;
+  }
+  return false;
 }
 
 /**
@@ -395,7 +479,15 @@ export async function reportRuns(
     runs,
     end: input.offset,
     trailingOffset,
-    embedded,
+    // payloads found at this level carry its evidence path (deeper ones carry theirs)
+    embedded:
+      opts.nestedPath === undefined
+        ? embedded
+        : embedded.map((e) =>
+            e.nested !== undefined
+              ? e
+              : { ...e, nested: opts.nestedPath, finding: tagNested([e.finding], opts)[0] ?? e.finding },
+          ),
     invalid,
   };
 }
@@ -758,11 +850,9 @@ async function largeNestedFindings(
         ? "zip"
         : undefined;
   if (format !== undefined) {
-    embedded.push({ name, offset: p.offset, source: src });
-    return {
-      findings: [info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format })],
-      invalid: false,
-    };
+    const finding = info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format });
+    embedded.push({ name, offset: p.offset, source: src, finding });
+    return { findings: [], invalid: false };
   }
   const legacyTorch = p.kind === "torch" && startsWith(head, LEGACY_MAGIC_PICKLE, head[0] === 0x80 ? 2 : 0);
   const nested = await analyzePickleStream(new SourceInput(src), {
@@ -772,6 +862,8 @@ async function largeNestedFindings(
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,
     depth,
+    // a payload is a stream of its own, read by its loader from a BytesIO: both readings count
+    unpeekableReading: true,
     ...(legacyTorch ? { maxPickles: 5, ignoreTrailing: true } : {}),
   });
   for (const e of nested.embedded) embedded.push(e);
@@ -934,11 +1026,9 @@ async function nestedFindings(
   if (format !== undefined) {
     // Not a pickle stream (a zip, an .npy array, a compressed stream ...): the engine sniffs it,
     // decompresses it under the scan's budget and analyses it as a member, one level deeper.
-    embedded.push({ name, offset: p.offset, source: new BufferSource(bytes) });
-    return {
-      findings: [info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format })],
-      invalid: false,
-    };
+    const finding = info(`${format} data handed to ${p.via}; analysed as an embedded member`, "info", { format });
+    embedded.push({ name, offset: p.offset, source: new BufferSource(bytes), finding });
+    return { findings: [], invalid: false };
   }
   // torch.load of a legacy file: five pickles, then raw storages (not trailing garbage)
   const legacyTorch = p.kind === "torch" && startsWith(bytes, LEGACY_MAGIC_PICKLE, bytes[0] === 0x80 ? 2 : 0);
@@ -949,6 +1039,8 @@ async function nestedFindings(
     shared: { ext: new Map(), patches: new Map() },
     nestedPath: label,
     depth,
+    // a payload is a stream of its own, read by its loader from a BytesIO: both readings count
+    unpeekableReading: true,
     ...(legacyTorch ? { maxPickles: 5, ignoreTrailing: true } : {}),
   });
   for (const e of nested.embedded) embedded.push(e);

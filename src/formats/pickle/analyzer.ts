@@ -25,7 +25,29 @@ import { decodeUtf8, latin1 } from "./values.js";
 export async function reportPickleAnalysis(ctx: AnalysisContext, analysis: PickleAnalysis): Promise<void> {
   for (const f of analysis.findings) ctx.report(f);
   for (const [k, v] of Object.entries(analysis.facts)) ctx.fact(k, v);
-  for (const e of analysis.embedded) await ctx.scanMember(e.name, e.source, { offset: e.offset });
+  await scanEmbedded(ctx, analysis);
+}
+
+/**
+ * Hands the payloads the pickle hands to loaders (a zip given to `torch.storage._load_from_bytes`,
+ * an `.npy` given to `numpy.load` ...) to the engine as members, each with its finding: what a
+ * loader unpickles there counts, whatever the reading that found it.
+ */
+async function scanEmbedded(ctx: AnalysisContext, analysis: PickleAnalysis): Promise<void> {
+  for (const e of analysis.embedded) {
+    ctx.report(e.finding);
+    await ctx.scanMember(e.name, e.source, { offset: e.offset });
+  }
+}
+
+/** Sniffs and analyses the data after the last pickle, unless another detection accounts for it. */
+async function scanTrailing(ctx: AnalysisContext, analysis: PickleAnalysis, start: number): Promise<void> {
+  const tail = analysis.trailingOffset;
+  if (tail === undefined || ctx.detections.some((d) => d.offset > start && d.offset <= tail + 16)) return;
+  await ctx.scanMember(`@${tail}`, new SliceSource(ctx.source, tail, ctx.source.size - tail), {
+    offset: tail,
+    opaqueData: true,
+  });
 }
 
 /**
@@ -47,6 +69,9 @@ export function pickleBudgets(ctx: AnalysisContext): {
   };
 }
 
+/** Formats detected by a file's name alone: a pickle reading beside them is not speculative-only. */
+const NAME_ONLY: ReadonlySet<string> = new Set(["onnx-external-data"]);
+
 /** Read size of speculative readings (the sniffer's head is 64 KiB). */
 const SPECULATIVE_CHUNK = 64 * 1024;
 
@@ -59,6 +84,9 @@ const CALLABLE_NAME = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$/;
  */
 function countsBeforeBreak(ctx: AnalysisContext, f: FindingInput): boolean {
   if (f.ruleId === "pickle/malformed" || f.ruleId === "pickle/trailing-data") return false;
+  // what the pickle hands to a loader is read by that loader in full, whatever this reading's status
+  if (f.ruleId === "pickle/nested-payload" || f.evidence?.nested !== undefined) return true;
+  if (f.ruleId === "scan/budget-exceeded" && f.evidence?.via !== undefined) return true;
   const severity = ctx.severityOf(f);
   if (severity === "critical" || severity === "high") return true;
   const callee = f.evidence?.callee;
@@ -72,7 +100,13 @@ export const pickleAnalyzer: Analyzer = {
   async analyze(ctx) {
     const context = ctx.formats.pickleContext(ctx.lineage);
     const start = ctx.detection.offset;
-    const claim = ctx.detection.claim;
+    // Beside a candidate known by its name alone (ONNX external data under a name the model
+    // chooses), nothing in the bytes rules a pickle out: the reading is as firm as a weak one
+    // (complete when it parses whole), not beside-only.
+    const claim =
+      ctx.detection.claim === "beside" && ctx.detections.some((d) => d.offset === 0 && NAME_ONLY.has(d.format))
+        ? "weak"
+        : ctx.detection.claim;
     const speculative = claim === "weak" || claim === "beside";
     // A speculative reading starts from the sniffer's head and reads no further ahead than it needs.
     const input = speculative
@@ -96,6 +130,7 @@ export const pickleAnalyzer: Analyzer = {
     const trivial =
       claim === "weak" &&
       analysis.trailingOffset !== undefined &&
+      analysis.embedded.length === 0 &&
       analysis.findings.every((f) => f.ruleId === "pickle/trailing-data");
     if (trivial) return;
     if ((claim === "weak" && analysis.invalid) || claim === "beside") {
@@ -108,6 +143,9 @@ export const pickleAnalyzer: Analyzer = {
       for (const f of analysis.findings) {
         if (countsBeforeBreak(ctx, f) || (complete && f.ruleId === "pickle/unknown-global")) ctx.report(f);
       }
+      // payloads handed to loaders (nested zips, arrays) are scanned whatever this reading's status
+      await scanEmbedded(ctx, analysis);
+      if (complete) await scanTrailing(ctx, analysis, start);
       return;
     }
     if (claim !== undefined && !analysis.invalid) ctx.refineFormat("pickle");
@@ -117,14 +155,8 @@ export const pickleAnalyzer: Analyzer = {
         ctx.refineFormat("joblib");
     }
     await reportPickleAnalysis(ctx, analysis);
-    const tail = analysis.trailingOffset;
-    if (tail !== undefined && !ctx.detections.some((d) => d.offset > start && d.offset <= tail + 16)) {
-      // Whatever hides after the pickle is sniffed and analysed on its own.
-      await ctx.scanMember(`@${tail}`, new SliceSource(ctx.source, tail, ctx.source.size - tail), {
-        offset: tail,
-        opaqueData: true,
-      });
-    }
+    // Whatever hides after the pickle is sniffed and analysed on its own.
+    await scanTrailing(ctx, analysis, start);
   },
 };
 

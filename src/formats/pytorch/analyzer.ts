@@ -8,12 +8,22 @@
  * @module
  */
 
-import type { Analyzer } from "../../core/analyzer.js";
-import { readExact, SliceSource } from "../../core/byte-source.js";
+import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { BufferSource, readClamped, readExact, SliceSource } from "../../core/byte-source.js";
 import type { FindingInput } from "../../core/findings.js";
-import { type PickleRun, reportRuns, runPickle } from "../pickle/analyze.js";
+import {
+  mergeUnpeekableReading,
+  type PickleAnalysis,
+  type PickleAnalysisOptions,
+  type PickleRun,
+  reportRuns,
+  runPickle,
+  UNPEEKABLE_MAX,
+} from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
 import { SourceInput } from "../pickle/input.js";
+import type { SharedState } from "../pickle/pymodel.js";
+import { unpeekableReading } from "../pickle/unpeekable.js";
 import { intOf, PyCall, PyDict, PyRef, PySeq, seqItems, strOf } from "../pickle/values.js";
 import { storageElementSize } from "./storage-types.js";
 import { analyzeLegacyTarMember, legacyTarMember } from "./tar-members.js";
@@ -36,30 +46,22 @@ export const pytorchLegacyAnalyzer: Analyzer = {
       return;
     }
     const input = new SourceInput(ctx.source, ctx.detection.offset);
-    const budgets = pickleBudgets(ctx);
-    const shared = { ext: new Map(), patches: new Map() };
-    const base = { policy: ctx.policy.options.pickle, shared, ...budgets };
-    const runs: PickleRun[] = [];
+    const base = { policy: ctx.policy.options.pickle, ...pickleBudgets(ctx) };
     const layout: FindingInput[] = [];
-    const names = ["magic number", "protocol version", "system info", "object", "storage keys"];
-    for (let k = 0; k < 5; k++) {
-      if (await input.atEnd()) {
-        layout.push({
-          ruleId: "pytorch/legacy-layout",
-          message: `legacy PyTorch file ends after ${k} pickle(s); the ${names[k]} pickle is missing`,
-          offset: input.offset,
-        });
-        break;
-      }
-      const run = await runPickle(input, {
-        ...base,
-        context: k === 3 ? "pytorch" : "pickle",
-        machine: k === 4 ? { containerCap: ctx.limits.maxEntries } : {},
-        concatenated: false,
+    const runs = await legacyPickles(input, base, ctx.limits.maxEntries, layout);
+    // A FRAME that an opcode crosses, or that runs on past its pickle's STOP: a buffered file
+    // (torch.load(path)) and a file object without peek (torch.load(BytesIO), _load_from_bytes)
+    // read other pickles, so both readings are analysed.
+    const crossing = runs.find((r) => r.result?.rereads === true || r.error?.rereads === true);
+    if (crossing !== undefined) {
+      layout.push({
+        ruleId: "pytorch/legacy-layout",
+        message: `an opcode of the ${LEGACY_PICKLES[runs.indexOf(crossing)]} pickle crosses a FRAME end, or its FRAME runs on past its STOP: torch.load reading a file object without peek (io.BytesIO) reads other pickles than from a file`,
+        offset: crossing.start,
       });
-      runs.push(run);
-      if (run.error !== undefined) break;
     }
+    let analysis = await reportRuns(runs, input, { ...base, shared: newShared(), context: "pytorch" }, undefined);
+    if (crossing !== undefined) analysis = await withUnpeekable(ctx, analysis, runs, base);
     const ok = runs.length === 5 && runs.every((r) => r.error === undefined);
     const magic = runs[0]?.machine.result;
     if (
@@ -95,7 +97,6 @@ export const pytorchLegacyAnalyzer: Analyzer = {
         offset: runs[2].start,
       });
     }
-    const analysis = await reportRuns(runs, input, { ...base, context: "pytorch" }, undefined);
     await reportPickleAnalysis(ctx, analysis);
     for (const f of layout) ctx.report(f);
     if (!ok) return;
@@ -184,3 +185,64 @@ export const pytorchLegacyAnalyzer: Analyzer = {
     }
   },
 };
+
+/** What the five pickles of a legacy file hold, in order. */
+const LEGACY_PICKLES = ["magic number", "protocol version", "system info", "object", "storage keys"] as const;
+
+/** Settings every pickle of a legacy file is read with. */
+type LegacyBase = Omit<PickleAnalysisOptions, "context">;
+
+const newShared = (): SharedState => ({ ext: new Map(), patches: new Map() });
+
+/**
+ * Reads the five pickles of a legacy file as `torch.load` does (one `pickle.load` each), up to the
+ * first that breaks; a missing one is a layout finding.
+ */
+async function legacyPickles(
+  input: SourceInput,
+  base: LegacyBase,
+  maxEntries: number,
+  layout: FindingInput[],
+): Promise<PickleRun[]> {
+  const shared = newShared();
+  const runs: PickleRun[] = [];
+  for (let k = 0; k < LEGACY_PICKLES.length; k++) {
+    if (await input.atEnd()) {
+      layout.push({
+        ruleId: "pytorch/legacy-layout",
+        message: `legacy PyTorch file ends after ${k} pickle(s); the ${LEGACY_PICKLES[k]} pickle is missing`,
+        offset: input.offset,
+      });
+      break;
+    }
+    const run = await runPickle(input, {
+      ...base,
+      shared,
+      context: k === 3 ? "pytorch" : "pickle",
+      machine: k === 4 ? { containerCap: maxEntries } : {},
+      concatenated: false,
+    });
+    runs.push(run);
+    if (run.error !== undefined) break;
+  }
+  return runs;
+}
+
+/**
+ * Adds the reading of a file object without `peek` (`torch.load(io.BytesIO(...))`) to the
+ * analysis of the five pickles: its own five pickles, their findings and embedded payloads.
+ */
+async function withUnpeekable(
+  ctx: AnalysisContext,
+  analysis: PickleAnalysis,
+  runs: readonly PickleRun[],
+  base: LegacyBase,
+): Promise<PickleAnalysis> {
+  const start = runs[0]?.start ?? ctx.detection.offset;
+  const size = ctx.source.size - start;
+  const reread = unpeekableReading(await readClamped(ctx.source, start, Math.min(size, UNPEEKABLE_MAX)));
+  const altInput = new SourceInput(new BufferSource(reread.bytes), 0);
+  const altRuns = await legacyPickles(altInput, base, ctx.limits.maxEntries, []);
+  const alt = await reportRuns(altRuns, altInput, { ...base, shared: newShared(), context: "pytorch" }, undefined);
+  return mergeUnpeekableReading(analysis, alt, { start, reread, size });
+}
