@@ -573,7 +573,9 @@ try {
         if (report.errors.length > 0) {
           // A scan that could not read a file has no hit rate to show: the bench fails.
           process.exitCode = 1;
-          console.log(`${target}, ${pass}: errors ${JSON.stringify(report.errors.map((e) => `${e.code}: ${e.message}`))}`);
+          console.log(
+            `${target}, ${pass}: errors ${JSON.stringify(report.errors.map((e) => `${e.code}: ${e.message}`))}`,
+          );
         }
         rates.push({ pass, hits, files: report.files.length, verdict: report.verdict });
         done.delete(id);
