@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -344,6 +345,31 @@ write("pandas", "pandas DataFrames and Series as to_pickle, pickle.dump and jobl
 # SETITEMS written against the instance reach them, which these libraries never write.
 # `call`: only the functions and classes real saves call (REDUCE), each read in full (listed per library).
 LIB_HOOKS = ("__new__", "__reduce__", "__reduce_ex__", "__setstate__", "__getattr__", "__getattribute__")
+# Protocol methods that allowed calls run on an argument (list/tuple/set/dict/str/int/Counter/FreqDist/
+# pandas Index iterate, measure, format, hash or index what they are given): a BUILD-populated instance
+# handed to one of them runs its class's method on the pickle's state. A library-owned one whose source
+# opens files or URLs, imports, evaluates or starts processes leaves its class out (gensim's LineSentence
+# and other corpus streams open `self.source` with smart_open in __iter__: a file read or an HTTP request
+# at load, found by an attack review); one without Python source (compiled) is left out unless reviewed.
+PROTOCOL_METHODS = ("__iter__", "__next__", "__len__", "__str__", "__repr__", "__format__", "__bytes__",
+                    "__fspath__", "__index__", "__int__", "__float__", "__hash__", "__eq__", "__getitem__",
+                    "__contains__", "__bool__", "keys", "items", "values")
+PROTOCOL_RISKS = re.compile(
+    r"\bopen\s*\(|urlopen|smart_open|\brequests\.|\bsocket\b|\bsubprocess\b|\bos\.[a-z]|\bshutil\.|"
+    r"^\s*(?:from\s+\S+\s+)?import\s|__import__|importlib|\beval\s*\(|\bexec\s*\(|\bcompile\s*\(|"
+    r"\bloads?\s*\(|Popen|\bsystem\s*\(|getattr\s*\(",
+    re.M,
+)
+
+
+def risky_protocol(owner, name):
+    """Whether a library-owned protocol method may reach I/O, imports or evaluation (by its source:
+    a method without Python source counts as risky)."""
+    try:
+        src = inspect.getsource(vars(owner)[name])
+    except (OSError, TypeError):
+        return True
+    return PROTOCOL_RISKS.search(src) is not None
 
 
 def lib_classes(modules, root, reviewed):
@@ -359,6 +385,10 @@ def lib_classes(modules, root, reviewed):
                 owner = next((k for k in obj.__mro__ if hook in vars(k)), object)
                 if owner.__module__.split(".")[0] == root:
                     hooks.add(f"{owner.__qualname__}.{hook}")
+            for method in PROTOCOL_METHODS:
+                owner = next((k for k in obj.__mro__ if method in vars(k)), object)
+                if owner.__module__.split(".")[0] == root and risky_protocol(owner, method):
+                    hooks.add(f"{owner.__qualname__}.{method}")
             if hooks - reviewed:
                 left_out.append(f"{qual(obj)} ({', '.join(sorted(hooks - reviewed))})")
             else:

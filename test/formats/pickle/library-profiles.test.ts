@@ -112,3 +112,26 @@ describe("library-save profiles", () => {
     }
   });
 });
+
+describe("classes whose protocol methods reach I/O stay off the profiles", () => {
+  // An allowed call that iterates, formats or measures its argument runs that class's method on
+  // the pickle's state: gensim's LineSentence.__iter__ opens `self.source` with smart_open (a local
+  // file or a URL read at load time, found by an attack review).
+  const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const str = (s: string) => `X${String.fromCharCode(s.length, 0, 0, 0)}${s}`;
+  const iterate = (module: string, name: string, key: string, value: string) =>
+    latin1(`\x80\x02cbuiltins\nlist\nc${module}\n${name}\n)\x81}${str(key)}${str(value)}sb\x85R.`);
+
+  it.each([
+    ["gensim.models.word2vec", "LineSentence", "source"],
+    ["gensim.models.word2vec", "Text8Corpus", "fname"],
+    ["gensim.models.doc2vec", "TaggedLineDocument", "source"],
+  ])("list(%s.%s) reading a path from the state is not clean", async (module, name, key) => {
+    const file = await scanOne(iterate(module, name, key, "/etc/passwd"), "model.pkl");
+    expect(file.verdict).not.toBe("clean");
+    expect(ruleIds(file)).toContain("pickle/unknown-global");
+    for (const profile of ["gensim", "networkx", "nltk", "statsmodels"]) {
+      expect(BUILTIN_PROFILES[profile]?.new).not.toContain(`${module}.${name}`);
+    }
+  });
+});
