@@ -174,8 +174,8 @@ const RISKY_TORCHSCRIPT = new Set([
   "torch.ops.load_library",
   "ops.prim.RaiseException",
 ]);
-/** Operator namespaces that ship with PyTorch. */
-const STANDARD_NAMESPACES = new Set([
+/** Operator namespaces that ship with PyTorch (shared with the mobile flatbuffer analyzer). */
+export const STANDARD_NAMESPACES = new Set([
   "aten",
   "prim",
   "quantized",

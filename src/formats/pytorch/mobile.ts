@@ -11,6 +11,7 @@
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import type { FindingInput } from "../../core/findings.js";
+import { STANDARD_NAMESPACES } from "../pickle/analyzer.js";
 
 /** Bytes of the file read for strings (past it the evidence says `truncated`). */
 const MAX_READ = 64 << 20;
@@ -21,20 +22,6 @@ const MAX_STRINGS = 20_000;
 
 /** Operators of the file system or code loading (as the lite interpreter's table spells them). */
 const RISKY_OPERATORS = new Set(["aten::save", "aten::load", "aten::from_file", "prim::RaiseException"]);
-/** Operator namespaces that ship with PyTorch. */
-const STANDARD_NAMESPACES = new Set([
-  "aten",
-  "prim",
-  "quantized",
-  "_quantized",
-  "profiler",
-  "cuda",
-  "_caffe2",
-  "onednn",
-  "mkldnn",
-  "prepacked",
-  "_test",
-]);
 const OPERATOR_NAME = /^([A-Za-z_]\w*)::([A-Za-z_]\w*)$/;
 
 /**
