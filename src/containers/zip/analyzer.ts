@@ -157,6 +157,16 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
     if (streamBytes >= 0) {
       const after = await dataAfterStream(ctx, entry, dataOffset, streamBytes, byLocal, report);
       if (after !== undefined && afterStreams.length < MAX_AFTER_STREAM_RANGES) afterStreams.push(after);
+      else if (after !== undefined) {
+        // past the cap the bytes are not searched: what a streaming reader finds there is unknown
+        report("after-stream-unsearched", {
+          ruleId: "zip/data-after-stream",
+          severity: "high",
+          message: `bytes after the stream of member ${JSON.stringify(entry.name)} were not searched for hidden entries (more than ${MAX_AFTER_STREAM_RANGES} such ranges)`,
+          offset: after.offset,
+          evidence: { member: entry.name, length: after.length, searchedRanges: MAX_AFTER_STREAM_RANGES },
+        });
+      }
     }
 
     const seen = names.get(entry.name) ?? 0;

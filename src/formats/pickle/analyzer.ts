@@ -231,7 +231,8 @@ export function raisesOnlyBuiltins(text: string): boolean {
         );
       if (rest === null) return false;
     } else if (text[p] !== ")") return false;
-    at = text.indexOf(marker, p);
+    // from just past this marker: a call nested in the first argument is checked too
+    at = text.indexOf(marker, at + marker.length);
   }
   return true;
 }

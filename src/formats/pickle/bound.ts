@@ -70,10 +70,13 @@ export class BoundMethods {
    * that are too large to look through: then every instance is taken as changed.
    * @param values - what was handed
    */
-  handed(...values: (Value | undefined)[]): void {
+  handed(values: readonly (Value | undefined)[]): void {
     if (this.#made.length === 0) return;
     const todo: Value[] = [];
-    for (const v of values) if (v !== undefined && v !== null && typeof v === "object") todo.push(v);
+    for (const v of values) {
+      if (todo.length > HANDED_WALK) break; // the walk below gives up past its budget anyway
+      if (v !== undefined && v !== null && typeof v === "object") todo.push(v);
+    }
     let budget = HANDED_WALK;
     for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
       const opaque =
@@ -83,7 +86,9 @@ export class BoundMethods {
         (x instanceof PySeq && (x instanceof PyElidedSeq || x.count !== x.items.length)) ||
         (x instanceof PyDict && x.truncated);
       if (--budget < 0 || opaque) {
+        // every method made so far is released once: later hand-overs need not mark them again
         for (const m of this.#made) m.self.mutated = true;
+        this.#made.length = 0;
         return;
       }
       if (x instanceof PyBoundMethod) x.self.mutated = true;

@@ -30,8 +30,6 @@ export interface EmbeddedImport {
 
 /** Bytes swept at most (the rest of a larger file is not looked at). */
 export const MAX_SWEEP_BYTES = 64 * 1024 * 1024;
-/** Overlap between chunks: longer than any pattern below. */
-const OVERLAP = 600;
 /** Hits kept per severity (a severity not met yet is always kept: padding cannot hide a worse one). */
 const MAX_HITS = 8;
 
@@ -40,6 +38,8 @@ const IDENT = "[A-Za-z_][A-Za-z0-9_]{0,63}";
 const DOTTED = new RegExp(`^${IDENT}(?:\\.${IDENT}){0,7}$`);
 /** Longest dotted name: 8 identifiers of 64 characters and their dots. */
 const MAX_DOTTED = 8 * 65;
+/** Overlap between chunks: longer than any pattern below (a GLOBAL line: opcode, two dotted names, newlines). */
+const OVERLAP = 2 * MAX_DOTTED + 3;
 /** Opcode positions tried per line end: a module holds at most this many `c`/`i` letters. */
 const MAX_OPCODE_STARTS = 16;
 /** A character of a dotted name. */

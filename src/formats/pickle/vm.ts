@@ -570,7 +570,7 @@ export class PickleMachine implements FastSink {
           ? undefined
           : model(this.#host, { name: callee.name, a: seqItems(args) ?? [], args, site, opcode, offset });
       if (result === undefined) {
-        this.#bound.handed(args, kwargs);
+        this.#bound.handed([args, kwargs]);
         this.#escape(args);
         this.#escape(kwargs);
         const made = new PyCall(callee, callee.name, args, opcode, offset, kwargs);
@@ -632,7 +632,7 @@ export class PickleMachine implements FastSink {
       evidence: { callee: label, args: previewArgs(args, kwargs), use },
       ...(anyCallable ? { severity: "high" as const } : {}),
     });
-    this.#bound.handed(args, kwargs);
+    this.#bound.handed([args, kwargs]);
     this.#escape(args);
     const made = new PyCall(callee, undefined, args, opcode, offset, kwargs);
     made.allocated = use === "new";
@@ -1295,7 +1295,7 @@ export class PickleMachine implements FastSink {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
     } else {
       markMutated(target); // extend / append / add of an object: not modelled
-      if (!(target instanceof PyCall && storesItems(target.calleeName))) this.#bound.handed(...s.slice(x));
+      if (!(target instanceof PyCall && storesItems(target.calleeName))) this.#bound.handed(s.slice(x));
       const hook =
         target instanceof PyCall
           ? opname === "ADDITEMS"
@@ -1329,7 +1329,7 @@ export class PickleMachine implements FastSink {
       this.#mutate(target, items, opname, offset, `${opname} on a global`);
     } else if (target instanceof PyCall && target.calleeName !== undefined) {
       markMutated(target); // __setitem__ of an object (a numpy array's items ...): not modelled
-      if (!storesItems(target.calleeName)) this.#bound.handed(...s.slice(x));
+      if (!storesItems(target.calleeName)) this.#bound.handed(s.slice(x));
       for (let i = x; i < s.length; i++) this.#escape(s[i]); // keys too: the object may keep them
     } else if (isLiteralValue(target) && !(target instanceof PySeq) && !(target instanceof PyBytes && target.mutable)) {
       throw new PickleError(`${opname} on a ${pyType(target)} object`, offset);
@@ -1337,7 +1337,7 @@ export class PickleMachine implements FastSink {
       // item assignment on a list or bytearray (an int or slice key) or an unknown object: not
       // modelled, so what it holds is no longer known (Python raises on other keys)
       markMutated(target);
-      if (!(target instanceof PySeq)) this.#bound.handed(...s.slice(x));
+      if (!(target instanceof PySeq)) this.#bound.handed(s.slice(x));
       for (let i = x; i < s.length; i++) this.#escape(s[i]);
     }
     this.#truncate(x);
@@ -1399,7 +1399,7 @@ export class PickleMachine implements FastSink {
         throw new PickleError("joblib NumpyArrayWrapper made by a call: its array layout is not certain", offset);
       }
       // a class's own __setstate__ may call what the state holds (the table's classes do not)
-      if (!isBoundClass(inst.calleeName)) this.#bound.handed(state);
+      if (!isBoundClass(inst.calleeName)) this.#bound.handed([state]);
       // a second BUILD: Python merges or replaces the state (the models read only one); the names
       // the first one sets are read now, before the state escapes (bound methods, see bound.ts)
       if (inst.state !== undefined) markMutated(inst);
@@ -1420,7 +1420,7 @@ export class PickleMachine implements FastSink {
     if (isLiteralValue(inst) && state !== null) {
       throw new PickleError(`BUILD on a ${pyType(inst)} object, which has no __dict__`, offset);
     }
-    this.#bound.handed(state);
+    this.#bound.handed([state]);
     this.#escape(state);
     return SinkAction.Continue;
   }
@@ -1431,7 +1431,7 @@ export class PickleMachine implements FastSink {
     if (!(inst instanceof PyCall) || !(d instanceof PyDict)) {
       // not modelled: what the object keeps may be any of it
       markMutated(inst);
-      this.#bound.handed(d);
+      this.#bound.handed([d]);
       this.#escape(d);
       return;
     }

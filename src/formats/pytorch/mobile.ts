@@ -21,7 +21,7 @@ const MAX_STRING = 512;
 const MAX_STRINGS = 20_000;
 
 /** Operators of the file system or code loading (as the lite interpreter's table spells them). */
-const RISKY_OPERATORS = new Set(["aten::save", "aten::load", "aten::from_file", "prim::RaiseException"]);
+const RISKY_OPERATORS = new Set(["aten::save", "aten::load", "aten::from_file"]);
 const OPERATOR_NAME = /^([A-Za-z_]\w*)::([A-Za-z_]\w*)$/;
 
 /**
@@ -62,7 +62,6 @@ export const torchMobileAnalyzer: Analyzer = {
       if (m !== null) {
         operators.push(s);
         const ns = m[1] as string;
-        if (s === "prim::RaiseException") continue;
         if (RISKY_OPERATORS.has(s)) {
           findings.push({
             ruleId: "pickle/torchscript-op",

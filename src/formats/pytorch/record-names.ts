@@ -15,7 +15,7 @@
  *   record is ambiguous and every twin is what the loader may read.
  *
  * `getAllRecords` (torch.load's TorchScript check, torch.package's module tree) compares the root
- * case-sensitively and lists names as stored; {@link TorchRecords.underRoot} is the lookup view.
+ * case-sensitively and lists names as stored; {@link TorchRecords.resolve} and {@link recordUnder} are the lookup view.
  * The helper imports nothing so that format signatures and analyzers can share it.
  * @module
  */

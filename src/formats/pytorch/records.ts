@@ -12,6 +12,7 @@ import { openZipEntry } from "../../containers/zip/member.js";
 import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { readExact } from "../../core/byte-source.js";
+import { isModelgateError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
 import { listZip } from "../torchserve/zip-listing.js";
 import { asciiLower, recordUnder, torchRecords } from "./record-names.js";
@@ -42,12 +43,20 @@ function runsCode(record: string): boolean {
 /** Whether a member opens like a pickle of protocol 2 or later (what torch and PackageExporter write). */
 async function opensLikePickle(ctx: AnalysisContext, entry: ZipEntry): Promise<boolean> {
   if (entry.uncompressedSize < 2) return false;
-  const content = await openZipEntry(ctx.source, entry, budgetOf(ctx), undefined, { ignoreEncryptionFlag: true });
   try {
-    const head = await readExact(content, 0, Math.min(2, content.size));
-    return head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5;
-  } finally {
-    await content.close?.();
+    const content = await openZipEntry(ctx.source, entry, budgetOf(ctx), undefined, { ignoreEncryptionFlag: true });
+    try {
+      const head = await readExact(content, 0, Math.min(2, content.size));
+      return head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5;
+    } finally {
+      await content.close?.();
+    }
+  } catch (error) {
+    // a twin that cannot be read (an unsupported method, a broken stream) may be what the loader
+    // runs: it counts as a pickle, and the twins are reported at the higher severity
+    if (isModelgateError(error) && !isModelgateError(error, "TIMEOUT") && !isModelgateError(error, "ABORTED"))
+      return true;
+    throw error;
   }
 }
 
