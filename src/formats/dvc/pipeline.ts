@@ -32,8 +32,10 @@ const OUTPUT_KEYS = ["outs", "metrics", "plots"] as const;
  * Command shapes that fetch or decode code and run it (`curl … | sh`, `base64 -d | bash`, `eval`,
  * `/dev/tcp`, inline interpreter code that downloads or executes).
  */
+/** Longest command searched for those shapes (a longer one counts as risky: commands are short). */
+const MAX_COMMAND_SEARCHED = 64 * 1024;
 const RISKY_COMMAND =
-  /\b(?:curl|wget|fetch)\b[^\n]*\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\bbase64\s+(?:-d|--decode)\b[^\n]*\|\s*(?:ba|z)?sh\b|\beval\b|\/dev\/tcp\/|\bnc\b[^\n]*\s-e\s|\b(?:python\d?(?:\.\d+)?|perl|ruby|node)\s+-[ce]\s[^\n]*(?:urllib|requests|socket|exec|eval|system|subprocess|child_process|__import__)/i;
+  /\b(?:curl|wget|fetch)\b[^\n]{0,512}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,512}\|\s*(?:ba|z)?sh\b|\beval\b|\/dev\/tcp\/|\bnc\b[^\n]{0,512}\s-e\s|\b(?:python\d?(?:\.\d+)?|perl|ruby|node)\s+-[ce]\s[^\n]{0,512}(?:urllib|requests|socket|exec|eval|system|subprocess|child_process|__import__)/i;
 
 type Plain = Record<string, unknown>;
 const isObject = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -100,6 +102,7 @@ function stagesOf(doc: Plain, kind: PipelineKind): Plain | undefined {
  */
 export function pipelineFindings(root: unknown, kind: PipelineKind): FindingInput[] {
   const list = new FindingList<FindingInput>();
+  const tested = new Map<string, boolean>();
   const doc = mlmodelPlain(root, MAX_PLAIN_NODES);
   const stages = isObject(doc) ? stagesOf(doc, kind) : undefined;
   if (stages === undefined) {
@@ -122,7 +125,12 @@ export function pipelineFindings(root: unknown, kind: PipelineKind): FindingInpu
     const wdir = text(body.wdir) ?? text(stage.wdir) ?? ".";
     const where = { stage: preview(name, 100), file: kind, ...(wdir === "." ? {} : { wdir: preview(wdir, 200) }) };
     for (const cmd of stageCommands(body)) {
-      const risky = RISKY_COMMAND.test(cmd);
+      // YAML aliases repeat one string many times: each distinct command is searched once
+      let risky = tested.get(cmd);
+      if (risky === undefined) {
+        risky = cmd.length > MAX_COMMAND_SEARCHED || RISKY_COMMAND.test(cmd);
+        tested.set(cmd, risky);
+      }
       list.add({
         ruleId: "dvc/stage-command",
         message: `dvc repro runs the command of stage ${JSON.stringify(where.stage)}: ${preview(cmd, 200)}${risky ? " (it fetches or decodes code and runs it)" : ""}`,

@@ -29,7 +29,10 @@ const PYTHON: readonly Pattern[] = [
   ["dynamic-code", /(?<![\w.])compile\s*\([^)]*['"]exec['"]/],
   // the introspection escape: every class through object's subclasses, then a function's globals
   // (`().__class__.__base__.__subclasses__()`, `....__init__.__globals__['system']`)
-  ["dynamic-code", /\b(?:__base__|__bases__\s*\[[^\]]*\]|__mro__\s*\[[^\]]*\]|object)\s*\.\s*__subclasses__\s*\(/],
+  [
+    "dynamic-code",
+    /\b(?:__base__|__bases__\s*\[[^\]\n]{0,64}\]|__mro__\s*\[[^\]\n]{0,64}\]|object)\s*\.\s*__subclasses__\s*\(/,
+  ],
   ["dynamic-code", /\.\s*__globals__\s*(?:\[|\.\s*(?:get|__getitem__)\s*\()/],
   ["deserialize", /\b(?:pickle|cPickle|_pickle|dill|marshal|shelve|cloudpickle)\s*\.\s*loads?\s*\(/],
   ["deserialize", /\bjoblib\s*\.\s*load\s*\(/],

@@ -146,3 +146,14 @@ describe("samples/dvc pipeline files", () => {
     expect(risky && of(risky, "dvc/stage-command")[0]?.severity).toBe("medium");
   });
 });
+
+describe("stage command search stays linear", () => {
+  it("a long run of curl words is searched quickly and still reported", async () => {
+    const { scanOne } = await import("../../helpers/scan.js");
+    const yaml = `stages:\n  train:\n    cmd: "${"curl ".repeat(60_000)}"\n`;
+    const t0 = performance.now();
+    const file = await scanOne(new TextEncoder().encode(yaml), "dvc.yaml");
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(file.findings.some((f) => f.ruleId === "dvc/stage-command")).toBe(true);
+  }, 60_000);
+});

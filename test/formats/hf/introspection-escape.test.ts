@@ -24,3 +24,12 @@ describe("introspection escape", () => {
     expect(kinds("for sub in BaseModel.__subclasses__():\n    REGISTRY[sub.__name__] = sub")).toEqual([]);
   });
 });
+
+describe("introspection escape search stays linear", () => {
+  it("unclosed subscripts do not make the search quadratic", () => {
+    const code = "x.__mro__[".repeat(50_000);
+    const t0 = performance.now();
+    pythonRisks(code);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+});
