@@ -12,7 +12,7 @@ import { didYouMean, optionsOf } from "./suggest.js";
 /** The top-level help: commands with their summaries (no command module is loaded for it). */
 function help(): string {
   const names = Object.keys(COMMANDS);
-  const width = Math.max(...names.map((n) => n.length), "-v, --version".length);
+  const width = Math.max(...names.map((n) => n.length), "-v, --version".length); // bounded: the CLI's commands
   const lines = names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`);
   return `Usage: modelgate <command> [options]
 

@@ -4,6 +4,7 @@
  * its members, recorded each on its own) become the file's `facts`.
  * @module
  */
+import { maxOf } from "./arrays.js";
 
 /**
  * Namespaced keys analyzers record, by the canonical key they stand for. The canonical key wins
@@ -145,9 +146,9 @@ function sumOf(values: readonly unknown[]): unknown {
   return total === undefined ? values[0] : countFact(total);
 }
 
-function maxOf(values: readonly unknown[]): unknown {
+function largestOf(values: readonly unknown[]): unknown {
   const numbers = values.filter((v): v is number => typeof v === "number" && !Number.isNaN(v));
-  return numbers.length === 0 ? values[0] : Math.max(...numbers);
+  return numbers.length === 0 ? values[0] : maxOf(numbers);
 }
 
 function unionOf(values: readonly unknown[]): unknown[] {
@@ -197,7 +198,7 @@ function sameOf(values: readonly unknown[]): unknown {
 const COMBINE: Readonly<Record<FactRule, (values: readonly unknown[]) => unknown>> = {
   first: (values) => values[0],
   sum: sumOf,
-  max: maxOf,
+  max: largestOf,
   union: unionOf,
   merge: mergeOf,
   sumEach: sumEachOf,

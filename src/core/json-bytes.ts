@@ -71,7 +71,7 @@ const CHUNK = 0x2000;
 function fromUnits(units: Uint16Array, length: number): string {
   let out = "";
   for (let at = 0; at < length; at += CHUNK) {
-    out += String.fromCharCode(...units.subarray(at, Math.min(length, at + CHUNK)));
+    out += String.fromCharCode(...units.subarray(at, Math.min(length, at + CHUNK))); // bounded: CHUNK units
   }
   return out;
 }

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { maxOf } from "../core/arrays.js";
 import { analyzePickleStream } from "../formats/pickle/analyze.js";
 import { disassemble } from "../formats/pickle/disassemble.js";
 import { SourceInput } from "../formats/pickle/input.js";
@@ -137,7 +138,7 @@ export async function readPickle(input: ReaderInput, options: PickleReadOptions 
     }
   }
   return {
-    protocol: Math.max(0, ...analysis.runs.map((r) => r.machine.maxProto)),
+    protocol: Math.max(0, maxOf(analysis.runs.map((r) => r.machine.maxProto))),
     pickles: analysis.runs.length,
     globals,
     findings: analysis.findings.map(issueView),

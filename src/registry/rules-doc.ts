@@ -41,7 +41,7 @@ export function renderRulesMarkdown(): string {
       out.push(r.description, "");
       if (r.cve !== undefined && r.cve.length > 0) out.push(`Covers: ${r.cve.join(", ")}.`, "");
       if (r.references !== undefined && r.references.length > 0) {
-        out.push("References:", "", ...r.references.map((ref) => `- ${ref}`), "");
+        out.push("References:", "", ...r.references.map((ref) => `- ${ref}`), ""); // bounded: a rule's references
       }
     }
   }

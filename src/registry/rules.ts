@@ -9,6 +9,7 @@
  * reads them (start-up, issue 18). The engine's and the policy's rules are always here.
  * @module
  */
+import { pushAll } from "../core/arrays.js";
 import type { RuleId } from "../core/findings.js";
 import type { RuleDef } from "../core/rules.js";
 import { coreRules, policyRules } from "./engine-rules.js";
@@ -54,7 +55,7 @@ function lazyArray<T>(fill: () => readonly T[]): readonly T[] {
   const ready = (): T[] => {
     if (!filled) {
       const items = fill();
-      target.push(...items);
+      pushAll(target, items);
       Object.freeze(target);
       filled = true;
     }

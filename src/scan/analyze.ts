@@ -165,7 +165,7 @@ export async function analyzeNode(state: FileScanState, input: NodeInput): Promi
     if (detection.claim === "weak" && fallback.length > 0 && node.format !== "pickle") {
       node.format = fallback[0]!.format;
       if (node === recorder.root) for (const d of fallback) recorder.formats.add(d.format);
-      runs.splice(i + 1, 0, ...fallback);
+      runs.splice(i + 1, 0, ...fallback); // bounded: one detection per format
     }
   }
 

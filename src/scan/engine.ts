@@ -412,9 +412,15 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
       try {
         done = await raceWithGrace(scanning, fileSignal, ANALYSIS_GRACE_MS);
       } catch (error) {
+        scanning.catch(() => undefined);
+        if (!fileSignal.aborted) {
+          // The analysis failed on its own, before its deadline (a bug, or input no analyzer
+          // guarded against): this file is not clean, and the other files are scanned as usual.
+          failEntry(entry, error);
+          return;
+        }
         // The analysis outlived its deadline by the grace period: whatever it still does is
         // ignored (it writes to a recorder the report no longer reads) and the file is not clean.
-        scanning.catch(() => undefined);
         const late = recorder.detach();
         recorders.set(entry.path, late);
         const e = toModelgateError(fileSignal.reason ?? error);
@@ -453,11 +459,34 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     if (key !== undefined) await options.cache.set(key, report).catch(() => undefined);
   };
 
+  /**
+   * Records a failure of one file's scan on that file alone (`scan/internal-error`, the file
+   * `invalid`): what was recorded before it stays, copied away from an analysis that may still
+   * write, and the rest of the scan goes on.
+   */
+  const failEntry = (entry: RootEntry, error: unknown): void => {
+    const e = toModelgateError(error);
+    let recorder: FileRecorder;
+    try {
+      recorder = recorders.get(entry.path)?.detach() ?? new FileRecorder(entry.path, entry.size, policy);
+    } catch {
+      recorder = new FileRecorder(entry.path, entry.size, policy);
+    }
+    recorders.set(entry.path, recorder);
+    const message = `the scan of this file failed: ${e.message}`;
+    recorder.add(recorder.root, { ruleId: "scan/internal-error", message, evidence: { code: e.code } });
+    errors.push({ code: e.code, message, path: entry.path });
+  };
+
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < entries.length) {
       const entry = entries[next++]!;
-      await scanEntry(entry);
+      try {
+        await scanEntry(entry);
+      } catch (error) {
+        failEntry(entry, error);
+      }
       progress?.({ phase: "done", path: entry.path, bytesDone: recorders.size, bytesTotal: entries.length });
     }
   };

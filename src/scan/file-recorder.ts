@@ -4,6 +4,7 @@
  * @module
  */
 
+import { prependAll, pushAll } from "../core/arrays.js";
 import { aggregateFacts } from "../core/facts.js";
 import type { RuleId } from "../core/findings.js";
 import type { Severity } from "../core/severity.js";
@@ -163,9 +164,9 @@ export class FileRecorder {
     Object.assign(this.facts, report.facts ?? {});
     this.sha256 = report.sha256;
     this.hashes = report.hashes;
-    this.#findings.unshift(...report.findings);
-    this.#suppressed.unshift(...(report.suppressed ?? []));
-    this.#members.unshift(...(report.members ?? []));
+    prependAll(this.#findings, report.findings);
+    prependAll(this.#suppressed, report.suppressed ?? []);
+    prependAll(this.#members, report.members ?? []);
   }
 
   /**
@@ -181,9 +182,9 @@ export class FileRecorder {
       if (node === this.root) Object.assign(copy.facts, facts);
       else copy.#nodeFacts.set(node, { ...facts });
     }
-    copy.#findings.push(...this.#findings);
-    copy.#members.push(...this.#members);
-    copy.#suppressed.push(...this.#suppressed);
+    pushAll(copy.#findings, this.#findings);
+    pushAll(copy.#members, this.#members);
+    pushAll(copy.#suppressed, this.#suppressed);
     for (const [key, count] of this.#perRule) copy.#perRule.set(key, count);
     copy.content = this.content;
     copy.sha256 = this.sha256;

@@ -2,7 +2,9 @@
  * `modelgate scan <target...>`.
  * @module
  */
+
 import { resolve } from "node:path";
+import { pushAll } from "../../core/arrays.js";
 import { isModelgateError, toModelgateError } from "../../core/errors.js";
 import { parseArgs } from "../../core/node-util.js";
 import { SEVERITIES, type Severity } from "../../core/severity.js";
@@ -458,8 +460,9 @@ export const scanCommand: Command = {
       const text = await readNamedFile(values["targets-file"], "targets file").catch((e: unknown) => {
         throw new UsageError(`cannot read --targets-file: ${(e as Error).message}`);
       });
-      names.push(
-        ...text
+      pushAll(
+        names,
+        text
           .split(/\r?\n/)
           .map((l) => l.trim())
           .filter((l) => l !== "" && !l.startsWith("#")),

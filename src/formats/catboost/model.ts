@@ -16,6 +16,7 @@
  * offsets are their running sums, an oblivious tree has 2^depth leaves per dimension.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type ByteSource, readExact } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 
@@ -124,8 +125,7 @@ export async function readCbm(
 ): Promise<CbmModel> {
   const checkpoint = options.checkpoint ?? (() => undefined);
   const head = await readExact(source, 0, 8);
-  if (String.fromCharCode(...head.subarray(0, 4)) !== "CBM1")
-    throw new ModelgateError("MALFORMED", "no CBM1 magic", { offset: 0 });
+  if (charCodes(head.subarray(0, 4)) !== "CBM1") throw new ModelgateError("MALFORMED", "no CBM1 magic", { offset: 0 });
   const coreSize = new DataView(head.buffer, head.byteOffset, 8).getUint32(4, true);
   if (coreSize < 8 || coreSize > source.size - 8) {
     throw new ModelgateError("MALFORMED", `model core of ${coreSize} bytes in a ${source.size}-byte file`, {

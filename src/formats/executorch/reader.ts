@@ -18,6 +18,7 @@
  * BackendDelegateInlineData { data 0 }; DataSegment { offset 0, size 1 }.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import type { ByteSource } from "../../core/byte-source.js";
 import { readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
@@ -140,7 +141,7 @@ const le64 = (b: Uint8Array, at: number) => {
  */
 export function parseExtendedHeader(head: Uint8Array): ExtendedHeader | undefined {
   if (head.length < 12) return undefined;
-  const magic = String.fromCharCode(...head.subarray(8, 12));
+  const magic = charCodes(head.subarray(8, 12));
   if (!/^eh\d\d$/.test(magic)) return undefined;
   if (head.length < 32) throw new ModelgateError("TRUNCATED", "the extended header is cut short", { offset: 8 });
   return { magic, length: le32(head, 12), programSize: le64(head, 16), segmentBase: le64(head, 24) };

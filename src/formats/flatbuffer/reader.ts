@@ -26,6 +26,7 @@
  * not hold yet; the walker is then re-run once the page is loaded. The reader never catches it.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { ModelgateError } from "../../core/errors.js";
 
 /** Random access to the flatbuffer's bytes; callers check bounds before they read. */
@@ -195,7 +196,7 @@ export class FlatbufferReader {
   /** The 4-character file identifier at bytes 4–8 (empty when the buffer is shorter). */
   identifier(): string {
     if (this.size < 8) return "";
-    return String.fromCharCode(...this.bytes.bytes(4, 4));
+    return charCodes(this.bytes.bytes(4, 4));
   }
 
   /** The root table (its `uoffset` at byte 0). */

@@ -7,6 +7,7 @@
  */
 
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { pushAll } from "../../core/arrays.js";
 import { isModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { type DuplicateKey, JsonObject, type JsonValue } from "../../core/json.js";
@@ -213,8 +214,8 @@ export function salvageReferences(text: string, checkpoint?: () => void): Refere
         why: "unreadable in invalid JSON",
       });
     } else {
-      refs.push(...found.refs);
-      unread.push(...found.unread);
+      pushAll(refs, found.refs);
+      pushAll(unread, found.unread);
       overflow ??= found.overflow;
     }
   }

@@ -12,6 +12,7 @@
  * root element.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import type { Detection } from "../../core/formats.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { startsWith } from "../../core/sniffing.js";
@@ -74,11 +75,11 @@ export const detectMedia: Detector = ({ head, size }) => {
     return found("image-jpeg", "JPEG SOI and marker");
   }
   if (b0 === 0x47 && head.length >= 13) {
-    const sig = String.fromCharCode(...head.subarray(0, 6));
+    const sig = charCodes(head.subarray(0, 6));
     if (sig === "GIF87a" || sig === "GIF89a") return found("image-gif", `${sig} signature`);
   }
-  if (b0 === 0x52 && head.length >= 16 && String.fromCharCode(...head.subarray(0, 4)) === "RIFF") {
-    const form = String.fromCharCode(...head.subarray(8, 16));
+  if (b0 === 0x52 && head.length >= 16 && charCodes(head.subarray(0, 4)) === "RIFF") {
+    const form = charCodes(head.subarray(8, 16));
     if (/^WEBPVP8[ LX]$/.test(form)) return found("image-webp", "RIFF WEBP");
     if (form.startsWith("WAVE")) return found("audio-wav", "RIFF WAVE");
   }

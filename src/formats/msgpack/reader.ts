@@ -17,6 +17,7 @@
  * as maps with keys `nd`, `type`, `kind`, `shape`, `data`, and for kind `O` the data is a pickle.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 import { type Evidence, FindingList, type RuleId } from "../../core/findings.js";
@@ -419,7 +420,7 @@ class Reader {
     let v: string | undefined;
     if (length <= 256) {
       await cursor.need(length);
-      v = String.fromCharCode(...cursor.bytes(length));
+      v = charCodes(cursor.bytes(length));
     } else cursor.skip(length);
     return { t: "bin", v, offset, length };
   }

@@ -14,6 +14,7 @@
  * analysed all the same.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type RStreamFormat, scanInt } from "./ints.js";
 
 /** A workspace format older than serialization version 2. */
@@ -176,7 +177,7 @@ const LETTER_FORMATS: Readonly<Record<string, RStreamFormat>> = { A: "ascii", B:
  */
 export function readMagic(head: Uint8Array): RMagic | "unknown" | undefined {
   if (head.length < 5) return undefined;
-  const five = String.fromCharCode(...head.subarray(0, 5));
+  const five = charCodes(head.subarray(0, 5));
   const named = /^RD([ABX])([123])\n$/.exec(five);
   if (named !== null) {
     const version = Number(named[2]) as 1 | 2 | 3;
@@ -280,7 +281,7 @@ function parse(head: Uint8Array): RHeader {
   }
   const bytes = ints.text(length);
   if (!bytes.every((b) => b >= 0x20 && b < 0x7f)) anomalies.push("native encoding name is not printable");
-  const encoding = String.fromCharCode(...bytes);
+  const encoding = charCodes(bytes);
   return { ...common, encoding, itemStart: ints.pos, anomalies };
 }
 

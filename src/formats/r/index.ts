@@ -9,6 +9,7 @@
  * compressed module decodes them and the decoded bytes come here.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { HEADER_TRUNCATED, parseRHeader, readMagic } from "./header.js";
 
@@ -37,7 +38,7 @@ export const detectR: Detector = ({ head, size }) => {
   return undefined;
 };
 
-const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
+const ascii = (b: Uint8Array): string => charCodes(b);
 
 declare module "../../core/formats.js" {
   interface FormatRegistry {

@@ -5,6 +5,7 @@
  * through one {@link FindingList}, so a stream of a million closures yields a bounded report.
  * @module
  */
+import { pushAll } from "../../core/arrays.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
@@ -189,18 +190,27 @@ function unlistedLanguageCalls(call: RNode, code: CodeSummary, where: RWhere): s
   const out = [...code.calls].filter((c) => !exempt.has(c) && !languageAllowed(c));
   if (outerFree) {
     // a fitter parses a formula given as text: text built at run time cannot be judged
-    out.push(...[...code.calls].filter((c) => TEXT_BUILDERS.has(c.slice(c.lastIndexOf(":") + 1))));
+    pushAll(
+      out,
+      [...code.calls].filter((c) => TEXT_BUILDERS.has(c.slice(c.lastIndexOf(":") + 1))),
+    );
     // `glm(family = "binomial")` fetches the family function by name and calls it
     for (const cell of call.cells ?? [])
       if (cell.tag === "family" && cell.value.type === SXP.STR)
         for (const name of cell.value.strings ?? [])
           if (!languageAllowed(name)) out.push(`family ${JSON.stringify(name)}`);
   }
-  out.push(...code.computed);
+  pushAll(out, code.computed);
   // binding a name (`(log = pipe)`, `function(log = pipe)`) lets allowed calls run anything
-  out.push(...[...code.binders].map((b) => `binds: ${b}`));
-  out.push(...[...code.values].map((v) => `names ${v} as a value`));
-  out.push(...textProblems(code));
+  pushAll(
+    out,
+    [...code.binders].map((b) => `binds: ${b}`),
+  );
+  pushAll(
+    out,
+    [...code.values].map((v) => `names ${v} as a value`),
+  );
+  pushAll(out, textProblems(code));
   if (code.overflow) out.push("<more names than kept>");
   return [...new Set(out)].sort();
 }
@@ -245,7 +255,7 @@ function storedCallOnly(code: CodeSummary): boolean {
 /** Calls of a promise outside {@link PROMISE_ALLOW}. */
 function unlistedCalls(code: CodeSummary): string[] {
   const out = [...code.calls].filter((c) => !PROMISE_ALLOW.has(c));
-  if (code.computed.size > 0) out.push(...code.computed);
+  if (code.computed.size > 0) pushAll(out, code.computed);
   if (code.overflow) out.push("<more names than kept>");
   return out.sort();
 }

@@ -10,6 +10,7 @@
  * the bytes left before anything is read, and no claimed length is ever allocated.
  * @module
  */
+import { pushAll } from "../../core/arrays.js";
 import { ModelgateError } from "../../core/errors.js";
 import { renderCall } from "./deparse.js";
 import { FP_VECTOR_CAP, FpSink } from "./fingerprint.js";
@@ -492,7 +493,7 @@ function literalStrings(node: RNode): void {
   const out: string[] = [];
   for (const { value } of cells) {
     if (value.type !== SXP.STR || !keptWhole(value)) return;
-    out.push(...value.strings!);
+    pushAll(out, value.strings!);
   }
   node.literalStrings = out;
 }

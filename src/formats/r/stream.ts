@@ -6,6 +6,7 @@
  * multi-GB numeric vector is stepped over without being read.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 
@@ -21,7 +22,7 @@ const CHUNK = 64 * 1024;
  * could assemble it. Matched on every byte of every string, not only the bytes the walk keeps.
  */
 const RD_CODE: readonly string[] = ["\\Sexpr", "\\newcommand", "\\renewcommand"];
-const RD_LONGEST = Math.max(...RD_CODE.map((m) => m.length));
+const RD_LONGEST = Math.max(...RD_CODE.map((m) => m.length)); // bounded: a constant table
 /** Offsets of strings with Rd code kept for the report. */
 const RD_OFFSETS = 16;
 
@@ -167,7 +168,7 @@ export class RInput {
       const from = this.#pos;
       let p = from;
       while (p < b.length && !isSpace(b[p]!) && out.length + (p - from) <= MAX_WORD) p++;
-      out += String.fromCharCode(...b.subarray(from, p));
+      out += charCodes(b.subarray(from, p));
       if (out.length > MAX_WORD)
         throw new ModelgateError("MALFORMED", `R ASCII word too long in ${what}`, { offset: this.offset });
       this.#pos = p;

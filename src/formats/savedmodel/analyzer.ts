@@ -8,6 +8,7 @@
  */
 
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { pushAll } from "../../core/arrays.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { parsePlainJson } from "../../core/json.js";
 import { reportDuplicateKeys } from "../hf/json-analyzer.js";
@@ -128,8 +129,8 @@ function reachability(summary: SavedModelSummary): Map<number, Reach> {
       for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
         if (seen.has(f)) continue;
         seen.add(f);
-        for (const n of fns.get(f) ?? []) todo.push(...callees(n));
-        todo.push(...(gradients.get(f) ?? []));
+        for (const n of fns.get(f) ?? []) pushAll(todo, callees(n));
+        pushAll(todo, gradients.get(f) ?? []);
       }
       return seen;
     };
@@ -361,11 +362,11 @@ async function read(
   const binary = await readSavedModel(ctx.source, "meta_graph", options);
   if (binary.error !== undefined || binary.summary.nodes.length === 0) return result;
   for (const n of binary.summary.nodes) result.summary.nodes.push({ ...n, meta: n.meta + result.summary.metas.length });
-  result.summary.metas.push(...binary.summary.metas);
+  pushAll(result.summary.metas, binary.summary.metas);
   result.summary.metaGraphs += binary.summary.metaGraphs;
   for (const f of binary.summary.functions) result.summary.functions.add(f);
   for (const p of binary.summary.saverPrefixes) result.summary.saverPrefixes.add(p);
-  result.summary.assets.push(...binary.summary.assets);
+  pushAll(result.summary.assets, binary.summary.assets);
   return result;
 }
 

@@ -11,7 +11,9 @@
  * structure, of `saved_model.pbtxt` by name and of text-format graphs by their fields.
  * @module
  */
+
 import type { SniffInput } from "../../core/analyzer.js";
+import { charCodes } from "../../core/arrays.js";
 import type { Detection } from "../../core/formats.js";
 import { type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { varint } from "../../core/sniffing.js";
@@ -235,7 +237,7 @@ const isAlnum = (c: number): boolean =>
 const isText = (b: Uint8Array): boolean => b.every((c) => c >= 0x20 && c !== 0x7f);
 const text: FieldRule = [2, (p) => isText(p)];
 /** A TensorFlow version (`1.15.5`, `2.21.0-rc1`): digits, a dot, digits, a dot. */
-const isVersion = (b: Uint8Array): boolean => /^[0-9]+\.[0-9]+\./.test(String.fromCharCode(...b.subarray(0, 32)));
+const isVersion = (b: Uint8Array): boolean => /^[0-9]+\.[0-9]+\./.test(charCodes(b.subarray(0, 32)));
 const any: FieldRule = [2];
 
 /**
@@ -467,12 +469,12 @@ function textTokens(bytes: Uint8Array): Token[] | undefined {
         at += bytes[at] === 0x5c ? 2 : 1;
       }
       if (at >= bytes.length) return undefined;
-      tokens.push(`"${String.fromCharCode(...bytes.subarray(start, Math.min(at, start + 64)))}`);
+      tokens.push(`"${charCodes(bytes.subarray(start, Math.min(at, start + 64)))}`);
       at++;
     } else if (isWordByte(c)) {
       const start = at;
       while (at < bytes.length && isWordByte(bytes[at] as number)) at++;
-      tokens.push(String.fromCharCode(...bytes.subarray(start, Math.min(at, start + 64))));
+      tokens.push(charCodes(bytes.subarray(start, Math.min(at, start + 64))));
     } else if (PUNCTUATION.has(c)) {
       tokens.push(String.fromCharCode(c));
       at++;
@@ -559,7 +561,7 @@ export function textKindByField(bytes: Uint8Array): TextKind | undefined {
   }
   const start = at;
   while (at < bytes.length && at - start < 64 && isWordByte(bytes[at] as number)) at++;
-  const first = String.fromCharCode(...bytes.subarray(start, at));
+  const first = charCodes(bytes.subarray(start, at));
   return TEXT_FIELDS.find(([, names]) => names.has(first))?.[0];
 }
 

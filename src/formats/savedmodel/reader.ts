@@ -9,6 +9,7 @@
  * @module
  */
 
+import { pushAll } from "../../core/arrays.js";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import { DEFAULT_WALK_BUDGETS, type MessageSpec, type WireVisitor, WireWalker } from "../protobuf/walk.js";
@@ -366,11 +367,11 @@ class Visitor implements WireVisitor {
       const fields = stringFields(blob);
       if (fields === undefined) continue;
       const names = (...numbers: number[]) => numbers.flatMap((n) => fields.get(n) ?? []).map(tensorNode);
-      if (key === "queue_runners") meta.entryNodes.push(...names(2, 3, 4));
+      if (key === "queue_runners") pushAll(meta.entryNodes, names(2, 3, 4));
       else if (key === "savers") {
-        meta.saverRoots.push(...names(2));
-        meta.restoreRoots.push(...names(3));
-      } else if (VARIABLE_COLLECTIONS.test(key)) meta.entryNodes.push(...names(2, 3));
+        pushAll(meta.saverRoots, names(2));
+        pushAll(meta.restoreRoots, names(3));
+      } else if (VARIABLE_COLLECTIONS.test(key)) pushAll(meta.entryNodes, names(2, 3));
     }
   }
 

@@ -17,6 +17,7 @@
  * library parses text format against hand-declared descriptors with budgets and offsets.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { ModelgateError } from "../../core/errors.js";
 import type { MessageSpec, WireVisitor } from "../protobuf/walk.js";
 import { textSpace } from "./index.js";
@@ -147,7 +148,7 @@ class Lexer {
     ) {
       this.pos++;
     }
-    return String.fromCharCode(...this.bytes.subarray(start, Math.min(this.pos, start + 256)));
+    return charCodes(this.bytes.subarray(start, Math.min(this.pos, start + 256)));
   }
 
   /** A scalar that is no string: a number, a boolean or an enum name, maybe after a `-`. */
@@ -249,7 +250,7 @@ class Lexer {
       this.pos++;
     }
     if (this.pos >= this.bytes.length) throw new TextEnd(this.pos);
-    const url = String.fromCharCode(...this.bytes.subarray(start, Math.min(this.pos, start + 256))).trim();
+    const url = charCodes(this.bytes.subarray(start, Math.min(this.pos, start + 256))).trim();
     this.expectChar(C.rbracket, "]");
     if (!/^[A-Za-z0-9_.\-/]+$/.test(url)) throw malformed(`invalid type URL ${JSON.stringify(url)}`, start);
     return url;

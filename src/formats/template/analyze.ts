@@ -11,7 +11,9 @@
  * rejects, or whose string literals it reads differently from Jinja, is reported as unparseable.
  * @module
  */
+
 import { parse, tokenize } from "@huggingface/jinja";
+import { pushAll } from "../../core/arrays.js";
 import { type Evidence, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { Severity } from "../../core/severity.js";
@@ -1101,7 +1103,7 @@ class TreeAnalysis {
         });
         if (r !== undefined) {
           roots.set(name, r);
-          queue.push(...(dependents.get(name) ?? []));
+          pushAll(queue, dependents.get(name) ?? []);
           break;
         }
       }
@@ -1270,7 +1272,7 @@ class TreeAnalysis {
             const vals = this.#eval(b, depth);
             // A one-shot iterator kept in a variable: each use sees what earlier uses left.
             if (vals === undefined || vals.some((v) => kindOf(v.v) === "iterator")) return undefined;
-            out.push(...vals);
+            pushAll(out, vals);
           }
           return out;
         } finally {

@@ -4,6 +4,7 @@
  * Torch7 and GGML readers.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type ByteSource, readClamped } from "../../core/byte-source.js";
 import { ModelgateError } from "../../core/errors.js";
 
@@ -121,7 +122,7 @@ export class Cursor {
 export function latin1(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + 4096)));
+    s += charCodes(bytes.subarray(i, Math.min(bytes.length, i + 4096)));
   }
   return s;
 }

@@ -8,6 +8,7 @@
  * object or printable string keys (below). Any plausible opening is enough under a `.t7` name.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
 import { latin1 } from "./cursor.js";
@@ -206,7 +207,7 @@ class Walk {
   name(): string {
     const n = this.int();
     if (n < 1 || n > MAX_NAME) throw new Stop("broken");
-    return String.fromCharCode(...this.bytes(n));
+    return charCodes(this.bytes(n));
   }
 
   /** A reference id: true when already read (the object is not repeated). */
@@ -235,7 +236,7 @@ class Walk {
       }
       case STRING: {
         const s = this.bytes(this.int());
-        return String.fromCharCode(...s.subarray(0, 64));
+        return charCodes(s.subarray(0, 64));
       }
       case FUNCTION:
         this.#function(depth);

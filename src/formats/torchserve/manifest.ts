@@ -11,6 +11,7 @@
  * like a standard library module or a package the worker imports replaces it too.
  * @module
  */
+import { pushAll } from "../../core/arrays.js";
 import type { FindingInput } from "../../core/findings.js";
 import { type DuplicateKey, JsonNumber, JsonObject, type JsonValue } from "../../core/json.js";
 import { preview } from "../../core/preview.js";
@@ -89,8 +90,9 @@ export function analyzeManifest(
       ruleId: "torchserve/malformed",
       message: "MAR-INF/MANIFEST.json is not an object with a `model` object",
     });
-    findings.push(...unjudgedFindings(members, "it is not an object with a `model` object", place));
-    findings.push(...shadowFindings(members, place), ...requirementsFindings(members, undefined, place));
+    pushAll(findings, unjudgedFindings(members, "it is not an object with a `model` object", place));
+    pushAll(findings, shadowFindings(members, place));
+    pushAll(findings, requirementsFindings(members, undefined, place));
     return { findings, facts };
   }
   const runtime = str(value.get("runtime"));
@@ -113,7 +115,7 @@ export function analyzeManifest(
     // boolean as its text
     const lenient =
       rawHandler instanceof JsonNumber ? [rawHandler.raw] : typeof rawHandler === "boolean" ? [`${rawHandler}`] : [];
-    findings.push(...unjudgedFindings(members, "it names no string handler", place, lenient));
+    pushAll(findings, unjudgedFindings(members, "it names no string handler", place, lenient));
   } else {
     facts["torchserve.handler"] = preview(handler, 120);
     const { module, fn } = handlerModule(handler);
@@ -144,7 +146,7 @@ export function analyzeManifest(
     }
   }
 
-  findings.push(...shadowFindings(members, place));
+  pushAll(findings, shadowFindings(members, place));
 
   const modelFile = str(model.get("modelFile"));
   if (modelFile !== undefined && modelFile.length > 0) {
@@ -171,8 +173,8 @@ export function analyzeManifest(
   if (requirements !== undefined && requirements.length > 0 && !members.has(requirements)) {
     findings.push(missing("requirementsFile", requirements, place));
   }
-  findings.push(...requirementsFindings(members, requirements, place));
-  findings.push(...duplicateFindings(duplicates, findings, members, place));
+  pushAll(findings, requirementsFindings(members, requirements, place));
+  pushAll(findings, duplicateFindings(duplicates, findings, members, place));
   return { findings, facts };
 }
 

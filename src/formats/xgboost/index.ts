@@ -7,6 +7,7 @@
  * fixed offset). Other JSON is left to the text module.
  * @module
  */
+import { charCodes } from "../../core/arrays.js";
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 
 /** Size of the legacy binary header's learner parameters (the objective's name follows them). */
@@ -21,7 +22,7 @@ export function legacyBinaryStart(head: Uint8Array): number | undefined {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const len = view.getBigUint64(at, true);
   if (len < 1n || len > 64n || head.length < at + 8 + Number(len)) return magic ? start : undefined;
-  const name = String.fromCharCode(...head.subarray(at + 8, at + 8 + Number(len)));
+  const name = charCodes(head.subarray(at + 8, at + 8 + Number(len)));
   if (magic) return start;
   // Without the magic, the objective's name at its fixed offset is the evidence.
   return /^[a-z]+:[a-z_]+$/.test(name) ? start : undefined;

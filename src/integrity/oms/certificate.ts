@@ -4,8 +4,10 @@
  * verification time, usage checks and optional pinning of the leaf.
  * @module
  */
+
 import { createHash, type KeyObject, X509Certificate } from "node:crypto";
 import { X509Certificate as SigstoreX509 } from "@sigstore/core";
+import { pushAll } from "../../core/arrays.js";
 import { ModelgateError } from "../../core/errors.js";
 import { OmsError, type ParsedBundle } from "./bundle.js";
 import { verifyDsseSignature } from "./crypto.js";
@@ -370,7 +372,7 @@ export function verifyCertificateBundle(
     throw new OmsError("policy", `leaf certificate fingerprint is ${fingerprint}, expected ${policy.fingerprint}`);
   }
   const key: KeyObject = leaf.publicKey;
-  warnings.push(...verifyDsseSignature(bundle, key, options.allowLegacy ?? true));
+  pushAll(warnings, verifyDsseSignature(bundle, key, options.allowLegacy ?? true));
   const anchor = path[path.length - 1] as X509Certificate;
   return {
     signer: {

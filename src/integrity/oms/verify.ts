@@ -3,10 +3,12 @@
  * statement → manifest; the first failure is fatal and named in the result.
  * @module
  */
+
 import type { KeyObject, X509Certificate } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
+import { pushAll } from "../../core/arrays.js";
 import { toModelgateError } from "../../core/errors.js";
 import { readFileSafely, UnsafePathError } from "../../sources/safe-write.js";
 import type { HashPool } from "../hash/pool.js";
@@ -163,7 +165,7 @@ export async function checkSignature(bundle: ParsedBundle, options: VerifyOption
       if (bundle.keyHint !== undefined && bundle.keyHint !== hint) {
         throw new OmsError("signature", `the bundle names key ${bundle.keyHint}, not the supplied key (${hint})`);
       }
-      warnings.push(...verifyDsseSignature(bundle, key, allowLegacy));
+      pushAll(warnings, verifyDsseSignature(bundle, key, allowLegacy));
       return {
         signer: { keyFingerprint: publicKeyFingerprint(key), keyHint: bundle.keyHint ?? hint },
         warnings,
@@ -251,7 +253,7 @@ export async function verifyModel(modelPath: string, options: VerifyOptions = {}
     result.method = bundle.method;
     const outcome = await checkSignature(bundle, options);
     if (outcome.signer !== undefined) result.signer = outcome.signer;
-    result.warnings.push(...outcome.warnings);
+    pushAll(result.warnings, outcome.warnings);
     manifest = parseStatement(bundle.payloadType, bundle.payload, {
       ...(options.allowLegacy === undefined ? {} : { allowLegacy: options.allowLegacy }),
     });
@@ -265,7 +267,7 @@ export async function verifyModel(modelPath: string, options: VerifyOptions = {}
       ...(manifest.shardSize === undefined ? {} : { shardSize: manifest.shardSize }),
       ignorePaths: [...manifest.ignorePaths],
     };
-    result.warnings.push(...manifest.warnings);
+    pushAll(result.warnings, manifest.warnings);
     result.files = await checkManifest(modelPath, manifest, {
       signaturePaths: [signaturePath],
       ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),

@@ -17,6 +17,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { maxOf, pushAll } from "../../core/arrays.js";
 import { SEVERITIES, type Severity, VERDICTS, type Verdict } from "../../core/severity.js";
 import type { CoveringSignature, SignatureVerification, SignerInfo } from "../../integrity/oms/result.js";
 import type { FileReport, Finding, ScanReport } from "../schema.js";
@@ -465,7 +466,7 @@ function topRulesSection(files: readonly FileReport[], opts: Opts): Line[] {
   if (rules.size === 0) return [];
   const sorted = [...rules.entries()].sort(([a, x], [b, y]) => y.count - x.count || cmp(a, b));
   const top = opts.verbose ? sorted : sorted.slice(0, TEXT_LIMITS.topRules);
-  const idWidth = Math.min(40, Math.max(...top.map(([id]) => e(id).length)));
+  const idWidth = Math.min(40, maxOf(top.map(([id]) => e(id).length)));
   const countWidth = String(top[0]![1].count).length;
   const lines: Line[] = [
     [st("bold", "Top rules:"), t(` ${plural(rules.size, "rule")}, ${plural(total, "finding")} above info`)],
@@ -553,7 +554,7 @@ function detailsSection(
   if (opts.verbose) {
     const clean = report.files.filter((f) => f.verdict === "clean").sort((a, b) => cmp(a.path, b.path));
     const lines: Line[] = [[st("bold", "Details:"), t(` every file, worst first`)]];
-    for (const f of [...flagged, ...clean]) lines.push(...fileBlock(f, opts));
+    for (const f of [...flagged, ...clean]) pushAll(lines, fileBlock(f, opts));
     return lines;
   }
   const listClean = report.files.length <= TEXT_LIMITS.listCleanUpTo;
@@ -585,7 +586,7 @@ function detailsSection(
       ),
     ]);
   }
-  for (const f of clean) lines.push(...fileBlock(f, opts));
+  for (const f of clean) pushAll(lines, fileBlock(f, opts));
   return lines;
 }
 
@@ -675,7 +676,7 @@ export function renderText(report: ScanReport, options: TextOptions = {}): strin
   const emit = (section: readonly Line[]) => {
     if (section.length === 0) return;
     if (out.length > 0) out.push("");
-    for (const line of section) out.push(...wrapLine(line, opts.width, INDENT, opts.s));
+    for (const line of section) pushAll(out, wrapLine(line, opts.width, INDENT, opts.s));
   };
   for (const section of sections) emit(section);
   if (!opts.quiet) {

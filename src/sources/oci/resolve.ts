@@ -8,6 +8,7 @@
  * unreadable entry of the report (the scan is `invalid`), never dropped.
  * @module
  */
+import { pushAll } from "../../core/arrays.js";
 import { type ErrorCode, ModelgateError, toModelgateError } from "../../core/errors.js";
 import { checkDigest } from "./config.js";
 import {
@@ -264,7 +265,7 @@ export async function resolveReference(
     });
     shared.folder = path;
     try {
-      resolved.entries.push(...blobEntries(leaf.parsed, limits, shared));
+      pushAll(resolved.entries, blobEntries(leaf.parsed, limits, shared));
     } catch (error) {
       const e = toModelgateError(error);
       resolved.unreadable.push({ path, error: `manifest ${leaf.descriptor.digest}: ${e.message}`, code: e.code });

@@ -5,7 +5,9 @@
  * it has one, used as the pinned digest. The AWS SDK is loaded only when an S3 target is scanned.
  * @module
  */
+
 import type { HeadObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
+import { pushAll } from "../../core/arrays.js";
 import type { ByteSource } from "../../core/byte-source.js";
 import { ModelgateError, toModelgateError } from "../../core/errors.js";
 import type { FileVerification, OpenOptions, RootEntry, ScanRoot, Target } from "../../core/root.js";
@@ -292,7 +294,7 @@ export class S3Root implements ScanRoot {
       }
     }
     const entries: RootEntry[] = [...this.#files].map(([path, f]) => ({ path, size: f.size, kind: "file" as const }));
-    entries.push(...problems);
+    pushAll(entries, problems);
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     yield* entries;
   }
