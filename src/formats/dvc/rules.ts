@@ -22,7 +22,7 @@ export const dvcRules = [
     title: "DVC output path escapes the folder",
     severity: "high",
     description:
-      "An output path of a `.dvc` file, or of a `dvc.yaml`/`dvc.lock` stage (joined to its `wdir`), is absolute, has a drive letter or a URL scheme, or climbs out of the file's folder with `..`: `dvc pull`/`dvc checkout` (or `dvc repro`) writes the artifact there, outside the project (zip-slip for DVC: it can overwrite any file the user can write).",
+      "An output path of a `.dvc` file, or of a `dvc.yaml`/`dvc.lock` stage (joined to its `wdir`), is absolute or a UNC path, starts with a drive letter, a URL or URI scheme (`s3://`, `file:`) or `~`, or climbs out of the file's folder with `..`: `dvc pull`/`dvc checkout` (or `dvc repro`) writes the artifact there, outside the project (zip-slip for DVC: it can overwrite any file the user can write).",
     references: [DVC_FILES, DVC_YAML],
   },
   {
@@ -30,16 +30,16 @@ export const dvcRules = [
     title: "DVC pipeline stage runs a shell command",
     severity: "low",
     description:
-      "A `dvc.yaml` or `dvc.lock` stage has a `cmd`: `dvc repro` (and `dvc exp run`) runs it in a shell. Loading the model does not run it, but reproducing the pipeline does, with the user's rights, and what it runs (scripts, downloads) was not established by this scan. Evidence names the stage and the command. Severity is `medium` when the command fetches or decodes code and runs it (`curl … | sh`, `base64 -d | sh`, `eval`, `/dev/tcp`, inline interpreter code that downloads or executes).",
+      "A `dvc.yaml` or `dvc.lock` stage, or a `.dvc` file (DVC's single-stage form), has a `cmd` (a string or a list): `dvc repro` (and `dvc exp run`) runs it in a shell. Loading the model does not run it, but reproducing the pipeline does, with the user's rights, and what it runs (scripts, downloads) was not established by this scan. Evidence names the stage and the command. Severity is `medium` when the command fetches or decodes code and runs it (`curl … | sh`, `base64 -d | sh`, `eval`, `/dev/tcp`, inline interpreter code that downloads or executes).",
     references: [DVC_YAML],
   },
   {
     id: "dvc/malformed",
-    title: "DVC pointer file is malformed",
+    title: "DVC file is malformed or was not read whole",
     severity: "medium",
     invalidates: true,
     description:
-      "The `.dvc` file is not a mapping with an `outs` list of entries that each name a `path`, or a `dvc.yaml`/`dvc.lock` file has no `stages` mapping of stage mappings: DVC refuses it, and what it points to was not established.",
+      "A file DVC reads by its name (`*.dvc`, `dvc.yaml`, `dvc.lock`) that DVC refuses or that was not read whole: not YAML, several YAML documents, a `.dvc` file that is not a mapping or whose `outs` is not a list of entries that each name a `path`, a `dvc.yaml`/`dvc.lock` file whose `stages` is not a mapping of stage mappings, or a file whose aliases and merge keys expand past the analysis budget (DVC reads it whole). What it points to or runs was not established.",
     references: [DVC_FILES, DVC_YAML],
   },
 ] as const satisfies readonly RuleDef[];

@@ -14,6 +14,7 @@
  */
 import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
+import { pathLeavesFolder } from "../dvc/paths.js";
 import { parseConfigJsonPlain } from "../hf/text.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
 import {
@@ -74,9 +75,15 @@ export interface KerasConfigResult {
 const isObject = (v: unknown): v is Record<string, Json> => v !== null && typeof v === "object" && !Array.isArray(v);
 const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** Whether a file name given in a config points outside the model (a URL, an absolute path, a parent folder). */
-const isRemoteOrAbsolute = (path: string): boolean =>
-  /^[a-z][a-z0-9+.-]*:\/\//i.test(path) || path.startsWith("/") || path.startsWith("\\") || path.includes("..");
+/**
+ * A file a config names, as a finding's message tail and severity: high when it points outside
+ * the model, by the check every format shares (a URL or URI, a drive letter, an absolute, UNC or
+ * home path, `..` climbing out).
+ */
+function fileTarget(path: string): { tail: string; severity?: "high" } {
+  const reason = pathLeavesFolder(path);
+  return reason === undefined ? { tail: "" } : { tail: ` (${reason}, outside the model)`, severity: "high" };
+}
 
 /** Decodes base64 as Python's `base64.b64decode(text.encode("ascii"))` does (lenient binascii). */
 function decodeBase64(text: string): Uint8Array | undefined {
@@ -305,12 +312,12 @@ class ConfigWalker {
       case "TextVectorization": {
         const vocab = isObject(config) ? config.vocabulary : undefined;
         if (typeof vocab === "string" && vocab.length > 0) {
-          const remote = isRemoteOrAbsolute(vocab);
+          const target = fileTarget(vocab);
           this.report(`vocab:${vocab}`, {
             ruleId: "keras/vocabulary-file",
-            message: `${cls} layer ${short(String(layerName))} reads its vocabulary from ${JSON.stringify(short(vocab))}`,
+            message: `${cls} layer ${short(String(layerName))} reads its vocabulary from ${JSON.stringify(short(vocab))}${target.tail}`,
             evidence: { ...evidence, vocabulary: short(vocab, 400) },
-            ...(remote ? { severity: "high" as const } : {}),
+            ...(target.severity === undefined ? {} : { severity: target.severity }),
           });
         }
         return;
@@ -333,11 +340,12 @@ class ConfigWalker {
     for (const key of TOKENIZER_FILE_KEYS) {
       const file = config[key];
       if (typeof file !== "string" || file.length === 0) continue;
+      const target = fileTarget(file);
       this.report(`tokenizer:${key}:${file}`, {
         ruleId: "keras/vocabulary-file",
-        message: `${short(cls, 80)} ${short(evidence.layer ?? "", 80)} reads its ${key} from ${JSON.stringify(short(file))}`,
+        message: `${short(cls, 80)} ${short(evidence.layer ?? "", 80)} reads its ${key} from ${JSON.stringify(short(file))}${target.tail}`,
         evidence: { ...evidence, key, vocabulary: short(file, 400) },
-        ...(isRemoteOrAbsolute(file) ? { severity: "high" as const } : {}),
+        ...(target.severity === undefined ? {} : { severity: target.severity }),
       });
     }
   }

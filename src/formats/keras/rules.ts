@@ -94,7 +94,7 @@ export const kerasRules = [
     title: "Lookup layer vocabulary read from a path or URL",
     severity: "medium",
     description:
-      "A `StringLookup`/`IntegerLookup`/`TextVectorization` layer gives its vocabulary as a file path or URL, or a keras_hub/keras_nlp tokenizer (WordPiece, BytePair, SentencePiece and the model tokenizers built on them) gives its `vocabulary`, `merges` or `proto` as one. Loading reads that file through `tf.io.gfile`, disclosing local files into the model or fetching remote content. Severity is `high` for a URL, an absolute path or one climbing out with `..`.",
+      "A `StringLookup`/`IntegerLookup`/`TextVectorization` layer gives its vocabulary as a file path or URL, or a keras_hub/keras_nlp tokenizer (WordPiece, BytePair, SentencePiece and the model tokenizers built on them) gives its `vocabulary`, `merges` or `proto` as one. Loading reads that file through `tf.io.gfile`, disclosing local files into the model or fetching remote content. Severity is `high` when the path leaves the model by the check DVC outputs share: a URL or URI scheme (`gs://`, `file:`), a Windows drive (`C:\\x`, `C:/x`), an absolute, UNC or home (`~`) path, or `..` climbing out.",
     cve: ["CVE-2025-12058"],
   },
   {

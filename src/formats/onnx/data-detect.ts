@@ -27,6 +27,7 @@
 import { detectZip } from "../../containers/zip/index.js";
 import type { Detector } from "../../core/module.js";
 import { detectHdf5 } from "../keras/index.js";
+import { isTorchTarMember, unpicklesByName } from "../pickle/claim-names.js";
 
 /** Extensions of tensor data files. */
 const DATA_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -48,8 +49,6 @@ const BESIDE_MODEL = /\.onnx[._-][^/]*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Per-tensor files of models exported by torch (`onnx::MatMul_12` sanitised). */
 const TORCH_TENSOR = /^onnx(?:__|::)/;
-/** Names a loader unpickles inside a legacy PyTorch tar: never offered as tensor data. */
-const PICKLE_NAMES: ReadonlySet<string> = new Set(["pickle", "storages", "tensors", "sys_info"]);
 
 /**
  * Whether a file name is one ONNX tools give external data.
@@ -57,46 +56,19 @@ const PICKLE_NAMES: ReadonlySet<string> = new Set(["pickle", "storages", "tensor
  */
 export function isExternalDataName(name: string): boolean {
   const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
-  if (base.length === 0 || PICKLE_NAMES.has(base)) return false;
+  // names a loader unpickles inside a legacy PyTorch tar are never offered as tensor data
+  if (base.length === 0 || isTorchTarMember(base)) return false;
   if (BESIDE_MODEL.test(base) || UUID.test(base) || TORCH_TENSOR.test(base)) return true;
   const dot = base.lastIndexOf(".");
   return dot > 0 && DATA_EXTENSIONS.has(base.slice(dot + 1));
 }
 
 /**
- * Extensions whose loaders unpickle (`pickle.load`, `torch.load`, `joblib.load`, `paddle.load`):
- * mirrors the pickle claims of `src/registry/claims.ts` (a test checks the two agree).
- */
-const PICKLE_CLAIM_EXTENSIONS: ReadonlySet<string> = new Set([
-  "pkl",
-  "pickle",
-  "joblib",
-  "dill",
-  "sav",
-  "pt",
-  "pth",
-  "ckpt",
-  "ptl",
-  "pdparams",
-  "pdopt",
-]);
-/**
- * Hugging Face names `transformers`, `peft` and `diffusers` hand to `torch.load` (shards and
- * `.fp16` variants included), and `torch.save` tars (`x.pth.tar`).
- */
-const PICKLE_CLAIM_NAMES =
-  /^(?:pytorch_model|adapter_model|diffusion_pytorch_model|pytorch_lora_weights|learned_embeds|training_args|optimizer|scheduler|rng_state(?:_\d+)?)(?:-\d+-of-\d+)?(?:\.[a-z0-9_]+)?(?:-\d+-of-\d+)?\.bin$|\.(?:pt|pth|ckpt)\.tar$/;
-
-/**
- * Whether a loader would unpickle a file of this name (its claim asks for a strong pickle reading).
+ * Whether a loader would unpickle a file of this name (its claim asks for a strong pickle
+ * reading): the table the claims are built from (`../pickle/claim-names.ts`).
  * @param name - the file or member name
  */
-export function claimsPickle(name: string): boolean {
-  const base = name.slice(name.lastIndexOf("/") + 1).toLowerCase();
-  if (PICKLE_CLAIM_NAMES.test(base)) return true;
-  const dot = base.lastIndexOf(".");
-  return dot > 0 && PICKLE_CLAIM_EXTENSIONS.has(base.slice(dot + 1));
-}
+export const claimsPickle = (name: string): boolean => unpicklesByName(name);
 
 /**
  * Whether a name may be one a model chose for its data beyond the names ONNX tools write: no
@@ -121,8 +93,7 @@ const opensWithProto = (head: Uint8Array): boolean => head[0] === 0x80 && (head[
  */
 export const detectExternalData: Detector = (input) => {
   const { name, size, head } = input;
-  if (size === 0 || claimsPickle(name) || PICKLE_NAMES.has(name.slice(name.lastIndexOf("/") + 1).toLowerCase()))
-    return undefined;
+  if (size === 0 || claimsPickle(name) || isTorchTarMember(name)) return undefined;
   const named = isExternalDataName(name);
   // names ONNX tools write keep their candidacy whatever the bytes (as before); other names give way
   if (!named && !isChosenDataName(name)) return undefined;

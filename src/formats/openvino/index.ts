@@ -8,15 +8,8 @@
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
 import { extensionOf } from "../../core/sniffing.js";
+import { unpicklesByName } from "../pickle/claim-names.js";
 import { OPCODES } from "../pickle/opcodes.js";
-
-/**
- * `.bin` names `torch.load` reads (Hugging Face files): they claim a pickle, and a positive
- * detection here would turn that strong claim into a speculative reading. Mirrors the claims
- * table (`src/registry/claims.ts`); a test checks the two agree.
- */
-const PICKLE_BIN_NAMES =
-  /^(?:pytorch_model(?:-\d+-of-\d+)?|training_args|optimizer|scheduler|rng_state(?:_\d+)?)\.bin$/;
 
 /**
  * First bytes a pickle may open with (every opcode, PROTO included): the claims read such a stream
@@ -30,7 +23,9 @@ const PICKLE_FIRST_BYTES: ReadonlySet<number> = new Set([0x80, ...OPCODES.map((o
  */
 export const detectIrWeights: Detector = ({ name, size, head }) => {
   if (extensionOf(name) !== "bin" || size === 0 || PICKLE_FIRST_BYTES.has(head[0] ?? 0x80)) return undefined;
-  if (PICKLE_BIN_NAMES.test(name.slice(name.lastIndexOf("/") + 1).toLowerCase())) return undefined;
+  // `.bin` names `torch.load` reads (Hugging Face files) claim a pickle: a positive detection here
+  // would turn that strong claim into a speculative reading (the claims' own table decides)
+  if (unpicklesByName(name)) return undefined;
   return {
     format: "openvino-weights",
     offset: 0,

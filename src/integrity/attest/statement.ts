@@ -16,6 +16,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from "../oms/bundle.js";
 import { STATEMENT_TYPE } from "../oms/statement.js";
 import { isSafeRelativePath } from "../pins/pins.js";
 import { compareCodePoints } from "../walk.js";
+import { isPassThreshold, isVerdict, type PassThreshold, verdictWithin } from "./verdict.js";
 
 /** The VSA predicate type. */
 export const VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1";
@@ -32,8 +33,7 @@ export const DEFAULT_MAX_SUBJECTS = 100_000;
 /** JSON budgets of a statement (payload). */
 const STATEMENT_JSON = { maxDepth: 16, maxTreeBytes: 64 << 20 } as const;
 
-/** Verdicts a scan may have and still pass. */
-export type PassThreshold = "clean" | "suspicious";
+export type { PassThreshold } from "./verdict.js";
 
 /** What a file of a report needs to be attested. */
 export interface AttestableFile {
@@ -282,10 +282,10 @@ function timeVerifiedOf(report: AttestableReport): string {
  */
 export function buildScanStatement(report: AttestableReport, options: ScanStatementOptions = {}): ScanStatement {
   const threshold = options.passThreshold ?? "clean";
-  if (threshold !== "clean" && threshold !== "suspicious") {
+  if (!isPassThreshold(threshold)) {
     throw new AttestationError("bad-report", `pass threshold must be clean or suspicious, not ${String(threshold)}`);
   }
-  if (!VERDICTS.includes(report.verdict)) throw new AttestationError("bad-report", "the report has no valid verdict");
+  if (!isVerdict(report.verdict)) throw new AttestationError("bad-report", "the report has no valid verdict");
   if (report.files.length === 0) throw new AttestationError("no-files", "the report lists no file: nothing to attest");
   const unhashed = report.files.filter((f) => typeof f.sha256 !== "string" || !HEX64.test(f.sha256)).map((f) => f.path);
   if (unhashed.length > 0) {
@@ -316,9 +316,8 @@ export function buildScanStatement(report: AttestableReport, options: ScanStatem
   if (policyHash === undefined || !HEX64.test(policyHash)) {
     throw new AttestationError("bad-report", "the report records no policy hash");
   }
-  const rank = (v: Verdict) => VERDICTS.indexOf(v);
   const complete = report.complete && report.errors.length === 0;
-  const passed = complete && rank(report.verdict) <= rank(threshold);
+  const passed = complete && verdictWithin(report.verdict, threshold);
   const subject = report.files
     .map((f) => ({ name: f.path, digest: { sha256: f.sha256 as string } }))
     .sort((a, b) => compareCodePoints(a.name, b.name));
@@ -491,12 +490,9 @@ export function parseScanStatement(
   const ext = p[SCAN_EXTENSION_KEY];
   if (!isObject(ext)) return fail(`predicate has no ${SCAN_EXTENSION_KEY} extension`);
   const verdict = ext.verdict;
-  if (typeof verdict !== "string" || !(VERDICTS as readonly string[]).includes(verdict)) {
-    return fail("extension verdict is not a verdict");
-  }
+  if (!isVerdict(verdict)) return fail("extension verdict is not a verdict");
   const threshold = ext.passThreshold;
-  if (threshold !== "clean" && threshold !== "suspicious")
-    return fail("extension passThreshold is not clean or suspicious");
+  if (!isPassThreshold(threshold)) return fail("extension passThreshold is not clean or suspicious");
   if (typeof ext.complete !== "boolean") return fail("extension complete is not a boolean");
   if (typeof ext.reportSha256 !== "string" || !HEX64.test(ext.reportSha256))
     fail("extension reportSha256 is not a SHA-256");
@@ -516,8 +512,7 @@ export function parseScanStatement(
   if (ext.suppressionsExpire !== undefined && !isCalendarDate(ext.suppressionsExpire)) {
     fail("extension suppressionsExpire is not a date (YYYY-MM-DD)");
   }
-  const rank = (v: string) => (VERDICTS as readonly string[]).indexOf(v);
-  const passes = ext.complete === true && rank(verdict) <= rank(threshold);
+  const passes = ext.complete === true && verdictWithin(verdict, threshold);
   if ((result === "PASSED") !== passes) {
     fail(
       `verificationResult ${result} contradicts verdict ${verdict} (threshold ${threshold}, complete ${String(ext.complete)})`,
@@ -536,7 +531,7 @@ export function parseScanStatement(
       verificationResult: result,
       verifiedLevels: levels as string[],
       [SCAN_EXTENSION_KEY]: {
-        verdict: verdict as Verdict,
+        verdict,
         passThreshold: threshold,
         complete: ext.complete,
         reportSha256: ext.reportSha256 as string,

@@ -8,9 +8,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { readChunks } from "../../core/byte-source.js";
-import { ModelgateError, toModelgateError } from "../../core/errors.js";
+import { toModelgateError } from "../../core/errors.js";
 import type { RootEntry, ScanRoot } from "../../core/root.js";
-import { VERDICTS, type Verdict } from "../../core/severity.js";
+import type { Verdict } from "../../core/severity.js";
 import type { HubTarget } from "../../sources/hub/root.js";
 import { rootFor } from "../../sources/roots.js";
 import { defaultHashPool, type HashPool } from "../hash/pool.js";
@@ -27,6 +27,7 @@ import {
   type ScanStatement,
   StatementError,
 } from "./statement.js";
+import { verdictOption, verdictWithin } from "./verdict.js";
 
 /** Largest attestation accepted by default (32 MiB: about 150 000 subjects). */
 export const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
@@ -184,7 +185,7 @@ function checkRequirements(
   }
   if (options.maxVerdict !== undefined) {
     const ext = p[SCAN_EXTENSION_KEY];
-    if (VERDICTS.indexOf(ext.verdict) > VERDICTS.indexOf(options.maxVerdict)) {
+    if (!verdictWithin(ext.verdict, options.maxVerdict)) {
       throw unmet("verdict", `the attested verdict is ${ext.verdict}, worse than the required ${options.maxVerdict}`);
     }
   }
@@ -322,9 +323,7 @@ export async function verifyAttestation(
   target: AttestationTarget,
   options: VerifyAttestationOptions = {},
 ): Promise<AttestationVerification> {
-  if (options.maxVerdict !== undefined && !(VERDICTS as readonly string[]).includes(options.maxVerdict)) {
-    throw new ModelgateError("INVALID_ARGUMENT", `maxVerdict must be one of ${VERDICTS.join(", ")}`);
-  }
+  if (options.maxVerdict !== undefined) verdictOption(options.maxVerdict, "maxVerdict");
   const result: AttestationVerification = { status: "failed", errors: [], warnings: [], files: [] };
   const signal = options.signal ?? new AbortController().signal;
   const maxBytes = options.maxBytes ?? MAX_ATTESTATION_BYTES;

@@ -34,6 +34,9 @@ describe("DVC pointer files", () => {
       "../../.ssh/authorized_keys",
       "s3://b/k",
       "a/../../b",
+      "file:/etc/cron.d/x",
+      "~/.bashrc",
+      "\\\\\\\\host\\\\share\\\\x",
     ]) {
       const file = await scan(`outs:\n- md5: ${MD5}\n  path: "${path}"\n`);
       expect(ruleIds(file), path).toContain("dvc/path-traversal");
@@ -54,13 +57,13 @@ describe("DVC pointer files", () => {
     }
   });
 
-  it("a .dvc file DVC refuses is invalid; .dvc-named text without outs stays text", async () => {
+  it("a .dvc file DVC refuses is invalid, .dvc-named text included (the name decides)", async () => {
     const nullPath = await scan(`outs:\n- md5: ${MD5}\n  path: null\n`);
     expect(nullPath.verdict).toBe("invalid");
     expect(ruleIds(nullPath)).toContain("dvc/malformed");
     const notes = await scan("notes about the dvc remote\n", "README.dvc");
-    expect(notes.format).toBe("text");
-    expect(notes.verdict).toBe("clean");
+    expect(notes.format).toBe("dvc");
+    expect(notes.verdict).toBe("invalid");
   });
 
   it("the outs shape under another name is not a DVC file", async () => {
