@@ -17,8 +17,8 @@ any order (protobuf). The attacks:
   header in the name field. All of these are tars whose member `storages` is a pickle torch.load runs.
 - zlib-header-tar.joblib: a tar whose first header is also a zlib stream (not terminated: its
   last block is a stored block running to the end of the file) carrying a pickle; joblib.load
-  routes on the zlib prefix and runs it. modelgate says `invalid` (the stream does not end), which
-  is not clean: acceptable.
+  routes on the zlib prefix and runs it. modelgate analyses what the stream decodes to before its
+  end (the stream does not end: container/malformed-stream) and finds the payload.
 - long-text-torch-zip.txt: more than 64 KiB of text followed by a torch.save zip. torch.load
   refuses it (it wants `PK\\3\\4` at byte 0); Python's zipfile opens it behind the text, and
   unpickling its archive/data.pkl runs the payload (the proof below does exactly that).
@@ -346,14 +346,13 @@ attack("joblib-zf-header-tar.bin", torch_tar(joblib_zf_header()), "torch.load")
 attack("gguf-header-tar.bin", torch_tar(gguf_header()), "torch.load")
 attack("npy-header-tar.bin", torch_tar(npy_header()), "torch.load")
 attack("mxnet-header-tar.bin", torch_tar(mxnet_header()), "torch.load")
-# The zlib stream never ends: modelgate cannot decompress it (container/malformed-stream), invalid.
+# The zlib stream never ends (container/malformed-stream); what it decodes to before its end is
+# analysed, as joblib unpickles it: the payload.
 attack(
     "zlib-header-tar.joblib",
     zlib_header_tar(),
     "joblib.load",
-    ["format/polyglot", "container/malformed-stream"],
-    "invalid",
-    None,
+    [*DANGER, "container/malformed-stream"],
 )
 attack(
     "long-text-torch-zip.txt",

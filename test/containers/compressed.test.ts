@@ -164,7 +164,7 @@ describe("compressed streams", () => {
   });
 });
 
-describe("xz (xz-decompress, WebAssembly)", () => {
+describe("xz", () => {
   const sample = (name: string) =>
     new BufferSource(readFileSync(new URL(`../../samples/containers/compressed/${name}`, import.meta.url)));
 

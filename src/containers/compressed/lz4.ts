@@ -486,16 +486,23 @@ export class UnLz4 extends PacedTransform {
     const size = header & 0x7fffffff;
     if (size > frame.blockMax) throw malformed(`block of ${size} bytes over the frame's maximum of ${frame.blockMax}`);
     const total = 4 + size + (frame.blockChecksum ? 4 : 0);
+    const stored = header >>> 31 === 1;
     if (buf.length < total) {
-      if (final) throw truncated("block is truncated");
-      return "need-input";
+      if (!final) return "need-input";
+      // liblz4 copies a stored block to its output as it arrives, before the block (or its
+      // checksum) is complete: that part reaches the reader before the error
+      if (stored) this.#emitStored(buf.subarray(4, Math.min(buf.length, 4 + size)));
+      throw truncated("block is truncated");
     }
     const data = buf.subarray(4, 4 + size);
-    if (frame.blockChecksum && u32le(buf, 4 + size) !== xxh32(data)) throw malformed("block checksum mismatch");
+    if (frame.blockChecksum && u32le(buf, 4 + size) !== xxh32(data)) {
+      if (stored) this.#emitStored(data); // copied out before liblz4 checks the checksum
+      throw malformed("block checksum mismatch");
+    }
     const win = this.#window as Uint8Array;
     const dst = frame.linked ? this.#history : 0;
     let length: number;
-    if (header >>> 31) {
+    if (stored) {
       win.set(data, dst);
       length = size;
     } else {
@@ -517,6 +524,12 @@ export class UnLz4 extends PacedTransform {
     }
     this.#consume(total);
     return "block";
+  }
+
+  /** Pushes the part of a stored block that arrived before an error (the error follows). */
+  #emitStored(data: Uint8Array): void {
+    for (let at = 0; at < data.length; at += OUTPUT_CHUNK)
+      this.push(data.slice(at, Math.min(data.length, at + OUTPUT_CHUNK)));
   }
 }
 

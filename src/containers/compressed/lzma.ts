@@ -11,8 +11,9 @@
  * - {@link createZipLzma}: a zip member of method 14 read as Python's `zipfile` reads it (numpy's
  *   `np.load`): no size limit, an optional end marker, the output cut at the declared size.
  *
- * Why in-house: `xz-decompress` (used for `.xz`) only speaks LZMA2 inside xz containers, and the
- * npm LZMA1 decoders decode whole buffers with no way to cap their output.
+ * Why in-house: the npm LZMA1 decoders decode whole buffers with no way to cap their output, and
+ * `xz-decompress` (xz-embedded in WebAssembly) lacked SHA-256 checks and most xz filters; xz
+ * streams are read by `./xz.ts` with {@link Lzma2Decoder}.
  *
  * The raw decoders are synchronous and pull-based: input is pushed, output is pulled a bounded
  * amount at a time, so a caller checks its budgets between pulls and a bomb never gets to

@@ -124,14 +124,21 @@ export class PullDecoder {
 
   /**
    * Next output chunk (at most 64 KiB, possibly a view of a larger buffer the decoder pushed), or
-   * `null` at the end of the stream. Throws the decoder's or the input's error as it is.
+   * `null` at the end of the stream. Throws the decoder's or the input's error as it is, once the
+   * output it produced before the error was taken.
    */
   async next(): Promise<Uint8Array | null> {
     const decoder = this.#decoder;
     for (;;) {
       this.signal?.throwIfAborted();
-      if (this.#failure !== undefined) throw this.#failure;
       const buffered = decoder.readableLength;
+      if (this.#failure !== undefined) {
+        // what the decoder put out before its error comes first: Python's streaming readers hand
+        // it on (pickle.load runs a pickle that ends there), so it is analysed
+        const before = buffered > 0 ? (decoder.read(Math.min(buffered, this.#piece)) as Uint8Array | null) : null;
+        if (before !== null && before.length > 0) return before;
+        throw this.#failure;
+      }
       // read(n) of at most the bytes buffered: a view or the first chunk when it holds n, a copy
       // of n bytes otherwise; read() with nothing buffered asks the decoder for more.
       const chunk = (

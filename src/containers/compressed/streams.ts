@@ -1,20 +1,22 @@
 /**
  * Whole-stream decompression of gzip (every member, with header and trailer checks; members after
- * zero padding too, as Python's gzip reads them), zlib and
- * zstd through node:zlib, and xz through `xz-decompress` (xz-embedded compiled to WebAssembly, a
- * pull-based web stream, no dependencies), and bzip2, LZMA-alone and LZ4 frames through
- * modelgate's own streaming decoders (no npm decoder for bzip2 or LZMA-alone could be stopped by
- * an output cap; the LZ4 one follows liblz4's checks and limits, see `./lz4.ts`), into a
+ * zero padding too, as Python's gzip reads them), zlib and zstd through node:zlib, xz and
+ * LZMA-alone (one stream after another, as Python's lzma reads them: `./xz.ts`), and bzip2 and
+ * LZ4 frames through modelgate's own streaming decoders (no npm decoder for bzip2 could be stopped
+ * by an output cap; the LZ4 one follows liblz4's checks and limits, see `./lz4.ts`), into a
  * {@link ByteSource} of exact size (memory, or a temporary file past a threshold), with every byte
  * charged to the budget.
+ *
+ * A stream that fails part-way is not all-or-nothing: Python's readers (`gzip.open`, `lzma.open`,
+ * `bz2.open`, `lz4.frame.open`, joblib) hand out what decoded before the error, and `pickle.load`
+ * runs a pickle that ends there. {@link decompress} returns that prefix with the error
+ * ({@link Decompressed.error}), so it is analysed and the error reported.
  * @module
  */
 
-import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
-import xzDecompress from "xz-decompress";
 import { type ByteSource, readClamped, SliceSource } from "../../core/byte-source.js";
-import { ModelgateError } from "../../core/errors.js";
+import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
 import type { Format } from "../../core/formats.js";
 import { latin1 } from "../../core/sniffing.js";
@@ -22,12 +24,14 @@ import { createBunzip2 } from "./bzip2.js";
 import {
   type DecoderFactory,
   type DecodeStreamOptions,
+  DecodingStopped,
   type DecompressionBudget,
   decodeInto,
+  isBombError,
   SpillSink,
 } from "./decoded-source.js";
 import { createUnLz4 } from "./lz4.js";
-import { createUnLzma } from "./lzma.js";
+import { decodeLzmaFamily } from "./xz.js";
 
 /** Whether this Node has zstd in node:zlib (22.15+, 23.8+). */
 export function zstdAvailable(): boolean {
@@ -59,6 +63,32 @@ export interface Decompressed {
   readonly members: number;
   /** gzip: the original file name stored in the first member's header. */
   readonly originalName?: string;
+  /**
+   * Why decoding stopped before the end of the data (corrupt or truncated stream, an xz filter
+   * modelgate does not decode, a decompression budget): `source` holds what decoded before it,
+   * what a streaming reader hands on before it fails.
+   */
+  readonly error?: ModelgateError;
+  /**
+   * Set when decoding stopped early because the probe ({@link DecodeStreamOptions.probe}) found
+   * the output so far sufficient: the output bytes kept. Where the stream ends, and so any bytes
+   * after it, is then unknown.
+   */
+  readonly stoppedAt?: number;
+}
+
+/**
+ * Whether an error stops decoding part-way, leaving what decoded before it to analyse: corrupt
+ * or truncated data, something modelgate does not decode, a decompression budget. Aborts,
+ * deadlines and internal errors are not.
+ */
+function stopsPartWay(error: unknown): error is ModelgateError {
+  return (
+    isModelgateError(error, "MALFORMED") ||
+    isModelgateError(error, "TRUNCATED") ||
+    isModelgateError(error, "UNSUPPORTED") ||
+    isBombError(error)
+  );
 }
 
 const CHUNK = 64 * 1024;
@@ -74,12 +104,8 @@ function factoryFor(format: Format): DecoderFactory {
       if (create === undefined) throw new ModelgateError("UNSUPPORTED", "zstd is not available in this Node.js");
       return () => create({ chunkSize: CHUNK });
     }
-    case "xz":
-      return xzDecoder;
     case "bz2":
       return createBunzip2;
-    case "lzma":
-      return createUnLzma;
     case "lz4":
       return createUnLz4;
     default:
@@ -88,18 +114,8 @@ function factoryFor(format: Format): DecoderFactory {
 }
 
 /**
- * An xz decoder as a node Duplex: compressed bytes are written into a web TransformStream whose
- * readable side feeds `XzReadableStream`; its output is the Duplex's readable side. The web
- * streams are pull-based, so decoding stops when the consumer stops reading.
- */
-function xzDecoder(): Duplex {
-  const pipe = new TransformStream<Uint8Array, Uint8Array>();
-  const output = new xzDecompress.XzReadableStream(pipe.readable);
-  return Duplex.fromWeb({ readable: output, writable: pipe.writable }, { objectMode: false });
-}
-
-/**
- * Decompresses a whole gzip, zlib, zstd, xz, bzip2, LZMA-alone or LZ4-frame stream.
+ * Decompresses a whole gzip, zlib, zstd, xz, bzip2, LZMA-alone or LZ4-frame stream; throws what
+ * stops it part-way (see {@link decompressUpToError} for what decoded before).
  * @param format - the stream's format
  * @param input - the compressed bytes
  * @param budget - decompressed-bytes and ratio budget
@@ -111,16 +127,46 @@ export async function decompress(
   budget: DecompressionBudget,
   options: DecodeStreamOptions = {},
 ): Promise<Decompressed> {
+  const result = await decompressUpToError(format, input, budget, options);
+  if (result.error !== undefined) {
+    await result.source.close?.();
+    throw result.error;
+  }
+  return result;
+}
+
+/**
+ * Decompresses a gzip, zlib, zstd, xz, bzip2, LZMA-alone or LZ4-frame stream as far as it
+ * decodes: an error that stops it part-way (corrupt, truncated, not decodable by modelgate, over
+ * a decompression budget) is returned in {@link Decompressed.error} with what decoded before it.
+ * @param format - the stream's format
+ * @param input - the compressed bytes
+ * @param budget - decompressed-bytes and ratio budget
+ * @param options - memory threshold and temp directory
+ */
+export async function decompressUpToError(
+  format: Format,
+  input: ByteSource,
+  budget: DecompressionBudget,
+  options: DecodeStreamOptions = {},
+): Promise<Decompressed> {
   if (format === "gzip") return decompressGzip(input, budget, options);
-  const factory = factoryFor(format);
   const sink = new SpillSink(options);
+  const findings: FindingInput[] = [];
   try {
-    const totals = await decodeInto(input, factory, budget, `${format} stream`, sink);
+    const consumed =
+      format === "xz" || format === "lzma"
+        ? await decodeLzmaFamily(input, budget, sink, findings)
+        : (await decodeInto(input, factoryFor(format), budget, `${format} stream`, sink)).consumed;
     const source = await sink.finish();
-    const trailingLength = input.size - totals.consumed;
-    const base = { source, findings: [], members: 1 };
-    return trailingLength > 0 ? { ...base, trailing: { offset: totals.consumed, length: trailingLength } } : base;
+    const trailingLength = input.size - consumed;
+    const base = { source, findings, members: 1 };
+    return trailingLength > 0 ? { ...base, trailing: { offset: consumed, length: trailingLength } } : base;
   } catch (error) {
+    if (error instanceof DecodingStopped) {
+      return { source: await sink.finish(), findings, members: 1, stoppedAt: error.decoded };
+    }
+    if (stopsPartWay(error)) return { source: await sink.finish(), findings, members: 1, error };
     await sink.abort();
     throw error;
   }
@@ -250,6 +296,14 @@ async function decompressGzip(
       ...(originalName === undefined ? {} : { originalName }),
     };
   } catch (error) {
+    if (error instanceof DecodingStopped || stopsPartWay(error)) {
+      const source = await sink.finish();
+      const partial: Decompressed =
+        error instanceof DecodingStopped
+          ? { source, findings, members: members + 1, stoppedAt: error.decoded }
+          : { source, findings, members, error };
+      return originalName === undefined ? partial : { ...partial, originalName };
+    }
     await sink.abort();
     throw error;
   }

@@ -11,7 +11,7 @@
 import { createGunzip, createInflate } from "node:zlib";
 import { budgetOf } from "../../containers/budget.js";
 import { isBombError } from "../../containers/compressed/decoded-source.js";
-import { decompress } from "../../containers/compressed/streams.js";
+import { decompressUpToError } from "../../containers/compressed/streams.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import { type ByteSource, readChunks, readClamped, SliceSource } from "../../core/byte-source.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
@@ -154,12 +154,41 @@ export const joblibAnalyzer: Analyzer = {
       }
       input = new StreamInput(inflate(ctx, start + header.dataOffset, "zlib"));
     } else if (compression === "bz2" || compression === "xz" || compression === "lzma" || compression === "lz4") {
-      // the containers' decoders (decompressed to memory or a temp file, random-access after)
+      // the containers' decoders (decompressed to memory or a temp file, random-access after);
+      // what decoded before an error is analysed, as joblib unpickles it before the error is hit
       let decoded: ByteSource;
       try {
-        decoded = (
-          await decompress(compression, new SliceSource(ctx.source, start, ctx.source.size - start), budgetOf(ctx))
-        ).source;
+        const result = await decompressUpToError(
+          compression,
+          new SliceSource(ctx.source, start, ctx.source.size - start),
+          budgetOf(ctx),
+        );
+        decoded = result.source;
+        const error: unknown = result.error;
+        if (error instanceof Error) {
+          const analysed = `; the ${decoded.size} bytes before it were analysed`;
+          if (isBombError(error)) {
+            ctx.report({
+              ruleId: "container/decompression-bomb",
+              message: `joblib ${compression} stream: ${error.message}${analysed}`,
+              offset: start,
+            });
+          } else if (isModelgateError(error, "UNSUPPORTED")) {
+            ctx.report({
+              ruleId: "format/unsupported",
+              severity: "high",
+              message: `joblib ${compression} stream: ${error.message} (joblib.load decodes it)${analysed}`,
+              offset: start,
+              evidence: { compression },
+            });
+          } else {
+            ctx.report({
+              ruleId: "container/malformed-stream",
+              message: `joblib ${compression} stream: ${error.message}${analysed}`,
+              offset: start,
+            });
+          }
+        }
       } catch (error) {
         if (isBombError(error)) {
           ctx.report({
@@ -169,15 +198,11 @@ export const joblibAnalyzer: Analyzer = {
           });
           return;
         }
-        if (isModelgateError(error, "MALFORMED") || isModelgateError(error, "TRUNCATED")) {
-          ctx.report({
-            ruleId: "container/malformed-stream",
-            message: `joblib ${compression} stream: ${error.message}`,
-            offset: start,
-          });
-          return;
-        }
         throw error;
+      }
+      if (decoded.size === 0) {
+        await decoded.close?.();
+        return;
       }
       try {
         await analyze(ctx, new SourceInput(decoded));
