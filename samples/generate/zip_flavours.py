@@ -19,8 +19,9 @@ the primary flavour's word and only sniffed those members as opaque storages:
   pickle (must stay clean).
 - pkg-storages-root-datapkl.pt: a state_dict's torch.package (storages under `.data/`) with a root
   data.pkl: torch.load never opens `.data/<key>.storage`, so those stay opaque storages
-  (no format/unknown). Its persistent ids are torch.package's, which the pickle is judged against
-  as torch.save's (pickle/persistent-id, medium): verdict suspicious.
+  (no format/unknown). Its persistent ids are torch.package's (int storage keys), which
+  PackageImporter reads, and torch.load too (`f"data/{key}"`): verdict clean, no
+  pickle/persistent-id.
 
 The root `data.pkl` is written with the exporter's own PyTorchFileWriter (`zip_file.write_record`),
 as `<root>/data.pkl`. Every payload is harmless (`echo modelgate-zip-flavours-sample`); each
@@ -159,7 +160,7 @@ path = export(
     "pkg-storages-root-datapkl.pt",
     lambda e: e.save_pickle("model", "model.pkl", torch.nn.Linear(3, 2).state_dict()),
 )
-put("pkg-storages-root-datapkl.pt", "suspicious", ["pickle/persistent-id"], ["format/unknown"])
+put("pkg-storages-root-datapkl.pt", "clean", [], ["format/unknown", "pickle/persistent-id"])
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)

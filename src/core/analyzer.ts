@@ -77,8 +77,12 @@ export interface FormatCatalog {
    * Every zip-based format whose member signature matches, in rank order (empty when none does):
    * a loader of each would read the archive, so what each would run must be analysed.
    * @param names - member names (directories may be included)
+   * @param archive - the archive they were read from (`ctx.source`): the answer is computed once per archive
    */
-  zipFlavors(names: readonly string[]): readonly { readonly format: Format; readonly archiveRoot?: string }[];
+  zipFlavors(
+    names: readonly string[],
+    archive?: object,
+  ): readonly { readonly format: Format; readonly archiveRoot?: string }[];
   /**
    * What kind of tar an archive is, from its member names: the tar-based format whose member
    * signature matches first (`tar` when none does).

@@ -5,7 +5,9 @@
  * contexts, and the analyzers. Nothing here names a format: it is all read from the modules.
  * @module
  */
+
 import type { Analyzer, FormatCatalog, PickleContextName, RepoAnalyzer, SniffInput } from "../core/analyzer.js";
+import { archiveNames } from "../core/archive-names.js";
 import type { Detection, Format } from "../core/formats.js";
 import type { FormatSpec, RankedDetector } from "../core/module.js";
 import { extensionOf } from "../core/sniffing.js";
@@ -18,7 +20,7 @@ const ENGINE_FORMATS: readonly FormatSpec[] = [
 ];
 
 const specs: FormatSpec[] = [...MODULES.flatMap((m): readonly FormatSpec[] => ("formats" in m ? m.formats : []))];
-specs.push(...ENGINE_FORMATS);
+specs.push(...ENGINE_FORMATS); // bounded: a constant list
 
 /** Every format spec by id. */
 export const FORMAT_SPECS: ReadonlyMap<Format, FormatSpec> = new Map(specs.map((s) => [s.id, s]));
@@ -162,16 +164,21 @@ export function zipFlavor(names: readonly string[]): { readonly format: Format; 
 /**
  * Every zip-based format whose member signature matches, in rank order: an archive can satisfy
  * several loaders at once (a TorchServe manifest added to a TorchScript archive), and the first
- * one must not hide what the others would run.
+ * one must not hide what the others would run. Cached per archive (see `archiveNames`).
  * @param names - member names (directories may be included)
+ * @param archive - the archive they were read from (`ctx.source`): every analyzer of it shares the answer
  */
 export function zipFlavors(
   names: readonly string[],
+  archive?: object,
 ): readonly { readonly format: Format; readonly archiveRoot?: string }[] {
-  const files = new Set(names);
+  const list = archiveNames(archive, names);
+  const cached = FLAVORS.get(list);
+  if (cached !== undefined) return cached;
+  const files = new Set(list);
   const found: { readonly format: Format; readonly archiveRoot?: string }[] = [];
   for (const signature of ZIP_SIGNATURES) {
-    const match = signature.match(names, files);
+    const match = signature.match(list, files);
     if (match === undefined) continue;
     found.push(
       match.archiveRoot === undefined
@@ -179,8 +186,12 @@ export function zipFlavors(
         : { format: signature.format, archiveRoot: match.archiveRoot },
     );
   }
+  FLAVORS.set(list, found);
   return found;
 }
+
+/** Flavours by name list (every analyzer of an archive asks with the same list: `archiveNames`). */
+const FLAVORS = new WeakMap<readonly string[], readonly { readonly format: Format; readonly archiveRoot?: string }[]>();
 
 const TAR_SIGNATURES = specs
   .flatMap((s) => (s.tarSignature === undefined ? [] : [{ format: s.id, ...s.tarSignature }]))

@@ -365,8 +365,8 @@ const sized = (limit: number) => ({ maxEntries: limit });
 export const WORST_CASES: readonly WorstCase[] = [
   {
     id: "pickle.stack",
-    budget: "pickle maxStack (4 000 000 items; with its ~8 M opcodes)",
-    limit: 4_000_000,
+    budget: "pickle maxStack (1 000 000 items; with its ~2 M opcodes)",
+    limit: 1_000_000,
     limits: () => ({}),
     build: pickleStack,
     testLargest: 100_000,

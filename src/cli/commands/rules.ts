@@ -26,8 +26,8 @@ const areaOf = (id: string): string => id.split("/")[0] ?? id;
 
 /** One line per rule, columns aligned. */
 function list(rules: readonly RuleDef[]): string {
-  const idWidth = Math.max(...rules.map((r) => r.id.length));
-  const sevWidth = Math.max(...SEVERITIES.map((s) => s.length));
+  const idWidth = Math.max(...rules.map((r) => r.id.length)); // bounded: the rule registry
+  const sevWidth = Math.max(...SEVERITIES.map((s) => s.length)); // bounded: five severities
   return rules.map((r) => `${r.id.padEnd(idWidth)}  ${r.severity.padEnd(sevWidth)}  ${r.title}\n`).join("");
 }
 
@@ -78,7 +78,7 @@ function explain(rule: RuleDef): string {
   }
   if (rule.cve !== undefined && rule.cve.length > 0) lines.push(wrap(`Covers: ${rule.cve.join(", ")}`), "");
   if (rule.references !== undefined && rule.references.length > 0) {
-    lines.push("References:", ...rule.references.map((r) => `  ${r}`), "");
+    lines.push("References:", ...rule.references.map((r) => `  ${r}`), ""); // bounded: a rule's references
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

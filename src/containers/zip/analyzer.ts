@@ -14,10 +14,17 @@ import { OPAQUE_SNIFF_BYTES } from "../../core/sniffing.js";
 import { recordUnder } from "../../formats/pytorch/record-names.js";
 import { budgetOf } from "../budget.js";
 import { ClusterReader, SMALL_MEMBER, smallMemberClusters } from "../cluster.js";
-import { decodeStream, isBombError, RATIO_CHECK_THRESHOLD } from "../compressed/decoded-source.js";
+import {
+  decodeInto,
+  decodeStream,
+  isBombError,
+  RATIO_CHECK_THRESHOLD,
+  SpillSink,
+} from "../compressed/decoded-source.js";
 import { isOpaqueInEveryFlavor } from "./flavor.js";
 import { checkEncryptionFlag, isReadableMethod, memberDecoder, openZipEntry, readZipEntryStream } from "./member.js";
-import { minizInflate } from "./miniz-inflate.js";
+import { type MinizInflateOptions, minizInflate } from "./miniz-inflate.js";
+import { zeroPadded } from "./padded-source.js";
 import {
   checkLocalHeaders,
   isTraversalName,
@@ -50,7 +57,10 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
   for (const finding of local.findings) ctx.report(finding);
 
   const { entries } = directory;
-  const flavors = ctx.formats.zipFlavors(entries.map((e) => e.name));
+  const flavors = ctx.formats.zipFlavors(
+    entries.map((e) => e.name),
+    source,
+  );
   const flavor = flavors[0] ?? { format: "zip" };
   // The other flavours the archive also has, for the members each one covers.
   const others = flavors.slice(1);
@@ -400,7 +410,10 @@ async function verify(
       }
       // a streaming reader (Python's zipfile: np.load) hands on what inflates before the error,
       // and a pickle there is unpickled before the error is reached: that part is analysed
-      const prefix = entry.method === METHOD_DEFLATE ? await zlibPrefix(ctx, entry, data, dataStart) : undefined;
+      const prefix =
+        entry.method === METHOD_DEFLATE
+          ? await zlibPrefix(ctx, entry, data, dataStart)
+          : await streamPrefix(ctx, entry, data, dataStart);
       const analysed = prefix === undefined ? "" : `; the ${prefix.size} bytes before the error were analysed`;
       report("stream", {
         ruleId: "container/malformed-stream",
@@ -425,9 +438,35 @@ async function zlibPrefix(
   dataStart: number,
 ): Promise<ByteSource> {
   const bytes = await data.read(dataStart, entry.compressedSize);
-  ctx.chargeDecompressed(entry.uncompressedSize);
-  const result = minizInflate(bytes, entry.uncompressedSize, { checkpoint: () => ctx.checkpoint(), zlib: true });
-  return new BufferSource(result.output.subarray(0, result.written));
+  const result = minizInflate(bytes, entry.uncompressedSize, inflateBudgets(ctx, true));
+  return new BufferSource(result.produced);
+}
+
+/**
+ * What a bzip2 or LZMA member decodes to before its decoder's error (Python's zipfile streams
+ * them, and `np.load` unpickles what it was handed before the error is reached); undefined for
+ * other methods or when nothing decoded.
+ */
+async function streamPrefix(
+  ctx: AnalysisContext,
+  entry: ZipEntry,
+  data: ByteSource,
+  dataStart: number,
+): Promise<ByteSource | undefined> {
+  const decoder = memberDecoder(entry.method, entry.uncompressedSize);
+  if (decoder === undefined) return undefined;
+  const sink = new SpillSink();
+  const input = new SliceSource(data, dataStart, entry.compressedSize);
+  try {
+    await decodeInto(input, decoder, budgetOf(ctx), `member ${JSON.stringify(entry.name)}`, sink);
+  } catch (error) {
+    if (!isModelgateError(error, "MALFORMED") && !isModelgateError(error, "TRUNCATED")) {
+      await sink.abort();
+      throw error;
+    }
+  }
+  const prefix = await sink.finish();
+  return prefix.size === 0 ? undefined : prefix;
 }
 
 /**
@@ -449,9 +488,8 @@ async function minizFallback(
 ): Promise<ByteSource> {
   const name = JSON.stringify(entry.name);
   const bytes = await data.read(dataStart, entry.compressedSize);
-  // the declared size is capped by the caller (CRC_CHECK_LIMIT) and charged before it is allocated
-  ctx.chargeDecompressed(entry.uncompressedSize);
-  const result = minizInflate(bytes, entry.uncompressedSize, { checkpoint: () => ctx.checkpoint() });
+  // the declared size is capped by the caller (CRC_CHECK_LIMIT); what decodes is charged as it does
+  const result = minizInflate(bytes, entry.uncompressedSize, inflateBudgets(ctx, false));
   const evidence = {
     member: entry.name,
     zlib: zlibError,
@@ -472,7 +510,7 @@ async function minizFallback(
       offset: dataOffset,
       evidence,
     });
-    return new BufferSource(result.output);
+    return zeroPadded(result.produced, entry.uncompressedSize);
   }
   if (result.status === "done" && result.written < entry.uncompressedSize) {
     report("stream", {
@@ -481,7 +519,7 @@ async function minizFallback(
       offset: dataOffset,
       evidence,
     });
-    return new BufferSource(result.output.subarray(0, result.written));
+    return new BufferSource(result.produced);
   }
   const full =
     result.status === "output-full"
@@ -493,7 +531,16 @@ async function minizFallback(
     offset: dataOffset,
     evidence,
   });
-  return new BufferSource(result.output);
+  return new BufferSource(result.produced);
+}
+
+/**
+ * The miniz decoder's budgets: the scan's deadline, and its decompression budget charged with
+ * what is written as it is written (not the declared size: junk members that declare 64 MiB and
+ * fail at once used to spend the budget of a whole checkpoint).
+ */
+function inflateBudgets(ctx: AnalysisContext, zlib: boolean): MinizInflateOptions {
+  return { checkpoint: () => ctx.checkpoint(), charge: (n) => ctx.chargeDecompressed(n), zlib };
 }
 
 /**

@@ -10,6 +10,12 @@
  * reads it takes it as raw storage ({@link isOpaqueInEveryFlavor}). `<root>/data/x` is a tensor
  * storage to `torch.load` but a resource or module to torch.package's PackageImporter, which
  * unpickles and imports it: taking one flavour's word left such members unread.
+ *
+ * Every analyzer of a zip (the zip analyzer, the torch records, TorchServe and skops analyzers)
+ * reads the directory itself and asks for the flavours of a fresh list of names: caches keyed by
+ * the list (the flavours, PyTorch's record index) missed every time, and 150,000 names were
+ * indexed once per analyzer. `archiveNames` (core/archive-names.ts) gives every caller of one
+ * archive the same list.
  * @module
  */
 import { recordUnder } from "../../formats/pytorch/record-names.js";
@@ -91,3 +97,5 @@ export function isOpaqueInEveryFlavor(name: string, flavors: readonly ZipFlavorM
   }
   return storage;
 }
+
+export { archiveNames } from "../../core/archive-names.js";

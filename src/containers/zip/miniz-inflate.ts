@@ -23,11 +23,16 @@
  * the output is then what a streaming zlib reader (Python's zipfile, hence `np.load`) has handed
  * on before its error, which a pickle inside may already have been unpickled from.
  *
- * Budgets: the output never exceeds the declared size (the caller caps it and charges it to the
- * decompression budget before calling), every loop is bounded by the input's bits plus the output's
- * bytes, a literal decoded without consuming bits (which repeats until the buffer is full) fills the
- * rest of the buffer at once instead of one step per byte, and `checkpoint` (the scan's deadline) is
- * called every {@link CHECK_EVERY} steps.
+ * Budgets: the output never exceeds the declared size (the caller caps it); what is written is
+ * charged as it is written (`charge`, the scan's decompression budget: every
+ * {@link CHECK_EVERY} steps and before the buffer grows), not the declared size up front, so a
+ * broken member that declares 64 MiB and fails after a few bytes costs those bytes (charging the
+ * declaration let cheap junk members spend a checkpoint's whole budget). The buffer starts small
+ * and doubles as output comes, up to the declared size; the declared-size buffer with its zeros
+ * ({@link MinizInflateResult.output}) is only made when asked for. Every loop is bounded by the
+ * input's bits plus the output's bytes, a literal decoded without consuming bits (which repeats
+ * until the buffer is full) fills the rest of the buffer at once instead of one step per byte, and
+ * `checkpoint` (the scan's deadline) is called every {@link CHECK_EVERY} steps.
  * @module
  */
 
@@ -42,8 +47,10 @@ export type MinizInflateStatus =
 
 /** Result of {@link minizInflate}. */
 export interface MinizInflateResult {
-  /** The declared size's buffer; bytes the stream did not write are zero. */
+  /** The declared size's buffer; bytes the stream did not write are zero (made when first read). */
   readonly output: Uint8Array;
+  /** The bytes written, from the start of the buffer (the start of {@link output}). */
+  readonly produced: Uint8Array;
   /** Bytes written from the start of the buffer. */
   readonly written: number;
   readonly status: MinizInflateStatus;
@@ -61,6 +68,11 @@ export interface MinizInflateOptions {
   readonly checkpoint?: () => void;
   /** Fail where zlib fails (no tinfl leniency): the output is zlib's before its error. */
   readonly zlib?: boolean;
+  /**
+   * Charges bytes written to the decompression budget as they are written (throws to stop:
+   * `BUDGET_EXCEEDED` then propagates).
+   */
+  readonly charge?: (bytes: number) => void;
 }
 
 /** The leniencies a stream used; in zlib mode the first one fails. */
@@ -75,6 +87,8 @@ class Quirks {
 }
 
 const CHECK_EVERY = 1 << 16;
+/** The output buffer's first size (it doubles from there, up to the declared size). */
+const FIRST_BUFFER = 64 * 1024;
 const FAST_BITS = 10;
 const MAX_BITS = 15;
 
@@ -231,31 +245,59 @@ const FIXED_DISTANCES = buildCode(new Array<number>(32).fill(5), "fixed distance
 /**
  * Decodes a raw deflate stream the way miniz's tinfl does into a buffer of the declared size.
  * @param input - the member's compressed bytes
- * @param outSize - its declared uncompressed size (the output buffer; the caller caps it)
- * @param options - the deadline callback
+ * @param outSize - its declared uncompressed size (the largest output; the caller caps it)
+ * @param options - the deadline callback and the decompression budget
  */
 export function minizInflate(
   input: Uint8Array,
   outSize: number,
   options: MinizInflateOptions = {},
 ): MinizInflateResult {
-  const out = new Uint8Array(outSize);
+  let out = new Uint8Array(Math.min(outSize, FIRST_BUFFER));
   const bits = new BitReader(input);
   const quirks = new Quirks(options.zlib === true);
   let written = 0;
+  let charged = 0;
   let undefinedBytes = 0;
   let steps = 0;
-  const step = (): void => {
-    if (++steps % CHECK_EVERY === 0) options.checkpoint?.();
+  const chargeWritten = (): void => {
+    if (written > charged) options.charge?.(written - charged);
+    charged = written;
   };
-  const result = (status: MinizInflateStatus, reason?: string): MinizInflateResult => ({
-    output: out,
-    written,
-    status,
-    ...(reason === undefined ? {} : { reason }),
-    quirks: [...quirks.seen],
-    undefinedBytes,
-  });
+  const step = (): void => {
+    if (++steps % CHECK_EVERY !== 0) return;
+    options.checkpoint?.();
+    chargeWritten();
+  };
+  /** Room for `n` more bytes (at most the declared size's). */
+  const room = (n: number): void => {
+    const need = Math.min(outSize, written + n);
+    if (need <= out.length) return;
+    chargeWritten();
+    const grown = new Uint8Array(Math.min(outSize, Math.max(need, out.length * 2)));
+    grown.set(out.subarray(0, written));
+    out = grown;
+  };
+  const result = (status: MinizInflateStatus, reason?: string): MinizInflateResult => {
+    chargeWritten();
+    const produced = out.subarray(0, written);
+    let full: Uint8Array | undefined = out.length === outSize ? out : undefined;
+    return {
+      get output(): Uint8Array {
+        if (full === undefined) {
+          full = new Uint8Array(outSize);
+          full.set(produced);
+        }
+        return full;
+      },
+      produced,
+      written,
+      status,
+      ...(reason === undefined ? {} : { reason }),
+      quirks: [...quirks.seen],
+      undefinedBytes,
+    };
+  };
   try {
     let final = 0;
     while (final === 0) {
@@ -269,11 +311,12 @@ export function minizInflate(
         if (len !== (nlen ^ 0xffff)) throw new Failed("a stored block's length does not match its complement");
         // tinfl copies what it has before it fails or stops
         const start = bits.pos >>> 3;
-        const room = Math.min(len, outSize - written, input.length - start);
-        out.set(input.subarray(start, start + room), written);
-        written += room;
-        if (room < len && written >= outSize) throw new OutputFull();
-        if (room < len) throw new Failed("the stream ends inside a stored block");
+        const copied = Math.min(len, outSize - written, input.length - start);
+        room(copied);
+        out.set(input.subarray(start, start + copied), written);
+        written += copied;
+        if (copied < len && written >= outSize) throw new OutputFull();
+        if (copied < len) throw new Failed("the stream ends inside a stored block");
         bits.pos += len * 8;
         continue;
       }
@@ -288,10 +331,12 @@ export function minizInflate(
           if (bits.pos === at) {
             // decoded without consuming bits (an unassigned pattern): nothing changes the state, so
             // every next symbol is this literal until the buffer is full, as tinfl writes it
+            room(outSize - written);
             out.fill(sym, written);
             written = outSize;
             throw new OutputFull();
           }
+          room(1);
           out[written++] = sym;
           continue;
         }
@@ -303,6 +348,7 @@ export function minizInflate(
         if (ds >= 30) quirks.note(`distance code ${ds} (distance 0)`);
         const distance = (DIST_BASE[ds] as number) + bits.bits(DIST_EXTRA[ds] as number);
         if (distance > written) throw new Failed(`a copy reaches ${distance} bytes back, ${written} written`);
+        room(length);
         for (let i = 0; i < length; i++) {
           if (written >= outSize) throw new OutputFull();
           out[written] = out[written - distance] as number;

@@ -5,13 +5,16 @@
  */
 
 import type { FormatCatalog } from "../../core/analyzer.js";
+import { maxOf } from "../../core/arrays.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
 import { FindingList } from "../../core/findings.js";
 import { DEFAULT_LIMITS } from "../../core/limits.js";
 import type { Severity } from "../../core/severity.js";
+import { sha256Hex } from "../../core/sha256.js";
 import { BufferSource, type ByteSource, readClamped, readExact } from "../../sources/byte-source.js";
 import { dangerousNames, parseMarshal } from "../marshal/marshal.js";
+import { importsAfterStop } from "./after-stop.js";
 import { type DecodeResult, type DecoderOptions, decodePickle, PickleError } from "./decoder.js";
 import { type PickleInput, SourceInput } from "./input.js";
 import { opcodeInfo } from "./opcodes.js";
@@ -84,8 +87,16 @@ export interface PickleAnalysisOptions {
    * and `.npy` payloads are recognised as such (everything else is read as a pickle).
    */
   formats?: FormatCatalog | undefined;
-  /** Registries shared with other pickles of the same file. */
+  /**
+   * Registries shared with other pickles of the same file, and with the payloads they hand to
+   * loaders (CPython's registries are process-wide: a nested `pickle.loads` sees them).
+   */
   shared?: SharedState;
+  /**
+   * Nested payloads already analysed in this analysis tree (every nested analysis and the reading
+   * from a file object without `peek` share it); made by the top-level analysis when not given.
+   */
+  analysed?: AnalysedPayloads;
   /** Evidence prefix for findings of nested payloads (internal). */
   nestedPath?: string;
   /** Current nesting depth (internal). */
@@ -216,7 +227,8 @@ function withInline(run: PickleRun, inline: PickleRun[]): PickleRun {
 export async function analyzePickleStream(input: PickleInput, options: PickleAnalysisOptions): Promise<PickleAnalysis> {
   const shared = options.shared ?? { ext: new Map(), patches: new Map() };
   const chargeDecompressed = options.chargeDecompressed ?? decompressionBudget(DEFAULT_LIMITS.maxDecompressedBytes);
-  const opts: PickleAnalysisOptions = { ...options, shared, chargeDecompressed };
+  const analysed = options.analysed ?? analysedPayloads();
+  const opts: PickleAnalysisOptions = { ...options, shared, chargeDecompressed, analysed };
   const runs: PickleRun[] = [];
   const maxPickles = options.maxPickles ?? 1000;
   let trailingOffset: number | undefined;
@@ -260,10 +272,12 @@ export async function analyzePickleStream(input: PickleInput, options: PickleAna
   let analysis = await reportRuns(runs, input, opts, trailingOffset);
   if (tail !== undefined && trailingOffset !== undefined) {
     const broken = await reportRuns([{ ...tail, error: undefined }], input, opts, undefined);
+    // and what it imports after it breaks (data, not a pickle: denied names only)
+    const after = tail.error === undefined ? [] : await afterStop(tail, tail.error, input, opts, false);
     // what the broken tail hands to loaders before it breaks is scanned too
     analysis = {
       ...analysis,
-      findings: [...analysis.findings, ...broken.findings],
+      findings: [...analysis.findings, ...broken.findings, ...tagNested(after, opts)],
       embedded: [...analysis.embedded, ...broken.embedded],
       end: trailingOffset,
     };
@@ -316,17 +330,43 @@ async function withUnpeekableReading(
   const start = analysis.runs[0]?.start ?? 0;
   const source = input.slice(start, Math.max(0, (input.size ?? analysis.end) - start));
   if (source === undefined) return analysis;
-  const reread = unpeekableReading(await readClamped(source, 0, Math.min(source.size, UNPEEKABLE_MAX)));
+  // another load of the file: registries of its own; the payloads analysed are shared (same bytes,
+  // same findings), so that a chain of payloads is not analysed again at every level
   const { shared: _, ...rest } = opts;
-  const alt = await analyzePickleStream(new SourceInput(new BufferSource(reread.bytes), 0), {
-    ...rest,
-    unpeekableReading: false,
-  });
-  return mergeUnpeekableReading(analysis, alt, { start, reread, size: source.size, nestedPath: opts.nestedPath });
+  return withRereading(
+    analysis,
+    source,
+    start,
+    (reread) => analyzePickleStream(reread, { ...rest, unpeekableReading: false }),
+    opts.nestedPath,
+  );
+}
+
+/**
+ * Adds to `analysis` the reading of `source` (the stream from `start` on) as a file object without
+ * `peek` feeds the unpickler (`io.BytesIO`): rereads its first {@link UNPEEKABLE_MAX} bytes that
+ * way, analyses them with `analyze` and merges what that finds ({@link mergeUnpeekableReading}).
+ * Shared by the pickle analysis and the legacy PyTorch analyzer (its five pickles).
+ * @param analysis - the main reading
+ * @param source - the input from the first pickle on
+ * @param start - offset of `source` in the input (findings are mapped back to it)
+ * @param analyze - analyses the reread bytes
+ * @param nestedPath - evidence path of the analysis
+ */
+export async function withRereading(
+  analysis: PickleAnalysis,
+  source: ByteSource,
+  start: number,
+  analyze: (reread: SourceInput) => Promise<PickleAnalysis>,
+  nestedPath?: string,
+): Promise<PickleAnalysis> {
+  const reread = unpeekableReading(await readClamped(source, 0, Math.min(source.size, UNPEEKABLE_MAX)));
+  const alt = await analyze(new SourceInput(new BufferSource(reread.bytes), 0));
+  return mergeUnpeekableReading(analysis, alt, { start, reread, size: source.size, nestedPath });
 }
 
 /** Where a reading from a file object without `peek` came from (see {@link mergeUnpeekableReading}). */
-export interface UnpeekableOrigin {
+interface UnpeekableOrigin {
   /** Offset in the input of the reread's first byte. */
   readonly start: number;
   /** The reread bytes and their offsets in the input. */
@@ -347,7 +387,7 @@ const BYTESIO = "read from a file object without peek (io.BytesIO, as pickle.loa
  * @param alt - the analysis of `origin.reread`
  * @param origin - where the reread came from
  */
-export async function mergeUnpeekableReading(
+async function mergeUnpeekableReading(
   analysis: PickleAnalysis,
   alt: PickleAnalysis,
   origin: UnpeekableOrigin,
@@ -357,6 +397,8 @@ export async function mergeUnpeekableReading(
   const extra: FindingInput[] = [];
   for (const f of alt.findings) {
     if (UNPEEKABLE_SKIP.has(f.ruleId) || seen.has(`${f.ruleId}\0${f.message}`)) continue;
+    // a payload this reading met again was analysed (and reported) by the main reading
+    if (f.evidence?.sameAs !== undefined) continue;
     extra.push({
       ...f,
       message: `${BYTESIO}: ${f.message}`,
@@ -425,9 +467,10 @@ async function holdsPayload(
 export async function reportRuns(
   runs: PickleRun[],
   input: PickleInput,
-  opts: PickleAnalysisOptions,
+  options: PickleAnalysisOptions,
   trailingOffset: number | undefined,
 ): Promise<PickleAnalysis> {
+  const opts = options.analysed === undefined ? { ...options, analysed: analysedPayloads() } : options;
   // a million distinct unknown globals must not become a million findings
   const findings = new FindingList(PICKLE_FINDINGS_PER_RULE);
   const embedded: PickleEmbeddedPayload[] = [];
@@ -447,6 +490,9 @@ export async function reportRuns(
     const own = runFindings(run, picklePolicy(run.context, opts.policy), { ...opts, context: run.context });
     for (const f of dup ? own.slice(0, -1) : own) findings.add(f);
     if (run.error !== undefined) invalid = true;
+    // a stop must not hide what the stream imports after it
+    if (run.error !== undefined && !dup)
+      for (const f of await afterStop(run, run.error, input, opts, true)) findings.add(f);
     const loaded = new Set(run.machine.nested.filter((p) => p.kind !== "literal").map((p) => p.value));
     for (const p of run.machine.nested) {
       if (p.kind === "literal" && loaded.has(p.value)) continue; // analysed as what it is handed to
@@ -490,6 +536,22 @@ export async function reportRuns(
           ),
     invalid,
   };
+}
+
+/** The imports in the rest of a run's stream after the error that stopped it (see `after-stop.ts`). */
+function afterStop(
+  run: PickleRun,
+  error: PickleError,
+  input: PickleInput,
+  opts: PickleAnalysisOptions,
+  unknown: boolean,
+): Promise<FindingInput[]> {
+  return importsAfterStop(input, run.start, error, {
+    policy: picklePolicy(run.context, opts.policy),
+    seen: (name) => run.machine.refs.has(name),
+    unknown,
+    checkpoint: opts.checkpoint,
+  });
 }
 
 function withNested(
@@ -547,6 +609,15 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
         break;
       case "persistent-id":
         out.push({ ruleId: "pickle/persistent-id", message: e.message, offset: e.offset, evidence });
+        break;
+      case "protocol-method":
+        out.push({
+          ruleId: "pickle/protocol-method",
+          message: e.message,
+          offset: e.offset,
+          evidence,
+          ...(e.severity !== undefined ? { severity: e.severity } : {}),
+        });
         break;
       case "joblib-array":
         break;
@@ -708,8 +779,11 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, layout:
       const stOk =
         (st instanceof PyRef && PicklePolicy.permits(policy.classify(st.name), "ref")) ||
         (st instanceof PyCall && st.calleeName !== undefined);
-      // torch.package writes the storage key as an int (`f"{key}.storage"` reads either)
-      const keyOk = strOf(items[2]) !== undefined || (pkg && intOf(items[2]) !== undefined);
+      // torch.package writes the storage key as an int, and both loaders format it into the record
+      // name (torch.load `f"data/{key}"`, PackageImporter `f"{key}.storage"`): either reads it (a
+      // torch.package pickle in an archive that is also a torch.save zip is read by PackageImporter,
+      // not torch.load, and torch.load itself loads int keys: checked with torch 1.13)
+      const keyOk = strOf(items[2]) !== undefined || intOf(items[2]) !== undefined;
       ok = stOk && keyOk && strOf(items[3]) !== undefined && intOf(items[4]) !== undefined;
     } else if (pkg) {
       // a reduce_package id is a call, judged as one (the callee's own findings)
@@ -752,6 +826,111 @@ function torchPersistentFindings(m: PickleMachine, policy: PicklePolicy, layout:
 // unpickles whatever it turns out to be. A literal too large to hold is analysed from the input.
 
 const MAX_NESTED_BYTES = 64 << 20;
+
+/** Where a nested payload was analysed, for the payloads that repeat it. */
+interface AnalysedAt {
+  /** Evidence path of its analysis (`via@offset`, nested paths joined by ` > `). */
+  readonly label: string;
+  /** Nesting depth it was analysed at (a repeat higher up, with more depth left, is analysed again). */
+  readonly depth: number;
+  /** Its analysis did not reach the end. */
+  readonly invalid: boolean;
+}
+
+/** Most payload digests remembered in one analysis tree (past it, repeats are analysed again). */
+const MAX_ANALYSED_DIGESTS = 100_000;
+
+/**
+ * The nested payloads one analysis tree has analysed, by value (a payload the pickle hands on
+ * again, through its memo, is the same object) and by the SHA-256 of its bytes (the same bytes
+ * built twice, or met again in another reading of the file), each under the loader's kind and the
+ * registries it was analysed with. A pickle that hands one 100 MB blob to `_load_from_bytes` N
+ * times had it read and analysed N times, and a chain of payloads that each read otherwise from a
+ * file object without `peek` was analysed twice at every level (2^depth).
+ */
+export class AnalysedPayloads {
+  readonly #byValue = new WeakMap<object, Map<string, AnalysedAt>>();
+  readonly #byDigest = new Map<string, AnalysedAt>();
+
+  /**
+   * The analysis a payload repeats, by its value object or by the digest of its bytes, when it was
+   * made at this depth or above (as deep or deeper into what the payload hands on).
+   * @param key - the payload's value (objects only), or `{ digest }` of its bytes
+   * @param context - the loader's kind and the registries' state ({@link stateKey})
+   * @param depth - the repeat's nesting depth
+   */
+  lookup(
+    key: NestedPayload["value"] | { readonly digest: string },
+    context: string,
+    depth: number,
+  ): AnalysedAt | undefined {
+    let at: AnalysedAt | undefined;
+    if (key instanceof PyBytes || key instanceof PyLargeStr) at = this.#byValue.get(key)?.get(context);
+    else if (typeof key === "object") at = this.#byDigest.get(`${context}|${key.digest}`);
+    return at !== undefined && at.depth <= depth ? at : undefined;
+  }
+
+  /** Records where a payload (its value, and the digest of its bytes when known) was analysed. */
+  record(p: NestedPayload, context: string, digest: string | undefined, at: AnalysedAt): void {
+    if (p.value instanceof PyBytes || p.value instanceof PyLargeStr) {
+      const contexts = this.#byValue.get(p.value) ?? new Map<string, AnalysedAt>();
+      contexts.set(context, at);
+      this.#byValue.set(p.value, contexts);
+    }
+    if (digest !== undefined && this.#byDigest.size < MAX_ANALYSED_DIGESTS)
+      this.#byDigest.set(`${context}|${digest}`, at);
+  }
+}
+
+/** A new record of analysed payloads (one per analysis tree; analyses nested in it share it). */
+export function analysedPayloads(): AnalysedPayloads {
+  return new AnalysedPayloads();
+}
+
+/** Ids of registry objects, for {@link stateKey}. */
+const STATE_IDS = new WeakMap<SharedState, number>();
+let nextStateId = 0;
+
+/**
+ * The registries a payload is analysed with, as a key: empty ones are all alike (the usual case,
+ * and what lets another reading of the file reuse this one's analyses); otherwise which
+ * registries (each load of a file has its own) and how many entries they hold (a payload met again
+ * after more registrations is analysed again, since what it resolves may differ).
+ */
+function stateKey(shared: SharedState | undefined): string {
+  if (shared === undefined || (shared.ext.size === 0 && shared.patches.size === 0)) return "-";
+  let id = STATE_IDS.get(shared);
+  if (id === undefined) {
+    id = nextStateId++;
+    STATE_IDS.set(shared, id);
+  }
+  return `${id}:${shared.ext.size}:${shared.patches.size}`;
+}
+
+/**
+ * The findings of a payload that repeats one already analysed: where that analysis is (its findings
+ * and members are reported there, once), and whether it was complete.
+ */
+function repeated(
+  p: NestedPayload,
+  at: AnalysedAt,
+  info: (message: string, severity: Severity, extra?: Record<string, string | number | boolean>) => FindingInput,
+): { findings: FindingInput[]; invalid: boolean } {
+  // a literal that only looks like a pickle says nothing unless its analysis found something
+  if (p.kind === "literal") return { findings: [], invalid: false };
+  return {
+    findings: [
+      info(
+        `payload handed to ${p.via} at offset ${p.offset} is the one analysed at ${at.label}; its findings are reported there`,
+        "info",
+        {
+          sameAs: at.label,
+        },
+      ),
+    ],
+    invalid: at.invalid,
+  };
+}
 
 /**
  * The format of payload bytes the engine should analyse as a member (`undefined`: a pickle
@@ -855,11 +1034,14 @@ async function largeNestedFindings(
     return { findings: [], invalid: false };
   }
   const legacyTorch = p.kind === "torch" && startsWith(head, LEGACY_MAGIC_PICKLE, head[0] === 0x80 ? 2 : 0);
+  // read again from the input (decoded, for latin-1 text) and analysed: charged as decompressed
+  // bytes are (each distinct blob once: repeats are answered from `opts.analysed`)
+  opts.chargeDecompressed?.(src.size);
   const nested = await analyzePickleStream(new SourceInput(src), {
     ...opts,
     torchLayout: undefined,
     context: nestedContext(p.kind),
-    shared: { ext: new Map(), patches: new Map() },
+    shared: opts.shared ?? { ext: new Map(), patches: new Map() },
     nestedPath: label,
     depth,
     // a payload is a stream of its own, read by its loader from a BytesIO: both readings count
@@ -994,9 +1176,17 @@ async function nestedFindings(
       invalid: false,
     };
   }
+  const memo = opts.analysed ?? analysedPayloads();
+  const context = `${p.kind}|${stateKey(opts.shared)}`;
+  const sameValue = memo.lookup(p.value, context, depth);
+  if (sameValue !== undefined) return repeated(p, sameValue, info);
   const large = p.kind === "literal" ? undefined : await largeBlob(p.value, input, opts.checkpoint);
-  if (large !== undefined) return largeNestedFindings(p, large, label, depth, opts, embedded, info);
-  let bytes = await payloadBytes(p.value, input, opts.chargeDecompressed);
+  if (large !== undefined) {
+    const out = await largeNestedFindings(p, large, label, depth, opts, embedded, info);
+    memo.record(p, context, undefined, { label, depth, invalid: out.invalid });
+    return out;
+  }
+  const bytes = await payloadBytes(p.value, input, opts.chargeDecompressed);
   if (bytes === undefined) {
     if (p.kind === "literal") return { findings: [], invalid: false };
     // Fail closed: the loader unpickles whatever these bytes turn out to be at load time.
@@ -1011,6 +1201,28 @@ async function nestedFindings(
       invalid: false,
     };
   }
+  const digest = sha256Hex(bytes);
+  const sameBytes = memo.lookup({ digest }, context, depth);
+  if (sameBytes !== undefined) {
+    memo.record(p, context, undefined, sameBytes);
+    return repeated(p, sameBytes, info);
+  }
+  const out = await analyseNestedBytes(p, bytes, label, depth, opts, embedded, info);
+  memo.record(p, context, digest, { label, depth, invalid: out.invalid });
+  return out;
+}
+
+/** Analyses the bytes of a payload handed to a loader (or of a literal that may be a pickle). */
+async function analyseNestedBytes(
+  p: NestedPayload,
+  payload: Uint8Array,
+  label: string,
+  depth: number,
+  opts: PickleAnalysisOptions,
+  embedded: PickleEmbeddedPayload[],
+  info: (message: string, severity: Severity, extra?: Record<string, string | number | boolean>) => FindingInput,
+): Promise<{ findings: FindingInput[]; invalid: boolean }> {
+  let bytes = payload;
   if (p.kind === "literal") {
     // base64 / hex text of a pickle
     const text = Buffer.from(bytes.subarray(0, 4)).toString("latin1");
@@ -1036,7 +1248,7 @@ async function nestedFindings(
     ...opts,
     torchLayout: undefined,
     context: nestedContext(p.kind),
-    shared: { ext: new Map(), patches: new Map() },
+    shared: opts.shared ?? { ext: new Map(), patches: new Map() },
     nestedPath: label,
     depth,
     // a payload is a stream of its own, read by its loader from a BytesIO: both readings count
@@ -1154,7 +1366,7 @@ function collectFacts(runs: PickleRun[]): Record<string, unknown> {
     for (const e of r.machine.events) if (e.kind === "joblib-array" && e.evidence.object !== true) arrays++;
   }
   const facts: Record<string, unknown> = {
-    "pickle.protocol": Math.max(0, ...protocols),
+    "pickle.protocol": Math.max(0, maxOf(protocols)),
     "pickle.count": runs.length,
     "pickle.globals": [...globals],
   };

@@ -13,7 +13,7 @@ export const pickleRules = [
     title: "Pickle imports or calls a dangerous callable",
     severity: "critical",
     description:
-      "The pickle imports (GLOBAL, STACK_GLOBAL, INST, EXT) or reaches through a resolver (`getattr`, `__import__`, `operator.attrgetter`, dotted names, monkey-patched attributes ...) a name on the denylist: code execution, process spawning (also through third-party shell runners such as IPython's `system`, `sh`, `plumbum`, `pexpect`), tampering with security tools (fickling's hooks, Keras safe mode), nested deserializers, name resolvers, debuggers and profilers (critical), file or network access and interpreter internals (high). Unpickling runs it. Evidence names the resolved callee, the opcode and byte offset, and the literal arguments.",
+      "The pickle imports (GLOBAL, STACK_GLOBAL, INST, EXT) or reaches through a resolver (`getattr`, `__import__`, `operator.attrgetter`, dotted names, monkey-patched attributes ...) a name on the denylist: code execution, process spawning (also through third-party shell runners such as IPython's `system`, `sh`, `plumbum`, `pexpect`), tampering with security tools (fickling's hooks, Keras safe mode), nested deserializers, name resolvers, debuggers and profilers (critical), file or network access and interpreter internals (high). Unpickling runs it. Evidence names the resolved callee, the opcode and byte offset, and the literal arguments. Also raised for an import found by a sweep of the rest of a stream whose analysis stopped early (a budget, a malformed opcode; evidence `found`, `stoppedAt`): a stop never hides what follows it.",
     references: [PICKLE_DOCS, "https://github.com/mmaitre314/picklescan/security/advisories"],
   },
   {
@@ -21,7 +21,7 @@ export const pickleRules = [
     title: "Pickle references a global outside the allowlist",
     severity: "medium",
     description:
-      "The pickle imports or calls a name that no enabled allowlist profile lists (deny by default). Importing a module runs its top-level code and calling an unknown callable can do anything; legitimate model files only reference tensor, array and estimator reconstruction helpers. Also raised when a name the profile allows only to be instantiated (NEWOBJ) is called. Extend the profiles through the policy when the name is trusted.",
+      "The pickle imports or calls a name that no enabled allowlist profile lists (deny by default). Importing a module runs its top-level code and calling an unknown callable can do anything; legitimate model files only reference tensor, array and estimator reconstruction helpers. Also raised when a name the profile allows only to be instantiated (NEWOBJ) is called. Extend the profiles through the policy when the name is trusted. Also raised for an import found by a sweep of the rest of a stream whose analysis stopped early (evidence `found`, `stoppedAt`).",
     references: [PICKLE_DOCS],
   },
   {
@@ -45,6 +45,14 @@ export const pickleRules = [
     description:
       "BUILD (or SETITEM/APPENDS/`setattr`) is applied to an imported module, class or function, or sets special attributes such as `__setstate__` or `extend` on an object. This monkey-patches the running interpreter (later imports see the planted values) or redirects what the unpickler calls next; the later effects are followed and reported too. A plain literal (a docstring, a version string) stored in a BUILD dict state under a name that is not an object-protocol hook is not reported: it cannot be called (statsmodels results and matplotlib figures store such values).",
     references: ["https://github.com/protectai/modelscan/issues/85"],
+  },
+  {
+    id: "pickle/protocol-method",
+    title: "Pickle makes library code run on an instance it built",
+    severity: "medium",
+    description:
+      "An instance of an allowed library class (made without `__init__` by NEWOBJ or `copyreg._reconstructor` and filled by BUILD, or made by a call) has its own methods run on pickled data at load: SETITEM(S), APPEND(S) and ADDITEMS call the class's `__setitem__`, `extend`/`append` (looked up through its `__getattribute__`/`__getattr__`) and `add`, when these are library code that no one vetted (pandas' `DataFrame.__setitem__` calls a callable key; high when a callable is among the values); and an allowed callable handed the instance (`list(x)`, `str(x)`, `set(x)`, `Counter(x)`, dict keys the unpickler hashes) runs its `__iter__`, `__str__`, `__hash__` ... whose library source opens files or URLs, imports or evaluates (gensim's `LineSentence.__iter__` opens `self.source`), at high severity. Methods of builtin types and the stdlib containers are not reported. The tables are `policy/protocol-methods.json` (generated from the installed libraries by `scripts/pickle/gen_protocols.py`) and `policy/protocol-calls.json`.",
+    references: [PICKLE_DOCS],
   },
   {
     id: "pickle/ext-unregistered",

@@ -7,14 +7,16 @@
  * a dangerous import found in it is reported at the denylist's severity.
  *
  * Only names the pickle denylist denies are reported: an unknown module name in random bytes is
- * noise, `os.system` spelled as a pickle import is not. Hand-written (a scan over latin-1 text of
+ * noise, `os.system` spelled as a pickle import is not. The rest of a pickle stream whose analysis
+ * stopped (a budget, a malformed opcode: `after-stop.ts`) is swept too, and there names outside
+ * the allowlist count as well (`SweepOptions.unknown`). Hand-written (a scan over latin-1 text of
  * bounded chunks) because no library searches binary for pickle opcodes.
  * @module
  */
 import { type ByteSource, readChunks } from "../../core/byte-source.js";
 import type { Severity } from "../../core/severity.js";
 import { latin1 } from "../../core/sniffing.js";
-import { picklePolicy } from "./policy/index.js";
+import { type PicklePolicy, picklePolicy } from "./policy/index.js";
 
 /** One dangerous import found. */
 export interface EmbeddedImport {
@@ -24,8 +26,32 @@ export interface EmbeddedImport {
   readonly name: string;
   /** The denylist's severity for it. */
   readonly severity: Severity;
-  /** The denylist category. */
+  /** The denylist category (`unknown` for a name outside the allowlist, see {@link SweepOptions.unknown}). */
   readonly category: string;
+  /** The policy denies it (otherwise it is a name the allowlist does not list). */
+  readonly denied: boolean;
+}
+
+/** What {@link sweepPickleImports} reports and how far it reads. */
+export interface SweepOptions {
+  /** The policy names are judged by (default: the plain pickle context's). */
+  readonly policy?: PicklePolicy | undefined;
+  /**
+   * Also report names the policy neither allows nor denies (bytes known to be a pickle stream,
+   * where an import is one; in bytes of unknown content they are noise). Default false.
+   */
+  readonly unknown?: boolean | undefined;
+  /** Names outside the allowlist are reported from this offset of the bytes on (default 0). */
+  readonly unknownFrom?: number | undefined;
+  /** Bytes swept at most (default {@link MAX_SWEEP_BYTES}). */
+  readonly maxBytes?: number | undefined;
+  /** Names not to report (already reported otherwise): `module.name`, then its two parts. */
+  readonly skip?: ((full: string, module: string, name: string) => boolean) | undefined;
+  /**
+   * Allowed names that are reported all the same from `unknownFrom` on (category `payload-sink`,
+   * not denied): a nested loader whose payload the analysis never saw.
+   */
+  readonly flag?: ((full: string) => boolean) | undefined;
 }
 
 /** Bytes swept at most (the rest of a larger file is not looked at). */
@@ -47,12 +73,13 @@ const dottedChar = (c: number): boolean =>
   c === 0x2e || c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /**
- * GLOBAL and INST (`c`/`i` + module + `\n` + name + `\n`) ending a module at each line end: read
+ * GLOBAL and INST (`c`/`i` + module + `\n` + name + `\n`) ending a module at each line end (the
+ * readings of one line handed over together): read
  * backwards from the `\n` over the run of name characters, each `c`/`i` in it (nearest first) a
  * possible opcode, and forwards over the name. Linear in the text: a regular expression tried at
  * every `c` re-read whole runs of name characters from each (8 MiB of `ccc…c.` took 12 s).
  */
-function textGlobals(text: string, found: (index: number, module: string, name: string) => void): void {
+function textGlobals(text: string, found: (line: Candidate[]) => void): void {
   for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) {
     let q = p + 1;
     while (q < text.length && q - p <= MAX_DOTTED && dottedChar(text.charCodeAt(q))) q++;
@@ -60,16 +87,27 @@ function textGlobals(text: string, found: (index: number, module: string, name: 
     const name = text.slice(p + 1, q);
     if (!DOTTED.test(name)) continue;
     let starts = 0;
+    const line: Candidate[] = [];
     for (let j = p - 1; j >= 0 && p - j <= MAX_DOTTED + 1 && starts < MAX_OPCODE_STARTS; j--) {
       const c = text.charCodeAt(j);
       if (c === 0x63 || c === 0x69) {
         starts++;
         const module = text.slice(j + 1, p);
-        if (DOTTED.test(module)) found(j, module, name);
+        if (DOTTED.test(module)) line.push({ index: j, module, name, end: q + 1 });
       }
       if (!dottedChar(c)) break;
     }
+    if (line.length > 0) found(line);
   }
+}
+
+/** One reading of bytes as an import: where its opcode (or first string) starts, module and name. */
+interface Candidate {
+  readonly index: number;
+  readonly module: string;
+  readonly name: string;
+  /** Where it ends (after the name's newline), for GLOBAL and INST readings. */
+  readonly end?: number;
 }
 
 /** Longest module or name a STACK_GLOBAL candidate is read with. */
@@ -128,38 +166,93 @@ function stringsBefore(text: string, end: number): { readonly value: string; rea
 }
 
 /**
- * Dangerous pickle imports in the first {@link MAX_SWEEP_BYTES} of a source.
+ * Dangerous pickle imports in the first {@link MAX_SWEEP_BYTES} (or `options.maxBytes`) bytes of a source.
  * @param source - the bytes
  * @param checkpoint - called between chunks (deadline, abort)
+ * @param options - policy, unknown names, bytes swept
  */
-export async function sweepPickleImports(source: ByteSource, checkpoint: () => void): Promise<EmbeddedImport[]> {
-  const policy = picklePolicy("pickle");
+export function sweepPickleImports(
+  source: ByteSource,
+  checkpoint: () => void,
+  options: SweepOptions = {},
+): Promise<EmbeddedImport[]> {
+  const end = Math.min(source.size, options.maxBytes ?? MAX_SWEEP_BYTES);
+  return sweepPickleChunks(readChunks(source, { end }), checkpoint, options);
+}
+
+/**
+ * Dangerous pickle imports in consecutive chunks of bytes (offsets count from the first chunk's
+ * first byte); the caller bounds how many it yields (`options.maxBytes` is not applied here).
+ * @param chunks - the bytes, in order
+ * @param checkpoint - called between chunks (deadline, abort)
+ * @param options - policy, unknown names
+ */
+export async function sweepPickleChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  checkpoint: () => void,
+  options: SweepOptions = {},
+): Promise<EmbeddedImport[]> {
+  const policy = options.policy ?? picklePolicy("pickle");
+  const unknown = options.unknown === true;
   const hits: EmbeddedImport[] = [];
   const seen = new Set<string>();
   const kept = new Map<Severity, number>();
-  const judge = (offset: number, module: string, name: string): void => {
-    const full = `${module}.${name}`;
+  const report = (offset: number, full: string, severity: Severity, category: string, denied: boolean): void => {
     if (seen.has(full)) return;
-    const c = policy.classify(full);
-    if (c.status !== "denied") return;
-    const n = kept.get(c.severity) ?? 0;
+    const n = kept.get(severity) ?? 0;
     if (n >= MAX_HITS) return;
-    kept.set(c.severity, n + 1);
+    kept.set(severity, n + 1);
     seen.add(full);
-    hits.push({ offset, name: full, severity: c.severity, category: c.category ?? "denied" });
+    hits.push({ offset, name: full, severity, category, denied });
+  };
+  const unknownFrom = options.unknownFrom ?? 0;
+  /** End of the last GLOBAL/INST reading taken as one: a `c`/`i` inside it starts no other. */
+  let covered = -1;
+  // The readings of one import (each `c`/`i` letter of a module a possible opcode, each length
+  // byte a possible string opcode): every denied one is reported; an unknown name only when no
+  // reading is known to the policy (`posix` holds an `i`: `x.system` is not another import), and
+  // then only the longest, when it starts past `unknownFrom` and outside the GLOBAL before it
+  // (`cbuiltins\nslice\np1\n` is not also INST `ce.p1`).
+  const judge = (base: number, readings: readonly Candidate[]): void => {
+    let longest: Candidate | undefined;
+    let known = false;
+    let end = -1;
+    for (const r of readings) if (r.end !== undefined) end = Math.max(end, base + r.end);
+    const inside = readings.every((r) => base + r.index < covered);
+    // a reading inside another is none: it does not cover what follows
+    if (end >= 0 && !inside) covered = Math.max(covered, end);
+    for (const r of readings) {
+      const full = `${r.module}.${r.name}`;
+      if (options.skip?.(full, r.module, r.name) === true) {
+        known = true; // the caller reported it (the analysis saw it)
+        continue;
+      }
+      const c = policy.classify(full);
+      if (c.status === "denied") report(base + r.index, full, c.severity, c.category ?? "denied", true);
+      else if (c.status !== "unknown" && base + r.index >= unknownFrom && options.flag?.(full) === true)
+        report(base + r.index, full, "high", "payload-sink", false);
+      if (c.status !== "unknown") known = true;
+      else if (longest === undefined || r.module.length + r.name.length > longest.module.length + longest.name.length)
+        longest = r;
+    }
+    if (unknown && !known && !inside && longest !== undefined && base + longest.index >= unknownFrom)
+      report(base + longest.index, `${longest.module}.${longest.name}`, "medium", "unknown", false);
   };
   let carry = "";
   let carryStart = 0;
   let read = 0;
-  for await (const chunk of readChunks(source, { end: Math.min(source.size, MAX_SWEEP_BYTES) })) {
+  for await (const chunk of chunks) {
     checkpoint();
     const text = carry + latin1(chunk);
     const base = carryStart;
-    textGlobals(text, (index, module, name) => judge(base + index, module, name));
+    textGlobals(text, (line) => judge(base, line));
     // STACK_GLOBAL (0x93) after two strings, each in any of the string opcodes' forms.
     for (let p = text.indexOf("\x93"); p >= 0; p = text.indexOf("\x93", p + 1)) {
+      const readings: Candidate[] = [];
       for (const name of stringsBefore(text, p))
-        for (const module of stringsBefore(text, name.start)) judge(base + module.start, module.value, name.value);
+        for (const module of stringsBefore(text, name.start))
+          readings.push({ index: module.start, module: module.value, name: name.value });
+      if (readings.length > 0) judge(base, readings);
     }
     read += chunk.length;
     carry = text.slice(Math.max(0, text.length - OVERLAP));

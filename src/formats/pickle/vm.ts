@@ -9,6 +9,7 @@
  * arguments are parsed by `literals.ts`, and the memo is `memo.ts`.
  * @module
  */
+import { pushAll } from "../../core/arrays.js";
 import { BoundMethods, builtState, isBoundClass, storesItems } from "./bound.js";
 import { fixImports } from "./compat.js";
 import { type DecoderState, type FastSink, type OpArg, PickleError, SinkAction } from "./decoder.js";
@@ -28,6 +29,14 @@ import {
 import { DEFAULT_STR_BYTES, ELIDED, Memo } from "./memo.js";
 import { opcodeName, POPS } from "./opcodes.js";
 import {
+  type ContainerOp,
+  containerOpMethods,
+  hashHits,
+  isCallableValue,
+  type ProtocolHit,
+  protocolHits,
+} from "./protocol.js";
+import {
   callOperator,
   countTensor,
   isArrayWrapperName,
@@ -44,6 +53,7 @@ import {
 } from "./pymodel.js";
 import {
   type CallRecord,
+  COMPOUND_UNITS,
   CONTAINER_CAP,
   DROPPED,
   decodeUtf8,
@@ -72,8 +82,10 @@ import {
   PyUnknown,
   preview,
   previewArgs,
+  RETAINED,
   type RefOrigin,
   type RefSite,
+  retainCost,
   seqItems,
   strOf,
   tupleFrom,
@@ -87,7 +99,8 @@ export type MachineEventKind =
   | "dynamic-call"
   | "ext-unregistered"
   | "persistent-id"
-  | "joblib-array";
+  | "joblib-array"
+  | "protocol-method";
 
 /** Something the machine saw that is worth a finding. */
 export interface MachineEvent {
@@ -126,6 +139,19 @@ export interface MachineOptions {
   maxMemo: number;
   /** Maximum distinct names referenced. */
   maxRefs: number;
+  /**
+   * Most units of values kept inside other values (container items, call arguments, BUILD state:
+   * see `RETAINED` in `values.ts`), charged as they are kept and never refunded. Past it the
+   * analysis stops (`BUDGET_EXCEEDED`, and the rest of the stream is swept for imports).
+   */
+  maxRetained: number;
+  /**
+   * Most milliseconds the machine runs (checked every {@link TIME_CHECK_EVERY} opcode batches).
+   * Past it the analysis stops with `BUDGET_EXCEEDED` while the file's own deadline still leaves
+   * time to sweep the rest of the stream for imports and report what was found; the file's
+   * deadline would end the analysis with nothing but `scan/timeout`.
+   */
+  maxMillis: number;
   /** The loader has a `persistent_load` (torch); otherwise PERSID is reported. */
   persistentLoad: boolean;
   /**
@@ -155,6 +181,25 @@ export interface MachineOptions {
 /** Whose `persistent_load` a torch pickle is read with (see {@link MachineOptions.persistentLayout}). */
 export type PersistentLayout = "zip" | "tar" | "package";
 
+/**
+ * Default {@link MachineOptions.maxRetained}: 4 million units (a str kept is 1, a compound value
+ * 4), about 350 MB of modelled values at worst (a million nested lists), so that six such files
+ * scanned at once fit a 4 GB heap. Real pickles keep far fewer: a torch state_dict of 10,000
+ * tensors 230,000, an nn.Module of 2,000 layers 250,000, a random forest of 500 trees 78,000, a
+ * 1M-item vocabulary list or dict and a DataFrame of object columns under 300 (containers keep
+ * 64 items); a data pickle of 200,000 record dicts 2.5 million.
+ */
+export const DEFAULT_MAX_RETAINED = 4_000_000;
+
+/**
+ * Default {@link MachineOptions.maxMillis}: 150 s, half the default per-file budget (5 minutes), so
+ * that a pickle that keeps the machine busy stops as a budget (its rest swept, its findings kept)
+ * before the file's deadline. A scan with a shorter per-file budget meets its deadline first.
+ */
+export const DEFAULT_MAX_MILLIS = 150_000;
+/** Opcode batches (slow opcodes, fast runs) between two reads of the clock. */
+const TIME_CHECK_EVERY = 1024;
+
 /** Default machine settings. */
 export function defaultMachineOptions(): MachineOptions {
   return {
@@ -162,10 +207,12 @@ export function defaultMachineOptions(): MachineOptions {
     memoDetailCap: 65_536,
     memoSeqCap: 4_096,
     memoStrBytes: DEFAULT_STR_BYTES,
-    maxStack: 4_000_000,
+    maxStack: 1_000_000,
     maxMarks: 100_000,
     maxMemo: 100_000_000,
     maxRefs: 100_000,
+    maxRetained: DEFAULT_MAX_RETAINED,
+    maxMillis: DEFAULT_MAX_MILLIS,
     persistentLoad: false,
     persistentLayout: "zip",
     shared: { ext: new Map(), patches: new Map() },
@@ -261,6 +308,11 @@ export class PickleMachine implements FastSink {
 
   readonly #o: MachineOptions;
   readonly #maxStack: number;
+  /** Units of values this machine kept inside others (see {@link MachineOptions.maxRetained}). */
+  #retained = 0;
+  /** When the machine was made, and batches run since the clock was last read. */
+  readonly #started = performance.now();
+  #ticks = 0;
   readonly #memo: Memo;
   /** Buffer the lazy strs above {@link PickleMachine.#lowWater} on the stack refer to. */
   #lazyBuf: Uint8Array | undefined;
@@ -564,6 +616,7 @@ export class PickleMachine implements FastSink {
         site.calls.push(rec);
       }
       if (rebuildsTensor(callee.name)) countTensor(this.tensors, args);
+      if (use === "call") this.#protocolCall(callee.name, args, opcode, offset);
       const model = use === "call" ? modelOf(callee.name) : undefined;
       const result =
         model === undefined
@@ -639,6 +692,53 @@ export class PickleMachine implements FastSink {
     return made;
   }
 
+  /** An allowed (or any named) callable runs protocol methods on the instances it is handed (see protocol.ts). */
+  #protocolCall(name: string, args: Value, opcode: string, offset: number): void {
+    const hits = protocolHits(name, seqItems(args) ?? []);
+    if (hits.length > 0) this.#protocolEvent(hits, `${name}()`, opcode, offset);
+  }
+
+  #protocolEvent(hits: readonly ProtocolHit[], by: string, opcode: string, offset: number): void {
+    const first = hits.find((h) => h.io) ?? (hits[0] as ProtocolHit);
+    this.#event({
+      kind: "protocol-method",
+      offset,
+      opcode,
+      ...(first.io ? { severity: "high" as const } : {}),
+      message: `${by} runs ${first.methods.join(", ")} of a ${first.cls} instance (${first.where}) on pickled state: ${first.io ? "library code whose source may open files or URLs, import or evaluate" : "library code not vetted (it looks attributes up by computed names, or has no source to read)"}`,
+      evidence: {
+        caller: by,
+        class: first.cls,
+        methods: first.methods.join(", "),
+        instances: hits.length,
+      },
+    });
+  }
+
+  /**
+   * SETITEM(S) / APPEND(S) / ADDITEMS on an instance of a library class call its own
+   * `__setitem__` / `extend` (`append`) / `add` (see protocol.ts): reported unless vetted.
+   */
+  #containerOp(target: Value, opname: string, values: readonly Value[], offset: number): void {
+    const op: ContainerOp = opname.startsWith("SETITEM") ? "SETITEMS" : opname === "ADDITEMS" ? "ADDITEMS" : "APPENDS";
+    const run = containerOpMethods(target, op);
+    if (run === undefined) return;
+    const callable = values.some((v) => isCallableValue(v));
+    const cls = target instanceof PyCall ? (target.calleeName ?? "?") : "?";
+    this.#event({
+      kind: "protocol-method",
+      offset,
+      opcode: opname,
+      ...(callable ? { severity: "high" as const } : {}),
+      message: `${opname} on a ${cls} instance calls ${run.join(", ")}: library code the unpickler runs on pickled values${callable ? " (a callable among them)" : ""}`,
+      evidence: {
+        class: cls,
+        methods: run.join(", "),
+        values: previewArgs(seqFrom(values, this.#o.containerCap), undefined),
+      },
+    });
+  }
+
   #dynamicResolution(opcode: string, offset: number, message: string): void {
     this.#wrapperReachable = true; // the name may be joblib's wrapper
     this.#event({ kind: "dynamic-import", offset, opcode, message, evidence: {} });
@@ -648,7 +748,7 @@ export class PickleMachine implements FastSink {
   #markedSeq(kind: "list" | "frozenset", offset: number): PySeq {
     const t = this.#tuple(this.#marker(offset));
     const seq = new PySeq(kind);
-    seq.items.push(...t.items); // at most the container cap
+    pushAll(seq.items, t.items);
     seq.count = t.count;
     seq.adoptOctets(t);
     return seq;
@@ -711,6 +811,7 @@ export class PickleMachine implements FastSink {
         if (!INSTANCE_HOOKS.has(k)) continue;
         target.attrs ??= new Map();
         target.attrs.set(k, v);
+        RETAINED.units += 1 + retainCost(v);
       }
     }
     for (const [, v] of attrs) this.#escape(v);
@@ -760,7 +861,7 @@ export class PickleMachine implements FastSink {
   /** @inheritdoc */
   op(code: number, offset: number, a: OpArg): SinkAction {
     // A deferred run is pushed for real before anything but FRAME (which cannot touch it).
-    if (this.#fast.defer && code !== 0x95) this.#fast.undefer(); // 0x95: FRAME
+    if (this.#fast.defer && code !== 0x95) this.#undefer(offset); // 0x95: FRAME
     // The most frequent opcodes, kept small so the decoder's loop can inline this method.
     const s = this.stack;
     switch (code) {
@@ -823,10 +924,49 @@ export class PickleMachine implements FastSink {
    */
   fastRun(buf: Uint8Array, pos: number, stop: number, maxOps: number, base: number): number {
     const fast = this.#fast;
+    const before = RETAINED.units;
     const p = fast.run(buf, pos, stop, maxOps, base);
     this.fastOps = fast.fastOps;
     this.fastLast = fast.fastLast;
+    this.#charge(RETAINED.units - before, base + fast.fastLast);
     return p;
+  }
+
+  /** Pushes a deferred run for real (its values charged). */
+  #undefer(offset: number): void {
+    const before = RETAINED.units;
+    this.#fast.undefer();
+    this.#charge(RETAINED.units - before, offset);
+  }
+
+  /**
+   * Adds what the code just run kept inside other values to this machine's account (the meter
+   * moved by nothing else meanwhile: no await in between) and stops past the budget; reads the
+   * clock every {@link TIME_CHECK_EVERY} calls and stops past {@link MachineOptions.maxMillis}.
+   * @param units - units kept
+   * @param offset - offset of the opcode that ran
+   */
+  #charge(units: number, offset: number): void {
+    if (++this.#ticks >= TIME_CHECK_EVERY) {
+      this.#ticks = 0;
+      if (performance.now() - this.#started > this.#o.maxMillis) {
+        throw new PickleError(`the machine ran longer than ${this.#o.maxMillis} ms`, offset, "budget", "maxMillis");
+      }
+    }
+    this.#retained += units;
+    if (this.#retained > this.#o.maxRetained) {
+      throw new PickleError(
+        `values kept inside other values exceed ${this.#o.maxRetained} units (a str 1, a container or object ${COMPOUND_UNITS}): the pickle builds more nested structure than the analysis holds`,
+        offset,
+        "budget",
+        "maxRetained",
+      );
+    }
+  }
+
+  /** Units of values this machine kept inside others so far. */
+  get retainedUnits(): number {
+    return this.#retained;
   }
 
   /**
@@ -834,13 +974,23 @@ export class PickleMachine implements FastSink {
    * @returns whether lazy strs may still refer to the buffer (the input must not reuse it)
    */
   release(): boolean {
+    const before = RETAINED.units;
     this.#fast.release();
+    // checked at the next opcode (the decoder's buffer is changing)
+    this.#retained += RETAINED.units - before;
     const pinned = this.#pinned;
     this.#pinned = false;
     return pinned;
   }
 
   #cold(code: number, offset: number, a: OpArg): SinkAction {
+    const before = RETAINED.units;
+    const action = this.#coldOp(code, offset, a);
+    this.#charge(RETAINED.units - before, offset);
+    return action;
+  }
+
+  #coldOp(code: number, offset: number, a: OpArg): SinkAction {
     const s = this.stack;
     switch (code) {
       case 0x28: // MARK
@@ -1009,6 +1159,7 @@ export class PickleMachine implements FastSink {
         if ((s.length - from) % 2 !== 0) throw new PickleError("odd number of items for DICT", offset);
         const d = new PyDict();
         const cap = this.#o.containerCap;
+        this.#hashed(dictKeys(s, from), "DICT", offset);
         for (let i = from; i < s.length; i += 2) d.set(s[i] as Value, s[i + 1] as Value, cap);
         this.#truncate(from);
         this.#push(d, offset);
@@ -1017,9 +1168,13 @@ export class PickleMachine implements FastSink {
       case 0x8f: // EMPTY_SET
         this.#push(new PySeq("set"), offset);
         break;
-      case 0x91: // FROZENSET
-        this.#push(this.#markedSeq("frozenset", offset), offset);
+      case 0x91: {
+        // FROZENSET
+        const set = this.#markedSeq("frozenset", offset);
+        this.#hashed(set.items.slice(0, 256), "FROZENSET", offset);
+        this.#push(set, offset);
         break;
+      }
       case 0x61: // APPEND
         if (s.length - 1 <= this.#fence()) this.#underflow(offset);
         this.#extend(s.length - 1, offset, "APPEND");
@@ -1280,6 +1435,7 @@ export class PickleMachine implements FastSink {
     if (x === s.length) return;
     const cap = this.#o.containerCap;
     if (target instanceof PySeq && (target.kind === "list" || target.kind === "set")) {
+      if (target.kind === "set") this.#hashed(s.slice(x, x + 256), opname, offset);
       // past the cap push only counts, and marks what it drops as escaped
       for (let i = x; i < s.length; i++) target.push(s[i] as Value, cap);
     } else if (target instanceof PyRef || target instanceof PyNamespace) {
@@ -1302,6 +1458,7 @@ export class PickleMachine implements FastSink {
             ? target.attrs?.get("add")
             : (target.attrs?.get("extend") ?? target.attrs?.get("append"))
           : undefined;
+      if (hook === undefined) this.#containerOp(target, opname, s.slice(x, x + 256), offset);
       if (hook !== undefined) {
         const items = new PySeq("list");
         for (let i = x; i < s.length; i++) items.push(s[i] as Value, cap);
@@ -1322,12 +1479,14 @@ export class PickleMachine implements FastSink {
     const target = s[x - 1] as Value;
     const cap = this.#o.containerCap;
     if (target instanceof PyDict) {
+      this.#hashed(dictKeys(s, x), opname, offset);
       for (let i = x; i < s.length; i += 2) target.set(s[i] as Value, s[i + 1] as Value, cap);
     } else if (target instanceof PyRef || target instanceof PyNamespace) {
       const items: [string, Value][] = [];
       for (let i = x; i < s.length; i += 2) items.push([strOf(s[i]) ?? `[${preview(s[i], 40)}]`, s[i + 1] as Value]);
       this.#mutate(target, items, opname, offset, `${opname} on a global`);
     } else if (target instanceof PyCall && target.calleeName !== undefined) {
+      this.#containerOp(target, opname, s.slice(x, x + 512), offset);
       markMutated(target); // __setitem__ of an object (a numpy array's items ...): not modelled
       if (!storesItems(target.calleeName)) this.#bound.handed(s.slice(x));
       for (let i = x; i < s.length; i++) this.#escape(s[i]); // keys too: the object may keep them
@@ -1341,6 +1500,12 @@ export class PickleMachine implements FastSink {
       for (let i = x; i < s.length; i++) this.#escape(s[i]);
     }
     this.#truncate(x);
+  }
+
+  /** Dict keys or set items the unpickler hashes: an unvetted `__hash__`/`__eq__` of theirs runs. */
+  #hashed(keys: readonly Value[], opname: string, offset: number): void {
+    const hits = hashHits(keys);
+    if (hits.length > 0) this.#protocolEvent(hits, opname, opname, offset);
   }
 
   #build(offset: number): SinkAction {
@@ -1376,7 +1541,7 @@ export class PickleMachine implements FastSink {
     // attrs[0, dictCount) come from the dict state; a dict state handed to code before this BUILD
     // may hold values the machine did not see
     const dictCount = dictState instanceof PyDict && dictState.escaped === HANDED ? 0 : attrs.length;
-    if (slotState !== undefined) attrs.push(...stateAttrs(slotState, offset));
+    if (slotState !== undefined) pushAll(attrs, stateAttrs(slotState, offset));
     if (opcodeBuild && this.#o.inlineArrays && this.#wrapperReachable && inst !== undefined)
       this.#wrapperCertain(inst, offset);
     if (inst instanceof PyRef || inst instanceof PyNamespace) {
@@ -1410,6 +1575,7 @@ export class PickleMachine implements FastSink {
       // it are not changed)
       if (!wrapper) markEscaped(state, HANDED, !isNumpyBuilt(inst));
       inst.state = state;
+      RETAINED.units += retainCost(state);
       this.#mutate(inst, attrs, opcode, offset, how, dictCount);
       if (this.#o.inlineArrays && inst.calleeName === JOBLIB_WRAPPER) {
         this.#pendingArray = inst;
@@ -1649,4 +1815,18 @@ function isDefinitelyNot(v: Value, type: "tuple" | "dict"): boolean {
   if (!isLiteralValue(v)) return false;
   if (type === "tuple") return !(v instanceof PySeq && v.kind === "tuple");
   return !(v instanceof PyDict);
+}
+
+/** The keys of the pairs above `x` (SETITEMS), at most 256. */
+function dictKeys(s: readonly Value[], x: number): Value[] {
+  const out: Value[] = [];
+  for (let i = x; i < s.length && out.length < 256; i += 2) out.push(s[i] as Value);
+  return out;
+}
+
+/** A tuple of values, for evidence. */
+function seqFrom(values: readonly Value[], cap: number): PySeq {
+  const t = new PySeq("tuple");
+  for (const v of values) t.push(v, cap);
+  return t;
 }

@@ -8,22 +8,20 @@
  * @module
  */
 
-import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
-import { BufferSource, readClamped, readExact, SliceSource } from "../../core/byte-source.js";
+import type { Analyzer } from "../../core/analyzer.js";
+import { readExact, SliceSource } from "../../core/byte-source.js";
 import type { FindingInput } from "../../core/findings.js";
 import {
-  mergeUnpeekableReading,
-  type PickleAnalysis,
+  analysedPayloads,
   type PickleAnalysisOptions,
   type PickleRun,
   reportRuns,
   runPickle,
-  UNPEEKABLE_MAX,
+  withRereading,
 } from "../pickle/analyze.js";
 import { pickleBudgets, reportPickleAnalysis } from "../pickle/analyzer.js";
-import { SourceInput } from "../pickle/input.js";
+import { type PickleInput, SourceInput } from "../pickle/input.js";
 import type { SharedState } from "../pickle/pymodel.js";
-import { unpeekableReading } from "../pickle/unpeekable.js";
 import { intOf, PyCall, PyDict, PyRef, PySeq, seqItems, strOf } from "../pickle/values.js";
 import { storageElementSize } from "./storage-types.js";
 import { analyzeLegacyTarMember, legacyTarMember } from "./tar-members.js";
@@ -46,9 +44,13 @@ export const pytorchLegacyAnalyzer: Analyzer = {
       return;
     }
     const input = new SourceInput(ctx.source, ctx.detection.offset);
-    const base = { policy: ctx.policy.options.pickle, ...pickleBudgets(ctx) };
+    // the registries of this load (the five pickles and what they hand to loaders share them), and
+    // the payloads analysed (shared with the other reading below: each is analysed once)
+    const analysed = analysedPayloads();
+    const base = { policy: ctx.policy.options.pickle, ...pickleBudgets(ctx), analysed };
     const layout: FindingInput[] = [];
-    const runs = await legacyPickles(input, base, ctx.limits.maxEntries, layout);
+    const shared = newShared();
+    const runs = await legacyPickles(input, { ...base, shared }, ctx.limits.maxEntries, layout);
     // A FRAME that an opcode crosses, or that runs on past its pickle's STOP: a buffered file
     // (torch.load(path)) and a file object without peek (torch.load(BytesIO), _load_from_bytes)
     // read other pickles, so both readings are analysed.
@@ -60,8 +62,17 @@ export const pytorchLegacyAnalyzer: Analyzer = {
         offset: crossing.start,
       });
     }
-    let analysis = await reportRuns(runs, input, { ...base, shared: newShared(), context: "pytorch" }, undefined);
-    if (crossing !== undefined) analysis = await withUnpeekable(ctx, analysis, runs, base);
+    let analysis = await reportRuns(runs, input, { ...base, shared, context: "pytorch" }, undefined);
+    if (crossing !== undefined) {
+      // torch.load(io.BytesIO(...)): another load, with registries of its own
+      const start = runs[0]?.start ?? ctx.detection.offset;
+      const from = new SliceSource(ctx.source, start, ctx.source.size - start);
+      analysis = await withRereading(analysis, from, start, async (reread) => {
+        const own = { ...base, shared: newShared() };
+        const altRuns = await legacyPickles(reread, own, ctx.limits.maxEntries, []);
+        return reportRuns(altRuns, reread, { ...own, context: "pytorch" }, undefined);
+      });
+    }
     const ok = runs.length === 5 && runs.every((r) => r.error === undefined);
     const magic = runs[0]?.machine.result;
     if (
@@ -189,8 +200,8 @@ export const pytorchLegacyAnalyzer: Analyzer = {
 /** What the five pickles of a legacy file hold, in order. */
 const LEGACY_PICKLES = ["magic number", "protocol version", "system info", "object", "storage keys"] as const;
 
-/** Settings every pickle of a legacy file is read with. */
-type LegacyBase = Omit<PickleAnalysisOptions, "context">;
+/** Settings every pickle of a legacy file is read with (its registries included). */
+type LegacyBase = Omit<PickleAnalysisOptions, "context"> & { readonly shared: SharedState };
 
 const newShared = (): SharedState => ({ ext: new Map(), patches: new Map() });
 
@@ -199,12 +210,11 @@ const newShared = (): SharedState => ({ ext: new Map(), patches: new Map() });
  * first that breaks; a missing one is a layout finding.
  */
 async function legacyPickles(
-  input: SourceInput,
+  input: PickleInput,
   base: LegacyBase,
   maxEntries: number,
   layout: FindingInput[],
 ): Promise<PickleRun[]> {
-  const shared = newShared();
   const runs: PickleRun[] = [];
   for (let k = 0; k < LEGACY_PICKLES.length; k++) {
     if (await input.atEnd()) {
@@ -217,7 +227,6 @@ async function legacyPickles(
     }
     const run = await runPickle(input, {
       ...base,
-      shared,
       context: k === 3 ? "pytorch" : "pickle",
       machine: k === 4 ? { containerCap: maxEntries } : {},
       concatenated: false,
@@ -226,23 +235,4 @@ async function legacyPickles(
     if (run.error !== undefined) break;
   }
   return runs;
-}
-
-/**
- * Adds the reading of a file object without `peek` (`torch.load(io.BytesIO(...))`) to the
- * analysis of the five pickles: its own five pickles, their findings and embedded payloads.
- */
-async function withUnpeekable(
-  ctx: AnalysisContext,
-  analysis: PickleAnalysis,
-  runs: readonly PickleRun[],
-  base: LegacyBase,
-): Promise<PickleAnalysis> {
-  const start = runs[0]?.start ?? ctx.detection.offset;
-  const size = ctx.source.size - start;
-  const reread = unpeekableReading(await readClamped(ctx.source, start, Math.min(size, UNPEEKABLE_MAX)));
-  const altInput = new SourceInput(new BufferSource(reread.bytes), 0);
-  const altRuns = await legacyPickles(altInput, base, ctx.limits.maxEntries, []);
-  const alt = await reportRuns(altRuns, altInput, { ...base, shared: newShared(), context: "pytorch" }, undefined);
-  return mergeUnpeekableReading(analysis, alt, { start, reread, size });
 }

@@ -9,7 +9,9 @@
  * TorchScript analyzers report them.
  * @module
  */
+
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
+import { charCodes } from "../../core/arrays.js";
 import type { FindingInput } from "../../core/findings.js";
 import { STANDARD_NAMESPACES } from "../pickle/analyzer.js";
 
@@ -42,7 +44,7 @@ export function flatbufferStrings(bytes: Uint8Array, checkpoint: () => void): st
       const c = bytes[k] as number;
       printable = c >= 0x20 && c < 0x7f;
     }
-    if (printable) out.add(String.fromCharCode(...bytes.subarray(i + 4, i + 4 + length)));
+    if (printable) out.add(charCodes(bytes.subarray(i + 4, i + 4 + length)));
   }
   return [...out];
 }

@@ -35,6 +35,10 @@ export class TorchRecords {
   /** Lower-cased full name → the entry names that match it, in directory order. */
   private readonly index = new Map<string, string[]>();
   private readonly names: readonly string[];
+  /** The index's keys in code-unit order, for {@link hasFolder} (built on first use). */
+  private sorted: string[] | undefined;
+  /** {@link candidateRoots}, found on first use. */
+  private roots: string[] | undefined;
 
   /** @param names - entry names in central-directory order */
   constructor(names: readonly string[]) {
@@ -54,6 +58,12 @@ export class TorchRecords {
 
   /** Roots to try: entry 0's root first, then other top-level folders (archives torch refuses). */
   candidateRoots(): string[] {
+    // every zip signature asks: the names are walked once
+    this.roots ??= this.findRoots();
+    return [...this.roots];
+  }
+
+  private findRoots(): string[] {
     const roots = new Map<string, string>();
     if (this.root !== undefined) roots.set(asciiLower(this.root), this.root);
     const others: string[] = [];
@@ -81,12 +91,27 @@ export class TorchRecords {
     return this.resolve(record, root).length > 0;
   }
 
-  /** Whether some entry lies under `<root>/<folder>/` (compared as lookups are). */
+  /**
+   * Whether some entry lies under `<root>/<folder>/` (compared as lookups are). The lower-cased
+   * names are sorted once (on the first call): the names under a prefix are the run of sorted
+   * names that starts where the prefix would be inserted, so each call is a binary search (a
+   * scan of every name per call took 5 s for 1,000 candidate roots of a 150,000-entry archive).
+   */
   hasFolder(folder: string, root: string | undefined = this.root): boolean {
     if (root === undefined) return false;
     const prefix = asciiLower(`${root}/${folder}/`);
-    for (const key of this.index.keys()) if (key.startsWith(prefix) && key.length > prefix.length) return true;
-    return false;
+    this.sorted ??= [...this.index.keys()].sort();
+    const keys = this.sorted;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((keys[mid] as string) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    // the folder's own entry (`<root>/<folder>/`) sorts first; the next name decides
+    if (keys[lo] === prefix) lo++;
+    return keys[lo]?.startsWith(prefix) === true;
   }
 
   /** Groups of entries a single lookup cannot tell apart (names equal but for ASCII case, or equal). */

@@ -8,6 +8,7 @@
  */
 
 import { budgetOf } from "../../containers/budget.js";
+import { archiveNames } from "../../containers/zip/flavor.js";
 import { openZipEntry } from "../../containers/zip/member.js";
 import type { ZipEntry } from "../../containers/zip/reader.js";
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
@@ -69,7 +70,9 @@ export const torchRecordsAnalyzer: Analyzer = {
     if (listing === undefined) return;
     // roots of the torch flavours the archive has (lower case → the flavours and the spelling)
     const roots = new Map<string, { root: string; flavors: string[] }>();
-    for (const f of ctx.formats.zipFlavors(listing.names)) {
+    // the list the zip analyzer's flavours and record index were made for (cached per archive)
+    const names = archiveNames(ctx.source, listing.names);
+    for (const f of ctx.formats.zipFlavors(names, ctx.source)) {
       if (f.archiveRoot === undefined || ROLE_RECORDS[f.format] === undefined) continue;
       const key = asciiLower(f.archiveRoot);
       const at = roots.get(key) ?? { root: f.archiveRoot, flavors: [] };
@@ -77,7 +80,7 @@ export const torchRecordsAnalyzer: Analyzer = {
       roots.set(key, at);
     }
     if (roots.size === 0) return;
-    const records = torchRecords(listing.names);
+    const records = torchRecords(names);
     const byName = new Map(listing.entries.map((e) => [e.name, e]));
     let reported = 0;
     for (const { root, flavors } of roots.values()) {
@@ -120,7 +123,7 @@ export const torchRecordsAnalyzer: Analyzer = {
       }
       const folders = new Set(flavors.flatMap((f) => CODE_FOLDERS[f] ?? []));
       for (const folder of folders) {
-        const odd = listing.names.find(
+        const odd = names.find(
           (n) => recordUnder(n, root)?.startsWith(folder) && !n.startsWith(`${canonical}/${folder}`),
         );
         if (odd === undefined || reported >= MAX_REPORTED) continue;

@@ -109,7 +109,12 @@ export const skopsAnalyzer: Analyzer = {
     if (entries === undefined) return;
     const claimed =
       lowerExtension(ctx.name) === "skops" ||
-      ctx.formats.zipFlavors(entries.map((e) => e.name)).some((f) => f.format === "skops");
+      ctx.formats
+        .zipFlavors(
+          entries.map((e) => e.name),
+          ctx.source,
+        )
+        .some((f) => f.format === "skops");
     const schemas = entries.filter((e) => pythonMemberName(e.name) === SCHEMA);
     if (schemas.length === 0) {
       if (claimed) ctx.report({ ruleId: "skops/malformed", message: `the archive has no ${SCHEMA}` });

@@ -50,7 +50,7 @@ export const torchserveAnalyzer: Analyzer = {
   async analyze(ctx: AnalysisContext): Promise<void> {
     const listing = await listZip(ctx);
     if (listing === undefined) return;
-    const isMar = ctx.formats.zipFlavors(listing.names).some((f) => f.format === "torchserve-mar");
+    const isMar = ctx.formats.zipFlavors(listing.names, ctx.source).some((f) => f.format === "torchserve-mar");
     if (!isMar && lowerExtension(ctx.name) !== "mar") return;
     // what TorchServe's unzip extracts besides the listed members
     const { hidden } = await streamedListing(ctx, listing.entries);

@@ -5,8 +5,10 @@
  * named in the result; hostile input never throws.
  * @module
  */
+
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { pushAll } from "../../core/arrays.js";
 import { readChunks } from "../../core/byte-source.js";
 import { toModelgateError } from "../../core/errors.js";
 import type { RootEntry, ScanRoot } from "../../core/root.js";
@@ -301,7 +303,7 @@ async function compareSubjects(
       return { path: entry.path, status: "mismatch", expected: want, reason: typed.message };
     }
   });
-  files.push(...hashed);
+  pushAll(files, hashed);
   return files.sort((a, b) => compareCodePoints(a.path, b.path));
 }
 
@@ -338,7 +340,7 @@ export async function verifyAttestation(
     result.method = parsed.method;
     const outcome = await checkSignature(parsed, { ...options, requireTrust: true, allowLegacy: false });
     if (outcome.signer !== undefined) result.signer = outcome.signer;
-    result.warnings.push(...outcome.warnings);
+    pushAll(result.warnings, outcome.warnings);
     const statement = parseScanStatement(parsed.payloadType, parsed.payload, options.maxSubjects);
     result.statement = statement;
     checkRequirements(statement, root, options, result.warnings);

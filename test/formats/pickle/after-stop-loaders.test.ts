@@ -1,0 +1,40 @@
+// A nested loader imported after the point where the pickle analysis stopped (a budget): it is
+// allowed (torch's `_load_from_bytes` is how torch.save pickles some objects), so a sweep that
+// reports only denied or unknown names passed it, and the bytes handed to it were never looked at.
+// torch.load ran such a file (1,000,100 `None`s under a MARK, then `_load_from_bytes(payload)`).
+import { describe, expect, it } from "vitest";
+import { scanOne } from "../../helpers/scan.js";
+
+function afterStop(loader: string): Buffer {
+  const [module, name] = [loader.slice(0, loader.lastIndexOf(".")), loader.slice(loader.lastIndexOf(".") + 1)];
+  const payload = Buffer.from("opaque bytes the analysis never reads");
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(payload.length);
+  return Buffer.concat([
+    Buffer.from([0x80, 0x02, 0x28]), // PROTO 2, MARK
+    Buffer.alloc(1_000_100, 0x4e), // N x 1,000,100: past the stack budget
+    Buffer.from([0x31]), // POP_MARK
+    Buffer.from(`c${module}\n${name}\n`),
+    Buffer.from([0x42]), // BINBYTES
+    len,
+    payload,
+    Buffer.from([0x85, 0x52, 0x2e]), // TUPLE1 REDUCE STOP
+  ]);
+}
+
+describe("after a stop of the pickle analysis", () => {
+  for (const loader of ["torch.storage._load_from_bytes", "pickle.loads"]) {
+    it(`${loader} imported past the stop is high: its payload was never analysed`, async () => {
+      const f = await scanOne(afterStop(loader), "model.pkl");
+      const hit = f.findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.callee === loader);
+      expect(hit?.severity === "high" || hit?.severity === "critical").toBe(true);
+      expect(f.verdict).toBe("malicious");
+    });
+  }
+
+  it("an allowed plain name past the stop is not reported", async () => {
+    const f = await scanOne(afterStop("collections.OrderedDict"), "model.pkl");
+    expect(f.findings.filter((x) => x.ruleId === "pickle/dangerous-global")).toEqual([]);
+    expect(f.verdict).toBe("invalid");
+  });
+});
