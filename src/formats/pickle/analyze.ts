@@ -55,6 +55,12 @@ export interface PickleAnalysisOptions {
   /** Machine budgets. */
   machine?: Partial<MachineOptions>;
   /**
+   * How long one machine runs at most (default {@link MachineOptions.maxMillis}); `machine`
+   * overrides it. The analyzers pass half the file's time budget, so that a machine stopped by it
+   * leaves time for the sweep of what follows and for the findings so far to be reported.
+   */
+  maxMillis?: number | undefined;
+  /**
    * The stream is the `pickle` member of a legacy PyTorch tar checkpoint (`tar`: `legacy_load`'s
    * persistent_load) or a pickle of a torch.package archive (`package`: PackageImporter's), not a
    * payload nested in one (see {@link MachineOptions.persistentLayout}); default torch.load's.
@@ -179,6 +185,7 @@ export async function runPickle(input: PickleInput, options: PickleAnalysisOptio
   const machine = new PickleMachine({
     ...defaultMachineOptions(),
     persistentLoad: TORCH_CONTEXTS.has(options.context),
+    ...(options.maxMillis === undefined ? {} : { maxMillis: options.maxMillis }),
     ...options.machine,
     persistentLayout: TORCH_CONTEXTS.has(options.context) ? (options.torchLayout ?? "zip") : "zip",
     shared,

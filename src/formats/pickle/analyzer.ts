@@ -15,6 +15,7 @@ import { rawUnicodeEscape } from "./literals.js";
 import { OP, opcodeInfo } from "./opcodes.js";
 import { scanPythonSource } from "./pysource.js";
 import { decodeUtf8, latin1 } from "./values.js";
+import { DEFAULT_MAX_MILLIS } from "./vm.js";
 
 /**
  * Reports a pickle analysis through the context: findings, facts, embedded payloads (scanned as
@@ -60,9 +61,12 @@ export function pickleBudgets(ctx: AnalysisContext): {
   maxNesting: number;
   chargeDecompressed: (bytes: number) => void;
   formats: FormatCatalog;
+  maxMillis: number;
 } {
   return {
     formats: ctx.formats,
+    // half the file's time: a machine stopped by its clock leaves time for the sweep after it
+    maxMillis: Math.max(1000, Math.min(DEFAULT_MAX_MILLIS, ctx.limits.fileTimeoutMs / 2)),
     checkpoint: () => ctx.checkpoint(),
     maxNesting: Math.max(1, ctx.limits.maxDepth - ctx.depth),
     chargeDecompressed: (bytes) => ctx.chargeDecompressed(bytes),

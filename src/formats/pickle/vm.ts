@@ -311,7 +311,7 @@ export class PickleMachine implements FastSink {
   /** Units of values this machine kept inside others (see {@link MachineOptions.maxRetained}). */
   #retained = 0;
   /** When the machine was made, and batches run since the clock was last read. */
-  readonly #started = performance.now();
+  readonly #started = Date.now();
   #ticks = 0;
   readonly #memo: Memo;
   /** Buffer the lazy strs above {@link PickleMachine.#lowWater} on the stack refer to. */
@@ -949,7 +949,7 @@ export class PickleMachine implements FastSink {
   #charge(units: number, offset: number): void {
     if (++this.#ticks >= TIME_CHECK_EVERY) {
       this.#ticks = 0;
-      if (performance.now() - this.#started > this.#o.maxMillis) {
+      if (Date.now() - this.#started > this.#o.maxMillis) {
         throw new PickleError(`the machine ran longer than ${this.#o.maxMillis} ms`, offset, "budget", "maxMillis");
       }
     }

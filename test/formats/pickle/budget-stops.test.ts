@@ -187,3 +187,16 @@ describe("imports after the machine's time budget", () => {
     expect(sweptCritical(a)).toBe(true);
   });
 });
+
+describe("the machine's clock follows the file's time budget", () => {
+  it("analyzers give each machine half the file's time (at most the default), so a clock stop leaves time for the sweep", async () => {
+    const { pickleBudgets } = await import("../../../src/formats/pickle/analyzer.js");
+    const { DEFAULT_MAX_MILLIS } = await import("../../../src/formats/pickle/vm.js");
+    const { fakeContext } = await import("./helpers.js");
+    const ctx = fakeContext(new Uint8Array([0x4e, 0x2e]), "pickle").ctx;
+    expect(pickleBudgets({ ...ctx, limits: { ...ctx.limits, fileTimeoutMs: 10_000 } }).maxMillis).toBe(5_000);
+    expect(pickleBudgets({ ...ctx, limits: { ...ctx.limits, fileTimeoutMs: 3_600_000 } }).maxMillis).toBe(
+      DEFAULT_MAX_MILLIS,
+    );
+  });
+});
