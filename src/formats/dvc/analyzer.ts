@@ -10,6 +10,7 @@
  */
 import type { AnalysisContext, Analyzer } from "../../core/analyzer.js";
 import type { FindingInput } from "../../core/findings.js";
+import { preview } from "../../core/preview.js";
 import type { YamlAnalysis } from "../yaml/analyze.js";
 import { analyzeYamlFile } from "../yaml/analyzer.js";
 import { pipelineKind } from "./index.js";
@@ -20,7 +21,7 @@ import { pointerFindings } from "./pointer.js";
 export { escapeReason } from "./paths.js";
 
 /** The findings of a DVC file's YAML analysis. */
-function dvcFileFindings(analysis: YamlAnalysis, name: string): readonly FindingInput[] {
+function dvcFileFindings(analysis: YamlAnalysis, name: string): FindingInput[] {
   const pipeline = pipelineKind(name);
   const what = pipeline ?? ".dvc";
   if (!analysis.ok) return [{ ruleId: "dvc/malformed", message: `the ${what} file is not YAML DVC reads` }];
@@ -35,16 +36,29 @@ function dvcFileFindings(analysis: YamlAnalysis, name: string): readonly Finding
   const root = analysis.docs[0]?.contents;
   // an empty file (or comments only) is an empty mapping to DVC: nothing to fetch or run
   if (root === undefined || root === null) return [];
-  const { doc, cut } = dvcPlain(root);
+  const { value: doc, cut, unreadKeys, unreadCount, undefinedAliases } = dvcPlain(root);
   const findings = pipeline === undefined ? pointerFindings(doc) : pipelineFindings(doc, pipeline);
-  if (!cut) return findings;
-  return [
-    ...findings,
-    {
+  if (cut) {
+    findings.push({
       ruleId: "dvc/malformed",
       message: `the ${what} file expands past ${MAX_PLAIN_NODES} nodes or nests too deeply once its aliases and merge keys are resolved: DVC reads it whole, this analysis did not`,
-    },
-  ];
+    });
+  }
+  if (unreadCount > 0) {
+    findings.push({
+      ruleId: "dvc/malformed",
+      message: `${unreadCount} mapping key(s) of the ${what} file could not be read (${unreadKeys.map((k) => preview(k, 80)).join("; ")}): what they hold was not analysed`,
+      evidence: { keys: unreadCount },
+    });
+  }
+  if (undefinedAliases > 0) {
+    findings.push({
+      ruleId: "dvc/malformed",
+      message: `${undefinedAliases} alias(es) of the ${what} file name no anchor before them: DVC refuses the file`,
+      evidence: { aliases: undefinedAliases },
+    });
+  }
+  return findings;
 }
 
 /** Analyses DVC pointer files (`*.dvc`) and pipeline files (`dvc.yaml`, `dvc.lock`). */

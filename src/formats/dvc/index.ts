@@ -8,10 +8,13 @@
  * Pipeline files are read too: `dvc.yaml` (stages whose `outs` `dvc pull` fetches and whose `cmd`
  * `dvc repro` runs) and `dvc.lock` (the same outputs with their hashes).
  *
- * Detection is by name, as DVC's: every `*.dvc` file and every `dvc.yaml`/`dvc.yml`/`dvc.lock` is
+ * Detection is by name, as DVC's: every `*.dvc` file, every `Dvcfile` (DVC 1.x-2.x's
+ * `DVC_FILE`, loaded as a single stage like a `.dvc` file) and every `dvc.yaml`/`dvc.lock` is
  * DVC's whatever its text shows (DVC collects them by name and runs what they say), so a stage or
  * an output cannot hide behind comments or a long first key; what DVC cannot read is
- * `dvc/malformed`. Empty files stay `empty` (DVC reads them as nothing to do).
+ * `dvc/malformed`. `dvc.yml` is not a name DVC reads (its `PROJECT_FILE` is `dvc.yaml` only);
+ * it is still read as a pipeline here, which reports more than a plain YAML reading would, never
+ * less. Empty files stay `empty` (DVC reads them as nothing to do).
  * @module
  */
 import { type Detector, type FormatModule, lazyAnalyzer, lazyRules } from "../../core/module.js";
@@ -27,9 +30,14 @@ export function pipelineKind(name: string): PipelineKind | undefined {
   return base === "dvc.lock" ? "dvc.lock" : undefined;
 }
 
-/** A DVC file, by its name: a pointer (`.dvc`) or a pipeline file. */
+/** DVC 1.x-2.x's single-stage file name (`DVC_FILE`), matched as DVC's other names are (any case). */
+const DVC_FILE = "dvcfile";
+
+/** A DVC file, by its name: a single stage (`.dvc`, `Dvcfile`) or a pipeline file. */
 export function dvcFileKind(name: string): PipelineKind | ".dvc" | undefined {
-  return pipelineKind(name) ?? (extensionOf(name.replaceAll("\\", "/")) === "dvc" ? ".dvc" : undefined);
+  const path = name.replaceAll("\\", "/");
+  const single = extensionOf(path) === "dvc" || path.slice(path.lastIndexOf("/") + 1).toLowerCase() === DVC_FILE;
+  return pipelineKind(name) ?? (single ? ".dvc" : undefined);
 }
 
 /** A DVC file (see the module comment). */

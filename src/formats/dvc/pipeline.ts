@@ -6,15 +6,19 @@
  * artifact `dvc pull` fetches (or `dvc repro` writes) that is not in the scanned bytes: reported
  * as not scanned like a `.dvc` pointer's, and as path traversal when it lands outside the file's
  * folder once joined to the stage's `wdir`. Every stage `cmd` is a shell command `dvc repro` runs:
- * reported as evidence (low), medium when it fetches or decodes code and runs it.
+ * reported as evidence (low), medium when it fetches or decodes code and runs it or is built from
+ * parameters whose values are not in the file (`./interpolate.ts`). Every stage and every command
+ * is looked at; what passes a budget is reported, not skipped.
  * @module
  */
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PipelineKind } from "./index.js";
+import { inlineVars, resolveCommands } from "./interpolate.js";
 import {
   addCommands,
   addOutput,
+  CommandSearch,
   isObject,
   type Plain,
   type StageOutput,
@@ -23,9 +27,7 @@ import {
   text,
 } from "./stage.js";
 
-/** Stages looked at most. */
-const MAX_STAGES = 10_000;
-/** Output entries looked at most, over all stages. */
+/** Output entries looked at most, over all stages (the plain view's node budget bounds the stages). */
 const MAX_OUTS = 10_000;
 /** Stage keys that list outputs (each entry a path, a `{path: options}` mapping, or a lock entry with `path`). */
 const OUTPUT_KEYS = ["outs", "metrics", "plots"] as const;
@@ -70,7 +72,7 @@ function stagesOf(doc: Plain, kind: PipelineKind): Plain | undefined {
  */
 export function pipelineFindings(doc: unknown, kind: PipelineKind): FindingInput[] {
   const list = new FindingList<FindingInput>();
-  const tested = new Map<string, boolean>();
+  const search = new CommandSearch();
   const stages = isObject(doc) ? stagesOf(doc, kind) : undefined;
   if (stages === undefined) {
     // dvc.yaml may hold only top-level metrics/plots/params: nothing to fetch or run
@@ -81,7 +83,10 @@ export function pipelineFindings(doc: unknown, kind: PipelineKind): FindingInput
     return list.list();
   }
   const budget = { left: MAX_OUTS };
-  for (const [name, stage] of Object.entries(stages).slice(0, MAX_STAGES)) {
+  // dvc.yaml commands are templates (`${name}`); dvc.lock records them as they ran
+  const globals = kind === "dvc.yaml" ? inlineVars(isObject(doc) ? doc.vars : undefined) : new Map<string, string>();
+  let skippedOutputs = false;
+  for (const [name, stage] of Object.entries(stages)) {
     if (!isObject(stage)) {
       list.add({
         ruleId: "dvc/malformed",
@@ -93,8 +98,18 @@ export function pipelineFindings(doc: unknown, kind: PipelineKind): FindingInput
     // templates (`${item}`) stay as written
     const body = isObject(stage.do) ? stage.do : stage;
     const where: StageWhere = { file: kind, stage: name, wdir: text(body.wdir) ?? text(stage.wdir) ?? "." };
-    addCommands(list, stageCommands(body), where, tested);
+    const commands = stageCommands(body);
+    addCommands(list, kind === "dvc.yaml" ? resolveCommands(commands, stage, globals) : commands, where, search);
     for (const out of stageOutputs(body, budget)) addOutput(list, out, where);
+    if (budget.left <= 0) skippedOutputs = true;
+  }
+  const left = search.leftFinding(kind);
+  if (left !== undefined) list.add(left);
+  if (skippedOutputs) {
+    list.add({
+      ruleId: "dvc/malformed",
+      message: `the ${kind} file lists more than ${MAX_OUTS} outputs: the rest were not examined`,
+    });
   }
   return list.list();
 }

@@ -9,7 +9,16 @@
  */
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
-import { addCommands, addOutput, isObject, type Plain, type StageWhere, stageCommands, text } from "./stage.js";
+import {
+  addCommands,
+  addOutput,
+  CommandSearch,
+  isObject,
+  type Plain,
+  type StageWhere,
+  stageCommands,
+  text,
+} from "./stage.js";
 
 /** Output entries looked at most. */
 const MAX_OUTS = 10_000;
@@ -36,7 +45,10 @@ export function pointerFindings(doc: unknown): FindingInput[] {
     return list.list();
   }
   const where: StageWhere = { file: ".dvc", wdir: text(doc.wdir) ?? "." };
-  addCommands(list, stageCommands(doc), where, new Map());
+  const search = new CommandSearch();
+  addCommands(list, stageCommands(doc), where, search);
+  const left = search.leftFinding(".dvc");
+  if (left !== undefined) list.add(left);
   const outs = doc.outs;
   // `outs: null` (or absent) is no outputs; anything else but a list DVC refuses
   const nullOuts = outs === undefined || (typeof outs === "string" && text(outs) === undefined);

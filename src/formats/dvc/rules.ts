@@ -30,7 +30,7 @@ export const dvcRules = [
     title: "DVC pipeline stage runs a shell command",
     severity: "low",
     description:
-      "A `dvc.yaml` or `dvc.lock` stage, or a `.dvc` file (DVC's single-stage form), has a `cmd` (a string or a list): `dvc repro` (and `dvc exp run`) runs it in a shell. Loading the model does not run it, but reproducing the pipeline does, with the user's rights, and what it runs (scripts, downloads) was not established by this scan. Evidence names the stage and the command. Severity is `medium` when the command fetches or decodes code and runs it (`curl … | sh`, `base64 -d | sh`, `eval`, `/dev/tcp`, inline interpreter code that downloads or executes).",
+      "A `dvc.yaml` or `dvc.lock` stage, or a `.dvc` file or `Dvcfile` (DVC's single-stage form), has a `cmd` (a string or a list): `dvc repro` (and `dvc exp run`) runs it in a shell. Loading the model does not run it, but reproducing the pipeline does, with the user's rights, and what it runs (scripts, downloads) was not established by this scan. Evidence names the stage and the command. Severity is `medium` when the command fetches or decodes code and runs it (`curl … | sh`, a download saved then run, `base64 -d | sh`, anything piped into a bare shell, `sh -c \"$(…)\"`, `bash <(…)`, `eval`, `/dev/tcp`, inline interpreter code that downloads or executes), when a `dvc.yaml` command is built from parameters whose values are not in the file (templates reading `params.yaml`, other vars files; inline `vars` and `foreach`/`matrix` items are substituted and the result judged), or when commands were left unsearched past the search budget. Every command of every stage is judged.",
     references: [DVC_YAML],
   },
   {
@@ -39,7 +39,7 @@ export const dvcRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "A file DVC reads by its name (`*.dvc`, `dvc.yaml`, `dvc.lock`) that DVC refuses or that was not read whole: not YAML, several YAML documents, a `.dvc` file that is not a mapping or whose `outs` is not a list of entries that each name a `path`, a `dvc.yaml`/`dvc.lock` file whose `stages` is not a mapping of stage mappings, or a file whose aliases and merge keys expand past the analysis budget (DVC reads it whole). What it points to or runs was not established.",
+      "A file DVC reads by its name (`*.dvc`, `Dvcfile`, `dvc.yaml`, `dvc.lock`) that DVC refuses or that was not read whole: not YAML, several YAML documents, an alias naming no anchor, a mapping key that cannot be read (a collection, or an alias of one; an alias of a scalar is read as that key, as ruamel reads it), a `.dvc` file that is not a mapping or whose `outs` is not a list of entries that each name a `path`, a `dvc.yaml`/`dvc.lock` file whose `stages` is not a mapping of stage mappings, or a file whose aliases and merge keys expand past the analysis budget (DVC reads it whole), or more outputs than the analysis examines. What it points to or runs was not established.",
     references: [DVC_FILES, DVC_YAML],
   },
 ] as const satisfies readonly RuleDef[];

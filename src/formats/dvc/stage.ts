@@ -19,18 +19,121 @@ export const text = (v: unknown): string | undefined =>
 /** YAML's false, as DVC's loader reads it. */
 export const isFalse = (v: unknown): boolean => typeof v === "string" && /^(?:false|False|FALSE)$/.test(v);
 
-/** Commands of one stage looked at most (`cmd` may be a list). */
-const MAX_CMDS = 100;
 /** Hash fields DVC records for an output, by preference. */
 const HASH_KEYS = ["md5", "sha256", "etag", "checksum", "version_id"] as const;
 /** Longest command searched for risky shapes (a longer one counts as risky: commands are short). */
 const MAX_COMMAND_SEARCHED = 64 * 1024;
+/** Characters of distinct commands one file's search covers; past it, the rest is reported as not searched. */
+const MAX_SEARCHED_CHARS = 2 * 1024 * 1024;
+/** An interpreter that runs what it reads on stdin (no script argument, or `-`). */
+const STDIN_INTERPRETER = String.raw`(?:sudo\s+)?(?:(?:ba|z|da|k)?sh|python\d?(?:\.\d+)?|perl|ruby|node)\b(?:\s+-s\b[^\n;&|)]*|\s+-(?=\s|$))?\s*(?:$|[;&|)\n])`;
+/** A program that runs a file given as its argument. */
+const FILE_RUNNER = String.raw`(?:sudo\s+)?(?:(?:ba|z|da|k)?sh|source|\.|exec|python\d?(?:\.\d+)?|perl|ruby|node)`;
 /**
- * Command shapes that fetch or decode code and run it (`curl … | sh`, `base64 -d | bash`, `eval`,
- * `/dev/tcp`, inline interpreter code that downloads or executes).
+ * Command shapes that fetch or decode code and run it: a download piped into a shell or an
+ * interpreter reading stdin (`curl … | sh`, `wget -qO- … | python`), decoded text piped so
+ * (`base64 -d | bash`), anything piped into a bare shell, a command computed at run time
+ * (`sh -c "$(…)"`, `bash <(curl …)`, `eval`), `/dev/tcp`, inline interpreter code that
+ * downloads or executes.
  */
-const RISKY_COMMAND =
-  /\b(?:curl|wget|fetch)\b[^\n]{0,512}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,512}\|\s*(?:ba|z)?sh\b|\beval\b|\/dev\/tcp\/|\bnc\b[^\n]{0,512}\s-e\s|\b(?:python\d?(?:\.\d+)?|perl|ruby|node)\s+-[ce]\s[^\n]{0,512}(?:urllib|requests|socket|exec|eval|system|subprocess|child_process|__import__)/i;
+const RISKY_COMMAND = new RegExp(
+  [
+    String.raw`\b(?:curl|wget|fetch)\b[^\n]{0,512}\|\s*${STDIN_INTERPRETER}`,
+    String.raw`\b(?:base64\s+(?:-d|-D|--decode)|xxd\s+-r|openssl\s+(?:base64|enc)\b[^\n]{0,64}\s-d)\b[^\n]{0,512}\|\s*${STDIN_INTERPRETER}`,
+    String.raw`\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\s*(?:-s\b[^\n;&|)]*)?(?:$|[;&|)\n])`,
+    String.raw`\b(?:ba|z|da|k)?sh\s+-c\s*["']?\s*(?:\$\(|\`)`,
+    String.raw`\b${FILE_RUNNER}\s+<\(`,
+    String.raw`(?:^|[\s;&|(\`])eval\s+\S`,
+    String.raw`\/dev\/tcp\/`,
+    String.raw`\bnc\b[^\n]{0,512}\s-e\s`,
+    String.raw`\b(?:python\d?(?:\.\d+)?|perl|ruby|node)\s+-[ce]\s[^\n]{0,512}(?:urllib|requests|socket|exec|eval|system|subprocess|child_process|__import__)`,
+  ].join("|"),
+  "i",
+);
+
+/** Where a download saves: `curl -o F`, `curl --output F`, `wget -O F`, `curl … > F` (F captured). */
+const SAVED_TO =
+  /\b(?:curl|wget)\b[^\n;&|]{0,512}?(?:\s-[oO]\s*|\s--output(?:-document)?[=\s]\s*|>\s*)['"]?(?:\.\/)?([\w.~/-]{1,256})/gi;
+/** A file run: by a shell or an interpreter (`sh F`, `. F`, `python F`), or as a program (`./F`). */
+const RUN_FILE = new RegExp(
+  String.raw`(?:${FILE_RUNNER}\s+(?:-\w+\s+){0,4}['"]?(?:\.\/)?|(?:^|[\s;&|(])\.\/)([\w.~/-]{1,256})`,
+  "gi",
+);
+/** Downloads and runs looked at per command. */
+const MAX_FILE_MATCHES = 256;
+
+/** The files a command names by one pattern (at most {@link MAX_FILE_MATCHES}). */
+function filesOf(cmd: string, pattern: RegExp): Set<string> {
+  const found = new Set<string>();
+  for (const m of cmd.matchAll(pattern)) {
+    if (m[1] !== undefined) found.add(m[1]);
+    if (found.size >= MAX_FILE_MATCHES) break;
+  }
+  return found;
+}
+
+/** Whether a command saves a download to a file and runs that file (`curl -o a.sh … && sh a.sh`). */
+function downloadsThenRuns(cmd: string): boolean {
+  if (!/\b(?:curl|wget)\b/i.test(cmd)) return false;
+  const saved = filesOf(cmd, SAVED_TO);
+  if (saved.size === 0) return false;
+  for (const run of filesOf(cmd, RUN_FILE)) if (saved.has(run)) return true;
+  return false;
+}
+
+/**
+ * Whether a command fetches or decodes code and runs it (see {@link RISKY_COMMAND}), or saves a
+ * download and runs it (`curl -o a.sh … && sh a.sh`, `wget -O x …; chmod +x x; ./x`).
+ * @param cmd - the command as the shell receives it
+ */
+export function isRiskyCommand(cmd: string): boolean {
+  return cmd.length > MAX_COMMAND_SEARCHED || RISKY_COMMAND.test(cmd) || downloadsThenRuns(cmd);
+}
+
+/**
+ * The search of one file's commands: each distinct command searched once (YAML aliases repeat one
+ * string many times), all of them within {@link MAX_SEARCHED_CHARS}; what is past it is counted.
+ */
+export class CommandSearch {
+  private readonly tested = new Map<string, boolean>();
+  private left = MAX_SEARCHED_CHARS;
+  /** Commands not searched (past the budget). */
+  unsearched = 0;
+
+  /** Whether a command is risky; undefined when it is past the budget. */
+  risky(cmd: string): boolean | undefined {
+    const known = this.tested.get(cmd);
+    if (known !== undefined) return known;
+    const cost = Math.min(cmd.length, MAX_COMMAND_SEARCHED);
+    if (cost > this.left) {
+      this.unsearched++;
+      return undefined;
+    }
+    this.left -= cost;
+    const risky = isRiskyCommand(cmd);
+    this.tested.set(cmd, risky);
+    return risky;
+  }
+
+  /** The finding for what was not searched, if anything was not. */
+  leftFinding(file: string): FindingInput | undefined {
+    if (this.unsearched === 0) return undefined;
+    return {
+      ruleId: "dvc/stage-command",
+      severity: "medium",
+      message: `${this.unsearched} command(s) of the ${file} file were not searched for fetched or decoded code (past ${MAX_SEARCHED_CHARS} characters of commands): dvc repro runs them`,
+      evidence: { file, unsearched: this.unsearched },
+    };
+  }
+}
+
+/** One command as written, and the commands it becomes once DVC interpolates it (when known). */
+export interface StageCommand {
+  /** As written. */
+  readonly written: string;
+  /** As run, one per foreach/matrix item; undefined when it is built from values not in the file. */
+  readonly resolved?: readonly string[];
+}
 
 /** Where a stage is: its name (pipeline files), its file and its `wdir`. */
 export interface StageWhere {
@@ -68,44 +171,55 @@ const stageText = (where: StageWhere): string =>
     : `stage ${JSON.stringify(preview(where.stage, 100))} in ${where.file}`;
 
 /**
- * A stage's commands: `cmd` is a string or a list of strings.
+ * A stage's commands: `cmd` is a string or a list of strings (every one of them).
  * @param body - the stage mapping
  */
 export function stageCommands(body: Plain): string[] {
   const cmd = body.cmd;
-  if (Array.isArray(cmd))
-    return cmd
-      .slice(0, MAX_CMDS)
-      .map(text)
-      .filter((c): c is string => c !== undefined);
+  if (Array.isArray(cmd)) return cmd.map(text).filter((c): c is string => c !== undefined);
   const one = text(cmd);
   return one === undefined ? [] : [one];
 }
 
 /**
- * Reports each command `dvc repro` runs for a stage (low; medium when it fetches or decodes code and runs it).
+ * Reports each command `dvc repro` runs for a stage (low; medium when it fetches or decodes code
+ * and runs it, when it is built from parameters whose values are not in the file, or when it was
+ * not searched).
  * @param list - the findings
  * @param commands - the stage's commands
  * @param where - the stage
- * @param tested - commands already searched (YAML aliases repeat one string many times)
+ * @param search - the file's command search
  */
 export function addCommands(
   list: FindingList<FindingInput>,
-  commands: readonly string[],
+  commands: readonly (string | StageCommand)[],
   where: StageWhere,
-  tested: Map<string, boolean>,
+  search: CommandSearch,
 ): void {
-  for (const cmd of commands) {
-    let risky = tested.get(cmd);
-    if (risky === undefined) {
-      risky = cmd.length > MAX_COMMAND_SEARCHED || RISKY_COMMAND.test(cmd);
-      tested.set(cmd, risky);
+  for (const entry of commands) {
+    const command: StageCommand = typeof entry === "string" ? { written: entry, resolved: [entry] } : entry;
+    const cmd = command.written;
+    let risky = false;
+    let unsearched = false;
+    for (const run of command.resolved ?? []) {
+      const found = search.risky(run);
+      if (found === undefined) unsearched = true;
+      else if (found) {
+        risky = true;
+        break;
+      }
     }
+    const built = command.resolved === undefined;
+    const why = risky
+      ? " (it fetches or decodes code and runs it)"
+      : built
+        ? ` (it is built from parameters (\${…}) whose values are not in this file: what runs was not established)`
+        : "";
     list.add({
       ruleId: "dvc/stage-command",
-      message: `dvc repro runs the command of ${stageText(where)}: ${preview(cmd, 200)}${risky ? " (it fetches or decodes code and runs it)" : ""}`,
-      evidence: { ...whereEvidence(where), cmd: preview(cmd, 400) },
-      ...(risky ? { severity: "medium" as const } : {}),
+      message: `dvc repro runs the command of ${stageText(where)}: ${preview(cmd, 200)}${why}`,
+      evidence: { ...whereEvidence(where), cmd: preview(cmd, 400), ...(built ? { interpolated: true } : {}) },
+      ...(risky || built || unsearched ? { severity: "medium" as const } : {}),
     });
   }
 }

@@ -13,7 +13,8 @@
  * @module
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, Scalar } from "yaml";
-import { mapGet, scalarText } from "../yaml/hydra.js";
+import { mapGet } from "../yaml/hydra.js";
+import { scalarText, type YamlKeys, yamlKeys } from "../yaml/keys.js";
 import { composeYaml, lexYaml, YAML_BUDGETS } from "../yaml/parse.js";
 
 /** What the card's `prior` makes diffusers load. */
@@ -83,17 +84,18 @@ function isNull(node: unknown): boolean {
 
 /**
  * A key of the root mapping as PyYAML builds it: the last explicit pair, else the first merged
- * mapping (`<<: *base`, `<<: [*a, *b]`) that holds it.
+ * mapping (`<<: *base`, `<<: [*a, *b]`) that holds it. Keys are read as PyYAML reads them (an
+ * alias key is the scalar its anchor names: `../yaml/keys.ts`).
  */
-function rootField(root: unknown, key: string, doc: Document): unknown {
-  const explicit = mapGet(root, key);
+function rootField(root: unknown, key: string, doc: Document, keys: YamlKeys): unknown {
+  const explicit = mapGet(root, key, keys);
   if (explicit !== undefined || !isMap(root)) return explicit;
   for (const pair of root.items) {
-    if (scalarText(pair.key) !== "<<") continue;
+    if (keys.text(pair.key) !== "<<") continue;
     const merged = deref(pair.value, doc);
     const sources = isSeq(merged) ? merged.items.map((i) => deref(i, doc)) : [merged];
     for (const source of sources) {
-      const found = mapGet(source, key);
+      const found = mapGet(source, key, keys);
       if (found !== undefined) return found;
     }
   }
@@ -160,8 +162,16 @@ export function connectedPipes(card: string, truncated: boolean, checkpoint?: ()
       out.push({ kind: "unread", why: `the front matter does not parse: ${errors[0]?.message ?? ""}` });
     }
     for (const doc of docs) {
+      const keys = yamlKeys(doc.contents, checkpoint);
+      // a root key PyYAML would read but this cannot (an alias naming a collection or nothing):
+      // the card's metadata is not known
+      const unread = isMap(doc.contents)
+        ? doc.contents.items.map((p) => keys.key(p.key)).find((k) => k !== undefined && "unread" in k)
+        : undefined;
+      if (unread !== undefined && "unread" in unread)
+        out.push({ kind: "unread", why: `the front matter has ${unread.unread}` });
       for (const key of CONNECTED_KEYS) {
-        const pipe = pipeOf(rootField(doc.contents, key, doc), doc);
+        const pipe = pipeOf(rootField(doc.contents, key, doc, keys), doc);
         if (pipe !== undefined) out.push(pipe);
       }
     }

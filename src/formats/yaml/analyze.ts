@@ -4,12 +4,13 @@
  * duplicate keys, alias expansion, parse errors. Reads nothing: it takes the text.
  * @module
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node } from "yaml";
+import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { ModelgateError } from "../../core/errors.js";
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PicklePolicy } from "../pickle/policy/index.js";
 import { CALLABLE_LIKE, judgeHydraMap, judgeMapTarget, lookupOf, mapGet, scalarText } from "./hydra.js";
+import { yamlKeys } from "./keys.js";
 import { composeYaml, expansionSize, lexYaml, YAML_BUDGETS, type YamlBudgets, type YamlTag } from "./parse.js";
 import { builtNodes, resolversIn } from "./targets.js";
 
@@ -233,14 +234,29 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
     }
     // Outside an archive the root `target` is judged when it may name a callable as NeMo reads it
     // (resolved by OmegaConf): a dotted name, an interpolation or an alias, not a column name.
-    const topNode = options.topLevelTarget === undefined ? undefined : mapGet(root, "target");
+    // mapping keys as the loaders read them (alias keys resolved through their anchors)
+    const keys = yamlKeys(root, checkpoint);
+    if (keys.undefinedAliases > 0) {
+      list.add({
+        ruleId: "yaml/malformed",
+        message: `${keys.undefinedAliases} alias(es) name no anchor before them (first: *${preview(keys.firstUndefined ?? "", 60)}): PyYAML and OmegaConf refuse the document`,
+        evidence: { aliases: keys.undefinedAliases },
+      });
+    }
+    const topNode = options.topLevelTarget === undefined ? undefined : mapGet(root, "target", keys);
     const topTarget = scalarText(topNode);
     if (
       options.topLevelTarget === "all" ||
       (options.topLevelTarget === "dotted" &&
         (isAlias(topNode) || (topTarget !== undefined && CALLABLE_LIKE.test(topTarget))))
     ) {
-      judgeMapTarget(list, root, "target", { policy: options.policy, line }, { lookup: lookupOf(root, nemo) });
+      judgeMapTarget(
+        list,
+        root,
+        "target",
+        { policy: options.policy, line, keys },
+        { lookup: lookupOf(root, nemo, keys) },
+      );
     }
     // Iterative walk; aliases are not followed (the anchored node is walked where it is defined).
     const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
@@ -295,7 +311,16 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
       if (isMap(node)) {
         const seen = new Set<string>();
         for (const pair of node.items) {
-          const key = scalarText(pair.key);
+          const read = keys.key(pair.key);
+          if (read !== undefined && "unread" in read) {
+            list.add({
+              ruleId: "yaml/malformed",
+              message: `line ${line(pair.key ?? node)}: ${read.unread}: the loaders refuse it (or read a key this analysis cannot), and what it holds was not judged`,
+              evidence: { line: line(pair.key ?? node) },
+            });
+            continue;
+          }
+          const key = read?.text;
           if (key === undefined || key === "<<") continue;
           if (seen.has(key)) {
             list.add({
@@ -305,15 +330,21 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
             });
           } else seen.add(key);
         }
-        judgeHydraMap(list, node, seen, { policy: options.policy, nemo, isRoot: node === root, line });
+        judgeHydraMap(list, node, seen, { policy: options.policy, nemo, isRoot: node === root, line, keys });
         for (let i = node.items.length - 1; i >= 0; i--) {
           const pair = node.items[i]!;
           stack.push({ node: pair.value, depth: depth + 1 }, { node: pair.key, depth: depth + 1 });
         }
         continue;
       }
-      if (isSeq(node))
-        for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], depth: depth + 1 });
+      if (isSeq(node)) {
+        for (let i = node.items.length - 1; i >= 0; i--) {
+          const item = node.items[i];
+          // `!!omap` entries are composed as pairs: their keys and values are walked like a mapping's
+          if (isPair(item)) stack.push({ node: item.value, depth: depth + 1 }, { node: item.key, depth: depth + 1 });
+          else stack.push({ node: item, depth: depth + 1 });
+        }
+      }
     }
   }
   return {
@@ -322,30 +353,4 @@ export function analyzeYamlText(source: string, options: YamlAnalysisOptions): Y
     ok: errors.length === 0 && exceeded === undefined,
     ...(exceeded === undefined ? {} : { exceeded }),
   };
-}
-
-/**
- * A node as a plain value for reading a few known fields (MLflow's `flavors`): maps become
- * objects (own keys, last one wins), sequences arrays, scalars strings; aliases and anything past
- * `maxNodes` become undefined, so nothing is expanded.
- * @param node - a composed node
- * @param maxNodes - budget
- */
-export function plainOf(node: unknown, maxNodes = 10_000): unknown {
-  let budget = maxNodes;
-  const convert = (n: unknown, depth: number): unknown => {
-    if (--budget < 0 || depth > 64 || n === null || n === undefined || isAlias(n)) return undefined;
-    if (isScalar(n)) return scalarText(n);
-    if (isSeq(n)) return n.items.map((i) => convert(i, depth + 1));
-    if (isMap(n)) {
-      const out = new Map<string, unknown>();
-      for (const pair of n.items) {
-        const key = scalarText(pair.key);
-        if (key !== undefined) out.set(key, convert(pair.value, depth + 1));
-      }
-      return Object.fromEntries(out);
-    }
-    return undefined;
-  };
-  return convert(node, 0);
 }

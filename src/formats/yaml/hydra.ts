@@ -10,27 +10,26 @@
  * generative-models' `instantiate_from_config` imports it and calls it with `params`.
  * @module
  */
-import { isAlias, isMap, isScalar, isSeq } from "yaml";
+import { isAlias, isMap, isSeq } from "yaml";
 import type { FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PicklePolicy } from "../pickle/policy/index.js";
+import { scalarText, type YamlKeys } from "./keys.js";
 import { HYDRA_RESOLVERS, judgeTarget } from "./targets.js";
+
+export { scalarText } from "./keys.js";
 
 /** The keys a loader reads a callable's dotted path from. */
 export type TargetKey = "_target_" | "cls" | "class" | "target";
 
-/** A scalar node's text (undefined for collections, aliases and null). */
-export function scalarText(node: unknown): string | undefined {
-  if (!isScalar(node)) return undefined;
-  const v = node.value;
-  return typeof v === "string" ? v : v === null || v === undefined ? undefined : String(v);
-}
-
-/** The value of a key of a map (the last one, as PyYAML keeps it). */
-export function mapGet(node: unknown, key: string): unknown {
+/**
+ * The value of a key of a map (the last one, as PyYAML keeps it); keys read as the loaders read
+ * them (an alias key is the scalar its anchor names: `./keys.ts`).
+ */
+export function mapGet(node: unknown, key: string, keys: YamlKeys): unknown {
   if (!isMap(node)) return undefined;
   let found: unknown;
-  for (const pair of node.items) if (scalarText(pair.key) === key) found = pair.value;
+  for (const pair of node.items) if (keys.text(pair.key) === key) found = pair.value;
   return found;
 }
 
@@ -42,12 +41,12 @@ export type Lookup = (key: string) => unknown;
  * @param map - the mapping
  * @param flattenParams - whether `params` is flattened (NeMo configs)
  */
-export function lookupOf(map: unknown, flattenParams: boolean): Lookup {
-  const params = flattenParams ? mapGet(map, "params") : undefined;
-  if (!isMap(params)) return (key) => mapGet(map, key);
+export function lookupOf(map: unknown, flattenParams: boolean, keys: YamlKeys): Lookup {
+  const params = flattenParams ? mapGet(map, "params", keys) : undefined;
+  if (!isMap(params)) return (key) => mapGet(map, key, keys);
   return (key) => {
-    const fromParams = mapGet(params, key);
-    return fromParams === undefined ? mapGet(map, key) : fromParams;
+    const fromParams = mapGet(params, key, keys);
+    return fromParams === undefined ? mapGet(map, key, keys) : fromParams;
   };
 }
 
@@ -59,6 +58,8 @@ export interface HydraMapContext {
   /** The document's root mapping (its `target` is judged by the caller, see `topLevelTarget`). */
   readonly isRoot: boolean;
   readonly line: (node: unknown) => number;
+  /** The document's key reader. */
+  readonly keys: YamlKeys;
 }
 
 /** Why an alias key is read as `_target_`. */
@@ -84,13 +85,13 @@ export const CALLABLE_LIKE = /^\s*[A-Za-z_]\w*\s*\.|\$\{/;
  * @param ctx - policy, NeMo semantics, line numbers
  */
 export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet<string>, ctx: HydraMapContext): void {
-  const lookup = lookupOf(map, ctx.nemo);
+  const lookup = lookupOf(map, ctx.nemo, ctx.keys);
   const judged: TargetKey[] = [];
   if (keys.has("_target_")) judged.push("_target_");
   else if (!ctx.nemo && keys.has("target")) {
     // latent-diffusion's and generative-models' instantiate_from_config (Stable Diffusion UIs load
     // the `.yaml` beside a checkpoint with it): `target` is imported and called with `params`.
-    const value = mapGet(map, "target");
+    const value = mapGet(map, "target", ctx.keys);
     const text = scalarText(value);
     if (isAlias(value) || (text !== undefined && CALLABLE_LIKE.test(text))) judged.push("target");
   } else if (ctx.nemo) {
@@ -98,7 +99,7 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
     if (keys.has("cls")) judged.push("cls");
     for (const key of ["class", "target"] as const) {
       if (!keys.has(key) || (key === "target" && ctx.isRoot)) continue;
-      const value = mapGet(map, key);
+      const value = mapGet(map, key, ctx.keys);
       const text = scalarText(value);
       if (isAlias(value) || (text !== undefined && CALLABLE_LIKE.test(text))) judged.push(key);
     }
@@ -106,7 +107,7 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
   for (const key of judged) {
     const via = key === "_target_" ? undefined : ctx.nemo ? ALIAS_REASON[key] : LDM_REASON;
     judgeMapTarget(list, map, key, ctx, { lookup, ...(via === undefined ? {} : { via }) });
-    judgeDiffusionParams(list, map, scalarText(mapGet(map, key)), ctx);
+    judgeDiffusionParams(list, map, scalarText(mapGet(map, key, ctx.keys)), ctx);
   }
   const target = judged[0];
   if (target === undefined || target === "target") return;
@@ -115,7 +116,7 @@ export function judgeHydraMap(list: FindingList, map: unknown, keys: ReadonlySet
   // an allowed loader (`AutoModel.from_pretrained`) told to run the model repository's code
   const trust = scalarText(trustNode);
   if (trust !== undefined && /^(?:false|False|FALSE|no|No|NO|off|Off|OFF|0|null|~|)$/.test(trust.trim())) return;
-  const callee = scalarText(mapGet(map, target)) ?? "";
+  const callee = scalarText(mapGet(map, target, ctx.keys)) ?? "";
   list.add({
     ruleId: "yaml/hydra-target",
     severity: "high",
@@ -152,13 +153,13 @@ function judgeDiffusionParams(
   list: FindingList,
   map: unknown,
   target: string | undefined,
-  ctx: Pick<HydraMapContext, "policy" | "line">,
+  ctx: Pick<HydraMapContext, "policy" | "line" | "keys">,
 ): void {
   if (target === undefined || !/^\s*(?:ldm|sgm)\./.test(target)) return;
-  const params = mapGet(map, "params");
+  const params = mapGet(map, "params", ctx.keys);
   if (!isMap(params)) return;
   for (const pair of params.items) {
-    const key = scalarText(pair.key);
+    const key = ctx.keys.text(pair.key);
     if (key === undefined) continue;
     if (CALLABLE_PARAMS.has(key)) {
       judgeMapTarget(list, params, key as TargetKey, ctx, {
@@ -194,12 +195,12 @@ export function judgeMapTarget(
   list: FindingList,
   map: unknown,
   key: TargetKey,
-  ctx: Pick<HydraMapContext, "policy" | "line">,
+  ctx: Pick<HydraMapContext, "policy" | "line" | "keys">,
   how: { readonly lookup?: Lookup; readonly via?: string } = {},
 ): void {
-  const lookup = how.lookup ?? ((k: string) => mapGet(map, k));
+  const lookup = how.lookup ?? ((k: string) => mapGet(map, k, ctx.keys));
   const via = how.via;
-  const value = mapGet(map, key);
+  const value = mapGet(map, key, ctx.keys);
   if (value === undefined) return;
   const target = scalarText(value);
   const at = ctx.line(value);

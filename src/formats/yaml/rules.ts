@@ -90,7 +90,7 @@ export const yamlRules = [
     severity: "medium",
     invalidates: true,
     description:
-      "The file claims YAML (by its name or its `%YAML`/`---` opening) but does not parse, or nests deeper or holds more nodes than the budgets allow. Parsers differ on malformed YAML, so what a loader makes of it is unknown; python tags found before the error are still reported.",
+      "The file claims YAML (by its name or its `%YAML`/`---` opening) but does not parse, or nests deeper or holds more nodes than the budgets allow, or holds what PyYAML and OmegaConf refuse once composed: an alias naming no anchor before it, a mapping key that is a collection or an alias of one (a key written as an alias of a scalar, `*t : os.system`, is read as that scalar, as the loaders read it). Parsers differ on malformed YAML, so what a loader makes of it is unknown; python tags found before the error are still reported.",
     references: ["https://yaml.org/spec/1.2.2/"],
   },
 ] as const satisfies readonly RuleDef[];
