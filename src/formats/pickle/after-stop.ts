@@ -40,6 +40,8 @@ export interface AfterStopOptions {
   readonly checkpoint?: (() => void) | undefined;
   /** Bytes swept at most after the stop (default {@link MAX_AFTER_STOP_BYTES}). */
   readonly maxBytes?: number | undefined;
+  /** An offset the sweep never reads past (the bytes a speculative reading holds); not reported. */
+  readonly end?: number | undefined;
 }
 
 /**
@@ -56,7 +58,9 @@ export async function importsAfterStop(
   options: AfterStopOptions,
 ): Promise<FindingInput[]> {
   const max = options.maxBytes ?? MAX_AFTER_STOP_BYTES;
-  const rest = restOf(input, Math.max(start, error.offset - BACK), error.offset + max);
+  const bounded = options.end !== undefined && options.end < error.offset + max;
+  const end = bounded ? Math.max(error.offset, options.end ?? 0) : error.offset + max;
+  const rest = restOf(input, Math.max(start, error.offset - BACK), end);
   const from = rest.origin;
   const hits = await sweepPickleChunks(rest.chunks, options.checkpoint ?? (() => {}), {
     policy: options.policy,
@@ -110,7 +114,7 @@ export async function importsAfterStop(
           evidence,
         };
   });
-  if (rest.cut()) {
+  if (!bounded && rest.cut()) {
     out.push({
       ruleId: "scan/budget-exceeded",
       message: `pickle analysis stopped at offset ${error.offset} and only the next ${max} bytes were swept for imports`,

@@ -55,6 +55,12 @@ export interface PickleAnalysisOptions {
   /** Machine budgets. */
   machine?: Partial<MachineOptions>;
   /**
+   * Where the sweep after a stopped analysis ends at the latest (an offset of the input): a
+   * speculative reading (a pickle guess beside another format) sweeps only the bytes it already
+   * holds, so that a guess never reads a remote file whole. Default: no bound but the sweep's own.
+   */
+  afterStopEnd?: number | undefined;
+  /**
    * How long one machine runs at most (default {@link MachineOptions.maxMillis}); `machine`
    * overrides it. The analyzers pass half the file's time budget, so that a machine stopped by it
    * leaves time for the sweep of what follows and for the findings so far to be reported.
@@ -555,6 +561,7 @@ function afterStop(
 ): Promise<FindingInput[]> {
   return importsAfterStop(input, run.start, error, {
     policy: picklePolicy(run.context, opts.policy),
+    end: opts.afterStopEnd,
     seen: (name) => run.machine.refs.has(name),
     unknown,
     checkpoint: opts.checkpoint,

@@ -127,6 +127,8 @@ export const pickleAnalyzer: Analyzer = {
       context,
       policy: ctx.policy.options.pickle,
       ...pickleBudgets(ctx),
+      // a guess sweeps after a stop only what it read (a remote file is not read whole for it)
+      ...(speculative ? { afterStopEnd: ctx.head.length } : {}),
       torchLayout,
     });
     // A weak reading that stops at once and leaves the rest unread ("N." opening a README) found

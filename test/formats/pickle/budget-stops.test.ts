@@ -200,3 +200,30 @@ describe("the machine's clock follows the file's time budget", () => {
     );
   });
 });
+
+describe("a speculative pickle reading that stops", () => {
+  it("sweeps only the bytes it holds: a guess beside another format never reads the file whole", async () => {
+    const { analyzePickleStream } = await import("../../../src/formats/pickle/analyze.js");
+    const { SourceInput } = await import("../../../src/formats/pickle/input.js");
+    const { BufferSource } = await import("../../../src/core/byte-source.js");
+    // a malformed opcode at once, then 4 MiB of bytes with a denied import at their end
+    const bytes = Buffer.concat([Buffer.from([0x80, 0x02, 0xff]), Buffer.alloc(4 << 20), Buffer.from("cos\nsystem\n")]);
+    const reads: number[] = [];
+    const source = new BufferSource(bytes);
+    const counting = {
+      size: source.size,
+      read: (o: number, n: number) => {
+        reads.push(o + n);
+        return source.read(o, n);
+      },
+    };
+    const bounded = await analyzePickleStream(new SourceInput(counting, 0), {
+      context: "pickle",
+      afterStopEnd: 65_536,
+    });
+    expect(bounded.findings.some((f) => f.ruleId === "pickle/dangerous-global")).toBe(false);
+    expect(Math.max(...reads)).toBeLessThan(bytes.length); // the input read ahead, the sweep not to the end
+    const whole = await analyzePickleStream(new SourceInput(new BufferSource(bytes), 0), { context: "pickle" });
+    expect(whole.findings.some((f) => f.ruleId === "pickle/dangerous-global")).toBe(true);
+  });
+});
