@@ -14,7 +14,7 @@
 import { type FindingInput, FindingList } from "../../core/findings.js";
 import { preview } from "../../core/preview.js";
 import type { PipelineKind } from "./index.js";
-import { inlineVars, resolveCommands } from "./interpolate.js";
+import { inlineVars, resolveCommands, substitutionBudget } from "./interpolate.js";
 import {
   addCommands,
   addOutput,
@@ -83,6 +83,7 @@ export function pipelineFindings(doc: unknown, kind: PipelineKind): FindingInput
     return list.list();
   }
   const budget = { left: MAX_OUTS };
+  const substitution = substitutionBudget();
   // dvc.yaml commands are templates (`${name}`); dvc.lock records them as they ran
   const globals = kind === "dvc.yaml" ? inlineVars(isObject(doc) ? doc.vars : undefined) : new Map<string, string>();
   let skippedOutputs = false;
@@ -99,7 +100,12 @@ export function pipelineFindings(doc: unknown, kind: PipelineKind): FindingInput
     const body = isObject(stage.do) ? stage.do : stage;
     const where: StageWhere = { file: kind, stage: name, wdir: text(body.wdir) ?? text(stage.wdir) ?? "." };
     const commands = stageCommands(body);
-    addCommands(list, kind === "dvc.yaml" ? resolveCommands(commands, stage, globals) : commands, where, search);
+    addCommands(
+      list,
+      kind === "dvc.yaml" ? resolveCommands(commands, stage, globals, substitution) : commands,
+      where,
+      search,
+    );
     for (const out of stageOutputs(body, budget)) addOutput(list, out, where);
     if (budget.left <= 0) skippedOutputs = true;
   }
