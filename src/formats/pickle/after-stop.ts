@@ -42,6 +42,8 @@ export interface AfterStopOptions {
   readonly maxBytes?: number | undefined;
   /** An offset the sweep never reads past (the bytes a speculative reading holds); not reported. */
   readonly end?: number | undefined;
+  /** The stopped machine's memo strings by index (imports whose strings come from the memo). */
+  readonly memo?: ((index: number) => string | undefined) | undefined;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function importsAfterStop(
     unknown: options.unknown ?? true,
     // an allowed nested loader (torch's `_load_from_bytes`, `pickle.loads` under a profile) after
     // the stop is handed bytes the analysis never read
+    memo: options.memo,
     flag: (full) => {
       const fixed = fixImports(...splitName(full), 2);
       return isPayloadSink(full) || isPayloadSink(`${fixed.module}.${fixed.name}`);

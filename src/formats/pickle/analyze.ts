@@ -562,6 +562,7 @@ function afterStop(
   return importsAfterStop(input, run.start, error, {
     policy: picklePolicy(run.context, opts.policy),
     end: opts.afterStopEnd,
+    memo: (index) => run.machine.memoString(index),
     seen: (name) => run.machine.refs.has(name),
     unknown,
     checkpoint: opts.checkpoint,

@@ -52,6 +52,11 @@ export interface SweepOptions {
    * not denied): a nested loader whose payload the analysis never saw.
    */
   readonly flag?: ((full: string) => boolean) | undefined;
+  /**
+   * The memo's strings by index, where the sweep follows a stream whose start the machine read
+   * (after a stop): a STACK_GLOBAL's strings fetched with BINGET/LONG_BINGET are looked up there.
+   */
+  readonly memo?: ((index: number) => string | undefined) | undefined;
 }
 
 /** Bytes swept at most (the rest of a larger file is not looked at). */
@@ -125,9 +130,25 @@ const nameChar = (c: number): boolean => c >= 0x21 && c <= 0x7e;
  * backwards from the STACK_GLOBAL, each length checked against the value's. A heuristic: memo GET
  * forms (a module or name fetched from the memo) are not followed.
  */
-function stringsBefore(text: string, end: number): { readonly value: string; readonly start: number }[] {
+function stringsBefore(
+  text: string,
+  end: number,
+  memo?: (index: number) => string | undefined,
+): { readonly value: string; readonly start: number }[] {
   const found: { value: string; start: number }[] = [];
   const at = (i: number): number => (i >= 0 && i < text.length ? text.charCodeAt(i) : -1);
+  if (memo !== undefined) {
+    // BINGET h + 1 byte, LONG_BINGET j + 4 bytes (little-endian): a string the machine memoised
+    if (at(end - 2) === 0x68) {
+      const value = memo(at(end - 1));
+      if (value !== undefined) found.push({ value, start: end - 2 });
+    }
+    if (at(end - 5) === 0x6a) {
+      const index = at(end - 4) + at(end - 3) * 0x100 + at(end - 2) * 0x10000 + at(end - 1) * 0x1000000;
+      const value = index >= 0 ? memo(index) : undefined;
+      if (value !== undefined) found.push({ value, start: end - 5 });
+    }
+  }
   const ends = [end];
   if (at(end - 1) === 0x94) ends.push(end - 1);
   if (at(end - 2) === 0x71) ends.push(end - 2); // BINPUT q + 1 byte
@@ -249,8 +270,8 @@ export async function sweepPickleChunks(
     // STACK_GLOBAL (0x93) after two strings, each in any of the string opcodes' forms.
     for (let p = text.indexOf("\x93"); p >= 0; p = text.indexOf("\x93", p + 1)) {
       const readings: Candidate[] = [];
-      for (const name of stringsBefore(text, p))
-        for (const module of stringsBefore(text, name.start))
+      for (const name of stringsBefore(text, p, options.memo))
+        for (const module of stringsBefore(text, name.start, options.memo))
           readings.push({ index: module.start, module: module.value, name: name.value });
       if (readings.length > 0) judge(base, readings);
     }

@@ -37,4 +37,20 @@ describe("after a stop of the pickle analysis", () => {
     expect(f.findings.filter((x) => x.ruleId === "pickle/dangerous-global")).toEqual([]);
     expect(f.verdict).toBe("invalid");
   });
+
+  it("an import whose strings come from the memo (BINGET) after the stop is found", async () => {
+    const str = (t: string) => Buffer.concat([Buffer.from([0x8c, t.length]), Buffer.from(t), Buffer.from([0x94])]);
+    const bytes = Buffer.concat([
+      Buffer.from([0x80, 0x04]),
+      str("os"),
+      str("system"),
+      Buffer.from([0x30, 0x30, 0x28]), // POP POP MARK
+      Buffer.alloc(1_000_100, 0x4e),
+      Buffer.from([0x31, 0x68, 0x00, 0x68, 0x01, 0x93]), // POP_MARK BINGET 0 BINGET 1 STACK_GLOBAL
+      Buffer.from([0x8c, 0x01, 0x78, 0x85, 0x52, 0x2e]),
+    ]);
+    const f = await scanOne(bytes, "model.pkl");
+    const hit = f.findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.callee === "os.system");
+    expect(hit?.severity).toBe("critical");
+  });
 });
