@@ -617,6 +617,8 @@ export class RawLzmaDecoder implements BlockDecoder {
   readonly #s: LzmaState;
   #started = false;
   #ended = false;
+  /** An error met after output was decoded: thrown by the next pull, once that output was handed out. */
+  #failure: unknown;
   #dropped = 0;
   readonly #out: Uint8Array[] = [];
 
@@ -664,6 +666,7 @@ export class RawLzmaDecoder implements BlockDecoder {
 
   /** @inheritdoc */
   pull(max: number): Uint8Array {
+    if (this.#failure !== undefined) throw this.#failure;
     const s = this.#s;
     if (!s.finished) {
       if (!this.#started) {
@@ -671,7 +674,14 @@ export class RawLzmaDecoder implements BlockDecoder {
         s.initRange();
         this.#started = true;
       }
-      s.run(this.#ended ? 0 : INPUT_MARGIN, Math.max(1, max));
+      try {
+        s.run(this.#ended ? 0 : INPUT_MARGIN, Math.max(1, max));
+      } catch (error) {
+        // what decoded before the error is handed out first (a streaming reader gets it), then the error
+        s.flush();
+        if (this.#out.length === 0) throw error;
+        this.#failure = error;
+      }
       s.flush();
     }
     const out = this.#out.length === 0 ? new Uint8Array(0) : collect(this.#out);
@@ -894,8 +904,13 @@ class UnLzma extends PacedTransform {
     for (;;) {
       if (s.finished) break;
       const before = s.totalPos;
-      const done = s.run(final ? 0 : INPUT_MARGIN, STEP);
-      s.flush();
+      let done: boolean;
+      try {
+        done = s.run(final ? 0 : INPUT_MARGIN, STEP);
+      } finally {
+        // what decoded before an error (a truncated stream) is output before the error
+        s.flush();
+      }
       if (done || s.totalPos - before < STEP) break; // ended, or needs input
       if (this.outputFull) return false;
     }
