@@ -6,21 +6,23 @@ import { MAX_SUBSTITUTED_TOTAL, resolveCommands, substitutionBudget } from "../.
 import { ruleIds, scanOne } from "../../helpers/scan.js";
 
 const big = "x".repeat(50_000);
+/** `${v}` as DVC writes it (built so that it is not read as a template literal by mistake). */
+const V = ["$", "{v}"].join("");
 const items = Array.from({ length: 64 }, (_, i) => `i${i}`);
 
 describe("DVC command substitution budget", () => {
   it("a command that would substitute past the bound stays unresolved, and the file's budget is shared", () => {
     const budget = substitutionBudget();
-    const stage = { foreach: items, do: { cmd: "${v}".repeat(9000) } };
-    const [cmd] = resolveCommands(["${v}".repeat(9000)], stage, new Map([["v", big]]), budget);
+    const stage = { foreach: items, do: { cmd: V.repeat(9000) } };
+    const [cmd] = resolveCommands([V.repeat(9000)], stage, new Map([["v", big]]), budget);
     expect(cmd?.resolved).toBeUndefined();
-    const small = resolveCommands(["echo ${v}"], stage, new Map([["v", big]]), budget);
+    const small = resolveCommands([`echo ${V}`], stage, new Map([["v", big]]), budget);
     expect(small[0]?.resolved).toHaveLength(64);
     expect(budget.left).toBe(MAX_SUBSTITUTED_TOTAL - 64 * (big.length + 5));
     // the rest of the file's budget runs out: later commands stay unresolved
     let last: unknown;
     for (let i = 0; i < 20; i++)
-      last = resolveCommands(["echo ${v}"], stage, new Map([["v", big]]), budget)[0]?.resolved;
+      last = resolveCommands([`echo ${V}`], stage, new Map([["v", big]]), budget)[0]?.resolved;
     expect(last).toBeUndefined();
   });
 
@@ -32,7 +34,7 @@ describe("DVC command substitution budget", () => {
       "  s:",
       `    foreach: [${items.join(", ")}]`,
       "    do:",
-      `      cmd: "${"${v}".repeat(9000)}"`,
+      `      cmd: "${V.repeat(9000)}"`,
       "",
     ].join("\n");
     const f = await scanOne(Buffer.from(yaml), "dvc.yaml");

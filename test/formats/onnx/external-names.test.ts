@@ -103,11 +103,25 @@ describe("which names are candidates", () => {
     const names = [
       ...[...PICKLE_EXTENSIONS.keys()].flatMap((ext) => [`w.${ext}`, `a/B.${ext.toUpperCase()}`, `x.${ext}.tar`]),
       ...[...CLAIM_EXTENSIONS.keys()].map((ext) => `m.${ext}`),
-      ...["pytorch_model", "adapter_model", "diffusion_pytorch_model", "optimizer", "rng_state_3", "training_args"].flatMap(
-        (stem) => [`${stem}.bin`, `${stem}-00001-of-00002.bin`, `${stem}.fp16.bin`, `dir/${stem}.bin`],
-      ),
+      ...[
+        "pytorch_model",
+        "adapter_model",
+        "diffusion_pytorch_model",
+        "optimizer",
+        "rng_state_3",
+        "training_args",
+      ].flatMap((stem) => [`${stem}.bin`, `${stem}-00001-of-00002.bin`, `${stem}.fp16.bin`, `dir/${stem}.bin`]),
       ...["ck.pth.tar", "ck.pt.tar", "pickle", "storages", "tensors", "sys_info", "storages#4"],
-      ...["model.bin", "weights", "w.data", "params/x.raw.bin", "model_weights", "tensor.dat", "README", "model.onnx_data"],
+      ...[
+        "model.bin",
+        "weights",
+        "w.data",
+        "params/x.raw.bin",
+        "model_weights",
+        "tensor.dat",
+        "README",
+        "model.onnx_data",
+      ],
     ];
     for (const name of names) {
       const claimed = claimForName(name)?.pickle === true;
