@@ -29,13 +29,6 @@ export function maxOf(values: Iterable<number>): number {
   return max;
 }
 
-/** The smallest of `values` (`Infinity` when there are none, as `Math.min()`). */
-export function minOf(values: Iterable<number>): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (const v of values) if (v < min || Number.isNaN(v)) min = v;
-  return min;
-}
-
 /** Bytes to characters, one per byte (Latin-1), in pieces small enough for the call stack. */
 export function charCodes(bytes: Uint8Array): string {
   const PIECE = 8192;

@@ -474,7 +474,9 @@ async function runScan(root: ScanRoot, options: ScanOptions, deadline: Deadline,
     }
     recorders.set(entry.path, recorder);
     const message = `the scan of this file failed: ${e.message}`;
-    recorder.add(recorder.root, { ruleId: "scan/internal-error", message, evidence: { code: e.code } });
+    // an analyzer's own deadline or abort keeps its rule (scan/timeout ...); anything else is a bug
+    const ruleId = e.code === "TIMEOUT" || e.code === "ABORTED" ? ruleForError(e) : "scan/internal-error";
+    recorder.add(recorder.root, { ruleId, message, evidence: { code: e.code } });
     errors.push({ code: e.code, message, path: entry.path });
   };
 

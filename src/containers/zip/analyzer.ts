@@ -165,7 +165,14 @@ async function analyzeZip(ctx: AnalysisContext): Promise<void> {
       localSize >= 0 && (entry.method === METHOD_STORED || streamBytes < 0) && localSize < entry.compressedSize;
     if (byLocal) streamBytes = localSize;
     if (streamBytes >= 0) {
-      const after = await dataAfterStream(ctx, entry, dataOffset, streamBytes, byLocal, report);
+      let after: Awaited<ReturnType<typeof dataAfterStream>>;
+      try {
+        after = await dataAfterStream(ctx, entry, dataOffset, streamBytes, byLocal, report);
+      } catch (error) {
+        // a decoded member (perhaps spilled to a temporary file) is closed on the way out
+        await minizContent?.close?.();
+        throw error;
+      }
       if (after !== undefined && afterStreams.length < MAX_AFTER_STREAM_RANGES) afterStreams.push(after);
       else if (after !== undefined) {
         // past the cap the bytes are not searched: what a streaming reader finds there is unknown
