@@ -120,10 +120,10 @@ const MAIN_ENTRY_MAX_MODULES = 25;
  * the pickle engine's bound-method table and module, and PyTorch's record-name rules the pickle
  * analyzer shares; 152 with the pandas profile; 156 with the networkx, gensim, nltk and
  * statsmodels profiles; 162 with the pickle engine's protocol-method tables and module, the shared
- * pickle claim table, and core's array helpers and archive name lists; 164 with the sweep after a
- * stopped analysis, which the pickle analysis loads with the sweep).
+ * pickle claim table, and core's array helpers and archive name lists; 165 with the sweep after a
+ * stopped analysis and its names-only reading on, which the pickle analysis loads with the sweep).
  */
-const CLI_SCAN_MAX_MODULES = 164;
+const CLI_SCAN_MAX_MODULES = 165;
 
 /**
  * Files of the format, container and integrity folders other than `index.ts` and detectors that a

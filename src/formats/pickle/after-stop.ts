@@ -11,9 +11,11 @@
  */
 import { isModelgateError } from "../../core/errors.js";
 import type { FindingInput } from "../../core/findings.js";
+import { importsResumed } from "./after-stop-names.js";
 import { fixImports } from "./compat.js";
 import type { PickleError } from "./errors.js";
 import type { PickleInput } from "./input.js";
+import { SourceInput } from "./input.js";
 import type { PicklePolicy } from "./policy/index.js";
 import { isPayloadSink } from "./pymodel.js";
 import { sweepPickleChunks } from "./sweep.js";
@@ -44,6 +46,8 @@ export interface AfterStopOptions {
   readonly end?: number | undefined;
   /** The stopped machine's memo strings by index (imports whose strings come from the memo). */
   readonly memo?: ((index: number) => string | undefined) | undefined;
+  /** The same memo and its size (where MEMOIZE goes on), for reading on after a budget stop. */
+  readonly machineMemo?: { readonly get: (index: number) => string | undefined; readonly size: number } | undefined;
 }
 
 /**
@@ -83,6 +87,35 @@ export async function importsAfterStop(
       return fixed.renamed && options.seen(`${fixed.module}.${fixed.name}`);
     },
   });
+  // After a budget stop the bytes still decode as opcodes: read on as the unpickler does, so that
+  // imports the byte sweep cannot resolve (memoised strings, opcodes between them) are found too.
+  const memo = options.machineMemo;
+  const slice =
+    error.kind === "budget" && memo !== undefined && input.size !== undefined
+      ? input.slice(error.offset, Math.max(0, Math.min(input.size, end) - error.offset))
+      : undefined;
+  if (slice !== undefined && memo !== undefined) {
+    const swept = new Set(hits.map((h) => `${h.offset}|${h.name}`));
+    const policy = options.policy;
+    for (const r of await importsResumed(new SourceInput(slice, 0), memo, options.checkpoint ?? (() => {}))) {
+      const full = `${r.module}.${r.name}`;
+      const fixed = fixImports(r.module, r.name, 2);
+      const canonical = `${fixed.module}.${fixed.name}`;
+      if (options.seen(full) || options.seen(canonical)) continue;
+      const offset = error.offset + r.offset - from;
+      if (swept.has(`${offset}|${full}`)) continue;
+      swept.add(`${offset}|${full}`);
+      const c = policy.classify(canonical);
+      if (c.status === "denied") {
+        hits.push({ offset, name: canonical, severity: c.severity, category: c.category ?? "denied", denied: true });
+      } else if (c.status === "unknown") {
+        if (options.unknown ?? true)
+          hits.push({ offset, name: canonical, severity: "medium", category: "unknown", denied: false });
+      } else if (isPayloadSink(canonical)) {
+        hits.push({ offset, name: canonical, severity: "high", category: "payload-sink", denied: false });
+      }
+    }
+  }
   const stop = `${error.kind === "budget" ? "a budget" : error.kind === "truncated" ? "the end of the data" : "a malformed opcode"} at offset ${error.offset} (${error.message})`;
   const out: FindingInput[] = hits.map((h) => {
     const offset = from + h.offset;

@@ -563,6 +563,7 @@ function afterStop(
     policy: picklePolicy(run.context, opts.policy),
     end: opts.afterStopEnd,
     memo: (index) => run.machine.memoString(index),
+    machineMemo: { get: (index) => run.machine.memoString(index), size: run.machine.memoSize() },
     seen: (name) => run.machine.refs.has(name),
     unknown,
     checkpoint: opts.checkpoint,

@@ -397,6 +397,11 @@ export class PickleMachine implements FastSink {
     return v;
   }
 
+  /** The memo's size: the index MEMOIZE writes next. */
+  memoSize(): number {
+    return this.#memo.size;
+  }
+
   /** The memo's entry `index` when it is a string (the sweep after a stop looks imports up here). */
   memoString(index: number): string | undefined {
     return strOf(this.#memo.get(index));

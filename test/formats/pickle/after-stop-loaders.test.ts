@@ -53,4 +53,38 @@ describe("after a stop of the pickle analysis", () => {
     const hit = f.findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.callee === "os.system");
     expect(hit?.severity).toBe("critical");
   });
+
+  // After a budget stop the rest is read on as the unpickler reads it (after-stop-names.ts): the
+  // byte sweep alone matched only strings written right before the STACK_GLOBAL byte.
+  const padded = (tail: Buffer) =>
+    Buffer.concat([Buffer.from([0x80, 0x04, 0x28]), Buffer.alloc(1_000_100, 0x4e), Buffer.from([0x31]), tail]);
+  const call = Buffer.from([0x8c, 0x01, 0x78, 0x85, 0x52, 0x2e]); // 'x' TUPLE1 REDUCE STOP
+
+  it("an import whose strings have other opcodes between them after the stop is found", async () => {
+    const tail = Buffer.concat([
+      Buffer.from([0x8c, 0x02]),
+      Buffer.from("os"),
+      Buffer.from([0x4e, 0x30, 0x8c, 0x06]), // N POP
+      Buffer.from("system"),
+      Buffer.from([0x4e, 0x30, 0x93]), // N POP STACK_GLOBAL
+      call,
+    ]);
+    const f = await scanOne(padded(tail), "model.pkl");
+    const hit = f.findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.callee === "os.system");
+    expect(hit?.severity).toBe("critical");
+  });
+
+  it("an import whose strings were memoised after the stop and fetched with BINGET is found", async () => {
+    const tail = Buffer.concat([
+      Buffer.from([0x8c, 0x02]),
+      Buffer.from("os"),
+      Buffer.from([0x94, 0x30, 0x8c, 0x06]), // MEMOIZE POP
+      Buffer.from("system"),
+      Buffer.from([0x94, 0x30, 0x68, 0x00, 0x68, 0x01, 0x93]), // MEMOIZE POP BINGET 0 BINGET 1 STACK_GLOBAL
+      call,
+    ]);
+    const f = await scanOne(padded(tail), "model.pkl");
+    const hit = f.findings.find((x) => x.ruleId === "pickle/dangerous-global" && x.evidence?.callee === "os.system");
+    expect(hit?.severity).toBe("critical");
+  });
 });
