@@ -27,6 +27,11 @@ export const MAX_AFTER_STOP_BYTES = 256 * 1024 * 1024;
  * stack was full at its second one) is found whole. Longer than any import the sweep matches.
  */
 const BACK = 2048;
+/**
+ * Bytes after a budget stop read on opcode by opcode (`after-stop-names.ts`, a few MB/s): a 64 MiB
+ * run of one opcode past a stack budget took 13 s to read through.
+ */
+const RESUME_BYTES = 2 * 1024 * 1024;
 /** Chunk size of the sweep over a random-access input. */
 const CHUNK = 1 << 20;
 
@@ -90,9 +95,10 @@ export async function importsAfterStop(
   // After a budget stop the bytes still decode as opcodes: read on as the unpickler does, so that
   // imports the byte sweep cannot resolve (memoised strings, opcodes between them) are found too.
   const memo = options.machineMemo;
+  // (opcode by opcode it reads a few MB/s: at most RESUME_BYTES; the byte sweep covers the rest)
   const slice =
     error.kind === "budget" && memo !== undefined && input.size !== undefined
-      ? input.slice(error.offset, Math.max(0, Math.min(input.size, end) - error.offset))
+      ? input.slice(error.offset, Math.max(0, Math.min(input.size, end, error.offset + RESUME_BYTES) - error.offset))
       : undefined;
   if (slice !== undefined && memo !== undefined) {
     const swept = new Set(hits.map((h) => `${h.offset}|${h.name}`));
