@@ -7,7 +7,7 @@
 import type { FormatCatalog } from "../../core/analyzer.js";
 import { maxOf } from "../../core/arrays.js";
 import { isModelgateError, ModelgateError } from "../../core/errors.js";
-import type { FindingInput } from "../../core/findings.js";
+import type { FindingInput, RuleId } from "../../core/findings.js";
 import { FindingList } from "../../core/findings.js";
 import { DEFAULT_LIMITS } from "../../core/limits.js";
 import type { Severity } from "../../core/severity.js";
@@ -42,7 +42,13 @@ import {
   strOf,
   type Value,
 } from "./values.js";
-import { defaultMachineOptions, type MachineOptions, type PersistentLayout, PickleMachine } from "./vm.js";
+import {
+  defaultMachineOptions,
+  type MachineEventKind,
+  type MachineOptions,
+  type PersistentLayout,
+  PickleMachine,
+} from "./vm.js";
 
 /** Settings of a pickle analysis. */
 export interface PickleAnalysisOptions {
@@ -593,6 +599,17 @@ function useOf(site: RefSite): "ref" | "new" | "call" {
   return site.callCount > 0 && use === "ref" ? "call" : use;
 }
 
+/** The rule of each machine event kind that is a finding (joblib array markers are not). */
+const EVENT_RULES: Readonly<Record<MachineEventKind, RuleId | undefined>> = {
+  monkeypatch: "pickle/monkeypatch",
+  "dynamic-import": "pickle/dynamic-import",
+  "dynamic-call": "pickle/dynamic-call",
+  "ext-unregistered": "pickle/ext-unregistered",
+  "persistent-id": "pickle/persistent-id",
+  "protocol-method": "pickle/protocol-method",
+  "joblib-array": undefined,
+};
+
 /** Turns one run's references, events and error into findings. */
 export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAnalysisOptions): FindingInput[] {
   const out: FindingInput[] = [];
@@ -604,40 +621,15 @@ export function runFindings(run: PickleRun, policy: PicklePolicy, opts: PickleAn
   for (const e of m.events) {
     const count = m.eventCount(e);
     const evidence = { opcode: e.opcode, ...e.evidence, ...(count > 1 ? { occurrences: count } : {}) };
-    switch (e.kind) {
-      case "monkeypatch":
-        out.push({ ruleId: "pickle/monkeypatch", message: e.message, offset: e.offset, evidence });
-        break;
-      case "dynamic-import":
-        out.push({ ruleId: "pickle/dynamic-import", message: e.message, offset: e.offset, evidence });
-        break;
-      case "dynamic-call":
-        out.push({
-          ruleId: "pickle/dynamic-call",
-          message: e.message,
-          offset: e.offset,
-          evidence,
-          ...(e.severity !== undefined ? { severity: e.severity } : {}),
-        });
-        break;
-      case "ext-unregistered":
-        out.push({ ruleId: "pickle/ext-unregistered", message: e.message, offset: e.offset, evidence });
-        break;
-      case "persistent-id":
-        out.push({ ruleId: "pickle/persistent-id", message: e.message, offset: e.offset, evidence });
-        break;
-      case "protocol-method":
-        out.push({
-          ruleId: "pickle/protocol-method",
-          message: e.message,
-          offset: e.offset,
-          evidence,
-          ...(e.severity !== undefined ? { severity: e.severity } : {}),
-        });
-        break;
-      case "joblib-array":
-        break;
-    }
+    const ruleId = EVENT_RULES[e.kind];
+    if (ruleId === undefined) continue;
+    out.push({
+      ruleId,
+      message: e.message,
+      offset: e.offset,
+      evidence,
+      ...(e.severity !== undefined ? { severity: e.severity } : {}),
+    });
   }
   if (TORCH_CONTEXTS.has(opts.context))
     for (const f of torchPersistentFindings(m, policy, opts.torchLayout ?? "zip")) out.push(f);
