@@ -69,12 +69,12 @@ export async function importsResumed(
     if (own.size < MAX_MEMO) own.set(index, typeof v === "string" ? v : null);
   };
   const get = (index: number): Slot => (own.has(index) ? (own.get(index) ?? null) : (memo.get(index) ?? null));
-  const text = (a: OpArg, second = false): string | undefined => {
+  const text = (a: OpArg, second = false, decoder = latin1): string | undefined => {
     if (a.blob !== undefined) return undefined;
     const start = second ? a.start2 : a.start;
     const end = second ? a.end2 : a.end;
     if (end - start > MAX_TEXT) return undefined;
-    return latin1.decode(a.buf.subarray(start, end));
+    return decoder.decode(a.buf.subarray(start, end));
   };
   const report = (offset: number, module: Slot, name: Slot): void => {
     if (typeof module === "string" && typeof name === "string" && found.length < MAX_IMPORTS)
@@ -132,8 +132,9 @@ export async function importsResumed(
       // strings: counted text (UTF-8), byte strings read as str (Python 2), line forms
       if (info.after.length === 1 && (info.after[0] === "str" || info.after[0] === "bytes_or_str")) {
         for (let i = 0; i < info.before.length; i++) pop();
-        const t = text(a);
-        push(t === undefined ? null : TEXT_PAYLOAD[code] === 1 ? utf8.decode(latin1Bytes(t)) : unquote(t));
+        const counted = TEXT_PAYLOAD[code] === 1;
+        const t = text(a, false, counted ? utf8 : latin1);
+        push(t === undefined ? null : counted ? t : unquote(t));
         return SinkAction.Continue;
       }
       if (info.before.includes("mark")) popMark();
@@ -153,13 +154,6 @@ export async function importsResumed(
     if (!(error instanceof PickleError) && !isModelgateError(error, "BUDGET_EXCEEDED")) throw error;
   }
   return found;
-}
-
-/** The bytes of a latin-1 string. */
-function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
 }
 
 /** A STRING opcode's quoted line without its quotes (other line forms as they are). */
